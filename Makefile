@@ -1,0 +1,71 @@
+# The README's two commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app portal
+USWDS := node_modules/@uswds/uswds/dist
+VENDOR := static/vendor/uswds
+
+.PHONY: run serve install assets translations migrate seed test lint bench clean
+
+run: install assets translations migrate seed serve
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+$(VENDOR)/.copied: node_modules/.package-lock.json
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/css $(VENDOR)/js
+	cp $(USWDS)/css/uswds.min.css $(VENDOR)/css/
+	cp $(USWDS)/js/uswds.min.js $(USWDS)/js/uswds-init.min.js $(VENDOR)/js/
+	cp -r $(USWDS)/img $(USWDS)/fonts $(VENDOR)/
+	touch $@
+
+assets: $(VENDOR)/.copied
+
+translations: install
+	$(BIN)/pybabel compile -q -d portal/translations
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: install
+	$(FLASK) demo load
+
+# The web server and the worker side by side; Ctrl-C stops both.
+serve: install
+	@trap 'kill 0' INT TERM EXIT; \
+	$(FLASK) worker & \
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install assets translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python benchmarks/filing.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor
+
+# Until the first release the schema is one initial migration; this rebuilds it from the models.
+initial-migration: install
+	rm -f migrations/versions/0001_initial.py instance/migration-scratch.db
+	mkdir -p instance
+	$(BIN)/python -c "from portal.migrate import alembic_config; from alembic import command; \
+	c = alembic_config('sqlite:///instance/migration-scratch.db'); \
+	command.revision(c, message='initial schema', autogenerate=True, rev_id='0001')"
+	mv migrations/versions/0001_initial_schema.py migrations/versions/0001_initial.py
+	rm -f instance/migration-scratch.db
+	$(BIN)/ruff format -q migrations/versions && $(BIN)/ruff check -q --fix migrations/versions

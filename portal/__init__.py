@@ -1,0 +1,71 @@
+"""The constituent engagement portal: ``create_app`` wires settings, extensions and features."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+
+from portal.config import ROOT, Settings
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask app. Does no database work; ``flask db upgrade`` migrates."""
+    settings = (settings or Settings.from_env()).validated()
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_SECURE=settings.is_production,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=settings.is_production,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # Three photos of 10 MB each plus the form fields.
+        MAX_CONTENT_LENGTH=settings.max_photos * settings.max_photo_bytes + 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None if settings.env == "test" else 12 * 3600,
+        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
+        RATELIMIT_ENABLED=settings.ratelimit_enabled,
+        RATELIMIT_HEADERS_ENABLED=True,
+        TEMPLATES_AUTO_RELOAD=not settings.is_production and settings.env != "test",
+        **settings.as_flask_config(),
+    )
+    if settings.env == "test":
+        app.config["TESTING"] = True
+
+    from portal.db import Database
+
+    app.extensions["portal.settings"] = settings
+    app.extensions["portal.db"] = Database(settings.database_url)
+
+    from portal import errors, i18n, templating, web
+    from portal.extensions import csrf, limiter
+
+    web.init_app(app)
+    i18n.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    templating.init_app(app)
+    errors.init_app(app)
+
+    from portal.auth.views import bp as auth_bp
+    from portal.auth.views import init_login
+    from portal.health import bp as health_bp
+    from portal.notifications.views import bp as mail_bp
+    from portal.pages import bp as pages_bp
+    from portal.requests.views import bp as requests_bp
+
+    init_login(app)
+    for blueprint in (pages_bp, health_bp, auth_bp, requests_bp, mail_bp):
+        app.register_blueprint(blueprint)
+
+    from portal.cli import register
+
+    register(app)
+    return app

@@ -1,0 +1,26 @@
+"""The city's areas (neighbourhoods, wards) as GeoJSON polygons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import Base
+from portal.models_base import JsonDoc, Timestamped
+
+
+class Area(Timestamped, Base):
+    __tablename__ = "areas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # A GeoJSON geometry (Polygon or MultiPolygon), lon/lat in WGS84.
+    geometry: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    # Bounding box, so candidate areas are found without reading every polygon.
+    min_lat: Mapped[float] = mapped_column(Float)
+    max_lat: Mapped[float] = mapped_column(Float)
+    min_lon: Mapped[float] = mapped_column(Float)
+    max_lon: Mapped[float] = mapped_column(Float)

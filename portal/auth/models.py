@@ -1,0 +1,49 @@
+"""Accounts: residents and staff sign in with the same kind of account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.db import Base
+from portal.models_base import Timestamped
+
+ROLES = ("resident", "agent", "supervisor", "coordinator", "admin")
+
+
+class User(Timestamped, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(120), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    role: Mapped[str] = mapped_column(String(16), default="resident")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped on sign-out and password change: every older session cookie stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    last_login_at: Mapped[datetime | None]
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role != "resident"
+
+    # Flask-Login's protocol, without importing Flask here.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"

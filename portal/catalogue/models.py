@@ -1,0 +1,103 @@
+"""The service catalogue: departments, groups, categories and their extra questions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.db import Base
+from portal.models_base import JsonDoc, Timestamped, Translatable
+
+QUESTION_KINDS = ("text", "number", "yesno", "single", "multi", "date")
+
+
+class Department(Translatable, Timestamped, Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ServiceGroup(Translatable, Base):
+    __tablename__ = "service_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    categories: Mapped[list[ServiceCategory]] = relationship(
+        back_populates="group", order_by="ServiceCategory.position"
+    )
+
+
+class ServiceCategory(Translatable, Timestamped, Base):
+    """What a resident can report. ``code`` is the Open311 service_code."""
+
+    __tablename__ = "service_categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("service_groups.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    keywords: Mapped[str] = mapped_column(String(400), default="")
+    # Shown at the top of the details step: seasonal information or a safety warning.
+    notice: Mapped[str] = mapped_column(Text, default="")
+    notice_level: Mapped[str] = mapped_column(String(12), default="info")  # info|warning|emergency
+    private: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    group: Mapped[ServiceGroup] = relationship(back_populates="categories")
+    department: Mapped[Department] = relationship()
+    questions: Mapped[list[CategoryQuestion]] = relationship(
+        back_populates="category",
+        order_by="CategoryQuestion.position",
+        cascade="all, delete-orphan",
+    )
+
+
+class CategoryQuestion(Translatable, Base):
+    """An extra question a category asks (an Open311 attribute).
+
+    ``options`` is a list of ``{"key", "label", "translations": {"es": {"label"}}}`` for the
+    choice kinds. ``stop_values`` lists answers that end the form with ``stop_message``
+    instead of filing (for example "yes, I smell gas").
+    """
+
+    __tablename__ = "category_questions"
+    __table_args__ = (UniqueConstraint("category_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("service_categories.id", ondelete="CASCADE")
+    )
+    code: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(12))
+    prompt: Mapped[str] = mapped_column(String(300))
+    help: Mapped[str] = mapped_column(Text, default="")
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    options: Mapped[list[dict[str, Any]]] = mapped_column(JsonDoc, default=list)
+    stop_values: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    stop_message: Mapped[str] = mapped_column(Text, default="")
+    max_length: Mapped[int | None] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    category: Mapped[ServiceCategory] = relationship(back_populates="questions")
+
+    def option_label(self, key: str, locale: str | None) -> str:
+        for option in self.options or []:
+            if option.get("key") == key:
+                if locale and locale != "en":
+                    label = option.get("translations", {}).get(locale, {}).get("label")
+                    if label:
+                        return label
+                return option.get("label", key)
+        return key

@@ -1,0 +1,28 @@
+"""`flask` commands. Each feature contributes its own group; this module only registers them."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+db_cli = AppGroup("db", help="Database migrations.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: head)."""
+    from portal.migrate import upgrade
+
+    upgrade(current_app.extensions["portal.settings"].database_url, revision)
+    click.echo(f"Database at {revision}.")
+
+
+def register(app: Flask) -> None:
+    from portal.demo.cli import demo_cli
+    from portal.notifications.cli import worker_command
+
+    app.cli.add_command(db_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(worker_command)

@@ -1,0 +1,147 @@
+"""Settings from the environment, validated once, with safe defaults for the embedded run.
+
+``Settings.from_env()`` is the only reader of ``os.environ``; tests build ``Settings``
+directly and pass it to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable portal."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, value: str | None, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str = "development"  # development | production | test
+    secret_key: str = ""
+    database_url: str = f"sqlite:///{INSTANCE / 'portal.db'}"
+    base_url: str = "http://127.0.0.1:5000"
+    city_name: str = "City of Riverton"
+    reference_prefix: str = "SR"
+    # Mail: with no SMTP host, messages are written to mail_dir (development only).
+    mail_from: str = "Riverton 311 <no-reply@riverton.example>"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: int = 10
+    mail_dir: str = str(INSTANCE / "mail")
+    upload_dir: str = str(INSTANCE / "uploads")
+    # Residents' journey
+    nearby_radius_m: int = 250
+    reopen_days: int = 30
+    max_photos: int = 3
+    max_photo_bytes: int = 10 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    draft_ttl_hours: int = 24
+    # Worker
+    outbox_max_attempts: int = 8
+    outbox_batch: int = 50
+    worker_poll_seconds: float = 2.0
+    digest_hour_utc: int = 7
+    # Web
+    ratelimit_storage_uri: str = "memory://"
+    ratelimit_enabled: bool = True
+    languages: tuple[str, ...] = field(default=("en", "es"))
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        """Read settings from the environment and refuse unsafe production settings."""
+        env = os.environ if environ is None else environ
+        mode = env.get("PORTAL_ENV", "development")
+        if mode not in {"development", "production", "test"}:
+            raise ConfigError(f"PORTAL_ENV must be development, production or test, not {mode!r}")
+        base = cls()
+        database_url = env.get("DATABASE_URL") or base.database_url
+        if database_url.startswith("postgres://"):
+            database_url = "postgresql://" + database_url[len("postgres://") :]
+        if database_url.startswith("postgresql://"):
+            database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
+        settings = replace(
+            base,
+            env=mode,
+            secret_key=env.get("SECRET_KEY", ""),
+            database_url=database_url,
+            base_url=env.get("PORTAL_BASE_URL", base.base_url).rstrip("/"),
+            city_name=env.get("PORTAL_CITY_NAME", base.city_name),
+            mail_from=env.get("MAIL_FROM", base.mail_from),
+            smtp_host=env.get("SMTP_HOST", ""),
+            smtp_port=_int("SMTP_PORT", env.get("SMTP_PORT"), base.smtp_port),
+            smtp_user=env.get("SMTP_USER", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            smtp_starttls=_bool(env.get("SMTP_STARTTLS"), False),
+            smtp_ssl=_bool(env.get("SMTP_SSL"), False),
+            mail_dir=env.get("PORTAL_MAIL_DIR", base.mail_dir),
+            upload_dir=env.get("PORTAL_UPLOAD_DIR", base.upload_dir),
+            nearby_radius_m=_int("PORTAL_NEARBY_RADIUS_M", env.get("PORTAL_NEARBY_RADIUS_M"),
+                                 base.nearby_radius_m),
+            reopen_days=_int("PORTAL_REOPEN_DAYS", env.get("PORTAL_REOPEN_DAYS"), base.reopen_days),
+            ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
+        )
+        return settings.validated()
+
+    def validated(self) -> Settings:
+        """Fill development defaults and fail fast on what production must not run with."""
+        if self.is_production:
+            problems = []
+            if not self.secret_key or len(self.secret_key) < 32:
+                problems.append("SECRET_KEY must be set to a random value of 32+ characters")
+            if self.is_sqlite:
+                problems.append("DATABASE_URL must point at the production PostgreSQL database")
+            if not self.smtp_host:
+                problems.append("SMTP_HOST must be set: production mail is never written to disk")
+            if problems:
+                raise ConfigError("Refusing to start in production: " + "; ".join(problems))
+            return self
+        if not self.secret_key:
+            return replace(self, secret_key=_dev_secret())
+        return self
+
+    def as_flask_config(self) -> dict[str, object]:
+        return {f"PORTAL_{f.name.upper()}": getattr(self, f.name) for f in fields(self)}
+
+
+def _dev_secret() -> str:
+    """A per-machine secret for the embedded run, kept in instance/ so sessions survive restarts."""
+    path = INSTANCE / "dev-secret-key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        return key

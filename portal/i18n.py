@@ -1,0 +1,30 @@
+"""Language choice: the resident's pick (cookie or account), then the browser's, then English."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, request
+from flask_login import current_user
+
+from portal.extensions import babel
+
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
+COOKIE = "portal_lang"
+
+
+def select_locale() -> str:
+    languages = current_app.extensions["portal.settings"].languages
+    chosen = request.args.get("lang") or request.cookies.get(COOKIE)
+    if chosen in languages:
+        return chosen
+    if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
+        return current_user.locale
+    return request.accept_languages.best_match(languages) or "en"
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories="translations",
+        default_domain="messages",
+    )

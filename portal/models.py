@@ -1,0 +1,34 @@
+"""Imports every model so the metadata is complete (Alembic and tests use this)."""
+
+from portal.areas.models import Area
+from portal.auth.models import User
+from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
+from portal.db import Base
+from portal.notifications.models import OutboxMessage
+from portal.requests.models import (
+    AreaSubscription,
+    Event,
+    Follower,
+    RequestDraft,
+    RequestPhoto,
+    ServiceRequest,
+    Support,
+)
+
+__all__ = [
+    "Area",
+    "AreaSubscription",
+    "Base",
+    "CategoryQuestion",
+    "Department",
+    "Event",
+    "Follower",
+    "OutboxMessage",
+    "RequestDraft",
+    "RequestPhoto",
+    "ServiceCategory",
+    "ServiceGroup",
+    "ServiceRequest",
+    "Support",
+    "User",
+]

@@ -1,0 +1,248 @@
+"""The case a resident files, its photos, timeline, supporters, followers and drafts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal import clock
+from portal.areas.models import Area
+from portal.auth.models import User
+from portal.catalogue.models import Department, ServiceCategory
+from portal.db import Base
+from portal.models_base import BigId, JsonDoc, Timestamped
+
+STATUSES = (
+    "new",
+    "acknowledged",
+    "in_progress",
+    "waiting_on_resident",
+    "resolved",
+    "closed",
+    "rejected",
+    "duplicate",
+)
+OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_on_resident")
+CLOSED_STATUSES = ("resolved", "closed", "rejected", "duplicate")
+CHANNELS = ("web", "mobile", "phone", "walk_in", "email", "api")
+PRIORITIES = ("low", "normal", "high", "urgent")
+
+#: Allowed status changes. The same table serves residents (reopen) and staff.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "new": ("acknowledged", "in_progress", "waiting_on_resident", "resolved", "rejected",
+            "duplicate"),
+    "acknowledged": ("in_progress", "waiting_on_resident", "resolved", "rejected", "duplicate"),
+    "in_progress": ("waiting_on_resident", "resolved", "rejected", "duplicate"),
+    "waiting_on_resident": ("in_progress", "resolved", "rejected", "duplicate"),
+    "resolved": ("closed", "in_progress"),
+    "closed": ("in_progress",),
+    "rejected": ("in_progress",),
+    "duplicate": ("in_progress",),
+}
+
+
+class InvalidTransition(Exception):
+    """A status change the lifecycle does not allow."""
+
+    def __init__(self, current: str, target: str) -> None:
+        super().__init__(f"cannot move a request from {current} to {target}")
+        self.current = current
+        self.target = target
+
+
+class ServiceRequest(Base):
+    __tablename__ = "service_requests"
+    __table_args__ = (
+        Index("ix_service_requests_category_open_lat", "category_id", "is_open", "lat"),
+        Index("ix_service_requests_reporter_created", "reporter_id", "created_at"),
+        Index("ix_service_requests_area_created", "area_id", "created_at"),
+        Index("ix_service_requests_status_created", "status", "created_at"),
+        Index("ix_service_requests_updated", "updated_at"),
+        Index("ix_service_requests_public_created", "is_public", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(24), unique=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("service_categories.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    answers: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    status: Mapped[str] = mapped_column(String(24), default="new")
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    priority: Mapped[str] = mapped_column(String(10), default="normal")
+    # The reporter: an account, or contact details with a private tracking token.
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    contact_name: Mapped[str] = mapped_column(String(120), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    tracking_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # Private by the reporter's choice or because the category is private.
+    private_by_reporter: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    support_count: Mapped[int] = mapped_column(Integer, default=0)
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    status_changed_at: Mapped[datetime] = mapped_column(default=clock.now)
+    resolved_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    category: Mapped[ServiceCategory] = relationship()
+    department: Mapped[Department] = relationship()
+    area: Mapped[Area | None] = relationship()
+    reporter: Mapped[User | None] = relationship()
+    photos: Mapped[list[RequestPhoto]] = relationship(
+        back_populates="request", order_by="RequestPhoto.id"
+    )
+
+    def can_move_to(self, target: str) -> bool:
+        return target in TRANSITIONS.get(self.status, ())
+
+    def move_to(self, target: str) -> str:
+        """Change status or raise ``InvalidTransition``; returns the previous status."""
+        if not self.can_move_to(target):
+            raise InvalidTransition(self.status, target)
+        previous = self.status
+        now = clock.now()
+        self.status = target
+        self.is_open = target in OPEN_STATUSES
+        self.status_changed_at = now
+        self.updated_at = now
+        if target == "resolved":
+            self.resolved_at = now
+        elif target in OPEN_STATUSES:
+            self.resolved_at = None
+        return previous
+
+    @property
+    def reporter_email(self) -> str:
+        if self.reporter is not None:
+            return self.reporter.email
+        return self.contact_email
+
+
+class RequestPhoto(Timestamped, Base):
+    """A re-encoded photo (metadata stripped). Belongs to a draft until the request is filed."""
+
+    __tablename__ = "request_photos"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"), index=True
+    )
+    draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("request_drafts.id", ondelete="SET NULL"), index=True
+    )
+    storage_key: Mapped[str] = mapped_column(String(80), unique=True)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    original_name: Mapped[str] = mapped_column(String(200), default="")
+    added_by: Mapped[str] = mapped_column(String(16), default="reporter")  # reporter|staff
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    request: Mapped[ServiceRequest | None] = relationship(back_populates="photos")
+
+
+class Event(Base):
+    """Append-only timeline and audit record of a request."""
+
+    __tablename__ = "request_events"
+    __table_args__ = (Index("ix_request_events_request_id_id", "request_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    public: Mapped[bool] = mapped_column(Boolean, default=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Who the public sees: "resident", "staff" or a department name; never a resident's name.
+    actor_kind: Mapped[str] = mapped_column(String(16), default="system")
+    body: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+    actor: Mapped[User | None] = relationship()
+
+
+class Support(Timestamped, Base):
+    """A "me too" on a request. ``supporter_key`` is ``u:<user id>`` or ``a:<browser key>``."""
+
+    __tablename__ = "request_supports"
+    __table_args__ = (UniqueConstraint("request_id", "supporter_key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE")
+    )
+    supporter_key: Mapped[str] = mapped_column(String(80))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Follower(Timestamped, Base):
+    """Someone who gets email updates about a request. Anonymous follows are confirmed."""
+
+    __tablename__ = "request_followers"
+    __table_args__ = (UniqueConstraint("request_id", "email"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(254))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    confirmed_at: Mapped[datetime | None]
+
+
+class RequestDraft(Base):
+    """What a resident has entered so far in the multi-step form (server side, not a cookie)."""
+
+    __tablename__ = "request_drafts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AreaSubscription(Timestamped, Base):
+    """A resident's daily digest of new requests in one area (optionally some categories)."""
+
+    __tablename__ = "area_subscriptions"
+    __table_args__ = (UniqueConstraint("user_id", "area_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
+    category_ids: Mapped[list[int]] = mapped_column(JsonDoc, default=list)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    last_digest_at: Mapped[datetime | None]
+
+    area: Mapped[Area] = relationship()
+    user: Mapped[User] = relationship()

@@ -1,0 +1,59 @@
+"""Per-request plumbing shared by the views: the database session and small helpers.
+
+One session per request; it commits once after a 2xx/3xx response and rolls back otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g, request
+from sqlalchemy.orm import Session
+
+from portal.config import Settings
+from portal.db import Database
+
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def database() -> Database:
+    return current_app.extensions["portal.db"]
+
+
+def settings() -> Settings:
+    return current_app.extensions["portal.settings"]
+
+
+def db_session() -> Session:
+    """The request's session, opened on first use (a write session for POST and friends)."""
+    session = g.get("_db_session")
+    if session is None:
+        session = database().session(write=request.method in WRITE_METHODS)
+        g._db_session = session
+    return session
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def _commit(response: Any) -> Any:
+        session: Session | None = g.pop("_db_session", None)
+        if session is None:
+            return response
+        try:
+            if response.status_code < 400:
+                session.commit()
+            else:
+                session.rollback()
+        except Exception:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        return response
+
+    @app.teardown_request
+    def _close(_exc: BaseException | None) -> None:
+        session: Session | None = g.pop("_db_session", None)
+        if session is not None:
+            session.rollback()
+            session.close()

@@ -1,0 +1,144 @@
+"""Test harness: migrate once per session, then each test runs in a rolled-back transaction.
+
+The engine is SQLite unless ``DATABASE_URL`` points at PostgreSQL (``.ci/run`` runs the suite
+on both). Tests that need a committed database (a live server for the browser, concurrency)
+use ``committed_app`` and clean up by truncation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from portal import create_app
+from portal.config import Settings
+from portal.db import Base, Database
+from portal.migrate import upgrade
+from tests.factories import Factories
+from tests.smtp import SmtpSink
+
+pytest_plugins = ["tests.browser_plugin"]
+
+
+def _database_url(tmp_root: Path) -> str:
+    url = os.environ.get("DATABASE_URL", "")
+    if url.startswith("postgres"):
+        return Settings.from_env({"DATABASE_URL": url}).database_url
+    return f"sqlite:///{tmp_root / 'test.db'}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = _database_url(tmp_path_factory.mktemp("db"))
+    db = Database(url)
+    if db.dialect == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, smtp: SmtpSink) -> Settings:
+    smtp.clear()
+    return Settings(
+        env="test",
+        secret_key="test-secret-key-that-is-long-enough-for-signing",
+        database_url=database_url,
+        base_url="http://portal.test",
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        mail_dir=str(tmp_path / "mail"),
+        upload_dir=str(tmp_path / "uploads"),
+        ratelimit_enabled=False,
+    )
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    """An app whose every session joins one outer transaction, rolled back after the test."""
+    application = create_app(settings)
+    db: Database = application.extensions["portal.db"]
+    connection = db.engine.connect()
+    outer = connection.begin()
+    db.pin(connection)
+    try:
+        yield application
+    finally:
+        db.pin(None)
+        if outer.is_active:
+            outer.rollback()
+        connection.close()
+        db.dispose()
+
+
+@pytest.fixture
+def committed_app(settings: Settings) -> Iterator[Flask]:
+    """An app on the real, committing database; every table is emptied afterwards."""
+    application = create_app(replace(settings))
+    yield application
+    db: Database = application.extensions["portal.db"]
+    truncate_all(db)
+    db.dispose()
+
+
+def truncate_all(db: Database) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if db.dialect == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def db(app: Flask) -> Iterator[Session]:
+    """A session on the test's transaction, for arranging data and checking results."""
+    session = app.extensions["portal.db"].session(write=True)
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def make(db: Session, app: Flask) -> Factories:
+    return Factories(db, app.extensions["portal.settings"])
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token from a rendered form (tests post like a browser does)."""
+    match = CSRF_RE.search(html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)

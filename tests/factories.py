@@ -1,0 +1,103 @@
+"""Factories for test data. Each returns a flushed model; defaults make a valid object."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from portal import clock
+from portal.areas.models import Area
+from portal.auth.models import User
+from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
+from portal.config import Settings
+from portal.requests.models import Event, ServiceRequest
+
+_seq = itertools.count(1)
+
+#: A square around (41.0, -87.0), about 2.2 km a side.
+SQUARE = [[-87.01, 40.99], [-86.99, 40.99], [-86.99, 41.01], [-87.01, 41.01], [-87.01, 40.99]]
+INSIDE = (41.0, -87.0)  # lat, lon
+OUTSIDE = (42.5, -80.0)
+PASSWORD = "correct horse battery staple"
+_HASH = generate_password_hash(PASSWORD)
+
+
+class Factories:
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+
+    def _add(self, obj: Any) -> Any:
+        self.session.add(obj)
+        self.session.flush()
+        return obj
+
+    def department(self, **kw: Any) -> Department:
+        n = next(_seq)
+        kw.setdefault("code", f"dept-{n}")
+        kw.setdefault("name", f"Department {n}")
+        kw.setdefault("translations", {"es": {"name": f"Departamento {n}"}})
+        return self._add(Department(**kw))
+
+    def group(self, **kw: Any) -> ServiceGroup:
+        n = next(_seq)
+        kw.setdefault("code", f"group-{n}")
+        kw.setdefault("name", f"Group {n}")
+        return self._add(ServiceGroup(**kw))
+
+    def category(self, *, questions: list[dict[str, Any]] | None = None,
+                 **kw: Any) -> ServiceCategory:
+        n = next(_seq)
+        kw.setdefault("code", f"cat-{n}")
+        kw.setdefault("name", f"Category {n}")
+        kw.setdefault("description", f"Problems of kind {n}")
+        if "department" not in kw and "department_id" not in kw:
+            kw["department"] = self.department()
+        if "group" not in kw and "group_id" not in kw:
+            kw["group"] = self.group()
+        category = self._add(ServiceCategory(**kw))
+        for position, spec in enumerate(questions or []):
+            spec = dict(spec)
+            spec.setdefault("prompt", spec["code"].replace("_", " ").capitalize())
+            self._add(CategoryQuestion(category=category, position=position, **spec))
+        self.session.refresh(category)
+        return category
+
+    def area(self, **kw: Any) -> Area:
+        n = next(_seq)
+        ring = kw.pop("ring", SQUARE)
+        kw.setdefault("code", f"area-{n}")
+        kw.setdefault("name", f"Area {n}")
+        lons = [p[0] for p in ring]
+        lats = [p[1] for p in ring]
+        return self._add(Area(geometry={"type": "Polygon", "coordinates": [ring]},
+                              min_lat=min(lats), max_lat=max(lats),
+                              min_lon=min(lons), max_lon=max(lons), **kw))
+
+    def user(self, **kw: Any) -> User:
+        n = next(_seq)
+        kw.setdefault("email", f"resident{n}@example.org")
+        kw.setdefault("name", f"Resident {n}")
+        kw.setdefault("password_hash", _HASH)
+        return self._add(User(**kw))
+
+    def request(self, **kw: Any) -> ServiceRequest:
+        """A filed request written directly (for arranging state, not for testing filing)."""
+        category = kw.pop("category", None) or self.category()
+        kw.setdefault("description", "A deep pothole in the left lane")
+        kw.setdefault("address", "100 Main Street")
+        kw.setdefault("lat", INSIDE[0])
+        kw.setdefault("lon", INSIDE[1])
+        status = kw.pop("status", "new")
+        sr = ServiceRequest(category=category, department_id=category.department_id,
+                            is_public=not (category.private or kw.get("private_by_reporter")),
+                            status=status, is_open=status in
+                            ("new", "acknowledged", "in_progress", "waiting_on_resident"),
+                            **kw)
+        self._add(sr)
+        sr.reference = f"{self.settings.reference_prefix}-{clock.now().year}-{sr.id:06d}"
+        self._add(Event(request_id=sr.id, kind="submitted", public=True, actor_kind="resident"))
+        return sr

@@ -1,0 +1,70 @@
+"""The foundation: configuration, health, migrations, error pages."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from portal import create_app
+from portal.config import ConfigError, Settings
+from portal.db import Base, Database
+from portal.migrate import alembic_config
+
+
+def test_healthz_reports_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(settings):
+    from dataclasses import replace
+
+    broken = replace(settings, database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    app = create_app(broken)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json["database"] == "unreachable"
+
+
+@pytest.mark.parametrize(
+    "environ, problem",
+    [
+        ({"PORTAL_ENV": "production", "DATABASE_URL": "postgresql://db/portal"}, "SECRET_KEY"),
+        ({"PORTAL_ENV": "production", "SECRET_KEY": "x" * 40, "SMTP_HOST": "mail"},
+         "DATABASE_URL"),
+        ({"PORTAL_ENV": "production", "SECRET_KEY": "short",
+          "DATABASE_URL": "postgresql://db/portal", "SMTP_HOST": "mail"}, "SECRET_KEY"),
+    ],
+)
+def test_production_refuses_unsafe_settings(environ, problem):
+    with pytest.raises(ConfigError, match=problem):
+        Settings.from_env(environ)
+
+
+def test_production_accepts_complete_settings():
+    settings = Settings.from_env({"PORTAL_ENV": "production", "SECRET_KEY": "k" * 40,
+                                  "DATABASE_URL": "postgres://db/portal", "SMTP_HOST": "mail"})
+    assert settings.database_url == "postgresql+psycopg://db/portal"
+    app = create_app(settings)
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_migrations_have_one_head_and_match_the_models(database_url):
+    script = ScriptDirectory.from_config(alembic_config(database_url))
+    assert len(script.get_heads()) == 1
+    db = Database(database_url)
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                Base.metadata)
+    db.dispose()
+    assert diff == []
+
+
+def test_unknown_page_is_a_404_in_the_layout(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert b"Page not found" in response.data
+    assert b'class="usa-skipnav"' in response.data
