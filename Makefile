@@ -69,3 +69,8 @@ initial-migration: install
 	mv migrations/versions/0001_initial_schema.py migrations/versions/0001_initial.py
 	rm -f instance/migration-scratch.db
 	$(BIN)/ruff format -q migrations/versions && $(BIN)/ruff check -q --fix migrations/versions
+
+# Refresh the Spanish catalogue from the source (then translate the new entries).
+extract-messages: install
+	$(BIN)/pybabel extract -q -F portal/translations/babel.cfg -k _l -k lazy_gettext -o instance/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -q -i instance/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete

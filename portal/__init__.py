@@ -59,10 +59,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.health import bp as health_bp
     from portal.notifications.views import bp as mail_bp
     from portal.pages import bp as pages_bp
-    from portal.requests.views import bp as requests_bp
+    from portal.requests.alerts_views import bp as alerts_bp
+    from portal.requests.filing_views import bp as filing_bp
+    from portal.requests.tracking_views import bp as tracking_bp
 
     init_login(app)
-    for blueprint in (pages_bp, health_bp, auth_bp, requests_bp, mail_bp):
+    for blueprint in (pages_bp, health_bp, auth_bp, filing_bp, tracking_bp, alerts_bp, mail_bp):
         app.register_blueprint(blueprint)
 
     from portal.cli import register
