@@ -1,12 +1,456 @@
-"""Residents file a request: the multi-step form."""
+"""Residents file a request: category, details, location, photos, contact, check, done.
+
+Each step is its own page and form, so the journey works without JavaScript and with a
+screen reader; what was entered lives in a server-side draft, so going back keeps it.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import math
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from portal.areas.geo import city_map
+from portal.areas.models import Area
+from portal.catalogue.models import ServiceCategory, ServiceGroup
+from portal.extensions import limiter
+from portal.requests import access, drafts
+from portal.requests.answers import check_answers
+from portal.requests.filing_forms import CategoryForm, ContactForm, DetailsForm, LocationForm
+from portal.requests.filing_messages import (
+    answer_message,
+    contact_message,
+    location_message,
+    photo_message,
+)
+from portal.requests.models import RequestDraft, RequestPhoto, ServiceRequest
+from portal.requests.photos import PhotoError, photo_path, store_photo
+from portal.requests.service import (
+    Filing,
+    FilingError,
+    active_category,
+    check_contact,
+    nearby_open_requests,
+    resolve_location,
+    submit_request,
+)
+from portal.web import db_session, settings
 
 bp = Blueprint("filing", __name__, url_prefix="/report")
+DRAFT_KEY = "filing_draft"
+STEPS = ("category", "details", "location", "photos", "contact", "check")
 
 
-@bp.get("/")
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _user():
+    return current_user if current_user.is_authenticated else None
+
+
+def _draft(create: bool = False) -> RequestDraft | None:
+    draft = drafts.load_draft(db_session(), session.get(DRAFT_KEY))
+    if draft is None and create:
+        user = _user()
+        token, draft = drafts.new_draft(db_session(), settings=settings(),
+                                        user_id=user.id if user else None)
+        session[DRAFT_KEY] = token
+    return draft
+
+
+def _category(draft: RequestDraft | None) -> ServiceCategory | None:
+    if draft is None:
+        return None
+    return active_category(db_session(), draft.data.get("category"))
+
+
+def _needs(draft: RequestDraft | None, *keys: str):
+    """Redirect to the first earlier step that is missing, or None when all are there."""
+    data = draft.data if draft else {}
+    order = [("category", "filing.start"), ("description", "filing.details"),
+             ("location_done", "filing.location"), ("photos_done", "filing.photos"),
+             ("contact_done", "filing.contact")]
+    for key, endpoint in order:
+        if key in keys and not data.get(key):
+            return redirect(url_for(endpoint))
+    if draft is not None and "category" in keys and _category(draft) is None:
+        return redirect(url_for("filing.start"))
+    return None
+
+
+@bp.route("/", methods=["GET", "POST"])
 def start():
-    return "start"
+    db = db_session()
+    chosen = request.values.get("category")
+    error = None
+    if request.method == "POST" or chosen:
+        category = active_category(db, chosen)
+        if category is not None:
+            draft = _draft(create=True)
+            assert draft is not None
+            if draft.data.get("category") != category.code:
+                drafts.update_draft(draft, settings=settings(), category=category.code,
+                                    answers={}, stopped=None)
+            return redirect(url_for("filing.details"))
+        error = _("Choose the kind of problem from the list.")
+    draft = _draft()
+    groups = db.scalars(
+        select(ServiceGroup).order_by(ServiceGroup.position, ServiceGroup.id)
+        .options(selectinload(ServiceGroup.categories))
+    ).all()
+    return render_template(
+        "filing/category.html", form=CategoryForm(), groups=groups, error=error,
+        selected=(draft.data.get("category") if draft else None), locale=_locale(),
+    ), (400 if error else 200)
+
+
+def _raw_answers(category: ServiceCategory) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for question in category.questions:
+        name = f"q_{question.code}"
+        raw[question.code] = (request.form.getlist(name) if question.kind == "multi"
+                              else request.form.get(name, ""))
+    return raw
+
+
+@bp.route("/details", methods=["GET", "POST"])
+def details():
+    draft = _draft()
+    if (missing := _needs(draft, "category")) is not None:
+        return missing
+    assert draft is not None
+    category = _category(draft)
+    assert category is not None
+    locale = _locale()
+    form = DetailsForm(data={"description": draft.data.get("description", "")})
+    answers = draft.data.get("answers", {})
+    answer_errors: dict[str, str] = {}
+    if request.method == "POST":
+        raw = _raw_answers(category)
+        answers = raw
+        valid = form.validate_on_submit()
+        checked = check_answers(category, raw)
+        answer_errors = {
+            code: answer_message(q, err, locale)
+            for q in category.questions
+            for code, err in checked.errors.items() if q.code == code
+        }
+        drafts.update_draft(draft, settings=settings(), answers=raw,
+                            description=(form.description.data or "")[:8000])
+        if checked.stopper is not None:
+            drafts.update_draft(draft, settings=settings(), stopped=checked.stopper.code)
+            return redirect(url_for("filing.stop"))
+        if valid and not answer_errors:
+            drafts.update_draft(draft, settings=settings(), stopped=None,
+                                description=form.description.data.strip())
+            return redirect(url_for("filing.location"))
+    summary = [(f"q_{code}", msg) for code, msg in answer_errors.items()]
+    return render_template("filing/details.html", form=form, category=category,
+                           answers=answers, answer_errors=answer_errors, summary=summary,
+                           locale=locale), (400 if request.method == "POST" else 200)
+
+
+@bp.get("/stop")
+def stop():
+    draft = _draft()
+    category = _category(draft)
+    if draft is None or category is None or not draft.data.get("stopped"):
+        return redirect(url_for("filing.start"))
+    question = next((q for q in category.questions if q.code == draft.data["stopped"]), None)
+    if question is None:
+        return redirect(url_for("filing.details"))
+    return render_template("filing/stop.html", category=category, question=question,
+                           locale=_locale())
+
+
+def _parse_coordinate(value: str | None) -> tuple[float | None, bool]:
+    """(value, ok). Empty is fine; anything that is not a finite number is not."""
+    if value is None or not value.strip():
+        return None, True
+    try:
+        number = float(value)
+    except ValueError:
+        return None, False
+    return (number, True) if math.isfinite(number) else (None, False)
+
+
+@bp.route("/location", methods=["GET", "POST"])
+def location():
+    draft = _draft()
+    if (missing := _needs(draft, "category", "description")) is not None:
+        return missing
+    assert draft is not None
+    db = db_session()
+    areas = db.scalars(select(Area).order_by(Area.name)).all()
+    data = draft.data
+    form = LocationForm(data={"address": data.get("address", ""), "area": data.get("area") or "",
+                              "lat": data.get("lat") or "", "lon": data.get("lon") or ""})
+    form.area.choices = [("", _("I don't know"))] + [(a.code, a.name) for a in areas]
+    errors: list[tuple[str, str]] = []
+    if request.method == "POST" and form.validate_on_submit():
+        lat, lat_ok = _parse_coordinate(form.lat.data)
+        lon, lon_ok = _parse_coordinate(form.lon.data)
+        address = (form.address.data or "").strip()
+        if not (lat_ok and lon_ok):
+            errors.append(("address", location_message("location", "invalid",
+                                                       settings().city_name)))
+        else:
+            area, problems = resolve_location(db, address=address, lat=lat, lon=lon,
+                                              area_code=form.area.data or None)
+            for field, code in problems.items():
+                errors.append(("address" if field != "area" else "area",
+                               location_message(field, code, settings().city_name)))
+            if not problems:
+                drafts.update_draft(draft, settings=settings(), address=address, lat=lat,
+                                    lon=lon, area=area.code if area else None,
+                                    location_done=True)
+                if lat is not None and lon is not None:
+                    return redirect(url_for("filing.nearby"))
+                return redirect(url_for("filing.photos"))
+        drafts.update_draft(draft, settings=settings(), address=address)
+    elif request.method == "POST":
+        errors.extend((f.id, e) for f in form for e in f.errors)
+    field_errors: dict[str, list[str]] = {}
+    for fid, message in errors:
+        field_errors.setdefault(fid, []).append(message)
+    return render_template("filing/location.html", form=form, errors=errors,
+                           field_errors=field_errors, city_map=city_map(list(areas)),
+                           category=_category(draft)), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/nearby", methods=["GET", "POST"])
+def nearby():
+    draft = _draft()
+    if (missing := _needs(draft, "category", "description", "location_done")) is not None:
+        return missing
+    assert draft is not None
+    data = draft.data
+    category = _category(draft)
+    assert category is not None
+    if data.get("lat") is None or data.get("lon") is None:
+        return redirect(url_for("filing.photos"))
+    found = nearby_open_requests(db_session(), category_id=category.id, lat=data["lat"],
+                                 lon=data["lon"], radius_m=settings().nearby_radius_m)
+    if not found:
+        return redirect(url_for("filing.photos"))
+    return render_template("filing/nearby.html", found=found, category=category,
+                           locale=_locale())
+
+
+@bp.post("/nearby/support")
+def support():
+    from portal.requests.follows import follow_request, support_request
+
+    draft = _draft()
+    if draft is None:
+        return redirect(url_for("filing.start"))
+    reference = request.form.get("reference", "")
+    db = db_session()
+    target = db.scalar(select(ServiceRequest).where(
+        ServiceRequest.reference == reference, ServiceRequest.is_public.is_(True),
+        ServiceRequest.is_open.is_(True)))
+    if target is None:
+        abort(404)
+    user = _user()
+    if user is not None:
+        key = f"u:{user.id}"
+    else:
+        session.setdefault("supporter_key", access.new_token()[0])
+        key = f"a:{session['supporter_key']}"
+    support_request(db, request=target, supporter_key=key, user_id=user.id if user else None)
+    if user is not None:
+        follow_request(db, settings=settings(), request=target, email=user.email, user=user,
+                       locale=_locale())
+    drafts.discard_draft(db, draft)
+    session.pop(DRAFT_KEY, None)
+    return redirect(url_for("tracking.show", reference=target.reference, supported=1))
+
+
+@bp.route("/photos", methods=["GET", "POST"])
+@limiter.limit("60 per minute", methods=["POST"])
+def photos():
+    draft = _draft()
+    if (missing := _needs(draft, "category", "description", "location_done")) is not None:
+        return missing
+    assert draft is not None
+    db = db_session()
+    current = drafts.draft_photos(db, draft)
+    errors: list[tuple[str, str]] = []
+    if request.method == "POST":
+            action = request.form.get("action", "continue")
+        if action.startswith("remove:"):
+            photo = next((p for p in current if str(p.id) == action[7:]), None)
+            if photo is not None:
+                db.delete(photo)
+                db.flush()
+            return redirect(url_for("filing.photos"))
+        uploads = [f for f in request.files.getlist("photos") if f and f.filename]
+        if len(current) + len(uploads) > settings().max_photos:
+            errors.append(("photos", photo_message("too_many", "")))
+        else:
+            for upload in uploads:
+                try:
+                    stored = store_photo(upload.stream, settings=settings())
+                except PhotoError as exc:
+                    errors.append(("photos", photo_message(exc.code, upload.filename or "")))
+                    continue
+                db.add(RequestPhoto(draft_id=draft.id, storage_key=stored.storage_key,
+                                    width=stored.width, height=stored.height,
+                                    size_bytes=stored.size_bytes,
+                                    original_name=(upload.filename or "")[:200]))
+            db.flush()
+        if not errors:
+            if action == "upload":
+                return redirect(url_for("filing.photos"))
+            drafts.update_draft(draft, settings=settings(), photos_done=True)
+            return redirect(url_for("filing.contact"))
+        current = drafts.draft_photos(db, draft)
+    return render_template("filing/photos.html", photos=current, errors=errors,
+                           max_photos=settings().max_photos), (400 if errors else 200)
+
+
+@bp.get("/photos/<int:photo_id>")
+def draft_photo(photo_id: int):
+    draft = _draft()
+    if draft is None:
+        abort(404)
+    photo = db_session().scalar(select(RequestPhoto).where(
+        RequestPhoto.id == photo_id, RequestPhoto.draft_id == draft.id))
+    if photo is None:
+        abort(404)
+    response = send_file(photo_path(settings(), photo.storage_key), mimetype="image/jpeg",
+                         max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/contact", methods=["GET", "POST"])
+def contact():
+    draft = _draft()
+    if (missing := _needs(draft, "category", "description", "location_done",
+                          "photos_done")) is not None:
+        return missing
+    assert draft is not None
+    data = draft.data
+    user = _user()
+    defaults = {"name": data.get("name", user.name if user else ""),
+                "email": data.get("email", user.email if user else ""),
+                "phone": data.get("phone", user.phone if user else ""),
+                "private": data.get("private", False)}
+    form = ContactForm(data=defaults)
+    errors: list[tuple[str, str]] = []
+    if request.method == "POST":
+        valid = form.validate_on_submit()
+        _email, problems = check_contact(form.name.data or "", form.email.data or "",
+                                         form.phone.data or "")
+        errors = [(field, contact_message(field, code)) for field, code in problems.items()]
+        drafts.update_draft(draft, settings=settings(), name=(form.name.data or "").strip(),
+                            email=(form.email.data or "").strip(),
+                            phone=(form.phone.data or "").strip(),
+                            private=bool(form.private.data))
+        if valid and not errors:
+            drafts.update_draft(draft, settings=settings(), contact_done=True)
+            return redirect(url_for("filing.check"))
+    field_errors: dict[str, list[str]] = {}
+    for fid, message in errors:
+        field_errors.setdefault(fid, []).append(message)
+    return render_template("filing/contact.html", form=form, errors=errors,
+                           field_errors=field_errors, user=user,
+                           category=_category(draft)), (400 if request.method == "POST" else 200)
+
+
+def _filing_from(draft: RequestDraft) -> Filing:
+    data = draft.data
+    return Filing(
+        category_code=data.get("category", ""),
+        description=data.get("description", ""),
+        answers=data.get("answers", {}),
+        address=data.get("address", ""),
+        lat=data.get("lat"),
+        lon=data.get("lon"),
+        area_code=data.get("area"),
+        contact_name=data.get("name", ""),
+        contact_email=data.get("email", ""),
+        contact_phone=data.get("phone", ""),
+        private=bool(data.get("private")),
+        locale=_locale(),
+        channel="web",
+        photo_ids=[p.id for p in drafts.draft_photos(db_session(), draft)],
+    )
+
+
+@bp.route("/check", methods=["GET", "POST"])
+@limiter.limit("20 per minute", methods=["POST"])
+def check():
+    draft = _draft()
+    if draft is None and request.method == "POST" and session.get("filed_reference"):
+        # A second click on "Submit": the request is already filed.
+        return redirect(url_for("filing.done"))
+    if (missing := _needs(draft, "category", "description", "location_done", "photos_done",
+                          "contact_done")) is not None:
+        return missing
+    assert draft is not None
+    db = db_session()
+    category = _category(draft)
+    assert category is not None
+    form = CategoryForm()
+    if request.method == "POST":
+        try:
+            submitted = submit_request(db, settings=settings(), filing=_filing_from(draft),
+                                       reporter=_user())
+        except FilingError as exc:
+            return redirect(url_for(_step_for(exc.errors)))
+        drafts.discard_draft(db, draft)
+        session.pop(DRAFT_KEY, None)
+        session["filed_reference"] = submitted.request.reference
+        if submitted.tracking_token:
+            grants = [g for g in session.get("request_grants", [])][-9:]
+            session["request_grants"] = [*grants, submitted.request.id]
+        return redirect(url_for("filing.done"))
+    area = db.scalar(select(Area).where(Area.code == draft.data.get("area"))) \
+        if draft.data.get("area") else None
+    return render_template("filing/check.html", form=form, draft=draft, data=draft.data,
+                           category=category, area=area, locale=_locale(),
+                           photos=drafts.draft_photos(db, draft))
+
+
+def _step_for(errors: dict[str, str]) -> str:
+    fields = set(errors)
+    if "category" in fields:
+        return "filing.start"
+    if "description" in fields or any(f.startswith("answers.") for f in fields):
+        return "filing.details"
+    if fields & {"address", "location", "area"}:
+        return "filing.location"
+    if "photos" in fields:
+        return "filing.photos"
+    return "filing.contact"
+
+
+@bp.get("/done")
+def done():
+    reference = session.get("filed_reference")
+    if not reference:
+        return redirect(url_for("filing.start"))
+    filed = db_session().scalar(select(ServiceRequest).where(ServiceRequest.reference == reference))
+    if filed is None:
+        session.pop("filed_reference", None)
+        return redirect(url_for("filing.start"))
+    return render_template("filing/done.html", filed=filed, locale=_locale())

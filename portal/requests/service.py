@@ -1,0 +1,273 @@
+"""Filing a request: the one domain entry point for the web form, staff intake and Open311.
+
+``submit_request`` checks everything again (a draft may be stale or forged), writes the case,
+its first timeline entry, its photos and the confirmation email in one transaction, and sets
+the public reference ``SR-<year>-<id>``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal import clock
+from portal.areas.geo import bounding_box, distance_m, locate
+from portal.areas.models import Area
+from portal.auth.models import User
+from portal.catalogue.models import ServiceCategory
+from portal.config import Settings
+from portal.notifications.service import queue_email
+from portal.requests import access
+from portal.requests.answers import check_answers
+from portal.requests.events import add_event
+from portal.requests.models import CHANNELS, RequestPhoto, ServiceRequest
+
+DESCRIPTION_MAX = 4000
+ADDRESS_MAX = 300
+NAME_MAX = 120
+PHONE_RE = re.compile(r"^[0-9+().\- ]{7,40}$")
+
+
+class FilingError(ValueError):
+    """What is wrong with a filing, as ``{field: error code}``.
+
+    Fields: category, description, answers.<code>, address, location, area, email, phone, name,
+    photos. Codes: required, too_long, inactive, outside_city, invalid, unknown, stopped.
+    """
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+@dataclass
+class Filing:
+    """What a resident (or an app, or a call-taker) tells us."""
+
+    category_code: str
+    description: str = ""
+    answers: dict[str, Any] = field(default_factory=dict)
+    address: str = ""
+    lat: float | None = None
+    lon: float | None = None
+    area_code: str | None = None
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    private: bool = False
+    locale: str = "en"
+    channel: str = "web"
+    photo_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Submitted:
+    request: ServiceRequest
+    #: The private tracking token, only when the reporter has no account (shown/emailed once).
+    tracking_token: str | None
+
+
+def active_category(session: Session, code: str | None) -> ServiceCategory | None:
+    if not code:
+        return None
+    return session.scalar(
+        select(ServiceCategory).where(ServiceCategory.code == code, ServiceCategory.active)
+    )
+
+
+def check_description(text: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return "required"
+    if len(text) > DESCRIPTION_MAX:
+        return "too_long"
+    return None
+
+
+def resolve_location(
+    session: Session, *, address: str, lat: float | None, lon: float | None,
+    area_code: str | None,
+) -> tuple[Area | None, dict[str, str]]:
+    """The area for a location, or errors. A point must fall inside the city; an address
+    alone is always enough (the resident may name the area)."""
+    errors: dict[str, str] = {}
+    address = address.strip()
+    if len(address) > ADDRESS_MAX:
+        errors["address"] = "too_long"
+    has_point = lat is not None and lon is not None
+    if (lat is None) != (lon is None):
+        errors["location"] = "invalid"
+    if not address and not has_point:
+        errors["address"] = "required"
+    area: Area | None = None
+    if has_point and "location" not in errors:
+        area = locate(session, lat, lon)  # type: ignore[arg-type]
+        if area is None:
+            errors["location"] = "outside_city"
+    elif area_code:
+        area = session.scalar(select(Area).where(Area.code == area_code))
+        if area is None:
+            errors["area"] = "unknown"
+    return area, errors
+
+
+def check_contact(name: str, email: str, phone: str) -> tuple[str, dict[str, str]]:
+    """Returns the normalised email and any errors; all three are optional."""
+    errors: dict[str, str] = {}
+    if len(name.strip()) > NAME_MAX:
+        errors["name"] = "too_long"
+    normalised = ""
+    if email.strip():
+        try:
+            normalised = validate_email(email.strip(), check_deliverability=False).normalized
+            normalised = normalised.lower()
+        except EmailNotValidError:
+            errors["email"] = "invalid"
+    if phone.strip() and not PHONE_RE.match(phone.strip()):
+        errors["phone"] = "invalid"
+    return normalised, errors
+
+
+def submit_request(
+    session: Session,
+    *,
+    settings: Settings,
+    filing: Filing,
+    reporter: User | None = None,
+    actor_kind: str = "resident",
+) -> Submitted:
+    """File a request or raise ``FilingError``. Flushes; the caller commits."""
+    errors: dict[str, str] = {}
+    category = active_category(session, filing.category_code)
+    if category is None:
+        raise FilingError({"category": "unknown"})
+    if filing.channel not in CHANNELS:
+        raise FilingError({"channel": "invalid"})
+    if problem := check_description(filing.description):
+        errors["description"] = problem
+    answers = check_answers(category, filing.answers)
+    errors.update({f"answers.{code}": err for code, err in answers.errors.items()})
+    if answers.stopper is not None:
+        errors[f"answers.{answers.stopper.code}"] = "stopped"
+    area, location_errors = resolve_location(
+        session, address=filing.address, lat=filing.lat, lon=filing.lon,
+        area_code=filing.area_code,
+    )
+    errors.update(location_errors)
+    email, contact_errors = check_contact(filing.contact_name, filing.contact_email,
+                                          filing.contact_phone)
+    errors.update(contact_errors)
+    if len(filing.photo_ids) > settings.max_photos:
+        errors["photos"] = "too_many"
+    if errors:
+        raise FilingError(errors)
+
+    token, token_hash = (None, None) if reporter else access.new_token()
+    now = clock.now()
+    request = ServiceRequest(
+        category_id=category.id,
+        department_id=category.department_id,
+        description=filing.description.strip(),
+        answers=answers.answers,
+        address=filing.address.strip(),
+        lat=filing.lat,
+        lon=filing.lon,
+        area_id=area.id if area else None,
+        channel=filing.channel,
+        reporter_id=reporter.id if reporter else None,
+        contact_name=filing.contact_name.strip() or (reporter.name if reporter else ""),
+        contact_email=email or (reporter.email if reporter else ""),
+        contact_phone=filing.contact_phone.strip() or (reporter.phone if reporter else ""),
+        locale=filing.locale if filing.locale in settings.languages else "en",
+        tracking_token_hash=token_hash,
+        private_by_reporter=filing.private,
+        is_public=not (filing.private or category.private),
+        created_at=now,
+        updated_at=now,
+        status_changed_at=now,
+    )
+    session.add(request)
+    session.flush()
+    request.reference = f"{settings.reference_prefix}-{now.year}-{request.id:06d}"
+    if filing.photo_ids:
+        session.execute(
+            update(RequestPhoto)
+            .where(RequestPhoto.id.in_(filing.photo_ids), RequestPhoto.request_id.is_(None))
+            .values(request_id=request.id, draft_id=None, public=request.is_public)
+        )
+    add_event(session, request, "submitted", actor=reporter, actor_kind=actor_kind,
+              data={"channel": filing.channel})
+    _queue_confirmation(session, settings=settings, request=request, category=category,
+                        token=token, reporter=reporter)
+    return Submitted(request, token)
+
+
+def _queue_confirmation(
+    session: Session, *, settings: Settings, request: ServiceRequest,
+    category: ServiceCategory, token: str | None, reporter: User | None,
+) -> None:
+    to = reporter.email if reporter else request.contact_email
+    if not to:
+        return
+    locale = reporter.locale if reporter else request.locale
+    queue_email(
+        session,
+        settings=settings,
+        to=to,
+        template="request_confirmation",
+        locale=locale,
+        context={
+            "reference": request.reference,
+            "category": category.t("name", locale),
+            "description": request.description,
+            "address": request.address,
+            "public_link": access.public_link(settings, request.reference or ""),
+            "private_link": access.private_link(settings, request.reference or "", token)
+            if token else None,
+            "is_public": request.is_public,
+            "has_account": reporter is not None,
+        },
+        dedupe_key=f"confirmation:{request.id}",
+    )
+
+
+@dataclass(frozen=True)
+class Nearby:
+    request: ServiceRequest
+    distance_m: float
+
+
+def nearby_open_requests(
+    session: Session, *, category_id: int, lat: float, lon: float, radius_m: float,
+    limit: int = 5,
+) -> list[Nearby]:
+    """Open public requests of the same category within ``radius_m``, nearest first.
+
+    Bounded: a box query on the (category_id, is_open, lat) index, at most 100 candidates.
+    """
+    min_lat, max_lat, min_lon, max_lon = bounding_box(lat, lon, radius_m)
+    candidates = session.scalars(
+        select(ServiceRequest)
+        .where(
+            ServiceRequest.category_id == category_id,
+            ServiceRequest.is_open.is_(True),
+            ServiceRequest.lat.between(min_lat, max_lat),
+            ServiceRequest.lon.between(min_lon, max_lon),
+            ServiceRequest.is_public.is_(True),
+            ServiceRequest.duplicate_of_id.is_(None),
+        )
+        .order_by(ServiceRequest.created_at.desc())
+        .limit(100)
+    ).all()
+    found = [
+        Nearby(sr, distance_m(lat, lon, sr.lat, sr.lon))  # type: ignore[arg-type]
+        for sr in candidates
+    ]
+    found = [n for n in found if n.distance_m <= radius_m]
+    found.sort(key=lambda n: n.distance_m)
+    return found[:limit]
