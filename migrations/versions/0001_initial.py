@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 20:56:15.473246
+Create Date: 2026-11-23 21:03:54.274376
 """
 
 from __future__ import annotations
@@ -125,6 +125,11 @@ def upgrade() -> None:
             "user_id", "area_id", name=op.f("uq_area_subscriptions_user_id_area_id")
         ),
     )
+    with op.batch_alter_table("area_subscriptions", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_area_subscriptions_last_digest_at", ["last_digest_at"], unique=False
+        )
+
     op.create_table(
         "request_drafts",
         sa.Column("id", portal.models_base.BigId, nullable=False),
@@ -438,6 +443,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_request_drafts_expires_at"))
 
     op.drop_table("request_drafts")
+    with op.batch_alter_table("area_subscriptions", schema=None) as batch_op:
+        batch_op.drop_index("ix_area_subscriptions_last_digest_at")
+
     op.drop_table("area_subscriptions")
     op.drop_table("users")
     op.drop_table("service_groups")

@@ -235,7 +235,11 @@ class AreaSubscription(Timestamped, Base):
     """A resident's daily digest of new requests in one area (optionally some categories)."""
 
     __tablename__ = "area_subscriptions"
-    __table_args__ = (UniqueConstraint("user_id", "area_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "area_id"),
+        # The digest job finds due subscriptions by this, every worker round.
+        Index("ix_area_subscriptions_last_digest_at", "last_digest_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -1,0 +1,80 @@
+"""Plain-language names residents see for statuses and timeline actors: the one place they live.
+
+The names are English message ids. ``status_label`` translates for the current web request
+(templates get it as the ``status_label`` global); emails rendered outside Flask translate the
+same ids with ``portal.notifications.render.gettext(locale, STATUS_NAMES[status])``.
+Importing this module does not import Flask.
+"""
+
+from __future__ import annotations
+
+from portal.requests.models import Event
+
+
+def _l(message: str) -> str:
+    """Mark ``message`` for extraction (``-k _l``); it is translated where it is shown."""
+    return message
+
+
+STATUS_NAMES: dict[str, str] = {
+    "new": _l("Received"),
+    "acknowledged": _l("Acknowledged"),
+    "in_progress": _l("In progress"),
+    "waiting_on_resident": _l("Waiting for your reply"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+    "rejected": _l("Not accepted"),
+    "duplicate": _l("Duplicate"),
+}
+
+#: USWDS tag colour per status (``portal-status--<tone>`` in portal.css, else the default tag).
+STATUS_TONES: dict[str, str] = {
+    "new": "info",
+    "acknowledged": "info",
+    "in_progress": "progress",
+    "waiting_on_resident": "warning",
+    "resolved": "success",
+    "closed": "base",
+    "rejected": "base",
+    "duplicate": "base",
+}
+
+ACTOR_NAMES: dict[str, str] = {
+    "resident": _l("Resident"),
+    "api": _l("Resident"),
+    "staff": _l("City staff"),
+    "system": _l("City staff"),
+}
+
+
+def status_name(status: str) -> str:
+    """The untranslated message id for ``status`` (unknown statuses are returned as they are)."""
+    return STATUS_NAMES.get(status, status)
+
+
+def actor_name(event: Event) -> str:
+    """Who the public sees behind a timeline entry: never a resident's name or contact.
+
+    Staff entries may carry ``data["department_name"]`` (set by the caller); otherwise the
+    untranslated "City staff" / "Resident" message id.
+    """
+    if event.actor_kind == "staff":
+        department = (event.data or {}).get("department_name")
+        if department:
+            return str(department)
+    return ACTOR_NAMES.get(event.actor_kind, ACTOR_NAMES["system"])
+
+
+def status_label(status: str) -> str:
+    """``status`` in the current web request's language (view side only)."""
+    from flask_babel import gettext
+
+    return gettext(status_name(status))
+
+
+def actor_label(event: Event) -> str:
+    """The translated actor for a timeline entry (view side only)."""
+    from flask_babel import gettext
+
+    name = actor_name(event)
+    return gettext(name) if name in ACTOR_NAMES.values() else name
