@@ -1,0 +1,179 @@
+"""Ways to deliver an outbox message: SMTP in production, a folder of .eml files in development.
+
+A sender's ``send(message)`` returns when the message has been handed over and raises
+``TemporaryDeliveryError`` (try again later: connection refused, timeout, 4xx reply) or
+``PermanentDeliveryError`` (retrying cannot help: 5xx recipient refused, a malformed address).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import smtplib
+import ssl
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import ClassVar, Protocol
+
+from portal import clock
+from portal.config import ConfigError, Settings
+from portal.notifications.models import OutboxMessage
+
+#: Files written by ``FileSender``: ``20260301T120000123456Z-42.eml`` (UTC time, message id).
+EML_NAME_RE = re.compile(r"\A[0-9]{8}T[0-9]{12}Z-[0-9]{1,19}\.eml\Z")
+
+
+class DeliveryError(Exception):
+    """A message could not be handed over."""
+
+    permanent: ClassVar[bool] = False
+
+
+class TemporaryDeliveryError(DeliveryError):
+    """Worth retrying later (the server is down, busy, or answered 4xx)."""
+
+
+class PermanentDeliveryError(DeliveryError):
+    """Retrying cannot help (the recipient was refused with 5xx, the message is malformed)."""
+
+    permanent = True
+
+
+class Sender(Protocol):
+    def send(self, message: OutboxMessage) -> None:
+        """Hand ``message`` over, or raise a ``DeliveryError``."""
+        ...
+
+
+def _domain(address: str) -> str:
+    _name, addr = parseaddr(address)
+    return addr.rpartition("@")[2] or "localhost"
+
+
+def build_email(message: OutboxMessage, *, mail_from: str, date: datetime) -> EmailMessage:
+    """The multipart/alternative email (text, then HTML) for an outbox message.
+
+    The Message-ID depends only on the outbox row, so a retried message keeps its identity.
+    Raises ``PermanentDeliveryError`` for a recipient or subject that would break the headers.
+    """
+    for value in (message.to_address, message.subject):
+        if "\r" in value or "\n" in value:
+            raise PermanentDeliveryError("line break in a header value")
+    _name, to_addr = parseaddr(message.to_address)
+    if "@" not in to_addr:
+        raise PermanentDeliveryError(f"not an email address: {message.to_address!r}")
+    mime = EmailMessage(policy=SMTP_POLICY)
+    mime["From"] = mail_from
+    mime["To"] = message.to_address
+    mime["Subject"] = message.subject
+    mime["Date"] = format_datetime(date)
+    created = message.created_at or date
+    mime["Message-ID"] = (
+        f"<outbox.{message.id or 0}.{created:%Y%m%d%H%M%S}@{_domain(mail_from)}>"
+    )
+    mime["Auto-Submitted"] = "auto-generated"
+    mime["X-Auto-Response-Suppress"] = "All"
+    mime.set_content(message.body_text, subtype="plain", charset="utf-8")
+    mime.add_alternative(message.body_html, subtype="html", charset="utf-8")
+    mime["Content-Language"] = message.locale or "en"  # after: set_content drops Content-*
+    return mime
+
+
+def _refusal(exc: smtplib.SMTPRecipientsRefused) -> DeliveryError:
+    codes = [code for code, _reply in exc.recipients.values()]
+    detail = "; ".join(
+        f"{addr}: {code} {_text(reply)}" for addr, (code, reply) in exc.recipients.items()
+    )
+    if codes and all(code >= 500 for code in codes):
+        return PermanentDeliveryError(f"recipient refused: {detail}")
+    return TemporaryDeliveryError(f"recipient deferred: {detail}")
+
+
+def _text(reply: bytes | str) -> str:
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+
+
+class SmtpSender:
+    """One SMTP connection per message: slower than reusing one, but nothing to go stale."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        if s.smtp_ssl:
+            return smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout,
+                                    context=ssl.create_default_context())
+        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+        if s.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        return smtp
+
+    def send(self, message: OutboxMessage) -> None:
+        mime = build_email(message, mail_from=self.settings.mail_from, date=clock.now())
+        envelope_from = parseaddr(self.settings.mail_from)[1]
+        smtp: smtplib.SMTP | None = None
+        try:
+            smtp = self._connect()
+            if self.settings.smtp_user:
+                smtp.login(self.settings.smtp_user, self.settings.smtp_password)
+            smtp.send_message(mime, from_addr=envelope_from, to_addrs=[message.to_address])
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise _refusal(exc) from exc
+        except smtplib.SMTPAuthenticationError as exc:
+            # Our credentials, not this message: retry (and alert) rather than fail it.
+            raise TemporaryDeliveryError(f"SMTP login refused: {exc.smtp_code}") from exc
+        except smtplib.SMTPNotSupportedError as exc:
+            raise PermanentDeliveryError(f"server cannot take this message: {exc}") from exc
+        except smtplib.SMTPResponseException as exc:
+            error = PermanentDeliveryError if exc.smtp_code >= 500 else TemporaryDeliveryError
+            raise error(f"SMTP {exc.smtp_code} {_text(exc.smtp_error)}") from exc
+        except (smtplib.SMTPException, OSError) as exc:
+            raise TemporaryDeliveryError(f"SMTP unavailable: {exc!r}") from exc
+        finally:
+            if smtp is not None:
+                _quit(smtp)
+
+
+def _quit(smtp: smtplib.SMTP) -> None:
+    """Say goodbye; the message is already accepted, so a failure here is not a failure."""
+    try:
+        smtp.quit()
+    except (smtplib.SMTPException, OSError):
+        smtp.close()
+
+
+def eml_name(moment: datetime, message_id: int | None) -> str:
+    return f"{moment:%Y%m%dT%H%M%S%f}Z-{message_id or 0}.eml"
+
+
+class FileSender:
+    """Development only: each message becomes an .eml file in ``mail_dir``, newest name last."""
+
+    def __init__(self, mail_dir: str | Path, *, mail_from: str) -> None:
+        self.mail_dir = Path(mail_dir)
+        self.mail_from = mail_from
+
+    def send(self, message: OutboxMessage) -> None:
+        moment = clock.now()
+        mime = build_email(message, mail_from=self.mail_from, date=moment)
+        name = eml_name(moment, message.id)
+        try:
+            self.mail_dir.mkdir(parents=True, exist_ok=True)
+            partial = self.mail_dir / f".{name}.part"
+            partial.write_bytes(mime.as_bytes())
+            os.replace(partial, self.mail_dir / name)  # the mailbox never sees half a file
+        except OSError as exc:
+            raise TemporaryDeliveryError(f"cannot write {name}: {exc}") from exc
+
+
+def sender_for(settings: Settings) -> Sender:
+    """SMTP when ``smtp_host`` is set; otherwise the mail folder, outside production only."""
+    if settings.smtp_host:
+        return SmtpSender(settings)
+    if settings.is_production:
+        raise ConfigError("SMTP_HOST must be set: production mail is never written to disk")
+    return FileSender(settings.mail_dir, mail_from=settings.mail_from)

@@ -1,0 +1,278 @@
+"""The background worker: delivers the outbox, then runs the registered periodic jobs.
+
+Delivery claims due messages in one short transaction (``SELECT ... FOR UPDATE SKIP LOCKED``
+on PostgreSQL, a conditional ``UPDATE ... RETURNING`` under ``BEGIN IMMEDIATE`` on SQLite),
+sends them outside it, and records each outcome in its own short transaction, so several
+workers never send the same message twice. A claim is a lease: a worker that dies while
+sending leaves its messages to be taken again once ``claimed_until`` has passed (which makes
+SMTP delivery at-least-once in that one case; the Message-ID stays the same).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from portal import clock
+from portal.config import Settings
+from portal.db import Database
+from portal.notifications.models import OutboxMessage
+from portal.notifications.senders import DeliveryError, Sender, sender_for
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+log = logging.getLogger(__name__)
+
+#: How long a claim lasts: longer than a batch can take to send (50 x a 10 s SMTP timeout).
+LEASE = timedelta(minutes=15)
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=1)
+ERROR_LENGTH = 1000
+
+PeriodicJob = Callable[[Database, Settings, datetime], object]
+#: Jobs run after every delivery round. Each opens and commits its own sessions, decides
+#: itself whether anything is due at ``now``, is harmless to re-run, and returns something
+#: truthy (printed) when it did work.
+PERIODIC_JOBS: list[PeriodicJob] = []
+
+
+def register_job(job: PeriodicJob) -> PeriodicJob:
+    """Add ``job(db, settings, now)`` to every worker round (usable as a decorator)."""
+    if job not in PERIODIC_JOBS:
+        PERIODIC_JOBS.append(job)
+    return job
+
+
+@dataclass
+class DeliveryStats:
+    claimed: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.sent} sent, {self.retried} to retry, {self.failed} failed"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1 min after the first failed attempt, then 2, 4, ... capped at 1 h, plus up to 10%."""
+    exponent = min(max(attempts - 1, 0), 12)
+    base = min(FIRST_RETRY * (2**exponent), MAX_RETRY)
+    return base + base * random.uniform(0, 0.1)  # jitter, not a secret
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now),
+        and_(OutboxMessage.state == "sending", OutboxMessage.claimed_until < now),
+    )
+
+
+def _claim(db: Database, *, now: datetime, batch: int, lease: timedelta) -> list[OutboxMessage]:
+    """Mark up to ``batch`` due messages as ours (state ``sending``), count the attempt, commit."""
+    picked = (
+        select(OutboxMessage.id)
+        .where(_due(now))
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(batch)
+    )
+    session = db.session(write=True)
+    try:
+        if db.dialect == "postgresql":
+            ids = list(session.scalars(picked.with_for_update(skip_locked=True)))
+            if not ids:
+                session.rollback()
+                return []
+            target = OutboxMessage.id.in_(ids)
+        else:
+            # SQLite has no row locks: the write transaction (BEGIN IMMEDIATE) serialises
+            # workers, and the condition is checked again by the UPDATE itself.
+            target = OutboxMessage.id.in_(picked.scalar_subquery())
+        claim = (
+            update(OutboxMessage)
+            .where(target, _due(now))
+            .values(state="sending", claimed_until=now + lease,
+                    attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage)
+        )
+        messages = list(
+            session.scalars(claim, execution_options={"synchronize_session": False})
+        )
+        session.commit()
+        return sorted(messages, key=lambda m: (m.next_attempt_at, m.id))
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _record(db: Database, message_id: int, **values: Any) -> None:
+    """Write one message's outcome in its own transaction, if it is still ours."""
+    session: Session = db.session(write=True)
+    try:
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.state == "sending")
+            .values(claimed_until=None, **values),
+            execution_options={"synchronize_session": False},
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def deliver_outbox(
+    db: Database,
+    sender: Sender,
+    *,
+    now: datetime,
+    batch: int = 50,
+    max_attempts: int,
+    lease: timedelta = LEASE,
+) -> DeliveryStats:
+    """Send up to ``batch`` due messages once each and record what happened.
+
+    A temporary error puts the message back as pending with exponential backoff; a permanent
+    one, or the ``max_attempts``-th temporary one, marks it failed. Database errors propagate.
+    """
+    stats = DeliveryStats()
+    for message in _claim(db, now=now, batch=batch, lease=lease):
+        stats.claimed += 1
+        if message.attempts > max_attempts:
+            # Only a lease taken over after workers died while sending gets here.
+            _record(db, message.id, state="failed",
+                    last_error="gave up: the worker stopped while sending it too often")
+            stats.failed += 1
+            continue
+        try:
+            sender.send(message)
+        except DeliveryError as exc:
+            permanent, error = exc.permanent, str(exc)
+        except Exception as exc:  # a bug must not stop the batch: retry like a timeout
+            log.exception("outbox message %s: unexpected error while sending", message.id)
+            permanent, error = False, repr(exc)
+        else:
+            _record(db, message.id, state="sent", sent_at=now, last_error="")
+            stats.sent += 1
+            continue
+        error = error[:ERROR_LENGTH]
+        if permanent or message.attempts >= max_attempts:
+            log.warning("outbox message %s failed: %s", message.id, error)
+            _record(db, message.id, state="failed", last_error=error)
+            stats.failed += 1
+        else:
+            log.info("outbox message %s will be retried: %s", message.id, error)
+            _record(db, message.id, state="pending", last_error=error,
+                    next_attempt_at=now + retry_delay(message.attempts))
+            stats.retried += 1
+    return stats
+
+
+def _job_name(job: PeriodicJob) -> str:
+    return f"{getattr(job, '__module__', '?')}.{getattr(job, '__qualname__', repr(job))}"
+
+
+def run_round(
+    db: Database,
+    sender: Sender,
+    settings: Settings,
+    *,
+    now: datetime,
+    echo: Callable[[str], object] = print,
+) -> tuple[bool, bool]:
+    """One delivery round and every periodic job. Returns ``(ok, more_waiting)``.
+
+    No error escapes: a failing delivery or job is logged and the others still run.
+    """
+    ok, more = True, False
+    try:
+        stats = deliver_outbox(db, sender, now=now, batch=settings.outbox_batch,
+                               max_attempts=settings.outbox_max_attempts)
+    except Exception:
+        log.exception("outbox delivery failed")
+        echo(f"{now:%H:%M:%S} outbox: error (see the log)")
+        ok = False
+    else:
+        if stats.claimed:
+            echo(f"{now:%H:%M:%S} outbox: {stats}")
+        more = stats.claimed >= settings.outbox_batch
+    for job in list(PERIODIC_JOBS):
+        name = _job_name(job)
+        try:
+            result = job(db, settings, now)
+        except Exception:
+            log.exception("periodic job %s failed", name)
+            echo(f"{now:%H:%M:%S} {name}: error (see the log)")
+            ok = False
+        else:
+            if result:
+                echo(f"{now:%H:%M:%S} {name}: {result}")
+    return ok, more
+
+
+class _StopFlag:
+    """Set by SIGINT/SIGTERM; a second signal stops at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.requested and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
+
+
+def run_worker(app: Flask, *, once: bool, echo: Callable[[str], object] = print) -> bool:
+    """Deliver and run jobs until SIGINT/SIGTERM (or one round with ``once``).
+
+    A signal lets the current round finish. Returns False when something failed in the
+    last round (the CLI exits non-zero for ``--once``).
+    """
+    settings: Settings = app.extensions["portal.settings"]
+    db: Database = app.extensions["portal.db"]
+    sender = sender_for(settings)
+    stop = _StopFlag()
+    previous: dict[int, Any] = {}
+    if not once and threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.signal(signum, stop)
+    if not once:
+        echo(f"worker: delivering with {type(sender).__name__}, "
+             f"{len(PERIODIC_JOBS)} periodic job(s), polling every "
+             f"{settings.worker_poll_seconds:g}s (Ctrl-C stops)")
+    try:
+        with app.app_context():
+            while True:
+                ok, more = run_round(db, sender, settings, now=clock.now(), echo=echo)
+                if once or stop.requested:
+                    break
+                if not more:
+                    stop.sleep(settings.worker_poll_seconds)
+                if stop.requested:
+                    break
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if not once:
+        echo("worker: stopped")
+    return ok
