@@ -1,15 +1,43 @@
-"""Sign up, sign in, sign out, password reset."""
+"""Sign up, sign in, sign out, password reset and the resident's own account page."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
-from sqlalchemy import select
+from urllib.parse import urlsplit
 
+from flask import (
+    Blueprint,
+    Flask,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from portal.auth import service
+from portal.auth.forms import (
+    AccountForm,
+    ChangePasswordForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+    SignInForm,
+    SignUpForm,
+)
 from portal.auth.models import User
-from portal.extensions import login_manager
-from portal.web import db_session
+from portal.extensions import limiter, login_manager
+from portal.notifications.service import queue_email
+from portal.web import db_session, settings
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
+
+#: Per client address; tests run with rate limiting off except the one that checks it.
+ATTEMPTS_LIMIT = "10 per minute"
 
 
 def init_login(app: Flask) -> None:
@@ -28,12 +56,191 @@ def init_login(app: Flask) -> None:
             return None
         return user
 
+    @login_manager.unauthorized_handler
+    def _unauthorized() -> Response:
+        flash(_("Sign in to see that page."), "info")
+        return redirect(url_for("auth.sign_in", next=_here()))
+
+
+def _here() -> str:
+    """The current path and query, for coming back after signing in."""
+    query = request.query_string.decode("latin-1")
+    return request.path + (f"?{query}" if query else "")
+
+
+def safe_next(target: str | None) -> str | None:
+    """``target`` if it is a path on this site, else None (no open redirects)."""
+    if not target or len(target) > 2000:
+        return None
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    if any(ch in target for ch in "\\") or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _sign_in(user: User) -> None:
+    login_user(user, remember=False)
+    session.permanent = True
+
+
+def _after_sign_in() -> Response:
+    return redirect(safe_next(request.args.get("next")) or url_for("auth.account"))
+
+
+def _password_message(reason: str) -> str:
+    if reason == "too_long":
+        return _("Password must be %(max)d characters or fewer", max=service.PASSWORD_MAX)
+    if reason == "repetitive":
+        return _("Password must not be one character repeated")
+    return _("Password must be at least %(min)d characters", min=service.PASSWORD_MIN)
+
+
+@bp.route("/sign-up", methods=["GET", "POST"])
+@limiter.limit(ATTEMPTS_LIMIT, methods=["POST"])
+def sign_up():
+    if current_user.is_authenticated:
+        return _after_sign_in()
+    form = SignUpForm()
+    if request.method == "GET":
+        form.locale.data = _locale()
+    if form.validate_on_submit():
+        try:
+            user = service.register(
+                db_session(),
+                email=form.email.data,
+                password=form.password.data,
+                name=form.name.data,
+                phone=form.phone.data or "",
+                locale=form.locale.data,
+            )
+        except service.EmailTaken:
+            form.email.errors.append(_(
+                "An account with this email already exists. Sign in or reset your password."
+            ))
+        except service.WeakPassword as exc:
+            form.password.errors.append(_password_message(exc.reason))
+        else:
+            queue_email(db_session(), settings=settings(), to=user.email, template="welcome",
+                        locale=user.locale, context={"name": user.name, "email": user.email})
+            _sign_in(user)
+            flash(_("Your account has been created. You are signed in."), "success")
+            return _after_sign_in()
+    return render_template("auth/sign_up.html", form=form, next=safe_next(request.args.get("next")))
+
 
 @bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(ATTEMPTS_LIMIT, methods=["POST"])
 def sign_in():
-    return "sign in"
+    if current_user.is_authenticated:
+        return _after_sign_in()
+    form = SignInForm()
+    if form.validate_on_submit():
+        user = service.authenticate(db_session(), form.email.data, form.password.data)
+        if user is not None:
+            _sign_in(user)
+            return _after_sign_in()
+        # One message whether the address is unknown or the password wrong.
+        form.email.errors.append(_("The email address or password is not right. Check them "
+                                   "and try again, or reset your password."))
+    return render_template("auth/sign_in.html", form=form, next=safe_next(request.args.get("next")))
 
 
 @bp.post("/sign-out")
 def sign_out():
-    return "sign out"
+    if current_user.is_authenticated:
+        service.end_sessions(db_session(), current_user._get_current_object())
+        logout_user()
+        flash(_("You have signed out."), "success")
+    return redirect(url_for("pages.home"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(ATTEMPTS_LIMIT, methods=["POST"])
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        service.request_password_reset(db_session(), settings=settings(), email=form.email.data,
+                                       locale=_locale())
+        # The same answer whether or not an account has this address.
+        return render_template("auth/reset_sent.html")
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(ATTEMPTS_LIMIT, methods=["POST"])
+def reset_password(token: str):
+    try:
+        service.user_for_reset_token(db_session(), token, settings())
+    except service.AccountError as exc:
+        return _bad_reset_link(exc)
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.reset_password(db_session(), token, form.password.data, settings())
+        except service.WeakPassword as exc:
+            form.password.errors.append(_password_message(exc.reason))
+        except service.AccountError as exc:
+            return _bad_reset_link(exc)
+        else:
+            logout_user()
+            flash(_("Your password has been changed. Sign in with your new password."),
+                  "success")
+            return _no_referrer(redirect(url_for("auth.sign_in")))
+    return _no_referrer(render_template("auth/reset_password.html", form=form, token=token))
+
+
+def _bad_reset_link(exc: Exception) -> Response:
+    expired = isinstance(exc, service.ResetTokenExpired)
+    page = render_template("auth/reset_link_problem.html", expired=expired)
+    return _no_referrer(Response(page, status=400, mimetype="text/html"))
+
+
+def _no_referrer(response: Response | str) -> Response:
+    """The reset token is in the address: never pass it on in a Referer header."""
+    if isinstance(response, str):
+        response = Response(response, mimetype="text/html")
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("", methods=["GET", "POST"])
+@login_required
+def account():
+    user: User = current_user._get_current_object()
+    form = AccountForm(obj=user)
+    if form.validate_on_submit():
+        service.update_profile(db_session(), user, name=form.name.data,
+                               phone=form.phone.data or "", locale=form.locale.data)
+        flash(_("Your details have been saved."), "success")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form, user=user)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit(ATTEMPTS_LIMIT, methods=["POST"])
+def change_password():
+    user: User = current_user._get_current_object()
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            service.change_password(db_session(), user, current_password=form.current_password.data,
+                                    new_password=form.password.data)
+        except service.WrongPassword:
+            form.current_password.errors.append(_("Your current password is not right"))
+        except service.WeakPassword as exc:
+            form.password.errors.append(_password_message(exc.reason))
+        else:
+            _sign_in(user)  # this browser stays signed in; every other session ends
+            flash(_("Your password has been changed. Other devices have been signed out."),
+                  "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/change_password.html", form=form)
