@@ -14,8 +14,11 @@ from sqlalchemy import select
 from portal import clock, create_app
 from portal.auth.models import User
 from portal.notifications.models import OutboxMessage
+from portal.notifications.senders import SmtpSender
+from portal.notifications.worker import deliver_outbox
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
+from tests.smtp import body_html, body_text
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -263,13 +266,23 @@ def test_sign_out_needs_post_with_csrf(client, make):
 # --- Password reset ------------------------------------------------------------------------
 
 
-def test_password_reset_end_to_end(app, client, make, db):
+def test_password_reset_end_to_end(app, client, make, db, settings, smtp):
     make.user(email="kim@example.org")
     response = _post_form(client, "/account/reset", {"email": "Kim@Example.org"})
     assert response.status_code == 200
     assert "If an account exists for that address, we have sent a link" in response.get_data(
         as_text=True)
-    link = _reset_link(db, "kim@example.org")
+
+    stats = deliver_outbox(app.extensions["portal.db"], SmtpSender(settings), now=clock.now(),
+                           max_attempts=3)
+    assert stats.sent == 1
+    smtp.wait_for(1)
+    [mail] = smtp.to("kim@example.org")
+    assert mail["Subject"] == "Reset your City of Riverton 311 password"
+    match = re.search(r"http://portal\.test(/account/reset/\S+)", body_text(mail))
+    assert match, body_text(mail)
+    link = match.group(1)
+    assert link in body_html(mail)
 
     page = client.get(link)
     assert page.status_code == 200
