@@ -158,6 +158,8 @@ def sign_out():
     if current_user.is_authenticated:
         service.end_sessions(db_session(), current_user._get_current_object())
         logout_user()
+        # Nothing from this visit (drafts, choices) is left for the next person at this browser.
+        session.clear()
         flash(_("You have signed out."), "success")
     return redirect(url_for("pages.home"))
 
