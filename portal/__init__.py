@@ -67,7 +67,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (pages_bp, health_bp, auth_bp, filing_bp, tracking_bp, alerts_bp, mail_bp):
         app.register_blueprint(blueprint)
 
+    from portal import jobs
     from portal.cli import register
 
+    jobs.register_all()
     register(app)
     return app

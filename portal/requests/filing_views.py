@@ -12,6 +12,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    after_this_request,
     redirect,
     render_template,
     request,
@@ -91,6 +92,8 @@ def _needs(draft: RequestDraft | None, *keys: str):
             return redirect(url_for(endpoint))
     if draft is not None and "category" in keys and _category(draft) is None:
         return redirect(url_for("filing.start"))
+    if "description" in keys and data.get("stopped"):
+        return redirect(url_for("filing.stop"))
     return None
 
 
@@ -220,7 +223,10 @@ def location():
                 drafts.update_draft(draft, settings=settings(), address=address, lat=lat,
                                     lon=lon, area=area.code if area else None,
                                     location_done=True)
-                if lat is not None and lon is not None:
+                category = _category(draft)
+                if lat is not None and lon is not None and category is not None and \
+                        nearby_open_requests(db, category_id=category.id, lat=lat, lon=lon,
+                                             radius_m=settings().nearby_radius_m, limit=1):
                     return redirect(url_for("filing.nearby"))
                 return redirect(url_for("filing.photos"))
         drafts.update_draft(draft, settings=settings(), address=address)
@@ -293,7 +299,7 @@ def photos():
     current = drafts.draft_photos(db, draft)
     errors: list[tuple[str, str]] = []
     if request.method == "POST":
-            action = request.form.get("action", "continue")
+        action = request.form.get("action", "continue")
         if action.startswith("remove:"):
             photo = next((p for p in current if str(p.id) == action[7:]), None)
             if photo is not None:
@@ -301,6 +307,9 @@ def photos():
                 db.flush()
             return redirect(url_for("filing.photos"))
         uploads = [f for f in request.files.getlist("photos") if f and f.filename]
+        for upload in request.files.getlist("photos"):
+            # Werkzeug spools big uploads to temporary files: close them with the request.
+            after_this_request(_closing(upload))
         if len(current) + len(uploads) > settings().max_photos:
             errors.append(("photos", photo_message("too_many", "")))
         else:
@@ -323,6 +332,14 @@ def photos():
         current = drafts.draft_photos(db, draft)
     return render_template("filing/photos.html", photos=current, errors=errors,
                            max_photos=settings().max_photos), (400 if errors else 200)
+
+
+def _closing(upload):
+    def close(response):
+        upload.close()
+        return response
+
+    return close
 
 
 @bp.get("/photos/<int:photo_id>")

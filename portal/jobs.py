@@ -1,0 +1,30 @@
+"""The periodic jobs the worker runs each round, registered in one place.
+
+Each job is ``job(db, settings, now)``, opens and commits its own sessions, and is harmless to
+re-run. ``create_app`` calls ``register_all()`` so ``flask worker`` sees every job.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from portal.config import Settings
+from portal.db import Database
+from portal.notifications.worker import register_job
+
+
+def sweep_expired_drafts(db: Database, settings: Settings, now: datetime) -> str | None:
+    """Delete filing drafts (and their unfiled photos) past their expiry."""
+    from portal.requests.drafts import sweep_drafts
+
+    session = db.session(write=True)
+    try:
+        removed = sweep_drafts(session, settings=settings, now=now)
+        session.commit()
+    finally:
+        session.close()
+    return f"swept {removed} expired draft(s)" if removed else None
+
+
+def register_all() -> None:
+    register_job(sweep_expired_drafts)
