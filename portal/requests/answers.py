@@ -44,38 +44,56 @@ def check_answers(category: ServiceCategory, raw: dict[str, Any]) -> AnswerCheck
 
 
 def _check_one(question: CategoryQuestion, value: Any) -> tuple[Any, str | None]:
-    ordered_keys = [option["key"] for option in question.options or []]
-    keys = set(ordered_keys)
     if question.kind == "multi":
-        values = [v for v in (value or []) if str(v).strip()] if isinstance(value, list) else (
-            [value] if value else [])
-        if not values:
-            return [], "required" if question.required else None
-        if any(v not in keys for v in values):
-            return None, "bad_choice"
-        chosen = set(values)
-        return [key for key in ordered_keys if key in chosen], None
+        return _check_multi(question, value)
     text = (value if isinstance(value, str) else "" if value is None else str(value)).strip()
     if not text:
         return None, "required" if question.required else None
-    if question.kind == "text":
-        limit = question.max_length or TEXT_MAX
-        return (text, None) if len(text) <= limit else (None, "too_long")
-    if question.kind == "number":
-        try:
-            number = float(text.replace(",", ""))
-        except ValueError:
-            return None, "not_a_number"
-        if not math.isfinite(number):
-            return None, "not_a_number"
-        return (int(number) if number.is_integer() else number), None
-    if question.kind == "date":
-        try:
-            return date.fromisoformat(text).isoformat(), None
-        except ValueError:
-            return None, "not_a_date"
-    if question.kind == "yesno":
-        return (text, None) if text in ("yes", "no") else (None, "bad_choice")
-    if question.kind == "single":
-        return (text, None) if text in keys else (None, "bad_choice")
-    return None, "bad_choice"
+    checker = _CHECKERS.get(question.kind)
+    return checker(question, text) if checker else (None, "bad_choice")
+
+
+def _check_multi(question: CategoryQuestion, value: Any) -> tuple[Any, str | None]:
+    ordered_keys = [option["key"] for option in question.options or []]
+    raw = value if isinstance(value, list) else ([value] if value else [])
+    values = {str(v).strip() for v in raw if str(v).strip()}
+    if not values:
+        return [], "required" if question.required else None
+    if values - set(ordered_keys):
+        return None, "bad_choice"
+    return [key for key in ordered_keys if key in values], None
+
+
+def _check_text(question: CategoryQuestion, text: str) -> tuple[Any, str | None]:
+    limit = question.max_length or TEXT_MAX
+    return (text, None) if len(text) <= limit else (None, "too_long")
+
+
+def _check_number(_question: CategoryQuestion, text: str) -> tuple[Any, str | None]:
+    try:
+        number = float(text.replace(",", ""))
+    except ValueError:
+        return None, "not_a_number"
+    if not math.isfinite(number):
+        return None, "not_a_number"
+    return (int(number) if number.is_integer() else number), None
+
+
+def _check_date(_question: CategoryQuestion, text: str) -> tuple[Any, str | None]:
+    try:
+        return date.fromisoformat(text).isoformat(), None
+    except ValueError:
+        return None, "not_a_date"
+
+
+def _check_yesno(_question: CategoryQuestion, text: str) -> tuple[Any, str | None]:
+    return (text, None) if text in ("yes", "no") else (None, "bad_choice")
+
+
+def _check_single(question: CategoryQuestion, text: str) -> tuple[Any, str | None]:
+    keys = {option["key"] for option in question.options or []}
+    return (text, None) if text in keys else (None, "bad_choice")
+
+
+_CHECKERS = {"text": _check_text, "number": _check_number, "date": _check_date,
+             "yesno": _check_yesno, "single": _check_single}

@@ -31,7 +31,9 @@ def load_draft(session: Session, token: str | None) -> RequestDraft | None:
     return draft
 
 
-def new_draft(session: Session, *, settings: Settings, user_id: int | None) -> tuple[str, RequestDraft]:
+def new_draft(
+    session: Session, *, settings: Settings, user_id: int | None
+) -> tuple[str, RequestDraft]:
     token, token_hash = access.new_token()
     now = clock.now()
     draft = RequestDraft(token_hash=token_hash, user_id=user_id, data={}, created_at=now,

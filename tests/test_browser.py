@@ -1,0 +1,94 @@
+"""A resident files a request in a real browser (Debian's chromium) on a phone-sized screen."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from sqlalchemy import select
+
+from portal import clock
+from portal.notifications.senders import SmtpSender
+from portal.notifications.worker import deliver_outbox
+from portal.requests.models import RequestPhoto, ServiceRequest
+from tests.factories import Factories
+from tests.smtp import body_text
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def city(committed_app):
+    db = committed_app.extensions["portal.db"]
+    session = db.session(write=True)
+    make = Factories(session, committed_app.extensions["portal.settings"])
+    area = make.area(name="Old Town", code="old-town")
+    make.category(code="pothole", name="Pothole", questions=[
+        {"code": "size", "kind": "single", "required": True, "prompt": "How big is it?",
+         "options": [{"key": "small", "label": "Smaller than a plate"},
+                     {"key": "large", "label": "Larger than a plate"}]},
+    ])
+    session.commit()
+    area_id = area.id
+    session.close()
+    return area_id
+
+
+def photo_file(tmp_path):
+    path = tmp_path / "pothole.jpg"
+    Image.new("RGB", (800, 600), (90, 90, 90)).save(path, format="JPEG")
+    return path
+
+
+def test_resident_files_a_request_on_a_phone(phone, live_server, city, committed_app, smtp,
+                                              tmp_path):
+    page = phone
+    page.goto(f"{live_server}/report/")
+    page.get_by_text("Pothole", exact=True).click()
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_label("Describe the problem").fill("A deep pothole outside the library")
+    page.get_by_text("Larger than a plate").click()
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_label("Street address or nearest intersection").fill("12 Mill Street")
+    map_box = page.locator("[data-map]").bounding_box()
+    assert map_box and map_box["width"] <= 390
+    page.mouse.click(map_box["x"] + map_box["width"] / 2, map_box["y"] + map_box["height"] / 2)
+    assert page.locator("#lat").input_value() != ""
+    page.get_by_role("button", name="Continue").click()
+
+    page.locator("#photos").set_input_files(str(photo_file(tmp_path)))
+    page.get_by_role("button", name="Upload").click()
+    assert page.get_by_role("button", name="Remove photo 1").is_visible()
+    page.get_by_role("button", name="Continue").click()
+
+    page.get_by_label("Email address").fill("ana@example.org")
+    page.get_by_role("button", name="Continue").click()
+    assert page.get_by_text("A deep pothole outside the library").is_visible()
+    page.get_by_role("button", name="Send my request").click()
+
+    reference = page.locator("[data-reference]").inner_text().strip()
+    assert reference.startswith("SR-")
+    # No horizontal scrolling at 390 px.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    page.get_by_role("link", name=f"Track request {reference}").click()
+    assert page.locator("h1").first.inner_text().find(reference) >= 0 or \
+        page.get_by_text(reference).first.is_visible()
+
+    db = committed_app.extensions["portal.db"]
+    session = db.session()
+    filed = session.scalar(select(ServiceRequest).where(ServiceRequest.reference == reference))
+    assert filed is not None
+    assert filed.area_id == city
+    assert filed.lat is not None
+    photos = session.scalars(select(RequestPhoto).where(RequestPhoto.request_id == filed.id)).all()
+    assert len(photos) == 1
+    session.close()
+
+    settings = committed_app.extensions["portal.settings"]
+    stats = deliver_outbox(db, SmtpSender(settings), now=clock.now(), max_attempts=3)
+    assert stats.sent >= 1
+    received = smtp.to("ana@example.org")
+    assert received and reference in received[0]["Subject"]
+    assert reference in body_text(received[0])
