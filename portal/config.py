@@ -41,6 +41,7 @@ class Settings:
     database_url: str = f"sqlite:///{INSTANCE / 'portal.db'}"
     base_url: str = "http://127.0.0.1:5000"
     city_name: str = "City of Riverton"
+    timezone: str = "America/Chicago"
     reference_prefix: str = "SR"
     # Mail: with no SMTP host, messages are written to mail_dir (development only).
     mail_from: str = "Riverton 311 <no-reply@riverton.example>"
@@ -98,6 +99,7 @@ class Settings:
             database_url=database_url,
             base_url=env.get("PORTAL_BASE_URL", base.base_url).rstrip("/"),
             city_name=env.get("PORTAL_CITY_NAME", base.city_name),
+            timezone=env.get("PORTAL_TIMEZONE", base.timezone),
             mail_from=env.get("MAIL_FROM", base.mail_from),
             smtp_host=env.get("SMTP_HOST", ""),
             smtp_port=_int("SMTP_PORT", env.get("SMTP_PORT"), base.smtp_port),

@@ -68,3 +68,15 @@ def test_unknown_page_is_a_404_in_the_layout(client):
     assert response.status_code == 404
     assert b"Page not found" in response.data
     assert b'class="usa-skipnav"' in response.data
+
+
+def test_language_switch_is_remembered(client):
+    response = client.get("/accessibility?lang=es")
+    assert 'lang="es"' in response.get_data(as_text=True)
+    assert "portal_lang=es" in response.headers.get("Set-Cookie", "")
+    assert 'lang="es"' in client.get("/accessibility").get_data(as_text=True)
+
+
+def test_browser_language_is_used_when_nothing_was_chosen(client):
+    page = client.get("/accessibility", headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert 'lang="es"' in page.get_data(as_text=True)
