@@ -27,16 +27,16 @@ STATUS_NAMES: dict[str, str] = {
     "duplicate": _l("Duplicate"),
 }
 
-#: USWDS tag colour per status (``portal-status--<tone>`` in portal.css, else the default tag).
-STATUS_TONES: dict[str, str] = {
-    "new": "info",
-    "acknowledged": "info",
-    "in_progress": "progress",
-    "waiting_on_resident": "warning",
-    "resolved": "success",
-    "closed": "base",
-    "rejected": "base",
-    "duplicate": "base",
+#: USWDS utility classes for each status tag (white text on these passes WCAG AA contrast).
+STATUS_CLASSES: dict[str, str] = {
+    "new": "bg-info-darker",
+    "acknowledged": "bg-primary",
+    "in_progress": "bg-primary-dark",
+    "waiting_on_resident": "bg-warning text-ink",
+    "resolved": "bg-success-darker",
+    "closed": "bg-base-dark",
+    "rejected": "bg-base-dark",
+    "duplicate": "bg-base-dark",
 }
 
 ACTOR_NAMES: dict[str, str] = {
