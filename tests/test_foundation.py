@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from portal import create_app
 from portal.config import ConfigError, Settings
-from portal.db import Base, Database
-from portal.migrate import alembic_config
 
 
 def test_healthz_reports_the_database(client):
@@ -50,17 +45,6 @@ def test_production_accepts_complete_settings():
     assert settings.database_url == "postgresql+psycopg://db/portal"
     app = create_app(settings)
     assert app.config["SESSION_COOKIE_SECURE"] is True
-
-
-def test_migrations_have_one_head_and_match_the_models(database_url):
-    script = ScriptDirectory.from_config(alembic_config(database_url))
-    assert len(script.get_heads()) == 1
-    db = Database(database_url)
-    with db.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                Base.metadata)
-    db.dispose()
-    assert diff == []
 
 
 def test_unknown_page_is_a_404_in_the_layout(client):
