@@ -48,9 +48,14 @@ class ReopenForm(FlaskForm):
     )
 
 
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 class FollowForm(FlaskForm):
     follow_email = EmailField(
         _l("Email address"),
+        filters=[_strip],
         validators=[DataRequired(_l("Enter your email address.")),
                     Length(max=254, message=_l("Enter an email address of 254 characters "
                                                "or fewer.")),
