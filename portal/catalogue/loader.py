@@ -1,0 +1,415 @@
+"""Load the service catalogue from a TOML file: check all of it, then upsert by code.
+
+The file has three arrays of tables: ``departments``, ``groups`` and ``categories`` (each
+category with its ``questions``). English lives in the plain keys, other languages under
+``translations.<locale>.<field>``; see ``portal/demo/data/catalogue.toml`` for a full example.
+
+Loading is idempotent: departments, groups and categories are matched by ``code``, questions
+by ``(category, code)``; a second load adds nothing and only rewrites text that changed.
+Questions that disappeared from a category in the file are removed from it. Nothing is written
+unless the whole file is valid.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.catalogue.models import (
+    QUESTION_KINDS,
+    CategoryQuestion,
+    Department,
+    ServiceCategory,
+    ServiceGroup,
+)
+
+CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
+LOCALE_RE = re.compile(r"^[a-z]{2}(?:_[A-Z]{2})?$")
+NOTICE_LEVELS = ("info", "warning", "emergency")
+CHOICE_KINDS = ("single", "multi")
+YESNO_VALUES = ("yes", "no")
+
+_DEPARTMENT_KEYS = {"code", "name", "email", "active", "translations"}
+_GROUP_KEYS = {"code", "name", "position", "translations"}
+_CATEGORY_KEYS = {"code", "group", "department", "name", "description", "keywords", "notice",
+                  "notice_level", "private", "active", "position", "translations", "questions"}
+_QUESTION_KEYS = {"code", "kind", "prompt", "help", "required", "options", "stop_values",
+                  "stop_message", "max_length", "translations"}
+_OPTION_KEYS = {"key", "label", "translations"}
+
+
+class CatalogueError(ValueError):
+    """The catalogue file is not valid. ``problems`` names the entry of each problem found."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source} is not a valid catalogue:\n" +
+                         "\n".join(f"- {p}" for p in problems))
+
+
+class _Checker:
+    """Collects every problem in the file, each prefixed with where it is."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.problems.append(f"{where}: {message}")
+
+    def keys(self, where: str, table: dict[str, Any], allowed: set[str]) -> None:
+        for key in sorted(set(table) - allowed):
+            self.add(where, f'unknown key "{key}" (expected one of {", ".join(sorted(allowed))})')
+
+    def text(self, where: str, table: dict[str, Any], key: str, *, required: bool = False,
+             max_len: int | None = None) -> str:
+        value = table.get(key, "")
+        if not isinstance(value, str):
+            self.add(where, f'"{key}" must be text')
+            return ""
+        value = value.strip()
+        if required and not value:
+            self.add(where, f'"{key}" is required')
+        if max_len is not None and len(value) > max_len:
+            self.add(where, f'"{key}" is longer than {max_len} characters')
+        return value
+
+    def flag(self, where: str, table: dict[str, Any], key: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.add(where, f'"{key}" must be true or false')
+            return default
+        return value
+
+    def whole(self, where: str, table: dict[str, Any], key: str, default: int | None,
+              *, low: int = 0, high: int = 1_000_000) -> int | None:
+        value = table.get(key, default)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            self.add(where, f'"{key}" must be a whole number from {low} to {high}')
+            return default
+        return value
+
+    def code(self, where: str, value: Any, *, what: str = "code") -> str:
+        if not isinstance(value, str) or not CODE_RE.match(value) or len(value) > 40:
+            self.add(where, f"{what} {value!r} must be 1-40 lowercase letters, digits, "
+                            "'-' or '_'")
+            return ""
+        return value
+
+    def translations(self, where: str, table: dict[str, Any],
+                     fields: set[str]) -> dict[str, dict[str, str]]:
+        raw = table.get("translations", {})
+        if not isinstance(raw, dict):
+            self.add(where, '"translations" must be a table of locales')
+            return {}
+        result: dict[str, dict[str, str]] = {}
+        for locale, values in raw.items():
+            if locale == "en" or not LOCALE_RE.match(locale):
+                self.add(where, f'translation locale "{locale}" is not a language other than en')
+                continue
+            if not isinstance(values, dict):
+                self.add(where, f'translations.{locale} must be a table')
+                continue
+            result[locale] = {}
+            for field, text in values.items():
+                if field not in fields:
+                    self.add(where, f'translations.{locale} has unknown field "{field}" '
+                                    f'(expected {", ".join(sorted(fields))})')
+                elif not isinstance(text, str) or not text.strip():
+                    self.add(where, f"translations.{locale}.{field} must be non-empty text")
+                else:
+                    result[locale][field] = text.strip()
+        return result
+
+    def entries(self, where: str, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.add(where, f'"{key}" must be an array of tables ([[{key}]])')
+            return []
+        return value
+
+    def unique(self, what: str, codes: list[str]) -> None:
+        for code, count in Counter(c for c in codes if c).items():
+            if count > 1:
+                self.problems.append(f'{what} "{code}" is defined {count} times')
+
+
+def read_catalogue(path: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """Parse and check the file; return column values by entity. Raises ``CatalogueError``."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise CatalogueError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(str(path), [f"is not valid TOML: {exc}"]) from exc
+    check = _Checker()
+    check.keys("the file", data, {"departments", "groups", "categories"})
+    spec: dict[str, list[dict[str, Any]]] = {
+        "departments": [_department(check, raw)
+                        for raw in check.entries("file", data, "departments")],
+        "groups": [_group(check, raw, index)
+                   for index, raw in enumerate(check.entries("file", data, "groups"))],
+        "categories": [],
+    }
+    positions: Counter[str] = Counter()
+    for raw in check.entries("file", data, "categories"):
+        category = _category(check, raw, positions)
+        spec["categories"].append(category)
+    check.unique("department", [d["code"] for d in spec["departments"]])
+    check.unique("group", [g["code"] for g in spec["groups"]])
+    check.unique("category", [c["code"] for c in spec["categories"]])
+    if check.problems:
+        raise CatalogueError(str(path), check.problems)
+    return spec
+
+
+def _department(check: _Checker, raw: dict[str, Any]) -> dict[str, Any]:
+    where = f'department "{raw.get("code", "?")}"'
+    check.keys(where, raw, _DEPARTMENT_KEYS)
+    return {
+        "code": check.code(where, raw.get("code")),
+        "name": check.text(where, raw, "name", required=True, max_len=120),
+        "email": check.text(where, raw, "email", max_len=254),
+        "active": check.flag(where, raw, "active", True),
+        "translations": check.translations(where, raw, {"name"}),
+    }
+
+
+def _group(check: _Checker, raw: dict[str, Any], index: int) -> dict[str, Any]:
+    where = f'group "{raw.get("code", "?")}"'
+    check.keys(where, raw, _GROUP_KEYS)
+    return {
+        "code": check.code(where, raw.get("code")),
+        "name": check.text(where, raw, "name", required=True, max_len=120),
+        "position": check.whole(where, raw, "position", index),
+        "translations": check.translations(where, raw, {"name"}),
+    }
+
+
+def _category(check: _Checker, raw: dict[str, Any], positions: Counter[str]) -> dict[str, Any]:
+    where = f'category "{raw.get("code", "?")}"'
+    check.keys(where, raw, _CATEGORY_KEYS)
+    group = check.code(where, raw.get("group"), what="group")
+    keywords = raw.get("keywords", [])
+    if isinstance(keywords, str):
+        keywords = keywords.split(",")
+    if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
+        check.add(where, '"keywords" must be a list of words or phrases')
+        keywords = []
+    joined = ", ".join(k.strip() for k in keywords if k.strip())
+    if len(joined) > 400:
+        check.add(where, '"keywords" are longer than 400 characters in all')
+    notice_level = raw.get("notice_level", "info")
+    if notice_level not in NOTICE_LEVELS:
+        check.add(where, f'notice_level {notice_level!r} must be one of {", ".join(NOTICE_LEVELS)}')
+    questions = [_question(check, where, q) for q in check.entries(where, raw, "questions")]
+    check.unique(f"{where}, question", [q["code"] for q in questions])
+    position = check.whole(where, raw, "position", positions[group])
+    positions[group] += 1
+    return {
+        "code": check.code(where, raw.get("code")),
+        "group": group,
+        "department": check.code(where, raw.get("department"), what="department"),
+        "name": check.text(where, raw, "name", required=True, max_len=120),
+        "description": check.text(where, raw, "description", required=True),
+        "keywords": joined,
+        "notice": check.text(where, raw, "notice"),
+        "notice_level": notice_level if notice_level in NOTICE_LEVELS else "info",
+        "private": check.flag(where, raw, "private", False),
+        "active": check.flag(where, raw, "active", True),
+        "position": position,
+        "translations": check.translations(where, raw, {"name", "description", "notice"}),
+        "questions": questions,
+    }
+
+
+def _question(check: _Checker, category_where: str, raw: dict[str, Any]) -> dict[str, Any]:
+    where = f'{category_where}, question "{raw.get("code", "?")}"'
+    check.keys(where, raw, _QUESTION_KEYS)
+    kind = raw.get("kind")
+    if kind not in QUESTION_KINDS:
+        check.add(where, f'kind {kind!r} is unknown (expected one of {", ".join(QUESTION_KINDS)})')
+    options = _options(check, where, kind, raw.get("options", []))
+    stop_values = raw.get("stop_values", [])
+    stop_message = check.text(where, raw, "stop_message")
+    if not isinstance(stop_values, list) or not all(isinstance(v, str) for v in stop_values):
+        check.add(where, '"stop_values" must be a list of answers')
+        stop_values = []
+    if stop_values:
+        allowed = (YESNO_VALUES if kind == "yesno"
+                   else [o["key"] for o in options] if kind in CHOICE_KINDS else [])
+        if not allowed:
+            check.add(where, "only yes/no and choice questions can have stop_values")
+        for value in stop_values:
+            if allowed and value not in allowed:
+                check.add(where, f'stop value "{value}" is not one of the answers '
+                                 f'({", ".join(allowed)})')
+        if allowed and set(allowed) <= set(stop_values):
+            check.add(where, "every answer stops the form, so no request could be filed")
+        if not stop_message:
+            check.add(where, "stop_values need a stop_message telling the resident what to do")
+    elif stop_message:
+        check.add(where, "stop_message is set but no stop_values say when to show it")
+    max_length = check.whole(where, raw, "max_length", None, low=1, high=10_000)
+    if max_length is not None and kind != "text":
+        check.add(where, "max_length is only for text questions")
+    return {
+        "code": check.code(where, raw.get("code")),
+        "kind": kind if isinstance(kind, str) else "",
+        "prompt": check.text(where, raw, "prompt", required=True, max_len=300),
+        "help": check.text(where, raw, "help"),
+        "required": check.flag(where, raw, "required", False),
+        "options": options,
+        "stop_values": list(stop_values),
+        "stop_message": stop_message,
+        "max_length": max_length,
+        "translations": check.translations(where, raw, {"prompt", "help", "stop_message"}),
+    }
+
+
+def _options(check: _Checker, where: str, kind: Any, raw: Any) -> list[dict[str, Any]]:
+    if not isinstance(raw, list) or not all(isinstance(o, dict) for o in raw):
+        check.add(where, '"options" must be a list of {key, label} tables')
+        return []
+    if kind not in CHOICE_KINDS:
+        if raw:
+            check.add(where, "options are only for single and multi questions")
+        return []
+    if len(raw) < 2:
+        check.add(where, f"a {kind} question needs at least two options")
+    options = []
+    for option in raw:
+        option_where = f'{where}, option "{option.get("key", "?")}"'
+        check.keys(option_where, option, _OPTION_KEYS)
+        entry: dict[str, Any] = {
+            "key": check.code(option_where, option.get("key"), what="key"),
+            "label": check.text(option_where, option, "label", required=True, max_len=200),
+        }
+        translations = check.translations(option_where, option, {"label"})
+        if translations:
+            entry["translations"] = translations
+        options.append(entry)
+    check.unique(f"{where}, option", [o["key"] for o in options])
+    return options
+
+
+def load_catalogue(session: Session, path: str | Path) -> dict[str, int]:
+    """Upsert the catalogue in ``path`` (flush, no commit); return counts.
+
+    Keys: ``departments``, ``groups``, ``categories``, ``questions`` (in the file) and, for
+    each, ``<name>_added`` and ``<name>_updated``; plus ``questions_removed``.
+    Raises ``CatalogueError`` naming every invalid entry, before writing anything.
+    """
+    spec = read_catalogue(path)
+    counts: Counter[str] = Counter()
+    known_departments, known_groups = _check_references(session, spec, str(path))
+    departments = _upsert_all(session, Department, spec["departments"], "departments", counts)
+    groups = _upsert_all(session, ServiceGroup, spec["groups"], "groups", counts)
+    departments = {**known_departments, **departments}
+    groups = {**known_groups, **groups}
+    session.flush()
+    existing = _by_code(session, ServiceCategory, [c["code"] for c in spec["categories"]])
+    for entry in spec["categories"]:
+        values = {k: v for k, v in entry.items() if k not in ("group", "department", "questions")}
+        values["group_id"] = groups[entry["group"]].id
+        values["department_id"] = departments[entry["department"]].id
+        category = existing.get(entry["code"])
+        if category is None:
+            category = ServiceCategory(**values)
+            session.add(category)
+            counts["categories_added"] += 1
+        elif _sync(category, values):
+            counts["categories_updated"] += 1
+        _sync_questions(category, entry["questions"], counts)
+    session.flush()
+    counts["departments"] = len(spec["departments"])
+    counts["groups"] = len(spec["groups"])
+    counts["categories"] = len(spec["categories"])
+    counts["questions"] = sum(len(c["questions"]) for c in spec["categories"])
+    names = ("departments", "groups", "categories", "questions")
+    keys = [*names, *(f"{n}_added" for n in names), *(f"{n}_updated" for n in names),
+            "questions_removed"]
+    return {key: counts[key] for key in keys}
+
+
+def _by_code(session: Session, model: Any, codes: list[str]) -> dict[str, Any]:
+    if not codes:
+        return {}
+    return {row.code: row for row in session.scalars(select(model).where(model.code.in_(codes)))}
+
+
+def _sync(obj: Any, values: dict[str, Any]) -> bool:
+    """Set the values that differ; return whether anything changed."""
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def _upsert_all(session: Session, model: Any, entries: list[dict[str, Any]], name: str,
+                counts: Counter[str]) -> dict[str, Any]:
+    rows = _by_code(session, model, [e["code"] for e in entries])
+    for entry in entries:
+        row = rows.get(entry["code"])
+        if row is None:
+            row = rows[entry["code"]] = model(**entry)
+            session.add(row)
+            counts[f"{name}_added"] += 1
+        elif _sync(row, entry):
+            counts[f"{name}_updated"] += 1
+    return rows
+
+
+def _check_references(session: Session, spec: dict[str, list[dict[str, Any]]],
+                      source: str) -> tuple[dict[str, Department], dict[str, ServiceGroup]]:
+    """Categories may name departments and groups from the file or already in the database.
+
+    Returns those found only in the database; raises ``CatalogueError`` for unknown ones.
+    """
+    in_file_departments = {d["code"] for d in spec["departments"]}
+    in_file_groups = {g["code"] for g in spec["groups"]}
+    departments = _by_code(session, Department, sorted(
+        {c["department"] for c in spec["categories"]} - in_file_departments))
+    groups = _by_code(session, ServiceGroup, sorted(
+        {c["group"] for c in spec["categories"]} - in_file_groups))
+    problems = []
+    for category in spec["categories"]:
+        if category["department"] not in in_file_departments | set(departments):
+            problems.append(f'category "{category["code"]}": department '
+                            f'"{category["department"]}" is not defined')
+        if category["group"] not in in_file_groups | set(groups):
+            problems.append(f'category "{category["code"]}": group "{category["group"]}" '
+                            "is not defined")
+    if problems:
+        raise CatalogueError(source, problems)
+    return departments, groups
+
+
+def _sync_questions(category: ServiceCategory, entries: list[dict[str, Any]],
+                    counts: Counter[str]) -> None:
+    current = {q.code: q for q in category.questions}
+    wanted = {e["code"] for e in entries}
+    for question in list(category.questions):
+        if question.code not in wanted:
+            category.questions.remove(question)
+            counts["questions_removed"] += 1
+    for position, entry in enumerate(entries):
+        values = {**entry, "position": position}
+        question = current.get(entry["code"])
+        if question is None:
+            category.questions.append(CategoryQuestion(**values))
+            counts["questions_added"] += 1
+        elif _sync(question, values):
+            counts["questions_updated"] += 1

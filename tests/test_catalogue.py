@@ -1,0 +1,193 @@
+"""The service catalogue loader and the catalogue Riverton ships with."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.catalogue.loader import CatalogueError, load_catalogue
+from portal.catalogue.models import (
+    QUESTION_KINDS,
+    CategoryQuestion,
+    Department,
+    ServiceCategory,
+    ServiceGroup,
+)
+from portal.demo.loader import CATALOGUE_PATH
+
+
+def _count(db, model) -> int:
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def _write(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "catalogue.toml"
+    path.write_text(textwrap.dedent(body), encoding="utf-8")
+    return path
+
+
+MINIMAL = """
+    [[departments]]
+    code = "roads"
+    name = "Roads"
+
+    [[groups]]
+    code = "streets"
+    name = "Streets"
+
+    [[categories]]
+    code = "pothole"
+    group = "streets"
+    department = "roads"
+    name = "Pothole"
+    description = "A hole in the road."
+
+    [[categories.questions]]
+    code = "size"
+    kind = "single"
+    prompt = "How big?"
+    options = [{ key = "small", label = "Small" }, { key = "large", label = "Large" }]
+"""
+
+
+def test_the_shipped_catalogue_loads_with_every_kind_and_spanish(db):
+    counts = load_catalogue(db, CATALOGUE_PATH)
+
+    assert counts["departments"] >= 5 and counts["departments_added"] == counts["departments"]
+    assert counts["categories"] >= 15
+    assert _count(db, Department) >= 5
+    assert _count(db, ServiceGroup) >= 6
+    categories = db.scalars(select(ServiceCategory)).all()
+    assert len(categories) >= 15
+    questions = [q for c in categories for q in c.questions]
+    assert {q.kind for q in questions} == set(QUESTION_KINDS)
+    assert any(q.required for q in questions) and not all(q.required for q in questions)
+    assert any(c.private for c in categories)
+    assert {c.notice_level for c in categories if c.notice} >= {"info", "warning"}
+    stoppers = [q for q in questions if q.stop_values]
+    assert stoppers and all(q.stop_message and q.t("stop_message", "es") != q.stop_message
+                            for q in stoppers)
+    gas = next(q for q in questions if q.category.code == "water-leak" and q.stop_values)
+    assert gas.stop_values == ["yes"] and "Do not use this form" in gas.stop_message
+
+    for department in db.scalars(select(Department)):
+        assert department.translations["es"]["name"], department.code
+    for category in categories:
+        spanish = category.translations["es"]
+        assert spanish["name"], category.code
+        assert spanish["description"] and spanish["description"] != category.description
+        if category.notice:
+            assert spanish["notice"], category.code
+        assert category.keywords and category.department_id and category.group_id
+    for question in questions:
+        where = f"{question.category.code}.{question.code}"
+        assert question.translations["es"]["prompt"], where
+        if question.help:
+            assert question.translations["es"]["help"], where
+        for option in question.options:
+            assert option["translations"]["es"]["label"], f"{where}.{option['key']}"
+        if question.kind in ("single", "multi"):
+            assert len(question.options) >= 2, where
+
+
+def test_a_second_load_adds_nothing(db):
+    load_catalogue(db, CATALOGUE_PATH)
+    before = [_count(db, m) for m in (Department, ServiceGroup, ServiceCategory, CategoryQuestion)]
+
+    counts = load_catalogue(db, CATALOGUE_PATH)
+
+    assert [_count(db, m) for m in (Department, ServiceGroup, ServiceCategory,
+                                    CategoryQuestion)] == before
+    assert all(v == 0 for k, v in counts.items() if k.endswith(("_added", "_updated",
+                                                                "_removed")))
+
+
+def test_a_reload_updates_text_and_drops_removed_questions(db, tmp_path):
+    load_catalogue(db, _write(tmp_path, MINIMAL + """
+        [[categories.questions]]
+        code = "depth"
+        kind = "number"
+        prompt = "How deep?"
+    """))
+    edited = MINIMAL.replace('name = "Pothole"', 'name = "Pothole or sinkhole"').replace(
+        'label = "Large"', 'label = "Large", translations.es.label = "Grande"')
+
+    counts = load_catalogue(db, _write(tmp_path, edited))
+
+    assert counts["categories_added"] == 0 and counts["categories_updated"] == 1
+    assert counts["questions_updated"] == 1 and counts["questions_removed"] == 1
+    category = db.scalar(select(ServiceCategory).where(ServiceCategory.code == "pothole"))
+    assert category.name == "Pothole or sinkhole"
+    assert [q.code for q in category.questions] == ["size"]
+    assert category.questions[0].option_label("large", "es") == "Grande"
+    assert _count(db, ServiceCategory) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('kind = "single"', 'kind = "dropdown"'),
+         'category "pothole", question "size": kind \'dropdown\' is unknown'),
+        (('options = [{ key = "small", label = "Small" }, { key = "large", label = "Large" }]',
+          ""),
+         'category "pothole", question "size": a single question needs at least two options'),
+        (('prompt = "How big?"', 'prompt = "How big?"\nstop_values = ["huge"]\n'
+                                 'stop_message = "Call 911"'),
+         'category "pothole", question "size": stop value "huge" is not one of the answers'),
+        (('prompt = "How big?"', 'prompt = "How big?"\nstop_values = ["small"]'),
+         'category "pothole", question "size": stop_values need a stop_message'),
+        (('kind = "single"', 'kind = "text"'),
+         'category "pothole", question "size": options are only for single and multi'),
+        (('prompt = "How big?"', 'prompt = ""'),
+         'category "pothole", question "size": "prompt" is required'),
+        (('prompt = "How big?"', 'prompt = "How big?"\ncolour = "red"'),
+         'category "pothole", question "size": unknown key "colour"'),
+        (('department = "roads"', 'department = "nowhere"'),
+         'category "pothole": department "nowhere" is not defined'),
+        (('name = "Pothole"', 'name = "Pothole"\nnotice_level = "panic"'),
+         "category \"pothole\": notice_level 'panic' must be one of"),
+        (('name = "Pothole"', 'name = "Pothole"\ntranslations.es.nombre = "Bache"'),
+         'category "pothole": translations.es has unknown field "nombre"'),
+    ],
+)
+def test_a_broken_file_names_the_category_and_question(db, tmp_path, change, message):
+    path = _write(tmp_path, MINIMAL.replace(*change))
+    departments = _count(db, Department)
+
+    with pytest.raises(CatalogueError) as raised:
+        load_catalogue(db, path)
+
+    assert message in str(raised.value)
+    assert str(path) in str(raised.value)
+    assert _count(db, Department) == departments  # nothing written
+
+
+def test_every_problem_is_reported_at_once(db, tmp_path):
+    broken = MINIMAL.replace('kind = "single"', 'kind = "yesno"\nstop_values = ["maybe"]')
+    broken += """
+        [[categories.questions]]
+        code = "size"
+        kind = "date"
+        prompt = "When?"
+        max_length = 3
+    """
+
+    with pytest.raises(CatalogueError) as raised:
+        load_catalogue(db, _write(tmp_path, broken))
+
+    problems = raised.value.problems
+    assert 'category "pothole", question "size": options are only for single and multi ' \
+           "questions" in problems
+    assert any('stop value "maybe" is not one of the answers (yes, no)' in p for p in problems)
+    assert any("max_length is only for text questions" in p for p in problems)
+    assert 'category "pothole", question "size" is defined 2 times' in problems
+
+
+def test_a_file_that_is_not_toml_is_a_clear_error(db, tmp_path):
+    with pytest.raises(CatalogueError, match="not valid TOML"):
+        load_catalogue(db, _write(tmp_path, "[[categories]\ncode = 1"))
+    with pytest.raises(CatalogueError, match="cannot be read"):
+        load_catalogue(db, tmp_path / "missing.toml")
