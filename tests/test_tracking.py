@@ -143,6 +143,9 @@ def test_find_redirects_to_the_page_whatever_the_case_and_spacing(client, make):
     response = client.get(f"/requests/sr-{year}-{number}")
     assert response.status_code == 301
     assert response.headers["Location"] == f"/requests/{sr.reference}"
+    odd = client.get(f"/requests/sr-{year}-{number}?reference=x&_scheme=ftp&_external=1")
+    assert odd.status_code == 301
+    assert odd.headers["Location"] == f"/requests/{sr.reference}"
 
 
 def test_find_shows_errors_next_to_the_field(client, make):
@@ -527,3 +530,15 @@ def test_my_requests_are_newest_first_and_paginated(client, db, make, settings):
     assert re.findall(r'<th scope="row"[^>]*><a href="/requests/([^"]+)"', back) == refs
     # A garbled cursor is the first page, not an error.
     assert client.get("/my/requests?before=nonsense").status_code == 200
+
+
+def test_out_of_range_numbers_in_urls_are_404_not_500(client, make):
+    sr = make.request()
+    huge = "9" * 30
+    assert client.get(f"/requests/{sr.reference}/photos/{huge}").status_code == 404
+    assert client.get(f"/requests/SR-2026-{'9' * 12}").status_code == 404
+    me = make.user()
+    sign_in(client, me)
+    assert client.get(f"/my/requests?before=20260101000000000000-{huge}").status_code == 200
+    csrf = page_token(client, "/my/alerts/")
+    assert client.post(f"/my/alerts/{huge}/remove", data={"csrf_token": csrf}).status_code == 404

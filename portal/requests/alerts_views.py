@@ -13,6 +13,7 @@ from portal import clock
 from portal.areas.models import Area
 from portal.catalogue.models import ServiceCategory
 from portal.requests import alerts
+from portal.requests.queries import MAX_ID
 from portal.requests.tracking_forms import ActionForm, AreaAlertForm
 from portal.web import db_session
 
@@ -86,8 +87,9 @@ def subscribe():
 def remove(subscription_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
-    if not alerts.remove_subscription(db_session(), user_id=current_user.id,
-                                      subscription_id=subscription_id):
+    if subscription_id > MAX_ID or not alerts.remove_subscription(
+        db_session(), user_id=current_user.id, subscription_id=subscription_id
+    ):
         abort(404)
     flash(_("Area alert removed."), "success")
     return redirect(url_for("alerts.index"))

@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.requests.models import Event, Follower, RequestPhoto, ServiceRequest
 
+#: The largest key a column can hold (BIGINT); larger numbers in URLs cannot be rows.
+MAX_ID = 2**63 - 1
 #: How many timeline entries a page shows at most (a case rarely has more than a few dozen).
 TIMELINE_LIMIT = 200
 _REFERENCE_RE = re.compile(r"\A([A-Z]{1,6})?[\s\-_/.]*(\d{4})[\s\-_/.]*(\d{1,12})\Z")
@@ -110,9 +112,10 @@ def decode_cursor(raw: str | None) -> tuple[datetime, int] | None:
         return None
     stamp, _, row_id = raw.partition("-")
     try:
-        return datetime.strptime(stamp, _CURSOR_FORMAT).replace(tzinfo=UTC), int(row_id)
+        moment, ident = datetime.strptime(stamp, _CURSOR_FORMAT).replace(tzinfo=UTC), int(row_id)
     except ValueError:
         return None
+    return (moment, ident) if 0 < ident <= MAX_ID else None
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,8 @@ def find():
 def show(reference: str):
     canonical = queries.normalise_reference(reference, settings().reference_prefix)
     if canonical is not None and canonical != reference:
-        return redirect(url_for("tracking.show", reference=canonical, **request.args), 301)
+        keep = {k: v for k, v in request.args.items() if k in ("supported", "lang")}
+        return redirect(url_for("tracking.show", reference=canonical, **keep), 301)
     sr = _load(reference)
     if request.args.get("supported"):
         flash(_("Your support for this request has been counted."), "success")
@@ -203,7 +204,7 @@ def _page(sr: ServiceRequest, *, status: int = 200, errors: list[tuple[str, str]
 @bp.get("/requests/<reference>/photos/<int:photo_id>")
 def photo(reference: str, photo_id: int):
     sr = _load(reference)
-    item = db_session().get(RequestPhoto, photo_id)
+    item = db_session().get(RequestPhoto, photo_id) if photo_id <= queries.MAX_ID else None
     if item is None or item.request_id != sr.id:
         abort(404)
     if not item.public and not (may_converse(sr) and item.added_by == "reporter"):
