@@ -170,3 +170,12 @@ def test_closed_requests_cannot_be_supported(client, db, make):
     client.post(f"/requests/{sr.reference}/support", data={"csrf_token": csrf})
     db.refresh(sr)
     assert sr.support_count == 0
+
+
+def test_support_from_the_filing_journey_lands_on_the_page_with_a_message(client, make):
+    sr = make.request()
+    response = client.get(f"/requests/{sr.reference}?supported=1")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/requests/{sr.reference}"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your support for this request has been counted" in page
