@@ -2,11 +2,80 @@
 
 from __future__ import annotations
 
+import os
+
+import click
+from flask import current_app
 from flask.cli import AppGroup
+
+from portal.areas.loader import AreaError
+from portal.catalogue.loader import CatalogueError
+from portal.demo.loader import DEFAULT_SIZE, DEMO_PASSWORD, DemoSummary, load_demo
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
 
 @demo_cli.command("load")
-def load() -> None:
-    """Load demo data (a second run adds nothing)."""
+@click.option("--seed", default=2026, show_default=True, help="Random seed of the demo city.")
+@click.option("--requests", "size", default=DEFAULT_SIZE, show_default=True,
+              type=click.IntRange(0, 20_000), help="How many requests to generate.")
+@click.option("--allow-production", is_flag=True,
+              help="Load demo data even though PORTAL_ENV is production.")
+def load(seed: int, size: int, allow_production: bool) -> None:
+    """Load demo data (a second run adds nothing).
+
+    Every demo account shares one password: PORTAL_DEMO_PASSWORD, or riverton-demo-2026.
+    """
+    settings = current_app.extensions["portal.settings"]
+    if settings.is_production and not allow_production:
+        raise click.ClickException("Refusing to load demo accounts and requests into a "
+                                   "production database (use --allow-production to insist).")
+    password = os.environ.get("PORTAL_DEMO_PASSWORD") or DEMO_PASSWORD
+    session = current_app.extensions["portal.db"].session(write=True)
+    try:
+        summary = load_demo(session, settings, seed=seed, size=size, password=password)
+        session.commit()
+    except (CatalogueError, AreaError) as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    click.echo(format_summary(summary, city=settings.city_name))
+
+
+def format_summary(summary: DemoSummary, *, city: str) -> str:
+    """What was loaded, then the demo log-ins table."""
+    c, a = summary.catalogue, summary.areas
+    kinds = ("departments", "groups", "categories", "questions")
+    added = sum(c[f"{kind}_added"] for kind in kinds)
+    updated = sum(c[f"{kind}_updated"] for kind in kinds)
+    lines = [
+        f"{city} demo data",
+        f"  Catalogue: {c['departments']} departments, {c['groups']} groups, "
+        f"{c['categories']} categories, {c['questions']} questions "
+        f"({added} added, {updated} updated)",
+        f"  Areas: {a['areas']} ({a['areas_added']} added, {a['areas_updated']} updated)",
+        f"  Users added: {summary.users_added}",
+    ]
+    if summary.already_loaded:
+        lines.append("  Requests: the demo requests were already loaded; none added.")
+    else:
+        lines.append(f"  Requests added: {summary.requests_added} "
+                     f"({summary.events_added} timeline entries, "
+                     f"{summary.supports_added} supporters)")
+    if not summary.added_anything:
+        lines.append("Nothing was added: the demo data is already in place.")
+    lines += ["", "Demo log-ins (every account has the same password):", ""]
+    rows = [("Email", "Role", "Department", "Password")]
+    rows += [(login.email, login.role, login.department or "-", summary.password)
+             for login in summary.logins]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for index, row in enumerate(rows):
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+                     .rstrip())
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return "\n".join(lines)

@@ -1,0 +1,201 @@
+"""The fictional City of Riverton: catalogue, areas, staff, residents and a few hundred requests.
+
+``load_demo`` is deterministic for a seed and idempotent: the catalogue and areas are upserted
+by code, users are created only when their email is missing, and the requests are generated
+only on the run that creates the demo admin (the marker), so a second run adds nothing.
+It flushes; the caller commits once.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from werkzeug.security import generate_password_hash
+
+from portal import clock
+from portal.areas.loader import load_areas
+from portal.areas.models import Area
+from portal.auth.models import User
+from portal.catalogue.loader import load_catalogue
+from portal.catalogue.models import Department, ServiceCategory
+from portal.config import Settings
+from portal.demo.plans import Plan, Planner
+from portal.demo.timeline import Crew, TimelineWriter, add_supports
+from portal.requests.access import new_token
+from portal.requests.models import ServiceRequest
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+CATALOGUE_PATH = DATA_DIR / "catalogue.toml"
+AREAS_PATH = DATA_DIR / "areas.geojson"
+#: The documented password of every demo account (``PORTAL_DEMO_PASSWORD`` overrides it).
+DEMO_PASSWORD = "riverton-demo-2026"
+ADMIN_EMAIL = "admin@riverton.example"
+DEFAULT_SIZE = 350
+STAFF_DOMAIN = "riverton.example"
+
+#: Names for each department's supervisor and agent, in department-code order.
+STAFF_NAMES = [
+    ("Grace Holloway", "Marcus Reed"), ("Denise Park", "Luis Ortega"),
+    ("Raymond Cho", "Tasha Green"), ("Helen Brooks", "Samuel Ortiz"),
+    ("Victor Nash", "Imani Carter"), ("Olivia Grant", "Peter Novak"),
+    ("Sandra Kim", "Andre Lewis"), ("Frank Duarte", "Nina Patel"),
+]
+#: Demo residents who file with an account: (email, name, phone, locale).
+RESIDENTS = [
+    ("maria.gonzalez@example.net", "María González", "(555) 0142-3381", "es"),
+    ("james.carter@example.net", "James Carter", "(555) 0177-2040", "en"),
+    ("priya.natarajan@example.net", "Priya Natarajan", "", "en"),
+]
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    email: str
+    name: str
+    role: str
+    department: str
+
+
+@dataclass
+class DemoSummary:
+    catalogue: dict[str, int]
+    areas: dict[str, int]
+    password: str
+    logins: list[DemoLogin] = field(default_factory=list)
+    users_added: int = 0
+    requests_added: int = 0
+    events_added: int = 0
+    supports_added: int = 0
+    #: The demo requests were there before this run (so none were generated).
+    already_loaded: bool = False
+
+    @property
+    def added_anything(self) -> bool:
+        added = [v for k, v in {**self.catalogue, **self.areas}.items() if k.endswith("_added")]
+        return bool(sum(added) or self.users_added or self.requests_added)
+
+
+def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
+              size: int = DEFAULT_SIZE, password: str = DEMO_PASSWORD) -> DemoSummary:
+    """Load the demo city (flush, no commit). Raises ``CatalogueError`` or ``AreaError`` if the
+    shipped data files are broken."""
+    catalogue = load_catalogue(session, CATALOGUE_PATH)
+    areas = load_areas(session, AREAS_PATH)
+    already = session.scalar(select(User.id).where(User.email == ADMIN_EMAIL)) is not None
+    now = clock.now()
+    departments = list(session.scalars(select(Department).order_by(Department.code)))
+    crews, residents, logins, added = _ensure_users(session, departments, password,
+                                                    joined=now - timedelta(days=150))
+    summary = DemoSummary(catalogue=catalogue, areas=areas, password=password, logins=logins,
+                          users_added=added, already_loaded=already)
+    if already or size <= 0:
+        return summary
+    rng = random.Random(seed)
+    categories = list(session.scalars(
+        select(ServiceCategory).where(ServiceCategory.active.is_(True))
+        .options(selectinload(ServiceCategory.questions))
+    ))
+    area_rows = list(session.scalars(select(Area)))
+    plans = Planner(rng, now, categories, area_rows, residents).plans(size)
+    _insert(session, settings, plans)
+    writer = TimelineWriter(session, rng, crews)
+    try:
+        for plan in plans:
+            assert plan.request is not None
+            writer.write(plan, plan.request, now)
+    finally:
+        clock.freeze(None)
+    supports = sum(add_supports(session, rng, p.request, residents, now)
+                   for p in plans if p.request is not None)
+    session.flush()
+    summary.requests_added = len(plans)
+    summary.events_added = writer.events
+    summary.supports_added = supports
+    return summary
+
+
+def _ensure_users(session: Session, departments: list[Department], password: str, *,
+                  joined: datetime) -> tuple[dict[int, Crew], list[User], list[DemoLogin], int]:
+    """Create the demo accounts that are missing (one password hash for all of them)."""
+    wanted: list[tuple[str, str, str, Department | None, str, str]] = [
+        (ADMIN_EMAIL, "Alex Morgan", "admin", None, "", "en"),
+        (f"programmes@{STAFF_DOMAIN}", "Dana Whitfield", "coordinator", None, "", "en"),
+    ]
+    for index, department in enumerate(departments):
+        supervisor, agent = STAFF_NAMES[index % len(STAFF_NAMES)]
+        wanted.append((f"{department.code}.supervisor@{STAFF_DOMAIN}", supervisor, "supervisor",
+                       department, "", "en"))
+        wanted.append((f"{department.code}.agent@{STAFF_DOMAIN}", agent, "agent", department,
+                       "", "en"))
+    wanted += [(email, name, "resident", None, phone, locale)
+               for email, name, phone, locale in RESIDENTS]
+    existing = {u.email: u for u in session.scalars(
+        select(User).where(User.email.in_([w[0] for w in wanted])))}
+    password_hash = ""
+    added = 0
+    for email, name, role, _department, phone, locale in wanted:
+        if email in existing:
+            continue
+        password_hash = password_hash or generate_password_hash(password)
+        existing[email] = User(email=email, name=name, role=role, phone=phone, locale=locale,
+                               password_hash=password_hash, created_at=joined)
+        session.add(existing[email])
+        added += 1
+    session.flush()
+    crews: dict[int, Crew] = {}
+    for department in departments:
+        crews[department.id] = Crew(
+            department=department,
+            agent=existing[f"{department.code}.agent@{STAFF_DOMAIN}"],
+            supervisor=existing[f"{department.code}.supervisor@{STAFF_DOMAIN}"],
+        )
+    residents = [existing[r[0]] for r in RESIDENTS]
+    logins = [DemoLogin(email=email, name=existing[email].name, role=existing[email].role,
+                        department=department.name if department else "")
+              for email, _name, _role, department, _phone, _locale in wanted]
+    return crews, residents, logins, added
+
+
+def _insert(session: Session, settings: Settings, plans: list[Plan]) -> None:
+    """Write the requests as filed (status new), oldest first, and give them references."""
+    for plan in plans:
+        assert plan.category is not None and plan.area is not None
+        reporter = plan.reporter
+        user = reporter.user
+        plan.request = ServiceRequest(
+            category=plan.category,
+            department_id=plan.category.department_id,
+            description=plan.description,
+            answers=plan.answers,
+            address=plan.address,
+            lat=plan.lat,
+            lon=plan.lon,
+            area_id=plan.area.id,
+            channel=plan.channel,
+            status="new",
+            is_open=True,
+            priority=plan.priority,
+            reporter=user,
+            contact_name=reporter.name,
+            contact_email=reporter.email,
+            contact_phone=reporter.phone,
+            locale=reporter.locale,
+            tracking_token_hash=None if user else new_token()[1],
+            private_by_reporter=plan.private_by_reporter,
+            is_public=not (plan.private_by_reporter or plan.category.private),
+            created_at=plan.created_at,
+            updated_at=plan.created_at,
+            status_changed_at=plan.created_at,
+        )
+        session.add(plan.request)
+    session.flush()
+    for plan in plans:
+        assert plan.request is not None
+        created = plan.request.created_at
+        plan.request.reference = f"{settings.reference_prefix}-{created.year}-{plan.request.id:06d}"
+    session.flush()

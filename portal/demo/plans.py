@@ -1,0 +1,316 @@
+"""Plan the demo requests: what, where, when, who reported it and how its story unfolds.
+
+Everything is drawn from one ``random.Random`` so a seed gives the same city every time.
+Nothing here touches the database; ``portal.demo.timeline`` writes the plans.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import shapely
+from shapely.geometry import shape
+
+from portal.areas.models import Area
+from portal.auth.models import User
+from portal.catalogue.models import CategoryQuestion, ServiceCategory
+from portal.demo import content
+from portal.requests.models import STATUSES, ServiceRequest
+
+TZ = ZoneInfo("America/Chicago")
+DAY = timedelta(days=1)
+
+#: Share of each final status among the demo requests (most old ones are closed).
+STATUS_WEIGHTS = {"new": 30, "acknowledged": 28, "in_progress": 45, "waiting_on_resident": 15,
+                  "resolved": 45, "closed": 140, "rejected": 20, "duplicate": 27}
+#: How many days ago a request with that final status was filed (the story has to fit).
+AGE_DAYS = {"new": (0.02, 4), "acknowledged": (0.5, 15), "in_progress": (1.5, 45),
+            "waiting_on_resident": (2, 30), "resolved": (2, 15), "closed": (24, 120),
+            "rejected": (1, 120), "duplicate": (1, 120)}
+CHANNEL_WEIGHTS = {"web": 62, "mobile": 18, "phone": 12, "api": 4, "walk_in": 2, "email": 2}
+#: When residents file (local hour -> weight).
+FILING_HOURS = {h: w for h, w in zip(range(24), (1, 1, 1, 1, 1, 2, 4, 7, 9, 9, 8, 8, 8, 8, 8, 8,
+                                                 8, 9, 9, 8, 7, 5, 3, 2), strict=True)}
+
+
+@dataclass
+class Reporter:
+    user: User | None = None
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    locale: str = "en"
+
+
+@dataclass
+class Plan:
+    status: str
+    created_at: datetime
+    category: ServiceCategory | None = None
+    area: Area | None = None
+    lat: float = 0.0
+    lon: float = 0.0
+    address: str = ""
+    street: str = ""
+    cross: str = ""
+    number: int = 0
+    description: str = ""
+    answers: dict[str, Any] = field(default_factory=dict)
+    channel: str = "web"
+    priority: str = "normal"
+    reporter: Reporter = field(default_factory=Reporter)
+    private_by_reporter: bool = False
+    duplicate_of: Plan | None = None
+    #: The row written for this plan (set by the loader).
+    request: ServiceRequest | None = None
+    #: The story after filing: actions such as "ack", "start", "resolve" (see timeline.py).
+    script: list[str] = field(default_factory=list)
+
+
+class Planner:
+    """Draws every demo request from ``rng`` for the given catalogue, areas and residents."""
+
+    def __init__(self, rng: random.Random, now: datetime, categories: list[ServiceCategory],
+                 areas: list[Area], residents: list[User]) -> None:
+        self.rng = rng
+        self.now = now
+        self.categories = sorted(categories, key=lambda c: c.code)
+        self.areas = sorted(areas, key=lambda a: a.code)
+        self.residents = residents
+        self.shapes = {a.id: shape(a.geometry) for a in self.areas}
+        for geometry in self.shapes.values():
+            shapely.prepare(geometry)
+
+    # -- the whole batch ------------------------------------------------------------------------
+
+    def plans(self, size: int) -> list[Plan]:
+        """``size`` requests in every status (one of each at least), oldest first."""
+        plans = [self._plan(status) for status in self._statuses(size)]
+        for plan in plans:
+            if plan.status == "duplicate":
+                self._make_duplicate(plan, plans)
+        plans.sort(key=lambda p: p.created_at)
+        return plans
+
+    def _statuses(self, size: int) -> list[str]:
+        statuses = list(STATUSES)[:size]
+        weights = [STATUS_WEIGHTS.get(s, 1) for s in STATUSES]
+        rest = max(0, size - len(statuses))
+        statuses += self.rng.choices(list(STATUSES), weights=weights, k=rest)
+        self.rng.shuffle(statuses)
+        return statuses
+
+    def _plan(self, status: str) -> Plan:
+        rng = self.rng
+        plan = Plan(status=status, created_at=self._filed_at(status))
+        plan.category = self._pick_category()
+        plan.area = self._pick_area()
+        plan.lat, plan.lon = self.point_in(plan.area)
+        plan.channel = _weighted(rng, CHANNEL_WEIGHTS)
+        plan.reporter = self._reporter(plan.channel)
+        streets = content.STREETS.get(plan.area.code, content.FALLBACK_STREETS)
+        plan.street, plan.cross = rng.sample(streets, 2)
+        plan.number = rng.randrange(100, 4900, 2) + rng.randint(0, 1)
+        if plan.category.code in ("traffic-signal", "street-sign", "snow-ice"):
+            plan.address = f"{plan.street} & {plan.cross}"
+        else:
+            plan.address = f"{plan.number} {plan.street}"
+        plan.description = self._description(plan)
+        plan.answers = self.answers(plan.category, plan.created_at, plan.area)
+        plan.priority = self._priority(plan.category)
+        plan.private_by_reporter = not plan.category.private and rng.random() < 0.07
+        plan.script = self._script(status)
+        return plan
+
+    # -- when, what, where, who -------------------------------------------------------------------
+
+    def _filed_at(self, status: str) -> datetime:
+        rng = self.rng
+        low, high = AGE_DAYS.get(status, (1, 120))
+        if status == "new" and rng.random() < 0.15:
+            low, high = 4, 12  # a few that nobody has looked at yet
+        day = (self.now - timedelta(days=rng.uniform(low, high))).astimezone(TZ).date()
+        hour = _weighted(rng, FILING_HOURS)
+        moment = datetime.combine(day, time(hour, rng.randrange(60), rng.randrange(60)), TZ)
+        moment = moment.astimezone(self.now.tzinfo)
+        if moment > self.now - timedelta(minutes=20):
+            moment = self.now - timedelta(minutes=rng.randint(20, 240))
+        return moment
+
+    def _pick_category(self) -> ServiceCategory:
+        weights = [content.CATEGORY_WEIGHTS.get(c.code, 2) for c in self.categories]
+        return self.rng.choices(self.categories, weights=weights)[0]
+
+    def _pick_area(self) -> Area:
+        weights = [content.AREA_WEIGHTS.get(a.code, 2) for a in self.areas]
+        return self.rng.choices(self.areas, weights=weights)[0]
+
+    def point_in(self, area: Area, near: tuple[float, float] | None = None,
+                 spread: float = 0.0003) -> tuple[float, float]:
+        """A random (lat, lon) strictly inside ``area``, near ``near`` when given."""
+        geometry = self.shapes[area.id]
+        for _ in range(1000):
+            if near is None:
+                lon = self.rng.uniform(area.min_lon, area.max_lon)
+                lat = self.rng.uniform(area.min_lat, area.max_lat)
+            else:
+                lat = near[0] + self.rng.uniform(-spread, spread)
+                lon = near[1] + self.rng.uniform(-spread, spread)
+            lat, lon = round(lat, 6), round(lon, 6)
+            if shapely.contains_xy(geometry, lon, lat):
+                return lat, lon
+        if near is not None:
+            return near
+        point = geometry.representative_point()
+        return point.y, point.x
+
+    def _reporter(self, channel: str) -> Reporter:
+        rng = self.rng
+        if channel in ("web", "mobile") and self.residents and rng.random() < 0.2:
+            user = rng.choice(self.residents)
+            return Reporter(user=user, name=user.name, email=user.email, phone=user.phone,
+                            locale=user.locale)
+        spanish = rng.random() < 0.1
+        first = rng.choice(content.SPANISH_FIRST_NAMES if spanish else content.FIRST_NAMES)
+        last = rng.choice(content.SPANISH_LAST_NAMES if spanish else content.LAST_NAMES)
+        email = phone = ""
+        if channel in ("phone", "walk_in") or rng.random() < 0.45:
+            phone = f"(555) 01{rng.randrange(100):02d}-{rng.randrange(10000):04d}"
+        if channel not in ("phone", "walk_in") or rng.random() < 0.4:
+            email = f"{_ascii(first)}.{_ascii(last)}{rng.randrange(10, 99)}@example.net"
+        if not (email or phone):
+            email = f"{_ascii(first)}.{_ascii(last)}@example.net"
+        return Reporter(name=f"{first} {last}", email=email, phone=phone,
+                        locale="es" if spanish else "en")
+
+    def _description(self, plan: Plan, avoid: str = "") -> str:
+        """What the reporter wrote (``avoid``: not word for word what someone else wrote)."""
+        assert plan.category is not None and plan.area is not None
+        code = plan.category.code
+        spanish = content.DESCRIPTIONS_ES.get(code)
+        if plan.reporter.locale == "es" and spanish:
+            templates = spanish
+        else:
+            templates = content.DESCRIPTIONS.get(code) or [f"{plan.category.name} near {{street}}."]
+        park = content.PARKS.get(plan.area.code, "the park")
+        texts = [t.format(street=plan.street, cross=plan.cross, num=plan.number, park=park)
+                 for t in templates]
+        return self.rng.choice([t for t in texts if t != avoid] or texts)
+
+    def answers(self, category: ServiceCategory, filed: datetime, area: Area) -> dict[str, Any]:
+        """Answers a resident could have given: required ones always, never a stopping one."""
+        answers: dict[str, Any] = {}
+        for question in category.questions:
+            if question.required or self.rng.random() < 0.6:
+                answers[question.code] = self._answer(question, filed, area)
+        return answers
+
+    def _answer(self, question: CategoryQuestion, filed: datetime, area: Area) -> Any:
+        rng = self.rng
+        stops = set(question.stop_values or [])
+        if question.kind == "yesno":
+            return rng.choice([v for v in ("yes", "no", "no") if v not in stops])
+        keys = [o["key"] for o in question.options or [] if o["key"] not in stops]
+        if question.kind == "single":
+            return rng.choice(keys)
+        if question.kind == "multi":
+            chosen = set(rng.sample(keys, k=min(len(keys), rng.choice((1, 1, 2)))))
+            return [k for k in keys if k in chosen]
+        if question.kind == "number":
+            low, high = content.NUMBER_RANGES.get(question.code, (1, 5))
+            return rng.randint(low, high)
+        if question.kind == "date":
+            local_day: date = filed.astimezone(TZ).date()
+            return (local_day - timedelta(days=rng.randint(0, 6))).isoformat()
+        return self._text_answer(question, area)
+
+    def _text_answer(self, question: CategoryQuestion, area: Area) -> str:
+        rng = self.rng
+        if question.code == "park_name":
+            value = content.PARKS.get(area.code, "City park")
+        elif question.code == "pole_number":
+            value = f"RL-{rng.randint(10000, 19999)}"
+        elif question.code == "unit":
+            value = f"{rng.randint(1, 4)}{rng.choice('ABCD')}"
+        else:
+            value = rng.choice(content.TEXT_SAMPLES.get(question.code, ["See description"]))
+        return value[: question.max_length] if question.max_length else value
+
+    def _priority(self, category: ServiceCategory) -> str:
+        priority = content.PRIORITIES.get(category.code, "normal")
+        roll = self.rng.random()
+        if roll < 0.08:
+            return {"low": "normal", "normal": "high", "high": "urgent"}.get(priority, priority)
+        if roll < 0.14 and priority == "normal":
+            return "low"
+        return priority
+
+    # -- the story --------------------------------------------------------------------------------
+
+    def _script(self, status: str) -> list[str]:
+        """The actions after filing that end in ``status`` (each a valid transition)."""
+        rng = self.rng
+
+        def maybe(p: float, *actions: str) -> list[str]:
+            return list(actions) if rng.random() < p else []
+
+        if status == "new":
+            return []
+        if status == "acknowledged":
+            return ["ack", *maybe(0.3, "internal"), *maybe(0.1, "comment_resident")]
+        if status == "waiting_on_resident":
+            return [*maybe(0.7, "ack"), *maybe(0.4, "start"), "question"]
+        if status == "rejected":
+            return [*maybe(0.4, "ack"), *maybe(0.3, "internal"), "reject"]
+        if status == "duplicate":
+            return [*maybe(0.25, "ack"), "duplicate"]
+        if status == "in_progress":
+            if rng.random() < 0.08:  # fixed, then reopened by the reporter
+                return ["ack", "start", "resolve", "reopen", *maybe(0.5, "internal")]
+            return [*maybe(0.85, "ack"), "start", *maybe(0.1, "question", "answer"),
+                    *maybe(0.4, "internal"), *maybe(0.2, "comment_staff"),
+                    *maybe(0.1, "comment_resident")]
+        story = [*maybe(0.85, "ack"), *maybe(0.8, "start"), *maybe(0.12, "question", "answer"),
+                 *maybe(0.3, "internal"), *maybe(0.08, "comment_resident"), "resolve"]
+        if rng.random() < 0.06:
+            story += ["reopen", "internal", "resolve"]
+        return story + (["close"] if status == "closed" else [])
+
+    def _make_duplicate(self, plan: Plan, plans: list[Plan]) -> None:
+        """Point ``plan`` at an earlier public report of the same problem and copy its place."""
+        originals = [p for p in plans if p.status not in ("duplicate", "rejected")
+                     and p.category is not None and not p.category.private]
+        if not originals:
+            plan.status, plan.script = "rejected", ["reject"]
+            return
+        earlier = [p for p in originals if p.created_at < plan.created_at]
+        recent = [p for p in earlier if plan.created_at - p.created_at < timedelta(days=45)]
+        if recent or earlier:
+            original = self.rng.choice(recent or earlier)
+        else:
+            original = min(originals, key=lambda p: p.created_at)
+            plan.created_at = min(original.created_at + timedelta(hours=self.rng.uniform(1, 72)),
+                                  self.now - timedelta(minutes=30))
+        plan.duplicate_of = original
+        plan.category = original.category
+        plan.area = original.area
+        assert plan.area is not None and plan.category is not None
+        plan.lat, plan.lon = self.point_in(plan.area, near=(original.lat, original.lon))
+        plan.address = original.address
+        plan.street, plan.cross, plan.number = original.street, original.cross, original.number
+        plan.description = self._description(plan, avoid=original.description)
+        plan.answers = self.answers(plan.category, plan.created_at, plan.area)
+        plan.private_by_reporter = False
+
+
+def _weighted(rng: random.Random, weights: dict[Any, int]) -> Any:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _ascii(name: str) -> str:
+    table = str.maketrans("áéíóúñÁÉÍÓÚÑ", "aeiounAEIOUN")
+    return name.translate(table).lower()

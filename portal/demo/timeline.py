@@ -1,0 +1,219 @@
+"""Write planned demo requests with backdated timelines, through ``add_event``.
+
+Each action is timed after the previous one (staff in working hours, residents while awake),
+the clock is frozen at that moment, the status moves with ``ServiceRequest.move_to`` (so every
+transition is a legal one) and ``add_event`` records it. The caller must unfreeze the clock.
+Event data follows ``portal.requests.updates``: status-changing events carry ``from``/``to``,
+staff entries carry ``department_name``.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from portal import clock
+from portal.auth.models import User
+from portal.catalogue.models import Department
+from portal.demo import content
+from portal.demo.plans import TZ, Plan
+from portal.requests.events import add_event
+from portal.requests.models import ServiceRequest, Support
+
+#: Delay after the previous step (hours, low-high) and who acts.
+STEPS: dict[str, tuple[tuple[float, float], str]] = {
+    "ack": ((0.5, 30), "staff"),
+    "start": ((2, 96), "staff"),
+    "question": ((2, 72), "staff"),
+    "answer": ((1, 60), "resident"),
+    "resolve": ((12, 240), "staff"),
+    "close": ((14 * 24, 14 * 24 + 6), "system"),
+    "reject": ((2, 72), "staff"),
+    "duplicate": ((1, 48), "staff"),
+    "comment_staff": ((24, 120), "staff"),
+    "comment_resident": ((24, 144), "resident"),
+    "internal": ((0.5, 48), "staff"),
+    "reopen": ((24, 240), "resident"),
+}
+MOVES = {"ack": "acknowledged", "start": "in_progress", "resolve": "resolved",
+         "close": "closed", "reject": "rejected"}
+
+
+@dataclass(frozen=True)
+class Crew:
+    """The staff who handle a department's requests in the demo."""
+
+    department: Department
+    agent: User
+    supervisor: User
+
+
+def schedule(rng: random.Random, created: datetime, script: list[str],
+             now: datetime) -> list[datetime]:
+    """A time for each action, in order, all before ``now``."""
+    times: list[datetime] = []
+    moment = created
+    for action in script:
+        (low, high), who = STEPS[action]
+        moment = moment + timedelta(hours=rng.uniform(low, high))
+        if who == "staff":
+            moment = _working_hours(rng, moment)
+        elif who == "resident":
+            moment = _waking_hours(rng, moment)
+        times.append(moment)
+    limit = now - timedelta(minutes=5)
+    if times and times[-1] > limit:
+        # Squeeze the story into the time there was (a recent request moved fast).
+        span, room = times[-1] - created, limit - created
+        times = [created + (t - created) * (room / span) for t in times]
+    steady: list[datetime] = []
+    previous = created + timedelta(seconds=2)
+    for moment in times:
+        previous = max(moment, previous + timedelta(seconds=30))
+        steady.append(min(previous, limit))
+    return steady
+
+
+def _working_hours(rng: random.Random, moment: datetime) -> datetime:
+    local = moment.astimezone(TZ)
+    if local.weekday() < 5 and 7 <= local.hour < 17:
+        return moment
+    day = local.date() + timedelta(days=0 if local.hour < 7 else 1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    start = datetime.combine(day, time(7, 30), TZ) + timedelta(minutes=rng.randrange(150))
+    return start.astimezone(moment.tzinfo)
+
+
+def _waking_hours(rng: random.Random, moment: datetime) -> datetime:
+    local = moment.astimezone(TZ)
+    if 7 <= local.hour < 22:
+        return moment
+    day = local.date() + timedelta(days=0 if local.hour < 7 else 1)
+    start = datetime.combine(day, time(7, 0), TZ) + timedelta(minutes=rng.randrange(180))
+    return start.astimezone(moment.tzinfo)
+
+
+class TimelineWriter:
+    """Writes the story of each planned request; counts the events it adds."""
+
+    def __init__(self, session: Session, rng: random.Random, crews: dict[int, Crew]) -> None:
+        self.session = session
+        self.rng = rng
+        self.crews = crews
+        self.events = 0
+
+    def write(self, plan: Plan, request: ServiceRequest, now: datetime) -> None:
+        assert plan.category is not None
+        crew = self.crews[plan.category.department_id]
+        self._submitted(plan, request, crew)
+        times = schedule(self.rng, plan.created_at, plan.script, now)
+        for action, moment in zip(plan.script, times, strict=True):
+            clock.freeze(moment)
+            self._act(action, plan, request, crew)
+
+    def _event(self, request: ServiceRequest, kind: str, **kwargs: Any) -> None:
+        add_event(self.session, request, kind, **kwargs)
+        self.events += 1
+
+    def _submitted(self, plan: Plan, request: ServiceRequest, crew: Crew) -> None:
+        clock.freeze(plan.created_at)
+        data: dict[str, Any] = {"channel": plan.channel}
+        if plan.channel in ("web", "mobile"):
+            self._event(request, "submitted", actor=plan.reporter.user, actor_kind="resident",
+                        data=data)
+        elif plan.channel == "api":
+            self._event(request, "submitted", actor_kind="api", data=data)
+        else:  # phoned, walked in or emailed: staff typed it in
+            data["department_name"] = crew.department.name
+            self._event(request, "submitted", actor=crew.agent, actor_kind="staff", data=data)
+        clock.freeze(plan.created_at + timedelta(seconds=1))
+        self._event(request, "routed", actor_kind="system",
+                    data={"department": crew.department.code,
+                          "rule": f"Category: {request.category.name}"})
+
+    def _staff(self, request: ServiceRequest, kind: str, crew: Crew, *, body: str = "",
+               data: dict[str, Any] | None = None, supervisor: bool = False) -> None:
+        actor = crew.supervisor if supervisor else crew.agent
+        self._event(request, kind, actor=actor, actor_kind="staff", body=body,
+                    data={**(data or {}), "department_name": crew.department.name})
+
+    def _act(self, action: str, plan: Plan, request: ServiceRequest, crew: Crew) -> None:
+        rng = self.rng
+        resident = plan.reporter.user
+        if action in MOVES:
+            target = MOVES[action]
+            previous = request.move_to(target)
+            move = {"from": previous, "to": target}
+            if action == "close":
+                self._event(request, "status_changed", actor_kind="system", data=move)
+            else:
+                self._staff(request, "status_changed", crew, body=self._note(plan, target),
+                            data=move, supervisor=action == "reject" or rng.random() < 0.2)
+        elif action == "question":
+            move = {"from": request.move_to("waiting_on_resident"), "to": "waiting_on_resident"}
+            self._staff(request, "question", crew, body=rng.choice(content.QUESTIONS), data=move)
+        elif action == "answer":
+            move = {"from": request.move_to("in_progress"), "to": "in_progress"}
+            self._event(request, "answer", actor=resident, actor_kind="resident",
+                        body=rng.choice(content.ANSWERS), data=move)
+        elif action == "reopen":
+            move = {"from": request.move_to("in_progress"), "to": "in_progress"}
+            self._event(request, "reopened", actor=resident, actor_kind="resident",
+                        body=rng.choice(content.REOPEN_COMMENTS), data=move)
+        elif action == "duplicate":
+            original = plan.duplicate_of
+            assert original is not None and original.request is not None
+            reference = original.request.reference
+            request.duplicate_of_id = original.request.id
+            move = {"from": request.move_to("duplicate"), "to": "duplicate"}
+            self._staff(request, "duplicate", crew,
+                        body=content.DUPLICATE_NOTE.format(reference=reference),
+                        data={"of": reference, **move})
+        elif action == "comment_staff":
+            self._staff(request, "comment", crew, body=rng.choice(content.STAFF_COMMENTS))
+        elif action == "comment_resident":
+            self._event(request, "comment", actor=resident, actor_kind="resident",
+                        body=rng.choice(content.RESIDENT_COMMENTS))
+        elif action == "internal":
+            self._event(request, "internal_note", actor=crew.agent, actor_kind="staff",
+                        body=rng.choice(content.INTERNAL_NOTES))
+        else:
+            raise ValueError(f"unknown demo action {action!r}")
+
+    def _note(self, plan: Plan, target: str) -> str:
+        """A public note for a status change (sometimes none, never for resolutions)."""
+        assert plan.category is not None
+        if target == "rejected":
+            return self.rng.choice(content.REJECT_NOTES)
+        notes = (content.STAFF_NOTES.get(plan.category.code, {}).get(target)
+                 or content.GENERIC_NOTES.get(target, []))
+        if not notes or (target != "resolved" and self.rng.random() < 0.4):
+            return ""
+        return self.rng.choice(notes)
+
+
+def add_supports(session: Session, rng: random.Random, request: ServiceRequest,
+                 residents: list[User], now: datetime) -> int:
+    """A few "me too"s on some public requests; ``support_count`` matches the rows."""
+    if not request.is_public or request.status in ("rejected", "duplicate"):
+        return 0
+    if rng.random() >= 0.15:
+        return 0
+    count = rng.choice((1, 1, 2, 2, 3, 4, 6, 9))
+    others = [r for r in residents if r.id != request.reporter_id]
+    rng.shuffle(others)
+    span = max(min(now, request.created_at + timedelta(days=10)) - request.created_at,
+               timedelta(minutes=1))
+    for index in range(count):
+        user = others[index] if index < len(others) else None
+        key = f"u:{user.id}" if user else f"a:{rng.getrandbits(128):032x}"
+        session.add(Support(request_id=request.id, supporter_key=key,
+                            user_id=user.id if user else None,
+                            created_at=request.created_at + span * rng.uniform(0.05, 1.0)))
+    request.support_count = count
+    return count
