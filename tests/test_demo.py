@@ -214,3 +214,16 @@ def test_a_broken_areas_file_names_the_area(db, tmp_path, edit, message):
 
     assert message in str(raised.value)
     assert db.scalar(select(func.count()).select_from(Area)) == 0
+
+
+def test_a_broken_data_file_stops_the_load_with_a_clear_message(runner, db, tmp_path,
+                                                                 monkeypatch):
+    broken = tmp_path / "catalogue.toml"
+    broken.write_text('[[departments]]\ncode = "roads"\n', encoding="utf-8")
+    monkeypatch.setattr("portal.demo.loader.CATALOGUE_PATH", broken)
+
+    result = runner.invoke(args=["demo", "load"])
+
+    assert result.exit_code == 1
+    assert 'department "roads": "name" is required' in result.output
+    assert db.scalar(select(func.count()).select_from(User)) == 0
