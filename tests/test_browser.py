@@ -43,7 +43,7 @@ def test_resident_files_a_request_on_a_phone(phone, live_server, city, committed
                                               tmp_path):
     page = phone
     page.goto(f"{live_server}/report/")
-    page.get_by_text("Pothole", exact=True).click()
+    page.locator("label", has_text="Pothole").click()
     page.get_by_role("button", name="Continue").click()
 
     page.get_by_label("Describe the problem").fill("A deep pothole outside the library")

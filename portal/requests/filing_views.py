@@ -438,8 +438,11 @@ def check():
         session.pop(DRAFT_KEY, None)
         session["filed_reference"] = submitted.request.reference
         if submitted.tracking_token:
-            grants = [g for g in session.get("request_grants", [])][-9:]
-            session["request_grants"] = [*grants, submitted.request.id]
+            # The reporter may reply and add photos from this browser straight away.
+            from portal.requests.tracking_views import GRANTS_KEY, MAX_GRANTS
+
+            grants = list(session.get(GRANTS_KEY) or [])
+            session[GRANTS_KEY] = [*grants, submitted.request.id][-MAX_GRANTS:]
         return redirect(url_for("filing.done"))
     area = db.scalar(select(Area).where(Area.code == draft.data.get("area"))) \
         if draft.data.get("area") else None
