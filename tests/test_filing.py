@@ -105,7 +105,8 @@ def test_anonymous_resident_files_a_request_end_to_end(client, db, city, app):
     assert filed.contact_email == "ana@example.org"
     assert filed.tracking_token_hash is not None
     photo = db.scalar(select(RequestPhoto).where(RequestPhoto.request_id == filed.id))
-    with Image.open(f"{app.extensions['portal.settings'].upload_dir}/{photo.storage_key}") as stored:
+    upload_dir = app.extensions["portal.settings"].upload_dir
+    with Image.open(f"{upload_dir}/{photo.storage_key}") as stored:
         assert stored.format == "JPEG"
         assert not stored.getexif(), "EXIF (GPS, camera) must be stripped"
     assert db.scalar(select(func.count()).select_from(RequestDraft)) == 0
