@@ -33,7 +33,7 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 assets: $(VENDOR)/.copied
 
 translations: install
-	$(BIN)/pybabel compile -q -d portal/translations
+	$(BIN)/pybabel compile -d portal/translations
 
 migrate: install
 	$(FLASK) db upgrade
@@ -72,5 +72,5 @@ initial-migration: install
 
 # Refresh the Spanish catalogue from the source (then translate the new entries).
 extract-messages: install
-	$(BIN)/pybabel extract -q -F portal/translations/babel.cfg -k _l -k lazy_gettext -o instance/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -q -i instance/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel extract -F portal/translations/babel.cfg -k _l -k lazy_gettext -o instance/messages.pot --no-location --sort-output .
+	$(BIN)/pybabel update -i instance/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
