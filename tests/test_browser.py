@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PIL import Image
 from sqlalchemy import select
@@ -92,3 +94,61 @@ def test_resident_files_a_request_on_a_phone(phone, live_server, city, committed
     received = smtp.to("ana@example.org")
     assert received and reference in received[0]["Subject"]
     assert reference in body_text(received[0])
+
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page) -> list[str]:
+    """Run axe-core (WCAG 2.0-2.2 A and AA rules) on the page; describe each violation."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: `make assets` installs axe-core from npm")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        """() => axe.run(document, {runOnly: {type: 'tag', values:
+            ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"""
+    )
+    return [f"{v['id']} ({v['impact']}): {v['help']} at "
+            f"{[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_step_meets_wcag_aa(phone, live_server, city, language):
+    page = phone
+    seen: dict[str, list[str]] = {}
+
+    def check(name: str) -> None:
+        seen[name] = axe_violations(page)
+
+    page.goto(f"{live_server}/?lang={language}")
+    check("home")
+    page.goto(f"{live_server}/report/")
+    check("category")
+    page.goto(f"{live_server}/report/?category=pothole")
+    page.locator("form.usa-form button[type=submit]").click()  # nothing filled: errors
+    check("details with errors")
+    page.locator("#description").fill("A deep pothole")
+    page.locator("label[for=q_size]").click()
+    page.locator("form.usa-form button[type=submit]").click()
+    check("location")
+    page.locator("#address").fill("12 Mill Street")
+    page.locator("form.usa-form button[type=submit]").click()
+    check("photos")
+    page.locator("button[value=continue]").click()
+    check("contact")
+    page.locator("#email").fill("not-an-email")
+    page.locator("form.usa-form button[type=submit]").click()
+    check("contact with errors")
+    page.locator("#email").fill("ana@example.org")
+    page.locator("form.usa-form button[type=submit]").click()
+    check("check your answers")
+    page.locator("main form button[type=submit]").click()
+    check("confirmation")
+    page.locator("a[href^='/requests/SR-']").first.click()
+    check("tracking page")
+    page.goto(f"{live_server}/account/sign-in")
+    check("sign in")
+    page.goto(f"{live_server}/account/sign-up")
+    check("sign up")
+    problems = {name: found for name, found in seen.items() if found}
+    assert not problems, problems
