@@ -1,0 +1,99 @@
+"""Every route is classified by who may use it, and no input makes any route fail with a 500.
+
+Adding a route without classifying it here fails the suite.
+"""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.routing import Rule
+
+from tests.conftest import csrf_from
+from tests.factories import PASSWORD
+
+PUBLIC = {
+    "pages.home", "pages.accessibility", "health.healthz", "static",
+    "auth.sign_in", "auth.sign_up", "auth.reset_request", "auth.reset_password",
+    "filing.start", "filing.details", "filing.stop", "filing.location", "filing.nearby",
+    "filing.support", "filing.photos", "filing.draft_photo", "filing.contact", "filing.check",
+    "filing.done",
+    "tracking.find", "tracking.show", "tracking.photo", "tracking.private_access",
+    "tracking.support", "tracking.follow", "tracking.unfollow", "tracking.confirm_follow",
+    "tracking.unsubscribe", "alerts.unsubscribe",
+    # Reporter-only actions: allowed for the signed-in reporter or a private-link holder;
+    # tests/test_tracking.py checks that everyone else gets a 404.
+    "tracking.reply", "tracking.reopen", "tracking.add_photos",
+}
+SIGNED_IN = {
+    "auth.account", "auth.change_password", "auth.sign_out", "tracking.mine", "alerts.index",
+    "alerts.subscribe", "alerts.remove",
+}
+DEVELOPMENT_ONLY = {"mail.outbox", "mail.message", "mail.message_html"}
+
+GARBAGE = ["SR-2026-000001", "sr-9999-99999999999999999999", "..%2F..%2Fetc%2Fpasswd",
+           "%00", "x" * 3000, "<script>alert(1)</script>", "9" * 40, "-1", "ñandú"]
+
+
+def _rules(app) -> list[Rule]:
+    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+
+
+def test_every_route_is_classified(app):
+    endpoints = {r.endpoint for r in app.url_map.iter_rules()}
+    unclassified = endpoints - PUBLIC - SIGNED_IN - DEVELOPMENT_ONLY
+    assert not unclassified, f"classify these routes in tests/test_routes.py: {unclassified}"
+    assert not (PUBLIC & SIGNED_IN)
+
+
+def _url(rule: Rule, value: str) -> str:
+    url = rule.rule
+    for argument in rule.arguments:
+        converter = rule._converters[argument]  # noqa: SLF001 - the rule's own parts
+        fill = value if converter.__class__.__name__ != "IntegerConverter" else (
+            value if value.isdigit() else "123")
+        for pattern in (f"<int:{argument}>", f"<path:{argument}>", f"<{argument}>"):
+            url = url.replace(pattern, fill)
+    return url
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_signed_in_routes_need_a_session(client, make, signed_in):
+    if signed_in:
+        user = make.user()
+        page = client.get("/account/sign-in").get_data(as_text=True)
+        client.post("/account/sign-in", data={"csrf_token": csrf_from(page),
+                                              "email": user.email, "password": PASSWORD})
+    for rule in _rules(client.application):
+        if rule.endpoint not in SIGNED_IN or "GET" not in rule.methods:
+            continue
+        response = client.get(_url(rule, "1"))
+        if signed_in:
+            assert response.status_code in (200, 404), rule.rule
+        else:
+            assert response.status_code == 302, rule.rule
+            assert "/account/sign-in" in response.headers["Location"]
+
+
+def test_development_pages_are_hidden_outside_development(client):
+    for rule in _rules(client.application):
+        if rule.endpoint in DEVELOPMENT_ONLY:
+            assert client.get(_url(rule, "x.eml")).status_code == 404
+
+
+@pytest.mark.parametrize("value", GARBAGE)
+def test_no_input_gives_a_server_error(client, make, value):
+    make.request()
+    token = csrf_from(client.get("/account/sign-in").get_data(as_text=True))
+    for rule in _rules(client.application):
+        url = _url(rule, value)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(url, method=method,
+                                   query_string={"next": value, "category": value,
+                                                 "before": value, "page": value},
+                                   data={"reference": value, "csrf_token": token,
+                                         "email": value, "password": value, "body": value,
+                                         "comment": value, "description": value,
+                                         "address": value, "lat": value, "lon": value,
+                                         "area": value, "name": value, "phone": value,
+                                         "action": value, "area_id": value})
+            assert response.status_code < 500, (method, url, response.status_code)
