@@ -466,13 +466,21 @@ def test_question_emails_the_reporter_in_their_language(db, make, settings):
     assert message.dedupe_key == f"update:{events(db, sr, 'question')[0].id}:ana@example.org"
 
 
-def test_private_anonymous_reporter_email_has_no_link(db, make, settings):
+def test_anonymous_reporter_can_answer_from_the_question_email(db, make, settings, client):
+    import re
+
     sr, _token = private_request(make)
-    updates.change_status(db, settings=settings, request=sr, target="acknowledged", actor=None)
+    updates.ask_resident(db, settings=settings, request=sr, question="Which side?", actor=None)
     [message] = _outbox(db)
     assert message.to_address == "pat@example.org"
-    assert "/requests/" not in message.body_text and "/requests/" not in message.body_html
-    assert "private link" in message.body_text
+    link = re.search(r"http://portal.test(/requests/\S+/access/\S+)", message.body_text)
+    assert link, message.body_text
+    assert client.get(f"/requests/{sr.reference}").status_code == 404
+    assert client.get(link.group(1)).status_code == 302
+    page = client.get(f"/requests/{sr.reference}")
+    assert page.status_code == 200 and "Which side?" in page.get_data(as_text=True)
+    tampered = link.group(1)[:-3] + "xyz"
+    assert client.application.test_client().get(tampered).status_code == 404
 
 
 def test_resident_comments_are_not_emailed(db, make, settings):

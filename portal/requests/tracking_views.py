@@ -229,7 +229,11 @@ def photo(reference: str, photo_id: int):
 def private_access(reference: str, token: str):
     canonical = queries.normalise_reference(reference, settings().reference_prefix)
     sr = queries.request_by_reference(db_session(), canonical) if canonical else None
-    if sr is None or len(token) > 100 or not access.token_matches(token, sr.tracking_token_hash):
+    if sr is None or len(token) > 200 or not (
+        access.token_matches(token, sr.tracking_token_hash)
+        or access.signed_token_matches(settings(), token, request_id=sr.id,
+                                       token_hash=sr.tracking_token_hash)
+    ):
         abort(404)
     _grant(sr)
     response = redirect(url_for("tracking.show", reference=sr.reference))

@@ -338,10 +338,13 @@ def _queue_update(
 ) -> int:
     locale = recipient.locale if recipient.locale in settings.languages else "en"
     reference = request.reference or ""
-    # A private request's page only opens for its account holder or with the private link,
-    # which is never sent again: anonymous reporters of private requests get no link.
+    # A private request's page only opens for its account holder or with a private link.
     link = (access.public_link(settings, reference)
             if request.is_public or request.reporter_id is not None else None)
+    if for_reporter and request.reporter_id is None and request.tracking_token_hash:
+        # An anonymous reporter can answer from the email itself.
+        link = access.signed_private_link(settings, request_id=request.id, reference=reference,
+                                          token_hash=request.tracking_token_hash)
     message = queue_email(
         session,
         settings=settings,
