@@ -60,11 +60,24 @@ def chromium():
             browser.close()
 
 
+def _phone_page(chromium, **options):
+    context = chromium.new_context(viewport={"width": 390, "height": 844},
+                                   device_scale_factor=2, is_mobile=True, has_touch=True,
+                                   **options)
+    return context, context.new_page()
+
+
 @pytest.fixture
 def phone(chromium):
-    """A page at a phone's viewport (390x844)."""
-    context = chromium.new_context(viewport={"width": 390, "height": 844},
-                                   device_scale_factor=2, is_mobile=True, has_touch=True)
-    page = context.new_page()
+    """A page at a phone's viewport (390x844), under the portal's own CSP."""
+    context, page = _phone_page(chromium)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def audited_phone(chromium):
+    """A phone page that may inject axe-core (test tooling, so the CSP is bypassed)."""
+    context, page = _phone_page(chromium, bypass_csp=True)
     yield page
     context.close()
