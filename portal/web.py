@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g, request
+from flask import Flask, abort, current_app, g, request
 from sqlalchemy.orm import Session
 
 from portal.config import Settings
@@ -40,7 +40,21 @@ def db_session() -> Session:
     return session
 
 
+def _has_nul(values: Any) -> bool:
+    return any("\x00" in value for value in values)
+
+
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        # PostgreSQL text cannot hold NUL, and no form needs it: refuse it at the edge with a
+        # clear 400 instead of failing deep inside a query.
+        if "\x00" in request.path or _has_nul(request.args.values()) or (
+            request.method in WRITE_METHODS and _has_nul(
+                v for values in request.form.listvalues() for v in values)
+        ):
+            abort(400)
+
     @app.after_request
     def _security_headers(response: Any) -> Any:
         headers = response.headers

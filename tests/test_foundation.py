@@ -64,3 +64,8 @@ def test_language_switch_is_remembered(client):
 def test_browser_language_is_used_when_nothing_was_chosen(client):
     page = client.get("/accessibility", headers={"Accept-Language": "es-MX,es;q=0.9"})
     assert 'lang="es"' in page.get_data(as_text=True)
+
+
+def test_nul_characters_are_refused_with_a_400(client):
+    assert client.get("/requests/SR-1%00").status_code == 400
+    assert client.get("/report/?category=a%00b").status_code == 400
