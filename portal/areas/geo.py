@@ -82,6 +82,7 @@ class CityMap:
     view_box: str
     areas: list[MapArea]
     lon_scale: float
+    label_size: float
 
 
 def city_map(areas: list[Area]) -> CityMap | None:
@@ -101,7 +102,7 @@ def city_map(areas: list[Area]) -> CityMap | None:
         centre = shape(area.geometry).representative_point()
         drawn.append(MapArea(area.code, area.name, _svg_path(area.geometry, k),
                              centre.x * k, -centre.y))
-    return CityMap(view_box, drawn, k)
+    return CityMap(view_box, drawn, k, (max_lat - min_lat) * 0.035)
 
 
 def _svg_path(geometry: dict[str, Any], k: float) -> str:
