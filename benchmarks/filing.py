@@ -21,14 +21,14 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 from portal import clock, create_app
 from portal.areas.models import Area
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
 from portal.config import Settings
 from portal.db import Database
-from portal.migrate import upgrade
+from portal.migrate import recreate
 from portal.requests.models import ServiceRequest
 from portal.requests.service import Filing, nearby_open_requests, submit_request
 
@@ -39,16 +39,6 @@ SPAN = 0.09  # about 10 km
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
-
-
-def fresh_database(url: str) -> None:
-    db = Database(url)
-    if db.dialect == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    db.dispose()
-    upgrade(url)
 
 
 def load(db: Database, rows: int, rng: random.Random) -> list[int]:
@@ -107,7 +97,7 @@ def main() -> None:
     rng = random.Random(7)
     scratch = tempfile.TemporaryDirectory()
     url = args.database_url or f"sqlite:///{Path(scratch.name) / 'bench.db'}"
-    fresh_database(url)
+    recreate(url)
     settings = replace(Settings(env="test", secret_key="b" * 40, database_url=url,
                                 upload_dir=scratch.name, mail_dir=scratch.name,
                                 ratelimit_enabled=False))

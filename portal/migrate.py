@@ -17,3 +17,18 @@ def alembic_config(database_url: str) -> Config:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
+
+
+def recreate(database_url: str) -> None:
+    """Empty a scratch database and migrate it to head (tests and benchmarks only)."""
+    from sqlalchemy import text
+
+    from portal.db import Database
+
+    db = Database(database_url)
+    if db.dialect == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+    upgrade(database_url)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from portal import create_app
 from portal.config import Settings
 from portal.db import Base, Database
-from portal.migrate import upgrade
+from portal.migrate import recreate
 from tests.factories import Factories
 from tests.smtp import SmtpSink
 
@@ -39,13 +39,7 @@ def _database_url(tmp_root: Path) -> str:
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = _database_url(tmp_path_factory.mktemp("db"))
-    db = Database(url)
-    if db.dialect == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    db.dispose()
-    upgrade(url)
+    recreate(url)
     return url
 
 
