@@ -315,3 +315,36 @@ def test_submitting_twice_files_once(client, db, city):
     again = journey.post("/report/check")
     assert again.headers["Location"].endswith("/report/done")
     assert db.scalar(select(func.count()).select_from(ServiceRequest)) == 1
+
+
+def _to_check_page(journey, **contact):
+    journey.through_location()
+    journey.get("/report/photos")
+    journey.post("/report/photos", {"action": "continue"})
+    journey.get("/report/contact")
+    journey.post("/report/contact", contact)
+    journey.get("/report/check")
+
+
+def test_a_failed_submission_saves_nothing_and_keeps_the_draft(client, db, city):
+    _area, category = city
+    journey = Journey(client)
+    _to_check_page(journey, email="ana@example.org")
+    category.active = False  # withdrawn by staff while the resident was typing
+    db.flush()
+    response = journey.post("/report/check")
+    assert response.headers["Location"].endswith("/report/")
+    assert db.scalar(select(func.count()).select_from(ServiceRequest)) == 0
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert db.scalar(select(func.count()).select_from(RequestDraft)) == 1
+
+
+def test_the_confirmation_email_is_in_the_residents_language(client, db, city):
+    journey = Journey(client)
+    journey.get("/report/?lang=es")
+    _to_check_page(journey, email="ana@example.org")
+    journey.post("/report/check")
+    mail = db.scalar(select(OutboxMessage))
+    assert mail.locale == "es"
+    assert mail.subject.startswith("Recibimos su solicitud")
+    assert "Número de referencia" in mail.body_text or "Referencia" in mail.body_text
