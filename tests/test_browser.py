@@ -162,3 +162,25 @@ def test_every_step_meets_wcag_aa(audited_phone, live_server, city, language):
     check("sign up", "/account/sign-up")
     problems = {name: found for name, found in seen.items() if found}
     assert not problems, problems
+
+
+def test_the_form_works_without_javascript(chromium, live_server, city, committed_app):
+    context = chromium.new_context(java_script_enabled=False,
+                                   viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server}/report/")
+        page.locator("label", has_text="Pothole").click()
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_label("Describe the problem").fill("Hole by the school gate")
+        page.get_by_text("Smaller than a plate").click()
+        page.get_by_role("button", name="Continue").click()
+        expect(page.locator("[data-map-picker]")).to_be_hidden()  # the map needs JavaScript
+        page.get_by_label("Street address or nearest intersection").fill("3 School Lane")
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="Continue").click()  # no photos
+        page.get_by_role("button", name="Continue").click()  # anonymous, no contact
+        page.get_by_role("button", name="Send my request").click()
+        expect(page.locator("[data-reference]")).to_have_text(re.compile(r"SR-\d{4}-\d{6}"))
+    finally:
+        context.close()
