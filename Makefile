@@ -55,6 +55,7 @@ lint: install
 
 bench: install
 	$(BIN)/python benchmarks/filing.py
+	$(BIN)/python benchmarks/storm.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

@@ -113,6 +113,7 @@ class Settings:
                                  base.nearby_radius_m),
             reopen_days=_int("PORTAL_REOPEN_DAYS", env.get("PORTAL_REOPEN_DAYS"), base.reopen_days),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
+            ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
         )
         return settings.validated()
 
