@@ -75,3 +75,14 @@ initial-migration: install
 extract-messages: install
 	$(BIN)/pybabel extract -F portal/translations/babel.cfg -k _l -k lazy_gettext -o instance/messages.pot --no-location --sort-output .
 	$(BIN)/pybabel update -i instance/messages.pot -d portal/translations --no-fuzzy-matching --ignore-obsolete
+
+# A new migration from the model changes: make migration NAME=add_tasks (numbered NNNN_name).
+migration: install
+	rm -f instance/migration-scratch.db && mkdir -p instance
+	$(BIN)/python -c "import sys; from portal.migrate import alembic_config, upgrade; \
+	from alembic import command; from alembic.script import ScriptDirectory; \
+	url = 'sqlite:///instance/migration-scratch.db'; upgrade(url); c = alembic_config(url); \
+	head = ScriptDirectory.from_config(c).get_current_head(); \
+	command.revision(c, message='$(NAME)', autogenerate=True, rev_id=f'{int(head) + 1:04d}')"
+	rm -f instance/migration-scratch.db
+	$(BIN)/ruff format -q migrations/versions && $(BIN)/ruff check -q --fix migrations/versions

@@ -44,6 +44,10 @@ def render_item(kind, obj, autogen_context):
 
 
 def _run(connection) -> None:
+    if connection.dialect.name == "sqlite":
+        # Batch migrations rebuild tables; with foreign keys enforced, dropping a referenced
+        # table fails. Switch enforcement off outside any transaction (it is a no-op inside).
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

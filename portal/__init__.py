@@ -57,15 +57,20 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from portal.auth.views import bp as auth_bp
     from portal.auth.views import init_login
+    from portal.casework import audit_views, case_views, intake_views, queue_views, search_views
     from portal.health import bp as health_bp
     from portal.notifications.views import bp as mail_bp
     from portal.pages import bp as pages_bp
     from portal.requests.alerts_views import bp as alerts_bp
     from portal.requests.filing_views import bp as filing_bp
     from portal.requests.tracking_views import bp as tracking_bp
+    from portal.routing import views as routing_views
+    from portal.staff import views as staff_views
 
     init_login(app)
-    for blueprint in (pages_bp, health_bp, auth_bp, filing_bp, tracking_bp, alerts_bp, mail_bp):
+    for blueprint in (pages_bp, health_bp, auth_bp, filing_bp, tracking_bp, alerts_bp, mail_bp,
+                      queue_views.bp, case_views.bp, search_views.bp, intake_views.bp,
+                      audit_views.bp, staff_views.bp, routing_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import jobs

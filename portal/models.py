@@ -2,6 +2,7 @@
 
 from portal.areas.models import Area
 from portal.auth.models import User
+from portal.casework.models import AuditEntry, ResponseTemplate, Task
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.db import Base
 from portal.notifications.models import OutboxMessage
@@ -14,9 +15,16 @@ from portal.requests.models import (
     ServiceRequest,
     Support,
 )
+from portal.routing.models import RoutingRule
+from portal.staff.models import StaffMembership
 
 __all__ = [
     "Area",
+    "AuditEntry",
+    "ResponseTemplate",
+    "RoutingRule",
+    "StaffMembership",
+    "Task",
     "AreaSubscription",
     "Base",
     "CategoryQuestion",

@@ -21,6 +21,10 @@ class Department(Translatable, Timestamped, Base):
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: How a new task reaches an agent: queue (left unassigned), round_robin, least_loaded.
+    assignment_mode: Mapped[str] = mapped_column(String(16), default="queue")
+    #: Round-robin cursor: the agent who got the last task.
+    last_assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class ServiceGroup(Translatable, Base):

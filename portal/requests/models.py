@@ -168,7 +168,11 @@ class Event(Base):
     """Append-only timeline and audit record of a request."""
 
     __tablename__ = "request_events"
-    __table_args__ = (Index("ix_request_events_request_id_id", "request_id", "id"),)
+    __table_args__ = (
+        Index("ix_request_events_request_id_id", "request_id", "id"),
+        Index("ix_request_events_actor_created", "actor_id", "created_at"),
+        Index("ix_request_events_created", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(

@@ -8,8 +8,9 @@ appends to the timeline with ``add_event``, and queues the emails in the same tr
   staff message and question that staff make;
 - confirmed followers of a public request on every public status change and staff message.
 
-Residents' own words are never emailed to followers, internal notes are never emailed, and an
-email never carries a new private tracking link.
+Residents' own words are never emailed to followers and internal notes are never emailed. An
+anonymous reporter's emails carry a signed, expiring private link (see ``access``) so they can
+answer from the email.
 """
 
 from __future__ import annotations

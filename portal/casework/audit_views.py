@@ -1,0 +1,15 @@
+"""Back office: placeholder until this feature is built."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from portal.staff.access import ADMIN, staff_required
+
+bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
+
+
+@bp.get("/")
+@staff_required(ADMIN)
+def trail():
+    return render_template("backoffice/base.html")

@@ -1,0 +1,85 @@
+"""Tasks: the pieces of a case owned by departments, worked in parallel; response templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal import clock
+from portal.auth.models import User
+from portal.catalogue.models import Department
+from portal.db import Base
+from portal.models_base import BigId, JsonDoc, Timestamped, Translatable
+from portal.requests.models import ServiceRequest
+
+TASK_STATUSES = ("open", "in_progress", "waiting", "done", "cancelled", "transferred")
+OPEN_TASK_STATUSES = ("open", "in_progress", "waiting")
+ASSIGNMENT_MODES = ("queue", "round_robin", "least_loaded")
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_department_open_created", "department_id", "is_open", "created_at", "id"),
+        Index("ix_tasks_assignee_open_created", "assignee_id", "is_open", "created_at", "id"),
+        Index("ix_tasks_request_id", "request_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    is_open: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The task this one was transferred from (the old one ends as "transferred").
+    transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    due_at: Mapped[datetime | None]
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    closed_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    request: Mapped[ServiceRequest] = relationship()
+    department: Mapped[Department] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+
+
+class ResponseTemplate(Translatable, Timestamped, Base):
+    """A canned reply a department's staff pick while replying. Placeholders:
+    ``{resident_name}``, ``{reference}``, ``{category}``."""
+
+    __tablename__ = "response_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEntry(Base):
+    """Append-only record of a change outside a case's timeline (staff, rules, templates)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        Index("ix_audit_entries_actor_created", "actor_id", "created_at"),
+        Index("ix_audit_entries_entity", "entity", "entity_id", "created_at"),
+        Index("ix_audit_entries_created", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(40))
+    before: Mapped[dict] = mapped_column(JsonDoc, default=dict)
+    after: Mapped[dict] = mapped_column(JsonDoc, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -1,0 +1,15 @@
+"""Back office: placeholder until this feature is built."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from portal.staff.access import ADMIN, staff_required
+
+bp = Blueprint("routing_admin", __name__, url_prefix="/staff/admin/routing")
+
+
+@bp.get("/")
+@staff_required(ADMIN)
+def rules():
+    return render_template("backoffice/base.html")
