@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import portal.models  # noqa: F401  (fills the metadata)
+from portal.casework.search import include_name
 from portal.config import Settings
 from portal.db import Base, make_engine
 
@@ -15,7 +16,7 @@ target_metadata = Base.metadata
 
 def run_migrations_offline() -> None:
     context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=url.startswith("sqlite"))
+                      render_as_batch=url.startswith("sqlite"), include_name=include_name)
     with context.begin_transaction():
         context.run_migrations()
 
@@ -54,6 +55,7 @@ def _run(connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=render_item,
+        include_name=include_name,  # the full-text index is hand-written (0003)
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,6 +8,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
+from portal.casework.search import include_name
 from portal.db import Base, Database
 from portal.migrate import alembic_config, upgrade
 from tests.postgres import scratch_postgres
@@ -18,7 +19,8 @@ def _check(url: str) -> None:
     db = Database(url)
     try:
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                               "include_name": include_name})
             assert context.get_current_revision() == ScriptDirectory.from_config(
                 alembic_config(url)).get_current_head()
             assert compare_metadata(context, Base.metadata) == []

@@ -1,15 +1,35 @@
-"""Back office: placeholder until this feature is built."""
+"""Staff search: find a case by reference, words, address or the resident's email."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import get_locale
 
-from portal.staff.access import staff_required
+from portal.casework.search import MAX_PAGE, QUERY_MAX, search_requests
+from portal.staff.access import current_staff, staff_required
+from portal.web import db_session
 
 bp = Blueprint("search", __name__, url_prefix="/staff/search")
+
+
+def _page() -> int:
+    raw = request.args.get("page", "1")
+    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) > 0 else 1
 
 
 @bp.get("/")
 @staff_required()
 def index():
-    return render_template("backoffice/base.html")
+    query = request.args.get("q", "").strip()[:QUERY_MAX]
+    results = None
+    if query:
+        results = search_requests(db_session(), access=current_staff(), query=query,
+                                  page=_page())
+    prev_url = next_url = None
+    if results is not None:
+        if results.page > 1:
+            prev_url = url_for("search.index", q=query, page=results.page - 1)
+        if results.has_next and results.page < MAX_PAGE:
+            next_url = url_for("search.index", q=query, page=results.page + 1)
+    return render_template("search/index.html", query=query, results=results,
+                           prev_url=prev_url, next_url=next_url, locale=str(get_locale() or "en"))
