@@ -1,0 +1,56 @@
+"""The case page and its actions: staff of the case's department (or of one of its tasks)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import object_session
+
+from portal.casework.models import Task
+from tests.access import CASEWORK_X, RouteCheck
+
+
+def _task_x(world) -> int:
+    """An open task of department X on request X (made once per world)."""
+    task = getattr(world, "_case_task_x", None)
+    if task is None:
+        session = object_session(world.request_x)
+        task = Task(request_id=world.request_x.id, department_id=world.dept_x.id,
+                    title="Look at it")
+        session.add(task)
+        session.flush()
+        world._case_task_x = task
+    return task.id
+
+
+def _case(world) -> str:
+    return f"/staff/cases/{world.request_x.reference}"
+
+
+def _post(endpoint: str, action: str) -> RouteCheck:
+    # Empty forms: allowed users get a form error or an edit conflict, nothing is saved.
+    return RouteCheck(endpoint, lambda w: f"{_case(w)}/{action}", CASEWORK_X, method="POST")
+
+
+def _task_post(endpoint: str, action: str) -> RouteCheck:
+    return RouteCheck(endpoint, lambda w: f"{_case(w)}/tasks/{_task_x(w)}/{action}",
+                      CASEWORK_X, method="POST")
+
+
+CHECKS = [
+    RouteCheck("case.show", _case, CASEWORK_X),
+    # No such photo: a 404 for everyone (serving real photos is tested in tests/test_case.py),
+    # but anonymous visitors are still asked to sign in and residents refused.
+    RouteCheck("case.photo", lambda w: f"{_case(w)}/photos/999999", frozenset()),
+    _post("case.acknowledge", "acknowledge"),
+    _post("case.priority", "priority"),
+    _post("case.status", "status"),
+    _post("case.reply", "reply"),
+    _post("case.note", "note"),
+    _post("case.question", "question"),
+    _post("case.merge", "merge"),
+    _post("case.reopen", "reopen"),
+    _post("case.add_task", "tasks"),
+    _task_post("case.assign_task", "assign"),
+    _task_post("case.complete_task", "complete"),
+    _task_post("case.cancel_task", "cancel"),
+    _task_post("case.transfer_task", "transfer"),
+]
