@@ -36,6 +36,12 @@ def staff(make, db, department, role="agent", **kw):
 
 @pytest.fixture
 def office(make, db) -> Office:
+    return make_office(make, db)
+
+
+def make_office(make, db) -> Office:
+    """Streets (X) and Water (Y), two Streets agents and one Water agent, and a Streets case
+    with one open Streets task, reported by Rita (contact email)."""
     dept_x = make.department(code="streets", name="Streets")
     dept_y = make.department(code="water", name="Water")
     category = make.category(department=dept_x, name="Pothole", questions=[
