@@ -1,15 +1,275 @@
-"""Back office: placeholder until this feature is built."""
+"""Staff queues (tabs), their filters and keyset pages, and bulk actions on selected rows."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from typing import Any
+from urllib.parse import urlsplit
 
-from portal.staff.access import staff_required
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal import clock
+from portal.areas.models import Area
+from portal.auth.models import User
+from portal.casework.queue_forms import (
+    CHANNEL_NAMES,
+    PRIORITY_NAMES,
+    STATUS_NAMES,
+    BulkForm,
+    QueueFilterForm,
+)
+from portal.casework.queues import (
+    MAX_BULK,
+    PAGE_SIZE,
+    BulkFailed,
+    bounded_count,
+    member_may_open,
+    queue_page,
+    run_bulk,
+    tasks_for_bulk,
+)
+from portal.catalogue.models import Department, ServiceCategory
+from portal.requests.models import InvalidTransition, ServiceRequest
+from portal.staff.access import ADMIN, current_staff, staff_required
+from portal.staff.models import StaffMembership
+from portal.staff.permissions import StaffAccess
+from portal.web import db_session, settings
 
 bp = Blueprint("casework", __name__, url_prefix="/staff")
+
+#: (view, endpoint, tab label); "all" is for admins only.
+TABS = (
+    ("mine", "casework.queue", _l("My work")),
+    ("department", "casework.department", _l("My department")),
+    ("unassigned", "casework.unassigned", _l("Unassigned")),
+    ("waiting", "casework.waiting", _l("Waiting on the resident")),
+    ("resolved", "casework.resolved", _l("Recently resolved")),
+    ("all", "casework.everything", _l("Everything")),
+)
+ENDPOINTS = {view: endpoint for view, endpoint, _label in TABS}
+COUNTED = ("mine", "unassigned", "waiting")
+MAX_CHOICES = 500
 
 
 @bp.get("/")
 @staff_required()
-def queue():
-    return render_template("backoffice/base.html")
+def queue() -> Any:
+    return _show("mine")
+
+
+@bp.get("/queue/department")
+@staff_required()
+def department() -> Any:
+    return _show("department")
+
+
+@bp.get("/queue/unassigned")
+@staff_required()
+def unassigned() -> Any:
+    return _show("unassigned")
+
+
+@bp.get("/queue/waiting")
+@staff_required()
+def waiting() -> Any:
+    return _show("waiting")
+
+
+@bp.get("/queue/resolved")
+@staff_required()
+def resolved() -> Any:
+    return _show("resolved")
+
+
+@bp.get("/queue/everything")
+@staff_required(ADMIN)
+def everything() -> Any:
+    return _show("all")
+
+
+def current_locale() -> str:
+    return str(get_locale() or "en")
+
+
+# -- choices --------------------------------------------------------------------------------
+
+def _departments(access: StaffAccess) -> list[tuple[int, str]]:
+    query = select(Department).order_by(Department.name).limit(MAX_CHOICES)
+    if not access.is_admin:
+        query = query.where(Department.id.in_(access.department_ids))
+    locale = current_locale()
+    return [(d.id, d.t("name", locale)) for d in db_session().scalars(query)]
+
+
+def _agents(access: StaffAccess) -> list[tuple[int, str]]:
+    """Active staff of the member's departments (every department for admins)."""
+    query = (select(User.id, User.name).join(StaffMembership, StaffMembership.user_id == User.id)
+             .where(User.active.is_(True)).distinct().order_by(User.name, User.id)
+             .limit(MAX_CHOICES))
+    if not access.is_admin:
+        query = query.where(StaffMembership.department_id.in_(access.department_ids))
+    return [(row.id, row.name) for row in db_session().execute(query)]
+
+
+def _categories() -> list[tuple[int, str]]:
+    locale = current_locale()
+    query = select(ServiceCategory).order_by(ServiceCategory.name).limit(MAX_CHOICES)
+    return [(c.id, c.t("name", locale)) for c in db_session().scalars(query)]
+
+
+def _areas() -> list[tuple[int, str]]:
+    query = select(Area.id, Area.name).order_by(Area.name).limit(MAX_CHOICES)
+    return [(row.id, row.name) for row in db_session().execute(query)]
+
+
+# -- the queue page -------------------------------------------------------------------------
+
+def _scope(view: str, access: StaffAccess, chosen: int | None,
+           departments: list[tuple[int, str]]) -> tuple[list[int] | None, int | None]:
+    """(department ids the query covers, the department shown in the picker)."""
+    if view == "department":
+        shown = chosen if chosen is not None else (departments[0][0] if departments else None)
+        return ([shown] if shown is not None else []), shown
+    if chosen is not None:
+        return [chosen], chosen
+    return (None if access.is_admin else access.department_ids), None
+
+
+def _show(view: str) -> Any:
+    access = current_staff()
+    session = db_session()
+    departments = _departments(access)
+    agents = _agents(access)
+    form = QueueFilterForm(formdata=request.args)
+    form.set_choices(departments=departments, categories=_categories(), areas=_areas(),
+                     assignees=agents, department_any=view != "department")
+    filters, chosen, sort = form.clean()
+    department_ids, shown = _scope(view, access, chosen, departments)
+    if shown is not None:
+        form.department.data = str(shown)
+    now = clock.now()
+    page = queue_page(session, view=view, user_id=access.user_id,
+                      department_ids=department_ids, filters=filters, sort=sort,
+                      after=request.args.get("after"), before=request.args.get("before"),
+                      now=now)
+    counts = {v: bounded_count(session, view=v, user_id=access.user_id,
+                               department_ids=None if access.is_admin else access.department_ids,
+                               now=now)
+              for v in COUNTED}
+    bulk = BulkForm(formdata=None)
+    bulk.set_choices(assignees=agents)
+    args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
+    endpoint = ENDPOINTS[view]
+    return render_template(
+        "casework/queue.html",
+        view=view,
+        tabs=[t for t in TABS if t[0] != "all" or access.is_admin],
+        counts=counts,
+        page_size=PAGE_SIZE,
+        form=form,
+        bulk=bulk,
+        page=page,
+        now=now,
+        show_department_picker=len(departments) > 1 and view != "mine",
+        next_url=url_for(endpoint, **args, after=page.next_cursor)
+        if page.next_cursor else None,
+        previous_url=url_for(endpoint, **args, before=page.previous_cursor)
+        if page.previous_cursor else None,
+        here=request.full_path.rstrip("?"),
+        status_names=STATUS_NAMES,
+        priority_names=PRIORITY_NAMES,
+        channel_names=CHANNEL_NAMES,
+    )
+
+
+# -- bulk actions ---------------------------------------------------------------------------
+
+def _task_ids() -> list[int]:
+    raw = request.form.getlist("task")
+    if len(raw) > MAX_BULK:
+        abort(400)
+    try:
+        return [int(value) for value in raw]
+    except ValueError:
+        abort(404)
+
+
+def _safe_next() -> str:
+    target = request.form.get("next", "")
+    parts = urlsplit(target)
+    if target.startswith("/staff/") and not parts.scheme and not parts.netloc:
+        return target
+    return url_for("casework.queue")
+
+
+def _problem(bulk: BulkForm, errors: list[tuple[str, str]]) -> Any:
+    return render_template("casework/bulk_problem.html", bulk=bulk, errors=errors,
+                           back=_safe_next()), 400
+
+
+def _failure_message(failure: BulkFailed) -> str:
+    from portal.casework.service import CaseError, StaleCase
+
+    reference, error = failure.request.reference, failure.error
+    if isinstance(error, InvalidTransition):
+        return _("%(reference)s cannot move from %(current)s to %(target)s.",
+                 reference=reference, current=STATUS_NAMES.get(error.current, error.current),
+                 target=STATUS_NAMES.get(error.target, error.target))
+    if isinstance(error, CaseError):
+        messages = {
+            "assignee": _("The agent you chose does not work in the department of every "
+                          "selected task (%(reference)s)."),
+            "task_closed": _("A selected task of %(reference)s is already closed."),
+            "self": _("%(reference)s cannot be a duplicate of itself."),
+            "closed": _("The request to keep is closed or is itself a duplicate."),
+        }
+        if error.code in messages:
+            return messages[error.code] % {"reference": reference}
+    if isinstance(error, StaleCase | StaleDataError):
+        return _("%(reference)s changed while you were working. Nothing was changed; look "
+                 "at the queue again and retry.", reference=reference)
+    return _("%(reference)s could not be changed.", reference=reference)
+
+
+@bp.post("/queue/bulk")
+@staff_required()
+def bulk() -> Any:
+    access = current_staff()
+    session = db_session()
+    ids = _task_ids()
+    bulk = BulkForm()
+    bulk.set_choices(assignees=_agents(access))
+    if not ids:
+        return _problem(bulk, [("", _("Select at least one row."))])
+    tasks = tasks_for_bulk(session, task_ids=ids, can_work=access.can_work)
+    if tasks is None:
+        abort(404)
+    if not bulk.validate():
+        return _problem(bulk, [])
+    action = bulk.action.data
+    assignee = into = None
+    if action == "assign" and bulk.bulk_assignee.data:
+        assignee = session.get(User, int(bulk.bulk_assignee.data))
+    if action == "duplicate":
+        reference = (bulk.duplicate_of.data or "").strip().upper()
+        into = session.scalar(select(ServiceRequest).where(ServiceRequest.reference == reference)) \
+            if reference else None
+        if into is None or not member_may_open(session, request=into, can_work=access.can_work):
+            bulk.duplicate_of.errors = [_("Enter the reference of a request you can open, like "
+                                          "SR-2026-000123.")]
+            return _problem(bulk, [])
+    try:
+        count = run_bulk(session, settings=settings(), actor=current_user._get_current_object(),
+                         tasks=tasks, action=action, assignee=assignee,
+                         priority=bulk.bulk_priority.data, status=bulk.bulk_status.data,
+                         note=(bulk.note.data or "").strip(), into=into)
+    except BulkFailed as failure:
+        session.rollback()
+        return _problem(bulk, [("", _failure_message(failure))])
+    flash(_("Done: %(count)s changed.", count=count), "success")
+    return redirect(_safe_next())

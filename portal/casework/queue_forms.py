@@ -1,0 +1,128 @@
+"""Forms of the staff queues: the filter bar (GET, no CSRF) and the bulk actions (POST)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, Optional
+
+from portal.casework.queues import MAX_AGE_DAYS, Filters
+from portal.requests.models import CHANNELS, PRIORITIES, STATUSES
+from portal.requests.updates import MAX_MESSAGE
+
+ANY = ("", _l("Any"))
+
+
+def _choices(pairs: Any) -> list[SelectChoice]:
+    return [SelectChoice(str(value), label) for value, label in pairs]
+
+PRIORITY_NAMES = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"),
+                  "urgent": _l("Urgent")}
+CHANNEL_NAMES = {"web": _l("Web"), "mobile": _l("Mobile app"), "phone": _l("Phone"),
+                 "walk_in": _l("Walk-in"), "email": _l("Email"), "api": _l("API")}
+#: Status names as staff say them (residents see portal.requests.labels.STATUS_NAMES).
+STATUS_NAMES = {"new": _l("New"), "acknowledged": _l("Acknowledged"),
+                "in_progress": _l("In progress"), "waiting_on_resident": _l("Waiting on resident"),
+                "resolved": _l("Resolved"), "closed": _l("Closed"), "rejected": _l("Rejected"),
+                "duplicate": _l("Duplicate")}
+SORT_NAMES = {"age": _l("Age (oldest first)"), "priority": _l("Priority (most urgent first)"),
+              "due": _l("Due time (soonest first)")}
+
+
+def _select(label: Any, **kw: Any) -> SelectField:
+    return SelectField(label, default="", validate_choice=True, **kw)
+
+
+class QueueFilterForm(FlaskForm):
+    """Narrow a queue. Read from the query string; a value that is not understood gets a
+    message next to its field and is ignored."""
+
+    class Meta:
+        csrf = False
+
+    department = _select(_l("Department"))
+    status = _select(_l("Status"))
+    category = _select(_l("Category"))
+    area = _select(_l("Area"))
+    priority = _select(_l("Priority"))
+    channel = _select(_l("Channel"))
+    assignee = _select(_l("Assigned to"))
+    age = IntegerField(
+        _l("Older than (days)"),
+        validators=[Optional(), NumberRange(min=1, max=MAX_AGE_DAYS,
+                                            message=_l("Enter a number of days from 1 to 3650."))],
+    )
+    sort = SelectField(_l("Sort by"), default="age", validate_choice=True,
+                       choices=_choices(SORT_NAMES.items()))
+
+    def set_choices(self, *, departments: list[tuple[int, str]],
+                    categories: list[tuple[int, str]], areas: list[tuple[int, str]],
+                    assignees: list[tuple[int, str]], department_any: bool) -> None:
+        self.department.choices = _choices(([ANY] if department_any else []) + departments)
+        self.status.choices = _choices([ANY] + [(s, STATUS_NAMES[s]) for s in STATUSES])
+        self.category.choices = _choices([ANY] + categories)
+        self.area.choices = _choices([ANY] + areas)
+        self.priority.choices = _choices([ANY] + [(p, PRIORITY_NAMES[p]) for p in PRIORITIES])
+        self.channel.choices = _choices([ANY] + [(c, CHANNEL_NAMES[c]) for c in CHANNELS])
+        self.assignee.choices = _choices([ANY, ("none", _l("Nobody"))] + assignees)
+
+    def clean(self) -> tuple[Filters, int | None, str]:
+        """Validate and return (filters, department id, sort), dropping bad values."""
+        self.validate()
+
+        def ok(field: Any) -> Any:
+            return None if field.errors or field.data in ("", None) else field.data
+
+        if self.sort.errors:
+            self.sort.data = "age"
+        assignee = ok(self.assignee)
+        department = ok(self.department)
+        filters = Filters(
+            status=ok(self.status),
+            category_id=int(ok(self.category)) if ok(self.category) else None,
+            area_id=int(ok(self.area)) if ok(self.area) else None,
+            priority=ok(self.priority),
+            older_than_days=ok(self.age),
+            channel=ok(self.channel),
+            assignee="none" if assignee == "none" else (int(assignee) if assignee else None),
+        )
+        return filters, int(department) if department else None, self.sort.data or "age"
+
+    @property
+    def has_errors(self) -> bool:
+        return any(field.errors for field in self)
+
+
+class BulkForm(FlaskForm):
+    """Do one thing to every selected row. The rows are ``task`` checkboxes in the table."""
+
+    action = SelectField(_l("Action"), validate_choice=True, choices=_choices([
+        ("assign", _l("Assign to")),
+        ("priority", _l("Change priority")),
+        ("status", _l("Change status")),
+        ("duplicate", _l("Close as duplicate of")),
+    ]))
+    bulk_assignee = SelectField(_l("Agent"), default="", validate_choice=True)
+    bulk_priority = SelectField(_l("Priority"), validate_choice=True,
+                                choices=_choices(PRIORITY_NAMES.items()), default="normal")
+    bulk_status = SelectField(_l("Status"), validate_choice=True)
+    note = TextAreaField(
+        _l("Note to the resident with the status change"),
+        validators=[Optional(), Length(max=MAX_MESSAGE, message=_l(
+            "Keep your note to 2000 characters or fewer."))],
+    )
+    duplicate_of = StringField(
+        _l("Reference of the request to keep"),
+        validators=[Optional(), Length(max=40, message=_l(
+            "A reference is shorter than that, like SR-2026-000123."))],
+    )
+
+    def set_choices(self, *, assignees: list[tuple[int, str]]) -> None:
+        self.bulk_assignee.choices = _choices(
+            [("", _l("Nobody (back to the queue)"))] + assignees)
+        self.bulk_status.choices = _choices(
+            (s, STATUS_NAMES[s]) for s in STATUSES if s != "duplicate")

@@ -1,0 +1,418 @@
+"""Staff queues: which tasks (or cases) each tab lists, filtered, sorted and keyset-paginated.
+
+No Flask here. Each tab is one query; a page is ``per_page`` rows after (or before) a cursor
+that holds the sort key and the row id, so a deep page costs the same as the first (never
+OFFSET). Rows are tasks (one department's piece of a case) except in "everything", where they
+are cases.
+
+Indexes the default views rely on (sort by age, oldest first):
+- my work:      ix_tasks_assignee_open_created   (assignee_id = me, is_open, created_at, id)
+- department:   ix_tasks_department_open_created (department_id = d, is_open, created_at, id)
+- unassigned:   the same department index (one department), or the assignee index with
+                assignee_id IS NULL (several departments);
+- waiting:      the department index, each row's case checked by primary key;
+- resolved:     the department index on is_open = false, filtered on closed_at;
+- everything:   ix_service_requests_status_created when a status is chosen.
+Sorting by priority or due time, and "everything" without a status, sort in the database
+without an index (see the report in benchmarks/queues.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    tuple_,
+)
+from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from portal.casework.models import Task
+from portal.db import UTCDateTime
+from portal.requests.models import (
+    CHANNELS,
+    PRIORITIES,
+    STATUSES,
+    InvalidTransition,
+    ServiceRequest,
+)
+
+VIEWS = ("mine", "department", "unassigned", "waiting", "resolved", "all")
+SORTS = ("age", "priority", "due")
+PAGE_SIZE = 50
+RESOLVED_WINDOW = timedelta(days=14)
+MAX_AGE_DAYS = 3650
+#: Requests without a due time sort after every real one.
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+_STAMP = "%Y%m%d%H%M%S%f"
+_MAX_ID = 2**62
+
+PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional narrowing of a tab. Values are already validated (see ``queue_forms``)."""
+
+    status: str | None = None
+    category_id: int | None = None
+    area_id: int | None = None
+    priority: str | None = None
+    older_than_days: int | None = None
+    channel: str | None = None
+    #: An agent's user id, or "none" for tasks nobody holds.
+    assignee: int | Literal["none"] | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is not None and self.status not in STATUSES:
+            raise ValueError(f"unknown status {self.status!r}")
+        if self.priority is not None and self.priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {self.priority!r}")
+        if self.channel is not None and self.channel not in CHANNELS:
+            raise ValueError(f"unknown channel {self.channel!r}")
+        if self.older_than_days is not None and not 0 <= self.older_than_days <= MAX_AGE_DAYS:
+            raise ValueError("age out of range")
+
+
+@dataclass(frozen=True)
+class Row:
+    request: ServiceRequest
+    task: Task | None  # None in "everything", where rows are cases
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[Row]
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+@dataclass(frozen=True)
+class _Key:
+    expr: ColumnElement[Any]
+    kind: Literal["dt", "int"]
+
+
+def priority_rank(column: Any) -> ColumnElement[int]:
+    return case(
+        *((column == name, rank) for name, rank in PRIORITY_RANK.items()),
+        else_=PRIORITY_RANK["normal"],
+    )
+
+
+def _sort_keys(view: str, sort: str) -> list[_Key]:
+    if view == "all":
+        created, ident, priority = (ServiceRequest.created_at, ServiceRequest.id,
+                                    ServiceRequest.priority)
+    else:
+        created, ident, priority = Task.created_at, Task.id, ServiceRequest.priority
+    if sort == "priority":
+        return [_Key(priority_rank(priority), "int"), _Key(created, "dt"), _Key(ident, "int")]
+    if sort == "due" and view != "all":
+        due = func.coalesce(Task.due_at, literal(FAR_FUTURE, UTCDateTime()))
+        return [_Key(due, "dt"), _Key(ident, "int")]
+    return [_Key(created, "dt"), _Key(ident, "int")]
+
+
+# -- cursors --------------------------------------------------------------------------------
+
+def encode_cursor(sort: str, values: Sequence[Any]) -> str:
+    parts = [sort]
+    for value in values:
+        if isinstance(value, datetime):
+            parts.append(value.astimezone(UTC).strftime(_STAMP))
+        else:
+            parts.append(str(int(value)))
+    return ".".join(parts)
+
+
+def decode_cursor(raw: str | None, sort: str, kinds: Sequence[str]) -> list[Any] | None:
+    """The key values in a cursor for ``sort``, or None when missing, malformed or foreign."""
+    if not raw or len(raw) > 120:
+        return None
+    name, *parts = raw.split(".")
+    if name != sort or len(parts) != len(kinds):
+        return None
+    values: list[Any] = []
+    try:
+        for part, kind in zip(parts, kinds, strict=True):
+            if kind == "dt":
+                values.append(datetime.strptime(part, _STAMP).replace(tzinfo=UTC))
+            else:
+                number = int(part)
+                if not 0 <= number <= _MAX_ID:
+                    return None
+                values.append(number)
+    except ValueError:
+        return None
+    return values
+
+
+# -- queries --------------------------------------------------------------------------------
+
+def _in_departments(column: Any, department_ids: Sequence[int] | None) -> ColumnElement[bool]:
+    if department_ids is None:
+        return true()
+    if len(department_ids) == 1:
+        return column == department_ids[0]
+    return column.in_(list(department_ids))
+
+
+def base_query(
+    *,
+    view: str,
+    user_id: int,
+    department_ids: Sequence[int] | None,
+    filters: Filters,
+    now: datetime,
+) -> Select[Any]:
+    """The rows of ``view`` (unsorted, unpaginated) for a member working in
+    ``department_ids`` (None: every department, for admins)."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}")
+    if view == "all":
+        query = select(ServiceRequest)
+        created = ServiceRequest.created_at
+        if department_ids is not None:
+            query = query.where(_in_departments(ServiceRequest.department_id, department_ids))
+    else:
+        query = select(Task).join(ServiceRequest, Task.request_id == ServiceRequest.id)
+        created = Task.created_at
+        open_task = Task.is_open == true()
+        if view == "mine":
+            query = query.where(Task.assignee_id == user_id, open_task)
+        elif view == "department" or view == "unassigned":
+            query = query.where(_in_departments(Task.department_id, department_ids), open_task)
+            if view == "unassigned":
+                query = query.where(Task.assignee_id.is_(None))
+        elif view == "waiting":
+            query = query.where(_in_departments(Task.department_id, department_ids), open_task,
+                                ServiceRequest.status == "waiting_on_resident")
+        else:  # resolved
+            query = query.where(_in_departments(Task.department_id, department_ids),
+                                Task.is_open == false(), Task.status == "done",
+                                Task.closed_at >= now - RESOLVED_WINDOW)
+    return _filtered(query, view=view, created=created, filters=filters, now=now)
+
+
+def _filtered(query: Select[Any], *, view: str, created: Any, filters: Filters,
+              now: datetime) -> Select[Any]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.status:
+        conditions.append(ServiceRequest.status == filters.status)
+    if filters.category_id is not None:
+        conditions.append(ServiceRequest.category_id == filters.category_id)
+    if filters.area_id is not None:
+        conditions.append(ServiceRequest.area_id == filters.area_id)
+    if filters.priority:
+        conditions.append(ServiceRequest.priority == filters.priority)
+    if filters.channel:
+        conditions.append(ServiceRequest.channel == filters.channel)
+    if filters.older_than_days:
+        conditions.append(created <= now - timedelta(days=filters.older_than_days))
+    if filters.assignee is not None:
+        if view == "all":
+            held = Task.assignee_id.is_(None) if filters.assignee == "none" \
+                else Task.assignee_id == filters.assignee
+            conditions.append(exists().where(Task.request_id == ServiceRequest.id,
+                                             Task.is_open == true(), held))
+        elif filters.assignee == "none":
+            conditions.append(Task.assignee_id.is_(None))
+        else:
+            conditions.append(Task.assignee_id == filters.assignee)
+    return query.where(and_(true(), *conditions)) if conditions else query
+
+
+def queue_page(
+    session: Session,
+    *,
+    view: str,
+    user_id: int,
+    department_ids: Sequence[int] | None,
+    filters: Filters | None = None,
+    sort: str = "age",
+    after: str | None = None,
+    before: str | None = None,
+    now: datetime,
+    per_page: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of ``view``: rows after the ``after`` cursor ("Next"), or the page before the
+    ``before`` cursor ("Previous"), or the first page. Bad cursors give the first page."""
+    if sort not in SORTS:
+        sort = "age"
+    keys = _sort_keys(view, sort)
+    query = base_query(view=view, user_id=user_id, department_ids=department_ids,
+                       filters=filters or Filters(), now=now)
+    query = _with_loading(query, view).add_columns(*(k.expr for k in keys))
+    columns = tuple_(*(k.expr for k in keys))
+    kinds = [k.kind for k in keys]
+    start = decode_cursor(after, sort, kinds)
+    end = decode_cursor(before, sort, kinds) if start is None else None
+
+    def bound(values: list[Any]) -> Any:
+        return tuple_(*(literal(v, k.expr.type) for v, k in zip(values, keys, strict=True)))
+
+    if end is not None:
+        query = query.where(columns < bound(end))
+        query = query.order_by(*(k.expr.desc() for k in keys)).limit(per_page + 1)
+        results = session.execute(query).all()
+        more_before = len(results) > per_page
+        results = list(reversed(results[:per_page]))
+        more_after = True
+    else:
+        if start is not None:
+            query = query.where(columns > bound(start))
+        query = query.order_by(*(k.expr.asc() for k in keys)).limit(per_page + 1)
+        results = session.execute(query).all()
+        more_after = len(results) > per_page
+        results = results[:per_page]
+        more_before = start is not None
+    if not results:
+        return QueuePage(rows=[], next_cursor=None, previous_cursor=None)
+    rows = [Row(request=r[0], task=None) if view == "all" else Row(request=r[0].request,
+                                                                   task=r[0])
+            for r in results]
+    n = len(keys)
+    return QueuePage(
+        rows=rows,
+        next_cursor=encode_cursor(sort, results[-1][-n:]) if more_after else None,
+        previous_cursor=encode_cursor(sort, results[0][-n:]) if more_before else None,
+    )
+
+
+def _with_loading(query: Select[Any], view: str) -> Select[Any]:
+    if view == "all":
+        return query.options(selectinload(ServiceRequest.category),
+                             selectinload(ServiceRequest.area))
+    return query.options(
+        contains_eager(Task.request).selectinload(ServiceRequest.category),
+        contains_eager(Task.request).selectinload(ServiceRequest.area),
+        selectinload(Task.assignee),
+        selectinload(Task.department),
+    )
+
+
+def bounded_count(
+    session: Session,
+    *,
+    view: str,
+    user_id: int,
+    department_ids: Sequence[int] | None,
+    now: datetime,
+    limit: int = PAGE_SIZE,
+) -> int:
+    """How many rows ``view`` has, counting at most ``limit + 1`` (show "50+" beyond)."""
+    query = base_query(view=view, user_id=user_id, department_ids=department_ids,
+                       filters=Filters(), now=now)
+    ident = ServiceRequest.id if view == "all" else Task.id
+    inner = query.with_only_columns(ident).limit(limit + 1).subquery()
+    return session.scalar(select(func.count()).select_from(inner)) or 0
+
+
+# -- bulk actions ---------------------------------------------------------------------------
+
+BULK_ACTIONS = ("assign", "priority", "status", "duplicate")
+MAX_BULK = 200
+
+
+def tasks_for_bulk(
+    session: Session, *, task_ids: Sequence[int], can_work: Callable[[int], bool]
+) -> list[Task] | None:
+    """The selected tasks (row-locked on PostgreSQL), or None when any of them does not
+    exist or belongs to a department the member does not work in (the batch is refused)."""
+    wanted = sorted(set(task_ids))
+    if not wanted or len(wanted) > MAX_BULK:
+        return None
+    tasks = list(session.scalars(
+        select(Task).where(Task.id.in_(wanted)).order_by(Task.id)
+        .options(selectinload(Task.request), selectinload(Task.department))
+        .with_for_update(of=Task)
+    ))
+    if len(tasks) != len(wanted) or not all(can_work(t.department_id) for t in tasks):
+        return None
+    return tasks
+
+
+def member_may_open(session: Session, *, request: ServiceRequest,
+                    can_work: Callable[[int], bool]) -> bool:
+    """Whether the member works in the case's department or in one of its tasks'."""
+    if can_work(request.department_id):
+        return True
+    departments = session.scalars(
+        select(Task.department_id).where(Task.request_id == request.id).distinct())
+    return any(can_work(d) for d in departments)
+
+
+def run_bulk(
+    session: Session,
+    *,
+    settings: Any,
+    actor: Any,
+    tasks: Sequence[Task],
+    action: str,
+    assignee: Any = None,
+    priority: str | None = None,
+    status: str | None = None,
+    note: str = "",
+    into: ServiceRequest | None = None,
+) -> int:
+    """Apply one action to every selected task (or its case, once per case) and return how
+    many tasks or cases it touched. Raises ``BulkFailed`` naming the case that refused
+    (wrapping ``CaseError``, ``InvalidTransition``, ``StaleCase``, ``UpdateError``); the
+    caller rolls the whole batch back."""
+    from portal.casework import service
+
+    if action not in BULK_ACTIONS or (action == "duplicate" and into is None):
+        raise ValueError(f"unknown bulk action {action!r}")
+    if action == "assign":
+        for task in tasks:
+            with _blame(task.request, service.StaleCase):
+                service.assign_task(session, task=task, assignee=assignee, actor=actor)
+        return len(tasks)
+    cases: dict[int, ServiceRequest] = {}
+    for task in tasks:
+        cases.setdefault(task.request_id, task.request)
+    for request in cases.values():
+        with _blame(request, service.StaleCase):
+            if action == "priority":
+                service.set_priority(session, request=request, priority=priority or "",
+                                     actor=actor, version=request.version)
+            elif action == "status":
+                service.change_case_status(session, settings=settings, request=request,
+                                           target=status or "", actor=actor, note=note,
+                                           version=request.version)
+            else:
+                service.merge_duplicate(session, settings=settings, request=request,
+                                        into=into, actor=actor)
+    return len(cases)
+
+
+class BulkFailed(Exception):
+    """One case of a batch refused the action; ``error`` is the service's exception."""
+
+    def __init__(self, request: ServiceRequest, error: Exception) -> None:
+        super().__init__(f"{request.reference}: {error}")
+        self.request = request
+        self.error = error
+
+
+@contextmanager
+def _blame(request: ServiceRequest, stale: type[Exception]) -> Iterator[None]:
+    try:
+        yield
+    except (ValueError, InvalidTransition, StaleDataError, stale) as exc:
+        raise BulkFailed(request, exc) from exc
