@@ -1,15 +1,179 @@
-"""Back office: placeholder until this feature is built."""
+"""Staff intake: file a request for a caller or a walk-in, with the channel recorded.
+
+One page: choosing a category and pressing "Show questions" redraws the form with that
+category's questions (works without JavaScript); "File the request" calls the same
+``submit_request`` residents and the API use, with ``actor_kind="staff"``.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import math
+from typing import Any
 
-from portal.staff.access import staff_required
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from sqlalchemy import exists, select
+
+from portal.areas.models import Area
+from portal.casework.intake_forms import CHANNEL_LABELS, IntakeForm
+from portal.casework.models import Task
+from portal.catalogue.models import ServiceCategory
+from portal.requests.filing_messages import answer_message, contact_message, location_message
+from portal.requests.models import ServiceRequest
+from portal.requests.service import Filing, FilingError, active_category, submit_request
+from portal.staff.access import current_staff, staff_required
+from portal.web import db_session, settings
 
 bp = Blueprint("intake", __name__, url_prefix="/staff/intake")
 
+LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
-@bp.get("/")
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _coordinate(value: str | None) -> tuple[float | None, bool]:
+    if value is None or not value.strip():
+        return None, True
+    try:
+        number = float(value)
+    except ValueError:
+        return None, False
+    return (number, True) if math.isfinite(number) else (None, False)
+
+
+def _raw_answers(category: ServiceCategory) -> dict[str, Any]:
+    return {q.code: (request.form.getlist(f"q_{q.code}") if q.kind == "multi"
+                     else request.form.get(f"q_{q.code}", ""))
+            for q in category.questions}
+
+
+def _form() -> IntakeForm:
+    db = db_session()
+    locale = _locale()
+    form = IntakeForm()
+    form.channel.choices = [(code, str(label)) for code, label in CHANNEL_LABELS.items()]
+    categories = db.scalars(select(ServiceCategory).where(ServiceCategory.active)
+                            .order_by(ServiceCategory.name)).all()
+    form.category.choices = [("", _("Choose a category"))] + [
+        (c.code, c.t("name", locale)) for c in categories]
+    form.area.choices = [("", _("Not known"))] + [
+        (a.code, a.name) for a in db.scalars(select(Area).order_by(Area.name))]
+    form.locale.choices = [(code, LANGUAGE_NAMES.get(code, code))
+                           for code in settings().languages]
+    return form
+
+
+def _field_errors(error: FilingError, category: ServiceCategory | None,
+                  locale: str) -> dict[str, list[str]]:
+    """Plain-language messages for ``submit_request``'s error codes, by form field id."""
+    city = settings().city_name
+    out: dict[str, list[str]] = {}
+    questions = {q.code: q for q in (category.questions if category else [])}
+    for key, code in error.errors.items():
+        if key == "category":
+            field, message = "category", _("Choose a category from the list.")
+        elif key == "channel":
+            field, message = "channel", _("Choose how the resident contacted us.")
+        elif key == "description":
+            field, message = "description", (
+                _("Describe the problem so the crew knows what to look for.")
+                if code == "required" else _("Keep the description to 4000 characters or fewer."))
+        elif key.startswith("answers."):
+            question = questions.get(key[8:])
+            field = f"q_{key[8:]}"
+            if code == "stopped" and question is not None:
+                message = _("This answer means the request cannot be filed here: %(notice)s",
+                            notice=question.t("stop_message", locale))
+            else:
+                message = answer_message(question, code, locale) if question else \
+                    _("Check this field.")
+        elif key in ("address", "location", "area"):
+            field = {"address": "address", "location": "lat", "area": "area"}[key]
+            message = location_message(key, code, city)
+        elif key in ("email", "phone", "name"):
+            field, message = key, contact_message(key, code)
+        else:
+            field, message = key, _("Check this field.")
+        out.setdefault(field, []).append(message)
+    return out
+
+
+def _can_open(case: ServiceRequest) -> bool:
+    access = current_staff()
+    if access.can_work(case.department_id):
+        return True
+    return bool(access.department_ids) and bool(db_session().scalar(select(exists().where(
+        Task.request_id == case.id, Task.department_id.in_(access.department_ids)))))
+
+
+def _file(form: IntakeForm, category: ServiceCategory | None,
+          answers: dict[str, Any]) -> tuple[Any, dict[str, list[str]]]:
+    """Validate and file. Returns (redirect, {}) or (None, errors by field id)."""
+    valid = form.validate_on_submit()
+    errors = {f.id: list(f.errors) for f in form if f.errors and f.id != "csrf_token"}
+    if category is None:
+        errors["category"] = [_("Choose a category from the list.")]
+    lat, lat_ok = _coordinate(form.lat.data)
+    lon, lon_ok = _coordinate(form.lon.data)
+    if not (lat_ok and lon_ok):
+        errors.setdefault("lat", []).append(
+            location_message("location", "invalid", settings().city_name))
+    if not valid or errors or category is None:
+        return None, errors or {"": [_("The form has expired. Try again.")]}
+    filing = Filing(
+        category_code=category.code, description=form.description.data or "",
+        answers=answers, address=form.address.data or "", lat=lat, lon=lon,
+        area_code=form.area.data or None, contact_name=form.name.data or "",
+        contact_email=form.email.data or "", contact_phone=form.phone.data or "",
+        private=bool(form.private.data), locale=form.locale.data or "en",
+        channel=form.channel.data or "",
+    )
+    locale = _locale()
+    try:
+        case = submit_request(db_session(), settings=settings(), filing=filing, reporter=None,
+                              actor_kind="staff").request
+    except FilingError as exc:
+        return None, _field_errors(exc, category, locale)
+    if _can_open(case):
+        flash(_("Request %(reference)s filed.", reference=case.reference), "success")
+        return redirect(url_for("case.show", reference=case.reference)), {}
+    flash(_("Request %(reference)s filed and sent to %(department)s.",
+            reference=case.reference, department=case.department.t("name", locale)), "success")
+    return redirect(url_for("intake.new")), {}
+
+
+@bp.route("/", methods=["GET", "POST"])
 @staff_required()
 def new():
-    return render_template("backoffice/base.html")
+    locale = _locale()
+    form = _form()
+    if request.method == "GET":
+        form.category.data = request.args.get("category", "")
+        form.locale.data = locale if locale in settings().languages else "en"
+    category = active_category(db_session(), form.category.data)
+    answers: dict[str, Any] = {}
+    if category is not None and request.method == "POST":
+        answers = _raw_answers(category)
+    errors: dict[str, list[str]] = {}
+    if request.method == "POST" and request.form.get("action") == "questions":
+        form.validate_on_submit()  # a redraw changes nothing: show no errors
+        for f in form:
+            f.errors = []
+        if category is None:
+            errors["category"] = [_("Choose a category from the list.")]
+    elif request.method == "POST":
+        done, errors = _file(form, category, answers)
+        if done is not None:
+            return done
+    for f in form:
+        if f.id in errors:
+            f.errors = errors[f.id]
+    summary = [(fid, m) for fid, msgs in errors.items() for m in msgs
+               if fid.startswith("q_") or not hasattr(form, fid)]
+    answer_errors = {fid[2:]: msgs[0] for fid, msgs in errors.items() if fid.startswith("q_")}
+    return render_template("intake/new.html", form=form, category=category, answers=answers,
+                           answer_errors=answer_errors, summary=summary, locale=locale,
+                           field_errors=errors), (400 if errors else 200)

@@ -1,0 +1,130 @@
+"""Staff intake: file for a caller or walk-in, channel recorded; bad input saves nothing."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from portal.notifications.models import OutboxMessage
+from portal.requests.models import CHANNELS, Event, ServiceRequest
+from portal.staff.models import StaffMembership
+from tests.conftest import csrf_from
+from tests.factories import INSIDE, OUTSIDE, PASSWORD
+
+
+def sign_in(client, user) -> None:
+    page = client.get("/account/sign-in").get_data(as_text=True)
+    response = client.post("/account/sign-in", data={"csrf_token": csrf_from(page),
+                                                     "email": user.email, "password": PASSWORD})
+    assert response.status_code == 302
+
+
+@pytest.fixture
+def setup(make, db, client):
+    dept = make.department(code="streets")
+    area = make.area()
+    category = make.category(department=dept, code="pothole", name="Pothole", questions=[
+        {"code": "depth", "kind": "number", "required": True}])
+    agent = make.user(role="agent")
+    db.add(StaffMembership(user_id=agent.id, department_id=dept.id, role="agent"))
+    db.flush()
+    sign_in(client, agent)
+    return dept, area, category, agent
+
+
+def post(client, **fields):
+    page = client.get("/staff/intake/?category=pothole")
+    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "action": "file",
+            "channel": "phone", "category": "pothole", "description": "Deep hole by the bus stop",
+            "address": "5 Elm Street", "q_depth": "12", "locale": "en", **fields}
+    return client.post("/staff/intake/", data=data)
+
+
+def count(db, model) -> int:
+    return db.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_files_a_request_with_each_channel(client, db, setup, channel):
+    response = post(client, channel=channel)
+    assert response.status_code == 302
+    case = db.scalar(select(ServiceRequest).order_by(ServiceRequest.id.desc()))
+    assert response.headers["Location"].endswith(f"/staff/cases/{case.reference}")
+    assert case.channel == channel
+    assert case.answers == {"depth": 12}
+    assert case.reporter_id is None
+    submitted = db.scalar(select(Event).where(Event.request_id == case.id,
+                                              Event.kind == "submitted"))
+    assert submitted.actor_kind == "staff" and submitted.data["channel"] == channel
+
+
+def test_the_page_shows_the_category_questions_without_javascript(client, setup):
+    page = client.get("/staff/intake/")
+    assert page.status_code == 200 and "q_depth" not in page.get_data(as_text=True)
+    token = csrf_from(page.get_data(as_text=True))
+    redraw = client.post("/staff/intake/", data={"csrf_token": token, "action": "questions",
+                                                 "category": "pothole", "description": "kept"})
+    html = redraw.get_data(as_text=True)
+    assert redraw.status_code == 200 and 'name="q_depth"' in html and "kept" in html
+    assert "There is a problem" not in html
+
+
+def test_caller_details_point_and_confirmation_email(client, db, setup):
+    _, area, _, _ = setup
+    response = post(client, address="", lat=str(INSIDE[0]), lon=str(INSIDE[1]),
+                    name="Pat Caller", email="Pat@Example.net", phone="555 010 2030",
+                    private="y", channel="walk_in", locale="es")
+    assert response.status_code == 302
+    case = db.scalar(select(ServiceRequest).order_by(ServiceRequest.id.desc()))
+    assert (case.contact_name, case.contact_email, case.contact_phone) == \
+        ("Pat Caller", "pat@example.net", "555 010 2030")
+    assert case.area_id == area.id and not case.is_public and case.locale == "es"
+    mail = db.scalar(select(OutboxMessage).where(OutboxMessage.to_address == "pat@example.net"))
+    assert mail is not None and mail.locale == "es"
+
+
+def test_a_case_for_another_department_goes_back_to_intake(client, make, db, setup):
+    make.category(department=make.department(code="parks"), code="tree", name="Fallen tree")
+    response = post(client, category="tree", q_depth="")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/intake/")
+    page = client.get("/staff/intake/").get_data(as_text=True)
+    assert "filed and sent to" in page
+
+
+@pytest.mark.parametrize("fields, field_id, message", [
+    ({"category": "no-such-thing"}, "category", "Choose a category from the list."),
+    ({"category": ""}, "category", "Choose a category from the list."),
+    ({"description": "  "}, "description", "Describe the problem"),
+    ({"address": "", "lat": str(OUTSIDE[0]), "lon": str(OUTSIDE[1])}, "lat", "outside"),
+    ({"address": "", "lat": "north", "lon": "-87"}, "lat", "map position was incomplete"),
+    ({"address": ""}, "address", "Enter a street address"),
+    ({"q_depth": ""}, "q_depth", "Answer the question"),
+    ({"q_depth": "deep"}, "q_depth", "Enter a number"),
+    ({"email": "not-an-email"}, "email", "right format"),
+    ({"phone": "call me"}, "phone", "Enter a phone number"),
+    ({"channel": "pigeon"}, "channel", "Not a valid choice"),
+    ({"description": "x" * 4001}, "description", "4000 characters"),
+])
+def test_bad_input_shows_errors_and_saves_nothing(client, db, setup, fields, field_id, message):
+    before = (count(db, ServiceRequest), count(db, Event), count(db, OutboxMessage))
+    response = post(client, **fields)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "There is a problem" in html and f'href="#{field_id}"' in html
+    assert message in html
+    assert (count(db, ServiceRequest), count(db, Event), count(db, OutboxMessage)) == before
+
+
+def test_a_forged_post_without_csrf_saves_nothing(client, db, setup):
+    before = count(db, ServiceRequest)
+    response = client.post("/staff/intake/", data={"action": "file", "category": "pothole",
+                                                   "description": "x", "address": "1 Main",
+                                                   "channel": "phone", "q_depth": "3"})
+    assert response.status_code == 400
+    assert count(db, ServiceRequest) == before
+
+
+def test_residents_cannot_use_intake(app, make):
+    client = app.test_client()
+    sign_in(client, make.user())
+    assert client.get("/staff/intake/").status_code == 403
