@@ -126,3 +126,21 @@ class BulkForm(FlaskForm):
             [("", _l("Nobody (back to the queue)"))] + assignees)
         self.bulk_status.choices = _choices(
             (s, STATUS_NAMES[s]) for s in STATUSES if s != "duplicate")
+
+    #: The field each action reads (the others keep whatever they were rendered with).
+    ACTION_FIELDS = {"assign": ("bulk_assignee",), "priority": ("bulk_priority",),
+                     "status": ("bulk_status", "note"), "duplicate": ("duplicate_of",)}
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        super().validate(extra_validators)
+        used = {"csrf_token", "action", *self.ACTION_FIELDS.get(self.action.data, ())}
+        for field in self:
+            if field.name not in used:
+                field.errors = []
+        return not any(field.errors for field in self)
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Every error as ("", "Field: message") for a page without the form on it."""
+        return [("", f"{field.label.text}: {error}") for field in self
+                for error in field.errors if field.name != "csrf_token"]
+

@@ -208,7 +208,7 @@ def _safe_next() -> str:
 
 
 def _problem(bulk: BulkForm, errors: list[tuple[str, str]]) -> Any:
-    return render_template("casework/bulk_problem.html", bulk=bulk, errors=errors,
+    return render_template("casework/bulk_problem.html", errors=bulk.problems() + errors,
                            back=_safe_next()), 400
 
 
