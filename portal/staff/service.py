@@ -1,0 +1,318 @@
+"""Staff accounts and department memberships: create, change, deactivate, reactivate, list.
+
+No Flask here. Functions flush and never commit; the request (or CLI command) commits once.
+Every change writes an ``AuditEntry`` (entity "staff") with the state before and after.
+Nothing is ever deleted from a member's history: deactivating only switches the account off
+and ends its sessions, so their timeline entries and audit entries stay as they were.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from portal import clock
+from portal.auth.models import User
+from portal.auth.service import (
+    EmailTaken,
+    WeakPassword,
+    end_sessions,
+    find_by_email,
+    normalise_email,
+    password_problem,
+)
+from portal.casework.models import AuditEntry
+from portal.catalogue.models import Department
+from portal.staff.models import DEPARTMENT_ROLES, StaffMembership
+
+__all__ = [
+    "DEPARTMENT_ROLES",
+    "STAFF_ROLES",
+    "EmailTaken",
+    "WeakPassword",
+    "StaffError",
+    "UnknownDepartment",
+    "InvalidRole",
+    "RoleMismatch",
+    "MembershipRequired",
+    "SelfDeactivation",
+    "NotStaff",
+    "create_staff",
+    "update_staff",
+    "update_memberships",
+    "deactivate",
+    "reactivate",
+    "list_staff",
+    "find_staff",
+    "department_by_code",
+    "memberships_by_user",
+    "snapshot",
+    "fingerprint",
+    "generate_password",
+]
+
+STAFF_ROLES = ("agent", "supervisor", "coordinator", "admin")
+PAGE_SIZE = 50
+
+#: ``(department_id, role)`` pairs; role is "agent" or "supervisor".
+Memberships = Sequence[tuple[int, str]]
+
+
+class StaffError(Exception):
+    """Base class for the staff domain errors."""
+
+
+class UnknownDepartment(StaffError):
+    """A membership names a department that does not exist."""
+
+    def __init__(self, department: Any) -> None:
+        super().__init__(f"unknown department: {department}")
+        self.department = department
+
+
+class InvalidRole(StaffError):
+    """An account role or a department role that is not one of the known roles."""
+
+    def __init__(self, role: str) -> None:
+        super().__init__(f"invalid role: {role}")
+        self.role = role
+
+
+class RoleMismatch(StaffError):
+    """The account role does not fit its memberships (an agent cannot supervise a department;
+    a supervisor supervises at least one)."""
+
+
+class MembershipRequired(StaffError):
+    """Agents and supervisors must belong to at least one department."""
+
+
+class SelfDeactivation(StaffError):
+    """An admin cannot deactivate their own account (someone must be left to undo it)."""
+
+
+class NotStaff(StaffError):
+    """The account is a resident's, not a staff member's."""
+
+
+def generate_password() -> str:
+    """A random password that meets the rules (for accounts whose owner sets their own)."""
+    return secrets.token_urlsafe(18)
+
+
+def _check_password(password: str) -> None:
+    problem = password_problem(password)
+    if problem is not None:
+        raise WeakPassword(problem)
+
+
+def _clean_memberships(session: Session, role: str, memberships: Memberships) -> dict[int, str]:
+    """Validate the roles and departments; returns department id -> department role."""
+    if role not in STAFF_ROLES:
+        raise InvalidRole(role)
+    wanted: dict[int, str] = {}
+    for department_id, department_role in memberships:
+        if department_role not in DEPARTMENT_ROLES:
+            raise InvalidRole(department_role)
+        wanted[department_id] = department_role
+    if wanted:
+        found = set(session.scalars(select(Department.id).where(Department.id.in_(wanted))))
+        missing = sorted(set(wanted) - found)
+        if missing:
+            raise UnknownDepartment(missing[0])
+    if role in DEPARTMENT_ROLES and not wanted:
+        raise MembershipRequired()
+    if role == "agent" and "supervisor" in wanted.values():
+        raise RoleMismatch()
+    if role == "supervisor" and "supervisor" not in wanted.values():
+        raise RoleMismatch()
+    return wanted
+
+
+def snapshot(session: Session, user: User) -> dict[str, Any]:
+    """The audited state of a member: account fields and ``{department code: role}``."""
+    rows = session.execute(
+        select(Department.code, StaffMembership.role)
+        .join(StaffMembership, StaffMembership.department_id == Department.id)
+        .where(StaffMembership.user_id == user.id)
+        .order_by(Department.code)
+    ).all()
+    return {
+        "email": user.email,
+        "name": user.name,
+        "role": user.role,
+        "active": bool(user.active),
+        "departments": {code: role for code, role in rows},
+    }
+
+
+def fingerprint(state: dict[str, Any]) -> str:
+    """A short digest of a snapshot: an edit form carries it to notice concurrent changes."""
+    raw = json.dumps(state, sort_keys=True).encode()
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _audit(session: Session, *, actor: User | None, user: User, action: str,
+           before: dict[str, Any], after: dict[str, Any]) -> None:
+    session.add(AuditEntry(actor_id=actor.id if actor is not None else None, entity="staff",
+                           entity_id=str(user.id), action=action, before=before, after=after,
+                           created_at=clock.now()))
+    session.flush()
+
+
+def _set_memberships(session: Session, user: User, wanted: dict[int, str]) -> None:
+    current = {m.department_id: m for m in session.scalars(
+        select(StaffMembership).where(StaffMembership.user_id == user.id))}
+    for department_id, membership in current.items():
+        if department_id not in wanted:
+            session.delete(membership)
+        elif membership.role != wanted[department_id]:
+            membership.role = wanted[department_id]
+    for department_id, role in wanted.items():
+        if department_id not in current:
+            session.add(StaffMembership(user_id=user.id, department_id=department_id, role=role))
+    session.flush()
+
+
+def _staff_user(user: User) -> User:
+    if user.role not in STAFF_ROLES:
+        raise NotStaff()
+    return user
+
+
+def create_staff(session: Session, *, email: str, name: str, role: str,
+                 memberships: Memberships, password: str, actor: User | None = None,
+                 locale: str = "en") -> User:
+    """Create an active staff account with its department memberships (flushed) and audit it.
+
+    Raises ``InvalidRole``, ``UnknownDepartment``, ``MembershipRequired``, ``RoleMismatch``,
+    ``WeakPassword`` or ``EmailTaken`` (also when a concurrent create wins the race).
+    """
+    wanted = _clean_memberships(session, role, memberships)
+    _check_password(password)
+    email = normalise_email(email)
+    if find_by_email(session, email) is not None:
+        raise EmailTaken(email)
+    user = User(email=email, name=name.strip(), role=role, locale=locale, active=True,
+                password_hash=generate_password_hash(password), session_version=1)
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError as exc:
+        raise EmailTaken(email) from exc
+    _set_memberships(session, user, wanted)
+    _audit(session, actor=actor, user=user, action="created", before={},
+           after=snapshot(session, user))
+    return user
+
+
+def update_staff(session: Session, user: User, *, name: str, role: str,
+                 memberships: Memberships, actor: User | None) -> User:
+    """Change a member's name, role and memberships; audits the change (if any).
+
+    Raises ``NotStaff``, ``InvalidRole``, ``UnknownDepartment``, ``MembershipRequired`` or
+    ``RoleMismatch``; nothing is changed then.
+    """
+    _staff_user(user)
+    wanted = _clean_memberships(session, role, memberships)
+    before = snapshot(session, user)
+    user.name = name.strip()
+    user.role = role
+    _set_memberships(session, user, wanted)
+    after = snapshot(session, user)
+    if after != before:
+        _audit(session, actor=actor, user=user, action="updated", before=before, after=after)
+    return user
+
+
+def update_memberships(session: Session, user: User, memberships: Memberships, *,
+                       actor: User | None) -> User:
+    """Replace a member's department memberships, keeping their name and role."""
+    return update_staff(session, user, name=user.name, role=user.role,
+                        memberships=memberships, actor=actor)
+
+
+def deactivate(session: Session, user: User, actor: User | None) -> User:
+    """Switch the account off and sign it out everywhere at once; its history stays.
+
+    Raises ``NotStaff``, or ``SelfDeactivation`` when ``actor`` is ``user``. Deactivating an
+    inactive account changes nothing.
+    """
+    _staff_user(user)
+    if actor is not None and actor.id == user.id:
+        raise SelfDeactivation()
+    if not user.active:
+        return user
+    before = snapshot(session, user)
+    user.active = False
+    end_sessions(session, user)
+    _audit(session, actor=actor, user=user, action="deactivated", before=before,
+           after=snapshot(session, user))
+    return user
+
+
+def reactivate(session: Session, user: User, actor: User | None) -> User:
+    """Switch a deactivated account back on (its owner signs in again). Raises ``NotStaff``."""
+    _staff_user(user)
+    if user.active:
+        return user
+    before = snapshot(session, user)
+    user.active = True
+    session.flush()
+    _audit(session, actor=actor, user=user, action="reactivated", before=before,
+           after=snapshot(session, user))
+    return user
+
+
+def find_staff(session: Session, user_id: int) -> User | None:
+    """The staff account with this id, or None (residents are not staff)."""
+    return session.scalar(select(User).where(User.id == user_id, User.role.in_(STAFF_ROLES)))
+
+
+def list_staff(session: Session, *, department_id: int | None = None, role: str | None = None,
+               active: bool | None = None, after: tuple[str, int] | None = None,
+               limit: int = PAGE_SIZE) -> list[User]:
+    """Staff by name then id, at most ``limit``, starting after the ``(name, id)`` key."""
+    query = select(User).where(User.role.in_(STAFF_ROLES))
+    if role is not None:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    if department_id is not None:
+        query = query.where(exists().where(StaffMembership.user_id == User.id,
+                                           StaffMembership.department_id == department_id))
+    if after is not None:
+        name, user_id = after
+        query = query.where((User.name > name) | ((User.name == name) & (User.id > user_id)))
+    return list(session.scalars(query.order_by(User.name, User.id).limit(limit)))
+
+
+def memberships_by_user(session: Session,
+                        user_ids: Iterable[int]) -> dict[int, list[tuple[Department, str]]]:
+    """Each listed member's ``(department, role)`` pairs, by department name."""
+    ids = list(user_ids)
+    result: dict[int, list[tuple[Department, str]]] = {i: [] for i in ids}
+    if not ids:
+        return result
+    rows = session.execute(
+        select(StaffMembership.user_id, Department, StaffMembership.role)
+        .join(Department, Department.id == StaffMembership.department_id)
+        .where(StaffMembership.user_id.in_(ids))
+        .order_by(Department.name)
+    ).all()
+    for user_id, department, role in rows:
+        result[user_id].append((department, role))
+    return result
+
+
+def department_by_code(session: Session, code: str) -> Department | None:
+    return session.scalar(select(Department).where(Department.code == code))
