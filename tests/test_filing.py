@@ -110,8 +110,9 @@ def test_anonymous_resident_files_a_request_end_to_end(client, db, city, app):
         assert stored.format == "JPEG"
         assert not stored.getexif(), "EXIF (GPS, camera) must be stripped"
     assert db.scalar(select(func.count()).select_from(RequestDraft)) == 0
-    kinds = db.scalars(select(Event.kind).where(Event.request_id == filed.id)).all()
-    assert kinds == ["submitted"]
+    kinds = db.scalars(select(Event.kind).where(Event.request_id == filed.id)
+                       .order_by(Event.id)).all()
+    assert kinds == ["submitted", "routed"]  # routing notes its decision (internal)
     mail = db.scalar(select(OutboxMessage).where(OutboxMessage.to_address == "ana@example.org"))
     assert filed.reference in mail.subject
     assert f"/requests/{filed.reference}/access/" in mail.body_text

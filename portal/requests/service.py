@@ -26,6 +26,7 @@ from portal.requests import access
 from portal.requests.answers import check_answers
 from portal.requests.events import add_event
 from portal.requests.models import CHANNELS, RequestPhoto, ServiceRequest
+from portal.routing.service import route_new_request
 
 DESCRIPTION_MAX = 4000
 ADDRESS_MAX = 300
@@ -202,6 +203,8 @@ def submit_request(
         )
     add_event(session, request, "submitted", actor=reporter, actor_kind=actor_kind,
               data={"channel": filing.channel})
+    # Routing picks the department, opens the first task and notes both on the timeline.
+    route_new_request(session, request)
     _queue_confirmation(session, settings=settings, request=request, category=category,
                         token=token, reporter=reporter)
     return Submitted(request, token)
