@@ -356,3 +356,18 @@ def test_supervisors_see_their_own_departments_staff_read_only(client, db, make)
     assert "/staff/admin/staff/" + str(boss.id) not in html  # no edit links
     assert client.get("/staff/admin/staff/department/water").status_code == 404
     assert client.get("/staff/admin/staff/department/nowhere").status_code == 404
+
+
+def test_demo_staff_work_in_their_departments(runner, db):
+    for _ in range(2):
+        result = runner.invoke(args=["demo", "load", "--requests", "0"])
+        assert result.exit_code == 0, result.output
+    rows = db.execute(select(User.email, StaffMembership.role).join(
+        StaffMembership, StaffMembership.user_id == User.id)).all()
+    assert rows, "the demo staff have no departments"
+    for email, role in rows:
+        assert email.endswith(f".{role}@riverton.example")
+    per_person = {}
+    for email, _role in rows:
+        per_person[email] = per_person.get(email, 0) + 1
+    assert set(per_person.values()) == {1}  # a second run added nothing

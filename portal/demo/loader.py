@@ -28,6 +28,7 @@ from portal.demo.plans import Plan, Planner
 from portal.demo.timeline import Crew, TimelineWriter, add_supports
 from portal.requests.access import new_token
 from portal.requests.models import ServiceRequest
+from portal.staff.models import StaffMembership
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CATALOGUE_PATH = DATA_DIR / "catalogue.toml"
@@ -154,11 +155,28 @@ def _ensure_users(session: Session, departments: list[Department], password: str
             agent=existing[f"{department.code}.agent@{STAFF_DOMAIN}"],
             supervisor=existing[f"{department.code}.supervisor@{STAFF_DOMAIN}"],
         )
+    _ensure_memberships(session, crews)
     residents = [existing[r[0]] for r in RESIDENTS]
     logins = [DemoLogin(email=email, name=existing[email].name, role=existing[email].role,
                         department=department.name if department else "")
               for email, _name, _role, department, _phone, _locale in wanted]
     return crews, residents, logins, added
+
+
+def _ensure_memberships(session: Session, crews: dict[int, Crew]) -> None:
+    """Each department's demo agent and supervisor work there (added when missing)."""
+    wanted = {(crew.agent.id, department_id): "agent" for department_id, crew in crews.items()}
+    wanted |= {(crew.supervisor.id, department_id): "supervisor"
+               for department_id, crew in crews.items()}
+    user_ids = {user_id for user_id, _department_id in wanted}
+    present = {(row.user_id, row.department_id) for row in session.execute(
+        select(StaffMembership.user_id, StaffMembership.department_id)
+        .where(StaffMembership.user_id.in_(user_ids)))}
+    for (user_id, department_id), role in wanted.items():
+        if (user_id, department_id) not in present:
+            session.add(StaffMembership(user_id=user_id, department_id=department_id,
+                                        role=role))
+    session.flush()
 
 
 def _insert(session: Session, settings: Settings, plans: list[Plan]) -> None:
