@@ -181,10 +181,15 @@ def _show(view: str) -> Any:
         previous_url=url_for(endpoint, **args, before=page.previous_cursor)
         if page.previous_cursor else None,
         here=request.full_path.rstrip("?"),
-        status_names=STATUS_NAMES,
-        priority_names=PRIORITY_NAMES,
-        channel_names=CHANNEL_NAMES,
+        # Translated once per page, not once per row.
+        status_names=_translated(STATUS_NAMES),
+        priority_names=_translated(PRIORITY_NAMES),
+        channel_names=_translated(CHANNEL_NAMES),
     )
+
+
+def _translated(names: dict[str, Any]) -> dict[str, str]:
+    return {key: str(value) for key, value in names.items()}
 
 
 # -- bulk actions ---------------------------------------------------------------------------
