@@ -371,3 +371,15 @@ def test_demo_staff_work_in_their_departments(runner, db):
     for email, _role in rows:
         per_person[email] = per_person.get(email, 0) + 1
     assert set(per_person.values()) == {1}  # a second run added nothing
+
+
+def test_admin_cannot_take_away_their_own_admin_role(client, db, make, admin):
+    roads = make.department(code="roads")
+    html = client.get(f"/staff/admin/staff/{admin.id}").get_data(as_text=True)
+    response = client.post(f"/staff/admin/staff/{admin.id}", data={
+        "csrf_token": csrf_from(html), "state": _state(html), "name": "Ada Admin",
+        "role": "agent", f"dept_{roads.id}": "agent"})
+    assert response.status_code == 400
+    assert "You cannot take away your own administrator role." in response.get_data(as_text=True)
+    assert _user(db, admin.email).role == "admin"
+    assert _memberships(db, admin) == {}

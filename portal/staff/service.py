@@ -44,6 +44,7 @@ __all__ = [
     "RoleMismatch",
     "MembershipRequired",
     "SelfDeactivation",
+    "SelfDemotion",
     "NotStaff",
     "create_staff",
     "update_staff",
@@ -97,6 +98,10 @@ class MembershipRequired(StaffError):
 
 class SelfDeactivation(StaffError):
     """An admin cannot deactivate their own account (someone must be left to undo it)."""
+
+
+class SelfDemotion(StaffError):
+    """An admin cannot take away their own admin role."""
 
 
 class NotStaff(StaffError):
@@ -219,11 +224,13 @@ def update_staff(session: Session, user: User, *, name: str, role: str,
                  memberships: Memberships, actor: User | None) -> User:
     """Change a member's name, role and memberships; audits the change (if any).
 
-    Raises ``NotStaff``, ``InvalidRole``, ``UnknownDepartment``, ``MembershipRequired`` or
-    ``RoleMismatch``; nothing is changed then.
+    Raises ``NotStaff``, ``InvalidRole``, ``UnknownDepartment``, ``MembershipRequired``,
+    ``RoleMismatch`` or ``SelfDemotion``; nothing is changed then.
     """
     _staff_user(user)
     wanted = _clean_memberships(session, role, memberships)
+    if actor is not None and actor.id == user.id and user.role == "admin" and role != "admin":
+        raise SelfDemotion()
     before = snapshot(session, user)
     user.name = name.strip()
     user.role = role

@@ -103,6 +103,8 @@ def _membership_error(form: Any, exc: service.StaffError) -> None:
     elif isinstance(exc, service.UnknownDepartment):
         form.membership_errors.append(
             _("One of the departments no longer exists. Check the memberships and try again."))
+    elif isinstance(exc, service.SelfDemotion):
+        form.role.errors.append(_("You cannot take away your own administrator role."))
     else:
         form.role.errors.append(_("Choose a role from the list."))
 
