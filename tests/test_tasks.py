@@ -165,3 +165,14 @@ def test_finished_tasks_cannot_be_finished_again(client, db, office, make):
     assert response.status_code == 400
     assert db.scalar(select(Event.id).where(Event.request_id == office.case.id,
                                             Event.kind == "status_changed")) is None
+
+
+def test_a_new_task_is_assigned_as_its_department_chooses(client, db, office):
+    office.dept_y.assignment_mode = "round_robin"
+    db.flush()
+    sign_in(client, office.agent_x)
+    assert act(client, office.case, "tasks", department=str(office.dept_y.id),
+               title="Check the valve").status_code == 302
+    assert tasks_of(db, office.case)[-1].assignee_id == office.agent_y.id
+    html = client.get(f"/staff/cases/{office.case.reference}").get_data(as_text=True)
+    assert "Check the valve" in html and office.agent_y.name in html

@@ -205,10 +205,15 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
     return render_template("casework/case.html", **context), status
 
 
+#: Staff wording where the residents' differs ("Waiting for your reply" is for residents).
+STAFF_STATUS_NAMES = {"new": _l("New"), "waiting_on_resident": _l("Waiting on the resident")}
+
+
 def service_status_label(status: str) -> str:
     from portal.requests.labels import status_label
 
-    return status_label(status)
+    return str(STAFF_STATUS_NAMES[status]) if status in STAFF_STATUS_NAMES else \
+        status_label(status)
 
 
 @bp.get("/<reference>")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from portal import clock
 from portal.auth.models import User
+from portal.casework.assignment import pick_assignee
 from portal.casework.models import ResponseTemplate, Task
 from portal.catalogue.models import Department
 from portal.config import Settings
@@ -357,8 +358,9 @@ def add_task(
     session: Session, *, request: ServiceRequest, department: Department, title: str,
     actor: User | None, assignee: User | None = None,
 ) -> Task:
-    """A new open task for ``department`` on an open case. Raises ``CaseError("closed" |
-    "title" | "assignee")``."""
+    """A new open task for ``department`` on an open case, given to ``assignee`` or else as
+    the department chooses (queue, round-robin, least loaded). Raises
+    ``CaseError("case_closed" | "title" | "assignee")``."""
     title = (title or "").strip()
     if not request.is_open:
         raise CaseError("case_closed")
@@ -368,8 +370,9 @@ def add_task(
                                                      department_id=department.id):
         raise CaseError("assignee")
     now = clock.now()
+    assignee_id = assignee.id if assignee else pick_assignee(session, department)
     task = Task(request_id=request.id, department_id=department.id, title=title,
-                assignee_id=assignee.id if assignee else None, status="open", is_open=True,
+                assignee_id=assignee_id, status="open", is_open=True,
                 created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
     session.add(task)
     session.flush()
@@ -408,6 +411,7 @@ def transfer_task(
     request = task.request
     _close(task, "transferred")
     new = Task(request_id=request.id, department_id=department.id, title=task.title,
+               assignee_id=pick_assignee(session, department),
                status="open", is_open=True, transferred_from_id=task.id,
                created_by_id=actor.id, created_at=clock.now(), updated_at=clock.now())
     session.add(new)
