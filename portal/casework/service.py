@@ -454,9 +454,15 @@ def _finish(session: Session, *, settings: Settings, task: Task, actor: User, no
                                                                                  request):
         event = updates.change_status(
             session, settings=settings, request=request, target="resolved", actor=actor,
-            note=translate(request.locale or "en", RESOLVED_NOTE))
+            note=translate(_resident_locale(request), RESOLVED_NOTE))
         _sign(session, event, task.department)
     return task
+
+
+def _resident_locale(request: ServiceRequest) -> str:
+    if request.reporter is not None and request.reporter.locale:
+        return request.reporter.locale
+    return request.locale or "en"
 
 
 # -- response templates -----------------------------------------------------------------------
