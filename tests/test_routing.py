@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from portal.casework.models import AuditEntry, Task
 from portal.config import Settings
 from portal.requests.models import Event
 from portal.requests.service import Filing, submit_request
+from portal.routing import service
 from portal.routing.models import RoutingRule
 from portal.routing.rules import (
     CATEGORY_DEFAULT,
@@ -272,5 +273,24 @@ def test_a_stale_edit_is_refused_with_a_clear_message(client, db, make, admin):
         "version": str(stale)})
     assert response.status_code == 409
     assert "This rule changed while you were editing" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Changed meanwhile" in page and 'value="Mine"' in page
     db.refresh(rule)
     assert rule.name == "Changed meanwhile"
+    response = client.post(f"/staff/admin/routing/{rule.id}/edit", data={
+        "csrf_token": token, "name": "Mine", "department": str(dept.id),
+        "version": str(rule.version)})
+    assert response.status_code == 302  # saved again, knowingly
+    db.refresh(rule)
+    assert rule.name == "Mine"
+
+
+def test_a_change_racing_another_is_a_conflict_not_a_crash(db, make):
+    dept = make.department()
+    rule = _rule(db, name="Racing", department_id=dept.id)
+    db.execute(update(RoutingRule).where(RoutingRule.id == rule.id).values(version=99)
+               .execution_options(synchronize_session=False))
+    with pytest.raises(service.RuleConflict):
+        service.update_rule(db, rule, service.RuleInput(name="Mine", department_id=dept.id),
+                            actor=None)
+    db.rollback()

@@ -37,6 +37,7 @@ class KnownChoice:
     def __init__(self, message: Any, *, required_message: Any = None) -> None:
         self.message = message
         self.required_message = required_message
+        self.field_flags = {"required": True} if required_message is not None else {}
 
     def __call__(self, _form: FlaskForm, field: SelectField) -> None:
         if field.data is None:

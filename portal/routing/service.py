@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal import clock
 from portal.areas.models import Area
@@ -115,7 +116,8 @@ class RuleError(ValueError):
 
 
 class RuleConflict(Exception):
-    """The rule changed (or went) since the form was drawn."""
+    """The rule changed (or went) since the form was drawn, or while this change was being
+    written (then the session must be rolled back)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,15 @@ def _audit(session: Session, *, actor: User | None, rule_id: int, action: str,
                            entity_id=str(rule_id), action=action, before=before, after=after,
                            created_at=clock.now()))
     session.flush()
+
+
+def _flush(session: Session) -> None:
+    """Flush, turning a concurrent change (``version_id_col``) into ``RuleConflict``. The
+    session must then be rolled back."""
+    try:
+        session.flush()
+    except StaleDataError as error:
+        raise RuleConflict() from error
 
 
 def _clean(session: Session, data: RuleInput) -> dict[str, Any]:
@@ -213,7 +224,7 @@ def update_rule(
     if snapshot(rule) == before:
         return rule
     rule.updated_at = clock.now()
-    session.flush()
+    _flush(session)
     _audit(session, actor=actor, rule_id=rule.id, action="updated", before=before,
            after=snapshot(rule))
     return rule
@@ -223,7 +234,7 @@ def delete_rule(session: Session, rule: RoutingRule, *, actor: User | None) -> N
     before = snapshot(rule)
     rule_id = rule.id
     session.delete(rule)
-    session.flush()
+    _flush(session)
     _audit(session, actor=actor, rule_id=rule_id, action="deleted", before=before, after={})
 
 
@@ -245,7 +256,7 @@ def move_rule(session: Session, rule: RoutingRule, *, direction: str,
         if row.position != (i + 1) * 10:
             row.position = (i + 1) * 10
             row.updated_at = now
-    session.flush()
+    _flush(session)
     _audit(session, actor=actor, rule_id=rule.id, action=f"moved_{direction}", before=before,
            after=snapshot(rule))
     return True

@@ -129,9 +129,9 @@ def preview():
 
 
 def _edit_page(form: RuleForm, rule: RoutingRule | None, status: int = 200, *,
-               conflict: bool = False):
+               conflict: bool = False, names: Names | None = None):
     return render_template("routing_admin/form.html", form=form, rule=rule,
-                           delete_form=DeleteForm(), conflict=conflict), status
+                           delete_form=DeleteForm(), conflict=conflict, names=names), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -164,14 +164,19 @@ def edit(rule_id: int):
         Names().fill(form, any_label=_("Any category"))
         return _edit_page(form, rule)
     form = RuleForm()
-    Names().fill(form, any_label=_("Any category"))
+    names = Names()
+    names.fill(form, any_label=_("Any category"))
     if form.validate():
         version = form.version.data or ""
         try:
             service.update_rule(db_session(), rule, _input(form), actor=current_user,
                                 expected_version=int(version) if version.isdigit() else -1)
         except service.RuleConflict:
-            return _edit_page(form, rule, 409, conflict=True)
+            # Show the rule as it is now; saving again (knowingly) replaces it.
+            db_session().rollback()
+            rule = _rule_or_404(rule_id)
+            form.version.data = str(rule.version)
+            return _edit_page(form, rule, 409, conflict=True, names=names)
         except service.RuleError as error:
             _show_errors(form, error.errors)
         else:
@@ -187,8 +192,18 @@ def delete(rule_id: int):
     if not DeleteForm().validate():
         abort(400)
     name = rule.name
-    service.delete_rule(db_session(), rule, actor=current_user)
+    try:
+        service.delete_rule(db_session(), rule, actor=current_user)
+    except service.RuleConflict:
+        return _changed_meanwhile()
     flash(_("Rule “%(name)s” deleted.", name=name), "success")
+    return redirect(url_for(".rules"))
+
+
+def _changed_meanwhile():
+    db_session().rollback()
+    flash(_("The rules changed while you were working: nothing was changed. Check the list "
+            "and try again."), "error")
     return redirect(url_for(".rules"))
 
 
@@ -199,5 +214,9 @@ def move(rule_id: int):
     form = MoveForm()
     if not form.validate() or form.direction.data not in ("up", "down"):
         abort(400)
-    service.move_rule(db_session(), rule, direction=form.direction.data, actor=current_user)
+    try:
+        service.move_rule(db_session(), rule, direction=form.direction.data,
+                          actor=current_user)
+    except service.RuleConflict:
+        return _changed_meanwhile()
     return redirect(url_for(".rules", _anchor=f"rule-{rule.id}"))
