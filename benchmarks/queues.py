@@ -7,6 +7,7 @@ queue tab (and the other sorts of the department queue):
 - the whole page over the WSGI app (signed in, tabs' bounded counts included), p50/p95.
 
     .venv/bin/python benchmarks/queues.py [--rows 1000000] [--database-url URL] [--plans]
+        [--only mine department unassigned waiting resolved all]
 
 Without --database-url a throw-away SQLite file is used. --plans prints each query's plan.
 Prints figures; changes nothing else.
@@ -212,6 +213,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--plans", action="store_true")
+    parser.add_argument("--only", nargs="*", default=[], help="views to time (default: all)")
     args = parser.parse_args()
     rng = random.Random(11)
     scratch = tempfile.TemporaryDirectory()
@@ -228,6 +230,8 @@ def main() -> None:
 
     clients: dict[str, Any] = {}
     for label, view, sort, admin in CASES:
+        if args.only and view not in args.only:
+            continue
         department_id = rng.choice(world["departments"])
         agent_id = rng.choice(world["agents"][department_id])
         filters = Filters(status="new") if label.endswith("status new") else Filters()

@@ -8,10 +8,11 @@ are cases.
 Indexes the default views rely on (sort by age, oldest first):
 - my work:      ix_tasks_assignee_open_created   (assignee_id = me, is_open, created_at, id)
 - department:   ix_tasks_department_open_created (department_id = d, is_open, created_at, id)
-- unassigned:   the same department index (one department), or the assignee index with
-                assignee_id IS NULL (several departments);
+- unassigned:   the assignee index with assignee_id IS NULL, rows of other departments
+                skipped (or the department index, as the planner prefers);
 - waiting:      the department index, each row's case checked by primary key;
-- resolved:     the department index on is_open = false, filtered on closed_at;
+- resolved:     ix_service_requests_updated (cases updated in the last 14 days), then
+                ix_tasks_request_id, sorted in memory (a few percent of the cases);
 - everything:   ix_service_requests_status_created when a status is chosen.
 Sorting by priority or due time, and "everything" without a status, sort in the database
 without an index (see the report in benchmarks/queues.py).
