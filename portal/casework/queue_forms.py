@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
 from portal.casework.queues import MAX_AGE_DAYS, Filters
 from portal.requests.models import CHANNELS, PRIORITIES, STATUSES
@@ -33,6 +33,24 @@ SORT_NAMES = {"age": _l("Age (oldest first)"), "priority": _l("Priority (most ur
               "due": _l("Due time (soonest first)")}
 
 
+_DAYS = _l("Enter a number of days from 1 to 3650.")
+
+
+class _Days(IntegerField):
+    """A whole number of days; anything else gets one clear message."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_DAYS) from exc
+
+
+def _days_in_range(form: Any, field: Any) -> None:
+    if field.data is not None and not 1 <= field.data <= MAX_AGE_DAYS:
+        raise ValidationError(_DAYS)
+
+
 def _select(label: Any, **kw: Any) -> SelectField:
     return SelectField(label, default="", validate_choice=True, **kw)
 
@@ -51,10 +69,9 @@ class QueueFilterForm(FlaskForm):
     priority = _select(_l("Priority"))
     channel = _select(_l("Channel"))
     assignee = _select(_l("Assigned to"))
-    age = IntegerField(
+    age = _Days(
         _l("Older than (days)"),
-        validators=[Optional(), NumberRange(min=1, max=MAX_AGE_DAYS,
-                                            message=_l("Enter a number of days from 1 to 3650."))],
+        validators=[Optional(), _days_in_range],
     )
     sort = SelectField(_l("Sort by"), default="age", validate_choice=True,
                        choices=_choices(SORT_NAMES.items()))

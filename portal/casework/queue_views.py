@@ -145,7 +145,9 @@ def _show(view: str) -> Any:
     session = db_session()
     departments = _departments(access)
     agents = _agents(access)
-    form = QueueFilterForm(formdata=request.args)
+    # The department queue shows one department: the first one unless another is chosen.
+    first = str(departments[0][0]) if departments and view == "department" else ""
+    form = QueueFilterForm(formdata=request.args, department=first)
     form.set_choices(departments=departments, categories=_categories(), areas=_areas(),
                      assignees=agents, department_any=view != "department")
     filters, chosen, sort = form.clean()
@@ -175,7 +177,8 @@ def _show(view: str) -> Any:
         bulk=bulk,
         page=page,
         now=now,
-        show_department_picker=len(departments) > 1 and view != "mine",
+        show_department_picker=view != "mine" and (
+            len(departments) > 1 or bool(form.department.errors)),
         next_url=url_for(endpoint, **args, after=page.next_cursor)
         if page.next_cursor else None,
         previous_url=url_for(endpoint, **args, before=page.previous_cursor)
