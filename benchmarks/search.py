@@ -8,6 +8,11 @@ plus one internal note on every 10th, into a scratch database, then times
     .venv/bin/python benchmarks/search.py [--rows 1000000] [--database-url URL]
 
 Without --database-url a throw-away SQLite file is used. Prints figures; changes nothing else.
+
+Measured on 2 cores, 1,000,000 requests (p50 / p95, admin): reference, email, rare word
+7-8 / 11-14 ms on SQLite, 8-21 / 11-31 ms on PostgreSQL; an address 79 / 114 ms (SQLite),
+17 / 23 ms (PG); a word in 1 of 15 requests ("pothole", 67,000 matches, every one scored)
+583 / 851 ms (SQLite), 512 / 577 ms (PG). Loading runs at ~1,300 requests/s with the triggers.
 """
 
 from __future__ import annotations
