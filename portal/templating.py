@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, request, url_for
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_datetime, get_locale, gettext
 
 from portal.i18n import LANGUAGE_NAMES
+from portal.requests.labels import CHANNEL_NAMES
 
 
 def init_app(app: Flask) -> None:
@@ -22,6 +23,10 @@ def init_app(app: Flask) -> None:
             "lang_url": _lang_url,
             "is_development": settings.env == "development",
         }
+
+    @app.template_global("channel_label")
+    def _channel_label(code: str) -> str:
+        return gettext(CHANNEL_NAMES[code]) if code in CHANNEL_NAMES else code
 
     @app.template_filter("datetime")
     def _datetime(value: datetime | None, fmt: str = "medium") -> str:

@@ -36,9 +36,11 @@ _SQLITE_BODY = """
 
 
 def _sqlite_fill(request_id: str) -> str:
-    return (f"INSERT INTO request_search (rowid, request_id, body) "
-            f"SELECT sr.id, sr.id, {_SQLITE_BODY} FROM service_requests sr "
-            f"WHERE sr.id = {request_id};")
+    return (
+        f"INSERT INTO request_search (rowid, request_id, body) "
+        f"SELECT sr.id, sr.id, {_SQLITE_BODY} FROM service_requests sr "
+        f"WHERE sr.id = {request_id};"
+    )
 
 
 def _sqlite_refresh(request_id: str) -> str:
@@ -49,23 +51,29 @@ _SQLITE_TRIGGERS = {
     "request_search_sr_insert": "AFTER INSERT ON service_requests BEGIN {fill} END",
     "request_search_sr_update": (
         "AFTER UPDATE OF reference, description, address, contact_email, reporter_id "
-        "ON service_requests BEGIN {refresh} END"),
+        "ON service_requests BEGIN {refresh} END"
+    ),
     "request_search_sr_delete": (
         "AFTER DELETE ON service_requests BEGIN "
-        "DELETE FROM request_search WHERE rowid = old.id; END"),
+        "DELETE FROM request_search WHERE rowid = old.id; END"
+    ),
     "request_search_ev_insert": (
-        "AFTER INSERT ON request_events WHEN new.body <> '' BEGIN {refresh_new_ev} END"),
+        "AFTER INSERT ON request_events WHEN new.body <> '' BEGIN {refresh_new_ev} END"
+    ),
     "request_search_ev_update": (
-        "AFTER UPDATE OF body ON request_events BEGIN {refresh_new_ev} END"),
+        "AFTER UPDATE OF body ON request_events BEGIN {refresh_new_ev} END"
+    ),
     "request_search_ev_delete": (
-        "AFTER DELETE ON request_events WHEN old.body <> '' BEGIN {refresh_old_ev} END"),
+        "AFTER DELETE ON request_events WHEN old.body <> '' BEGIN {refresh_old_ev} END"
+    ),
     "request_search_user_email": (
         "AFTER UPDATE OF email ON users BEGIN "
         "DELETE FROM request_search WHERE rowid IN "
         "(SELECT id FROM service_requests WHERE reporter_id = new.id); "
         "INSERT INTO request_search (rowid, request_id, body) "
         f"SELECT sr.id, sr.id, {_SQLITE_BODY} FROM service_requests sr "
-        "WHERE sr.reporter_id = new.id; END"),
+        "WHERE sr.reporter_id = new.id; END"
+    ),
 }
 
 
@@ -157,14 +165,20 @@ _PG_STATEMENTS = [
 
 
 def _pg_downgrade() -> None:
-    for trigger, table in (("request_search_sr", "service_requests"),
-                           ("request_search_ev_insert", "request_events"),
-                           ("request_search_ev_update", "request_events"),
-                           ("request_search_ev_delete", "request_events"),
-                           ("request_search_user_email", "users")):
+    for trigger, table in (
+        ("request_search_sr", "service_requests"),
+        ("request_search_ev_insert", "request_events"),
+        ("request_search_ev_update", "request_events"),
+        ("request_search_ev_delete", "request_events"),
+        ("request_search_user_email", "users"),
+    ):
         op.execute(f"DROP TRIGGER IF EXISTS {trigger} ON {table}")
-    for function in ("request_search_on_request()", "request_search_on_event()",
-                     "request_search_on_user()", "request_search_refresh(bigint)"):
+    for function in (
+        "request_search_on_request()",
+        "request_search_on_event()",
+        "request_search_on_user()",
+        "request_search_refresh(bigint)",
+    ):
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
     op.execute("DROP TABLE IF EXISTS request_search")
 

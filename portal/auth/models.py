@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String
+from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -15,6 +15,8 @@ ROLES = ("resident", "agent", "supervisor", "coordinator", "admin")
 
 class User(Timestamped, Base):
     __tablename__ = "users"
+    #: The staff list pages through staff by name without reading residents.
+    __table_args__ = (Index("ix_users_role_name_id", "role", "name", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)

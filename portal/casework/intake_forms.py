@@ -10,17 +10,12 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.requests.labels import CHANNEL_NAMES
 from portal.requests.service import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX
 
 #: The channels staff record, in the order call-takers meet them (labels are message ids).
-CHANNEL_LABELS = {
-    "phone": _l("Phone"),
-    "walk_in": _l("Walk-in"),
-    "email": _l("Email"),
-    "web": _l("Web"),
-    "mobile": _l("Mobile app"),
-    "api": _l("API"),
-}
+CHANNEL_LABELS = {code: _l(CHANNEL_NAMES[code]) for code in
+                  ("phone", "walk_in", "email", "social", "web", "mobile", "api")}
 
 
 class IntakeForm(FlaskForm):

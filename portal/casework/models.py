@@ -25,6 +25,7 @@ class Task(Base):
         Index("ix_tasks_department_open_created", "department_id", "is_open", "created_at", "id"),
         Index("ix_tasks_assignee_open_created", "assignee_id", "is_open", "created_at", "id"),
         Index("ix_tasks_request_id", "request_id"),
+        Index("ix_tasks_department_status_closed", "department_id", "status", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from portal.casework.queues import MAX_AGE_DAYS, Filters
+from portal.requests.labels import CHANNEL_NAMES as CHANNEL_IDS
 from portal.requests.models import CHANNELS, PRIORITIES, STATUSES
 from portal.requests.updates import MAX_MESSAGE
 
@@ -22,8 +23,7 @@ def _choices(pairs: Any) -> list[SelectChoice]:
 
 PRIORITY_NAMES = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"),
                   "urgent": _l("Urgent")}
-CHANNEL_NAMES = {"web": _l("Web"), "mobile": _l("Mobile app"), "phone": _l("Phone"),
-                 "walk_in": _l("Walk-in"), "email": _l("Email"), "api": _l("API")}
+CHANNEL_NAMES = {code: _l(name) for code, name in CHANNEL_IDS.items()}
 #: Status names as staff say them (residents see portal.requests.labels.STATUS_NAMES).
 STATUS_NAMES = {"new": _l("New"), "acknowledged": _l("Acknowledged"),
                 "in_progress": _l("In progress"), "waiting_on_resident": _l("Waiting on resident"),

@@ -27,6 +27,17 @@ STATUS_NAMES: dict[str, str] = {
     "duplicate": _l("Duplicate"),
 }
 
+#: How a request reached the city (``ServiceRequest.channel``), for staff screens and reports.
+CHANNEL_NAMES: dict[str, str] = {
+    "web": _l("Website"),
+    "mobile": _l("Mobile app"),
+    "phone": _l("Phone"),
+    "walk_in": _l("Walk-in"),
+    "email": _l("Email"),
+    "social": _l("Social media"),
+    "api": _l("API"),
+}
+
 #: USWDS utility classes for each status tag (white text on these passes WCAG AA contrast).
 STATUS_CLASSES: dict[str, str] = {
     "new": "bg-info-darker",

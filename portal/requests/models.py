@@ -36,7 +36,7 @@ STATUSES = (
 )
 OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_on_resident")
 CLOSED_STATUSES = ("resolved", "closed", "rejected", "duplicate")
-CHANNELS = ("web", "mobile", "phone", "walk_in", "email", "api")
+CHANNELS = ("web", "mobile", "phone", "walk_in", "email", "social", "api")
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 #: Allowed status changes. The same table serves residents (reopen) and staff.
@@ -71,6 +71,7 @@ class ServiceRequest(Base):
         Index("ix_service_requests_status_created", "status", "created_at"),
         Index("ix_service_requests_updated", "updated_at"),
         Index("ix_service_requests_public_created", "is_public", "created_at"),
+        Index("ix_service_requests_created_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -9,11 +9,11 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, StopValidation
 
+from portal.requests.labels import CHANNEL_NAMES
 from portal.requests.service import DESCRIPTION_MAX
 from portal.routing.service import KEYWORDS_MAX, NAME_MAX
 
-CHANNEL_LABELS = {"web": _l("Website"), "mobile": _l("Mobile app"), "phone": _l("Phone"),
-                  "walk_in": _l("Walk-in"), "email": _l("Email"), "api": _l("API")}
+CHANNEL_LABELS = {code: _l(name) for code, name in CHANNEL_NAMES.items()}
 
 
 def optional_int(value: Any) -> Any:
