@@ -21,6 +21,7 @@ from portal import clock
 from portal.areas.loader import load_areas
 from portal.areas.models import Area
 from portal.auth.models import User
+from portal.casework.models import Task
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.models import Department, ServiceCategory
 from portal.config import Settings
@@ -111,6 +112,7 @@ def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
             writer.write(plan, plan.request, now)
     finally:
         clock.freeze(None)
+    _add_tasks(session, plans, crews)
     supports = sum(add_supports(session, rng, p.request, residents, now)
                    for p in plans if p.request is not None)
     session.flush()
@@ -176,6 +178,31 @@ def _ensure_memberships(session: Session, crews: dict[int, Crew]) -> None:
         if (user_id, department_id) not in present:
             session.add(StaffMembership(user_id=user_id, department_id=department_id,
                                         role=role))
+    session.flush()
+
+
+#: The demo task's status for each case status (closed work is done, refused work cancelled).
+TASK_STATUS = {"new": "open", "acknowledged": "open", "in_progress": "in_progress",
+               "waiting_on_resident": "waiting", "resolved": "done", "closed": "done",
+               "rejected": "cancelled", "duplicate": "cancelled"}
+
+
+def _add_tasks(session: Session, plans: list[Plan], crews: dict[int, Crew]) -> None:
+    """One task per demo case in its department, so the staff queues have work in them.
+    New cases wait unassigned in the queue; the rest belong to the department's demo agent."""
+    for plan in plans:
+        request = plan.request
+        assert request is not None and plan.category is not None
+        status = TASK_STATUS[request.status]
+        crew = crews.get(request.department_id)
+        closed = status in ("done", "cancelled")
+        session.add(Task(
+            request_id=request.id, department_id=request.department_id,
+            assignee_id=crew.agent.id if crew and request.status != "new" else None,
+            title=plan.category.name, status=status, is_open=not closed,
+            created_at=request.created_at, updated_at=request.updated_at,
+            closed_at=(request.resolved_at or request.status_changed_at) if closed else None,
+        ))
     session.flush()
 
 
