@@ -99,3 +99,28 @@ def test_two_departments_resolve_a_case(chromium, live_server, case, committed_a
         assert "Resolved" in public
     finally:
         context.close()
+
+
+def test_back_office_pages_meet_wcag_aa(chromium, live_server, case, committed_app):
+    from tests.test_browser import axe_violations
+
+    session = committed_app.extensions["portal.db"].session(write=True)
+    Factories(session, committed_app.extensions["portal.settings"]).user(
+        email="admin@city.example", role="admin")
+    session.commit()
+    session.close()
+    context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server, "admin@city.example")
+        problems = {}
+        for path in ("/staff/", "/staff/queue/everything", f"/staff/cases/{case}",
+                     "/staff/search/?q=main", "/staff/intake/", "/staff/audit/",
+                     "/staff/admin/routing/", "/staff/admin/staff/"):
+            page.goto(f"{live_server}{path}")
+            found = axe_violations(page)
+            if found:
+                problems[path] = found
+        assert not problems, problems
+    finally:
+        context.close()
