@@ -7,7 +7,6 @@ category's questions (works without JavaScript); "File the request" calls the sa
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -19,35 +18,26 @@ from portal.areas.models import Area
 from portal.casework.intake_forms import CHANNEL_LABELS, IntakeForm
 from portal.casework.models import Task
 from portal.catalogue.models import ServiceCategory
+from portal.i18n import LANGUAGE_NAMES
+from portal.requests.answers import raw_answers
 from portal.requests.filing_messages import answer_message, contact_message, location_message
 from portal.requests.models import ServiceRequest
-from portal.requests.service import Filing, FilingError, active_category, submit_request
+from portal.requests.service import (
+    Filing,
+    FilingError,
+    active_category,
+    parse_coordinate,
+    submit_request,
+)
 from portal.staff.access import current_staff, staff_required
 from portal.web import db_session, settings
 
 bp = Blueprint("intake", __name__, url_prefix="/staff/intake")
 
-LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 
 
 def _locale() -> str:
     return str(get_locale() or "en")
-
-
-def _coordinate(value: str | None) -> tuple[float | None, bool]:
-    if value is None or not value.strip():
-        return None, True
-    try:
-        number = float(value)
-    except ValueError:
-        return None, False
-    return (number, True) if math.isfinite(number) else (None, False)
-
-
-def _raw_answers(category: ServiceCategory) -> dict[str, Any]:
-    return {q.code: (request.form.getlist(f"q_{q.code}") if q.kind == "multi"
-                     else request.form.get(f"q_{q.code}", ""))
-            for q in category.questions}
 
 
 def _form() -> IntakeForm:
@@ -116,8 +106,8 @@ def _file(form: IntakeForm, category: ServiceCategory | None,
     errors = {f.id: list(f.errors) for f in form if f.errors and f.id != "csrf_token"}
     if category is None:
         errors["category"] = [_("Choose a category from the list.")]
-    lat, lat_ok = _coordinate(form.lat.data)
-    lon, lon_ok = _coordinate(form.lon.data)
+    lat, lat_ok = parse_coordinate(form.lat.data)
+    lon, lon_ok = parse_coordinate(form.lon.data)
     if not (lat_ok and lon_ok):
         errors.setdefault("lat", []).append(
             location_message("location", "invalid", settings().city_name))
@@ -156,7 +146,7 @@ def new():
     category = active_category(db_session(), form.category.data)
     answers: dict[str, Any] = {}
     if category is not None and request.method == "POST":
-        answers = _raw_answers(category)
+        answers = raw_answers(category, request.form)
     errors: dict[str, list[str]] = {}
     if request.method == "POST" and request.form.get("action") == "questions":
         form.validate_on_submit()  # a redraw changes nothing: show no errors

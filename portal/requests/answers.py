@@ -24,6 +24,13 @@ class AnswerCheck:
     stopper: CategoryQuestion | None = None
 
 
+def raw_answers(category: ServiceCategory, form: Any) -> dict[str, Any]:
+    """The posted answers (fields ``q_<code>``) from a form mapping with ``get``/``getlist``."""
+    return {q.code: (form.getlist(f"q_{q.code}") if q.kind == "multi"
+                     else form.get(f"q_{q.code}", ""))
+            for q in category.questions}
+
+
 def check_answers(category: ServiceCategory, raw: dict[str, Any]) -> AnswerCheck:
     """``raw`` maps question code to a string (or a list of strings for ``multi``)."""
     result = AnswerCheck()

@@ -6,9 +6,6 @@ screen reader; what was entered lives in a server-side draft, so going back keep
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 from flask import (
     Blueprint,
     abort,
@@ -31,7 +28,7 @@ from portal.areas.models import Area
 from portal.catalogue.models import ServiceCategory, ServiceGroup
 from portal.extensions import limiter
 from portal.requests import access, drafts
-from portal.requests.answers import check_answers
+from portal.requests.answers import check_answers, raw_answers
 from portal.requests.filing_forms import CategoryForm, ContactForm, DetailsForm, LocationForm
 from portal.requests.filing_messages import (
     answer_message,
@@ -47,6 +44,7 @@ from portal.requests.service import (
     active_category,
     check_contact,
     nearby_open_requests,
+    parse_coordinate,
     resolve_location,
     submit_request,
 )
@@ -123,15 +121,6 @@ def start():
     ), (400 if error else 200)
 
 
-def _raw_answers(category: ServiceCategory) -> dict[str, Any]:
-    raw: dict[str, Any] = {}
-    for question in category.questions:
-        name = f"q_{question.code}"
-        raw[question.code] = (request.form.getlist(name) if question.kind == "multi"
-                              else request.form.get(name, ""))
-    return raw
-
-
 @bp.route("/details", methods=["GET", "POST"])
 def details():
     draft = _draft()
@@ -145,7 +134,7 @@ def details():
     answers = draft.data.get("answers", {})
     answer_errors: dict[str, str] = {}
     if request.method == "POST":
-        raw = _raw_answers(category)
+        raw = raw_answers(category, request.form)
         answers = raw
         valid = form.validate_on_submit()
         checked = check_answers(category, raw)
@@ -182,17 +171,6 @@ def stop():
                            locale=_locale())
 
 
-def _parse_coordinate(value: str | None) -> tuple[float | None, bool]:
-    """(value, ok). Empty is fine; anything that is not a finite number is not."""
-    if value is None or not value.strip():
-        return None, True
-    try:
-        number = float(value)
-    except ValueError:
-        return None, False
-    return (number, True) if math.isfinite(number) else (None, False)
-
-
 @bp.route("/location", methods=["GET", "POST"])
 def location():
     draft = _draft()
@@ -207,8 +185,8 @@ def location():
     form.area.choices = [("", _("I don't know"))] + [(a.code, a.name) for a in areas]
     errors: list[tuple[str, str]] = []
     if request.method == "POST" and form.validate_on_submit():
-        lat, lat_ok = _parse_coordinate(form.lat.data)
-        lon, lon_ok = _parse_coordinate(form.lon.data)
+        lat, lat_ok = parse_coordinate(form.lat.data)
+        lon, lon_ok = parse_coordinate(form.lon.data)
         address = (form.address.data or "").strip()
         if not (lat_ok and lon_ok):
             errors.append(("address", location_message("location", "invalid",

@@ -7,6 +7,7 @@ the public reference ``SR-<year>-<id>``.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,18 @@ def active_category(session: Session, code: str | None) -> ServiceCategory | Non
     return session.scalar(
         select(ServiceCategory).where(ServiceCategory.code == code, ServiceCategory.active)
     )
+
+
+def parse_coordinate(value: str | None) -> tuple[float | None, bool]:
+    """(value, ok) for a latitude or longitude typed or posted as text; empty is fine,
+    anything that is not a finite number is not."""
+    if value is None or not value.strip():
+        return None, True
+    try:
+        number = float(value)
+    except ValueError:
+        return None, False
+    return (number, True) if math.isfinite(number) else (None, False)
 
 
 def check_description(text: str) -> str | None:
