@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, current_app, g, request, send_file
 from sqlalchemy.orm import Session
 
 from portal.config import Settings
@@ -38,6 +38,26 @@ def db_session() -> Session:
         session = database().session(write=request.method in WRITE_METHODS)
         g._db_session = session
     return session
+
+
+def send_photo(storage_key: str, *, max_age: int = 0) -> Any:
+    """A stored (re-encoded) photo as image/jpeg, cacheable only by this browser; 404 if the
+    file is gone. With ``max_age=0`` nothing may keep a copy."""
+    from portal.requests.photos import photo_path
+
+    try:
+        path = photo_path(settings(), storage_key)
+    except ValueError:
+        abort(404)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype="image/jpeg", max_age=max_age, conditional=True)
+    response.headers["Content-Disposition"] = "inline"
+    response.cache_control.public = False
+    response.cache_control.private = True
+    if not max_age:
+        response.cache_control.no_store = True
+    return response
 
 
 def _has_nul(values: Any) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask import request as http
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -30,7 +30,7 @@ from portal.requests import queries, updates
 from portal.requests.models import Event, InvalidTransition, RequestPhoto, ServiceRequest
 from portal.staff.access import current_staff, staff_required
 from portal.staff.models import StaffMembership
-from portal.web import db_session, settings
+from portal.web import db_session, send_photo, settings
 
 bp = Blueprint("case", __name__, url_prefix="/staff/cases")
 
@@ -233,19 +233,7 @@ def photo(reference: str, photo_id: int):
     item = db_session().get(RequestPhoto, photo_id) if photo_id <= queries.MAX_ID else None
     if item is None or item.request_id != sr.id:
         abort(404)
-    from portal.requests.photos import photo_path
-
-    try:
-        path = photo_path(settings(), item.storage_key)
-    except ValueError:
-        abort(404)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=0, conditional=True)
-    response.headers["Content-Disposition"] = "inline"
-    response.cache_control.private = True
-    response.cache_control.no_store = True
-    return response
+    return send_photo(item.storage_key)
 
 
 # -- actions ----------------------------------------------------------------------------------

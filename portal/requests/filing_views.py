@@ -13,7 +13,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -37,7 +36,7 @@ from portal.requests.filing_messages import (
     photo_message,
 )
 from portal.requests.models import RequestDraft, RequestPhoto, ServiceRequest
-from portal.requests.photos import PhotoError, photo_path, store_photo
+from portal.requests.photos import PhotoError, store_photo
 from portal.requests.service import (
     Filing,
     FilingError,
@@ -48,7 +47,7 @@ from portal.requests.service import (
     resolve_location,
     submit_request,
 )
-from portal.web import db_session, settings
+from portal.web import db_session, send_photo, settings
 
 bp = Blueprint("filing", __name__, url_prefix="/report")
 DRAFT_KEY = "filing_draft"
@@ -329,11 +328,7 @@ def draft_photo(photo_id: int):
         RequestPhoto.id == photo_id, RequestPhoto.draft_id == draft.id))
     if photo is None:
         abort(404)
-    response = send_file(photo_path(settings(), photo.storage_key), mimetype="image/jpeg",
-                         max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return send_photo(photo.storage_key)
 
 
 @bp.route("/contact", methods=["GET", "POST"])

@@ -18,7 +18,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
@@ -43,7 +42,7 @@ from portal.requests.tracking_forms import (
     ReopenForm,
     ReplyForm,
 )
-from portal.web import db_session, settings
+from portal.web import db_session, send_photo, settings
 
 bp = Blueprint("tracking", __name__)
 
@@ -209,20 +208,7 @@ def photo(reference: str, photo_id: int):
         abort(404)
     if not item.public and not (may_converse(sr) and item.added_by == "reporter"):
         abort(404)
-    from portal.requests.photos import photo_path
-
-    try:
-        path = photo_path(settings(), item.storage_key)
-    except ValueError:
-        abort(404)
-    if not path.is_file():
-        abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=3600, conditional=True)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Disposition"] = "inline"
-    response.cache_control.public = False
-    response.cache_control.private = True
-    return response
+    return send_photo(item.storage_key, max_age=3600)
 
 
 @bp.get("/requests/<reference>/access/<token>")
