@@ -17,28 +17,20 @@ import random
 import statistics
 import tempfile
 import time
-from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 
+from common import percentile, scratch_app  # benchmarks/common.py
 from sqlalchemy import insert
 
-from portal import clock, create_app
+from portal import clock
 from portal.areas.models import Area
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
-from portal.config import Settings
 from portal.db import Database
-from portal.migrate import recreate
 from portal.requests.models import ServiceRequest
 from portal.requests.service import Filing, nearby_open_requests, submit_request
 
 LAT0, LON0 = 41.0, -87.0
 SPAN = 0.09  # about 10 km
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def load(db: Database, rows: int, rng: random.Random) -> list[int]:
@@ -96,14 +88,8 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     scratch = tempfile.TemporaryDirectory()
-    url = args.database_url or f"sqlite:///{Path(scratch.name) / 'bench.db'}"
-    recreate(url)
-    settings = replace(Settings(env="test", secret_key="b" * 40, database_url=url,
-                                upload_dir=scratch.name, mail_dir=scratch.name,
-                                ratelimit_enabled=False))
-    app = create_app(settings)
-    db: Database = app.extensions["portal.db"]
-    print(f"engine: {db.dialect}")
+    app, db = scratch_app(scratch, args.database_url)
+    settings = app.extensions["portal.settings"]
     category_ids = load(db, args.rows, rng)
 
     timings = []

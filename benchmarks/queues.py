@@ -21,15 +21,14 @@ import re
 import statistics
 import tempfile
 import time
-from dataclasses import replace
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
+from common import percentile, scratch_app  # benchmarks/common.py
 from sqlalchemy import insert, text
 from werkzeug.security import generate_password_hash
 
-from portal import clock, create_app
+from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.models import Task
@@ -42,9 +41,7 @@ from portal.casework.queues import (
     queue_page,
 )
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
-from portal.config import Settings
 from portal.db import Database
-from portal.migrate import recreate
 from portal.requests.models import ServiceRequest
 from portal.staff.models import StaffMembership
 
@@ -57,11 +54,6 @@ STATUSES = (["new"] * 3 + ["acknowledged"] * 2 + ["in_progress"] * 6 + ["waiting
 PRIORITIES = ["low"] * 2 + ["normal"] * 6 + ["high"] * 2 + ["urgent"]
 CHANNELS = ["web"] * 6 + ["mobile", "phone", "phone", "walk_in", "email", "api"]
 OPEN = ("new", "acknowledged", "in_progress", "waiting_on_resident")
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def setup(db: Database) -> dict[str, Any]:
@@ -217,14 +209,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(11)
     scratch = tempfile.TemporaryDirectory()
-    url = args.database_url or f"sqlite:///{Path(scratch.name) / 'bench.db'}"
-    recreate(url)
-    settings = replace(Settings(env="test", secret_key="b" * 40, database_url=url,
-                                upload_dir=scratch.name, mail_dir=scratch.name,
-                                ratelimit_enabled=False))
-    app = create_app(settings)
-    db: Database = app.extensions["portal.db"]
-    print(f"engine: {db.dialect}")
+    app, db = scratch_app(scratch, args.database_url)
     world = setup(db)
     load(db, args.rows, world, rng)
 

@@ -23,15 +23,14 @@ import statistics
 import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
+from common import percentile, scratch_url  # benchmarks/common.py
 from sqlalchemy import insert, text
 
 from portal import clock
 from portal.casework.search import indexed_count, search_requests
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
 from portal.db import Database
-from portal.migrate import recreate
 from portal.requests.models import Event, ServiceRequest
 from portal.staff.permissions import StaffAccess
 
@@ -44,11 +43,6 @@ PLACES = ["school", "library", "park", "corner", "crosswalk", "station", "market
 STREETS = ["Main", "Oak", "Elm", "Maple", "Cedar", "Pine", "Quarry", "Mill", "River", "Lake",
            "Hill", "Park", "Church", "Market", "Bridge", "Station", "Spring", "Ash", "Birch"]
 RARE = ["zebra", "saxophone", "kaleidoscope", "walrus", "trombone"]  # ~1 in 20,000 rows
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def description(rng: random.Random, n: int) -> str:
@@ -118,9 +112,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(11)
     scratch = tempfile.TemporaryDirectory()
-    url = args.database_url or f"sqlite:///{Path(scratch.name) / 'bench.db'}"
-    recreate(url)
-    db = Database(url)
+    db = Database(scratch_url(scratch, args.database_url))
     print(f"engine: {db.dialect}")
     agent_dept = load(db, args.rows, rng)
     year = clock.now().year

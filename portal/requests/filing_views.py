@@ -26,7 +26,7 @@ from portal.areas.geo import city_map
 from portal.areas.models import Area
 from portal.catalogue.models import ServiceCategory, ServiceGroup
 from portal.extensions import limiter
-from portal.requests import access, drafts
+from portal.requests import drafts
 from portal.requests.answers import check_answers, raw_answers
 from portal.requests.filing_forms import CategoryForm, ContactForm, DetailsForm, LocationForm
 from portal.requests.filing_messages import (
@@ -35,6 +35,7 @@ from portal.requests.filing_messages import (
     location_message,
     photo_message,
 )
+from portal.requests.follows import follow_request, support_request
 from portal.requests.models import RequestDraft, RequestPhoto, ServiceRequest
 from portal.requests.photos import PhotoError, store_photo
 from portal.requests.service import (
@@ -47,6 +48,7 @@ from portal.requests.service import (
     resolve_location,
     submit_request,
 )
+from portal.requests.tracking_views import grant, supporter_key
 from portal.web import db_session, send_photo, settings
 
 bp = Blueprint("filing", __name__, url_prefix="/report")
@@ -238,7 +240,6 @@ def nearby():
 
 @bp.post("/nearby/support")
 def support():
-    from portal.requests.follows import follow_request, support_request
 
     draft = _draft()
     if draft is None:
@@ -251,11 +252,8 @@ def support():
     if target is None:
         abort(404)
     user = _user()
-    if user is not None:
-        key = f"u:{user.id}"
-    else:
-        session.setdefault("supporter_key", access.new_token()[0])
-        key = f"a:{session['supporter_key']}"
+    key = supporter_key(create=True)
+    assert key is not None
     support_request(db, request=target, supporter_key=key, user_id=user.id if user else None)
     if user is not None:
         follow_request(db, settings=settings(), request=target, email=user.email, user=user,
@@ -412,10 +410,7 @@ def check():
         session["filed_reference"] = submitted.request.reference
         if submitted.tracking_token:
             # The reporter may reply and add photos from this browser straight away.
-            from portal.requests.tracking_views import GRANTS_KEY, MAX_GRANTS
-
-            grants = list(session.get(GRANTS_KEY) or [])
-            session[GRANTS_KEY] = [*grants, submitted.request.id][-MAX_GRANTS:]
+            grant(submitted.request)
         return redirect(url_for("filing.done"))
     area = db.scalar(select(Area).where(Area.code == draft.data.get("area"))) \
         if draft.data.get("area") else None

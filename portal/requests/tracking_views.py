@@ -95,7 +95,8 @@ def may_view(sr: ServiceRequest) -> bool:
     return sr.is_public or may_converse(sr)
 
 
-def _grant(sr: ServiceRequest) -> None:
+def grant(sr: ServiceRequest) -> None:
+    """Let this browser act as the reporter of ``sr`` (private link, or just filed it)."""
     grants = [g for g in (session.get(GRANTS_KEY) or []) if g != sr.id]
     session[GRANTS_KEY] = (grants + [sr.id])[-MAX_GRANTS:]
 
@@ -161,10 +162,14 @@ def show(reference: str):
     return _page(sr)
 
 
-def _supporter_key() -> str | None:
+def supporter_key(*, create: bool = False) -> str | None:
+    """``u:<user id>``, or ``a:<random key kept in the session>`` for anonymous supporters
+    (made on first support when ``create``)."""
     user = _user()
     if user is not None:
         return f"u:{user.id}"
+    if create:
+        session.setdefault(SUPPORTER_KEY, access.new_token()[0])
     key = session.get(SUPPORTER_KEY)
     return f"a:{key}" if key else None
 
@@ -174,7 +179,7 @@ def _page(sr: ServiceRequest, *, status: int = 200, errors: list[tuple[str, str]
     db = db_session()
     conversing = may_converse(sr)
     user = _user()
-    key = _supporter_key()
+    key = supporter_key()
     deadline = updates.reopen_deadline(settings(), sr)
     context = {
         "sr": sr,
@@ -221,7 +226,7 @@ def private_access(reference: str, token: str):
                                        token_hash=sr.tracking_token_hash)
     ):
         abort(404)
-    _grant(sr)
+    grant(sr)
     response = redirect(url_for("tracking.show", reference=sr.reference))
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
@@ -355,9 +360,7 @@ def support(reference: str):
         flash(_("Only open public requests can be supported."), "error")
         return _back(sr)
     user = _user()
-    if user is None:
-        session.setdefault(SUPPORTER_KEY, access.new_token()[0])
-    key = _supporter_key()
+    key = supporter_key(create=True)
     assert key is not None
     counted = follows.support_request(db_session(), request=sr, supporter_key=key,
                                       user_id=user.id if user else None)

@@ -104,12 +104,32 @@ def change_status(
     note = (note or "").strip()
     if len(note) > MAX_MESSAGE:
         raise MessageTooLong()
-    previous = request.move_to(target)
-    event = add_event(session, request, "status_changed", actor=actor, actor_kind=actor_kind,
-                      body=note, data={"from": previous, "to": target})
     by_staff = actor_kind != "resident"
+    return _move(session, settings=settings, request=request, target=target,
+                 kind="status_changed", body=note, actor=actor, actor_kind=actor_kind,
+                 tell_reporter=by_staff, with_message=by_staff)
+
+
+def _move(
+    session: Session,
+    *,
+    settings: Settings,
+    request: ServiceRequest,
+    target: str,
+    kind: str,
+    body: str,
+    actor: User | None,
+    actor_kind: str,
+    tell_reporter: bool,
+    with_message: bool,
+) -> Event:
+    """Change status, record ``kind`` with the move in its data, and tell the followers (and
+    the reporter when ``tell_reporter``). Raises ``InvalidTransition``."""
+    previous = request.move_to(target)
+    event = add_event(session, request, kind, actor=actor, actor_kind=actor_kind, body=body,
+                      data={"from": previous, "to": target})
     notify(session, settings=settings, request=request, event=event,
-           reporter=by_staff, followers=True, with_message=by_staff)
+           reporter=tell_reporter, followers=True, with_message=with_message)
     return event
 
 
@@ -142,12 +162,9 @@ def ask_resident(
 ) -> Event:
     """Staff ask the reporter something: event ``question``, status ``waiting_on_resident``."""
     question = _clean(question)
-    previous = request.move_to("waiting_on_resident")
-    event = add_event(session, request, "question", actor=actor, actor_kind="staff",
-                      body=question, data={"from": previous, "to": "waiting_on_resident"})
-    notify(session, settings=settings, request=request, event=event,
-           reporter=True, followers=True, with_message=True)
-    return event
+    return _move(session, settings=settings, request=request, target="waiting_on_resident",
+                 kind="question", body=question, actor=actor, actor_kind="staff",
+                 tell_reporter=True, with_message=True)
 
 
 # -- the reporter's actions ------------------------------------------------------------------
@@ -170,12 +187,9 @@ def resident_reply(
     if not request.is_open:
         raise RequestClosed()
     if request.status == "waiting_on_resident":
-        previous = request.move_to("in_progress")
-        event = add_event(session, request, "answer", actor=actor, actor_kind="resident",
-                          body=body, data={"from": previous, "to": "in_progress"})
-        notify(session, settings=settings, request=request, event=event,
-               reporter=False, followers=True, with_message=False)
-        return event
+        return _move(session, settings=settings, request=request, target="in_progress",
+                     kind="answer", body=body, actor=actor, actor_kind="resident",
+                     tell_reporter=False, with_message=False)
     return post_comment(session, settings=settings, request=request, body=body, actor=actor,
                         actor_kind="resident")
 
@@ -207,12 +221,9 @@ def reopen(
         raise ReopenNotAllowed("status")
     if clock.now() > deadline:
         raise ReopenNotAllowed("window")
-    previous = request.move_to("in_progress")
-    event = add_event(session, request, "reopened", actor=actor, actor_kind="resident",
-                      body=comment, data={"from": previous, "to": "in_progress"})
-    notify(session, settings=settings, request=request, event=event,
-           reporter=False, followers=True, with_message=False)
-    return event
+    return _move(session, settings=settings, request=request, target="in_progress",
+                 kind="reopened", body=comment, actor=actor, actor_kind="resident",
+                 tell_reporter=False, with_message=False)
 
 
 def add_photo(
