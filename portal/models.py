@@ -5,7 +5,7 @@ from portal.auth.models import User
 from portal.casework.models import AuditEntry, ResponseTemplate, Task
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.db import Base
-from portal.notifications.models import OutboxMessage
+from portal.notifications.models import OutboxMessage, StaffNotice
 from portal.requests.models import (
     AreaSubscription,
     Event,
@@ -16,9 +16,15 @@ from portal.requests.models import (
     Support,
 )
 from portal.routing.models import RoutingRule
+from portal.sla.models import BusinessCalendar, CalendarClosure, SlaClock, SlaPolicy
 from portal.staff.models import StaffMembership
 
 __all__ = [
+    "BusinessCalendar",
+    "CalendarClosure",
+    "SlaClock",
+    "SlaPolicy",
+    "StaffNotice",
     "Area",
     "AuditEntry",
     "ResponseTemplate",

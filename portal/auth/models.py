@@ -29,6 +29,9 @@ class User(Timestamped, Base):
     # Bumped on sign-out and password change: every older session cookie stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     last_login_at: Mapped[datetime | None]
+    #: Staff: "each" (one email per notice) or "daily" (one digest a day); notices are
+    #: always listed in the back office.
+    notice_email: Mapped[str] = mapped_column(String(8), default="each")
 
     @property
     def is_staff(self) -> bool:

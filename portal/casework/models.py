@@ -26,6 +26,8 @@ class Task(Base):
         Index("ix_tasks_assignee_open_created", "assignee_id", "is_open", "created_at", "id"),
         Index("ix_tasks_request_id", "request_id"),
         Index("ix_tasks_department_status_closed", "department_id", "status", "closed_at"),
+        Index("ix_tasks_department_open_due", "department_id", "is_open", "due_at", "id"),
+        Index("ix_tasks_assignee_open_due", "assignee_id", "is_open", "due_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -38,7 +40,12 @@ class Task(Base):
     #: The task this one was transferred from (the old one ends as "transferred").
     transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: From the task's SLA clock: when it falls due (null while paused or without a policy)
+    #: and when it becomes at risk (75% of the target).
     due_at: Mapped[datetime | None]
+    at_risk_at: Mapped[datetime | None]
+    #: "main", or "escalation" once a breach moved it to the department's escalation queue.
+    queue: Mapped[str] = mapped_column(String(16), default="main")
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -25,6 +25,10 @@ class Department(Translatable, Timestamped, Base):
     assignment_mode: Mapped[str] = mapped_column(String(16), default="queue")
     #: Round-robin cursor: the agent who got the last task.
     last_assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The business calendar its SLA clocks count on (None: the city's default calendar).
+    calendar_id: Mapped[int | None] = mapped_column(ForeignKey("business_calendars.id"))
+    #: What happens when one of its tasks breaches (``portal.sla.models.BREACH_ACTIONS``).
+    breach_actions: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
 
 
 class ServiceGroup(Translatable, Base):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import clock
 from portal.db import Base
-from portal.models_base import BigId
+from portal.models_base import BigId, JsonDoc
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed")
 
@@ -35,3 +36,27 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     sent_at: Mapped[datetime | None]
+
+
+class StaffNotice(Base):
+    """An in-app notice for one staff member (SLA thresholds, escalations, assignments).
+
+    ``email_state`` is "none" (not emailed), "queued" (in the outbox), or "digest" (waiting
+    for the member's daily digest) then "digested"."""
+
+    __tablename__ = "staff_notices"
+    __table_args__ = (
+        Index("ix_staff_notices_user_read_id", "user_id", "read_at", "id"),
+        Index("ix_staff_notices_email_state_user", "email_state", "user_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_requests.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
+    email_state: Mapped[str] = mapped_column(String(10), default="none")
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    read_at: Mapped[datetime | None]

@@ -29,23 +29,31 @@ STATUSES = (
     "acknowledged",
     "in_progress",
     "waiting_on_resident",
+    "waiting_on_third_party",
+    "scheduled",
     "resolved",
     "closed",
     "rejected",
     "duplicate",
 )
-OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_on_resident")
+OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_on_resident",
+                 "waiting_on_third_party", "scheduled")
 CLOSED_STATUSES = ("resolved", "closed", "rejected", "duplicate")
 CHANNELS = ("web", "mobile", "phone", "walk_in", "email", "social", "api")
 PRIORITIES = ("low", "normal", "high", "urgent")
 
 #: Allowed status changes. The same table serves residents (reopen) and staff.
+_WAITS = ("waiting_on_resident", "waiting_on_third_party", "scheduled")
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "new": ("acknowledged", "in_progress", "waiting_on_resident", "resolved", "rejected",
-            "duplicate"),
-    "acknowledged": ("in_progress", "waiting_on_resident", "resolved", "rejected", "duplicate"),
-    "in_progress": ("waiting_on_resident", "resolved", "rejected", "duplicate"),
-    "waiting_on_resident": ("in_progress", "resolved", "rejected", "duplicate"),
+    "new": ("acknowledged", "in_progress", *_WAITS, "resolved", "rejected", "duplicate"),
+    "acknowledged": ("in_progress", *_WAITS, "resolved", "rejected", "duplicate"),
+    "in_progress": (*_WAITS, "resolved", "rejected", "duplicate"),
+    "waiting_on_resident": ("in_progress", "waiting_on_third_party", "scheduled", "resolved",
+                            "rejected", "duplicate"),
+    "waiting_on_third_party": ("in_progress", "waiting_on_resident", "scheduled", "resolved",
+                               "rejected", "duplicate"),
+    "scheduled": ("in_progress", "waiting_on_resident", "waiting_on_third_party", "resolved",
+                  "rejected", "duplicate"),
     "resolved": ("closed", "in_progress"),
     "closed": ("in_progress",),
     "rejected": ("in_progress",),
@@ -104,6 +112,8 @@ class ServiceRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
     status_changed_at: Mapped[datetime] = mapped_column(default=clock.now)
     resolved_at: Mapped[datetime | None]
+    #: The resident-facing promise: the case resolution clock's due time (null while paused).
+    expected_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
