@@ -221,6 +221,7 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sla_stage", sa.String(length=12), nullable=True))
         batch_op.add_column(
             sa.Column("at_risk_at", portal.db.UTCDateTime(timezone=True), nullable=True)
         )
@@ -253,6 +254,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_tasks_department_open_due")
         batch_op.drop_index("ix_tasks_assignee_open_due")
         batch_op.drop_column("queue")
+        batch_op.drop_column("sla_stage")
         batch_op.drop_column("at_risk_at")
 
     with op.batch_alter_table("service_requests", schema=None) as batch_op:

@@ -159,8 +159,9 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
         for task in tasks if task.is_open and access.can_work(task.department_id)
     }
     status_form = form("status", forms.StatusForm)
-    allowed = [s for s in ("acknowledged", "in_progress", "waiting_on_resident", "resolved",
-                           "closed", "rejected") if sr.can_move_to(s)]
+    allowed = [s for s in ("acknowledged", "in_progress", "waiting_on_resident",
+                           "waiting_on_third_party", "scheduled", "resolved", "closed",
+                           "rejected") if sr.can_move_to(s)]
     status_form.target.choices = [SelectChoice(s, service_status_label(s)) for s in allowed]
     timeline = _timeline(sr)
     reporter = sr.reporter
@@ -206,7 +207,8 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
 
 
 #: Staff wording where the residents' differs ("Waiting for your reply" is for residents).
-STAFF_STATUS_NAMES = {"new": _l("New"), "waiting_on_resident": _l("Waiting on the resident")}
+STAFF_STATUS_NAMES = {"new": _l("New"), "waiting_on_resident": _l("Waiting on the resident"),
+                      "waiting_on_third_party": _l("Waiting on a third party")}
 
 
 def service_status_label(status: str) -> str:

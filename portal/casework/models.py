@@ -44,6 +44,8 @@ class Task(Base):
     #: and when it becomes at risk (75% of the target).
     due_at: Mapped[datetime | None]
     at_risk_at: Mapped[datetime | None]
+    #: The task clock's stage ("running", "paused", "met", ...); None when no policy applies.
+    sla_stage: Mapped[str | None] = mapped_column(String(12))
     #: "main", or "escalation" once a breach moved it to the department's escalation queue.
     queue: Mapped[str] = mapped_column(String(16), default="main")
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)

@@ -27,6 +27,8 @@ CHANNEL_NAMES = {code: _l(name) for code, name in CHANNEL_IDS.items()}
 #: Status names as staff say them (residents see portal.requests.labels.STATUS_NAMES).
 STATUS_NAMES = {"new": _l("New"), "acknowledged": _l("Acknowledged"),
                 "in_progress": _l("In progress"), "waiting_on_resident": _l("Waiting on resident"),
+                "waiting_on_third_party": _l("Waiting on a third party"),
+                "scheduled": _l("Scheduled"),
                 "resolved": _l("Resolved"), "closed": _l("Closed"), "rejected": _l("Rejected"),
                 "duplicate": _l("Duplicate")}
 SORT_NAMES = {"age": _l("Age (oldest first)"), "priority": _l("Priority (most urgent first)"),
