@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -22,11 +23,13 @@ def queue_email(
     locale: str,
     context: dict[str, Any],
     dedupe_key: str | None = None,
+    not_before: datetime | None = None,
 ) -> OutboxMessage | None:
     """Render ``template`` for ``to`` in ``locale`` and add it to the outbox (flush, no commit).
 
     With a ``dedupe_key`` the same logical message is queued at most once; a repeat returns
-    ``None``. ``context`` gets ``base_url`` and ``city_name`` added.
+    ``None``. ``context`` gets ``base_url`` and ``city_name`` added. ``not_before`` (an aware
+    UTC datetime) holds the message back until then; by default it is due at once.
     """
     if not to:
         return None
@@ -46,7 +49,7 @@ def queue_email(
         subject=subject,
         body_text=text,
         body_html=html,
-        next_attempt_at=clock.now(),
+        next_attempt_at=not_before or clock.now(),
     )
     session.add(message)
     session.flush()
