@@ -16,6 +16,7 @@ from portal import clock
 from portal.areas.loader import AreaError, load_areas
 from portal.areas.models import Area
 from portal.auth.models import User
+from portal.casework.models import Task
 from portal.catalogue.models import Department, ServiceCategory
 from portal.demo.loader import AREAS_PATH, DEMO_PASSWORD, load_demo
 from portal.requests.models import OPEN_STATUSES, STATUSES, Event, ServiceRequest, Support
@@ -103,6 +104,18 @@ def test_demo_timelines_match_the_requests(runner, db):
         if request.status == "closed":
             resolved = [e for e in moves if e.data["to"] == "resolved"][-1]
             assert request.resolved_at == resolved.created_at
+
+    waits = {"waiting_on_third_party": "waiting", "scheduled": "in_progress"}
+    tasks = {t.request_id: t for t in db.scalars(select(Task))}
+    for status, task_status in waits.items():
+        waiting = [r for r in requests.values() if r.status == status]
+        assert waiting, status
+        for request in waiting:
+            note = [e for e in timelines[request.id] if e.kind == "status_changed"][-1]
+            assert note.public and note.actor_kind == "staff" and note.body, request.reference
+            assert tasks[request.id].status == task_status and tasks[request.id].is_open
+            if status == "scheduled":  # booked for a day to come
+                assert re.search(r"(Mon|Tues|Wednes|Thurs|Fri)day, [A-Z][a-z]+ \d+", note.body)
 
     supports = Counter(db.scalars(select(Support.request_id)))
     assert supports

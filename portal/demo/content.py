@@ -352,6 +352,55 @@ INTERNAL_NOTES = [
     "Coordinate with Water Utility before digging.",
 ]
 
+#: Public notes when a case waits on someone outside the city's crews, by category.
+THIRD_PARTY_NOTES: dict[str, list[str]] = {
+    "streetlight": ["This pole belongs to Riverton Power & Light. We have asked them to repair "
+                    "it and will update this request when they do.",
+                    "The fault is in the utility's underground cable. Riverton Power & Light "
+                    "has the repair on its list."],
+    "traffic-signal": ["The controller cabinet was damaged and a replacement is on order from "
+                       "the manufacturer. The signal is set to flash red until then."],
+    "water-leak": ["The leak is on a line shared with the gas company. We are waiting for "
+                   "them to mark their pipes before we can dig.",
+                   "Our contractor has been called out to repair the main."],
+    "tree": ["The branches are tangled in power lines. The utility's line-clearance crew has "
+             "to de-energize them before we can cut."],
+    "sidewalk": ["The replacement has been given to our concrete contractor. They will pour "
+                 "the new slab when the weather allows."],
+    "pothole": ["This trench was left by a utility contractor. We have asked them to restore "
+                "the pavement as their permit requires."],
+    "vacant-building": ["The owner's bank holds the property. We have written to them and are "
+                        "waiting for a reply."],
+    "abandoned-vehicle": ["The vehicle is reported stolen. We are waiting for the owner's "
+                          "insurer to arrange a tow."],
+}
+GENERIC_THIRD_PARTY_NOTES = [
+    "We are waiting for an outside contractor to finish their part of the work.",
+    "Another agency has to act first. We have asked them and will update this request.",
+]
+#: When the work resumes after the outside party has done its part.
+RESUME_NOTES = [
+    "The contractor has finished their part. Our crew is back on this.",
+    "We heard back and the work can go ahead now.",
+]
+#: Public notes when the work is booked for a day; ``{day}`` is like "Tuesday, March 3".
+SCHEDULED_NOTES: dict[str, list[str]] = {
+    "pothole": ["A patching crew is booked for this block on {day}."],
+    "sidewalk": ["The slab replacement is booked for {day}. Please keep the area clear."],
+    "tree": ["The forestry crew is booked to do this work on {day}."],
+    "bulk-pickup": ["Your pickup is booked for {day}. Please put the items at the curb the "
+                    "night before."],
+    "housing-condition": ["The inspection is booked for {day}. The inspector will call you "
+                          "to confirm the time."],
+    "streetlight": ["An electrician is booked to repair this light on {day}."],
+    "storm-drain": ["The vacuum truck is booked for this catch basin on {day}."],
+    "park-maintenance": ["The park crew is booked to do this work on {day}."],
+}
+GENERIC_SCHEDULED_NOTES = [
+    "The work is booked for {day}.",
+    "A crew is booked to come out on {day}.",
+]
+
 DUPLICATE_NOTE = "This is the same problem as {reference}. Please follow that request for updates."
 
 #: Contact details of residents who report without an account.

@@ -183,7 +183,8 @@ def _ensure_memberships(session: Session, crews: dict[int, Crew]) -> None:
 
 #: The demo task's status for each case status (closed work is done, refused work cancelled).
 TASK_STATUS = {"new": "open", "acknowledged": "open", "in_progress": "in_progress",
-               "waiting_on_resident": "waiting", "resolved": "done", "closed": "done",
+               "waiting_on_resident": "waiting", "waiting_on_third_party": "waiting",
+               "scheduled": "in_progress", "resolved": "done", "closed": "done",
                "rejected": "cancelled", "duplicate": "cancelled"}
 
 

@@ -26,10 +26,12 @@ DAY = timedelta(days=1)
 
 #: Share of each final status among the demo requests (most old ones are closed).
 STATUS_WEIGHTS = {"new": 30, "acknowledged": 28, "in_progress": 45, "waiting_on_resident": 15,
-                  "resolved": 45, "closed": 140, "rejected": 20, "duplicate": 27}
+                  "waiting_on_third_party": 12, "scheduled": 14, "resolved": 45, "closed": 140,
+                  "rejected": 20, "duplicate": 27}
 #: How many days ago a request with that final status was filed (the story has to fit).
 AGE_DAYS = {"new": (0.02, 4), "acknowledged": (0.5, 15), "in_progress": (1.5, 45),
-            "waiting_on_resident": (2, 30), "resolved": (2, 15), "closed": (24, 120),
+            "waiting_on_resident": (2, 30), "waiting_on_third_party": (3, 40),
+            "scheduled": (1, 20), "resolved": (2, 15), "closed": (24, 120),
             "rejected": (1, 120), "duplicate": (1, 120)}
 CHANNEL_WEIGHTS = {"web": 62, "mobile": 18, "phone": 12, "api": 4, "walk_in": 2, "email": 2}
 #: When residents file (local hour -> weight).
@@ -264,6 +266,12 @@ class Planner:
             return ["ack", *maybe(0.3, "internal"), *maybe(0.1, "comment_resident")]
         if status == "waiting_on_resident":
             return [*maybe(0.7, "ack"), *maybe(0.4, "start"), "question"]
+        if status == "waiting_on_third_party":  # the utility company, a contractor, the state
+            return [*maybe(0.8, "ack"), *maybe(0.5, "start"), *maybe(0.2, "internal"),
+                    "third_party", *maybe(0.3, "comment_resident")]
+        if status == "scheduled":  # the work is booked for a day that has not come yet
+            return [*maybe(0.8, "ack"), *maybe(0.3, "start"), "schedule",
+                    *maybe(0.2, "internal")]
         if status == "rejected":
             return [*maybe(0.4, "ack"), *maybe(0.3, "internal"), "reject"]
         if status == "duplicate":
@@ -272,10 +280,13 @@ class Planner:
             if rng.random() < 0.08:  # fixed, then reopened by the reporter
                 return ["ack", "start", "resolve", "reopen", *maybe(0.5, "internal")]
             return [*maybe(0.85, "ack"), "start", *maybe(0.1, "question", "answer"),
-                    *maybe(0.4, "internal"), *maybe(0.2, "comment_staff"),
-                    *maybe(0.1, "comment_resident")]
+                    *maybe(0.08, "third_party", "resume"), *maybe(0.4, "internal"),
+                    *maybe(0.2, "comment_staff"), *maybe(0.1, "comment_resident")]
         story = [*maybe(0.85, "ack"), *maybe(0.8, "start"), *maybe(0.12, "question", "answer"),
-                 *maybe(0.3, "internal"), *maybe(0.08, "comment_resident"), "resolve"]
+                 *maybe(0.1, "third_party", "resume"), *maybe(0.3, "internal"),
+                 *maybe(0.08, "comment_resident")]
+        # Some work was booked for a day and done that day.
+        story += ["schedule", "resolve"] if rng.random() < 0.15 else ["resolve"]
         if rng.random() < 0.06:
             story += ["reopen", "internal", "resolve"]
         return story + (["close"] if status == "closed" else [])

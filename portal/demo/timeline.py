@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -38,9 +38,17 @@ STEPS: dict[str, tuple[tuple[float, float], str]] = {
     "comment_resident": ((24, 144), "resident"),
     "internal": ((0.5, 48), "staff"),
     "reopen": ((24, 240), "resident"),
+    "third_party": ((2, 72), "staff"),
+    "resume": ((24, 10 * 24), "staff"),
+    "schedule": ((1, 72), "staff"),
 }
 MOVES = {"ack": "acknowledged", "start": "in_progress", "resolve": "resolved",
-         "close": "closed", "reject": "rejected"}
+         "close": "closed", "reject": "rejected", "third_party": "waiting_on_third_party",
+         "schedule": "scheduled", "resume": "in_progress"}
+#: Actions whose public note is always written (the resident needs to know why it waits).
+EXPLAINED = {"third_party": (content.THIRD_PARTY_NOTES, content.GENERIC_THIRD_PARTY_NOTES),
+             "schedule": (content.SCHEDULED_NOTES, content.GENERIC_SCHEDULED_NOTES),
+             "resume": ({}, content.RESUME_NOTES)}
 
 
 @dataclass(frozen=True)
@@ -112,9 +120,23 @@ class TimelineWriter:
         crew = self.crews[plan.category.department_id]
         self._submitted(plan, request, crew)
         times = schedule(self.rng, plan.created_at, plan.script, now)
-        for action, moment in zip(plan.script, times, strict=True):
+        for index, (action, moment) in enumerate(zip(plan.script, times, strict=True)):
             clock.freeze(moment)
-            self._act(action, plan, request, crew)
+            booked = (self._booked_day(plan.script[index + 1:], times[index + 1:], now)
+                      if action == "schedule" else None)
+            self._act(action, plan, request, crew, booked=booked)
+
+    def _booked_day(self, script: list[str], times: list[datetime], now: datetime) -> date:
+        """The day scheduled work is booked for: the day it was done, else a coming weekday."""
+        for action, moment in zip(script, times, strict=True):
+            if action in ("resolve", "reject", "duplicate"):
+                return moment.astimezone(TZ).date()
+            if action in MOVES:
+                break
+        day = now.astimezone(TZ).date() + timedelta(days=self.rng.randint(1, 12))
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        return day
 
     def _event(self, request: ServiceRequest, kind: str, **kwargs: Any) -> None:
         add_event(self.session, request, kind, **kwargs)
@@ -142,7 +164,8 @@ class TimelineWriter:
         self._event(request, kind, actor=actor, actor_kind="staff", body=body,
                     data={**(data or {}), "department_name": crew.department.name})
 
-    def _act(self, action: str, plan: Plan, request: ServiceRequest, crew: Crew) -> None:
+    def _act(self, action: str, plan: Plan, request: ServiceRequest, crew: Crew, *,
+             booked: date | None = None) -> None:
         rng = self.rng
         resident = plan.reporter.user
         if action in MOVES:
@@ -151,6 +174,9 @@ class TimelineWriter:
             move = {"from": previous, "to": target}
             if action == "close":
                 self._event(request, "status_changed", actor_kind="system", data=move)
+            elif action in EXPLAINED:
+                self._staff(request, "status_changed", crew,
+                            body=self._explain(plan, action, booked), data=move)
             else:
                 self._staff(request, "status_changed", crew, body=self._note(plan, target),
                             data=move, supervisor=action == "reject" or rng.random() < 0.2)
@@ -184,6 +210,15 @@ class TimelineWriter:
                         body=rng.choice(content.INTERNAL_NOTES))
         else:
             raise ValueError(f"unknown demo action {action!r}")
+
+    def _explain(self, plan: Plan, action: str, booked: date | None) -> str:
+        """Why the case waits (or resumes): a note for the category, else a generic one."""
+        assert plan.category is not None
+        by_category, generic = EXPLAINED[action]
+        note = self.rng.choice(by_category.get(plan.category.code) or generic)
+        if booked is None:
+            return note
+        return note.format(day=f"{booked:%A, %B} {booked.day}")
 
     def _note(self, plan: Plan, target: str) -> str:
         """A public note for a status change (sometimes none, never for resolutions)."""
