@@ -11,6 +11,12 @@ Kinds (``public`` says whether residents and the public see it):
 - ``photo_added``     public; data ``{"photo_id": id}``
 - ``duplicate``       public; data ``{"of": reference}``
 - ``routed``          internal; data ``{"department": code, "rule": description}``
+- ``expected_changed`` public; the expected resolution moved: data ``{"from": ISO | None,
+                      "to": ISO | None, "reason": waiting status | "resumed" | "category" |
+                      "priority" | "transfer" | "reopened", "paused_seconds": n}``
+- ``sla``             internal; a threshold crossed or an escalation: data ``{"action":
+                      "at_risk" | "breached" | "case_breached", "task_id", "department_name",
+                      "level", "raised_priority", "queue"}``
 """
 
 from __future__ import annotations
@@ -25,9 +31,9 @@ from portal.requests.models import Event, ServiceRequest
 
 PUBLIC_KINDS = frozenset(
     {"submitted", "status_changed", "comment", "question", "answer", "reopened", "photo_added",
-     "duplicate"}
+     "duplicate", "expected_changed"}
 )
-INTERNAL_KINDS = frozenset({"internal_note", "routed"})
+INTERNAL_KINDS = frozenset({"internal_note", "routed", "sla"})
 ACTOR_KINDS = ("resident", "staff", "api", "system")
 
 
