@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.auth.views import init_login
     from portal.casework import audit_views, case_views, intake_views, queue_views, search_views
     from portal.health import bp as health_bp
+    from portal.notifications.notice_views import bp as notices_bp
     from portal.notifications.views import bp as mail_bp
     from portal.pages import bp as pages_bp
     from portal.requests.alerts_views import bp as alerts_bp
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_login(app)
     for blueprint in (pages_bp, health_bp, auth_bp, filing_bp, tracking_bp, alerts_bp, mail_bp,
                       queue_views.bp, case_views.bp, search_views.bp, intake_views.bp,
-                      audit_views.bp, staff_views.bp, routing_views.bp):
+                      audit_views.bp, staff_views.bp, routing_views.bp, notices_bp):
         app.register_blueprint(blueprint)
 
     from portal import jobs

@@ -27,4 +27,7 @@ def sweep_expired_drafts(db: Database, settings: Settings, now: datetime) -> str
 
 
 def register_all() -> None:
+    from portal.notifications.staff import send_staff_digests
+
     register_job(sweep_expired_drafts)
+    register_job(send_staff_digests)
