@@ -10,10 +10,11 @@ from wtforms import IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
-from portal.casework.queues import MAX_AGE_DAYS, Filters
+from portal.casework.queues import MAX_AGE_DAYS, SLA_FILTERS, Filters
 from portal.requests.labels import CHANNEL_NAMES as CHANNEL_IDS
 from portal.requests.models import CHANNELS, PRIORITIES, STATUSES
 from portal.requests.updates import MAX_MESSAGE
+from portal.sla.status import STATE_NAMES
 
 ANY = ("", _l("Any"))
 
@@ -31,6 +32,9 @@ STATUS_NAMES = {"new": _l("New"), "acknowledged": _l("Acknowledged"),
                 "scheduled": _l("Scheduled"),
                 "resolved": _l("Resolved"), "closed": _l("Closed"), "rejected": _l("Rejected"),
                 "duplicate": _l("Duplicate")}
+#: The SLA filter's choices, worded as the tags in the SLA column.
+SLA_NAMES = {state: _l(STATE_NAMES[state]) for state in SLA_FILTERS}
+QUEUE_NAMES = {"escalation": _l("Escalation queue"), "main": _l("Main queue")}
 SORT_NAMES = {"age": _l("Age (oldest first)"), "priority": _l("Priority (most urgent first)"),
               "due": _l("Due time (soonest first)")}
 
@@ -71,6 +75,10 @@ class QueueFilterForm(FlaskForm):
     priority = _select(_l("Priority"))
     channel = _select(_l("Channel"))
     assignee = _select(_l("Assigned to"))
+    sla = SelectField(_l("SLA"), default="", validate_choice=True,
+                      choices=_choices([ANY, *SLA_NAMES.items()]))
+    queue = SelectField(_l("Queue"), default="", validate_choice=True,
+                             choices=_choices([ANY, *QUEUE_NAMES.items()]))
     age = _Days(
         _l("Older than (days)"),
         validators=[Optional(), _days_in_range],
@@ -108,6 +116,8 @@ class QueueFilterForm(FlaskForm):
             older_than_days=ok(self.age),
             channel=ok(self.channel),
             assignee="none" if assignee == "none" else (int(assignee) if assignee else None),
+            sla=ok(self.sla),
+            queue=ok(self.queue),
         )
         return filters, int(department) if department else None, self.sort.data or "age"
 

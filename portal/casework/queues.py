@@ -14,8 +14,14 @@ Indexes the default views rely on (sort by age, oldest first):
 - resolved:     ix_service_requests_updated (cases updated in the last 14 days), then
                 ix_tasks_request_id, sorted in memory (a few percent of the cases);
 - everything:   ix_service_requests_status_created when a status is chosen.
-Sorting by priority or due time, and "everything" without a status, sort in the database
-without an index (see the report in benchmarks/queues.py).
+- due time:     ix_tasks_assignee_open_due / ix_tasks_department_open_due: the tasks with a due
+                time in (due_at, id) order, then those without one (paused, no policy) by id;
+                two index range scans, never a sort of the whole queue.
+Sorting by priority, and "everything" without a status, sort in the database without an index
+(see the report in benchmarks/queues.py).
+
+SLA filters read only the task's own columns (``due_at``, ``at_risk_at``, ``sla_stage``,
+``queue``), kept up to date by the SLA clocks (portal.sla).
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    or_,
     select,
     true,
     tuple_,
@@ -54,6 +61,9 @@ from portal.requests.models import (
 
 VIEWS = ("mine", "department", "unassigned", "waiting", "resolved", "all")
 SORTS = ("age", "priority", "due")
+#: SLA states a queue can be narrowed to (open tasks only; see ``_sla_condition``).
+SLA_FILTERS = ("on_time", "at_risk", "breached", "paused")
+TASK_QUEUES = ("main", "escalation")
 PAGE_SIZE = 50
 RESOLVED_WINDOW = timedelta(days=14)
 MAX_AGE_DAYS = 3650
@@ -77,6 +87,10 @@ class Filters:
     channel: str | None = None
     #: An agent's user id, or "none" for tasks nobody holds.
     assignee: int | Literal["none"] | None = None
+    #: One of ``SLA_FILTERS``.
+    sla: str | None = None
+    #: "escalation" for the tasks a breach moved to the escalation queue ("main": the others).
+    queue: str | None = None
 
     def __post_init__(self) -> None:
         if self.status is not None and self.status not in STATUSES:
@@ -87,6 +101,10 @@ class Filters:
             raise ValueError(f"unknown channel {self.channel!r}")
         if self.older_than_days is not None and not 0 <= self.older_than_days <= MAX_AGE_DAYS:
             raise ValueError("age out of range")
+        if self.sla is not None and self.sla not in SLA_FILTERS:
+            raise ValueError(f"unknown SLA state {self.sla!r}")
+        if self.queue is not None and self.queue not in TASK_QUEUES:
+            raise ValueError(f"unknown task queue {self.queue!r}")
 
 
 @dataclass(frozen=True)
@@ -231,17 +249,42 @@ def _filtered(query: Select[Any], *, view: str, created: Any, filters: Filters,
         conditions.append(ServiceRequest.channel == filters.channel)
     if filters.older_than_days:
         conditions.append(created <= now - timedelta(days=filters.older_than_days))
+    task_conditions: list[ColumnElement[bool]] = []
     if filters.assignee is not None:
-        if view == "all":
-            held = Task.assignee_id.is_(None) if filters.assignee == "none" \
-                else Task.assignee_id == filters.assignee
-            conditions.append(exists().where(Task.request_id == ServiceRequest.id,
-                                             Task.is_open == true(), held))
-        elif filters.assignee == "none":
-            conditions.append(Task.assignee_id.is_(None))
-        else:
-            conditions.append(Task.assignee_id == filters.assignee)
+        task_conditions.append(Task.assignee_id.is_(None) if filters.assignee == "none"
+                               else Task.assignee_id == filters.assignee)
+    if filters.sla:
+        task_conditions.append(_sla_condition(filters.sla, now))
+    if filters.queue:
+        task_conditions.append(Task.queue == filters.queue)
+    if task_conditions and view == "all":
+        # Cases: one of the case's open tasks matches every task condition.
+        conditions.append(exists().where(Task.request_id == ServiceRequest.id,
+                                         Task.is_open == true(), *task_conditions))
+    else:
+        conditions.extend(task_conditions)
     return query.where(and_(true(), *conditions)) if conditions else query
+
+
+def _sla_condition(state: str, now: datetime) -> ColumnElement[bool]:
+    """Open tasks in SLA ``state`` (one of ``SLA_FILTERS``), from the task's columns as
+    ``portal.sla.status.task_state`` reads them: breached once due (running, or paused after
+    the breach), at risk from ``at_risk_at`` until due, on time before that; paused while the
+    task's clock is paused and not already late. Tasks without a clock match none."""
+    running = Task.sla_stage == "running"
+    if state == "breached":
+        condition = and_(Task.sla_stage.in_(("running", "paused")), Task.due_at < now)
+    elif state == "at_risk":
+        condition = and_(running, Task.at_risk_at <= now, Task.due_at >= now)
+    elif state == "on_time":
+        condition = and_(running, Task.due_at >= now,
+                         or_(Task.at_risk_at.is_(None), Task.at_risk_at > now))
+    elif state == "paused":
+        condition = and_(Task.sla_stage == "paused",
+                         or_(Task.due_at.is_(None), Task.due_at >= now))
+    else:
+        raise ValueError(f"unknown SLA state {state!r}")
+    return and_(Task.is_open == true(), condition)
 
 
 def queue_page(
@@ -264,30 +307,17 @@ def queue_page(
     keys = _sort_keys(view, sort)
     query = base_query(view=view, user_id=user_id, department_ids=department_ids,
                        filters=filters or Filters(), now=now)
-    query = _with_loading(query, view).add_columns(*(k.expr for k in keys))
-    columns = tuple_(*(k.expr for k in keys))
+    query = _with_loading(query, view)
     kinds = [k.kind for k in keys]
     start = decode_cursor(after, sort, kinds)
     end = decode_cursor(before, sort, kinds) if start is None else None
-
-    def bound(values: list[Any]) -> Any:
-        return tuple_(*(literal(v, k.expr.type) for v, k in zip(values, keys, strict=True)))
-
-    if end is not None:
-        query = query.where(columns < bound(end))
-        query = query.order_by(*(k.expr.desc() for k in keys)).limit(per_page + 1)
-        results = session.execute(query).all()
-        more_before = len(results) > per_page
-        results = list(reversed(results[:per_page]))
-        more_after = True
+    if sort == "due" and view != "all":
+        results, more_before, more_after = nulls_last_keyset(
+            session, query, column=Task.due_at, ident=Task.id, after=start, before=end,
+            per_page=per_page)
     else:
-        if start is not None:
-            query = query.where(columns > bound(start))
-        query = query.order_by(*(k.expr.asc() for k in keys)).limit(per_page + 1)
-        results = session.execute(query).all()
-        more_after = len(results) > per_page
-        results = results[:per_page]
-        more_before = start is not None
+        results, more_before, more_after = _keyset(session, query, keys, after=start,
+                                                   before=end, per_page=per_page)
     if not results:
         return QueuePage(rows=[], next_cursor=None, previous_cursor=None)
     rows = [Row(request=r[0], task=None) if view == "all" else Row(request=r[0].request,
@@ -299,6 +329,79 @@ def queue_page(
         next_cursor=encode_cursor(sort, results[-1][-n:]) if more_after else None,
         previous_cursor=encode_cursor(sort, results[0][-n:]) if more_before else None,
     )
+
+
+def _keyset(session: Session, query: Select[Any], keys: list[_Key], *, after: list[Any] | None,
+            before: list[Any] | None, per_page: int) -> tuple[list[Any], bool, bool]:
+    """Rows (each ending with its key values) of one page in ``keys`` order, and whether
+    there are rows before and after it."""
+    query = query.add_columns(*(k.expr for k in keys))
+    columns = tuple_(*(k.expr for k in keys))
+
+    def bound(values: list[Any]) -> Any:
+        return tuple_(*(literal(v, k.expr.type) for v, k in zip(values, keys, strict=True)))
+
+    if before is not None:
+        query = query.where(columns < bound(before))
+        query = query.order_by(*(k.expr.desc() for k in keys)).limit(per_page + 1)
+        results = session.execute(query).all()
+        return list(reversed(results[:per_page])), len(results) > per_page, True
+    if after is not None:
+        query = query.where(columns > bound(after))
+    query = query.order_by(*(k.expr.asc() for k in keys)).limit(per_page + 1)
+    results = session.execute(query).all()
+    return results[:per_page], after is not None, len(results) > per_page
+
+
+def nulls_last_keyset(
+    session: Session,
+    query: Select[Any],
+    *,
+    column: Any,
+    ident: Any,
+    after: list[Any] | None,
+    before: list[Any] | None,
+    per_page: int,
+) -> tuple[list[Any], bool, bool]:
+    """One page of ``query`` in (``column``, ``ident``) order with nulls last, as two index
+    range scans: the rows with a value in (column, ident) order, then the rows without one
+    in ``ident`` order. A null sorts as ``FAR_FUTURE`` in cursors, so ``after``/``before``
+    are the usual [datetime, id] pairs.
+
+    Returns (rows, more before, more after); each row ends with (value or FAR_FUTURE, id)."""
+    dated, undated = column.is_not(None), column.is_(None)
+    limit = per_page + 1
+
+    def run(select_: Select[Any], wanted: int) -> list[Any]:
+        if wanted <= 0:
+            return []
+        rows = session.execute(select_.limit(wanted)).all()
+        return [(*row, row[-2] or FAR_FUTURE, row[-1]) for row in rows]
+
+    query = query.add_columns(column, ident)
+    if before is not None:
+        value, key = before
+        if value >= FAR_FUTURE:
+            results = run(query.where(undated, ident < key).order_by(ident.desc()), limit)
+            results += run(query.where(dated).order_by(column.desc(), ident.desc()),
+                           limit - len(results))
+        else:
+            results = run(query.where(dated, tuple_(column, ident) < tuple_(
+                literal(value, column.type), literal(key, ident.type)))
+                .order_by(column.desc(), ident.desc()), limit)
+        return list(reversed(results[:per_page])), len(results) > per_page, True
+    results = []
+    if after is None or after[0] < FAR_FUTURE:
+        ordered = query.where(dated)
+        if after is not None:
+            ordered = ordered.where(tuple_(column, ident) > tuple_(
+                literal(after[0], column.type), literal(after[1], ident.type)))
+        results = run(ordered.order_by(column.asc(), ident.asc()), limit)
+    rest = query.where(undated)
+    if after is not None and after[0] >= FAR_FUTURE:
+        rest = rest.where(ident > after[1])
+    results += run(rest.order_by(ident.asc()), limit - len(results))
+    return results[:per_page], after is not None, len(results) > per_page
 
 
 def _with_loading(query: Select[Any], view: str) -> Select[Any]:

@@ -1,0 +1,7 @@
+"""The escalations view: supervisors (of their departments) and admins."""
+
+from tests.access import SUPERVISORS, RouteCheck
+
+CHECKS = [
+    RouteCheck("escalations.index", lambda w: "/staff/escalations/", SUPERVISORS),
+]
