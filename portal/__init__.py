@@ -12,9 +12,6 @@ from portal.config import ROOT, Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app. Does no database work; ``flask db upgrade`` migrates."""
     settings = (settings or Settings.from_env()).validated()
-    from portal.sla.service import configure as configure_sla
-
-    configure_sla(settings.timezone)
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
