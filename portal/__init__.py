@@ -12,6 +12,9 @@ from portal.config import ROOT, Settings
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app. Does no database work; ``flask db upgrade`` migrates."""
     settings = (settings or Settings.from_env()).validated()
+    from portal.sla.service import configure as configure_sla
+
+    configure_sla(settings.timezone)
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),
@@ -66,14 +69,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.requests.filing_views import bp as filing_bp
     from portal.requests.tracking_views import bp as tracking_bp
     from portal.routing import views as routing_views
+    from portal.sla import admin_views as sla_admin_views
     from portal.sla import escalation_views
     from portal.staff import views as staff_views
 
     init_login(app)
     for blueprint in (pages_bp, health_bp, auth_bp, filing_bp, tracking_bp, alerts_bp, mail_bp,
                       queue_views.bp, case_views.bp, search_views.bp, intake_views.bp,
-                      audit_views.bp, staff_views.bp, routing_views.bp, notices_bp,
-                      escalation_views.bp):
+                      audit_views.bp, staff_views.bp, routing_views.bp, sla_admin_views.bp,
+                      notices_bp, escalation_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import jobs

@@ -23,7 +23,7 @@ from portal import clock
 from portal.auth.models import User
 from portal.casework.assignment import pick_assignee
 from portal.casework.models import ResponseTemplate, Task
-from portal.catalogue.models import Department
+from portal.catalogue.models import Department, ServiceCategory
 from portal.config import Settings
 from portal.notifications.render import gettext as translate
 from portal.requests import updates
@@ -37,6 +37,7 @@ from portal.requests.models import (
     ServiceRequest,
     Support,
 )
+from portal.sla import service as sla
 from portal.staff.models import StaffMembership
 
 __all__ = [
@@ -214,8 +215,33 @@ def set_priority(
     if priority == request.priority:
         return None
     before, request.priority = request.priority, priority
-    return _internal(session, request, actor=actor, action="priority", **{"from": before},
-                     to=priority)
+    event = _internal(session, request, actor=actor, action="priority", **{"from": before},
+                      to=priority)
+    sla.reattach(session, request, reason="priority")
+    return event
+
+
+def change_category(
+    session: Session, *, settings: Settings, request: ServiceRequest,
+    category: ServiceCategory, actor: User, version: int | None,
+    since_event_id: int | None = None,
+) -> Event | None:
+    """Re-file the case under another active category (internal entry ``{"from", "to"}``);
+    its SLA clocks take the policy that now applies. None when unchanged. Raises
+    ``CaseError("category")``, ``StaleCase``."""
+    if category is None or not category.active:
+        raise CaseError("category")
+    check_version(session, request=request, version=version, since_event_id=since_event_id)
+    if category.id == request.category_id:
+        return None
+    before = request.category.name
+    request.category_id = category.id
+    request.category = category
+    request.updated_at = clock.now()
+    event = _internal(session, request, actor=actor, action="category", **{"from": before},
+                      to=category.name)
+    sla.reattach(session, request, reason="category")
+    return event
 
 
 def reply(
@@ -284,6 +310,7 @@ def merge_duplicate(
                             "department_name": department.name})
     updates.notify(session, settings=settings, request=request, event=event, reporter=True,
                    followers=True, with_message=False)
+    sla.sync_request(session, request)
     _move_supporters(session, request, into)
     _move_followers(session, request, into)
     _close_tasks(session, request, actor=actor)
@@ -339,18 +366,19 @@ def _open_tasks(session: Session, request: ServiceRequest) -> list[Task]:
         Task.request_id == request.id, Task.is_open.is_(True)).order_by(Task.id)))
 
 
-def _close(task: Task, status: str) -> None:
+def _close(session: Session, task: Task, status: str) -> None:
     now = clock.now()
     task.status = status
     task.is_open = False
     task.closed_at = now
     task.updated_at = now
+    sla.stop_task(session, task, now=now)
 
 
 def _close_tasks(session: Session, request: ServiceRequest, *, actor: User | None) -> None:
     """A closed case leaves no open work behind."""
     for task in _open_tasks(session, request):
-        _close(task, "cancelled")
+        _close(session, task, "cancelled")
     session.flush()
 
 
@@ -376,6 +404,7 @@ def add_task(
                 created_by_id=actor.id if actor else None, created_at=now, updated_at=now)
     session.add(task)
     session.flush()
+    sla.start_task(session, task, now=now)
     _internal(session, request, actor=actor, action="task_added", task_id=task.id,
               department=department.name, title=title)
     return task
@@ -409,13 +438,14 @@ def transfer_task(
     if department.id == task.department_id:
         raise CaseError("same_department")
     request = task.request
-    _close(task, "transferred")
+    _close(session, task, "transferred")
     new = Task(request_id=request.id, department_id=department.id, title=task.title,
                assignee_id=pick_assignee(session, department),
                status="open", is_open=True, transferred_from_id=task.id,
                created_by_id=actor.id, created_at=clock.now(), updated_at=clock.now())
     session.add(new)
     session.flush()
+    sla.start_task(session, new, at=new.created_at)
     if request.department_id == task.department_id and not any(
         t.department_id == task.department_id for t in _open_tasks(session, request)
     ):
@@ -446,7 +476,7 @@ def _finish(session: Session, *, settings: Settings, task: Task, actor: User, no
     if not task.is_open:
         raise CaseError("task_closed")
     request = task.request
-    _close(task, status)
+    _close(session, task, status)
     session.flush()
     _internal(session, request, actor=actor, body=note, action=f"task_{status}",
               task_id=task.id, department=task.department.name)

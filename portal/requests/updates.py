@@ -32,6 +32,7 @@ from portal.requests import access
 from portal.requests.events import add_event
 from portal.requests.labels import status_name
 from portal.requests.models import Event, Follower, RequestPhoto, ServiceRequest
+from portal.sla import service as sla
 
 MAX_MESSAGE = 2000
 #: Photos a request can hold in all (filing plus later additions).
@@ -128,6 +129,9 @@ def _move(
     previous = request.move_to(target)
     event = add_event(session, request, kind, actor=actor, actor_kind=actor_kind, body=body,
                       data={"from": previous, "to": target})
+    sla.sync_request(session, request)
+    if actor_kind == "staff" and (body or kind == "question"):
+        sla.record_public_reply(session, request)
     notify(session, settings=settings, request=request, event=event,
            reporter=tell_reporter, followers=True, with_message=with_message)
     return event
@@ -147,6 +151,7 @@ def post_comment(
     event = add_event(session, request, "comment", actor=actor, actor_kind=actor_kind,
                       body=body)
     if actor_kind == "staff":
+        sla.record_public_reply(session, request)
         notify(session, settings=settings, request=request, event=event,
                reporter=True, followers=True, with_message=True)
     return event

@@ -27,6 +27,7 @@ from portal.requests.events import add_event
 from portal.requests.models import CHANNELS, ServiceRequest
 from portal.routing.models import RoutingRule
 from portal.routing.rules import Decision, NewCase, Rule, decide, parse_keywords
+from portal.sla import service as sla
 
 NAME_MAX = 120
 KEYWORDS_MAX = 400
@@ -101,6 +102,7 @@ def route_new_request(
         data["assignee_name"] = assignee.name if assignee else ""
         data["assignment_mode"] = department.assignment_mode
     add_event(session, request, "routed", actor_kind="system", data=data)
+    sla.start_case(session, request, task)
     return Routed(decision, department, task)
 
 
