@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from shapely.geometry import Point, shape
@@ -17,9 +19,19 @@ from portal.areas.loader import AreaError, load_areas
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.models import Task
+from portal.catalogue.loader import load_catalogue
 from portal.catalogue.models import Department, ServiceCategory
-from portal.demo.loader import AREAS_PATH, DEMO_PASSWORD, load_demo
+from portal.demo.loader import (
+    AREAS_PATH,
+    CATALOGUE_PATH,
+    DEMO_PASSWORD,
+    SERVICE_LEVELS_PATH,
+    load_demo,
+)
+from portal.demo.service_levels import ServiceLevelError, load_service_levels
 from portal.requests.models import OPEN_STATUSES, STATUSES, Event, ServiceRequest, Support
+from portal.sla.calendar import load_calendar
+from portal.sla.models import BREACH_ACTIONS, BusinessCalendar, CalendarClosure, SlaPolicy
 
 MOVES = ("status_changed", "question", "answer", "reopened", "duplicate")
 
@@ -27,7 +39,7 @@ MOVES = ("status_changed", "question", "answer", "reopened", "duplicate")
 def _counts(db) -> dict[str, int]:
     return {model.__name__: db.scalar(select(func.count()).select_from(model))
             for model in (Department, ServiceCategory, Area, User, ServiceRequest, Event,
-                          Support)}
+                          Support, Task, BusinessCalendar, CalendarClosure, SlaPolicy)}
 
 
 def test_demo_load_builds_a_living_city_and_a_second_run_adds_nothing(runner, db):
@@ -239,4 +251,144 @@ def test_a_broken_data_file_stops_the_load_with_a_clear_message(runner, db, tmp_
 
     assert result.exit_code == 1
     assert 'department "roads": "name" is required' in result.output
+    assert db.scalar(select(func.count()).select_from(User)) == 0
+
+
+# -- service levels --------------------------------------------------------------------------
+
+
+def _chicago(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("America/Chicago"))
+
+
+def test_demo_service_levels_calendars_departments_and_policies(runner, db):
+    result = runner.invoke(args=["demo", "load", "--requests", "0"])
+    assert result.exit_code == 0, result.output
+    assert "Service levels: 3 calendars, 10 policies" in result.output
+
+    calendars = {c.code: c for c in db.scalars(select(BusinessCalendar))}
+    assert set(calendars) == {"city-hours", "public-works", "24-7"}
+    city = calendars["city-hours"]
+    assert (city.timezone, city.holiday_country, city.holiday_subdivision) == \
+        ("America/Chicago", "US", "IL")
+    assert city.hours["mon"] == [["08:00", "12:00"], ["13:00", "17:00"]]
+    assert "sat" not in city.hours and "sun" not in city.hours
+    assert {c.name for c in city.closures} == {"Day after Thanksgiving", "Christmas Eve"}
+    assert calendars["public-works"].hours["sat"] == [["08:00", "12:00"]]
+    assert calendars["24-7"].always_open
+
+    working = load_calendar(db, city.id, default_timezone="America/Chicago")
+    assert working.working_seconds(_chicago("2026-11-25 08:00"),  # Wed, Thanksgiving, closure
+                                   _chicago("2026-11-30 08:00")) == 8 * 3600
+    assert working.add(_chicago("2026-12-23 16:00"), 2 * 3600) == \
+        _chicago("2026-12-28 09:00")  # Christmas Eve (closure), Christmas Day (holiday)
+
+    departments = {d.code: d for d in db.scalars(select(Department))}
+    assert all(d.calendar_id for d in departments.values())
+    assert departments["water"].calendar_id == calendars["24-7"].id
+    assert departments["streets"].calendar_id == calendars["public-works"].id
+    with_actions = [d for d in departments.values() if d.breach_actions]
+    assert len(with_actions) >= 2
+    assert all(set(d.breach_actions) <= set(BREACH_ACTIONS) for d in with_actions)
+
+    policies = {p.name: p for p in db.scalars(select(SlaPolicy))}
+    default = policies["City-wide default"]
+    assert (default.category_id, default.priority, default.department_id) == (None, None, None)
+    assert [(getattr(default, f"{t}_amount"), getattr(default, f"{t}_unit"))
+            for t in ("first_response", "resolution", "update")] == \
+        [(8, "working_hours"), (80, "working_hours"), (40, "working_hours")]
+    assert {p.priority for p in policies.values()} >= {"high", "urgent"}
+    categories = {c.id: c.code for c in db.scalars(select(ServiceCategory))}
+    by_category = {categories[p.category_id]: p for p in policies.values() if p.category_id}
+    assert (by_category["pothole"].resolution_amount,
+            by_category["pothole"].resolution_unit) == (5, "calendar_days")
+    assert (by_category["missed-collection"].resolution_amount,
+            by_category["missed-collection"].resolution_unit) == (16, "working_hours")
+    assert by_category["streetlight"].resolution_unit == "calendar_days"
+    emergency = by_category["water-leak"]  # working hours on the water utility's 24/7 calendar
+    assert emergency.resolution_unit == "working_hours"
+    assert all(p.pause_statuses == ["waiting_on_resident", "waiting_on_third_party",
+                                    "scheduled"] for p in policies.values())
+
+
+def test_a_second_run_keeps_the_service_levels_an_admin_changed(runner, db):
+    assert runner.invoke(args=["demo", "load", "--requests", "0"]).exit_code == 0
+    policy = db.scalar(select(SlaPolicy).where(SlaPolicy.name == "Potholes"))
+    policy.resolution_amount = 7
+    db.delete(db.scalar(select(SlaPolicy).where(SlaPolicy.name == "Bulk pickups")))
+    streets = db.scalar(select(Department).where(Department.code == "streets"))
+    streets.calendar_id, streets.breach_actions = None, []
+    db.flush()
+    counts = _counts(db)
+
+    result = runner.invoke(args=["demo", "load", "--requests", "0"])
+
+    assert result.exit_code == 0, result.output
+    assert "Nothing was added" in result.output
+    assert _counts(db) == counts
+    db.expire_all()
+    assert db.get(SlaPolicy, policy.id).resolution_amount == 7
+    assert (streets.calendar_id, streets.breach_actions) == (None, [])
+
+
+def _service_levels_file(tmp_path: Path, edit) -> Path:
+    text = SERVICE_LEVELS_PATH.read_text(encoding="utf-8")
+    path = tmp_path / "sla.toml"
+    path.write_text(edit(text), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace('hours.tue = "07:00-15:30"', 'hours.tue = "07:00-25:00"'),
+         'calendar "public-works": hours.tue: “07:00-25:00” has a time that does not exist'),
+        (lambda t: t.replace('hours.mon = "07:00-15:30"', 'hours.mon = "13:00-12:00"'),
+         'calendar "public-works": hours.mon: “13:00-12:00” ends before it starts'),
+        (lambda t: t.replace('"America/Chicago"', '"America/Springfield"', 1),
+         'calendar "city-hours": timezone "America/Springfield" is not an IANA time zone'),
+        (lambda t: t.replace('holiday_subdivision = "IL"', 'holiday_subdivision = "ZZ"', 1),
+         'calendar "city-hours": holiday_subdivision "ZZ" is not a subdivision of US'),
+        (lambda t: t.replace('{ day = 2025-12-24, name = "Christmas Eve" }',
+                             '{ day = "Dec 24", name = "Christmas Eve" }'),
+         'calendar "city-hours", closure Dec 24: "day" must be a date like 2026-11-27'),
+        (lambda t: t.replace('calendar = "24-7"', 'calendar = "24x7"'),
+         'department "water": calendar "24x7" is not defined in the file'),
+        (lambda t: t.replace('["raise_priority"]', '["call_the_mayor"]'),
+         'department "transportation": breach action "call_the_mayor" is unknown'),
+        (lambda t: t.replace('code = "parks"', 'code = "zoo"'),
+         'department "zoo" is not in the catalogue'),
+        (lambda t: t.replace('category = "pothole"', 'category = "potholes"'),
+         'policy "Potholes": category "potholes" is not defined'),
+        (lambda t: t.replace('resolution = "5 calendar days"', 'resolution = "5 days"'),
+         'policy "Potholes": resolution \'5 days\' must be like "8 working hours"'),
+        (lambda t: t.replace('priority = "urgent"', 'priority = "critical"'),
+         'policy "Urgent cases": priority \'critical\' is unknown'),
+        (lambda t: t + '[[policies]]\nname = "Potholes"\nresolution = "1 calendar day"\n',
+         'policy "Potholes" is defined 2 times'),
+        (lambda t: t + '[[policies]]\nname = "Nothing"\n',
+         'policy "Nothing": needs at least one target'),
+    ],
+)
+def test_a_broken_service_levels_file_names_the_entry(db, tmp_path, edit, message):
+    load_catalogue(db, CATALOGUE_PATH)
+    load_areas(db, AREAS_PATH)
+
+    with pytest.raises(ServiceLevelError) as raised:
+        load_service_levels(db, _service_levels_file(tmp_path, edit))
+
+    assert message in str(raised.value)
+    assert db.scalar(select(func.count()).select_from(BusinessCalendar)) == 0
+    assert db.scalar(select(func.count()).select_from(SlaPolicy)) == 0
+
+
+def test_a_broken_service_levels_file_stops_the_load(runner, db, tmp_path, monkeypatch):
+    path = _service_levels_file(tmp_path, lambda t: t.replace('"24 working hours"', '"soon"'))
+    monkeypatch.setattr("portal.demo.loader.SERVICE_LEVELS_PATH", path)
+
+    result = runner.invoke(args=["demo", "load"])
+
+    assert result.exit_code == 1
+    assert "policy \"Water main breaks and leaks (emergency)\": resolution 'soon'" in \
+        result.output
     assert db.scalar(select(func.count()).select_from(User)) == 0

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 from portal.areas.loader import AreaError
 from portal.catalogue.loader import CatalogueError
 from portal.demo.loader import DEFAULT_SIZE, DEMO_PASSWORD, DemoSummary, load_demo
+from portal.demo.service_levels import ServiceLevelError
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
@@ -35,7 +36,7 @@ def load(seed: int, size: int, allow_production: bool) -> None:
     try:
         summary = load_demo(session, settings, seed=seed, size=size, password=password)
         session.commit()
-    except (CatalogueError, AreaError) as exc:
+    except (CatalogueError, AreaError, ServiceLevelError) as exc:
         session.rollback()
         raise click.ClickException(str(exc)) from exc
     except BaseException:
@@ -58,6 +59,7 @@ def format_summary(summary: DemoSummary, *, city: str) -> str:
         f"{c['categories']} categories, {c['questions']} questions "
         f"({added} added, {updated} updated)",
         f"  Areas: {a['areas']} ({a['areas_added']} added, {a['areas_updated']} updated)",
+        _service_levels_line(summary.service_levels),
         f"  Users added: {summary.users_added}",
     ]
     if summary.already_loaded:
@@ -79,3 +81,13 @@ def format_summary(summary: DemoSummary, *, city: str) -> str:
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def _service_levels_line(counts: dict[str, int]) -> str:
+    line = (f"  Service levels: {counts['calendars']} calendars, {counts['policies']} policies, "
+            f"{counts['departments']} departments")
+    if counts["calendars_added"]:
+        return (f"{line} ({counts['calendars_added']} calendars with "
+                f"{counts['closures_added']} closures and {counts['policies_added']} policies "
+                "added)")
+    return f"{line} (already in place; change them in the back office)"

@@ -26,6 +26,7 @@ from portal.catalogue.loader import load_catalogue
 from portal.catalogue.models import Department, ServiceCategory
 from portal.config import Settings
 from portal.demo.plans import Plan, Planner
+from portal.demo.service_levels import load_service_levels
 from portal.demo.timeline import Crew, TimelineWriter, add_supports
 from portal.requests.access import new_token
 from portal.requests.models import ServiceRequest
@@ -34,6 +35,7 @@ from portal.staff.models import StaffMembership
 DATA_DIR = Path(__file__).resolve().parent / "data"
 CATALOGUE_PATH = DATA_DIR / "catalogue.toml"
 AREAS_PATH = DATA_DIR / "areas.geojson"
+SERVICE_LEVELS_PATH = DATA_DIR / "sla.toml"
 #: The documented password of every demo account (``PORTAL_DEMO_PASSWORD`` overrides it).
 DEMO_PASSWORD = "riverton-demo-2026"
 ADMIN_EMAIL = "admin@riverton.example"
@@ -68,6 +70,7 @@ class DemoSummary:
     catalogue: dict[str, int]
     areas: dict[str, int]
     password: str
+    service_levels: dict[str, int] = field(default_factory=dict)
     logins: list[DemoLogin] = field(default_factory=list)
     users_added: int = 0
     requests_added: int = 0
@@ -78,23 +81,26 @@ class DemoSummary:
 
     @property
     def added_anything(self) -> bool:
-        added = [v for k, v in {**self.catalogue, **self.areas}.items() if k.endswith("_added")]
+        counts = {**self.catalogue, **self.areas, **self.service_levels}
+        added = [v for k, v in counts.items() if k.endswith("_added")]
         return bool(sum(added) or self.users_added or self.requests_added)
 
 
 def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
               size: int = DEFAULT_SIZE, password: str = DEMO_PASSWORD) -> DemoSummary:
-    """Load the demo city (flush, no commit). Raises ``CatalogueError`` or ``AreaError`` if the
-    shipped data files are broken."""
+    """Load the demo city (flush, no commit). Raises ``CatalogueError``, ``AreaError`` or
+    ``ServiceLevelError`` if the shipped data files are broken."""
     catalogue = load_catalogue(session, CATALOGUE_PATH)
     areas = load_areas(session, AREAS_PATH)
+    service_levels = load_service_levels(session, SERVICE_LEVELS_PATH)
     already = session.scalar(select(User.id).where(User.email == ADMIN_EMAIL)) is not None
     now = clock.now()
     departments = list(session.scalars(select(Department).order_by(Department.code)))
     crews, residents, logins, added = _ensure_users(session, departments, password,
                                                     joined=now - timedelta(days=150))
-    summary = DemoSummary(catalogue=catalogue, areas=areas, password=password, logins=logins,
-                          users_added=added, already_loaded=already)
+    summary = DemoSummary(catalogue=catalogue, areas=areas, service_levels=service_levels,
+                          password=password, logins=logins, users_added=added,
+                          already_loaded=already)
     if already or size <= 0:
         return summary
     rng = random.Random(seed)

@@ -1,0 +1,308 @@
+"""Load the demo's service levels from a TOML file: calendars, departments' calendars and
+breach actions, SLA policies (see ``portal/demo/data/sla.toml`` for the format).
+
+The whole file is checked every time, and its references (departments, categories, areas)
+against the database, before anything is written. It is written once: on the run that finds
+none of its calendars. After that the back office owns these settings, so a later run neither
+adds nor overwrites anything (an admin's changes survive ``make run``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections import Counter
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal import clock
+from portal.areas.models import Area
+from portal.catalogue.loader import _Checker as Checker
+from portal.catalogue.models import Department, ServiceCategory
+from portal.requests.models import OPEN_STATUSES, PRIORITIES
+from portal.sla.calendar import parse_hours, stored_hours, valid_timezone
+from portal.sla.models import (
+    BREACH_ACTIONS,
+    DEFAULT_PAUSE_STATUSES,
+    WEEKDAYS,
+    BusinessCalendar,
+    CalendarClosure,
+    SlaPolicy,
+)
+
+TARGETS = ("first_response", "resolution", "update")
+#: "8 working hours", "1 working hour", "5 calendar days", "1 calendar day".
+TARGET_RE = re.compile(r"^\s*(\d{1,5})\s+(working hours?|calendar days?)\s*$")
+AMOUNT_MAX = 10_000
+
+_FILE_KEYS = {"calendars", "departments", "policies"}
+_CALENDAR_KEYS = {"code", "name", "timezone", "always_open", "hours", "holiday_country",
+                  "holiday_subdivision", "closures"}
+_CLOSURE_KEYS = {"day", "name"}
+_DEPARTMENT_KEYS = {"code", "calendar", "breach_actions"}
+_POLICY_KEYS = {"name", "category", "priority", "department", "area", *TARGETS,
+                "pause_statuses", "active", "position"}
+
+
+class ServiceLevelError(ValueError):
+    """The service levels file is not valid. ``problems`` names the entry of each problem."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source} is not a valid service levels file:\n" +
+                         "\n".join(f"- {p}" for p in problems))
+
+
+def read_service_levels(path: str | Path) -> dict[str, list[dict[str, Any]]]:
+    """Parse and check the file; return values by entity. Raises ``ServiceLevelError``."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as exc:
+        raise ServiceLevelError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ServiceLevelError(str(path), [f"is not valid TOML: {exc}"]) from exc
+    check = Checker()
+    check.keys("the file", data, _FILE_KEYS)
+    spec = {
+        "calendars": [_calendar(check, raw) for raw in check.entries("file", data, "calendars")],
+        "departments": [_department(check, raw)
+                        for raw in check.entries("file", data, "departments")],
+        "policies": [_policy(check, raw, index)
+                     for index, raw in enumerate(check.entries("file", data, "policies"))],
+    }
+    check.unique("calendar", [c["code"] for c in spec["calendars"]])
+    check.unique("department", [d["code"] for d in spec["departments"]])
+    check.unique("policy", [p["name"] for p in spec["policies"]])
+    calendars = {c["code"] for c in spec["calendars"]}
+    for department in spec["departments"]:
+        if department["calendar"] and department["calendar"] not in calendars:
+            check.add(f'department "{department["code"]}"',
+                      f'calendar "{department["calendar"]}" is not defined in the file')
+    if check.problems:
+        raise ServiceLevelError(str(path), check.problems)
+    return spec
+
+
+def _calendar(check: Checker, raw: dict[str, Any]) -> dict[str, Any]:
+    where = f'calendar "{raw.get("code", "?")}"'
+    check.keys(where, raw, _CALENDAR_KEYS)
+    timezone = check.text(where, raw, "timezone", required=True, max_len=64)
+    if timezone and not valid_timezone(timezone):
+        check.add(where, f'timezone "{timezone}" is not an IANA time zone')
+    always_open = check.flag(where, raw, "always_open", False)
+    hours, broken = _hours(check, where, raw.get("hours", {}))
+    if always_open and hours:
+        check.add(where, "an always-open calendar has no hours")
+    elif not always_open and not hours and not broken:
+        check.add(where, "needs working hours on at least one day (or always_open = true)")
+    country = check.text(where, raw, "holiday_country", max_len=2).upper()
+    subdivision = check.text(where, raw, "holiday_subdivision", max_len=10).upper()
+    if country or subdivision:
+        _check_holidays(check, where, country, subdivision)
+    return {
+        "code": check.code(where, raw.get("code")),
+        "name": check.text(where, raw, "name", required=True, max_len=120),
+        "timezone": timezone,
+        "always_open": always_open,
+        "hours": {} if always_open else hours,
+        "holiday_country": country,
+        "holiday_subdivision": subdivision,
+        "closures": _closures(check, where, raw),
+    }
+
+
+def _hours(check: Checker, where: str, raw: Any) -> tuple[dict[str, list[list[str]]], bool]:
+    """The stored hours per weekday, and whether any day was wrong."""
+    if not isinstance(raw, dict):
+        check.add(where, '"hours" must be a table of weekdays (hours.mon = "08:00-17:00")')
+        return {}, True
+    broken = False
+    for day in sorted(set(raw) - set(WEEKDAYS)):
+        check.add(where, f'hours.{day} is not a weekday (expected {", ".join(WEEKDAYS)})')
+        broken = True
+    hours: dict[str, list[list[str]]] = {}
+    for day in WEEKDAYS:
+        text = raw.get(day, "")
+        try:
+            if not isinstance(text, str):
+                raise ValueError('must be text like "08:00-12:00, 13:00-17:00"')
+            periods = parse_hours(text)
+        except ValueError as exc:
+            check.add(where, f"hours.{day}: {exc}")
+            broken = True
+            continue
+        if periods:
+            hours[day] = stored_hours(periods)
+    return hours, broken
+
+
+def _closures(check: Checker, where: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    closures = []
+    for closure in check.entries(where, raw, "closures"):
+        closure_where = f'{where}, closure {closure.get("day", "?")}'
+        check.keys(closure_where, closure, _CLOSURE_KEYS)
+        if not isinstance(closure.get("day"), date) or isinstance(closure.get("day"), datetime):
+            check.add(closure_where, '"day" must be a date like 2026-11-27 (no quotes)')
+            continue
+        closures.append({"day": closure["day"],
+                         "name": check.text(closure_where, closure, "name", required=True,
+                                            max_len=120)})
+    check.unique(f"{where}, closure", [c["day"].isoformat() for c in closures])
+    return closures
+
+
+def _check_holidays(check: Checker, where: str, country: str, subdivision: str) -> None:
+    import holidays
+
+    supported = holidays.list_supported_countries()
+    if not country:
+        check.add(where, "holiday_subdivision needs a holiday_country")
+    elif country not in supported:
+        check.add(where, f'holiday_country "{country}" is not known to the holidays package')
+    elif subdivision and subdivision not in {s.upper() for s in supported[country]}:
+        check.add(where, f'holiday_subdivision "{subdivision}" is not a subdivision of '
+                         f"{country}")
+
+
+def _department(check: Checker, raw: dict[str, Any]) -> dict[str, Any]:
+    where = f'department "{raw.get("code", "?")}"'
+    check.keys(where, raw, _DEPARTMENT_KEYS)
+    calendar = raw.get("calendar", "")
+    if calendar:
+        calendar = check.code(where, calendar, what="calendar")
+    actions = raw.get("breach_actions", [])
+    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+        check.add(where, '"breach_actions" must be a list')
+        actions = []
+    for action in actions:
+        if action not in BREACH_ACTIONS:
+            check.add(where, f'breach action "{action}" is unknown (expected one of '
+                             f'{", ".join(BREACH_ACTIONS)})')
+    return {"code": check.code(where, raw.get("code")), "calendar": calendar,
+            "breach_actions": [a for a in BREACH_ACTIONS if a in actions]}
+
+
+def _policy(check: Checker, raw: dict[str, Any], index: int) -> dict[str, Any]:
+    name = raw.get("name", "?")
+    where = f'policy "{name}"'
+    check.keys(where, raw, _POLICY_KEYS)
+    values: dict[str, Any] = {
+        "name": check.text(where, raw, "name", required=True, max_len=120),
+        "active": check.flag(where, raw, "active", True),
+        "position": check.whole(where, raw, "position", (index + 1) * 10),
+    }
+    for key in ("category", "department", "area"):
+        value = raw.get(key)
+        values[key] = check.code(where, value, what=key) if value is not None else None
+    priority = raw.get("priority")
+    if priority is not None and priority not in PRIORITIES:
+        check.add(where, f'priority {priority!r} is unknown (expected one of '
+                         f'{", ".join(PRIORITIES)})')
+    values["priority"] = priority
+    for target in TARGETS:
+        amount, unit = None, "working_hours"
+        text = raw.get(target)
+        if text is not None:
+            match = TARGET_RE.match(text) if isinstance(text, str) else None
+            if match is None or not 0 < int(match.group(1)) <= AMOUNT_MAX:
+                check.add(where, f'{target} {text!r} must be like "8 working hours" or '
+                                 f'"5 calendar days" (1 to {AMOUNT_MAX})')
+            else:
+                amount = int(match.group(1))
+                unit = "working_hours" if match.group(2).startswith("working") else \
+                    "calendar_days"
+        values[f"{target}_amount"], values[f"{target}_unit"] = amount, unit
+    if all(raw.get(target) is None for target in TARGETS):
+        check.add(where, f'needs at least one target ({", ".join(TARGETS)})')
+    pauses = raw.get("pause_statuses", list(DEFAULT_PAUSE_STATUSES))
+    if not isinstance(pauses, list) or any(s not in OPEN_STATUSES for s in pauses):
+        check.add(where, f'pause_statuses must list open statuses ({", ".join(OPEN_STATUSES)})')
+        pauses = list(DEFAULT_PAUSE_STATUSES)
+    values["pause_statuses"] = [s for s in OPEN_STATUSES if s in pauses]
+    return values
+
+
+def load_service_levels(session: Session, path: str | Path) -> dict[str, int]:
+    """Check ``path`` and, the first time, write it (flush, no commit); return counts.
+
+    Keys: ``calendars``, ``policies``, ``departments`` (in the file), ``calendars_added``,
+    ``closures_added``, ``policies_added``, ``departments_updated``. Raises
+    ``ServiceLevelError`` (naming every problem) before writing anything.
+    """
+    spec = read_service_levels(path)
+    departments, categories, areas = _references(session, spec, str(path))
+    counts: Counter[str] = Counter(calendars=len(spec["calendars"]),
+                                   policies=len(spec["policies"]),
+                                   departments=len(spec["departments"]))
+    codes = [c["code"] for c in spec["calendars"]]
+    if codes and session.scalar(select(BusinessCalendar.id)
+                                .where(BusinessCalendar.code.in_(codes)).limit(1)):
+        return _counts(counts)
+    now = clock.now()
+    calendars: dict[str, BusinessCalendar] = {}
+    for entry in spec["calendars"]:
+        values = {k: v for k, v in entry.items() if k != "closures"}
+        calendar = calendars[entry["code"]] = BusinessCalendar(
+            **values, created_at=now, updated_at=now,
+            closures=[CalendarClosure(day=c["day"], name=c["name"], created_at=now)
+                      for c in entry["closures"]])
+        session.add(calendar)
+        counts["calendars_added"] += 1
+        counts["closures_added"] += len(entry["closures"])
+    session.flush()
+    for entry in spec["departments"]:
+        department = departments[entry["code"]]
+        department.calendar_id = calendars[entry["calendar"]].id if entry["calendar"] else None
+        department.breach_actions = entry["breach_actions"]
+        counts["departments_updated"] += 1
+    for entry in spec["policies"]:
+        values = {k: v for k, v in entry.items() if k not in ("category", "department", "area")}
+        session.add(SlaPolicy(
+            **values, created_at=now, updated_at=now,
+            category_id=categories[entry["category"]].id if entry["category"] else None,
+            department_id=departments[entry["department"]].id if entry["department"] else None,
+            area_id=areas[entry["area"]].id if entry["area"] else None,
+        ))
+        counts["policies_added"] += 1
+    session.flush()
+    return _counts(counts)
+
+
+def _counts(counts: Counter[str]) -> dict[str, int]:
+    keys = ("calendars", "policies", "departments", "calendars_added", "closures_added",
+            "policies_added", "departments_updated")
+    return {key: counts[key] for key in keys}
+
+
+def _references(session: Session, spec: dict[str, list[dict[str, Any]]], source: str,
+                ) -> tuple[dict[str, Department], dict[str, ServiceCategory], dict[str, Area]]:
+    """The departments, categories and areas the file names, or ``ServiceLevelError``."""
+    wanted: dict[str, set[str]] = {"department": {d["code"] for d in spec["departments"]},
+                                   "category": set(), "area": set()}
+    for policy in spec["policies"]:
+        for key in ("department", "category", "area"):
+            if policy[key]:
+                wanted[key].add(policy[key])
+    found = {
+        key: {row.code: row for row in session.scalars(select(model)
+                                                       .where(model.code.in_(wanted[key])))}
+        for key, model in (("department", Department), ("category", ServiceCategory),
+                           ("area", Area))
+    }
+    problems = [f'department "{code}" is not in the catalogue'
+                for code in sorted(wanted["department"] - set(found["department"]))]
+    for policy in spec["policies"]:
+        for key in ("department", "category", "area"):
+            if policy[key] and policy[key] not in found[key]:
+                problems.append(f'policy "{policy["name"]}": {key} "{policy[key]}" is not '
+                                "defined")
+    if problems:
+        raise ServiceLevelError(source, problems)
+    return found["department"], found["category"], found["area"]
