@@ -28,6 +28,8 @@ def sweep_expired_drafts(db: Database, settings: Settings, now: datetime) -> str
 
 def register_all() -> None:
     from portal.notifications.staff import send_staff_digests
+    from portal.sla.sweep import sweep_sla
 
     register_job(sweep_expired_drafts)
+    register_job(sweep_sla)
     register_job(send_staff_digests)
