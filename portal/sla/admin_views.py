@@ -1,0 +1,395 @@
+"""Back office: service levels (admins only): SLA policies, business calendars with their
+closures, and each department's calendar and breach actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from portal.areas.models import Area
+from portal.casework.queue_forms import PRIORITY_NAMES
+from portal.catalogue.models import Department, ServiceCategory
+from portal.requests.models import PRIORITIES
+from portal.sla import admin
+from portal.sla.admin_forms import (
+    BREACH_ACTION_NAMES,
+    DAY_NAMES,
+    PAUSE_STATUS_NAMES,
+    TARGET_NAMES,
+    UNIT_NAMES,
+    CalendarForm,
+    ClosureForm,
+    DeleteForm,
+    DepartmentSlaForm,
+    PolicyForm,
+)
+from portal.sla.models import DEFAULT_PAUSE_STATUSES, WEEKDAYS, BusinessCalendar, SlaPolicy
+from portal.staff.access import ADMIN, staff_required
+from portal.web import db_session
+
+bp = Blueprint("sla_admin", __name__, url_prefix="/staff/admin/sla")
+
+#: Catalogue lists shown as choices (a city has hundreds at most).
+MAX_CHOICES = 2000
+
+
+
+def _locale() -> str:
+    return str(get_locale() or "en")
+
+
+def _actor() -> Any:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _or_404(model: type[Any], row_id: int, *, lock: bool = False) -> Any:
+    session = db_session()
+    row = admin.locked(session, model, row_id) if lock else session.get(model, row_id)
+    if row is None:
+        abort(404)
+    return row
+
+
+def _message(field_name: str, code: str) -> str:
+    specific = {
+        ("code", "invalid"): _("Use lower-case letters, digits, hyphens and underscores, "
+                               "like public-works"),
+        ("code", "taken"): _("Another calendar already uses this code"),
+        ("timezone", "unknown"): _("Enter a time zone from the IANA list, like "
+                                   "America/Chicago"),
+        ("holiday_country", "unknown"): _("The holidays package does not know this country: "
+                                          "enter a two-letter code like US"),
+        ("holiday_country", "required"): _("Enter the country of the state or region"),
+        ("holiday_subdivision", "unknown"): _("This is not a state or region of that country "
+                                              "the holidays package knows, like IL in US"),
+        ("hours", "no_hours"): _("Enter at least one working period, or choose open 24 hours "
+                                 "a day"),
+        ("day", "duplicate_day"): _("The calendar is already closed on this day"),
+        ("first_response_amount", "no_target"): _("Set at least one target"),
+        ("position", "invalid"): _("Enter a whole number from 0"),
+        ("pause_statuses", "unknown"): _("Choose from the list"),
+        ("breach_actions", "unknown"): _("Choose from the list"),
+    }.get((field_name, code))
+    if specific:
+        return specific
+    if code == "not_positive":
+        return _("Enter a number greater than zero, or leave it empty")
+    if code == "too_large":
+        return _("Enter %(max)d or less", max=admin.AMOUNT_MAX)
+    return {"required": _("This is required"), "too_long": _("This is too long"),
+            "unknown": _("Choose from the list")}.get(code, _("Check this"))
+
+
+def _show_errors(form: Any, error: admin.SlaAdminError, *, prefix: str = "") -> None:
+    fields = {"hours": "hours_mon"}
+    for key, code in error.errors.items():
+        field = getattr(form, prefix + fields.get(key, key), None)
+        if field is None:
+            form.form_errors.append(_message(key, code))
+            continue
+        detail = error.details.get(key)
+        message = _("Enter the hours like 08:00-12:00, 13:00-17:00 (%(problem)s)",
+                    problem=detail) if detail else _message(key, code)
+        field.errors = [*field.errors, message]
+
+
+# --- policies --------------------------------------------------------------------------------
+
+class Names:
+    """Display names of departments, categories and areas, read once per page."""
+
+    def __init__(self) -> None:
+        session, locale = db_session(), _locale()
+        self.departments = {d.id: d.t("name", locale) for d in session.scalars(
+            select(Department).order_by(Department.name).limit(MAX_CHOICES))}
+        self.categories = {c.id: c.t("name", locale) for c in session.scalars(
+            select(ServiceCategory).order_by(ServiceCategory.name).limit(MAX_CHOICES))}
+        self.areas: dict[int, str] = dict(session.execute(
+            select(Area.id, Area.name).order_by(Area.name).limit(MAX_CHOICES)).all())
+        self.priorities = {p: str(PRIORITY_NAMES[p]) for p in PRIORITIES}
+        self.units = {u: str(name) for u, name in UNIT_NAMES.items()}
+        self.statuses = {s: str(name) for s, name in PAUSE_STATUS_NAMES.items()}
+        self.targets = {t: str(name) for t, name in TARGET_NAMES.items()}
+
+    def fill(self, form: PolicyForm) -> None:
+        form.category.choices = [("", _("Any category")), *self.categories.items()]
+        form.priority.choices = [("", _("Any priority")), *self.priorities.items()]
+        form.department.choices = [("", _("Any department")), *self.departments.items()]
+        form.area.choices = [("", _("Any area")), *self.areas.items()]
+
+
+@bp.get("/")
+@staff_required(ADMIN)
+def policies() -> str:
+    return render_template("sla/admin/policies.html",
+                           policies=admin.list_policies(db_session()), names=Names(),
+                           targets=admin.TARGETS)
+
+
+def _policy_input(form: PolicyForm) -> admin.PolicyInput:
+    return admin.PolicyInput(
+        name=form.name.data or "", category_id=form.category.data,
+        priority=form.priority.data, department_id=form.department.data,
+        area_id=form.area.data, targets=form.targets(),
+        pause_statuses=list(form.pause_statuses.data or []), active=bool(form.active.data),
+        position=form.position_value())
+
+
+def _policy_page(form: PolicyForm, policy: SlaPolicy | None, names: Names, status: int = 200,
+                 *, conflict: bool = False) -> tuple[str, int]:
+    return render_template("sla/admin/policy_form.html", form=form, policy=policy,
+                           names=names, conflict=conflict, delete_form=DeleteForm(),
+                           targets=admin.TARGETS), status
+
+
+@bp.route("/policies/new", methods=["GET", "POST"])
+@staff_required(ADMIN)
+def new_policy() -> Any:
+    names = Names()
+    if request.method == "GET":
+        form = PolicyForm(data={"pause_statuses": list(DEFAULT_PAUSE_STATUSES),
+                                "active": True})
+        names.fill(form)
+        return _policy_page(form, None, names)
+    form = PolicyForm()
+    names.fill(form)
+    if form.validate():
+        try:
+            policy = admin.create_policy(db_session(), _policy_input(form), actor=_actor())
+        except admin.SlaAdminError as error:
+            _show_errors(form, error)
+        else:
+            flash(_("Policy “%(name)s” added.", name=policy.name), "success")
+            return redirect(url_for(".policies"))
+    return _policy_page(form, None, names, 400)
+
+
+@bp.route("/policies/<int:policy_id>/edit", methods=["GET", "POST"])
+@staff_required(ADMIN)
+def edit_policy(policy_id: int) -> Any:
+    names = Names()
+    if request.method == "GET":
+        policy = _or_404(SlaPolicy, policy_id)
+        data = admin.policy_snapshot(policy)
+        data = {**data, "category": data["category_id"], "department": data["department_id"],
+                "area": data["area_id"], "position": str(data["position"]),
+                "state": admin.fingerprint(data)}
+        for target in admin.TARGETS:
+            amount = data[f"{target}_amount"]
+            data[f"{target}_amount"] = "" if amount is None else str(amount)
+        form = PolicyForm(data=data)
+        names.fill(form)
+        return _policy_page(form, policy, names)
+    policy = _or_404(SlaPolicy, policy_id, lock=True)
+    form = PolicyForm()
+    names.fill(form)
+    if form.validate():
+        try:
+            admin.update_policy(db_session(), policy, _policy_input(form), actor=_actor(),
+                                expected=form.state.data or "")
+        except admin.Conflict:
+            form.state.data = admin.fingerprint(admin.policy_snapshot(policy))
+            return _policy_page(form, policy, names, 409, conflict=True)
+        except admin.SlaAdminError as error:
+            _show_errors(form, error)
+        else:
+            flash(_("Policy “%(name)s” saved.", name=policy.name), "success")
+            return redirect(url_for(".policies"))
+    return _policy_page(form, policy, names, 400)
+
+
+@bp.post("/policies/<int:policy_id>/delete")
+@staff_required(ADMIN)
+def delete_policy(policy_id: int) -> Response:
+    policy = _or_404(SlaPolicy, policy_id, lock=True)
+    if not DeleteForm().validate():
+        abort(400)
+    name = policy.name
+    admin.delete_policy(db_session(), policy, actor=_actor())
+    flash(_("Policy “%(name)s” deleted. Clocks it started keep their targets.", name=name),
+          "success")
+    return redirect(url_for(".policies"))
+
+
+# --- calendars -------------------------------------------------------------------------------
+
+@bp.get("/calendars/")
+@staff_required(ADMIN)
+def calendars() -> str:
+    rows = admin.list_calendars(db_session())
+    return render_template("sla/admin/calendars.html", calendars=rows,
+                           hours={c.id: admin.hours_text(c.hours) for c in rows},
+                           days=WEEKDAYS, day_names=DAY_NAMES)
+
+
+def _calendar_input(form: CalendarForm) -> admin.CalendarInput:
+    return admin.CalendarInput(
+        code=form.code.data or "", name=form.name.data or "",
+        timezone=form.timezone.data or "", always_open=bool(form.always_open.data),
+        hours=form.hours(), holiday_country=form.holiday_country.data or "",
+        holiday_subdivision=form.holiday_subdivision.data or "")
+
+
+def _calendar_data(calendar: BusinessCalendar) -> dict[str, Any]:
+    snapshot = admin.calendar_snapshot(calendar)
+    data = {key: value for key, value in snapshot.items() if key != "hours"}
+    data.update({f"hours_{day}": text for day, text in admin.hours_text(calendar.hours).items()})
+    data["state"] = admin.fingerprint(snapshot)
+    return data
+
+
+def _calendar_page(form: CalendarForm, calendar: BusinessCalendar | None, status: int = 200,
+                   *, conflict: bool = False,
+                   closure_form: ClosureForm | None = None) -> tuple[str, int]:
+    context: dict[str, Any] = {"form": form, "calendar": calendar, "conflict": conflict,
+                               "days": WEEKDAYS, "day_names": DAY_NAMES}
+    if calendar is not None:
+        today = admin.calendar_today(calendar)
+        context.update(
+            holidays=admin.upcoming_holidays(calendar, today=today),
+            closures=admin.upcoming_closures(db_session(), calendar, today=today),
+            closure_form=closure_form or ClosureForm(), remove_form=DeleteForm(),
+            current_hours=admin.hours_text(calendar.hours), today=today)
+    return render_template("sla/admin/calendar_form.html", **context), status
+
+
+@bp.route("/calendars/new", methods=["GET", "POST"])
+@staff_required(ADMIN)
+def new_calendar() -> Any:
+    form = CalendarForm()
+    if request.method == "GET":
+        return _calendar_page(form, None)
+    if form.validate():
+        try:
+            calendar = admin.create_calendar(db_session(), _calendar_input(form),
+                                             actor=_actor())
+        except admin.SlaAdminError as error:
+            _show_errors(form, error)
+        else:
+            flash(_("Calendar “%(name)s” added. You can now add the city's closures.",
+                    name=calendar.name), "success")
+            return redirect(url_for(".edit_calendar", calendar_id=calendar.id))
+    return _calendar_page(form, None, 400)
+
+
+@bp.route("/calendars/<int:calendar_id>/edit", methods=["GET", "POST"])
+@staff_required(ADMIN)
+def edit_calendar(calendar_id: int) -> Any:
+    if request.method == "GET":
+        calendar = _or_404(BusinessCalendar, calendar_id)
+        return _calendar_page(CalendarForm(data=_calendar_data(calendar)), calendar)
+    calendar = _or_404(BusinessCalendar, calendar_id, lock=True)
+    form = CalendarForm()
+    if form.validate():
+        try:
+            admin.update_calendar(db_session(), calendar, _calendar_input(form),
+                                  actor=_actor(), expected=form.state.data or "")
+        except admin.Conflict:
+            form.state.data = _calendar_data(calendar)["state"]
+            return _calendar_page(form, calendar, 409, conflict=True)
+        except admin.SlaAdminError as error:
+            _show_errors(form, error)
+        else:
+            flash(_("Calendar “%(name)s” saved.", name=calendar.name), "success")
+            return redirect(url_for(".edit_calendar", calendar_id=calendar.id))
+    return _calendar_page(form, calendar, 400)
+
+
+@bp.post("/calendars/<int:calendar_id>/closures")
+@staff_required(ADMIN)
+def add_closure(calendar_id: int) -> Any:
+    calendar = _or_404(BusinessCalendar, calendar_id, lock=True)
+    closure_form = ClosureForm()
+    if closure_form.validate():
+        try:
+            closure = admin.add_closure(db_session(), calendar,
+                                        day=closure_form.closure_day.data,
+                                        name=closure_form.closure_name.data or "",
+                                        actor=_actor())
+        except admin.SlaAdminError as error:
+            _show_errors(closure_form, error, prefix="closure_")
+        else:
+            flash(_("Closed on %(day)s: %(name)s.", day=closure.day.isoformat(),
+                    name=closure.name), "success")
+            return redirect(url_for(".edit_calendar", calendar_id=calendar.id,
+                                    _anchor="closures"))
+    return _calendar_page(CalendarForm(formdata=None, data=_calendar_data(calendar)),
+                          calendar, 400, closure_form=closure_form)
+
+
+@bp.post("/calendars/<int:calendar_id>/closures/<int:closure_id>/delete")
+@staff_required(ADMIN)
+def remove_closure(calendar_id: int, closure_id: int) -> Response:
+    calendar = _or_404(BusinessCalendar, calendar_id, lock=True)
+    if not DeleteForm().validate():
+        abort(400)
+    closure = next((c for c in calendar.closures if c.id == closure_id), None)
+    if closure is None:
+        flash(_("That closure was already removed."), "info")
+    else:
+        day, name = closure.day.isoformat(), closure.name
+        admin.remove_closure(db_session(), closure, actor=_actor())
+        flash(_("The closure on %(day)s (%(name)s) is removed.", day=day, name=name),
+              "success")
+    return redirect(url_for(".edit_calendar", calendar_id=calendar.id, _anchor="closures"))
+
+
+# --- departments -----------------------------------------------------------------------------
+
+def _calendar_names() -> dict[int, str]:
+    return {c.id: c.name for c in admin.list_calendars(db_session())}
+
+
+@bp.get("/departments/")
+@staff_required(ADMIN)
+def departments() -> str:
+    locale = _locale()
+    rows = admin.list_departments(db_session())
+    return render_template("sla/admin/departments.html", departments=rows,
+                           names={d.id: d.t("name", locale) for d in rows},
+                           calendars=_calendar_names(),
+                           actions={a: str(n) for a, n in BREACH_ACTION_NAMES.items()})
+
+
+@bp.route("/departments/<int:department_id>/edit", methods=["GET", "POST"])
+@staff_required(ADMIN)
+def edit_department(department_id: int) -> Any:
+    calendars = _calendar_names()
+    if request.method == "GET":
+        department = _or_404(Department, department_id)
+        snapshot = admin.department_snapshot(department)
+        form = DepartmentSlaForm(data={"calendar": snapshot["calendar_id"],
+                                       "breach_actions": snapshot["breach_actions"],
+                                       "state": admin.fingerprint(snapshot)})
+    else:
+        department = _or_404(Department, department_id, lock=True)
+        form = DepartmentSlaForm()
+    form.calendar.choices = [("", _("City default")), *calendars.items()]
+    status, conflict = 200, False
+    if request.method == "POST":
+        status = 400
+        if form.validate():
+            try:
+                admin.update_department(
+                    db_session(), department, calendar_id=form.calendar.data,
+                    breach_actions=list(form.breach_actions.data or []), actor=_actor(),
+                    expected=form.state.data or "")
+            except admin.Conflict:
+                status, conflict = 409, True
+                form.state.data = admin.fingerprint(admin.department_snapshot(department))
+            except admin.SlaAdminError as error:
+                _show_errors(form, error)
+            else:
+                flash(_("Service levels of %(name)s saved.",
+                        name=department.t("name", _locale())), "success")
+                return redirect(url_for(".departments"))
+    return render_template(
+        "sla/admin/department_form.html", form=form, department=department,
+        name=department.t("name", _locale()), conflict=conflict, calendars=calendars,
+        actions={a: str(n) for a, n in BREACH_ACTION_NAMES.items()}), status
