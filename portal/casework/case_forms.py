@@ -33,6 +33,11 @@ class PriorityForm(CaseForm):
                            validators=[InputRequired(_l("Choose a priority."))])
 
 
+class CategoryForm(CaseForm):
+    category = SelectField(_l("Category"), coerce=int,
+                           validators=[InputRequired(_l("Choose a category."))])
+
+
 class StatusForm(CaseForm):
     target = SelectField(_l("New status"), choices=[SelectChoice(s) for s in STATUSES],
                          validators=[InputRequired(_l("Choose the new status."))])

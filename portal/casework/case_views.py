@@ -21,13 +21,15 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
+from portal import clock
 from portal.auth.models import User
 from portal.casework import case_forms as forms
 from portal.casework import service
 from portal.casework.models import ResponseTemplate, Task
-from portal.catalogue.models import Department
+from portal.catalogue.models import Department, ServiceCategory
 from portal.requests import queries, updates
 from portal.requests.models import Event, InvalidTransition, RequestPhoto, ServiceRequest
+from portal.sla.models import SlaClock
 from portal.staff.access import current_staff, staff_required
 from portal.staff.models import StaffMembership
 from portal.web import db_session, send_photo, settings
@@ -36,6 +38,8 @@ bp = Blueprint("case", __name__, url_prefix="/staff/cases")
 
 TIMELINE_LIMIT = 200
 TASK_LIMIT = 100
+#: A case holds a handful of clocks (its own three, one per task and transfer).
+CLOCK_LIMIT = 50
 
 
 def _locale() -> str:
@@ -82,6 +86,13 @@ def _departments(exclude: int | None = None) -> list[SelectChoice]:
     return [SelectChoice(d.id, d.t("name", _locale())) for d in rows if d.id != exclude]
 
 
+def _categories() -> list[SelectChoice]:
+    rows = db_session().scalars(select(ServiceCategory)
+                                .where(ServiceCategory.active.is_(True))
+                                .order_by(ServiceCategory.name).limit(500))
+    return [SelectChoice(c.id, c.t("name", _locale())) for c in rows]
+
+
 def _members(department_id: int) -> list[User]:
     return list(db_session().scalars(
         select(User).join(StaffMembership, StaffMembership.user_id == User.id)
@@ -100,6 +111,8 @@ def _setup(form: FlaskForm, sr: ServiceRequest, task: Task | None = None) -> Fla
             SelectChoice(str(t.id), t.t("title", _locale())) for t in _templates(sr)]
     elif isinstance(form, forms.AddTaskForm):
         form.department.choices = _departments()
+    elif isinstance(form, forms.CategoryForm):
+        form.category.choices = _categories()
     elif isinstance(form, forms.AssignForm) and task is not None:
         form.assignee.choices = [SelectChoice("", _("Nobody (leave in the queue)"))] + [
             SelectChoice(str(u.id), u.name or u.email) for u in _members(task.department_id)]
@@ -139,6 +152,21 @@ def _timeline(sr: ServiceRequest) -> list[Event]:
     newest = (select(Event).where(Event.request_id == sr.id)
               .order_by(Event.id.desc()).limit(TIMELINE_LIMIT))
     return sorted(db_session().scalars(newest), key=lambda e: e.id)
+
+
+def _clocks(sr: ServiceRequest, tasks: list[Task]) -> list[dict[str, Any]]:
+    """The case's SLA clocks, oldest first, with the task and department each belongs to."""
+    db = db_session()
+    clocks = list(db.scalars(select(SlaClock).where(SlaClock.request_id == sr.id)
+                             .order_by(SlaClock.id).limit(CLOCK_LIMIT)))
+    if not clocks:
+        return []
+    by_id = {t.id: t for t in tasks}
+    wanted = sorted({c.department_id for c in clocks})
+    names = {d.id: d.t("name", _locale()) for d in db.scalars(
+        select(Department).where(Department.id.in_(wanted)))}
+    return [{"clock": c, "task": by_id.get(c.task_id) if c.task_id else None,
+             "department": names.get(c.department_id, "")} for c in clocks]
 
 
 def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm] | None = None,
@@ -182,6 +210,8 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
         "seen": timeline[-1].id if timeline else 0,
         "tasks": tasks,
         "task_forms": task_forms,
+        "clocks": _clocks(sr, tasks),
+        "now": clock.now(),
         "priority_names": {k: str(v) for k, v in PRIORITY_NAMES.items()},
         "duplicate_of": db.get(ServiceRequest, sr.duplicate_of_id) if sr.duplicate_of_id
         else None,
@@ -190,6 +220,7 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
         "f": {
             "acknowledge": form("acknowledge", forms.AcknowledgeForm),
             "priority": form("priority", forms.PriorityForm),
+            "category": form("category", forms.CategoryForm),
             "status": status_form,
             "reply": form("reply", forms.ReplyForm),
             "note": form("note", forms.NoteForm),
@@ -201,6 +232,8 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
     }
     if "priority" not in active:
         context["f"]["priority"].priority.data = sr.priority
+    if "category" not in active:
+        context["f"]["category"].category.data = sr.category_id
     context["f"]["priority"].priority.choices = [
         SelectChoice(p, context["priority_names"][p]) for p in PRIORITY_NAMES]
     return render_template("casework/case.html", **context), status
@@ -253,6 +286,7 @@ ERRORS = {
     "same_department": _l("Choose another department."),
     "title": _l("Say what the department needs to do."),
     "priority": _l("Choose a priority."),
+    "category": _l("Choose a category that is in use."),
     "template": _l("Choose a template."),
     "use_merge": _l("To close a case as a duplicate, use “Merge as duplicate” and enter the "
                     "request to keep."),
@@ -324,6 +358,19 @@ def priority(reference: str):
     return _act(reference, "priority", forms.PriorityForm, lambda sr, f, me: (
         service.set_priority(db_session(), request=sr, priority=f.priority.data, actor=me,
                              **_common(f)) and None))
+
+
+@bp.post("/<reference>/category")
+@staff_required()
+def category(reference: str):
+    def do(sr: ServiceRequest, f: forms.CategoryForm, me: User) -> None:
+        chosen = db_session().get(ServiceCategory, f.category.data)
+        if chosen is None:  # pragma: no cover - the choices guard this
+            raise service.CaseError("category")
+        service.change_category(db_session(), settings=settings(), request=sr, category=chosen,
+                                actor=me, **_common(f))
+
+    return _act(reference, "category", forms.CategoryForm, do)
 
 
 @bp.post("/<reference>/status")

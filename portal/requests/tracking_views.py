@@ -32,6 +32,7 @@ from portal import clock
 from portal.auth.models import User
 from portal.extensions import limiter
 from portal.requests import access, follows, queries, updates
+from portal.requests.expected_labels import expected_change, expected_sentences, long_day
 from portal.requests.labels import STATUS_CLASSES, actor_label, status_label
 from portal.requests.models import RequestPhoto, ServiceRequest
 from portal.requests.tracking_forms import (
@@ -65,6 +66,21 @@ def _status_class(status: str) -> str:
 @bp.app_template_global("actor_label")
 def _actor_label(event: Any) -> str:
     return actor_label(event)
+
+
+@bp.app_template_global("expected_change")
+def _expected_change(event: Any, paused: Any = None) -> str:
+    return expected_change(event, paused)
+
+
+@bp.app_template_global("expected_sentences")
+def _expected_sentences(events: Any) -> dict[int, str]:
+    return expected_sentences(events)
+
+
+@bp.app_template_global("long_day")
+def _long_day(moment: Any) -> str:
+    return long_day(moment)
 
 
 # -- who may do what -------------------------------------------------------------------------

@@ -42,6 +42,7 @@ CHECKS = [
     RouteCheck("case.photo", lambda w: f"{_case(w)}/photos/999999", frozenset()),
     _post("case.acknowledge", "acknowledge"),
     _post("case.priority", "priority"),
+    _post("case.category", "category"),
     _post("case.status", "status"),
     _post("case.reply", "reply"),
     _post("case.note", "note"),
