@@ -16,7 +16,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, ValidationError
 
 from portal import clock
 from portal.notifications import staff
@@ -44,7 +44,7 @@ class NoticeEmailForm(FlaskForm):
 
     def validate_notice_email(self, field: RadioField) -> None:
         if field.data not in staff.NOTICE_EMAIL_CHOICES:
-            raise ValueError(_("Choose how to get emails about your notices"))
+            raise ValidationError(_("Choose how to get emails about your notices"))
 
 
 @bp.app_template_global("unread_notice_count")

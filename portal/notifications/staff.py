@@ -34,6 +34,7 @@ from portal.notifications.models import StaffNotice
 from portal.notifications.render import gettext
 from portal.notifications.service import queue_email
 from portal.requests.models import ServiceRequest
+from portal.sla.status import format_duration
 
 NOTICE_EMAIL_CHOICES = ("each", "daily")
 DIGEST_HOUR = 7  # local time, in settings.timezone
@@ -113,8 +114,6 @@ def _late(data: Mapping[str, Any], locale: str) -> str | None:
     seconds = data.get("late_seconds")
     if not isinstance(seconds, int | float) or seconds <= 0:
         return None
-    from portal.sla.status import format_duration
-
     return format_duration(int(seconds), locale)
 
 
