@@ -11,8 +11,9 @@ What a threshold does:
 - task clocks: 50% tells the assignee; 75% (at risk) tells the assignee and the department's
   supervisors; 100% (breach) tells both, raises the task's escalation level and applies the
   department's breach actions (its escalation queue, a higher case priority);
-- case clocks (the promises made to the resident): a breach is written on the case and told
-  to the case department's supervisors; 50% and 75% are left to the task clocks.
+- case clocks (the promises made to the resident): a breach is written on the case; the
+  notices and escalation belong to the task clocks (the departments' own promises), so a
+  supervisor is not told twice about one late piece of work.
 Several thresholds crossed at once (the worker was down) act as the highest one only. Emails
 about a threshold crossed outside the department's working hours wait for its next working
 period (the in-app notice appears at once).
@@ -104,7 +105,7 @@ class _Sweep:
             seen.add(user.id)
             notice = notify_staff(self.session, settings=self.settings, user=user, kind=kind,
                                   request=request, task=task, data=data,
-                                  email_not_before=opens if opens > self.now else None)
+                                  email_not_before=opens)
             if notice is not None:
                 self.stats.notices += 1
 
@@ -118,11 +119,8 @@ class _Sweep:
             if percent == 100:
                 department = session.get(Department, clock.department_id)
                 add_event(session, request, "sla", data={
-                    "action": "case_breached", "clock": clock.kind,
+                    "action": "case_breached", "clock": clock.kind, "late_seconds": late,
                     "department_name": department.name if department else ""})
-                self._tell(_supervisors(session, clock.department_id),
-                           kind="sla_case_breached", clock=clock, request=request, task=None,
-                           late=late)
             return
         task = session.get(Task, clock.task_id)
         if task is None or not task.is_open:
