@@ -301,9 +301,8 @@ def add_closure(session: Session, calendar: BusinessCalendar, *, day: date | Non
     if errors:
         raise SlaAdminError(errors)
     assert day is not None
-    closure = CalendarClosure(calendar_id=calendar.id, day=day, name=clean_name,
-                              created_at=clock.now())
-    session.add(closure)
+    closure = CalendarClosure(day=day, name=clean_name, created_at=clock.now())
+    calendar.closures.append(closure)  # keeps the loaded collection (load_calendar) current
     calendar.updated_at = clock.now()
     _write(session, "day", "duplicate_day")
     _audit(session, actor=actor, entity="business_calendar", entity_id=calendar.id,
@@ -315,7 +314,7 @@ def add_closure(session: Session, calendar: BusinessCalendar, *, day: date | Non
 def remove_closure(session: Session, closure: CalendarClosure, *, actor: User | None) -> None:
     calendar = closure.calendar
     before = {"day": closure.day.isoformat(), "name": closure.name}
-    session.delete(closure)
+    calendar.closures.remove(closure)  # delete-orphan: the row goes
     calendar.updated_at = clock.now()
     session.flush()
     _audit(session, actor=actor, entity="business_calendar", entity_id=calendar.id,

@@ -17,7 +17,7 @@ from wtforms import (
     StringField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, StopValidation, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, StopValidation, ValidationError
 
 from portal.requests.models import OPEN_STATUSES
 from portal.routing.forms import KnownChoice, optional_int, optional_str
@@ -119,7 +119,7 @@ class ClosureForm(FlaskForm):
     """Named apart from the calendar form's fields: both are on the calendar page."""
 
     closure_day = DayField(_l("Date"), format="%Y-%m-%d", validators=[
-        DataRequired(_l("Enter the date as year-month-day, like 2026-12-24"))])
+        InputRequired(_l("Enter the date as year-month-day, like 2026-12-24"))])
     closure_name = _name_field(_l("Reason"), _l("Say why the city is closed, like Snow day"))
 
 
