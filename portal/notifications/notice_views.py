@@ -6,6 +6,7 @@ once per request and only on back-office pages (where ``staff_required`` set ``g
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -14,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
@@ -27,6 +29,7 @@ from portal.web import db_session, settings
 bp = Blueprint("notices", __name__, url_prefix="/staff/notices")
 
 PAGE_SIZE = 25
+log = logging.getLogger(__name__)
 
 
 class ActionForm(FlaskForm):
@@ -55,7 +58,13 @@ def unread_notice_count() -> int | None:
     if access is None or not access.does_casework:
         return None
     if "_unread_notices" not in g:
-        g._unread_notices = staff.unread_count(db_session(), user_id=access.user_id)
+        try:
+            g._unread_notices = staff.unread_count(db_session(), user_id=access.user_id)
+        except SQLAlchemyError:
+            # A page shown after a failed write (its transaction is aborted) still renders;
+            # it only goes without the badge.
+            log.warning("unread notice count unavailable", exc_info=True)
+            g._unread_notices = 0
     return g._unread_notices
 
 
