@@ -13,7 +13,7 @@ from portal.areas.models import Area
 from portal.auth.models import User
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.config import Settings
-from portal.requests.models import Event, ServiceRequest
+from portal.requests.models import OPEN_STATUSES, Event, ServiceRequest
 
 _seq = itertools.count(1)
 
@@ -94,10 +94,42 @@ class Factories:
         status = kw.pop("status", "new")
         sr = ServiceRequest(category=category, department_id=category.department_id,
                             is_public=not (category.private or kw.get("private_by_reporter")),
-                            status=status, is_open=status in
-                            ("new", "acknowledged", "in_progress", "waiting_on_resident"),
-                            **kw)
+                            status=status, is_open=status in OPEN_STATUSES, **kw)
         self._add(sr)
         sr.reference = f"{self.settings.reference_prefix}-{clock.now().year}-{sr.id:06d}"
         self._add(Event(request_id=sr.id, kind="submitted", public=True, actor_kind="resident"))
         return sr
+
+    def staff(self, *departments: Department, role: str = "agent", **kw: Any) -> User:
+        """A staff member of ``departments`` with ``role`` there (and as their user role)."""
+        from portal.staff.models import StaffMembership
+
+        user = self.user(role=role, **kw)
+        for department in departments:
+            self.session.add(StaffMembership(user_id=user.id, department_id=department.id,
+                                             role=role))
+        self.session.flush()
+        return user
+
+    def task(self, request: ServiceRequest, department: Department | None = None,
+             **kw: Any) -> Any:
+        """A task written directly; SLA columns (``due_at``, ``sla_stage``...) as given."""
+        from portal.casework.models import OPEN_TASK_STATUSES, Task
+
+        kw.setdefault("title", "Fix it")
+        kw.setdefault("status", "open")
+        kw.setdefault("is_open", kw["status"] in OPEN_TASK_STATUSES)
+        kw.setdefault("created_at", clock.now())
+        department_id = department.id if department else request.department_id
+        return self._add(Task(request_id=request.id, department_id=department_id, **kw))
+
+    def sla_clock(self, request: ServiceRequest, *, task: Any = None, **kw: Any) -> Any:
+        """An SLA clock written directly (a task clock when ``task`` is given)."""
+        from portal.sla.models import SlaClock
+
+        kw.setdefault("kind", "resolution")
+        kw.setdefault("target_seconds", 8 * 3600)
+        kw.setdefault("started_at", clock.now())
+        kw.setdefault("department_id", task.department_id if task else request.department_id)
+        return self._add(SlaClock(request_id=request.id, task_id=task.id if task else None,
+                                  **kw))
