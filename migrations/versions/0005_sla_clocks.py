@@ -197,6 +197,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_staff_notices_user_read_id", ["user_id", "read_at", "id"], unique=False
         )
+        batch_op.create_index("ix_staff_notices_user_id", ["user_id", "id"], unique=False)
 
     with op.batch_alter_table("departments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("calendar_id", sa.Integer(), nullable=True))
@@ -268,6 +269,7 @@ def downgrade() -> None:
         batch_op.drop_column("calendar_id")
 
     with op.batch_alter_table("staff_notices", schema=None) as batch_op:
+        batch_op.drop_index("ix_staff_notices_user_id")
         batch_op.drop_index("ix_staff_notices_user_read_id")
         batch_op.drop_index("ix_staff_notices_email_state_user")
 

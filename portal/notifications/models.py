@@ -47,6 +47,7 @@ class StaffNotice(Base):
     __tablename__ = "staff_notices"
     __table_args__ = (
         Index("ix_staff_notices_user_read_id", "user_id", "read_at", "id"),
+        Index("ix_staff_notices_user_id", "user_id", "id"),
         Index("ix_staff_notices_email_state_user", "email_state", "user_id", "id"),
     )
 
