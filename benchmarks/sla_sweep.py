@@ -6,7 +6,7 @@ last ten working days, into a scratch database with bulk inserts: 10 departments
 and 2 supervisors each. Then times:
 - the first sweep, which acts on the backlog of thresholds already crossed (notices, outbox
   emails, escalations): clocks per second;
-- a sweep one minute later (only the clocks crossing in that minute), and an idle sweep
+- a sweep one minute later (the sweeps run at a fixed working moment, Tuesday 11:00 local) (only the clocks crossing in that minute), and an idle sweep
   (nothing due), which show that a sweep's cost follows the clocks that cross a threshold, not
   the number of open tasks (the query is an index range on ``next_threshold_at``).
 
@@ -21,7 +21,8 @@ import argparse
 import random
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any
 
 from common import scratch_app  # benchmarks/common.py
@@ -46,6 +47,8 @@ AGENTS = 20
 SUPERVISORS = 2
 TARGET = 40 * 3600
 HOURS = {day: [["08:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+#: The sweeps run at a working moment (a Tuesday, 11:00 in Chicago), so clocks are moving.
+SWEEP_AT = datetime(2026, 11, 17, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
 
 
 def setup(db: Database) -> dict[str, Any]:
@@ -153,6 +156,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--plan", action="store_true")
     args = parser.parse_args()
+    clock.freeze(SWEEP_AT)
     scratch = tempfile.TemporaryDirectory()
     app, db = scratch_app(scratch, args.database_url)
     settings = app.extensions["portal.settings"]
@@ -174,8 +178,9 @@ def main() -> None:
     session.close()
     with app.app_context():
         timed_sweep(db, settings, now, "sweep of that hour's backlog")
-        timed_sweep(db, settings, now + timedelta(minutes=1), "sweep one minute later")
-        timed_sweep(db, settings, now + timedelta(minutes=1), "idle sweep (nothing due)")
+        clock.freeze(now + timedelta(minutes=1))
+        timed_sweep(db, settings, clock.now(), "sweep one minute later")
+        timed_sweep(db, settings, clock.now(), "idle sweep (nothing due)")
     session = db.session()
     print(f"notices written: {session.scalar(select(func.count()).select_from(StaffNotice)):,};"
           f" emails queued: {session.scalar(select(func.count()).select_from(OutboxMessage)):,}")
