@@ -6,9 +6,10 @@ last ten working days, into a scratch database with bulk inserts: 10 departments
 and 2 supervisors each. Then times:
 - the first sweep, which acts on the backlog of thresholds already crossed (notices, outbox
   emails, escalations): clocks per second;
-- a sweep one minute later (the sweeps run at a fixed working moment, Tuesday 11:00 local) (only the clocks crossing in that minute), and an idle sweep
+- a sweep one minute later (only the clocks crossing in that minute), and an idle sweep
   (nothing due), which show that a sweep's cost follows the clocks that cross a threshold, not
   the number of open tasks (the query is an index range on ``next_threshold_at``).
+The sweeps run at a fixed working moment (a Tuesday, 11:00 in Chicago).
 
     .venv/bin/python benchmarks/sla_sweep.py [--rows 100000] [--database-url URL] [--plan]
 
@@ -22,8 +23,8 @@ import random
 import tempfile
 import time
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from common import scratch_app  # benchmarks/common.py
 from sqlalchemy import func, insert, select, text
