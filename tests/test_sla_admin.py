@@ -288,7 +288,8 @@ def test_admin_creates_edits_and_deletes_policies(client, db, make, token, admin
 
 
 @pytest.mark.parametrize(("changes", "message"), [
-    ({"first_response_amount": "-4"}, "Enter a whole number, like 8"),
+    ({"first_response_amount": "-4"}, "Enter a number greater than zero"),
+    ({"first_response_amount": "-"}, "Enter a whole number, like 8"),
     ({"first_response_amount": "0"}, "Enter a number greater than zero"),
     ({"resolution_amount": "2.5"}, "Enter a whole number, like 8"),
     ({"resolution_amount": "ten"}, "Enter a whole number, like 8"),
@@ -398,7 +399,8 @@ def test_garbage_is_never_a_500(client, db, make, token):
     db.add(closure)
     db.flush()
     for url in (f"{BASE}/policies/999999/edit", f"{BASE}/calendars/999999/edit",
-                f"{BASE}/departments/999999/edit", f"{BASE}/policies/abc/edit"):
+                f"{BASE}/departments/999999/edit", f"{BASE}/policies/abc/edit",
+                f"{BASE}/calendars/{10**20}/edit", f"{BASE}/policies/{10**20}/edit"):
         assert client.get(url).status_code == 404
     for url in (f"{BASE}/policies/999999/delete", f"{BASE}/calendars/999999/closures",
                 f"{BASE}/calendars/999999/closures/1/delete"):

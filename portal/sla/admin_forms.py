@@ -132,6 +132,8 @@ class Amount:
         text = (field.data or "").strip()
         if not text:
             return
+        if text.startswith("-") and text[1:].strip().isdigit():
+            raise StopValidation(_l("Enter a number greater than zero, or leave it empty"))
         if not text.isdigit() or len(text) > 9:
             raise StopValidation(_l("Enter a whole number, like 8"))
         if int(text) <= 0:

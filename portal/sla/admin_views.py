@@ -48,7 +48,14 @@ def _actor() -> Any:
     return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
+#: Ids are 32-bit integer columns: a larger one in a URL is simply not found (SQLite and
+#: PostgreSQL would fail on it).
+MAX_ID = 2**31 - 1
+
+
 def _or_404(model: type[Any], row_id: int, *, lock: bool = False) -> Any:
+    if row_id > MAX_ID:
+        abort(404)
     session = db_session()
     row = admin.locked(session, model, row_id) if lock else session.get(model, row_id)
     if row is None:
