@@ -116,7 +116,10 @@ def test_back_office_pages_meet_wcag_aa(chromium, live_server, case, committed_a
         problems = {}
         for path in ("/staff/", "/staff/queue/everything", f"/staff/cases/{case}",
                      "/staff/search/?q=main", "/staff/intake/", "/staff/audit/",
-                     "/staff/admin/routing/", "/staff/admin/staff/"):
+                     "/staff/admin/routing/", "/staff/admin/staff/", "/staff/escalations/",
+                     "/staff/notices", "/staff/notices/settings", "/staff/admin/sla/",
+                     "/staff/admin/sla/policies/new", "/staff/admin/sla/calendars/",
+                     "/staff/admin/sla/calendars/new", "/staff/admin/sla/departments/"):
             page.goto(f"{live_server}{path}")
             found = axe_violations(page)
             if found:
