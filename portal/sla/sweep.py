@@ -27,7 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.auth.models import User
@@ -39,6 +39,7 @@ from portal.notifications.staff import notify_staff
 from portal.requests.events import add_event
 from portal.requests.models import PRIORITIES, ServiceRequest
 from portal.sla import clocks
+from portal.sla.calendar import WorkingCalendar
 from portal.sla.models import LIVE_STAGES, SlaClock
 from portal.sla.service import _mirror_task, calendar_for, department_calendar
 from portal.staff.models import StaffMembership
@@ -79,15 +80,46 @@ def _claim(session: Session, clock: SlaClock, before: int, reached: int) -> bool
 
 
 class _Sweep:
+    """One batch's work. Rows the batch needs are loaded together and held here (the
+    session's identity map holds them only weakly), so a batch costs a few statements per
+    clock acted on, not a lookup per relation."""
+
     def __init__(self, session: Session, settings: Settings, now: datetime,
-                 stats: SweepStats) -> None:
+                 stats: SweepStats, due: list[SlaClock]) -> None:
         self.session, self.settings, self.now, self.stats = session, settings, now, stats
+        task_ids = [c.task_id for c in due if c.task_id is not None]
+        self.tasks = {t.id: t for t in session.scalars(
+            select(Task).where(Task.id.in_(task_ids))
+            .options(selectinload(Task.assignee), selectinload(Task.department)))
+        } if task_ids else {}
+        self.requests = {r.id: r for r in session.scalars(select(ServiceRequest).where(
+            ServiceRequest.id.in_({c.request_id for c in due})))} if due else {}
+        self.departments = {d.id: d for d in session.scalars(select(Department).where(
+            Department.id.in_({c.department_id for c in due})))} if due else {}
+        self._supervisors: dict[int, list[User]] = {}
+        self._calendars: dict[Any, WorkingCalendar] = {}
+
+    def calendar(self, clock: SlaClock) -> WorkingCalendar:
+        key = (clock.calendar_id, clock.unit)
+        if key not in self._calendars:
+            self._calendars[key] = calendar_for(self.session, clock)
+        return self._calendars[key]
+
+    def department_calendar(self, department_id: int) -> WorkingCalendar:
+        key = ("department", department_id)
+        if key not in self._calendars:
+            self._calendars[key] = department_calendar(self.session, department_id)
+        return self._calendars[key]
+
+    def supervisors(self, department_id: int) -> list[User]:
+        if department_id not in self._supervisors:
+            self._supervisors[department_id] = _supervisors(self.session, department_id)
+        return self._supervisors[department_id]
 
     def _tell(self, users: list[User], *, kind: str, clock: SlaClock, request: ServiceRequest,
               task: Task | None, late: int) -> None:
-        calendar = department_calendar(self.session, clock.department_id)
-        opens = calendar.next_working_moment(self.now)
-        department = self.session.get(Department, clock.department_id)
+        opens = self.department_calendar(clock.department_id).next_working_moment(self.now)
+        department = self.departments.get(clock.department_id)
         data: dict[str, Any] = {
             "reference": request.reference,
             "department_name": department.name if department else "",
@@ -111,18 +143,17 @@ class _Sweep:
 
     def act(self, clock: SlaClock, percent: int) -> None:
         session = self.session
-        request = session.get(ServiceRequest, clock.request_id)
-        assert request is not None
+        request = self.requests[clock.request_id]
         late = int((self.now - clock.due_at).total_seconds()) \
             if percent == 100 and clock.due_at else 0
         if clock.task_id is None:
             if percent == 100:
-                department = session.get(Department, clock.department_id)
+                department = self.departments.get(clock.department_id)
                 add_event(session, request, "sla", data={
                     "action": "case_breached", "clock": clock.kind, "late_seconds": late,
                     "department_name": department.name if department else ""})
             return
-        task = session.get(Task, clock.task_id)
+        task = self.tasks.get(clock.task_id)
         if task is None or not task.is_open:
             return
         assignee = [task.assignee] if task.assignee is not None else []
@@ -130,7 +161,7 @@ class _Sweep:
             self._tell(assignee, kind=NOTICE_KINDS[50], clock=clock, request=request,
                        task=task, late=0)
             return
-        supervisors = _supervisors(session, task.department_id)
+        supervisors = self.supervisors(task.department_id)
         data: dict[str, Any] = {"action": "at_risk" if percent == 75 else "breached",
                                 "task_id": task.id,
                                 "department_name": task.department.name}
@@ -169,10 +200,10 @@ def _batch(db: Database, settings: Settings, now: datetime, stats: SweepStats,
         if db.dialect == "postgresql":
             query = query.with_for_update(skip_locked=True)
         due = list(session.scalars(query))
-        sweep = _Sweep(session, settings, now, stats)
+        sweep = _Sweep(session, settings, now, stats, due)
         for clock in due:
             stats.examined += 1
-            calendar = calendar_for(session, clock)
+            calendar = sweep.calendar(clock)
             before = clock.thresholds_fired
             reached = clocks.crossed(clock, calendar, now) if clock.stage in LIVE_STAGES else 0
             if reached > before:
@@ -185,7 +216,7 @@ def _batch(db: Database, settings: Settings, now: datetime, stats: SweepStats,
             else:
                 clocks.refresh(clock, calendar, now)
             if clock.task_id is not None:
-                task = session.get(Task, clock.task_id)
+                task = sweep.tasks.get(clock.task_id)
                 if task is not None and task.is_open:
                     _mirror_task(task, clock)
         session.commit()
