@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,9 +29,19 @@ from portal.demo.loader import (
     load_demo,
 )
 from portal.demo.service_levels import ServiceLevelError, load_service_levels
+from portal.notifications.models import StaffNotice
 from portal.requests.models import OPEN_STATUSES, STATUSES, Event, ServiceRequest, Support
 from portal.sla.calendar import load_calendar
-from portal.sla.models import BREACH_ACTIONS, BusinessCalendar, CalendarClosure, SlaPolicy
+from portal.sla.models import (
+    BREACH_ACTIONS,
+    LIVE_STAGES,
+    BusinessCalendar,
+    CalendarClosure,
+    SlaClock,
+    SlaPolicy,
+)
+from portal.sla.status import clock_state, task_state
+from portal.sla.sweep import sweep
 
 MOVES = ("status_changed", "question", "answer", "reopened", "duplicate")
 
@@ -42,10 +52,27 @@ def _counts(db) -> dict[str, int]:
                           Support, Task, BusinessCalendar, CalendarClosure, SlaPolicy)}
 
 
-def test_demo_load_builds_a_living_city_and_a_second_run_adds_nothing(runner, db):
+#: The demo is drawn back from "now": a fixed one (a Wednesday morning in Riverton) makes the
+#: clocks' states the same on every run.
+DEMO_NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def demo_now():
+    clock.freeze(DEMO_NOW)
+    try:
+        yield DEMO_NOW
+    finally:
+        clock.freeze(None)
+
+
+def test_demo_load_builds_a_living_city_and_a_second_run_adds_nothing(runner, db, app,
+                                                                       demo_now):
     first = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output
+    clock.freeze(demo_now)  # the load lets time run again when it is done
     counts = _counts(db)
+    _check_demo_clocks(db, app, demo_now)
 
     second = runner.invoke(args=["demo", "load"])
 
@@ -86,6 +113,23 @@ def test_demo_load_builds_a_living_city_and_a_second_run_adds_nothing(runner, db
     for request in requests:
         assert shapes[request.area_id].contains(Point(request.lon, request.lat)), \
             request.reference
+
+
+def _check_demo_clocks(db, app, now: datetime) -> None:
+    """The demo shows clocks in every state, and the worker's first sweep has nothing to say
+    about months of replayed time."""
+    tasks = list(db.scalars(select(Task)))
+    task_states = Counter(task_state(t, now).code for t in tasks)
+    assert {"on_time", "at_risk", "breached", "paused", "met", "missed"} <= set(task_states)
+    case_clocks = list(db.scalars(select(SlaClock).where(SlaClock.task_id.is_(None))))
+    assert {"on_time", "at_risk", "breached", "paused", "met", "missed", "cancelled"} <= \
+        {clock_state(c, now).code for c in case_clocks}
+    assert {c.kind for c in case_clocks} == {"first_response", "resolution", "update"}
+    assert not db.scalar(select(func.count()).select_from(SlaClock)
+                         .where(SlaClock.next_threshold_at < now))
+    stats = sweep(app.extensions["portal.db"], app.extensions["portal.settings"], now)
+    assert (stats.examined, stats.notices) == (0, 0)
+    assert not db.scalar(select(func.count()).select_from(StaffNotice))
 
 
 def test_demo_timelines_match_the_requests(runner, db):
@@ -129,10 +173,58 @@ def test_demo_timelines_match_the_requests(runner, db):
             if status == "scheduled":  # booked for a day to come
                 assert re.search(r"(Mon|Tues|Wednes|Thurs|Fri)day, [A-Z][a-z]+ \d+", note.body)
 
+    clocks: dict[int, list[SlaClock]] = {}
+    for row in db.scalars(select(SlaClock).order_by(SlaClock.id)):
+        clocks.setdefault(row.request_id, []).append(row)
+    all_tasks: dict[int, list[Task]] = {}
+    for task in db.scalars(select(Task).order_by(Task.id)):
+        all_tasks.setdefault(task.request_id, []).append(task)
+    for request_id, request in requests.items():
+        _check_case_clocks(request, timelines[request_id], clocks[request_id],
+                           all_tasks[request_id])
+
     supports = Counter(db.scalars(select(Support.request_id)))
     assert supports
     for request in requests.values():
         assert request.support_count == supports.get(request.id, 0)
+
+
+def _check_case_clocks(request: ServiceRequest, events: list[Event], clocks: list[SlaClock],
+                       tasks: list[Task]) -> None:
+    """A demo case's clocks follow its story as casework would have moved them."""
+    ref = request.reference
+    case = [c for c in clocks if c.task_id is None]
+    first = [c for c in case if c.kind == "first_response"]
+    assert len(first) == 1, ref
+    replies = [e.created_at for e in events if e.actor_kind == "staff" and e.public
+               and e.kind in ("status_changed", "question", "comment", "duplicate")
+               and (e.body or e.kind == "question")]
+    if replies:  # met (or breached) by the first public word from staff
+        assert first[0].stopped_at == replies[0], ref
+    else:
+        assert first[0].stage in LIVE_STAGES, ref
+    resolution = [c for c in case if c.kind == "resolution"][-1]  # a reopened case's latest
+    waiting = request.status in ("waiting_on_resident", "waiting_on_third_party", "scheduled")
+    if not request.is_open:
+        assert not [c for c in clocks if c.stage in LIVE_STAGES], ref
+        assert request.expected_at is None
+        if request.status in ("resolved", "closed"):
+            assert resolution.stage in ("met", "breached"), ref
+            assert resolution.stopped_at == request.resolved_at, ref
+        else:
+            assert resolution.stage == "cancelled", ref
+    elif waiting:
+        assert resolution.stage == "paused" and request.expected_at is None, ref
+    else:
+        assert resolution.stage == "running", ref
+        assert request.expected_at == resolution.due_at, ref
+    assert [t for t in tasks if t.is_open] == ([tasks[-1]] if request.is_open else []), ref
+    for task in tasks:
+        task_clocks = [c for c in clocks if c.task_id == task.id]
+        assert len(task_clocks) == 1 and task.sla_stage == task_clocks[0].stage, ref
+        assert task.due_at == task_clocks[0].due_at, ref
+        assert task.sla_stage in (("paused",) if waiting else ("running",)) if task.is_open \
+            else ("met", "breached", "cancelled"), ref
 
 
 def test_demo_is_the_same_city_for_the_same_seed(db, settings):

@@ -49,6 +49,12 @@ CATEGORY_WEIGHTS = {
 PRIORITIES = {"traffic-signal": "high", "water-leak": "high", "tree": "high",
               "bulk-pickup": "low", "graffiti": "low", "park-maintenance": "low"}
 
+#: How fast staff act on a category, as a share of the usual delays (emergencies are fast,
+#: targets in days are kept most of the time), and on a priority.
+PACE = {"water-leak": 0.08, "traffic-signal": 0.15, "missed-collection": 0.15, "pothole": 0.5,
+        "streetlight": 0.7, "dead-animal": 0.5, "snow-ice": 0.3, "tree": 0.8}
+PRIORITY_PACE = {"urgent": 0.3, "high": 0.6, "low": 1.3}
+
 DESCRIPTIONS: dict[str, list[str]] = {
     "pothole": [
         "Deep pothole in the eastbound lane of {street} just past {cross}. Cars are swerving "

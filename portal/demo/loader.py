@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import generate_password_hash
 
@@ -21,15 +21,16 @@ from portal import clock
 from portal.areas.loader import load_areas
 from portal.areas.models import Area
 from portal.auth.models import User
-from portal.casework.models import Task
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.models import Department, ServiceCategory
 from portal.config import Settings
 from portal.demo.plans import Plan, Planner
+from portal.demo.replay import settle
 from portal.demo.service_levels import load_service_levels
 from portal.demo.timeline import Crew, TimelineWriter, add_supports
 from portal.requests.access import new_token
-from portal.requests.models import ServiceRequest
+from portal.requests.models import Event, ServiceRequest
+from portal.sla.models import BusinessCalendar, SlaPolicy
 from portal.staff.models import StaffMembership
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -111,19 +112,34 @@ def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
     area_rows = list(session.scalars(select(Area)))
     plans = Planner(rng, now, categories, area_rows, residents).plans(size)
     _insert(session, settings, plans)
-    writer = TimelineWriter(session, rng, crews)
+    events_before = session.scalar(select(func.count()).select_from(Event)) or 0
+    # The clocks look these up thousands of times: holding them keeps them in the session's
+    # (weak) identity map, so each look-up is a dictionary hit rather than a query.
+    policies = list(session.scalars(select(SlaPolicy)))
+    held = [*session.scalars(select(BusinessCalendar)
+                             .options(selectinload(BusinessCalendar.closures))), *policies]
+    calendars = [row for row in held if isinstance(row, BusinessCalendar)]
+    writer = TimelineWriter(
+        session, rng, crews,
+        pause_statuses=frozenset(status for policy in policies if policy.active
+                                 for status in policy.pause_statuses),
+        around_the_clock=frozenset(d.id for d in departments if d.calendar_id in
+                                   {c.id for c in calendars if c.always_open}))
     try:
         for plan in plans:
             assert plan.request is not None
             writer.write(plan, plan.request, now)
     finally:
         clock.freeze(None)
-    _add_tasks(session, plans, crews)
+    assert plans[0].request is not None  # the first written: the lowest id
+    settle(session, first_request_id=plans[0].request.id, now=now)
+    del held
     supports = sum(add_supports(session, rng, p.request, residents, now)
                    for p in plans if p.request is not None)
     session.flush()
     summary.requests_added = len(plans)
-    summary.events_added = writer.events
+    summary.events_added = (session.scalar(select(func.count()).select_from(Event)) or 0) \
+        - events_before
     summary.supports_added = supports
     return summary
 
@@ -184,32 +200,6 @@ def _ensure_memberships(session: Session, crews: dict[int, Crew]) -> None:
         if (user_id, department_id) not in present:
             session.add(StaffMembership(user_id=user_id, department_id=department_id,
                                         role=role))
-    session.flush()
-
-
-#: The demo task's status for each case status (closed work is done, refused work cancelled).
-TASK_STATUS = {"new": "open", "acknowledged": "open", "in_progress": "in_progress",
-               "waiting_on_resident": "waiting", "waiting_on_third_party": "waiting",
-               "scheduled": "in_progress", "resolved": "done", "closed": "done",
-               "rejected": "cancelled", "duplicate": "cancelled"}
-
-
-def _add_tasks(session: Session, plans: list[Plan], crews: dict[int, Crew]) -> None:
-    """One task per demo case in its department, so the staff queues have work in them.
-    New cases wait unassigned in the queue; the rest belong to the department's demo agent."""
-    for plan in plans:
-        request = plan.request
-        assert request is not None and plan.category is not None
-        status = TASK_STATUS[request.status]
-        crew = crews.get(request.department_id)
-        closed = status in ("done", "cancelled")
-        session.add(Task(
-            request_id=request.id, department_id=request.department_id,
-            assignee_id=crew.agent.id if crew and request.status != "new" else None,
-            title=plan.category.name, status=status, is_open=not closed,
-            created_at=request.created_at, updated_at=request.updated_at,
-            closed_at=(request.resolved_at or request.status_changed_at) if closed else None,
-        ))
     session.flush()
 
 

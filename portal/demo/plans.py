@@ -29,7 +29,7 @@ STATUS_WEIGHTS = {"new": 30, "acknowledged": 28, "in_progress": 45, "waiting_on_
                   "waiting_on_third_party": 12, "scheduled": 14, "resolved": 45, "closed": 140,
                   "rejected": 20, "duplicate": 27}
 #: How many days ago a request with that final status was filed (the story has to fit).
-AGE_DAYS = {"new": (0.02, 4), "acknowledged": (0.5, 15), "in_progress": (1.5, 45),
+AGE_DAYS = {"new": (0.02, 4), "acknowledged": (0.5, 10), "in_progress": (1.5, 30),
             "waiting_on_resident": (2, 30), "waiting_on_third_party": (3, 40),
             "scheduled": (1, 20), "resolved": (2, 15), "closed": (24, 120),
             "rejected": (1, 120), "duplicate": (1, 120)}

@@ -1,4 +1,5 @@
-"""Write planned demo requests with backdated timelines, through ``add_event``.
+"""Write planned demo requests with backdated timelines, through ``add_event``, and move their
+task and SLA clocks along (``portal.demo.replay``).
 
 Each action is timed after the previous one (staff in working hours, residents while awake),
 the clock is frozen at that moment, the status moves with ``ServiceRequest.move_to`` (so every
@@ -21,16 +22,17 @@ from portal.auth.models import User
 from portal.catalogue.models import Department
 from portal.demo import content
 from portal.demo.plans import TZ, Plan
+from portal.demo.replay import CaseWork
 from portal.requests.events import add_event
 from portal.requests.models import ServiceRequest, Support
 
 #: Delay after the previous step (hours, low-high) and who acts.
 STEPS: dict[str, tuple[tuple[float, float], str]] = {
-    "ack": ((0.5, 30), "staff"),
-    "start": ((2, 96), "staff"),
+    "ack": ((0.3, 16), "staff"),
+    "start": ((1, 72), "staff"),
     "question": ((2, 72), "staff"),
     "answer": ((1, 60), "resident"),
-    "resolve": ((12, 240), "staff"),
+    "resolve": ((6, 168), "staff"),
     "close": ((14 * 24, 14 * 24 + 6), "system"),
     "reject": ((2, 72), "staff"),
     "duplicate": ((1, 48), "staff"),
@@ -60,15 +62,17 @@ class Crew:
     supervisor: User
 
 
-def schedule(rng: random.Random, created: datetime, script: list[str],
-             now: datetime) -> list[datetime]:
-    """A time for each action, in order, all before ``now``."""
+def schedule(rng: random.Random, created: datetime, script: list[str], now: datetime, *,
+             pace: float = 1.0, around_the_clock: bool = False) -> list[datetime]:
+    """A time for each action, in order, all before ``now``. Staff take ``pace`` times the
+    usual delay, in working hours unless their crew works ``around_the_clock``."""
     times: list[datetime] = []
     moment = created
     for action in script:
         (low, high), who = STEPS[action]
-        moment = moment + timedelta(hours=rng.uniform(low, high))
-        if who == "staff":
+        hours = rng.uniform(low, high)
+        moment = moment + timedelta(hours=hours * pace if who == "staff" else hours)
+        if who == "staff" and not around_the_clock:
             moment = _working_hours(rng, moment)
         elif who == "resident":
             moment = _waking_hours(rng, moment)
@@ -107,24 +111,34 @@ def _waking_hours(rng: random.Random, moment: datetime) -> datetime:
 
 
 class TimelineWriter:
-    """Writes the story of each planned request; counts the events it adds."""
+    """Writes the story of each planned request, moving its task and clocks along."""
 
-    def __init__(self, session: Session, rng: random.Random, crews: dict[int, Crew]) -> None:
+    def __init__(self, session: Session, rng: random.Random, crews: dict[int, Crew], *,
+                 pause_statuses: frozenset[str] = frozenset(),
+                 around_the_clock: frozenset[int] = frozenset()) -> None:
         self.session = session
         self.rng = rng
         self.crews = crews
-        self.events = 0
+        #: The case statuses that pause a policy's clocks; the departments working 24/7.
+        self.pause_statuses = pause_statuses
+        self.around_the_clock = around_the_clock
 
     def write(self, plan: Plan, request: ServiceRequest, now: datetime) -> None:
         assert plan.category is not None
         crew = self.crews[plan.category.department_id]
         self._submitted(plan, request, crew)
-        times = schedule(self.rng, plan.created_at, plan.script, now)
+        work = CaseWork(self.session, request, title=plan.category.name,
+                        assignee_id=crew.agent.id if plan.status != "new" else None,
+                        pause_statuses=self.pause_statuses)
+        times = schedule(self.rng, plan.created_at, plan.script, now,
+                         pace=content.PACE.get(plan.category.code, 1.0)
+                         * content.PRIORITY_PACE.get(plan.priority, 1.0),
+                         around_the_clock=crew.department.id in self.around_the_clock)
         for index, (action, moment) in enumerate(zip(plan.script, times, strict=True)):
             clock.freeze(moment)
             booked = (self._booked_day(plan.script[index + 1:], times[index + 1:], now)
                       if action == "schedule" else None)
-            self._act(action, plan, request, crew, booked=booked)
+            self._act(action, plan, request, crew, work, booked=booked)
 
     def _booked_day(self, script: list[str], times: list[datetime], now: datetime) -> date:
         """The day scheduled work is booked for: the day it was done, else a coming weekday."""
@@ -140,7 +154,6 @@ class TimelineWriter:
 
     def _event(self, request: ServiceRequest, kind: str, **kwargs: Any) -> None:
         add_event(self.session, request, kind, **kwargs)
-        self.events += 1
 
     def _submitted(self, plan: Plan, request: ServiceRequest, crew: Crew) -> None:
         clock.freeze(plan.created_at)
@@ -164,33 +177,38 @@ class TimelineWriter:
         self._event(request, kind, actor=actor, actor_kind="staff", body=body,
                     data={**(data or {}), "department_name": crew.department.name})
 
-    def _act(self, action: str, plan: Plan, request: ServiceRequest, crew: Crew, *,
-             booked: date | None = None) -> None:
+    def _act(self, action: str, plan: Plan, request: ServiceRequest, crew: Crew,
+             work: CaseWork, *, booked: date | None = None) -> None:
         rng = self.rng
         resident = plan.reporter.user
         if action in MOVES:
             target = MOVES[action]
-            previous = request.move_to(target)
-            move = {"from": previous, "to": target}
+            move = {"from": request.move_to(target), "to": target}
+            note = ""
             if action == "close":
                 self._event(request, "status_changed", actor_kind="system", data=move)
             elif action in EXPLAINED:
-                self._staff(request, "status_changed", crew,
-                            body=self._explain(plan, action, booked), data=move)
+                note = self._explain(plan, action, booked)
+                self._staff(request, "status_changed", crew, body=note, data=move)
             else:
-                self._staff(request, "status_changed", crew, body=self._note(plan, target),
-                            data=move, supervisor=action == "reject" or rng.random() < 0.2)
+                note = self._note(plan, target)
+                self._staff(request, "status_changed", crew, body=note, data=move,
+                            supervisor=action == "reject" or rng.random() < 0.2)
+            work.moved(now=clock.now(), staff_reply=bool(note))
         elif action == "question":
             move = {"from": request.move_to("waiting_on_resident"), "to": "waiting_on_resident"}
             self._staff(request, "question", crew, body=rng.choice(content.QUESTIONS), data=move)
+            work.moved(now=clock.now(), staff_reply=True)
         elif action == "answer":
             move = {"from": request.move_to("in_progress"), "to": "in_progress"}
             self._event(request, "answer", actor=resident, actor_kind="resident",
                         body=rng.choice(content.ANSWERS), data=move)
+            work.moved(now=clock.now(), staff_reply=False)
         elif action == "reopen":
             move = {"from": request.move_to("in_progress"), "to": "in_progress"}
             self._event(request, "reopened", actor=resident, actor_kind="resident",
                         body=rng.choice(content.REOPEN_COMMENTS), data=move)
+            work.moved(now=clock.now(), staff_reply=False)
         elif action == "duplicate":
             original = plan.duplicate_of
             assert original is not None and original.request is not None
@@ -200,8 +218,10 @@ class TimelineWriter:
             self._staff(request, "duplicate", crew,
                         body=content.DUPLICATE_NOTE.format(reference=reference),
                         data={"of": reference, **move})
+            work.moved(now=clock.now(), staff_reply=False)  # as casework's merge does
         elif action == "comment_staff":
             self._staff(request, "comment", crew, body=rng.choice(content.STAFF_COMMENTS))
+            work.replied(now=clock.now())
         elif action == "comment_resident":
             self._event(request, "comment", actor=resident, actor_kind="resident",
                         body=rng.choice(content.RESIDENT_COMMENTS))
@@ -227,7 +247,8 @@ class TimelineWriter:
             return self.rng.choice(content.REJECT_NOTES)
         notes = (content.STAFF_NOTES.get(plan.category.code, {}).get(target)
                  or content.GENERIC_NOTES.get(target, []))
-        if not notes or (target != "resolved" and self.rng.random() < 0.4):
+        silent = 0.15 if target == "acknowledged" else 0.4  # most thank the resident
+        if not notes or (target != "resolved" and self.rng.random() < silent):
             return ""
         return self.rng.choice(notes)
 
