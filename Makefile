@@ -56,6 +56,7 @@ lint: install
 bench: install
 	$(BIN)/python benchmarks/filing.py
 	$(BIN)/python benchmarks/storm.py
+	$(BIN)/python benchmarks/sla_sweep.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
