@@ -305,6 +305,22 @@ def test_escalations_page_by_page(db, make, town):
     assert [r.clock.id for r in back.rows] == expected[2:4]
 
 
+def test_escalations_read_the_department_stage_index(db, make, town):
+    if db.get_bind().dialect.name != "sqlite":
+        pytest.skip("plans checked on SQLite")
+    _escalations(make, town)
+    for _ in range(40):  # most clocks are stopped or far from their thresholds
+        case = make.request(category=town.potholes)
+        make.sla_clock(case, task=make.task(case, status="done"), stage="met")
+        make.sla_clock(case, task=make.task(case), thresholds_fired=0)
+    db.execute(text("ANALYZE"))
+    for state in (None, "breached", "at_risk"):
+        plan = _plans(db, lambda state=state: escalations_page(
+            db, department_ids=[town.streets.id], now=NOW, state=state))[0]
+        assert "ix_sla_clocks_department_stage_fired" in plan, plan
+        assert "SCAN sla_clocks" not in plan, plan
+
+
 def test_escalations_page_for_a_supervisor(client, make, town):
     _escalations(make, town)
     sign_in(client, town.supervisor)
