@@ -5,8 +5,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from portal.config import ROOT, Settings
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` up to the largest 64-bit id: a longer number is a 404, not an integer
+    overflow in the database driver."""
+
+    def __init__(self, map: object, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -21,6 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
     )
+    app.url_map.converters["int"] = BoundedInt
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_SECURE=settings.is_production,

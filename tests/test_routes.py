@@ -5,8 +5,10 @@ Adding a route without classifying it here fails the suite.
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from werkzeug.routing import Rule
+from werkzeug.routing import IntegerConverter, Rule
 
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
@@ -98,3 +100,24 @@ def test_no_input_gives_a_server_error(client, make, value):
                                          "area": value, "name": value, "phone": value,
                                          "action": value, "area_id": value})
             assert response.status_code < 500, (method, url, response.status_code)
+
+
+def test_ids_beyond_64_bits_are_not_found_anywhere(client, make):
+    """Every ``<int:...>`` route: an id no database can hold is a 404, never an overflow."""
+    admin = make.user(role="admin")
+    with client.session_transaction() as session:
+        session["_user_id"] = admin.get_id()
+    huge = "9" * 25
+    checked = 0
+    for rule in client.application.url_map.iter_rules():
+        converters = rule._converters
+        if "GET" not in rule.methods or not any(
+                isinstance(c, IntegerConverter) for c in converters.values()):
+            continue
+        path = str(rule)
+        for name, converter in converters.items():
+            value = huge if isinstance(converter, IntegerConverter) else "x"
+            path = re.sub(rf"<(\w+:)?{name}>", value, path)
+        assert client.get(path).status_code == 404, path
+        checked += 1
+    assert checked >= 5
