@@ -33,7 +33,13 @@ from portal.auth.models import User
 from portal.casework.models import AuditEntry
 from portal.catalogue.models import Department, ServiceCategory
 from portal.requests.models import OPEN_STATUSES, PRIORITIES
-from portal.sla.calendar import format_hours, parse_hours, stored_hours, valid_timezone
+from portal.sla.calendar import (
+    HoursError,
+    format_hours,
+    parse_hours,
+    stored_hours,
+    valid_timezone,
+)
 from portal.sla.models import (
     BREACH_ACTIONS,
     UNITS,
@@ -155,9 +161,9 @@ def _clean_hours(data: CalendarInput, errors: dict[str, str],
     for day in WEEKDAYS:
         try:
             periods = parse_hours(data.hours.get(day, "") or "")
-        except ValueError as error:
-            errors[f"hours_{day}"] = "invalid"
-            details[f"hours_{day}"] = str(error)
+        except HoursError as error:
+            errors[f"hours_{day}"] = f"hours_{error.code}"
+            details[f"hours_{day}"] = error.part
             continue
         hours[day] = stored_hours(periods)
     if not data.always_open and not errors and not any(hours.values()):

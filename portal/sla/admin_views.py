@@ -100,10 +100,21 @@ def _show_errors(form: Any, error: admin.SlaAdminError, *, prefix: str = "") -> 
         if field is None:
             form.form_errors.append(_message(key, code))
             continue
-        detail = error.details.get(key)
-        message = _("Enter the hours like 08:00-12:00, 13:00-17:00 (%(problem)s)",
-                    problem=detail) if detail else _message(key, code)
+        message = _hours_message(code, error.details.get(key, "")) \
+            if code.startswith("hours_") else _message(key, code)
         field.errors = [*field.errors, message]
+
+
+def _hours_message(code: str, part: str) -> str:
+    """The reason an hours field was refused, in the reader's language."""
+    reasons = {
+        "hours_format": _("“%(part)s” is not a period like 08:00-12:00", part=part),
+        "hours_time": _("“%(part)s” has a time that does not exist", part=part),
+        "hours_backwards": _("“%(part)s” ends before it starts", part=part),
+        "hours_overlap": _("The periods must be in order and must not overlap"),
+    }
+    return _("Enter the hours like 08:00-12:00, 13:00-17:00: %(problem)s",
+             problem=reasons.get(code, _("check this")))
 
 
 # --- policies --------------------------------------------------------------------------------

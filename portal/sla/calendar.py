@@ -29,6 +29,23 @@ DEFAULT_HOURS: dict[int, tuple[Period, ...]] = {day: ((8 * 60, 17 * 60),) for da
 _HOURS_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
 
 
+class HoursError(ValueError):
+    """A bad hours text: ``code`` is "format", "time", "backwards" or "overlap"; ``part`` is
+    the period at fault (the view words the message in the reader's language)."""
+
+    MESSAGES = {
+        "format": "“{part}” is not a period like 08:00-12:00",
+        "time": "“{part}” has a time that does not exist",
+        "backwards": "“{part}” ends before it starts",
+        "overlap": "periods must be in order and must not overlap",
+    }
+
+    def __init__(self, code: str, part: str = "") -> None:
+        super().__init__(self.MESSAGES[code].format(part=part))
+        self.code = code
+        self.part = part
+
+
 class NoWorkingTime(ValueError):
     """The calendar has no working time within the horizon."""
 
@@ -126,21 +143,21 @@ class WorkingCalendar:
 def parse_hours(text: str) -> list[Period]:
     """``"08:00-12:00, 13:00-17:00"`` -> ``[(480, 720), (780, 1020)]``; empty means closed.
 
-    Raises ``ValueError`` with a message fit for a form: bad format, impossible time, a
-    period that ends before it starts, or periods out of order or overlapping."""
+    Raises ``HoursError`` (a ``ValueError``): bad format, impossible time, a period that ends
+    before it starts, or periods out of order or overlapping."""
     periods: list[Period] = []
     for part in [p for p in (text or "").split(",") if p.strip()]:
         match = _HOURS_RE.match(part)
         if not match:
-            raise ValueError(f"“{part.strip()}” is not a period like 08:00-12:00")
+            raise HoursError("format", part.strip())
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         if h1 > 23 or m1 > 59 or h2 > 24 or m2 > 59 or (h2 == 24 and m2):
-            raise ValueError(f"“{part.strip()}” has a time that does not exist")
+            raise HoursError("time", part.strip())
         start, end = h1 * 60 + m1, h2 * 60 + m2
         if end <= start:
-            raise ValueError(f"“{part.strip()}” ends before it starts")
+            raise HoursError("backwards", part.strip())
         if periods and start < periods[-1][1]:
-            raise ValueError("periods must be in order and must not overlap")
+            raise HoursError("overlap")
         periods.append((start, end))
     return periods
 
