@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -44,11 +44,17 @@ from sqlalchemy import (
     or_,
     select,
     true,
-    tuple_,
 )
 from sqlalchemy.orm import Session, contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.casework.keyset import (
+    FAR_FUTURE,
+    decode_cursor,
+    encode_cursor,
+    keyset,
+    nulls_last_keyset,
+)
 from portal.casework.models import Task
 from portal.db import UTCDateTime
 from portal.requests.models import (
@@ -67,10 +73,6 @@ TASK_QUEUES = ("main", "escalation")
 PAGE_SIZE = 50
 RESOLVED_WINDOW = timedelta(days=14)
 MAX_AGE_DAYS = 3650
-#: Requests without a due time sort after every real one.
-FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
-_STAMP = "%Y%m%d%H%M%S%f"
-_MAX_ID = 2**62
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
@@ -145,40 +147,6 @@ def _sort_keys(view: str, sort: str) -> list[_Key]:
         due = func.coalesce(Task.due_at, literal(FAR_FUTURE, UTCDateTime()))
         return [_Key(due, "dt"), _Key(ident, "int")]
     return [_Key(created, "dt"), _Key(ident, "int")]
-
-
-# -- cursors --------------------------------------------------------------------------------
-
-def encode_cursor(sort: str, values: Sequence[Any]) -> str:
-    parts = [sort]
-    for value in values:
-        if isinstance(value, datetime):
-            parts.append(value.astimezone(UTC).strftime(_STAMP))
-        else:
-            parts.append(str(int(value)))
-    return ".".join(parts)
-
-
-def decode_cursor(raw: str | None, sort: str, kinds: Sequence[str]) -> list[Any] | None:
-    """The key values in a cursor for ``sort``, or None when missing, malformed or foreign."""
-    if not raw or len(raw) > 120:
-        return None
-    name, *parts = raw.split(".")
-    if name != sort or len(parts) != len(kinds):
-        return None
-    values: list[Any] = []
-    try:
-        for part, kind in zip(parts, kinds, strict=True):
-            if kind == "dt":
-                values.append(datetime.strptime(part, _STAMP).replace(tzinfo=UTC))
-            else:
-                number = int(part)
-                if not 0 <= number <= _MAX_ID:
-                    return None
-                values.append(number)
-    except ValueError:
-        return None
-    return values
 
 
 # -- queries --------------------------------------------------------------------------------
@@ -316,8 +284,8 @@ def queue_page(
             session, query, column=Task.due_at, ident=Task.id, after=start, before=end,
             per_page=per_page)
     else:
-        results, more_before, more_after = _keyset(session, query, keys, after=start,
-                                                   before=end, per_page=per_page)
+        results, more_before, more_after = keyset(session, query, [k.expr for k in keys],
+                                                  after=start, before=end, per_page=per_page)
     if not results:
         return QueuePage(rows=[], next_cursor=None, previous_cursor=None)
     rows = [Row(request=r[0], task=None) if view == "all" else Row(request=r[0].request,
@@ -329,79 +297,6 @@ def queue_page(
         next_cursor=encode_cursor(sort, results[-1][-n:]) if more_after else None,
         previous_cursor=encode_cursor(sort, results[0][-n:]) if more_before else None,
     )
-
-
-def _keyset(session: Session, query: Select[Any], keys: list[_Key], *, after: list[Any] | None,
-            before: list[Any] | None, per_page: int) -> tuple[list[Any], bool, bool]:
-    """Rows (each ending with its key values) of one page in ``keys`` order, and whether
-    there are rows before and after it."""
-    query = query.add_columns(*(k.expr for k in keys))
-    columns = tuple_(*(k.expr for k in keys))
-
-    def bound(values: list[Any]) -> Any:
-        return tuple_(*(literal(v, k.expr.type) for v, k in zip(values, keys, strict=True)))
-
-    if before is not None:
-        query = query.where(columns < bound(before))
-        query = query.order_by(*(k.expr.desc() for k in keys)).limit(per_page + 1)
-        results = session.execute(query).all()
-        return list(reversed(results[:per_page])), len(results) > per_page, True
-    if after is not None:
-        query = query.where(columns > bound(after))
-    query = query.order_by(*(k.expr.asc() for k in keys)).limit(per_page + 1)
-    results = session.execute(query).all()
-    return results[:per_page], after is not None, len(results) > per_page
-
-
-def nulls_last_keyset(
-    session: Session,
-    query: Select[Any],
-    *,
-    column: Any,
-    ident: Any,
-    after: list[Any] | None,
-    before: list[Any] | None,
-    per_page: int,
-) -> tuple[list[Any], bool, bool]:
-    """One page of ``query`` in (``column``, ``ident``) order with nulls last, as two index
-    range scans: the rows with a value in (column, ident) order, then the rows without one
-    in ``ident`` order. A null sorts as ``FAR_FUTURE`` in cursors, so ``after``/``before``
-    are the usual [datetime, id] pairs.
-
-    Returns (rows, more before, more after); each row ends with (value or FAR_FUTURE, id)."""
-    dated, undated = column.is_not(None), column.is_(None)
-    limit = per_page + 1
-
-    def run(select_: Select[Any], wanted: int) -> list[Any]:
-        if wanted <= 0:
-            return []
-        rows = session.execute(select_.limit(wanted)).all()
-        return [(*row, row[-2] or FAR_FUTURE, row[-1]) for row in rows]
-
-    query = query.add_columns(column, ident)
-    if before is not None:
-        value, key = before
-        if value >= FAR_FUTURE:
-            results = run(query.where(undated, ident < key).order_by(ident.desc()), limit)
-            results += run(query.where(dated).order_by(column.desc(), ident.desc()),
-                           limit - len(results))
-        else:
-            results = run(query.where(dated, tuple_(column, ident) < tuple_(
-                literal(value, column.type), literal(key, ident.type)))
-                .order_by(column.desc(), ident.desc()), limit)
-        return list(reversed(results[:per_page])), len(results) > per_page, True
-    results = []
-    if after is None or after[0] < FAR_FUTURE:
-        ordered = query.where(dated)
-        if after is not None:
-            ordered = ordered.where(tuple_(column, ident) > tuple_(
-                literal(after[0], column.type), literal(after[1], ident.type)))
-        results = run(ordered.order_by(column.asc(), ident.asc()), limit)
-    rest = query.where(undated)
-    if after is not None and after[0] >= FAR_FUTURE:
-        rest = rest.where(ident > after[1])
-    results += run(rest.order_by(ident.asc()), limit - len(results))
-    return results[:per_page], after is not None, len(results) > per_page
 
 
 def _with_loading(query: Select[Any], view: str) -> Select[Any]:

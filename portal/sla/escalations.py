@@ -20,8 +20,8 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from portal.casework.keyset import decode_cursor, encode_cursor, nulls_last_keyset
 from portal.casework.models import Task
-from portal.casework.queues import decode_cursor, encode_cursor, nulls_last_keyset
 from portal.catalogue.models import Department
 from portal.requests.models import ServiceRequest
 from portal.sla.models import LIVE_STAGES, SlaClock
