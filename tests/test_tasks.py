@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.casework.models import Task
+from portal.notifications.models import StaffNotice
 from portal.requests.models import Event
 from tests.conftest import csrf_from
 from tests.test_case import Office, act, events, make_office, outbox_to, sign_in
@@ -113,6 +114,10 @@ def test_assign_only_to_members_of_the_task_department(client, db, office):
                     assignee=str(office.agent_x2.id)).status_code == 302
     db.refresh(task)
     assert task.assignee_id == office.agent_x2.id
+    # The new assignee gets a notice (and its email); the one who assigned does not.
+    notices = db.scalars(select(StaffNotice).where(StaffNotice.kind == "task_assigned")).all()
+    assert [n.user_id for n in notices] == [office.agent_x2.id]
+    assert outbox_to(db, office.agent_x2.email)
     assert task_act(client, office.case, task, "assign",
                     assignee=str(office.agent_y.id)).status_code == 400
     db.refresh(task)

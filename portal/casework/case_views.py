@@ -456,7 +456,8 @@ def add_task(reference: str):
 def assign_task(reference: str, task_id: int):
     def do(task: Task, f: forms.AssignForm, me: User) -> None:
         assignee = db_session().get(User, int(f.assignee.data)) if f.assignee.data else None
-        service.assign_task(db_session(), task=task, assignee=assignee, actor=me)
+        service.assign_task(db_session(), task=task, assignee=assignee, actor=me,
+                            settings=settings())
 
     return _act(reference, "assign", forms.AssignForm, do, task_id=task_id, anchor="tasks")
 

@@ -386,7 +386,8 @@ def run_bulk(
     if action == "assign":
         for task in tasks:
             with _blame(task.request, service.StaleCase):
-                service.assign_task(session, task=task, assignee=assignee, actor=actor)
+                service.assign_task(session, task=task, assignee=assignee, actor=actor,
+                                    settings=settings)
         return len(tasks)
     cases: dict[int, ServiceRequest] = {}
     for task in tasks:

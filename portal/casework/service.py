@@ -410,8 +410,10 @@ def add_task(
     return task
 
 
-def assign_task(session: Session, *, task: Task, assignee: User | None, actor: User) -> Task:
-    """Give an open task to an active member of its department (None: back to the queue)."""
+def assign_task(session: Session, *, task: Task, assignee: User | None, actor: User,
+                settings: Settings | None = None) -> Task:
+    """Give an open task to an active member of its department (None: back to the queue).
+    With ``settings``, someone given a task by another member gets a notice."""
     if not task.is_open:
         raise CaseError("task_closed")
     if assignee is not None and not is_active_member(session, user=assignee,
@@ -424,6 +426,12 @@ def assign_task(session: Session, *, task: Task, assignee: User | None, actor: U
     _internal(session, task.request, actor=actor, action="task_assigned", task_id=task.id,
               department=task.department.name, **{"from": before},
               to=assignee.name if assignee else None)
+    if settings is not None and assignee is not None and assignee.id != actor.id:
+        from portal.notifications.staff import notify_staff
+
+        notify_staff(session, settings=settings, user=assignee, kind="task_assigned",
+                     request=task.request, task=task,
+                     data={"due_at": task.due_at.isoformat() if task.due_at else None})
     return task
 
 
