@@ -213,11 +213,11 @@ def _check_case_clocks(request: ServiceRequest, events: list[Event], clocks: lis
             assert resolution.stopped_at == request.resolved_at, ref
         else:
             assert resolution.stage == "cancelled", ref
-    elif waiting:
-        assert resolution.stage == "paused" and request.expected_at is None, ref
-    else:
-        assert resolution.stage == "running", ref
+    else:  # no promise while waiting, unless it was already broken
+        assert resolution.stage == ("paused" if waiting else "running"), ref
         assert request.expected_at == resolution.due_at, ref
+        if waiting:
+            assert resolution.due_at is None or resolution.breached_at is not None, ref
     assert [t for t in tasks if t.is_open] == ([tasks[-1]] if request.is_open else []), ref
     for task in tasks:
         task_clocks = [c for c in clocks if c.task_id == task.id]

@@ -31,6 +31,7 @@ from portal.demo.timeline import Crew, TimelineWriter, add_supports
 from portal.requests.access import new_token
 from portal.requests.models import Event, ServiceRequest
 from portal.sla.models import BusinessCalendar, SlaPolicy
+from portal.sla.service import department_calendar
 from portal.staff.models import StaffMembership
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -118,13 +119,11 @@ def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
     policies = list(session.scalars(select(SlaPolicy)))
     held = [*session.scalars(select(BusinessCalendar)
                              .options(selectinload(BusinessCalendar.closures))), *policies]
-    calendars = [row for row in held if isinstance(row, BusinessCalendar)]
     writer = TimelineWriter(
         session, rng, crews,
         pause_statuses=frozenset(status for policy in policies if policy.active
                                  for status in policy.pause_statuses),
-        around_the_clock=frozenset(d.id for d in departments if d.calendar_id in
-                                   {c.id for c in calendars if c.always_open}))
+        hours={d.id: department_calendar(session, d.id) for d in departments})
     try:
         for plan in plans:
             assert plan.request is not None

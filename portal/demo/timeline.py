@@ -25,6 +25,7 @@ from portal.demo.plans import TZ, Plan
 from portal.demo.replay import CaseWork
 from portal.requests.events import add_event
 from portal.requests.models import ServiceRequest, Support
+from portal.sla.calendar import WorkingCalendar
 
 #: Delay after the previous step (hours, low-high) and who acts.
 STEPS: dict[str, tuple[tuple[float, float], str]] = {
@@ -63,17 +64,17 @@ class Crew:
 
 
 def schedule(rng: random.Random, created: datetime, script: list[str], now: datetime, *,
-             pace: float = 1.0, around_the_clock: bool = False) -> list[datetime]:
+             pace: float = 1.0, hours: WorkingCalendar | None = None) -> list[datetime]:
     """A time for each action, in order, all before ``now``. Staff take ``pace`` times the
-    usual delay, in working hours unless their crew works ``around_the_clock``."""
+    usual delay and act when their department works (``hours``, else weekdays 7-17)."""
     times: list[datetime] = []
     moment = created
     for action in script:
         (low, high), who = STEPS[action]
-        hours = rng.uniform(low, high)
-        moment = moment + timedelta(hours=hours * pace if who == "staff" else hours)
-        if who == "staff" and not around_the_clock:
-            moment = _working_hours(rng, moment)
+        delay = rng.uniform(low, high)
+        moment = moment + timedelta(hours=delay * pace if who == "staff" else delay)
+        if who == "staff":
+            moment = _working_hours(rng, moment, hours)
         elif who == "resident":
             moment = _waking_hours(rng, moment)
         times.append(moment)
@@ -90,7 +91,12 @@ def schedule(rng: random.Random, created: datetime, script: list[str], now: date
     return steady
 
 
-def _working_hours(rng: random.Random, moment: datetime) -> datetime:
+def _working_hours(rng: random.Random, moment: datetime,
+                   hours: WorkingCalendar | None = None) -> datetime:
+    if hours is not None:  # the department's own hours, holidays and closures
+        if hours.is_working(moment):
+            return moment
+        return hours.add(hours.next_working_moment(moment), rng.randrange(150) * 60)
     local = moment.astimezone(TZ)
     if local.weekday() < 5 and 7 <= local.hour < 17:
         return moment
@@ -115,13 +121,13 @@ class TimelineWriter:
 
     def __init__(self, session: Session, rng: random.Random, crews: dict[int, Crew], *,
                  pause_statuses: frozenset[str] = frozenset(),
-                 around_the_clock: frozenset[int] = frozenset()) -> None:
+                 hours: dict[int, WorkingCalendar] | None = None) -> None:
         self.session = session
         self.rng = rng
         self.crews = crews
-        #: The case statuses that pause a policy's clocks; the departments working 24/7.
+        #: The case statuses that pause a policy's clocks; each department's working hours.
         self.pause_statuses = pause_statuses
-        self.around_the_clock = around_the_clock
+        self.hours = hours or {}
 
     def write(self, plan: Plan, request: ServiceRequest, now: datetime) -> None:
         assert plan.category is not None
@@ -133,7 +139,7 @@ class TimelineWriter:
         times = schedule(self.rng, plan.created_at, plan.script, now,
                          pace=content.PACE.get(plan.category.code, 1.0)
                          * content.PRIORITY_PACE.get(plan.priority, 1.0),
-                         around_the_clock=crew.department.id in self.around_the_clock)
+                         hours=self.hours.get(crew.department.id))
         for index, (action, moment) in enumerate(zip(plan.script, times, strict=True)):
             clock.freeze(moment)
             booked = (self._booked_day(plan.script[index + 1:], times[index + 1:], now)
