@@ -135,3 +135,22 @@ def test_residents_and_anonymous_cannot_search(client, make):
     assert client.get("/staff/search/?q=x").status_code == 302
     sign_in(client, make.user())
     assert client.get("/staff/search/?q=x").status_code == 403
+
+
+def test_results_show_the_promise_made_to_the_resident(client, make, db, depts):
+    from datetime import timedelta
+
+    from portal import clock
+
+    water, _ = depts
+    cat = make.category(department=water)
+    now = clock.now()
+    late = make.request(category=cat, description="Hydrant leaking late",
+                        expected_at=now - timedelta(hours=3))
+    waiting = make.request(category=cat, description="Hydrant leaking waiting",
+                           status="waiting_on_third_party")
+    sign_in(client, agent_of(make, db, water))
+    html = client.get("/staff/search/", query_string={"q": "leaking"}).get_data(as_text=True)
+    rows = {ref: html[html.index(ref):][:1500] for ref in (late.reference, waiting.reference)}
+    assert "Breached by 3 hours" in rows[late.reference]
+    assert "Paused" in rows[waiting.reference]

@@ -23,6 +23,7 @@ from portal.sla.status import (
     STATE_CLASSES,
     STATE_NAMES,
     SlaState,
+    case_state,
     clock_state,
     format_duration,
     task_state,
@@ -49,6 +50,11 @@ def _sla_task(task: Any, now: datetime) -> SlaState:
 @bp.app_template_global("sla_clock")
 def _sla_clock(sla_clock: Any, now: datetime) -> SlaState:
     return clock_state(sla_clock, now)
+
+
+@bp.app_template_global("sla_case_state")
+def _sla_case_state(request: Any) -> SlaState:
+    return case_state(request, clock.now())
 
 
 @bp.app_template_global("sla_name")

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING
 from babel.dates import format_timedelta
 
 from portal.requests.labels import _l
+from portal.sla.models import DEFAULT_PAUSE_STATUSES
 
 if TYPE_CHECKING:
     from portal.casework.models import Task
+    from portal.requests.models import ServiceRequest
     from portal.sla.models import SlaClock
 
 STATE_NAMES: dict[str, str] = {
@@ -101,6 +103,17 @@ def task_state(task: Task, now: datetime) -> SlaState:
     if stage == "breached":
         return SlaState("missed", task.due_at)
     return SlaState(stage, task.due_at)
+
+
+def case_state(request: ServiceRequest, now: datetime) -> SlaState:
+    """The resident-facing promise from the case's own columns (cheap in lists): breached
+    once ``expected_at`` has passed, paused while waiting, else on time."""
+    if not request.is_open:
+        return SlaState("none")
+    if request.expected_at is None:
+        paused = request.status in DEFAULT_PAUSE_STATUSES
+        return SlaState("paused" if paused else "none")
+    return _live(request.expected_at, None, now)
 
 
 def format_duration(seconds: float, locale: str) -> str:
