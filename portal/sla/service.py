@@ -132,10 +132,11 @@ def _mirror_task(task: Task, clock: SlaClock | None) -> None:
 
 
 def _expected(session: Session, request: ServiceRequest, *, reason: str, now: datetime,
-              paused_seconds: int = 0) -> None:
+              paused_seconds: int = 0, live: list[SlaClock] | None = None) -> None:
     """Keep ``expected_at`` on the case resolution clock and tell the resident when it moves."""
-    resolution = next((c for c in _live_case_clocks(session, request)
-                       if c.kind == "resolution"), None)
+    if live is None:
+        live = _live_case_clocks(session, request)
+    resolution = next((c for c in live if c.kind == "resolution"), None)
     new = resolution.due_at if resolution is not None and request.is_open else None
     old = request.expected_at
     if new == old:
@@ -167,7 +168,8 @@ def start_case(session: Session, request: ServiceRequest, task: Task | None = No
                                           kind=kind, target=target, at=request.created_at,
                                           now=now))
     if task is not None:
-        clock = start_task(session, task, now=now, at=request.created_at)
+        same = policy if task.department_id == request.department_id else None
+        clock = start_task(session, task, now=now, at=request.created_at, policy=same)
         if clock is not None:
             started.append(clock)
     session.flush()
@@ -176,11 +178,12 @@ def start_case(session: Session, request: ServiceRequest, task: Task | None = No
 
 
 def start_task(session: Session, task: Task, *, now: datetime | None = None,
-               at: datetime | None = None) -> SlaClock | None:
-    """Start a task's resolution clock on its department's policy and calendar."""
+               at: datetime | None = None, policy: SlaPolicy | None = None) -> SlaClock | None:
+    """Start a task's resolution clock on its department's policy (``policy`` when the caller
+    has already matched it) and calendar."""
     now = now or wall.now()
     request = task.request or session.get(ServiceRequest, task.request_id)
-    policy = match_policy(session, request, task.department_id)
+    policy = policy or match_policy(session, request, task.department_id)
     target = _target(policy, "resolution") if policy is not None else None
     if policy is None or target is None:
         _mirror_task(task, None)
@@ -229,23 +232,24 @@ def sync_request(session: Session, request: ServiceRequest, *,
     """After a status change: pause or resume the live clocks, stop the case's when it
     closes, and start fresh case clocks when a closed case is reopened."""
     now = now or wall.now()
-    live = _live_case_clocks(session, request)
+    every = case_clocks(session, request)
+    live = [c for c in every if c.task_id is None and c.stage in LIVE_STAGES]
     if not request.is_open:
         outcome = None if request.status in DONE_STATUSES else "cancelled"
         for clock in live:
             kind_outcome = "cancelled" if clock.kind == "update" else outcome
             clocks.stop(clock, calendar_for(session, clock), now, outcome=kind_outcome)
         session.flush()
-        _expected(session, request, reason="", now=now)
+        _expected(session, request, reason="", now=now, live=[])
         return
     if not any(c.kind == "resolution" for c in live):
         _restart(session, request, now=now)
-        live = _live_case_clocks(session, request)
+        every = case_clocks(session, request)
+        live = [c for c in every if c.task_id is None and c.stage in LIVE_STAGES]
     reason, paused_for = "", 0
     tasks = {t.id: t for t in session.scalars(select(Task).where(
         Task.request_id == request.id, Task.is_open.is_(True)))}
-    task_clocks = [c for c in case_clocks(session, request)
-                   if c.task_id in tasks and c.stage in LIVE_STAGES]
+    task_clocks = [c for c in every if c.task_id in tasks and c.stage in LIVE_STAGES]
     for clock in [*live, *task_clocks]:
         task = tasks.get(clock.task_id) if clock.task_id else None
         calendar = calendar_for(session, clock)
@@ -260,7 +264,7 @@ def sync_request(session: Session, request: ServiceRequest, *,
         if task is not None:
             _mirror_task(task, clock)
     session.flush()
-    _expected(session, request, reason=reason, now=now, paused_seconds=paused_for)
+    _expected(session, request, reason=reason, now=now, paused_seconds=paused_for, live=live)
 
 
 def _restart(session: Session, request: ServiceRequest, *, now: datetime) -> None:
