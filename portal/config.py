@@ -61,6 +61,11 @@ class Settings:
     max_photo_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     draft_ttl_hours: int = 24
+    # Satisfaction surveys: invite this long after resolution, link valid this long, and no
+    # more than one invitation per resident in this period.
+    survey_delay_hours: int = 24
+    survey_expiry_days: int = 14
+    survey_fatigue_days: int = 30
     # Worker
     outbox_max_attempts: int = 8
     outbox_batch: int = 50
@@ -112,6 +117,15 @@ class Settings:
             nearby_radius_m=_int("PORTAL_NEARBY_RADIUS_M", env.get("PORTAL_NEARBY_RADIUS_M"),
                                  base.nearby_radius_m),
             reopen_days=_int("PORTAL_REOPEN_DAYS", env.get("PORTAL_REOPEN_DAYS"), base.reopen_days),
+            survey_delay_hours=_int("PORTAL_SURVEY_DELAY_HOURS",
+                                    env.get("PORTAL_SURVEY_DELAY_HOURS"),
+                                    base.survey_delay_hours),
+            survey_expiry_days=_int("PORTAL_SURVEY_EXPIRY_DAYS",
+                                    env.get("PORTAL_SURVEY_EXPIRY_DAYS"),
+                                    base.survey_expiry_days),
+            survey_fatigue_days=_int("PORTAL_SURVEY_FATIGUE_DAYS",
+                                     env.get("PORTAL_SURVEY_FATIGUE_DAYS"),
+                                     base.survey_fatigue_days),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
         )

@@ -18,8 +18,13 @@ from portal.requests.models import (
 from portal.routing.models import RoutingRule
 from portal.sla.models import BusinessCalendar, CalendarClosure, SlaClock, SlaPolicy
 from portal.staff.models import StaffMembership
+from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
 
 __all__ = [
+    "SurveyInvitation",
+    "SurveyOptOut",
+    "SurveyResponse",
+    "SurveyVersion",
     "BusinessCalendar",
     "CalendarClosure",
     "SlaClock",
