@@ -22,6 +22,7 @@ period (the in-app notice appears at once).
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -234,12 +235,16 @@ def _batch(db: Database, settings: Settings, now: datetime, stats: SweepStats,
 
 
 def sweep(db: Database, settings: Settings, now: datetime, *, batch: int = BATCH,
-          max_batches: int = 50) -> SweepStats:
-    """Act on every clock whose next threshold is behind ``now`` (up to ``max_batches``
-    batches per call; the rest waits for the next round)."""
+          max_batches: int = 50, budget_seconds: float = 15.0) -> SweepStats:
+    """Act on every clock whose next threshold is behind ``now``, batch after batch, until
+    none is left, ``max_batches`` ran or ``budget_seconds`` passed (a storm of crossings must
+    not hold up the worker's email delivery; the rest waits for the next round)."""
     stats = SweepStats()
+    started = time.monotonic()
     for _ in range(max_batches):
         if _batch(db, settings, now, stats, batch) < batch:
+            break
+        if time.monotonic() - started > budget_seconds:
             break
     return stats
 
