@@ -130,16 +130,18 @@ def check(folder: Path = SURVEYS_DIR) -> tuple[dict[str, Definition], list[str]]
         return {}, [f"{folder}: no such folder"]
     definitions: dict[str, Definition] = {}
     problems: list[str] = []
+    files_by_id: dict[str, Path] = {}
     by_trigger: dict[str, Definition] = {}
     for path in sorted(folder.glob("*.toml")):
-        definition, file_problems = _read_file(path)
+        definition, file_problems, key = _read_file(path)
         problems.extend(file_problems)
-        if definition is None:
+        if key in files_by_id:
+            problems.append(f'{_shown_path(path)}: id "{key}" is also the id of '
+                            f"{_shown_path(files_by_id[key])}; each survey needs its own id")
             continue
-        if definition.key in definitions:
-            other = _shown_path(definitions[definition.key].path)
-            problems.append(f'{_shown_path(path)}: id "{definition.key}" is already used by '
-                            f"{other}")
+        if key:
+            files_by_id[key] = path
+        if definition is None:
             continue
         if definition.trigger in by_trigger:
             other = _shown_path(by_trigger[definition.trigger].path)
@@ -224,23 +226,25 @@ class _Problems:
             self.add(f'unknown key "{key}"{where} ({hint})', question)
 
 
-def _read_file(path: Path) -> tuple[Definition | None, list[str]]:
+def _read_file(path: Path) -> tuple[Definition | None, list[str], str | None]:
+    """(the definition if the file is valid, its problems, its id if it has a valid one)."""
     problems = _Problems(path)
     try:
         data = tomllib.loads(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError:
         problems.add("the file is not UTF-8 text")
-        return None, problems.lines
+        return None, problems.lines, None
     except tomllib.TOMLDecodeError as error:
         problems.add(_toml_error(error))
-        return None, problems.lines
+        return None, problems.lines, None
     except OSError as error:
         problems.add(f"cannot be read ({error.strerror})")
-        return None, problems.lines
+        return None, problems.lines, None
     document = _check_document(data, path, problems)
-    if problems.lines or document is None:
-        return None, problems.lines
-    return from_document(document, path), []
+    key = document["id"]
+    if problems.lines:
+        return None, problems.lines, key
+    return from_document(document, path), [], key
 
 
 def _toml_error(error: tomllib.TOMLDecodeError) -> str:
@@ -258,8 +262,7 @@ def _toml_error(error: tomllib.TOMLDecodeError) -> str:
 # -- Checking --------------------------------------------------------------------------------
 
 
-def _check_document(data: dict[str, Any], path: Path,
-                    problems: _Problems) -> dict[str, Any] | None:
+def _check_document(data: dict[str, Any], path: Path, problems: _Problems) -> dict[str, Any]:
     problems.unknown_keys(data, _TOP_KEYS, "")
     key = data.get("id")
     if key is None:
