@@ -424,10 +424,12 @@ def test_an_id_and_a_trigger_are_used_by_one_file_only(tmp_path):
     definitions, problems = check(folder)
 
     assert list(definitions) == ["s"]
-    assert problems[:2] == [
+    assert problems == [
         'surveys/a-copy.toml: the file name must be "s.toml" (the id is "s")',
-        'surveys/s.toml: id "s" is also the id of surveys/a-copy.toml; each survey needs its '
+        'surveys/a-copy.toml: id "s" is also the id of surveys/s.toml; each survey needs its '
         "own id",
+        'surveys/u.toml: trigger "site_feedback" is already used by surveys/s.toml; one survey '
+        "per trigger",
     ]
 
 

@@ -130,17 +130,13 @@ def check(folder: Path = SURVEYS_DIR) -> tuple[dict[str, Definition], list[str]]
         return {}, [f"{folder}: no such folder"]
     definitions: dict[str, Definition] = {}
     problems: list[str] = []
-    files_by_id: dict[str, Path] = {}
+    files_by_id: dict[str, list[Path]] = {}
     by_trigger: dict[str, Definition] = {}
     for path in sorted(folder.glob("*.toml")):
         definition, file_problems, key = _read_file(path)
         problems.extend(file_problems)
-        if key in files_by_id:
-            problems.append(f'{_shown_path(path)}: id "{key}" is also the id of '
-                            f"{_shown_path(files_by_id[key])}; each survey needs its own id")
-            continue
         if key:
-            files_by_id[key] = path
+            files_by_id.setdefault(key, []).append(path)
         if definition is None:
             continue
         if definition.trigger in by_trigger:
@@ -150,6 +146,13 @@ def check(folder: Path = SURVEYS_DIR) -> tuple[dict[str, Definition], list[str]]
             continue
         definitions[definition.key] = definition
         by_trigger[definition.trigger] = definition
+    for key, paths in files_by_id.items():
+        # The file named after the id owns it; the others (misnamed) are told whose it is.
+        owner = next((p for p in paths if p.name == f"{key}.toml"), paths[0])
+        problems.extend(f'{_shown_path(path)}: id "{key}" is also the id of '
+                        f"{_shown_path(owner)}; each survey needs its own id"
+                        for path in paths if path != owner)
+    problems.sort(key=lambda line: line.split(": ", 1)[0])   # stable: by file, in file order
     return definitions, problems
 
 
