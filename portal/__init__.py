@@ -83,12 +83,14 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.sla import admin_views as sla_admin_views
     from portal.sla import escalation_views
     from portal.staff import views as staff_views
+    from portal.surveys import results_views as survey_results_views
+    from portal.surveys import views as survey_views
 
     init_login(app)
     for blueprint in (pages_bp, health_bp, auth_bp, filing_bp, tracking_bp, alerts_bp, mail_bp,
                       queue_views.bp, case_views.bp, search_views.bp, intake_views.bp,
                       audit_views.bp, staff_views.bp, routing_views.bp, sla_admin_views.bp,
-                      notices_bp, escalation_views.bp):
+                      notices_bp, escalation_views.bp, survey_results_views.bp, survey_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import jobs

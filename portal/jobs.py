@@ -29,7 +29,9 @@ def sweep_expired_drafts(db: Database, settings: Settings, now: datetime) -> str
 def register_all() -> None:
     from portal.notifications.staff import send_staff_digests
     from portal.sla.sweep import sweep_sla
+    from portal.surveys.invitations import send_due_invitations
 
     register_job(sweep_expired_drafts)
     register_job(sweep_sla)
     register_job(send_staff_digests)
+    register_job(send_due_invitations)

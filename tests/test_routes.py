@@ -22,6 +22,8 @@ PUBLIC = {
     "tracking.find", "tracking.show", "tracking.photo", "tracking.private_access",
     "tracking.support", "tracking.follow", "tracking.unfollow", "tracking.confirm_follow",
     "tracking.unsubscribe", "alerts.unsubscribe",
+    # Surveys: a single-use link's token is the only key (unknown ones are a 404).
+    "surveys.answer", "surveys.opt_out", "surveys.feedback",
     # Reporter-only actions: allowed for the signed-in reporter or a private-link holder;
     # tests/test_tracking.py checks that everyone else gets a 404.
     "tracking.reply", "tracking.reopen", "tracking.add_photos",

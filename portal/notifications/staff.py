@@ -56,6 +56,7 @@ NOTICE_HEADLINES: dict[str, str] = {
     "sla_breached": _l("Overdue"),
     "sla_case_breached": _l("Promise to the resident missed"),
     "task_assigned": _l("Assigned to you"),
+    "survey_not_resolved": _l("Not resolved, says the resident"),
 }
 #: USWDS classes for those tags (white text on these passes WCAG AA contrast).
 NOTICE_CLASSES: dict[str, str] = {
@@ -64,6 +65,7 @@ NOTICE_CLASSES: dict[str, str] = {
     "sla_breached": "bg-secondary-dark",
     "sla_case_breached": "bg-secondary-dark",
     "task_assigned": "bg-info-darker",
+    "survey_not_resolved": "bg-secondary-dark",
 }
 KINDS = tuple(NOTICE_HEADLINES)
 
@@ -82,6 +84,11 @@ _SENTENCES: dict[str, tuple[str, str]] = {
                              "resident.")),
     "task_assigned": (_l("%(case)s was assigned to you; it is due %(due)s."),
                       _l("%(case)s was assigned to you.")),
+    "survey_not_resolved": (
+        _l("The resident answered the satisfaction survey for %(case)s: the problem is not "
+           "resolved. The case was reopened."),
+        _l("The resident answered the satisfaction survey for %(case)s: the problem is not "
+           "resolved. The case was reopened.")),
 }
 _OTHER = _l("%(case)s needs your attention.")
 

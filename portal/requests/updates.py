@@ -33,6 +33,7 @@ from portal.requests.events import add_event
 from portal.requests.labels import status_name
 from portal.requests.models import Event, Follower, RequestPhoto, ServiceRequest
 from portal.sla import service as sla
+from portal.surveys.invitations import invite_for_resolution
 
 MAX_MESSAGE = 2000
 #: Photos a request can hold in all (filing plus later additions).
@@ -130,6 +131,8 @@ def _move(
     event = add_event(session, request, kind, actor=actor, actor_kind=actor_kind, body=body,
                       data={"from": previous, "to": target})
     sla.sync_request(session, request)
+    if target == "resolved":
+        invite_for_resolution(session, settings=settings, request=request)
     if actor_kind == "staff" and (body or kind == "question"):
         sla.record_public_reply(session, request)
     notify(session, settings=settings, request=request, event=event,
@@ -214,17 +217,19 @@ def reopen(
     request: ServiceRequest,
     comment: str,
     actor: User | None = None,
+    check_window: bool = True,
 ) -> Event:
     """The reporter says it is not fixed: event ``reopened``, status back to ``in_progress``.
 
-    Only within ``settings.reopen_days`` of resolution. Raises ``ReopenNotAllowed("status")``,
+    Only within ``settings.reopen_days`` of resolution (unless not ``check_window``: the
+    satisfaction survey's link has its own expiry). Raises ``ReopenNotAllowed("status")``,
     ``ReopenNotAllowed("window")``, ``MessageRequired``, ``MessageTooLong``.
     """
     comment = _clean(comment)
     deadline = reopen_deadline(settings, request)
     if deadline is None:
         raise ReopenNotAllowed("status")
-    if clock.now() > deadline:
+    if check_window and clock.now() > deadline:
         raise ReopenNotAllowed("window")
     return _move(session, settings=settings, request=request, target="in_progress",
                  kind="reopened", body=comment, actor=actor, actor_kind="resident",
