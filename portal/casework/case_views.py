@@ -217,6 +217,7 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
         else None,
         "conflict": conflict,
         "errors": errors or [],
+        "survey": _survey(sr),
         "f": {
             "acknowledge": form("acknowledge", forms.AcknowledgeForm),
             "priority": form("priority", forms.PriorityForm),
@@ -237,6 +238,26 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
     context["f"]["priority"].priority.choices = [
         SelectChoice(p, context["priority_names"][p]) for p in PRIORITY_NAMES]
     return render_template("casework/case.html", **context), status
+
+
+def _survey(sr: ServiceRequest) -> dict[str, Any] | None:
+    """The case's satisfaction survey: its invitation and, unless the survey is anonymous to
+    agents (supervisors of the case's department and admins still see them), the answers."""
+    from portal.surveys.answering import answer_rows, case_survey
+    from portal.surveys.definitions import localized
+
+    found = case_survey(db_session(), sr.id)
+    if found is None:
+        return None
+    access = current_staff()
+    may_see = not found.definition.anonymous_to_staff or access.supervises(sr.department_id) \
+        or access.supervises(found.invitation.department_id)
+    rows = answer_rows(found.definition, found.response.answers, _locale(),
+                       {"yes": _("Yes"), "no": _("No")}) \
+        if found.response is not None and may_see else []
+    return {"invitation": found.invitation, "response": found.response, "rows": rows,
+            "hidden": found.response is not None and not may_see,
+            "title": localized(found.definition.title, _locale())}
 
 
 #: Staff wording where the residents' differs ("Waiting for your reply" is for residents).
