@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,8 @@ from portal.sla.models import (
 )
 from portal.sla.status import clock_state, task_state
 from portal.sla.sweep import sweep
+from portal.surveys.models import SurveyInvitation, SurveyResponse
+from portal.surveys.results import Selection, survey_results
 
 MOVES = ("status_changed", "question", "answer", "reopened", "duplicate")
 
@@ -49,7 +51,8 @@ MOVES = ("status_changed", "question", "answer", "reopened", "duplicate")
 def _counts(db) -> dict[str, int]:
     return {model.__name__: db.scalar(select(func.count()).select_from(model))
             for model in (Department, ServiceCategory, Area, User, ServiceRequest, Event,
-                          Support, Task, BusinessCalendar, CalendarClosure, SlaPolicy)}
+                          Support, Task, BusinessCalendar, CalendarClosure, SlaPolicy,
+                          SurveyInvitation, SurveyResponse)}
 
 
 #: The demo is drawn back from "now": a fixed one (a Wednesday morning in Riverton) makes the
@@ -73,6 +76,7 @@ def test_demo_load_builds_a_living_city_and_a_second_run_adds_nothing(runner, db
     clock.freeze(demo_now)  # the load lets time run again when it is done
     counts = _counts(db)
     _check_demo_clocks(db, app, demo_now)
+    _check_demo_surveys(db, demo_now)
 
     second = runner.invoke(args=["demo", "load"])
 
@@ -130,6 +134,28 @@ def _check_demo_clocks(db, app, now: datetime) -> None:
     stats = sweep(app.extensions["portal.db"], app.extensions["portal.settings"], now)
     assert (stats.examined, stats.notices) == (0, 0)
     assert not db.scalar(select(func.count()).select_from(StaffNotice))
+
+
+def _check_demo_surveys(db, now: datetime) -> None:
+    """Resolved cases' reporters were invited (once per case, after the resolution) and many
+    answered, so the results page has figures; no answer says "not resolved"."""
+    invitations = list(db.scalars(select(SurveyInvitation)))
+    responses = list(db.scalars(select(SurveyResponse)))
+    assert len(invitations) >= 60 and len(responses) >= 30
+    by_id = {i.id: i for i in invitations}
+    for invitation in invitations:
+        case = db.get(ServiceRequest, invitation.request_id)
+        assert case.status in ("resolved", "closed")
+        assert invitation.created_at == case.resolved_at < invitation.send_after
+        assert invitation.department_id == case.department_id
+    for response in responses:
+        invitation = by_id[response.invitation_id]
+        assert invitation.state == "answered" and response.created_at <= now
+        assert 1 <= response.csat <= 5 and response.resolved in ("yes", "partly", "dont_know")
+    assert any(r.comment for r in responses)
+    total = survey_results(db, Selection("request-resolved", now - timedelta(days=365), now),
+                           breakdown="overall").total
+    assert not total.suppressed and total.responses == len(responses)
 
 
 def test_demo_timelines_match_the_requests(runner, db):

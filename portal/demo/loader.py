@@ -27,6 +27,7 @@ from portal.config import Settings
 from portal.demo.plans import Plan, Planner
 from portal.demo.replay import settle
 from portal.demo.service_levels import load_service_levels
+from portal.demo.surveys import load_surveys
 from portal.demo.timeline import Crew, TimelineWriter, add_supports
 from portal.requests.access import new_token
 from portal.requests.models import Event, ServiceRequest
@@ -78,6 +79,8 @@ class DemoSummary:
     requests_added: int = 0
     events_added: int = 0
     supports_added: int = 0
+    #: Survey responses of residents whose resolved cases were surveyed.
+    surveys_added: int = 0
     #: The demo requests were there before this run (so none were generated).
     already_loaded: bool = False
 
@@ -85,7 +88,8 @@ class DemoSummary:
     def added_anything(self) -> bool:
         counts = {**self.catalogue, **self.areas, **self.service_levels}
         added = [v for k, v in counts.items() if k.endswith("_added")]
-        return bool(sum(added) or self.users_added or self.requests_added)
+        return bool(sum(added) or self.users_added or self.requests_added
+                    or self.surveys_added)
 
 
 def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
@@ -104,6 +108,8 @@ def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
                           password=password, logins=logins, users_added=added,
                           already_loaded=already)
     if already or size <= 0:
+        # A demo loaded before surveys existed gets its answers once.
+        summary.surveys_added = load_surveys(session, settings, seed=seed, now=now)
         return summary
     rng = random.Random(seed)
     categories = list(session.scalars(
@@ -140,6 +146,7 @@ def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
     summary.events_added = (session.scalar(select(func.count()).select_from(Event)) or 0) \
         - events_before
     summary.supports_added = supports
+    summary.surveys_added = load_surveys(session, settings, seed=seed, now=now)
     return summary
 
 
