@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from portal import clock
+from portal.casework import service as casework
 from portal.casework.models import Task
 from portal.notifications.models import OutboxMessage, StaffNotice
 from portal.requests.models import Event
@@ -24,6 +25,7 @@ from portal.surveys.models import (
 )
 from tests.conftest import csrf_from
 from tests.test_case import make_office, sign_in, staff
+from tests.test_sla_clocks import city  # noqa: F401 - a fixture
 from tests.test_survey_invitations import MONDAY, resolve, run_worker
 
 SENT = MONDAY + timedelta(days=1, minutes=1)
@@ -508,3 +510,31 @@ def test_anonymous_surveys_hide_the_answers_from_agents_only(app, db, office, ma
         assert ("Still there" in shown) is sees, user.role
         assert ("anonymous to agents" in shown) is not sees, user.role
         assert "Answered on" in shown
+
+
+def test_not_resolved_restarts_the_sla_clocks(app, client, db, settings, city):  # noqa: F811
+    from tests.test_sla_clocks import at, case_clock, file, task_of
+
+    sr = file(db, settings, when=at(2026, 11, 16, 9, 0))
+    first = case_clock(db, sr, "resolution")
+    clock.freeze(at(2026, 11, 16, 11, 0))
+    casework.complete_task(db, settings=settings, task=task_of(db, sr), actor=city["agent"])
+    db.flush()
+    assert sr.status == "resolved" and case_clock(db, sr, "resolution").stage == "met"
+    run_worker(app, settings, at(2026, 11, 17, 12, 0))
+    mail = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "survey_invitation"))
+    token = re.search(r"/surveys/([A-Za-z0-9_-]{20,})\b", mail.body_text).group(1)
+
+    answered_at = at(2026, 11, 18, 10, 0)
+    clock.freeze(answered_at)
+    assert post(client, token, resolved="no", comment="Not fixed").status_code == 200
+    db.expire_all()
+    fresh = case_clock(db, sr, "resolution")
+    assert fresh.id != first.id
+    assert fresh.stage == "running" and fresh.started_at == answered_at
+    assert sr.expected_at == fresh.due_at
+    newest = db.scalar(select(Task).where(Task.request_id == sr.id, Task.is_open.is_(True)))
+    assert newest.sla_stage == "running"
+    # The department's supervisor is told.
+    assert db.scalar(select(StaffNotice.user_id).where(
+        StaffNotice.kind == "survey_not_resolved")) == city["boss"].id
