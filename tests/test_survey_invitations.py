@@ -353,3 +353,29 @@ def test_supervisor_helper_lists_only_active_supervisors(db, make):
     gone = staff(make, db, office.dept_x, role="supervisor", active=False)
     assert answering.supervisors(db, office.dept_x.id) == [boss]
     assert gone not in answering.supervisors(db, office.dept_x.id)
+
+
+def test_a_broken_survey_file_never_stops_a_case_from_resolving(db, office, settings,
+                                                                monkeypatch, caplog):
+    from portal.surveys import definitions
+
+    def broken(trigger, folder=None):
+        raise definitions.DefinitionError(["surveys/request-resolved.toml: line 3: not valid"])
+
+    monkeypatch.setattr(definitions, "definition_for", broken)
+    resolve(db, settings, office.case, office.agent_x)
+    assert invitations(db) == []
+    assert "not valid" in caplog.text
+
+
+def test_a_changed_frozen_version_never_stops_a_case_from_resolving(db, office, settings,
+                                                                    monkeypatch):
+    from portal.surveys import definitions
+
+    def frozen(session, definition):
+        raise definitions.DefinitionError(["surveys/request-resolved.toml: version 1 has "
+                                           "responses and its questions changed"])
+
+    monkeypatch.setattr(definitions, "record_version", frozen)
+    resolve(db, settings, office.case, office.agent_x)
+    assert invitations(db) == []

@@ -23,8 +23,10 @@ invitation sent, all in one transaction: several workers never send one invitati
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -39,6 +41,8 @@ from portal.db import Database
 from portal.notifications.service import queue_email
 from portal.requests.models import ServiceRequest
 from portal.surveys.models import SurveyInvitation, SurveyOptOut
+
+log = logging.getLogger(__name__)
 
 TRIGGER = "request_resolved"
 #: Case statuses in which a pending invitation still goes out.
@@ -118,10 +122,15 @@ def invite_for_resolution(
 ) -> SurveyInvitation | None:
     """Invite the reporter of the just-resolved ``request`` (flush, no commit); returns the
     pending invitation, or None when nobody is to be asked (see the module's rules)."""
-    from portal.surveys.definitions import definition_for, record_version
+    from portal.surveys.definitions import DefinitionError, definition_for
 
     now = now or clock.now()
-    definition = definition_for(TRIGGER)
+    try:
+        definition = definition_for(TRIGGER)
+    except DefinitionError as error:
+        # A broken survey file must never stop a case from being resolved.
+        log.error("no survey invitation for %s: %s", request.reference, error)
+        return None
     if definition is None:
         return None
     found = _reporter_address(session, request)
@@ -141,7 +150,9 @@ def invite_for_resolution(
                       send_after=send_after, expires_at=expires_at, now=now)
     if recently_invited(session, settings=settings, email=email, now=now):
         return None
-    version = record_version(session, definition)
+    version = _version(session, definition)
+    if version is None:
+        return None
     invitation = SurveyInvitation(
         survey_key=definition.key,
         survey_version_id=version.id,
@@ -166,6 +177,18 @@ def invite_for_resolution(
         # Another transaction invited this case first: the constraint keeps it to one.
         return None
     return invitation
+
+
+def _version(session: Session, definition: Any) -> Any:
+    """The definition's version row, or None (logged) when its file changed under a version
+    that has responses: ``flask surveys check`` reports it; resolving carries on."""
+    from portal.surveys.definitions import DefinitionError, record_version
+
+    try:
+        return record_version(session, definition)
+    except DefinitionError as error:
+        log.error("no survey invitation: %s", error)
+        return None
 
 
 def _rearm(

@@ -15,7 +15,15 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Blueprint, Response, abort, make_response, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    request,
+)
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
@@ -26,7 +34,13 @@ from portal import clock
 from portal.extensions import limiter
 from portal.i18n import COOKIE
 from portal.surveys import answering
-from portal.surveys.definitions import SCALES, Definition, definition_for, localized
+from portal.surveys.definitions import (
+    SCALES,
+    Definition,
+    DefinitionError,
+    definition_for,
+    localized,
+)
 from portal.surveys.models import SurveyInvitation
 from portal.web import db_session, settings
 
@@ -232,7 +246,11 @@ def opt_out(token: str):
 
 
 def _feedback_definition() -> Definition:
-    definition = definition_for("site_feedback")
+    try:
+        definition = definition_for("site_feedback")
+    except DefinitionError as error:
+        current_app.logger.error("site feedback unavailable: %s", error)
+        abort(503)
     if definition is None:
         abort(404)
     return definition
@@ -250,4 +268,7 @@ def feedback():
     except answering.AnswerErrors as exc:
         return _survey_page("surveys/feedback.html", definition, status=400,
                             form=request.form, errors=exc.errors)
+    except DefinitionError as error:  # the file changed under a version with responses
+        current_app.logger.error("site feedback not stored: %s", error)
+        abort(503)
     return render_template("surveys/feedback_thanks.html"), 200
