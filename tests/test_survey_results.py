@@ -584,3 +584,45 @@ def test_results_and_comments_read_the_survey_indexes(db, make, town):
     for plan in listed[:2]:
         assert "ix_survey_responses_survey_department_created" in plan, listed
         assert "TEMP B-TREE" not in plan and "SCAN survey_responses" not in plan, listed
+
+
+# -- in a browser -----------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_results_page_is_accessible_and_fits_a_phone(committed_app, live_server, audited_phone,
+                                                     chromium):
+    from tests.factories import Factories
+    from tests.test_browser import axe_violations
+    from tests.test_browser_casework import sign_in as browser_sign_in
+
+    session = committed_app.extensions["portal.db"].session(write=True)
+    make = Factories(session, committed_app.extensions["portal.settings"])
+    streets = make.department(code="streets", name="Streets")
+    potholes = make.category(department=streets, name="Pothole")
+    lights = make.category(department=streets, name="Streetlight")
+    make.staff(streets, role="supervisor", email="sue@city.example")
+    for n in range(7):
+        answer(make, potholes, march(2 + n), csat=1 + n % 5, resolved="yes", ces=5,
+               comment=f"A long comment number {n} " * (6 if n == 0 else 1))
+    answer(make, lights, march(10), csat=2, resolved="partly")
+    session.commit()
+    session.close()
+    path = "/staff/surveys/results?from=2026-03-01&to=2026-03-31&breakdown=category"
+    problems = {}
+    for name, page in (("phone", audited_phone),
+                       ("desktop", chromium.new_context(viewport={"width": 1280, "height": 900},
+                                                        bypass_csp=True).new_page())):
+        browser_sign_in(page, live_server, "sue@city.example")
+        page.goto(f"{live_server}{path}")
+        assert page.locator("h1").inner_text() == "Satisfaction"
+        found = axe_violations(page)
+        if found:
+            problems[name] = found
+        page.screenshot(path=f"/tmp/survey-results-{name}.png", full_page=True)
+        if name == "phone":
+            wide = page.evaluate("""() => [...document.querySelectorAll('main *')]
+                .filter(e => e.getBoundingClientRect().right > 391)
+                .slice(0, 5).map(e => e.tagName + '.' + e.className + ' '
+                                 + Math.round(e.getBoundingClientRect().right))""")
+            assert not wide, f"the page scrolls sideways on a phone: {wide}"
+    assert not problems, problems

@@ -397,7 +397,9 @@ def _comment_query(selection: Selection, department_id: int | None, key: Any,
     keys = tuple_(r.created_at, r.id)
     if key is not None:
         bound = tuple_(literal(key[0], r.created_at.type), literal(key[1], r.id.type))
-        query = query.where(keys > bound if newer else keys < bound)
+        # The plain range on created_at bounds the index range; the row value breaks ties.
+        query = query.where(r.created_at >= key[0] if newer else r.created_at <= key[0],
+                            keys > bound if newer else keys < bound)
     order = (r.created_at.asc(), r.id.asc()) if newer else (r.created_at.desc(), r.id.desc())
     return query.order_by(*order).limit(limit)
 
