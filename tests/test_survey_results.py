@@ -384,6 +384,8 @@ def test_results_page_suppresses_small_rows_and_distributes_scores(client, make,
     assert len(weeks) == 6  # 1 March (a Sunday), then five weeks from Monday
     assert "style=" not in html
     assert html.count("Fewer than 5 responses") >= 6
+    spanish = _page(client, breakdown="category", lang="es")
+    assert "3,33" in spanish and 'lang="es"' in spanish  # figures in the reader's language
 
 
 def test_comment_cases_are_hidden_from_agents_on_anonymous_surveys(app, client, make, town,
