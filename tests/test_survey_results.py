@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event, text
 
 from portal import clock
+from portal.casework.keyset import encode_cursor
 from portal.surveys import results_views
 from portal.surveys.definitions import load_definitions
 from portal.surveys.results import (
@@ -299,6 +300,14 @@ def test_comments_newest_first_page_by_page_across_departments(db, make, town):
     assert [c.id for c in first.comments] == expected[:3] and first.previous_cursor is None
     assert comments_page(db, selection, after="garbage.1.2", per_page=3).comments == \
         pages[0].comments
+    # Forged cursors outside the period never reach beyond it.
+    late = encode_cursor("cm", [datetime(2030, 1, 1, tzinfo=UTC), 1])
+    early = encode_cursor("cm", [datetime(2020, 1, 1, tzinfo=UTC), 1])
+    assert [c.id for c in comments_page(db, selection, after=late, per_page=3).comments] == \
+        expected[:3]
+    assert [c.id for c in comments_page(db, selection, before=early, per_page=3).comments] \
+        == expected[-3:]
+    assert comments_page(db, selection, after=early).comments == []
     only_water = comments_page(db, select_march(town.water))
     assert [c.comment for c in only_water.comments] == ["Note 6", "Note 3", "Note 0"]
     assert only_water.comments[0].reference.startswith("SR-")

@@ -387,19 +387,28 @@ class CommentPage:
 
 def _comment_query(selection: Selection, department_id: int | None, key: Any,
                    newer: bool, limit: int) -> Any:
+    """One page of one department's (or every department's) comments from the cursor
+    ``key``. The cursor replaces the period's bound on its side, so the index range starts
+    at the cursor (SQLite would otherwise pick the period's bound and walk to the cursor)."""
     r = SurveyResponse
+    start, end = selection.start, selection.end
     query = select(r.id, r.created_at, r.comment, r.csat, r.resolved, r.department_id,
-                   r.category_id, r.request_id).where(r.comment != "")
-    one = Selection(selection.survey_key, selection.start, selection.end,
-                    None if department_id is None else (department_id,),
-                    selection.category_id)
-    query = _filtered(query, r, one)
-    keys = tuple_(r.created_at, r.id)
-    if key is not None:
+                   r.category_id, r.request_id).where(r.comment != "",
+                                                      r.survey_key == selection.survey_key)
+    if key is not None and newer and key[0] >= start:
+        query = query.where(r.created_at >= key[0], r.created_at < end)
+    elif key is not None and not newer and key[0] < end:
+        query = query.where(r.created_at >= start, r.created_at <= key[0])
+    else:
+        query = query.where(r.created_at >= start, r.created_at < end)
+    if department_id is not None:
+        query = query.where(r.department_id == department_id)
+    if selection.category_id is not None:
+        query = query.where(r.category_id == selection.category_id)
+    if key is not None:  # the row value breaks ties on created_at
         bound = tuple_(literal(key[0], r.created_at.type), literal(key[1], r.id.type))
-        # The plain range on created_at bounds the index range; the row value breaks ties.
-        query = query.where(r.created_at >= key[0] if newer else r.created_at <= key[0],
-                            keys > bound if newer else keys < bound)
+        query = query.where(tuple_(r.created_at, r.id) > bound if newer
+                            else tuple_(r.created_at, r.id) < bound)
     order = (r.created_at.asc(), r.id.asc()) if newer else (r.created_at.desc(), r.id.desc())
     return query.order_by(*order).limit(limit)
 
