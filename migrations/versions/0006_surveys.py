@@ -107,6 +107,9 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
+            "ix_survey_invitations_survey_created", ["survey_key", "created_at"], unique=False
+        )
+        batch_op.create_index(
             "ix_survey_invitations_survey_department_created",
             ["survey_key", "department_id", "created_at"],
             unique=False,
@@ -191,6 +194,7 @@ def downgrade() -> None:
     op.drop_table("survey_responses")
     with op.batch_alter_table("survey_invitations", schema=None) as batch_op:
         batch_op.drop_index("ix_survey_invitations_survey_department_created")
+        batch_op.drop_index("ix_survey_invitations_survey_created")
         batch_op.drop_index("ix_survey_invitations_survey_category_created")
         batch_op.drop_index("ix_survey_invitations_state_send_after")
         batch_op.drop_index("ix_survey_invitations_email_created")

@@ -62,6 +62,7 @@ class SurveyInvitation(Base):
               "department_id", "created_at"),
         Index("ix_survey_invitations_survey_category_created", "survey_key", "category_id",
               "created_at"),
+        Index("ix_survey_invitations_survey_created", "survey_key", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
