@@ -12,6 +12,7 @@ from PIL import Image
 from sqlalchemy import select
 
 from portal import clock
+from portal.casework.models import Task
 from portal.notifications.models import OutboxMessage
 from portal.notifications.senders import SmtpSender
 from portal.notifications.worker import deliver_outbox
@@ -311,6 +312,9 @@ def test_reopen_within_the_window(client, db, make, settings):
     assert sr.status == "in_progress" and sr.is_open and sr.resolved_at is None
     reopened = events(db, sr, "reopened")
     assert reopened[0].body == "Still a hole." and reopened[0].public
+    # Back in the department's queue: the reopened case has an open task again.
+    task = db.scalar(select(Task).where(Task.request_id == sr.id, Task.is_open.is_(True)))
+    assert task is not None and task.department_id == sr.department_id
 
 
 def test_reopen_outside_the_window_explains_why(client, db, make, settings):

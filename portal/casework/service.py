@@ -185,11 +185,17 @@ def change_case_status(
         _close_tasks(session, request, actor=actor)
     else:
         request.duplicate_of_id = None
-        if not was_open and not _open_tasks(session, request):
-            # Reopened work needs an owner again: a task for the case's department.
-            add_task(session, request=request, department=request.department,
-                     title=request.category.name, actor=actor)
+        if not was_open:
+            ensure_owner(session, request, actor=actor)
     return _sign(session, event, department)
+
+
+def ensure_owner(session: Session, request: ServiceRequest, *, actor: User | None) -> None:
+    """Reopened work needs an owner again: a case left without open tasks (reopened by staff,
+    by its reporter or through the survey) gets one for its department, back in its queue."""
+    if request.is_open and not _open_tasks(session, request):
+        add_task(session, request=request, department=request.department,
+                 title=request.category.name, actor=actor)
 
 
 def acknowledge(

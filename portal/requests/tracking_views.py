@@ -30,6 +30,7 @@ from werkzeug.wrappers import Response
 
 from portal import clock
 from portal.auth.models import User
+from portal.casework.service import ensure_owner
 from portal.extensions import limiter
 from portal.requests import access, follows, queries, updates
 from portal.requests.expected_labels import expected_change, expected_sentences, long_day
@@ -301,7 +302,7 @@ def reopen(reference: str):
         try:
             updates.reopen(db_session(), settings=settings(), request=sr,
                            comment=form.reason.data or "", actor=_actor(sr))
-            db_session().flush()
+            ensure_owner(db_session(), sr, actor=None)
         except updates.ReopenNotAllowed as exc:
             if exc.code == "window":
                 form.reason.errors.append(_(

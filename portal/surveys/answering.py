@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 
 from portal.auth.models import User
 from portal.casework import service as casework
-from portal.casework.models import Task
 from portal.config import Settings
 from portal.notifications.render import gettext as translate
 from portal.notifications.staff import notify_staff
@@ -216,12 +215,7 @@ def not_resolved(session: Session, *, settings: Settings, request: ServiceReques
         updates.reopen(session, settings=settings, request=request, comment=body,
                        actor=reporter, check_window=False)
         reopened = True
-        if session.scalar(select(Task.id).where(Task.request_id == request.id,
-                                                Task.is_open.is_(True)).limit(1)) is None:
-            # Reopened work needs an owner again (as when staff reopen): a task for the
-            # case's department, so it is back in its queue.
-            casework.add_task(session, request=request, department=request.department,
-                              title=request.category.name, actor=None)
+        casework.ensure_owner(session, request, actor=None)
     else:
         updates.post_comment(session, settings=settings, request=request, body=body,
                              actor=reporter, actor_kind="resident")
