@@ -57,6 +57,7 @@ bench: install
 	$(BIN)/python benchmarks/filing.py
 	$(BIN)/python benchmarks/storm.py
 	$(BIN)/python benchmarks/sla_sweep.py
+	$(BIN)/python benchmarks/survey_results.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor

@@ -68,6 +68,8 @@ def format_summary(summary: DemoSummary, *, city: str) -> str:
         lines.append(f"  Requests added: {summary.requests_added} "
                      f"({summary.events_added} timeline entries, "
                      f"{summary.supports_added} supporters)")
+    if summary.surveys_added:
+        lines.append(f"  Survey responses added: {summary.surveys_added}")
     if not summary.added_anything:
         lines.append("Nothing was added: the demo data is already in place.")
     lines += ["", "Demo log-ins (every account has the same password):", ""]
