@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from portal import clock
 from portal.casework.models import Task
 from portal.casework.queues import Filters, queue_page
 from portal.requests.models import Event
 from portal.sla.escalations import Usage, clock_usage, escalations_page
+from tests.plans import sqlite_plans
 from tests.test_case import act, sign_in
 
 #: Monday 7 September 2026, 10:00 in Chicago.
@@ -190,25 +191,6 @@ def test_due_sort_over_http_with_an_sla_filter(client, make, town):
         *sorted([tasks["paused"].id, tasks["none"].id])]
 
 
-def _plans(db, run) -> list[str]:
-    """The SQLite query plans of the SELECTs ``run`` sends."""
-    statements = []
-    bind = db.get_bind()
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append((statement, parameters))
-
-    event.listen(bind, "before_cursor_execute", record)
-    try:
-        run()
-    finally:
-        event.remove(bind, "before_cursor_execute", record)
-    plans = []
-    for statement, parameters in statements:
-        rows = db.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-        plans.append(" | ".join(str(r[-1]) for r in rows))
-    return plans
 
 
 @pytest.mark.parametrize("view, index", [("department", "ix_tasks_department_open_due"),
@@ -220,7 +202,7 @@ def test_due_sort_reads_the_due_indexes(db, make, town, view, index):
     for _ in range(30):  # more cases than tasks, as in a real city
         make.request(category=town.potholes)
     db.execute(text("ANALYZE"))
-    plans = _plans(db, lambda: queue_page(
+    plans = sqlite_plans(db, lambda: queue_page(
         db, view=view, user_id=town.agent.id, department_ids=[town.streets.id], sort="due",
         now=NOW, after="due.20260907160000000000.1"))
     task_plans = [p for p in plans if "tasks" in p]
@@ -315,7 +297,7 @@ def test_escalations_read_the_department_stage_index(db, make, town):
         make.sla_clock(case, task=make.task(case), thresholds_fired=0)
     db.execute(text("ANALYZE"))
     for state in (None, "breached", "at_risk"):
-        plan = _plans(db, lambda state=state: escalations_page(
+        plan = sqlite_plans(db, lambda state=state: escalations_page(
             db, department_ids=[town.streets.id], now=NOW, state=state))[0]
         assert "ix_sla_clocks_department_stage_fired" in plan, plan
         assert "SCAN sla_clocks" not in plan, plan

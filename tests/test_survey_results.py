@@ -28,6 +28,7 @@ from portal.surveys.results import (
     comments_page,
     survey_results,
 )
+from tests.plans import sqlite_plans
 from tests.test_case import sign_in
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -558,24 +559,6 @@ def test_default_period_is_the_last_twelve_months(client, make, town):
 
 # -- indexes ----------------------------------------------------------------------------------
 
-def _plans(db, run) -> list[str]:
-    statements = []
-    bind = db.get_bind()
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append((statement, parameters))
-
-    event.listen(bind, "before_cursor_execute", record)
-    try:
-        run()
-    finally:
-        event.remove(bind, "before_cursor_execute", record)
-    plans = []
-    for statement, parameters in statements:
-        rows = db.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
-        plans.append(" | ".join(str(r[-1]) for r in rows))
-    return plans
 
 
 def test_results_and_comments_read_the_survey_indexes(db, make, town):
@@ -584,14 +567,14 @@ def test_results_and_comments_read_the_survey_indexes(db, make, town):
     six_streets_answers(make, town)
     db.execute(text("ANALYZE"))
 
-    one = _plans(db, lambda: survey_results(db, select_march(town.streets), zone=CHICAGO))
+    one = sqlite_plans(db, lambda: survey_results(db, select_march(town.streets), zone=CHICAGO))
     assert "ix_survey_responses_survey_department_created" in one[0], one
     assert "ix_survey_invitations_survey_department_created" in one[1], one
-    everyone = _plans(db, lambda: survey_results(db, select_march(), zone=CHICAGO))
+    everyone = sqlite_plans(db, lambda: survey_results(db, select_march(), zone=CHICAGO))
     assert "ix_survey_responses_survey_created" in everyone[0], everyone
     for plan in one + everyone:
         assert "SCAN survey_" not in plan, plan
-    listed = _plans(db, lambda: comments_page(db, select_march(town.streets, town.water)))
+    listed = sqlite_plans(db, lambda: comments_page(db, select_march(town.streets, town.water)))
     for plan in listed[:2]:
         assert "ix_survey_responses_survey_department_created" in plan, listed
         assert "TEMP B-TREE" not in plan and "SCAN survey_responses" not in plan, listed
