@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 from portal.extensions import babel
@@ -19,6 +20,11 @@ def select_locale() -> str:
     if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale
     return request.accept_languages.best_match(languages) or "en"
+
+
+def current_locale() -> str:
+    """The language of the page being rendered ("en" outside a request)."""
+    return str(get_locale() or "en")
 
 
 def init_app(app: Flask) -> None:

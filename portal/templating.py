@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Flask, request, url_for
-from flask_babel import format_datetime, get_locale, gettext
+from flask_babel import format_datetime, gettext
 
-from portal.i18n import LANGUAGE_NAMES
+from portal.i18n import LANGUAGE_NAMES, current_locale
 from portal.requests.labels import CHANNEL_NAMES
 
 
@@ -19,7 +19,7 @@ def init_app(app: Flask) -> None:
         return {
             "city_name": settings.city_name,
             "languages": LANGUAGE_NAMES,
-            "current_locale": str(get_locale() or "en"),
+            "current_locale": current_locale(),
             "lang_url": _lang_url,
             "is_development": settings.env == "development",
         }

@@ -14,7 +14,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -31,6 +30,7 @@ from portal.auth.forms import (
 )
 from portal.auth.models import User
 from portal.extensions import limiter, login_manager
+from portal.i18n import current_locale
 from portal.notifications.service import queue_email
 from portal.web import db_session, settings
 
@@ -82,9 +82,6 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _locale() -> str:
-    return str(get_locale() or "en")
-
 
 def _sign_in(user: User) -> None:
     login_user(user, remember=False)
@@ -110,7 +107,7 @@ def sign_up():
         return _after_sign_in()
     form = SignUpForm()
     if request.method == "GET":
-        form.locale.data = _locale()
+        form.locale.data = current_locale()
     if form.validate_on_submit():
         try:
             user = service.register(
@@ -170,7 +167,7 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         service.request_password_reset(db_session(), settings=settings(), email=form.email.data,
-                                       locale=_locale())
+                                       locale=current_locale())
         # The same answer whether or not an account has this address.
         return render_template("auth/reset_sent.html")
     return render_template("auth/reset_request.html", form=form)

@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask import request as http
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -27,6 +26,7 @@ from portal.casework import case_forms as forms
 from portal.casework import service
 from portal.casework.models import ResponseTemplate, Task
 from portal.catalogue.models import Department, ServiceCategory
+from portal.i18n import current_locale
 from portal.requests import queries, updates
 from portal.requests.models import Event, InvalidTransition, RequestPhoto, ServiceRequest
 from portal.sla.models import SlaClock
@@ -41,9 +41,6 @@ TASK_LIMIT = 100
 #: A case holds a handful of clocks (its own three, one per task and transfer).
 CLOCK_LIMIT = 50
 
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 def _user() -> User:
@@ -83,14 +80,14 @@ def _task(sr: ServiceRequest, task_id: int) -> Task:
 def _departments(exclude: int | None = None) -> list[SelectChoice]:
     rows = db_session().scalars(select(Department).where(Department.active.is_(True))
                                 .order_by(Department.name).limit(500))
-    return [SelectChoice(d.id, d.t("name", _locale())) for d in rows if d.id != exclude]
+    return [SelectChoice(d.id, d.t("name", current_locale())) for d in rows if d.id != exclude]
 
 
 def _categories() -> list[SelectChoice]:
     rows = db_session().scalars(select(ServiceCategory)
                                 .where(ServiceCategory.active.is_(True))
                                 .order_by(ServiceCategory.name).limit(500))
-    return [SelectChoice(c.id, c.t("name", _locale())) for c in rows]
+    return [SelectChoice(c.id, c.t("name", current_locale())) for c in rows]
 
 
 def _members(department_id: int) -> list[User]:
@@ -108,7 +105,7 @@ def _setup(form: FlaskForm, sr: ServiceRequest, task: Task | None = None) -> Fla
     """Fill a form's choices for this case (the same on GET and POST)."""
     if isinstance(form, forms.ReplyForm):
         form.template.choices = [SelectChoice("", _("No template"))] + [
-            SelectChoice(str(t.id), t.t("title", _locale())) for t in _templates(sr)]
+            SelectChoice(str(t.id), t.t("title", current_locale())) for t in _templates(sr)]
     elif isinstance(form, forms.AddTaskForm):
         form.department.choices = _departments()
     elif isinstance(form, forms.CategoryForm):
@@ -130,7 +127,7 @@ TASK_FORMS = {"assign": forms.AssignForm, "complete": forms.CompleteForm,
 
 
 def _answers(sr: ServiceRequest) -> list[tuple[str, str]]:
-    locale = _locale()
+    locale = current_locale()
     rows = []
     for question in sr.category.questions:
         value = (sr.answers or {}).get(question.code)
@@ -163,7 +160,7 @@ def _clocks(sr: ServiceRequest, tasks: list[Task]) -> list[dict[str, Any]]:
         return []
     by_id = {t.id: t for t in tasks}
     wanted = sorted({c.department_id for c in clocks})
-    names = {d.id: d.t("name", _locale()) for d in db.scalars(
+    names = {d.id: d.t("name", current_locale()) for d in db.scalars(
         select(Department).where(Department.id.in_(wanted)))}
     return [{"clock": c, "task": by_id.get(c.task_id) if c.task_id else None,
              "department": names.get(c.department_id, "")} for c in clocks]
@@ -195,8 +192,8 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
     reporter = sr.reporter
     context = {
         "sr": sr,
-        "category": sr.category.t("name", _locale()),
-        "department": sr.department.t("name", _locale()),
+        "category": sr.category.t("name", current_locale()),
+        "department": sr.department.t("name", current_locale()),
         "answers": _answers(sr),
         "photos": list(db.scalars(select(RequestPhoto).where(RequestPhoto.request_id == sr.id)
                                   .order_by(RequestPhoto.id).limit(50))),
@@ -252,12 +249,12 @@ def _survey(sr: ServiceRequest) -> dict[str, Any] | None:
     access = current_staff()
     may_see = not found.definition.anonymous_to_staff or access.supervises(sr.department_id) \
         or access.supervises(found.invitation.department_id)
-    rows = answer_rows(found.definition, found.response.answers, _locale(),
+    rows = answer_rows(found.definition, found.response.answers, current_locale(),
                        {"yes": _("Yes"), "no": _("No")}) \
         if found.response is not None and may_see else []
     return {"invitation": found.invitation, "response": found.response, "rows": rows,
             "hidden": found.response is not None and not may_see,
-            "title": localized(found.definition.title, _locale())}
+            "title": localized(found.definition.title, current_locale())}
 
 
 #: Staff wording where the residents' differs ("Waiting for your reply" is for residents).

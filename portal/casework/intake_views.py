@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
@@ -18,7 +17,7 @@ from portal.areas.models import Area
 from portal.casework.intake_forms import CHANNEL_LABELS, IntakeForm
 from portal.casework.models import Task
 from portal.catalogue.models import ServiceCategory
-from portal.i18n import LANGUAGE_NAMES
+from portal.i18n import LANGUAGE_NAMES, current_locale
 from portal.requests.answers import raw_answers
 from portal.requests.filing_messages import answer_message, contact_message, location_message
 from portal.requests.models import ServiceRequest
@@ -36,13 +35,10 @@ bp = Blueprint("intake", __name__, url_prefix="/staff/intake")
 
 
 
-def _locale() -> str:
-    return str(get_locale() or "en")
-
 
 def _form() -> IntakeForm:
     db = db_session()
-    locale = _locale()
+    locale = current_locale()
     form = IntakeForm()
     form.channel.choices = [(code, str(label)) for code, label in CHANNEL_LABELS.items()]
     categories = db.scalars(select(ServiceCategory).where(ServiceCategory.active)
@@ -121,7 +117,7 @@ def _file(form: IntakeForm, category: ServiceCategory | None,
         private=bool(form.private.data), locale=form.locale.data or "en",
         channel=form.channel.data or "",
     )
-    locale = _locale()
+    locale = current_locale()
     try:
         case = submit_request(db_session(), settings=settings(), filing=filing, reporter=None,
                               actor_kind="staff").request
@@ -138,7 +134,7 @@ def _file(form: IntakeForm, category: ServiceCategory | None,
 @bp.route("/", methods=["GET", "POST"])
 @staff_required()
 def new():
-    locale = _locale()
+    locale = current_locale()
     form = _form()
     if request.method == "GET":
         form.category.data = request.args.get("category", "")

@@ -6,7 +6,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -34,6 +33,7 @@ from portal.casework.queues import (
     tasks_for_bulk,
 )
 from portal.catalogue.models import Department, ServiceCategory
+from portal.i18n import current_locale
 from portal.requests.models import InvalidTransition, ServiceRequest
 from portal.staff.access import ADMIN, current_staff, staff_required
 from portal.staff.models import StaffMembership
@@ -90,10 +90,6 @@ def resolved() -> Any:
 @staff_required(ADMIN)
 def everything() -> Any:
     return _show("all")
-
-
-def current_locale() -> str:
-    return str(get_locale() or "en")
 
 
 # -- choices --------------------------------------------------------------------------------

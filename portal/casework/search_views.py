@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
-from flask_babel import get_locale
 
 from portal.casework.search import MAX_PAGE, QUERY_MAX, search_requests
+from portal.i18n import current_locale
 from portal.staff.access import current_staff, staff_required
 from portal.web import db_session
 
@@ -32,4 +32,4 @@ def index():
         if results.has_next and results.page < MAX_PAGE:
             next_url = url_for("search.index", q=query, page=results.page + 1)
     return render_template("search/index.html", query=query, results=results,
-                           prev_url=prev_url, next_url=next_url, locale=str(get_locale() or "en"))
+                           prev_url=prev_url, next_url=next_url, locale=current_locale())

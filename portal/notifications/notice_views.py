@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
 from portal import clock
+from portal.i18n import current_locale
 from portal.notifications import staff
 from portal.requests.queries import MAX_ID
 from portal.staff.access import CASEWORK, current_staff, staff_required
@@ -91,7 +91,7 @@ def index() -> Any:
     access = current_staff()
     page = staff.notice_page(db_session(), user_id=access.user_id, before=_cursor("before"),
                              after=_cursor("after"), size=PAGE_SIZE)
-    locale = str(get_locale() or "en")
+    locale = current_locale()
     timezone = settings().timezone
     rows = [(n, staff.notice_text(n, locale, timezone=timezone), staff.headline(n.kind, locale),
              staff.NOTICE_CLASSES.get(n.kind, "bg-base-dark"))

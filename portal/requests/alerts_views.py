@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -12,6 +11,7 @@ from werkzeug.exceptions import NotFound
 from portal import clock
 from portal.areas.models import Area
 from portal.catalogue.models import ServiceCategory
+from portal.i18n import current_locale
 from portal.requests import alerts
 from portal.requests.queries import MAX_ID
 from portal.requests.tracking_forms import ActionForm, AreaAlertForm
@@ -23,14 +23,11 @@ bp = Blueprint("alerts", __name__)
 MAX_CHOICES = 500
 
 
-def _locale() -> str:
-    return str(get_locale() or "en")
-
 
 def _form(*, submitted: bool) -> AreaAlertForm:
     """The form with the city's areas and categories as choices (posted data if submitted)."""
     db = db_session()
-    locale = _locale()
+    locale = current_locale()
     form = AreaAlertForm() if submitted else AreaAlertForm(formdata=None)
     areas = db.scalars(select(Area).order_by(Area.name, Area.id).limit(MAX_CHOICES)).all()
     categories = db.scalars(

@@ -40,11 +40,10 @@ def long_day(moment: datetime) -> str:
 
 
 def _duration(seconds: float) -> str:
-    from flask_babel import get_locale
-
+    from portal.i18n import current_locale
     from portal.sla.status import format_duration
 
-    return format_duration(seconds, str(get_locale() or "en"))
+    return format_duration(seconds, current_locale())
 
 
 def _paused_because(reason: str) -> str:

@@ -16,7 +16,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -26,6 +25,7 @@ from portal.areas.geo import city_map
 from portal.areas.models import Area
 from portal.catalogue.models import ServiceCategory, ServiceGroup
 from portal.extensions import limiter
+from portal.i18n import current_locale
 from portal.requests import drafts
 from portal.requests.answers import check_answers, raw_answers
 from portal.requests.filing_forms import CategoryForm, ContactForm, DetailsForm, LocationForm
@@ -55,9 +55,6 @@ bp = Blueprint("filing", __name__, url_prefix="/report")
 DRAFT_KEY = "filing_draft"
 STEPS = ("category", "details", "location", "photos", "contact", "check")
 
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 def _user():
@@ -118,7 +115,7 @@ def start():
     ).all()
     return render_template(
         "filing/category.html", form=CategoryForm(), groups=groups, error=error,
-        selected=(draft.data.get("category") if draft else None), locale=_locale(),
+        selected=(draft.data.get("category") if draft else None), locale=current_locale(),
     ), (400 if error else 200)
 
 
@@ -130,7 +127,7 @@ def details():
     assert draft is not None
     category = _category(draft)
     assert category is not None
-    locale = _locale()
+    locale = current_locale()
     form = DetailsForm(data={"description": draft.data.get("description", "")})
     answers = draft.data.get("answers", {})
     answer_errors: dict[str, str] = {}
@@ -169,7 +166,7 @@ def stop():
     if question is None:
         return redirect(url_for("filing.details"))
     return render_template("filing/stop.html", category=category, question=question,
-                           locale=_locale())
+                           locale=current_locale())
 
 
 @bp.route("/location", methods=["GET", "POST"])
@@ -235,7 +232,7 @@ def nearby():
     if not found:
         return redirect(url_for("filing.photos"))
     return render_template("filing/nearby.html", found=found, category=category,
-                           locale=_locale())
+                           locale=current_locale())
 
 
 @bp.post("/nearby/support")
@@ -257,7 +254,7 @@ def support():
     support_request(db, request=target, supporter_key=key, user_id=user.id if user else None)
     if user is not None:
         follow_request(db, settings=settings(), request=target, email=user.email, user=user,
-                       locale=_locale())
+                       locale=current_locale())
     drafts.discard_draft(db, draft)
     session.pop(DRAFT_KEY, None)
     return redirect(url_for("tracking.show", reference=target.reference, supported=1))
@@ -378,7 +375,7 @@ def _filing_from(draft: RequestDraft) -> Filing:
         contact_email=data.get("email", ""),
         contact_phone=data.get("phone", ""),
         private=bool(data.get("private")),
-        locale=_locale(),
+        locale=current_locale(),
         channel="web",
         photo_ids=[p.id for p in drafts.draft_photos(db_session(), draft)],
     )
@@ -415,7 +412,7 @@ def check():
     area = db.scalar(select(Area).where(Area.code == draft.data.get("area"))) \
         if draft.data.get("area") else None
     return render_template("filing/check.html", form=form, draft=draft, data=draft.data,
-                           category=category, area=area, locale=_locale(),
+                           category=category, area=area, locale=current_locale(),
                            photos=drafts.draft_photos(db, draft))
 
 
@@ -441,4 +438,4 @@ def done():
     if filed is None:
         session.pop("filed_reference", None)
         return redirect(url_for("filing.start"))
-    return render_template("filing/done.html", filed=filed, locale=_locale())
+    return render_template("filing/done.html", filed=filed, locale=current_locale())

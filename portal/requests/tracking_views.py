@@ -21,7 +21,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
@@ -32,6 +31,7 @@ from portal import clock
 from portal.auth.models import User
 from portal.casework.service import ensure_owner
 from portal.extensions import limiter
+from portal.i18n import current_locale
 from portal.requests import access, follows, queries, updates
 from portal.requests.expected_labels import expected_change, expected_sentences, long_day
 from portal.requests.labels import STATUS_CLASSES, actor_label, status_label
@@ -90,9 +90,6 @@ def _long_day(moment: Any) -> str:
 def _user() -> User | None:
     return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
 
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 def is_reporter(sr: ServiceRequest) -> bool:
@@ -200,7 +197,7 @@ def _page(sr: ServiceRequest, *, status: int = 200, errors: list[tuple[str, str]
     deadline = updates.reopen_deadline(settings(), sr)
     context = {
         "sr": sr,
-        "category": sr.category.t("name", _locale()),
+        "category": sr.category.t("name", current_locale()),
         "history": queries.public_timeline(db, sr),
         "photos": queries.visible_photos(db, sr, reporter_view=conversing),
         "may_converse": conversing,
@@ -399,7 +396,7 @@ def follow(reference: str):
         if not ActionForm().validate_on_submit():
             abort(400)
         follows.follow_request(db_session(), settings=settings(), request=sr, email=user.email,
-                               user=user, locale=_locale())
+                               user=user, locale=current_locale())
         flash(_("You are following this request. We will email %(email)s when it changes.",
                 email=user.email), "success")
         return _back(sr, "follow")
@@ -408,7 +405,7 @@ def follow(reference: str):
         return _page(sr, status=400, follow_form=form)
     email = (form.follow_email.data or "").strip()
     follows.follow_request(db_session(), settings=settings(), request=sr, email=email,
-                           locale=_locale())
+                           locale=current_locale())
     flash(_("Check your email: unless %(email)s already gets updates about this request, we "
             "have sent it a link. Open the link to start getting updates.", email=email),
           "success")
@@ -479,7 +476,7 @@ def mine():
         "tracking/mine.html",
         page=page,
         followed=followed,
-        locale=_locale(),
+        locale=current_locale(),
         older_url=url_for("tracking.mine", before=page.older) if page.older else None,
         newer_url=url_for("tracking.mine", after=page.newer) if page.newer else None,
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from portal.areas.models import Area
 from portal.catalogue.models import Department, ServiceCategory
+from portal.i18n import current_locale
 from portal.requests.models import CHANNELS
 from portal.routing import service
 from portal.routing.forms import (
@@ -32,15 +32,12 @@ bp = Blueprint("routing_admin", __name__, url_prefix="/staff/admin/routing")
 MAX_CHOICES = 2000
 
 
-def _locale() -> str:
-    return str(get_locale() or "en")
-
 
 class Names:
     """Display names of departments, categories and areas, read once per page."""
 
     def __init__(self) -> None:
-        session, locale = db_session(), _locale()
+        session, locale = db_session(), current_locale()
         self.departments = {d.id: d.t("name", locale) for d in session.scalars(
             select(Department).order_by(Department.name).limit(MAX_CHOICES))}
         self.active_departments = set(session.scalars(

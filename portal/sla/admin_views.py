@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -15,6 +14,7 @@ from werkzeug.wrappers import Response
 from portal.areas.models import Area
 from portal.casework.queue_forms import PRIORITY_NAMES
 from portal.catalogue.models import Department, ServiceCategory
+from portal.i18n import current_locale
 from portal.requests.models import PRIORITIES
 from portal.sla import admin
 from portal.sla.admin_forms import (
@@ -39,9 +39,6 @@ bp = Blueprint("sla_admin", __name__, url_prefix="/staff/admin/sla")
 MAX_CHOICES = 2000
 
 
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 def _actor() -> Any:
@@ -123,7 +120,7 @@ class Names:
     """Display names of departments, categories and areas, read once per page."""
 
     def __init__(self) -> None:
-        session, locale = db_session(), _locale()
+        session, locale = db_session(), current_locale()
         self.departments = {d.id: d.t("name", locale) for d in session.scalars(
             select(Department).order_by(Department.name).limit(MAX_CHOICES))}
         self.categories = {c.id: c.t("name", locale) for c in session.scalars(
@@ -367,7 +364,7 @@ def _calendar_names() -> dict[int, str]:
 @bp.get("/departments/")
 @staff_required(ADMIN)
 def departments() -> str:
-    locale = _locale()
+    locale = current_locale()
     rows = admin.list_departments(db_session())
     return render_template("sla/admin/departments.html", departments=rows,
                            names={d.id: d.t("name", locale) for d in rows},
@@ -405,9 +402,9 @@ def edit_department(department_id: int) -> Any:
                 _show_errors(form, error)
             else:
                 flash(_("Service levels of %(name)s saved.",
-                        name=department.t("name", _locale())), "success")
+                        name=department.t("name", current_locale())), "success")
                 return redirect(url_for(".departments"))
     return render_template(
         "sla/admin/department_form.html", form=form, department=department,
-        name=department.t("name", _locale()), conflict=conflict, calendars=calendars,
+        name=department.t("name", current_locale()), conflict=conflict, calendars=calendars,
         actions={a: str(n) for a, n in BREACH_ACTION_NAMES.items()}), status

@@ -10,12 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import clock
 from portal.catalogue.models import Department
+from portal.i18n import current_locale
 from portal.sla.escalation_forms import EscalationFilterForm
 from portal.sla.escalations import escalations_page
 from portal.sla.status import (
@@ -35,9 +35,6 @@ bp = Blueprint("escalations", __name__, url_prefix="/staff/escalations")
 
 MAX_DEPARTMENTS = 500
 
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 # -- SLA display helpers (template globals, used by the queues, the case page and here) -------
@@ -74,7 +71,7 @@ def _sla_kind(kind: str) -> str:
 
 @bp.app_template_global("sla_duration")
 def _sla_duration(seconds: float) -> str:
-    return format_duration(seconds, _locale())
+    return format_duration(seconds, current_locale())
 
 
 # -- the page ---------------------------------------------------------------------------------
@@ -84,7 +81,7 @@ def _departments() -> list[tuple[int, str]]:
     query = select(Department).order_by(Department.name).limit(MAX_DEPARTMENTS)
     if not access.is_admin:
         query = query.where(Department.id.in_(access.supervised_department_ids))
-    locale = _locale()
+    locale = current_locale()
     return [(d.id, d.t("name", locale)) for d in db_session().scalars(query)]
 
 
@@ -103,7 +100,7 @@ def index() -> Any:
     page = escalations_page(db_session(), department_ids=department_ids, now=now, state=state,
                             after=request.args.get("after"), before=request.args.get("before"))
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
-    locale = _locale()
+    locale = current_locale()
     return render_template(
         "sla/escalations.html",
         form=form,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
@@ -14,6 +13,7 @@ from werkzeug.wrappers import Response
 from portal.auth.models import User
 from portal.auth.service import request_password_reset
 from portal.catalogue.models import Department
+from portal.i18n import current_locale
 from portal.staff import service
 from portal.staff.access import ADMIN, SUPERVISOR, require_department, staff_required
 from portal.staff.forms import (
@@ -28,9 +28,6 @@ from portal.web import db_session, settings
 
 bp = Blueprint("staff_admin", __name__, url_prefix="/staff/admin/staff")
 
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 def _actor() -> User:
@@ -73,7 +70,7 @@ def _page(*, department_id: int | None, role: str | None,
 def members() -> str:
     departments = _departments()
     form = filter_form(list(db_session().scalars(select(Department).order_by(Department.name))),
-                       _locale())
+                       current_locale())
     if not form.validate():
         return render_template("staff_admin/members.html", form=form, rows=[],
                                memberships={}, next_after=None, filters={})
@@ -112,14 +109,14 @@ def _membership_error(form: Any, exc: service.StaffError) -> None:
 @bp.route("/new", methods=["GET", "POST"])
 @staff_required(ADMIN)
 def new() -> Any:
-    form = with_departments(StaffCreateForm, _departments(), _locale())
+    form = with_departments(StaffCreateForm, _departments(), current_locale())
     if form.validate_on_submit():
         session = db_session()
         try:
             user = service.create_staff(
                 session, email=form.email.data, name=form.name.data, role=form.role.data,
                 memberships=form.memberships(), password=service.generate_password(),
-                actor=_actor(), locale=_locale())
+                actor=_actor(), locale=current_locale())
         except service.EmailTaken:
             form.email.errors.append(_("An account already uses this email address."))
         except service.StaffError as exc:
@@ -154,7 +151,7 @@ def edit(user_id: int) -> Any:
             select(StaffMembership).where(StaffMembership.user_id == member.id)):
         data[f"{DEPT_PREFIX}{membership.department_id}"] = membership.role
     # On a POST only what was posted counts: a select left out means "not a member".
-    form = with_departments(StaffEditForm, list(department_ids.values()), _locale(),
+    form = with_departments(StaffEditForm, list(department_ids.values()), current_locale(),
                             data=data if request.method == "GET" else None)
     changed = False
     if form.validate_on_submit():

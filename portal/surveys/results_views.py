@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, render_template, request, url_for
-from flask_babel import format_date, format_decimal, format_percent, get_locale
+from flask_babel import format_date, format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -37,6 +37,7 @@ from wtforms.validators import ValidationError
 
 from portal import clock
 from portal.catalogue.models import Department, ServiceCategory
+from portal.i18n import current_locale
 from portal.staff.access import CASEWORK, current_staff, staff_required
 from portal.surveys.definitions import DefinitionError, load_definitions, localized
 from portal.surveys.models import RESOLVED_ANSWERS, SurveyVersion
@@ -79,9 +80,6 @@ CSAT_NAMES = {1: _l("Very dissatisfied"), 2: _l("Dissatisfied"),
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _DATE = _l("Enter a real date, like 2026-03-31.")
 
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 def _choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
@@ -276,12 +274,12 @@ def _departments() -> list[tuple[int, str]]:
     query = select(Department).order_by(Department.name).limit(MAX_CHOICES)
     if not access.is_admin:
         query = query.where(Department.id.in_(access.department_ids))
-    locale = _locale()
+    locale = current_locale()
     return [(d.id, d.t("name", locale)) for d in db_session().scalars(query)]
 
 
 def _categories() -> list[tuple[int, str]]:
-    locale = _locale()
+    locale = current_locale()
     query = select(ServiceCategory).order_by(ServiceCategory.name).limit(MAX_CHOICES)
     return [(c.id, c.t("name", locale)) for c in db_session().scalars(query)]
 
@@ -326,7 +324,7 @@ def _missing_names(results: Results, names: dict[int | None, str], breakdown: st
     if not wanted:
         return
     model = Department if breakdown == "department" else ServiceCategory
-    locale = _locale()
+    locale = current_locale()
     for row in db_session().scalars(select(model).where(model.id.in_(wanted))):
         names[row.id] = row.t("name", locale)
 
@@ -365,7 +363,7 @@ FORMATS = {"average": _average, "share": _share, "nps": _nps, "count": _count}
 @bp.get("/results")
 @staff_required(CASEWORK)
 def index() -> Any:
-    locale = _locale()
+    locale = current_locale()
     surveys = survey_catalogue(locale)
     form, departments, categories = _form(surveys)
     filters = _clean(form, surveys)
@@ -497,7 +495,7 @@ def export() -> Any:
     table = request.args.get("table", "")
     if table not in TABLES:
         raise _bad_export(_("Choose a table to export: breakdown, trend or comments."))
-    locale = _locale()
+    locale = current_locale()
     surveys = survey_catalogue(locale)
     form, departments, categories = _form(surveys)
     filters = _clean(form, surveys)

@@ -24,7 +24,7 @@ from flask import (
     render_template,
     request,
 )
-from flask_babel import force_locale, get_locale
+from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
@@ -32,7 +32,7 @@ from werkzeug.exceptions import NotFound
 
 from portal import clock
 from portal.extensions import limiter
-from portal.i18n import COOKIE
+from portal.i18n import COOKIE, current_locale
 from portal.surveys import answering
 from portal.surveys.definitions import (
     SCALES,
@@ -48,9 +48,6 @@ bp = Blueprint("surveys", __name__)
 
 CLOSED_STATUS = {"expired": 410, "answered": 410, "cancelled": 410, "unknown": 404}
 
-
-def _locale() -> str:
-    return str(get_locale() or "en")
 
 
 def _visitor_chose_language() -> bool:
@@ -144,7 +141,7 @@ def _messages(definition: Definition, errors: Mapping[str, str], locale: str
 def _survey_page(template: str, definition: Definition, *, status: int = 200,
                  form: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
                  **context: Any) -> tuple[str, int]:
-    locale = _locale()
+    locale = current_locale()
     beside, summary = _messages(definition, errors or {}, locale)
     questions = [{
         "q": q,
@@ -264,7 +261,7 @@ def feedback():
         return _survey_page("surveys/feedback.html", definition)
     try:
         answering.submit_feedback(db_session(), definition=definition, form=request.form,
-                                  locale=_locale(), now=clock.now())
+                                  locale=current_locale(), now=clock.now())
     except answering.AnswerErrors as exc:
         return _survey_page("surveys/feedback.html", definition, status=400,
                             form=request.form, errors=exc.errors)
