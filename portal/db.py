@@ -8,6 +8,8 @@ plain deferred transactions. PostgreSQL needs neither trick.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -111,6 +113,20 @@ class Database:
                 expire_on_commit=False,
             )
         return (self._writers if write else self._readers)()
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """A session for one unit of work outside a web request (jobs, commands): committed
+        when the block ends, rolled back if it raises, always closed."""
+        session = self.session(write=write)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
     def pin(self, connection: Connection | None) -> None:
         """Route every session through ``connection`` (tests only)."""

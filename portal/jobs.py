@@ -17,12 +17,8 @@ def sweep_expired_drafts(db: Database, settings: Settings, now: datetime) -> str
     """Delete filing drafts (and their unfiled photos) past their expiry."""
     from portal.requests.drafts import sweep_drafts
 
-    session = db.session(write=True)
-    try:
+    with db.transaction() as session:
         removed = sweep_drafts(session, settings=settings, now=now)
-        session.commit()
-    finally:
-        session.close()
     return f"swept {removed} expired draft(s)" if removed else None
 
 

@@ -28,6 +28,7 @@ from portal.config import Settings
 from portal.notifications.render import gettext as translate
 from portal.requests import updates
 from portal.requests.events import add_event
+from portal.requests.labels import _l
 from portal.requests.models import (
     CLOSED_STATUSES,
     PRIORITIES,
@@ -62,11 +63,6 @@ __all__ = [
 
 MAX_TITLE = 200
 MAX_CHANGES = 20
-
-
-def _l(message: str) -> str:
-    """Mark ``message`` for extraction; it is translated into the resident's language."""
-    return message
 
 
 RESOLVED_NOTE = _l("All the work on this request is done.")

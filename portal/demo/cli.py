@@ -32,18 +32,11 @@ def load(seed: int, size: int, allow_production: bool) -> None:
         raise click.ClickException("Refusing to load demo accounts and requests into a "
                                    "production database (use --allow-production to insist).")
     password = os.environ.get("PORTAL_DEMO_PASSWORD") or DEMO_PASSWORD
-    session = current_app.extensions["portal.db"].session(write=True)
     try:
-        summary = load_demo(session, settings, seed=seed, size=size, password=password)
-        session.commit()
+        with current_app.extensions["portal.db"].transaction() as session:
+            summary = load_demo(session, settings, seed=seed, size=size, password=password)
     except (CatalogueError, AreaError, ServiceLevelError) as exc:
-        session.rollback()
         raise click.ClickException(str(exc)) from exc
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
     click.echo(format_summary(summary, city=settings.city_name))
 
 

@@ -59,15 +59,11 @@ def outbox_status() -> None:
 @click.argument("message_ids", nargs=-1, type=int, required=True)
 def outbox_retry(message_ids: tuple[int, ...]) -> None:
     """Put failed messages back in the queue with a fresh set of attempts."""
-    session = _db().session(write=True)
-    try:
+    with _db().transaction() as session:
         result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(message_ids), OutboxMessage.state == "failed")
             .values(state="pending", attempts=0, next_attempt_at=clock.now(), last_error=""),
             execution_options={"synchronize_session": False},
         )
-        session.commit()
-    finally:
-        session.close()
     click.echo(f"{result.rowcount} message(s) queued again.")

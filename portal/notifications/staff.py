@@ -33,6 +33,7 @@ from portal.db import Database
 from portal.notifications.models import StaffNotice
 from portal.notifications.render import gettext
 from portal.notifications.service import queue_email
+from portal.requests.labels import _l
 from portal.requests.models import ServiceRequest
 from portal.sla.status import format_duration
 
@@ -42,11 +43,6 @@ DIGEST_LIMIT = 50  # notices listed in one digest; the rest are counted
 USER_BATCH = 100
 #: The header badge counts at most this many unread notices (shown as "99+").
 COUNT_CAP = 100
-
-
-def _l(message: str) -> str:
-    """Mark ``message`` for extraction (``-k _l``); it is translated where it is shown."""
-    return message
 
 
 #: Short names of each kind of notice: tags on the list page and email subjects.
@@ -410,15 +406,8 @@ def send_staff_digests(db: Database, settings: Settings, now: datetime) -> str |
     while True:
         members = _members_waiting(db, slot=slot, after_id=after_id)
         for user_id in members:
-            session = db.session(write=True)
-            try:
+            with db.transaction() as session:
                 sent += _send_digest(session, settings, user_id=user_id, slot=slot)
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                session.close()
         if len(members) < USER_BATCH:
             break
         after_id = members[-1]

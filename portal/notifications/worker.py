@@ -21,7 +21,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
 
 from portal import clock
 from portal.config import Settings
@@ -87,12 +86,10 @@ def _claim(db: Database, *, now: datetime, batch: int, lease: timedelta) -> list
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(batch)
     )
-    session = db.session(write=True)
-    try:
+    with db.transaction() as session:
         if db.dialect == "postgresql":
             ids = list(session.scalars(picked.with_for_update(skip_locked=True)))
             if not ids:
-                session.rollback()
                 return []
             target = OutboxMessage.id.in_(ids)
         else:
@@ -109,31 +106,18 @@ def _claim(db: Database, *, now: datetime, batch: int, lease: timedelta) -> list
         messages = list(
             session.scalars(claim, execution_options={"synchronize_session": False})
         )
-        session.commit()
-        return sorted(messages, key=lambda m: (m.next_attempt_at, m.id))
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    return sorted(messages, key=lambda m: (m.next_attempt_at, m.id))
 
 
 def _record(db: Database, message_id: int, **values: Any) -> None:
     """Write one message's outcome in its own transaction, if it is still ours."""
-    session: Session = db.session(write=True)
-    try:
+    with db.transaction() as session:
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == message_id, OutboxMessage.state == "sending")
             .values(claimed_until=None, **values),
             execution_options={"synchronize_session": False},
         )
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def deliver_outbox(

@@ -231,17 +231,10 @@ def send_area_digests(db: Database, settings: Settings, now: datetime) -> int:
     sent = 0
     after_id = 0
     while True:
-        session = db.session(write=True)
-        try:
+        with db.transaction() as session:
             batch = _claim_batch(session, slot=slot, after_id=after_id)
             for subscription in batch:
                 sent += _send_one(session, settings, subscription, now)
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
         if len(batch) < BATCH:
             return sent
         after_id = batch[-1].id

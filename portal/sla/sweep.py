@@ -194,44 +194,37 @@ class _Sweep:
 
 def _batch(db: Database, settings: Settings, now: datetime, stats: SweepStats,
            batch: int) -> int:
-    session = db.session(write=True)
     try:
-        query = (select(SlaClock).where(SlaClock.next_threshold_at < now)
-                 .order_by(SlaClock.next_threshold_at, SlaClock.id).limit(batch))
-        if db.dialect == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        due = list(session.scalars(query))
-        sweep = _Sweep(session, settings, now, stats, due)
-        for clock in due:
-            stats.examined += 1
-            calendar = sweep.calendar(clock)
-            before = clock.thresholds_fired
-            reached = clocks.crossed(clock, calendar, now) if clock.stage in LIVE_STAGES else 0
-            if reached > before:
-                if not _claim(session, clock, before, reached):
-                    continue  # another sweep took it
-                clock.thresholds_fired = reached
-                clocks.refresh(clock, calendar, now)
-                stats.fired[reached] += 1
-                sweep.act(clock, reached)
-            else:
-                clocks.refresh(clock, calendar, now)
-            if clock.task_id is not None:
-                task = sweep.tasks.get(clock.task_id)
-                if task is not None and task.is_open:
-                    _mirror_task(task, clock)
-        session.commit()
+        with db.transaction() as session:
+            query = (select(SlaClock).where(SlaClock.next_threshold_at < now)
+                     .order_by(SlaClock.next_threshold_at, SlaClock.id).limit(batch))
+            if db.dialect == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            due = list(session.scalars(query))
+            sweep = _Sweep(session, settings, now, stats, due)
+            for clock in due:
+                stats.examined += 1
+                calendar = sweep.calendar(clock)
+                before = clock.thresholds_fired
+                reached = clocks.crossed(clock, calendar, now) if clock.stage in LIVE_STAGES else 0
+                if reached > before:
+                    if not _claim(session, clock, before, reached):
+                        continue  # another sweep took it
+                    clock.thresholds_fired = reached
+                    clocks.refresh(clock, calendar, now)
+                    stats.fired[reached] += 1
+                    sweep.act(clock, reached)
+                else:
+                    clocks.refresh(clock, calendar, now)
+                if clock.task_id is not None:
+                    task = sweep.tasks.get(clock.task_id)
+                    if task is not None and task.is_open:
+                        _mirror_task(task, clock)
         return len(due)
     except StaleDataError:
         # A case or task changed under us: nothing was claimed; the next round retries.
-        session.rollback()
         log.info("SLA sweep batch met a concurrent change; it will be retried")
         return 0
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def sweep(db: Database, settings: Settings, now: datetime, *, batch: int = BATCH,

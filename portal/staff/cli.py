@@ -28,15 +28,8 @@ _PASSWORD_PROBLEMS = {
 @contextmanager
 def _session(*, write: bool = True) -> Iterator[Session]:
     """A session committed once at the end, rolled back on any error."""
-    session = current_app.extensions["portal.db"].session(write=write)
-    try:
+    with current_app.extensions["portal.db"].transaction(write=write) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def _parse_departments(session: Session, role: str,

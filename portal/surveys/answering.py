@@ -31,6 +31,7 @@ from portal.config import Settings
 from portal.notifications.render import gettext as translate
 from portal.notifications.staff import notify_staff
 from portal.requests import updates
+from portal.requests.labels import _l
 from portal.requests.models import ServiceRequest
 from portal.staff.models import StaffMembership
 from portal.surveys.definitions import (
@@ -44,12 +45,6 @@ from portal.surveys.definitions import (
 )
 from portal.surveys.invitations import MAX_TOKEN, cancel_pending_for, hash_token, normalise_email
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse
-
-
-def _l(message: str) -> str:
-    """Mark ``message`` for extraction; it is translated in the resident's language."""
-    return message
-
 
 DEFAULT_NOT_RESOLVED = _l("The resident said in the satisfaction survey that the problem is "
                           "not resolved.")

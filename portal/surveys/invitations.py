@@ -290,18 +290,11 @@ def send_due_invitations(db: Database, settings: Settings, now: datetime) -> str
     safe with several workers. Returns what it did, or None when nothing was due."""
     counts = {"sent": 0, "cancelled": 0, "skipped": 0}
     while True:
-        session = db.session(write=True)
-        try:
+        with db.transaction() as session:
             batch = _claim_batch(session, now)
             for invitation in batch:
                 counts[send_invitation(session, settings=settings, invitation=invitation,
                                        now=now)] += 1
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
         if len(batch) < BATCH:
             break
     if not (counts["sent"] or counts["cancelled"]):
