@@ -32,10 +32,10 @@ from portal.casework.queues import (
     run_bulk,
     tasks_for_bulk,
 )
-from portal.catalogue.models import Department, ServiceCategory
+from portal.catalogue.models import ServiceCategory
 from portal.i18n import current_locale
 from portal.requests.models import InvalidTransition, ServiceRequest
-from portal.staff.access import ADMIN, current_staff, staff_required
+from portal.staff.access import ADMIN, current_staff, department_choices, staff_required
 from portal.staff.models import StaffMembership
 from portal.staff.permissions import StaffAccess
 from portal.web import db_session, settings
@@ -94,14 +94,6 @@ def everything() -> Any:
 
 # -- choices --------------------------------------------------------------------------------
 
-def _departments(access: StaffAccess) -> list[tuple[int, str]]:
-    query = select(Department).order_by(Department.name).limit(MAX_CHOICES)
-    if not access.is_admin:
-        query = query.where(Department.id.in_(access.department_ids))
-    locale = current_locale()
-    return [(d.id, d.t("name", locale)) for d in db_session().scalars(query)]
-
-
 def _agents(access: StaffAccess) -> list[tuple[int, str]]:
     """Active staff of the member's departments (every department for admins)."""
     query = (select(User.id, User.name).join(StaffMembership, StaffMembership.user_id == User.id)
@@ -139,7 +131,7 @@ def _scope(view: str, access: StaffAccess, chosen: int | None,
 def _show(view: str) -> Any:
     access = current_staff()
     session = db_session()
-    departments = _departments(access)
+    departments = department_choices()
     agents = _agents(access)
     # The department queue shows one department: the first one unless another is chosen.
     first = str(departments[0][0]) if departments and view == "department" else ""

@@ -11,10 +11,8 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from portal import clock
-from portal.catalogue.models import Department
 from portal.i18n import current_locale
 from portal.sla.escalation_forms import EscalationFilterForm
 from portal.sla.escalations import escalations_page
@@ -28,13 +26,10 @@ from portal.sla.status import (
     format_duration,
     task_state,
 )
-from portal.staff.access import SUPERVISOR, current_staff, staff_required
+from portal.staff.access import SUPERVISOR, current_staff, department_choices, staff_required
 from portal.web import db_session
 
 bp = Blueprint("escalations", __name__, url_prefix="/staff/escalations")
-
-MAX_DEPARTMENTS = 500
-
 
 
 # -- SLA display helpers (template globals, used by the queues, the case page and here) -------
@@ -76,21 +71,12 @@ def _sla_duration(seconds: float) -> str:
 
 # -- the page ---------------------------------------------------------------------------------
 
-def _departments() -> list[tuple[int, str]]:
-    access = current_staff()
-    query = select(Department).order_by(Department.name).limit(MAX_DEPARTMENTS)
-    if not access.is_admin:
-        query = query.where(Department.id.in_(access.supervised_department_ids))
-    locale = current_locale()
-    return [(d.id, d.t("name", locale)) for d in db_session().scalars(query)]
-
-
 @bp.get("/")
 @staff_required(SUPERVISOR)
 def index() -> Any:
     access = current_staff()
     form = EscalationFilterForm(formdata=request.args)
-    form.set_choices(departments=_departments())
+    form.set_choices(departments=department_choices(supervised=True))
     department, state = form.clean()
     if department is not None:
         department_ids: list[int] | None = [department]

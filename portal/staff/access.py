@@ -61,3 +61,24 @@ def require_department(department_id: int | None, *, supervise: bool = False) ->
     ok = access.supervises(department_id) if supervise else access.can_work(department_id)
     if not ok:
         abort(404)
+
+
+#: Departments listed in a filter (a city has dozens, hundreds at most).
+MAX_DEPARTMENT_CHOICES = 2000
+
+
+def department_choices(*, supervised: bool = False) -> list[tuple[int, str]]:
+    """``(id, name)`` of the departments the current member works in (or, with
+    ``supervised``, supervises), in the page's language; every department for admins."""
+    from sqlalchemy import select
+
+    from portal.catalogue.models import Department
+    from portal.i18n import current_locale
+
+    access = current_staff()
+    query = select(Department).order_by(Department.name).limit(MAX_DEPARTMENT_CHOICES)
+    if not access.is_admin:
+        ids = access.supervised_department_ids if supervised else access.department_ids
+        query = query.where(Department.id.in_(ids))
+    locale = current_locale()
+    return [(d.id, d.t("name", locale)) for d in db_session().scalars(query)]

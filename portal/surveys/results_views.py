@@ -38,7 +38,7 @@ from wtforms.validators import ValidationError
 from portal import clock
 from portal.catalogue.models import Department, ServiceCategory
 from portal.i18n import current_locale
-from portal.staff.access import CASEWORK, current_staff, staff_required
+from portal.staff.access import CASEWORK, current_staff, department_choices, staff_required
 from portal.surveys.definitions import DefinitionError, load_definitions, localized
 from portal.surveys.models import RESOLVED_ANSWERS, SurveyVersion
 from portal.surveys.results import (
@@ -269,15 +269,6 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(settings().timezone)
 
 
-def _departments() -> list[tuple[int, str]]:
-    access = current_staff()
-    query = select(Department).order_by(Department.name).limit(MAX_CHOICES)
-    if not access.is_admin:
-        query = query.where(Department.id.in_(access.department_ids))
-    locale = current_locale()
-    return [(d.id, d.t("name", locale)) for d in db_session().scalars(query)]
-
-
 def _categories() -> list[tuple[int, str]]:
     locale = current_locale()
     query = select(ServiceCategory).order_by(ServiceCategory.name).limit(MAX_CHOICES)
@@ -287,7 +278,7 @@ def _categories() -> list[tuple[int, str]]:
 def _form(surveys: Mapping[str, SurveyInfo]) -> tuple[ResultsFilterForm, dict[int, str],
                                                       dict[int, str]]:
     form = ResultsFilterForm(formdata=request.args)
-    departments = _departments()
+    departments = department_choices()
     categories = _categories()
     form.survey.choices = _choices((s.key, s.title) for s in surveys.values())
     everywhere = _("All departments") if current_staff().is_admin else _("All my departments")
