@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.areas.models import Area
 from portal.catalogue.models import Department, ServiceCategory
+from portal.catalogue.names import MAX_CHOICES, CatalogueNames
 from portal.i18n import current_locale
 from portal.requests.models import CHANNELS
 from portal.routing import service
@@ -28,24 +28,15 @@ from portal.web import db_session
 
 bp = Blueprint("routing_admin", __name__, url_prefix="/staff/admin/routing")
 
-#: Catalogue lists shown as choices (a city has hundreds at most).
-MAX_CHOICES = 2000
 
-
-
-class Names:
-    """Display names of departments, categories and areas, read once per page."""
+class Names(CatalogueNames):
+    """The catalogue's names for this page, which departments are active, and channels."""
 
     def __init__(self) -> None:
-        session, locale = db_session(), current_locale()
-        self.departments = {d.id: d.t("name", locale) for d in session.scalars(
-            select(Department).order_by(Department.name).limit(MAX_CHOICES))}
+        session = db_session()
+        super().__init__(session, current_locale())
         self.active_departments = set(session.scalars(
             select(Department.id).where(Department.active.is_(True)).limit(MAX_CHOICES)))
-        self.categories = {c.id: c.t("name", locale) for c in session.scalars(
-            select(ServiceCategory).order_by(ServiceCategory.name).limit(MAX_CHOICES))}
-        self.areas: dict[int, str] = dict(session.execute(
-            select(Area.id, Area.name).order_by(Area.name).limit(MAX_CHOICES)).all())
         self.channels = {c: str(CHANNEL_LABELS.get(c, c)) for c in CHANNELS}
 
     def fill(self, form: Any, *, any_label: str) -> None:

@@ -8,12 +8,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from portal.areas.models import Area
 from portal.casework.queue_forms import PRIORITY_NAMES
-from portal.catalogue.models import Department, ServiceCategory
+from portal.catalogue.models import Department
+from portal.catalogue.names import CatalogueNames
 from portal.i18n import current_locale
 from portal.requests.models import PRIORITIES
 from portal.sla import admin
@@ -34,11 +33,6 @@ from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session
 
 bp = Blueprint("sla_admin", __name__, url_prefix="/staff/admin/sla")
-
-#: Catalogue lists shown as choices (a city has hundreds at most).
-MAX_CHOICES = 2000
-
-
 
 
 def _actor() -> Any:
@@ -116,17 +110,11 @@ def _hours_message(code: str, part: str) -> str:
 
 # --- policies --------------------------------------------------------------------------------
 
-class Names:
-    """Display names of departments, categories and areas, read once per page."""
+class Names(CatalogueNames):
+    """The catalogue's names for this page, with priorities, units and statuses."""
 
     def __init__(self) -> None:
-        session, locale = db_session(), current_locale()
-        self.departments = {d.id: d.t("name", locale) for d in session.scalars(
-            select(Department).order_by(Department.name).limit(MAX_CHOICES))}
-        self.categories = {c.id: c.t("name", locale) for c in session.scalars(
-            select(ServiceCategory).order_by(ServiceCategory.name).limit(MAX_CHOICES))}
-        self.areas: dict[int, str] = dict(session.execute(
-            select(Area.id, Area.name).order_by(Area.name).limit(MAX_CHOICES)).all())
+        super().__init__(db_session(), current_locale())
         self.priorities = {p: str(PRIORITY_NAMES[p]) for p in PRIORITIES}
         self.units = {u: str(name) for u, name in UNIT_NAMES.items()}
         self.statuses = {s: str(name) for s, name in PAUSE_STATUS_NAMES.items()}
