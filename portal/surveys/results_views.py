@@ -16,27 +16,24 @@ with a quote.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import format_date, format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
 
 from portal import clock
 from portal.catalogue.models import Department, ServiceCategory
+from portal.exports import csv_response
 from portal.i18n import current_locale
 from portal.staff.access import CASEWORK, current_staff, department_choices, staff_required
 from portal.surveys.definitions import DefinitionError, load_definitions, localized
@@ -53,6 +50,11 @@ from portal.surveys.results import (
     comments_page,
     survey_results,
 )
+from portal.surveys.results_forms import (
+    BREAKDOWN_NAMES,
+    ResultsFilterForm,
+    choices,
+)
 from portal.web import db_session, settings
 
 bp = Blueprint("survey_results", __name__, url_prefix="/staff/surveys")
@@ -60,30 +62,19 @@ bp = Blueprint("survey_results", __name__, url_prefix="/staff/surveys")
 MAX_CHOICES = 500
 #: The longest period the page computes (the trend by week is limited to five years).
 MAX_PERIOD_DAYS = 3660
-FIRST_DAY = date(2000, 1, 1)
-LAST_DAY = date(2099, 12, 31)
 #: The CSV of comments holds at most this many (the latest).
 MAX_EXPORT_COMMENTS = 5000
 TABLES = ("breakdown", "trend", "comments")
 DEFAULT_SURVEY = "request-resolved"
 MEASURES = ("csat", "resolved", "ces", "nps")
 
-BREAKDOWN_NAMES = {"department": _l("Department"), "category": _l("Category"),
-                   "overall": _l("Overall")}
-TREND_NAMES = {"month": _l("By month"), "week": _l("By week")}
 RESOLVED_NAMES = {"yes": _l("Yes"), "partly": _l("Partly"), "no": _l("No"),
                   "dont_know": _l("Don't know")}
 #: Used when a survey's definition has no labels for its 1-5 scale.
 CSAT_NAMES = {1: _l("Very dissatisfied"), 2: _l("Dissatisfied"),
               3: _l("Neither satisfied nor dissatisfied"), 4: _l("Satisfied"),
               5: _l("Very satisfied")}
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_DATE = _l("Enter a real date, like 2026-03-31.")
 
-
-
-def _choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
-    return [SelectChoice(str(value), label) for value, label in pairs]
 
 
 # -- surveys ----------------------------------------------------------------------------------
@@ -127,40 +118,6 @@ def survey_catalogue(locale: str) -> dict[str, SurveyInfo]:
                                       measures=MEASURES,
                                       csat_labels={s: str(n) for s, n in CSAT_NAMES.items()})
     return surveys
-
-
-# -- the filter form --------------------------------------------------------------------------
-
-class _Date(DateField):
-    """A date; anything else gets one clear message."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(_DATE) from exc
-
-    def pre_validate(self, form: Any) -> None:
-        if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
-            self.data = None
-            raise ValidationError(_l("Enter a date between 2000 and 2099."))
-
-
-class ResultsFilterForm(FlaskForm):
-    """Which survey, departments, category and period; how to break the results down."""
-
-    class Meta:
-        csrf = False  # a GET filter changes nothing
-
-    survey = SelectField(_l("Survey"), validate_choice=False)
-    department = SelectField(_l("Department"), default="", validate_choice=False)
-    category = SelectField(_l("Category"), default="", validate_choice=False)
-    start = _Date(_l("From"), name="from")
-    end = _Date(_l("To (inclusive)"), name="to")
-    breakdown = SelectField(_l("Break down by"), default="department", validate_choice=False,
-                            choices=_choices(BREAKDOWN_NAMES.items()))
-    trend = SelectField(_l("Trend"), default="month", validate_choice=False,
-                        choices=_choices(TREND_NAMES.items()))
 
 
 @dataclass(frozen=True)
@@ -280,10 +237,10 @@ def _form(surveys: Mapping[str, SurveyInfo]) -> tuple[ResultsFilterForm, dict[in
     form = ResultsFilterForm(formdata=request.args)
     departments = department_choices()
     categories = _categories()
-    form.survey.choices = _choices((s.key, s.title) for s in surveys.values())
+    form.survey.choices = choices((s.key, s.title) for s in surveys.values())
     everywhere = _("All departments") if current_staff().is_admin else _("All my departments")
-    form.department.choices = _choices([("", everywhere), *departments])
-    form.category.choices = _choices([("", _("All categories")), *categories])
+    form.department.choices = choices([("", everywhere), *departments])
+    form.category.choices = choices([("", _("All categories")), *categories])
     return form, dict(departments), dict(categories)
 
 
@@ -409,30 +366,6 @@ def _filter_args(form: ResultsFilterForm, filters: Filters) -> dict[str, str]:
 
 # -- CSV exports ------------------------------------------------------------------------------
 
-def safe_cell(value: Any) -> Any:
-    """A cell a spreadsheet shows as text: strings that would start a formula get a leading
-    quote. Numbers are written as numbers (a negative NPS stays a number)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _csv_response(rows: Iterable[Iterable[Any]], filename: str) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([safe_cell(cell) for cell in row])
-    # A byte-order mark, so spreadsheet programs read the file as UTF-8.
-    body = "\ufeff" + buffer.getvalue()
-    response = Response(body.encode("utf-8"), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 def _round(value: float | None, digits: int = 2) -> float | str:
     return "" if value is None else round(value, digits)
 
@@ -518,7 +451,7 @@ def export() -> Any:
                 else "",
                 comment.comment,
             ])
-        return _csv_response(rows, stem)
+        return csv_response(rows, stem)
     results = survey_results(session, filters.selection, breakdown=filters.breakdown,
                              trend=filters.trend, zone=_zone())
     if table == "breakdown":
@@ -528,8 +461,8 @@ def export() -> Any:
         rows += [[names.get(row.key, ""), *_figure_cells(row, show)] for row in results.rows]
         if filters.breakdown != "overall":
             rows.append([_("Total"), *_figure_cells(results.total, show)])
-        return _csv_response(rows, stem)
+        return csv_response(rows, stem)
     rows = [[_("From"), _("To"), *_figure_headers(show)]]
     rows += [[b.first_day.isoformat(), b.last_day.isoformat(), *_figure_cells(row, show)]
              for b, row in zip(results.buckets, results.trend_rows, strict=True)]
-    return _csv_response(rows, stem)
+    return csv_response(rows, stem)
