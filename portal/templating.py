@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import Flask, request, url_for
 from flask_babel import format_datetime, gettext
 
+from portal import clock
 from portal.i18n import LANGUAGE_NAMES, current_locale
 from portal.requests.labels import CHANNEL_NAMES
+from portal.sla.status import (
+    KIND_NAMES,
+    STATE_CLASSES,
+    STATE_NAMES,
+    SlaState,
+    case_state,
+    clock_state,
+    format_duration,
+    task_state,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -27,6 +39,35 @@ def init_app(app: Flask) -> None:
     @app.template_global("channel_label")
     def _channel_label(code: str) -> str:
         return gettext(CHANNEL_NAMES[code]) if code in CHANNEL_NAMES else code
+
+    # SLA states, shown wherever a case or task appears (queues, case page, escalations).
+    @app.template_global("sla_task")
+    def _sla_task(task: Any, now: datetime) -> SlaState:
+        return task_state(task, now)
+
+    @app.template_global("sla_clock")
+    def _sla_clock(sla_clock: Any, now: datetime) -> SlaState:
+        return clock_state(sla_clock, now)
+
+    @app.template_global("sla_case_state")
+    def _sla_case_state(case: Any) -> SlaState:
+        return case_state(case, clock.now())
+
+    @app.template_global("sla_name")
+    def _sla_name(code: str) -> str:
+        return gettext(STATE_NAMES[code]) if code in STATE_NAMES else code
+
+    @app.template_global("sla_class")
+    def _sla_class(code: str) -> str:
+        return STATE_CLASSES.get(code, "bg-base-dark")
+
+    @app.template_global("sla_kind")
+    def _sla_kind(kind: str) -> str:
+        return gettext(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
+
+    @app.template_global("sla_duration")
+    def _sla_duration(seconds: float) -> str:
+        return format_duration(seconds, current_locale())
 
     @app.template_filter("datetime")
     def _datetime(value: datetime | None, fmt: str = "medium") -> str:
