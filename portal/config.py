@@ -66,6 +66,10 @@ class Settings:
     survey_delay_hours: int = 24
     survey_expiry_days: int = 14
     survey_fatigue_days: int = 30
+    # Programmes: a waitlisted resident has this long to accept an offered place (unless the
+    # programme sets its own), and session reminders go out this long before each session.
+    programme_offer_hours: int = 48
+    programme_reminder_hours: int = 24
     # Worker
     outbox_max_attempts: int = 8
     outbox_batch: int = 50
@@ -126,6 +130,12 @@ class Settings:
             survey_fatigue_days=_int("PORTAL_SURVEY_FATIGUE_DAYS",
                                      env.get("PORTAL_SURVEY_FATIGUE_DAYS"),
                                      base.survey_fatigue_days),
+            programme_offer_hours=_int("PORTAL_PROGRAMME_OFFER_HOURS",
+                                       env.get("PORTAL_PROGRAMME_OFFER_HOURS"),
+                                       base.programme_offer_hours),
+            programme_reminder_hours=_int("PORTAL_PROGRAMME_REMINDER_HOURS",
+                                          env.get("PORTAL_PROGRAMME_REMINDER_HOURS"),
+                                          base.programme_reminder_hours),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
         )

@@ -6,6 +6,13 @@ from portal.casework.models import AuditEntry, ResponseTemplate, Task
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.db import Base
 from portal.notifications.models import OutboxMessage, StaffNotice
+from portal.programmes.models import (
+    Attendance,
+    EligibilityQuestion,
+    Enrolment,
+    Programme,
+    ProgrammeSession,
+)
 from portal.requests.models import (
     AreaSubscription,
     Event,
@@ -21,6 +28,11 @@ from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
 
 __all__ = [
+    "Attendance",
+    "EligibilityQuestion",
+    "Enrolment",
+    "Programme",
+    "ProgrammeSession",
     "SurveyInvitation",
     "SurveyOptOut",
     "SurveyResponse",

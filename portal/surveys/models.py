@@ -56,6 +56,8 @@ class SurveyInvitation(Base):
     __tablename__ = "survey_invitations"
     __table_args__ = (
         UniqueConstraint("request_id", "survey_key"),
+        #: Programme surveys: one invitation per enrolment (``subject_key`` "enrolment:<id>").
+        UniqueConstraint("survey_key", "subject_key"),
         Index("ix_survey_invitations_state_send_after", "state", "send_after"),
         Index("ix_survey_invitations_email_created", "email", "created_at"),
         Index("ix_survey_invitations_survey_department_created", "survey_key",

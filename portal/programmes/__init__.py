@@ -1,0 +1,1 @@
+"""Community programmes: sessions, eligibility, enrolments, waitlists, attendance."""
