@@ -39,6 +39,7 @@ from portal.auth.models import User
 from portal.config import Settings
 from portal.db import Database
 from portal.notifications.service import queue_email
+from portal.programmes.models import Enrolment, Programme
 from portal.requests.models import ServiceRequest
 from portal.surveys.models import SurveyInvitation, SurveyOptOut
 
@@ -80,16 +81,20 @@ def opted_out(session: Session, email: str) -> bool:
         select(SurveyOptOut.id).where(SurveyOptOut.email == address)) is not None
 
 
+def fatigue_window(settings: Settings, now: datetime) -> tuple[Any, ...]:
+    """Conditions on ``SurveyInvitation`` of the invitations that count towards survey
+    fatigue: made within ``survey_fatigue_days`` and not cancelled before going out."""
+    since = now - timedelta(days=settings.survey_fatigue_days)
+    return (SurveyInvitation.created_at > since,
+            or_(SurveyInvitation.state != "cancelled", SurveyInvitation.sent_at.is_not(None)))
+
+
 def recently_invited(session: Session, *, settings: Settings, email: str, now: datetime,
                      exclude_id: int | None = None) -> bool:
     """Was ``email`` invited to any survey within the fatigue window? An invitation cancelled
     before it went out does not count (the resident never saw it)."""
-    since = now - timedelta(days=settings.survey_fatigue_days)
     query = select(SurveyInvitation.id).where(
-        SurveyInvitation.email == normalise_email(email),
-        SurveyInvitation.created_at > since,
-        or_(SurveyInvitation.state != "cancelled", SurveyInvitation.sent_at.is_not(None)),
-    )
+        SurveyInvitation.email == normalise_email(email), *fatigue_window(settings, now))
     if exclude_id is not None:
         query = query.where(SurveyInvitation.id != exclude_id)
     return session.scalar(query.limit(1)) is not None
@@ -150,7 +155,7 @@ def invite_for_resolution(
                       send_after=send_after, expires_at=expires_at, now=now)
     if recently_invited(session, settings=settings, email=email, now=now):
         return None
-    version = _version(session, definition)
+    version = survey_version(session, definition)
     if version is None:
         return None
     invitation = SurveyInvitation(
@@ -179,7 +184,7 @@ def invite_for_resolution(
     return invitation
 
 
-def _version(session: Session, definition: Any) -> Any:
+def survey_version(session: Session, definition: Any) -> Any:
     """The definition's version row, or None (logged) when its file changed under a version
     that has responses: ``flask surveys check`` reports it; resolving carries on."""
     from portal.surveys.definitions import DefinitionError, record_version
@@ -248,21 +253,38 @@ def _expiry_text(settings: Settings, moment: datetime, locale: str) -> str:
                        locale=locale)
 
 
+def _mark_sent(session: Session, *, settings: Settings, invitation: SurveyInvitation,
+               now: datetime) -> str | None:
+    """Give a pending invitation its single-use link and mark it sent; returns the token, or
+    None when another worker got there first."""
+    token, token_hash = new_token()
+    expires_at = now + timedelta(days=settings.survey_expiry_days)
+    if not _take(session, invitation, state="sent", token_hash=token_hash, sent_at=now,
+                 expires_at=expires_at):
+        return None
+    return token
+
+
+def _cancel(session: Session, invitation: SurveyInvitation) -> str:
+    return "cancelled" if _take(session, invitation, state="cancelled") else "skipped"
+
+
 def send_invitation(
     session: Session, *, settings: Settings, invitation: SurveyInvitation, now: datetime,
 ) -> str:
     """Send or cancel one due invitation; returns "sent", "cancelled" or "skipped"."""
     from portal.surveys.definitions import localized
 
+    if invitation.request_id is None and invitation.subject_key:
+        return _send_programme_invitation(session, settings=settings, invitation=invitation,
+                                          now=now)
     request = session.get(ServiceRequest, invitation.request_id) \
         if invitation.request_id is not None else None
     if request is None or request.status not in STILL_RESOLVED or opted_out(
             session, invitation.email):
-        return "cancelled" if _take(session, invitation, state="cancelled") else "skipped"
-    token, token_hash = new_token()
-    expires_at = now + timedelta(days=settings.survey_expiry_days)
-    if not _take(session, invitation, state="sent", token_hash=token_hash, sent_at=now,
-                 expires_at=expires_at):
+        return _cancel(session, invitation)
+    token = _mark_sent(session, settings=settings, invitation=invitation, now=now)
+    if token is None:
         return "skipped"
     locale = invitation.locale if invitation.locale in settings.languages else "en"
     definition = invitation.version.definition or {}
@@ -278,7 +300,66 @@ def send_invitation(
             "title": localized(definition.get("title") or {}, locale),
             "survey_url": survey_url(settings, token),
             "opt_out_url": opt_out_url(settings, token),
-            "expires": _expiry_text(settings, expires_at, locale),
+            "expires": _expiry_text(settings, invitation.expires_at, locale),
+        },
+        dedupe_key=f"survey:{invitation.id}",
+    )
+    return "sent"
+
+
+# -- programme surveys -----------------------------------------------------------------------
+
+#: ``SurveyInvitation.subject_key`` of a programme participant's invitation.
+ENROLMENT_SUBJECT = "enrolment:"
+
+
+def enrolment_subject(enrolment_id: int) -> str:
+    return f"{ENROLMENT_SUBJECT}{enrolment_id}"
+
+
+def subject_enrolment_id(subject_key: str | None) -> int | None:
+    """The enrolment id of an "enrolment:<id>" subject key, else None."""
+    if not subject_key or not subject_key.startswith(ENROLMENT_SUBJECT):
+        return None
+    number = subject_key[len(ENROLMENT_SUBJECT):]
+    return int(number) if number.isdigit() and len(number) < 19 else None
+
+
+def invitation_programme(session: Session, invitation: SurveyInvitation) -> Programme | None:
+    """The programme a programme-survey invitation is about, or None (not one, or gone)."""
+    enrolment_id = subject_enrolment_id(invitation.subject_key)
+    enrolment = session.get(Enrolment, enrolment_id) if enrolment_id is not None else None
+    return enrolment.programme if enrolment is not None else None
+
+
+def _send_programme_invitation(
+    session: Session, *, settings: Settings, invitation: SurveyInvitation, now: datetime,
+) -> str:
+    """A participant of a completed programme: cancelled when the enrolment or programme is
+    gone (or the programme was cancelled) or the address opted out; else the email."""
+    from portal.surveys.definitions import localized
+
+    programme = invitation_programme(session, invitation)
+    if programme is None or programme.status == "cancelled" or opted_out(
+            session, invitation.email):
+        return _cancel(session, invitation)
+    token = _mark_sent(session, settings=settings, invitation=invitation, now=now)
+    if token is None:
+        return "skipped"
+    locale = invitation.locale if invitation.locale in settings.languages else "en"
+    definition = invitation.version.definition or {}
+    queue_email(
+        session,
+        settings=settings,
+        to=invitation.email,
+        template="programme_survey",
+        locale=locale,
+        context={
+            "programme": programme.t("title", locale),
+            "title": localized(definition.get("title") or {}, locale),
+            "survey_url": survey_url(settings, token),
+            "opt_out_url": opt_out_url(settings, token),
+            "expires": _expiry_text(settings, invitation.expires_at, locale),
         },
         dedupe_key=f"survey:{invitation.id}",
     )
