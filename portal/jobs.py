@@ -24,6 +24,7 @@ def sweep_expired_drafts(db: Database, settings: Settings, now: datetime) -> str
 
 def register_all() -> None:
     from portal.notifications.staff import send_staff_digests
+    from portal.programmes.offers import process_programme_offers
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
 
@@ -31,3 +32,4 @@ def register_all() -> None:
     register_job(sweep_sla)
     register_job(send_staff_digests)
     register_job(send_due_invitations)
+    register_job(process_programme_offers)
