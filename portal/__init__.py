@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.notifications.notice_views import bp as notices_bp
     from portal.notifications.views import bp as mail_bp
     from portal.pages import bp as pages_bp
+    from portal.programmes.public_views import bp as programmes_bp
     from portal.requests.alerts_views import bp as alerts_bp
     from portal.requests.filing_views import bp as filing_bp
     from portal.requests.tracking_views import bp as tracking_bp
@@ -90,7 +91,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (pages_bp, health_bp, auth_bp, filing_bp, tracking_bp, alerts_bp, mail_bp,
                       queue_views.bp, case_views.bp, search_views.bp, intake_views.bp,
                       audit_views.bp, staff_views.bp, routing_views.bp, sla_admin_views.bp,
-                      notices_bp, escalation_views.bp, survey_results_views.bp, survey_views.bp):
+                      notices_bp, escalation_views.bp, survey_results_views.bp, survey_views.bp,
+                      programmes_bp):
         app.register_blueprint(blueprint)
 
     from portal import jobs

@@ -27,10 +27,15 @@ PUBLIC = {
     # Reporter-only actions: allowed for the signed-in reporter or a private-link holder;
     # tests/test_tracking.py checks that everyone else gets a 404.
     "tracking.reply", "tracking.reopen", "tracking.add_photos",
+    # Programmes: browse, a published programme's page and its calendar (drafts are a 404).
+    "programmes.browse", "programmes.show", "programmes.calendar",
 }
 SIGNED_IN = {
     "auth.account", "auth.change_password", "auth.sign_out", "tracking.mine", "alerts.index",
     "alerts.subscribe", "alerts.remove",
+    # Programmes: enrolling and the resident's own enrolments (anyone else's id is a 404).
+    "programmes.enrol", "programmes.mine", "programmes.enrolment", "programmes.accept",
+    "programmes.decline", "programmes.cancel", "programmes.certificate",
 }
 DEVELOPMENT_ONLY = {"mail.outbox", "mail.message", "mail.message_html"}
 

@@ -122,11 +122,12 @@ def _browse_query(filters: BrowseFilters, locale: str) -> Select[Any]:
         query = query.where(Programme.topic == filters.topic)
     if filters.kind:
         query = query.where(Programme.kind == filters.kind)
+    # A programme without dates yet cannot be said to fall in a period: any date filter
+    # leaves it out.
     if filters.date_to:
         query = query.where(Programme.starts_on <= filters.date_to)
     if filters.date_from:
-        query = query.where(or_(Programme.ends_on >= filters.date_from,
-                                Programme.ends_on.is_(None)))
+        query = query.where(Programme.ends_on >= filters.date_from)
     if filters.q:
         pattern = _like(filters.q)
         fields: list[ColumnElement[Any]] = [Programme.title, Programme.summary]
