@@ -185,6 +185,9 @@ def fill_locked(session: Session, *, settings: Settings, programme: Programme,
     made = 0
     skipped: list[int] = []
     while made < MAX_OFFERS:
+        # A shortcut only (the programme row is locked); the UPDATE below still checks.
+        if programme.taken >= programme.capacity or programme.waiting <= 0:
+            break
         head_query = (
             select(Enrolment)
             .where(Enrolment.programme_id == programme.id, Enrolment.state == "waitlisted")
@@ -209,6 +212,8 @@ def fill_locked(session: Session, *, settings: Settings, programme: Programme,
                     Programme.taken < Programme.capacity,
                     taken=Programme.taken + 1, waiting=Programme.waiting - 1):
             savepoint.rollback()
+            # The refreshed "offered" state was rolled back with the savepoint.
+            session.expire(head)
             break
         savepoint.commit()
         notify(session, settings=settings, enrolment=head, template="offer",
