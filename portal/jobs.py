@@ -25,6 +25,7 @@ def sweep_expired_drafts(db: Database, settings: Settings, now: datetime) -> str
 def register_all() -> None:
     from portal.notifications.staff import send_staff_digests
     from portal.programmes.offers import process_programme_offers
+    from portal.programmes.reminders import send_session_reminders
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
 
@@ -33,3 +34,4 @@ def register_all() -> None:
     register_job(send_staff_digests)
     register_job(send_due_invitations)
     register_job(process_programme_offers)
+    register_job(send_session_reminders)
