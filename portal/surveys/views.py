@@ -33,7 +33,7 @@ from werkzeug.exceptions import NotFound
 from portal import clock
 from portal.extensions import limiter
 from portal.i18n import COOKIE, current_locale
-from portal.surveys import answering
+from portal.surveys import answering, invitations
 from portal.surveys.definitions import (
     SCALES,
     Definition,
@@ -185,6 +185,12 @@ def _closed(code: str):
 # -- answering -------------------------------------------------------------------------------
 
 
+def _programme_title(invitation: SurveyInvitation) -> str:
+    """The title (in the page's language) of the programme a programme survey is about."""
+    programme = invitations.invitation_programme(db_session(), invitation)
+    return programme.t("title", current_locale()) if programme is not None else ""
+
+
 def _invitation(token: str) -> tuple[SurveyInvitation | None, str]:
     invitation = answering.invitation_by_token(db_session(), token)
     return invitation, answering.link_state(invitation, clock.now())
@@ -198,8 +204,10 @@ def answer(token: str):
         if state != "open" or invitation is None:
             return _closed(state)
         definition = answering.definition_for_invitation(invitation)
+        about = _programme_title(invitation)
         if request.method == "GET":
-            return _private(*_survey_page("surveys/answer.html", definition, token=token))
+            return _private(*_survey_page("surveys/answer.html", definition, token=token,
+                                          programme_title=about))
         session = db_session()
         try:
             done = answering.answer_invitation(session, settings=settings(),
@@ -208,7 +216,8 @@ def answer(token: str):
             session.flush()
         except answering.AnswerErrors as exc:
             return _private(*_survey_page("surveys/answer.html", definition, status=400,
-                                          form=request.form, errors=exc.errors, token=token))
+                                          form=request.form, errors=exc.errors, token=token,
+                                          programme_title=about))
         except answering.InvitationClosed as exc:
             session.rollback()
             return _closed(exc.code)
@@ -216,9 +225,10 @@ def answer(token: str):
             # Staff changed the case at the same moment: nothing was saved; try again.
             session.rollback()
             return _private(*_survey_page("surveys/answer.html", definition, status=409,
-                                          form=request.form, token=token, conflict=True))
+                                          form=request.form, token=token, conflict=True,
+                                          programme_title=about))
         return _private(render_template("surveys/thanks.html", reopened=done.reopened,
-                                        sr=done.request))
+                                        sr=done.request, programme_title=about))
 
 
 @bp.route("/surveys/opt-out/<token>", methods=["GET", "POST"])
