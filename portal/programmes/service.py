@@ -128,7 +128,7 @@ def enrol(
     waitlist, or an application, and the matching email. Raises ``ProgrammeError``
     (not_open, window_closed, already_enrolled) or ``AnswersRejected`` (answers, ineligible);
     nothing is written then."""
-    now = now or clock.now()
+    given, now = now, now or clock.now()
     refused = can_enrol(programme, now)
     if refused:
         raise ProgrammeError(refused)
@@ -145,8 +145,12 @@ def enrol(
     try:
         with session.begin_nested():
             state = _admit(session, programme)
+            # Read the clock again once the programme row is ours, so the waitlist order
+            # (queued_at) is the order in which places were asked for under the lock.
+            queued_at = given or clock.now()
             fields = {"state": state, "answers": check.answers, "locale": locale,
-                      "queued_at": now, "enrolled_at": now if state == "enrolled" else None}
+                      "queued_at": queued_at,
+                      "enrolled_at": queued_at if state == "enrolled" else None}
             if existing is not None:
                 enrolment = _reuse(session, existing, now=now, **fields)
             else:
