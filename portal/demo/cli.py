@@ -63,6 +63,8 @@ def format_summary(summary: DemoSummary, *, city: str) -> str:
                      f"{summary.supports_added} supporters)")
     if summary.surveys_added:
         lines.append(f"  Survey responses added: {summary.surveys_added}")
+    if summary.programmes_added:
+        lines.append(f"  Programmes added: {summary.programmes_added} (with enrolments)")
     if not summary.added_anything:
         lines.append("Nothing was added: the demo data is already in place.")
     lines += ["", "Demo log-ins (every account has the same password):", ""]

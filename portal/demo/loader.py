@@ -25,6 +25,7 @@ from portal.catalogue.loader import load_catalogue
 from portal.catalogue.models import Department, ServiceCategory
 from portal.config import Settings
 from portal.demo.plans import Plan, Planner
+from portal.demo.programmes import load_programmes
 from portal.demo.replay import settle
 from portal.demo.service_levels import load_service_levels
 from portal.demo.surveys import load_surveys
@@ -81,6 +82,8 @@ class DemoSummary:
     supports_added: int = 0
     #: Survey responses of residents whose resolved cases were surveyed.
     surveys_added: int = 0
+    #: Community programmes (with their enrolments).
+    programmes_added: int = 0
     #: The demo requests were there before this run (so none were generated).
     already_loaded: bool = False
 
@@ -89,7 +92,7 @@ class DemoSummary:
         counts = {**self.catalogue, **self.areas, **self.service_levels}
         added = [v for k, v in counts.items() if k.endswith("_added")]
         return bool(sum(added) or self.users_added or self.requests_added
-                    or self.surveys_added)
+                    or self.surveys_added or self.programmes_added)
 
 
 def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
@@ -110,6 +113,8 @@ def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
     if already or size <= 0:
         # A demo loaded before surveys existed gets its answers once.
         summary.surveys_added = load_surveys(session, settings, seed=seed, now=now)
+        summary.programmes_added = load_programmes(session, settings, seed=seed, now=now,
+                                                   password=password, residents=residents)
         return summary
     rng = random.Random(seed)
     categories = list(session.scalars(
@@ -147,6 +152,8 @@ def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
         - events_before
     summary.supports_added = supports
     summary.surveys_added = load_surveys(session, settings, seed=seed, now=now)
+    summary.programmes_added = load_programmes(session, settings, seed=seed, now=now,
+                                               password=password, residents=residents)
     return summary
 
 
