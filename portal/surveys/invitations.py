@@ -18,6 +18,11 @@ invitations (``SKIP LOCKED`` on PostgreSQL, ``BEGIN IMMEDIATE`` and a conditiona
 SQLite), cancels those whose case was reopened or whose address opted out since, and for the
 others makes the single-use link (only its sha256 is stored), queues the email and marks the
 invitation sent, all in one transaction: several workers never send one invitation twice.
+
+Programme surveys (``portal.programmes.completion``) are invitations without a case:
+``request_id`` is None and ``subject_key`` is "enrolment:<id>". Sending one is cancelled when
+the enrolment (or its programme) is gone, the programme was cancelled, or the address opted
+out; otherwise the ``programme_survey`` email goes out with the same single-use link.
 """
 
 from __future__ import annotations
