@@ -6,10 +6,13 @@ filing form), not declared here.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Length
+
+from portal.programmes.models import EligibilityQuestion
 
 KIND_NAMES = {
     "academy": _l("Academy"),
@@ -72,6 +75,49 @@ REFUSAL_MESSAGES = {
     "full": _l("This programme is full."),
     "invalid": _l("Check your answers and try again."),
 }
+
+
+def eligibility_rule(question: EligibilityQuestion, locale: str) -> str:
+    """Who qualifies, in words ("" when any answer does)."""
+    values = list(question.eligible_values or [])
+    if question.kind == "yesno" and values:
+        names = [_("Yes") if v == "yes" else _("No") for v in values]
+        return _("Open to people who answer “%(answer)s”.", answer=_(" or ").join(names))
+    if question.kind == "single" and values:
+        names = [question.option_label(v, locale) for v in values]
+        return _("Open to people who answer “%(answer)s”.", answer=_("” or “").join(names))
+    if question.kind == "multi" and values:
+        names = [question.option_label(v, locale) for v in values]
+        return _("Open to people who choose at least one of: %(answers)s.",
+                 answers=", ".join(names))
+    if question.kind == "number":
+        low, high = question.min_value, question.max_value
+        if low is not None and high is not None:
+            return _("Open to people who answer between %(low)s and %(high)s.",
+                     low=_number(low), high=_number(high))
+        if low is not None:
+            return _("Open to people who answer %(low)s or more.", low=_number(low))
+        if high is not None:
+            return _("Open to people who answer %(high)s or less.", high=_number(high))
+    return ""
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def ineligible_message(question: EligibilityQuestion, locale: str) -> str:
+    """What a resident whose answer does not qualify is told about one question."""
+    custom = question.t("ineligible_message", locale)
+    if custom:
+        return str(custom)
+    rule = eligibility_rule(question, locale)
+    prompt = question.t("prompt", locale)
+    if rule:
+        return _("This programme is only open to people who qualify on “%(question)s”. "
+                 "%(rule)s", question=prompt, rule=rule)
+    return _("Your answer to “%(question)s” does not qualify for this programme.",
+             question=prompt)
 
 
 class ProgrammeFilterForm(FlaskForm):

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_interval, format_skeleton
 from flask import (
     Blueprint,
@@ -34,7 +35,7 @@ from portal.auth.models import User
 from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.programmes import eligibility, queries, service
-from portal.programmes.models import EligibilityQuestion, Enrolment, Programme, ProgrammeSession
+from portal.programmes.models import Enrolment, Programme, ProgrammeSession
 from portal.programmes.public_forms import (
     CANCEL_REASON_NAMES,
     KIND_NAMES,
@@ -46,6 +47,8 @@ from portal.programmes.public_forms import (
     EnrolForm,
     EnrolmentActionForm,
     ProgrammeFilterForm,
+    eligibility_rule,
+    ineligible_message,
 )
 from portal.requests.filing_messages import answer_message
 from portal.web import db_session, settings
@@ -83,8 +86,6 @@ def session_when(item: ProgrammeSession) -> str:
 
 
 def _short_time_pattern(locale: str) -> str:
-    from babel import Locale
-
     return str(Locale.parse(locale).time_formats["short"].pattern)
 
 
@@ -111,49 +112,6 @@ def enrolment_state(code: str) -> str:
 @bp.app_template_global("enrolment_state_class")
 def enrolment_state_class(code: str) -> str:
     return STATE_CLASSES.get(code, "bg-base-dark")
-
-
-def eligibility_rule(question: EligibilityQuestion, locale: str) -> str:
-    """Who qualifies, in words ("" when any answer does)."""
-    values = list(question.eligible_values or [])
-    if question.kind == "yesno" and values:
-        names = [_("Yes") if v == "yes" else _("No") for v in values]
-        return _("Open to people who answer “%(answer)s”.", answer=_(" or ").join(names))
-    if question.kind == "single" and values:
-        names = [question.option_label(v, locale) for v in values]
-        return _("Open to people who answer “%(answer)s”.", answer=_("” or “").join(names))
-    if question.kind == "multi" and values:
-        names = [question.option_label(v, locale) for v in values]
-        return _("Open to people who choose at least one of: %(answers)s.",
-                 answers=", ".join(names))
-    if question.kind == "number":
-        low, high = question.min_value, question.max_value
-        if low is not None and high is not None:
-            return _("Open to people who answer between %(low)s and %(high)s.",
-                     low=_number(low), high=_number(high))
-        if low is not None:
-            return _("Open to people who answer %(low)s or more.", low=_number(low))
-        if high is not None:
-            return _("Open to people who answer %(high)s or less.", high=_number(high))
-    return ""
-
-
-def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else str(value)
-
-
-def ineligible_message(question: EligibilityQuestion, locale: str) -> str:
-    """What a resident whose answer does not qualify is told about one question."""
-    custom = question.t("ineligible_message", locale)
-    if custom:
-        return str(custom)
-    rule = eligibility_rule(question, locale)
-    prompt = question.t("prompt", locale)
-    if rule:
-        return _("This programme is only open to people who qualify on “%(question)s”. "
-                 "%(rule)s", question=prompt, rule=rule)
-    return _("Your answer to “%(question)s” does not qualify for this programme.",
-             question=prompt)
 
 
 # -- helpers ---------------------------------------------------------------------------------
