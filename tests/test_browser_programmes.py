@@ -171,3 +171,58 @@ def test_last_place_waitlist_offer_accept_attendance_and_roster(
     session.close()
     assert len(present) == 2
     assert [e.entity_id for e in exports] == [str(academy)]
+
+
+def test_programme_pages_meet_wcag_aa_in_english_and_spanish(
+        chromium, audited_phone, live_server, academy, committed_app):
+    from tests.test_browser import axe_violations
+
+    db = committed_app.extensions["portal.db"]
+    page = audited_phone
+    problems: dict[str, list[str]] = {}
+    sign_in(page, live_server, FIRST)
+    for lang in ("en", "es"):
+        for path in ("/programmes", f"/programmes/{academy}", f"/programmes/{academy}/enrol"):
+            page.goto(f"{live_server}{path}?lang={lang}")
+            problems[f"{path} ({lang})"] = axe_violations(page)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        # The error state: nothing answered.
+        page.goto(f"{live_server}/programmes/{academy}/enrol?lang={lang}")
+        page.locator("main form button[type=submit]").click()
+        page.wait_for_load_state()
+        expect(page.locator(".usa-error-message").first).to_be_visible()
+        problems[f"enrol errors ({lang})"] = axe_violations(page)
+    assert page.locator("html").get_attribute("lang") == "es"
+    page.goto(f"{live_server}/programmes/{academy}/enrol?lang=en")
+    page.get_by_role("group", name="Do you live or work in the city?").get_by_text(
+        "Yes", exact=True).click()
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+    for path in (page.url.removeprefix(live_server), "/my/programmes"):
+        for lang in ("en", "es"):
+            page.goto(f"{live_server}{path}?lang={lang}")
+            problems[f"{path} ({lang})"] = axe_violations(page)
+
+    session = db.session()
+    first_session = session.get(Programme, academy).sessions[0].id
+    session.close()
+    tablet = chromium.new_context(viewport={"width": 768, "height": 1024}, bypass_csp=True)
+    staff = tablet.new_page()
+    try:
+        sign_in(staff, live_server, COORDINATOR)
+        base = f"/staff/programmes/{academy}"
+        for path in ("/staff/programmes", "/staff/programmes/new", base, f"{base}/edit",
+                     f"{base}/roster", f"{base}/message",
+                     f"{base}/sessions/{first_session}/attendance"):
+            staff.goto(f"{live_server}{path}")
+            assert staff.locator("h1").count() == 1, path
+            problems[path] = axe_violations(staff)
+            assert staff.evaluate("document.documentElement.scrollWidth") <= 768, path
+        staff.goto(f"{live_server}/staff/programmes/new")
+        staff.locator("main form button[type=submit]").last.click()
+        staff.wait_for_load_state()
+        expect(staff.locator(".usa-error-message").first).to_be_visible()
+        problems["new programme errors"] = axe_violations(staff)
+    finally:
+        tablet.close()
+    assert {path: found for path, found in problems.items() if found} == {}
