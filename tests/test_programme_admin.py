@@ -427,3 +427,9 @@ def test_agents_and_residents_are_refused(app, make):
     assert agent_client.get(BASE).status_code == 403
     anonymous = app.test_client().get(BASE)
     assert anonymous.status_code == 302 and "/account/sign-in" in anonymous.headers["Location"]
+
+
+def test_the_back_office_link_takes_a_coordinator_to_the_programmes(client, coordinator):
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/staff/programmes"' in page
+    assert 'href="/staff/"' not in page

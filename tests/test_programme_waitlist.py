@@ -106,6 +106,18 @@ def test_a_coordinator_cancelling_is_recorded(db, make, settings):
                              reason="coordinator")
     assert enrolment.cancel_reason == "coordinator"
     assert enrolment.decided_by_id == coordinator.id
+    [told] = outbox(db, "left")
+    assert told.subject == f"Your place in {programme.title} has been cancelled"
+
+
+def test_a_resident_who_cancels_gets_a_confirmation_once(db, make, settings):
+    programme = make.programme(sessions=1)
+    [enrolment] = signup(db, settings, make, programme, 1)
+    service.cancel_enrolment(db, settings=settings, enrolment=enrolment, by=enrolment.user)
+    [told] = outbox(db, "left")
+    assert told.subject == f"You have left {programme.title}"
+    assert told.to_address == enrolment.user.email
+    assert f"/programmes/{programme.id}" in told.body_text
 
 
 # -- offers ----------------------------------------------------------------------------------

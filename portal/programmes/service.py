@@ -262,6 +262,9 @@ def cancel_enrolment(
     programme = _locked(session, enrolment)
     _cancel(session, programme=programme, enrolment=enrolment, from_states=LIVE, by=by,
             reason=reason, now=now)
+    if reason in ("resident", "coordinator"):
+        notify(session, settings=settings, enrolment=enrolment, template="left",
+               dedupe=stamp(now), reason=reason)
     fill_locked(session, settings=settings, programme=programme, now=now)
 
 
