@@ -25,19 +25,12 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation
 
 from portal.programmes import admin
+from portal.programmes.labels import KIND_NAMES, TOPIC_NAMES
 from portal.programmes.models import ADMISSIONS, KINDS, TOPICS
 from portal.routing.forms import KnownChoice, optional_int
 
-KIND_NAMES = {"academy": _l("Academy"), "liaison": _l("Liaison programme"),
-              "workshop": _l("Workshop"), "course": _l("Course"), "event": _l("Event")}
-TOPIC_NAMES = {"civic": _l("Civic life"), "safety": _l("Public safety"),
-               "environment": _l("Environment"), "housing": _l("Housing"),
-               "youth": _l("Youth"), "seniors": _l("Seniors"), "health": _l("Health"),
-               "business": _l("Business"), "arts": _l("Arts and culture")}
 ADMISSION_NAMES = {"first_come": _l("First come, first served"),
                    "application": _l("By application (you approve each person)")}
-STATUS_NAMES = {"draft": _l("Draft"), "open": _l("Open"), "closed": _l("Enrolment closed"),
-                "completed": _l("Completed"), "cancelled": _l("Cancelled")}
 #: The buttons that move a programme from one status to another.
 STATUS_ACTIONS = {"open": _l("Open enrolment"), "closed": _l("Close enrolment"),
                   "completed": _l("Mark as completed"), "cancelled": _l("Cancel the programme")}

@@ -16,11 +16,8 @@ from portal.i18n import current_locale
 from portal.programmes import admin, service
 from portal.programmes.admin_forms import (
     ADMISSION_NAMES,
-    KIND_NAMES,
     QUESTION_KIND_NAMES,
     STATUS_ACTIONS,
-    STATUS_NAMES,
-    TOPIC_NAMES,
     ActionForm,
     CapacityForm,
     MessageForm,
@@ -31,6 +28,7 @@ from portal.programmes.admin_forms import (
     decimal,
     whole,
 )
+from portal.programmes.labels import KIND_NAMES, STATUS_NAMES, TOPIC_NAMES
 from portal.programmes.models import (
     STATUSES,
     EligibilityQuestion,

@@ -14,24 +14,6 @@ from wtforms.validators import Length
 
 from portal.programmes.models import EligibilityQuestion
 
-KIND_NAMES = {
-    "academy": _l("Academy"),
-    "liaison": _l("Liaison programme"),
-    "workshop": _l("Workshop"),
-    "course": _l("Course"),
-    "event": _l("Event"),
-}
-TOPIC_NAMES = {
-    "civic": _l("Civic life"),
-    "safety": _l("Public safety"),
-    "environment": _l("Environment"),
-    "housing": _l("Housing"),
-    "youth": _l("Youth"),
-    "seniors": _l("Seniors"),
-    "health": _l("Health"),
-    "business": _l("Business"),
-    "arts": _l("Arts and culture"),
-}
 STATE_NAMES = {
     "applied": _l("Application received"),
     "enrolled": _l("Enrolled"),
@@ -47,13 +29,6 @@ STATE_CLASSES = {
     "offered": "bg-secondary-dark",
     "cancelled": "bg-base-dark",
     "rejected": "bg-base-darker",
-}
-STATUS_NAMES = {
-    "draft": _l("Draft"),
-    "open": _l("Open"),
-    "closed": _l("Enrolment closed"),
-    "completed": _l("Completed"),
-    "cancelled": _l("Cancelled"),
 }
 CANCEL_REASON_NAMES = {
     "resident": _l("You cancelled your place."),

@@ -35,15 +35,13 @@ from portal.auth.models import User
 from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.programmes import eligibility, queries, service
+from portal.programmes.labels import KIND_NAMES, STATUS_NAMES, TOPIC_NAMES
 from portal.programmes.models import Enrolment, Programme, ProgrammeSession
 from portal.programmes.public_forms import (
     CANCEL_REASON_NAMES,
-    KIND_NAMES,
     REFUSAL_MESSAGES,
     STATE_CLASSES,
     STATE_NAMES,
-    STATUS_NAMES,
-    TOPIC_NAMES,
     EnrolForm,
     EnrolmentActionForm,
     ProgrammeFilterForm,
