@@ -23,7 +23,7 @@ from portal import create_app
 from portal.config import Settings
 from portal.db import Base, Database
 from portal.migrate import recreate
-from tests.factories import Factories
+from tests.factories import PASSWORD, Factories
 from tests.smtp import SmtpSink
 
 pytest_plugins = ["tests.browser_plugin"]
@@ -136,3 +136,11 @@ def csrf_from(html: str) -> str:
     match = CSRF_RE.search(html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+def sign_in(client: FlaskClient, user) -> None:
+    """Sign ``user`` in through the real form (with its CSRF token), like a browser."""
+    token = csrf_from(client.get("/account/sign-in").get_data(as_text=True))
+    response = client.post("/account/sign-in", data={"csrf_token": token, "email": user.email,
+                                                     "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)

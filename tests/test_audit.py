@@ -11,17 +11,10 @@ from portal.casework.audit import AuditFilter, Cursor, audit_trail
 from portal.casework.models import AuditEntry
 from portal.requests.models import Event
 from portal.staff.models import StaffMembership
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.conftest import sign_in
 
 T0 = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)  # 10:00 in Chicago
 
-
-def sign_in(client, user) -> None:
-    page = client.get("/account/sign-in").get_data(as_text=True)
-    response = client.post("/account/sign-in", data={"csrf_token": csrf_from(page),
-                                                     "email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from portal.casework.models import ResponseTemplate, Task
 from portal.notifications.models import OutboxMessage
 from portal.requests.models import Event, Follower, RequestPhoto, ServiceRequest, Support
 from portal.staff.models import StaffMembership
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.conftest import csrf_from, sign_in
 
 
 @dataclass
@@ -56,12 +55,6 @@ def make_office(make, db) -> Office:
                   staff(make, db, dept_x, name="Xena"), staff(make, db, dept_y, name="Yusuf"),
                   case, task)
 
-
-def sign_in(client, user) -> None:
-    page = client.get("/account/sign-in").get_data(as_text=True)
-    response = client.post("/account/sign-in", data={
-        "csrf_token": csrf_from(page), "email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
 
 
 def hidden(html: str, name: str) -> str:

@@ -8,15 +8,8 @@ from sqlalchemy import func, select
 from portal.notifications.models import OutboxMessage
 from portal.requests.models import CHANNELS, Event, ServiceRequest
 from portal.staff.models import StaffMembership
-from tests.conftest import csrf_from
-from tests.factories import INSIDE, OUTSIDE, PASSWORD
-
-
-def sign_in(client, user) -> None:
-    page = client.get("/account/sign-in").get_data(as_text=True)
-    response = client.post("/account/sign-in", data={"csrf_token": csrf_from(page),
-                                                     "email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
+from tests.conftest import csrf_from, sign_in
+from tests.factories import INSIDE, OUTSIDE
 
 
 @pytest.fixture

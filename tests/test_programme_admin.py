@@ -13,8 +13,7 @@ from portal.casework.models import AuditEntry
 from portal.notifications.models import OutboxMessage
 from portal.programmes import admin
 from portal.programmes.models import Attendance, Programme
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.conftest import csrf_from, sign_in
 
 BASE = "/staff/programmes"
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 09:00 in Chicago
@@ -28,12 +27,6 @@ def frozen():
     finally:
         clock.freeze(None)
 
-
-def sign_in(client, user) -> None:
-    page = client.get("/account/sign-in").get_data(as_text=True)
-    response = client.post("/account/sign-in", data={"csrf_token": csrf_from(page),
-                                                     "email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
 
 
 @pytest.fixture

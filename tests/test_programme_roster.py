@@ -14,8 +14,7 @@ from portal import clock
 from portal.casework.models import AuditEntry
 from portal.programmes import roster
 from portal.programmes.models import Attendance
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.conftest import csrf_from, sign_in
 from tests.plans import sqlite_plans
 
 BASE = "/staff/programmes"
@@ -34,9 +33,7 @@ def frozen():
 @pytest.fixture
 def token(make, client) -> str:
     user = make.user(role="coordinator")
-    page = client.get("/account/sign-in").get_data(as_text=True)
-    client.post("/account/sign-in", data={"csrf_token": csrf_from(page), "email": user.email,
-                                          "password": PASSWORD})
+    sign_in(client, user)
     page = client.get(BASE)
     assert page.status_code == 200
     return csrf_from(page.get_data(as_text=True))

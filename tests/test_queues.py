@@ -14,8 +14,7 @@ from portal.casework.models import Task
 from portal.casework.queues import Filters, queue_page
 from portal.requests.models import Event, ServiceRequest
 from portal.staff.models import StaffMembership
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.conftest import csrf_from, sign_in
 
 TASK_RE = re.compile(r'name="task" value="(\d+)"')
 
@@ -62,12 +61,6 @@ def _task(db, request, department, *, assignee=None, created_at=None, status="op
     return task
 
 
-def _sign_in(client, user):
-    page = client.get("/account/sign-in").get_data(as_text=True)
-    response = client.post("/account/sign-in", data={
-        "csrf_token": csrf_from(page), "email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
-
 
 def _ids(response) -> list[int]:
     assert response.status_code == 200, response.status_code
@@ -89,7 +82,7 @@ def test_each_tab_shows_the_members_own_work(client, make, db, town):
     _task(db, req_x, town.dept_x, status="done", closed_at=now - timedelta(days=20))
     _task(db, req_y, town.dept_y, status="done", closed_at=now - timedelta(days=1))
 
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     assert _ids(client.get("/staff/")) == [mine.id]
     assert sorted(_ids(client.get("/staff/queue/department"))) == sorted(
         [mine.id, colleague.id, free_x.id, waiting_x.id])
@@ -104,7 +97,7 @@ def test_agent_y_sees_only_department_y(app, make, db, town):
     _task(db, req_x, town.dept_x)
     free_y = _task(db, req_y, town.dept_y)
     client = app.test_client()
-    _sign_in(client, town.agent_y)
+    sign_in(client, town.agent_y)
     assert _ids(client.get("/staff/queue/department")) == [free_y.id]
     assert _ids(client.get("/staff/queue/unassigned")) == [free_y.id]
     assert _ids(client.get("/staff/")) == []
@@ -117,7 +110,7 @@ def test_agent_y_sees_only_department_y(app, make, db, town):
 def test_everything_lists_every_case_for_admins(app, make, db, town):
     req_x, req_y = make.request(category=town.cat_x), make.request(category=town.cat_y)
     client = app.test_client()
-    _sign_in(client, town.admin)
+    sign_in(client, town.admin)
     html = client.get("/staff/queue/everything").get_data(as_text=True)
     assert req_x.reference in html and req_y.reference in html
     assert 'name="task"' not in html  # cases, not tasks: no bulk selection here
@@ -128,7 +121,7 @@ def test_department_picker_for_members_of_several_departments(app, make, db, tow
     req_x, req_y = make.request(category=town.cat_x), make.request(category=town.cat_y)
     tx, ty = _task(db, req_x, town.dept_x), _task(db, req_y, town.dept_y)
     client = app.test_client()
-    _sign_in(client, both)
+    sign_in(client, both)
     first = client.get("/staff/queue/department")
     assert 'name="department"' in first.get_data(as_text=True)
     assert len(_ids(first)) == 1
@@ -152,7 +145,7 @@ def test_filters(client, make, db, town):
                      created_at=now - timedelta(days=10))
     t_plain = _task(db, plain, town.dept_x)
     t_odd = _task(db, odd, town.dept_x)
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     base = "/staff/queue/department?"
     assert _ids(client.get(base + "status=in_progress")) == [t_urgent.id]
     assert _ids(client.get(base + "priority=urgent")) == [t_urgent.id]
@@ -173,7 +166,7 @@ def test_filters(client, make, db, town):
 ])
 def test_bad_filter_values_are_ignored_with_a_message(client, make, db, town, query):
     task = _task(db, make.request(category=town.cat_x), town.dept_x)
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     for path in ("/staff/queue/department", "/staff/", "/staff/queue/unassigned"):
         response = client.get(f"{path}?{query}")
         assert response.status_code == 200, (path, query)
@@ -193,7 +186,7 @@ def test_sort_by_priority_and_due_time(client, make, db, town):
     t_urgent = _task(db, urgent, town.dept_x, created_at=now - timedelta(days=1))
     t_normal = _task(db, normal, town.dept_x, created_at=now - timedelta(days=2),
                      due_at=now + timedelta(days=5))
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     assert _ids(client.get("/staff/queue/department")) == [t_low.id, t_normal.id, t_urgent.id]
     assert _ids(client.get("/staff/queue/department?sort=priority")) == [
         t_urgent.id, t_normal.id, t_low.id]
@@ -227,7 +220,7 @@ def test_keyset_pages_lose_and_repeat_nothing_with_ties(client, make, db, town, 
         task = _task(db, requests[n % 4], town.dept_x, created_at=moment + timedelta(
             seconds=n // 10), due_at=moment + timedelta(days=n % 3) if n % 5 else None)
         ids.append(task.id)
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     pages, last_html = _walk(client, f"/staff/queue/department?sort={sort}")
     assert [len(p) for p in pages] == [50, 50, 23]
     seen = [i for page in pages for i in page]
@@ -266,7 +259,7 @@ def _bulk(client, ids, **fields):
 def test_bulk_assign_and_priority(client, make, db, town):
     r1, r2 = make.request(category=town.cat_x), make.request(category=town.cat_x)
     t1, t2 = _task(db, r1, town.dept_x), _task(db, r2, town.dept_x)
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     response = _bulk(client, [t1.id, t2.id], action="assign",
                      bulk_assignee=str(town.agent_x2.id))
     assert response.status_code == 302
@@ -289,7 +282,7 @@ def test_bulk_assign_and_priority(client, make, db, town):
 def test_bulk_assign_to_an_agent_of_another_department_changes_nothing(client, make, db,
                                                                         town):
     t1 = _task(db, make.request(category=town.cat_x), town.dept_x)
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     response = _bulk(client, [t1.id], action="assign", bulk_assignee=str(town.agent_y.id))
     # agent_y is not offered (not a member of the agent's departments).
     assert response.status_code == 400
@@ -300,7 +293,7 @@ def test_bulk_assign_to_an_agent_of_another_department_changes_nothing(client, m
 def test_bulk_with_a_foreign_task_is_a_404_and_changes_nothing(client, make, db, town):
     r_x, r_y = make.request(category=town.cat_x), make.request(category=town.cat_y)
     t_x, t_y = _task(db, r_x, town.dept_x), _task(db, r_y, town.dept_y)
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     for ids in ([t_x.id, t_y.id], [t_x.id, 987654321], ["abc"]):
         response = _bulk(client, ids, action="priority", bulk_priority="high")
         assert response.status_code == 404
@@ -313,7 +306,7 @@ def test_bulk_status_is_all_or_nothing(client, make, db, town):
     ok = make.request(category=town.cat_x, status="acknowledged")
     closed = make.request(category=town.cat_x, status="closed")
     t_ok, t_closed = _task(db, ok, town.dept_x), _task(db, closed, town.dept_x)
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     response = _bulk(client, [t_ok.id, t_closed.id], action="status", bulk_status="rejected")
     assert response.status_code == 400
     assert "cannot move from" in response.get_data(as_text=True)
@@ -332,7 +325,7 @@ def test_bulk_close_as_duplicate(client, make, db, town):
     dupes = [make.request(category=town.cat_x) for _ in range(2)]
     tasks = [_task(db, r, town.dept_x) for r in dupes]
     secret = make.request(category=town.cat_y)
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     # A request the member cannot open is not offered as the survivor.
     response = _bulk(client, [t.id for t in tasks], action="duplicate",
                      duplicate_of=secret.reference)
@@ -349,7 +342,7 @@ def test_bulk_close_as_duplicate(client, make, db, town):
 
 def test_bulk_needs_a_selection_and_valid_fields(client, make, db, town):
     t1 = _task(db, make.request(category=town.cat_x), town.dept_x)
-    _sign_in(client, town.agent_x)
+    sign_in(client, town.agent_x)
     assert _bulk(client, [], action="priority", bulk_priority="high").status_code == 400
     assert _bulk(client, [t1.id], action="explode").status_code == 400
     assert _bulk(client, [t1.id], action="priority", bulk_priority="max").status_code == 400

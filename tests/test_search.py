@@ -9,15 +9,7 @@ import pytest
 from portal.casework.models import Task
 from portal.requests.events import add_event
 from portal.staff.models import StaffMembership
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD
-
-
-def sign_in(client, user) -> None:
-    page = client.get("/account/sign-in").get_data(as_text=True)
-    response = client.post("/account/sign-in", data={"csrf_token": csrf_from(page),
-                                                     "email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
+from tests.conftest import sign_in
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from portal.casework.models import AuditEntry
 from portal.sla import admin
 from portal.sla.calendar import load_calendar
 from portal.sla.models import DEFAULT_PAUSE_STATUSES, BusinessCalendar, CalendarClosure, SlaPolicy
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.conftest import csrf_from, sign_in
 
 BASE = "/staff/admin/sla"
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
@@ -31,10 +30,7 @@ def frozen():
 @pytest.fixture
 def admin_user(make, client):
     user = make.user(role="admin", name="Ada Admin")
-    page = client.get("/account/sign-in").get_data(as_text=True)
-    response = client.post("/account/sign-in", data={"csrf_token": csrf_from(page),
-                                                     "email": user.email, "password": PASSWORD})
-    assert response.status_code == 302
+    sign_in(client, user)
     return user
 
 

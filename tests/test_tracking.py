@@ -21,8 +21,7 @@ from portal.requests.events import add_event
 from portal.requests.follows import follow_request
 from portal.requests.models import Event, InvalidTransition, RequestPhoto
 from portal.requests.queries import normalise_reference
-from tests.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.conftest import csrf_from, sign_in
 from tests.smtp import body_html, body_text
 
 
@@ -31,13 +30,6 @@ def _real_time():
     yield
     clock.freeze(None)
 
-
-def sign_in(client, user) -> None:
-    """Sign in through the real form, like a browser."""
-    token = csrf_from(client.get("/account/sign-in").get_data(as_text=True))
-    response = client.post("/account/sign-in",
-                           data={"csrf_token": token, "email": user.email, "password": PASSWORD})
-    assert response.status_code == 302, response.get_data(as_text=True)
 
 
 def page_token(client, url: str) -> str:
