@@ -32,3 +32,20 @@ class Translatable:
             if value:
                 return value
         return getattr(self, field)
+
+
+class OptionLabels:
+    """Questions with choices: ``options`` is a list of ``{"key", "label",
+    "translations": {locale: {"label"}}}``."""
+
+    options: Any
+
+    def option_label(self, key: str, locale: str | None) -> str:
+        for option in self.options or []:
+            if option.get("key") == key:
+                if locale and locale != "en":
+                    label = option.get("translations", {}).get(locale, {}).get("label")
+                    if label:
+                        return label
+                return option.get("label", key)
+        return key

@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstra
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.db import Base
-from portal.models_base import JsonDoc, Timestamped, Translatable
+from portal.models_base import JsonDoc, OptionLabels, Timestamped, Translatable
 
 QUESTION_KINDS = ("text", "number", "yesno", "single", "multi", "date")
 
@@ -72,7 +72,7 @@ class ServiceCategory(Translatable, Timestamped, Base):
     )
 
 
-class CategoryQuestion(Translatable, Base):
+class CategoryQuestion(OptionLabels, Translatable, Base):
     """An extra question a category asks (an Open311 attribute).
 
     ``options`` is a list of ``{"key", "label", "translations": {"es": {"label"}}}`` for the
@@ -99,13 +99,3 @@ class CategoryQuestion(Translatable, Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     category: Mapped[ServiceCategory] = relationship(back_populates="questions")
-
-    def option_label(self, key: str, locale: str | None) -> str:
-        for option in self.options or []:
-            if option.get("key") == key:
-                if locale and locale != "en":
-                    label = option.get("translations", {}).get(locale, {}).get("label")
-                    if label:
-                        return label
-                return option.get("label", key)
-        return key

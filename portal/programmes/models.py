@@ -27,7 +27,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
 from portal.db import Base
-from portal.models_base import BigId, JsonDoc, Timestamped, Translatable
+from portal.models_base import BigId, JsonDoc, OptionLabels, Timestamped, Translatable
 
 #: What a programme is (shown as a filter).
 KINDS = ("academy", "liaison", "workshop", "course", "event")
@@ -130,7 +130,7 @@ class ProgrammeSession(Translatable, Base):
     programme: Mapped[Programme] = relationship(back_populates="sessions")
 
 
-class EligibilityQuestion(Translatable, Base):
+class EligibilityQuestion(OptionLabels, Translatable, Base):
     """A question asked when enrolling, of one of ``portal.catalogue.models.QUESTION_KINDS``,
     with the same shape as a category's question (``code``, ``kind``, ``prompt``, ``help``,
     ``required``, ``options``, ``max_length``) so the same answer checks apply, plus the rule
@@ -167,16 +167,6 @@ class EligibilityQuestion(Translatable, Base):
     def stop_values(self) -> list[str]:
         """Eligibility questions never end the form early (the answer checks ask)."""
         return []
-
-    def option_label(self, key: str, locale: str | None) -> str:
-        for option in self.options or []:
-            if option.get("key") == key:
-                if locale and locale != "en":
-                    label = option.get("translations", {}).get(locale, {}).get("label")
-                    if label:
-                        return label
-                return option.get("label", key)
-        return key
 
 
 class Enrolment(Base):
