@@ -70,6 +70,11 @@ class Settings:
     # programme sets its own), and session reminders go out this long before each session.
     programme_offer_hours: int = 48
     programme_reminder_hours: int = 24
+    # Open311: the jurisdiction_id clients may send (any other is a 404), and the contact and
+    # key-request page listed in discovery.
+    open311_jurisdiction: str = "riverton.example"
+    open311_contact: str = "Riverton 311 API team, open311@riverton.example"
+    open311_key_service: str = "mailto:open311@riverton.example"
     # Worker
     outbox_max_attempts: int = 8
     outbox_batch: int = 50
@@ -136,6 +141,9 @@ class Settings:
             programme_reminder_hours=_int("PORTAL_PROGRAMME_REMINDER_HOURS",
                                           env.get("PORTAL_PROGRAMME_REMINDER_HOURS"),
                                           base.programme_reminder_hours),
+            open311_jurisdiction=env.get("OPEN311_JURISDICTION", base.open311_jurisdiction),
+            open311_contact=env.get("OPEN311_CONTACT", base.open311_contact),
+            open311_key_service=env.get("OPEN311_KEY_SERVICE", base.open311_key_service),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
         )

@@ -6,6 +6,7 @@ from portal.casework.models import AuditEntry, ResponseTemplate, Task
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.db import Base
 from portal.notifications.models import OutboxMessage, StaffNotice
+from portal.open311.models import ApiKey
 from portal.programmes.models import (
     Attendance,
     EligibilityQuestion,
@@ -28,6 +29,7 @@ from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
 
 __all__ = [
+    "ApiKey",
     "Attendance",
     "EligibilityQuestion",
     "Enrolment",

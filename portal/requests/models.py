@@ -80,6 +80,8 @@ class ServiceRequest(Base):
         Index("ix_service_requests_updated", "updated_at"),
         Index("ix_service_requests_public_created", "is_public", "created_at"),
         Index("ix_service_requests_created_id", "created_at", "id"),
+        #: Open311 lists by service code over a date range.
+        Index("ix_service_requests_category_created", "category_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -114,6 +116,12 @@ class ServiceRequest(Base):
     resolved_at: Mapped[datetime | None]
     #: The resident-facing promise: the case resolution clock's due time (null while paused).
     expected_at: Mapped[datetime | None]
+    #: Open311: a link to media the reporting app holds, and the app's address id.
+    media_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    address_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: Open311: the API key that filed it, and the token a client may look it up by.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    api_token: Mapped[str | None] = mapped_column(String(40), unique=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
