@@ -58,6 +58,7 @@ bench: install
 	$(BIN)/python benchmarks/storm.py
 	$(BIN)/python benchmarks/sla_sweep.py
 	$(BIN)/python benchmarks/survey_results.py
+	$(BIN)/python benchmarks/programmes.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
