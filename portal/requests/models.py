@@ -82,6 +82,7 @@ class ServiceRequest(Base):
         Index("ix_service_requests_created_id", "created_at", "id"),
         #: Open311 lists by service code over a date range.
         Index("ix_service_requests_category_created", "category_id", "created_at"),
+        Index("ix_service_requests_api_token", "api_token", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -121,7 +122,7 @@ class ServiceRequest(Base):
     address_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     #: Open311: the API key that filed it, and the token a client may look it up by.
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
-    api_token: Mapped[str | None] = mapped_column(String(40), unique=True)
+    api_token: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
