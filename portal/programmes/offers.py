@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal import clock
@@ -293,12 +293,17 @@ def _programmes_with_lapsed_offers(db: Database, now: datetime, after: int) -> l
             .limit(BATCH)))
 
 
-def _programmes_with_free_places(db: Database, after: int) -> list[int]:
+def _programmes_with_free_places(db: Database, after: int, now: datetime) -> list[int]:
+    """Programmes that could offer a place now. Those whose last session is over are left
+    out (a day's margin for the zone: ``fill_locked`` checks exactly), so programmes nobody
+    closed do not cost every round a lock and a query each."""
+    over = (now - timedelta(days=1)).date()
     with db.transaction(write=False) as session:
         return list(session.scalars(
             select(Programme.id)
             .where(Programme.status.in_(FILLING), Programme.waiting > 0,
-                   Programme.taken < Programme.capacity, Programme.id > after)
+                   Programme.taken < Programme.capacity, Programme.id > after,
+                   or_(Programme.ends_on.is_(None), Programme.ends_on >= over))
             .order_by(Programme.id)
             .limit(BATCH)))
 
@@ -314,7 +319,7 @@ def process_programme_offers(db: Database, settings: Settings, now: datetime) ->
         after = 0
         while True:
             ids = (_programmes_with_lapsed_offers(db, now, after) if finder == "lapsed"
-                   else _programmes_with_free_places(db, after))
+                   else _programmes_with_free_places(db, after, now))
             if not ids:
                 break
             with db.transaction() as session:
