@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.health import bp as health_bp
     from portal.notifications.notice_views import bp as notices_bp
     from portal.notifications.views import bp as mail_bp
+    from portal.open311 import views as open311_views
     from portal.pages import bp as pages_bp
     from portal.programmes import admin_views as programme_admin_views
     from portal.programmes import roster_views as programme_roster_views
@@ -94,7 +95,8 @@ def create_app(settings: Settings | None = None) -> Flask:
                       queue_views.bp, case_views.bp, search_views.bp, intake_views.bp,
                       audit_views.bp, staff_views.bp, routing_views.bp, sla_admin_views.bp,
                       notices_bp, escalation_views.bp, survey_results_views.bp, survey_views.bp,
-                      programmes_bp, programme_admin_views.bp, programme_roster_views.bp):
+                      programmes_bp, programme_admin_views.bp, programme_roster_views.bp,
+                      open311_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import jobs

@@ -1,11 +1,12 @@
-"""Error pages in the portal's layout (JSON for JSON clients)."""
+"""Error pages in the portal's layout (JSON for JSON clients; the Open311 error format under
+/open311/)."""
 
 from __future__ import annotations
 
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -34,9 +35,18 @@ def _render(code: int, detail: str | None = None):
                            detail=detail), code
 
 
+def _open311() -> bool:
+    """Errors under /open311/ answer in the API's own error format (portal.open311.views)."""
+    return request.path.startswith("/open311/")
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
-    def _csrf(_error: CSRFError):
+    def _csrf(error: CSRFError):
+        if _open311():
+            from portal.open311.views import http_error_response
+
+            return http_error_response(error)
         return _render(
             400,
             _("Your form expired or was sent from another site (the security token was "
@@ -45,6 +55,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        if _open311():
+            from portal.open311.views import http_error_response
+
+            return http_error_response(error)
         code = error.code or 500
         detail = None
         if code in (400, 404) and error.description and getattr(error, "portal_message", False):
@@ -54,4 +68,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         app.logger.exception("Unhandled error: %s", error)
+        if _open311():
+            from portal.open311.views import http_error_response
+
+            return http_error_response(InternalServerError())
         return _render(500)
