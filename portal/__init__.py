@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.health import bp as health_bp
     from portal.notifications.notice_views import bp as notices_bp
     from portal.notifications.views import bp as mail_bp
+    from portal.open311 import openapi as _open311_openapi  # noqa: F401 - adds its route
     from portal.open311 import views as open311_views
     from portal.pages import bp as pages_bp
     from portal.programmes import admin_views as programme_admin_views
