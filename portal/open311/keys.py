@@ -1,0 +1,187 @@
+"""Open311 API keys: made by admins, shown once, stored as a sha256, revoked, counted (no Flask).
+
+A key is 43 URL-safe characters (256 random bits); only its sha256 and its first characters
+(to tell keys apart in lists) are kept. Each key has its own Flask-Limiter rate. Use is counted
+with one conditional ``UPDATE`` (no read-modify-write, so concurrent calls never lose a count).
+Making and revoking a key each write an ``AuditEntry`` (entity ``api_key``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+import limits
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal import clock
+from portal.auth.models import User
+from portal.casework.models import AuditEntry
+from portal.open311.models import ApiKey
+
+LABEL_MAX = 120
+RATE_MAX = 60
+EMAIL_MAX = 254
+PREFIX_LENGTH = 8
+#: A raw key longer than this is not one of ours (no hashing of megabytes of garbage).
+RAW_MAX = 100
+DEFAULT_RATE = "60/minute"
+PAGE_SIZE = 25
+
+
+class ApiKeyError(ValueError):
+    """What is wrong with a new key, as ``{field: code}``.
+
+    Fields: label, rate_limit, contact_email. Codes: required, too_long, invalid, zero.
+    """
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = errors
+
+
+def hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def check_rate_limit(text: str) -> str | None:
+    """An error code for a Flask-Limiter rate string ("60/minute", "1000/hour;60/minute"),
+    or None when it is usable: every part must parse and allow at least one call."""
+    text = text.strip()
+    if not text:
+        return "required"
+    if len(text) > RATE_MAX:
+        return "too_long"
+    try:
+        items = limits.parse_many(text)
+    except ValueError:
+        return "invalid"
+    if not items:
+        return "invalid"
+    if any(item.amount < 1 for item in items):
+        return "zero"
+    return None
+
+
+def _clean(label: str, rate_limit: str, contact_email: str) -> tuple[str, str, str]:
+    errors: dict[str, str] = {}
+    label = " ".join((label or "").split())
+    if not label:
+        errors["label"] = "required"
+    elif len(label) > LABEL_MAX:
+        errors["label"] = "too_long"
+    rate_limit = (rate_limit or "").strip()
+    if problem := check_rate_limit(rate_limit):
+        errors["rate_limit"] = problem
+    email = (contact_email or "").strip()
+    if email:
+        if len(email) > EMAIL_MAX:
+            errors["contact_email"] = "too_long"
+        else:
+            try:
+                email = validate_email(email, check_deliverability=False).normalized
+            except EmailNotValidError:
+                errors["contact_email"] = "invalid"
+    if errors:
+        raise ApiKeyError(errors)
+    return label, rate_limit, email
+
+
+def _snapshot(key: ApiKey) -> dict[str, object]:
+    return {"label": key.label, "prefix": key.prefix, "rate_limit": key.rate_limit,
+            "contact_email": key.contact_email,
+            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+
+
+def new_key(
+    session: Session, *, label: str, rate_limit: str, contact_email: str, by: User | None,
+) -> tuple[ApiKey, str]:
+    """Make a key; returns it and its plaintext (show it once, it is not kept).
+
+    Raises ``ApiKeyError``. Flushes; the caller commits."""
+    label, rate_limit, email = _clean(label, rate_limit, contact_email)
+    raw = secrets.token_urlsafe(32)
+    now = clock.now()
+    key = ApiKey(label=label, prefix=raw[:PREFIX_LENGTH], key_hash=hash_key(raw),
+                 rate_limit=rate_limit, contact_email=email,
+                 created_by_id=by.id if by else None, created_at=now, use_count=0,
+                 filed_count=0)
+    session.add(key)
+    session.flush()
+    session.add(AuditEntry(actor_id=by.id if by else None, entity="api_key",
+                           entity_id=str(key.id), action="create", before={},
+                           after=_snapshot(key), created_at=now))
+    session.flush()
+    return key, raw
+
+
+def find_key(session: Session, raw: str | None) -> ApiKey | None:
+    """The active (not revoked) key whose sha256 matches ``raw``, or None."""
+    raw = (raw or "").strip()
+    if not raw or len(raw) > RAW_MAX:
+        return None
+    return session.scalar(
+        select(ApiKey).where(ApiKey.key_hash == hash_key(raw), ApiKey.revoked_at.is_(None))
+    )
+
+
+def get_key(session: Session, key_id: int) -> ApiKey | None:
+    return session.get(ApiKey, key_id)
+
+
+def record_use(session: Session, key: ApiKey | int, *, filed: bool, now: datetime) -> None:
+    """Count one authenticated call (and one filed request when ``filed``): a single
+    conditional ``UPDATE``, so concurrent calls each count."""
+    key_id = key if isinstance(key, int) else key.id
+    session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id)
+        .values(use_count=ApiKey.use_count + 1,
+                filed_count=ApiKey.filed_count + (1 if filed else 0),
+                last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def revoke(session: Session, key: ApiKey, *, by: User | None, now: datetime) -> bool:
+    """Revoke ``key`` at ``now``; False (and nothing written) if it already was revoked.
+
+    A conditional ``UPDATE`` so two admins revoking at once write one audit entry."""
+    before = _snapshot(key)
+    done = session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key.id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by_id=by.id if by else None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not done:
+        return False
+    session.refresh(key)
+    session.add(AuditEntry(actor_id=by.id if by else None, entity="api_key",
+                           entity_id=str(key.id), action="revoke", before=before,
+                           after=_snapshot(key), created_at=now))
+    session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class KeyPage:
+    keys: list[ApiKey]
+    #: The ``before`` cursor of the next page (the last id shown), or None on the last page.
+    next_before: int | None
+
+
+def list_keys(session: Session, *, before: int | None = None,
+              limit: int = PAGE_SIZE) -> KeyPage:
+    """Keys, newest first, a page at a time (keyset on the primary key)."""
+    query = select(ApiKey).order_by(ApiKey.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(ApiKey.id < before)
+    rows = list(session.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return KeyPage(rows, rows[-1].id if more and rows else None)
