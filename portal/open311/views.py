@@ -13,10 +13,16 @@ from collections.abc import Mapping
 
 from flask import Blueprint, Response, current_app, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from portal import clock
 from portal.extensions import limiter
+from portal.i18n import current_locale
+from portal.open311 import queries, serialize
 from portal.open311.formats import FORMATS, ApiError, error_response, render
+from portal.requests.models import ServiceRequest
+from portal.web import db_session
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -120,3 +126,102 @@ def discovery(fmt: str) -> Response:
         }],
     }
     return render(fmt, "discovery", None, document)
+
+
+def _locale() -> str:
+    return current_locale()
+
+
+def _extensions(args: Mapping[str, str], problems: list[str]) -> bool:
+    raw = param(args, "extensions")
+    if raw is None or raw.lower() == "false":
+        return False
+    if raw.lower() == "true":
+        return True
+    problems.append(f"extensions must be true or false; got '{raw[:40]}'.")
+    return False
+
+
+def _rows(session: Session, found: list[ServiceRequest], *, extensions: bool) -> list[dict]:
+    settings = current_app.extensions["portal.settings"]
+    extras = queries.row_extras(session, found, extensions=extensions)
+    locale = _locale()
+    return [serialize.request_row(sr, settings=settings, extensions=extensions,
+                                  notes=extras[sr.id].notes,
+                                  status_notes=extras[sr.id].status_notes,
+                                  photo_ids=extras[sr.id].photo_ids, locale=locale)
+            for sr in found]
+
+
+@bp.get("/services.<fmt>")
+@limiter.limit(READ_LIMIT)
+def services(fmt: str) -> Response:
+    fmt = _format(fmt)
+    check_jurisdiction(request.args)
+    locale = _locale()
+    rows = [serialize.service_row(c, locale) for c in queries.active_services(db_session())]
+    return render(fmt, "services", "service", rows)
+
+
+@bp.get("/services/<service_code>.<fmt>")
+@limiter.limit(READ_LIMIT)
+def service_definition(service_code: str, fmt: str) -> Response:
+    fmt = _format(fmt)
+    check_jurisdiction(request.args)
+    category = queries.active_service(db_session(), service_code)
+    if category is None:
+        raise ApiError(404, f"Unknown service_code '{service_code[:40]}'.")
+    return render(fmt, "service_definition", None,
+                  serialize.service_definition(category, _locale()))
+
+
+@bp.get("/requests.<fmt>")
+@limiter.limit(READ_LIMIT)
+def request_list(fmt: str) -> Response:
+    fmt = _format(fmt)
+    check_jurisdiction(request.args)
+    session = db_session()
+    settings = current_app.extensions["portal.settings"]
+    problems: list[str] = []
+    extensions = _extensions(request.args, problems)
+    try:
+        query = queries.parse_filter(session, request.args, now=clock.now(),
+                                     reference_prefix=settings.reference_prefix)
+    except queries.FilterError as error:
+        problems.extend(error.problems)
+    if problems:
+        raise ApiError(400, *problems)
+    found = queries.list_requests(session, query)
+    return render(fmt, "service_requests", "request", _rows(session, found,
+                                                            extensions=extensions))
+
+
+@bp.get("/requests/<service_request_id>.<fmt>")
+@limiter.limit(READ_LIMIT)
+def request_detail(service_request_id: str, fmt: str) -> Response:
+    fmt = _format(fmt)
+    check_jurisdiction(request.args)
+    problems: list[str] = []
+    extensions = _extensions(request.args, problems)
+    if problems:
+        raise ApiError(400, *problems)
+    session = db_session()
+    settings = current_app.extensions["portal.settings"]
+    sr = queries.public_request(session, service_request_id,
+                                reference_prefix=settings.reference_prefix)
+    if sr is None:
+        raise ApiError(404, f"No service request '{service_request_id[:40]}'.")
+    return render(fmt, "service_requests", "request", _rows(session, [sr],
+                                                            extensions=extensions))
+
+
+@bp.get("/tokens/<token>.<fmt>")
+@limiter.limit(READ_LIMIT)
+def token(token: str, fmt: str) -> Response:
+    fmt = _format(fmt)
+    check_jurisdiction(request.args)
+    sr = queries.request_by_token(db_session(), token)
+    if sr is None or not sr.reference:
+        raise ApiError(404, f"No service request for token '{token[:40]}'.")
+    return render(fmt, "service_requests", "request",
+                  [{"service_request_id": sr.reference, "token": sr.api_token}])

@@ -1,0 +1,303 @@
+"""Read-side queries of the Open311 API (no Flask): the request list's filters, the list itself
+on the indexes, and the batch loads behind each row (no query per row).
+
+Only public requests (``is_public``) are ever read here.
+
+Filters of GET requests (an empty parameter is an absent one):
+- ``service_request_id``: comma list of references (at most ``MAX_IDS``); when present it
+  overrides every other filter, paging included.
+- ``service_code``: comma list; a code that names no service is a 400 (one error per code).
+- ``status``: comma list of ``open`` and ``closed``; anything else is a 400.
+- ``start_date`` / ``end_date``: W3C date-times with a zone (no zone is a 400), over
+  ``requested_datetime``. Both given: end not before start and at most ``MAX_SPAN``
+  apart. Only start: the window ends ``MAX_SPAN`` later; only end: it starts ``MAX_SPAN``
+  earlier; neither: the last ``MAX_SPAN`` up to now.
+- ``page`` (from 1) and ``page_size`` (1 to ``MAX_PAGE_SIZE``, default ``MAX_PAGE_SIZE``).
+Every problem found is reported, not just the first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from portal.catalogue.models import ServiceCategory, ServiceGroup
+from portal.requests.models import Event, RequestPhoto, ServiceRequest
+from portal.requests.queries import normalise_reference
+
+MAX_SPAN = timedelta(days=90)
+MAX_PAGE_SIZE = 1000
+MAX_IDS = 100
+MAX_CODES = 100
+#: Public history entries per request with ``extensions=true`` (the latest ones).
+NOTES_PER_REQUEST = 50
+#: Public photos per request in ``extended_attributes``.
+PHOTOS_PER_REQUEST = 20
+_INT_RE = re.compile(r"\A\+?\d{1,9}\Z")
+
+
+class FilterError(ValueError):
+    """Bad list parameters: one sentence per problem found."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
+
+
+@dataclass(frozen=True)
+class RequestFilter:
+    """A checked GET requests query: either ``references`` alone, or the other fields."""
+
+    references: tuple[str, ...] | None = None
+    category_ids: tuple[int, ...] | None = None
+    open_only: bool | None = None  # True: open, False: closed, None: both
+    start: datetime | None = None
+    end: datetime | None = None
+    page: int = 1
+    page_size: int = MAX_PAGE_SIZE
+
+
+@dataclass
+class RowExtras:
+    """What one row needs beyond the request and its category/department."""
+
+    status_notes: str | None = None
+    photo_ids: list[int] = field(default_factory=list)
+    notes: list[Event] = field(default_factory=list)
+
+
+def _value(args: Mapping[str, str], name: str) -> str | None:
+    value = args.get(name)
+    if value is None or not value.strip():
+        return None
+    return value.strip()
+
+
+def _comma_list(raw: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for part in raw.split(","):
+        if part.strip():
+            seen.setdefault(part.strip(), None)
+    return list(seen)
+
+
+def parse_datetime(raw: str) -> datetime:
+    """A W3C date-time with its zone ("2026-03-05T14:30:00-06:00", "...Z"); ValueError for
+    anything else, a date-time without a zone included."""
+    text = raw.strip()
+    if "T" not in text.upper():
+        raise ValueError(raw)
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(raw)
+    return moment
+
+
+def _positive(args: Mapping[str, str], name: str, problems: list[str], *, default: int,
+              largest: int) -> int:
+    raw = _value(args, name)
+    if raw is None:
+        return default
+    if not _INT_RE.match(raw) or not 1 <= int(raw) <= largest:
+        problems.append(f"{name} must be a whole number from 1 to {largest}; got '{raw[:40]}'.")
+        return default
+    return int(raw)
+
+
+def _dates(args: Mapping[str, str], now: datetime,
+           problems: list[str]) -> tuple[datetime | None, datetime | None]:
+    parsed: dict[str, datetime | None] = {}
+    for name in ("start_date", "end_date"):
+        raw = _value(args, name)
+        parsed[name] = None
+        if raw is None:
+            continue
+        try:
+            parsed[name] = parse_datetime(raw)
+        except ValueError:
+            problems.append(f"{name} must be a W3C date-time with a time zone, for example "
+                            f"2026-03-05T14:30:00-06:00 or 2026-03-05T20:30:00Z; got "
+                            f"'{raw[:40]}'.")
+    start, end = parsed["start_date"], parsed["end_date"]
+    if (_value(args, "start_date") is not None and start is None) or (
+            _value(args, "end_date") is not None and end is None):
+        return None, None
+    if start is None and end is None:
+        return now - MAX_SPAN, now
+    if start is None and end is not None:
+        return end - MAX_SPAN, end
+    if end is None and start is not None:
+        return start, start + MAX_SPAN
+    assert start is not None and end is not None  # noqa: S101 - for the type checker
+    if end < start:
+        problems.append("end_date must not be before start_date.")
+    elif end - start > MAX_SPAN:
+        problems.append(f"start_date and end_date may be at most {MAX_SPAN.days} days apart.")
+    return start, end
+
+
+def parse_filter(session: Session, args: Mapping[str, str], *, now: datetime,
+                 reference_prefix: str = "SR") -> RequestFilter:
+    """Check GET requests' parameters; raises ``FilterError`` listing every problem."""
+    problems: list[str] = []
+    ids = _value(args, "service_request_id")
+    if ids is not None:
+        references = _comma_list(ids)
+        if len(references) > MAX_IDS:
+            raise FilterError([f"service_request_id may list at most {MAX_IDS} ids."])
+        normal = tuple(normalise_reference(r, reference_prefix) or r[:40] for r in references)
+        return RequestFilter(references=normal)
+
+    category_ids: tuple[int, ...] | None = None
+    codes_raw = _value(args, "service_code")
+    if codes_raw is not None:
+        codes = _comma_list(codes_raw)
+        if len(codes) > MAX_CODES:
+            problems.append(f"service_code may list at most {MAX_CODES} codes.")
+        else:
+            found = dict(session.execute(
+                select(ServiceCategory.code, ServiceCategory.id)
+                .where(ServiceCategory.code.in_(codes))).all())
+            problems.extend(f"Unknown service_code '{code[:40]}'." for code in codes
+                            if code not in found)
+            category_ids = tuple(found[c] for c in codes if c in found)
+
+    open_only: bool | None = None
+    status_raw = _value(args, "status")
+    if status_raw is not None:
+        statuses = {s.lower() for s in _comma_list(status_raw)}
+        bad = sorted(statuses - {"open", "closed"})
+        if bad:
+            problems.append("status must be open or closed (or both, comma separated); got "
+                            + ", ".join(f"'{b[:40]}'" for b in bad) + ".")
+        elif statuses == {"open"}:
+            open_only = True
+        elif statuses == {"closed"}:
+            open_only = False
+
+    start, end = _dates(args, now, problems)
+    page = _positive(args, "page", problems, default=1, largest=10**6)
+    page_size = _positive(args, "page_size", problems, default=MAX_PAGE_SIZE,
+                          largest=MAX_PAGE_SIZE)
+    if problems:
+        raise FilterError(problems)
+    return RequestFilter(category_ids=category_ids, open_only=open_only, start=start, end=end,
+                         page=page, page_size=page_size)
+
+
+def _with_names(statement):
+    return statement.options(selectinload(ServiceRequest.category),
+                             selectinload(ServiceRequest.department))
+
+
+def list_requests(session: Session, query: RequestFilter) -> list[ServiceRequest]:
+    """Public requests matching ``query``, newest first (requested_datetime, then id).
+
+    Reads ``ix_service_requests_public_created`` (or ``..._category_created`` with
+    service codes); at most ``page_size`` rows.
+    """
+    statement = select(ServiceRequest).where(ServiceRequest.is_public.is_(True))
+    if query.references is not None:
+        statement = statement.where(ServiceRequest.reference.in_(query.references))
+        return list(session.scalars(_with_names(statement.order_by(
+            ServiceRequest.created_at.desc(), ServiceRequest.id.desc()))))
+    if query.category_ids is not None:
+        if not query.category_ids:
+            return []
+        statement = statement.where(ServiceRequest.category_id.in_(query.category_ids))
+    if query.start is not None:
+        statement = statement.where(ServiceRequest.created_at >= query.start)
+    if query.end is not None:
+        statement = statement.where(ServiceRequest.created_at <= query.end)
+    if query.open_only is not None:
+        statement = statement.where(ServiceRequest.is_open.is_(query.open_only))
+    statement = (statement.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+                 .limit(query.page_size).offset((query.page - 1) * query.page_size))
+    return list(session.scalars(_with_names(statement)))
+
+
+def public_request(session: Session, reference: str, *,
+                   reference_prefix: str = "SR") -> ServiceRequest | None:
+    """The public request with this reference (any spelling ``normalise_reference`` takes),
+    or None for an unknown or private one."""
+    normal = normalise_reference(reference, reference_prefix) or reference[:40]
+    return session.scalar(_with_names(select(ServiceRequest).where(
+        ServiceRequest.reference == normal, ServiceRequest.is_public.is_(True))))
+
+
+def request_by_token(session: Session, token: str) -> ServiceRequest | None:
+    """The request a client filed and got ``token`` for (public or not: the token holder
+    filed it, and the answer is only its reference)."""
+    if not token or len(token) > 40:
+        return None
+    return session.scalar(select(ServiceRequest).where(ServiceRequest.api_token == token))
+
+
+def active_services(session: Session) -> list[ServiceCategory]:
+    """Every active category, by group position then category position, with its group and
+    questions loaded."""
+    return list(session.scalars(
+        select(ServiceCategory).join(ServiceGroup, ServiceCategory.group_id == ServiceGroup.id)
+        .where(ServiceCategory.active.is_(True))
+        .order_by(ServiceGroup.position, ServiceGroup.id, ServiceCategory.position,
+                  ServiceCategory.id)
+        .options(selectinload(ServiceCategory.group), selectinload(ServiceCategory.questions))
+    ))
+
+
+def active_service(session: Session, code: str) -> ServiceCategory | None:
+    """The active category with this service_code, its questions loaded; None otherwise."""
+    if len(code) > 40:
+        return None
+    return session.scalar(
+        select(ServiceCategory)
+        .where(ServiceCategory.code == code, ServiceCategory.active.is_(True))
+        .options(selectinload(ServiceCategory.questions), selectinload(ServiceCategory.group))
+    )
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def row_extras(session: Session, requests: Sequence[ServiceRequest], *,
+               extensions: bool) -> dict[int, RowExtras]:
+    """Status notes and public photos (and, with ``extensions``, the public history) of
+    ``requests``, in a few queries whatever their number."""
+    extras = {sr.id: RowExtras() for sr in requests}
+    ids = list(extras)
+    for chunk in _chunks(ids):
+        latest = (select(func.max(Event.id))
+                  .where(Event.request_id.in_(chunk), Event.kind == "status_changed",
+                         Event.public.is_(True))
+                  .group_by(Event.request_id))
+        for request_id, body in session.execute(
+                select(Event.request_id, Event.body).where(Event.id.in_(latest))):
+            extras[request_id].status_notes = body or None
+        photos: dict[int, list[int]] = defaultdict(list)
+        for request_id, photo_id in session.execute(
+                select(RequestPhoto.request_id, RequestPhoto.id)
+                .where(RequestPhoto.request_id.in_(chunk), RequestPhoto.public.is_(True))
+                .order_by(RequestPhoto.request_id, RequestPhoto.id)):
+            if len(photos[request_id]) < PHOTOS_PER_REQUEST:
+                photos[request_id].append(photo_id)
+        for request_id, photo_ids in photos.items():
+            extras[request_id].photo_ids = photo_ids
+        if extensions:
+            for event in session.scalars(
+                    select(Event).where(Event.request_id.in_(chunk), Event.public.is_(True))
+                    .order_by(Event.request_id, Event.id)):
+                extras[event.request_id].notes.append(event)
+    if extensions:
+        for extra in extras.values():
+            del extra.notes[:-NOTES_PER_REQUEST]
+    return extras
