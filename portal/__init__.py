@@ -75,7 +75,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.health import bp as health_bp
     from portal.notifications.notice_views import bp as notices_bp
     from portal.notifications.views import bp as mail_bp
+    from portal.open311 import key_views as open311_key_views
     from portal.open311 import openapi as _open311_openapi  # noqa: F401 - adds its route
+    from portal.open311 import post_views as _open311_post_views  # noqa: F401 - adds its route
     from portal.open311 import views as open311_views
     from portal.pages import bp as pages_bp
     from portal.programmes import admin_views as programme_admin_views
@@ -97,7 +99,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                       audit_views.bp, staff_views.bp, routing_views.bp, sla_admin_views.bp,
                       notices_bp, escalation_views.bp, survey_results_views.bp, survey_views.bp,
                       programmes_bp, programme_admin_views.bp, programme_roster_views.bp,
-                      open311_views.bp):
+                      open311_views.bp, open311_key_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import jobs

@@ -1,0 +1,128 @@
+"""Back office: admins make, list and revoke Open311 API keys (``/staff/api-keys``).
+
+A new key is shown once, on the page that answers the form (never stored, never cached:
+``Cache-Control: no-store``). Revoking asks for confirmation first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import EmailField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from portal import clock
+from portal.auth.models import User
+from portal.open311 import keys
+from portal.open311.models import ApiKey
+from portal.staff.access import ADMIN, staff_required
+from portal.web import db_session
+
+bp = Blueprint("api_keys", __name__, url_prefix="/staff/api-keys")
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class ApiKeyForm(FlaskForm):
+    label = StringField(
+        _l("Who uses the key"), filters=[_strip],
+        validators=[DataRequired(_l("Enter who will use the key")),
+                    Length(max=keys.LABEL_MAX,
+                           message=_l("Keep the name to 120 characters or fewer"))])
+    rate_limit = StringField(
+        _l("Rate limit"), filters=[_strip], default=keys.DEFAULT_RATE,
+        validators=[DataRequired(_l("Enter a rate limit, like 60/minute"))])
+    contact_email = EmailField(
+        _l("Contact email"), filters=[_strip],
+        validators=[Optional(), Length(max=keys.EMAIL_MAX,
+                                       message=_l("Keep the email to 254 characters or fewer"))])
+
+
+class RevokeForm(FlaskForm):
+    """Only the CSRF token: revoking is a confirmed POST."""
+
+
+def _messages() -> dict[tuple[str, str], str]:
+    return {
+        ("label", "required"): _("Enter who will use the key"),
+        ("label", "too_long"): _("Keep the name to 120 characters or fewer"),
+        ("rate_limit", "required"): _("Enter a rate limit, like 60/minute"),
+        ("rate_limit", "too_long"): _("Keep the rate limit to 60 characters or fewer"),
+        ("rate_limit", "invalid"): _("Write the rate limit like 60/minute or "
+                                     "1000/hour;60/minute"),
+        ("rate_limit", "zero"): _("A rate limit must allow at least one request"),
+        ("contact_email", "invalid"): _("Enter an email address in the right format, like "
+                                        "name@example.com"),
+        ("contact_email", "too_long"): _("Keep the email to 254 characters or fewer"),
+    }
+
+
+def _actor() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _before() -> int | None:
+    raw = request.args.get("before", "")
+    return int(raw) if raw.isdigit() and len(raw) <= 18 else None
+
+
+@bp.get("/")
+@staff_required(ADMIN)
+def index() -> str:
+    page = keys.list_keys(db_session(), before=_before())
+    return render_template("open311/keys.html", page=page, first=_before() is None)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@staff_required(ADMIN)
+def new() -> Any:
+    form = ApiKeyForm()
+    if form.validate_on_submit():
+        try:
+            key, raw = keys.new_key(db_session(), label=form.label.data or "",
+                                    rate_limit=form.rate_limit.data or "",
+                                    contact_email=form.contact_email.data or "",
+                                    by=_actor())
+        except keys.ApiKeyError as exc:
+            messages = _messages()
+            for name, code in exc.errors.items():
+                form[name].errors = [*form[name].errors, messages[(name, code)]]
+        else:
+            response = Response(render_template("open311/key_created.html", key=key,
+                                                raw=raw), status=201)
+            response.headers["Cache-Control"] = "no-store"
+            response.headers["Pragma"] = "no-cache"
+            return response
+    status = 400 if request.method == "POST" else 200
+    return render_template("open311/key_form.html", form=form), status
+
+
+def _key_or_404(key_id: int) -> ApiKey:
+    key = keys.get_key(db_session(), key_id)
+    if key is None:
+        abort(404)
+    return key
+
+
+@bp.route("/<int:key_id>/revoke", methods=["GET", "POST"])
+@staff_required(ADMIN)
+def revoke(key_id: int) -> Any:
+    key = _key_or_404(key_id)
+    form = RevokeForm()
+    if form.validate_on_submit():
+        if keys.revoke(db_session(), key, by=_actor(), now=clock.now()):
+            flash(_("The key for %(label)s is revoked: it no longer works.", label=key.label),
+                  "success")
+        else:
+            flash(_("The key for %(label)s was already revoked.", label=key.label), "info")
+        return redirect(url_for("api_keys.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("open311/key_revoke.html", key=key, form=form), status

@@ -1,0 +1,93 @@
+"""Open311 ``POST requests.{xml,json}``: file a request with an API key.
+
+The key comes from the form body or the query string; without a valid one the answer is a 403
+and nothing is written. Each key has its own rate limit (a request without a valid key is
+limited per address). The filing itself is ``portal.open311.posting.file_request``; the answer
+is ``201 Created`` with the spec's one-entry collection (clients read the body; none we know of
+needs a 200). A refused call with a valid key still counts as a use of the key.
+"""
+
+from __future__ import annotations
+
+from flask import Response, g, request
+from flask_limiter.util import get_remote_address
+
+from portal import clock
+from portal.extensions import csrf, limiter
+from portal.open311 import keys
+from portal.open311.formats import FORMATS, ApiError, render
+from portal.open311.models import ApiKey
+from portal.open311.posting import PostingError, Upload, file_request, value
+from portal.open311.views import bp, check_jurisdiction
+from portal.web import db_session, settings
+
+#: Calls without a valid key (they all end in a 403), per address.
+KEYLESS_LIMIT = "30/minute"
+_UNSET = object()
+
+
+def _raw_key() -> str | None:
+    return value(request.form, "api_key") or value(request.args, "api_key")
+
+
+def caller_key() -> ApiKey | None:
+    """The request's active API key (looked up once per request), or None."""
+    found = g.get("_open311_key", _UNSET)
+    if found is _UNSET:
+        found = keys.find_key(db_session(), _raw_key())
+        g._open311_key = found
+    return found  # type: ignore[return-value]
+
+
+def _rate() -> str:
+    key = caller_key()
+    return key.rate_limit if key is not None else KEYLESS_LIMIT
+
+
+def _rate_key() -> str:
+    key = caller_key()
+    return f"open311-key:{key.id}" if key is not None else f"open311-ip:{get_remote_address()}"
+
+
+def _uploads() -> list[Upload]:
+    uploads = []
+    for name, upload in request.files.items(multi=True):
+        if not upload.filename:
+            # A form's empty file field: no name and no content is no photo.
+            head = upload.stream.read(1)
+            upload.stream.seek(0)
+            if not head:
+                continue
+        uploads.append(Upload(name, upload.filename or "", upload.stream))
+    return uploads
+
+
+def _count_refused_use(key_id: int) -> None:
+    """Undo whatever the refused filing wrote, then count the call on its own: the only
+    thing this request commits (the 4xx answer's own rollback then finds nothing to undo)."""
+    session = db_session()
+    session.rollback()
+    keys.record_use(session, key_id, filed=False, now=clock.now())
+    session.commit()
+
+
+@bp.post("/requests.<fmt>")
+@csrf.exempt
+@limiter.limit(_rate, key_func=_rate_key)
+def post_request(fmt: str) -> Response:
+    if fmt not in FORMATS:
+        raise ApiError(404, f"Unknown format '{fmt}': use .xml or .json.")
+    check_jurisdiction(request.values)
+    if _raw_key() is None:
+        raise ApiError(403, "api_key was not provided: POST requests needs an API key.")
+    key = caller_key()
+    if key is None:
+        raise ApiError(403, "api_key is not valid (unknown or revoked).")
+    key_id = key.id
+    try:
+        posted = file_request(db_session(), settings=settings(), form=request.form,
+                              uploads=_uploads(), api_key=key)
+    except PostingError as exc:
+        _count_refused_use(key_id)
+        raise ApiError(exc.status, *exc.descriptions) from exc
+    return render(fmt, "service_requests", "request", [posted.answer()], status=201)
