@@ -26,8 +26,9 @@ from portal.web import db_session
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
-#: Anonymous reads, per address.
+#: Anonymous reads, per address, shared by every read resource.
 READ_LIMIT = "300/minute"
+read_limit = limiter.shared_limit(READ_LIMIT, scope="open311-read")
 #: The date of this API version's last change, for discovery's changeset.
 CHANGESET = "2026-01-15T00:00:00Z"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -109,7 +110,7 @@ def _unexpected(error: Exception) -> Response:
 
 
 @bp.get("/discovery.<fmt>")
-@limiter.limit(READ_LIMIT)
+@read_limit
 def discovery(fmt: str) -> Response:
     fmt = _format(fmt)
     settings = current_app.extensions["portal.settings"]
@@ -154,7 +155,7 @@ def _rows(session: Session, found: list[ServiceRequest], *, extensions: bool) ->
 
 
 @bp.get("/services.<fmt>")
-@limiter.limit(READ_LIMIT)
+@read_limit
 def services(fmt: str) -> Response:
     fmt = _format(fmt)
     check_jurisdiction(request.args)
@@ -164,7 +165,7 @@ def services(fmt: str) -> Response:
 
 
 @bp.get("/services/<service_code>.<fmt>")
-@limiter.limit(READ_LIMIT)
+@read_limit
 def service_definition(service_code: str, fmt: str) -> Response:
     fmt = _format(fmt)
     check_jurisdiction(request.args)
@@ -176,7 +177,7 @@ def service_definition(service_code: str, fmt: str) -> Response:
 
 
 @bp.get("/requests.<fmt>")
-@limiter.limit(READ_LIMIT)
+@read_limit
 def request_list(fmt: str) -> Response:
     fmt = _format(fmt)
     check_jurisdiction(request.args)
@@ -197,7 +198,7 @@ def request_list(fmt: str) -> Response:
 
 
 @bp.get("/requests/<service_request_id>.<fmt>")
-@limiter.limit(READ_LIMIT)
+@read_limit
 def request_detail(service_request_id: str, fmt: str) -> Response:
     fmt = _format(fmt)
     check_jurisdiction(request.args)
@@ -216,7 +217,7 @@ def request_detail(service_request_id: str, fmt: str) -> Response:
 
 
 @bp.get("/tokens/<token>.<fmt>")
-@limiter.limit(READ_LIMIT)
+@read_limit
 def token(token: str, fmt: str) -> Response:
     fmt = _format(fmt)
     check_jurisdiction(request.args)
