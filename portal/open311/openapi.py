@@ -163,8 +163,8 @@ SCHEMAS: dict[str, Any] = {
                 "description": "extensions=true: how it was filed and its public photos.",
                 "properties": {
                     "channel": STRING,
-                    "photos": {"type": "array", "items": {
-                        "oneOf": [STRING, {"type": "object"}]}},
+                    "photos": {"type": "array", "description": "Public photo URLs.",
+                               "items": STRING},
                 },
             },
         },
@@ -262,7 +262,8 @@ POST_FORM = {"type": "object", "required": ["service_code"], "properties": POST_
 POST_MULTIPART = {
     "type": "object", "required": ["service_code"],
     "properties": {**POST_FIELDS, "media": {
-        "type": "array", "description": "Photos as file fields (JPEG, PNG).",
+        "type": "array",
+        "description": "Photos as file fields (JPEG, PNG; any field name is accepted).",
         "items": {"type": "string", "format": "binary"}}},
     "additionalProperties": ATTRIBUTE_VALUE,
 }
@@ -326,6 +327,7 @@ def _paths() -> dict[str, Any]:
                 fmt, operation_id="postServiceRequest", ok="PostedRequests",
                 parameters=[JURISDICTION, API_KEY_QUERY],
                 extra_errors={"413": "The body (photos included) is too large."},
+                ok_status="201",
                 summary="File a service request (needs an api_key).",
                 request_body={"required": True, "content": {
                     "application/x-www-form-urlencoded": {"schema": POST_FORM},
