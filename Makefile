@@ -59,6 +59,7 @@ bench: install
 	$(BIN)/python benchmarks/sla_sweep.py
 	$(BIN)/python benchmarks/survey_results.py
 	$(BIN)/python benchmarks/programmes.py
+	$(BIN)/python benchmarks/open311.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
