@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import event
 
 
 def sqlite_plans(db, run: Callable[[], object]) -> list[str]:
-    """The SQLite query plans of the SELECTs ``run`` sends, one line per statement."""
+    """The SQLite query plans of the SELECTs ``run`` sends, one line per statement (the test
+    is skipped on other databases: their plans depend on statistics, not only on indexes)."""
     statements = []
     bind = db.get_bind()
+    if bind.dialect.name != "sqlite":
+        pytest.skip("query plans are checked on SQLite")
 
     def record(conn, cursor, statement, parameters, context, executemany):
         if statement.lstrip().upper().startswith("SELECT"):
