@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from werkzeug.wrappers import Response
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -65,6 +73,17 @@ def _messages() -> dict[tuple[str, str], str]:
     }
 
 
+def _show(form: ApiKeyForm, error: keys.ApiKeyError, *, only_quiet_fields: bool = False
+          ) -> None:
+    """The key's own rules' messages next to their fields (with ``only_quiet_fields``, only
+    where the form found nothing wrong already)."""
+    messages = _messages()
+    for name, code in error.errors.items():
+        field = form[name]
+        if not (only_quiet_fields and field.errors):
+            field.errors = [*field.errors, messages[(name, code)]]
+
+
 def _actor() -> User:
     return current_user._get_current_object()  # type: ignore[attr-defined]
 
@@ -92,15 +111,20 @@ def new() -> Any:
                                     contact_email=form.contact_email.data or "",
                                     by=_actor())
         except keys.ApiKeyError as exc:
-            messages = _messages()
-            for name, code in exc.errors.items():
-                form[name].errors = [*form[name].errors, messages[(name, code)]]
+            _show(form, exc)
         else:
-            response = Response(render_template("open311/key_created.html", key=key,
-                                                raw=raw), status=201)
+            response = make_response(render_template("open311/key_created.html", key=key,
+                                                     raw=raw), 201)
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
             return response
+    elif request.method == "POST":
+        # Every mistake at once: the key's own rules are checked even when the form was not.
+        try:
+            keys.clean_input(form.label.data or "", form.rate_limit.data or "",
+                             form.contact_email.data or "")
+        except keys.ApiKeyError as exc:
+            _show(form, exc, only_quiet_fields=True)
     status = 400 if request.method == "POST" else 200
     return render_template("open311/key_form.html", form=form), status
 

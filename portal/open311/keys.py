@@ -67,7 +67,9 @@ def check_rate_limit(text: str) -> str | None:
     return None
 
 
-def _clean(label: str, rate_limit: str, contact_email: str) -> tuple[str, str, str]:
+def clean_input(label: str, rate_limit: str, contact_email: str) -> tuple[str, str, str]:
+    """The label, rate and contact email as they will be stored; raises ``ApiKeyError``
+    with every problem found."""
     errors: dict[str, str] = {}
     label = " ".join((label or "").split())
     if not label:
@@ -103,7 +105,7 @@ def new_key(
     """Make a key; returns it and its plaintext (show it once, it is not kept).
 
     Raises ``ApiKeyError``. Flushes; the caller commits."""
-    label, rate_limit, email = _clean(label, rate_limit, contact_email)
+    label, rate_limit, email = clean_input(label, rate_limit, contact_email)
     raw = secrets.token_urlsafe(32)
     now = clock.now()
     key = ApiKey(label=label, prefix=raw[:PREFIX_LENGTH], key_hash=hash_key(raw),
