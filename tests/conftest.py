@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from portal import create_app
 from portal.config import Settings
 from portal.db import Base, Database
+from portal.extensions import limiter
 from portal.migrate import recreate
 from tests.factories import PASSWORD, Factories
 from tests.smtp import SmtpSink
@@ -67,10 +68,31 @@ def settings(database_url: str, tmp_path: Path, smtp: SmtpSink) -> Settings:
     )
 
 
+#: Apps built once per set of settings (building one compiles every URL rule: ~0.1 s, which
+#: over a thousand tests is minutes). Per-test folders are not part of the key.
+_APPS: dict[Settings, Flask] = {}
+
+
+def _shared_app(settings: Settings) -> Flask:
+    key = replace(settings, mail_dir="", upload_dir="")
+    application = _APPS.get(key)
+    if application is None:
+        application = _APPS[key] = create_app(settings)
+    application.extensions["portal.settings"] = settings
+    application.config.update(settings.as_flask_config())
+    # The limiter is one object for every app: a test that built its own app with limits on
+    # has re-initialised it.
+    limiter.enabled = application.config["RATELIMIT_ENABLED"]
+    return application
+
+
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    """An app whose every session joins one outer transaction, rolled back after the test."""
-    application = create_app(settings)
+    """An app whose every session joins one outer transaction, rolled back after the test.
+    The app object is shared by tests with the same settings; its config is restored after
+    each test, so a test may change it."""
+    application = _shared_app(settings)
+    config = dict(application.config)
     db: Database = application.extensions["portal.db"]
     connection = db.engine.connect()
     outer = connection.begin()
@@ -82,7 +104,8 @@ def app(settings: Settings) -> Iterator[Flask]:
         if outer.is_active:
             outer.rollback()
         connection.close()
-        db.dispose()
+        application.config.clear()
+        application.config.update(config)
 
 
 @pytest.fixture

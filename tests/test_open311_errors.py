@@ -105,6 +105,13 @@ def _boom():
     raise RuntimeError("a bug")
 
 
+@pytest.fixture
+def private_app(settings):
+    """An app of this test's own: these tests add URL rules, which must not reach the app
+    other tests share."""
+    return create_app(settings)
+
+
 @contextmanager
 def _extra_rules(app, *rules: tuple[str, str, list[str]]):
     for path, endpoint, methods in rules:
@@ -113,8 +120,8 @@ def _extra_rules(app, *rules: tuple[str, str, list[str]]):
     yield app.test_client()
 
 
-def test_an_unexpected_error_is_an_open311_error_not_a_page(app, caplog):
-    with _extra_rules(app, (f"{API}/boom.json", "open311.boom", ["GET"]),
+def test_an_unexpected_error_is_an_open311_error_not_a_page(private_app, caplog):
+    with _extra_rules(private_app, (f"{API}/boom.json", "open311.boom", ["GET"]),
                       (f"{API}/outside.xml", "outside_boom", ["GET"])) as client:
         # Inside the blueprint (its handler) and outside it (the app's handler).
         (description,) = json_errors(client.get(f"{API}/boom.json"), 500)
@@ -123,16 +130,16 @@ def test_an_unexpected_error_is_an_open311_error_not_a_page(app, caplog):
     assert "a bug" in caplog.text  # recorded in the log, not shown
 
 
-def test_a_missing_csrf_token_on_an_api_form_is_an_open311_400(app):
-    app.config["WTF_CSRF_ENABLED"] = True
-    with _extra_rules(app, (f"{API}/form.json", "form_post", ["POST"])) as client:
+def test_a_missing_csrf_token_on_an_api_form_is_an_open311_400(private_app):
+    private_app.config["WTF_CSRF_ENABLED"] = True
+    with _extra_rules(private_app, (f"{API}/form.json", "form_post", ["POST"])) as client:
         (description,) = json_errors(client.post(f"{API}/form.json", data={"a": "b"}), 400)
         assert "api_key" in description
 
 
-def test_too_large_a_body_is_an_open311_413(app):
-    app.config["MAX_CONTENT_LENGTH"] = 1000
-    with _extra_rules(app, (f"{API}/form.xml", "form_post", ["POST"])) as client:
+def test_too_large_a_body_is_an_open311_413(private_app):
+    private_app.config["MAX_CONTENT_LENGTH"] = 1000
+    with _extra_rules(private_app, (f"{API}/form.xml", "form_post", ["POST"])) as client:
         response = client.post(f"{API}/form.xml", data={"description": "x" * 5000})
         xml_errors(response, 413)
 
