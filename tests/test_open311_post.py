@@ -201,8 +201,8 @@ def test_api_key_in_the_query_string(client, db, city):
 
 
 def test_empty_parameters_are_absent_and_the_optional_ones_may_go(client, db, city):
-    """Only service_code, a location and the required attributes: no description (the
-    service's name stands in), no contact; empty values count as not sent."""
+    """Only service_code, a location and the required attributes: no description, no
+    contact; empty values count as not sent."""
     form = {"api_key": city.raw, "service_code": "pothole", "address_id": "A-7731",
             "attribute[depth]": "3", "attribute[lanes]": "left", "lat": "", "long": " ",
             "email": "", "description": "", "jurisdiction_id": "", "media_url": ""}
@@ -210,7 +210,7 @@ def test_empty_parameters_are_absent_and_the_optional_ones_may_go(client, db, ci
     assert response.status_code == 201, response.get_data(as_text=True)
     filed = db.scalar(select(ServiceRequest).where(
         ServiceRequest.reference == response.get_json()[0]["service_request_id"]))
-    assert filed.description == "Pothole"
+    assert filed.description == ""
     assert (filed.address_id, filed.address, filed.lat) == ("A-7731", "address_id A-7731", None)
     assert response.get_json()[0]["account_id"] is None
 

@@ -12,8 +12,7 @@ Choices where the spec is silent (documented for client developers in the OpenAP
   client typos that would otherwise silently drop an answer.
 - List attributes may be sent as ``attribute[CODE][]=a&attribute[CODE][]=b`` or as a repeated
   ``attribute[CODE]=a&attribute[CODE]=b``; a single-value attribute given two values is a 400.
-- ``description`` is optional in the spec, but the portal's cases always carry one: a request
-  posted without one is filed with the service's name as its description.
+- ``description`` is optional, as in the spec: the service and its answers may say it all.
 - ``address_id`` alone is accepted (the city has no address repository to resolve it): the
   case's address reads ``address_id <id>`` so staff can see where it came from.
 - Photos are any multipart file fields (``media`` is the usual name), up to
@@ -285,8 +284,6 @@ def _parse_text(form: FormData, parsed: _Parsed, settings: Settings) -> None:
     if len(description) > DESCRIPTION_MAX:
         parsed.fail(f"description must be {DESCRIPTION_MAX:,} characters or fewer; "
                     f"{len(description):,} were sent.")
-    elif not description and parsed.category is not None:
-        description = parsed.category.name
     filing.description = description
     media_url = value(form, "media_url") or ""
     if media_url and not valid_media_url(media_url):

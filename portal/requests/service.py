@@ -94,10 +94,10 @@ def parse_coordinate(value: str | None) -> tuple[float | None, bool]:
     return (number, True) if math.isfinite(number) else (None, False)
 
 
-def check_description(text: str) -> str | None:
+def check_description(text: str, *, required: bool = True) -> str | None:
     text = text.strip()
     if not text:
-        return "required"
+        return "required" if required else None
     if len(text) > DESCRIPTION_MAX:
         return "too_long"
     return None
@@ -162,7 +162,8 @@ def submit_request(
         raise FilingError({"category": "unknown"})
     if filing.channel not in CHANNELS:
         raise FilingError({"channel": "invalid"})
-    if problem := check_description(filing.description):
+    # Open311 makes the description optional (the service and its answers may say it all).
+    if problem := check_description(filing.description, required=filing.channel != "api"):
         errors["description"] = problem
     answers = check_answers(category, filing.answers)
     errors.update({f"answers.{code}": err for code, err in answers.errors.items()})
