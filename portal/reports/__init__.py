@@ -1,0 +1,1 @@
+"""Performance reports: department scorecards, hotspots, the public page and open data."""
