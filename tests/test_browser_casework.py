@@ -119,7 +119,8 @@ def test_back_office_pages_meet_wcag_aa(chromium, live_server, case, committed_a
                      "/staff/admin/routing/", "/staff/admin/staff/", "/staff/escalations/",
                      "/staff/notices", "/staff/notices/settings", "/staff/admin/sla/",
                      "/staff/admin/sla/policies/new", "/staff/admin/sla/calendars/",
-                     "/staff/admin/sla/calendars/new", "/staff/admin/sla/departments/"):
+                     "/staff/admin/sla/calendars/new", "/staff/admin/sla/departments/",
+                     "/staff/api-keys/", "/staff/api-keys/new"):
             page.goto(f"{live_server}{path}")
             found = axe_violations(page)
             if found:
