@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -106,6 +107,24 @@ def app(settings: Settings) -> Iterator[Flask]:
         connection.close()
         application.config.clear()
         application.config.update(config)
+
+
+@contextmanager
+def own_app_client(settings: Settings) -> Iterator[FlaskClient]:
+    """A client of an app of its own, built from ``settings`` (for example with the rate
+    limiter on), rolled back like the ``app`` fixture."""
+    application = create_app(settings)
+    db: Database = application.extensions["portal.db"]
+    connection = db.engine.connect()
+    outer = connection.begin()
+    db.pin(connection)
+    try:
+        yield application.test_client()
+    finally:
+        db.pin(None)
+        outer.rollback()
+        connection.close()
+        db.dispose()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -11,12 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from portal import clock, create_app
+from portal import clock
 from portal.auth.models import User
 from portal.notifications.models import OutboxMessage
 from portal.notifications.senders import SmtpSender
 from portal.notifications.worker import deliver_outbox
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, own_app_client
 from tests.factories import PASSWORD
 from tests.smtp import body_html, body_text
 
@@ -203,7 +202,7 @@ def test_sign_in_without_a_csrf_token_is_refused_in_the_layout(client, make):
 
 
 def test_sign_in_is_rate_limited_per_address(settings):
-    with _app_client(replace(settings, ratelimit_enabled=True)) as client:
+    with own_app_client(replace(settings, ratelimit_enabled=True)) as client:
         # An empty password fails validation before any hashing, but the attempt still counts.
         statuses = [_sign_in(client, "nobody@example.org", "").status_code for _ in range(11)]
         assert statuses[:10] == [200] * 10
@@ -216,21 +215,6 @@ def test_sign_in_is_rate_limited_per_address(settings):
         assert client.get("/account/sign-in").status_code == 200  # reading the form is fine
 
 
-@contextmanager
-def _app_client(settings):
-    """A client for an app built from ``settings``, rolled back like the ``app`` fixture."""
-    application = create_app(settings)
-    db = application.extensions["portal.db"]
-    connection = db.engine.connect()
-    outer = connection.begin()
-    db.pin(connection)
-    try:
-        yield application.test_client()
-    finally:
-        db.pin(None)
-        outer.rollback()
-        connection.close()
-        db.dispose()
 
 
 # --- Sign out ------------------------------------------------------------------------------

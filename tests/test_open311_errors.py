@@ -13,6 +13,7 @@ from werkzeug.routing import Rule
 
 from portal import create_app
 from portal.open311.formats import ApiError, error_response, render, to_xml
+from tests.conftest import own_app_client
 from tests.test_routes import GARBAGE, _url
 
 API = "/open311/v2"
@@ -144,24 +145,10 @@ def test_too_large_a_body_is_an_open311_413(private_app):
         xml_errors(response, 413)
 
 
-@contextmanager
-def _limited_client(settings):
-    application = create_app(replace(settings, ratelimit_enabled=True))
-    db = application.extensions["portal.db"]
-    connection = db.engine.connect()
-    outer = connection.begin()
-    db.pin(connection)
-    try:
-        yield application.test_client()
-    finally:
-        db.pin(None)
-        outer.rollback()
-        connection.close()
-        db.dispose()
 
 
 def test_reads_are_rate_limited_per_address_with_an_open311_429(settings):
-    with _limited_client(settings) as client:
+    with own_app_client(replace(settings, ratelimit_enabled=True)) as client:
         statuses = [client.get(f"{API}/discovery.json").status_code for _ in range(300)]
         assert statuses == [200] * 300
         json_errors(client.get(f"{API}/discovery.json"), 429)
