@@ -28,6 +28,9 @@ class Task(Base):
         Index("ix_tasks_department_status_closed", "department_id", "status", "closed_at"),
         Index("ix_tasks_department_open_due", "department_id", "is_open", "due_at", "id"),
         Index("ix_tasks_assignee_open_due", "assignee_id", "is_open", "due_at", "id"),
+        # Reports: tasks opened / closed in a period, and the backlog closed after it ends.
+        Index("ix_tasks_department_created", "department_id", "created_at"),
+        Index("ix_tasks_department_closed", "department_id", "closed_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -112,6 +112,8 @@ class SlaClock(Base):
         Index("ix_sla_clocks_task", "task_id"),
         Index("ix_sla_clocks_department_stage_fired", "department_id", "stage",
               "thresholds_fired", "due_at"),
+        # Reports: the clocks of a department that stopped in a period.
+        Index("ix_sla_clocks_department_kind_stopped", "department_id", "kind", "stopped_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -103,6 +103,8 @@ class SurveyResponse(Base):
               "created_at"),
         Index("ix_survey_responses_survey_created", "survey_key", "created_at"),
         Index("ix_survey_responses_request", "request_id"),
+        # Reports: a department's satisfaction in a period, whatever the survey.
+        Index("ix_survey_responses_department_created", "department_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
