@@ -29,6 +29,8 @@ PUBLIC = {
     "tracking.reply", "tracking.reopen", "tracking.add_photos",
     # Programmes: browse, a published programme's page and its calendar (drafts are a 404).
     "programmes.browse", "programmes.show", "programmes.calendar",
+    # Open data: the documented, anonymised request list (tests/test_open_data.py).
+    "open_data.index", "open_data.requests_csv", "open_data.requests_json",
 }
 SIGNED_IN = {
     "auth.account", "auth.change_password", "auth.sign_out", "tracking.mine", "alerts.index",
