@@ -26,6 +26,7 @@ def register_all() -> None:
     from portal.notifications.staff import send_staff_digests
     from portal.programmes.offers import process_programme_offers
     from portal.programmes.reminders import send_session_reminders
+    from portal.reports.hotspots import send_hotspot_digest
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
 
@@ -35,3 +36,4 @@ def register_all() -> None:
     register_job(send_due_invitations)
     register_job(process_programme_offers)
     register_job(send_session_reminders)
+    register_job(send_hotspot_digest)

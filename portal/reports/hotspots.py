@@ -1,0 +1,547 @@
+"""Hotspots: where requests come from, where they suddenly pile up, and how residents feel.
+
+Every figure is counted by the database: ``COUNT``/``SUM`` grouped on indexed columns, never
+requests loaded into Python. Requests are read through ``ix_service_requests_created_id``,
+``ix_service_requests_area_created`` (one area) or ``ix_service_requests_category_created``
+(one category); survey responses through ``ix_survey_responses_survey_created`` (every
+survey key, an ``IN`` list) joined on the request's primary key.
+
+**Volumes**: requests created in a period by (area, category); every area appears in the
+per-area totals, with 0 when it had none (the map shades each one).
+
+**Trend**: requests per period for the last ``n`` periods of a kind, one grouped query (the
+period of a row is a balanced ``CASE`` tree over the period starts, as survey results do).
+
+**Spikes** (the rule, and why). For each (area, category) with requests in the period:
+
+- *baseline*: the mean count of that pair over the ``BASELINE_PERIODS`` (6) previous periods
+  of the same kind. Flag "baseline" when ``count >= 3 × baseline`` AND ``count >= baseline +
+  3·sqrt(max(baseline, 1))`` AND ``count >= MIN_COUNT`` (5).
+- *city*: the category's city-wide count in the period (every request of the category, with
+  or without an area) divided by the number of areas: what an area would have if the category
+  were spread evenly. Flag "city" when ``count >= 3 × city_rate`` with the same sigma guard
+  and minimum.
+- "both" when both hold.
+
+Why: a ratio alone flags tiny numbers (1 → 4 is "4 times"), and counts of independent
+reports are roughly Poisson, whose standard deviation is the square root of the mean; asking
+for three standard deviations above the expected count as well (with the mean floored at 1)
+keeps ordinary week-to-week wobble (8–12 around 10) quiet, and the minimum of 5 keeps a
+handful of reports from paging anyone. The comparison with the pair's own history catches a
+change in one place; the comparison with the city catches a place that is always worse.
+A pair with no history (baseline 0) can still flag on the baseline rule once it reaches the
+minimum; its baseline ratio is None (there is nothing to divide by).
+
+**Sentiment** per area: survey responses answered in the period, joined to their request's
+area. Dissatisfied = CSAT 1 or 2. With fewer than ``MIN_RESPONSES`` (5) CSAT answers the
+share (and the dissatisfied count) is withheld, as survey results do. Comments: the
+non-empty ones, newest first, a keyset page at a time, with no name, reference or contact.
+
+**Weekly digest** (``send_hotspot_digest``, a worker job): from Monday at
+``settings.digest_hour_utc`` (UTC), for the previous full local week, one email per
+supervisor and admin listing the flags, in their language; nothing when there are no flags.
+An ``AuditEntry`` (entity "hotspot_digest", the week's first day) records that the week was
+done, so later rounds cost one indexed lookup; each email also has a per-week-and-member
+dedupe key. No Flask here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.numbers import format_decimal
+from sqlalchemy import case, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from portal import clock
+from portal.areas.models import Area
+from portal.auth.models import User
+from portal.casework.keyset import decode_cursor, encode_cursor
+from portal.casework.models import AuditEntry
+from portal.catalogue.models import ServiceCategory
+from portal.config import Settings
+from portal.db import Database
+from portal.notifications.render import gettext
+from portal.notifications.service import queue_email
+from portal.reports.periods import KINDS, Period
+from portal.requests.labels import _l
+from portal.requests.models import ServiceRequest
+from portal.staff.models import StaffMembership
+from portal.surveys.models import SurveyResponse, SurveyVersion
+from portal.surveys.results import bucket_of
+
+#: Spike rule parameters (see the module docstring).
+BASELINE_PERIODS = 6
+FACTOR = 3.0
+SIGMAS = 3.0
+MIN_COUNT = 5
+#: Sentiment: the share is shown only with at least this many CSAT answers.
+MIN_RESPONSES = 5
+DISSATISFIED_MAX = 2
+COMMENTS_PER_PAGE = 20
+MAX_TREND_PERIODS = 120
+_CURSOR = "hc"
+#: Flags listed in one digest email; the rest are counted.
+DIGEST_LIMIT = 30
+DIGEST_ENTITY = "hotspot_digest"
+_DIGEST_LOCK = 0x48535054  # PostgreSQL advisory lock: one worker builds the digest
+
+
+def _zone(tz: str | ZoneInfo) -> ZoneInfo:
+    return ZoneInfo(tz) if isinstance(tz, str) else tz
+
+
+def _in(column: Any, start: datetime, end: datetime) -> list[Any]:
+    return [column >= start, column < end]
+
+
+def _category_names(session: Session, ids: Sequence[int], locale: str) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.scalars(select(ServiceCategory).where(ServiceCategory.id.in_(sorted(ids))))
+    return {c.id: c.t("name", locale) for c in rows}
+
+
+def _area_names(session: Session) -> dict[int, str]:
+    return dict(session.execute(select(Area.id, Area.name)).all())
+
+
+# -- volumes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VolumeCell:
+    area_id: int | None  # None: requests without an area
+    area_name: str | None
+    category_id: int
+    category_name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class AreaCount:
+    area_id: int | None
+    area_name: str | None
+    count: int
+
+
+@dataclass(frozen=True)
+class CategoryCount:
+    category_id: int
+    category_name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Volumes:
+    period: Period
+    cells: list[VolumeCell]  # by area name (no area last), then category name
+    by_area: list[AreaCount]  # every area (0 when none), then "no area" when there are some
+    by_category: list[CategoryCount]  # categories with requests, most first
+    total: int
+
+
+def _filters(area_id: int | None, category_id: int | None) -> list[Any]:
+    where: list[Any] = []
+    if area_id is not None:
+        where.append(ServiceRequest.area_id == area_id)
+    if category_id is not None:
+        where.append(ServiceRequest.category_id == category_id)
+    return where
+
+
+def _pair_counts(session: Session, start: datetime, end: datetime,
+                 where: Sequence[Any] = ()) -> list[tuple[int | None, int, int]]:
+    """(area_id, category_id, count) of requests created in ``[start, end)``."""
+    query = (select(ServiceRequest.area_id, ServiceRequest.category_id, func.count())
+             .where(*_in(ServiceRequest.created_at, start, end), *where)
+             .group_by(ServiceRequest.area_id, ServiceRequest.category_id))
+    return [(a, c, int(n)) for a, c, n in session.execute(query).all()]
+
+
+def volumes(session: Session, period: Period, *, tz: str | ZoneInfo,
+            area_id: int | None = None, category_id: int | None = None,
+            locale: str = "en") -> Volumes:
+    """Requests created in ``period`` by area × category (optionally one area or category);
+    category names in ``locale``."""
+    start, end = period.bounds(_zone(tz))
+    pairs = _pair_counts(session, start, end, _filters(area_id, category_id))
+    areas = _area_names(session)
+    categories = _category_names(session, sorted({c for _, c, _ in pairs}), locale)
+    cells = sorted(
+        (VolumeCell(a, areas.get(a) if a is not None else None, c, categories.get(c, ""), n)
+         for a, c, n in pairs),
+        key=lambda v: (v.area_id is None, v.area_name or "", v.category_name, v.category_id))
+    per_area: dict[int | None, int] = defaultdict(int)
+    per_category: dict[int, int] = defaultdict(int)
+    for a, c, n in pairs:
+        per_area[a] += n
+        per_category[c] += n
+    shown = [area_id] if area_id is not None else sorted(areas, key=lambda i: (areas[i], i))
+    by_area = [AreaCount(a, areas.get(a), per_area.get(a, 0)) for a in shown if a in areas]
+    if per_area.get(None):
+        by_area.append(AreaCount(None, None, per_area[None]))
+    by_category = sorted((CategoryCount(c, categories.get(c, ""), n)
+                          for c, n in per_category.items()),
+                         key=lambda r: (-r.count, r.category_name, r.category_id))
+    return Volumes(period, cells, by_area, by_category, sum(per_category.values()))
+
+
+# -- trend -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: Period
+    count: int
+
+
+def trend(session: Session, *, kind: str, periods: int, tz: str | ZoneInfo,
+          area_id: int | None = None, category_id: int | None = None,
+          last: Period | None = None) -> list[TrendPoint]:
+    """Requests created per period for the ``periods`` periods of ``kind`` ending with
+    ``last`` (default: the period holding today), oldest first. ``ValueError`` for an
+    unknown kind or a number of periods outside 1..``MAX_TREND_PERIODS``."""
+    if kind not in KINDS:
+        raise ValueError(f"Unknown period kind {kind!r}: use week, month or quarter.")
+    if not 1 <= periods <= MAX_TREND_PERIODS:
+        raise ValueError(f"A trend has 1 to {MAX_TREND_PERIODS} periods.")
+    zone = _zone(tz)
+    if last is None:
+        last = Period.containing(kind, clock.now().astimezone(zone).date())
+    elif last.kind != kind:
+        raise ValueError("The last period must be of the trend's kind.")
+    series = [last]
+    while len(series) < periods:
+        series.insert(0, series[0].previous())
+    edges = [p.bounds(zone)[0] for p in series] + [last.bounds(zone)[1]]
+    bucket = bucket_of(ServiceRequest.created_at, edges[1:-1]).label("bucket")
+    rows = session.execute(
+        select(bucket, func.count())
+        .where(*_in(ServiceRequest.created_at, edges[0], edges[-1]),
+               *_filters(area_id, category_id))
+        .group_by(bucket)
+    ).all()
+    counts = {int(b): int(n) for b, n in rows}
+    return [TrendPoint(p, counts.get(i, 0)) for i, p in enumerate(series)]
+
+
+# -- spikes ----------------------------------------------------------------------------------
+
+
+def _exceeds(count: int, expected: float) -> bool:
+    """``count`` is well above ``expected``: 3 times it, 3 Poisson sigmas above it (the mean
+    floored at 1) and at least ``MIN_COUNT``."""
+    return (count >= MIN_COUNT and count >= FACTOR * expected
+            and count >= expected + SIGMAS * math.sqrt(max(expected, 1.0)))
+
+
+@dataclass(frozen=True)
+class Spike:
+    """One flagged (area, category) with the figures that justify the flag."""
+
+    period: Period
+    area_id: int
+    area_name: str
+    category_id: int
+    category_name: str
+    count: int
+    #: Mean count of the pair over the ``baseline_periods`` previous periods.
+    baseline: float
+    baseline_periods: int
+    baseline_ratio: float | None  # count / baseline; None when the baseline is 0
+    city_count: int  # the category's requests in the whole city in the period
+    areas: int  # the number of areas the city count is spread over
+    city_rate: float  # city_count / areas
+    city_ratio: float  # count / city_rate
+    reason: str  # "baseline" | "city" | "both"
+
+    @property
+    def ratio(self) -> float | None:
+        """The headline ratio: against what flagged (the larger one for "both")."""
+        if self.reason == "city":
+            return self.city_ratio
+        if self.reason == "baseline":
+            return self.baseline_ratio
+        return max(self.city_ratio, self.baseline_ratio or 0.0)
+
+
+def spikes(session: Session, period: Period, *, tz: str | ZoneInfo,
+           locale: str = "en") -> list[Spike]:
+    """The flagged (area, category) pairs of ``period`` (see the module docstring for the
+    rule), the largest ratio first. Three grouped queries: the period, the baseline periods
+    and the number of areas."""
+    zone = _zone(tz)
+    start, end = period.bounds(zone)
+    first = period
+    for _ in range(BASELINE_PERIODS):
+        first = first.previous()
+    base_start = first.bounds(zone)[0]
+    current = _pair_counts(session, start, end)
+    history = {(a, c): n for a, c, n in _pair_counts(session, base_start, start)
+               if a is not None}
+    areas = _area_names(session)
+    city: dict[int, int] = defaultdict(int)
+    for _, c, n in current:
+        city[c] += n
+    found: list[tuple[int, int, int, str]] = []
+    for a, c, n in current:
+        if a is None or a not in areas:
+            continue
+        baseline = history.get((a, c), 0) / BASELINE_PERIODS
+        by_baseline = _exceeds(n, baseline)
+        by_city = _exceeds(n, city[c] / len(areas))
+        if by_baseline or by_city:
+            found.append((a, c, n, "both" if by_baseline and by_city
+                          else "baseline" if by_baseline else "city"))
+    names = _category_names(session, sorted({c for _, c, _, _ in found}), locale)
+    flags = []
+    for a, c, n, reason in found:
+        baseline = history.get((a, c), 0) / BASELINE_PERIODS
+        rate = city[c] / len(areas)
+        flags.append(Spike(
+            period=period, area_id=a, area_name=areas[a], category_id=c,
+            category_name=names.get(c, ""), count=n, baseline=baseline,
+            baseline_periods=BASELINE_PERIODS,
+            baseline_ratio=n / baseline if baseline else None,
+            city_count=city[c], areas=len(areas), city_rate=rate, city_ratio=n / rate,
+            reason=reason))
+    flags.sort(key=lambda s: (-(math.inf if s.ratio is None else s.ratio), -s.count,
+                              s.area_name, s.category_name))
+    return flags
+
+
+_PREVIOUS = {
+    "week": _l("%(ratio)s times its average of the previous %(n)d weeks (%(baseline)s)"),
+    "month": _l("%(ratio)s times its average of the previous %(n)d months (%(baseline)s)"),
+    "quarter": _l("%(ratio)s times its average of the previous %(n)d quarters "
+                  "(%(baseline)s)"),
+}
+_NONE_BEFORE = {
+    "week": _l("none in the previous %(n)d weeks"),
+    "month": _l("none in the previous %(n)d months"),
+    "quarter": _l("none in the previous %(n)d quarters"),
+}
+
+
+def _number(value: float, locale: str) -> str:
+    return format_decimal(value, "#,##0.0", locale=locale)
+
+
+def spike_sentence(spike: Spike, locale: str) -> str:
+    """The flag as one sentence in ``locale``, e.g. "Parking in Northside: 32 requests in
+    March 2026, 3.2 times the city rate (10.0 per area)."."""
+    parts = []
+    if spike.reason in ("city", "both"):
+        parts.append(gettext(locale, _l("%(ratio)s times the city rate (%(rate)s per area)"),
+                             ratio=_number(spike.city_ratio, locale),
+                             rate=_number(spike.city_rate, locale)))
+    if spike.reason in ("baseline", "both"):
+        kind = spike.period.kind
+        if spike.baseline_ratio is None:
+            parts.append(gettext(locale, _NONE_BEFORE[kind], n=spike.baseline_periods))
+        else:
+            parts.append(gettext(locale, _PREVIOUS[kind],
+                                 ratio=_number(spike.baseline_ratio, locale),
+                                 n=spike.baseline_periods,
+                                 baseline=_number(spike.baseline, locale)))
+    figures = gettext(locale, _l("%(first)s and %(second)s"), first=parts[0],
+                      second=parts[1]) if len(parts) == 2 else parts[0]
+    return gettext(locale, _l("%(category)s in %(area)s: %(count)d requests in %(period)s, "
+                              "%(figures)s."),
+                   category=spike.category_name, area=spike.area_name, count=spike.count,
+                   period=spike.period.label(locale), figures=figures)
+
+
+# -- sentiment -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AreaSentiment:
+    area_id: int | None
+    area_name: str | None
+    responses: int  # responses answered in the period about requests in the area
+    csat_answers: int
+    #: Both None with fewer than ``MIN_RESPONSES`` CSAT answers.
+    dissatisfied: int | None
+    dissatisfied_share: float | None  # 0..1
+    comments: int  # non-empty comments
+
+
+def _survey_keys(session: Session) -> list[str]:
+    return sorted(session.scalars(select(SurveyVersion.survey_key).distinct()))
+
+
+def _has_comment() -> Any:
+    return func.trim(SurveyResponse.comment) != ""
+
+
+def sentiment(session: Session, period: Period, *, tz: str | ZoneInfo) -> list[AreaSentiment]:
+    """Per area (areas without responses left out; requests without an area last): the
+    period's survey responses, CSAT answers, the dissatisfied (CSAT ≤ 2) count and share."""
+    keys = _survey_keys(session)
+    if not keys:
+        return []
+    start, end = period.bounds(_zone(tz))
+    csat = SurveyResponse.csat
+    rows = session.execute(
+        select(ServiceRequest.area_id, func.count(), func.count(csat),
+               func.sum(case((csat <= DISSATISFIED_MAX, 1), else_=0)),
+               func.sum(case((_has_comment(), 1), else_=0)))
+        .select_from(SurveyResponse)
+        .join(ServiceRequest, ServiceRequest.id == SurveyResponse.request_id)
+        .where(SurveyResponse.survey_key.in_(keys),
+               *_in(SurveyResponse.created_at, start, end))
+        .group_by(ServiceRequest.area_id)
+    ).all()
+    areas = _area_names(session)
+    result = []
+    for area_id, responses, answers, unhappy, comments in rows:
+        shown = answers >= MIN_RESPONSES
+        result.append(AreaSentiment(
+            area_id=area_id, area_name=areas.get(area_id) if area_id is not None else None,
+            responses=int(responses), csat_answers=int(answers),
+            dissatisfied=int(unhappy or 0) if shown else None,
+            dissatisfied_share=int(unhappy or 0) / answers if shown else None,
+            comments=int(comments or 0)))
+    result.sort(key=lambda r: (r.area_id is None, r.area_name or "", r.area_id or 0))
+    return result
+
+
+@dataclass(frozen=True)
+class AreaComment:
+    id: int
+    created_at: datetime
+    area_id: int | None
+    area_name: str | None
+    category_name: str
+    csat: int | None
+    comment: str
+
+
+@dataclass(frozen=True)
+class CommentPage:
+    comments: list[AreaComment]
+    next_cursor: str | None  # the page of older comments
+
+
+def comments_page(session: Session, period: Period, *, tz: str | ZoneInfo,
+                  area_id: int | None = None, after: str | None = None,
+                  per_page: int = COMMENTS_PER_PAGE, locale: str = "en") -> CommentPage:
+    """The period's non-empty survey comments (of one area, or every area), newest first,
+    keyed on (created_at, id): ``after`` is the cursor of the previous page (a bad cursor
+    gives the first page). Only the comment, its score, area and category: no names,
+    references or contacts."""
+    keys = _survey_keys(session)
+    if not keys:
+        return CommentPage([], None)
+    start, end = period.bounds(_zone(tz))
+    where = [SurveyResponse.survey_key.in_(keys), *_in(SurveyResponse.created_at, start, end),
+             _has_comment()]
+    if area_id is not None:
+        where.append(ServiceRequest.area_id == area_id)
+    key = decode_cursor(after, _CURSOR, ("dt", "int"))
+    if key is not None:
+        where.append(or_(SurveyResponse.created_at < key[0],
+                         (SurveyResponse.created_at == key[0]) & (SurveyResponse.id < key[1])))
+    rows = session.execute(
+        select(SurveyResponse.id, SurveyResponse.created_at, SurveyResponse.csat,
+               SurveyResponse.comment, ServiceRequest.area_id, ServiceRequest.category_id)
+        .join(ServiceRequest, ServiceRequest.id == SurveyResponse.request_id)
+        .where(*where)
+        .order_by(SurveyResponse.created_at.desc(), SurveyResponse.id.desc())
+        .limit(per_page + 1)
+    ).all()
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    areas = _area_names(session)
+    names = _category_names(session, sorted({r.category_id for r in rows}), locale)
+    comments = [AreaComment(id=r.id, created_at=r.created_at, area_id=r.area_id,
+                            area_name=areas.get(r.area_id),
+                            category_name=names.get(r.category_id, ""), csat=r.csat,
+                            comment=r.comment.strip()) for r in rows]
+    cursor = encode_cursor(_CURSOR, [rows[-1].created_at, rows[-1].id]) if more else None
+    return CommentPage(comments, cursor)
+
+
+# -- the weekly digest -----------------------------------------------------------------------
+
+
+def digest_week(settings: Settings, now: datetime) -> Period | None:
+    """The week the digest due at ``now`` reports (the last full local week before this
+    Monday's ``digest_hour_utc``), or None before that moment."""
+    monday = now.date().toordinal() - now.weekday()
+    slot = datetime.combine(date.fromordinal(monday), datetime.min.time(), now.tzinfo) \
+        .replace(hour=settings.digest_hour_utc)
+    if now < slot:
+        return None
+    local = slot.astimezone(ZoneInfo(settings.timezone)).date()
+    return Period.containing("week", local).previous()
+
+
+def digest_recipients(session: Session) -> list[User]:
+    """Active admins and supervisors (of any department) with an email, by id."""
+    supervisors = select(StaffMembership.user_id).where(StaffMembership.role == "supervisor")
+    return list(session.scalars(
+        select(User).where(User.active.is_(True), User.email != "", User.role != "resident",
+                           or_(User.role == "admin", User.id.in_(supervisors)))
+        .order_by(User.id)))
+
+
+def _locale(settings: Settings, user: User) -> str:
+    return user.locale if user.locale in settings.languages else "en"
+
+
+def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str | None:
+    """Queue the weekly hotspot digest (a worker job): once per week, harmless to re-run.
+    Returns what it did, or None when nothing was due."""
+    week = digest_week(settings, now)
+    if week is None:
+        return None
+    done = (select(AuditEntry.id)
+            .where(AuditEntry.entity == DIGEST_ENTITY, AuditEntry.entity_id == week.key)
+            .limit(1))
+    with db.transaction(write=False) as session:
+        if session.scalar(done) is not None:
+            return None
+    with db.transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DIGEST_LOCK})
+        if session.scalar(done) is not None:
+            return None
+        flags_by_locale: dict[str, list[Spike]] = {}
+        sent = 0
+        flagged = 0
+        for user in digest_recipients(session):
+            locale = _locale(settings, user)
+            if locale not in flags_by_locale:
+                flags_by_locale[locale] = spikes(session, week, tz=settings.timezone,
+                                                 locale=locale)
+            flags = flags_by_locale[locale]
+            flagged = len(flags)
+            if not flags:
+                break
+            sent += queue_email(
+                session, settings=settings, to=user.email, template="hotspot_digest",
+                locale=locale,
+                context={"name": user.name, "week": week.label(locale),
+                         "items": [spike_sentence(s, locale) for s in flags[:DIGEST_LIMIT]],
+                         "more": max(0, len(flags) - DIGEST_LIMIT),
+                         "dashboard_url": f"{settings.base_url}/staff/reports/hotspots"
+                                          f"?kind=week&start={week.key}"},
+                dedupe_key=f"hotspot_digest:{week.key}:{user.id}",
+            ) is not None
+        session.add(AuditEntry(actor_id=None, entity=DIGEST_ENTITY, entity_id=week.key,
+                               action="sent", after={"flags": flagged, "emails": sent}))
+    return f"queued {sent} hotspot digest(s) for the week of {week.key}" if sent else None
+
+
+__all__ = ["BASELINE_PERIODS", "MIN_COUNT", "MIN_RESPONSES", "AreaSentiment", "CommentPage",
+           "Spike", "TrendPoint", "Volumes", "comments_page", "send_hotspot_digest",
+           "sentiment", "spike_sentence", "spikes", "trend", "volumes"]
