@@ -3,10 +3,18 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 import xml.etree.ElementTree as ET
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import insert, select
 
+from portal import clock
+from portal.casework.models import AuditEntry
 from portal.reports.charts import (
     MAP_CLASSES,
     MapShape,
@@ -18,6 +26,8 @@ from portal.reports.charts import (
     line_chart,
     nice_ticks,
 )
+from portal.requests.models import ServiceRequest
+from tests.conftest import sign_in
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -133,3 +143,145 @@ def test_choropleth_without_areas_is_still_a_valid_svg():
                        class_label=lambda n, of: str(n), no_data="none")
     _svg(chart)
     assert chart.table.rows == []
+
+
+# -- the pages --------------------------------------------------------------------------------
+
+ZONE = ZoneInfo("America/Chicago")
+NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)
+
+
+def local(day: date, hour: int = 12) -> datetime:
+    return datetime.combine(day, time(hour), ZONE).astimezone(UTC)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    clock.freeze(NOW)
+    yield
+    clock.freeze(None)
+
+
+def add_requests(db, category, area, when: datetime, n: int) -> None:
+    db.execute(insert(ServiceRequest), [
+        {"category_id": category.id, "department_id": category.department_id,
+         "area_id": area.id if area is not None else None, "created_at": when,
+         "updated_at": when, "status_changed_at": when} for _ in range(n)])
+
+
+def read_csv(response) -> list[list[str]]:
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert response.mimetype == "text/csv"
+    return list(csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+@pytest.fixture
+def city(make, db):
+    """Two areas side by side, one department with two categories, and a spike: 12 parking
+    requests in Northside in March 2026 (none before), 2 in Southside; 3 potholes in
+    Southside in February."""
+    streets = make.department(name="Streets")
+    north = make.area(name="Northside", ring=WEST)
+    south = make.area(name="Southside", ring=EAST)
+    parking = make.category(name="Parking", department=streets,
+                            translations={"es": {"name": "Estacionamiento"}})
+    potholes = make.category(name="Potholes", department=streets)
+    add_requests(db, parking, north, local(date(2026, 3, 10)), 12)
+    add_requests(db, parking, south, local(date(2026, 3, 11)), 2)
+    add_requests(db, potholes, south, local(date(2026, 2, 11)), 3)
+    db.flush()
+    return {"streets": streets, "north": north, "south": south, "parking": parking,
+            "potholes": potholes}
+
+
+@pytest.fixture
+def supervisor(make, city):
+    return make.staff(city["streets"], role="supervisor")
+
+
+def test_hotspots_page_shows_flags_map_tables_and_trend(client, city, supervisor):
+    sign_in(client, supervisor)
+    html = client.get("/staff/reports/hotspots?period=month&start=2026-03-01") \
+        .get_data(as_text=True)
+    assert "Parking in Northside: 12 requests in March 2026" in html
+    assert f'data-spike="{city["north"].id}-{city["parking"].id}"' in html
+    # The map: Northside darkest (12), Southside lightest (2), each with its title.
+    assert "<title>Northside: 12 (shade 5 of 5)</title>" in html
+    assert "<title>Southside: 2 (shade 1 of 5)</title>" in html
+    assert html.count('class="portal-chart"') == 3  # map, categories, trend
+    # The trend of the last 12 months ends with February (3) and March (14).
+    assert "<title>Requests, February 2026: 3</title>" in html
+    assert "<title>Requests, March 2026: 14</title>" in html
+
+
+def test_hotspots_in_spanish_and_filtered_by_category(client, city, supervisor):
+    sign_in(client, supervisor)
+    html = client.get(f"/staff/reports/hotspots?lang=es&category={city['potholes'].id}"
+                      "&period=month&start=2026-02-05").get_data(as_text=True)
+    assert '<html lang="es">' in html
+    assert "<title>Southside: 3 (" in html
+    assert "<title>Northside: 0 (" in html  # every area is drawn, 0 when it had none
+    assert ">Estacionamiento</option>" in html
+    assert "Parking in Northside" not in html  # the flag is of March, not February
+
+
+def test_hotspots_csv_tables(client, city, supervisor):
+    sign_in(client, supervisor)
+    base = "/staff/reports/hotspots?period=month&start=2026-03-01&format=csv&table="
+    areas = read_csv(client.get(base + "areas"))
+    assert areas[0] == ["Area", "Requests", "Shade"]
+    assert areas[1:] == [["Northside", "12", "shade 5 of 5"], ["Southside", "2", "shade 1 of 5"]]
+    assert read_csv(client.get(base + "categories"))[1:] == [["Parking", "14"]]
+    cells = read_csv(client.get(base + "cells"))
+    assert cells[1:] == [["Northside", "Parking", "12"], ["Southside", "Parking", "2"]]
+    trend = read_csv(client.get(base + "trend"))
+    assert len(trend) == 13 and trend[-1] == ["March 2026", "14"]
+    spikes = read_csv(client.get(base + "spikes"))
+    assert spikes[1][:4] == ["Northside", "Parking", "12", "Its own recent average"]
+    assert read_csv(client.get(base + "sentiment")) == [
+        ["Area", "Responses", "Satisfaction answers", "Dissatisfied", "Dissatisfied (%)",
+         "Comments"]]
+    assert client.get(base + "nonsense").status_code == 400
+
+
+def test_comments_are_paged_and_their_export_is_audited(client, db, make, city, supervisor):
+    sr = make.request(category=city["parking"], area_id=city["north"].id)
+    for n in range(23):
+        make.survey_response(request_id=sr.id, csat=1 + n % 5, comment=f"Comment number {n}",
+                             created_at=local(date(2026, 3, 1 + n % 10), 9 + n % 5))
+    sign_in(client, supervisor)
+    first = client.get("/staff/reports/hotspots").get_data(as_text=True)
+    assert first.count("Comment number") == 20
+    assert "Older comments" in first
+    older = re.search(r'href="([^"]*after=[^"]*)"', first).group(1).replace("&amp;", "&")
+    second = client.get(older).get_data(as_text=True)
+    assert second.count("Comment number") == 3
+    rows = read_csv(client.get("/staff/reports/hotspots?format=csv&table=comments"))
+    assert len(rows) == 24
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "comments_export")).one()
+    assert entry.actor_id == supervisor.id and entry.after == {"rows": 23}
+
+
+@pytest.mark.parametrize("query, message", [
+    ("period=fortnight", "Choose a week, a month or a quarter."),
+    ("start=2026-02-30", "Enter a real date, like 2026-03-31."),
+    ("start=1999-12-31", "Choose a day in 2000 or later."),
+    ("start=2026-04-01", "Choose a day that is not in the future."),
+    ("category=999999", "Choose one of the categories in the list."),
+])
+def test_bad_period_input_gets_a_message_and_the_current_period(client, city, supervisor,
+                                                               query, message):
+    sign_in(client, supervisor)
+    response = client.get(f"/staff/reports/hotspots?{query}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert message in html
+    assert "usa-error-message" in html and 'aria-invalid="true"' in html
+    assert "Showing March 2026." in html or "Showing Q1 2026." in html
+
+
+def test_hotspots_refused_to_agents_and_residents(client, make, city):
+    agent = make.staff(city["streets"], role="agent")
+    sign_in(client, agent)
+    assert client.get("/staff/reports/hotspots").status_code == 403
+    client.get("/account/sign-out")
