@@ -60,6 +60,7 @@ bench: install
 	$(BIN)/python benchmarks/survey_results.py
 	$(BIN)/python benchmarks/programmes.py
 	$(BIN)/python benchmarks/open311.py
+	$(BIN)/python benchmarks/reports.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
