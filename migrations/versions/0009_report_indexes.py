@@ -19,8 +19,6 @@ depends_on = None
 
 INDEXES = (
     ("ix_request_events_kind_created", "request_events", ["kind", "created_at"]),
-    ("ix_service_requests_department_resolved", "service_requests",
-     ["department_id", "resolved_at"]),
     ("ix_sla_clocks_department_kind_stopped", "sla_clocks",
      ["department_id", "kind", "stopped_at"]),
     ("ix_survey_responses_department_created", "survey_responses",

@@ -82,8 +82,6 @@ class ServiceRequest(Base):
         Index("ix_service_requests_created_id", "created_at", "id"),
         #: Open311 lists by service code over a date range.
         Index("ix_service_requests_category_created", "category_id", "created_at"),
-        # Reports: a department's requests resolved in a period (the reopen rate).
-        Index("ix_service_requests_department_resolved", "department_id", "resolved_at"),
         Index("ix_service_requests_api_token", "api_token", unique=True),
     )
 
@@ -194,7 +192,7 @@ class Event(Base):
         Index("ix_request_events_request_id_id", "request_id", "id"),
         Index("ix_request_events_actor_created", "actor_id", "created_at"),
         Index("ix_request_events_created", "created_at"),
-        # Reports: reopenings in a period.
+        # Reports: reopenings and resolutions (status changes) in a period.
         Index("ix_request_events_kind_created", "kind", "created_at"),
     )
 
