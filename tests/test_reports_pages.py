@@ -7,7 +7,7 @@ import csv
 import io
 import re
 import xml.etree.ElementTree as ET
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -284,4 +284,177 @@ def test_hotspots_refused_to_agents_and_residents(client, make, city):
     agent = make.staff(city["streets"], role="agent")
     sign_in(client, agent)
     assert client.get("/staff/reports/hotspots").status_code == 403
-    client.get("/account/sign-out")
+
+
+# -- the board and the drill-down -------------------------------------------------------------
+
+H = 3600
+
+
+def resolved_clock(make, category, *, stage: str, hours: float, day: date,
+                   assignee=None, kind: str = "resolution") -> None:
+    """A case with a task whose resolution clock stopped on ``day`` after ``hours`` working
+    hours, ``met`` or ``breached``."""
+    request = make.request(category=category)
+    task = make.task(request, assignee_id=assignee.id if assignee else None,
+                     created_at=local(day) - timedelta(days=3), status="done", is_open=False,
+                     closed_at=local(day))
+    make.sla_clock(request, task=task, kind=kind, stage=stage, working_seconds=int(hours * H),
+                   started_at=local(day) - timedelta(days=3), stopped_at=local(day))
+
+
+@pytest.fixture
+def departments(make):
+    """March 2026: Parks 2 of 2 on time, Roads 3 of 4 (1, 2, 3 and 10 hours), Water 1 of 2,
+    Waste 0 of 1; Lights nothing. February: Roads 1 of 2."""
+    made = {name: make.department(name=name)
+            for name in ("Parks", "Roads", "Water", "Waste", "Lights")}
+    cats = {name: make.category(department=d, name=f"{name} work") for name, d in made.items()}
+    march = date(2026, 3, 5)
+    for hours in (5, 7):
+        resolved_clock(make, cats["Parks"], stage="met", hours=hours, day=march)
+    for stage, hours in (("met", 1), ("met", 2), ("met", 3), ("breached", 10)):
+        resolved_clock(make, cats["Roads"], stage=stage, hours=hours, day=march)
+    for stage in ("met", "breached"):
+        resolved_clock(make, cats["Roads"], stage=stage, hours=4, day=date(2026, 2, 10))
+        resolved_clock(make, cats["Water"], stage=stage, hours=4, day=march)
+    resolved_clock(make, cats["Waste"], stage="breached", hours=30, day=march)
+    return made, cats
+
+
+def rows_of(html: str, marker: str) -> list[str]:
+    section = html.split(marker, 1)[1].split("</section>", 1)[0]
+    return re.findall(r'data-department="(\d+)"', section)
+
+
+def test_board_ranks_departments_with_walls_changes_and_units(client, make, departments):
+    made, _cats = departments
+    supervisor = make.staff(made["Roads"], role="supervisor")
+    sign_in(client, supervisor)
+    html = client.get("/staff/reports/?period=month&start=2026-03-10").get_data(as_text=True)
+    ids = {name: str(d.id) for name, d in made.items()}
+    fame = rows_of(html, 'data-wall="wall-of-fame"')
+    shame = rows_of(html, 'data-wall="wall-of-shame"')
+    assert fame[0] == ids["Parks"] and shame[0] == ids["Waste"]  # best first, worst first
+    assert not set(fame) & set(shame) and ids["Lights"] not in fame + shame
+    assert "Rank 1: Parks</strong> — 100% of tasks resolved on time, median 5 working " \
+           "hours; no figure to compare since last month" in html
+    board = html.split('id="board"', 1)[1]
+    assert re.findall(r'<tr data-department="(\d+)"', board) == [
+        ids["Parks"], ids["Roads"], ids["Water"], ids["Waste"], ids["Lights"]]
+    roads = board.split(f'<tr data-department="{ids["Roads"]}"', 1)[1].split("</tr>", 1)[0]
+    # 3 of 4 on time (75%), nearest-rank median of 1, 2, 3, 10 hours is 2; 50% in February.
+    assert "75% of 4" in roads
+    assert "2 working hours" in roads
+    assert "up 25 points since last month, better" in roads
+    assert "↑" in roads
+    parks = board.split(f'<tr data-department="{ids["Parks"]}"', 1)[1].split("</tr>", 1)[0]
+    assert "100% of 2" in parks and "5 working hours" in parks
+    assert "no figure to compare since last month" in parks
+    lights = board.split(f'<tr data-department="{ids["Lights"]}"', 1)[1].split("</tr>", 1)[0]
+    assert "not ranked" in lights
+    assert 'class="portal-chart"' in html and "<title>Roads: 75%</title>" in html
+
+
+def test_board_in_spanish_formats_numbers_for_the_locale(client, make, departments):
+    made, _cats = departments
+    sign_in(client, make.user(role="admin"))
+    html = client.get("/staff/reports/?period=month&start=2026-03-10&lang=es") \
+        .get_data(as_text=True)
+    assert '<html lang="es">' in html
+    assert "75\xa0%" in html  # Spanish puts a (no-break) space before the percent sign
+    assert "marzo de 2026" in html
+
+
+def test_board_csv_has_every_figure(client, make, departments):
+    made, _cats = departments
+    sign_in(client, make.user(role="admin"))
+    rows = read_csv(client.get("/staff/reports/?period=month&start=2026-03-10&format=csv"))
+    header = rows[0]
+    assert header[:4] == ["Rank", "Department", "Tasks opened", "Tasks closed"]
+    roads = next(r for r in rows if r[1] == "Roads")
+    figures = dict(zip(header, roads, strict=True))
+    assert figures["Rank"] == "2"
+    assert figures["Resolved on time"] == "75.0"
+    assert figures["Median time to resolve"] == "2.0"
+    assert figures["90th percentile time to resolve"] == "10.0"
+    assert figures["Rank in the previous period"] == "1"
+    assert next(r for r in rows if r[1] == "Lights")[0] == ""
+
+
+def test_quarter_and_week_boards_and_period_links(client, make, departments):
+    sign_in(client, make.user(role="admin"))
+    html = client.get("/staff/reports/?period=quarter&start=2026-02-01").get_data(as_text=True)
+    assert "Showing Q1 2026." in html
+    assert "start=2025-10-01" in html  # the previous quarter
+    assert "Next period" not in html  # nothing after today's quarter
+    week = client.get("/staff/reports/?period=week&start=2026-03-04").get_data(as_text=True)
+    assert "Showing Mar 2, 2026 – Mar 8, 2026." in week
+    assert "start=2026-03-09" in week  # the next week has started
+
+
+def test_drill_down_by_category_area_and_agent(client, db, make, departments):
+    made, cats = departments
+    north = make.area(name="Northside", ring=WEST)
+    supervisor = make.staff(made["Roads"], role="supervisor", name="Sue Supervisor")
+    agent = make.staff(made["Roads"], role="agent", name="Andy Agent")
+    for stage, hours in (("met", 1), ("breached", 20)):
+        resolved_clock(make, cats["Roads"], stage=stage, hours=hours, day=date(2026, 3, 6),
+                       assignee=agent)
+    request = make.request(category=cats["Roads"], area_id=north.id)
+    make.task(request, created_at=local(date(2026, 3, 17)))  # open: 2.9 days old at NOW
+    sign_in(client, supervisor)
+    base = f"/staff/reports/departments/{made['Roads'].id}?period=month&start=2026-03-10"
+    by_category = client.get(base).get_data(as_text=True)
+    assert "Roads work" in by_category and "4 of 6" not in by_category
+    assert "67% of 6" in by_category  # 4 met of 6 resolution clocks
+    by_agent = client.get(base + "&by=agent").get_data(as_text=True)
+    assert "Andy Agent" in by_agent and "50% of 2" in by_agent
+    assert "Unassigned" in by_agent
+    by_area = client.get(base + "&by=area").get_data(as_text=True)
+    assert "Northside" in by_area and "No area" in by_area
+    assert "<title>2 to 7 days: 1</title>" in by_area  # the open task, 2 days old
+    rows = read_csv(client.get(base + "&by=agent&format=csv"))
+    assert rows[0][0] == "Agent" and [r[0] for r in rows[1:]] == ["Andy Agent", "Unassigned"]
+    entry = db.scalars(select(AuditEntry).where(
+        AuditEntry.action == "agent_figures_export")).one()
+    assert entry.actor_id == supervisor.id and entry.entity_id == str(made["Roads"].id)
+    assert read_csv(client.get(base + "&by=area&format=csv"))[0][0] == "Area"
+
+
+def test_agent_figures_hidden_from_a_supervisor_of_another_department(client, make,
+                                                                     departments):
+    made, _cats = departments
+    sign_in(client, make.staff(made["Parks"], role="supervisor"))
+    base = f"/staff/reports/departments/{made['Roads'].id}"
+    page = client.get(base)
+    assert page.status_code == 200
+    assert "By agent" not in page.get_data(as_text=True)
+    assert client.get(base + "?by=agent").status_code == 404
+    assert client.get(base + "?by=agent&format=csv").status_code == 404
+    own = client.get(f"/staff/reports/departments/{made['Parks'].id}").get_data(as_text=True)
+    assert "By agent" in own
+
+
+def test_drill_down_bad_input(client, make, departments):
+    made, _cats = departments
+    sign_in(client, make.user(role="admin"))
+    base = f"/staff/reports/departments/{made['Roads'].id}"
+    html = client.get(base + "?by=colour&start=not-a-date").get_data(as_text=True)
+    assert "Choose category, area or agent." in html
+    assert "Enter a real date, like 2026-03-31." in html
+    assert client.get(base + "?by=colour&format=csv").status_code == 400
+    assert client.get("/staff/reports/departments/999999999").status_code == 404
+
+
+def test_reports_refused_to_agents_residents_and_coordinators(client, make, departments):
+    made, _cats = departments
+    for user in (make.staff(made["Roads"], role="agent"), make.user(),
+                 make.user(role="coordinator")):
+        browser = client.application.test_client()
+        sign_in(browser, user)
+        assert browser.get("/staff/reports/").status_code == 403
+        assert browser.get(f"/staff/reports/departments/{made['Roads'].id}").status_code == 403
+        assert browser.get("/staff/reports/hotspots").status_code == 403
+    anonymous = client.get("/staff/reports/")
+    assert anonymous.status_code == 302 and "/account/sign-in" in anonymous.headers["Location"]

@@ -27,11 +27,11 @@ from werkzeug.exceptions import BadRequest
 from portal import clock
 from portal.areas.models import Area
 from portal.casework.models import AuditEntry
-from portal.catalogue.models import ServiceCategory
+from portal.catalogue.models import Department, ServiceCategory
 from portal.exports import csv_response
 from portal.i18n import current_locale
-from portal.reports import charts, hotspots
-from portal.reports.forms import PeriodForm, chosen_period
+from portal.reports import charts, hotspots, scorecards
+from portal.reports.forms import DRILL_NAMES, PeriodForm, chosen_period
 from portal.reports.periods import Period
 from portal.staff.access import SUPERVISOR, current_staff, staff_required
 from portal.web import db_session, settings
@@ -81,7 +81,7 @@ def number(value: float | None, digits: int = 1) -> str:
 
 
 def share(value: float | None) -> str:
-    return "" if value is None else format_percent(value, format="#,##0%")
+    return "" if value is None else format_percent(value)  # the locale's own pattern
 
 
 def hours(value: float | None) -> str:
@@ -159,6 +159,263 @@ def chart_csv(chart: charts.Chart, stem: str) -> Any:
 
 def wants_csv() -> bool:
     return request.args.get("format") == "csv"
+
+
+# -- scorecards -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    """A figure of a scorecard: its header, how it is shown, its plain CSV value, and which
+    way is better (1 up, -1 down, 0 neither) when it is compared with the previous period."""
+
+    key: str
+    header: str
+    show: Callable[[scorecards.DepartmentFigures], str]
+    plain: Callable[[scorecards.DepartmentFigures], Any]
+    better: int = 0
+    unit: str = "count"  # count | share | hours | score
+
+
+def _get(name: str) -> Callable[[scorecards.DepartmentFigures], Any]:
+    return lambda f: getattr(f, name)
+
+
+def _pct(name: str) -> Callable[[scorecards.DepartmentFigures], Any]:
+    return lambda f: "" if getattr(f, name) is None else round(100 * getattr(f, name), 1)
+
+
+def _rounded(name: str) -> Callable[[scorecards.DepartmentFigures], Any]:
+    return lambda f: "" if getattr(f, name) is None else round(getattr(f, name), 2)
+
+
+def _of(name: str, clocks: str) -> Callable[[scorecards.DepartmentFigures], str]:
+    def show(f: scorecards.DepartmentFigures) -> str:
+        value = getattr(f, name)
+        if value is None:
+            return ""
+        return _("%(share)s of %(num)s", share=share(value), num=number(getattr(f, clocks), 0))
+    return show
+
+
+def age_name(label: str) -> str:
+    return {"under_2_days": _("Under 2 days"), "2_to_7_days": _("2 to 7 days"),
+            "7_to_30_days": _("7 to 30 days"), "30_days_and_over": _("30 days and over")}[label]
+
+
+def scorecard_columns(*, by_agent: bool = False) -> list[Column]:
+    """The figures of a scorecard, in order (an agent has no first response, reopenings or
+    satisfaction of their own: those columns are left out of the agent table)."""
+    def count(name: str) -> Callable[[scorecards.DepartmentFigures], str]:
+        return lambda f: number(getattr(f, name), 0)
+
+    def hrs(name: str) -> Callable[[scorecards.DepartmentFigures], str]:
+        return lambda f: hours(getattr(f, name))
+
+    columns = [
+        Column("tasks_opened", _("Tasks opened"), count("tasks_opened"), _get("tasks_opened")),
+        Column("tasks_closed", _("Tasks closed"), count("tasks_closed"), _get("tasks_closed")),
+        Column("resolution_compliance", _("Resolved on time"),
+               _of("resolution_compliance", "resolution_clocks"),
+               _pct("resolution_compliance"), 1, "share"),
+        Column("median_resolution_hours", _("Median time to resolve"),
+               hrs("median_resolution_hours"), _rounded("median_resolution_hours"), -1,
+               "hours"),
+        Column("p90_resolution_hours", _("90th percentile time to resolve"),
+               hrs("p90_resolution_hours"), _rounded("p90_resolution_hours"), -1, "hours"),
+        Column("first_response_compliance", _("First response on time"),
+               _of("first_response_compliance", "first_response_clocks"),
+               _pct("first_response_compliance"), 1, "share"),
+        Column("median_first_response_hours", _("Median time to first response"),
+               hrs("median_first_response_hours"), _rounded("median_first_response_hours"),
+               -1, "hours"),
+        Column("p90_first_response_hours", _("90th percentile time to first response"),
+               hrs("p90_first_response_hours"), _rounded("p90_first_response_hours"), -1,
+               "hours"),
+        Column("backlog", _("Backlog (open tasks)"), count("backlog"), _get("backlog"), -1),
+        Column("reopen_rate", _("Reopen rate"), lambda f: share(f.reopen_rate),
+               _pct("reopen_rate"), -1, "share"),
+        Column("satisfaction", _("Satisfaction (1–5)"),
+               lambda f: "" if f.satisfaction is None else number(f.satisfaction, 2),
+               _rounded("satisfaction"), 1, "score"),
+        Column("responses", _("Survey responses"), count("responses"), _get("responses")),
+    ]
+    if by_agent:
+        hidden = {"first_response_compliance", "median_first_response_hours",
+                  "p90_first_response_hours", "reopen_rate", "satisfaction", "responses"}
+        columns = [c for c in columns if c.key not in hidden]
+    return columns
+
+
+BOARD_KEYS = ("resolution_compliance", "median_resolution_hours", "first_response_compliance",
+              "median_first_response_hours", "tasks_opened", "tasks_closed", "backlog",
+              "reopen_rate", "satisfaction")
+
+
+@dataclass(frozen=True)
+class Change:
+    arrow: str  # "↑", "↓" or "" (decorative: the words say it)
+    words: str
+    verdict: str  # "better" | "worse" | ""
+
+
+def change(row: scorecards.BoardRow, column: Column, kind: str) -> Change:
+    """The change of a figure since the previous period, in words ("up 3 points since last
+    month, better")."""
+    delta = row.change(column.key)
+    since = since_words(kind)
+    if delta is None:
+        return Change("", _("no figure to compare %(since)s", since=since), "")
+    if column.unit == "share":
+        size = round(100 * delta, 1)
+        amount = _("%(num)s points", num=number(abs(size)))
+    elif column.unit == "hours":
+        size = round(delta, 1)
+        amount = _("%(num)s working hours", num=number(abs(size)))
+    elif column.unit == "score":
+        size = round(delta, 2)
+        amount = number(abs(size), 2)
+    else:
+        size = delta
+        amount = number(abs(size), 0)
+    if size == 0:
+        return Change("", _("no change %(since)s", since=since), "")
+    rising = size > 0
+    verdict = "" if not column.better else (
+        "better" if rising == (column.better > 0) else "worse")
+    if rising:
+        words = _("up %(amount)s %(since)s", amount=amount, since=since)
+    else:
+        words = _("down %(amount)s %(since)s", amount=amount, since=since)
+    if verdict:
+        words = _("%(change)s, better", change=words) if verdict == "better" else \
+            _("%(change)s, worse", change=words)
+    return Change("↑" if rising else "↓", words, verdict)
+
+
+def compliance_chart(board: Sequence[scorecards.BoardRow], period_label: str) -> charts.Chart:
+    return charts.bar_chart(
+        chart_id="bars-compliance",
+        title=_("Tasks resolved on time by department, %(period)s", period=period_label),
+        description=_("One bar per department, longer for a higher share of tasks resolved "
+                      "within their target. The table next to it gives the figures."),
+        bars=[(row.figures.name, None if row.figures.resolution_compliance is None
+               else 100 * row.figures.resolution_compliance) for row in board],
+        label_header=_("Department"), value_header=_("Resolved on time (%)"),
+        fmt=lambda v: share(v / 100))
+
+
+def board_csv(board: Sequence[scorecards.BoardRow], period: Period) -> Any:
+    columns = scorecard_columns()
+    rows: list[list[Any]] = [[_("Rank"), _("Department"), *(c.header for c in columns),
+                              *(age_name(label) for label, _days in scorecards.AGE_BUCKETS),
+                              _("Rank in the previous period")]]
+    rows += [[row.rank or "", row.figures.name, *(c.plain(row.figures) for c in columns),
+              *(row.figures.backlog_ages[label] for label, _days in scorecards.AGE_BUCKETS),
+              row.previous_rank or ""] for row in board]
+    return csv_response(rows, f"departments-{period.kind}-{period.key}.csv")
+
+
+@bp.get("/")
+@staff_required(SUPERVISOR)
+def board() -> Any:
+    form, period = period_from_request()
+    locale = current_locale()
+    rows = scorecards.department_board(db_session(), period, tz=settings().timezone,
+                                       locale=locale)
+    if wants_csv():
+        return board_csv(rows, period)
+    label = period.label(locale)
+    columns = {c.key: c for c in scorecard_columns()}
+    return render_template(
+        "reports/board.html", form=form, period=period, period_label=label,
+        links=period_links("reports.board", period), board=rows,
+        fame=scorecards.wall_of_fame(rows), shame=scorecards.wall_of_shame(rows),
+        columns=[columns[k] for k in BOARD_KEYS], share=share,
+        change=lambda row, c: change(row, c,
+                                                                               period.kind),
+        chart=compliance_chart(rows, label),
+        csv_url=url_for("reports.board", period=period.kind, start=period.key, format="csv"),
+        detail_url=lambda department_id: url_for("reports.department",
+                                                 department_id=department_id,
+                                                 period=period.kind, start=period.key))
+
+
+def _grouping(department_id: int) -> tuple[str, str | None]:
+    by = request.args.get("by") or "category"
+    if by not in scorecards.GROUPINGS:
+        return "category", _("Choose category, area or agent.")
+    if by == "agent" and not current_staff().supervises(department_id):
+        abort(404)  # agents' figures: supervisors of this department and admins only
+    return by, None
+
+
+def backlog_chart(rows: Sequence[scorecards.DepartmentFigures], name: str) -> charts.Chart:
+    totals = {label: sum(r.backlog_ages[label] for r in rows)
+              for label, _days in scorecards.AGE_BUCKETS}
+    return charts.bar_chart(
+        chart_id="bars-backlog", title=_("Age of the open tasks of %(department)s at the "
+                                         "period end", department=name),
+        description=_("One bar per age group, longer for more open tasks. The table next to "
+                      "it gives the figures."),
+        bars=[(age_name(label), float(n)) for label, n in totals.items()],
+        label_header=_("Age"), value_header=_("Open tasks"), fmt=lambda v: number(v, 0))
+
+
+@bp.get("/departments/<int:department_id>")
+@staff_required(SUPERVISOR)
+def department(department_id: int) -> Any:
+    session = db_session()
+    found = session.get(Department, department_id)
+    if found is None:
+        abort(404)
+    by, by_error = _grouping(department_id)
+    form, period = period_from_request()
+    locale = current_locale()
+    rows = scorecards.department_detail(session, department_id, period,
+                                        tz=settings().timezone, by=by,
+                                        include_agents=by == "agent", locale=locale)
+    columns = scorecard_columns(by_agent=by == "agent")
+    name = found.t("name", locale)
+    unnamed = {"category": _("No category"), "area": _("No area"), "agent": _("Unassigned")}
+    if wants_csv():
+        if by_error:
+            raise bad_export(by_error)
+        table: list[list[Any]] = [[str(DRILL_NAMES[by]), *(c.header for c in columns),
+                                   *(age_name(label) for label, _d in scorecards.AGE_BUCKETS)]]
+        table += [[r.name or unnamed[by], *(c.plain(r) for c in columns),
+                   *(r.backlog_ages[label] for label, _d in scorecards.AGE_BUCKETS)]
+                  for r in rows]
+        if by == "agent":
+            _audit_agents(department_id, period, len(rows))
+        return csv_response(table, f"department-{department_id}-{by}-{period.kind}-"
+                                   f"{period.key}.csv")
+    args = {"period": period.kind, "start": period.key}
+    page = paginate(rows, page_number())
+    return render_template(
+        "reports/department.html", form=form, period=period, period_label=period.label(locale),
+        links=period_links("reports.department", period, department_id=department_id, by=by),
+        department=found, name=name, by=by, by_error=by_error, drill_names=DRILL_NAMES,
+        tabs={"category": _("By category"), "area": _("By area"), "agent": _("By agent")},
+        show_agents=current_staff().supervises(department_id), rows=page, columns=columns,
+        unnamed=unnamed[by], chart=backlog_chart(rows, name),
+        tab_url=lambda key: url_for("reports.department", department_id=department_id,
+                                    by=key, **args),
+        csv_url=url_for("reports.department", department_id=department_id, by=by,
+                        format="csv", **args),
+        previous_url=url_for("reports.department", department_id=department_id, by=by,
+                             page=page.page - 1, **args) if page.page > 1 else None,
+        next_url=url_for("reports.department", department_id=department_id, by=by,
+                         page=page.page + 1, **args) if page.has_next else None)
+
+
+def _audit_agents(department_id: int, period: Period, count: int) -> None:
+    """Agents' figures leave the portal: recorded in the audit trail."""
+    session = db_session()
+    session.add(AuditEntry(actor_id=current_staff().user_id, entity="department",
+                           entity_id=str(department_id), action="agent_figures_export",
+                           before={}, after={"period": f"{period.kind}-{period.key}",
+                                             "rows": count}, created_at=clock.now()))
+    session.flush()
 
 
 # -- hotspots ---------------------------------------------------------------------------------
@@ -298,10 +555,3 @@ def _comments_csv(period: Period, stem: str) -> Any:
     return csv_response(rows, f"{stem}.csv")
 
 
-def scorecard_staff_check(department_id: int) -> None:
-    """404 unless the viewer may see the agents of ``department_id``."""
-    if not current_staff().supervises(department_id):
-        abort(404)
-
-
-Formatter = Callable[[float | None], str]
