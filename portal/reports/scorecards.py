@@ -19,12 +19,13 @@ For a period ``[start, end)`` (local midnights as UTC instants, see ``periods.Pe
   ``row_number()`` over the group, ordered by working seconds; ``ceil`` is integer arithmetic
   (``(a*n + b - 1) // b`` for ``p = a/b``), the same SQL on SQLite and PostgreSQL.
 - **Backlog** at the period end (or now, for a period not over yet): tasks created before it
-  and not closed before it. Bounded by two index ranges, never the whole history: tasks open
-  now (``ix_tasks_department_open_created``: department, is_open, created_at < end) plus tasks
-  closed at or after the end (``ix_tasks_department_closed``: department, closed_at >= end,
-  created_at in the index). **Ages** by wall time at that moment, in ``AGE_BUCKETS``: under 2
-  days, 2 to 7, 7 to 30, 30 days and over (an age exactly on a boundary goes to the older
-  bucket).
+  and not closed before it. Bounded by two index ranges, never the whole history: tasks never
+  closed (open now; ``closed_at`` null, created before the end) plus tasks closed at or after
+  the end (``ix_tasks_department_closed``: department, closed_at >= end, created_at in the
+  index). For a recent period that is about the open backlog; the further back the period,
+  the more tasks closed since it are read. **Ages** by wall time at that moment, in
+  ``AGE_BUCKETS``: under 2 days, 2 to 7, 7 to 30, 30 days and over (an age exactly on a
+  boundary goes to the older bucket).
 - **Reopen rate**: requests with a "reopened" event in the period over requests moved to
   "resolved" in the period (``status_changed`` events), each request counted once
   (``ix_request_events_kind_created``), by the case's current department. It can exceed 1
@@ -49,7 +50,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from portal import clock
@@ -197,22 +198,24 @@ def _clock_figures(session: Session, by: str, scope: ColumnElement[bool],
 
 def _backlog(session: Session, by: str, scope: ColumnElement[bool],
              moment: datetime) -> dict[Any, list[int]]:
-    """Tasks created before ``moment`` and not closed before it, by age bucket."""
+    """Tasks created before ``moment`` and not closed before it, by age bucket. "Created
+    before" is counted in the sums, not filtered on, so that the only index ranges the
+    planner can take are the bounded ones (never "every task created before the moment")."""
     key = _key(by, task=True)
-    buckets = [func.sum(case((Task.created_at > moment - timedelta(days=AGE_BUCKETS[1][1]), 1),
-                             else_=0))]
-    for (_label, low), (_next, high) in zip(AGE_BUCKETS[1:], AGE_BUCKETS[2:], strict=False):
-        buckets.append(func.sum(case(
-            (and_(Task.created_at <= moment - timedelta(days=low),
-                  Task.created_at > moment - timedelta(days=high)), 1), else_=0)))
-    buckets.append(func.sum(case(
-        (Task.created_at <= moment - timedelta(days=AGE_BUCKETS[-1][1]), 1), else_=0)))
+    edges = [moment - timedelta(days=days) for _label, days in AGE_BUCKETS]  # newest first
+    buckets = []
+    for i, newest in enumerate(edges):
+        condition = Task.created_at <= newest if i else Task.created_at < newest
+        if i + 1 < len(edges):
+            condition = and_(condition, Task.created_at > edges[i + 1])
+        buckets.append(func.sum(case((condition, 1), else_=0)))
     parts = (
-        # Open now: open at the moment unless closed at or after it and then reopened.
-        and_(Task.is_open == true(), Task.created_at < moment,
-             or_(Task.closed_at.is_(None), Task.closed_at >= moment)),
-        # Closed since the moment.
-        and_(Task.is_open == false(), Task.closed_at >= moment, Task.created_at < moment),
+        # Never closed: (department, closed_at null) in ix_tasks_department_closed or
+        # (department, is_open) in ix_tasks_department_open_created: the open backlog.
+        and_(Task.is_open == true(), Task.closed_at.is_(None)),
+        # Closed at or after the moment, whatever since (ix_tasks_department_closed); a task
+        # closed before the moment and reopened later was not open at the moment.
+        Task.closed_at >= moment,
     )
     totals: dict[Any, list[int]] = {}
     for part in parts:
@@ -220,6 +223,8 @@ def _backlog(session: Session, by: str, scope: ColumnElement[bool],
         if by in ("category", "area"):
             query = query.join(ServiceRequest, ServiceRequest.id == Task.request_id)
         for k, *counts in session.execute(query.group_by(key)).all():
+            if not any(counts):
+                continue
             row = totals.setdefault(k, [0] * len(AGE_BUCKETS))
             for i, count in enumerate(counts):
                 row[i] += int(count or 0)
