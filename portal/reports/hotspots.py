@@ -9,8 +9,9 @@ survey key, an ``IN`` list) joined on the request's primary key.
 **Volumes**: requests created in a period by (area, category); every area appears in the
 per-area totals, with 0 when it had none (the map shades each one).
 
-**Trend**: requests per period for the last ``n`` periods of a kind, one grouped query (the
-period of a row is a balanced ``CASE`` tree over the period starts, as survey results do).
+**Trend**: requests per period for the last ``n`` periods of a kind: one statement of ``n``
+scalar ``COUNT`` subqueries, each one index range (an index-only count on SQLite; a ``CASE``
+bucket per row over two years of a million requests took 0.9 s, the ranges take far less).
 
 **Spikes** (the rule, and why). For each (area, category) with requests in the period:
 
@@ -74,7 +75,6 @@ from portal.requests.labels import _l
 from portal.requests.models import ServiceRequest
 from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyResponse, SurveyVersion
-from portal.surveys.results import bucket_of
 
 #: Spike rule parameters (see the module docstring).
 BASELINE_PERIODS = 6
@@ -220,16 +220,14 @@ def trend(session: Session, *, kind: str, periods: int, tz: str | ZoneInfo,
     series = [last]
     while len(series) < periods:
         series.insert(0, series[0].previous())
-    edges = [p.bounds(zone)[0] for p in series] + [last.bounds(zone)[1]]
-    bucket = bucket_of(ServiceRequest.created_at, edges[1:-1]).label("bucket")
-    rows = session.execute(
-        select(bucket, func.count())
-        .where(*_in(ServiceRequest.created_at, edges[0], edges[-1]),
-               *_filters(area_id, category_id))
-        .group_by(bucket)
-    ).all()
-    counts = {int(b): int(n) for b, n in rows}
-    return [TrendPoint(p, counts.get(i, 0)) for i, p in enumerate(series)]
+    where = _filters(area_id, category_id)
+    counts = [
+        select(func.count()).select_from(ServiceRequest)
+        .where(*_in(ServiceRequest.created_at, *p.bounds(zone)), *where).scalar_subquery()
+        for p in series
+    ]
+    row = session.execute(select(*counts)).one()
+    return [TrendPoint(p, int(n)) for p, n in zip(series, row, strict=True)]
 
 
 # -- spikes ----------------------------------------------------------------------------------
@@ -507,32 +505,32 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
     done = (select(AuditEntry.id)
             .where(AuditEntry.entity == DIGEST_ENTITY, AuditEntry.entity_id == week.key)
             .limit(1))
+    # The counting happens in a read transaction, so the write lock (BEGIN IMMEDIATE on
+    # SQLite) is held only while the emails are queued.
     with db.transaction(write=False) as session:
         if session.scalar(done) is not None:
             return None
+        locales = sorted({_locale(settings, u) for u in digest_recipients(session)})
+        flags = {locale: spikes(session, week, tz=settings.timezone, locale=locale)
+                 for locale in locales}
+    flagged = len(next(iter(flags.values()), []))
+    sent = 0
     with db.transaction() as session:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DIGEST_LOCK})
         if session.scalar(done) is not None:
             return None
-        flags_by_locale: dict[str, list[Spike]] = {}
-        sent = 0
-        flagged = 0
-        for user in digest_recipients(session):
+        for user in digest_recipients(session) if flagged else []:
             locale = _locale(settings, user)
-            if locale not in flags_by_locale:
-                flags_by_locale[locale] = spikes(session, week, tz=settings.timezone,
-                                                 locale=locale)
-            flags = flags_by_locale[locale]
-            flagged = len(flags)
-            if not flags:
-                break
+            mine = flags.get(locale)
+            if mine is None:  # a recipient who appeared meanwhile: next week
+                continue
             sent += queue_email(
                 session, settings=settings, to=user.email, template="hotspot_digest",
                 locale=locale,
                 context={"name": user.name, "week": week.label(locale),
-                         "items": [spike_sentence(s, locale) for s in flags[:DIGEST_LIMIT]],
-                         "more": max(0, len(flags) - DIGEST_LIMIT),
+                         "items": [spike_sentence(s, locale) for s in mine[:DIGEST_LIMIT]],
+                         "more": max(0, len(mine) - DIGEST_LIMIT),
                          "dashboard_url": f"{settings.base_url}/staff/reports/hotspots"
                                           f"?kind=week&start={week.key}"},
                 dedupe_key=f"hotspot_digest:{week.key}:{user.id}",
