@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.programmes import roster_views as programme_roster_views
     from portal.programmes.public_views import bp as programmes_bp
     from portal.reports import open_data_views
+    from portal.reports import public_views as report_public_views
     from portal.reports import staff_views as report_staff_views
     from portal.requests.alerts_views import bp as alerts_bp
     from portal.requests.filing_views import bp as filing_bp
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                       notices_bp, escalation_views.bp, survey_results_views.bp, survey_views.bp,
                       programmes_bp, programme_admin_views.bp, programme_roster_views.bp,
                       open311_views.bp, open311_key_views.bp, open_data_views.bp,
-                      report_staff_views.bp):
+                      report_staff_views.bp, report_public_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import jobs

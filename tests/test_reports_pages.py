@@ -101,6 +101,9 @@ def test_bar_chart_lengths_are_proportional_and_values_written():
 def test_class_breaks_are_equal_round_intervals():
     assert class_breaks([0, 3, 9.5]) == [2, 4, 6, 8, 10]
     assert class_breaks([]) == [0, 0, 0, 0, 0]
+    assert class_breaks([13, 2]) == [3, 6, 9, 12, 15]  # the largest is in the darkest class
+    assert class_breaks([12]) == [2.5, 5, 7.5, 10, 12.5]
+    assert class_breaks([0.37]) == [0.075, 0.15, 0.225, 0.3, 0.375]
     breaks = class_breaks([1, 50, 100])
     assert breaks == [20, 40, 60, 80, 100]
     assert [class_of(v, breaks) for v in (0, 20, 20.5, 100, 150)] == [0, 0, 1, 4, 4]
@@ -331,7 +334,7 @@ def test_board_ranks_departments_with_walls_changes_and_units(client, make, depa
     made, _cats = departments
     supervisor = make.staff(made["Roads"], role="supervisor")
     sign_in(client, supervisor)
-    html = client.get("/staff/reports/?period=month&start=2026-03-10").get_data(as_text=True)
+    html = client.get("/staff/reports?period=month&start=2026-03-10").get_data(as_text=True)
     ids = {name: str(d.id) for name, d in made.items()}
     fame = rows_of(html, 'data-wall="wall-of-fame"')
     shame = rows_of(html, 'data-wall="wall-of-shame"')
@@ -359,7 +362,7 @@ def test_board_ranks_departments_with_walls_changes_and_units(client, make, depa
 def test_board_in_spanish_formats_numbers_for_the_locale(client, make, departments):
     made, _cats = departments
     sign_in(client, make.user(role="admin"))
-    html = client.get("/staff/reports/?period=month&start=2026-03-10&lang=es") \
+    html = client.get("/staff/reports?period=month&start=2026-03-10&lang=es") \
         .get_data(as_text=True)
     assert '<html lang="es">' in html
     assert "75\xa0%" in html  # Spanish puts a (no-break) space before the percent sign
@@ -369,7 +372,7 @@ def test_board_in_spanish_formats_numbers_for_the_locale(client, make, departmen
 def test_board_csv_has_every_figure(client, make, departments):
     made, _cats = departments
     sign_in(client, make.user(role="admin"))
-    rows = read_csv(client.get("/staff/reports/?period=month&start=2026-03-10&format=csv"))
+    rows = read_csv(client.get("/staff/reports?period=month&start=2026-03-10&format=csv"))
     header = rows[0]
     assert header[:4] == ["Rank", "Department", "Tasks opened", "Tasks closed"]
     roads = next(r for r in rows if r[1] == "Roads")
@@ -384,11 +387,11 @@ def test_board_csv_has_every_figure(client, make, departments):
 
 def test_quarter_and_week_boards_and_period_links(client, make, departments):
     sign_in(client, make.user(role="admin"))
-    html = client.get("/staff/reports/?period=quarter&start=2026-02-01").get_data(as_text=True)
+    html = client.get("/staff/reports?period=quarter&start=2026-02-01").get_data(as_text=True)
     assert "Showing Q1 2026." in html
     assert "start=2025-10-01" in html  # the previous quarter
     assert "Next period" not in html  # nothing after today's quarter
-    week = client.get("/staff/reports/?period=week&start=2026-03-04").get_data(as_text=True)
+    week = client.get("/staff/reports?period=week&start=2026-03-04").get_data(as_text=True)
     assert "Showing Mar 2, 2026 – Mar 8, 2026." in week
     assert "start=2026-03-09" in week  # the next week has started
 
@@ -453,8 +456,51 @@ def test_reports_refused_to_agents_residents_and_coordinators(client, make, depa
                  make.user(role="coordinator")):
         browser = client.application.test_client()
         sign_in(browser, user)
-        assert browser.get("/staff/reports/").status_code == 403
+        assert browser.get("/staff/reports").status_code == 403
         assert browser.get(f"/staff/reports/departments/{made['Roads'].id}").status_code == 403
         assert browser.get("/staff/reports/hotspots").status_code == 403
-    anonymous = client.get("/staff/reports/")
+    anonymous = client.get("/staff/reports")
     assert anonymous.status_code == 302 and "/account/sign-in" in anonymous.headers["Location"]
+
+
+# -- the public page --------------------------------------------------------------------------
+
+def test_public_performance_page_without_agents_or_comments(client, make, departments, city):
+    made, cats = departments
+    agent = make.staff(made["Roads"], role="agent", name="Andy Agent")
+    resolved_clock(make, cats["Roads"], stage="met", hours=1, day=date(2026, 3, 6),
+                   assignee=agent)
+    sr = make.request(category=city["parking"], area_id=city["north"].id)
+    make.survey_response(request_id=sr.id, csat=1, comment="My neighbour Bob is awful",
+                         created_at=local(date(2026, 3, 12)))
+    response = client.get("/performance?period=month&start=2026-03-10")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "Rank 1: Parks" in html and "Departments ranked, March 2026" in html
+    assert "<title>Northside: 13 (shade 5 of 5)</title>" in html  # with the surveyed one
+    assert "<title>Parking: 15</title>" in html
+    assert "Andy Agent" not in html and "Bob" not in html
+    assert "/staff/reports" not in html  # no links into the back office
+    assert 'href="/open-data"' in html
+    assert 'href="/performance"' in client.get("/").get_data(as_text=True)  # the footer
+
+
+def test_public_performance_csv_tables(client, departments, city):
+    base = "/performance?period=month&start=2026-03-10&format=csv&table="
+    departments_csv = read_csv(client.get(base + "departments"))
+    assert [r[1] for r in departments_csv[1:]] == ["Parks", "Roads", "Water", "Waste",
+                                                   "Lights", "Streets"]
+    assert read_csv(client.get(base + "areas"))[1:] == [["Northside", "12", "shade 5 of 5"],
+                                                       ["Southside", "2", "shade 1 of 5"]]
+    categories = read_csv(client.get(base + "categories"))
+    assert categories[1] == ["Parking", "14"]  # most first
+    assert ["Roads work", "6"] in categories
+    assert read_csv(client.get(base + "compliance"))[1] == ["Parks", "100%"]
+    assert client.get(base + "agents").status_code == 400
+
+
+def test_public_page_bad_input(client):
+    html = client.get("/performance?period=decade&start=2026-13-01").get_data(as_text=True)
+    assert "Choose a week, a month or a quarter." in html
+    assert "Enter a real date, like 2026-03-31." in html
+    assert "Showing March 2026." in html

@@ -31,6 +31,8 @@ PUBLIC = {
     "programmes.browse", "programmes.show", "programmes.calendar",
     # Open data: the documented, anonymised request list (tests/test_open_data.py).
     "open_data.index", "open_data.requests_csv", "open_data.requests_json",
+    # The public performance page: scorecards without agents, volumes, the map.
+    "performance.index",
 }
 SIGNED_IN = {
     "auth.account", "auth.change_password", "auth.sign_out", "tracking.mine", "alerts.index",

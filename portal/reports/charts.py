@@ -254,15 +254,15 @@ def bar_chart(*, chart_id: str, title: str, description: str,
 # -- choropleth map ---------------------------------------------------------------------------
 
 def class_breaks(values: Sequence[float], classes: int = len(MAP_CLASSES)) -> list[float]:
-    """Upper bounds of ``classes`` equal intervals from 0 to the largest value (rounded to
-    nice numbers), so a class means the same across areas."""
+    """Upper bounds of ``classes`` equal intervals from 0 to the largest value, the interval
+    rounded up to half a unit of its leading digit (13 in 5 classes: steps of 3), so the
+    darkest class always holds the largest value and a class means the same across areas."""
     top = max(values, default=0)
     if top <= 0:
         return [0.0] * classes
-    ticks = nice_ticks(top, classes)
-    step = ticks[1]
-    while step * classes < top:
-        step *= 2
+    raw = top / classes
+    power = 10 ** math.floor(math.log10(raw))
+    step = math.ceil(round(raw / power * 2, 9)) / 2 * power
     return [round(step * (i + 1), 10) for i in range(classes)]
 
 

@@ -132,7 +132,7 @@ def volume_charts(volumes: hotspots.Volumes, period_label: str) -> dict[str, cha
         shapes=map_shapes(), values=counts, area_header=_("Area"),
         value_header=_("Requests"), class_header=_("Shade"),
         class_label=lambda n, of: _("shade %(n)d of %(of)d", n=n, of=of),
-        no_data=_("no figure"), fmt=lambda v: number(v, 0))
+        no_data=_("no figure"), fmt=lambda v: number(v, 1))
     by_category = charts.bar_chart(
         chart_id="bars-categories",
         title=_("Requests by category, %(period)s", period=period_label),
@@ -315,7 +315,7 @@ def board_csv(board: Sequence[scorecards.BoardRow], period: Period) -> Any:
     return csv_response(rows, f"departments-{period.kind}-{period.key}.csv")
 
 
-@bp.get("/")
+@bp.get("")
 @staff_required(SUPERVISOR)
 def board() -> Any:
     form, period = period_from_request()

@@ -9,8 +9,8 @@ CHECKS = [
                lambda w: "/staff/reports/hotspots?format=csv&table=areas", SUPERVISORS),
 ]
 CHECKS += [
-    RouteCheck("reports.board", lambda w: "/staff/reports/", SUPERVISORS),
-    RouteCheck("reports.board", lambda w: "/staff/reports/?format=csv&period=week",
+    RouteCheck("reports.board", lambda w: "/staff/reports", SUPERVISORS),
+    RouteCheck("reports.board", lambda w: "/staff/reports?format=csv&period=week",
                SUPERVISORS),
     RouteCheck("reports.department", lambda w: f"/staff/reports/departments/{w.dept_y.id}",
                SUPERVISORS),

@@ -1,0 +1,63 @@
+"""The public performance page, ``/performance``: every department's scorecard (no agent
+figures, no survey comments), the requests by category and by area, and the map of the areas.
+Each table downloads as CSV (``?format=csv&table=departments|areas|categories``). Bad input
+gets a message next to its field and the current period: never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+
+from portal.i18n import current_locale
+from portal.reports import hotspots, scorecards
+from portal.reports.staff_views import (
+    BOARD_KEYS,
+    bad_export,
+    board_csv,
+    change,
+    chart_csv,
+    compliance_chart,
+    period_from_request,
+    period_links,
+    scorecard_columns,
+    share,
+    volume_charts,
+    wants_csv,
+    zone,
+)
+from portal.web import db_session, settings
+
+bp = Blueprint("performance", __name__, url_prefix="/performance")
+
+TABLES = ("departments", "areas", "categories", "compliance")
+
+
+@bp.get("")
+def index() -> Any:
+    form, period = period_from_request()
+    locale = current_locale()
+    session = db_session()
+    board = scorecards.department_board(session, period, tz=settings().timezone,
+                                        locale=locale)
+    volumes = hotspots.volumes(session, period, tz=zone(), locale=locale)
+    label = period.label(locale)
+    shown = {**volume_charts(volumes, label), "compliance": compliance_chart(board, label)}
+    if wants_csv():
+        table = request.args.get("table", "")
+        if table not in TABLES:
+            raise bad_export(_("Choose a table to export."))
+        stem = f"performance-{table}-{period.kind}-{period.key}"
+        if table == "departments":
+            return board_csv(board, period)
+        return chart_csv(shown["map" if table == "areas" else table], stem)
+    columns = {c.key: c for c in scorecard_columns()}
+    args = {"period": period.kind, "start": period.key}
+    return render_template(
+        "reports/performance.html", form=form, period=period, period_label=label,
+        links=period_links("performance.index", period), board=board,
+        fame=scorecards.wall_of_fame(board), shame=scorecards.wall_of_shame(board),
+        columns=[columns[k] for k in BOARD_KEYS], share=share,
+        change=lambda row, c: change(row, c, period.kind), charts=shown, volumes=volumes,
+        csv_url=lambda table: url_for("performance.index", format="csv", table=table, **args))
