@@ -253,7 +253,7 @@ def _measure(fn: Callable[[], Any], repeat: int) -> tuple[str, float]:
         fn()
         timings.append((time.perf_counter() - started) * 1000)
     p50 = statistics.median(timings)
-    flag = "  ** over 1 s **" if p50 > LIMIT_MS else ""
+    flag = "  ** over 1 s **" if p50 > LIMIT_MS else "                "
     return f"p50 {p50:8.1f} ms  p95 {percentile(timings, 95):8.1f} ms{flag}", p50
 
 
@@ -410,7 +410,9 @@ def main() -> None:
             session.rollback()
             continue
         print(f"{label:38} {figures}   {title}")
-        if p50 > LIMIT_MS:
+        # A whole file is a streamed download, not a page: its first bytes come at the
+        # first-batch figure; its total time is shown for throughput only.
+        if p50 > LIMIT_MS and "whole file" not in label:
             slow.append(label)
         if args.plans:
             print_plans(db, label, run)
