@@ -504,3 +504,6 @@ def test_public_page_bad_input(client):
     assert "Choose a week, a month or a quarter." in html
     assert "Enter a real date, like 2026-03-31." in html
     assert "Showing March 2026." in html
+    bad = client.get("/performance?start=2026-13-01&format=csv&table=areas")
+    assert bad.status_code == 400
+    assert "Enter a real date, like 2026-03-31." in bad.get_data(as_text=True)

@@ -44,7 +44,7 @@ def index() -> Any:
     volumes = hotspots.volumes(session, period, tz=zone(), locale=locale)
     label = period.label(locale)
     shown = {**volume_charts(volumes, label), "compliance": compliance_chart(board, label)}
-    if wants_csv():
+    if wants_csv(form):
         table = request.args.get("table", "")
         if table not in TABLES:
             raise bad_export(_("Choose a table to export."))

@@ -157,8 +157,15 @@ def chart_csv(chart: charts.Chart, stem: str) -> Any:
     return csv_response([chart.table.headers, *chart.table.rows], f"{stem}.csv")
 
 
-def wants_csv() -> bool:
-    return request.args.get("format") == "csv"
+def wants_csv(form: PeriodForm) -> bool:
+    """Whether a CSV is asked for; a 400 with the message when the period was not understood
+    (a file never silently holds another period than the one asked for)."""
+    if request.args.get("format") != "csv":
+        return False
+    problems = [str(error) for f in form for error in f.errors]
+    if problems:
+        raise bad_export(" ".join(problems))
+    return True
 
 
 # -- scorecards -------------------------------------------------------------------------------
@@ -322,7 +329,7 @@ def board() -> Any:
     locale = current_locale()
     rows = scorecards.department_board(db_session(), period, tz=settings().timezone,
                                        locale=locale)
-    if wants_csv():
+    if wants_csv(form):
         return board_csv(rows, period)
     label = period.label(locale)
     columns = {c.key: c for c in scorecard_columns()}
@@ -377,7 +384,7 @@ def department(department_id: int) -> Any:
     columns = scorecard_columns(by_agent=by == "agent")
     name = found.t("name", locale)
     unnamed = {"category": _("No category"), "area": _("No area"), "agent": _("Unassigned")}
-    if wants_csv():
+    if wants_csv(form):
         if by_error:
             raise bad_export(by_error)
         table: list[list[Any]] = [[str(DRILL_NAMES[by]), *(c.header for c in columns),
@@ -457,7 +464,7 @@ def hotspots_page() -> Any:
     shown = {**volume_charts(volumes, label), "trend": trend_chart(points, locale)}
     flags = hotspots.spikes(session, period, tz=zone(), locale=locale)
     moods = hotspots.sentiment(session, period, tz=zone())
-    if wants_csv():
+    if wants_csv(form):
         if category_error:
             raise bad_export(category_error)
         return _hotspots_csv(period, shown, volumes, flags, moods)
