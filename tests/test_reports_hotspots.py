@@ -150,12 +150,19 @@ def test_trend_refuses_bad_arguments(db):
         trend(db, kind="week", periods=2, tz=TZ, last=MARCH)
 
 
-def test_volumes_read_the_created_index(db, city):
+def test_counts_read_the_indexes(db, make, city):
     plans = sqlite_plans(db, lambda: volumes(db, MARCH, tz=TZ, area_id=city.north.id))
     assert any("ix_service_requests_area_created" in p for p in plans), plans
     plans = sqlite_plans(db, lambda: trend(db, kind="month", periods=6, tz=TZ, last=MARCH,
                                            category_id=city.parking.id))
     assert any("ix_service_requests_category_created" in p for p in plans), plans
+    plans = sqlite_plans(db, lambda: spikes(db, MARCH, tz=TZ))
+    grouped = [p for p in plans if "service_requests" in p]
+    assert len(grouped) == 2, plans  # the period, and the six periods before it
+    assert all("INDEX ix_service_requests_area_created" in p for p in grouped), plans
+    make.survey_version()
+    plans = sqlite_plans(db, lambda: sentiment(db, MARCH, tz=TZ))
+    assert any("ix_survey_responses_survey_created" in p for p in plans), plans
 
 
 # -- spikes ----------------------------------------------------------------------------------
@@ -365,7 +372,7 @@ def test_digest_sent_once_a_week_to_supervisors_and_admins_in_their_language(
     assert ("Parking in Northside: 10 requests in Mar 9, 2026 – Mar 15, 2026, 4.0 times the "
             "city rate (2.5 per area) and none in the previous 6 weeks.") in supervisor.body_text
     assert "Southside" not in supervisor.body_text
-    assert "/staff/reports/hotspots?kind=week&start=2026-03-09" in supervisor.body_text
+    assert "/staff/reports/hotspots?period=week&start=2026-03-09" in supervisor.body_text
     assert "9 mar 2026" in admin.body_text  # the week in Spanish
     assert "Northside" in admin.body_html
     marker = db.scalar(select(AuditEntry).where(AuditEntry.entity == "hotspot_digest"))

@@ -542,7 +542,7 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
                          "items": [spike_sentence(s, locale) for s in mine[:DIGEST_LIMIT]],
                          "more": max(0, len(mine) - DIGEST_LIMIT),
                          "dashboard_url": f"{settings.base_url}/staff/reports/hotspots"
-                                          f"?kind=week&start={week.key}"},
+                                          f"?period=week&start={week.key}"},
                 dedupe_key=f"hotspot_digest:{week.key}:{user.id}",
             ) is not None
         session.add(AuditEntry(actor_id=None, entity=DIGEST_ENTITY, entity_id=week.key,
