@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,7 +18,8 @@ from sqlalchemy import func, insert, select
 from portal import clock
 from portal.casework.models import AuditEntry
 from portal.notifications.models import OutboxMessage
-from portal.notifications.worker import PERIODIC_JOBS
+from portal.notifications.senders import SmtpSender
+from portal.notifications.worker import PERIODIC_JOBS, deliver_outbox
 from portal.reports.hotspots import (
     comments_page,
     digest_week,
@@ -347,7 +349,7 @@ def test_digest_week_is_the_last_full_week_from_monday_at_the_hour(settings):
 
 
 def test_digest_sent_once_a_week_to_supervisors_and_admins_in_their_language(
-        app, db, make, city, settings):
+        app, db, make, city, settings, smtp):
     assert send_hotspot_digest in PERIODIC_JOBS
     department = make.department()
     make.staff(department, role="supervisor", email="sup@example.org")
@@ -377,6 +379,13 @@ def test_digest_sent_once_a_week_to_supervisors_and_admins_in_their_language(
     assert "Northside" in admin.body_html
     marker = db.scalar(select(AuditEntry).where(AuditEntry.entity == "hotspot_digest"))
     assert (marker.entity_id, marker.after) == ("2026-03-09", {"flags": 1, "emails": 2})
+
+    # The worker delivers them as they are.
+    deliver_outbox(database, SmtpSender(settings), now=clock.now(), max_attempts=3)
+    received = sorted(smtp.wait_for(2), key=lambda item: item[0])
+    assert [to for to, _message in received] == [["admin@example.org"], ["sup@example.org"]]
+    subject = str(make_header(decode_header(received[1][1]["Subject"])))
+    assert " ".join(subject.split()) == supervisor.subject
 
 
 def test_no_digest_when_nothing_is_flagged(app, db, make, city, settings):
