@@ -83,6 +83,9 @@ class ServiceRequest(Base):
         #: Open311 lists by service code over a date range.
         Index("ix_service_requests_category_created", "category_id", "created_at"),
         Index("ix_service_requests_api_token", "api_token", unique=True),
+        #: Hotspots count requests by area and category over a date range.
+        Index("ix_service_requests_area_created_category", "area_id", "created_at",
+              "category_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
