@@ -19,10 +19,12 @@ depends_on = None
 
 INDEXES = (
     ("ix_request_events_kind_created", "request_events", ["kind", "created_at"]),
-    ("ix_sla_clocks_department_kind_stopped", "sla_clocks",
-     ["department_id", "kind", "stopped_at"]),
-    ("ix_survey_responses_department_created", "survey_responses",
-     ["department_id", "created_at"]),
+    (
+        "ix_sla_clocks_department_kind_stopped",
+        "sla_clocks",
+        ["department_id", "kind", "stopped_at"],
+    ),
+    ("ix_survey_responses_department_created", "survey_responses", ["department_id", "created_at"]),
     ("ix_tasks_department_closed", "tasks", ["department_id", "closed_at", "created_at"]),
     ("ix_tasks_department_created", "tasks", ["department_id", "created_at"]),
 )
