@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
+from sqlalchemy import event
 
 from portal import create_app
 from portal.config import Settings
@@ -35,3 +38,25 @@ def scratch_app(scratch: tempfile.TemporaryDirectory, database_url: str = "",
     db: Database = app.extensions["portal.db"]
     print(f"engine: {db.dialect}")
     return app, db
+
+
+def print_plans(db: Database, label: str, run: Callable[[], Any]) -> None:
+    """Run ``run()`` once, recording its SELECTs, and print each one's plan (SQLite's
+    ``EXPLAIN QUERY PLAN`` or PostgreSQL's ``EXPLAIN``)."""
+    statements: list[tuple[str, Any]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    explain = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
+    with db.engine.connect() as conn:
+        for number, (statement, parameters) in enumerate(statements, start=1):
+            print(f"-- plan: {label}, query {number}")
+            for row in conn.exec_driver_sql(explain + statement, parameters):
+                print("   ", row[-1])

@@ -25,12 +25,11 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from common import percentile, scratch_app  # benchmarks/common.py
-from sqlalchemy import event, insert
+from common import percentile, print_plans, scratch_app  # benchmarks/common.py
+from sqlalchemy import insert
 
 from portal import clock
 from portal.areas.models import Area
@@ -163,28 +162,6 @@ def post_rate(app, world: dict[str, Any], *, total: int, threads: int) -> str:
     note = f", {len(failures)} failed (first: {failures[0][:200]})" if failures else ""
     return f"{done / elapsed:7.0f} filings/s ({done} in {elapsed:.1f} s{note})"
 
-
-def print_plans(db: Database, label: str, run: Callable[[], Any]) -> None:
-    """Run ``run()`` once, recording its SELECTs on the requests and events tables, and print
-    each one's plan."""
-    statements: list[tuple[str, Any]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        text = statement.lstrip().upper()
-        if text.startswith("SELECT") and ("SERVICE_REQUESTS" in text or "EVENTS" in text):
-            statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        run()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    explain = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
-    with db.engine.connect() as conn:
-        for number, (statement, parameters) in enumerate(statements, start=1):
-            print(f"-- plan: {label}, query {number}")
-            for row in conn.exec_driver_sql(explain + statement, parameters):
-                print("   ", row[-1])
 
 
 def main() -> None:

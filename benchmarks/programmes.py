@@ -45,8 +45,8 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
-from common import percentile, scratch_app  # benchmarks/common.py
-from sqlalchemy import event, func, insert, select, text
+from common import percentile, print_plans, scratch_app  # benchmarks/common.py
+from sqlalchemy import func, insert, select, text
 
 from portal import clock
 from portal.areas.models import Area
@@ -462,26 +462,15 @@ def measure(db: Database, fn: Callable[[Any], Any], repeat: int) -> str:
     return f"p50 {statistics.median(timings):7.2f} ms  p95 {percentile(timings, 95):7.2f} ms"
 
 
-def print_plans(db: Database, label: str, fn: Callable[[Any], Any]) -> None:
-    """Run ``fn(session)`` once, recording its SELECTs, and print each one's plan."""
-    statements: list[tuple[str, Any]] = []
 
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append((statement, parameters))
+def print_session_plans(db: Database, label: str, fn: Callable[[Any], Any]) -> None:
+    """``print_plans`` for a function of a session."""
 
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    def run() -> None:
         with db.session() as session:
             fn(session)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    explain = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
-    with db.engine.connect() as conn:
-        for number, (statement, parameters) in enumerate(statements, start=1):
-            print(f"-- plan: {label}, query {number}")
-            for row in conn.exec_driver_sql(explain + statement, parameters):
-                print("   ", row[-1])
+
+    print_plans(db, label, run)
 
 
 def count(db: Database, query: Any) -> int:
@@ -655,7 +644,7 @@ def main() -> None:
     print(f"\n2. browse: {sizes.programmes:,} programmes, {browsable:,} open")
     for label, fn in browse_cases(db, world, now):
         if args.plans:
-            print_plans(db, label, fn)
+            print_session_plans(db, label, fn)
         with db.session() as session:
             shown = len(fn(session).items)
         print(f"{label:42} {measure(db, fn, args.repeat)}  ({shown} shown)")
@@ -664,14 +653,14 @@ def main() -> None:
     print(f"\n3. my programmes among {total:,} enrolments")
     for label, fn in my_programmes_cases(db):
         if args.plans:
-            print_plans(db, label, fn)
+            print_session_plans(db, label, fn)
         with db.session() as session:
             shown = len(fn(session).items)
         print(f"{label:42} {measure(db, fn, args.repeat)}  ({shown} shown)")
 
     if args.plans:
         for label, fn in job_finder_cases(now):
-            print_plans(db, label, fn)
+            print_session_plans(db, label, fn)
     print("\n4. offers job")
     failures += offers(db, settings, world, sizes, clock.now())
     print("\n5. session reminders job")

@@ -38,8 +38,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common import percentile, scratch_app  # benchmarks/common.py
-from sqlalchemy import event, func, insert, select, text
+from common import percentile, print_plans, scratch_app  # benchmarks/common.py
+from sqlalchemy import func, insert, select, text
 from werkzeug.exceptions import HTTPException
 
 from portal import clock
@@ -333,26 +333,6 @@ def _domain_fallbacks(session: Any, world: dict[str, Any], zone: ZoneInfo,
         scorecards and hotspots and hasattr(scorecards, "department_board")) else None
     return found
 
-
-def print_plans(db: Database, label: str, run: Callable[[], Any]) -> None:
-    """Run ``run()`` once, recording its SELECTs, and print each one's plan."""
-    statements: list[tuple[str, Any]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-            statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        run()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    explain = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
-    with db.engine.connect() as conn:
-        for number, (statement, parameters) in enumerate(statements, start=1):
-            print(f"-- plan: {label}, query {number}")
-            for row in conn.exec_driver_sql(explain + statement, parameters):
-                print("   ", row[-1])
 
 
 def main() -> None:
