@@ -568,7 +568,7 @@ def offers(db: Database, settings: Any, world: dict[str, Any], sizes: Sizes,
         Enrolment.state == "offered", Enrolment.offer_expires_at <= now))
     print(f"lapsed offers: {lapsed_before:,} in {len(world['offer_ids']):,} programmes "
           f"(first finder page: {len(_programmes_with_lapsed_offers(db, now, 0))}, "
-          f"free-place finder page: {len(_programmes_with_free_places(db, 0))})")
+          f"free-place finder page: {len(_programmes_with_free_places(db, 0, now))})")
     emails = count(db, select(func.count()).select_from(OutboxMessage))
     started = time.perf_counter()
     said = process_programme_offers(db, settings, now)
