@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +25,7 @@ from portal.notifications.senders import (
 from portal.notifications.service import queue_email
 from portal.notifications.worker import deliver_outbox, retry_delay
 from tests.smtp import _free_port, body_html, body_text
+from tests.threads import together
 
 NOTE = 'Pothole <script>alert("x")</script> & co'
 
@@ -225,29 +225,16 @@ def test_racing_workers_send_each_message_once(committed_app, settings, smtp):
     session.commit()
     session.close()
 
-    start = threading.Barrier(3)
-    totals: list[int] = []
-    errors: list[BaseException] = []
+    def work() -> int:
+        sent = 0
+        while True:
+            stats = deliver_outbox(database, SmtpSender(settings), now=clock.now(),
+                                   batch=4, max_attempts=3)
+            sent += stats.sent
+            if stats.claimed == 0:
+                return sent
 
-    def work() -> None:
-        try:
-            start.wait()
-            sent = 0
-            while True:
-                stats = deliver_outbox(database, SmtpSender(settings), now=clock.now(),
-                                       batch=4, max_attempts=3)
-                sent += stats.sent
-                if stats.claimed == 0:
-                    break
-            totals.append(sent)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    totals, errors = together([work] * 3)
 
     assert errors == []
     assert sum(totals) == len(addresses)

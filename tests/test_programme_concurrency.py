@@ -7,7 +7,6 @@ together at a barrier.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -24,6 +23,7 @@ from portal.programmes.models import Enrolment, Programme
 from portal.programmes.offers import process_programme_offers
 from tests.factories import Factories
 from tests.postgres import scratch_postgres
+from tests.threads import together
 
 ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
@@ -58,26 +58,6 @@ def arrange(app, build: Callable[[Factories], Any]) -> Any:
     finally:
         session.close()
 
-
-def together(jobs: list[Callable[[], Any]]) -> tuple[list[Any], list[BaseException]]:
-    """Run every job in its own thread, all released at once; results in job order."""
-    barrier = threading.Barrier(len(jobs))
-    results: list[Any] = [None] * len(jobs)
-    errors: list[BaseException] = []
-
-    def run(index: int, job: Callable[[], Any]) -> None:
-        try:
-            barrier.wait()
-            results[index] = job()
-        except BaseException as exc:  # noqa: BLE001 - reported by the caller
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return results, errors
 
 
 def in_transaction(app, work: Callable[[Any, Any], Any]) -> Callable[[], Any]:

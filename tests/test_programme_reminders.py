@@ -3,7 +3,6 @@ however many times (and by however many workers) the job runs."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from portal.programmes import reminders
 from portal.programmes.models import ProgrammeSession
 from portal.programmes.reminders import send_session_reminders
 from tests.factories import Factories
+from tests.threads import together
 
 START = datetime(2026, 4, 6, 16, 0, tzinfo=UTC)
 
@@ -175,21 +175,7 @@ def test_two_workers_remind_each_participant_once(committed_app, settings):
     session.commit()
     session.close()
 
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            start.wait()
-            send_session_reminders(database, settings, at)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _results, errors = together([lambda: send_session_reminders(database, settings, at)] * 2)
     assert errors == []
     check = database.session()
     keys = check.scalars(select(OutboxMessage.dedupe_key)

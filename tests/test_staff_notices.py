@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,6 +23,7 @@ from tests.conftest import csrf_from
 from tests.factories import Factories
 from tests.smtp import body_html, body_text
 from tests.test_case import make_office, sign_in, staff
+from tests.threads import together
 
 # Monday 2 March 2026: Chicago is on CST (UTC-6), so the 07:00 digest is 13:00 UTC.
 SUNDAY_EVENING = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)  # 17:30 in Chicago
@@ -232,21 +232,7 @@ def test_two_workers_send_each_digest_once(committed_app, settings):
     session.commit()
     session.close()
 
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            start.wait()
-            send_staff_digests(database, settings, AFTER_SEVEN)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _results, errors = together([lambda: send_staff_digests(database, settings, AFTER_SEVEN)] * 2)
     assert errors == []
     check = database.session()
     recipients = check.scalars(select(OutboxMessage.to_address)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,6 +23,7 @@ from portal.surveys.invitations import (
 from portal.surveys.models import SurveyInvitation, SurveyOptOut
 from tests.factories import Factories
 from tests.test_case import make_office, staff
+from tests.threads import together
 
 MONDAY = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 TOKEN_IN_URL = "/surveys/"
@@ -314,21 +314,7 @@ def test_two_workers_send_each_invitation_once(committed_app, settings):
     due = MONDAY + timedelta(days=2)
     clock.freeze(due)
 
-    start = threading.Barrier(2)
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            start.wait()
-            send_due_invitations(database, settings, due)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _results, errors = together([lambda: send_due_invitations(database, settings, due)] * 2)
     assert errors == []
     check = database.session()
     recipients = check.scalars(select(OutboxMessage.to_address)
