@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from portal import create_app
+from portal import clock, create_app
 from portal.config import Settings
 from portal.db import Base, Database
 from portal.extensions import limiter
@@ -145,6 +146,13 @@ def truncate_all(db: Database) -> None:
         else:
             for name in tables:
                 conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def freeze_clock() -> Iterator[Callable[[datetime | None], None]]:
+    """``portal.clock.freeze`` for the test: the clock runs again afterwards."""
+    yield clock.freeze
+    clock.freeze(None)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal import clock
 from portal.reports import open_data
 from portal.reports.open_data import COLUMNS, NAMES, RangeError, bounds, parse_range, rows
 from portal.requests.models import Event
@@ -36,12 +35,8 @@ API_TOKEN = "apitok-7c1d2e3f4a5b"
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    clock.freeze(NOW)
-    try:
-        yield
-    finally:
-        clock.freeze(None)
+def frozen(freeze_clock):
+    freeze_clock(NOW)
 
 
 def at(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from portal import clock
 from portal.casework.models import AuditEntry
 from portal.notifications.models import OutboxMessage
 from portal.programmes import admin
@@ -20,12 +19,8 @@ NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 09:00 in Chicago
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    clock.freeze(NOW)
-    try:
-        yield
-    finally:
-        clock.freeze(None)
+def frozen(freeze_clock):
+    freeze_clock(NOW)
 
 
 

@@ -37,10 +37,8 @@ GOOD = {"adult": "yes", "ward": "north", "interests": [], "age": "30", "note": "
 
 
 @pytest.fixture(autouse=True)
-def _frozen():
-    clock.freeze(NOW)
-    yield
-    clock.freeze(None)
+def _frozen(freeze_clock):
+    freeze_clock(NOW)
 
 
 def outbox(db, kind=None):

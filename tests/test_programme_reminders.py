@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal import clock
 from portal.notifications.models import OutboxMessage
 from portal.programmes import reminders
 from portal.programmes.models import ProgrammeSession
@@ -20,10 +19,8 @@ START = datetime(2026, 4, 6, 16, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _frozen():
-    clock.freeze(START)
-    yield
-    clock.freeze(None)
+def _frozen(freeze_clock):
+    freeze_clock(START)
 
 
 def mails(db):

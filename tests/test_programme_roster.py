@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal import clock
 from portal.casework.models import AuditEntry
 from portal.programmes import roster
 from portal.programmes.models import Attendance
@@ -22,12 +21,8 @@ NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    clock.freeze(NOW)
-    try:
-        yield
-    finally:
-        clock.freeze(None)
+def frozen(freeze_clock):
+    freeze_clock(NOW)
 
 
 @pytest.fixture

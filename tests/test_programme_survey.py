@@ -23,10 +23,8 @@ START = datetime(2026, 5, 4, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
-def _frozen():
-    clock.freeze(START)
-    yield
-    clock.freeze(None)
+def _frozen(freeze_clock):
+    freeze_clock(START)
 
 
 @pytest.fixture

@@ -23,10 +23,8 @@ HOUR = timedelta(hours=1)
 
 
 @pytest.fixture(autouse=True)
-def _frozen():
-    clock.freeze(NOW)
-    yield
-    clock.freeze(None)
+def _frozen(freeze_clock):
+    freeze_clock(NOW)
 
 
 def at(moment: datetime) -> datetime:

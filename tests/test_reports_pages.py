@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from portal import clock
 from portal.casework.models import AuditEntry
 from portal.reports.charts import (
     MAP_CLASSES,
@@ -159,10 +158,8 @@ def local(day: date, hour: int = 12) -> datetime:
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    clock.freeze(NOW)
-    yield
-    clock.freeze(None)
+def frozen(freeze_clock):
+    freeze_clock(NOW)
 
 
 def add_requests(db, category, area, when: datetime, n: int) -> None:

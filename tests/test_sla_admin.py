@@ -19,12 +19,8 @@ NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    clock.freeze(NOW)
-    try:
-        yield
-    finally:
-        clock.freeze(None)
+def frozen(freeze_clock):
+    freeze_clock(NOW)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from portal import clock
 from portal.casework.models import Task
 from portal.casework.queues import Filters, queue_page
 from portal.requests.models import Event
@@ -29,12 +28,8 @@ ROW_RE = re.compile(r'id="escalation-(\d+)"')
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    clock.freeze(NOW)
-    try:
-        yield
-    finally:
-        clock.freeze(None)
+def frozen(freeze_clock):
+    freeze_clock(NOW)
 
 
 @dataclass

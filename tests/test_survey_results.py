@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, text
 
-from portal import clock
 from portal.casework.keyset import encode_cursor
 from portal.surveys import results_views
 from portal.surveys.definitions import load_definitions
@@ -41,12 +40,8 @@ CSV = "/staff/surveys/results.csv"
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    clock.freeze(NOW)
-    try:
-        yield
-    finally:
-        clock.freeze(None)
+def frozen(freeze_clock):
+    freeze_clock(NOW)
 
 
 @dataclass
