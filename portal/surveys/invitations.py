@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -278,8 +279,6 @@ def send_invitation(
     session: Session, *, settings: Settings, invitation: SurveyInvitation, now: datetime,
 ) -> str:
     """Send or cancel one due invitation; returns "sent", "cancelled" or "skipped"."""
-    from portal.surveys.definitions import localized
-
     if invitation.request_id is None and invitation.subject_key:
         return _send_programme_invitation(session, settings=settings, invitation=invitation,
                                           now=now)
@@ -288,6 +287,19 @@ def send_invitation(
     if request is None or request.status not in STILL_RESOLVED or opted_out(
             session, invitation.email):
         return _cancel(session, invitation)
+    return _send(session, settings=settings, invitation=invitation, now=now,
+                 template="survey_invitation",
+                 context=lambda locale: {"reference": request.reference or "",
+                                         "category": request.category.t("name", locale)})
+
+
+def _send(session: Session, *, settings: Settings, invitation: SurveyInvitation, now: datetime,
+          template: str, context: Callable[[str], dict[str, Any]]) -> str:
+    """Mark the invitation sent with a fresh single-use link and queue its email
+    (``template``, with the survey's title, the links and the expiry, plus ``context(locale)``);
+    "skipped" when another worker got there first."""
+    from portal.surveys.definitions import localized
+
     token = _mark_sent(session, settings=settings, invitation=invitation, now=now)
     if token is None:
         return "skipped"
@@ -297,11 +309,10 @@ def send_invitation(
         session,
         settings=settings,
         to=invitation.email,
-        template="survey_invitation",
+        template=template,
         locale=locale,
         context={
-            "reference": request.reference or "",
-            "category": request.category.t("name", locale),
+            **context(locale),
             "title": localized(definition.get("title") or {}, locale),
             "survey_url": survey_url(settings, token),
             "opt_out_url": opt_out_url(settings, token),
@@ -342,33 +353,14 @@ def _send_programme_invitation(
 ) -> str:
     """A participant of a completed programme: cancelled when the enrolment or programme is
     gone (or the programme was cancelled) or the address opted out; else the email."""
-    from portal.surveys.definitions import localized
 
     programme = invitation_programme(session, invitation)
     if programme is None or programme.status == "cancelled" or opted_out(
             session, invitation.email):
         return _cancel(session, invitation)
-    token = _mark_sent(session, settings=settings, invitation=invitation, now=now)
-    if token is None:
-        return "skipped"
-    locale = invitation.locale if invitation.locale in settings.languages else "en"
-    definition = invitation.version.definition or {}
-    queue_email(
-        session,
-        settings=settings,
-        to=invitation.email,
-        template="programme_survey",
-        locale=locale,
-        context={
-            "programme": programme.t("title", locale),
-            "title": localized(definition.get("title") or {}, locale),
-            "survey_url": survey_url(settings, token),
-            "opt_out_url": opt_out_url(settings, token),
-            "expires": _expiry_text(settings, invitation.expires_at, locale),
-        },
-        dedupe_key=f"survey:{invitation.id}",
-    )
-    return "sent"
+    return _send(session, settings=settings, invitation=invitation, now=now,
+                 template="programme_survey",
+                 context=lambda locale: {"programme": programme.t("title", locale)})
 
 
 def send_due_invitations(db: Database, settings: Settings, now: datetime) -> str | None:
