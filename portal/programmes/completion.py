@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
 from portal import clock
@@ -33,6 +32,7 @@ from portal.programmes.models import Attendance, Enrolment, Programme, Programme
 from portal.surveys.invitations import (
     enrolment_subject,
     fatigue_window,
+    insert_once,
     new_token,
     normalise_email,
     survey_version,
@@ -204,13 +204,8 @@ def invite_participants(
             category_id=None,
             created_at=now,
         )
-        try:
-            with session.begin_nested():
-                session.add(invitation)
-                session.flush()
-        except IntegrityError:
-            continue  # another transaction invited this participant first
-        made.append(invitation)
+        if insert_once(session, invitation):  # else another transaction invited them first
+            made.append(invitation)
     return made
 
 

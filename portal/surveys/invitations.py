@@ -180,14 +180,21 @@ def invite_for_resolution(
         category_id=request.category_id,
         created_at=now,
     )
+    # Another transaction may have invited this case first: the constraint keeps it to one.
+    return invitation if insert_once(session, invitation) else None
+
+
+def insert_once(session: Session, invitation: SurveyInvitation) -> bool:
+    """Add ``invitation`` in a savepoint; False (and nothing added) when the unique
+    constraints say its case or enrolment was already invited, so the caller's transaction
+    carries on."""
     try:
         with session.begin_nested():
             session.add(invitation)
             session.flush()
     except IntegrityError:
-        # Another transaction invited this case first: the constraint keeps it to one.
-        return None
-    return invitation
+        return False
+    return True
 
 
 def survey_version(session: Session, definition: Any) -> Any:
