@@ -80,6 +80,9 @@ class Settings:
     outbox_batch: int = 50
     worker_poll_seconds: float = 2.0
     digest_hour_utc: int = 7
+    # Reports: the worker recomputes the current periods' figures this often (pages show
+    # the time they were computed).
+    report_refresh_seconds: int = 300
     # Web
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
@@ -144,9 +147,14 @@ class Settings:
             open311_jurisdiction=env.get("OPEN311_JURISDICTION", base.open311_jurisdiction),
             open311_contact=env.get("OPEN311_CONTACT", base.open311_contact),
             open311_key_service=env.get("OPEN311_KEY_SERVICE", base.open311_key_service),
+            report_refresh_seconds=_int("PORTAL_REPORT_REFRESH_SECONDS",
+                                        env.get("PORTAL_REPORT_REFRESH_SECONDS"),
+                                        base.report_refresh_seconds),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
         )
+        if settings.report_refresh_seconds < 1:
+            raise ConfigError("PORTAL_REPORT_REFRESH_SECONDS must be at least 1")
         return settings.validated()
 
     def validated(self) -> Settings:

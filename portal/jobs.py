@@ -27,6 +27,7 @@ def register_all() -> None:
     from portal.programmes.offers import process_programme_offers
     from portal.programmes.reminders import send_session_reminders
     from portal.reports.hotspots import send_hotspot_digest
+    from portal.reports.rollups import refresh_report_rollups
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
 
@@ -37,3 +38,4 @@ def register_all() -> None:
     register_job(process_programme_offers)
     register_job(send_session_reminders)
     register_job(send_hotspot_digest)
+    register_job(refresh_report_rollups)

@@ -14,6 +14,7 @@ from portal.programmes.models import (
     Programme,
     ProgrammeSession,
 )
+from portal.reports.models import ReportRollup
 from portal.requests.models import (
     AreaSubscription,
     Event,
@@ -35,6 +36,7 @@ __all__ = [
     "Enrolment",
     "Programme",
     "ProgrammeSession",
+    "ReportRollup",
     "SurveyInvitation",
     "SurveyOptOut",
     "SurveyResponse",

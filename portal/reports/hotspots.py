@@ -70,6 +70,7 @@ from portal.db import Database
 from portal.notifications.render import gettext
 from portal.notifications.service import queue_email
 from portal.reports.periods import KINDS, Period
+from portal.reports.rollups import Report, RollupReader
 from portal.requests.labels import _l
 from portal.requests.models import ServiceRequest
 from portal.staff.models import StaffMembership
@@ -172,15 +173,39 @@ def _pair_counts(session: Session, start: datetime, end: datetime, *,
     return [(a, c, int(n)) for a, c, n in session.execute(query).all()]
 
 
+def _all_pairs(session: Session, period: Period, zone: ZoneInfo,
+               _now: datetime | None = None) -> dict[str, Any]:
+    """The roll-up of requests by (area, category): one part, "all", of [area, category,
+    count] (area None: requests without an area)."""
+    start, end = period.bounds(zone)
+    area_ids = list(session.scalars(select(Area.id)))
+    pairs = (_pair_counts(session, start, end, area_ids=area_ids)
+             + _pair_counts(session, start, end, area_ids=None))
+    return {"all": [list(pair) for pair in pairs]}
+
+
+#: Requests per (area, category) and period, read by volumes, trends and spikes.
+PAIRS = Report("requests-area-category", _all_pairs)
+
+
+def _rolled_pairs(rollups: RollupReader, period: Period, area_id: int | None = None,
+                  category_id: int | None = None) -> list[tuple[int | None, int, int]]:
+    rows = rollups.get(PAIRS, period).parts.get("all", [])
+    return [(a, c, n) for a, c, n in rows
+            if (area_id is None or a == area_id) and (category_id is None or c == category_id)]
+
+
 def volumes(session: Session, period: Period, *, tz: str | ZoneInfo,
             area_id: int | None = None, category_id: int | None = None,
-            locale: str = "en") -> Volumes:
+            locale: str = "en", rollups: RollupReader | None = None) -> Volumes:
     """Requests created in ``period`` by area × category (optionally one area or category);
-    category names in ``locale``."""
+    category names in ``locale``. From the roll-up when ``rollups`` is given."""
     start, end = period.bounds(_zone(tz))
     areas = _area_names(session)
     where = _filters(None, category_id)
-    if area_id is not None:
+    if rollups is not None:
+        pairs = _rolled_pairs(rollups, period, area_id, category_id)
+    elif area_id is not None:
         pairs = _pair_counts(session, start, end, area_ids=[area_id], where=where)
     else:
         pairs = (_pair_counts(session, start, end, area_ids=list(areas), where=where)
@@ -216,10 +241,12 @@ class TrendPoint:
 
 def trend(session: Session, *, kind: str, periods: int, tz: str | ZoneInfo,
           area_id: int | None = None, category_id: int | None = None,
-          last: Period | None = None) -> list[TrendPoint]:
+          last: Period | None = None,
+          rollups: RollupReader | None = None) -> list[TrendPoint]:
     """Requests created per period for the ``periods`` periods of ``kind`` ending with
-    ``last`` (default: the period holding today), oldest first. ``ValueError`` for an
-    unknown kind or a number of periods outside 1..``MAX_TREND_PERIODS``."""
+    ``last`` (default: the period holding today), oldest first; from the roll-ups when
+    ``rollups`` is given. ``ValueError`` for an unknown kind or a number of periods outside
+    1..``MAX_TREND_PERIODS``."""
     if kind not in KINDS:
         raise ValueError(f"Unknown period kind {kind!r}: use week, month or quarter.")
     if not 1 <= periods <= MAX_TREND_PERIODS:
@@ -232,6 +259,10 @@ def trend(session: Session, *, kind: str, periods: int, tz: str | ZoneInfo,
     series = [last]
     while len(series) < periods:
         series.insert(0, series[0].previous())
+    if rollups is not None:
+        return [TrendPoint(p, sum(n for _a, _c, n in _rolled_pairs(rollups, p, area_id,
+                                                                    category_id)))
+                for p in series]
     where = _filters(area_id, category_id)
     counts = [
         select(func.count()).select_from(ServiceRequest)
@@ -283,20 +314,27 @@ class Spike:
 
 
 def spikes(session: Session, period: Period, *, tz: str | ZoneInfo,
-           locale: str = "en") -> list[Spike]:
+           locale: str = "en", rollups: RollupReader | None = None) -> list[Spike]:
     """The flagged (area, category) pairs of ``period`` (see the module docstring for the
-    rule), the largest ratio first. Three grouped queries: the period, the baseline periods
-    and the number of areas."""
+    rule), the largest ratio first. Counted now: three grouped queries (the period, the
+    baseline periods and the number of areas); with ``rollups``: the periods' roll-ups."""
     zone = _zone(tz)
     start, end = period.bounds(zone)
-    first = period
-    for _ in range(BASELINE_PERIODS):
-        first = first.previous()
-    base_start = first.bounds(zone)[0]
+    earlier = [period.previous()]
+    while len(earlier) < BASELINE_PERIODS:
+        earlier.append(earlier[-1].previous())
+    base_start = earlier[-1].bounds(zone)[0]
     areas = _area_names(session)
-    current = _pair_counts(session, start, end, area_ids=list(areas))
-    history = {(a, c): n for a, c, n in _pair_counts(session, base_start, start,
-                                                      area_ids=list(areas))}
+    history: dict[tuple[int | None, int], int] = defaultdict(int)
+    if rollups is not None:
+        current = [pair for pair in _rolled_pairs(rollups, period) if pair[0] in areas]
+        for before in earlier:
+            for a, c, n in _rolled_pairs(rollups, before):
+                history[a, c] += n
+    else:
+        current = _pair_counts(session, start, end, area_ids=list(areas))
+        for a, c, n in _pair_counts(session, base_start, start, area_ids=list(areas)):
+            history[a, c] += n
     city: dict[int, int] = defaultdict(int)
     for _, c, n in current:
         city[c] += n
@@ -390,13 +428,14 @@ def _has_comment() -> Any:
     return func.trim(SurveyResponse.comment) != ""
 
 
-def sentiment(session: Session, period: Period, *, tz: str | ZoneInfo) -> list[AreaSentiment]:
-    """Per area (areas without responses left out; requests without an area last): the
-    period's survey responses, CSAT answers, the dissatisfied (CSAT ≤ 2) count and share."""
+def _sentiment_rows(session: Session, period: Period, zone: ZoneInfo,
+                    _now: datetime | None = None) -> dict[str, Any]:
+    """The roll-up of survey answers by area: one part, "all", of [area, responses, CSAT
+    answers, dissatisfied, comments]."""
     keys = _survey_keys(session)
     if not keys:
-        return []
-    start, end = period.bounds(_zone(tz))
+        return {"all": []}
+    start, end = period.bounds(zone)
     csat = SurveyResponse.csat
     rows = session.execute(
         select(ServiceRequest.area_id, func.count(), func.count(csat),
@@ -408,6 +447,22 @@ def sentiment(session: Session, period: Period, *, tz: str | ZoneInfo) -> list[A
                *_in(SurveyResponse.created_at, start, end))
         .group_by(ServiceRequest.area_id)
     ).all()
+    return {"all": [[a, int(n), int(answers), int(unhappy or 0), int(comments or 0)]
+                    for a, n, answers, unhappy, comments in rows]}
+
+
+#: Survey answers per area and period, read by the sentiment table.
+SENTIMENT = Report("survey-sentiment-area", _sentiment_rows)
+
+
+def sentiment(session: Session, period: Period, *, tz: str | ZoneInfo,
+              rollups: RollupReader | None = None) -> list[AreaSentiment]:
+    """Per area (areas without responses left out; requests without an area last): the
+    period's survey responses, CSAT answers, the dissatisfied (CSAT ≤ 2) count and share;
+    from the roll-up when ``rollups`` is given."""
+    parts = (rollups.get(SENTIMENT, period).parts if rollups is not None
+             else _sentiment_rows(session, period, _zone(tz)))
+    rows = parts.get("all", [])
     areas = _area_names(session)
     result = []
     for area_id, responses, answers, unhappy, comments in rows:

@@ -14,6 +14,7 @@ from portal.i18n import current_locale
 from portal.reports import hotspots, scorecards
 from portal.reports.staff_views import (
     BOARD_KEYS,
+    as_of,
     bad_export,
     board_csv,
     change,
@@ -21,6 +22,7 @@ from portal.reports.staff_views import (
     compliance_chart,
     period_from_request,
     period_links,
+    rollups,
     scorecard_columns,
     share,
     volume_charts,
@@ -39,9 +41,10 @@ def index() -> Any:
     form, period = period_from_request()
     locale = current_locale()
     session = db_session()
+    reader = rollups()
     board = scorecards.department_board(session, period, tz=settings().timezone,
-                                        locale=locale)
-    volumes = hotspots.volumes(session, period, tz=zone(), locale=locale)
+                                        locale=locale, rollups=reader)
+    volumes = hotspots.volumes(session, period, tz=zone(), locale=locale, rollups=reader)
     label = period.label(locale)
     shown = {**volume_charts(volumes, label), "compliance": compliance_chart(board, label)}
     if wants_csv(form):
@@ -56,7 +59,7 @@ def index() -> Any:
     args = {"period": period.kind, "start": period.key}
     return render_template(
         "reports/performance.html", form=form, period=period, period_label=label,
-        links=period_links("performance.index", period), board=board,
+        links=period_links("performance.index", period), board=board, as_of=as_of(reader),
         fame=scorecards.wall_of_fame(board), shame=scorecards.wall_of_shame(board),
         columns=[columns[k] for k in BOARD_KEYS], share=share,
         change=lambda row, c: change(row, c, period.kind), charts=shown, volumes=volumes,

@@ -45,10 +45,12 @@ in the period are not ranked (``rank`` None) and come last. No Flask here.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
@@ -59,6 +61,7 @@ from portal.auth.models import User
 from portal.casework.models import Task
 from portal.catalogue.models import Department, ServiceCategory
 from portal.reports.periods import Period
+from portal.reports.rollups import Compute, Report, Rollup, RollupReader
 from portal.requests.models import Event, ServiceRequest
 from portal.sla.models import SlaClock
 from portal.surveys.models import SurveyResponse
@@ -158,24 +161,25 @@ def _rank_of(n: ColumnElement[Any], numerator: int, denominator: int) -> ColumnE
 # -- the queries (each returns {group key: aggregates}) ------------------------------------
 
 def _task_counts(session: Session, by: str, scope: ColumnElement[bool], column: Any,
-                 start: datetime, end: datetime) -> dict[Any, int]:
+                 start: datetime, end: datetime) -> dict[tuple[int, Any], int]:
     key = _key(by, task=True)
-    query = (select(key, func.count()).select_from(Task)
-             .where(scope, column >= start, column < end))
+    query = (select(Task.department_id.label("d"), key.label("k"), func.count())
+             .select_from(Task).where(scope, column >= start, column < end))
     if by in ("category", "area"):
         query = query.join(ServiceRequest, ServiceRequest.id == Task.request_id)
-    return dict(session.execute(query.group_by(key)).all())
+    return {(d, k): n for d, k, n in session.execute(query.group_by(Task.department_id, key))}
 
 
 def _clock_figures(session: Session, by: str, scope: ColumnElement[bool],
-                   start: datetime, end: datetime) -> dict[tuple[Any, str], tuple]:
+                   start: datetime, end: datetime) -> dict[tuple[int, Any, str], tuple]:
     key = _key(by, clock_=True)
     measured = or_(and_(SlaClock.kind == "resolution", SlaClock.task_id.is_not(None)),
                    and_(SlaClock.kind == "first_response", SlaClock.task_id.is_(None)))
     late = case((or_(SlaClock.stage == "breached", SlaClock.breached_at.is_not(None)), 1),
                 else_=0)
-    partition = (key, SlaClock.kind)
-    ranked = (select(key.label("k"), SlaClock.kind.label("kind"),
+    partition = (SlaClock.department_id, key, SlaClock.kind)
+    ranked = (select(SlaClock.department_id.label("d"), key.label("k"),
+                     SlaClock.kind.label("kind"),
                      SlaClock.working_seconds.label("ws"), late.label("late"),
                      func.row_number().over(partition_by=partition,
                                             order_by=SlaClock.working_seconds).label("rn"),
@@ -189,15 +193,15 @@ def _clock_figures(session: Session, by: str, scope: ColumnElement[bool],
     elif by == "agent":
         ranked = ranked.join(Task, Task.id == SlaClock.task_id)
     sub = ranked.subquery()
-    query = (select(sub.c.k, sub.c.kind, func.count(), func.sum(sub.c.late),
+    query = (select(sub.c.d, sub.c.k, sub.c.kind, func.count(), func.sum(sub.c.late),
                     func.max(case((sub.c.rn == _rank_of(sub.c.n, 1, 2), sub.c.ws))),
                     func.max(case((sub.c.rn == _rank_of(sub.c.n, 9, 10), sub.c.ws))))
-             .group_by(sub.c.k, sub.c.kind))
-    return {(k, kind): rest for k, kind, *rest in session.execute(query).all()}
+             .group_by(sub.c.d, sub.c.k, sub.c.kind))
+    return {(d, k, kind): rest for d, k, kind, *rest in session.execute(query).all()}
 
 
 def _backlog(session: Session, by: str, scope: ColumnElement[bool],
-             moment: datetime) -> dict[Any, list[int]]:
+             moment: datetime) -> dict[tuple[int, Any], list[int]]:
     """Tasks created before ``moment`` and not closed before it, by age bucket. "Created
     before" is counted in the sums, not filtered on, so that the only index ranges the
     planner can take are the bounded ones (never "every task created before the moment")."""
@@ -217,15 +221,16 @@ def _backlog(session: Session, by: str, scope: ColumnElement[bool],
         # closed before the moment and reopened later was not open at the moment.
         Task.closed_at >= moment,
     )
-    totals: dict[Any, list[int]] = {}
+    totals: dict[tuple[int, Any], list[int]] = {}
     for part in parts:
-        query = select(key, *buckets).select_from(Task).where(scope, part)
+        query = (select(Task.department_id.label("d"), key.label("k"), *buckets)
+                 .select_from(Task).where(scope, part))
         if by in ("category", "area"):
             query = query.join(ServiceRequest, ServiceRequest.id == Task.request_id)
-        for k, *counts in session.execute(query.group_by(key)).all():
+        for d, k, *counts in session.execute(query.group_by(Task.department_id, key)).all():
             if not any(counts):
                 continue
-            row = totals.setdefault(k, [0] * len(AGE_BUCKETS))
+            row = totals.setdefault((d, k), [0] * len(AGE_BUCKETS))
             for i, count in enumerate(counts):
                 row[i] += int(count or 0)
     return totals
@@ -233,27 +238,29 @@ def _backlog(session: Session, by: str, scope: ColumnElement[bool],
 
 def _event_requests(session: Session, by: str, scope: ColumnElement[bool],
                     condition: ColumnElement[bool], start: datetime,
-                    end: datetime) -> dict[Any, int]:
+                    end: datetime) -> dict[tuple[int, Any], int]:
     """Distinct cases with a matching event in the period, by the case's group."""
     key = _key(by)
-    query = (select(key, func.count(func.distinct(Event.request_id))).select_from(Event)
+    query = (select(ServiceRequest.department_id.label("d"), key.label("k"),
+                    func.count(func.distinct(Event.request_id))).select_from(Event)
              .join(ServiceRequest, ServiceRequest.id == Event.request_id)
              .where(scope, condition, Event.created_at >= start, Event.created_at < end)
-             .group_by(key))
-    return dict(session.execute(query).all())
+             .group_by(ServiceRequest.department_id, key))
+    return {(d, k): n for d, k, n in session.execute(query)}
 
 
 def _survey_figures(session: Session, by: str, scope: ColumnElement[bool],
-                    start: datetime, end: datetime) -> dict[Any, tuple]:
+                    start: datetime, end: datetime) -> dict[tuple[int, Any], tuple]:
     key = {"department": SurveyResponse.department_id, "category": SurveyResponse.category_id,
            "area": ServiceRequest.area_id}[by]
-    query = (select(key, func.count(), func.count(SurveyResponse.csat),
-                    func.sum(SurveyResponse.csat))
+    query = (select(SurveyResponse.department_id.label("d"), key.label("k"), func.count(),
+                    func.count(SurveyResponse.csat), func.sum(SurveyResponse.csat))
              .select_from(SurveyResponse)
              .where(scope, SurveyResponse.created_at >= start, SurveyResponse.created_at < end))
     if by == "area":
         query = query.join(ServiceRequest, ServiceRequest.id == SurveyResponse.request_id)
-    return {k: rest for k, *rest in session.execute(query.group_by(key)).all()}
+    query = query.group_by(SurveyResponse.department_id, key)
+    return {(d, k): rest for d, k, *rest in session.execute(query).all()}
 
 
 # -- assembling -----------------------------------------------------------------------------
@@ -269,28 +276,33 @@ def _scopes(by: str, department_ids: Sequence[int]) -> dict[str, ColumnElement[b
     }
 
 
-def _figures(session: Session, period: Period, *, tz: str, by: str,
-             department_ids: Sequence[int], now: datetime | None) -> dict[Any, DepartmentFigures]:
-    """Every figure for the period, by ``by`` ("department", "category", "area", "agent"),
-    over the departments given. The result has a row for every group with any figure."""
+def _figures(session: Session, period: Period, *, tz: str | ZoneInfo, by: str,
+             department_ids: Sequence[int], now: datetime | None,
+             ) -> dict[tuple[int, Any], DepartmentFigures]:
+    """Every figure for the period, by department and ``by`` ("department", "category",
+    "area", "agent"), over the departments given: {(department id, group key): figures}
+    (for "department" the group key is the department id). A row for every group with any
+    figure."""
     start, end = period.bounds(tz)
     moment = min(end, now or clock.now())
     scope = _scopes(by, department_ids)
-    rows: dict[Any, DepartmentFigures] = {}
+    rows: dict[tuple[int, Any], DepartmentFigures] = {}
 
-    def row(k: Any) -> DepartmentFigures:
-        if k not in rows:
-            rows[k] = DepartmentFigures(department_id=k if by == "department" else 0, name="",
-                                        group_id=None if by == "department" else k)
-        return rows[k]
+    def row(key: tuple[int, Any]) -> DepartmentFigures:
+        if key not in rows:
+            rows[key] = DepartmentFigures(department_id=key[0], name="",
+                                          group_id=None if by == "department" else key[1])
+        return rows[key]
 
-    for k, n in _task_counts(session, by, scope["task"], Task.created_at, start, end).items():
-        row(k).tasks_opened = n
-    for k, n in _task_counts(session, by, scope["task"], Task.closed_at, start, end).items():
-        row(k).tasks_closed = n
-    for (k, kind), (n, late, median, p90) in _clock_figures(
+    for key, n in _task_counts(session, by, scope["task"], Task.created_at, start,
+                               end).items():
+        row(key).tasks_opened = n
+    for key, n in _task_counts(session, by, scope["task"], Task.closed_at, start,
+                               end).items():
+        row(key).tasks_closed = n
+    for (d, k, kind), (n, late, median, p90) in _clock_figures(
             session, by, scope["clock"], start, end).items():
-        figures = row(k)
+        figures = row((d, k))
         compliance = (n - (late or 0)) / n
         if kind == "resolution":
             figures.resolution_clocks, figures.resolution_compliance = n, compliance
@@ -300,8 +312,8 @@ def _figures(session: Session, period: Period, *, tz: str, by: str,
             figures.first_response_clocks, figures.first_response_compliance = n, compliance
             figures.median_first_response_hours, figures.p90_first_response_hours = (
                 _hours(median), _hours(p90))
-    for k, counts in _backlog(session, by, scope["task"], moment).items():
-        figures = row(k)
+    for key, counts in _backlog(session, by, scope["task"], moment).items():
+        figures = row(key)
         figures.backlog = sum(counts)
         figures.backlog_ages = {label: count for (label, _), count in zip(
             AGE_BUCKETS, counts, strict=True)}
@@ -315,16 +327,50 @@ def _figures(session: Session, period: Period, *, tz: str, by: str,
         session, by, scope["case"],
         and_(Event.kind == "status_changed", Event.data["to"].as_string() == "resolved"),
         start, end)
-    for k in set(reopened) | set(resolved):
-        figures = row(k)
-        figures.reopened, figures.resolved = reopened.get(k, 0), resolved.get(k, 0)
+    for key in set(reopened) | set(resolved):
+        figures = row(key)
+        figures.reopened, figures.resolved = reopened.get(key, 0), resolved.get(key, 0)
         figures.reopen_rate = (figures.reopened / figures.resolved) if figures.resolved else None
-    for k, (n, answered, total) in _survey_figures(
+    for key, (n, answered, total) in _survey_figures(
             session, by, scope["response"], start, end).items():
-        figures = row(k)
+        figures = row(key)
         figures.responses = n
         figures.satisfaction = total / answered if answered >= MIN_RESPONSES else None
     return rows
+
+
+# -- roll-ups (what the pages read; see portal.reports.rollups) --------------------------------
+
+def _compute(by: str) -> Compute:
+    """The roll-up of every department's figures by ``by``: one part per department, a list
+    of [group key, figures]."""
+    def compute(session: Session, period: Period, zone: ZoneInfo,
+                now: datetime) -> dict[str, Any]:
+        ids = list(session.scalars(select(Department.id)))
+        parts: dict[str, Any] = defaultdict(list)
+        for (d, k), figures in _figures(session, period, tz=zone, by=by, department_ids=ids,
+                                        now=now).items():
+            parts[str(d)].append([k, asdict(figures)])
+        return parts
+    return compute
+
+
+#: One roll-up per grouping: "scorecards-department", "scorecards-category", ...
+ROLLUPS = {by: Report(f"scorecards-{by}", _compute(by)) for by in ("department", *GROUPINGS)}
+
+
+def _from_rollup(rollup: Rollup) -> dict[tuple[int, Any], DepartmentFigures]:
+    return {(int(d), k): DepartmentFigures(**figures)
+            for d, rows in rollup.parts.items() for k, figures in rows}
+
+
+def _period_figures(session: Session, period: Period, *, tz: str | ZoneInfo, by: str,
+                    department_ids: Sequence[int], now: datetime | None,
+                    rollups: RollupReader | None) -> dict[tuple[int, Any], DepartmentFigures]:
+    """The figures from the roll-up when a reader is given, else counted now."""
+    if rollups is None:
+        return _figures(session, period, tz=tz, by=by, department_ids=department_ids, now=now)
+    return _from_rollup(rollups.get(ROLLUPS[by], period, parts=department_ids))
 
 
 def _sort_key(figures: DepartmentFigures) -> tuple:
@@ -341,11 +387,13 @@ def _ranked(figures: Iterable[DepartmentFigures]) -> list[tuple[int | None, Depa
     return [(i, f) for i, f in enumerate(ranked, 1)] + [(None, f) for f in rest]
 
 
-def department_board(session: Session, period: Period, *, tz: str, locale: str = "en",
-                     now: datetime | None = None,
-                     include_inactive: bool = False) -> list[BoardRow]:
+def department_board(session: Session, period: Period, *, tz: str | ZoneInfo,
+                     locale: str = "en", now: datetime | None = None,
+                     include_inactive: bool = False,
+                     rollups: RollupReader | None = None) -> list[BoardRow]:
     """Every (active) department's figures for ``period`` and the previous period, in rank
-    order (see the module docstring for the rule)."""
+    order (see the module docstring for the rule); from the roll-ups when ``rollups`` is
+    given, else counted now."""
     query = select(Department).order_by(Department.name)
     if not include_inactive:
         query = query.where(Department.active.is_(True))
@@ -353,18 +401,18 @@ def department_board(session: Session, period: Period, *, tz: str, locale: str =
     ids = [d.id for d in departments]
     names = {d.id: d.t("name", locale) for d in departments}
 
-    def complete(found: dict[Any, DepartmentFigures]) -> list[DepartmentFigures]:
+    def complete(of: Period) -> list[DepartmentFigures]:
+        found = _period_figures(session, of, tz=tz, by="department", department_ids=ids,
+                                now=now, rollups=rollups)
         out = []
         for department_id in ids:
-            figures = found.get(department_id) or DepartmentFigures(department_id, "")
+            figures = (found.get((department_id, department_id))
+                       or DepartmentFigures(department_id, ""))
             out.append(replace(figures, department_id=department_id,
                                name=names[department_id]))
         return out
 
-    current = complete(_figures(session, period, tz=tz, by="department", department_ids=ids,
-                                now=now))
-    previous = complete(_figures(session, period.previous(), tz=tz, by="department",
-                                 department_ids=ids, now=now))
+    current, previous = complete(period), complete(period.previous())
     previous_ranks = {f.department_id: rank for rank, f in _ranked(previous)}
     previous_by_id = {f.department_id: f for f in previous}
     return [BoardRow(figures=f, previous=previous_by_id[f.department_id], rank=rank,
@@ -398,9 +446,10 @@ def _group_names(session: Session, by: str, ids: list[Any], locale: str) -> dict
     return {o.id: o.name for o in objects}
 
 
-def department_detail(session: Session, department_id: int, period: Period, *, tz: str,
-                      by: str, include_agents: bool = False, locale: str = "en",
-                      now: datetime | None = None) -> list[DepartmentFigures]:
+def department_detail(session: Session, department_id: int, period: Period, *,
+                      tz: str | ZoneInfo, by: str, include_agents: bool = False,
+                      locale: str = "en", now: datetime | None = None,
+                      rollups: RollupReader | None = None) -> list[DepartmentFigures]:
     """One department's figures for ``period`` grouped ``by`` "category", "area" or "agent",
     ordered by name (the group without an area or an assignee, ``group_id`` None and name
     "", last). Agent rows only with ``include_agents`` (the caller checks the viewer may see
@@ -409,10 +458,11 @@ def department_detail(session: Session, department_id: int, period: Period, *, t
         raise ValueError(f"Unknown drill-down {by!r}: use category, area or agent.")
     if by == "agent" and not include_agents:
         raise ValueError("Agent figures are for supervisors of the department and admins.")
-    found = _figures(session, period, tz=tz, by=by, department_ids=[department_id], now=now)
-    names = _group_names(session, by, list(found), locale)
+    found = _period_figures(session, period, tz=tz, by=by, department_ids=[department_id],
+                            now=now, rollups=rollups)
+    names = _group_names(session, by, [k for _d, k in found], locale)
     rows = [replace(f, department_id=department_id, name=names.get(k, ""))
-            for k, f in found.items()]
+            for (_d, k), f in found.items()]
     return sorted(rows, key=lambda f: (f.group_id is None, f.name.casefold(), f.group_id or 0))
 
 

@@ -33,8 +33,9 @@ from portal.i18n import current_locale
 from portal.reports import charts, hotspots, scorecards
 from portal.reports.forms import DRILL_NAMES, PeriodForm, chosen_period
 from portal.reports.periods import Period
+from portal.reports.rollups import RollupReader
 from portal.staff.access import SUPERVISOR, current_staff, staff_required
-from portal.web import db_session, settings
+from portal.web import database, db_session, settings
 
 bp = Blueprint("reports", __name__, url_prefix="/staff/reports")
 
@@ -56,6 +57,17 @@ def zone() -> ZoneInfo:
 
 def today() -> date:
     return clock.now().astimezone(zone()).date()
+
+
+def rollups() -> RollupReader:
+    """The report roll-ups for this request (computed now when missing or stale)."""
+    return RollupReader(database(), db_session(), tz=settings().timezone,
+                        refresh_seconds=settings().report_refresh_seconds)
+
+
+def as_of(reader: RollupReader) -> str | None:
+    """When the figures shown were computed (the oldest roll-up read), for the page."""
+    return None if reader.oldest is None else format_datetime(reader.oldest, "short")
 
 
 def period_from_request() -> tuple[PeriodForm, Period]:
@@ -327,19 +339,19 @@ def board_csv(board: Sequence[scorecards.BoardRow], period: Period) -> Any:
 def board() -> Any:
     form, period = period_from_request()
     locale = current_locale()
+    reader = rollups()
     rows = scorecards.department_board(db_session(), period, tz=settings().timezone,
-                                       locale=locale)
+                                       locale=locale, rollups=reader)
     if wants_csv(form):
         return board_csv(rows, period)
     label = period.label(locale)
     columns = {c.key: c for c in scorecard_columns()}
     return render_template(
         "reports/board.html", form=form, period=period, period_label=label,
-        links=period_links("reports.board", period), board=rows,
+        links=period_links("reports.board", period), board=rows, as_of=as_of(reader),
         fame=scorecards.wall_of_fame(rows), shame=scorecards.wall_of_shame(rows),
         columns=[columns[k] for k in BOARD_KEYS], share=share,
-        change=lambda row, c: change(row, c,
-                                                                               period.kind),
+        change=lambda row, c: change(row, c, period.kind),
         chart=compliance_chart(rows, label),
         csv_url=url_for("reports.board", period=period.kind, start=period.key, format="csv"),
         detail_url=lambda department_id: url_for("reports.department",
@@ -378,9 +390,11 @@ def department(department_id: int) -> Any:
     by, by_error = _grouping(department_id)
     form, period = period_from_request()
     locale = current_locale()
+    reader = rollups()
     rows = scorecards.department_detail(session, department_id, period,
                                         tz=settings().timezone, by=by,
-                                        include_agents=by == "agent", locale=locale)
+                                        include_agents=by == "agent", locale=locale,
+                                        rollups=reader)
     columns = scorecard_columns(by_agent=by == "agent")
     name = found.t("name", locale)
     unnamed = {"category": _("No category"), "area": _("No area"), "agent": _("Unassigned")}
@@ -402,6 +416,7 @@ def department(department_id: int) -> Any:
         "reports/department.html", form=form, period=period, period_label=period.label(locale),
         links=period_links("reports.department", period, department_id=department_id, by=by),
         department=found, name=name, by=by, by_error=by_error, drill_names=DRILL_NAMES,
+        as_of=as_of(reader),
         tabs={"category": _("By category"), "area": _("By area"), "agent": _("By agent")},
         show_agents=current_staff().supervises(department_id), rows=page, columns=columns,
         unnamed=unnamed[by], chart=backlog_chart(rows, name),
@@ -457,13 +472,14 @@ def hotspots_page() -> Any:
     categories = _categories()
     category_id, category_error = _chosen_category(categories)
     label = period.label(locale)
+    reader = rollups()
     volumes = hotspots.volumes(session, period, tz=zone(), category_id=category_id,
-                               locale=locale)
+                               locale=locale, rollups=reader)
     points = hotspots.trend(session, kind=period.kind, periods=TREND_PERIODS, tz=zone(),
-                            category_id=category_id, last=period)
+                            category_id=category_id, last=period, rollups=reader)
     shown = {**volume_charts(volumes, label), "trend": trend_chart(points, locale)}
-    flags = hotspots.spikes(session, period, tz=zone(), locale=locale)
-    moods = hotspots.sentiment(session, period, tz=zone())
+    flags = hotspots.spikes(session, period, tz=zone(), locale=locale, rollups=reader)
+    moods = hotspots.sentiment(session, period, tz=zone(), rollups=reader)
     if wants_csv(form):
         if category_error:
             raise bad_export(category_error)
@@ -478,7 +494,7 @@ def hotspots_page() -> Any:
         "reports/hotspots.html", form=form, period=period, period_label=label,
         links=period_links("reports.hotspots_page", period, **_without_period(args)),
         categories=categories, category_id=category_id, category_error=category_error,
-        volumes=volumes, charts=shown, cells=cells, flags=flags,
+        volumes=volumes, charts=shown, cells=cells, flags=flags, as_of=as_of(reader),
         sentence=lambda spike: hotspots.spike_sentence(spike, locale),
         moods=moods, comments=comments, number=number, share=share,
         when=lambda moment: format_datetime(moment, "medium"),
