@@ -5,17 +5,21 @@ Loads N requests (default 1,000,000) filed over the last two years in 40 areas x
 closed_at and an assignee), a first-response clock per request and a resolution clock per task
 (met or breached, with working_seconds), "reopened" events for 3% of resolved requests, and a
 survey response (CSAT, a quarter with a comment) for a fifth of them; 5% of the requests are
-private with contact details. Then times each report page through the WSGI app (Flask's test
-client), signed in as an admin, p50/p95 over --repeat runs:
+private with contact details. Then times the worker's roll-ups (``portal.reports.rollups``): the
+first refresh of every report for the last 13 weeks, months and quarters, and the cost of
+recomputing each report for the current periods (what every refresh interval costs). Then
+times each report page through the WSGI app (Flask's test client), signed in as an admin,
+p50/p95 over --repeat runs, reading those roll-ups:
 - /staff/reports for a week, a month and a quarter (the department board);
 - a department drill-down by category, by area and by agent;
 - /staff/reports/hotspots (map, volumes, trend, spikes, sentiment);
 - /performance (public scorecards and volumes);
 - /open-data/requests.json: the first batch (time to the first bytes), the whole default file
   (last 30 days), and one keyset batch a year back (``open_data.rows``).
-A page that is not built yet (its URL matches no route) is timed through the domain functions
-of portal/reports/scorecards.py and hotspots.py instead when they exist, and says so. Every
-figure over one second is flagged.
+Last, the cold case: each page once more right after its roll-ups were deleted (a worker that
+is not running), when the page computes them itself. A page that is not built yet (its URL
+matches no route) is timed through the domain functions of portal/reports/scorecards.py and
+hotspots.py instead when they exist, and says so. Every warm page over one second is flagged.
 
     .venv/bin/python benchmarks/reports.py [--rows 1000000] [--database-url URL]
         [--repeat 5] [--quick] [--plans]
@@ -39,7 +43,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from common import percentile, print_plans, scratch_app  # benchmarks/common.py
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from werkzeug.exceptions import HTTPException
 
 from portal import clock
@@ -48,8 +52,10 @@ from portal.auth.models import User
 from portal.casework.models import Task
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
 from portal.db import Database
-from portal.reports import open_data
-from portal.reports.periods import Period
+from portal.reports import open_data, rollups
+from portal.reports.catalogue import REPORTS
+from portal.reports.models import ReportRollup
+from portal.reports.periods import KINDS, Period
 from portal.requests.models import Event, ServiceRequest
 from portal.sla.models import SlaClock
 from portal.staff.models import StaffMembership
@@ -335,6 +341,38 @@ def _domain_fallbacks(session: Any, world: dict[str, Any], zone: ZoneInfo,
 
 
 
+def worker(db: Database, zone: ZoneInfo) -> None:
+    """The worker's side: the first refresh of the whole window, then one recomputation of
+    each report for each kind's current period (a refresh interval's work)."""
+    now = clock.now()
+    started = time.perf_counter()
+    done = rollups.refresh(db, REPORTS, tz=zone, refresh_seconds=300, now=now,
+                           budget=float("inf"))
+    print(f"worker: first refresh, {done} roll-ups (13 weeks, months and quarters) in "
+          f"{time.perf_counter() - started:.1f} s")
+    today = now.astimezone(zone).date()
+    for kind in KINDS:
+        period = Period.containing(kind, today)
+        costs = []
+        for report in REPORTS:
+            started = time.perf_counter()
+            with db.transaction(write=False) as session:
+                rollups.compute_and_store(db, session, report, period, tz=zone)
+            costs.append(f"{report.name} {(time.perf_counter() - started) * 1000:.0f} ms")
+        print(f"worker: current {kind}: " + ", ".join(costs))
+
+
+def cold(db: Database, client: Any, pages: list[tuple[str, str, Any]]) -> None:
+    """Each page once right after deleting every roll-up (the page computes what it needs)."""
+    for label, path, how in pages:
+        with db.transaction() as session:
+            session.execute(delete(ReportRollup))
+        started = time.perf_counter()
+        how(client, path)()
+        print(f"{label:38} cold (no roll-ups; the page computes them): "
+              f"{(time.perf_counter() - started) * 1000:8.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -372,6 +410,7 @@ def main() -> None:
         ("open data: first batch", "/open-data/requests.json", _first_batch),
         ("open data: last 30 days, whole file", "/open-data/requests.json", _get),
     ]
+    worker(db, zone)
     session = db.session()
     fallbacks = _domain_fallbacks(session, world, zone)
     slow: list[str] = []
@@ -411,6 +450,7 @@ def main() -> None:
     if args.plans:
         print_plans(db, label, deep_batch)
     print("every page under 1 s" if not slow else f"OVER 1 s: {', '.join(slow)}")
+    cold(db, client, pages[:8])
     session.close()
     db.dispose()
 

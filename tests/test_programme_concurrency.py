@@ -7,57 +7,20 @@ together at a barrier.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from portal import clock, create_app
+from portal import clock
 from portal.auth.models import User
-from portal.migrate import upgrade
 from portal.programmes import service
 from portal.programmes.models import Enrolment, Programme
 from portal.programmes.offers import process_programme_offers
 from tests.factories import Factories
-from tests.postgres import scratch_postgres
+from tests.scratch import ENGINES, arrange, scratch_app
 from tests.threads import together
-
-ENGINES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-
-
-@contextmanager
-def scratch(engine: str, tmp_path) -> Iterator[str]:
-    if engine == "postgresql":
-        with scratch_postgres() as url:
-            yield url
-    else:
-        yield f"sqlite:///{tmp_path / 'programmes.db'}"
-
-
-@contextmanager
-def scratch_app(engine: str, settings, tmp_path) -> Iterator[Any]:
-    with scratch(engine, tmp_path) as url:
-        upgrade(url)
-        app = create_app(replace(settings, database_url=url))
-        try:
-            yield app
-        finally:
-            app.extensions["portal.db"].dispose()
-
-
-def arrange(app, build: Callable[[Factories], Any]) -> Any:
-    db = app.extensions["portal.db"]
-    session = db.session(write=True)
-    try:
-        result = build(Factories(session, app.extensions["portal.settings"]))
-        session.commit()
-        return result
-    finally:
-        session.close()
-
 
 
 def in_transaction(app, work: Callable[[Any, Any], Any]) -> Callable[[], Any]:

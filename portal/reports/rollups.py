@@ -35,7 +35,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal import clock
@@ -103,16 +104,18 @@ def read(session: Session, report: Report, period: Period,
 
 def write(session: Session, report: Report, period: Period, parts: Mapping[str, Any],
           computed_at: datetime) -> None:
-    """Replace the roll-up with ``parts``. The header row is written first: on PostgreSQL
-    its row lock makes a second writer of the same roll-up wait for the first to commit."""
+    """Replace the roll-up with ``parts``. The header row is written first, by an upsert:
+    a second writer of the same roll-up waits on its row lock (PostgreSQL) or the database
+    lock (SQLite) until the first commits, then replaces what the first wrote."""
     values = {"report": report.name, "period_kind": period.kind,
               "period_start": period.start, "computed_at": computed_at}
-    updated = session.execute(
-        update(ReportRollup).where(*_key(report, period), ReportRollup.part == HEADER)
-        .values(computed_at=computed_at)).rowcount
-    if not updated:
-        session.add(ReportRollup(**values, part=HEADER, payload={}))
-        session.flush()
+    dialect = session.get_bind().dialect.name
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the portal's engines
+        raise RuntimeError(f"unsupported database {dialect}")
+    upsert = (postgresql if dialect == "postgresql" else sqlite).insert(ReportRollup)
+    session.execute(upsert.values(**values, part=HEADER, payload={}).on_conflict_do_update(
+        index_elements=["report", "period_kind", "period_start", "part"],
+        set_={"computed_at": computed_at}))
     session.execute(delete(ReportRollup).where(*_key(report, period),
                                                ReportRollup.part != HEADER))
     session.add_all([ReportRollup(**values, part=str(part), payload=payload)
