@@ -504,3 +504,18 @@ def test_public_page_bad_input(client):
     bad = client.get("/performance?start=2026-13-01&format=csv&table=areas")
     assert bad.status_code == 400
     assert "Enter a real date, like 2026-03-31." in bad.get_data(as_text=True)
+
+
+def test_board_tables_are_paged(client, make):
+    made = [make.department(name=f"Department {n:02d}") for n in range(53)]
+    sign_in(client, make.staff(made[0], role="supervisor"))
+    for path in ("/staff/reports?period=month", "/performance?period=month"):
+        first = client.get(path).get_data(as_text=True).split('id="board"', 1)[1]
+        table = first.split("</table>", 1)[0]
+        assert len(re.findall(r'<tr data-department="', table)) == 50
+        assert "Department 49" in table and "Department 50" not in table
+        next_url = re.search(r'href="([^"]*page=2[^"]*)"', first).group(1).replace("&amp;", "&")
+        second = client.get(next_url).get_data(as_text=True).split('id="board"', 1)[1]
+        assert re.findall(r'<tr data-department="(\d+)"', second) == [
+            str(d.id) for d in made[50:]]
+        assert re.search(r'href="[^"]*page=1[^"]*"', second)

@@ -17,6 +17,7 @@ from portal.reports.staff_views import (
     as_of,
     bad_export,
     board_csv,
+    board_page,
     change,
     chart_csv,
     compliance_chart,
@@ -59,7 +60,8 @@ def index() -> Any:
     args = {"period": period.kind, "start": period.key}
     return render_template(
         "reports/performance.html", form=form, period=period, period_label=label,
-        links=period_links("performance.index", period), board=board, as_of=as_of(reader),
+        links=period_links("performance.index", period), as_of=as_of(reader),
+        **board_page("performance.index", board, period),
         fame=scorecards.wall_of_fame(board), shame=scorecards.wall_of_shame(board),
         columns=[columns[k] for k in BOARD_KEYS], share=share,
         change=lambda row, c: change(row, c, period.kind), charts=shown, volumes=volumes,

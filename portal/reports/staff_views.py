@@ -70,6 +70,18 @@ def as_of(reader: RollupReader) -> str | None:
     return None if reader.oldest is None else format_datetime(reader.oldest, "short")
 
 
+def board_page(endpoint: str, rows: Sequence[scorecards.BoardRow],
+               period: Period) -> dict[str, Any]:
+    """One page of the board table, and the links to the pages before and after it."""
+    page = paginate(rows, page_number())
+    args = {"period": period.kind, "start": period.key, "_anchor": "board"}
+    return {"board": page.rows,
+            "board_previous": url_for(endpoint, page=page.page - 1, **args)
+            if page.page > 1 else None,
+            "board_next": url_for(endpoint, page=page.page + 1, **args)
+            if page.has_next else None}
+
+
 def period_from_request() -> tuple[PeriodForm, Period]:
     form = PeriodForm(formdata=request.args)
     return form, chosen_period(form, today())
@@ -348,7 +360,8 @@ def board() -> Any:
     columns = {c.key: c for c in scorecard_columns()}
     return render_template(
         "reports/board.html", form=form, period=period, period_label=label,
-        links=period_links("reports.board", period), board=rows, as_of=as_of(reader),
+        links=period_links("reports.board", period), as_of=as_of(reader),
+        **board_page("reports.board", rows, period),
         fame=scorecards.wall_of_fame(rows), shame=scorecards.wall_of_shame(rows),
         columns=[columns[k] for k in BOARD_KEYS], share=share,
         change=lambda row, c: change(row, c, period.kind),
