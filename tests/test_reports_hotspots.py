@@ -20,10 +20,9 @@ from portal.casework.models import AuditEntry
 from portal.notifications.models import OutboxMessage
 from portal.notifications.senders import SmtpSender
 from portal.notifications.worker import PERIODIC_JOBS, deliver_outbox
+from portal.reports.digest import digest_week, send_hotspot_digest
 from portal.reports.hotspots import (
     comments_page,
-    digest_week,
-    send_hotspot_digest,
     sentiment,
     spike_sentence,
     spikes,
