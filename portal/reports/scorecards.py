@@ -40,7 +40,12 @@ reopenings and satisfaction belong to the case, not to one agent, and stay None)
 
 The board ranks departments by resolution compliance (highest first), then median working
 hours to resolution (lowest first), then name; departments with no resolution clock ended
-in the period are not ranked (``rank`` None) and come last. No Flask here.
+in the period are not ranked (``rank`` None) and come last.
+
+The queries group by department *and* the grouping, so one pass computes every department's
+figures: that is the roll-up the worker stores per period (``ROLLUPS``, one part per
+department; see ``portal.reports.rollups``). Given a ``RollupReader``, ``department_board``
+and ``department_detail`` read the roll-up; without one they count now. No Flask here.
 """
 
 from __future__ import annotations
