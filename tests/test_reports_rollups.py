@@ -138,7 +138,7 @@ def test_rolled_up_figures_equal_counting_them_now(app, db, make):
     assert sum(r.figures.tasks_closed for r in department_board(db, month, tz=TZ)) > 0
     assert hotspots.volumes(db, month, tz=TZ).total > 0
     assert any(m.responses for m in hotspots.sentiment(db, month, tz=TZ))
-    assert cached.oldest == NOW
+    assert cached.oldest_live == NOW
 
 
 def headers(db) -> dict[tuple[str, str, date], datetime]:
@@ -222,7 +222,7 @@ def test_a_page_computes_a_rollup_that_is_missing_or_left_too_old(app, db, make,
     freeze_clock(NOW + timedelta(seconds=900))
     shown = reader(app, db)
     department_board(db, month, tz=TZ, rollups=shown)
-    assert shown.oldest == NOW
+    assert shown.oldest_live == NOW
     assert rollups.read(db, report, month).computed_at == NOW
     # ... after that the worker is behind: the page counts them itself. (February's
     # roll-up, computed more than a week after February ended, is final and stays.)
@@ -245,6 +245,11 @@ def test_pages_say_when_their_figures_were_computed(app, client, db, make):
         assert "Figures as of 3/20/26, 10:00" in html, path
     spanish = client.get("/performance?lang=es").get_data(as_text=True)
     assert "Cifras a fecha de " in spanish and "20/3/26, 10:00" in spanish
+    # January closed more than a week before its figures were computed: they are final.
+    closed = client.get("/staff/reports?period=month&start=2026-01-10&lang=en")
+    closed = closed.get_data(as_text=True)
+    assert "These figures are final: the period is over." in closed
+    assert "Figures as of" not in closed
 
 
 @pytest.mark.parametrize("engine", ENGINES)

@@ -48,8 +48,14 @@ def rollups() -> RollupReader:
 
 
 def as_of(reader: RollupReader) -> str | None:
-    """When the figures shown were computed (the oldest roll-up read), for the page."""
-    return None if reader.oldest is None else format_datetime(reader.oldest, "short")
+    """When the figures shown were computed (the oldest that may still change), or that
+    they are final, as a sentence for the page."""
+    if reader.oldest_live is not None:
+        return _("Figures as of %(time)s; they are brought up to date every few minutes.",
+                 time=format_datetime(reader.oldest_live, "short"))
+    if reader.read_any:
+        return _("These figures are final: the period is over.")
+    return None
 
 
 def board_page(endpoint: str, rows: Sequence[scorecards.BoardRow],

@@ -142,7 +142,10 @@ class RollupReader:
         self.db, self.session, self.zone = db, session, _zone(tz)
         self.max_age = timedelta(seconds=refresh_seconds * STALE_INTERVALS)
         self.now = now
-        self.oldest: datetime | None = None  # the oldest roll-up read (pages show it)
+        #: The oldest of the roll-ups read that may still change (pages show it), and
+        #: whether any roll-up was read at all (all final when this one stays None).
+        self.oldest_live: datetime | None = None
+        self.read_any = False
 
     def _usable(self, rollup: Rollup, period: Period, now: datetime) -> bool:
         return (is_final(period, rollup.computed_at, self.zone)
@@ -159,8 +162,10 @@ class RollupReader:
             if wanted is not None:
                 rollup = Rollup(rollup.computed_at,
                                 {k: v for k, v in rollup.parts.items() if k in wanted})
-        if self.oldest is None or rollup.computed_at < self.oldest:
-            self.oldest = rollup.computed_at
+        self.read_any = True
+        if not is_final(period, rollup.computed_at, self.zone) and (
+                self.oldest_live is None or rollup.computed_at < self.oldest_live):
+            self.oldest_live = rollup.computed_at
         return rollup
 
 
