@@ -303,6 +303,7 @@ def test_areas_load_once_with_their_bounding_boxes(db, tmp_path):
     lats = [p[1] for p in old_town.geometry["coordinates"][0]]
     assert (old_town.min_lon, old_town.max_lon) == (min(lons), max(lons))
     assert (old_town.min_lat, old_town.max_lat) == (min(lats), max(lats))
+    assert old_town.population == 9800
     polygons = [shape(a.geometry) for a in db.scalars(select(Area))]
     assert sum(p.area for p in polygons) == pytest.approx(
         shape({"type": "Polygon", "coordinates": [[
@@ -317,6 +318,12 @@ def test_areas_load_once_with_their_bounding_boxes(db, tmp_path):
         features[0]["properties"]["name"] = "Westfield Heights"
 
     assert load_areas(db, _areas_file(tmp_path, rename))["areas_updated"] == 1
+
+    def unknown_population(features):
+        del features[0]["properties"]["population"]
+
+    load_areas(db, _areas_file(tmp_path, unknown_population))
+    assert db.scalar(select(Area.population).where(Area.code == "westfield")) is None
 
 
 def _unclosed(features):
@@ -341,6 +348,14 @@ def _point(features):
     features[4]["geometry"] = {"type": "Point", "coordinates": [-87, 41]}
 
 
+def _population_text(features):
+    features[5]["properties"]["population"] = "16,300"
+
+
+def _population_negative(features):
+    features[5]["properties"]["population"] = -1
+
+
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
@@ -349,6 +364,8 @@ def _point(features):
         (_overlapping, 'areas "riverside" and "old-town" overlap'),
         (_no_code, "feature 2: properties.code None must be"),
         (_point, 'area "old-town": geometry must be a Polygon or MultiPolygon'),
+        (_population_text, 'area "southpark": properties.population must be a whole number'),
+        (_population_negative, 'area "southpark": properties.population must be a whole'),
     ],
 )
 def test_a_broken_areas_file_names_the_area(db, tmp_path, edit, message):

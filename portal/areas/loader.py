@@ -1,7 +1,8 @@
 """Load the city's areas from a GeoJSON FeatureCollection: check all of it, then upsert by code.
 
 Each feature needs ``properties.code`` and ``properties.name`` and a Polygon or MultiPolygon
-geometry in lon/lat (WGS84) with closed rings. Polygons must be valid (shapely) and must not
+geometry in lon/lat (WGS84) with closed rings; ``properties.population`` (residents, a whole
+number) is optional. Polygons must be valid (shapely) and must not
 overlap one another; sharing edges is expected. Loading is idempotent: areas are matched by
 ``code``, and a second load adds nothing. Nothing is written unless the whole file is valid.
 """
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from portal.areas.models import Area
 
 CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
+MAX_POPULATION = 100_000_000
 #: Overlaps smaller than this (in square degrees, about 1 m²) are rounding, not overlap.
 OVERLAP_TOLERANCE = 1e-10
 
@@ -85,6 +87,11 @@ def _feature(feature: Any, index: int,
     name = properties.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 120:
         problems.append(f"{where}: properties.name must be text of 1-120 characters")
+    population = properties.get("population")
+    if population is not None and (not isinstance(population, int) or isinstance(
+            population, bool) or not 0 <= population <= MAX_POPULATION):
+        problems.append(f"{where}: properties.population must be a whole number of residents "
+                        f"from 0 to {MAX_POPULATION:,}")
     geometry = feature.get("geometry")
     polygon = _geometry(where, geometry, problems)
     if polygon is None or len(problems) > before:
@@ -98,6 +105,7 @@ def _feature(feature: Any, index: int,
         "max_lat": max_lat,
         "min_lon": min_lon,
         "max_lon": max_lon,
+        "population": population,
     }
     return area, polygon
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, String
+from sqlalchemy import Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -24,3 +24,6 @@ class Area(Timestamped, Base):
     max_lat: Mapped[float] = mapped_column(Float)
     min_lon: Mapped[float] = mapped_column(Float)
     max_lon: Mapped[float] = mapped_column(Float)
+    # Residents (from the areas file's ``properties.population``, optional): the hotspot map
+    # and the spike rule compare areas per resident when every area has one.
+    population: Mapped[int | None] = mapped_column(Integer, nullable=True)
