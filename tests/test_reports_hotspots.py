@@ -270,6 +270,48 @@ def test_weekly_spikes_use_weeks_as_the_baseline(db, city):
     assert "times its average of the previous 6 weeks (2.0)" in spike_sentence(flag, "en")
 
 
+def test_with_populations_areas_compare_per_resident(db, city):
+    """Northside has 40,000 residents, the other three 10,000 each (70,000 in all). In March
+    Northside has 40 parking requests, Southside 4, Eastside and Westside 2 each: 48. Spread
+    evenly that is 12 an area, and Northside's 40 would be over three times it; per resident
+    Northside's share is 48 × 4/7 = 27.4, and 40 is not. Then Southside reaches 33 of 77:
+    its share is 77 × 1/7 = 11, and 33 is three times it."""
+    for area, residents in ((city.north, 40_000), (city.south, 10_000),
+                            (city.east, 10_000), (city.west, 10_000)):
+        area.population = residents
+    db.flush()
+    for area, n in ((city.north, 40), (city.south, 4), (city.east, 2), (city.west, 2)):
+        add(db, city.parking, area, local(date(2026, 3, 10)), n)
+    month = volumes(db, MARCH, tz=TZ)
+    assert month.per_resident
+    assert [(a.area_name, a.population, a.per_thousand) for a in month.by_area] == [
+        ("Eastside", 10_000, 0.2), ("Northside", 40_000, 1.0), ("Southside", 10_000, 0.4),
+        ("Westside", 10_000, 0.2)]
+    assert 40 >= 3 * 48 / 4  # evenly, Northside would be flagged against the city ...
+    assert [s for s in spikes(db, MARCH, tz=TZ) if s.reason != "baseline"] == []  # ... not so
+
+    add(db, city.parking, city.south, local(date(2026, 3, 11)), 29)
+    [flag] = [s for s in spikes(db, MARCH, tz=TZ) if s.area_name == "Southside"]
+    assert (flag.reason, flag.count, flag.city_count) == ("both", 33, 77)
+    assert (flag.population, flag.city_population) == (10_000, 70_000)
+    assert flag.city_rate == 11.0 and flag.city_ratio == 3.0
+    assert flag.per_thousand == 3.3 and flag.city_per_thousand == pytest.approx(1.1)
+    assert spike_sentence(flag, "en") == (
+        "Parking in Southside: 33 requests in March 2026, 3.0 times the city rate (3.3 per "
+        "1,000 residents, against 1.1 city-wide) and none in the previous 6 months.")
+    assert "3,0 veces la tasa de la ciudad (3,3 por cada 1000 habitantes" in spike_sentence(
+        flag, "es")
+
+
+def test_one_area_without_a_population_means_counting_per_area(db, city):
+    city.north.population = 40_000
+    db.flush()
+    add(db, city.parking, city.north, local(date(2026, 3, 10)), 3)
+    month = volumes(db, MARCH, tz=TZ)
+    assert not month.per_resident
+    assert all(a.population is None and a.per_thousand is None for a in month.by_area)
+
+
 # -- sentiment -------------------------------------------------------------------------------
 
 

@@ -519,3 +519,22 @@ def test_board_tables_are_paged(client, make):
         assert re.findall(r'<tr data-department="(\d+)"', second) == [
             str(d.id) for d in made[50:]]
         assert re.search(r'href="[^"]*page=1[^"]*"', second)
+
+
+def test_the_map_is_shaded_per_resident_when_every_area_has_a_population(client, db, city,
+                                                                         supervisor):
+    city["north"].population, city["south"].population = 40_000, 5_000
+    db.flush()
+    sign_in(client, supervisor)
+    html = client.get("/staff/reports/hotspots?period=month&start=2026-03-01") \
+        .get_data(as_text=True)
+    # March: Northside 12 requests for 40,000 residents (0.3 per 1,000), Southside 2 for
+    # 5,000 (0.4): the smaller area is the darker one.
+    assert "Requests per 1,000 residents by area, March 2026" in html
+    assert "<title>Southside: 0.4 (shade 5 of 5)</title>" in html
+    assert "<title>Northside: 0.3 (shade 4 of 5)</title>" in html
+    areas = read_csv(client.get("/performance?period=month&start=2026-03-01&format=csv"
+                                "&table=areas"))
+    assert areas == [["Area", "Requests", "Requests per 1,000 residents", "Shade"],
+                     ["Northside", "12", "0.3", "shade 4 of 5"],
+                     ["Southside", "2", "0.4", "shade 5 of 5"]]

@@ -286,8 +286,10 @@ def _rings(geometry: Mapping[str, Any]) -> list[list[tuple[float, float]]]:
 def choropleth(*, chart_id: str, title: str, description: str, shapes: Sequence[MapShape],
                values: Mapping[int, float | None], area_header: str, value_header: str,
                class_header: str, class_label: Callable[[int, int], str],
-               no_data: str, fmt: Formatter = _plain, width: int = 640) -> Chart:
-    """The areas shaded by their value in five classes, with a legend.
+               no_data: str, fmt: Formatter = _plain, width: int = 640,
+               extra: tuple[str, Mapping[int, str]] | None = None) -> Chart:
+    """The areas shaded by their value in five classes, with a legend. ``extra`` (a header
+    and each area's text) adds a column to the table before the value.
 
     Equirectangular projection of the city's bounding box: x grows with longitude scaled by
     the cosine of the box's middle latitude, y with latitude (north up). ``class_label(n, of)``
@@ -334,7 +336,8 @@ def choropleth(*, chart_id: str, title: str, description: str, shapes: Sequence[
         tip = f"{shape.name}: {shown}" + (f" ({klass})" if klass else "")
         parts.append(f'<path d="{path}" fill="{colour}" fill-rule="evenodd" '
                      f'data-area="{shape.id}"><title>{escape(tip)}</title></path>')
-        rows.append([shape.name, shown, klass])
+        more = [extra[1].get(shape.id, "")] if extra else []
+        rows.append([shape.name, *more, shown, klass])
     parts.append("</g>")
     y = map_h + 16
     parts.append(f'<g class="portal-chart__legend" font-size="12" fill="{INK}">')
@@ -353,5 +356,6 @@ def choropleth(*, chart_id: str, title: str, description: str, shapes: Sequence[
                  f'<text x="40" y="{y + 12:.1f}">{escape(no_data)}</text>')
     legend.append((no_data, NO_DATA))
     parts.append("</g></svg>")
-    table = Table(caption=title, headers=[area_header, value_header, class_header], rows=rows)
+    headers = [area_header, *([extra[0]] if extra else []), value_header, class_header]
+    table = Table(caption=title, headers=headers, rows=rows)
     return Chart(Markup("".join(parts)), table, legend)

@@ -135,16 +135,29 @@ def map_shapes() -> list[charts.MapShape]:
 
 
 def volume_charts(volumes: hotspots.Volumes, period_label: str) -> dict[str, charts.Chart]:
-    """The map of requests per area, and the bar chart of requests per category."""
-    counts = {row.area_id: float(row.count) for row in volumes.by_area if row.area_id}
+    """The map of requests per area (per 1,000 residents when every area has a
+    population), and the bar chart of requests per category."""
+    shown = [row for row in volumes.by_area if row.area_id]
+    shade = dict(title=_("Requests by area, %(period)s", period=period_label),
+                 description=_("A map of the city's areas, darker where more requests were "
+                               "made. The table next to it gives each area's figure."),
+                 value_header=_("Requests"),
+                 values={row.area_id: float(row.count) for row in shown})
+    extra = None
+    if volumes.per_resident:
+        shade = dict(
+            title=_("Requests per 1,000 residents by area, %(period)s", period=period_label),
+            description=_("A map of the city's areas, darker where residents made more "
+                          "requests for their number. The table next to it gives each "
+                          "area's requests and rate."),
+            value_header=_("Requests per 1,000 residents"),
+            values={row.area_id: row.per_thousand for row in shown})
+        extra = (_("Requests"), {row.area_id: number(row.count, 0) for row in shown})
     area_map = charts.choropleth(
-        chart_id="map-areas", title=_("Requests by area, %(period)s", period=period_label),
-        description=_("A map of the city's areas, darker where more requests were made. "
-                      "The table next to it gives each area's figure."),
-        shapes=map_shapes(), values=counts, area_header=_("Area"),
-        value_header=_("Requests"), class_header=_("Shade"),
+        chart_id="map-areas", shapes=map_shapes(), area_header=_("Area"),
+        class_header=_("Shade"), extra=extra,
         class_label=lambda n, of: _("shade %(n)d of %(of)d", n=n, of=of),
-        no_data=_("no figure"), fmt=lambda v: number(v, 1))
+        no_data=_("no figure"), fmt=lambda v: number(v, 1), **shade)
     by_category = charts.bar_chart(
         chart_id="bars-categories",
         title=_("Requests by category, %(period)s", period=period_label),

@@ -7,7 +7,10 @@ requests loaded into Python. Requests are read through ``ix_service_requests_cre
 survey key, an ``IN`` list) joined on the request's primary key.
 
 **Volumes**: requests created in a period by (area, category); every area appears in the
-per-area totals, with 0 when it had none (the map shades each one).
+per-area totals, with 0 when it had none (the map shades each one). When every area has a
+population (the areas file's ``properties.population``), each area also has its rate, the
+requests per 1,000 residents, and the map is shaded by it: a large area does not look like a
+hotspot for being large.
 
 **Trend**: requests per period for the last ``n`` periods of a kind: one statement of ``n``
 scalar ``COUNT`` subqueries, each one index range (an index-only count on SQLite; a ``CASE``
@@ -18,9 +21,11 @@ bucket per row over two years of a million requests took 0.9 s, the ranges take 
 - *baseline*: the mean count of that pair over the ``BASELINE_PERIODS`` (6) previous periods
   of the same kind. Flag "baseline" when ``count >= 3 × baseline`` AND ``count >= baseline +
   3·sqrt(max(baseline, 1))`` AND ``count >= MIN_COUNT`` (5).
-- *city*: the category's city-wide count in the period (its requests in every area) divided
-  by the number of areas: what an area would have if the category were spread evenly. Flag
-  "city" when ``count >= 3 × city_rate`` with the same sigma guard and minimum.
+- *city*: what the area would have if the category's city-wide count in the period were
+  spread evenly: over its residents (``city_count × area population / city population``)
+  when every area has a population, otherwise over the areas (``city_count / areas``). This
+  expected count is ``city_rate``. Flag "city" when ``count >= 3 × city_rate`` with the same
+  sigma guard and minimum.
 - "both" when both hold.
 
 Why: a ratio alone flags tiny numbers (1 → 4 is "4 times"), and counts of independent
@@ -97,6 +102,14 @@ def _area_names(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Area.id, Area.name)).all())
 
 
+def _populations(session: Session) -> dict[int, int]:
+    """Residents of each area, when *every* area has a (positive) population; else {}."""
+    rows = session.execute(select(Area.id, Area.population)).all()
+    if not rows or any(not population for _id, population in rows):
+        return {}
+    return dict(rows)
+
+
 # -- volumes ---------------------------------------------------------------------------------
 
 
@@ -114,6 +127,12 @@ class AreaCount:
     area_id: int | None
     area_name: str | None
     count: int
+    population: int | None = None  # residents, when every area has a population
+
+    @property
+    def per_thousand(self) -> float | None:
+        """Requests per 1,000 residents (None without a population)."""
+        return self.count * 1000 / self.population if self.population else None
 
 
 @dataclass(frozen=True)
@@ -130,6 +149,12 @@ class Volumes:
     by_area: list[AreaCount]  # every area (0 when none), then "no area" when there are some
     by_category: list[CategoryCount]  # categories with requests, most first
     total: int
+
+    @property
+    def per_resident(self) -> bool:
+        """Every area shown has a population, so areas compare by their rate."""
+        shown = [a for a in self.by_area if a.area_id is not None]
+        return bool(shown) and all(a.population for a in shown)
 
 
 def _filters(area_id: int | None, category_id: int | None) -> list[Any]:
@@ -206,7 +231,9 @@ def volumes(session: Session, period: Period, *, tz: str | ZoneInfo,
         per_area[a] += n
         per_category[c] += n
     shown = [area_id] if area_id is not None else sorted(areas, key=lambda i: (areas[i], i))
-    by_area = [AreaCount(a, areas.get(a), per_area.get(a, 0)) for a in shown if a in areas]
+    residents = _populations(session)
+    by_area = [AreaCount(a, areas.get(a), per_area.get(a, 0), residents.get(a))
+               for a in shown if a in areas]
     if per_area.get(None):
         by_area.append(AreaCount(None, None, per_area[None]))
     by_category = sorted((CategoryCount(c, categories.get(c, ""), n)
@@ -284,9 +311,24 @@ class Spike:
     baseline_ratio: float | None  # count / baseline; None when the baseline is 0
     city_count: int  # the category's requests in the whole city in the period
     areas: int  # the number of areas the city count is spread over
-    city_rate: float  # city_count / areas
+    #: What the area would have at the city's rate: city_count / areas, or, when every
+    #: area has a population, city_count × population / city_population.
+    city_rate: float
     city_ratio: float  # count / city_rate
     reason: str  # "baseline" | "city" | "both"
+    population: int | None = None  # the area's residents (when every area has some)
+    city_population: int | None = None
+
+    @property
+    def per_thousand(self) -> float | None:
+        """The area's requests per 1,000 residents (None without populations)."""
+        return self.count * 1000 / self.population if self.population else None
+
+    @property
+    def city_per_thousand(self) -> float | None:
+        """The city's requests in the category per 1,000 residents."""
+        return (self.city_count * 1000 / self.city_population if self.city_population
+                else None)
 
     @property
     def ratio(self) -> float | None:
@@ -323,11 +365,20 @@ def spikes(session: Session, period: Period, *, tz: str | ZoneInfo,
     city: dict[int, int] = defaultdict(int)
     for _, c, n in current:
         city[c] += n
+    residents = _populations(session)
+    city_population = sum(residents.values()) or None
+
+    def expected(a: int, c: int) -> float:
+        """The area's share of the category's city-wide count (by residents or evenly)."""
+        if city_population:
+            return city[c] * residents[a] / city_population
+        return city[c] / len(areas)
+
     found: list[tuple[int, int, int, str]] = []
     for a, c, n in current:
         baseline = history.get((a, c), 0) / BASELINE_PERIODS
         by_baseline = _exceeds(n, baseline)
-        by_city = _exceeds(n, city[c] / len(areas))
+        by_city = _exceeds(n, expected(a, c))
         if by_baseline or by_city:
             found.append((a, c, n, "both" if by_baseline and by_city
                           else "baseline" if by_baseline else "city"))
@@ -335,14 +386,14 @@ def spikes(session: Session, period: Period, *, tz: str | ZoneInfo,
     flags = []
     for a, c, n, reason in found:
         baseline = history.get((a, c), 0) / BASELINE_PERIODS
-        rate = city[c] / len(areas)
+        rate = expected(a, c)
         flags.append(Spike(
             period=period, area_id=a, area_name=areas[a], category_id=c,
             category_name=names.get(c, ""), count=n, baseline=baseline,
             baseline_periods=BASELINE_PERIODS,
             baseline_ratio=n / baseline if baseline else None,
             city_count=city[c], areas=len(areas), city_rate=rate, city_ratio=n / rate,
-            reason=reason))
+            reason=reason, population=residents.get(a), city_population=city_population))
     flags.sort(key=lambda s: (-(math.inf if s.ratio is None else s.ratio), -s.count,
                               s.area_name, s.category_name))
     return flags
@@ -369,7 +420,13 @@ def spike_sentence(spike: Spike, locale: str) -> str:
     """The flag as one sentence in ``locale``, e.g. "Parking in Northside: 32 requests in
     March 2026, 3.2 times the city rate (10.0 per area)."."""
     parts = []
-    if spike.reason in ("city", "both"):
+    if spike.reason in ("city", "both") and spike.per_thousand is not None:
+        parts.append(gettext(
+            locale, _l("%(ratio)s times the city rate (%(rate)s per 1,000 residents, against "
+                       "%(city)s city-wide)"),
+            ratio=_number(spike.city_ratio, locale), rate=_number(spike.per_thousand, locale),
+            city=_number(spike.city_per_thousand or 0.0, locale)))
+    elif spike.reason in ("city", "both"):
         parts.append(gettext(locale, _l("%(ratio)s times the city rate (%(rate)s per area)"),
                              ratio=_number(spike.city_ratio, locale),
                              rate=_number(spike.city_rate, locale)))

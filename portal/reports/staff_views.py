@@ -265,7 +265,7 @@ def _hotspots_csv(period: Period, shown: dict[str, charts.Chart], volumes: hotsp
     if table == "spikes":
         rows = [[_("Area"), _("Category"), _("Requests"), _("Flagged against"),
                  _("Average of the previous periods"), _("Times that average"),
-                 _("City requests in the category"), _("Areas"), _("City rate per area"),
+                 _("City requests in the category"), _("Areas"), _("Expected at the city rate"),
                  _("Times the city rate")]]
         rows += [[s.area_name, s.category_name, s.count, _reason(s.reason),
                   round(s.baseline, 2), "" if s.baseline_ratio is None
