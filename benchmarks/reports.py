@@ -306,6 +306,7 @@ def _domain_fallbacks(session: Any, world: dict[str, Any], zone: ZoneInfo,
     """The domain functions behind each page, for pages not built yet."""
     scorecards = _module("portal.reports.scorecards")
     hotspots = _module("portal.reports.hotspots")
+    sentiment = _module("portal.reports.sentiment")
     today = clock.now().astimezone(zone).date()
     month = Period.containing("month", today)
     department = world["departments"][3]
@@ -322,13 +323,13 @@ def _domain_fallbacks(session: Any, world: dict[str, Any], zone: ZoneInfo,
             if scorecards and hasattr(scorecards, "department_detail") else None)
 
     def hotspot_page() -> Any:
-        assert hotspots is not None
+        assert hotspots is not None and sentiment is not None
         return (hotspots.volumes(session, month, tz=zone),
                 hotspots.trend(session, kind="month", periods=12, tz=zone),
                 hotspots.spikes(session, month, tz=zone),
-                hotspots.sentiment(session, month, tz=zone))
+                sentiment.sentiment(session, month, tz=zone))
 
-    found["hotspots"] = hotspot_page if hotspots else None
+    found["hotspots"] = hotspot_page if hotspots and sentiment else None
 
     def public_page() -> Any:
         assert scorecards is not None and hotspots is not None

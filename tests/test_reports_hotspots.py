@@ -21,15 +21,9 @@ from portal.notifications.models import OutboxMessage
 from portal.notifications.senders import SmtpSender
 from portal.notifications.worker import PERIODIC_JOBS, deliver_outbox
 from portal.reports.digest import digest_week, send_hotspot_digest
-from portal.reports.hotspots import (
-    comments_page,
-    sentiment,
-    spike_sentence,
-    spikes,
-    trend,
-    volumes,
-)
+from portal.reports.hotspots import spike_sentence, spikes, trend, volumes
 from portal.reports.periods import Period
+from portal.reports.sentiment import comments_page, sentiment
 from portal.requests.models import ServiceRequest
 from tests.plans import sqlite_plans
 

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from portal.reports import hotspots, rollups
+from portal.reports import hotspots, rollups, sentiment
 from portal.reports.catalogue import REPORTS
 from portal.reports.models import ReportRollup
 from portal.reports.periods import KINDS, Period
@@ -131,13 +131,13 @@ def test_rolled_up_figures_equal_counting_them_now(app, db, make):
             hotspots.volumes(db, period, tz=TZ, area_id=city["areas"][1].id)
         assert hotspots.spikes(db, period, tz=TZ, rollups=cached) == \
             hotspots.spikes(db, period, tz=TZ)
-        assert hotspots.sentiment(db, period, tz=TZ, rollups=cached) == \
-            hotspots.sentiment(db, period, tz=TZ)
+        assert sentiment.sentiment(db, period, tz=TZ, rollups=cached) == \
+            sentiment.sentiment(db, period, tz=TZ)
     # Something was counted, so the comparisons above compared figures, not empty lists.
     month = Period.containing("month", TODAY).previous()
     assert sum(r.figures.tasks_closed for r in department_board(db, month, tz=TZ)) > 0
     assert hotspots.volumes(db, month, tz=TZ).total > 0
-    assert any(m.responses for m in hotspots.sentiment(db, month, tz=TZ))
+    assert any(m.responses for m in sentiment.sentiment(db, month, tz=TZ))
     assert cached.oldest_live == NOW
 
 

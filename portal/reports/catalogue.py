@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from portal.reports import hotspots, scorecards
+from portal.reports import hotspots, scorecards, sentiment
 from portal.reports.rollups import Report
 
 REPORTS: tuple[Report, ...] = (*scorecards.ROLLUPS.values(), hotspots.PAIRS,
-                               hotspots.SENTIMENT)
+                               sentiment.SENTIMENT)

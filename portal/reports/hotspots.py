@@ -37,12 +37,8 @@ change in one place; the comparison with the city catches a place that is always
 A pair with no history (baseline 0) can still flag on the baseline rule once it reaches the
 minimum; its baseline ratio is None (there is nothing to divide by).
 
-**Sentiment** per area: survey responses answered in the period, joined to their request's
-area. Dissatisfied = CSAT 1 or 2. With fewer than ``MIN_RESPONSES`` (5) CSAT answers the
-share (and the dissatisfied count) is withheld, as survey results do. Comments: the
-non-empty ones, newest first, a keyset page at a time, with no name, reference or contact.
-
-The weekly email digest of the flags is in ``portal.reports.digest``. No Flask here.
+Survey sentiment per area is in ``portal.reports.sentiment``, the weekly email digest of the
+flags in ``portal.reports.digest``. No Flask here.
 """
 
 from __future__ import annotations
@@ -56,50 +52,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal import clock
 from portal.areas.models import Area
-from portal.casework.keyset import decode_cursor, encode_cursor
-from portal.catalogue.models import ServiceCategory
 from portal.notifications.render import gettext
+from portal.reports.lookups import area_names, as_zone, category_names, within
 from portal.reports.periods import KINDS, Period
 from portal.reports.rollups import Report, RollupReader
 from portal.requests.labels import _l
 from portal.requests.models import ServiceRequest
-from portal.surveys.models import SurveyResponse, SurveyVersion
 
 #: Spike rule parameters (see the module docstring).
 BASELINE_PERIODS = 6
 FACTOR = 3.0
 SIGMAS = 3.0
 MIN_COUNT = 5
-#: Sentiment: the share is shown only with at least this many CSAT answers.
-MIN_RESPONSES = 5
-DISSATISFIED_MAX = 2
-COMMENTS_PER_PAGE = 20
 MAX_TREND_PERIODS = 120
-_CURSOR = "hc"
-
-
-def _zone(tz: str | ZoneInfo) -> ZoneInfo:
-    return ZoneInfo(tz) if isinstance(tz, str) else tz
-
-
-def _in(column: Any, start: datetime, end: datetime) -> list[Any]:
-    return [column >= start, column < end]
-
-
-def _category_names(session: Session, ids: Sequence[int], locale: str) -> dict[int, str]:
-    if not ids:
-        return {}
-    rows = session.scalars(select(ServiceCategory).where(ServiceCategory.id.in_(sorted(ids))))
-    return {c.id: c.t("name", locale) for c in rows}
-
-
-def _area_names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Area.id, Area.name)).all())
 
 
 def _populations(session: Session) -> dict[int, int]:
@@ -178,7 +148,7 @@ def _pair_counts(session: Session, start: datetime, end: datetime, *,
     in_area = (ServiceRequest.area_id.is_(None) if area_ids is None
                else ServiceRequest.area_id.in_(sorted(area_ids)))
     query = (select(ServiceRequest.area_id, ServiceRequest.category_id, func.count())
-             .where(in_area, *_in(ServiceRequest.created_at, start, end), *where)
+             .where(in_area, *within(ServiceRequest.created_at, start, end), *where)
              .group_by(ServiceRequest.area_id, ServiceRequest.category_id))
     return [(a, c, int(n)) for a, c, n in session.execute(query).all()]
 
@@ -210,8 +180,8 @@ def volumes(session: Session, period: Period, *, tz: str | ZoneInfo,
             locale: str = "en", rollups: RollupReader | None = None) -> Volumes:
     """Requests created in ``period`` by area × category (optionally one area or category);
     category names in ``locale``. From the roll-up when ``rollups`` is given."""
-    start, end = period.bounds(_zone(tz))
-    areas = _area_names(session)
+    start, end = period.bounds(as_zone(tz))
+    areas = area_names(session)
     where = _filters(None, category_id)
     if rollups is not None:
         pairs = _rolled_pairs(rollups, period, area_id, category_id)
@@ -220,7 +190,7 @@ def volumes(session: Session, period: Period, *, tz: str | ZoneInfo,
     else:
         pairs = (_pair_counts(session, start, end, area_ids=list(areas), where=where)
                  + _pair_counts(session, start, end, area_ids=None, where=where))
-    categories = _category_names(session, sorted({c for _, c, _ in pairs}), locale)
+    categories = category_names(session, sorted({c for _, c, _ in pairs}), locale)
     cells = sorted(
         (VolumeCell(a, areas.get(a) if a is not None else None, c, categories.get(c, ""), n)
          for a, c, n in pairs),
@@ -263,7 +233,7 @@ def trend(session: Session, *, kind: str, periods: int, tz: str | ZoneInfo,
         raise ValueError(f"Unknown period kind {kind!r}: use week, month or quarter.")
     if not 1 <= periods <= MAX_TREND_PERIODS:
         raise ValueError(f"A trend has 1 to {MAX_TREND_PERIODS} periods.")
-    zone = _zone(tz)
+    zone = as_zone(tz)
     if last is None:
         last = Period.containing(kind, clock.now().astimezone(zone).date())
     elif last.kind != kind:
@@ -278,7 +248,7 @@ def trend(session: Session, *, kind: str, periods: int, tz: str | ZoneInfo,
     where = _filters(area_id, category_id)
     counts = [
         select(func.count()).select_from(ServiceRequest)
-        .where(*_in(ServiceRequest.created_at, *p.bounds(zone)), *where).scalar_subquery()
+        .where(*within(ServiceRequest.created_at, *p.bounds(zone)), *where).scalar_subquery()
         for p in series
     ]
     row = session.execute(select(*counts)).one()
@@ -345,13 +315,13 @@ def spikes(session: Session, period: Period, *, tz: str | ZoneInfo,
     """The flagged (area, category) pairs of ``period`` (see the module docstring for the
     rule), the largest ratio first. Counted now: three grouped queries (the period, the
     baseline periods and the number of areas); with ``rollups``: the periods' roll-ups."""
-    zone = _zone(tz)
+    zone = as_zone(tz)
     start, end = period.bounds(zone)
     earlier = [period.previous()]
     while len(earlier) < BASELINE_PERIODS:
         earlier.append(earlier[-1].previous())
     base_start = earlier[-1].bounds(zone)[0]
-    areas = _area_names(session)
+    areas = area_names(session)
     history: dict[tuple[int | None, int], int] = defaultdict(int)
     if rollups is not None:
         current = [pair for pair in _rolled_pairs(rollups, period) if pair[0] in areas]
@@ -382,7 +352,7 @@ def spikes(session: Session, period: Period, *, tz: str | ZoneInfo,
         if by_baseline or by_city:
             found.append((a, c, n, "both" if by_baseline and by_city
                           else "baseline" if by_baseline else "city"))
-    names = _category_names(session, sorted({c for _, c, _, _ in found}), locale)
+    names = category_names(session, sorted({c for _, c, _, _ in found}), locale)
     flags = []
     for a, c, n, reason in found:
         baseline = history.get((a, c), 0) / BASELINE_PERIODS
@@ -447,134 +417,5 @@ def spike_sentence(spike: Spike, locale: str) -> str:
                    period=spike.period.label(locale), figures=figures)
 
 
-# -- sentiment -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AreaSentiment:
-    area_id: int | None
-    area_name: str | None
-    responses: int  # responses answered in the period about requests in the area
-    csat_answers: int
-    #: Both None with fewer than ``MIN_RESPONSES`` CSAT answers.
-    dissatisfied: int | None
-    dissatisfied_share: float | None  # 0..1
-    comments: int  # non-empty comments
-
-
-def _survey_keys(session: Session) -> list[str]:
-    return sorted(session.scalars(select(SurveyVersion.survey_key).distinct()))
-
-
-def _has_comment() -> Any:
-    return func.trim(SurveyResponse.comment) != ""
-
-
-def _sentiment_rows(session: Session, period: Period, zone: ZoneInfo,
-                    _now: datetime | None = None) -> dict[str, Any]:
-    """The roll-up of survey answers by area: one part, "all", of [area, responses, CSAT
-    answers, dissatisfied, comments]."""
-    keys = _survey_keys(session)
-    if not keys:
-        return {"all": []}
-    start, end = period.bounds(zone)
-    csat = SurveyResponse.csat
-    rows = session.execute(
-        select(ServiceRequest.area_id, func.count(), func.count(csat),
-               func.sum(case((csat <= DISSATISFIED_MAX, 1), else_=0)),
-               func.sum(case((_has_comment(), 1), else_=0)))
-        .select_from(SurveyResponse)
-        .join(ServiceRequest, ServiceRequest.id == SurveyResponse.request_id)
-        .where(SurveyResponse.survey_key.in_(keys),
-               *_in(SurveyResponse.created_at, start, end))
-        .group_by(ServiceRequest.area_id)
-    ).all()
-    return {"all": [[a, int(n), int(answers), int(unhappy or 0), int(comments or 0)]
-                    for a, n, answers, unhappy, comments in rows]}
-
-
-#: Survey answers per area and period, read by the sentiment table.
-SENTIMENT = Report("survey-sentiment-area", _sentiment_rows)
-
-
-def sentiment(session: Session, period: Period, *, tz: str | ZoneInfo,
-              rollups: RollupReader | None = None) -> list[AreaSentiment]:
-    """Per area (areas without responses left out; requests without an area last): the
-    period's survey responses, CSAT answers, the dissatisfied (CSAT ≤ 2) count and share;
-    from the roll-up when ``rollups`` is given."""
-    parts = (rollups.get(SENTIMENT, period).parts if rollups is not None
-             else _sentiment_rows(session, period, _zone(tz)))
-    rows = parts.get("all", [])
-    areas = _area_names(session)
-    result = []
-    for area_id, responses, answers, unhappy, comments in rows:
-        shown = answers >= MIN_RESPONSES
-        result.append(AreaSentiment(
-            area_id=area_id, area_name=areas.get(area_id) if area_id is not None else None,
-            responses=int(responses), csat_answers=int(answers),
-            dissatisfied=int(unhappy or 0) if shown else None,
-            dissatisfied_share=int(unhappy or 0) / answers if shown else None,
-            comments=int(comments or 0)))
-    result.sort(key=lambda r: (r.area_id is None, r.area_name or "", r.area_id or 0))
-    return result
-
-
-@dataclass(frozen=True)
-class AreaComment:
-    id: int
-    created_at: datetime
-    area_id: int | None
-    area_name: str | None
-    category_name: str
-    csat: int | None
-    comment: str
-
-
-@dataclass(frozen=True)
-class CommentPage:
-    comments: list[AreaComment]
-    next_cursor: str | None  # the page of older comments
-
-
-def comments_page(session: Session, period: Period, *, tz: str | ZoneInfo,
-                  area_id: int | None = None, after: str | None = None,
-                  per_page: int = COMMENTS_PER_PAGE, locale: str = "en") -> CommentPage:
-    """The period's non-empty survey comments (of one area, or every area), newest first,
-    keyed on (created_at, id): ``after`` is the cursor of the previous page (a bad cursor
-    gives the first page). Only the comment, its score, area and category: no names,
-    references or contacts."""
-    keys = _survey_keys(session)
-    if not keys:
-        return CommentPage([], None)
-    start, end = period.bounds(_zone(tz))
-    where = [SurveyResponse.survey_key.in_(keys), *_in(SurveyResponse.created_at, start, end),
-             _has_comment()]
-    if area_id is not None:
-        where.append(ServiceRequest.area_id == area_id)
-    key = decode_cursor(after, _CURSOR, ("dt", "int"))
-    if key is not None:
-        where.append(or_(SurveyResponse.created_at < key[0],
-                         (SurveyResponse.created_at == key[0]) & (SurveyResponse.id < key[1])))
-    rows = session.execute(
-        select(SurveyResponse.id, SurveyResponse.created_at, SurveyResponse.csat,
-               SurveyResponse.comment, ServiceRequest.area_id, ServiceRequest.category_id)
-        .join(ServiceRequest, ServiceRequest.id == SurveyResponse.request_id)
-        .where(*where)
-        .order_by(SurveyResponse.created_at.desc(), SurveyResponse.id.desc())
-        .limit(per_page + 1)
-    ).all()
-    more = len(rows) > per_page
-    rows = rows[:per_page]
-    areas = _area_names(session)
-    names = _category_names(session, sorted({r.category_id for r in rows}), locale)
-    comments = [AreaComment(id=r.id, created_at=r.created_at, area_id=r.area_id,
-                            area_name=areas.get(r.area_id),
-                            category_name=names.get(r.category_id, ""), csat=r.csat,
-                            comment=r.comment.strip()) for r in rows]
-    cursor = encode_cursor(_CURSOR, [rows[-1].created_at, rows[-1].id]) if more else None
-    return CommentPage(comments, cursor)
-
-
-__all__ = ["BASELINE_PERIODS", "MIN_COUNT", "MIN_RESPONSES", "AreaSentiment", "CommentPage",
-           "Spike", "TrendPoint", "Volumes", "comments_page",
-           "sentiment", "spike_sentence", "spikes", "trend", "volumes"]
+__all__ = ["BASELINE_PERIODS", "MIN_COUNT", "PAIRS", "Spike", "TrendPoint", "Volumes",
+           "spike_sentence", "spikes", "trend", "volumes"]

@@ -70,12 +70,12 @@ from portal.reports.rollups import Compute, Report, Rollup, RollupReader
 from portal.requests.models import Event, ServiceRequest
 from portal.sla.models import SlaClock
 from portal.surveys.models import SurveyResponse
+from portal.surveys.results import MIN_RESPONSES  # the survey results' rule
 
 GROUPINGS = ("category", "area", "agent")
 #: Backlog age buckets: (label, lower bound in days inclusive); the last is open-ended.
 AGE_BUCKETS = (("under_2_days", 0), ("2_to_7_days", 2), ("7_to_30_days", 7),
                ("30_days_and_over", 30))
-MIN_RESPONSES = 5
 #: Clock kinds measured, and the stages that count (met or breached).
 ENDED_STAGES = ("met", "breached")
 

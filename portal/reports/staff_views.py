@@ -25,7 +25,7 @@ from portal.casework.models import AuditEntry
 from portal.catalogue.models import Department, ServiceCategory
 from portal.exports import csv_response
 from portal.i18n import current_locale
-from portal.reports import charts, hotspots, scorecards
+from portal.reports import charts, hotspots, scorecards, sentiment
 from portal.reports.display import (
     BOARD_KEYS,
     age_name,
@@ -209,12 +209,12 @@ def hotspots_page() -> Any:
                             category_id=category_id, last=period, rollups=reader)
     shown = {**volume_charts(volumes, label), "trend": trend_chart(points, locale)}
     flags = hotspots.spikes(session, period, tz=zone(), locale=locale, rollups=reader)
-    moods = hotspots.sentiment(session, period, tz=zone(), rollups=reader)
+    moods = sentiment.sentiment(session, period, tz=zone(), rollups=reader)
     if wants_csv(form):
         if category_error:
             raise bad_export(category_error)
         return _hotspots_csv(period, shown, volumes, flags, moods)
-    comments = hotspots.comments_page(session, period, tz=zone(),
+    comments = sentiment.comments_page(session, period, tz=zone(),
                                       after=request.args.get("after"), locale=locale)
     args = {"period": period.kind, "start": period.key}
     if category_id is not None:
@@ -252,7 +252,7 @@ def _reason(reason: str) -> str:
 
 def _hotspots_csv(period: Period, shown: dict[str, charts.Chart], volumes: hotspots.Volumes,
                   flags: Sequence[hotspots.Spike],
-                  moods: Sequence[hotspots.AreaSentiment]) -> Any:
+                  moods: Sequence[sentiment.AreaSentiment]) -> Any:
     table = request.args.get("table", "")
     stem = f"hotspots-{table}-{period.kind}-{period.key}"
     if table in ("areas", "categories", "trend"):
@@ -291,7 +291,7 @@ def _comments_csv(period: Period, stem: str) -> Any:
                               _("Comment")]]
     after: str | None = None
     while len(rows) <= MAX_EXPORT_COMMENTS:
-        page = hotspots.comments_page(session, period, tz=zone(), after=after,
+        page = sentiment.comments_page(session, period, tz=zone(), after=after,
                                       per_page=500, locale=current_locale())
         rows += [[c.created_at.astimezone(zone()).strftime("%Y-%m-%d %H:%M"),
                   c.area_name or _("No area"), c.category_name, c.csat, c.comment]
