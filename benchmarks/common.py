@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: a scratch database and app, and percentiles."""
+"""What the benchmark scripts share: a scratch database and app, a one-area city, query plans
+and percentiles."""
 
 from __future__ import annotations
 
@@ -11,9 +12,24 @@ from flask import Flask
 from sqlalchemy import event
 
 from portal import create_app
+from portal.areas.models import Area
 from portal.config import Settings
 from portal.db import Database
 from portal.migrate import recreate
+from portal.sla.models import SlaPolicy
+
+
+def add_city(session: Any, lat0: float, lon0: float, span: float) -> None:
+    """One square area of ``span`` degrees either side of (lat0, lon0), and a city-wide SLA
+    policy, so each filing gets its area and starts its case and task clocks as in
+    production."""
+    ring = [[lon0 - span, lat0 - span], [lon0 + span, lat0 - span], [lon0 + span, lat0 + span],
+            [lon0 - span, lat0 + span], [lon0 - span, lat0 - span]]
+    session.add(Area(code="city", name="City", geometry={"type": "Polygon", "coordinates": [ring]},
+                     min_lat=lat0 - span, max_lat=lat0 + span, min_lon=lon0 - span,
+                     max_lon=lon0 + span))
+    session.add(SlaPolicy(name="Default", first_response_amount=8, resolution_amount=40,
+                          update_amount=16))
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -19,16 +19,14 @@ import tempfile
 import time
 from datetime import timedelta
 
-from common import percentile, scratch_app  # benchmarks/common.py
+from common import add_city, percentile, scratch_app  # benchmarks/common.py
 from sqlalchemy import insert
 
 from portal import clock
-from portal.areas.models import Area
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
 from portal.db import Database
 from portal.requests.models import ServiceRequest
 from portal.requests.service import Filing, nearby_open_requests, submit_request
-from portal.sla.models import SlaPolicy
 
 LAT0, LON0 = 41.0, -87.0
 SPAN = 0.09  # about 10 km
@@ -46,14 +44,7 @@ def load(db: Database, rows: int, rng: random.Random) -> list[int]:
                                    department_id=dept.id)
         session.add(category)
         categories.append(category)
-    ring = [[LON0 - SPAN, LAT0 - SPAN], [LON0 + SPAN, LAT0 - SPAN], [LON0 + SPAN, LAT0 + SPAN],
-            [LON0 - SPAN, LAT0 + SPAN], [LON0 - SPAN, LAT0 - SPAN]]
-    session.add(Area(code="city", name="City", geometry={"type": "Polygon", "coordinates": [ring]},
-                     min_lat=LAT0 - SPAN, max_lat=LAT0 + SPAN, min_lon=LON0 - SPAN,
-                     max_lon=LON0 + SPAN))
-    # A city-wide policy, so each filing starts its case and task clocks as in production.
-    session.add(SlaPolicy(name="Default", first_response_amount=8, resolution_amount=40,
-                          update_amount=16))
+    add_city(session, LAT0, LON0, SPAN)
     session.flush()
     ids = [c.id for c in categories]
     session.commit()

@@ -28,16 +28,14 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from common import percentile, print_plans, scratch_app  # benchmarks/common.py
+from common import add_city, percentile, print_plans, scratch_app  # benchmarks/common.py
 from sqlalchemy import insert
 
 from portal import clock
-from portal.areas.models import Area
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
 from portal.db import Database
 from portal.open311.keys import new_key
 from portal.requests.models import Event, ServiceRequest
-from portal.sla.models import SlaPolicy
 
 LAT0, LON0 = 41.0, -87.0
 SPAN = 0.09  # about 10 km
@@ -60,13 +58,7 @@ def load(db: Database, rows: int, rng: random.Random) -> dict[str, Any]:
                                   department_id=departments[i % 8].id, position=i)
                   for i in range(SERVICES)]
     session.add_all(categories)
-    ring = [[LON0 - SPAN, LAT0 - SPAN], [LON0 + SPAN, LAT0 - SPAN], [LON0 + SPAN, LAT0 + SPAN],
-            [LON0 - SPAN, LAT0 + SPAN], [LON0 - SPAN, LAT0 - SPAN]]
-    session.add(Area(code="city", name="City", geometry={"type": "Polygon", "coordinates": [ring]},
-                     min_lat=LAT0 - SPAN, max_lat=LAT0 + SPAN, min_lon=LON0 - SPAN,
-                     max_lon=LON0 + SPAN))
-    session.add(SlaPolicy(name="Default", first_response_amount=8, resolution_amount=40,
-                          update_amount=16))
+    add_city(session, LAT0, LON0, SPAN)
     session.flush()
     services = [(c.id, c.department_id, c.code) for c in categories]
     _key, raw_key = new_key(session, label="Benchmark", rate_limit="1000000/minute",

@@ -23,7 +23,6 @@ def frozen(freeze_clock):
     freeze_clock(NOW)
 
 
-
 @pytest.fixture
 def coordinator(make, client):
     user = make.user(role="coordinator", name="Cora Coordinator")

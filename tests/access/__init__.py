@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 KINDS = ("anonymous", "resident", "agent_x", "agent_y", "supervisor_x", "coordinator", "admin")
 CASEWORK_X = frozenset({"agent_x", "supervisor_x", "admin"})  # staff of department X
 CASEWORK = frozenset({"agent_x", "agent_y", "supervisor_x", "admin"})  # any casework staff
@@ -28,6 +30,18 @@ class RouteCheck:
     method: str = "GET"
     #: Form fields for a POST (the CSRF token is added by the walk).
     data: Callable[[Any], dict[str, Any]] = field(default=lambda world: {})
+
+
+def made(world: Any, name: str, build: Callable[[Any], Any]) -> Any:
+    """A row of the walk's world (``world.name``), built, added and flushed on first use."""
+    row = getattr(world, name, None)
+    if row is None:
+        session = object_session(world.dept_x)
+        row = build(world)
+        session.add(row)
+        session.flush()
+        setattr(world, name, row)
+    return row
 
 
 def all_checks() -> list[RouteCheck]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy.orm import object_session
-
 from portal import clock
 from portal.auth.models import User
 from portal.programmes.models import (
@@ -15,27 +13,15 @@ from portal.programmes.models import (
     Programme,
     ProgrammeSession,
 )
-from tests.access import RouteCheck
+from tests.access import RouteCheck, made
 
 COORDINATORS = frozenset({"coordinator", "admin"})
 BASE = "/staff/programmes"
 
 
-def _made(world, name: str, build):
-    """A row of the walk's world, made on first use."""
-    row = getattr(world, name, None)
-    if row is None:
-        session = object_session(world.dept_x)
-        row = build(world)
-        session.add(row)
-        session.flush()
-        setattr(world, name, row)
-    return row
-
-
 def _programme(world) -> Programme:
     now = clock.now()
-    return _made(world, "_programme", lambda w: Programme(
+    return made(world, "_programme", lambda w: Programme(
         title="Walk academy", status="closed", admission="application", capacity=5,
         taken=0, waiting=0, translations={}, enrol_opens_at=now - timedelta(days=10),
         enrol_closes_at=now - timedelta(days=1)))
@@ -47,7 +33,7 @@ def _pid(world) -> int:
 
 def _meeting(world, name: str) -> int:
     start = clock.now() + timedelta(days=7)
-    return _made(world, name, lambda w: ProgrammeSession(
+    return made(world, name, lambda w: ProgrammeSession(
         programme_id=_pid(w), title="First", starts_at=start,
         ends_at=start + timedelta(hours=2), place="City Hall", translations={})).id
 
@@ -57,7 +43,7 @@ def _sid(world) -> int:
 
 
 def _question(world, name: str) -> int:
-    return _made(world, name, lambda w: EligibilityQuestion(
+    return made(world, name, lambda w: EligibilityQuestion(
         programme_id=_pid(w), code=name.strip("_"), kind="yesno", prompt="Are you 18?",
         eligible_values=["yes"], translations={})).id
 
@@ -68,12 +54,12 @@ CODES = {"approve": "APPRVE", "reject": "REJECT", "cancel": "CANCEL"}
 def _applied(world, action: str) -> int:
     """An application of its own for each action, so every walk has one to decide."""
     def build(w):
-        resident = _made(w, f"_walker_{action}", lambda w2: User(
+        resident = made(w, f"_walker_{action}", lambda w2: User(
             email=f"walker-{action}@example.org", name="Walker", password_hash="x"))
         return Enrolment(programme_id=_pid(w), user_id=resident.id, state="applied",
                          check_in_code=CODES[action], queued_at=clock.now())
 
-    return _made(world, f"_enrolment_{action}", build).id
+    return made(world, f"_enrolment_{action}", build).id
 
 
 def _enrolment_url(action: str):

@@ -4,39 +4,25 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy.orm import object_session
-
 from portal.sla.models import BusinessCalendar, CalendarClosure, SlaPolicy
-from tests.access import ADMINS, RouteCheck
+from tests.access import ADMINS, RouteCheck, made
 
 BASE = "/staff/admin/sla"
 
 
-def _made(world, name: str, build):
-    """A row of the walk's world, made on first use."""
-    row = getattr(world, name, None)
-    if row is None:
-        session = object_session(world.dept_x)
-        row = build(world)
-        session.add(row)
-        session.flush()
-        setattr(world, name, row)
-    return row
-
-
 def _policy_id(world) -> int:
-    return _made(world, "_sla_policy", lambda w: SlaPolicy(
+    return made(world, "_sla_policy", lambda w: SlaPolicy(
         name="Walk", resolution_amount=8, position=10)).id
 
 
 def _calendar_id(world) -> int:
-    return _made(world, "_sla_calendar", lambda w: BusinessCalendar(
+    return made(world, "_sla_calendar", lambda w: BusinessCalendar(
         code="walk", name="Walk", timezone="America/Chicago",
         hours={"mon": [["08:00", "17:00"]]})).id
 
 
 def _closure_id(world) -> int:
-    return _made(world, "_sla_closure", lambda w: CalendarClosure(
+    return made(world, "_sla_closure", lambda w: CalendarClosure(
         calendar_id=_calendar_id(w), day=date(2031, 1, 2), name="Walk")).id
 
 
