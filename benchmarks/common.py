@@ -32,6 +32,17 @@ def add_city(session: Any, lat0: float, lon0: float, span: float) -> None:
                           update_amount=16))
 
 
+def analyze(db: Database) -> None:
+    """Refresh the planner's statistics after a bulk load (``VACUUM ANALYZE`` on PostgreSQL,
+    ``ANALYZE`` on SQLite), as a database in service would have them."""
+    if db.dialect == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    else:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]

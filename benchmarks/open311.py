@@ -28,7 +28,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from common import add_city, percentile, print_plans, scratch_app  # benchmarks/common.py
+from common import add_city, analyze, percentile, print_plans, scratch_app  # benchmarks/common.py
 from sqlalchemy import insert
 
 from portal import clock
@@ -168,12 +168,7 @@ def main() -> None:
     scratch = tempfile.TemporaryDirectory()
     app, db = scratch_app(scratch, args.database_url)
     world = load(db, args.rows, rng)
-    if db.dialect == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
-    else:
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
+    analyze(db)
 
     client = app.test_client()
     code = world["codes"][7]

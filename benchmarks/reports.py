@@ -42,7 +42,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from common import percentile, print_plans, scratch_app  # benchmarks/common.py
+from common import analyze, percentile, print_plans, scratch_app  # benchmarks/common.py
 from sqlalchemy import delete, func, insert, select, text
 from werkzeug.exceptions import HTTPException
 
@@ -218,12 +218,7 @@ def load(db: Database, rows: int, world: dict[str, Any], rng: random.Random) -> 
                 if last:
                     conn.execute(text(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})"))
-    if db.dialect == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE")
-    else:
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
+    analyze(db)
     print("loaded " + ", ".join(f"{count:,} {name}" for name, count in counts.items())
           + f" in {time.perf_counter() - started:.1f} s")
 

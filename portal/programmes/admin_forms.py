@@ -6,13 +6,13 @@ only parse what was typed, with a clear message next to the field."""
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     Field,
     HiddenField,
     RadioField,
@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation
 
+from portal.form_fields import ClearDateField
 from portal.programmes import admin
 from portal.programmes.labels import KIND_NAMES, TOPIC_NAMES
 from portal.programmes.models import ADMISSIONS, KINDS, TOPICS
@@ -105,14 +106,8 @@ def decimal(field: Field) -> float | None:
     return number if math.isfinite(number) else None
 
 
-class Day(DateField):
-    """A date picked in the browser (``YYYY-MM-DD``) with one clear message."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError(_l("Enter a real date, like 2026-09-14")) from error
+#: A date picked in the browser (``YYYY-MM-DD``) with one clear message.
+Day = partial(ClearDateField, message=_l("Enter a real date, like 2026-09-14"))
 
 
 class Clock(TimeField):

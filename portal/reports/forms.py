@@ -5,28 +5,18 @@ to the current period: never a 500."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
+from portal.form_fields import ClearDateField
 from portal.reports.periods import EARLIEST, KINDS, Period, parse_period
 
 KIND_NAMES = {"week": _l("Week"), "month": _l("Month"), "quarter": _l("Quarter")}
 DRILL_NAMES = {"category": _l("Category"), "area": _l("Area"), "agent": _l("Agent")}
 _DATE = _l("Enter a real date, like 2026-03-31.")
-
-
-class _Date(DateField):
-    """A date; anything else gets one clear message."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(_DATE) from exc
 
 
 class PeriodForm(FlaskForm):
@@ -37,7 +27,7 @@ class PeriodForm(FlaskForm):
 
     period = SelectField(_l("Period"), default="month", validate_choice=False,
                          choices=[SelectChoice(k, KIND_NAMES[k]) for k in KINDS])
-    start = _Date(_l("Any day in the period"), name="start")
+    start = ClearDateField(_l("Any day in the period"), name="start", message=_DATE)
 
 
 def chosen_period(form: PeriodForm, today: date) -> Period:

@@ -3,13 +3,13 @@ Choices from the database are filled in by the views."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     Field,
     HiddenField,
     SelectField,
@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation, ValidationError
 
+from portal.form_fields import ClearDateField
 from portal.requests.models import OPEN_STATUSES
 from portal.routing.forms import KnownChoice, optional_int, optional_str
 from portal.sla.admin import (
@@ -104,15 +105,9 @@ class CalendarForm(FlaskForm):
         return {day: getattr(self, f"hours_{day}").data or "" for day in WEEKDAYS}
 
 
-class DayField(DateField):
-    """A ``YYYY-MM-DD`` date with one clear message when it is not one."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError(_l("Enter a real date as year-month-day, like 2026-12-24")) \
-                from error
+#: A ``YYYY-MM-DD`` date with one clear message when it is not one.
+DayField = partial(ClearDateField,
+                   message=_l("Enter a real date as year-month-day, like 2026-12-24"))
 
 
 class ClosureForm(FlaskForm):

@@ -9,9 +9,11 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
+
+from portal.form_fields import ClearDateField
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
@@ -25,14 +27,11 @@ def choices(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     return [SelectChoice(str(value), label) for value, label in pairs]
 
 
-class _Date(DateField):
-    """A date; anything else gets one clear message."""
+class _Date(ClearDateField):
+    """A date between 2000 and 2099; anything else gets one clear message."""
 
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as exc:
-            raise ValueError(_DATE) from exc
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, message=_DATE, **kwargs)
 
     def pre_validate(self, form: Any) -> None:
         if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
