@@ -26,10 +26,14 @@ from portal.config import Settings
 from portal.db import Base, Database
 from portal.extensions import limiter
 from portal.migrate import recreate
+from tests.client import ClosingClient
 from tests.factories import PASSWORD, Factories
 from tests.smtp import SmtpSink
 
 pytest_plugins = ["tests.browser_plugin"]
+
+# Every app the tests build closes its requests' body streams (see tests/client.py).
+Flask.test_client_class = ClosingClient
 
 
 def _database_url(tmp_root: Path) -> str:

@@ -208,8 +208,6 @@ def test_a_file_that_is_not_an_image_is_refused(client, db, city):
     assert db.scalar(select(func.count()).select_from(RequestPhoto)) == 0
 
 
-# Werkzeug's test client spools large multipart bodies to a temporary file it never closes.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_an_oversized_photo_is_refused(client, city):
     journey = Journey(client)
     journey.through_location()
@@ -222,8 +220,6 @@ def test_an_oversized_photo_is_refused(client, city):
     assert "larger than 10 MB" in response.get_data(as_text=True)
 
 
-# Werkzeug's test client spools large multipart bodies to a temporary file it never closes.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_at_most_three_photos(client, db, city):
     journey = Journey(client)
     journey.through_location()
