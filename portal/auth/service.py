@@ -23,6 +23,8 @@ from portal.notifications.service import queue_email
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128
 RESET_MAX_AGE_SECONDS = 3600
+#: The longest a link may be made to last (a new colleague's invitation lasts 7 days).
+RESET_MAX_AGE_LIMIT_SECONDS = 30 * 24 * 3600
 RESET_SALT = "password-reset"
 #: At most one reset email per account in this window (mail-bombing protection).
 RESET_EMAIL_WINDOW_SECONDS = 120
@@ -49,7 +51,7 @@ class WrongPassword(AccountError):
 
 
 class ResetTokenExpired(AccountError):
-    """The reset link is genuine but older than an hour."""
+    """The reset link is genuine but older than it was made to last (an hour by default)."""
 
 
 class ResetTokenInvalid(AccountError):
@@ -191,8 +193,19 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-def make_reset_token(settings: Settings, user: User) -> str:
-    return _serializer(settings).dumps({"u": user.id, "f": _fingerprint(user)})
+def make_reset_token(settings: Settings, user: User, *,
+                     max_age: int = RESET_MAX_AGE_SECONDS) -> str:
+    """A single-use link token for ``user`` that works for ``max_age`` seconds.
+
+    The lifetime is signed into the token, so the one reset page honours a 7-day invitation
+    as well as a 1-hour reset link.
+    """
+    if not 0 < max_age <= RESET_MAX_AGE_LIMIT_SECONDS:
+        raise ValueError(f"max_age must be between 1 and {RESET_MAX_AGE_LIMIT_SECONDS} seconds")
+    data: dict[str, int | str] = {"u": user.id, "f": _fingerprint(user)}
+    if max_age != RESET_MAX_AGE_SECONDS:
+        data["a"] = max_age
+    return _serializer(settings).dumps(data)
 
 
 def request_password_reset(
@@ -232,17 +245,24 @@ def user_for_reset_token(
 ) -> User:
     """The account a reset link belongs to, if the link is still usable.
 
-    Raises ``ResetTokenExpired`` (genuine but over an hour old) or ``ResetTokenInvalid``.
+    Raises ``ResetTokenExpired`` (genuine but older than the lifetime signed into it: an hour
+    unless ``make_reset_token`` was given another ``max_age``) or ``ResetTokenInvalid``.
     With ``lock`` the row is locked (PostgreSQL) so two uses of one link cannot both pass.
     """
     try:
-        data = _serializer(settings).loads(token, max_age=RESET_MAX_AGE_SECONDS)
+        data, signed_at = _serializer(settings).loads(
+            token, max_age=RESET_MAX_AGE_LIMIT_SECONDS, return_timestamp=True)
     except SignatureExpired as exc:
         raise ResetTokenExpired() from exc
     except BadSignature as exc:
         raise ResetTokenInvalid() from exc
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         raise ResetTokenInvalid()
+    max_age = data.get("a", RESET_MAX_AGE_SECONDS)
+    if not isinstance(max_age, int) or isinstance(max_age, bool):
+        raise ResetTokenInvalid()
+    if int(clock.now().timestamp()) - int(signed_at.timestamp()) > max_age:
+        raise ResetTokenExpired()
     user = session.get(User, data["u"], with_for_update=lock or None)
     if user is None or not user.active or data.get("f") != _fingerprint(user):
         raise ResetTokenInvalid()
