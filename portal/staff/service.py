@@ -58,6 +58,9 @@ __all__ = [
     "snapshot",
     "fingerprint",
     "generate_password",
+    "unusable_password_hash",
+    "default_department_role",
+    "check_membership_rules",
 ]
 
 STAFF_ROLES = ("agent", "supervisor", "coordinator", "admin")
@@ -113,6 +116,39 @@ def generate_password() -> str:
     return secrets.token_urlsafe(18)
 
 
+def unusable_password_hash() -> str:
+    """The hash of a random password nobody knows: the account cannot be signed in to until
+    its owner sets a password from an emailed link. Slow to compute (werkzeug's hashing is
+    slow by design), so an import computes it once for all its new accounts; signing in
+    against it costs as much time as against a real password."""
+    return generate_password_hash(secrets.token_urlsafe(32))
+
+
+def default_department_role(role: str) -> str:
+    """The department role a membership gets when none is given: an agent or supervisor
+    works as such in their departments; coordinators and admins join as agents."""
+    return role if role in DEPARTMENT_ROLES else "agent"
+
+
+def check_membership_rules(role: str, department_roles: Iterable[str]) -> None:
+    """The rules an account role and its memberships' roles follow (no database needed).
+
+    Raises ``InvalidRole``, ``MembershipRequired`` or ``RoleMismatch``.
+    """
+    if role not in STAFF_ROLES:
+        raise InvalidRole(role)
+    roles = list(department_roles)
+    for department_role in roles:
+        if department_role not in DEPARTMENT_ROLES:
+            raise InvalidRole(department_role)
+    if role in DEPARTMENT_ROLES and not roles:
+        raise MembershipRequired()
+    if role == "agent" and "supervisor" in roles:
+        raise RoleMismatch()
+    if role == "supervisor" and "supervisor" not in roles:
+        raise RoleMismatch()
+
+
 def _check_password(password: str) -> None:
     problem = password_problem(password)
     if problem is not None:
@@ -133,12 +169,7 @@ def _clean_memberships(session: Session, role: str, memberships: Memberships) ->
         missing = sorted(set(wanted) - found)
         if missing:
             raise UnknownDepartment(missing[0])
-    if role in DEPARTMENT_ROLES and not wanted:
-        raise MembershipRequired()
-    if role == "agent" and "supervisor" in wanted.values():
-        raise RoleMismatch()
-    if role == "supervisor" and "supervisor" not in wanted.values():
-        raise RoleMismatch()
+    check_membership_rules(role, wanted.values())
     return wanted
 
 
@@ -194,20 +225,28 @@ def _staff_user(user: User) -> User:
 
 
 def create_staff(session: Session, *, email: str, name: str, role: str,
-                 memberships: Memberships, password: str, actor: User | None = None,
+                 memberships: Memberships, password: str | None = None,
+                 password_hash: str | None = None, actor: User | None = None,
                  locale: str = "en") -> User:
     """Create an active staff account with its department memberships (flushed) and audit it.
+
+    Give either ``password`` (checked against the rules, then hashed) or a ready
+    ``password_hash`` (an import passes one ``unusable_password_hash()`` for every new member).
 
     Raises ``InvalidRole``, ``UnknownDepartment``, ``MembershipRequired``, ``RoleMismatch``,
     ``WeakPassword`` or ``EmailTaken`` (also when a concurrent create wins the race).
     """
+    if (password is None) == (password_hash is None):
+        raise TypeError("give exactly one of password and password_hash")
     wanted = _clean_memberships(session, role, memberships)
-    _check_password(password)
+    if password is not None:
+        _check_password(password)
+        password_hash = generate_password_hash(password)
     email = normalise_email(email)
     if find_by_email(session, email) is not None:
         raise EmailTaken(email)
     user = User(email=email, name=name.strip(), role=role, locale=locale, active=True,
-                password_hash=generate_password_hash(password), session_version=1)
+                password_hash=password_hash, session_version=1)
     try:
         with session.begin_nested():
             session.add(user)
