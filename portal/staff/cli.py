@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from portal.auth.models import User
 from portal.auth.service import PASSWORD_MIN, EmailTaken, WeakPassword, find_by_email
-from portal.staff import service
+from portal.staff import importing, service
 from portal.staff.models import DEPARTMENT_ROLES
 
 staff_cli = AppGroup("staff", help="Staff accounts.")
@@ -34,7 +34,7 @@ def _session(*, write: bool = True) -> Iterator[Session]:
 
 def _parse_departments(session: Session, role: str,
                        specs: tuple[str, ...]) -> list[tuple[int, str]]:
-    default = role if role in DEPARTMENT_ROLES else "agent"
+    default = service.default_department_role(role)
     memberships = []
     for spec in specs:
         code, _, department_role = spec.partition(":")
@@ -162,3 +162,48 @@ def list_command(department_code: str | None, role: str | None, inactive: bool |
                 state = "active" if user.active else "inactive"
                 click.echo(f"{user.email}\t{user.name}\t{user.role}\t{state}\t{departments}")
             after = (page[-1].name, page[-1].id)
+
+
+@staff_cli.command("import")
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file and say what would change; "
+                                               "write nothing.")
+def import_command(csv_file: str, dry_run: bool) -> None:
+    """Add and update staff from FILE.csv (columns email,name,role,departments).
+
+    New members get an email with a link to choose their password. Nobody missing from the
+    file is removed or deactivated; importing the same file again changes nothing. Any problem
+    in the file (all are listed) means nothing is written. See docs/staff-import.md.
+    """
+    with open(csv_file, "rb") as handle:
+        data = handle.read()
+    settings = current_app.extensions["portal.settings"]
+    with _session(write=not dry_run) as session:
+        plan = importing.plan_import(session, data)
+        for problem in plan.problems:
+            click.echo(problem.describe(csv_file), err=True)
+        if plan.problems:
+            count = len(plan.problems)
+            raise click.ClickException(
+                f"{count} problem{'s' if count != 1 else ''} in {csv_file}: nothing was "
+                "imported.")
+        for note in plan.notes:
+            click.echo(f"note: {note.describe(csv_file)}")
+        if dry_run:
+            _echo_entries(plan, "would add", "would change")
+            click.echo(f"Dry run, nothing written: {len(plan.added)} staff would be added "
+                       f"({len(plan.added)} invitations), {len(plan.changed)} changed, "
+                       f"{len(plan.unchanged)} unchanged.")
+            return
+        outcome = _staff_errors(lambda: importing.apply_plan(session, plan, settings=settings))
+    _echo_entries(plan, "added", "changed")
+    click.echo(outcome.summary())
+
+
+def _echo_entries(plan: importing.Plan, added: str, changed: str) -> None:
+    for entry in plan.added:
+        click.echo(f"{added}: line {entry.line}: {entry.email} ({entry.role}; "
+                   f"{plan.describe_memberships(entry.memberships)})")
+    for entry in plan.changed:
+        click.echo(f"{changed}: line {entry.line}: {entry.email}: "
+                   f"{'; '.join(entry.differences)}")
