@@ -54,10 +54,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.env == "test":
         app.config["TESTING"] = True
 
+    from portal.city.profile import CityCache
     from portal.db import Database
 
     app.extensions["portal.settings"] = settings
     app.extensions["portal.db"] = Database(settings.database_url)
+    # What pages, emails and jobs see: these settings with the city's profile on top.
+    app.extensions["portal.city"] = CityCache(
+        settings, app.extensions["portal.db"],
+        on_change=lambda current: configure_sla(current.timezone))
 
     from portal import errors, i18n, templating, web
     from portal.extensions import csrf, limiter

@@ -20,12 +20,14 @@ def db_upgrade(revision: str) -> None:
 
 
 def register(app: Flask) -> None:
+    from portal.city.cli import city_cli
     from portal.demo.cli import demo_cli
     from portal.notifications.cli import outbox_cli, worker_command
     from portal.staff.cli import staff_cli
     from portal.surveys.cli import surveys_cli
 
     app.cli.add_command(db_cli)
+    app.cli.add_command(city_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(worker_command)
     app.cli.add_command(outbox_cli)

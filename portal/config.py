@@ -40,11 +40,22 @@ class Settings:
     secret_key: str = ""
     database_url: str = f"sqlite:///{INSTANCE / 'portal.db'}"
     base_url: str = "http://127.0.0.1:5000"
-    city_name: str = "City of Riverton"
+    # The city: until a city configuration is imported (``flask city import``), these come
+    # from the environment; afterwards from the city's ``city.toml`` (``portal.city.profile``).
+    city_name: str = "Your city"
+    short_name: str = "311"
+    city_contact: str = ""
+    emergency_number: str = "911"
     timezone: str = "America/Chicago"
+    default_language: str = "en"
+    city_translations: dict[str, dict[str, str]] = field(default_factory=dict, hash=False,
+                                                         compare=False)
+    #: Changes with each import of a logo (its URL carries it); empty: no logo.
+    logo_version: str = ""
     reference_prefix: str = "SR"
-    # Mail: with no SMTP host, messages are written to mail_dir (development only).
-    mail_from: str = "Riverton 311 <no-reply@riverton.example>"
+    # Mail: with no SMTP host, messages are written to mail_dir (development only). Empty:
+    # "<short name> <no-reply@<the base URL's host>>".
+    mail_from: str = ""
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_user: str = ""
@@ -72,9 +83,10 @@ class Settings:
     programme_reminder_hours: int = 24
     # Open311: the jurisdiction_id clients may send (any other is a 404), and the contact and
     # key-request page listed in discovery.
-    open311_jurisdiction: str = "riverton.example"
-    open311_contact: str = "Riverton 311 API team, open311@riverton.example"
-    open311_key_service: str = "mailto:open311@riverton.example"
+    # (Empty: the city's, from its city.toml, or the base URL's host.)
+    open311_jurisdiction: str = ""
+    open311_contact: str = ""
+    open311_key_service: str = ""
     # Worker
     outbox_max_attempts: int = 8
     outbox_batch: int = 50

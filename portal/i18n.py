@@ -12,14 +12,23 @@ LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 COOKIE = "portal_lang"
 
 
+def _settings():
+    return current_app.extensions["portal.city"].settings()
+
+
 def select_locale() -> str:
-    languages = current_app.extensions["portal.settings"].languages
+    settings = _settings()
+    languages = settings.languages
     chosen = request.args.get("lang") or request.cookies.get(COOKIE)
     if chosen in languages:
         return chosen
     if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale
-    return request.accept_languages.best_match(languages) or "en"
+    return request.accept_languages.best_match(languages) or settings.default_language
+
+
+def select_timezone() -> str:
+    return _settings().timezone
 
 
 def current_locale() -> str:
@@ -31,7 +40,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _remember_language(response):
         chosen = request.args.get("lang")
-        if chosen in current_app.extensions["portal.settings"].languages and \
+        if chosen in _settings().languages and \
                 request.cookies.get(COOKIE) != chosen:
             response.set_cookie(COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",
                                 secure=current_app.config["SESSION_COOKIE_SECURE"],
@@ -41,6 +50,7 @@ def init_app(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
+        timezone_selector=select_timezone,
         default_translation_directories="translations",
         default_domain="messages",
     )

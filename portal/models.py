@@ -4,6 +4,7 @@ from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.models import AuditEntry, ResponseTemplate, Task
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
+from portal.city.models import CityProfile
 from portal.db import Base
 from portal.notifications.models import OutboxMessage, StaffNotice
 from portal.open311.models import ApiKey
@@ -30,6 +31,7 @@ from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
 
 __all__ = [
+    "CityProfile",
     "ApiKey",
     "Attendance",
     "EligibilityQuestion",

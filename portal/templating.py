@@ -24,14 +24,23 @@ from portal.sla.status import (
 
 
 def init_app(app: Flask) -> None:
-    settings = app.extensions["portal.settings"]
-
     @app.context_processor
     def _globals() -> dict[str, object]:
+        settings = app.extensions["portal.city"].settings()
+        locale = current_locale()
+        city = settings.city_translations.get(locale, {})
         return {
-            "city_name": settings.city_name,
-            "languages": LANGUAGE_NAMES,
-            "current_locale": current_locale(),
+            "city_name": city.get("name") or settings.city_name,
+            "city": {
+                "name": city.get("name") or settings.city_name,
+                "short_name": city.get("short_name") or settings.short_name,
+                "contact": city.get("contact") or settings.city_contact,
+                "emergency_number": settings.emergency_number,
+                "logo_url": url_for("pages.logo", v=settings.logo_version)
+                if settings.logo_version else "",
+            },
+            "languages": {code: LANGUAGE_NAMES.get(code, code) for code in settings.languages},
+            "current_locale": locale,
             "lang_url": _lang_url,
             "is_development": settings.env == "development",
         }

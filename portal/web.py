@@ -28,7 +28,8 @@ def database() -> Database:
 
 
 def settings() -> Settings:
-    return current_app.extensions["portal.settings"]
+    """The settings with the city's profile on top (``portal.city.profile``)."""
+    return current_app.extensions["portal.city"].settings()
 
 
 def db_session() -> Session:

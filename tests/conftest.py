@@ -71,6 +71,13 @@ def settings(database_url: str, tmp_path: Path, smtp: SmtpSink) -> Settings:
         mail_dir=str(tmp_path / "mail"),
         upload_dir=str(tmp_path / "uploads"),
         ratelimit_enabled=False,
+        # The city most tests are set in (no city configuration is imported for them).
+        city_name="City of Riverton",
+        short_name="Riverton 311",
+        mail_from="Riverton 311 <no-reply@riverton.example>",
+        open311_jurisdiction="riverton.example",
+        open311_contact="Riverton 311 API team, open311@riverton.example",
+        open311_key_service="mailto:open311@riverton.example",
     )
 
 
@@ -85,6 +92,8 @@ def _shared_app(settings: Settings) -> Flask:
     if application is None:
         application = _APPS[key] = create_app(settings)
     application.extensions["portal.settings"] = settings
+    # The city's profile is read again for each test (its row is rolled back after one).
+    application.extensions["portal.city"].clear(settings)
     application.config.update(settings.as_flask_config())
     # The limiter is one object for every app: a test that built its own app with limits on
     # has re-initialised it.

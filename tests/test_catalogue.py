@@ -1,4 +1,4 @@
-"""The service catalogue loader and the catalogue Riverton ships with."""
+"""The service catalogue (catalogue.toml of a city folder) and the catalogue Riverton ships with."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from portal.catalogue.loader import CatalogueError, load_catalogue
 from portal.catalogue.models import (
     QUESTION_KINDS,
     CategoryQuestion,
@@ -16,17 +15,29 @@ from portal.catalogue.models import (
     ServiceCategory,
     ServiceGroup,
 )
-from portal.demo.loader import CATALOGUE_PATH
+from portal.demo.loader import CITY_DIR
 
 
 def _count(db, model) -> int:
     return db.scalar(select(func.count()).select_from(model))
 
 
+CITY = 'name = "City of Testville"\nshort_name = "Testville 311"\ntimezone = "America/Denver"\n'
+
+
 def _write(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "catalogue.toml"
-    path.write_text(textwrap.dedent(body), encoding="utf-8")
-    return path
+    """A city folder whose catalogue is ``body`` (the demo's areas, a plain city.toml)."""
+    folder = tmp_path / "city"
+    folder.mkdir(exist_ok=True)
+    (folder / "city.toml").write_text(CITY, encoding="utf-8")
+    (folder / "areas.geojson").write_text((CITY_DIR / "areas.geojson").read_text("utf-8"),
+                                          encoding="utf-8")
+    (folder / "catalogue.toml").write_text(textwrap.dedent(body), encoding="utf-8")
+    return folder
+
+
+def _import(runner, folder: Path):
+    return runner.invoke(args=["city", "import", str(folder)])
 
 
 MINIMAL = """
@@ -53,11 +64,9 @@ MINIMAL = """
 """
 
 
-def test_the_shipped_catalogue_loads_with_every_kind_and_spanish(db):
-    counts = load_catalogue(db, CATALOGUE_PATH)
+def test_the_shipped_catalogue_loads_with_every_kind_and_spanish(db, runner):
+    assert _import(runner, CITY_DIR).exit_code == 0
 
-    assert counts["departments"] >= 5 and counts["departments_added"] == counts["departments"]
-    assert counts["categories"] >= 15
     assert _count(db, Department) >= 5
     assert _count(db, ServiceGroup) >= 6
     categories = db.scalars(select(ServiceCategory)).all()
@@ -93,35 +102,38 @@ def test_the_shipped_catalogue_loads_with_every_kind_and_spanish(db):
             assert len(question.options) >= 2, where
 
 
-def test_a_second_load_adds_nothing(db):
-    load_catalogue(db, CATALOGUE_PATH)
+def test_a_second_load_adds_nothing(db, runner):
+    _import(runner, CITY_DIR)
     before = [_count(db, m) for m in (Department, ServiceGroup, ServiceCategory, CategoryQuestion)]
 
-    counts = load_catalogue(db, CATALOGUE_PATH)
+    result = _import(runner, CITY_DIR)
 
     assert [_count(db, m) for m in (Department, ServiceGroup, ServiceCategory,
                                     CategoryQuestion)] == before
-    assert all(v == 0 for k, v in counts.items() if k.endswith(("_added", "_updated",
-                                                                "_removed")))
+    assert "nothing changed" in result.output
 
 
-def test_a_reload_updates_text_and_drops_removed_questions(db, tmp_path):
-    load_catalogue(db, _write(tmp_path, MINIMAL + """
+def test_a_reload_updates_text_and_deactivates_removed_questions(db, runner, tmp_path):
+    assert _import(runner, _write(tmp_path, MINIMAL + """
         [[categories.questions]]
         code = "depth"
         kind = "number"
         prompt = "How deep?"
-    """))
+    """)).exit_code == 0
     edited = MINIMAL.replace('name = "Pothole"', 'name = "Pothole or sinkhole"').replace(
         'label = "Large"', 'label = "Large", translations.es.label = "Grande"')
 
-    counts = load_catalogue(db, _write(tmp_path, edited))
+    result = _import(runner, _write(tmp_path, edited))
 
-    assert counts["categories_added"] == 0 and counts["categories_updated"] == 1
-    assert counts["questions_updated"] == 1 and counts["questions_removed"] == 1
+    assert "categories: 0 added, 1 changed, 0 unchanged" in result.output
+    assert "questions: 0 added, 1 changed, 0 unchanged; not in the folder: 1 deactivated" in \
+        result.output
+    db.expire_all()
     category = db.scalar(select(ServiceCategory).where(ServiceCategory.code == "pothole"))
     assert category.name == "Pothole or sinkhole"
     assert [q.code for q in category.questions] == ["size"]
+    assert [(q.code, q.active) for q in category.all_questions] == [("size", True),
+                                                                   ("depth", False)]
     assert category.questions[0].option_label("large", "es") == "Grande"
     assert _count(db, ServiceCategory) == 1
 
@@ -146,26 +158,26 @@ def test_a_reload_updates_text_and_drops_removed_questions(db, tmp_path):
         (('prompt = "How big?"', 'prompt = "How big?"\ncolour = "red"'),
          'category "pothole", question "size": unknown key "colour"'),
         (('department = "roads"', 'department = "nowhere"'),
-         'category "pothole": department "nowhere" is not defined'),
+         'category "pothole": department "nowhere" does not exist'),
         (('name = "Pothole"', 'name = "Pothole"\nnotice_level = "panic"'),
          "category \"pothole\": notice_level 'panic' must be one of"),
         (('name = "Pothole"', 'name = "Pothole"\ntranslations.es.nombre = "Bache"'),
          'category "pothole": translations.es has unknown field "nombre"'),
     ],
 )
-def test_a_broken_file_names_the_category_and_question(db, tmp_path, change, message):
+def test_a_broken_file_names_the_category_and_question(db, runner, tmp_path, change,
+                                                       message):
     path = _write(tmp_path, MINIMAL.replace(*change))
     departments = _count(db, Department)
 
-    with pytest.raises(CatalogueError) as raised:
-        load_catalogue(db, path)
+    result = _import(runner, path)
 
-    assert message in str(raised.value)
-    assert str(path) in str(raised.value)
+    assert result.exit_code == 1
+    assert "catalogue.toml: " + message in result.output
     assert _count(db, Department) == departments  # nothing written
 
 
-def test_every_problem_is_reported_at_once(db, tmp_path):
+def test_every_problem_is_reported_at_once(db, runner, tmp_path):
     broken = MINIMAL.replace('kind = "single"', 'kind = "yesno"\nstop_values = ["maybe"]')
     broken += """
         [[categories.questions]]
@@ -175,19 +187,19 @@ def test_every_problem_is_reported_at_once(db, tmp_path):
         max_length = 3
     """
 
-    with pytest.raises(CatalogueError) as raised:
-        load_catalogue(db, _write(tmp_path, broken))
-
-    problems = raised.value.problems
-    assert 'category "pothole", question "size": options are only for single and multi ' \
-           "questions" in problems
+    problems = _import(runner, _write(tmp_path, broken)).output.splitlines()
+    assert 'catalogue.toml: category "pothole", question "size": options are only for single ' \
+           "and multi questions" in problems
     assert any('stop value "maybe" is not one of the answers (yes, no)' in p for p in problems)
     assert any("max_length is only for text questions" in p for p in problems)
-    assert 'category "pothole", question "size" is defined 2 times' in problems
+    assert 'catalogue.toml: category "pothole", question "size" is defined 2 times' in problems
 
 
-def test_a_file_that_is_not_toml_is_a_clear_error(db, tmp_path):
-    with pytest.raises(CatalogueError, match="not valid TOML"):
-        load_catalogue(db, _write(tmp_path, "[[categories]\ncode = 1"))
-    with pytest.raises(CatalogueError, match="cannot be read"):
-        load_catalogue(db, tmp_path / "missing.toml")
+def test_a_file_that_is_not_toml_is_a_clear_error(db, runner, tmp_path):
+    result = _import(runner, _write(tmp_path, "[[categories]\ncode = 1"))
+    assert result.exit_code == 1
+    assert "catalogue.toml: is not valid TOML: " in result.output
+    assert "(at line 1, column 13)" in result.output
+    (tmp_path / "city" / "catalogue.toml").unlink()
+    result = _import(runner, tmp_path / "city")
+    assert "catalogue.toml: is missing (every city folder needs one)" in result.output

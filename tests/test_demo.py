@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,20 +13,11 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
 from portal import clock
-from portal.areas.loader import AreaError, load_areas
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.models import Task
-from portal.catalogue.loader import load_catalogue
 from portal.catalogue.models import Department, ServiceCategory
-from portal.demo.loader import (
-    AREAS_PATH,
-    CATALOGUE_PATH,
-    DEMO_PASSWORD,
-    SERVICE_LEVELS_PATH,
-    load_demo,
-)
-from portal.demo.service_levels import ServiceLevelError, load_service_levels
+from portal.demo.loader import CITY_DIR, DEMO_PASSWORD, load_demo
 from portal.notifications.models import StaffNotice
 from portal.requests.models import OPEN_STATUSES, STATUSES, Event, ServiceRequest, Support
 from portal.sla.calendar import load_calendar
@@ -281,111 +270,20 @@ def test_the_demo_password_can_come_from_the_environment(runner, db):
     assert len(hashes) == 1  # hashed once for every demo account
 
 
-# -- the areas loader ------------------------------------------------------------------------
-
-
-def _areas_file(tmp_path: Path, edit) -> Path:
-    data = json.loads(AREAS_PATH.read_text(encoding="utf-8"))
-    edit(data["features"])
-    path = tmp_path / "areas.geojson"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
-
-
-def test_areas_load_once_with_their_bounding_boxes(db, tmp_path):
-    counts = load_areas(db, AREAS_PATH)
-    assert counts == {"areas": 6, "areas_added": 6, "areas_updated": 0}
-    assert load_areas(db, AREAS_PATH) == {"areas": 6, "areas_added": 0, "areas_updated": 0}
-
-    old_town = db.scalar(select(Area).where(Area.code == "old-town"))
-    assert old_town.name == "Old Town"
-    lons = [p[0] for p in old_town.geometry["coordinates"][0]]
-    lats = [p[1] for p in old_town.geometry["coordinates"][0]]
-    assert (old_town.min_lon, old_town.max_lon) == (min(lons), max(lons))
-    assert (old_town.min_lat, old_town.max_lat) == (min(lats), max(lats))
-    assert old_town.population == 9800
-    polygons = [shape(a.geometry) for a in db.scalars(select(Area))]
-    assert sum(p.area for p in polygons) == pytest.approx(
-        shape({"type": "Polygon", "coordinates": [[
-            [min(p.bounds[0] for p in polygons), min(p.bounds[1] for p in polygons)],
-            [max(p.bounds[2] for p in polygons), min(p.bounds[1] for p in polygons)],
-            [max(p.bounds[2] for p in polygons), max(p.bounds[3] for p in polygons)],
-            [min(p.bounds[0] for p in polygons), max(p.bounds[3] for p in polygons)],
-            [min(p.bounds[0] for p in polygons), min(p.bounds[1] for p in polygons)],
-        ]]}).area)  # they tile the city: no gaps, no overlaps
-
-    def rename(features):
-        features[0]["properties"]["name"] = "Westfield Heights"
-
-    assert load_areas(db, _areas_file(tmp_path, rename))["areas_updated"] == 1
-
-    def unknown_population(features):
-        del features[0]["properties"]["population"]
-
-    load_areas(db, _areas_file(tmp_path, unknown_population))
-    assert db.scalar(select(Area.population).where(Area.code == "westfield")) is None
-
-
-def _unclosed(features):
-    features[0]["geometry"]["coordinates"][0].pop()
-
-
-def _bow_tie(features):
-    features[2]["geometry"]["coordinates"] = [[[-87, 41], [-86.9, 41], [-87, 41.1],
-                                               [-86.9, 41.1], [-87, 41]]]
-
-
-def _overlapping(features):
-    features[3]["geometry"]["coordinates"] = [[[-87.05, 40.96], [-86.96, 40.96],
-                                               [-86.96, 41.03], [-87.05, 40.96]]]
-
-
-def _no_code(features):
-    del features[1]["properties"]["code"]
-
-
-def _point(features):
-    features[4]["geometry"] = {"type": "Point", "coordinates": [-87, 41]}
-
-
-def _population_text(features):
-    features[5]["properties"]["population"] = "16,300"
-
-
-def _population_negative(features):
-    features[5]["properties"]["population"] = -1
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (_unclosed, 'area "westfield": ring is not closed'),
-        (_bow_tie, 'area "eastgate": polygon is not valid (Self-intersection'),
-        (_overlapping, 'areas "riverside" and "old-town" overlap'),
-        (_no_code, "feature 2: properties.code None must be"),
-        (_point, 'area "old-town": geometry must be a Polygon or MultiPolygon'),
-        (_population_text, 'area "southpark": properties.population must be a whole number'),
-        (_population_negative, 'area "southpark": properties.population must be a whole'),
-    ],
-)
-def test_a_broken_areas_file_names_the_area(db, tmp_path, edit, message):
-    with pytest.raises(AreaError) as raised:
-        load_areas(db, _areas_file(tmp_path, edit))
-
-    assert message in str(raised.value)
-    assert db.scalar(select(func.count()).select_from(Area)) == 0
-
-
 def test_a_broken_data_file_stops_the_load_with_a_clear_message(runner, db, tmp_path,
                                                                  monkeypatch):
-    broken = tmp_path / "catalogue.toml"
-    broken.write_text('[[departments]]\ncode = "roads"\n', encoding="utf-8")
-    monkeypatch.setattr("portal.demo.loader.CATALOGUE_PATH", broken)
+    import shutil
+
+    broken = tmp_path / "city"
+    shutil.copytree(CITY_DIR, broken)
+    (broken / "catalogue.toml").write_text('[[departments]]\ncode = "roads"\n',
+                                           encoding="utf-8")
+    monkeypatch.setattr("portal.demo.loader.CITY_DIR", broken)
 
     result = runner.invoke(args=["demo", "load"])
 
     assert result.exit_code == 1
-    assert 'department "roads": "name" is required' in result.output
+    assert 'catalogue.toml: department "roads": "name" is required' in result.output
     assert db.scalar(select(func.count()).select_from(User)) == 0
 
 
@@ -399,7 +297,7 @@ def _chicago(text: str) -> datetime:
 def test_demo_service_levels_calendars_departments_and_policies(runner, db):
     result = runner.invoke(args=["demo", "load", "--requests", "0"])
     assert result.exit_code == 0, result.output
-    assert "Service levels: 3 calendars, 10 policies" in result.output
+    assert "calendars: 3 added" in result.output and "policies: 10 added" in result.output
 
     calendars = {c.code: c for c in db.scalars(select(BusinessCalendar))}
     assert set(calendars) == {"city-hours", "public-works", "24-7"}
@@ -464,66 +362,3 @@ def test_a_second_run_keeps_the_service_levels_an_admin_changed(runner, db):
     db.expire_all()
     assert db.get(SlaPolicy, policy.id).resolution_amount == 7
     assert (streets.calendar_id, streets.breach_actions) == (None, [])
-
-
-def _service_levels_file(tmp_path: Path, edit) -> Path:
-    text = SERVICE_LEVELS_PATH.read_text(encoding="utf-8")
-    path = tmp_path / "sla.toml"
-    path.write_text(edit(text), encoding="utf-8")
-    return path
-
-
-@pytest.mark.parametrize(
-    ("edit", "message"),
-    [
-        (lambda t: t.replace('hours.tue = "07:00-15:30"', 'hours.tue = "07:00-25:00"'),
-         'calendar "public-works": hours.tue: “07:00-25:00” has a time that does not exist'),
-        (lambda t: t.replace('hours.mon = "07:00-15:30"', 'hours.mon = "13:00-12:00"'),
-         'calendar "public-works": hours.mon: “13:00-12:00” ends before it starts'),
-        (lambda t: t.replace('"America/Chicago"', '"America/Springfield"', 1),
-         'calendar "city-hours": timezone "America/Springfield" is not an IANA time zone'),
-        (lambda t: t.replace('holiday_subdivision = "IL"', 'holiday_subdivision = "ZZ"', 1),
-         'calendar "city-hours": holiday_subdivision "ZZ" is not a subdivision of US'),
-        (lambda t: t.replace('{ day = 2025-12-24, name = "Christmas Eve" }',
-                             '{ day = "Dec 24", name = "Christmas Eve" }'),
-         'calendar "city-hours", closure Dec 24: "day" must be a date like 2026-11-27'),
-        (lambda t: t.replace('calendar = "24-7"', 'calendar = "24x7"'),
-         'department "water": calendar "24x7" is not defined in the file'),
-        (lambda t: t.replace('["raise_priority"]', '["call_the_mayor"]'),
-         'department "transportation": breach action "call_the_mayor" is unknown'),
-        (lambda t: t.replace('code = "parks"', 'code = "zoo"'),
-         'department "zoo" is not in the catalogue'),
-        (lambda t: t.replace('category = "pothole"', 'category = "potholes"'),
-         'policy "Potholes": category "potholes" is not defined'),
-        (lambda t: t.replace('resolution = "5 calendar days"', 'resolution = "5 days"'),
-         'policy "Potholes": resolution \'5 days\' must be like "8 working hours"'),
-        (lambda t: t.replace('priority = "urgent"', 'priority = "critical"'),
-         'policy "Urgent cases": priority \'critical\' is unknown'),
-        (lambda t: t + '[[policies]]\nname = "Potholes"\nresolution = "1 calendar day"\n',
-         'policy "Potholes" is defined 2 times'),
-        (lambda t: t + '[[policies]]\nname = "Nothing"\n',
-         'policy "Nothing": needs at least one target'),
-    ],
-)
-def test_a_broken_service_levels_file_names_the_entry(db, tmp_path, edit, message):
-    load_catalogue(db, CATALOGUE_PATH)
-    load_areas(db, AREAS_PATH)
-
-    with pytest.raises(ServiceLevelError) as raised:
-        load_service_levels(db, _service_levels_file(tmp_path, edit))
-
-    assert message in str(raised.value)
-    assert db.scalar(select(func.count()).select_from(BusinessCalendar)) == 0
-    assert db.scalar(select(func.count()).select_from(SlaPolicy)) == 0
-
-
-def test_a_broken_service_levels_file_stops_the_load(runner, db, tmp_path, monkeypatch):
-    path = _service_levels_file(tmp_path, lambda t: t.replace('"24 working hours"', '"soon"'))
-    monkeypatch.setattr("portal.demo.loader.SERVICE_LEVELS_PATH", path)
-
-    result = runner.invoke(args=["demo", "load"])
-
-    assert result.exit_code == 1
-    assert "policy \"Water main breaks and leaks (emergency)\": resolution 'soon'" in \
-        result.output
-    assert db.scalar(select(func.count()).select_from(User)) == 0

@@ -14,7 +14,7 @@ from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 
 PUBLIC = {
-    "pages.home", "pages.accessibility", "health.healthz", "static",
+    "pages.home", "pages.logo", "pages.accessibility", "health.healthz", "static",
     "auth.sign_in", "auth.sign_up", "auth.reset_request", "auth.reset_password",
     "filing.start", "filing.details", "filing.stop", "filing.location", "filing.nearby",
     "filing.support", "filing.photos", "filing.draft_photo", "filing.contact", "filing.check",

@@ -41,6 +41,7 @@ def locate(session: Session, lat: float, lon: float) -> Area | None:
         return None
     candidates = session.scalars(
         select(Area).where(
+            Area.active.is_(True),
             Area.min_lat <= lat, Area.max_lat >= lat, Area.min_lon <= lon, Area.max_lon >= lon
         )
     ).all()

@@ -1,10 +1,10 @@
-"""Load the city's areas from a GeoJSON FeatureCollection: check all of it, then upsert by code.
+"""Read the city's areas from a GeoJSON FeatureCollection (``areas.geojson``), checking all of it.
 
 Each feature needs ``properties.code`` and ``properties.name`` and a Polygon or MultiPolygon
 geometry in lon/lat (WGS84) with closed rings; ``properties.population`` (residents, a whole
-number) is optional. Polygons must be valid (shapely) and must not
-overlap one another; sharing edges is expected. Loading is idempotent: areas are matched by
-``code``, and a second load adds nothing. Nothing is written unless the whole file is valid.
+number) is optional, and ``properties.active = false`` keeps a retired area for its old
+requests. Polygons must be valid (shapely) and must not overlap one another; sharing edges is
+expected. ``portal.city.importer`` writes the areas, matched by ``code``.
 """
 
 from __future__ import annotations
@@ -19,10 +19,6 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from portal.areas.models import Area
 
 CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
 MAX_POPULATION = 100_000_000
@@ -75,11 +71,12 @@ def read_areas(path: str | Path) -> list[dict[str, Any]]:
 def _feature(feature: Any, index: int,
              problems: list[str]) -> tuple[dict[str, Any], BaseGeometry] | None:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
-        problems.append(f"feature {index}: is not a GeoJSON Feature")
+        problems.append(f"features[{index - 1}]: is not a GeoJSON Feature")
         return None
     properties = feature.get("properties") or {}
     code = properties.get("code")
-    where = f'area "{code}"' if isinstance(code, str) and code else f"feature {index}"
+    where = (f'features[{index - 1}] (area "{code}")' if isinstance(code, str) and code
+             else f"features[{index - 1}]")
     before = len(problems)
     if not isinstance(code, str) or not CODE_RE.match(code) or len(code) > 40:
         problems.append(f"{where}: properties.code {code!r} must be 1-40 lowercase letters, "
@@ -87,6 +84,9 @@ def _feature(feature: Any, index: int,
     name = properties.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 120:
         problems.append(f"{where}: properties.name must be text of 1-120 characters")
+    active = properties.get("active", True)
+    if not isinstance(active, bool):
+        problems.append(f"{where}: properties.active must be true or false")
     population = properties.get("population")
     if population is not None and (not isinstance(population, int) or isinstance(
             population, bool) or not 0 <= population <= MAX_POPULATION):
@@ -106,6 +106,7 @@ def _feature(feature: Any, index: int,
         "min_lon": min_lon,
         "max_lon": max_lon,
         "population": population,
+        "active": active,
     }
     return area, polygon
 
@@ -167,29 +168,3 @@ def _overlaps(shapes: list[tuple[str, BaseGeometry]]) -> list[str]:
             if geometry.intersection(other).area > OVERLAP_TOLERANCE:
                 problems.append(f'areas "{code}" and "{other_code}" overlap')
     return problems
-
-
-def load_areas(session: Session, path: str | Path) -> dict[str, int]:
-    """Upsert the areas in ``path`` (flush, no commit).
-
-    Returns ``{"areas": n in the file, "areas_added": ..., "areas_updated": ...}``.
-    Raises ``AreaError`` naming every invalid area, before writing anything.
-    """
-    areas = read_areas(path)
-    existing = {a.code: a for a in session.scalars(
-        select(Area).where(Area.code.in_([a["code"] for a in areas])))}
-    added = updated = 0
-    for values in areas:
-        area = existing.get(values["code"])
-        if area is None:
-            session.add(Area(**values))
-            added += 1
-            continue
-        changed = False
-        for key, value in values.items():
-            if getattr(area, key) != value:
-                setattr(area, key, value)
-                changed = True
-        updated += changed
-    session.flush()
-    return {"areas": len(areas), "areas_added": added, "areas_updated": updated}

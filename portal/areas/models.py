@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, Integer, String
+from sqlalchemy import Boolean, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.db import Base
@@ -27,3 +27,5 @@ class Area(Timestamped, Base):
     # Residents (from the areas file's ``properties.population``, optional): the hotspot map
     # and the spike rule compare areas per resident when every area has one.
     population: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: An area that left the city's configuration keeps its requests but places no new ones.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

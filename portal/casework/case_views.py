@@ -129,7 +129,7 @@ TASK_FORMS = {"assign": forms.AssignForm, "complete": forms.CompleteForm,
 def _answers(sr: ServiceRequest) -> list[tuple[str, str]]:
     locale = current_locale()
     rows = []
-    for question in sr.category.questions:
+    for question in sr.category.all_questions:  # answers to retired questions too
         value = (sr.answers or {}).get(question.code)
         if value in (None, "", []):
             continue

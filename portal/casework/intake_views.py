@@ -46,7 +46,8 @@ def _form() -> IntakeForm:
     form.category.choices = [("", _("Choose a category"))] + [
         (c.code, c.t("name", locale)) for c in categories]
     form.area.choices = [("", _("Not known"))] + [
-        (a.code, a.name) for a in db.scalars(select(Area).order_by(Area.name))]
+        (a.code, a.name) for a in db.scalars(
+            select(Area).where(Area.active.is_(True)).order_by(Area.name))]
     form.locale.choices = [(code, LANGUAGE_NAMES.get(code, code))
                            for code in settings().languages]
     return form

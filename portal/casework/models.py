@@ -71,6 +71,8 @@ class ResponseTemplate(Translatable, Timestamped, Base):
     __tablename__ = "response_templates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Its key in the city's configuration (``templates.toml``).
+    code: Mapped[str | None] = mapped_column(String(40), unique=True)
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)

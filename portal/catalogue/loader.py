@@ -1,33 +1,23 @@
-"""Load the service catalogue from a TOML file: check all of it, then upsert by code.
+"""Read a city's ``catalogue.toml``: departments, service groups, categories and questions.
 
 The file has three arrays of tables: ``departments``, ``groups`` and ``categories`` (each
 category with its ``questions``). English lives in the plain keys, other languages under
-``translations.<locale>.<field>``; see ``portal/demo/data/catalogue.toml`` for a full example.
-
-Loading is idempotent: departments, groups and categories are matched by ``code``, questions
-by ``(category, code)``; a second load adds nothing and only rewrites text that changed.
-Questions that disappeared from a category in the file are removed from it. Nothing is written
-unless the whole file is valid.
+``translations.<locale>.<field>``; the format is in ``docs/city-configuration.md`` and a full
+example is ``portal/demo/city/catalogue.toml``. Reading checks the whole file and names every
+problem; ``portal.city.folder`` checks what it names in the rest of the folder (groups,
+departments, calendars) and ``portal.city.importer`` writes it.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from portal.catalogue.models import (
-    QUESTION_KINDS,
-    CategoryQuestion,
-    Department,
-    ServiceCategory,
-    ServiceGroup,
-)
+from portal.catalogue.models import BREACH_ACTIONS, QUESTION_KINDS
 
 CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
 LOCALE_RE = re.compile(r"^[a-z]{2}(?:_[A-Z]{2})?$")
@@ -35,13 +25,25 @@ NOTICE_LEVELS = ("info", "warning", "emergency")
 CHOICE_KINDS = ("single", "multi")
 YESNO_VALUES = ("yes", "no")
 
-_DEPARTMENT_KEYS = {"code", "name", "email", "active", "translations"}
+_DEPARTMENT_KEYS = {"code", "name", "email", "active", "translations", "calendar",
+                    "assignment_mode", "breach_actions"}
+#: How a department's new tasks reach its agents.
+ASSIGNMENT_MODES = ("queue", "round_robin", "least_loaded")
+
 _GROUP_KEYS = {"code", "name", "position", "translations"}
 _CATEGORY_KEYS = {"code", "group", "department", "name", "description", "keywords", "notice",
                   "notice_level", "private", "active", "position", "translations", "questions"}
 _QUESTION_KEYS = {"code", "kind", "prompt", "help", "required", "options", "stop_values",
-                  "stop_message", "max_length", "translations"}
+                  "stop_message", "max_length", "active", "translations"}
 _OPTION_KEYS = {"key", "label", "translations"}
+
+
+def suggestion(value: Any, known: Any) -> str:
+    """`` (did you mean "streets"?)`` when ``value`` is close to one of ``known``, else ``""``."""
+    if not isinstance(value, str) or not value:
+        return ""
+    close = difflib.get_close_matches(value, [str(k) for k in known], n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
 
 
 class CatalogueError(ValueError):
@@ -54,7 +56,7 @@ class CatalogueError(ValueError):
                          "\n".join(f"- {p}" for p in problems))
 
 
-class _Checker:
+class Checker:
     """Collects every problem in the file, each prefixed with where it is."""
 
     def __init__(self) -> None:
@@ -78,6 +80,15 @@ class _Checker:
             self.add(where, f'"{key}" is required')
         if max_len is not None and len(value) > max_len:
             self.add(where, f'"{key}" is longer than {max_len} characters')
+        return value
+
+    def choice(self, where: str, table: dict[str, Any], key: str, allowed: tuple[str, ...],
+               default: str) -> str:
+        value = table.get(key, default)
+        if value not in allowed:
+            self.add(where, f'{key} {value!r} is unknown (expected one of {", ".join(allowed)})'
+                            + suggestion(value, allowed))
+            return default
         return value
 
     def flag(self, where: str, table: dict[str, Any], key: str, default: bool) -> bool:
@@ -152,7 +163,9 @@ def read_catalogue(path: str | Path) -> dict[str, list[dict[str, Any]]]:
         raise CatalogueError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from exc
     except tomllib.TOMLDecodeError as exc:
         raise CatalogueError(str(path), [f"is not valid TOML: {exc}"]) from exc
-    check = _Checker()
+    except UnicodeDecodeError as exc:
+        raise CatalogueError(str(path), [f"is not UTF-8 text: {exc.reason}"]) from exc
+    check = Checker()
     check.keys("the file", data, {"departments", "groups", "categories"})
     spec: dict[str, list[dict[str, Any]]] = {
         "departments": [_department(check, raw)
@@ -173,7 +186,7 @@ def read_catalogue(path: str | Path) -> dict[str, list[dict[str, Any]]]:
     return spec
 
 
-def _department(check: _Checker, raw: dict[str, Any]) -> dict[str, Any]:
+def _department(check: Checker, raw: dict[str, Any]) -> dict[str, Any]:
     where = f'department "{raw.get("code", "?")}"'
     check.keys(where, raw, _DEPARTMENT_KEYS)
     return {
@@ -182,10 +195,26 @@ def _department(check: _Checker, raw: dict[str, Any]) -> dict[str, Any]:
         "email": check.text(where, raw, "email", max_len=254),
         "active": check.flag(where, raw, "active", True),
         "translations": check.translations(where, raw, {"name"}),
+        "calendar": check.code(where, raw["calendar"], what="calendar")
+        if raw.get("calendar") is not None else "",
+        "assignment_mode": check.choice(where, raw, "assignment_mode", ASSIGNMENT_MODES,
+                                        "queue"),
+        "breach_actions": _breach_actions(check, where, raw.get("breach_actions", [])),
     }
 
 
-def _group(check: _Checker, raw: dict[str, Any], index: int) -> dict[str, Any]:
+def _breach_actions(check: Checker, where: str, actions: Any) -> list[str]:
+    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+        check.add(where, '"breach_actions" must be a list')
+        return []
+    for action in actions:
+        if action not in BREACH_ACTIONS:
+            check.add(where, f'breach action "{action}" is unknown (expected one of '
+                             f'{", ".join(BREACH_ACTIONS)})')
+    return [a for a in BREACH_ACTIONS if a in actions]
+
+
+def _group(check: Checker, raw: dict[str, Any], index: int) -> dict[str, Any]:
     where = f'group "{raw.get("code", "?")}"'
     check.keys(where, raw, _GROUP_KEYS)
     return {
@@ -196,7 +225,7 @@ def _group(check: _Checker, raw: dict[str, Any], index: int) -> dict[str, Any]:
     }
 
 
-def _category(check: _Checker, raw: dict[str, Any], positions: Counter[str]) -> dict[str, Any]:
+def _category(check: Checker, raw: dict[str, Any], positions: Counter[str]) -> dict[str, Any]:
     where = f'category "{raw.get("code", "?")}"'
     check.keys(where, raw, _CATEGORY_KEYS)
     group = check.code(where, raw.get("group"), what="group")
@@ -233,12 +262,13 @@ def _category(check: _Checker, raw: dict[str, Any], positions: Counter[str]) -> 
     }
 
 
-def _question(check: _Checker, category_where: str, raw: dict[str, Any]) -> dict[str, Any]:
+def _question(check: Checker, category_where: str, raw: dict[str, Any]) -> dict[str, Any]:
     where = f'{category_where}, question "{raw.get("code", "?")}"'
     check.keys(where, raw, _QUESTION_KEYS)
     kind = raw.get("kind")
     if kind not in QUESTION_KINDS:
-        check.add(where, f'kind {kind!r} is unknown (expected one of {", ".join(QUESTION_KINDS)})')
+        check.add(where, f'kind {kind!r} is unknown (expected one of {", ".join(QUESTION_KINDS)})'
+                         + suggestion(kind, QUESTION_KINDS))
     options = _options(check, where, kind, raw.get("options", []))
     stop_values = raw.get("stop_values", [])
     stop_message = check.text(where, raw, "stop_message")
@@ -273,11 +303,12 @@ def _question(check: _Checker, category_where: str, raw: dict[str, Any]) -> dict
         "stop_values": list(stop_values),
         "stop_message": stop_message,
         "max_length": max_length,
+        "active": check.flag(where, raw, "active", True),
         "translations": check.translations(where, raw, {"prompt", "help", "stop_message"}),
     }
 
 
-def _options(check: _Checker, where: str, kind: Any, raw: Any) -> list[dict[str, Any]]:
+def _options(check: Checker, where: str, kind: Any, raw: Any) -> list[dict[str, Any]]:
     if not isinstance(raw, list) or not all(isinstance(o, dict) for o in raw):
         check.add(where, '"options" must be a list of {key, label} tables')
         return []
@@ -301,115 +332,3 @@ def _options(check: _Checker, where: str, kind: Any, raw: Any) -> list[dict[str,
         options.append(entry)
     check.unique(f"{where}, option", [o["key"] for o in options])
     return options
-
-
-def load_catalogue(session: Session, path: str | Path) -> dict[str, int]:
-    """Upsert the catalogue in ``path`` (flush, no commit); return counts.
-
-    Keys: ``departments``, ``groups``, ``categories``, ``questions`` (in the file) and, for
-    each, ``<name>_added`` and ``<name>_updated``; plus ``questions_removed``.
-    Raises ``CatalogueError`` naming every invalid entry, before writing anything.
-    """
-    spec = read_catalogue(path)
-    counts: Counter[str] = Counter()
-    known_departments, known_groups = _check_references(session, spec, str(path))
-    departments = _upsert_all(session, Department, spec["departments"], "departments", counts)
-    groups = _upsert_all(session, ServiceGroup, spec["groups"], "groups", counts)
-    departments = {**known_departments, **departments}
-    groups = {**known_groups, **groups}
-    session.flush()
-    existing = _by_code(session, ServiceCategory, [c["code"] for c in spec["categories"]])
-    for entry in spec["categories"]:
-        values = {k: v for k, v in entry.items() if k not in ("group", "department", "questions")}
-        values["group_id"] = groups[entry["group"]].id
-        values["department_id"] = departments[entry["department"]].id
-        category = existing.get(entry["code"])
-        if category is None:
-            category = ServiceCategory(**values)
-            session.add(category)
-            counts["categories_added"] += 1
-        elif _sync(category, values):
-            counts["categories_updated"] += 1
-        _sync_questions(category, entry["questions"], counts)
-    session.flush()
-    counts["departments"] = len(spec["departments"])
-    counts["groups"] = len(spec["groups"])
-    counts["categories"] = len(spec["categories"])
-    counts["questions"] = sum(len(c["questions"]) for c in spec["categories"])
-    names = ("departments", "groups", "categories", "questions")
-    keys = [*names, *(f"{n}_added" for n in names), *(f"{n}_updated" for n in names),
-            "questions_removed"]
-    return {key: counts[key] for key in keys}
-
-
-def _by_code(session: Session, model: Any, codes: list[str]) -> dict[str, Any]:
-    if not codes:
-        return {}
-    return {row.code: row for row in session.scalars(select(model).where(model.code.in_(codes)))}
-
-
-def _sync(obj: Any, values: dict[str, Any]) -> bool:
-    """Set the values that differ; return whether anything changed."""
-    changed = False
-    for key, value in values.items():
-        if getattr(obj, key) != value:
-            setattr(obj, key, value)
-            changed = True
-    return changed
-
-
-def _upsert_all(session: Session, model: Any, entries: list[dict[str, Any]], name: str,
-                counts: Counter[str]) -> dict[str, Any]:
-    rows = _by_code(session, model, [e["code"] for e in entries])
-    for entry in entries:
-        row = rows.get(entry["code"])
-        if row is None:
-            row = rows[entry["code"]] = model(**entry)
-            session.add(row)
-            counts[f"{name}_added"] += 1
-        elif _sync(row, entry):
-            counts[f"{name}_updated"] += 1
-    return rows
-
-
-def _check_references(session: Session, spec: dict[str, list[dict[str, Any]]],
-                      source: str) -> tuple[dict[str, Department], dict[str, ServiceGroup]]:
-    """Categories may name departments and groups from the file or already in the database.
-
-    Returns those found only in the database; raises ``CatalogueError`` for unknown ones.
-    """
-    in_file_departments = {d["code"] for d in spec["departments"]}
-    in_file_groups = {g["code"] for g in spec["groups"]}
-    departments = _by_code(session, Department, sorted(
-        {c["department"] for c in spec["categories"]} - in_file_departments))
-    groups = _by_code(session, ServiceGroup, sorted(
-        {c["group"] for c in spec["categories"]} - in_file_groups))
-    problems = []
-    for category in spec["categories"]:
-        if category["department"] not in in_file_departments | set(departments):
-            problems.append(f'category "{category["code"]}": department '
-                            f'"{category["department"]}" is not defined')
-        if category["group"] not in in_file_groups | set(groups):
-            problems.append(f'category "{category["code"]}": group "{category["group"]}" '
-                            "is not defined")
-    if problems:
-        raise CatalogueError(source, problems)
-    return departments, groups
-
-
-def _sync_questions(category: ServiceCategory, entries: list[dict[str, Any]],
-                    counts: Counter[str]) -> None:
-    current = {q.code: q for q in category.questions}
-    wanted = {e["code"] for e in entries}
-    for question in list(category.questions):
-        if question.code not in wanted:
-            category.questions.remove(question)
-            counts["questions_removed"] += 1
-    for position, entry in enumerate(entries):
-        values = {**entry, "position": position}
-        question = current.get(entry["code"])
-        if question is None:
-            category.questions.append(CategoryQuestion(**values))
-            counts["questions_added"] += 1
-        elif _sync(question, values):
-            counts["questions_updated"] += 1

@@ -11,6 +11,8 @@ from portal.db import Base
 from portal.models_base import JsonDoc, OptionLabels, Timestamped, Translatable
 
 QUESTION_KINDS = ("text", "number", "yesno", "single", "multi", "date")
+#: What a department may ask for when one of its tasks breaches.
+BREACH_ACTIONS = ("escalation_queue", "raise_priority")
 
 
 class Department(Translatable, Timestamped, Base):
@@ -27,7 +29,7 @@ class Department(Translatable, Timestamped, Base):
     last_assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: The business calendar its SLA clocks count on (None: the city's default calendar).
     calendar_id: Mapped[int | None] = mapped_column(ForeignKey("business_calendars.id"))
-    #: What happens when one of its tasks breaches (``portal.sla.models.BREACH_ACTIONS``).
+    #: What happens when one of its tasks breaches (``BREACH_ACTIONS``).
     breach_actions: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
 
 
@@ -65,7 +67,16 @@ class ServiceCategory(Translatable, Timestamped, Base):
 
     group: Mapped[ServiceGroup] = relationship(back_populates="categories")
     department: Mapped[Department] = relationship()
+    #: The questions residents are asked (active ones), in order.
     questions: Mapped[list[CategoryQuestion]] = relationship(
+        primaryjoin="and_(ServiceCategory.id == CategoryQuestion.category_id, "
+                    "CategoryQuestion.active.is_(True))",
+        order_by="CategoryQuestion.position",
+        viewonly=True,
+    )
+    #: Every question, deactivated ones included (old answers name them): the configuration
+    #: import and export and the case page read these.
+    all_questions: Mapped[list[CategoryQuestion]] = relationship(
         back_populates="category",
         order_by="CategoryQuestion.position",
         cascade="all, delete-orphan",
@@ -97,5 +108,7 @@ class CategoryQuestion(OptionLabels, Translatable, Base):
     stop_message: Mapped[str] = mapped_column(Text, default="")
     max_length: Mapped[int | None] = mapped_column(Integer)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    #: A question residents have answered is never retyped or deleted: it is deactivated.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    category: Mapped[ServiceCategory] = relationship(back_populates="questions")
+    category: Mapped[ServiceCategory] = relationship(back_populates="all_questions")

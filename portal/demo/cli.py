@@ -8,10 +8,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.areas.loader import AreaError
-from portal.catalogue.loader import CatalogueError
+from portal.city.folder import CityConfigError
 from portal.demo.loader import DEFAULT_SIZE, DEMO_PASSWORD, DemoSummary, load_demo
-from portal.demo.service_levels import ServiceLevelError
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
@@ -27,7 +25,7 @@ def load(seed: int, size: int, allow_production: bool) -> None:
 
     Every demo account shares one password: PORTAL_DEMO_PASSWORD, or riverton-demo-2026.
     """
-    settings = current_app.extensions["portal.settings"]
+    settings = current_app.extensions["portal.city"].settings()
     if settings.is_production and not allow_production:
         raise click.ClickException("Refusing to load demo accounts and requests into a "
                                    "production database (use --allow-production to insist).")
@@ -35,24 +33,22 @@ def load(seed: int, size: int, allow_production: bool) -> None:
     try:
         with current_app.extensions["portal.db"].transaction() as session:
             summary = load_demo(session, settings, seed=seed, size=size, password=password)
-    except (CatalogueError, AreaError, ServiceLevelError) as exc:
+    except CityConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(format_summary(summary, city=settings.city_name))
+    current_app.extensions["portal.city"].clear()
+    click.echo(format_summary(summary, city=current_app.extensions["portal.city"].settings()
+                              .city_name))
 
 
 def format_summary(summary: DemoSummary, *, city: str) -> str:
     """What was loaded, then the demo log-ins table."""
-    c, a = summary.catalogue, summary.areas
-    kinds = ("departments", "groups", "categories", "questions")
-    added = sum(c[f"{kind}_added"] for kind in kinds)
-    updated = sum(c[f"{kind}_updated"] for kind in kinds)
-    lines = [
-        f"{city} demo data",
-        f"  Catalogue: {c['departments']} departments, {c['groups']} groups, "
-        f"{c['categories']} categories, {c['questions']} questions "
-        f"({added} added, {updated} updated)",
-        f"  Areas: {a['areas']} ({a['areas_added']} added, {a['areas_updated']} updated)",
-        _service_levels_line(summary.service_levels),
+    lines = [f"{city} demo data"]
+    if summary.city is None:
+        lines.append("  Configuration: already in place (`flask city import portal/demo/city` "
+                     "applies the folder again)")
+    else:
+        lines += [f"  Configuration (portal/demo/city): {line}" for line in summary.city.lines()]
+    lines += [
         f"  Users added: {summary.users_added}",
     ]
     if summary.already_loaded:
@@ -78,13 +74,3 @@ def format_summary(summary: DemoSummary, *, city: str) -> str:
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
     return "\n".join(lines)
-
-
-def _service_levels_line(counts: dict[str, int]) -> str:
-    line = (f"  Service levels: {counts['calendars']} calendars, {counts['policies']} policies, "
-            f"{counts['departments']} departments")
-    if counts["calendars_added"]:
-        return (f"{line} ({counts['calendars_added']} calendars with "
-                f"{counts['closures_added']} closures and {counts['policies_added']} policies "
-                "added)")
-    return f"{line} (already in place; change them in the back office)"

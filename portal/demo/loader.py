@@ -1,9 +1,11 @@
-"""The fictional City of Riverton: catalogue, areas, staff, residents and a few hundred requests.
+"""The fictional City of Riverton: its configuration folder, staff, residents and requests.
 
-``load_demo`` is deterministic for a seed and idempotent: the catalogue and areas are upserted
-by code, users are created only when their email is missing, and the requests are generated
-only on the run that creates the demo admin (the marker), so a second run adds nothing.
-It flushes; the caller commits once.
+``load_demo`` is deterministic for a seed and idempotent. The city's configuration is the
+folder ``portal/demo/city/``, imported like any city's (``flask city import``) on the run that
+finds no city configured; later runs leave it alone, so what admins change in the back office
+survives ``make run``. Users are created only when their email is missing, and the requests are
+generated only on the run that creates the demo admin (the marker), so a second run adds
+nothing. It flushes; the caller commits once.
 """
 
 from __future__ import annotations
@@ -18,16 +20,16 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import generate_password_hash
 
 from portal import clock
-from portal.areas.loader import load_areas
 from portal.areas.models import Area
 from portal.auth.models import User
-from portal.catalogue.loader import load_catalogue
 from portal.catalogue.models import Department, ServiceCategory
+from portal.city.folder import read_folder
+from portal.city.importer import ImportSummary, import_city
+from portal.city.models import PROFILE_ID, CityProfile
 from portal.config import Settings
 from portal.demo.plans import Plan, Planner
 from portal.demo.programmes import load_programmes
 from portal.demo.replay import settle
-from portal.demo.service_levels import load_service_levels
 from portal.demo.surveys import load_surveys
 from portal.demo.timeline import Crew, TimelineWriter, add_supports
 from portal.requests.access import new_token
@@ -36,10 +38,8 @@ from portal.sla.models import BusinessCalendar, SlaPolicy
 from portal.sla.service import department_calendar
 from portal.staff.models import StaffMembership
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
-CATALOGUE_PATH = DATA_DIR / "catalogue.toml"
-AREAS_PATH = DATA_DIR / "areas.geojson"
-SERVICE_LEVELS_PATH = DATA_DIR / "sla.toml"
+#: The demo city's configuration folder (the format of docs/city-configuration.md).
+CITY_DIR = Path(__file__).resolve().parent / "city"
 #: The documented password of every demo account (``PORTAL_DEMO_PASSWORD`` overrides it).
 DEMO_PASSWORD = "riverton-demo-2026"
 ADMIN_EMAIL = "admin@riverton.example"
@@ -71,10 +71,9 @@ class DemoLogin:
 
 @dataclass
 class DemoSummary:
-    catalogue: dict[str, int]
-    areas: dict[str, int]
+    #: What importing the demo city's folder did (``None``: a city was configured already).
+    city: ImportSummary | None
     password: str
-    service_levels: dict[str, int] = field(default_factory=dict)
     logins: list[DemoLogin] = field(default_factory=list)
     users_added: int = 0
     requests_added: int = 0
@@ -89,26 +88,24 @@ class DemoSummary:
 
     @property
     def added_anything(self) -> bool:
-        counts = {**self.catalogue, **self.areas, **self.service_levels}
-        added = [v for k, v in counts.items() if k.endswith("_added")]
-        return bool(sum(added) or self.users_added or self.requests_added
+        return bool((self.city is not None and self.city.changed_anything)
+                    or self.users_added or self.requests_added
                     or self.surveys_added or self.programmes_added)
 
 
 def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
               size: int = DEFAULT_SIZE, password: str = DEMO_PASSWORD) -> DemoSummary:
-    """Load the demo city (flush, no commit). Raises ``CatalogueError``, ``AreaError`` or
-    ``ServiceLevelError`` if the shipped data files are broken."""
-    catalogue = load_catalogue(session, CATALOGUE_PATH)
-    areas = load_areas(session, AREAS_PATH)
-    service_levels = load_service_levels(session, SERVICE_LEVELS_PATH)
-    already = session.scalar(select(User.id).where(User.email == ADMIN_EMAIL)) is not None
+    """Load the demo city (flush, no commit). Raises ``CityConfigError`` if the shipped
+    configuration folder is broken."""
     now = clock.now()
+    city = None
+    if session.get(CityProfile, PROFILE_ID) is None:
+        city = import_city(session, read_folder(CITY_DIR), now=now)
+    already = session.scalar(select(User.id).where(User.email == ADMIN_EMAIL)) is not None
     departments = list(session.scalars(select(Department).order_by(Department.code)))
     crews, residents, logins, added = _ensure_users(session, departments, password,
                                                     joined=now - timedelta(days=150))
-    summary = DemoSummary(catalogue=catalogue, areas=areas, service_levels=service_levels,
-                          password=password, logins=logins, users_added=added,
+    summary = DemoSummary(city=city, password=password, logins=logins, users_added=added,
                           already_loaded=already)
     if already or size <= 0:
         # A demo loaded before surveys existed gets its answers once.

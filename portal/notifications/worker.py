@@ -232,7 +232,8 @@ def run_worker(app: Flask, *, once: bool, echo: Callable[[str], object] = print)
     A signal lets the current round finish. Returns False when something failed in the
     last round (the CLI exits non-zero for ``--once``).
     """
-    settings: Settings = app.extensions["portal.settings"]
+    city = app.extensions["portal.city"]
+    settings: Settings = city.settings()
     db: Database = app.extensions["portal.db"]
     sender = sender_for(settings)
     stop = _StopFlag()
@@ -247,6 +248,10 @@ def run_worker(app: Flask, *, once: bool, echo: Callable[[str], object] = print)
     try:
         with app.app_context():
             while True:
+                # The city's profile may change under a running worker (a new import).
+                current = city.settings()
+                if current is not settings:
+                    settings, sender = current, sender_for(current)
                 ok, more = run_round(db, sender, settings, now=clock.now(), echo=echo)
                 if once or stop.requested:
                     break

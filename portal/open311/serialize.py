@@ -45,7 +45,7 @@ def status_of(sr: ServiceRequest) -> str:
 
 
 def zipcode(address: str | None) -> str | None:
-    """The five-digit US ZIP at the end of ``address`` ("..., Riverton, IL 62704"), or None."""
+    """The five-digit US ZIP at the end of ``address`` ("..., Springfield, IL 62704"), or None."""
     if not address:
         return None
     match = _ZIP_RE.search(address)

@@ -23,6 +23,7 @@ from portal.open311 import queries, serialize
 from portal.open311.formats import FORMATS, ApiError, error_response, render
 from portal.requests.models import ServiceRequest
 from portal.web import db_session
+from portal.web import settings as current_settings
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
@@ -56,7 +57,7 @@ def check_jurisdiction(args: Mapping[str, str]) -> None:
     """``jurisdiction_id`` may be omitted (or empty); otherwise it must be this city's.
     Raises ``ApiError(404)`` for any other value."""
     jurisdiction = param(args, "jurisdiction_id")
-    expected = current_app.extensions["portal.settings"].open311_jurisdiction
+    expected = current_settings().open311_jurisdiction
     if jurisdiction is not None and jurisdiction != expected:
         raise ApiError(404, f"Unknown jurisdiction_id '{jurisdiction}'; this server serves "
                             f"'{expected}'.")
@@ -113,7 +114,7 @@ def _unexpected(error: Exception) -> Response:
 @read_limit
 def discovery(fmt: str) -> Response:
     fmt = _format(fmt)
-    settings = current_app.extensions["portal.settings"]
+    settings = current_settings()
     document = {
         "changeset": CHANGESET,
         "contact": settings.open311_contact,
@@ -144,7 +145,7 @@ def _extensions(args: Mapping[str, str], problems: list[str]) -> bool:
 
 
 def _rows(session: Session, found: list[ServiceRequest], *, extensions: bool) -> list[dict]:
-    settings = current_app.extensions["portal.settings"]
+    settings = current_settings()
     extras = queries.row_extras(session, found, extensions=extensions)
     locale = _locale()
     return [serialize.request_row(sr, settings=settings, extensions=extensions,
@@ -182,7 +183,7 @@ def request_list(fmt: str) -> Response:
     fmt = _format(fmt)
     check_jurisdiction(request.args)
     session = db_session()
-    settings = current_app.extensions["portal.settings"]
+    settings = current_settings()
     problems: list[str] = []
     extensions = _extensions(request.args, problems)
     try:
@@ -207,7 +208,7 @@ def request_detail(service_request_id: str, fmt: str) -> Response:
     if problems:
         raise ApiError(400, *problems)
     session = db_session()
-    settings = current_app.extensions["portal.settings"]
+    settings = current_settings()
     sr = queries.public_request(session, service_request_id,
                                 reference_prefix=settings.reference_prefix)
     if sr is None:

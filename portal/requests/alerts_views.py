@@ -29,7 +29,8 @@ def _form(*, submitted: bool) -> AreaAlertForm:
     db = db_session()
     locale = current_locale()
     form = AreaAlertForm() if submitted else AreaAlertForm(formdata=None)
-    areas = db.scalars(select(Area).order_by(Area.name, Area.id).limit(MAX_CHOICES)).all()
+    areas = db.scalars(select(Area).where(Area.active.is_(True))
+                       .order_by(Area.name, Area.id).limit(MAX_CHOICES)).all()
     categories = db.scalars(
         select(ServiceCategory).where(ServiceCategory.active.is_(True))
         .order_by(ServiceCategory.position, ServiceCategory.name, ServiceCategory.id)

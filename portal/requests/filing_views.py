@@ -176,7 +176,7 @@ def location():
         return missing
     assert draft is not None
     db = db_session()
-    areas = db.scalars(select(Area).order_by(Area.name)).all()
+    areas = db.scalars(select(Area).where(Area.active.is_(True)).order_by(Area.name)).all()
     data = draft.data
     form = LocationForm(data={"address": data.get("address", ""), "area": data.get("area") or "",
                               "lat": data.get("lat") or "", "lon": data.get("lon") or ""})

@@ -124,7 +124,7 @@ def resolve_location(
         if area is None:
             errors["location"] = "outside_city"
     elif area_code:
-        area = session.scalar(select(Area).where(Area.code == area_code))
+        area = session.scalar(select(Area).where(Area.code == area_code, Area.active.is_(True)))
         if area is None:
             errors["area"] = "unknown"
     return area, errors

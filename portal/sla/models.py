@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Unique
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal import clock
+from portal.catalogue.models import BREACH_ACTIONS  # noqa: F401 - where the SLA code reads it
 from portal.db import Base
 from portal.models_base import BigId, JsonDoc, Timestamped
 
@@ -20,8 +21,6 @@ LIVE_STAGES = ("running", "paused")
 CLOCK_STAGES = ("running", "paused", "met", "breached", "cancelled", "transferred")
 #: Percent of the target at which the sweep acts: notify, at risk, breach.
 THRESHOLDS = (50, 75, 100)
-#: What a department may ask for when one of its tasks breaches.
-BREACH_ACTIONS = ("escalation_queue", "raise_priority")
 #: Case statuses that pause clocks unless a policy says otherwise.
 DEFAULT_PAUSE_STATUSES = ("waiting_on_resident", "waiting_on_third_party", "scheduled")
 

@@ -1,49 +1,33 @@
-"""Load the demo's service levels from a TOML file: calendars, departments' calendars and
-breach actions, SLA policies (see ``portal/demo/data/sla.toml`` for the format).
+"""Read a city's ``service-levels.toml``: business calendars and SLA policies.
 
-The whole file is checked every time, and its references (departments, categories, areas)
-against the database, before anything is written. It is written once: on the run that finds
-none of its calendars. After that the back office owns these settings, so a later run neither
-adds nor overwrites anything (an admin's changes survive ``make run``).
+The format is in ``docs/city-configuration.md`` (an example: ``portal/demo/city/``). Reading
+checks the whole file and names every problem; the references a policy makes (category,
+department, area) are checked against the rest of the folder by ``portal.city.folder``, and
+``portal.city.importer`` writes it.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from portal import clock
-from portal.areas.models import Area
-from portal.catalogue.loader import _Checker as Checker
-from portal.catalogue.models import Department, ServiceCategory
+from portal.catalogue.loader import Checker
 from portal.requests.models import OPEN_STATUSES, PRIORITIES
 from portal.sla.calendar import parse_hours, stored_hours, valid_timezone
-from portal.sla.models import (
-    BREACH_ACTIONS,
-    DEFAULT_PAUSE_STATUSES,
-    WEEKDAYS,
-    BusinessCalendar,
-    CalendarClosure,
-    SlaPolicy,
-)
+from portal.sla.models import DEFAULT_PAUSE_STATUSES, WEEKDAYS
 
 TARGETS = ("first_response", "resolution", "update")
 #: "8 working hours", "1 working hour", "5 calendar days", "1 calendar day".
 TARGET_RE = re.compile(r"^\s*(\d{1,5})\s+(working hours?|calendar days?)\s*$")
 AMOUNT_MAX = 10_000
 
-_FILE_KEYS = {"calendars", "departments", "policies"}
+_FILE_KEYS = {"calendars", "policies"}
 _CALENDAR_KEYS = {"code", "name", "timezone", "always_open", "hours", "holiday_country",
                   "holiday_subdivision", "closures"}
 _CLOSURE_KEYS = {"day", "name"}
-_DEPARTMENT_KEYS = {"code", "calendar", "breach_actions"}
 _POLICY_KEYS = {"name", "category", "priority", "department", "area", *TARGETS,
                 "pause_statuses", "active", "position"}
 
@@ -68,23 +52,17 @@ def read_service_levels(path: str | Path) -> dict[str, list[dict[str, Any]]]:
         raise ServiceLevelError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ServiceLevelError(str(path), [f"is not valid TOML: {exc}"]) from exc
+    except UnicodeDecodeError as exc:
+        raise ServiceLevelError(str(path), [f"is not UTF-8 text: {exc.reason}"]) from exc
     check = Checker()
     check.keys("the file", data, _FILE_KEYS)
     spec = {
         "calendars": [_calendar(check, raw) for raw in check.entries("file", data, "calendars")],
-        "departments": [_department(check, raw)
-                        for raw in check.entries("file", data, "departments")],
         "policies": [_policy(check, raw, index)
                      for index, raw in enumerate(check.entries("file", data, "policies"))],
     }
     check.unique("calendar", [c["code"] for c in spec["calendars"]])
-    check.unique("department", [d["code"] for d in spec["departments"]])
     check.unique("policy", [p["name"] for p in spec["policies"]])
-    calendars = {c["code"] for c in spec["calendars"]}
-    for department in spec["departments"]:
-        if department["calendar"] and department["calendar"] not in calendars:
-            check.add(f'department "{department["code"]}"',
-                      f'calendar "{department["calendar"]}" is not defined in the file')
     if check.problems:
         raise ServiceLevelError(str(path), check.problems)
     return spec
@@ -171,24 +149,6 @@ def _check_holidays(check: Checker, where: str, country: str, subdivision: str) 
                          f"{country}")
 
 
-def _department(check: Checker, raw: dict[str, Any]) -> dict[str, Any]:
-    where = f'department "{raw.get("code", "?")}"'
-    check.keys(where, raw, _DEPARTMENT_KEYS)
-    calendar = raw.get("calendar", "")
-    if calendar:
-        calendar = check.code(where, calendar, what="calendar")
-    actions = raw.get("breach_actions", [])
-    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
-        check.add(where, '"breach_actions" must be a list')
-        actions = []
-    for action in actions:
-        if action not in BREACH_ACTIONS:
-            check.add(where, f'breach action "{action}" is unknown (expected one of '
-                             f'{", ".join(BREACH_ACTIONS)})')
-    return {"code": check.code(where, raw.get("code")), "calendar": calendar,
-            "breach_actions": [a for a in BREACH_ACTIONS if a in actions]}
-
-
 def _policy(check: Checker, raw: dict[str, Any], index: int) -> dict[str, Any]:
     name = raw.get("name", "?")
     where = f'policy "{name}"'
@@ -227,82 +187,3 @@ def _policy(check: Checker, raw: dict[str, Any], index: int) -> dict[str, Any]:
         pauses = list(DEFAULT_PAUSE_STATUSES)
     values["pause_statuses"] = [s for s in OPEN_STATUSES if s in pauses]
     return values
-
-
-def load_service_levels(session: Session, path: str | Path) -> dict[str, int]:
-    """Check ``path`` and, the first time, write it (flush, no commit); return counts.
-
-    Keys: ``calendars``, ``policies``, ``departments`` (in the file), ``calendars_added``,
-    ``closures_added``, ``policies_added``, ``departments_updated``. Raises
-    ``ServiceLevelError`` (naming every problem) before writing anything.
-    """
-    spec = read_service_levels(path)
-    departments, categories, areas = _references(session, spec, str(path))
-    counts: Counter[str] = Counter(calendars=len(spec["calendars"]),
-                                   policies=len(spec["policies"]),
-                                   departments=len(spec["departments"]))
-    codes = [c["code"] for c in spec["calendars"]]
-    if codes and session.scalar(select(BusinessCalendar.id)
-                                .where(BusinessCalendar.code.in_(codes)).limit(1)):
-        return _counts(counts)
-    now = clock.now()
-    calendars: dict[str, BusinessCalendar] = {}
-    for entry in spec["calendars"]:
-        values = {k: v for k, v in entry.items() if k != "closures"}
-        calendar = calendars[entry["code"]] = BusinessCalendar(
-            **values, created_at=now, updated_at=now,
-            closures=[CalendarClosure(day=c["day"], name=c["name"], created_at=now)
-                      for c in entry["closures"]])
-        session.add(calendar)
-        counts["calendars_added"] += 1
-        counts["closures_added"] += len(entry["closures"])
-    session.flush()
-    for entry in spec["departments"]:
-        department = departments[entry["code"]]
-        department.calendar_id = calendars[entry["calendar"]].id if entry["calendar"] else None
-        department.breach_actions = entry["breach_actions"]
-        counts["departments_updated"] += 1
-    for entry in spec["policies"]:
-        values = {k: v for k, v in entry.items() if k not in ("category", "department", "area")}
-        session.add(SlaPolicy(
-            **values, created_at=now, updated_at=now,
-            category_id=categories[entry["category"]].id if entry["category"] else None,
-            department_id=departments[entry["department"]].id if entry["department"] else None,
-            area_id=areas[entry["area"]].id if entry["area"] else None,
-        ))
-        counts["policies_added"] += 1
-    session.flush()
-    return _counts(counts)
-
-
-def _counts(counts: Counter[str]) -> dict[str, int]:
-    keys = ("calendars", "policies", "departments", "calendars_added", "closures_added",
-            "policies_added", "departments_updated")
-    return {key: counts[key] for key in keys}
-
-
-def _references(session: Session, spec: dict[str, list[dict[str, Any]]], source: str,
-                ) -> tuple[dict[str, Department], dict[str, ServiceCategory], dict[str, Area]]:
-    """The departments, categories and areas the file names, or ``ServiceLevelError``."""
-    wanted: dict[str, set[str]] = {"department": {d["code"] for d in spec["departments"]},
-                                   "category": set(), "area": set()}
-    for policy in spec["policies"]:
-        for key in ("department", "category", "area"):
-            if policy[key]:
-                wanted[key].add(policy[key])
-    found = {
-        key: {row.code: row for row in session.scalars(select(model)
-                                                       .where(model.code.in_(wanted[key])))}
-        for key, model in (("department", Department), ("category", ServiceCategory),
-                           ("area", Area))
-    }
-    problems = [f'department "{code}" is not in the catalogue'
-                for code in sorted(wanted["department"] - set(found["department"]))]
-    for policy in spec["policies"]:
-        for key in ("department", "category", "area"):
-            if policy[key] and policy[key] not in found[key]:
-                problems.append(f'policy "{policy["name"]}": {key} "{policy[key]}" is not '
-                                "defined")
-    if problems:
-        raise ServiceLevelError(source, problems)
-    return found["department"], found["category"], found["area"]

@@ -1,0 +1,165 @@
+"""Read ``city.toml``: the city's name, contact line, logo, time zone, languages and base URL.
+
+Every key is documented in ``docs/city-configuration.md``. Reading checks the whole file and
+names every problem; the logo file it names is read from the same folder and checked by its
+content (PNG, JPEG or SVG, at most ``LOGO_MAX_BYTES``).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
+
+from PIL import Image, UnidentifiedImageError
+
+from portal.catalogue.loader import Checker, suggestion
+from portal.sla.calendar import valid_timezone
+
+#: The languages the portal has translations for (English is built in).
+KNOWN_LANGUAGES = ("en", "es")
+LOGO_MAX_BYTES = 512 * 1024
+LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
+_KEYS = {"name", "short_name", "contact", "emergency_number", "timezone", "default_language",
+         "languages", "base_url", "logo", "translations", "open311"}
+_OPEN311_KEYS = {"jurisdiction", "contact"}
+_PHONE_RE = re.compile(r"^[0-9+() .-]{2,20}$")
+
+
+def read_city(path: Path, check: Checker) -> dict[str, Any]:
+    """The profile's column values from ``path`` (problems go to ``check``)."""
+    data = _toml(path, check)
+    if data is None:
+        return {}
+    where = "the file"
+    check.keys(where, data, _KEYS)
+    values: dict[str, Any] = {
+        "name": check.text(where, data, "name", required=True, max_len=120),
+        "short_name": check.text(where, data, "short_name", required=True, max_len=40),
+        "contact": check.text(where, data, "contact", max_len=300),
+        "emergency_number": check.text(where, data, "emergency_number", max_len=20) or "911",
+        "timezone": check.text(where, data, "timezone", required=True, max_len=64),
+        "base_url": check.text(where, data, "base_url", max_len=300).rstrip("/"),
+        "translations": check.translations(where, data, {"name", "short_name", "contact"}),
+    }
+    if values["timezone"] and not valid_timezone(values["timezone"]):
+        check.add(where, f'timezone "{values["timezone"]}" is not an IANA time zone (like '
+                         '"America/Chicago")')
+    if not _PHONE_RE.match(values["emergency_number"]):
+        check.add(where, f'emergency_number "{values["emergency_number"]}" is not a phone number')
+    if values["base_url"]:
+        parts = urlsplit(values["base_url"])
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+            check.add(where, f'base_url "{values["base_url"]}" must be like '
+                             '"https://311.example.gov"')
+    values.update(_languages(data, values["translations"], check))
+    open311 = data.get("open311", {})
+    if not isinstance(open311, dict):
+        check.add(where, '"open311" must be a table ([open311])')
+        open311 = {}
+    check.keys("[open311]", open311, _OPEN311_KEYS)
+    values["open311_jurisdiction"] = check.text("[open311]", open311, "jurisdiction",
+                                                max_len=120)
+    values["open311_contact"] = check.text("[open311]", open311, "contact", max_len=300)
+    values.update(_logo(path.parent, data.get("logo"), check))
+    values["settings"] = _plain(data)
+    return values
+
+
+def _languages(data: dict[str, Any], translations: dict[str, Any],
+               check: Checker) -> dict[str, Any]:
+    where = "the file"
+    languages = data.get("languages", ["en"])
+    if not isinstance(languages, list) or not languages or \
+            not all(isinstance(code, str) for code in languages):
+        check.add(where, '"languages" must be a list of language codes, like ["en", "es"]')
+        languages = ["en"]
+    for code in languages:
+        if code not in KNOWN_LANGUAGES:
+            check.add(where, f'language "{code}" has no translation in the portal (available: '
+                             f'{", ".join(KNOWN_LANGUAGES)})' + suggestion(code, KNOWN_LANGUAGES))
+    if len(set(languages)) != len(languages):
+        check.add(where, '"languages" lists a language twice')
+    chosen = [c for c in KNOWN_LANGUAGES if c in languages] or ["en"]
+    default = data.get("default_language", chosen[0])
+    if default not in languages:
+        check.add(where, f'default_language "{default}" is not one of "languages"')
+        default = chosen[0]
+    for locale in translations:
+        if locale not in languages:
+            check.add(where, f'translations.{locale}: "{locale}" is not one of "languages"')
+    return {"languages": chosen, "default_language": default}
+
+
+def _toml(path: Path, check: Checker) -> dict[str, Any] | None:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        check.add("the file", "is missing (every city folder needs one)")
+    except OSError as exc:
+        check.add("the file", f"cannot be read: {exc.strerror or exc}")
+    except tomllib.TOMLDecodeError as exc:
+        check.add("the file", f"is not valid TOML: {exc}")
+    except UnicodeDecodeError as exc:
+        check.add("the file", f"is not UTF-8 text: {exc.reason}")
+    return None
+
+
+def _logo(folder: Path, name: Any, check: Checker) -> dict[str, Any]:
+    """The logo's bytes, file name and media type (none when ``logo`` is not set)."""
+    empty = {"logo": None, "logo_filename": "", "logo_type": ""}
+    if name is None:
+        return empty
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name or \
+            name.startswith("."):
+        check.add("the file", f"logo {name!r} must be the name of a file in the same folder")
+        return empty
+    try:
+        data = (folder / name).read_bytes()
+    except OSError as exc:
+        check.add("the file", f'logo "{name}" cannot be read: {exc.strerror or exc}')
+        return empty
+    if len(data) > LOGO_MAX_BYTES:
+        check.add("the file", f'logo "{name}" is larger than {LOGO_MAX_BYTES // 1024} KB')
+        return empty
+    kind = logo_type(data)
+    if kind is None:
+        check.add("the file", f'logo "{name}" is not a PNG, JPEG or SVG image (an SVG may not '
+                              "hold scripts)")
+        return empty
+    return {"logo": data, "logo_filename": name, "logo_type": kind}
+
+
+def logo_type(data: bytes) -> str | None:
+    """The media type of a logo by its content, or ``None`` when it is not an acceptable one."""
+    head = data.lstrip()[:5]
+    if head.startswith(b"<?xml") or head.startswith(b"<svg"):
+        try:
+            root = ElementTree.fromstring(data)
+        except ElementTree.ParseError:
+            return None
+        if not root.tag.endswith("svg"):
+            return None
+        for element in root.iter():
+            tag = str(element.tag).rsplit("}", 1)[-1].lower()
+            if tag in ("script", "foreignobject") or any(
+                    key.lower().startswith("on") for key in element.attrib):
+                return None
+        return "image/svg+xml"
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+            return LOGO_TYPES.get(image.format or "")
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+
+
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """What the file said, for the back office to show (everything is plain TOML data)."""
+    return {key: value for key, value in data.items() if key != "translations"} | (
+        {"translations": data["translations"]} if "translations" in data else {})

@@ -1,0 +1,98 @@
+"""The settings every page, email and job sees: the environment's, with the city's profile on top.
+
+``Settings`` come from the environment (secrets, database, mail server); what a city is called,
+its contact line, time zone, languages and base URL come from its ``city.toml``, imported into
+the ``city_profile`` row. ``CityCache`` joins the two for a process and keeps the result for
+``TTL_SECONDS``, so a new import shows everywhere within that time without a query per page.
+Before any city is imported, the environment's values (or neutral defaults) are used.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from portal.city.models import PROFILE_ID, CityProfile
+from portal.config import Settings
+from portal.db import Database
+
+TTL_SECONDS = 30.0
+
+
+def city_settings(base: Settings, profile: CityProfile | None) -> Settings:
+    """``base`` with the profile's values (when there is one) and the derived defaults."""
+    settings = base
+    if profile is not None:
+        settings = replace(
+            base,
+            city_name=profile.name,
+            short_name=profile.short_name,
+            city_contact=profile.contact,
+            emergency_number=profile.emergency_number,
+            timezone=profile.timezone,
+            languages=tuple(profile.languages or ["en"]),
+            default_language=profile.default_language,
+            base_url=profile.base_url or base.base_url,
+            open311_jurisdiction=profile.open311_jurisdiction or base.open311_jurisdiction,
+            open311_contact=profile.open311_contact or base.open311_contact,
+            logo_version=f"{int(profile.updated_at.timestamp())}"
+            if profile.logo_filename else "",
+            city_translations=profile.translations or {},
+        )
+    host = mail_host(settings.base_url)
+    return replace(
+        settings,
+        mail_from=settings.mail_from or f"{settings.short_name} <no-reply@{host}>",
+        open311_jurisdiction=settings.open311_jurisdiction or host,
+    )
+
+
+def mail_host(base_url: str) -> str:
+    """The base URL's host when it can be a mail domain, else ``localhost``."""
+    host = urlsplit(base_url).hostname or ""
+    return host if "." in host and not host.replace(".", "").isdigit() else "localhost"
+
+
+class CityCache:
+    """The joined settings of one process, read again at most every ``TTL_SECONDS``."""
+
+    def __init__(self, base: Settings, db: Database, *,
+                 on_change: Callable[[Settings], None] | None = None) -> None:
+        self.base = base
+        self.db = db
+        self.on_change = on_change
+        self._lock = threading.Lock()
+        self._value: Settings | None = None
+        self._expires = 0.0
+
+    def settings(self) -> Settings:
+        value, moment = self._value, time.monotonic()
+        if value is not None and moment < self._expires:
+            return value
+        with self._lock:
+            if self._value is None or time.monotonic() >= self._expires:
+                fresh = city_settings(self.base, self._profile())
+                if fresh != self._value and self.on_change is not None:
+                    self.on_change(fresh)
+                self._value, self._expires = fresh, time.monotonic() + TTL_SECONDS
+            return self._value
+
+    def clear(self, base: Settings | None = None) -> None:
+        """Read the profile again on next use (after an import, or with new base settings)."""
+        with self._lock:
+            if base is not None:
+                self.base = base
+            self._value = None
+
+    def _profile(self) -> CityProfile | None:
+        try:
+            with self.db.transaction(write=False) as session:
+                return session.get(CityProfile, PROFILE_ID)
+        except SQLAlchemyError:
+            # Not migrated yet (``flask db upgrade`` runs through this app too).
+            return None
