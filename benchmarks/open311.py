@@ -83,7 +83,7 @@ def load(db: Database, rows: int, rng: random.Random) -> dict[str, Any]:
                 values.append({
                     "reference": reference, "category_id": category_id,
                     "department_id": department_id, "description": "Benchmark request",
-                    "answers": {}, "address": f"{n} Main Street, Riverton 62704",
+                    "answers": {}, "address": f"{n} Main Street, Springfield 62704",
                     "lat": LAT0 + rng.uniform(-SPAN, SPAN),
                     "lon": LON0 + rng.uniform(-SPAN, SPAN), "channel": "web",
                     "status": status, "is_open": status in ("new", "acknowledged", "in_progress"),

@@ -152,7 +152,7 @@ def session_rows(ids: Ids, programme_id: int, first: datetime, now: datetime,
         rows.append({
             "id": ids.next("programme_sessions"), "programme_id": programme_id,
             "title": f"Session {n + 1}", "starts_at": starts,
-            "ends_at": starts + timedelta(hours=2), "place": "Riverton Library, Room 2",
+            "ends_at": starts + timedelta(hours=2), "place": "Central Library, Room 2",
             "online_url": "", "mandatory": n == 0,
             # The worker marked every session already in (or past) the window.
             "reminded_at": starts - timedelta(hours=24) if starts <= horizon else None,
@@ -300,7 +300,7 @@ def load(db: Database, sizes: Sizes, rng: random.Random,  # noqa: C901 - one pas
     flush(db, programmes, sessions, enrolments)
     bulk(db, EligibilityQuestion.__table__, [{
         "id": ids.next("programme_questions"), "programme_id": burst_id, "code": "resident",
-        "kind": "yesno", "prompt": "Do you live in Riverton?", "help": "", "required": True,
+        "kind": "yesno", "prompt": "Do you live in the city?", "help": "", "required": True,
         "options": [], "max_length": None, "eligible_values": ["yes"], "min_value": None,
         "max_value": None, "ineligible_message": "This programme is for residents.",
         "position": 0, "translations": {}}])

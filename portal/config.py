@@ -100,6 +100,15 @@ class Settings:
     ratelimit_enabled: bool = True
     languages: tuple[str, ...] = field(default=("en", "es"))
 
+    def city_text(self, field: str, locale: str | None = None) -> str:
+        """The city's ``name``, ``short_name`` or ``contact`` in ``locale`` (its own words from
+        city.toml's translations; English when it has none)."""
+        translated = self.city_translations.get(locale or "", {}).get(field)
+        if translated:
+            return translated
+        return {"name": self.city_name, "short_name": self.short_name,
+                "contact": self.city_contact}[field]
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"

@@ -28,13 +28,12 @@ def init_app(app: Flask) -> None:
     def _globals() -> dict[str, object]:
         settings = app.extensions["portal.city"].settings()
         locale = current_locale()
-        city = settings.city_translations.get(locale, {})
         return {
-            "city_name": city.get("name") or settings.city_name,
+            "city_name": settings.city_text("name", locale),
             "city": {
-                "name": city.get("name") or settings.city_name,
-                "short_name": city.get("short_name") or settings.short_name,
-                "contact": city.get("contact") or settings.city_contact,
+                "name": settings.city_text("name", locale),
+                "short_name": settings.city_text("short_name", locale),
+                "contact": settings.city_text("contact", locale),
                 "emergency_number": settings.emergency_number,
                 "logo_url": url_for("pages.logo", v=settings.logo_version)
                 if settings.logo_version else "",

@@ -262,7 +262,7 @@ def test_password_reset_end_to_end(app, client, make, db, settings, smtp):
     assert stats.sent == 1
     smtp.wait_for(1)
     [mail] = smtp.to("kim@example.org")
-    assert mail["Subject"] == "Reset your City of Riverton 311 password"
+    assert mail["Subject"] == "Reset your Riverton 311 password"
     match = re.search(r"http://portal\.test(/account/reset/\S+)", body_text(mail))
     assert match, body_text(mail)
     link = match.group(1)

@@ -138,7 +138,7 @@ def test_a_good_file_adds_updates_and_invites_and_a_second_run_changes_nothing(
 
     invitations = _invitations(db)
     assert [m.to_address for m in invitations] == ["pat@city.example", "ada@city.example"]
-    assert invitations[0].subject == "Your City of Riverton 311 staff account"
+    assert invitations[0].subject == "Your Riverton 311 staff account"
 
     before = _state(db)
     again = _import(runner, path)
@@ -313,7 +313,7 @@ def test_the_emailed_link_lets_the_new_colleague_choose_a_password_and_sign_in(
     assert stats.sent == 1
     smtp.wait_for(1)
     [mail] = smtp.to("pat@city.example")
-    assert mail["Subject"] == "Your City of Riverton 311 staff account"
+    assert mail["Subject"] == "Your Riverton 311 staff account"
     text = body_text(mail)
     assert "Hello Pat Jones," in text
     assert "You sign in with your email address, pat@city.example." in text
@@ -356,7 +356,8 @@ def test_the_invitation_link_lasts_seven_days(app, runner, db, city, tmp_path):
 
 
 def test_the_invitation_is_translated_into_spanish():
-    context = {"base_url": "http://portal.test", "city_name": "Riverton", "name": "Ana",
+    context = {"base_url": "http://portal.test", "city_name": "Riverton",
+               "short_name": "Riverton 311", "emergency_number": "911", "name": "Ana",
                "email": "ana@city.example", "set_password_url": "http://portal.test/x",
                "days": 7}
     subject, text, html = render_message("staff_invitation", locale="es", context=context)

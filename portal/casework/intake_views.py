@@ -56,7 +56,7 @@ def _form() -> IntakeForm:
 def _field_errors(error: FilingError, category: ServiceCategory | None,
                   locale: str) -> dict[str, list[str]]:
     """Plain-language messages for ``submit_request``'s error codes, by form field id."""
-    city = settings().city_name
+    city = settings().city_text("name", current_locale())
     out: dict[str, list[str]] = {}
     questions = {q.code: q for q in (category.questions if category else [])}
     for key, code in error.errors.items():
@@ -107,7 +107,7 @@ def _file(form: IntakeForm, category: ServiceCategory | None,
     lon, lon_ok = parse_coordinate(form.lon.data)
     if not (lat_ok and lon_ok):
         errors.setdefault("lat", []).append(
-            location_message("location", "invalid", settings().city_name))
+            location_message("location", "invalid", settings().city_text("name", current_locale())))
     if not valid or errors or category is None:
         return None, errors or {"": [_("The form has expired. Try again.")]}
     filing = Filing(

@@ -24,9 +24,9 @@ class CityProfile(Translatable, Base):
     __tablename__ = "city_profile"
 
     id: Mapped[int] = mapped_column(primary_key=True, default=PROFILE_ID)
-    #: "City of Riverton": the city's full name (page titles, emails, documents).
+    #: "City of Springfield": the city's full name (page titles, emails, documents).
     name: Mapped[str] = mapped_column(String(120))
-    #: "Riverton 311": the name in the header and on a phone's home screen.
+    #: "Springfield 311": the name in the header and on a phone's home screen.
     short_name: Mapped[str] = mapped_column(String(40))
     #: One line residents can reach the city on ("Call 311 or (555) 010-0311, ...").
     contact: Mapped[str] = mapped_column(String(300), default="")

@@ -28,7 +28,8 @@ def queue_email(
     """Render ``template`` for ``to`` in ``locale`` and add it to the outbox (flush, no commit).
 
     With a ``dedupe_key`` the same logical message is queued at most once; a repeat returns
-    ``None``. ``context`` gets ``base_url`` and ``city_name`` added. ``not_before`` (an aware
+    ``None``. ``context`` gets ``base_url`` and the city's ``city_name``, ``short_name``,
+    ``city_contact`` and ``emergency_number`` (in ``locale``) added. ``not_before`` (an aware
     UTC datetime) holds the message back until then; by default it is due at once.
     """
     if not to:
@@ -39,7 +40,11 @@ def queue_email(
         )
         if existing is not None:
             return None
-    full_context = {"base_url": settings.base_url, "city_name": settings.city_name, **context}
+    full_context = {"base_url": settings.base_url,
+                    "city_name": settings.city_text("name", locale),
+                    "short_name": settings.city_text("short_name", locale),
+                    "city_contact": settings.city_text("contact", locale),
+                    "emergency_number": settings.emergency_number, **context}
     subject, text, html = render_message(template, locale=locale, context=full_context)
     message = OutboxMessage(
         kind=template,

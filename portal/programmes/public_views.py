@@ -418,7 +418,8 @@ def certificate(enrolment_id: int):
     item = _own(enrolment_id)
     if not item.completed:
         abort(404)
-    body = certificate_pdf(item, item.programme, current_locale(), settings().city_name)
+    body = certificate_pdf(item, item.programme, current_locale(),
+                           settings().city_text("name", current_locale()))
     response = make_response(body)
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = \

@@ -186,15 +186,15 @@ def location():
         lat, lat_ok = parse_coordinate(form.lat.data)
         lon, lon_ok = parse_coordinate(form.lon.data)
         address = (form.address.data or "").strip()
+        city = settings().city_text("name", current_locale())
         if not (lat_ok and lon_ok):
-            errors.append(("address", location_message("location", "invalid",
-                                                       settings().city_name)))
+            errors.append(("address", location_message("location", "invalid", city)))
         else:
             area, problems = resolve_location(db, address=address, lat=lat, lon=lon,
                                               area_code=form.area.data or None)
             for field, code in problems.items():
                 errors.append(("address" if field != "area" else "area",
-                               location_message(field, code, settings().city_name)))
+                               location_message(field, code, city)))
             if not problems:
                 drafts.update_draft(draft, settings=settings(), address=address, lat=lat,
                                     lon=lon, area=area.code if area else None,

@@ -177,7 +177,7 @@ def import_command(csv_file: str, dry_run: bool) -> None:
     """
     with open(csv_file, "rb") as handle:
         data = handle.read()
-    settings = current_app.extensions["portal.settings"]
+    settings = current_app.extensions["portal.city"].settings()
     with _session(write=not dry_run) as session:
         plan = importing.plan_import(session, data)
         for problem in plan.problems:
