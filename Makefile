@@ -61,6 +61,7 @@ bench: install
 	$(BIN)/python benchmarks/programmes.py
 	$(BIN)/python benchmarks/open311.py
 	$(BIN)/python benchmarks/reports.py
+	$(BIN)/python benchmarks/city_import.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
