@@ -226,5 +226,5 @@ def refresh_report_rollups(db: Database, settings: Settings, now: datetime) -> s
     from portal.reports.catalogue import REPORTS
 
     done = refresh(db, REPORTS, tz=settings.timezone,
-                   refresh_seconds=settings.report_refresh_seconds, now=now)
+                   refresh_seconds=settings.report_refresh_seconds, now=now, budget=BUDGET)
     return f"refreshed {done} report roll-up(s)" if done else None

@@ -133,7 +133,8 @@ def _closures(check: Checker, where: str, raw: dict[str, Any]) -> list[dict[str,
                          "name": check.text(closure_where, closure, "name", required=True,
                                             max_len=120)})
     check.unique(f"{where}, closure", [c["day"].isoformat() for c in closures])
-    return closures
+    # In date order, as they are stored (so a file listing them otherwise still imports once).
+    return sorted(closures, key=lambda c: c["day"])
 
 
 def _check_holidays(check: Checker, where: str, country: str, subdivision: str) -> None:
