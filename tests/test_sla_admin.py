@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from portal import clock
-from portal.casework.models import AuditEntry
+from portal.casework.models import AuditEntry, Task
+from portal.requests.service import Filing, submit_request
 from portal.sla import admin
 from portal.sla.calendar import load_calendar
 from portal.sla.models import DEFAULT_PAUSE_STATUSES, BusinessCalendar, CalendarClosure, SlaPolicy
@@ -343,7 +345,7 @@ def test_admin_sets_a_department_calendar_and_breach_actions(client, db, make, t
     assert "Raise the case's priority one step" in page
     state = admin.fingerprint(admin.department_snapshot(dept))
     response = client.post(f"{BASE}/departments/{dept.id}/edit", data={
-        "csrf_token": token, "calendar": str(calendar.id),
+        "csrf_token": token, "calendar": str(calendar.id), "assignment_mode": "queue",
         "breach_actions": ["raise_priority", "escalation_queue"], "state": state})
     assert response.status_code == 302
     db.refresh(dept)
@@ -353,33 +355,87 @@ def test_admin_sets_a_department_calendar_and_breach_actions(client, db, make, t
     assert "Crew hours" in listing and "Raise the case&#39;s priority one step" in listing
 
     response = client.post(f"{BASE}/departments/{dept.id}/edit", data={
-        "csrf_token": token, "calendar": "", "state": state})
+        "csrf_token": token, "calendar": "", "assignment_mode": "queue", "state": state})
     assert response.status_code == 409  # drawn before the first change
     assert "These settings changed while you were editing" in response.get_data(as_text=True)
     state = admin.fingerprint(admin.department_snapshot(dept))
     response = client.post(f"{BASE}/departments/{dept.id}/edit", data={
-        "csrf_token": token, "calendar": "", "state": state})
+        "csrf_token": token, "calendar": "", "assignment_mode": "queue", "state": state})
     assert response.status_code == 302
     db.refresh(dept)
     assert dept.calendar_id is None and dept.breach_actions == []
     entries = db.scalars(select(AuditEntry).where(AuditEntry.entity == "department_sla")
                          .order_by(AuditEntry.id)).all()
     assert [e.after for e in entries] == [
-        {"calendar_id": calendar.id, "breach_actions": ["escalation_queue", "raise_priority"]},
-        {"calendar_id": None, "breach_actions": []}]
+        {"calendar_id": calendar.id, "breach_actions": ["escalation_queue", "raise_priority"],
+         "assignment_mode": "queue"},
+        {"calendar_id": None, "breach_actions": [], "assignment_mode": "queue"}]
 
 
 def test_forged_department_settings_are_form_errors(client, db, make, token):
     dept = make.department()
     for data, message in (({"calendar": "999999"}, "Choose a calendar from the list"),
                           ({"calendar": "x"}, "Choose a calendar from the list"),
-                          ({"breach_actions": ["fire_everyone"]}, "Choose from the list")):
+                          ({"breach_actions": ["fire_everyone"]}, "Choose from the list"),
+                          ({"assignment_mode": "random"}, _CHOOSE_MODE),
+                          ({"assignment_mode": ""}, _CHOOSE_MODE),
+                          ({"assignment_mode": None}, _CHOOSE_MODE)):
+        form = {"csrf_token": token, "assignment_mode": "queue", **data}
         response = client.post(f"{BASE}/departments/{dept.id}/edit",
-                               data={"csrf_token": token, **data})
+                               data={k: v for k, v in form.items() if v is not None})
         assert response.status_code == 400
-        assert message in response.get_data(as_text=True)
+        assert message in html.unescape(response.get_data(as_text=True))
     db.refresh(dept)
     assert dept.calendar_id is None and dept.breach_actions == []
+    assert dept.assignment_mode == "queue"
+    with pytest.raises(admin.SlaAdminError) as error:
+        admin.update_department(db, dept, calendar_id=None, breach_actions=[],
+                                assignment_mode="random", actor=None)
+    assert error.value.errors == {"assignment_mode": "unknown"}
+
+
+_CHOOSE_MODE = "Choose how new tasks reach the department's staff"
+
+
+def test_admin_sets_how_a_department_assigns_new_tasks(client, db, make, token, admin_user,
+                                                      settings):
+    dept = make.department(name="Street Crews")
+    category = make.category(department=dept)
+    busy, idle = make.staff(dept, name="Busy Bea"), make.staff(dept, name="Idle Ian")
+    make.task(make.request(category=category), dept, assignee_id=busy.id)
+    listing = client.get(f"{BASE}/departments/").get_data(as_text=True)
+    assert "Left in the queue" in listing
+    page = client.get(f"{BASE}/departments/{dept.id}/edit").get_data(as_text=True)
+    assert 'value="queue" checked' in page and "Least loaded" in page
+    state = admin.fingerprint(admin.department_snapshot(dept))
+    response = client.post(f"{BASE}/departments/{dept.id}/edit", data={
+        "csrf_token": token, "calendar": "", "assignment_mode": "least_loaded",
+        "state": state})
+    assert response.status_code == 302
+    db.refresh(dept)
+    assert dept.assignment_mode == "least_loaded"
+    listing = client.get(f"{BASE}/departments/").get_data(as_text=True)
+    assert "Least loaded" in listing and "Left in the queue" not in listing
+    [entry] = db.scalars(select(AuditEntry).where(AuditEntry.entity == "department_sla"))
+    assert entry.actor_id == admin_user.id
+    assert entry.before["assignment_mode"] == "queue"
+    assert entry.after["assignment_mode"] == "least_loaded"
+    # The next request filed for the department goes to the agent with the fewest open tasks.
+    filed = submit_request(db, settings=settings, filing=Filing(
+        category_code=category.code, description="A hole", address="1 Main Street")).request
+    task = db.scalar(select(Task).where(Task.request_id == filed.id))
+    assert task.assignee_id == idle.id
+
+    # A form drawn before someone else changed the mode is a conflict showing the mode now.
+    response = client.post(f"{BASE}/departments/{dept.id}/edit", data={
+        "csrf_token": token, "calendar": "", "assignment_mode": "round_robin",
+        "state": state})
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "These settings changed while you were editing" in page
+    assert "<dd>Least loaded</dd>" in page and 'value="round_robin" checked' in page
+    db.refresh(dept)
+    assert dept.assignment_mode == "least_loaded"
 
 
 # --- garbage ---------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """Editing service levels: business calendars and their closures, SLA policies, and each
-department's calendar and breach actions (no Flask here).
+department's calendar, breach actions and assignment mode (no Flask here).
 
 Every change writes an ``AuditEntry`` (entities ``business_calendar``, ``sla_policy``,
 ``department_sla``) with the values before and after. Edit forms carry ``fingerprint(snapshot)``
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
-from portal.casework.models import AuditEntry
+from portal.casework.models import ASSIGNMENT_MODES, AuditEntry
 from portal.catalogue.models import Department, ServiceCategory
 from portal.requests.models import OPEN_STATUSES, PRIORITIES
 from portal.sla.calendar import (
@@ -463,13 +463,15 @@ def list_departments(session: Session) -> list[Department]:
 
 def department_snapshot(department: Department) -> dict[str, Any]:
     return {"calendar_id": department.calendar_id,
-            "breach_actions": list(department.breach_actions or [])}
+            "breach_actions": list(department.breach_actions or []),
+            "assignment_mode": department.assignment_mode or "queue"}
 
 
 def update_department(session: Session, department: Department, *, calendar_id: int | None,
-                      breach_actions: Sequence[str], actor: User | None,
-                      expected: str | None = None) -> Department:
-    """Set the department's calendar (``None``: the city default) and breach actions, or
+                      breach_actions: Sequence[str], assignment_mode: str,
+                      actor: User | None, expected: str | None = None) -> Department:
+    """Set the department's calendar (``None``: the city default), breach actions and how its
+    new tasks are assigned (``ASSIGNMENT_MODES``, see ``portal.casework.assignment``), or
     raise ``Conflict`` / ``SlaAdminError``."""
     before = department_snapshot(department)
     _check(expected, before)
@@ -478,10 +480,13 @@ def update_department(session: Session, department: Department, *, calendar_id: 
         errors["calendar"] = "unknown"
     if any(action not in BREACH_ACTIONS for action in breach_actions):
         errors["breach_actions"] = "unknown"
+    if assignment_mode not in ASSIGNMENT_MODES:
+        errors["assignment_mode"] = "unknown"
     if errors:
         raise SlaAdminError(errors)
     department.calendar_id = calendar_id
     department.breach_actions = [a for a in BREACH_ACTIONS if a in breach_actions]
+    department.assignment_mode = assignment_mode
     after = department_snapshot(department)
     if after == before:
         return department

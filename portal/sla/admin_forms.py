@@ -12,6 +12,7 @@ from wtforms import (
     BooleanField,
     Field,
     HiddenField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -19,6 +20,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation, ValidationError
 
+from portal.casework.models import ASSIGNMENT_MODES
 from portal.form_fields import ClearDateField
 from portal.requests.models import OPEN_STATUSES
 from portal.routing.forms import KnownChoice, optional_int, optional_str
@@ -42,6 +44,17 @@ TARGET_NAMES = {"first_response": _l("First response"), "resolution": _l("Resolu
 BREACH_ACTION_NAMES = {
     "escalation_queue": _l("Move breached tasks to the department's escalation queue"),
     "raise_priority": _l("Raise the case's priority one step"),
+}
+#: How a department's new tasks reach an agent (``portal.casework.assignment``): the short
+#: name (the departments list) and what it does (the form).
+ASSIGNMENT_MODE_NAMES = {"queue": _l("Left in the queue"), "round_robin": _l("Round robin"),
+                         "least_loaded": _l("Least loaded")}
+ASSIGNMENT_MODE_HINTS = {
+    "queue": _l("New tasks wait unassigned in the department's queue until someone takes "
+                "them."),
+    "round_robin": _l("Each new task goes to the department's next active agent in turn."),
+    "least_loaded": _l("Each new task goes to the department's active agent with the fewest "
+                       "open tasks."),
 }
 #: Case statuses as staff say them, for the pause checkboxes.
 PAUSE_STATUS_NAMES = {"new": _l("New"), "acknowledged": _l("Acknowledged"),
@@ -201,11 +214,25 @@ class PolicyForm(FlaskForm):
         return int(text) if text.isdigit() else None
 
 
+class AssignmentMode:
+    """One of ``ASSIGNMENT_MODES`` (a forged or missing value is a form error)."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, _form: FlaskForm, field: Field) -> None:
+        if field.data not in ASSIGNMENT_MODES:
+            raise StopValidation(_l("Choose how new tasks reach the department's staff"))
+
+
 class DepartmentSlaForm(FlaskForm):
     calendar = _choice(_l("Business calendar"), _l("Choose a calendar from the list"))
     breach_actions = CheckboxesField(
         _l("When one of its tasks breaches"),
         choices=[SelectChoice(a, BREACH_ACTION_NAMES[a]) for a in BREACH_ACTIONS])
+    assignment_mode = RadioField(
+        _l("New tasks"), choices=[SelectChoice(m, ASSIGNMENT_MODE_NAMES[m])
+                                  for m in ASSIGNMENT_MODES],
+        validate_choice=False, validators=[AssignmentMode()])
     state = HiddenField()
 
 

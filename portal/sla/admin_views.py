@@ -1,5 +1,5 @@
 """Back office: service levels (admins only): SLA policies, business calendars with their
-closures, and each department's calendar and breach actions."""
+closures, and each department's calendar, breach actions and assignment mode."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from portal.i18n import current_locale
 from portal.requests.models import PRIORITIES
 from portal.sla import admin
 from portal.sla.admin_forms import (
+    ASSIGNMENT_MODE_HINTS,
+    ASSIGNMENT_MODE_NAMES,
     BREACH_ACTION_NAMES,
     DAY_NAMES,
     PAUSE_STATUS_NAMES,
@@ -73,6 +75,8 @@ def _message(field_name: str, code: str) -> str:
         ("position", "invalid"): _("Enter a whole number from 0"),
         ("pause_statuses", "unknown"): _("Choose from the list"),
         ("breach_actions", "unknown"): _("Choose from the list"),
+        ("assignment_mode", "unknown"): _("Choose how new tasks reach the department's "
+                                          "staff"),
     }.get((field_name, code))
     if specific:
         return specific
@@ -345,6 +349,10 @@ def remove_closure(calendar_id: int, closure_id: int) -> Response:
 
 # --- departments -----------------------------------------------------------------------------
 
+def _modes() -> dict[str, str]:
+    return {m: str(n) for m, n in ASSIGNMENT_MODE_NAMES.items()}
+
+
 def _calendar_names() -> dict[int, str]:
     return {c.id: c.name for c in admin.list_calendars(db_session())}
 
@@ -357,7 +365,8 @@ def departments() -> str:
     return render_template("sla/admin/departments.html", departments=rows,
                            names={d.id: d.t("name", locale) for d in rows},
                            calendars=_calendar_names(),
-                           actions={a: str(n) for a, n in BREACH_ACTION_NAMES.items()})
+                           actions={a: str(n) for a, n in BREACH_ACTION_NAMES.items()},
+                           modes=_modes())
 
 
 @bp.route("/departments/<int:department_id>/edit", methods=["GET", "POST"])
@@ -369,6 +378,7 @@ def edit_department(department_id: int) -> Any:
         snapshot = admin.department_snapshot(department)
         form = DepartmentSlaForm(data={"calendar": snapshot["calendar_id"],
                                        "breach_actions": snapshot["breach_actions"],
+                                       "assignment_mode": snapshot["assignment_mode"],
                                        "state": admin.fingerprint(snapshot)})
     else:
         department = _or_404(Department, department_id, lock=True)
@@ -381,7 +391,8 @@ def edit_department(department_id: int) -> Any:
             try:
                 admin.update_department(
                     db_session(), department, calendar_id=form.calendar.data,
-                    breach_actions=list(form.breach_actions.data or []), actor=_actor(),
+                    breach_actions=list(form.breach_actions.data or []),
+                    assignment_mode=form.assignment_mode.data, actor=_actor(),
                     expected=form.state.data or "")
             except admin.Conflict:
                 status, conflict = 409, True
@@ -395,4 +406,5 @@ def edit_department(department_id: int) -> Any:
     return render_template(
         "sla/admin/department_form.html", form=form, department=department,
         name=department.t("name", current_locale()), conflict=conflict, calendars=calendars,
-        actions={a: str(n) for a, n in BREACH_ACTION_NAMES.items()}), status
+        actions={a: str(n) for a, n in BREACH_ACTION_NAMES.items()},
+        modes=_modes(), mode_hints={m: str(h) for m, h in ASSIGNMENT_MODE_HINTS.items()}), status

@@ -65,7 +65,8 @@ CHECKS = [
                lambda w: f"{BASE}/departments/{w.dept_x.id}/edit", ADMINS),
     RouteCheck("sla_admin.edit_department",
                lambda w: f"{BASE}/departments/{w.dept_x.id}/edit", ADMINS, method="POST",
-               data=lambda w: {"calendar": "", "breach_actions": "raise_priority"}),
+               data=lambda w: {"calendar": "", "breach_actions": "raise_priority",
+                               "assignment_mode": "round_robin"}),
     RouteCheck("sla_admin.delete_policy",
                lambda w: f"{BASE}/policies/{_policy_id(w)}/delete", ADMINS, method="POST"),
 ]
