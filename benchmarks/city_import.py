@@ -310,7 +310,7 @@ def catalogue(rng: random.Random) -> dict[str, Any]:
     departments = []
     for index, (code, en, es) in enumerate(DEPARTMENTS):
         department: dict[str, Any] = {
-            "code": code, "name": en, "email": f"{code}@riverton.example",
+            "code": code, "name": en, "email": f"{code}@lakeview.example",
             "translations": {"es": {"name": es}},
             "calendar": CALENDARS[index % len(CALENDARS)][0],
         }
@@ -384,7 +384,7 @@ def areas() -> dict[str, Any]:
                          "properties": {"code": _ascii(name), "name": name,
                                         "population": 2000 + (r * 37 + c * 53) % 9000},
                          "geometry": geometry})
-    return {"type": "FeatureCollection", "name": "City of Riverton areas (generated)",
+    return {"type": "FeatureCollection", "name": "City of Lakeview areas (generated)",
             "features": features}
 
 
@@ -474,14 +474,14 @@ def templates(rng: random.Random) -> dict[str, Any]:
 
 def city() -> dict[str, Any]:
     return {
-        "name": "City of Riverton", "short_name": "Riverton 311",
+        "name": "City of Lakeview", "short_name": "Lakeview 311",
         "contact": "Call 311 (or 555-0100 from outside the city), Monday to Friday 8 am to 5 pm.",
         "emergency_number": "911", "timezone": "America/Chicago", "languages": ["en", "es"],
-        "default_language": "en", "base_url": "https://311.riverton.example", "logo": "logo.svg",
-        "translations": {"es": {"name": "Ciudad de Riverton",
+        "default_language": "en", "base_url": "https://311.lakeview.example", "logo": "logo.svg",
+        "translations": {"es": {"name": "Ciudad de Lakeview",
                                 "contact": "Llame al 311, de lunes a viernes de 8 a 17 h."}},
-        "open311": {"jurisdiction": "riverton.example",
-                    "contact": "Riverton 311 API team, open311@riverton.example"},
+        "open311": {"jurisdiction": "lakeview.example",
+                    "contact": "Lakeview 311 API team, open311@lakeview.example"},
     }
 
 
@@ -494,7 +494,7 @@ def staff_csv(rng: random.Random, rows: int) -> str:
     for n in range(rows):
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         name = f"{last}, {first}" if n % 50 == 7 else f"{first} {last}"  # quoted in the file
-        email = f"{_ascii(first)}.{_ascii(last).replace('-', '')}{n}@riverton.example"
+        email = f"{_ascii(first)}.{_ascii(last).replace('-', '')}{n}@lakeview.example"
         if n < 10:
             role, departments = "admin", ""
         elif n < 30:
@@ -669,7 +669,7 @@ def main() -> None:
     args = parser.parse_args()
     scratch = tempfile.TemporaryDirectory()
     work = Path(scratch.name)
-    folder = work / "riverton"
+    folder = work / "lakeview"
     started = time.perf_counter()
     staff = write_city(folder, args.staff)
     sizes = ", ".join(f"{p.name} {p.stat().st_size / 1024:.0f} KB"

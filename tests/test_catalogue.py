@@ -22,7 +22,8 @@ def _count(db, model) -> int:
     return db.scalar(select(func.count()).select_from(model))
 
 
-CITY = 'name = "City of Testville"\nshort_name = "Testville 311"\ntimezone = "America/Denver"\n'
+CITY = ('name = "City of Testville"\nshort_name = "Testville 311"\ntimezone = "America/Denver"\n'
+        'languages = ["en", "es"]\n')
 
 
 def _write(tmp_path: Path, body: str) -> Path:

@@ -185,10 +185,13 @@ def test_the_schemas_allow_exactly_the_values_the_readers_allow():
     city = schema("city.toml")["properties"]
     assert city["languages"]["items"]["enum"] == list(city_file.KNOWN_LANGUAGES)
     catalogue = schema("catalogue.toml")["$defs"]
-    assert catalogue["code"]["pattern"] == catalogue_loader.CODE_RE.pattern == \
-        areas_loader.CODE_RE.pattern
+    # The readers end with \Z (a trailing newline is not part of a code); ECMA's $ already
+    # does not match before one.
+    assert catalogue["code"]["pattern"] == \
+        catalogue_loader.CODE_RE.pattern.replace("\\Z", "$") == \
+        areas_loader.CODE_RE.pattern.replace("\\Z", "$")
     assert catalogue["locale"]["pattern"] == \
-        catalogue_loader.LOCALE_RE.pattern.replace("^", "^(?!en$)", 1)
+        catalogue_loader.LOCALE_RE.pattern.replace("^", "^(?!en$)", 1).replace("\\Z", "$")
     assert catalogue["question"]["properties"]["kind"]["enum"] == list(QUESTION_KINDS)
     assert catalogue["category"]["properties"]["notice_level"]["enum"] == \
         list(catalogue_loader.NOTICE_LEVELS)
@@ -311,8 +314,6 @@ BROKEN: list[tuple[str, Change, str]] = [
     ("routing.toml", lambda d: d["rules"][0].update(colour="blue"),
      'rule "Sinkholes to water": unknown key "colour"'),
     ("routing.toml", lambda d: d["rules"][0].pop("department"), "department None must be"),
-    ("routing.toml", lambda d: d["rules"][0].update(keywords=[" , "]),
-     "needs at least one condition"),
     ("routing.toml", lambda d: d["rules"][2].update(channel="fax"), "channel 'fax' is unknown"),
     ("routing.toml", lambda d: d.update(rules={"name": "x"}), '"rules" must be an array'),
     ("templates.toml", lambda d: d["templates"][0].update(colour="blue"),

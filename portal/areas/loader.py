@@ -20,7 +20,7 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.validation import explain_validity
 
-CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
+CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*\Z")
 MAX_POPULATION = 100_000_000
 #: Overlaps smaller than this (in square degrees, about 1 m²) are rounding, not overlap.
 OVERLAP_TOLERANCE = 1e-10
@@ -74,6 +74,9 @@ def _feature(feature: Any, index: int,
         problems.append(f"features[{index - 1}]: is not a GeoJSON Feature")
         return None
     properties = feature.get("properties") or {}
+    if not isinstance(properties, dict):
+        problems.append(f"features[{index - 1}]: properties must be an object")
+        return None
     code = properties.get("code")
     where = (f'features[{index - 1}] (area "{code}")' if isinstance(code, str) and code
              else f"features[{index - 1}]")

@@ -34,7 +34,7 @@ from portal.city.rule_files import PLACEHOLDERS, placeholder_problem
 from portal.sla.admin import fingerprint
 
 #: The same rules as a code in the city's configuration (``templates.toml``).
-CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
+CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*\Z")
 CODE_MAX = 40
 TITLE_MAX = 120
 BODY_MAX = 5000

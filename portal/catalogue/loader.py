@@ -19,8 +19,8 @@ from typing import Any
 
 from portal.catalogue.models import BREACH_ACTIONS, QUESTION_KINDS
 
-CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*$")
-LOCALE_RE = re.compile(r"^[a-z]{2}(?:_[A-Z]{2})?$")
+CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*\Z")
+LOCALE_RE = re.compile(r"^[a-z]{2}(?:_[A-Z]{2})?\Z")
 NOTICE_LEVELS = ("info", "warning", "emergency")
 CHOICE_KINDS = ("single", "multi")
 YESNO_VALUES = ("yes", "no")
@@ -178,6 +178,10 @@ def read_catalogue(path: str | Path) -> dict[str, list[dict[str, Any]]]:
     for raw in check.entries("file", data, "categories"):
         category = _category(check, raw, positions)
         spec["categories"].append(category)
+    for key in ("departments", "groups", "categories"):
+        if not spec[key]:
+            check.add("the file", f"has no {key} (a city needs at least one; to retire one, "
+                                  "set active = false on it)")
     check.unique("department", [d["code"] for d in spec["departments"]])
     check.unique("group", [g["code"] for g in spec["groups"]])
     check.unique("category", [c["code"] for c in spec["categories"]])

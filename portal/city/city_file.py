@@ -27,7 +27,7 @@ LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
 _KEYS = {"name", "short_name", "contact", "emergency_number", "timezone", "default_language",
          "languages", "base_url", "logo", "translations", "open311"}
 _OPEN311_KEYS = {"jurisdiction", "contact"}
-_PHONE_RE = re.compile(r"^[0-9+() .-]{2,20}$")
+_PHONE_RE = re.compile(r"^[0-9+() .-]{2,20}\Z")
 
 
 def read_city(path: Path, check: Checker) -> dict[str, Any]:
@@ -116,8 +116,9 @@ def _logo(folder: Path, name: Any, check: Checker) -> dict[str, Any]:
     if name is None:
         return empty
     if not isinstance(name, str) or not name or "/" in name or "\\" in name or \
-            name.startswith("."):
-        check.add("the file", f"logo {name!r} must be the name of a file in the same folder")
+            name.startswith(".") or len(name) > 120:
+        check.add("the file", f"logo {name!r} must be the name of a file in the same folder "
+                              "(up to 120 characters)")
         return empty
     try:
         data = (folder / name).read_bytes()

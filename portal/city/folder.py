@@ -92,7 +92,10 @@ def read_folder(folder: str | Path) -> CitySpec:
             if data is not None:
                 setattr(spec, key, checked(name, lambda check, d=data, r=reader: r(d, check),
                                            []))
-    problems.extend(_references(spec))
+    # A file with problems of its own gave nothing to refer to: what others name in it is
+    # checked once it is fixed (rather than reported as missing now).
+    broken = {problem.split(":", 1)[0] for problem in problems}
+    problems.extend(_references(spec, broken))
     if problems:
         raise CityConfigError(str(folder), problems)
     return spec
@@ -139,8 +142,14 @@ def _toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
     return None
 
 
-def _references(spec: CitySpec) -> list[str]:
-    """What the files name in one another and is not there."""
+#: The file each kind of thing is defined in.
+DEFINED_IN = {"department": CATALOGUE, "group": CATALOGUE, "category": CATALOGUE,
+              "area": AREAS, "calendar": SERVICE_LEVELS}
+
+
+def _references(spec: CitySpec, broken: set[str]) -> list[str]:
+    """What the files name in one another and is not there (``broken`` files are skipped as
+    targets: their entries could not be read)."""
     codes = {
         "department": {d["code"] for d in spec.departments},
         "group": {g["code"] for g in spec.groups},
@@ -152,7 +161,7 @@ def _references(spec: CitySpec) -> list[str]:
 
     def need(file: str, where: str, kind: str, value: str | None,
              defined_in: str) -> None:
-        if value and value not in codes[kind]:
+        if value and value not in codes[kind] and DEFINED_IN[kind] not in broken:
             problems.append(f'{file}: {where}: {kind} "{value}" does not exist'
                             f"{_where_defined(kind, defined_in)}"
                             f"{suggestion(value, sorted(codes[kind]))}")
@@ -195,3 +204,13 @@ def _languages(spec: CitySpec) -> Iterable[str]:
                 if spec.city and locale not in languages:
                     yield (f'{file}: {key} "{entry["code"]}": translations.{locale}: '
                            f'"{locale}" is not one of the languages in {CITY}')
+    for category in spec.categories:
+        for question in category["questions"]:
+            where = f'category "{category["code"]}", question "{question["code"]}"'
+            locales = set(question.get("translations", {}))
+            for option in question.get("options", []):
+                locales |= set(option.get("translations", {}))
+            for locale in sorted(locales - languages):
+                if spec.city:
+                    yield (f'{CATALOGUE}: {where}: translations.{locale}: "{locale}" is not '
+                           f"one of the languages in {CITY}")

@@ -135,6 +135,7 @@ def import_city(session: Session, spec: CitySpec, *, now: datetime,
         {**{k: v for k, v in r.items() if k not in ("category", "department", "area")},
          **ids(r), "updated_at": now} for r in spec.rules], "rules", summary,
         ignore=("updated_at",))
+    _code_templates(session)
     _upsert(session, ResponseTemplate, "code", [
         {**{k: v for k, v in t.items() if k != "department"},
          "department_id": departments[t["department"]].id if t["department"] else None}
@@ -147,6 +148,15 @@ def import_city(session: Session, spec: CitySpec, *, now: datetime,
                                created_at=now))
         session.flush()
     return summary
+
+
+def _code_templates(session: Session) -> None:
+    """Templates made before they had codes get the one ``flask city export`` wrote for them
+    (``template-<id>``), so importing an export finds them instead of adding copies."""
+    for template in session.scalars(select(ResponseTemplate)
+                                    .where(ResponseTemplate.code.is_(None))):
+        template.code = f"template-{template.id}"
+    session.flush()
 
 
 def _differs(row: Any, values: dict[str, Any], ignore: Iterable[str] = ()) -> bool:

@@ -47,9 +47,6 @@ def read_rules(data: dict[str, Any], check: Checker) -> list[dict[str, Any]]:
         rule["keywords"] = ", ".join(parse_keywords(",".join(keywords)))
         if len(rule["keywords"]) > 400:
             check.add(where, '"keywords" are longer than 400 characters in all')
-        if not (rule["category"] or rule["area"] or rule["channel"] or rule["keywords"]):
-            check.add(where, "needs at least one condition (category, area, channel or "
-                             "keywords)")
         rules.append(rule)
     check.unique("rule", [r["name"] for r in rules])
     return rules
