@@ -76,8 +76,15 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from portal.auth.views import bp as auth_bp
     from portal.auth.views import init_login
-    from portal.casework import audit_views, case_views, intake_views, queue_views, search_views
-    from portal.casework import templates_admin_views
+    from portal.casework import (
+        audit_views,
+        case_views,
+        intake_views,
+        queue_views,
+        search_views,
+        templates_admin_views,
+    )
+    from portal.city import views as city_views
     from portal.health import bp as health_bp
     from portal.notifications.notice_views import bp as notices_bp
     from portal.notifications.views import bp as mail_bp
@@ -110,7 +117,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                       programmes_bp, programme_admin_views.bp, programme_roster_views.bp,
                       open311_views.bp, open311_key_views.bp, open_data_views.bp,
                       report_staff_views.bp, report_public_views.bp,
-                      templates_admin_views.bp):
+                      templates_admin_views.bp, city_views.bp):
         app.register_blueprint(blueprint)
 
     from portal import jobs
