@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
+    from portal.areas import admin_views as areas_admin_views
     from portal.auth.views import bp as auth_bp
     from portal.auth.views import init_login
     from portal.casework import (
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                       notices_bp, escalation_views.bp, survey_results_views.bp, survey_views.bp,
                       programmes_bp, programme_admin_views.bp, programme_roster_views.bp,
                       open311_views.bp, open311_key_views.bp, open_data_views.bp,
+                      areas_admin_views.bp,
                       report_staff_views.bp, report_public_views.bp,
                       templates_admin_views.bp, city_views.bp):
         app.register_blueprint(blueprint)
