@@ -113,7 +113,8 @@ def import_city(session: Session, spec: CitySpec, *, now: datetime,
     categories = _upsert(session, ServiceCategory, "code", [
         {**{k: v for k, v in c.items() if k not in ("group", "department", "questions")},
          "group_id": groups[c["group"]].id, "department_id": departments[c["department"]].id}
-        for c in spec.categories], "categories", summary)
+        for c in spec.categories], "categories", summary,
+        load=[selectinload(ServiceCategory.all_questions)])
     for entry in spec.categories:
         _questions(categories[entry["code"]], entry["questions"], summary)
     _delete_unused_groups(session, {g["code"] for g in spec.groups}, summary)
@@ -171,13 +172,14 @@ def _set(row: Any, values: dict[str, Any]) -> None:
 
 
 def _upsert(session: Session, model: Any, key: str, entries: list[dict[str, Any]], kind: str,
-            summary: ImportSummary, *, ignore: Iterable[str] = ()) -> dict[str, Any]:
+            summary: ImportSummary, *, ignore: Iterable[str] = (),
+            load: Iterable[Any] = ()) -> dict[str, Any]:
     """Add or change each entry, matched on ``key``; deactivate active rows not listed.
     Returns the listed rows by key (flushed, so they have ids)."""
     ignore = tuple(ignore)
     rows: dict[str, Any] = {}
     extra: list[Any] = []
-    for row in session.scalars(select(model).order_by(model.id)):
+    for row in session.scalars(select(model).order_by(model.id).options(*load)):
         # Rows made in the back office may lack a code or repeat a name: the first of a
         # name is the one the folder describes; the others are not in the folder.
         if getattr(row, key) is None or getattr(row, key) in rows:

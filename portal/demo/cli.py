@@ -47,7 +47,8 @@ def format_summary(summary: DemoSummary, *, city: str) -> str:
         lines.append("  Configuration: already in place (`flask city import portal/demo/city` "
                      "applies the folder again)")
     else:
-        lines += [f"  Configuration (portal/demo/city): {line}" for line in summary.city.lines()]
+        lines += ["  Configuration (portal/demo/city):",
+                  *(f"    {line}" for line in summary.city.lines())]
     lines += [
         f"  Users added: {summary.users_added}",
     ]
