@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         search_views,
         templates_admin_views,
     )
+    from portal.catalogue import admin_views as catalogue_admin_views
     from portal.city import views as city_views
     from portal.health import bp as health_bp
     from portal.notifications.notice_views import bp as notices_bp
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Flask:
                       programmes_bp, programme_admin_views.bp, programme_roster_views.bp,
                       open311_views.bp, open311_key_views.bp, open_data_views.bp,
                       areas_admin_views.bp,
-                      report_staff_views.bp, report_public_views.bp,
+                      report_staff_views.bp, report_public_views.bp, catalogue_admin_views.bp,
                       templates_admin_views.bp, city_views.bp):
         app.register_blueprint(blueprint)
 

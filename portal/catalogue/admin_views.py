@@ -277,12 +277,19 @@ def _answered(question: CategoryQuestion) -> bool:
 
 
 @bp.route("/categories/<int:category_id>/questions/new", methods=["GET", "POST"])
-@bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"],
-          defaults={"category_id": None})
 @staff_required(ADMIN)
-def question(category_id: int | None, question_id: int | None = None):
-    row = _or_404(CategoryQuestion, question_id) if question_id is not None else None
-    owner = row.category if row is not None else _or_404(ServiceCategory, category_id)
+def new_question(category_id: int):
+    return _question(_or_404(ServiceCategory, category_id), None)
+
+
+@bp.route("/questions/<int:question_id>/edit", methods=["GET", "POST"])
+@staff_required(ADMIN)
+def edit_question(question_id: int):
+    row = _or_404(CategoryQuestion, question_id)
+    return _question(row.category, row)
+
+
+def _question(owner: ServiceCategory, row: CategoryQuestion | None) -> Any:
     languages = _other_languages()
     form = QuestionForm()
     if row is not None:
