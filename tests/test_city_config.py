@@ -292,3 +292,26 @@ def test_a_question_residents_answered_is_never_retyped(runner, db, make, tmp_pa
     db.expire_all()
     assert db.scalar(select(CategoryQuestion.kind).where(CategoryQuestion.code == "size")) == \
         "single"
+
+
+def test_an_import_says_when_it_overrides_changes_made_in_the_back_office(runner, db,
+                                                                          tmp_path):
+    from portal.catalogue import admin
+
+    folder = city_copy(tmp_path)
+    assert runner.invoke(args=["city", "import", str(folder)]).exit_code == 0
+    pothole = db.scalar(select(ServiceCategory).where(ServiceCategory.code == "pothole"))
+    admin.save_category(db, pothole, admin.Entry(
+        {**admin.snapshot(pothole), "name": "Pothole (any size)"},
+        {"es": pothole.translations["es"]}), actor=None)
+    db.flush()
+
+    result = runner.invoke(args=["city", "import", str(folder), "--dry-run"])
+
+    assert "categories: 0 added, 1 changed" in result.output
+    assert "Note: 1 change(s) were made in the back office since the last import" in \
+        result.output and "would win" in result.output
+    exported = runner.invoke(args=["city", "export", str(tmp_path / "live")])
+    assert exported.exit_code == 0
+    again = runner.invoke(args=["city", "import", str(tmp_path / "live"), "--dry-run"])
+    assert "importing it would change nothing" in again.output and "Note:" not in again.output

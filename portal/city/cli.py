@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from portal import clock
 from portal.city.exporter import export_city
 from portal.city.folder import CityConfigError, read_folder
-from portal.city.importer import ImportSummary, import_city
+from portal.city.importer import ImportSummary, back_office_changes, import_city
 
 city_cli = AppGroup("city", help="The city's configuration (a folder of files).")
 
@@ -29,12 +29,23 @@ def import_command(folder: Path, dry_run: bool) -> None:
     """
     try:
         spec = read_folder(folder)
+        changes = _back_office_changes()
         summary = _apply(spec, dry_run=dry_run)
     except CityConfigError as exc:
         click.echo(str(exc), err=True)
         raise SystemExit(1) from exc
     current_app.extensions["portal.city"].clear()
     click.echo(format_summary(summary, folder=str(folder), dry_run=dry_run))
+    if changes and summary.changed_anything:
+        click.echo(f"Note: {changes} change(s) were made in the back office since the last "
+                   "import; where this folder differs from them, the folder "
+                   f"{'would win' if dry_run else 'won'}. `flask city export FOLDER` writes the "
+                   "live configuration to start from.")
+
+
+def _back_office_changes() -> int:
+    with current_app.extensions["portal.db"].transaction(write=False) as session:
+        return back_office_changes(session)
 
 
 def _apply(spec, *, dry_run: bool) -> ImportSummary:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.areas.models import Area
@@ -67,6 +67,24 @@ class ImportSummary:
                 text += "; not in the folder: " + ", ".join(extra)
             lines.append(text)
         return lines
+
+
+#: Audit entities of back-office changes to what the folder describes.
+CONFIGURATION_ENTITIES = ("department", "group", "category", "question", "response_template",
+                          "areas", "business_calendar", "department_sla", "sla_policy",
+                          "routing_rule")
+
+
+def back_office_changes(session: Session) -> int:
+    """Changes made in the back office since the last import: an import of a folder that
+    lacks them undoes them (``flask city export`` first keeps them)."""
+    last = session.scalar(select(func.max(AuditEntry.created_at))
+                          .where(AuditEntry.entity == "city", AuditEntry.action == "import"))
+    query = select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.entity.in_(CONFIGURATION_ENTITIES))
+    if last is not None:
+        query = query.where(AuditEntry.created_at > last)
+    return session.scalar(query) or 0
 
 
 def database_problems(session: Session, spec: CitySpec) -> list[str]:
