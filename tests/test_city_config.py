@@ -179,6 +179,9 @@ BROKEN = [
      'catalogue.toml: department "transportation": breach action "call_the_mayor" is unknown'),
     ("catalogue.toml", 'code = "streets"\nname', 'code = "streets"\nassignment_mode = "random"\n'
      "name", "catalogue.toml: department \"streets\": assignment_mode 'random' is unknown"),
+    ("catalogue.toml", 'email = "streets@riverton.example"', 'email = "streets at riverton"',
+     'catalogue.toml: department "streets": email "streets at riverton" is not an email '
+     "address"),
     ("catalogue.toml", "[[departments]]", "[[departments]\n",
      "catalogue.toml: is not valid TOML"),
     ("city.toml", 'timezone = "America/Chicago"', 'timezone = "America/Springfield"',

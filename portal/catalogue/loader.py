@@ -196,7 +196,7 @@ def _department(check: Checker, raw: dict[str, Any]) -> dict[str, Any]:
     return {
         "code": check.code(where, raw.get("code")),
         "name": check.text(where, raw, "name", required=True, max_len=120),
-        "email": check.text(where, raw, "email", max_len=254),
+        "email": _email(check, where, check.text(where, raw, "email", max_len=254)),
         "active": check.flag(where, raw, "active", True),
         "translations": check.translations(where, raw, {"name"}),
         "calendar": check.code(where, raw["calendar"], what="calendar")
@@ -205,6 +205,18 @@ def _department(check: Checker, raw: dict[str, Any]) -> dict[str, Any]:
                                         "queue"),
         "breach_actions": _breach_actions(check, where, raw.get("breach_actions", [])),
     }
+
+
+def _email(check: Checker, where: str, email: str) -> str:
+    """The address as written, when it is one (no look-up of its domain)."""
+    if email:
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            validate_email(email, check_deliverability=False)
+        except EmailNotValidError:
+            check.add(where, f'email "{email}" is not an email address')
+    return email
 
 
 def _breach_actions(check: Checker, where: str, actions: Any) -> list[str]:
