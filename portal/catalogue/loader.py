@@ -153,18 +153,26 @@ class Checker:
                 self.problems.append(f'{what} "{code}" is defined {count} times')
 
 
+def toml_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """The file's data, or why it cannot be read (``is not valid TOML: ... (at line 3,
+    column 5)``, ``is not UTF-8 text: ...``, ``cannot be read: ...``)."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle), None
+    except OSError as exc:
+        return None, f"cannot be read: {exc.strerror or exc}"
+    except tomllib.TOMLDecodeError as exc:
+        return None, f"is not valid TOML: {exc}"
+    except UnicodeDecodeError as exc:
+        return None, f"is not UTF-8 text: {exc.reason}"
+
+
 def read_catalogue(path: str | Path) -> dict[str, list[dict[str, Any]]]:
     """Parse and check the file; return column values by entity. Raises ``CatalogueError``."""
     path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise CatalogueError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogueError(str(path), [f"is not valid TOML: {exc}"]) from exc
-    except UnicodeDecodeError as exc:
-        raise CatalogueError(str(path), [f"is not UTF-8 text: {exc.reason}"]) from exc
+    data, problem = toml_file(path)
+    if data is None:
+        raise CatalogueError(str(path), [str(problem)])
     check = Checker()
     check.keys("the file", data, {"departments", "groups", "categories"})
     spec: dict[str, list[dict[str, Any]]] = {

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +16,7 @@ from xml.etree import ElementTree
 
 from PIL import Image, UnidentifiedImageError
 
-from portal.catalogue.loader import Checker, suggestion
+from portal.catalogue.loader import Checker, suggestion, toml_file
 from portal.sla.calendar import valid_timezone
 
 #: The languages the portal has translations for (English is built in).
@@ -96,18 +95,13 @@ def _languages(data: dict[str, Any], translations: dict[str, Any],
 
 
 def _toml(path: Path, check: Checker) -> dict[str, Any] | None:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError:
+    if not path.is_file():
         check.add("the file", "is missing (every city folder needs one)")
-    except OSError as exc:
-        check.add("the file", f"cannot be read: {exc.strerror or exc}")
-    except tomllib.TOMLDecodeError as exc:
-        check.add("the file", f"is not valid TOML: {exc}")
-    except UnicodeDecodeError as exc:
-        check.add("the file", f"is not UTF-8 text: {exc.reason}")
-    return None
+        return None
+    data, problem = toml_file(path)
+    if problem:
+        check.add("the file", problem)
+    return data
 
 
 def _logo(folder: Path, name: Any, check: Checker) -> dict[str, Any]:

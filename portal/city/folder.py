@@ -17,14 +17,19 @@ database: what the folder says is the city's whole configuration.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from portal.areas.loader import AreaError, read_areas
-from portal.catalogue.loader import CatalogueError, Checker, read_catalogue, suggestion
+from portal.catalogue.loader import (
+    CatalogueError,
+    Checker,
+    read_catalogue,
+    suggestion,
+    toml_file,
+)
 from portal.city.city_file import read_city
 from portal.city.rule_files import read_rules, read_templates
 from portal.sla.levels_file import ServiceLevelError, read_service_levels
@@ -130,16 +135,10 @@ def _wrapped(name: str, problems: list[str], error: type[ValueError],
 
 
 def _toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        problems.append(f"{path.name}: cannot be read: {exc.strerror or exc}")
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(f"{path.name}: is not valid TOML: {exc}")
-    except UnicodeDecodeError as exc:
-        problems.append(f"{path.name}: is not UTF-8 text: {exc.reason}")
-    return None
+    data, problem = toml_file(path)
+    if problem:
+        problems.append(f"{path.name}: {problem}")
+    return data
 
 
 #: The file each kind of thing is defined in.

@@ -9,12 +9,11 @@ department, area) are checked against the rest of the folder by ``portal.city.fo
 from __future__ import annotations
 
 import re
-import tomllib
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from portal.catalogue.loader import Checker
+from portal.catalogue.loader import Checker, toml_file
 from portal.requests.models import OPEN_STATUSES, PRIORITIES
 from portal.sla.calendar import parse_hours, stored_hours, valid_timezone
 from portal.sla.models import DEFAULT_PAUSE_STATUSES, WEEKDAYS
@@ -45,15 +44,9 @@ class ServiceLevelError(ValueError):
 def read_service_levels(path: str | Path) -> dict[str, list[dict[str, Any]]]:
     """Parse and check the file; return values by entity. Raises ``ServiceLevelError``."""
     path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as exc:
-        raise ServiceLevelError(str(path), [f"cannot be read: {exc.strerror or exc}"]) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise ServiceLevelError(str(path), [f"is not valid TOML: {exc}"]) from exc
-    except UnicodeDecodeError as exc:
-        raise ServiceLevelError(str(path), [f"is not UTF-8 text: {exc.reason}"]) from exc
+    data, problem = toml_file(path)
+    if data is None:
+        raise ServiceLevelError(str(path), [str(problem)])
     check = Checker()
     check.keys("the file", data, _FILE_KEYS)
     spec = {
