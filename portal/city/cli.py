@@ -79,7 +79,7 @@ def export_command(folder: Path) -> None:
     db = current_app.extensions["portal.db"]
     try:
         with db.transaction(write=False) as session:
-            written = export_city(session, folder, now=clock.now())
+            written = export_city(session, folder)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     except OSError as exc:

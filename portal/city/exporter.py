@@ -8,7 +8,6 @@ Staff are not part of it (``flask staff import`` reads their CSV); neither are r
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from portal.sla.models import WEEKDAYS, BusinessCalendar, SlaPolicy
 TARGETS = ("first_response", "resolution", "update")
 
 
-def export_city(session: Session, folder: str | Path, *, now: datetime) -> list[str]:
+def export_city(session: Session, folder: str | Path) -> list[str]:
     """Write every file of the configuration into ``folder`` (made if missing); return the
     names written. Raises ``ValueError`` when no city has been imported yet."""
     profile = session.get(CityProfile, PROFILE_ID)
@@ -40,7 +39,7 @@ def export_city(session: Session, folder: str | Path, *, now: datetime) -> list[
              "# The format is in docs/city-configuration.md.\n\n"
     names = lookups(session)
     written = {
-        files.CITY: _city(profile, path),
+        files.CITY: _city(profile),
         files.CATALOGUE: _catalogue(session, names),
         files.SERVICE_LEVELS: _service_levels(session, names),
         files.ROUTING: {"rules": [_rule(r, names) for r in session.scalars(
@@ -76,7 +75,7 @@ def _some(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v not in (None, "", [], {})}
 
 
-def _city(profile: CityProfile, path: Path) -> dict[str, Any]:
+def _city(profile: CityProfile) -> dict[str, Any]:
     data = _some(name=profile.name, short_name=profile.short_name, contact=profile.contact,
                  emergency_number=profile.emergency_number, timezone=profile.timezone,
                  languages=list(profile.languages), default_language=profile.default_language,
