@@ -11,10 +11,12 @@ from sqlalchemy import event, func, select
 
 from portal import clock
 from portal.auth.models import User
+from portal.auth.service import _serializer, make_reset_token, user_for_reset_token
 from portal.casework.models import AuditEntry
 from portal.notifications.models import OutboxMessage
 from portal.notifications.render import render_message
 from portal.notifications.senders import SmtpSender
+from portal.notifications.service import queue_email
 from portal.notifications.worker import deliver_outbox
 from portal.staff import importing, service
 from portal.staff.cli import staff_cli
@@ -385,6 +387,7 @@ def test_a_large_file_is_checked_with_a_few_queries_and_hashes_once(
     def count(conn, cursor, statement, *args):
         statements.append(statement)
 
+    app.extensions["portal.city"].settings()  # the command reads the city's profile (cached)
     event.listen(engine, "before_cursor_execute", count)
     try:
         dry = _import(runner, path, "--dry-run")
@@ -405,3 +408,173 @@ def test_a_large_file_is_checked_with_a_few_queries_and_hashes_once(
     assert "108 staff added (108 invitations queued), 0 changed, 12 unchanged." in result.output
     assert len(hashes) == 1
     assert len(_invitations(db)) == 108
+
+
+def _statements_to_import(app, runner, path: str) -> list[str]:
+    statements: list[str] = []
+    engine = app.extensions["portal.db"].engine
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    app.extensions["portal.city"].settings()  # read once and cached, not the import's
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        result = _import(runner, path)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert result.exit_code == 0, result.output
+    return statements
+
+
+def test_new_members_are_written_with_a_few_statements_however_many_there_are(
+        app, runner, db, city, tmp_path):
+    def members(prefix: str, count: int) -> str:
+        return HEADER + "".join(
+            f"{prefix}{n}@city.example,Member {n},{'supervisor' if n % 7 == 0 else 'agent'},"
+            f"{'roads;water:agent' if n % 7 == 0 else 'roads;streets'}\n" for n in range(count))
+
+    fifty = _statements_to_import(app, runner, _write(tmp_path, members("a", 50), "a.csv"))
+    hundred_fifty = _statements_to_import(app, runner,
+                                          _write(tmp_path, members("b", 150), "b.csv"))
+
+    assert abs(len(hundred_fifty) - len(fifty)) <= 3, (fifty, hundred_fifty)
+    assert len(hundred_fifty) <= 25, hundred_fifty
+    assert _count(db, User) == 2 + 200
+    assert len(_invitations(db)) == 200
+    assert db.scalar(select(func.count()).select_from(AuditEntry)
+                     .where(AuditEntry.entity == "staff", AuditEntry.action == "created")) == 200
+
+
+#: New members whose rows are compared: departments listed out of code order, no department,
+#: and a name and an address the HTML escapes.
+NEW = (HEADER
+       + "pat@city.example,Pat Jones,supervisor,water:agent;roads:supervisor;streets:agent\n"
+       + "ada@city.example,Ada Admin,admin,\n"
+       + "o'brien@city.example,\"Zoë O'Brien & <Sons>\",coordinator,streets\n"
+       + "kim@city.example,Kim Lee,agent,roads\n")  # unchanged
+
+
+def _written(db, settings, emails: list[str]) -> dict:
+    """What was written for the accounts ``emails``, without ids (rows point at addresses)
+    and with each invitation's link token checked, then left out."""
+    db.expire_all()
+    users = {row.id: row for row in db.execute(select(User.__table__)
+                                               .where(User.email.in_(emails)))}
+    email_of = {id_: row.email for id_, row in users.items()}
+    accounts = sorted(({k: v for k, v in row._mapping.items() if k != "id"}
+                       for row in users.values()), key=lambda a: a["email"])
+    memberships = sorted(
+        (email_of[row.user_id], row.department_id, row.role, row.created_at)
+        for row in db.execute(select(StaffMembership.__table__)
+                              .where(StaffMembership.user_id.in_(email_of))))
+    audit = [(e.actor_id, e.entity, email_of[int(e.entity_id)], e.action, e.before, e.after,
+              e.created_at)
+             for e in db.scalars(select(AuditEntry).where(
+                 AuditEntry.entity == "staff", AuditEntry.entity_id.in_([str(i) for i in users]))
+                 .order_by(AuditEntry.id))]
+    messages = []
+    for message in db.scalars(select(OutboxMessage).where(OutboxMessage.to_address.in_(emails))
+                              .order_by(OutboxMessage.id)):
+        token = re.search(r"/account/reset/(\S+)", message.body_text).group(1)
+        assert user_for_reset_token(db, token, settings).email == message.to_address
+        assert _serializer(settings).loads(token)["a"] == 7 * 24 * 3600
+        assert token in message.body_html
+        row = {c.key: getattr(message, c.key) for c in OutboxMessage.__table__.columns
+               if c.key != "id"}
+        row["body_text"] = row["body_text"].replace(token, "<token>")
+        row["body_html"] = row["body_html"].replace(token, "<token>")
+        messages.append(row)
+    return {"accounts": accounts, "memberships": memberships, "audit": audit,
+            "outbox": messages}
+
+
+def _one_at_a_time(db, settings, plan: importing.Plan, password_hash: str) -> None:
+    """How the import wrote each new member before it wrote them in bulk."""
+    for entry in plan.added:
+        user = service.create_staff(db, email=entry.email, name=entry.name, role=entry.role,
+                                    memberships=list(entry.memberships.items()),
+                                    password_hash=password_hash)
+        token = make_reset_token(settings, user, max_age=importing.INVITATION_DAYS * 24 * 3600)
+        locale = user.locale if user.locale in settings.languages else "en"
+        queue_email(db, settings=settings, to=user.email, template="staff_invitation",
+                    locale=locale,
+                    context={"name": user.name, "email": user.email,
+                             "set_password_url": f"{settings.base_url}/account/reset/{token}",
+                             "days": importing.INVITATION_DAYS})
+
+
+def test_new_members_get_the_rows_creating_them_one_at_a_time_wrote(
+        app, db, city, freeze_clock, monkeypatch):
+    freeze_clock(clock.now().replace(microsecond=0))
+    settings = app.extensions["portal.city"].settings()
+    password_hash = service.unusable_password_hash()
+    monkeypatch.setattr(service, "unusable_password_hash", lambda: password_hash)
+    plan = importing.plan_import(db, NEW.encode())
+    assert not plan.problems and [e.email for e in plan.added] == [
+        "pat@city.example", "ada@city.example", "o'brien@city.example"]
+    emails = [e.email for e in plan.added]
+
+    bulk = db.begin_nested()
+    outcome = importing.apply_plan(db, plan, settings=settings)
+    assert (outcome.added, outcome.invited, outcome.unchanged) == (3, 3, 1)
+    in_bulk = _written(db, settings, emails)
+    bulk.rollback()
+    assert _written(db, settings, emails)["accounts"] == []
+
+    _one_at_a_time(db, settings, plan, password_hash)
+    one_by_one = _written(db, settings, emails)
+
+    assert in_bulk == one_by_one
+    # What is compared: the audit trail's shape, and a message that escapes the name.
+    assert in_bulk["audit"][0][1:6] == (
+        "staff", "pat@city.example", "created", {},
+        {"email": "pat@city.example", "name": "Pat Jones", "role": "supervisor", "active": True,
+         "departments": {"roads": "supervisor", "streets": "agent", "water": "agent"}})
+    # Stored in the same order too (JSON text on SQLite; JSONB orders keys its own way).
+    assert [list(a[5]["departments"]) for a in in_bulk["audit"]] == [
+        list(a[5]["departments"]) for a in one_by_one["audit"]]
+    html = in_bulk["outbox"][2]["body_html"]
+    assert "Zoë O&#39;Brien &amp; &lt;Sons&gt;" in html and "o&#39;brien@city.example" in html
+    assert "Hello Zoë O'Brien & <Sons>," in in_bulk["outbox"][2]["body_text"]
+    assert len(in_bulk["outbox"]) == 3 and in_bulk["outbox"][0]["dedupe_key"] is None
+
+
+def test_an_invitation_template_that_does_more_than_print_a_value_is_rendered_in_full(
+        app, runner, db, city, tmp_path, monkeypatch):
+    """The stand-ins are checked against the first member: a template that shouts the name
+    (a filter the stand-in cannot follow) gets every member rendered in full."""
+    def shouting(name, *, locale, context):
+        return render_message(name, locale=locale,
+                              context=dict(context, name=context["name"].upper()))
+
+    monkeypatch.setattr(importing, "render_message", shouting)
+    result = _import(runner, _write(tmp_path, HEADER + "pat@city.example,Pat Jones,admin,\n"
+                                    "ada@city.example,Ada Admin,admin,\n"))
+    assert result.exit_code == 0, result.output
+    assert ["Hello PAT JONES," in m.body_text for m in _invitations(db)] == [True, False]
+    assert "Hello ADA ADMIN," in _invitations(db)[1].body_text
+
+
+def test_an_account_created_since_the_plan_was_made_stops_the_import(app, db, make, city):
+    plan = importing.plan_import(db, NEW.encode())
+    make.staff(city["roads"], email="ada@city.example", name="Ada, Quicker")
+    before = _state(db)
+    with pytest.raises(service.EmailTaken, match="ada@city.example"):
+        importing.apply_plan(db, plan, settings=app.extensions["portal.city"].settings())
+    assert _state(db) == before
+
+
+@pytest.mark.parametrize(("members", "error"), [
+    ([service.NewStaff("a@city.example", "A", "agent", [(10**6, "agent")])],
+     service.UnknownDepartment),
+    ([service.NewStaff("a@city.example", "A", "agent", [])], service.MembershipRequired),
+    ([service.NewStaff("a@city.example", "A", "boss", [])], service.InvalidRole),
+    ([service.NewStaff("a@city.example", "A", "admin", []),
+      service.NewStaff("A@City.example", "A again", "admin", [])], service.EmailTaken),
+])
+def test_creating_many_checks_every_member_before_writing(db, city, members, error):
+    before = _state(db)
+    with pytest.raises(error):
+        service.create_staff_many(db, members, password_hash="x")
+    assert _state(db) == before

@@ -43,7 +43,17 @@ an existing account:
   changes nothing and sends nothing.
 
 Look-ups are made in bulk (all departments, then the listed accounts and their memberships
-500 addresses at a time), and the unusable password hash is computed once per import.
+500 addresses at a time), and the unusable password hash is computed once per import. New
+members are written in bulk too (``service.create_staff_many``: multi-row INSERTs of the
+accounts, their memberships and their "created" audit entries, the same rows
+``service.create_staff`` writes), then their invitations (one multi-row INSERT into the
+outbox, the same messages ``queue_email`` queues), and then the changes to existing members
+are made one by one, in file order, through ``service.update_staff``. So the statements sent,
+and the time the database's write lock is held, no longer grow by some ten round trips per
+new member. The invitation is rendered once per language with stand-ins for the member's name,
+address and link, which are then filled in (escaped in the HTML as the template escapes them);
+that is checked against an ordinary rendering of the first member, and should they ever
+differ every invitation is rendered in full.
 
 No Flask here; nothing commits (the command does, once).
 """
@@ -53,18 +63,24 @@ from __future__ import annotations
 import csv
 import difflib
 import io
+import re
+import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from markupsafe import escape
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from portal import clock
 from portal.auth.models import User
 from portal.auth.service import make_reset_token, normalise_email
 from portal.catalogue.models import Department
 from portal.config import Settings
-from portal.notifications.service import queue_email
+from portal.notifications.models import OutboxMessage
+from portal.notifications.render import render_message
 from portal.staff import service
 from portal.staff.models import DEPARTMENT_ROLES, StaffMembership
 
@@ -429,35 +445,98 @@ def _differences(plan: Plan, user: User, current: dict[int, str], entry: Entry) 
 
 def apply_plan(session: Session, plan: Plan, *, settings: Settings) -> Outcome:
     """Add and update the planned members and queue each new one's invitation (flushed, not
-    committed). Raises ``ValueError`` for a plan with problems, and the service's errors
-    (``EmailTaken`` when an account was created since the plan was made)."""
+    committed): the new members first, in bulk, then the changes, in file order. Raises
+    ``ValueError`` for a plan with problems, and the service's errors (``EmailTaken`` when an
+    account was created since the plan was made)."""
     if plan.problems:
         raise ValueError("the plan has problems")
-    password_hash: str | None = None
     invited = 0
-    for entry in plan.entries:
-        memberships = list(entry.memberships.items())
-        if entry.action == "add":
-            if password_hash is None:
-                password_hash = service.unusable_password_hash()
-            user = service.create_staff(session, email=entry.email, name=entry.name,
-                                        role=entry.role, memberships=memberships,
-                                        password_hash=password_hash)
-            invited += _invite(session, settings, user)
-        elif entry.action == "change":
-            assert entry.user is not None
-            service.update_staff(session, entry.user, name=entry.name, role=entry.role,
-                                 memberships=memberships, actor=None)
-    return Outcome(added=len(plan.added), invited=invited, changed=len(plan.changed),
+    added = plan.added
+    if added:
+        users = service.create_staff_many(
+            session, [service.NewStaff(email=e.email, name=e.name, role=e.role,
+                                       memberships=list(e.memberships.items()))
+                      for e in added],
+            password_hash=service.unusable_password_hash())
+        invited = _invite(session, settings, users)
+    for entry in plan.changed:
+        assert entry.user is not None
+        service.update_staff(session, entry.user, name=entry.name, role=entry.role,
+                             memberships=list(entry.memberships.items()), actor=None)
+    return Outcome(added=len(added), invited=invited, changed=len(plan.changed),
                    unchanged=len(plan.unchanged))
 
 
-def _invite(session: Session, settings: Settings, user: User) -> int:
-    token = make_reset_token(settings, user, max_age=INVITATION_DAYS * 24 * 3600)
-    locale = user.locale if user.locale in settings.languages else "en"
-    message = queue_email(session, settings=settings, to=user.email, template=INVITATION_TEMPLATE,
-                          locale=locale,
-                          context={"name": user.name, "email": user.email,
-                                   "set_password_url": f"{settings.base_url}/account/reset/{token}",
-                                   "days": INVITATION_DAYS})
-    return 1 if message is not None else 0
+def _invite(session: Session, settings: Settings, users: Sequence[User]) -> int:
+    """Queue each new member's invitation (what ``queue_email`` would queue for them, with no
+    dedupe key), in one multi-row INSERT; returns how many were queued."""
+    renderer = _InvitationRenderer(settings)
+    now = clock.now()
+    rows: list[dict[str, Any]] = []
+    for user in users:
+        if not user.email:  # as queue_email: no address, no message
+            continue
+        token = make_reset_token(settings, user, max_age=INVITATION_DAYS * 24 * 3600)
+        locale = user.locale if user.locale in settings.languages else "en"
+        subject, text, html = renderer.render(locale, {
+            "name": user.name, "email": user.email,
+            "set_password_url": f"{settings.base_url}/account/reset/{token}"})
+        rows.append({"kind": INVITATION_TEMPLATE, "dedupe_key": None, "to_address": user.email,
+                     "locale": locale, "subject": subject, "body_text": text,
+                     "body_html": html, "next_attempt_at": now, "created_at": now})
+    if rows:
+        session.execute(insert(OutboxMessage), rows)
+    return len(rows)
+
+
+def _render_invitation(settings: Settings, locale: str,
+                       member: dict[str, str]) -> tuple[str, str, str]:
+    """``(subject, text, html)`` rendered as ``queue_email`` renders it: the same context."""
+    context = {"base_url": settings.base_url,
+               "city_name": settings.city_text("name", locale),
+               "short_name": settings.city_text("short_name", locale),
+               "city_contact": settings.city_text("contact", locale),
+               "emergency_number": settings.emergency_number,
+               **member, "days": INVITATION_DAYS}
+    return render_message(INVITATION_TEMPLATE, locale=locale, context=context)
+
+
+class _InvitationRenderer:
+    """Renders the invitation once per language with stand-ins for the member's values (name,
+    email, set_password_url), then fills each member's in: as they are in the subject and
+    text, escaped as Jinja's autoescape does in the HTML. Rendering the three templates for
+    each member took about half a millisecond: with 2,000 new members that doubled the time
+    of the whole (bulk) import, 1 s to 2 s (benchmarks/city_import.py).
+
+    The first member in each language is also rendered in full and compared: if a template
+    ever does more with a value than print it (a filter, a test on it), the two differ and
+    every member in that language is rendered in full, as before."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._forms: dict[str, tuple[str, str, str] | None] = {}
+        tag = secrets.token_hex(8)
+        self._slots = {f"zq{tag}{name.replace('_', '')}qz": name
+                       for name in ("name", "email", "set_password_url")}
+        self._pattern = re.compile("|".join(self._slots))
+
+    def render(self, locale: str, member: dict[str, str]) -> tuple[str, str, str]:
+        if locale in self._forms:
+            form = self._forms[locale]
+            if form is not None:
+                return self._fill(form, member)
+            return _render_invitation(self._settings, locale, member)
+        full = _render_invitation(self._settings, locale, member)
+        form = _render_invitation(self._settings, locale,
+                                  {name: slot for slot, name in self._slots.items()})
+        self._forms[locale] = form if self._fill(form, member) == full else None
+        return full
+
+    def _fill(self, form: tuple[str, str, str], member: dict[str, str]) -> tuple[str, str, str]:
+        subject, text, html = form
+        plain = {slot: member[name] for slot, name in self._slots.items()}
+        escaped = {slot: str(escape(value)) for slot, value in plain.items()}
+        subject = self._pattern.sub(lambda m: plain[m.group(0)], subject)
+        return (" ".join(subject.split()),
+                self._pattern.sub(lambda m: plain[m.group(0)], text),
+                self._pattern.sub(lambda m: escaped[m.group(0)], html))
