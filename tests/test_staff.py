@@ -185,7 +185,7 @@ def test_admin_creates_a_member_who_is_emailed_a_password_link(client, db, make,
     [entry] = _audit(db, user)
     assert (entry.action, entry.actor_id) == ("created", admin.id)
     assert db.scalar(select(OutboxMessage.kind).where(
-        OutboxMessage.to_address == "new.agent@city.example")) == "password_reset"
+        OutboxMessage.to_address == "new.agent@city.example")) == "staff_invitation"
     assert "Nia Agent can now work" in client.get(response.headers["Location"]).get_data(
         as_text=True)
 

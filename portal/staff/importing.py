@@ -458,7 +458,7 @@ def apply_plan(session: Session, plan: Plan, *, settings: Settings) -> Outcome:
                                        memberships=list(e.memberships.items()))
                       for e in added],
             password_hash=service.unusable_password_hash())
-        invited = _invite(session, settings, users)
+        invited = invite(session, settings, users)
     for entry in plan.changed:
         assert entry.user is not None
         service.update_staff(session, entry.user, name=entry.name, role=entry.role,
@@ -467,7 +467,7 @@ def apply_plan(session: Session, plan: Plan, *, settings: Settings) -> Outcome:
                    unchanged=len(plan.unchanged))
 
 
-def _invite(session: Session, settings: Settings, users: Sequence[User]) -> int:
+def invite(session: Session, settings: Settings, users: Sequence[User]) -> int:
     """Queue each new member's invitation (what ``queue_email`` would queue for them, with no
     dedupe key), in one multi-row INSERT; returns how many were queued."""
     renderer = _InvitationRenderer(settings)

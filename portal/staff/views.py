@@ -11,10 +11,9 @@ from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
 from portal.auth.models import User
-from portal.auth.service import request_password_reset
 from portal.catalogue.models import Department
 from portal.i18n import current_locale
-from portal.staff import service
+from portal.staff import importing, service
 from portal.staff.access import ADMIN, SUPERVISOR, require_department, staff_required
 from portal.staff.forms import (
     DEPT_PREFIX,
@@ -115,15 +114,16 @@ def new() -> Any:
         try:
             user = service.create_staff(
                 session, email=form.email.data, name=form.name.data, role=form.role.data,
-                memberships=form.memberships(), password=service.generate_password(),
-                actor=_actor(), locale=current_locale())
+                memberships=form.memberships(),
+                password_hash=service.unusable_password_hash(), actor=_actor(),
+                locale=current_locale())
         except service.EmailTaken:
             form.email.errors.append(_("An account already uses this email address."))
         except service.StaffError as exc:
             _membership_error(form, exc)
         else:
-            request_password_reset(session, settings=settings(), email=user.email,
-                                   locale=user.locale)
+            # The same invitation as `flask staff import` sends: a link valid for a week.
+            importing.invite(session, settings(), [user])
             flash(_("%(name)s can now work in the back office. We emailed %(email)s a link to "
                     "choose a password.", name=user.name, email=user.email), "success")
             return redirect(url_for("staff_admin.edit", user_id=user.id))
