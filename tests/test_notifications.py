@@ -306,7 +306,9 @@ def test_sender_for_picks_smtp_or_the_folder(settings):
 
 @pytest.fixture
 def dev_client(settings):
-    return create_app(replace(settings, env="development")).test_client()
+    application = create_app(replace(settings, env="development"))
+    yield application.test_client()
+    application.extensions["portal.db"].dispose()  # the city profile was read through it
 
 
 def test_the_folder_sender_feeds_the_demo_mailbox(app, db, settings, dev_client):
@@ -376,3 +378,4 @@ def test_the_mailbox_is_404_outside_development(client, settings):
         env="production", secret_key="p" * 40, smtp_host="mail.example",
         database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
     assert production.test_client().get("/dev/mail/").status_code == 404
+    production.extensions["portal.db"].dispose()

@@ -110,7 +110,9 @@ def _boom():
 def private_app(settings):
     """An app of this test's own: these tests add URL rules, which must not reach the app
     other tests share."""
-    return create_app(settings)
+    application = create_app(settings)
+    yield application
+    application.extensions["portal.db"].dispose()  # the city profile was read through it
 
 
 @contextmanager

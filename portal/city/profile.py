@@ -15,13 +15,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from portal.city.models import PROFILE_ID, CityProfile
 from portal.config import Settings
 from portal.db import Database
 
 TTL_SECONDS = 30.0
+#: How soon to ask again when the database could not be reached.
+RETRY_SECONDS = 5.0
 
 
 def city_settings(base: Settings, profile: CityProfile | None) -> Settings:
@@ -76,10 +78,17 @@ class CityCache:
             return value
         with self._lock:
             if self._value is None or time.monotonic() >= self._expires:
-                fresh = city_settings(self.base, self._profile())
+                try:
+                    fresh = city_settings(self.base, self._profile())
+                    ttl = TTL_SECONDS
+                except SQLAlchemyError:
+                    # The database is away: keep what the city was (or the environment's
+                    # values before anything was read) and ask again soon.
+                    fresh, ttl = self._value or city_settings(self.base, None), RETRY_SECONDS
                 if fresh != self._value and self.on_change is not None:
                     self.on_change(fresh)
-                self._value, self._expires = fresh, time.monotonic() + TTL_SECONDS
+                self._value, self._expires = fresh, time.monotonic() + ttl
+            assert self._value is not None
             return self._value
 
     def clear(self, base: Settings | None = None) -> None:
@@ -90,9 +99,20 @@ class CityCache:
             self._value = None
 
     def _profile(self) -> CityProfile | None:
+        """The imported profile; ``None`` before any import or before the schema exists
+        (``flask db upgrade`` runs through this app too). Raises ``SQLAlchemyError`` when
+        the database cannot be reached."""
         try:
             with self.db.transaction(write=False) as session:
                 return session.get(CityProfile, PROFILE_ID)
-        except SQLAlchemyError:
-            # Not migrated yet (``flask db upgrade`` runs through this app too).
-            return None
+        except (OperationalError, ProgrammingError) as exc:
+            if _missing_table(exc):
+                return None
+            raise
+
+
+def _missing_table(exc: Exception) -> bool:
+    """SQLite's "no such table" or PostgreSQL's undefined table (SQLSTATE 42P01)."""
+    text = str(getattr(exc, "orig", exc))
+    return "no such table" in text or getattr(getattr(exc, "orig", None), "sqlstate",
+                                               None) == "42P01"
