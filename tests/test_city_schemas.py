@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
 from portal.areas import loader as areas_loader
+from portal.casework.placeholders import PLACEHOLDERS
 from portal.catalogue import loader as catalogue_loader
 from portal.catalogue.models import BREACH_ACTIONS, QUESTION_KINDS, Department
 from portal.city import city_file, rule_files
@@ -206,7 +207,7 @@ def test_the_schemas_allow_exactly_the_values_the_readers_allow():
     assert schema("routing.toml")["$defs"]["rule"]["properties"]["channel"]["enum"] == \
         list(CHANNELS)
     placeholders = schema("templates.toml")["$defs"]["body"]["not"]["pattern"]
-    assert "(?:" + "|".join(rule_files.PLACEHOLDERS) + ")" in placeholders
+    assert "(?:" + "|".join(PLACEHOLDERS) + ")" in placeholders
 
 
 def find(entries: list[dict[str, Any]], code: str, key: str = "code") -> dict[str, Any]:

@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session
 from portal import clock
 from portal.auth.models import User
 from portal.casework.models import AuditEntry, ResponseTemplate
+from portal.casework.placeholders import PLACEHOLDERS, placeholder_problem
 from portal.catalogue.models import Department
-from portal.city.rule_files import PLACEHOLDERS, placeholder_problem
 from portal.sla.admin import fingerprint
 
 #: The same rules as a code in the city's configuration (``templates.toml``).

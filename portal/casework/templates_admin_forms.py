@@ -12,10 +12,10 @@ from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from portal.casework.templates_admin import BODY_MAX, CODE_MAX, TITLE_MAX
+from portal.form_fields import KnownChoice, optional_int
 from portal.i18n import LANGUAGE_NAMES
-from portal.routing.forms import KnownChoice, optional_int
 
-#: What the case page fills in for each placeholder (``portal.city.rule_files.PLACEHOLDERS``).
+#: What the case page fills in for each placeholder (``portal.casework.placeholders.PLACEHOLDERS``).
 PLACEHOLDER_MEANINGS = {
     "resident_name": _l("the resident's name"),
     "reference": _l("the case reference, like SR-2026-000123"),

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from portal.casework import templates_admin as domain
 from portal.casework.models import ResponseTemplate
+from portal.casework.placeholders import PLACEHOLDERS
 from portal.casework.templates_admin_forms import (
     PLACEHOLDER_MEANINGS,
     ActionForm,
@@ -24,7 +25,6 @@ from portal.casework.templates_admin_forms import (
 )
 from portal.catalogue.models import Department
 from portal.catalogue.names import MAX_CHOICES
-from portal.city.rule_files import PLACEHOLDERS
 from portal.i18n import current_locale
 from portal.sla.admin import locked
 from portal.staff.access import ADMIN, staff_required

@@ -32,7 +32,7 @@ from wtforms.validators import (
 
 from portal.catalogue.loader import CODE_RE, NOTICE_LEVELS
 from portal.catalogue.models import QUESTION_KINDS
-from portal.routing.forms import KnownChoice, optional_int
+from portal.form_fields import KnownChoice, optional_int
 
 CODE_MESSAGE = _l("Use 1-40 lowercase letters, digits, “-” or “_”, like “street-light”.")
 KIND_NAMES = {"text": _l("Short text"), "number": _l("Number"), "yesno": _l("Yes or no"),

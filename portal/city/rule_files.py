@@ -7,18 +7,16 @@ is checked against the rest of the folder by ``portal.city.folder``.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from portal.catalogue.loader import Checker, suggestion
+from portal.casework.placeholders import placeholder_problem
+from portal.catalogue.loader import Checker
 from portal.requests.models import CHANNELS
 from portal.routing.rules import parse_keywords
 
 _RULE_KEYS = {"name", "category", "area", "channel", "keywords", "department", "active",
               "position"}
 _TEMPLATE_KEYS = {"code", "title", "body", "department", "active", "translations", "position"}
-#: The placeholders the case page fills in a template's body.
-PLACEHOLDERS = ("resident_name", "reference", "category")
 
 
 def read_rules(data: dict[str, Any], check: Checker) -> list[dict[str, Any]]:
@@ -77,13 +75,3 @@ def read_templates(data: dict[str, Any], check: Checker) -> list[dict[str, Any]]
         templates.append(template)
     check.unique("template", [t["code"] for t in templates])
     return templates
-
-
-def placeholder_problem(body: str) -> str | None:
-    """Why ``body`` names a placeholder the case page cannot fill, or ``None``."""
-    for name in re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", body):
-        if name not in PLACEHOLDERS:
-            return (f"placeholder {{{name}}} is unknown (expected "
-                    f'{", ".join("{" + p + "}" for p in PLACEHOLDERS)})' + suggestion(
-                        name, PLACEHOLDERS))
-    return None

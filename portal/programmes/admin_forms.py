@@ -24,11 +24,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation
 
-from portal.form_fields import ClearDateField
+from portal.form_fields import ClearDateField, KnownChoice, optional_int
 from portal.programmes import admin
 from portal.programmes.labels import KIND_NAMES, TOPIC_NAMES
 from portal.programmes.models import ADMISSIONS, KINDS, TOPICS
-from portal.routing.forms import KnownChoice, optional_int
 
 ADMISSION_NAMES = {"first_come": _l("First come, first served"),
                    "application": _l("By application (you approve each person)")}

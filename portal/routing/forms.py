@@ -7,45 +7,14 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, StopValidation
+from wtforms.validators import DataRequired, Length
 
+from portal.form_fields import KnownChoice, optional_int, optional_str
 from portal.requests.labels import CHANNEL_NAMES
 from portal.requests.service import DESCRIPTION_MAX
 from portal.routing.service import KEYWORDS_MAX, NAME_MAX
 
 CHANNEL_LABELS = {code: _l(name) for code, name in CHANNEL_NAMES.items()}
-
-
-def optional_int(value: Any) -> Any:
-    """``""`` -> ``None``, ``"12"`` -> ``12``; anything else stays as it is, so the
-    ``KnownChoice`` check reports it next to the field (never a crash)."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, int):
-        return value
-    text = str(value).strip()
-    return int(text) if text.isdigit() and len(text) < 12 else text
-
-
-def optional_str(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-class KnownChoice:
-    """The value must be one of the field's choices (a forged id is a form error)."""
-
-    def __init__(self, message: Any, *, required_message: Any = None) -> None:
-        self.message = message
-        self.required_message = required_message
-        self.field_flags = {"required": True} if required_message is not None else {}
-
-    def __call__(self, _form: FlaskForm, field: SelectField) -> None:
-        if field.data is None:
-            if self.required_message is not None:
-                raise StopValidation(self.required_message)
-            return
-        if field.data not in {value for value, _label in field.choices if value != ""}:
-            raise StopValidation(self.message)
 
 
 def _choice_field(label: Any, message: Any, *, coerce: Any = optional_int,

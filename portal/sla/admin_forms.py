@@ -21,9 +21,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, StopValidation, ValidationError
 
 from portal.casework.models import ASSIGNMENT_MODES
-from portal.form_fields import ClearDateField
+from portal.form_fields import ClearDateField, KnownChoice, optional_int, optional_str
 from portal.requests.models import OPEN_STATUSES
-from portal.routing.forms import KnownChoice, optional_int, optional_str
 from portal.sla.admin import (
     AMOUNT_MAX,
     CODE_MAX,
