@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.casework.models import AuditEntry, Task
 from portal.config import Settings
@@ -294,3 +294,20 @@ def test_a_change_racing_another_is_a_conflict_not_a_crash(db, make):
         service.update_rule(db, rule, service.RuleInput(name="Mine", department_id=dept.id),
                             actor=None)
     db.rollback()
+
+
+def test_two_rules_cannot_share_a_name(client, db, make, admin):
+    """A rule is known by its name in the city's routing.toml, so names are unique."""
+    water = make.department(name="Water Works")
+    first = _rule(db, name="Hydrants", keywords="hydrant", department_id=water.id)
+    token = _form(client, "/staff/admin/routing/new")
+    response = client.post("/staff/admin/routing/new", data={
+        "csrf_token": token, "name": "  hydrants ", "department": str(water.id),
+        "keywords": "main", "active": "y"})
+    assert response.status_code == 400
+    assert "Another rule has this name" in response.get_data(as_text=True)
+    response = client.post(f"/staff/admin/routing/{first.id}/edit", data={
+        "csrf_token": token, "name": "Hydrants", "department": str(water.id),
+        "keywords": "hydrant, fire plug", "active": "y", "version": str(first.version)})
+    assert response.status_code == 302  # its own name is not someone else's
+    assert db.scalar(select(func.count()).select_from(RoutingRule)) == 1

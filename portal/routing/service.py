@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -166,13 +166,17 @@ def _flush(session: Session) -> None:
         raise RuleConflict() from error
 
 
-def _clean(session: Session, data: RuleInput) -> dict[str, Any]:
+def _clean(session: Session, data: RuleInput, rule_id: int | None = None) -> dict[str, Any]:
     errors: dict[str, str] = {}
     name = " ".join(data.name.split())
     if not name:
         errors["name"] = "required"
     elif len(name) > NAME_MAX:
         errors["name"] = "too_long"
+    elif session.scalar(select(RoutingRule.id).where(
+            func.lower(RoutingRule.name) == name.lower(), RoutingRule.id != (rule_id or 0))):
+        # A rule is known by its name in the city's configuration folder (routing.toml).
+        errors["name"] = "taken"
     if data.department_id is None:
         errors["department"] = "required"
     else:
@@ -219,7 +223,7 @@ def update_rule(
     version the form was drawn with)."""
     if expected_version is not None and expected_version != rule.version:
         raise RuleConflict()
-    values = _clean(session, data)
+    values = _clean(session, data, rule.id)
     before = snapshot(rule)
     for key, value in values.items():
         setattr(rule, key, value)

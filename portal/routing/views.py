@@ -73,6 +73,7 @@ def _show_errors(form: RuleForm, errors: dict[str, str]) -> None:
         "too_long": _("This is too long"),
         "unknown": _("Choose from the list"),
         "inactive": _("This department is no longer active: choose another"),
+        "taken": _("Another rule has this name: give each rule its own"),
     }
     for key, code in errors.items():
         field = getattr(form, _ERROR_FIELDS.get(key, "name"))
