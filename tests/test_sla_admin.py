@@ -6,7 +6,7 @@ import html
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import clock
 from portal.casework.models import AuditEntry, Task
@@ -304,6 +304,16 @@ def test_bad_policy_input_is_shown_next_to_the_field(client, db, token, changes,
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     assert db.scalar(select(SlaPolicy)) is None
+
+
+def test_two_policies_cannot_share_a_name(client, db, token):
+    """service-levels.toml knows a policy by its name, so names are unique."""
+    db.add(SlaPolicy(name="Potholes", resolution_amount=8, position=10))
+    db.flush()
+    response = client.post(f"{BASE}/policies/new", data=_policy_form(token, name=" POTHOLES"))
+    assert response.status_code == 400
+    assert "Another policy has this name" in response.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(SlaPolicy)) == 1
 
 
 def test_a_stale_policy_edit_is_refused(client, db, token):

@@ -23,7 +23,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -378,9 +378,15 @@ def _clean_targets(data: PolicyInput, errors: dict[str, str]) -> dict[str, Any]:
     return values
 
 
-def _clean_policy(session: Session, data: PolicyInput) -> dict[str, Any]:
+def _clean_policy(session: Session, data: PolicyInput,
+                  policy_id: int | None = None) -> dict[str, Any]:
     errors: dict[str, str] = {}
     values: dict[str, Any] = {"name": _name(data.name, errors)}
+    if "name" not in errors and session.scalar(select(SlaPolicy.id).where(
+            func.lower(SlaPolicy.name) == values["name"].lower(),
+            SlaPolicy.id != (policy_id or 0))):
+        # A policy is known by its name in the city's configuration (service-levels.toml).
+        errors["name"] = "taken"
     if data.category_id is not None and session.get(ServiceCategory, data.category_id) is None:
         errors["category"] = "unknown"
     if data.priority and data.priority not in PRIORITIES:
@@ -428,7 +434,7 @@ def update_policy(session: Session, policy: SlaPolicy, data: PolicyInput, *,
     target they started with."""
     before = policy_snapshot(policy)
     _check(expected, before)
-    values = _clean_policy(session, data)
+    values = _clean_policy(session, data, policy.id)
     if data.position is not None:
         values["position"] = data.position
     for key, value in values.items():

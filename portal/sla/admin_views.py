@@ -61,6 +61,7 @@ def _message(field_name: str, code: str) -> str:
         ("code", "invalid"): _("Use lower-case letters, digits, hyphens and underscores, "
                                "like public-works"),
         ("code", "taken"): _("Another calendar already uses this code"),
+        ("name", "taken"): _("Another policy has this name: give each policy its own"),
         ("timezone", "unknown"): _("Enter a time zone from the IANA list, like "
                                    "America/Chicago"),
         ("holiday_country", "unknown"): _("The holidays package does not know this country: "
