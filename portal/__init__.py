@@ -74,7 +74,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
-    from portal.areas import admin_views as areas_admin_views
     from portal.auth.views import bp as auth_bp
     from portal.auth.views import init_login
     from portal.casework import (
@@ -85,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         search_views,
         templates_admin_views,
     )
-    from portal.catalogue import admin_views as catalogue_admin_views
+    from portal.city import areas_admin_views, catalogue_admin_views
     from portal.city import views as city_views
     from portal.health import bp as health_bp
     from portal.notifications.notice_views import bp as notices_bp

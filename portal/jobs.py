@@ -26,8 +26,8 @@ def register_all() -> None:
     from portal.notifications.staff import send_staff_digests
     from portal.programmes.offers import process_programme_offers
     from portal.programmes.reminders import send_session_reminders
+    from portal.reports.catalogue import refresh_report_rollups
     from portal.reports.digest import send_hotspot_digest
-    from portal.reports.rollups import refresh_report_rollups
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
 

@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from portal.areas import admin
-from portal.areas.admin_messages import problem_message
 from portal.areas.geo import locate
 from portal.areas.loader import AreaError, read_areas
 from portal.areas.models import Area
 from portal.casework.models import AuditEntry
+from portal.city import areas_admin as admin
+from portal.city.areas_admin_messages import problem_message
 from portal.config import ROOT
 from portal.requests.models import ServiceRequest
 from tests.conftest import csrf_from, sign_in
@@ -380,7 +380,7 @@ def test_counting_and_moving_in_small_batches_gives_the_same_answer(city, db, ad
 
 def test_every_problem_the_checker_writes_has_its_own_wording(app, tmp_path):
     """The page words each of the checker's problems itself (and so in Spanish); a new check
-    in portal/areas/loader.py needs a line in portal/areas/admin_messages.py."""
+    in portal/areas/loader.py needs a line in portal/city/areas_admin_messages.py."""
     square = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
     features = [
         "not a feature",

@@ -299,7 +299,7 @@ def test_a_question_residents_answered_is_never_retyped(runner, db, make, tmp_pa
 
 def test_an_import_says_when_it_overrides_changes_made_in_the_back_office(runner, db,
                                                                           tmp_path):
-    from portal.catalogue import admin
+    from portal.city import catalogue_admin as admin
 
     folder = city_copy(tmp_path)
     assert runner.invoke(args=["city", "import", str(folder)]).exit_code == 0

@@ -8,13 +8,13 @@ per part (a department's figures, the city's request counts per area and categor
 
 Who computes them, and how fresh they are:
 
-- The worker's ``refresh_report_rollups`` job keeps the last ``WINDOW`` periods of every kind
-  current: each round it recomputes, newest period first, every roll-up that is missing or
-  older than ``settings.report_refresh_seconds`` and not yet final, within a time budget
-  (``BUDGET``; the rest waits for the next round). Periods that ended before the first
-  request was filed are skipped (there is nothing to count). A round with nothing to do
-  costs two indexed queries. A period's roll-up is **final** once it
-  was computed at least ``SETTLE`` after the period ended: late changes (a clock stopped
+- The worker's ``refresh_report_rollups`` job (``portal.reports.catalogue``) keeps the last
+  ``WINDOW`` periods of every kind current: each round it recomputes, newest period first,
+  every roll-up that is missing or older than ``settings.report_refresh_seconds`` and not
+  yet final, within a time budget (``BUDGET``; the rest waits for the next round).
+  Periods that ended before the first request was filed are skipped (nothing to count).
+  A round with nothing to do costs two indexed queries. A period's roll-up is **final**
+  once it was computed at least ``SETTLE`` after the period ended: late changes (a clock stopped
   again after a reopening, a survey answered late) have settled by then, and the figures of
   a closed period no longer move.
 - A page that finds no roll-up, or one the worker has left too old (three refresh intervals:
@@ -40,7 +40,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal import clock
-from portal.config import Settings
 from portal.db import Database
 from portal.reports.models import ReportRollup
 from portal.reports.periods import KINDS, Period
@@ -219,12 +218,3 @@ def refresh(db: Database, reports: Iterable[Report], *, tz: str | ZoneInfo,
                 compute_and_store(db, session, report, period, tz=zone, now=now)
             done += 1
     return done
-
-
-def refresh_report_rollups(db: Database, settings: Settings, now: datetime) -> str | None:
-    """The worker job: keep every report's roll-ups current (see the module docstring)."""
-    from portal.reports.catalogue import REPORTS
-
-    done = refresh(db, REPORTS, tz=settings.timezone,
-                   refresh_seconds=settings.report_refresh_seconds, now=now, budget=BUDGET)
-    return f"refreshed {done} report roll-up(s)" if done else None

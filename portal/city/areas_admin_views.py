@@ -1,5 +1,5 @@
 """Back office: the city's areas (admins only): the list, and a GeoJSON upload that is checked
-whole, previewed, then applied (``portal.areas.admin``)."""
+whole, previewed, then applied (``portal.city.areas_admin``)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,10 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.areas import admin
-from portal.areas.admin_forms import ApplyForm, UploadForm
-from portal.areas.admin_messages import problem_message
 from portal.areas.loader import AreaError
+from portal.city import areas_admin as admin
+from portal.city.areas_admin_forms import ApplyForm, UploadForm
+from portal.city.areas_admin_messages import problem_message
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 

@@ -1,7 +1,7 @@
 """Forms of the catalogue pages. Texts come in English and in Spanish (shown when the city uses
 Spanish); choices from the database are filled in by the views. The rules a resident-facing
 question must follow are checked here with messages in the admin's language, and again by the
-configuration checker (``portal.catalogue.admin``) so nothing the folder format refuses is
+configuration checker (``portal.city.catalogue_admin``) so nothing the folder format refuses is
 stored."""
 
 from __future__ import annotations

@@ -14,9 +14,9 @@ class UploadForm(FlaskForm):
 
 
 class ApplyForm(FlaskForm):
-    #: The signed token naming the stored upload (``portal.areas.admin.sign_upload``).
+    #: The signed token naming the stored upload (``portal.city.areas_admin.sign_upload``).
     upload = HiddenField()
-    #: ``portal.areas.admin.fingerprint`` of the areas the preview was drawn from.
+    #: ``portal.city.areas_admin.fingerprint`` of the areas the preview was drawn from.
     state = HiddenField()
     move_requests = BooleanField(
         _l("Also move open requests to the area their point now falls in"), default=False)

@@ -1,6 +1,6 @@
 """Back office: the catalogue (admins only). Departments, service groups, categories and their
 questions: add, edit, reorder, deactivate, and preview a category's filing step in each of the
-city's languages. The rules are in ``portal.catalogue.admin``."""
+city's languages. The rules are in ``portal.city.catalogue_admin``."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from portal.catalogue import admin
-from portal.catalogue.admin_forms import (
+from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
+from portal.catalogue.names import MAX_CHOICES
+from portal.city import catalogue_admin as admin
+from portal.city.catalogue_admin_forms import (
     KIND_NAMES,
     CategoryForm,
     DepartmentForm,
@@ -24,8 +26,6 @@ from portal.catalogue.admin_forms import (
     MoveForm,
     QuestionForm,
 )
-from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
-from portal.catalogue.names import MAX_CHOICES
 from portal.i18n import LANGUAGE_NAMES, current_locale
 from portal.requests.filing_forms import DetailsForm
 from portal.requests.models import ServiceRequest
