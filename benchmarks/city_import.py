@@ -60,8 +60,7 @@ from portal.config import Settings
 from portal.migrate import upgrade
 from portal.notifications.models import OutboxMessage
 
-POSTGRES = os.environ.get("PORTAL_BENCH_POSTGRES",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432")
+POSTGRES = os.environ.get("PORTAL_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 SEED = 311
 
 # --- the generated city ---------------------------------------------------------------------
@@ -164,16 +163,19 @@ ISSUES = [
     ("noise-construction", "Construction noise", "Ruido de obras", "noise"),
     ("noise-business", "Noisy business", "Negocio ruidoso", "noise"),
     ("barking-dog", "Barking dog", "Perro que ladra", "noise"),
-    ("housing-condition", "Unsafe housing conditions", "Vivienda en malas condiciones",
-     "housing"),
+    ("housing-condition", "Unsafe housing conditions", "Vivienda en malas condiciones", "housing"),
     ("no-heat", "No heat in a rental", "Vivienda de alquiler sin calefacción", "housing"),
     ("vacant-building", "Vacant building", "Edificio abandonado", "housing"),
     ("unpermitted-work", "Work without a permit", "Obra sin permiso", "housing"),
     ("graffiti", "Graffiti", "Grafiti", "safety"),
     ("broken-hydrant", "Damaged fire hydrant", "Hidrante dañado", "safety"),
     ("blocked-exit", "Blocked fire exit", "Salida de emergencia bloqueada", "safety"),
-    ("suspicious-vehicle", "Suspicious parked vehicle", "Vehículo sospechoso estacionado",
-     "safety"),
+    (
+        "suspicious-vehicle",
+        "Suspicious parked vehicle",
+        "Vehículo sospechoso estacionado",
+        "safety",
+    ),
     ("stray-animal", "Stray animal", "Animal callejero", "health"),
     ("dead-animal", "Dead animal", "Animal muerto", "health"),
     ("rats", "Rats or rodents", "Ratas o roedores", "health"),
@@ -182,14 +184,15 @@ ISSUES = [
     ("air-quality", "Smoke or odour", "Humo u olores", "environment"),
     ("oil-spill", "Oil or chemical spill", "Derrame de aceite o químicos", "environment"),
     ("homeless-camp", "Encampment outreach", "Atención a un campamento", "community"),
-    ("senior-help", "Help for an older neighbour", "Ayuda para una persona mayor",
-     "community"),
-    ("library-facility", "Library building problem", "Problema en una biblioteca",
-     "community"),
-    ("billing-question", "Utility bill question", "Consulta sobre una factura",
-     "city-services"),
-    ("records-request", "Public records request", "Solicitud de documentos públicos",
-     "city-services"),
+    ("senior-help", "Help for an older neighbour", "Ayuda para una persona mayor", "community"),
+    ("library-facility", "Library building problem", "Problema en una biblioteca", "community"),
+    ("billing-question", "Utility bill question", "Consulta sobre una factura", "city-services"),
+    (
+        "records-request",
+        "Public records request",
+        "Solicitud de documentos públicos",
+        "city-services",
+    ),
 ]
 #: (code suffix, English, Spanish): where the issue is.
 PLACES = [
@@ -201,108 +204,255 @@ PLACES = [
 ]
 #: Calendars: (code, name, hours, holidays, closures per year).
 CALENDARS = [
-    ("city-hours", "City Hall hours", {d: "08:00-12:00, 13:00-17:00"
-                                       for d in ("mon", "tue", "wed", "thu", "fri")}, True),
-    ("public-works", "Public Works crews", {**{d: "07:00-15:30" for d in
-                                               ("mon", "tue", "wed", "thu", "fri")},
-                                            "sat": "08:00-12:00"}, True),
+    (
+        "city-hours",
+        "City Hall hours",
+        {d: "08:00-12:00, 13:00-17:00" for d in ("mon", "tue", "wed", "thu", "fri")},
+        True,
+    ),
+    (
+        "public-works",
+        "Public Works crews",
+        {**{d: "07:00-15:30" for d in ("mon", "tue", "wed", "thu", "fri")}, "sat": "08:00-12:00"},
+        True,
+    ),
     ("24-7", "Around the clock (emergencies)", None, False),
-    ("library-hours", "Library opening hours", {**{d: "10:00-20:00" for d in
-                                                   ("mon", "tue", "wed", "thu")},
-                                                "fri": "10:00-18:00", "sat": "10:00-17:00",
-                                                "sun": "13:00-17:00"}, True),
-    ("field-crews", "Field crews (two shifts)", {d: "06:00-14:00, 14:00-22:00"
-                                                 for d in ("mon", "tue", "wed", "thu", "fri",
-                                                           "sat")}, True),
+    (
+        "library-hours",
+        "Library opening hours",
+        {
+            **{d: "10:00-20:00" for d in ("mon", "tue", "wed", "thu")},
+            "fri": "10:00-18:00",
+            "sat": "10:00-17:00",
+            "sun": "13:00-17:00",
+        },
+        True,
+    ),
+    (
+        "field-crews",
+        "Field crews (two shifts)",
+        {d: "06:00-14:00, 14:00-22:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat")},
+        True,
+    ),
 ]
-CLOSURE_NAMES = [("Day after Thanksgiving", (11, 27)), ("Christmas Eve", (12, 24)),
-                 ("New Year's Eve", (12, 31)), ("City staff training day", (3, 13)),
-                 ("Fiesta de la Independencia", (9, 16))]
-AREA_BASES = ["San Rafael", "Santa Fe", "El Prado", "Las Palmas", "Los Olivos", "Buenavista",
-              "La Loma", "El Molino", "Riverside", "Northgate"]
-AREA_SUFFIXES = ["Norte", "Sur", "Este", "Oeste", "Centro", "Alto", "Bajo", "Viejo", "Nuevo",
-                 "Jardines"]
-FIRST_NAMES = ["María", "José", "Guadalupe", "Juan", "Ana", "Luis", "Carmen", "Carlos",
-               "Rosa", "Jorge", "Lucía", "Miguel", "Sofía", "Alejandro", "Elena", "Javier",
-               "Isabel", "Francisco", "Patricia", "Ramón", "Valeria", "Diego", "Beatriz",
-               "Andrés", "Pat", "Kim", "Sam", "Lee", "Jordan", "Avery"]
-LAST_NAMES = ["García", "Martínez", "Rodríguez", "López", "Hernández", "González", "Pérez",
-              "Sánchez", "Ramírez", "Torres", "Flores", "Rivera", "Gómez", "Díaz", "Cruz",
-              "Morales", "Reyes", "Jiménez", "Ortiz", "Muñoz", "Núñez", "Peña", "Smith",
-              "Johnson", "Nguyen", "O'Brien", "Kowalski", "Chen", "Okafor", "Brown"]
+CLOSURE_NAMES = [
+    ("Day after Thanksgiving", (11, 27)),
+    ("Christmas Eve", (12, 24)),
+    ("New Year's Eve", (12, 31)),
+    ("City staff training day", (3, 13)),
+    ("Fiesta de la Independencia", (9, 16)),
+]
+AREA_BASES = [
+    "San Rafael",
+    "Santa Fe",
+    "El Prado",
+    "Las Palmas",
+    "Los Olivos",
+    "Buenavista",
+    "La Loma",
+    "El Molino",
+    "Riverside",
+    "Northgate",
+]
+AREA_SUFFIXES = [
+    "Norte",
+    "Sur",
+    "Este",
+    "Oeste",
+    "Centro",
+    "Alto",
+    "Bajo",
+    "Viejo",
+    "Nuevo",
+    "Jardines",
+]
+FIRST_NAMES = [
+    "María",
+    "José",
+    "Guadalupe",
+    "Juan",
+    "Ana",
+    "Luis",
+    "Carmen",
+    "Carlos",
+    "Rosa",
+    "Jorge",
+    "Lucía",
+    "Miguel",
+    "Sofía",
+    "Alejandro",
+    "Elena",
+    "Javier",
+    "Isabel",
+    "Francisco",
+    "Patricia",
+    "Ramón",
+    "Valeria",
+    "Diego",
+    "Beatriz",
+    "Andrés",
+    "Pat",
+    "Kim",
+    "Sam",
+    "Lee",
+    "Jordan",
+    "Avery",
+]
+LAST_NAMES = [
+    "García",
+    "Martínez",
+    "Rodríguez",
+    "López",
+    "Hernández",
+    "González",
+    "Pérez",
+    "Sánchez",
+    "Ramírez",
+    "Torres",
+    "Flores",
+    "Rivera",
+    "Gómez",
+    "Díaz",
+    "Cruz",
+    "Morales",
+    "Reyes",
+    "Jiménez",
+    "Ortiz",
+    "Muñoz",
+    "Núñez",
+    "Peña",
+    "Smith",
+    "Johnson",
+    "Nguyen",
+    "O'Brien",
+    "Kowalski",
+    "Chen",
+    "Okafor",
+    "Brown",
+]
 KINDS = ("text", "number", "yesno", "single", "multi", "date")
-OPTION_WORDS = [("small", "Small", "Pequeño"), ("medium", "Medium", "Mediano"),
-                ("large", "Large", "Grande"), ("day", "During the day", "Durante el día"),
-                ("night", "At night", "De noche"), ("weekend", "On weekends",
-                                                    "Los fines de semana"),
-                ("once", "It happened once", "Pasó una vez"), ("often", "It happens often",
-                                                               "Pasa a menudo"),
-                ("home", "At a home", "En una vivienda"), ("street", "In the street",
-                                                           "En la calle"),
-                ("shop", "At a business", "En un negocio"), ("other", "Something else",
-                                                             "Otra cosa")]
-PLACEHOLDER_BODIES = [
-    ("Hello {resident_name}, thank you for reporting this {category}. We will update "
-     "{reference} when the work is done.",
-     "Hola, {resident_name}: gracias por informar sobre este problema ({category}). "
-     "Actualizaremos {reference} cuando terminemos el trabajo."),
-    ("Hello {resident_name}, we could not find the problem reported in {reference}. Could you "
-     "tell us the nearest address?",
-     "Hola, {resident_name}: no encontramos el problema informado en {reference}. ¿Podría "
-     "indicarnos la dirección más cercana?"),
-    ("Hello {resident_name}, {reference} has been passed to the right team.",
-     "Hola, {resident_name}: hemos enviado {reference} al equipo que corresponde."),
+OPTION_WORDS = [
+    ("small", "Small", "Pequeño"),
+    ("medium", "Medium", "Mediano"),
+    ("large", "Large", "Grande"),
+    ("day", "During the day", "Durante el día"),
+    ("night", "At night", "De noche"),
+    ("weekend", "On weekends", "Los fines de semana"),
+    ("once", "It happened once", "Pasó una vez"),
+    ("often", "It happens often", "Pasa a menudo"),
+    ("home", "At a home", "En una vivienda"),
+    ("street", "In the street", "En la calle"),
+    ("shop", "At a business", "En un negocio"),
+    ("other", "Something else", "Otra cosa"),
 ]
-LOGO = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><circle cx="32" cy="32" '
-        b'r="30" fill="#005ea2"/></svg>\n')
+PLACEHOLDER_BODIES = [
+    (
+        "Hello {resident_name}, thank you for reporting this {category}. We will update "
+        "{reference} when the work is done.",
+        "Hola, {resident_name}: gracias por informar sobre este problema ({category}). "
+        "Actualizaremos {reference} cuando terminemos el trabajo.",
+    ),
+    (
+        "Hello {resident_name}, we could not find the problem reported in {reference}. Could you "
+        "tell us the nearest address?",
+        "Hola, {resident_name}: no encontramos el problema informado en {reference}. ¿Podría "
+        "indicarnos la dirección más cercana?",
+    ),
+    (
+        "Hello {resident_name}, {reference} has been passed to the right team.",
+        "Hola, {resident_name}: hemos enviado {reference} al equipo que corresponde.",
+    ),
+]
+LOGO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><circle cx="32" cy="32" '
+    b'r="30" fill="#005ea2"/></svg>\n'
+)
 
 
 def _ascii(value: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", value)
-                   if c.isascii() and (c.isalnum() or c in " -")).lower().replace(" ", "-")
+    return (
+        "".join(
+            c
+            for c in unicodedata.normalize("NFKD", value)
+            if c.isascii() and (c.isalnum() or c in " -")
+        )
+        .lower()
+        .replace(" ", "-")
+    )
 
 
 def _question(rng: random.Random, number: int, kind: str) -> dict[str, Any]:
-    question: dict[str, Any] = {"code": f"q{number}-{kind}", "kind": kind, "required":
-                                rng.random() < 0.4}
+    question: dict[str, Any] = {
+        "code": f"q{number}-{kind}",
+        "kind": kind,
+        "required": rng.random() < 0.4,
+    }
     if kind == "text":
-        question.update(prompt="Anything else the crew should know?",
-                        help="For example, a gate code or where to park.",
-                        translations={"es": {"prompt": "¿Algo más que deba saber la cuadrilla?",
-                                             "help": "Por ejemplo, un código de acceso o "
-                                                     "dónde estacionar."}})
+        question.update(
+            prompt="Anything else the crew should know?",
+            help="For example, a gate code or where to park.",
+            translations={
+                "es": {
+                    "prompt": "¿Algo más que deba saber la cuadrilla?",
+                    "help": "Por ejemplo, un código de acceso o dónde estacionar.",
+                }
+            },
+        )
         if rng.random() < 0.5:
             question["max_length"] = rng.choice([200, 500, 1000])
     elif kind == "number":
-        question.update(prompt="About how many are there?",
-                        translations={"es": {"prompt": "¿Cuántos hay, aproximadamente?"}})
+        question.update(
+            prompt="About how many are there?",
+            translations={"es": {"prompt": "¿Cuántos hay, aproximadamente?"}},
+        )
     elif kind == "date":
-        question.update(prompt="When did you first notice it?",
-                        translations={"es": {"prompt": "¿Cuándo lo notó por primera vez?"}})
+        question.update(
+            prompt="When did you first notice it?",
+            translations={"es": {"prompt": "¿Cuándo lo notó por primera vez?"}},
+        )
     elif kind == "yesno":
-        question.update(prompt="Is anyone in danger right now?",
-                        translations={"es": {"prompt": "¿Hay alguien en peligro ahora mismo?"}})
+        question.update(
+            prompt="Is anyone in danger right now?",
+            translations={"es": {"prompt": "¿Hay alguien en peligro ahora mismo?"}},
+        )
         if rng.random() < 0.15:
             question.update(
                 stop_values=["yes"],
                 stop_message="Call 911 now. Do not use this form for an emergency.",
-                translations={"es": {"prompt": "¿Hay alguien en peligro ahora mismo?",
-                                     "stop_message": "Llame al 911 ahora. No use este "
-                                                     "formulario para una emergencia."}})
+                translations={
+                    "es": {
+                        "prompt": "¿Hay alguien en peligro ahora mismo?",
+                        "stop_message": "Llame al 911 ahora. No use este "
+                        "formulario para una emergencia.",
+                    }
+                },
+            )
     else:
         options = rng.sample(OPTION_WORDS, rng.randint(2, 5))
         question.update(
-            prompt="Which of these describes it best?" if kind == "single"
+            prompt="Which of these describes it best?"
+            if kind == "single"
             else "Which of these apply?",
-            translations={"es": {"prompt": "¿Cuál lo describe mejor?" if kind == "single"
-                                 else "¿Cuáles corresponden?"}},
-            options=[{"key": key, "label": en, "translations": {"es": {"label": es}}}
-                     for key, en, es in options])
+            translations={
+                "es": {
+                    "prompt": "¿Cuál lo describe mejor?"
+                    if kind == "single"
+                    else "¿Cuáles corresponden?"
+                }
+            },
+            options=[
+                {"key": key, "label": en, "translations": {"es": {"label": es}}}
+                for key, en, es in options
+            ],
+        )
         if rng.random() < 0.08:
-            question.update(stop_values=[options[0][0]],
-                            stop_message="Please call the 24-hour line for this instead.")
-            question["translations"]["es"]["stop_message"] = \
+            question.update(
+                stop_values=[options[0][0]],
+                stop_message="Please call the 24-hour line for this instead.",
+            )
+            question["translations"]["es"]["stop_message"] = (
                 "Para esto, llame a la línea de 24 horas."
+            )
     return question
 
 
@@ -310,18 +460,20 @@ def catalogue(rng: random.Random) -> dict[str, Any]:
     departments = []
     for index, (code, en, es) in enumerate(DEPARTMENTS):
         department: dict[str, Any] = {
-            "code": code, "name": en, "email": f"{code}@lakeview.example",
+            "code": code,
+            "name": en,
+            "email": f"{code}@lakeview.example",
             "translations": {"es": {"name": es}},
             "calendar": CALENDARS[index % len(CALENDARS)][0],
         }
         if index % 3 == 0:
-            department["breach_actions"] = ["escalation_queue", "raise_priority"][
-                :1 + index % 2]
+            department["breach_actions"] = ["escalation_queue", "raise_priority"][: 1 + index % 2]
         if index % 4 == 1:
             department["assignment_mode"] = ("round_robin", "least_loaded")[index % 8 // 4]
         departments.append(department)
-    groups = [{"code": code, "name": en, "translations": {"es": {"name": es}}}
-              for code, en, es in GROUPS]
+    groups = [
+        {"code": code, "name": en, "translations": {"es": {"name": es}}} for code, en, es in GROUPS
+    ]
     categories = []
     for place_code, place_en, place_es in PLACES:
         for number, (code, en, es, group) in enumerate(ISSUES):
@@ -333,15 +485,21 @@ def catalogue(rng: random.Random) -> dict[str, Any]:
                 "name": en + place_en,
                 "description": f"Report: {en.lower()}{place_en}.",
                 "keywords": [en.lower(), es.lower()],
-                "translations": {"es": {"name": es + place_es,
-                                        "description": f"Informe: {es.lower()}{place_es}."}},
+                "translations": {
+                    "es": {
+                        "name": es + place_es,
+                        "description": f"Informe: {es.lower()}{place_es}.",
+                    }
+                },
                 "questions": [_question(rng, n, kind) for n, kind in enumerate(kinds, 1)],
             }
             if rng.random() < 0.05:
-                category.update(notice="Crews are busy after the storm; expect delays.",
-                                notice_level="warning")
-                category["translations"]["es"]["notice"] = \
+                category.update(
+                    notice="Crews are busy after the storm; expect delays.", notice_level="warning"
+                )
+                category["translations"]["es"]["notice"] = (
                     "Las cuadrillas están ocupadas tras la tormenta; habrá demoras."
+                )
             if code in ("housing-condition", "no-heat", "homeless-camp", "senior-help"):
                 category["private"] = True
             categories.append(category)
@@ -364,7 +522,8 @@ def areas() -> dict[str, Any]:
         return [[x(c0), y(r0)], [x(c1), y(r0)], [x(c1), y(r1)], [x(c0), y(r1)], [x(c0), y(r0)]]
 
     polygons: dict[tuple[int, int], list[list[list[list[float]]]]] = {
-        (r, c): [[square(c, r, c + 1, r + 1)]] for r in range(10) for c in range(10)}
+        (r, c): [[square(c, r, c + 1, r + 1)]] for r in range(10) for c in range(10)
+    }
     for r in range(10):
         for c in range(10):
             index = r * 10 + c
@@ -378,18 +537,34 @@ def areas() -> dict[str, Any]:
     features = []
     for (r, c), parts in sorted(polygons.items()):
         name = f"{AREA_BASES[r]} {AREA_SUFFIXES[c]}"
-        geometry = {"type": "Polygon", "coordinates": parts[0]} if len(parts) == 1 else \
-            {"type": "MultiPolygon", "coordinates": parts}
-        features.append({"type": "Feature",
-                         "properties": {"code": _ascii(name), "name": name,
-                                        "population": 2000 + (r * 37 + c * 53) % 9000},
-                         "geometry": geometry})
-    return {"type": "FeatureCollection", "name": "City of Lakeview areas (generated)",
-            "features": features}
+        geometry = (
+            {"type": "Polygon", "coordinates": parts[0]}
+            if len(parts) == 1
+            else {"type": "MultiPolygon", "coordinates": parts}
+        )
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {
+                    "code": _ascii(name),
+                    "name": name,
+                    "population": 2000 + (r * 37 + c * 53) % 9000,
+                },
+                "geometry": geometry,
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "name": "City of Lakeview areas (generated)",
+        "features": features,
+    }
 
 
-def service_levels(rng: random.Random, categories: list[str], area_codes: list[str],
-                   ) -> dict[str, Any]:
+def service_levels(
+    rng: random.Random,
+    categories: list[str],
+    area_codes: list[str],
+) -> dict[str, Any]:
     calendars = []
     for code, name, hours, holidays in CALENDARS:
         calendar: dict[str, Any] = {"code": code, "name": name, "timezone": "America/Chicago"}
@@ -403,16 +578,22 @@ def service_levels(rng: random.Random, categories: list[str], area_codes: list[s
             # In date order: the importer compares the listed closures with the stored ones
             # (kept in date order) as lists, so another order counts as a change every time.
             calendar["closures"] = sorted(
-                ({"day": date(year, month, day), "name": closure}
-                 for year in (2025, 2026, 2027, 2028)
-                 for closure, (month, day) in CLOSURE_NAMES if rng.random() < 0.7),
-                key=lambda c: c["day"])
+                (
+                    {"day": date(year, month, day), "name": closure}
+                    for year in (2025, 2026, 2027, 2028)
+                    for closure, (month, day) in CLOSURE_NAMES
+                    if rng.random() < 0.7
+                ),
+                key=lambda c: c["day"],
+            )
         calendars.append(calendar)
     units = ["working hours", "working hours", "calendar days"]
 
     def targets() -> dict[str, str]:
-        found = {"first_response": f"{rng.choice([1, 2, 4, 8, 16])} working hours",
-                 "resolution": f"{rng.randint(2, 30)} {rng.choice(units)}"}
+        found = {
+            "first_response": f"{rng.choice([1, 2, 4, 8, 16])} working hours",
+            "resolution": f"{rng.randint(2, 30)} {rng.choice(units)}",
+        }
         if rng.random() < 0.6:
             found["update"] = f"{rng.choice([4, 8, 16, 40])} working hours"
         return found
@@ -426,30 +607,56 @@ def service_levels(rng: random.Random, categories: list[str], area_codes: list[s
             policy["pause_statuses"] = ["waiting_on_resident"]
         policies.append(policy)
     for code in rng.sample(area_codes, 10):
-        policies.append({"name": f"Urgent in {code}", "area": code, "priority": "urgent",
-                         **targets()})
+        policies.append(
+            {"name": f"Urgent in {code}", "area": code, "priority": "urgent", **targets()}
+        )
     for priority in ("urgent", "high", "low"):
-        policies.append({"name": f"{priority.title()} priority cases", "priority": priority,
-                         **targets()})
-    policies.append({"name": "City-wide default", "first_response": "8 working hours",
-                     "resolution": "80 working hours", "update": "40 working hours"})
+        policies.append(
+            {"name": f"{priority.title()} priority cases", "priority": priority, **targets()}
+        )
+    policies.append(
+        {
+            "name": "City-wide default",
+            "first_response": "8 working hours",
+            "resolution": "80 working hours",
+            "update": "40 working hours",
+        }
+    )
     return {"calendars": calendars, "policies": policies}
 
 
 def routing(rng: random.Random, categories: list[str], area_codes: list[str]) -> dict[str, Any]:
     rules = []
     for n in range(50):
-        rule: dict[str, Any] = {"name": f"Rule {n + 1:02d}",
-                                "department": rng.choice(DEPARTMENTS)[0]}
+        rule: dict[str, Any] = {
+            "name": f"Rule {n + 1:02d}",
+            "department": rng.choice(DEPARTMENTS)[0],
+        }
         shape = n % 5
         if shape in (0, 1):
             rule.update(category=rng.choice(categories), area=rng.choice(area_codes))
         elif shape == 2:
-            rule.update(keywords=rng.sample(["gas", "smell", "sinkhole", "flood", "needle",
-                                             "fuga", "olor", "inundación", "wire", "cable"], 3))
+            rule.update(
+                keywords=rng.sample(
+                    [
+                        "gas",
+                        "smell",
+                        "sinkhole",
+                        "flood",
+                        "needle",
+                        "fuga",
+                        "olor",
+                        "inundación",
+                        "wire",
+                        "cable",
+                    ],
+                    3,
+                )
+            )
         elif shape == 3:
-            rule.update(channel=rng.choice(["phone", "walk_in", "email"]),
-                        category=rng.choice(categories))
+            rule.update(
+                channel=rng.choice(["phone", "walk_in", "email"]), category=rng.choice(categories)
+            )
         else:
             rule.update(area=rng.choice(area_codes))
         if n % 17 == 16:
@@ -463,9 +670,11 @@ def templates(rng: random.Random) -> dict[str, Any]:
     for n in range(80):
         body, body_es = PLACEHOLDER_BODIES[n % len(PLACEHOLDER_BODIES)]
         template: dict[str, Any] = {
-            "code": f"template-{n + 1:02d}", "title": f"Reply {n + 1}: work update",
-            "body": body, "translations": {"es": {"title": f"Respuesta {n + 1}: novedades",
-                                                  "body": body_es}}}
+            "code": f"template-{n + 1:02d}",
+            "title": f"Reply {n + 1}: work update",
+            "body": body,
+            "translations": {"es": {"title": f"Respuesta {n + 1}: novedades", "body": body_es}},
+        }
         if n >= 20:
             template["department"] = rng.choice(DEPARTMENTS)[0]
         found.append(template)
@@ -474,14 +683,25 @@ def templates(rng: random.Random) -> dict[str, Any]:
 
 def city() -> dict[str, Any]:
     return {
-        "name": "City of Lakeview", "short_name": "Lakeview 311",
+        "name": "City of Lakeview",
+        "short_name": "Lakeview 311",
         "contact": "Call 311 (or 555-0100 from outside the city), Monday to Friday 8 am to 5 pm.",
-        "emergency_number": "911", "timezone": "America/Chicago", "languages": ["en", "es"],
-        "default_language": "en", "base_url": "https://311.lakeview.example", "logo": "logo.svg",
-        "translations": {"es": {"name": "Ciudad de Lakeview",
-                                "contact": "Llame al 311, de lunes a viernes de 8 a 17 h."}},
-        "open311": {"jurisdiction": "lakeview.example",
-                    "contact": "Lakeview 311 API team, open311@lakeview.example"},
+        "emergency_number": "911",
+        "timezone": "America/Chicago",
+        "languages": ["en", "es"],
+        "default_language": "en",
+        "base_url": "https://311.lakeview.example",
+        "logo": "logo.svg",
+        "translations": {
+            "es": {
+                "name": "Ciudad de Lakeview",
+                "contact": "Llame al 311, de lunes a viernes de 8 a 17 h.",
+            }
+        },
+        "open311": {
+            "jurisdiction": "lakeview.example",
+            "contact": "Lakeview 311 API team, open311@lakeview.example",
+        },
     }
 
 
@@ -506,8 +726,7 @@ def staff_csv(rng: random.Random, rows: int) -> str:
             if role == "supervisor":  # supervises the first, may help out in the others
                 departments = ";".join([chosen[0]] + [f"{c}:agent" for c in chosen[1:]])
             else:
-                departments = ";".join(f"{c}:agent" if rng.random() < 0.2 else c
-                                       for c in chosen)
+                departments = ";".join(f"{c}:agent" if rng.random() < 0.2 else c for c in chosen)
         writer.writerow([email, name, role, departments])
     return out.getvalue()
 
@@ -529,8 +748,9 @@ def write_city(folder: Path, staff_rows: int) -> Path:
     }
     for name, content in files.items():
         (folder / name).write_text(tomli_w.dumps(content), encoding="utf-8")
-    (folder / "areas.geojson").write_text(json.dumps(geo, ensure_ascii=False, indent=1),
-                                          encoding="utf-8")
+    (folder / "areas.geojson").write_text(
+        json.dumps(geo, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     (folder / "logo.svg").write_bytes(LOGO)
     staff = folder.parent / "staff.csv"
     staff.write_text(staff_csv(rng, staff_rows), encoding="utf-8")
@@ -539,10 +759,22 @@ def write_city(folder: Path, staff_rows: int) -> Path:
 
 # --- running the commands -------------------------------------------------------------------
 
-TABLES = ["departments", "service_groups", "service_categories", "category_questions",
-          "areas", "business_calendars", "calendar_closures", "sla_policies", "routing_rules",
-          "response_templates", "users", "staff_memberships", "outbox_messages",
-          "audit_entries"]
+TABLES = [
+    "departments",
+    "service_groups",
+    "service_categories",
+    "category_questions",
+    "areas",
+    "business_calendars",
+    "calendar_closures",
+    "sla_policies",
+    "routing_rules",
+    "response_templates",
+    "users",
+    "staff_memberships",
+    "outbox_messages",
+    "audit_entries",
+]
 
 
 def peak_mb() -> float:
@@ -551,17 +783,23 @@ def peak_mb() -> float:
     return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
 
 
-def run_engine(url: str, work: Path, folder: Path, staff: Path,
-               profile: str) -> dict[str, Any]:
+def run_engine(url: str, work: Path, folder: Path, staff: Path, profile: str) -> dict[str, Any]:
     """Migrate ``url``, run every step; return {"steps": [(label, seconds, CPU seconds of this
     process, SQL statements sent, peak MB)],
     "counts": {table: rows}, "notes": [...]}."""
     started = time.perf_counter()
     upgrade(url)
     migrated = time.perf_counter() - started
-    app = create_app(Settings(env="test", secret_key="b" * 40, database_url=url,
-                              upload_dir=str(work), mail_dir=str(work),
-                              ratelimit_enabled=False))
+    app = create_app(
+        Settings(
+            env="test",
+            secret_key="b" * 40,
+            database_url=url,
+            upload_dir=str(work),
+            mail_dir=str(work),
+            ratelimit_enabled=False,
+        )
+    )
     db = app.extensions["portal.db"]
     print(f"engine: {db.dialect} (migrated in {migrated:.1f} s)", flush=True)
     runner = app.test_cli_runner()
@@ -586,17 +824,22 @@ def run_engine(url: str, work: Path, folder: Path, staff: Path,
             profiler.disable()
         seconds, cpu = time.perf_counter() - began, time.process_time() - cpu
         output = result.output
-        if result.exit_code != 0 or result.exception and not isinstance(result.exception,
-                                                                         SystemExit):
+        if (
+            result.exit_code != 0
+            or result.exception
+            and not isinstance(result.exception, SystemExit)
+        ):
             print(output[-5000:])
-            raise SystemExit(f"{label} failed (exit code {result.exit_code}): "
-                             f"{result.exception!r}")
+            raise SystemExit(f"{label} failed (exit code {result.exit_code}): {result.exception!r}")
         if not expect(output):
             print(output[-3000:])
             raise SystemExit(f"{label}: unexpected output")
         steps.append((label, seconds, cpu, statements[0], peak_mb()))
-        print(f"  {label}: {seconds:.2f} s ({cpu:.2f} s CPU in this process, "
-              f"{statements[0]:,} SQL statements)", flush=True)
+        print(
+            f"  {label}: {seconds:.2f} s ({cpu:.2f} s CPU in this process, "
+            f"{statements[0]:,} SQL statements)",
+            flush=True,
+        )
         if profiler:
             print(f"-- cProfile of {label} on {db.dialect}, by cumulative time:")
             pstats.Stats(profiler, stream=sys.stdout).sort_stats("cumulative").print_stats(25)
@@ -604,37 +847,62 @@ def run_engine(url: str, work: Path, folder: Path, staff: Path,
             pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(15)
         return output
 
-    dry = step("city import --dry-run", ["city", "import", str(folder), "--dry-run"],
-               lambda out: "is valid. Importing it would change" in out)
-    first = step("city import (first)", ["city", "import", str(folder)],
-                 lambda out: out.startswith("Imported "))
-    step("city import (again)", ["city", "import", str(folder)],
-         lambda out: "was already imported: nothing changed" in out)
+    dry = step(
+        "city import --dry-run",
+        ["city", "import", str(folder), "--dry-run"],
+        lambda out: "is valid. Importing it would change" in out,
+    )
+    first = step(
+        "city import (first)",
+        ["city", "import", str(folder)],
+        lambda out: out.startswith("Imported "),
+    )
+    step(
+        "city import (again)",
+        ["city", "import", str(folder)],
+        lambda out: "was already imported: nothing changed" in out,
+    )
     step("city export", ["city", "export", str(export)], lambda out: out.startswith("Wrote "))
-    step("import of the export --dry-run", ["city", "import", str(export), "--dry-run"],
-         lambda out: "already imported: importing it would change nothing" in out)
-    added = step("staff import (first)", ["staff", "import", str(staff)],
-                 lambda out: "staff added" in out)
-    step("staff import (again)", ["staff", "import", str(staff)],
-         lambda out: "0 staff added (0 invitations queued), 0 changed" in out)
+    step(
+        "import of the export --dry-run",
+        ["city", "import", str(export), "--dry-run"],
+        lambda out: "already imported: importing it would change nothing" in out,
+    )
+    added = step(
+        "staff import (first)", ["staff", "import", str(staff)], lambda out: "staff added" in out
+    )
+    step(
+        "staff import (again)",
+        ["staff", "import", str(staff)],
+        lambda out: "0 staff added (0 invitations queued), 0 changed" in out,
+    )
     if dry.split("\n", 1)[1] != first.split("\n", 1)[1]:
         notes.append("the dry run's summary differs from the first import's")
     notes.append("staff: " + added.strip().splitlines()[-1])
     with db.engine.connect() as conn:
         counts = {t: conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in TABLES}
-        invitation = conn.execute(select(OutboxMessage.subject, OutboxMessage.body_text)
-                                  .order_by(OutboxMessage.id).limit(1)).one()
-        kinds = dict(conn.execute(select(OutboxMessage.kind, func.count())
-                                  .group_by(OutboxMessage.kind)).all())
+        invitation = conn.execute(
+            select(OutboxMessage.subject, OutboxMessage.body_text)
+            .order_by(OutboxMessage.id)
+            .limit(1)
+        ).one()
+        kinds = dict(
+            conn.execute(
+                select(OutboxMessage.kind, func.count()).group_by(OutboxMessage.kind)
+            ).all()
+        )
     notes.append(f"outbox by kind: {kinds}; first invitation's subject: {invitation.subject!r}")
     profile_settings = app.extensions["portal.city"].settings()
-    if profile_settings.short_name not in invitation.subject or \
-            f"{profile_settings.base_url}/account/reset/" not in invitation.body_text:
-        link = next((line for line in invitation.body_text.splitlines() if "/reset/" in line),
-                    "?")
-        notes.append(f"the invitations ignore the imported city profile (short name "
-                     f"{profile_settings.short_name!r}, base URL {profile_settings.base_url}):"
-                     f" the link is {link.split('/reset/')[0]}/reset/...")
+    if (
+        profile_settings.short_name not in invitation.subject
+        or f"{profile_settings.base_url}/account/reset/" not in invitation.body_text
+    ):
+        link = next((line for line in invitation.body_text.splitlines() if "/reset/" in line), "?")
+        notes.append(
+            f"the invitations ignore the imported city profile (short name "
+            f"{profile_settings.short_name!r}, base URL {profile_settings.base_url}):"
+            f" the link is {link.split('/reset/')[0]}/reset/..."
+        )
     db.dispose()
     return {"steps": steps, "counts": counts, "notes": notes}
 
@@ -660,26 +928,34 @@ def scratch_postgres(server: str) -> tuple[str | None, str, Callable[[], None]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--postgres", default=POSTGRES,
-                        help="a PostgreSQL server URL without a database name")
+    parser.add_argument(
+        "--postgres", default=POSTGRES, help="a PostgreSQL server URL without a database name"
+    )
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--staff", type=int, default=2000)
-    parser.add_argument("--profile", default="", help='a step\'s label, e.g. "staff import '
-                                                      '(first)"')
+    parser.add_argument(
+        "--profile", default="", help='a step\'s label, e.g. "staff import (first)"'
+    )
     args = parser.parse_args()
     scratch = tempfile.TemporaryDirectory()
     work = Path(scratch.name)
     folder = work / "lakeview"
     started = time.perf_counter()
     staff = write_city(folder, args.staff)
-    sizes = ", ".join(f"{p.name} {p.stat().st_size / 1024:.0f} KB"
-                      for p in sorted(folder.iterdir()) if p.suffix != ".svg")
-    print(f"generated {folder.name}/ in {time.perf_counter() - started:.2f} s: {sizes}; "
-          f"staff.csv {staff.stat().st_size / 1024:.0f} KB ({args.staff:,} rows)")
+    sizes = ", ".join(
+        f"{p.name} {p.stat().st_size / 1024:.0f} KB"
+        for p in sorted(folder.iterdir())
+        if p.suffix != ".svg"
+    )
+    print(
+        f"generated {folder.name}/ in {time.perf_counter() - started:.2f} s: {sizes}; "
+        f"staff.csv {staff.stat().st_size / 1024:.0f} KB ({args.staff:,} rows)"
+    )
 
     results: dict[str, dict[str, Any]] = {}
-    results["sqlite"] = run_engine(f"sqlite:///{work / 'bench.db'}", work, folder, staff,
-                                   args.profile)
+    results["sqlite"] = run_engine(
+        f"sqlite:///{work / 'bench.db'}", work, folder, staff, args.profile
+    )
     if args.skip_postgres:
         print("postgresql: skipped (--skip-postgres)")
     else:
@@ -698,11 +974,18 @@ def main() -> None:
     print(f"{'':<34}" + "".join(f"{e:>27}" for e in engines))
     print(f"{'step':<34}" + f"{'wall s':>9}{'CPU s':>8}{'SQL stmts':>10}" * len(engines))
     for n, label in enumerate(labels):
-        print(f"{label:<34}" + "".join(
-            f"{results[e]['steps'][n][1]:>9.2f}{results[e]['steps'][n][2]:>8.2f}"
-            f"{results[e]['steps'][n][3]:>10,}" for e in engines))
-    print(f"{'peak memory after the steps (MB)':<34}"
-          + "".join(f"{results[e]['steps'][-1][4]:>27.0f}" for e in engines))
+        print(
+            f"{label:<34}"
+            + "".join(
+                f"{results[e]['steps'][n][1]:>9.2f}{results[e]['steps'][n][2]:>8.2f}"
+                f"{results[e]['steps'][n][3]:>10,}"
+                for e in engines
+            )
+        )
+    print(
+        f"{'peak memory after the steps (MB)':<34}"
+        + "".join(f"{results[e]['steps'][-1][4]:>27.0f}" for e in engines)
+    )
     print()
     print(f"{'rows':<34}" + "".join(f"{e:>27}" for e in engines))
     for table in TABLES:
@@ -710,8 +993,10 @@ def main() -> None:
     print()
     print("peak memory (ru_maxrss, whole process) after each step, MB:")
     for engine in engines:
-        print(f"  {engine}: " + ", ".join(f"{label} {mb:.0f}"
-                                          for label, *_, mb in results[engine]["steps"]))
+        print(
+            f"  {engine}: "
+            + ", ".join(f"{label} {mb:.0f}" for label, *_, mb in results[engine]["steps"])
+        )
     for engine in engines:
         for note in results[engine]["notes"]:
             print(f"{engine}: {note}")

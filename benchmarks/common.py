@@ -23,13 +23,27 @@ def add_city(session: Any, lat0: float, lon0: float, span: float) -> None:
     """One square area of ``span`` degrees either side of (lat0, lon0), and a city-wide SLA
     policy, so each filing gets its area and starts its case and task clocks as in
     production."""
-    ring = [[lon0 - span, lat0 - span], [lon0 + span, lat0 - span], [lon0 + span, lat0 + span],
-            [lon0 - span, lat0 + span], [lon0 - span, lat0 - span]]
-    session.add(Area(code="city", name="City", geometry={"type": "Polygon", "coordinates": [ring]},
-                     min_lat=lat0 - span, max_lat=lat0 + span, min_lon=lon0 - span,
-                     max_lon=lon0 + span))
-    session.add(SlaPolicy(name="Default", first_response_amount=8, resolution_amount=40,
-                          update_amount=16))
+    ring = [
+        [lon0 - span, lat0 - span],
+        [lon0 + span, lat0 - span],
+        [lon0 + span, lat0 + span],
+        [lon0 - span, lat0 + span],
+        [lon0 - span, lat0 - span],
+    ]
+    session.add(
+        Area(
+            code="city",
+            name="City",
+            geometry={"type": "Polygon", "coordinates": [ring]},
+            min_lat=lat0 - span,
+            max_lat=lat0 + span,
+            min_lon=lon0 - span,
+            max_lon=lon0 + span,
+        )
+    )
+    session.add(
+        SlaPolicy(name="Default", first_response_amount=8, resolution_amount=40, update_amount=16)
+    )
 
 
 def analyze(db: Database) -> None:
@@ -55,13 +69,22 @@ def scratch_url(scratch: tempfile.TemporaryDirectory, database_url: str = "") ->
     return url
 
 
-def scratch_app(scratch: tempfile.TemporaryDirectory, database_url: str = "",
-                ) -> tuple[Flask, Database]:
+def scratch_app(
+    scratch: tempfile.TemporaryDirectory,
+    database_url: str = "",
+) -> tuple[Flask, Database]:
     """An app on a fresh scratch database, files kept in ``scratch``, no rate limits."""
     url = scratch_url(scratch, database_url)
-    app = create_app(Settings(env="test", secret_key="b" * 40, database_url=url,
-                              upload_dir=scratch.name, mail_dir=scratch.name,
-                              ratelimit_enabled=False))
+    app = create_app(
+        Settings(
+            env="test",
+            secret_key="b" * 40,
+            database_url=url,
+            upload_dir=scratch.name,
+            mail_dir=scratch.name,
+            ratelimit_enabled=False,
+        )
+    )
     db: Database = app.extensions["portal.db"]
     print(f"engine: {db.dialect}")
     return app, db

@@ -40,8 +40,9 @@ def load(db: Database, rows: int, rng: random.Random) -> list[int]:
     session.flush()
     categories = []
     for i in range(15):
-        category = ServiceCategory(code=f"c{i}", name=f"Category {i}", group_id=group.id,
-                                   department_id=dept.id)
+        category = ServiceCategory(
+            code=f"c{i}", name=f"Category {i}", group_id=group.id, department_id=dept.id
+        )
         session.add(category)
         categories.append(category)
     add_city(session, LAT0, LON0, SPAN)
@@ -59,17 +60,33 @@ def load(db: Database, rows: int, rng: random.Random) -> list[int]:
             for n in range(offset, min(rows, offset + batch)):
                 status = rng.choice(statuses)
                 created = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365 * 3))
-                values.append({
-                    "reference": f"SR-B-{n:08d}", "category_id": rng.choice(ids),
-                    "department_id": 1, "description": "Benchmark request", "answers": {},
-                    "address": f"{n} Main Street", "lat": LAT0 + rng.uniform(-SPAN, SPAN),
-                    "lon": LON0 + rng.uniform(-SPAN, SPAN), "channel": "web", "status": status,
-                    "is_open": status in ("new", "acknowledged", "in_progress"),
-                    "priority": "normal", "contact_name": "", "contact_email": "",
-                    "contact_phone": "", "locale": "en", "private_by_reporter": False,
-                    "is_public": True, "support_count": 0, "created_at": created,
-                    "updated_at": created, "status_changed_at": created, "version": 1,
-                })
+                values.append(
+                    {
+                        "reference": f"SR-B-{n:08d}",
+                        "category_id": rng.choice(ids),
+                        "department_id": 1,
+                        "description": "Benchmark request",
+                        "answers": {},
+                        "address": f"{n} Main Street",
+                        "lat": LAT0 + rng.uniform(-SPAN, SPAN),
+                        "lon": LON0 + rng.uniform(-SPAN, SPAN),
+                        "channel": "web",
+                        "status": status,
+                        "is_open": status in ("new", "acknowledged", "in_progress"),
+                        "priority": "normal",
+                        "contact_name": "",
+                        "contact_email": "",
+                        "contact_phone": "",
+                        "locale": "en",
+                        "private_by_reporter": False,
+                        "is_public": True,
+                        "support_count": 0,
+                        "created_at": created,
+                        "updated_at": created,
+                        "status_changed_at": created,
+                        "version": 1,
+                    }
+                )
             conn.execute(insert(ServiceRequest.__table__), values)
     print(f"loaded {rows:,} requests in {time.perf_counter() - started:.1f} s")
     return ids
@@ -92,38 +109,56 @@ def main() -> None:
     for _ in range(300):
         lat, lon = LAT0 + rng.uniform(-SPAN, SPAN), LON0 + rng.uniform(-SPAN, SPAN)
         started = time.perf_counter()
-        nearby_open_requests(session, category_id=rng.choice(category_ids), lat=lat, lon=lon,
-                             radius_m=250)
+        nearby_open_requests(
+            session, category_id=rng.choice(category_ids), lat=lat, lon=lon, radius_m=250
+        )
         timings.append((time.perf_counter() - started) * 1000)
     session.close()
-    print(f"nearby search (250 m): p50 {statistics.median(timings):.2f} ms, "
-          f"p95 {percentile(timings, 95):.2f} ms, max {max(timings):.2f} ms")
+    print(
+        f"nearby search (250 m): p50 {statistics.median(timings):.2f} ms, "
+        f"p95 {percentile(timings, 95):.2f} ms, max {max(timings):.2f} ms"
+    )
 
     started = time.perf_counter()
     references = []
     for n in range(args.filings):
         session = db.session(write=True)
-        submitted = submit_request(session, settings=settings, filing=Filing(
-            category_code=f"c{n % 15}", description="Benchmark filing", address="1 Main St",
-            lat=LAT0, lon=LON0, contact_email="bench@example.org"))
+        submitted = submit_request(
+            session,
+            settings=settings,
+            filing=Filing(
+                category_code=f"c{n % 15}",
+                description="Benchmark filing",
+                address="1 Main St",
+                lat=LAT0,
+                lon=LON0,
+                contact_email="bench@example.org",
+            ),
+        )
         references.append(submitted.request.reference)
         session.commit()
         session.close()
     elapsed = time.perf_counter() - started
-    print(f"submit_request + commit: {args.filings / elapsed:.0f} filings/s "
-          f"({elapsed / args.filings * 1000:.2f} ms each, one process)")
+    print(
+        f"submit_request + commit: {args.filings / elapsed:.0f} filings/s "
+        f"({elapsed / args.filings * 1000:.2f} ms each, one process)"
+    )
 
     client = app.test_client()
-    for label, paths in (("tracking page", [f"/requests/{r}" for r in references[:200]]),
-                         ("report form, first page", ["/report/"] * 200)):
+    for label, paths in (
+        ("tracking page", [f"/requests/{r}" for r in references[:200]]),
+        ("report form, first page", ["/report/"] * 200),
+    ):
         timings = []
         for path in paths:
             started = time.perf_counter()
             response = client.get(path)
             timings.append((time.perf_counter() - started) * 1000)
             assert response.status_code == 200, (path, response.status_code)
-        print(f"{label}: p50 {statistics.median(timings):.2f} ms, "
-              f"p95 {percentile(timings, 95):.2f} ms")
+        print(
+            f"{label}: p50 {statistics.median(timings):.2f} ms, "
+            f"p95 {percentile(timings, 95):.2f} ms"
+        )
     db.dispose()
 
 

@@ -52,17 +52,25 @@ def load(db: Database, rows: int, rng: random.Random) -> dict[str, Any]:
     groups = [ServiceGroup(code=f"g{i}", name=f"Group {i}", position=i) for i in range(5)]
     session.add_all(departments + groups)
     session.flush()
-    categories = [ServiceCategory(code=f"s{i:02d}", name=f"Service {i}",
-                                  description=f"Problems of kind {i}", keywords="a, b",
-                                  group_id=groups[i % 5].id,
-                                  department_id=departments[i % 8].id, position=i)
-                  for i in range(SERVICES)]
+    categories = [
+        ServiceCategory(
+            code=f"s{i:02d}",
+            name=f"Service {i}",
+            description=f"Problems of kind {i}",
+            keywords="a, b",
+            group_id=groups[i % 5].id,
+            department_id=departments[i % 8].id,
+            position=i,
+        )
+        for i in range(SERVICES)
+    ]
     session.add_all(categories)
     add_city(session, LAT0, LON0, SPAN)
     session.flush()
     services = [(c.id, c.department_id, c.code) for c in categories]
-    _key, raw_key = new_key(session, label="Benchmark", rate_limit="1000000/minute",
-                            contact_email="", by=None)
+    _key, raw_key = new_key(
+        session, label="Benchmark", rate_limit="1000000/minute", contact_email="", by=None
+    )
     session.commit()
     session.close()
 
@@ -80,32 +88,62 @@ def load(db: Database, rows: int, rng: random.Random) -> dict[str, Any]:
                 status = rng.choice(statuses)
                 created = now - timedelta(minutes=rng.randint(0, 60 * 24 * DAYS))
                 reference = f"SR-{created.year}-{n + 1:06d}"
-                values.append({
-                    "reference": reference, "category_id": category_id,
-                    "department_id": department_id, "description": "Benchmark request",
-                    "answers": {}, "address": f"{n} Main Street, Springfield 62704",
-                    "lat": LAT0 + rng.uniform(-SPAN, SPAN),
-                    "lon": LON0 + rng.uniform(-SPAN, SPAN), "channel": "web",
-                    "status": status, "is_open": status in ("new", "acknowledged", "in_progress"),
-                    "priority": "normal", "contact_name": "", "contact_email": "",
-                    "contact_phone": "", "locale": "en", "private_by_reporter": False,
-                    "is_public": True, "support_count": 0, "created_at": created,
-                    "updated_at": created, "status_changed_at": created, "version": 1,
-                    "expected_at": created + timedelta(days=5),
-                })
+                values.append(
+                    {
+                        "reference": reference,
+                        "category_id": category_id,
+                        "department_id": department_id,
+                        "description": "Benchmark request",
+                        "answers": {},
+                        "address": f"{n} Main Street, Springfield 62704",
+                        "lat": LAT0 + rng.uniform(-SPAN, SPAN),
+                        "lon": LON0 + rng.uniform(-SPAN, SPAN),
+                        "channel": "web",
+                        "status": status,
+                        "is_open": status in ("new", "acknowledged", "in_progress"),
+                        "priority": "normal",
+                        "contact_name": "",
+                        "contact_email": "",
+                        "contact_phone": "",
+                        "locale": "en",
+                        "private_by_reporter": False,
+                        "is_public": True,
+                        "support_count": 0,
+                        "created_at": created,
+                        "updated_at": created,
+                        "status_changed_at": created,
+                        "version": 1,
+                        "expected_at": created + timedelta(days=5),
+                    }
+                )
                 if n % 997 == 0:
                     references.append(reference)
-            ids = conn.execute(insert(requests_table).returning(requests_table.c.id),
-                               values).scalars().all()
-            conn.execute(insert(events_table), [
-                {"request_id": request_id, "kind": "submitted", "public": True,
-                 "actor_kind": "resident", "body": "", "data": {"channel": "web"},
-                 "created_at": row["created_at"]}
-                for request_id, row in zip(ids, values, strict=True)])
-    print(f"loaded {rows:,} requests (and as many events) in "
-          f"{time.perf_counter() - started:.1f} s")
-    return {"codes": [code for _i, _d, code in services], "api_key": raw_key,
-            "references": references}
+            ids = (
+                conn.execute(insert(requests_table).returning(requests_table.c.id), values)
+                .scalars()
+                .all()
+            )
+            conn.execute(
+                insert(events_table),
+                [
+                    {
+                        "request_id": request_id,
+                        "kind": "submitted",
+                        "public": True,
+                        "actor_kind": "resident",
+                        "body": "",
+                        "data": {"channel": "web"},
+                        "created_at": row["created_at"],
+                    }
+                    for request_id, row in zip(ids, values, strict=True)
+                ],
+            )
+    print(f"loaded {rows:,} requests (and as many events) in {time.perf_counter() - started:.1f} s")
+    return {
+        "codes": [code for _i, _d, code in services],
+        "api_key": raw_key,
+        "references": references,
+    }
 
 
 def timed(client, path: str, repeat: int) -> str:
@@ -117,8 +155,10 @@ def timed(client, path: str, repeat: int) -> str:
         if response.status_code != 200:
             raise SystemExit(f"{path}: {response.status_code} {response.get_data(as_text=True)}")
         size = len(response.data)
-    return (f"p50 {statistics.median(timings):8.2f} ms  p95 {percentile(timings, 95):8.2f} ms"
-            f"  ({size / 1024:,.0f} KiB)")
+    return (
+        f"p50 {statistics.median(timings):8.2f} ms  p95 {percentile(timings, 95):8.2f} ms"
+        f"  ({size / 1024:,.0f} KiB)"
+    )
 
 
 def post_rate(app, world: dict[str, Any], *, total: int, threads: int) -> str:
@@ -131,13 +171,17 @@ def post_rate(app, world: dict[str, Any], *, total: int, threads: int) -> str:
         rng = random.Random(seed)
         client = app.test_client()
         for _ in range(count):
-            response = client.post(f"{PREFIX}/requests.json", data={
-                "api_key": key, "service_code": rng.choice(codes),
-                "lat": str(LAT0 + rng.uniform(-SPAN, SPAN) / 2),
-                "long": str(LON0 + rng.uniform(-SPAN, SPAN) / 2),
-                "description": "Benchmark filing through Open311",
-                "email": "bench@example.org",
-            })
+            response = client.post(
+                f"{PREFIX}/requests.json",
+                data={
+                    "api_key": key,
+                    "service_code": rng.choice(codes),
+                    "lat": str(LAT0 + rng.uniform(-SPAN, SPAN) / 2),
+                    "long": str(LON0 + rng.uniform(-SPAN, SPAN) / 2),
+                    "description": "Benchmark filing through Open311",
+                    "email": "bench@example.org",
+                },
+            )
             if response.status_code != 201:
                 with lock:
                     failures.append(f"{response.status_code} {response.get_data(as_text=True)}")
@@ -153,7 +197,6 @@ def post_rate(app, world: dict[str, Any], *, total: int, threads: int) -> str:
     done = per_thread * threads - len(failures)
     note = f", {len(failures)} failed (first: {failures[0][:200]})" if failures else ""
     return f"{done / elapsed:7.0f} filings/s ({done} in {elapsed:.1f} s{note})"
-
 
 
 def main() -> None:

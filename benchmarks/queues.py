@@ -49,8 +49,16 @@ DEPARTMENTS = 10
 AGENTS_PER_DEPARTMENT = 20
 PASSWORD = "benchmark password"
 YEARS = 3
-STATUSES = (["new"] * 3 + ["acknowledged"] * 2 + ["in_progress"] * 6 + ["waiting_on_resident"]
-            + ["resolved"] * 45 + ["closed"] * 40 + ["rejected"] * 2 + ["duplicate"])
+STATUSES = (
+    ["new"] * 3
+    + ["acknowledged"] * 2
+    + ["in_progress"] * 6
+    + ["waiting_on_resident"]
+    + ["resolved"] * 45
+    + ["closed"] * 40
+    + ["rejected"] * 2
+    + ["duplicate"]
+)
 PRIORITIES = ["low"] * 2 + ["normal"] * 6 + ["high"] * 2 + ["urgent"]
 CHANNELS = ["web"] * 6 + ["mobile", "phone", "phone", "walk_in", "email", "api"]
 OPEN = ("new", "acknowledged", "in_progress", "waiting_on_resident")
@@ -62,27 +70,48 @@ def setup(db: Database) -> dict[str, Any]:
     departments = [Department(code=f"d{i}", name=f"Department {i}") for i in range(DEPARTMENTS)]
     session.add_all([group, *departments])
     session.flush()
-    categories = [ServiceCategory(code=f"c{i}", name=f"Category {i}", group_id=group.id,
-                                  department_id=departments[i % DEPARTMENTS].id)
-                  for i in range(DEPARTMENTS * 2)]
-    areas = [Area(code=f"a{i}", name=f"Area {i}", geometry={"type": "Polygon", "coordinates": []},
-                  min_lat=0, max_lat=0, min_lon=0, max_lon=0) for i in range(6)]
+    categories = [
+        ServiceCategory(
+            code=f"c{i}",
+            name=f"Category {i}",
+            group_id=group.id,
+            department_id=departments[i % DEPARTMENTS].id,
+        )
+        for i in range(DEPARTMENTS * 2)
+    ]
+    areas = [
+        Area(
+            code=f"a{i}",
+            name=f"Area {i}",
+            geometry={"type": "Polygon", "coordinates": []},
+            min_lat=0,
+            max_lat=0,
+            min_lon=0,
+            max_lon=0,
+        )
+        for i in range(6)
+    ]
     session.add_all([*categories, *areas])
     password = generate_password_hash(PASSWORD)
     agents: dict[int, list[User]] = {}
     for department in departments:
         agents[department.id] = []
         for n in range(AGENTS_PER_DEPARTMENT):
-            user = User(email=f"agent{n}@{department.code}.example", name=f"Agent {n}",
-                        password_hash=password, role="agent")
+            user = User(
+                email=f"agent{n}@{department.code}.example",
+                name=f"Agent {n}",
+                password_hash=password,
+                role="agent",
+            )
             session.add(user)
             agents[department.id].append(user)
     admin = User(email="admin@example.org", name="Admin", password_hash=password, role="admin")
     session.add(admin)
     session.flush()
     for department_id, users in agents.items():
-        session.add_all(StaffMembership(user_id=u.id, department_id=department_id, role="agent")
-                        for u in users)
+        session.add_all(
+            StaffMembership(user_id=u.id, department_id=department_id, role="agent") for u in users
+        )
     session.commit()
     world = {
         "categories": [(c.id, c.department_id) for c in categories],
@@ -108,34 +137,69 @@ def load(db: Database, rows: int, world: dict[str, Any], rng: random.Random) -> 
             status = rng.choice(STATUSES)
             is_open = status in OPEN
             # Open work is mostly recent; closed work spreads over the years.
-            minutes = rng.randint(0, 60 * 24 * 90) if is_open and rng.random() < 0.8 \
+            minutes = (
+                rng.randint(0, 60 * 24 * 90)
+                if is_open and rng.random() < 0.8
                 else rng.randint(0, span)
+            )
             created = now - timedelta(minutes=minutes, seconds=rng.randint(0, 59))
-            closed_at = None if is_open else min(
-                now, created + timedelta(hours=rng.randint(1, 24 * 30)))
-            requests.append({
-                "id": n + 1, "reference": f"SR-B-{n + 1:08d}", "category_id": category_id,
-                "department_id": department_id, "description": "Benchmark request",
-                "answers": {}, "address": f"{n} Main Street", "lat": 41.0, "lon": -87.0,
-                "area_id": rng.choice(world["areas"]), "channel": rng.choice(CHANNELS),
-                "status": status, "is_open": is_open, "priority": rng.choice(PRIORITIES),
-                "contact_name": "", "contact_email": "", "contact_phone": "", "locale": "en",
-                "private_by_reporter": False, "is_public": True, "support_count": 0,
-                "created_at": created, "updated_at": closed_at or created,
-                "status_changed_at": closed_at or created, "resolved_at": closed_at,
-                "version": 1,
-            })
-            assignee = rng.choice(world["agents"][department_id]) \
-                if (not is_open or rng.random() < 0.6) else None
-            tasks.append({
-                "id": n + 1, "request_id": n + 1, "department_id": department_id,
-                "assignee_id": assignee, "title": "", "escalation_level": 0,
-                "status": rng.choice(["open", "in_progress"]) if is_open else "done",
-                "is_open": is_open, "created_at": created, "updated_at": closed_at or created,
-                "closed_at": closed_at, "version": 1,
-                "due_at": created + timedelta(days=rng.randint(1, 20))
-                if rng.random() < 0.7 else None,
-            })
+            closed_at = (
+                None if is_open else min(now, created + timedelta(hours=rng.randint(1, 24 * 30)))
+            )
+            requests.append(
+                {
+                    "id": n + 1,
+                    "reference": f"SR-B-{n + 1:08d}",
+                    "category_id": category_id,
+                    "department_id": department_id,
+                    "description": "Benchmark request",
+                    "answers": {},
+                    "address": f"{n} Main Street",
+                    "lat": 41.0,
+                    "lon": -87.0,
+                    "area_id": rng.choice(world["areas"]),
+                    "channel": rng.choice(CHANNELS),
+                    "status": status,
+                    "is_open": is_open,
+                    "priority": rng.choice(PRIORITIES),
+                    "contact_name": "",
+                    "contact_email": "",
+                    "contact_phone": "",
+                    "locale": "en",
+                    "private_by_reporter": False,
+                    "is_public": True,
+                    "support_count": 0,
+                    "created_at": created,
+                    "updated_at": closed_at or created,
+                    "status_changed_at": closed_at or created,
+                    "resolved_at": closed_at,
+                    "version": 1,
+                }
+            )
+            assignee = (
+                rng.choice(world["agents"][department_id])
+                if (not is_open or rng.random() < 0.6)
+                else None
+            )
+            tasks.append(
+                {
+                    "id": n + 1,
+                    "request_id": n + 1,
+                    "department_id": department_id,
+                    "assignee_id": assignee,
+                    "title": "",
+                    "escalation_level": 0,
+                    "status": rng.choice(["open", "in_progress"]) if is_open else "done",
+                    "is_open": is_open,
+                    "created_at": created,
+                    "updated_at": closed_at or created,
+                    "closed_at": closed_at,
+                    "version": 1,
+                    "due_at": created + timedelta(days=rng.randint(1, 20))
+                    if rng.random() < 0.7
+                    else None,
+                }
+            )
         with db.engine.begin() as conn:
             conn.execute(insert(ServiceRequest.__table__), requests)
             conn.execute(insert(Task.__table__), tasks)
@@ -143,12 +207,12 @@ def load(db: Database, rows: int, world: dict[str, Any], rng: random.Random) -> 
         if db.dialect == "postgresql":
             conn.execute(text("ANALYZE"))
             for table in ("service_requests", "tasks"):
-                conn.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {rows})"))
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {rows})")
+                )
         else:
             conn.execute(text("ANALYZE"))
-    print(f"loaded {rows:,} requests and {rows:,} tasks in "
-          f"{time.perf_counter() - started:.1f} s")
+    print(f"loaded {rows:,} requests and {rows:,} tasks in {time.perf_counter() - started:.1f} s")
 
 
 #: (label, view, sort, is admin)
@@ -163,9 +227,14 @@ CASES = [
     ("everything", "all", "age", True),
     ("everything, status new", "all", "age", True),
 ]
-PATHS = {"mine": "/staff/", "department": "/staff/queue/department",
-         "unassigned": "/staff/queue/unassigned", "waiting": "/staff/queue/waiting",
-         "resolved": "/staff/queue/resolved", "all": "/staff/queue/everything"}
+PATHS = {
+    "mine": "/staff/",
+    "department": "/staff/queue/department",
+    "unassigned": "/staff/queue/unassigned",
+    "waiting": "/staff/queue/waiting",
+    "resolved": "/staff/queue/resolved",
+    "all": "/staff/queue/everything",
+}
 
 
 def deep_cursor(view: str, sort: str, rng: random.Random) -> str:
@@ -185,8 +254,9 @@ def deep_cursor(view: str, sort: str, rng: random.Random) -> str:
 def sign_in(client: Any, email: str) -> None:
     page = client.get("/account/sign-in").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = client.post("/account/sign-in", data={"csrf_token": token, "email": email,
-                                                     "password": PASSWORD})
+    response = client.post(
+        "/account/sign-in", data={"csrf_token": token, "email": email, "password": PASSWORD}
+    )
     assert response.status_code == 302, response.status_code
 
 
@@ -221,12 +291,16 @@ def main() -> None:
         agent_id = rng.choice(world["agents"][department_id])
         filters = Filters(status="new") if label.endswith("status new") else Filters()
         user_id = 0 if admin else agent_id
-        department_ids = None if admin else (
-            [department_id] if view != "mine" else [department_id])
+        department_ids = None if admin else ([department_id] if view != "mine" else [department_id])
         session = db.session()
         if args.plans:
-            query = base_query(view=view, user_id=user_id, department_ids=department_ids,
-                               filters=filters, now=clock.now())
+            query = base_query(
+                view=view,
+                user_id=user_id,
+                department_ids=department_ids,
+                filters=filters,
+                now=clock.now(),
+            )
             query = query.order_by(*(k.expr for k in _sort_keys(view, sort))).limit(51)
             compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
             explain = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
@@ -235,16 +309,42 @@ def main() -> None:
             for row in plan:
                 print("   ", row[-1])
 
-        def first(view=view, sort=sort, user_id=user_id, department_ids=department_ids,
-                  filters=filters, session=session):
-            queue_page(session, view=view, user_id=user_id, department_ids=department_ids,
-                       filters=filters, sort=sort, now=clock.now())
+        def first(
+            view=view,
+            sort=sort,
+            user_id=user_id,
+            department_ids=department_ids,
+            filters=filters,
+            session=session,
+        ):
+            queue_page(
+                session,
+                view=view,
+                user_id=user_id,
+                department_ids=department_ids,
+                filters=filters,
+                sort=sort,
+                now=clock.now(),
+            )
 
-        def deep(view=view, sort=sort, user_id=user_id, department_ids=department_ids,
-                 filters=filters, session=session):
-            queue_page(session, view=view, user_id=user_id, department_ids=department_ids,
-                       filters=filters, sort=sort, now=clock.now(),
-                       after=deep_cursor(view, sort, rng))
+        def deep(
+            view=view,
+            sort=sort,
+            user_id=user_id,
+            department_ids=department_ids,
+            filters=filters,
+            session=session,
+        ):
+            queue_page(
+                session,
+                view=view,
+                user_id=user_id,
+                department_ids=department_ids,
+                filters=filters,
+                sort=sort,
+                now=clock.now(),
+                after=deep_cursor(view, sort, rng),
+            )
 
         print(f"{label:26} query, first page: {measure(label, first, args.repeat)}")
         print(f"{label:26} query, deep page:  {measure(label, deep, args.repeat)}")

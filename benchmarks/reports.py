@@ -83,37 +83,69 @@ def setup(db: Database) -> dict[str, Any]:
     admin = User(email="admin@example.org", name="Admin", role="admin", password_hash="x")
     session.add_all([group, version, admin, *departments])
     session.flush()
-    categories = [ServiceCategory(code=f"c{i:02d}", name=f"Category {i}", group_id=group.id,
-                                  department_id=departments[i % DEPARTMENTS].id, position=i)
-                  for i in range(CATEGORIES)]
+    categories = [
+        ServiceCategory(
+            code=f"c{i:02d}",
+            name=f"Category {i}",
+            group_id=group.id,
+            department_id=departments[i % DEPARTMENTS].id,
+            position=i,
+        )
+        for i in range(CATEGORIES)
+    ]
     columns, rows_ = GRID
     width, height = 2 * SPAN / columns, 2 * SPAN / rows_
     areas = []
     for n in range(columns * rows_):
         west, south = LON0 - SPAN + (n % columns) * width, LAT0 - SPAN + (n // columns) * height
-        ring = [[west, south], [west + width, south], [west + width, south + height],
-                [west, south + height], [west, south]]
-        areas.append(Area(code=f"a{n:02d}", name=f"Area {n}",
-                          geometry={"type": "Polygon", "coordinates": [ring]},
-                          min_lat=south, max_lat=south + height, min_lon=west,
-                          max_lon=west + width))
+        ring = [
+            [west, south],
+            [west + width, south],
+            [west + width, south + height],
+            [west, south + height],
+            [west, south],
+        ]
+        areas.append(
+            Area(
+                code=f"a{n:02d}",
+                name=f"Area {n}",
+                geometry={"type": "Polygon", "coordinates": [ring]},
+                min_lat=south,
+                max_lat=south + height,
+                min_lon=west,
+                max_lon=west + width,
+            )
+        )
     agents: dict[int, list[int]] = {}
     session.add_all(categories + areas)
     for department in departments:
-        users = [User(email=f"agent{department.id}-{k}@example.org",
-                      name=f"Agent {department.id}-{k}", role="agent", password_hash="x")
-                 for k in range(AGENTS)]
+        users = [
+            User(
+                email=f"agent{department.id}-{k}@example.org",
+                name=f"Agent {department.id}-{k}",
+                role="agent",
+                password_hash="x",
+            )
+            for k in range(AGENTS)
+        ]
         session.add_all(users)
         session.flush()
-        session.add_all([StaffMembership(user_id=u.id, department_id=department.id,
-                                         role="agent") for u in users])
+        session.add_all(
+            [
+                StaffMembership(user_id=u.id, department_id=department.id, role="agent")
+                for u in users
+            ]
+        )
         agents[department.id] = [u.id for u in users]
     session.commit()
     world = {
         "categories": [(c.id, c.department_id) for c in categories],
         "areas": [(a.id, a.min_lat, a.min_lon) for a in areas],
-        "cell": (height, width), "agents": agents, "version": version.id,
-        "admin": admin.get_id(), "departments": [d.id for d in departments],
+        "cell": (height, width),
+        "agents": agents,
+        "version": version.id,
+        "admin": admin.get_id(),
+        "departments": [d.id for d in departments],
     }
     session.close()
     return world
@@ -129,9 +161,16 @@ def load(db: Database, rows: int, world: dict[str, Any], rng: random.Random) -> 
     # Some areas and categories are busier than others, so the figures differ.
     area_weights = [1 + (n % 7) for n in range(len(world["areas"]))]
     category_weights = [1 + (n % 5) for n in range(len(world["categories"]))]
-    tables = {name: model.__table__ for name, model in (
-        ("requests", ServiceRequest), ("tasks", Task), ("clocks", SlaClock),
-        ("events", Event), ("responses", SurveyResponse))}
+    tables = {
+        name: model.__table__
+        for name, model in (
+            ("requests", ServiceRequest),
+            ("tasks", Task),
+            ("clocks", SlaClock),
+            ("events", Event),
+            ("responses", SurveyResponse),
+        )
+    }
     counts = dict.fromkeys(tables, 0)
     event_id = response_id = 0
     batch = 10_000
@@ -149,62 +188,131 @@ def load(db: Database, rows: int, world: dict[str, Any], rng: random.Random) -> 
             resolve_hours = rng.expovariate(1 / 60)
             resolved_at = created + timedelta(hours=resolve_hours)
             done = resolved_at < now and rng.random() < (0.97 if age_days > 30 else 0.7)
-            status = rng.choice(("resolved", "closed", "closed", "rejected")) if done else \
-                rng.choice(("new", "acknowledged", "in_progress", "waiting_on_resident"))
+            status = (
+                rng.choice(("resolved", "closed", "closed", "rejected"))
+                if done
+                else rng.choice(("new", "acknowledged", "in_progress", "waiting_on_resident"))
+            )
             private = rng.random() < 0.05
-            out["requests"].append({
-                "id": ident, "reference": f"SR-{created.year}-{ident:06d}",
-                "category_id": category_id, "department_id": department_id,
-                "description": "Benchmark request" if not private else "Call me at home",
-                "answers": {}, "address": f"{n} Main Street",
-                "lat": south + rng.random() * height, "lon": west + rng.random() * width,
-                "area_id": area_id, "channel": "web", "status": status, "is_open": not done,
-                "priority": "normal", "contact_name": "Resident" if private else "",
-                "contact_email": "resident@example.org" if private else "",
-                "contact_phone": "", "locale": "en", "private_by_reporter": private,
-                "is_public": not private, "support_count": 0, "created_at": created,
-                "updated_at": resolved_at if done else created,
-                "status_changed_at": resolved_at if done else created,
-                "resolved_at": resolved_at if done else None, "version": 1,
-            })
+            out["requests"].append(
+                {
+                    "id": ident,
+                    "reference": f"SR-{created.year}-{ident:06d}",
+                    "category_id": category_id,
+                    "department_id": department_id,
+                    "description": "Benchmark request" if not private else "Call me at home",
+                    "answers": {},
+                    "address": f"{n} Main Street",
+                    "lat": south + rng.random() * height,
+                    "lon": west + rng.random() * width,
+                    "area_id": area_id,
+                    "channel": "web",
+                    "status": status,
+                    "is_open": not done,
+                    "priority": "normal",
+                    "contact_name": "Resident" if private else "",
+                    "contact_email": "resident@example.org" if private else "",
+                    "contact_phone": "",
+                    "locale": "en",
+                    "private_by_reporter": private,
+                    "is_public": not private,
+                    "support_count": 0,
+                    "created_at": created,
+                    "updated_at": resolved_at if done else created,
+                    "status_changed_at": resolved_at if done else created,
+                    "resolved_at": resolved_at if done else None,
+                    "version": 1,
+                }
+            )
             assignee = rng.choice(world["agents"][department_id])
-            out["tasks"].append({
-                "id": ident, "request_id": ident, "department_id": department_id,
-                "assignee_id": assignee if done or rng.random() < 0.6 else None,
-                "title": "Fix it", "status": "done" if done else "open", "is_open": not done,
-                "queue": "main", "escalation_level": 0, "created_at": created,
-                "updated_at": resolved_at if done else created,
-                "closed_at": resolved_at if done else None, "version": 1,
-            })
+            out["tasks"].append(
+                {
+                    "id": ident,
+                    "request_id": ident,
+                    "department_id": department_id,
+                    "assignee_id": assignee if done or rng.random() < 0.6 else None,
+                    "title": "Fix it",
+                    "status": "done" if done else "open",
+                    "is_open": not done,
+                    "queue": "main",
+                    "escalation_level": 0,
+                    "created_at": created,
+                    "updated_at": resolved_at if done else created,
+                    "closed_at": resolved_at if done else None,
+                    "version": 1,
+                }
+            )
             first_hours = rng.expovariate(1 / 10)
             answered = created + timedelta(hours=first_hours)
-            out["clocks"].append(_clock(2 * ident - 1, ident, None, department_id,
-                                        "first_response", FIRST_RESPONSE_TARGET, created,
-                                        answered if answered < now else None, now, rng))
-            out["clocks"].append(_clock(2 * ident, ident, ident, department_id, "resolution",
-                                        RESOLUTION_TARGET, created,
-                                        resolved_at if done else None, now, rng))
+            out["clocks"].append(
+                _clock(
+                    2 * ident - 1,
+                    ident,
+                    None,
+                    department_id,
+                    "first_response",
+                    FIRST_RESPONSE_TARGET,
+                    created,
+                    answered if answered < now else None,
+                    now,
+                    rng,
+                )
+            )
+            out["clocks"].append(
+                _clock(
+                    2 * ident,
+                    ident,
+                    ident,
+                    department_id,
+                    "resolution",
+                    RESOLUTION_TARGET,
+                    created,
+                    resolved_at if done else None,
+                    now,
+                    rng,
+                )
+            )
             if done and rng.random() < 0.03:
                 reopened = resolved_at + timedelta(days=rng.randint(1, 10))
                 if reopened < now:
                     event_id += 1
-                    out["events"].append({
-                        "id": event_id, "request_id": ident, "kind": "reopened",
-                        "public": True, "actor_kind": "resident", "body": "", "data": {},
-                        "created_at": reopened})
+                    out["events"].append(
+                        {
+                            "id": event_id,
+                            "request_id": ident,
+                            "kind": "reopened",
+                            "public": True,
+                            "actor_kind": "resident",
+                            "body": "",
+                            "data": {},
+                            "created_at": reopened,
+                        }
+                    )
             answered_at = resolved_at + timedelta(hours=rng.randint(2, 96))
             if done and answered_at < now and rng.random() < 0.2:
                 response_id += 1
                 mood = area_id % 3
-                out["responses"].append({
-                    "id": response_id, "invitation_id": None, "survey_key": SURVEY,
-                    "survey_version_id": world["version"], "version": 1,
-                    "request_id": ident, "department_id": department_id,
-                    "category_id": category_id, "locale": "en",
-                    "csat": min(5, max(1, rng.randint(1, 5) + (mood == 0) - (mood == 2))),
-                    "ces": None, "nps": None, "resolved": "yes",
-                    "comment": f"Comment {response_id}" if rng.random() < 0.25 else "",
-                    "contact_ok": False, "answers": {}, "created_at": answered_at})
+                out["responses"].append(
+                    {
+                        "id": response_id,
+                        "invitation_id": None,
+                        "survey_key": SURVEY,
+                        "survey_version_id": world["version"],
+                        "version": 1,
+                        "request_id": ident,
+                        "department_id": department_id,
+                        "category_id": category_id,
+                        "locale": "en",
+                        "csat": min(5, max(1, rng.randint(1, 5) + (mood == 0) - (mood == 2))),
+                        "ces": None,
+                        "nps": None,
+                        "resolved": "yes",
+                        "comment": f"Comment {response_id}" if rng.random() < 0.25 else "",
+                        "contact_ok": False,
+                        "answers": {},
+                        "created_at": answered_at,
+                    }
+                )
         with db.engine.begin() as conn:
             for name, table in tables.items():
                 if out[name]:
@@ -212,20 +320,37 @@ def load(db: Database, rows: int, world: dict[str, Any], rng: random.Random) -> 
                     counts[name] += len(out[name])
     with db.engine.begin() as conn:
         if db.dialect == "postgresql":
-            for table, last in (("service_requests", rows), ("tasks", rows),
-                                ("sla_clocks", 2 * rows), ("request_events", event_id),
-                                ("survey_responses", response_id)):
+            for table, last in (
+                ("service_requests", rows),
+                ("tasks", rows),
+                ("sla_clocks", 2 * rows),
+                ("request_events", event_id),
+                ("survey_responses", response_id),
+            ):
                 if last:
-                    conn.execute(text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})"))
+                    conn.execute(
+                        text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})")
+                    )
     analyze(db)
-    print("loaded " + ", ".join(f"{count:,} {name}" for name, count in counts.items())
-          + f" in {time.perf_counter() - started:.1f} s")
+    print(
+        "loaded "
+        + ", ".join(f"{count:,} {name}" for name, count in counts.items())
+        + f" in {time.perf_counter() - started:.1f} s"
+    )
 
 
-def _clock(ident: int, request_id: int, task_id: int | None, department_id: int, kind: str,
-           target: int, started: datetime, stopped: datetime | None, now: datetime,
-           rng: random.Random) -> dict[str, Any]:
+def _clock(
+    ident: int,
+    request_id: int,
+    task_id: int | None,
+    department_id: int,
+    kind: str,
+    target: int,
+    started: datetime,
+    stopped: datetime | None,
+    now: datetime,
+    rng: random.Random,
+) -> dict[str, Any]:
     """A clock that ran from ``started``; stopped (met or breached) when ``stopped`` is given.
     Working time is about a quarter of wall time (nights and weekends), with some noise."""
     end = stopped or now
@@ -237,13 +362,26 @@ def _clock(ident: int, request_id: int, task_id: int | None, department_id: int,
     else:
         stage = "met" if working <= target else "breached"
     return {
-        "id": ident, "request_id": request_id, "task_id": task_id,
-        "department_id": department_id, "kind": kind, "stage": stage,
-        "unit": "working_hours", "target_seconds": target, "started_at": started,
-        "stopped_at": stopped, "pauses": [], "pause_statuses": [], "working_seconds": working,
-        "wall_seconds": wall, "paused_seconds": 0, "due_at": due, "original_due_at": due,
+        "id": ident,
+        "request_id": request_id,
+        "task_id": task_id,
+        "department_id": department_id,
+        "kind": kind,
+        "stage": stage,
+        "unit": "working_hours",
+        "target_seconds": target,
+        "started_at": started,
+        "stopped_at": stopped,
+        "pauses": [],
+        "pause_statuses": [],
+        "working_seconds": working,
+        "wall_seconds": wall,
+        "paused_seconds": 0,
+        "due_at": due,
+        "original_due_at": due,
         "breached_at": due if working > target else None,
-        "thresholds_fired": 100 if working > target else 0, "updated_at": end,
+        "thresholds_fired": 100 if working > target else 0,
+        "updated_at": end,
     }
 
 
@@ -264,11 +402,13 @@ def _get(client, path: str) -> Callable[[], Any]:
         if response.status_code != 200:
             raise RuntimeError(f"{path}: HTTP {response.status_code}")
         return response.data
+
     return run
 
 
 def _first_batch(client, path: str) -> Callable[[], Any]:
     """Time to the first streamed bytes of a download (its first keyset batch)."""
+
     def run() -> Any:
         response = client.get(path, buffered=False)
         if response.status_code != 200:
@@ -277,6 +417,7 @@ def _first_batch(client, path: str) -> Callable[[], Any]:
         first = next(chunks)
         response.close()
         return first
+
     return run
 
 
@@ -296,8 +437,11 @@ def _module(name: str) -> Any:
         return None
 
 
-def _domain_fallbacks(session: Any, world: dict[str, Any], zone: ZoneInfo,
-                      ) -> dict[str, Callable[[], Any] | None]:
+def _domain_fallbacks(
+    session: Any,
+    world: dict[str, Any],
+    zone: ZoneInfo,
+) -> dict[str, Callable[[], Any] | None]:
     """The domain functions behind each page, for pages not built yet."""
     scorecards = _module("portal.reports.scorecards")
     hotspots = _module("portal.reports.hotspots")
@@ -310,31 +454,44 @@ def _domain_fallbacks(session: Any, world: dict[str, Any], zone: ZoneInfo,
         period = Period.containing(kind, today)
         found[f"board {kind}"] = (
             (lambda p=period: scorecards.department_board(session, p, tz=zone))
-            if scorecards and hasattr(scorecards, "department_board") else None)
+            if scorecards and hasattr(scorecards, "department_board")
+            else None
+        )
     for by in ("category", "area", "agent"):
         found[f"drill-down {by}"] = (
-            (lambda b=by: scorecards.department_detail(session, department, month, tz=zone,
-                                                       by=b, include_agents=True))
-            if scorecards and hasattr(scorecards, "department_detail") else None)
+            (
+                lambda b=by: scorecards.department_detail(
+                    session, department, month, tz=zone, by=b, include_agents=True
+                )
+            )
+            if scorecards and hasattr(scorecards, "department_detail")
+            else None
+        )
 
     def hotspot_page() -> Any:
         assert hotspots is not None and sentiment is not None
-        return (hotspots.volumes(session, month, tz=zone),
-                hotspots.trend(session, kind="month", periods=12, tz=zone),
-                hotspots.spikes(session, month, tz=zone),
-                sentiment.sentiment(session, month, tz=zone))
+        return (
+            hotspots.volumes(session, month, tz=zone),
+            hotspots.trend(session, kind="month", periods=12, tz=zone),
+            hotspots.spikes(session, month, tz=zone),
+            sentiment.sentiment(session, month, tz=zone),
+        )
 
     found["hotspots"] = hotspot_page if hotspots and sentiment else None
 
     def public_page() -> Any:
         assert scorecards is not None and hotspots is not None
-        return (scorecards.department_board(session, month, tz=zone),
-                hotspots.volumes(session, month, tz=zone))
+        return (
+            scorecards.department_board(session, month, tz=zone),
+            hotspots.volumes(session, month, tz=zone),
+        )
 
-    found["performance"] = public_page if (
-        scorecards and hotspots and hasattr(scorecards, "department_board")) else None
+    found["performance"] = (
+        public_page
+        if (scorecards and hotspots and hasattr(scorecards, "department_board"))
+        else None
+    )
     return found
-
 
 
 def worker(db: Database, zone: ZoneInfo) -> None:
@@ -342,10 +499,11 @@ def worker(db: Database, zone: ZoneInfo) -> None:
     each report for each kind's current period (a refresh interval's work)."""
     now = clock.now()
     started = time.perf_counter()
-    done = rollups.refresh(db, REPORTS, tz=zone, refresh_seconds=300, now=now,
-                           budget=float("inf"))
-    print(f"worker: first refresh, {done} roll-ups (13 weeks, months and quarters) in "
-          f"{time.perf_counter() - started:.1f} s")
+    done = rollups.refresh(db, REPORTS, tz=zone, refresh_seconds=300, now=now, budget=float("inf"))
+    print(
+        f"worker: first refresh, {done} roll-ups (13 weeks, months and quarters) in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     today = now.astimezone(zone).date()
     for kind in KINDS:
         period = Period.containing(kind, today)
@@ -365,8 +523,10 @@ def cold(db: Database, client: Any, pages: list[tuple[str, str, Any]]) -> None:
             session.execute(delete(ReportRollup))
         started = time.perf_counter()
         how(client, path)()
-        print(f"{label:38} cold (no roll-ups; the page computes them): "
-              f"{(time.perf_counter() - started) * 1000:8.1f} ms")
+        print(
+            f"{label:38} cold (no roll-ups; the page computes them): "
+            f"{(time.perf_counter() - started) * 1000:8.1f} ms"
+        )
 
 
 def main() -> None:
@@ -374,8 +534,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--quick", action="store_true",
-                        help="100,000 requests, 3 runs of each page")
+    parser.add_argument(
+        "--quick", action="store_true", help="100,000 requests, 3 runs of each page"
+    )
     parser.add_argument("--plans", action="store_true")
     args = parser.parse_args()
     if args.quick:
@@ -432,8 +593,9 @@ def main() -> None:
         if args.plans:
             print_plans(db, label, run)
     start, end = open_data.bounds(year_back, year_back + timedelta(days=29), tz=zone)
-    deep = session.scalar(select(func.max(ServiceRequest.id))
-                          .where(ServiceRequest.created_at < start))
+    deep = session.scalar(
+        select(func.max(ServiceRequest.id)).where(ServiceRequest.created_at < start)
+    )
     label = "open data: a batch a year back"
 
     def deep_batch() -> Any:

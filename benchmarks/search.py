@@ -34,14 +34,78 @@ from portal.db import Database
 from portal.requests.models import Event, ServiceRequest
 from portal.staff.permissions import StaffAccess
 
-PROBLEMS = ["pothole", "streetlight", "graffiti", "hydrant", "sidewalk", "tree", "trash",
-            "flooding", "noise", "parking", "signal", "manhole", "bench", "fence", "drain"]
-ADJECTIVES = ["broken", "deep", "leaking", "dark", "blocked", "overflowing", "cracked", "loud",
-              "fallen", "missing", "damaged", "dangerous", "flickering", "abandoned", "sticky"]
-PLACES = ["school", "library", "park", "corner", "crosswalk", "station", "market", "church",
-          "clinic", "playground", "bridge", "alley", "driveway", "plaza", "stadium"]
-STREETS = ["Main", "Oak", "Elm", "Maple", "Cedar", "Pine", "Quarry", "Mill", "River", "Lake",
-           "Hill", "Park", "Church", "Market", "Bridge", "Station", "Spring", "Ash", "Birch"]
+PROBLEMS = [
+    "pothole",
+    "streetlight",
+    "graffiti",
+    "hydrant",
+    "sidewalk",
+    "tree",
+    "trash",
+    "flooding",
+    "noise",
+    "parking",
+    "signal",
+    "manhole",
+    "bench",
+    "fence",
+    "drain",
+]
+ADJECTIVES = [
+    "broken",
+    "deep",
+    "leaking",
+    "dark",
+    "blocked",
+    "overflowing",
+    "cracked",
+    "loud",
+    "fallen",
+    "missing",
+    "damaged",
+    "dangerous",
+    "flickering",
+    "abandoned",
+    "sticky",
+]
+PLACES = [
+    "school",
+    "library",
+    "park",
+    "corner",
+    "crosswalk",
+    "station",
+    "market",
+    "church",
+    "clinic",
+    "playground",
+    "bridge",
+    "alley",
+    "driveway",
+    "plaza",
+    "stadium",
+]
+STREETS = [
+    "Main",
+    "Oak",
+    "Elm",
+    "Maple",
+    "Cedar",
+    "Pine",
+    "Quarry",
+    "Mill",
+    "River",
+    "Lake",
+    "Hill",
+    "Park",
+    "Church",
+    "Market",
+    "Bridge",
+    "Station",
+    "Spring",
+    "Ash",
+    "Birch",
+]
 RARE = ["zebra", "saxophone", "kaleidoscope", "walrus", "trombone"]  # ~1 in 20,000 rows
 
 
@@ -58,8 +122,9 @@ def load(db: Database, rows: int, rng: random.Random) -> int:
     departments = [Department(code=f"d{i}", name=f"Department {i}") for i in range(5)]
     session.add_all([group, *departments])
     session.flush()
-    category = ServiceCategory(code="c", name="Category", group_id=group.id,
-                               department_id=departments[0].id)
+    category = ServiceCategory(
+        code="c", name="Category", group_id=group.id, department_id=departments[0].id
+    )
     session.add(category)
     session.flush()
     dept_ids, category_id = [d.id for d in departments], category.id
@@ -74,30 +139,57 @@ def load(db: Database, rows: int, rng: random.Random) -> int:
             values = []
             for n in range(offset + 1, min(rows, offset + batch) + 1):
                 created = now - timedelta(minutes=rng.randint(0, 60 * 24 * 365 * 3))
-                values.append({
-                    "id": n, "reference": f"SR-{year}-{n:07d}", "category_id": category_id,
-                    "department_id": dept_ids[n % 5], "description": description(rng, n),
-                    "answers": {}, "address": f"{rng.randint(1, 4000)} {rng.choice(STREETS)} "
-                                              "Street",
-                    "lat": 41.0, "lon": -87.0, "channel": "web", "status": "new",
-                    "is_open": True, "priority": "normal", "contact_name": "",
-                    "contact_email": f"resident{n}@example.org" if n % 3 == 0 else "",
-                    "contact_phone": "", "locale": "en", "private_by_reporter": False,
-                    "is_public": True, "support_count": 0, "created_at": created,
-                    "updated_at": created, "status_changed_at": created, "version": 1,
-                })
+                values.append(
+                    {
+                        "id": n,
+                        "reference": f"SR-{year}-{n:07d}",
+                        "category_id": category_id,
+                        "department_id": dept_ids[n % 5],
+                        "description": description(rng, n),
+                        "answers": {},
+                        "address": f"{rng.randint(1, 4000)} {rng.choice(STREETS)} Street",
+                        "lat": 41.0,
+                        "lon": -87.0,
+                        "channel": "web",
+                        "status": "new",
+                        "is_open": True,
+                        "priority": "normal",
+                        "contact_name": "",
+                        "contact_email": f"resident{n}@example.org" if n % 3 == 0 else "",
+                        "contact_phone": "",
+                        "locale": "en",
+                        "private_by_reporter": False,
+                        "is_public": True,
+                        "support_count": 0,
+                        "created_at": created,
+                        "updated_at": created,
+                        "status_changed_at": created,
+                        "version": 1,
+                    }
+                )
             conn.execute(insert(ServiceRequest.__table__), values)
-            notes = [{"request_id": v["id"], "kind": "internal_note", "public": False,
-                      "actor_kind": "staff", "body": f"Crew {rng.choice(PLACES)} visit: "
-                      f"{rng.choice(ADJECTIVES)} {rng.choice(PROBLEMS)}", "data": {},
-                      "created_at": v["created_at"]}
-                     for v in values if v["id"] % 10 == 0]
+            notes = [
+                {
+                    "request_id": v["id"],
+                    "kind": "internal_note",
+                    "public": False,
+                    "actor_kind": "staff",
+                    "body": f"Crew {rng.choice(PLACES)} visit: "
+                    f"{rng.choice(ADJECTIVES)} {rng.choice(PROBLEMS)}",
+                    "data": {},
+                    "created_at": v["created_at"],
+                }
+                for v in values
+                if v["id"] % 10 == 0
+            ]
             conn.execute(insert(Event.__table__), notes)
             if offset and offset % 200_000 == 0:
                 print(f"  {offset:,} rows, {time.perf_counter() - started:.0f} s", flush=True)
     elapsed = time.perf_counter() - started
-    print(f"loaded {rows:,} requests and {rows // 10:,} notes in {elapsed:.1f} s "
-          f"({rows / elapsed:,.0f} requests/s, index filled by the triggers)")
+    print(
+        f"loaded {rows:,} requests and {rows // 10:,} notes in {elapsed:.1f} s "
+        f"({rows / elapsed:,.0f} requests/s, index filled by the triggers)"
+    )
     if db.dialect == "postgresql":
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
@@ -138,9 +230,11 @@ def main() -> None:
                 page = search_requests(session, access=access, query=query)
                 timings.append((time.perf_counter() - started) * 1000)
                 hits = len(page.hits)
-            print(f"{who:5} {label:17} {query!r:34} p50 {statistics.median(timings):7.1f} ms  "
-                  f"p95 {percentile(timings, 95):7.1f} ms  max {max(timings):7.1f} ms  "
-                  f"({hits} on page 1)")
+            print(
+                f"{who:5} {label:17} {query!r:34} p50 {statistics.median(timings):7.1f} ms  "
+                f"p95 {percentile(timings, 95):7.1f} ms  max {max(timings):7.1f} ms  "
+                f"({hits} on page 1)"
+            )
     session.close()
     db.dispose()
 

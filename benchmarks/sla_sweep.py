@@ -54,34 +54,60 @@ SWEEP_AT = datetime(2026, 11, 17, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
 
 def setup(db: Database) -> dict[str, Any]:
     session = db.session(write=True)
-    calendar = BusinessCalendar(code="city", name="City", timezone="America/Chicago",
-                                hours=HOURS, holiday_country="US", holiday_subdivision="IL")
+    calendar = BusinessCalendar(
+        code="city",
+        name="City",
+        timezone="America/Chicago",
+        hours=HOURS,
+        holiday_country="US",
+        holiday_subdivision="IL",
+    )
     group = ServiceGroup(code="all", name="All")
     session.add_all([calendar, group])
     session.flush()
-    departments = [Department(code=f"d{i}", name=f"Department {i}", calendar_id=calendar.id,
-                              breach_actions=["escalation_queue"]) for i in range(DEPARTMENTS)]
+    departments = [
+        Department(
+            code=f"d{i}",
+            name=f"Department {i}",
+            calendar_id=calendar.id,
+            breach_actions=["escalation_queue"],
+        )
+        for i in range(DEPARTMENTS)
+    ]
     session.add_all(departments)
     session.flush()
-    categories = [ServiceCategory(code=f"c{i}", name=f"Category {i}", group_id=group.id,
-                                  department_id=d.id) for i, d in enumerate(departments)]
+    categories = [
+        ServiceCategory(code=f"c{i}", name=f"Category {i}", group_id=group.id, department_id=d.id)
+        for i, d in enumerate(departments)
+    ]
     policy = SlaPolicy(name="Default", resolution_amount=40)
     session.add_all([*categories, policy])
     password = generate_password_hash("benchmark password")
     agents: dict[int, list[int]] = {}
     for department in departments:
-        staff = [User(email=f"{role}{n}@{department.code}.example", name=f"{role} {n}",
-                      password_hash=password, role=role)
-                 for role, count in (("agent", AGENTS), ("supervisor", SUPERVISORS))
-                 for n in range(count)]
+        staff = [
+            User(
+                email=f"{role}{n}@{department.code}.example",
+                name=f"{role} {n}",
+                password_hash=password,
+                role=role,
+            )
+            for role, count in (("agent", AGENTS), ("supervisor", SUPERVISORS))
+            for n in range(count)
+        ]
         session.add_all(staff)
         session.flush()
-        session.add_all(StaffMembership(user_id=u.id, department_id=department.id, role=u.role)
-                        for u in staff)
+        session.add_all(
+            StaffMembership(user_id=u.id, department_id=department.id, role=u.role) for u in staff
+        )
         agents[department.id] = [u.id for u in staff if u.role == "agent"]
     session.commit()
-    world = {"calendar_id": calendar.id, "policy_id": policy.id, "agents": agents,
-             "categories": [(c.id, c.department_id) for c in categories]}
+    world = {
+        "calendar_id": calendar.id,
+        "policy_id": policy.id,
+        "agents": agents,
+        "categories": [(c.id, c.department_id) for c in categories],
+    }
     session.close()
     return world
 
@@ -100,33 +126,71 @@ def load(db: Database, rows: int, world: dict[str, Any], rng: random.Random) -> 
         for n in range(offset + 1, min(rows, offset + batch) + 1):
             category_id, department_id = rng.choice(world["categories"])
             created = earliest + timedelta(seconds=rng.uniform(0, span))
-            requests.append({
-                "id": n, "reference": f"SR-B-{n:08d}", "category_id": category_id,
-                "department_id": department_id, "description": "Benchmark request",
-                "answers": {}, "address": f"{n} Main Street", "lat": 41.0, "lon": -87.0,
-                "channel": "web", "status": "in_progress", "is_open": True,
-                "priority": "normal", "contact_name": "", "contact_email": "",
-                "contact_phone": "", "locale": "en", "private_by_reporter": False,
-                "is_public": True, "support_count": 0, "created_at": created,
-                "updated_at": created, "status_changed_at": created, "version": 1,
-            })
-            row = SlaClock(id=n, request_id=n, task_id=n, department_id=department_id,
-                           calendar_id=world["calendar_id"], policy_id=world["policy_id"],
-                           kind="resolution", unit="working_hours", target_seconds=TARGET,
-                           pause_statuses=[])
+            requests.append(
+                {
+                    "id": n,
+                    "reference": f"SR-B-{n:08d}",
+                    "category_id": category_id,
+                    "department_id": department_id,
+                    "description": "Benchmark request",
+                    "answers": {},
+                    "address": f"{n} Main Street",
+                    "lat": 41.0,
+                    "lon": -87.0,
+                    "channel": "web",
+                    "status": "in_progress",
+                    "is_open": True,
+                    "priority": "normal",
+                    "contact_name": "",
+                    "contact_email": "",
+                    "contact_phone": "",
+                    "locale": "en",
+                    "private_by_reporter": False,
+                    "is_public": True,
+                    "support_count": 0,
+                    "created_at": created,
+                    "updated_at": created,
+                    "status_changed_at": created,
+                    "version": 1,
+                }
+            )
+            row = SlaClock(
+                id=n,
+                request_id=n,
+                task_id=n,
+                department_id=department_id,
+                calendar_id=world["calendar_id"],
+                policy_id=world["policy_id"],
+                kind="resolution",
+                unit="working_hours",
+                target_seconds=TARGET,
+                pause_statuses=[],
+            )
             clocks.start(row, calendar, at=created, now=now)
             # The backlog a running worker would have left: thresholds passed before the
             # last hour were acted on then.
             row.thresholds_fired = clocks.crossed(row, calendar, now - timedelta(hours=1))
             clocks.refresh(row, calendar, now - timedelta(hours=1))
             clock_rows.append({c.key: getattr(row, c.key) for c in SlaClock.__table__.columns})
-            tasks.append({
-                "id": n, "request_id": n, "department_id": department_id,
-                "assignee_id": rng.choice(world["agents"][department_id]), "title": "Fix it",
-                "escalation_level": 0, "status": "in_progress", "is_open": True,
-                "created_at": created, "updated_at": created, "version": 1, "queue": "main",
-                "due_at": row.due_at, "at_risk_at": row.at_risk_at, "sla_stage": "running",
-            })
+            tasks.append(
+                {
+                    "id": n,
+                    "request_id": n,
+                    "department_id": department_id,
+                    "assignee_id": rng.choice(world["agents"][department_id]),
+                    "title": "Fix it",
+                    "escalation_level": 0,
+                    "status": "in_progress",
+                    "is_open": True,
+                    "created_at": created,
+                    "updated_at": created,
+                    "version": 1,
+                    "queue": "main",
+                    "due_at": row.due_at,
+                    "at_risk_at": row.at_risk_at,
+                    "sla_stage": "running",
+                }
+            )
         with db.engine.begin() as conn:
             conn.execute(insert(ServiceRequest.__table__), requests)
             conn.execute(insert(Task.__table__), tasks)
@@ -134,8 +198,12 @@ def load(db: Database, rows: int, world: dict[str, Any], rng: random.Random) -> 
     if db.dialect == "postgresql":
         with db.engine.begin() as conn:
             for table in ("service_requests", "tasks", "sla_clocks"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                                  f"(SELECT max(id) FROM {table}))"))
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
                 conn.execute(text(f"ANALYZE {table}"))
     else:
         with db.engine.begin() as conn:
@@ -166,12 +234,17 @@ def main() -> None:
     print(f"loaded {args.rows:,} open tasks with running clocks in {seconds:,.1f} s")
     now = clock.now()
     session = db.session()
-    due = session.scalar(select(func.count()).select_from(SlaClock)
-                         .where(SlaClock.next_threshold_at < now))
+    due = session.scalar(
+        select(func.count()).select_from(SlaClock).where(SlaClock.next_threshold_at < now)
+    )
     print(f"clocks with a threshold crossed in the last hour: {due:,}")
     if args.plan:
-        query = select(SlaClock.id).where(SlaClock.next_threshold_at < now) \
-            .order_by(SlaClock.next_threshold_at, SlaClock.id).limit(200)
+        query = (
+            select(SlaClock.id)
+            .where(SlaClock.next_threshold_at < now)
+            .order_by(SlaClock.next_threshold_at, SlaClock.id)
+            .limit(200)
+        )
         compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
         prefix = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
         for row in session.execute(text(prefix + str(compiled))):
@@ -183,8 +256,10 @@ def main() -> None:
         timed_sweep(db, settings, clock.now(), "sweep one minute later")
         timed_sweep(db, settings, clock.now(), "idle sweep (nothing due)")
     session = db.session()
-    print(f"notices written: {session.scalar(select(func.count()).select_from(StaffNotice)):,};"
-          f" emails queued: {session.scalar(select(func.count()).select_from(OutboxMessage)):,}")
+    print(
+        f"notices written: {session.scalar(select(func.count()).select_from(StaffNotice)):,};"
+        f" emails queued: {session.scalar(select(func.count()).select_from(OutboxMessage)):,}"
+    )
     session.close()
     db.dispose()
 

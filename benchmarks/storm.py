@@ -39,7 +39,8 @@ class Resident:
         self.base = base
         self.stats = stats
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
         self.token = ""
 
     def call(self, path: str, data: dict[str, str] | None = None) -> str:
@@ -64,10 +65,13 @@ class Resident:
     def file_one(self, n: int) -> None:
         self.call("/report/")
         self.post("/report/", {"category": "pothole"})
-        self.post("/report/details", {"description": f"Storm damage {n}", "q_size": "large",
-                                      "q_location": "travel_lane"})
-        self.post("/report/location", {"address": f"{n} Mill Street", "lat": "41.001",
-                                       "lon": "-87.011"})
+        self.post(
+            "/report/details",
+            {"description": f"Storm damage {n}", "q_size": "large", "q_location": "travel_lane"},
+        )
+        self.post(
+            "/report/location", {"address": f"{n} Mill Street", "lat": "41.001", "lon": "-87.011"}
+        )
         page = self.call("/report/photos")
         if "Is it one of these" in page or "/report/nearby" in page:
             self.call("/report/photos")
@@ -113,23 +117,46 @@ def main() -> None:
     args = parser.parse_args()
     scratch = tempfile.TemporaryDirectory()
     url = args.database_url or f"sqlite:///{Path(scratch.name) / 'storm.db'}"
-    env = {**os.environ, "PORTAL_ENV": "development", "DATABASE_URL": url,
-           "SECRET_KEY": "storm-benchmark-" + "x" * 32, "PORTAL_UPLOAD_DIR": scratch.name,
-           "PORTAL_MAIL_DIR": scratch.name, "RATELIMIT_STORAGE_URI": "memory://"}
+    env = {
+        **os.environ,
+        "PORTAL_ENV": "development",
+        "DATABASE_URL": url,
+        "SECRET_KEY": "storm-benchmark-" + "x" * 32,
+        "PORTAL_UPLOAD_DIR": scratch.name,
+        "PORTAL_MAIL_DIR": scratch.name,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    }
     python = sys.executable
     sys.path.insert(0, str(ROOT))
     from portal.migrate import recreate
 
     recreate(url)
     flask = [python, "-m", "flask", "--app", "portal"]
-    subprocess.run([*flask, "demo", "load", "--requests", "200"], env=env, check=True,
-                   cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [*flask, "demo", "load", "--requests", "200"],
+        env=env,
+        check=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
     port = free_port()
     server = subprocess.Popen(
-        [python, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-         "--log-level", "warning", "portal:create_app()"],
+        [
+            python,
+            "-m",
+            "gunicorn",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "portal:create_app()",
+        ],
         # One load generator on one address: per-IP limits would measure the limiter.
-        env={**env, "RATELIMIT_ENABLED": "false"}, cwd=ROOT)
+        env={**env, "RATELIMIT_ENABLED": "false"},
+        cwd=ROOT,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -158,13 +185,19 @@ def main() -> None:
         server.terminate()
         server.wait(10)
     lat = sorted(stats.latencies)
-    print(f"engine: {url.split(':')[0]}, gunicorn {args.workers} sync workers, "
-          f"{args.clients} concurrent residents, {elapsed:.0f} s")
-    print(f"requests: {len(lat):,} ({len(lat) / elapsed:.0f}/s), "
-          f"filings: {stats.filings:,} ({stats.filings / elapsed:.1f}/s)")
-    print(f"latency: p50 {statistics.median(lat) * 1000:.0f} ms, "
-          f"p95 {lat[int(len(lat) * 0.95)] * 1000:.0f} ms, "
-          f"p99 {lat[int(len(lat) * 0.99)] * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms")
+    print(
+        f"engine: {url.split(':')[0]}, gunicorn {args.workers} sync workers, "
+        f"{args.clients} concurrent residents, {elapsed:.0f} s"
+    )
+    print(
+        f"requests: {len(lat):,} ({len(lat) / elapsed:.0f}/s), "
+        f"filings: {stats.filings:,} ({stats.filings / elapsed:.1f}/s)"
+    )
+    print(
+        f"latency: p50 {statistics.median(lat) * 1000:.0f} ms, "
+        f"p95 {lat[int(len(lat) * 0.95)] * 1000:.0f} ms, "
+        f"p99 {lat[int(len(lat) * 0.99)] * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms"
+    )
     print(f"errors: {sum(stats.errors.values())} {stats.errors or ''}")
 
 

@@ -58,13 +58,22 @@ def setup(db: Database) -> dict[str, Any]:
     version = SurveyVersion(survey_key=SURVEY, version=1, fingerprint="0" * 64, definition={})
     session.add_all([group, version, *departments])
     session.flush()
-    categories = [ServiceCategory(code=f"c{i}", name=f"Category {i}", group_id=group.id,
-                                  department_id=departments[i % DEPARTMENTS].id)
-                  for i in range(CATEGORIES)]
+    categories = [
+        ServiceCategory(
+            code=f"c{i}",
+            name=f"Category {i}",
+            group_id=group.id,
+            department_id=departments[i % DEPARTMENTS].id,
+        )
+        for i in range(CATEGORIES)
+    ]
     session.add_all(categories)
     session.commit()
-    world = {"categories": [(c.id, c.department_id) for c in categories],
-             "departments": [d.id for d in departments], "version": version.id}
+    world = {
+        "categories": [(c.id, c.department_id) for c in categories],
+        "departments": [d.id for d in departments],
+        "version": version.id,
+    }
     session.close()
     return world
 
@@ -88,51 +97,91 @@ def load(db: Database, rows: int, world: dict[str, Any], rng: random.Random) -> 
             invited = answered - timedelta(hours=rng.randint(24, 24 * 10))
             invitation_id += 1
             answered_id = invitation_id
-            invitations.append(_invitation(invitation_id, world, department_id, category_id,
-                                           invited, "answered", answered))
+            invitations.append(
+                _invitation(
+                    invitation_id, world, department_id, category_id, invited, "answered", answered
+                )
+            )
             if rng.random() < 0.5:  # one more invitation, never answered
                 invitation_id += 1
-                invitations.append(_invitation(
-                    invitation_id, world, department_id, category_id,
-                    invited + timedelta(minutes=rng.randint(0, 600)), rng.choice(UNANSWERED),
-                    None))
-            responses.append({
-                "id": n + 1, "invitation_id": answered_id,
-                "survey_key": SURVEY, "survey_version_id": world["version"], "version": 1,
-                "request_id": None, "department_id": department_id,
-                "category_id": category_id, "locale": "en",
-                "csat": min(5, max(1, rng.randint(1, 5) + (mood == 0) - (mood == 2))),
-                "ces": rng.randint(1, 7) if rng.random() < 0.8 else None,
-                "nps": rng.randint(0, 10) if rng.random() < 0.3 else None,
-                "resolved": rng.choice(RESOLVED),
-                "comment": f"Comment {n}: the crew came on time." if rng.random() < 0.25
-                else "",
-                "contact_ok": rng.random() < 0.4, "answers": {}, "created_at": answered,
-            })
+                invitations.append(
+                    _invitation(
+                        invitation_id,
+                        world,
+                        department_id,
+                        category_id,
+                        invited + timedelta(minutes=rng.randint(0, 600)),
+                        rng.choice(UNANSWERED),
+                        None,
+                    )
+                )
+            responses.append(
+                {
+                    "id": n + 1,
+                    "invitation_id": answered_id,
+                    "survey_key": SURVEY,
+                    "survey_version_id": world["version"],
+                    "version": 1,
+                    "request_id": None,
+                    "department_id": department_id,
+                    "category_id": category_id,
+                    "locale": "en",
+                    "csat": min(5, max(1, rng.randint(1, 5) + (mood == 0) - (mood == 2))),
+                    "ces": rng.randint(1, 7) if rng.random() < 0.8 else None,
+                    "nps": rng.randint(0, 10) if rng.random() < 0.3 else None,
+                    "resolved": rng.choice(RESOLVED),
+                    "comment": f"Comment {n}: the crew came on time."
+                    if rng.random() < 0.25
+                    else "",
+                    "contact_ok": rng.random() < 0.4,
+                    "answers": {},
+                    "created_at": answered,
+                }
+            )
         with db.engine.begin() as conn:
             conn.execute(insert(SurveyInvitation.__table__), invitations)
             conn.execute(insert(SurveyResponse.__table__), responses)
     with db.engine.begin() as conn:
         conn.execute(text("ANALYZE"))
         if db.dialect == "postgresql":
-            for table, last in (("survey_invitations", invitation_id),
-                                ("survey_responses", rows)):
-                conn.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})"))
-    print(f"loaded {rows:,} responses and {invitation_id:,} invitations in "
-          f"{time.perf_counter() - started:.1f} s")
+            for table, last in (("survey_invitations", invitation_id), ("survey_responses", rows)):
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {last})")
+                )
+    print(
+        f"loaded {rows:,} responses and {invitation_id:,} invitations in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
 
 
-def _invitation(ident: int, world: dict[str, Any], department_id: int, category_id: int,
-                created: datetime, state: str, answered: datetime | None) -> dict[str, Any]:
+def _invitation(
+    ident: int,
+    world: dict[str, Any],
+    department_id: int,
+    category_id: int,
+    created: datetime,
+    state: str,
+    answered: datetime | None,
+) -> dict[str, Any]:
     sent = created + timedelta(hours=24) if state in ("sent", "answered") else None
     return {
-        "id": ident, "survey_key": SURVEY, "survey_version_id": world["version"],
-        "request_id": None, "subject_key": None, "email": f"r{ident}@example.org",
-        "user_id": None, "locale": "en", "token_hash": f"{ident:064x}", "state": state,
-        "send_after": created + timedelta(hours=24), "sent_at": sent,
-        "expires_at": created + timedelta(days=15), "answered_at": answered,
-        "department_id": department_id, "category_id": category_id, "created_at": created,
+        "id": ident,
+        "survey_key": SURVEY,
+        "survey_version_id": world["version"],
+        "request_id": None,
+        "subject_key": None,
+        "email": f"r{ident}@example.org",
+        "user_id": None,
+        "locale": "en",
+        "token_hash": f"{ident:064x}",
+        "state": state,
+        "send_after": created + timedelta(hours=24),
+        "sent_at": sent,
+        "expires_at": created + timedelta(days=15),
+        "answered_at": answered,
+        "department_id": department_id,
+        "category_id": category_id,
+        "created_at": created,
     }
 
 
@@ -183,28 +232,44 @@ def main() -> None:
     session = db.session()
     for scope, department_ids in (("one department", (department,)), ("all departments", None)):
         for period, days in (("12 months", 365), ("2 years", 365 * YEARS)):
-            selection = Selection(SURVEY, now - timedelta(days=days), now,
-                                  department_ids=department_ids)
+            selection = Selection(
+                SURVEY, now - timedelta(days=days), now, department_ids=department_ids
+            )
             cases: list[tuple[str, Callable[[], Any]]] = [
-                (f"{breakdown}, by month", lambda s=selection, b=breakdown: survey_results(
-                    session, s, breakdown=b, trend="month", zone=ZONE))
+                (
+                    f"{breakdown}, by month",
+                    lambda s=selection, b=breakdown: survey_results(
+                        session, s, breakdown=b, trend="month", zone=ZONE
+                    ),
+                )
                 for breakdown in ("overall", "department", "category")
             ]
-            cases.append(("overall, by week", lambda s=selection: survey_results(
-                session, s, breakdown="overall", trend="week", zone=ZONE)))
+            cases.append(
+                (
+                    "overall, by week",
+                    lambda s=selection: survey_results(
+                        session, s, breakdown="overall", trend="week", zone=ZONE
+                    ),
+                )
+            )
             deep = encode_cursor("cm", [now - timedelta(days=min(days, 365) - 30), 2**40])
-            cases.append(("comments, first page", lambda s=selection: comments_page(
-                session, s)))
-            cases.append(("comments, a year back", lambda s=selection, d=deep: comments_page(
-                session, s, after=d)))
+            cases.append(("comments, first page", lambda s=selection: comments_page(session, s)))
+            cases.append(
+                (
+                    "comments, a year back",
+                    lambda s=selection, d=deep: comments_page(session, s, after=d),
+                )
+            )
             for label, fn in cases:
                 title = f"{scope}, {period}: {label}"
                 if args.plans:
                     print_plans(db, session, title, fn)
                 print(f"{title:58} {measure(fn, args.repeat)}")
             total = survey_results(session, selection, breakdown="overall", zone=ZONE).total
-            print(f"   ({total.responses:,} responses, CSAT {total.csat_average:.2f}, "
-                  f"response rate {100 * (total.response_rate or 0):.0f}%)")
+            print(
+                f"   ({total.responses:,} responses, CSAT {total.csat_average:.2f}, "
+                f"response rate {100 * (total.response_rate or 0):.0f}%)"
+            )
     session.close()
     db.dispose()
 

@@ -61,8 +61,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["portal.db"] = Database(settings.database_url)
     # What pages, emails and jobs see: these settings with the city's profile on top.
     app.extensions["portal.city"] = CityCache(
-        settings, app.extensions["portal.db"],
-        on_change=lambda current: configure_sla(current.timezone))
+        settings,
+        app.extensions["portal.db"],
+        on_change=lambda current: configure_sla(current.timezone),
+    )
 
     from portal import errors, i18n, templating, web
     from portal.extensions import csrf, limiter
@@ -111,15 +113,39 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.surveys import views as survey_views
 
     init_login(app)
-    for blueprint in (pages_bp, health_bp, auth_bp, filing_bp, tracking_bp, alerts_bp, mail_bp,
-                      queue_views.bp, case_views.bp, search_views.bp, intake_views.bp,
-                      audit_views.bp, staff_views.bp, routing_views.bp, sla_admin_views.bp,
-                      notices_bp, escalation_views.bp, survey_results_views.bp, survey_views.bp,
-                      programmes_bp, programme_admin_views.bp, programme_roster_views.bp,
-                      open311_views.bp, open311_key_views.bp, open_data_views.bp,
-                      areas_admin_views.bp,
-                      report_staff_views.bp, report_public_views.bp, catalogue_admin_views.bp,
-                      templates_admin_views.bp, city_views.bp):
+    for blueprint in (
+        pages_bp,
+        health_bp,
+        auth_bp,
+        filing_bp,
+        tracking_bp,
+        alerts_bp,
+        mail_bp,
+        queue_views.bp,
+        case_views.bp,
+        search_views.bp,
+        intake_views.bp,
+        audit_views.bp,
+        staff_views.bp,
+        routing_views.bp,
+        sla_admin_views.bp,
+        notices_bp,
+        escalation_views.bp,
+        survey_results_views.bp,
+        survey_views.bp,
+        programmes_bp,
+        programme_admin_views.bp,
+        programme_roster_views.bp,
+        open311_views.bp,
+        open311_key_views.bp,
+        open_data_views.bp,
+        areas_admin_views.bp,
+        report_staff_views.bp,
+        report_public_views.bp,
+        catalogue_admin_views.bp,
+        templates_admin_views.bp,
+        city_views.bp,
+    ):
         app.register_blueprint(blueprint)
 
     from portal import jobs

@@ -48,8 +48,9 @@ class Settings:
     emergency_number: str = "911"
     timezone: str = "America/Chicago"
     default_language: str = "en"
-    city_translations: dict[str, dict[str, str]] = field(default_factory=dict, hash=False,
-                                                         compare=False)
+    city_translations: dict[str, dict[str, str]] = field(
+        default_factory=dict, hash=False, compare=False
+    )
     #: Changes with each import of a logo (its URL carries it); empty: no logo.
     logo_version: str = ""
     reference_prefix: str = "SR"
@@ -106,8 +107,11 @@ class Settings:
         translated = self.city_translations.get(locale or "", {}).get(field)
         if translated:
             return translated
-        return {"name": self.city_name, "short_name": self.short_name,
-                "contact": self.city_contact}[field]
+        return {
+            "name": self.city_name,
+            "short_name": self.short_name,
+            "contact": self.city_contact,
+        }[field]
 
     @property
     def is_production(self) -> bool:
@@ -147,30 +151,43 @@ class Settings:
             smtp_ssl=_bool(env.get("SMTP_SSL"), False),
             mail_dir=env.get("PORTAL_MAIL_DIR", base.mail_dir),
             upload_dir=env.get("PORTAL_UPLOAD_DIR", base.upload_dir),
-            nearby_radius_m=_int("PORTAL_NEARBY_RADIUS_M", env.get("PORTAL_NEARBY_RADIUS_M"),
-                                 base.nearby_radius_m),
+            nearby_radius_m=_int(
+                "PORTAL_NEARBY_RADIUS_M", env.get("PORTAL_NEARBY_RADIUS_M"), base.nearby_radius_m
+            ),
             reopen_days=_int("PORTAL_REOPEN_DAYS", env.get("PORTAL_REOPEN_DAYS"), base.reopen_days),
-            survey_delay_hours=_int("PORTAL_SURVEY_DELAY_HOURS",
-                                    env.get("PORTAL_SURVEY_DELAY_HOURS"),
-                                    base.survey_delay_hours),
-            survey_expiry_days=_int("PORTAL_SURVEY_EXPIRY_DAYS",
-                                    env.get("PORTAL_SURVEY_EXPIRY_DAYS"),
-                                    base.survey_expiry_days),
-            survey_fatigue_days=_int("PORTAL_SURVEY_FATIGUE_DAYS",
-                                     env.get("PORTAL_SURVEY_FATIGUE_DAYS"),
-                                     base.survey_fatigue_days),
-            programme_offer_hours=_int("PORTAL_PROGRAMME_OFFER_HOURS",
-                                       env.get("PORTAL_PROGRAMME_OFFER_HOURS"),
-                                       base.programme_offer_hours),
-            programme_reminder_hours=_int("PORTAL_PROGRAMME_REMINDER_HOURS",
-                                          env.get("PORTAL_PROGRAMME_REMINDER_HOURS"),
-                                          base.programme_reminder_hours),
+            survey_delay_hours=_int(
+                "PORTAL_SURVEY_DELAY_HOURS",
+                env.get("PORTAL_SURVEY_DELAY_HOURS"),
+                base.survey_delay_hours,
+            ),
+            survey_expiry_days=_int(
+                "PORTAL_SURVEY_EXPIRY_DAYS",
+                env.get("PORTAL_SURVEY_EXPIRY_DAYS"),
+                base.survey_expiry_days,
+            ),
+            survey_fatigue_days=_int(
+                "PORTAL_SURVEY_FATIGUE_DAYS",
+                env.get("PORTAL_SURVEY_FATIGUE_DAYS"),
+                base.survey_fatigue_days,
+            ),
+            programme_offer_hours=_int(
+                "PORTAL_PROGRAMME_OFFER_HOURS",
+                env.get("PORTAL_PROGRAMME_OFFER_HOURS"),
+                base.programme_offer_hours,
+            ),
+            programme_reminder_hours=_int(
+                "PORTAL_PROGRAMME_REMINDER_HOURS",
+                env.get("PORTAL_PROGRAMME_REMINDER_HOURS"),
+                base.programme_reminder_hours,
+            ),
             open311_jurisdiction=env.get("OPEN311_JURISDICTION", base.open311_jurisdiction),
             open311_contact=env.get("OPEN311_CONTACT", base.open311_contact),
             open311_key_service=env.get("OPEN311_KEY_SERVICE", base.open311_key_service),
-            report_refresh_seconds=_int("PORTAL_REPORT_REFRESH_SECONDS",
-                                        env.get("PORTAL_REPORT_REFRESH_SECONDS"),
-                                        base.report_refresh_seconds),
+            report_refresh_seconds=_int(
+                "PORTAL_REPORT_REFRESH_SECONDS",
+                env.get("PORTAL_REPORT_REFRESH_SECONDS"),
+                base.report_refresh_seconds,
+            ),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
         )

@@ -13,8 +13,9 @@ class ClearDateField(DateField):
     """A date (``YYYY-MM-DD``, as the browser's date picker sends it) whose one message for
     anything that is not a real date is ``message``, in place of WTForms' own."""
 
-    def __init__(self, label: Any = None, validators: Any = None, *, message: Any,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, label: Any = None, validators: Any = None, *, message: Any, **kwargs: Any
+    ) -> None:
         super().__init__(label, validators, **kwargs)
         self.not_a_date = message
 

@@ -17,6 +17,9 @@ def healthz():
         with database().engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        return {"status": "unavailable", "database": "unreachable",
-                "error": type(exc).__name__}, 503
+        return {
+            "status": "unavailable",
+            "database": "unreachable",
+            "error": type(exc).__name__,
+        }, 503
     return {"status": "ok", "database": "ok"}, 200

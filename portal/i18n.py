@@ -40,11 +40,15 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _remember_language(response):
         chosen = request.args.get("lang")
-        if chosen in _settings().languages and \
-                request.cookies.get(COOKIE) != chosen:
-            response.set_cookie(COOKIE, chosen, max_age=365 * 24 * 3600, samesite="Lax",
-                                secure=current_app.config["SESSION_COOKIE_SECURE"],
-                                httponly=True)
+        if chosen in _settings().languages and request.cookies.get(COOKIE) != chosen:
+            response.set_cookie(
+                COOKIE,
+                chosen,
+                max_age=365 * 24 * 3600,
+                samesite="Lax",
+                secure=current_app.config["SESSION_COOKIE_SECURE"],
+                httponly=True,
+            )
         return response
 
     babel.init_app(

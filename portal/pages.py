@@ -15,11 +15,15 @@ bp = Blueprint("pages", __name__)
 
 @bp.get("/")
 def home():
-    groups = db_session().scalars(
-        select(ServiceGroup)
-        .order_by(ServiceGroup.position, ServiceGroup.id)
-        .options(selectinload(ServiceGroup.categories))
-    ).all()
+    groups = (
+        db_session()
+        .scalars(
+            select(ServiceGroup)
+            .order_by(ServiceGroup.position, ServiceGroup.id)
+            .options(selectinload(ServiceGroup.categories))
+        )
+        .all()
+    )
     return render_template("pages/home.html", groups=groups)
 
 

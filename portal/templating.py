@@ -36,7 +36,8 @@ def init_app(app: Flask) -> None:
                 "contact": settings.city_text("contact", locale),
                 "emergency_number": settings.emergency_number,
                 "logo_url": url_for("pages.logo", v=settings.logo_version)
-                if settings.logo_version else "",
+                if settings.logo_version
+                else "",
             },
             "languages": {code: LANGUAGE_NAMES.get(code, code) for code in settings.languages},
             "current_locale": locale,

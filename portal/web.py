@@ -70,9 +70,13 @@ def init_app(app: Flask) -> None:
     def _refuse_nul_characters() -> None:
         # PostgreSQL text cannot hold NUL, and no form needs it: refuse it at the edge with a
         # clear 400 instead of failing deep inside a query.
-        if "\x00" in request.path or _has_nul(request.args.values()) or (
-            request.method in WRITE_METHODS and _has_nul(
-                v for values in request.form.listvalues() for v in values)
+        if (
+            "\x00" in request.path
+            or _has_nul(request.args.values())
+            or (
+                request.method in WRITE_METHODS
+                and _has_nul(v for values in request.form.listvalues() for v in values)
+            )
         ):
             abort(400)
 

@@ -21,8 +21,7 @@ class ClosingClient(FlaskClient):
         super().__init__(*args, **kwargs)
         self._bodies: list[Any] = []
 
-    def _request_from_builder_args(self, args: tuple[Any, ...],
-                                   kwargs: dict[str, Any]) -> Request:
+    def _request_from_builder_args(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request:
         request = super()._request_from_builder_args(args, kwargs)
         self._bodies.append(request.environ.get("wsgi.input"))
         return request

@@ -204,6 +204,7 @@ def csrf_from(html: str) -> str:
 def sign_in(client: FlaskClient, user) -> None:
     """Sign ``user`` in through the real form (with its CSRF token), like a browser."""
     token = csrf_from(client.get("/account/sign-in").get_data(as_text=True))
-    response = client.post("/account/sign-in", data={"csrf_token": token, "email": user.email,
-                                                     "password": PASSWORD})
+    response = client.post(
+        "/account/sign-in", data={"csrf_token": token, "email": user.email, "password": PASSWORD}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)

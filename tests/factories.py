@@ -48,8 +48,9 @@ class Factories:
         kw.setdefault("name", f"Group {n}")
         return self._add(ServiceGroup(**kw))
 
-    def category(self, *, questions: list[dict[str, Any]] | None = None,
-                 **kw: Any) -> ServiceCategory:
+    def category(
+        self, *, questions: list[dict[str, Any]] | None = None, **kw: Any
+    ) -> ServiceCategory:
         n = next(_seq)
         kw.setdefault("code", f"cat-{n}")
         kw.setdefault("name", f"Category {n}")
@@ -73,9 +74,16 @@ class Factories:
         kw.setdefault("name", f"Area {n}")
         lons = [p[0] for p in ring]
         lats = [p[1] for p in ring]
-        return self._add(Area(geometry={"type": "Polygon", "coordinates": [ring]},
-                              min_lat=min(lats), max_lat=max(lats),
-                              min_lon=min(lons), max_lon=max(lons), **kw))
+        return self._add(
+            Area(
+                geometry={"type": "Polygon", "coordinates": [ring]},
+                min_lat=min(lats),
+                max_lat=max(lats),
+                min_lon=min(lons),
+                max_lon=max(lons),
+                **kw,
+            )
+        )
 
     def user(self, **kw: Any) -> User:
         n = next(_seq)
@@ -92,9 +100,14 @@ class Factories:
         kw.setdefault("lat", INSIDE[0])
         kw.setdefault("lon", INSIDE[1])
         status = kw.pop("status", "new")
-        sr = ServiceRequest(category=category, department_id=category.department_id,
-                            is_public=not (category.private or kw.get("private_by_reporter")),
-                            status=status, is_open=status in OPEN_STATUSES, **kw)
+        sr = ServiceRequest(
+            category=category,
+            department_id=category.department_id,
+            is_public=not (category.private or kw.get("private_by_reporter")),
+            status=status,
+            is_open=status in OPEN_STATUSES,
+            **kw,
+        )
         self._add(sr)
         sr.reference = f"{self.settings.reference_prefix}-{clock.now().year}-{sr.id:06d}"
         self._add(Event(request_id=sr.id, kind="submitted", public=True, actor_kind="resident"))
@@ -106,13 +119,13 @@ class Factories:
 
         user = self.user(role=role, **kw)
         for department in departments:
-            self.session.add(StaffMembership(user_id=user.id, department_id=department.id,
-                                             role=role))
+            self.session.add(
+                StaffMembership(user_id=user.id, department_id=department.id, role=role)
+            )
         self.session.flush()
         return user
 
-    def task(self, request: ServiceRequest, department: Department | None = None,
-             **kw: Any) -> Any:
+    def task(self, request: ServiceRequest, department: Department | None = None, **kw: Any) -> Any:
         """A task written directly; SLA columns (``due_at``, ``sla_stage``...) as given."""
         from portal.casework.models import OPEN_TASK_STATUSES, Task
 
@@ -131,8 +144,7 @@ class Factories:
         kw.setdefault("target_seconds", 8 * 3600)
         kw.setdefault("started_at", clock.now())
         kw.setdefault("department_id", task.department_id if task else request.department_id)
-        return self._add(SlaClock(request_id=request.id, task_id=task.id if task else None,
-                                  **kw))
+        return self._add(SlaClock(request_id=request.id, task_id=task.id if task else None, **kw))
 
     # -- surveys (results tests build responses directly) ------------------------------------
 
@@ -142,13 +154,22 @@ class Factories:
 
         from portal.surveys.models import SurveyVersion
 
-        row = self.session.scalar(select(SurveyVersion).where(
-            SurveyVersion.survey_key == key, SurveyVersion.version == version))
-        return row or self._add(SurveyVersion(survey_key=key, version=version,
-                                              fingerprint="0" * 64, definition={}))
+        row = self.session.scalar(
+            select(SurveyVersion).where(
+                SurveyVersion.survey_key == key, SurveyVersion.version == version
+            )
+        )
+        return row or self._add(
+            SurveyVersion(survey_key=key, version=version, fingerprint="0" * 64, definition={})
+        )
 
-    def survey_invitation(self, request: ServiceRequest | None = None, *,
-                          survey_key: str = "request-resolved", **kw: Any) -> Any:
+    def survey_invitation(
+        self,
+        request: ServiceRequest | None = None,
+        *,
+        survey_key: str = "request-resolved",
+        **kw: Any,
+    ) -> Any:
         """An invitation written directly (state "sent" unless given), with the case's
         department and category."""
         from datetime import timedelta
@@ -167,18 +188,26 @@ class Factories:
             kw.setdefault("department_id", request.department_id)
             kw.setdefault("category_id", request.category_id)
         version = self.survey_version(survey_key)
-        return self._add(SurveyInvitation(
-            survey_key=survey_key, survey_version_id=version.id,
-            request_id=request.id if request is not None else None, created_at=now, **kw))
+        return self._add(
+            SurveyInvitation(
+                survey_key=survey_key,
+                survey_version_id=version.id,
+                request_id=request.id if request is not None else None,
+                created_at=now,
+                **kw,
+            )
+        )
 
-    def survey_response(self, invitation: Any = None, *, survey_key: str | None = None,
-                        **kw: Any) -> Any:
+    def survey_response(
+        self, invitation: Any = None, *, survey_key: str | None = None, **kw: Any
+    ) -> Any:
         """A response written directly: measures (csat, ces, nps, resolved, comment...) as
         given; case, department and category from the invitation unless given."""
         from portal.surveys.models import SurveyResponse
 
-        survey_key = survey_key or (invitation.survey_key if invitation is not None
-                                    else "request-resolved")
+        survey_key = survey_key or (
+            invitation.survey_key if invitation is not None else "request-resolved"
+        )
         version = self.survey_version(survey_key)
         if invitation is not None:
             kw.setdefault("request_id", invitation.request_id)
@@ -186,13 +215,17 @@ class Factories:
             kw.setdefault("category_id", invitation.category_id)
             kw.setdefault("invitation_id", invitation.id)
         kw.setdefault("created_at", clock.now())
-        return self._add(SurveyResponse(survey_key=survey_key, survey_version_id=version.id,
-                                        version=version.version, **kw))
+        return self._add(
+            SurveyResponse(
+                survey_key=survey_key, survey_version_id=version.id, version=version.version, **kw
+            )
+        )
 
     # -- programmes (written directly, for arranging state) ----------------------------------
 
-    def programme(self, *, sessions: int = 0, questions: list[dict[str, Any]] | None = None,
-                  **kw: Any) -> Any:
+    def programme(
+        self, *, sessions: int = 0, questions: list[dict[str, Any]] | None = None, **kw: Any
+    ) -> Any:
         """A programme (status "open", enrolment window open now, 10 places unless given)
         with ``sessions`` weekly two-hour sessions starting a week from now, and eligibility
         ``questions`` (dicts of ``EligibilityQuestion`` fields; ``prompt`` defaults from
@@ -215,9 +248,15 @@ class Factories:
         first = now + timedelta(days=7)
         for number in range(sessions):
             start = first + timedelta(weeks=number)
-            self._add(ProgrammeSession(programme=programme, title=f"Session {number + 1}",
-                                       starts_at=start, ends_at=start + timedelta(hours=2),
-                                       place="City Hall, Room 101"))
+            self._add(
+                ProgrammeSession(
+                    programme=programme,
+                    title=f"Session {number + 1}",
+                    starts_at=start,
+                    ends_at=start + timedelta(hours=2),
+                    place="City Hall, Room 101",
+                )
+            )
         if sessions:
             programme.starts_on = first.date()
             programme.ends_on = (first + timedelta(weeks=sessions - 1)).date()

@@ -25,8 +25,10 @@ def scratch_postgres() -> Iterator[str]:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     except OperationalError as exc:
         admin.dispose()
-        pytest.skip(f"needs PostgreSQL at {SERVER}, which cannot be reached: "
-                    f"{str(exc.orig).strip().splitlines()[0]}")
+        pytest.skip(
+            f"needs PostgreSQL at {SERVER}, which cannot be reached: "
+            f"{str(exc.orig).strip().splitlines()[0]}"
+        )
     try:
         yield f"{SERVER}/{name}"
     finally:

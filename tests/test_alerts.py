@@ -27,9 +27,13 @@ def _real_time():
 
 
 def _digests(db) -> list[OutboxMessage]:
-    return list(db.scalars(
-        select(OutboxMessage).where(OutboxMessage.kind == "area_digest").order_by(OutboxMessage.id)
-    ))
+    return list(
+        db.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "area_digest")
+            .order_by(OutboxMessage.id)
+        )
+    )
 
 
 def _subscriptions(db, user) -> list[AreaSubscription]:
@@ -57,9 +61,14 @@ def test_subscribe_list_and_remove(client, db, make):
     assert page.status_code == 200
     assert "Riverside" in html and "Potholes" in html and 'for="area"' in html
 
-    response = client.post("/my/alerts/", data={"csrf_token": csrf_from(html),
-                                                "area": str(area.id),
-                                                "categories": [str(potholes.id)]})
+    response = client.post(
+        "/my/alerts/",
+        data={
+            "csrf_token": csrf_from(html),
+            "area": str(area.id),
+            "categories": [str(potholes.id)],
+        },
+    )
     assert response.status_code == 302
     [sub] = _subscriptions(db, me)
     assert sub.area_id == area.id and sub.category_ids == [potholes.id]
@@ -73,20 +82,29 @@ def test_subscribe_list_and_remove(client, db, make):
 
     other = make.user()
     theirs = subscribe(db, user=other, area_id=area.id, category_ids=[], now=clock.now())
-    assert client.post(f"/my/alerts/{theirs.id}/remove",
-                       data={"csrf_token": csrf_from(html)}).status_code == 404
-    assert client.post(f"/my/alerts/{sub.id}/remove",
-                       data={"csrf_token": csrf_from(html)}).status_code == 302
+    assert (
+        client.post(
+            f"/my/alerts/{theirs.id}/remove", data={"csrf_token": csrf_from(html)}
+        ).status_code
+        == 404
+    )
+    assert (
+        client.post(f"/my/alerts/{sub.id}/remove", data={"csrf_token": csrf_from(html)}).status_code
+        == 302
+    )
     assert _subscriptions(db, me) == []
     assert len(_subscriptions(db, other)) == 1
 
 
-@pytest.mark.parametrize("data, field", [
-    ({"area": "0"}, "area"),
-    ({"area": "999999"}, "area"),
-    ({"area": "nonsense"}, "area"),
-    ({"area": "AREA", "categories": ["999999"]}, "categories"),
-])
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"area": "0"}, "area"),
+        ({"area": "999999"}, "area"),
+        ({"area": "nonsense"}, "area"),
+        ({"area": "AREA", "categories": ["999999"]}, "categories"),
+    ],
+)
 def test_subscribe_errors_are_shown_next_to_the_field(client, db, make, data, field):
     me = make.user()
     area = make.area()

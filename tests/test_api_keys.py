@@ -27,16 +27,25 @@ def _key(db, **kw):
 
 # -- the domain ---------------------------------------------------------------------------------
 
+
 def test_a_new_key_is_kept_only_as_its_hash(db, make):
     admin = make.user(role="admin")
-    key, raw = keys.new_key(db, label="  County   bridge ", rate_limit="1000/hour;60/minute",
-                            contact_email="Team@County.example", by=admin)
+    key, raw = keys.new_key(
+        db,
+        label="  County   bridge ",
+        rate_limit="1000/hour;60/minute",
+        contact_email="Team@County.example",
+        by=admin,
+    )
     assert len(raw) >= 40
     assert key.key_hash == hashlib.sha256(raw.encode()).hexdigest()
     assert key.prefix == raw[:8]
     assert raw not in {key.label, key.prefix, key.key_hash, key.contact_email}
     assert (key.label, key.rate_limit, key.contact_email) == (
-        "County bridge", "1000/hour;60/minute", "Team@county.example")
+        "County bridge",
+        "1000/hour;60/minute",
+        "Team@county.example",
+    )
     assert key.created_by_id == admin.id and key.active
     [entry] = db.scalars(select(AuditEntry).where(AuditEntry.entity == "api_key")).all()
     assert (entry.action, entry.entity_id, entry.actor_id) == ("create", str(key.id), admin.id)
@@ -64,8 +73,11 @@ def test_revoking_twice_writes_one_entry(db, make):
     assert keys.revoke(db, key, by=admin, now=NOW) is True
     assert keys.revoke(db, key, by=admin, now=NOW) is False
     assert key.revoked_at == NOW and key.revoked_by_id == admin.id
-    actions = db.scalars(select(AuditEntry.action).where(
-        AuditEntry.entity == "api_key", AuditEntry.entity_id == str(key.id))).all()
+    actions = db.scalars(
+        select(AuditEntry.action).where(
+            AuditEntry.entity == "api_key", AuditEntry.entity_id == str(key.id)
+        )
+    ).all()
     assert sorted(actions) == ["create", "revoke"]
 
 
@@ -78,11 +90,19 @@ def test_record_use_counts_in_the_database(db):
     assert (key.use_count, key.filed_count, key.last_used_at) == (3, 2, NOW)
 
 
-@pytest.mark.parametrize(("rate", "problem"), [
-    ("60/minute", None), ("1000/hour;60/minute", None), ("5 per second", None),
-    ("", "required"), ("often", "invalid"), ("0/minute", "zero"), ("-1/minute", "invalid"),
-    ("1/" + "minute" * 20, "too_long"),
-])
+@pytest.mark.parametrize(
+    ("rate", "problem"),
+    [
+        ("60/minute", None),
+        ("1000/hour;60/minute", None),
+        ("5 per second", None),
+        ("", "required"),
+        ("often", "invalid"),
+        ("0/minute", "zero"),
+        ("-1/minute", "invalid"),
+        ("1/" + "minute" * 20, "too_long"),
+    ],
+)
 def test_rate_limits_are_checked_with_the_limiter_parser(rate, problem):
     assert keys.check_rate_limit(rate) == problem
 
@@ -90,21 +110,25 @@ def test_rate_limits_are_checked_with_the_limiter_parser(rate, problem):
 def test_bad_input_is_refused_field_by_field(db):
     with pytest.raises(keys.ApiKeyError) as caught:
         keys.new_key(db, label=" ", rate_limit="lots", contact_email="nobody", by=None)
-    assert caught.value.errors == {"label": "required", "rate_limit": "invalid",
-                                   "contact_email": "invalid"}
+    assert caught.value.errors == {
+        "label": "required",
+        "rate_limit": "invalid",
+        "contact_email": "invalid",
+    }
     assert db.scalar(select(ApiKey)) is None
 
 
 def test_keys_are_listed_newest_first_a_page_at_a_time(db):
     made = [_key(db, label=f"App {n}")[0] for n in range(keys.PAGE_SIZE + 3)]
     first = keys.list_keys(db)
-    assert [k.id for k in first.keys] == [k.id for k in reversed(made)][:keys.PAGE_SIZE]
+    assert [k.id for k in first.keys] == [k.id for k in reversed(made)][: keys.PAGE_SIZE]
     second = keys.list_keys(db, before=first.next_before)
     assert [k.label for k in second.keys] == ["App 2", "App 1", "App 0"]
     assert second.next_before is None
 
 
 # -- the back office ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def admin_client(client, make):
@@ -121,9 +145,15 @@ def test_the_back_office_links_admins_to_api_keys(admin_client):
 def test_an_admin_makes_a_key_and_sees_it_once(admin_client, db):
     page = admin_client.get("/staff/api-keys/new")
     assert page.status_code == 200
-    response = admin_client.post("/staff/api-keys/new", data={
-        "csrf_token": csrf_from(page.get_data(as_text=True)), "label": "FixIt app",
-        "rate_limit": "30/minute", "contact_email": "dev@fixit.example"})
+    response = admin_client.post(
+        "/staff/api-keys/new",
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "label": "FixIt app",
+            "rate_limit": "30/minute",
+            "contact_email": "dev@fixit.example",
+        },
+    )
     assert response.status_code == 201
     assert response.content_type.startswith("text/html")
     assert "no-store" in response.headers["Cache-Control"]
@@ -135,31 +165,42 @@ def test_an_admin_makes_a_key_and_sees_it_once(admin_client, db):
     assert "FixIt app" in listing and key.prefix in listing and "30/minute" in listing
     assert raw not in listing
     # The key works for the API at once.
-    assert admin_client.post("/open311/v2/requests.json",
-                             data={"api_key": raw}).status_code == 400
+    assert admin_client.post("/open311/v2/requests.json", data={"api_key": raw}).status_code == 400
 
 
 def test_mistakes_are_shown_next_to_their_fields(admin_client, db):
     token = csrf_from(admin_client.get("/staff/api-keys/new").get_data(as_text=True))
-    response = admin_client.post("/staff/api-keys/new", data={
-        "csrf_token": token, "label": "", "rate_limit": "whenever",
-        "contact_email": "not-an-email"})
+    response = admin_client.post(
+        "/staff/api-keys/new",
+        data={
+            "csrf_token": token,
+            "label": "",
+            "rate_limit": "whenever",
+            "contact_email": "not-an-email",
+        },
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "There is a problem" in html
-    for field_id, message in (("label", "Enter who will use the key"),
-                              ("rate_limit", "Write the rate limit like 60/minute"),
-                              ("contact_email", "Enter an email address in the right format")):
-        assert re.search(rf'<span class="usa-error-message" id="{field_id}-error-1">'
-                         rf'{re.escape(message)}', html), field_id
+    for field_id, message in (
+        ("label", "Enter who will use the key"),
+        ("rate_limit", "Write the rate limit like 60/minute"),
+        ("contact_email", "Enter an email address in the right format"),
+    ):
+        assert re.search(
+            rf'<span class="usa-error-message" id="{field_id}-error-1">'
+            rf"{re.escape(message)}",
+            html,
+        ), field_id
         assert f'aria-describedby="{field_id}-hint {field_id}-error-1"' in html
     assert db.scalar(select(ApiKey)) is None
 
 
 def test_zero_rate_is_refused_by_the_domain_rules(admin_client, db):
     token = csrf_from(admin_client.get("/staff/api-keys/new").get_data(as_text=True))
-    response = admin_client.post("/staff/api-keys/new", data={
-        "csrf_token": token, "label": "App", "rate_limit": "0/minute"})
+    response = admin_client.post(
+        "/staff/api-keys/new", data={"csrf_token": token, "label": "App", "rate_limit": "0/minute"}
+    )
     assert response.status_code == 400
     assert "A rate limit must allow at least one request" in response.get_data(as_text=True)
 
@@ -171,13 +212,13 @@ def test_revoking_asks_first_then_stops_the_key(admin_client, db):
     html = confirm.get_data(as_text=True)
     assert "Revoke the key" in html
     assert keys.find_key(db, raw) is key  # looking is not revoking
-    response = admin_client.post(f"/staff/api-keys/{key.id}/revoke",
-                                 data={"csrf_token": csrf_from(html)})
+    response = admin_client.post(
+        f"/staff/api-keys/{key.id}/revoke", data={"csrf_token": csrf_from(html)}
+    )
     assert response.status_code == 302
     db.refresh(key)
     assert key.revoked_at is not None
-    assert admin_client.post("/open311/v2/requests.json",
-                             data={"api_key": raw}).status_code == 403
+    assert admin_client.post("/open311/v2/requests.json", data={"api_key": raw}).status_code == 403
     listing = admin_client.get("/staff/api-keys/").get_data(as_text=True)
     assert "is revoked: it no longer works" in listing
     assert "Revoked" in listing

@@ -27,8 +27,13 @@ def test_points_fall_in_the_right_area(make, db):
 
 def test_a_hole_in_a_multipolygon_is_outside(make, db):
     outer = [[-87.02, 40.98], [-86.98, 40.98], [-86.98, 41.02], [-87.02, 41.02], [-87.02, 40.98]]
-    hole = [[-87.005, 40.995], [-86.995, 40.995], [-86.995, 41.005], [-87.005, 41.005],
-            [-87.005, 40.995]]
+    hole = [
+        [-87.005, 40.995],
+        [-86.995, 40.995],
+        [-86.995, 41.005],
+        [-87.005, 41.005],
+        [-87.005, 40.995],
+    ]
     area = make.area(code="ring", name="Ring", ring=outer)
     area.geometry = {"type": "MultiPolygon", "coordinates": [[outer, hole]]}
     db.flush()

@@ -56,22 +56,31 @@ def token(client, admin_user) -> str:
 
 
 def _feature(code: str, name: str, ring: list, **properties) -> dict:
-    return {"type": "Feature", "properties": {"code": code, "name": name, **properties},
-            "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    return {
+        "type": "Feature",
+        "properties": {"code": code, "name": name, **properties},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
 
 
 def _file(*features: dict) -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": list(features)}).encode()
 
 
-NEW_FILE = _file(_feature("west", "West End", NEW_WEST, population=1200),
-                 _feature("east", "Eastgate", NEW_EAST),
-                 _feature("south", "Southpark", SOUTH, population=800))
+NEW_FILE = _file(
+    _feature("west", "West End", NEW_WEST, population=1200),
+    _feature("east", "Eastgate", NEW_EAST),
+    _feature("south", "Southpark", SOUTH, population=800),
+)
 
 
 def _upload(client, token: str, content: bytes, filename: str = "areas.geojson", **query):
-    return client.post(f"{BASE}/upload", query_string=query, content_type="multipart/form-data",
-                       data={"csrf_token": token, "file": (io.BytesIO(content), filename)})
+    return client.post(
+        f"{BASE}/upload",
+        query_string=query,
+        content_type="multipart/form-data",
+        data={"csrf_token": token, "file": (io.BytesIO(content), filename)},
+    )
 
 
 def _preview(client, token: str, content: bytes) -> str:
@@ -83,16 +92,21 @@ def _preview(client, token: str, content: bytes) -> str:
 
 
 def _hidden(page: str, name: str) -> str:
-    match = re.search(rf'name="{name}" type="hidden" value="([^"]*)"', page) or \
-        re.search(rf'type="hidden" name="{name}" value="([^"]*)"', page) or \
-        re.search(rf'name="{name}"[^>]*value="([^"]*)"', page)
+    match = (
+        re.search(rf'name="{name}" type="hidden" value="([^"]*)"', page)
+        or re.search(rf'type="hidden" name="{name}" value="([^"]*)"', page)
+        or re.search(rf'name="{name}"[^>]*value="([^"]*)"', page)
+    )
     assert match, f"no hidden {name} in the page"
     return unescape(match.group(1))
 
 
 def _apply(client, page: str, *, move: bool = False):
-    data = {"csrf_token": csrf_from(page), "upload": _hidden(page, "upload"),
-            "state": _hidden(page, "state")}
+    data = {
+        "csrf_token": csrf_from(page),
+        "upload": _hidden(page, "upload"),
+        "state": _hidden(page, "state"),
+    }
     if move:
         data["move_requests"] = "y"
     return client.post(f"{BASE}/apply", data=data)
@@ -120,8 +134,9 @@ def city(make, db):
         "into_south": make.request(category=category, lat=40.98, lon=-87.0, area_id=None),
         # In the north, which leaves: no area of the file covers it, so it keeps its area.
         "outside": make.request(category=category, lat=41.02, lon=-87.0, area_id=north.id),
-        "closed": make.request(category=category, lat=41.0, lon=-86.995, area_id=east.id,
-                               status="closed"),
+        "closed": make.request(
+            category=category, lat=41.0, lon=-86.995, area_id=east.id, status="closed"
+        ),
         "no_point": make.request(category=category, lat=None, lon=None, area_id=east.id),
     }
     return {"west": west, "east": east, "north": north, "requests": requests}
@@ -129,8 +144,10 @@ def city(make, db):
 
 def _areas(db) -> dict[str, tuple]:
     db.expire_all()
-    return {a.code: (a.name, a.population, a.active, a.geometry["coordinates"][0])
-            for a in db.scalars(select(Area))}
+    return {
+        a.code: (a.name, a.population, a.active, a.geometry["coordinates"][0])
+        for a in db.scalars(select(Area))
+    }
 
 
 def _placed(db, city) -> dict[str, int | None]:
@@ -145,6 +162,7 @@ def _uploads(settings) -> list[Path]:
 
 # --- the list --------------------------------------------------------------------------------
 
+
 def test_the_list_shows_each_area_with_its_open_requests(client, token, city, db):
     city["north"].active = False
     db.flush()
@@ -157,6 +175,7 @@ def test_the_list_shows_each_area_with_its_open_requests(client, token, city, db
 
 # --- a bad file ------------------------------------------------------------------------------
 
+
 def test_a_bad_file_names_every_problem_and_changes_nothing(client, token, city, db, settings):
     before = _areas(db)
     bad = _file(
@@ -164,11 +183,20 @@ def test_a_bad_file_names_every_problem_and_changes_nothing(client, token, city,
         _feature("west", "West End", NEW_WEST),
         _feature("east", "Eastgate", WEST),  # overlaps the new west
         _feature("west", "West again", SOUTH),
-        _feature("far", "Far away", [[-80.0, 40.0], [-79.9, 40.0], [-79.9, 40.1], [-80.0, 40.0]],
-                 population=-5),
-        {"type": "Feature", "properties": {"name": "No code"},
-         "geometry": {"type": "Polygon", "coordinates": [[[-87.0, 40.9], [-86.9, 40.9],
-                                                          [-86.9, 41.0]]]}},
+        _feature(
+            "far",
+            "Far away",
+            [[-80.0, 40.0], [-79.9, 40.0], [-79.9, 40.1], [-80.0, 40.0]],
+            population=-5,
+        ),
+        {
+            "type": "Feature",
+            "properties": {"name": "No code"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-87.0, 40.9], [-86.9, 40.9], [-86.9, 41.0]]],
+            },
+        },
     )
     response = _upload(client, token, bad)
     assert response.status_code == 400
@@ -176,8 +204,10 @@ def test_a_bad_file_names_every_problem_and_changes_nothing(client, token, city,
     assert "There is a problem" in text
     assert "The file has 6 problems, listed below: nothing was changed." in text
     assert "Area “bow” (feature 1): the polygon is not valid: its boundary crosses itself" in text
-    assert ("Area “far” (feature 5): its population must be a whole number of residents "
-            "from 0 to 100,000,000") in text
+    assert (
+        "Area “far” (feature 5): its population must be a whole number of residents "
+        "from 0 to 100,000,000"
+    ) in text
     assert "Feature 6: its code None must be 1 to 40 lower-case letters" in text
     assert "Feature 6: each ring needs at least 4 positions (a closed triangle)" in text
     assert "Area “west” is in the file 2 times: each code may appear once" in text
@@ -191,15 +221,16 @@ def test_a_file_that_is_not_json_is_refused_with_where_to_look(client, token, ci
     response = _upload(client, token, b'{"type": "FeatureCollection",\n "features": [,]}')
     assert response.status_code == 400
     assert "The file is not valid JSON: look near line 2, column 15" in _text(
-        response.get_data(as_text=True))
+        response.get_data(as_text=True)
+    )
     response = _upload(client, token, b'{"type": "Feature"}')
-    assert "The file must be a GeoJSON FeatureCollection" in _text(
-        response.get_data(as_text=True))
+    assert "The file must be a GeoJSON FeatureCollection" in _text(response.get_data(as_text=True))
 
 
 def test_no_file_or_an_empty_one_is_an_error_beside_the_field(client, token):
-    response = client.post(f"{BASE}/upload", data={"csrf_token": token},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"{BASE}/upload", data={"csrf_token": token}, content_type="multipart/form-data"
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert 'href="#file"' in page and 'aria-invalid="true"' in page
@@ -218,8 +249,10 @@ def test_problems_are_in_spanish_for_a_spanish_reader(client, token, city):
 
 # --- the preview -----------------------------------------------------------------------------
 
+
 def test_the_preview_lists_new_changed_gone_and_the_requests_that_would_move(
-        client, token, city, db, settings):
+    client, token, city, db, settings
+):
     before = _areas(db)
     page = _preview(client, token, NEW_FILE)
     text = _text(page)
@@ -229,8 +262,10 @@ def test_the_preview_lists_new_changed_gone_and_the_requests_that_would_move(
     new = _text(page.split('id="new"')[1].split("</table>")[0])
     assert "south Southpark 800 Active" in new
     changed = _text(page.split('id="changed"')[1].split("</table>")[0])
-    assert "west West End Name: Westfield → West End Boundary redrawn Population: 1,000 → 1,200" \
+    assert (
+        "west West End Name: Westfield → West End Boundary redrawn Population: 1,000 → 1,200"
         in changed
+    )
     assert "east Eastgate Boundary redrawn 4" in changed
     gone = _text(page.split('id="gone"')[1].split("</table>")[0])
     assert "north Northside 1" in gone
@@ -261,8 +296,10 @@ def test_the_demo_file_previews_as_six_new_areas(client, token, db):
 
 # --- applying --------------------------------------------------------------------------------
 
-def test_applying_without_moving_keeps_every_request_in_its_area(client, token, city, db,
-                                                                 admin_user, settings):
+
+def test_applying_without_moving_keeps_every_request_in_its_area(
+    client, token, city, db, admin_user, settings
+):
     placed = _placed(db, city)
     north_id = city["north"].id
     page = _preview(client, token, NEW_FILE)
@@ -292,8 +329,9 @@ def test_applying_without_moving_keeps_every_request_in_its_area(client, token, 
     assert "0 areas no longer in the file" in text
 
 
-def test_applying_with_moving_moves_exactly_the_previewed_requests(client, token, city, db,
-                                                                   admin_user):
+def test_applying_with_moving_moves_exactly_the_previewed_requests(
+    client, token, city, db, admin_user
+):
     placed = _placed(db, city)
     version = city["requests"]["moves_west"].version
     page = _preview(client, token, NEW_FILE)
@@ -334,14 +372,14 @@ def test_a_stale_preview_is_shown_again_not_applied(client, token, city, db):
     assert _areas(db)["east"][0] == "Eastgate" and "south" in _areas(db)
 
 
-def test_an_applied_or_expired_or_forged_preview_cannot_be_used(client, token, city, db,
-                                                                freeze_clock):
+def test_an_applied_or_expired_or_forged_preview_cannot_be_used(
+    client, token, city, db, freeze_clock
+):
     page = _preview(client, token, NEW_FILE)
     assert _apply(client, page).status_code == 302
     response = _apply(client, page)  # the same form again
     assert response.status_code == 400
-    assert "This preview has expired or cannot be found" in _text(
-        response.get_data(as_text=True))
+    assert "This preview has expired or cannot be found" in _text(response.get_data(as_text=True))
 
     page = _preview(client, token, _file(_feature("west", "W", NEW_WEST)))
     freeze_clock(NOW + timedelta(seconds=admin.UPLOAD_MAX_AGE + 60))
@@ -362,18 +400,21 @@ def test_a_file_changed_on_disk_is_not_applied(client, token, city, db, settings
 
 # --- the domain, in batches --------------------------------------------------------------------
 
-def test_counting_and_moving_in_small_batches_gives_the_same_answer(city, db, admin_user,
-                                                                    tmp_path):
+
+def test_counting_and_moving_in_small_batches_gives_the_same_answer(city, db, admin_user, tmp_path):
     path = tmp_path / "areas.geojson"
     path.write_bytes(NEW_FILE)
     entries = read_areas(path)
     whole = admin.count_moves(db, entries)
     small = admin.count_moves(db, entries, batch=2)
-    assert (whole.total, whole.pairs, whole.outside) == (small.total, small.pairs,
-                                                         small.outside) == (
-        2, {("east", "west"): 1, (None, "south"): 1}, 1)
-    result = admin.apply_upload(db, entries, expected=admin.fingerprint(db),
-                                move_requests=True, actor=admin_user, batch=2)
+    assert (
+        (whole.total, whole.pairs, whole.outside)
+        == (small.total, small.pairs, small.outside)
+        == (2, {("east", "west"): 1, (None, "south"): 1}, 1)
+    )
+    result = admin.apply_upload(
+        db, entries, expected=admin.fingerprint(db), move_requests=True, actor=admin_user, batch=2
+    )
     assert result.moved == 2
     assert admin.count_moves(db, entries).total == 0
 
@@ -386,21 +427,36 @@ def test_every_problem_the_checker_writes_has_its_own_wording(app, tmp_path):
         "not a feature",
         {"type": "Feature", "properties": ["a"], "geometry": None},
         _feature("Bad Code", "", square, active="yes", population=1.5),
-        {"type": "Feature", "properties": {"code": "a", "name": "A"},
-         "geometry": {"type": "Point", "coordinates": [0, 0]}},
-        {"type": "Feature", "properties": {"code": "b", "name": "B"},
-         "geometry": {"type": "Polygon", "coordinates": []}},
-        {"type": "Feature", "properties": {"code": "c", "name": "C"},
-         "geometry": {"type": "MultiPolygon", "coordinates": []}},
+        {
+            "type": "Feature",
+            "properties": {"code": "a", "name": "A"},
+            "geometry": {"type": "Point", "coordinates": [0, 0]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"code": "b", "name": "B"},
+            "geometry": {"type": "Polygon", "coordinates": []},
+        },
+        {
+            "type": "Feature",
+            "properties": {"code": "c", "name": "C"},
+            "geometry": {"type": "MultiPolygon", "coordinates": []},
+        },
         _feature("d", "D", [[0, 0], [1, 0], [0, 0]]),
         _feature("e", "E", [[0, 0], ["x", 0], [1, 1], [0, 0]]),
         _feature("f", "F", [[0, 0], [200, 0], [1, 1], [0, 0]]),
         _feature("g", "G", [[0, 0], [1, 0], [1, 1], [0, 1]]),
         _feature("h", "H", BOWTIE),
-        {"type": "Feature", "properties": {"code": "j", "name": "J"},
-         "geometry": {"type": "Polygon", "coordinates": [square, [[5, 5], [6, 5], [6, 6],
-                                                                  [5, 5]]]}},
-        _feature("k", "K", square), _feature("k", "K again", [[2, 2], [3, 2], [3, 3], [2, 2]]),
+        {
+            "type": "Feature",
+            "properties": {"code": "j", "name": "J"},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [square, [[5, 5], [6, 5], [6, 6], [5, 5]]],
+            },
+        },
+        _feature("k", "K", square),
+        _feature("k", "K again", [[2, 2], [3, 2], [3, 3], [2, 2]]),
         _feature("l", "L", [[0.5, 0.5], [1.5, 0.5], [1.5, 1.5], [0.5, 0.5]]),
     ]
     files = [_file(*features), b"{", b"\xff\xfe", b"[]", _file()]

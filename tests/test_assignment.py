@@ -20,8 +20,7 @@ def _agents(db, make, department, count: int, role: str = "agent"):
 
 
 def _file(db, settings, category, description: str = "A hole"):
-    filing = Filing(category_code=category.code, description=description,
-                    address="1 Main Street")
+    filing = Filing(category_code=category.code, description=description, address="1 Main Street")
     return submit_request(db, settings=settings, filing=filing).request
 
 
@@ -43,8 +42,7 @@ def test_queue_mode_leaves_the_task_unassigned(db, make, settings):
     filed = _file(db, settings, make.category(department=department))
     task = _task(db, filed)
     assert task.department_id == department.id and task.assignee_id is None
-    routed = db.scalar(select(Event).where(Event.request_id == filed.id,
-                                           Event.kind == "routed"))
+    routed = db.scalar(select(Event).where(Event.request_id == filed.id, Event.kind == "routed"))
     assert "assignee_id" not in routed.data
 
 
@@ -64,8 +62,7 @@ def test_round_robin_cycles_through_agents_and_skips_deactivated_ones(db, make, 
     assert got == [third.id, first.id, third.id]
 
     filed = _file(db, settings, category)
-    routed = db.scalar(select(Event).where(Event.request_id == filed.id,
-                                           Event.kind == "routed"))
+    routed = db.scalar(select(Event).where(Event.request_id == filed.id, Event.kind == "routed"))
     assert routed.public is False
     assert routed.data["assignee_id"] == _task(db, filed).assignee_id
     assert routed.data["assignee_name"] == "Agent 0"
@@ -80,8 +77,15 @@ def test_least_loaded_picks_the_agent_with_fewest_open_tasks(db, make, settings)
         request = make.request(category=category)
         db.add(Task(request_id=request.id, department_id=department.id, assignee_id=busy.id))
     closed = make.request(category=category)
-    db.add(Task(request_id=closed.id, department_id=department.id, assignee_id=idle.id,
-                status="done", is_open=False))
+    db.add(
+        Task(
+            request_id=closed.id,
+            department_id=department.id,
+            assignee_id=idle.id,
+            status="done",
+            is_open=False,
+        )
+    )
     db.flush()
     assert _task(db, _file(db, settings, category)).assignee_id == idle.id
     assert _task(db, _file(db, settings, category)).assignee_id == idle.id  # 1 vs 2

@@ -34,16 +34,21 @@ def _post_form(client, url: str, data: dict[str, str], *, page: str | None = Non
 
 
 def _sign_up(client, **overrides: str):
-    data = {"name": "Ana Resident", "email": "ana@example.org", "phone": "",
-            "locale": "en", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    data = {
+        "name": "Ana Resident",
+        "email": "ana@example.org",
+        "phone": "",
+        "locale": "en",
+        "password": NEW_PASSWORD,
+        "confirm": NEW_PASSWORD,
+    }
     data.update(overrides)
     return _post_form(client, "/account/sign-up", data)
 
 
 def _sign_in(client, email: str, password: str = PASSWORD, next_: str | None = None):
     url = "/account/sign-in" + (f"?next={next_}" if next_ is not None else "")
-    return _post_form(client, url, {"email": email, "password": password},
-                      page="/account/sign-in")
+    return _post_form(client, url, {"email": email, "password": password}, page="/account/sign-in")
 
 
 def _signed_in(client) -> bool:
@@ -79,7 +84,11 @@ def test_sign_up_creates_the_account_and_signs_in(client, db):
     assert user.password_hash.startswith("scrypt:")
     assert NEW_PASSWORD not in user.password_hash
     assert (user.name, user.phone, user.role, user.locale) == (
-        "Ana Resident", "555 010 0199", "resident", "en")
+        "Ana Resident",
+        "555 010 0199",
+        "resident",
+        "en",
+    )
     assert user.last_login_at is not None
     welcome = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "welcome"))
     assert welcome is not None and welcome.to_address == "ana.resident@example.org"
@@ -91,7 +100,8 @@ def test_sign_up_with_a_taken_email_says_so_next_to_the_field(client, db, make):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert _error_next_to(html, "email") == (
-        "An account with this email already exists. Sign in or reset your password.")
+        "An account with this email already exists. Sign in or reset your password."
+    )
     assert 'href="#email"' in html  # the error summary links to the field
     assert len(db.scalars(select(User).where(User.email == "taken@example.org")).all()) == 1
     assert not _signed_in(client)
@@ -103,12 +113,21 @@ def test_sign_up_with_a_taken_email_says_so_next_to_the_field(client, db, make):
         ({"email": "not-an-email"}, "email", "Enter an email address in the correct format"),
         ({"email": ""}, "email", "Enter your email address"),
         ({"name": "   "}, "name", "Enter your name"),
-        ({"password": "short", "confirm": "short"}, "password",
-         "Password must be at least 10 characters"),
-        ({"password": "a" * 12, "confirm": "a" * 12}, "password",
-         "Password must not be one character repeated"),
-        ({"password": "x" + "y" * 128, "confirm": "x" + "y" * 128}, "password",
-         "Password must be 128 characters or fewer"),
+        (
+            {"password": "short", "confirm": "short"},
+            "password",
+            "Password must be at least 10 characters",
+        ),
+        (
+            {"password": "a" * 12, "confirm": "a" * 12},
+            "password",
+            "Password must not be one character repeated",
+        ),
+        (
+            {"password": "x" + "y" * 128, "confirm": "x" + "y" * 128},
+            "password",
+            "Password must be 128 characters or fewer",
+        ),
         ({"confirm": "something else entirely"}, "confirm", "The passwords do not match"),
         ({"phone": "call me maybe"}, "phone", "Enter a phone number"),
         ({"locale": "fr"}, "locale", "Not a valid choice"),
@@ -126,8 +145,13 @@ def test_sign_up_shows_bad_input_next_to_the_field(client, db, overrides, field_
 def test_sign_up_page_has_labels_and_autocomplete(client):
     html = client.get("/account/sign-up").get_data(as_text=True)
     assert "<h1>Create an account</h1>" in html
-    for field_id, autocomplete in [("name", "name"), ("email", "email"), ("phone", "tel"),
-                                   ("password", "new-password"), ("confirm", "new-password")]:
+    for field_id, autocomplete in [
+        ("name", "name"),
+        ("email", "email"),
+        ("phone", "tel"),
+        ("password", "new-password"),
+        ("confirm", "new-password"),
+    ]:
         assert f'for="{field_id}"' in html
         tag = re.search(rf'<[^>]*\bid="{field_id}"[^>]*>', html).group(0)
         assert f'autocomplete="{autocomplete}"' in tag
@@ -152,8 +176,10 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, make):
     wrong = _sign_in(client, "kim@example.org", "not the password at all")
     unknown = _sign_in(client, "nobody@example.org", "not the password at all")
     assert wrong.status_code == unknown.status_code == 200
-    expected = ("The email address or password is not right. Check them and try again, "
-                "or reset your password.")
+    expected = (
+        "The email address or password is not right. Check them and try again, "
+        "or reset your password."
+    )
     for response in (wrong, unknown):
         assert _error_next_to(response.get_data(as_text=True), "email") == expected
     assert not _signed_in(client)
@@ -180,8 +206,16 @@ def test_next_takes_the_resident_back_to_a_local_page(client, make):
 
 @pytest.mark.parametrize(
     "next_",
-    ["https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)",
-     "http:/evil.example", "%2F%2Fevil.example", "/%0d%0aSet-Cookie:x=1", "\t//evil.example"],
+    [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "%2F%2Fevil.example",
+        "/%0d%0aSet-Cookie:x=1",
+        "\t//evil.example",
+    ],
 )
 def test_next_never_leaves_the_site(client, make, next_):
     make.user(email="kim@example.org")
@@ -192,8 +226,9 @@ def test_next_never_leaves_the_site(client, make, next_):
 
 def test_sign_in_without_a_csrf_token_is_refused_in_the_layout(client, make):
     make.user(email="kim@example.org")
-    response = client.post("/account/sign-in",
-                           data={"email": "kim@example.org", "password": PASSWORD})
+    response = client.post(
+        "/account/sign-in", data={"email": "kim@example.org", "password": PASSWORD}
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "the security token was missing or wrong" in html
@@ -207,14 +242,13 @@ def test_sign_in_is_rate_limited_per_address(settings):
         statuses = [_sign_in(client, "nobody@example.org", "").status_code for _ in range(11)]
         assert statuses[:10] == [200] * 10
         assert statuses[10] == 429
-        response = _post_form(client, "/account/sign-in",
-                              {"email": "x@example.org", "password": "y"})
+        response = _post_form(
+            client, "/account/sign-in", {"email": "x@example.org", "password": "y"}
+        )
         assert response.status_code == 429
         html = response.get_data(as_text=True)
         assert "Too many attempts" in html and 'class="usa-skipnav"' in html
         assert client.get("/account/sign-in").status_code == 200  # reading the form is fine
-
-
 
 
 # --- Sign out ------------------------------------------------------------------------------
@@ -255,10 +289,12 @@ def test_password_reset_end_to_end(app, client, make, db, settings, smtp):
     response = _post_form(client, "/account/reset", {"email": "Kim@Example.org"})
     assert response.status_code == 200
     assert "If an account exists for that address, we have sent a link" in response.get_data(
-        as_text=True)
+        as_text=True
+    )
 
-    stats = deliver_outbox(app.extensions["portal.db"], SmtpSender(settings), now=clock.now(),
-                           max_attempts=3)
+    stats = deliver_outbox(
+        app.extensions["portal.db"], SmtpSender(settings), now=clock.now(), max_attempts=3
+    )
     assert stats.sent == 1
     smtp.wait_for(1)
     [mail] = smtp.to("kim@example.org")
@@ -273,8 +309,10 @@ def test_password_reset_end_to_end(app, client, make, db, settings, smtp):
     assert page.headers["Referrer-Policy"] == "no-referrer"
     html = page.get_data(as_text=True)
     assert "<h1>Choose a new password</h1>" in html
-    response = client.post(link, data={"csrf_token": csrf_from(html),
-                                       "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = client.post(
+        link,
+        data={"csrf_token": csrf_from(html), "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/account/sign-in"
 
@@ -296,8 +334,7 @@ def test_reset_ends_sessions_signed_in_before(app, client, make, db):
     _post_form(other, "/account/reset", {"email": "kim@example.org"})
     link = _reset_link(db, "kim@example.org")
     token = csrf_from(other.get(link).get_data(as_text=True))
-    other.post(link, data={"csrf_token": token, "password": NEW_PASSWORD,
-                           "confirm": NEW_PASSWORD})
+    other.post(link, data={"csrf_token": token, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert not _signed_in(client)
 
 
@@ -336,11 +373,13 @@ def test_reset_rejects_a_weak_new_password_next_to_the_field(client, make, db):
     _post_form(client, "/account/reset", {"email": "kim@example.org"})
     link = _reset_link(db, "kim@example.org")
     token = csrf_from(client.get(link).get_data(as_text=True))
-    response = client.post(link, data={"csrf_token": token, "password": "short",
-                                       "confirm": "short"})
+    response = client.post(
+        link, data={"csrf_token": token, "password": "short", "confirm": "short"}
+    )
     assert response.status_code == 200
     assert _error_next_to(response.get_data(as_text=True), "password") == (
-        "Password must be at least 10 characters")
+        "Password must be at least 10 characters"
+    )
     assert client.get(link).status_code == 200  # still usable
 
 
@@ -350,8 +389,9 @@ def test_reset_for_an_unknown_email_looks_the_same(client, make, db):
     unknown = _post_form(client, "/account/reset", {"email": "nobody@example.org"})
     assert known.status_code == unknown.status_code == 200
     assert known.get_data() == unknown.get_data()
-    queued = db.scalars(select(OutboxMessage.to_address)
-                        .where(OutboxMessage.kind == "password_reset")).all()
+    queued = db.scalars(
+        select(OutboxMessage.to_address).where(OutboxMessage.kind == "password_reset")
+    ).all()
     assert queued == ["kim@example.org"]
 
 
@@ -359,7 +399,8 @@ def test_reset_request_needs_a_valid_email(client):
     response = _post_form(client, "/account/reset", {"email": "nope"})
     assert response.status_code == 200
     assert "Enter an email address in the correct format" in _error_next_to(
-        response.get_data(as_text=True), "email")
+        response.get_data(as_text=True), "email"
+    )
 
 
 # --- The account page and language -----------------------------------------------------------
@@ -374,8 +415,9 @@ def test_account_page_needs_sign_in(client):
 def test_account_details_can_be_edited(client, make, db):
     user = make.user(email="kim@example.org", name="Kim", phone="")
     _sign_in(client, "kim@example.org")
-    response = _post_form(client, "/account", {"name": "Kim Lee", "phone": "+1 555 010 0199",
-                                               "locale": "en"})
+    response = _post_form(
+        client, "/account", {"name": "Kim Lee", "phone": "+1 555 010 0199", "locale": "en"}
+    )
     assert response.status_code == 302
     db.refresh(user)
     assert (user.name, user.phone) == ("Kim Lee", "+1 555 010 0199")
@@ -407,14 +449,20 @@ def test_change_password_keeps_this_browser_and_ends_others(app, client, make):
     other = app.test_client()
     _sign_in(other, "kim@example.org")
 
-    response = _post_form(client, "/account/password", {
-        "current_password": "not my password", "password": NEW_PASSWORD,
-        "confirm": NEW_PASSWORD})
+    response = _post_form(
+        client,
+        "/account/password",
+        {"current_password": "not my password", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert _error_next_to(response.get_data(as_text=True), "current_password") == (
-        "Your current password is not right")
+        "Your current password is not right"
+    )
 
-    response = _post_form(client, "/account/password", {
-        "current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    response = _post_form(
+        client,
+        "/account/password",
+        {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert response.status_code == 302
     assert _signed_in(client)
     assert not _signed_in(other)

@@ -26,11 +26,22 @@ def city(committed_app):
     session = db.session(write=True)
     make = Factories(session, committed_app.extensions["portal.settings"])
     area = make.area(name="Old Town", code="old-town")
-    make.category(code="pothole", name="Pothole", questions=[
-        {"code": "size", "kind": "single", "required": True, "prompt": "How big is it?",
-         "options": [{"key": "small", "label": "Smaller than a plate"},
-                     {"key": "large", "label": "Larger than a plate"}]},
-    ])
+    make.category(
+        code="pothole",
+        name="Pothole",
+        questions=[
+            {
+                "code": "size",
+                "kind": "single",
+                "required": True,
+                "prompt": "How big is it?",
+                "options": [
+                    {"key": "small", "label": "Smaller than a plate"},
+                    {"key": "large", "label": "Larger than a plate"},
+                ],
+            },
+        ],
+    )
     session.commit()
     area_id = area.id
     session.close()
@@ -43,8 +54,9 @@ def photo_file(tmp_path):
     return path
 
 
-def test_resident_files_a_request_on_a_phone(phone, live_server, city, committed_app, smtp,
-                                              tmp_path):
+def test_resident_files_a_request_on_a_phone(
+    phone, live_server, city, committed_app, smtp, tmp_path
+):
     page = phone
     console_errors: list[str] = []
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
@@ -116,8 +128,10 @@ def axe_violations(page) -> list[str]:
         """() => axe.run(document, {runOnly: {type: 'tag', values:
             ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}})"""
     )
-    return [f"{v['id']} ({v['impact']}): {v['help']} at "
-            f"{[n['target'] for n in v['nodes']][:3]}" for v in result["violations"]]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in result["violations"]
+    ]
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
@@ -165,8 +179,9 @@ def test_every_step_meets_wcag_aa(audited_phone, live_server, city, language):
 
 
 def test_the_form_works_without_javascript(chromium, live_server, city, committed_app):
-    context = chromium.new_context(java_script_enabled=False,
-                                   viewport={"width": 390, "height": 844})
+    context = chromium.new_context(
+        java_script_enabled=False, viewport={"width": 390, "height": 844}
+    )
     page = context.new_page()
     try:
         page.goto(f"{live_server}/report/")

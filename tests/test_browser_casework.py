@@ -25,14 +25,22 @@ def case(committed_app):
     make.category(code="pothole", name="Pothole", department=streets)
     agents = {}
     for name, dept in (("streets", streets), ("water", water)):
-        agents[name] = make.user(email=f"{name}.agent@city.example", name=f"{name} agent",
-                                 role="agent")
-        session.add(StaffMembership(user_id=agents[name].id, department_id=dept.id,
-                                    role="agent"))
-    submitted = submit_request(session, settings=settings, filing=Filing(
-        category_code="pothole", description="Sinking road over a leaking main",
-        address="8 Canal Street", lat=INSIDE[0], lon=INSIDE[1],
-        contact_email="resident@example.org"))
+        agents[name] = make.user(
+            email=f"{name}.agent@city.example", name=f"{name} agent", role="agent"
+        )
+        session.add(StaffMembership(user_id=agents[name].id, department_id=dept.id, role="agent"))
+    submitted = submit_request(
+        session,
+        settings=settings,
+        filing=Filing(
+            category_code="pothole",
+            description="Sinking road over a leaking main",
+            address="8 Canal Street",
+            lat=INSIDE[0],
+            lon=INSIDE[1],
+            contact_email="resident@example.org",
+        ),
+    )
     session.commit()
     reference = submitted.request.reference
     session.close()
@@ -72,8 +80,9 @@ def test_two_departments_resolve_a_case(chromium, live_server, case, committed_a
         page.locator("form[action$='/tasks'] button").click()
         expect(page.get_by_text("Repair the main first").first).to_be_visible()
 
-        page.locator("form[action$='/reply'] textarea").fill("Water will repair the main, "
-                                                              "then we resurface.")
+        page.locator("form[action$='/reply'] textarea").fill(
+            "Water will repair the main, then we resurface."
+        )
         page.locator("form[action$='/reply'] button[name=send]").click()
         page.locator("form[action$='/note'] textarea").fill("SECRET internal remark")
         page.locator("form[action$='/note'] button").click()
@@ -87,8 +96,9 @@ def test_two_departments_resolve_a_case(chromium, live_server, case, committed_a
         sign_out(page)
 
         session = committed_app.extensions["portal.db"].session()
-        status = session.scalar(select(ServiceRequest.status)
-                                .where(ServiceRequest.reference == case))
+        status = session.scalar(
+            select(ServiceRequest.status).where(ServiceRequest.reference == case)
+        )
         session.close()
         assert status == "resolved"
 
@@ -106,7 +116,8 @@ def test_back_office_pages_meet_wcag_aa(chromium, live_server, case, committed_a
 
     session = committed_app.extensions["portal.db"].session(write=True)
     Factories(session, committed_app.extensions["portal.settings"]).user(
-        email="admin@city.example", role="admin")
+        email="admin@city.example", role="admin"
+    )
     session.commit()
     session.close()
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
@@ -114,13 +125,26 @@ def test_back_office_pages_meet_wcag_aa(chromium, live_server, case, committed_a
     try:
         sign_in(page, live_server, "admin@city.example")
         problems = {}
-        for path in ("/staff/", "/staff/queue/everything", f"/staff/cases/{case}",
-                     "/staff/search/?q=main", "/staff/intake/", "/staff/audit/",
-                     "/staff/admin/routing/", "/staff/admin/staff/", "/staff/escalations/",
-                     "/staff/notices", "/staff/notices/settings", "/staff/admin/sla/",
-                     "/staff/admin/sla/policies/new", "/staff/admin/sla/calendars/",
-                     "/staff/admin/sla/calendars/new", "/staff/admin/sla/departments/",
-                     "/staff/api-keys/", "/staff/api-keys/new"):
+        for path in (
+            "/staff/",
+            "/staff/queue/everything",
+            f"/staff/cases/{case}",
+            "/staff/search/?q=main",
+            "/staff/intake/",
+            "/staff/audit/",
+            "/staff/admin/routing/",
+            "/staff/admin/staff/",
+            "/staff/escalations/",
+            "/staff/notices",
+            "/staff/notices/settings",
+            "/staff/admin/sla/",
+            "/staff/admin/sla/policies/new",
+            "/staff/admin/sla/calendars/",
+            "/staff/admin/sla/calendars/new",
+            "/staff/admin/sla/departments/",
+            "/staff/api-keys/",
+            "/staff/api-keys/new",
+        ):
             page.goto(f"{live_server}{path}")
             found = axe_violations(page)
             if found:

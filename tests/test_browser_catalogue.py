@@ -28,8 +28,9 @@ def city(committed_app):
     session.close()
 
 
-def test_an_admin_adds_a_category_and_a_resident_files_in_it(chromium, live_server, city,
-                                                              committed_app):
+def test_an_admin_adds_a_category_and_a_resident_files_in_it(
+    chromium, live_server, city, committed_app
+):
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
     page = context.new_page()
     try:
@@ -53,8 +54,9 @@ def test_an_admin_adds_a_category_and_a_resident_files_in_it(chromium, live_serv
         page.get_by_label("Question", exact=True).fill("What does it block?")
         page.get_by_label("Question in Spanish").fill("¿Qué bloquea?")
         page.locator("label[for=required]").click()  # USWDS hides the box itself
-        page.get_by_label("Choices").fill("road | The road | La calle\n"
-                                          "path | A footpath | Una acera")
+        page.get_by_label("Choices").fill(
+            "road | The road | La calle\npath | A footpath | Una acera"
+        )
         page.get_by_role("button", name="Save").click()
         expect(page.get_by_text("Question “What does it block?” saved.")).to_be_visible()
         page.get_by_role("link", name="Add a question").click()
@@ -63,10 +65,12 @@ def test_an_admin_adds_a_category_and_a_resident_files_in_it(chromium, live_serv
         page.get_by_label("Question", exact=True).fill("Has it brought down power lines?")
         page.get_by_label("Answers that stop the form").fill("yes")
         page.get_by_label("What to tell a resident who gives one of them").fill(
-            "Stay 10 metres away and call 911.")
+            "Stay 10 metres away and call 911."
+        )
         page.get_by_role("button", name="Save").click()
-        expect(page.get_by_text("Question “Has it brought down power lines?” saved.")) \
-            .to_be_visible()
+        expect(
+            page.get_by_text("Question “Has it brought down power lines?” saved.")
+        ).to_be_visible()
         problems = {}
         for path in (page.url, page.url.split("#")[0].replace("/edit", "/preview")):
             page.goto(path)
@@ -79,8 +83,9 @@ def test_an_admin_adds_a_category_and_a_resident_files_in_it(chromium, live_serv
         page.get_by_label("Code").fill("tree-cleared")
         page.get_by_label("Department").select_option(label="Parks")
         page.get_by_label("Title in English").fill("Tree cleared")
-        page.get_by_label("Text in English").fill("Hello {resident_name}, the tree in "
-                                                  "{reference} has been cleared.")
+        page.get_by_label("Text in English").fill(
+            "Hello {resident_name}, the tree in {reference} has been cleared."
+        )
         page.get_by_role("button", name="Save").click()
         page.wait_for_load_state()
         assert "/staff/admin/templates/" in page.url and "/new" not in page.url
@@ -95,8 +100,7 @@ def test_an_admin_adds_a_category_and_a_resident_files_in_it(chromium, live_serv
         page.get_by_role("button", name="Continue").click()
         page.get_by_label("Describe the problem").fill("A big oak fell across the path")
         page.get_by_text("A footpath").click()
-        page.get_by_role("group", name="Has it brought down power lines?") \
-            .get_by_text("No").click()
+        page.get_by_role("group", name="Has it brought down power lines?").get_by_text("No").click()
         page.get_by_role("button", name="Continue").click()
         page.get_by_label("Street address or nearest intersection").fill("Mill Park gate")
         page.locator("#area").select_option(label="Old Town")
@@ -115,7 +119,6 @@ def test_an_admin_adds_a_category_and_a_resident_files_in_it(chromium, live_serv
         assert filed.category.code == "fallen-tree"
         assert filed.answers == {"blocking": "path", "wires": "no"}
         template = session.scalar(select(ResponseTemplate))
-        assert (template.code, template.department_id) == ("tree-cleared",
-                                                           filed.department_id)
+        assert (template.code, template.department_id) == ("tree-cleared", filed.department_id)
     finally:
         session.close()

@@ -37,16 +37,25 @@ def academy(committed_app):
     session = committed_app.extensions["portal.db"].session(write=True)
     make = Factories(session, settings)
     programme = make.programme(
-        title="Citizens Engagement Academy", capacity=3, sessions=2,
+        title="Citizens Engagement Academy",
+        capacity=3,
+        sessions=2,
         completion_min_sessions=1,
-        questions=[{"code": "lives_in_city", "kind": "yesno", "required": True,
-                    "prompt": "Do you live or work in the city?",
-                    "eligible_values": ["yes"],
-                    "ineligible_message": "The Academy is for people who live or work here."}])
+        questions=[
+            {
+                "code": "lives_in_city",
+                "kind": "yesno",
+                "required": True,
+                "prompt": "Do you live or work in the city?",
+                "eligible_values": ["yes"],
+                "ineligible_message": "The Academy is for people who live or work here.",
+            }
+        ],
+    )
     for _ in range(2):
         make.enrolment(programme)
     make.user(email=FIRST, name="Ana First")
-    make.user(email=SECOND, name="=HYPERLINK(\"http://evil.example\")")
+    make.user(email=SECOND, name='=HYPERLINK("http://evil.example")')
     make.user(email=COORDINATOR, name="Cora Coordinator", role="coordinator")
     session.commit()
     programme_id = programme.id
@@ -67,13 +76,15 @@ def _enrol(page, base, programme_id):
     page.get_by_role("link", name="Citizens Engagement Academy").click()
     page.locator(f"a[href$='/programmes/{programme_id}/enrol']").first.click()
     page.get_by_role("group", name="Do you live or work in the city?").get_by_text(
-        "Yes", exact=True).click()
+        "Yes", exact=True
+    ).click()
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
 
 
 def test_last_place_waitlist_offer_accept_attendance_and_roster(
-        chromium, phone, live_server, academy, committed_app, smtp):
+    chromium, phone, live_server, academy, committed_app, smtp
+):
     db = committed_app.extensions["portal.db"]
     console_errors: list[str] = []
     phone.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
@@ -83,7 +94,8 @@ def test_last_place_waitlist_offer_accept_attendance_and_roster(
     sign_in(phone, live_server, FIRST)
     _enrol(phone, live_server, academy)
     expect(phone.locator("[data-enrolment-state]")).to_have_attribute(
-        "data-enrolment-state", "enrolled")
+        "data-enrolment-state", "enrolled"
+    )
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     first_page = phone.url
     phone.context.clear_cookies()  # signed out
@@ -92,9 +104,11 @@ def test_last_place_waitlist_offer_accept_attendance_and_roster(
     sign_in(phone, live_server, SECOND)
     _enrol(phone, live_server, academy)
     expect(phone.locator("[data-enrolment-state]")).to_have_attribute(
-        "data-enrolment-state", "waitlisted")
+        "data-enrolment-state", "waitlisted"
+    )
     expect(phone.locator("[data-waitlist-position]")).to_have_attribute(
-        "data-waitlist-position", "1")
+        "data-waitlist-position", "1"
+    )
     phone.context.clear_cookies()  # signed out
 
     # The first cancels.
@@ -103,15 +117,19 @@ def test_last_place_waitlist_offer_accept_attendance_and_roster(
     phone.locator("form[action$='/cancel'] button[type=submit]").click()
     phone.wait_for_load_state()
     expect(phone.locator("[data-enrolment-state]")).to_have_attribute(
-        "data-enrolment-state", "cancelled")
+        "data-enrolment-state", "cancelled"
+    )
     phone.context.clear_cookies()  # signed out
 
     # The worker offers the place; the offer reaches the SMTP server with its deadline.
     _worker_round(committed_app)
     _worker_round(committed_app)
     smtp.wait_for(1)
-    offers = [m for m in smtp.to(SECOND)
-              if m["Subject"] == "A place in Citizens Engagement Academy is yours if you want it"]
+    offers = [
+        m
+        for m in smtp.to(SECOND)
+        if m["Subject"] == "A place in Citizens Engagement Academy is yours if you want it"
+    ]
     assert len(offers) == 1, [m["Subject"] for m in smtp.to(SECOND)]
     link = re.search(r"http://portal\.test(/my/programmes/\d+)\s", body_text(offers[0])).group(1)
 
@@ -119,31 +137,37 @@ def test_last_place_waitlist_offer_accept_attendance_and_roster(
     sign_in(phone, live_server, SECOND)
     phone.goto(f"{live_server}{link}")
     expect(phone.locator("[data-enrolment-state]")).to_have_attribute(
-        "data-enrolment-state", "offered")
+        "data-enrolment-state", "offered"
+    )
     phone.locator("form[action$='/accept'] button[type=submit]").click()
     phone.wait_for_load_state()
     expect(phone.locator("[data-enrolment-state]")).to_have_attribute(
-        "data-enrolment-state", "enrolled")
+        "data-enrolment-state", "enrolled"
+    )
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     assert console_errors == []
 
     session = db.session()
     programme = session.get(Programme, academy)
-    second = session.scalar(select(Enrolment).where(Enrolment.state == "enrolled")
-                            .order_by(Enrolment.enrolled_at.desc()).limit(1))
+    second = session.scalar(
+        select(Enrolment)
+        .where(Enrolment.state == "enrolled")
+        .order_by(Enrolment.enrolled_at.desc())
+        .limit(1)
+    )
     code, first_session = second.check_in_code, programme.sessions[0].id
     assert (programme.taken, programme.waiting) == (3, 0)
     session.close()
 
     # The coordinator, on a tablet, checks the second resident in by code, marks another
     # participant present by name, and exports the roster.
-    tablet = chromium.new_context(viewport={"width": 768, "height": 1024}, has_touch=True,
-                                  accept_downloads=True)
+    tablet = chromium.new_context(
+        viewport={"width": 768, "height": 1024}, has_touch=True, accept_downloads=True
+    )
     page = tablet.new_page()
     try:
         sign_in(page, live_server, COORDINATOR)
-        page.goto(f"{live_server}/staff/programmes/{academy}/sessions/{first_session}"
-                  "/attendance")
+        page.goto(f"{live_server}/staff/programmes/{academy}/sessions/{first_session}/attendance")
         page.get_by_label("Check-in code").fill(code.lower())
         page.locator("form[action$='/attendance'] button[type=submit]").first.click()
         page.wait_for_load_state()
@@ -162,19 +186,24 @@ def test_last_place_waitlist_offer_accept_attendance_and_roster(
     rows = list(csv.reader(io.StringIO(text)))
     names = [row[0] for row in rows[1:]]
     assert "Ana First" in names
-    assert "'=HYPERLINK(\"http://evil.example\")" in names
+    assert '\'=HYPERLINK("http://evil.example")' in names
     session = db.session()
-    present = session.scalars(select(Attendance).where(
-        Attendance.session_id == first_session, Attendance.present)).all()
-    exports = session.scalars(select(AuditEntry).where(
-        AuditEntry.entity == "programme", AuditEntry.action == "roster_export")).all()
+    present = session.scalars(
+        select(Attendance).where(Attendance.session_id == first_session, Attendance.present)
+    ).all()
+    exports = session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity == "programme", AuditEntry.action == "roster_export"
+        )
+    ).all()
     session.close()
     assert len(present) == 2
     assert [e.entity_id for e in exports] == [str(academy)]
 
 
 def test_programme_pages_meet_wcag_aa_in_english_and_spanish(
-        chromium, audited_phone, live_server, academy, committed_app):
+    chromium, audited_phone, live_server, academy, committed_app
+):
     from tests.test_browser import axe_violations
 
     db = committed_app.extensions["portal.db"]
@@ -195,7 +224,8 @@ def test_programme_pages_meet_wcag_aa_in_english_and_spanish(
     assert page.locator("html").get_attribute("lang") == "es"
     page.goto(f"{live_server}/programmes/{academy}/enrol?lang=en")
     page.get_by_role("group", name="Do you live or work in the city?").get_by_text(
-        "Yes", exact=True).click()
+        "Yes", exact=True
+    ).click()
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
     for path in (page.url.removeprefix(live_server), "/my/programmes"):
@@ -211,9 +241,15 @@ def test_programme_pages_meet_wcag_aa_in_english_and_spanish(
     try:
         sign_in(staff, live_server, COORDINATOR)
         base = f"/staff/programmes/{academy}"
-        for path in ("/staff/programmes", "/staff/programmes/new", base, f"{base}/edit",
-                     f"{base}/roster", f"{base}/message",
-                     f"{base}/sessions/{first_session}/attendance"):
+        for path in (
+            "/staff/programmes",
+            "/staff/programmes/new",
+            base,
+            f"{base}/edit",
+            f"{base}/roster",
+            f"{base}/message",
+            f"{base}/sessions/{first_session}/attendance",
+        ):
             staff.goto(f"{live_server}{path}")
             assert staff.locator("h1").count() == 1, path
             problems[path] = axe_violations(staff)

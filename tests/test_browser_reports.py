@@ -36,13 +36,22 @@ def reported_city(committed_app):
         category = make.category(department=department, name=f"{department.name} repairs")
         for n, stage in enumerate(stages):
             request = make.request(category=category, area_id=(north if n else south).id)
-            task = make.task(request, assignee_id=supervisor.id if n else None,
-                             created_at=now - timedelta(hours=5))
-            make.sla_clock(request, task=task, stage=stage, working_seconds=3600 * (n + 1),
-                           started_at=now - timedelta(hours=5),
-                           stopped_at=now - timedelta(minutes=5))
-            make.survey_response(request_id=request.id, csat=1 + n,
-                                 comment="The crew was quick.", created_at=now)
+            task = make.task(
+                request,
+                assignee_id=supervisor.id if n else None,
+                created_at=now - timedelta(hours=5),
+            )
+            make.sla_clock(
+                request,
+                task=task,
+                stage=stage,
+                working_seconds=3600 * (n + 1),
+                started_at=now - timedelta(hours=5),
+                stopped_at=now - timedelta(minutes=5),
+            )
+            make.survey_response(
+                request_id=request.id, csat=1 + n, comment="The crew was quick.", created_at=now
+            )
     session.commit()
     roads_id = roads.id
     session.close()
@@ -50,7 +59,8 @@ def reported_city(committed_app):
 
 
 def test_report_pages_meet_wcag_aa_in_english_and_spanish(
-        chromium, audited_phone, live_server, reported_city):
+    chromium, audited_phone, live_server, reported_city
+):
     from tests.test_browser import axe_violations
 
     page = audited_phone
@@ -67,10 +77,14 @@ def test_report_pages_meet_wcag_aa_in_english_and_spanish(
     page.goto(f"{live_server}/?lang=en")  # the sign-in form's labels are found in English
     sign_in(page, live_server, SUPERVISOR)
     for lang in ("en", "es"):
-        for path in ("/staff/reports", f"/staff/reports/departments/{reported_city}",
-                     f"/staff/reports/departments/{reported_city}?by=agent",
-                     f"/staff/reports/departments/{reported_city}?by=area",
-                     "/staff/reports/hotspots", "/staff/reports?period=week&start=x"):
+        for path in (
+            "/staff/reports",
+            f"/staff/reports/departments/{reported_city}",
+            f"/staff/reports/departments/{reported_city}?by=agent",
+            f"/staff/reports/departments/{reported_city}?by=area",
+            "/staff/reports/hotspots",
+            "/staff/reports?period=week&start=x",
+        ):
             page.goto(f"{live_server}{path}{'&' if '?' in path else '?'}lang={lang}")
             assert page.locator("h1").count() == 1, path
             problems[f"{path} ({lang})"] = axe_violations(page)

@@ -40,13 +40,20 @@ def case(committed_app):
     make.area()
     make.category(code="pothole", name="Pothole", department=streets)
     for role in ("agent", "supervisor"):
-        user = make.user(email=f"streets.{role}@city.example", name=f"Streets {role}",
-                         role=role)
+        user = make.user(email=f"streets.{role}@city.example", name=f"Streets {role}", role=role)
         session.add(StaffMembership(user_id=user.id, department_id=streets.id, role=role))
-    submitted = submit_request(session, settings=settings, filing=Filing(
-        category_code="pothole", description="A deep pothole by the school gate",
-        address="3 School Lane", lat=INSIDE[0], lon=INSIDE[1],
-        contact_email="resident@example.org"))
+    submitted = submit_request(
+        session,
+        settings=settings,
+        filing=Filing(
+            category_code="pothole",
+            description="A deep pothole by the school gate",
+            address="3 School Lane",
+            lat=INSIDE[0],
+            lon=INSIDE[1],
+            contact_email="resident@example.org",
+        ),
+    )
     session.commit()
     reference = submitted.request.reference
     session.close()
@@ -66,7 +73,8 @@ def _survey_mails(smtp, address):
 
 
 def test_a_case_resolved_in_the_browser_is_surveyed_once_and_not_resolved_reopens_it(
-        chromium, phone, live_server, case, committed_app, smtp):
+    chromium, phone, live_server, case, committed_app, smtp
+):
     settings = committed_app.extensions["portal.settings"]
     db = committed_app.extensions["portal.db"]
     desk = chromium.new_context(viewport={"width": 1280, "height": 900})
@@ -76,8 +84,9 @@ def test_a_case_resolved_in_the_browser_is_surveyed_once_and_not_resolved_reopen
         page.goto(f"{live_server}/staff/cases/{case}")
         finish_task(page, "Streets")
         expect(page.locator("#survey")).to_be_visible()
-        expect(page.locator("[data-survey-state]")).to_have_attribute("data-survey-state",
-                                                                      "pending")
+        expect(page.locator("[data-survey-state]")).to_have_attribute(
+            "data-survey-state", "pending"
+        )
     finally:
         desk.close()
 
@@ -108,11 +117,13 @@ def test_a_case_resolved_in_the_browser_is_surveyed_once_and_not_resolved_reopen
     expect(phone.locator("h1")).to_have_text("How did we do with your request?")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     phone.get_by_role("group", name="Was your request resolved?").get_by_text(
-        "No", exact=True).click()
+        "No", exact=True
+    ).click()
     phone.get_by_text("Very dissatisfied", exact=True).click()
     expect(phone.locator("#q-resolved-no")).to_be_checked()
     phone.get_by_label("Is there anything else you would like to tell us?").fill(
-        "The pothole is still there and deeper.")
+        "The pothole is still there and deeper."
+    )
     phone.get_by_role("button", name="Send my answers").click()
     expect(phone.locator("h1")).to_have_text("Thank you for your answers")
     expect(phone.get_by_text(f"we have reopened request {case}")).to_be_visible()
@@ -121,11 +132,13 @@ def test_a_case_resolved_in_the_browser_is_surveyed_once_and_not_resolved_reopen
 
     session = db.session()
     sr = session.scalar(select(ServiceRequest).where(ServiceRequest.reference == case))
-    reopened = session.scalars(select(Event).where(Event.request_id == sr.id,
-                                                    Event.kind == "reopened")).all()
+    reopened = session.scalars(
+        select(Event).where(Event.request_id == sr.id, Event.kind == "reopened")
+    ).all()
     invitation = session.scalar(select(SurveyInvitation))
-    notices = session.scalars(select(OutboxMessage.to_address).where(
-        OutboxMessage.kind == "staff_notice")).all()
+    notices = session.scalars(
+        select(OutboxMessage.to_address).where(OutboxMessage.kind == "staff_notice")
+    ).all()
     session.close()
     assert sr.status == "in_progress"
     assert [e.body for e in reopened] == ["The pothole is still there and deeper."]
@@ -157,19 +170,24 @@ def _sent_survey_link(app) -> str:
     session = db.session()
     mail = session.scalar(select(OutboxMessage).where(OutboxMessage.kind == "survey_invitation"))
     session.close()
-    return re.search(r"http://portal\.test(/surveys/[A-Za-z0-9_-]{20,})\s",
-                     mail.body_text).group(1)
+    return re.search(r"http://portal\.test(/surveys/[A-Za-z0-9_-]{20,})\s", mail.body_text).group(1)
 
 
-def test_survey_pages_meet_wcag_aa_in_english_and_spanish(audited_phone, live_server, case,
-                                                          committed_app):
+def test_survey_pages_meet_wcag_aa_in_english_and_spanish(
+    audited_phone, live_server, case, committed_app
+):
     from tests.test_browser import axe_violations
 
     link = _sent_survey_link(committed_app)
     page = audited_phone
     problems = {}
-    for path in (f"{link}?lang=en", f"{link}?lang=es", "/feedback?lang=en",
-                 "/feedback?lang=es", f"/surveys/opt-out/{link.rsplit('/', 1)[1]}"):
+    for path in (
+        f"{link}?lang=en",
+        f"{link}?lang=es",
+        "/feedback?lang=en",
+        "/feedback?lang=es",
+        f"/surveys/opt-out/{link.rsplit('/', 1)[1]}",
+    ):
         page.goto(f"{live_server}{path}")
         problems[path] = axe_violations(page)
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path

@@ -43,18 +43,30 @@ def make_office(make, db) -> Office:
     with one open Streets task, reported by Rita (contact email)."""
     dept_x = make.department(code="streets", name="Streets")
     dept_y = make.department(code="water", name="Water")
-    category = make.category(department=dept_x, name="Pothole", questions=[
-        {"code": "depth", "kind": "text", "prompt": "How deep is it?"}])
-    case = make.request(category=category, contact_name="Rita Resident",
-                        contact_email="rita@example.org", contact_phone="555-0100",
-                        answers={"depth": "Ankle deep"})
+    category = make.category(
+        department=dept_x,
+        name="Pothole",
+        questions=[{"code": "depth", "kind": "text", "prompt": "How deep is it?"}],
+    )
+    case = make.request(
+        category=category,
+        contact_name="Rita Resident",
+        contact_email="rita@example.org",
+        contact_phone="555-0100",
+        answers={"depth": "Ankle deep"},
+    )
     task = Task(request_id=case.id, department_id=dept_x.id, title="Fix the pothole")
     db.add(task)
     db.flush()
-    return Office(dept_x, dept_y, staff(make, db, dept_x, name="Xavier"),
-                  staff(make, db, dept_x, name="Xena"), staff(make, db, dept_y, name="Yusuf"),
-                  case, task)
-
+    return Office(
+        dept_x,
+        dept_y,
+        staff(make, db, dept_x, name="Xavier"),
+        staff(make, db, dept_x, name="Xena"),
+        staff(make, db, dept_y, name="Yusuf"),
+        case,
+        task,
+    )
 
 
 def hidden(html: str, name: str) -> str:
@@ -68,8 +80,11 @@ def act(client, case, action, **data):
     page = client.get(f"/staff/cases/{case.reference}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    form = {"csrf_token": csrf_from(html), "version": hidden(html, "version"),
-            "seen": hidden(html, "seen")}
+    form = {
+        "csrf_token": csrf_from(html),
+        "version": hidden(html, "version"),
+        "seen": hidden(html, "seen"),
+    }
     form.update(data)
     return client.post(f"/staff/cases/{case.reference}/{action}", data=form)
 
@@ -89,13 +104,30 @@ def events(db, case, kind=None):
 
 
 def test_case_page_shows_everything_to_staff(client, db, office, make, settings):
-    db.add(RequestPhoto(request_id=office.case.id, storage_key="abc123", width=4, height=3,
-                        size_bytes=10, public=False))
+    db.add(
+        RequestPhoto(
+            request_id=office.case.id,
+            storage_key="abc123",
+            width=4,
+            height=3,
+            size_bytes=10,
+            public=False,
+        )
+    )
     db.flush()
     sign_in(client, office.agent_x)
     html = client.get(f"/staff/cases/{office.case.reference}").get_data(as_text=True)
-    for text in ("Pothole", "How deep is it?", "Ankle deep", "100 Main Street",
-                 "rita@example.org", "555-0100", "Fix the pothole", "Streets", "Not public"):
+    for text in (
+        "Pothole",
+        "How deep is it?",
+        "Ankle deep",
+        "100 Main Street",
+        "rita@example.org",
+        "555-0100",
+        "Fix the pothole",
+        "Streets",
+        "Not public",
+    ):
         assert text in html
 
 
@@ -105,8 +137,14 @@ def test_staff_see_a_private_photo(client, db, office, settings):
     from portal.requests.photos import photo_path
 
     Path(settings.upload_dir).mkdir(parents=True, exist_ok=True)
-    photo = RequestPhoto(request_id=office.case.id, storage_key="a" * 32, width=1,
-                         height=1, size_bytes=3, public=False)
+    photo = RequestPhoto(
+        request_id=office.case.id,
+        storage_key="a" * 32,
+        width=1,
+        height=1,
+        size_bytes=3,
+        public=False,
+    )
     db.add(photo)
     db.flush()
     path = photo_path(settings, photo.storage_key)
@@ -183,8 +221,13 @@ def test_disallowed_transition_is_refused(client, db, office):
 
 
 def test_reply_with_a_template_then_send(client, db, office):
-    db.add(ResponseTemplate(department_id=office.dept_x.id, title="Thanks",
-                            body="Hello {resident_name}, {reference} ({category}) is booked."))
+    db.add(
+        ResponseTemplate(
+            department_id=office.dept_x.id,
+            title="Thanks",
+            body="Hello {resident_name}, {reference} ({category}) is booked.",
+        )
+    )
     db.add(ResponseTemplate(department_id=office.dept_y.id, title="Water only", body="W"))
     db.flush()
     sign_in(client, office.agent_x)
@@ -207,8 +250,9 @@ def test_reply_with_a_template_then_send(client, db, office):
 def test_internal_note_is_never_public_nor_emailed(client, db, office):
     sign_in(client, office.agent_x)
     before = len(list(db.scalars(select(OutboxMessage))))
-    assert act(client, office.case, "note", note="Secret: the contractor is late").status_code \
-        == 302
+    assert (
+        act(client, office.case, "note", note="Secret: the contractor is late").status_code == 302
+    )
     note = events(db, office.case, "internal_note")[-1]
     assert not note.public
     assert len(list(db.scalars(select(OutboxMessage)))) == before
@@ -229,15 +273,21 @@ def test_ask_the_resident_a_question(client, db, office):
 
 def test_merge_duplicate_moves_supporters_and_followers(client, db, office, make):
     keep = make.request(category=office.case.category, status="in_progress")
-    db.add_all([
-        Support(request_id=office.case.id, supporter_key="a:1"),
-        Support(request_id=office.case.id, supporter_key="a:2"),
-        Support(request_id=keep.id, supporter_key="a:2"),
-        Follower(request_id=office.case.id, email="fan@example.org", token="t1",
-                 confirmed_at=keep.created_at),
-        Follower(request_id=office.case.id, email="both@example.org", token="t2"),
-        Follower(request_id=keep.id, email="both@example.org", token="t3"),
-    ])
+    db.add_all(
+        [
+            Support(request_id=office.case.id, supporter_key="a:1"),
+            Support(request_id=office.case.id, supporter_key="a:2"),
+            Support(request_id=keep.id, supporter_key="a:2"),
+            Follower(
+                request_id=office.case.id,
+                email="fan@example.org",
+                token="t1",
+                confirmed_at=keep.created_at,
+            ),
+            Follower(request_id=office.case.id, email="both@example.org", token="t2"),
+            Follower(request_id=keep.id, email="both@example.org", token="t3"),
+        ]
+    )
     office.case.support_count = 2
     keep.support_count = 1
     db.flush()
@@ -252,8 +302,9 @@ def test_merge_duplicate_moves_supporters_and_followers(client, db, office, make
     assert keep.support_count == 2 and office.case.support_count == 0
     keys = set(db.scalars(select(Support.supporter_key).where(Support.request_id == keep.id)))
     assert keys == {"a:1", "a:2"}
-    emails = {f.email: f for f in db.scalars(select(Follower)
-                                             .where(Follower.request_id == keep.id))}
+    emails = {
+        f.email: f for f in db.scalars(select(Follower).where(Follower.request_id == keep.id))
+    }
     assert set(emails) == {"fan@example.org", "both@example.org", "rita@example.org"}
     assert emails["rita@example.org"].confirmed_at is not None
     assert not list(db.scalars(select(Follower).where(Follower.request_id == office.case.id)))
@@ -279,8 +330,9 @@ def test_reopen_gives_the_case_a_task_again(client, db, office):
     assert act(client, office.case, "reopen", reopen_note="Looking again").status_code == 302
     db.refresh(office.case)
     assert office.case.status == "in_progress"
-    open_tasks = list(db.scalars(select(Task).where(Task.request_id == office.case.id,
-                                                    Task.is_open.is_(True))))
+    open_tasks = list(
+        db.scalars(select(Task).where(Task.request_id == office.case.id, Task.is_open.is_(True)))
+    )
     assert [t.department_id for t in open_tasks] == [office.dept_x.id]
     assert act(client, office.case, "reopen").status_code == 400  # already open
 
@@ -288,14 +340,22 @@ def test_reopen_gives_the_case_a_task_again(client, db, office):
 def test_edit_conflict_shows_what_changed(client, db, office, app):
     sign_in(client, office.agent_x)
     html = client.get(f"/staff/cases/{office.case.reference}").get_data(as_text=True)
-    stale = {"csrf_token": csrf_from(html), "version": hidden(html, "version"),
-             "seen": hidden(html, "seen")}
+    stale = {
+        "csrf_token": csrf_from(html),
+        "version": hidden(html, "version"),
+        "seen": hidden(html, "seen"),
+    }
     other = app.test_client()
     sign_in(other, office.agent_x2)
-    assert act(other, office.case, "status", target="in_progress",
-               status_note="Crew is out").status_code == 302
-    response = client.post(f"/staff/cases/{office.case.reference}/priority",
-                           data={**stale, "priority": "high"})
+    assert (
+        act(
+            other, office.case, "status", target="in_progress", status_note="Crew is out"
+        ).status_code
+        == 302
+    )
+    response = client.post(
+        f"/staff/cases/{office.case.reference}/priority", data={**stale, "priority": "high"}
+    )
     assert response.status_code == 409
     text = response.get_data(as_text=True)
     assert "This case changed while you were editing" in text
@@ -303,15 +363,19 @@ def test_edit_conflict_shows_what_changed(client, db, office, app):
     db.refresh(office.case)
     assert office.case.priority == "normal"
     # Without a version at all: also a conflict, nothing saved.
-    response = client.post(f"/staff/cases/{office.case.reference}/priority",
-                           data={"csrf_token": stale["csrf_token"], "priority": "high"})
+    response = client.post(
+        f"/staff/cases/{office.case.reference}/priority",
+        data={"csrf_token": stale["csrf_token"], "priority": "high"},
+    )
     assert response.status_code == 409
 
 
 def test_actions_need_csrf(client, db, office):
     sign_in(client, office.agent_x)
-    response = client.post(f"/staff/cases/{office.case.reference}/note",
-                           data={"note": "x", "version": office.case.version})
+    response = client.post(
+        f"/staff/cases/{office.case.reference}/note",
+        data={"note": "x", "version": office.case.version},
+    )
     assert response.status_code == 400
     assert not events(db, office.case, "internal_note")
 
@@ -319,7 +383,8 @@ def test_actions_need_csrf(client, db, office):
 def test_other_department_cannot_act_on_the_case(client, db, office):
     sign_in(client, office.agent_y)
     token = csrf_from(client.get("/account").get_data(as_text=True))
-    response = client.post(f"/staff/cases/{office.case.reference}/note",
-                           data={"csrf_token": token, "note": "sneaky"})
+    response = client.post(
+        f"/staff/cases/{office.case.reference}/note", data={"csrf_token": token, "note": "sneaky"}
+    )
     assert response.status_code == 404
     assert not events(db, office.case, "internal_note")

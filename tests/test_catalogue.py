@@ -22,8 +22,10 @@ def _count(db, model) -> int:
     return db.scalar(select(func.count()).select_from(model))
 
 
-CITY = ('name = "City of Testville"\nshort_name = "Testville 311"\ntimezone = "America/Denver"\n'
-        'languages = ["en", "es"]\n')
+CITY = (
+    'name = "City of Testville"\nshort_name = "Testville 311"\ntimezone = "America/Denver"\n'
+    'languages = ["en", "es"]\n'
+)
 
 
 def _write(tmp_path: Path, body: str) -> Path:
@@ -31,8 +33,9 @@ def _write(tmp_path: Path, body: str) -> Path:
     folder = tmp_path / "city"
     folder.mkdir(exist_ok=True)
     (folder / "city.toml").write_text(CITY, encoding="utf-8")
-    (folder / "areas.geojson").write_text((CITY_DIR / "areas.geojson").read_text("utf-8"),
-                                          encoding="utf-8")
+    (folder / "areas.geojson").write_text(
+        (CITY_DIR / "areas.geojson").read_text("utf-8"), encoding="utf-8"
+    )
     (folder / "catalogue.toml").write_text(textwrap.dedent(body), encoding="utf-8")
     return folder
 
@@ -78,8 +81,9 @@ def test_the_shipped_catalogue_loads_with_every_kind_and_spanish(db, runner):
     assert any(c.private for c in categories)
     assert {c.notice_level for c in categories if c.notice} >= {"info", "warning"}
     stoppers = [q for q in questions if q.stop_values]
-    assert stoppers and all(q.stop_message and q.t("stop_message", "es") != q.stop_message
-                            for q in stoppers)
+    assert stoppers and all(
+        q.stop_message and q.t("stop_message", "es") != q.stop_message for q in stoppers
+    )
     gas = next(q for q in questions if q.category.code == "water-leak" and q.stop_values)
     assert gas.stop_values == ["yes"] and "Do not use this form" in gas.stop_message
 
@@ -109,32 +113,48 @@ def test_a_second_load_adds_nothing(db, runner):
 
     result = _import(runner, CITY_DIR)
 
-    assert [_count(db, m) for m in (Department, ServiceGroup, ServiceCategory,
-                                    CategoryQuestion)] == before
+    assert [
+        _count(db, m) for m in (Department, ServiceGroup, ServiceCategory, CategoryQuestion)
+    ] == before
     assert "nothing changed" in result.output
 
 
 def test_a_reload_updates_text_and_deactivates_removed_questions(db, runner, tmp_path):
-    assert _import(runner, _write(tmp_path, MINIMAL + """
+    assert (
+        _import(
+            runner,
+            _write(
+                tmp_path,
+                MINIMAL
+                + """
         [[categories.questions]]
         code = "depth"
         kind = "number"
         prompt = "How deep?"
-    """)).exit_code == 0
+    """,
+            ),
+        ).exit_code
+        == 0
+    )
     edited = MINIMAL.replace('name = "Pothole"', 'name = "Pothole or sinkhole"').replace(
-        'label = "Large"', 'label = "Large", translations.es.label = "Grande"')
+        'label = "Large"', 'label = "Large", translations.es.label = "Grande"'
+    )
 
     result = _import(runner, _write(tmp_path, edited))
 
     assert "categories: 0 added, 1 changed, 0 unchanged" in result.output
-    assert "questions: 0 added, 1 changed, 0 unchanged; not in the folder: 1 deactivated" in \
-        result.output
+    assert (
+        "questions: 0 added, 1 changed, 0 unchanged; not in the folder: 1 deactivated"
+        in result.output
+    )
     db.expire_all()
     category = db.scalar(select(ServiceCategory).where(ServiceCategory.code == "pothole"))
     assert category.name == "Pothole or sinkhole"
     assert [q.code for q in category.questions] == ["size"]
-    assert [(q.code, q.active) for q in category.all_questions] == [("size", True),
-                                                                   ("depth", False)]
+    assert [(q.code, q.active) for q in category.all_questions] == [
+        ("size", True),
+        ("depth", False),
+    ]
     assert category.questions[0].option_label("large", "es") == "Grande"
     assert _count(db, ServiceCategory) == 1
 
@@ -142,32 +162,56 @@ def test_a_reload_updates_text_and_deactivates_removed_questions(db, runner, tmp
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (('kind = "single"', 'kind = "dropdown"'),
-         'category "pothole", question "size": kind \'dropdown\' is unknown'),
-        (('options = [{ key = "small", label = "Small" }, { key = "large", label = "Large" }]',
-          ""),
-         'category "pothole", question "size": a single question needs at least two options'),
-        (('prompt = "How big?"', 'prompt = "How big?"\nstop_values = ["huge"]\n'
-                                 'stop_message = "Call 911"'),
-         'category "pothole", question "size": stop value "huge" is not one of the answers'),
-        (('prompt = "How big?"', 'prompt = "How big?"\nstop_values = ["small"]'),
-         'category "pothole", question "size": stop_values need a stop_message'),
-        (('kind = "single"', 'kind = "text"'),
-         'category "pothole", question "size": options are only for single and multi'),
-        (('prompt = "How big?"', 'prompt = ""'),
-         'category "pothole", question "size": "prompt" is required'),
-        (('prompt = "How big?"', 'prompt = "How big?"\ncolour = "red"'),
-         'category "pothole", question "size": unknown key "colour"'),
-        (('department = "roads"', 'department = "nowhere"'),
-         'category "pothole": department "nowhere" does not exist'),
-        (('name = "Pothole"', 'name = "Pothole"\nnotice_level = "panic"'),
-         "category \"pothole\": notice_level 'panic' must be one of"),
-        (('name = "Pothole"', 'name = "Pothole"\ntranslations.es.nombre = "Bache"'),
-         'category "pothole": translations.es has unknown field "nombre"'),
+        (
+            ('kind = "single"', 'kind = "dropdown"'),
+            'category "pothole", question "size": kind \'dropdown\' is unknown',
+        ),
+        (
+            (
+                'options = [{ key = "small", label = "Small" }, '
+                '{ key = "large", label = "Large" }]',
+                "",
+            ),
+            'category "pothole", question "size": a single question needs at least two options',
+        ),
+        (
+            (
+                'prompt = "How big?"',
+                'prompt = "How big?"\nstop_values = ["huge"]\nstop_message = "Call 911"',
+            ),
+            'category "pothole", question "size": stop value "huge" is not one of the answers',
+        ),
+        (
+            ('prompt = "How big?"', 'prompt = "How big?"\nstop_values = ["small"]'),
+            'category "pothole", question "size": stop_values need a stop_message',
+        ),
+        (
+            ('kind = "single"', 'kind = "text"'),
+            'category "pothole", question "size": options are only for single and multi',
+        ),
+        (
+            ('prompt = "How big?"', 'prompt = ""'),
+            'category "pothole", question "size": "prompt" is required',
+        ),
+        (
+            ('prompt = "How big?"', 'prompt = "How big?"\ncolour = "red"'),
+            'category "pothole", question "size": unknown key "colour"',
+        ),
+        (
+            ('department = "roads"', 'department = "nowhere"'),
+            'category "pothole": department "nowhere" does not exist',
+        ),
+        (
+            ('name = "Pothole"', 'name = "Pothole"\nnotice_level = "panic"'),
+            "category \"pothole\": notice_level 'panic' must be one of",
+        ),
+        (
+            ('name = "Pothole"', 'name = "Pothole"\ntranslations.es.nombre = "Bache"'),
+            'category "pothole": translations.es has unknown field "nombre"',
+        ),
     ],
 )
-def test_a_broken_file_names_the_category_and_question(db, runner, tmp_path, change,
-                                                       message):
+def test_a_broken_file_names_the_category_and_question(db, runner, tmp_path, change, message):
     path = _write(tmp_path, MINIMAL.replace(*change))
     departments = _count(db, Department)
 
@@ -189,8 +233,10 @@ def test_every_problem_is_reported_at_once(db, runner, tmp_path):
     """
 
     problems = _import(runner, _write(tmp_path, broken)).output.splitlines()
-    assert 'catalogue.toml: category "pothole", question "size": options are only for single ' \
-           "and multi questions" in problems
+    assert (
+        'catalogue.toml: category "pothole", question "size": options are only for single '
+        "and multi questions" in problems
+    )
     assert any('stop value "maybe" is not one of the answers (yes, no)' in p for p in problems)
     assert any("max_length is only for text questions" in p for p in problems)
     assert 'catalogue.toml: category "pothole", question "size" is defined 2 times' in problems

@@ -54,8 +54,7 @@ def test_before_any_import_the_page_says_how_to_import(admin_client):
     assert "Set by the environment" not in page
 
 
-def test_after_an_import_every_value_and_its_source_is_shown(admin_client, runner, db,
-                                                           settings):
+def test_after_an_import_every_value_and_its_source_is_shown(admin_client, runner, db, settings):
     _import(runner)
     profile = db.get(CityProfile, PROFILE_ID)
     page = _page(admin_client)
@@ -73,12 +72,11 @@ def test_after_an_import_every_value_and_its_source_is_shown(admin_client, runne
     assert _row(page, "Base URL") == "Not set base_url"  # the demo leaves it to the server
     assert _row(page, "Open311 jurisdiction") == "riverton.example [open311] jurisdiction"
     assert _row(page, "Open311 contact").startswith("Riverton 311 API team")
-    logo = re.search(r'<img src="(/city/logo\?v=[^"]+)" alt="The logo of City of Riverton"',
-                     page)
+    logo = re.search(r'<img src="(/city/logo\?v=[^"]+)" alt="The logo of City of Riverton"', page)
     assert logo and "logo.svg" in _row(page, "Logo")
     assert admin_client.get(logo.group(1)).status_code == 200
     # Spanish, from city.toml's translations.
-    spanish = page[page.index("In Español (es)"):]
+    spanish = page[page.index("In Español (es)") :]
     assert _row(spanish, "Name") == "Ciudad de Riverton translations.es.name"
     assert _row(spanish, "Contact line").startswith("Llame al 311")
     assert _row(spanish, "Contact line").endswith("translations.es.contact")
@@ -88,7 +86,7 @@ def test_after_an_import_every_value_and_its_source_is_shown(admin_client, runne
 def test_what_the_environment_supplies_is_listed(admin_client, runner, settings):
     _import(runner)
     page = _page(admin_client)
-    section = page[page.index("Set by the environment"):page.index('id="configuration-heading"')]
+    section = page[page.index("Set by the environment") : page.index('id="configuration-heading"')]
     # The test settings set MAIL_FROM; the demo's city.toml sets no base URL.
     assert "MAIL_FROM" in section and "Riverton 311 <no-reply@riverton.example>" in section
     assert "PORTAL_BASE_URL" in section and "http://portal.test" in section
@@ -109,22 +107,38 @@ def test_nothing_from_the_environment_says_so(app, admin_client, runner, setting
 
 
 def test_environment_overrides_rules():
-    profile = CityProfile(name="X", short_name="X", timezone="UTC", base_url="",
-                          open311_jurisdiction="", open311_contact="c", source="/srv/city")
-    base = replace(Settings(), mail_from="", base_url="https://env.example",
-                   open311_jurisdiction="env.example", open311_contact="env contact")
+    profile = CityProfile(
+        name="X",
+        short_name="X",
+        timezone="UTC",
+        base_url="",
+        open311_jurisdiction="",
+        open311_contact="c",
+        source="/srv/city",
+    )
+    base = replace(
+        Settings(),
+        mail_from="",
+        base_url="https://env.example",
+        open311_jurisdiction="env.example",
+        open311_contact="env contact",
+    )
     current = replace(base, open311_contact="c")
-    found = {o.variable: (o.value, o.kind)
-             for o in overview.environment_overrides(base, profile, current)}
-    assert found == {"PORTAL_BASE_URL": ("https://env.example", "fills"),
-                     "OPEN311_JURISDICTION": ("env.example", "fills")}
+    found = {
+        o.variable: (o.value, o.kind)
+        for o in overview.environment_overrides(base, profile, current)
+    }
+    assert found == {
+        "PORTAL_BASE_URL": ("https://env.example", "fills"),
+        "OPEN311_JURISDICTION": ("env.example", "fills"),
+    }
     assert overview.environment_overrides(base, None, current) == []
     assert overview.source_file(profile) == "/srv/city/city.toml"
 
 
 def test_the_page_links_to_the_configuration_pages(admin_client):
     page = _page(admin_client)
-    section = page[page.index('id="configuration-heading"'):]
+    section = page[page.index('id="configuration-heading"') :]
     for url in ("/staff/admin/templates/", "/staff/admin/routing/", "/staff/admin/sla/"):
         assert f'href="{url}"' in section
 

@@ -22,11 +22,28 @@ from portal.routing.models import RoutingRule
 from portal.sla.models import BusinessCalendar, SlaPolicy
 from tests.scratch import scratch
 
-CONFIG_MODELS = (CityProfile, BusinessCalendar, Department, ServiceGroup, ServiceCategory,
-                 CategoryQuestion, Area, SlaPolicy, RoutingRule, ResponseTemplate)
+CONFIG_MODELS = (
+    CityProfile,
+    BusinessCalendar,
+    Department,
+    ServiceGroup,
+    ServiceCategory,
+    CategoryQuestion,
+    Area,
+    SlaPolicy,
+    RoutingRule,
+    ResponseTemplate,
+)
 #: Columns that say when or under which id a row was written, not what it configures.
-BOOKKEEPING = {"id", "created_at", "updated_at", "version", "last_assignee_id", "source",
-               "settings"}
+BOOKKEEPING = {
+    "id",
+    "created_at",
+    "updated_at",
+    "version",
+    "last_assignee_id",
+    "source",
+    "settings",
+}
 
 
 def city_copy(tmp_path: Path) -> Path:
@@ -46,18 +63,23 @@ def configuration(session: Session) -> dict[str, list[dict]]:
     codes = {
         "department_id": dict(session.execute(select(Department.id, Department.code)).all()),
         "group_id": dict(session.execute(select(ServiceGroup.id, ServiceGroup.code)).all()),
-        "category_id": dict(session.execute(select(ServiceCategory.id,
-                                                   ServiceCategory.code)).all()),
+        "category_id": dict(
+            session.execute(select(ServiceCategory.id, ServiceCategory.code)).all()
+        ),
         "area_id": dict(session.execute(select(Area.id, Area.code)).all()),
-        "calendar_id": dict(session.execute(select(BusinessCalendar.id,
-                                                   BusinessCalendar.code)).all()),
+        "calendar_id": dict(
+            session.execute(select(BusinessCalendar.id, BusinessCalendar.code)).all()
+        ),
     }
     snapshot = {}
     for model in CONFIG_MODELS:
         rows = []
         for row in session.scalars(select(model)):
-            values = {c.key: getattr(row, c.key) for c in model.__mapper__.column_attrs
-                      if c.key not in BOOKKEEPING}
+            values = {
+                c.key: getattr(row, c.key)
+                for c in model.__mapper__.column_attrs
+                if c.key not in BOOKKEEPING
+            }
             for key, names in codes.items():
                 if key in values:
                     values[key] = names.get(values[key])
@@ -79,8 +101,11 @@ def test_the_demo_folder_imports_once_and_a_second_import_changes_nothing(runner
     assert "categories: 21 added, 0 changed, 0 unchanged" in first.output
     assert "areas: 6 added" in first.output
     profile = db.get(CityProfile, 1)
-    assert (profile.name, profile.short_name, profile.timezone) == \
-        ("City of Riverton", "Riverton 311", "America/Chicago")
+    assert (profile.name, profile.short_name, profile.timezone) == (
+        "City of Riverton",
+        "Riverton 311",
+        "America/Chicago",
+    )
     assert profile.logo_type == "image/svg+xml" and profile.languages == ["en", "es"]
     water = db.scalar(select(Department).where(Department.code == "water"))
     assert db.get(BusinessCalendar, water.calendar_id).code == "24-7"
@@ -93,12 +118,13 @@ def test_the_demo_folder_imports_once_and_a_second_import_changes_nothing(runner
     assert "was already imported: nothing changed" in second.output
     assert "categories: 0 added, 0 changed, 21 unchanged" in second.output
     assert configuration(db) == before
-    assert db.scalar(select(func.count()).select_from(AuditEntry)
-                     .where(AuditEntry.entity == "city")) == 1
+    assert (
+        db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity == "city"))
+        == 1
+    )
 
 
-def test_changes_are_counted_and_what_left_the_folder_is_deactivated(runner, db, make,
-                                                                     tmp_path):
+def test_changes_are_counted_and_what_left_the_folder_is_deactivated(runner, db, make, tmp_path):
     folder = city_copy(tmp_path)
     assert runner.invoke(args=["city", "import", str(folder)]).exit_code == 0
     graffiti = db.scalar(select(ServiceCategory).where(ServiceCategory.code == "graffiti"))
@@ -115,29 +141,49 @@ def test_changes_are_counted_and_what_left_the_folder_is_deactivated(runner, db,
 
     assert result.exit_code == 0, result.output
     # The renamed pothole, and the category after graffiti in its group moved up one place.
-    assert "categories: 0 added, 2 changed, 18 unchanged; not in the folder: 1 deactivated" \
+    assert (
+        "categories: 0 added, 2 changed, 18 unchanged; not in the folder: 1 deactivated"
         in result.output
+    )
     assert "templates: 0 added, 1 changed, 2 unchanged" in result.output
     db.expire_all()
     graffiti = db.scalar(select(ServiceCategory).where(ServiceCategory.code == "graffiti"))
     assert graffiti is not None and not graffiti.active  # it has a request: kept, switched off
-    assert db.scalar(select(ServiceCategory.name).where(ServiceCategory.code == "pothole")) == \
-        "Pothole or sinkhole"
+    assert (
+        db.scalar(select(ServiceCategory.name).where(ServiceCategory.code == "pothole"))
+        == "Pothole or sinkhole"
+    )
 
 
-def test_export_then_import_into_an_empty_database_is_the_same_city(runner, db, app,
-                                                                    settings, tmp_path):
+def test_export_then_import_into_an_empty_database_is_the_same_city(
+    runner, db, app, settings, tmp_path
+):
     assert runner.invoke(args=["city", "import", str(CITY_DIR)]).exit_code == 0
     streets = db.scalar(select(Department).where(Department.code == "streets"))
     pothole = db.scalar(select(ServiceCategory).where(ServiceCategory.code == "pothole"))
-    db.add(RoutingRule(name="Sinkholes to water", position=5, keywords="sinkhole, sink hole",
-                       department_id=db.scalar(select(Department.id)
-                                               .where(Department.code == "water"))))
-    db.add(ResponseTemplate(code="made-in-the-back-office", title="Crew on the way",
-                            body="A crew is on the way, {resident_name}.", position=7,
-                            department_id=streets.id, translations={"es": {
-                                "title": "Cuadrilla en camino",
-                                "body": "Una cuadrilla va en camino, {resident_name}."}}))
+    db.add(
+        RoutingRule(
+            name="Sinkholes to water",
+            position=5,
+            keywords="sinkhole, sink hole",
+            department_id=db.scalar(select(Department.id).where(Department.code == "water")),
+        )
+    )
+    db.add(
+        ResponseTemplate(
+            code="made-in-the-back-office",
+            title="Crew on the way",
+            body="A crew is on the way, {resident_name}.",
+            position=7,
+            department_id=streets.id,
+            translations={
+                "es": {
+                    "title": "Cuadrilla en camino",
+                    "body": "Una cuadrilla va en camino, {resident_name}.",
+                }
+            },
+        )
+    )
     pothole.all_questions[-1].active = False
     streets.assignment_mode = "round_robin"
     db.flush()
@@ -165,54 +211,118 @@ def test_export_then_import_into_an_empty_database_is_the_same_city(runner, db, 
 
 
 BROKEN = [
-    ("catalogue.toml", 'department = "streets"', 'department = "street"',
-     'catalogue.toml: category "pothole": department "street" does not exist (did you mean '
-     '"streets"?)'),
-    ("catalogue.toml", 'kind = "single"', 'kind = "dropdown"',
-     "catalogue.toml: category \"pothole\", question \"size\": kind 'dropdown' is unknown"),
-    ("catalogue.toml", '[[departments]]\ncode = "water"', '[[departments]]\ncode = "streets"',
-     'catalogue.toml: department "streets" is defined 2 times'),
-    ("catalogue.toml", 'calendar = "24-7"', 'calendar = "24x7"',
-     'catalogue.toml: department "water": calendar "24x7" does not exist in '
-     'service-levels.toml (did you mean "24-7"?)'),
-    ("catalogue.toml", '["raise_priority"]', '["call_the_mayor"]',
-     'catalogue.toml: department "transportation": breach action "call_the_mayor" is unknown'),
-    ("catalogue.toml", 'code = "streets"\nname', 'code = "streets"\nassignment_mode = "random"\n'
-     "name", "catalogue.toml: department \"streets\": assignment_mode 'random' is unknown"),
-    ("catalogue.toml", 'email = "streets@riverton.example"', 'email = "streets at riverton"',
-     'catalogue.toml: department "streets": email "streets at riverton" is not an email '
-     "address"),
-    ("catalogue.toml", "[[departments]]", "[[departments]\n",
-     "catalogue.toml: is not valid TOML"),
-    ("city.toml", 'timezone = "America/Chicago"', 'timezone = "America/Springfield"',
-     'city.toml: the file: timezone "America/Springfield" is not an IANA time zone'),
-    ("city.toml", 'languages = ["en", "es"]', 'languages = ["en", "fr"]',
-     'city.toml: the file: language "fr" has no translation in the portal'),
-    ("city.toml", 'logo = "logo.svg"', 'logo = "missing.png"',
-     'city.toml: the file: logo "missing.png" cannot be read'),
-    ("service-levels.toml", 'holiday_subdivision = "IL"', 'holiday_subdivision = "ZZ"',
-     'service-levels.toml: calendar "city-hours": holiday_subdivision "ZZ" is not a '
-     "subdivision of US"),
-    ("service-levels.toml", 'hours.tue = "07:00-15:30"', 'hours.tue = "07:00-25:00"',
-     'service-levels.toml: calendar "public-works": hours.tue:'),
-    ("service-levels.toml", 'category = "pothole"', 'category = "potholes"',
-     'service-levels.toml: policy "Potholes": category "potholes" does not exist (did you '
-     'mean "pothole"?)'),
-    ("service-levels.toml", 'resolution = "5 calendar days"', 'resolution = "5 days"',
-     "service-levels.toml: policy \"Potholes\": resolution '5 days' must be like"),
-    ("templates.toml", "{reference} when", "{ticket} when",
-     'templates.toml: template "thanks-scheduled": placeholder {ticket} is unknown'),
-    ("templates.toml", 'department = "streets"', 'department = "roads"',
-     'templates.toml: template "pothole-filled": department "roads" does not exist'),
+    (
+        "catalogue.toml",
+        'department = "streets"',
+        'department = "street"',
+        'catalogue.toml: category "pothole": department "street" does not exist (did you mean '
+        '"streets"?)',
+    ),
+    (
+        "catalogue.toml",
+        'kind = "single"',
+        'kind = "dropdown"',
+        'catalogue.toml: category "pothole", question "size": kind \'dropdown\' is unknown',
+    ),
+    (
+        "catalogue.toml",
+        '[[departments]]\ncode = "water"',
+        '[[departments]]\ncode = "streets"',
+        'catalogue.toml: department "streets" is defined 2 times',
+    ),
+    (
+        "catalogue.toml",
+        'calendar = "24-7"',
+        'calendar = "24x7"',
+        'catalogue.toml: department "water": calendar "24x7" does not exist in '
+        'service-levels.toml (did you mean "24-7"?)',
+    ),
+    (
+        "catalogue.toml",
+        '["raise_priority"]',
+        '["call_the_mayor"]',
+        'catalogue.toml: department "transportation": breach action "call_the_mayor" is unknown',
+    ),
+    (
+        "catalogue.toml",
+        'code = "streets"\nname',
+        'code = "streets"\nassignment_mode = "random"\nname',
+        "catalogue.toml: department \"streets\": assignment_mode 'random' is unknown",
+    ),
+    (
+        "catalogue.toml",
+        'email = "streets@riverton.example"',
+        'email = "streets at riverton"',
+        'catalogue.toml: department "streets": email "streets at riverton" is not an email address',
+    ),
+    ("catalogue.toml", "[[departments]]", "[[departments]\n", "catalogue.toml: is not valid TOML"),
+    (
+        "city.toml",
+        'timezone = "America/Chicago"',
+        'timezone = "America/Springfield"',
+        'city.toml: the file: timezone "America/Springfield" is not an IANA time zone',
+    ),
+    (
+        "city.toml",
+        'languages = ["en", "es"]',
+        'languages = ["en", "fr"]',
+        'city.toml: the file: language "fr" has no translation in the portal',
+    ),
+    (
+        "city.toml",
+        'logo = "logo.svg"',
+        'logo = "missing.png"',
+        'city.toml: the file: logo "missing.png" cannot be read',
+    ),
+    (
+        "service-levels.toml",
+        'holiday_subdivision = "IL"',
+        'holiday_subdivision = "ZZ"',
+        'service-levels.toml: calendar "city-hours": holiday_subdivision "ZZ" is not a '
+        "subdivision of US",
+    ),
+    (
+        "service-levels.toml",
+        'hours.tue = "07:00-15:30"',
+        'hours.tue = "07:00-25:00"',
+        'service-levels.toml: calendar "public-works": hours.tue:',
+    ),
+    (
+        "service-levels.toml",
+        'category = "pothole"',
+        'category = "potholes"',
+        'service-levels.toml: policy "Potholes": category "potholes" does not exist (did you '
+        'mean "pothole"?)',
+    ),
+    (
+        "service-levels.toml",
+        'resolution = "5 calendar days"',
+        'resolution = "5 days"',
+        "service-levels.toml: policy \"Potholes\": resolution '5 days' must be like",
+    ),
+    (
+        "templates.toml",
+        "{reference} when",
+        "{ticket} when",
+        'templates.toml: template "thanks-scheduled": placeholder {ticket} is unknown',
+    ),
+    (
+        "templates.toml",
+        'department = "streets"',
+        'department = "roads"',
+        'templates.toml: template "pothole-filled": department "roads" does not exist',
+    ),
 ]
 
 
-@pytest.mark.parametrize(("file", "old", "new", "message"), BROKEN,
-                         ids=[m.split(":")[0] + "-" + str(i) for i, (_, _, _, m) in
-                              enumerate(BROKEN)])
-def test_a_broken_folder_names_file_place_and_fault_and_writes_nothing(runner, db, tmp_path,
-                                                                       file, old, new,
-                                                                       message):
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    BROKEN,
+    ids=[m.split(":")[0] + "-" + str(i) for i, (_, _, _, m) in enumerate(BROKEN)],
+)
+def test_a_broken_folder_names_file_place_and_fault_and_writes_nothing(
+    runner, db, tmp_path, file, old, new, message
+):
     folder = city_copy(tmp_path)
     edit(folder / file, old, new)
 
@@ -226,15 +336,23 @@ def test_a_broken_folder_names_file_place_and_fault_and_writes_nothing(runner, d
 
 AREA_EDITS = [
     (lambda f: f[0]["geometry"]["coordinates"][0].pop(), 'area "westfield"): ring is not closed'),
-    (lambda f: f[2]["geometry"].update(coordinates=[[[-87, 41], [-86.9, 41], [-87, 41.1],
-                                                     [-86.9, 41.1], [-87, 41]]]),
-     'area "eastgate"): polygon is not valid (Self-intersection'),
-    (lambda f: f[3]["geometry"].update(coordinates=[[[-87.05, 40.96], [-86.96, 40.96],
-                                                     [-86.96, 41.03], [-87.05, 40.96]]]),
-     'areas "riverside" and "old-town" overlap'),
+    (
+        lambda f: f[2]["geometry"].update(
+            coordinates=[[[-87, 41], [-86.9, 41], [-87, 41.1], [-86.9, 41.1], [-87, 41]]]
+        ),
+        'area "eastgate"): polygon is not valid (Self-intersection',
+    ),
+    (
+        lambda f: f[3]["geometry"].update(
+            coordinates=[[[-87.05, 40.96], [-86.96, 40.96], [-86.96, 41.03], [-87.05, 40.96]]]
+        ),
+        'areas "riverside" and "old-town" overlap',
+    ),
     (lambda f: f[1]["properties"].pop("code"), "features[1]: properties.code None must be"),
-    (lambda f: f[5]["properties"].update(population="16,300"),
-     'area "southpark"): properties.population must be a whole number'),
+    (
+        lambda f: f[5]["properties"].update(population="16,300"),
+        'area "southpark"): properties.population must be a whole number',
+    ),
 ]
 
 
@@ -265,10 +383,12 @@ def test_every_problem_in_every_file_is_reported_at_once(runner, db, tmp_path):
 
     assert result.exit_code == 1
     assert "(5 problems)" in result.output or "problems)" in result.output
-    for fragment in ('catalogue.toml: category "pothole": department "street"',
-                     'city.toml: the file: timezone "Mars/Olympus"',
-                     'service-levels.toml: policy "Potholes": category "potholes"',
-                     "areas.geojson: is not valid JSON"):
+    for fragment in (
+        'catalogue.toml: category "pothole": department "street"',
+        'city.toml: the file: timezone "Mars/Olympus"',
+        'service-levels.toml: policy "Potholes": category "potholes"',
+        "areas.geojson: is not valid JSON",
+    ):
         assert fragment in result.output
 
 
@@ -277,43 +397,57 @@ def test_a_question_residents_answered_is_never_retyped(runner, db, make, tmp_pa
     assert runner.invoke(args=["city", "import", str(folder)]).exit_code == 0
     pothole = db.scalar(select(ServiceCategory).where(ServiceCategory.code == "pothole"))
     make.request(category=pothole, answers={"size": "small"})
-    edit(folder / "catalogue.toml", 'code = "size"\nkind = "single"',
-         'code = "size"\nkind = "text"')
+    edit(
+        folder / "catalogue.toml", 'code = "size"\nkind = "single"', 'code = "size"\nkind = "text"'
+    )
     text = (folder / "catalogue.toml").read_text(encoding="utf-8")
     start = text.index('code = "size"')
     end = text.index("[[categories.questions]]", start)
     options_start = text.index("options = [", start)
     (folder / "catalogue.toml").write_text(
-        text[:options_start] + text[text.index("]\n", options_start) + 2:end] + text[end:]
-        if options_start < end else text, encoding="utf-8")
+        text[:options_start] + text[text.index("]\n", options_start) + 2 : end] + text[end:]
+        if options_start < end
+        else text,
+        encoding="utf-8",
+    )
 
     result = runner.invoke(args=["city", "import", str(folder)])
 
     assert result.exit_code == 1, result.output
-    assert ('catalogue.toml: category "pothole", question "size": kind cannot change from '
-            "single to text") in result.output
+    assert (
+        'catalogue.toml: category "pothole", question "size": kind cannot change from '
+        "single to text"
+    ) in result.output
     db.expire_all()
-    assert db.scalar(select(CategoryQuestion.kind).where(CategoryQuestion.code == "size")) == \
-        "single"
+    assert (
+        db.scalar(select(CategoryQuestion.kind).where(CategoryQuestion.code == "size")) == "single"
+    )
 
 
-def test_an_import_says_when_it_overrides_changes_made_in_the_back_office(runner, db,
-                                                                          tmp_path):
+def test_an_import_says_when_it_overrides_changes_made_in_the_back_office(runner, db, tmp_path):
     from portal.city import catalogue_admin as admin
 
     folder = city_copy(tmp_path)
     assert runner.invoke(args=["city", "import", str(folder)]).exit_code == 0
     pothole = db.scalar(select(ServiceCategory).where(ServiceCategory.code == "pothole"))
-    admin.save_category(db, pothole, admin.Entry(
-        {**admin.snapshot(pothole), "name": "Pothole (any size)"},
-        {"es": pothole.translations["es"]}), actor=None)
+    admin.save_category(
+        db,
+        pothole,
+        admin.Entry(
+            {**admin.snapshot(pothole), "name": "Pothole (any size)"},
+            {"es": pothole.translations["es"]},
+        ),
+        actor=None,
+    )
     db.flush()
 
     result = runner.invoke(args=["city", "import", str(folder), "--dry-run"])
 
     assert "categories: 0 added, 1 changed" in result.output
-    assert "Note: 1 change(s) were made in the back office since the last import" in \
-        result.output and "would win" in result.output
+    assert (
+        "Note: 1 change(s) were made in the back office since the last import" in result.output
+        and "would win" in result.output
+    )
     exported = runner.invoke(args=["city", "export", str(tmp_path / "live")])
     assert exported.exit_code == 0
     again = runner.invoke(args=["city", "import", str(tmp_path / "live"), "--dry-run"])

@@ -30,15 +30,22 @@ HARBOR = ("38.52", "-121.58")  # lat, lon inside the Harbor area
 
 def flask(*args: str, env: dict[str, str], stdin: str = "") -> str:
     """One of the README's commands, run as an administrator would."""
-    done = subprocess.run([sys.executable, "-m", "flask", "--app", "portal", *args],
-                          cwd=ROOT, env=env, input=stdin, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "portal", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, f"flask {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
 
 def file_on_the_web(client, description: str) -> str:
     """Walk the resident's form; return the page the resident ends on."""
+
     def step(url, data=None):
         page = client.get(url).get_data(as_text=True)
         if data is None:
@@ -62,10 +69,14 @@ def file_on_the_web(client, description: str) -> str:
 def live_city(settings, smtp, tmp_path):
     engine = "postgresql" if settings.database_url.startswith("postgresql") else "sqlite"
     with scratch(engine, tmp_path) as url:
-        env = {**os.environ, "DATABASE_URL": url, "PORTAL_ENV": "development",
-               "SECRET_KEY": "a-secret-for-port-alder-that-is-long-enough",
-               "PORTAL_MAIL_DIR": str(tmp_path / "mail"),
-               "PORTAL_UPLOAD_DIR": str(tmp_path / "uploads")}
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "PORTAL_ENV": "development",
+            "SECRET_KEY": "a-secret-for-port-alder-that-is-long-enough",
+            "PORTAL_MAIL_DIR": str(tmp_path / "mail"),
+            "PORTAL_UPLOAD_DIR": str(tmp_path / "uploads"),
+        }
         env.pop("PORTAL_CITY_NAME", None)
         # The README's "Set up your city", command for command.
         flask("db", "upgrade", env=env)
@@ -75,13 +86,29 @@ def live_city(settings, smtp, tmp_path):
         assert "categories: 2 added" in imported
         staff = flask("staff", "import", str(PORT_ALDER / "staff.csv"), env=env)
         assert "3 staff added" in staff
-        flask("staff", "create", "it@portalder.example", "--name", "IT Desk", "--role",
-              "admin", env=env, stdin="a-long-admin-password\na-long-admin-password\n")
-        app = create_app(Settings(
-            env="test", secret_key="a-secret-for-port-alder-that-is-long-enough",
-            database_url=url, smtp_host=smtp.host, smtp_port=smtp.port,
-            mail_dir=str(tmp_path / "mail"), upload_dir=str(tmp_path / "uploads"),
-            ratelimit_enabled=False))
+        flask(
+            "staff",
+            "create",
+            "it@portalder.example",
+            "--name",
+            "IT Desk",
+            "--role",
+            "admin",
+            env=env,
+            stdin="a-long-admin-password\na-long-admin-password\n",
+        )
+        app = create_app(
+            Settings(
+                env="test",
+                secret_key="a-secret-for-port-alder-that-is-long-enough",
+                database_url=url,
+                smtp_host=smtp.host,
+                smtp_port=smtp.port,
+                mail_dir=str(tmp_path / "mail"),
+                upload_dir=str(tmp_path / "uploads"),
+                ratelimit_enabled=False,
+            )
+        )
         try:
             yield app
         finally:
@@ -107,19 +134,28 @@ def test_a_second_city_goes_live_and_takes_its_first_requests(live_city, smtp):
         assert filed.reference in done
         utilities = session.scalar(select(Department).where(Department.code == "utilities"))
         assert filed.department_id == utilities.id  # the city's routing rule, not the category
-        town_hall = session.scalar(select(BusinessCalendar.id)
-                                   .where(BusinessCalendar.code == "town-hall"))
+        town_hall = session.scalar(
+            select(BusinessCalendar.id).where(BusinessCalendar.code == "town-hall")
+        )
         task = session.scalar(select(Task).where(Task.request_id == filed.id))
         clock = session.scalar(select(SlaClock).where(SlaClock.task_id == task.id))
         assert clock.calendar_id == town_hall and clock.target_seconds == 20 * 3600
-        key, raw = keys.new_key(session, label="Town app", rate_limit="60/minute",
-                                contact_email="", by=None)
+        key, raw = keys.new_key(
+            session, label="Town app", rate_limit="60/minute", contact_email="", by=None
+        )
         session.commit()
 
-    posted = client.post("/open311/v2/requests.json", data={
-        "api_key": raw, "service_code": "leak", "lat": HARBOR[0], "long": HARBOR[1],
-        "description": "Water bubbling up by the ferry dock", "jurisdiction_id":
-        "portalder.example"})
+    posted = client.post(
+        "/open311/v2/requests.json",
+        data={
+            "api_key": raw,
+            "service_code": "leak",
+            "lat": HARBOR[0],
+            "long": HARBOR[1],
+            "description": "Water bubbling up by the ferry dock",
+            "jurisdiction_id": "portalder.example",
+        },
+    )
     assert posted.status_code == 201, posted.get_data(as_text=True)
     discovery = client.get("/open311/v2/discovery.json").get_json()
     assert discovery["contact"] == "Port Alder IT, api@portalder.example"
@@ -141,7 +177,12 @@ def test_a_second_city_goes_live_and_takes_its_first_requests(live_city, smtp):
     assert invitation["Subject"] == "Your Port Alder Fix-It staff account"
     assert "https://fixit.portalder.example/" in body_text(invitation)
 
-    pages = [home, spanish, done, client.get("/performance").get_data(as_text=True),
-             client.get("/open311/v2/discovery.xml").get_data(as_text=True)]
+    pages = [
+        home,
+        spanish,
+        done,
+        client.get("/performance").get_data(as_text=True),
+        client.get("/open311/v2/discovery.xml").get_data(as_text=True),
+    ]
     for page in pages:
         assert "riverton" not in page.lower()

@@ -10,8 +10,11 @@ DEMO = "portal/demo/"
 
 
 def test_only_the_demo_folder_and_the_tests_name_riverton():
-    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
-                             check=True).stdout.decode().split("\0")
+    tracked = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
     naming = []
     for name in tracked:
         if not name or name.startswith((DEMO, "tests/")):

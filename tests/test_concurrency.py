@@ -23,8 +23,9 @@ def _sqlite(tmp_path):
     yield f"sqlite:///{tmp_path / 'burst.db'}"
 
 
-@pytest.mark.parametrize("engine", [
-    "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def test_concurrent_filings_each_get_their_own_reference(settings, engine, tmp_path):
     """8 writers at once: none is lost to "database is locked" or a duplicate reference."""
     scratch = scratch_postgres() if engine == "postgresql" else _sqlite(tmp_path)
@@ -47,10 +48,18 @@ def test_concurrent_filings_each_get_their_own_reference(settings, engine, tmp_p
                 barrier.wait()
                 for n in range(10):
                     s = db.session(write=True)
-                    submit_request(s, settings=app.extensions["portal.settings"], filing=Filing(
-                        category_code="pothole", description=f"burst {worker}-{n}",
-                        address="1 Main St", lat=INSIDE[0], lon=INSIDE[1],
-                        contact_email=f"r{worker}@example.org"))
+                    submit_request(
+                        s,
+                        settings=app.extensions["portal.settings"],
+                        filing=Filing(
+                            category_code="pothole",
+                            description=f"burst {worker}-{n}",
+                            address="1 Main St",
+                            lat=INSIDE[0],
+                            lon=INSIDE[1],
+                            contact_email=f"r{worker}@example.org",
+                        ),
+                    )
                     s.commit()
                     s.close()
             except BaseException as exc:  # noqa: BLE001 - reported below

@@ -38,10 +38,24 @@ MOVES = ("status_changed", "question", "answer", "reopened", "duplicate")
 
 
 def _counts(db) -> dict[str, int]:
-    return {model.__name__: db.scalar(select(func.count()).select_from(model))
-            for model in (Department, ServiceCategory, Area, User, ServiceRequest, Event,
-                          Support, Task, BusinessCalendar, CalendarClosure, SlaPolicy,
-                          SurveyInvitation, SurveyResponse)}
+    return {
+        model.__name__: db.scalar(select(func.count()).select_from(model))
+        for model in (
+            Department,
+            ServiceCategory,
+            Area,
+            User,
+            ServiceRequest,
+            Event,
+            Support,
+            Task,
+            BusinessCalendar,
+            CalendarClosure,
+            SlaPolicy,
+            SurveyInvitation,
+            SurveyResponse,
+        )
+    }
 
 
 #: The demo is drawn back from "now": a fixed one (a Wednesday morning in Riverton) makes the
@@ -58,8 +72,7 @@ def demo_now():
         clock.freeze(None)
 
 
-def test_demo_load_builds_a_living_city_and_a_second_run_adds_nothing(runner, db, app,
-                                                                       demo_now):
+def test_demo_load_builds_a_living_city_and_a_second_run_adds_nothing(runner, db, app, demo_now):
     first = runner.invoke(args=["demo", "load"])
     assert first.exit_code == 0, first.output
     clock.freeze(demo_now)  # the load lets time run again when it is done
@@ -91,11 +104,11 @@ def test_demo_load_builds_a_living_city_and_a_second_run_adds_nothing(runner, db
     for request in requests:
         assert request.reference == f"SR-{request.created_at.year}-{request.id:06d}"
         assert request.is_open == (request.status in OPEN_STATUSES)
-        assert request.is_public == (not request.private_by_reporter
-                                     and not request.category.private)
+        assert request.is_public == (
+            not request.private_by_reporter and not request.category.private
+        )
         if request.reporter_id is None:
-            assert request.tracking_token_hash and (request.contact_email
-                                                    or request.contact_phone)
+            assert request.tracking_token_hash and (request.contact_email or request.contact_phone)
         if request.status == "duplicate":
             assert request.duplicate_of_id and request.duplicate_of_id < request.id
         else:
@@ -104,8 +117,7 @@ def test_demo_load_builds_a_living_city_and_a_second_run_adds_nothing(runner, db
 
     shapes = {area.id: shape(area.geometry) for area in db.scalars(select(Area))}
     for request in requests:
-        assert shapes[request.area_id].contains(Point(request.lon, request.lat)), \
-            request.reference
+        assert shapes[request.area_id].contains(Point(request.lon, request.lat)), request.reference
 
 
 def _check_demo_clocks(db, app, now: datetime) -> None:
@@ -115,11 +127,13 @@ def _check_demo_clocks(db, app, now: datetime) -> None:
     task_states = Counter(task_state(t, now).code for t in tasks)
     assert {"on_time", "at_risk", "breached", "paused", "met", "missed"} <= set(task_states)
     case_clocks = list(db.scalars(select(SlaClock).where(SlaClock.task_id.is_(None))))
-    assert {"on_time", "at_risk", "breached", "paused", "met", "missed", "cancelled"} <= \
-        {clock_state(c, now).code for c in case_clocks}
+    assert {"on_time", "at_risk", "breached", "paused", "met", "missed", "cancelled"} <= {
+        clock_state(c, now).code for c in case_clocks
+    }
     assert {c.kind for c in case_clocks} == {"first_response", "resolution", "update"}
-    assert not db.scalar(select(func.count()).select_from(SlaClock)
-                         .where(SlaClock.next_threshold_at < now))
+    assert not db.scalar(
+        select(func.count()).select_from(SlaClock).where(SlaClock.next_threshold_at < now)
+    )
     stats = sweep(app.extensions["portal.db"], app.extensions["portal.settings"], now)
     assert (stats.examined, stats.notices) == (0, 0)
     assert not db.scalar(select(func.count()).select_from(StaffNotice))
@@ -142,8 +156,9 @@ def _check_demo_surveys(db, now: datetime) -> None:
         assert invitation.state == "answered" and response.created_at <= now
         assert 1 <= response.csat <= 5 and response.resolved in ("yes", "partly", "dont_know")
     assert any(r.comment for r in responses)
-    total = survey_results(db, Selection("request-resolved", now - timedelta(days=365), now),
-                           breakdown="overall").total
+    total = survey_results(
+        db, Selection("request-resolved", now - timedelta(days=365), now), breakdown="overall"
+    ).total
     assert not total.suppressed and total.responses == len(responses)
 
 
@@ -155,10 +170,22 @@ def test_demo_timelines_match_the_requests(runner, db):
     for event in db.scalars(select(Event).order_by(Event.request_id, Event.id)):
         timelines.setdefault(event.request_id, []).append(event)
     kinds = Counter(e.kind for events in timelines.values() for e in events)
-    assert {"submitted", "routed", "status_changed", "comment", "question", "answer",
-            "internal_note", "duplicate"} <= set(kinds)
-    assert not any(e.public for events in timelines.values() for e in events
-                   if e.kind in ("internal_note", "routed"))
+    assert {
+        "submitted",
+        "routed",
+        "status_changed",
+        "comment",
+        "question",
+        "answer",
+        "internal_note",
+        "duplicate",
+    } <= set(kinds)
+    assert not any(
+        e.public
+        for events in timelines.values()
+        for e in events
+        if e.kind in ("internal_note", "routed")
+    )
 
     for request_id, request in requests.items():
         events = timelines[request_id]
@@ -168,8 +195,7 @@ def test_demo_timelines_match_the_requests(runner, db):
         assert request.updated_at == times[-1]
         moves = [e for e in events if e.kind in MOVES and "to" in e.data]
         assert (moves[-1].data["to"] if moves else "new") == request.status, request.reference
-        assert request.status_changed_at == (moves[-1].created_at if moves
-                                             else request.created_at)
+        assert request.status_changed_at == (moves[-1].created_at if moves else request.created_at)
         for before, after in zip(moves, moves[1:], strict=False):
             assert before.data["to"] == after.data["from"], request.reference
         if request.status == "closed":
@@ -195,8 +221,9 @@ def test_demo_timelines_match_the_requests(runner, db):
     for task in db.scalars(select(Task).order_by(Task.id)):
         all_tasks.setdefault(task.request_id, []).append(task)
     for request_id, request in requests.items():
-        _check_case_clocks(request, timelines[request_id], clocks[request_id],
-                           all_tasks[request_id])
+        _check_case_clocks(
+            request, timelines[request_id], clocks[request_id], all_tasks[request_id]
+        )
 
     supports = Counter(db.scalars(select(Support.request_id)))
     assert supports
@@ -204,16 +231,22 @@ def test_demo_timelines_match_the_requests(runner, db):
         assert request.support_count == supports.get(request.id, 0)
 
 
-def _check_case_clocks(request: ServiceRequest, events: list[Event], clocks: list[SlaClock],
-                       tasks: list[Task]) -> None:
+def _check_case_clocks(
+    request: ServiceRequest, events: list[Event], clocks: list[SlaClock], tasks: list[Task]
+) -> None:
     """A demo case's clocks follow its story as casework would have moved them."""
     ref = request.reference
     case = [c for c in clocks if c.task_id is None]
     first = [c for c in case if c.kind == "first_response"]
     assert len(first) == 1, ref
-    replies = [e.created_at for e in events if e.actor_kind == "staff" and e.public
-               and e.kind in ("status_changed", "question", "comment", "duplicate")
-               and (e.body or e.kind == "question")]
+    replies = [
+        e.created_at
+        for e in events
+        if e.actor_kind == "staff"
+        and e.public
+        and e.kind in ("status_changed", "question", "comment", "duplicate")
+        and (e.body or e.kind == "question")
+    ]
     if replies:  # met (or breached) by the first public word from staff
         assert first[0].stopped_at == replies[0], ref
     else:
@@ -238,16 +271,21 @@ def _check_case_clocks(request: ServiceRequest, events: list[Event], clocks: lis
         task_clocks = [c for c in clocks if c.task_id == task.id]
         assert len(task_clocks) == 1 and task.sla_stage == task_clocks[0].stage, ref
         assert task.due_at == task_clocks[0].due_at, ref
-        assert task.sla_stage in (("paused",) if waiting else ("running",)) if task.is_open \
-            else ("met", "breached", "cancelled"), ref
+        assert (
+            task.sla_stage in (("paused",) if waiting else ("running",))
+            if task.is_open
+            else ("met", "breached", "cancelled")
+        ), ref
 
 
 def test_demo_is_the_same_city_for_the_same_seed(db, settings):
     def snapshot():
         savepoint = db.begin_nested()
         load_demo(db, settings, seed=11, size=30)
-        rows = [(r.category.code, r.status, r.address, r.description, r.lat, r.lon, r.answers)
-                for r in db.scalars(select(ServiceRequest).order_by(ServiceRequest.id))]
+        rows = [
+            (r.category.code, r.status, r.address, r.description, r.lat, r.lon, r.answers)
+            for r in db.scalars(select(ServiceRequest).order_by(ServiceRequest.id))
+        ]
         savepoint.rollback()
         return rows
 
@@ -258,8 +296,10 @@ def test_demo_is_the_same_city_for_the_same_seed(db, settings):
 
 
 def test_the_demo_password_can_come_from_the_environment(runner, db):
-    result = runner.invoke(args=["demo", "load", "--requests", "10"],
-                           env={"PORTAL_DEMO_PASSWORD": "a-local-demo-secret"})
+    result = runner.invoke(
+        args=["demo", "load", "--requests", "10"],
+        env={"PORTAL_DEMO_PASSWORD": "a-local-demo-secret"},
+    )
 
     assert result.exit_code == 0, result.output
     assert "a-local-demo-secret" in result.output
@@ -270,14 +310,12 @@ def test_the_demo_password_can_come_from_the_environment(runner, db):
     assert len(hashes) == 1  # hashed once for every demo account
 
 
-def test_a_broken_data_file_stops_the_load_with_a_clear_message(runner, db, tmp_path,
-                                                                 monkeypatch):
+def test_a_broken_data_file_stops_the_load_with_a_clear_message(runner, db, tmp_path, monkeypatch):
     import shutil
 
     broken = tmp_path / "city"
     shutil.copytree(CITY_DIR, broken)
-    (broken / "catalogue.toml").write_text('[[departments]]\ncode = "roads"\n',
-                                           encoding="utf-8")
+    (broken / "catalogue.toml").write_text('[[departments]]\ncode = "roads"\n', encoding="utf-8")
     monkeypatch.setattr("portal.demo.loader.CITY_DIR", broken)
 
     result = runner.invoke(args=["demo", "load"])
@@ -302,8 +340,11 @@ def test_demo_service_levels_calendars_departments_and_policies(runner, db):
     calendars = {c.code: c for c in db.scalars(select(BusinessCalendar))}
     assert set(calendars) == {"city-hours", "public-works", "24-7"}
     city = calendars["city-hours"]
-    assert (city.timezone, city.holiday_country, city.holiday_subdivision) == \
-        ("America/Chicago", "US", "IL")
+    assert (city.timezone, city.holiday_country, city.holiday_subdivision) == (
+        "America/Chicago",
+        "US",
+        "IL",
+    )
     assert city.hours["mon"] == [["08:00", "12:00"], ["13:00", "17:00"]]
     assert "sat" not in city.hours and "sun" not in city.hours
     assert {c.name for c in city.closures} == {"Day after Thanksgiving", "Christmas Eve"}
@@ -311,10 +352,16 @@ def test_demo_service_levels_calendars_departments_and_policies(runner, db):
     assert calendars["24-7"].always_open
 
     working = load_calendar(db, city.id, default_timezone="America/Chicago")
-    assert working.working_seconds(_chicago("2026-11-25 08:00"),  # Wed, Thanksgiving, closure
-                                   _chicago("2026-11-30 08:00")) == 8 * 3600
-    assert working.add(_chicago("2026-12-23 16:00"), 2 * 3600) == \
-        _chicago("2026-12-28 09:00")  # Christmas Eve (closure), Christmas Day (holiday)
+    assert (
+        working.working_seconds(
+            _chicago("2026-11-25 08:00"),  # Wed, Thanksgiving, closure
+            _chicago("2026-11-30 08:00"),
+        )
+        == 8 * 3600
+    )
+    assert working.add(_chicago("2026-12-23 16:00"), 2 * 3600) == _chicago(
+        "2026-12-28 09:00"
+    )  # Christmas Eve (closure), Christmas Day (holiday)
 
     departments = {d.code: d for d in db.scalars(select(Department))}
     assert all(d.calendar_id for d in departments.values())
@@ -327,21 +374,28 @@ def test_demo_service_levels_calendars_departments_and_policies(runner, db):
     policies = {p.name: p for p in db.scalars(select(SlaPolicy))}
     default = policies["City-wide default"]
     assert (default.category_id, default.priority, default.department_id) == (None, None, None)
-    assert [(getattr(default, f"{t}_amount"), getattr(default, f"{t}_unit"))
-            for t in ("first_response", "resolution", "update")] == \
-        [(8, "working_hours"), (80, "working_hours"), (40, "working_hours")]
+    assert [
+        (getattr(default, f"{t}_amount"), getattr(default, f"{t}_unit"))
+        for t in ("first_response", "resolution", "update")
+    ] == [(8, "working_hours"), (80, "working_hours"), (40, "working_hours")]
     assert {p.priority for p in policies.values()} >= {"high", "urgent"}
     categories = {c.id: c.code for c in db.scalars(select(ServiceCategory))}
     by_category = {categories[p.category_id]: p for p in policies.values() if p.category_id}
-    assert (by_category["pothole"].resolution_amount,
-            by_category["pothole"].resolution_unit) == (5, "calendar_days")
-    assert (by_category["missed-collection"].resolution_amount,
-            by_category["missed-collection"].resolution_unit) == (16, "working_hours")
+    assert (by_category["pothole"].resolution_amount, by_category["pothole"].resolution_unit) == (
+        5,
+        "calendar_days",
+    )
+    assert (
+        by_category["missed-collection"].resolution_amount,
+        by_category["missed-collection"].resolution_unit,
+    ) == (16, "working_hours")
     assert by_category["streetlight"].resolution_unit == "calendar_days"
     emergency = by_category["water-leak"]  # working hours on the water utility's 24/7 calendar
     assert emergency.resolution_unit == "working_hours"
-    assert all(p.pause_statuses == ["waiting_on_resident", "waiting_on_third_party",
-                                    "scheduled"] for p in policies.values())
+    assert all(
+        p.pause_statuses == ["waiting_on_resident", "waiting_on_third_party", "scheduled"]
+        for p in policies.values()
+    )
 
 
 def test_a_second_run_keeps_the_service_levels_an_admin_changed(runner, db):

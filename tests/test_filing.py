@@ -14,20 +14,36 @@ from tests.conftest import csrf_from
 from tests.factories import INSIDE, OUTSIDE
 
 QUESTIONS = [
-    {"code": "size", "kind": "single", "required": True,
-     "options": [{"key": "small", "label": "Smaller than a plate"},
-                 {"key": "large", "label": "Larger than a plate"}]},
+    {
+        "code": "size",
+        "kind": "single",
+        "required": True,
+        "options": [
+            {"key": "small", "label": "Smaller than a plate"},
+            {"key": "large", "label": "Larger than a plate"},
+        ],
+    },
     {"code": "depth_cm", "kind": "number", "required": False},
-    {"code": "gas", "kind": "yesno", "required": False, "stop_values": ["yes"],
-     "stop_message": "Leave the area and call the gas emergency line now."},
+    {
+        "code": "gas",
+        "kind": "yesno",
+        "required": False,
+        "stop_values": ["yes"],
+        "stop_message": "Leave the area and call the gas emergency line now.",
+    },
 ]
 
 
 @pytest.fixture
 def city(make):
     area = make.area(name="Old Town", code="old-town")
-    category = make.category(code="pothole", name="Pothole", questions=QUESTIONS,
-                             notice="Call 911 if anyone is hurt.", notice_level="warning")
+    category = make.category(
+        code="pothole",
+        name="Pothole",
+        questions=QUESTIONS,
+        notice="Call 911 if anyone is hurt.",
+        notice_level="warning",
+    )
     return area, category
 
 
@@ -57,12 +73,13 @@ class Journey:
         self.get("/report/")
         assert self.post("/report/", {"category": "pothole"}).status_code == 302
         self.get("/report/details")
-        response = self.post("/report/details", {"description": "Deep hole by the bus stop",
-                                                 "q_size": "large", "q_depth_cm": "12"})
+        response = self.post(
+            "/report/details",
+            {"description": "Deep hole by the bus stop", "q_size": "large", "q_depth_cm": "12"},
+        )
         assert response.status_code == 302, response.get_data(as_text=True)
         self.get("/report/location")
-        return self.post("/report/location", {"address": address, "lat": str(lat),
-                                                "lon": str(lon)})
+        return self.post("/report/location", {"address": address, "lat": str(lat), "lon": str(lon)})
 
 
 def jpeg_with_gps() -> bytes:
@@ -81,14 +98,19 @@ def test_anonymous_resident_files_a_request_end_to_end(client, db, city, app):
     response = journey.through_location()
     assert response.headers["Location"].endswith("/report/photos")
     journey.get("/report/photos")
-    response = journey.post("/report/photos", {
-        "action": "continue",
-        "photos": [(io.BytesIO(jpeg_with_gps()), "IMG_0001.jpg")],
-    }, content_type="multipart/form-data")
+    response = journey.post(
+        "/report/photos",
+        {
+            "action": "continue",
+            "photos": [(io.BytesIO(jpeg_with_gps()), "IMG_0001.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     journey.get("/report/contact")
-    response = journey.post("/report/contact", {"name": "Ana Ruiz", "email": "Ana@Example.org",
-                                                "phone": ""})
+    response = journey.post(
+        "/report/contact", {"name": "Ana Ruiz", "email": "Ana@Example.org", "phone": ""}
+    )
     assert response.headers["Location"].endswith("/report/check")
     page = journey.get("/report/check").get_data(as_text=True)
     assert "Deep hole by the bus stop" in page and "Larger than a plate" in page
@@ -110,8 +132,9 @@ def test_anonymous_resident_files_a_request_end_to_end(client, db, city, app):
         assert stored.format == "JPEG"
         assert not stored.getexif(), "EXIF (GPS, camera) must be stripped"
     assert db.scalar(select(func.count()).select_from(RequestDraft)) == 0
-    kinds = db.scalars(select(Event.kind).where(Event.request_id == filed.id)
-                       .order_by(Event.id)).all()
+    kinds = db.scalars(
+        select(Event.kind).where(Event.request_id == filed.id).order_by(Event.id)
+    ).all()
     assert kinds == ["submitted", "routed"]  # routing notes its decision (internal)
     mail = db.scalar(select(OutboxMessage).where(OutboxMessage.to_address == "ana@example.org"))
     assert filed.reference in mail.subject
@@ -153,8 +176,9 @@ def test_a_stopper_answer_ends_the_form_with_guidance(client, db, city):
     journey = Journey(client)
     journey.post("/report/", {"category": "pothole"})
     journey.get("/report/details")
-    response = journey.post("/report/details", {"description": "Smell", "q_size": "small",
-                                                "q_gas": "yes"})
+    response = journey.post(
+        "/report/details", {"description": "Smell", "q_size": "small", "q_gas": "yes"}
+    )
     assert response.headers["Location"].endswith("/report/stop")
     page = client.get("/report/stop").get_data(as_text=True)
     assert "call the gas emergency line" in page
@@ -200,9 +224,14 @@ def test_a_file_that_is_not_an_image_is_refused(client, db, city):
     journey = Journey(client)
     journey.through_location()
     journey.get("/report/photos")
-    response = journey.post("/report/photos", {
-        "action": "continue", "photos": [(io.BytesIO(b"%PDF-1.4 not a photo"), "photo.jpg")],
-    }, content_type="multipart/form-data")
+    response = journey.post(
+        "/report/photos",
+        {
+            "action": "continue",
+            "photos": [(io.BytesIO(b"%PDF-1.4 not a photo"), "photo.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     assert "photo.jpg is not a photo" in response.get_data(as_text=True)
     assert db.scalar(select(func.count()).select_from(RequestPhoto)) == 0
@@ -213,9 +242,14 @@ def test_an_oversized_photo_is_refused(client, city):
     journey.through_location()
     journey.get("/report/photos")
     big = jpeg_with_gps() + b"\0" * (10 * 1024 * 1024)
-    response = journey.post("/report/photos", {
-        "action": "continue", "photos": [(io.BytesIO(big), "huge.jpg")],
-    }, content_type="multipart/form-data")
+    response = journey.post(
+        "/report/photos",
+        {
+            "action": "continue",
+            "photos": [(io.BytesIO(big), "huge.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400
     assert "larger than 10 MB" in response.get_data(as_text=True)
 
@@ -225,8 +259,9 @@ def test_at_most_three_photos(client, db, city):
     journey.through_location()
     journey.get("/report/photos")
     files = [(io.BytesIO(jpeg_with_gps()), f"p{i}.jpg") for i in range(4)]
-    response = journey.post("/report/photos", {"action": "upload", "photos": files},
-                            content_type="multipart/form-data")
+    response = journey.post(
+        "/report/photos", {"action": "upload", "photos": files}, content_type="multipart/form-data"
+    )
     assert response.status_code == 400
     assert "up to 3 photos" in response.get_data(as_text=True)
 
@@ -249,8 +284,9 @@ def test_steps_cannot_be_skipped(client, city):
     assert client.get("/report/done").headers["Location"].endswith("/report/")
 
 
-def test_signed_in_resident_gets_contact_prefilled_and_request_in_their_name(client, db, make,
-                                                                              city):
+def test_signed_in_resident_gets_contact_prefilled_and_request_in_their_name(
+    client, db, make, city
+):
     from tests.factories import PASSWORD
 
     user = make.user(email="maria@example.org", name="María López", phone="555 010 2030")

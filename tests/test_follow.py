@@ -20,10 +20,13 @@ def _followers(db, sr) -> list[Follower]:
 
 
 def _confirm_emails(db) -> list[OutboxMessage]:
-    return list(db.scalars(
-        select(OutboxMessage).where(OutboxMessage.kind == "follow_confirm")
-        .order_by(OutboxMessage.id)
-    ))
+    return list(
+        db.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "follow_confirm")
+            .order_by(OutboxMessage.id)
+        )
+    )
 
 
 def test_signed_in_resident_follows_at_once(client, db, make):
@@ -52,8 +55,10 @@ def test_signed_in_resident_follows_at_once(client, db, make):
 def test_anonymous_follow_needs_confirmation(client, db, make):
     sr = make.request()
     csrf = page_token(client, f"/requests/{sr.reference}")
-    response = client.post(f"/requests/{sr.reference}/follow",
-                           data={"csrf_token": csrf, "follow_email": " Fan@Example.org "})
+    response = client.post(
+        f"/requests/{sr.reference}/follow",
+        data={"csrf_token": csrf, "follow_email": " Fan@Example.org "},
+    )
     assert response.status_code == 302
     [follower] = _followers(db, sr)
     assert follower.email == "fan@example.org" and follower.confirmed_at is None
@@ -63,8 +68,10 @@ def test_anonymous_follow_needs_confirmation(client, db, make):
     assert link in email.body_text and link in email.body_html
 
     # Asking again neither duplicates the follower nor sends a second email today.
-    client.post(f"/requests/{sr.reference}/follow",
-                data={"csrf_token": csrf, "follow_email": "fan@example.org"})
+    client.post(
+        f"/requests/{sr.reference}/follow",
+        data={"csrf_token": csrf, "follow_email": "fan@example.org"},
+    )
     assert len(_followers(db, sr)) == 1
     assert len(_confirm_emails(db)) == 1
 
@@ -80,8 +87,9 @@ def test_anonymous_follow_needs_confirmation(client, db, make):
 def test_anonymous_follow_shows_email_errors_next_to_the_field(client, db, make, email):
     sr = make.request()
     csrf = page_token(client, f"/requests/{sr.reference}")
-    response = client.post(f"/requests/{sr.reference}/follow",
-                           data={"csrf_token": csrf, "follow_email": email})
+    response = client.post(
+        f"/requests/{sr.reference}/follow", data={"csrf_token": csrf, "follow_email": email}
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert 'id="follow_email-error-1"' in html
@@ -98,15 +106,23 @@ def test_private_requests_cannot_be_followed_or_supported(client, db, make, sett
     client.get(f"/requests/{sr.reference}/access/{token}")
     html = client.get(f"/requests/{sr.reference}").get_data(as_text=True)
     assert "Follow this request" not in html and "Me too" not in html
-    response = client.post(f"/requests/{sr.reference}/follow",
-                           data={"csrf_token": csrf_from(html), "follow_email": "x@example.org"})
+    response = client.post(
+        f"/requests/{sr.reference}/follow",
+        data={"csrf_token": csrf_from(html), "follow_email": "x@example.org"},
+    )
     assert response.status_code == 404
 
 
 def test_unsubscribe_asks_first_then_stops_on_post(client, db, make, settings):
     sr = make.request()
-    follower = follow_request(db, settings=settings, request=sr, email="fan@example.org",
-                              user=make.user(email="fan@example.org"), locale="en")
+    follower = follow_request(
+        db,
+        settings=settings,
+        request=sr,
+        email="fan@example.org",
+        user=make.user(email="fan@example.org"),
+        locale="en",
+    )
     url = f"/follow/unsubscribe/{follower.token}"
     page = client.get(url)
     html = page.get_data(as_text=True)
@@ -158,8 +174,9 @@ def test_support_request_service_is_idempotent(db, make):
     assert support_request(db, request=sr, supporter_key="u:1", user_id=None) is False
     assert support_request(db, request=sr, supporter_key="a:other", user_id=None) is True
     assert sr.support_count == 2
-    assert db.scalar(select(func.count()).select_from(Support)
-                     .where(Support.request_id == sr.id)) == 2
+    assert (
+        db.scalar(select(func.count()).select_from(Support).where(Support.request_id == sr.id)) == 2
+    )
 
 
 def test_closed_requests_cannot_be_supported(client, db, make):

@@ -28,10 +28,16 @@ def test_healthz_is_503_when_the_database_is_unreachable(settings):
     "environ, problem",
     [
         ({"PORTAL_ENV": "production", "DATABASE_URL": "postgresql://db/portal"}, "SECRET_KEY"),
-        ({"PORTAL_ENV": "production", "SECRET_KEY": "x" * 40, "SMTP_HOST": "mail"},
-         "DATABASE_URL"),
-        ({"PORTAL_ENV": "production", "SECRET_KEY": "short",
-          "DATABASE_URL": "postgresql://db/portal", "SMTP_HOST": "mail"}, "SECRET_KEY"),
+        ({"PORTAL_ENV": "production", "SECRET_KEY": "x" * 40, "SMTP_HOST": "mail"}, "DATABASE_URL"),
+        (
+            {
+                "PORTAL_ENV": "production",
+                "SECRET_KEY": "short",
+                "DATABASE_URL": "postgresql://db/portal",
+                "SMTP_HOST": "mail",
+            },
+            "SECRET_KEY",
+        ),
     ],
 )
 def test_production_refuses_unsafe_settings(environ, problem):
@@ -40,8 +46,14 @@ def test_production_refuses_unsafe_settings(environ, problem):
 
 
 def test_production_accepts_complete_settings():
-    settings = Settings.from_env({"PORTAL_ENV": "production", "SECRET_KEY": "k" * 40,
-                                  "DATABASE_URL": "postgres://db/portal", "SMTP_HOST": "mail"})
+    settings = Settings.from_env(
+        {
+            "PORTAL_ENV": "production",
+            "SECRET_KEY": "k" * 40,
+            "DATABASE_URL": "postgres://db/portal",
+            "SMTP_HOST": "mail",
+        }
+    )
     assert settings.database_url == "postgresql+psycopg://db/portal"
     app = create_app(settings)
     assert app.config["SESSION_COOKIE_SECURE"] is True

@@ -16,8 +16,12 @@ from tests.factories import INSIDE, OUTSIDE
 def setup(make, db, client):
     dept = make.department(code="streets")
     area = make.area()
-    category = make.category(department=dept, code="pothole", name="Pothole", questions=[
-        {"code": "depth", "kind": "number", "required": True}])
+    category = make.category(
+        department=dept,
+        code="pothole",
+        name="Pothole",
+        questions=[{"code": "depth", "kind": "number", "required": True}],
+    )
     agent = make.user(role="agent")
     db.add(StaffMembership(user_id=agent.id, department_id=dept.id, role="agent"))
     db.flush()
@@ -27,9 +31,17 @@ def setup(make, db, client):
 
 def post(client, **fields):
     page = client.get("/staff/intake/?category=pothole")
-    data = {"csrf_token": csrf_from(page.get_data(as_text=True)), "action": "file",
-            "channel": "phone", "category": "pothole", "description": "Deep hole by the bus stop",
-            "address": "5 Elm Street", "q_depth": "12", "locale": "en", **fields}
+    data = {
+        "csrf_token": csrf_from(page.get_data(as_text=True)),
+        "action": "file",
+        "channel": "phone",
+        "category": "pothole",
+        "description": "Deep hole by the bus stop",
+        "address": "5 Elm Street",
+        "q_depth": "12",
+        "locale": "en",
+        **fields,
+    }
     return client.post("/staff/intake/", data=data)
 
 
@@ -46,8 +58,9 @@ def test_files_a_request_with_each_channel(client, db, setup, channel):
     assert case.channel == channel
     assert case.answers == {"depth": 12}
     assert case.reporter_id is None
-    submitted = db.scalar(select(Event).where(Event.request_id == case.id,
-                                              Event.kind == "submitted"))
+    submitted = db.scalar(
+        select(Event).where(Event.request_id == case.id, Event.kind == "submitted")
+    )
     assert submitted.actor_kind == "staff" and submitted.data["channel"] == channel
 
 
@@ -55,8 +68,15 @@ def test_the_page_shows_the_category_questions_without_javascript(client, setup)
     page = client.get("/staff/intake/")
     assert page.status_code == 200 and "q_depth" not in page.get_data(as_text=True)
     token = csrf_from(page.get_data(as_text=True))
-    redraw = client.post("/staff/intake/", data={"csrf_token": token, "action": "questions",
-                                                 "category": "pothole", "description": "kept"})
+    redraw = client.post(
+        "/staff/intake/",
+        data={
+            "csrf_token": token,
+            "action": "questions",
+            "category": "pothole",
+            "description": "kept",
+        },
+    )
     html = redraw.get_data(as_text=True)
     assert redraw.status_code == 200 and 'name="q_depth"' in html and "kept" in html
     assert "There is a problem" not in html
@@ -64,13 +84,25 @@ def test_the_page_shows_the_category_questions_without_javascript(client, setup)
 
 def test_caller_details_point_and_confirmation_email(client, db, setup):
     _, area, _, _ = setup
-    response = post(client, address="", lat=str(INSIDE[0]), lon=str(INSIDE[1]),
-                    name="Pat Caller", email="Pat@Example.net", phone="555 010 2030",
-                    private="y", channel="walk_in", locale="es")
+    response = post(
+        client,
+        address="",
+        lat=str(INSIDE[0]),
+        lon=str(INSIDE[1]),
+        name="Pat Caller",
+        email="Pat@Example.net",
+        phone="555 010 2030",
+        private="y",
+        channel="walk_in",
+        locale="es",
+    )
     assert response.status_code == 302
     case = db.scalar(select(ServiceRequest).order_by(ServiceRequest.id.desc()))
-    assert (case.contact_name, case.contact_email, case.contact_phone) == \
-        ("Pat Caller", "pat@example.net", "555 010 2030")
+    assert (case.contact_name, case.contact_email, case.contact_phone) == (
+        "Pat Caller",
+        "pat@example.net",
+        "555 010 2030",
+    )
     assert case.area_id == area.id and not case.is_public and case.locale == "es"
     mail = db.scalar(select(OutboxMessage).where(OutboxMessage.to_address == "pat@example.net"))
     assert mail is not None and mail.locale == "es"
@@ -84,20 +116,23 @@ def test_a_case_for_another_department_goes_back_to_intake(client, make, db, set
     assert "filed and sent to" in page
 
 
-@pytest.mark.parametrize("fields, field_id, message", [
-    ({"category": "no-such-thing"}, "category", "Choose a category from the list."),
-    ({"category": ""}, "category", "Choose a category from the list."),
-    ({"description": "  "}, "description", "Describe the problem"),
-    ({"address": "", "lat": str(OUTSIDE[0]), "lon": str(OUTSIDE[1])}, "lat", "outside"),
-    ({"address": "", "lat": "north", "lon": "-87"}, "lat", "map position was incomplete"),
-    ({"address": ""}, "address", "Enter a street address"),
-    ({"q_depth": ""}, "q_depth", "Answer the question"),
-    ({"q_depth": "deep"}, "q_depth", "Enter a number"),
-    ({"email": "not-an-email"}, "email", "right format"),
-    ({"phone": "call me"}, "phone", "Enter a phone number"),
-    ({"channel": "pigeon"}, "channel", "Not a valid choice"),
-    ({"description": "x" * 4001}, "description", "4000 characters"),
-])
+@pytest.mark.parametrize(
+    "fields, field_id, message",
+    [
+        ({"category": "no-such-thing"}, "category", "Choose a category from the list."),
+        ({"category": ""}, "category", "Choose a category from the list."),
+        ({"description": "  "}, "description", "Describe the problem"),
+        ({"address": "", "lat": str(OUTSIDE[0]), "lon": str(OUTSIDE[1])}, "lat", "outside"),
+        ({"address": "", "lat": "north", "lon": "-87"}, "lat", "map position was incomplete"),
+        ({"address": ""}, "address", "Enter a street address"),
+        ({"q_depth": ""}, "q_depth", "Answer the question"),
+        ({"q_depth": "deep"}, "q_depth", "Enter a number"),
+        ({"email": "not-an-email"}, "email", "right format"),
+        ({"phone": "call me"}, "phone", "Enter a phone number"),
+        ({"channel": "pigeon"}, "channel", "Not a valid choice"),
+        ({"description": "x" * 4001}, "description", "4000 characters"),
+    ],
+)
 def test_bad_input_shows_errors_and_saves_nothing(client, db, setup, fields, field_id, message):
     before = (count(db, ServiceRequest), count(db, Event), count(db, OutboxMessage))
     response = post(client, **fields)
@@ -110,9 +145,17 @@ def test_bad_input_shows_errors_and_saves_nothing(client, db, setup, fields, fie
 
 def test_a_forged_post_without_csrf_saves_nothing(client, db, setup):
     before = count(db, ServiceRequest)
-    response = client.post("/staff/intake/", data={"action": "file", "category": "pothole",
-                                                   "description": "x", "address": "1 Main",
-                                                   "channel": "phone", "q_depth": "3"})
+    response = client.post(
+        "/staff/intake/",
+        data={
+            "action": "file",
+            "category": "pothole",
+            "description": "x",
+            "address": "1 Main",
+            "channel": "phone",
+            "q_depth": "3",
+        },
+    )
     assert response.status_code == 400
     assert count(db, ServiceRequest) == before
 

@@ -19,10 +19,13 @@ def _check(url: str) -> None:
     db = Database(url)
     try:
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                               "include_name": include_name})
-            assert context.get_current_revision() == ScriptDirectory.from_config(
-                alembic_config(url)).get_current_head()
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": include_name}
+            )
+            assert (
+                context.get_current_revision()
+                == ScriptDirectory.from_config(alembic_config(url)).get_current_head()
+            )
             assert compare_metadata(context, Base.metadata) == []
             names = {c["name"] for c in inspect(conn).get_unique_constraints("service_requests")}
             assert "uq_service_requests_reference" in names  # the naming convention

@@ -31,9 +31,15 @@ NOTE = 'Pothole <script>alert("x")</script> & co'
 
 
 def _queue(session, settings, to="resident@example.org", ref="SR-2026-000001", **kw):
-    message = queue_email(session, settings=settings, to=to, template="test_message",
-                          locale=kw.pop("locale", "en"), context={"ref": ref, "note": NOTE},
-                          **kw)
+    message = queue_email(
+        session,
+        settings=settings,
+        to=to,
+        template="test_message",
+        locale=kw.pop("locale", "en"),
+        context={"ref": ref, "note": NOTE},
+        **kw,
+    )
     assert message is not None
     return message
 
@@ -49,12 +55,12 @@ def _reload(db, message) -> OutboxMessage:
 
 # --- SMTP delivery ---------------------------------------------------------------------------
 
+
 def test_a_queued_message_arrives_once_with_both_parts(app, db, settings, smtp):
     message = _queue(db, settings)
     db.commit()
 
-    stats = deliver_outbox(_database(app), SmtpSender(settings), now=clock.now(),
-                           max_attempts=3)
+    stats = deliver_outbox(_database(app), SmtpSender(settings), now=clock.now(), max_attempts=3)
 
     assert (stats.claimed, stats.sent, stats.retried, stats.failed) == (1, 1, 0, 0)
     received = smtp.wait_for(1)
@@ -77,8 +83,7 @@ def test_a_queued_message_arrives_once_with_both_parts(app, db, settings, smtp):
     assert (row.state, row.attempts, row.last_error) == ("sent", 1, "")
     assert row.sent_at is not None and row.claimed_until is None
 
-    again = deliver_outbox(_database(app), SmtpSender(settings), now=clock.now(),
-                           max_attempts=3)
+    again = deliver_outbox(_database(app), SmtpSender(settings), now=clock.now(), max_attempts=3)
     assert again.claimed == 0
     assert len(smtp.wait_for(2, timeout=0.3)) == 1
 
@@ -110,8 +115,12 @@ def test_an_unreachable_server_means_backoff_then_failure(app, db, settings, smt
     assert timedelta(minutes=1) <= first_delay <= timedelta(minutes=1.2)
 
     # Not due yet: nothing is claimed.
-    assert deliver_outbox(_database(app), SmtpSender(down), now=now + timedelta(seconds=30),
-                          max_attempts=3).claimed == 0
+    assert (
+        deliver_outbox(
+            _database(app), SmtpSender(down), now=now + timedelta(seconds=30), max_attempts=3
+        ).claimed
+        == 0
+    )
 
     now = row.next_attempt_at
     deliver_outbox(_database(app), SmtpSender(down), now=now, max_attempts=3)
@@ -119,14 +128,19 @@ def test_an_unreachable_server_means_backoff_then_failure(app, db, settings, smt
     assert (row.state, row.attempts) == ("pending", 2)
     assert timedelta(minutes=2) <= row.next_attempt_at - now <= timedelta(minutes=2.4)
 
-    stats = deliver_outbox(_database(app), SmtpSender(down), now=row.next_attempt_at,
-                           max_attempts=3)
+    stats = deliver_outbox(
+        _database(app), SmtpSender(down), now=row.next_attempt_at, max_attempts=3
+    )
     assert stats.failed == 1
     row = _reload(db, message)
     assert (row.state, row.attempts) == ("failed", 3)
     assert row.last_error
-    assert deliver_outbox(_database(app), SmtpSender(settings), now=now + timedelta(days=1),
-                          max_attempts=3).claimed == 0
+    assert (
+        deliver_outbox(
+            _database(app), SmtpSender(settings), now=now + timedelta(days=1), max_attempts=3
+        ).claimed
+        == 0
+    )
     assert smtp.wait_for(1, timeout=0.2) == []
 
 
@@ -164,11 +178,9 @@ def refusing_smtp():
     controller.stop()
 
 
-def test_a_permanent_refusal_fails_at_once_and_a_4xx_is_retried(app, db, settings,
-                                                                 refusing_smtp):
+def test_a_permanent_refusal_fails_at_once_and_a_4xx_is_retried(app, db, settings, refusing_smtp):
     controller, handler = refusing_smtp
-    sender = SmtpSender(replace(settings, smtp_host=controller.hostname,
-                                smtp_port=controller.port))
+    sender = SmtpSender(replace(settings, smtp_host=controller.hostname, smtp_port=controller.port))
     refused = _queue(db, settings, to="nobody@example.org")
     deferred = _queue(db, settings, to="busy@example.org")
     accepted = _queue(db, settings, to="someone@example.org")
@@ -190,14 +202,14 @@ def test_a_permanent_refusal_fails_at_once_and_a_4xx_is_retried(app, db, setting
 def test_a_header_injection_attempt_is_failed_not_sent(app, db, settings, smtp):
     message = _queue(db, settings, to="a@example.org\r\nBcc: everyone@example.org")
     db.commit()
-    stats = deliver_outbox(_database(app), SmtpSender(settings), now=clock.now(),
-                           max_attempts=3)
+    stats = deliver_outbox(_database(app), SmtpSender(settings), now=clock.now(), max_attempts=3)
     assert stats.failed == 1
     assert _reload(db, message).state == "failed"
     assert smtp.wait_for(1, timeout=0.2) == []
 
 
 # --- claims ----------------------------------------------------------------------------------
+
 
 def test_a_crashed_workers_lease_is_taken_over_only_after_it_expires(app, db, settings, smtp):
     now = clock.now()
@@ -206,10 +218,12 @@ def test_a_crashed_workers_lease_is_taken_over_only_after_it_expires(app, db, se
     message.claimed_until = now + timedelta(minutes=5)
     db.commit()
 
-    assert deliver_outbox(_database(app), SmtpSender(settings), now=now,
-                          max_attempts=3).claimed == 0
-    stats = deliver_outbox(_database(app), SmtpSender(settings),
-                           now=now + timedelta(minutes=6), max_attempts=3)
+    assert (
+        deliver_outbox(_database(app), SmtpSender(settings), now=now, max_attempts=3).claimed == 0
+    )
+    stats = deliver_outbox(
+        _database(app), SmtpSender(settings), now=now + timedelta(minutes=6), max_attempts=3
+    )
     assert stats.sent == 1
     row = _reload(db, message)
     assert (row.state, row.attempts) == ("sent", 2)
@@ -228,8 +242,9 @@ def test_racing_workers_send_each_message_once(committed_app, settings, smtp):
     def work() -> int:
         sent = 0
         while True:
-            stats = deliver_outbox(database, SmtpSender(settings), now=clock.now(),
-                                   batch=4, max_attempts=3)
+            stats = deliver_outbox(
+                database, SmtpSender(settings), now=clock.now(), batch=4, max_attempts=3
+            )
             sent += stats.sent
             if stats.claimed == 0:
                 return sent
@@ -247,6 +262,7 @@ def test_racing_workers_send_each_message_once(committed_app, settings, smtp):
 
 
 # --- the worker ------------------------------------------------------------------------------
+
 
 def test_flask_worker_once_delivers_and_runs_the_jobs(app, db, settings, smtp, monkeypatch):
     _queue(db, settings)
@@ -296,6 +312,7 @@ def test_outbox_status_and_retry(app, db, settings, runner):
 
 
 # --- the mail folder and the demo mailbox ----------------------------------------------------
+
 
 def test_sender_for_picks_smtp_or_the_folder(settings):
     assert isinstance(sender_for(settings), SmtpSender)
@@ -347,9 +364,17 @@ def test_the_folder_sender_feeds_the_demo_mailbox(app, db, settings, dev_client)
 def test_the_mailbox_pages_newest_first(settings, dev_client):
     sender = FileSender(settings.mail_dir, mail_from=settings.mail_from)
     for n in range(1, 24):
-        sender.send(OutboxMessage(id=n, to_address=f"r{n}@example.org", locale="en",
-                                  subject=f"Number {n}", body_text="t", body_html="<p>h</p>",
-                                  created_at=clock.now()))
+        sender.send(
+            OutboxMessage(
+                id=n,
+                to_address=f"r{n}@example.org",
+                locale="en",
+                subject=f"Number {n}",
+                body_text="t",
+                body_html="<p>h</p>",
+                created_at=clock.now(),
+            )
+        )
     first = dev_client.get("/dev/mail/").get_data(as_text=True)
     assert first.count('href="/dev/mail/2') == 20
     assert first.index("Number 23") < first.index("Number 22")
@@ -360,22 +385,30 @@ def test_the_mailbox_pages_newest_first(settings, dev_client):
     assert "Older emails" not in second
 
 
-@pytest.mark.parametrize("path", [
-    "/dev/mail/..%2f..%2fetc%2fpasswd",
-    "/dev/mail/../../etc/passwd",
-    "/dev/mail/notes.eml",
-    "/dev/mail/20260101T000000000000Z-1.eml",  # the right shape, but no such file
-    "/dev/mail/20260101T000000000000Z-1.eml/html",
-    "/dev/mail/?before=../x",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/dev/mail/..%2f..%2fetc%2fpasswd",
+        "/dev/mail/../../etc/passwd",
+        "/dev/mail/notes.eml",
+        "/dev/mail/20260101T000000000000Z-1.eml",  # the right shape, but no such file
+        "/dev/mail/20260101T000000000000Z-1.eml/html",
+        "/dev/mail/?before=../x",
+    ],
+)
 def test_the_mailbox_only_opens_its_own_files(dev_client, path):
     assert dev_client.get(path).status_code == 404
 
 
 def test_the_mailbox_is_404_outside_development(client, settings):
     assert client.get("/dev/mail/").status_code == 404  # env "test"
-    production = create_app(Settings(
-        env="production", secret_key="p" * 40, smtp_host="mail.example",
-        database_url="postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    production = create_app(
+        Settings(
+            env="production",
+            secret_key="p" * 40,
+            smtp_host="mail.example",
+            database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
+        )
+    )
     assert production.test_client().get("/dev/mail/").status_code == 404
     production.extensions["portal.db"].dispose()

@@ -20,11 +20,21 @@ from tests.factories import INSIDE, Factories
 
 QUESTIONS = [
     {"code": "depth", "kind": "number"},
-    {"code": "lane", "kind": "single",
-     "options": [{"key": "left", "label": "Left"}, {"key": "right", "label": "Right"}]},
-    {"code": "hazards", "kind": "multi", "required": True,
-     "options": [{"key": "glass", "label": "Glass"}, {"key": "oil", "label": "Oil"},
-                 {"key": "sand", "label": "Sand"}]},
+    {
+        "code": "lane",
+        "kind": "single",
+        "options": [{"key": "left", "label": "Left"}, {"key": "right", "label": "Right"}],
+    },
+    {
+        "code": "hazards",
+        "kind": "multi",
+        "required": True,
+        "options": [
+            {"key": "glass", "label": "Glass"},
+            {"key": "oil", "label": "Oil"},
+            {"key": "sand", "label": "Sand"},
+        ],
+    },
     {"code": "blocking", "kind": "yesno"},
 ]
 JURISDICTION = "riverton.example"
@@ -39,23 +49,36 @@ def city(committed_app):
     with db.transaction() as session:
         make = Factories(session, settings)
         make.area()
-        pothole = make.category(code="pothole", name="Pothole", questions=QUESTIONS,
-                                keywords="road, hole")
+        pothole = make.category(
+            code="pothole", name="Pothole", questions=QUESTIONS, keywords="road, hole"
+        )
         make.category(code="graffiti", name="Graffiti")
-        public = make.request(category=pothole, description="Old pothole on Elm",
-                              contact_email="old@example.org", contact_name="Old Reporter")
-        private = make.request(category=pothole, private_by_reporter=True,
-                               description="Private one")
+        public = make.request(
+            category=pothole,
+            description="Old pothole on Elm",
+            contact_email="old@example.org",
+            contact_name="Old Reporter",
+        )
+        private = make.request(
+            category=pothole, private_by_reporter=True, description="Private one"
+        )
         admin = make.user(role="admin")
-        _key, raw = new_key(session, label="georeport test", rate_limit="1000/minute",
-                            contact_email="", by=admin)
+        _key, raw = new_key(
+            session, label="georeport test", rate_limit="1000/minute", contact_email="", by=admin
+        )
         refs = {"public": public.reference, "private": private.reference}
     return {"api_key": raw, **refs}
 
 
 def _post(root: str, fmt: str, api_key: str, **fields) -> requests.Response:
-    form = [("api_key", api_key), ("jurisdiction_id", JURISDICTION), ("service_code", "pothole"),
-            ("lat", str(INSIDE[0])), ("long", str(INSIDE[1])), *fields.items()]
+    form = [
+        ("api_key", api_key),
+        ("jurisdiction_id", JURISDICTION),
+        ("service_code", "pothole"),
+        ("lat", str(INSIDE[0])),
+        ("long", str(INSIDE[1])),
+        *fields.items(),
+    ]
     # Both list encodings: attribute[CODE][] repeated, and a repeated attribute[CODE].
     if fmt == "json":
         form += [("attribute[hazards][]", "glass"), ("attribute[hazards][]", "oil")]
@@ -73,8 +96,7 @@ def _as_list(value):
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_georeport_client_lists_defines_posts_and_reads_back(live_server, city, fmt):
     root = f"{live_server}/open311/v2"
-    client = GeoReport(root, jurisdiction=JURISDICTION, api_key=city["api_key"],
-                       output_format=fmt)
+    client = GeoReport(root, jurisdiction=JURISDICTION, api_key=city["api_key"], output_format=fmt)
 
     services = _as_list(client.get_service_list())
     by_code = {s["service_code"]: s for s in services}
@@ -90,16 +112,27 @@ def test_georeport_client_lists_defines_posts_and_reads_back(live_server, city, 
     if fmt == "xml":
         attributes = _as_list(attributes["attribute"])
     assert [a["code"] for a in attributes] == ["depth", "lane", "hazards", "blocking"]
-    assert [a["datatype"] for a in attributes] == ["number", "singlevaluelist",
-                                                   "multivaluelist", "singlevaluelist"]
+    assert [a["datatype"] for a in attributes] == [
+        "number",
+        "singlevaluelist",
+        "multivaluelist",
+        "singlevaluelist",
+    ]
     hazards = attributes[2]
     assert str(hazards["required"]).lower() == "true"
     values = hazards["values"] if fmt == "json" else _as_list(hazards["values"]["value"])
     assert [v["key"] for v in values] == ["glass", "oil", "sand"]
 
-    posted = _post(root, fmt, city["api_key"], description="Deep pothole by the school",
-                   email="ann@example.org", first_name="Ann", last_name="Resident",
-                   phone="555-0100")
+    posted = _post(
+        root,
+        fmt,
+        city["api_key"],
+        description="Deep pothole by the school",
+        email="ann@example.org",
+        first_name="Ann",
+        last_name="Resident",
+        phone="555-0100",
+    )
     assert posted.status_code == 201, posted.text
     if fmt == "json":
         answer = posted.json()
@@ -124,8 +157,9 @@ def test_georeport_client_lists_defines_posts_and_reads_back(live_server, city, 
     else:
         # georeport misreads the spec's empty collection in XML: ``<service_requests />``
         # parses to None and the client raises TypeError. So the empty answer is read raw.
-        empty = requests.get(f"{root}/requests.xml",
-                             params={"service_code": "graffiti"}, timeout=10)
+        empty = requests.get(
+            f"{root}/requests.xml", params={"service_code": "graffiti"}, timeout=10
+        )
         assert empty.status_code == 200
         assert ET.fromstring(empty.content).tag == "service_requests"
         assert len(ET.fromstring(empty.content)) == 0
@@ -140,8 +174,7 @@ def test_georeport_client_lists_defines_posts_and_reads_back(live_server, city, 
     assert one["requested_datetime"].endswith(("Z", "00")) and "T" in one["requested_datetime"]
     # Nothing personal comes back, in any field.
     text = repr(listed) + repr(one)
-    for personal in ("ann@example.org", "Resident", "555-0100", "old@example.org",
-                     "Old Reporter"):
+    for personal in ("ann@example.org", "Resident", "555-0100", "old@example.org", "Old Reporter"):
         assert personal not in text
 
     with pytest.raises(requests.HTTPError) as missing:
@@ -150,8 +183,7 @@ def test_georeport_client_lists_defines_posts_and_reads_back(live_server, city, 
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-def test_a_wrong_key_or_jurisdiction_is_refused_with_the_error_collection(live_server, city,
-                                                                          fmt):
+def test_a_wrong_key_or_jurisdiction_is_refused_with_the_error_collection(live_server, city, fmt):
     root = f"{live_server}/open311/v2"
     refused = _post(root, fmt, "not-a-key", description="Should not be filed")
     assert refused.status_code == 403

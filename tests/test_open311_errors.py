@@ -44,10 +44,20 @@ def json_errors(response, status: int) -> list[str]:
     return [r["description"] for r in rows]
 
 
-@pytest.mark.parametrize("path", [
-    "discovery.html", "services.csv", "services", "services/pothole.txt", "requests.XML",
-    "requests/SR-2026-000001", "tokens/abc.yaml", "discovery.xml.", "nothing.here",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "discovery.html",
+        "services.csv",
+        "services",
+        "services/pothole.txt",
+        "requests.XML",
+        "requests/SR-2026-000001",
+        "tokens/abc.yaml",
+        "discovery.xml.",
+        "nothing.here",
+    ],
+)
 def test_unknown_suffix_or_missing_one_is_404_in_xml(client, path):
     xml_errors(client.get(f"{API}/{path}"), 404)
 
@@ -87,10 +97,24 @@ def test_garbage_in_any_api_route_is_an_open311_error_or_an_answer(client, make,
             continue
         url = _url(rule, value)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
-            response = client.open(url, method=method, query_string={
-                name: value for name in ("service_request_id", "service_code", "status",
-                                         "start_date", "end_date", "page", "page_size",
-                                         "jurisdiction_id", "extensions")})
+            response = client.open(
+                url,
+                method=method,
+                query_string={
+                    name: value
+                    for name in (
+                        "service_request_id",
+                        "service_code",
+                        "status",
+                        "start_date",
+                        "end_date",
+                        "page",
+                        "page_size",
+                        "jurisdiction_id",
+                        "extensions",
+                    )
+                },
+            )
             assert response.status_code < 500, (method, url)
             assert "html" not in response.content_type, (method, url)
             if response.status_code >= 400:
@@ -124,8 +148,11 @@ def _extra_rules(app, *rules: tuple[str, str, list[str]]):
 
 
 def test_an_unexpected_error_is_an_open311_error_not_a_page(private_app, caplog):
-    with _extra_rules(private_app, (f"{API}/boom.json", "open311.boom", ["GET"]),
-                      (f"{API}/outside.xml", "outside_boom", ["GET"])) as client:
+    with _extra_rules(
+        private_app,
+        (f"{API}/boom.json", "open311.boom", ["GET"]),
+        (f"{API}/outside.xml", "outside_boom", ["GET"]),
+    ) as client:
         # Inside the blueprint (its handler) and outside it (the app's handler).
         (description,) = json_errors(client.get(f"{API}/boom.json"), 500)
         assert "Traceback" not in description and "a bug" not in description
@@ -147,8 +174,6 @@ def test_too_large_a_body_is_an_open311_413(private_app):
         xml_errors(response, 413)
 
 
-
-
 def test_reads_are_rate_limited_per_address_with_an_open311_429(settings):
     with own_app_client(replace(settings, ratelimit_enabled=True)) as client:
         statuses = [client.get(f"{API}/discovery.json").status_code for _ in range(300)]
@@ -160,6 +185,7 @@ def test_reads_are_rate_limited_per_address_with_an_open311_429(settings):
 
 
 # -- the renderer ------------------------------------------------------------------------------
+
 
 def test_api_error_keeps_one_entry_per_problem():
     error = ApiError(400, "first", "second")
@@ -178,17 +204,34 @@ def test_error_response_formats(app):
 def test_render_values_and_nested_lists(app):
     from datetime import UTC, datetime, timedelta, timezone
 
-    data = [{"when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-             "local": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-6))),
-             "flag": False, "none": None, "count": 3, "text": "a < b & \x01c",
-             "attributes": [{"values": [{"key": "k", "name": "n"}]}],
-             "notes": [], "photos": ["u1", "u2"]}]
+    data = [
+        {
+            "when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            "local": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-6))),
+            "flag": False,
+            "none": None,
+            "count": 3,
+            "text": "a < b & \x01c",
+            "attributes": [{"values": [{"key": "k", "name": "n"}]}],
+            "notes": [],
+            "photos": ["u1", "u2"],
+        }
+    ]
     with app.test_request_context():
         rows = json.loads(render("json", "service_requests", "request", data).data)
-    assert rows == [{"when": "2026-01-02T03:04:05Z", "local": "2026-01-02T03:04:05-06:00",
-                     "flag": False, "none": None, "count": 3, "text": "a < b & \x01c",
-                     "attributes": [{"values": [{"key": "k", "name": "n"}]}], "notes": [],
-                     "photos": ["u1", "u2"]}]
+    assert rows == [
+        {
+            "when": "2026-01-02T03:04:05Z",
+            "local": "2026-01-02T03:04:05-06:00",
+            "flag": False,
+            "none": None,
+            "count": 3,
+            "text": "a < b & \x01c",
+            "attributes": [{"values": [{"key": "k", "name": "n"}]}],
+            "notes": [],
+            "photos": ["u1", "u2"],
+        }
+    ]
     root = ET.fromstring(to_xml("service_requests", "request", data).encode())
     request = root.find("request")
     assert request.findtext("when") == "2026-01-02T03:04:05Z"

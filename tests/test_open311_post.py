@@ -38,22 +38,36 @@ class City:
         self.agent = make.staff(self.streets, name="Ada Agent")
         db.add(SlaPolicy(name="Default", first_response_amount=8, resolution_amount=16))
         self.pothole = make.category(
-            code="pothole", name="Pothole", department=self.streets,
+            code="pothole",
+            name="Pothole",
+            department=self.streets,
             notice="Potholes are filled within a week.",
             questions=[
                 {"code": "depth", "kind": "number", "required": True},
-                {"code": "lanes", "kind": "multi", "required": True,
-                 "options": [{"key": "left", "label": "Left"},
-                             {"key": "right", "label": "Right"},
-                             {"key": "bike", "label": "Bike lane"}]},
+                {
+                    "code": "lanes",
+                    "kind": "multi",
+                    "required": True,
+                    "options": [
+                        {"key": "left", "label": "Left"},
+                        {"key": "right", "label": "Right"},
+                        {"key": "bike", "label": "Bike lane"},
+                    ],
+                },
                 {"code": "blocking", "kind": "yesno"},
                 {"code": "seen_on", "kind": "date"},
-                {"code": "gas", "kind": "yesno", "stop_values": ["yes"],
-                 "stop_message": "Call 911 now."},
-            ])
+                {
+                    "code": "gas",
+                    "kind": "yesno",
+                    "stop_values": ["yes"],
+                    "stop_message": "Call 911 now.",
+                },
+            ],
+        )
         self.inactive = make.category(code="old-service", active=False)
-        self.key, self.raw = keys.new_key(db, label="FixIt app", rate_limit="60/minute",
-                                          contact_email="", by=None)
+        self.key, self.raw = keys.new_key(
+            db, label="FixIt app", rate_limit="60/minute", contact_email="", by=None
+        )
         db.flush()
 
 
@@ -63,11 +77,19 @@ def city(make, db) -> City:
 
 
 def _form(city: City, **changes) -> dict:
-    form = {"api_key": city.raw, "service_code": "pothole", "lat": str(INSIDE[0]),
-            "long": str(INSIDE[1]), "description": "A deep hole by the school",
-            "attribute[depth]": "12", "attribute[lanes][]": ["left", "bike"],
-            "email": "Reporter@Example.org", "first_name": "Rita", "last_name": "Reporter",
-            "phone": "(555) 010-2030"}
+    form = {
+        "api_key": city.raw,
+        "service_code": "pothole",
+        "lat": str(INSIDE[0]),
+        "long": str(INSIDE[1]),
+        "description": "A deep hole by the school",
+        "attribute[depth]": "12",
+        "attribute[lanes][]": ["left", "bike"],
+        "email": "Reporter@Example.org",
+        "first_name": "Rita",
+        "last_name": "Reporter",
+        "phone": "(555) 010-2030",
+    }
     for name, value in changes.items():
         name = name.replace("__", "")
         if value is None:
@@ -112,18 +134,25 @@ def _png(size=(40, 30), colour=(200, 30, 30)) -> bytes:
 
 # -- filing ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_post_files_a_request_like_the_web_form(client, db, city, fmt):
-    response = client.post(f"/open311/v2/requests.{fmt}",
-                           data=_form(city, media_url="https://img.example.org/p/1.jpg",
-                                      device_id="device-9", account_id="acct-42",
-                                      **{"attribute[blocking]": "true",
-                                         "attribute[seen_on]": "2026-03-02T23:30:00Z"}))
+    response = client.post(
+        f"/open311/v2/requests.{fmt}",
+        data=_form(
+            city,
+            media_url="https://img.example.org/p/1.jpg",
+            device_id="device-9",
+            account_id="acct-42",
+            **{"attribute[blocking]": "true", "attribute[seen_on]": "2026-03-02T23:30:00Z"},
+        ),
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     [answer] = _parse(response, fmt)
     assert set(answer) == {"service_request_id", "token", "service_notice", "account_id"}
-    filed = db.scalar(select(ServiceRequest).where(
-        ServiceRequest.reference == answer["service_request_id"]))
+    filed = db.scalar(
+        select(ServiceRequest).where(ServiceRequest.reference == answer["service_request_id"])
+    )
     assert filed is not None
     assert answer["token"] == filed.api_token and len(filed.api_token) == 32
     assert answer["service_notice"] == "Potholes are filled within a week."
@@ -134,11 +163,16 @@ def test_a_post_files_a_request_like_the_web_form(client, db, city, fmt):
     assert filed.description == "A deep hole by the school"
     assert filed.contact_name == "Rita Reporter"
     assert filed.contact_email == "reporter@example.org"
-    assert filed.answers == {"depth": 12, "lanes": ["left", "bike"], "blocking": "yes",
-                             "seen_on": "2026-03-02"}  # 23:30 UTC is still the 2nd in Chicago
+    assert filed.answers == {
+        "depth": 12,
+        "lanes": ["left", "bike"],
+        "blocking": "yes",
+        "seen_on": "2026-03-02",
+    }  # 23:30 UTC is still the 2nd in Chicago
     assert filed.department_id == city.streets.id
-    submitted = db.scalar(select(Event).where(Event.request_id == filed.id,
-                                              Event.kind == "submitted"))
+    submitted = db.scalar(
+        select(Event).where(Event.request_id == filed.id, Event.kind == "submitted")
+    )
     assert submitted.data == {"channel": "api", "device_id": "device-9", "account_id": "acct-42"}
     db.refresh(city.key)
     assert (city.key.use_count, city.key.filed_count) == (1, 1)
@@ -165,8 +199,9 @@ def test_the_filed_request_is_in_the_department_queue_with_its_sla(client, db, c
 def test_the_reporter_gets_the_confirmation_with_a_tracking_link(client, db, city):
     response = client.post("/open311/v2/requests.json", data=_form(city))
     reference = response.get_json()[0]["service_request_id"]
-    [message] = db.scalars(select(OutboxMessage).where(
-        OutboxMessage.to_address == "reporter@example.org")).all()
+    [message] = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.to_address == "reporter@example.org")
+    ).all()
     assert message.kind == "request_confirmation"
     assert f"http://portal.test/requests/{reference}" in message.body_text
     assert f"http://portal.test/requests/{reference}/access/" in message.body_text
@@ -178,24 +213,32 @@ def test_no_email_no_confirmation(client, db, city):
     assert _count(db, OutboxMessage) == 0
 
 
-@pytest.mark.parametrize("lanes", [
-    {"attribute[lanes][]": ["right", "left"]},
-    {"attribute[lanes]": ["right", "left"]},
-    {"attribute[lanes][]": "right", "attribute[lanes]": "left"},
-], ids=["brackets", "repeated", "mixed"])
+@pytest.mark.parametrize(
+    "lanes",
+    [
+        {"attribute[lanes][]": ["right", "left"]},
+        {"attribute[lanes]": ["right", "left"]},
+        {"attribute[lanes][]": "right", "attribute[lanes]": "left"},
+    ],
+    ids=["brackets", "repeated", "mixed"],
+)
 def test_both_list_attribute_encodings(client, db, city, lanes):
     form = _form(city, **{"attribute[lanes][]": None})
     form.update(lanes)
     response = client.post("/open311/v2/requests.json", data=form)
     assert response.status_code == 201, response.get_data(as_text=True)
-    filed = db.scalar(select(ServiceRequest).where(
-        ServiceRequest.reference == response.get_json()[0]["service_request_id"]))
+    filed = db.scalar(
+        select(ServiceRequest).where(
+            ServiceRequest.reference == response.get_json()[0]["service_request_id"]
+        )
+    )
     assert filed.answers["lanes"] == ["left", "right"]  # in the service's order
 
 
 def test_api_key_in_the_query_string(client, db, city):
-    response = client.post(f"/open311/v2/requests.xml?api_key={city.raw}",
-                           data=_form(city, api_key=None))
+    response = client.post(
+        f"/open311/v2/requests.xml?api_key={city.raw}", data=_form(city, api_key=None)
+    )
     assert response.status_code == 201
     assert _parse(response, "xml")[0]["service_request_id"].startswith("SR-")
 
@@ -203,25 +246,48 @@ def test_api_key_in_the_query_string(client, db, city):
 def test_empty_parameters_are_absent_and_the_optional_ones_may_go(client, db, city):
     """Only service_code, a location and the required attributes: no description, no
     contact; empty values count as not sent."""
-    form = {"api_key": city.raw, "service_code": "pothole", "address_id": "A-7731",
-            "attribute[depth]": "3", "attribute[lanes]": "left", "lat": "", "long": " ",
-            "email": "", "description": "", "jurisdiction_id": "", "media_url": ""}
+    form = {
+        "api_key": city.raw,
+        "service_code": "pothole",
+        "address_id": "A-7731",
+        "attribute[depth]": "3",
+        "attribute[lanes]": "left",
+        "lat": "",
+        "long": " ",
+        "email": "",
+        "description": "",
+        "jurisdiction_id": "",
+        "media_url": "",
+    }
     response = client.post("/open311/v2/requests.json", data=form)
     assert response.status_code == 201, response.get_data(as_text=True)
-    filed = db.scalar(select(ServiceRequest).where(
-        ServiceRequest.reference == response.get_json()[0]["service_request_id"]))
+    filed = db.scalar(
+        select(ServiceRequest).where(
+            ServiceRequest.reference == response.get_json()[0]["service_request_id"]
+        )
+    )
     assert filed.description == ""
     assert (filed.address_id, filed.address, filed.lat) == ("A-7731", "address_id A-7731", None)
     assert response.get_json()[0]["account_id"] is None
 
 
 def test_address_string_and_the_right_jurisdiction(client, db, city):
-    response = client.post("/open311/v2/requests.json", data=_form(
-        city, lat=None, long=None, address_string="100 Main Street",
-        jurisdiction_id="riverton.example"))
+    response = client.post(
+        "/open311/v2/requests.json",
+        data=_form(
+            city,
+            lat=None,
+            long=None,
+            address_string="100 Main Street",
+            jurisdiction_id="riverton.example",
+        ),
+    )
     assert response.status_code == 201
-    filed = db.scalar(select(ServiceRequest).where(
-        ServiceRequest.reference == response.get_json()[0]["service_request_id"]))
+    filed = db.scalar(
+        select(ServiceRequest).where(
+            ServiceRequest.reference == response.get_json()[0]["service_request_id"]
+        )
+    )
     assert filed.address == "100 Main Street"
 
 
@@ -229,11 +295,15 @@ def test_photos_sent_as_multipart_files_are_stored(client, db, city, settings):
     form = _form(city)
     form["media"] = (io.BytesIO(_png()), "hole.png")
     form["photo2"] = (io.BytesIO(_png(colour=(0, 90, 0))), "")
-    response = client.post("/open311/v2/requests.json", data=form,
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/open311/v2/requests.json", data=form, content_type="multipart/form-data"
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
-    filed = db.scalar(select(ServiceRequest).where(
-        ServiceRequest.reference == response.get_json()[0]["service_request_id"]))
+    filed = db.scalar(
+        select(ServiceRequest).where(
+            ServiceRequest.reference == response.get_json()[0]["service_request_id"]
+        )
+    )
     photos = db.scalars(select(RequestPhoto).where(RequestPhoto.request_id == filed.id)).all()
     assert len(photos) == 2
     assert all(p.public for p in photos)
@@ -268,6 +338,7 @@ def test_the_filed_request_reads_back_without_personal_details(client, city):
 
 # -- refusals ------------------------------------------------------------------------------------
 
+
 def _too_many_photos(city):
     form = _form(city)
     for n in range(4):
@@ -286,54 +357,106 @@ REFUSALS = {
     "no key": (lambda c: _form(c, api_key=None), 403, ["api_key was not provided"]),
     "empty key": (lambda c: _form(c, api_key=""), 403, ["api_key was not provided"]),
     "bad key": (lambda c: _form(c, api_key="not-a-key"), 403, ["api_key is not valid"]),
-    "other jurisdiction": (lambda c: _form(c, jurisdiction_id="elsewhere.example"), 404,
-                           ["Unknown jurisdiction_id 'elsewhere.example'"]),
-    "no service_code": (lambda c: _form(c, service_code=None), 400,
-                        ["service_code was not provided"]),
-    "unknown service": (lambda c: _form(c, service_code="unicorns"), 400,
-                        ["service_code 'unicorns' was not found"]),
-    "inactive service": (lambda c: _form(c, service_code="old-service"), 400,
-                         ["service_code 'old-service' was not found"]),
-    "no location": (lambda c: _form(c, lat=None, long=None), 400,
-                    ["A location is required"]),
-    "lat without long": (lambda c: _form(c, long=None), 400,
-                         ["lat and long must be sent together"]),
+    "other jurisdiction": (
+        lambda c: _form(c, jurisdiction_id="elsewhere.example"),
+        404,
+        ["Unknown jurisdiction_id 'elsewhere.example'"],
+    ),
+    "no service_code": (
+        lambda c: _form(c, service_code=None),
+        400,
+        ["service_code was not provided"],
+    ),
+    "unknown service": (
+        lambda c: _form(c, service_code="unicorns"),
+        400,
+        ["service_code 'unicorns' was not found"],
+    ),
+    "inactive service": (
+        lambda c: _form(c, service_code="old-service"),
+        400,
+        ["service_code 'old-service' was not found"],
+    ),
+    "no location": (lambda c: _form(c, lat=None, long=None), 400, ["A location is required"]),
+    "lat without long": (
+        lambda c: _form(c, long=None),
+        400,
+        ["lat and long must be sent together"],
+    ),
     "long not a number": (lambda c: _form(c, long="west"), 400, ["long must be a number"]),
     "lat not finite": (lambda c: _form(c, lat="nan"), 400, ["lat must be a number"]),
-    "outside the city": (lambda c: _form(c, lat=str(OUTSIDE[0]), long=str(OUTSIDE[1])), 400,
-                         ["outside the area this jurisdiction serves"]),
-    "description 4,001": (lambda c: _form(c, description="x" * 4001), 400,
-                          ["description must be 4,000 characters or fewer"]),
+    "outside the city": (
+        lambda c: _form(c, lat=str(OUTSIDE[0]), long=str(OUTSIDE[1])),
+        400,
+        ["outside the area this jurisdiction serves"],
+    ),
+    "description 4,001": (
+        lambda c: _form(c, description="x" * 4001),
+        400,
+        ["description must be 4,000 characters or fewer"],
+    ),
     "missing required attributes": (
-        lambda c: _form(c, **{"attribute[depth]": None, "attribute[lanes][]": None}), 400,
-        ["attribute[depth] is required", "attribute[lanes] is required"]),
-    "bad list value": (lambda c: _form(c, **{"attribute[lanes][]": ["left", "sidewalk"]}),
-                       400, ["attribute[lanes] must be one of the keys of its values"]),
-    "not a number": (lambda c: _form(c, **{"attribute[depth]": "deep"}), 400,
-                     ["attribute[depth] must be a number"]),
-    "two values for one": (lambda c: _form(c, **{"attribute[depth]": ["1", "2"]}), 400,
-                           ["attribute[depth] takes one value; 2 were sent"]),
-    "unknown attribute": (lambda c: _form(c, **{"attribute[colour]": "red",
-                                                "attribute[size][]": "big"}), 400,
-                          ["attribute[colour] is not an attribute", "attribute[size] is not"]),
-    "malformed attribute": (lambda c: _form(c, **{"attribute[depth": "3"}), 400,
-                            ["'attribute[depth' is not an attribute parameter"]),
-    "stopping answer": (lambda c: _form(c, **{"attribute[gas]": "yes"}), 400,
-                        ["attribute[gas]: this service cannot be requested with that answer. "
-                         "Call 911 now."]),
-    "bad media_url": (lambda c: _form(c, media_url="javascript:alert(1)"), 400,
-                      ["media_url must be an http or https URL"]),
-    "long media_url": (lambda c: _form(c, media_url="https://x.example/" + "a" * 500), 400,
-                       ["media_url must be an http or https URL"]),
-    "bad email": (lambda c: _form(c, email="not an email"), 400,
-                  ["email is not a valid email address"]),
+        lambda c: _form(c, **{"attribute[depth]": None, "attribute[lanes][]": None}),
+        400,
+        ["attribute[depth] is required", "attribute[lanes] is required"],
+    ),
+    "bad list value": (
+        lambda c: _form(c, **{"attribute[lanes][]": ["left", "sidewalk"]}),
+        400,
+        ["attribute[lanes] must be one of the keys of its values"],
+    ),
+    "not a number": (
+        lambda c: _form(c, **{"attribute[depth]": "deep"}),
+        400,
+        ["attribute[depth] must be a number"],
+    ),
+    "two values for one": (
+        lambda c: _form(c, **{"attribute[depth]": ["1", "2"]}),
+        400,
+        ["attribute[depth] takes one value; 2 were sent"],
+    ),
+    "unknown attribute": (
+        lambda c: _form(c, **{"attribute[colour]": "red", "attribute[size][]": "big"}),
+        400,
+        ["attribute[colour] is not an attribute", "attribute[size] is not"],
+    ),
+    "malformed attribute": (
+        lambda c: _form(c, **{"attribute[depth": "3"}),
+        400,
+        ["'attribute[depth' is not an attribute parameter"],
+    ),
+    "stopping answer": (
+        lambda c: _form(c, **{"attribute[gas]": "yes"}),
+        400,
+        ["attribute[gas]: this service cannot be requested with that answer. Call 911 now."],
+    ),
+    "bad media_url": (
+        lambda c: _form(c, media_url="javascript:alert(1)"),
+        400,
+        ["media_url must be an http or https URL"],
+    ),
+    "long media_url": (
+        lambda c: _form(c, media_url="https://x.example/" + "a" * 500),
+        400,
+        ["media_url must be an http or https URL"],
+    ),
+    "bad email": (
+        lambda c: _form(c, email="not an email"),
+        400,
+        ["email is not a valid email address"],
+    ),
     "bad phone": (lambda c: _form(c, phone="call me maybe"), 400, ["phone must be"]),
     "bad photo": (_bad_photo, 400, ["The file 'report.pdf' in 'media2' is not an image"]),
     "too many photos": (_too_many_photos, 400, ["At most 3 photos"]),
     "several problems": (
         lambda c: _form(c, long=None, description="x" * 4001, **{"attribute[depth]": None}),
-        400, ["lat and long must be sent together", "description must be 4,000",
-              "attribute[depth] is required"]),
+        400,
+        [
+            "lat and long must be sent together",
+            "description must be 4,000",
+            "attribute[depth] is required",
+        ],
+    ),
 }
 
 
@@ -344,8 +467,11 @@ def test_refusals_are_open311_errors_and_write_nothing(client, db, city, setting
     before = (_count(db, ServiceRequest), _count(db, RequestPhoto), _count(db, OutboxMessage))
     form = build(city)
     multipart = any(isinstance(v, tuple) for v in form.values())
-    response = client.post(f"/open311/v2/requests.{fmt}", data=form,
-                           content_type="multipart/form-data" if multipart else None)
+    response = client.post(
+        f"/open311/v2/requests.{fmt}",
+        data=form,
+        content_type="multipart/form-data" if multipart else None,
+    )
     assert response.status_code == status, response.get_data(as_text=True)
     descriptions = _errors(response, fmt)
     for text in expected:
@@ -384,6 +510,7 @@ def test_unknown_format_and_wrong_method_answer_in_open311_errors(client, city):
 
 # -- rate limits --------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def limited_app(settings):
     """An app with the limiter on (the suite runs with it off) on committed data."""
@@ -399,20 +526,27 @@ def test_each_key_has_its_own_rate_limit(limited_app):
     db = limited_app.extensions["portal.db"]
     with db.transaction() as session:
         city = City(Factories(session, limited_app.extensions["portal.settings"]), session)
-        tight, tight_raw = keys.new_key(session, label="Tight", rate_limit="2/minute",
-                                        contact_email="", by=None)
+        tight, tight_raw = keys.new_key(
+            session, label="Tight", rate_limit="2/minute", contact_email="", by=None
+        )
         form = _form(city)
         other_raw = city.raw
     client = limited_app.test_client()
     for _ in range(2):
-        assert client.post("/open311/v2/requests.json",
-                           data={**form, "api_key": tight_raw}).status_code == 201
+        assert (
+            client.post(
+                "/open311/v2/requests.json", data={**form, "api_key": tight_raw}
+            ).status_code
+            == 201
+        )
     refused = client.post("/open311/v2/requests.xml", data={**form, "api_key": tight_raw})
     assert refused.status_code == 429
     assert _errors(refused, "xml") == ["Too many requests. Wait a minute and try again."]
     # The other key, from the same address, is not held back by the first one's limit.
-    assert client.post("/open311/v2/requests.json",
-                       data={**form, "api_key": other_raw}).status_code == 201
+    assert (
+        client.post("/open311/v2/requests.json", data={**form, "api_key": other_raw}).status_code
+        == 201
+    )
     with db.transaction() as session:
         counts = dict(session.execute(select(ApiKey.label, ApiKey.filed_count)).all())
     assert counts == {"Tight": 2, "FixIt app": 1}
@@ -420,8 +554,11 @@ def test_each_key_has_its_own_rate_limit(limited_app):
 
 def test_calls_without_a_valid_key_are_limited_per_address(limited_app):
     client = limited_app.test_client()
-    statuses = [client.post("/open311/v2/requests.json",
-                            data={"api_key": f"guess-{n}", "service_code": "x"}).status_code
-                for n in range(31)]
+    statuses = [
+        client.post(
+            "/open311/v2/requests.json", data={"api_key": f"guess-{n}", "service_code": "x"}
+        ).status_code
+        for n in range(31)
+    ]
     assert statuses[:30] == [403] * 30
     assert statuses[30] == 429

@@ -35,10 +35,16 @@ from tests.factories import INSIDE
 QUESTIONS = [
     {"code": "depth", "kind": "number", "help": "In centimetres"},
     {"code": "noticed", "kind": "date"},
-    {"code": "lane", "kind": "single",
-     "options": [{"key": "left", "label": "Left"}, {"key": "right", "label": "Right"}]},
-    {"code": "hazards", "kind": "multi",
-     "options": [{"key": "glass", "label": "Glass"}, {"key": "oil", "label": "Oil"}]},
+    {
+        "code": "lane",
+        "kind": "single",
+        "options": [{"key": "left", "label": "Left"}, {"key": "right", "label": "Right"}],
+    },
+    {
+        "code": "hazards",
+        "kind": "multi",
+        "options": [{"key": "glass", "label": "Glass"}, {"key": "oil", "label": "Oil"}],
+    },
     {"code": "blocking", "kind": "yesno"},
     {"code": "plate", "kind": "text", "max_length": 20},
     {"code": "details", "kind": "text"},
@@ -71,28 +77,53 @@ def seed(make, db) -> Seeded:
     text)."""
     make.area()
     streets = make.department(name="Streets")
-    pothole = make.category(code=POST_SERVICE, name="Pothole", department=streets,
-                            keywords="road, hole", questions=QUESTIONS)
-    graffiti = make.category(code="graffiti", name="Graffiti", questions=[
-        {"code": "offensive", "kind": "yesno", "required": True}])
+    pothole = make.category(
+        code=POST_SERVICE,
+        name="Pothole",
+        department=streets,
+        keywords="road, hole",
+        questions=QUESTIONS,
+    )
+    graffiti = make.category(
+        code="graffiti",
+        name="Graffiti",
+        questions=[{"code": "offensive", "kind": "yesno", "required": True}],
+    )
     private = make.category(code="welfare", name="Welfare check", private=True)
     make.category(code="retired", name="Retired service", active=False)
     now = clock.now()
-    for days, category, status in ((1, pothole, "new"), (5, pothole, "in_progress"),
-                                   (20, graffiti, "closed"), (200, graffiti, "resolved")):
-        make.request(category=category, status=status, created_at=now - timedelta(days=days),
-                     updated_at=now - timedelta(days=days), address="12 Elm St, Riverton 62704",
-                     contact_name="Ann Resident", contact_email="ann@example.org",
-                     contact_phone="555-0100")
+    for days, category, status in (
+        (1, pothole, "new"),
+        (5, pothole, "in_progress"),
+        (20, graffiti, "closed"),
+        (200, graffiti, "resolved"),
+    ):
+        make.request(
+            category=category,
+            status=status,
+            created_at=now - timedelta(days=days),
+            updated_at=now - timedelta(days=days),
+            address="12 Elm St, Riverton 62704",
+            contact_name="Ann Resident",
+            contact_email="ann@example.org",
+            contact_phone="555-0100",
+        )
     filed = make.request(category=pothole, api_token="seeded-token-1", channel="api")
     make.request(category=private, contact_email="private@example.org")
     make.request(category=pothole, private_by_reporter=True)
     admin = make.user(role="admin")
-    _key, raw = new_key(db, label="Schema test", rate_limit="10000/minute", contact_email="",
-                        by=admin)
+    _key, raw = new_key(
+        db, label="Schema test", rate_limit="10000/minute", contact_email="", by=admin
+    )
     db.flush()
-    return Seeded(raw, {"service_code": POST_SERVICE, "service_request_id": filed.reference,
-                        "token": "seeded-token-1"})
+    return Seeded(
+        raw,
+        {
+            "service_code": POST_SERVICE,
+            "service_request_id": filed.reference,
+            "token": "seeded-token-1",
+        },
+    )
 
 
 @pytest.fixture
@@ -101,8 +132,7 @@ def seeded(make, db) -> Seeded:
 
 
 SCHEMA = schemathesis.openapi.from_dict(OPENAPI)
-OPERATIONS = [(path, method.upper()) for path, item in OPENAPI["paths"].items()
-              for method in item]
+OPERATIONS = [(path, method.upper()) for path, item in OPENAPI["paths"].items() for method in item]
 
 
 @schemathesis.check
@@ -118,7 +148,7 @@ def xml_conformance(ctx, response, case) -> bool | None:
     if response.status_code >= 400:
         expected_root, item = "errors", "error"
     else:
-        resource = path[len(PREFIX) + 1:].rsplit(".", 1)[0]
+        resource = path[len(PREFIX) + 1 :].rsplit(".", 1)[0]
         key = resource.split("/", 1)[0] + ("/" if "/" in resource else "")
         expected_root, item = ROOTS[key]
     assert root.tag == expected_root, (root.tag, expected_root)
@@ -132,14 +162,21 @@ def xml_conformance(ctx, response, case) -> bool | None:
     return True
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, xml_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    xml_conformance,
+]
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                         ids=["valid", "invalid"])
-@pytest.mark.parametrize(("path", "method"), OPERATIONS,
-                         ids=[f"{m} {p[len(PREFIX):]}" for p, m in OPERATIONS])
+@pytest.mark.parametrize(
+    "mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=["valid", "invalid"]
+)
+@pytest.mark.parametrize(
+    ("path", "method"), OPERATIONS, ids=[f"{m} {p[len(PREFIX) :]}" for p, m in OPERATIONS]
+)
 def test_every_operation_keeps_the_openapi_document(app, seeded, path, method, mode):
     """Valid (positive) and invalid (negative) input drawn from the document, reproducibly.
     Valid cases use a real service code, request id or token half the time, so the
@@ -148,8 +185,13 @@ def test_every_operation_keeps_the_openapi_document(app, seeded, path, method, m
     statuses: list[int] = []
 
     @given(case=operation.as_strategy(generation_mode=mode), real=st.booleans())
-    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def fuzz(case, real: bool) -> None:
         if real and mode is GenerationMode.POSITIVE:
             for name in case.path_parameters or {}:
@@ -178,8 +220,14 @@ def test_the_document_is_valid_openapi_3_and_covers_every_resource_in_both_forma
     assert document == OPENAPI
     validate(document)
     assert document["servers"] == [{"url": "/"}]
-    resources = ["discovery", "services", "services/{service_code}", "requests",
-                 "requests/{service_request_id}", "tokens/{token}"]
+    resources = [
+        "discovery",
+        "services",
+        "services/{service_code}",
+        "requests",
+        "requests/{service_request_id}",
+        "tokens/{token}",
+    ]
     expected = {f"{PREFIX}/{r}.{fmt}" for r in resources for fmt in ("xml", "json")}
     assert set(document["paths"]) == expected
     for path, item in document["paths"].items():
@@ -189,15 +237,27 @@ def test_the_document_is_valid_openapi_3_and_covers_every_resource_in_both_forma
             for status, answer in operation["responses"].items():
                 assert list(answer["content"]) == [media], (path, method, status)
     post = document["paths"][f"{PREFIX}/requests.json"]["post"]
-    assert set(post["requestBody"]["content"]) == {"application/x-www-form-urlencoded",
-                                                    "multipart/form-data"}
+    assert set(post["requestBody"]["content"]) == {
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    }
 
 
 def test_request_rows_may_not_carry_personal_fields():
     row = OPENAPI["components"]["schemas"]["ServiceRequest"]
     assert row["additionalProperties"] is False
-    personal = {"email", "first_name", "last_name", "phone", "contact_name", "contact_email",
-                "contact_phone", "name", "device_id", "account_id"}
+    personal = {
+        "email",
+        "first_name",
+        "last_name",
+        "phone",
+        "contact_name",
+        "contact_email",
+        "contact_phone",
+        "name",
+        "device_id",
+        "account_id",
+    }
     assert not personal & set(row["properties"])
 
 

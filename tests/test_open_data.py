@@ -70,23 +70,51 @@ def _personal(make, town):
     area, potholes, welfare = town
     reporter = make.user(name=ACCOUNT_NAME, email=ACCOUNT_EMAIL)
     private = make.request(
-        category=potholes, area_id=area.id, private_by_reporter=True,
-        contact_name=NAME, contact_email=EMAIL, contact_phone=PHONE,
+        category=potholes,
+        area_id=area.id,
+        private_by_reporter=True,
+        contact_name=NAME,
+        contact_email=EMAIL,
+        contact_phone=PHONE,
         description=f"I am {NAME}, call {PHONE} or write to {EMAIL}: {SECRET}",
-        address=HIDDEN_ADDRESS, lat=41.067891, lon=-87.021987, tracking_token_hash=TOKEN,
-        api_token=API_TOKEN, created_at=at(5, 9, 47), updated_at=at(6, 14, 12),
-        status="resolved", resolved_at=at(6, 14, 12), channel="phone")
-    make.session.add(Event(request_id=private.id, kind="note", public=False,
-                           actor_kind="staff", body=NOTE))
+        address=HIDDEN_ADDRESS,
+        lat=41.067891,
+        lon=-87.021987,
+        tracking_token_hash=TOKEN,
+        api_token=API_TOKEN,
+        created_at=at(5, 9, 47),
+        updated_at=at(6, 14, 12),
+        status="resolved",
+        resolved_at=at(6, 14, 12),
+        channel="phone",
+    )
+    make.session.add(
+        Event(request_id=private.id, kind="note", public=False, actor_kind="staff", body=NOTE)
+    )
     in_private_category = make.request(
-        category=welfare, area_id=area.id, reporter_id=reporter.id,
-        description=f"Please check on {ACCOUNT_NAME}", address="9 Quiet Court",
-        created_at=at(7, 8, 30), updated_at=at(7, 8, 30))
+        category=welfare,
+        area_id=area.id,
+        reporter_id=reporter.id,
+        description=f"Please check on {ACCOUNT_NAME}",
+        address="9 Quiet Court",
+        created_at=at(7, 8, 30),
+        updated_at=at(7, 8, 30),
+    )
     public = make.request(
-        category=potholes, area_id=area.id, contact_name=NAME, contact_email=EMAIL,
-        contact_phone=PHONE, description="A deep pothole by the school",
-        address="100 Main Street", lat=41.0123456, lon=-87.0543219, channel="mobile",
-        support_count=3, created_at=at(9, 16, 5), updated_at=at(9, 16, 5))
+        category=potholes,
+        area_id=area.id,
+        contact_name=NAME,
+        contact_email=EMAIL,
+        contact_phone=PHONE,
+        description="A deep pothole by the school",
+        address="100 Main Street",
+        lat=41.0123456,
+        lon=-87.0543219,
+        channel="mobile",
+        support_count=3,
+        created_at=at(9, 16, 5),
+        updated_at=at(9, 16, 5),
+    )
     make.session.flush()
     return private, in_private_category, public
 
@@ -95,11 +123,32 @@ def _personal(make, town):
 def test_no_personal_data_in_any_byte(client, make, town, fmt):
     private, in_private_category, public = _personal(make, town)
     body = download(client, fmt).get_data(as_text=True)
-    forbidden = [NAME, EMAIL, PHONE, ACCOUNT_NAME, ACCOUNT_EMAIL, SECRET, HIDDEN_ADDRESS,
-                 "9 Quiet Court", "Please check on", NOTE, TOKEN, API_TOKEN,
-                 "Zelda", "Quartermain", "zelda", "0199", "Pemberton",
-                 "41.067", "41.068", "87.021", "87.022", private.reference,
-                 in_private_category.reference, "phone"]
+    forbidden = [
+        NAME,
+        EMAIL,
+        PHONE,
+        ACCOUNT_NAME,
+        ACCOUNT_EMAIL,
+        SECRET,
+        HIDDEN_ADDRESS,
+        "9 Quiet Court",
+        "Please check on",
+        NOTE,
+        TOKEN,
+        API_TOKEN,
+        "Zelda",
+        "Quartermain",
+        "zelda",
+        "0199",
+        "Pemberton",
+        "41.067",
+        "41.068",
+        "87.021",
+        "87.022",
+        private.reference,
+        in_private_category.reference,
+        "phone",
+    ]
     for text in forbidden:
         assert text not in body, text
     # ... while the public request's own public fields are there.
@@ -114,29 +163,52 @@ def test_private_rows_hold_only_category_area_status_and_dates(client, make, tow
     for row in found.values():
         assert list(row) == list(NAMES)
     assert found[private.id] == {
-        "id": private.id, "reference": None, "visibility": "private",
-        "category_code": "potholes", "category": "Potholes",
+        "id": private.id,
+        "reference": None,
+        "visibility": "private",
+        "category_code": "potholes",
+        "category": "Potholes",
         "department_code": private.category.department.code,
         "department": private.category.department.name,
-        "area_code": "northside", "area": "Northside", "status": "resolved", "is_open": False,
+        "area_code": "northside",
+        "area": "Northside",
+        "status": "resolved",
+        "is_open": False,
         # 09:47 and 14:12 in Chicago (CST, UTC-6) rounded down to the hour, in UTC.
-        "requested_at": "2026-03-05T15:00:00Z", "updated_at": "2026-03-06T20:00:00Z",
-        "resolved_at": "2026-03-06T20:00:00Z", "channel": None, "description": None,
-        "address": None, "latitude": None, "longitude": None, "supporters": None,
+        "requested_at": "2026-03-05T15:00:00Z",
+        "updated_at": "2026-03-06T20:00:00Z",
+        "resolved_at": "2026-03-06T20:00:00Z",
+        "channel": None,
+        "description": None,
+        "address": None,
+        "latitude": None,
+        "longitude": None,
+        "supporters": None,
     }
     assert found[in_private_category.id]["visibility"] == "private"
     assert found[in_private_category.id]["description"] is None
     assert found[in_private_category.id]["category_code"] == "welfare"
     # 16:05 CDT (UTC-5, daylight saving time from 8 March), to the second.
     assert found[public.id] == {
-        "id": public.id, "reference": public.reference, "visibility": "public",
-        "category_code": "potholes", "category": "Potholes",
+        "id": public.id,
+        "reference": public.reference,
+        "visibility": "public",
+        "category_code": "potholes",
+        "category": "Potholes",
         "department_code": public.category.department.code,
         "department": public.category.department.name,
-        "area_code": "northside", "area": "Northside", "status": "new", "is_open": True,
-        "requested_at": "2026-03-09T21:05:00Z", "updated_at": "2026-03-09T21:05:00Z",
-        "resolved_at": None, "channel": "mobile", "description": "A deep pothole by the school",
-        "address": "100 Main Street", "latitude": 41.0123, "longitude": -87.0543,
+        "area_code": "northside",
+        "area": "Northside",
+        "status": "new",
+        "is_open": True,
+        "requested_at": "2026-03-09T21:05:00Z",
+        "updated_at": "2026-03-09T21:05:00Z",
+        "resolved_at": None,
+        "channel": "mobile",
+        "description": "A deep pothole by the school",
+        "address": "100 Main Street",
+        "latitude": 41.0123,
+        "longitude": -87.0543,
         "supporters": 3,
     }
 
@@ -146,7 +218,8 @@ def test_csv_has_the_documented_header_and_the_same_rows(client, make, town):
     response = download(client, "csv")
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="requests-2026-03-01-to-2026-03-31.csv"')
+        'attachment; filename="requests-2026-03-01-to-2026-03-31.csv"'
+    )
     assert response.headers["Cache-Control"] in ("public, max-age=300", "max-age=300, public")
     text = response.get_data(as_text=True)
     assert text[1:].splitlines()[0] == ",".join(NAMES)
@@ -163,7 +236,8 @@ def test_json_is_one_parsable_array_with_download_headers(client, make, town):
     response = download(client, "json")
     assert response.headers["Content-Type"] == "application/json; charset=utf-8"
     assert response.headers["Content-Disposition"] == (
-        'attachment; filename="requests-2026-03-01-to-2026-03-31.json"')
+        'attachment; filename="requests-2026-03-01-to-2026-03-31.json"'
+    )
     assert response.cache_control.public and response.cache_control.max_age == 300
     assert isinstance(json.loads(response.data), list)
     empty = download(client, "json", "start=2025-01-01&end=2025-01-31")
@@ -172,19 +246,32 @@ def test_json_is_one_parsable_array_with_download_headers(client, make, town):
 
 def test_csv_cells_never_start_a_formula(client, make, town):
     area, potholes, _welfare = town
-    for text in ("=HYPERLINK(\"http://evil.example\")", "+1+2", "-2+3", "@SUM(A1)"):
-        make.request(category=potholes, area_id=area.id, description=text, address=text,
-                     created_at=at(10, 12))
+    for text in ('=HYPERLINK("http://evil.example")', "+1+2", "-2+3", "@SUM(A1)"):
+        make.request(
+            category=potholes,
+            area_id=area.id,
+            description=text,
+            address=text,
+            created_at=at(10, 12),
+        )
     rows_ = csv_rows(download(client, "csv"))
     assert len(rows_) == 4
     for row in rows_:
         assert row["description"].startswith("'")
         assert row["address"].startswith("'")
-        assert row["description"][1:] in ("=HYPERLINK(\"http://evil.example\")", "+1+2",
-                                           "-2+3", "@SUM(A1)")
+        assert row["description"][1:] in (
+            '=HYPERLINK("http://evil.example")',
+            "+1+2",
+            "-2+3",
+            "@SUM(A1)",
+        )
     # JSON is not opened by spreadsheets: the text is as the resident wrote it.
     assert {row["description"] for row in json.loads(download(client, "json").data)} == {
-        "=HYPERLINK(\"http://evil.example\")", "+1+2", "-2+3", "@SUM(A1)"}
+        '=HYPERLINK("http://evil.example")',
+        "+1+2",
+        "-2+3",
+        "@SUM(A1)",
+    }
 
 
 def test_dates_are_local_days_with_both_ends_included(client, make, town):
@@ -195,14 +282,19 @@ def test_dates_are_local_days_with_both_ends_included(client, make, town):
         "last": make.request(category=potholes, created_at=at(3, 23, 59)),
         "after": make.request(category=potholes, created_at=at(4, 0, 0)),
     }
-    ids = [row["id"] for row in json.loads(
-        download(client, "json", "start=2026-03-01&end=2026-03-03").data)]
+    ids = [
+        row["id"]
+        for row in json.loads(download(client, "json", "start=2026-03-01&end=2026-03-03").data)
+    ]
     assert ids == [made["first"].id, made["last"].id]
-    assert [int(row["id"]) for row in csv_rows(
-        download(client, "csv", "start=2026-03-01&end=2026-03-03"))] == ids
-    assert [row["id"] for row in json.loads(
-        download(client, "json", "start=2026-02-28&end=2026-02-28").data)] == [
-        made["before"].id]
+    assert [
+        int(row["id"])
+        for row in csv_rows(download(client, "csv", "start=2026-03-01&end=2026-03-03"))
+    ] == ids
+    assert [
+        row["id"]
+        for row in json.loads(download(client, "json", "start=2026-02-28&end=2026-02-28").data)
+    ] == [made["before"].id]
 
 
 def test_default_range_is_the_last_thirty_days(client, make, town):
@@ -218,14 +310,17 @@ def test_default_range_is_the_last_thirty_days(client, make, town):
     assert "requests-2026-02-17-to-2026-03-18.json" in response.headers["Content-Disposition"]
 
 
-@pytest.mark.parametrize(("query", "field", "message"), [
-    ("start=2025-01-01&end=2026-01-02", "end", "at most 366 days"),
-    ("start=2026-03-10&end=2026-03-09", "end", "on or after the start"),
-    ("start=2026-02-30&end=2026-03-09", "start", "a real date"),
-    ("start=yesterday", "start", "a real date"),
-    ("end=%3DSUM(A1)", "end", "a real date"),
-    ("start=1999-12-31&end=2000-01-01", "start", "between 2000 and 2099"),
-])
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("start=2025-01-01&end=2026-01-02", "end", "at most 366 days"),
+        ("start=2026-03-10&end=2026-03-09", "end", "on or after the start"),
+        ("start=2026-02-30&end=2026-03-09", "start", "a real date"),
+        ("start=yesterday", "start", "a real date"),
+        ("end=%3DSUM(A1)", "end", "a real date"),
+        ("start=1999-12-31&end=2000-01-01", "start", "between 2000 and 2099"),
+    ],
+)
 def test_bad_ranges_are_a_400_with_a_message(client, query, field, message):
     answer = client.get(f"/open-data/requests.json?{query}")
     assert answer.status_code == 400
@@ -238,19 +333,18 @@ def test_bad_ranges_are_a_400_with_a_message(client, query, field, message):
 
 
 def test_a_range_of_exactly_366_days_is_allowed(client):
-    assert client.get("/open-data/requests.csv?start=2024-01-01&end=2024-12-31"
-                      ).status_code == 200  # a leap year: 366 days
+    assert (
+        client.get("/open-data/requests.csv?start=2024-01-01&end=2024-12-31").status_code == 200
+    )  # a leap year: 366 days
 
 
 def test_parse_range():
     today = date(2026, 3, 18)
     assert parse_range(None, None, today=today) == (date(2026, 2, 17), today)
     assert parse_range("", "  ", today=today) == (date(2026, 2, 17), today)
-    assert parse_range("2026-01-01", None, today=today) == (date(2026, 1, 1),
-                                                             date(2026, 1, 30))
+    assert parse_range("2026-01-01", None, today=today) == (date(2026, 1, 1), date(2026, 1, 30))
     assert parse_range("2026-03-10", None, today=today) == (date(2026, 3, 10), today)
-    assert parse_range(None, "2026-01-30", today=today) == (date(2026, 1, 1),
-                                                             date(2026, 1, 30))
+    assert parse_range(None, "2026-01-30", today=today) == (date(2026, 1, 1), date(2026, 1, 30))
     assert parse_range("2025-03-18", "2026-03-18", today=today) == (date(2025, 3, 18), today)
     with pytest.raises(RangeError) as raised:
         parse_range("2025-03-17", "2026-03-18", today=today)
@@ -269,8 +363,9 @@ def _many(make, town, count: int) -> list[int]:
     area, potholes, _welfare = town
     ids = []
     for n in range(count):
-        ids.append(make.request(category=potholes, area_id=area.id,
-                                created_at=at(2 + n // 3, 10)).id)
+        ids.append(
+            make.request(category=potholes, area_id=area.id, created_at=at(2 + n // 3, 10)).id
+        )
     return ids
 
 
@@ -316,11 +411,13 @@ def test_download_form_sends_good_dates_to_the_file(client):
     answer = client.get("/open-data?start=2026-03-01&end=2026-03-31&format=json")
     assert answer.status_code == 303
     assert answer.headers["Location"].endswith(
-        "/open-data/requests.json?start=2026-03-01&end=2026-03-31")
+        "/open-data/requests.json?start=2026-03-01&end=2026-03-31"
+    )
     answer = client.get("/open-data?start=&end=2026-03-31&format=nonsense")
     assert answer.status_code == 303
     assert answer.headers["Location"].endswith(
-        "/open-data/requests.csv?start=2026-03-02&end=2026-03-31")
+        "/open-data/requests.csv?start=2026-03-02&end=2026-03-31"
+    )
 
 
 def test_download_form_shows_a_bad_date_next_to_its_field(client):
@@ -340,8 +437,15 @@ def test_no_timeline_text(client, make, town, db):
     """A timeline entry's text never comes out, even a public request's public comment."""
     _area, potholes, _welfare = town
     sr = make.request(category=potholes, created_at=at(11, 11))
-    db.add(Event(request_id=sr.id, kind="comment", public=True, actor_kind="staff",
-                 body="Crew 7 (Dave Smith) will come Tuesday"))
+    db.add(
+        Event(
+            request_id=sr.id,
+            kind="comment",
+            public=True,
+            actor_kind="staff",
+            body="Crew 7 (Dave Smith) will come Tuesday",
+        )
+    )
     db.flush()
     for fmt in ("csv", "json"):
         assert "Dave Smith" not in download(client, fmt).get_data(as_text=True)

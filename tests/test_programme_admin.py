@@ -38,40 +38,67 @@ def token(client, coordinator) -> str:
 
 
 def programme_form(token: str, **kw) -> dict[str, str]:
-    data = {"csrf_token": token, "title": "Citizens Engagement Academy",
-            "title_es": "Academia de Participación Ciudadana",
-            "summary": "Learn how the city works",
-            "summary_es": "Aprenda cómo funciona la ciudad", "description": "Eight evenings.",
-            "description_es": "Ocho tardes.", "kind": "academy", "topic": "civic", "area": "",
-            "admission": "first_come", "capacity": "25", "opens_day": "2026-03-10",
-            "opens_time": "09:00", "closes_day": "2026-03-31", "closes_time": "17:00",
-            "completion_min_sessions": "", "offer_hours": "", "contact_email": "academy@city.gov"}
+    data = {
+        "csrf_token": token,
+        "title": "Citizens Engagement Academy",
+        "title_es": "Academia de Participación Ciudadana",
+        "summary": "Learn how the city works",
+        "summary_es": "Aprenda cómo funciona la ciudad",
+        "description": "Eight evenings.",
+        "description_es": "Ocho tardes.",
+        "kind": "academy",
+        "topic": "civic",
+        "area": "",
+        "admission": "first_come",
+        "capacity": "25",
+        "opens_day": "2026-03-10",
+        "opens_time": "09:00",
+        "closes_day": "2026-03-31",
+        "closes_time": "17:00",
+        "completion_min_sessions": "",
+        "offer_hours": "",
+        "contact_email": "academy@city.gov",
+    }
     data.update(kw)
     return data
 
 
 def session_form(token: str, **kw) -> dict[str, str]:
-    data = {"csrf_token": token, "session-title": "Welcome",
-            "session-title_es": "Bienvenida", "session-day": "2026-04-07",
-            "session-start": "18:00", "session-end": "20:00", "session-place": "City Hall",
-            "session-online_url": ""}
+    data = {
+        "csrf_token": token,
+        "session-title": "Welcome",
+        "session-title_es": "Bienvenida",
+        "session-day": "2026-04-07",
+        "session-start": "18:00",
+        "session-end": "20:00",
+        "session-place": "City Hall",
+        "session-online_url": "",
+    }
     data.update(kw)
     return data
 
 
 def question_form(token: str, **kw) -> dict[str, str]:
-    data = {"csrf_token": token, "question-prompt": "Do you live or work in the city?",
-            "question-prompt_es": "¿Vive o trabaja en la ciudad?", "question-kind": "yesno",
-            "question-required": "y", "question-eligible_values": "yes",
-            "question-ineligible_message": "The academy is for people of the city.",
-            "question-ineligible_message_es": "La academia es para gente de la ciudad."}
+    data = {
+        "csrf_token": token,
+        "question-prompt": "Do you live or work in the city?",
+        "question-prompt_es": "¿Vive o trabaja en la ciudad?",
+        "question-kind": "yesno",
+        "question-required": "y",
+        "question-eligible_values": "yes",
+        "question-ineligible_message": "The academy is for people of the city.",
+        "question-ineligible_message_es": "La academia es para gente de la ciudad.",
+    }
     data.update(kw)
     return data
 
 
 def audit_actions(db, entity: str) -> list[str]:
-    return list(db.scalars(select(AuditEntry.action).where(AuditEntry.entity == entity)
-                           .order_by(AuditEntry.id)))
+    return list(
+        db.scalars(
+            select(AuditEntry.action).where(AuditEntry.entity == entity).order_by(AuditEntry.id)
+        )
+    )
 
 
 def count_programmes(db) -> int:
@@ -79,6 +106,7 @@ def count_programmes(db) -> int:
 
 
 # --- create and edit -------------------------------------------------------------------------
+
 
 def test_create_saves_spanish_and_the_window_in_utc(client, db, token, coordinator):
     response = client.post(f"{BASE}/new", data=programme_form(token, opens_day="2026-03-05"))
@@ -88,7 +116,9 @@ def test_create_saves_spanish_and_the_window_in_utc(client, db, token, coordinat
     assert programme.status == "draft" and programme.capacity == 25
     assert programme.translations["es"] == {
         "title": "Academia de Participación Ciudadana",
-        "summary": "Aprenda cómo funciona la ciudad", "description": "Ocho tardes."}
+        "summary": "Aprenda cómo funciona la ciudad",
+        "description": "Ocho tardes.",
+    }
     # 09:00 in Chicago on 5 March (still CST, UTC-6); 17:00 on 31 March (CDT, UTC-5).
     assert programme.enrol_opens_at == datetime(2026, 3, 5, 15, 0, tzinfo=UTC)
     assert programme.enrol_closes_at == datetime(2026, 3, 31, 22, 0, tzinfo=UTC)
@@ -98,24 +128,26 @@ def test_create_saves_spanish_and_the_window_in_utc(client, db, token, coordinat
     assert "Citizens Engagement Academy" in page and "Draft" in page
 
 
-@pytest.mark.parametrize(("changes", "field", "message"), [
-    ({"closes_day": "2026-03-09"}, "closes_day", "Enrolment must close after it opens"),
-    ({"capacity": "0"}, "capacity", "Enter a whole number from 1 to 10000"),
-    ({"capacity": "10001"}, "capacity", "Enter a whole number from 1 to 10000"),
-    ({"capacity": "many"}, "capacity", "Enter a whole number from 1 to 10000"),
-    ({"capacity": ""}, "capacity", "Enter how many people can take part"),
-    ({"title": "  "}, "title", "Enter the programme"),
-    ({"opens_day": "2026-02-30"}, "opens_day", "Enter a real date"),
-    ({"opens_time": "25:00"}, "opens_time", "Enter a time like 18:30"),
-    ({"opens_time": ""}, "opens_time", "Enter the time as well"),
-    ({"kind": "party"}, "kind", "Choose a kind from the list"),
-    ({"area": "999999"}, "area", "Choose a neighbourhood from the list"),
-    ({"admission": "lottery"}, "admission", "Choose how people get a place"),
-    ({"offer_hours": "0"}, "offer_hours", "Enter a whole number of hours"),
-    ({"contact_email": "not an address"}, "contact_email", "Enter an email address"),
-])
-def test_create_refuses_bad_input_next_to_the_field(client, db, token, changes, field,
-                                                    message):
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"closes_day": "2026-03-09"}, "closes_day", "Enrolment must close after it opens"),
+        ({"capacity": "0"}, "capacity", "Enter a whole number from 1 to 10000"),
+        ({"capacity": "10001"}, "capacity", "Enter a whole number from 1 to 10000"),
+        ({"capacity": "many"}, "capacity", "Enter a whole number from 1 to 10000"),
+        ({"capacity": ""}, "capacity", "Enter how many people can take part"),
+        ({"title": "  "}, "title", "Enter the programme"),
+        ({"opens_day": "2026-02-30"}, "opens_day", "Enter a real date"),
+        ({"opens_time": "25:00"}, "opens_time", "Enter a time like 18:30"),
+        ({"opens_time": ""}, "opens_time", "Enter the time as well"),
+        ({"kind": "party"}, "kind", "Choose a kind from the list"),
+        ({"area": "999999"}, "area", "Choose a neighbourhood from the list"),
+        ({"admission": "lottery"}, "admission", "Choose how people get a place"),
+        ({"offer_hours": "0"}, "offer_hours", "Enter a whole number of hours"),
+        ({"contact_email": "not an address"}, "contact_email", "Enter an email address"),
+    ],
+)
+def test_create_refuses_bad_input_next_to_the_field(client, db, token, changes, field, message):
     before = count_programmes(db)
     response = client.post(f"{BASE}/new", data=programme_form(token, **changes))
     assert response.status_code == 400
@@ -129,9 +161,16 @@ def test_create_refuses_bad_input_next_to_the_field(client, db, token, changes, 
 def test_edit_saves_details_and_clears_spanish(client, db, make, token):
     area = make.area(name="Riverside")
     programme = make.programme(sessions=3, status="draft")
-    data = programme_form(token, title="Academy 2026", title_es="", summary_es="",
-                          description_es="", area=str(area.id),
-                          completion_min_sessions="2", offer_hours="24")
+    data = programme_form(
+        token,
+        title="Academy 2026",
+        title_es="",
+        summary_es="",
+        description_es="",
+        area=str(area.id),
+        completion_min_sessions="2",
+        offer_hours="24",
+    )
     data.pop("capacity")
     response = client.post(f"{BASE}/{programme.id}/edit", data=data)
     assert response.status_code == 302
@@ -156,15 +195,28 @@ def test_edit_refuses_a_minimum_above_the_sessions(client, db, make, token):
 
 # --- sessions --------------------------------------------------------------------------------
 
+
 def test_sessions_keep_the_programme_dates_in_step(client, db, make, token):
     programme = make.programme(status="draft")
     assert programme.starts_on is None
     url = f"{BASE}/{programme.id}/sessions"
     assert client.post(url, data=session_form(token)).status_code == 302
-    assert client.post(url, data=session_form(
-        token, **{"session-day": "2026-05-26", "session-start": "23:00",
-                  "session-end": "23:30", "session-mandatory": "y",
-                  "session-online_url": "https://meet.example.org/academy"})).status_code == 302
+    assert (
+        client.post(
+            url,
+            data=session_form(
+                token,
+                **{
+                    "session-day": "2026-05-26",
+                    "session-start": "23:00",
+                    "session-end": "23:30",
+                    "session-mandatory": "y",
+                    "session-online_url": "https://meet.example.org/academy",
+                },
+            ),
+        ).status_code
+        == 302
+    )
     db.refresh(programme)
     first, last = programme.sessions
     assert first.starts_at == datetime(2026, 4, 7, 23, 0, tzinfo=UTC)
@@ -173,14 +225,17 @@ def test_sessions_keep_the_programme_dates_in_step(client, db, make, token):
     assert last.starts_at == datetime(2026, 5, 27, 4, 0, tzinfo=UTC) and last.mandatory
     assert (programme.starts_on, programme.ends_on) == (date(2026, 4, 7), date(2026, 5, 26))
 
-    response = client.post(f"{BASE}/{programme.id}/sessions/{last.id}/edit",
-                           data=session_form(token, **{"session-day": "2026-06-02"}))
+    response = client.post(
+        f"{BASE}/{programme.id}/sessions/{last.id}/edit",
+        data=session_form(token, **{"session-day": "2026-06-02"}),
+    )
     assert response.status_code == 302
     db.refresh(programme)
     assert programme.ends_on == date(2026, 6, 2)
 
-    response = client.post(f"{BASE}/{programme.id}/sessions/{first.id}/delete",
-                           data={"csrf_token": token})
+    response = client.post(
+        f"{BASE}/{programme.id}/sessions/{first.id}/delete", data={"csrf_token": token}
+    )
     assert response.status_code == 302
     db.refresh(programme)
     assert len(programme.sessions) == 1
@@ -188,18 +243,20 @@ def test_sessions_keep_the_programme_dates_in_step(client, db, make, token):
     assert audit_actions(db, "programme_session") == ["create", "create", "update", "delete"]
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"session-online_url": "http://meet.example.org/x"}, "starting with https://"),
-    ({"session-online_url": "javascript:alert(1)"}, "starting with https://"),
-    ({"session-end": "17:00"}, "The session must end after it starts"),
-    ({"session-start": "7pm"}, "Enter a time like 18:30"),
-    ({"session-day": ""}, "Enter the date of the session"),
-    ({"session-place": "", "session-online_url": ""}, "Enter a place, an online link, or both"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"session-online_url": "http://meet.example.org/x"}, "starting with https://"),
+        ({"session-online_url": "javascript:alert(1)"}, "starting with https://"),
+        ({"session-end": "17:00"}, "The session must end after it starts"),
+        ({"session-start": "7pm"}, "Enter a time like 18:30"),
+        ({"session-day": ""}, "Enter the date of the session"),
+        ({"session-place": "", "session-online_url": ""}, "Enter a place, an online link, or both"),
+    ],
+)
 def test_a_bad_session_is_refused(client, db, make, token, changes, message):
     programme = make.programme(status="draft")
-    response = client.post(f"{BASE}/{programme.id}/sessions",
-                           data=session_form(token, **changes))
+    response = client.post(f"{BASE}/{programme.id}/sessions", data=session_form(token, **changes))
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     db.refresh(programme)
@@ -212,42 +269,75 @@ def test_a_session_with_attendance_is_not_deleted(client, db, make, token):
     enrolment = make.enrolment(programme)
     db.add(Attendance(session_id=meeting.id, enrolment_id=enrolment.id, present=True))
     db.flush()
-    response = client.post(f"{BASE}/{programme.id}/sessions/{meeting.id}/delete",
-                           data={"csrf_token": token}, follow_redirects=True)
+    response = client.post(
+        f"{BASE}/{programme.id}/sessions/{meeting.id}/delete",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
     assert "has attendance recorded" in response.get_data(as_text=True)
     db.refresh(programme)
     assert len(programme.sessions) == 2
 
 
 def test_sessions_and_questions_of_another_programme_are_not_found(client, make, token):
-    mine, other = make.programme(sessions=1), make.programme(sessions=1, questions=[
-        {"code": "adult", "kind": "yesno"}])
+    mine, other = (
+        make.programme(sessions=1),
+        make.programme(sessions=1, questions=[{"code": "adult", "kind": "yesno"}]),
+    )
     their_session, their_question = other.sessions[0].id, other.questions[0].id
-    for url in (f"{BASE}/{mine.id}/sessions/{their_session}/edit",
-                f"{BASE}/{mine.id}/questions/{their_question}/edit",
-                f"{BASE}/{2**40}", f"{BASE}/{2**40}/roster",
-                f"{BASE}/{mine.id}/sessions/{2**40}/attendance"):
+    for url in (
+        f"{BASE}/{mine.id}/sessions/{their_session}/edit",
+        f"{BASE}/{mine.id}/questions/{their_question}/edit",
+        f"{BASE}/{2**40}",
+        f"{BASE}/{2**40}/roster",
+        f"{BASE}/{mine.id}/sessions/{2**40}/attendance",
+    ):
         assert client.get(url).status_code == 404, url
-    for url in (f"{BASE}/{mine.id}/sessions/{their_session}/delete",
-                f"{BASE}/{mine.id}/questions/{their_question}/delete"):
+    for url in (
+        f"{BASE}/{mine.id}/sessions/{their_session}/delete",
+        f"{BASE}/{mine.id}/questions/{their_question}/delete",
+    ):
         assert client.post(url, data={"csrf_token": token}).status_code == 404, url
 
 
 # --- questions -------------------------------------------------------------------------------
 
+
 def test_add_questions_with_eligible_answers(client, db, make, token):
     programme = make.programme(status="draft")
     url = f"{BASE}/{programme.id}/questions"
     assert client.post(url, data=question_form(token)).status_code == 302
-    assert client.post(url, data=question_form(
-        token, **{"question-prompt": "Do you live or work in the city?",
-                  "question-kind": "multi", "question-options":
-                  "evening | Evenings | Por la tarde\nweekend|Weekends",
-                  "question-eligible_values": "evening, weekend"})).status_code == 302
-    assert client.post(url, data=question_form(
-        token, **{"question-prompt": "How old are you?", "question-kind": "number",
-                  "question-eligible_values": "", "question-min_value": "18",
-                  "question-max_value": "120"})).status_code == 302
+    assert (
+        client.post(
+            url,
+            data=question_form(
+                token,
+                **{
+                    "question-prompt": "Do you live or work in the city?",
+                    "question-kind": "multi",
+                    "question-options": "evening | Evenings | Por la tarde\nweekend|Weekends",
+                    "question-eligible_values": "evening, weekend",
+                },
+            ),
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            url,
+            data=question_form(
+                token,
+                **{
+                    "question-prompt": "How old are you?",
+                    "question-kind": "number",
+                    "question-eligible_values": "",
+                    "question-min_value": "18",
+                    "question-max_value": "120",
+                },
+            ),
+        ).status_code
+        == 302
+    )
     db.refresh(programme)
     yes_no, times, age = programme.questions
     assert yes_no.code == "do_you_live_or_work_in_the_city"
@@ -255,10 +345,12 @@ def test_add_questions_with_eligible_answers(client, db, make, token):
     assert yes_no.eligible_values == ["yes"] and yes_no.required
     assert yes_no.translations["es"] == {
         "prompt": "¿Vive o trabaja en la ciudad?",
-        "ineligible_message": "La academia es para gente de la ciudad."}
+        "ineligible_message": "La academia es para gente de la ciudad.",
+    }
     assert times.options == [
         {"key": "evening", "label": "Evenings", "translations": {"es": {"label": "Por la tarde"}}},
-        {"key": "weekend", "label": "Weekends"}]
+        {"key": "weekend", "label": "Weekends"},
+    ]
     assert times.eligible_values == ["evening", "weekend"]
     assert (age.min_value, age.max_value) == (18, 120)
     assert audit_actions(db, "programme_question") == ["create"] * 3
@@ -267,45 +359,64 @@ def test_add_questions_with_eligible_answers(client, db, make, token):
     assert "evening | Evenings | Por la tarde" in form
 
 
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"question-eligible_values": "maybe"}, "Use the keys of the choices"),
-    ({"question-kind": "single", "question-options": "only | One"}, "at least two choices"),
-    ({"question-kind": "single", "question-options": "a | A\na | Again"},
-     "Each choice needs a different key"),
-    ({"question-kind": "single", "question-options": "no label"}, "key | English label"),
-    ({"question-options": "a | A\nb | B"}, "Only questions with a list of choices"),
-    ({"question-kind": "number", "question-eligible_values": "", "question-min_value": "65",
-      "question-max_value": "18"}, "must not be below the lowest"),
-    ({"question-kind": "number", "question-eligible_values": "",
-      "question-min_value": "old"}, "Enter a number"),
-    ({"question-prompt": ""}, "Enter the question"),
-    ({"question-kind": "essay"}, "Choose a kind of answer"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"question-eligible_values": "maybe"}, "Use the keys of the choices"),
+        ({"question-kind": "single", "question-options": "only | One"}, "at least two choices"),
+        (
+            {"question-kind": "single", "question-options": "a | A\na | Again"},
+            "Each choice needs a different key",
+        ),
+        ({"question-kind": "single", "question-options": "no label"}, "key | English label"),
+        ({"question-options": "a | A\nb | B"}, "Only questions with a list of choices"),
+        (
+            {
+                "question-kind": "number",
+                "question-eligible_values": "",
+                "question-min_value": "65",
+                "question-max_value": "18",
+            },
+            "must not be below the lowest",
+        ),
+        (
+            {
+                "question-kind": "number",
+                "question-eligible_values": "",
+                "question-min_value": "old",
+            },
+            "Enter a number",
+        ),
+        ({"question-prompt": ""}, "Enter the question"),
+        ({"question-kind": "essay"}, "Choose a kind of answer"),
+    ],
+)
 def test_a_bad_question_is_refused(client, db, make, token, changes, message):
     programme = make.programme(status="draft")
-    response = client.post(f"{BASE}/{programme.id}/questions",
-                           data=question_form(token, **changes))
+    response = client.post(f"{BASE}/{programme.id}/questions", data=question_form(token, **changes))
     assert response.status_code == 400
     assert message in response.get_data(as_text=True)
     db.refresh(programme)
     assert programme.questions == []
 
 
-def test_editing_a_question_keeps_its_code_and_warns_once_people_enrolled(client, db, make,
-                                                                          token):
-    programme = make.programme(questions=[{"code": "adult", "kind": "yesno",
-                                           "eligible_values": ["yes"]}])
+def test_editing_a_question_keeps_its_code_and_warns_once_people_enrolled(client, db, make, token):
+    programme = make.programme(
+        questions=[{"code": "adult", "kind": "yesno", "eligible_values": ["yes"]}]
+    )
     make.enrolment(programme, answers={"adult": "yes"})
     question = programme.questions[0]
     url = f"{BASE}/{programme.id}/questions/{question.id}/edit"
     assert "already answered this question" in client.get(url).get_data(as_text=True)
-    response = client.post(url, data=question_form(
-        token, **{"question-prompt": "Are you 21 or over?"}))
+    response = client.post(
+        url, data=question_form(token, **{"question-prompt": "Are you 21 or over?"})
+    )
     assert response.status_code == 302
     db.refresh(question)
     assert question.code == "adult" and question.prompt == "Are you 21 or over?"
-    response = client.post(f"{BASE}/{programme.id}/questions/{question.id}/delete",
-                           data={"csrf_token": token})
+    response = client.post(
+        f"{BASE}/{programme.id}/questions/{question.id}/delete", data={"csrf_token": token}
+    )
     assert response.status_code == 302
     db.refresh(programme)
     assert programme.questions == []
@@ -313,6 +424,7 @@ def test_editing_a_question_keeps_its_code_and_warns_once_people_enrolled(client
 
 
 # --- status and capacity ---------------------------------------------------------------------
+
 
 def test_status_moves_and_refusals(client, db, make, token):
     programme = make.programme(status="draft")
@@ -354,6 +466,7 @@ def test_capacity_change_through_the_page(client, db, make, token):
 
 # --- messages --------------------------------------------------------------------------------
 
+
 def test_message_goes_to_each_enrolled_participant(client, db, make, token):
     programme = make.programme()
     enrolled = [make.enrolment(programme) for _ in range(2)]
@@ -361,9 +474,15 @@ def test_message_goes_to_each_enrolled_participant(client, db, make, token):
     url = f"{BASE}/{programme.id}/message"
     response = client.post(url, data={"csrf_token": token, "subject": "", "body": "Hi"})
     assert response.status_code == 400 and "Enter a subject" in response.get_data(as_text=True)
-    response = client.post(url, data={"csrf_token": token, "subject": "Room change",
-                                      "body": "We meet in room 2 <b>tonight</b>."},
-                           follow_redirects=True)
+    response = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "subject": "Room change",
+            "body": "We meet in room 2 <b>tonight</b>.",
+        },
+        follow_redirects=True,
+    )
     assert "on its way to 2 enrolled participants" in response.get_data(as_text=True)
     recipients = set(db.scalars(select(OutboxMessage.to_address)))
     assert recipients == {e.user.email for e in enrolled}
@@ -371,6 +490,7 @@ def test_message_goes_to_each_enrolled_participant(client, db, make, token):
 
 
 # --- the list and the way in -----------------------------------------------------------------
+
 
 def test_list_by_status_newest_first_with_counts(client, make, coordinator):
     early = make.programme(sessions=1, title="Early one")

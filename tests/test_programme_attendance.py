@@ -18,8 +18,9 @@ def course(make):
 
 def rows(db):
     db.expire_all()
-    return list(db.scalars(select(Attendance).order_by(Attendance.session_id,
-                                                       Attendance.enrolment_id)))
+    return list(
+        db.scalars(select(Attendance).order_by(Attendance.session_id, Attendance.enrolment_id))
+    )
 
 
 def test_mark_by_name_upserts_one_row(db, make, course):
@@ -27,10 +28,8 @@ def test_mark_by_name_upserts_one_row(db, make, course):
     person = make.enrolment(course, make.user(name="Ana"))
     first = course.sessions[0]
 
-    attendance.mark(db, programme_session=first, enrolment=person, present=True,
-                    by=coordinator)
-    attendance.mark(db, programme_session=first, enrolment=person, present=False,
-                    by=coordinator)
+    attendance.mark(db, programme_session=first, enrolment=person, present=True, by=coordinator)
+    attendance.mark(db, programme_session=first, enrolment=person, present=False, by=coordinator)
 
     [row] = rows(db)
     assert (row.session_id, row.enrolment_id) == (first.id, person.id)
@@ -45,8 +44,9 @@ def test_mark_refuses_people_not_enrolled(db, make, course):
     other = make.enrolment(make.programme(sessions=1))
     for person in (waiting, other):
         with pytest.raises(CheckInError) as caught:
-            attendance.mark(db, programme_session=course.sessions[0], enrolment=person,
-                            present=True, by=None)
+            attendance.mark(
+                db, programme_session=course.sessions[0], enrolment=person, present=True, by=None
+            )
         assert caught.value.code == "not_enrolled"
     assert rows(db) == []
 
@@ -54,8 +54,14 @@ def test_mark_refuses_people_not_enrolled(db, make, course):
 def test_mark_rejects_an_unknown_method(db, make, course):
     person = make.enrolment(course)
     with pytest.raises(ValueError):
-        attendance.mark(db, programme_session=course.sessions[0], enrolment=person,
-                        present=True, by=None, method="telepathy")
+        attendance.mark(
+            db,
+            programme_session=course.sessions[0],
+            enrolment=person,
+            present=True,
+            by=None,
+            method="telepathy",
+        )
 
 
 @pytest.mark.parametrize("typed", ["ABC234", "abc234", "  abc-234 ", "ab c2 34", "AbC–234"])
@@ -69,7 +75,11 @@ def test_check_in_by_code_ignores_case_spaces_and_dashes(db, make, course, typed
     assert found.id == person.id
     [row] = rows(db)
     assert (row.session_id, row.enrolment_id, row.present, row.method) == (
-        course.sessions[1].id, person.id, True, "code")
+        course.sessions[1].id,
+        person.id,
+        True,
+        "code",
+    )
     assert row.marked_by_id == door.id
 
 
@@ -100,8 +110,9 @@ def test_code_of_someone_not_enrolled_is_refused(db, make, course, state):
 
 def test_check_in_after_being_marked_absent_turns_present(db, make, course):
     person = make.enrolment(course, check_in_code="LATE33")
-    attendance.mark(db, programme_session=course.sessions[0], enrolment=person,
-                    present=False, by=None)
+    attendance.mark(
+        db, programme_session=course.sessions[0], enrolment=person, present=False, by=None
+    )
     attendance.check_in(db, programme_session=course.sessions[0], code="late33", by=None)
     [row] = rows(db)
     assert (row.present, row.method) == (True, "code")
@@ -130,8 +141,7 @@ def test_session_sheet_lists_enrolled_people_by_name_with_their_marks(db, make, 
     event.listen(engine, "before_cursor_execute", count)
     try:
         sheet = attendance.session_sheet(db, first)
-        names = [(enrolment.user.name, mark.present if mark else None)
-                 for enrolment, mark in sheet]
+        names = [(enrolment.user.name, mark.present if mark else None) for enrolment, mark in sheet]
     finally:
         event.remove(engine, "before_cursor_execute", count)
 
@@ -143,7 +153,8 @@ def test_session_sheet_lists_enrolled_people_by_name_with_their_marks(db, make, 
 def test_two_marks_of_the_same_person_keep_one_row(db, make, course):
     person = make.enrolment(course)
     for present in (True, True, False, True):
-        attendance.mark(db, programme_session=course.sessions[2], enrolment=person,
-                        present=present, by=None)
+        attendance.mark(
+            db, programme_session=course.sessions[2], enrolment=person, present=present, by=None
+        )
     assert db.scalar(select(func.count()).select_from(Attendance)) == 1
     assert rows(db)[0].present is True

@@ -30,8 +30,13 @@ def academy(make, *, mandatory=(0, 7), minimum=6, sessions=8, **kw):
 
 def attend(db, programme, enrolment, indexes, present=True):
     for index in indexes:
-        attendance.mark(db, programme_session=programme.sessions[index], enrolment=enrolment,
-                        present=present, by=None)
+        attendance.mark(
+            db,
+            programme_session=programme.sessions[index],
+            enrolment=enrolment,
+            present=present,
+            by=None,
+        )
 
 
 def after(programme):
@@ -61,7 +66,7 @@ def test_six_of_eight_with_both_mandatory_sessions_is_met(db, make):
 def test_six_of_eight_with_a_mandatory_session_missed_is_not_met(db, make):
     programme = academy(make)
     person = make.enrolment(programme)
-    attend(db, programme, person, [1, 2, 3, 4, 5, 6, 7])   # seven, but not the first
+    attend(db, programme, person, [1, 2, 3, 4, 5, 6, 7])  # seven, but not the first
 
     result = completion.progress(db, person, now=after(programme))
 
@@ -120,7 +125,7 @@ def test_programme_progress_reads_everyone_in_three_queries(db, make):
     finally:
         event.remove(engine, "before_cursor_execute", count)
 
-    assert len(statements) <= 4   # (one may reload the expired programme)
+    assert len(statements) <= 4  # (one may reload the expired programme)
     assert waiting.id not in results
     for number, person in enumerate(people):
         assert results[person.id].attended == number % 9
@@ -130,8 +135,7 @@ def test_programme_progress_reads_everyone_in_three_queries(db, make):
 # -- completing ------------------------------------------------------------------------------
 
 
-def test_complete_programme_records_completion_and_invites_every_participant(
-        db, make, settings):
+def test_complete_programme_records_completion_and_invites_every_participant(db, make, settings):
     programme = academy(make)
     done = make.enrolment(programme, make.user(email="Done@Example.org"), locale="es")
     short = make.enrolment(programme)
@@ -163,8 +167,9 @@ def test_completing_again_invites_nobody_twice(db, make, settings):
     make.enrolment(programme)
     now = after(programme)
     completion.complete_programme(db, settings=settings, programme=programme, now=now)
-    completion.complete_programme(db, settings=settings, programme=programme,
-                                  now=now + timedelta(days=60))
+    completion.complete_programme(
+        db, settings=settings, programme=programme, now=now + timedelta(days=60)
+    )
     assert len(invitations(db)) == 1
 
 
@@ -177,8 +182,9 @@ def test_opted_out_and_recently_surveyed_addresses_are_not_invited(db, make, set
     db.add(SurveyOptOut(email="quiet@example.org"))
     other = academy(make, sessions=1, mandatory=(), minimum=None)
     before = make.enrolment(other, busy.user)
-    completion.complete_programme(db, settings=settings, programme=other,
-                                  now=now - timedelta(days=3))
+    completion.complete_programme(
+        db, settings=settings, programme=other, now=now - timedelta(days=3)
+    )
     assert [i.subject_key for i in invitations(db)] == [f"enrolment:{before.id}"]
 
     completion.complete_programme(db, settings=settings, programme=programme, now=now)
@@ -189,8 +195,7 @@ def test_opted_out_and_recently_surveyed_addresses_are_not_invited(db, make, set
     assert f"enrolment:{busy.id}" not in keys
 
 
-def test_programme_invitations_are_cancelled_when_the_address_opts_out(app, db, make,
-                                                                         settings):
+def test_programme_invitations_are_cancelled_when_the_address_opts_out(app, db, make, settings):
     programme = academy(make)
     person = make.enrolment(programme)
     now = after(programme)

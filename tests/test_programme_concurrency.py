@@ -38,9 +38,14 @@ def in_transaction(app, work: Callable[[Any, Any], Any]) -> Callable[[], Any]:
 def enrolling(app, programme_id: int, user_id: int) -> Callable[[], Any]:
     def work(session, settings):
         try:
-            result = service.enrol(session, settings=settings,
-                                   programme=session.get(Programme, programme_id),
-                                   user=session.get(User, user_id), raw={}, locale="en")
+            result = service.enrol(
+                session,
+                settings=settings,
+                programme=session.get(Programme, programme_id),
+                user=session.get(User, user_id),
+                raw={},
+                locale="en",
+            )
         except service.ProgrammeError as refused:
             return refused.code
         return result.outcome, result.position
@@ -53,12 +58,18 @@ def summary(app, programme_id: int) -> tuple[Programme, dict[str, int], list[int
     session = db.session()
     try:
         programme = session.get(Programme, programme_id)
-        states = dict(session.execute(
-            select(Enrolment.state, func.count()).where(Enrolment.programme_id == programme_id)
-            .group_by(Enrolment.state)).all())
+        states = dict(
+            session.execute(
+                select(Enrolment.state, func.count())
+                .where(Enrolment.programme_id == programme_id)
+                .group_by(Enrolment.state)
+            ).all()
+        )
         waiting = session.scalars(
-            select(Enrolment).where(Enrolment.programme_id == programme_id,
-                                    Enrolment.state == "waitlisted")).all()
+            select(Enrolment).where(
+                Enrolment.programme_id == programme_id, Enrolment.state == "waitlisted"
+            )
+        ).all()
         positions = sorted(service.waitlist_position(session, e) for e in waiting)
         return programme, states, positions
     finally:
@@ -66,9 +77,9 @@ def summary(app, programme_id: int) -> tuple[Programme, dict[str, int], list[int
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-def test_forty_residents_at_once_fill_ten_places_and_queue_the_rest(settings, engine,
-                                                                     tmp_path):
+def test_forty_residents_at_once_fill_ten_places_and_queue_the_rest(settings, engine, tmp_path):
     with scratch_app(engine, settings, tmp_path) as app:
+
         def build(make: Factories):
             programme = make.programme(sessions=2, capacity=10)
             return programme.id, [make.user().id for _ in range(40)]
@@ -90,6 +101,7 @@ def test_forty_residents_at_once_fill_ten_places_and_queue_the_rest(settings, en
 @pytest.mark.parametrize("engine", ENGINES)
 def test_one_resident_enrolling_from_several_tabs_gets_one_place(settings, engine, tmp_path):
     with scratch_app(engine, settings, tmp_path) as app:
+
         def build(make: Factories):
             return make.programme(sessions=1, capacity=5).id, make.user().id
 
@@ -105,6 +117,7 @@ def test_one_resident_enrolling_from_several_tabs_gets_one_place(settings, engin
 @pytest.mark.parametrize("engine", ENGINES)
 def test_concurrent_cancellations_and_offer_rounds_never_overfill(settings, engine, tmp_path):
     with scratch_app(engine, settings, tmp_path) as app:
+
         def build(make: Factories):
             programme = make.programme(sessions=2, capacity=10)
             enrolled = [make.enrolment(programme, state="enrolled").id for _ in range(10)]
@@ -116,9 +129,13 @@ def test_concurrent_cancellations_and_offer_rounds_never_overfill(settings, engi
 
         def cancelling(enrolment_id: int) -> Callable[[], Any]:
             def work(session, settings):
-                service.cancel_enrolment(session, settings=settings,
-                                         enrolment=session.get(Enrolment, enrolment_id),
-                                         by=None)
+                service.cancel_enrolment(
+                    session,
+                    settings=settings,
+                    enrolment=session.get(Enrolment, enrolment_id),
+                    by=None,
+                )
+
             return in_transaction(app, work)
 
         def filling(session, settings):
@@ -129,8 +146,7 @@ def test_concurrent_cancellations_and_offer_rounds_never_overfill(settings, engi
 
         jobs = [cancelling(e) for e in enrolled_ids[:6]]
         jobs += [in_transaction(app, filling) for _ in range(4)]
-        jobs += [lambda: process_programme_offers(db, settings_, clock.now())
-                 for _ in range(2)]
+        jobs += [lambda: process_programme_offers(db, settings_, clock.now()) for _ in range(2)]
         _results, errors = together(jobs)
         assert not errors, errors
 

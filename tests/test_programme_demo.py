@@ -18,7 +18,10 @@ def test_demo_programmes(db, settings):
     programmes = {p.title: p for p in db.scalars(select(Programme))}
     academy = programmes["Citizens Engagement Academy"]
     assert (academy.capacity, academy.completion_min_sessions, academy.admission) == (
-        25, 6, "first_come")
+        25,
+        6,
+        "first_come",
+    )
     assert len(academy.sessions) == 8
     assert [s.mandatory for s in academy.sessions].count(True) == 2
     assert academy.sessions[0].mandatory and academy.sessions[-1].mandatory
@@ -34,14 +37,24 @@ def test_demo_programmes(db, settings):
     assert cleanup.places_left == 0 and cleanup.waiting == 3
 
     for programme in programmes.values():
-        states = dict(db.execute(
-            select(Enrolment.state, func.count()).where(Enrolment.programme_id == programme.id)
-            .group_by(Enrolment.state)).all())
+        states = dict(
+            db.execute(
+                select(Enrolment.state, func.count())
+                .where(Enrolment.programme_id == programme.id)
+                .group_by(Enrolment.state)
+            ).all()
+        )
         assert programme.taken == sum(states.get(s, 0) for s in HOLDS_PLACE)
         assert programme.waiting == states.get("waitlisted", 0)
         assert programme.taken <= programme.capacity
-    assert db.scalar(select(func.count()).select_from(Enrolment).where(
-        Enrolment.programme_id == liaison.id, Enrolment.state == "applied")) == 4
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(Enrolment)
+            .where(Enrolment.programme_id == liaison.id, Enrolment.state == "applied")
+        )
+        == 4
+    )
 
     assert load_programmes(db, settings, seed=2026, now=NOW, password="pw") == 0
     assert db.scalar(select(func.count()).select_from(Programme)) == 4

@@ -46,7 +46,8 @@ def test_calendar_has_one_event_per_session_in_utc(make):
     assert len(found) == 3
     for event, item in zip(found, programme.sessions, strict=True):
         assert str(event["UID"]) == (
-            f"programme-{programme.id}-session-{item.id}@portal.riverton.example")
+            f"programme-{programme.id}-session-{item.id}@portal.riverton.example"
+        )
         start, end = event.decoded("DTSTART"), event.decoded("DTEND")
         assert start.utcoffset() == timedelta(0)
         assert start == item.starts_at.replace(microsecond=0)
@@ -65,18 +66,20 @@ def test_calendar_has_one_event_per_session_in_utc(make):
     assert "https://meet.example.org/academy" in str(second["DESCRIPTION"])
     assert str(second["URL"]) == "https://meet.example.org/academy"
     assert str(third["SUMMARY"]) == "Citizens Academy"
-    assert b"DTSTART:" in payload and b"Z\r\n" in payload   # UTC form, no TZID
+    assert b"DTSTART:" in payload and b"Z\r\n" in payload  # UTC form, no TZID
 
 
 def test_calendar_is_stable_and_in_spanish(make):
-    programme = _sessions(make, title="Citizens Academy",
-                          translations={"es": {"title": "Academia Ciudadana"}})
+    programme = _sessions(
+        make, title="Citizens Academy", translations={"es": {"title": "Academia Ciudadana"}}
+    )
     spanish = programme_calendar(programme, "es", BASE)
     assert spanish == programme_calendar(programme, "es", BASE)
     _calendar, found = events(spanish)
     assert str(found[0]["SUMMARY"]) == "Academia Ciudadana: Bienvenida"
     assert {str(e["UID"]) for e in found} == {
-        str(e["UID"]) for e in events(programme_calendar(programme, "en", BASE))[1]}
+        str(e["UID"]) for e in events(programme_calendar(programme, "en", BASE))[1]
+    }
 
 
 def test_calendar_escapes_text(make):
@@ -110,8 +113,11 @@ def streams(pdf: bytes) -> list[bytes]:
 
 @pytest.fixture
 def completed(db, make):
-    programme = make.programme(sessions=4, title="Citizens Engagement Academy",
-                               translations={"es": {"title": "Academia de Participación"}})
+    programme = make.programme(
+        sessions=4,
+        title="Citizens Engagement Academy",
+        translations={"es": {"title": "Academia de Participación"}},
+    )
     person = make.enrolment(programme, make.user(name="José Núñez"), completed=True)
     for item in programme.sessions[:3]:
         attendance.mark(db, programme_session=item, enrolment=person, present=True, by=None)
@@ -135,26 +141,35 @@ def test_certificate_is_a_one_page_pdf_with_an_embedded_unicode_font(completed):
         assert f"{ord(letter):04X}".encode() in inflated
     # The document title (UTF-16 in the PDF) names the participant and the programme.
     title = "Certificate of completion: José Núñez - Citizens Engagement Academy"
-    assert title.encode("utf-16-be").hex().upper().encode() in pdf.upper() or \
-        title.encode("utf-16-be") in pdf
+    assert (
+        title.encode("utf-16-be").hex().upper().encode() in pdf.upper()
+        or title.encode("utf-16-be") in pdf
+    )
 
 
 def test_certificate_text_with_the_built_in_font(completed):
     programme, person = completed
-    pdf = certificate.certificate_pdf(person, programme, "en", "City of Riverton",
-                                      fonts=None, issued=date(2026, 6, 1))
+    pdf = certificate.certificate_pdf(
+        person, programme, "en", "City of Riverton", fonts=None, issued=date(2026, 6, 1)
+    )
     text = b"".join(streams(pdf)).decode("latin-1")
-    for expected in ("City of Riverton", "Certificate of completion", "José Núñez",
-                     "Citizens Engagement Academy", "Sessions attended: 3 of 4",
-                     "Issued on June 1, 2026"):
+    for expected in (
+        "City of Riverton",
+        "Certificate of completion",
+        "José Núñez",
+        "Citizens Engagement Academy",
+        "Sessions attended: 3 of 4",
+        "Issued on June 1, 2026",
+    ):
         assert expected in text, expected
     assert "held from" in text
 
 
 def test_certificate_in_spanish(completed):
     programme, person = completed
-    pdf = certificate.certificate_pdf(person, programme, "es", "Ciudad de Riverton",
-                                      fonts=None, issued=date(2026, 6, 1))
+    pdf = certificate.certificate_pdf(
+        person, programme, "es", "Ciudad de Riverton", fonts=None, issued=date(2026, 6, 1)
+    )
     text = b"".join(streams(pdf)).decode("latin-1")
     assert "Academia de Participación" in text
     assert "1 de junio de 2026" in text
@@ -163,16 +178,16 @@ def test_certificate_in_spanish(completed):
 def test_characters_beyond_latin1_fall_back_without_failing(db, make):
     programme = make.programme(sessions=1, title="Łódź exchange ✓")
     person = make.enrolment(programme, make.user(name="Zoë Łukasz"))
-    pdf = certificate.certificate_pdf(person, programme, "en", "Riverton", fonts=None,
-                                      attended=1)
+    pdf = certificate.certificate_pdf(person, programme, "en", "Riverton", fonts=None, attended=1)
     text = b"".join(streams(pdf)).decode("latin-1")
     assert "Zoë Lukasz" in text and "Lódz exchange ?" in text
 
 
 def test_attended_counts_only_sessions_present(db, make, completed):
     programme, person = completed
-    attendance.mark(db, programme_session=programme.sessions[3], enrolment=person,
-                    present=False, by=None)
+    attendance.mark(
+        db, programme_session=programme.sessions[3], enrolment=person, present=False, by=None
+    )
     assert certificate.attended_sessions(person) == 3
 
 
@@ -180,6 +195,9 @@ def test_dates_of_a_one_day_programme(make):
     programme = make.programme(sessions=1)
     programme.starts_on = programme.ends_on = datetime(2026, 5, 4, tzinfo=UTC).date()
     person = make.enrolment(programme, make.user(name="Ana"))
-    text = b"".join(streams(certificate.certificate_pdf(
-        person, programme, "en", "Riverton", fonts=None, attended=1))).decode("latin-1")
+    text = b"".join(
+        streams(
+            certificate.certificate_pdf(person, programme, "en", "Riverton", fonts=None, attended=1)
+        )
+    ).decode("latin-1")
     assert "held on May 4, 2026" in text

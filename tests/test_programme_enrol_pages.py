@@ -13,8 +13,12 @@ from portal import clock
 from portal.programmes.models import Attendance, Enrolment
 from tests.conftest import csrf_from
 
-ADULT = {"code": "adult", "kind": "yesno", "prompt": "Are you 18 or older?",
-         "eligible_values": ["yes"]}
+ADULT = {
+    "code": "adult",
+    "kind": "yesno",
+    "prompt": "Are you 18 or older?",
+    "eligible_values": ["yes"],
+}
 
 
 def _text(response) -> str:
@@ -29,8 +33,11 @@ def _sign_in(client, user) -> None:
 
 def _enrolments(db, programme) -> list[Enrolment]:
     db.expire_all()
-    return list(db.scalars(select(Enrolment).where(Enrolment.programme_id == programme.id)
-                          .order_by(Enrolment.id)))
+    return list(
+        db.scalars(
+            select(Enrolment).where(Enrolment.programme_id == programme.id).order_by(Enrolment.id)
+        )
+    )
 
 
 def _enrol(client, programme, **answers):
@@ -43,8 +50,9 @@ def _enrol(client, programme, **answers):
 
 def _post(client, enrolment, action: str):
     page = client.get(f"/my/programmes/{enrolment.id}").get_data(as_text=True)
-    return client.post(f"/my/programmes/{enrolment.id}/{action}",
-                       data={"csrf_token": csrf_from(page)})
+    return client.post(
+        f"/my/programmes/{enrolment.id}/{action}", data={"csrf_token": csrf_from(page)}
+    )
 
 
 @pytest.fixture
@@ -68,9 +76,18 @@ def test_enrolling_needs_an_account(client, make):
 
 
 def test_enrol_form_asks_the_questions_with_labels(client, make, resident):
-    programme = make.programme(questions=[
-        ADULT, {"code": "why", "kind": "text", "prompt": "Why do you want to join?",
-                "required": False, "help": "A sentence is enough"}])
+    programme = make.programme(
+        questions=[
+            ADULT,
+            {
+                "code": "why",
+                "kind": "text",
+                "prompt": "Why do you want to join?",
+                "required": False,
+                "help": "A sentence is enough",
+            },
+        ]
+    )
 
     response = client.get(f"/programmes/{programme.id}/enrol")
     html = response.get_data(as_text=True)
@@ -90,7 +107,10 @@ def test_first_come_enrolment_takes_a_place(client, make, db, resident):
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/my/programmes/{enrolment.id}")
     assert (enrolment.state, enrolment.user_id, enrolment.answers) == (
-        "enrolled", resident.id, {"adult": "yes"})
+        "enrolled",
+        resident.id,
+        {"adult": "yes"},
+    )
     db.refresh(programme)
     assert programme.taken == 1
     page = client.get(response.headers["Location"])
@@ -101,11 +121,11 @@ def test_first_come_enrolment_takes_a_place(client, make, db, resident):
 
 
 def test_a_full_programme_puts_residents_on_the_waitlist_with_their_position(
-        client, make, db, resident):
+    client, make, db, resident
+):
     programme = make.programme(title="Popular", capacity=1, questions=[ADULT])
     make.enrolment(programme)
-    make.enrolment(programme, state="waitlisted",
-                   queued_at=clock.now() - timedelta(hours=1))
+    make.enrolment(programme, state="waitlisted", queued_at=clock.now() - timedelta(hours=1))
 
     page = client.get(f"/programmes/{programme.id}/enrol")
     assert "Join the waitlist for Popular" in _text(page)
@@ -128,20 +148,25 @@ def test_application_programmes_take_applications(client, make, db, resident):
     [enrolment] = _enrolments(db, programme)
     assert enrolment.state == "applied"
     assert "Your application to Youth council has been received." in _text(
-        client.get(response.headers["Location"]))
+        client.get(response.headers["Location"])
+    )
 
 
 def test_missing_answers_are_shown_next_to_the_field_and_nothing_is_written(
-        client, make, db, resident):
-    programme = make.programme(questions=[ADULT, {"code": "age", "kind": "number",
-                                                  "prompt": "Your age"}])
+    client, make, db, resident
+):
+    programme = make.programme(
+        questions=[ADULT, {"code": "age", "kind": "number", "prompt": "Your age"}]
+    )
 
     response = _enrol(client, programme, age="twelve")
 
     assert response.status_code == 400
     html = response.get_data(as_text=True)
-    assert '<span class="usa-error-message" id="q_adult-error">Answer the question: Are you ' \
-        '18 or older?</span>' in html
+    assert (
+        '<span class="usa-error-message" id="q_adult-error">Answer the question: Are you '
+        "18 or older?</span>" in html
+    )
     assert 'aria-describedby="q_age-error"' in html
     assert "Enter a number for: Your age" in html
     assert 'id="error-summary"' in html and 'href="#q_adult"' in html
@@ -152,48 +177,70 @@ def test_missing_answers_are_shown_next_to_the_field_and_nothing_is_written(
 
 
 def test_ineligible_answers_are_explained_and_nothing_is_written(client, make, db, resident):
-    programme = make.programme(questions=[
-        ADULT,
-        {"code": "lives_here", "kind": "yesno", "prompt": "Do you live in the city?",
-         "eligible_values": ["yes"], "ineligible_message": "Only for people who live here.",
-         "translations": {"es": {"ineligible_message": "Solo para quienes viven aquí."}}}])
+    programme = make.programme(
+        questions=[
+            ADULT,
+            {
+                "code": "lives_here",
+                "kind": "yesno",
+                "prompt": "Do you live in the city?",
+                "eligible_values": ["yes"],
+                "ineligible_message": "Only for people who live here.",
+                "translations": {"es": {"ineligible_message": "Solo para quienes viven aquí."}},
+            },
+        ]
+    )
 
     response = _enrol(client, programme, adult="no", lives_here="no")
 
     assert response.status_code == 400
     text = _text(response)
     assert "Only for people who live here." in text
-    assert ("This programme is only open to people who qualify on “Are you 18 or older?”. "
-            "Open to people who answer “Yes”.") in text
+    assert (
+        "This programme is only open to people who qualify on “Are you 18 or older?”. "
+        "Open to people who answer “Yes”."
+    ) in text
     assert _enrolments(db, programme) == []
 
     english = _enrol(client, programme, adult="yes", lives_here="no")
     assert "Only for people who live here." in _text(english)
     assert "Are you 18 or older?”" not in _text(english)
     page = client.get(f"/programmes/{programme.id}/enrol?lang=es")
-    response = client.post(f"/programmes/{programme.id}/enrol",
-                           data={"csrf_token": csrf_from(page.get_data(as_text=True)),
-                                 "q_adult": "yes", "q_lives_here": "no"})
+    response = client.post(
+        f"/programmes/{programme.id}/enrol",
+        data={
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+            "q_adult": "yes",
+            "q_lives_here": "no",
+        },
+    )
     assert "Solo para quienes viven aquí." in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"status": "closed"}, "Enrolment for this programme is closed."),
-    ({"enrol_closes_at": -1}, "Enrolment for this programme is closed."),
-    ({"enrol_opens_at": +2}, "Enrolment opens on"),
-])
-def test_closed_programmes_and_windows_refuse_enrolment(client, make, db, resident, change,
-                                                        message):
-    fields = {key: (clock.now() + timedelta(days=value) if isinstance(value, int) else value)
-              for key, value in change.items()}
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"status": "closed"}, "Enrolment for this programme is closed."),
+        ({"enrol_closes_at": -1}, "Enrolment for this programme is closed."),
+        ({"enrol_opens_at": +2}, "Enrolment opens on"),
+    ],
+)
+def test_closed_programmes_and_windows_refuse_enrolment(
+    client, make, db, resident, change, message
+):
+    fields = {
+        key: (clock.now() + timedelta(days=value) if isinstance(value, int) else value)
+        for key, value in change.items()
+    }
     programme = make.programme(**fields)
 
     page = client.get(f"/programmes/{programme.id}/enrol")
     assert message in _text(page)
-    assert "<form method=\"post\" action=\"/programmes" not in page.get_data(as_text=True)
-    response = client.post(f"/programmes/{programme.id}/enrol",
-                           data={"csrf_token": csrf_from(client.get("/my/programmes")
-                                                         .get_data(as_text=True))})
+    assert '<form method="post" action="/programmes' not in page.get_data(as_text=True)
+    response = client.post(
+        f"/programmes/{programme.id}/enrol",
+        data={"csrf_token": csrf_from(client.get("/my/programmes").get_data(as_text=True))},
+    )
 
     assert response.status_code == 409
     assert message in _text(response)
@@ -244,8 +291,9 @@ def test_my_programmes_lists_only_my_enrolments_newest_first(client, make, resid
     older = make.programme(title="Older course", sessions=1)
     make.enrolment(older, resident, created_at=clock.now() - timedelta(days=3))
     offered = make.programme(title="Offered course")
-    make.enrolment(offered, resident, state="offered",
-                   offer_expires_at=clock.now() + timedelta(hours=20))
+    make.enrolment(
+        offered, resident, state="offered", offer_expires_at=clock.now() + timedelta(hours=20)
+    )
     make.enrolment(make.programme(title="Someone else's course"))
 
     text = _text(client.get("/my/programmes"))
@@ -258,8 +306,11 @@ def test_my_programmes_lists_only_my_enrolments_newest_first(client, make, resid
 
 def test_my_programmes_pages(client, make, resident):
     for number in range(23):
-        make.enrolment(make.programme(title=f"Course {number:02d}"), resident,
-                       created_at=clock.now() - timedelta(hours=number))
+        make.enrolment(
+            make.programme(title=f"Course {number:02d}"),
+            resident,
+            created_at=clock.now() - timedelta(hours=number),
+        )
 
     first = client.get("/my/programmes").get_data(as_text=True)
     assert "Course 00" in first and "Course 19" in first and "Course 20" not in first
@@ -276,8 +327,7 @@ def test_someone_elses_enrolment_is_not_found(client, make, db, resident):
     assert client.get(f"/my/programmes/{other.id}").status_code == 404
     assert client.get(f"/my/programmes/{other.id}/certificate.pdf").status_code == 404
     for action in ("accept", "decline", "cancel"):
-        response = client.post(f"/my/programmes/{other.id}/{action}",
-                               data={"csrf_token": token})
+        response = client.post(f"/my/programmes/{other.id}/{action}", data={"csrf_token": token})
         assert response.status_code == 404
     assert client.get("/my/programmes/987654321").status_code == 404
     assert client.get("/my/programmes/" + "9" * 25).status_code == 404
@@ -288,8 +338,7 @@ def test_someone_elses_enrolment_is_not_found(client, make, db, resident):
 def test_enrolment_page_shows_sessions_attendance_and_calendar(client, make, db, resident):
     programme = make.programme(sessions=2, completion_min_sessions=1)
     enrolment = make.enrolment(programme, resident)
-    db.add(Attendance(session_id=programme.sessions[0].id, enrolment_id=enrolment.id,
-                      present=True))
+    db.add(Attendance(session_id=programme.sessions[0].id, enrolment_id=enrolment.id, present=True))
     db.flush()
 
     response = client.get(f"/my/programmes/{enrolment.id}")
@@ -305,9 +354,13 @@ def test_enrolment_page_shows_sessions_attendance_and_calendar(client, make, db,
 
 def test_accepting_an_offer_enrols(client, make, db, resident):
     programme = make.programme(title="Offered", capacity=1)
-    enrolment = make.enrolment(programme, resident, state="offered",
-                               offered_at=clock.now(),
-                               offer_expires_at=clock.now() + timedelta(hours=5))
+    enrolment = make.enrolment(
+        programme,
+        resident,
+        state="offered",
+        offered_at=clock.now(),
+        offer_expires_at=clock.now() + timedelta(hours=5),
+    )
 
     page = client.get(f"/my/programmes/{enrolment.id}")
     assert 'data-enrolment-state="offered"' in page.get_data(as_text=True)
@@ -322,23 +375,32 @@ def test_accepting_an_offer_enrols(client, make, db, resident):
 
 def test_an_expired_offer_cannot_be_accepted(client, make, db, resident):
     programme = make.programme(capacity=1)
-    enrolment = make.enrolment(programme, resident, state="offered",
-                               offered_at=clock.now() - timedelta(hours=50),
-                               offer_expires_at=clock.now() - timedelta(hours=2))
+    enrolment = make.enrolment(
+        programme,
+        resident,
+        state="offered",
+        offered_at=clock.now() - timedelta(hours=50),
+        offer_expires_at=clock.now() - timedelta(hours=2),
+    )
 
     response = _post(client, enrolment, "accept")
 
     db.refresh(enrolment)
     assert enrolment.state == "offered"
     assert "The time to accept this place has passed" in _text(
-        client.get(response.headers["Location"]))
+        client.get(response.headers["Location"])
+    )
 
 
 def test_declining_an_offer_passes_the_place_on(client, make, db, resident):
     programme = make.programme(capacity=1)
-    enrolment = make.enrolment(programme, resident, state="offered",
-                               offered_at=clock.now(),
-                               offer_expires_at=clock.now() + timedelta(hours=5))
+    enrolment = make.enrolment(
+        programme,
+        resident,
+        state="offered",
+        offered_at=clock.now(),
+        offer_expires_at=clock.now() + timedelta(hours=5),
+    )
     nxt = make.enrolment(programme, state="waitlisted")
 
     response = _post(client, enrolment, "decline")
@@ -403,8 +465,9 @@ def test_nothing_is_written_by_refused_posts(client, make, db, resident):
     programme = make.programme(status="closed")
     count = db.scalar(select(func.count()).select_from(Enrolment))
 
-    client.post(f"/programmes/{programme.id}/enrol",
-                data={"csrf_token": csrf_from(client.get("/my/programmes")
-                                              .get_data(as_text=True))})
+    client.post(
+        f"/programmes/{programme.id}/enrol",
+        data={"csrf_token": csrf_from(client.get("/my/programmes").get_data(as_text=True))},
+    )
 
     assert db.scalar(select(func.count()).select_from(Enrolment)) == count

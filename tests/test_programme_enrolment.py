@@ -19,21 +19,32 @@ from portal.programmes.service import AnswersRejected, ProgrammeError
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
 CODE_RE = re.compile(r"^[23456789ABCDEFGHJKMNPQRSTUVWXYZ]{6}$")
 
-OPTIONS = [{"key": "north", "label": "North"}, {"key": "south", "label": "South"},
-           {"key": "east", "label": "East"}]
+OPTIONS = [
+    {"key": "north", "label": "North"},
+    {"key": "south", "label": "South"},
+    {"key": "east", "label": "East"},
+]
 QUESTIONS = [
-    {"code": "adult", "kind": "yesno", "eligible_values": ["yes"],
-     "ineligible_message": "You must be 18 or older.",
-     "translations": {"es": {"ineligible_message": "Debe tener 18 años o más."}}},
+    {
+        "code": "adult",
+        "kind": "yesno",
+        "eligible_values": ["yes"],
+        "ineligible_message": "You must be 18 or older.",
+        "translations": {"es": {"ineligible_message": "Debe tener 18 años o más."}},
+    },
     {"code": "ward", "kind": "single", "options": OPTIONS, "eligible_values": ["north", "east"]},
-    {"code": "interests", "kind": "multi", "options": OPTIONS,
-     "eligible_values": ["south"], "required": False},
+    {
+        "code": "interests",
+        "kind": "multi",
+        "options": OPTIONS,
+        "eligible_values": ["south"],
+        "required": False,
+    },
     {"code": "age", "kind": "number", "min_value": 18, "max_value": 65},
     {"code": "note", "kind": "text", "required": False, "max_length": 20},
     {"code": "born", "kind": "date", "required": False},
 ]
-GOOD = {"adult": "yes", "ward": "north", "interests": [], "age": "30", "note": "",
-        "born": ""}
+GOOD = {"adult": "yes", "ward": "north", "interests": [], "age": "30", "note": "", "born": ""}
 
 
 @pytest.fixture(autouse=True)
@@ -53,8 +64,14 @@ def enrolment_count(db) -> int:
 
 
 def enrol(db, settings, programme, user, raw=None, locale="en"):
-    return service.enrol(db, settings=settings, programme=programme, user=user,
-                         raw=GOOD if raw is None else raw, locale=locale)
+    return service.enrol(
+        db,
+        settings=settings,
+        programme=programme,
+        user=user,
+        raw=GOOD if raw is None else raw,
+        locale=locale,
+    )
 
 
 # -- eligibility -----------------------------------------------------------------------------
@@ -68,18 +85,27 @@ def checked(make, **answers):
 def test_good_answers_qualify_and_come_back_clean(make):
     result = checked(make, note="  hello  ", born="1990-05-01", interests=["south", "north"])
     assert result.ok and result.errors == {} and result.ineligible == []
-    assert result.answers == {"adult": "yes", "ward": "north", "interests": ["north", "south"],
-                              "age": 30, "note": "hello", "born": "1990-05-01"}
+    assert result.answers == {
+        "adult": "yes",
+        "ward": "north",
+        "interests": ["north", "south"],
+        "age": 30,
+        "note": "hello",
+        "born": "1990-05-01",
+    }
 
 
-@pytest.mark.parametrize(("answers", "ineligible"), [
-    ({"adult": "no"}, ["adult"]),
-    ({"ward": "south"}, ["ward"]),
-    ({"interests": ["north", "east"]}, ["interests"]),
-    ({"age": "17.5"}, ["age"]),
-    ({"age": "66"}, ["age"]),
-    ({"adult": "no", "age": "12"}, ["adult", "age"]),
-])
+@pytest.mark.parametrize(
+    ("answers", "ineligible"),
+    [
+        ({"adult": "no"}, ["adult"]),
+        ({"ward": "south"}, ["ward"]),
+        ({"interests": ["north", "east"]}, ["interests"]),
+        ({"age": "17.5"}, ["age"]),
+        ({"age": "66"}, ["age"]),
+        ({"adult": "no", "age": "12"}, ["adult", "age"]),
+    ],
+)
 def test_answers_that_do_not_qualify_are_listed_in_question_order(make, answers, ineligible):
     result = checked(make, **answers)
     assert result.errors == {}
@@ -101,16 +127,19 @@ def test_an_unanswered_optional_question_never_disqualifies(make):
     assert result.ok and "interests" not in result.answers
 
 
-@pytest.mark.parametrize(("answers", "errors"), [
-    ({"adult": ""}, {"adult": "required"}),
-    ({"ward": "west"}, {"ward": "bad_choice"}),
-    ({"interests": ["north", "nowhere"]}, {"interests": "bad_choice"}),
-    ({"age": "thirty"}, {"age": "not_a_number"}),
-    ({"age": "nan"}, {"age": "not_a_number"}),
-    ({"born": "1990-13-01"}, {"born": "not_a_date"}),
-    ({"note": "x" * 21}, {"note": "too_long"}),
-    ({"adult": "maybe", "age": ""}, {"adult": "bad_choice", "age": "required"}),
-])
+@pytest.mark.parametrize(
+    ("answers", "errors"),
+    [
+        ({"adult": ""}, {"adult": "required"}),
+        ({"ward": "west"}, {"ward": "bad_choice"}),
+        ({"interests": ["north", "nowhere"]}, {"interests": "bad_choice"}),
+        ({"age": "thirty"}, {"age": "not_a_number"}),
+        ({"age": "nan"}, {"age": "not_a_number"}),
+        ({"born": "1990-13-01"}, {"born": "not_a_date"}),
+        ({"note": "x" * 21}, {"note": "too_long"}),
+        ({"adult": "maybe", "age": ""}, {"adult": "bad_choice", "age": "required"}),
+    ],
+)
 def test_missing_or_invalid_answers_are_errors_not_ineligibility(make, answers, errors):
     result = checked(make, **answers)
     assert result.errors == errors
@@ -119,39 +148,59 @@ def test_missing_or_invalid_answers_are_errors_not_ineligibility(make, answers, 
 
 
 def test_without_eligible_values_any_valid_answer_qualifies(make):
-    programme = make.programme(questions=[
-        {"code": "adult", "kind": "yesno"},
-        {"code": "ward", "kind": "single", "options": OPTIONS},
-        {"code": "interests", "kind": "multi", "options": OPTIONS},
-        {"code": "age", "kind": "number"},
-    ])
-    result = check_eligibility(programme, {"adult": "no", "ward": "south",
-                                           "interests": ["east"], "age": "-3"})
+    programme = make.programme(
+        questions=[
+            {"code": "adult", "kind": "yesno"},
+            {"code": "ward", "kind": "single", "options": OPTIONS},
+            {"code": "interests", "kind": "multi", "options": OPTIONS},
+            {"code": "age", "kind": "number"},
+        ]
+    )
+    result = check_eligibility(
+        programme, {"adult": "no", "ward": "south", "interests": ["east"], "age": "-3"}
+    )
     assert result.ok
 
 
 def test_raw_answers_reads_q_fields_and_lists_for_multi(make):
     programme = make.programme(questions=QUESTIONS)
-    form = MultiDict([("q_adult", "yes"), ("q_interests", "north"), ("q_interests", "south"),
-                      ("q_age", "20"), ("other", "ignored")])
+    form = MultiDict(
+        [
+            ("q_adult", "yes"),
+            ("q_interests", "north"),
+            ("q_interests", "south"),
+            ("q_age", "20"),
+            ("other", "ignored"),
+        ]
+    )
     raw = raw_answers(programme, form)
-    assert raw == {"adult": "yes", "ward": "", "interests": ["north", "south"], "age": "20",
-                   "note": "", "born": ""}
+    assert raw == {
+        "adult": "yes",
+        "ward": "",
+        "interests": ["north", "south"],
+        "age": "20",
+        "note": "",
+        "born": "",
+    }
 
 
 # -- refusals --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("fields", "code"), [
-    ({"status": "draft"}, "not_open"),
-    ({"status": "closed"}, "not_open"),
-    ({"status": "cancelled"}, "not_open"),
-    ({"enrol_opens_at": NOW + timedelta(hours=1)}, "window_closed"),
-    ({"enrol_closes_at": NOW}, "window_closed"),
-    ({"enrol_opens_at": None}, "window_closed"),
-])
-def test_enrolling_outside_an_open_window_is_refused_and_writes_nothing(db, make, settings,
-                                                                       fields, code):
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"status": "draft"}, "not_open"),
+        ({"status": "closed"}, "not_open"),
+        ({"status": "cancelled"}, "not_open"),
+        ({"enrol_opens_at": NOW + timedelta(hours=1)}, "window_closed"),
+        ({"enrol_closes_at": NOW}, "window_closed"),
+        ({"enrol_opens_at": None}, "window_closed"),
+    ],
+)
+def test_enrolling_outside_an_open_window_is_refused_and_writes_nothing(
+    db, make, settings, fields, code
+):
     programme = make.programme(sessions=2, **fields)
     assert service.can_enrol(programme, NOW) == code
     with pytest.raises(ProgrammeError) as refused:
@@ -167,16 +216,20 @@ def test_enrolment_is_open_from_opening_until_just_before_closing(make):
     assert service.can_enrol(programme, NOW - timedelta(seconds=1)) == "window_closed"
 
 
-@pytest.mark.parametrize(("answers", "code"), [
-    ({"adult": ""}, "answers"), ({"adult": "no"}, "ineligible")])
+@pytest.mark.parametrize(
+    ("answers", "code"), [({"adult": ""}, "answers"), ({"adult": "no"}, "ineligible")]
+)
 def test_rejected_answers_write_nothing(db, make, settings, answers, code):
     programme = make.programme(sessions=1, questions=QUESTIONS)
     with pytest.raises(AnswersRejected) as refused:
         enrol(db, settings, programme, make.user(), raw={**GOOD, **answers})
     assert refused.value.code == code
     check = refused.value.check
-    assert (check.errors == {"adult": "required"}) if code == "answers" \
+    assert (
+        (check.errors == {"adult": "required"})
+        if code == "answers"
         else (check.ineligible == ["adult"])
+    )
     db.refresh(programme)
     assert enrolment_count(db) == 0 and programme.taken == 0 and outbox(db) == []
 
@@ -194,8 +247,7 @@ def test_the_ineligible_message_is_the_questions_own_in_each_language(db, make, 
 # -- first come ------------------------------------------------------------------------------
 
 
-def test_a_free_place_is_taken_and_the_resident_gets_their_code_and_sessions(db, make,
-                                                                           settings):
+def test_a_free_place_is_taken_and_the_resident_gets_their_code_and_sessions(db, make, settings):
     programme = make.programme(sessions=3, questions=QUESTIONS, capacity=5)
     user = make.user(name="Ana Ruiz")
     result = enrol(db, settings, programme, user, raw={**GOOD, "note": "Wheelchair"})
@@ -220,13 +272,16 @@ def test_a_free_place_is_taken_and_the_resident_gets_their_code_and_sessions(db,
 
 def test_codes_differ_between_participants(db, make, settings):
     programme = make.programme()
-    codes = {enrol(db, settings, programme, make.user(), raw={}).enrolment.check_in_code
-             for _ in range(8)}
+    codes = {
+        enrol(db, settings, programme, make.user(), raw={}).enrolment.check_in_code
+        for _ in range(8)
+    }
     assert len(codes) == 8 and all(CODE_RE.match(code) for code in codes)
 
 
-def test_a_check_in_code_already_used_in_the_programme_is_drawn_again(db, make, settings,
-                                                                    monkeypatch):
+def test_a_check_in_code_already_used_in_the_programme_is_drawn_again(
+    db, make, settings, monkeypatch
+):
     programme = make.programme()
     make.enrolment(programme, check_in_code="ABCDEF")
     draws = iter(["ABCDEF", "ABCDEF", "XYZ234"])
@@ -336,15 +391,15 @@ def test_applications_are_approved_only_after_the_window_closes(db, make, settin
     coordinator = make.user(role="coordinator")
     enrolment = enrol(db, settings, programme, make.user(), raw={}).enrolment
     with pytest.raises(ProgrammeError) as refused:
-        service.approve_application(db, settings=settings, enrolment=enrolment,
-                                    by=coordinator)
+        service.approve_application(db, settings=settings, enrolment=enrolment, by=coordinator)
     assert refused.value.code == "bad_state" and enrolment.state == "applied"
 
     after = programme.enrol_closes_at + timedelta(minutes=1)
     programme.status = "closed"
     db.flush()
-    outcome = service.approve_application(db, settings=settings, enrolment=enrolment,
-                                          by=coordinator, now=after)
+    outcome = service.approve_application(
+        db, settings=settings, enrolment=enrolment, by=coordinator, now=after
+    )
     assert outcome == "enrolled" and enrolment.state == "enrolled"
     assert enrolment.enrolled_at == after and enrolment.decided_by_id == coordinator.id
     db.refresh(programme)
@@ -352,8 +407,9 @@ def test_applications_are_approved_only_after_the_window_closes(db, make, settin
     [mail] = outbox(db, "approved")
     assert enrolment.check_in_code in mail.body_text
     with pytest.raises(ProgrammeError) as again:
-        service.approve_application(db, settings=settings, enrolment=enrolment,
-                                    by=coordinator, now=after)
+        service.approve_application(
+            db, settings=settings, enrolment=enrolment, by=coordinator, now=after
+        )
     assert again.value.code == "bad_state"
 
 
@@ -367,8 +423,10 @@ def test_approved_applications_beyond_capacity_wait_in_application_order(db, mak
     after = programme.enrol_closes_at + timedelta(hours=1)
     clock.freeze(after)
     # The coordinator approves the latest applicant first.
-    outcomes = [service.approve_application(db, settings=settings, enrolment=e,
-                                            by=coordinator) for e in reversed(applications)]
+    outcomes = [
+        service.approve_application(db, settings=settings, enrolment=e, by=coordinator)
+        for e in reversed(applications)
+    ]
     assert outcomes == ["enrolled", "waitlisted", "waitlisted"]
     first, second, _third = applications
     assert service.waitlist_position(db, first) == 1
@@ -390,8 +448,7 @@ def test_a_rejected_application_is_told_and_may_apply_again(db, make, settings):
     [mail] = outbox(db, "rejected")
     assert mail.to_address == user.email
     with pytest.raises(ProgrammeError):
-        service.reject_application(db, settings=settings, enrolment=enrolment,
-                                   by=coordinator)
+        service.reject_application(db, settings=settings, enrolment=enrolment, by=coordinator)
     clock.freeze(NOW + timedelta(minutes=5))
     assert enrol(db, settings, programme, user, raw={}).outcome == "applied"
 
@@ -400,7 +457,11 @@ def test_first_come_enrolments_cannot_be_approved(db, make, settings):
     programme = make.programme()
     enrolment = enrol(db, settings, programme, make.user(), raw={}).enrolment
     with pytest.raises(ProgrammeError) as refused:
-        service.approve_application(db, settings=settings, enrolment=enrolment,
-                                    by=make.user(role="coordinator"),
-                                    now=NOW + timedelta(days=30))
+        service.approve_application(
+            db,
+            settings=settings,
+            enrolment=enrolment,
+            by=make.user(role="coordinator"),
+            now=NOW + timedelta(days=30),
+        )
     assert refused.value.code == "bad_state"

@@ -50,8 +50,14 @@ def test_browse_lists_open_programmes_soonest_first_and_hides_the_rest(client, m
 
 def test_each_card_shows_kind_topic_neighbourhood_dates_and_places(client, make):
     area = make.area(name="Riverside")
-    make.programme(title="Tree planting", kind="workshop", topic="environment",
-                   area_id=area.id, capacity=5, sessions=1)
+    make.programme(
+        title="Tree planting",
+        kind="workshop",
+        topic="environment",
+        area_id=area.id,
+        capacity=5,
+        sessions=1,
+    )
     full = make.programme(title="Popular academy", capacity=1, sessions=1)
     make.enrolment(full)
     make.session.flush()
@@ -86,7 +92,9 @@ def test_filters_by_neighbourhood_topic_kind_and_city_wide(client, make):
     assert _titles(client.get(f"/programmes?area={north.code}")) == ["North safety"]
     assert _titles(client.get("/programmes?area=city")) == ["City arts"]
     assert sorted(_titles(client.get("/programmes?topic=safety"))) == [
-        "North safety", "South safety"]
+        "North safety",
+        "South safety",
+    ]
     assert _titles(client.get("/programmes?topic=safety&kind=course")) == ["South safety"]
 
 
@@ -97,8 +105,7 @@ def test_filters_by_overlapping_dates(client, make):
     summer.starts_on, summer.ends_on = date(2031, 6, 1), date(2031, 8, 31)
     make.session.flush()
 
-    assert _titles(client.get("/programmes?from=2031-05-15&to=2031-06-02")) == [
-        "Spring", "Summer"]
+    assert _titles(client.get("/programmes?from=2031-05-15&to=2031-06-02")) == ["Spring", "Summer"]
     assert _titles(client.get("/programmes?from=2031-06-01")) == ["Summer"]
     assert _titles(client.get("/programmes?to=2031-04-01")) == ["Spring"]
 
@@ -120,15 +127,18 @@ def test_search_in_spanish_matches_the_spanish_title(client, make):
     assert _titles(client.get("/programmes?q=jardiner&lang=en")) == []
 
 
-@pytest.mark.parametrize("query, message", [
-    ("area=nowhere", "That neighbourhood is not on the list"),
-    ("topic=astrology", "That topic is not on the list"),
-    ("kind=rave", "That kind of programme is not on the list"),
-    ("from=31/12/2031", "Enter a real date"),
-    ("to=2031-02-30", "Enter a real date"),
-    ("from=2020-05-01&to=2020-04-01", "The end date is before the start date"),
-    ("q=" + "x" * 101, "Search for 100 characters or fewer"),
-])
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("area=nowhere", "That neighbourhood is not on the list"),
+        ("topic=astrology", "That topic is not on the list"),
+        ("kind=rave", "That kind of programme is not on the list"),
+        ("from=31/12/2031", "Enter a real date"),
+        ("to=2031-02-30", "Enter a real date"),
+        ("from=2020-05-01&to=2020-04-01", "The end date is before the start date"),
+        ("q=" + "x" * 101, "Search for 100 characters or fewer"),
+    ],
+)
 def test_bad_filters_are_ignored_with_a_message(client, make, query, message):
     make.programme(title="Still listed", sessions=1)
 
@@ -171,8 +181,10 @@ def test_pagination_keeps_the_filters(client, make):
     assert _titles(client.get(later)) == ["Safety 12"]
 
 
-@pytest.mark.parametrize("cursor", ["x", "2031-01-01.0", "2031-13-01.5", "9" * 39,
-                                    "2031-01-01." + "9" * 25, "9999-12-31.-4"])
+@pytest.mark.parametrize(
+    "cursor",
+    ["x", "2031-01-01.0", "2031-13-01.5", "9" * 39, "2031-01-01." + "9" * 25, "9999-12-31.-4"],
+)
 def test_forged_cursors_give_a_page_not_an_error(client, make, cursor):
     make.programme(title="Only one")
     for name in ("after", "before"):
@@ -202,12 +214,22 @@ def test_browse_reads_the_status_index(db, make):
 
 def test_programme_page_shows_sessions_rules_and_window(client, make):
     programme = make.programme(
-        title="Citizens Academy", description="Learn how the city works.", sessions=3,
-        capacity=12, completion_min_sessions=2, contact_email="academy@city.example",
-        questions=[{"code": "resident", "kind": "yesno", "prompt": "Do you live in the city?",
-                    "eligible_values": ["yes"]},
-                   {"code": "age", "kind": "number", "prompt": "How old are you?",
-                    "min_value": 18}])
+        title="Citizens Academy",
+        description="Learn how the city works.",
+        sessions=3,
+        capacity=12,
+        completion_min_sessions=2,
+        contact_email="academy@city.example",
+        questions=[
+            {
+                "code": "resident",
+                "kind": "yesno",
+                "prompt": "Do you live in the city?",
+                "eligible_values": ["yes"],
+            },
+            {"code": "age", "kind": "number", "prompt": "How old are you?", "min_value": 18},
+        ],
+    )
     programme.sessions[1].mandatory = True
     programme.sessions[2].online_url = "https://meet.example/academy"
     make.session.flush()
@@ -220,16 +242,16 @@ def test_programme_page_shows_sessions_rules_and_window(client, make):
     assert "12 places left" in text
     assert text.count("Mandatory") >= 1
     assert "City Hall, Room 101" in text and 'href="https://meet.example/academy"' in html
-    assert "Attend at least 2 sessions (of 3), including every session marked “Mandatory”" \
-        in text
+    assert "Attend at least 2 sessions (of 3), including every session marked “Mandatory”" in text
     assert "Do you live in the city? Open to people who answer “Yes”." in text
     assert "Open to people who answer 18 or more." in text
     assert "First come, first served" in text
     assert "academy@city.example" in text
     assert f'href="/programmes/{programme.id}/enrol"' in html
     assert f'href="/programmes/{programme.id}/calendar.ics"' in html
-    start = programme.sessions[0].starts_at.astimezone(__import__("zoneinfo").ZoneInfo(
-        "America/Chicago"))
+    start = programme.sessions[0].starts_at.astimezone(
+        __import__("zoneinfo").ZoneInfo("America/Chicago")
+    )
     assert start.strftime("%b %-d, %Y") in text
 
 
@@ -242,11 +264,14 @@ def test_application_programmes_explain_and_offer_apply(client, make):
     assert ">Apply</a>" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("status, message", [
-    ("closed", "Enrolment for this programme is closed."),
-    ("cancelled", "This programme has been cancelled."),
-    ("completed", "This programme has finished."),
-])
+@pytest.mark.parametrize(
+    "status, message",
+    [
+        ("closed", "Enrolment for this programme is closed."),
+        ("cancelled", "This programme has been cancelled."),
+        ("completed", "This programme has finished."),
+    ],
+)
 def test_pages_of_programmes_not_taking_enrolments_say_why(client, make, status, message):
     programme = make.programme(status=status)
 
@@ -292,8 +317,13 @@ def test_programme_page_shows_the_residents_own_status(client, make):
 
 
 def test_spanish_page_shows_the_spanish_title_and_words(client, make):
-    programme = make.programme(title="Tree care", sessions=1, translations={
-        "es": {"title": "Cuidado de árboles", "summary": "Aprenda a cuidar los árboles"}})
+    programme = make.programme(
+        title="Tree care",
+        sessions=1,
+        translations={
+            "es": {"title": "Cuidado de árboles", "summary": "Aprenda a cuidar los árboles"}
+        },
+    )
 
     response = client.get(f"/programmes/{programme.id}?lang=es")
     text = _text(response)

@@ -25,9 +25,13 @@ def _frozen(freeze_clock):
 
 def mails(db):
     db.expire_all()
-    return list(db.scalars(select(OutboxMessage).where(OutboxMessage.kind ==
-                                                       "programme_reminder")
-                           .order_by(OutboxMessage.id)))
+    return list(
+        db.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == "programme_reminder")
+            .order_by(OutboxMessage.id)
+        )
+    )
 
 
 def run(app, settings, at):
@@ -41,17 +45,21 @@ def reminded(db, item):
 
 @pytest.fixture
 def course(make):
-    programme = make.programme(sessions=3, title="Citizens Academy", contact_email="a@city.gov",
-                               translations={"es": {"title": "Academia Ciudadana"}})
+    programme = make.programme(
+        sessions=3,
+        title="Citizens Academy",
+        contact_email="a@city.gov",
+        translations={"es": {"title": "Academia Ciudadana"}},
+    )
     programme.sessions[0].mandatory = True
     return programme
 
 
 def test_enrolled_participants_are_reminded_once(app, db, make, settings, course):
-    ana = make.enrolment(course, make.user(name="Ana", email="ana@example.org"),
-                         check_in_code="ANA234")
-    luis = make.enrolment(course, make.user(name="Luis", email="luis@example.org"),
-                          locale="es")
+    ana = make.enrolment(
+        course, make.user(name="Ana", email="ana@example.org"), check_in_code="ANA234"
+    )
+    luis = make.enrolment(course, make.user(name="Luis", email="luis@example.org"), locale="es")
     make.enrolment(course, make.user(email="wait@example.org"), state="waitlisted")
     make.enrolment(course, make.user(email="gone@example.org"), state="cancelled")
     make.enrolment(course, make.user(email="off@example.org", active=False))
@@ -63,8 +71,10 @@ def test_enrolled_participants_are_reminded_once(app, db, make, settings, course
     assert result == "sent 2 session reminder(s) for 1 session(s), marked 0 past session(s)"
     sent = mails(db)
     assert sorted(m.to_address for m in sent) == ["ana@example.org", "luis@example.org"]
-    assert {m.dedupe_key for m in sent} == {f"programme-reminder:{first.id}:{ana.id}",
-                                           f"programme-reminder:{first.id}:{luis.id}"}
+    assert {m.dedupe_key for m in sent} == {
+        f"programme-reminder:{first.id}:{ana.id}",
+        f"programme-reminder:{first.id}:{luis.id}",
+    }
     english = next(m for m in sent if m.to_address == "ana@example.org")
     assert "Citizens Academy" in english.subject
     assert "ANA234" in english.body_text
@@ -92,7 +102,7 @@ def test_sessions_beyond_the_window_wait(app, db, make, settings, course):
 def test_past_sessions_are_marked_without_sending(app, db, make, settings, course):
     make.enrolment(course)
     second = course.sessions[1]
-    at = second.starts_at - timedelta(hours=2)    # the worker was down for a week
+    at = second.starts_at - timedelta(hours=2)  # the worker was down for a week
 
     result = run(app, settings, at)
 
@@ -112,16 +122,18 @@ def test_draft_and_cancelled_programmes_are_not_reminded(app, db, make, settings
 
     assert run(app, settings, at) is None
     assert mails(db) == []
-    assert reminded(db, draft.sessions[0]) is None   # it may still open
+    assert reminded(db, draft.sessions[0]) is None  # it may still open
     # Once past, both are marked so the job stops looking at them.
     later = at + timedelta(hours=4)
     assert run(app, settings, later) == (
-        "sent 0 session reminder(s) for 0 session(s), marked 2 past session(s)")
+        "sent 0 session reminder(s) for 0 session(s), marked 2 past session(s)"
+    )
     assert mails(db) == []
 
 
 def test_a_crash_midway_sends_nothing_and_the_next_round_sends_each_once(
-        app, db, make, settings, course, monkeypatch):
+    app, db, make, settings, course, monkeypatch
+):
     people = [make.enrolment(course) for _ in range(3)]
     first = course.sessions[0]
     at = first.starts_at - timedelta(hours=1)
@@ -143,7 +155,8 @@ def test_a_crash_midway_sends_nothing_and_the_next_round_sends_each_once(
     run(app, settings, at)
     run(app, settings, at)
     assert sorted(m.dedupe_key for m in mails(db)) == sorted(
-        f"programme-reminder:{first.id}:{p.id}" for p in people)
+        f"programme-reminder:{first.id}:{p.id}" for p in people
+    )
 
 
 def test_many_sessions_go_in_batches(app, db, make, settings, monkeypatch):
@@ -156,7 +169,8 @@ def test_many_sessions_go_in_batches(app, db, make, settings, monkeypatch):
     at = programmes[0].sessions[0].starts_at - timedelta(hours=1)
 
     assert run(app, settings, at) == (
-        "sent 15 session reminder(s) for 5 session(s), marked 0 past session(s)")
+        "sent 15 session reminder(s) for 5 session(s), marked 0 past session(s)"
+    )
     assert len({m.dedupe_key for m in mails(db)}) == 15
 
 
@@ -175,10 +189,14 @@ def test_two_workers_remind_each_participant_once(committed_app, settings):
     _results, errors = together([lambda: send_session_reminders(database, settings, at)] * 2)
     assert errors == []
     check = database.session()
-    keys = check.scalars(select(OutboxMessage.dedupe_key)
-                         .where(OutboxMessage.kind == "programme_reminder")).all()
-    marked = check.scalar(select(func.count()).select_from(ProgrammeSession)
-                          .where(ProgrammeSession.reminded_at.is_not(None)))
+    keys = check.scalars(
+        select(OutboxMessage.dedupe_key).where(OutboxMessage.kind == "programme_reminder")
+    ).all()
+    marked = check.scalar(
+        select(func.count())
+        .select_from(ProgrammeSession)
+        .where(ProgrammeSession.reminded_at.is_not(None))
+    )
     check.close()
     assert len(keys) == 12 and len(set(keys)) == 12
     assert marked == 4

@@ -46,8 +46,11 @@ def signup(db, settings, make, programme, n, *, minutes_apart=10, start=NOW):
     enrolments = []
     for i in range(n):
         at(start + timedelta(minutes=minutes_apart * i))
-        enrolments.append(service.enrol(db, settings=settings, programme=programme,
-                                        user=make.user(), raw={}, locale="en").enrolment)
+        enrolments.append(
+            service.enrol(
+                db, settings=settings, programme=programme, user=make.user(), raw={}, locale="en"
+            ).enrolment
+        )
     return enrolments
 
 
@@ -91,8 +94,9 @@ def test_cancelling_twice_or_a_finished_enrolment_is_refused(db, make, settings)
     assert refused.value.code == "bad_state"
     assert counters(db, programme) == (0, 0)
     with pytest.raises(ProgrammeError) as bad_reason:
-        service.cancel_enrolment(db, settings=settings, enrolment=enrolment, by=None,
-                                 reason="bored")
+        service.cancel_enrolment(
+            db, settings=settings, enrolment=enrolment, by=None, reason="bored"
+        )
     assert bad_reason.value.code == "invalid"
 
 
@@ -100,8 +104,9 @@ def test_a_coordinator_cancelling_is_recorded(db, make, settings):
     programme = make.programme(sessions=1)
     [enrolment] = signup(db, settings, make, programme, 1)
     coordinator = make.user(role="coordinator")
-    service.cancel_enrolment(db, settings=settings, enrolment=enrolment, by=coordinator,
-                             reason="coordinator")
+    service.cancel_enrolment(
+        db, settings=settings, enrolment=enrolment, by=coordinator, reason="coordinator"
+    )
     assert enrolment.cancel_reason == "coordinator"
     assert enrolment.decided_by_id == coordinator.id
     [told] = outbox(db, "left")
@@ -121,8 +126,7 @@ def test_a_resident_who_cancels_gets_a_confirmation_once(db, make, settings):
 # -- offers ----------------------------------------------------------------------------------
 
 
-def test_a_freed_place_is_offered_to_the_head_of_the_waitlist_with_a_deadline(db, make,
-                                                                             settings):
+def test_a_freed_place_is_offered_to_the_head_of_the_waitlist_with_a_deadline(db, make, settings):
     programme = make.programme(sessions=2, capacity=1)
     first, head, second = signup(db, settings, make, programme, 3)
     cancelled_at = at(NOW + 2 * HOUR)
@@ -191,7 +195,10 @@ def test_the_job_lets_a_lapsed_offer_pass_to_the_next_person(app, db, make, sett
     for enrolment in (head, nxt, last):
         db.refresh(enrolment)
     assert (head.state, head.cancel_reason, head.cancelled_at) == (
-        "cancelled", "offer_expired", deadline)
+        "cancelled",
+        "offer_expired",
+        deadline,
+    )
     assert nxt.state == "offered" and nxt.offer_expires_at == deadline + timedelta(hours=48)
     assert positions(db, [last]) == [1]
     assert counters(db, programme) == (1, 1)
@@ -220,8 +227,10 @@ def test_declining_passes_the_place_on(db, make, settings):
 
 def test_the_job_offers_places_that_are_free_while_people_wait(app, db, make, settings):
     programme = make.programme(sessions=2, capacity=3)
-    waiting = [make.enrolment(programme, state="waitlisted",
-                              queued_at=NOW - timedelta(minutes=m)) for m in (5, 10, 1, 20)]
+    waiting = [
+        make.enrolment(programme, state="waitlisted", queued_at=NOW - timedelta(minutes=m))
+        for m in (5, 10, 1, 20)
+    ]
     make.enrolment(programme, state="enrolled")
     db.flush()
     assert counters(db, programme) == (1, 4)
@@ -248,8 +257,12 @@ def test_no_offers_once_the_last_session_has_started(db, make, settings):
     db.flush()
     late = programme.sessions[-1].starts_at
     assert service.fill_places(db, settings=settings, programme_id=programme.id, now=late) == 0
-    assert service.fill_places(db, settings=settings, programme_id=programme.id,
-                               now=late - timedelta(seconds=1)) == 1
+    assert (
+        service.fill_places(
+            db, settings=settings, programme_id=programme.id, now=late - timedelta(seconds=1)
+        )
+        == 1
+    )
 
 
 def test_the_offers_job_is_registered():
@@ -263,15 +276,17 @@ def test_raising_the_capacity_offers_the_new_places(db, make, settings):
     programme = make.programme(sessions=2, capacity=1)
     coordinator = make.user(role="coordinator")
     _first, second, third, fourth = signup(db, settings, make, programme, 4)
-    service.set_capacity(db, settings=settings, programme=programme, capacity=3,
-                         by=coordinator)
+    service.set_capacity(db, settings=settings, programme=programme, capacity=3, by=coordinator)
     for enrolment in (second, third, fourth):
         db.refresh(enrolment)
     assert [e.state for e in (second, third, fourth)] == ["offered", "offered", "waitlisted"]
     assert counters(db, programme) == (3, 1)
     [entry] = db.scalars(select(AuditEntry).where(AuditEntry.action == "capacity"))
     assert (entry.entity, entry.entity_id, entry.actor_id) == (
-        "programme", str(programme.id), coordinator.id)
+        "programme",
+        str(programme.id),
+        coordinator.id,
+    )
     assert entry.before["capacity"] == 1 and entry.after["capacity"] == 3
 
 
@@ -299,16 +314,14 @@ def test_lowering_the_capacity_moves_the_latest_back_to_the_front(db, make, sett
     # They keep their place in line, ahead of sixth, who signed up after them.
     assert positions(db, [fourth, fifth, sixth]) == [1, 2, 3]
     moved = outbox(db, "moved_to_waitlist")
-    assert sorted(m.to_address for m in moved) == sorted([fourth.user.email,
-                                                          fifth.user.email])
+    assert sorted(m.to_address for m in moved) == sorted([fourth.user.email, fifth.user.email])
 
 
 def test_a_capacity_below_one_is_refused(db, make, settings):
     programme = make.programme(capacity=5)
     for bad in (0, -1):
         with pytest.raises(ProgrammeError) as refused:
-            service.set_capacity(db, settings=settings, programme=programme, capacity=bad,
-                                 by=None)
+            service.set_capacity(db, settings=settings, programme=programme, capacity=bad, by=None)
         assert refused.value.code == "invalid"
     assert counters(db, programme) == (0, 0) and programme.capacity == 5
 
@@ -316,17 +329,25 @@ def test_a_capacity_below_one_is_refused(db, make, settings):
 # -- status ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("start", "target"), [
-    ("draft", "closed"), ("draft", "completed"), ("open", "completed"), ("open", "draft"),
-    ("closed", "draft"), ("completed", "open"), ("completed", "cancelled"),
-    ("cancelled", "open"), ("open", "open"), ("open", "bogus"),
-])
-def test_status_changes_outside_the_transitions_are_refused(db, make, settings, start,
-                                                            target):
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        ("draft", "closed"),
+        ("draft", "completed"),
+        ("open", "completed"),
+        ("open", "draft"),
+        ("closed", "draft"),
+        ("completed", "open"),
+        ("completed", "cancelled"),
+        ("cancelled", "open"),
+        ("open", "open"),
+        ("open", "bogus"),
+    ],
+)
+def test_status_changes_outside_the_transitions_are_refused(db, make, settings, start, target):
     programme = make.programme(sessions=1, status=start)
     with pytest.raises(ProgrammeError) as refused:
-        service.change_status(db, settings=settings, programme=programme, status=target,
-                              by=None)
+        service.change_status(db, settings=settings, programme=programme, status=target, by=None)
     assert refused.value.code == "bad_state"
     db.refresh(programme)
     assert programme.status == start
@@ -336,18 +357,17 @@ def test_opening_a_draft_needs_a_session_and_a_window(db, make, settings):
     coordinator = make.user(role="coordinator")
     bare = make.programme(status="draft")
     with pytest.raises(ProgrammeError) as no_sessions:
-        service.change_status(db, settings=settings, programme=bare, status="open",
-                              by=coordinator)
+        service.change_status(db, settings=settings, programme=bare, status="open", by=coordinator)
     assert (no_sessions.value.code, no_sessions.value.detail) == ("invalid", "no_sessions")
     windowless = make.programme(status="draft", sessions=1, enrol_closes_at=None)
     with pytest.raises(ProgrammeError) as no_window:
-        service.change_status(db, settings=settings, programme=windowless, status="open",
-                              by=coordinator)
+        service.change_status(
+            db, settings=settings, programme=windowless, status="open", by=coordinator
+        )
     assert no_window.value.detail == "no_window"
 
     ready = make.programme(status="draft", sessions=1)
-    service.change_status(db, settings=settings, programme=ready, status="open",
-                          by=coordinator)
+    service.change_status(db, settings=settings, programme=ready, status="open", by=coordinator)
     assert ready.status == "open"
     [entry] = db.scalars(select(AuditEntry).where(AuditEntry.action == "status"))
     assert entry.before == {"status": "draft"} and entry.after == {"status": "open"}
@@ -356,8 +376,7 @@ def test_opening_a_draft_needs_a_session_and_a_window(db, make, settings):
 
 def test_closing_and_reopening(db, make, settings):
     programme = make.programme(sessions=1)
-    service.change_status(db, settings=settings, programme=programme, status="closed",
-                          by=None)
+    service.change_status(db, settings=settings, programme=programme, status="closed", by=None)
     assert programme.status == "closed"
     assert service.can_enrol(programme, NOW) == "not_open"
     service.change_status(db, settings=settings, programme=programme, status="open", by=None)
@@ -365,44 +384,57 @@ def test_closing_and_reopening(db, make, settings):
 
 
 def test_cancelling_a_programme_tells_everyone_by_email(app, db, make, settings, smtp):
-    programme = make.programme(sessions=2, capacity=1,
-                               translations={"es": {"title": "Taller de huertos"}})
+    programme = make.programme(
+        sessions=2, capacity=1, translations={"es": {"title": "Taller de huertos"}}
+    )
     enrolled, offered_one, waiting = signup(db, settings, make, programme, 3)
     service.set_capacity(db, settings=settings, programme=programme, capacity=2, by=None)
     db.refresh(offered_one)
     assert offered_one.state == "offered"
-    applicant = service.enrol(db, settings=settings, user=make.user(locale="es"),
-                              programme=make.programme(admission="application"), raw={},
-                              locale="es").enrolment
+    applicant = service.enrol(
+        db,
+        settings=settings,
+        user=make.user(locale="es"),
+        programme=make.programme(admission="application"),
+        raw={},
+        locale="es",
+    ).enrolment
     gone = signup(db, settings, make, programme, 1)[0]
     service.cancel_enrolment(db, settings=settings, enrolment=gone, by=None)
-    spanish = service.enrol(db, settings=settings, programme=programme,
-                            user=make.user(locale="es"), raw={}, locale="es").enrolment
+    spanish = service.enrol(
+        db, settings=settings, programme=programme, user=make.user(locale="es"), raw={}, locale="es"
+    ).enrolment
     db.query(OutboxMessage).delete()
     db.flush()
 
     cancelled_at = at(NOW + timedelta(days=1))
-    service.change_status(db, settings=settings, programme=programme, status="cancelled",
-                          by=make.user(role="coordinator"))
+    service.change_status(
+        db,
+        settings=settings,
+        programme=programme,
+        status="cancelled",
+        by=make.user(role="coordinator"),
+    )
     assert programme.status == "cancelled" and programme.cancelled_at == cancelled_at
     assert counters(db, programme) == (0, 0)
     everyone = (enrolled, offered_one, waiting, spanish)
     for enrolment in everyone:
         db.refresh(enrolment)
-        assert (enrolment.state, enrolment.cancel_reason) == ("cancelled",
-                                                             "programme_cancelled")
+        assert (enrolment.state, enrolment.cancel_reason) == ("cancelled", "programme_cancelled")
     db.refresh(gone)
     assert gone.cancel_reason == "resident"  # already cancelled: not told again
     db.refresh(applicant)
     assert applicant.state == "applied"  # another programme
     db.commit()
 
-    stats = deliver_outbox(app.extensions["portal.db"], SmtpSender(settings), now=clock.now(),
-                           max_attempts=3)
+    stats = deliver_outbox(
+        app.extensions["portal.db"], SmtpSender(settings), now=clock.now(), max_attempts=3
+    )
     assert stats.sent == 4
     received = smtp.wait_for(4)
     assert sorted(r for rcpts, _ in received for r in rcpts) == sorted(
-        e.user.email for e in everyone)
+        e.user.email for e in everyone
+    )
     [spanish_mail] = smtp.to(spanish.user.email)
     assert "Taller de huertos" in spanish_mail["Subject"]
     [english] = smtp.to(enrolled.user.email)
@@ -411,8 +443,9 @@ def test_cancelling_a_programme_tells_everyone_by_email(app, db, make, settings,
     assert "http://portal.test/programmes" in body_html(english)
     # Re-running the cancellation is refused; nobody is told twice.
     with pytest.raises(ProgrammeError):
-        service.change_status(db, settings=settings, programme=programme, status="cancelled",
-                              by=None)
+        service.change_status(
+            db, settings=settings, programme=programme, status="cancelled", by=None
+        )
 
 
 def test_completing_a_programme_records_completion(db, make, settings):
@@ -420,8 +453,7 @@ def test_completing_a_programme_records_completion(db, make, settings):
     enrolment = make.enrolment(programme)
     db.flush()
     done_at = at(programme.sessions[0].ends_at + HOUR)
-    service.change_status(db, settings=settings, programme=programme, status="completed",
-                          by=None)
+    service.change_status(db, settings=settings, programme=programme, status="completed", by=None)
     assert programme.status == "completed" and programme.completed_at == done_at
     db.refresh(enrolment)
     assert enrolment.completed is not None  # the completion rule ran (nobody attended)
@@ -436,12 +468,16 @@ def test_a_message_goes_to_everyone_enrolled_escaped(db, make, settings):
     coordinator = make.user(role="coordinator")
     first, second, waiting = signup(db, settings, make, programme, 3)
     count = service.message_enrolees(
-        db, settings=settings, programme=programme, subject="  Room\nchange  ",
-        body="We meet in <b>Room 5</b> & not 4.\r\nSee you!", by=coordinator)
+        db,
+        settings=settings,
+        programme=programme,
+        subject="  Room\nchange  ",
+        body="We meet in <b>Room 5</b> & not 4.\r\nSee you!",
+        by=coordinator,
+    )
     assert count == 2
     mails = outbox(db, "message")
-    assert sorted(m.to_address for m in mails) == sorted([first.user.email,
-                                                          second.user.email])
+    assert sorted(m.to_address for m in mails) == sorted([first.user.email, second.user.email])
     mail = mails[0]
     assert mail.subject == "Room change"
     assert "We meet in <b>Room 5</b> & not 4.\nSee you!" in mail.body_text
@@ -451,19 +487,30 @@ def test_a_message_goes_to_everyone_enrolled_escaped(db, make, settings):
     assert entry.after == {"subject": "Room change", "recipients": 2}
     assert waiting.state == "waitlisted"
     # The same words sent again are a new message.
-    assert service.message_enrolees(db, settings=settings, programme=programme,
-                                    subject="Room change", body="Again", by=None) == 2
+    assert (
+        service.message_enrolees(
+            db, settings=settings, programme=programme, subject="Room change", body="Again", by=None
+        )
+        == 2
+    )
 
 
-@pytest.mark.parametrize(("subject", "body", "detail"), [
-    ("", "Hello", "subject"), ("   ", "Hello", "subject"), ("x" * 201, "Hello", "subject"),
-    ("Hi", "", "body"), ("Hi", "x" * 5001, "body"),
-])
+@pytest.mark.parametrize(
+    ("subject", "body", "detail"),
+    [
+        ("", "Hello", "subject"),
+        ("   ", "Hello", "subject"),
+        ("x" * 201, "Hello", "subject"),
+        ("Hi", "", "body"),
+        ("Hi", "x" * 5001, "body"),
+    ],
+)
 def test_an_empty_or_overlong_message_is_refused(db, make, settings, subject, body, detail):
     programme = make.programme(sessions=1)
     make.enrolment(programme)
     with pytest.raises(ProgrammeError) as refused:
-        service.message_enrolees(db, settings=settings, programme=programme, subject=subject,
-                                 body=body, by=None)
+        service.message_enrolees(
+            db, settings=settings, programme=programme, subject=subject, body=body, by=None
+        )
     assert (refused.value.code, refused.value.detail) == ("invalid", detail)
     assert outbox(db) == []

@@ -43,23 +43,42 @@ def _staff(make, db, *departments, role="agent"):
 def town(make, db) -> Town:
     dept_x, dept_y = make.department(name="Streets"), make.department(name="Water")
     return Town(
-        dept_x=dept_x, dept_y=dept_y,
-        cat_x=make.category(department=dept_x), cat_y=make.category(department=dept_y),
-        agent_x=_staff(make, db, dept_x), agent_x2=_staff(make, db, dept_x),
-        agent_y=_staff(make, db, dept_y), admin=make.user(role="admin"),
+        dept_x=dept_x,
+        dept_y=dept_y,
+        cat_x=make.category(department=dept_x),
+        cat_y=make.category(department=dept_y),
+        agent_x=_staff(make, db, dept_x),
+        agent_x2=_staff(make, db, dept_x),
+        agent_y=_staff(make, db, dept_y),
+        admin=make.user(role="admin"),
     )
 
 
-def _task(db, request, department, *, assignee=None, created_at=None, status="open",
-          due_at=None, closed_at=None):
-    task = Task(request_id=request.id, department_id=department.id,
-                assignee_id=assignee.id if assignee else None, status=status,
-                is_open=status in ("open", "in_progress", "waiting"), due_at=due_at,
-                closed_at=closed_at, created_at=created_at or clock.now(), title="Fix it")
+def _task(
+    db,
+    request,
+    department,
+    *,
+    assignee=None,
+    created_at=None,
+    status="open",
+    due_at=None,
+    closed_at=None,
+):
+    task = Task(
+        request_id=request.id,
+        department_id=department.id,
+        assignee_id=assignee.id if assignee else None,
+        status=status,
+        is_open=status in ("open", "in_progress", "waiting"),
+        due_at=due_at,
+        closed_at=closed_at,
+        created_at=created_at or clock.now(),
+        title="Fix it",
+    )
     db.add(task)
     db.flush()
     return task
-
 
 
 def _ids(response) -> list[int]:
@@ -68,6 +87,7 @@ def _ids(response) -> list[int]:
 
 
 # -- membership -----------------------------------------------------------------------------
+
 
 def test_each_tab_shows_the_members_own_work(client, make, db, town):
     now = clock.now()
@@ -85,7 +105,8 @@ def test_each_tab_shows_the_members_own_work(client, make, db, town):
     sign_in(client, town.agent_x)
     assert _ids(client.get("/staff/")) == [mine.id]
     assert sorted(_ids(client.get("/staff/queue/department"))) == sorted(
-        [mine.id, colleague.id, free_x.id, waiting_x.id])
+        [mine.id, colleague.id, free_x.id, waiting_x.id]
+    )
     assert _ids(client.get("/staff/queue/unassigned")) == [free_x.id]
     assert _ids(client.get("/staff/queue/waiting")) == [waiting_x.id]
     assert _ids(client.get("/staff/queue/resolved")) == [done_recent.id]
@@ -133,16 +154,23 @@ def test_department_picker_for_members_of_several_departments(app, make, db, tow
 
 # -- filters and sorting --------------------------------------------------------------------
 
+
 def test_filters(client, make, db, town):
     area = make.area()
     now = clock.now()
-    urgent = make.request(category=town.cat_x, priority="urgent", channel="phone",
-                          area_id=area.id, status="in_progress")
+    urgent = make.request(
+        category=town.cat_x,
+        priority="urgent",
+        channel="phone",
+        area_id=area.id,
+        status="in_progress",
+    )
     plain = make.request(category=town.cat_x)
     other_cat = make.category(department=town.dept_x)
     odd = make.request(category=other_cat)
-    t_urgent = _task(db, urgent, town.dept_x, assignee=town.agent_x2,
-                     created_at=now - timedelta(days=10))
+    t_urgent = _task(
+        db, urgent, town.dept_x, assignee=town.agent_x2, created_at=now - timedelta(days=10)
+    )
     t_plain = _task(db, plain, town.dept_x)
     t_odd = _task(db, odd, town.dept_x)
     sign_in(client, town.agent_x)
@@ -158,12 +186,27 @@ def test_filters(client, make, db, town):
     assert _ids(client.get(base + "status=in_progress&priority=low")) == []
 
 
-@pytest.mark.parametrize("query", [
-    "status=bogus", "priority=%27%3B--", "age=-3", "age=abc", "age=99999999999999999999",
-    "category=abc", "area=1.5", "assignee=999999999", "channel=pigeon", "sort=random",
-    "department=xyz", "after=garbage", "before=age.x.y", "after=age.20260101000000000000.-1",
-    "after=" + "9" * 500, "status=new&status=bogus",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "status=bogus",
+        "priority=%27%3B--",
+        "age=-3",
+        "age=abc",
+        "age=99999999999999999999",
+        "category=abc",
+        "area=1.5",
+        "assignee=999999999",
+        "channel=pigeon",
+        "sort=random",
+        "department=xyz",
+        "after=garbage",
+        "before=age.x.y",
+        "after=age.20260101000000000000.-1",
+        "after=" + "9" * 500,
+        "status=new&status=bogus",
+    ],
+)
 def test_bad_filter_values_are_ignored_with_a_message(client, make, db, town, query):
     task = _task(db, make.request(category=town.cat_x), town.dept_x)
     sign_in(client, town.agent_x)
@@ -181,21 +224,30 @@ def test_sort_by_priority_and_due_time(client, make, db, town):
     low = make.request(category=town.cat_x, priority="low")
     urgent = make.request(category=town.cat_x, priority="urgent")
     normal = make.request(category=town.cat_x)
-    t_low = _task(db, low, town.dept_x, created_at=now - timedelta(days=3),
-                  due_at=now + timedelta(days=1))
+    t_low = _task(
+        db, low, town.dept_x, created_at=now - timedelta(days=3), due_at=now + timedelta(days=1)
+    )
     t_urgent = _task(db, urgent, town.dept_x, created_at=now - timedelta(days=1))
-    t_normal = _task(db, normal, town.dept_x, created_at=now - timedelta(days=2),
-                     due_at=now + timedelta(days=5))
+    t_normal = _task(
+        db, normal, town.dept_x, created_at=now - timedelta(days=2), due_at=now + timedelta(days=5)
+    )
     sign_in(client, town.agent_x)
     assert _ids(client.get("/staff/queue/department")) == [t_low.id, t_normal.id, t_urgent.id]
     assert _ids(client.get("/staff/queue/department?sort=priority")) == [
-        t_urgent.id, t_normal.id, t_low.id]
+        t_urgent.id,
+        t_normal.id,
+        t_low.id,
+    ]
     # Due soonest first; tasks without a due time last.
     assert _ids(client.get("/staff/queue/department?sort=due")) == [
-        t_low.id, t_normal.id, t_urgent.id]
+        t_low.id,
+        t_normal.id,
+        t_urgent.id,
+    ]
 
 
 # -- keyset pagination ----------------------------------------------------------------------
+
 
 def _walk(client, url):
     """Follow "Next" links from ``url``; return the ids of each page and the last page."""
@@ -212,13 +264,19 @@ def _walk(client, url):
 @pytest.mark.parametrize("sort", ["age", "priority", "due"])
 def test_keyset_pages_lose_and_repeat_nothing_with_ties(client, make, db, town, sort):
     moment = clock.now() - timedelta(days=1)
-    requests = [make.request(category=town.cat_x, priority=p)
-                for p in ("low", "normal", "high", "urgent")]
+    requests = [
+        make.request(category=town.cat_x, priority=p) for p in ("low", "normal", "high", "urgent")
+    ]
     ids = []
     for n in range(123):
         # Many rows share created_at (and due_at): the id breaks the tie.
-        task = _task(db, requests[n % 4], town.dept_x, created_at=moment + timedelta(
-            seconds=n // 10), due_at=moment + timedelta(days=n % 3) if n % 5 else None)
+        task = _task(
+            db,
+            requests[n % 4],
+            town.dept_x,
+            created_at=moment + timedelta(seconds=n // 10),
+            due_at=moment + timedelta(days=n % 3) if n % 5 else None,
+        )
         ids.append(task.id)
     sign_in(client, town.agent_x)
     pages, last_html = _walk(client, f"/staff/queue/department?sort={sort}")
@@ -235,8 +293,13 @@ def test_previous_from_the_second_page_is_the_first(db, make, town):
     request = make.request(category=town.cat_x)
     for _ in range(7):
         _task(db, request, town.dept_x, created_at=now)
-    kwargs = dict(view="department", user_id=town.agent_x.id, department_ids=[town.dept_x.id],
-                  now=now, per_page=3)
+    kwargs = dict(
+        view="department",
+        user_id=town.agent_x.id,
+        department_ids=[town.dept_x.id],
+        now=now,
+        per_page=3,
+    )
     first = queue_page(db, **kwargs)
     second = queue_page(db, after=first.next_cursor, **kwargs)
     back = queue_page(db, before=second.previous_cursor, **kwargs)
@@ -249,10 +312,15 @@ def test_previous_from_the_second_page_is_the_first(db, make, town):
 
 # -- bulk actions ---------------------------------------------------------------------------
 
+
 def _bulk(client, ids, **fields):
     page = client.get("/staff/queue/department").get_data(as_text=True)
-    data = {"csrf_token": csrf_from(page), "task": [str(i) for i in ids],
-            "next": "/staff/queue/department", **fields}
+    data = {
+        "csrf_token": csrf_from(page),
+        "task": [str(i) for i in ids],
+        "next": "/staff/queue/department",
+        **fields,
+    }
     return client.post("/staff/queue/bulk", data=data)
 
 
@@ -260,13 +328,11 @@ def test_bulk_assign_and_priority(client, make, db, town):
     r1, r2 = make.request(category=town.cat_x), make.request(category=town.cat_x)
     t1, t2 = _task(db, r1, town.dept_x), _task(db, r2, town.dept_x)
     sign_in(client, town.agent_x)
-    response = _bulk(client, [t1.id, t2.id], action="assign",
-                     bulk_assignee=str(town.agent_x2.id))
+    response = _bulk(client, [t1.id, t2.id], action="assign", bulk_assignee=str(town.agent_x2.id))
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/staff/queue/department")
     db.expire_all()
-    assert {db.get(Task, t1.id).assignee_id, db.get(Task, t2.id).assignee_id} == {
-        town.agent_x2.id}
+    assert {db.get(Task, t1.id).assignee_id, db.get(Task, t2.id).assignee_id} == {town.agent_x2.id}
     assert _ids(client.get("/staff/queue/unassigned")) == []
 
     response = _bulk(client, [t1.id, t2.id], action="priority", bulk_priority="urgent")
@@ -274,13 +340,13 @@ def test_bulk_assign_and_priority(client, make, db, town):
     db.expire_all()
     assert db.get(ServiceRequest, r1.id).priority == "urgent"
     assert db.get(ServiceRequest, r2.id).priority == "urgent"
-    notes = db.scalars(select(Event).where(Event.request_id == r1.id,
-                                           Event.kind == "internal_note")).all()
+    notes = db.scalars(
+        select(Event).where(Event.request_id == r1.id, Event.kind == "internal_note")
+    ).all()
     assert notes and all(not e.public for e in notes)
 
 
-def test_bulk_assign_to_an_agent_of_another_department_changes_nothing(client, make, db,
-                                                                        town):
+def test_bulk_assign_to_an_agent_of_another_department_changes_nothing(client, make, db, town):
     t1 = _task(db, make.request(category=town.cat_x), town.dept_x)
     sign_in(client, town.agent_x)
     response = _bulk(client, [t1.id], action="assign", bulk_assignee=str(town.agent_y.id))
@@ -327,11 +393,13 @@ def test_bulk_close_as_duplicate(client, make, db, town):
     secret = make.request(category=town.cat_y)
     sign_in(client, town.agent_x)
     # A request the member cannot open is not offered as the survivor.
-    response = _bulk(client, [t.id for t in tasks], action="duplicate",
-                     duplicate_of=secret.reference)
+    response = _bulk(
+        client, [t.id for t in tasks], action="duplicate", duplicate_of=secret.reference
+    )
     assert response.status_code == 400
-    response = _bulk(client, [t.id for t in tasks], action="duplicate",
-                     duplicate_of=keep.reference.lower())
+    response = _bulk(
+        client, [t.id for t in tasks], action="duplicate", duplicate_of=keep.reference.lower()
+    )
     assert response.status_code == 302
     db.expire_all()
     for request in dupes:
@@ -346,6 +414,7 @@ def test_bulk_needs_a_selection_and_valid_fields(client, make, db, town):
     assert _bulk(client, [], action="priority", bulk_priority="high").status_code == 400
     assert _bulk(client, [t1.id], action="explode").status_code == 400
     assert _bulk(client, [t1.id], action="priority", bulk_priority="max").status_code == 400
-    response = _bulk(client, [t1.id], action="priority", bulk_priority="high",
-                     next="https://evil.example/")
+    response = _bulk(
+        client, [t1.id], action="priority", bulk_priority="high", next="https://evil.example/"
+    )
     assert response.status_code == 302 and response.headers["Location"].endswith("/staff/")

@@ -51,10 +51,13 @@ class City:
 def city(make):
     department = make.department(name="Streets")
     return City(
-        north=make.area(name="Northside"), south=make.area(name="Southside"),
-        east=make.area(name="Eastside"), west=make.area(name="Westside"),
-        parking=make.category(name="Parking", department=department,
-                              translations={"es": {"name": "Estacionamiento"}}),
+        north=make.area(name="Northside"),
+        south=make.area(name="Southside"),
+        east=make.area(name="Eastside"),
+        west=make.area(name="Westside"),
+        parking=make.category(
+            name="Parking", department=department, translations={"es": {"name": "Estacionamiento"}}
+        ),
         potholes=make.category(name="Potholes", department=department),
     )
 
@@ -63,12 +66,20 @@ def add(db, category, area, when: datetime, n: int = 1) -> None:
     """``n`` requests of ``category`` in ``area`` (None: no area) created at ``when``."""
     if n <= 0:
         return
-    db.execute(insert(ServiceRequest), [
-        {"category_id": category.id, "department_id": category.department_id,
-         "area_id": area.id if area is not None else None, "created_at": when,
-         "updated_at": when, "status_changed_at": when}
-        for _ in range(n)
-    ])
+    db.execute(
+        insert(ServiceRequest),
+        [
+            {
+                "category_id": category.id,
+                "department_id": category.department_id,
+                "area_id": area.id if area is not None else None,
+                "created_at": when,
+                "updated_at": when,
+                "status_changed_at": when,
+            }
+            for _ in range(n)
+        ],
+    )
 
 
 def add_monthly(db, category, area, counts: list[int], last: Period) -> None:
@@ -94,22 +105,33 @@ def test_volumes_by_area_and_category_with_local_month_edges(db, city):
 
     result = volumes(db, MARCH, tz=TZ)
     assert [(c.area_name, c.category_name, c.count) for c in result.cells] == [
-        ("Northside", "Parking", 3), ("Northside", "Potholes", 4),
-        ("Southside", "Potholes", 2), (None, "Parking", 1)]
+        ("Northside", "Parking", 3),
+        ("Northside", "Potholes", 4),
+        ("Southside", "Potholes", 2),
+        (None, "Parking", 1),
+    ]
     assert [(a.area_name, a.count) for a in result.by_area] == [
-        ("Eastside", 0), ("Northside", 7), ("Southside", 2), ("Westside", 0), (None, 1)]
+        ("Eastside", 0),
+        ("Northside", 7),
+        ("Southside", 2),
+        ("Westside", 0),
+        (None, 1),
+    ]
     assert [(c.category_name, c.count) for c in result.by_category] == [
-        ("Potholes", 6), ("Parking", 4)]
+        ("Potholes", 6),
+        ("Parking", 4),
+    ]
     assert result.total == 10
 
     north = volumes(db, MARCH, tz=TZ, area_id=city.north.id)
     assert [(a.area_name, a.count) for a in north.by_area] == [("Northside", 7)]
     assert north.total == 7
     parking = volumes(db, MARCH, tz=TZ, category_id=city.parking.id, locale="es")
-    assert [(c.category_name, c.count) for c in parking.by_category] == [
-        ("Estacionamiento", 4)]
+    assert [(c.category_name, c.count) for c in parking.by_category] == [("Estacionamiento", 4)]
     assert [(a.area_name, a.count) for a in parking.by_area if a.count] == [
-        ("Northside", 3), (None, 1)]
+        ("Northside", 3),
+        (None, 1),
+    ]
 
 
 def test_trend_counts_per_period_oldest_first(db, city):
@@ -122,9 +144,19 @@ def test_trend_counts_per_period_oldest_first(db, city):
 
     points = trend(db, kind="month", periods=3, tz=TZ, last=MARCH)
     assert [(p.period.start, p.count) for p in points] == [
-        (date(2026, 1, 1), 4), (date(2026, 2, 1), 5), (date(2026, 3, 1), 4)]
-    north_parking = trend(db, kind="month", periods=3, tz=TZ, last=MARCH,
-                          area_id=city.north.id, category_id=city.parking.id)
+        (date(2026, 1, 1), 4),
+        (date(2026, 2, 1), 5),
+        (date(2026, 3, 1), 4),
+    ]
+    north_parking = trend(
+        db,
+        kind="month",
+        periods=3,
+        tz=TZ,
+        last=MARCH,
+        area_id=city.north.id,
+        category_id=city.parking.id,
+    )
     assert [p.count for p in north_parking] == [3, 0, 4]
 
     clock.freeze(local(date(2026, 4, 15)))
@@ -133,7 +165,9 @@ def test_trend_counts_per_period_oldest_first(db, city):
     finally:
         clock.freeze(None)
     assert [(p.period.start, p.count) for p in quarters] == [
-        (date(2026, 1, 1), 13), (date(2026, 4, 1), 7)]
+        (date(2026, 1, 1), 13),
+        (date(2026, 4, 1), 7),
+    ]
 
 
 def test_trend_refuses_bad_arguments(db):
@@ -148,8 +182,10 @@ def test_trend_refuses_bad_arguments(db):
 def test_counts_read_the_indexes(db, make, city):
     plans = sqlite_plans(db, lambda: volumes(db, MARCH, tz=TZ, area_id=city.north.id))
     assert any("ix_service_requests_area_created" in p for p in plans), plans
-    plans = sqlite_plans(db, lambda: trend(db, kind="month", periods=6, tz=TZ, last=MARCH,
-                                           category_id=city.parking.id))
+    plans = sqlite_plans(
+        db,
+        lambda: trend(db, kind="month", periods=6, tz=TZ, last=MARCH, category_id=city.parking.id),
+    )
     assert any("ix_service_requests_category_created" in p for p in plans), plans
     plans = sqlite_plans(db, lambda: spikes(db, MARCH, tz=TZ))
     grouped = [p for p in plans if "service_requests" in p]
@@ -177,8 +213,11 @@ def test_constructed_spikes_are_flagged_with_their_figures(db, city):
     add(db, city.parking, city.north, local(date(2025, 8, 20)), 100)
 
     flags = {(s.area_name, s.category_name): s for s in spikes(db, MARCH, tz=TZ)}
-    assert set(flags) == {("Northside", "Parking"), ("Southside", "Potholes"),
-                          ("Eastside", "Potholes")}
+    assert set(flags) == {
+        ("Northside", "Parking"),
+        ("Southside", "Potholes"),
+        ("Eastside", "Potholes"),
+    }
 
     north = flags["Northside", "Parking"]
     assert north.reason == "both"
@@ -189,16 +228,16 @@ def test_constructed_spikes_are_flagged_with_their_figures(db, city):
     assert north.ratio == pytest.approx(10.0)
     assert spike_sentence(north, "en") == (
         "Parking in Northside: 40 requests in March 2026, 3.1 times the city rate (13.0 per "
-        "area) and 10.0 times its average of the previous 6 months (4.0).")
+        "area) and 10.0 times its average of the previous 6 months (4.0)."
+    )
 
     south = flags["Southside", "Potholes"]
     assert south.reason == "city"
-    assert (south.count, south.baseline, south.city_count, south.city_rate) == (
-        30, 30.0, 40, 10.0)
+    assert (south.count, south.baseline, south.city_count, south.city_rate) == (30, 30.0, 40, 10.0)
     assert south.ratio == pytest.approx(3.0)
     assert spike_sentence(south, "en") == (
-        "Potholes in Southside: 30 requests in March 2026, 3.0 times the city rate (10.0 per "
-        "area).")
+        "Potholes in Southside: 30 requests in March 2026, 3.0 times the city rate (10.0 per area)."
+    )
 
     east = flags["Eastside", "Potholes"]
     assert east.reason == "baseline"
@@ -206,8 +245,7 @@ def test_constructed_spikes_are_flagged_with_their_figures(db, city):
     assert east.city_ratio == pytest.approx(0.8)
 
     # The largest ratio first.
-    assert [s.area_name for s in spikes(db, MARCH, tz=TZ)] == [
-        "Northside", "Eastside", "Southside"]
+    assert [s.area_name for s in spikes(db, MARCH, tz=TZ)] == ["Northside", "Eastside", "Southside"]
     # Names in the reader's language (the period label too).
     [spanish] = [s for s in spikes(db, MARCH, tz=TZ, locale="es") if s.area_name == "Northside"]
     assert spanish.category_name == "Estacionamiento"
@@ -243,10 +281,15 @@ def test_a_new_problem_with_no_history_flags_on_its_baseline(db, city):
         add(db, city.potholes, area, local(date(2026, 3, 3)), 4)
     [flag] = spikes(db, MARCH, tz=TZ)
     assert (flag.area_name, flag.reason, flag.baseline, flag.baseline_ratio) == (
-        "Westside", "baseline", 0.0, None)
+        "Westside",
+        "baseline",
+        0.0,
+        None,
+    )
     assert flag.ratio is None
     assert spike_sentence(flag, "en") == (
-        "Potholes in Westside: 6 requests in March 2026, none in the previous 6 months.")
+        "Potholes in Westside: 6 requests in March 2026, none in the previous 6 months."
+    )
 
 
 def test_weekly_spikes_use_weeks_as_the_baseline(db, city):
@@ -259,8 +302,7 @@ def test_weekly_spikes_use_weeks_as_the_baseline(db, city):
     for area in (city.south, city.east, city.west):
         add(db, city.parking, area, local(week.start + timedelta(days=1)), 4)
     [flag] = spikes(db, week, tz=TZ)
-    assert (flag.reason, flag.count, flag.baseline, flag.city_rate) == (
-        "baseline", 12, 2.0, 6.0)
+    assert (flag.reason, flag.count, flag.baseline, flag.city_rate) == ("baseline", 12, 2.0, 6.0)
     assert "times its average of the previous 6 weeks (2.0)" in spike_sentence(flag, "en")
 
 
@@ -270,8 +312,12 @@ def test_with_populations_areas_compare_per_resident(db, city):
     evenly that is 12 an area, and Northside's 40 would be over three times it; per resident
     Northside's share is 48 × 4/7 = 27.4, and 40 is not. Then Southside reaches 33 of 77:
     its share is 77 × 1/7 = 11, and 33 is three times it."""
-    for area, residents in ((city.north, 40_000), (city.south, 10_000),
-                            (city.east, 10_000), (city.west, 10_000)):
+    for area, residents in (
+        (city.north, 40_000),
+        (city.south, 10_000),
+        (city.east, 10_000),
+        (city.west, 10_000),
+    ):
         area.population = residents
     db.flush()
     for area, n in ((city.north, 40), (city.south, 4), (city.east, 2), (city.west, 2)):
@@ -279,8 +325,11 @@ def test_with_populations_areas_compare_per_resident(db, city):
     month = volumes(db, MARCH, tz=TZ)
     assert month.per_resident
     assert [(a.area_name, a.population, a.per_thousand) for a in month.by_area] == [
-        ("Eastside", 10_000, 0.2), ("Northside", 40_000, 1.0), ("Southside", 10_000, 0.4),
-        ("Westside", 10_000, 0.2)]
+        ("Eastside", 10_000, 0.2),
+        ("Northside", 40_000, 1.0),
+        ("Southside", 10_000, 0.4),
+        ("Westside", 10_000, 0.2),
+    ]
     assert 40 >= 3 * 48 / 4  # evenly, Northside would be flagged against the city ...
     assert [s for s in spikes(db, MARCH, tz=TZ) if s.reason != "baseline"] == []  # ... not so
 
@@ -292,9 +341,11 @@ def test_with_populations_areas_compare_per_resident(db, city):
     assert flag.per_thousand == 3.3 and flag.city_per_thousand == pytest.approx(1.1)
     assert spike_sentence(flag, "en") == (
         "Parking in Southside: 33 requests in March 2026, 3.0 times the city rate (3.3 per "
-        "1,000 residents, against 1.1 city-wide) and none in the previous 6 months.")
+        "1,000 residents, against 1.1 city-wide) and none in the previous 6 months."
+    )
     assert "3,0 veces la tasa de la ciudad (3,3 por cada 1000 habitantes" in spike_sentence(
-        flag, "es")
+        flag, "es"
+    )
 
 
 def test_one_area_without_a_population_means_counting_per_area(db, city):
@@ -312,9 +363,15 @@ def test_one_area_without_a_population_means_counting_per_area(db, city):
 def _responses(make, city, area, scores, *, when, comments=None):
     request = make.request(category=city.parking, area_id=area.id)
     comments = comments or [""] * len(scores)
-    return [make.survey_response(request_id=request.id, csat=score, comment=comment,
-                                 created_at=when + timedelta(minutes=i))
-            for i, (score, comment) in enumerate(zip(scores, comments, strict=True))]
+    return [
+        make.survey_response(
+            request_id=request.id,
+            csat=score,
+            comment=comment,
+            created_at=when + timedelta(minutes=i),
+        )
+        for i, (score, comment) in enumerate(zip(scores, comments, strict=True))
+    ]
 
 
 def test_sentiment_share_per_area_and_the_fewer_than_five_rule(db, make, city):
@@ -339,16 +396,24 @@ def test_sentiment_share_per_area_and_the_fewer_than_five_rule(db, make, city):
 
 def test_comments_newest_first_non_empty_paged_and_without_names(db, make, city):
     when = local(date(2026, 3, 10))
-    _responses(make, city, city.north, [1, 2, 5, 4], when=when,
-               comments=["Cars everywhere", "", "   ", "Still blocked"])
-    _responses(make, city, city.south, [3], when=when + timedelta(hours=1),
-               comments=["Fine now"])
-    _responses(make, city, city.north, [2], when=local(date(2026, 4, 2)),
-               comments=["April, not March"])
+    _responses(
+        make,
+        city,
+        city.north,
+        [1, 2, 5, 4],
+        when=when,
+        comments=["Cars everywhere", "", "   ", "Still blocked"],
+    )
+    _responses(make, city, city.south, [3], when=when + timedelta(hours=1), comments=["Fine now"])
+    _responses(
+        make, city, city.north, [2], when=local(date(2026, 4, 2)), comments=["April, not March"]
+    )
 
     first = comments_page(db, MARCH, tz=TZ, per_page=2)
     assert [(c.area_name, c.comment, c.csat) for c in first.comments] == [
-        ("Southside", "Fine now", 3), ("Northside", "Still blocked", 4)]
+        ("Southside", "Fine now", 3),
+        ("Northside", "Still blocked", 4),
+    ]
     assert first.next_cursor
     second = comments_page(db, MARCH, tz=TZ, per_page=2, after=first.next_cursor)
     assert [c.comment for c in second.comments] == ["Cars everywhere"]
@@ -357,8 +422,15 @@ def test_comments_newest_first_non_empty_paged_and_without_names(db, make, city)
     assert [c.comment for c in north.comments] == ["Still blocked", "Cars everywhere"]
     assert north.comments[0].category_name == "Parking"
     # Nothing that names or points at anyone.
-    assert set(vars(north.comments[0])) == {"id", "created_at", "area_id", "area_name",
-                                            "category_name", "csat", "comment"}
+    assert set(vars(north.comments[0])) == {
+        "id",
+        "created_at",
+        "area_id",
+        "area_name",
+        "category_name",
+        "csat",
+        "comment",
+    }
     # A bad cursor gives the first page.
     assert comments_page(db, MARCH, tz=TZ, per_page=2, after="garbage") == first
 
@@ -371,8 +443,13 @@ LAST_WEEK = Period("week", date(2026, 3, 9), date(2026, 3, 16))
 
 
 def _outbox(db, kind="hotspot_digest"):
-    return list(db.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)
-                           .order_by(OutboxMessage.to_address)))
+    return list(
+        db.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.kind == kind)
+            .order_by(OutboxMessage.to_address)
+        )
+    )
 
 
 def test_digest_week_is_the_last_full_week_from_monday_at_the_hour(settings):
@@ -384,7 +461,8 @@ def test_digest_week_is_the_last_full_week_from_monday_at_the_hour(settings):
 
 
 def test_digest_sent_once_a_week_to_supervisors_and_admins_in_their_language(
-        app, db, make, city, settings, smtp):
+    app, db, make, city, settings, smtp
+):
     assert send_hotspot_digest in PERIODIC_JOBS
     department = make.department()
     make.staff(department, role="supervisor", email="sup@example.org")
@@ -400,14 +478,17 @@ def test_digest_sent_once_a_week_to_supervisors_and_admins_in_their_language(
     assert send_hotspot_digest(database, settings, MONDAY - timedelta(hours=1)) is None
     assert _outbox(db) == []
     assert send_hotspot_digest(database, settings, MONDAY) == (
-        "queued 2 hotspot digest(s) for the week of 2026-03-09")
+        "queued 2 hotspot digest(s) for the week of 2026-03-09"
+    )
     assert send_hotspot_digest(database, settings, MONDAY + timedelta(hours=5)) is None
     admin, supervisor = _outbox(db)
     assert (admin.to_address, admin.locale) == ("admin@example.org", "es")
     assert (supervisor.to_address, supervisor.locale) == ("sup@example.org", "en")
     assert supervisor.subject == ("1 hotspot flagged in the week Mar 9, 2026 – Mar 15, 2026")
-    assert ("Parking in Northside: 10 requests in Mar 9, 2026 – Mar 15, 2026, 4.0 times the "
-            "city rate (2.5 per area) and none in the previous 6 weeks.") in supervisor.body_text
+    assert (
+        "Parking in Northside: 10 requests in Mar 9, 2026 – Mar 15, 2026, 4.0 times the "
+        "city rate (2.5 per area) and none in the previous 6 weeks."
+    ) in supervisor.body_text
     assert "Southside" not in supervisor.body_text
     assert "/staff/reports/hotspots?period=week&start=2026-03-09" in supervisor.body_text
     assert "9 mar 2026" in admin.body_text  # the week in Spanish
@@ -432,9 +513,20 @@ def test_no_digest_when_nothing_is_flagged(app, db, make, city, settings):
     assert send_hotspot_digest(database, settings, MONDAY) is None
     assert _outbox(db) == []
     # The week is marked done: later rounds do not count again.
-    assert db.scalar(select(func.count()).select_from(AuditEntry)
-                     .where(AuditEntry.entity == "hotspot_digest")) == 1
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.entity == "hotspot_digest")
+        )
+        == 1
+    )
     assert send_hotspot_digest(database, settings, MONDAY + timedelta(hours=1)) is None
-    assert db.scalar(select(func.count()).select_from(AuditEntry)
-                     .where(AuditEntry.entity == "hotspot_digest")) == 1
-
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.entity == "hotspot_digest")
+        )
+        == 1
+    )

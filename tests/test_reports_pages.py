@@ -43,6 +43,7 @@ def _svg(chart) -> ET.Element:
 
 # -- charts -----------------------------------------------------------------------------------
 
+
 def test_nice_ticks_cover_the_top_value_in_round_steps():
     assert nice_ticks(9.2) == [0, 2, 4, 6, 8, 10]
     assert nice_ticks(100) == [0, 20, 40, 60, 80, 100]
@@ -51,10 +52,15 @@ def test_nice_ticks_cover_the_top_value_in_round_steps():
 
 
 def test_line_chart_draws_each_series_with_titled_points_and_a_table():
-    chart = line_chart(chart_id="trend", title="Requests <by> week", description="Two lines",
-                       labels=["W1", "W2", "W3"], label_header="Week",
-                       series=[Series("Opened", [4, None, 10]), Series("Closed", [2, 3, 5])],
-                       fmt=lambda v: f"{v:g} req")
+    chart = line_chart(
+        chart_id="trend",
+        title="Requests <by> week",
+        description="Two lines",
+        labels=["W1", "W2", "W3"],
+        label_header="Week",
+        series=[Series("Opened", [4, None, 10]), Series("Closed", [2, 3, 5])],
+        fmt=lambda v: f"{v:g} req",
+    )
     root = _svg(chart)
     assert root.find(f"{SVG}title").text == "Requests <by> week"
     groups = root.findall(f".//{SVG}g[@class='portal-chart__series']")
@@ -69,31 +75,49 @@ def test_line_chart_draws_each_series_with_titled_points_and_a_table():
     assert first.get("stroke-dasharray") != second.get("stroke-dasharray")
     assert groups[0][-1].tag != groups[1][-1].tag
     # The highest point (10) sits below the top tick (10 -> top of the plot) and above 4.
-    ys = [float(p.split(",")[1]) for p in groups[0].findall(f"{SVG}polyline")[1]
-          .get("points").split()]
+    ys = [
+        float(p.split(",")[1]) for p in groups[0].findall(f"{SVG}polyline")[1].get("points").split()
+    ]
     assert ys == [16.0]
     assert chart.table.headers == ["Week", "Opened", "Closed"]
-    assert chart.table.rows == [["W1", "4 req", "2 req"], ["W2", "", "3 req"],
-                                ["W3", "10 req", "5 req"]]
+    assert chart.table.rows == [
+        ["W1", "4 req", "2 req"],
+        ["W2", "", "3 req"],
+        ["W3", "10 req", "5 req"],
+    ]
 
 
 def test_line_chart_refuses_series_of_the_wrong_length():
     with pytest.raises(ValueError):
-        line_chart(chart_id="x", title="t", description="d", labels=["a"], label_header="L",
-                   series=[Series("s", [1, 2])])
+        line_chart(
+            chart_id="x",
+            title="t",
+            description="d",
+            labels=["a"],
+            label_header="L",
+            series=[Series("s", [1, 2])],
+        )
 
 
 def test_bar_chart_lengths_are_proportional_and_values_written():
-    chart = bar_chart(chart_id="bars", title="Backlog age", description="d",
-                      bars=[("< 2 days", 5), ("2-7 days", 10), ("> 30 days", None)],
-                      label_header="Age", value_header="Open tasks")
+    chart = bar_chart(
+        chart_id="bars",
+        title="Backlog age",
+        description="d",
+        bars=[("< 2 days", 5), ("2-7 days", 10), ("> 30 days", None)],
+        label_header="Age",
+        value_header="Open tasks",
+    )
     root = _svg(chart)
     bars = root.findall(f".//{SVG}rect[@class='portal-chart__bar']")
     widths = [float(b.get("width")) for b in bars]
     assert widths[1] == pytest.approx(2 * widths[0])
     assert widths[2] == 0
-    assert [b.find(f"{SVG}title").text for b in bars] == ["< 2 days: 5", "2-7 days: 10",
-                                                         "> 30 days: —"]
+    assert [b.find(f"{SVG}title").text for b in bars] == [
+        "< 2 days: 5",
+        "2-7 days: 10",
+        "> 30 days: —",
+    ]
     assert chart.table.rows == [["< 2 days", "5"], ["2-7 days", "10"], ["> 30 days", ""]]
 
 
@@ -113,13 +137,23 @@ EAST = [[1.0, 0.0], [2.0, 0.0], [2.0, 1.0], [1.0, 1.0], [1.0, 0.0]]
 
 
 def test_choropleth_shades_areas_by_class_with_titles_legend_and_table():
-    shapes = [MapShape(1, "West & Co", {"type": "Polygon", "coordinates": [WEST]}),
-              MapShape(2, "East", {"type": "MultiPolygon", "coordinates": [[EAST]]}),
-              MapShape(3, "Nowhere", {"type": "Polygon", "coordinates": [WEST]})]
-    chart = choropleth(chart_id="map", title="Requests per area", description="d",
-                       shapes=shapes, values={1: 10, 2: 2, 3: None}, area_header="Area",
-                       value_header="Requests", class_header="Class",
-                       class_label=lambda n, of: f"class {n} of {of}", no_data="no data")
+    shapes = [
+        MapShape(1, "West & Co", {"type": "Polygon", "coordinates": [WEST]}),
+        MapShape(2, "East", {"type": "MultiPolygon", "coordinates": [[EAST]]}),
+        MapShape(3, "Nowhere", {"type": "Polygon", "coordinates": [WEST]}),
+    ]
+    chart = choropleth(
+        chart_id="map",
+        title="Requests per area",
+        description="d",
+        shapes=shapes,
+        values={1: 10, 2: 2, 3: None},
+        area_header="Area",
+        value_header="Requests",
+        class_header="Class",
+        class_label=lambda n, of: f"class {n} of {of}",
+        no_data="no data",
+    )
     root = _svg(chart)
     paths = {p.get("data-area"): p for p in root.iter(f"{SVG}path")}
     assert paths["1"].get("fill") == MAP_CLASSES[4]
@@ -131,18 +165,37 @@ def test_choropleth_shades_areas_by_class_with_titles_legend_and_table():
     west_x = [float(pt.split(",")[0]) for pt in paths["1"].get("d")[1:-2].split(" L")]
     east_x = [float(pt.split(",")[0]) for pt in paths["2"].get("d")[1:-2].split(" L")]
     assert max(west_x) == pytest.approx(min(east_x))
-    legend = [t.text for t in root.find(f".//{SVG}g[@class='portal-chart__legend']")
-              .iter(f"{SVG}text")]
-    assert legend == ["class 1 of 5: 0–2", "class 2 of 5: 2–4", "class 3 of 5: 4–6",
-                      "class 4 of 5: 6–8", "class 5 of 5: 8–10", "no data"]
-    assert chart.table.rows == [["West & Co", "10", "class 5 of 5"],
-                                ["East", "2", "class 1 of 5"], ["Nowhere", "no data", ""]]
+    legend = [
+        t.text for t in root.find(f".//{SVG}g[@class='portal-chart__legend']").iter(f"{SVG}text")
+    ]
+    assert legend == [
+        "class 1 of 5: 0–2",
+        "class 2 of 5: 2–4",
+        "class 3 of 5: 4–6",
+        "class 4 of 5: 6–8",
+        "class 5 of 5: 8–10",
+        "no data",
+    ]
+    assert chart.table.rows == [
+        ["West & Co", "10", "class 5 of 5"],
+        ["East", "2", "class 1 of 5"],
+        ["Nowhere", "no data", ""],
+    ]
 
 
 def test_choropleth_without_areas_is_still_a_valid_svg():
-    chart = choropleth(chart_id="map", title="t", description="d", shapes=[], values={},
-                       area_header="Area", value_header="v", class_header="c",
-                       class_label=lambda n, of: str(n), no_data="none")
+    chart = choropleth(
+        chart_id="map",
+        title="t",
+        description="d",
+        shapes=[],
+        values={},
+        area_header="Area",
+        value_header="v",
+        class_header="c",
+        class_label=lambda n, of: str(n),
+        no_data="none",
+    )
     _svg(chart)
     assert chart.table.rows == []
 
@@ -163,10 +216,20 @@ def frozen(freeze_clock):
 
 
 def add_requests(db, category, area, when: datetime, n: int) -> None:
-    db.execute(insert(ServiceRequest), [
-        {"category_id": category.id, "department_id": category.department_id,
-         "area_id": area.id if area is not None else None, "created_at": when,
-         "updated_at": when, "status_changed_at": when} for _ in range(n)])
+    db.execute(
+        insert(ServiceRequest),
+        [
+            {
+                "category_id": category.id,
+                "department_id": category.department_id,
+                "area_id": area.id if area is not None else None,
+                "created_at": when,
+                "updated_at": when,
+                "status_changed_at": when,
+            }
+            for _ in range(n)
+        ],
+    )
 
 
 def read_csv(response) -> list[list[str]]:
@@ -183,15 +246,21 @@ def city(make, db):
     streets = make.department(name="Streets")
     north = make.area(name="Northside", ring=WEST)
     south = make.area(name="Southside", ring=EAST)
-    parking = make.category(name="Parking", department=streets,
-                            translations={"es": {"name": "Estacionamiento"}})
+    parking = make.category(
+        name="Parking", department=streets, translations={"es": {"name": "Estacionamiento"}}
+    )
     potholes = make.category(name="Potholes", department=streets)
     add_requests(db, parking, north, local(date(2026, 3, 10)), 12)
     add_requests(db, parking, south, local(date(2026, 3, 11)), 2)
     add_requests(db, potholes, south, local(date(2026, 2, 11)), 3)
     db.flush()
-    return {"streets": streets, "north": north, "south": south, "parking": parking,
-            "potholes": potholes}
+    return {
+        "streets": streets,
+        "north": north,
+        "south": south,
+        "parking": parking,
+        "potholes": potholes,
+    }
 
 
 @pytest.fixture
@@ -201,8 +270,9 @@ def supervisor(make, city):
 
 def test_hotspots_page_shows_flags_map_tables_and_trend(client, city, supervisor):
     sign_in(client, supervisor)
-    html = client.get("/staff/reports/hotspots?period=month&start=2026-03-01") \
-        .get_data(as_text=True)
+    html = client.get("/staff/reports/hotspots?period=month&start=2026-03-01").get_data(
+        as_text=True
+    )
     assert "Parking in Northside: 12 requests in March 2026" in html
     assert f'data-spike="{city["north"].id}-{city["parking"].id}"' in html
     # The map: Northside darkest (12), Southside lightest (2), each with its title.
@@ -216,8 +286,10 @@ def test_hotspots_page_shows_flags_map_tables_and_trend(client, city, supervisor
 
 def test_hotspots_in_spanish_and_filtered_by_category(client, city, supervisor):
     sign_in(client, supervisor)
-    html = client.get(f"/staff/reports/hotspots?lang=es&category={city['potholes'].id}"
-                      "&period=month&start=2026-02-05").get_data(as_text=True)
+    html = client.get(
+        f"/staff/reports/hotspots?lang=es&category={city['potholes'].id}"
+        "&period=month&start=2026-02-05"
+    ).get_data(as_text=True)
     assert '<html lang="es">' in html
     assert "<title>Southside: 3 (" in html
     assert "<title>Northside: 0 (" in html  # every area is drawn, 0 when it had none
@@ -239,16 +311,27 @@ def test_hotspots_csv_tables(client, city, supervisor):
     spikes = read_csv(client.get(base + "spikes"))
     assert spikes[1][:4] == ["Northside", "Parking", "12", "Its own recent average"]
     assert read_csv(client.get(base + "sentiment")) == [
-        ["Area", "Responses", "Satisfaction answers", "Dissatisfied", "Dissatisfied (%)",
-         "Comments"]]
+        [
+            "Area",
+            "Responses",
+            "Satisfaction answers",
+            "Dissatisfied",
+            "Dissatisfied (%)",
+            "Comments",
+        ]
+    ]
     assert client.get(base + "nonsense").status_code == 400
 
 
 def test_comments_are_paged_and_their_export_is_audited(client, db, make, city, supervisor):
     sr = make.request(category=city["parking"], area_id=city["north"].id)
     for n in range(23):
-        make.survey_response(request_id=sr.id, csat=1 + n % 5, comment=f"Comment number {n}",
-                             created_at=local(date(2026, 3, 1 + n % 10), 9 + n % 5))
+        make.survey_response(
+            request_id=sr.id,
+            csat=1 + n % 5,
+            comment=f"Comment number {n}",
+            created_at=local(date(2026, 3, 1 + n % 10), 9 + n % 5),
+        )
     sign_in(client, supervisor)
     first = client.get("/staff/reports/hotspots").get_data(as_text=True)
     assert first.count("Comment number") == 20
@@ -262,15 +345,19 @@ def test_comments_are_paged_and_their_export_is_audited(client, db, make, city, 
     assert entry.actor_id == supervisor.id and entry.after == {"rows": 23}
 
 
-@pytest.mark.parametrize("query, message", [
-    ("period=fortnight", "Choose a week, a month or a quarter."),
-    ("start=2026-02-30", "Enter a real date, like 2026-03-31."),
-    ("start=1999-12-31", "Choose a day in 2000 or later."),
-    ("start=2026-04-01", "Choose a day that is not in the future."),
-    ("category=999999", "Choose one of the categories in the list."),
-])
-def test_bad_period_input_gets_a_message_and_the_current_period(client, city, supervisor,
-                                                               query, message):
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("period=fortnight", "Choose a week, a month or a quarter."),
+        ("start=2026-02-30", "Enter a real date, like 2026-03-31."),
+        ("start=1999-12-31", "Choose a day in 2000 or later."),
+        ("start=2026-04-01", "Choose a day that is not in the future."),
+        ("category=999999", "Choose one of the categories in the list."),
+    ],
+)
+def test_bad_period_input_gets_a_message_and_the_current_period(
+    client, city, supervisor, query, message
+):
     sign_in(client, supervisor)
     response = client.get(f"/staff/reports/hotspots?{query}")
     assert response.status_code == 200
@@ -291,24 +378,38 @@ def test_hotspots_refused_to_agents_and_residents(client, make, city):
 H = 3600
 
 
-def resolved_clock(make, category, *, stage: str, hours: float, day: date,
-                   assignee=None, kind: str = "resolution") -> None:
+def resolved_clock(
+    make, category, *, stage: str, hours: float, day: date, assignee=None, kind: str = "resolution"
+) -> None:
     """A case with a task whose resolution clock stopped on ``day`` after ``hours`` working
     hours, ``met`` or ``breached``."""
     request = make.request(category=category)
-    task = make.task(request, assignee_id=assignee.id if assignee else None,
-                     created_at=local(day) - timedelta(days=3), status="done", is_open=False,
-                     closed_at=local(day))
-    make.sla_clock(request, task=task, kind=kind, stage=stage, working_seconds=int(hours * H),
-                   started_at=local(day) - timedelta(days=3), stopped_at=local(day))
+    task = make.task(
+        request,
+        assignee_id=assignee.id if assignee else None,
+        created_at=local(day) - timedelta(days=3),
+        status="done",
+        is_open=False,
+        closed_at=local(day),
+    )
+    make.sla_clock(
+        request,
+        task=task,
+        kind=kind,
+        stage=stage,
+        working_seconds=int(hours * H),
+        started_at=local(day) - timedelta(days=3),
+        stopped_at=local(day),
+    )
 
 
 @pytest.fixture
 def departments(make):
     """March 2026: Parks 2 of 2 on time, Roads 3 of 4 (1, 2, 3 and 10 hours), Water 1 of 2,
     Waste 0 of 1; Lights nothing. February: Roads 1 of 2."""
-    made = {name: make.department(name=name)
-            for name in ("Parks", "Roads", "Water", "Waste", "Lights")}
+    made = {
+        name: make.department(name=name) for name in ("Parks", "Roads", "Water", "Waste", "Lights")
+    }
     cats = {name: make.category(department=d, name=f"{name} work") for name, d in made.items()}
     march = date(2026, 3, 5)
     for hours in (5, 7):
@@ -337,11 +438,18 @@ def test_board_ranks_departments_with_walls_changes_and_units(client, make, depa
     shame = rows_of(html, 'data-wall="wall-of-shame"')
     assert fame[0] == ids["Parks"] and shame[0] == ids["Waste"]  # best first, worst first
     assert not set(fame) & set(shame) and ids["Lights"] not in fame + shame
-    assert "Rank 1: Parks</strong> — 100% of tasks resolved on time, median 5 working " \
-           "hours; no figure to compare since last month" in html
+    assert (
+        "Rank 1: Parks</strong> — 100% of tasks resolved on time, median 5 working "
+        "hours; no figure to compare since last month" in html
+    )
     board = html.split('id="board"', 1)[1]
     assert re.findall(r'<tr data-department="(\d+)"', board) == [
-        ids["Parks"], ids["Roads"], ids["Water"], ids["Waste"], ids["Lights"]]
+        ids["Parks"],
+        ids["Roads"],
+        ids["Water"],
+        ids["Waste"],
+        ids["Lights"],
+    ]
     roads = board.split(f'<tr data-department="{ids["Roads"]}"', 1)[1].split("</tr>", 1)[0]
     # 3 of 4 on time (75%), nearest-rank median of 1, 2, 3, 10 hours is 2; 50% in February.
     assert "75% of 4" in roads
@@ -359,8 +467,7 @@ def test_board_ranks_departments_with_walls_changes_and_units(client, make, depa
 def test_board_in_spanish_formats_numbers_for_the_locale(client, make, departments):
     made, _cats = departments
     sign_in(client, make.user(role="admin"))
-    html = client.get("/staff/reports?period=month&start=2026-03-10&lang=es") \
-        .get_data(as_text=True)
+    html = client.get("/staff/reports?period=month&start=2026-03-10&lang=es").get_data(as_text=True)
     assert '<html lang="es">' in html
     assert "75\xa0%" in html  # Spanish puts a (no-break) space before the percent sign
     assert "marzo de 2026" in html
@@ -399,8 +506,9 @@ def test_drill_down_by_category_area_and_agent(client, db, make, departments):
     supervisor = make.staff(made["Roads"], role="supervisor", name="Sue Supervisor")
     agent = make.staff(made["Roads"], role="agent", name="Andy Agent")
     for stage, hours in (("met", 1), ("breached", 20)):
-        resolved_clock(make, cats["Roads"], stage=stage, hours=hours, day=date(2026, 3, 6),
-                       assignee=agent)
+        resolved_clock(
+            make, cats["Roads"], stage=stage, hours=hours, day=date(2026, 3, 6), assignee=agent
+        )
     request = make.request(category=cats["Roads"], area_id=north.id)
     make.task(request, created_at=local(date(2026, 3, 17)))  # open: 2.9 days old at NOW
     sign_in(client, supervisor)
@@ -416,14 +524,12 @@ def test_drill_down_by_category_area_and_agent(client, db, make, departments):
     assert "<title>2 to 7 days: 1</title>" in by_area  # the open task, 2 days old
     rows = read_csv(client.get(base + "&by=agent&format=csv"))
     assert rows[0][0] == "Agent" and [r[0] for r in rows[1:]] == ["Andy Agent", "Unassigned"]
-    entry = db.scalars(select(AuditEntry).where(
-        AuditEntry.action == "agent_figures_export")).one()
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "agent_figures_export")).one()
     assert entry.actor_id == supervisor.id and entry.entity_id == str(made["Roads"].id)
     assert read_csv(client.get(base + "&by=area&format=csv"))[0][0] == "Area"
 
 
-def test_agent_figures_hidden_from_a_supervisor_of_another_department(client, make,
-                                                                     departments):
+def test_agent_figures_hidden_from_a_supervisor_of_another_department(client, make, departments):
     made, _cats = departments
     sign_in(client, make.staff(made["Parks"], role="supervisor"))
     base = f"/staff/reports/departments/{made['Roads'].id}"
@@ -449,8 +555,11 @@ def test_drill_down_bad_input(client, make, departments):
 
 def test_reports_refused_to_agents_residents_and_coordinators(client, make, departments):
     made, _cats = departments
-    for user in (make.staff(made["Roads"], role="agent"), make.user(),
-                 make.user(role="coordinator")):
+    for user in (
+        make.staff(made["Roads"], role="agent"),
+        make.user(),
+        make.user(role="coordinator"),
+    ):
         browser = client.application.test_client()
         sign_in(browser, user)
         assert browser.get("/staff/reports").status_code == 403
@@ -462,14 +571,18 @@ def test_reports_refused_to_agents_residents_and_coordinators(client, make, depa
 
 # -- the public page --------------------------------------------------------------------------
 
+
 def test_public_performance_page_without_agents_or_comments(client, make, departments, city):
     made, cats = departments
     agent = make.staff(made["Roads"], role="agent", name="Andy Agent")
-    resolved_clock(make, cats["Roads"], stage="met", hours=1, day=date(2026, 3, 6),
-                   assignee=agent)
+    resolved_clock(make, cats["Roads"], stage="met", hours=1, day=date(2026, 3, 6), assignee=agent)
     sr = make.request(category=city["parking"], area_id=city["north"].id)
-    make.survey_response(request_id=sr.id, csat=1, comment="My neighbour Bob is awful",
-                         created_at=local(date(2026, 3, 12)))
+    make.survey_response(
+        request_id=sr.id,
+        csat=1,
+        comment="My neighbour Bob is awful",
+        created_at=local(date(2026, 3, 12)),
+    )
     response = client.get("/performance?period=month&start=2026-03-10")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
@@ -485,10 +598,18 @@ def test_public_performance_page_without_agents_or_comments(client, make, depart
 def test_public_performance_csv_tables(client, departments, city):
     base = "/performance?period=month&start=2026-03-10&format=csv&table="
     departments_csv = read_csv(client.get(base + "departments"))
-    assert [r[1] for r in departments_csv[1:]] == ["Parks", "Roads", "Water", "Waste",
-                                                   "Lights", "Streets"]
-    assert read_csv(client.get(base + "areas"))[1:] == [["Northside", "12", "shade 5 of 5"],
-                                                       ["Southside", "2", "shade 1 of 5"]]
+    assert [r[1] for r in departments_csv[1:]] == [
+        "Parks",
+        "Roads",
+        "Water",
+        "Waste",
+        "Lights",
+        "Streets",
+    ]
+    assert read_csv(client.get(base + "areas"))[1:] == [
+        ["Northside", "12", "shade 5 of 5"],
+        ["Southside", "2", "shade 1 of 5"],
+    ]
     categories = read_csv(client.get(base + "categories"))
     assert categories[1] == ["Parking", "14"]  # most first
     assert ["Roads work", "6"] in categories
@@ -516,25 +637,29 @@ def test_board_tables_are_paged(client, make):
         assert "Department 49" in table and "Department 50" not in table
         next_url = re.search(r'href="([^"]*page=2[^"]*)"', first).group(1).replace("&amp;", "&")
         second = client.get(next_url).get_data(as_text=True).split('id="board"', 1)[1]
-        assert re.findall(r'<tr data-department="(\d+)"', second) == [
-            str(d.id) for d in made[50:]]
+        assert re.findall(r'<tr data-department="(\d+)"', second) == [str(d.id) for d in made[50:]]
         assert re.search(r'href="[^"]*page=1[^"]*"', second)
 
 
-def test_the_map_is_shaded_per_resident_when_every_area_has_a_population(client, db, city,
-                                                                         supervisor):
+def test_the_map_is_shaded_per_resident_when_every_area_has_a_population(
+    client, db, city, supervisor
+):
     city["north"].population, city["south"].population = 40_000, 5_000
     db.flush()
     sign_in(client, supervisor)
-    html = client.get("/staff/reports/hotspots?period=month&start=2026-03-01") \
-        .get_data(as_text=True)
+    html = client.get("/staff/reports/hotspots?period=month&start=2026-03-01").get_data(
+        as_text=True
+    )
     # March: Northside 12 requests for 40,000 residents (0.3 per 1,000), Southside 2 for
     # 5,000 (0.4): the smaller area is the darker one.
     assert "Requests per 1,000 residents by area, March 2026" in html
     assert "<title>Southside: 0.4 (shade 5 of 5)</title>" in html
     assert "<title>Northside: 0.3 (shade 4 of 5)</title>" in html
-    areas = read_csv(client.get("/performance?period=month&start=2026-03-01&format=csv"
-                                "&table=areas"))
-    assert areas == [["Area", "Requests", "Requests per 1,000 residents", "Shade"],
-                     ["Northside", "12", "0.3", "shade 4 of 5"],
-                     ["Southside", "2", "0.4", "shade 5 of 5"]]
+    areas = read_csv(
+        client.get("/performance?period=month&start=2026-03-01&format=csv&table=areas")
+    )
+    assert areas == [
+        ["Area", "Requests", "Requests per 1,000 residents", "Shade"],
+        ["Northside", "12", "0.3", "shade 4 of 5"],
+        ["Southside", "2", "0.4", "shade 5 of 5"],
+    ]

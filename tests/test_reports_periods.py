@@ -55,14 +55,17 @@ def test_parse_period_defaults_to_this_month():
     assert parse_period("week", "2026-03-11", today).start == date(2026, 3, 9)
 
 
-@pytest.mark.parametrize(("kind", "start", "message"), [
-    ("year", None, "week, a month or a quarter"),
-    ("month", "2026-13-01", "date like"),
-    ("month", "yesterday", "date like"),
-    ("month", "1999-12-31", "2000 or later"),
-    ("month", "2026-04-01", "future"),
-    ("week", "2026-03-16", "future"),
-])
+@pytest.mark.parametrize(
+    ("kind", "start", "message"),
+    [
+        ("year", None, "week, a month or a quarter"),
+        ("month", "2026-13-01", "date like"),
+        ("month", "yesterday", "date like"),
+        ("month", "1999-12-31", "2000 or later"),
+        ("month", "2026-04-01", "future"),
+        ("week", "2026-03-16", "future"),
+    ],
+)
 def test_parse_period_refuses_bad_input(kind, start, message):
     with pytest.raises(ValueError, match=message):
         parse_period(kind, start, date(2026, 3, 11))

@@ -44,8 +44,7 @@ def build_city(make, seed: int = 3) -> dict:
     resolution clocks (met or breached), some reopened, some answered surveys."""
     rng = random.Random(seed)
     departments = [make.department(name=name) for name in ("Roads", "Parks")]
-    categories = [make.category(department=departments[i % 2], name=f"Work {i}")
-                  for i in range(3)]
+    categories = [make.category(department=departments[i % 2], name=f"Work {i}") for i in range(3)]
     areas = [make.area(name="Northside"), make.area(name="Southside")]
     agents = {d.id: make.staff(d, name=f"Agent of {d.name}") for d in departments}
     first = date(2025, 11, 3)
@@ -54,44 +53,84 @@ def build_city(make, seed: int = 3) -> dict:
         category = rng.choice(categories)
         filed = local(day, rng.randrange(7, 18))
         area = rng.choice(areas + [None])
-        request = make.request(category=category, area_id=area.id if area else None,
-                               created_at=filed)
+        request = make.request(
+            category=category, area_id=area.id if area else None, created_at=filed
+        )
         closed = filed + timedelta(hours=rng.randrange(1, 200))
         done = closed < NOW and rng.random() < 0.8
-        task = make.task(request, created_at=filed, status="done" if done else "open",
-                         is_open=not done, closed_at=closed if done else None,
-                         assignee_id=agents[category.department_id].id if done else None)
+        task = make.task(
+            request,
+            created_at=filed,
+            status="done" if done else "open",
+            is_open=not done,
+            closed_at=closed if done else None,
+            assignee_id=agents[category.department_id].id if done else None,
+        )
         answered = filed + timedelta(hours=rng.randrange(1, 30))
         if answered < NOW:
-            make.sla_clock(request, kind="first_response", started_at=filed,
-                           stopped_at=answered, working_seconds=rng.randrange(H, 12 * H),
-                           stage=rng.choice(("met", "breached")))
+            make.sla_clock(
+                request,
+                kind="first_response",
+                started_at=filed,
+                stopped_at=answered,
+                working_seconds=rng.randrange(H, 12 * H),
+                stage=rng.choice(("met", "breached")),
+            )
         if done:
-            make.sla_clock(request, task=task, kind="resolution", started_at=filed,
-                           stopped_at=closed, working_seconds=rng.randrange(H, 60 * H),
-                           stage=rng.choice(("met", "met", "breached")))
-            make.session.add(Event(request_id=request.id, kind="status_changed",
-                                   public=True, actor_kind="staff", body="",
-                                   data={"to": "resolved"}, created_at=closed))
+            make.sla_clock(
+                request,
+                task=task,
+                kind="resolution",
+                started_at=filed,
+                stopped_at=closed,
+                working_seconds=rng.randrange(H, 60 * H),
+                stage=rng.choice(("met", "met", "breached")),
+            )
+            make.session.add(
+                Event(
+                    request_id=request.id,
+                    kind="status_changed",
+                    public=True,
+                    actor_kind="staff",
+                    body="",
+                    data={"to": "resolved"},
+                    created_at=closed,
+                )
+            )
             if rng.random() < 0.2 and closed + timedelta(days=2) < NOW:
-                make.session.add(Event(request_id=request.id, kind="reopened", public=True,
-                                       actor_kind="resident", body="", data={},
-                                       created_at=closed + timedelta(days=2)))
+                make.session.add(
+                    Event(
+                        request_id=request.id,
+                        kind="reopened",
+                        public=True,
+                        actor_kind="resident",
+                        body="",
+                        data={},
+                        created_at=closed + timedelta(days=2),
+                    )
+                )
             if closed + timedelta(days=1) < NOW and rng.random() < 0.7:
-                make.survey_response(request_id=request.id,
-                                     department_id=request.department_id,
-                                     category_id=request.category_id,
-                                     csat=rng.randrange(1, 6),
-                                     comment=rng.choice(("", "Thanks", "Too slow")),
-                                     created_at=closed + timedelta(days=1))
+                make.survey_response(
+                    request_id=request.id,
+                    department_id=request.department_id,
+                    category_id=request.category_id,
+                    csat=rng.randrange(1, 6),
+                    comment=rng.choice(("", "Thanks", "Too slow")),
+                    created_at=closed + timedelta(days=1),
+                )
     make.session.flush()
     return {"departments": departments, "categories": categories, "areas": areas}
 
 
 def reader(app, db, **kw) -> rollups.RollupReader:
     settings = app.extensions["portal.settings"]
-    return rollups.RollupReader(app.extensions["portal.db"], db, tz=TZ,
-                                refresh_seconds=settings.report_refresh_seconds, **kw)
+    return rollups.RollupReader(
+        app.extensions["portal.db"],
+        db,
+        tz=TZ,
+        refresh_seconds=settings.report_refresh_seconds,
+        **kw,
+    )
 
 
 def periods() -> list[Period]:
@@ -110,29 +149,46 @@ def test_rolled_up_figures_equal_counting_them_now(app, db, make):
     city = build_city(make)
     cached = reader(app, db)
     for period in periods():
-        assert board_rows(department_board(db, period, tz=TZ, rollups=cached)) == \
-            board_rows(department_board(db, period, tz=TZ))
+        assert board_rows(department_board(db, period, tz=TZ, rollups=cached)) == board_rows(
+            department_board(db, period, tz=TZ)
+        )
         for department in city["departments"]:
             for by in GROUPINGS:
-                assert [asdict(f) for f in department_detail(
-                    db, department.id, period, tz=TZ, by=by, include_agents=True,
-                    rollups=cached)] == [asdict(f) for f in department_detail(
-                        db, department.id, period, tz=TZ, by=by, include_agents=True)]
+                assert [
+                    asdict(f)
+                    for f in department_detail(
+                        db, department.id, period, tz=TZ, by=by, include_agents=True, rollups=cached
+                    )
+                ] == [
+                    asdict(f)
+                    for f in department_detail(
+                        db, department.id, period, tz=TZ, by=by, include_agents=True
+                    )
+                ]
         for category_id in (None, city["categories"][0].id):
-            assert hotspots.volumes(db, period, tz=TZ, category_id=category_id,
-                                    rollups=cached) == \
-                hotspots.volumes(db, period, tz=TZ, category_id=category_id)
-            assert hotspots.trend(db, kind=period.kind, periods=6, tz=TZ, last=period,
-                                  category_id=category_id, rollups=cached) == \
-                hotspots.trend(db, kind=period.kind, periods=6, tz=TZ, last=period,
-                               category_id=category_id)
-        assert hotspots.volumes(db, period, tz=TZ, area_id=city["areas"][1].id,
-                                rollups=cached) == \
-            hotspots.volumes(db, period, tz=TZ, area_id=city["areas"][1].id)
-        assert hotspots.spikes(db, period, tz=TZ, rollups=cached) == \
-            hotspots.spikes(db, period, tz=TZ)
-        assert sentiment.sentiment(db, period, tz=TZ, rollups=cached) == \
-            sentiment.sentiment(db, period, tz=TZ)
+            assert hotspots.volumes(
+                db, period, tz=TZ, category_id=category_id, rollups=cached
+            ) == hotspots.volumes(db, period, tz=TZ, category_id=category_id)
+            assert hotspots.trend(
+                db,
+                kind=period.kind,
+                periods=6,
+                tz=TZ,
+                last=period,
+                category_id=category_id,
+                rollups=cached,
+            ) == hotspots.trend(
+                db, kind=period.kind, periods=6, tz=TZ, last=period, category_id=category_id
+            )
+        assert hotspots.volumes(
+            db, period, tz=TZ, area_id=city["areas"][1].id, rollups=cached
+        ) == hotspots.volumes(db, period, tz=TZ, area_id=city["areas"][1].id)
+        assert hotspots.spikes(db, period, tz=TZ, rollups=cached) == hotspots.spikes(
+            db, period, tz=TZ
+        )
+        assert sentiment.sentiment(db, period, tz=TZ, rollups=cached) == sentiment.sentiment(
+            db, period, tz=TZ
+        )
     # Something was counted, so the comparisons above compared figures, not empty lists.
     month = Period.containing("month", TODAY).previous()
     assert sum(r.figures.tasks_closed for r in department_board(db, month, tz=TZ)) > 0
@@ -142,22 +198,21 @@ def test_rolled_up_figures_equal_counting_them_now(app, db, make):
 
 
 def headers(db) -> dict[tuple[str, str, date], datetime]:
-    return {(r.report, r.period_kind, r.period_start): r.computed_at
-            for r in db.execute(select(ReportRollup).where(ReportRollup.part == ""))
-            .scalars()}
+    return {
+        (r.report, r.period_kind, r.period_start): r.computed_at
+        for r in db.execute(select(ReportRollup).where(ReportRollup.part == "")).scalars()
+    }
 
 
 def opened_this_month(db) -> int:
     month = Period.containing("month", TODAY)
     roll = rollups.read(db, REPORTS[0], month)
-    return sum(figures["tasks_opened"] for rows in roll.parts.values()
-               for _k, figures in rows)
+    return sum(figures["tasks_opened"] for rows in roll.parts.values() for _k, figures in rows)
 
 
-def test_the_worker_keeps_the_window_current_and_leaves_settled_periods(app, db, make,
-                                                                        runner,
-                                                                        freeze_clock,
-                                                                        monkeypatch):
+def test_the_worker_keeps_the_window_current_and_leaves_settled_periods(
+    app, db, make, runner, freeze_clock, monkeypatch
+):
     # One round computes the whole window however busy the machine is (the budget that
     # spreads it over rounds has a test of its own, below).
     monkeypatch.setattr(rollups, "BUDGET", 600.0)
@@ -167,8 +222,9 @@ def test_the_worker_keeps_the_window_current_and_leaves_settled_periods(app, db,
     first = headers(db)
     # Every report, for each kind's periods back to the one holding the first case
     # (3 November 2025): 21 weeks, 5 months, 2 quarters -- but no more than 13 of a kind.
-    assert {(kind, sum(1 for r, k, _s in first if k == kind and r == REPORTS[0].name))
-            for kind in KINDS} == {("week", 13), ("month", 5), ("quarter", 2)}
+    assert {
+        (kind, sum(1 for r, k, _s in first if k == kind and r == REPORTS[0].name)) for kind in KINDS
+    } == {("week", 13), ("month", 5), ("quarter", 2)}
     assert len(first) == len(REPORTS) * (13 + 5 + 2)
     assert f"refreshed {len(first)} report roll-up(s)" in result.output
     before = opened_this_month(db)
@@ -185,8 +241,11 @@ def test_the_worker_keeps_the_window_current_and_leaves_settled_periods(app, db,
     runner.invoke(args=["worker", "--once"])
     assert opened_this_month(db) == before + 1
     second = headers(db)
-    settled = [key for key, at in first.items()
-               if rollups.is_final(Period.containing(key[1], key[2]), at, TZ)]
+    settled = [
+        key
+        for key, at in first.items()
+        if rollups.is_final(Period.containing(key[1], key[2]), at, TZ)
+    ]
     assert settled  # e.g. November 2025, computed in March 2026
     assert all(second[key] == first[key] for key in settled)
     assert all(second[key] == later for key in set(first) - set(settled))
@@ -195,25 +254,24 @@ def test_the_worker_keeps_the_window_current_and_leaves_settled_periods(app, db,
 def test_a_worker_round_stops_at_its_budget_and_the_next_one_goes_on(app, db, make):
     build_city(make)
     database = app.extensions["portal.db"]
-    assert rollups.refresh(database, REPORTS, tz=TZ, refresh_seconds=300, now=NOW,
-                           budget=0) == 1  # at least one a round: the newest first
-    assert list(headers(db)) == [
-        (REPORTS[0].name, "week", Period.containing("week", TODAY).start)]
-    assert rollups.refresh(database, REPORTS, tz=TZ, refresh_seconds=300, now=NOW,
-                           budget=0) == 1
-    everything = rollups.refresh(database, REPORTS, tz=TZ, refresh_seconds=300, now=NOW,
-                                 budget=60)
+    assert (
+        rollups.refresh(database, REPORTS, tz=TZ, refresh_seconds=300, now=NOW, budget=0) == 1
+    )  # at least one a round: the newest first
+    assert list(headers(db)) == [(REPORTS[0].name, "week", Period.containing("week", TODAY).start)]
+    assert rollups.refresh(database, REPORTS, tz=TZ, refresh_seconds=300, now=NOW, budget=0) == 1
+    everything = rollups.refresh(database, REPORTS, tz=TZ, refresh_seconds=300, now=NOW, budget=60)
     assert len(headers(db)) == 2 + everything == len(REPORTS) * (13 + 5 + 2)
 
 
 def test_no_cases_no_work(app, db):
-    assert rollups.refresh(app.extensions["portal.db"], REPORTS, tz=TZ, refresh_seconds=300,
-                           now=NOW) == 0
+    assert (
+        rollups.refresh(app.extensions["portal.db"], REPORTS, tz=TZ, refresh_seconds=300, now=NOW)
+        == 0
+    )
     assert db.scalar(select(func.count()).select_from(ReportRollup)) == 0
 
 
-def test_a_page_computes_a_rollup_that_is_missing_or_left_too_old(app, db, make,
-                                                                  freeze_clock):
+def test_a_page_computes_a_rollup_that_is_missing_or_left_too_old(app, db, make, freeze_clock):
     city = build_city(make)
     month = Period.containing("month", TODAY)
     report = REPORTS[0]
@@ -241,9 +299,12 @@ def test_a_page_computes_a_rollup_that_is_missing_or_left_too_old(app, db, make,
 def test_pages_say_when_their_figures_were_computed(app, client, db, make):
     city = build_city(make)
     sign_in(client, make.staff(city["departments"][0], role="supervisor"))
-    for path in ("/staff/reports?period=month",
-                 f"/staff/reports/departments/{city['departments'][0].id}?by=area",
-                 "/staff/reports/hotspots", "/performance"):
+    for path in (
+        "/staff/reports?period=month",
+        f"/staff/reports/departments/{city['departments'][0].id}?by=area",
+        "/staff/reports/hotspots",
+        "/performance",
+    ):
         html = client.get(path).get_data(as_text=True)
         # 15:00 UTC is 10:00 in Chicago (daylight time from 8 March 2026).
         assert "Figures as of 3/20/26, 10:00" in html, path
@@ -270,8 +331,11 @@ def test_two_writers_of_one_rollup_leave_one(engine, settings, tmp_path):
         results, errors = together([store] * 4)
         assert not errors
         with database.transaction(write=False) as session:
-            rows = session.execute(select(ReportRollup.part, func.count())
-                                   .group_by(ReportRollup.part)).all()
+            rows = session.execute(
+                select(ReportRollup.part, func.count()).group_by(ReportRollup.part)
+            ).all()
             assert {part: n for part, n in rows} == {
-                "": 1, **{part: 1 for part in results[0].parts}}
+                "": 1,
+                **{part: 1 for part in results[0].parts},
+            }
             assert rollups.read(session, REPORTS[1], month).parts == results[0].parts

@@ -31,8 +31,7 @@ def test_the_period_bounds_used_below():
 
 
 def board_of(db, period=MARCH, **kw):
-    return {row.figures.name: row for row in department_board(db, period, tz=TZ, now=LATER,
-                                                              **kw)}
+    return {row.figures.name: row for row in department_board(db, period, tz=TZ, now=LATER, **kw)}
 
 
 def department(make, name):
@@ -40,17 +39,25 @@ def department(make, name):
     return dept, make.category(department=dept)
 
 
-def clock(make, category, *, kind="resolution", stage="met", hours=1.0, stopped_at=None,
-          task=True, **kw):
+def clock(
+    make, category, *, kind="resolution", stage="met", hours=1.0, stopped_at=None, task=True, **kw
+):
     request = make.request(category=category)
     task_row = make.task(request) if task else None
-    return make.sla_clock(request, task=task_row, kind=kind, stage=stage,
-                          working_seconds=int(hours * H),
-                          started_at=START - timedelta(days=40),
-                          stopped_at=stopped_at or START + timedelta(days=3), **kw)
+    return make.sla_clock(
+        request,
+        task=task_row,
+        kind=kind,
+        stage=stage,
+        working_seconds=int(hours * H),
+        started_at=START - timedelta(days=40),
+        stopped_at=stopped_at or START + timedelta(days=3),
+        **kw,
+    )
 
 
 # -- tasks opened and closed ---------------------------------------------------------------
+
 
 def test_tasks_opened_and_closed_are_counted_inside_the_period_only(make, db):
     dept, category = department(make, "Roads")
@@ -60,11 +67,21 @@ def test_tasks_opened_and_closed_are_counted_inside_the_period_only(make, db):
     for created in (START - SECOND, END):
         make.task(request, created_at=created)
     for closed in (START, END - SECOND):
-        make.task(request, created_at=START - timedelta(days=50), status="done",
-                  is_open=False, closed_at=closed)
+        make.task(
+            request,
+            created_at=START - timedelta(days=50),
+            status="done",
+            is_open=False,
+            closed_at=closed,
+        )
     for closed in (START - SECOND, END):
-        make.task(request, created_at=START - timedelta(days=50), status="done",
-                  is_open=False, closed_at=closed)
+        make.task(
+            request,
+            created_at=START - timedelta(days=50),
+            status="done",
+            is_open=False,
+            closed_at=closed,
+        )
     figures = board_of(db)["Roads"].figures
     assert (figures.tasks_opened, figures.tasks_closed) == (3, 2)
     assert figures.department_id == dept.id
@@ -72,45 +89,53 @@ def test_tasks_opened_and_closed_are_counted_inside_the_period_only(make, db):
 
 # -- SLA compliance and working-hour percentiles --------------------------------------------
 
+
 def test_compliance_counts_clocks_stopped_in_the_period_met_or_breached(make, db):
     _dept, category = department(make, "Roads")
-    clock(make, category, stage="met", stopped_at=START, hours=1)          # in: at the start
-    clock(make, category, stage="breached", stopped_at=END - SECOND, hours=9)   # in
-    clock(make, category, stage="met", hours=2,                           # breached, then met
-          breached_at=START + timedelta(days=1))
-    clock(make, category, stage="met", hours=3)                           # in
-    clock(make, category, stage="met", stopped_at=END, hours=100)         # out: at the end
+    clock(make, category, stage="met", stopped_at=START, hours=1)  # in: at the start
+    clock(make, category, stage="breached", stopped_at=END - SECOND, hours=9)  # in
+    clock(
+        make,
+        category,
+        stage="met",
+        hours=2,  # breached, then met
+        breached_at=START + timedelta(days=1),
+    )
+    clock(make, category, stage="met", hours=3)  # in
+    clock(make, category, stage="met", stopped_at=END, hours=100)  # out: at the end
     clock(make, category, stage="met", stopped_at=START - SECOND, hours=100)  # out
-    clock(make, category, stage="cancelled", hours=100)                   # measured nothing
+    clock(make, category, stage="cancelled", hours=100)  # measured nothing
     clock(make, category, stage="transferred", hours=100)
     clock(make, category, stage="running", hours=100)
-    clock(make, category, stage="met", hours=100, task=False)             # the case's own
+    clock(make, category, stage="met", hours=100, task=False)  # the case's own
     clock(make, category, kind="update", stage="breached", hours=100, task=False)
     clock(make, category, kind="first_response", stage="met", hours=0.5, task=False)
     clock(make, category, kind="first_response", stage="breached", hours=6, task=False)
-    clock(make, category, kind="first_response", stage="met", stopped_at=END, hours=100,
-          task=False)
+    clock(make, category, kind="first_response", stage="met", stopped_at=END, hours=100, task=False)
     figures = board_of(db)["Roads"].figures
     # Resolution: 1h met, 9h breached, 2h breached (recorded breach), 3h met.
     assert figures.resolution_clocks == 4
     assert figures.resolution_compliance == pytest.approx(0.5)
     assert figures.median_resolution_hours == 2  # rank ceil(0.5 * 4) = 2 of 1, 2, 3, 9
-    assert figures.p90_resolution_hours == 9     # rank ceil(0.9 * 4) = 4
+    assert figures.p90_resolution_hours == 9  # rank ceil(0.9 * 4) = 4
     assert figures.first_response_clocks == 2
     assert figures.first_response_compliance == pytest.approx(0.5)
     assert figures.median_first_response_hours == 0.5  # rank 1 of 0.5, 6
     assert figures.p90_first_response_hours == 6
 
 
-@pytest.mark.parametrize(("hours", "median", "p90"), [
-    ([7.25], 7.25, 7.25),                              # n = 1
-    ([4, 1, 3, 2], 2, 4),                              # even n: the lower middle
-    ([5, 1, 3], 3, 5),                                 # odd n
-    (list(range(1, 11)), 5, 9),                        # n = 10: ranks 5 and 9
-    (list(range(1, 12)), 6, 10),                       # n = 11: ranks 6 and ceil(9.9) = 10
-    ([2, 2, 2, 9], 2, 9),                              # ties
-    ([1, 4, 4, 4, 4], 4, 4),
-])
+@pytest.mark.parametrize(
+    ("hours", "median", "p90"),
+    [
+        ([7.25], 7.25, 7.25),  # n = 1
+        ([4, 1, 3, 2], 2, 4),  # even n: the lower middle
+        ([5, 1, 3], 3, 5),  # odd n
+        (list(range(1, 11)), 5, 9),  # n = 10: ranks 5 and 9
+        (list(range(1, 12)), 6, 10),  # n = 11: ranks 6 and ceil(9.9) = 10
+        ([2, 2, 2, 9], 2, 9),  # ties
+        ([1, 4, 4, 4, 4], 4, 4),
+    ],
+)
 def test_nearest_rank_median_and_p90(make, db, hours, median, p90):
     _dept, category = department(make, "Roads")
     for value in hours:
@@ -131,28 +156,38 @@ def test_no_clock_ended_means_no_compliance(make, db):
 
 # -- backlog --------------------------------------------------------------------------------
 
+
 def test_backlog_at_the_period_end_with_ages_on_bucket_boundaries(make, db):
     _dept, category = department(make, "Roads")
     request = make.request(category=category)
 
     def task(created, closed=None):
-        make.task(request, created_at=created, status="done" if closed else "open",
-                  is_open=closed is None, closed_at=closed)
+        make.task(
+            request,
+            created_at=created,
+            status="done" if closed else "open",
+            is_open=closed is None,
+            closed_at=closed,
+        )
 
-    task(END - timedelta(days=2) + SECOND)                    # under 2 days
-    task(END - timedelta(days=2))                             # exactly 2 days: 2 to 7
-    task(END - timedelta(days=7) + SECOND)                    # 2 to 7
-    task(END - timedelta(days=7), closed=END)                 # closed at the end: 7 to 30
-    task(END - timedelta(days=30) + SECOND, closed=LATER)     # 7 to 30
-    task(END - timedelta(days=30), closed=END + SECOND)       # exactly 30 days: 30 and over
-    task(END - timedelta(days=400))                           # 30 and over
-    task(END - timedelta(days=9), closed=END - SECOND)        # closed before the end: out
-    task(END)                                                 # created at the end: out
-    task(END - timedelta(days=3), closed=START)               # out
+    task(END - timedelta(days=2) + SECOND)  # under 2 days
+    task(END - timedelta(days=2))  # exactly 2 days: 2 to 7
+    task(END - timedelta(days=7) + SECOND)  # 2 to 7
+    task(END - timedelta(days=7), closed=END)  # closed at the end: 7 to 30
+    task(END - timedelta(days=30) + SECOND, closed=LATER)  # 7 to 30
+    task(END - timedelta(days=30), closed=END + SECOND)  # exactly 30 days: 30 and over
+    task(END - timedelta(days=400))  # 30 and over
+    task(END - timedelta(days=9), closed=END - SECOND)  # closed before the end: out
+    task(END)  # created at the end: out
+    task(END - timedelta(days=3), closed=START)  # out
     figures = board_of(db)["Roads"].figures
     assert figures.backlog == 7
-    assert figures.backlog_ages == {"under_2_days": 1, "2_to_7_days": 2, "7_to_30_days": 2,
-                                    "30_days_and_over": 2}
+    assert figures.backlog_ages == {
+        "under_2_days": 1,
+        "2_to_7_days": 2,
+        "7_to_30_days": 2,
+        "30_days_and_over": 2,
+    }
 
 
 def test_backlog_of_a_period_not_over_yet_is_measured_now(make, db):
@@ -161,8 +196,13 @@ def test_backlog_of_a_period_not_over_yet_is_measured_now(make, db):
     now = START + timedelta(days=10)
     make.task(request, created_at=now - timedelta(days=3))
     make.task(request, created_at=now - timedelta(days=1))
-    make.task(request, created_at=now - timedelta(days=1), status="done", is_open=False,
-              closed_at=now - SECOND)
+    make.task(
+        request,
+        created_at=now - timedelta(days=1),
+        status="done",
+        is_open=False,
+        closed_at=now - SECOND,
+    )
     row = {r.figures.name: r for r in department_board(db, MARCH, tz=TZ, now=now)}["Roads"]
     assert row.figures.backlog == 2
     assert row.figures.backlog_ages["under_2_days"] == 1
@@ -170,6 +210,7 @@ def test_backlog_of_a_period_not_over_yet_is_measured_now(make, db):
 
 
 # -- reopen rate ----------------------------------------------------------------------------
+
 
 def event(make, request, kind, at, **data):
     return make._add(Event(request_id=request.id, kind=kind, data=data, created_at=at))
@@ -183,9 +224,9 @@ def test_reopen_rate_counts_each_case_once(make, db):
     event(make, r1, "reopened", START + timedelta(days=3))
     event(make, r1, "status_changed", START + timedelta(days=4), to="resolved")  # again
     event(make, r1, "reopened", START + timedelta(days=5))
-    event(make, r4, "status_changed", START - SECOND, to="resolved")              # before
-    event(make, r4, "reopened", START)                                            # in
-    event(make, r5, "status_changed", END, to="resolved")                         # after
+    event(make, r4, "status_changed", START - SECOND, to="resolved")  # before
+    event(make, r4, "reopened", START)  # in
+    event(make, r5, "status_changed", END, to="resolved")  # after
     event(make, r5, "reopened", END)
     event(make, r2, "status_changed", START + timedelta(days=6), to="in_progress")
     figures = board_of(db)["Roads"].figures
@@ -202,12 +243,14 @@ def test_no_resolution_means_no_reopen_rate(make, db):
 
 # -- satisfaction ---------------------------------------------------------------------------
 
+
 def test_satisfaction_is_the_mean_csat_from_five_answers(make, db):
     five, four = department(make, "Roads"), department(make, "Parks")
     for dept, scores in ((five[0], [5, 4, 4, 3, 1, None]), (four[0], [5, 5, 5, 5])):
         for score in scores:
-            make.survey_response(department_id=dept.id, csat=score,
-                                 created_at=START + timedelta(days=1))
+            make.survey_response(
+                department_id=dept.id, csat=score, created_at=START + timedelta(days=1)
+            )
     make.survey_response(department_id=five[0].id, csat=1, created_at=END)
     make.survey_response(department_id=four[0].id, csat=1, created_at=START - SECOND)
     board = board_of(db)
@@ -219,10 +262,12 @@ def test_satisfaction_is_the_mean_csat_from_five_answers(make, db):
 
 # -- the board ------------------------------------------------------------------------------
 
+
 def test_board_ranks_and_compares_with_the_previous_period(make, db):
     feb = START - timedelta(days=10)
-    roads, parks, water, idle = (department(make, n)[1]
-                                 for n in ("Roads", "Parks", "Water", "Idle"))
+    roads, parks, water, idle = (
+        department(make, n)[1] for n in ("Roads", "Parks", "Water", "Idle")
+    )
     # March: Water 100%; Roads and Parks 50%, Roads faster (median 2h against 3h).
     clock(make, water, hours=8)
     clock(make, roads, hours=2)
@@ -232,10 +277,17 @@ def test_board_ranks_and_compares_with_the_previous_period(make, db):
     # February: Parks 100%, Roads 0%, Water nothing.
     clock(make, parks, hours=4, stopped_at=feb)
     clock(make, roads, hours=6, stopped_at=feb, stage="breached")
-    rows = [r for r in department_board(db, MARCH, tz=TZ, now=LATER)
-            if r.figures.name in ("Roads", "Parks", "Water", "Idle")]
+    rows = [
+        r
+        for r in department_board(db, MARCH, tz=TZ, now=LATER)
+        if r.figures.name in ("Roads", "Parks", "Water", "Idle")
+    ]
     assert [(r.figures.name, r.rank, r.previous_rank) for r in rows] == [
-        ("Water", 1, None), ("Roads", 2, 2), ("Parks", 3, 1), ("Idle", None, None)]
+        ("Water", 1, None),
+        ("Roads", 2, 2),
+        ("Parks", 3, 1),
+        ("Idle", None, None),
+    ]
     water_row, roads_row, parks_row, idle_row = rows
     assert roads_row.change("resolution_compliance") == pytest.approx(0.5)
     assert parks_row.change("resolution_compliance") == pytest.approx(-0.5)
@@ -257,12 +309,12 @@ def test_board_ranks_and_compares_with_the_previous_period(make, db):
 def test_board_names_in_spanish_and_leaves_inactive_departments_out(make, db):
     make.department(name="Roads", translations={"es": {"name": "Calles"}})
     make.department(name="Closed", active=False)
-    names = {r.figures.name for r in department_board(db, MARCH, tz=TZ, locale="es",
-                                                       now=LATER)}
+    names = {r.figures.name for r in department_board(db, MARCH, tz=TZ, locale="es", now=LATER)}
     assert "Calles" in names and "Closed" not in names
 
 
 # -- drill-downs ----------------------------------------------------------------------------
+
 
 def test_drill_down_by_category_area_and_agent(make, db):
     dept, potholes = department(make, "Roads")
@@ -272,33 +324,71 @@ def test_drill_down_by_category_area_and_agent(make, db):
     ana = make.staff(dept, name="Ana")
     bo = make.staff(dept, name="Bo")
     day = START + timedelta(days=2)
-    cases = [(potholes, north, ana, 2, "met"), (potholes, south, bo, 4, "breached"),
-             (signs, north, ana, 6, "met"), (signs, None, None, 8, "met")]
+    cases = [
+        (potholes, north, ana, 2, "met"),
+        (potholes, south, bo, 4, "breached"),
+        (signs, north, ana, 6, "met"),
+        (signs, None, None, 8, "met"),
+    ]
     for category, area, agent, hours, stage in cases:
         request = make.request(category=category, area_id=area.id if area else None)
         task = make.task(request, created_at=day, assignee_id=agent.id if agent else None)
-        make.sla_clock(request, task=task, stage=stage, working_seconds=hours * H,
-                       started_at=day, stopped_at=day + timedelta(days=1))
-        make.survey_response(request_id=request.id, department_id=dept.id,
-                             category_id=category.id, csat=4, created_at=day)
+        make.sla_clock(
+            request,
+            task=task,
+            stage=stage,
+            working_seconds=hours * H,
+            started_at=day,
+            stopped_at=day + timedelta(days=1),
+        )
+        make.survey_response(
+            request_id=request.id,
+            department_id=dept.id,
+            category_id=category.id,
+            csat=4,
+            created_at=day,
+        )
     by_category = department_detail(db, dept.id, MARCH, tz=TZ, by="category", now=LATER)
-    assert [(r.name, r.tasks_opened, r.resolution_clocks, r.resolution_compliance,
-             r.median_resolution_hours, r.backlog, r.responses) for r in by_category] == [
-        ("Potholes", 2, 2, 0.5, 2, 2, 2), ("Signs", 2, 2, 1.0, 6, 2, 2)]
+    assert [
+        (
+            r.name,
+            r.tasks_opened,
+            r.resolution_clocks,
+            r.resolution_compliance,
+            r.median_resolution_hours,
+            r.backlog,
+            r.responses,
+        )
+        for r in by_category
+    ] == [("Potholes", 2, 2, 0.5, 2, 2, 2), ("Signs", 2, 2, 1.0, 6, 2, 2)]
     assert {r.group_id for r in by_category} == {potholes.id, signs.id}
     assert all(r.department_id == dept.id for r in by_category)
 
     by_area = department_detail(db, dept.id, MARCH, tz=TZ, by="area", now=LATER)
-    assert [(r.name, r.group_id, r.tasks_opened, r.median_resolution_hours)
-            for r in by_area] == [("North", north.id, 2, 2), ("South", south.id, 1, 4),
-                                  ("", None, 1, 8)]
+    assert [(r.name, r.group_id, r.tasks_opened, r.median_resolution_hours) for r in by_area] == [
+        ("North", north.id, 2, 2),
+        ("South", south.id, 1, 4),
+        ("", None, 1, 8),
+    ]
 
-    by_agent = department_detail(db, dept.id, MARCH, tz=TZ, by="agent",
-                                 include_agents=True, now=LATER)
-    assert [(r.name, r.tasks_opened, r.resolution_compliance, r.p90_resolution_hours,
-             r.responses, r.reopen_rate) for r in by_agent] == [
-        ("Ana", 2, 1.0, 6, None, None), ("Bo", 1, 0.0, 4, None, None),
-        ("", 1, 1.0, 8, None, None)]
+    by_agent = department_detail(
+        db, dept.id, MARCH, tz=TZ, by="agent", include_agents=True, now=LATER
+    )
+    assert [
+        (
+            r.name,
+            r.tasks_opened,
+            r.resolution_compliance,
+            r.p90_resolution_hours,
+            r.responses,
+            r.reopen_rate,
+        )
+        for r in by_agent
+    ] == [
+        ("Ana", 2, 1.0, 6, None, None),
+        ("Bo", 1, 0.0, 4, None, None),
+        ("", 1, 1.0, 8, None, None),
+    ]
 
 
 def test_agent_figures_need_permission_and_groupings_are_checked(make, db):
@@ -310,15 +400,33 @@ def test_agent_figures_need_permission_and_groupings_are_checked(make, db):
 
 
 def test_as_table_spreads_the_backlog_ages():
-    header, body = as_table([DepartmentFigures(7, "Roads", backlog=3, backlog_ages={
-        "under_2_days": 1, "2_to_7_days": 0, "7_to_30_days": 2, "30_days_and_over": 0})])
+    header, body = as_table(
+        [
+            DepartmentFigures(
+                7,
+                "Roads",
+                backlog=3,
+                backlog_ages={
+                    "under_2_days": 1,
+                    "2_to_7_days": 0,
+                    "7_to_30_days": 2,
+                    "30_days_and_over": 0,
+                },
+            )
+        ]
+    )
     assert header[:3] == ["department_id", "name", "group_id"]
-    assert header[-4:] == ["backlog_under_2_days", "backlog_2_to_7_days",
-                           "backlog_7_to_30_days", "backlog_30_days_and_over"]
+    assert header[-4:] == [
+        "backlog_under_2_days",
+        "backlog_2_to_7_days",
+        "backlog_7_to_30_days",
+        "backlog_30_days_and_over",
+    ]
     assert body[0][:2] == [7, "Roads"] and body[0][-4:] == [1, 0, 2, 0]
 
 
 # -- query plans ----------------------------------------------------------------------------
+
 
 def test_board_and_drill_downs_read_index_ranges(make, db):
     dept, category = department(make, "Roads")
@@ -335,12 +443,20 @@ def test_board_and_drill_downs_read_index_ranges(make, db):
         assert f"SCAN {table}" not in text, text
     # The backlog: never-closed tasks (open ones, or closed_at null), plus tasks closed
     # since the period end; never the whole history of the department.
-    assert ("(department_id=? AND is_open=?)" in text
-            or "ix_tasks_department_closed (department_id=? AND closed_at=?)" in text)
+    assert (
+        "(department_id=? AND is_open=?)" in text
+        or "ix_tasks_department_closed (department_id=? AND closed_at=?)" in text
+    )
     assert "ix_tasks_department_closed (department_id=? AND closed_at>?)" in text
     assert "created_at<?)" not in text.replace("created_at>? AND created_at<?)", "")
-    for index in ("ix_tasks_department_created", "ix_tasks_department_closed",
-                  "ix_sla_clocks_department_kind_stopped",
-                  "ix_request_events_kind_created", "ix_survey_responses_department_created"):
+    for index in (
+        "ix_tasks_department_created",
+        "ix_tasks_department_closed",
+        "ix_sla_clocks_department_kind_stopped",
+        "ix_request_events_kind_created",
+        "ix_survey_responses_department_created",
+    ):
         assert f"USING INDEX {index}" in text or f"USING COVERING INDEX {index}" in text, (
-            index, text)
+            index,
+            text,
+        )

@@ -24,8 +24,13 @@ from tests.factories import PASSWORD
 
 # --- pure rules: no database, no Flask -------------------------------------------------------
 
-CASE = NewCase(category_id=1, category_department_id=100, area_id=7, channel="web",
-               description="Water is pouring out of a broken Fire Hydrant on Elm St.")
+CASE = NewCase(
+    category_id=1,
+    category_department_id=100,
+    area_id=7,
+    channel="web",
+    description="Water is pouring out of a broken Fire Hydrant on Elm St.",
+)
 
 
 def test_no_rules_falls_back_to_the_category_department():
@@ -46,8 +51,7 @@ def test_rules_by_category_area_and_channel():
 def test_every_condition_must_hold():
     rule = Rule(department_id=5, category_id=1, area_id=7, channel="phone")
     assert decide([rule], CASE).department_id == 100
-    rule = Rule.build(department_id=5, category_id=1, area_id=7, channel="web",
-                      keywords="hydrant")
+    rule = Rule.build(department_id=5, category_id=1, area_id=7, channel="web", keywords="hydrant")
     assert decide([rule], CASE).department_id == 5
 
 
@@ -83,6 +87,7 @@ def test_first_match_wins_in_position_order_and_inactive_rules_are_skipped():
 
 # --- routing a filed request -----------------------------------------------------------------
 
+
 def _rule(db, **kw) -> RoutingRule:
     kw.setdefault("name", "Rule")
     kw.setdefault("position", 10)
@@ -93,14 +98,17 @@ def _rule(db, **kw) -> RoutingRule:
 
 
 def _file(db, settings: Settings, category, **kw):
-    filing = Filing(category_code=category.code, description=kw.pop("description", "A hole"),
-                    address="1 Main Street", **kw)
+    filing = Filing(
+        category_code=category.code,
+        description=kw.pop("description", "A hole"),
+        address="1 Main Street",
+        **kw,
+    )
     return submit_request(db, settings=settings, filing=filing).request
 
 
 def _routed(db, request) -> Event:
-    return db.scalar(select(Event).where(Event.request_id == request.id,
-                                         Event.kind == "routed"))
+    return db.scalar(select(Event).where(Event.request_id == request.id, Event.kind == "routed"))
 
 
 def test_filing_uses_the_category_department_when_no_rule_matches(db, make, settings):
@@ -120,14 +128,20 @@ def test_filing_uses_the_category_department_when_no_rule_matches(db, make, sett
 def test_filing_follows_the_first_matching_rule_by_keyword(db, make, settings):
     category = make.category()
     water, streets = make.department(code="water"), make.department(code="streets")
-    _rule(db, name="Hydrants", keywords="hydrant, water main", department_id=water.id,
-          position=20)
-    _rule(db, name="Catch-all for this category", category_id=category.id,
-          department_id=streets.id, position=30)
+    _rule(db, name="Hydrants", keywords="hydrant, water main", department_id=water.id, position=20)
+    _rule(
+        db,
+        name="Catch-all for this category",
+        category_id=category.id,
+        department_id=streets.id,
+        position=30,
+    )
     filed = _file(db, settings, category, description="The WATER MAIN burst near the school")
     assert filed.department_id == water.id
     assert _routed(db, filed).data == {
-        "department": "water", "department_name": water.name, "rule": "Hydrants",
+        "department": "water",
+        "department_name": water.name,
+        "rule": "Hydrants",
         "task_id": db.scalar(select(Task.id).where(Task.request_id == filed.id)),
         "rule_id": _routed(db, filed).data["rule_id"],
     }
@@ -157,10 +171,13 @@ def test_a_rule_to_an_inactive_department_is_skipped(db, make, settings):
 
 # --- the admin pages -------------------------------------------------------------------------
 
+
 def _sign_in(client, user) -> None:
     page = client.get("/account/sign-in").get_data(as_text=True)
-    response = client.post("/account/sign-in", data={"csrf_token": csrf_from(page),
-                                                     "email": user.email, "password": PASSWORD})
+    response = client.post(
+        "/account/sign-in",
+        data={"csrf_token": csrf_from(page), "email": user.email, "password": PASSWORD},
+    )
     assert response.status_code == 302
 
 
@@ -182,22 +199,40 @@ def test_admin_creates_edits_reorders_and_deletes_rules(client, db, make, admin)
     water = make.department(name="Water Works")
     streets = make.department(name="Street Crews")
     token = _form(client, "/staff/admin/routing/new")
-    response = client.post("/staff/admin/routing/new", data={
-        "csrf_token": token, "name": "Hydrants", "department": str(water.id),
-        "category": "", "area": "", "channel": "", "keywords": "hydrant, water main",
-        "active": "y"})
+    response = client.post(
+        "/staff/admin/routing/new",
+        data={
+            "csrf_token": token,
+            "name": "Hydrants",
+            "department": str(water.id),
+            "category": "",
+            "area": "",
+            "channel": "",
+            "keywords": "hydrant, water main",
+            "active": "y",
+        },
+    )
     assert response.status_code == 302
     hydrants = db.scalar(select(RoutingRule).where(RoutingRule.name == "Hydrants"))
     assert hydrants.keywords == "hydrant, water main" and hydrants.department_id == water.id
-    client.post("/staff/admin/routing/new", data={
-        "csrf_token": token, "name": "Potholes by phone", "department": str(streets.id),
-        "category": str(category.id), "channel": "phone", "active": "y"})
+    client.post(
+        "/staff/admin/routing/new",
+        data={
+            "csrf_token": token,
+            "name": "Potholes by phone",
+            "department": str(streets.id),
+            "category": str(category.id),
+            "channel": "phone",
+            "active": "y",
+        },
+    )
     potholes = db.scalar(select(RoutingRule).where(RoutingRule.name == "Potholes by phone"))
     listing = client.get("/staff/admin/routing/").get_data(as_text=True)
     assert listing.index("Hydrants") < listing.index("Potholes by phone")
 
-    response = client.post(f"/staff/admin/routing/{potholes.id}/move",
-                           data={"csrf_token": token, "direction": "up"})
+    response = client.post(
+        f"/staff/admin/routing/{potholes.id}/move", data={"csrf_token": token, "direction": "up"}
+    )
     assert response.status_code == 302
     listing = client.get("/staff/admin/routing/").get_data(as_text=True)
     assert listing.index("Potholes by phone") < listing.index("Hydrants")
@@ -205,20 +240,27 @@ def test_admin_creates_edits_reorders_and_deletes_rules(client, db, make, admin)
     db.refresh(hydrants)
     edit = client.get(f"/staff/admin/routing/{hydrants.id}/edit").get_data(as_text=True)
     assert "hydrant, water main" in edit
-    response = client.post(f"/staff/admin/routing/{hydrants.id}/edit", data={
-        "csrf_token": token, "name": "Hydrants and mains", "department": str(water.id),
-        "keywords": "hydrant", "version": str(hydrants.version)})
+    response = client.post(
+        f"/staff/admin/routing/{hydrants.id}/edit",
+        data={
+            "csrf_token": token,
+            "name": "Hydrants and mains",
+            "department": str(water.id),
+            "keywords": "hydrant",
+            "version": str(hydrants.version),
+        },
+    )
     assert response.status_code == 302
     db.refresh(hydrants)
     assert hydrants.name == "Hydrants and mains" and hydrants.active is False
 
-    response = client.post(f"/staff/admin/routing/{hydrants.id}/delete",
-                           data={"csrf_token": token})
+    response = client.post(f"/staff/admin/routing/{hydrants.id}/delete", data={"csrf_token": token})
     assert response.status_code == 302
     assert db.scalar(select(RoutingRule.id).where(RoutingRule.id == hydrants.id)) is None
 
-    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.entity == "routing_rule")
-                         .order_by(AuditEntry.id)).all()
+    actions = db.scalars(
+        select(AuditEntry.action).where(AuditEntry.entity == "routing_rule").order_by(AuditEntry.id)
+    ).all()
     assert actions == ["created", "created", "moved_up", "updated", "deleted"]
     entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "updated"))
     assert entry.actor_id == admin.id
@@ -229,36 +271,58 @@ def test_preview_says_where_a_request_would_go(client, db, make, admin):
     category = make.category(name="Water leak", department=make.department(name="Streets"))
     water = make.department(name="Water Works")
     _rule(db, name="Hydrants", keywords="hydrant", department_id=water.id)
-    page = client.get("/staff/admin/routing/preview", query_string={
-        "category": category.id, "area": "", "channel": "web",
-        "description": "Broken hydrant on Elm"}).get_data(as_text=True)
+    page = client.get(
+        "/staff/admin/routing/preview",
+        query_string={
+            "category": category.id,
+            "area": "",
+            "channel": "web",
+            "description": "Broken hydrant on Elm",
+        },
+    ).get_data(as_text=True)
     assert "A request like this would go to" in page
     assert "Water Works" in page and "Hydrants" in page
-    page = client.get("/staff/admin/routing/preview", query_string={
-        "category": category.id, "channel": "web", "description": "A leak"}
+    page = client.get(
+        "/staff/admin/routing/preview",
+        query_string={"category": category.id, "channel": "web", "description": "A leak"},
     ).get_data(as_text=True)
     assert "Streets" in page and "category default" in page
 
 
 def test_bad_input_is_a_form_error_not_a_500(client, db, make, admin):
     token = _form(client, "/staff/admin/routing/new")
-    response = client.post("/staff/admin/routing/new", data={
-        "csrf_token": token, "name": "Forged", "department": "999999", "channel": "pigeon"})
+    response = client.post(
+        "/staff/admin/routing/new",
+        data={"csrf_token": token, "name": "Forged", "department": "999999", "channel": "pigeon"},
+    )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert "Choose a department from the list" in page
     assert "Choose a channel from the list" in page
-    response = client.post("/staff/admin/routing/new", data={
-        "csrf_token": token, "name": "", "department": "not-a-number"})
+    response = client.post(
+        "/staff/admin/routing/new",
+        data={"csrf_token": token, "name": "", "department": "not-a-number"},
+    )
     assert response.status_code == 400
     assert db.scalar(select(RoutingRule)) is None
-    assert client.get("/staff/admin/routing/preview",
-                      query_string={"category": "x", "channel": "web"}).status_code == 400
-    assert client.post("/staff/admin/routing/999999/delete",
-                       data={"csrf_token": token}).status_code == 404
+    assert (
+        client.get(
+            "/staff/admin/routing/preview", query_string={"category": "x", "channel": "web"}
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post("/staff/admin/routing/999999/delete", data={"csrf_token": token}).status_code
+        == 404
+    )
     rule = _rule(db, name="One", department_id=make.department().id)
-    assert client.post(f"/staff/admin/routing/{rule.id}/move",
-                       data={"csrf_token": token, "direction": "sideways"}).status_code == 400
+    assert (
+        client.post(
+            f"/staff/admin/routing/{rule.id}/move",
+            data={"csrf_token": token, "direction": "sideways"},
+        ).status_code
+        == 400
+    )
 
 
 def test_a_stale_edit_is_refused_with_a_clear_message(client, db, make, admin):
@@ -268,18 +332,30 @@ def test_a_stale_edit_is_refused_with_a_clear_message(client, db, make, admin):
     stale = rule.version
     rule.name = "Changed meanwhile"
     db.flush()
-    response = client.post(f"/staff/admin/routing/{rule.id}/edit", data={
-        "csrf_token": token, "name": "Mine", "department": str(dept.id),
-        "version": str(stale)})
+    response = client.post(
+        f"/staff/admin/routing/{rule.id}/edit",
+        data={
+            "csrf_token": token,
+            "name": "Mine",
+            "department": str(dept.id),
+            "version": str(stale),
+        },
+    )
     assert response.status_code == 409
     assert "This rule changed while you were editing" in response.get_data(as_text=True)
     page = response.get_data(as_text=True)
     assert "Changed meanwhile" in page and 'value="Mine"' in page
     db.refresh(rule)
     assert rule.name == "Changed meanwhile"
-    response = client.post(f"/staff/admin/routing/{rule.id}/edit", data={
-        "csrf_token": token, "name": "Mine", "department": str(dept.id),
-        "version": str(rule.version)})
+    response = client.post(
+        f"/staff/admin/routing/{rule.id}/edit",
+        data={
+            "csrf_token": token,
+            "name": "Mine",
+            "department": str(dept.id),
+            "version": str(rule.version),
+        },
+    )
     assert response.status_code == 302  # saved again, knowingly
     db.refresh(rule)
     assert rule.name == "Mine"
@@ -288,11 +364,16 @@ def test_a_stale_edit_is_refused_with_a_clear_message(client, db, make, admin):
 def test_a_change_racing_another_is_a_conflict_not_a_crash(db, make):
     dept = make.department()
     rule = _rule(db, name="Racing", department_id=dept.id)
-    db.execute(update(RoutingRule).where(RoutingRule.id == rule.id).values(version=99)
-               .execution_options(synchronize_session=False))
+    db.execute(
+        update(RoutingRule)
+        .where(RoutingRule.id == rule.id)
+        .values(version=99)
+        .execution_options(synchronize_session=False)
+    )
     with pytest.raises(service.RuleConflict):
-        service.update_rule(db, rule, service.RuleInput(name="Mine", department_id=dept.id),
-                            actor=None)
+        service.update_rule(
+            db, rule, service.RuleInput(name="Mine", department_id=dept.id), actor=None
+        )
     db.rollback()
 
 
@@ -301,13 +382,28 @@ def test_two_rules_cannot_share_a_name(client, db, make, admin):
     water = make.department(name="Water Works")
     first = _rule(db, name="Hydrants", keywords="hydrant", department_id=water.id)
     token = _form(client, "/staff/admin/routing/new")
-    response = client.post("/staff/admin/routing/new", data={
-        "csrf_token": token, "name": "  hydrants ", "department": str(water.id),
-        "keywords": "main", "active": "y"})
+    response = client.post(
+        "/staff/admin/routing/new",
+        data={
+            "csrf_token": token,
+            "name": "  hydrants ",
+            "department": str(water.id),
+            "keywords": "main",
+            "active": "y",
+        },
+    )
     assert response.status_code == 400
     assert "Another rule has this name" in response.get_data(as_text=True)
-    response = client.post(f"/staff/admin/routing/{first.id}/edit", data={
-        "csrf_token": token, "name": "Hydrants", "department": str(water.id),
-        "keywords": "hydrant, fire plug", "active": "y", "version": str(first.version)})
+    response = client.post(
+        f"/staff/admin/routing/{first.id}/edit",
+        data={
+            "csrf_token": token,
+            "name": "Hydrants",
+            "department": str(water.id),
+            "keywords": "hydrant, fire plug",
+            "active": "y",
+            "version": str(first.version),
+        },
+    )
     assert response.status_code == 302  # its own name is not someone else's
     assert db.scalar(select(func.count()).select_from(RoutingRule)) == 1

@@ -34,10 +34,12 @@ def found(client, q: str) -> str:
 def test_finds_by_description_word_address_and_reference_first(client, make, db, depts):
     water, _ = depts
     cat = make.category(department=water)
-    leak = make.request(category=cat, description="Water gushing from a hydrant",
-                        address="12 Quarry Lane")
-    other = make.request(category=cat, description="Hydrant painted the wrong colour "
-                         f"see {leak.reference}")
+    leak = make.request(
+        category=cat, description="Water gushing from a hydrant", address="12 Quarry Lane"
+    )
+    other = make.request(
+        category=cat, description=f"Hydrant painted the wrong colour see {leak.reference}"
+    )
     agent = agent_of(make, db, water)
     sign_in(client, agent)
     html = found(client, "gushing")
@@ -79,10 +81,12 @@ def test_finds_by_contact_email_and_account_email(client, make, db, depts):
 
 def test_agents_see_only_their_departments_cases(client, make, db, depts):
     water, streets = depts
-    mine = make.request(category=make.category(department=water),
-                        description="Sinkhole near the school")
-    theirs = make.request(category=make.category(department=streets),
-                          description="Sinkhole by the library")
+    mine = make.request(
+        category=make.category(department=water), description="Sinkhole near the school"
+    )
+    theirs = make.request(
+        category=make.category(department=streets), description="Sinkhole by the library"
+    )
     sign_in(client, agent_of(make, db, water))
     html = found(client, "sinkhole")
     assert mine.reference in html and theirs.reference not in html
@@ -102,8 +106,23 @@ def test_admins_see_every_department(client, make, db, depts):
     assert a.reference in html and b.reference in html
 
 
-@pytest.mark.parametrize("q", ['"', "NEAR(a b)", "a* OR", "body:x", "-", "'", "*", "@", "x" * 500,
-                               "AND", "sr-2026-", "( ) ^"])
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"',
+        "NEAR(a b)",
+        "a* OR",
+        "body:x",
+        "-",
+        "'",
+        "*",
+        "@",
+        "x" * 500,
+        "AND",
+        "sr-2026-",
+        "( ) ^",
+    ],
+)
 def test_odd_queries_never_fail(client, make, db, depts, q):
     make.request(category=make.category(department=depts[0]))
     sign_in(client, agent_of(make, db, depts[0]))
@@ -137,12 +156,14 @@ def test_results_show_the_promise_made_to_the_resident(client, make, db, depts):
     water, _ = depts
     cat = make.category(department=water)
     now = clock.now()
-    late = make.request(category=cat, description="Hydrant leaking late",
-                        expected_at=now - timedelta(hours=3))
-    waiting = make.request(category=cat, description="Hydrant leaking waiting",
-                           status="waiting_on_third_party")
+    late = make.request(
+        category=cat, description="Hydrant leaking late", expected_at=now - timedelta(hours=3)
+    )
+    waiting = make.request(
+        category=cat, description="Hydrant leaking waiting", status="waiting_on_third_party"
+    )
     sign_in(client, agent_of(make, db, water))
     html = client.get("/staff/search/", query_string={"q": "leaking"}).get_data(as_text=True)
-    rows = {ref: html[html.index(ref):][:1500] for ref in (late.reference, waiting.reference)}
+    rows = {ref: html[html.index(ref) :][:1500] for ref in (late.reference, waiting.reference)}
     assert "Breached by 3 hours" in rows[late.reference]
     assert "Paused" in rows[waiting.reference]

@@ -25,9 +25,11 @@ def local(*args: int) -> datetime:
 
 
 def weekdays(start: int, end: int, *, closed=()) -> WorkingCalendar:
-    return WorkingCalendar(timezone="America/Chicago",
-                           hours={d: [(start * 60, end * 60)] for d in range(5)},
-                           is_closed=lambda day: day in closed)
+    return WorkingCalendar(
+        timezone="America/Chicago",
+        hours={d: [(start * 60, end * 60)] for d in range(5)},
+        is_closed=lambda day: day in closed,
+    )
 
 
 def test_friday_night_case_has_one_and_a_half_working_hours_by_monday_half_past_nine():
@@ -54,12 +56,12 @@ def test_work_created_on_a_holiday_starts_at_the_next_working_period():
 
 
 def test_lunch_break_is_two_periods():
-    calendar = WorkingCalendar(timezone="America/Chicago",
-                               hours={0: [(480, 720), (780, 1020)]})
+    calendar = WorkingCalendar(timezone="America/Chicago", hours={0: [(480, 720), (780, 1020)]})
     monday = date(2026, 11, 16)
     assert calendar.add(local(2026, 11, 16, 11, 0), 2 * HOUR) == local(2026, 11, 16, 14, 0)
-    assert calendar.working_seconds(local(2026, 11, 16, 7, 0),
-                                    local(2026, 11, 16, 18, 0)) == 8 * HOUR
+    assert (
+        calendar.working_seconds(local(2026, 11, 16, 7, 0), local(2026, 11, 16, 18, 0)) == 8 * HOUR
+    )
     assert monday.weekday() == 0
 
 
@@ -99,13 +101,16 @@ def test_a_calendar_without_working_time_is_refused():
         closed.add(datetime(2026, 1, 1, tzinfo=UTC), 1)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("8-12", "is not a period"),
-    ("17:00-08:00", "ends before it starts"),
-    ("08:00-12:00, 11:00-13:00", "must not overlap"),
-    ("25:00-26:00", "does not exist"),
-    ("08:00-24:30", "does not exist"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("8-12", "is not a period"),
+        ("17:00-08:00", "ends before it starts"),
+        ("08:00-12:00, 11:00-13:00", "must not overlap"),
+        ("25:00-26:00", "does not exist"),
+        ("08:00-24:30", "does not exist"),
+    ],
+)
 def test_parse_hours_refuses_bad_periods(text, message):
     with pytest.raises(ValueError, match=message):
         parse_hours(text)
@@ -119,11 +124,20 @@ def test_parse_and_format_hours_round_trip():
 
 
 def test_load_calendar_brings_public_holidays_and_city_closures(db):
-    row = BusinessCalendar(code="city", name="City", timezone="America/Chicago",
-                           hours={"mon": [["08:00", "17:00"]], "tue": [["08:00", "17:00"]],
-                                  "wed": [["08:00", "17:00"]], "thu": [["08:00", "17:00"]],
-                                  "fri": [["08:00", "17:00"]]},
-                           holiday_country="US", holiday_subdivision="IL")
+    row = BusinessCalendar(
+        code="city",
+        name="City",
+        timezone="America/Chicago",
+        hours={
+            "mon": [["08:00", "17:00"]],
+            "tue": [["08:00", "17:00"]],
+            "wed": [["08:00", "17:00"]],
+            "thu": [["08:00", "17:00"]],
+            "fri": [["08:00", "17:00"]],
+        },
+        holiday_country="US",
+        holiday_subdivision="IL",
+    )
     db.add(row)
     db.flush()
     calendar = load_calendar(db, row.id, default_timezone="UTC")

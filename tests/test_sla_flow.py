@@ -63,31 +63,51 @@ class City:
         self.settings = app.extensions["portal.settings"]
         session = self.db.session(write=True)
         make = Factories(session, self.settings)
-        calendar = BusinessCalendar(code="city", name="City hours", timezone="America/Chicago",
-                                    hours=WEEKDAY_HOURS, holiday_country="US",
-                                    holiday_subdivision="IL")
+        calendar = BusinessCalendar(
+            code="city",
+            name="City hours",
+            timezone="America/Chicago",
+            hours=WEEKDAY_HOURS,
+            holiday_country="US",
+            holiday_subdivision="IL",
+        )
         session.add(calendar)
         session.flush()
-        streets = make.department(code="streets", name="Streets", calendar_id=calendar.id,
-                                  assignment_mode="round_robin",
-                                  breach_actions=["escalation_queue"])
+        streets = make.department(
+            code="streets",
+            name="Streets",
+            calendar_id=calendar.id,
+            assignment_mode="round_robin",
+            breach_actions=["escalation_queue"],
+        )
         water = make.department(code="water", name="Water", calendar_id=calendar.id)
         make.area()
         make.category(code="pothole", department=streets)
-        session.add(SlaPolicy(name="Default", first_response_amount=8,
-                              resolution_amount=16, pause_statuses=["waiting_on_resident"]))
+        session.add(
+            SlaPolicy(
+                name="Default",
+                first_response_amount=8,
+                resolution_amount=16,
+                pause_statuses=["waiting_on_resident"],
+            )
+        )
         self.agent = make.user(role="agent", email="agent@city.example", name="Ada Agent")
         self.boss = make.user(role="supervisor", email="boss@city.example", name="Sam Boss")
         self.plumber = make.user(role="agent", email="plumber@city.example", name="Pat")
-        session.add_all([
-            StaffMembership(user_id=self.agent.id, department_id=streets.id, role="agent"),
-            StaffMembership(user_id=self.boss.id, department_id=streets.id, role="supervisor"),
-            StaffMembership(user_id=self.plumber.id, department_id=water.id, role="agent"),
-        ])
+        session.add_all(
+            [
+                StaffMembership(user_id=self.agent.id, department_id=streets.id, role="agent"),
+                StaffMembership(user_id=self.boss.id, department_id=streets.id, role="supervisor"),
+                StaffMembership(user_id=self.plumber.id, department_id=water.id, role="agent"),
+            ]
+        )
         session.commit()
         self.streets_id, self.water_id = streets.id, water.id
-        self.agent_id, self.boss_id, self.plumber_id = (self.agent.id, self.boss.id,
-                                                        self.plumber.id)
+        self.agent_id, self.boss_id, self.plumber_id = (
+            self.agent.id,
+            self.boss.id,
+            self.plumber.id,
+        )
         session.close()
 
     @contextmanager
@@ -117,10 +137,18 @@ def _task_clock(session, task_id: int) -> SlaClock:
 def test_friday_before_labor_day_to_breach_escalation_and_resolution(city, smtp):
     # Friday 4 September 2026, 15:00: Monday the 7th is Labor Day.
     with frozen(at(2026, 9, 4, 15, 0)), city.session() as s:
-        sr = submit_request(s, settings=city.settings, filing=Filing(
-            category_code="pothole", description="Deep pothole by the school",
-            address="1 Main St", lat=INSIDE[0], lon=INSIDE[1],
-            contact_email="resident@example.org"))
+        sr = submit_request(
+            s,
+            settings=city.settings,
+            filing=Filing(
+                category_code="pothole",
+                description="Deep pothole by the school",
+                address="1 Main St",
+                lat=INSIDE[0],
+                lon=INSIDE[1],
+                contact_email="resident@example.org",
+            ),
+        )
         reference = sr.request.reference
     with city.session() as s:
         sr = s.scalar(select(ServiceRequest).where(ServiceRequest.reference == reference))
@@ -137,18 +165,29 @@ def test_friday_before_labor_day_to_breach_escalation_and_resolution(city, smtp)
     # Tuesday 10:00 (4 h used) staff ask the resident; Wednesday 10:00 the resident answers.
     with frozen(at(2026, 9, 8, 10, 0)), city.session() as s:
         sr = s.get(ServiceRequest, sr.id)
-        casework.ask_question(s, settings=city.settings, request=sr, question="Which lane?",
-                              actor=s.get(type(city.agent), city.agent_id), version=sr.version)
+        casework.ask_question(
+            s,
+            settings=city.settings,
+            request=sr,
+            question="Which lane?",
+            actor=s.get(type(city.agent), city.agent_id),
+            version=sr.version,
+        )
     with city.session() as s:
         task = s.get(Task, task_id)
         assert task.sla_stage == "paused" and task.due_at is None
         assert s.get(ServiceRequest, sr.id).expected_at is None
-        first_response = s.scalar(select(SlaClock).where(
-            SlaClock.request_id == sr.id, SlaClock.kind == "first_response"))
+        first_response = s.scalar(
+            select(SlaClock).where(SlaClock.request_id == sr.id, SlaClock.kind == "first_response")
+        )
         assert first_response.stage == "met"  # the question was the first public reply
     with frozen(at(2026, 9, 9, 10, 0)), city.session() as s:
-        updates.resident_reply(s, settings=city.settings, request=s.get(ServiceRequest, sr.id),
-                               body="The left lane, northbound.")
+        updates.resident_reply(
+            s,
+            settings=city.settings,
+            request=s.get(ServiceRequest, sr.id),
+            body="The left lane, northbound.",
+        )
     with city.session() as s:
         task = s.get(Task, task_id)
         # 12 h left from Wednesday 10:00: Wed 10-17 (7), Thu 8-13 (5).
@@ -156,9 +195,11 @@ def test_friday_before_labor_day_to_breach_escalation_and_resolution(city, smtp)
         clock_row = _task_clock(s, task_id)
         assert clock_row.original_due_at == at(2026, 9, 9, 13, 0)  # the original never moves
         assert clock_row.paused_seconds == 24 * 3600
-        moved = s.scalars(select(Event).where(Event.request_id == sr.id,
-                                              Event.kind == "expected_changed")
-                          .order_by(Event.id)).all()
+        moved = s.scalars(
+            select(Event)
+            .where(Event.request_id == sr.id, Event.kind == "expected_changed")
+            .order_by(Event.id)
+        ).all()
         assert [e.data["reason"] for e in moved] == ["waiting_on_resident", "resumed"]
         assert moved[-1].public
         assert datetime.fromisoformat(moved[-1].data["to"]) == at(2026, 9, 10, 13, 0)
@@ -175,8 +216,9 @@ def test_friday_before_labor_day_to_breach_escalation_and_resolution(city, smtp)
     def work(app) -> None:
         try:
             barrier.wait()
-            results.append(sweep(app.extensions["portal.db"], city.settings,
-                                 at(2026, 9, 10, 13, 30)))
+            results.append(
+                sweep(app.extensions["portal.db"], city.settings, at(2026, 9, 10, 13, 30))
+            )
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -200,17 +242,21 @@ def test_friday_before_labor_day_to_breach_escalation_and_resolution(city, smtp)
         assert clock_row.breached_at == at(2026, 9, 10, 13, 0)
         notices = s.scalars(select(StaffNotice).order_by(StaffNotice.id)).all()
         assert [(n.user_id, n.kind) for n in notices] == [
-            (city.agent_id, "sla_half"), (city.agent_id, "sla_breached"),
-            (city.boss_id, "sla_breached")]
-        sla_events = s.scalars(select(Event).where(Event.request_id == sr.id,
-                                                   Event.kind == "sla")).all()
+            (city.agent_id, "sla_half"),
+            (city.agent_id, "sla_breached"),
+            (city.boss_id, "sla_breached"),
+        ]
+        sla_events = s.scalars(
+            select(Event).where(Event.request_id == sr.id, Event.kind == "sla")
+        ).all()
         # The case's own promise breached too: written on the case, not told again.
         assert sorted(e.data["action"] for e in sla_events) == ["breached", "case_breached"]
         assert not any(e.public for e in sla_events)
 
     with frozen(at(2026, 9, 10, 13, 31)):
-        sent = deliver_outbox(city.db, SmtpSender(city.settings), now=clock.now(),
-                              max_attempts=3).sent
+        sent = deliver_outbox(
+            city.db, SmtpSender(city.settings), now=clock.now(), max_attempts=3
+        ).sent
     smtp.wait_for(sent)
     assert len(smtp.to("boss@city.example")) == 1
     assert len(smtp.to("agent@city.example")) == 2
@@ -218,10 +264,13 @@ def test_friday_before_labor_day_to_breach_escalation_and_resolution(city, smtp)
     # Thursday 14:00 the task goes to Water; its first hours stay on Streets' record.
     with frozen(at(2026, 9, 10, 14, 0)), city.session() as s:
         task = s.get(Task, task_id)
-        new = casework.transfer_task(s, task=task, department=s.get(type(task.department),
-                                                                     city.water_id),
-                                     reason="A water main leak under the pothole",
-                                     actor=s.get(type(city.agent), city.agent_id))
+        new = casework.transfer_task(
+            s,
+            task=task,
+            department=s.get(type(task.department), city.water_id),
+            reason="A water main leak under the pothole",
+            actor=s.get(type(city.agent), city.agent_id),
+        )
         new_id = new.id
     with city.session() as s:
         old_clock = _task_clock(s, task_id)
@@ -230,26 +279,39 @@ def test_friday_before_labor_day_to_breach_escalation_and_resolution(city, smtp)
         new_clock = _task_clock(s, new_id)
         assert new_clock.stage == "running" and new_clock.department_id == city.water_id
         assert new_clock.started_at == at(2026, 9, 10, 14, 0)
-        case_clock = s.scalar(select(SlaClock).where(SlaClock.request_id == sr.id,
-                                                     SlaClock.task_id.is_(None),
-                                                     SlaClock.kind == "resolution"))
+        case_clock = s.scalar(
+            select(SlaClock).where(
+                SlaClock.request_id == sr.id,
+                SlaClock.task_id.is_(None),
+                SlaClock.kind == "resolution",
+            )
+        )
         assert case_clock.stage == "running"  # the case clock keeps running
 
     # Friday 9:00 Water finishes the last open task: the case resolves and the resident hears.
     smtp.clear()
     with frozen(at(2026, 9, 11, 9, 0)), city.session() as s:
-        casework.complete_task(s, settings=city.settings, task=s.get(Task, new_id),
-                               actor=s.get(type(city.agent), city.plumber_id))
+        casework.complete_task(
+            s,
+            settings=city.settings,
+            task=s.get(Task, new_id),
+            actor=s.get(type(city.agent), city.plumber_id),
+        )
     with city.session() as s:
         sr = s.get(ServiceRequest, sr.id)
         assert sr.status == "resolved" and sr.expected_at is None
         assert _task_clock(s, new_id).stage == "met"
-        case_clock = s.scalar(select(SlaClock).where(SlaClock.request_id == sr.id,
-                                                     SlaClock.kind == "resolution",
-                                                     SlaClock.task_id.is_(None)))
+        case_clock = s.scalar(
+            select(SlaClock).where(
+                SlaClock.request_id == sr.id,
+                SlaClock.kind == "resolution",
+                SlaClock.task_id.is_(None),
+            )
+        )
         assert case_clock.stage == "breached"  # 20 working hours against 16
     with frozen(at(2026, 9, 11, 9, 1)):
-        sent = deliver_outbox(city.db, SmtpSender(city.settings), now=clock.now(),
-                              max_attempts=3).sent
+        sent = deliver_outbox(
+            city.db, SmtpSender(city.settings), now=clock.now(), max_attempts=3
+        ).sent
     smtp.wait_for(sent)
     assert any("resolved" in m["Subject"].lower() for m in smtp.to("resident@example.org"))

@@ -39,20 +39,34 @@ def _real_time():
 
 def _outbox(db, kind: str) -> list[OutboxMessage]:
     db.expire_all()
-    return list(db.scalars(select(OutboxMessage).where(OutboxMessage.kind == kind)
-                           .order_by(OutboxMessage.id)))
+    return list(
+        db.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+        )
+    )
 
 
 def _notices(db, user) -> list[StaffNotice]:
     db.expire_all()
-    return list(db.scalars(select(StaffNotice).where(StaffNotice.user_id == user.id)
-                           .order_by(StaffNotice.id)))
+    return list(
+        db.scalars(
+            select(StaffNotice).where(StaffNotice.user_id == user.id).order_by(StaffNotice.id)
+        )
+    )
 
 
 def _notify(db, settings, office, user=None, kind="sla_at_risk", **kw):
     data = kw.pop("data", {"due_at": "2026-03-03T17:00:00+00:00", "percent": 75})
-    return notify_staff(db, settings=settings, user=user or office.agent_x, kind=kind,
-                        request=office.case, task=office.task_x, data=data, **kw)
+    return notify_staff(
+        db,
+        settings=settings,
+        user=user or office.agent_x,
+        kind=kind,
+        request=office.case,
+        task=office.task_x,
+        data=data,
+        **kw,
+    )
 
 
 # --- writing notices and their emails -------------------------------------------------------
@@ -71,8 +85,10 @@ def test_each_queues_one_email_now_with_links(db, make, settings):
     assert message.to_address == office.agent_x.email
     assert message.next_attempt_at == SUNDAY_EVENING
     assert message.subject == f"At risk: {office.case.reference}"
-    sentence = (f"{office.case.reference} (Fix the pothole) is at risk: 75% of the time is "
-                "used; it is due Mar 3, 2026, 11:00:00\u202fAM.")
+    sentence = (
+        f"{office.case.reference} (Fix the pothole) is at risk: 75% of the time is "
+        "used; it is due Mar 3, 2026, 11:00:00\u202fAM."
+    )
     assert sentence in message.body_text
     case_url = f"http://portal.test/staff/cases/{office.case.reference}"
     for body in (message.body_text, message.body_html):
@@ -86,17 +102,23 @@ def test_each_waits_for_the_next_working_moment_when_told(app, db, make, setting
     office = make_office(make, db)
     clock.freeze(SUNDAY_EVENING)
     monday_morning = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)
-    _notify(db, settings, office, kind="sla_breached", data={"late_seconds": 7200},
-            email_not_before=monday_morning)
+    _notify(
+        db,
+        settings,
+        office,
+        kind="sla_breached",
+        data={"late_seconds": 7200},
+        email_not_before=monday_morning,
+    )
     [message] = _outbox(db, "staff_notice")
     assert message.next_attempt_at == monday_morning
-    assert f"{office.case.reference} (Fix the pothole) is overdue by 2 hours." \
-        in message.body_text
+    assert f"{office.case.reference} (Fix the pothole) is overdue by 2 hours." in message.body_text
 
     # The worker does not send it before then.
     db.commit()
-    stats = deliver_outbox(app.extensions["portal.db"], SmtpSender(settings),
-                           now=SUNDAY_EVENING, max_attempts=3)
+    stats = deliver_outbox(
+        app.extensions["portal.db"], SmtpSender(settings), now=SUNDAY_EVENING, max_attempts=3
+    )
     assert stats.claimed == 0
 
 
@@ -126,18 +148,27 @@ def test_daily_means_no_email_until_the_digest(db, make, settings):
     assert _outbox(db, "staff_digest") == []
 
 
-@pytest.mark.parametrize("kind, data, expected", [
-    ("sla_half", {"due_at": "2026-03-03T17:00:00+00:00"},
-     "Half of the time for SR-1 (Mow) is used; it is due Mar 3, 2026, 11:00:00\u202fAM."),
-    ("sla_half", {}, "Half of the time for SR-1 (Mow) is used."),
-    ("sla_at_risk", {"percent": 80}, "SR-1 (Mow) is at risk: 80% of the time is used."),
-    ("sla_breached", {"late_seconds": 3 * 86400}, "SR-1 (Mow) is overdue by 3 days."),
-    ("sla_breached", {}, "SR-1 (Mow) is overdue."),
-    ("sla_case_breached", {"late_seconds": 5400, "task_title": ""},
-     "SR-1 missed the resolution time promised to the resident by 2 hours."),
-    ("task_assigned", {"due_at": "not a date"}, "SR-1 (Mow) was assigned to you."),
-    ("something_new", {}, "SR-1 (Mow) needs your attention."),
-])
+@pytest.mark.parametrize(
+    "kind, data, expected",
+    [
+        (
+            "sla_half",
+            {"due_at": "2026-03-03T17:00:00+00:00"},
+            "Half of the time for SR-1 (Mow) is used; it is due Mar 3, 2026, 11:00:00\u202fAM.",
+        ),
+        ("sla_half", {}, "Half of the time for SR-1 (Mow) is used."),
+        ("sla_at_risk", {"percent": 80}, "SR-1 (Mow) is at risk: 80% of the time is used."),
+        ("sla_breached", {"late_seconds": 3 * 86400}, "SR-1 (Mow) is overdue by 3 days."),
+        ("sla_breached", {}, "SR-1 (Mow) is overdue."),
+        (
+            "sla_case_breached",
+            {"late_seconds": 5400, "task_title": ""},
+            "SR-1 missed the resolution time promised to the resident by 2 hours.",
+        ),
+        ("task_assigned", {"due_at": "not a date"}, "SR-1 (Mow) was assigned to you."),
+        ("something_new", {}, "SR-1 (Mow) needs your attention."),
+    ],
+)
 def test_notice_text_per_kind(kind, data, expected):
     notice = StaffNotice(kind=kind, data={"reference": "SR-1", "task_title": "Mow", **data})
     assert notice_text(notice, "en", timezone="America/Chicago") == expected
@@ -156,8 +187,9 @@ def test_digest_slot_is_seven_in_the_city(settings):
     assert digest_slot(settings, BEFORE_SEVEN) is None
     assert digest_slot(settings, AFTER_SEVEN) == datetime(2026, 3, 2, 13, 0, tzinfo=UTC)
     # After the change to daylight time, 07:00 in Chicago is 12:00 UTC.
-    assert digest_slot(settings, datetime(2026, 3, 9, 12, 1, tzinfo=UTC)) == \
-        datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
+    assert digest_slot(settings, datetime(2026, 3, 9, 12, 1, tzinfo=UTC)) == datetime(
+        2026, 3, 9, 12, 0, tzinfo=UTC
+    )
 
 
 def test_digest_once_a_day_lists_the_waiting_notices(app, db, make, settings, smtp):
@@ -166,8 +198,7 @@ def test_digest_once_a_day_lists_the_waiting_notices(app, db, make, settings, sm
     member = staff(make, db, office.dept_x, notice_email="daily", email="daily@example.org")
     clock.freeze(SUNDAY_EVENING)
     _notify(db, settings, office, user=member)
-    _notify(db, settings, office, user=member, kind="sla_breached",
-            data={"late_seconds": 7200})
+    _notify(db, settings, office, user=member, kind="sla_breached", data={"late_seconds": 7200})
     clock.freeze(AFTER_SEVEN)
     late = _notify(db, settings, office, user=member, kind="task_assigned", data={})
     clock.freeze(None)
@@ -195,8 +226,10 @@ def test_digest_once_a_day_lists_the_waiting_notices(app, db, make, settings, sm
 
     deliver_outbox(database, SmtpSender(settings), now=clock.now(), max_attempts=3)
     received = smtp.wait_for(2)
-    assert [m["Subject"] for _r, m in received] == ["2 notices about your work",
-                                                    "1 notice about your work"]
+    assert [m["Subject"] for _r, m in received] == [
+        "2 notices about your work",
+        "1 notice about your work",
+    ]
     first = received[0][1]
     case_url = f"http://portal.test/staff/cases/{office.case.reference}"
     assert case_url in body_text(first) and case_url in body_html(first)
@@ -222,8 +255,7 @@ def test_two_workers_send_each_digest_once(committed_app, settings):
     session = database.session(write=True)
     factories = Factories(session, settings)
     office = make_office(factories, session)
-    members = [staff(factories, session, office.dept_x, notice_email="daily")
-               for _ in range(6)]
+    members = [staff(factories, session, office.dept_x, notice_email="daily") for _ in range(6)]
     clock.freeze(SUNDAY_EVENING)
     for member in members:
         for _ in range(3):
@@ -235,8 +267,9 @@ def test_two_workers_send_each_digest_once(committed_app, settings):
     _results, errors = together([lambda: send_staff_digests(database, settings, AFTER_SEVEN)] * 2)
     assert errors == []
     check = database.session()
-    recipients = check.scalars(select(OutboxMessage.to_address)
-                               .where(OutboxMessage.kind == "staff_digest")).all()
+    recipients = check.scalars(
+        select(OutboxMessage.to_address).where(OutboxMessage.kind == "staff_digest")
+    ).all()
     states = set(check.scalars(select(StaffNotice.email_state)))
     check.close()
     assert sorted(recipients) == sorted(m.email for m in members)
@@ -274,8 +307,9 @@ def test_the_list_pages_by_id(client, db, make, settings):
     assert ids == [n.id for n in reversed(notices)][:25]
     older = re.search(r'href="(/staff/notices\?before=\d+)"', first).group(1)
     second = client.get(older).get_data(as_text=True)
-    assert [int(i) for i in re.findall(r'id="notice-(\d+)"', second)] == \
-        [n.id for n in reversed(notices)][25:]
+    assert [int(i) for i in re.findall(r'id="notice-(\d+)"', second)] == [
+        n.id for n in reversed(notices)
+    ][25:]
     newer = re.search(r'href="(/staff/notices\?after=\d+)"', second).group(1)
     back = client.get(newer.replace("&amp;", "&")).get_data(as_text=True)
     assert [int(i) for i in re.findall(r'id="notice-(\d+)"', back)] == ids
@@ -291,18 +325,25 @@ def test_marking_read_one_and_all(client, db, make, settings):
     token = csrf_from(html)
     assert "3 unread notices" in html
 
-    response = client.post(f"/staff/notices/{mine[0].id}/read",
-                           data={"csrf_token": token, "next": "/staff/notices?before=999"})
+    response = client.post(
+        f"/staff/notices/{mine[0].id}/read",
+        data={"csrf_token": token, "next": "/staff/notices?before=999"},
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/staff/notices?before=999"
     assert [n.read_at is not None for n in _notices(db, office.agent_x)] == [True, False, False]
     # Again: nothing changes; someone else's, or none at all: 404; no CSRF token: 400.
-    assert client.post(f"/staff/notices/{mine[0].id}/read",
-                       data={"csrf_token": token}).status_code == 302
-    assert client.post(f"/staff/notices/{theirs.id}/read",
-                       data={"csrf_token": token}).status_code == 404
-    assert client.post("/staff/notices/99999999/read",
-                       data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post(f"/staff/notices/{mine[0].id}/read", data={"csrf_token": token}).status_code
+        == 302
+    )
+    assert (
+        client.post(f"/staff/notices/{theirs.id}/read", data={"csrf_token": token}).status_code
+        == 404
+    )
+    assert (
+        client.post("/staff/notices/99999999/read", data={"csrf_token": token}).status_code == 404
+    )
     assert client.post(f"/staff/notices/{mine[1].id}/read").status_code == 400
     assert "2 unread notices" in client.get("/staff/notices").get_data(as_text=True)
 
@@ -347,8 +388,9 @@ def test_choosing_daily_or_each(client, db, make):
     assert 'for="notice_email"' in html and 'for="notice_email-daily"' in html
     token = csrf_from(html)
 
-    response = client.post("/staff/notices/settings",
-                           data={"csrf_token": token, "notice_email": "daily"})
+    response = client.post(
+        "/staff/notices/settings", data={"csrf_token": token, "notice_email": "daily"}
+    )
     assert response.status_code == 302
     db.expire_all()
     assert office.agent_x.notice_email == "daily"

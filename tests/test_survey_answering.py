@@ -50,8 +50,11 @@ def send_survey(app, db, settings, office, case=None) -> tuple[SurveyInvitation,
     run_worker(app, settings, SENT)
     db.expire_all()
     invitation = db.scalar(select(SurveyInvitation).where(SurveyInvitation.request_id == case.id))
-    mail = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "survey_invitation",
-                                                  OutboxMessage.to_address == invitation.email))
+    mail = db.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.kind == "survey_invitation", OutboxMessage.to_address == invitation.email
+        )
+    )
     token = re.search(r"/surveys/([A-Za-z0-9_-]{20,})\b", mail.body_text).group(1)
     assert hash_token(token) == invitation.token_hash
     clock.freeze(LATER)
@@ -113,8 +116,7 @@ def test_the_survey_page_in_the_residents_language(app, client, db, make, settin
     assert "How did we do with your request?" in again  # the cookie remembers the choice
 
 
-def test_bad_answers_are_shown_with_the_error_summary_and_kept(app, client, db, office,
-                                                              settings):
+def test_bad_answers_are_shown_with_the_error_summary_and_kept(app, client, db, office, settings):
     invitation, token = send_survey(app, db, settings, office)
     response = post(client, token, satisfaction="4", comment="Half done")
     assert response.status_code == 400
@@ -129,15 +131,23 @@ def test_bad_answers_are_shown_with_the_error_summary_and_kept(app, client, db, 
 
     cases = [
         ({"resolved": "maybe"}, "resolved", "Choose one of the answers shown."),
-        ({"resolved": "yes", "satisfaction": "9"}, "satisfaction",
-         "Choose one of the answers shown."),
-        ({"resolved": "yes", "satisfaction": "abc"}, "satisfaction",
-         "Choose one of the answers shown."),
+        (
+            {"resolved": "yes", "satisfaction": "9"},
+            "satisfaction",
+            "Choose one of the answers shown.",
+        ),
+        (
+            {"resolved": "yes", "satisfaction": "abc"},
+            "satisfaction",
+            "Choose one of the answers shown.",
+        ),
         ({"resolved": "yes", "effort": "0"}, "effort", "Choose one of the answers shown."),
-        ({"resolved": "yes", "contact": "perhaps"}, "contact",
-         "Choose one of the answers shown."),
-        ({"resolved": "yes", "comment": "x" * 1201}, "comment",
-         "Keep your answer to 1200 characters or fewer."),
+        ({"resolved": "yes", "contact": "perhaps"}, "contact", "Choose one of the answers shown."),
+        (
+            {"resolved": "yes", "comment": "x" * 1201},
+            "comment",
+            "Keep your answer to 1200 characters or fewer.",
+        ),
     ]
     for answers, field, message in cases:
         response = post(client, token, **answers)
@@ -147,8 +157,9 @@ def test_bad_answers_are_shown_with_the_error_summary_and_kept(app, client, db, 
         assert f'href="#q-{field}"' in html
     # Two values for one radio group.
     page = client.get(f"/surveys/{token}").get_data(as_text=True)
-    response = client.post(f"/surveys/{token}", data={"csrf_token": csrf_from(page),
-                                                      "resolved": ["yes", "no"]})
+    response = client.post(
+        f"/surveys/{token}", data={"csrf_token": csrf_from(page), "resolved": ["yes", "no"]}
+    )
     assert response.status_code == 400
     # Without the form's token: refused, nothing stored.
     assert client.post(f"/surveys/{token}", data={"resolved": "yes"}).status_code == 400
@@ -159,14 +170,26 @@ def test_bad_answers_are_shown_with_the_error_summary_and_kept(app, client, db, 
 
 def test_an_answer_is_stored_with_its_measures_once(app, client, db, office, settings):
     invitation, token = send_survey(app, db, settings, office)
-    response = post(client, token, resolved="yes", satisfaction="4", effort="6",
-                    comment="  Quick work, thank you.  ", contact="yes")
+    response = post(
+        client,
+        token,
+        resolved="yes",
+        satisfaction="4",
+        effort="6",
+        comment="  Quick work, thank you.  ",
+        contact="yes",
+    )
     assert response.status_code == 200
     assert "Thank you for your answers" in response.get_data(as_text=True)
     [stored] = responses(db)
     assert stored.invitation_id == invitation.id and stored.request_id == office.case.id
-    assert (stored.csat, stored.ces, stored.nps, stored.resolved, stored.contact_ok) == \
-        (4, 6, None, "yes", True)
+    assert (stored.csat, stored.ces, stored.nps, stored.resolved, stored.contact_ok) == (
+        4,
+        6,
+        None,
+        "yes",
+        True,
+    )
     assert stored.comment == "Quick work, thank you."
     assert stored.answers["satisfaction"] == 4
     assert stored.survey_key == "request-resolved" and stored.version == 1
@@ -188,32 +211,39 @@ def test_an_answer_is_stored_with_its_measures_once(app, client, db, office, set
     assert len(responses(db)) == 1
 
 
-def test_a_double_submit_racing_past_the_state_check_hits_the_constraint(app, db, office,
-                                                                        settings):
+def test_a_double_submit_racing_past_the_state_check_hits_the_constraint(app, db, office, settings):
     invitation, _token = send_survey(app, db, settings, office)
-    answering.answer_invitation(db, settings=settings, invitation=invitation,
-                                form={"resolved": ["yes"]}, now=LATER)
+    answering.answer_invitation(
+        db, settings=settings, invitation=invitation, form={"resolved": ["yes"]}, now=LATER
+    )
     # As if a second request had read the invitation before the first one committed.
-    db.execute(SurveyInvitation.__table__.update()
-               .where(SurveyInvitation.id == invitation.id).values(state="sent"))
+    db.execute(
+        SurveyInvitation.__table__.update()
+        .where(SurveyInvitation.id == invitation.id)
+        .values(state="sent")
+    )
     db.refresh(invitation)
     with pytest.raises(answering.InvitationClosed) as closed:
-        answering.answer_invitation(db, settings=settings, invitation=invitation,
-                                    form={"resolved": ["partly"]}, now=LATER)
+        answering.answer_invitation(
+            db, settings=settings, invitation=invitation, form={"resolved": ["partly"]}, now=LATER
+        )
     assert closed.value.code == "answered"
     assert len(responses(db)) == 1
 
 
-def test_expired_cancelled_and_forged_links_get_clear_pages(app, client, db, office, make,
-                                                           settings):
+def test_expired_cancelled_and_forged_links_get_clear_pages(
+    app, client, db, office, make, settings
+):
     invitation, token = send_survey(app, db, settings, office)
     clock.freeze(invitation.expires_at + timedelta(seconds=1))
     expired = client.get(f"/surveys/{token}")
     assert expired.status_code == 410
     assert "This survey link has expired" in expired.get_data(as_text=True)
     csrf = csrf_from(client.get("/account/sign-in").get_data(as_text=True))
-    assert client.post(f"/surveys/{token}", data={"csrf_token": csrf,
-                                                  "resolved": "yes"}).status_code == 410
+    assert (
+        client.post(f"/surveys/{token}", data={"csrf_token": csrf, "resolved": "yes"}).status_code
+        == 410
+    )
     assert responses(db) == []
 
     clock.freeze(LATER)
@@ -223,8 +253,13 @@ def test_expired_cancelled_and_forged_links_get_clear_pages(app, client, db, off
     assert cancelled.status_code == 410
     assert "This survey is closed" in cancelled.get_data(as_text=True)
 
-    for forged in ("not-a-real-token", token[:-1] + ("A" if token[-1] != "A" else "B"),
-                   "x" * 500, "..%2F..%2Fetc", "ñandú"):
+    for forged in (
+        "not-a-real-token",
+        token[:-1] + ("A" if token[-1] != "A" else "B"),
+        "x" * 500,
+        "..%2F..%2Fetc",
+        "ñandú",
+    ):
         response = client.get(f"/surveys/{forged}")
         assert response.status_code == 404, forged
         if "%" not in forged:
@@ -243,13 +278,19 @@ def test_expired_cancelled_and_forged_links_get_clear_pages(app, client, db, off
 # -- "not resolved" --------------------------------------------------------------------------
 
 
-def test_not_resolved_reopens_the_case_and_tells_the_supervisors(app, client, db, office,
-                                                                  make, settings):
+def test_not_resolved_reopens_the_case_and_tells_the_supervisors(
+    app, client, db, office, make, settings
+):
     boss = staff(make, db, office.dept_x, role="supervisor", name="Boss")
     other_boss = staff(make, db, office.dept_y, role="supervisor")
     _invitation, token = send_survey(app, db, settings, office)
-    response = post(client, token, resolved="no", satisfaction="1",
-                    comment="The hole is still there, deeper than before.")
+    response = post(
+        client,
+        token,
+        resolved="no",
+        satisfaction="1",
+        comment="The hole is still there, deeper than before.",
+    )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert f"we have reopened request {office.case.reference}" in html
@@ -257,8 +298,9 @@ def test_not_resolved_reopens_the_case_and_tells_the_supervisors(app, client, db
     db.expire_all()
     case = office.case
     assert case.status == "in_progress" and case.is_open and case.resolved_at is None
-    reopened = db.scalars(select(Event).where(Event.request_id == case.id,
-                                               Event.kind == "reopened")).all()
+    reopened = db.scalars(
+        select(Event).where(Event.request_id == case.id, Event.kind == "reopened")
+    ).all()
     assert len(reopened) == 1
     assert reopened[0].public and reopened[0].actor_kind == "resident"
     assert reopened[0].body == "The hole is still there, deeper than before."
@@ -266,26 +308,31 @@ def test_not_resolved_reopens_the_case_and_tells_the_supervisors(app, client, db
     # The case is back in its department's queue.
     open_tasks = db.scalars(select(Task).where(Task.request_id == case.id, Task.is_open)).all()
     assert [t.department_id for t in open_tasks] == [office.dept_x.id]
-    notices = db.scalars(select(StaffNotice).where(
-        StaffNotice.kind == "survey_not_resolved")).all()
+    notices = db.scalars(select(StaffNotice).where(StaffNotice.kind == "survey_not_resolved")).all()
     assert [n.user_id for n in notices] == [boss.id]
     assert other_boss.id not in [n.user_id for n in notices]
-    mail = db.scalar(select(OutboxMessage).where(OutboxMessage.to_address == boss.email,
-                                                  OutboxMessage.kind == "staff_notice"))
+    mail = db.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.to_address == boss.email, OutboxMessage.kind == "staff_notice"
+        )
+    )
     assert case.reference in mail.body_text and "not resolved" in mail.body_text
     # The comment is on the public page.
     public = client.get(f"/requests/{case.reference}").get_data(as_text=True)
     assert "The hole is still there, deeper than before." in public
 
 
-def test_not_resolved_without_a_comment_leaves_a_default_sentence(app, client, db, office,
-                                                                  settings):
+def test_not_resolved_without_a_comment_leaves_a_default_sentence(
+    app, client, db, office, settings
+):
     _invitation, token = send_survey(app, db, settings, office)
     assert post(client, token, resolved="no").status_code == 200
-    event = db.scalar(select(Event).where(Event.request_id == office.case.id,
-                                          Event.kind == "reopened"))
-    assert event.body == ("The resident said in the satisfaction survey that the problem is "
-                          "not resolved.")
+    event = db.scalar(
+        select(Event).where(Event.request_id == office.case.id, Event.kind == "reopened")
+    )
+    assert event.body == (
+        "The resident said in the satisfaction survey that the problem is not resolved."
+    )
 
 
 def test_not_resolved_after_the_reopen_window_still_reopens(app, client, db, office, settings):
@@ -304,10 +351,13 @@ def test_partly_does_not_reopen(app, client, db, office, make, settings):
     assert post(client, token, resolved="partly", comment="Only one side").status_code == 200
     db.expire_all()
     assert office.case.status == "resolved"
-    assert db.scalar(select(Event).where(Event.request_id == office.case.id,
-                                         Event.kind == "reopened")) is None
-    assert db.scalars(select(StaffNotice).where(
-        StaffNotice.kind == "survey_not_resolved")).all() == []
+    assert (
+        db.scalar(select(Event).where(Event.request_id == office.case.id, Event.kind == "reopened"))
+        is None
+    )
+    assert (
+        db.scalars(select(StaffNotice).where(StaffNotice.kind == "survey_not_resolved")).all() == []
+    )
     assert responses(db)[0].resolved == "partly"
 
 
@@ -322,8 +372,12 @@ def _conditional_invitation(db, office, invitation):
         if question["id"] == "comment":
             question["show_if"] = {"question": "resolved", "values": ["no", "partly"]}
     definition = from_document(document)
-    version = SurveyVersion(survey_key=definition.key, version=99,
-                            fingerprint=definition.fingerprint, definition=as_document(definition))
+    version = SurveyVersion(
+        survey_key=definition.key,
+        version=99,
+        fingerprint=definition.fingerprint,
+        definition=as_document(definition),
+    )
     db.add(version)
     db.flush()
     invitation.survey_version_id = version.id
@@ -332,7 +386,8 @@ def _conditional_invitation(db, office, invitation):
 
 
 def test_a_conditional_question_is_shown_with_a_hint_and_ignored_when_hidden(
-        app, client, db, office, settings):
+    app, client, db, office, settings
+):
     invitation, token = send_survey(app, db, settings, office)
     _conditional_invitation(db, office, invitation)
     html = client.get(f"/surveys/{token}").get_data(as_text=True)
@@ -344,8 +399,7 @@ def test_a_conditional_question_is_shown_with_a_hint_and_ignored_when_hidden(
     assert stored.version == 99
 
 
-def test_the_frozen_version_is_shown_even_when_the_file_changes(app, client, db, office,
-                                                                settings):
+def test_the_frozen_version_is_shown_even_when_the_file_changes(app, client, db, office, settings):
     invitation, token = send_survey(app, db, settings, office)
     row = db.get(SurveyVersion, invitation.survey_version_id)
     document = dict(row.definition)
@@ -363,11 +417,16 @@ def test_opt_out_from_the_email_link(app, client, db, office, make, settings):
     invitation, token = send_survey(app, db, settings, office)
     # Another case of Rita's waits to be sent (made directly: fatigue would stop it).
     other = make.request(category=office.case.category, contact_email="rita@example.org")
-    waiting = SurveyInvitation(survey_key="request-resolved",
-                               survey_version_id=invitation.survey_version_id,
-                               request_id=other.id, email="rita@example.org",
-                               token_hash="p" * 64, state="pending", send_after=LATER,
-                               expires_at=LATER + timedelta(days=14))
+    waiting = SurveyInvitation(
+        survey_key="request-resolved",
+        survey_version_id=invitation.survey_version_id,
+        request_id=other.id,
+        email="rita@example.org",
+        token_hash="p" * 64,
+        state="pending",
+        send_after=LATER,
+        expires_at=LATER + timedelta(days=14),
+    )
     db.add(waiting)
     db.flush()
     page = client.get(f"/surveys/opt-out/{token}")
@@ -384,20 +443,27 @@ def test_opt_out_from_the_email_link(app, client, db, office, make, settings):
     assert waiting.state == "cancelled"
     assert invitation.state == "sent"  # the link in hand can still be answered
     # Again: harmless.
-    assert client.post(f"/surveys/opt-out/{token}",
-                       data={"csrf_token": csrf_from(html)}).status_code == 200
+    assert (
+        client.post(f"/surveys/opt-out/{token}", data={"csrf_token": csrf_from(html)}).status_code
+        == 200
+    )
     assert len(db.scalars(select(SurveyOptOut)).all()) == 1
 
 
-def test_opt_out_works_after_answering_or_expiry_but_not_for_forged_links(app, client, db,
-                                                                          office, settings):
+def test_opt_out_works_after_answering_or_expiry_but_not_for_forged_links(
+    app, client, db, office, settings
+):
     invitation, token = send_survey(app, db, settings, office)
     assert post(client, token, resolved="yes").status_code == 200
     clock.freeze(invitation.expires_at + timedelta(days=1))
     page = client.get(f"/surveys/opt-out/{token}")
     assert page.status_code == 200
-    assert client.post(f"/surveys/opt-out/{token}", data={
-        "csrf_token": csrf_from(page.get_data(as_text=True))}).status_code == 200
+    assert (
+        client.post(
+            f"/surveys/opt-out/{token}", data={"csrf_token": csrf_from(page.get_data(as_text=True))}
+        ).status_code
+        == 200
+    )
     assert db.scalar(select(SurveyOptOut.email)) == "rita@example.org"
     assert client.get("/surveys/opt-out/forged-token").status_code == 404
 
@@ -419,8 +485,14 @@ def test_site_feedback_for_anyone(client, db):
     bad_html = bad.get_data(as_text=True)
     assert 'href="#q-satisfaction"' in bad_html and ">Faster</textarea>" in bad_html
 
-    done = client.post("/feedback", data={"csrf_token": csrf_from(html), "satisfaction": "4",
-                                          "improve": "A map on the home page"})
+    done = client.post(
+        "/feedback",
+        data={
+            "csrf_token": csrf_from(html),
+            "satisfaction": "4",
+            "improve": "A map on the home page",
+        },
+    )
     assert done.status_code == 200
     assert "Thank you for your feedback" in done.get_data(as_text=True)
     [stored] = responses(db)
@@ -445,7 +517,7 @@ def panel(client, case) -> str:
     html = client.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
     start = html.index('id="survey"')
     end = html.find("<h2", start)
-    return html[start:end if end != -1 else None]
+    return html[start : end if end != -1 else None]
 
 
 def test_the_case_page_shows_the_survey_state_and_answers(app, client, db, office, settings):
@@ -460,9 +532,13 @@ def test_the_case_page_shows_the_survey_state_and_answers(app, client, db, offic
 
     db.expire_all()
     invitation = db.scalar(select(SurveyInvitation))
-    answering.answer_invitation(db, settings=settings, invitation=invitation,
-                                form={"resolved": ["partly"], "satisfaction": ["3"],
-                                      "comment": ["The left lane only"]}, now=LATER)
+    answering.answer_invitation(
+        db,
+        settings=settings,
+        invitation=invitation,
+        form={"resolved": ["partly"], "satisfaction": ["3"], "comment": ["The left lane only"]},
+        now=LATER,
+    )
     db.flush()
     shown = panel(client, office.case)
     assert "Answered on" in shown
@@ -472,12 +548,14 @@ def test_the_case_page_shows_the_survey_state_and_answers(app, client, db, offic
 
 
 def test_the_case_page_shows_cancelled_invitations_and_labels_in_the_staff_language(
-        app, client, db, office, settings):
+    app, client, db, office, settings
+):
     office.agent_x.locale = "es"
     db.flush()
     invitation, _token = send_survey(app, db, settings, office)
-    answering.answer_invitation(db, settings=settings, invitation=invitation,
-                                form={"resolved": ["yes"]}, now=LATER)
+    answering.answer_invitation(
+        db, settings=settings, invitation=invitation, form={"resolved": ["yes"]}, now=LATER
+    )
     db.flush()
     sign_in(client, office.agent_x)
     shown = panel(client, office.case)
@@ -497,9 +575,13 @@ def test_anonymous_surveys_hide_the_answers_from_agents_only(app, db, office, ma
     document["anonymous_to_staff"] = True
     row.definition = document
     db.flush()
-    answering.answer_invitation(db, settings=settings, invitation=invitation,
-                                form={"resolved": ["partly"], "comment": ["Still there"]},
-                                now=LATER)
+    answering.answer_invitation(
+        db,
+        settings=settings,
+        invitation=invitation,
+        form={"resolved": ["partly"], "comment": ["Still there"]},
+        now=LATER,
+    )
     db.flush()
     supervisor = staff(make, db, office.dept_x, role="supervisor")
     admin = make.user(role="admin")
@@ -536,5 +618,7 @@ def test_not_resolved_restarts_the_sla_clocks(app, client, db, settings, city): 
     newest = db.scalar(select(Task).where(Task.request_id == sr.id, Task.is_open.is_(True)))
     assert newest.sla_stage == "running"
     # The department's supervisor is told.
-    assert db.scalar(select(StaffNotice.user_id).where(
-        StaffNotice.kind == "survey_not_resolved")) == city["boss"].id
+    assert (
+        db.scalar(select(StaffNotice.user_id).where(StaffNotice.kind == "survey_not_resolved"))
+        == city["boss"].id
+    )

@@ -102,8 +102,10 @@ def test_the_shipped_definitions_say_what_the_issue_asks():
     assert resolved.measure == "resolved" and resolved.required
     assert [o.key for o in resolved.options] == list(RESOLVED_ANSWERS)
     assert localized(resolved.label, "en") == "Was your request resolved?"
-    assert localized(by_measure["ces"].label, "en") == \
-        "How easy was it to get your request dealt with?"
+    assert (
+        localized(by_measure["ces"].label, "en")
+        == "How easy was it to get your request dealt with?"
+    )
     assert by_measure["comment"].max_length == 1200 and not by_measure["comment"].required
     assert not any(q.kind == "nps" for q in request.questions)
 
@@ -114,8 +116,12 @@ def test_the_shipped_definitions_say_what_the_issue_asks():
     satisfaction, improve = site.questions
     assert satisfaction.kind == "rating5" and satisfaction.measure == "csat"
     assert [localized(o.label, "en") for o in satisfaction.options] == [
-        "Very satisfied", "Satisfied", "Neither satisfied or dissatisfied", "Dissatisfied",
-        "Very dissatisfied"]
+        "Very satisfied",
+        "Satisfied",
+        "Neither satisfied or dissatisfied",
+        "Dissatisfied",
+        "Very dissatisfied",
+    ]
     assert [o.key for o in satisfaction.options] == ["5", "4", "3", "2", "1"]
     assert localized(improve.label, "en") == "How could we improve this service?"
     assert improve.measure == "comment"
@@ -139,9 +145,14 @@ def test_localized_falls_back_to_english():
 
 def test_the_check_command_prints_every_problem_and_exits_1(runner, tmp_path):
     folder = tmp_path / "surveys"
-    write(folder, HEADER.replace('version = 1', 'version = "one"') + question(
-        'id = "comment"\nkind = "text"\nmax_length = "lots"\n'
-        'label = { en = "Comment", es = "Comentario" }\n'))
+    write(
+        folder,
+        HEADER.replace("version = 1", 'version = "one"')
+        + question(
+            'id = "comment"\nkind = "text"\nmax_length = "lots"\n'
+            'label = { en = "Comment", es = "Comentario" }\n'
+        ),
+    )
     write(folder, 'id = "broken"\nversion = \n', name="broken.toml")
 
     result = runner.invoke(args=["surveys", "check", "--folder", str(folder)])
@@ -207,171 +218,327 @@ Q = 'surveys/s.toml: question "{}": '
 
 RULES = [
     # The survey itself.
-    pytest.param(HEADER.replace('id = "s"\n', "") + RATE,
-                 [FILE + "id is required"], id="id-missing"),
-    pytest.param(HEADER.replace('id = "s"', 'id = "S s"') + RATE,
-                 [FILE + "id must be lower-case letters, digits and hyphens, starting with a "
-                  'letter, at most 60 characters (got "S s")'], id="id-not-a-slug"),
-    pytest.param(HEADER.replace('version = 1\n', "") + RATE,
-                 [FILE + "version is required (a whole number from 1)"], id="version-missing"),
-    pytest.param(HEADER.replace("version = 1", "version = 0") + RATE,
-                 [FILE + "version must be a whole number from 1 (got 0)"], id="version-0"),
-    pytest.param(HEADER.replace("version = 1", "version = 1.5") + RATE,
-                 [FILE + "version must be a whole number from 1 (got 1.5)"], id="version-float"),
-    pytest.param(HEADER.replace("version = 1", "version = true") + RATE,
-                 [FILE + "version must be a whole number from 1 (got true)"], id="version-bool"),
-    pytest.param(HEADER.replace('trigger = "site_feedback"\n', "") + RATE,
-                 [FILE + "trigger is required (one of request_resolved, programme_completed, "
-                  "site_feedback)"], id="trigger-missing"),
-    pytest.param(HEADER.replace('es = "Título"', 'fr = "Titre"') + RATE,
-                 [FILE + 'title has no "es" text',
-                  FILE + 'title has an unknown language "fr" (use "en" and "es")'],
-                 id="title-without-es"),
-    pytest.param(HEADER.replace('title = { en = "Title", es = "Título" }', 'title = "Title"')
-                 + RATE,
-                 [FILE + 'title must be a table with an "en" and an "es" text (got "Title")'],
-                 id="title-not-a-table"),
-    pytest.param(HEADER.replace('es = "Introducción"', 'es = "  "') + RATE,
-                 [FILE + 'introduction.es must be non-empty text (got "  ")'],
-                 id="introduction-empty"),
-    pytest.param(HEADER.replace('introduction = { en = "Intro", es = "Introducción" }\n', "")
-                 + RATE,
-                 [FILE + 'introduction is required, with an "en" and an "es" text'],
-                 id="introduction-missing"),
-    pytest.param(HEADER + "anonymous_to_staff = 1\n" + RATE,
-                 [FILE + "anonymous_to_staff must be true or false (got 1)"],
-                 id="anonymous-not-bool"),
-    pytest.param(HEADER, [FILE + "at least one question is needed ([[questions]])"],
-                 id="no-questions"),
-    pytest.param(HEADER + 'questions = ["rate"]\n',
-                 [FILE + "questions must be a list of [[questions]] tables"],
-                 id="questions-not-tables"),
-    pytest.param(HEADER + 'titel = "x"\n' + RATE,
-                 [FILE + 'unknown key "titel" (did you mean "title"?)'], id="unknown-top-key"),
+    pytest.param(
+        HEADER.replace('id = "s"\n', "") + RATE, [FILE + "id is required"], id="id-missing"
+    ),
+    pytest.param(
+        HEADER.replace('id = "s"', 'id = "S s"') + RATE,
+        [
+            FILE + "id must be lower-case letters, digits and hyphens, starting with a "
+            'letter, at most 60 characters (got "S s")'
+        ],
+        id="id-not-a-slug",
+    ),
+    pytest.param(
+        HEADER.replace("version = 1\n", "") + RATE,
+        [FILE + "version is required (a whole number from 1)"],
+        id="version-missing",
+    ),
+    pytest.param(
+        HEADER.replace("version = 1", "version = 0") + RATE,
+        [FILE + "version must be a whole number from 1 (got 0)"],
+        id="version-0",
+    ),
+    pytest.param(
+        HEADER.replace("version = 1", "version = 1.5") + RATE,
+        [FILE + "version must be a whole number from 1 (got 1.5)"],
+        id="version-float",
+    ),
+    pytest.param(
+        HEADER.replace("version = 1", "version = true") + RATE,
+        [FILE + "version must be a whole number from 1 (got true)"],
+        id="version-bool",
+    ),
+    pytest.param(
+        HEADER.replace('trigger = "site_feedback"\n', "") + RATE,
+        [
+            FILE + "trigger is required (one of request_resolved, programme_completed, "
+            "site_feedback)"
+        ],
+        id="trigger-missing",
+    ),
+    pytest.param(
+        HEADER.replace('es = "Título"', 'fr = "Titre"') + RATE,
+        [
+            FILE + 'title has no "es" text',
+            FILE + 'title has an unknown language "fr" (use "en" and "es")',
+        ],
+        id="title-without-es",
+    ),
+    pytest.param(
+        HEADER.replace('title = { en = "Title", es = "Título" }', 'title = "Title"') + RATE,
+        [FILE + 'title must be a table with an "en" and an "es" text (got "Title")'],
+        id="title-not-a-table",
+    ),
+    pytest.param(
+        HEADER.replace('es = "Introducción"', 'es = "  "') + RATE,
+        [FILE + 'introduction.es must be non-empty text (got "  ")'],
+        id="introduction-empty",
+    ),
+    pytest.param(
+        HEADER.replace('introduction = { en = "Intro", es = "Introducción" }\n', "") + RATE,
+        [FILE + 'introduction is required, with an "en" and an "es" text'],
+        id="introduction-missing",
+    ),
+    pytest.param(
+        HEADER + "anonymous_to_staff = 1\n" + RATE,
+        [FILE + "anonymous_to_staff must be true or false (got 1)"],
+        id="anonymous-not-bool",
+    ),
+    pytest.param(
+        HEADER, [FILE + "at least one question is needed ([[questions]])"], id="no-questions"
+    ),
+    pytest.param(
+        HEADER + 'questions = ["rate"]\n',
+        [FILE + "questions must be a list of [[questions]] tables"],
+        id="questions-not-tables",
+    ),
+    pytest.param(
+        HEADER + 'titel = "x"\n' + RATE,
+        [FILE + 'unknown key "titel" (did you mean "title"?)'],
+        id="unknown-top-key",
+    ),
     # Questions.
-    pytest.param(HEADER + RATE + RATE.replace('measure = "csat"\n', ""),
-                 [Q.format("rate") + "id is used by an earlier question"],
-                 id="question-id-twice"),
-    pytest.param(HEADER + RATE.replace('id = "rate"\n', ""),
-                 ["surveys/s.toml: question 1: id is required"], id="question-id-missing"),
-    pytest.param(HEADER + RATE.replace('id = "rate"', 'id = "Rate me"'),
-                 [Q.format("Rate me") + "id must be lower-case letters, digits, hyphens and "
-                  'underscores, starting with a letter, at most 40 characters (got "Rate me")'],
-                 id="question-id-not-a-slug"),
-    pytest.param(HEADER + RATE.replace('id = "rate"', 'id = "csrf_token"'),
-                 [Q.format("csrf_token") + 'id "csrf_token" is reserved by the answer form; '
-                  "choose another"], id="question-id-reserved"),
-    pytest.param(HEADER + RATE.replace('kind = "rating5"\n', "").replace(
-        'measure = "csat"\n', ""),
-                 [Q.format("rate") + "kind is required (one of rating5, effort7, nps, yesno, "
-                  "single, multi, text)"], id="kind-missing"),
-    pytest.param(HEADER + RATE.replace('kind = "rating5"', 'kind = "stars"').replace(
-        'measure = "csat"\n', ""),
-                 [Q.format("rate") + "kind must be one of rating5, effort7, nps, yesno, single, "
-                  'multi, text (got "stars")'], id="kind-unknown"),
-    pytest.param(HEADER + RATE.replace(', es = "Califíquenos"', ""),
-                 [Q.format("rate") + 'label has no "es" text'], id="label-without-es"),
-    pytest.param(HEADER + RATE.replace('label = { en = "Rate us", es = "Califíquenos" }\n', ""),
-                 [Q.format("rate") + 'label is required, with an "en" and an "es" text'],
-                 id="label-missing"),
-    pytest.param(HEADER + RATE + 'hint = { en = "Be honest" }\n',
-                 [Q.format("rate") + 'hint has no "es" text'], id="hint-without-es"),
-    pytest.param(HEADER + RATE + 'required = "yes"\n',
-                 [Q.format("rate") + 'required must be true or false (got "yes")'],
-                 id="required-not-bool"),
-    pytest.param(HEADER + RATE + "requird = true\n",
-                 [Q.format("rate") + 'unknown key "requird" (did you mean "required"?)'],
-                 id="unknown-question-key"),
+    pytest.param(
+        HEADER + RATE + RATE.replace('measure = "csat"\n', ""),
+        [Q.format("rate") + "id is used by an earlier question"],
+        id="question-id-twice",
+    ),
+    pytest.param(
+        HEADER + RATE.replace('id = "rate"\n', ""),
+        ["surveys/s.toml: question 1: id is required"],
+        id="question-id-missing",
+    ),
+    pytest.param(
+        HEADER + RATE.replace('id = "rate"', 'id = "Rate me"'),
+        [
+            Q.format("Rate me") + "id must be lower-case letters, digits, hyphens and "
+            'underscores, starting with a letter, at most 40 characters (got "Rate me")'
+        ],
+        id="question-id-not-a-slug",
+    ),
+    pytest.param(
+        HEADER + RATE.replace('id = "rate"', 'id = "csrf_token"'),
+        [Q.format("csrf_token") + 'id "csrf_token" is reserved by the answer form; choose another'],
+        id="question-id-reserved",
+    ),
+    pytest.param(
+        HEADER + RATE.replace('kind = "rating5"\n', "").replace('measure = "csat"\n', ""),
+        [
+            Q.format("rate") + "kind is required (one of rating5, effort7, nps, yesno, "
+            "single, multi, text)"
+        ],
+        id="kind-missing",
+    ),
+    pytest.param(
+        HEADER
+        + RATE.replace('kind = "rating5"', 'kind = "stars"').replace('measure = "csat"\n', ""),
+        [
+            Q.format("rate") + "kind must be one of rating5, effort7, nps, yesno, single, "
+            'multi, text (got "stars")'
+        ],
+        id="kind-unknown",
+    ),
+    pytest.param(
+        HEADER + RATE.replace(', es = "Califíquenos"', ""),
+        [Q.format("rate") + 'label has no "es" text'],
+        id="label-without-es",
+    ),
+    pytest.param(
+        HEADER + RATE.replace('label = { en = "Rate us", es = "Califíquenos" }\n', ""),
+        [Q.format("rate") + 'label is required, with an "en" and an "es" text'],
+        id="label-missing",
+    ),
+    pytest.param(
+        HEADER + RATE + 'hint = { en = "Be honest" }\n',
+        [Q.format("rate") + 'hint has no "es" text'],
+        id="hint-without-es",
+    ),
+    pytest.param(
+        HEADER + RATE + 'required = "yes"\n',
+        [Q.format("rate") + 'required must be true or false (got "yes")'],
+        id="required-not-bool",
+    ),
+    pytest.param(
+        HEADER + RATE + "requird = true\n",
+        [Q.format("rate") + 'unknown key "requird" (did you mean "required"?)'],
+        id="unknown-question-key",
+    ),
     # Options.
-    pytest.param(HEADER + PICK.split("options")[0],
-                 [Q.format("pick") + "a single question needs options (at least 2 "
-                  "[[questions.options]])"], id="single-without-options"),
-    pytest.param(HEADER + PICK.replace('  { key = "b", label = { en = "B", es = "B" } },\n', ""),
-                 [Q.format("pick") + "a single question needs at least 2 options (got 1)"],
-                 id="single-one-option"),
-    pytest.param(HEADER + PICK.replace('key = "b"', 'key = "a"'),
-                 [Q.format("pick") + 'option "a" is listed more than once'],
-                 id="option-twice"),
-    pytest.param(HEADER + PICK.replace('key = "b"', 'key = "B!"'),
-                 [Q.format("pick") + "option keys must be lower-case letters, digits, hyphens "
-                  'and underscores, at most 40 characters (got "B!")'],
-                 id="option-key-not-a-slug"),
-    pytest.param(HEADER + PICK.replace('{ en = "B", es = "B" }', '{ en = "B" }'),
-                 [Q.format("pick") + 'option "b" label has no "es" text'],
-                 id="option-without-es"),
-    pytest.param(HEADER + PICK.replace('{ key = "b", label', '{ key = "b", lable'),
-                 [Q.format("pick") + 'unknown key "lable" in option "b" (did you mean "label"?)',
-                  Q.format("pick") + 'option "b" label is required, with an "en" and an "es" '
-                  "text"], id="option-unknown-key"),
-    pytest.param(HEADER + question(
-        'id = "ok"\nkind = "yesno"\nlabel = { en = "OK?", es = "¿Bien?" }\n'
-        'options = [{ key = "y", label = { en = "Y", es = "S" } }]\n'),
-                 [Q.format("ok") + "options are only for single, multi and scale questions "
-                  "(this one is yesno)"], id="options-on-yesno"),
-    pytest.param(HEADER + RATE + 'options = [{ key = "1", label = { en = "Bad", es = "Mal" } }]\n',
-                 [Q.format("rate") + "the options of a rating5 question label the scale: one "
-                  "for every value from 1 to 5, each once (got 1)"], id="scale-options-partial"),
+    pytest.param(
+        HEADER + PICK.split("options")[0],
+        [Q.format("pick") + "a single question needs options (at least 2 [[questions.options]])"],
+        id="single-without-options",
+    ),
+    pytest.param(
+        HEADER + PICK.replace('  { key = "b", label = { en = "B", es = "B" } },\n', ""),
+        [Q.format("pick") + "a single question needs at least 2 options (got 1)"],
+        id="single-one-option",
+    ),
+    pytest.param(
+        HEADER + PICK.replace('key = "b"', 'key = "a"'),
+        [Q.format("pick") + 'option "a" is listed more than once'],
+        id="option-twice",
+    ),
+    pytest.param(
+        HEADER + PICK.replace('key = "b"', 'key = "B!"'),
+        [
+            Q.format("pick") + "option keys must be lower-case letters, digits, hyphens "
+            'and underscores, at most 40 characters (got "B!")'
+        ],
+        id="option-key-not-a-slug",
+    ),
+    pytest.param(
+        HEADER + PICK.replace('{ en = "B", es = "B" }', '{ en = "B" }'),
+        [Q.format("pick") + 'option "b" label has no "es" text'],
+        id="option-without-es",
+    ),
+    pytest.param(
+        HEADER + PICK.replace('{ key = "b", label', '{ key = "b", lable'),
+        [
+            Q.format("pick") + 'unknown key "lable" in option "b" (did you mean "label"?)',
+            Q.format("pick") + 'option "b" label is required, with an "en" and an "es" text',
+        ],
+        id="option-unknown-key",
+    ),
+    pytest.param(
+        HEADER
+        + question(
+            'id = "ok"\nkind = "yesno"\nlabel = { en = "OK?", es = "¿Bien?" }\n'
+            'options = [{ key = "y", label = { en = "Y", es = "S" } }]\n'
+        ),
+        [
+            Q.format("ok") + "options are only for single, multi and scale questions "
+            "(this one is yesno)"
+        ],
+        id="options-on-yesno",
+    ),
+    pytest.param(
+        HEADER + RATE + 'options = [{ key = "1", label = { en = "Bad", es = "Mal" } }]\n',
+        [
+            Q.format("rate") + "the options of a rating5 question label the scale: one "
+            "for every value from 1 to 5, each once (got 1)"
+        ],
+        id="scale-options-partial",
+    ),
     # max_length.
-    pytest.param(HEADER + COMMENT.replace("max_length = 20\n", ""),
-                 [Q.format("comment") + "a text question needs max_length (a whole number from "
-                  "1 to 5000)"], id="text-without-max-length"),
-    pytest.param(HEADER + COMMENT.replace("max_length = 20", 'max_length = "lots"'),
-                 [Q.format("comment") + 'max_length must be a whole number from 1 to 5000 '
-                  '(got "lots")'], id="max-length-not-a-number"),
-    pytest.param(HEADER + COMMENT.replace("max_length = 20", "max_length = 0"),
-                 [Q.format("comment") + "max_length must be a whole number from 1 to 5000 "
-                  "(got 0)"], id="max-length-0"),
-    pytest.param(HEADER + COMMENT.replace("max_length = 20", "max_length = 5001"),
-                 [Q.format("comment") + "max_length must be a whole number from 1 to 5000 "
-                  "(got 5001)"], id="max-length-too-big"),
-    pytest.param(HEADER + RATE + "max_length = 20\n",
-                 [Q.format("rate") + "max_length is only for text questions (this one is "
-                  "rating5)"], id="max-length-on-rating"),
+    pytest.param(
+        HEADER + COMMENT.replace("max_length = 20\n", ""),
+        [Q.format("comment") + "a text question needs max_length (a whole number from 1 to 5000)"],
+        id="text-without-max-length",
+    ),
+    pytest.param(
+        HEADER + COMMENT.replace("max_length = 20", 'max_length = "lots"'),
+        [Q.format("comment") + 'max_length must be a whole number from 1 to 5000 (got "lots")'],
+        id="max-length-not-a-number",
+    ),
+    pytest.param(
+        HEADER + COMMENT.replace("max_length = 20", "max_length = 0"),
+        [Q.format("comment") + "max_length must be a whole number from 1 to 5000 (got 0)"],
+        id="max-length-0",
+    ),
+    pytest.param(
+        HEADER + COMMENT.replace("max_length = 20", "max_length = 5001"),
+        [Q.format("comment") + "max_length must be a whole number from 1 to 5000 (got 5001)"],
+        id="max-length-too-big",
+    ),
+    pytest.param(
+        HEADER + RATE + "max_length = 20\n",
+        [Q.format("rate") + "max_length is only for text questions (this one is rating5)"],
+        id="max-length-on-rating",
+    ),
     # show_if.
-    pytest.param(HEADER + RATE + 'show_if = { question = "pick", values = ["a"] }\n' + PICK,
-                 [Q.format("rate") + 'show_if refers to "pick", which does not come before '
-                  "this question; a condition can only use an earlier answer"],
-                 id="show-if-later-question"),
-    pytest.param(HEADER + RATE + 'show_if = { question = "rate", values = ["1"] }\n',
-                 [Q.format("rate") + 'show_if refers to "rate", which does not come before '
-                  "this question; a condition can only use an earlier answer"],
-                 id="show-if-itself"),
-    pytest.param(HEADER + RATE + 'show_if = { question = "nope", values = ["a"] }\n',
-                 [Q.format("rate") + 'show_if refers to an unknown question "nope"'],
-                 id="show-if-unknown-question"),
-    pytest.param(HEADER + COMMENT + RATE + 'show_if = { question = "comment", values = ["x"] }\n',
-                 [Q.format("rate") + 'show_if refers to "comment", a text question; only single, '
-                  "multi, yesno, rating5, effort7, nps answers can be tested"],
-                 id="show-if-on-text"),
-    pytest.param(HEADER + PICK + RATE + 'show_if = { question = "pick", values = ["a", "c"] }\n',
-                 [Q.format("rate") + 'show_if: "pick" cannot be "c" (its answers are a, b)'],
-                 id="show-if-impossible-value"),
-    pytest.param(HEADER + RATE + COMMENT + 'show_if = { question = "rate", values = ["6"] }\n',
-                 [Q.format("comment") + 'show_if: "rate" cannot be "6" (its answers are 1, 2, 3, '
-                  "4, 5)"], id="show-if-out-of-scale"),
-    pytest.param(HEADER + PICK + RATE + 'show_if = { question = "pick", values = [] }\n',
-                 [Q.format("rate") + "show_if needs values: a list of the answers that show "
-                  "this question (got [])"], id="show-if-without-values"),
-    pytest.param(HEADER + PICK + RATE + 'show_if = { question = "pick", value = ["a"] }\n',
-                 [Q.format("rate") + 'unknown key "value" in show_if (did you mean "values"?)',
-                  Q.format("rate") + "show_if needs values: a list of the answers that show "
-                  "this question (got null)"], id="show-if-unknown-key"),
-    pytest.param(HEADER + PICK + RATE + 'show_if = "pick is a"\n',
-                 [Q.format("rate") + 'show_if must be a table: { question = "...", values = '
-                  '["..."] } (got "pick is a")'], id="show-if-not-a-table"),
+    pytest.param(
+        HEADER + RATE + 'show_if = { question = "pick", values = ["a"] }\n' + PICK,
+        [
+            Q.format("rate") + 'show_if refers to "pick", which does not come before '
+            "this question; a condition can only use an earlier answer"
+        ],
+        id="show-if-later-question",
+    ),
+    pytest.param(
+        HEADER + RATE + 'show_if = { question = "rate", values = ["1"] }\n',
+        [
+            Q.format("rate") + 'show_if refers to "rate", which does not come before '
+            "this question; a condition can only use an earlier answer"
+        ],
+        id="show-if-itself",
+    ),
+    pytest.param(
+        HEADER + RATE + 'show_if = { question = "nope", values = ["a"] }\n',
+        [Q.format("rate") + 'show_if refers to an unknown question "nope"'],
+        id="show-if-unknown-question",
+    ),
+    pytest.param(
+        HEADER + COMMENT + RATE + 'show_if = { question = "comment", values = ["x"] }\n',
+        [
+            Q.format("rate") + 'show_if refers to "comment", a text question; only single, '
+            "multi, yesno, rating5, effort7, nps answers can be tested"
+        ],
+        id="show-if-on-text",
+    ),
+    pytest.param(
+        HEADER + PICK + RATE + 'show_if = { question = "pick", values = ["a", "c"] }\n',
+        [Q.format("rate") + 'show_if: "pick" cannot be "c" (its answers are a, b)'],
+        id="show-if-impossible-value",
+    ),
+    pytest.param(
+        HEADER + RATE + COMMENT + 'show_if = { question = "rate", values = ["6"] }\n',
+        [Q.format("comment") + 'show_if: "rate" cannot be "6" (its answers are 1, 2, 3, 4, 5)'],
+        id="show-if-out-of-scale",
+    ),
+    pytest.param(
+        HEADER + PICK + RATE + 'show_if = { question = "pick", values = [] }\n',
+        [
+            Q.format("rate") + "show_if needs values: a list of the answers that show "
+            "this question (got [])"
+        ],
+        id="show-if-without-values",
+    ),
+    pytest.param(
+        HEADER + PICK + RATE + 'show_if = { question = "pick", value = ["a"] }\n',
+        [
+            Q.format("rate") + 'unknown key "value" in show_if (did you mean "values"?)',
+            Q.format("rate") + "show_if needs values: a list of the answers that show "
+            "this question (got null)",
+        ],
+        id="show-if-unknown-key",
+    ),
+    pytest.param(
+        HEADER + PICK + RATE + 'show_if = "pick is a"\n',
+        [
+            Q.format("rate") + 'show_if must be a table: { question = "...", values = '
+            '["..."] } (got "pick is a")'
+        ],
+        id="show-if-not-a-table",
+    ),
     # Measures.
-    pytest.param(HEADER + RATE.replace('measure = "csat"', 'measure = "happiness"'),
-                 [Q.format("rate") + "measure must be one of csat, ces, nps, resolved, comment, "
-                  'contact (got "happiness")'], id="measure-unknown"),
-    pytest.param(HEADER + RATE.replace('measure = "csat"', 'measure = "nps"'),
-                 [Q.format("rate") + 'measure "nps" needs a nps question (this one is rating5)'],
-                 id="measure-wrong-kind"),
-    pytest.param(HEADER + RATE + RATE.replace('id = "rate"', 'id = "again"'),
-                 [Q.format("again") + 'measure "csat" is already used by question "rate"'],
-                 id="measure-twice"),
-    pytest.param(HEADER + PICK + 'measure = "resolved"\n',
-                 [Q.format("pick") + 'measure "resolved" needs exactly the options yes, partly, '
-                  "no, dont_know (got a, b)"], id="resolved-options"),
+    pytest.param(
+        HEADER + RATE.replace('measure = "csat"', 'measure = "happiness"'),
+        [
+            Q.format("rate") + "measure must be one of csat, ces, nps, resolved, comment, "
+            'contact (got "happiness")'
+        ],
+        id="measure-unknown",
+    ),
+    pytest.param(
+        HEADER + RATE.replace('measure = "csat"', 'measure = "nps"'),
+        [Q.format("rate") + 'measure "nps" needs a nps question (this one is rating5)'],
+        id="measure-wrong-kind",
+    ),
+    pytest.param(
+        HEADER + RATE + RATE.replace('id = "rate"', 'id = "again"'),
+        [Q.format("again") + 'measure "csat" is already used by question "rate"'],
+        id="measure-twice",
+    ),
+    pytest.param(
+        HEADER + PICK + 'measure = "resolved"\n',
+        [
+            Q.format("pick") + 'measure "resolved" needs exactly the options yes, partly, '
+            "no, dont_know (got a, b)"
+        ],
+        id="resolved-options",
+    ),
     # Files.
     pytest.param(HEADER + RATE, [], id="valid"),
 ]
@@ -384,7 +551,8 @@ def test_each_rule_names_the_file_the_question_and_the_problem(tmp_path, text, e
 
 def test_the_file_is_named_after_the_id(tmp_path):
     assert problems_of(tmp_path, HEADER + RATE, name="other.toml") == [
-        'surveys/other.toml: the file name must be "s.toml" (the id is "s")']
+        'surveys/other.toml: the file name must be "s.toml" (the id is "s")'
+    ]
 
 
 def test_a_toml_syntax_error_names_the_file_and_the_line(tmp_path):
@@ -392,7 +560,8 @@ def test_a_toml_syntax_error_names_the_file_and_the_line(tmp_path):
 
     assert problems_of(tmp_path, text) == [
         "surveys/s.toml: line 9: not valid TOML: Expected '=' after a key in a key/value pair "
-        "(column 6)"]
+        "(column 6)"
+    ]
 
 
 def test_a_file_that_is_not_utf8_is_reported(tmp_path):
@@ -434,9 +603,11 @@ def test_an_id_and_a_trigger_are_used_by_one_file_only(tmp_path):
 
 
 def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
-    text = (HEADER.replace("version = 1", "version = -2")
-            + RATE.replace('kind = "rating5"', 'kind = "stars"')
-            + COMMENT.replace("max_length = 20", "max_length = 9000"))
+    text = (
+        HEADER.replace("version = 1", "version = -2")
+        + RATE.replace('kind = "rating5"', 'kind = "stars"')
+        + COMMENT.replace("max_length = 20", "max_length = 9000")
+    )
 
     assert problems_of(tmp_path, text) == [
         FILE + "version must be a whole number from 1 (got -2)",
@@ -448,8 +619,14 @@ def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
 
 def test_a_valid_file_reads_into_a_definition(tmp_path):
     folder = tmp_path / "surveys"
-    write(folder, HEADER + PICK + 'required = true\nhint = { en = "One", es = "Una" }\n'
-          + COMMENT + 'show_if = { question = "pick", values = ["b"] }\nmeasure = "comment"\n')
+    write(
+        folder,
+        HEADER
+        + PICK
+        + 'required = true\nhint = { en = "One", es = "Una" }\n'
+        + COMMENT
+        + 'show_if = { question = "pick", values = ["b"] }\nmeasure = "comment"\n',
+    )
 
     definition = load_definitions(folder)["s"]
 
@@ -476,10 +653,16 @@ def _fingerprint(tmp_path: Path, text: str) -> str:
 
 def test_the_fingerprint_ignores_layout_and_follows_the_questions(tmp_path):
     original = _fingerprint(tmp_path, HEADER + RATE + PICK)
-    relaid = ("# A comment\n\n" + HEADER.replace(" = ", "   =   ") + "\n\n"
-              + RATE.replace('label = { en = "Rate us", es = "Califíquenos" }',
-                             '[questions.label]\nes = "Califíquenos"\nen = "Rate us"')
-              + PICK.replace("\n  {", "\n\n    {"))
+    relaid = (
+        "# A comment\n\n"
+        + HEADER.replace(" = ", "   =   ")
+        + "\n\n"
+        + RATE.replace(
+            'label = { en = "Rate us", es = "Califíquenos" }',
+            '[questions.label]\nes = "Califíquenos"\nen = "Rate us"',
+        )
+        + PICK.replace("\n  {", "\n\n    {")
+    )
     changed_label = HEADER + RATE.replace("Rate us", "Rate us!") + PICK
     changed_option = HEADER + RATE + PICK.replace('key = "b"', 'key = "c"')
     changed_intro = HEADER.replace('"Intro"', '"Welcome"') + RATE + PICK
@@ -498,8 +681,13 @@ def test_the_fingerprint_ignores_layout_and_follows_the_questions(tmp_path):
 
 
 def _answer(db, row: SurveyVersion) -> SurveyResponse:
-    response = SurveyResponse(survey_key=row.survey_key, survey_version_id=row.id,
-                              version=row.version, csat=4, answers={"rate": 4})
+    response = SurveyResponse(
+        survey_key=row.survey_key,
+        survey_version_id=row.id,
+        version=row.version,
+        csat=4,
+        answers={"rate": 4},
+    )
     db.add(response)
     db.flush()
     return response
@@ -513,7 +701,10 @@ def test_record_version_gets_or_creates_one_row_with_a_copy(db):
 
     assert again is row
     assert (row.survey_key, row.version, row.fingerprint) == (
-        "request-resolved", 1, definition.fingerprint)
+        "request-resolved",
+        1,
+        definition.fingerprint,
+    )
     assert row.definition["questions"][0]["id"] == "resolved"
     copy = definition_of(row)
     assert copy.questions == definition.questions
@@ -557,8 +748,10 @@ def test_an_answered_version_is_frozen_until_bumped(db, runner, tmp_path):
     db.refresh(row)
     assert row.definition["questions"][0]["label"]["en"] == "Rate us"
 
-    path.write_text(HEADER.replace("version = 1", "version = 2")
-                    + RATE.replace("Rate us", "Rate me"), encoding="utf-8")
+    path.write_text(
+        HEADER.replace("version = 1", "version = 2") + RATE.replace("Rate us", "Rate me"),
+        encoding="utf-8",
+    )
 
     assert frozen_problems(db, load_definitions(folder)) == []
     assert runner.invoke(args=["surveys", "check", "--folder", str(folder)]).exit_code == 0
@@ -578,7 +771,9 @@ def test_an_answered_version_may_change_its_layout(db, tmp_path):
 
 # -- Reading answers -------------------------------------------------------------------------------
 
-EVERY_KIND = HEADER.replace('trigger = "site_feedback"', 'trigger = "request_resolved"') + """
+EVERY_KIND = (
+    HEADER.replace('trigger = "site_feedback"', 'trigger = "request_resolved"')
+    + """
 [[questions]]
 id = "resolved"
 kind = "single"
@@ -642,6 +837,7 @@ kind = "yesno"
 measure = "contact"
 label = { en = "Contact you?", es = "¿Contactarle?" }
 """
+)
 
 
 @pytest.fixture
@@ -652,37 +848,78 @@ def every_kind(tmp_path):
 
 
 def test_read_answers_reads_every_kind(every_kind):
-    form = MultiDict([("resolved", "no"), ("why", "other"), ("why", "late"), ("why", "late"),
-                      ("detail", "  broken  "), ("csat", "1"), ("ces", "7"), ("nps", "0"),
-                      ("comment", " Still\r\nbroken "), ("contact", "yes"),
-                      ("csrf_token", "ignored"), ("stranger", "ignored")])
+    form = MultiDict(
+        [
+            ("resolved", "no"),
+            ("why", "other"),
+            ("why", "late"),
+            ("why", "late"),
+            ("detail", "  broken  "),
+            ("csat", "1"),
+            ("ces", "7"),
+            ("nps", "0"),
+            ("comment", " Still\r\nbroken "),
+            ("contact", "yes"),
+            ("csrf_token", "ignored"),
+            ("stranger", "ignored"),
+        ]
+    )
 
     values, errors = read_answers(every_kind, form)
 
     assert errors == {}
-    assert values == {"resolved": "no", "why": ["late", "other"], "detail": "broken",
-                      "csat": 1, "ces": 7, "nps": 0, "comment": "Still\nbroken",
-                      "contact": "yes"}
-    assert measures(every_kind, values) == {"csat": 1, "ces": 7, "nps": 0, "resolved": "no",
-                                            "comment": "Still\nbroken", "contact_ok": True}
+    assert values == {
+        "resolved": "no",
+        "why": ["late", "other"],
+        "detail": "broken",
+        "csat": 1,
+        "ces": 7,
+        "nps": 0,
+        "comment": "Still\nbroken",
+        "contact": "yes",
+    }
+    assert measures(every_kind, values) == {
+        "csat": 1,
+        "ces": 7,
+        "nps": 0,
+        "resolved": "no",
+        "comment": "Still\nbroken",
+        "contact_ok": True,
+    }
 
 
 def test_read_answers_accepts_a_plain_mapping_of_lists(every_kind):
-    values, errors = read_answers(every_kind, {"resolved": ["yes"], "contact": ["no"],
-                                               "ces": "4"})
+    values, errors = read_answers(every_kind, {"resolved": ["yes"], "contact": ["no"], "ces": "4"})
 
     assert errors == {}
     assert values == {"resolved": "yes", "contact": "no", "ces": 4}
-    assert measures(every_kind, values) == {"csat": None, "ces": 4, "nps": None,
-                                            "resolved": "yes", "comment": "",
-                                            "contact_ok": False}
+    assert measures(every_kind, values) == {
+        "csat": None,
+        "ces": 4,
+        "nps": None,
+        "resolved": "yes",
+        "comment": "",
+        "contact_ok": False,
+    }
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("resolved", "maybe"), ("csat", "0"), ("csat", "6"), ("csat", "4.5"), ("csat", "five"),
-    ("csat", "-1"), ("ces", "8"), ("ces", "0"), ("nps", "11"), ("nps", "-0"),
-    ("contact", "true"), ("contact", "Yes"),
-])
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("resolved", "maybe"),
+        ("csat", "0"),
+        ("csat", "6"),
+        ("csat", "4.5"),
+        ("csat", "five"),
+        ("csat", "-1"),
+        ("ces", "8"),
+        ("ces", "0"),
+        ("nps", "11"),
+        ("nps", "-0"),
+        ("contact", "true"),
+        ("contact", "Yes"),
+    ],
+)
 def test_read_answers_refuses_values_outside_the_choices(every_kind, field, value):
     form = {"resolved": ["yes"], field: [value]}
 
@@ -705,7 +942,9 @@ def test_read_answers_requires_visible_required_questions(every_kind):
     assert read_answers(every_kind, {}) == ({}, {"resolved": "required"})
     assert read_answers(every_kind, {"resolved": ["  "]}) == ({}, {"resolved": "required"})
     assert read_answers(every_kind, {"resolved": ["partly"]}) == (
-        {"resolved": "partly"}, {"why": "required"})
+        {"resolved": "partly"},
+        {"why": "required"},
+    )
 
 
 def test_read_answers_drops_hidden_questions(every_kind):
@@ -718,21 +957,24 @@ def test_read_answers_drops_hidden_questions(every_kind):
 
 
 def test_a_question_hidden_by_a_hidden_question_is_dropped_too(every_kind):
-    values, _ = read_answers(every_kind, {"resolved": ["no"], "why": ["late"],
-                                          "detail": ["hidden"]})
+    values, _ = read_answers(
+        every_kind, {"resolved": ["no"], "why": ["late"], "detail": ["hidden"]}
+    )
     assert values == {"resolved": "no", "why": ["late"]}
 
 
 def test_read_answers_limits_text_length_after_stripping(every_kind):
     exact = {"resolved": ["yes"], "comment": ["   " + "x" * 12 + "\n  "]}
     long = {"resolved": ["yes"], "comment": ["x" * 13]}
-    crlf = {"resolved": ["yes"], "comment": ["a\r\n" * 6]}   # 11 characters once normalised
+    crlf = {"resolved": ["yes"], "comment": ["a\r\n" * 6]}  # 11 characters once normalised
 
     assert read_answers(every_kind, exact) == ({"resolved": "yes", "comment": "x" * 12}, {})
     assert read_answers(every_kind, long) == ({"resolved": "yes"}, {"comment": "too_long"})
     assert read_answers(every_kind, crlf)[1] == {}
     assert read_answers(every_kind, {"resolved": ["yes"], "comment": [" "]}) == (
-        {"resolved": "yes"}, {})
+        {"resolved": "yes"},
+        {},
+    )
 
 
 def test_visible_follows_the_condition(every_kind):
@@ -749,11 +991,12 @@ def test_visible_follows_the_condition(every_kind):
 
 def test_a_condition_on_a_scale_compares_numbers(tmp_path):
     folder = tmp_path / "scale"
-    write(folder, HEADER + RATE + COMMENT
-          + 'show_if = { question = "rate", values = [1, "2"] }\n')
+    write(folder, HEADER + RATE + COMMENT + 'show_if = { question = "rate", values = [1, "2"] }\n')
     definition = load_definitions(folder)["s"]
 
     assert definition.questions[1].show_if.values == ("1", "2")
     assert read_answers(definition, {"rate": ["2"], "comment": ["Bad"]})[0] == {
-        "rate": 2, "comment": "Bad"}
+        "rate": 2,
+        "comment": "Bad",
+    }
     assert read_answers(definition, {"rate": ["3"], "comment": ["Bad"]})[0] == {"rate": 3}

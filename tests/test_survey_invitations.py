@@ -66,8 +66,7 @@ def resolve(db, settings, case, actor, at=MONDAY):
 
 def reopen(db, settings, case, actor, at):
     clock.freeze(at)
-    casework.reopen_case(db, settings=settings, request=case, actor=actor,
-                         version=case.version)
+    casework.reopen_case(db, settings=settings, request=case, actor=actor, version=case.version)
     db.flush()
 
 
@@ -80,8 +79,9 @@ def run_worker(app, settings, at):
 
 
 def test_one_invitation_per_case_with_several_tasks_and_reopen(app, db, office, settings):
-    casework.add_task(db, request=office.case, department=office.dept_y, title="Water main",
-                      actor=office.agent_x)
+    casework.add_task(
+        db, request=office.case, department=office.dept_y, title="Water main", actor=office.agent_x
+    )
     resolve(db, settings, office.case, office.agent_x)
     [invitation] = invitations(db, office.case)
     assert invitation.state == "pending" and invitation.email == "rita@example.org"
@@ -112,20 +112,31 @@ def test_the_database_refuses_a_second_invitation_for_a_case(db, office, setting
     resolve(db, settings, office.case, office.agent_x)
     [first] = invitations(db, office.case)
     with pytest.raises(IntegrityError), db.begin_nested():
-        db.add(SurveyInvitation(
-            survey_key=first.survey_key, survey_version_id=first.survey_version_id,
-            request_id=office.case.id, email="other@example.org", token_hash="x" * 64,
-            send_after=MONDAY, expires_at=MONDAY))
+        db.add(
+            SurveyInvitation(
+                survey_key=first.survey_key,
+                survey_version_id=first.survey_version_id,
+                request_id=office.case.id,
+                email="other@example.org",
+                token_hash="x" * 64,
+                send_after=MONDAY,
+                expires_at=MONDAY,
+            )
+        )
         db.flush()
     # Calling the hook again (a second task ending in another transaction) adds nothing.
-    assert invite_for_resolution(db, settings=settings, request=office.case, now=MONDAY) \
-        is not None  # the same pending invitation, re-armed
+    assert (
+        invite_for_resolution(db, settings=settings, request=office.case, now=MONDAY) is not None
+    )  # the same pending invitation, re-armed
     assert len(invitations(db, office.case)) == 1
 
 
 def test_followers_are_not_surveyed(app, db, office, settings):
-    db.add(Follower(request_id=office.case.id, email="fan@example.org", token="f" * 40,
-                    confirmed_at=MONDAY))
+    db.add(
+        Follower(
+            request_id=office.case.id, email="fan@example.org", token="f" * 40, confirmed_at=MONDAY
+        )
+    )
     db.flush()
     resolve(db, settings, office.case, office.agent_x)
     run_worker(app, settings, MONDAY + timedelta(days=2))
@@ -138,19 +149,17 @@ def test_staff_reporters_and_staff_filing_for_themselves_are_not_surveyed(make, 
     office = make_office(make, db)
     # Reported from a staff account.
     mine = make.request(category=office.case.category, reporter_id=office.agent_x.id)
-    casework.add_task(db, request=mine, department=office.dept_x, title="Fix",
-                      actor=office.agent_x)
+    casework.add_task(db, request=mine, department=office.dept_x, title="Fix", actor=office.agent_x)
     resolve(db, settings, mine, office.agent_x)
     # Filed at the counter with a staff member's own address (any case).
-    own = make.request(category=office.case.category,
-                       contact_email=office.agent_y.email.upper())
-    casework.add_task(db, request=own, department=office.dept_x, title="Fix",
-                      actor=office.agent_x)
+    own = make.request(category=office.case.category, contact_email=office.agent_y.email.upper())
+    casework.add_task(db, request=own, department=office.dept_x, title="Fix", actor=office.agent_x)
     resolve(db, settings, own, office.agent_x)
     # No address at all (a phone call without email).
     silent = make.request(category=office.case.category)
-    casework.add_task(db, request=silent, department=office.dept_x, title="Fix",
-                      actor=office.agent_x)
+    casework.add_task(
+        db, request=silent, department=office.dept_x, title="Fix", actor=office.agent_x
+    )
     resolve(db, settings, silent, office.agent_x)
     assert invitations(db) == []
 
@@ -158,10 +167,13 @@ def test_staff_reporters_and_staff_filing_for_themselves_are_not_surveyed(make, 
 def test_a_resident_account_is_surveyed_in_their_language(app, db, make, settings):
     office = make_office(make, db)
     resident = make.user(email="Lucia@Example.org", locale="es")
-    case = make.request(category=office.case.category, reporter_id=resident.id,
-                        contact_email=resident.email, locale="en")
-    casework.add_task(db, request=case, department=office.dept_x, title="Fix",
-                      actor=office.agent_x)
+    case = make.request(
+        category=office.case.category,
+        reporter_id=resident.id,
+        contact_email=resident.email,
+        locale="en",
+    )
+    casework.add_task(db, request=case, department=office.dept_x, title="Fix", actor=office.agent_x)
     resolve(db, settings, case, office.agent_x)
     [invitation] = invitations(db, case)
     assert invitation.email == "lucia@example.org" and invitation.locale == "es"
@@ -187,8 +199,9 @@ def test_survey_fatigue_one_invitation_per_address_in_the_window(db, make, setti
 
     def another_case(at):
         case = make.request(category=office.case.category, contact_email="rita@example.org")
-        casework.add_task(db, request=case, department=office.dept_x, title="Fix",
-                          actor=office.agent_x)
+        casework.add_task(
+            db, request=case, department=office.dept_x, title="Fix", actor=office.agent_x
+        )
         resolve(db, settings, case, office.agent_x, at)
         return case
 
@@ -198,22 +211,21 @@ def test_survey_fatigue_one_invitation_per_address_in_the_window(db, make, setti
     assert len(invitations(db, later)) == 1
     # Another address is not affected by Rita's window.
     other = make.request(category=office.case.category, contact_email="sam@example.org")
-    casework.add_task(db, request=other, department=office.dept_x, title="Fix",
-                      actor=office.agent_x)
+    casework.add_task(
+        db, request=other, department=office.dept_x, title="Fix", actor=office.agent_x
+    )
     resolve(db, settings, other, office.agent_x, MONDAY + timedelta(days=1))
     assert len(invitations(db, other)) == 1
 
 
-def test_an_invitation_cancelled_before_sending_does_not_count_for_fatigue(app, db, make,
-                                                                           settings):
+def test_an_invitation_cancelled_before_sending_does_not_count_for_fatigue(app, db, make, settings):
     office = make_office(make, db)
     resolve(db, settings, office.case, office.agent_x)
     reopen(db, settings, office.case, office.agent_x, MONDAY + timedelta(hours=1))
     run_worker(app, settings, MONDAY + timedelta(days=2))
     assert invitations(db)[0].state == "cancelled"
     case = make.request(category=office.case.category, contact_email="rita@example.org")
-    casework.add_task(db, request=case, department=office.dept_x, title="Fix",
-                      actor=office.agent_x)
+    casework.add_task(db, request=case, department=office.dept_x, title="Fix", actor=office.agent_x)
     resolve(db, settings, case, office.agent_x, MONDAY + timedelta(days=3))
     assert len(invitations(db, case)) == 1
 
@@ -241,9 +253,11 @@ def test_the_invitation_waits_for_the_delay_then_goes_out_once(app, db, office, 
     assert mail.to_address == "rita@example.org"
     assert office.case.reference in mail.subject
     assert "How did we do with your request?" in mail.body_text
-    link = next(line for line in mail.body_text.splitlines()
-                if line.startswith("http://portal.test/surveys/")
-                and "/opt-out/" not in line)
+    link = next(
+        line
+        for line in mail.body_text.splitlines()
+        if line.startswith("http://portal.test/surveys/") and "/opt-out/" not in line
+    )
     token = link.rsplit("/", 1)[1]
     # Only the hash is stored; the same token opens the opt-out page.
     assert hash_token(token) == invitation.token_hash
@@ -279,8 +293,9 @@ def test_an_opt_out_after_the_invitation_was_made_cancels_it(app, db, office, se
 def test_a_closed_case_still_gets_its_invitation(app, db, office, settings):
     resolve(db, settings, office.case, office.agent_x)
     clock.freeze(MONDAY + timedelta(hours=5))
-    updates.change_status(db, settings=settings, request=office.case, target="closed",
-                          actor=office.agent_x)
+    updates.change_status(
+        db, settings=settings, request=office.case, target="closed", actor=office.agent_x
+    )
     db.flush()
     run_worker(app, settings, MONDAY + timedelta(days=2))
     assert invitations(db)[0].state == "sent"
@@ -302,8 +317,9 @@ def test_two_workers_send_each_invitation_once(committed_app, settings):
     office = make_office(Factories(session, settings), session)
     cases = [office.case]
     for n in range(7):
-        case = Factories(session, settings).request(category=office.case.category,
-                                                     contact_email=f"r{n}@example.org")
+        case = Factories(session, settings).request(
+            category=office.case.category, contact_email=f"r{n}@example.org"
+        )
         session.add(Task(request_id=case.id, department_id=office.dept_x.id, title="Fix"))
         cases.append(case)
     session.flush()
@@ -317,14 +333,16 @@ def test_two_workers_send_each_invitation_once(committed_app, settings):
     _results, errors = together([lambda: send_due_invitations(database, settings, due)] * 2)
     assert errors == []
     check = database.session()
-    recipients = check.scalars(select(OutboxMessage.to_address)
-                               .where(OutboxMessage.kind == "survey_invitation")).all()
+    recipients = check.scalars(
+        select(OutboxMessage.to_address).where(OutboxMessage.kind == "survey_invitation")
+    ).all()
     states = set(check.scalars(select(SurveyInvitation.state)))
     count = check.scalar(select(func.count()).select_from(SurveyInvitation))
     check.close()
     assert count == 8 and states == {"sent"}
-    assert sorted(recipients) == sorted(["rita@example.org"]
-                                        + [f"r{n}@example.org" for n in range(7)])
+    assert sorted(recipients) == sorted(
+        ["rita@example.org"] + [f"r{n}@example.org" for n in range(7)]
+    )
 
 
 def test_the_worker_job_is_registered(app):
@@ -341,8 +359,9 @@ def test_supervisor_helper_lists_only_active_supervisors(db, make):
     assert gone not in answering.supervisors(db, office.dept_x.id)
 
 
-def test_a_broken_survey_file_never_stops_a_case_from_resolving(db, office, settings,
-                                                                monkeypatch, caplog):
+def test_a_broken_survey_file_never_stops_a_case_from_resolving(
+    db, office, settings, monkeypatch, caplog
+):
     from portal.surveys import definitions
 
     def broken(trigger, folder=None):
@@ -354,13 +373,15 @@ def test_a_broken_survey_file_never_stops_a_case_from_resolving(db, office, sett
     assert "not valid" in caplog.text
 
 
-def test_a_changed_frozen_version_never_stops_a_case_from_resolving(db, office, settings,
-                                                                    monkeypatch):
+def test_a_changed_frozen_version_never_stops_a_case_from_resolving(
+    db, office, settings, monkeypatch
+):
     from portal.surveys import definitions
 
     def frozen(session, definition):
-        raise definitions.DefinitionError(["surveys/request-resolved.toml: version 1 has "
-                                           "responses and its questions changed"])
+        raise definitions.DefinitionError(
+            ["surveys/request-resolved.toml: version 1 has responses and its questions changed"]
+        )
 
     monkeypatch.setattr(definitions, "record_version", frozen)
     resolve(db, settings, office.case, office.agent_x)

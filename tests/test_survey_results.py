@@ -62,7 +62,8 @@ def town(make) -> Town:
     streets = make.department(code="streets", name="Streets")
     water = make.department(code="water", name="Water")
     return Town(
-        streets=streets, water=water,
+        streets=streets,
+        water=water,
         potholes=make.category(department=streets, name="Pothole"),
         lights=make.category(department=streets, name="Streetlight"),
         leaks=make.category(department=water, name="Leak"),
@@ -77,8 +78,9 @@ def answer(make, category, at: datetime, survey_key: str = "request-resolved", *
     """A case of ``category`` whose reporter was invited a day before ``at`` and answered
     at ``at``."""
     case = make.request(category=category, status="resolved")
-    invitation = make.survey_invitation(case, survey_key=survey_key, state="answered",
-                                        created_at=at - DAY, answered_at=at)
+    invitation = make.survey_invitation(
+        case, survey_key=survey_key, state="answered", created_at=at - DAY, answered_at=at
+    )
     return make.survey_response(invitation, created_at=at, **measures)
 
 
@@ -87,22 +89,37 @@ def march(day: int, hour: int = 12) -> datetime:
 
 
 def select_march(*departments, category=None, key="request-resolved") -> Selection:
-    return Selection(survey_key=key, start=MARCH[0], end=MARCH[1],
-                     department_ids=tuple(d.id for d in departments) if departments else None,
-                     category_id=category.id if category else None)
+    return Selection(
+        survey_key=key,
+        start=MARCH[0],
+        end=MARCH[1],
+        department_ids=tuple(d.id for d in departments) if departments else None,
+        category_id=category.id if category else None,
+    )
 
 
 def six_streets_answers(make, town) -> None:
     """Six Streets responses in March (and invitations: 6 answered, 4 sent, 1 pending,
     1 cancelled), plus what must not count: Water, February, another survey."""
     answers = [  # csat, resolved, ces, nps, category
-        (5, "yes", 7, 10, town.potholes), (5, "yes", 6, 10, town.potholes),
-        (4, "partly", 5, 9, town.potholes), (3, "no", 2, 7, town.lights),
-        (1, "dont_know", 1, 6, town.lights), (2, "yes", None, 3, town.lights),
+        (5, "yes", 7, 10, town.potholes),
+        (5, "yes", 6, 10, town.potholes),
+        (4, "partly", 5, 9, town.potholes),
+        (3, "no", 2, 7, town.lights),
+        (1, "dont_know", 1, 6, town.lights),
+        (2, "yes", None, 3, town.lights),
     ]
     for n, (csat, resolved, ces, nps, category) in enumerate(answers):
-        answer(make, category, march(2 + n), csat=csat, resolved=resolved, ces=ces, nps=nps,
-               comment=f"Comment {n}" if n % 2 == 0 else "")
+        answer(
+            make,
+            category,
+            march(2 + n),
+            csat=csat,
+            resolved=resolved,
+            ces=ces,
+            nps=nps,
+            comment=f"Comment {n}" if n % 2 == 0 else "",
+        )
     for state in ("sent", "sent", "sent", "sent", "pending", "cancelled"):
         case = make.request(category=town.potholes, status="resolved")
         make.survey_invitation(case, state=state, created_at=march(10))
@@ -113,11 +130,11 @@ def six_streets_answers(make, town) -> None:
 
 # -- the figures ------------------------------------------------------------------------------
 
+
 def test_every_figure_of_a_department(db, make, town):
     six_streets_answers(make, town)
 
-    results = survey_results(db, select_march(town.streets), breakdown="overall",
-                             zone=CHICAGO)
+    results = survey_results(db, select_march(town.streets), breakdown="overall", zone=CHICAGO)
 
     total = results.total
     assert not total.suppressed
@@ -152,14 +169,14 @@ def test_breakdowns_and_their_total(db, make, town):
     assert by_department.total.csat_average == pytest.approx(41 / 12)
     assert by_department.total.invitations == 16
 
-    by_category = survey_results(db, select_march(town.streets), breakdown="category",
-                                 zone=CHICAGO)
+    by_category = survey_results(db, select_march(town.streets), breakdown="category", zone=CHICAGO)
     assert [row.key for row in by_category.rows] == sorted([town.potholes.id, town.lights.id])
     assert all(row.suppressed for row in by_category.rows)  # 3 and 3: fewer than 5 each
     assert by_category.total.responses == 6  # the total has enough
 
-    one_category = survey_results(db, select_march(category=town.potholes),
-                                  breakdown="department", zone=CHICAGO)
+    one_category = survey_results(
+        db, select_march(category=town.potholes), breakdown="department", zone=CHICAGO
+    )
     assert one_category.total.suppressed  # 3 Streets responses about potholes
     assert one_category.total.invitations is None
 
@@ -172,9 +189,16 @@ def test_fewer_than_five_responses_show_no_figures(db, make, town):
 
     for row in (results.total, *results.rows, *results.trend_rows):
         assert row.suppressed
-        assert (row.invitations, row.responses, row.csat_average, row.csat_counts,
-                row.share_resolved, row.ces_average, row.nps, row.response_rate) == \
-            (None,) * 8
+        assert (
+            row.invitations,
+            row.responses,
+            row.csat_average,
+            row.csat_counts,
+            row.share_resolved,
+            row.ces_average,
+            row.nps,
+            row.response_rate,
+        ) == (None,) * 8
 
     answer(make, town.potholes, march(7), csat=4)  # a fifth response, without the others
     fifth = survey_results(db, select_march(town.streets), zone=CHICAGO).total
@@ -203,13 +227,16 @@ def test_results_are_two_grouped_queries_whatever_the_number_of_responses(db, ma
 
 # -- the trend ----------------------------------------------------------------------------------
 
+
 def test_month_buckets_follow_the_city_calendar(db, make, town):
     start = datetime(2026, 1, 15, tzinfo=CHICAGO)
     end = datetime(2026, 4, 1, tzinfo=CHICAGO)
     periods = buckets(start, end, "month", CHICAGO)
     assert [(b.first_day.isoformat(), b.last_day.isoformat()) for b in periods] == [
-        ("2026-01-15", "2026-01-31"), ("2026-02-01", "2026-02-28"),
-        ("2026-03-01", "2026-03-31")]
+        ("2026-01-15", "2026-01-31"),
+        ("2026-02-01", "2026-02-28"),
+        ("2026-03-01", "2026-03-31"),
+    ]
     assert periods[1].start == datetime(2026, 2, 1, 6, tzinfo=UTC)  # midnight in Chicago
 
     late_january = datetime(2026, 2, 1, 5, 30, tzinfo=UTC)  # 31 Jan, 23:30 in Chicago
@@ -219,8 +246,9 @@ def test_month_buckets_follow_the_city_calendar(db, make, town):
         answer(make, town.potholes, datetime(2026, 2, 1, 6, tzinfo=UTC) + n * DAY, csat=2)
     answer(make, town.potholes, datetime(2026, 3, 3, 18, tzinfo=UTC), csat=5)
 
-    results = survey_results(db, Selection("request-resolved", start, end), trend="month",
-                             zone=CHICAGO)
+    results = survey_results(
+        db, Selection("request-resolved", start, end), trend="month", zone=CHICAGO
+    )
     january, february, mar = results.trend_rows
     assert (january.responses, january.csat_average) == (5, 4.0)
     assert (february.responses, february.csat_average) == (6, 2.0)
@@ -233,8 +261,10 @@ def test_week_buckets_start_on_monday_across_the_clock_change(db, make, town):
     end = datetime(2026, 3, 18, tzinfo=CHICAGO)
     periods = buckets(start, end, "week", CHICAGO)
     assert [(b.first_day.isoformat(), b.last_day.isoformat()) for b in periods] == [
-        ("2026-03-04", "2026-03-08"), ("2026-03-09", "2026-03-15"),
-        ("2026-03-16", "2026-03-17")]
+        ("2026-03-04", "2026-03-08"),
+        ("2026-03-09", "2026-03-15"),
+        ("2026-03-16", "2026-03-17"),
+    ]
     # Daylight saving time began on Sunday 8 March: Monday's midnight is 05:00 UTC.
     assert periods[1].start == datetime(2026, 3, 9, 5, tzinfo=UTC)
 
@@ -242,12 +272,20 @@ def test_week_buckets_start_on_monday_across_the_clock_change(db, make, town):
     for n in range(5):
         answer(make, town.potholes, sunday_night - n * DAY / 2, csat=5, resolved="yes")
     for n in range(5):
-        answer(make, town.potholes, datetime(2026, 3, 9, 5, tzinfo=UTC) + n * DAY, csat=3,
-               resolved="no")
+        answer(
+            make,
+            town.potholes,
+            datetime(2026, 3, 9, 5, tzinfo=UTC) + n * DAY,
+            csat=3,
+            resolved="no",
+        )
 
-    results = survey_results(db, Selection("request-resolved", start, end,
-                                           department_ids=(town.streets.id,)),
-                             trend="week", zone=CHICAGO)
+    results = survey_results(
+        db,
+        Selection("request-resolved", start, end, department_ids=(town.streets.id,)),
+        trend="week",
+        zone=CHICAGO,
+    )
     first, second, third = results.trend_rows
     assert (first.responses, first.csat_average, first.share_resolved) == (5, 5.0, 1.0)
     assert (second.responses, second.csat_average, second.share_resolved) == (5, 3.0, 0.0)
@@ -269,6 +307,7 @@ def test_too_many_buckets_and_bad_arguments_are_refused():
 
 
 # -- comments -------------------------------------------------------------------------------
+
 
 def test_comments_newest_first_page_by_page_across_departments(db, make, town):
     made = []
@@ -294,15 +333,18 @@ def test_comments_newest_first_page_by_page_across_departments(db, make, town):
     assert [c.id for c in back.comments] == expected[3:6]
     first = comments_page(db, selection, before=pages[1].previous_cursor, per_page=3)
     assert [c.id for c in first.comments] == expected[:3] and first.previous_cursor is None
-    assert comments_page(db, selection, after="garbage.1.2", per_page=3).comments == \
-        pages[0].comments
+    assert (
+        comments_page(db, selection, after="garbage.1.2", per_page=3).comments == pages[0].comments
+    )
     # Forged cursors outside the period never reach beyond it.
     late = encode_cursor("cm", [datetime(2030, 1, 1, tzinfo=UTC), 1])
     early = encode_cursor("cm", [datetime(2020, 1, 1, tzinfo=UTC), 1])
-    assert [c.id for c in comments_page(db, selection, after=late, per_page=3).comments] == \
-        expected[:3]
-    assert [c.id for c in comments_page(db, selection, before=early, per_page=3).comments] \
-        == expected[-3:]
+    assert [
+        c.id for c in comments_page(db, selection, after=late, per_page=3).comments
+    ] == expected[:3]
+    assert [
+        c.id for c in comments_page(db, selection, before=early, per_page=3).comments
+    ] == expected[-3:]
     assert comments_page(db, selection, after=early).comments == []
     only_water = comments_page(db, select_march(town.water))
     assert [c.comment for c in only_water.comments] == ["Note 6", "Note 3", "Note 0"]
@@ -313,18 +355,21 @@ def test_comment_cases_hidden_when_identify_says_no(db, make, town):
     answer(make, town.potholes, march(3), comment="Street one")
     answer(make, town.leaks, march(4), comment="Water one")
 
-    page = comments_page(db, select_march(),
-                         identify=lambda department_id: department_id == town.water.id)
+    page = comments_page(
+        db, select_march(), identify=lambda department_id: department_id == town.water.id
+    )
 
-    assert [(c.comment, c.reference is not None) for c in page.comments] == \
-        [("Water one", True), ("Street one", False)]
+    assert [(c.comment, c.reference is not None) for c in page.comments] == [
+        ("Water one", True),
+        ("Street one", False),
+    ]
 
 
 # -- the page ---------------------------------------------------------------------------------
 
+
 def _page(client, **args) -> str:
-    response = client.get(PAGE, query_string={"from": "2026-03-01", "to": "2026-03-31",
-                                              **args})
+    response = client.get(PAGE, query_string={"from": "2026-03-01", "to": "2026-03-31", **args})
     assert response.status_code == 200
     return response.get_data(as_text=True)
 
@@ -383,8 +428,7 @@ def test_results_page_suppresses_small_rows_and_distributes_scores(client, make,
     assert rows["Total"].startswith("Total 10 60% 6 3.33")
     assert rows["5 – Very satisfied"] == "5 – Very satisfied 2 33%"
     assert rows["1 – Very dissatisfied"] == "1 – Very dissatisfied 1 17%"
-    assert '<meter class="portal-bar" min="0" max="100" value="33.3" aria-hidden="true">' \
-        in html
+    assert '<meter class="portal-bar" min="0" max="100" value="33.3" aria-hidden="true">' in html
     weeks = [name for name in rows if " to " in name or name.startswith("Mar")]
     assert len(weeks) == 6  # 1 March (a Sunday), then five weeks from Monday
     assert "style=" not in html
@@ -393,23 +437,27 @@ def test_results_page_suppresses_small_rows_and_distributes_scores(client, make,
     assert "3,33" in spanish and 'lang="es"' in spanish  # figures in the reader's language
 
 
-def test_comment_cases_are_hidden_from_agents_on_anonymous_surveys(app, client, make, town,
-                                                                  monkeypatch):
+def test_comment_cases_are_hidden_from_agents_on_anonymous_surveys(
+    app, client, make, town, monkeypatch
+):
     answer(make, town.potholes, march(3), comment="Slow but fixed")
     case_link = re.compile(r'href="/staff/cases/SR-[^"]+"')
     sign_in(client, town.agent)
     assert case_link.search(_page(client))
 
     definitions = load_definitions()
-    anonymous = {**definitions, "request-resolved": replace(
-        definitions["request-resolved"], anonymous_to_staff=True)}
+    anonymous = {
+        **definitions,
+        "request-resolved": replace(definitions["request-resolved"], anonymous_to_staff=True),
+    }
     monkeypatch.setattr(results_views, "load_definitions", lambda: anonymous)
 
     html = _page(client)
     assert "Slow but fixed" in html and not case_link.search(html)
     assert "Not shown (anonymous survey)" in html
-    exported = client.get(CSV, query_string={"table": "comments", "from": "2026-03-01",
-                                             "to": "2026-03-31"}).get_data(as_text=True)
+    exported = client.get(
+        CSV, query_string={"table": "comments", "from": "2026-03-01", "to": "2026-03-31"}
+    ).get_data(as_text=True)
     assert "Slow but fixed" in exported and "SR-" not in exported
 
     assert case_link.search(_page(as_user(app, town.supervisor)))
@@ -418,9 +466,9 @@ def test_comment_cases_are_hidden_from_agents_on_anonymous_surveys(app, client, 
 
 # -- CSV --------------------------------------------------------------------------------------
 
+
 def _csv(client, **args) -> list[list[str]]:
-    response = client.get(CSV, query_string={"from": "2026-03-01", "to": "2026-03-31",
-                                             **args})
+    response = client.get(CSV, query_string={"from": "2026-03-01", "to": "2026-03-31", **args})
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
@@ -440,8 +488,11 @@ def test_csv_exports_each_table(client, make, town):
     assert set(breakdown[1][1:-1]) == {""}
     total = dict(zip(breakdown[0], breakdown[-1], strict=True))
     assert total["Category"] == "Total"
-    assert (total["Invitations"], total["Response rate (%)"], total["Responses"]) == \
-        ("10", "60.0", "6")
+    assert (total["Invitations"], total["Response rate (%)"], total["Responses"]) == (
+        "10",
+        "60.0",
+        "6",
+    )
     assert total["Satisfaction average (1-5)"] == "3.33"
     assert [total[f"Satisfaction {s}"] for s in range(1, 6)] == ["1", "1", "1", "1", "2"]
     assert (total["Resolved (%)"], total["Ease average (1-7)"]) == ("50.0", "4.2")
@@ -451,8 +502,15 @@ def test_csv_exports_each_table(client, make, town):
     assert trend[1][:5] == ["2026-03-01", "2026-03-31", "10", "60.0", "6"]
 
     comments = _csv(client, table="comments")
-    assert comments[0] == ["Date", "Case", "Department", "Category", "Satisfaction (1-5)",
-                           "Resolved", "Comment"]
+    assert comments[0] == [
+        "Date",
+        "Case",
+        "Department",
+        "Category",
+        "Satisfaction (1-5)",
+        "Resolved",
+        "Comment",
+    ]
     assert [row[-1] for row in comments[1:]] == ["Comment 4", "Comment 2", "Comment 0"]
     assert comments[1][1].startswith("SR-") and comments[1][2] == "Streets"
     assert comments[1][5] == "Don't know"
@@ -461,20 +519,29 @@ def test_csv_exports_each_table(client, make, town):
 def test_csv_cells_cannot_become_formulas(client, make, town, db):
     town.lights.name = "=Lights"
     db.flush()
-    nasty = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)",
-             "\tTab", "plain"]
+    nasty = ['=HYPERLINK("http://evil.example","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "plain"]
     for n, comment in enumerate(nasty):
-        answer(make, town.lights, march(2 + n), comment=comment, nps=0 if n < 3 else 10,
-               survey_key="programme-completed")
+        answer(
+            make,
+            town.lights,
+            march(2 + n),
+            comment=comment,
+            nps=0 if n < 3 else 10,
+            survey_key="programme-completed",
+        )
     sign_in(client, town.admin)
 
     comments = _csv(client, table="comments", survey="programme-completed")
     assert [row[-1] for row in comments[1:]] == [
-        "plain", "'\tTab", "'@SUM(A1)", "'-2+3", "'+1+1",
-        "'=HYPERLINK(\"http://evil.example\",\"x\")"]
+        "plain",
+        "'\tTab",
+        "'@SUM(A1)",
+        "'-2+3",
+        "'+1+1",
+        '\'=HYPERLINK("http://evil.example","x")',
+    ]
     assert {row[3] for row in comments[1:]} == {"'=Lights"}
-    breakdown = _csv(client, table="breakdown", survey="programme-completed",
-                     breakdown="category")
+    breakdown = _csv(client, table="breakdown", survey="programme-completed", breakdown="category")
     row = dict(zip(breakdown[0], breakdown[1], strict=True))
     assert row["Category"] == "'=Lights"
     assert row["Net promoter score"] == "0"  # 3 promoters, 3 detractors
@@ -491,23 +558,31 @@ def test_csv_negative_numbers_stay_numbers(client, make, town):
 
 # -- filters that make no sense ------------------------------------------------------------
 
-@pytest.mark.parametrize(("args", "message"), [  # the CSV: 404 for departments, else 400
-    ({"survey": "no-such-survey"}, "Choose one of the surveys in the list."),
-    ({"department": "abc"}, "Choose one of the departments in the list."),
-    ({"department": "9" * 30}, "Choose one of the departments in the list."),
-    ({"category": "-1"}, "Choose one of the categories in the list."),
-    ({"from": "2026-02-30"}, "Enter a real date, like 2026-03-31."),
-    ({"to": "yesterday"}, "Enter a real date, like 2026-03-31."),
-    ({"from": "0001-01-01"}, "Enter a date between 2000 and 2099."),
-    ({"to": "9999-12-31"}, "Enter a date between 2000 and 2099."),
-    ({"from": "2026-03-10", "to": "2026-03-01"},
-     "The end date must be on or after the start date."),
-    ({"from": "2000-01-01", "to": "2026-03-01"}, "Choose a period of at most ten years."),
-    ({"from": "2019-01-01", "to": "2026-03-01", "trend": "week"},
-     "A trend by week covers at most five years"),
-    ({"breakdown": "area"}, "Choose one of the options in the list."),
-    ({"trend": "daily"}, "Choose one of the options in the list."),
-])
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [  # the CSV: 404 for departments, else 400
+        ({"survey": "no-such-survey"}, "Choose one of the surveys in the list."),
+        ({"department": "abc"}, "Choose one of the departments in the list."),
+        ({"department": "9" * 30}, "Choose one of the departments in the list."),
+        ({"category": "-1"}, "Choose one of the categories in the list."),
+        ({"from": "2026-02-30"}, "Enter a real date, like 2026-03-31."),
+        ({"to": "yesterday"}, "Enter a real date, like 2026-03-31."),
+        ({"from": "0001-01-01"}, "Enter a date between 2000 and 2099."),
+        ({"to": "9999-12-31"}, "Enter a date between 2000 and 2099."),
+        (
+            {"from": "2026-03-10", "to": "2026-03-01"},
+            "The end date must be on or after the start date.",
+        ),
+        ({"from": "2000-01-01", "to": "2026-03-01"}, "Choose a period of at most ten years."),
+        (
+            {"from": "2019-01-01", "to": "2026-03-01", "trend": "week"},
+            "A trend by week covers at most five years",
+        ),
+        ({"breakdown": "area"}, "Choose one of the options in the list."),
+        ({"trend": "daily"}, "Choose one of the options in the list."),
+    ],
+)
 def test_garbage_filters_get_a_message_and_are_ignored(client, make, town, args, message):
     six_streets_answers(make, town)
     sign_in(client, town.admin)
@@ -531,11 +606,9 @@ def test_export_refuses_unknown_tables_and_other_departments(client, make, town)
         response = client.get(CSV, query_string={"table": table})
         assert response.status_code == 400
         assert "breakdown, trend or comments" in response.get_data(as_text=True)
-    outside = client.get(CSV, query_string={"table": "comments",
-                                            "department": str(town.water.id)})
+    outside = client.get(CSV, query_string={"table": "comments", "department": str(town.water.id)})
     assert outside.status_code == 404
-    inside = client.get(CSV, query_string={"table": "comments",
-                                           "department": str(town.streets.id)})
+    inside = client.get(CSV, query_string={"table": "comments", "department": str(town.streets.id)})
     assert inside.status_code == 200
 
 
@@ -553,7 +626,6 @@ def test_default_period_is_the_last_twelve_months(client, make, town):
 
 
 # -- indexes ----------------------------------------------------------------------------------
-
 
 
 def test_results_and_comments_read_the_survey_indexes(db, make, town):
@@ -577,9 +649,11 @@ def test_results_and_comments_read_the_survey_indexes(db, make, town):
 
 # -- in a browser -----------------------------------------------------------------------------
 
+
 @pytest.mark.browser
-def test_results_page_is_accessible_and_fits_a_phone(committed_app, live_server, audited_phone,
-                                                     chromium):
+def test_results_page_is_accessible_and_fits_a_phone(
+    committed_app, live_server, audited_phone, chromium
+):
     from tests.factories import Factories
     from tests.test_browser import axe_violations
     from tests.test_browser_casework import sign_in as browser_sign_in
@@ -591,16 +665,29 @@ def test_results_page_is_accessible_and_fits_a_phone(committed_app, live_server,
     lights = make.category(department=streets, name="Streetlight")
     make.staff(streets, role="supervisor", email="sue@city.example")
     for n in range(7):
-        answer(make, potholes, march(2 + n), csat=1 + n % 5, resolved="yes", ces=5,
-               comment=f"A long comment number {n} " * (6 if n == 0 else 1))
+        answer(
+            make,
+            potholes,
+            march(2 + n),
+            csat=1 + n % 5,
+            resolved="yes",
+            ces=5,
+            comment=f"A long comment number {n} " * (6 if n == 0 else 1),
+        )
     answer(make, lights, march(10), csat=2, resolved="partly")
     session.commit()
     session.close()
     path = "/staff/surveys/results?from=2026-03-01&to=2026-03-31&breakdown=category"
     problems = {}
-    for name, page in (("phone", audited_phone),
-                       ("desktop", chromium.new_context(viewport={"width": 1280, "height": 900},
-                                                        bypass_csp=True).new_page())):
+    for name, page in (
+        ("phone", audited_phone),
+        (
+            "desktop",
+            chromium.new_context(
+                viewport={"width": 1280, "height": 900}, bypass_csp=True
+            ).new_page(),
+        ),
+    ):
         browser_sign_in(page, live_server, "sue@city.example")
         page.goto(f"{live_server}{path}")
         assert page.locator("h1").inner_text() == "Satisfaction"

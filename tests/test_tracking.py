@@ -31,7 +31,6 @@ def _real_time():
     clock.freeze(None)
 
 
-
 def page_token(client, url: str) -> str:
     response = client.get(url)
     assert response.status_code == 200, url
@@ -41,8 +40,13 @@ def page_token(client, url: str) -> str:
 def private_request(make, **kw):
     """An anonymous reporter's private request and its tracking token."""
     token, token_hash = access.new_token()
-    sr = make.request(category=make.category(private=True), contact_name="Pat Private",
-                      contact_email="pat@example.org", tracking_token_hash=token_hash, **kw)
+    sr = make.request(
+        category=make.category(private=True),
+        contact_name="Pat Private",
+        contact_email="pat@example.org",
+        tracking_token_hash=token_hash,
+        **kw,
+    )
     return sr, token
 
 
@@ -59,14 +63,36 @@ def events(db, sr, kind=None):
 def test_public_page_shows_the_public_timeline_only(client, db, make, settings):
     reporter = make.user(name="Zed Reporter", email="zed@example.org")
     staff = make.user(name="Sam Staff", role="agent")
-    sr = make.request(reporter=reporter, contact_name="Zed Reporter", contact_phone="555 0100",
-                      description="Pothole at the corner")
-    add_event(db, sr, "internal_note", actor=staff, actor_kind="staff",
-              body="Secret: the reporter is the mayor's cousin")
-    updates.change_status(db, settings=settings, request=sr, target="in_progress", actor=staff,
-                          note="A crew is booked for Tuesday.")
-    updates.post_comment(db, settings=settings, request=sr, body="Thanks for the photos",
-                         actor=reporter, actor_kind="resident")
+    sr = make.request(
+        reporter=reporter,
+        contact_name="Zed Reporter",
+        contact_phone="555 0100",
+        description="Pothole at the corner",
+    )
+    add_event(
+        db,
+        sr,
+        "internal_note",
+        actor=staff,
+        actor_kind="staff",
+        body="Secret: the reporter is the mayor's cousin",
+    )
+    updates.change_status(
+        db,
+        settings=settings,
+        request=sr,
+        target="in_progress",
+        actor=staff,
+        note="A crew is booked for Tuesday.",
+    )
+    updates.post_comment(
+        db,
+        settings=settings,
+        request=sr,
+        body="Thanks for the photos",
+        actor=reporter,
+        actor_kind="resident",
+    )
 
     response = client.get(f"/requests/{sr.reference}")
     html = response.get_data(as_text=True)
@@ -87,7 +113,8 @@ def test_public_page_shows_the_public_timeline_only(client, db, make, settings):
 def test_status_names_are_plain_language_and_translated(client, make):
     sr = make.request(status="waiting_on_resident")
     assert "Waiting for your reply" in client.get(f"/requests/{sr.reference}").get_data(
-        as_text=True)
+        as_text=True
+    )
     spanish = client.get(f"/requests/{sr.reference}?lang=es")
     assert spanish.status_code == 200
 
@@ -103,24 +130,26 @@ def test_unknown_reference_is_a_404_in_the_layout(client):
 def test_rejected_status_change_raises(db, make, settings):
     sr = make.request(status="closed")
     with pytest.raises(InvalidTransition):
-        updates.change_status(db, settings=settings, request=sr, target="acknowledged",
-                              actor=None)
+        updates.change_status(db, settings=settings, request=sr, target="acknowledged", actor=None)
 
 
 # --- finding a request by reference ---------------------------------------------------------
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("sr-2026-123", "SR-2026-000123"),
-    ("  SR 2026 000123 ", "SR-2026-000123"),
-    ("2026-123", "SR-2026-000123"),
-    ("sr2026123", "SR-2026-000123"),
-    ("SR-2026-1234567", "SR-2026-1234567"),
-    ("XX-2026-123", None),
-    ("SR-26-1", None),
-    ("pothole", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("sr-2026-123", "SR-2026-000123"),
+        ("  SR 2026 000123 ", "SR-2026-000123"),
+        ("2026-123", "SR-2026-000123"),
+        ("sr2026123", "SR-2026-000123"),
+        ("SR-2026-1234567", "SR-2026-1234567"),
+        ("XX-2026-123", None),
+        ("SR-26-1", None),
+        ("pothole", None),
+        ("", None),
+    ],
+)
 def test_reference_normalisation(raw, expected):
     assert normalise_reference(raw, "SR") == expected
 
@@ -216,16 +245,19 @@ def test_wrong_token_is_a_plain_404(client, make):
 
 def test_reply_via_the_private_link_answers_the_question(client, db, make, settings):
     sr, token = private_request(make, status="in_progress")
-    updates.ask_resident(db, settings=settings, request=sr, question="Which side of the road?",
-                         actor=None)
+    updates.ask_resident(
+        db, settings=settings, request=sr, question="Which side of the road?", actor=None
+    )
     assert sr.status == "waiting_on_resident"
     client.get(f"/requests/{sr.reference}/access/{token}")
     html = client.get(f"/requests/{sr.reference}").get_data(as_text=True)
     assert "Which side of the road?" in html
     assert "Answer the question from city staff" in html
 
-    response = client.post(f"/requests/{sr.reference}/reply",
-                           data={"csrf_token": csrf_from(html), "message": "The north side."})
+    response = client.post(
+        f"/requests/{sr.reference}/reply",
+        data={"csrf_token": csrf_from(html), "message": "The north side."},
+    )
     assert response.status_code == 302
     db.refresh(sr)
     assert sr.status == "in_progress"
@@ -240,8 +272,10 @@ def test_reply_when_not_waiting_is_a_comment(client, db, make):
     sr = make.request(reporter=reporter, status="acknowledged")
     sign_in(client, reporter)
     token = page_token(client, f"/requests/{sr.reference}")
-    response = client.post(f"/requests/{sr.reference}/reply",
-                           data={"csrf_token": token, "message": "It is getting bigger."})
+    response = client.post(
+        f"/requests/{sr.reference}/reply",
+        data={"csrf_token": token, "message": "It is getting bigger."},
+    )
     assert response.status_code == 302
     db.refresh(sr)
     assert sr.status == "acknowledged"
@@ -249,16 +283,20 @@ def test_reply_when_not_waiting_is_a_comment(client, db, make):
     assert comment[0].body == "It is getting bigger." and comment[0].actor_id == reporter.id
 
 
-@pytest.mark.parametrize("message, error", [
-    ("   ", "Enter your message."),
-    ("x" * 2001, "Keep your message to 2000 characters or fewer."),
-])
+@pytest.mark.parametrize(
+    "message, error",
+    [
+        ("   ", "Enter your message."),
+        ("x" * 2001, "Keep your message to 2000 characters or fewer."),
+    ],
+)
 def test_reply_needs_text_of_a_sensible_length(client, db, make, message, error):
     sr, token = private_request(make)
     client.get(f"/requests/{sr.reference}/access/{token}")
     csrf = page_token(client, f"/requests/{sr.reference}")
-    response = client.post(f"/requests/{sr.reference}/reply",
-                           data={"csrf_token": csrf, "message": message})
+    response = client.post(
+        f"/requests/{sr.reference}/reply", data={"csrf_token": csrf, "message": message}
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert re.search(r'id="message-error-1">[^<]*' + re.escape(error), html)
@@ -270,8 +308,9 @@ def test_only_the_reporter_can_reply(app, make):
     stranger = app.test_client()
     sign_in(stranger, make.user())
     csrf = page_token(stranger, f"/requests/{sr.reference}")
-    response = stranger.post(f"/requests/{sr.reference}/reply",
-                             data={"csrf_token": csrf, "message": "Not mine"})
+    response = stranger.post(
+        f"/requests/{sr.reference}/reply", data={"csrf_token": csrf, "message": "Not mine"}
+    )
     assert response.status_code == 403
 
 
@@ -288,17 +327,21 @@ def test_missing_csrf_token_is_a_400(client, db, make):
 
 
 def test_reopen_within_the_window(client, db, make, settings):
-    sr, token = private_request(make, status="resolved",
-                                resolved_at=clock.now() - timedelta(days=settings.reopen_days - 1))
+    sr, token = private_request(
+        make, status="resolved", resolved_at=clock.now() - timedelta(days=settings.reopen_days - 1)
+    )
     client.get(f"/requests/{sr.reference}/access/{token}")
     html = client.get(f"/requests/{sr.reference}").get_data(as_text=True)
     assert "Reopen the request" in html
-    empty = client.post(f"/requests/{sr.reference}/reopen",
-                        data={"csrf_token": csrf_from(html), "reason": ""})
+    empty = client.post(
+        f"/requests/{sr.reference}/reopen", data={"csrf_token": csrf_from(html), "reason": ""}
+    )
     assert empty.status_code == 400
     assert 'id="reason-error-1"' in empty.get_data(as_text=True)
-    response = client.post(f"/requests/{sr.reference}/reopen",
-                           data={"csrf_token": csrf_from(html), "reason": "Still a hole."})
+    response = client.post(
+        f"/requests/{sr.reference}/reopen",
+        data={"csrf_token": csrf_from(html), "reason": "Still a hole."},
+    )
     assert response.status_code == 302
     db.refresh(sr)
     assert sr.status == "in_progress" and sr.is_open and sr.resolved_at is None
@@ -310,14 +353,16 @@ def test_reopen_within_the_window(client, db, make, settings):
 
 
 def test_reopen_outside_the_window_explains_why(client, db, make, settings):
-    sr, token = private_request(make, status="closed",
-                                resolved_at=clock.now() - timedelta(days=settings.reopen_days + 1))
+    sr, token = private_request(
+        make, status="closed", resolved_at=clock.now() - timedelta(days=settings.reopen_days + 1)
+    )
     client.get(f"/requests/{sr.reference}/access/{token}")
     html = client.get(f"/requests/{sr.reference}").get_data(as_text=True)
     assert "can no longer be reopened" in html and "Reopen the request" not in html
     csrf = page_token(client, "/account/sign-in")  # this page has no form to take it from
-    response = client.post(f"/requests/{sr.reference}/reopen",
-                           data={"csrf_token": csrf, "reason": "Still a hole."})
+    response = client.post(
+        f"/requests/{sr.reference}/reopen", data={"csrf_token": csrf, "reason": "Still a hole."}
+    )
     assert response.status_code == 400
     assert "can no longer be reopened" in response.get_data(as_text=True)
     db.refresh(sr)
@@ -347,8 +392,9 @@ def _stored_photo(db, settings, sr, **kw) -> RequestPhoto:
     folder.mkdir(parents=True, exist_ok=True)
     key = f"test{sr.id}{kw.get('added_by', 'r')}{kw.get('public', True)}.jpg"
     (folder / key).write_bytes(_jpeg())
-    photo = RequestPhoto(request_id=sr.id, storage_key=key, width=40, height=30,
-                         size_bytes=100, **kw)
+    photo = RequestPhoto(
+        request_id=sr.id, storage_key=key, width=40, height=30, size_bytes=100, **kw
+    )
     db.add(photo)
     db.flush()
     return photo
@@ -413,25 +459,35 @@ def test_reporter_adds_photos_via_the_private_link(client, db, make, settings):
 
 
 def _outbox(db, kind="request_update"):
-    return list(db.scalars(
-        select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
-    ))
+    return list(
+        db.scalars(
+            select(OutboxMessage).where(OutboxMessage.kind == kind).order_by(OutboxMessage.id)
+        )
+    )
 
 
 def test_status_change_emails_reporter_and_confirmed_followers(app, db, make, settings, smtp):
     sr = make.request(contact_email="reporter@example.org", contact_name="Rita Reporter")
-    confirmed = follow_request(db, settings=settings, request=sr, email="fan@example.org",
-                               user=make.user(email="fan@example.org"), locale="en")
+    confirmed = follow_request(
+        db,
+        settings=settings,
+        request=sr,
+        email="fan@example.org",
+        user=make.user(email="fan@example.org"),
+        locale="en",
+    )
     follow_request(db, settings=settings, request=sr, email="maybe@example.org", locale="en")
     add_event(db, sr, "internal_note", actor_kind="staff", body="INTERNAL do not send")
 
-    updates.change_status(db, settings=settings, request=sr, target="resolved", actor=None,
-                          note="Filled on Monday.")
+    updates.change_status(
+        db, settings=settings, request=sr, target="resolved", actor=None, note="Filled on Monday."
+    )
     recipients = sorted(m.to_address for m in _outbox(db))
     assert recipients == ["fan@example.org", "reporter@example.org"]
 
-    stats = deliver_outbox(app.extensions["portal.db"], SmtpSender(settings), now=clock.now(),
-                           max_attempts=3)
+    stats = deliver_outbox(
+        app.extensions["portal.db"], SmtpSender(settings), now=clock.now(), max_attempts=3
+    )
     assert stats.sent >= 2
     smtp.wait_for(3)
     [to_reporter] = smtp.to("reporter@example.org")
@@ -481,15 +537,22 @@ def test_anonymous_reporter_can_answer_from_the_question_email(db, make, setting
 
 def test_resident_comments_are_not_emailed(db, make, settings):
     sr = make.request(contact_email="reporter@example.org")
-    follow_request(db, settings=settings, request=sr, email="fan@example.org",
-                   user=make.user(email="fan@example.org"), locale="en")
-    updates.post_comment(db, settings=settings, request=sr, body="My own words", actor=None,
-                         actor_kind="resident")
+    follow_request(
+        db,
+        settings=settings,
+        request=sr,
+        email="fan@example.org",
+        user=make.user(email="fan@example.org"),
+        locale="en",
+    )
+    updates.post_comment(
+        db, settings=settings, request=sr, body="My own words", actor=None, actor_kind="resident"
+    )
     assert _outbox(db) == []
-    updates.post_comment(db, settings=settings, request=sr, body="Crew on site", actor=None,
-                         actor_kind="staff")
-    assert sorted(m.to_address for m in _outbox(db)) == ["fan@example.org",
-                                                           "reporter@example.org"]
+    updates.post_comment(
+        db, settings=settings, request=sr, body="Crew on site", actor=None, actor_kind="staff"
+    )
+    assert sorted(m.to_address for m in _outbox(db)) == ["fan@example.org", "reporter@example.org"]
 
 
 # --- my requests ----------------------------------------------------------------------------
@@ -513,8 +576,7 @@ def test_my_requests_are_newest_first_and_paginated(client, db, make, settings):
     make.request(reporter=someone_else)
     followed = make.request()
     clock.freeze(None)
-    follow_request(db, settings=settings, request=followed, email=me.email, user=me,
-                   locale="en")
+    follow_request(db, settings=settings, request=followed, email=me.email, user=me, locale="en")
     sign_in(client, me)
 
     first = client.get("/my/requests").get_data(as_text=True)

@@ -42,7 +42,10 @@ def locate(session: Session, lat: float, lon: float) -> Area | None:
     candidates = session.scalars(
         select(Area).where(
             Area.active.is_(True),
-            Area.min_lat <= lat, Area.max_lat >= lat, Area.min_lon <= lon, Area.max_lon >= lon
+            Area.min_lat <= lat,
+            Area.max_lat >= lat,
+            Area.min_lon <= lon,
+            Area.max_lon >= lon,
         )
     ).all()
     point = Point(lon, lat)
@@ -96,13 +99,16 @@ def city_map(areas: list[Area]) -> CityMap | None:
     k = math.cos(math.radians((min_lat + max_lat) / 2))
     pad_x = (max_lon - min_lon) * k * 0.02
     pad_y = (max_lat - min_lat) * 0.02
-    view_box = (f"{min_lon * k - pad_x:.6f} {-(max_lat + pad_y):.6f} "
-                f"{(max_lon - min_lon) * k + 2 * pad_x:.6f} {max_lat - min_lat + 2 * pad_y:.6f}")
+    view_box = (
+        f"{min_lon * k - pad_x:.6f} {-(max_lat + pad_y):.6f} "
+        f"{(max_lon - min_lon) * k + 2 * pad_x:.6f} {max_lat - min_lat + 2 * pad_y:.6f}"
+    )
     drawn = []
     for area in areas:
         centre = shape(area.geometry).representative_point()
-        drawn.append(MapArea(area.code, area.name, _svg_path(area.geometry, k),
-                             centre.x * k, -centre.y))
+        drawn.append(
+            MapArea(area.code, area.name, _svg_path(area.geometry, k), centre.x * k, -centre.y)
+        )
     return CityMap(view_box, drawn, k, (max_lat - min_lat) * 0.035)
 
 

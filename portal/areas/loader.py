@@ -32,8 +32,9 @@ class AreaError(ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"{source} is not a valid areas file:\n" +
-                         "\n".join(f"- {p}" for p in problems))
+        super().__init__(
+            f"{source} is not a valid areas file:\n" + "\n".join(f"- {p}" for p in problems)
+        )
 
 
 def read_areas(path: str | Path) -> list[dict[str, Any]]:
@@ -68,8 +69,9 @@ def read_areas(path: str | Path) -> list[dict[str, Any]]:
     return areas
 
 
-def _feature(feature: Any, index: int,
-             problems: list[str]) -> tuple[dict[str, Any], BaseGeometry] | None:
+def _feature(
+    feature: Any, index: int, problems: list[str]
+) -> tuple[dict[str, Any], BaseGeometry] | None:
     if not isinstance(feature, dict) or feature.get("type") != "Feature":
         problems.append(f"features[{index - 1}]: is not a GeoJSON Feature")
         return None
@@ -78,12 +80,16 @@ def _feature(feature: Any, index: int,
         problems.append(f"features[{index - 1}]: properties must be an object")
         return None
     code = properties.get("code")
-    where = (f'features[{index - 1}] (area "{code}")' if isinstance(code, str) and code
-             else f"features[{index - 1}]")
+    where = (
+        f'features[{index - 1}] (area "{code}")'
+        if isinstance(code, str) and code
+        else f"features[{index - 1}]"
+    )
     before = len(problems)
     if not isinstance(code, str) or not CODE_RE.match(code) or len(code) > 40:
-        problems.append(f"{where}: properties.code {code!r} must be 1-40 lowercase letters, "
-                        "digits, '-' or '_'")
+        problems.append(
+            f"{where}: properties.code {code!r} must be 1-40 lowercase letters, digits, '-' or '_'"
+        )
     name = properties.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 120:
         problems.append(f"{where}: properties.name must be text of 1-120 characters")
@@ -91,10 +97,15 @@ def _feature(feature: Any, index: int,
     if not isinstance(active, bool):
         problems.append(f"{where}: properties.active must be true or false")
     population = properties.get("population")
-    if population is not None and (not isinstance(population, int) or isinstance(
-            population, bool) or not 0 <= population <= MAX_POPULATION):
-        problems.append(f"{where}: properties.population must be a whole number of residents "
-                        f"from 0 to {MAX_POPULATION:,}")
+    if population is not None and (
+        not isinstance(population, int)
+        or isinstance(population, bool)
+        or not 0 <= population <= MAX_POPULATION
+    ):
+        problems.append(
+            f"{where}: properties.population must be a whole number of residents "
+            f"from 0 to {MAX_POPULATION:,}"
+        )
     geometry = feature.get("geometry")
     polygon = _geometry(where, geometry, problems)
     if polygon is None or len(problems) > before:
@@ -147,9 +158,11 @@ def _ring_problem(ring: Any) -> str | None:
     if not isinstance(ring, list) or len(ring) < 4:
         return "every ring needs at least 4 positions (a closed triangle)"
     for position in ring:
-        if (not isinstance(position, list) or len(position) < 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool)
-                           for v in position[:2])):
+        if (
+            not isinstance(position, list)
+            or len(position) < 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in position[:2])
+        ):
             return f"position {position!r} is not [longitude, latitude]"
         lon, lat = position[0], position[1]
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):

@@ -33,10 +33,12 @@ class PasswordRules:
         problem = password_problem(field.data or "")
         if problem == "too_short":
             raise ValidationError(
-                _l("Password must be at least %(min)d characters", min=PASSWORD_MIN))
+                _l("Password must be at least %(min)d characters", min=PASSWORD_MIN)
+            )
         if problem == "too_long":
             raise ValidationError(
-                _l("Password must be %(max)d characters or fewer", max=PASSWORD_MAX))
+                _l("Password must be %(max)d characters or fewer", max=PASSWORD_MAX)
+            )
         if problem == "repetitive":
             raise ValidationError(_l("Password must not be one character repeated"))
 
@@ -71,17 +73,25 @@ def _phone_field() -> StringField:
         validators=[
             Optional(),
             Length(max=40, message=_l("Phone number must be 40 characters or fewer")),
-            Regexp(r"^\+?[0-9()\-.\s]{7,}(?:\s*(?:ext|x)\.?\s*[0-9]{1,6})?$", flags=re.I,
-                   message=_l("Enter a phone number, like 555 010 0199")),
+            Regexp(
+                r"^\+?[0-9()\-.\s]{7,}(?:\s*(?:ext|x)\.?\s*[0-9]{1,6})?$",
+                flags=re.I,
+                message=_l("Enter a phone number, like 555 010 0199"),
+            ),
         ],
     )
 
 
 def _locale_field() -> SelectField:
-    choices = [SelectChoice(code, label, render_kw={"lang": code})
-               for code, label in LANGUAGE_NAMES.items()]
-    return SelectField(_l("Preferred language"), choices=choices,
-                       validators=[DataRequired(_l("Choose a language"))])
+    choices = [
+        SelectChoice(code, label, render_kw={"lang": code})
+        for code, label in LANGUAGE_NAMES.items()
+    ]
+    return SelectField(
+        _l("Preferred language"),
+        choices=choices,
+        validators=[DataRequired(_l("Choose a language"))],
+    )
 
 
 def _new_password_field(label: Any) -> PasswordField:
@@ -108,9 +118,14 @@ class SignUpForm(FlaskForm):
 
 
 class SignInForm(FlaskForm):
-    email = StringField(_l("Email address"), filters=[_strip],
-                        validators=[DataRequired(_l("Enter your email address")),
-                                    Length(max=254, message=_l("Enter your email address"))])
+    email = StringField(
+        _l("Email address"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Enter your email address")),
+            Length(max=254, message=_l("Enter your email address")),
+        ],
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password"))])
 
 
@@ -131,6 +146,7 @@ class AccountForm(FlaskForm):
 
 class ChangePasswordForm(FlaskForm):
     current_password = PasswordField(
-        _l("Current password"), validators=[DataRequired(_l("Enter your current password"))])
+        _l("Current password"), validators=[DataRequired(_l("Enter your current password"))]
+    )
     password = _new_password_field(_l("New password"))
     confirm = _confirm_field()

@@ -193,8 +193,9 @@ def _fingerprint(user: User) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-def make_reset_token(settings: Settings, user: User, *,
-                     max_age: int = RESET_MAX_AGE_SECONDS) -> str:
+def make_reset_token(
+    settings: Settings, user: User, *, max_age: int = RESET_MAX_AGE_SECONDS
+) -> str:
     """A single-use link token for ``user`` that works for ``max_age`` seconds.
 
     The lifetime is signed into the token, so the one reset page honours a 7-day invitation
@@ -251,7 +252,8 @@ def user_for_reset_token(
     """
     try:
         data, signed_at = _serializer(settings).loads(
-            token, max_age=RESET_MAX_AGE_LIMIT_SECONDS, return_timestamp=True)
+            token, max_age=RESET_MAX_AGE_LIMIT_SECONDS, return_timestamp=True
+        )
     except SignatureExpired as exc:
         raise ResetTokenExpired() from exc
     except BadSignature as exc:

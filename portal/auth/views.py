@@ -82,7 +82,6 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-
 def _sign_in(user: User) -> None:
     login_user(user, remember=False)
     session.permanent = True
@@ -119,14 +118,20 @@ def sign_up():
                 locale=form.locale.data,
             )
         except service.EmailTaken:
-            form.email.errors.append(_(
-                "An account with this email already exists. Sign in or reset your password."
-            ))
+            form.email.errors.append(
+                _("An account with this email already exists. Sign in or reset your password.")
+            )
         except service.WeakPassword as exc:
             form.password.errors.append(_password_message(exc.reason))
         else:
-            queue_email(db_session(), settings=settings(), to=user.email, template="welcome",
-                        locale=user.locale, context={"name": user.name, "email": user.email})
+            queue_email(
+                db_session(),
+                settings=settings(),
+                to=user.email,
+                template="welcome",
+                locale=user.locale,
+                context={"name": user.name, "email": user.email},
+            )
             _sign_in(user)
             flash(_("Your account has been created. You are signed in."), "success")
             return _after_sign_in()
@@ -145,8 +150,12 @@ def sign_in():
             _sign_in(user)
             return _after_sign_in()
         # One message whether the address is unknown or the password wrong.
-        form.email.errors.append(_("The email address or password is not right. Check them "
-                                   "and try again, or reset your password."))
+        form.email.errors.append(
+            _(
+                "The email address or password is not right. Check them "
+                "and try again, or reset your password."
+            )
+        )
     return render_template("auth/sign_in.html", form=form, next=safe_next(request.args.get("next")))
 
 
@@ -166,8 +175,9 @@ def sign_out():
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        service.request_password_reset(db_session(), settings=settings(), email=form.email.data,
-                                       locale=current_locale())
+        service.request_password_reset(
+            db_session(), settings=settings(), email=form.email.data, locale=current_locale()
+        )
         # The same answer whether or not an account has this address.
         return render_template("auth/reset_sent.html")
     return render_template("auth/reset_request.html", form=form)
@@ -190,8 +200,7 @@ def reset_password(token: str):
             return _bad_reset_link(exc)
         else:
             logout_user()
-            flash(_("Your password has been changed. Sign in with your new password."),
-                  "success")
+            flash(_("Your password has been changed. Sign in with your new password."), "success")
             return _no_referrer(redirect(url_for("auth.sign_in")))
     return _no_referrer(render_template("auth/reset_password.html", form=form, token=token))
 
@@ -216,8 +225,13 @@ def account():
     user: User = current_user._get_current_object()
     form = AccountForm(obj=user)
     if form.validate_on_submit():
-        service.update_profile(db_session(), user, name=form.name.data,
-                               phone=form.phone.data or "", locale=form.locale.data)
+        service.update_profile(
+            db_session(),
+            user,
+            name=form.name.data,
+            phone=form.phone.data or "",
+            locale=form.locale.data,
+        )
         flash(_("Your details have been saved."), "success")
         return redirect(url_for("auth.account"))
     return render_template("auth/account.html", form=form, user=user)
@@ -231,15 +245,20 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            service.change_password(db_session(), user, current_password=form.current_password.data,
-                                    new_password=form.password.data)
+            service.change_password(
+                db_session(),
+                user,
+                current_password=form.current_password.data,
+                new_password=form.password.data,
+            )
         except service.WrongPassword:
             form.current_password.errors.append(_("Your current password is not right"))
         except service.WeakPassword as exc:
             form.password.errors.append(_password_message(exc.reason))
         else:
             _sign_in(user)  # this browser stays signed in; every other session ends
-            flash(_("Your password has been changed. Other devices have been signed out."),
-                  "success")
+            flash(
+                _("Your password has been changed. Other devices have been signed out."), "success"
+            )
             return redirect(url_for("auth.account"))
     return render_template("auth/change_password.html", form=form)

@@ -89,7 +89,10 @@ def pick_assignee(session: Session, department: Department) -> int | None:
 
 
 def create_first_task(
-    session: Session, request: ServiceRequest, *, created_by: User | None = None,
+    session: Session,
+    request: ServiceRequest,
+    *,
+    created_by: User | None = None,
     title: str = "",
 ) -> Task:
     """The case's first task, in ``request.department_id``, assigned as the department

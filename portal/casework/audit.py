@@ -88,19 +88,24 @@ def _after(created, ident, source: str, cursor: Cursor | None):
     if cursor is None:
         return None
     if source == cursor.source:
-        return or_(created < cursor.created_at,
-                   and_(created == cursor.created_at, ident < cursor.id))
+        return or_(
+            created < cursor.created_at, and_(created == cursor.created_at, ident < cursor.id)
+        )
     if source < cursor.source:
         return created <= cursor.created_at
     return created < cursor.created_at
 
 
-def _event_rows(session: Session, filters: AuditFilter, cursor: Cursor | None,
-                limit: int) -> list[AuditRow]:
-    statement = (select(Event, ServiceRequest.reference)
-                 .join(ServiceRequest, ServiceRequest.id == Event.request_id)
-                 .options(selectinload(Event.actor))
-                 .order_by(Event.created_at.desc(), Event.id.desc()).limit(limit))
+def _event_rows(
+    session: Session, filters: AuditFilter, cursor: Cursor | None, limit: int
+) -> list[AuditRow]:
+    statement = (
+        select(Event, ServiceRequest.reference)
+        .join(ServiceRequest, ServiceRequest.id == Event.request_id)
+        .options(selectinload(Event.actor))
+        .order_by(Event.created_at.desc(), Event.id.desc())
+        .limit(limit)
+    )
     if filters.actor_id is not None:
         statement = statement.where(Event.actor_id == filters.actor_id)
     if filters.request is not None:
@@ -117,23 +122,40 @@ def _event_rows(session: Session, filters: AuditFilter, cursor: Cursor | None,
         before = {"status": data.pop("from")} if "from" in data else {}
         after_ = {"status": data.pop("to")} if "to" in data else {}
         after_.update(data)
-        rows.append(AuditRow("event", event.id, event.created_at, event.actor, event.actor_kind,
-                             event.kind, reference or "", reference, before, after_,
-                             event.body, event.public))
+        rows.append(
+            AuditRow(
+                "event",
+                event.id,
+                event.created_at,
+                event.actor,
+                event.actor_kind,
+                event.kind,
+                reference or "",
+                reference,
+                before,
+                after_,
+                event.body,
+                event.public,
+            )
+        )
     return rows
 
 
-def _audit_rows(session: Session, filters: AuditFilter, cursor: Cursor | None,
-                limit: int) -> list[AuditRow]:
-    statement = (select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
-                 .limit(limit))
+def _audit_rows(
+    session: Session, filters: AuditFilter, cursor: Cursor | None, limit: int
+) -> list[AuditRow]:
+    statement = (
+        select(AuditEntry).order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(limit)
+    )
     if filters.actor_id is not None:
         statement = statement.where(AuditEntry.actor_id == filters.actor_id)
     if filters.request is not None:
-        keys = [str(filters.request.id)] + ([filters.request.reference]
-                                            if filters.request.reference else [])
-        statement = statement.where(AuditEntry.entity.in_(CASE_ENTITIES),
-                                    AuditEntry.entity_id.in_(keys))
+        keys = [str(filters.request.id)] + (
+            [filters.request.reference] if filters.request.reference else []
+        )
+        statement = statement.where(
+            AuditEntry.entity.in_(CASE_ENTITIES), AuditEntry.entity_id.in_(keys)
+        )
     if filters.since is not None:
         statement = statement.where(AuditEntry.created_at >= filters.since)
     if filters.until is not None:
@@ -141,19 +163,42 @@ def _audit_rows(session: Session, filters: AuditFilter, cursor: Cursor | None,
     if (after := _after(AuditEntry.created_at, AuditEntry.id, "audit", cursor)) is not None:
         statement = statement.where(after)
     entries = list(session.scalars(statement))
-    actors = {u.id: u for u in session.scalars(select(User).where(
-        User.id.in_({e.actor_id for e in entries if e.actor_id is not None})))} if entries else {}
-    return [AuditRow("audit", e.id, e.created_at, actors.get(e.actor_id or 0),
-                     "staff" if e.actor_id else "system", e.action, f"{e.entity} #{e.entity_id}",
-                     None, dict(e.before or {}), dict(e.after or {}))
-            for e in entries]
+    actors = (
+        {
+            u.id: u
+            for u in session.scalars(
+                select(User).where(
+                    User.id.in_({e.actor_id for e in entries if e.actor_id is not None})
+                )
+            )
+        }
+        if entries
+        else {}
+    )
+    return [
+        AuditRow(
+            "audit",
+            e.id,
+            e.created_at,
+            actors.get(e.actor_id or 0),
+            "staff" if e.actor_id else "system",
+            e.action,
+            f"{e.entity} #{e.entity_id}",
+            None,
+            dict(e.before or {}),
+            dict(e.after or {}),
+        )
+        for e in entries
+    ]
 
 
-def audit_trail(session: Session, *, filters: AuditFilter, cursor: Cursor | None = None,
-                limit: int = PER_PAGE) -> AuditPage:
+def audit_trail(
+    session: Session, *, filters: AuditFilter, cursor: Cursor | None = None, limit: int = PER_PAGE
+) -> AuditPage:
     """One page of the trail, newest first, after ``cursor`` (None for the newest)."""
-    rows = _event_rows(session, filters, cursor, limit + 1) + \
-        _audit_rows(session, filters, cursor, limit + 1)
+    rows = _event_rows(session, filters, cursor, limit + 1) + _audit_rows(
+        session, filters, cursor, limit + 1
+    )
     rows.sort(key=lambda r: (r.created_at, r.source, r.id), reverse=True)
     page = rows[:limit]
     return AuditPage(page, page[-1].cursor if len(rows) > limit else None)

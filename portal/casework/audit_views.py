@@ -37,14 +37,15 @@ def _filters(form: AuditFilterForm) -> AuditFilter | None:
         return None
     db = db_session()
     actor_id = None
-    if (email := (form.person.data or "").strip()):
+    if email := (form.person.data or "").strip():
         actor_id = db.scalar(select(User.id).where(func.lower(User.email) == email.lower()))
         if actor_id is None:
             form.person.errors = [_l("No one has that email address.")]
     case = None
-    if (reference := (form.case.data or "").strip()):
-        case = db.scalar(select(ServiceRequest).where(
-            ServiceRequest.reference == reference.upper()))
+    if reference := (form.case.data or "").strip():
+        case = db.scalar(
+            select(ServiceRequest).where(ServiceRequest.reference == reference.upper())
+        )
         if case is None:
             form.case.errors = [_l("There is no case with that reference.")]
     if form.since.data and form.until.data and form.since.data > form.until.data:
@@ -57,7 +58,8 @@ def _filters(form: AuditFilterForm) -> AuditFilter | None:
         return datetime.combine(day, time.min, tzinfo=zone)
 
     return AuditFilter(
-        actor_id=actor_id, request=case,
+        actor_id=actor_id,
+        request=case,
         since=start_of(form.since.data) if form.since.data else None,
         until=start_of(form.until.data + timedelta(days=1)) if form.until.data else None,
     )
@@ -78,5 +80,6 @@ def trail():
             older_url = url_for("audit.trail", **args, after=page.next_cursor.encode())
         if cursor is not None:
             newest_url = url_for("audit.trail", **args)
-    return render_template("audit/trail.html", form=form, page=page, older_url=older_url,
-                           newest_url=newest_url), (200 if filters is not None else 400)
+    return render_template(
+        "audit/trail.html", form=form, page=page, older_url=older_url, newest_url=newest_url
+    ), (200 if filters is not None else 400)

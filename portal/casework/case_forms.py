@@ -29,56 +29,86 @@ class AcknowledgeForm(CaseForm):
 
 
 class PriorityForm(CaseForm):
-    priority = SelectField(_l("Priority"), choices=[SelectChoice(p) for p in PRIORITIES],
-                           validators=[InputRequired(_l("Choose a priority."))])
+    priority = SelectField(
+        _l("Priority"),
+        choices=[SelectChoice(p) for p in PRIORITIES],
+        validators=[InputRequired(_l("Choose a priority."))],
+    )
 
 
 class CategoryForm(CaseForm):
-    category = SelectField(_l("Category"), coerce=int,
-                           validators=[InputRequired(_l("Choose a category."))])
+    category = SelectField(
+        _l("Category"), coerce=int, validators=[InputRequired(_l("Choose a category."))]
+    )
 
 
 class StatusForm(CaseForm):
-    target = SelectField(_l("New status"), choices=[SelectChoice(s) for s in STATUSES],
-                         validators=[InputRequired(_l("Choose the new status."))])
-    status_note = TextAreaField(_l("Note for the resident"),
-                                validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)])
+    target = SelectField(
+        _l("New status"),
+        choices=[SelectChoice(s) for s in STATUSES],
+        validators=[InputRequired(_l("Choose the new status."))],
+    )
+    status_note = TextAreaField(
+        _l("Note for the resident"), validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)]
+    )
 
 
 class ReplyForm(CaseForm):
-    template = SelectField(_l("Response template"), coerce=str, validate_choice=False,
-                           choices=[SelectChoice("")])
-    body = TextAreaField(_l("Message to the resident"),
-                         validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)])
+    template = SelectField(
+        _l("Response template"), coerce=str, validate_choice=False, choices=[SelectChoice("")]
+    )
+    body = TextAreaField(
+        _l("Message to the resident"), validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)]
+    )
 
 
 class NoteForm(CaseForm):
-    note = TextAreaField(_l("Internal note"), validators=[
-        DataRequired(_l("Enter the note.")), Length(max=MAX_MESSAGE, message=_TOO_LONG)])
+    note = TextAreaField(
+        _l("Internal note"),
+        validators=[
+            DataRequired(_l("Enter the note.")),
+            Length(max=MAX_MESSAGE, message=_TOO_LONG),
+        ],
+    )
 
 
 class QuestionForm(CaseForm):
-    question = TextAreaField(_l("Question for the resident"), validators=[
-        DataRequired(_l("Enter your question.")), Length(max=MAX_MESSAGE, message=_TOO_LONG)])
+    question = TextAreaField(
+        _l("Question for the resident"),
+        validators=[
+            DataRequired(_l("Enter your question.")),
+            Length(max=MAX_MESSAGE, message=_TOO_LONG),
+        ],
+    )
 
 
 class MergeForm(CaseForm):
-    into = StringField(_l("Reference of the request to keep"), validators=[
-        DataRequired(_l("Enter the reference of the request to keep, like SR-2026-000123.")),
-        Length(max=40, message=_l("A reference is shorter than that, like SR-2026-000123."))])
+    into = StringField(
+        _l("Reference of the request to keep"),
+        validators=[
+            DataRequired(_l("Enter the reference of the request to keep, like SR-2026-000123.")),
+            Length(max=40, message=_l("A reference is shorter than that, like SR-2026-000123.")),
+        ],
+    )
 
 
 class ReopenForm(CaseForm):
-    reopen_note = TextAreaField(_l("Note for the resident"),
-                                validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)])
+    reopen_note = TextAreaField(
+        _l("Note for the resident"), validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)]
+    )
 
 
 class AddTaskForm(CaseForm):
-    department = SelectField(_l("Department"), coerce=int,
-                             validators=[InputRequired(_l("Choose a department."))])
-    title = StringField(_l("What needs doing"), validators=[
-        DataRequired(_l("Say what the department needs to do.")),
-        Length(max=MAX_TITLE, message=_l("Keep it to 200 characters or fewer."))])
+    department = SelectField(
+        _l("Department"), coerce=int, validators=[InputRequired(_l("Choose a department."))]
+    )
+    title = StringField(
+        _l("What needs doing"),
+        validators=[
+            DataRequired(_l("Say what the department needs to do.")),
+            Length(max=MAX_TITLE, message=_l("Keep it to 200 characters or fewer.")),
+        ],
+    )
 
 
 class AssignForm(CaseForm):
@@ -86,21 +116,28 @@ class AssignForm(CaseForm):
 
 
 class CompleteForm(CaseForm):
-    done_note = TextAreaField(_l("Internal note"), validators=[
-        Length(max=MAX_MESSAGE, message=_TOO_LONG)])
+    done_note = TextAreaField(
+        _l("Internal note"), validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)]
+    )
 
 
 class CancelForm(CaseForm):
-    cancel_note = TextAreaField(_l("Why cancel it"), validators=[
-        Length(max=MAX_MESSAGE, message=_TOO_LONG)])
+    cancel_note = TextAreaField(
+        _l("Why cancel it"), validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)]
+    )
 
 
 class TransferForm(CaseForm):
-    to_department = SelectField(_l("Transfer to"), coerce=int,
-                                validators=[InputRequired(_l("Choose a department."))])
-    reason = TextAreaField(_l("Reason"), validators=[
-        DataRequired(_l("Give the reason for the transfer.")),
-        Length(max=MAX_MESSAGE, message=_TOO_LONG)])
+    to_department = SelectField(
+        _l("Transfer to"), coerce=int, validators=[InputRequired(_l("Choose a department."))]
+    )
+    reason = TextAreaField(
+        _l("Reason"),
+        validators=[
+            DataRequired(_l("Give the reason for the transfer.")),
+            Length(max=MAX_MESSAGE, message=_TOO_LONG),
+        ],
+    )
 
 
 def ids_for(form: FlaskForm, prefix: str) -> FlaskForm:
@@ -109,5 +146,3 @@ def ids_for(form: FlaskForm, prefix: str) -> FlaskForm:
         field.id = f"{prefix}-{field.name}"
         field.label.field_id = field.id
     return form
-
-

@@ -42,7 +42,6 @@ TASK_LIMIT = 100
 CLOCK_LIMIT = 50
 
 
-
 def _user() -> User:
     user = db_session().get(User, current_staff().user_id)
     assert user is not None
@@ -53,9 +52,14 @@ def may_open(sr: ServiceRequest) -> bool:
     access = current_staff()
     if access.can_work(sr.department_id):
         return True
-    return db_session().scalar(select(Task.id).where(
-        Task.request_id == sr.id, Task.department_id.in_(access.department_ids)).limit(1)
-    ) is not None
+    return (
+        db_session().scalar(
+            select(Task.id)
+            .where(Task.request_id == sr.id, Task.department_id.in_(access.department_ids))
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def _load(reference: str) -> ServiceRequest:
@@ -68,8 +72,7 @@ def _load(reference: str) -> ServiceRequest:
 
 def _task(sr: ServiceRequest, task_id: int) -> Task:
     task = db_session().get(Task, task_id) if 0 < task_id <= queries.MAX_ID else None
-    if task is None or task.request_id != sr.id or not current_staff().can_work(
-            task.department_id):
+    if task is None or task.request_id != sr.id or not current_staff().can_work(task.department_id):
         abort(404)
     return task
 
@@ -78,23 +81,32 @@ def _task(sr: ServiceRequest, task_id: int) -> Task:
 
 
 def _departments(exclude: int | None = None) -> list[SelectChoice]:
-    rows = db_session().scalars(select(Department).where(Department.active.is_(True))
-                                .order_by(Department.name).limit(500))
+    rows = db_session().scalars(
+        select(Department).where(Department.active.is_(True)).order_by(Department.name).limit(500)
+    )
     return [SelectChoice(d.id, d.t("name", current_locale())) for d in rows if d.id != exclude]
 
 
 def _categories() -> list[SelectChoice]:
-    rows = db_session().scalars(select(ServiceCategory)
-                                .where(ServiceCategory.active.is_(True))
-                                .order_by(ServiceCategory.name).limit(500))
+    rows = db_session().scalars(
+        select(ServiceCategory)
+        .where(ServiceCategory.active.is_(True))
+        .order_by(ServiceCategory.name)
+        .limit(500)
+    )
     return [SelectChoice(c.id, c.t("name", current_locale())) for c in rows]
 
 
 def _members(department_id: int) -> list[User]:
-    return list(db_session().scalars(
-        select(User).join(StaffMembership, StaffMembership.user_id == User.id)
-        .where(StaffMembership.department_id == department_id, User.active.is_(True))
-        .order_by(User.name, User.id).limit(500)))
+    return list(
+        db_session().scalars(
+            select(User)
+            .join(StaffMembership, StaffMembership.user_id == User.id)
+            .where(StaffMembership.department_id == department_id, User.active.is_(True))
+            .order_by(User.name, User.id)
+            .limit(500)
+        )
+    )
 
 
 def _templates(sr: ServiceRequest) -> list[ResponseTemplate]:
@@ -105,14 +117,16 @@ def _setup(form: FlaskForm, sr: ServiceRequest, task: Task | None = None) -> Fla
     """Fill a form's choices for this case (the same on GET and POST)."""
     if isinstance(form, forms.ReplyForm):
         form.template.choices = [SelectChoice("", _("No template"))] + [
-            SelectChoice(str(t.id), t.t("title", current_locale())) for t in _templates(sr)]
+            SelectChoice(str(t.id), t.t("title", current_locale())) for t in _templates(sr)
+        ]
     elif isinstance(form, forms.AddTaskForm):
         form.department.choices = _departments()
     elif isinstance(form, forms.CategoryForm):
         form.category.choices = _categories()
     elif isinstance(form, forms.AssignForm) and task is not None:
         form.assignee.choices = [SelectChoice("", _("Nobody (leave in the queue)"))] + [
-            SelectChoice(str(u.id), u.name or u.email) for u in _members(task.department_id)]
+            SelectChoice(str(u.id), u.name or u.email) for u in _members(task.department_id)
+        ]
     elif isinstance(form, forms.TransferForm) and task is not None:
         form.to_department.choices = _departments(exclude=task.department_id)
     return form
@@ -120,10 +134,18 @@ def _setup(form: FlaskForm, sr: ServiceRequest, task: Task | None = None) -> Fla
 
 # -- the page ---------------------------------------------------------------------------------
 
-PRIORITY_NAMES = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"),
-                  "urgent": _l("Urgent")}
-TASK_FORMS = {"assign": forms.AssignForm, "complete": forms.CompleteForm,
-              "cancel": forms.CancelForm, "transfer": forms.TransferForm}
+PRIORITY_NAMES = {
+    "low": _l("Low"),
+    "normal": _l("Normal"),
+    "high": _l("High"),
+    "urgent": _l("Urgent"),
+}
+TASK_FORMS = {
+    "assign": forms.AssignForm,
+    "complete": forms.CompleteForm,
+    "cancel": forms.CancelForm,
+    "transfer": forms.TransferForm,
+}
 
 
 def _answers(sr: ServiceRequest) -> list[tuple[str, str]]:
@@ -146,28 +168,52 @@ def _answers(sr: ServiceRequest) -> list[tuple[str, str]]:
 
 
 def _timeline(sr: ServiceRequest) -> list[Event]:
-    newest = (select(Event).where(Event.request_id == sr.id)
-              .order_by(Event.id.desc()).limit(TIMELINE_LIMIT))
+    newest = (
+        select(Event)
+        .where(Event.request_id == sr.id)
+        .order_by(Event.id.desc())
+        .limit(TIMELINE_LIMIT)
+    )
     return sorted(db_session().scalars(newest), key=lambda e: e.id)
 
 
 def _clocks(sr: ServiceRequest, tasks: list[Task]) -> list[dict[str, Any]]:
     """The case's SLA clocks, oldest first, with the task and department each belongs to."""
     db = db_session()
-    clocks = list(db.scalars(select(SlaClock).where(SlaClock.request_id == sr.id)
-                             .order_by(SlaClock.id).limit(CLOCK_LIMIT)))
+    clocks = list(
+        db.scalars(
+            select(SlaClock)
+            .where(SlaClock.request_id == sr.id)
+            .order_by(SlaClock.id)
+            .limit(CLOCK_LIMIT)
+        )
+    )
     if not clocks:
         return []
     by_id = {t.id: t for t in tasks}
     wanted = sorted({c.department_id for c in clocks})
-    names = {d.id: d.t("name", current_locale()) for d in db.scalars(
-        select(Department).where(Department.id.in_(wanted)))}
-    return [{"clock": c, "task": by_id.get(c.task_id) if c.task_id else None,
-             "department": names.get(c.department_id, "")} for c in clocks]
+    names = {
+        d.id: d.t("name", current_locale())
+        for d in db.scalars(select(Department).where(Department.id.in_(wanted)))
+    }
+    return [
+        {
+            "clock": c,
+            "task": by_id.get(c.task_id) if c.task_id else None,
+            "department": names.get(c.department_id, ""),
+        }
+        for c in clocks
+    ]
 
 
-def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm] | None = None,
-          conflict: list[Event] | None = None, errors: list[tuple[str, str]] | None = None):
+def _page(
+    sr: ServiceRequest,
+    *,
+    status: int = 200,
+    active: dict[str, FlaskForm] | None = None,
+    conflict: list[Event] | None = None,
+    errors: list[tuple[str, str]] | None = None,
+):
     db = db_session()
     access = current_staff()
     active = active or {}
@@ -176,17 +222,36 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
         made = active.get(key) or _setup(cls(formdata=None), sr, task)
         return forms.ids_for(made, key)
 
-    tasks = list(db.scalars(select(Task).where(Task.request_id == sr.id)
-                            .order_by(Task.is_open.desc(), Task.id).limit(TASK_LIMIT)))
+    tasks = list(
+        db.scalars(
+            select(Task)
+            .where(Task.request_id == sr.id)
+            .order_by(Task.is_open.desc(), Task.id)
+            .limit(TASK_LIMIT)
+        )
+    )
     task_forms = {
-        task.id: {name: form(f"task{task.id}-{name}", cls, task)
-                  for name, cls in TASK_FORMS.items()}
-        for task in tasks if task.is_open and access.can_work(task.department_id)
+        task.id: {
+            name: form(f"task{task.id}-{name}", cls, task) for name, cls in TASK_FORMS.items()
+        }
+        for task in tasks
+        if task.is_open and access.can_work(task.department_id)
     }
     status_form = form("status", forms.StatusForm)
-    allowed = [s for s in ("acknowledged", "in_progress", "waiting_on_resident",
-                           "waiting_on_third_party", "scheduled", "resolved", "closed",
-                           "rejected") if sr.can_move_to(s)]
+    allowed = [
+        s
+        for s in (
+            "acknowledged",
+            "in_progress",
+            "waiting_on_resident",
+            "waiting_on_third_party",
+            "scheduled",
+            "resolved",
+            "closed",
+            "rejected",
+        )
+        if sr.can_move_to(s)
+    ]
     status_form.target.choices = [SelectChoice(s, service_status_label(s)) for s in allowed]
     timeline = _timeline(sr)
     reporter = sr.reporter
@@ -195,8 +260,14 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
         "category": sr.category.t("name", current_locale()),
         "department": sr.department.t("name", current_locale()),
         "answers": _answers(sr),
-        "photos": list(db.scalars(select(RequestPhoto).where(RequestPhoto.request_id == sr.id)
-                                  .order_by(RequestPhoto.id).limit(50))),
+        "photos": list(
+            db.scalars(
+                select(RequestPhoto)
+                .where(RequestPhoto.request_id == sr.id)
+                .order_by(RequestPhoto.id)
+                .limit(50)
+            )
+        ),
         "contact": {
             "name": reporter.name if reporter else sr.contact_name,
             "email": reporter.email if reporter else sr.contact_email,
@@ -210,8 +281,7 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
         "clocks": _clocks(sr, tasks),
         "now": clock.now(),
         "priority_names": {k: str(v) for k, v in PRIORITY_NAMES.items()},
-        "duplicate_of": db.get(ServiceRequest, sr.duplicate_of_id) if sr.duplicate_of_id
-        else None,
+        "duplicate_of": db.get(ServiceRequest, sr.duplicate_of_id) if sr.duplicate_of_id else None,
         "conflict": conflict,
         "errors": errors or [],
         "survey": _survey(sr),
@@ -233,7 +303,8 @@ def _page(sr: ServiceRequest, *, status: int = 200, active: dict[str, FlaskForm]
     if "category" not in active:
         context["f"]["category"].category.data = sr.category_id
     context["f"]["priority"].priority.choices = [
-        SelectChoice(p, context["priority_names"][p]) for p in PRIORITY_NAMES]
+        SelectChoice(p, context["priority_names"][p]) for p in PRIORITY_NAMES
+    ]
     return render_template("casework/case.html", **context), status
 
 
@@ -247,26 +318,42 @@ def _survey(sr: ServiceRequest) -> dict[str, Any] | None:
     if found is None:
         return None
     access = current_staff()
-    may_see = not found.definition.anonymous_to_staff or access.supervises(sr.department_id) \
+    may_see = (
+        not found.definition.anonymous_to_staff
+        or access.supervises(sr.department_id)
         or access.supervises(found.invitation.department_id)
-    rows = answer_rows(found.definition, found.response.answers, current_locale(),
-                       {"yes": _("Yes"), "no": _("No")}) \
-        if found.response is not None and may_see else []
-    return {"invitation": found.invitation, "response": found.response, "rows": rows,
-            "hidden": found.response is not None and not may_see,
-            "title": localized(found.definition.title, current_locale())}
+    )
+    rows = (
+        answer_rows(
+            found.definition,
+            found.response.answers,
+            current_locale(),
+            {"yes": _("Yes"), "no": _("No")},
+        )
+        if found.response is not None and may_see
+        else []
+    )
+    return {
+        "invitation": found.invitation,
+        "response": found.response,
+        "rows": rows,
+        "hidden": found.response is not None and not may_see,
+        "title": localized(found.definition.title, current_locale()),
+    }
 
 
 #: Staff wording where the residents' differs ("Waiting for your reply" is for residents).
-STAFF_STATUS_NAMES = {"new": _l("New"), "waiting_on_resident": _l("Waiting on the resident"),
-                      "waiting_on_third_party": _l("Waiting on a third party")}
+STAFF_STATUS_NAMES = {
+    "new": _l("New"),
+    "waiting_on_resident": _l("Waiting on the resident"),
+    "waiting_on_third_party": _l("Waiting on a third party"),
+}
 
 
 def service_status_label(status: str) -> str:
     from portal.requests.labels import status_label
 
-    return str(STAFF_STATUS_NAMES[status]) if status in STAFF_STATUS_NAMES else \
-        status_label(status)
+    return str(STAFF_STATUS_NAMES[status]) if status in STAFF_STATUS_NAMES else status_label(status)
 
 
 @bp.get("/<reference>")
@@ -295,8 +382,7 @@ ERRORS = {
     "required": _l("Enter a message."),
     "too_long": _l("Keep it to 2000 characters or fewer."),
     "self": _l("A request cannot be a duplicate of itself."),
-    "closed": _l("That request is already closed or a duplicate; choose one that is still "
-                 "open."),
+    "closed": _l("That request is already closed or a duplicate; choose one that is still open."),
     "case_closed": _l("This case is closed; reopen it first."),
     "unknown": _l("There is no request with that reference."),
     "assignee": _l("Choose someone who works in this task's department."),
@@ -306,8 +392,9 @@ ERRORS = {
     "priority": _l("Choose a priority."),
     "category": _l("Choose a category that is in use."),
     "template": _l("Choose a template."),
-    "use_merge": _l("To close a case as a duplicate, use “Merge as duplicate” and enter the "
-                    "request to keep."),
+    "use_merge": _l(
+        "To close a case as a duplicate, use “Merge as duplicate” and enter the request to keep."
+    ),
 }
 
 
@@ -315,9 +402,15 @@ def _message(code: str) -> str:
     return str(ERRORS.get(code) or _("This action could not be done."))
 
 
-def _act(reference: str, key: str, cls: type[FlaskForm],
-         do: Callable[[ServiceRequest, Any, User], str | None], *,
-         task_id: int | None = None, anchor: str = "actions"):
+def _act(
+    reference: str,
+    key: str,
+    cls: type[FlaskForm],
+    do: Callable[[ServiceRequest, Any, User], str | None],
+    *,
+    task_id: int | None = None,
+    anchor: str = "actions",
+):
     """Parse, authorise, check the version and run ``do``; re-render on any problem."""
     sr = _load(reference)
     task = _task(sr, task_id) if task_id is not None else None
@@ -327,21 +420,23 @@ def _act(reference: str, key: str, cls: type[FlaskForm],
         return _page(sr, status=400, active={page_key: form})
     try:
         if task is not None:
-            service.check_version(db_session(), request=sr, version=form.version.data,
-                                  since_event_id=form.seen.data)
+            service.check_version(
+                db_session(), request=sr, version=form.version.data, since_event_id=form.seen.data
+            )
         done = do(sr, form, _user()) if task is None else do(task, form, _user())
     except service.StaleCase as stale:
         return _page(sr, status=409, active={page_key: form}, conflict=stale.changes)
     except StaleDataError:
         return _concurrent(reference, form, page_key)
     except InvalidTransition as error:
-        message = _("A case that is “%(current)s” cannot become “%(target)s”.",
-                    current=service_status_label(error.current),
-                    target=service_status_label(error.target))
+        message = _(
+            "A case that is “%(current)s” cannot become “%(target)s”.",
+            current=service_status_label(error.current),
+            target=service_status_label(error.target),
+        )
         return _page(sr, status=400, active={page_key: form}, errors=[("", message)])
     except (service.CaseError, updates.UpdateError) as error:
-        return _page(sr, status=400, active={page_key: form},
-                     errors=[("", _message(error.code))])
+        return _page(sr, status=400, active={page_key: form}, errors=[("", _message(error.code))])
     if isinstance(done, str):  # a page to show instead of redirecting (template chosen)
         return _page(sr, active={page_key: form})
     flash(_("Saved."), "success")
@@ -353,8 +448,14 @@ def _concurrent(reference: str, form: FlaskForm, key: str):
     db_session().rollback()
     sr = _load(reference)
     seen = form.seen.data or 0
-    changes = list(db_session().scalars(select(Event).where(
-        Event.request_id == sr.id, Event.id > seen).order_by(Event.id).limit(20)))
+    changes = list(
+        db_session().scalars(
+            select(Event)
+            .where(Event.request_id == sr.id, Event.id > seen)
+            .order_by(Event.id)
+            .limit(20)
+        )
+    )
     return _page(sr, status=409, active={key: form}, conflict=changes)
 
 
@@ -365,17 +466,33 @@ def _common(form: FlaskForm) -> dict[str, Any]:
 @bp.post("/<reference>/acknowledge")
 @staff_required()
 def acknowledge(reference: str):
-    return _act(reference, "acknowledge", forms.AcknowledgeForm, lambda sr, f, me: (
-        service.acknowledge(db_session(), settings=settings(), request=sr, actor=me,
-                            **_common(f)) and None))
+    return _act(
+        reference,
+        "acknowledge",
+        forms.AcknowledgeForm,
+        lambda sr, f, me: (
+            service.acknowledge(
+                db_session(), settings=settings(), request=sr, actor=me, **_common(f)
+            )
+            and None
+        ),
+    )
 
 
 @bp.post("/<reference>/priority")
 @staff_required()
 def priority(reference: str):
-    return _act(reference, "priority", forms.PriorityForm, lambda sr, f, me: (
-        service.set_priority(db_session(), request=sr, priority=f.priority.data, actor=me,
-                             **_common(f)) and None))
+    return _act(
+        reference,
+        "priority",
+        forms.PriorityForm,
+        lambda sr, f, me: (
+            service.set_priority(
+                db_session(), request=sr, priority=f.priority.data, actor=me, **_common(f)
+            )
+            and None
+        ),
+    )
 
 
 @bp.post("/<reference>/category")
@@ -385,8 +502,9 @@ def category(reference: str):
         chosen = db_session().get(ServiceCategory, f.category.data)
         if chosen is None:  # pragma: no cover - the choices guard this
             raise service.CaseError("category")
-        service.change_category(db_session(), settings=settings(), request=sr, category=chosen,
-                                actor=me, **_common(f))
+        service.change_category(
+            db_session(), settings=settings(), request=sr, category=chosen, actor=me, **_common(f)
+        )
 
     return _act(reference, "category", forms.CategoryForm, do)
 
@@ -394,10 +512,23 @@ def category(reference: str):
 @bp.post("/<reference>/status")
 @staff_required()
 def status(reference: str):
-    return _act(reference, "status", forms.StatusForm, lambda sr, f, me: (
-        service.change_case_status(db_session(), settings=settings(), request=sr,
-                                   target=f.target.data, actor=me, note=f.status_note.data,
-                                   **_common(f)) and None))
+    return _act(
+        reference,
+        "status",
+        forms.StatusForm,
+        lambda sr, f, me: (
+            service.change_case_status(
+                db_session(),
+                settings=settings(),
+                request=sr,
+                target=f.target.data,
+                actor=me,
+                note=f.status_note.data,
+                **_common(f),
+            )
+            and None
+        ),
+    )
 
 
 @bp.post("/<reference>/reply")
@@ -410,8 +541,9 @@ def reply(reference: str):
                 raise service.CaseError("template")
             f.body.data = service.fill_template(chosen, sr, sr.locale or "en")
             return "prefilled"
-        service.reply(db_session(), settings=settings(), request=sr, body=f.body.data,
-                      actor=me, **_common(f))
+        service.reply(
+            db_session(), settings=settings(), request=sr, body=f.body.data, actor=me, **_common(f)
+        )
         return None
 
     return _act(reference, "reply", forms.ReplyForm, do, anchor="timeline")
@@ -420,17 +552,36 @@ def reply(reference: str):
 @bp.post("/<reference>/note")
 @staff_required()
 def note(reference: str):
-    return _act(reference, "note", forms.NoteForm, lambda sr, f, me: (
-        service.add_internal_note(db_session(), request=sr, body=f.note.data, actor=me)
-        and None), anchor="timeline")
+    return _act(
+        reference,
+        "note",
+        forms.NoteForm,
+        lambda sr, f, me: (
+            service.add_internal_note(db_session(), request=sr, body=f.note.data, actor=me) and None
+        ),
+        anchor="timeline",
+    )
 
 
 @bp.post("/<reference>/question")
 @staff_required()
 def question(reference: str):
-    return _act(reference, "question", forms.QuestionForm, lambda sr, f, me: (
-        service.ask_question(db_session(), settings=settings(), request=sr,
-                             question=f.question.data, actor=me, **_common(f)) and None))
+    return _act(
+        reference,
+        "question",
+        forms.QuestionForm,
+        lambda sr, f, me: (
+            service.ask_question(
+                db_session(),
+                settings=settings(),
+                request=sr,
+                question=f.question.data,
+                actor=me,
+                **_common(f),
+            )
+            and None
+        ),
+    )
 
 
 @bp.post("/<reference>/merge")
@@ -441,8 +592,9 @@ def merge(reference: str):
         into = queries.request_by_reference(db_session(), canonical) if canonical else None
         if into is None:
             raise service.CaseError("unknown")
-        service.merge_duplicate(db_session(), settings=settings(), request=sr, into=into,
-                                actor=me, **_common(f))
+        service.merge_duplicate(
+            db_session(), settings=settings(), request=sr, into=into, actor=me, **_common(f)
+        )
 
     return _act(reference, "merge", forms.MergeForm, do)
 
@@ -450,9 +602,22 @@ def merge(reference: str):
 @bp.post("/<reference>/reopen")
 @staff_required()
 def reopen(reference: str):
-    return _act(reference, "reopen", forms.ReopenForm, lambda sr, f, me: (
-        service.reopen_case(db_session(), settings=settings(), request=sr, actor=me,
-                            note=f.reopen_note.data, **_common(f)) and None))
+    return _act(
+        reference,
+        "reopen",
+        forms.ReopenForm,
+        lambda sr, f, me: (
+            service.reopen_case(
+                db_session(),
+                settings=settings(),
+                request=sr,
+                actor=me,
+                note=f.reopen_note.data,
+                **_common(f),
+            )
+            and None
+        ),
+    )
 
 
 @bp.post("/<reference>/tasks")
@@ -463,8 +628,9 @@ def add_task(reference: str):
         department = db_session().get(Department, f.department.data)
         if department is None:  # pragma: no cover - the choices guard this
             abort(400)
-        service.add_task(db_session(), request=sr, department=department, title=f.title.data,
-                         actor=me)
+        service.add_task(
+            db_session(), request=sr, department=department, title=f.title.data, actor=me
+        )
 
     return _act(reference, "task", forms.AddTaskForm, do, anchor="tasks")
 
@@ -474,8 +640,9 @@ def add_task(reference: str):
 def assign_task(reference: str, task_id: int):
     def do(task: Task, f: forms.AssignForm, me: User) -> None:
         assignee = db_session().get(User, int(f.assignee.data)) if f.assignee.data else None
-        service.assign_task(db_session(), task=task, assignee=assignee, actor=me,
-                            settings=settings())
+        service.assign_task(
+            db_session(), task=task, assignee=assignee, actor=me, settings=settings()
+        )
 
     return _act(reference, "assign", forms.AssignForm, do, task_id=task_id, anchor="tasks")
 
@@ -483,19 +650,41 @@ def assign_task(reference: str, task_id: int):
 @bp.post("/<reference>/tasks/<int:task_id>/complete")
 @staff_required()
 def complete_task(reference: str, task_id: int):
-    return _act(reference, "complete", forms.CompleteForm, lambda task, f, me: (
-        service.complete_task(db_session(), settings=settings(), task=task, actor=me,
-                              note=f.done_note.data or "") and None),
-        task_id=task_id, anchor="tasks")
+    return _act(
+        reference,
+        "complete",
+        forms.CompleteForm,
+        lambda task, f, me: (
+            service.complete_task(
+                db_session(), settings=settings(), task=task, actor=me, note=f.done_note.data or ""
+            )
+            and None
+        ),
+        task_id=task_id,
+        anchor="tasks",
+    )
 
 
 @bp.post("/<reference>/tasks/<int:task_id>/cancel")
 @staff_required()
 def cancel_task(reference: str, task_id: int):
-    return _act(reference, "cancel", forms.CancelForm, lambda task, f, me: (
-        service.cancel_task(db_session(), settings=settings(), task=task, actor=me,
-                            note=f.cancel_note.data or "") and None),
-        task_id=task_id, anchor="tasks")
+    return _act(
+        reference,
+        "cancel",
+        forms.CancelForm,
+        lambda task, f, me: (
+            service.cancel_task(
+                db_session(),
+                settings=settings(),
+                task=task,
+                actor=me,
+                note=f.cancel_note.data or "",
+            )
+            and None
+        ),
+        task_id=task_id,
+        anchor="tasks",
+    )
 
 
 @bp.post("/<reference>/tasks/<int:task_id>/transfer")
@@ -505,8 +694,8 @@ def transfer_task(reference: str, task_id: int):
         department = db_session().get(Department, f.to_department.data)
         if department is None:  # pragma: no cover - the choices guard this
             abort(400)
-        service.transfer_task(db_session(), task=task, department=department,
-                              reason=f.reason.data, actor=me)
+        service.transfer_task(
+            db_session(), task=task, department=department, reason=f.reason.data, actor=me
+        )
 
-    return _act(reference, "transfer", forms.TransferForm, do, task_id=task_id,
-                anchor="tasks")
+    return _act(reference, "transfer", forms.TransferForm, do, task_id=task_id, anchor="tasks")

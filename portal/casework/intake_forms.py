@@ -14,18 +14,22 @@ from portal.requests.labels import CHANNEL_NAMES
 from portal.requests.service import ADDRESS_MAX, DESCRIPTION_MAX, NAME_MAX
 
 #: The channels staff record, in the order call-takers meet them (labels are message ids).
-CHANNEL_LABELS = {code: _l(CHANNEL_NAMES[code]) for code in
-                  ("phone", "walk_in", "email", "social", "web", "mobile", "api")}
+CHANNEL_LABELS = {
+    code: _l(CHANNEL_NAMES[code])
+    for code in ("phone", "walk_in", "email", "social", "web", "mobile", "api")
+}
 
 
 class IntakeForm(FlaskForm):
     channel = SelectField(
         _l("How did the resident contact us?"),
-        choices=[], default="phone",  # CHANNEL_LABELS, set by the view
+        choices=[],
+        default="phone",  # CHANNEL_LABELS, set by the view
         validators=[DataRequired(_l("Choose how the resident contacted us."))],
     )
     category = SelectField(
-        _l("Category"), choices=[],
+        _l("Category"),
+        choices=[],
         validators=[DataRequired(_l("Choose a category from the list."))],
         validate_choice=False,  # checked against the active catalogue by the view
     )
@@ -33,20 +37,35 @@ class IntakeForm(FlaskForm):
         _l("Describe the problem"),
         validators=[
             DataRequired(_l("Describe the problem so the crew knows what to look for.")),
-            Length(max=DESCRIPTION_MAX, message=_l(
-                "Keep the description to %(max)d characters or fewer.", max=DESCRIPTION_MAX)),
+            Length(
+                max=DESCRIPTION_MAX,
+                message=_l(
+                    "Keep the description to %(max)d characters or fewer.", max=DESCRIPTION_MAX
+                ),
+            ),
         ],
     )
     address = StringField(
         _l("Street address or nearest intersection"),
-        validators=[Length(max=ADDRESS_MAX, message=_l(
-            "Keep the address to %(max)d characters or fewer.", max=ADDRESS_MAX))],
+        validators=[
+            Length(
+                max=ADDRESS_MAX,
+                message=_l("Keep the address to %(max)d characters or fewer.", max=ADDRESS_MAX),
+            )
+        ],
     )
     lat = StringField(_l("Latitude"), validators=[Length(max=32)])
     lon = StringField(_l("Longitude"), validators=[Length(max=32)])
     area = SelectField(_l("Neighbourhood"), validators=[Optional()], choices=[])
-    name = StringField(_l("Caller's name"), validators=[Length(max=NAME_MAX, message=_l(
-        "Keep the name to %(max)d characters or fewer.", max=NAME_MAX))])
+    name = StringField(
+        _l("Caller's name"),
+        validators=[
+            Length(
+                max=NAME_MAX,
+                message=_l("Keep the name to %(max)d characters or fewer.", max=NAME_MAX),
+            )
+        ],
+    )
     email = StringField(_l("Caller's email address"), validators=[Length(max=254)])
     phone = StringField(_l("Caller's phone number"), validators=[Length(max=40)])
     locale = SelectField(_l("Caller's language"), choices=[], validators=[Optional()])

@@ -34,27 +34,28 @@ from portal.web import db_session, settings
 bp = Blueprint("intake", __name__, url_prefix="/staff/intake")
 
 
-
-
 def _form() -> IntakeForm:
     db = db_session()
     locale = current_locale()
     form = IntakeForm()
     form.channel.choices = [(code, str(label)) for code, label in CHANNEL_LABELS.items()]
-    categories = db.scalars(select(ServiceCategory).where(ServiceCategory.active)
-                            .order_by(ServiceCategory.name)).all()
+    categories = db.scalars(
+        select(ServiceCategory).where(ServiceCategory.active).order_by(ServiceCategory.name)
+    ).all()
     form.category.choices = [("", _("Choose a category"))] + [
-        (c.code, c.t("name", locale)) for c in categories]
+        (c.code, c.t("name", locale)) for c in categories
+    ]
     form.area.choices = [("", _("Not known"))] + [
-        (a.code, a.name) for a in db.scalars(
-            select(Area).where(Area.active.is_(True)).order_by(Area.name))]
-    form.locale.choices = [(code, LANGUAGE_NAMES.get(code, code))
-                           for code in settings().languages]
+        (a.code, a.name)
+        for a in db.scalars(select(Area).where(Area.active.is_(True)).order_by(Area.name))
+    ]
+    form.locale.choices = [(code, LANGUAGE_NAMES.get(code, code)) for code in settings().languages]
     return form
 
 
-def _field_errors(error: FilingError, category: ServiceCategory | None,
-                  locale: str) -> dict[str, list[str]]:
+def _field_errors(
+    error: FilingError, category: ServiceCategory | None, locale: str
+) -> dict[str, list[str]]:
     """Plain-language messages for ``submit_request``'s error codes, by form field id."""
     city = settings().city_text("name", current_locale())
     out: dict[str, list[str]] = {}
@@ -65,18 +66,26 @@ def _field_errors(error: FilingError, category: ServiceCategory | None,
         elif key == "channel":
             field, message = "channel", _("Choose how the resident contacted us.")
         elif key == "description":
-            field, message = "description", (
-                _("Describe the problem so the crew knows what to look for.")
-                if code == "required" else _("Keep the description to 4000 characters or fewer."))
+            field, message = (
+                "description",
+                (
+                    _("Describe the problem so the crew knows what to look for.")
+                    if code == "required"
+                    else _("Keep the description to 4000 characters or fewer.")
+                ),
+            )
         elif key.startswith("answers."):
             question = questions.get(key[8:])
             field = f"q_{key[8:]}"
             if code == "stopped" and question is not None:
-                message = _("This answer means the request cannot be filed here: %(notice)s",
-                            notice=question.t("stop_message", locale))
+                message = _(
+                    "This answer means the request cannot be filed here: %(notice)s",
+                    notice=question.t("stop_message", locale),
+                )
             else:
-                message = answer_message(question, code, locale) if question else \
-                    _("Check this field.")
+                message = (
+                    answer_message(question, code, locale) if question else _("Check this field.")
+                )
         elif key in ("address", "location", "area"):
             field = {"address": "address", "location": "lat", "area": "area"}[key]
             message = location_message(key, code, city)
@@ -92,12 +101,20 @@ def _can_open(case: ServiceRequest) -> bool:
     access = current_staff()
     if access.can_work(case.department_id):
         return True
-    return bool(access.department_ids) and bool(db_session().scalar(select(exists().where(
-        Task.request_id == case.id, Task.department_id.in_(access.department_ids)))))
+    return bool(access.department_ids) and bool(
+        db_session().scalar(
+            select(
+                exists().where(
+                    Task.request_id == case.id, Task.department_id.in_(access.department_ids)
+                )
+            )
+        )
+    )
 
 
-def _file(form: IntakeForm, category: ServiceCategory | None,
-          answers: dict[str, Any]) -> tuple[Any, dict[str, list[str]]]:
+def _file(
+    form: IntakeForm, category: ServiceCategory | None, answers: dict[str, Any]
+) -> tuple[Any, dict[str, list[str]]]:
     """Validate and file. Returns (redirect, {}) or (None, errors by field id)."""
     valid = form.validate_on_submit()
     errors = {f.id: list(f.errors) for f in form if f.errors and f.id != "csrf_token"}
@@ -107,28 +124,43 @@ def _file(form: IntakeForm, category: ServiceCategory | None,
     lon, lon_ok = parse_coordinate(form.lon.data)
     if not (lat_ok and lon_ok):
         errors.setdefault("lat", []).append(
-            location_message("location", "invalid", settings().city_text("name", current_locale())))
+            location_message("location", "invalid", settings().city_text("name", current_locale()))
+        )
     if not valid or errors or category is None:
         return None, errors or {"": [_("The form has expired. Try again.")]}
     filing = Filing(
-        category_code=category.code, description=form.description.data or "",
-        answers=answers, address=form.address.data or "", lat=lat, lon=lon,
-        area_code=form.area.data or None, contact_name=form.name.data or "",
-        contact_email=form.email.data or "", contact_phone=form.phone.data or "",
-        private=bool(form.private.data), locale=form.locale.data or "en",
+        category_code=category.code,
+        description=form.description.data or "",
+        answers=answers,
+        address=form.address.data or "",
+        lat=lat,
+        lon=lon,
+        area_code=form.area.data or None,
+        contact_name=form.name.data or "",
+        contact_email=form.email.data or "",
+        contact_phone=form.phone.data or "",
+        private=bool(form.private.data),
+        locale=form.locale.data or "en",
         channel=form.channel.data or "",
     )
     locale = current_locale()
     try:
-        case = submit_request(db_session(), settings=settings(), filing=filing, reporter=None,
-                              actor_kind="staff").request
+        case = submit_request(
+            db_session(), settings=settings(), filing=filing, reporter=None, actor_kind="staff"
+        ).request
     except FilingError as exc:
         return None, _field_errors(exc, category, locale)
     if _can_open(case):
         flash(_("Request %(reference)s filed.", reference=case.reference), "success")
         return redirect(url_for("case.show", reference=case.reference)), {}
-    flash(_("Request %(reference)s filed and sent to %(department)s.",
-            reference=case.reference, department=case.department.t("name", locale)), "success")
+    flash(
+        _(
+            "Request %(reference)s filed and sent to %(department)s.",
+            reference=case.reference,
+            department=case.department.t("name", locale),
+        ),
+        "success",
+    )
     return redirect(url_for("intake.new")), {}
 
 
@@ -158,9 +190,20 @@ def new():
     for f in form:
         if f.id in errors:
             f.errors = errors[f.id]
-    summary = [(fid, m) for fid, msgs in errors.items() for m in msgs
-               if fid.startswith("q_") or not hasattr(form, fid)]
+    summary = [
+        (fid, m)
+        for fid, msgs in errors.items()
+        for m in msgs
+        if fid.startswith("q_") or not hasattr(form, fid)
+    ]
     answer_errors = {fid[2:]: msgs[0] for fid, msgs in errors.items() if fid.startswith("q_")}
-    return render_template("intake/new.html", form=form, category=category, answers=answers,
-                           answer_errors=answer_errors, summary=summary, locale=locale,
-                           field_errors=errors), (400 if errors else 200)
+    return render_template(
+        "intake/new.html",
+        form=form,
+        category=category,
+        answers=answers,
+        answer_errors=answer_errors,
+        summary=summary,
+        locale=locale,
+        field_errors=errors,
+    ), (400 if errors else 200)

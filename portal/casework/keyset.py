@@ -52,9 +52,15 @@ def decode_cursor(raw: str | None, sort: str, kinds: Sequence[str]) -> list[Any]
     return values
 
 
-def keyset(session: Session, query: Select[Any], keys: Sequence[ColumnElement[Any]], *,
-           after: list[Any] | None, before: list[Any] | None,
-           per_page: int) -> tuple[list[Any], bool, bool]:
+def keyset(
+    session: Session,
+    query: Select[Any],
+    keys: Sequence[ColumnElement[Any]],
+    *,
+    after: list[Any] | None,
+    before: list[Any] | None,
+    per_page: int,
+) -> tuple[list[Any], bool, bool]:
     """One page of ``query`` in ``keys`` order (the last key unique): the rows after the
     ``after`` key values, or the page before ``before``, or the first page.
 
@@ -107,19 +113,27 @@ def nulls_last_keyset(
         value, key = before
         if value >= FAR_FUTURE:
             results = run(query.where(undated, ident < key).order_by(ident.desc()), limit)
-            results += run(query.where(dated).order_by(column.desc(), ident.desc()),
-                           limit - len(results))
+            results += run(
+                query.where(dated).order_by(column.desc(), ident.desc()), limit - len(results)
+            )
         else:
-            results = run(query.where(dated, tuple_(column, ident) < tuple_(
-                literal(value, column.type), literal(key, ident.type)))
-                .order_by(column.desc(), ident.desc()), limit)
+            results = run(
+                query.where(
+                    dated,
+                    tuple_(column, ident)
+                    < tuple_(literal(value, column.type), literal(key, ident.type)),
+                ).order_by(column.desc(), ident.desc()),
+                limit,
+            )
         return list(reversed(results[:per_page])), len(results) > per_page, True
     results = []
     if after is None or after[0] < FAR_FUTURE:
         ordered = query.where(dated)
         if after is not None:
-            ordered = ordered.where(tuple_(column, ident) > tuple_(
-                literal(after[0], column.type), literal(after[1], ident.type)))
+            ordered = ordered.where(
+                tuple_(column, ident)
+                > tuple_(literal(after[0], column.type), literal(after[1], ident.type))
+            )
         results = run(ordered.order_by(column.asc(), ident.asc()), limit)
     rest = query.where(undated)
     if after is not None and after[0] >= FAR_FUTURE:

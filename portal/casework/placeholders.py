@@ -15,7 +15,9 @@ def placeholder_problem(body: str) -> str | None:
     """Why ``body`` names a placeholder the case page cannot fill, or ``None``."""
     for name in re.findall(r"\{([A-Za-z_][A-Za-z0-9_]*)\}", body):
         if name not in PLACEHOLDERS:
-            return (f"placeholder {{{name}}} is unknown (expected "
-                    f'{", ".join("{" + p + "}" for p in PLACEHOLDERS)})' + suggestion(
-                        name, PLACEHOLDERS))
+            return (
+                f"placeholder {{{name}}} is unknown (expected "
+                f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)})"
+                + suggestion(name, PLACEHOLDERS)
+            )
     return None

@@ -22,21 +22,35 @@ ANY = ("", _l("Any"))
 def _choices(pairs: Any) -> list[SelectChoice]:
     return [SelectChoice(str(value), label) for value, label in pairs]
 
-PRIORITY_NAMES = {"low": _l("Low"), "normal": _l("Normal"), "high": _l("High"),
-                  "urgent": _l("Urgent")}
+
+PRIORITY_NAMES = {
+    "low": _l("Low"),
+    "normal": _l("Normal"),
+    "high": _l("High"),
+    "urgent": _l("Urgent"),
+}
 CHANNEL_NAMES = {code: _l(name) for code, name in CHANNEL_IDS.items()}
 #: Status names as staff say them (residents see portal.requests.labels.STATUS_NAMES).
-STATUS_NAMES = {"new": _l("New"), "acknowledged": _l("Acknowledged"),
-                "in_progress": _l("In progress"), "waiting_on_resident": _l("Waiting on resident"),
-                "waiting_on_third_party": _l("Waiting on a third party"),
-                "scheduled": _l("Scheduled"),
-                "resolved": _l("Resolved"), "closed": _l("Closed"), "rejected": _l("Rejected"),
-                "duplicate": _l("Duplicate")}
+STATUS_NAMES = {
+    "new": _l("New"),
+    "acknowledged": _l("Acknowledged"),
+    "in_progress": _l("In progress"),
+    "waiting_on_resident": _l("Waiting on resident"),
+    "waiting_on_third_party": _l("Waiting on a third party"),
+    "scheduled": _l("Scheduled"),
+    "resolved": _l("Resolved"),
+    "closed": _l("Closed"),
+    "rejected": _l("Rejected"),
+    "duplicate": _l("Duplicate"),
+}
 #: The SLA filter's choices, worded as the tags in the SLA column.
 SLA_NAMES = {state: _l(STATE_NAMES[state]) for state in SLA_FILTERS}
 QUEUE_NAMES = {"escalation": _l("Escalation queue"), "main": _l("Main queue")}
-SORT_NAMES = {"age": _l("Age (oldest first)"), "priority": _l("Priority (most urgent first)"),
-              "due": _l("Due time (soonest first)")}
+SORT_NAMES = {
+    "age": _l("Age (oldest first)"),
+    "priority": _l("Priority (most urgent first)"),
+    "due": _l("Due time (soonest first)"),
+}
 
 
 _DAYS = _l("Enter a number of days from 1 to 3650.")
@@ -75,20 +89,29 @@ class QueueFilterForm(FlaskForm):
     priority = _select(_l("Priority"))
     channel = _select(_l("Channel"))
     assignee = _select(_l("Assigned to"))
-    sla = SelectField(_l("SLA"), default="", validate_choice=True,
-                      choices=_choices([ANY, *SLA_NAMES.items()]))
-    queue = SelectField(_l("Queue"), default="", validate_choice=True,
-                             choices=_choices([ANY, *QUEUE_NAMES.items()]))
+    sla = SelectField(
+        _l("SLA"), default="", validate_choice=True, choices=_choices([ANY, *SLA_NAMES.items()])
+    )
+    queue = SelectField(
+        _l("Queue"), default="", validate_choice=True, choices=_choices([ANY, *QUEUE_NAMES.items()])
+    )
     age = _Days(
         _l("Older than (days)"),
         validators=[Optional(), _days_in_range],
     )
-    sort = SelectField(_l("Sort by"), default="age", validate_choice=True,
-                       choices=_choices(SORT_NAMES.items()))
+    sort = SelectField(
+        _l("Sort by"), default="age", validate_choice=True, choices=_choices(SORT_NAMES.items())
+    )
 
-    def set_choices(self, *, departments: list[tuple[int, str]],
-                    categories: list[tuple[int, str]], areas: list[tuple[int, str]],
-                    assignees: list[tuple[int, str]], department_any: bool) -> None:
+    def set_choices(
+        self,
+        *,
+        departments: list[tuple[int, str]],
+        categories: list[tuple[int, str]],
+        areas: list[tuple[int, str]],
+        assignees: list[tuple[int, str]],
+        department_any: bool,
+    ) -> None:
         self.department.choices = _choices(([ANY] if department_any else []) + departments)
         self.status.choices = _choices([ANY] + [(s, STATUS_NAMES[s]) for s in STATUSES])
         self.category.choices = _choices([ANY] + categories)
@@ -129,36 +152,54 @@ class QueueFilterForm(FlaskForm):
 class BulkForm(FlaskForm):
     """Do one thing to every selected row. The rows are ``task`` checkboxes in the table."""
 
-    action = SelectField(_l("Action"), validate_choice=True, choices=_choices([
-        ("assign", _l("Assign to")),
-        ("priority", _l("Change priority")),
-        ("status", _l("Change status")),
-        ("duplicate", _l("Close as duplicate of")),
-    ]))
+    action = SelectField(
+        _l("Action"),
+        validate_choice=True,
+        choices=_choices(
+            [
+                ("assign", _l("Assign to")),
+                ("priority", _l("Change priority")),
+                ("status", _l("Change status")),
+                ("duplicate", _l("Close as duplicate of")),
+            ]
+        ),
+    )
     bulk_assignee = SelectField(_l("Agent"), default="", validate_choice=True)
-    bulk_priority = SelectField(_l("Priority"), validate_choice=True,
-                                choices=_choices(PRIORITY_NAMES.items()), default="normal")
+    bulk_priority = SelectField(
+        _l("Priority"),
+        validate_choice=True,
+        choices=_choices(PRIORITY_NAMES.items()),
+        default="normal",
+    )
     bulk_status = SelectField(_l("Status"), validate_choice=True)
     note = TextAreaField(
         _l("Note to the resident with the status change"),
-        validators=[Optional(), Length(max=MAX_MESSAGE, message=_l(
-            "Keep your note to 2000 characters or fewer."))],
+        validators=[
+            Optional(),
+            Length(max=MAX_MESSAGE, message=_l("Keep your note to 2000 characters or fewer.")),
+        ],
     )
     duplicate_of = StringField(
         _l("Reference of the request to keep"),
-        validators=[Optional(), Length(max=40, message=_l(
-            "A reference is shorter than that, like SR-2026-000123."))],
+        validators=[
+            Optional(),
+            Length(max=40, message=_l("A reference is shorter than that, like SR-2026-000123.")),
+        ],
     )
 
     def set_choices(self, *, assignees: list[tuple[int, str]]) -> None:
-        self.bulk_assignee.choices = _choices(
-            [("", _l("Nobody (back to the queue)"))] + assignees)
+        self.bulk_assignee.choices = _choices([("", _l("Nobody (back to the queue)"))] + assignees)
         self.bulk_status.choices = _choices(
-            (s, STATUS_NAMES[s]) for s in STATUSES if s != "duplicate")
+            (s, STATUS_NAMES[s]) for s in STATUSES if s != "duplicate"
+        )
 
     #: The field each action reads (the others keep whatever they were rendered with).
-    ACTION_FIELDS = {"assign": ("bulk_assignee",), "priority": ("bulk_priority",),
-                     "status": ("bulk_status", "note"), "duplicate": ("duplicate_of",)}
+    ACTION_FIELDS = {
+        "assign": ("bulk_assignee",),
+        "priority": ("bulk_priority",),
+        "status": ("bulk_status", "note"),
+        "duplicate": ("duplicate_of",),
+    }
 
     def validate(self, extra_validators: Any = None) -> bool:
         super().validate(extra_validators)
@@ -170,6 +211,9 @@ class BulkForm(FlaskForm):
 
     def problems(self) -> list[tuple[str, str]]:
         """Every error as ("", "Field: message") for a page without the form on it."""
-        return [("", f"{field.label.text}: {error}") for field in self
-                for error in field.errors if field.name != "csrf_token"]
-
+        return [
+            ("", f"{field.label.text}: {error}")
+            for field in self
+            for error in field.errors
+            if field.name != "csrf_token"
+        ]

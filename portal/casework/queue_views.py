@@ -94,11 +94,17 @@ def everything() -> Any:
 
 # -- choices --------------------------------------------------------------------------------
 
+
 def _agents(access: StaffAccess) -> list[tuple[int, str]]:
     """Active staff of the member's departments (every department for admins)."""
-    query = (select(User.id, User.name).join(StaffMembership, StaffMembership.user_id == User.id)
-             .where(User.active.is_(True)).distinct().order_by(User.name, User.id)
-             .limit(MAX_CHOICES))
+    query = (
+        select(User.id, User.name)
+        .join(StaffMembership, StaffMembership.user_id == User.id)
+        .where(User.active.is_(True))
+        .distinct()
+        .order_by(User.name, User.id)
+        .limit(MAX_CHOICES)
+    )
     if not access.is_admin:
         query = query.where(StaffMembership.department_id.in_(access.department_ids))
     return [(row.id, row.name) for row in db_session().execute(query)]
@@ -117,8 +123,10 @@ def _areas() -> list[tuple[int, str]]:
 
 # -- the queue page -------------------------------------------------------------------------
 
-def _scope(view: str, access: StaffAccess, chosen: int | None,
-           departments: list[tuple[int, str]]) -> tuple[list[int] | None, int | None]:
+
+def _scope(
+    view: str, access: StaffAccess, chosen: int | None, departments: list[tuple[int, str]]
+) -> tuple[list[int] | None, int | None]:
     """(department ids the query covers, the department shown in the picker)."""
     if view == "department":
         shown = chosen if chosen is not None else (departments[0][0] if departments else None)
@@ -136,21 +144,39 @@ def _show(view: str) -> Any:
     # The department queue shows one department: the first one unless another is chosen.
     first = str(departments[0][0]) if departments and view == "department" else ""
     form = QueueFilterForm(formdata=request.args, department=first)
-    form.set_choices(departments=departments, categories=_categories(), areas=_areas(),
-                     assignees=agents, department_any=view != "department")
+    form.set_choices(
+        departments=departments,
+        categories=_categories(),
+        areas=_areas(),
+        assignees=agents,
+        department_any=view != "department",
+    )
     filters, chosen, sort = form.clean()
     department_ids, shown = _scope(view, access, chosen, departments)
     if shown is not None:
         form.department.data = str(shown)
     now = clock.now()
-    page = queue_page(session, view=view, user_id=access.user_id,
-                      department_ids=department_ids, filters=filters, sort=sort,
-                      after=request.args.get("after"), before=request.args.get("before"),
-                      now=now)
-    counts = {v: bounded_count(session, view=v, user_id=access.user_id,
-                               department_ids=None if access.is_admin else access.department_ids,
-                               now=now)
-              for v in COUNTED}
+    page = queue_page(
+        session,
+        view=view,
+        user_id=access.user_id,
+        department_ids=department_ids,
+        filters=filters,
+        sort=sort,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+        now=now,
+    )
+    counts = {
+        v: bounded_count(
+            session,
+            view=v,
+            user_id=access.user_id,
+            department_ids=None if access.is_admin else access.department_ids,
+            now=now,
+        )
+        for v in COUNTED
+    }
     bulk = BulkForm(formdata=None)
     bulk.set_choices(assignees=agents)
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
@@ -165,12 +191,12 @@ def _show(view: str) -> Any:
         bulk=bulk,
         page=page,
         now=now,
-        show_department_picker=view != "mine" and (
-            len(departments) > 1 or bool(form.department.errors)),
-        next_url=url_for(endpoint, **args, after=page.next_cursor)
-        if page.next_cursor else None,
+        show_department_picker=view != "mine"
+        and (len(departments) > 1 or bool(form.department.errors)),
+        next_url=url_for(endpoint, **args, after=page.next_cursor) if page.next_cursor else None,
         previous_url=url_for(endpoint, **args, before=page.previous_cursor)
-        if page.previous_cursor else None,
+        if page.previous_cursor
+        else None,
         here=request.full_path.rstrip("?"),
         # Translated once per page, not once per row.
         status_names=_translated(STATUS_NAMES),
@@ -184,6 +210,7 @@ def _translated(names: dict[str, Any]) -> dict[str, str]:
 
 
 # -- bulk actions ---------------------------------------------------------------------------
+
 
 def _task_ids() -> list[int]:
     raw = request.form.getlist("task")
@@ -204,8 +231,9 @@ def _safe_next() -> str:
 
 
 def _problem(bulk: BulkForm, errors: list[tuple[str, str]]) -> Any:
-    return render_template("casework/bulk_problem.html", errors=bulk.problems() + errors,
-                           back=_safe_next()), 400
+    return render_template(
+        "casework/bulk_problem.html", errors=bulk.problems() + errors, back=_safe_next()
+    ), 400
 
 
 def _failure_message(failure: BulkFailed) -> str:
@@ -213,13 +241,18 @@ def _failure_message(failure: BulkFailed) -> str:
 
     reference, error = failure.request.reference, failure.error
     if isinstance(error, InvalidTransition):
-        return _("%(reference)s cannot move from %(current)s to %(target)s.",
-                 reference=reference, current=STATUS_NAMES.get(error.current, error.current),
-                 target=STATUS_NAMES.get(error.target, error.target))
+        return _(
+            "%(reference)s cannot move from %(current)s to %(target)s.",
+            reference=reference,
+            current=STATUS_NAMES.get(error.current, error.current),
+            target=STATUS_NAMES.get(error.target, error.target),
+        )
     if isinstance(error, CaseError):
         messages = {
-            "assignee": _("The agent you chose does not work in the department of every "
-                          "selected task (%(reference)s)."),
+            "assignee": _(
+                "The agent you chose does not work in the department of every "
+                "selected task (%(reference)s)."
+            ),
             "task_closed": _("A selected task of %(reference)s is already closed."),
             "self": _("%(reference)s cannot be a duplicate of itself."),
             "closed": _("The request to keep is closed or is itself a duplicate."),
@@ -227,8 +260,11 @@ def _failure_message(failure: BulkFailed) -> str:
         if error.code in messages:
             return messages[error.code] % {"reference": reference}
     if isinstance(error, StaleCase | StaleDataError):
-        return _("%(reference)s changed while you were working. Nothing was changed; look "
-                 "at the queue again and retry.", reference=reference)
+        return _(
+            "%(reference)s changed while you were working. Nothing was changed; look "
+            "at the queue again and retry.",
+            reference=reference,
+        )
     return _("%(reference)s could not be changed.", reference=reference)
 
 
@@ -253,17 +289,29 @@ def bulk() -> Any:
         assignee = session.get(User, int(bulk.bulk_assignee.data))
     if action == "duplicate":
         reference = (bulk.duplicate_of.data or "").strip().upper()
-        into = session.scalar(select(ServiceRequest).where(ServiceRequest.reference == reference)) \
-            if reference else None
+        into = (
+            session.scalar(select(ServiceRequest).where(ServiceRequest.reference == reference))
+            if reference
+            else None
+        )
         if into is None or not member_may_open(session, request=into, can_work=access.can_work):
-            bulk.duplicate_of.errors = [_("Enter the reference of a request you can open, like "
-                                          "SR-2026-000123.")]
+            bulk.duplicate_of.errors = [
+                _("Enter the reference of a request you can open, like SR-2026-000123.")
+            ]
             return _problem(bulk, [])
     try:
-        count = run_bulk(session, settings=settings(), actor=current_user._get_current_object(),
-                         tasks=tasks, action=action, assignee=assignee,
-                         priority=bulk.bulk_priority.data, status=bulk.bulk_status.data,
-                         note=(bulk.note.data or "").strip(), into=into)
+        count = run_bulk(
+            session,
+            settings=settings(),
+            actor=current_user._get_current_object(),
+            tasks=tasks,
+            action=action,
+            assignee=assignee,
+            priority=bulk.bulk_priority.data,
+            status=bulk.bulk_status.data,
+            note=(bulk.note.data or "").strip(),
+            into=into,
+        )
     except BulkFailed as failure:
         session.rollback()
         return _problem(bulk, [("", _failure_message(failure))])

@@ -137,8 +137,11 @@ def priority_rank(column: Any) -> ColumnElement[int]:
 
 def _sort_keys(view: str, sort: str) -> list[_Key]:
     if view == "all":
-        created, ident, priority = (ServiceRequest.created_at, ServiceRequest.id,
-                                    ServiceRequest.priority)
+        created, ident, priority = (
+            ServiceRequest.created_at,
+            ServiceRequest.id,
+            ServiceRequest.priority,
+        )
     else:
         created, ident, priority = Task.created_at, Task.id, ServiceRequest.priority
     if sort == "priority":
@@ -150,6 +153,7 @@ def _sort_keys(view: str, sort: str) -> list[_Key]:
 
 
 # -- queries --------------------------------------------------------------------------------
+
 
 def _in_departments(column: Any, department_ids: Sequence[int] | None) -> ColumnElement[bool]:
     if department_ids is None:
@@ -187,8 +191,11 @@ def base_query(
             if view == "unassigned":
                 query = query.where(Task.assignee_id.is_(None))
         elif view == "waiting":
-            query = query.where(_in_departments(Task.department_id, department_ids), open_task,
-                                ServiceRequest.status == "waiting_on_resident")
+            query = query.where(
+                _in_departments(Task.department_id, department_ids),
+                open_task,
+                ServiceRequest.status == "waiting_on_resident",
+            )
         else:  # resolved
             cutoff = now - RESOLVED_WINDOW
             # Finishing a task writes to its case's timeline, which touches the case's
@@ -196,14 +203,19 @@ def base_query(
             # updated lately (ix_service_requests_updated) instead of every closed task.
             # ("+ 0" keeps the planner off the department index, whose closed part holds
             # every task the department ever finished.)
-            query = query.where(_in_departments(Task.department_id + 0, department_ids),
-                                Task.is_open == false(), Task.status == "done",
-                                Task.closed_at >= cutoff, ServiceRequest.updated_at >= cutoff)
+            query = query.where(
+                _in_departments(Task.department_id + 0, department_ids),
+                Task.is_open == false(),
+                Task.status == "done",
+                Task.closed_at >= cutoff,
+                ServiceRequest.updated_at >= cutoff,
+            )
     return _filtered(query, view=view, created=created, filters=filters, now=now)
 
 
-def _filtered(query: Select[Any], *, view: str, created: Any, filters: Filters,
-              now: datetime) -> Select[Any]:
+def _filtered(
+    query: Select[Any], *, view: str, created: Any, filters: Filters, now: datetime
+) -> Select[Any]:
     conditions: list[ColumnElement[bool]] = []
     if filters.status:
         conditions.append(ServiceRequest.status == filters.status)
@@ -219,16 +231,22 @@ def _filtered(query: Select[Any], *, view: str, created: Any, filters: Filters,
         conditions.append(created <= now - timedelta(days=filters.older_than_days))
     task_conditions: list[ColumnElement[bool]] = []
     if filters.assignee is not None:
-        task_conditions.append(Task.assignee_id.is_(None) if filters.assignee == "none"
-                               else Task.assignee_id == filters.assignee)
+        task_conditions.append(
+            Task.assignee_id.is_(None)
+            if filters.assignee == "none"
+            else Task.assignee_id == filters.assignee
+        )
     if filters.sla:
         task_conditions.append(_sla_condition(filters.sla, now))
     if filters.queue:
         task_conditions.append(Task.queue == filters.queue)
     if task_conditions and view == "all":
         # Cases: one of the case's open tasks matches every task condition.
-        conditions.append(exists().where(Task.request_id == ServiceRequest.id,
-                                         Task.is_open == true(), *task_conditions))
+        conditions.append(
+            exists().where(
+                Task.request_id == ServiceRequest.id, Task.is_open == true(), *task_conditions
+            )
+        )
     else:
         conditions.extend(task_conditions)
     return query.where(and_(true(), *conditions)) if conditions else query
@@ -245,11 +263,11 @@ def _sla_condition(state: str, now: datetime) -> ColumnElement[bool]:
     elif state == "at_risk":
         condition = and_(running, Task.at_risk_at <= now, Task.due_at >= now)
     elif state == "on_time":
-        condition = and_(running, Task.due_at >= now,
-                         or_(Task.at_risk_at.is_(None), Task.at_risk_at > now))
+        condition = and_(
+            running, Task.due_at >= now, or_(Task.at_risk_at.is_(None), Task.at_risk_at > now)
+        )
     elif state == "paused":
-        condition = and_(Task.sla_stage == "paused",
-                         or_(Task.due_at.is_(None), Task.due_at >= now))
+        condition = and_(Task.sla_stage == "paused", or_(Task.due_at.is_(None), Task.due_at >= now))
     else:
         raise ValueError(f"unknown SLA state {state!r}")
     return and_(Task.is_open == true(), condition)
@@ -273,24 +291,37 @@ def queue_page(
     if sort not in SORTS:
         sort = "age"
     keys = _sort_keys(view, sort)
-    query = base_query(view=view, user_id=user_id, department_ids=department_ids,
-                       filters=filters or Filters(), now=now)
+    query = base_query(
+        view=view,
+        user_id=user_id,
+        department_ids=department_ids,
+        filters=filters or Filters(),
+        now=now,
+    )
     query = _with_loading(query, view)
     kinds = [k.kind for k in keys]
     start = decode_cursor(after, sort, kinds)
     end = decode_cursor(before, sort, kinds) if start is None else None
     if sort == "due" and view != "all":
         results, more_before, more_after = nulls_last_keyset(
-            session, query, column=Task.due_at, ident=Task.id, after=start, before=end,
-            per_page=per_page)
+            session,
+            query,
+            column=Task.due_at,
+            ident=Task.id,
+            after=start,
+            before=end,
+            per_page=per_page,
+        )
     else:
-        results, more_before, more_after = keyset(session, query, [k.expr for k in keys],
-                                                  after=start, before=end, per_page=per_page)
+        results, more_before, more_after = keyset(
+            session, query, [k.expr for k in keys], after=start, before=end, per_page=per_page
+        )
     if not results:
         return QueuePage(rows=[], next_cursor=None, previous_cursor=None)
-    rows = [Row(request=r[0], task=None) if view == "all" else Row(request=r[0].request,
-                                                                   task=r[0])
-            for r in results]
+    rows = [
+        Row(request=r[0], task=None) if view == "all" else Row(request=r[0].request, task=r[0])
+        for r in results
+    ]
     n = len(keys)
     return QueuePage(
         rows=rows,
@@ -301,8 +332,9 @@ def queue_page(
 
 def _with_loading(query: Select[Any], view: str) -> Select[Any]:
     if view == "all":
-        return query.options(selectinload(ServiceRequest.category),
-                             selectinload(ServiceRequest.area))
+        return query.options(
+            selectinload(ServiceRequest.category), selectinload(ServiceRequest.area)
+        )
     return query.options(
         contains_eager(Task.request).selectinload(ServiceRequest.category),
         contains_eager(Task.request).selectinload(ServiceRequest.area),
@@ -321,8 +353,9 @@ def bounded_count(
     limit: int = PAGE_SIZE,
 ) -> int:
     """How many rows ``view`` has, counting at most ``limit + 1`` (show "50+" beyond)."""
-    query = base_query(view=view, user_id=user_id, department_ids=department_ids,
-                       filters=Filters(), now=now)
+    query = base_query(
+        view=view, user_id=user_id, department_ids=department_ids, filters=Filters(), now=now
+    )
     ident = ServiceRequest.id if view == "all" else Task.id
     inner = query.with_only_columns(ident).limit(limit + 1).subquery()
     return session.scalar(select(func.count()).select_from(inner)) or 0
@@ -342,23 +375,29 @@ def tasks_for_bulk(
     wanted = sorted(set(task_ids))
     if not wanted or len(wanted) > MAX_BULK:
         return None
-    tasks = list(session.scalars(
-        select(Task).where(Task.id.in_(wanted)).order_by(Task.id)
-        .options(selectinload(Task.request), selectinload(Task.department))
-        .with_for_update(of=Task)
-    ))
+    tasks = list(
+        session.scalars(
+            select(Task)
+            .where(Task.id.in_(wanted))
+            .order_by(Task.id)
+            .options(selectinload(Task.request), selectinload(Task.department))
+            .with_for_update(of=Task)
+        )
+    )
     if len(tasks) != len(wanted) or not all(can_work(t.department_id) for t in tasks):
         return None
     return tasks
 
 
-def member_may_open(session: Session, *, request: ServiceRequest,
-                    can_work: Callable[[int], bool]) -> bool:
+def member_may_open(
+    session: Session, *, request: ServiceRequest, can_work: Callable[[int], bool]
+) -> bool:
     """Whether the member works in the case's department or in one of its tasks'."""
     if can_work(request.department_id):
         return True
     departments = session.scalars(
-        select(Task.department_id).where(Task.request_id == request.id).distinct())
+        select(Task.department_id).where(Task.request_id == request.id).distinct()
+    )
     return any(can_work(d) for d in departments)
 
 
@@ -386,8 +425,9 @@ def run_bulk(
     if action == "assign":
         for task in tasks:
             with _blame(task.request, service.StaleCase):
-                service.assign_task(session, task=task, assignee=assignee, actor=actor,
-                                    settings=settings)
+                service.assign_task(
+                    session, task=task, assignee=assignee, actor=actor, settings=settings
+                )
         return len(tasks)
     cases: dict[int, ServiceRequest] = {}
     for task in tasks:
@@ -395,15 +435,27 @@ def run_bulk(
     for request in cases.values():
         with _blame(request, service.StaleCase):
             if action == "priority":
-                service.set_priority(session, request=request, priority=priority or "",
-                                     actor=actor, version=request.version)
+                service.set_priority(
+                    session,
+                    request=request,
+                    priority=priority or "",
+                    actor=actor,
+                    version=request.version,
+                )
             elif action == "status":
-                service.change_case_status(session, settings=settings, request=request,
-                                           target=status or "", actor=actor, note=note,
-                                           version=request.version)
+                service.change_case_status(
+                    session,
+                    settings=settings,
+                    request=request,
+                    target=status or "",
+                    actor=actor,
+                    note=note,
+                    version=request.version,
+                )
             else:
-                service.merge_duplicate(session, settings=settings, request=request,
-                                        into=into, actor=actor)
+                service.merge_duplicate(
+                    session, settings=settings, request=request, into=into, actor=actor
+                )
     return len(cases)
 
 

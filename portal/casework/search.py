@@ -71,26 +71,39 @@ def _scope(access: StaffAccess):
     departments = access.department_ids
     return or_(
         ServiceRequest.department_id.in_(departments),
-        exists().where(Task.request_id == ServiceRequest.id,
-                       Task.department_id.in_(departments)),
+        exists().where(Task.request_id == ServiceRequest.id, Task.department_id.in_(departments)),
     )
 
 
 def _ranked(session: Session, terms: list[str]):
     """A subquery of (request_id, score), higher score = better match."""
     if session.get_bind().dialect.name == "postgresql":
-        return text(
-            "SELECT s.request_id AS request_id, ts_rank(s.document, q) AS score "
-            "FROM request_search s, plainto_tsquery('english', :q) q WHERE s.document @@ q"
-        ).bindparams(q=" ".join(terms)).columns(request_id=Integer, score=Float).subquery("rs")
-    return text(
-        "SELECT rowid AS request_id, -rank AS score FROM request_search "
-        "WHERE request_search MATCH :q"
-    ).bindparams(q=_fts5_query(terms)).columns(request_id=Integer, score=Float).subquery("rs")
+        return (
+            text(
+                "SELECT s.request_id AS request_id, ts_rank(s.document, q) AS score "
+                "FROM request_search s, plainto_tsquery('english', :q) q WHERE s.document @@ q"
+            )
+            .bindparams(q=" ".join(terms))
+            .columns(request_id=Integer, score=Float)
+            .subquery("rs")
+        )
+    return (
+        text(
+            "SELECT rowid AS request_id, -rank AS score FROM request_search "
+            "WHERE request_search MATCH :q"
+        )
+        .bindparams(q=_fts5_query(terms))
+        .columns(request_id=Integer, score=Float)
+        .subquery("rs")
+    )
 
 
 def search_requests(
-    session: Session, *, access: StaffAccess, query: str, page: int = 1,
+    session: Session,
+    *,
+    access: StaffAccess,
+    query: str,
+    page: int = 1,
     per_page: int = PER_PAGE,
 ) -> SearchPage:
     """One page of the cases matching ``query`` that ``access`` may see, best first."""

@@ -23,13 +23,18 @@ def index():
     query = request.args.get("q", "").strip()[:QUERY_MAX]
     results = None
     if query:
-        results = search_requests(db_session(), access=current_staff(), query=query,
-                                  page=_page())
+        results = search_requests(db_session(), access=current_staff(), query=query, page=_page())
     prev_url = next_url = None
     if results is not None:
         if results.page > 1:
             prev_url = url_for("search.index", q=query, page=results.page - 1)
         if results.has_next and results.page < MAX_PAGE:
             next_url = url_for("search.index", q=query, page=results.page + 1)
-    return render_template("search/index.html", query=query, results=results,
-                           prev_url=prev_url, next_url=next_url, locale=current_locale())
+    return render_template(
+        "search/index.html",
+        query=query,
+        results=results,
+        prev_url=prev_url,
+        next_url=next_url,
+        locale=current_locale(),
+    )

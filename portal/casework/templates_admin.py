@@ -74,27 +74,53 @@ class TemplateInput:
 def list_templates(session: Session) -> list[ResponseTemplate]:
     """Every template (active or not): city-wide first, then by department id, each group in
     order (position, then id). At most ``MAX_ROWS + 1``, so a caller can tell it was cut."""
-    return list(session.scalars(
-        select(ResponseTemplate)
-        .order_by(ResponseTemplate.department_id.is_not(None), ResponseTemplate.department_id,
-                  ResponseTemplate.position, ResponseTemplate.id)
-        .limit(MAX_ROWS + 1)))
+    return list(
+        session.scalars(
+            select(ResponseTemplate)
+            .order_by(
+                ResponseTemplate.department_id.is_not(None),
+                ResponseTemplate.department_id,
+                ResponseTemplate.position,
+                ResponseTemplate.id,
+            )
+            .limit(MAX_ROWS + 1)
+        )
+    )
 
 
 def snapshot(template: ResponseTemplate) -> dict[str, Any]:
     translations = template.translations or {}
-    return {"code": template.code, "department_id": template.department_id,
-            "title": template.title, "body": template.body, "active": bool(template.active),
-            "position": template.position,
-            "translations": {locale: dict(values) for locale, values
-                             in sorted(translations.items())}}
+    return {
+        "code": template.code,
+        "department_id": template.department_id,
+        "title": template.title,
+        "body": template.body,
+        "active": bool(template.active),
+        "position": template.position,
+        "translations": {locale: dict(values) for locale, values in sorted(translations.items())},
+    }
 
 
-def _audit(session: Session, *, actor: User | None, template_id: int, action: str,
-           before: dict[str, Any], after: dict[str, Any]) -> None:
-    session.add(AuditEntry(actor_id=actor.id if actor else None, entity=ENTITY,
-                           entity_id=str(template_id), action=action, before=before,
-                           after=after, created_at=clock.now()))
+def _audit(
+    session: Session,
+    *,
+    actor: User | None,
+    template_id: int,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    session.add(
+        AuditEntry(
+            actor_id=actor.id if actor else None,
+            entity=ENTITY,
+            entity_id=str(template_id),
+            action=action,
+            before=before,
+            after=after,
+            created_at=clock.now(),
+        )
+    )
     session.flush()
 
 
@@ -102,12 +128,18 @@ def unknown_placeholder(text: str) -> str | None:
     """The first ``{name}`` in ``text`` the case page cannot fill (``PLACEHOLDERS``)."""
     if placeholder_problem(text) is None:
         return None
-    return next((name for name in _PLACEHOLDER_RE.findall(text) if name not in PLACEHOLDERS),
-                None)
+    return next((name for name in _PLACEHOLDER_RE.findall(text) if name not in PLACEHOLDERS), None)
 
 
-def _text(raw: str | None, key: str, max_len: int, errors: dict[str, str], *,
-          required: bool, one_line: bool) -> str:
+def _text(
+    raw: str | None,
+    key: str,
+    max_len: int,
+    errors: dict[str, str],
+    *,
+    required: bool,
+    one_line: bool,
+) -> str:
     raw = raw or ""
     text = " ".join(raw.split()) if one_line else raw.replace("\r\n", "\n").strip()
     if not text:
@@ -118,8 +150,9 @@ def _text(raw: str | None, key: str, max_len: int, errors: dict[str, str], *,
     return text
 
 
-def _body(raw: str | None, key: str, errors: dict[str, str], details: dict[str, str], *,
-          required: bool) -> str:
+def _body(
+    raw: str | None, key: str, errors: dict[str, str], details: dict[str, str], *, required: bool
+) -> str:
     body = _text(raw, key, BODY_MAX, errors, required=required, one_line=False)
     if key not in errors:
         name = unknown_placeholder(body)
@@ -129,8 +162,9 @@ def _body(raw: str | None, key: str, errors: dict[str, str], details: dict[str, 
     return body
 
 
-def _clean(session: Session, data: TemplateInput,
-           template: ResponseTemplate | None) -> dict[str, Any]:
+def _clean(
+    session: Session, data: TemplateInput, template: ResponseTemplate | None
+) -> dict[str, Any]:
     errors: dict[str, str] = {}
     details: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -149,18 +183,21 @@ def _clean(session: Session, data: TemplateInput,
         department = session.get(Department, data.department_id)
         if department is None:
             errors["department"] = "unknown"
-        elif not department.active and (template is None
-                                        or template.department_id != department.id):
+        elif not department.active and (
+            template is None or template.department_id != department.id
+        ):
             errors["department"] = "inactive"
     values["department_id"] = data.department_id
-    values["title"] = _text(data.title, "title", TITLE_MAX, errors, required=True,
-                            one_line=True)
+    values["title"] = _text(data.title, "title", TITLE_MAX, errors, required=True, one_line=True)
     values["body"] = _body(data.body, "body", errors, details, required=True)
-    translations = {locale: dict(texts) for locale, texts
-                    in ((template.translations or {}) if template else {}).items()}
+    translations = {
+        locale: dict(texts)
+        for locale, texts in ((template.translations or {}) if template else {}).items()
+    }
     for locale, given in data.translations.items():
-        title = _text(given.get("title"), f"title_{locale}", TITLE_MAX, errors,
-                      required=False, one_line=True)
+        title = _text(
+            given.get("title"), f"title_{locale}", TITLE_MAX, errors, required=False, one_line=True
+        )
         body = _body(given.get("body"), f"body_{locale}", errors, details, required=False)
         texts = {key: text for key, text in (("title", title), ("body", body)) if text}
         if texts:
@@ -182,14 +219,22 @@ def _write(session: Session) -> None:
         raise TemplateError({"code": "taken"}) from error
 
 
-def _group(session: Session, department_id: int | None, *,
-           lock: bool = False) -> list[ResponseTemplate]:
+def _group(
+    session: Session, department_id: int | None, *, lock: bool = False
+) -> list[ResponseTemplate]:
     """The templates of one group (a department's, or the city-wide ones), in order; read
     ``FOR UPDATE`` with ``lock`` (two moves in one group at once cannot interleave)."""
-    where = ResponseTemplate.department_id.is_(None) if department_id is None \
+    where = (
+        ResponseTemplate.department_id.is_(None)
+        if department_id is None
         else ResponseTemplate.department_id == department_id
-    statement = select(ResponseTemplate).where(where).order_by(
-        ResponseTemplate.position, ResponseTemplate.id).limit(MAX_ROWS)
+    )
+    statement = (
+        select(ResponseTemplate)
+        .where(where)
+        .order_by(ResponseTemplate.position, ResponseTemplate.id)
+        .limit(MAX_ROWS)
+    )
     if lock:
         statement = statement.with_for_update()
     return list(session.scalars(statement))
@@ -200,17 +245,27 @@ def _next_position(session: Session, department_id: int | None) -> int:
     return (max((t.position for t in group), default=0)) + 10
 
 
-def create_template(session: Session, data: TemplateInput, *,
-                    actor: User | None) -> ResponseTemplate:
+def create_template(
+    session: Session, data: TemplateInput, *, actor: User | None
+) -> ResponseTemplate:
     """A new, active template at the end of its group, or ``TemplateError``."""
     values = _clean(session, data, None)
-    template = ResponseTemplate(active=True, created_at=clock.now(),
-                                position=_next_position(session, values["department_id"]),
-                                **values)
+    template = ResponseTemplate(
+        active=True,
+        created_at=clock.now(),
+        position=_next_position(session, values["department_id"]),
+        **values,
+    )
     session.add(template)
     _write(session)
-    _audit(session, actor=actor, template_id=template.id, action="created", before={},
-           after=snapshot(template))
+    _audit(
+        session,
+        actor=actor,
+        template_id=template.id,
+        action="created",
+        before={},
+        after=snapshot(template),
+    )
     return template
 
 
@@ -219,8 +274,14 @@ def _check(expected: str | None, before: dict[str, Any]) -> None:
         raise TemplateConflict()
 
 
-def update_template(session: Session, template: ResponseTemplate, data: TemplateInput, *,
-                    actor: User | None, expected: str | None = None) -> ResponseTemplate:
+def update_template(
+    session: Session,
+    template: ResponseTemplate,
+    data: TemplateInput,
+    *,
+    actor: User | None,
+    expected: str | None = None,
+) -> ResponseTemplate:
     """Change a template (not its code), or raise ``TemplateConflict`` / ``TemplateError``
     (``expected`` is the fingerprint the form was drawn with). A template moved to another
     group goes to the end of it."""
@@ -235,27 +296,35 @@ def update_template(session: Session, template: ResponseTemplate, data: Template
     if after == before:
         return template
     _write(session)
-    _audit(session, actor=actor, template_id=template.id, action="updated", before=before,
-           after=after)
+    _audit(
+        session, actor=actor, template_id=template.id, action="updated", before=before, after=after
+    )
     return template
 
 
-def set_active(session: Session, template: ResponseTemplate, active: bool, *,
-              actor: User | None) -> bool:
+def set_active(
+    session: Session, template: ResponseTemplate, active: bool, *, actor: User | None
+) -> bool:
     """Retire (``active=False``) or reactivate a template; ``False`` when it already was."""
     if bool(template.active) == active:
         return False
     before = snapshot(template)
     template.active = active
     session.flush()
-    _audit(session, actor=actor, template_id=template.id,
-           action="reactivated" if active else "retired", before=before,
-           after=snapshot(template))
+    _audit(
+        session,
+        actor=actor,
+        template_id=template.id,
+        action="reactivated" if active else "retired",
+        before=before,
+        after=snapshot(template),
+    )
     return True
 
 
-def move_template(session: Session, template: ResponseTemplate, *, direction: str,
-                  actor: User | None) -> bool:
+def move_template(
+    session: Session, template: ResponseTemplate, *, direction: str, actor: User | None
+) -> bool:
     """Move ``template`` one place up or down within its group; ``False`` when it is already
     at that end. The group is renumbered 10, 20, 30... so ties never hide the order."""
     if direction not in ("up", "down"):
@@ -273,6 +342,12 @@ def move_template(session: Session, template: ResponseTemplate, *, direction: st
         if row.position != (i + 1) * 10:
             row.position = (i + 1) * 10
     session.flush()
-    _audit(session, actor=actor, template_id=template.id, action=f"moved_{direction}",
-           before=before, after=snapshot(template))
+    _audit(
+        session,
+        actor=actor,
+        template_id=template.id,
+        action=f"moved_{direction}",
+        before=before,
+        after=snapshot(template),
+    )
     return True

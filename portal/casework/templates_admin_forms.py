@@ -30,27 +30,43 @@ def language_label(locale: str) -> Any:
 
 
 def _title_length() -> Length:
-    return Length(max=TITLE_MAX, message=_l("Keep the title to %(max)d characters or fewer.",
-                                            max=TITLE_MAX))
+    return Length(
+        max=TITLE_MAX, message=_l("Keep the title to %(max)d characters or fewer.", max=TITLE_MAX)
+    )
 
 
 def _body_length() -> Length:
-    return Length(max=BODY_MAX, message=_l("Keep the text to %(max)d characters or fewer.",
-                                           max=BODY_MAX))
+    return Length(
+        max=BODY_MAX, message=_l("Keep the text to %(max)d characters or fewer.", max=BODY_MAX)
+    )
 
 
 class TemplateForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[
-        DataRequired(_l("Enter a code for the template")),
-        Length(max=CODE_MAX, message=_l("Keep the code to %(max)d characters or fewer.",
-                                        max=CODE_MAX))])
-    department = SelectField(_l("Department"), choices=[], coerce=optional_int,
-                             validate_choice=False,
-                             validators=[KnownChoice(_l("Choose a department from the list"))])
-    title = StringField(_l("Title in English"), validators=[
-        DataRequired(_l("Enter a title for the template")), _title_length()])
-    body = TextAreaField(_l("Text in English"), validators=[
-        DataRequired(_l("Enter the text of the template")), _body_length()])
+    code = StringField(
+        _l("Code"),
+        validators=[
+            DataRequired(_l("Enter a code for the template")),
+            Length(
+                max=CODE_MAX,
+                message=_l("Keep the code to %(max)d characters or fewer.", max=CODE_MAX),
+            ),
+        ],
+    )
+    department = SelectField(
+        _l("Department"),
+        choices=[],
+        coerce=optional_int,
+        validate_choice=False,
+        validators=[KnownChoice(_l("Choose a department from the list"))],
+    )
+    title = StringField(
+        _l("Title in English"),
+        validators=[DataRequired(_l("Enter a title for the template")), _title_length()],
+    )
+    body = TextAreaField(
+        _l("Text in English"),
+        validators=[DataRequired(_l("Enter the text of the template")), _body_length()],
+    )
     state = HiddenField()
 
     #: The other languages' locales, in the city's order (set by ``template_form``).
@@ -58,16 +74,20 @@ class TemplateForm(FlaskForm):
 
     def translated_fields(self) -> list[tuple[str, Any, Any]]:
         """``(locale, title field, body field)`` for each other language."""
-        return [(locale, self[f"title_{locale}"], self[f"body_{locale}"])
-                for locale in self.locales]
+        return [
+            (locale, self[f"title_{locale}"], self[f"body_{locale}"]) for locale in self.locales
+        ]
 
     def translations(self) -> dict[str, dict[str, str]]:
-        return {locale: {"title": title.data or "", "body": body.data or ""}
-                for locale, title, body in self.translated_fields()}
+        return {
+            locale: {"title": title.data or "", "body": body.data or ""}
+            for locale, title, body in self.translated_fields()
+        }
 
 
-def template_form(languages: tuple[str, ...] | list[str], *, new: bool,
-                  **kwargs: Any) -> TemplateForm:
+def template_form(
+    languages: tuple[str, ...] | list[str], *, new: bool, **kwargs: Any
+) -> TemplateForm:
     """A template form with a title and body for each of ``languages`` besides English; an
     existing template's code is shown, not edited."""
     locales = tuple(code for code in languages if code != "en")
@@ -80,10 +100,20 @@ def template_form(languages: tuple[str, ...] | list[str], *, new: bool,
         Form.code = None  # type: ignore[assignment]
     for locale in locales:
         language = language_label(locale)
-        setattr(Form, f"title_{locale}", StringField(
-            _l("Title in %(language)s", language=language), validators=[_title_length()]))
-        setattr(Form, f"body_{locale}", TextAreaField(
-            _l("Text in %(language)s", language=language), validators=[_body_length()]))
+        setattr(
+            Form,
+            f"title_{locale}",
+            StringField(
+                _l("Title in %(language)s", language=language), validators=[_title_length()]
+            ),
+        )
+        setattr(
+            Form,
+            f"body_{locale}",
+            TextAreaField(
+                _l("Text in %(language)s", language=language), validators=[_body_length()]
+            ),
+        )
     return Form(**kwargs)
 
 

@@ -25,16 +25,48 @@ NOTICE_LEVELS = ("info", "warning", "emergency")
 CHOICE_KINDS = ("single", "multi")
 YESNO_VALUES = ("yes", "no")
 
-_DEPARTMENT_KEYS = {"code", "name", "email", "active", "translations", "calendar",
-                    "assignment_mode", "breach_actions"}
+_DEPARTMENT_KEYS = {
+    "code",
+    "name",
+    "email",
+    "active",
+    "translations",
+    "calendar",
+    "assignment_mode",
+    "breach_actions",
+}
 #: How a department's new tasks reach its agents.
 ASSIGNMENT_MODES = ("queue", "round_robin", "least_loaded")
 
 _GROUP_KEYS = {"code", "name", "position", "translations"}
-_CATEGORY_KEYS = {"code", "group", "department", "name", "description", "keywords", "notice",
-                  "notice_level", "private", "active", "position", "translations", "questions"}
-_QUESTION_KEYS = {"code", "kind", "prompt", "help", "required", "options", "stop_values",
-                  "stop_message", "max_length", "active", "translations"}
+_CATEGORY_KEYS = {
+    "code",
+    "group",
+    "department",
+    "name",
+    "description",
+    "keywords",
+    "notice",
+    "notice_level",
+    "private",
+    "active",
+    "position",
+    "translations",
+    "questions",
+}
+_QUESTION_KEYS = {
+    "code",
+    "kind",
+    "prompt",
+    "help",
+    "required",
+    "options",
+    "stop_values",
+    "stop_message",
+    "max_length",
+    "active",
+    "translations",
+}
 _OPTION_KEYS = {"key", "label", "translations"}
 
 
@@ -52,8 +84,9 @@ class CatalogueError(ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"{source} is not a valid catalogue:\n" +
-                         "\n".join(f"- {p}" for p in problems))
+        super().__init__(
+            f"{source} is not a valid catalogue:\n" + "\n".join(f"- {p}" for p in problems)
+        )
 
 
 class Checker:
@@ -69,8 +102,15 @@ class Checker:
         for key in sorted(set(table) - allowed):
             self.add(where, f'unknown key "{key}" (expected one of {", ".join(sorted(allowed))})')
 
-    def text(self, where: str, table: dict[str, Any], key: str, *, required: bool = False,
-             max_len: int | None = None) -> str:
+    def text(
+        self,
+        where: str,
+        table: dict[str, Any],
+        key: str,
+        *,
+        required: bool = False,
+        max_len: int | None = None,
+    ) -> str:
         value = table.get(key, "")
         if not isinstance(value, str):
             self.add(where, f'"{key}" must be text')
@@ -82,12 +122,16 @@ class Checker:
             self.add(where, f'"{key}" is longer than {max_len} characters')
         return value
 
-    def choice(self, where: str, table: dict[str, Any], key: str, allowed: tuple[str, ...],
-               default: str) -> str:
+    def choice(
+        self, where: str, table: dict[str, Any], key: str, allowed: tuple[str, ...], default: str
+    ) -> str:
         value = table.get(key, default)
         if value not in allowed:
-            self.add(where, f'{key} {value!r} is unknown (expected one of {", ".join(allowed)})'
-                            + suggestion(value, allowed))
+            self.add(
+                where,
+                f"{key} {value!r} is unknown (expected one of {', '.join(allowed)})"
+                + suggestion(value, allowed),
+            )
             return default
         return value
 
@@ -98,8 +142,16 @@ class Checker:
             return default
         return value
 
-    def whole(self, where: str, table: dict[str, Any], key: str, default: int | None,
-              *, low: int = 0, high: int = 1_000_000) -> int | None:
+    def whole(
+        self,
+        where: str,
+        table: dict[str, Any],
+        key: str,
+        default: int | None,
+        *,
+        low: int = 0,
+        high: int = 1_000_000,
+    ) -> int | None:
         value = table.get(key, default)
         if value is None:
             return None
@@ -110,13 +162,13 @@ class Checker:
 
     def code(self, where: str, value: Any, *, what: str = "code") -> str:
         if not isinstance(value, str) or not CODE_RE.match(value) or len(value) > 40:
-            self.add(where, f"{what} {value!r} must be 1-40 lowercase letters, digits, "
-                            "'-' or '_'")
+            self.add(where, f"{what} {value!r} must be 1-40 lowercase letters, digits, '-' or '_'")
             return ""
         return value
 
-    def translations(self, where: str, table: dict[str, Any],
-                     fields: set[str]) -> dict[str, dict[str, str]]:
+    def translations(
+        self, where: str, table: dict[str, Any], fields: set[str]
+    ) -> dict[str, dict[str, str]]:
         raw = table.get("translations", {})
         if not isinstance(raw, dict):
             self.add(where, '"translations" must be a table of locales')
@@ -127,13 +179,16 @@ class Checker:
                 self.add(where, f'translation locale "{locale}" is not a language other than en')
                 continue
             if not isinstance(values, dict):
-                self.add(where, f'translations.{locale} must be a table')
+                self.add(where, f"translations.{locale} must be a table")
                 continue
             result[locale] = {}
             for field, text in values.items():
                 if field not in fields:
-                    self.add(where, f'translations.{locale} has unknown field "{field}" '
-                                    f'(expected {", ".join(sorted(fields))})')
+                    self.add(
+                        where,
+                        f'translations.{locale} has unknown field "{field}" '
+                        f"(expected {', '.join(sorted(fields))})",
+                    )
                 elif not isinstance(text, str) or not text.strip():
                     self.add(where, f"translations.{locale}.{field} must be non-empty text")
                 else:
@@ -176,10 +231,13 @@ def read_catalogue(path: str | Path) -> dict[str, list[dict[str, Any]]]:
     check = Checker()
     check.keys("the file", data, {"departments", "groups", "categories"})
     spec: dict[str, list[dict[str, Any]]] = {
-        "departments": [_department(check, raw)
-                        for raw in check.entries("file", data, "departments")],
-        "groups": [_group(check, raw, index)
-                   for index, raw in enumerate(check.entries("file", data, "groups"))],
+        "departments": [
+            _department(check, raw) for raw in check.entries("file", data, "departments")
+        ],
+        "groups": [
+            _group(check, raw, index)
+            for index, raw in enumerate(check.entries("file", data, "groups"))
+        ],
         "categories": [],
     }
     positions: Counter[str] = Counter()
@@ -188,8 +246,11 @@ def read_catalogue(path: str | Path) -> dict[str, list[dict[str, Any]]]:
         spec["categories"].append(category)
     for key in ("departments", "groups", "categories"):
         if not spec[key]:
-            check.add("the file", f"has no {key} (a city needs at least one; to retire one, "
-                                  "set active = false on it)")
+            check.add(
+                "the file",
+                f"has no {key} (a city needs at least one; to retire one, "
+                "set active = false on it)",
+            )
     check.unique("department", [d["code"] for d in spec["departments"]])
     check.unique("group", [g["code"] for g in spec["groups"]])
     check.unique("category", [c["code"] for c in spec["categories"]])
@@ -208,9 +269,9 @@ def _department(check: Checker, raw: dict[str, Any]) -> dict[str, Any]:
         "active": check.flag(where, raw, "active", True),
         "translations": check.translations(where, raw, {"name"}),
         "calendar": check.code(where, raw["calendar"], what="calendar")
-        if raw.get("calendar") is not None else "",
-        "assignment_mode": check.choice(where, raw, "assignment_mode", ASSIGNMENT_MODES,
-                                        "queue"),
+        if raw.get("calendar") is not None
+        else "",
+        "assignment_mode": check.choice(where, raw, "assignment_mode", ASSIGNMENT_MODES, "queue"),
         "breach_actions": _breach_actions(check, where, raw.get("breach_actions", [])),
     }
 
@@ -233,8 +294,11 @@ def _breach_actions(check: Checker, where: str, actions: Any) -> list[str]:
         return []
     for action in actions:
         if action not in BREACH_ACTIONS:
-            check.add(where, f'breach action "{action}" is unknown (expected one of '
-                             f'{", ".join(BREACH_ACTIONS)})')
+            check.add(
+                where,
+                f'breach action "{action}" is unknown (expected one of '
+                f"{', '.join(BREACH_ACTIONS)})",
+            )
     return [a for a in BREACH_ACTIONS if a in actions]
 
 
@@ -264,7 +328,7 @@ def _category(check: Checker, raw: dict[str, Any], positions: Counter[str]) -> d
         check.add(where, '"keywords" are longer than 400 characters in all')
     notice_level = raw.get("notice_level", "info")
     if notice_level not in NOTICE_LEVELS:
-        check.add(where, f'notice_level {notice_level!r} must be one of {", ".join(NOTICE_LEVELS)}')
+        check.add(where, f"notice_level {notice_level!r} must be one of {', '.join(NOTICE_LEVELS)}")
     questions = [_question(check, where, q) for q in check.entries(where, raw, "questions")]
     check.unique(f"{where}, question", [q["code"] for q in questions])
     position = check.whole(where, raw, "position", positions[group])
@@ -291,8 +355,11 @@ def _question(check: Checker, category_where: str, raw: dict[str, Any]) -> dict[
     check.keys(where, raw, _QUESTION_KEYS)
     kind = raw.get("kind")
     if kind not in QUESTION_KINDS:
-        check.add(where, f'kind {kind!r} is unknown (expected one of {", ".join(QUESTION_KINDS)})'
-                         + suggestion(kind, QUESTION_KINDS))
+        check.add(
+            where,
+            f"kind {kind!r} is unknown (expected one of {', '.join(QUESTION_KINDS)})"
+            + suggestion(kind, QUESTION_KINDS),
+        )
     options = _options(check, where, kind, raw.get("options", []))
     stop_values = raw.get("stop_values", [])
     stop_message = check.text(where, raw, "stop_message")
@@ -300,14 +367,20 @@ def _question(check: Checker, category_where: str, raw: dict[str, Any]) -> dict[
         check.add(where, '"stop_values" must be a list of answers')
         stop_values = []
     if stop_values:
-        allowed = (YESNO_VALUES if kind == "yesno"
-                   else [o["key"] for o in options] if kind in CHOICE_KINDS else [])
+        allowed = (
+            YESNO_VALUES
+            if kind == "yesno"
+            else [o["key"] for o in options]
+            if kind in CHOICE_KINDS
+            else []
+        )
         if not allowed:
             check.add(where, "only yes/no and choice questions can have stop_values")
         for value in stop_values:
             if allowed and value not in allowed:
-                check.add(where, f'stop value "{value}" is not one of the answers '
-                                 f'({", ".join(allowed)})')
+                check.add(
+                    where, f'stop value "{value}" is not one of the answers ({", ".join(allowed)})'
+                )
         if allowed and set(allowed) <= set(stop_values):
             check.add(where, "every answer stops the form, so no request could be filed")
         if not stop_message:

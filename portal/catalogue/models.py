@@ -70,7 +70,7 @@ class ServiceCategory(Translatable, Timestamped, Base):
     #: The questions residents are asked (active ones), in order.
     questions: Mapped[list[CategoryQuestion]] = relationship(
         primaryjoin="and_(ServiceCategory.id == CategoryQuestion.category_id, "
-                    "CategoryQuestion.active.is_(True))",
+        "CategoryQuestion.active.is_(True))",
         order_by="CategoryQuestion.position",
         viewonly=True,
     )

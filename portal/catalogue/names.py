@@ -15,9 +15,18 @@ MAX_CHOICES = 2000
 
 class CatalogueNames:
     def __init__(self, session: Session, locale: str) -> None:
-        self.departments = {d.id: d.t("name", locale) for d in session.scalars(
-            select(Department).order_by(Department.name).limit(MAX_CHOICES))}
-        self.categories = {c.id: c.t("name", locale) for c in session.scalars(
-            select(ServiceCategory).order_by(ServiceCategory.name).limit(MAX_CHOICES))}
-        self.areas: dict[int, str] = dict(session.execute(
-            select(Area.id, Area.name).order_by(Area.name).limit(MAX_CHOICES)).all())
+        self.departments = {
+            d.id: d.t("name", locale)
+            for d in session.scalars(
+                select(Department).order_by(Department.name).limit(MAX_CHOICES)
+            )
+        }
+        self.categories = {
+            c.id: c.t("name", locale)
+            for c in session.scalars(
+                select(ServiceCategory).order_by(ServiceCategory.name).limit(MAX_CHOICES)
+            )
+        }
+        self.areas: dict[int, str] = dict(
+            session.execute(select(Area.id, Area.name).order_by(Area.name).limit(MAX_CHOICES)).all()
+        )

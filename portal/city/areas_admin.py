@@ -55,12 +55,18 @@ UPLOAD_MAX_AGE = 24 * 3600
 BATCH = 5000
 FOLDER = "area-uploads"
 #: The columns an area file sets, as the importer compares them.
-COLUMNS = ("name", "geometry", "min_lat", "max_lat", "min_lon", "max_lon", "population",
-           "active")
+COLUMNS = ("name", "geometry", "min_lat", "max_lat", "min_lon", "max_lon", "population", "active")
 #: What the preview says changed (the bounding box follows the geometry).
-CHANGE_FIELDS = {"name": "name", "geometry": "geometry", "min_lat": "geometry",
-                 "max_lat": "geometry", "min_lon": "geometry", "max_lon": "geometry",
-                 "population": "population", "active": "active"}
+CHANGE_FIELDS = {
+    "name": "name",
+    "geometry": "geometry",
+    "min_lat": "geometry",
+    "max_lat": "geometry",
+    "min_lon": "geometry",
+    "max_lon": "geometry",
+    "population": "population",
+    "active": "active",
+}
 MAX_LISTED = 2000
 _KEY_RE = re.compile(r"^[0-9a-f]{32}\.geojson$")
 _SALT = "areas-upload"
@@ -79,6 +85,7 @@ class StalePreview(Exception):
 
 
 # --- the stored upload -----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -183,6 +190,7 @@ def unsign_upload(secret_key: str, token: str | None) -> Upload:
 
 # --- the current areas -----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AreaRow:
     area: Area
@@ -191,16 +199,21 @@ class AreaRow:
 
 def open_counts(session: Session) -> dict[int | None, int]:
     """Open requests per area id (``None``: open requests without an area)."""
-    return dict(session.execute(  # type: ignore[arg-type]
-        select(ServiceRequest.area_id, func.count())
-        .where(ServiceRequest.is_open.is_(True)).group_by(ServiceRequest.area_id)).all())
+    return dict(
+        session.execute(  # type: ignore[arg-type]
+            select(ServiceRequest.area_id, func.count())
+            .where(ServiceRequest.is_open.is_(True))
+            .group_by(ServiceRequest.area_id)
+        ).all()
+    )
 
 
 def list_areas(session: Session) -> list[AreaRow]:
     """Every area (active first, then by name) with its number of open requests."""
     counts = open_counts(session)
-    areas = session.scalars(select(Area).order_by(Area.active.desc(), Area.name, Area.id)
-                            .limit(MAX_LISTED))
+    areas = session.scalars(
+        select(Area).order_by(Area.active.desc(), Area.name, Area.id).limit(MAX_LISTED)
+    )
     return [AreaRow(area, counts.get(area.id, 0)) for area in areas]
 
 
@@ -219,6 +232,7 @@ def fingerprint(session: Session, *, lock: bool = False) -> str:
 
 
 # --- the preview -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AreaChange:
@@ -285,30 +299,48 @@ def preview(session: Session, entries: Sequence[dict[str, Any]]) -> Preview:
             changed.append(AreaChange(area, entry, fields, counts.get(area.id, 0)))
         else:
             unchanged.append(area)
-    gone = [AreaRow(a, counts.get(a.id, 0)) for code, a in sorted(current.items())
-            if code not in listed and a.active]
+    gone = [
+        AreaRow(a, counts.get(a.id, 0))
+        for code, a in sorted(current.items())
+        if code not in listed and a.active
+    ]
     moves = count_moves(session, entries, current=current)
     moves.without_point = _without_point(session)
-    names = {**{code: a.name for code, a in current.items()},
-             **{e["code"]: e["name"] for e in entries}}
+    names = {
+        **{code: a.name for code, a in current.items()},
+        **{e["code"]: e["name"] for e in entries},
+    }
     return Preview(added, changed, unchanged, gone, moves, fingerprint(session), names)
 
 
 def _without_point(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(ServiceRequest).where(
-        ServiceRequest.is_open.is_(True),
-        (ServiceRequest.lat.is_(None)) | (ServiceRequest.lon.is_(None)))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ServiceRequest)
+            .where(
+                ServiceRequest.is_open.is_(True),
+                (ServiceRequest.lat.is_(None)) | (ServiceRequest.lon.is_(None)),
+            )
+        )
+        or 0
+    )
 
 
 # --- placing open requests under the file's areas --------------------------------------------
 
-def _polygons(entries: Sequence[dict[str, Any]],
-              current: dict[str, Area]) -> list[tuple[str, Any]]:
+
+def _polygons(entries: Sequence[dict[str, Any]], current: dict[str, Area]) -> list[tuple[str, Any]]:
     """The file's active areas as shapely geometries, in the order ``locate`` would try them
     after applying (existing areas by id, then new ones in file order)."""
     active = [e for e in entries if e["active"]]
-    order = sorted(range(len(active)), key=lambda i: (
-        current[active[i]["code"]].id if active[i]["code"] in current else math.inf, i))
+    order = sorted(
+        range(len(active)),
+        key=lambda i: (
+            current[active[i]["code"]].id if active[i]["code"] in current else math.inf,
+            i,
+        ),
+    )
     return [(active[i]["code"], shape(active[i]["geometry"])) for i in order]
 
 
@@ -318,24 +350,33 @@ def _open_points(session: Session, batch: int) -> Iterator[Sequence[Any]]:
     last = 0
     while True:
         rows = session.execute(
-            select(ServiceRequest.id, ServiceRequest.lat, ServiceRequest.lon,
-                   ServiceRequest.area_id)
-            .where(ServiceRequest.is_open.is_(True), ServiceRequest.lat.is_not(None),
-                   ServiceRequest.lon.is_not(None), ServiceRequest.id > last)
-            .order_by(ServiceRequest.id).limit(batch)).all()
+            select(
+                ServiceRequest.id, ServiceRequest.lat, ServiceRequest.lon, ServiceRequest.area_id
+            )
+            .where(
+                ServiceRequest.is_open.is_(True),
+                ServiceRequest.lat.is_not(None),
+                ServiceRequest.lon.is_not(None),
+                ServiceRequest.id > last,
+            )
+            .order_by(ServiceRequest.id)
+            .limit(batch)
+        ).all()
         if not rows:
             return
         yield rows
         last = rows[-1][0]
 
 
-def _placements(polygons: list[tuple[str, Any]], lats: np.ndarray, lons: np.ndarray,
-                own: np.ndarray) -> np.ndarray:
+def _placements(
+    polygons: list[tuple[str, Any]], lats: np.ndarray, lons: np.ndarray, own: np.ndarray
+) -> np.ndarray:
     """Per point, the index in ``polygons`` of its new area: its own (``own``, an index or -1)
     when that still covers it, else the first covering it; -1 when none does."""
     found = np.full(len(lats), -1, dtype=np.int64)
-    usable = np.flatnonzero(np.isfinite(lats) & np.isfinite(lons) & (np.abs(lats) <= 90)
-                            & (np.abs(lons) <= 180))
+    usable = np.flatnonzero(
+        np.isfinite(lats) & np.isfinite(lons) & (np.abs(lats) <= 90) & (np.abs(lons) <= 180)
+    )
     if not len(usable) or not polygons:
         return found
     tree = shapely.STRtree(shapely.points(lons[usable], lats[usable]))
@@ -347,9 +388,14 @@ def _placements(polygons: list[tuple[str, Any]], lats: np.ndarray, lons: np.ndar
     return found
 
 
-def count_moves(session: Session, entries: Sequence[dict[str, Any]], *,
-                current: dict[str, Area] | None = None, batch: int = BATCH,
-                on_batch: Callable[[dict[str, list[int]]], None] | None = None) -> Moves:
+def count_moves(
+    session: Session,
+    entries: Sequence[dict[str, Any]],
+    *,
+    current: dict[str, Area] | None = None,
+    batch: int = BATCH,
+    on_batch: Callable[[dict[str, list[int]]], None] | None = None,
+) -> Moves:
     """Which open requests would change area under ``entries``: each open request with a
     point goes to the file's active area covering it (staying in its current area when that
     still covers it); one covered by none keeps its area. ``on_batch`` gets, per batch, the ids
@@ -364,8 +410,7 @@ def count_moves(session: Session, entries: Sequence[dict[str, Any]], *,
     for rows in _open_points(session, batch):
         lats = np.fromiter((r[1] for r in rows), dtype=np.float64, count=len(rows))
         lons = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-        own = np.fromiter((own_index.get(r[3], -1) for r in rows), dtype=np.int64,
-                          count=len(rows))
+        own = np.fromiter((own_index.get(r[3], -1) for r in rows), dtype=np.int64, count=len(rows))
         found = _placements(polygons, lats, lons, own)
         moves.outside += int(np.count_nonzero(found == -1))
         moving: dict[str, list[int]] = {}
@@ -380,6 +425,7 @@ def count_moves(session: Session, entries: Sequence[dict[str, Any]], *,
 
 
 # --- applying --------------------------------------------------------------------------------
+
 
 @dataclass
 class Applied:
@@ -399,9 +445,16 @@ class Applied:
         return bool(self.added or self.changed or self.deactivated or self.moved)
 
 
-def apply_upload(session: Session, entries: Sequence[dict[str, Any]], *, expected: str,
-                 move_requests: bool, actor: User | None, upload: Upload | None = None,
-                 batch: int = BATCH) -> Applied:
+def apply_upload(
+    session: Session,
+    entries: Sequence[dict[str, Any]],
+    *,
+    expected: str,
+    move_requests: bool,
+    actor: User | None,
+    upload: Upload | None = None,
+    batch: int = BATCH,
+) -> Applied:
     """Write ``entries`` as the city's areas (flush, no commit; the caller commits).
 
     Raises ``StalePreview`` before writing anything when the areas are no longer those the
@@ -415,13 +468,20 @@ def apply_upload(session: Session, entries: Sequence[dict[str, Any]], *, expecte
     if move_requests:
         result.moves = _move_requests(session, entries, current, batch)
     if result.changed_anything:
-        _audit(session, result, expected=expected, move_requests=move_requests, actor=actor,
-               upload=upload)
+        _audit(
+            session,
+            result,
+            expected=expected,
+            move_requests=move_requests,
+            actor=actor,
+            upload=upload,
+        )
     return result
 
 
-def _upsert(session: Session, entries: Sequence[dict[str, Any]],
-            current: dict[str, Area]) -> Applied:
+def _upsert(
+    session: Session, entries: Sequence[dict[str, Any]], current: dict[str, Area]
+) -> Applied:
     """Add or change each entry by code; deactivate active areas the file leaves out. Adds
     the new areas to ``current``."""
     listed = {e["code"] for e in entries}
@@ -447,8 +507,9 @@ def _upsert(session: Session, entries: Sequence[dict[str, Any]],
     return result
 
 
-def _move_requests(session: Session, entries: Sequence[dict[str, Any]],
-                   current: dict[str, Area], batch: int) -> Moves:
+def _move_requests(
+    session: Session, entries: Sequence[dict[str, Any]], current: dict[str, Area], batch: int
+) -> Moves:
     """Re-place the open requests: one UPDATE per batch and target area."""
     ids = {code: area.id for code, area in current.items()}
 
@@ -458,25 +519,48 @@ def _move_requests(session: Session, entries: Sequence[dict[str, Any]],
                 update(ServiceRequest)
                 .where(ServiceRequest.id.in_(request_ids), ServiceRequest.is_open.is_(True))
                 .values(area_id=ids[code]),
-                execution_options={"synchronize_session": False})
+                execution_options={"synchronize_session": False},
+            )
 
     return count_moves(session, entries, current=current, batch=batch, on_batch=move)
 
 
-def _audit(session: Session, result: Applied, *, expected: str, move_requests: bool,
-           actor: User | None, upload: Upload | None) -> None:
+def _audit(
+    session: Session,
+    result: Applied,
+    *,
+    expected: str,
+    move_requests: bool,
+    actor: User | None,
+    upload: Upload | None,
+) -> None:
     after: dict[str, Any] = {
-        "added": result.added, "changed": result.changed, "unchanged": result.unchanged,
-        "deactivated": result.deactivated, "requests_moved": result.moved,
-        "moved_requests": bool(move_requests)}
+        "added": result.added,
+        "changed": result.changed,
+        "unchanged": result.unchanged,
+        "deactivated": result.deactivated,
+        "requests_moved": result.moved,
+        "moved_requests": bool(move_requests),
+    }
     if result.moves and result.moves.pairs:
-        after["moves"] = {f"{old or '-'} -> {new}": n for (old, new), n in sorted(
-            result.moves.pairs.items(), key=lambda p: (p[0][0] or "", p[0][1]))}
+        after["moves"] = {
+            f"{old or '-'} -> {new}": n
+            for (old, new), n in sorted(
+                result.moves.pairs.items(), key=lambda p: (p[0][0] or "", p[0][1])
+            )
+        }
     if upload is not None:
         after["file"] = upload.filename
         after["sha256"] = upload.sha256
-    session.add(AuditEntry(actor_id=actor.id if actor else None, entity="areas",
-                           entity_id=upload.sha256[:16] if upload else "upload",
-                           action="upload_applied", before={"fingerprint": expected},
-                           after=after, created_at=clock.now()))
+    session.add(
+        AuditEntry(
+            actor_id=actor.id if actor else None,
+            entity="areas",
+            entity_id=upload.sha256[:16] if upload else "upload",
+            action="upload_applied",
+            before={"fingerprint": expected},
+            after=after,
+            created_at=clock.now(),
+        )
+    )
     session.flush()

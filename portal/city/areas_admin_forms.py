@@ -9,8 +9,9 @@ from wtforms import BooleanField, HiddenField
 
 
 class UploadForm(FlaskForm):
-    file = FileField(_l("Areas file (GeoJSON)"), validators=[
-        FileRequired(_l("Choose the areas file to upload"))])
+    file = FileField(
+        _l("Areas file (GeoJSON)"), validators=[FileRequired(_l("Choose the areas file to upload"))]
+    )
 
 
 class ApplyForm(FlaskForm):
@@ -19,4 +20,5 @@ class ApplyForm(FlaskForm):
     #: ``portal.city.areas_admin.fingerprint`` of the areas the preview was drawn from.
     state = HiddenField()
     move_requests = BooleanField(
-        _l("Also move open requests to the area their point now falls in"), default=False)
+        _l("Also move open requests to the area their point now falls in"), default=False
+    )

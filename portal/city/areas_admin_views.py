@@ -42,18 +42,27 @@ def _secret() -> str:
     return settings().secret_key
 
 
-def _index_page(form: UploadForm, status: int = 200,
-                problems: list[str] | None = None) -> tuple[str, int]:
-    return render_template("areas_admin/index.html", rows=admin.list_areas(db_session()),
-                           form=form, problems=problems or [],
-                           max_mb=admin.FILE_MAX // (1024 * 1024)), status
+def _index_page(
+    form: UploadForm, status: int = 200, problems: list[str] | None = None
+) -> tuple[str, int]:
+    return render_template(
+        "areas_admin/index.html",
+        rows=admin.list_areas(db_session()),
+        form=form,
+        problems=problems or [],
+        max_mb=admin.FILE_MAX // (1024 * 1024),
+    ), status
 
 
 def _gone() -> tuple[str, int]:
     """The preview's file expired, was swept, or the token is not ours: upload it again."""
     form = UploadForm(formdata=None)
-    form.file.errors = [_("This preview has expired or cannot be found: nothing was changed. "
-                          "Upload the areas file again.")]
+    form.file.errors = [
+        _(
+            "This preview has expired or cannot be found: nothing was changed. "
+            "Upload the areas file again."
+        )
+    ]
     return _index_page(form, 400)
 
 
@@ -67,6 +76,7 @@ def _closing(upload: Any):
     def close(response: Response) -> Response:
         upload.close()
         return response
+
     return close
 
 
@@ -80,25 +90,35 @@ def upload() -> Any:
     # Werkzeug spools big uploads to temporary files: close them with the request.
     after_this_request(_closing(file))
     try:
-        stored = admin.store_upload(file.stream, upload_dir=_upload_dir(),
-                                    filename=file.filename or "")
+        stored = admin.store_upload(
+            file.stream, upload_dir=_upload_dir(), filename=file.filename or ""
+        )
     except admin.UploadError as error:
-        form.file.errors = [{
-            "empty": _("The file is empty: choose the areas file"),
-            "too_large": _("The file is larger than %(size)s MB: an areas file is usually a "
-                           "few hundred kilobytes", size=admin.FILE_MAX // (1024 * 1024)),
-        }.get(error.code, _("Upload the areas file again"))]
+        form.file.errors = [
+            {
+                "empty": _("The file is empty: choose the areas file"),
+                "too_large": _(
+                    "The file is larger than %(size)s MB: an areas file is usually a "
+                    "few hundred kilobytes",
+                    size=admin.FILE_MAX // (1024 * 1024),
+                ),
+            }.get(error.code, _("Upload the areas file again"))
+        ]
         return _index_page(form, 400)
     try:
         admin.read_upload(stored, upload_dir=_upload_dir())
     except AreaError as error:
         admin.discard_upload(stored, upload_dir=_upload_dir())
         problems = [problem_message(p) for p in error.problems]
-        form.file.errors = [ngettext(
-            "The file has %(num)d problem, listed below: nothing was changed. Fix it and "
-            "upload the file again.",
-            "The file has %(num)d problems, listed below: nothing was changed. Fix them and "
-            "upload the file again.", len(problems))]
+        form.file.errors = [
+            ngettext(
+                "The file has %(num)d problem, listed below: nothing was changed. Fix it and "
+                "upload the file again.",
+                "The file has %(num)d problems, listed below: nothing was changed. Fix them and "
+                "upload the file again.",
+                len(problems),
+            )
+        ]
         return _index_page(form, 400, problems)
     except admin.UploadError:
         return _gone()
@@ -113,12 +133,19 @@ def _load(token: str | None) -> tuple[admin.Upload, list[dict[str, Any]]] | None
         return None
 
 
-def _preview_page(form: ApplyForm, upload: admin.Upload, entries: list[dict[str, Any]],
-                  status: int = 200, *, stale: bool = False) -> tuple[str, int]:
+def _preview_page(
+    form: ApplyForm,
+    upload: admin.Upload,
+    entries: list[dict[str, Any]],
+    status: int = 200,
+    *,
+    stale: bool = False,
+) -> tuple[str, int]:
     drawn = admin.preview(db_session(), entries)
     form.state.data = drawn.fingerprint
-    return render_template("areas_admin/preview.html", preview=drawn, form=form,
-                           upload=upload, stale=stale), status
+    return render_template(
+        "areas_admin/preview.html", preview=drawn, form=form, upload=upload, stale=stale
+    ), status
 
 
 @bp.get("/preview")
@@ -136,14 +163,21 @@ def preview() -> Any:
 def _summary(result: admin.Applied, move_requests: bool) -> str:
     if not result.changed_anything:
         return _("Nothing changed: the file matches the areas as they are.")
-    text = ", ".join([
-        ngettext("%(num)d area added", "%(num)d areas added", len(result.added)),
-        ngettext("%(num)d changed", "%(num)d changed", len(result.changed)),
-        ngettext("%(num)d deactivated", "%(num)d deactivated", len(result.deactivated)),
-    ])
+    text = ", ".join(
+        [
+            ngettext("%(num)d area added", "%(num)d areas added", len(result.added)),
+            ngettext("%(num)d changed", "%(num)d changed", len(result.changed)),
+            ngettext("%(num)d deactivated", "%(num)d deactivated", len(result.deactivated)),
+        ]
+    )
     if move_requests:
-        return _("%(areas)s; %(requests)s.", areas=text, requests=ngettext(
-            "%(num)d open request moved", "%(num)d open requests moved", result.moved))
+        return _(
+            "%(areas)s; %(requests)s.",
+            areas=text,
+            requests=ngettext(
+                "%(num)d open request moved", "%(num)d open requests moved", result.moved
+            ),
+        )
     return _("%(areas)s; open requests keep their area.", areas=text)
 
 
@@ -160,9 +194,14 @@ def apply() -> Any:
     session = db_session()
     move_requests = bool(form.move_requests.data)
     try:
-        result = admin.apply_upload(session, entries, expected=form.state.data or "",
-                                    move_requests=move_requests, actor=_actor(),
-                                    upload=upload)
+        result = admin.apply_upload(
+            session,
+            entries,
+            expected=form.state.data or "",
+            move_requests=move_requests,
+            actor=_actor(),
+            upload=upload,
+        )
     except admin.StalePreview:
         session.rollback()
         return _preview_page(form, upload, entries, 409, stale=True)

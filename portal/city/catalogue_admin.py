@@ -67,25 +67,61 @@ def fingerprint(snapshot: Mapping[str, Any]) -> str:
 _COLUMNS = {
     Department: ("code", "name", "email", "active", "translations"),
     ServiceGroup: ("code", "name", "position", "translations"),
-    ServiceCategory: ("code", "group_id", "department_id", "name", "description", "keywords",
-                      "notice", "notice_level", "private", "active", "position",
-                      "translations"),
-    CategoryQuestion: ("code", "kind", "prompt", "help", "required", "options", "stop_values",
-                       "stop_message", "max_length", "active", "position", "translations"),
+    ServiceCategory: (
+        "code",
+        "group_id",
+        "department_id",
+        "name",
+        "description",
+        "keywords",
+        "notice",
+        "notice_level",
+        "private",
+        "active",
+        "position",
+        "translations",
+    ),
+    CategoryQuestion: (
+        "code",
+        "kind",
+        "prompt",
+        "help",
+        "required",
+        "options",
+        "stop_values",
+        "stop_message",
+        "max_length",
+        "active",
+        "position",
+        "translations",
+    ),
 }
-_ENTITY = {Department: "department", ServiceGroup: "group", ServiceCategory: "category",
-           CategoryQuestion: "question"}
+_ENTITY = {
+    Department: "department",
+    ServiceGroup: "group",
+    ServiceCategory: "category",
+    CategoryQuestion: "question",
+}
 
 
 def snapshot(row: Any) -> dict[str, Any]:
     return {column: getattr(row, column) for column in _COLUMNS[type(row)]}
 
 
-def _audit(session: Session, row: Any, *, actor: User | None, action: str,
-           before: dict[str, Any]) -> None:
-    session.add(AuditEntry(actor_id=actor.id if actor else None, entity=_ENTITY[type(row)],
-                           entity_id=str(row.id), action=action, before=before,
-                           after=snapshot(row), created_at=clock.now()))
+def _audit(
+    session: Session, row: Any, *, actor: User | None, action: str, before: dict[str, Any]
+) -> None:
+    session.add(
+        AuditEntry(
+            actor_id=actor.id if actor else None,
+            entity=_ENTITY[type(row)],
+            entity_id=str(row.id),
+            action=action,
+            before=before,
+            after=snapshot(row),
+            created_at=clock.now(),
+        )
+    )
     session.flush()
 
 
@@ -99,8 +135,10 @@ class Entry:
     def raw(self) -> dict[str, Any]:
         """The table a ``catalogue.toml`` would hold for it."""
         table = {k: v for k, v in self.values.items() if v is not None}
-        wanted = {locale: {k: v for k, v in texts.items() if v and v.strip()}
-                  for locale, texts in self.translations.items()}
+        wanted = {
+            locale: {k: v for k, v in texts.items() if v and v.strip()}
+            for locale, texts in self.translations.items()
+        }
         table["translations"] = {locale: texts for locale, texts in wanted.items() if texts}
         return table
 
@@ -111,9 +149,13 @@ def _field_for(problem: str, fields: tuple[str, ...]) -> str:
     for name in sorted(fields, key=len, reverse=True):
         if f'"{name}"' in text or text.startswith(name) or f"{name} " in text.split("(")[0]:
             return name
-    for word, name in (("option", "options"), ("stop", "stop_values"),
-                       ("translations.", "translations"), ("kind", "kind"),
-                       ("every answer", "stop_values")):
+    for word, name in (
+        ("option", "options"),
+        ("stop", "stop_values"),
+        ("translations.", "translations"),
+        ("kind", "kind"),
+        ("every answer", "stop_values"),
+    ):
         if word in text and name in fields + ("translations",):
             return name
     return fields[0]
@@ -130,8 +172,15 @@ def _checked(read: Any, raw: dict[str, Any], fields: tuple[str, ...]) -> dict[st
     return values
 
 
-def _save(session: Session, model: Any, row: Any, values: dict[str, Any], *,
-          actor: User | None, expected: str | None) -> Any:
+def _save(
+    session: Session,
+    model: Any,
+    row: Any,
+    values: dict[str, Any],
+    *,
+    actor: User | None,
+    expected: str | None,
+) -> Any:
     """Add (``row`` None) or change ``row`` to ``values``; audit; raise ``Conflict``."""
     if row is None:
         code_taken = session.scalar(select(model.id).where(model.code == values["code"]))
@@ -156,19 +205,33 @@ def _save(session: Session, model: Any, row: Any, values: dict[str, Any], *,
 
 # --- departments and groups -----------------------------------------------------------------
 
-def save_department(session: Session, department: Department | None, entry: Entry, *,
-                    actor: User | None, expected: str | None = None) -> Department:
+
+def save_department(
+    session: Session,
+    department: Department | None,
+    entry: Entry,
+    *,
+    actor: User | None,
+    expected: str | None = None,
+) -> Department:
     raw = entry.raw()
     if department is not None:
         raw["code"] = department.code
-    values = _checked(lambda check, r: _department(check, r), raw,
-                      ("code", "name", "email", "active"))
+    values = _checked(
+        lambda check, r: _department(check, r), raw, ("code", "name", "email", "active")
+    )
     values = {k: values[k] for k in _COLUMNS[Department]}
     return _save(session, Department, department, values, actor=actor, expected=expected)
 
 
-def save_group(session: Session, group: ServiceGroup | None, entry: Entry, *,
-               actor: User | None, expected: str | None = None) -> ServiceGroup:
+def save_group(
+    session: Session,
+    group: ServiceGroup | None,
+    entry: Entry,
+    *,
+    actor: User | None,
+    expected: str | None = None,
+) -> ServiceGroup:
     raw = entry.raw()
     if group is not None:
         raw["code"], raw["position"] = group.code, group.position
@@ -180,8 +243,15 @@ def save_group(session: Session, group: ServiceGroup | None, entry: Entry, *,
 
 # --- categories -------------------------------------------------------------------------------
 
-def save_category(session: Session, category: ServiceCategory | None, entry: Entry, *,
-                  actor: User | None, expected: str | None = None) -> ServiceCategory:
+
+def save_category(
+    session: Session,
+    category: ServiceCategory | None,
+    entry: Entry,
+    *,
+    actor: User | None,
+    expected: str | None = None,
+) -> ServiceCategory:
     """``entry.values`` has ``group_id`` and ``department_id`` (ids, checked here)."""
     raw = entry.raw()
     group = session.get(ServiceGroup, raw.pop("group_id", None) or 0)
@@ -189,8 +259,9 @@ def save_category(session: Session, category: ServiceCategory | None, entry: Ent
     errors = {}
     if group is None:
         errors["group"] = "unknown"
-    if department is None or (not department.active and (
-            category is None or category.department_id != department.id)):
+    if department is None or (
+        not department.active and (category is None or category.department_id != department.id)
+    ):
         errors["department"] = "unknown"
     if errors:
         raise CatalogueAdminError(errors)
@@ -203,24 +274,29 @@ def save_category(session: Session, category: ServiceCategory | None, entry: Ent
     else:
         raw["position"] = _next_position(session, group)
     raw["questions"] = []
-    values = _checked(lambda check, r: _category(check, r, Counter()), raw,
-                      ("code", "name", "description", "keywords", "notice", "notice_level",
-                       "private", "active"))
+    values = _checked(
+        lambda check, r: _category(check, r, Counter()),
+        raw,
+        ("code", "name", "description", "keywords", "notice", "notice_level", "private", "active"),
+    )
     values = {k: v for k, v in values.items() if k not in ("group", "department", "questions")}
     values.update(group_id=group.id, department_id=department.id)
     return _save(session, ServiceCategory, category, values, actor=actor, expected=expected)
 
 
 def _next_position(session: Session, group: ServiceGroup) -> int:
-    last = session.scalar(select(func.max(ServiceCategory.position))
-                          .where(ServiceCategory.group_id == group.id))
+    last = session.scalar(
+        select(func.max(ServiceCategory.position)).where(ServiceCategory.group_id == group.id)
+    )
     return 0 if last is None else last + 1
 
 
 # --- questions --------------------------------------------------------------------------------
 
-def parse_options(text: str, locales: tuple[str, ...]
-                  ) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
+
+def parse_options(
+    text: str, locales: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], tuple[int, str] | None]:
     """Options typed one per line as ``key | English label | <label in each other language>``.
     Returns the options and the first problem as ``(line, code)``: ``format`` (no key or
     label) or ``too_many`` (more labels than languages)."""
@@ -234,8 +310,11 @@ def parse_options(text: str, locales: tuple[str, ...]
         if len(parts) > 2 + len(locales):
             return options, (number, "too_many")
         option: dict[str, Any] = {"key": parts[0], "label": parts[1]}
-        labels = {locale: {"label": label} for locale, label in zip(locales, parts[2:],
-                                                                    strict=False) if label}
+        labels = {
+            locale: {"label": label}
+            for locale, label in zip(locales, parts[2:], strict=False)
+            if label
+        }
         if labels:
             option["translations"] = labels
         options.append(option)
@@ -246,22 +325,39 @@ def options_text(options: list[dict[str, Any]], locales: tuple[str, ...]) -> str
     """The inverse of ``parse_options``."""
     lines = []
     for option in options or []:
-        labels = [option.get("translations", {}).get(locale, {}).get("label", "")
-                  for locale in locales]
+        labels = [
+            option.get("translations", {}).get(locale, {}).get("label", "") for locale in locales
+        ]
         lines.append(" | ".join([option["key"], option["label"], *labels]).rstrip(" |"))
     return "\n".join(lines)
 
 
-def save_question(session: Session, category: ServiceCategory,
-                  question: CategoryQuestion | None, entry: Entry, *, actor: User | None,
-                  expected: str | None = None) -> CategoryQuestion:
+def save_question(
+    session: Session,
+    category: ServiceCategory,
+    question: CategoryQuestion | None,
+    entry: Entry,
+    *,
+    actor: User | None,
+    expected: str | None = None,
+) -> CategoryQuestion:
     """``entry.values`` has ``options`` as parsed by ``parse_options``; ``kind`` is ignored
     for an existing question (it never changes)."""
     raw = entry.raw()
     if question is not None:
         raw["code"], raw["kind"] = question.code, question.kind
-    fields = ("code", "kind", "prompt", "help", "required", "options", "stop_values",
-              "stop_message", "max_length", "active")
+    fields = (
+        "code",
+        "kind",
+        "prompt",
+        "help",
+        "required",
+        "options",
+        "stop_values",
+        "stop_message",
+        "max_length",
+        "active",
+    )
     values = _checked(lambda check, r: _question(check, "question", r), raw, fields)
     if question is None:
         if any(q.code == values["code"] for q in category.all_questions):
@@ -278,18 +374,29 @@ def save_question(session: Session, category: ServiceCategory,
 
 # --- order ------------------------------------------------------------------------------------
 
-def move(session: Session, row: ServiceGroup | ServiceCategory | CategoryQuestion, *,
-         direction: str, actor: User | None) -> None:
+
+def move(
+    session: Session,
+    row: ServiceGroup | ServiceCategory | CategoryQuestion,
+    *,
+    direction: str,
+    actor: User | None,
+) -> None:
     """Swap ``row`` with its neighbour (groups among groups, categories within their group,
     questions within their category), numbering the siblings 0, 1, 2, ... as it goes."""
     siblings: list[Any]
     if isinstance(row, ServiceGroup):
-        siblings = list(session.scalars(select(ServiceGroup)
-                                        .order_by(ServiceGroup.position, ServiceGroup.id)))
+        siblings = list(
+            session.scalars(select(ServiceGroup).order_by(ServiceGroup.position, ServiceGroup.id))
+        )
     elif isinstance(row, ServiceCategory):
-        siblings = list(session.scalars(
-            select(ServiceCategory).where(ServiceCategory.group_id == row.group_id)
-            .order_by(ServiceCategory.position, ServiceCategory.id)))
+        siblings = list(
+            session.scalars(
+                select(ServiceCategory)
+                .where(ServiceCategory.group_id == row.group_id)
+                .order_by(ServiceCategory.position, ServiceCategory.id)
+            )
+        )
     else:
         siblings = list(row.category.all_questions)
     index = siblings.index(row)

@@ -34,8 +34,10 @@ from portal.web import db_session, settings
 
 bp = Blueprint("catalogue_admin", __name__, url_prefix="/staff/admin/catalogue")
 
-CODES = {"taken": lambda: _("Another one already has this code"),
-         "unknown": lambda: _("Choose from the list")}
+CODES = {
+    "taken": lambda: _("Another one already has this code"),
+    "unknown": lambda: _("Choose from the list"),
+}
 
 
 def _other_languages() -> tuple[str, ...]:
@@ -52,9 +54,14 @@ def _or_404(model: Any, row_id: int) -> Any:
 def _entry(form: Any, fields: tuple[str, ...], extra: dict[str, Any]) -> admin.Entry:
     values = {name: getattr(form, name).data for name in fields}
     values = {k: (v.strip() if isinstance(v, str) else v) for k, v in values.items()}
-    translations = {locale: {name: getattr(form, f"{name}_{locale}").data or ""
-                             for name in fields if hasattr(form, f"{name}_{locale}")}
-                    for locale in _other_languages()}
+    translations = {
+        locale: {
+            name: getattr(form, f"{name}_{locale}").data or ""
+            for name in fields
+            if hasattr(form, f"{name}_{locale}")
+        }
+        for locale in _other_languages()
+    }
     return admin.Entry({**values, **extra}, translations)
 
 
@@ -64,8 +71,9 @@ def _fill(form: Any, row: Any, fields: tuple[str, ...]) -> None:
         getattr(form, name).data = getattr(row, name)
         for locale in _other_languages():
             if hasattr(form, f"{name}_{locale}"):
-                getattr(form, f"{name}_{locale}").data = \
+                getattr(form, f"{name}_{locale}").data = (
                     (row.translations or {}).get(locale, {}).get(name, "")
+                )
     form.state.data = admin.fingerprint(admin.snapshot(row))
 
 
@@ -75,8 +83,9 @@ def _errors(form: Any, errors: dict[str, str]) -> None:
         field.errors = [*field.errors, CODES[message]() if message in CODES else message]
 
 
-def _submit(form: Any, save: Callable[[], Any], done: Callable[[Any], Any],
-            row: Any) -> tuple[Any, int]:
+def _submit(
+    form: Any, save: Callable[[], Any], done: Callable[[Any], Any], row: Any
+) -> tuple[Any, int]:
     """Validate and save; returns ``(redirect or None, status)``. Someone else's change made
     meanwhile is a 409: the form keeps what this admin typed, says so, and now carries the
     current state, so saving again replaces it knowingly."""
@@ -88,9 +97,13 @@ def _submit(form: Any, save: Callable[[], Any], done: Callable[[Any], Any],
         db_session().rollback()
         db_session().refresh(row)
         form.state.data = admin.fingerprint(admin.snapshot(row))
-        form.form_errors.append(_("Someone else saved this after you opened it, so your "
-                                  "changes were not saved. Check the form and save again to "
-                                  "replace their changes with yours."))
+        form.form_errors.append(
+            _(
+                "Someone else saved this after you opened it, so your "
+                "changes were not saved. Check the form and save again to "
+                "replace their changes with yours."
+            )
+        )
         return None, 409
     except admin.CatalogueAdminError as error:
         _errors(form, error.errors)
@@ -99,29 +112,50 @@ def _submit(form: Any, save: Callable[[], Any], done: Callable[[Any], Any],
 
 
 def _render(template: str, status: int = 200, **context: Any) -> Any:
-    return render_template(f"catalogue_admin/{template}", other_languages=_other_languages(),
-                           language_names=LANGUAGE_NAMES, **context), status
+    return render_template(
+        f"catalogue_admin/{template}",
+        other_languages=_other_languages(),
+        language_names=LANGUAGE_NAMES,
+        **context,
+    ), status
 
 
 # --- the overview -----------------------------------------------------------------------------
+
 
 @bp.get("/")
 @staff_required(ADMIN)
 def index():
     session = db_session()
     locale = current_locale()
-    groups = list(session.scalars(select(ServiceGroup)
-                                  .order_by(ServiceGroup.position, ServiceGroup.id)
-                                  .options(selectinload(ServiceGroup.categories))
-                                  .limit(MAX_CHOICES)))
-    departments = list(session.scalars(select(Department).order_by(Department.name)
-                                       .limit(MAX_CHOICES)))
-    counts = dict(session.execute(select(CategoryQuestion.category_id, func.count())
-                                  .where(CategoryQuestion.active.is_(True))
-                                  .group_by(CategoryQuestion.category_id)).all())
+    groups = list(
+        session.scalars(
+            select(ServiceGroup)
+            .order_by(ServiceGroup.position, ServiceGroup.id)
+            .options(selectinload(ServiceGroup.categories))
+            .limit(MAX_CHOICES)
+        )
+    )
+    departments = list(
+        session.scalars(select(Department).order_by(Department.name).limit(MAX_CHOICES))
+    )
+    counts = dict(
+        session.execute(
+            select(CategoryQuestion.category_id, func.count())
+            .where(CategoryQuestion.active.is_(True))
+            .group_by(CategoryQuestion.category_id)
+        ).all()
+    )
     names = {d.id: d.t("name", locale) for d in departments}
-    return _render("index.html", groups=groups, departments=departments, names=names,
-                   question_counts=counts, locale=locale, move_form=MoveForm())
+    return _render(
+        "index.html",
+        groups=groups,
+        departments=departments,
+        names=names,
+        question_counts=counts,
+        locale=locale,
+        move_form=MoveForm(),
+    )
 
 
 # --- departments ------------------------------------------------------------------------------
@@ -146,13 +180,23 @@ def department(department_id: int | None = None):
         flash(_("Department “%(name)s” saved.", name=saved_row.name), "success")
         return redirect(url_for(".index", _anchor="departments"))
 
-    response, status = _submit(form, lambda: admin.save_department(
-        db_session(), row, _entry(form, DEPARTMENT_FIELDS, {}), actor=current_user,
-        expected=form.state.data or None), saved, row)
+    response, status = _submit(
+        form,
+        lambda: admin.save_department(
+            db_session(),
+            row,
+            _entry(form, DEPARTMENT_FIELDS, {}),
+            actor=current_user,
+            expected=form.state.data or None,
+        ),
+        saved,
+        row,
+    )
     return response or _render("department_form.html", status, form=form, row=row)
 
 
 # --- groups -----------------------------------------------------------------------------------
+
 
 @bp.route("/groups/new", methods=["GET", "POST"])
 @bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
@@ -171,9 +215,18 @@ def group(group_id: int | None = None):
         flash(_("Group “%(name)s” saved.", name=saved_row.name), "success")
         return redirect(url_for(".index", _anchor=f"group-{saved_row.id}"))
 
-    response, status = _submit(form, lambda: admin.save_group(
-        db_session(), row, _entry(form, ("code", "name"), {}), actor=current_user,
-        expected=form.state.data or None), saved, row)
+    response, status = _submit(
+        form,
+        lambda: admin.save_group(
+            db_session(),
+            row,
+            _entry(form, ("code", "name"), {}),
+            actor=current_user,
+            expected=form.state.data or None,
+        ),
+        saved,
+        row,
+    )
     return response or _render("group_form.html", status, form=form, row=row)
 
 
@@ -194,20 +247,32 @@ def move_group(group_id: int):
 
 # --- categories -------------------------------------------------------------------------------
 
-CATEGORY_FIELDS = ("code", "name", "description", "keywords", "notice", "notice_level",
-                   "private", "active")
+CATEGORY_FIELDS = (
+    "code",
+    "name",
+    "description",
+    "keywords",
+    "notice",
+    "notice_level",
+    "private",
+    "active",
+)
 
 
 def _category_choices(form: CategoryForm, row: ServiceCategory | None) -> None:
     session = db_session()
     locale = current_locale()
     form.group.choices = [("", _("Choose a group"))] + [
-        (g.id, g.t("name", locale)) for g in session.scalars(
-            select(ServiceGroup).order_by(ServiceGroup.position).limit(MAX_CHOICES))]
+        (g.id, g.t("name", locale))
+        for g in session.scalars(
+            select(ServiceGroup).order_by(ServiceGroup.position).limit(MAX_CHOICES)
+        )
+    ]
     form.department.choices = [("", _("Choose a department"))] + [
-        (d.id, d.t("name", locale)) for d in session.scalars(
-            select(Department).order_by(Department.name).limit(MAX_CHOICES))
-        if d.active or (row is not None and d.id == row.department_id)]
+        (d.id, d.t("name", locale))
+        for d in session.scalars(select(Department).order_by(Department.name).limit(MAX_CHOICES))
+        if d.active or (row is not None and d.id == row.department_id)
+    ]
 
 
 @bp.route("/categories/new", methods=["GET", "POST"])
@@ -232,10 +297,22 @@ def category(category_id: int | None = None):
         flash(_("Category “%(name)s” saved.", name=saved_row.name), "success")
         return redirect(url_for(".category", category_id=saved_row.id))
 
-    response, status = _submit(form, lambda: admin.save_category(
-        db_session(), row, _entry(form, CATEGORY_FIELDS, {
-            "group_id": form.group.data, "department_id": form.department.data}),
-        actor=current_user, expected=form.state.data or None), saved, row)
+    response, status = _submit(
+        form,
+        lambda: admin.save_category(
+            db_session(),
+            row,
+            _entry(
+                form,
+                CATEGORY_FIELDS,
+                {"group_id": form.group.data, "department_id": form.department.data},
+            ),
+            actor=current_user,
+            expected=form.state.data or None,
+        ),
+        saved,
+        row,
+    )
     return response or _render("category_form.html", status, form=form, **context)
 
 
@@ -257,23 +334,48 @@ def preview(category_id: int):
     if shown not in dict(languages):
         shown = current_locale() if current_locale() in dict(languages) else languages[0][0]
     with force_locale(shown):
-        html = render_template("catalogue_admin/_preview_step.html", category=row, locale=shown,
-                               form=DetailsForm(meta={"csrf": False}), answers={},
-                               answer_errors={})
-    return _render("preview.html", row=row, languages_shown=languages, shown=shown,
-                   shown_name=dict(languages)[shown], html=Markup(html))
+        html = render_template(
+            "catalogue_admin/_preview_step.html",
+            category=row,
+            locale=shown,
+            form=DetailsForm(meta={"csrf": False}),
+            answers={},
+            answer_errors={},
+        )
+    return _render(
+        "preview.html",
+        row=row,
+        languages_shown=languages,
+        shown=shown,
+        shown_name=dict(languages)[shown],
+        html=Markup(html),
+    )
 
 
 # --- questions --------------------------------------------------------------------------------
 
-QUESTION_FIELDS = ("code", "kind", "prompt", "help", "required", "stop_message", "max_length",
-                   "active")
+QUESTION_FIELDS = (
+    "code",
+    "kind",
+    "prompt",
+    "help",
+    "required",
+    "stop_message",
+    "max_length",
+    "active",
+)
 
 
 def _answered(question: CategoryQuestion) -> bool:
     """Residents have filed in its category (so its answers exist or may)."""
-    return db_session().scalar(select(ServiceRequest.id).where(
-        ServiceRequest.category_id == question.category_id).limit(1)) is not None
+    return (
+        db_session().scalar(
+            select(ServiceRequest.id)
+            .where(ServiceRequest.category_id == question.category_id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 @bp.route("/categories/<int:category_id>/questions/new", methods=["GET", "POST"])
@@ -298,10 +400,10 @@ def _question(owner: ServiceCategory, row: CategoryQuestion | None) -> Any:
             _fill(form, row, QUESTION_FIELDS)
             form.options.data = admin.options_text(row.options, languages)
             form.stop_values.data = ", ".join(row.stop_values or [])
-    form.parsed_options, form.options_problem = admin.parse_options(form.options.data or "",
-                                                                    languages)
-    context = {"row": row, "category": owner,
-               "answered": row is not None and _answered(row)}
+    form.parsed_options, form.options_problem = admin.parse_options(
+        form.options.data or "", languages
+    )
+    context = {"row": row, "category": owner, "answered": row is not None and _answered(row)}
     if request.method == "GET":
         return _render("question_form.html", form=form, **context)
 
@@ -311,9 +413,15 @@ def _question(owner: ServiceCategory, row: CategoryQuestion | None) -> Any:
 
     def save() -> CategoryQuestion:
         return admin.save_question(
-            db_session(), owner, row, _entry(form, QUESTION_FIELDS, {
-                "options": form.parsed_options, "stop_values": form.stops()}),
-            actor=current_user, expected=form.state.data or None)
+            db_session(),
+            owner,
+            row,
+            _entry(
+                form, QUESTION_FIELDS, {"options": form.parsed_options, "stop_values": form.stops()}
+            ),
+            actor=current_user,
+            expected=form.state.data or None,
+        )
 
     response, status = _submit(form, save, saved, row)
     return response or _render("question_form.html", status, form=form, **context)

@@ -23,8 +23,19 @@ from portal.sla.calendar import valid_timezone
 KNOWN_LANGUAGES = ("en", "es")
 LOGO_MAX_BYTES = 512 * 1024
 LOGO_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg"}
-_KEYS = {"name", "short_name", "contact", "emergency_number", "timezone", "default_language",
-         "languages", "base_url", "logo", "translations", "open311"}
+_KEYS = {
+    "name",
+    "short_name",
+    "contact",
+    "emergency_number",
+    "timezone",
+    "default_language",
+    "languages",
+    "base_url",
+    "logo",
+    "translations",
+    "open311",
+}
 _OPEN311_KEYS = {"jurisdiction", "contact"}
 _PHONE_RE = re.compile(r"^[0-9+() .-]{2,20}\Z")
 
@@ -46,41 +57,50 @@ def read_city(path: Path, check: Checker) -> dict[str, Any]:
         "translations": check.translations(where, data, {"name", "short_name", "contact"}),
     }
     if values["timezone"] and not valid_timezone(values["timezone"]):
-        check.add(where, f'timezone "{values["timezone"]}" is not an IANA time zone (like '
-                         '"America/Chicago")')
+        check.add(
+            where,
+            f'timezone "{values["timezone"]}" is not an IANA time zone (like "America/Chicago")',
+        )
     if not _PHONE_RE.match(values["emergency_number"]):
         check.add(where, f'emergency_number "{values["emergency_number"]}" is not a phone number')
     if values["base_url"]:
         parts = urlsplit(values["base_url"])
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-            check.add(where, f'base_url "{values["base_url"]}" must be like '
-                             '"https://311.example.gov"')
+            check.add(
+                where, f'base_url "{values["base_url"]}" must be like "https://311.example.gov"'
+            )
     values.update(_languages(data, values["translations"], check))
     open311 = data.get("open311", {})
     if not isinstance(open311, dict):
         check.add(where, '"open311" must be a table ([open311])')
         open311 = {}
     check.keys("[open311]", open311, _OPEN311_KEYS)
-    values["open311_jurisdiction"] = check.text("[open311]", open311, "jurisdiction",
-                                                max_len=120)
+    values["open311_jurisdiction"] = check.text("[open311]", open311, "jurisdiction", max_len=120)
     values["open311_contact"] = check.text("[open311]", open311, "contact", max_len=300)
     values.update(_logo(path.parent, data.get("logo"), check))
     values["settings"] = _plain(data)
     return values
 
 
-def _languages(data: dict[str, Any], translations: dict[str, Any],
-               check: Checker) -> dict[str, Any]:
+def _languages(
+    data: dict[str, Any], translations: dict[str, Any], check: Checker
+) -> dict[str, Any]:
     where = "the file"
     languages = data.get("languages", ["en"])
-    if not isinstance(languages, list) or not languages or \
-            not all(isinstance(code, str) for code in languages):
+    if (
+        not isinstance(languages, list)
+        or not languages
+        or not all(isinstance(code, str) for code in languages)
+    ):
         check.add(where, '"languages" must be a list of language codes, like ["en", "es"]')
         languages = ["en"]
     for code in languages:
         if code not in KNOWN_LANGUAGES:
-            check.add(where, f'language "{code}" has no translation in the portal (available: '
-                             f'{", ".join(KNOWN_LANGUAGES)})' + suggestion(code, KNOWN_LANGUAGES))
+            check.add(
+                where,
+                f'language "{code}" has no translation in the portal (available: '
+                f"{', '.join(KNOWN_LANGUAGES)})" + suggestion(code, KNOWN_LANGUAGES),
+            )
     if len(set(languages)) != len(languages):
         check.add(where, '"languages" lists a language twice')
     chosen = [c for c in KNOWN_LANGUAGES if c in languages] or ["en"]
@@ -109,10 +129,18 @@ def _logo(folder: Path, name: Any, check: Checker) -> dict[str, Any]:
     empty = {"logo": None, "logo_filename": "", "logo_type": ""}
     if name is None:
         return empty
-    if not isinstance(name, str) or not name or "/" in name or "\\" in name or \
-            name.startswith(".") or len(name) > 120:
-        check.add("the file", f"logo {name!r} must be the name of a file in the same folder "
-                              "(up to 120 characters)")
+    if (
+        not isinstance(name, str)
+        or not name
+        or "/" in name
+        or "\\" in name
+        or name.startswith(".")
+        or len(name) > 120
+    ):
+        check.add(
+            "the file",
+            f"logo {name!r} must be the name of a file in the same folder (up to 120 characters)",
+        )
         return empty
     try:
         data = (folder / name).read_bytes()
@@ -124,8 +152,10 @@ def _logo(folder: Path, name: Any, check: Checker) -> dict[str, Any]:
         return empty
     kind = logo_type(data)
     if kind is None:
-        check.add("the file", f'logo "{name}" is not a PNG, JPEG or SVG image (an SVG may not '
-                              "hold scripts)")
+        check.add(
+            "the file",
+            f'logo "{name}" is not a PNG, JPEG or SVG image (an SVG may not hold scripts)',
+        )
         return empty
     return {"logo": data, "logo_filename": name, "logo_type": kind}
 
@@ -143,7 +173,8 @@ def logo_type(data: bytes) -> str | None:
         for element in root.iter():
             tag = str(element.tag).rsplit("}", 1)[-1].lower()
             if tag in ("script", "foreignobject") or any(
-                    key.lower().startswith("on") for key in element.attrib):
+                key.lower().startswith("on") for key in element.attrib
+            ):
                 return None
         return "image/svg+xml"
     try:
@@ -157,4 +188,5 @@ def logo_type(data: bytes) -> str | None:
 def _plain(data: dict[str, Any]) -> dict[str, Any]:
     """What the file said, for the back office to show (everything is plain TOML data)."""
     return {key: value for key, value in data.items() if key != "translations"} | (
-        {"translations": data["translations"]} if "translations" in data else {})
+        {"translations": data["translations"]} if "translations" in data else {}
+    )

@@ -18,8 +18,9 @@ city_cli = AppGroup("city", help="The city's configuration (a folder of files)."
 
 @city_cli.command("import")
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Check the folder and say what would change; "
-                                                "write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Check the folder and say what would change; write nothing."
+)
 def import_command(folder: Path, dry_run: bool) -> None:
     """Check FOLDER whole, then add or change what differs, in one transaction.
 
@@ -37,10 +38,12 @@ def import_command(folder: Path, dry_run: bool) -> None:
     current_app.extensions["portal.city"].clear()
     click.echo(format_summary(summary, folder=str(folder), dry_run=dry_run))
     if changes and summary.changed_anything:
-        click.echo(f"Note: {changes} change(s) were made in the back office since the last "
-                   "import; where this folder differs from them, the folder "
-                   f"{'would win' if dry_run else 'won'}. `flask city export FOLDER` writes the "
-                   "live configuration to start from.")
+        click.echo(
+            f"Note: {changes} change(s) were made in the back office since the last "
+            "import; where this folder differs from them, the folder "
+            f"{'would win' if dry_run else 'won'}. `flask city export FOLDER` writes the "
+            "live configuration to start from."
+        )
 
 
 def _back_office_changes() -> int:
@@ -64,11 +67,17 @@ def _apply(spec, *, dry_run: bool) -> ImportSummary:
 def format_summary(summary: ImportSummary, *, folder: str, dry_run: bool) -> str:
     lines = summary.lines()
     if dry_run:
-        head = f"{folder} is valid. Importing it would change:" if summary.changed_anything \
+        head = (
+            f"{folder} is valid. Importing it would change:"
+            if summary.changed_anything
             else f"{folder} is valid and already imported: importing it would change nothing."
+        )
     else:
-        head = f"Imported {folder}:" if summary.changed_anything \
+        head = (
+            f"Imported {folder}:"
+            if summary.changed_anything
             else f"{folder} was already imported: nothing changed."
+        )
     return "\n".join([head, *(f"  {line}" for line in lines)])
 
 

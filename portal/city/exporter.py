@@ -35,17 +35,33 @@ def export_city(session: Session, folder: str | Path) -> list[str]:
         raise ValueError("no city configuration has been imported yet")
     path = Path(folder)
     path.mkdir(parents=True, exist_ok=True)
-    header = f"# The configuration of {profile.name}, written by `flask city export`.\n" \
-             "# The format is in docs/city-configuration.md.\n\n"
+    header = (
+        f"# The configuration of {profile.name}, written by `flask city export`.\n"
+        "# The format is in docs/city-configuration.md.\n\n"
+    )
     names = lookups(session)
     written = {
         files.CITY: _city(profile),
         files.CATALOGUE: _catalogue(session, names),
         files.SERVICE_LEVELS: _service_levels(session, names),
-        files.ROUTING: {"rules": [_rule(r, names) for r in session.scalars(
-            select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id))]},
-        files.TEMPLATES: {"templates": [_template(t, names) for t in session.scalars(
-            select(ResponseTemplate).order_by(ResponseTemplate.position, ResponseTemplate.id))]},
+        files.ROUTING: {
+            "rules": [
+                _rule(r, names)
+                for r in session.scalars(
+                    select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id)
+                )
+            ]
+        },
+        files.TEMPLATES: {
+            "templates": [
+                _template(t, names)
+                for t in session.scalars(
+                    select(ResponseTemplate).order_by(
+                        ResponseTemplate.position, ResponseTemplate.id
+                    )
+                )
+            ]
+        },
     }
     for name, data in written.items():
         (path / name).write_text(header + tomli_w.dumps(data), encoding="utf-8")
@@ -62,11 +78,9 @@ def lookups(session: Session) -> dict[str, dict[int, str]]:
     return {
         "department": dict(session.execute(select(Department.id, Department.code)).all()),
         "group": dict(session.execute(select(ServiceGroup.id, ServiceGroup.code)).all()),
-        "category": dict(session.execute(select(ServiceCategory.id,
-                                                ServiceCategory.code)).all()),
+        "category": dict(session.execute(select(ServiceCategory.id, ServiceCategory.code)).all()),
         "area": dict(session.execute(select(Area.id, Area.code)).all()),
-        "calendar": dict(session.execute(select(BusinessCalendar.id,
-                                                BusinessCalendar.code)).all()),
+        "calendar": dict(session.execute(select(BusinessCalendar.id, BusinessCalendar.code)).all()),
     }
 
 
@@ -76,11 +90,18 @@ def _some(**values: Any) -> dict[str, Any]:
 
 
 def _city(profile: CityProfile) -> dict[str, Any]:
-    data = _some(name=profile.name, short_name=profile.short_name, contact=profile.contact,
-                 emergency_number=profile.emergency_number, timezone=profile.timezone,
-                 languages=list(profile.languages), default_language=profile.default_language,
-                 base_url=profile.base_url, logo=profile.logo_filename if profile.logo else None,
-                 translations=profile.translations)
+    data = _some(
+        name=profile.name,
+        short_name=profile.short_name,
+        contact=profile.contact,
+        emergency_number=profile.emergency_number,
+        timezone=profile.timezone,
+        languages=list(profile.languages),
+        default_language=profile.default_language,
+        base_url=profile.base_url,
+        logo=profile.logo_filename if profile.logo else None,
+        translations=profile.translations,
+    )
     open311 = _some(jurisdiction=profile.open311_jurisdiction, contact=profile.open311_contact)
     if open311:
         data["open311"] = open311
@@ -89,30 +110,51 @@ def _city(profile: CityProfile) -> dict[str, Any]:
 
 def _catalogue(session: Session, names: dict[str, dict[int, str]]) -> dict[str, Any]:
     departments = [
-        _some(code=d.code, name=d.name, email=d.email, translations=d.translations,
-              calendar=names["calendar"].get(d.calendar_id) if d.calendar_id else None,
-              assignment_mode=d.assignment_mode if d.assignment_mode != "queue" else None,
-              breach_actions=list(d.breach_actions or []))
+        _some(
+            code=d.code,
+            name=d.name,
+            email=d.email,
+            translations=d.translations,
+            calendar=names["calendar"].get(d.calendar_id) if d.calendar_id else None,
+            assignment_mode=d.assignment_mode if d.assignment_mode != "queue" else None,
+            breach_actions=list(d.breach_actions or []),
+        )
         | ({"active": False} if not d.active else {})
-        for d in session.scalars(select(Department).order_by(Department.code))]
-    groups = [_some(code=g.code, name=g.name, translations=g.translations) | {
-        "position": g.position} for g in session.scalars(
-        select(ServiceGroup).order_by(ServiceGroup.position, ServiceGroup.id))]
-    categories = [_category(c, names) for c in session.scalars(
-        select(ServiceCategory).join(ServiceGroup)
-        .order_by(ServiceGroup.position, ServiceGroup.id, ServiceCategory.position,
-                  ServiceCategory.id)
-        .options(selectinload(ServiceCategory.all_questions)))]
+        for d in session.scalars(select(Department).order_by(Department.code))
+    ]
+    groups = [
+        _some(code=g.code, name=g.name, translations=g.translations) | {"position": g.position}
+        for g in session.scalars(
+            select(ServiceGroup).order_by(ServiceGroup.position, ServiceGroup.id)
+        )
+    ]
+    categories = [
+        _category(c, names)
+        for c in session.scalars(
+            select(ServiceCategory)
+            .join(ServiceGroup)
+            .order_by(
+                ServiceGroup.position, ServiceGroup.id, ServiceCategory.position, ServiceCategory.id
+            )
+            .options(selectinload(ServiceCategory.all_questions))
+        )
+    ]
     return {"departments": departments, "groups": groups, "categories": categories}
 
 
 def _category(category: ServiceCategory, names: dict[str, dict[int, str]]) -> dict[str, Any]:
     keywords = [k.strip() for k in (category.keywords or "").split(",") if k.strip()]
-    data = _some(code=category.code, group=names["group"][category.group_id],
-                 department=names["department"][category.department_id], name=category.name,
-                 description=category.description, keywords=keywords, notice=category.notice,
-                 notice_level=category.notice_level if category.notice_level != "info" else None,
-                 translations=category.translations)
+    data = _some(
+        code=category.code,
+        group=names["group"][category.group_id],
+        department=names["department"][category.department_id],
+        name=category.name,
+        description=category.description,
+        keywords=keywords,
+        notice=category.notice,
+        notice_level=category.notice_level if category.notice_level != "info" else None,
+        translations=category.translations,
+    )
     data["position"] = category.position
     if category.private:
         data["private"] = True
@@ -125,11 +167,17 @@ def _category(category: ServiceCategory, names: dict[str, dict[int, str]]) -> di
 
 
 def _question(question: Any) -> dict[str, Any]:
-    data = _some(code=question.code, kind=question.kind, prompt=question.prompt,
-                 help=question.help, options=[dict(o) for o in question.options or []],
-                 stop_values=list(question.stop_values or []),
-                 stop_message=question.stop_message, max_length=question.max_length,
-                 translations=question.translations)
+    data = _some(
+        code=question.code,
+        kind=question.kind,
+        prompt=question.prompt,
+        help=question.help,
+        options=[dict(o) for o in question.options or []],
+        stop_values=list(question.stop_values or []),
+        stop_message=question.stop_message,
+        max_length=question.max_length,
+        translations=question.translations,
+    )
     if question.required:
         data["required"] = True
     if not question.active:
@@ -139,24 +187,37 @@ def _question(question: Any) -> dict[str, Any]:
 
 def _service_levels(session: Session, names: dict[str, dict[int, str]]) -> dict[str, Any]:
     calendars = []
-    for calendar in session.scalars(select(BusinessCalendar).order_by(BusinessCalendar.code)
-                                    .options(selectinload(BusinessCalendar.closures))):
+    for calendar in session.scalars(
+        select(BusinessCalendar)
+        .order_by(BusinessCalendar.code)
+        .options(selectinload(BusinessCalendar.closures))
+    ):
         hours = {day: format_hours((calendar.hours or {}).get(day) or []) for day in WEEKDAYS}
-        calendars.append(_some(
-            code=calendar.code, name=calendar.name, timezone=calendar.timezone,
-            always_open=calendar.always_open or None,
-            hours={day: text for day, text in hours.items() if text},
-            holiday_country=calendar.holiday_country,
-            holiday_subdivision=calendar.holiday_subdivision,
-            closures=[{"day": c.day, "name": c.name} for c in calendar.closures]))
+        calendars.append(
+            _some(
+                code=calendar.code,
+                name=calendar.name,
+                timezone=calendar.timezone,
+                always_open=calendar.always_open or None,
+                hours={day: text for day, text in hours.items() if text},
+                holiday_country=calendar.holiday_country,
+                holiday_subdivision=calendar.holiday_subdivision,
+                closures=[{"day": c.day, "name": c.name} for c in calendar.closures],
+            )
+        )
     policies = []
     for policy in session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)):
-        data = _some(name=policy.name, category=names["category"].get(policy.category_id),
-                     priority=policy.priority,
-                     department=names["department"].get(policy.department_id),
-                     area=names["area"].get(policy.area_id),
-                     **{t: _target(getattr(policy, f"{t}_amount"), getattr(policy, f"{t}_unit"))
-                        for t in TARGETS})
+        data = _some(
+            name=policy.name,
+            category=names["category"].get(policy.category_id),
+            priority=policy.priority,
+            department=names["department"].get(policy.department_id),
+            area=names["area"].get(policy.area_id),
+            **{
+                t: _target(getattr(policy, f"{t}_amount"), getattr(policy, f"{t}_unit"))
+                for t in TARGETS
+            },
+        )
         data["pause_statuses"] = list(policy.pause_statuses or [])
         data["position"] = policy.position
         if not policy.active:
@@ -174,10 +235,14 @@ def _target(amount: int | None, unit: str) -> str | None:
 
 
 def _rule(rule: RoutingRule, names: dict[str, dict[int, str]]) -> dict[str, Any]:
-    data = _some(name=rule.name, category=names["category"].get(rule.category_id),
-                 area=names["area"].get(rule.area_id), channel=rule.channel,
-                 keywords=[k.strip() for k in (rule.keywords or "").split(",") if k.strip()],
-                 department=names["department"][rule.department_id])
+    data = _some(
+        name=rule.name,
+        category=names["category"].get(rule.category_id),
+        area=names["area"].get(rule.area_id),
+        channel=rule.channel,
+        keywords=[k.strip() for k in (rule.keywords or "").split(",") if k.strip()],
+        department=names["department"][rule.department_id],
+    )
     data["position"] = rule.position
     if not rule.active:
         data["active"] = False
@@ -185,10 +250,13 @@ def _rule(rule: RoutingRule, names: dict[str, dict[int, str]]) -> dict[str, Any]
 
 
 def _template(template: ResponseTemplate, names: dict[str, dict[int, str]]) -> dict[str, Any]:
-    data = _some(code=template.code or f"template-{template.id}", title=template.title,
-                 body=template.body,
-                 department=names["department"].get(template.department_id),
-                 translations=template.translations)
+    data = _some(
+        code=template.code or f"template-{template.id}",
+        title=template.title,
+        body=template.body,
+        department=names["department"].get(template.department_id),
+        translations=template.translations,
+    )
     data["position"] = template.position
     if not template.active:
         data["active"] = False
@@ -203,7 +271,6 @@ def _areas(session: Session) -> str:
             properties["population"] = area.population
         if not area.active:
             properties["active"] = False
-        features.append({"type": "Feature", "properties": properties,
-                         "geometry": area.geometry})
+        features.append({"type": "Feature", "properties": properties, "geometry": area.geometry})
     lines = ",\n".join("    " + json.dumps(f, ensure_ascii=False) for f in features)
-    return ('{\n  "type": "FeatureCollection",\n  "features": [\n' + lines + "\n  ]\n}\n")
+    return '{\n  "type": "FeatureCollection",\n  "features": [\n' + lines + "\n  ]\n}\n"

@@ -49,9 +49,10 @@ class CityConfigError(ValueError):
     def __init__(self, folder: str, problems: list[str]) -> None:
         self.folder = folder
         self.problems = problems
-        super().__init__(f"{folder} is not a valid city configuration "
-                         f"({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n"
-                         + "\n".join(problems))
+        super().__init__(
+            f"{folder} is not a valid city configuration "
+            f"({len(problems)} problem{'s' if len(problems) != 1 else ''}):\n" + "\n".join(problems)
+        )
 
 
 @dataclass
@@ -87,16 +88,20 @@ def read_folder(folder: str | Path) -> CitySpec:
         problems.extend(f"{name}: {problem}" for problem in check.problems)
         return result if not check.problems else default
 
-    spec.city = checked(CITY, lambda check: read_city(path / CITY, check), {}) \
-        if (path / CITY).is_file() else {}
+    spec.city = (
+        checked(CITY, lambda check: read_city(path / CITY, check), {})
+        if (path / CITY).is_file()
+        else {}
+    )
     _read_data_files(path, spec, problems)
-    for name, reader, key in ((ROUTING, read_rules, "rules"),
-                              (TEMPLATES, read_templates, "templates")):
+    for name, reader, key in (
+        (ROUTING, read_rules, "rules"),
+        (TEMPLATES, read_templates, "templates"),
+    ):
         if (path / name).is_file():
             data = _toml(path / name, problems)
             if data is not None:
-                setattr(spec, key, checked(name, lambda check, d=data, r=reader: r(d, check),
-                                           []))
+                setattr(spec, key, checked(name, lambda check, d=data, r=reader: r(d, check), []))
     # A file with problems of its own gave nothing to refer to: what others name in it is
     # checked once it is fixed (rather than reported as missing now).
     broken = {problem.split(":", 1)[0] for problem in problems}
@@ -109,8 +114,9 @@ def read_folder(folder: str | Path) -> CitySpec:
 def _read_data_files(path: Path, spec: CitySpec, problems: list[str]) -> None:
     """The catalogue, the areas and the service levels, each with its own reader."""
     if (path / CATALOGUE).is_file():
-        catalogue = _wrapped(CATALOGUE, problems, CatalogueError,
-                             lambda: read_catalogue(path / CATALOGUE))
+        catalogue = _wrapped(
+            CATALOGUE, problems, CatalogueError, lambda: read_catalogue(path / CATALOGUE)
+        )
         if catalogue:
             spec.departments = catalogue["departments"]
             spec.groups = catalogue["groups"]
@@ -118,14 +124,19 @@ def _read_data_files(path: Path, spec: CitySpec, problems: list[str]) -> None:
     if (path / AREAS).is_file():
         spec.areas = _wrapped(AREAS, problems, AreaError, lambda: read_areas(path / AREAS)) or []
     if (path / SERVICE_LEVELS).is_file():
-        levels = _wrapped(SERVICE_LEVELS, problems, ServiceLevelError,
-                          lambda: read_service_levels(path / SERVICE_LEVELS))
+        levels = _wrapped(
+            SERVICE_LEVELS,
+            problems,
+            ServiceLevelError,
+            lambda: read_service_levels(path / SERVICE_LEVELS),
+        )
         if levels:
             spec.calendars, spec.policies = levels["calendars"], levels["policies"]
 
 
-def _wrapped(name: str, problems: list[str], error: type[ValueError],
-             read: Callable[[], Any]) -> Any:
+def _wrapped(
+    name: str, problems: list[str], error: type[ValueError], read: Callable[[], Any]
+) -> Any:
     """A file reader that raises ``error(source, problems)``: its problems, named by file."""
     try:
         return read()
@@ -142,8 +153,13 @@ def _toml(path: Path, problems: list[str]) -> dict[str, Any] | None:
 
 
 #: The file each kind of thing is defined in.
-DEFINED_IN = {"department": CATALOGUE, "group": CATALOGUE, "category": CATALOGUE,
-              "area": AREAS, "calendar": SERVICE_LEVELS}
+DEFINED_IN = {
+    "department": CATALOGUE,
+    "group": CATALOGUE,
+    "category": CATALOGUE,
+    "area": AREAS,
+    "calendar": SERVICE_LEVELS,
+}
 
 
 def _references(spec: CitySpec, broken: set[str]) -> list[str]:
@@ -158,31 +174,48 @@ def _references(spec: CitySpec, broken: set[str]) -> list[str]:
     }
     problems: list[str] = []
 
-    def need(file: str, where: str, kind: str, value: str | None,
-             defined_in: str) -> None:
+    def need(file: str, where: str, kind: str, value: str | None, defined_in: str) -> None:
         if value and value not in codes[kind] and DEFINED_IN[kind] not in broken:
-            problems.append(f'{file}: {where}: {kind} "{value}" does not exist'
-                            f"{_where_defined(kind, defined_in)}"
-                            f"{suggestion(value, sorted(codes[kind]))}")
+            problems.append(
+                f'{file}: {where}: {kind} "{value}" does not exist'
+                f"{_where_defined(kind, defined_in)}"
+                f"{suggestion(value, sorted(codes[kind]))}"
+            )
 
     for department in spec.departments:
-        need(CATALOGUE, f'department "{department["code"]}"', "calendar",
-             department["calendar"], SERVICE_LEVELS)
+        need(
+            CATALOGUE,
+            f'department "{department["code"]}"',
+            "calendar",
+            department["calendar"],
+            SERVICE_LEVELS,
+        )
     for category in spec.categories:
         where = f'category "{category["code"]}"'
         need(CATALOGUE, where, "department", category["department"], CATALOGUE)
         need(CATALOGUE, where, "group", category["group"], CATALOGUE)
     for policy in spec.policies:
-        for kind, defined_in in (("category", CATALOGUE), ("department", CATALOGUE),
-                                 ("area", AREAS)):
+        for kind, defined_in in (
+            ("category", CATALOGUE),
+            ("department", CATALOGUE),
+            ("area", AREAS),
+        ):
             need(SERVICE_LEVELS, f'policy "{policy["name"]}"', kind, policy[kind], defined_in)
     for rule in spec.rules:
-        for kind, defined_in in (("category", CATALOGUE), ("department", CATALOGUE),
-                                 ("area", AREAS)):
+        for kind, defined_in in (
+            ("category", CATALOGUE),
+            ("department", CATALOGUE),
+            ("area", AREAS),
+        ):
             need(ROUTING, f'rule "{rule["name"]}"', kind, rule[kind], defined_in)
     for template in spec.templates:
-        need(TEMPLATES, f'template "{template["code"]}"', "department", template["department"],
-             CATALOGUE)
+        need(
+            TEMPLATES,
+            f'template "{template["code"]}"',
+            "department",
+            template["department"],
+            CATALOGUE,
+        )
     problems.extend(_languages(spec))
     return problems
 
@@ -194,15 +227,19 @@ def _where_defined(kind: str, file: str) -> str:
 def _languages(spec: CitySpec) -> Iterable[str]:
     """Translations in a language the city does not use are a mistake worth naming."""
     languages = set(spec.city.get("languages") or ["en"])
-    for file, entries, key in ((CATALOGUE, spec.departments, "department"),
-                               (CATALOGUE, spec.groups, "group"),
-                               (CATALOGUE, spec.categories, "category"),
-                               (TEMPLATES, spec.templates, "template")):
+    for file, entries, key in (
+        (CATALOGUE, spec.departments, "department"),
+        (CATALOGUE, spec.groups, "group"),
+        (CATALOGUE, spec.categories, "category"),
+        (TEMPLATES, spec.templates, "template"),
+    ):
         for entry in entries:
             for locale in entry.get("translations", {}):
                 if spec.city and locale not in languages:
-                    yield (f'{file}: {key} "{entry["code"]}": translations.{locale}: '
-                           f'"{locale}" is not one of the languages in {CITY}')
+                    yield (
+                        f'{file}: {key} "{entry["code"]}": translations.{locale}: '
+                        f'"{locale}" is not one of the languages in {CITY}'
+                    )
     for category in spec.categories:
         for question in category["questions"]:
             where = f'category "{category["code"]}", question "{question["code"]}"'
@@ -211,5 +248,7 @@ def _languages(spec: CitySpec) -> Iterable[str]:
                 locales |= set(option.get("translations", {}))
             for locale in sorted(locales - languages):
                 if spec.city:
-                    yield (f'{CATALOGUE}: {where}: translations.{locale}: "{locale}" is not '
-                           f"one of the languages in {CITY}")
+                    yield (
+                        f'{CATALOGUE}: {where}: translations.{locale}: "{locale}" is not '
+                        f"one of the languages in {CITY}"
+                    )

@@ -29,8 +29,18 @@ from portal.routing.models import RoutingRule
 from portal.sla.models import BusinessCalendar, CalendarClosure, SlaPolicy
 
 #: The kinds of thing an import reports on, in the order the summary names them.
-KINDS = ("city", "calendars", "departments", "groups", "categories", "questions", "areas",
-         "policies", "rules", "templates")
+KINDS = (
+    "city",
+    "calendars",
+    "departments",
+    "groups",
+    "categories",
+    "questions",
+    "areas",
+    "policies",
+    "rules",
+    "templates",
+)
 OUTCOMES = ("added", "changed", "unchanged", "deactivated", "kept", "deleted")
 
 
@@ -39,19 +49,26 @@ class ImportSummary:
     """Per kind, how many were added, changed, unchanged, deactivated, kept or deleted."""
 
     counts: dict[str, Counter[str]] = field(
-        default_factory=lambda: {kind: Counter() for kind in KINDS})
+        default_factory=lambda: {kind: Counter() for kind in KINDS}
+    )
 
     def note(self, kind: str, outcome: str, number: int = 1) -> None:
         self.counts[kind][outcome] += number
 
     @property
     def changed_anything(self) -> bool:
-        return any(counter[o] for counter in self.counts.values()
-                   for o in ("added", "changed", "deactivated", "deleted"))
+        return any(
+            counter[o]
+            for counter in self.counts.values()
+            for o in ("added", "changed", "deactivated", "deleted")
+        )
 
     def as_dict(self) -> dict[str, dict[str, int]]:
-        return {kind: {o: c[o] for o in OUTCOMES if c[o]} for kind, c in self.counts.items()
-                if any(c.values())}
+        return {
+            kind: {o: c[o] for o in OUTCOMES if c[o]}
+            for kind, c in self.counts.items()
+            if any(c.values())
+        }
 
     def lines(self) -> list[str]:
         """``3 categories added, 1 changed, 0 unchanged; 2 deactivated (not in the folder)``."""
@@ -70,18 +87,33 @@ class ImportSummary:
 
 
 #: Audit entities of back-office changes to what the folder describes.
-CONFIGURATION_ENTITIES = ("department", "group", "category", "question", "response_template",
-                          "areas", "business_calendar", "department_sla", "sla_policy",
-                          "routing_rule")
+CONFIGURATION_ENTITIES = (
+    "department",
+    "group",
+    "category",
+    "question",
+    "response_template",
+    "areas",
+    "business_calendar",
+    "department_sla",
+    "sla_policy",
+    "routing_rule",
+)
 
 
 def back_office_changes(session: Session) -> int:
     """Changes made in the back office since the last import: an import of a folder that
     lacks them undoes them (``flask city export`` first keeps them)."""
-    last = session.scalar(select(func.max(AuditEntry.created_at))
-                          .where(AuditEntry.entity == "city", AuditEntry.action == "import"))
-    query = select(func.count()).select_from(AuditEntry).where(
-        AuditEntry.entity.in_(CONFIGURATION_ENTITIES))
+    last = session.scalar(
+        select(func.max(AuditEntry.created_at)).where(
+            AuditEntry.entity == "city", AuditEntry.action == "import"
+        )
+    )
+    query = (
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.entity.in_(CONFIGURATION_ENTITIES))
+    )
     if last is not None:
         query = query.where(AuditEntry.created_at > last)
     return session.scalar(query) or 0
@@ -90,31 +122,41 @@ def back_office_changes(session: Session) -> int:
 def database_problems(session: Session, spec: CitySpec) -> list[str]:
     """What the folder asks that the database cannot take: retyping a question residents may
     have answered (deactivate it and add one with a new code instead)."""
-    categories = {c.code: c for c in session.scalars(
-        select(ServiceCategory).where(ServiceCategory.code.in_([c["code"] for c in
-                                                                 spec.categories]))
-        .options(selectinload(ServiceCategory.all_questions)))}
+    categories = {
+        c.code: c
+        for c in session.scalars(
+            select(ServiceCategory)
+            .where(ServiceCategory.code.in_([c["code"] for c in spec.categories]))
+            .options(selectinload(ServiceCategory.all_questions))
+        )
+    }
     problems = []
     for entry in spec.categories:
         category = categories.get(entry["code"])
         if category is None:
             continue
         current = {q.code: q for q in category.all_questions}
-        retyped = [(q, current[q["code"]].kind) for q in entry["questions"]
-                   if q["code"] in current and current[q["code"]].kind != q["kind"]]
-        if retyped and session.scalar(select(exists().where(
-                ServiceRequest.category_id == category.id))):
+        retyped = [
+            (q, current[q["code"]].kind)
+            for q in entry["questions"]
+            if q["code"] in current and current[q["code"]].kind != q["kind"]
+        ]
+        if retyped and session.scalar(
+            select(exists().where(ServiceRequest.category_id == category.id))
+        ):
             for question, old_kind in retyped:
                 problems.append(
                     f'{CATALOGUE}: category "{entry["code"]}", question "{question["code"]}": '
-                    f'kind cannot change from {old_kind} to {question["kind"]} once residents '
+                    f"kind cannot change from {old_kind} to {question['kind']} once residents "
                     "have filed in the category (their answers would be misread): set "
-                    "active = false on it and add a question with a new code")
+                    "active = false on it and add a question with a new code"
+                )
     return problems
 
 
-def import_city(session: Session, spec: CitySpec, *, now: datetime,
-                actor_id: int | None = None) -> ImportSummary:
+def import_city(
+    session: Session, spec: CitySpec, *, now: datetime, actor_id: int | None = None
+) -> ImportSummary:
     """Write ``spec`` (flush, no commit). Raises ``CityConfigError`` before writing anything
     when the database cannot take it (``database_problems``)."""
     problems = database_problems(session, spec)
@@ -123,16 +165,37 @@ def import_city(session: Session, spec: CitySpec, *, now: datetime,
     summary = ImportSummary()
     _profile(session, spec, summary, now)
     calendars = _calendars(session, spec.calendars, summary, now)
-    departments = _upsert(session, Department, "code", [
-        {**{k: v for k, v in d.items() if k != "calendar"},
-         "calendar_id": calendars[d["calendar"]].id if d["calendar"] else None}
-        for d in spec.departments], "departments", summary)
+    departments = _upsert(
+        session,
+        Department,
+        "code",
+        [
+            {
+                **{k: v for k, v in d.items() if k != "calendar"},
+                "calendar_id": calendars[d["calendar"]].id if d["calendar"] else None,
+            }
+            for d in spec.departments
+        ],
+        "departments",
+        summary,
+    )
     groups = _groups(session, spec.groups, summary)
-    categories = _upsert(session, ServiceCategory, "code", [
-        {**{k: v for k, v in c.items() if k not in ("group", "department", "questions")},
-         "group_id": groups[c["group"]].id, "department_id": departments[c["department"]].id}
-        for c in spec.categories], "categories", summary,
-        load=[selectinload(ServiceCategory.all_questions)])
+    categories = _upsert(
+        session,
+        ServiceCategory,
+        "code",
+        [
+            {
+                **{k: v for k, v in c.items() if k not in ("group", "department", "questions")},
+                "group_id": groups[c["group"]].id,
+                "department_id": departments[c["department"]].id,
+            }
+            for c in spec.categories
+        ],
+        "categories",
+        summary,
+        load=[selectinload(ServiceCategory.all_questions)],
+    )
     for entry in spec.categories:
         _questions(categories[entry["code"]], entry["questions"], summary)
     _delete_unused_groups(session, {g["code"] for g in spec.groups}, summary)
@@ -142,29 +205,71 @@ def import_city(session: Session, spec: CitySpec, *, now: datetime,
         return {
             "category_id": categories[entry["category"]].id if entry.get("category") else None,
             "department_id": departments[entry["department"]].id
-            if entry.get("department") else None,
+            if entry.get("department")
+            else None,
             "area_id": areas[entry["area"]].id if entry.get("area") else None,
         }
 
-    _upsert(session, SlaPolicy, "name", [
-        {**{k: v for k, v in p.items() if k not in ("category", "department", "area")},
-         **ids(p), "updated_at": now} for p in spec.policies], "policies", summary,
-        ignore=("updated_at",))
-    _upsert(session, RoutingRule, "name", [
-        {**{k: v for k, v in r.items() if k not in ("category", "department", "area")},
-         **ids(r), "updated_at": now} for r in spec.rules], "rules", summary,
-        ignore=("updated_at",))
+    _upsert(
+        session,
+        SlaPolicy,
+        "name",
+        [
+            {
+                **{k: v for k, v in p.items() if k not in ("category", "department", "area")},
+                **ids(p),
+                "updated_at": now,
+            }
+            for p in spec.policies
+        ],
+        "policies",
+        summary,
+        ignore=("updated_at",),
+    )
+    _upsert(
+        session,
+        RoutingRule,
+        "name",
+        [
+            {
+                **{k: v for k, v in r.items() if k not in ("category", "department", "area")},
+                **ids(r),
+                "updated_at": now,
+            }
+            for r in spec.rules
+        ],
+        "rules",
+        summary,
+        ignore=("updated_at",),
+    )
     _code_templates(session)
-    _upsert(session, ResponseTemplate, "code", [
-        {**{k: v for k, v in t.items() if k != "department"},
-         "department_id": departments[t["department"]].id if t["department"] else None}
-        for t in spec.templates], "templates", summary)
+    _upsert(
+        session,
+        ResponseTemplate,
+        "code",
+        [
+            {
+                **{k: v for k, v in t.items() if k != "department"},
+                "department_id": departments[t["department"]].id if t["department"] else None,
+            }
+            for t in spec.templates
+        ],
+        "templates",
+        summary,
+    )
     session.flush()
     if summary.changed_anything:
-        session.add(AuditEntry(actor_id=actor_id, entity="city", entity_id=str(PROFILE_ID),
-                               action="import", before={},
-                               after={"folder": spec.folder, **summary.as_dict()},
-                               created_at=now))
+        session.add(
+            AuditEntry(
+                actor_id=actor_id,
+                entity="city",
+                entity_id=str(PROFILE_ID),
+                action="import",
+                before={},
+                after={"folder": spec.folder, **summary.as_dict()},
+                created_at=now,
+            )
+        )
         session.flush()
     return summary
 
@@ -172,15 +277,15 @@ def import_city(session: Session, spec: CitySpec, *, now: datetime,
 def _code_templates(session: Session) -> None:
     """Templates made before they had codes get the one ``flask city export`` wrote for them
     (``template-<id>``), so importing an export finds them instead of adding copies."""
-    for template in session.scalars(select(ResponseTemplate)
-                                    .where(ResponseTemplate.code.is_(None))):
+    for template in session.scalars(
+        select(ResponseTemplate).where(ResponseTemplate.code.is_(None))
+    ):
         template.code = f"template-{template.id}"
     session.flush()
 
 
 def _differs(row: Any, values: dict[str, Any], ignore: Iterable[str] = ()) -> bool:
-    return any(getattr(row, key) != value for key, value in values.items()
-               if key not in ignore)
+    return any(getattr(row, key) != value for key, value in values.items() if key not in ignore)
 
 
 def _set(row: Any, values: dict[str, Any]) -> None:
@@ -189,9 +294,17 @@ def _set(row: Any, values: dict[str, Any]) -> None:
             setattr(row, key, value)
 
 
-def _upsert(session: Session, model: Any, key: str, entries: list[dict[str, Any]], kind: str,
-            summary: ImportSummary, *, ignore: Iterable[str] = (),
-            load: Iterable[Any] = ()) -> dict[str, Any]:
+def _upsert(
+    session: Session,
+    model: Any,
+    key: str,
+    entries: list[dict[str, Any]],
+    kind: str,
+    summary: ImportSummary,
+    *,
+    ignore: Iterable[str] = (),
+    load: Iterable[Any] = (),
+) -> dict[str, Any]:
     """Add or change each entry, matched on ``key``; deactivate active rows not listed.
     Returns the listed rows by key (flushed, so they have ids)."""
     ignore = tuple(ignore)
@@ -238,21 +351,26 @@ def _profile(session: Session, spec: CitySpec, summary: ImportSummary, now: date
         summary.note("city", "unchanged")
 
 
-def _calendars(session: Session, entries: list[dict[str, Any]], summary: ImportSummary,
-               now: datetime) -> dict[str, BusinessCalendar]:
-    rows = {c.code: c for c in session.scalars(
-        select(BusinessCalendar).options(selectinload(BusinessCalendar.closures)))}
+def _calendars(
+    session: Session, entries: list[dict[str, Any]], summary: ImportSummary, now: datetime
+) -> dict[str, BusinessCalendar]:
+    rows = {
+        c.code: c
+        for c in session.scalars(
+            select(BusinessCalendar).options(selectinload(BusinessCalendar.closures))
+        )
+    }
     for entry in entries:
         values = {k: v for k, v in entry.items() if k != "closures"}
         closures = [(c["day"], c["name"]) for c in entry["closures"]]
         calendar = rows.get(entry["code"])
         if calendar is None:
-            calendar = rows[entry["code"]] = BusinessCalendar(**values, created_at=now,
-                                                              updated_at=now)
+            calendar = rows[entry["code"]] = BusinessCalendar(
+                **values, created_at=now, updated_at=now
+            )
             session.add(calendar)
             summary.note("calendars", "added")
-        elif _differs(calendar, values) or \
-                [(c.day, c.name) for c in calendar.closures] != closures:
+        elif _differs(calendar, values) or [(c.day, c.name) for c in calendar.closures] != closures:
             _set(calendar, {**values, "updated_at": now})
             summary.note("calendars", "changed")
         else:
@@ -278,8 +396,9 @@ def _closures(calendar: BusinessCalendar, wanted: list[tuple[Any, str]], now: da
             calendar.closures.append(CalendarClosure(day=day, name=name, created_at=now))
 
 
-def _groups(session: Session, entries: list[dict[str, Any]],
-            summary: ImportSummary) -> dict[str, ServiceGroup]:
+def _groups(
+    session: Session, entries: list[dict[str, Any]], summary: ImportSummary
+) -> dict[str, ServiceGroup]:
     rows = {g.code: g for g in session.scalars(select(ServiceGroup))}
     for entry in entries:
         group = rows.get(entry["code"])
@@ -307,8 +426,9 @@ def _delete_unused_groups(session: Session, listed: set[str], summary: ImportSum
     session.flush()
 
 
-def _questions(category: ServiceCategory, entries: list[dict[str, Any]],
-               summary: ImportSummary) -> None:
+def _questions(
+    category: ServiceCategory, entries: list[dict[str, Any]], summary: ImportSummary
+) -> None:
     current = {q.code: q for q in category.all_questions}
     listed = {e["code"] for e in entries}
     for position, entry in enumerate(entries):
@@ -324,7 +444,8 @@ def _questions(category: ServiceCategory, entries: list[dict[str, Any]],
             summary.note("questions", "unchanged")
     # Questions no longer listed keep their answers: switched off, after the listed ones.
     for position, question in enumerate(
-            (q for q in category.all_questions if q.code not in listed), start=len(entries)):
+        (q for q in category.all_questions if q.code not in listed), start=len(entries)
+    ):
         if question.active or question.position != position:
             if question.active:
                 summary.note("questions", "deactivated")

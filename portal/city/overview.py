@@ -37,8 +37,9 @@ def source_file(profile: CityProfile) -> str:
     return str(PurePath(profile.source) / CITY_FILE)
 
 
-def environment_overrides(base: Settings, profile: CityProfile | None,
-                          current: Settings) -> list[Override]:
+def environment_overrides(
+    base: Settings, profile: CityProfile | None, current: Settings
+) -> list[Override]:
     """What ``base`` (the environment's settings) supplies in place of the profile's values,
     given ``current`` (the two joined, ``portal.city.profile.city_settings``). Without a
     profile everything comes from the environment: the caller says so instead."""
@@ -50,9 +51,16 @@ def environment_overrides(base: Settings, profile: CityProfile | None,
     if not profile.base_url:
         overrides.append(Override("base_url", "PORTAL_BASE_URL", current.base_url, "fills"))
     if not profile.open311_jurisdiction and base.open311_jurisdiction:
-        overrides.append(Override("open311_jurisdiction", "OPEN311_JURISDICTION",
-                                  current.open311_jurisdiction, "fills"))
+        overrides.append(
+            Override(
+                "open311_jurisdiction",
+                "OPEN311_JURISDICTION",
+                current.open311_jurisdiction,
+                "fills",
+            )
+        )
     if not profile.open311_contact and base.open311_contact:
-        overrides.append(Override("open311_contact", "OPEN311_CONTACT",
-                                  current.open311_contact, "fills"))
+        overrides.append(
+            Override("open311_contact", "OPEN311_CONTACT", current.open311_contact, "fills")
+        )
     return overrides

@@ -42,8 +42,7 @@ def city_settings(base: Settings, profile: CityProfile | None) -> Settings:
             base_url=profile.base_url or base.base_url,
             open311_jurisdiction=profile.open311_jurisdiction or base.open311_jurisdiction,
             open311_contact=profile.open311_contact or base.open311_contact,
-            logo_version=f"{int(profile.updated_at.timestamp())}"
-            if profile.logo_filename else "",
+            logo_version=f"{int(profile.updated_at.timestamp())}" if profile.logo_filename else "",
             city_translations=profile.translations or {},
         )
     host = mail_host(settings.base_url)
@@ -63,8 +62,9 @@ def mail_host(base_url: str) -> str:
 class CityCache:
     """The joined settings of one process, read again at most every ``TTL_SECONDS``."""
 
-    def __init__(self, base: Settings, db: Database, *,
-                 on_change: Callable[[Settings], None] | None = None) -> None:
+    def __init__(
+        self, base: Settings, db: Database, *, on_change: Callable[[Settings], None] | None = None
+    ) -> None:
         self.base = base
         self.db = db
         self.on_change = on_change
@@ -114,5 +114,6 @@ class CityCache:
 def _missing_table(exc: Exception) -> bool:
     """SQLite's "no such table" or PostgreSQL's undefined table (SQLSTATE 42P01)."""
     text = str(getattr(exc, "orig", exc))
-    return "no such table" in text or getattr(getattr(exc, "orig", None), "sqlstate",
-                                               None) == "42P01"
+    return (
+        "no such table" in text or getattr(getattr(exc, "orig", None), "sqlstate", None) == "42P01"
+    )

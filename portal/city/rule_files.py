@@ -14,8 +14,7 @@ from portal.catalogue.loader import Checker
 from portal.requests.models import CHANNELS
 from portal.routing.rules import parse_keywords
 
-_RULE_KEYS = {"name", "category", "area", "channel", "keywords", "department", "active",
-              "position"}
+_RULE_KEYS = {"name", "category", "area", "channel", "keywords", "department", "active", "position"}
 _TEMPLATE_KEYS = {"code", "title", "body", "department", "active", "translations", "position"}
 
 
@@ -35,8 +34,9 @@ def read_rules(data: dict[str, Any], check: Checker) -> list[dict[str, Any]]:
             rule[key] = check.code(where, raw[key], what=key) if raw.get(key) else None
         channel = raw.get("channel")
         if channel is not None and channel not in CHANNELS:
-            check.add(where, f'channel {channel!r} is unknown (expected one of '
-                             f'{", ".join(CHANNELS)})')
+            check.add(
+                where, f"channel {channel!r} is unknown (expected one of {', '.join(CHANNELS)})"
+            )
         rule["channel"] = channel if channel in CHANNELS else None
         keywords = raw.get("keywords", [])
         if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
@@ -62,13 +62,16 @@ def read_templates(data: dict[str, Any], check: Checker) -> list[dict[str, Any]]
             "title": check.text(where, raw, "title", required=True, max_len=120),
             "body": check.text(where, raw, "body", required=True, max_len=5000),
             "department": check.code(where, department, what="department")
-            if department is not None else None,
+            if department is not None
+            else None,
             "active": check.flag(where, raw, "active", True),
             "position": check.whole(where, raw, "position", index),
             "translations": check.translations(where, raw, {"title", "body"}),
         }
-        for text in [template["body"], *(t.get("body", "") for t in
-                                         template["translations"].values())]:
+        for text in [
+            template["body"],
+            *(t.get("body", "") for t in template["translations"].values()),
+        ]:
             problem = placeholder_problem(text)
             if problem:
                 check.add(where, problem)

@@ -38,8 +38,11 @@ def _rows(profile: CityProfile) -> list[Row]:
         Row(_("Contact line"), profile.contact, "contact"),
         Row(_("Emergency number"), profile.emergency_number, "emergency_number"),
         Row(_("Time zone"), profile.timezone, "timezone"),
-        Row(_("Languages"), ", ".join(_language(c) for c in profile.languages or ["en"]),
-            "languages"),
+        Row(
+            _("Languages"),
+            ", ".join(_language(c) for c in profile.languages or ["en"]),
+            "languages",
+        ),
         Row(_("Default language"), _language(profile.default_language), "default_language"),
         Row(_("Base URL"), profile.base_url, "base_url"),
         Row(_("Open311 jurisdiction"), profile.open311_jurisdiction, "[open311] jurisdiction"),
@@ -55,8 +58,11 @@ def _translations(profile: CityProfile) -> list[tuple[str, list[Row]]]:
     labels = {"name": _("Name"), "short_name": _("Short name"), "contact": _("Contact line")}
     result = []
     for locale, texts in sorted((profile.translations or {}).items()):
-        rows = [Row(labels[key], texts[key], f"translations.{locale}.{key}")
-                for key in _TRANSLATED if texts.get(key)]
+        rows = [
+            Row(labels[key], texts[key], f"translations.{locale}.{key}")
+            for key in _TRANSLATED
+            if texts.get(key)
+        ]
         if rows:
             result.append((_language(locale), rows))
     return result
@@ -86,12 +92,17 @@ def overview_page() -> Any:
     else:
         base = current_app.extensions["portal.settings"]
         context.update(
-            rows=_rows(profile), translations=_translations(profile),
-            source_file=overview.source_file(profile), folder=profile.source or "FOLDER",
+            rows=_rows(profile),
+            translations=_translations(profile),
+            source_file=overview.source_file(profile),
+            folder=profile.source or "FOLDER",
             logo_version=current.logo_version if profile.logo_filename else "",
             overrides=overview.environment_overrides(base, profile, current),
-            setting_names={"mail_from": _("Sender of emails"), "base_url": _("Base URL"),
-                           "open311_jurisdiction": _("Open311 jurisdiction"),
-                           "open311_contact": _("Open311 contact")})
+            setting_names={
+                "mail_from": _("Sender of emails"),
+                "base_url": _("Base URL"),
+                "open311_jurisdiction": _("Open311 jurisdiction"),
+                "open311_contact": _("Open311 contact"),
+            },
+        )
     return render_template("city_admin/overview.html", **context)
-

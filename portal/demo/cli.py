@@ -16,10 +16,17 @@ demo_cli = AppGroup("demo", help="Demo data.")
 
 @demo_cli.command("load")
 @click.option("--seed", default=2026, show_default=True, help="Random seed of the demo city.")
-@click.option("--requests", "size", default=DEFAULT_SIZE, show_default=True,
-              type=click.IntRange(0, 20_000), help="How many requests to generate.")
-@click.option("--allow-production", is_flag=True,
-              help="Load demo data even though PORTAL_ENV is production.")
+@click.option(
+    "--requests",
+    "size",
+    default=DEFAULT_SIZE,
+    show_default=True,
+    type=click.IntRange(0, 20_000),
+    help="How many requests to generate.",
+)
+@click.option(
+    "--allow-production", is_flag=True, help="Load demo data even though PORTAL_ENV is production."
+)
 def load(seed: int, size: int, allow_production: bool) -> None:
     """Load demo data (a second run adds nothing).
 
@@ -27,8 +34,10 @@ def load(seed: int, size: int, allow_production: bool) -> None:
     """
     settings = current_app.extensions["portal.city"].settings()
     if settings.is_production and not allow_production:
-        raise click.ClickException("Refusing to load demo accounts and requests into a "
-                                   "production database (use --allow-production to insist).")
+        raise click.ClickException(
+            "Refusing to load demo accounts and requests into a "
+            "production database (use --allow-production to insist)."
+        )
     password = os.environ.get("PORTAL_DEMO_PASSWORD") or DEMO_PASSWORD
     try:
         with current_app.extensions["portal.db"].transaction() as session:
@@ -36,28 +45,35 @@ def load(seed: int, size: int, allow_production: bool) -> None:
     except CityConfigError as exc:
         raise click.ClickException(str(exc)) from exc
     current_app.extensions["portal.city"].clear()
-    click.echo(format_summary(summary, city=current_app.extensions["portal.city"].settings()
-                              .city_name))
+    click.echo(
+        format_summary(summary, city=current_app.extensions["portal.city"].settings().city_name)
+    )
 
 
 def format_summary(summary: DemoSummary, *, city: str) -> str:
     """What was loaded, then the demo log-ins table."""
     lines = [f"{city} demo data"]
     if summary.city is None:
-        lines.append("  Configuration: already in place (`flask city import portal/demo/city` "
-                     "applies the folder again)")
+        lines.append(
+            "  Configuration: already in place (`flask city import portal/demo/city` "
+            "applies the folder again)"
+        )
     else:
-        lines += ["  Configuration (portal/demo/city):",
-                  *(f"    {line}" for line in summary.city.lines())]
+        lines += [
+            "  Configuration (portal/demo/city):",
+            *(f"    {line}" for line in summary.city.lines()),
+        ]
     lines += [
         f"  Users added: {summary.users_added}",
     ]
     if summary.already_loaded:
         lines.append("  Requests: the demo requests were already loaded; none added.")
     else:
-        lines.append(f"  Requests added: {summary.requests_added} "
-                     f"({summary.events_added} timeline entries, "
-                     f"{summary.supports_added} supporters)")
+        lines.append(
+            f"  Requests added: {summary.requests_added} "
+            f"({summary.events_added} timeline entries, "
+            f"{summary.supports_added} supporters)"
+        )
     if summary.surveys_added:
         lines.append(f"  Survey responses added: {summary.surveys_added}")
     if summary.programmes_added:
@@ -66,12 +82,15 @@ def format_summary(summary: DemoSummary, *, city: str) -> str:
         lines.append("Nothing was added: the demo data is already in place.")
     lines += ["", "Demo log-ins (every account has the same password):", ""]
     rows = [("Email", "Role", "Department", "Password")]
-    rows += [(login.email, login.role, login.department or "-", summary.password)
-             for login in summary.logins]
+    rows += [
+        (login.email, login.role, login.department or "-", summary.password)
+        for login in summary.logins
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for index, row in enumerate(rows):
-        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-                     .rstrip())
+        lines.append(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
         if index == 0:
             lines.append("  ".join("-" * width for width in widths))
     return "\n".join(lines)

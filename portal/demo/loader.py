@@ -48,10 +48,14 @@ STAFF_DOMAIN = "riverton.example"
 
 #: Names for each department's supervisor and agent, in department-code order.
 STAFF_NAMES = [
-    ("Grace Holloway", "Marcus Reed"), ("Denise Park", "Luis Ortega"),
-    ("Raymond Cho", "Tasha Green"), ("Helen Brooks", "Samuel Ortiz"),
-    ("Victor Nash", "Imani Carter"), ("Olivia Grant", "Peter Novak"),
-    ("Sandra Kim", "Andre Lewis"), ("Frank Duarte", "Nina Patel"),
+    ("Grace Holloway", "Marcus Reed"),
+    ("Denise Park", "Luis Ortega"),
+    ("Raymond Cho", "Tasha Green"),
+    ("Helen Brooks", "Samuel Ortiz"),
+    ("Victor Nash", "Imani Carter"),
+    ("Olivia Grant", "Peter Novak"),
+    ("Sandra Kim", "Andre Lewis"),
+    ("Frank Duarte", "Nina Patel"),
 ]
 #: Demo residents who file with an account: (email, name, phone, locale).
 RESIDENTS = [
@@ -88,13 +92,23 @@ class DemoSummary:
 
     @property
     def added_anything(self) -> bool:
-        return bool((self.city is not None and self.city.changed_anything)
-                    or self.users_added or self.requests_added
-                    or self.surveys_added or self.programmes_added)
+        return bool(
+            (self.city is not None and self.city.changed_anything)
+            or self.users_added
+            or self.requests_added
+            or self.surveys_added
+            or self.programmes_added
+        )
 
 
-def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
-              size: int = DEFAULT_SIZE, password: str = DEMO_PASSWORD) -> DemoSummary:
+def load_demo(
+    session: Session,
+    settings: Settings,
+    *,
+    seed: int = 2026,
+    size: int = DEFAULT_SIZE,
+    password: str = DEMO_PASSWORD,
+) -> DemoSummary:
     """Load the demo city (flush, no commit). Raises ``CityConfigError`` if the shipped
     configuration folder is broken."""
     now = clock.now()
@@ -103,21 +117,27 @@ def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
         city = import_city(session, read_folder(CITY_DIR), now=now)
     already = session.scalar(select(User.id).where(User.email == ADMIN_EMAIL)) is not None
     departments = list(session.scalars(select(Department).order_by(Department.code)))
-    crews, residents, logins, added = _ensure_users(session, departments, password,
-                                                    joined=now - timedelta(days=150))
-    summary = DemoSummary(city=city, password=password, logins=logins, users_added=added,
-                          already_loaded=already)
+    crews, residents, logins, added = _ensure_users(
+        session, departments, password, joined=now - timedelta(days=150)
+    )
+    summary = DemoSummary(
+        city=city, password=password, logins=logins, users_added=added, already_loaded=already
+    )
     if already or size <= 0:
         # A demo loaded before surveys existed gets its answers once.
         summary.surveys_added = load_surveys(session, settings, seed=seed, now=now)
-        summary.programmes_added = load_programmes(session, settings, seed=seed, now=now,
-                                                   password=password, residents=residents)
+        summary.programmes_added = load_programmes(
+            session, settings, seed=seed, now=now, password=password, residents=residents
+        )
         return summary
     rng = random.Random(seed)
-    categories = list(session.scalars(
-        select(ServiceCategory).where(ServiceCategory.active.is_(True))
-        .options(selectinload(ServiceCategory.questions))
-    ))
+    categories = list(
+        session.scalars(
+            select(ServiceCategory)
+            .where(ServiceCategory.active.is_(True))
+            .options(selectinload(ServiceCategory.questions))
+        )
+    )
     area_rows = list(session.scalars(select(Area)))
     plans = Planner(rng, now, categories, area_rows, residents).plans(size)
     _insert(session, settings, plans)
@@ -125,13 +145,19 @@ def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
     # The clocks look these up thousands of times: holding them keeps them in the session's
     # (weak) identity map, so each look-up is a dictionary hit rather than a query.
     policies = list(session.scalars(select(SlaPolicy)))
-    held = [*session.scalars(select(BusinessCalendar)
-                             .options(selectinload(BusinessCalendar.closures))), *policies]
+    held = [
+        *session.scalars(select(BusinessCalendar).options(selectinload(BusinessCalendar.closures))),
+        *policies,
+    ]
     writer = TimelineWriter(
-        session, rng, crews,
-        pause_statuses=frozenset(status for policy in policies if policy.active
-                                 for status in policy.pause_statuses),
-        hours={d.id: department_calendar(session, d.id) for d in departments})
+        session,
+        rng,
+        crews,
+        pause_statuses=frozenset(
+            status for policy in policies if policy.active for status in policy.pause_statuses
+        ),
+        hours={d.id: department_calendar(session, d.id) for d in departments},
+    )
     try:
         for plan in plans:
             assert plan.request is not None
@@ -141,21 +167,27 @@ def load_demo(session: Session, settings: Settings, *, seed: int = 2026,
     assert plans[0].request is not None  # the first written: the lowest id
     settle(session, first_request_id=plans[0].request.id, now=now)
     del held
-    supports = sum(add_supports(session, rng, p.request, residents, now)
-                   for p in plans if p.request is not None)
+    supports = sum(
+        add_supports(session, rng, p.request, residents, now)
+        for p in plans
+        if p.request is not None
+    )
     session.flush()
     summary.requests_added = len(plans)
-    summary.events_added = (session.scalar(select(func.count()).select_from(Event)) or 0) \
-        - events_before
+    summary.events_added = (
+        session.scalar(select(func.count()).select_from(Event)) or 0
+    ) - events_before
     summary.supports_added = supports
     summary.surveys_added = load_surveys(session, settings, seed=seed, now=now)
-    summary.programmes_added = load_programmes(session, settings, seed=seed, now=now,
-                                               password=password, residents=residents)
+    summary.programmes_added = load_programmes(
+        session, settings, seed=seed, now=now, password=password, residents=residents
+    )
     return summary
 
 
-def _ensure_users(session: Session, departments: list[Department], password: str, *,
-                  joined: datetime) -> tuple[dict[int, Crew], list[User], list[DemoLogin], int]:
+def _ensure_users(
+    session: Session, departments: list[Department], password: str, *, joined: datetime
+) -> tuple[dict[int, Crew], list[User], list[DemoLogin], int]:
     """Create the demo accounts that are missing (one password hash for all of them)."""
     wanted: list[tuple[str, str, str, Department | None, str, str]] = [
         (ADMIN_EMAIL, "Alex Morgan", "admin", None, "", "en"),
@@ -163,22 +195,41 @@ def _ensure_users(session: Session, departments: list[Department], password: str
     ]
     for index, department in enumerate(departments):
         supervisor, agent = STAFF_NAMES[index % len(STAFF_NAMES)]
-        wanted.append((f"{department.code}.supervisor@{STAFF_DOMAIN}", supervisor, "supervisor",
-                       department, "", "en"))
-        wanted.append((f"{department.code}.agent@{STAFF_DOMAIN}", agent, "agent", department,
-                       "", "en"))
-    wanted += [(email, name, "resident", None, phone, locale)
-               for email, name, phone, locale in RESIDENTS]
-    existing = {u.email: u for u in session.scalars(
-        select(User).where(User.email.in_([w[0] for w in wanted])))}
+        wanted.append(
+            (
+                f"{department.code}.supervisor@{STAFF_DOMAIN}",
+                supervisor,
+                "supervisor",
+                department,
+                "",
+                "en",
+            )
+        )
+        wanted.append(
+            (f"{department.code}.agent@{STAFF_DOMAIN}", agent, "agent", department, "", "en")
+        )
+    wanted += [
+        (email, name, "resident", None, phone, locale) for email, name, phone, locale in RESIDENTS
+    ]
+    existing = {
+        u.email: u
+        for u in session.scalars(select(User).where(User.email.in_([w[0] for w in wanted])))
+    }
     password_hash = ""
     added = 0
     for email, name, role, _department, phone, locale in wanted:
         if email in existing:
             continue
         password_hash = password_hash or generate_password_hash(password)
-        existing[email] = User(email=email, name=name, role=role, phone=phone, locale=locale,
-                               password_hash=password_hash, created_at=joined)
+        existing[email] = User(
+            email=email,
+            name=name,
+            role=role,
+            phone=phone,
+            locale=locale,
+            password_hash=password_hash,
+            created_at=joined,
+        )
         session.add(existing[email])
         added += 1
     session.flush()
@@ -191,25 +242,36 @@ def _ensure_users(session: Session, departments: list[Department], password: str
         )
     _ensure_memberships(session, crews)
     residents = [existing[r[0]] for r in RESIDENTS]
-    logins = [DemoLogin(email=email, name=existing[email].name, role=existing[email].role,
-                        department=department.name if department else "")
-              for email, _name, _role, department, _phone, _locale in wanted]
+    logins = [
+        DemoLogin(
+            email=email,
+            name=existing[email].name,
+            role=existing[email].role,
+            department=department.name if department else "",
+        )
+        for email, _name, _role, department, _phone, _locale in wanted
+    ]
     return crews, residents, logins, added
 
 
 def _ensure_memberships(session: Session, crews: dict[int, Crew]) -> None:
     """Each department's demo agent and supervisor work there (added when missing)."""
     wanted = {(crew.agent.id, department_id): "agent" for department_id, crew in crews.items()}
-    wanted |= {(crew.supervisor.id, department_id): "supervisor"
-               for department_id, crew in crews.items()}
+    wanted |= {
+        (crew.supervisor.id, department_id): "supervisor" for department_id, crew in crews.items()
+    }
     user_ids = {user_id for user_id, _department_id in wanted}
-    present = {(row.user_id, row.department_id) for row in session.execute(
-        select(StaffMembership.user_id, StaffMembership.department_id)
-        .where(StaffMembership.user_id.in_(user_ids)))}
+    present = {
+        (row.user_id, row.department_id)
+        for row in session.execute(
+            select(StaffMembership.user_id, StaffMembership.department_id).where(
+                StaffMembership.user_id.in_(user_ids)
+            )
+        )
+    }
     for (user_id, department_id), role in wanted.items():
         if (user_id, department_id) not in present:
-            session.add(StaffMembership(user_id=user_id, department_id=department_id,
-                                        role=role))
+            session.add(StaffMembership(user_id=user_id, department_id=department_id, role=role))
     session.flush()
 
 

@@ -25,18 +25,41 @@ TZ = ZoneInfo("America/Chicago")
 DAY = timedelta(days=1)
 
 #: Share of each final status among the demo requests (most old ones are closed).
-STATUS_WEIGHTS = {"new": 30, "acknowledged": 28, "in_progress": 45, "waiting_on_resident": 15,
-                  "waiting_on_third_party": 12, "scheduled": 14, "resolved": 45, "closed": 140,
-                  "rejected": 20, "duplicate": 27}
+STATUS_WEIGHTS = {
+    "new": 30,
+    "acknowledged": 28,
+    "in_progress": 45,
+    "waiting_on_resident": 15,
+    "waiting_on_third_party": 12,
+    "scheduled": 14,
+    "resolved": 45,
+    "closed": 140,
+    "rejected": 20,
+    "duplicate": 27,
+}
 #: How many days ago a request with that final status was filed (the story has to fit).
-AGE_DAYS = {"new": (0.02, 4), "acknowledged": (0.5, 10), "in_progress": (1.5, 30),
-            "waiting_on_resident": (2, 30), "waiting_on_third_party": (3, 40),
-            "scheduled": (1, 20), "resolved": (2, 15), "closed": (24, 120),
-            "rejected": (1, 120), "duplicate": (1, 120)}
+AGE_DAYS = {
+    "new": (0.02, 4),
+    "acknowledged": (0.5, 10),
+    "in_progress": (1.5, 30),
+    "waiting_on_resident": (2, 30),
+    "waiting_on_third_party": (3, 40),
+    "scheduled": (1, 20),
+    "resolved": (2, 15),
+    "closed": (24, 120),
+    "rejected": (1, 120),
+    "duplicate": (1, 120),
+}
 CHANNEL_WEIGHTS = {"web": 62, "mobile": 18, "phone": 12, "api": 4, "walk_in": 2, "email": 2}
 #: When residents file (local hour -> weight).
-FILING_HOURS = {h: w for h, w in zip(range(24), (1, 1, 1, 1, 1, 2, 4, 7, 9, 9, 8, 8, 8, 8, 8, 8,
-                                                 8, 9, 9, 8, 7, 5, 3, 2), strict=True)}
+FILING_HOURS = {
+    h: w
+    for h, w in zip(
+        range(24),
+        (1, 1, 1, 1, 1, 2, 4, 7, 9, 9, 8, 8, 8, 8, 8, 8, 8, 9, 9, 8, 7, 5, 3, 2),
+        strict=True,
+    )
+}
 
 
 @dataclass
@@ -76,8 +99,14 @@ class Plan:
 class Planner:
     """Draws every demo request from ``rng`` for the given catalogue, areas and residents."""
 
-    def __init__(self, rng: random.Random, now: datetime, categories: list[ServiceCategory],
-                 areas: list[Area], residents: list[User]) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        now: datetime,
+        categories: list[ServiceCategory],
+        areas: list[Area],
+        residents: list[User],
+    ) -> None:
         self.rng = rng
         self.now = now
         self.categories = sorted(categories, key=lambda c: c.code)
@@ -151,8 +180,9 @@ class Planner:
         weights = [content.AREA_WEIGHTS.get(a.code, 2) for a in self.areas]
         return self.rng.choices(self.areas, weights=weights)[0]
 
-    def point_in(self, area: Area, near: tuple[float, float] | None = None,
-                 spread: float = 0.0003) -> tuple[float, float]:
+    def point_in(
+        self, area: Area, near: tuple[float, float] | None = None, spread: float = 0.0003
+    ) -> tuple[float, float]:
         """A random (lat, lon) strictly inside ``area``, near ``near`` when given."""
         geometry = self.shapes[area.id]
         for _ in range(1000):
@@ -174,8 +204,9 @@ class Planner:
         rng = self.rng
         if channel in ("web", "mobile") and self.residents and rng.random() < 0.2:
             user = rng.choice(self.residents)
-            return Reporter(user=user, name=user.name, email=user.email, phone=user.phone,
-                            locale=user.locale)
+            return Reporter(
+                user=user, name=user.name, email=user.email, phone=user.phone, locale=user.locale
+            )
         spanish = rng.random() < 0.1
         first = rng.choice(content.SPANISH_FIRST_NAMES if spanish else content.FIRST_NAMES)
         last = rng.choice(content.SPANISH_LAST_NAMES if spanish else content.LAST_NAMES)
@@ -186,8 +217,9 @@ class Planner:
             email = f"{_ascii(first)}.{_ascii(last)}{rng.randrange(10, 99)}@example.net"
         if not (email or phone):
             email = f"{_ascii(first)}.{_ascii(last)}@example.net"
-        return Reporter(name=f"{first} {last}", email=email, phone=phone,
-                        locale="es" if spanish else "en")
+        return Reporter(
+            name=f"{first} {last}", email=email, phone=phone, locale="es" if spanish else "en"
+        )
 
     def _description(self, plan: Plan, avoid: str = "") -> str:
         """What the reporter wrote (``avoid``: not word for word what someone else wrote)."""
@@ -199,8 +231,10 @@ class Planner:
         else:
             templates = content.DESCRIPTIONS.get(code) or [f"{plan.category.name} near {{street}}."]
         park = content.PARKS.get(plan.area.code, "the park")
-        texts = [t.format(street=plan.street, cross=plan.cross, num=plan.number, park=park)
-                 for t in templates]
+        texts = [
+            t.format(street=plan.street, cross=plan.cross, num=plan.number, park=park)
+            for t in templates
+        ]
         return self.rng.choice([t for t in texts if t != avoid] or texts)
 
     def answers(self, category: ServiceCategory, filed: datetime, area: Area) -> dict[str, Any]:
@@ -267,11 +301,15 @@ class Planner:
         if status == "waiting_on_resident":
             return [*maybe(0.7, "ack"), *maybe(0.4, "start"), "question"]
         if status == "waiting_on_third_party":  # the utility company, a contractor, the state
-            return [*maybe(0.8, "ack"), *maybe(0.5, "start"), *maybe(0.2, "internal"),
-                    "third_party", *maybe(0.3, "comment_resident")]
+            return [
+                *maybe(0.8, "ack"),
+                *maybe(0.5, "start"),
+                *maybe(0.2, "internal"),
+                "third_party",
+                *maybe(0.3, "comment_resident"),
+            ]
         if status == "scheduled":  # the work is booked for a day that has not come yet
-            return [*maybe(0.8, "ack"), *maybe(0.3, "start"), "schedule",
-                    *maybe(0.2, "internal")]
+            return [*maybe(0.8, "ack"), *maybe(0.3, "start"), "schedule", *maybe(0.2, "internal")]
         if status == "rejected":
             return [*maybe(0.4, "ack"), *maybe(0.3, "internal"), "reject"]
         if status == "duplicate":
@@ -279,12 +317,23 @@ class Planner:
         if status == "in_progress":
             if rng.random() < 0.08:  # fixed, then reopened by the reporter
                 return ["ack", "start", "resolve", "reopen", *maybe(0.5, "internal")]
-            return [*maybe(0.85, "ack"), "start", *maybe(0.1, "question", "answer"),
-                    *maybe(0.08, "third_party", "resume"), *maybe(0.4, "internal"),
-                    *maybe(0.2, "comment_staff"), *maybe(0.1, "comment_resident")]
-        story = [*maybe(0.85, "ack"), *maybe(0.8, "start"), *maybe(0.12, "question", "answer"),
-                 *maybe(0.1, "third_party", "resume"), *maybe(0.3, "internal"),
-                 *maybe(0.08, "comment_resident")]
+            return [
+                *maybe(0.85, "ack"),
+                "start",
+                *maybe(0.1, "question", "answer"),
+                *maybe(0.08, "third_party", "resume"),
+                *maybe(0.4, "internal"),
+                *maybe(0.2, "comment_staff"),
+                *maybe(0.1, "comment_resident"),
+            ]
+        story = [
+            *maybe(0.85, "ack"),
+            *maybe(0.8, "start"),
+            *maybe(0.12, "question", "answer"),
+            *maybe(0.1, "third_party", "resume"),
+            *maybe(0.3, "internal"),
+            *maybe(0.08, "comment_resident"),
+        ]
         # Some work was booked for a day and done that day.
         story += ["schedule", "resolve"] if rng.random() < 0.15 else ["resolve"]
         if rng.random() < 0.06:
@@ -293,8 +342,13 @@ class Planner:
 
     def _make_duplicate(self, plan: Plan, plans: list[Plan]) -> None:
         """Point ``plan`` at an earlier public report of the same problem and copy its place."""
-        originals = [p for p in plans if p.status not in ("duplicate", "rejected")
-                     and p.category is not None and not p.category.private]
+        originals = [
+            p
+            for p in plans
+            if p.status not in ("duplicate", "rejected")
+            and p.category is not None
+            and not p.category.private
+        ]
         if not originals:
             plan.status, plan.script = "rejected", ["reject"]
             return
@@ -304,8 +358,10 @@ class Planner:
             original = self.rng.choice(recent or earlier)
         else:
             original = min(originals, key=lambda p: p.created_at)
-            plan.created_at = min(original.created_at + timedelta(hours=self.rng.uniform(1, 72)),
-                                  self.now - timedelta(minutes=30))
+            plan.created_at = min(
+                original.created_at + timedelta(hours=self.rng.uniform(1, 72)),
+                self.now - timedelta(minutes=30),
+            )
         plan.duplicate_of = original
         plan.category = original.category
         plan.area = original.area

@@ -22,10 +22,18 @@ from portal.sla import service as sla
 from portal.sla.models import LIVE_STAGES, SlaClock
 
 #: The task's status for each case status (closed work is done, refused work cancelled).
-TASK_STATUS = {"new": "open", "acknowledged": "open", "in_progress": "in_progress",
-               "waiting_on_resident": "waiting", "waiting_on_third_party": "waiting",
-               "scheduled": "in_progress", "resolved": "done", "closed": "done",
-               "rejected": "cancelled", "duplicate": "cancelled"}
+TASK_STATUS = {
+    "new": "open",
+    "acknowledged": "open",
+    "in_progress": "in_progress",
+    "waiting_on_resident": "waiting",
+    "waiting_on_third_party": "waiting",
+    "scheduled": "in_progress",
+    "resolved": "done",
+    "closed": "done",
+    "rejected": "cancelled",
+    "duplicate": "cancelled",
+}
 CLOSED_TASK = ("done", "cancelled")
 
 
@@ -37,8 +45,15 @@ class CaseWork:
     closes, nor enters or leaves a pause changes no clock, so it is not synced (the load makes
     thousands of moves; this keeps it fast)."""
 
-    def __init__(self, session: Session, request: ServiceRequest, *, title: str,
-                 assignee_id: int | None, pause_statuses: frozenset[str]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        request: ServiceRequest,
+        *,
+        title: str,
+        assignee_id: int | None,
+        pause_statuses: frozenset[str],
+    ) -> None:
         self.session = session
         self.request = request
         self.title = title
@@ -50,14 +65,21 @@ class CaseWork:
 
     def _state(self) -> tuple[bool, bool]:
         """Whether the case is open, and whether its clocks would be paused."""
-        return self.request.is_open, (self.request.status in self.pause_statuses
-                                      or self.task.status == "waiting")
+        return self.request.is_open, (
+            self.request.status in self.pause_statuses or self.task.status == "waiting"
+        )
 
     def _new_task(self, at: datetime) -> Task:
-        task = Task(request_id=self.request.id, department_id=self.request.department_id,
-                    assignee_id=self.assignee_id, title=self.title,
-                    status=TASK_STATUS[self.request.status], is_open=True, created_at=at,
-                    updated_at=at)
+        task = Task(
+            request_id=self.request.id,
+            department_id=self.request.department_id,
+            assignee_id=self.assignee_id,
+            title=self.title,
+            status=TASK_STATUS[self.request.status],
+            is_open=True,
+            created_at=at,
+            updated_at=at,
+        )
         self.session.add(task)
         self.session.flush()
         return task
@@ -91,8 +113,11 @@ def settle(session: Session, *, first_request_id: int, now: datetime) -> int:
     """Mark the thresholds the demo's live clocks have already crossed as fired, without
     telling anyone (the sweep would otherwise notify for months of replayed time). Returns
     how many clocks were settled."""
-    live = session.scalars(select(SlaClock).where(SlaClock.request_id >= first_request_id,
-                                                  SlaClock.stage.in_(LIVE_STAGES)))
+    live = session.scalars(
+        select(SlaClock).where(
+            SlaClock.request_id >= first_request_id, SlaClock.stage.in_(LIVE_STAGES)
+        )
+    )
     count = 0
     for clock in live:
         clocks.catch_up(clock, sla.calendar_for(session, clock), now)

@@ -34,30 +34,51 @@ TRIGGER = "request_resolved"
 ANSWER_RATE = 0.62
 #: How each department's residents tend to feel, by department code (default 0): added to a
 #: 1-5 satisfaction drawn around 4.
-MOOD = {"streets": -1, "transportation": -1, "sanitation": 1, "parks": 1, "water": 0,
-        "code-enforcement": -1, "police-nonemergency": 0}
+MOOD = {
+    "streets": -1,
+    "transportation": -1,
+    "sanitation": 1,
+    "parks": 1,
+    "water": 0,
+    "code-enforcement": -1,
+    "police-nonemergency": 0,
+}
 COMMENT_SHARE = 0.4
 COMMENTS = {
     "en": {
-        "good": ["Fixed within two days. Thank you!", "The crew was friendly and tidy.",
-                 "Quicker than I expected, and the updates were clear.",
-                 "Great job, the street is safe again.",
-                 "I liked being able to follow the request online."],
-        "middle": ["It was fixed eventually, but nobody told me when the crew would come.",
-                   "Took longer than the date you gave me.",
-                   "Only half of the problem was dealt with.",
-                   "Fine, but I had to call twice to find out what was happening."],
-        "bad": ["Three weeks for a simple repair is too long.",
-                "The repair already looks like it will not last the winter.",
-                "I was told it was resolved but I am not sure anyone came."],
+        "good": [
+            "Fixed within two days. Thank you!",
+            "The crew was friendly and tidy.",
+            "Quicker than I expected, and the updates were clear.",
+            "Great job, the street is safe again.",
+            "I liked being able to follow the request online.",
+        ],
+        "middle": [
+            "It was fixed eventually, but nobody told me when the crew would come.",
+            "Took longer than the date you gave me.",
+            "Only half of the problem was dealt with.",
+            "Fine, but I had to call twice to find out what was happening.",
+        ],
+        "bad": [
+            "Three weeks for a simple repair is too long.",
+            "The repair already looks like it will not last the winter.",
+            "I was told it was resolved but I am not sure anyone came.",
+        ],
     },
     "es": {
-        "good": ["Lo arreglaron en dos días. ¡Gracias!", "El equipo fue amable y ordenado.",
-                 "Más rápido de lo que esperaba y con avisos claros."],
-        "middle": ["Se arregló, pero nadie me avisó cuándo vendría el equipo.",
-                   "Tardó más de la fecha que me dieron."],
-        "bad": ["Tres semanas para una reparación sencilla es demasiado.",
-                "Me dijeron que estaba resuelto, pero no sé si vino alguien."],
+        "good": [
+            "Lo arreglaron en dos días. ¡Gracias!",
+            "El equipo fue amable y ordenado.",
+            "Más rápido de lo que esperaba y con avisos claros.",
+        ],
+        "middle": [
+            "Se arregló, pero nadie me avisó cuándo vendría el equipo.",
+            "Tardó más de la fecha que me dieron.",
+        ],
+        "bad": [
+            "Tres semanas para una reparación sencilla es demasiado.",
+            "Me dijeron que estaba resuelto, pero no sé si vino alguien.",
+        ],
     },
 }
 
@@ -66,16 +87,25 @@ def load_surveys(session: Session, settings: Settings, *, seed: int, now: dateti
     """Invite the reporters of the resolved demo cases and record their answers (flush, no
     commit). Returns how many responses were added (0 when already loaded)."""
     definition = definition_for(TRIGGER)
-    if definition is None or session.scalar(
-            select(SurveyInvitation.id).where(SurveyInvitation.survey_key == definition.key)
-            .limit(1)) is not None:
+    if (
+        definition is None
+        or session.scalar(
+            select(SurveyInvitation.id)
+            .where(SurveyInvitation.survey_key == definition.key)
+            .limit(1)
+        )
+        is not None
+    ):
         return 0
     cases = session.execute(
         select(ServiceRequest, User.role, User.email, User.locale)
         .outerjoin(User, User.id == ServiceRequest.reporter_id)
-        .where(ServiceRequest.status.in_(("resolved", "closed")),
-               ServiceRequest.resolved_at.is_not(None))
-        .order_by(ServiceRequest.resolved_at, ServiceRequest.id)).all()
+        .where(
+            ServiceRequest.status.in_(("resolved", "closed")),
+            ServiceRequest.resolved_at.is_not(None),
+        )
+        .order_by(ServiceRequest.resolved_at, ServiceRequest.id)
+    ).all()
     if not cases:
         return 0
     rng = random.Random(f"surveys-{seed}")
@@ -100,27 +130,42 @@ def load_surveys(session: Session, settings: Settings, *, seed: int, now: dateti
         send_after = resolved_at + delay
         sent = send_after + timedelta(minutes=rng.randint(1, 20))
         invitation = SurveyInvitation(
-            survey_key=definition.key, survey_version_id=version.id, request_id=case.id,
-            email=email, user_id=case.reporter_id,
+            survey_key=definition.key,
+            survey_version_id=version.id,
+            request_id=case.id,
+            email=email,
+            user_id=case.reporter_id,
             locale=locale if locale in settings.languages else "en",
             token_hash=hashlib.sha256(rng.randbytes(32)).hexdigest(),
-            state="pending" if sent > now else "sent", send_after=send_after,
-            sent_at=sent if sent <= now else None, expires_at=send_after + expiry,
-            department_id=case.department_id, category_id=case.category_id,
-            created_at=resolved_at)
+            state="pending" if sent > now else "sent",
+            send_after=send_after,
+            sent_at=sent if sent <= now else None,
+            expires_at=send_after + expiry,
+            department_id=case.department_id,
+            category_id=case.category_id,
+            created_at=resolved_at,
+        )
         session.add(invitation)
         answered = sent + timedelta(minutes=rng.randint(20, 4 * 24 * 60))
         if invitation.state == "sent" and answered <= now and rng.random() < ANSWER_RATE:
             invitation.state, invitation.answered_at = "answered", answered
             session.flush()
-            values = _answers(definition, rng, moods.get(case.department_id, 0),
-                              invitation.locale)
-            session.add(SurveyResponse(
-                invitation_id=invitation.id, survey_key=definition.key,
-                survey_version_id=version.id, version=definition.version,
-                request_id=case.id, department_id=case.department_id,
-                category_id=case.category_id, locale=invitation.locale, answers=values,
-                created_at=answered, **measures(definition, values)))
+            values = _answers(definition, rng, moods.get(case.department_id, 0), invitation.locale)
+            session.add(
+                SurveyResponse(
+                    invitation_id=invitation.id,
+                    survey_key=definition.key,
+                    survey_version_id=version.id,
+                    version=definition.version,
+                    request_id=case.id,
+                    department_id=case.department_id,
+                    category_id=case.category_id,
+                    locale=invitation.locale,
+                    answers=values,
+                    created_at=answered,
+                    **measures(definition, values),
+                )
+            )
             added += 1
     session.flush()
     return added
@@ -132,8 +177,7 @@ def _moods(session: Session) -> dict[int, int]:
     return {d.id: MOOD.get(d.code, 0) for d in session.scalars(select(Department))}
 
 
-def _answers(definition: Definition, rng: random.Random, mood: int,
-             locale: str) -> dict[str, Any]:
+def _answers(definition: Definition, rng: random.Random, mood: int, locale: str) -> dict[str, Any]:
     """One resident's answers, by question id, as ``read_answers`` would give them."""
     satisfaction = max(1, min(5, round(rng.gauss(3.8 + 0.5 * mood, 0.9))))
     if satisfaction >= 4:
@@ -146,7 +190,9 @@ def _answers(definition: Definition, rng: random.Random, mood: int,
     tone = "good" if satisfaction >= 4 else ("middle" if satisfaction == 3 else "bad")
     comments = COMMENTS.get(locale, COMMENTS["en"])[tone]
     by_measure: dict[str, Any] = {
-        "resolved": resolved, "csat": satisfaction, "ces": ease,
+        "resolved": resolved,
+        "csat": satisfaction,
+        "ces": ease,
         "nps": max(0, min(10, 2 * satisfaction + rng.choice((-1, 0, 0)))),
         "comment": rng.choice(comments) if rng.random() < COMMENT_SHARE else None,
         "contact": rng.choice(("yes", "no")) if rng.random() < 0.6 else None,

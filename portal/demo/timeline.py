@@ -45,13 +45,22 @@ STEPS: dict[str, tuple[tuple[float, float], str]] = {
     "resume": ((24, 10 * 24), "staff"),
     "schedule": ((1, 72), "staff"),
 }
-MOVES = {"ack": "acknowledged", "start": "in_progress", "resolve": "resolved",
-         "close": "closed", "reject": "rejected", "third_party": "waiting_on_third_party",
-         "schedule": "scheduled", "resume": "in_progress"}
+MOVES = {
+    "ack": "acknowledged",
+    "start": "in_progress",
+    "resolve": "resolved",
+    "close": "closed",
+    "reject": "rejected",
+    "third_party": "waiting_on_third_party",
+    "schedule": "scheduled",
+    "resume": "in_progress",
+}
 #: Actions whose public note is always written (the resident needs to know why it waits).
-EXPLAINED = {"third_party": (content.THIRD_PARTY_NOTES, content.GENERIC_THIRD_PARTY_NOTES),
-             "schedule": (content.SCHEDULED_NOTES, content.GENERIC_SCHEDULED_NOTES),
-             "resume": ({}, content.RESUME_NOTES)}
+EXPLAINED = {
+    "third_party": (content.THIRD_PARTY_NOTES, content.GENERIC_THIRD_PARTY_NOTES),
+    "schedule": (content.SCHEDULED_NOTES, content.GENERIC_SCHEDULED_NOTES),
+    "resume": ({}, content.RESUME_NOTES),
+}
 
 
 @dataclass(frozen=True)
@@ -63,8 +72,15 @@ class Crew:
     supervisor: User
 
 
-def schedule(rng: random.Random, created: datetime, script: list[str], now: datetime, *,
-             pace: float = 1.0, hours: WorkingCalendar | None = None) -> list[datetime]:
+def schedule(
+    rng: random.Random,
+    created: datetime,
+    script: list[str],
+    now: datetime,
+    *,
+    pace: float = 1.0,
+    hours: WorkingCalendar | None = None,
+) -> list[datetime]:
     """A time for each action, in order, all before ``now``. Staff take ``pace`` times the
     usual delay and act when their department works (``hours``, else weekdays 7-17)."""
     times: list[datetime] = []
@@ -91,8 +107,9 @@ def schedule(rng: random.Random, created: datetime, script: list[str], now: date
     return steady
 
 
-def _working_hours(rng: random.Random, moment: datetime,
-                   hours: WorkingCalendar | None = None) -> datetime:
+def _working_hours(
+    rng: random.Random, moment: datetime, hours: WorkingCalendar | None = None
+) -> datetime:
     if hours is not None:  # the department's own hours, holidays and closures
         if hours.is_working(moment):
             return moment
@@ -119,9 +136,15 @@ def _waking_hours(rng: random.Random, moment: datetime) -> datetime:
 class TimelineWriter:
     """Writes the story of each planned request, moving its task and clocks along."""
 
-    def __init__(self, session: Session, rng: random.Random, crews: dict[int, Crew], *,
-                 pause_statuses: frozenset[str] = frozenset(),
-                 hours: dict[int, WorkingCalendar] | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        rng: random.Random,
+        crews: dict[int, Crew],
+        *,
+        pause_statuses: frozenset[str] = frozenset(),
+        hours: dict[int, WorkingCalendar] | None = None,
+    ) -> None:
         self.session = session
         self.rng = rng
         self.crews = crews
@@ -133,17 +156,29 @@ class TimelineWriter:
         assert plan.category is not None
         crew = self.crews[plan.category.department_id]
         self._submitted(plan, request, crew)
-        work = CaseWork(self.session, request, title=plan.category.name,
-                        assignee_id=crew.agent.id if plan.status != "new" else None,
-                        pause_statuses=self.pause_statuses)
-        times = schedule(self.rng, plan.created_at, plan.script, now,
-                         pace=content.PACE.get(plan.category.code, 1.0)
-                         * content.PRIORITY_PACE.get(plan.priority, 1.0),
-                         hours=self.hours.get(crew.department.id))
+        work = CaseWork(
+            self.session,
+            request,
+            title=plan.category.name,
+            assignee_id=crew.agent.id if plan.status != "new" else None,
+            pause_statuses=self.pause_statuses,
+        )
+        times = schedule(
+            self.rng,
+            plan.created_at,
+            plan.script,
+            now,
+            pace=content.PACE.get(plan.category.code, 1.0)
+            * content.PRIORITY_PACE.get(plan.priority, 1.0),
+            hours=self.hours.get(crew.department.id),
+        )
         for index, (action, moment) in enumerate(zip(plan.script, times, strict=True)):
             clock.freeze(moment)
-            booked = (self._booked_day(plan.script[index + 1:], times[index + 1:], now)
-                      if action == "schedule" else None)
+            booked = (
+                self._booked_day(plan.script[index + 1 :], times[index + 1 :], now)
+                if action == "schedule"
+                else None
+            )
             self._act(action, plan, request, crew, work, booked=booked)
 
     def _booked_day(self, script: list[str], times: list[datetime], now: datetime) -> date:
@@ -165,26 +200,52 @@ class TimelineWriter:
         clock.freeze(plan.created_at)
         data: dict[str, Any] = {"channel": plan.channel}
         if plan.channel in ("web", "mobile"):
-            self._event(request, "submitted", actor=plan.reporter.user, actor_kind="resident",
-                        data=data)
+            self._event(
+                request, "submitted", actor=plan.reporter.user, actor_kind="resident", data=data
+            )
         elif plan.channel == "api":
             self._event(request, "submitted", actor_kind="api", data=data)
         else:  # phoned, walked in or emailed: staff typed it in
             data["department_name"] = crew.department.name
             self._event(request, "submitted", actor=crew.agent, actor_kind="staff", data=data)
         clock.freeze(plan.created_at + timedelta(seconds=1))
-        self._event(request, "routed", actor_kind="system",
-                    data={"department": crew.department.code,
-                          "rule": f"Category: {request.category.name}"})
+        self._event(
+            request,
+            "routed",
+            actor_kind="system",
+            data={"department": crew.department.code, "rule": f"Category: {request.category.name}"},
+        )
 
-    def _staff(self, request: ServiceRequest, kind: str, crew: Crew, *, body: str = "",
-               data: dict[str, Any] | None = None, supervisor: bool = False) -> None:
+    def _staff(
+        self,
+        request: ServiceRequest,
+        kind: str,
+        crew: Crew,
+        *,
+        body: str = "",
+        data: dict[str, Any] | None = None,
+        supervisor: bool = False,
+    ) -> None:
         actor = crew.supervisor if supervisor else crew.agent
-        self._event(request, kind, actor=actor, actor_kind="staff", body=body,
-                    data={**(data or {}), "department_name": crew.department.name})
+        self._event(
+            request,
+            kind,
+            actor=actor,
+            actor_kind="staff",
+            body=body,
+            data={**(data or {}), "department_name": crew.department.name},
+        )
 
-    def _act(self, action: str, plan: Plan, request: ServiceRequest, crew: Crew,
-             work: CaseWork, *, booked: date | None = None) -> None:
+    def _act(
+        self,
+        action: str,
+        plan: Plan,
+        request: ServiceRequest,
+        crew: Crew,
+        work: CaseWork,
+        *,
+        booked: date | None = None,
+    ) -> None:
         rng = self.rng
         resident = plan.reporter.user
         if action in MOVES:
@@ -198,8 +259,14 @@ class TimelineWriter:
                 self._staff(request, "status_changed", crew, body=note, data=move)
             else:
                 note = self._note(plan, target)
-                self._staff(request, "status_changed", crew, body=note, data=move,
-                            supervisor=action == "reject" or rng.random() < 0.2)
+                self._staff(
+                    request,
+                    "status_changed",
+                    crew,
+                    body=note,
+                    data=move,
+                    supervisor=action == "reject" or rng.random() < 0.2,
+                )
             work.moved(now=clock.now(), staff_reply=bool(note))
         elif action == "question":
             move = {"from": request.move_to("waiting_on_resident"), "to": "waiting_on_resident"}
@@ -207,13 +274,25 @@ class TimelineWriter:
             work.moved(now=clock.now(), staff_reply=True)
         elif action == "answer":
             move = {"from": request.move_to("in_progress"), "to": "in_progress"}
-            self._event(request, "answer", actor=resident, actor_kind="resident",
-                        body=rng.choice(content.ANSWERS), data=move)
+            self._event(
+                request,
+                "answer",
+                actor=resident,
+                actor_kind="resident",
+                body=rng.choice(content.ANSWERS),
+                data=move,
+            )
             work.moved(now=clock.now(), staff_reply=False)
         elif action == "reopen":
             move = {"from": request.move_to("in_progress"), "to": "in_progress"}
-            self._event(request, "reopened", actor=resident, actor_kind="resident",
-                        body=rng.choice(content.REOPEN_COMMENTS), data=move)
+            self._event(
+                request,
+                "reopened",
+                actor=resident,
+                actor_kind="resident",
+                body=rng.choice(content.REOPEN_COMMENTS),
+                data=move,
+            )
             work.moved(now=clock.now(), staff_reply=False)
         elif action == "duplicate":
             original = plan.duplicate_of
@@ -221,19 +300,33 @@ class TimelineWriter:
             reference = original.request.reference
             request.duplicate_of_id = original.request.id
             move = {"from": request.move_to("duplicate"), "to": "duplicate"}
-            self._staff(request, "duplicate", crew,
-                        body=content.DUPLICATE_NOTE.format(reference=reference),
-                        data={"of": reference, **move})
+            self._staff(
+                request,
+                "duplicate",
+                crew,
+                body=content.DUPLICATE_NOTE.format(reference=reference),
+                data={"of": reference, **move},
+            )
             work.moved(now=clock.now(), staff_reply=False)  # as casework's merge does
         elif action == "comment_staff":
             self._staff(request, "comment", crew, body=rng.choice(content.STAFF_COMMENTS))
             work.replied(now=clock.now())
         elif action == "comment_resident":
-            self._event(request, "comment", actor=resident, actor_kind="resident",
-                        body=rng.choice(content.RESIDENT_COMMENTS))
+            self._event(
+                request,
+                "comment",
+                actor=resident,
+                actor_kind="resident",
+                body=rng.choice(content.RESIDENT_COMMENTS),
+            )
         elif action == "internal":
-            self._event(request, "internal_note", actor=crew.agent, actor_kind="staff",
-                        body=rng.choice(content.INTERNAL_NOTES))
+            self._event(
+                request,
+                "internal_note",
+                actor=crew.agent,
+                actor_kind="staff",
+                body=rng.choice(content.INTERNAL_NOTES),
+            )
         else:
             raise ValueError(f"unknown demo action {action!r}")
 
@@ -251,16 +344,22 @@ class TimelineWriter:
         assert plan.category is not None
         if target == "rejected":
             return self.rng.choice(content.REJECT_NOTES)
-        notes = (content.STAFF_NOTES.get(plan.category.code, {}).get(target)
-                 or content.GENERIC_NOTES.get(target, []))
+        notes = content.STAFF_NOTES.get(plan.category.code, {}).get(
+            target
+        ) or content.GENERIC_NOTES.get(target, [])
         silent = 0.15 if target == "acknowledged" else 0.4  # most thank the resident
         if not notes or (target != "resolved" and self.rng.random() < silent):
             return ""
         return self.rng.choice(notes)
 
 
-def add_supports(session: Session, rng: random.Random, request: ServiceRequest,
-                 residents: list[User], now: datetime) -> int:
+def add_supports(
+    session: Session,
+    rng: random.Random,
+    request: ServiceRequest,
+    residents: list[User],
+    now: datetime,
+) -> int:
     """A few "me too"s on some public requests; ``support_count`` matches the rows."""
     if not request.is_public or request.status in ("rejected", "duplicate"):
         return 0
@@ -269,13 +368,19 @@ def add_supports(session: Session, rng: random.Random, request: ServiceRequest,
     count = rng.choice((1, 1, 2, 2, 3, 4, 6, 9))
     others = [r for r in residents if r.id != request.reporter_id]
     rng.shuffle(others)
-    span = max(min(now, request.created_at + timedelta(days=10)) - request.created_at,
-               timedelta(minutes=1))
+    span = max(
+        min(now, request.created_at + timedelta(days=10)) - request.created_at, timedelta(minutes=1)
+    )
     for index in range(count):
         user = others[index] if index < len(others) else None
         key = f"u:{user.id}" if user else f"a:{rng.getrandbits(128):032x}"
-        session.add(Support(request_id=request.id, supporter_key=key,
-                            user_id=user.id if user else None,
-                            created_at=request.created_at + span * rng.uniform(0.05, 1.0)))
+        session.add(
+            Support(
+                request_id=request.id,
+                supporter_key=key,
+                user_id=user.id if user else None,
+                created_at=request.created_at + span * rng.uniform(0.05, 1.0),
+            )
+        )
     request.support_count = count
     return count

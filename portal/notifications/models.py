@@ -55,7 +55,8 @@ class StaffNotice(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("service_requests.id", ondelete="CASCADE"))
+        ForeignKey("service_requests.id", ondelete="CASCADE")
+    )
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     data: Mapped[dict[str, Any]] = mapped_column(JsonDoc, default=dict)
     email_state: Mapped[str] = mapped_column(String(10), default="none")

@@ -39,8 +39,10 @@ class ActionForm(FlaskForm):
 class NoticeEmailForm(FlaskForm):
     notice_email = RadioField(
         _l("Email me"),
-        choices=[SelectChoice("each", _l("An email for each notice")),
-                 SelectChoice("daily", _l("One email a day listing the notices (at 7 am)"))],
+        choices=[
+            SelectChoice("each", _l("An email for each notice")),
+            SelectChoice("daily", _l("One email a day listing the notices (at 7 am)")),
+        ],
         validators=[InputRequired(_l("Choose how to get emails about your notices"))],
         validate_choice=False,
     )
@@ -89,13 +91,24 @@ def _back() -> str:
 @staff_required(CASEWORK)
 def index() -> Any:
     access = current_staff()
-    page = staff.notice_page(db_session(), user_id=access.user_id, before=_cursor("before"),
-                             after=_cursor("after"), size=PAGE_SIZE)
+    page = staff.notice_page(
+        db_session(),
+        user_id=access.user_id,
+        before=_cursor("before"),
+        after=_cursor("after"),
+        size=PAGE_SIZE,
+    )
     locale = current_locale()
     timezone = settings().timezone
-    rows = [(n, staff.notice_text(n, locale, timezone=timezone), staff.headline(n.kind, locale),
-             staff.NOTICE_CLASSES.get(n.kind, "bg-base-dark"))
-            for n in page.notices]
+    rows = [
+        (
+            n,
+            staff.notice_text(n, locale, timezone=timezone),
+            staff.headline(n.kind, locale),
+            staff.NOTICE_CLASSES.get(n.kind, "bg-base-dark"),
+        )
+        for n in page.notices
+    ]
     return render_template(
         "notices/index.html",
         rows=rows,
@@ -113,8 +126,9 @@ def index() -> Any:
 def read(notice_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
-    if notice_id > MAX_ID or not staff.mark_read(db_session(), user_id=current_staff().user_id,
-                                                 notice_id=notice_id, now=clock.now()):
+    if notice_id > MAX_ID or not staff.mark_read(
+        db_session(), user_id=current_staff().user_id, notice_id=notice_id, now=clock.now()
+    ):
         abort(404)
     return redirect(_back())
 
@@ -140,6 +154,10 @@ def email_settings() -> Any:
     if not form.validate_on_submit():
         return render_template("notices/settings.html", form=form), 400
     staff.set_notice_email(db_session(), user=user, choice=form.notice_email.data)
-    flash(_("Saved. You will get an email for each notice.") if form.notice_email.data == "each"
-          else _("Saved. You will get one email a day listing your notices."), "success")
+    flash(
+        _("Saved. You will get an email for each notice.")
+        if form.notice_email.data == "each"
+        else _("Saved. You will get one email a day listing your notices."),
+        "success",
+    )
     return redirect(url_for("notices.index"))

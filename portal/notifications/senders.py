@@ -71,9 +71,7 @@ def build_email(message: OutboxMessage, *, mail_from: str, date: datetime) -> Em
     mime["Subject"] = message.subject
     mime["Date"] = format_datetime(date)
     created = message.created_at or date
-    mime["Message-ID"] = (
-        f"<outbox.{message.id or 0}.{created:%Y%m%d%H%M%S}@{_domain(mail_from)}>"
-    )
+    mime["Message-ID"] = f"<outbox.{message.id or 0}.{created:%Y%m%d%H%M%S}@{_domain(mail_from)}>"
     mime["Auto-Submitted"] = "auto-generated"
     mime["X-Auto-Response-Suppress"] = "All"
     mime.set_content(message.body_text, subtype="plain", charset="utf-8")
@@ -105,8 +103,12 @@ class SmtpSender:
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         if s.smtp_ssl:
-            return smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout,
-                                    context=ssl.create_default_context())
+            return smtplib.SMTP_SSL(
+                s.smtp_host,
+                s.smtp_port,
+                timeout=s.smtp_timeout,
+                context=ssl.create_default_context(),
+            )
         smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
         if s.smtp_starttls:
             smtp.starttls(context=ssl.create_default_context())

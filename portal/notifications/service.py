@@ -40,11 +40,14 @@ def queue_email(
         )
         if existing is not None:
             return None
-    full_context = {"base_url": settings.base_url,
-                    "city_name": settings.city_text("name", locale),
-                    "short_name": settings.city_text("short_name", locale),
-                    "city_contact": settings.city_text("contact", locale),
-                    "emergency_number": settings.emergency_number, **context}
+    full_context = {
+        "base_url": settings.base_url,
+        "city_name": settings.city_text("name", locale),
+        "short_name": settings.city_text("short_name", locale),
+        "city_contact": settings.city_text("contact", locale),
+        "emergency_number": settings.emergency_number,
+        **context,
+    }
     subject, text, html = render_message(template, locale=locale, context=full_context)
     message = OutboxMessage(
         kind=template,

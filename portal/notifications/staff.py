@@ -67,24 +67,33 @@ KINDS = tuple(NOTICE_HEADLINES)
 
 #: The one-line sentence per kind: (with the due time or lateness, without it).
 _SENTENCES: dict[str, tuple[str, str]] = {
-    "sla_half": (_l("Half of the time for %(case)s is used; it is due %(due)s."),
-                 _l("Half of the time for %(case)s is used.")),
-    "sla_at_risk": (_l("%(case)s is at risk: %(percent)s%% of the time is used; it is due "
-                       "%(due)s."),
-                    _l("%(case)s is at risk: %(percent)s%% of the time is used.")),
-    "sla_breached": (_l("%(case)s is overdue by %(late)s."),
-                     _l("%(case)s is overdue.")),
-    "sla_case_breached": (_l("%(case)s missed the resolution time promised to the resident "
-                             "by %(late)s."),
-                          _l("%(case)s missed the resolution time promised to the "
-                             "resident.")),
-    "task_assigned": (_l("%(case)s was assigned to you; it is due %(due)s."),
-                      _l("%(case)s was assigned to you.")),
+    "sla_half": (
+        _l("Half of the time for %(case)s is used; it is due %(due)s."),
+        _l("Half of the time for %(case)s is used."),
+    ),
+    "sla_at_risk": (
+        _l("%(case)s is at risk: %(percent)s%% of the time is used; it is due %(due)s."),
+        _l("%(case)s is at risk: %(percent)s%% of the time is used."),
+    ),
+    "sla_breached": (_l("%(case)s is overdue by %(late)s."), _l("%(case)s is overdue.")),
+    "sla_case_breached": (
+        _l("%(case)s missed the resolution time promised to the resident by %(late)s."),
+        _l("%(case)s missed the resolution time promised to the resident."),
+    ),
+    "task_assigned": (
+        _l("%(case)s was assigned to you; it is due %(due)s."),
+        _l("%(case)s was assigned to you."),
+    ),
     "survey_not_resolved": (
-        _l("The resident answered the satisfaction survey for %(case)s: the problem is not "
-           "resolved. The case was reopened."),
-        _l("The resident answered the satisfaction survey for %(case)s: the problem is not "
-           "resolved. The case was reopened.")),
+        _l(
+            "The resident answered the satisfaction survey for %(case)s: the problem is not "
+            "resolved. The case was reopened."
+        ),
+        _l(
+            "The resident answered the satisfaction survey for %(case)s: the problem is not "
+            "resolved. The case was reopened."
+        ),
+    ),
 }
 _OTHER = _l("%(case)s needs your attention.")
 
@@ -137,8 +146,11 @@ def notice_text(notice: StaffNotice, locale: str, *, timezone: str = "UTC") -> s
     if notice.kind == "sla_at_risk":
         percent = data.get("percent")
         values["percent"] = int(percent) if isinstance(percent, int | float) else 75
-    fact = _late(data, locale) if notice.kind in ("sla_breached", "sla_case_breached") \
+    fact = (
+        _late(data, locale)
+        if notice.kind in ("sla_breached", "sla_case_breached")
         else _due(data, locale, timezone)
+    )
     if fact is None:
         return gettext(locale, without, **values)
     values["late" if notice.kind in ("sla_breached", "sla_case_breached") else "due"] = fact
@@ -167,11 +179,15 @@ def _email_item(settings: Settings, notice: StaffNotice, locale: str) -> dict[st
 # -- writing notices -------------------------------------------------------------------------
 
 
-def _facts(data: Mapping[str, Any] | None, request: ServiceRequest | None,
-           task: Task | None, locale: str) -> dict[str, Any]:
+def _facts(
+    data: Mapping[str, Any] | None, request: ServiceRequest | None, task: Task | None, locale: str
+) -> dict[str, Any]:
     """The caller's display facts, completed from the request and task where missing."""
-    facts = {k: (v.isoformat() if isinstance(v, datetime) else v)
-             for k, v in (data or {}).items() if v is not None}
+    facts = {
+        k: (v.isoformat() if isinstance(v, datetime) else v)
+        for k, v in (data or {}).items()
+        if v is not None
+    }
     if request is not None and request.reference:
         facts.setdefault("reference", request.reference)
     if task is not None:
@@ -229,8 +245,12 @@ def notify_staff(
             to=user.email,
             template="staff_notice",
             locale=locale,
-            context={"name": user.name, "notices_url": notices_url(settings),
-                     "settings_url": f"{notices_url(settings)}/settings", **item},
+            context={
+                "name": user.name,
+                "notices_url": notices_url(settings),
+                "settings_url": f"{notices_url(settings)}/settings",
+                **item,
+            },
             dedupe_key=f"staff_notice:{notice.id}",
             not_before=email_not_before,
         )
@@ -245,9 +265,12 @@ def notify_staff(
 def unread_count(session: Session, *, user_id: int, cap: int = COUNT_CAP) -> int:
     """Unread notices of ``user_id``, counting at most ``cap`` rows (through the
     ``(user_id, read_at, id)`` index)."""
-    inner = (select(StaffNotice.id)
-             .where(StaffNotice.user_id == user_id, StaffNotice.read_at.is_(None))
-             .limit(cap).subquery())
+    inner = (
+        select(StaffNotice.id)
+        .where(StaffNotice.user_id == user_id, StaffNotice.read_at.is_(None))
+        .limit(cap)
+        .subquery()
+    )
     return session.scalar(select(func.count()).select_from(inner)) or 0
 
 
@@ -259,13 +282,22 @@ class NoticePage:
     newer: int | None
 
 
-def notice_page(session: Session, *, user_id: int, before: int | None = None,
-                after: int | None = None, size: int = 25) -> NoticePage:
+def notice_page(
+    session: Session,
+    *,
+    user_id: int,
+    before: int | None = None,
+    after: int | None = None,
+    size: int = 25,
+) -> NoticePage:
     """One page of ``user_id``'s notices, newest first, keyed by id."""
     query = select(StaffNotice).where(StaffNotice.user_id == user_id)
     if after is not None:
-        rows = list(session.scalars(query.where(StaffNotice.id > after)
-                                    .order_by(StaffNotice.id).limit(size + 1)))
+        rows = list(
+            session.scalars(
+                query.where(StaffNotice.id > after).order_by(StaffNotice.id).limit(size + 1)
+            )
+        )
         newer_exists = len(rows) > size
         rows = list(reversed(rows[:size]))
         older_exists = True
@@ -278,8 +310,9 @@ def notice_page(session: Session, *, user_id: int, before: int | None = None,
         newer_exists = before is not None
     if not rows:
         return NoticePage([], None, None)
-    return NoticePage(rows, rows[-1].id if older_exists else None,
-                      rows[0].id if newer_exists else None)
+    return NoticePage(
+        rows, rows[-1].id if older_exists else None, rows[0].id if newer_exists else None
+    )
 
 
 def mark_read(session: Session, *, user_id: int, notice_id: int, now: datetime) -> bool:
@@ -335,10 +368,15 @@ def _waiting(slot: datetime) -> list[Any]:
 def _members_waiting(db: Database, *, slot: datetime, after_id: int) -> list[int]:
     session = db.session()
     try:
-        return list(session.scalars(
-            select(StaffNotice.user_id).where(*_waiting(slot), StaffNotice.user_id > after_id)
-            .group_by(StaffNotice.user_id).order_by(StaffNotice.user_id).limit(USER_BATCH)
-        ))
+        return list(
+            session.scalars(
+                select(StaffNotice.user_id)
+                .where(*_waiting(slot), StaffNotice.user_id > after_id)
+                .group_by(StaffNotice.user_id)
+                .order_by(StaffNotice.user_id)
+                .limit(USER_BATCH)
+            )
+        )
     finally:
         session.close()
 
@@ -349,8 +387,11 @@ def _claim(session: Session, *, user_id: int, slot: datetime) -> list[int]:
     if session.get_bind().dialect.name == "postgresql":
         # One worker per member: the others skip them (NO KEY UPDATE lets notices for the
         # member still be inserted meanwhile).
-        mine = session.scalar(select(User.id).where(User.id == user_id)
-                              .with_for_update(skip_locked=True, key_share=True))
+        mine = session.scalar(
+            select(User.id)
+            .where(User.id == user_id)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
         if mine is None:
             return []
     claimed = session.scalars(
@@ -363,8 +404,7 @@ def _claim(session: Session, *, user_id: int, slot: datetime) -> list[int]:
     return sorted(claimed)
 
 
-def _send_digest(session: Session, settings: Settings, *, user_id: int,
-                 slot: datetime) -> bool:
+def _send_digest(session: Session, settings: Settings, *, user_id: int, slot: datetime) -> bool:
     ids = _claim(session, user_id=user_id, slot=slot)
     if not ids:
         return False
@@ -373,9 +413,11 @@ def _send_digest(session: Session, settings: Settings, *, user_id: int,
         return False
     locale = user_locale(settings, user)
     shown = ids[-DIGEST_LIMIT:]  # the newest ones
-    notices = list(session.scalars(
-        select(StaffNotice).where(StaffNotice.id.in_(shown)).order_by(StaffNotice.id.desc())
-    ))
+    notices = list(
+        session.scalars(
+            select(StaffNotice).where(StaffNotice.id.in_(shown)).order_by(StaffNotice.id.desc())
+        )
+    )
     message = queue_email(
         session,
         settings=settings,
@@ -414,5 +456,4 @@ def send_staff_digests(db: Database, settings: Settings, now: datetime) -> str |
     return f"queued {sent} staff digest(s)" if sent else None
 
 
-__all__ = ["KINDS", "NOTICE_EMAIL_CHOICES", "notice_text", "notify_staff",
-           "send_staff_digests"]
+__all__ = ["KINDS", "NOTICE_EMAIL_CHOICES", "notice_text", "notify_staff", "send_staff_digests"]

@@ -98,8 +98,13 @@ def outbox():
     names, more = _names(before)
     messages = [s for s in map(_summary, names) if s is not None]
     older = names[-1] if more and names else None
-    return render_template("dev/mailbox.html", messages=messages, older=older,
-                           first_page=before is None, mail_dir=str(_mail_dir()))
+    return render_template(
+        "dev/mailbox.html",
+        messages=messages,
+        older=older,
+        first_page=before is None,
+        mail_dir=str(_mail_dir()),
+    )
 
 
 @bp.get("/<name>")
@@ -108,8 +113,10 @@ def message(name: str):
     return render_template(
         "dev/message.html",
         name=name,
-        headers={key: str(mail[key] or "") for key in ("From", "To", "Subject", "Date",
-                                                       "Content-Language", "Message-ID")},
+        headers={
+            key: str(mail[key] or "")
+            for key in ("From", "To", "Subject", "Date", "Content-Language", "Message-ID")
+        },
         date=getattr(mail["Date"], "datetime", None),
         text=_part(mail, "plain"),
         has_html=_part(mail, "html") is not None,

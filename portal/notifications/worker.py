@@ -99,13 +99,10 @@ def _claim(db: Database, *, now: datetime, batch: int, lease: timedelta) -> list
         claim = (
             update(OutboxMessage)
             .where(target, _due(now))
-            .values(state="sending", claimed_until=now + lease,
-                    attempts=OutboxMessage.attempts + 1)
+            .values(state="sending", claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage)
         )
-        messages = list(
-            session.scalars(claim, execution_options={"synchronize_session": False})
-        )
+        messages = list(session.scalars(claim, execution_options={"synchronize_session": False}))
     return sorted(messages, key=lambda m: (m.next_attempt_at, m.id))
 
 
@@ -139,8 +136,12 @@ def deliver_outbox(
         stats.claimed += 1
         if message.attempts > max_attempts:
             # Only a lease taken over after workers died while sending gets here.
-            _record(db, message.id, state="failed",
-                    last_error="gave up: the worker stopped while sending it too often")
+            _record(
+                db,
+                message.id,
+                state="failed",
+                last_error="gave up: the worker stopped while sending it too often",
+            )
             stats.failed += 1
             continue
         try:
@@ -161,8 +162,13 @@ def deliver_outbox(
             stats.failed += 1
         else:
             log.info("outbox message %s will be retried: %s", message.id, error)
-            _record(db, message.id, state="pending", last_error=error,
-                    next_attempt_at=now + retry_delay(message.attempts))
+            _record(
+                db,
+                message.id,
+                state="pending",
+                last_error=error,
+                next_attempt_at=now + retry_delay(message.attempts),
+            )
             stats.retried += 1
     return stats
 
@@ -185,8 +191,13 @@ def run_round(
     """
     ok, more = True, False
     try:
-        stats = deliver_outbox(db, sender, now=now, batch=settings.outbox_batch,
-                               max_attempts=settings.outbox_max_attempts)
+        stats = deliver_outbox(
+            db,
+            sender,
+            now=now,
+            batch=settings.outbox_batch,
+            max_attempts=settings.outbox_max_attempts,
+        )
     except Exception:
         log.exception("outbox delivery failed")
         echo(f"{now:%H:%M:%S} outbox: error (see the log)")
@@ -242,9 +253,11 @@ def run_worker(app: Flask, *, once: bool, echo: Callable[[str], object] = print)
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, stop)
     if not once:
-        echo(f"worker: delivering with {type(sender).__name__}, "
-             f"{len(PERIODIC_JOBS)} periodic job(s), polling every "
-             f"{settings.worker_poll_seconds:g}s (Ctrl-C stops)")
+        echo(
+            f"worker: delivering with {type(sender).__name__}, "
+            f"{len(PERIODIC_JOBS)} periodic job(s), polling every "
+            f"{settings.worker_poll_seconds:g}s (Ctrl-C stops)"
+        )
     try:
         with app.app_context():
             while True:

@@ -116,8 +116,12 @@ def to_xml(root: str, item: str | None, data: Any) -> str:
     else:
         for entry in data:
             _fill(ET.SubElement(element, item), entry)
-    return XML_DECLARATION + "\n" + ET.tostring(element, encoding="unicode",
-                                                   short_empty_elements=False) + "\n"
+    return (
+        XML_DECLARATION
+        + "\n"
+        + ET.tostring(element, encoding="unicode", short_empty_elements=False)
+        + "\n"
+    )
 
 
 def to_json(data: Any) -> str:

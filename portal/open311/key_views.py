@@ -41,17 +41,27 @@ def _strip(value: Any) -> Any:
 
 class ApiKeyForm(FlaskForm):
     label = StringField(
-        _l("Who uses the key"), filters=[_strip],
-        validators=[DataRequired(_l("Enter who will use the key")),
-                    Length(max=keys.LABEL_MAX,
-                           message=_l("Keep the name to 120 characters or fewer"))])
+        _l("Who uses the key"),
+        filters=[_strip],
+        validators=[
+            DataRequired(_l("Enter who will use the key")),
+            Length(max=keys.LABEL_MAX, message=_l("Keep the name to 120 characters or fewer")),
+        ],
+    )
     rate_limit = StringField(
-        _l("Rate limit"), filters=[_strip], default=keys.DEFAULT_RATE,
-        validators=[DataRequired(_l("Enter a rate limit, like 60/minute"))])
+        _l("Rate limit"),
+        filters=[_strip],
+        default=keys.DEFAULT_RATE,
+        validators=[DataRequired(_l("Enter a rate limit, like 60/minute"))],
+    )
     contact_email = EmailField(
-        _l("Contact email"), filters=[_strip],
-        validators=[Optional(), Length(max=keys.EMAIL_MAX,
-                                       message=_l("Keep the email to 254 characters or fewer"))])
+        _l("Contact email"),
+        filters=[_strip],
+        validators=[
+            Optional(),
+            Length(max=keys.EMAIL_MAX, message=_l("Keep the email to 254 characters or fewer")),
+        ],
+    )
 
 
 class RevokeForm(FlaskForm):
@@ -64,17 +74,16 @@ def _messages() -> dict[tuple[str, str], str]:
         ("label", "too_long"): _("Keep the name to 120 characters or fewer"),
         ("rate_limit", "required"): _("Enter a rate limit, like 60/minute"),
         ("rate_limit", "too_long"): _("Keep the rate limit to 60 characters or fewer"),
-        ("rate_limit", "invalid"): _("Write the rate limit like 60/minute or "
-                                     "1000/hour;60/minute"),
+        ("rate_limit", "invalid"): _("Write the rate limit like 60/minute or 1000/hour;60/minute"),
         ("rate_limit", "zero"): _("A rate limit must allow at least one request"),
-        ("contact_email", "invalid"): _("Enter an email address in the right format, like "
-                                        "name@example.com"),
+        ("contact_email", "invalid"): _(
+            "Enter an email address in the right format, like name@example.com"
+        ),
         ("contact_email", "too_long"): _("Keep the email to 254 characters or fewer"),
     }
 
 
-def _show(form: ApiKeyForm, error: keys.ApiKeyError, *, only_quiet_fields: bool = False
-          ) -> None:
+def _show(form: ApiKeyForm, error: keys.ApiKeyError, *, only_quiet_fields: bool = False) -> None:
     """The key's own rules' messages next to their fields (with ``only_quiet_fields``, only
     where the form found nothing wrong already)."""
     messages = _messages()
@@ -106,23 +115,28 @@ def new() -> Any:
     form = ApiKeyForm()
     if form.validate_on_submit():
         try:
-            key, raw = keys.new_key(db_session(), label=form.label.data or "",
-                                    rate_limit=form.rate_limit.data or "",
-                                    contact_email=form.contact_email.data or "",
-                                    by=_actor())
+            key, raw = keys.new_key(
+                db_session(),
+                label=form.label.data or "",
+                rate_limit=form.rate_limit.data or "",
+                contact_email=form.contact_email.data or "",
+                by=_actor(),
+            )
         except keys.ApiKeyError as exc:
             _show(form, exc)
         else:
-            response = make_response(render_template("open311/key_created.html", key=key,
-                                                     raw=raw), 201)
+            response = make_response(
+                render_template("open311/key_created.html", key=key, raw=raw), 201
+            )
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
             return response
     elif request.method == "POST":
         # Every mistake at once: the key's own rules are checked even when the form was not.
         try:
-            keys.clean_input(form.label.data or "", form.rate_limit.data or "",
-                             form.contact_email.data or "")
+            keys.clean_input(
+                form.label.data or "", form.rate_limit.data or "", form.contact_email.data or ""
+            )
         except keys.ApiKeyError as exc:
             _show(form, exc, only_quiet_fields=True)
     status = 400 if request.method == "POST" else 200
@@ -143,8 +157,10 @@ def revoke(key_id: int) -> Any:
     form = RevokeForm()
     if form.validate_on_submit():
         if keys.revoke(db_session(), key, by=_actor(), now=clock.now()):
-            flash(_("The key for %(label)s is revoked: it no longer works.", label=key.label),
-                  "success")
+            flash(
+                _("The key for %(label)s is revoked: it no longer works.", label=key.label),
+                "success",
+            )
         else:
             flash(_("The key for %(label)s was already revoked.", label=key.label), "info")
         return redirect(url_for("api_keys.index"))

@@ -94,13 +94,22 @@ def clean_input(label: str, rate_limit: str, contact_email: str) -> tuple[str, s
 
 
 def _snapshot(key: ApiKey) -> dict[str, object]:
-    return {"label": key.label, "prefix": key.prefix, "rate_limit": key.rate_limit,
-            "contact_email": key.contact_email,
-            "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None}
+    return {
+        "label": key.label,
+        "prefix": key.prefix,
+        "rate_limit": key.rate_limit,
+        "contact_email": key.contact_email,
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
 
 
 def new_key(
-    session: Session, *, label: str, rate_limit: str, contact_email: str, by: User | None,
+    session: Session,
+    *,
+    label: str,
+    rate_limit: str,
+    contact_email: str,
+    by: User | None,
 ) -> tuple[ApiKey, str]:
     """Make a key; returns it and its plaintext (show it once, it is not kept).
 
@@ -108,15 +117,30 @@ def new_key(
     label, rate_limit, email = clean_input(label, rate_limit, contact_email)
     raw = secrets.token_urlsafe(32)
     now = clock.now()
-    key = ApiKey(label=label, prefix=raw[:PREFIX_LENGTH], key_hash=hash_key(raw),
-                 rate_limit=rate_limit, contact_email=email,
-                 created_by_id=by.id if by else None, created_at=now, use_count=0,
-                 filed_count=0)
+    key = ApiKey(
+        label=label,
+        prefix=raw[:PREFIX_LENGTH],
+        key_hash=hash_key(raw),
+        rate_limit=rate_limit,
+        contact_email=email,
+        created_by_id=by.id if by else None,
+        created_at=now,
+        use_count=0,
+        filed_count=0,
+    )
     session.add(key)
     session.flush()
-    session.add(AuditEntry(actor_id=by.id if by else None, entity="api_key",
-                           entity_id=str(key.id), action="create", before={},
-                           after=_snapshot(key), created_at=now))
+    session.add(
+        AuditEntry(
+            actor_id=by.id if by else None,
+            entity="api_key",
+            entity_id=str(key.id),
+            action="create",
+            before={},
+            after=_snapshot(key),
+            created_at=now,
+        )
+    )
     session.flush()
     return key, raw
 
@@ -142,9 +166,11 @@ def record_use(session: Session, key: ApiKey | int, *, filed: bool, now: datetim
     session.execute(
         update(ApiKey)
         .where(ApiKey.id == key_id)
-        .values(use_count=ApiKey.use_count + 1,
-                filed_count=ApiKey.filed_count + (1 if filed else 0),
-                last_used_at=now)
+        .values(
+            use_count=ApiKey.use_count + 1,
+            filed_count=ApiKey.filed_count + (1 if filed else 0),
+            last_used_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
 
@@ -163,9 +189,17 @@ def revoke(session: Session, key: ApiKey, *, by: User | None, now: datetime) -> 
     if not done:
         return False
     session.refresh(key)
-    session.add(AuditEntry(actor_id=by.id if by else None, entity="api_key",
-                           entity_id=str(key.id), action="revoke", before=before,
-                           after=_snapshot(key), created_at=now))
+    session.add(
+        AuditEntry(
+            actor_id=by.id if by else None,
+            entity="api_key",
+            entity_id=str(key.id),
+            action="revoke",
+            before=before,
+            after=_snapshot(key),
+            created_at=now,
+        )
+    )
     session.flush()
     return True
 
@@ -177,8 +211,7 @@ class KeyPage:
     next_before: int | None
 
 
-def list_keys(session: Session, *, before: int | None = None,
-              limit: int = PAGE_SIZE) -> KeyPage:
+def list_keys(session: Session, *, before: int | None = None, limit: int = PAGE_SIZE) -> KeyPage:
     """Keys, newest first, a page at a time (keyset on the primary key)."""
     query = select(ApiKey).order_by(ApiKey.id.desc()).limit(limit + 1)
     if before is not None:

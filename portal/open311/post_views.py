@@ -85,8 +85,9 @@ def post_request(fmt: str) -> Response:
         raise ApiError(403, "api_key is not valid (unknown or revoked).")
     key_id = key.id
     try:
-        posted = file_request(db_session(), settings=settings(), form=request.form,
-                              uploads=_uploads(), api_key=key)
+        posted = file_request(
+            db_session(), settings=settings(), form=request.form, uploads=_uploads(), api_key=key
+        )
     except PostingError as exc:
         _count_refused_use(key_id)
         raise ApiError(exc.status, *exc.descriptions) from exc

@@ -98,9 +98,12 @@ class Posted:
 
     def answer(self) -> dict[str, Any]:
         """The spec's one-entry answer to a POST."""
-        return {"service_request_id": self.request.reference, "token": self.request.api_token,
-                "service_notice": self.category.notice.strip() or None,
-                "account_id": self.account_id}
+        return {
+            "service_request_id": self.request.reference,
+            "token": self.request.api_token,
+            "service_notice": self.category.notice.strip() or None,
+            "account_id": self.account_id,
+        }
 
 
 @dataclass
@@ -127,7 +130,11 @@ def value(form: FormData, name: str) -> str | None:
 
 
 def file_request(
-    session: Session, *, settings: Settings, form: FormData, uploads: list[Upload],
+    session: Session,
+    *,
+    settings: Settings,
+    form: FormData,
+    uploads: list[Upload],
     api_key: ApiKey,
 ) -> Posted:
     """File the posted request, or raise ``PostingError`` (400) listing every problem found.
@@ -139,21 +146,33 @@ def file_request(
         raise PostingError(400, parsed.errors)
     stored = _store_photos(uploads, settings=settings)
     try:
-        return _file(session, settings=settings, parsed=parsed, stored=stored,
-                     api_key=api_key)
+        return _file(session, settings=settings, parsed=parsed, stored=stored, api_key=api_key)
     except BaseException:
         for photo, _name in stored:
             delete_photo_file(settings, photo.storage_key)
         raise
 
 
-def _file(session: Session, *, settings: Settings, parsed: _Parsed,
-          stored: list[tuple[StoredPhoto, str]], api_key: ApiKey) -> Posted:
+def _file(
+    session: Session,
+    *,
+    settings: Settings,
+    parsed: _Parsed,
+    stored: list[tuple[StoredPhoto, str]],
+    api_key: ApiKey,
+) -> Posted:
     category = parsed.category
     assert category is not None
-    photos = [RequestPhoto(storage_key=photo.storage_key, width=photo.width,
-                           height=photo.height, size_bytes=photo.size_bytes,
-                           original_name=name[:200]) for photo, name in stored]
+    photos = [
+        RequestPhoto(
+            storage_key=photo.storage_key,
+            width=photo.width,
+            height=photo.height,
+            size_bytes=photo.size_bytes,
+            original_name=name[:200],
+        )
+        for photo, name in stored
+    ]
     session.add_all(photos)
     session.flush()
     parsed.filing.photo_ids = [photo.id for photo in photos]
@@ -166,11 +185,13 @@ def _file(session: Session, *, settings: Settings, parsed: _Parsed,
     request.api_token = secrets.token_urlsafe(24)[:32]
     request.media_url = parsed.media_url
     request.address_id = parsed.address_id
-    extra = {k: v for k, v in (("device_id", parsed.device_id),
-                               ("account_id", parsed.account_id)) if v}
+    extra = {
+        k: v for k, v in (("device_id", parsed.device_id), ("account_id", parsed.account_id)) if v
+    }
     if extra:
-        event = session.scalar(select(Event).where(Event.request_id == request.id,
-                                                   Event.kind == "submitted"))
+        event = session.scalar(
+            select(Event).where(Event.request_id == request.id, Event.kind == "submitted")
+        )
         if event is not None:
             event.data = {**(event.data or {}), **extra}
     keys.record_use(session, api_key, filed=True, now=clock.now())
@@ -178,12 +199,16 @@ def _file(session: Session, *, settings: Settings, parsed: _Parsed,
     return Posted(request, category, parsed.account_id)
 
 
-def _store_photos(uploads: list[Upload], *, settings: Settings
-                  ) -> list[tuple[StoredPhoto, str]]:
+def _store_photos(uploads: list[Upload], *, settings: Settings) -> list[tuple[StoredPhoto, str]]:
     files = [u for u in uploads if u.filename or u.field]
     if len(files) > settings.max_photos:
-        raise PostingError(400, [f"At most {settings.max_photos} photos may be sent with a "
-                                 f"request; {len(files)} were sent."])
+        raise PostingError(
+            400,
+            [
+                f"At most {settings.max_photos} photos may be sent with a "
+                f"request; {len(files)} were sent."
+            ],
+        )
     stored: list[tuple[StoredPhoto, str]] = []
     errors: list[str] = []
     for upload in files:
@@ -211,6 +236,7 @@ def photo_message(field_name: str, name: str, code: str, settings: Settings) -> 
 
 
 # --- parsing ----------------------------------------------------------------------------------
+
 
 def _parse(session: Session, *, settings: Settings, form: FormData) -> _Parsed:
     code = value(form, "service_code")
@@ -255,16 +281,16 @@ def _parse_location(session: Session, form: FormData, parsed: _Parsed) -> None:
         filing.lat, filing.lon = lat, lon
     filing.address = address or (f"address_id {address_id}" if address_id else "")
     parsed.address_id = address_id
-    _area, problems = resolve_location(session, address=filing.address, lat=filing.lat,
-                                       lon=filing.lon, area_code=None)
+    _area, problems = resolve_location(
+        session, address=filing.address, lat=filing.lat, lon=filing.lon, area_code=None
+    )
     for name, problem in problems.items():
         parsed.fail(FILING_MESSAGES.get((name, problem), f"{name}: {problem}"))
 
 
 def _parse_contact(form: FormData, parsed: _Parsed) -> None:
     filing = parsed.filing
-    name = " ".join(part for part in (value(form, "first_name"), value(form, "last_name"))
-                    if part)
+    name = " ".join(part for part in (value(form, "first_name"), value(form, "last_name")) if part)
     email, phone = value(form, "email") or "", value(form, "phone") or ""
     _normalised, problems = check_contact(name, email, phone)
     for key, problem in problems.items():
@@ -282,13 +308,16 @@ def _parse_text(form: FormData, parsed: _Parsed, settings: Settings) -> None:
     filing = parsed.filing
     description = value(form, "description") or ""
     if len(description) > DESCRIPTION_MAX:
-        parsed.fail(f"description must be {DESCRIPTION_MAX:,} characters or fewer; "
-                    f"{len(description):,} were sent.")
+        parsed.fail(
+            f"description must be {DESCRIPTION_MAX:,} characters or fewer; "
+            f"{len(description):,} were sent."
+        )
     filing.description = description
     media_url = value(form, "media_url") or ""
     if media_url and not valid_media_url(media_url):
-        parsed.fail(f"media_url must be an http or https URL of at most {MEDIA_URL_MAX} "
-                    "characters.")
+        parsed.fail(
+            f"media_url must be an http or https URL of at most {MEDIA_URL_MAX} characters."
+        )
     else:
         parsed.media_url = media_url
     locale = value(form, "locale")
@@ -326,16 +355,19 @@ def _posted_attributes(form: FormData) -> tuple[dict[str, list[str]], list[str]]
 def _parse_attributes(form: FormData, parsed: _Parsed, settings: Settings) -> None:
     posted, malformed = _posted_attributes(form)
     for key in malformed[:20]:
-        parsed.fail(f"'{key[:60]}' is not an attribute parameter: use attribute[CODE] or "
-                    "attribute[CODE][] for lists.")
+        parsed.fail(
+            f"'{key[:60]}' is not an attribute parameter: use attribute[CODE] or "
+            "attribute[CODE][] for lists."
+        )
     category = parsed.category
     if category is None:
         return
     questions = {q.code: q for q in category.questions}
     for code in list(posted)[:50]:
         if code not in questions:
-            parsed.fail(f"attribute[{code[:60]}] is not an attribute of service_code "
-                        f"'{category.code}'.")
+            parsed.fail(
+                f"attribute[{code[:60]}] is not an attribute of service_code '{category.code}'."
+            )
     raw: dict[str, Any] = {}
     for code, question in questions.items():
         values = list(dict.fromkeys(posted.get(code, [])))
@@ -381,19 +413,16 @@ FILING_MESSAGES: dict[tuple[str, str], str] = {
     ("category", "unknown"): "service_code was not found: GET services lists the codes.",
     ("category", "inactive"): "service_code is no longer in service.",
     ("description", "required"): "description is required for this service.",
-    ("description", "too_long"): f"description must be {DESCRIPTION_MAX:,} characters or "
-                                 "fewer.",
-    ("address", "required"): "A location is required: lat and long, address_string or "
-                             "address_id.",
+    ("description", "too_long"): f"description must be {DESCRIPTION_MAX:,} characters or fewer.",
+    ("address", "required"): "A location is required: lat and long, address_string or address_id.",
     ("address", "too_long"): f"address_string must be {ADDRESS_MAX} characters or fewer.",
     ("location", "invalid"): "lat and long must be sent together.",
     ("location", "outside_city"): "lat/long is outside the area this jurisdiction serves.",
     ("area", "unknown"): "The area is not known.",
     ("email", "invalid"): "email is not a valid email address.",
-    ("phone", "invalid"): "phone must be 7 to 40 digits, spaces, brackets, dashes or a plus "
-                          "sign.",
+    ("phone", "invalid"): "phone must be 7 to 40 digits, spaces, brackets, dashes or a plus sign.",
     ("name", "too_long"): f"first_name and last_name together must be {NAME_MAX} characters "
-                          "or fewer.",
+    "or fewer.",
     ("photos", "too_many"): "Too many photos were sent.",
     ("channel", "invalid"): "The request could not be filed.",
 }
@@ -429,4 +458,3 @@ def filing_messages(errors: dict[str, str], category: ServiceCategory) -> list[s
         if message not in messages:
             messages.append(message)
     return messages
-

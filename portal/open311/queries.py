@@ -101,8 +101,9 @@ def parse_datetime(raw: str) -> datetime:
     return moment
 
 
-def _positive(args: Mapping[str, str], name: str, problems: list[str], *, default: int,
-              largest: int) -> int:
+def _positive(
+    args: Mapping[str, str], name: str, problems: list[str], *, default: int, largest: int
+) -> int:
     raw = _value(args, name)
     if raw is None:
         return default
@@ -112,8 +113,9 @@ def _positive(args: Mapping[str, str], name: str, problems: list[str], *, defaul
     return int(raw)
 
 
-def _dates(args: Mapping[str, str], now: datetime,
-           problems: list[str]) -> tuple[datetime | None, datetime | None]:
+def _dates(
+    args: Mapping[str, str], now: datetime, problems: list[str]
+) -> tuple[datetime | None, datetime | None]:
     parsed: dict[str, datetime | None] = {}
     for name in ("start_date", "end_date"):
         raw = _value(args, name)
@@ -123,12 +125,15 @@ def _dates(args: Mapping[str, str], now: datetime,
         try:
             parsed[name] = parse_datetime(raw)
         except ValueError:
-            problems.append(f"{name} must be a W3C date-time with a time zone, for example "
-                            f"2026-03-05T14:30:00-06:00 or 2026-03-05T20:30:00Z; got "
-                            f"'{raw[:40]}'.")
+            problems.append(
+                f"{name} must be a W3C date-time with a time zone, for example "
+                f"2026-03-05T14:30:00-06:00 or 2026-03-05T20:30:00Z; got "
+                f"'{raw[:40]}'."
+            )
     start, end = parsed["start_date"], parsed["end_date"]
     if (_value(args, "start_date") is not None and start is None) or (
-            _value(args, "end_date") is not None and end is None):
+        _value(args, "end_date") is not None and end is None
+    ):
         return None, None
     if start is None and end is None:
         return now - MAX_SPAN, now
@@ -144,8 +149,9 @@ def _dates(args: Mapping[str, str], now: datetime,
     return start, end
 
 
-def parse_filter(session: Session, args: Mapping[str, str], *, now: datetime,
-                 reference_prefix: str = "SR") -> RequestFilter:
+def parse_filter(
+    session: Session, args: Mapping[str, str], *, now: datetime, reference_prefix: str = "SR"
+) -> RequestFilter:
     """Check GET requests' parameters; raises ``FilterError`` listing every problem."""
     problems: list[str] = []
     ids = _value(args, "service_request_id")
@@ -163,11 +169,16 @@ def parse_filter(session: Session, args: Mapping[str, str], *, now: datetime,
         if len(codes) > MAX_CODES:
             problems.append(f"service_code may list at most {MAX_CODES} codes.")
         else:
-            found = dict(session.execute(
-                select(ServiceCategory.code, ServiceCategory.id)
-                .where(ServiceCategory.code.in_(codes))).all())
-            problems.extend(f"Unknown service_code '{code[:40]}'." for code in codes
-                            if code not in found)
+            found = dict(
+                session.execute(
+                    select(ServiceCategory.code, ServiceCategory.id).where(
+                        ServiceCategory.code.in_(codes)
+                    )
+                ).all()
+            )
+            problems.extend(
+                f"Unknown service_code '{code[:40]}'." for code in codes if code not in found
+            )
             category_ids = tuple(found[c] for c in codes if c in found)
 
     open_only: bool | None = None
@@ -176,8 +187,11 @@ def parse_filter(session: Session, args: Mapping[str, str], *, now: datetime,
         statuses = {s.lower() for s in _comma_list(status_raw)}
         bad = sorted(statuses - {"open", "closed"})
         if bad:
-            problems.append("status must be open or closed (or both, comma separated); got "
-                            + ", ".join(f"'{b[:40]}'" for b in bad) + ".")
+            problems.append(
+                "status must be open or closed (or both, comma separated); got "
+                + ", ".join(f"'{b[:40]}'" for b in bad)
+                + "."
+            )
         elif statuses == {"open"}:
             open_only = True
         elif statuses == {"closed"}:
@@ -185,17 +199,23 @@ def parse_filter(session: Session, args: Mapping[str, str], *, now: datetime,
 
     start, end = _dates(args, now, problems)
     page = _positive(args, "page", problems, default=1, largest=10**6)
-    page_size = _positive(args, "page_size", problems, default=MAX_PAGE_SIZE,
-                          largest=MAX_PAGE_SIZE)
+    page_size = _positive(args, "page_size", problems, default=MAX_PAGE_SIZE, largest=MAX_PAGE_SIZE)
     if problems:
         raise FilterError(problems)
-    return RequestFilter(category_ids=category_ids, open_only=open_only, start=start, end=end,
-                         page=page, page_size=page_size)
+    return RequestFilter(
+        category_ids=category_ids,
+        open_only=open_only,
+        start=start,
+        end=end,
+        page=page,
+        page_size=page_size,
+    )
 
 
 def _with_names(statement):
-    return statement.options(selectinload(ServiceRequest.category),
-                             selectinload(ServiceRequest.department))
+    return statement.options(
+        selectinload(ServiceRequest.category), selectinload(ServiceRequest.department)
+    )
 
 
 def list_requests(session: Session, query: RequestFilter) -> list[ServiceRequest]:
@@ -207,8 +227,13 @@ def list_requests(session: Session, query: RequestFilter) -> list[ServiceRequest
     statement = select(ServiceRequest).where(ServiceRequest.is_public.is_(True))
     if query.references is not None:
         statement = statement.where(ServiceRequest.reference.in_(query.references))
-        return list(session.scalars(_with_names(statement.order_by(
-            ServiceRequest.created_at.desc(), ServiceRequest.id.desc()))))
+        return list(
+            session.scalars(
+                _with_names(
+                    statement.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+                )
+            )
+        )
     if query.category_ids is not None:
         if not query.category_ids:
             return []
@@ -219,18 +244,27 @@ def list_requests(session: Session, query: RequestFilter) -> list[ServiceRequest
         statement = statement.where(ServiceRequest.created_at <= query.end)
     if query.open_only is not None:
         statement = statement.where(ServiceRequest.is_open.is_(query.open_only))
-    statement = (statement.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
-                 .limit(query.page_size).offset((query.page - 1) * query.page_size))
+    statement = (
+        statement.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+        .limit(query.page_size)
+        .offset((query.page - 1) * query.page_size)
+    )
     return list(session.scalars(_with_names(statement)))
 
 
-def public_request(session: Session, reference: str, *,
-                   reference_prefix: str = "SR") -> ServiceRequest | None:
+def public_request(
+    session: Session, reference: str, *, reference_prefix: str = "SR"
+) -> ServiceRequest | None:
     """The public request with this reference (any spelling ``normalise_reference`` takes),
     or None for an unknown or private one."""
     normal = normalise_reference(reference, reference_prefix) or reference[:40]
-    return session.scalar(_with_names(select(ServiceRequest).where(
-        ServiceRequest.reference == normal, ServiceRequest.is_public.is_(True))))
+    return session.scalar(
+        _with_names(
+            select(ServiceRequest).where(
+                ServiceRequest.reference == normal, ServiceRequest.is_public.is_(True)
+            )
+        )
+    )
 
 
 def request_by_token(session: Session, token: str) -> ServiceRequest | None:
@@ -244,13 +278,17 @@ def request_by_token(session: Session, token: str) -> ServiceRequest | None:
 def active_services(session: Session) -> list[ServiceCategory]:
     """Every active category, by group position then category position, with its group and
     questions loaded."""
-    return list(session.scalars(
-        select(ServiceCategory).join(ServiceGroup, ServiceCategory.group_id == ServiceGroup.id)
-        .where(ServiceCategory.active.is_(True))
-        .order_by(ServiceGroup.position, ServiceGroup.id, ServiceCategory.position,
-                  ServiceCategory.id)
-        .options(selectinload(ServiceCategory.group), selectinload(ServiceCategory.questions))
-    ))
+    return list(
+        session.scalars(
+            select(ServiceCategory)
+            .join(ServiceGroup, ServiceCategory.group_id == ServiceGroup.id)
+            .where(ServiceCategory.active.is_(True))
+            .order_by(
+                ServiceGroup.position, ServiceGroup.id, ServiceCategory.position, ServiceCategory.id
+            )
+            .options(selectinload(ServiceCategory.group), selectinload(ServiceCategory.questions))
+        )
+    )
 
 
 def active_service(session: Session, code: str) -> ServiceCategory | None:
@@ -266,36 +304,44 @@ def active_service(session: Session, code: str) -> ServiceCategory | None:
 
 def _chunks(ids: Sequence[int], size: int = 500) -> Iterable[Sequence[int]]:
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
-def row_extras(session: Session, requests: Sequence[ServiceRequest], *,
-               extensions: bool) -> dict[int, RowExtras]:
+def row_extras(
+    session: Session, requests: Sequence[ServiceRequest], *, extensions: bool
+) -> dict[int, RowExtras]:
     """Status notes and public photos (and, with ``extensions``, the public history) of
     ``requests``, in a few queries whatever their number."""
     extras = {sr.id: RowExtras() for sr in requests}
     ids = list(extras)
     for chunk in _chunks(ids):
-        latest = (select(func.max(Event.id))
-                  .where(Event.request_id.in_(chunk), Event.kind == "status_changed",
-                         Event.public.is_(True))
-                  .group_by(Event.request_id))
+        latest = (
+            select(func.max(Event.id))
+            .where(
+                Event.request_id.in_(chunk), Event.kind == "status_changed", Event.public.is_(True)
+            )
+            .group_by(Event.request_id)
+        )
         for request_id, body in session.execute(
-                select(Event.request_id, Event.body).where(Event.id.in_(latest))):
+            select(Event.request_id, Event.body).where(Event.id.in_(latest))
+        ):
             extras[request_id].status_notes = body or None
         photos: dict[int, list[int]] = defaultdict(list)
         for request_id, photo_id in session.execute(
-                select(RequestPhoto.request_id, RequestPhoto.id)
-                .where(RequestPhoto.request_id.in_(chunk), RequestPhoto.public.is_(True))
-                .order_by(RequestPhoto.request_id, RequestPhoto.id)):
+            select(RequestPhoto.request_id, RequestPhoto.id)
+            .where(RequestPhoto.request_id.in_(chunk), RequestPhoto.public.is_(True))
+            .order_by(RequestPhoto.request_id, RequestPhoto.id)
+        ):
             if len(photos[request_id]) < PHOTOS_PER_REQUEST:
                 photos[request_id].append(photo_id)
         for request_id, photo_ids in photos.items():
             extras[request_id].photo_ids = photo_ids
         if extensions:
             for event in session.scalars(
-                    select(Event).where(Event.request_id.in_(chunk), Event.public.is_(True))
-                    .order_by(Event.request_id, Event.id)):
+                select(Event)
+                .where(Event.request_id.in_(chunk), Event.public.is_(True))
+                .order_by(Event.request_id, Event.id)
+            ):
                 extras[event.request_id].notes.append(event)
     if extensions:
         for extra in extras.values():

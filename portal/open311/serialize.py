@@ -103,12 +103,18 @@ def _datatype_description(question: CategoryQuestion, kind: str) -> str | None:
 
 def _values(question: CategoryQuestion, locale: str) -> list[dict[str, str]] | None:
     if question.kind == "yesno":
-        return [{"key": key, "name": _YES_NO_ES[key] if locale == "es" else name}
-                for key, name in YES_NO]
+        return [
+            {"key": key, "name": _YES_NO_ES[key] if locale == "es" else name}
+            for key, name in YES_NO
+        ]
     if question.kind in ("single", "multi"):
-        return [{"key": str(option.get("key", "")),
-                 "name": question.option_label(str(option.get("key", "")), locale)}
-                for option in question.options or []]
+        return [
+            {
+                "key": str(option.get("key", "")),
+                "name": question.option_label(str(option.get("key", "")), locale),
+            }
+            for option in question.options or []
+        ]
     return None
 
 
@@ -135,8 +141,9 @@ def service_definition(category: ServiceCategory, locale: str = "en") -> dict[st
     the web form asks them."""
     return {
         "service_code": category.code,
-        "attributes": [attribute_row(q, n, locale)
-                       for n, q in enumerate(category.questions, start=1)],
+        "attributes": [
+            attribute_row(q, n, locale) for n, q in enumerate(category.questions, start=1)
+        ],
     }
 
 

@@ -59,8 +59,9 @@ def check_jurisdiction(args: Mapping[str, str]) -> None:
     jurisdiction = param(args, "jurisdiction_id")
     expected = current_settings().open311_jurisdiction
     if jurisdiction is not None and jurisdiction != expected:
-        raise ApiError(404, f"Unknown jurisdiction_id '{jurisdiction}'; this server serves "
-                            f"'{expected}'.")
+        raise ApiError(
+            404, f"Unknown jurisdiction_id '{jurisdiction}'; this server serves '{expected}'."
+        )
 
 
 def requested_format(path: str | None = None) -> str:
@@ -81,13 +82,15 @@ def http_error_response(error: HTTPException) -> Response:
     """Any HTTP error under /open311/ as an Open311 error collection."""
     code = error.code or 500
     if code >= 500:
-        return error_response(requested_format(), ApiError(
-            500, "The server could not answer. Try again later."))
+        return error_response(
+            requested_format(), ApiError(500, "The server could not answer. Try again later.")
+        )
     description = HTTP_DESCRIPTIONS.get(code) or HTTP_DESCRIPTIONS[400]
     if isinstance(error, CSRFError):
         description = "Send an api_key; this resource does not use browser forms."
-    response = error_response(requested_format(), ApiError(
-        code if code in HTTP_DESCRIPTIONS else 400, description))
+    response = error_response(
+        requested_format(), ApiError(code if code in HTTP_DESCRIPTIONS else 400, description)
+    )
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         response.headers["Allow"] = ", ".join(error.valid_methods)
     return response
@@ -106,8 +109,9 @@ def _http_error(error: HTTPException) -> Response:
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception) -> Response:
     current_app.logger.exception("Unhandled Open311 error: %s", error)
-    return error_response(requested_format(), ApiError(
-        500, "The server could not answer. Try again later."))
+    return error_response(
+        requested_format(), ApiError(500, "The server could not answer. Try again later.")
+    )
 
 
 @bp.get("/discovery.<fmt>")
@@ -119,13 +123,15 @@ def discovery(fmt: str) -> Response:
         "changeset": CHANGESET,
         "contact": settings.open311_contact,
         "key_service": settings.open311_key_service,
-        "endpoints": [{
-            "specification": SPECIFICATION,
-            "url": settings.base_url + "/open311/v2",
-            "changeset": CHANGESET,
-            "type": "production",
-            "formats": ["text/xml", "application/json"],
-        }],
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": settings.base_url + "/open311/v2",
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["text/xml", "application/json"],
+            }
+        ],
     }
     return render(fmt, "discovery", None, document)
 
@@ -148,11 +154,18 @@ def _rows(session: Session, found: list[ServiceRequest], *, extensions: bool) ->
     settings = current_settings()
     extras = queries.row_extras(session, found, extensions=extensions)
     locale = _locale()
-    return [serialize.request_row(sr, settings=settings, extensions=extensions,
-                                  notes=extras[sr.id].notes,
-                                  status_notes=extras[sr.id].status_notes,
-                                  photo_ids=extras[sr.id].photo_ids, locale=locale)
-            for sr in found]
+    return [
+        serialize.request_row(
+            sr,
+            settings=settings,
+            extensions=extensions,
+            notes=extras[sr.id].notes,
+            status_notes=extras[sr.id].status_notes,
+            photo_ids=extras[sr.id].photo_ids,
+            locale=locale,
+        )
+        for sr in found
+    ]
 
 
 @bp.get("/services.<fmt>")
@@ -173,8 +186,9 @@ def service_definition(service_code: str, fmt: str) -> Response:
     category = queries.active_service(db_session(), service_code)
     if category is None:
         raise ApiError(404, f"Unknown service_code '{service_code[:40]}'.")
-    return render(fmt, "service_definition", None,
-                  serialize.service_definition(category, _locale()))
+    return render(
+        fmt, "service_definition", None, serialize.service_definition(category, _locale())
+    )
 
 
 @bp.get("/requests.<fmt>")
@@ -187,15 +201,15 @@ def request_list(fmt: str) -> Response:
     problems: list[str] = []
     extensions = _extensions(request.args, problems)
     try:
-        query = queries.parse_filter(session, request.args, now=clock.now(),
-                                     reference_prefix=settings.reference_prefix)
+        query = queries.parse_filter(
+            session, request.args, now=clock.now(), reference_prefix=settings.reference_prefix
+        )
     except queries.FilterError as error:
         problems.extend(error.problems)
     if problems:
         raise ApiError(400, *problems)
     found = queries.list_requests(session, query)
-    return render(fmt, "service_requests", "request", _rows(session, found,
-                                                            extensions=extensions))
+    return render(fmt, "service_requests", "request", _rows(session, found, extensions=extensions))
 
 
 @bp.get("/requests/<service_request_id>.<fmt>")
@@ -209,12 +223,12 @@ def request_detail(service_request_id: str, fmt: str) -> Response:
         raise ApiError(400, *problems)
     session = db_session()
     settings = current_settings()
-    sr = queries.public_request(session, service_request_id,
-                                reference_prefix=settings.reference_prefix)
+    sr = queries.public_request(
+        session, service_request_id, reference_prefix=settings.reference_prefix
+    )
     if sr is None:
         raise ApiError(404, f"No service request '{service_request_id[:40]}'.")
-    return render(fmt, "service_requests", "request", _rows(session, [sr],
-                                                            extensions=extensions))
+    return render(fmt, "service_requests", "request", _rows(session, [sr], extensions=extensions))
 
 
 @bp.get("/tokens/<token>.<fmt>")
@@ -225,5 +239,9 @@ def token(token: str, fmt: str) -> Response:
     sr = queries.request_by_token(db_session(), token)
     if sr is None or not sr.reference:
         raise ApiError(404, f"No service request for token '{token[:40]}'.")
-    return render(fmt, "service_requests", "request",
-                  [{"service_request_id": sr.reference, "token": sr.api_token}])
+    return render(
+        fmt,
+        "service_requests",
+        "request",
+        [{"service_request_id": sr.reference, "token": sr.api_token}],
+    )

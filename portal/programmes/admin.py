@@ -86,16 +86,39 @@ def local(value: datetime | None, timezone: str) -> datetime | None:
     return value.astimezone(ZoneInfo(timezone)) if value else None
 
 
-def _audit(session: Session, *, actor: User | None, entity: str, entity_id: int, action: str,
-           before: dict[str, Any], after: dict[str, Any]) -> None:
-    session.add(AuditEntry(actor_id=actor.id if actor else None, entity=entity,
-                           entity_id=str(entity_id), action=action, before=before, after=after,
-                           created_at=clock.now()))
+def _audit(
+    session: Session,
+    *,
+    actor: User | None,
+    entity: str,
+    entity_id: int,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    session.add(
+        AuditEntry(
+            actor_id=actor.id if actor else None,
+            entity=entity,
+            entity_id=str(entity_id),
+            action=action,
+            before=before,
+            after=after,
+            created_at=clock.now(),
+        )
+    )
     session.flush()
 
 
-def _text(raw: str | None, key: str, limit: int, errors: dict[str, str], *,
-          required: bool = False, one_line: bool = True) -> str:
+def _text(
+    raw: str | None,
+    key: str,
+    limit: int,
+    errors: dict[str, str],
+    *,
+    required: bool = False,
+    one_line: bool = True,
+) -> str:
     text = " ".join((raw or "").split()) if one_line else (raw or "").strip()
     if required and not text:
         errors[key] = "required"
@@ -123,6 +146,7 @@ def _with_es(translations: dict[str, Any] | None, values: dict[str, str]) -> dic
 
 # --- programmes ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ProgrammeInput:
     title: str
@@ -145,38 +169,51 @@ class ProgrammeInput:
 
 
 def programme_snapshot(programme: Programme) -> dict[str, Any]:
-    return {"title": programme.title, "summary": programme.summary,
-            "description": programme.description, "kind": programme.kind,
-            "topic": programme.topic, "area_id": programme.area_id,
-            "capacity": programme.capacity, "admission": programme.admission,
-            "status": programme.status,
-            "enrol_opens_at": _iso(programme.enrol_opens_at),
-            "enrol_closes_at": _iso(programme.enrol_closes_at),
-            "completion_min_sessions": programme.completion_min_sessions,
-            "offer_hours": programme.offer_hours, "contact_email": programme.contact_email,
-            "translations": programme.translations or {}}
+    return {
+        "title": programme.title,
+        "summary": programme.summary,
+        "description": programme.description,
+        "kind": programme.kind,
+        "topic": programme.topic,
+        "area_id": programme.area_id,
+        "capacity": programme.capacity,
+        "admission": programme.admission,
+        "status": programme.status,
+        "enrol_opens_at": _iso(programme.enrol_opens_at),
+        "enrol_closes_at": _iso(programme.enrol_closes_at),
+        "completion_min_sessions": programme.completion_min_sessions,
+        "offer_hours": programme.offer_hours,
+        "contact_email": programme.contact_email,
+        "translations": programme.translations or {},
+    }
 
 
 def _iso(value: datetime | date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _check_programme(session: Session, data: ProgrammeInput, *, creating: bool,
-                     sessions: int) -> tuple[dict[str, str], dict[str, str]]:
+def _check_programme(
+    session: Session, data: ProgrammeInput, *, creating: bool, sessions: int
+) -> tuple[dict[str, str], dict[str, str]]:
     errors: dict[str, str] = {}
     clean = {
         "title": _text(data.title, "title", TITLE_MAX, errors, required=True),
         "summary": _text(data.summary, "summary", SUMMARY_MAX, errors),
-        "description": _text(data.description, "description", DESCRIPTION_MAX, errors,
-                             one_line=False),
+        "description": _text(
+            data.description, "description", DESCRIPTION_MAX, errors, one_line=False
+        ),
         "title_es": _text(data.title_es, "title_es", TITLE_MAX, errors),
         "summary_es": _text(data.summary_es, "summary_es", SUMMARY_MAX, errors),
-        "description_es": _text(data.description_es, "description_es", DESCRIPTION_MAX,
-                                errors, one_line=False),
+        "description_es": _text(
+            data.description_es, "description_es", DESCRIPTION_MAX, errors, one_line=False
+        ),
         "contact_email": _text(data.contact_email, "contact_email", EMAIL_MAX, errors),
     }
-    if clean["contact_email"] and "contact_email" not in errors and \
-            not EMAIL_RE.match(clean["contact_email"]):
+    if (
+        clean["contact_email"]
+        and "contact_email" not in errors
+        and not EMAIL_RE.match(clean["contact_email"])
+    ):
         errors["contact_email"] = "invalid"
     for key, allowed in (("kind", KINDS), ("topic", TOPICS), ("admission", ADMISSIONS)):
         if getattr(data, key) not in allowed:
@@ -188,14 +225,15 @@ def _check_programme(session: Session, data: ProgrammeInput, *, creating: bool,
             errors["capacity"] = "required"
         else:
             _bounded(data.capacity, "capacity", 1, CAPACITY_MAX, errors)
-    if data.enrol_opens_at and data.enrol_closes_at and \
-            data.enrol_closes_at <= data.enrol_opens_at:
+    if data.enrol_opens_at and data.enrol_closes_at and data.enrol_closes_at <= data.enrol_opens_at:
         errors["enrol_closes_at"] = "before_opens"
     if data.completion_min_sessions is not None:
-        _bounded(data.completion_min_sessions, "completion_min_sessions", 1, SESSIONS_MAX,
-                 errors)
-        if "completion_min_sessions" not in errors and sessions and \
-                data.completion_min_sessions > sessions:
+        _bounded(data.completion_min_sessions, "completion_min_sessions", 1, SESSIONS_MAX, errors)
+        if (
+            "completion_min_sessions" not in errors
+            and sessions
+            and data.completion_min_sessions > sessions
+        ):
             errors["completion_min_sessions"] = "more_than_sessions"
     if data.offer_hours is not None:
         _bounded(data.offer_hours, "offer_hours", 1, OFFER_HOURS_MAX, errors)
@@ -213,9 +251,14 @@ def _apply_programme(programme: Programme, data: ProgrammeInput, clean: dict[str
     programme.title = clean["title"]
     programme.summary = clean["summary"]
     programme.description = clean["description"]
-    programme.translations = _with_es(programme.translations, {
-        "title": clean["title_es"], "summary": clean["summary_es"],
-        "description": clean["description_es"]})
+    programme.translations = _with_es(
+        programme.translations,
+        {
+            "title": clean["title_es"],
+            "summary": clean["summary_es"],
+            "description": clean["description_es"],
+        },
+    )
     programme.kind = data.kind
     programme.topic = data.topic
     programme.area_id = data.area_id
@@ -232,29 +275,51 @@ def create_programme(session: Session, data: ProgrammeInput, *, actor: User | No
     errors, clean = _check_programme(session, data, creating=True, sessions=0)
     if errors:
         raise ProgrammeAdminError(errors)
-    programme = Programme(status="draft", capacity=data.capacity, taken=0, waiting=0,
-                          translations={}, created_by_id=actor.id if actor else None)
+    programme = Programme(
+        status="draft",
+        capacity=data.capacity,
+        taken=0,
+        waiting=0,
+        translations={},
+        created_by_id=actor.id if actor else None,
+    )
     _apply_programme(programme, data, clean)
     session.add(programme)
     session.flush()
-    _audit(session, actor=actor, entity="programme", entity_id=programme.id, action="create",
-           before={}, after=programme_snapshot(programme))
+    _audit(
+        session,
+        actor=actor,
+        entity="programme",
+        entity_id=programme.id,
+        action="create",
+        before={},
+        after=programme_snapshot(programme),
+    )
     return programme
 
 
-def update_programme(session: Session, programme: Programme, data: ProgrammeInput, *,
-                     actor: User | None) -> None:
+def update_programme(
+    session: Session, programme: Programme, data: ProgrammeInput, *, actor: User | None
+) -> None:
     """Save the programme's details (not its status or capacity). Raises
     ``ProgrammeAdminError``."""
-    errors, clean = _check_programme(session, data, creating=False,
-                                     sessions=len(programme.sessions))
+    errors, clean = _check_programme(
+        session, data, creating=False, sessions=len(programme.sessions)
+    )
     if errors:
         raise ProgrammeAdminError(errors)
     before = programme_snapshot(programme)
     _apply_programme(programme, data, clean)
     session.flush()
-    _audit(session, actor=actor, entity="programme", entity_id=programme.id, action="update",
-           before=before, after=programme_snapshot(programme))
+    _audit(
+        session,
+        actor=actor,
+        entity="programme",
+        entity_id=programme.id,
+        action="update",
+        before=before,
+        after=programme_snapshot(programme),
+    )
 
 
 def has_enrolments(session: Session, programme: Programme) -> bool:
@@ -263,6 +328,7 @@ def has_enrolments(session: Session, programme: Programme) -> bool:
 
 
 # --- sessions --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SessionInput:
@@ -277,10 +343,15 @@ class SessionInput:
 
 
 def session_snapshot(meeting: ProgrammeSession) -> dict[str, Any]:
-    return {"title": meeting.title, "starts_at": _iso(meeting.starts_at),
-            "ends_at": _iso(meeting.ends_at), "place": meeting.place,
-            "online_url": meeting.online_url, "mandatory": meeting.mandatory,
-            "translations": meeting.translations or {}}
+    return {
+        "title": meeting.title,
+        "starts_at": _iso(meeting.starts_at),
+        "ends_at": _iso(meeting.ends_at),
+        "place": meeting.place,
+        "online_url": meeting.online_url,
+        "mandatory": meeting.mandatory,
+        "translations": meeting.translations or {},
+    }
 
 
 def _check_session(data: SessionInput, timezone: str) -> tuple[dict[str, str], dict[str, Any]]:
@@ -331,8 +402,9 @@ def sync_dates(programme: Programme, timezone: str) -> None:
     programme.ends_on = max(starts).astimezone(zone).date() if starts else None
 
 
-def add_session(session: Session, programme: Programme, data: SessionInput, *,
-                actor: User | None, timezone: str) -> ProgrammeSession:
+def add_session(
+    session: Session, programme: Programme, data: SessionInput, *, actor: User | None, timezone: str
+) -> ProgrammeSession:
     errors, clean = _check_session(data, timezone)
     if len(programme.sessions) >= SESSIONS_MAX:
         errors["day"] = "too_many"
@@ -343,14 +415,26 @@ def add_session(session: Session, programme: Programme, data: SessionInput, *,
     programme.sessions.append(meeting)
     sync_dates(programme, timezone)
     session.flush()
-    _audit(session, actor=actor, entity="programme_session", entity_id=meeting.id,
-           action="create", before={}, after={"programme_id": programme.id,
-                                              **session_snapshot(meeting)})
+    _audit(
+        session,
+        actor=actor,
+        entity="programme_session",
+        entity_id=meeting.id,
+        action="create",
+        before={},
+        after={"programme_id": programme.id, **session_snapshot(meeting)},
+    )
     return meeting
 
 
-def update_session(session: Session, meeting: ProgrammeSession, data: SessionInput, *,
-                   actor: User | None, timezone: str) -> None:
+def update_session(
+    session: Session,
+    meeting: ProgrammeSession,
+    data: SessionInput,
+    *,
+    actor: User | None,
+    timezone: str,
+) -> None:
     errors, clean = _check_session(data, timezone)
     if errors:
         raise ProgrammeAdminError(errors)
@@ -358,12 +442,20 @@ def update_session(session: Session, meeting: ProgrammeSession, data: SessionInp
     _apply_session(meeting, data, clean)
     sync_dates(meeting.programme, timezone)
     session.flush()
-    _audit(session, actor=actor, entity="programme_session", entity_id=meeting.id,
-           action="update", before=before, after=session_snapshot(meeting))
+    _audit(
+        session,
+        actor=actor,
+        entity="programme_session",
+        entity_id=meeting.id,
+        action="update",
+        before=before,
+        after=session_snapshot(meeting),
+    )
 
 
-def delete_session(session: Session, meeting: ProgrammeSession, *, actor: User | None,
-                   timezone: str) -> None:
+def delete_session(
+    session: Session, meeting: ProgrammeSession, *, actor: User | None, timezone: str
+) -> None:
     """Remove a session nobody was marked at. Raises ``ProgrammeAdminError`` with
     ``has_attendance``, or ``below_minimum`` when fewer sessions would remain than the
     completion rule asks for."""
@@ -371,8 +463,11 @@ def delete_session(session: Session, meeting: ProgrammeSession, *, actor: User |
         raise ProgrammeAdminError({"session": "has_attendance"})
     programme = meeting.programme
     remaining = len(programme.sessions) - 1
-    if programme.completion_min_sessions and remaining and \
-            programme.completion_min_sessions > remaining:
+    if (
+        programme.completion_min_sessions
+        and remaining
+        and programme.completion_min_sessions > remaining
+    ):
         raise ProgrammeAdminError({"session": "below_minimum"})
     before = {"programme_id": programme.id, **session_snapshot(meeting)}
     meeting_id = meeting.id
@@ -380,11 +475,19 @@ def delete_session(session: Session, meeting: ProgrammeSession, *, actor: User |
     session.flush()
     sync_dates(programme, timezone)
     session.flush()
-    _audit(session, actor=actor, entity="programme_session", entity_id=meeting_id,
-           action="delete", before=before, after={})
+    _audit(
+        session,
+        actor=actor,
+        entity="programme_session",
+        entity_id=meeting_id,
+        action="delete",
+        before=before,
+        after={},
+    )
 
 
 # --- eligibility questions -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class QuestionInput:
@@ -406,13 +509,20 @@ class QuestionInput:
 
 
 def question_snapshot(question: EligibilityQuestion) -> dict[str, Any]:
-    return {"code": question.code, "kind": question.kind, "prompt": question.prompt,
-            "help": question.help, "required": question.required,
-            "options": question.options or [], "eligible_values": question.eligible_values or [],
-            "min_value": question.min_value, "max_value": question.max_value,
-            "max_length": question.max_length,
-            "ineligible_message": question.ineligible_message,
-            "translations": question.translations or {}}
+    return {
+        "code": question.code,
+        "kind": question.kind,
+        "prompt": question.prompt,
+        "help": question.help,
+        "required": question.required,
+        "options": question.options or [],
+        "eligible_values": question.eligible_values or [],
+        "min_value": question.min_value,
+        "max_value": question.max_value,
+        "max_length": question.max_length,
+        "ineligible_message": question.ineligible_message,
+        "translations": question.translations or {},
+    }
 
 
 def parse_options(text: str) -> tuple[list[dict[str, Any]], str | None]:
@@ -447,8 +557,7 @@ def options_text(options: Sequence[dict[str, Any]]) -> str:
     lines = []
     for option in options or []:
         spanish = option.get("translations", {}).get("es", {}).get("label", "")
-        lines.append(" | ".join(p for p in (option["key"], option.get("label", ""), spanish)
-                                if p))
+        lines.append(" | ".join(p for p in (option["key"], option.get("label", ""), spanish) if p))
     return "\n".join(lines)
 
 
@@ -459,10 +568,12 @@ def _check_question(data: QuestionInput) -> tuple[dict[str, str], dict[str, Any]
         "prompt_es": _text(data.prompt_es, "prompt_es", PROMPT_MAX, errors),
         "help": _text(data.help, "help", HELP_MAX, errors, one_line=False),
         "help_es": _text(data.help_es, "help_es", HELP_MAX, errors, one_line=False),
-        "ineligible_message": _text(data.ineligible_message, "ineligible_message", HELP_MAX,
-                                    errors, one_line=False),
-        "ineligible_message_es": _text(data.ineligible_message_es, "ineligible_message_es",
-                                       HELP_MAX, errors, one_line=False),
+        "ineligible_message": _text(
+            data.ineligible_message, "ineligible_message", HELP_MAX, errors, one_line=False
+        ),
+        "ineligible_message_es": _text(
+            data.ineligible_message_es, "ineligible_message_es", HELP_MAX, errors, one_line=False
+        ),
     }
     if data.kind not in QUESTION_KINDS:
         errors["kind"] = "unknown"
@@ -482,8 +593,11 @@ def _check_question(data: QuestionInput) -> tuple[dict[str, str], dict[str, Any]
             errors["eligible_values"] = "unknown_option"
     if (data.min_value is not None or data.max_value is not None) and data.kind != "number":
         errors["min_value"] = "number_only"
-    elif data.min_value is not None and data.max_value is not None and \
-            data.min_value > data.max_value:
+    elif (
+        data.min_value is not None
+        and data.max_value is not None
+        and data.min_value > data.max_value
+    ):
         errors["max_value"] = "min_above_max"
     if data.max_length is not None:
         if data.kind != "text":
@@ -494,8 +608,9 @@ def _check_question(data: QuestionInput) -> tuple[dict[str, str], dict[str, Any]
     return errors, clean
 
 
-def _apply_question(question: EligibilityQuestion, data: QuestionInput,
-                    clean: dict[str, Any]) -> None:
+def _apply_question(
+    question: EligibilityQuestion, data: QuestionInput, clean: dict[str, Any]
+) -> None:
     question.kind = data.kind
     question.prompt = clean["prompt"]
     question.help = clean["help"]
@@ -506,23 +621,29 @@ def _apply_question(question: EligibilityQuestion, data: QuestionInput,
     question.max_value = data.max_value
     question.max_length = data.max_length
     question.ineligible_message = clean["ineligible_message"]
-    question.translations = _with_es(question.translations, {
-        "prompt": clean["prompt_es"], "help": clean["help_es"],
-        "ineligible_message": clean["ineligible_message_es"]})
+    question.translations = _with_es(
+        question.translations,
+        {
+            "prompt": clean["prompt_es"],
+            "help": clean["help_es"],
+            "ineligible_message": clean["ineligible_message_es"],
+        },
+    )
 
 
 def question_code(prompt: str, taken: set[str]) -> str:
     """A code from the prompt's words (``lives_in_the_city``), unique among ``taken``."""
     plain = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode().lower()
-    base = "_".join(re.findall(r"[a-z0-9]+", plain))[:CODE_MAX - 4].strip("_") or "question"
+    base = "_".join(re.findall(r"[a-z0-9]+", plain))[: CODE_MAX - 4].strip("_") or "question"
     code, number = base, 2
     while code in taken:
         code, number = f"{base}_{number}", number + 1
     return code
 
 
-def add_question(session: Session, programme: Programme, data: QuestionInput, *,
-                 actor: User | None) -> EligibilityQuestion:
+def add_question(
+    session: Session, programme: Programme, data: QuestionInput, *, actor: User | None
+) -> EligibilityQuestion:
     errors, clean = _check_question(data)
     if len(programme.questions) >= QUESTIONS_MAX:
         errors["prompt"] = "too_many"
@@ -530,19 +651,27 @@ def add_question(session: Session, programme: Programme, data: QuestionInput, *,
         raise ProgrammeAdminError(errors)
     taken = {q.code for q in programme.questions}
     position = max((q.position for q in programme.questions), default=-1) + 1
-    question = EligibilityQuestion(code=question_code(clean["prompt"], taken),
-                                   position=position, translations={})
+    question = EligibilityQuestion(
+        code=question_code(clean["prompt"], taken), position=position, translations={}
+    )
     _apply_question(question, data, clean)
     programme.questions.append(question)
     session.flush()
-    _audit(session, actor=actor, entity="programme_question", entity_id=question.id,
-           action="create", before={}, after={"programme_id": programme.id,
-                                              **question_snapshot(question)})
+    _audit(
+        session,
+        actor=actor,
+        entity="programme_question",
+        entity_id=question.id,
+        action="create",
+        before={},
+        after={"programme_id": programme.id, **question_snapshot(question)},
+    )
     return question
 
 
-def update_question(session: Session, question: EligibilityQuestion, data: QuestionInput, *,
-                    actor: User | None) -> None:
+def update_question(
+    session: Session, question: EligibilityQuestion, data: QuestionInput, *, actor: User | None
+) -> None:
     """Save a question; its code stays (answers on record keep pointing at it)."""
     errors, clean = _check_question(data)
     if errors:
@@ -550,19 +679,32 @@ def update_question(session: Session, question: EligibilityQuestion, data: Quest
     before = question_snapshot(question)
     _apply_question(question, data, clean)
     session.flush()
-    _audit(session, actor=actor, entity="programme_question", entity_id=question.id,
-           action="update", before=before, after=question_snapshot(question))
+    _audit(
+        session,
+        actor=actor,
+        entity="programme_question",
+        entity_id=question.id,
+        action="update",
+        before=before,
+        after=question_snapshot(question),
+    )
 
 
-def delete_question(session: Session, question: EligibilityQuestion, *,
-                    actor: User | None) -> None:
+def delete_question(session: Session, question: EligibilityQuestion, *, actor: User | None) -> None:
     programme = question.programme
     before = {"programme_id": programme.id, **question_snapshot(question)}
     question_id = question.id
     programme.questions.remove(question)
     session.flush()
-    _audit(session, actor=actor, entity="programme_question", entity_id=question_id,
-           action="delete", before=before, after={})
+    _audit(
+        session,
+        actor=actor,
+        entity="programme_question",
+        entity_id=question_id,
+        action="delete",
+        before=before,
+        after={},
+    )
 
 
 # --- the list --------------------------------------------------------------------------------
@@ -578,20 +720,28 @@ class ProgrammePage:
     has_next: bool
 
 
-def list_programmes(session: Session, *, status: str, page: int = 1,
-                    per_page: int = PAGE_SIZE) -> ProgrammePage:
+def list_programmes(
+    session: Session, *, status: str, page: int = 1, per_page: int = PAGE_SIZE
+) -> ProgrammePage:
     """One page of the programmes with ``status``, the latest starting first (reads
     ``ix_programmes_status_starts``; programmes without sessions come where the database
     puts empty dates)."""
     page = max(1, min(page, MAX_PAGE))
-    rows = list(session.scalars(
-        select(Programme).where(Programme.status == status)
-        .order_by(Programme.starts_on.desc(), Programme.id.desc())
-        .offset((page - 1) * per_page).limit(per_page + 1)))
+    rows = list(
+        session.scalars(
+            select(Programme)
+            .where(Programme.status == status)
+            .order_by(Programme.starts_on.desc(), Programme.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page + 1)
+        )
+    )
     return ProgrammePage(rows[:per_page], page, len(rows) > per_page)
 
 
 def area_choices(session: Session) -> list[tuple[int, str]]:
     """Neighbourhoods to choose from (a city has dozens)."""
-    return [(a.id, a.name) for a in session.scalars(
-        select(Area).order_by(Area.name, Area.id).limit(2000))]
+    return [
+        (a.id, a.name)
+        for a in session.scalars(select(Area).order_by(Area.name, Area.id).limit(2000))
+    ]

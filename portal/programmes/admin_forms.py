@@ -29,17 +29,33 @@ from portal.programmes import admin
 from portal.programmes.labels import KIND_NAMES, TOPIC_NAMES
 from portal.programmes.models import ADMISSIONS, KINDS, TOPICS
 
-ADMISSION_NAMES = {"first_come": _l("First come, first served"),
-                   "application": _l("By application (you approve each person)")}
+ADMISSION_NAMES = {
+    "first_come": _l("First come, first served"),
+    "application": _l("By application (you approve each person)"),
+}
 #: The buttons that move a programme from one status to another.
-STATUS_ACTIONS = {"open": _l("Open enrolment"), "closed": _l("Close enrolment"),
-                  "completed": _l("Mark as completed"), "cancelled": _l("Cancel the programme")}
-STATE_NAMES = {"applied": _l("Applied"), "enrolled": _l("Enrolled"),
-               "waitlisted": _l("Waitlisted"), "offered": _l("Offered a place"),
-               "cancelled": _l("Cancelled"), "rejected": _l("Rejected")}
-QUESTION_KIND_NAMES = {"text": _l("Text"), "number": _l("Number"), "yesno": _l("Yes or no"),
-                       "single": _l("One choice from a list"),
-                       "multi": _l("Several choices from a list"), "date": _l("Date")}
+STATUS_ACTIONS = {
+    "open": _l("Open enrolment"),
+    "closed": _l("Close enrolment"),
+    "completed": _l("Mark as completed"),
+    "cancelled": _l("Cancel the programme"),
+}
+STATE_NAMES = {
+    "applied": _l("Applied"),
+    "enrolled": _l("Enrolled"),
+    "waitlisted": _l("Waitlisted"),
+    "offered": _l("Offered a place"),
+    "cancelled": _l("Cancelled"),
+    "rejected": _l("Rejected"),
+}
+QUESTION_KIND_NAMES = {
+    "text": _l("Text"),
+    "number": _l("Number"),
+    "yesno": _l("Yes or no"),
+    "single": _l("One choice from a list"),
+    "multi": _l("Several choices from a list"),
+    "date": _l("Date"),
+}
 
 
 def _limit(max_: int) -> Length:
@@ -120,38 +136,74 @@ class Clock(TimeField):
 
 
 class ProgrammeForm(FlaskForm):
-    title = StringField(_l("Title (English)"), validators=[
-        DataRequired(_l("Enter the programme's title")), _limit(admin.TITLE_MAX)])
+    title = StringField(
+        _l("Title (English)"),
+        validators=[DataRequired(_l("Enter the programme's title")), _limit(admin.TITLE_MAX)],
+    )
     title_es = StringField(_l("Title (Spanish)"), validators=[_limit(admin.TITLE_MAX)])
     summary = StringField(_l("Summary (English)"), validators=[_limit(admin.SUMMARY_MAX)])
     summary_es = StringField(_l("Summary (Spanish)"), validators=[_limit(admin.SUMMARY_MAX)])
-    description = TextAreaField(_l("Description (English)"),
-                                validators=[_limit(admin.DESCRIPTION_MAX)])
-    description_es = TextAreaField(_l("Description (Spanish)"),
-                                   validators=[_limit(admin.DESCRIPTION_MAX)])
-    kind = SelectField(_l("Kind of programme"), choices=_choices(KIND_NAMES, KINDS),
-                       default="course", validate_choice=False,
-                       validators=[OneOf(_l("Choose a kind from the list"))])
-    topic = SelectField(_l("Topic"), choices=_choices(TOPIC_NAMES, TOPICS), default="civic",
-                        validate_choice=False,
-                        validators=[OneOf(_l("Choose a topic from the list"))])
-    area = SelectField(_l("Neighbourhood"), choices=[], coerce=optional_int,
-                       validate_choice=False,
-                       validators=[KnownChoice(_l("Choose a neighbourhood from the list"))])
-    admission = RadioField(_l("Admission"), choices=_choices(ADMISSION_NAMES, ADMISSIONS),
-                           default="first_come", validate_choice=False,
-                           validators=[OneOf(_l("Choose how people get a place"))])
+    description = TextAreaField(
+        _l("Description (English)"), validators=[_limit(admin.DESCRIPTION_MAX)]
+    )
+    description_es = TextAreaField(
+        _l("Description (Spanish)"), validators=[_limit(admin.DESCRIPTION_MAX)]
+    )
+    kind = SelectField(
+        _l("Kind of programme"),
+        choices=_choices(KIND_NAMES, KINDS),
+        default="course",
+        validate_choice=False,
+        validators=[OneOf(_l("Choose a kind from the list"))],
+    )
+    topic = SelectField(
+        _l("Topic"),
+        choices=_choices(TOPIC_NAMES, TOPICS),
+        default="civic",
+        validate_choice=False,
+        validators=[OneOf(_l("Choose a topic from the list"))],
+    )
+    area = SelectField(
+        _l("Neighbourhood"),
+        choices=[],
+        coerce=optional_int,
+        validate_choice=False,
+        validators=[KnownChoice(_l("Choose a neighbourhood from the list"))],
+    )
+    admission = RadioField(
+        _l("Admission"),
+        choices=_choices(ADMISSION_NAMES, ADMISSIONS),
+        default="first_come",
+        validate_choice=False,
+        validators=[OneOf(_l("Choose how people get a place"))],
+    )
     opens_day = Day(_l("Enrolment opens on"), validators=[Optional()])
     opens_time = Clock(_l("at (time)"), validators=[Optional()])
     closes_day = Day(_l("Enrolment closes on"), validators=[Optional()])
     closes_time = Clock(_l("at (time)"), validators=[Optional()])
-    completion_min_sessions = StringField(_l("Sessions to attend to complete"), validators=[
-        WholeNumber(1, admin.SESSIONS_MAX, _l("Enter a whole number of sessions, like 6, or "
-                                              "leave it empty for all sessions"))])
-    offer_hours = StringField(_l("Hours to accept an offered place"), validators=[
-        WholeNumber(1, admin.OFFER_HOURS_MAX, _l(
-            "Enter a whole number of hours from 1 to %(max)d, or leave it empty",
-            max=admin.OFFER_HOURS_MAX))])
+    completion_min_sessions = StringField(
+        _l("Sessions to attend to complete"),
+        validators=[
+            WholeNumber(
+                1,
+                admin.SESSIONS_MAX,
+                _l("Enter a whole number of sessions, like 6, or leave it empty for all sessions"),
+            )
+        ],
+    )
+    offer_hours = StringField(
+        _l("Hours to accept an offered place"),
+        validators=[
+            WholeNumber(
+                1,
+                admin.OFFER_HOURS_MAX,
+                _l(
+                    "Enter a whole number of hours from 1 to %(max)d, or leave it empty",
+                    max=admin.OFFER_HOURS_MAX,
+                ),
+            )
+        ],
+    )
     contact_email = StringField(_l("Contact email"), validators=[_limit(admin.EMAIL_MAX)])
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -169,10 +221,17 @@ class ProgrammeForm(FlaskForm):
 
 
 class NewProgrammeForm(ProgrammeForm):
-    capacity = StringField(_l("Places"), validators=[
-        InputRequired(_l("Enter how many people can take part")),
-        WholeNumber(1, admin.CAPACITY_MAX, _l("Enter a whole number from 1 to %(max)d",
-                                              max=admin.CAPACITY_MAX))])
+    capacity = StringField(
+        _l("Places"),
+        validators=[
+            InputRequired(_l("Enter how many people can take part")),
+            WholeNumber(
+                1,
+                admin.CAPACITY_MAX,
+                _l("Enter a whole number from 1 to %(max)d", max=admin.CAPACITY_MAX),
+            ),
+        ],
+    )
 
 
 class SessionForm(FlaskForm):
@@ -187,27 +246,37 @@ class SessionForm(FlaskForm):
 
 
 class QuestionForm(FlaskForm):
-    prompt = StringField(_l("Question (English)"), validators=[
-        DataRequired(_l("Enter the question")), _limit(admin.PROMPT_MAX)])
+    prompt = StringField(
+        _l("Question (English)"),
+        validators=[DataRequired(_l("Enter the question")), _limit(admin.PROMPT_MAX)],
+    )
     prompt_es = StringField(_l("Question (Spanish)"), validators=[_limit(admin.PROMPT_MAX)])
     help = TextAreaField(_l("Hint (English)"), validators=[_limit(admin.HELP_MAX)])
     help_es = TextAreaField(_l("Hint (Spanish)"), validators=[_limit(admin.HELP_MAX)])
-    kind = SelectField(_l("Kind of answer"),
-                       choices=[SelectChoice(k, v) for k, v in QUESTION_KIND_NAMES.items()],
-                       default="yesno", validate_choice=False,
-                       validators=[OneOf(_l("Choose a kind of answer from the list"))])
+    kind = SelectField(
+        _l("Kind of answer"),
+        choices=[SelectChoice(k, v) for k, v in QUESTION_KIND_NAMES.items()],
+        default="yesno",
+        validate_choice=False,
+        validators=[OneOf(_l("Choose a kind of answer from the list"))],
+    )
     required = BooleanField(_l("An answer is required"), default=True)
     options = TextAreaField(_l("Choices"), validators=[_limit(10_000)])
     eligible_values = StringField(_l("Answers that qualify"), validators=[_limit(2_000)])
     min_value = StringField(_l("Lowest number that qualifies"), validators=[Decimal()])
     max_value = StringField(_l("Highest number that qualifies"), validators=[Decimal()])
-    max_length = StringField(_l("Longest answer (characters)"), validators=[
-        WholeNumber(1, 500, _l("Enter a whole number from 1 to 500, or leave it empty"))])
-    ineligible_message = TextAreaField(_l("Message to people who do not qualify (English)"),
-                                       validators=[_limit(admin.HELP_MAX)])
+    max_length = StringField(
+        _l("Longest answer (characters)"),
+        validators=[
+            WholeNumber(1, 500, _l("Enter a whole number from 1 to 500, or leave it empty"))
+        ],
+    )
+    ineligible_message = TextAreaField(
+        _l("Message to people who do not qualify (English)"), validators=[_limit(admin.HELP_MAX)]
+    )
     ineligible_message_es = TextAreaField(
-        _l("Message to people who do not qualify (Spanish)"),
-        validators=[_limit(admin.HELP_MAX)])
+        _l("Message to people who do not qualify (Spanish)"), validators=[_limit(admin.HELP_MAX)]
+    )
 
     def eligible(self) -> list[str]:
         text = (self.eligible_values.data or "").replace("\n", ",")
@@ -215,10 +284,17 @@ class QuestionForm(FlaskForm):
 
 
 class CapacityForm(FlaskForm):
-    capacity = StringField(_l("Places"), validators=[
-        InputRequired(_l("Enter how many people can take part")),
-        WholeNumber(1, admin.CAPACITY_MAX, _l("Enter a whole number from 1 to %(max)d",
-                                              max=admin.CAPACITY_MAX))])
+    capacity = StringField(
+        _l("Places"),
+        validators=[
+            InputRequired(_l("Enter how many people can take part")),
+            WholeNumber(
+                1,
+                admin.CAPACITY_MAX,
+                _l("Enter a whole number from 1 to %(max)d", max=admin.CAPACITY_MAX),
+            ),
+        ],
+    )
 
 
 class StatusForm(FlaskForm):
@@ -230,8 +306,10 @@ class ActionForm(FlaskForm):
 
 
 class CheckInForm(FlaskForm):
-    code = StringField(_l("Check-in code"), validators=[
-        DataRequired(_l("Enter the participant's check-in code")), _limit(20)])
+    code = StringField(
+        _l("Check-in code"),
+        validators=[DataRequired(_l("Enter the participant's check-in code")), _limit(20)],
+    )
 
 
 class MarkForm(FlaskForm):
@@ -240,7 +318,9 @@ class MarkForm(FlaskForm):
 
 
 class MessageForm(FlaskForm):
-    subject = StringField(_l("Subject"), validators=[
-        DataRequired(_l("Enter a subject")), _limit(150)])
-    body = TextAreaField(_l("Message"), validators=[
-        DataRequired(_l("Write the message")), _limit(5_000)])
+    subject = StringField(
+        _l("Subject"), validators=[DataRequired(_l("Enter a subject")), _limit(150)]
+    )
+    body = TextAreaField(
+        _l("Message"), validators=[DataRequired(_l("Write the message")), _limit(5_000)]
+    )

@@ -70,12 +70,14 @@ def _part_or_404(programme: Programme, rows: list[Any], row_id: int) -> Any:
 
 def names() -> dict[str, dict[str, str]]:
     """Display names of the codes the pages show, in the page's language."""
-    return {"kinds": {k: str(v) for k, v in KIND_NAMES.items()},
-            "topics": {k: str(v) for k, v in TOPIC_NAMES.items()},
-            "admissions": {k: str(v) for k, v in ADMISSION_NAMES.items()},
-            "statuses": {k: str(v) for k, v in STATUS_NAMES.items()},
-            "actions": {k: str(v) for k, v in STATUS_ACTIONS.items()},
-            "question_kinds": {k: str(v) for k, v in QUESTION_KIND_NAMES.items()}}
+    return {
+        "kinds": {k: str(v) for k, v in KIND_NAMES.items()},
+        "topics": {k: str(v) for k, v in TOPIC_NAMES.items()},
+        "admissions": {k: str(v) for k, v in ADMISSION_NAMES.items()},
+        "statuses": {k: str(v) for k, v in STATUS_NAMES.items()},
+        "actions": {k: str(v) for k, v in STATUS_ACTIONS.items()},
+        "question_kinds": {k: str(v) for k, v in QUESTION_KIND_NAMES.items()},
+    }
 
 
 def area_names() -> dict[int, str]:
@@ -84,53 +86,65 @@ def area_names() -> dict[int, str]:
 
 # --- messages --------------------------------------------------------------------------------
 
+
 def _message(key: str, code: str) -> str:
     specific = {
         ("enrol_closes_at", "before_opens"): _("Enrolment must close after it opens"),
         ("completion_min_sessions", "more_than_sessions"): _(
             "This is more than the programme's sessions: enter a number up to the number of "
-            "sessions, or leave it empty for all sessions"),
+            "sessions, or leave it empty for all sessions"
+        ),
         ("contact_email", "invalid"): _("Enter an email address like name@example.org"),
         ("end", "end_before_start"): _("The session must end after it starts"),
         ("online_url", "not_https"): _("Enter a secure web address starting with https://"),
         ("place", "needs_place"): _("Enter a place, an online link, or both"),
         ("session", "has_attendance"): _(
-            "This session has attendance recorded, so it cannot be deleted"),
+            "This session has attendance recorded, so it cannot be deleted"
+        ),
         ("session", "below_minimum"): _(
             "Fewer sessions would remain than participants must attend to complete: lower "
-            "the completion rule first"),
+            "the completion rule first"
+        ),
         ("options", "invalid"): _(
             "Write one choice a line as key | English label | Spanish label, with a key of "
-            "lower-case letters, digits, hyphens or underscores"),
+            "lower-case letters, digits, hyphens or underscores"
+        ),
         ("options", "duplicate_option"): _("Each choice needs a different key"),
         ("options", "options_for_choice_only"): _(
-            "Only questions with a list of choices have choices: leave this empty"),
+            "Only questions with a list of choices have choices: leave this empty"
+        ),
         ("options", "needs_options"): _("Enter at least two choices, one a line"),
         ("options", "too_many"): _("Enter %(max)d choices or fewer", max=admin.OPTIONS_MAX),
         ("eligible_values", "unknown_option"): _(
-            "Use the keys of the choices (yes or no for a yes-or-no question), separated by "
-            "commas"),
+            "Use the keys of the choices (yes or no for a yes-or-no question), separated by commas"
+        ),
         ("eligible_values", "number_only"): _(
-            "For a number, set the lowest and highest numbers that qualify instead"),
+            "For a number, set the lowest and highest numbers that qualify instead"
+        ),
         ("eligible_values", "invalid"): _(
-            "Only yes-or-no and list questions have answers that qualify: leave this empty"),
-        ("min_value", "number_only"): _("Only number questions have a lowest and highest "
-                                        "number: leave these empty"),
+            "Only yes-or-no and list questions have answers that qualify: leave this empty"
+        ),
+        ("min_value", "number_only"): _(
+            "Only number questions have a lowest and highest number: leave these empty"
+        ),
         ("max_value", "min_above_max"): _("The highest number must not be below the lowest"),
-        ("max_length", "invalid"): _("Only text questions have a longest answer: leave this "
-                                     "empty"),
+        ("max_length", "invalid"): _("Only text questions have a longest answer: leave this empty"),
         ("kind", "unknown"): _("Choose from the list"),
         ("area_id", "unknown"): _("Choose a neighbourhood from the list"),
-        ("day", "too_many"): _("A programme has at most %(max)d sessions",
-                               max=admin.SESSIONS_MAX),
-        ("prompt", "too_many"): _("A programme asks at most %(max)d questions",
-                                  max=admin.QUESTIONS_MAX),
+        ("day", "too_many"): _("A programme has at most %(max)d sessions", max=admin.SESSIONS_MAX),
+        ("prompt", "too_many"): _(
+            "A programme asks at most %(max)d questions", max=admin.QUESTIONS_MAX
+        ),
     }.get((key, code))
     if specific:
         return specific
-    return {"required": _("This is required"), "too_long": _("This is too long"),
-            "unknown": _("Choose from the list"), "too_small": _("This number is too small"),
-            "too_large": _("This number is too large")}.get(code, _("Check this"))
+    return {
+        "required": _("This is required"),
+        "too_long": _("This is too long"),
+        "unknown": _("Choose from the list"),
+        "too_small": _("This number is too small"),
+        "too_large": _("This number is too large"),
+    }.get(code, _("Check this"))
 
 
 FIELD_OF = {"area_id": "area", "enrol_closes_at": "closes_day", "enrol_opens_at": "opens_day"}
@@ -147,6 +161,7 @@ def show_errors(form: Any, error: admin.ProgrammeAdminError) -> None:
 
 # --- the list --------------------------------------------------------------------------------
 
+
 @bp.get("")
 @staff_required(COORDINATOR)
 def index() -> Any:
@@ -157,15 +172,22 @@ def index() -> Any:
     number = int(number) if number.isdigit() and len(number) < 6 else 1
     page = admin.list_programmes(db_session(), status=status, page=number)
     return render_template(
-        "programmes_admin/index.html", page=page, status=status, statuses=STATUSES,
-        names=names(), areas=area_names(), locale=current_locale(),
+        "programmes_admin/index.html",
+        page=page,
+        status=status,
+        statuses=STATUSES,
+        names=names(),
+        areas=area_names(),
+        locale=current_locale(),
         previous_url=url_for(".index", status=status, page=page.page - 1)
-        if page.page > 1 else None,
-        next_url=url_for(".index", status=status, page=page.page + 1)
-        if page.has_next else None)
+        if page.page > 1
+        else None,
+        next_url=url_for(".index", status=status, page=page.page + 1) if page.has_next else None,
+    )
 
 
 # --- create and edit -------------------------------------------------------------------------
+
 
 def _fill(form: ProgrammeForm) -> None:
     form.area.choices = [("", _("The whole city")), *admin.area_choices(db_session())]
@@ -175,17 +197,23 @@ def _programme_input(form: ProgrammeForm) -> admin.ProgrammeInput:
     zone = timezone()
     capacity = getattr(form, "capacity", None)
     return admin.ProgrammeInput(
-        title=form.title.data or "", title_es=form.title_es.data or "",
-        summary=form.summary.data or "", summary_es=form.summary_es.data or "",
+        title=form.title.data or "",
+        title_es=form.title_es.data or "",
+        summary=form.summary.data or "",
+        summary_es=form.summary_es.data or "",
         description=form.description.data or "",
         description_es=form.description_es.data or "",
-        kind=form.kind.data or "", topic=form.topic.data or "",
-        admission=form.admission.data or "", area_id=form.area.data,
+        kind=form.kind.data or "",
+        topic=form.topic.data or "",
+        admission=form.admission.data or "",
+        area_id=form.area.data,
         capacity=whole(capacity) if capacity is not None else None,
         enrol_opens_at=admin.to_utc(form.opens_day.data, form.opens_time.data, zone),
         enrol_closes_at=admin.to_utc(form.closes_day.data, form.closes_time.data, zone),
         completion_min_sessions=whole(form.completion_min_sessions),
-        offer_hours=whole(form.offer_hours), contact_email=form.contact_email.data or "")
+        offer_hours=whole(form.offer_hours),
+        contact_email=form.contact_email.data or "",
+    )
 
 
 def _programme_data(programme: Programme) -> dict[str, Any]:
@@ -193,11 +221,15 @@ def _programme_data(programme: Programme) -> dict[str, Any]:
     opens = admin.local(programme.enrol_opens_at, timezone())
     closes = admin.local(programme.enrol_closes_at, timezone())
     return {
-        "title": programme.title, "summary": programme.summary,
-        "description": programme.description, "title_es": spanish.get("title", ""),
+        "title": programme.title,
+        "summary": programme.summary,
+        "description": programme.description,
+        "title_es": spanish.get("title", ""),
         "summary_es": spanish.get("summary", ""),
-        "description_es": spanish.get("description", ""), "kind": programme.kind,
-        "topic": programme.topic, "area": programme.area_id,
+        "description_es": spanish.get("description", ""),
+        "kind": programme.kind,
+        "topic": programme.topic,
+        "area": programme.area_id,
         "admission": programme.admission,
         "opens_day": opens.date() if opens else None,
         "opens_time": opens.time().replace(second=0, microsecond=0) if opens else None,
@@ -205,14 +237,20 @@ def _programme_data(programme: Programme) -> dict[str, Any]:
         "closes_time": closes.time().replace(second=0, microsecond=0) if closes else None,
         "completion_min_sessions": str(programme.completion_min_sessions or ""),
         "offer_hours": str(programme.offer_hours or ""),
-        "contact_email": programme.contact_email}
+        "contact_email": programme.contact_email,
+    }
 
 
-def _form_page(form: ProgrammeForm, programme: Programme | None,
-               status: int = 200) -> tuple[str, int]:
-    return render_template("programmes_admin/form.html", form=form, programme=programme,
-                           default_offer_hours=settings().programme_offer_hours,
-                           timezone=timezone()), status
+def _form_page(
+    form: ProgrammeForm, programme: Programme | None, status: int = 200
+) -> tuple[str, int]:
+    return render_template(
+        "programmes_admin/form.html",
+        form=form,
+        programme=programme,
+        default_offer_hours=settings().programme_offer_hours,
+        timezone=timezone(),
+    ), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -224,13 +262,18 @@ def new() -> Any:
         return _form_page(form, None)
     if form.validate():
         try:
-            programme = admin.create_programme(db_session(), _programme_input(form),
-                                               actor=actor())
+            programme = admin.create_programme(db_session(), _programme_input(form), actor=actor())
         except admin.ProgrammeAdminError as error:
             show_errors(form, error)
         else:
-            flash(_("Programme “%(title)s” created as a draft. Add its sessions, then open "
-                    "enrolment.", title=programme.title), "success")
+            flash(
+                _(
+                    "Programme “%(title)s” created as a draft. Add its sessions, then open "
+                    "enrolment.",
+                    title=programme.title,
+                ),
+                "success",
+            )
             return redirect(url_for(".show", programme_id=programme.id))
     return _form_page(form, None, 400)
 
@@ -248,8 +291,7 @@ def edit(programme_id: int) -> Any:
     _fill(form)
     if form.validate():
         try:
-            admin.update_programme(db_session(), programme, _programme_input(form),
-                                   actor=actor())
+            admin.update_programme(db_session(), programme, _programme_input(form), actor=actor())
         except admin.ProgrammeAdminError as error:
             show_errors(form, error)
         else:
@@ -260,23 +302,34 @@ def edit(programme_id: int) -> Any:
 
 # --- the overview ----------------------------------------------------------------------------
 
-def overview(programme: Programme, status: int = 200, *,
-             capacity_form: CapacityForm | None = None,
-             session_form: SessionForm | None = None,
-             question_form: QuestionForm | None = None,
-             status_error: str | None = None) -> tuple[str, int]:
+
+def overview(
+    programme: Programme,
+    status: int = 200,
+    *,
+    capacity_form: CapacityForm | None = None,
+    session_form: SessionForm | None = None,
+    question_form: QuestionForm | None = None,
+    status_error: str | None = None,
+) -> tuple[str, int]:
     session = db_session()
     return render_template(
-        "programmes_admin/show.html", programme=programme, names=names(),
+        "programmes_admin/show.html",
+        programme=programme,
+        names=names(),
         area=area_names().get(programme.area_id) if programme.area_id else None,
-        transitions=service.TRANSITIONS.get(programme.status, ()), status_error=status_error,
-        capacity_form=capacity_form or CapacityForm(
-            formdata=None, data={"capacity": str(programme.capacity)}),
+        transitions=service.TRANSITIONS.get(programme.status, ()),
+        status_error=status_error,
+        capacity_form=capacity_form
+        or CapacityForm(formdata=None, data={"capacity": str(programme.capacity)}),
         session_form=session_form or SessionForm(formdata=None, prefix="session"),
         question_form=question_form or QuestionForm(formdata=None, prefix="question"),
-        action_form=ActionForm(), has_enrolments=admin.has_enrolments(session, programme),
-        default_offer_hours=settings().programme_offer_hours, locale=current_locale(),
-        timezone=timezone()), status
+        action_form=ActionForm(),
+        has_enrolments=admin.has_enrolments(session, programme),
+        default_offer_hours=settings().programme_offer_hours,
+        locale=current_locale(),
+        timezone=timezone(),
+    ), status
 
 
 @bp.get("/<int:programme_id>")
@@ -291,8 +344,10 @@ def _status_message(error: Any, current: str) -> str:
         return _("Add at least one session before opening enrolment.")
     if detail == "no_window":
         return _("Set when enrolment opens and closes before opening enrolment.")
-    return _("A programme that is “%(current)s” cannot move to that status.",
-             current=names()["statuses"].get(current, current))
+    return _(
+        "A programme that is “%(current)s” cannot move to that status.",
+        current=names()["statuses"].get(current, current),
+    )
 
 
 @bp.post("/<int:programme_id>/status")
@@ -305,14 +360,20 @@ def change_status(programme_id: int) -> Any:
         abort(400)
     current = programme.status
     try:
-        service.change_status(db_session(), settings=settings(), programme=programme,
-                              status=wanted, by=actor())
+        service.change_status(
+            db_session(), settings=settings(), programme=programme, status=wanted, by=actor()
+        )
     except service.ProgrammeError as error:
         db_session().rollback()
         programme = programme_or_404(programme_id)
         return overview(programme, 400, status_error=_status_message(error, current))
-    flash(_("The programme is now “%(status)s”.",
-            status=names()["statuses"].get(programme.status, programme.status)), "success")
+    flash(
+        _(
+            "The programme is now “%(status)s”.",
+            status=names()["statuses"].get(programme.status, programme.status),
+        ),
+        "success",
+    )
     return redirect(url_for(".show", programme_id=programme.id))
 
 
@@ -323,11 +384,18 @@ def capacity(programme_id: int) -> Any:
     form = CapacityForm()
     if form.validate():
         try:
-            service.set_capacity(db_session(), settings=settings(), programme=programme,
-                                 capacity=whole(form.capacity) or 0, by=actor())
+            service.set_capacity(
+                db_session(),
+                settings=settings(),
+                programme=programme,
+                capacity=whole(form.capacity) or 0,
+                by=actor(),
+            )
         except service.ProgrammeError:
-            form.capacity.errors = [*form.capacity.errors, _(
-                "The places cannot be changed now (the programme is over or cancelled)")]
+            form.capacity.errors = [
+                *form.capacity.errors,
+                _("The places cannot be changed now (the programme is over or cancelled)"),
+            ]
         else:
             flash(_("Places set to %(count)d.", count=programme.capacity), "success")
             return redirect(url_for(".show", programme_id=programme.id))
@@ -337,23 +405,34 @@ def capacity(programme_id: int) -> Any:
 
 # --- sessions --------------------------------------------------------------------------------
 
+
 def _session_input(form: SessionForm) -> admin.SessionInput:
     return admin.SessionInput(
-        day=form.day.data, start=form.start.data, end=form.end.data,
-        title=form.title.data or "", title_es=form.title_es.data or "",
-        place=form.place.data or "", online_url=form.online_url.data or "",
-        mandatory=bool(form.mandatory.data))
+        day=form.day.data,
+        start=form.start.data,
+        end=form.end.data,
+        title=form.title.data or "",
+        title_es=form.title_es.data or "",
+        place=form.place.data or "",
+        online_url=form.online_url.data or "",
+        mandatory=bool(form.mandatory.data),
+    )
 
 
 def _session_data(meeting: ProgrammeSession) -> dict[str, Any]:
     starts = admin.local(meeting.starts_at, timezone())
     ends = admin.local(meeting.ends_at, timezone())
     assert starts is not None and ends is not None
-    return {"title": meeting.title,
-            "title_es": (meeting.translations or {}).get("es", {}).get("title", ""),
-            "day": starts.date(), "start": starts.time().replace(second=0, microsecond=0),
-            "end": ends.time().replace(second=0, microsecond=0), "place": meeting.place,
-            "online_url": meeting.online_url, "mandatory": meeting.mandatory}
+    return {
+        "title": meeting.title,
+        "title_es": (meeting.translations or {}).get("es", {}).get("title", ""),
+        "day": starts.date(),
+        "start": starts.time().replace(second=0, microsecond=0),
+        "end": ends.time().replace(second=0, microsecond=0),
+        "place": meeting.place,
+        "online_url": meeting.online_url,
+        "mandatory": meeting.mandatory,
+    }
 
 
 @bp.post("/<int:programme_id>/sessions")
@@ -363,8 +442,9 @@ def add_session(programme_id: int) -> Any:
     form = SessionForm(prefix="session")
     if form.validate():
         try:
-            admin.add_session(db_session(), programme, _session_input(form), actor=actor(),
-                              timezone=timezone())
+            admin.add_session(
+                db_session(), programme, _session_input(form), actor=actor(), timezone=timezone()
+            )
         except admin.ProgrammeAdminError as error:
             show_errors(form, error)
         else:
@@ -385,17 +465,22 @@ def edit_session(programme_id: int, session_id: int) -> Any:
         form = SessionForm(prefix="session")
         if form.validate():
             try:
-                admin.update_session(db_session(), meeting, _session_input(form),
-                                     actor=actor(), timezone=timezone())
+                admin.update_session(
+                    db_session(), meeting, _session_input(form), actor=actor(), timezone=timezone()
+                )
             except admin.ProgrammeAdminError as error:
                 show_errors(form, error)
             else:
                 flash(_("Session saved."), "success")
-                return redirect(url_for(".show", programme_id=programme.id,
-                                        _anchor="sessions"))
-    return render_template("programmes_admin/session_form.html", form=form,
-                           programme=programme, meeting=meeting, action_form=ActionForm(),
-                           timezone=timezone()), (200 if request.method == "GET" else 400)
+                return redirect(url_for(".show", programme_id=programme.id, _anchor="sessions"))
+    return render_template(
+        "programmes_admin/session_form.html",
+        form=form,
+        programme=programme,
+        meeting=meeting,
+        action_form=ActionForm(),
+        timezone=timezone(),
+    ), (200 if request.method == "GET" else 400)
 
 
 @bp.post("/<int:programme_id>/sessions/<int:session_id>/delete")
@@ -417,16 +502,23 @@ def delete_session(programme_id: int, session_id: int) -> Response:
 
 # --- eligibility questions -------------------------------------------------------------------
 
+
 def _question_input(form: QuestionForm) -> admin.QuestionInput:
     return admin.QuestionInput(
-        prompt=form.prompt.data or "", prompt_es=form.prompt_es.data or "",
-        help=form.help.data or "", help_es=form.help_es.data or "",
-        kind=form.kind.data or "", required=bool(form.required.data),
-        options=form.options.data or "", eligible_values=form.eligible(),
-        min_value=decimal(form.min_value), max_value=decimal(form.max_value),
+        prompt=form.prompt.data or "",
+        prompt_es=form.prompt_es.data or "",
+        help=form.help.data or "",
+        help_es=form.help_es.data or "",
+        kind=form.kind.data or "",
+        required=bool(form.required.data),
+        options=form.options.data or "",
+        eligible_values=form.eligible(),
+        min_value=decimal(form.min_value),
+        max_value=decimal(form.max_value),
         max_length=whole(form.max_length),
         ineligible_message=form.ineligible_message.data or "",
-        ineligible_message_es=form.ineligible_message_es.data or "")
+        ineligible_message_es=form.ineligible_message_es.data or "",
+    )
 
 
 def _question_data(question: EligibilityQuestion) -> dict[str, Any]:
@@ -437,15 +529,21 @@ def _question_data(question: EligibilityQuestion) -> dict[str, Any]:
             return ""
         return str(int(value)) if float(value).is_integer() else str(value)
 
-    return {"prompt": question.prompt, "prompt_es": spanish.get("prompt", ""),
-            "help": question.help, "help_es": spanish.get("help", ""),
-            "kind": question.kind, "required": question.required,
-            "options": admin.options_text(question.options),
-            "eligible_values": ", ".join(question.eligible_values or []),
-            "min_value": number(question.min_value), "max_value": number(question.max_value),
-            "max_length": str(question.max_length or ""),
-            "ineligible_message": question.ineligible_message,
-            "ineligible_message_es": spanish.get("ineligible_message", "")}
+    return {
+        "prompt": question.prompt,
+        "prompt_es": spanish.get("prompt", ""),
+        "help": question.help,
+        "help_es": spanish.get("help", ""),
+        "kind": question.kind,
+        "required": question.required,
+        "options": admin.options_text(question.options),
+        "eligible_values": ", ".join(question.eligible_values or []),
+        "min_value": number(question.min_value),
+        "max_value": number(question.max_value),
+        "max_length": str(question.max_length or ""),
+        "ineligible_message": question.ineligible_message,
+        "ineligible_message_es": spanish.get("ineligible_message", ""),
+    }
 
 
 @bp.post("/<int:programme_id>/questions")
@@ -476,17 +574,18 @@ def edit_question(programme_id: int, question_id: int) -> Any:
         form = QuestionForm(prefix="question")
         if form.validate():
             try:
-                admin.update_question(db_session(), question, _question_input(form),
-                                      actor=actor())
+                admin.update_question(db_session(), question, _question_input(form), actor=actor())
             except admin.ProgrammeAdminError as error:
                 show_errors(form, error)
             else:
                 flash(_("Question saved."), "success")
-                return redirect(url_for(".show", programme_id=programme.id,
-                                        _anchor="questions"))
+                return redirect(url_for(".show", programme_id=programme.id, _anchor="questions"))
     return render_template(
-        "programmes_admin/question_form.html", form=form, programme=programme,
-        question=question, action_form=ActionForm(),
+        "programmes_admin/question_form.html",
+        form=form,
+        programme=programme,
+        question=question,
+        action_form=ActionForm(),
         has_enrolments=admin.has_enrolments(db_session(), programme),
     ), (200 if request.method == "GET" else 400)
 
@@ -505,6 +604,7 @@ def delete_question(programme_id: int, question_id: int) -> Response:
 
 # --- message to the people enrolled ----------------------------------------------------------
 
+
 @bp.route("/<int:programme_id>/message", methods=["GET", "POST"])
 @staff_required(COORDINATOR)
 def message(programme_id: int) -> Any:
@@ -514,19 +614,29 @@ def message(programme_id: int) -> Any:
         if form.validate():
             try:
                 count = service.message_enrolees(
-                    db_session(), settings=settings(), programme=programme,
-                    subject=form.subject.data or "", body=form.body.data or "", by=actor())
+                    db_session(),
+                    settings=settings(),
+                    programme=programme,
+                    subject=form.subject.data or "",
+                    body=form.body.data or "",
+                    by=actor(),
+                )
             except service.ProgrammeError as error:
                 field = form.body if error.detail == "body" else form.subject
                 field.errors = [*field.errors, _("This is required")]
-                return render_template("programmes_admin/message.html", form=form,
-                                       programme=programme), 400
-            flash(ngettext("Your message is on its way to %(num)d enrolled participant.",
-                           "Your message is on its way to %(num)d enrolled participants.",
-                           count) if count else
-                  _("Nobody is enrolled yet, so no message was sent."),
-                  "success" if count else "info")
+                return render_template(
+                    "programmes_admin/message.html", form=form, programme=programme
+                ), 400
+            flash(
+                ngettext(
+                    "Your message is on its way to %(num)d enrolled participant.",
+                    "Your message is on its way to %(num)d enrolled participants.",
+                    count,
+                )
+                if count
+                else _("Nobody is enrolled yet, so no message was sent."),
+                "success" if count else "info",
+            )
             return redirect(url_for(".show", programme_id=programme.id))
-        return render_template("programmes_admin/message.html", form=form,
-                               programme=programme), 400
+        return render_template("programmes_admin/message.html", form=form, programme=programme), 400
     return render_template("programmes_admin/message.html", form=form, programme=programme)

@@ -61,15 +61,20 @@ def mark(
     if enrolment.programme_id != programme_session.programme_id or enrolment.state != "enrolled":
         raise CheckInError("not_enrolled")
     now = now or clock.now()
-    values = {"present": bool(present), "method": method,
-              "marked_by_id": by.id if by is not None else None, "marked_at": now}
+    values = {
+        "present": bool(present),
+        "method": method,
+        "marked_by_id": by.id if by is not None else None,
+        "marked_at": now,
+    }
     key = (programme_session.id, enrolment.id)
     row = session.get(Attendance, key)
     if row is None:
         try:
             with session.begin_nested():
-                session.add(Attendance(session_id=programme_session.id,
-                                       enrolment_id=enrolment.id, **values))
+                session.add(
+                    Attendance(session_id=programme_session.id, enrolment_id=enrolment.id, **values)
+                )
                 session.flush()
             return
         except IntegrityError:
@@ -98,17 +103,28 @@ def check_in(
     if not wanted or len(wanted) > MAX_CODE:
         raise CheckInError("unknown_code")
     enrolment = session.scalar(
-        select(Enrolment).where(Enrolment.programme_id == programme_session.programme_id,
-                                Enrolment.check_in_code == wanted))
+        select(Enrolment).where(
+            Enrolment.programme_id == programme_session.programme_id,
+            Enrolment.check_in_code == wanted,
+        )
+    )
     if enrolment is None:
         raise CheckInError("unknown_code")
-    mark(session, programme_session=programme_session, enrolment=enrolment, present=True,
-         by=by, method="code", now=now)
+    mark(
+        session,
+        programme_session=programme_session,
+        enrolment=enrolment,
+        present=True,
+        by=by,
+        method="code",
+        now=now,
+    )
     return enrolment
 
 
 def session_sheet(
-    session: Session, programme_session: ProgrammeSession,
+    session: Session,
+    programme_session: ProgrammeSession,
 ) -> list[tuple[Enrolment, Attendance | None]]:
     """The enrolled participants of the session's programme by name (with their user
     loaded), each with their attendance row for this session or None when not marked yet.
@@ -116,23 +132,39 @@ def session_sheet(
     rows = session.execute(
         select(Enrolment, Attendance)
         .join(Enrolment.user)
-        .outerjoin(Attendance, and_(Attendance.enrolment_id == Enrolment.id,
-                                    Attendance.session_id == programme_session.id))
-        .where(Enrolment.programme_id == programme_session.programme_id,
-               Enrolment.state == "enrolled")
+        .outerjoin(
+            Attendance,
+            and_(
+                Attendance.enrolment_id == Enrolment.id,
+                Attendance.session_id == programme_session.id,
+            ),
+        )
+        .where(
+            Enrolment.programme_id == programme_session.programme_id, Enrolment.state == "enrolled"
+        )
         .order_by(User.name, Enrolment.id)
-        .options(contains_eager(Enrolment.user)))
+        .options(contains_eager(Enrolment.user))
+    )
     return [(enrolment, attendance) for enrolment, attendance in rows]
 
 
 def attendance_counts(session: Session, programme_session: ProgrammeSession) -> tuple[int, int]:
     """(present, absent) marks recorded for the session."""
-    counts = dict(session.execute(
-        select(Attendance.present, func.count())
-        .where(Attendance.session_id == programme_session.id)
-        .group_by(Attendance.present)).all())
+    counts = dict(
+        session.execute(
+            select(Attendance.present, func.count())
+            .where(Attendance.session_id == programme_session.id)
+            .group_by(Attendance.present)
+        ).all()
+    )
     return int(counts.get(True, 0)), int(counts.get(False, 0))
 
 
-__all__ = ["CheckInError", "attendance_counts", "check_in", "mark", "normalise_code",
-           "session_sheet"]
+__all__ = [
+    "CheckInError",
+    "attendance_counts",
+    "check_in",
+    "mark",
+    "normalise_code",
+    "session_sheet",
+]

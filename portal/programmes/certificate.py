@@ -26,8 +26,10 @@ from portal.requests.labels import _l
 
 #: Unicode TrueType fonts tried in order: (regular, bold).
 FONT_CANDIDATES: tuple[tuple[str, str], ...] = (
-    ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
-     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"),
+    (
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
+    ),
     ("/usr/share/fonts/dejavu/DejaVuSans.ttf", "/usr/share/fonts/dejavu/DejaVuSans-Bold.ttf"),
     ("/usr/share/fonts/TTF/DejaVuSans.ttf", "/usr/share/fonts/TTF/DejaVuSans-Bold.ttf"),
 )
@@ -52,9 +54,24 @@ def find_fonts() -> tuple[str, str] | None:
 
 
 #: Letters and marks without a Latin-1 decomposition, and what to draw instead.
-_PLAIN = str.maketrans({"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Œ": "OE", "œ": "oe",
-                        "ı": "i", "‘": "'", "’": "'", "“": '"', "”": '"', "–": "-",
-                        "—": "-", "…": "..."})
+_PLAIN = str.maketrans(
+    {
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "Œ": "OE",
+        "œ": "oe",
+        "ı": "i",
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+    }
+)
 
 
 def _latin1(text: str) -> str:
@@ -76,11 +93,19 @@ def attended_sessions(enrolment: Enrolment) -> int:
     session = object_session(enrolment)
     if session is None:
         return 0
-    return int(session.scalar(
-        select(func.count()).select_from(Attendance)
-        .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
-        .where(Attendance.enrolment_id == enrolment.id, Attendance.present.is_(True),
-               ProgrammeSession.programme_id == enrolment.programme_id)) or 0)
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Attendance)
+            .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
+            .where(
+                Attendance.enrolment_id == enrolment.id,
+                Attendance.present.is_(True),
+                ProgrammeSession.programme_id == enrolment.programme_id,
+            )
+        )
+        or 0
+    )
 
 
 def _day(value: date | datetime | None, locale: str) -> str:
@@ -128,8 +153,15 @@ def certificate_pdf(
     return _render(texts, locale=locale, fonts=found if isinstance(found, tuple) else None)
 
 
-def _texts(enrolment: Enrolment, programme: Programme, locale: str, city_name: str, *,
-           attended: int, issued: date) -> dict[str, str]:
+def _texts(
+    enrolment: Enrolment,
+    programme: Programme,
+    locale: str,
+    city_name: str,
+    *,
+    attended: int,
+    issued: date,
+) -> dict[str, str]:
     return {
         "city": city_name,
         "heading": translate(locale, HEADING),
@@ -138,8 +170,7 @@ def _texts(enrolment: Enrolment, programme: Programme, locale: str, city_name: s
         "completed": translate(locale, COMPLETED),
         "title": programme.t("title", locale),
         "dates": _dates(programme, locale),
-        "attended": translate(locale, ATTENDED, attended=attended,
-                              total=len(programme.sessions)),
+        "attended": translate(locale, ATTENDED, attended=attended, total=len(programme.sessions)),
         "issued": translate(locale, ISSUED, day=_day(issued, locale)),
     }
 
@@ -171,8 +202,9 @@ def _render(texts: dict[str, str], *, locale: str, fonts: tuple[str, str] | None
     pdf.rect(14, 14, pdf.w - 28, pdf.h - 28)
     width = pdf.w - pdf.l_margin - pdf.r_margin
 
-    def line(value: str, size: float, *, bold: bool = False, height: float = 10,
-             space: float = 0) -> None:
+    def line(
+        value: str, size: float, *, bold: bool = False, height: float = 10, space: float = 0
+    ) -> None:
         if not value:
             return
         pdf.set_font(family, "B" if bold else "", size)

@@ -70,69 +70,101 @@ def needed_sessions(programme: Programme, total: int) -> int:
     return total
 
 
-def _progress(programme: Programme, sessions: Sequence[ProgrammeSession],
-              present: set[int], now: datetime | None) -> Progress:
+def _progress(
+    programme: Programme,
+    sessions: Sequence[ProgrammeSession],
+    present: set[int],
+    now: datetime | None,
+) -> Progress:
     attended = sum(1 for s in sessions if s.id in present)
     pending = [s for s in sessions if s.mandatory and s.id not in present]
     missed = [s for s in pending if now is None or s.starts_at <= now]
     needed = needed_sessions(programme, len(sessions))
-    return Progress(attended=attended, needed=needed, mandatory_missed=missed,
-                    met=attended >= needed and not pending, total=len(sessions),
-                    mandatory_pending=pending)
+    return Progress(
+        attended=attended,
+        needed=needed,
+        mandatory_missed=missed,
+        met=attended >= needed and not pending,
+        total=len(sessions),
+        mandatory_pending=pending,
+    )
 
 
 def programme_sessions(session: Session, programme_id: int) -> list[ProgrammeSession]:
-    return list(session.scalars(
-        select(ProgrammeSession).where(ProgrammeSession.programme_id == programme_id)
-        .order_by(ProgrammeSession.starts_at, ProgrammeSession.id)))
+    return list(
+        session.scalars(
+            select(ProgrammeSession)
+            .where(ProgrammeSession.programme_id == programme_id)
+            .order_by(ProgrammeSession.starts_at, ProgrammeSession.id)
+        )
+    )
 
 
-def progress(session: Session, enrolment: Enrolment, *,
-             now: datetime | None = None) -> Progress:
+def progress(session: Session, enrolment: Enrolment, *, now: datetime | None = None) -> Progress:
     """``enrolment``'s progress (two queries). A mandatory session counts as missed once it
     has started (at ``now``, the current time by default)."""
     sessions = programme_sessions(session, enrolment.programme_id)
-    present = set(session.scalars(
-        select(Attendance.session_id).where(Attendance.enrolment_id == enrolment.id,
-                                            Attendance.present.is_(True))))
+    present = set(
+        session.scalars(
+            select(Attendance.session_id).where(
+                Attendance.enrolment_id == enrolment.id, Attendance.present.is_(True)
+            )
+        )
+    )
     programme = session.get(Programme, enrolment.programme_id)
     assert programme is not None
     return _progress(programme, sessions, present, now or clock.now())
 
 
-def programme_progress(session: Session, programme: Programme, *,
-                       now: datetime | None = None) -> dict[int, Progress]:
+def programme_progress(
+    session: Session, programme: Programme, *, now: datetime | None = None
+) -> dict[int, Progress]:
     """Progress of every enrolled participant of ``programme`` by enrolment id, in three
     queries whatever the number of people and sessions. ``now=None`` counts every mandatory
     session not attended as missed (the programme is over)."""
     sessions = programme_sessions(session, programme.id)
-    enrolled = list(session.scalars(
-        select(Enrolment.id).where(Enrolment.programme_id == programme.id,
-                                   Enrolment.state == "enrolled")))
+    enrolled = list(
+        session.scalars(
+            select(Enrolment.id).where(
+                Enrolment.programme_id == programme.id, Enrolment.state == "enrolled"
+            )
+        )
+    )
     present: dict[int, set[int]] = {enrolment_id: set() for enrolment_id in enrolled}
     rows = session.execute(
         select(Attendance.enrolment_id, Attendance.session_id)
         .join(ProgrammeSession, ProgrammeSession.id == Attendance.session_id)
         .join(Enrolment, Enrolment.id == Attendance.enrolment_id)
-        .where(ProgrammeSession.programme_id == programme.id, Attendance.present.is_(True),
-               Enrolment.state == "enrolled"))
+        .where(
+            ProgrammeSession.programme_id == programme.id,
+            Attendance.present.is_(True),
+            Enrolment.state == "enrolled",
+        )
+    )
     for enrolment_id, session_id in rows:
         present.setdefault(enrolment_id, set()).add(session_id)
-    return {enrolment_id: _progress(programme, sessions, present[enrolment_id], now)
-            for enrolment_id in enrolled}
+    return {
+        enrolment_id: _progress(programme, sessions, present[enrolment_id], now)
+        for enrolment_id in enrolled
+    }
 
 
-def complete_programme(session: Session, *, settings: Settings, programme: Programme,
-                       now: datetime) -> None:
+def complete_programme(
+    session: Session, *, settings: Settings, programme: Programme, now: datetime
+) -> None:
     """Record ``completed`` for every enrolled participant and invite them to the programme
     survey (flush, no commit). Harmless to run again: ``completed`` is recomputed and nobody
     is invited twice."""
     results = programme_progress(session, programme, now=None)
-    participants = list(session.execute(
-        select(Enrolment, User).join(Enrolment.user)
-        .where(Enrolment.programme_id == programme.id, Enrolment.state == "enrolled")
-        .order_by(Enrolment.id)
-        .options(contains_eager(Enrolment.user))).all())
+    participants = list(
+        session.execute(
+            select(Enrolment, User)
+            .join(Enrolment.user)
+            .where(Enrolment.programme_id == programme.id, Enrolment.state == "enrolled")
+            .order_by(Enrolment.id)
+            .options(contains_eager(Enrolment.user))
+        ).all()
+    )
     for enrolment, _user in participants:
         enrolment.completed = results[enrolment.id].met if enrolment.id in results else False
     session.flush()
@@ -141,11 +173,14 @@ def complete_programme(session: Session, *, settings: Settings, programme: Progr
 
 def _chunks(values: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(values), CHUNK):
-        yield values[start:start + CHUNK]
+        yield values[start : start + CHUNK]
 
 
 def invite_participants(
-    session: Session, *, settings: Settings, participants: Sequence[tuple[Enrolment, User]],
+    session: Session,
+    *,
+    settings: Settings,
+    participants: Sequence[tuple[Enrolment, User]],
     now: datetime,
 ) -> list[SurveyInvitation]:
     """Invite each (enrolment, user) to the "programme_completed" survey unless the address
@@ -160,25 +195,40 @@ def invite_participants(
         return []
     if definition is None or not participants:
         return []
-    people = [(enrolment, normalise_email(user.email)) for enrolment, user in participants
-              if normalise_email(user.email)]
+    people = [
+        (enrolment, normalise_email(user.email))
+        for enrolment, user in participants
+        if normalise_email(user.email)
+    ]
     emails = sorted({email for _, email in people})
     subjects = [enrolment_subject(enrolment.id) for enrolment, _ in people]
     skip_emails: set[str] = set()
     invited: set[str] = set()
     for chunk in _chunks(emails):
-        skip_emails.update(session.scalars(
-            select(SurveyOptOut.email).where(SurveyOptOut.email.in_(chunk))))
-        skip_emails.update(session.scalars(
-            select(SurveyInvitation.email).where(SurveyInvitation.email.in_(chunk),
-                                                 *fatigue_window(settings, now))))
+        skip_emails.update(
+            session.scalars(select(SurveyOptOut.email).where(SurveyOptOut.email.in_(chunk)))
+        )
+        skip_emails.update(
+            session.scalars(
+                select(SurveyInvitation.email).where(
+                    SurveyInvitation.email.in_(chunk), *fatigue_window(settings, now)
+                )
+            )
+        )
     for chunk in _chunks(subjects):
-        invited.update(session.scalars(
-            select(SurveyInvitation.subject_key).where(
-                SurveyInvitation.survey_key == definition.key,
-                SurveyInvitation.subject_key.in_(chunk))))
-    todo = [(enrolment, email) for enrolment, email in people
-            if email not in skip_emails and enrolment_subject(enrolment.id) not in invited]
+        invited.update(
+            session.scalars(
+                select(SurveyInvitation.subject_key).where(
+                    SurveyInvitation.survey_key == definition.key,
+                    SurveyInvitation.subject_key.in_(chunk),
+                )
+            )
+        )
+    todo = [
+        (enrolment, email)
+        for enrolment, email in people
+        if email not in skip_emails and enrolment_subject(enrolment.id) not in invited
+    ]
     if not todo:
         return []
     version = survey_version(session, definition)
@@ -209,5 +259,10 @@ def invite_participants(
     return made
 
 
-__all__ = ["Progress", "complete_programme", "invite_participants", "programme_progress",
-           "progress"]
+__all__ = [
+    "Progress",
+    "complete_programme",
+    "invite_participants",
+    "programme_progress",
+    "progress",
+]

@@ -38,9 +38,10 @@ class EligibilityCheck:
 
 def raw_answers(programme: Programme, form: Any) -> dict[str, Any]:
     """The posted answers (fields ``q_<code>``) from a mapping with ``get``/``getlist``."""
-    return {q.code: (form.getlist(f"q_{q.code}") if q.kind == "multi"
-                     else form.get(f"q_{q.code}", ""))
-            for q in programme.questions}
+    return {
+        q.code: (form.getlist(f"q_{q.code}") if q.kind == "multi" else form.get(f"q_{q.code}", ""))
+        for q in programme.questions
+    }
 
 
 def check_eligibility(programme: Programme, raw: dict[str, Any]) -> EligibilityCheck:

@@ -51,8 +51,9 @@ def _summary(programme: Programme, item: ProgrammeSession, locale: str) -> str:
     return f"{title}: {session_title}" if session_title else title
 
 
-def _event(programme: Programme, item: ProgrammeSession, *, locale: str, base_url: str,
-           stamp: datetime) -> Event:
+def _event(
+    programme: Programme, item: ProgrammeSession, *, locale: str, base_url: str, stamp: datetime
+) -> Event:
     page = programme_url(base_url, programme.id)
     summary = _summary(programme, item, locale)
     event = Event()
@@ -92,8 +93,9 @@ def programme_calendar(programme: Programme, locale: str, base_url: str) -> byte
     # DTSTAMP: when the programme last changed, so the same programme gives the same file.
     stamp = _utc(programme.updated_at or clock.now())
     for item in programme.sessions:
-        calendar.add_component(_event(programme, item, locale=locale, base_url=base_url,
-                                      stamp=stamp))
+        calendar.add_component(
+            _event(programme, item, locale=locale, base_url=base_url, stamp=stamp)
+        )
     return calendar.to_ical()
 
 

@@ -32,8 +32,17 @@ from portal.models_base import BigId, JsonDoc, OptionLabels, Timestamped, Transl
 #: What a programme is (shown as a filter).
 KINDS = ("academy", "liaison", "workshop", "course", "event")
 #: What it is about (residents search by topic).
-TOPICS = ("civic", "safety", "environment", "housing", "youth", "seniors", "health",
-          "business", "arts")
+TOPICS = (
+    "civic",
+    "safety",
+    "environment",
+    "housing",
+    "youth",
+    "seniors",
+    "health",
+    "business",
+    "arts",
+)
 #: draft -> open -> closed -> completed; any but completed -> cancelled.
 STATUSES = ("draft", "open", "closed", "completed", "cancelled")
 #: first_come: places go in order; application: the coordinator approves after the window.
@@ -43,8 +52,14 @@ ADMISSIONS = ("first_come", "application")
 #: rejected (an application not approved).
 ENROLMENT_STATES = ("applied", "enrolled", "waitlisted", "offered", "cancelled", "rejected")
 #: Why an enrolment was cancelled (``Enrolment.cancel_reason``).
-CANCEL_REASONS = ("resident", "coordinator", "offer_expired", "offer_declined",
-                  "programme_cancelled", "capacity")
+CANCEL_REASONS = (
+    "resident",
+    "coordinator",
+    "offer_expired",
+    "offer_declined",
+    "programme_cancelled",
+    "capacity",
+)
 #: States that hold one of the programme's places.
 HOLDS_PLACE = ("enrolled", "offered")
 
@@ -217,9 +232,11 @@ class Attendance(Base):
     __table_args__ = (Index("ix_programme_attendance_enrolment", "enrolment_id"),)
 
     session_id: Mapped[int] = mapped_column(
-        ForeignKey("programme_sessions.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("programme_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
     enrolment_id: Mapped[int] = mapped_column(
-        ForeignKey("enrolments.id", ondelete="CASCADE"), primary_key=True)
+        ForeignKey("enrolments.id", ondelete="CASCADE"), primary_key=True
+    )
     present: Mapped[bool] = mapped_column(Boolean, default=True)
     #: "name" (ticked on the roster) or "code" (the participant's check-in code).
     method: Mapped[str] = mapped_column(String(8), default="name")

@@ -55,8 +55,9 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def lock_programme(session: Session, programme_id: int, *,
-                   skip_locked: bool = False) -> Programme | None:
+def lock_programme(
+    session: Session, programme_id: int, *, skip_locked: bool = False
+) -> Programme | None:
     """The programme, re-read under a row lock (PostgreSQL); None when it does not exist or,
     with ``skip_locked``, when another transaction holds it."""
     query = select(Programme).where(Programme.id == programme_id)
@@ -76,8 +77,9 @@ def bump(session: Session, programme: Programme, *conditions: Any, **values: Any
     return result.rowcount == 1
 
 
-def move(session: Session, enrolment: Enrolment, *, from_states: tuple[str, ...],
-         **values: Any) -> bool:
+def move(
+    session: Session, enrolment: Enrolment, *, from_states: tuple[str, ...], **values: Any
+) -> bool:
     """Change ``enrolment`` only if it is still in one of ``from_states``; True when it was.
     The object is updated to match."""
     result = session.execute(
@@ -110,8 +112,11 @@ def release(session: Session, programme: Programme, state: str) -> None:
 
 
 def last_session_start(session: Session, programme_id: int) -> datetime | None:
-    return session.scalar(select(func.max(ProgrammeSession.starts_at))
-                          .where(ProgrammeSession.programme_id == programme_id))
+    return session.scalar(
+        select(func.max(ProgrammeSession.starts_at)).where(
+            ProgrammeSession.programme_id == programme_id
+        )
+    )
 
 
 # -- emails ----------------------------------------------------------------------------------
@@ -122,8 +127,10 @@ def when(settings: Settings, moment: datetime | None, locale: str) -> str:
     if moment is None:
         return ""
     local = moment.astimezone(ZoneInfo(settings.timezone))
-    text = (f"{format_date(local.date(), 'long', locale=locale)}, "
-            f"{format_time(local.time(), 'short', locale=locale)} {local.strftime('%Z')}")
+    text = (
+        f"{format_date(local.date(), 'long', locale=locale)}, "
+        f"{format_time(local.time(), 'short', locale=locale)} {local.strftime('%Z')}"
+    )
     return text.replace("\u202f", " ")
 
 
@@ -139,8 +146,15 @@ def programme_url(settings: Settings, programme: Programme) -> str:
     return f"{settings.base_url}/programmes/{programme.id}"
 
 
-def notify(session: Session, *, settings: Settings, enrolment: Enrolment, template: str,
-           dedupe: str, **context: Any) -> None:
+def notify(
+    session: Session,
+    *,
+    settings: Settings,
+    enrolment: Enrolment,
+    template: str,
+    dedupe: str,
+    **context: Any,
+) -> None:
     """Queue the ``programme_<template>`` email to the enrolee, in their language, once per
     ``dedupe`` (a retry of the same step never sends twice)."""
     user = enrolment.user
@@ -172,8 +186,9 @@ def offer_hours(settings: Settings, programme: Programme) -> int:
     return programme.offer_hours or settings.programme_offer_hours
 
 
-def fill_locked(session: Session, *, settings: Settings, programme: Programme,
-                now: datetime) -> int:
+def fill_locked(
+    session: Session, *, settings: Settings, programme: Programme, now: datetime
+) -> int:
     """Offer free places to the head of the waitlist, the programme row being locked by the
     caller. Returns the offers made."""
     if programme.status not in FILLING:
@@ -203,28 +218,46 @@ def fill_locked(session: Session, *, settings: Settings, programme: Programme,
             break
         head_id = head.id
         savepoint = session.begin_nested()
-        if not move(session, head, from_states=("waitlisted",), state="offered",
-                    offered_at=now, offer_expires_at=expires_at):
+        if not move(
+            session,
+            head,
+            from_states=("waitlisted",),
+            state="offered",
+            offered_at=now,
+            offer_expires_at=expires_at,
+        ):
             savepoint.rollback()
             skipped.append(head_id)
             continue
-        if not bump(session, programme, Programme.status.in_(FILLING),
-                    Programme.taken < Programme.capacity,
-                    taken=Programme.taken + 1, waiting=Programme.waiting - 1):
+        if not bump(
+            session,
+            programme,
+            Programme.status.in_(FILLING),
+            Programme.taken < Programme.capacity,
+            taken=Programme.taken + 1,
+            waiting=Programme.waiting - 1,
+        ):
             savepoint.rollback()
             # The refreshed "offered" state was rolled back with the savepoint.
             session.expire(head)
             break
         savepoint.commit()
-        notify(session, settings=settings, enrolment=head, template="offer",
-               dedupe=stamp(now), deadline=when(settings, expires_at, head.locale),
-               hours=offer_hours(settings, programme))
+        notify(
+            session,
+            settings=settings,
+            enrolment=head,
+            template="offer",
+            dedupe=stamp(now),
+            deadline=when(settings, expires_at, head.locale),
+            hours=offer_hours(settings, programme),
+        )
         made += 1
     return made
 
 
-def fill_places(session: Session, *, settings: Settings, programme_id: int,
-                now: datetime | None = None) -> int:
+def fill_places(
+    session: Session, *, settings: Settings, programme_id: int, now: datetime | None = None
+) -> int:
     """Offer each free place of the programme to the head of its waitlist (order
     ``queued_at, id``), holding the place until ``offer_hours`` from now, and email the offer.
     Only for open or closed programmes whose last session has not started. Flushes, never
@@ -244,53 +277,92 @@ def shrink_locked(session: Session, *, programme: Programme, surplus: int) -> li
     for state, newest in (("offered", Enrolment.offered_at), ("enrolled", Enrolment.enrolled_at)):
         if len(moved) >= surplus:
             break
-        candidates = list(session.scalars(
-            select(Enrolment)
-            .where(Enrolment.programme_id == programme.id, Enrolment.state == state)
-            .order_by(newest.desc(), Enrolment.id.desc())
-            .limit(surplus - len(moved))))
+        candidates = list(
+            session.scalars(
+                select(Enrolment)
+                .where(Enrolment.programme_id == programme.id, Enrolment.state == state)
+                .order_by(newest.desc(), Enrolment.id.desc())
+                .limit(surplus - len(moved))
+            )
+        )
         for enrolment in candidates:
-            if not move(session, enrolment, from_states=(state,), state="waitlisted",
-                        offered_at=None, offer_expires_at=None, enrolled_at=None):
+            if not move(
+                session,
+                enrolment,
+                from_states=(state,),
+                state="waitlisted",
+                offered_at=None,
+                offer_expires_at=None,
+                enrolled_at=None,
+            ):
                 continue
-            bump(session, programme, Programme.taken > 0, taken=Programme.taken - 1,
-                 waiting=Programme.waiting + 1)
+            bump(
+                session,
+                programme,
+                Programme.taken > 0,
+                taken=Programme.taken - 1,
+                waiting=Programme.waiting + 1,
+            )
             moved.append(enrolment)
     return moved
 
 
-def expire_offers_locked(session: Session, *, settings: Settings, programme: Programme,
-                         now: datetime) -> int:
+def expire_offers_locked(
+    session: Session, *, settings: Settings, programme: Programme, now: datetime
+) -> int:
     """Cancel the programme's offers whose deadline passed (the programme row locked by the
     caller), free their places and tell each resident. Returns how many lapsed."""
-    lapsed = list(session.scalars(
-        select(Enrolment)
-        .where(Enrolment.programme_id == programme.id, Enrolment.state == "offered",
-               Enrolment.offer_expires_at <= now)
-        .order_by(Enrolment.offer_expires_at, Enrolment.id)
-        .limit(MAX_OFFERS)))
+    lapsed = list(
+        session.scalars(
+            select(Enrolment)
+            .where(
+                Enrolment.programme_id == programme.id,
+                Enrolment.state == "offered",
+                Enrolment.offer_expires_at <= now,
+            )
+            .order_by(Enrolment.offer_expires_at, Enrolment.id)
+            .limit(MAX_OFFERS)
+        )
+    )
     count = 0
     for enrolment in lapsed:
         offered_at = enrolment.offered_at
-        if not move(session, enrolment, from_states=("offered",), state="cancelled",
-                    cancel_reason="offer_expired", cancelled_at=now):
+        if not move(
+            session,
+            enrolment,
+            from_states=("offered",),
+            state="cancelled",
+            cancel_reason="offer_expired",
+            cancelled_at=now,
+        ):
             continue
         free_place(session, programme)
-        notify(session, settings=settings, enrolment=enrolment, template="offer_lapsed",
-               dedupe=stamp(offered_at))
+        notify(
+            session,
+            settings=settings,
+            enrolment=enrolment,
+            template="offer_lapsed",
+            dedupe=stamp(offered_at),
+        )
         count += 1
     return count
 
 
 def _programmes_with_lapsed_offers(db: Database, now: datetime, after: int) -> list[int]:
     with db.transaction(write=False) as session:
-        return list(session.scalars(
-            select(Enrolment.programme_id)
-            .where(Enrolment.state == "offered", Enrolment.offer_expires_at <= now,
-                   Enrolment.programme_id > after)
-            .group_by(Enrolment.programme_id)
-            .order_by(Enrolment.programme_id)
-            .limit(BATCH)))
+        return list(
+            session.scalars(
+                select(Enrolment.programme_id)
+                .where(
+                    Enrolment.state == "offered",
+                    Enrolment.offer_expires_at <= now,
+                    Enrolment.programme_id > after,
+                )
+                .group_by(Enrolment.programme_id)
+                .order_by(Enrolment.programme_id)
+                .limit(BATCH)
+            )
+        )
 
 
 def _programmes_with_free_places(db: Database, after: int, now: datetime) -> list[int]:
@@ -299,13 +371,20 @@ def _programmes_with_free_places(db: Database, after: int, now: datetime) -> lis
     closed do not cost every round a lock and a query each."""
     over = (now - timedelta(days=1)).date()
     with db.transaction(write=False) as session:
-        return list(session.scalars(
-            select(Programme.id)
-            .where(Programme.status.in_(FILLING), Programme.waiting > 0,
-                   Programme.taken < Programme.capacity, Programme.id > after,
-                   or_(Programme.ends_on.is_(None), Programme.ends_on >= over))
-            .order_by(Programme.id)
-            .limit(BATCH)))
+        return list(
+            session.scalars(
+                select(Programme.id)
+                .where(
+                    Programme.status.in_(FILLING),
+                    Programme.waiting > 0,
+                    Programme.taken < Programme.capacity,
+                    Programme.id > after,
+                    or_(Programme.ends_on.is_(None), Programme.ends_on >= over),
+                )
+                .order_by(Programme.id)
+                .limit(BATCH)
+            )
+        )
 
 
 def process_programme_offers(db: Database, settings: Settings, now: datetime) -> str | None:
@@ -318,8 +397,11 @@ def process_programme_offers(db: Database, settings: Settings, now: datetime) ->
     for finder in ("lapsed", "free"):
         after = 0
         while True:
-            ids = (_programmes_with_lapsed_offers(db, now, after) if finder == "lapsed"
-                   else _programmes_with_free_places(db, after, now))
+            ids = (
+                _programmes_with_lapsed_offers(db, now, after)
+                if finder == "lapsed"
+                else _programmes_with_free_places(db, after, now)
+            )
             if not ids:
                 break
             with db.transaction() as session:
@@ -328,10 +410,10 @@ def process_programme_offers(db: Database, settings: Settings, now: datetime) ->
                     if programme is None:
                         continue
                     if finder == "lapsed":
-                        lapsed += expire_offers_locked(session, settings=settings,
-                                                       programme=programme, now=now)
-                    offered += fill_locked(session, settings=settings, programme=programme,
-                                           now=now)
+                        lapsed += expire_offers_locked(
+                            session, settings=settings, programme=programme, now=now
+                        )
+                    offered += fill_locked(session, settings=settings, programme=programme, now=now)
             after = ids[-1]
             if len(ids) < BATCH:
                 break

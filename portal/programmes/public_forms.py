@@ -45,8 +45,10 @@ REFUSAL_MESSAGES = {
     "not_yet": _l("Enrolment for this programme has not opened yet."),
     "already_enrolled": _l("You have already signed up for this programme."),
     "bad_state": _l("That is not possible at this stage of your enrolment."),
-    "offer_expired": _l("The time to accept this place has passed, so it was offered to "
-                        "the next person on the waitlist."),
+    "offer_expired": _l(
+        "The time to accept this place has passed, so it was offered to "
+        "the next person on the waitlist."
+    ),
     "full": _l("This programme is full."),
     "invalid": _l("Check your answers and try again."),
 }
@@ -63,13 +65,17 @@ def eligibility_rule(question: EligibilityQuestion, locale: str) -> str:
         return _("Open to people who answer “%(answer)s”.", answer=_("” or “").join(names))
     if question.kind == "multi" and values:
         names = [question.option_label(v, locale) for v in values]
-        return _("Open to people who choose at least one of: %(answers)s.",
-                 answers=", ".join(names))
+        return _(
+            "Open to people who choose at least one of: %(answers)s.", answers=", ".join(names)
+        )
     if question.kind == "number":
         low, high = question.min_value, question.max_value
         if low is not None and high is not None:
-            return _("Open to people who answer between %(low)s and %(high)s.",
-                     low=_number(low), high=_number(high))
+            return _(
+                "Open to people who answer between %(low)s and %(high)s.",
+                low=_number(low),
+                high=_number(high),
+            )
         if low is not None:
             return _("Open to people who answer %(low)s or more.", low=_number(low))
         if high is not None:
@@ -89,10 +95,12 @@ def ineligible_message(question: EligibilityQuestion, locale: str) -> str:
     rule = eligibility_rule(question, locale)
     prompt = question.t("prompt", locale)
     if rule:
-        return _("This programme is only open to people who qualify on “%(question)s”. "
-                 "%(rule)s", question=prompt, rule=rule)
-    return _("Your answer to “%(question)s” does not qualify for this programme.",
-             question=prompt)
+        return _(
+            "This programme is only open to people who qualify on “%(question)s”. %(rule)s",
+            question=prompt,
+            rule=rule,
+        )
+    return _("Your answer to “%(question)s” does not qualify for this programme.", question=prompt)
 
 
 class ProgrammeFilterForm(FlaskForm):

@@ -76,11 +76,12 @@ def session_when(item: ProgrammeSession) -> str:
     zone = get_timezone()
     start = item.starts_at.astimezone(zone)
     if item.ends_at.astimezone(zone).date() != start.date():
-        return format_interval(item.starts_at, item.ends_at, "yMMMEdjm", tzinfo=zone,
-                               locale=locale)
+        return format_interval(item.starts_at, item.ends_at, "yMMMEdjm", tzinfo=zone, locale=locale)
     hours = "hm" if "h" in _short_time_pattern(locale) else "Hm"
-    return (f"{format_skeleton('yMMMEd', start, tzinfo=zone, locale=locale)}, "
-            f"{format_interval(item.starts_at, item.ends_at, hours, tzinfo=zone, locale=locale)}")
+    return (
+        f"{format_skeleton('yMMMEd', start, tzinfo=zone, locale=locale)}, "
+        f"{format_interval(item.starts_at, item.ends_at, hours, tzinfo=zone, locale=locale)}"
+    )
 
 
 def _short_time_pattern(locale: str) -> str:
@@ -129,8 +130,7 @@ def _programme(programme_id: int) -> Programme:
 def _own(enrolment_id: int) -> Enrolment:
     user = _user()
     assert user is not None
-    enrolment = queries.resident_enrolment(db_session(), enrolment_id=enrolment_id,
-                                           user_id=user.id)
+    enrolment = queries.resident_enrolment(db_session(), enrolment_id=enrolment_id, user_id=user.id)
     if enrolment is None:
         abort(404)
     return enrolment
@@ -141,8 +141,11 @@ def _refusal(programme: Programme) -> str | None:
     code = service.can_enrol(programme, clock.now())
     if code is None:
         return None
-    if code == "window_closed" and programme.enrol_opens_at is not None and \
-            clock.now() < programme.enrol_opens_at:
+    if (
+        code == "window_closed"
+        and programme.enrol_opens_at is not None
+        and clock.now() < programme.enrol_opens_at
+    ):
         return _("Enrolment opens on %(moment)s.", moment=_moment(programme.enrol_opens_at))
     if programme.status == "closed":
         return _("Enrolment for this programme is closed.")
@@ -171,6 +174,7 @@ def _filter_url(**extra: Any) -> str:
 
 # -- browsing --------------------------------------------------------------------------------
 
+
 def _filter_message(field: str, code: str) -> str:
     if code == "not_a_date":
         return _("Enter a real date, like 2026-03-31. This date was ignored.")
@@ -178,9 +182,11 @@ def _filter_message(field: str, code: str) -> str:
         return _("The end date is before the start date, so it was ignored.")
     if code == "too_long":
         return _("Search for 100 characters or fewer. The search was ignored.")
-    names = {"area": _("That neighbourhood is not on the list, so it was ignored."),
-             "topic": _("That topic is not on the list, so it was ignored."),
-             "kind": _("That kind of programme is not on the list, so it was ignored.")}
+    names = {
+        "area": _("That neighbourhood is not on the list, so it was ignored."),
+        "topic": _("That topic is not on the list, so it was ignored."),
+        "kind": _("That kind of programme is not on the list, so it was ignored."),
+    }
     return names.get(field, _("This filter was ignored."))
 
 
@@ -191,22 +197,38 @@ def browse():
     parsed = queries.parse_filters(db, request.args)
     form = ProgrammeFilterForm(request.args)
     areas = queries.areas(db)
-    form.area.choices = [("", _("Any neighbourhood")), (queries.CITY_WIDE, _("Whole city"))] + \
-        [(a.code, a.name) for a in areas]
+    form.area.choices = [("", _("Any neighbourhood")), (queries.CITY_WIDE, _("Whole city"))] + [
+        (a.code, a.name) for a in areas
+    ]
     form.topic.choices = [("", _("Any topic"))] + [(k, str(v)) for k, v in TOPIC_NAMES.items()]
     form.kind.choices = [("", _("Any kind"))] + [(k, str(v)) for k, v in KIND_NAMES.items()]
-    fields = {"q": form.q, "area": form.area, "topic": form.topic, "kind": form.kind,
-              "from": form.start, "to": form.end}
+    fields = {
+        "q": form.q,
+        "area": form.area,
+        "topic": form.topic,
+        "kind": form.kind,
+        "from": form.start,
+        "to": form.end,
+    }
     for name, code in parsed.problems.items():
         fields[name].errors = [*fields[name].errors, _filter_message(name, code)]
-    page = queries.browse_programmes(db, filters=parsed.filters, locale=locale,
-                                     after=request.args.get("after"),
-                                     before=request.args.get("before"))
+    page = queries.browse_programmes(
+        db,
+        filters=parsed.filters,
+        locale=locale,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+    )
     names = queries.area_names(db, {p.area_id for p in page.items if p.area_id})
     filtered = any(request.args.get(k) for k in FILTER_ARGS)
     return render_template(
-        "programmes/browse.html", form=form, page=page, area_names=names, locale=locale,
-        filtered=filtered, is_full=_is_full,
+        "programmes/browse.html",
+        form=form,
+        page=page,
+        area_names=names,
+        locale=locale,
+        filtered=filtered,
+        is_full=_is_full,
         next_url=_filter_url(after=page.next_cursor) if page.next_cursor else None,
         previous_url=_filter_url(before=page.previous_cursor) if page.previous_cursor else None,
     )
@@ -221,16 +243,24 @@ def show(programme_id: int):
     programme = _programme(programme_id)
     locale = current_locale()
     user = _user()
-    own = queries.own_enrolment(db, programme_id=programme.id, user_id=user.id) \
-        if user else None
+    own = queries.own_enrolment(db, programme_id=programme.id, user_id=user.id) if user else None
     position = service.waitlist_position(db, own) if own is not None else None
-    area_name = queries.area_names(db, {programme.area_id}).get(programme.area_id) \
-        if programme.area_id else None
+    area_name = (
+        queries.area_names(db, {programme.area_id}).get(programme.area_id)
+        if programme.area_id
+        else None
+    )
     may_sign_up = own is None or own.state in ENDED
     return render_template(
-        "programmes/show.html", programme=programme, locale=locale, own=own,
-        position=position, area_name=area_name, refusal=_refusal(programme),
-        may_sign_up=may_sign_up, full=_is_full(programme),
+        "programmes/show.html",
+        programme=programme,
+        locale=locale,
+        own=own,
+        position=position,
+        area_name=area_name,
+        refusal=_refusal(programme),
+        may_sign_up=may_sign_up,
+        full=_is_full(programme),
         mandatory=[s for s in programme.sessions if s.mandatory],
         rules={q.code: eligibility_rule(q, locale) for q in programme.questions},
     )
@@ -244,8 +274,7 @@ def calendar(programme_id: int):
     body = programme_calendar(programme, current_locale(), settings().base_url)
     response = make_response(body)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Content-Disposition"] = \
-        f'attachment; filename="programme-{programme.id}.ics"'
+    response.headers["Content-Disposition"] = f'attachment; filename="programme-{programme.id}.ics"'
     return response
 
 
@@ -275,8 +304,9 @@ def enrol(programme_id: int):
         raw = eligibility.raw_answers(programme, request.form)
         answers = raw
         try:
-            result = service.enrol(db, settings=settings(), programme=programme, user=user,
-                                   raw=raw, locale=locale)
+            result = service.enrol(
+                db, settings=settings(), programme=programme, user=user, raw=raw, locale=locale
+            )
         except service.AnswersRejected as exc:
             db.rollback()
             answer_errors = _answer_errors(programme, exc.check, locale)
@@ -296,19 +326,26 @@ def enrol(programme_id: int):
     if request.method == "POST":
         status = 409 if refusal else 400
     return render_template(
-        "programmes/enrol.html", programme=programme, form=form, locale=locale,
-        category=programme, answers=answers, answer_errors=answer_errors, summary=summary,
-        refusal=refusal, full=_is_full(programme),
+        "programmes/enrol.html",
+        programme=programme,
+        form=form,
+        locale=locale,
+        category=programme,
+        answers=answers,
+        answer_errors=answer_errors,
+        summary=summary,
+        refusal=refusal,
+        full=_is_full(programme),
     ), status
 
 
-def _answer_errors(programme: Programme, check: eligibility.EligibilityCheck,
-                   locale: str) -> dict[str, str]:
+def _answer_errors(
+    programme: Programme, check: eligibility.EligibilityCheck, locale: str
+) -> dict[str, str]:
     errors: dict[str, str] = {}
     for question in programme.questions:
         if question.code in check.errors:
-            errors[question.code] = answer_message(question, check.errors[question.code],
-                                                   locale)  # type: ignore[arg-type]
+            errors[question.code] = answer_message(question, check.errors[question.code], locale)  # type: ignore[arg-type]
         elif question.code in check.ineligible:
             errors[question.code] = ineligible_message(question, locale)
     return errors
@@ -317,12 +354,17 @@ def _answer_errors(programme: Programme, check: eligibility.EligibilityCheck,
 def _enrolled_message(programme: Programme, result: service.EnrolResult, locale: str) -> str:
     title = programme.t("title", locale)
     if result.outcome == "waitlisted":
-        return _("%(title)s is full, so you are on the waitlist at position %(position)s. "
-                 "If a place frees up we will email you.", title=title,
-                 position=result.position or "?")
+        return _(
+            "%(title)s is full, so you are on the waitlist at position %(position)s. "
+            "If a place frees up we will email you.",
+            title=title,
+            position=result.position or "?",
+        )
     if result.outcome == "applied":
-        return _("Your application to %(title)s has been received. We will email you the "
-                 "decision.", title=title)
+        return _(
+            "Your application to %(title)s has been received. We will email you the decision.",
+            title=title,
+        )
     return _("You are enrolled in %(title)s.", title=title)
 
 
@@ -335,13 +377,18 @@ def mine():
     user = _user()
     assert user is not None
     db = db_session()
-    page = queries.resident_enrolments(db, user_id=user.id, before=request.args.get("before"),
-                                       after=request.args.get("after"))
+    page = queries.resident_enrolments(
+        db, user_id=user.id, before=request.args.get("before"), after=request.args.get("after")
+    )
     upcoming = queries.next_sessions(db, {e.programme_id for e in page.items}, clock.now())
-    positions = {e.id: service.waitlist_position(db, e)
-                 for e in page.items if e.state == "waitlisted"}
+    positions = {
+        e.id: service.waitlist_position(db, e) for e in page.items if e.state == "waitlisted"
+    }
     return render_template(
-        "programmes/mine.html", page=page, upcoming=upcoming, positions=positions,
+        "programmes/mine.html",
+        page=page,
+        upcoming=upcoming,
+        positions=positions,
         locale=current_locale(),
         older_url=url_for("programmes.mine", before=page.older) if page.older else None,
         newer_url=url_for("programmes.mine", after=page.newer) if page.newer else None,
@@ -357,11 +404,15 @@ def enrolment(enrolment_id: int):
     item = _own(enrolment_id)
     programme = item.programme
     return render_template(
-        "programmes/enrolment.html", enrolment=item, programme=programme,
-        locale=current_locale(), position=service.waitlist_position(db, item),
+        "programmes/enrolment.html",
+        enrolment=item,
+        programme=programme,
+        locale=current_locale(),
+        position=service.waitlist_position(db, item),
         attendance=queries.attendance_by_session(db, item),
         progress=progress(db, item) if item.state == "enrolled" else None,
-        form=EnrolmentActionForm(formdata=None), cancellable=item.state in CANCELLABLE,
+        form=EnrolmentActionForm(formdata=None),
+        cancellable=item.state in CANCELLABLE,
         cancel_reason=str(CANCEL_REASON_NAMES.get(item.cancel_reason or "", "")),
         now=clock.now(),
     )
@@ -376,15 +427,23 @@ def _act(enrolment_id: int, action: str) -> Response:
     try:
         if action == "accept":
             service.accept_offer(db, settings=settings(), enrolment=item)
-            flash(_("You accepted the place. You are enrolled in %(title)s.", title=title),
-                  "success")
+            flash(
+                _("You accepted the place. You are enrolled in %(title)s.", title=title), "success"
+            )
         elif action == "decline":
             service.decline_offer(db, settings=settings(), enrolment=item)
-            flash(_("You declined the place in %(title)s. We will offer it to the next person "
-                    "on the waitlist.", title=title), "success")
+            flash(
+                _(
+                    "You declined the place in %(title)s. We will offer it to the next person "
+                    "on the waitlist.",
+                    title=title,
+                ),
+                "success",
+            )
         else:
-            service.cancel_enrolment(db, settings=settings(), enrolment=item, by=_user(),
-                                     reason="resident")
+            service.cancel_enrolment(
+                db, settings=settings(), enrolment=item, by=_user(), reason="resident"
+            )
             flash(_("You cancelled your place in %(title)s.", title=title), "success")
     except service.ProgrammeError as exc:
         db.rollback()
@@ -418,11 +477,13 @@ def certificate(enrolment_id: int):
     item = _own(enrolment_id)
     if not item.completed:
         abort(404)
-    body = certificate_pdf(item, item.programme, current_locale(),
-                           settings().city_text("name", current_locale()))
+    body = certificate_pdf(
+        item, item.programme, current_locale(), settings().city_text("name", current_locale())
+    )
     response = make_response(body)
     response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = \
+    response.headers["Content-Disposition"] = (
         f'attachment; filename="certificate-{item.programme_id}.pdf"'
+    )
     response.headers["Cache-Control"] = "private, no-store"
     return response

@@ -70,8 +70,11 @@ def parse_filters(session: Session, args: Any) -> FilterProblems:
     if area == CITY_WIDE:
         city_wide = True
     elif area:
-        found = session.scalar(select(Area.id).where(Area.code == area[:40])) \
-            if len(area) <= 40 else None
+        found = (
+            session.scalar(select(Area.id).where(Area.code == area[:40]))
+            if len(area) <= 40
+            else None
+        )
         if found is None:
             problems["area"] = "unknown"
         else:
@@ -89,9 +92,18 @@ def parse_filters(session: Session, args: Any) -> FilterProblems:
     q = " ".join((args.get("q") or "").split()) or None
     if q is not None and len(q) > Q_MAX:
         problems["q"], q = "too_long", None
-    return FilterProblems(BrowseFilters(area_id=area_id, city_wide=city_wide, topic=topic,
-                                        kind=kind, date_from=date_from, date_to=date_to, q=q),
-                          problems)
+    return FilterProblems(
+        BrowseFilters(
+            area_id=area_id,
+            city_wide=city_wide,
+            topic=topic,
+            kind=kind,
+            date_from=date_from,
+            date_to=date_to,
+            q=q,
+        ),
+        problems,
+    )
 
 
 def _date(raw: str | None, name: str, problems: dict[str, str]) -> date | None:
@@ -160,9 +172,15 @@ def decode_cursor(raw: str | None) -> tuple[date, int] | None:
     return key if 0 < key[1] <= MAX_ID else None
 
 
-def browse_programmes(session: Session, *, filters: BrowseFilters, locale: str = "en",
-                      after: str | None = None, before: str | None = None,
-                      per_page: int = PER_PAGE) -> ProgrammePage:
+def browse_programmes(
+    session: Session,
+    *,
+    filters: BrowseFilters,
+    locale: str = "en",
+    after: str | None = None,
+    before: str | None = None,
+    per_page: int = PER_PAGE,
+) -> ProgrammePage:
     """Open programmes matching ``filters``, by first session date then id, undated last.
 
     ``after`` gives the page following that cursor, ``before`` the page preceding it."""
@@ -181,13 +199,20 @@ def browse_programmes(session: Session, *, filters: BrowseFilters, locale: str =
     if before_key is not None:
         day, ident = before_key
         if day == NO_DATE:
-            rows = run(query.where(undated, Programme.id < ident)
-                       .order_by(Programme.id.desc()), limit)
-            rows += run(query.where(dated).order_by(Programme.starts_on.desc(),
-                                                    Programme.id.desc()), limit - len(rows))
+            rows = run(
+                query.where(undated, Programme.id < ident).order_by(Programme.id.desc()), limit
+            )
+            rows += run(
+                query.where(dated).order_by(Programme.starts_on.desc(), Programme.id.desc()),
+                limit - len(rows),
+            )
         else:
-            rows = run(query.where(dated, key < bound(day, ident))
-                       .order_by(Programme.starts_on.desc(), Programme.id.desc()), limit)
+            rows = run(
+                query.where(dated, key < bound(day, ident)).order_by(
+                    Programme.starts_on.desc(), Programme.id.desc()
+                ),
+                limit,
+            )
         items = list(reversed(rows[:per_page]))
         more_before, more_after = len(rows) > per_page, True
     else:
@@ -236,8 +261,11 @@ def visible_programme(session: Session, programme_id: int) -> Programme | None:
 
 def own_enrolment(session: Session, *, programme_id: int, user_id: int) -> Enrolment | None:
     """The resident's enrolment in a programme (at most one per programme), or None."""
-    return session.scalar(select(Enrolment).where(Enrolment.programme_id == programme_id,
-                                                  Enrolment.user_id == user_id))
+    return session.scalar(
+        select(Enrolment).where(
+            Enrolment.programme_id == programme_id, Enrolment.user_id == user_id
+        )
+    )
 
 
 def resident_enrolment(session: Session, *, enrolment_id: int, user_id: int) -> Enrolment | None:
@@ -252,30 +280,56 @@ def resident_enrolment(session: Session, *, enrolment_id: int, user_id: int) -> 
     )
 
 
-def resident_enrolments(session: Session, *, user_id: int, before: str | None = None,
-                        after: str | None = None, per_page: int = 20) -> Page:
+def resident_enrolments(
+    session: Session,
+    *,
+    user_id: int,
+    before: str | None = None,
+    after: str | None = None,
+    per_page: int = 20,
+) -> Page:
     """A resident's enrolments, newest first (``before``: older than that cursor)."""
-    query = (select(Enrolment).where(Enrolment.user_id == user_id)
-             .options(selectinload(Enrolment.programme)))
-    return keyset_page(session, query, created=Enrolment.created_at, ident=Enrolment.id,
-                       before=before, after=after, per_page=per_page)
+    query = (
+        select(Enrolment)
+        .where(Enrolment.user_id == user_id)
+        .options(selectinload(Enrolment.programme))
+    )
+    return keyset_page(
+        session,
+        query,
+        created=Enrolment.created_at,
+        ident=Enrolment.id,
+        before=before,
+        after=after,
+        per_page=per_page,
+    )
 
 
-def next_sessions(session: Session, programme_ids: set[int],
-                  now: datetime) -> dict[int, ProgrammeSession]:
+def next_sessions(
+    session: Session, programme_ids: set[int], now: datetime
+) -> dict[int, ProgrammeSession]:
     """Each programme's next session that has not ended (by programme/start index)."""
     if not programme_ids:
         return {}
-    first = (select(ProgrammeSession.programme_id,
-                    func.min(ProgrammeSession.starts_at).label("starts_at"))
-             .where(ProgrammeSession.programme_id.in_(programme_ids),
-                    ProgrammeSession.ends_at >= now)
-             .group_by(ProgrammeSession.programme_id).subquery())
+    first = (
+        select(
+            ProgrammeSession.programme_id, func.min(ProgrammeSession.starts_at).label("starts_at")
+        )
+        .where(ProgrammeSession.programme_id.in_(programme_ids), ProgrammeSession.ends_at >= now)
+        .group_by(ProgrammeSession.programme_id)
+        .subquery()
+    )
     rows = session.scalars(
-        select(ProgrammeSession).join(first, and_(
-            ProgrammeSession.programme_id == first.c.programme_id,
-            ProgrammeSession.starts_at == first.c.starts_at))
-        .order_by(ProgrammeSession.id))
+        select(ProgrammeSession)
+        .join(
+            first,
+            and_(
+                ProgrammeSession.programme_id == first.c.programme_id,
+                ProgrammeSession.starts_at == first.c.starts_at,
+            ),
+        )
+        .order_by(ProgrammeSession.id)
+    )
     found: dict[int, ProgrammeSession] = {}
     for item in rows:
         found.setdefault(item.programme_id, item)
@@ -284,5 +338,7 @@ def next_sessions(session: Session, programme_ids: set[int],
 
 def attendance_by_session(session: Session, enrolment: Enrolment) -> dict[int, Attendance]:
     """The attendance marks of one enrolment, by session id."""
-    return {a.session_id: a for a in session.scalars(
-        select(Attendance).where(Attendance.enrolment_id == enrolment.id))}
+    return {
+        a.session_id: a
+        for a in session.scalars(select(Attendance).where(Attendance.enrolment_id == enrolment.id))
+    }

@@ -54,8 +54,9 @@ def dedupe_key(session_id: int, enrolment_id: int) -> str:
     return f"programme-reminder:{session_id}:{enrolment_id}"
 
 
-def _due(session: Session, *, horizon: datetime,
-         after: tuple[datetime, int] | None) -> list[ProgrammeSession]:
+def _due(
+    session: Session, *, horizon: datetime, after: tuple[datetime, int] | None
+) -> list[ProgrammeSession]:
     query = (
         select(ProgrammeSession)
         .join(Programme, Programme.id == ProgrammeSession.programme_id)
@@ -85,12 +86,21 @@ def _participants(session: Session, programme_id: int) -> list[list[tuple[Enrolm
     pages: list[list[tuple[Enrolment, User]]] = []
     last = 0
     while True:
-        page = [(enrolment, user) for enrolment, user in session.execute(
-            select(Enrolment, User).join(Enrolment.user)
-            .where(Enrolment.programme_id == programme_id, Enrolment.state == "enrolled",
-                   Enrolment.id > last)
-            .order_by(Enrolment.id).limit(PARTICIPANTS)
-            .options(contains_eager(Enrolment.user)))]
+        page = [
+            (enrolment, user)
+            for enrolment, user in session.execute(
+                select(Enrolment, User)
+                .join(Enrolment.user)
+                .where(
+                    Enrolment.programme_id == programme_id,
+                    Enrolment.state == "enrolled",
+                    Enrolment.id > last,
+                )
+                .order_by(Enrolment.id)
+                .limit(PARTICIPANTS)
+                .options(contains_eager(Enrolment.user))
+            )
+        ]
         pages.append([(e, u) for e, u in page if u.active and u.email])
         if len(page) < PARTICIPANTS:
             return pages
@@ -128,8 +138,9 @@ def remind_session(session: Session, *, settings: Settings, item: ProgrammeSessi
     return queued
 
 
-def _handle(session: Session, *, settings: Settings, item: ProgrammeSession, now: datetime,
-            counts: Counts) -> None:
+def _handle(
+    session: Session, *, settings: Settings, item: ProgrammeSession, now: datetime, counts: Counts
+) -> None:
     past = item.starts_at <= now
     if not past and item.programme.status not in REMINDED_STATUSES:
         return  # a draft may still open; it is looked at again next round
@@ -166,8 +177,10 @@ def send_session_reminders(db: Database, settings: Settings, now: datetime) -> s
         after = cursor
     if not (counts.sessions or counts.past):
         return None
-    return (f"sent {counts.emails} session reminder(s) for {counts.sessions} session(s), "
-            f"marked {counts.past} past session(s)")
+    return (
+        f"sent {counts.emails} session reminder(s) for {counts.sessions} session(s), "
+        f"marked {counts.past} past session(s)"
+    )
 
 
 __all__ = ["send_session_reminders"]

@@ -38,6 +38,7 @@ def _state_names() -> dict[str, str]:
 
 # --- the roster ------------------------------------------------------------------------------
 
+
 @bp.get("/<int:programme_id>/roster", endpoint="roster")
 @staff_required(COORDINATOR)
 def roster_page(programme_id: int) -> Any:
@@ -49,21 +50,41 @@ def roster_page(programme_id: int) -> Any:
     number = int(number) if number.isdigit() and len(number) < 6 else 1
     page = roster.roster_page(db_session(), programme, state=state, page=number)
     return render_template(
-        "programmes_admin/roster.html", programme=programme, page=page, tabs=roster.TABS,
-        states=_state_names(), names=names(), action_form=ActionForm(),
-        locale=current_locale(), answer_text=roster.answer_text,
-        previous_url=url_for(".roster", programme_id=programme.id, state=state,
-                             page=page.page - 1) if page.page > 1 else None,
-        next_url=url_for(".roster", programme_id=programme.id, state=state,
-                         page=page.page + 1) if page.has_next else None)
+        "programmes_admin/roster.html",
+        programme=programme,
+        page=page,
+        tabs=roster.TABS,
+        states=_state_names(),
+        names=names(),
+        action_form=ActionForm(),
+        locale=current_locale(),
+        answer_text=roster.answer_text,
+        previous_url=url_for(".roster", programme_id=programme.id, state=state, page=page.page - 1)
+        if page.page > 1
+        else None,
+        next_url=url_for(".roster", programme_id=programme.id, state=state, page=page.page + 1)
+        if page.has_next
+        else None,
+    )
 
 
 def _export_labels() -> roster.ExportLabels:
     return roster.ExportLabels(
-        header=[_("Name"), _("Email"), _("Phone"), _("State"), _("Waitlist position"),
-                _("Check-in code"), _("Enrolled at"), _("Sessions attended"),
-                _("Completed")],
-        states=_state_names(), yes=_("yes"), no=_("no"))
+        header=[
+            _("Name"),
+            _("Email"),
+            _("Phone"),
+            _("State"),
+            _("Waitlist position"),
+            _("Check-in code"),
+            _("Enrolled at"),
+            _("Sessions attended"),
+            _("Completed"),
+        ],
+        states=_state_names(),
+        yes=_("yes"),
+        no=_("no"),
+    )
 
 
 @bp.get("/<int:programme_id>/roster.csv")
@@ -71,11 +92,26 @@ def _export_labels() -> roster.ExportLabels:
 def roster_csv(programme_id: int) -> Response:
     session = db_session()
     programme = programme_or_404(programme_id)
-    rows = list(roster.export_rows(session, programme, labels=_export_labels(),
-                                   locale=current_locale(), timezone=timezone()))
-    session.add(AuditEntry(actor_id=actor().id, entity="programme",
-                           entity_id=str(programme.id), action="roster_export", before={},
-                           after={"rows": len(rows) - 1}, created_at=clock.now()))
+    rows = list(
+        roster.export_rows(
+            session,
+            programme,
+            labels=_export_labels(),
+            locale=current_locale(),
+            timezone=timezone(),
+        )
+    )
+    session.add(
+        AuditEntry(
+            actor_id=actor().id,
+            entity="programme",
+            entity_id=str(programme.id),
+            action="roster_export",
+            before={},
+            after={"rows": len(rows) - 1},
+            created_at=clock.now(),
+        )
+    )
     session.flush()
     return csv_response(rows, f"programme-{programme.id}-roster.csv")
 
@@ -90,8 +126,7 @@ def _enrolment_or_404(programme: Programme, enrolment_id: int) -> Enrolment:
 def _refused(error: service.ProgrammeError) -> str:
     if error.detail == "window_open":
         return _("Applications can be decided once enrolment has closed.")
-    return _("That is no longer possible: the enrolment changed. The roster shows it as it "
-             "is now.")
+    return _("That is no longer possible: the enrolment changed. The roster shows it as it is now.")
 
 
 def _decide(programme_id: int, enrolment_id: int, decision: str) -> Response:
@@ -106,8 +141,11 @@ def _decide(programme_id: int, enrolment_id: int, decision: str) -> Response:
     try:
         if decision == "approve":
             outcome = service.approve_application(session, by=actor(), **kwargs)
-            message = _("%(name)s is enrolled.", name=name) if outcome == "enrolled" else \
-                _("No place is free: %(name)s is on the waitlist.", name=name)
+            message = (
+                _("%(name)s is enrolled.", name=name)
+                if outcome == "enrolled"
+                else _("No place is free: %(name)s is on the waitlist.", name=name)
+            )
         elif decision == "reject":
             service.reject_application(session, by=actor(), **kwargs)
             message = _("%(name)s's application is rejected.", name=name)
@@ -142,6 +180,7 @@ def cancel(programme_id: int, enrolment_id: int) -> Response:
 
 # --- attendance ------------------------------------------------------------------------------
 
+
 def _meeting_or_404(programme: Programme, session_id: int) -> ProgrammeSession:
     if session_id > MAX_ID:
         abort(404)
@@ -151,18 +190,28 @@ def _meeting_or_404(programme: Programme, session_id: int) -> ProgrammeSession:
     return meeting
 
 
-def _sheet_page(programme: Programme, meeting: ProgrammeSession, form: CheckInForm,
-                status: int = 200) -> tuple[str, int]:
+def _sheet_page(
+    programme: Programme, meeting: ProgrammeSession, form: CheckInForm, status: int = 200
+) -> tuple[str, int]:
     sheet = attendance.session_sheet(db_session(), meeting)
     present = sum(1 for _enrolment, mark in sheet if mark is not None and mark.present)
     return render_template(
-        "programmes_admin/attendance.html", programme=programme, meeting=meeting,
-        sheet=sheet, present=present, form=form, mark_form=MarkForm(),
-        locale=current_locale()), status
+        "programmes_admin/attendance.html",
+        programme=programme,
+        meeting=meeting,
+        sheet=sheet,
+        present=present,
+        form=form,
+        mark_form=MarkForm(),
+        locale=current_locale(),
+    ), status
 
 
-@bp.route("/<int:programme_id>/sessions/<int:session_id>/attendance",
-          methods=["GET", "POST"], endpoint="attendance")
+@bp.route(
+    "/<int:programme_id>/sessions/<int:session_id>/attendance",
+    methods=["GET", "POST"],
+    endpoint="attendance",
+)
 @staff_required(COORDINATOR)
 def attendance_page(programme_id: int, session_id: int) -> Any:
     programme = programme_or_404(programme_id)
@@ -176,18 +225,25 @@ def attendance_page(programme_id: int, session_id: int) -> Any:
     if not form.validate():
         return _sheet_page(programme, meeting, form, 400)
     try:
-        enrolment = attendance.check_in(db_session(), programme_session=meeting,
-                                        code=form.code.data or "", by=actor())
+        enrolment = attendance.check_in(
+            db_session(), programme_session=meeting, code=form.code.data or "", by=actor()
+        )
     except attendance.CheckInError as error:
         db_session().rollback()
-        form.code.errors = [*form.code.errors, _(
-            "No one enrolled in this programme has that code. Check it, or find the person "
-            "by name below.") if error.code == "unknown_code" else _(
-            "That code belongs to someone who is not enrolled (waiting, offered a place or "
-            "cancelled).")]
+        form.code.errors = [
+            *form.code.errors,
+            _(
+                "No one enrolled in this programme has that code. Check it, or find the person "
+                "by name below."
+            )
+            if error.code == "unknown_code"
+            else _(
+                "That code belongs to someone who is not enrolled (waiting, offered a place or "
+                "cancelled)."
+            ),
+        ]
         return _sheet_page(programme, meeting, form, 400)
-    flash(_("Checked in: %(name)s.", name=enrolment.user.name or enrolment.user.email),
-          "success")
+    flash(_("Checked in: %(name)s.", name=enrolment.user.name or enrolment.user.email), "success")
     return redirect(here)
 
 
@@ -204,12 +260,19 @@ def _mark(programme: Programme, meeting: ProgrammeSession, here: str) -> Any:
     name = enrolment.user.name or enrolment.user.email
     present = form.present.data == "1"
     try:
-        attendance.mark(db_session(), programme_session=meeting, enrolment=enrolment,
-                        present=present, by=actor())
+        attendance.mark(
+            db_session(),
+            programme_session=meeting,
+            enrolment=enrolment,
+            present=present,
+            by=actor(),
+        )
     except attendance.CheckInError:
         db_session().rollback()
         flash(_("%(name)s is not enrolled, so cannot be marked.", name=name), "error")
         return redirect(here)
-    flash(_("%(name)s: present.", name=name) if present else
-          _("%(name)s: absent.", name=name), "success")
+    flash(
+        _("%(name)s: present.", name=name) if present else _("%(name)s: absent.", name=name),
+        "success",
+    )
     return redirect(f"{here}#p-{enrolment.id}")

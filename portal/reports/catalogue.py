@@ -9,14 +9,18 @@ from portal.db import Database
 from portal.reports import hotspots, rollups, scorecards, sentiment
 from portal.reports.rollups import Report
 
-REPORTS: tuple[Report, ...] = (*scorecards.ROLLUPS.values(), hotspots.PAIRS,
-                               sentiment.SENTIMENT)
+REPORTS: tuple[Report, ...] = (*scorecards.ROLLUPS.values(), hotspots.PAIRS, sentiment.SENTIMENT)
 
 
 def refresh_report_rollups(db: Database, settings: Settings, now: datetime) -> str | None:
     """The worker job: keep every report's roll-ups current (see ``portal.reports.rollups``).
     It lives here, beside the list of reports, so that rollups.py needs no report."""
-    done = rollups.refresh(db, REPORTS, tz=settings.timezone,
-                           refresh_seconds=settings.report_refresh_seconds, now=now,
-                           budget=rollups.BUDGET)
+    done = rollups.refresh(
+        db,
+        REPORTS,
+        tz=settings.timezone,
+        refresh_seconds=settings.report_refresh_seconds,
+        now=now,
+        budget=rollups.BUDGET,
+    )
     return f"refreshed {done} report roll-up(s)" if done else None

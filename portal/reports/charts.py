@@ -23,8 +23,13 @@ INK = "#1b1b1b"
 AXIS = "#565c65"
 GRID = "#dfe1e2"
 #: Series colours (USWDS blue-60v, orange-60v... all >= 3:1 on white) with dash patterns.
-SERIES_STYLES = (("#005ea2", ""), ("#c05600", "6 3"), ("#008817", "2 3"), ("#8168b3", "8 3 2 3"),
-                 ("#1b1b1b", "1 2"))
+SERIES_STYLES = (
+    ("#005ea2", ""),
+    ("#c05600", "6 3"),
+    ("#008817", "2 3"),
+    ("#8168b3", "8 3 2 3"),
+    ("#1b1b1b", "1 2"),
+)
 MARKERS = ("circle", "square", "diamond", "triangle", "cross")
 BAR_COLOUR = "#005ea2"
 #: Sequential classes of the map, light to dark (USWDS blue 5v .. 80v).
@@ -99,6 +104,7 @@ def nice_ticks(top: float, count: int = 5) -> list[float]:
 
 # -- line chart -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Frame:
     """Where the plot sits in the SVG, and the value at its top."""
@@ -117,16 +123,31 @@ class _Frame:
         return self.top + self.height * (1 - value / self.top_value)
 
 
-def line_chart(*, chart_id: str, title: str, description: str, labels: Sequence[str],
-               series: Sequence[Series], label_header: str, fmt: Formatter = _plain,
-               width: int = 640, height: int = 280) -> Chart:
+def line_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: Sequence[str],
+    series: Sequence[Series],
+    label_header: str,
+    fmt: Formatter = _plain,
+    width: int = 640,
+    height: int = 280,
+) -> Chart:
     """Series over ``labels`` (periods, in order). Missing values (None) break the line."""
     if any(len(line.values) != len(labels) for line in series):
         raise ValueError("every series needs one value per label")
     values = [v for line in series for v in line.values if v is not None]
     ticks = nice_ticks(max(values, default=0))
-    frame = _Frame(left=56, top=16, width=width - 56 - 16, height=height - 16 - 48,
-                   count=len(labels), top_value=ticks[-1])
+    frame = _Frame(
+        left=56,
+        top=16,
+        width=width - 56 - 16,
+        height=height - 16 - 48,
+        count=len(labels),
+        top_value=ticks[-1],
+    )
     parts = _open_svg(chart_id, width, height, title, description)
     parts.append(_line_axes(frame, ticks, labels, fmt))
     legend = []
@@ -136,10 +157,10 @@ def line_chart(*, chart_id: str, title: str, description: str, labels: Sequence[
     if len(series) > 1:
         parts.append(_line_legend(series, frame.left, height - 14))
     parts.append("</svg>")
-    rows = [[label, *_cells([line.values[i] for line in series], fmt)]
-            for i, label in enumerate(labels)]
-    table = Table(caption=title, headers=[label_header, *(line.name for line in series)],
-                  rows=rows)
+    rows = [
+        [label, *_cells([line.values[i] for line in series], fmt)] for i, label in enumerate(labels)
+    ]
+    table = Table(caption=title, headers=[label_header, *(line.name for line in series)], rows=rows)
     return Chart(Markup("".join(parts)), table, legend)
 
 
@@ -147,29 +168,35 @@ def _cells(values: Sequence[float | None], fmt: Formatter) -> list[str]:
     return ["" if value is None else fmt(value) for value in values]
 
 
-def _line_axes(frame: _Frame, ticks: Sequence[float], labels: Sequence[str],
-               fmt: Formatter) -> str:
+def _line_axes(frame: _Frame, ticks: Sequence[float], labels: Sequence[str], fmt: Formatter) -> str:
     right = frame.left + frame.width
     bottom = frame.top + frame.height
     parts = [f'<g class="portal-chart__axis" font-size="12" fill="{INK}">']
     for tick in ticks:
         y = frame.y_at(tick)
-        parts.append(f'<line x1="{frame.left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
-                     f'stroke="{GRID}" stroke-width="1"/>')
-        parts.append(f'<text x="{frame.left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-                     f'{escape(fmt(tick))}</text>')
+        parts.append(
+            f'<line x1="{frame.left}" x2="{right}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{GRID}" stroke-width="1"/>'
+        )
+        parts.append(
+            f'<text x="{frame.left - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(fmt(tick))}</text>"
+        )
     every = max(1, math.ceil(len(labels) / 8))
     for i, label in enumerate(labels):
         if i % every == 0 or i == len(labels) - 1:
-            parts.append(f'<text x="{frame.x_at(i):.1f}" y="{bottom + 18}" '
-                         f'text-anchor="middle">{escape(label)}</text>')
-    parts.append(f'<line x1="{frame.left}" x2="{right}" y1="{bottom}" y2="{bottom}" '
-                 f'stroke="{AXIS}" stroke-width="1"/></g>')
+            parts.append(
+                f'<text x="{frame.x_at(i):.1f}" y="{bottom + 18}" '
+                f'text-anchor="middle">{escape(label)}</text>'
+            )
+    parts.append(
+        f'<line x1="{frame.left}" x2="{right}" y1="{bottom}" y2="{bottom}" '
+        f'stroke="{AXIS}" stroke-width="1"/></g>'
+    )
     return "".join(parts)
 
 
-def _line_series(frame: _Frame, line: Series, labels: Sequence[str], n: int,
-                 fmt: Formatter) -> str:
+def _line_series(frame: _Frame, line: Series, labels: Sequence[str], n: int, fmt: Formatter) -> str:
     colour, dash = SERIES_STYLES[n % len(SERIES_STYLES)]
     dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
     segments: list[list[str]] = [[]]
@@ -179,11 +206,23 @@ def _line_series(frame: _Frame, line: Series, labels: Sequence[str], n: int,
         else:
             segments[-1].append(f"{frame.x_at(i):.1f},{frame.y_at(value):.1f}")
     parts = [f'<g class="portal-chart__series" data-series="{_attr(line.name)}">']
-    parts += [f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" '
-              f'stroke-width="2.5"{dash_attr}/>' for points in segments if points]
-    parts += [_marker(MARKERS[n % len(MARKERS)], frame.x_at(i), frame.y_at(value), colour,
-                      f"{line.name}, {labels[i]}: {fmt(value)}")
-              for i, value in enumerate(line.values) if value is not None]
+    parts += [
+        f'<polyline points="{" ".join(points)}" fill="none" stroke="{colour}" '
+        f'stroke-width="2.5"{dash_attr}/>'
+        for points in segments
+        if points
+    ]
+    parts += [
+        _marker(
+            MARKERS[n % len(MARKERS)],
+            frame.x_at(i),
+            frame.y_at(value),
+            colour,
+            f"{line.name}, {labels[i]}: {fmt(value)}",
+        )
+        for i, value in enumerate(line.values)
+        if value is not None
+    ]
     parts.append("</g>")
     return "".join(parts)
 
@@ -193,13 +232,27 @@ def _marker(kind: str, x: float, y: float, colour: str, tip: str) -> str:
     if kind == "circle":
         return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{colour}">{title}</circle>'
     if kind == "square":
-        return (f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" '
-                f'fill="{colour}">{title}</rect>')
+        return (
+            f'<rect x="{x - 4:.1f}" y="{y - 4:.1f}" width="8" height="8" '
+            f'fill="{colour}">{title}</rect>'
+        )
     shapes = {
         "diamond": [(0, -5), (5, 0), (0, 5), (-5, 0)],
         "triangle": [(0, -5), (5, 4), (-5, 4)],
-        "cross": [(-5, -2), (-2, -2), (-2, -5), (2, -5), (2, -2), (5, -2), (5, 2), (2, 2),
-                  (2, 5), (-2, 5), (-2, 2), (-5, 2)],
+        "cross": [
+            (-5, -2),
+            (-2, -2),
+            (-2, -5),
+            (2, -5),
+            (2, -2),
+            (5, -2),
+            (5, 2),
+            (2, 2),
+            (2, 5),
+            (-2, 5),
+            (-2, 2),
+            (-5, 2),
+        ],
     }
     points = " ".join(f"{x + dx:.1f},{y + dy:.1f}" for dx, dy in shapes[kind])
     return f'<polygon points="{points}" fill="{colour}">{title}</polygon>'
@@ -210,8 +263,10 @@ def _line_legend(series: Sequence[Series], x: float, y: float) -> str:
     for n, line in enumerate(series):
         colour, dash = SERIES_STYLES[n % len(SERIES_STYLES)]
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-        parts.append(f'<line x1="{x:.1f}" x2="{x + 24:.1f}" y1="{y - 4:.1f}" y2="{y - 4:.1f}" '
-                     f'stroke="{colour}" stroke-width="2.5"{dash_attr}/>')
+        parts.append(
+            f'<line x1="{x:.1f}" x2="{x + 24:.1f}" y1="{y - 4:.1f}" y2="{y - 4:.1f}" '
+            f'stroke="{colour}" stroke-width="2.5"{dash_attr}/>'
+        )
         parts.append(_marker(MARKERS[n % len(MARKERS)], x + 12, y - 4, colour, line.name))
         parts.append(f'<text x="{x + 30:.1f}" y="{y:.1f}">{escape(line.name)}</text>')
         x += 40 + 7 * len(line.name)
@@ -221,9 +276,18 @@ def _line_legend(series: Sequence[Series], x: float, y: float) -> str:
 
 # -- bar chart --------------------------------------------------------------------------------
 
-def bar_chart(*, chart_id: str, title: str, description: str,
-              bars: Sequence[tuple[str, float | None]], label_header: str, value_header: str,
-              fmt: Formatter = _plain, width: int = 640) -> Chart:
+
+def bar_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    bars: Sequence[tuple[str, float | None]],
+    label_header: str,
+    value_header: str,
+    fmt: Formatter = _plain,
+    width: int = 640,
+) -> Chart:
     """Horizontal bars, one per (label, value), each with its value written at its end."""
     row_h, top_pad, label_w, value_w = 28, 8, 180, 72
     height = top_pad * 2 + row_h * max(len(bars), 1)
@@ -234,24 +298,36 @@ def bar_chart(*, chart_id: str, title: str, description: str,
     for i, (label, value) in enumerate(bars):
         y = top_pad + i * row_h
         short = label if len(label) <= 26 else label[:25] + "…"
-        parts.append(f'<text x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" '
-                     f'text-anchor="end">{escape(short)}</text>')
+        parts.append(
+            f'<text x="{label_w - 8}" y="{y + row_h / 2 + 4:.1f}" '
+            f'text-anchor="end">{escape(short)}</text>'
+        )
         shown = "" if value is None else fmt(value)
         length = 0.0 if value is None else plot_w * value / top_value
-        parts.append(f'<rect class="portal-chart__bar" x="{label_w}" y="{y + 4}" '
-                     f'width="{length:.1f}" height="{row_h - 8}" fill="{BAR_COLOUR}">'
-                     f'<title>{escape(label)}: {escape(shown or "—")}</title></rect>')
-        parts.append(f'<text x="{label_w + length + 6:.1f}" y="{y + row_h / 2 + 4:.1f}">'
-                     f'{escape(shown or "—")}</text>')
-    parts.append(f'<line x1="{label_w}" x2="{label_w}" y1="{top_pad}" '
-                 f'y2="{height - top_pad}" stroke="{AXIS}" stroke-width="1"/>')
+        parts.append(
+            f'<rect class="portal-chart__bar" x="{label_w}" y="{y + 4}" '
+            f'width="{length:.1f}" height="{row_h - 8}" fill="{BAR_COLOUR}">'
+            f"<title>{escape(label)}: {escape(shown or '—')}</title></rect>"
+        )
+        parts.append(
+            f'<text x="{label_w + length + 6:.1f}" y="{y + row_h / 2 + 4:.1f}">'
+            f"{escape(shown or '—')}</text>"
+        )
+    parts.append(
+        f'<line x1="{label_w}" x2="{label_w}" y1="{top_pad}" '
+        f'y2="{height - top_pad}" stroke="{AXIS}" stroke-width="1"/>'
+    )
     parts.append("</g></svg>")
-    table = Table(caption=title, headers=[label_header, value_header],
-                  rows=[[label, "" if value is None else fmt(value)] for label, value in bars])
+    table = Table(
+        caption=title,
+        headers=[label_header, value_header],
+        rows=[[label, "" if value is None else fmt(value)] for label, value in bars],
+    )
     return Chart(Markup("".join(parts)), table, [(value_header, BAR_COLOUR)])
 
 
 # -- choropleth map ---------------------------------------------------------------------------
+
 
 def class_breaks(values: Sequence[float], classes: int = len(MAP_CLASSES)) -> list[float]:
     """Upper bounds of ``classes`` equal intervals from 0 to the largest value, the interval
@@ -277,17 +353,26 @@ def class_of(value: float, breaks: Sequence[float]) -> int:
 def _rings(geometry: Mapping[str, Any]) -> list[list[tuple[float, float]]]:
     kind = geometry.get("type")
     coordinates = geometry.get("coordinates") or []
-    polygons = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" \
-        else []
-    return [[(float(p[0]), float(p[1])) for p in ring] for polygon in polygons
-            for ring in polygon]
+    polygons = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else []
+    return [[(float(p[0]), float(p[1])) for p in ring] for polygon in polygons for ring in polygon]
 
 
-def choropleth(*, chart_id: str, title: str, description: str, shapes: Sequence[MapShape],
-               values: Mapping[int, float | None], area_header: str, value_header: str,
-               class_header: str, class_label: Callable[[int, int], str],
-               no_data: str, fmt: Formatter = _plain, width: int = 640,
-               extra: tuple[str, Mapping[int, str]] | None = None) -> Chart:
+def choropleth(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    shapes: Sequence[MapShape],
+    values: Mapping[int, float | None],
+    area_header: str,
+    value_header: str,
+    class_header: str,
+    class_label: Callable[[int, int], str],
+    no_data: str,
+    fmt: Formatter = _plain,
+    width: int = 640,
+    extra: tuple[str, Mapping[int, str]] | None = None,
+) -> Chart:
     """The areas shaded by their value in five classes, with a legend. ``extra`` (a header
     and each area's text) adds a column to the table before the value.
 
@@ -330,12 +415,20 @@ def choropleth(*, chart_id: str, title: str, description: str, shapes: Sequence[
             colour, shown = MAP_CLASSES[n], fmt(value)
             klass = class_label(n + 1, len(MAP_CLASSES))
         path = " ".join(
-            "M" + " L".join(f"{8 + (lon - min_lon) * k * scale:.1f},"
-                            f"{8 + (max_lat - lat) * scale:.1f}" for lon, lat in ring) + " Z"
-            for ring in rings_by_area[shape.id] if ring)
+            "M"
+            + " L".join(
+                f"{8 + (lon - min_lon) * k * scale:.1f},{8 + (max_lat - lat) * scale:.1f}"
+                for lon, lat in ring
+            )
+            + " Z"
+            for ring in rings_by_area[shape.id]
+            if ring
+        )
         tip = f"{shape.name}: {shown}" + (f" ({klass})" if klass else "")
-        parts.append(f'<path d="{path}" fill="{colour}" fill-rule="evenodd" '
-                     f'data-area="{shape.id}"><title>{escape(tip)}</title></path>')
+        parts.append(
+            f'<path d="{path}" fill="{colour}" fill-rule="evenodd" '
+            f'data-area="{shape.id}"><title>{escape(tip)}</title></path>'
+        )
         more = [extra[1].get(shape.id, "")] if extra else []
         rows.append([shape.name, *more, shown, klass])
     parts.append("</g>")
@@ -346,14 +439,18 @@ def choropleth(*, chart_id: str, title: str, description: str, shapes: Sequence[
         upper = breaks[n]
         text = f"{class_label(n + 1, len(MAP_CLASSES))}: {fmt(lower)}–{fmt(upper)}"
         legend.append((text, colour))
-        parts.append(f'<rect x="8" y="{y:.1f}" width="24" height="16" fill="{colour}" '
-                     f'stroke="{MAP_OUTLINE}" stroke-width="1"/>'
-                     f'<text x="40" y="{y + 12:.1f}">{escape(text)}</text>')
+        parts.append(
+            f'<rect x="8" y="{y:.1f}" width="24" height="16" fill="{colour}" '
+            f'stroke="{MAP_OUTLINE}" stroke-width="1"/>'
+            f'<text x="40" y="{y + 12:.1f}">{escape(text)}</text>'
+        )
         lower = upper
         y += 24
-    parts.append(f'<rect x="8" y="{y:.1f}" width="24" height="16" fill="{NO_DATA}" '
-                 f'stroke="{MAP_OUTLINE}" stroke-width="1"/>'
-                 f'<text x="40" y="{y + 12:.1f}">{escape(no_data)}</text>')
+    parts.append(
+        f'<rect x="8" y="{y:.1f}" width="24" height="16" fill="{NO_DATA}" '
+        f'stroke="{MAP_OUTLINE}" stroke-width="1"/>'
+        f'<text x="40" y="{y + 12:.1f}">{escape(no_data)}</text>'
+    )
     legend.append((no_data, NO_DATA))
     parts.append("</g></svg>")
     headers = [area_header, *([extra[0]] if extra else []), value_header, class_header]

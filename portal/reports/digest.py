@@ -36,8 +36,9 @@ def digest_week(settings: Settings, now: datetime) -> Period | None:
     """The week the digest due at ``now`` reports (the last full local week before this
     Monday's ``digest_hour_utc``), or None before that moment."""
     monday = now.date().toordinal() - now.weekday()
-    slot = datetime.combine(date.fromordinal(monday), datetime.min.time(), now.tzinfo) \
-        .replace(hour=settings.digest_hour_utc)
+    slot = datetime.combine(date.fromordinal(monday), datetime.min.time(), now.tzinfo).replace(
+        hour=settings.digest_hour_utc
+    )
     if now < slot:
         return None
     local = slot.astimezone(ZoneInfo(settings.timezone)).date()
@@ -47,10 +48,18 @@ def digest_week(settings: Settings, now: datetime) -> Period | None:
 def digest_recipients(session: Session) -> list[User]:
     """Active admins and supervisors (of any department) with an email, by id."""
     supervisors = select(StaffMembership.user_id).where(StaffMembership.role == "supervisor")
-    return list(session.scalars(
-        select(User).where(User.active.is_(True), User.email != "", User.role != "resident",
-                           or_(User.role == "admin", User.id.in_(supervisors)))
-        .order_by(User.id)))
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.active.is_(True),
+                User.email != "",
+                User.role != "resident",
+                or_(User.role == "admin", User.id.in_(supervisors)),
+            )
+            .order_by(User.id)
+        )
+    )
 
 
 def _locale(settings: Settings, user: User) -> str:
@@ -63,17 +72,20 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
     week = digest_week(settings, now)
     if week is None:
         return None
-    done = (select(AuditEntry.id)
-            .where(AuditEntry.entity == DIGEST_ENTITY, AuditEntry.entity_id == week.key)
-            .limit(1))
+    done = (
+        select(AuditEntry.id)
+        .where(AuditEntry.entity == DIGEST_ENTITY, AuditEntry.entity_id == week.key)
+        .limit(1)
+    )
     # The counting happens in a read transaction, so the write lock (BEGIN IMMEDIATE on
     # SQLite) is held only while the emails are queued.
     with db.transaction(write=False) as session:
         if session.scalar(done) is not None:
             return None
         locales = sorted({_locale(settings, u) for u in digest_recipients(session)})
-        flags = {locale: spikes(session, week, tz=settings.timezone, locale=locale)
-                 for locale in locales}
+        flags = {
+            locale: spikes(session, week, tz=settings.timezone, locale=locale) for locale in locales
+        }
     flagged = len(next(iter(flags.values()), []))
     sent = 0
     with db.transaction() as session:
@@ -86,18 +98,32 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
             mine = flags.get(locale)
             if mine is None:  # a recipient who appeared meanwhile: next week
                 continue
-            sent += queue_email(
-                session, settings=settings, to=user.email, template="hotspot_digest",
-                locale=locale,
-                context={"name": user.name, "week": week.label(locale),
-                         "items": [spike_sentence(s, locale) for s in mine[:DIGEST_LIMIT]],
-                         "more": max(0, len(mine) - DIGEST_LIMIT),
-                         "dashboard_url": f"{settings.base_url}/staff/reports/hotspots"
-                                          f"?period=week&start={week.key}"},
-                dedupe_key=f"hotspot_digest:{week.key}:{user.id}",
-            ) is not None
-        session.add(AuditEntry(actor_id=None, entity=DIGEST_ENTITY, entity_id=week.key,
-                               action="sent", after={"flags": flagged, "emails": sent}))
+            sent += (
+                queue_email(
+                    session,
+                    settings=settings,
+                    to=user.email,
+                    template="hotspot_digest",
+                    locale=locale,
+                    context={
+                        "name": user.name,
+                        "week": week.label(locale),
+                        "items": [spike_sentence(s, locale) for s in mine[:DIGEST_LIMIT]],
+                        "more": max(0, len(mine) - DIGEST_LIMIT),
+                        "dashboard_url": f"{settings.base_url}/staff/reports/hotspots"
+                        f"?period=week&start={week.key}",
+                    },
+                    dedupe_key=f"hotspot_digest:{week.key}:{user.id}",
+                )
+                is not None
+            )
+        session.add(
+            AuditEntry(
+                actor_id=None,
+                entity=DIGEST_ENTITY,
+                entity_id=week.key,
+                action="sent",
+                after={"flags": flagged, "emails": sent},
+            )
+        )
     return f"queued {sent} hotspot digest(s) for the week of {week.key}" if sent else None
-
-

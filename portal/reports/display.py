@@ -43,31 +43,38 @@ def today() -> date:
 
 def rollups() -> RollupReader:
     """The report roll-ups for this request (computed now when missing or stale)."""
-    return RollupReader(database(), db_session(), tz=settings().timezone,
-                        refresh_seconds=settings().report_refresh_seconds)
+    return RollupReader(
+        database(),
+        db_session(),
+        tz=settings().timezone,
+        refresh_seconds=settings().report_refresh_seconds,
+    )
 
 
 def as_of(reader: RollupReader) -> str | None:
     """When the figures shown were computed (the oldest that may still change), or that
     they are final, as a sentence for the page."""
     if reader.oldest_live is not None:
-        return _("Figures as of %(time)s; they are brought up to date every few minutes.",
-                 time=format_datetime(reader.oldest_live, "short"))
+        return _(
+            "Figures as of %(time)s; they are brought up to date every few minutes.",
+            time=format_datetime(reader.oldest_live, "short"),
+        )
     if reader.read_any:
         return _("These figures are final: the period is over.")
     return None
 
 
-def board_page(endpoint: str, rows: Sequence[scorecards.BoardRow],
-               period: Period) -> dict[str, Any]:
+def board_page(
+    endpoint: str, rows: Sequence[scorecards.BoardRow], period: Period
+) -> dict[str, Any]:
     """One page of the board table, and the links to the pages before and after it."""
     page = paginate(rows, page_number())
     args = {"period": period.kind, "start": period.key, "_anchor": "board"}
-    return {"board": page.rows,
-            "board_previous": url_for(endpoint, page=page.page - 1, **args)
-            if page.page > 1 else None,
-            "board_next": url_for(endpoint, page=page.page + 1, **args)
-            if page.has_next else None}
+    return {
+        "board": page.rows,
+        "board_previous": url_for(endpoint, page=page.page - 1, **args) if page.page > 1 else None,
+        "board_next": url_for(endpoint, page=page.page + 1, **args) if page.has_next else None,
+    }
 
 
 def period_from_request() -> tuple[PeriodForm, Period]:
@@ -81,15 +88,17 @@ def period_links(endpoint: str, period: Period, **args: Any) -> dict[str, str | 
     return {
         "previous": url_for(endpoint, period=period.kind, start=period.previous().key, **args),
         "next": url_for(endpoint, period=period.kind, start=after.key, **args)
-        if after.start <= today() else None,
+        if after.start <= today()
+        else None,
     }
 
 
 def number(value: float | None, digits: int = 1) -> str:
     if value is None:
         return ""
-    return format_decimal(round(value, digits), format="#,##0" + ("." + "#" * digits
-                                                                   if digits else ""))
+    return format_decimal(
+        round(value, digits), format="#,##0" + ("." + "#" * digits if digits else "")
+    )
 
 
 def share(value: float | None) -> str:
@@ -101,8 +110,11 @@ def hours(value: float | None) -> str:
 
 
 def since_words(kind: str) -> str:
-    return {"week": _("since last week"), "month": _("since last month"),
-            "quarter": _("since last quarter")}[kind]
+    return {
+        "week": _("since last week"),
+        "month": _("since last month"),
+        "quarter": _("since last quarter"),
+    }[kind]
 
 
 def page_number() -> int:
@@ -120,7 +132,7 @@ class Pager:
 def paginate(rows: Sequence[Any], page: int, per_page: int = PER_PAGE) -> Pager:
     """One page of an already aggregated table (a figure per area, category or agent)."""
     start = (page - 1) * per_page
-    return Pager(rows[start:start + per_page], page, len(rows) > start + per_page)
+    return Pager(rows[start : start + per_page], page, len(rows) > start + per_page)
 
 
 def bad_export(message: str) -> BadRequest:
@@ -138,44 +150,68 @@ def volume_charts(volumes: hotspots.Volumes, period_label: str) -> dict[str, cha
     """The map of requests per area (per 1,000 residents when every area has a
     population), and the bar chart of requests per category."""
     shown = [row for row in volumes.by_area if row.area_id]
-    shade = dict(title=_("Requests by area, %(period)s", period=period_label),
-                 description=_("A map of the city's areas, darker where more requests were "
-                               "made. The table next to it gives each area's figure."),
-                 value_header=_("Requests"),
-                 values={row.area_id: float(row.count) for row in shown})
+    shade = dict(
+        title=_("Requests by area, %(period)s", period=period_label),
+        description=_(
+            "A map of the city's areas, darker where more requests were "
+            "made. The table next to it gives each area's figure."
+        ),
+        value_header=_("Requests"),
+        values={row.area_id: float(row.count) for row in shown},
+    )
     extra = None
     if volumes.per_resident:
         shade = dict(
             title=_("Requests per 1,000 residents by area, %(period)s", period=period_label),
-            description=_("A map of the city's areas, darker where residents made more "
-                          "requests for their number. The table next to it gives each "
-                          "area's requests and rate."),
+            description=_(
+                "A map of the city's areas, darker where residents made more "
+                "requests for their number. The table next to it gives each "
+                "area's requests and rate."
+            ),
             value_header=_("Requests per 1,000 residents"),
-            values={row.area_id: row.per_thousand for row in shown})
+            values={row.area_id: row.per_thousand for row in shown},
+        )
         extra = (_("Requests"), {row.area_id: number(row.count, 0) for row in shown})
     area_map = charts.choropleth(
-        chart_id="map-areas", shapes=map_shapes(), area_header=_("Area"),
-        class_header=_("Shade"), extra=extra,
+        chart_id="map-areas",
+        shapes=map_shapes(),
+        area_header=_("Area"),
+        class_header=_("Shade"),
+        extra=extra,
         class_label=lambda n, of: _("shade %(n)d of %(of)d", n=n, of=of),
-        no_data=_("no figure"), fmt=lambda v: number(v, 1), **shade)
+        no_data=_("no figure"),
+        fmt=lambda v: number(v, 1),
+        **shade,
+    )
     by_category = charts.bar_chart(
         chart_id="bars-categories",
         title=_("Requests by category, %(period)s", period=period_label),
-        description=_("One bar per category, longer for more requests. The table next to "
-                      "it gives the figures."),
+        description=_(
+            "One bar per category, longer for more requests. The table next to "
+            "it gives the figures."
+        ),
         bars=[(row.category_name, float(row.count)) for row in volumes.by_category],
-        label_header=_("Category"), value_header=_("Requests"), fmt=lambda v: number(v, 0))
+        label_header=_("Category"),
+        value_header=_("Requests"),
+        fmt=lambda v: number(v, 0),
+    )
     return {"map": area_map, "categories": by_category}
 
 
 def trend_chart(points: Sequence[hotspots.TrendPoint], locale: str) -> charts.Chart:
     return charts.line_chart(
-        chart_id="trend-requests", title=_("Requests per period"),
-        description=_("A line of the number of requests in each of the last %(n)d periods. "
-                      "The table next to it gives the figures.", n=len(points)),
-        labels=[p.period.label(locale) for p in points], label_header=_("Period"),
+        chart_id="trend-requests",
+        title=_("Requests per period"),
+        description=_(
+            "A line of the number of requests in each of the last %(n)d periods. "
+            "The table next to it gives the figures.",
+            n=len(points),
+        ),
+        labels=[p.period.label(locale) for p in points],
+        label_header=_("Period"),
         series=[charts.Series(_("Requests"), [float(p.count) for p in points])],
-        fmt=lambda v: number(v, 0))
+        fmt=lambda v: number(v, 0),
+    )
 
 
 def chart_csv(chart: charts.Chart, stem: str) -> Any:
@@ -194,6 +230,7 @@ def wants_csv(form: PeriodForm) -> bool:
 
 
 # -- scorecards -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Column:
@@ -226,17 +263,23 @@ def _of(name: str, clocks: str) -> Callable[[scorecards.DepartmentFigures], str]
         if value is None:
             return ""
         return _("%(share)s of %(num)s", share=share(value), num=number(getattr(f, clocks), 0))
+
     return show
 
 
 def age_name(label: str) -> str:
-    return {"under_2_days": _("Under 2 days"), "2_to_7_days": _("2 to 7 days"),
-            "7_to_30_days": _("7 to 30 days"), "30_days_and_over": _("30 days and over")}[label]
+    return {
+        "under_2_days": _("Under 2 days"),
+        "2_to_7_days": _("2 to 7 days"),
+        "7_to_30_days": _("7 to 30 days"),
+        "30_days_and_over": _("30 days and over"),
+    }[label]
 
 
 def scorecard_columns(*, by_agent: bool = False) -> list[Column]:
     """The figures of a scorecard, in order (an agent has no first response, reopenings or
     satisfaction of their own: those columns are left out of the agent table)."""
+
     def count(name: str) -> Callable[[scorecards.DepartmentFigures], str]:
         return lambda f: number(getattr(f, name), 0)
 
@@ -246,41 +289,97 @@ def scorecard_columns(*, by_agent: bool = False) -> list[Column]:
     columns = [
         Column("tasks_opened", _("Tasks opened"), count("tasks_opened"), _get("tasks_opened")),
         Column("tasks_closed", _("Tasks closed"), count("tasks_closed"), _get("tasks_closed")),
-        Column("resolution_compliance", _("Resolved on time"),
-               _of("resolution_compliance", "resolution_clocks"),
-               _pct("resolution_compliance"), 1, "share"),
-        Column("median_resolution_hours", _("Median time to resolve"),
-               hrs("median_resolution_hours"), _rounded("median_resolution_hours"), -1,
-               "hours"),
-        Column("p90_resolution_hours", _("90th percentile time to resolve"),
-               hrs("p90_resolution_hours"), _rounded("p90_resolution_hours"), -1, "hours"),
-        Column("first_response_compliance", _("First response on time"),
-               _of("first_response_compliance", "first_response_clocks"),
-               _pct("first_response_compliance"), 1, "share"),
-        Column("median_first_response_hours", _("Median time to first response"),
-               hrs("median_first_response_hours"), _rounded("median_first_response_hours"),
-               -1, "hours"),
-        Column("p90_first_response_hours", _("90th percentile time to first response"),
-               hrs("p90_first_response_hours"), _rounded("p90_first_response_hours"), -1,
-               "hours"),
+        Column(
+            "resolution_compliance",
+            _("Resolved on time"),
+            _of("resolution_compliance", "resolution_clocks"),
+            _pct("resolution_compliance"),
+            1,
+            "share",
+        ),
+        Column(
+            "median_resolution_hours",
+            _("Median time to resolve"),
+            hrs("median_resolution_hours"),
+            _rounded("median_resolution_hours"),
+            -1,
+            "hours",
+        ),
+        Column(
+            "p90_resolution_hours",
+            _("90th percentile time to resolve"),
+            hrs("p90_resolution_hours"),
+            _rounded("p90_resolution_hours"),
+            -1,
+            "hours",
+        ),
+        Column(
+            "first_response_compliance",
+            _("First response on time"),
+            _of("first_response_compliance", "first_response_clocks"),
+            _pct("first_response_compliance"),
+            1,
+            "share",
+        ),
+        Column(
+            "median_first_response_hours",
+            _("Median time to first response"),
+            hrs("median_first_response_hours"),
+            _rounded("median_first_response_hours"),
+            -1,
+            "hours",
+        ),
+        Column(
+            "p90_first_response_hours",
+            _("90th percentile time to first response"),
+            hrs("p90_first_response_hours"),
+            _rounded("p90_first_response_hours"),
+            -1,
+            "hours",
+        ),
         Column("backlog", _("Backlog (open tasks)"), count("backlog"), _get("backlog"), -1),
-        Column("reopen_rate", _("Reopen rate"), lambda f: share(f.reopen_rate),
-               _pct("reopen_rate"), -1, "share"),
-        Column("satisfaction", _("Satisfaction (1–5)"),
-               lambda f: "" if f.satisfaction is None else number(f.satisfaction, 2),
-               _rounded("satisfaction"), 1, "score"),
+        Column(
+            "reopen_rate",
+            _("Reopen rate"),
+            lambda f: share(f.reopen_rate),
+            _pct("reopen_rate"),
+            -1,
+            "share",
+        ),
+        Column(
+            "satisfaction",
+            _("Satisfaction (1–5)"),
+            lambda f: "" if f.satisfaction is None else number(f.satisfaction, 2),
+            _rounded("satisfaction"),
+            1,
+            "score",
+        ),
         Column("responses", _("Survey responses"), count("responses"), _get("responses")),
     ]
     if by_agent:
-        hidden = {"first_response_compliance", "median_first_response_hours",
-                  "p90_first_response_hours", "reopen_rate", "satisfaction", "responses"}
+        hidden = {
+            "first_response_compliance",
+            "median_first_response_hours",
+            "p90_first_response_hours",
+            "reopen_rate",
+            "satisfaction",
+            "responses",
+        }
         columns = [c for c in columns if c.key not in hidden]
     return columns
 
 
-BOARD_KEYS = ("resolution_compliance", "median_resolution_hours", "first_response_compliance",
-              "median_first_response_hours", "tasks_opened", "tasks_closed", "backlog",
-              "reopen_rate", "satisfaction")
+BOARD_KEYS = (
+    "resolution_compliance",
+    "median_resolution_hours",
+    "first_response_compliance",
+    "median_first_response_hours",
+    "tasks_opened",
+    "tasks_closed",
+    "backlog",
+    "reopen_rate",
+    "satisfaction",
+)
 
 
 @dataclass(frozen=True)
@@ -312,15 +411,17 @@ def change(row: scorecards.BoardRow, column: Column, kind: str) -> Change:
     if size == 0:
         return Change("", _("no change %(since)s", since=since), "")
     rising = size > 0
-    verdict = "" if not column.better else (
-        "better" if rising == (column.better > 0) else "worse")
+    verdict = "" if not column.better else ("better" if rising == (column.better > 0) else "worse")
     if rising:
         words = _("up %(amount)s %(since)s", amount=amount, since=since)
     else:
         words = _("down %(amount)s %(since)s", amount=amount, since=since)
     if verdict:
-        words = _("%(change)s, better", change=words) if verdict == "better" else \
-            _("%(change)s, worse", change=words)
+        words = (
+            _("%(change)s, better", change=words)
+            if verdict == "better"
+            else _("%(change)s, worse", change=words)
+        )
     return Change("↑" if rising else "↓", words, verdict)
 
 
@@ -328,22 +429,44 @@ def compliance_chart(board: Sequence[scorecards.BoardRow], period_label: str) ->
     return charts.bar_chart(
         chart_id="bars-compliance",
         title=_("Tasks resolved on time by department, %(period)s", period=period_label),
-        description=_("One bar per department, longer for a higher share of tasks resolved "
-                      "within their target. The table next to it gives the figures."),
-        bars=[(row.figures.name, None if row.figures.resolution_compliance is None
-               else 100 * row.figures.resolution_compliance) for row in board],
-        label_header=_("Department"), value_header=_("Resolved on time (%)"),
-        fmt=lambda v: share(v / 100))
+        description=_(
+            "One bar per department, longer for a higher share of tasks resolved "
+            "within their target. The table next to it gives the figures."
+        ),
+        bars=[
+            (
+                row.figures.name,
+                None
+                if row.figures.resolution_compliance is None
+                else 100 * row.figures.resolution_compliance,
+            )
+            for row in board
+        ],
+        label_header=_("Department"),
+        value_header=_("Resolved on time (%)"),
+        fmt=lambda v: share(v / 100),
+    )
 
 
 def board_csv(board: Sequence[scorecards.BoardRow], period: Period) -> Any:
     columns = scorecard_columns()
-    rows: list[list[Any]] = [[_("Rank"), _("Department"), *(c.header for c in columns),
-                              *(age_name(label) for label, _days in scorecards.AGE_BUCKETS),
-                              _("Rank in the previous period")]]
-    rows += [[row.rank or "", row.figures.name, *(c.plain(row.figures) for c in columns),
-              *(row.figures.backlog_ages[label] for label, _days in scorecards.AGE_BUCKETS),
-              row.previous_rank or ""] for row in board]
+    rows: list[list[Any]] = [
+        [
+            _("Rank"),
+            _("Department"),
+            *(c.header for c in columns),
+            *(age_name(label) for label, _days in scorecards.AGE_BUCKETS),
+            _("Rank in the previous period"),
+        ]
+    ]
+    rows += [
+        [
+            row.rank or "",
+            row.figures.name,
+            *(c.plain(row.figures) for c in columns),
+            *(row.figures.backlog_ages[label] for label, _days in scorecards.AGE_BUCKETS),
+            row.previous_rank or "",
+        ]
+        for row in board
+    ]
     return csv_response(rows, f"departments-{period.kind}-{period.key}.csv")
-
-

@@ -25,8 +25,12 @@ class PeriodForm(FlaskForm):
     class Meta:
         csrf = False  # a GET switch changes nothing
 
-    period = SelectField(_l("Period"), default="month", validate_choice=False,
-                         choices=[SelectChoice(k, KIND_NAMES[k]) for k in KINDS])
+    period = SelectField(
+        _l("Period"),
+        default="month",
+        validate_choice=False,
+        choices=[SelectChoice(k, KIND_NAMES[k]) for k in KINDS],
+    )
     start = ClearDateField(_l("Any day in the period"), name="start", message=_DATE)
 
 

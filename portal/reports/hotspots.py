@@ -136,31 +136,43 @@ def _filters(area_id: int | None, category_id: int | None) -> list[Any]:
     return where
 
 
-def _pair_counts(session: Session, start: datetime, end: datetime, *,
-                 area_ids: Sequence[int] | None, where: Sequence[Any] = ()
-                 ) -> list[tuple[int | None, int, int]]:
+def _pair_counts(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    area_ids: Sequence[int] | None,
+    where: Sequence[Any] = (),
+) -> list[tuple[int | None, int, int]]:
     """(area_id, category_id, count) of requests created in ``[start, end)``, in
     ``area_ids`` (None: requests without an area). The areas are an ``IN`` list, so every
     engine reads the (area_id, created_at...) index by equality and range without needing
     statistics to pick it."""
     if area_ids is not None and not area_ids:
         return []
-    in_area = (ServiceRequest.area_id.is_(None) if area_ids is None
-               else ServiceRequest.area_id.in_(sorted(area_ids)))
-    query = (select(ServiceRequest.area_id, ServiceRequest.category_id, func.count())
-             .where(in_area, *within(ServiceRequest.created_at, start, end), *where)
-             .group_by(ServiceRequest.area_id, ServiceRequest.category_id))
+    in_area = (
+        ServiceRequest.area_id.is_(None)
+        if area_ids is None
+        else ServiceRequest.area_id.in_(sorted(area_ids))
+    )
+    query = (
+        select(ServiceRequest.area_id, ServiceRequest.category_id, func.count())
+        .where(in_area, *within(ServiceRequest.created_at, start, end), *where)
+        .group_by(ServiceRequest.area_id, ServiceRequest.category_id)
+    )
     return [(a, c, int(n)) for a, c, n in session.execute(query).all()]
 
 
-def _all_pairs(session: Session, period: Period, zone: ZoneInfo,
-               _now: datetime | None = None) -> dict[str, Any]:
+def _all_pairs(
+    session: Session, period: Period, zone: ZoneInfo, _now: datetime | None = None
+) -> dict[str, Any]:
     """The roll-up of requests by (area, category): one part, "all", of [area, category,
     count] (area None: requests without an area)."""
     start, end = period.bounds(zone)
     area_ids = list(session.scalars(select(Area.id)))
-    pairs = (_pair_counts(session, start, end, area_ids=area_ids)
-             + _pair_counts(session, start, end, area_ids=None))
+    pairs = _pair_counts(session, start, end, area_ids=area_ids) + _pair_counts(
+        session, start, end, area_ids=None
+    )
     return {"all": [list(pair) for pair in pairs]}
 
 
@@ -168,16 +180,30 @@ def _all_pairs(session: Session, period: Period, zone: ZoneInfo,
 PAIRS = Report("requests-area-category", _all_pairs)
 
 
-def _rolled_pairs(rollups: RollupReader, period: Period, area_id: int | None = None,
-                  category_id: int | None = None) -> list[tuple[int | None, int, int]]:
+def _rolled_pairs(
+    rollups: RollupReader,
+    period: Period,
+    area_id: int | None = None,
+    category_id: int | None = None,
+) -> list[tuple[int | None, int, int]]:
     rows = rollups.get(PAIRS, period).parts.get("all", [])
-    return [(a, c, n) for a, c, n in rows
-            if (area_id is None or a == area_id) and (category_id is None or c == category_id)]
+    return [
+        (a, c, n)
+        for a, c, n in rows
+        if (area_id is None or a == area_id) and (category_id is None or c == category_id)
+    ]
 
 
-def volumes(session: Session, period: Period, *, tz: str | ZoneInfo,
-            area_id: int | None = None, category_id: int | None = None,
-            locale: str = "en", rollups: RollupReader | None = None) -> Volumes:
+def volumes(
+    session: Session,
+    period: Period,
+    *,
+    tz: str | ZoneInfo,
+    area_id: int | None = None,
+    category_id: int | None = None,
+    locale: str = "en",
+    rollups: RollupReader | None = None,
+) -> Volumes:
     """Requests created in ``period`` by area × category (optionally one area or category);
     category names in ``locale``. From the roll-up when ``rollups`` is given."""
     start, end = period.bounds(as_zone(tz))
@@ -188,13 +214,17 @@ def volumes(session: Session, period: Period, *, tz: str | ZoneInfo,
     elif area_id is not None:
         pairs = _pair_counts(session, start, end, area_ids=[area_id], where=where)
     else:
-        pairs = (_pair_counts(session, start, end, area_ids=list(areas), where=where)
-                 + _pair_counts(session, start, end, area_ids=None, where=where))
+        pairs = _pair_counts(session, start, end, area_ids=list(areas), where=where) + _pair_counts(
+            session, start, end, area_ids=None, where=where
+        )
     categories = category_names(session, sorted({c for _, c, _ in pairs}), locale)
     cells = sorted(
-        (VolumeCell(a, areas.get(a) if a is not None else None, c, categories.get(c, ""), n)
-         for a, c, n in pairs),
-        key=lambda v: (v.area_id is None, v.area_name or "", v.category_name, v.category_id))
+        (
+            VolumeCell(a, areas.get(a) if a is not None else None, c, categories.get(c, ""), n)
+            for a, c, n in pairs
+        ),
+        key=lambda v: (v.area_id is None, v.area_name or "", v.category_name, v.category_id),
+    )
     per_area: dict[int | None, int] = defaultdict(int)
     per_category: dict[int, int] = defaultdict(int)
     for a, c, n in pairs:
@@ -202,13 +232,17 @@ def volumes(session: Session, period: Period, *, tz: str | ZoneInfo,
         per_category[c] += n
     shown = [area_id] if area_id is not None else sorted(areas, key=lambda i: (areas[i], i))
     residents = _populations(session)
-    by_area = [AreaCount(a, areas.get(a), per_area.get(a, 0), residents.get(a))
-               for a in shown if a in areas]
+    by_area = [
+        AreaCount(a, areas.get(a), per_area.get(a, 0), residents.get(a))
+        for a in shown
+        if a in areas
+    ]
     if per_area.get(None):
         by_area.append(AreaCount(None, None, per_area[None]))
-    by_category = sorted((CategoryCount(c, categories.get(c, ""), n)
-                          for c, n in per_category.items()),
-                         key=lambda r: (-r.count, r.category_name, r.category_id))
+    by_category = sorted(
+        (CategoryCount(c, categories.get(c, ""), n) for c, n in per_category.items()),
+        key=lambda r: (-r.count, r.category_name, r.category_id),
+    )
     return Volumes(period, cells, by_area, by_category, sum(per_category.values()))
 
 
@@ -221,10 +255,17 @@ class TrendPoint:
     count: int
 
 
-def trend(session: Session, *, kind: str, periods: int, tz: str | ZoneInfo,
-          area_id: int | None = None, category_id: int | None = None,
-          last: Period | None = None,
-          rollups: RollupReader | None = None) -> list[TrendPoint]:
+def trend(
+    session: Session,
+    *,
+    kind: str,
+    periods: int,
+    tz: str | ZoneInfo,
+    area_id: int | None = None,
+    category_id: int | None = None,
+    last: Period | None = None,
+    rollups: RollupReader | None = None,
+) -> list[TrendPoint]:
     """Requests created per period for the ``periods`` periods of ``kind`` ending with
     ``last`` (default: the period holding today), oldest first; from the roll-ups when
     ``rollups`` is given. ``ValueError`` for an unknown kind or a number of periods outside
@@ -242,13 +283,16 @@ def trend(session: Session, *, kind: str, periods: int, tz: str | ZoneInfo,
     while len(series) < periods:
         series.insert(0, series[0].previous())
     if rollups is not None:
-        return [TrendPoint(p, sum(n for _a, _c, n in _rolled_pairs(rollups, p, area_id,
-                                                                    category_id)))
-                for p in series]
+        return [
+            TrendPoint(p, sum(n for _a, _c, n in _rolled_pairs(rollups, p, area_id, category_id)))
+            for p in series
+        ]
     where = _filters(area_id, category_id)
     counts = [
-        select(func.count()).select_from(ServiceRequest)
-        .where(*within(ServiceRequest.created_at, *p.bounds(zone)), *where).scalar_subquery()
+        select(func.count())
+        .select_from(ServiceRequest)
+        .where(*within(ServiceRequest.created_at, *p.bounds(zone)), *where)
+        .scalar_subquery()
         for p in series
     ]
     row = session.execute(select(*counts)).one()
@@ -261,8 +305,11 @@ def trend(session: Session, *, kind: str, periods: int, tz: str | ZoneInfo,
 def _exceeds(count: int, expected: float) -> bool:
     """``count`` is well above ``expected``: 3 times it, 3 Poisson sigmas above it (the mean
     floored at 1) and at least ``MIN_COUNT``."""
-    return (count >= MIN_COUNT and count >= FACTOR * expected
-            and count >= expected + SIGMAS * math.sqrt(max(expected, 1.0)))
+    return (
+        count >= MIN_COUNT
+        and count >= FACTOR * expected
+        and count >= expected + SIGMAS * math.sqrt(max(expected, 1.0))
+    )
 
 
 @dataclass(frozen=True)
@@ -297,8 +344,7 @@ class Spike:
     @property
     def city_per_thousand(self) -> float | None:
         """The city's requests in the category per 1,000 residents."""
-        return (self.city_count * 1000 / self.city_population if self.city_population
-                else None)
+        return self.city_count * 1000 / self.city_population if self.city_population else None
 
     @property
     def ratio(self) -> float | None:
@@ -310,8 +356,14 @@ class Spike:
         return max(self.city_ratio, self.baseline_ratio or 0.0)
 
 
-def spikes(session: Session, period: Period, *, tz: str | ZoneInfo,
-           locale: str = "en", rollups: RollupReader | None = None) -> list[Spike]:
+def spikes(
+    session: Session,
+    period: Period,
+    *,
+    tz: str | ZoneInfo,
+    locale: str = "en",
+    rollups: RollupReader | None = None,
+) -> list[Spike]:
     """The flagged (area, category) pairs of ``period`` (see the module docstring for the
     rule), the largest ratio first. Counted now: three grouped queries (the period, the
     baseline periods and the number of areas); with ``rollups``: the periods' roll-ups."""
@@ -350,30 +402,54 @@ def spikes(session: Session, period: Period, *, tz: str | ZoneInfo,
         by_baseline = _exceeds(n, baseline)
         by_city = _exceeds(n, expected(a, c))
         if by_baseline or by_city:
-            found.append((a, c, n, "both" if by_baseline and by_city
-                          else "baseline" if by_baseline else "city"))
+            found.append(
+                (
+                    a,
+                    c,
+                    n,
+                    "both" if by_baseline and by_city else "baseline" if by_baseline else "city",
+                )
+            )
     names = category_names(session, sorted({c for _, c, _, _ in found}), locale)
     flags = []
     for a, c, n, reason in found:
         baseline = history.get((a, c), 0) / BASELINE_PERIODS
         rate = expected(a, c)
-        flags.append(Spike(
-            period=period, area_id=a, area_name=areas[a], category_id=c,
-            category_name=names.get(c, ""), count=n, baseline=baseline,
-            baseline_periods=BASELINE_PERIODS,
-            baseline_ratio=n / baseline if baseline else None,
-            city_count=city[c], areas=len(areas), city_rate=rate, city_ratio=n / rate,
-            reason=reason, population=residents.get(a), city_population=city_population))
-    flags.sort(key=lambda s: (-(math.inf if s.ratio is None else s.ratio), -s.count,
-                              s.area_name, s.category_name))
+        flags.append(
+            Spike(
+                period=period,
+                area_id=a,
+                area_name=areas[a],
+                category_id=c,
+                category_name=names.get(c, ""),
+                count=n,
+                baseline=baseline,
+                baseline_periods=BASELINE_PERIODS,
+                baseline_ratio=n / baseline if baseline else None,
+                city_count=city[c],
+                areas=len(areas),
+                city_rate=rate,
+                city_ratio=n / rate,
+                reason=reason,
+                population=residents.get(a),
+                city_population=city_population,
+            )
+        )
+    flags.sort(
+        key=lambda s: (
+            -(math.inf if s.ratio is None else s.ratio),
+            -s.count,
+            s.area_name,
+            s.category_name,
+        )
+    )
     return flags
 
 
 _PREVIOUS = {
     "week": _l("%(ratio)s times its average of the previous %(n)d weeks (%(baseline)s)"),
     "month": _l("%(ratio)s times its average of the previous %(n)d months (%(baseline)s)"),
-    "quarter": _l("%(ratio)s times its average of the previous %(n)d quarters "
-                  "(%(baseline)s)"),
+    "quarter": _l("%(ratio)s times its average of the previous %(n)d quarters (%(baseline)s)"),
 }
 _NONE_BEFORE = {
     "week": _l("none in the previous %(n)d weeks"),
@@ -391,31 +467,66 @@ def spike_sentence(spike: Spike, locale: str) -> str:
     March 2026, 3.2 times the city rate (10.0 per area)."."""
     parts = []
     if spike.reason in ("city", "both") and spike.per_thousand is not None:
-        parts.append(gettext(
-            locale, _l("%(ratio)s times the city rate (%(rate)s per 1,000 residents, against "
-                       "%(city)s city-wide)"),
-            ratio=_number(spike.city_ratio, locale), rate=_number(spike.per_thousand, locale),
-            city=_number(spike.city_per_thousand or 0.0, locale)))
+        parts.append(
+            gettext(
+                locale,
+                _l(
+                    "%(ratio)s times the city rate (%(rate)s per 1,000 residents, against "
+                    "%(city)s city-wide)"
+                ),
+                ratio=_number(spike.city_ratio, locale),
+                rate=_number(spike.per_thousand, locale),
+                city=_number(spike.city_per_thousand or 0.0, locale),
+            )
+        )
     elif spike.reason in ("city", "both"):
-        parts.append(gettext(locale, _l("%(ratio)s times the city rate (%(rate)s per area)"),
-                             ratio=_number(spike.city_ratio, locale),
-                             rate=_number(spike.city_rate, locale)))
+        parts.append(
+            gettext(
+                locale,
+                _l("%(ratio)s times the city rate (%(rate)s per area)"),
+                ratio=_number(spike.city_ratio, locale),
+                rate=_number(spike.city_rate, locale),
+            )
+        )
     if spike.reason in ("baseline", "both"):
         kind = spike.period.kind
         if spike.baseline_ratio is None:
             parts.append(gettext(locale, _NONE_BEFORE[kind], n=spike.baseline_periods))
         else:
-            parts.append(gettext(locale, _PREVIOUS[kind],
-                                 ratio=_number(spike.baseline_ratio, locale),
-                                 n=spike.baseline_periods,
-                                 baseline=_number(spike.baseline, locale)))
-    figures = gettext(locale, _l("%(first)s and %(second)s"), first=parts[0],
-                      second=parts[1]) if len(parts) == 2 else parts[0]
-    return gettext(locale, _l("%(category)s in %(area)s: %(count)d requests in %(period)s, "
-                              "%(figures)s."),
-                   category=spike.category_name, area=spike.area_name, count=spike.count,
-                   period=spike.period.label(locale), figures=figures)
+            parts.append(
+                gettext(
+                    locale,
+                    _PREVIOUS[kind],
+                    ratio=_number(spike.baseline_ratio, locale),
+                    n=spike.baseline_periods,
+                    baseline=_number(spike.baseline, locale),
+                )
+            )
+    figures = (
+        gettext(locale, _l("%(first)s and %(second)s"), first=parts[0], second=parts[1])
+        if len(parts) == 2
+        else parts[0]
+    )
+    return gettext(
+        locale,
+        _l("%(category)s in %(area)s: %(count)d requests in %(period)s, %(figures)s."),
+        category=spike.category_name,
+        area=spike.area_name,
+        count=spike.count,
+        period=spike.period.label(locale),
+        figures=figures,
+    )
 
 
-__all__ = ["BASELINE_PERIODS", "MIN_COUNT", "PAIRS", "Spike", "TrendPoint", "Volumes",
-           "spike_sentence", "spikes", "trend", "volumes"]
+__all__ = [
+    "BASELINE_PERIODS",
+    "MIN_COUNT",
+    "PAIRS",
+    "Spike",
+    "TrendPoint",
+    "Volumes",
+    "spike_sentence",
+    "spikes",
+    "trend",
+    "volumes",
+]

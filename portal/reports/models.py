@@ -19,9 +19,7 @@ from portal.models_base import BigId, JsonDoc
 
 class ReportRollup(Base):
     __tablename__ = "report_rollups"
-    __table_args__ = (
-        UniqueConstraint("report", "period_kind", "period_start", "part"),
-    )
+    __table_args__ = (UniqueConstraint("report", "period_kind", "period_start", "part"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     report: Mapped[str] = mapped_column(String(40))

@@ -57,48 +57,123 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("id", "integer", _l("The request's number in this data set. It stays the same "
-                               "from one download to the next.")),
-    Column("reference", "string", _l("The public reference (for example SR-2026-000123). "
-                                     "Empty for private requests."), public_only=True),
-    Column("visibility", "string", _l("\"public\", or \"private\" when the category is "
-                                      "private or the resident asked for privacy.")),
-    Column("category_code", "string", _l("The service category's code (the Open311 "
-                                         "service_code).")),
+    Column(
+        "id",
+        "integer",
+        _l(
+            "The request's number in this data set. It stays the same "
+            "from one download to the next."
+        ),
+    ),
+    Column(
+        "reference",
+        "string",
+        _l("The public reference (for example SR-2026-000123). Empty for private requests."),
+        public_only=True,
+    ),
+    Column(
+        "visibility",
+        "string",
+        _l(
+            '"public", or "private" when the category is private or the resident asked for privacy.'
+        ),
+    ),
+    Column(
+        "category_code", "string", _l("The service category's code (the Open311 service_code).")
+    ),
     Column("category", "string", _l("The service category's name.")),
-    Column("department_code", "string", _l("The code of the department that handles the "
-                                           "request.")),
-    Column("department", "string", _l("The name of the department that handles the "
-                                      "request.")),
-    Column("area_code", "string", _l("The code of the city area the request is in. Empty "
-                                     "when it is outside every area.")),
+    Column("department_code", "string", _l("The code of the department that handles the request.")),
+    Column("department", "string", _l("The name of the department that handles the request.")),
+    Column(
+        "area_code",
+        "string",
+        _l("The code of the city area the request is in. Empty when it is outside every area."),
+    ),
     Column("area", "string", _l("The name of the city area the request is in.")),
-    Column("status", "string", _l("The status: new, acknowledged, in_progress, "
-                                  "waiting_on_resident, waiting_on_third_party, scheduled, "
-                                  "resolved, closed, rejected or duplicate.")),
-    Column("is_open", "boolean", _l("true while the request is being worked on, false once "
-                                    "it is resolved, closed, rejected or a duplicate.")),
-    Column("requested_at", "date-time", _l("When the request was filed, in UTC (ISO 8601). "
-                                           "Rounded down to the hour for private requests.")),
-    Column("updated_at", "date-time", _l("When the request last changed, in UTC (ISO 8601). "
-                                         "Rounded down to the hour for private requests.")),
-    Column("resolved_at", "date-time", _l("When the request was resolved, in UTC (ISO 8601); "
-                                          "empty while it is not. Rounded down to the hour "
-                                          "for private requests.")),
-    Column("channel", "string", _l("How it was filed: web, mobile, phone, walk_in, email, "
-                                   "social or api. Empty for private requests."),
-           public_only=True),
-    Column("description", "string", _l("The resident's description, as shown on the public "
-                                       "request page. Empty for private requests."),
-           public_only=True),
-    Column("address", "string", _l("The address, as shown on the public request page. Empty "
-                                   "for private requests."), public_only=True),
-    Column("latitude", "number", _l("Latitude (WGS84) rounded to 4 decimals, about 10 m. "
-                                    "Empty for private requests."), public_only=True),
-    Column("longitude", "number", _l("Longitude (WGS84) rounded to 4 decimals, about 10 m. "
-                                     "Empty for private requests."), public_only=True),
-    Column("supporters", "integer", _l("How many people said \"me too\". Empty for private "
-                                       "requests."), public_only=True),
+    Column(
+        "status",
+        "string",
+        _l(
+            "The status: new, acknowledged, in_progress, "
+            "waiting_on_resident, waiting_on_third_party, scheduled, "
+            "resolved, closed, rejected or duplicate."
+        ),
+    ),
+    Column(
+        "is_open",
+        "boolean",
+        _l(
+            "true while the request is being worked on, false once "
+            "it is resolved, closed, rejected or a duplicate."
+        ),
+    ),
+    Column(
+        "requested_at",
+        "date-time",
+        _l(
+            "When the request was filed, in UTC (ISO 8601). "
+            "Rounded down to the hour for private requests."
+        ),
+    ),
+    Column(
+        "updated_at",
+        "date-time",
+        _l(
+            "When the request last changed, in UTC (ISO 8601). "
+            "Rounded down to the hour for private requests."
+        ),
+    ),
+    Column(
+        "resolved_at",
+        "date-time",
+        _l(
+            "When the request was resolved, in UTC (ISO 8601); "
+            "empty while it is not. Rounded down to the hour "
+            "for private requests."
+        ),
+    ),
+    Column(
+        "channel",
+        "string",
+        _l(
+            "How it was filed: web, mobile, phone, walk_in, email, "
+            "social or api. Empty for private requests."
+        ),
+        public_only=True,
+    ),
+    Column(
+        "description",
+        "string",
+        _l(
+            "The resident's description, as shown on the public "
+            "request page. Empty for private requests."
+        ),
+        public_only=True,
+    ),
+    Column(
+        "address",
+        "string",
+        _l("The address, as shown on the public request page. Empty for private requests."),
+        public_only=True,
+    ),
+    Column(
+        "latitude",
+        "number",
+        _l("Latitude (WGS84) rounded to 4 decimals, about 10 m. Empty for private requests."),
+        public_only=True,
+    ),
+    Column(
+        "longitude",
+        "number",
+        _l("Longitude (WGS84) rounded to 4 decimals, about 10 m. Empty for private requests."),
+        public_only=True,
+    ),
+    Column(
+        "supporters",
+        "integer",
+        _l('How many people said "me too". Empty for private requests.'),
+        public_only=True,
+    ),
 )
 NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
 
@@ -160,16 +235,36 @@ _AREA = aliased(Area)
 SR = ServiceRequest
 #: Only these columns are ever read: no contact, reporter, token, key or timeline column.
 _SELECTED = (
-    SR.id, SR.reference, SR.is_public, SR.status, SR.created_at, SR.updated_at, SR.resolved_at,
-    SR.channel, SR.description, SR.address, SR.lat, SR.lon, SR.support_count,
-    _CATEGORY.code.label("category_code"), _CATEGORY.name.label("category_name"),
-    _DEPARTMENT.code.label("department_code"), _DEPARTMENT.name.label("department_name"),
-    _AREA.code.label("area_code"), _AREA.name.label("area_name"),
+    SR.id,
+    SR.reference,
+    SR.is_public,
+    SR.status,
+    SR.created_at,
+    SR.updated_at,
+    SR.resolved_at,
+    SR.channel,
+    SR.description,
+    SR.address,
+    SR.lat,
+    SR.lon,
+    SR.support_count,
+    _CATEGORY.code.label("category_code"),
+    _CATEGORY.name.label("category_name"),
+    _DEPARTMENT.code.label("department_code"),
+    _DEPARTMENT.name.label("department_name"),
+    _AREA.code.label("area_code"),
+    _AREA.name.label("area_name"),
 )
 
 
-def rows(session: Session, start: datetime, end: datetime, *, after_id: int | None = None,
-         limit: int = BATCH) -> list[dict[str, Any]]:
+def rows(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    after_id: int | None = None,
+    limit: int = BATCH,
+) -> list[dict[str, Any]]:
     """Up to ``limit`` anonymised rows of requests filed in ``[start, end)`` (aware UTC), in
     ``(requested_at, id)`` order, after the request ``after_id`` (the last row of the previous
     batch; an id that does not exist starts from the beginning)."""
@@ -178,12 +273,15 @@ def rows(session: Session, start: datetime, end: datetime, *, after_id: int | No
         created = session.scalar(select(SR.created_at).where(SR.id == after_id))
         if created is not None:
             after = (created, after_id)
-    return [dict(zip(NAMES, values[:-1], strict=True))
-            for values in _batch(session, start, end, after=after, limit=limit)]
+    return [
+        dict(zip(NAMES, values[:-1], strict=True))
+        for values in _batch(session, start, end, after=after, limit=limit)
+    ]
 
 
-def iter_rows(session: Session, start: datetime, end: datetime, *,
-              batch: int = BATCH) -> Iterator[dict[str, Any]]:
+def iter_rows(
+    session: Session, start: datetime, end: datetime, *, batch: int = BATCH
+) -> Iterator[dict[str, Any]]:
     """Every anonymised row of requests filed in ``[start, end)``, fetched ``batch`` at a time
     (constant memory whatever the range)."""
     after: tuple[datetime, int] | None = None
@@ -196,8 +294,14 @@ def iter_rows(session: Session, start: datetime, end: datetime, *,
         after = found[-1][-1]
 
 
-def _batch(session: Session, start: datetime, end: datetime, *,
-           after: tuple[datetime, int] | None, limit: int) -> list[Any]:
+def _batch(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    *,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[Any]:
     """Rows as value tuples in ``NAMES`` order, each followed by its ``(created_at, id)``
     keyset key."""
     query = (
@@ -211,10 +315,11 @@ def _batch(session: Session, start: datetime, end: datetime, *,
     )
     if after is not None:
         # The extra bound lets every planner start the index range at the cursor.
-        query = query.where(SR.created_at >= after[0],
-                            tuple_(SR.created_at, SR.id) > tuple_(
-                                literal(after[0], SR.created_at.type),
-                                literal(after[1], SR.id.type)))
+        query = query.where(
+            SR.created_at >= after[0],
+            tuple_(SR.created_at, SR.id)
+            > tuple_(literal(after[0], SR.created_at.type), literal(after[1], SR.id.type)),
+        )
     return [(*anonymise(row), (row.created_at, row.id)) for row in session.execute(query)]
 
 

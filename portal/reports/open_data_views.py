@@ -54,8 +54,12 @@ class DownloadForm(FlaskForm):
 
     start = StringField(_l("From"))
     end = StringField(_l("To (inclusive)"))
-    format = RadioField(_l("Format"), default="csv", validate_choice=False,
-                        choices=[SelectChoice(k, v) for k, v in FORMATS.items()])
+    format = RadioField(
+        _l("Format"),
+        default="csv",
+        validate_choice=False,
+        choices=[SelectChoice(k, v) for k, v in FORMATS.items()],
+    )
 
 
 def _zone() -> ZoneInfo:
@@ -80,22 +84,29 @@ def index() -> Any:
             form[error.field].errors = [_(error.message)]
             status = 400
         else:
-            return redirect(url_for(f"open_data.requests_{fmt}", start=first.isoformat(),
-                                    end=last.isoformat()), 303)
+            return redirect(
+                url_for(f"open_data.requests_{fmt}", start=first.isoformat(), end=last.isoformat()),
+                303,
+            )
     if not request.args:
         first, last = open_data.parse_range(None, None, today=_today())
         form.start.data, form.end.data = first.isoformat(), last.isoformat()
     return render_template(
-        "open_data/index.html", form=form, columns=open_data.COLUMNS,
-        max_days=open_data.MAX_DAYS, default_days=open_data.DEFAULT_DAYS,
-        formats=FORMATS), status
+        "open_data/index.html",
+        form=form,
+        columns=open_data.COLUMNS,
+        max_days=open_data.MAX_DAYS,
+        default_days=open_data.DEFAULT_DAYS,
+        formats=FORMATS,
+    ), status
 
 
 def _range(fmt: str) -> tuple[date, date] | Response:
     """The requested dates, or the 400 answer that explains what is wrong."""
     try:
-        return open_data.parse_range(request.args.get("start"), request.args.get("end"),
-                                     today=_today())
+        return open_data.parse_range(
+            request.args.get("start"), request.args.get("end"), today=_today()
+        )
     except open_data.RangeError as error:
         message = _(error.message)
         if fmt == "json":
@@ -111,7 +122,8 @@ def _download(fmt: str, chunks: Iterator[str], first: date, last: date) -> Respo
     response = Response(chunks, mimetype=mimetype)
     response.headers["Content-Type"] = f"{mimetype}; charset=utf-8"
     response.headers["Content-Disposition"] = (
-        f'attachment; filename="requests-{first.isoformat()}-to-{last.isoformat()}.{fmt}"')
+        f'attachment; filename="requests-{first.isoformat()}-to-{last.isoformat()}.{fmt}"'
+    )
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE
     return response

@@ -53,8 +53,10 @@ class Period:
     def bounds(self, tz: str | ZoneInfo) -> tuple[datetime, datetime]:
         """The period as aware UTC instants ``(start, end)``: local midnights in ``tz``."""
         zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-        return (datetime.combine(self.start, time(), zone).astimezone(UTC),
-                datetime.combine(self.end, time(), zone).astimezone(UTC))
+        return (
+            datetime.combine(self.start, time(), zone).astimezone(UTC),
+            datetime.combine(self.end, time(), zone).astimezone(UTC),
+        )
 
     def label(self, locale: str = "en") -> str:
         """A human name: "Week of Mar 2, 2026", "March 2026", "Q1 2026" (in ``locale``)."""
@@ -63,8 +65,10 @@ class Period:
         if self.kind == "quarter":
             return format_skeleton("yQQQ", self.start, locale=locale)
         last = self.end - timedelta(days=1)
-        return (f"{format_date(self.start, 'medium', locale=locale)} – "
-                f"{format_date(last, 'medium', locale=locale)}")
+        return (
+            f"{format_date(self.start, 'medium', locale=locale)} – "
+            f"{format_date(last, 'medium', locale=locale)}"
+        )
 
     @property
     def key(self) -> str:

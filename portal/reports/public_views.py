@@ -43,8 +43,9 @@ def index() -> Any:
     locale = current_locale()
     session = db_session()
     reader = rollups()
-    board = scorecards.department_board(session, period, tz=settings().timezone,
-                                        locale=locale, rollups=reader)
+    board = scorecards.department_board(
+        session, period, tz=settings().timezone, locale=locale, rollups=reader
+    )
     volumes = hotspots.volumes(session, period, tz=zone(), locale=locale, rollups=reader)
     label = period.label(locale)
     shown = {**volume_charts(volumes, label), "compliance": compliance_chart(board, label)}
@@ -59,10 +60,19 @@ def index() -> Any:
     columns = {c.key: c for c in scorecard_columns()}
     args = {"period": period.kind, "start": period.key}
     return render_template(
-        "reports/performance.html", form=form, period=period, period_label=label,
-        links=period_links("performance.index", period), as_of=as_of(reader),
+        "reports/performance.html",
+        form=form,
+        period=period,
+        period_label=label,
+        links=period_links("performance.index", period),
+        as_of=as_of(reader),
         **board_page("performance.index", board, period),
-        fame=scorecards.wall_of_fame(board), shame=scorecards.wall_of_shame(board),
-        columns=[columns[k] for k in BOARD_KEYS], share=share,
-        change=lambda row, c: change(row, c, period.kind), charts=shown, volumes=volumes,
-        csv_url=lambda table: url_for("performance.index", format="csv", table=table, **args))
+        fame=scorecards.wall_of_fame(board),
+        shame=scorecards.wall_of_shame(board),
+        columns=[columns[k] for k in BOARD_KEYS],
+        share=share,
+        change=lambda row, c: change(row, c, period.kind),
+        charts=shown,
+        volumes=volumes,
+        csv_url=lambda table: url_for("performance.index", format="csv", table=table, **args),
+    )

@@ -82,48 +82,71 @@ def is_final(period: Period, computed_at: datetime, tz: str | ZoneInfo) -> bool:
 
 
 def _key(report: Report, period: Period) -> list[Any]:
-    return [ReportRollup.report == report.name, ReportRollup.period_kind == period.kind,
-            ReportRollup.period_start == period.start]
+    return [
+        ReportRollup.report == report.name,
+        ReportRollup.period_kind == period.kind,
+        ReportRollup.period_start == period.start,
+    ]
 
 
-def read(session: Session, report: Report, period: Period,
-         parts: Iterable[str] | None = None) -> Rollup | None:
+def read(
+    session: Session, report: Report, period: Period, parts: Iterable[str] | None = None
+) -> Rollup | None:
     """The stored roll-up (only the ``parts`` asked for; every part when None), or None."""
     query = select(ReportRollup.part, ReportRollup.computed_at, ReportRollup.payload).where(
-        *_key(report, period))
+        *_key(report, period)
+    )
     if parts is not None:
         query = query.where(ReportRollup.part.in_([HEADER, *parts]))
     rows = session.execute(query).all()
     header = next((row for row in rows if row.part == HEADER), None)
     if header is None:
         return None
-    return Rollup(header.computed_at,
-                  {row.part: row.payload for row in rows if row.part != HEADER})
+    return Rollup(header.computed_at, {row.part: row.payload for row in rows if row.part != HEADER})
 
 
-def write(session: Session, report: Report, period: Period, parts: Mapping[str, Any],
-          computed_at: datetime) -> None:
+def write(
+    session: Session,
+    report: Report,
+    period: Period,
+    parts: Mapping[str, Any],
+    computed_at: datetime,
+) -> None:
     """Replace the roll-up with ``parts``. The header row is written first, by an upsert:
     a second writer of the same roll-up waits on its row lock (PostgreSQL) or the database
     lock (SQLite) until the first commits, then replaces what the first wrote."""
-    values = {"report": report.name, "period_kind": period.kind,
-              "period_start": period.start, "computed_at": computed_at}
+    values = {
+        "report": report.name,
+        "period_kind": period.kind,
+        "period_start": period.start,
+        "computed_at": computed_at,
+    }
     dialect = session.get_bind().dialect.name
     if dialect not in ("postgresql", "sqlite"):  # pragma: no cover - the portal's engines
         raise RuntimeError(f"unsupported database {dialect}")
     upsert = (postgresql if dialect == "postgresql" else sqlite).insert(ReportRollup)
-    session.execute(upsert.values(**values, part=HEADER, payload={}).on_conflict_do_update(
-        index_elements=["report", "period_kind", "period_start", "part"],
-        set_={"computed_at": computed_at}))
-    session.execute(delete(ReportRollup).where(*_key(report, period),
-                                               ReportRollup.part != HEADER))
-    session.add_all([ReportRollup(**values, part=str(part), payload=payload)
-                     for part, payload in parts.items()])
+    session.execute(
+        upsert.values(**values, part=HEADER, payload={}).on_conflict_do_update(
+            index_elements=["report", "period_kind", "period_start", "part"],
+            set_={"computed_at": computed_at},
+        )
+    )
+    session.execute(delete(ReportRollup).where(*_key(report, period), ReportRollup.part != HEADER))
+    session.add_all(
+        [ReportRollup(**values, part=str(part), payload=payload) for part, payload in parts.items()]
+    )
     session.flush()
 
 
-def compute_and_store(db: Database, session: Session, report: Report, period: Period, *,
-                      tz: str | ZoneInfo, now: datetime | None = None) -> Rollup:
+def compute_and_store(
+    db: Database,
+    session: Session,
+    report: Report,
+    period: Period,
+    *,
+    tz: str | ZoneInfo,
+    now: datetime | None = None,
+) -> Rollup:
     """Compute the roll-up on ``session`` (a read) and store it in its own transaction."""
     now = now or clock.now()
     parts = {str(k): v for k, v in report.compute(session, period, _zone(tz), now).items()}
@@ -136,8 +159,15 @@ class RollupReader:
     """What the pages use: the stored roll-up when it is fresh enough, otherwise computed
     and stored now."""
 
-    def __init__(self, db: Database, session: Session, *, tz: str | ZoneInfo,
-                 refresh_seconds: int, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        session: Session,
+        *,
+        tz: str | ZoneInfo,
+        refresh_seconds: int,
+        now: datetime | None = None,
+    ) -> None:
         self.db, self.session, self.zone = db, session, _zone(tz)
         self.max_age = timedelta(seconds=refresh_seconds * STALE_INTERVALS)
         self.now = now
@@ -147,28 +177,31 @@ class RollupReader:
         self.read_any = False
 
     def _usable(self, rollup: Rollup, period: Period, now: datetime) -> bool:
-        return (is_final(period, rollup.computed_at, self.zone)
-                or rollup.computed_at >= now - self.max_age)
+        return (
+            is_final(period, rollup.computed_at, self.zone)
+            or rollup.computed_at >= now - self.max_age
+        )
 
-    def get(self, report: Report, period: Period,
-            parts: Iterable[str] | None = None) -> Rollup:
+    def get(self, report: Report, period: Period, parts: Iterable[str] | None = None) -> Rollup:
         now = self.now or clock.now()
         wanted = None if parts is None else [str(p) for p in parts]
         rollup = read(self.session, report, period, wanted)
         if rollup is None or not self._usable(rollup, period, now):
-            rollup = compute_and_store(self.db, self.session, report, period, tz=self.zone,
-                                       now=now)
+            rollup = compute_and_store(self.db, self.session, report, period, tz=self.zone, now=now)
             if wanted is not None:
-                rollup = Rollup(rollup.computed_at,
-                                {k: v for k, v in rollup.parts.items() if k in wanted})
+                rollup = Rollup(
+                    rollup.computed_at, {k: v for k, v in rollup.parts.items() if k in wanted}
+                )
         self.read_any = True
         if not is_final(period, rollup.computed_at, self.zone) and (
-                self.oldest_live is None or rollup.computed_at < self.oldest_live):
+            self.oldest_live is None or rollup.computed_at < self.oldest_live
+        ):
             self.oldest_live = rollup.computed_at
         return rollup
 
 
 # -- the worker --------------------------------------------------------------------------------
+
 
 def _window(today: Any) -> list[Period]:
     """The periods kept current, newest first (every kind's current period, then the ones
@@ -180,8 +213,15 @@ def _window(today: Any) -> list[Period]:
     return [series[depth] for depth in range(WINDOW) for series in rows]
 
 
-def refresh(db: Database, reports: Iterable[Report], *, tz: str | ZoneInfo,
-            refresh_seconds: int, now: datetime, budget: float = BUDGET) -> int:
+def refresh(
+    db: Database,
+    reports: Iterable[Report],
+    *,
+    tz: str | ZoneInfo,
+    refresh_seconds: int,
+    now: datetime,
+    budget: float = BUDGET,
+) -> int:
     """Recompute the window's missing, stale and unsettled roll-ups, newest first, until
     ``budget`` seconds have been spent. Returns how many were computed."""
     zone = _zone(tz)
@@ -194,14 +234,27 @@ def refresh(db: Database, reports: Iterable[Report], *, tz: str | ZoneInfo,
         headers = {
             (row.report, row.period_kind, row.period_start): row.computed_at
             for row in session.execute(
-                select(ReportRollup.report, ReportRollup.period_kind,
-                       ReportRollup.period_start, ReportRollup.computed_at)
-                .where(ReportRollup.part == HEADER,
-                       ReportRollup.report.in_([r.name for r in reports]),
-                       or_(*[(ReportRollup.period_kind == kind)
-                             & (ReportRollup.period_start >= min(
-                                 p.start for p in periods if p.kind == kind))
-                             for kind in KINDS])))}
+                select(
+                    ReportRollup.report,
+                    ReportRollup.period_kind,
+                    ReportRollup.period_start,
+                    ReportRollup.computed_at,
+                ).where(
+                    ReportRollup.part == HEADER,
+                    ReportRollup.report.in_([r.name for r in reports]),
+                    or_(
+                        *[
+                            (ReportRollup.period_kind == kind)
+                            & (
+                                ReportRollup.period_start
+                                >= min(p.start for p in periods if p.kind == kind)
+                            )
+                            for kind in KINDS
+                        ]
+                    ),
+                )
+            )
+        }
     stale_before = now - timedelta(seconds=refresh_seconds)
     started, done = time.monotonic(), 0
     for period in periods:
@@ -209,8 +262,9 @@ def refresh(db: Database, reports: Iterable[Report], *, tz: str | ZoneInfo,
             continue
         for report in reports:
             computed_at = headers.get((report.name, period.kind, period.start))
-            if computed_at is not None and (is_final(period, computed_at, zone)
-                                            or computed_at >= stale_before):
+            if computed_at is not None and (
+                is_final(period, computed_at, zone) or computed_at >= stale_before
+            ):
                 continue
             if done and time.monotonic() - started > budget:
                 return done

@@ -74,8 +74,12 @@ from portal.surveys.results import MIN_RESPONSES  # the survey results' rule
 
 GROUPINGS = ("category", "area", "agent")
 #: Backlog age buckets: (label, lower bound in days inclusive); the last is open-ended.
-AGE_BUCKETS = (("under_2_days", 0), ("2_to_7_days", 2), ("7_to_30_days", 7),
-               ("30_days_and_over", 30))
+AGE_BUCKETS = (
+    ("under_2_days", 0),
+    ("2_to_7_days", 2),
+    ("7_to_30_days", 7),
+    ("30_days_and_over", 30),
+)
 #: Clock kinds measured, and the stages that count (met or breached).
 ENDED_STAGES = ("met", "breached")
 
@@ -100,7 +104,8 @@ class DepartmentFigures:
     p90_resolution_hours: float | None = None
     backlog: int = 0
     backlog_ages: dict[str, int] = field(
-        default_factory=lambda: {label: 0 for label, _days in AGE_BUCKETS})
+        default_factory=lambda: {label: 0 for label, _days in AGE_BUCKETS}
+    )
     reopened: int | None = 0
     resolved: int | None = 0
     reopen_rate: float | None = None
@@ -109,9 +114,17 @@ class DepartmentFigures:
 
 
 #: Figures compared with the previous period on the board.
-COMPARED = ("tasks_opened", "tasks_closed", "resolution_compliance",
-            "first_response_compliance", "median_first_response_hours",
-            "median_resolution_hours", "backlog", "reopen_rate", "satisfaction")
+COMPARED = (
+    "tasks_opened",
+    "tasks_closed",
+    "resolution_compliance",
+    "first_response_compliance",
+    "median_first_response_hours",
+    "median_resolution_hours",
+    "backlog",
+    "reopen_rate",
+    "satisfaction",
+)
 
 
 @dataclass
@@ -141,6 +154,7 @@ class BoardRow:
 
 # -- grouping -------------------------------------------------------------------------------
 
+
 def _key(by: str, *, task: bool = False, clock_: bool = False) -> ColumnElement[Any]:
     """The group key of a row, given what the query reads (tasks, clocks, or cases)."""
     if by == "department":
@@ -165,48 +179,78 @@ def _rank_of(n: ColumnElement[Any], numerator: int, denominator: int) -> ColumnE
 
 # -- the queries (each returns {group key: aggregates}) ------------------------------------
 
-def _task_counts(session: Session, by: str, scope: ColumnElement[bool], column: Any,
-                 start: datetime, end: datetime) -> dict[tuple[int, Any], int]:
+
+def _task_counts(
+    session: Session,
+    by: str,
+    scope: ColumnElement[bool],
+    column: Any,
+    start: datetime,
+    end: datetime,
+) -> dict[tuple[int, Any], int]:
     key = _key(by, task=True)
-    query = (select(Task.department_id.label("d"), key.label("k"), func.count())
-             .select_from(Task).where(scope, column >= start, column < end))
+    query = (
+        select(Task.department_id.label("d"), key.label("k"), func.count())
+        .select_from(Task)
+        .where(scope, column >= start, column < end)
+    )
     if by in ("category", "area"):
         query = query.join(ServiceRequest, ServiceRequest.id == Task.request_id)
     return {(d, k): n for d, k, n in session.execute(query.group_by(Task.department_id, key))}
 
 
-def _clock_figures(session: Session, by: str, scope: ColumnElement[bool],
-                   start: datetime, end: datetime) -> dict[tuple[int, Any, str], tuple]:
+def _clock_figures(
+    session: Session, by: str, scope: ColumnElement[bool], start: datetime, end: datetime
+) -> dict[tuple[int, Any, str], tuple]:
     key = _key(by, clock_=True)
-    measured = or_(and_(SlaClock.kind == "resolution", SlaClock.task_id.is_not(None)),
-                   and_(SlaClock.kind == "first_response", SlaClock.task_id.is_(None)))
-    late = case((or_(SlaClock.stage == "breached", SlaClock.breached_at.is_not(None)), 1),
-                else_=0)
+    measured = or_(
+        and_(SlaClock.kind == "resolution", SlaClock.task_id.is_not(None)),
+        and_(SlaClock.kind == "first_response", SlaClock.task_id.is_(None)),
+    )
+    late = case((or_(SlaClock.stage == "breached", SlaClock.breached_at.is_not(None)), 1), else_=0)
     partition = (SlaClock.department_id, key, SlaClock.kind)
-    ranked = (select(SlaClock.department_id.label("d"), key.label("k"),
-                     SlaClock.kind.label("kind"),
-                     SlaClock.working_seconds.label("ws"), late.label("late"),
-                     func.row_number().over(partition_by=partition,
-                                            order_by=SlaClock.working_seconds).label("rn"),
-                     func.count().over(partition_by=partition).label("n"))
-              .select_from(SlaClock)
-              .where(scope, SlaClock.kind.in_(("resolution", "first_response")),
-                     SlaClock.stopped_at >= start, SlaClock.stopped_at < end,
-                     SlaClock.stage.in_(ENDED_STAGES), measured))
+    ranked = (
+        select(
+            SlaClock.department_id.label("d"),
+            key.label("k"),
+            SlaClock.kind.label("kind"),
+            SlaClock.working_seconds.label("ws"),
+            late.label("late"),
+            func.row_number()
+            .over(partition_by=partition, order_by=SlaClock.working_seconds)
+            .label("rn"),
+            func.count().over(partition_by=partition).label("n"),
+        )
+        .select_from(SlaClock)
+        .where(
+            scope,
+            SlaClock.kind.in_(("resolution", "first_response")),
+            SlaClock.stopped_at >= start,
+            SlaClock.stopped_at < end,
+            SlaClock.stage.in_(ENDED_STAGES),
+            measured,
+        )
+    )
     if by in ("category", "area"):
         ranked = ranked.join(ServiceRequest, ServiceRequest.id == SlaClock.request_id)
     elif by == "agent":
         ranked = ranked.join(Task, Task.id == SlaClock.task_id)
     sub = ranked.subquery()
-    query = (select(sub.c.d, sub.c.k, sub.c.kind, func.count(), func.sum(sub.c.late),
-                    func.max(case((sub.c.rn == _rank_of(sub.c.n, 1, 2), sub.c.ws))),
-                    func.max(case((sub.c.rn == _rank_of(sub.c.n, 9, 10), sub.c.ws))))
-             .group_by(sub.c.d, sub.c.k, sub.c.kind))
+    query = select(
+        sub.c.d,
+        sub.c.k,
+        sub.c.kind,
+        func.count(),
+        func.sum(sub.c.late),
+        func.max(case((sub.c.rn == _rank_of(sub.c.n, 1, 2), sub.c.ws))),
+        func.max(case((sub.c.rn == _rank_of(sub.c.n, 9, 10), sub.c.ws))),
+    ).group_by(sub.c.d, sub.c.k, sub.c.kind)
     return {(d, k, kind): rest for d, k, kind, *rest in session.execute(query).all()}
 
 
-def _backlog(session: Session, by: str, scope: ColumnElement[bool],
-             moment: datetime) -> dict[tuple[int, Any], list[int]]:
+def _backlog(
+    session: Session, by: str, scope: ColumnElement[bool], moment: datetime
+) -> dict[tuple[int, Any], list[int]]:
     """Tasks created before ``moment`` and not closed before it, by age bucket. "Created
     before" is counted in the sums, not filtered on, so that the only index ranges the
     planner can take are the bounded ones (never "every task created before the moment")."""
@@ -228,8 +272,11 @@ def _backlog(session: Session, by: str, scope: ColumnElement[bool],
     )
     totals: dict[tuple[int, Any], list[int]] = {}
     for part in parts:
-        query = (select(Task.department_id.label("d"), key.label("k"), *buckets)
-                 .select_from(Task).where(scope, part))
+        query = (
+            select(Task.department_id.label("d"), key.label("k"), *buckets)
+            .select_from(Task)
+            .where(scope, part)
+        )
         if by in ("category", "area"):
             query = query.join(ServiceRequest, ServiceRequest.id == Task.request_id)
         for d, k, *counts in session.execute(query.group_by(Task.department_id, key)).all():
@@ -241,27 +288,49 @@ def _backlog(session: Session, by: str, scope: ColumnElement[bool],
     return totals
 
 
-def _event_requests(session: Session, by: str, scope: ColumnElement[bool],
-                    condition: ColumnElement[bool], start: datetime,
-                    end: datetime) -> dict[tuple[int, Any], int]:
+def _event_requests(
+    session: Session,
+    by: str,
+    scope: ColumnElement[bool],
+    condition: ColumnElement[bool],
+    start: datetime,
+    end: datetime,
+) -> dict[tuple[int, Any], int]:
     """Distinct cases with a matching event in the period, by the case's group."""
     key = _key(by)
-    query = (select(ServiceRequest.department_id.label("d"), key.label("k"),
-                    func.count(func.distinct(Event.request_id))).select_from(Event)
-             .join(ServiceRequest, ServiceRequest.id == Event.request_id)
-             .where(scope, condition, Event.created_at >= start, Event.created_at < end)
-             .group_by(ServiceRequest.department_id, key))
+    query = (
+        select(
+            ServiceRequest.department_id.label("d"),
+            key.label("k"),
+            func.count(func.distinct(Event.request_id)),
+        )
+        .select_from(Event)
+        .join(ServiceRequest, ServiceRequest.id == Event.request_id)
+        .where(scope, condition, Event.created_at >= start, Event.created_at < end)
+        .group_by(ServiceRequest.department_id, key)
+    )
     return {(d, k): n for d, k, n in session.execute(query)}
 
 
-def _survey_figures(session: Session, by: str, scope: ColumnElement[bool],
-                    start: datetime, end: datetime) -> dict[tuple[int, Any], tuple]:
-    key = {"department": SurveyResponse.department_id, "category": SurveyResponse.category_id,
-           "area": ServiceRequest.area_id}[by]
-    query = (select(SurveyResponse.department_id.label("d"), key.label("k"), func.count(),
-                    func.count(SurveyResponse.csat), func.sum(SurveyResponse.csat))
-             .select_from(SurveyResponse)
-             .where(scope, SurveyResponse.created_at >= start, SurveyResponse.created_at < end))
+def _survey_figures(
+    session: Session, by: str, scope: ColumnElement[bool], start: datetime, end: datetime
+) -> dict[tuple[int, Any], tuple]:
+    key = {
+        "department": SurveyResponse.department_id,
+        "category": SurveyResponse.category_id,
+        "area": ServiceRequest.area_id,
+    }[by]
+    query = (
+        select(
+            SurveyResponse.department_id.label("d"),
+            key.label("k"),
+            func.count(),
+            func.count(SurveyResponse.csat),
+            func.sum(SurveyResponse.csat),
+        )
+        .select_from(SurveyResponse)
+        .where(scope, SurveyResponse.created_at >= start, SurveyResponse.created_at < end)
+    )
     if by == "area":
         query = query.join(ServiceRequest, ServiceRequest.id == SurveyResponse.request_id)
     query = query.group_by(SurveyResponse.department_id, key)
@@ -269,6 +338,7 @@ def _survey_figures(session: Session, by: str, scope: ColumnElement[bool],
 
 
 # -- assembling -----------------------------------------------------------------------------
+
 
 def _scopes(by: str, department_ids: Sequence[int]) -> dict[str, ColumnElement[bool]]:
     """The department condition for each table read (an index prefix in every case)."""
@@ -281,9 +351,15 @@ def _scopes(by: str, department_ids: Sequence[int]) -> dict[str, ColumnElement[b
     }
 
 
-def _figures(session: Session, period: Period, *, tz: str | ZoneInfo, by: str,
-             department_ids: Sequence[int], now: datetime | None,
-             ) -> dict[tuple[int, Any], DepartmentFigures]:
+def _figures(
+    session: Session,
+    period: Period,
+    *,
+    tz: str | ZoneInfo,
+    by: str,
+    department_ids: Sequence[int],
+    now: datetime | None,
+) -> dict[tuple[int, Any], DepartmentFigures]:
     """Every figure for the period, by department and ``by`` ("department", "category",
     "area", "agent"), over the departments given: {(department id, group key): figures}
     (for "department" the group key is the department id). A row for every group with any
@@ -295,49 +371,58 @@ def _figures(session: Session, period: Period, *, tz: str | ZoneInfo, by: str,
 
     def row(key: tuple[int, Any]) -> DepartmentFigures:
         if key not in rows:
-            rows[key] = DepartmentFigures(department_id=key[0], name="",
-                                          group_id=None if by == "department" else key[1])
+            rows[key] = DepartmentFigures(
+                department_id=key[0], name="", group_id=None if by == "department" else key[1]
+            )
         return rows[key]
 
-    for key, n in _task_counts(session, by, scope["task"], Task.created_at, start,
-                               end).items():
+    for key, n in _task_counts(session, by, scope["task"], Task.created_at, start, end).items():
         row(key).tasks_opened = n
-    for key, n in _task_counts(session, by, scope["task"], Task.closed_at, start,
-                               end).items():
+    for key, n in _task_counts(session, by, scope["task"], Task.closed_at, start, end).items():
         row(key).tasks_closed = n
     for (d, k, kind), (n, late, median, p90) in _clock_figures(
-            session, by, scope["clock"], start, end).items():
+        session, by, scope["clock"], start, end
+    ).items():
         figures = row((d, k))
         compliance = (n - (late or 0)) / n
         if kind == "resolution":
             figures.resolution_clocks, figures.resolution_compliance = n, compliance
             figures.median_resolution_hours, figures.p90_resolution_hours = (
-                _hours(median), _hours(p90))
+                _hours(median),
+                _hours(p90),
+            )
         else:
             figures.first_response_clocks, figures.first_response_compliance = n, compliance
             figures.median_first_response_hours, figures.p90_first_response_hours = (
-                _hours(median), _hours(p90))
+                _hours(median),
+                _hours(p90),
+            )
     for key, counts in _backlog(session, by, scope["task"], moment).items():
         figures = row(key)
         figures.backlog = sum(counts)
-        figures.backlog_ages = {label: count for (label, _), count in zip(
-            AGE_BUCKETS, counts, strict=True)}
+        figures.backlog_ages = {
+            label: count for (label, _), count in zip(AGE_BUCKETS, counts, strict=True)
+        }
     if by == "agent":
         for figures in rows.values():
             figures.reopened = figures.resolved = figures.responses = None
         return rows
-    reopened = _event_requests(session, by, scope["case"], Event.kind == "reopened",
-                               start, end)
+    reopened = _event_requests(session, by, scope["case"], Event.kind == "reopened", start, end)
     resolved = _event_requests(
-        session, by, scope["case"],
+        session,
+        by,
+        scope["case"],
         and_(Event.kind == "status_changed", Event.data["to"].as_string() == "resolved"),
-        start, end)
+        start,
+        end,
+    )
     for key in set(reopened) | set(resolved):
         figures = row(key)
         figures.reopened, figures.resolved = reopened.get(key, 0), resolved.get(key, 0)
         figures.reopen_rate = (figures.reopened / figures.resolved) if figures.resolved else None
     for key, (n, answered, total) in _survey_figures(
-            session, by, scope["response"], start, end).items():
+        session, by, scope["response"], start, end
+    ).items():
         figures = row(key)
         figures.responses = n
         figures.satisfaction = total / answered if answered >= MIN_RESPONSES else None
@@ -346,17 +431,20 @@ def _figures(session: Session, period: Period, *, tz: str | ZoneInfo, by: str,
 
 # -- roll-ups (what the pages read; see portal.reports.rollups) --------------------------------
 
+
 def _compute(by: str) -> Compute:
     """The roll-up of every department's figures by ``by``: one part per department, a list
     of [group key, figures]."""
-    def compute(session: Session, period: Period, zone: ZoneInfo,
-                now: datetime) -> dict[str, Any]:
+
+    def compute(session: Session, period: Period, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
         ids = list(session.scalars(select(Department.id)))
         parts: dict[str, Any] = defaultdict(list)
-        for (d, k), figures in _figures(session, period, tz=zone, by=by, department_ids=ids,
-                                        now=now).items():
+        for (d, k), figures in _figures(
+            session, period, tz=zone, by=by, department_ids=ids, now=now
+        ).items():
             parts[str(d)].append([k, asdict(figures)])
         return parts
+
     return compute
 
 
@@ -365,13 +453,23 @@ ROLLUPS = {by: Report(f"scorecards-{by}", _compute(by)) for by in ("department",
 
 
 def _from_rollup(rollup: Rollup) -> dict[tuple[int, Any], DepartmentFigures]:
-    return {(int(d), k): DepartmentFigures(**figures)
-            for d, rows in rollup.parts.items() for k, figures in rows}
+    return {
+        (int(d), k): DepartmentFigures(**figures)
+        for d, rows in rollup.parts.items()
+        for k, figures in rows
+    }
 
 
-def _period_figures(session: Session, period: Period, *, tz: str | ZoneInfo, by: str,
-                    department_ids: Sequence[int], now: datetime | None,
-                    rollups: RollupReader | None) -> dict[tuple[int, Any], DepartmentFigures]:
+def _period_figures(
+    session: Session,
+    period: Period,
+    *,
+    tz: str | ZoneInfo,
+    by: str,
+    department_ids: Sequence[int],
+    now: datetime | None,
+    rollups: RollupReader | None,
+) -> dict[tuple[int, Any], DepartmentFigures]:
     """The figures from the roll-up when a reader is given, else counted now."""
     if rollups is None:
         return _figures(session, period, tz=tz, by=by, department_ids=department_ids, now=now)
@@ -380,22 +478,32 @@ def _period_figures(session: Session, period: Period, *, tz: str | ZoneInfo, by:
 
 def _sort_key(figures: DepartmentFigures) -> tuple:
     median = figures.median_resolution_hours
-    return (-(figures.resolution_compliance or 0.0),
-            median if median is not None else float("inf"), figures.name.casefold())
+    return (
+        -(figures.resolution_compliance or 0.0),
+        median if median is not None else float("inf"),
+        figures.name.casefold(),
+    )
 
 
 def _ranked(figures: Iterable[DepartmentFigures]) -> list[tuple[int | None, DepartmentFigures]]:
     """Departments in board order with their rank (None: nothing to rank them on)."""
     ranked = sorted((f for f in figures if f.resolution_compliance is not None), key=_sort_key)
-    rest = sorted((f for f in figures if f.resolution_compliance is None),
-                  key=lambda f: f.name.casefold())
+    rest = sorted(
+        (f for f in figures if f.resolution_compliance is None), key=lambda f: f.name.casefold()
+    )
     return [(i, f) for i, f in enumerate(ranked, 1)] + [(None, f) for f in rest]
 
 
-def department_board(session: Session, period: Period, *, tz: str | ZoneInfo,
-                     locale: str = "en", now: datetime | None = None,
-                     include_inactive: bool = False,
-                     rollups: RollupReader | None = None) -> list[BoardRow]:
+def department_board(
+    session: Session,
+    period: Period,
+    *,
+    tz: str | ZoneInfo,
+    locale: str = "en",
+    now: datetime | None = None,
+    include_inactive: bool = False,
+    rollups: RollupReader | None = None,
+) -> list[BoardRow]:
     """Every (active) department's figures for ``period`` and the previous period, in rank
     order (see the module docstring for the rule); from the roll-ups when ``rollups`` is
     given, else counted now."""
@@ -407,35 +515,42 @@ def department_board(session: Session, period: Period, *, tz: str | ZoneInfo,
     names = {d.id: d.t("name", locale) for d in departments}
 
     def complete(of: Period) -> list[DepartmentFigures]:
-        found = _period_figures(session, of, tz=tz, by="department", department_ids=ids,
-                                now=now, rollups=rollups)
+        found = _period_figures(
+            session, of, tz=tz, by="department", department_ids=ids, now=now, rollups=rollups
+        )
         out = []
         for department_id in ids:
-            figures = (found.get((department_id, department_id))
-                       or DepartmentFigures(department_id, ""))
-            out.append(replace(figures, department_id=department_id,
-                               name=names[department_id]))
+            figures = found.get((department_id, department_id)) or DepartmentFigures(
+                department_id, ""
+            )
+            out.append(replace(figures, department_id=department_id, name=names[department_id]))
         return out
 
     current, previous = complete(period), complete(period.previous())
     previous_ranks = {f.department_id: rank for rank, f in _ranked(previous)}
     previous_by_id = {f.department_id: f for f in previous}
-    return [BoardRow(figures=f, previous=previous_by_id[f.department_id], rank=rank,
-                     previous_rank=previous_ranks[f.department_id])
-            for rank, f in _ranked(current)]
+    return [
+        BoardRow(
+            figures=f,
+            previous=previous_by_id[f.department_id],
+            rank=rank,
+            previous_rank=previous_ranks[f.department_id],
+        )
+        for rank, f in _ranked(current)
+    ]
 
 
 def wall_of_fame(board: Sequence[BoardRow], size: int = 3) -> list[BoardRow]:
     """The best ranked departments, best first: at most ``size``, and at most half of the
     ranked departments (so that no department is on both walls)."""
     ranked = [row for row in board if row.rank is not None]
-    return ranked[:min(size, len(ranked) // 2)]
+    return ranked[: min(size, len(ranked) // 2)]
 
 
 def wall_of_shame(board: Sequence[BoardRow], size: int = 3) -> list[BoardRow]:
     """The worst ranked departments, worst first (at most ``size``, at most half)."""
     ranked = [row for row in board if row.rank is not None]
-    return list(reversed(ranked))[:min(size, len(ranked) // 2)]
+    return list(reversed(ranked))[: min(size, len(ranked) // 2)]
 
 
 def _group_names(session: Session, by: str, ids: list[Any], locale: str) -> dict[Any, str]:
@@ -451,10 +566,18 @@ def _group_names(session: Session, by: str, ids: list[Any], locale: str) -> dict
     return {o.id: o.name for o in objects}
 
 
-def department_detail(session: Session, department_id: int, period: Period, *,
-                      tz: str | ZoneInfo, by: str, include_agents: bool = False,
-                      locale: str = "en", now: datetime | None = None,
-                      rollups: RollupReader | None = None) -> list[DepartmentFigures]:
+def department_detail(
+    session: Session,
+    department_id: int,
+    period: Period,
+    *,
+    tz: str | ZoneInfo,
+    by: str,
+    include_agents: bool = False,
+    locale: str = "en",
+    now: datetime | None = None,
+    rollups: RollupReader | None = None,
+) -> list[DepartmentFigures]:
     """One department's figures for ``period`` grouped ``by`` "category", "area" or "agent",
     ordered by name (the group without an area or an assignee, ``group_id`` None and name
     "", last). Agent rows only with ``include_agents`` (the caller checks the viewer may see
@@ -463,11 +586,14 @@ def department_detail(session: Session, department_id: int, period: Period, *,
         raise ValueError(f"Unknown drill-down {by!r}: use category, area or agent.")
     if by == "agent" and not include_agents:
         raise ValueError("Agent figures are for supervisors of the department and admins.")
-    found = _period_figures(session, period, tz=tz, by=by, department_ids=[department_id],
-                            now=now, rollups=rollups)
+    found = _period_figures(
+        session, period, tz=tz, by=by, department_ids=[department_id], now=now, rollups=rollups
+    )
     names = _group_names(session, by, [k for _d, k in found], locale)
-    rows = [replace(f, department_id=department_id, name=names.get(k, ""))
-            for (_d, k), f in found.items()]
+    rows = [
+        replace(f, department_id=department_id, name=names.get(k, ""))
+        for (_d, k), f in found.items()
+    ]
     return sorted(rows, key=lambda f: (f.group_id is None, f.name.casefold(), f.group_id or 0))
 
 
@@ -476,11 +602,23 @@ def as_table(rows: Iterable[DepartmentFigures]) -> tuple[list[str], list[list[An
     the backlog ages spread over one column per bucket."""
     names = [f.name for f in fields(DepartmentFigures) if f.name != "backlog_ages"]
     header = names + [f"backlog_{label}" for label, _days in AGE_BUCKETS]
-    body = [[getattr(r, n) for n in names] + [r.backlog_ages[label] for label, _ in AGE_BUCKETS]
-            for r in rows]
+    body = [
+        [getattr(r, n) for n in names] + [r.backlog_ages[label] for label, _ in AGE_BUCKETS]
+        for r in rows
+    ]
     return header, body
 
 
-__all__ = ["AGE_BUCKETS", "COMPARED", "GROUPINGS", "MIN_RESPONSES", "BoardRow",
-           "DepartmentFigures", "as_table", "department_board", "department_detail",
-           "wall_of_fame", "wall_of_shame"]
+__all__ = [
+    "AGE_BUCKETS",
+    "COMPARED",
+    "GROUPINGS",
+    "MIN_RESPONSES",
+    "BoardRow",
+    "DepartmentFigures",
+    "as_table",
+    "department_board",
+    "department_detail",
+    "wall_of_fame",
+    "wall_of_shame",
+]

@@ -52,8 +52,9 @@ def _has_comment() -> Any:
     return func.trim(SurveyResponse.comment) != ""
 
 
-def _sentiment_rows(session: Session, period: Period, zone: ZoneInfo,
-                    _now: datetime | None = None) -> dict[str, Any]:
+def _sentiment_rows(
+    session: Session, period: Period, zone: ZoneInfo, _now: datetime | None = None
+) -> dict[str, Any]:
     """The roll-up of survey answers by area: one part, "all", of [area, responses, CSAT
     answers, dissatisfied, comments]."""
     keys = _survey_keys(session)
@@ -62,41 +63,57 @@ def _sentiment_rows(session: Session, period: Period, zone: ZoneInfo,
     start, end = period.bounds(zone)
     csat = SurveyResponse.csat
     rows = session.execute(
-        select(ServiceRequest.area_id, func.count(), func.count(csat),
-               func.sum(case((csat <= DISSATISFIED_MAX, 1), else_=0)),
-               func.sum(case((_has_comment(), 1), else_=0)))
+        select(
+            ServiceRequest.area_id,
+            func.count(),
+            func.count(csat),
+            func.sum(case((csat <= DISSATISFIED_MAX, 1), else_=0)),
+            func.sum(case((_has_comment(), 1), else_=0)),
+        )
         .select_from(SurveyResponse)
         .join(ServiceRequest, ServiceRequest.id == SurveyResponse.request_id)
-        .where(SurveyResponse.survey_key.in_(keys),
-               *within(SurveyResponse.created_at, start, end))
+        .where(SurveyResponse.survey_key.in_(keys), *within(SurveyResponse.created_at, start, end))
         .group_by(ServiceRequest.area_id)
     ).all()
-    return {"all": [[a, int(n), int(answers), int(unhappy or 0), int(comments or 0)]
-                    for a, n, answers, unhappy, comments in rows]}
+    return {
+        "all": [
+            [a, int(n), int(answers), int(unhappy or 0), int(comments or 0)]
+            for a, n, answers, unhappy, comments in rows
+        ]
+    }
 
 
 #: Survey answers per area and period, read by the sentiment table.
 SENTIMENT = Report("survey-sentiment-area", _sentiment_rows)
 
 
-def sentiment(session: Session, period: Period, *, tz: str | ZoneInfo,
-              rollups: RollupReader | None = None) -> list[AreaSentiment]:
+def sentiment(
+    session: Session, period: Period, *, tz: str | ZoneInfo, rollups: RollupReader | None = None
+) -> list[AreaSentiment]:
     """Per area (areas without responses left out; requests without an area last): the
     period's survey responses, CSAT answers, the dissatisfied (CSAT ≤ 2) count and share;
     from the roll-up when ``rollups`` is given."""
-    parts = (rollups.get(SENTIMENT, period).parts if rollups is not None
-             else _sentiment_rows(session, period, as_zone(tz)))
+    parts = (
+        rollups.get(SENTIMENT, period).parts
+        if rollups is not None
+        else _sentiment_rows(session, period, as_zone(tz))
+    )
     rows = parts.get("all", [])
     areas = area_names(session)
     result = []
     for area_id, responses, answers, unhappy, comments in rows:
         shown = answers >= MIN_RESPONSES
-        result.append(AreaSentiment(
-            area_id=area_id, area_name=areas.get(area_id) if area_id is not None else None,
-            responses=int(responses), csat_answers=int(answers),
-            dissatisfied=int(unhappy or 0) if shown else None,
-            dissatisfied_share=int(unhappy or 0) / answers if shown else None,
-            comments=int(comments or 0)))
+        result.append(
+            AreaSentiment(
+                area_id=area_id,
+                area_name=areas.get(area_id) if area_id is not None else None,
+                responses=int(responses),
+                csat_answers=int(answers),
+                dissatisfied=int(unhappy or 0) if shown else None,
+                dissatisfied_share=int(unhappy or 0) / answers if shown else None,
+                comments=int(comments or 0),
+            )
+        )
     result.sort(key=lambda r: (r.area_id is None, r.area_name or "", r.area_id or 0))
     return result
 
@@ -118,9 +135,16 @@ class CommentPage:
     next_cursor: str | None  # the page of older comments
 
 
-def comments_page(session: Session, period: Period, *, tz: str | ZoneInfo,
-                  area_id: int | None = None, after: str | None = None,
-                  per_page: int = COMMENTS_PER_PAGE, locale: str = "en") -> CommentPage:
+def comments_page(
+    session: Session,
+    period: Period,
+    *,
+    tz: str | ZoneInfo,
+    area_id: int | None = None,
+    after: str | None = None,
+    per_page: int = COMMENTS_PER_PAGE,
+    locale: str = "en",
+) -> CommentPage:
     """The period's non-empty survey comments (of one area, or every area), newest first,
     keyed on (created_at, id): ``after`` is the cursor of the previous page (a bad cursor
     gives the first page). Only the comment, its score, area and category: no names,
@@ -129,17 +153,30 @@ def comments_page(session: Session, period: Period, *, tz: str | ZoneInfo,
     if not keys:
         return CommentPage([], None)
     start, end = period.bounds(as_zone(tz))
-    where = [SurveyResponse.survey_key.in_(keys), *within(SurveyResponse.created_at, start, end),
-             _has_comment()]
+    where = [
+        SurveyResponse.survey_key.in_(keys),
+        *within(SurveyResponse.created_at, start, end),
+        _has_comment(),
+    ]
     if area_id is not None:
         where.append(ServiceRequest.area_id == area_id)
     key = decode_cursor(after, _CURSOR, ("dt", "int"))
     if key is not None:
-        where.append(or_(SurveyResponse.created_at < key[0],
-                         (SurveyResponse.created_at == key[0]) & (SurveyResponse.id < key[1])))
+        where.append(
+            or_(
+                SurveyResponse.created_at < key[0],
+                (SurveyResponse.created_at == key[0]) & (SurveyResponse.id < key[1]),
+            )
+        )
     rows = session.execute(
-        select(SurveyResponse.id, SurveyResponse.created_at, SurveyResponse.csat,
-               SurveyResponse.comment, ServiceRequest.area_id, ServiceRequest.category_id)
+        select(
+            SurveyResponse.id,
+            SurveyResponse.created_at,
+            SurveyResponse.csat,
+            SurveyResponse.comment,
+            ServiceRequest.area_id,
+            ServiceRequest.category_id,
+        )
         .join(ServiceRequest, ServiceRequest.id == SurveyResponse.request_id)
         .where(*where)
         .order_by(SurveyResponse.created_at.desc(), SurveyResponse.id.desc())
@@ -149,13 +186,28 @@ def comments_page(session: Session, period: Period, *, tz: str | ZoneInfo,
     rows = rows[:per_page]
     areas = area_names(session)
     names = category_names(session, sorted({r.category_id for r in rows}), locale)
-    comments = [AreaComment(id=r.id, created_at=r.created_at, area_id=r.area_id,
-                            area_name=areas.get(r.area_id),
-                            category_name=names.get(r.category_id, ""), csat=r.csat,
-                            comment=r.comment.strip()) for r in rows]
+    comments = [
+        AreaComment(
+            id=r.id,
+            created_at=r.created_at,
+            area_id=r.area_id,
+            area_name=areas.get(r.area_id),
+            category_name=names.get(r.category_id, ""),
+            csat=r.csat,
+            comment=r.comment.strip(),
+        )
+        for r in rows
+    ]
     cursor = encode_cursor(_CURSOR, [rows[-1].created_at, rows[-1].id]) if more else None
     return CommentPage(comments, cursor)
 
 
-__all__ = ["MIN_RESPONSES", "SENTIMENT", "AreaComment", "AreaSentiment", "CommentPage",
-           "comments_page", "sentiment"]
+__all__ = [
+    "MIN_RESPONSES",
+    "SENTIMENT",
+    "AreaComment",
+    "AreaSentiment",
+    "CommentPage",
+    "comments_page",
+    "sentiment",
+]

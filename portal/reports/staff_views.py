@@ -69,24 +69,32 @@ def board() -> Any:
     form, period = period_from_request()
     locale = current_locale()
     reader = rollups()
-    rows = scorecards.department_board(db_session(), period, tz=settings().timezone,
-                                       locale=locale, rollups=reader)
+    rows = scorecards.department_board(
+        db_session(), period, tz=settings().timezone, locale=locale, rollups=reader
+    )
     if wants_csv(form):
         return board_csv(rows, period)
     label = period.label(locale)
     columns = {c.key: c for c in scorecard_columns()}
     return render_template(
-        "reports/board.html", form=form, period=period, period_label=label,
-        links=period_links("reports.board", period), as_of=as_of(reader),
+        "reports/board.html",
+        form=form,
+        period=period,
+        period_label=label,
+        links=period_links("reports.board", period),
+        as_of=as_of(reader),
         **board_page("reports.board", rows, period),
-        fame=scorecards.wall_of_fame(rows), shame=scorecards.wall_of_shame(rows),
-        columns=[columns[k] for k in BOARD_KEYS], share=share,
+        fame=scorecards.wall_of_fame(rows),
+        shame=scorecards.wall_of_shame(rows),
+        columns=[columns[k] for k in BOARD_KEYS],
+        share=share,
         change=lambda row, c: change(row, c, period.kind),
         chart=compliance_chart(rows, label),
         csv_url=url_for("reports.board", period=period.kind, start=period.key, format="csv"),
-        detail_url=lambda department_id: url_for("reports.department",
-                                                 department_id=department_id,
-                                                 period=period.kind, start=period.key))
+        detail_url=lambda department_id: url_for(
+            "reports.department", department_id=department_id, period=period.kind, start=period.key
+        ),
+    )
 
 
 def _grouping(department_id: int) -> tuple[str, str | None]:
@@ -99,15 +107,21 @@ def _grouping(department_id: int) -> tuple[str, str | None]:
 
 
 def backlog_chart(rows: Sequence[scorecards.DepartmentFigures], name: str) -> charts.Chart:
-    totals = {label: sum(r.backlog_ages[label] for r in rows)
-              for label, _days in scorecards.AGE_BUCKETS}
+    totals = {
+        label: sum(r.backlog_ages[label] for r in rows) for label, _days in scorecards.AGE_BUCKETS
+    }
     return charts.bar_chart(
-        chart_id="bars-backlog", title=_("Age of the open tasks of %(department)s at the "
-                                         "period end", department=name),
-        description=_("One bar per age group, longer for more open tasks. The table next to "
-                      "it gives the figures."),
+        chart_id="bars-backlog",
+        title=_("Age of the open tasks of %(department)s at the period end", department=name),
+        description=_(
+            "One bar per age group, longer for more open tasks. The table next to "
+            "it gives the figures."
+        ),
         bars=[(age_name(label), float(n)) for label, n in totals.items()],
-        label_header=_("Age"), value_header=_("Open tasks"), fmt=lambda v: number(v, 0))
+        label_header=_("Age"),
+        value_header=_("Open tasks"),
+        fmt=lambda v: number(v, 0),
+    )
 
 
 @bp.get("/departments/<int:department_id>")
@@ -121,61 +135,106 @@ def department(department_id: int) -> Any:
     form, period = period_from_request()
     locale = current_locale()
     reader = rollups()
-    rows = scorecards.department_detail(session, department_id, period,
-                                        tz=settings().timezone, by=by,
-                                        include_agents=by == "agent", locale=locale,
-                                        rollups=reader)
+    rows = scorecards.department_detail(
+        session,
+        department_id,
+        period,
+        tz=settings().timezone,
+        by=by,
+        include_agents=by == "agent",
+        locale=locale,
+        rollups=reader,
+    )
     columns = scorecard_columns(by_agent=by == "agent")
     name = found.t("name", locale)
     unnamed = {"category": _("No category"), "area": _("No area"), "agent": _("Unassigned")}
     if wants_csv(form):
         if by_error:
             raise bad_export(by_error)
-        table: list[list[Any]] = [[str(DRILL_NAMES[by]), *(c.header for c in columns),
-                                   *(age_name(label) for label, _d in scorecards.AGE_BUCKETS)]]
-        table += [[r.name or unnamed[by], *(c.plain(r) for c in columns),
-                   *(r.backlog_ages[label] for label, _d in scorecards.AGE_BUCKETS)]
-                  for r in rows]
+        table: list[list[Any]] = [
+            [
+                str(DRILL_NAMES[by]),
+                *(c.header for c in columns),
+                *(age_name(label) for label, _d in scorecards.AGE_BUCKETS),
+            ]
+        ]
+        table += [
+            [
+                r.name or unnamed[by],
+                *(c.plain(r) for c in columns),
+                *(r.backlog_ages[label] for label, _d in scorecards.AGE_BUCKETS),
+            ]
+            for r in rows
+        ]
         if by == "agent":
             _audit_agents(department_id, period, len(rows))
-        return csv_response(table, f"department-{department_id}-{by}-{period.kind}-"
-                                   f"{period.key}.csv")
+        return csv_response(
+            table, f"department-{department_id}-{by}-{period.kind}-{period.key}.csv"
+        )
     args = {"period": period.kind, "start": period.key}
     page = paginate(rows, page_number())
     return render_template(
-        "reports/department.html", form=form, period=period, period_label=period.label(locale),
+        "reports/department.html",
+        form=form,
+        period=period,
+        period_label=period.label(locale),
         links=period_links("reports.department", period, department_id=department_id, by=by),
-        department=found, name=name, by=by, by_error=by_error, drill_names=DRILL_NAMES,
+        department=found,
+        name=name,
+        by=by,
+        by_error=by_error,
+        drill_names=DRILL_NAMES,
         as_of=as_of(reader),
         tabs={"category": _("By category"), "area": _("By area"), "agent": _("By agent")},
-        show_agents=current_staff().supervises(department_id), rows=page, columns=columns,
-        unnamed=unnamed[by], chart=backlog_chart(rows, name),
-        tab_url=lambda key: url_for("reports.department", department_id=department_id,
-                                    by=key, **args),
-        csv_url=url_for("reports.department", department_id=department_id, by=by,
-                        format="csv", **args),
-        previous_url=url_for("reports.department", department_id=department_id, by=by,
-                             page=page.page - 1, **args) if page.page > 1 else None,
-        next_url=url_for("reports.department", department_id=department_id, by=by,
-                         page=page.page + 1, **args) if page.has_next else None)
+        show_agents=current_staff().supervises(department_id),
+        rows=page,
+        columns=columns,
+        unnamed=unnamed[by],
+        chart=backlog_chart(rows, name),
+        tab_url=lambda key: url_for(
+            "reports.department", department_id=department_id, by=key, **args
+        ),
+        csv_url=url_for(
+            "reports.department", department_id=department_id, by=by, format="csv", **args
+        ),
+        previous_url=url_for(
+            "reports.department", department_id=department_id, by=by, page=page.page - 1, **args
+        )
+        if page.page > 1
+        else None,
+        next_url=url_for(
+            "reports.department", department_id=department_id, by=by, page=page.page + 1, **args
+        )
+        if page.has_next
+        else None,
+    )
 
 
 def _audit_agents(department_id: int, period: Period, count: int) -> None:
     """Agents' figures leave the portal: recorded in the audit trail."""
     session = db_session()
-    session.add(AuditEntry(actor_id=current_staff().user_id, entity="department",
-                           entity_id=str(department_id), action="agent_figures_export",
-                           before={}, after={"period": f"{period.kind}-{period.key}",
-                                             "rows": count}, created_at=clock.now()))
+    session.add(
+        AuditEntry(
+            actor_id=current_staff().user_id,
+            entity="department",
+            entity_id=str(department_id),
+            action="agent_figures_export",
+            before={},
+            after={"period": f"{period.kind}-{period.key}", "rows": count},
+            created_at=clock.now(),
+        )
+    )
     session.flush()
 
 
 # -- hotspots ---------------------------------------------------------------------------------
 
+
 def _categories() -> list[tuple[int, str]]:
     locale = current_locale()
-    rows = db_session().scalars(select(ServiceCategory).order_by(ServiceCategory.name)
-                                .limit(MAX_CATEGORIES))
+    rows = db_session().scalars(
+        select(ServiceCategory).order_by(ServiceCategory.name).limit(MAX_CATEGORIES)
+    )
     return [(c.id, c.t("name", locale)) for c in rows]
 
 
@@ -203,10 +262,18 @@ def hotspots_page() -> Any:
     category_id, category_error = _chosen_category(categories)
     label = period.label(locale)
     reader = rollups()
-    volumes = hotspots.volumes(session, period, tz=zone(), category_id=category_id,
-                               locale=locale, rollups=reader)
-    points = hotspots.trend(session, kind=period.kind, periods=TREND_PERIODS, tz=zone(),
-                            category_id=category_id, last=period, rollups=reader)
+    volumes = hotspots.volumes(
+        session, period, tz=zone(), category_id=category_id, locale=locale, rollups=reader
+    )
+    points = hotspots.trend(
+        session,
+        kind=period.kind,
+        periods=TREND_PERIODS,
+        tz=zone(),
+        category_id=category_id,
+        last=period,
+        rollups=reader,
+    )
     shown = {**volume_charts(volumes, label), "trend": trend_chart(points, locale)}
     flags = hotspots.spikes(session, period, tz=zone(), locale=locale, rollups=reader)
     moods = sentiment.sentiment(session, period, tz=zone(), rollups=reader)
@@ -214,30 +281,50 @@ def hotspots_page() -> Any:
         if category_error:
             raise bad_export(category_error)
         return _hotspots_csv(period, shown, volumes, flags, moods)
-    comments = sentiment.comments_page(session, period, tz=zone(),
-                                      after=request.args.get("after"), locale=locale)
+    comments = sentiment.comments_page(
+        session, period, tz=zone(), after=request.args.get("after"), locale=locale
+    )
     args = {"period": period.kind, "start": period.key}
     if category_id is not None:
         args["category"] = str(category_id)
     cells = paginate(volumes.cells, page_number())
     return render_template(
-        "reports/hotspots.html", form=form, period=period, period_label=label,
+        "reports/hotspots.html",
+        form=form,
+        period=period,
+        period_label=label,
         links=period_links("reports.hotspots_page", period, **_without_period(args)),
-        categories=categories, category_id=category_id, category_error=category_error,
-        volumes=volumes, charts=shown, cells=cells, flags=flags, as_of=as_of(reader),
+        categories=categories,
+        category_id=category_id,
+        category_error=category_error,
+        volumes=volumes,
+        charts=shown,
+        cells=cells,
+        flags=flags,
+        as_of=as_of(reader),
         sentence=lambda spike: hotspots.spike_sentence(spike, locale),
-        moods=moods, comments=comments, number=number, share=share,
+        moods=moods,
+        comments=comments,
+        number=number,
+        share=share,
         when=lambda moment: format_datetime(moment, "medium"),
-        csv_url=lambda table: url_for("reports.hotspots_page", format="csv", table=table,
-                                      **args),
-        cells_previous=url_for("reports.hotspots_page", page=cells.page - 1, **args,
-                               _anchor="cells") if cells.page > 1 else None,
-        cells_next=url_for("reports.hotspots_page", page=cells.page + 1, **args,
-                           _anchor="cells") if cells.has_next else None,
-        comments_next=url_for("reports.hotspots_page", after=comments.next_cursor, **args,
-                              _anchor="comments") if comments.next_cursor else None,
+        csv_url=lambda table: url_for("reports.hotspots_page", format="csv", table=table, **args),
+        cells_previous=url_for(
+            "reports.hotspots_page", page=cells.page - 1, **args, _anchor="cells"
+        )
+        if cells.page > 1
+        else None,
+        cells_next=url_for("reports.hotspots_page", page=cells.page + 1, **args, _anchor="cells")
+        if cells.has_next
+        else None,
+        comments_next=url_for(
+            "reports.hotspots_page", after=comments.next_cursor, **args, _anchor="comments"
+        )
+        if comments.next_cursor
+        else None,
         comments_first=url_for("reports.hotspots_page", **args, _anchor="comments")
-        if request.args.get("after") else None,
+        if request.args.get("after")
+        else None,
     )
 
 
@@ -246,38 +333,81 @@ def _without_period(args: dict[str, str]) -> dict[str, str]:
 
 
 def _reason(reason: str) -> str:
-    return {"baseline": _("Its own recent average"), "city": _("The city rate"),
-            "both": _("Both")}.get(reason, reason)
+    return {
+        "baseline": _("Its own recent average"),
+        "city": _("The city rate"),
+        "both": _("Both"),
+    }.get(reason, reason)
 
 
-def _hotspots_csv(period: Period, shown: dict[str, charts.Chart], volumes: hotspots.Volumes,
-                  flags: Sequence[hotspots.Spike],
-                  moods: Sequence[sentiment.AreaSentiment]) -> Any:
+def _hotspots_csv(
+    period: Period,
+    shown: dict[str, charts.Chart],
+    volumes: hotspots.Volumes,
+    flags: Sequence[hotspots.Spike],
+    moods: Sequence[sentiment.AreaSentiment],
+) -> Any:
     table = request.args.get("table", "")
     stem = f"hotspots-{table}-{period.kind}-{period.key}"
     if table in ("areas", "categories", "trend"):
         return chart_csv(shown["map" if table == "areas" else table], stem)
     if table == "cells":
         rows: list[list[Any]] = [[_("Area"), _("Category"), _("Requests")]]
-        rows += [[c.area_name or _("No area"), c.category_name, c.count]
-                 for c in volumes.cells]
+        rows += [[c.area_name or _("No area"), c.category_name, c.count] for c in volumes.cells]
         return csv_response(rows, f"{stem}.csv")
     if table == "spikes":
-        rows = [[_("Area"), _("Category"), _("Requests"), _("Flagged against"),
-                 _("Average of the previous periods"), _("Times that average"),
-                 _("City requests in the category"), _("Areas"), _("Expected at the city rate"),
-                 _("Times the city rate")]]
-        rows += [[s.area_name, s.category_name, s.count, _reason(s.reason),
-                  round(s.baseline, 2), "" if s.baseline_ratio is None
-                  else round(s.baseline_ratio, 2), s.city_count, s.areas,
-                  round(s.city_rate, 2), round(s.city_ratio, 2)] for s in flags]
+        rows = [
+            [
+                _("Area"),
+                _("Category"),
+                _("Requests"),
+                _("Flagged against"),
+                _("Average of the previous periods"),
+                _("Times that average"),
+                _("City requests in the category"),
+                _("Areas"),
+                _("Expected at the city rate"),
+                _("Times the city rate"),
+            ]
+        ]
+        rows += [
+            [
+                s.area_name,
+                s.category_name,
+                s.count,
+                _reason(s.reason),
+                round(s.baseline, 2),
+                "" if s.baseline_ratio is None else round(s.baseline_ratio, 2),
+                s.city_count,
+                s.areas,
+                round(s.city_rate, 2),
+                round(s.city_ratio, 2),
+            ]
+            for s in flags
+        ]
         return csv_response(rows, f"{stem}.csv")
     if table == "sentiment":
-        rows = [[_("Area"), _("Responses"), _("Satisfaction answers"), _("Dissatisfied"),
-                 _("Dissatisfied (%)"), _("Comments")]]
-        rows += [[m.area_name or _("No area"), m.responses, m.csat_answers, m.dissatisfied,
-                  "" if m.dissatisfied_share is None else round(100 * m.dissatisfied_share, 1),
-                  m.comments] for m in moods]
+        rows = [
+            [
+                _("Area"),
+                _("Responses"),
+                _("Satisfaction answers"),
+                _("Dissatisfied"),
+                _("Dissatisfied (%)"),
+                _("Comments"),
+            ]
+        ]
+        rows += [
+            [
+                m.area_name or _("No area"),
+                m.responses,
+                m.csat_answers,
+                m.dissatisfied,
+                "" if m.dissatisfied_share is None else round(100 * m.dissatisfied_share, 1),
+                m.comments,
+            ]
+            for m in moods
+        ]
         return csv_response(rows, f"{stem}.csv")
     if table == "comments":
         return _comments_csv(period, stem)
@@ -287,24 +417,38 @@ def _hotspots_csv(period: Period, shown: dict[str, charts.Chart], volumes: hotsp
 def _comments_csv(period: Period, stem: str) -> Any:
     """Residents' own words: every export is recorded in the audit trail."""
     session = db_session()
-    rows: list[list[Any]] = [[_("Date"), _("Area"), _("Category"), _("Satisfaction (1-5)"),
-                              _("Comment")]]
+    rows: list[list[Any]] = [
+        [_("Date"), _("Area"), _("Category"), _("Satisfaction (1-5)"), _("Comment")]
+    ]
     after: str | None = None
     while len(rows) <= MAX_EXPORT_COMMENTS:
-        page = sentiment.comments_page(session, period, tz=zone(), after=after,
-                                      per_page=500, locale=current_locale())
-        rows += [[c.created_at.astimezone(zone()).strftime("%Y-%m-%d %H:%M"),
-                  c.area_name or _("No area"), c.category_name, c.csat, c.comment]
-                 for c in page.comments]
+        page = sentiment.comments_page(
+            session, period, tz=zone(), after=after, per_page=500, locale=current_locale()
+        )
+        rows += [
+            [
+                c.created_at.astimezone(zone()).strftime("%Y-%m-%d %H:%M"),
+                c.area_name or _("No area"),
+                c.category_name,
+                c.csat,
+                c.comment,
+            ]
+            for c in page.comments
+        ]
         after = page.next_cursor
         if after is None:
             break
-    rows = rows[:MAX_EXPORT_COMMENTS + 1]
-    session.add(AuditEntry(actor_id=current_staff().user_id, entity="report",
-                           entity_id=f"comments-{period.kind}-{period.key}",
-                           action="comments_export", before={},
-                           after={"rows": len(rows) - 1}, created_at=clock.now()))
+    rows = rows[: MAX_EXPORT_COMMENTS + 1]
+    session.add(
+        AuditEntry(
+            actor_id=current_staff().user_id,
+            entity="report",
+            entity_id=f"comments-{period.kind}-{period.key}",
+            action="comments_export",
+            before={},
+            after={"rows": len(rows) - 1},
+            created_at=clock.now(),
+        )
+    )
     session.flush()
     return csv_response(rows, f"{stem}.csv")
-
-

@@ -47,14 +47,16 @@ def _serializer(settings: Settings) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings.secret_key, salt="request-access")
 
 
-def signed_private_link(settings: Settings, *, request_id: int, reference: str,
-                        token_hash: str) -> str:
+def signed_private_link(
+    settings: Settings, *, request_id: int, reference: str, token_hash: str
+) -> str:
     token = _serializer(settings).dumps([request_id, token_hash[:16]])
     return f"{settings.base_url}/requests/{reference}/access/{token}"
 
 
-def signed_token_matches(settings: Settings, token: str, *, request_id: int,
-                         token_hash: str | None) -> bool:
+def signed_token_matches(
+    settings: Settings, token: str, *, request_id: int, token_hash: str | None
+) -> bool:
     if token_hash is None:
         return False
     try:

@@ -57,25 +57,34 @@ def subscribe(
         raise AlertError("unknown_area")
     wanted = sorted(set(category_ids))
     if wanted:
-        found = set(session.scalars(
-            select(ServiceCategory.id).where(ServiceCategory.id.in_(wanted))
-        ))
+        found = set(
+            session.scalars(select(ServiceCategory.id).where(ServiceCategory.id.in_(wanted)))
+        )
         if found != set(wanted):
             raise AlertError("unknown_category")
     subscription = session.scalar(
-        select(AreaSubscription).where(AreaSubscription.user_id == user.id,
-                                       AreaSubscription.area_id == area_id)
+        select(AreaSubscription).where(
+            AreaSubscription.user_id == user.id, AreaSubscription.area_id == area_id
+        )
     )
     if subscription is None:
-        count = session.scalar(
-            select(func.count()).select_from(AreaSubscription)
-            .where(AreaSubscription.user_id == user.id)
-        ) or 0
+        count = (
+            session.scalar(
+                select(func.count())
+                .select_from(AreaSubscription)
+                .where(AreaSubscription.user_id == user.id)
+            )
+            or 0
+        )
         if count >= MAX_SUBSCRIPTIONS:
             raise AlertError("too_many")
-        subscription = AreaSubscription(user_id=user.id, area_id=area_id,
-                                        token=secrets.token_urlsafe(32), created_at=now,
-                                        last_digest_at=now)
+        subscription = AreaSubscription(
+            user_id=user.id,
+            area_id=area_id,
+            token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_digest_at=now,
+        )
         session.add(subscription)
     subscription.category_ids = wanted
     session.flush()
@@ -83,13 +92,15 @@ def subscribe(
 
 
 def user_subscriptions(session: Session, *, user_id: int) -> list[AreaSubscription]:
-    return list(session.scalars(
-        select(AreaSubscription)
-        .where(AreaSubscription.user_id == user_id)
-        .options(selectinload(AreaSubscription.area))
-        .order_by(AreaSubscription.id)
-        .limit(MAX_SUBSCRIPTIONS)
-    ))
+    return list(
+        session.scalars(
+            select(AreaSubscription)
+            .where(AreaSubscription.user_id == user_id)
+            .options(selectinload(AreaSubscription.area))
+            .order_by(AreaSubscription.id)
+            .limit(MAX_SUBSCRIPTIONS)
+        )
+    )
 
 
 def remove_subscription(session: Session, *, user_id: int, subscription_id: int) -> bool:
@@ -111,7 +122,8 @@ def subscription_by_token(session: Session, token: str) -> AreaSubscription | No
     if not token or len(token) > 64:
         return None
     return session.scalar(
-        select(AreaSubscription).where(AreaSubscription.token == token)
+        select(AreaSubscription)
+        .where(AreaSubscription.token == token)
         .options(selectinload(AreaSubscription.area))
     )
 
@@ -149,12 +161,15 @@ def new_requests(
     ]
     if subscription.category_ids:
         condition.append(ServiceRequest.category_id.in_(subscription.category_ids))
-    rows = list(session.scalars(
-        select(ServiceRequest).where(*condition)
-        .order_by(ServiceRequest.created_at, ServiceRequest.id)
-        .limit(DIGEST_LIMIT + 1)
-        .options(selectinload(ServiceRequest.category))
-    ))
+    rows = list(
+        session.scalars(
+            select(ServiceRequest)
+            .where(*condition)
+            .order_by(ServiceRequest.created_at, ServiceRequest.id)
+            .limit(DIGEST_LIMIT + 1)
+            .options(selectinload(ServiceRequest.category))
+        )
+    )
     more = 0
     if len(rows) > DIGEST_LIMIT:
         total = session.scalar(select(func.count()).select_from(ServiceRequest).where(*condition))
@@ -163,8 +178,7 @@ def new_requests(
 
 
 def _due(slot: datetime) -> Any:
-    return or_(AreaSubscription.last_digest_at.is_(None),
-               AreaSubscription.last_digest_at < slot)
+    return or_(AreaSubscription.last_digest_at.is_(None), AreaSubscription.last_digest_at < slot)
 
 
 def _claim_batch(session: Session, *, slot: datetime, after_id: int) -> list[AreaSubscription]:

@@ -23,16 +23,17 @@ bp = Blueprint("alerts", __name__)
 MAX_CHOICES = 500
 
 
-
 def _form(*, submitted: bool) -> AreaAlertForm:
     """The form with the city's areas and categories as choices (posted data if submitted)."""
     db = db_session()
     locale = current_locale()
     form = AreaAlertForm() if submitted else AreaAlertForm(formdata=None)
-    areas = db.scalars(select(Area).where(Area.active.is_(True))
-                       .order_by(Area.name, Area.id).limit(MAX_CHOICES)).all()
+    areas = db.scalars(
+        select(Area).where(Area.active.is_(True)).order_by(Area.name, Area.id).limit(MAX_CHOICES)
+    ).all()
     categories = db.scalars(
-        select(ServiceCategory).where(ServiceCategory.active.is_(True))
+        select(ServiceCategory)
+        .where(ServiceCategory.active.is_(True))
         .order_by(ServiceCategory.position, ServiceCategory.name, ServiceCategory.id)
         .limit(MAX_CHOICES)
     ).all()
@@ -63,19 +64,33 @@ def subscribe():
     if form.validate_on_submit():
         try:
             subscription = alerts.subscribe(
-                db_session(), user=current_user, area_id=form.area.data or 0,
-                category_ids=list(form.categories.data or []), now=clock.now())
+                db_session(),
+                user=current_user,
+                area_id=form.area.data or 0,
+                category_ids=list(form.categories.data or []),
+                now=clock.now(),
+            )
         except alerts.AlertError as exc:
             if exc.code == "unknown_area":
                 form.area.errors.append(_("Choose an area from the list."))
             elif exc.code == "unknown_category":
                 form.categories.errors.append(_("Choose kinds of problem from the list."))
             else:
-                form.area.errors.append(_("You can have up to %(max)s area alerts. Remove one "
-                                          "to add another.", max=alerts.MAX_SUBSCRIPTIONS))
+                form.area.errors.append(
+                    _(
+                        "You can have up to %(max)s area alerts. Remove one to add another.",
+                        max=alerts.MAX_SUBSCRIPTIONS,
+                    )
+                )
         else:
-            flash(_("Area alert saved. We will email you each day there are new requests in "
-                    "%(area)s.", area=subscription.area.name), "success")
+            flash(
+                _(
+                    "Area alert saved. We will email you each day there are new requests in "
+                    "%(area)s.",
+                    area=subscription.area.name,
+                ),
+                "success",
+            )
             return redirect(url_for("alerts.index"))
     return _page(form, 400)
 
@@ -94,8 +109,9 @@ def remove(subscription_id: int):
 
 
 def _link_not_valid() -> NotFound:
-    error = NotFound(_("This link is not valid any more. It may have been used to stop the "
-                       "emails already."))
+    error = NotFound(
+        _("This link is not valid any more. It may have been used to stop the emails already.")
+    )
     error.portal_message = True  # type: ignore[attr-defined]
     return error
 

@@ -26,9 +26,10 @@ class AnswerCheck:
 
 def raw_answers(category: ServiceCategory, form: Any) -> dict[str, Any]:
     """The posted answers (fields ``q_<code>``) from a form mapping with ``get``/``getlist``."""
-    return {q.code: (form.getlist(f"q_{q.code}") if q.kind == "multi"
-                     else form.get(f"q_{q.code}", ""))
-            for q in category.questions}
+    return {
+        q.code: (form.getlist(f"q_{q.code}") if q.kind == "multi" else form.get(f"q_{q.code}", ""))
+        for q in category.questions
+    }
 
 
 def check_answers(category: ServiceCategory, raw: dict[str, Any]) -> AnswerCheck:
@@ -102,5 +103,10 @@ def _check_single(question: CategoryQuestion, text: str) -> tuple[Any, str | Non
     return (text, None) if text in keys else (None, "bad_choice")
 
 
-_CHECKERS = {"text": _check_text, "number": _check_number, "date": _check_date,
-             "yesno": _check_yesno, "single": _check_single}
+_CHECKERS = {
+    "text": _check_text,
+    "number": _check_number,
+    "date": _check_date,
+    "yesno": _check_yesno,
+    "single": _check_single,
+}

@@ -36,9 +36,14 @@ def new_draft(
 ) -> tuple[str, RequestDraft]:
     token, token_hash = access.new_token()
     now = clock.now()
-    draft = RequestDraft(token_hash=token_hash, user_id=user_id, data={}, created_at=now,
-                         updated_at=now,
-                         expires_at=now + timedelta(hours=settings.draft_ttl_hours))
+    draft = RequestDraft(
+        token_hash=token_hash,
+        user_id=user_id,
+        data={},
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(hours=settings.draft_ttl_hours),
+    )
     session.add(draft)
     session.flush()
     return token, draft
@@ -53,9 +58,11 @@ def update_draft(draft: RequestDraft, *, settings: Settings, **values: Any) -> N
 
 
 def draft_photos(session: Session, draft: RequestDraft) -> list[RequestPhoto]:
-    return list(session.scalars(
-        select(RequestPhoto).where(RequestPhoto.draft_id == draft.id).order_by(RequestPhoto.id)
-    ))
+    return list(
+        session.scalars(
+            select(RequestPhoto).where(RequestPhoto.draft_id == draft.id).order_by(RequestPhoto.id)
+        )
+    )
 
 
 def discard_draft(session: Session, draft: RequestDraft) -> None:
@@ -65,9 +72,9 @@ def discard_draft(session: Session, draft: RequestDraft) -> None:
 
 def sweep_drafts(session: Session, *, settings: Settings, now: datetime, batch: int = 500) -> int:
     """Delete expired drafts and the photos that were never filed; returns drafts removed."""
-    expired = list(session.scalars(
-        select(RequestDraft.id).where(RequestDraft.expires_at <= now).limit(batch)
-    ))
+    expired = list(
+        session.scalars(select(RequestDraft.id).where(RequestDraft.expires_at <= now).limit(batch))
+    )
     if not expired:
         return 0
     orphans = session.execute(

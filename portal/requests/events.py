@@ -30,8 +30,17 @@ from portal.auth.models import User
 from portal.requests.models import Event, ServiceRequest
 
 PUBLIC_KINDS = frozenset(
-    {"submitted", "status_changed", "comment", "question", "answer", "reopened", "photo_added",
-     "duplicate", "expected_changed"}
+    {
+        "submitted",
+        "status_changed",
+        "comment",
+        "question",
+        "answer",
+        "reopened",
+        "photo_added",
+        "duplicate",
+        "expected_changed",
+    }
 )
 INTERNAL_KINDS = frozenset({"internal_note", "routed", "sla"})
 ACTOR_KINDS = ("resident", "staff", "api", "system")

@@ -65,14 +65,23 @@ def _moved_because(reason: str, waited_for: str | None, paused_seconds: int) -> 
     if reason == "resumed" and waited_for in WAITING_REASONS:
         reason = waited_for
     if reason == "waiting_on_resident":
-        return _("we waited %(time)s for your reply.", time=waited) if waited \
+        return (
+            _("we waited %(time)s for your reply.", time=waited)
+            if waited
             else _("we waited for your reply.")
+        )
     if reason == "waiting_on_third_party":
-        return _("we waited %(time)s for a partner organisation.", time=waited) if waited \
+        return (
+            _("we waited %(time)s for a partner organisation.", time=waited)
+            if waited
             else _("we waited for a partner organisation.")
+        )
     if reason == "scheduled":
-        return _("we waited %(time)s for the scheduled work.", time=waited) if waited \
+        return (
+            _("we waited %(time)s for the scheduled work.", time=waited)
+            if waited
             else _("we waited for the scheduled work.")
+        )
     if reason == "category":
         return _("your request is now filed under another kind of problem.")
     if reason == "priority":
@@ -82,8 +91,11 @@ def _moved_because(reason: str, waited_for: str | None, paused_seconds: int) -> 
     if reason == "reopened":
         return _("your request was reopened.")
     if reason == "resumed":
-        return _("work on your request has resumed after a pause of %(time)s.", time=waited) \
-            if waited else _("work on your request has resumed.")
+        return (
+            _("work on your request has resumed after a pause of %(time)s.", time=waited)
+            if waited
+            else _("work on your request has resumed.")
+        )
     return ""
 
 
@@ -104,21 +116,33 @@ def expected_change(event: Any, paused: Any = None) -> str:
     except (TypeError, ValueError):
         paused_seconds = 0
     if after is None:
-        change = _("Expected resolution on hold (it was %(date)s)", date=_day(before)) \
-            if before else _("Expected resolution on hold")
+        change = (
+            _("Expected resolution on hold (it was %(date)s)", date=_day(before))
+            if before
+            else _("Expected resolution on hold")
+        )
         why = _paused_because(reason)
     else:
         if before is None or _day(before) == _day(after):
             change = _("Expected resolution: %(date)s", date=_day(after))
         elif after > before:
-            change = _("Expected resolution moved from %(before)s to %(after)s",
-                       before=_day(before), after=_day(after))
+            change = _(
+                "Expected resolution moved from %(before)s to %(after)s",
+                before=_day(before),
+                after=_day(after),
+            )
         else:
-            change = _("Expected resolution brought forward from %(before)s to %(after)s",
-                       before=_day(before), after=_day(after))
+            change = _(
+                "Expected resolution brought forward from %(before)s to %(after)s",
+                before=_day(before),
+                after=_day(after),
+            )
         why = _moved_because(reason, waited_for, paused_seconds)
-    return _("%(change)s: %(reason)s", change=change, reason=why) if why else \
-        _("%(change)s.", change=change)
+    return (
+        _("%(change)s: %(reason)s", change=change, reason=why)
+        if why
+        else _("%(change)s.", change=change)
+    )
 
 
 def expected_sentences(events: Iterable[Any]) -> dict[int, str]:
@@ -130,7 +154,6 @@ def expected_sentences(events: Iterable[Any]) -> dict[int, str]:
         if event.kind != "expected_changed":
             continue
         data = event.data or {}
-        sentences[event.id] = expected_change(event, paused if data.get("from") is None
-                                              else None)
+        sentences[event.id] = expected_change(event, paused if data.get("from") is None else None)
         paused = event if data.get("to") is None else None
     return sentences

@@ -19,9 +19,12 @@ class DetailsForm(FlaskForm):
         _l("Describe the problem"),
         validators=[
             DataRequired(_l("Describe the problem so the crew knows what to look for.")),
-            Length(max=DESCRIPTION_MAX,
-                   message=_l("Keep the description to %(max)d characters or fewer.",
-                              max=DESCRIPTION_MAX)),
+            Length(
+                max=DESCRIPTION_MAX,
+                message=_l(
+                    "Keep the description to %(max)d characters or fewer.", max=DESCRIPTION_MAX
+                ),
+            ),
         ],
     )
 
@@ -29,8 +32,12 @@ class DetailsForm(FlaskForm):
 class LocationForm(FlaskForm):
     address = StringField(
         _l("Street address or nearest intersection"),
-        validators=[Length(max=ADDRESS_MAX, message=_l(
-            "Keep the address to %(max)d characters or fewer.", max=ADDRESS_MAX))],
+        validators=[
+            Length(
+                max=ADDRESS_MAX,
+                message=_l("Keep the address to %(max)d characters or fewer.", max=ADDRESS_MAX),
+            )
+        ],
     )
     area = SelectField(_l("Neighbourhood"), validators=[Optional()], choices=[])
     lat = StringField(_l("Latitude"), validators=[Length(max=32)])
@@ -38,8 +45,15 @@ class LocationForm(FlaskForm):
 
 
 class ContactForm(FlaskForm):
-    name = StringField(_l("Your name"), validators=[Length(max=NAME_MAX, message=_l(
-        "Keep your name to %(max)d characters or fewer.", max=NAME_MAX))])
+    name = StringField(
+        _l("Your name"),
+        validators=[
+            Length(
+                max=NAME_MAX,
+                message=_l("Keep your name to %(max)d characters or fewer.", max=NAME_MAX),
+            )
+        ],
+    )
     email = StringField(_l("Email address"), validators=[Length(max=254)])
     phone = StringField(_l("Phone number"), validators=[Length(max=40)])
     private = BooleanField(_l("Keep my request private"))

@@ -56,7 +56,6 @@ DRAFT_KEY = "filing_draft"
 STEPS = ("category", "details", "location", "photos", "contact", "check")
 
 
-
 def _user():
     return current_user if current_user.is_authenticated else None
 
@@ -65,8 +64,9 @@ def _draft(create: bool = False) -> RequestDraft | None:
     draft = drafts.load_draft(db_session(), session.get(DRAFT_KEY))
     if draft is None and create:
         user = _user()
-        token, draft = drafts.new_draft(db_session(), settings=settings(),
-                                        user_id=user.id if user else None)
+        token, draft = drafts.new_draft(
+            db_session(), settings=settings(), user_id=user.id if user else None
+        )
         session[DRAFT_KEY] = token
     return draft
 
@@ -80,9 +80,13 @@ def _category(draft: RequestDraft | None) -> ServiceCategory | None:
 def _needs(draft: RequestDraft | None, *keys: str):
     """Redirect to the first earlier step that is missing, or None when all are there."""
     data = draft.data if draft else {}
-    order = [("category", "filing.start"), ("description", "filing.details"),
-             ("location_done", "filing.location"), ("photos_done", "filing.photos"),
-             ("contact_done", "filing.contact")]
+    order = [
+        ("category", "filing.start"),
+        ("description", "filing.details"),
+        ("location_done", "filing.location"),
+        ("photos_done", "filing.photos"),
+        ("contact_done", "filing.contact"),
+    ]
     for key, endpoint in order:
         if key in keys and not data.get(key):
             return redirect(url_for(endpoint))
@@ -104,18 +108,24 @@ def start():
             draft = _draft(create=True)
             assert draft is not None
             if draft.data.get("category") != category.code:
-                drafts.update_draft(draft, settings=settings(), category=category.code,
-                                    answers={}, stopped=None)
+                drafts.update_draft(
+                    draft, settings=settings(), category=category.code, answers={}, stopped=None
+                )
             return redirect(url_for("filing.details"))
         error = _("Choose the kind of problem from the list.")
     draft = _draft()
     groups = db.scalars(
-        select(ServiceGroup).order_by(ServiceGroup.position, ServiceGroup.id)
+        select(ServiceGroup)
+        .order_by(ServiceGroup.position, ServiceGroup.id)
         .options(selectinload(ServiceGroup.categories))
     ).all()
     return render_template(
-        "filing/category.html", form=CategoryForm(), groups=groups, error=error,
-        selected=(draft.data.get("category") if draft else None), locale=current_locale(),
+        "filing/category.html",
+        form=CategoryForm(),
+        groups=groups,
+        error=error,
+        selected=(draft.data.get("category") if draft else None),
+        locale=current_locale(),
     ), (400 if error else 200)
 
 
@@ -139,21 +149,33 @@ def details():
         answer_errors = {
             code: answer_message(q, err, locale)
             for q in category.questions
-            for code, err in checked.errors.items() if q.code == code
+            for code, err in checked.errors.items()
+            if q.code == code
         }
-        drafts.update_draft(draft, settings=settings(), answers=raw,
-                            description=(form.description.data or "")[:8000])
+        drafts.update_draft(
+            draft,
+            settings=settings(),
+            answers=raw,
+            description=(form.description.data or "")[:8000],
+        )
         if checked.stopper is not None:
             drafts.update_draft(draft, settings=settings(), stopped=checked.stopper.code)
             return redirect(url_for("filing.stop"))
         if valid and not answer_errors:
-            drafts.update_draft(draft, settings=settings(), stopped=None,
-                                description=form.description.data.strip())
+            drafts.update_draft(
+                draft, settings=settings(), stopped=None, description=form.description.data.strip()
+            )
             return redirect(url_for("filing.location"))
     summary = [(f"q_{code}", msg) for code, msg in answer_errors.items()]
-    return render_template("filing/details.html", form=form, category=category,
-                           answers=answers, answer_errors=answer_errors, summary=summary,
-                           locale=locale), (400 if request.method == "POST" else 200)
+    return render_template(
+        "filing/details.html",
+        form=form,
+        category=category,
+        answers=answers,
+        answer_errors=answer_errors,
+        summary=summary,
+        locale=locale,
+    ), (400 if request.method == "POST" else 200)
 
 
 @bp.get("/stop")
@@ -165,8 +187,9 @@ def stop():
     question = next((q for q in category.questions if q.code == draft.data["stopped"]), None)
     if question is None:
         return redirect(url_for("filing.details"))
-    return render_template("filing/stop.html", category=category, question=question,
-                           locale=current_locale())
+    return render_template(
+        "filing/stop.html", category=category, question=question, locale=current_locale()
+    )
 
 
 @bp.route("/location", methods=["GET", "POST"])
@@ -178,8 +201,14 @@ def location():
     db = db_session()
     areas = db.scalars(select(Area).where(Area.active.is_(True)).order_by(Area.name)).all()
     data = draft.data
-    form = LocationForm(data={"address": data.get("address", ""), "area": data.get("area") or "",
-                              "lat": data.get("lat") or "", "lon": data.get("lon") or ""})
+    form = LocationForm(
+        data={
+            "address": data.get("address", ""),
+            "area": data.get("area") or "",
+            "lat": data.get("lat") or "",
+            "lon": data.get("lon") or "",
+        }
+    )
     form.area.choices = [("", _("I don't know"))] + [(a.code, a.name) for a in areas]
     errors: list[tuple[str, str]] = []
     if request.method == "POST" and form.validate_on_submit():
@@ -190,19 +219,37 @@ def location():
         if not (lat_ok and lon_ok):
             errors.append(("address", location_message("location", "invalid", city)))
         else:
-            area, problems = resolve_location(db, address=address, lat=lat, lon=lon,
-                                              area_code=form.area.data or None)
+            area, problems = resolve_location(
+                db, address=address, lat=lat, lon=lon, area_code=form.area.data or None
+            )
             for field, code in problems.items():
-                errors.append(("address" if field != "area" else "area",
-                               location_message(field, code, city)))
+                errors.append(
+                    ("address" if field != "area" else "area", location_message(field, code, city))
+                )
             if not problems:
-                drafts.update_draft(draft, settings=settings(), address=address, lat=lat,
-                                    lon=lon, area=area.code if area else None,
-                                    location_done=True)
+                drafts.update_draft(
+                    draft,
+                    settings=settings(),
+                    address=address,
+                    lat=lat,
+                    lon=lon,
+                    area=area.code if area else None,
+                    location_done=True,
+                )
                 category = _category(draft)
-                if lat is not None and lon is not None and category is not None and \
-                        nearby_open_requests(db, category_id=category.id, lat=lat, lon=lon,
-                                             radius_m=settings().nearby_radius_m, limit=1):
+                if (
+                    lat is not None
+                    and lon is not None
+                    and category is not None
+                    and nearby_open_requests(
+                        db,
+                        category_id=category.id,
+                        lat=lat,
+                        lon=lon,
+                        radius_m=settings().nearby_radius_m,
+                        limit=1,
+                    )
+                ):
                     return redirect(url_for("filing.nearby"))
                 return redirect(url_for("filing.photos"))
         drafts.update_draft(draft, settings=settings(), address=address)
@@ -211,9 +258,14 @@ def location():
     field_errors: dict[str, list[str]] = {}
     for fid, message in errors:
         field_errors.setdefault(fid, []).append(message)
-    return render_template("filing/location.html", form=form, errors=errors,
-                           field_errors=field_errors, city_map=city_map(list(areas)),
-                           category=_category(draft)), (400 if request.method == "POST" else 200)
+    return render_template(
+        "filing/location.html",
+        form=form,
+        errors=errors,
+        field_errors=field_errors,
+        city_map=city_map(list(areas)),
+        category=_category(draft),
+    ), (400 if request.method == "POST" else 200)
 
 
 @bp.route("/nearby", methods=["GET", "POST"])
@@ -227,12 +279,18 @@ def nearby():
     assert category is not None
     if data.get("lat") is None or data.get("lon") is None:
         return redirect(url_for("filing.photos"))
-    found = nearby_open_requests(db_session(), category_id=category.id, lat=data["lat"],
-                                 lon=data["lon"], radius_m=settings().nearby_radius_m)
+    found = nearby_open_requests(
+        db_session(),
+        category_id=category.id,
+        lat=data["lat"],
+        lon=data["lon"],
+        radius_m=settings().nearby_radius_m,
+    )
     if not found:
         return redirect(url_for("filing.photos"))
-    return render_template("filing/nearby.html", found=found, category=category,
-                           locale=current_locale())
+    return render_template(
+        "filing/nearby.html", found=found, category=category, locale=current_locale()
+    )
 
 
 @bp.post("/nearby/support")
@@ -243,9 +301,13 @@ def support():
         return redirect(url_for("filing.start"))
     reference = request.form.get("reference", "")
     db = db_session()
-    target = db.scalar(select(ServiceRequest).where(
-        ServiceRequest.reference == reference, ServiceRequest.is_public.is_(True),
-        ServiceRequest.is_open.is_(True)))
+    target = db.scalar(
+        select(ServiceRequest).where(
+            ServiceRequest.reference == reference,
+            ServiceRequest.is_public.is_(True),
+            ServiceRequest.is_open.is_(True),
+        )
+    )
     if target is None:
         abort(404)
     user = _user()
@@ -253,8 +315,14 @@ def support():
     assert key is not None
     support_request(db, request=target, supporter_key=key, user_id=user.id if user else None)
     if user is not None:
-        follow_request(db, settings=settings(), request=target, email=user.email, user=user,
-                       locale=current_locale())
+        follow_request(
+            db,
+            settings=settings(),
+            request=target,
+            email=user.email,
+            user=user,
+            locale=current_locale(),
+        )
     drafts.discard_draft(db, draft)
     session.pop(DRAFT_KEY, None)
     return redirect(url_for("tracking.show", reference=target.reference, supported=1))
@@ -291,10 +359,16 @@ def photos():
                 except PhotoError as exc:
                     errors.append(("photos", photo_message(exc.code, upload.filename or "")))
                     continue
-                db.add(RequestPhoto(draft_id=draft.id, storage_key=stored.storage_key,
-                                    width=stored.width, height=stored.height,
-                                    size_bytes=stored.size_bytes,
-                                    original_name=(upload.filename or "")[:200]))
+                db.add(
+                    RequestPhoto(
+                        draft_id=draft.id,
+                        storage_key=stored.storage_key,
+                        width=stored.width,
+                        height=stored.height,
+                        size_bytes=stored.size_bytes,
+                        original_name=(upload.filename or "")[:200],
+                    )
+                )
             db.flush()
         if not errors:
             if action == "upload":
@@ -302,8 +376,9 @@ def photos():
             drafts.update_draft(draft, settings=settings(), photos_done=True)
             return redirect(url_for("filing.contact"))
         current = drafts.draft_photos(db, draft)
-    return render_template("filing/photos.html", photos=current, errors=errors,
-                           max_photos=settings().max_photos), (400 if errors else 200)
+    return render_template(
+        "filing/photos.html", photos=current, errors=errors, max_photos=settings().max_photos
+    ), (400 if errors else 200)
 
 
 def _closing(upload):
@@ -319,8 +394,9 @@ def draft_photo(photo_id: int):
     draft = _draft()
     if draft is None:
         abort(404)
-    photo = db_session().scalar(select(RequestPhoto).where(
-        RequestPhoto.id == photo_id, RequestPhoto.draft_id == draft.id))
+    photo = db_session().scalar(
+        select(RequestPhoto).where(RequestPhoto.id == photo_id, RequestPhoto.draft_id == draft.id)
+    )
     if photo is None:
         abort(404)
     return send_photo(photo.storage_key)
@@ -329,36 +405,49 @@ def draft_photo(photo_id: int):
 @bp.route("/contact", methods=["GET", "POST"])
 def contact():
     draft = _draft()
-    if (missing := _needs(draft, "category", "description", "location_done",
-                          "photos_done")) is not None:
+    if (
+        missing := _needs(draft, "category", "description", "location_done", "photos_done")
+    ) is not None:
         return missing
     assert draft is not None
     data = draft.data
     user = _user()
-    defaults = {"name": data.get("name", user.name if user else ""),
-                "email": data.get("email", user.email if user else ""),
-                "phone": data.get("phone", user.phone if user else ""),
-                "private": data.get("private", False)}
+    defaults = {
+        "name": data.get("name", user.name if user else ""),
+        "email": data.get("email", user.email if user else ""),
+        "phone": data.get("phone", user.phone if user else ""),
+        "private": data.get("private", False),
+    }
     form = ContactForm(data=defaults)
     errors: list[tuple[str, str]] = []
     if request.method == "POST":
         valid = form.validate_on_submit()
-        _email, problems = check_contact(form.name.data or "", form.email.data or "",
-                                         form.phone.data or "")
+        _email, problems = check_contact(
+            form.name.data or "", form.email.data or "", form.phone.data or ""
+        )
         errors = [(field, contact_message(field, code)) for field, code in problems.items()]
-        drafts.update_draft(draft, settings=settings(), name=(form.name.data or "").strip(),
-                            email=(form.email.data or "").strip(),
-                            phone=(form.phone.data or "").strip(),
-                            private=bool(form.private.data))
+        drafts.update_draft(
+            draft,
+            settings=settings(),
+            name=(form.name.data or "").strip(),
+            email=(form.email.data or "").strip(),
+            phone=(form.phone.data or "").strip(),
+            private=bool(form.private.data),
+        )
         if valid and not errors:
             drafts.update_draft(draft, settings=settings(), contact_done=True)
             return redirect(url_for("filing.check"))
     field_errors: dict[str, list[str]] = {}
     for fid, message in errors:
         field_errors.setdefault(fid, []).append(message)
-    return render_template("filing/contact.html", form=form, errors=errors,
-                           field_errors=field_errors, user=user,
-                           category=_category(draft)), (400 if request.method == "POST" else 200)
+    return render_template(
+        "filing/contact.html",
+        form=form,
+        errors=errors,
+        field_errors=field_errors,
+        user=user,
+        category=_category(draft),
+    ), (400 if request.method == "POST" else 200)
 
 
 def _filing_from(draft: RequestDraft) -> Filing:
@@ -388,8 +477,11 @@ def check():
     if draft is None and request.method == "POST" and session.get("filed_reference"):
         # A second click on "Submit": the request is already filed.
         return redirect(url_for("filing.done"))
-    if (missing := _needs(draft, "category", "description", "location_done", "photos_done",
-                          "contact_done")) is not None:
+    if (
+        missing := _needs(
+            draft, "category", "description", "location_done", "photos_done", "contact_done"
+        )
+    ) is not None:
         return missing
     assert draft is not None
     db = db_session()
@@ -398,8 +490,9 @@ def check():
     form = CategoryForm()
     if request.method == "POST":
         try:
-            submitted = submit_request(db, settings=settings(), filing=_filing_from(draft),
-                                       reporter=_user())
+            submitted = submit_request(
+                db, settings=settings(), filing=_filing_from(draft), reporter=_user()
+            )
         except FilingError as exc:
             return redirect(url_for(_step_for(exc.errors)))
         drafts.discard_draft(db, draft)
@@ -409,11 +502,21 @@ def check():
             # The reporter may reply and add photos from this browser straight away.
             grant(submitted.request)
         return redirect(url_for("filing.done"))
-    area = db.scalar(select(Area).where(Area.code == draft.data.get("area"))) \
-        if draft.data.get("area") else None
-    return render_template("filing/check.html", form=form, draft=draft, data=draft.data,
-                           category=category, area=area, locale=current_locale(),
-                           photos=drafts.draft_photos(db, draft))
+    area = (
+        db.scalar(select(Area).where(Area.code == draft.data.get("area")))
+        if draft.data.get("area")
+        else None
+    )
+    return render_template(
+        "filing/check.html",
+        form=form,
+        draft=draft,
+        data=draft.data,
+        category=category,
+        area=area,
+        locale=current_locale(),
+        photos=drafts.draft_photos(db, draft),
+    )
 
 
 def _step_for(errors: dict[str, str]) -> str:

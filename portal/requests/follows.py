@@ -57,8 +57,13 @@ def follow_request(
     )
     now = clock.now()
     if follower is None:
-        follower = Follower(request_id=request.id, email=address, locale=locale,
-                            token=secrets.token_urlsafe(32), created_at=now)
+        follower = Follower(
+            request_id=request.id,
+            email=address,
+            locale=locale,
+            token=secrets.token_urlsafe(32),
+            created_at=now,
+        )
         session.add(follower)
     if user is not None:
         follower.user_id = user.id
@@ -67,13 +72,18 @@ def follow_request(
             follower.confirmed_at = now
     session.flush()
     if follower.confirmed_at is None:
-        _queue_confirmation(session, settings=settings, request=request, follower=follower,
-                            locale=locale)
+        _queue_confirmation(
+            session, settings=settings, request=request, follower=follower, locale=locale
+        )
     return follower
 
 
 def _queue_confirmation(
-    session: Session, *, settings: Settings, request: ServiceRequest, follower: Follower,
+    session: Session,
+    *,
+    settings: Settings,
+    request: ServiceRequest,
+    follower: Follower,
     locale: str,
 ) -> None:
     locale = locale if locale in settings.languages else "en"
@@ -89,8 +99,9 @@ def _queue_confirmation(
             "confirm_url": f"{settings.base_url}/follow/confirm/{follower.token}",
             "link": access.public_link(settings, request.reference or ""),
         },
-        dedupe_key=dedupe_key(f"follow-confirm:{follower.id}:{clock.now():%Y-%m-%d}",
-                              follower.email),
+        dedupe_key=dedupe_key(
+            f"follow-confirm:{follower.id}:{clock.now():%Y-%m-%d}", follower.email
+        ),
     )
 
 
@@ -128,8 +139,12 @@ def support_request(
     """
     if not request.is_public:
         raise NotPublic(request.reference)
-    values = {"request_id": request.id, "supporter_key": supporter_key[:80],
-              "user_id": user_id, "created_at": clock.now()}
+    values = {
+        "request_id": request.id,
+        "supporter_key": supporter_key[:80],
+        "user_id": user_id,
+        "created_at": clock.now(),
+    }
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         insert = postgresql.insert(Support).values(**values).on_conflict_do_nothing()
@@ -151,10 +166,14 @@ def support_request(
 
 
 def has_supported(session: Session, *, request: ServiceRequest, supporter_key: str) -> bool:
-    return session.scalar(
-        select(Support.id).where(Support.request_id == request.id,
-                                 Support.supporter_key == supporter_key)
-    ) is not None
+    return (
+        session.scalar(
+            select(Support.id).where(
+                Support.request_id == request.id, Support.supporter_key == supporter_key
+            )
+        )
+        is not None
+    )
 
 
 __all__ = [

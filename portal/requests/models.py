@@ -36,8 +36,14 @@ STATUSES = (
     "rejected",
     "duplicate",
 )
-OPEN_STATUSES = ("new", "acknowledged", "in_progress", "waiting_on_resident",
-                 "waiting_on_third_party", "scheduled")
+OPEN_STATUSES = (
+    "new",
+    "acknowledged",
+    "in_progress",
+    "waiting_on_resident",
+    "waiting_on_third_party",
+    "scheduled",
+)
 CLOSED_STATUSES = ("resolved", "closed", "rejected", "duplicate")
 CHANNELS = ("web", "mobile", "phone", "walk_in", "email", "social", "api")
 PRIORITIES = ("low", "normal", "high", "urgent")
@@ -48,12 +54,30 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "new": ("acknowledged", "in_progress", *_WAITS, "resolved", "rejected", "duplicate"),
     "acknowledged": ("in_progress", *_WAITS, "resolved", "rejected", "duplicate"),
     "in_progress": (*_WAITS, "resolved", "rejected", "duplicate"),
-    "waiting_on_resident": ("in_progress", "waiting_on_third_party", "scheduled", "resolved",
-                            "rejected", "duplicate"),
-    "waiting_on_third_party": ("in_progress", "waiting_on_resident", "scheduled", "resolved",
-                               "rejected", "duplicate"),
-    "scheduled": ("in_progress", "waiting_on_resident", "waiting_on_third_party", "resolved",
-                  "rejected", "duplicate"),
+    "waiting_on_resident": (
+        "in_progress",
+        "waiting_on_third_party",
+        "scheduled",
+        "resolved",
+        "rejected",
+        "duplicate",
+    ),
+    "waiting_on_third_party": (
+        "in_progress",
+        "waiting_on_resident",
+        "scheduled",
+        "resolved",
+        "rejected",
+        "duplicate",
+    ),
+    "scheduled": (
+        "in_progress",
+        "waiting_on_resident",
+        "waiting_on_third_party",
+        "resolved",
+        "rejected",
+        "duplicate",
+    ),
     "resolved": ("closed", "in_progress"),
     "closed": ("in_progress",),
     "rejected": ("in_progress",),
@@ -84,8 +108,7 @@ class ServiceRequest(Base):
         Index("ix_service_requests_category_created", "category_id", "created_at"),
         Index("ix_service_requests_api_token", "api_token", unique=True),
         #: Hotspots count requests by area and category over a date range.
-        Index("ix_service_requests_area_created_category", "area_id", "created_at",
-              "category_id"),
+        Index("ix_service_requests_area_created_category", "area_id", "created_at", "category_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -200,9 +223,7 @@ class Event(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    request_id: Mapped[int] = mapped_column(
-        ForeignKey("service_requests.id", ondelete="CASCADE")
-    )
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     public: Mapped[bool] = mapped_column(Boolean, default=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -222,9 +243,7 @@ class Support(Timestamped, Base):
     __table_args__ = (UniqueConstraint("request_id", "supporter_key"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    request_id: Mapped[int] = mapped_column(
-        ForeignKey("service_requests.id", ondelete="CASCADE")
-    )
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
     supporter_key: Mapped[str] = mapped_column(String(80))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

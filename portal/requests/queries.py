@@ -83,15 +83,17 @@ def visible_photos(
 
 
 def photo_count(session: Session, request: ServiceRequest) -> int:
-    return session.scalar(
-        select(func.count()).select_from(RequestPhoto)
-        .where(RequestPhoto.request_id == request.id)
-    ) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(RequestPhoto)
+            .where(RequestPhoto.request_id == request.id)
+        )
+        or 0
+    )
 
 
-def follower_for_user(
-    session: Session, request: ServiceRequest, user_id: int
-) -> Follower | None:
+def follower_for_user(session: Session, request: ServiceRequest, user_id: int) -> Follower | None:
     return session.scalar(
         select(Follower).where(Follower.request_id == request.id, Follower.user_id == user_id)
     )
@@ -142,11 +144,13 @@ def keyset_page(
     before_key, after_key = decode_cursor(before), decode_cursor(after)
     if after_key is not None:
         stamp, row_id = after_key
-        rows = list(session.scalars(
-            query.where(or_(created > stamp, and_(created == stamp, ident > row_id)))
-            .order_by(created.asc(), ident.asc())
-            .limit(per_page + 1)
-        ))
+        rows = list(
+            session.scalars(
+                query.where(or_(created > stamp, and_(created == stamp, ident > row_id)))
+                .order_by(created.asc(), ident.asc())
+                .limit(per_page + 1)
+            )
+        )
         more_newer = len(rows) > per_page
         items = list(reversed(rows[:per_page]))
         more_older = True
@@ -154,9 +158,9 @@ def keyset_page(
         if before_key is not None:
             stamp, row_id = before_key
             query = query.where(or_(created < stamp, and_(created == stamp, ident < row_id)))
-        rows = list(session.scalars(
-            query.order_by(created.desc(), ident.desc()).limit(per_page + 1)
-        ))
+        rows = list(
+            session.scalars(query.order_by(created.desc(), ident.desc()).limit(per_page + 1))
+        )
         more_older = len(rows) > per_page
         items = rows[:per_page]
         more_newer = before_key is not None
@@ -184,8 +188,15 @@ def reporter_requests(
         .where(ServiceRequest.reporter_id == user_id)
         .options(selectinload(ServiceRequest.category))
     )
-    return keyset_page(session, query, created=ServiceRequest.created_at,
-                       ident=ServiceRequest.id, before=before, after=after, per_page=per_page)
+    return keyset_page(
+        session,
+        query,
+        created=ServiceRequest.created_at,
+        ident=ServiceRequest.id,
+        before=before,
+        after=after,
+        per_page=per_page,
+    )
 
 
 def followed_requests(session: Session, *, user_id: int, limit: int = 50) -> list[ServiceRequest]:

@@ -104,7 +104,11 @@ def check_description(text: str, *, required: bool = True) -> str | None:
 
 
 def resolve_location(
-    session: Session, *, address: str, lat: float | None, lon: float | None,
+    session: Session,
+    *,
+    address: str,
+    lat: float | None,
+    lon: float | None,
     area_code: str | None,
 ) -> tuple[Area | None, dict[str, str]]:
     """The area for a location, or errors. A point must fall inside the city; an address
@@ -170,12 +174,16 @@ def submit_request(
     if answers.stopper is not None:
         errors[f"answers.{answers.stopper.code}"] = "stopped"
     area, location_errors = resolve_location(
-        session, address=filing.address, lat=filing.lat, lon=filing.lon,
+        session,
+        address=filing.address,
+        lat=filing.lat,
+        lon=filing.lon,
         area_code=filing.area_code,
     )
     errors.update(location_errors)
-    email, contact_errors = check_contact(filing.contact_name, filing.contact_email,
-                                          filing.contact_phone)
+    email, contact_errors = check_contact(
+        filing.contact_name, filing.contact_email, filing.contact_phone
+    )
     errors.update(contact_errors)
     if len(filing.photo_ids) > settings.max_photos:
         errors["photos"] = "too_many"
@@ -215,18 +223,35 @@ def submit_request(
             .where(RequestPhoto.id.in_(filing.photo_ids), RequestPhoto.request_id.is_(None))
             .values(request_id=request.id, draft_id=None, public=request.is_public)
         )
-    add_event(session, request, "submitted", actor=reporter, actor_kind=actor_kind,
-              data={"channel": filing.channel})
+    add_event(
+        session,
+        request,
+        "submitted",
+        actor=reporter,
+        actor_kind=actor_kind,
+        data={"channel": filing.channel},
+    )
     # Routing picks the department, opens the first task and notes both on the timeline.
     route_new_request(session, request)
-    _queue_confirmation(session, settings=settings, request=request, category=category,
-                        token=token, reporter=reporter)
+    _queue_confirmation(
+        session,
+        settings=settings,
+        request=request,
+        category=category,
+        token=token,
+        reporter=reporter,
+    )
     return Submitted(request, token)
 
 
 def _queue_confirmation(
-    session: Session, *, settings: Settings, request: ServiceRequest,
-    category: ServiceCategory, token: str | None, reporter: User | None,
+    session: Session,
+    *,
+    settings: Settings,
+    request: ServiceRequest,
+    category: ServiceCategory,
+    token: str | None,
+    reporter: User | None,
 ) -> None:
     to = reporter.email if reporter else request.contact_email
     if not to:
@@ -245,7 +270,8 @@ def _queue_confirmation(
             "address": request.address,
             "public_link": access.public_link(settings, request.reference or ""),
             "private_link": access.private_link(settings, request.reference or "", token)
-            if token else None,
+            if token
+            else None,
             "is_public": request.is_public,
             "has_account": reporter is not None,
         },
@@ -260,7 +286,12 @@ class Nearby:
 
 
 def nearby_open_requests(
-    session: Session, *, category_id: int, lat: float, lon: float, radius_m: float,
+    session: Session,
+    *,
+    category_id: int,
+    lat: float,
+    lon: float,
+    radius_m: float,
     limit: int = 5,
 ) -> list[Nearby]:
     """Open public requests of the same category within ``radius_m``, nearest first.

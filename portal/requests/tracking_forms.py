@@ -23,28 +23,30 @@ class FindForm(FlaskForm):
 
     reference = StringField(
         _l("Request reference"),
-        validators=[InputRequired(_l("Enter the reference of your request, like SR-2026-000123.")),
-                    Length(max=40, message=_l("A reference is shorter than that, like "
-                                              "SR-2026-000123."))],
+        validators=[
+            InputRequired(_l("Enter the reference of your request, like SR-2026-000123.")),
+            Length(max=40, message=_l("A reference is shorter than that, like SR-2026-000123.")),
+        ],
     )
 
 
 class ReplyForm(FlaskForm):
     message = TextAreaField(
         _l("Your message"),
-        validators=[DataRequired(_l("Enter your message.")),
-                    Length(max=MAX_MESSAGE, message=_l("Keep your message to 2000 characters "
-                                                       "or fewer."))],
+        validators=[
+            DataRequired(_l("Enter your message.")),
+            Length(max=MAX_MESSAGE, message=_l("Keep your message to 2000 characters or fewer.")),
+        ],
     )
 
 
 class ReopenForm(FlaskForm):
     reason = TextAreaField(
         _l("What is still wrong?"),
-        validators=[DataRequired(_l("Tell us what is still wrong, so staff know what to "
-                                    "look at.")),
-                    Length(max=MAX_MESSAGE, message=_l("Keep your message to 2000 characters "
-                                                       "or fewer."))],
+        validators=[
+            DataRequired(_l("Tell us what is still wrong, so staff know what to look at.")),
+            Length(max=MAX_MESSAGE, message=_l("Keep your message to 2000 characters or fewer.")),
+        ],
     )
 
 
@@ -56,11 +58,14 @@ class FollowForm(FlaskForm):
     follow_email = EmailField(
         _l("Email address"),
         filters=[_strip],
-        validators=[DataRequired(_l("Enter your email address.")),
-                    Length(max=254, message=_l("Enter an email address of 254 characters "
-                                               "or fewer.")),
-                    Email(message=_l("Enter an email address in the right format, like "
-                                     "name@example.com."), check_deliverability=False)],
+        validators=[
+            DataRequired(_l("Enter your email address.")),
+            Length(max=254, message=_l("Enter an email address of 254 characters or fewer.")),
+            Email(
+                message=_l("Enter an email address in the right format, like name@example.com."),
+                check_deliverability=False,
+            ),
+        ],
     )
 
 
@@ -81,5 +86,6 @@ class AreaAlertForm(FlaskForm):
     """Choices are filled by the view; the service checks the area and categories exist."""
 
     area = SelectField(_l("Area"), coerce=int, validate_choice=False)
-    categories = MultiCheckboxField(_l("Only these kinds of problem"), coerce=int,
-                                    validate_choice=False)
+    categories = MultiCheckboxField(
+        _l("Only these kinds of problem"), coerce=int, validate_choice=False
+    )

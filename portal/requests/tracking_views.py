@@ -91,7 +91,6 @@ def _user() -> User | None:
     return current_user if current_user.is_authenticated else None  # type: ignore[return-value]
 
 
-
 def is_reporter(sr: ServiceRequest) -> bool:
     user = _user()
     return user is not None and sr.reporter_id is not None and sr.reporter_id == user.id
@@ -116,8 +115,12 @@ def grant(sr: ServiceRequest) -> None:
 
 
 def _not_found(reference: str) -> NotFound:
-    error = NotFound(_("We could not find request %(reference)s. Check the reference and try "
-                       "again.", reference=reference[:40]))
+    error = NotFound(
+        _(
+            "We could not find request %(reference)s. Check the reference and try again.",
+            reference=reference[:40],
+        )
+    )
     error.portal_message = True  # type: ignore[attr-defined]
     return error
 
@@ -148,18 +151,21 @@ def find():
     if "reference" not in request.args:
         return render_template("tracking/find.html", form=FindForm(formdata=None))
     if form.validate():
-        canonical = queries.normalise_reference(form.reference.data,
-                                                settings().reference_prefix)
+        canonical = queries.normalise_reference(form.reference.data, settings().reference_prefix)
         if canonical is None:
             form.reference.errors.append(
-                _("Enter a reference in the format SR-2026-000123 (letters, year, number)."))
+                _("Enter a reference in the format SR-2026-000123 (letters, year, number).")
+            )
         else:
             sr = queries.request_by_reference(db_session(), canonical)
             if sr is not None and may_view(sr):
                 return redirect(url_for("tracking.show", reference=sr.reference))
             form.reference.errors.append(
-                _("We could not find request %(reference)s. Check the reference and try "
-                  "again.", reference=canonical))
+                _(
+                    "We could not find request %(reference)s. Check the reference and try again.",
+                    reference=canonical,
+                )
+            )
     return render_template("tracking/find.html", form=form), 400
 
 
@@ -188,8 +194,13 @@ def supporter_key(*, create: bool = False) -> str | None:
     return f"a:{key}" if key else None
 
 
-def _page(sr: ServiceRequest, *, status: int = 200, errors: list[tuple[str, str]] | None = None,
-          **forms: Any):
+def _page(
+    sr: ServiceRequest,
+    *,
+    status: int = 200,
+    errors: list[tuple[str, str]] | None = None,
+    **forms: Any,
+):
     db = db_session()
     conversing = may_converse(sr)
     user = _user()
@@ -234,10 +245,15 @@ def photo(reference: str, photo_id: int):
 def private_access(reference: str, token: str):
     canonical = queries.normalise_reference(reference, settings().reference_prefix)
     sr = queries.request_by_reference(db_session(), canonical) if canonical else None
-    if sr is None or len(token) > 200 or not (
-        access.token_matches(token, sr.tracking_token_hash)
-        or access.signed_token_matches(settings(), token, request_id=sr.id,
-                                       token_hash=sr.tracking_token_hash)
+    if (
+        sr is None
+        or len(token) > 200
+        or not (
+            access.token_matches(token, sr.tracking_token_hash)
+            or access.signed_token_matches(
+                settings(), token, request_id=sr.id, token_hash=sr.tracking_token_hash
+            )
+        )
     ):
         abort(404)
     grant(sr)
@@ -260,9 +276,20 @@ def _conflict(reference: str, **forms: Any):
     """Someone else changed the request meanwhile: show it again with what was typed."""
     db_session().rollback()
     sr = _load(reference)
-    return _page(sr, status=409, errors=[("", _(
-        "This request changed while you were writing. Check the latest updates below and "
-        "send your message again."))], **forms)
+    return _page(
+        sr,
+        status=409,
+        errors=[
+            (
+                "",
+                _(
+                    "This request changed while you were writing. "
+                    "Check the latest updates below and send your message again."
+                ),
+            )
+        ],
+        **forms,
+    )
 
 
 @bp.post("/requests/<reference>/reply")
@@ -272,20 +299,29 @@ def reply(reference: str):
     form = ReplyForm()
     if form.validate_on_submit():
         try:
-            event = updates.resident_reply(db_session(), settings=settings(), request=sr,
-                                           body=form.message.data or "", actor=_actor(sr))
+            event = updates.resident_reply(
+                db_session(),
+                settings=settings(),
+                request=sr,
+                body=form.message.data or "",
+                actor=_actor(sr),
+            )
             db_session().flush()
         except updates.RequestClosed:
-            form.message.errors.append(_("This request is closed. If the problem is not fixed, "
-                                         "reopen it below."))
+            form.message.errors.append(
+                _("This request is closed. If the problem is not fixed, reopen it below.")
+            )
         except updates.UpdateError:
             form.message.errors.append(_("Enter your message in 2000 characters or fewer."))
         except StaleDataError:
             return _conflict(reference, reply_form=form)
         else:
-            flash(_("Thank you. Your answer has been sent to city staff.")
-                  if event.kind == "answer" else
-                  _("Thank you. Your message has been added to the request."), "success")
+            flash(
+                _("Thank you. Your answer has been sent to city staff.")
+                if event.kind == "answer"
+                else _("Thank you. Your message has been added to the request."),
+                "success",
+            )
             return _back(sr, f"event-{event.id}")
     return _page(sr, status=400, reply_form=form)
 
@@ -297,14 +333,23 @@ def reopen(reference: str):
     form = ReopenForm()
     if form.validate_on_submit():
         try:
-            updates.reopen(db_session(), settings=settings(), request=sr,
-                           comment=form.reason.data or "", actor=_actor(sr))
+            updates.reopen(
+                db_session(),
+                settings=settings(),
+                request=sr,
+                comment=form.reason.data or "",
+                actor=_actor(sr),
+            )
             ensure_owner(db_session(), sr, actor=None)
         except updates.ReopenNotAllowed as exc:
             if exc.code == "window":
-                form.reason.errors.append(_(
-                    "This request was resolved more than %(days)s days ago, so it can no longer "
-                    "be reopened. Please report the problem again.", days=settings().reopen_days))
+                form.reason.errors.append(
+                    _(
+                        "This request was resolved more than %(days)s days ago, "
+                        "so it can no longer be reopened. Please report the problem again.",
+                        days=settings().reopen_days,
+                    )
+                )
             else:
                 form.reason.errors.append(_("Only a resolved or closed request can be reopened."))
         except updates.UpdateError:
@@ -312,8 +357,7 @@ def reopen(reference: str):
         except StaleDataError:
             return _conflict(reference, reopen_form=form)
         else:
-            flash(_("The request has been reopened. City staff will look at it again."),
-                  "success")
+            flash(_("The request has been reopened. City staff will look at it again."), "success")
             return _back(sr, "history")
     return _page(sr, status=400, reopen_form=form)
 
@@ -332,11 +376,13 @@ def add_photos(reference: str):
     if not uploads:
         form.photos.errors.append(_("Choose a photo to add."))
     elif not sr.is_open:
-        form.photos.errors.append(_("This request is closed. If the problem is not fixed, "
-                                    "reopen it below."))
+        form.photos.errors.append(
+            _("This request is closed. If the problem is not fixed, reopen it below.")
+        )
     elif queries.photo_count(db_session(), sr) + len(uploads) > updates.MAX_REQUEST_PHOTOS:
-        form.photos.errors.append(_("A request can hold up to %(max)s photos.",
-                                    max=updates.MAX_REQUEST_PHOTOS))
+        form.photos.errors.append(
+            _("A request can hold up to %(max)s photos.", max=updates.MAX_REQUEST_PHOTOS)
+        )
     if form.photos.errors:
         return _page(sr, status=400, photo_form=form)
     stored = []
@@ -350,9 +396,16 @@ def add_photos(reference: str):
         if form.photos.errors:
             raise PhotoError("rejected")
         for name, item in stored:
-            updates.add_photo(db_session(), request=sr, storage_key=item.storage_key,
-                              width=item.width, height=item.height, size_bytes=item.size_bytes,
-                              original_name=name, actor=_actor(sr))
+            updates.add_photo(
+                db_session(),
+                request=sr,
+                storage_key=item.storage_key,
+                width=item.width,
+                height=item.height,
+                size_bytes=item.size_bytes,
+                original_name=name,
+                actor=_actor(sr),
+            )
     except (PhotoError, updates.UpdateError):
         for _name, item in stored:
             delete_photo_file(settings(), item.storage_key)
@@ -376,8 +429,9 @@ def support(reference: str):
     user = _user()
     key = supporter_key(create=True)
     assert key is not None
-    counted = follows.support_request(db_session(), request=sr, supporter_key=key,
-                                      user_id=user.id if user else None)
+    counted = follows.support_request(
+        db_session(), request=sr, supporter_key=key, user_id=user.id if user else None
+    )
     if counted:
         flash(_("Thank you. Your support for this request has been counted."), "success")
     else:
@@ -395,20 +449,37 @@ def follow(reference: str):
     if user is not None:
         if not ActionForm().validate_on_submit():
             abort(400)
-        follows.follow_request(db_session(), settings=settings(), request=sr, email=user.email,
-                               user=user, locale=current_locale())
-        flash(_("You are following this request. We will email %(email)s when it changes.",
-                email=user.email), "success")
+        follows.follow_request(
+            db_session(),
+            settings=settings(),
+            request=sr,
+            email=user.email,
+            user=user,
+            locale=current_locale(),
+        )
+        flash(
+            _(
+                "You are following this request. We will email %(email)s when it changes.",
+                email=user.email,
+            ),
+            "success",
+        )
         return _back(sr, "follow")
     form = FollowForm()
     if not form.validate_on_submit():
         return _page(sr, status=400, follow_form=form)
     email = (form.follow_email.data or "").strip()
-    follows.follow_request(db_session(), settings=settings(), request=sr, email=email,
-                           locale=current_locale())
-    flash(_("Check your email: unless %(email)s already gets updates about this request, we "
-            "have sent it a link. Open the link to start getting updates.", email=email),
-          "success")
+    follows.follow_request(
+        db_session(), settings=settings(), request=sr, email=email, locale=current_locale()
+    )
+    flash(
+        _(
+            "Check your email: unless %(email)s already gets updates about this request, we "
+            "have sent it a link. Open the link to start getting updates.",
+            email=email,
+        ),
+        "success",
+    )
     return _back(sr, "follow")
 
 
@@ -433,13 +504,15 @@ def confirm_follow(token: str):
     if follower is None:
         raise _link_not_valid()
     sr = db_session().get(ServiceRequest, follower.request_id)
-    return render_template("tracking/follow_confirmed.html", sr=sr,
-                           public=sr is not None and sr.is_public)
+    return render_template(
+        "tracking/follow_confirmed.html", sr=sr, public=sr is not None and sr.is_public
+    )
 
 
 def _link_not_valid() -> NotFound:
-    error = NotFound(_("This link is not valid any more. It may have been used to stop the "
-                       "emails already."))
+    error = NotFound(
+        _("This link is not valid any more. It may have been used to stop the emails already.")
+    )
     error.portal_message = True  # type: ignore[attr-defined]
     return error
 
@@ -456,8 +529,7 @@ def unsubscribe(token: str):
             abort(400)
         follows.unfollow(db_session(), follower=follower)
         return render_template("tracking/unsubscribed.html", sr=sr, email=follower.email)
-    return render_template("tracking/unsubscribe.html", sr=sr, email=follower.email,
-                           token=token)
+    return render_template("tracking/unsubscribe.html", sr=sr, email=follower.email, token=token)
 
 
 # -- my requests -----------------------------------------------------------------------------
@@ -469,8 +541,9 @@ def mine():
     user = _user()
     assert user is not None
     db = db_session()
-    page = queries.reporter_requests(db, user_id=user.id, before=request.args.get("before"),
-                                     after=request.args.get("after"))
+    page = queries.reporter_requests(
+        db, user_id=user.id, before=request.args.get("before"), after=request.args.get("after")
+    )
     followed = queries.followed_requests(db, user_id=user.id)
     return render_template(
         "tracking/mine.html",

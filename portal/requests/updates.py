@@ -107,9 +107,18 @@ def change_status(
     if len(note) > MAX_MESSAGE:
         raise MessageTooLong()
     by_staff = actor_kind != "resident"
-    return _move(session, settings=settings, request=request, target=target,
-                 kind="status_changed", body=note, actor=actor, actor_kind=actor_kind,
-                 tell_reporter=by_staff, with_message=by_staff)
+    return _move(
+        session,
+        settings=settings,
+        request=request,
+        target=target,
+        kind="status_changed",
+        body=note,
+        actor=actor,
+        actor_kind=actor_kind,
+        tell_reporter=by_staff,
+        with_message=by_staff,
+    )
 
 
 def _move(
@@ -128,15 +137,29 @@ def _move(
     """Change status, record ``kind`` with the move in its data, and tell the followers (and
     the reporter when ``tell_reporter``). Raises ``InvalidTransition``."""
     previous = request.move_to(target)
-    event = add_event(session, request, kind, actor=actor, actor_kind=actor_kind, body=body,
-                      data={"from": previous, "to": target})
+    event = add_event(
+        session,
+        request,
+        kind,
+        actor=actor,
+        actor_kind=actor_kind,
+        body=body,
+        data={"from": previous, "to": target},
+    )
     sla.sync_request(session, request)
     if target == "resolved":
         invite_for_resolution(session, settings=settings, request=request)
     if actor_kind == "staff" and (body or kind == "question"):
         sla.record_public_reply(session, request)
-    notify(session, settings=settings, request=request, event=event,
-           reporter=tell_reporter, followers=True, with_message=with_message)
+    notify(
+        session,
+        settings=settings,
+        request=request,
+        event=event,
+        reporter=tell_reporter,
+        followers=True,
+        with_message=with_message,
+    )
     return event
 
 
@@ -151,12 +174,18 @@ def post_comment(
 ) -> Event:
     """A public message on the timeline. Staff messages are emailed; residents' are not."""
     body = _clean(body)
-    event = add_event(session, request, "comment", actor=actor, actor_kind=actor_kind,
-                      body=body)
+    event = add_event(session, request, "comment", actor=actor, actor_kind=actor_kind, body=body)
     if actor_kind == "staff":
         sla.record_public_reply(session, request)
-        notify(session, settings=settings, request=request, event=event,
-               reporter=True, followers=True, with_message=True)
+        notify(
+            session,
+            settings=settings,
+            request=request,
+            event=event,
+            reporter=True,
+            followers=True,
+            with_message=True,
+        )
     return event
 
 
@@ -170,9 +199,18 @@ def ask_resident(
 ) -> Event:
     """Staff ask the reporter something: event ``question``, status ``waiting_on_resident``."""
     question = _clean(question)
-    return _move(session, settings=settings, request=request, target="waiting_on_resident",
-                 kind="question", body=question, actor=actor, actor_kind="staff",
-                 tell_reporter=True, with_message=True)
+    return _move(
+        session,
+        settings=settings,
+        request=request,
+        target="waiting_on_resident",
+        kind="question",
+        body=question,
+        actor=actor,
+        actor_kind="staff",
+        tell_reporter=True,
+        with_message=True,
+    )
 
 
 # -- the reporter's actions ------------------------------------------------------------------
@@ -195,11 +233,21 @@ def resident_reply(
     if not request.is_open:
         raise RequestClosed()
     if request.status == "waiting_on_resident":
-        return _move(session, settings=settings, request=request, target="in_progress",
-                     kind="answer", body=body, actor=actor, actor_kind="resident",
-                     tell_reporter=False, with_message=False)
-    return post_comment(session, settings=settings, request=request, body=body, actor=actor,
-                        actor_kind="resident")
+        return _move(
+            session,
+            settings=settings,
+            request=request,
+            target="in_progress",
+            kind="answer",
+            body=body,
+            actor=actor,
+            actor_kind="resident",
+            tell_reporter=False,
+            with_message=False,
+        )
+    return post_comment(
+        session, settings=settings, request=request, body=body, actor=actor, actor_kind="resident"
+    )
 
 
 def reopen_deadline(settings: Settings, request: ServiceRequest) -> Any:
@@ -231,9 +279,18 @@ def reopen(
         raise ReopenNotAllowed("status")
     if check_window and clock.now() > deadline:
         raise ReopenNotAllowed("window")
-    return _move(session, settings=settings, request=request, target="in_progress",
-                 kind="reopened", body=comment, actor=actor, actor_kind="resident",
-                 tell_reporter=False, with_message=False)
+    return _move(
+        session,
+        settings=settings,
+        request=request,
+        target="in_progress",
+        kind="reopened",
+        body=comment,
+        actor=actor,
+        actor_kind="resident",
+        tell_reporter=False,
+        with_message=False,
+    )
 
 
 def add_photo(
@@ -254,20 +311,36 @@ def add_photo(
     """
     if added_by == "reporter" and not request.is_open:
         raise RequestClosed()
-    count = session.scalar(
-        select(func.count()).select_from(RequestPhoto)
-        .where(RequestPhoto.request_id == request.id)
-    ) or 0
+    count = (
+        session.scalar(
+            select(func.count())
+            .select_from(RequestPhoto)
+            .where(RequestPhoto.request_id == request.id)
+        )
+        or 0
+    )
     if count >= MAX_REQUEST_PHOTOS:
         raise TooManyPhotos()
-    photo = RequestPhoto(request_id=request.id, storage_key=storage_key, width=width,
-                         height=height, size_bytes=size_bytes, original_name=original_name[:200],
-                         added_by=added_by, public=request.is_public)
+    photo = RequestPhoto(
+        request_id=request.id,
+        storage_key=storage_key,
+        width=width,
+        height=height,
+        size_bytes=size_bytes,
+        original_name=original_name[:200],
+        added_by=added_by,
+        public=request.is_public,
+    )
     session.add(photo)
     session.flush()
-    add_event(session, request, "photo_added", actor=actor,
-              actor_kind="resident" if added_by == "reporter" else "staff",
-              data={"photo_id": photo.id})
+    add_event(
+        session,
+        request,
+        "photo_added",
+        actor=actor,
+        actor_kind="resident" if added_by == "reporter" else "staff",
+        data={"photo_id": photo.id},
+    )
     return photo
 
 
@@ -321,27 +394,44 @@ def notify(
     seen: set[str] = set()
     if reporter and (to := reporter_recipient(request)) is not None:
         seen.add(to.email.lower())
-        queued += _queue_update(session, settings=settings, request=request, event=event,
-                                recipient=to, for_reporter=True, with_message=with_message)
+        queued += _queue_update(
+            session,
+            settings=settings,
+            request=request,
+            event=event,
+            recipient=to,
+            for_reporter=True,
+            with_message=with_message,
+        )
     if followers and request.is_public:
         last_id = 0
         while True:
-            batch = list(session.scalars(
-                select(Follower)
-                .where(Follower.request_id == request.id, Follower.confirmed_at.is_not(None),
-                       Follower.id > last_id)
-                .order_by(Follower.id)
-                .limit(_FOLLOWER_BATCH)
-            ))
+            batch = list(
+                session.scalars(
+                    select(Follower)
+                    .where(
+                        Follower.request_id == request.id,
+                        Follower.confirmed_at.is_not(None),
+                        Follower.id > last_id,
+                    )
+                    .order_by(Follower.id)
+                    .limit(_FOLLOWER_BATCH)
+                )
+            )
             for follower in batch:
                 if follower.email.lower() in seen:
                     continue
                 seen.add(follower.email.lower())
-                to = Recipient(follower.email, follower.locale,
-                               unsubscribe_url(settings, follower))
-                queued += _queue_update(session, settings=settings, request=request,
-                                        event=event, recipient=to, for_reporter=False,
-                                        with_message=with_message)
+                to = Recipient(follower.email, follower.locale, unsubscribe_url(settings, follower))
+                queued += _queue_update(
+                    session,
+                    settings=settings,
+                    request=request,
+                    event=event,
+                    recipient=to,
+                    for_reporter=False,
+                    with_message=with_message,
+                )
             if len(batch) < _FOLLOWER_BATCH:
                 break
             last_id = batch[-1].id
@@ -361,12 +451,19 @@ def _queue_update(
     locale = recipient.locale if recipient.locale in settings.languages else "en"
     reference = request.reference or ""
     # A private request's page only opens for its account holder or with a private link.
-    link = (access.public_link(settings, reference)
-            if request.is_public or request.reporter_id is not None else None)
+    link = (
+        access.public_link(settings, reference)
+        if request.is_public or request.reporter_id is not None
+        else None
+    )
     if for_reporter and request.reporter_id is None and request.tracking_token_hash:
         # An anonymous reporter can answer from the email itself.
-        link = access.signed_private_link(settings, request_id=request.id, reference=reference,
-                                          token_hash=request.tracking_token_hash)
+        link = access.signed_private_link(
+            settings,
+            request_id=request.id,
+            reference=reference,
+            token_hash=request.tracking_token_hash,
+        )
     message = queue_email(
         session,
         settings=settings,

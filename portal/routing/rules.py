@@ -55,8 +55,11 @@ class Rule:
     @classmethod
     def build(cls, *, keywords: str | Iterable[str] = (), **kw: object) -> Rule:
         """Like the constructor, but ``keywords`` may be the stored comma-separated text."""
-        parsed = parse_keywords(keywords) if isinstance(keywords, str) else \
-            parse_keywords(",".join(keywords))
+        parsed = (
+            parse_keywords(keywords)
+            if isinstance(keywords, str)
+            else parse_keywords(",".join(keywords))
+        )
         return cls(keywords=parsed, **kw)  # type: ignore[arg-type]
 
     def matches(self, case: NewCase) -> bool:

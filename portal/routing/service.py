@@ -37,11 +37,18 @@ MAX_RULES = 500
 
 # --- deciding -------------------------------------------------------------------------------
 
+
 def as_rule(row: RoutingRule) -> Rule:
     return Rule.build(
-        id=row.id, name=row.name, position=row.position, active=row.active,
-        category_id=row.category_id, area_id=row.area_id, channel=row.channel or None,
-        keywords=row.keywords or "", department_id=row.department_id,
+        id=row.id,
+        name=row.name,
+        position=row.position,
+        active=row.active,
+        category_id=row.category_id,
+        area_id=row.area_id,
+        channel=row.channel or None,
+        keywords=row.keywords or "",
+        department_id=row.department_id,
     )
 
 
@@ -58,12 +65,21 @@ def load_rules(session: Session) -> list[Rule]:
 
 
 def route(
-    session: Session, *, category: ServiceCategory, area_id: int | None, channel: str,
+    session: Session,
+    *,
+    category: ServiceCategory,
+    area_id: int | None,
+    channel: str,
     description: str,
 ) -> Decision:
     """Where a request like this would go (used for new requests and the admin preview)."""
-    case = NewCase(category_id=category.id, category_department_id=category.department_id,
-                   area_id=area_id, channel=channel, description=description)
+    case = NewCase(
+        category_id=category.id,
+        category_department_id=category.department_id,
+        area_id=area_id,
+        channel=channel,
+        description=description,
+    )
     return decide(load_rules(session), case)
 
 
@@ -75,14 +91,22 @@ class Routed:
 
 
 def route_new_request(
-    session: Session, request: ServiceRequest, *, actor: User | None = None,
+    session: Session,
+    request: ServiceRequest,
+    *,
+    actor: User | None = None,
 ) -> Routed:
     """Route a just-filed ``request``: set its department, open its first task there and
     write the internal ``routed`` entry. Flushes; the caller commits."""
     category = request.category or session.get(ServiceCategory, request.category_id)
     assert category is not None
-    decision = route(session, category=category, area_id=request.area_id,
-                     channel=request.channel, description=request.description)
+    decision = route(
+        session,
+        category=category,
+        area_id=request.area_id,
+        channel=request.channel,
+        description=request.description,
+    )
     department = session.get(Department, decision.department_id)
     assert department is not None
     request.department_id = department.id
@@ -107,6 +131,7 @@ def route_new_request(
 
 
 # --- editing the rules ----------------------------------------------------------------------
+
 
 class RuleError(ValueError):
     """What is wrong with a rule, as ``{field: code}``. Fields: name, department, category,
@@ -135,25 +160,46 @@ class RuleInput:
 
 def list_rules(session: Session) -> list[RoutingRule]:
     """Every rule (active or not) in order, for the rules page."""
-    return list(session.scalars(
-        select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id).limit(MAX_RULES)
-    ))
+    return list(
+        session.scalars(
+            select(RoutingRule).order_by(RoutingRule.position, RoutingRule.id).limit(MAX_RULES)
+        )
+    )
 
 
 def snapshot(rule: RoutingRule) -> dict[str, Any]:
     return {
-        "name": rule.name, "position": rule.position, "active": rule.active,
-        "category_id": rule.category_id, "area_id": rule.area_id,
-        "channel": rule.channel, "keywords": rule.keywords,
+        "name": rule.name,
+        "position": rule.position,
+        "active": rule.active,
+        "category_id": rule.category_id,
+        "area_id": rule.area_id,
+        "channel": rule.channel,
+        "keywords": rule.keywords,
         "department_id": rule.department_id,
     }
 
 
-def _audit(session: Session, *, actor: User | None, rule_id: int, action: str,
-           before: dict[str, Any], after: dict[str, Any]) -> None:
-    session.add(AuditEntry(actor_id=actor.id if actor else None, entity="routing_rule",
-                           entity_id=str(rule_id), action=action, before=before, after=after,
-                           created_at=clock.now()))
+def _audit(
+    session: Session,
+    *,
+    actor: User | None,
+    rule_id: int,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    session.add(
+        AuditEntry(
+            actor_id=actor.id if actor else None,
+            entity="routing_rule",
+            entity_id=str(rule_id),
+            action=action,
+            before=before,
+            after=after,
+            created_at=clock.now(),
+        )
+    )
     session.flush()
 
 
@@ -173,8 +219,11 @@ def _clean(session: Session, data: RuleInput, rule_id: int | None = None) -> dic
         errors["name"] = "required"
     elif len(name) > NAME_MAX:
         errors["name"] = "too_long"
-    elif session.scalar(select(RoutingRule.id).where(
-            func.lower(RoutingRule.name) == name.lower(), RoutingRule.id != (rule_id or 0))):
+    elif session.scalar(
+        select(RoutingRule.id).where(
+            func.lower(RoutingRule.name) == name.lower(), RoutingRule.id != (rule_id or 0)
+        )
+    ):
         # A rule is known by its name in the city's configuration folder (routing.toml).
         errors["name"] = "taken"
     if data.department_id is None:
@@ -196,27 +245,37 @@ def _clean(session: Session, data: RuleInput, rule_id: int | None = None) -> dic
         errors["keywords"] = "too_long"
     if errors:
         raise RuleError(errors)
-    return {"name": name, "department_id": data.department_id, "category_id": data.category_id,
-            "area_id": data.area_id, "channel": data.channel or None, "keywords": keywords,
-            "active": data.active}
+    return {
+        "name": name,
+        "department_id": data.department_id,
+        "category_id": data.category_id,
+        "area_id": data.area_id,
+        "channel": data.channel or None,
+        "keywords": keywords,
+        "active": data.active,
+    }
 
 
 def create_rule(session: Session, data: RuleInput, *, actor: User | None) -> RoutingRule:
     """A new rule at the end of the list, or ``RuleError``."""
     values = _clean(session, data)
-    last = session.scalar(select(RoutingRule.position).order_by(RoutingRule.position.desc())
-                          .limit(1))
+    last = session.scalar(
+        select(RoutingRule.position).order_by(RoutingRule.position.desc()).limit(1)
+    )
     now = clock.now()
     rule = RoutingRule(position=(last or 0) + 10, created_at=now, updated_at=now, **values)
     session.add(rule)
     session.flush()
-    _audit(session, actor=actor, rule_id=rule.id, action="created", before={},
-           after=snapshot(rule))
+    _audit(session, actor=actor, rule_id=rule.id, action="created", before={}, after=snapshot(rule))
     return rule
 
 
 def update_rule(
-    session: Session, rule: RoutingRule, data: RuleInput, *, actor: User | None,
+    session: Session,
+    rule: RoutingRule,
+    data: RuleInput,
+    *,
+    actor: User | None,
     expected_version: int | None = None,
 ) -> RoutingRule:
     """Change a rule, or raise ``RuleError`` / ``RuleConflict`` (``expected_version`` is the
@@ -231,8 +290,9 @@ def update_rule(
         return rule
     rule.updated_at = clock.now()
     _flush(session)
-    _audit(session, actor=actor, rule_id=rule.id, action="updated", before=before,
-           after=snapshot(rule))
+    _audit(
+        session, actor=actor, rule_id=rule.id, action="updated", before=before, after=snapshot(rule)
+    )
     return rule
 
 
@@ -244,8 +304,7 @@ def delete_rule(session: Session, rule: RoutingRule, *, actor: User | None) -> N
     _audit(session, actor=actor, rule_id=rule_id, action="deleted", before=before, after={})
 
 
-def move_rule(session: Session, rule: RoutingRule, *, direction: str,
-              actor: User | None) -> bool:
+def move_rule(session: Session, rule: RoutingRule, *, direction: str, actor: User | None) -> bool:
     """Move ``rule`` one place up or down the list; ``False`` when it is already at that end.
     Positions are renumbered 10, 20, 30... so ties never hide the order."""
     if direction not in ("up", "down"):
@@ -263,6 +322,12 @@ def move_rule(session: Session, rule: RoutingRule, *, direction: str,
             row.position = (i + 1) * 10
             row.updated_at = now
     _flush(session)
-    _audit(session, actor=actor, rule_id=rule.id, action=f"moved_{direction}", before=before,
-           after=snapshot(rule))
+    _audit(
+        session,
+        actor=actor,
+        rule_id=rule.id,
+        action=f"moved_{direction}",
+        before=before,
+        after=snapshot(rule),
+    )
     return True

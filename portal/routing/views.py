@@ -35,8 +35,11 @@ class Names(CatalogueNames):
     def __init__(self) -> None:
         session = db_session()
         super().__init__(session, current_locale())
-        self.active_departments = set(session.scalars(
-            select(Department.id).where(Department.active.is_(True)).limit(MAX_CHOICES)))
+        self.active_departments = set(
+            session.scalars(
+                select(Department.id).where(Department.active.is_(True)).limit(MAX_CHOICES)
+            )
+        )
         self.channels = {c: str(CHANNEL_LABELS.get(c, c)) for c in CHANNELS}
 
     def fill(self, form: Any, *, any_label: str) -> None:
@@ -45,8 +48,10 @@ class Names(CatalogueNames):
         form.channel.choices = [("", _("Any channel")), *self.channels.items()]
         if hasattr(form, "department"):
             form.department.choices = [("", _("Choose a department"))] + [
-                (i, n) for i, n in self.departments.items()
-                if i in self.active_departments or i == form.department.data]
+                (i, n)
+                for i, n in self.departments.items()
+                if i in self.active_departments or i == form.department.data
+            ]
 
 
 def _rule_or_404(rule_id: int) -> RoutingRule:
@@ -58,13 +63,24 @@ def _rule_or_404(rule_id: int) -> RoutingRule:
 
 def _input(form: RuleForm) -> service.RuleInput:
     return service.RuleInput(
-        name=form.name.data or "", department_id=form.department.data,
-        category_id=form.category.data, area_id=form.area.data, channel=form.channel.data,
-        keywords=form.keywords.data or "", active=bool(form.active.data))
+        name=form.name.data or "",
+        department_id=form.department.data,
+        category_id=form.category.data,
+        area_id=form.area.data,
+        channel=form.channel.data,
+        keywords=form.keywords.data or "",
+        active=bool(form.active.data),
+    )
 
 
-_ERROR_FIELDS = {"name": "name", "department": "department", "category": "category",
-                 "area": "area", "channel": "channel", "keywords": "keywords"}
+_ERROR_FIELDS = {
+    "name": "name",
+    "department": "department",
+    "category": "category",
+    "area": "area",
+    "channel": "channel",
+    "keywords": "keywords",
+}
 
 
 def _show_errors(form: RuleForm, errors: dict[str, str]) -> None:
@@ -89,13 +105,19 @@ def _preview(names: Names) -> tuple[PreviewForm, dict[str, str] | None, int]:
         return form, None, 400
     category = db_session().get(ServiceCategory, form.category.data)
     assert category is not None
-    decision = service.route(db_session(), category=category, area_id=form.area.data,
-                             channel=form.channel.data or "web",
-                             description=form.description.data or "")
-    rule = _("category default") if decision.rule_name == CATEGORY_DEFAULT \
-        else decision.rule_name
-    return form, {"department": names.departments.get(decision.department_id, "?"),
-                  "rule": rule}, 200
+    decision = service.route(
+        db_session(),
+        category=category,
+        area_id=form.area.data,
+        channel=form.channel.data or "web",
+        description=form.description.data or "",
+    )
+    rule = _("category default") if decision.rule_name == CATEGORY_DEFAULT else decision.rule_name
+    return (
+        form,
+        {"department": names.departments.get(decision.department_id, "?"), "rule": rule},
+        200,
+    )
 
 
 @bp.get("/")
@@ -104,8 +126,13 @@ def rules():
     names = Names()
     preview_form = PreviewForm(meta={"csrf": False})
     names.fill(preview_form, any_label=_("Choose a category"))
-    return render_template("routing_admin/rules.html", rules=service.list_rules(db_session()),
-                           names=names, preview_form=preview_form, move_form=MoveForm())
+    return render_template(
+        "routing_admin/rules.html",
+        rules=service.list_rules(db_session()),
+        names=names,
+        preview_form=preview_form,
+        move_form=MoveForm(),
+    )
 
 
 @bp.get("/preview")
@@ -113,14 +140,25 @@ def rules():
 def preview():
     names = Names()
     form, result, status = _preview(names)
-    return render_template("routing_admin/preview.html", preview_form=form,
-                           result=result), status
+    return render_template("routing_admin/preview.html", preview_form=form, result=result), status
 
 
-def _edit_page(form: RuleForm, rule: RoutingRule | None, status: int = 200, *,
-               conflict: bool = False, names: Names | None = None):
-    return render_template("routing_admin/form.html", form=form, rule=rule,
-                           delete_form=DeleteForm(), conflict=conflict, names=names), status
+def _edit_page(
+    form: RuleForm,
+    rule: RoutingRule | None,
+    status: int = 200,
+    *,
+    conflict: bool = False,
+    names: Names | None = None,
+):
+    return render_template(
+        "routing_admin/form.html",
+        form=form,
+        rule=rule,
+        delete_form=DeleteForm(),
+        conflict=conflict,
+        names=names,
+    ), status
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -146,10 +184,18 @@ def new():
 def edit(rule_id: int):
     rule = _rule_or_404(rule_id)
     if request.method == "GET":
-        form = RuleForm(data={"name": rule.name, "keywords": rule.keywords,
-                              "active": rule.active, "department": rule.department_id,
-                              "category": rule.category_id, "area": rule.area_id,
-                              "channel": rule.channel, "version": str(rule.version)})
+        form = RuleForm(
+            data={
+                "name": rule.name,
+                "keywords": rule.keywords,
+                "active": rule.active,
+                "department": rule.department_id,
+                "category": rule.category_id,
+                "area": rule.area_id,
+                "channel": rule.channel,
+                "version": str(rule.version),
+            }
+        )
         Names().fill(form, any_label=_("Any category"))
         return _edit_page(form, rule)
     form = RuleForm()
@@ -158,8 +204,13 @@ def edit(rule_id: int):
     if form.validate():
         version = form.version.data or ""
         try:
-            service.update_rule(db_session(), rule, _input(form), actor=current_user,
-                                expected_version=int(version) if version.isdigit() else -1)
+            service.update_rule(
+                db_session(),
+                rule,
+                _input(form),
+                actor=current_user,
+                expected_version=int(version) if version.isdigit() else -1,
+            )
         except service.RuleConflict:
             # Show the rule as it is now; saving again (knowingly) replaces it.
             db_session().rollback()
@@ -191,8 +242,13 @@ def delete(rule_id: int):
 
 def _changed_meanwhile():
     db_session().rollback()
-    flash(_("The rules changed while you were working: nothing was changed. Check the list "
-            "and try again."), "error")
+    flash(
+        _(
+            "The rules changed while you were working: nothing was changed. Check the list "
+            "and try again."
+        ),
+        "error",
+    )
     return redirect(url_for(".rules"))
 
 
@@ -204,8 +260,7 @@ def move(rule_id: int):
     if not form.validate() or form.direction.data not in ("up", "down"):
         abort(400)
     try:
-        service.move_rule(db_session(), rule, direction=form.direction.data,
-                          actor=current_user)
+        service.move_rule(db_session(), rule, direction=form.direction.data, actor=current_user)
     except service.RuleConflict:
         return _changed_meanwhile()
     return redirect(url_for(".rules", _anchor=f"rule-{rule.id}"))

@@ -90,11 +90,27 @@ def _check(expected: str | None, snapshot: Mapping[str, Any]) -> None:
         raise Conflict()
 
 
-def _audit(session: Session, *, actor: User | None, entity: str, entity_id: int, action: str,
-           before: dict[str, Any], after: dict[str, Any]) -> None:
-    session.add(AuditEntry(actor_id=actor.id if actor else None, entity=entity,
-                           entity_id=str(entity_id), action=action, before=before, after=after,
-                           created_at=clock.now()))
+def _audit(
+    session: Session,
+    *,
+    actor: User | None,
+    entity: str,
+    entity_id: int,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    session.add(
+        AuditEntry(
+            actor_id=actor.id if actor else None,
+            entity=entity,
+            entity_id=str(entity_id),
+            action=action,
+            before=before,
+            after=after,
+            created_at=clock.now(),
+        )
+    )
     session.flush()
 
 
@@ -114,13 +130,17 @@ def _name(raw: str, errors: dict[str, str], key: str = "name") -> str:
 
 # --- calendars -------------------------------------------------------------------------------
 
+
 @lru_cache(maxsize=1)
 def holiday_countries() -> dict[str, tuple[str, ...]]:
     """ISO 3166 alpha-2 code -> subdivision codes, for the countries ``holidays`` knows."""
     import holidays
 
-    return {code: tuple(subdivisions) for code, subdivisions
-            in holidays.list_supported_countries().items() if len(code) == 2}
+    return {
+        code: tuple(subdivisions)
+        for code, subdivisions in holidays.list_supported_countries().items()
+        if len(code) == 2
+    }
 
 
 @dataclass(frozen=True)
@@ -136,9 +156,13 @@ class CalendarInput:
 
 
 def list_calendars(session: Session) -> list[BusinessCalendar]:
-    return list(session.scalars(select(BusinessCalendar).order_by(BusinessCalendar.name,
-                                                                  BusinessCalendar.id)
-                                .limit(MAX_ROWS)))
+    return list(
+        session.scalars(
+            select(BusinessCalendar)
+            .order_by(BusinessCalendar.name, BusinessCalendar.id)
+            .limit(MAX_ROWS)
+        )
+    )
 
 
 def hours_text(hours: Mapping[str, Any] | None) -> dict[str, str]:
@@ -147,16 +171,20 @@ def hours_text(hours: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def calendar_snapshot(calendar: BusinessCalendar) -> dict[str, Any]:
-    return {"code": calendar.code, "name": calendar.name, "timezone": calendar.timezone,
-            "always_open": bool(calendar.always_open),
-            "hours": {day: list(map(list, (calendar.hours or {}).get(day) or []))
-                      for day in WEEKDAYS},
-            "holiday_country": calendar.holiday_country or "",
-            "holiday_subdivision": calendar.holiday_subdivision or ""}
+    return {
+        "code": calendar.code,
+        "name": calendar.name,
+        "timezone": calendar.timezone,
+        "always_open": bool(calendar.always_open),
+        "hours": {day: list(map(list, (calendar.hours or {}).get(day) or [])) for day in WEEKDAYS},
+        "holiday_country": calendar.holiday_country or "",
+        "holiday_subdivision": calendar.holiday_subdivision or "",
+    }
 
 
-def _clean_hours(data: CalendarInput, errors: dict[str, str],
-                 details: dict[str, str]) -> dict[str, list[list[str]]]:
+def _clean_hours(
+    data: CalendarInput, errors: dict[str, str], details: dict[str, str]
+) -> dict[str, list[list[str]]]:
     hours: dict[str, list[list[str]]] = {}
     for day in WEEKDAYS:
         try:
@@ -191,8 +219,9 @@ def _clean_holidays(data: CalendarInput, errors: dict[str, str]) -> tuple[str, s
     return country, subdivision
 
 
-def _clean_calendar(session: Session, data: CalendarInput,
-                    calendar: BusinessCalendar | None) -> dict[str, Any]:
+def _clean_calendar(
+    session: Session, data: CalendarInput, calendar: BusinessCalendar | None
+) -> dict[str, Any]:
     errors: dict[str, str] = {}
     details: dict[str, str] = {}
     code = (data.code or "").strip().lower()
@@ -216,9 +245,15 @@ def _clean_calendar(session: Session, data: CalendarInput,
     country, subdivision = _clean_holidays(data, errors)
     if errors:
         raise SlaAdminError(errors, details)
-    return {"code": code, "name": name, "timezone": timezone,
-            "always_open": bool(data.always_open), "hours": hours,
-            "holiday_country": country, "holiday_subdivision": subdivision}
+    return {
+        "code": code,
+        "name": name,
+        "timezone": timezone,
+        "always_open": bool(data.always_open),
+        "hours": hours,
+        "holiday_country": country,
+        "holiday_subdivision": subdivision,
+    }
 
 
 def _write(session: Session, field_name: str, code: str = "taken") -> None:
@@ -230,21 +265,35 @@ def _write(session: Session, field_name: str, code: str = "taken") -> None:
         raise SlaAdminError({field_name: code}) from error
 
 
-def create_calendar(session: Session, data: CalendarInput, *,
-                    actor: User | None) -> BusinessCalendar:
+def create_calendar(
+    session: Session, data: CalendarInput, *, actor: User | None
+) -> BusinessCalendar:
     """A new calendar, or ``SlaAdminError``."""
     values = _clean_calendar(session, data, None)
     now = clock.now()
     calendar = BusinessCalendar(created_at=now, updated_at=now, **values)
     session.add(calendar)
     _write(session, "code")
-    _audit(session, actor=actor, entity="business_calendar", entity_id=calendar.id,
-           action="created", before={}, after=calendar_snapshot(calendar))
+    _audit(
+        session,
+        actor=actor,
+        entity="business_calendar",
+        entity_id=calendar.id,
+        action="created",
+        before={},
+        after=calendar_snapshot(calendar),
+    )
     return calendar
 
 
-def update_calendar(session: Session, calendar: BusinessCalendar, data: CalendarInput, *,
-                    actor: User | None, expected: str | None = None) -> BusinessCalendar:
+def update_calendar(
+    session: Session,
+    calendar: BusinessCalendar,
+    data: CalendarInput,
+    *,
+    actor: User | None,
+    expected: str | None = None,
+) -> BusinessCalendar:
     """Change a calendar, or raise ``Conflict`` / ``SlaAdminError`` (``expected`` is the
     fingerprint the form was drawn with)."""
     before = calendar_snapshot(calendar)
@@ -257,8 +306,15 @@ def update_calendar(session: Session, calendar: BusinessCalendar, data: Calendar
         return calendar
     calendar.updated_at = clock.now()  # also tells load_calendar's cache to read it again
     _write(session, "code")
-    _audit(session, actor=actor, entity="business_calendar", entity_id=calendar.id,
-           action="updated", before=before, after=after)
+    _audit(
+        session,
+        actor=actor,
+        entity="business_calendar",
+        entity_id=calendar.id,
+        action="updated",
+        before=before,
+        after=after,
+    )
     return calendar
 
 
@@ -268,8 +324,9 @@ def calendar_today(calendar: BusinessCalendar) -> date:
     return clock.now().astimezone(zone).date()
 
 
-def upcoming_holidays(calendar: BusinessCalendar, *, today: date,
-                      count: int = 12) -> list[tuple[date, str]]:
+def upcoming_holidays(
+    calendar: BusinessCalendar, *, today: date, count: int = 12
+) -> list[tuple[date, str]]:
     """The next ``count`` public holidays from ``today`` on (none without a country)."""
     if not calendar.holiday_country:
         return []
@@ -277,32 +334,43 @@ def upcoming_holidays(calendar: BusinessCalendar, *, today: date,
 
     try:
         found = holidays.country_holidays(
-            calendar.holiday_country, subdiv=calendar.holiday_subdivision or None,
-            years=[today.year, today.year + 1])
+            calendar.holiday_country,
+            subdiv=calendar.holiday_subdivision or None,
+            years=[today.year, today.year + 1],
+        )
     except (NotImplementedError, KeyError, ValueError):
         return []
     return sorted((day, name) for day, name in found.items() if day >= today)[:count]
 
 
-def upcoming_closures(session: Session, calendar: BusinessCalendar, *,
-                      today: date) -> list[CalendarClosure]:
+def upcoming_closures(
+    session: Session, calendar: BusinessCalendar, *, today: date
+) -> list[CalendarClosure]:
     """The calendar's closures from ``today`` on (uses the (calendar_id, day) unique index)."""
-    return list(session.scalars(
-        select(CalendarClosure)
-        .where(CalendarClosure.calendar_id == calendar.id, CalendarClosure.day >= today)
-        .order_by(CalendarClosure.day).limit(MAX_ROWS)))
+    return list(
+        session.scalars(
+            select(CalendarClosure)
+            .where(CalendarClosure.calendar_id == calendar.id, CalendarClosure.day >= today)
+            .order_by(CalendarClosure.day)
+            .limit(MAX_ROWS)
+        )
+    )
 
 
-def add_closure(session: Session, calendar: BusinessCalendar, *, day: date | None,
-                name: str, actor: User | None) -> CalendarClosure:
+def add_closure(
+    session: Session, calendar: BusinessCalendar, *, day: date | None, name: str, actor: User | None
+) -> CalendarClosure:
     """Close the calendar on ``day``, or ``SlaAdminError`` (``duplicate_day`` when that day
     is already a closure)."""
     errors: dict[str, str] = {}
     clean_name = _name(name, errors)
     if day is None:
         errors["day"] = "required"
-    elif session.scalar(select(CalendarClosure.id).where(
-            CalendarClosure.calendar_id == calendar.id, CalendarClosure.day == day)):
+    elif session.scalar(
+        select(CalendarClosure.id).where(
+            CalendarClosure.calendar_id == calendar.id, CalendarClosure.day == day
+        )
+    ):
         errors["day"] = "duplicate_day"
     if errors:
         raise SlaAdminError(errors)
@@ -311,9 +379,15 @@ def add_closure(session: Session, calendar: BusinessCalendar, *, day: date | Non
     calendar.closures.append(closure)  # keeps the loaded collection (load_calendar) current
     calendar.updated_at = clock.now()
     _write(session, "day", "duplicate_day")
-    _audit(session, actor=actor, entity="business_calendar", entity_id=calendar.id,
-           action="closure_added", before={},
-           after={"day": day.isoformat(), "name": clean_name})
+    _audit(
+        session,
+        actor=actor,
+        entity="business_calendar",
+        entity_id=calendar.id,
+        action="closure_added",
+        before={},
+        after={"day": day.isoformat(), "name": clean_name},
+    )
     return closure
 
 
@@ -323,11 +397,19 @@ def remove_closure(session: Session, closure: CalendarClosure, *, actor: User | 
     calendar.closures.remove(closure)  # delete-orphan: the row goes
     calendar.updated_at = clock.now()
     session.flush()
-    _audit(session, actor=actor, entity="business_calendar", entity_id=calendar.id,
-           action="closure_removed", before=before, after={})
+    _audit(
+        session,
+        actor=actor,
+        entity="business_calendar",
+        entity_id=calendar.id,
+        action="closure_removed",
+        before=before,
+        after={},
+    )
 
 
 # --- policies --------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class PolicyInput:
@@ -344,16 +426,24 @@ class PolicyInput:
 
 
 def list_policies(session: Session) -> list[SlaPolicy]:
-    return list(session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)
-                                .limit(MAX_ROWS)))
+    return list(
+        session.scalars(
+            select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id).limit(MAX_ROWS)
+        )
+    )
 
 
 def policy_snapshot(policy: SlaPolicy) -> dict[str, Any]:
     values: dict[str, Any] = {
-        "name": policy.name, "category_id": policy.category_id, "priority": policy.priority,
-        "department_id": policy.department_id, "area_id": policy.area_id,
-        "pause_statuses": list(policy.pause_statuses or []), "active": bool(policy.active),
-        "position": policy.position}
+        "name": policy.name,
+        "category_id": policy.category_id,
+        "priority": policy.priority,
+        "department_id": policy.department_id,
+        "area_id": policy.area_id,
+        "pause_statuses": list(policy.pause_statuses or []),
+        "active": bool(policy.active),
+        "position": policy.position,
+    }
     for target in TARGETS:
         values[f"{target}_amount"] = getattr(policy, f"{target}_amount")
         values[f"{target}_unit"] = getattr(policy, f"{target}_unit")
@@ -373,18 +463,22 @@ def _clean_targets(data: PolicyInput, errors: dict[str, str]) -> dict[str, Any]:
         values[f"{target}_amount"] = amount
         values[f"{target}_unit"] = unit if unit in UNITS else "working_hours"
     if all(values[f"{t}_amount"] is None for t in TARGETS) and not any(
-            key.endswith("_amount") for key in errors):
+        key.endswith("_amount") for key in errors
+    ):
         errors["first_response_amount"] = "no_target"
     return values
 
 
-def _clean_policy(session: Session, data: PolicyInput,
-                  policy_id: int | None = None) -> dict[str, Any]:
+def _clean_policy(
+    session: Session, data: PolicyInput, policy_id: int | None = None
+) -> dict[str, Any]:
     errors: dict[str, str] = {}
     values: dict[str, Any] = {"name": _name(data.name, errors)}
-    if "name" not in errors and session.scalar(select(SlaPolicy.id).where(
-            func.lower(SlaPolicy.name) == values["name"].lower(),
-            SlaPolicy.id != (policy_id or 0))):
+    if "name" not in errors and session.scalar(
+        select(SlaPolicy.id).where(
+            func.lower(SlaPolicy.name) == values["name"].lower(), SlaPolicy.id != (policy_id or 0)
+        )
+    ):
         # A policy is known by its name in the city's configuration (service-levels.toml).
         errors["name"] = "taken"
     if data.category_id is not None and session.get(ServiceCategory, data.category_id) is None:
@@ -403,10 +497,14 @@ def _clean_policy(session: Session, data: PolicyInput,
         errors["position"] = "invalid"
     if errors:
         raise SlaAdminError(errors)
-    values.update(category_id=data.category_id, priority=data.priority or None,
-                  department_id=data.department_id, area_id=data.area_id,
-                  pause_statuses=[s for s in OPEN_STATUSES if s in data.pause_statuses],
-                  active=bool(data.active))
+    values.update(
+        category_id=data.category_id,
+        priority=data.priority or None,
+        department_id=data.department_id,
+        area_id=data.area_id,
+        pause_statuses=[s for s in OPEN_STATUSES if s in data.pause_statuses],
+        active=bool(data.active),
+    )
     return values
 
 
@@ -416,20 +514,34 @@ def create_policy(session: Session, data: PolicyInput, *, actor: User | None) ->
     values = _clean_policy(session, data)
     position = data.position
     if position is None:
-        last = session.scalar(select(SlaPolicy.position).order_by(SlaPolicy.position.desc())
-                              .limit(1))
+        last = session.scalar(
+            select(SlaPolicy.position).order_by(SlaPolicy.position.desc()).limit(1)
+        )
         position = min((last or 0) + 10, POSITION_MAX)
     now = clock.now()
     policy = SlaPolicy(position=position, created_at=now, updated_at=now, **values)
     session.add(policy)
     session.flush()
-    _audit(session, actor=actor, entity="sla_policy", entity_id=policy.id, action="created",
-           before={}, after=policy_snapshot(policy))
+    _audit(
+        session,
+        actor=actor,
+        entity="sla_policy",
+        entity_id=policy.id,
+        action="created",
+        before={},
+        after=policy_snapshot(policy),
+    )
     return policy
 
 
-def update_policy(session: Session, policy: SlaPolicy, data: PolicyInput, *,
-                  actor: User | None, expected: str | None = None) -> SlaPolicy:
+def update_policy(
+    session: Session,
+    policy: SlaPolicy,
+    data: PolicyInput,
+    *,
+    actor: User | None,
+    expected: str | None = None,
+) -> SlaPolicy:
     """Change a policy, or raise ``Conflict`` / ``SlaAdminError``. Running clocks keep the
     target they started with."""
     before = policy_snapshot(policy)
@@ -444,8 +556,15 @@ def update_policy(session: Session, policy: SlaPolicy, data: PolicyInput, *,
         return policy
     policy.updated_at = clock.now()
     session.flush()
-    _audit(session, actor=actor, entity="sla_policy", entity_id=policy.id, action="updated",
-           before=before, after=after)
+    _audit(
+        session,
+        actor=actor,
+        entity="sla_policy",
+        entity_id=policy.id,
+        action="updated",
+        before=before,
+        after=after,
+    )
     return policy
 
 
@@ -456,26 +575,44 @@ def delete_policy(session: Session, policy: SlaPolicy, *, actor: User | None) ->
     policy_id = policy.id
     session.delete(policy)
     session.flush()
-    _audit(session, actor=actor, entity="sla_policy", entity_id=policy_id, action="deleted",
-           before=before, after={})
+    _audit(
+        session,
+        actor=actor,
+        entity="sla_policy",
+        entity_id=policy_id,
+        action="deleted",
+        before=before,
+        after={},
+    )
 
 
 # --- departments -----------------------------------------------------------------------------
 
+
 def list_departments(session: Session) -> list[Department]:
-    return list(session.scalars(select(Department).order_by(Department.name, Department.id)
-                                .limit(MAX_ROWS)))
+    return list(
+        session.scalars(select(Department).order_by(Department.name, Department.id).limit(MAX_ROWS))
+    )
 
 
 def department_snapshot(department: Department) -> dict[str, Any]:
-    return {"calendar_id": department.calendar_id,
-            "breach_actions": list(department.breach_actions or []),
-            "assignment_mode": department.assignment_mode or "queue"}
+    return {
+        "calendar_id": department.calendar_id,
+        "breach_actions": list(department.breach_actions or []),
+        "assignment_mode": department.assignment_mode or "queue",
+    }
 
 
-def update_department(session: Session, department: Department, *, calendar_id: int | None,
-                      breach_actions: Sequence[str], assignment_mode: str,
-                      actor: User | None, expected: str | None = None) -> Department:
+def update_department(
+    session: Session,
+    department: Department,
+    *,
+    calendar_id: int | None,
+    breach_actions: Sequence[str],
+    assignment_mode: str,
+    actor: User | None,
+    expected: str | None = None,
+) -> Department:
     """Set the department's calendar (``None``: the city default), breach actions and how its
     new tasks are assigned (``ASSIGNMENT_MODES``, see ``portal.casework.assignment``), or
     raise ``Conflict`` / ``SlaAdminError``."""
@@ -497,6 +634,13 @@ def update_department(session: Session, department: Department, *, calendar_id: 
     if after == before:
         return department
     session.flush()
-    _audit(session, actor=actor, entity="department_sla", entity_id=department.id,
-           action="updated", before=before, after=after)
+    _audit(
+        session,
+        actor=actor,
+        entity="department_sla",
+        entity_id=department.id,
+        action="updated",
+        before=before,
+        after=after,
+    )
     return department

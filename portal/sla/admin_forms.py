@@ -34,33 +34,48 @@ from portal.sla.admin import (
 )
 from portal.sla.models import BREACH_ACTIONS, UNITS, WEEKDAYS
 
-DAY_NAMES = {"mon": _l("Monday"), "tue": _l("Tuesday"), "wed": _l("Wednesday"),
-             "thu": _l("Thursday"), "fri": _l("Friday"), "sat": _l("Saturday"),
-             "sun": _l("Sunday")}
+DAY_NAMES = {
+    "mon": _l("Monday"),
+    "tue": _l("Tuesday"),
+    "wed": _l("Wednesday"),
+    "thu": _l("Thursday"),
+    "fri": _l("Friday"),
+    "sat": _l("Saturday"),
+    "sun": _l("Sunday"),
+}
 UNIT_NAMES = {"working_hours": _l("working hours"), "calendar_days": _l("calendar days")}
-TARGET_NAMES = {"first_response": _l("First response"), "resolution": _l("Resolution"),
-                "update": _l("Update every")}
+TARGET_NAMES = {
+    "first_response": _l("First response"),
+    "resolution": _l("Resolution"),
+    "update": _l("Update every"),
+}
 BREACH_ACTION_NAMES = {
     "escalation_queue": _l("Move breached tasks to the department's escalation queue"),
     "raise_priority": _l("Raise the case's priority one step"),
 }
 #: How a department's new tasks reach an agent (``portal.casework.assignment``): the short
 #: name (the departments list) and what it does (the form).
-ASSIGNMENT_MODE_NAMES = {"queue": _l("Left in the queue"), "round_robin": _l("Round robin"),
-                         "least_loaded": _l("Least loaded")}
+ASSIGNMENT_MODE_NAMES = {
+    "queue": _l("Left in the queue"),
+    "round_robin": _l("Round robin"),
+    "least_loaded": _l("Least loaded"),
+}
 ASSIGNMENT_MODE_HINTS = {
-    "queue": _l("New tasks wait unassigned in the department's queue until someone takes "
-                "them."),
+    "queue": _l("New tasks wait unassigned in the department's queue until someone takes them."),
     "round_robin": _l("Each new task goes to the department's next active agent in turn."),
-    "least_loaded": _l("Each new task goes to the department's active agent with the fewest "
-                       "open tasks."),
+    "least_loaded": _l(
+        "Each new task goes to the department's active agent with the fewest open tasks."
+    ),
 }
 #: Case statuses as staff say them, for the pause checkboxes.
-PAUSE_STATUS_NAMES = {"new": _l("New"), "acknowledged": _l("Acknowledged"),
-                      "in_progress": _l("In progress"),
-                      "waiting_on_resident": _l("Waiting on the resident"),
-                      "waiting_on_third_party": _l("Waiting on a third party"),
-                      "scheduled": _l("Scheduled")}
+PAUSE_STATUS_NAMES = {
+    "new": _l("New"),
+    "acknowledged": _l("Acknowledged"),
+    "in_progress": _l("In progress"),
+    "waiting_on_resident": _l("Waiting on the resident"),
+    "waiting_on_third_party": _l("Waiting on a third party"),
+    "scheduled": _l("Scheduled"),
+}
 HOURS_MAX = 200
 
 
@@ -69,9 +84,13 @@ def _length(max_: int, message: Any) -> Length:
 
 
 def _name_field(label: Any, required: Any) -> StringField:
-    return StringField(label, validators=[
-        DataRequired(required),
-        _length(NAME_MAX, _l("Keep the name to %(max)d characters or fewer.", max=NAME_MAX))])
+    return StringField(
+        label,
+        validators=[
+            DataRequired(required),
+            _length(NAME_MAX, _l("Keep the name to %(max)d characters or fewer.", max=NAME_MAX)),
+        ],
+    )
 
 
 class CheckboxesField(SelectMultipleField):
@@ -84,18 +103,31 @@ class CheckboxesField(SelectMultipleField):
 
 
 def _hours(day: str) -> StringField:
-    return StringField(DAY_NAMES[day], validators=[
-        _length(HOURS_MAX, _l("Keep the hours to %(max)d characters or fewer.", max=HOURS_MAX))])
+    return StringField(
+        DAY_NAMES[day],
+        validators=[
+            _length(HOURS_MAX, _l("Keep the hours to %(max)d characters or fewer.", max=HOURS_MAX))
+        ],
+    )
 
 
 class CalendarForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[
-        DataRequired(_l("Enter a code for the calendar")),
-        _length(CODE_MAX, _l("Keep the code to %(max)d characters or fewer.", max=CODE_MAX))])
+    code = StringField(
+        _l("Code"),
+        validators=[
+            DataRequired(_l("Enter a code for the calendar")),
+            _length(CODE_MAX, _l("Keep the code to %(max)d characters or fewer.", max=CODE_MAX)),
+        ],
+    )
     name = _name_field(_l("Name"), _l("Enter a name for the calendar"))
-    timezone = StringField(_l("Time zone"), default="America/Chicago", validators=[
-        DataRequired(_l("Enter the time zone, like America/Chicago")),
-        _length(TIMEZONE_MAX, _l("Enter a time zone like America/Chicago"))])
+    timezone = StringField(
+        _l("Time zone"),
+        default="America/Chicago",
+        validators=[
+            DataRequired(_l("Enter the time zone, like America/Chicago")),
+            _length(TIMEZONE_MAX, _l("Enter a time zone like America/Chicago")),
+        ],
+    )
     always_open = BooleanField(_l("Open 24 hours a day, 7 days a week"))
     hours_mon = _hours("mon")
     hours_tue = _hours("tue")
@@ -104,10 +136,14 @@ class CalendarForm(FlaskForm):
     hours_fri = _hours("fri")
     hours_sat = _hours("sat")
     hours_sun = _hours("sun")
-    holiday_country = StringField(_l("Public holidays of country"), validators=[
-        _length(2, _l("Enter the two-letter country code, like US"))])
-    holiday_subdivision = StringField(_l("State or region"), validators=[
-        _length(SUBDIVISION_MAX, _l("Enter the state or region code, like IL"))])
+    holiday_country = StringField(
+        _l("Public holidays of country"),
+        validators=[_length(2, _l("Enter the two-letter country code, like US"))],
+    )
+    holiday_subdivision = StringField(
+        _l("State or region"),
+        validators=[_length(SUBDIVISION_MAX, _l("Enter the state or region code, like IL"))],
+    )
     state = HiddenField()
 
     def day_fields(self) -> list[Field]:
@@ -118,15 +154,19 @@ class CalendarForm(FlaskForm):
 
 
 #: A ``YYYY-MM-DD`` date with one clear message when it is not one.
-DayField = partial(ClearDateField,
-                   message=_l("Enter a real date as year-month-day, like 2026-12-24"))
+DayField = partial(
+    ClearDateField, message=_l("Enter a real date as year-month-day, like 2026-12-24")
+)
 
 
 class ClosureForm(FlaskForm):
     """Named apart from the calendar form's fields: both are on the calendar page."""
 
-    closure_day = DayField(_l("Date"), format="%Y-%m-%d", validators=[
-        InputRequired(_l("Enter the date as year-month-day, like 2026-12-24"))])
+    closure_day = DayField(
+        _l("Date"),
+        format="%Y-%m-%d",
+        validators=[InputRequired(_l("Enter the date as year-month-day, like 2026-12-24"))],
+    )
     closure_name = _name_field(_l("Reason"), _l("Say why the city is closed, like Snow day"))
 
 
@@ -169,20 +209,25 @@ class Unit:
 
 
 def _unit(label: Any) -> SelectField:
-    return SelectField(label, choices=[SelectChoice(u, UNIT_NAMES[u]) for u in UNITS],
-                       default="working_hours", validate_choice=False, validators=[Unit()])
+    return SelectField(
+        label,
+        choices=[SelectChoice(u, UNIT_NAMES[u]) for u in UNITS],
+        default="working_hours",
+        validate_choice=False,
+        validators=[Unit()],
+    )
 
 
 def _choice(label: Any, message: Any, *, coerce: Any = optional_int) -> SelectField:
-    return SelectField(label, choices=[], coerce=coerce, validate_choice=False,
-                       validators=[KnownChoice(message)])
+    return SelectField(
+        label, choices=[], coerce=coerce, validate_choice=False, validators=[KnownChoice(message)]
+    )
 
 
 class PolicyForm(FlaskForm):
     name = _name_field(_l("Policy name"), _l("Enter a name for the policy"))
     category = _choice(_l("Category"), _l("Choose a category from the list"))
-    priority = _choice(_l("Priority"), _l("Choose a priority from the list"),
-                       coerce=optional_str)
+    priority = _choice(_l("Priority"), _l("Choose a priority from the list"), coerce=optional_str)
     department = _choice(_l("Department"), _l("Choose a department from the list"))
     area = _choice(_l("Area"), _l("Choose an area from the list"))
     first_response_amount = _amount(_l("First response within"))
@@ -193,7 +238,8 @@ class PolicyForm(FlaskForm):
     update_unit = _unit(_l("Unit of the update target"))
     pause_statuses = CheckboxesField(
         _l("Clocks pause while the case is"),
-        choices=[SelectChoice(s, PAUSE_STATUS_NAMES[s]) for s in OPEN_STATUSES])
+        choices=[SelectChoice(s, PAUSE_STATUS_NAMES[s]) for s in OPEN_STATUSES],
+    )
     active = BooleanField(_l("Active"), default=True)
     position = StringField(_l("Order"))
     state = HiddenField()
@@ -201,12 +247,19 @@ class PolicyForm(FlaskForm):
     def validate_position(self, field: Field) -> None:
         text = (field.data or "").strip()
         if text and (not text.isdigit() or len(text) > 9 or int(text) > POSITION_MAX):
-            raise ValidationError(_l("Enter a whole number from 0 to %(max)d, or leave it "
-                                     "empty to add the policy at the end", max=POSITION_MAX))
+            raise ValidationError(
+                _l(
+                    "Enter a whole number from 0 to %(max)d, or leave it "
+                    "empty to add the policy at the end",
+                    max=POSITION_MAX,
+                )
+            )
 
     def targets(self) -> dict[str, tuple[int | None, str]]:
-        return {t: (amount_value(getattr(self, f"{t}_amount")),
-                    getattr(self, f"{t}_unit").data or "") for t in TARGETS}
+        return {
+            t: (amount_value(getattr(self, f"{t}_amount")), getattr(self, f"{t}_unit").data or "")
+            for t in TARGETS
+        }
 
     def position_value(self) -> int | None:
         text = (self.position.data or "").strip()
@@ -227,11 +280,14 @@ class DepartmentSlaForm(FlaskForm):
     calendar = _choice(_l("Business calendar"), _l("Choose a calendar from the list"))
     breach_actions = CheckboxesField(
         _l("When one of its tasks breaches"),
-        choices=[SelectChoice(a, BREACH_ACTION_NAMES[a]) for a in BREACH_ACTIONS])
+        choices=[SelectChoice(a, BREACH_ACTION_NAMES[a]) for a in BREACH_ACTIONS],
+    )
     assignment_mode = RadioField(
-        _l("New tasks"), choices=[SelectChoice(m, ASSIGNMENT_MODE_NAMES[m])
-                                  for m in ASSIGNMENT_MODES],
-        validate_choice=False, validators=[AssignmentMode()])
+        _l("New tasks"),
+        choices=[SelectChoice(m, ASSIGNMENT_MODE_NAMES[m]) for m in ASSIGNMENT_MODES],
+        validate_choice=False,
+        validators=[AssignmentMode()],
+    )
     state = HiddenField()
 
 

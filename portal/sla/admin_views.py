@@ -58,26 +58,29 @@ def _or_404(model: type[Any], row_id: int, *, lock: bool = False) -> Any:
 
 def _message(field_name: str, code: str) -> str:
     specific = {
-        ("code", "invalid"): _("Use lower-case letters, digits, hyphens and underscores, "
-                               "like public-works"),
+        ("code", "invalid"): _(
+            "Use lower-case letters, digits, hyphens and underscores, like public-works"
+        ),
         ("code", "taken"): _("Another calendar already uses this code"),
         ("name", "taken"): _("Another policy has this name: give each policy its own"),
-        ("timezone", "unknown"): _("Enter a time zone from the IANA list, like "
-                                   "America/Chicago"),
-        ("holiday_country", "unknown"): _("The holidays package does not know this country: "
-                                          "enter a two-letter code like US"),
+        ("timezone", "unknown"): _("Enter a time zone from the IANA list, like America/Chicago"),
+        ("holiday_country", "unknown"): _(
+            "The holidays package does not know this country: enter a two-letter code like US"
+        ),
         ("holiday_country", "required"): _("Enter the country of the state or region"),
-        ("holiday_subdivision", "unknown"): _("This is not a state or region of that country "
-                                              "the holidays package knows, like IL in US"),
-        ("hours", "no_hours"): _("Enter at least one working period, or choose open 24 hours "
-                                 "a day"),
+        ("holiday_subdivision", "unknown"): _(
+            "This is not a state or region of that country "
+            "the holidays package knows, like IL in US"
+        ),
+        ("hours", "no_hours"): _(
+            "Enter at least one working period, or choose open 24 hours a day"
+        ),
         ("day", "duplicate_day"): _("The calendar is already closed on this day"),
         ("first_response_amount", "no_target"): _("Set at least one target"),
         ("position", "invalid"): _("Enter a whole number from 0"),
         ("pause_statuses", "unknown"): _("Choose from the list"),
         ("breach_actions", "unknown"): _("Choose from the list"),
-        ("assignment_mode", "unknown"): _("Choose how new tasks reach the department's "
-                                          "staff"),
+        ("assignment_mode", "unknown"): _("Choose how new tasks reach the department's staff"),
     }.get((field_name, code))
     if specific:
         return specific
@@ -85,8 +88,11 @@ def _message(field_name: str, code: str) -> str:
         return _("Enter a number greater than zero, or leave it empty")
     if code == "too_large":
         return _("Enter %(max)d or less", max=admin.AMOUNT_MAX)
-    return {"required": _("This is required"), "too_long": _("This is too long"),
-            "unknown": _("Choose from the list")}.get(code, _("Check this"))
+    return {
+        "required": _("This is required"),
+        "too_long": _("This is too long"),
+        "unknown": _("Choose from the list"),
+    }.get(code, _("Check this"))
 
 
 def _show_errors(form: Any, error: admin.SlaAdminError, *, prefix: str = "") -> None:
@@ -96,8 +102,11 @@ def _show_errors(form: Any, error: admin.SlaAdminError, *, prefix: str = "") -> 
         if field is None:
             form.form_errors.append(_message(key, code))
             continue
-        message = _hours_message(code, error.details.get(key, "")) \
-            if code.startswith("hours_") else _message(key, code)
+        message = (
+            _hours_message(code, error.details.get(key, ""))
+            if code.startswith("hours_")
+            else _message(key, code)
+        )
         field.errors = [*field.errors, message]
 
 
@@ -109,11 +118,14 @@ def _hours_message(code: str, part: str) -> str:
         "hours_backwards": _("“%(part)s” ends before it starts", part=part),
         "hours_overlap": _("The periods must be in order and must not overlap"),
     }
-    return _("Enter the hours like 08:00-12:00, 13:00-17:00: %(problem)s",
-             problem=reasons.get(code, _("check this")))
+    return _(
+        "Enter the hours like 08:00-12:00, 13:00-17:00: %(problem)s",
+        problem=reasons.get(code, _("check this")),
+    )
 
 
 # --- policies --------------------------------------------------------------------------------
+
 
 class Names(CatalogueNames):
     """The catalogue's names for this page, with priorities, units and statuses."""
@@ -135,25 +147,45 @@ class Names(CatalogueNames):
 @bp.get("/")
 @staff_required(ADMIN)
 def policies() -> str:
-    return render_template("sla/admin/policies.html",
-                           policies=admin.list_policies(db_session()), names=Names(),
-                           targets=admin.TARGETS)
+    return render_template(
+        "sla/admin/policies.html",
+        policies=admin.list_policies(db_session()),
+        names=Names(),
+        targets=admin.TARGETS,
+    )
 
 
 def _policy_input(form: PolicyForm) -> admin.PolicyInput:
     return admin.PolicyInput(
-        name=form.name.data or "", category_id=form.category.data,
-        priority=form.priority.data, department_id=form.department.data,
-        area_id=form.area.data, targets=form.targets(),
-        pause_statuses=list(form.pause_statuses.data or []), active=bool(form.active.data),
-        position=form.position_value())
+        name=form.name.data or "",
+        category_id=form.category.data,
+        priority=form.priority.data,
+        department_id=form.department.data,
+        area_id=form.area.data,
+        targets=form.targets(),
+        pause_statuses=list(form.pause_statuses.data or []),
+        active=bool(form.active.data),
+        position=form.position_value(),
+    )
 
 
-def _policy_page(form: PolicyForm, policy: SlaPolicy | None, names: Names, status: int = 200,
-                 *, conflict: bool = False) -> tuple[str, int]:
-    return render_template("sla/admin/policy_form.html", form=form, policy=policy,
-                           names=names, conflict=conflict, delete_form=DeleteForm(),
-                           targets=admin.TARGETS), status
+def _policy_page(
+    form: PolicyForm,
+    policy: SlaPolicy | None,
+    names: Names,
+    status: int = 200,
+    *,
+    conflict: bool = False,
+) -> tuple[str, int]:
+    return render_template(
+        "sla/admin/policy_form.html",
+        form=form,
+        policy=policy,
+        names=names,
+        conflict=conflict,
+        delete_form=DeleteForm(),
+        targets=admin.TARGETS,
+    ), status
 
 
 @bp.route("/policies/new", methods=["GET", "POST"])
@@ -161,8 +193,7 @@ def _policy_page(form: PolicyForm, policy: SlaPolicy | None, names: Names, statu
 def new_policy() -> Any:
     names = Names()
     if request.method == "GET":
-        form = PolicyForm(data={"pause_statuses": list(DEFAULT_PAUSE_STATUSES),
-                                "active": True})
+        form = PolicyForm(data={"pause_statuses": list(DEFAULT_PAUSE_STATUSES), "active": True})
         names.fill(form)
         return _policy_page(form, None, names)
     form = PolicyForm()
@@ -185,9 +216,14 @@ def edit_policy(policy_id: int) -> Any:
     if request.method == "GET":
         policy = _or_404(SlaPolicy, policy_id)
         data = admin.policy_snapshot(policy)
-        data = {**data, "category": data["category_id"], "department": data["department_id"],
-                "area": data["area_id"], "position": str(data["position"]),
-                "state": admin.fingerprint(data)}
+        data = {
+            **data,
+            "category": data["category_id"],
+            "department": data["department_id"],
+            "area": data["area_id"],
+            "position": str(data["position"]),
+            "state": admin.fingerprint(data),
+        }
         for target in admin.TARGETS:
             amount = data[f"{target}_amount"]
             data[f"{target}_amount"] = "" if amount is None else str(amount)
@@ -199,8 +235,13 @@ def edit_policy(policy_id: int) -> Any:
     names.fill(form)
     if form.validate():
         try:
-            admin.update_policy(db_session(), policy, _policy_input(form), actor=_actor(),
-                                expected=form.state.data or "")
+            admin.update_policy(
+                db_session(),
+                policy,
+                _policy_input(form),
+                actor=_actor(),
+                expected=form.state.data or "",
+            )
         except admin.Conflict:
             form.state.data = admin.fingerprint(admin.policy_snapshot(policy))
             return _policy_page(form, policy, names, 409, conflict=True)
@@ -220,28 +261,38 @@ def delete_policy(policy_id: int) -> Response:
         abort(400)
     name = policy.name
     admin.delete_policy(db_session(), policy, actor=_actor())
-    flash(_("Policy “%(name)s” deleted. Clocks it started keep their targets.", name=name),
-          "success")
+    flash(
+        _("Policy “%(name)s” deleted. Clocks it started keep their targets.", name=name), "success"
+    )
     return redirect(url_for(".policies"))
 
 
 # --- calendars -------------------------------------------------------------------------------
 
+
 @bp.get("/calendars/")
 @staff_required(ADMIN)
 def calendars() -> str:
     rows = admin.list_calendars(db_session())
-    return render_template("sla/admin/calendars.html", calendars=rows,
-                           hours={c.id: admin.hours_text(c.hours) for c in rows},
-                           days=WEEKDAYS, day_names=DAY_NAMES)
+    return render_template(
+        "sla/admin/calendars.html",
+        calendars=rows,
+        hours={c.id: admin.hours_text(c.hours) for c in rows},
+        days=WEEKDAYS,
+        day_names=DAY_NAMES,
+    )
 
 
 def _calendar_input(form: CalendarForm) -> admin.CalendarInput:
     return admin.CalendarInput(
-        code=form.code.data or "", name=form.name.data or "",
-        timezone=form.timezone.data or "", always_open=bool(form.always_open.data),
-        hours=form.hours(), holiday_country=form.holiday_country.data or "",
-        holiday_subdivision=form.holiday_subdivision.data or "")
+        code=form.code.data or "",
+        name=form.name.data or "",
+        timezone=form.timezone.data or "",
+        always_open=bool(form.always_open.data),
+        hours=form.hours(),
+        holiday_country=form.holiday_country.data or "",
+        holiday_subdivision=form.holiday_subdivision.data or "",
+    )
 
 
 def _calendar_data(calendar: BusinessCalendar) -> dict[str, Any]:
@@ -252,18 +303,31 @@ def _calendar_data(calendar: BusinessCalendar) -> dict[str, Any]:
     return data
 
 
-def _calendar_page(form: CalendarForm, calendar: BusinessCalendar | None, status: int = 200,
-                   *, conflict: bool = False,
-                   closure_form: ClosureForm | None = None) -> tuple[str, int]:
-    context: dict[str, Any] = {"form": form, "calendar": calendar, "conflict": conflict,
-                               "days": WEEKDAYS, "day_names": DAY_NAMES}
+def _calendar_page(
+    form: CalendarForm,
+    calendar: BusinessCalendar | None,
+    status: int = 200,
+    *,
+    conflict: bool = False,
+    closure_form: ClosureForm | None = None,
+) -> tuple[str, int]:
+    context: dict[str, Any] = {
+        "form": form,
+        "calendar": calendar,
+        "conflict": conflict,
+        "days": WEEKDAYS,
+        "day_names": DAY_NAMES,
+    }
     if calendar is not None:
         today = admin.calendar_today(calendar)
         context.update(
             holidays=admin.upcoming_holidays(calendar, today=today),
             closures=admin.upcoming_closures(db_session(), calendar, today=today),
-            closure_form=closure_form or ClosureForm(), remove_form=DeleteForm(),
-            current_hours=admin.hours_text(calendar.hours), today=today)
+            closure_form=closure_form or ClosureForm(),
+            remove_form=DeleteForm(),
+            current_hours=admin.hours_text(calendar.hours),
+            today=today,
+        )
     return render_template("sla/admin/calendar_form.html", **context), status
 
 
@@ -275,13 +339,17 @@ def new_calendar() -> Any:
         return _calendar_page(form, None)
     if form.validate():
         try:
-            calendar = admin.create_calendar(db_session(), _calendar_input(form),
-                                             actor=_actor())
+            calendar = admin.create_calendar(db_session(), _calendar_input(form), actor=_actor())
         except admin.SlaAdminError as error:
             _show_errors(form, error)
         else:
-            flash(_("Calendar “%(name)s” added. You can now add the city's closures.",
-                    name=calendar.name), "success")
+            flash(
+                _(
+                    "Calendar “%(name)s” added. You can now add the city's closures.",
+                    name=calendar.name,
+                ),
+                "success",
+            )
             return redirect(url_for(".edit_calendar", calendar_id=calendar.id))
     return _calendar_page(form, None, 400)
 
@@ -296,8 +364,13 @@ def edit_calendar(calendar_id: int) -> Any:
     form = CalendarForm()
     if form.validate():
         try:
-            admin.update_calendar(db_session(), calendar, _calendar_input(form),
-                                  actor=_actor(), expected=form.state.data or "")
+            admin.update_calendar(
+                db_session(),
+                calendar,
+                _calendar_input(form),
+                actor=_actor(),
+                expected=form.state.data or "",
+            )
         except admin.Conflict:
             form.state.data = _calendar_data(calendar)["state"]
             return _calendar_page(form, calendar, 409, conflict=True)
@@ -316,19 +389,27 @@ def add_closure(calendar_id: int) -> Any:
     closure_form = ClosureForm()
     if closure_form.validate():
         try:
-            closure = admin.add_closure(db_session(), calendar,
-                                        day=closure_form.closure_day.data,
-                                        name=closure_form.closure_name.data or "",
-                                        actor=_actor())
+            closure = admin.add_closure(
+                db_session(),
+                calendar,
+                day=closure_form.closure_day.data,
+                name=closure_form.closure_name.data or "",
+                actor=_actor(),
+            )
         except admin.SlaAdminError as error:
             _show_errors(closure_form, error, prefix="closure_")
         else:
-            flash(_("Closed on %(day)s: %(name)s.", day=closure.day.isoformat(),
-                    name=closure.name), "success")
-            return redirect(url_for(".edit_calendar", calendar_id=calendar.id,
-                                    _anchor="closures"))
-    return _calendar_page(CalendarForm(formdata=None, data=_calendar_data(calendar)),
-                          calendar, 400, closure_form=closure_form)
+            flash(
+                _("Closed on %(day)s: %(name)s.", day=closure.day.isoformat(), name=closure.name),
+                "success",
+            )
+            return redirect(url_for(".edit_calendar", calendar_id=calendar.id, _anchor="closures"))
+    return _calendar_page(
+        CalendarForm(formdata=None, data=_calendar_data(calendar)),
+        calendar,
+        400,
+        closure_form=closure_form,
+    )
 
 
 @bp.post("/calendars/<int:calendar_id>/closures/<int:closure_id>/delete")
@@ -343,12 +424,12 @@ def remove_closure(calendar_id: int, closure_id: int) -> Response:
     else:
         day, name = closure.day.isoformat(), closure.name
         admin.remove_closure(db_session(), closure, actor=_actor())
-        flash(_("The closure on %(day)s (%(name)s) is removed.", day=day, name=name),
-              "success")
+        flash(_("The closure on %(day)s (%(name)s) is removed.", day=day, name=name), "success")
     return redirect(url_for(".edit_calendar", calendar_id=calendar.id, _anchor="closures"))
 
 
 # --- departments -----------------------------------------------------------------------------
+
 
 def _modes() -> dict[str, str]:
     return {m: str(n) for m, n in ASSIGNMENT_MODE_NAMES.items()}
@@ -363,11 +444,14 @@ def _calendar_names() -> dict[int, str]:
 def departments() -> str:
     locale = current_locale()
     rows = admin.list_departments(db_session())
-    return render_template("sla/admin/departments.html", departments=rows,
-                           names={d.id: d.t("name", locale) for d in rows},
-                           calendars=_calendar_names(),
-                           actions={a: str(n) for a, n in BREACH_ACTION_NAMES.items()},
-                           modes=_modes())
+    return render_template(
+        "sla/admin/departments.html",
+        departments=rows,
+        names={d.id: d.t("name", locale) for d in rows},
+        calendars=_calendar_names(),
+        actions={a: str(n) for a, n in BREACH_ACTION_NAMES.items()},
+        modes=_modes(),
+    )
 
 
 @bp.route("/departments/<int:department_id>/edit", methods=["GET", "POST"])
@@ -377,10 +461,14 @@ def edit_department(department_id: int) -> Any:
     if request.method == "GET":
         department = _or_404(Department, department_id)
         snapshot = admin.department_snapshot(department)
-        form = DepartmentSlaForm(data={"calendar": snapshot["calendar_id"],
-                                       "breach_actions": snapshot["breach_actions"],
-                                       "assignment_mode": snapshot["assignment_mode"],
-                                       "state": admin.fingerprint(snapshot)})
+        form = DepartmentSlaForm(
+            data={
+                "calendar": snapshot["calendar_id"],
+                "breach_actions": snapshot["breach_actions"],
+                "assignment_mode": snapshot["assignment_mode"],
+                "state": admin.fingerprint(snapshot),
+            }
+        )
     else:
         department = _or_404(Department, department_id, lock=True)
         form = DepartmentSlaForm()
@@ -391,21 +479,36 @@ def edit_department(department_id: int) -> Any:
         if form.validate():
             try:
                 admin.update_department(
-                    db_session(), department, calendar_id=form.calendar.data,
+                    db_session(),
+                    department,
+                    calendar_id=form.calendar.data,
                     breach_actions=list(form.breach_actions.data or []),
-                    assignment_mode=form.assignment_mode.data, actor=_actor(),
-                    expected=form.state.data or "")
+                    assignment_mode=form.assignment_mode.data,
+                    actor=_actor(),
+                    expected=form.state.data or "",
+                )
             except admin.Conflict:
                 status, conflict = 409, True
                 form.state.data = admin.fingerprint(admin.department_snapshot(department))
             except admin.SlaAdminError as error:
                 _show_errors(form, error)
             else:
-                flash(_("Service levels of %(name)s saved.",
-                        name=department.t("name", current_locale())), "success")
+                flash(
+                    _(
+                        "Service levels of %(name)s saved.",
+                        name=department.t("name", current_locale()),
+                    ),
+                    "success",
+                )
                 return redirect(url_for(".departments"))
     return render_template(
-        "sla/admin/department_form.html", form=form, department=department,
-        name=department.t("name", current_locale()), conflict=conflict, calendars=calendars,
+        "sla/admin/department_form.html",
+        form=form,
+        department=department,
+        name=department.t("name", current_locale()),
+        conflict=conflict,
+        calendars=calendars,
         actions={a: str(n) for a, n in BREACH_ACTION_NAMES.items()},
-        modes=_modes(), mode_hints={m: str(h) for m, h in ASSIGNMENT_MODE_HINTS.items()}), status
+        modes=_modes(),
+        mode_hints={m: str(h) for m, h in ASSIGNMENT_MODE_HINTS.items()},
+    ), status

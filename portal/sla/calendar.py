@@ -219,8 +219,9 @@ def default_calendar(timezone: str) -> WorkingCalendar:
 _loaded: dict[tuple[int, datetime, frozenset[date]], WorkingCalendar] = {}
 
 
-def load_calendar(session: Session, calendar_id: int | None, *,
-                  default_timezone: str) -> WorkingCalendar:
+def load_calendar(
+    session: Session, calendar_id: int | None, *, default_timezone: str
+) -> WorkingCalendar:
     """The working calendar of a ``BusinessCalendar`` row (cached until the row or its
     closures change), or Monday-Friday 08:00-17:00 in ``default_timezone``."""
     from portal.sla.models import BusinessCalendar
@@ -233,8 +234,11 @@ def load_calendar(session: Session, calendar_id: int | None, *,
     cached = _loaded.get(key)
     if cached is not None:
         return cached
-    public = (_public_holidays(row.holiday_country.upper(), row.holiday_subdivision.upper())
-              if row.holiday_country else None)
+    public = (
+        _public_holidays(row.holiday_country.upper(), row.holiday_subdivision.upper())
+        if row.holiday_country
+        else None
+    )
 
     def is_closed(day: date) -> bool:
         return day in closures or (public is not None and public(day))
@@ -242,8 +246,9 @@ def load_calendar(session: Session, calendar_id: int | None, *,
     if row.always_open:
         calendar = WorkingCalendar(timezone=row.timezone, always_open=True)
     else:
-        calendar = WorkingCalendar(timezone=row.timezone, hours=hours_from_json(row.hours),
-                                   is_closed=is_closed)
+        calendar = WorkingCalendar(
+            timezone=row.timezone, hours=hours_from_json(row.hours), is_closed=is_closed
+        )
     if len(_loaded) > 256:
         _loaded.clear()
     _loaded[key] = calendar

@@ -131,8 +131,9 @@ def resume(clock: SlaClock, calendar: WorkingCalendar, now: datetime) -> None:
     refresh(clock, calendar, now)
 
 
-def stop(clock: SlaClock, calendar: WorkingCalendar, now: datetime, *,
-         outcome: str | None = None) -> None:
+def stop(
+    clock: SlaClock, calendar: WorkingCalendar, now: datetime, *, outcome: str | None = None
+) -> None:
     """End the clock: ``outcome`` "cancelled" or "transferred", or else met/breached by
     whether its working time went beyond the target (exact seconds)."""
     if clock.stage not in LIVE_STAGES:

@@ -27,8 +27,12 @@ class EscalationFilterForm(FlaskForm):
         csrf = False  # a GET filter changes nothing
 
     department = SelectField(_l("Department"), default="", validate_choice=True)
-    state = SelectField(_l("SLA"), default="", validate_choice=True,
-                        choices=_choices([ANY, *((s, _l(STATE_NAMES[s])) for s in STATES)]))
+    state = SelectField(
+        _l("SLA"),
+        default="",
+        validate_choice=True,
+        choices=_choices([ANY, *((s, _l(STATE_NAMES[s])) for s in STATES)]),
+    )
 
     def set_choices(self, *, departments: list[tuple[int, str]]) -> None:
         self.department.choices = _choices([ANY, *departments])
@@ -36,7 +40,10 @@ class EscalationFilterForm(FlaskForm):
     def clean(self) -> tuple[int | None, str | None]:
         """Validate and return (department id, state), dropping bad values."""
         self.validate()
-        department = None if self.department.errors or not self.department.data \
+        department = (
+            None
+            if self.department.errors or not self.department.data
             else int(self.department.data)
+        )
         state = None if self.state.errors or not self.state.data else self.state.data
         return department, state

@@ -22,6 +22,7 @@ bp = Blueprint("escalations", __name__, url_prefix="/staff/escalations")
 
 # -- the page ---------------------------------------------------------------------------------
 
+
 @bp.get("/")
 @staff_required(SUPERVISOR)
 def index() -> Any:
@@ -34,8 +35,14 @@ def index() -> Any:
     else:
         department_ids = None if access.is_admin else access.supervised_department_ids
     now = clock.now()
-    page = escalations_page(db_session(), department_ids=department_ids, now=now, state=state,
-                            after=request.args.get("after"), before=request.args.get("before"))
+    page = escalations_page(
+        db_session(),
+        department_ids=department_ids,
+        now=now,
+        state=state,
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+    )
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
     locale = current_locale()
     return render_template(
@@ -45,9 +52,14 @@ def index() -> Any:
         now=now,
         names={d.id: d.t("name", locale) for d in page.departments.values()},
         next_url=url_for("escalations.index", **args, after=page.next_cursor)
-        if page.next_cursor else None,
+        if page.next_cursor
+        else None,
         previous_url=url_for("escalations.index", **args, before=page.previous_cursor)
-        if page.previous_cursor else None,
-        escalation_queue=url_for("casework.department", queue="escalation",
-                                 **({"department": department} if department else {})),
+        if page.previous_cursor
+        else None,
+        escalation_queue=url_for(
+            "casework.department",
+            queue="escalation",
+            **({"department": department} if department else {}),
+        ),
     )

@@ -69,8 +69,10 @@ def state_condition(state: str | None, now: datetime) -> Any:
     if state == "breached":
         return breached
     if state == "at_risk":
-        return and_(SlaClock.thresholds_fired < BREACHED,
-                    or_(SlaClock.due_at.is_(None), SlaClock.due_at >= now))
+        return and_(
+            SlaClock.thresholds_fired < BREACHED,
+            or_(SlaClock.due_at.is_(None), SlaClock.due_at >= now),
+        )
     if state is None:
         return None
     raise ValueError(f"unknown escalation state {state!r}")
@@ -92,33 +94,51 @@ def escalations_page(
         select(SlaClock, Task, ServiceRequest)
         .join(Task, Task.id == SlaClock.task_id)
         .join(ServiceRequest, ServiceRequest.id == SlaClock.request_id)
-        .where(SlaClock.stage.in_(LIVE_STAGES), SlaClock.thresholds_fired >= AT_RISK,
-               SlaClock.task_id.is_not(None))
+        .where(
+            SlaClock.stage.in_(LIVE_STAGES),
+            SlaClock.thresholds_fired >= AT_RISK,
+            SlaClock.task_id.is_not(None),
+        )
         .options(selectinload(Task.assignee), selectinload(Task.department))
     )
     if department_ids is not None:
         ids = list(department_ids)
-        query = query.where(SlaClock.department_id == ids[0] if len(ids) == 1
-                            else SlaClock.department_id.in_(ids))
+        query = query.where(
+            SlaClock.department_id == ids[0] if len(ids) == 1 else SlaClock.department_id.in_(ids)
+        )
     condition = state_condition(state, now)
     if condition is not None:
         query = query.where(condition)
     start = decode_cursor(after, _CURSOR, _KINDS)
     end = decode_cursor(before, _CURSOR, _KINDS) if start is None else None
     results, more_before, more_after = nulls_last_keyset(
-        session, query, column=SlaClock.due_at, ident=SlaClock.id, after=start, before=end,
-        per_page=per_page)
+        session,
+        query,
+        column=SlaClock.due_at,
+        ident=SlaClock.id,
+        after=start,
+        before=end,
+        per_page=per_page,
+    )
     usage = clock_usage(session, request_ids={r[2].id for r in results})
     wanted = {u.department_id for used in usage.values() for u in used}
     wanted |= {r[1].department_id for r in results}
-    departments = {d.id: d for d in session.scalars(
-        select(Department).where(Department.id.in_(sorted(wanted))))} if wanted else {}
+    departments = (
+        {
+            d.id: d
+            for d in session.scalars(select(Department).where(Department.id.in_(sorted(wanted))))
+        }
+        if wanted
+        else {}
+    )
     return EscalationPage(
-        rows=[EscalationRow(clock=r[0], task=r[1], request=r[2], usage=usage.get(r[2].id, []))
-              for r in results],
-        next_cursor=encode_cursor(_CURSOR, results[-1][-2:]) if results and more_after
-        else None,
-        previous_cursor=encode_cursor(_CURSOR, results[0][-2:]) if results and more_before
+        rows=[
+            EscalationRow(clock=r[0], task=r[1], request=r[2], usage=usage.get(r[2].id, []))
+            for r in results
+        ],
+        next_cursor=encode_cursor(_CURSOR, results[-1][-2:]) if results and more_after else None,
+        previous_cursor=encode_cursor(_CURSOR, results[0][-2:])
+        if results and more_before
         else None,
         departments=departments,
     )
@@ -129,12 +149,16 @@ def clock_usage(session: Session, *, request_ids: set[int]) -> dict[int, list[Us
     included), most first: one grouped query over ``ix_sla_clocks_request_kind``."""
     if not request_ids:
         return {}
-    counted = case((SlaClock.unit == "calendar_days", SlaClock.wall_seconds),
-                   else_=SlaClock.working_seconds)
+    counted = case(
+        (SlaClock.unit == "calendar_days", SlaClock.wall_seconds), else_=SlaClock.working_seconds
+    )
     rows = session.execute(
         select(SlaClock.request_id, SlaClock.department_id, func.sum(counted))
-        .where(SlaClock.request_id.in_(sorted(request_ids)), SlaClock.kind == "resolution",
-               SlaClock.task_id.is_not(None))
+        .where(
+            SlaClock.request_id.in_(sorted(request_ids)),
+            SlaClock.kind == "resolution",
+            SlaClock.task_id.is_not(None),
+        )
         .group_by(SlaClock.request_id, SlaClock.department_id)
     ).all()
     usage: dict[int, list[Usage]] = {}

@@ -24,11 +24,28 @@ TARGET_RE = re.compile(r"^\s*(\d{1,5})\s+(working hours?|calendar days?)\s*$")
 AMOUNT_MAX = 10_000
 
 _FILE_KEYS = {"calendars", "policies"}
-_CALENDAR_KEYS = {"code", "name", "timezone", "always_open", "hours", "holiday_country",
-                  "holiday_subdivision", "closures"}
+_CALENDAR_KEYS = {
+    "code",
+    "name",
+    "timezone",
+    "always_open",
+    "hours",
+    "holiday_country",
+    "holiday_subdivision",
+    "closures",
+}
 _CLOSURE_KEYS = {"day", "name"}
-_POLICY_KEYS = {"name", "category", "priority", "department", "area", *TARGETS,
-                "pause_statuses", "active", "position"}
+_POLICY_KEYS = {
+    "name",
+    "category",
+    "priority",
+    "department",
+    "area",
+    *TARGETS,
+    "pause_statuses",
+    "active",
+    "position",
+}
 
 
 class ServiceLevelError(ValueError):
@@ -37,8 +54,10 @@ class ServiceLevelError(ValueError):
     def __init__(self, source: str, problems: list[str]) -> None:
         self.source = source
         self.problems = problems
-        super().__init__(f"{source} is not a valid service levels file:\n" +
-                         "\n".join(f"- {p}" for p in problems))
+        super().__init__(
+            f"{source} is not a valid service levels file:\n"
+            + "\n".join(f"- {p}" for p in problems)
+        )
 
 
 def read_service_levels(path: str | Path) -> dict[str, list[dict[str, Any]]]:
@@ -51,8 +70,10 @@ def read_service_levels(path: str | Path) -> dict[str, list[dict[str, Any]]]:
     check.keys("the file", data, _FILE_KEYS)
     spec = {
         "calendars": [_calendar(check, raw) for raw in check.entries("file", data, "calendars")],
-        "policies": [_policy(check, raw, index)
-                     for index, raw in enumerate(check.entries("file", data, "policies"))],
+        "policies": [
+            _policy(check, raw, index)
+            for index, raw in enumerate(check.entries("file", data, "policies"))
+        ],
     }
     check.unique("calendar", [c["code"] for c in spec["calendars"]])
     check.unique("policy", [p["name"] for p in spec["policies"]])
@@ -96,7 +117,7 @@ def _hours(check: Checker, where: str, raw: Any) -> tuple[dict[str, list[list[st
         return {}, True
     broken = False
     for day in sorted(set(raw) - set(WEEKDAYS)):
-        check.add(where, f'hours.{day} is not a weekday (expected {", ".join(WEEKDAYS)})')
+        check.add(where, f"hours.{day} is not a weekday (expected {', '.join(WEEKDAYS)})")
         broken = True
     hours: dict[str, list[list[str]]] = {}
     for day in WEEKDAYS:
@@ -117,14 +138,17 @@ def _hours(check: Checker, where: str, raw: Any) -> tuple[dict[str, list[list[st
 def _closures(check: Checker, where: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
     closures = []
     for closure in check.entries(where, raw, "closures"):
-        closure_where = f'{where}, closure {closure.get("day", "?")}'
+        closure_where = f"{where}, closure {closure.get('day', '?')}"
         check.keys(closure_where, closure, _CLOSURE_KEYS)
         if not isinstance(closure.get("day"), date) or isinstance(closure.get("day"), datetime):
             check.add(closure_where, '"day" must be a date like 2026-11-27 (no quotes)')
             continue
-        closures.append({"day": closure["day"],
-                         "name": check.text(closure_where, closure, "name", required=True,
-                                            max_len=120)})
+        closures.append(
+            {
+                "day": closure["day"],
+                "name": check.text(closure_where, closure, "name", required=True, max_len=120),
+            }
+        )
     check.unique(f"{where}, closure", [c["day"].isoformat() for c in closures])
     # In date order, as they are stored (so a file listing them otherwise still imports once).
     return sorted(closures, key=lambda c: c["day"])
@@ -139,8 +163,7 @@ def _check_holidays(check: Checker, where: str, country: str, subdivision: str) 
     elif country not in supported:
         check.add(where, f'holiday_country "{country}" is not known to the holidays package')
     elif subdivision and subdivision not in {s.upper() for s in supported[country]}:
-        check.add(where, f'holiday_subdivision "{subdivision}" is not a subdivision of '
-                         f"{country}")
+        check.add(where, f'holiday_subdivision "{subdivision}" is not a subdivision of {country}')
 
 
 def _policy(check: Checker, raw: dict[str, Any], index: int) -> dict[str, Any]:
@@ -157,8 +180,9 @@ def _policy(check: Checker, raw: dict[str, Any], index: int) -> dict[str, Any]:
         values[key] = check.code(where, value, what=key) if value is not None else None
     priority = raw.get("priority")
     if priority is not None and priority not in PRIORITIES:
-        check.add(where, f'priority {priority!r} is unknown (expected one of '
-                         f'{", ".join(PRIORITIES)})')
+        check.add(
+            where, f"priority {priority!r} is unknown (expected one of {', '.join(PRIORITIES)})"
+        )
     values["priority"] = priority
     for target in TARGETS:
         amount, unit = None, "working_hours"
@@ -166,18 +190,20 @@ def _policy(check: Checker, raw: dict[str, Any], index: int) -> dict[str, Any]:
         if text is not None:
             match = TARGET_RE.match(text) if isinstance(text, str) else None
             if match is None or not 0 < int(match.group(1)) <= AMOUNT_MAX:
-                check.add(where, f'{target} {text!r} must be like "8 working hours" or '
-                                 f'"5 calendar days" (1 to {AMOUNT_MAX})')
+                check.add(
+                    where,
+                    f'{target} {text!r} must be like "8 working hours" or '
+                    f'"5 calendar days" (1 to {AMOUNT_MAX})',
+                )
             else:
                 amount = int(match.group(1))
-                unit = "working_hours" if match.group(2).startswith("working") else \
-                    "calendar_days"
+                unit = "working_hours" if match.group(2).startswith("working") else "calendar_days"
         values[f"{target}_amount"], values[f"{target}_unit"] = amount, unit
     if all(raw.get(target) is None for target in TARGETS):
-        check.add(where, f'needs at least one target ({", ".join(TARGETS)})')
+        check.add(where, f"needs at least one target ({', '.join(TARGETS)})")
     pauses = raw.get("pause_statuses", list(DEFAULT_PAUSE_STATUSES))
     if not isinstance(pauses, list) or any(s not in OPEN_STATUSES for s in pauses):
-        check.add(where, f'pause_statuses must list open statuses ({", ".join(OPEN_STATUSES)})')
+        check.add(where, f"pause_statuses must list open statuses ({', '.join(OPEN_STATUSES)})")
         pauses = list(DEFAULT_PAUSE_STATUSES)
     values["pause_statuses"] = [s for s in OPEN_STATUSES if s in pauses]
     return values

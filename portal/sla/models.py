@@ -44,7 +44,8 @@ class BusinessCalendar(Timestamped, Base):
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
 
     closures: Mapped[list[CalendarClosure]] = relationship(
-        back_populates="calendar", order_by="CalendarClosure.day",
+        back_populates="calendar",
+        order_by="CalendarClosure.day",
         cascade="all, delete-orphan",
     )
 
@@ -57,7 +58,8 @@ class CalendarClosure(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     calendar_id: Mapped[int] = mapped_column(
-        ForeignKey("business_calendars.id", ondelete="CASCADE"))
+        ForeignKey("business_calendars.id", ondelete="CASCADE")
+    )
     day: Mapped[date] = mapped_column(Date)
     name: Mapped[str] = mapped_column(String(120), default="")
 
@@ -75,8 +77,7 @@ class SlaPolicy(Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
-    category_id: Mapped[int | None] = mapped_column(
-        ForeignKey("service_categories.id"), index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("service_categories.id"), index=True)
     priority: Mapped[str | None] = mapped_column(String(10))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"), index=True)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
@@ -87,7 +88,8 @@ class SlaPolicy(Timestamped, Base):
     update_amount: Mapped[int | None] = mapped_column(Integer)
     update_unit: Mapped[str] = mapped_column(String(16), default="working_hours")
     pause_statuses: Mapped[list[str]] = mapped_column(
-        JsonDoc, default=lambda: list(DEFAULT_PAUSE_STATUSES))
+        JsonDoc, default=lambda: list(DEFAULT_PAUSE_STATUSES)
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
@@ -109,20 +111,25 @@ class SlaClock(Base):
         Index("ix_sla_clocks_next_threshold", "next_threshold_at"),
         Index("ix_sla_clocks_request_kind", "request_id", "kind"),
         Index("ix_sla_clocks_task", "task_id"),
-        Index("ix_sla_clocks_department_stage_fired", "department_id", "stage",
-              "thresholds_fired", "due_at"),
+        Index(
+            "ix_sla_clocks_department_stage_fired",
+            "department_id",
+            "stage",
+            "thresholds_fired",
+            "due_at",
+        ),
         # Reports: the clocks of a department that stopped in a period.
         Index("ix_sla_clocks_department_kind_stopped", "department_id", "kind", "stopped_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    request_id: Mapped[int] = mapped_column(
-        ForeignKey("service_requests.id", ondelete="CASCADE"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
     task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     calendar_id: Mapped[int | None] = mapped_column(ForeignKey("business_calendars.id"))
     policy_id: Mapped[int | None] = mapped_column(
-        ForeignKey("sla_policies.id", ondelete="SET NULL"))
+        ForeignKey("sla_policies.id", ondelete="SET NULL")
+    )
     kind: Mapped[str] = mapped_column(String(16))
     stage: Mapped[str] = mapped_column(String(12), default="running")
     unit: Mapped[str] = mapped_column(String(16), default="working_hours")

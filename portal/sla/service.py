@@ -47,17 +47,18 @@ def _score(policy: SlaPolicy) -> tuple[int, int, int]:
     return (-sum(value is not None for value in fields), policy.position, policy.id)
 
 
-def match_policy(session: Session, request: ServiceRequest,
-                 department_id: int) -> SlaPolicy | None:
+def match_policy(session: Session, request: ServiceRequest, department_id: int) -> SlaPolicy | None:
     """The most specific active policy for the request's category, priority and area in
     ``department_id`` (empty fields match anything), then the lowest position."""
-    candidates = session.scalars(select(SlaPolicy).where(
-        SlaPolicy.active.is_(True),
-        (SlaPolicy.category_id.is_(None)) | (SlaPolicy.category_id == request.category_id),
-        (SlaPolicy.priority.is_(None)) | (SlaPolicy.priority == request.priority),
-        (SlaPolicy.department_id.is_(None)) | (SlaPolicy.department_id == department_id),
-        (SlaPolicy.area_id.is_(None)) | (SlaPolicy.area_id == request.area_id),
-    )).all()
+    candidates = session.scalars(
+        select(SlaPolicy).where(
+            SlaPolicy.active.is_(True),
+            (SlaPolicy.category_id.is_(None)) | (SlaPolicy.category_id == request.category_id),
+            (SlaPolicy.priority.is_(None)) | (SlaPolicy.priority == request.priority),
+            (SlaPolicy.department_id.is_(None)) | (SlaPolicy.department_id == department_id),
+            (SlaPolicy.area_id.is_(None)) | (SlaPolicy.area_id == request.area_id),
+        )
+    ).all()
     return min(candidates, key=_score) if candidates else None
 
 
@@ -82,15 +83,31 @@ def calendar_for(session: Session, clock: SlaClock) -> WorkingCalendar:
     return always_open(calendar.timezone) if clock.unit == "calendar_days" else calendar
 
 
-def _new_clock(session: Session, *, request: ServiceRequest, task: Task | None,
-               department_id: int, policy: SlaPolicy, kind: str, target: tuple[int, str],
-               at: datetime, now: datetime, history: list[Any] | None = None) -> SlaClock:
+def _new_clock(
+    session: Session,
+    *,
+    request: ServiceRequest,
+    task: Task | None,
+    department_id: int,
+    policy: SlaPolicy,
+    kind: str,
+    target: tuple[int, str],
+    at: datetime,
+    now: datetime,
+    history: list[Any] | None = None,
+) -> SlaClock:
     department = session.get(Department, department_id)
-    clock = SlaClock(request_id=request.id, task_id=task.id if task else None,
-                     department_id=department_id, policy_id=policy.id, kind=kind,
-                     calendar_id=department.calendar_id if department else None,
-                     target_seconds=target[0], unit=target[1],
-                     pause_statuses=list(policy.pause_statuses or []))
+    clock = SlaClock(
+        request_id=request.id,
+        task_id=task.id if task else None,
+        department_id=department_id,
+        policy_id=policy.id,
+        kind=kind,
+        calendar_id=department.calendar_id if department else None,
+        target_seconds=target[0],
+        unit=target[1],
+        pause_statuses=list(policy.pause_statuses or []),
+    )
     calendar = calendar_for(session, clock)
     clocks.start(clock, calendar, at=at, now=now)
     if history:
@@ -107,18 +124,23 @@ def _new_clock(session: Session, *, request: ServiceRequest, task: Task | None,
 
 def case_clocks(session: Session, request: ServiceRequest) -> list[SlaClock]:
     """Every clock of the case, its own and its tasks', oldest first."""
-    return list(session.scalars(select(SlaClock).where(SlaClock.request_id == request.id)
-                                .order_by(SlaClock.id)))
+    return list(
+        session.scalars(
+            select(SlaClock).where(SlaClock.request_id == request.id).order_by(SlaClock.id)
+        )
+    )
 
 
 def _live_case_clocks(session: Session, request: ServiceRequest) -> list[SlaClock]:
-    return [c for c in case_clocks(session, request)
-            if c.task_id is None and c.stage in LIVE_STAGES]
+    return [
+        c for c in case_clocks(session, request) if c.task_id is None and c.stage in LIVE_STAGES
+    ]
 
 
 def task_clock(session: Session, task: Task) -> SlaClock | None:
-    return session.scalar(select(SlaClock).where(SlaClock.task_id == task.id)
-                          .order_by(SlaClock.id.desc()).limit(1))
+    return session.scalar(
+        select(SlaClock).where(SlaClock.task_id == task.id).order_by(SlaClock.id.desc()).limit(1)
+    )
 
 
 def _mirror_task(task: Task, clock: SlaClock | None) -> None:
@@ -131,8 +153,15 @@ def _mirror_task(task: Task, clock: SlaClock | None) -> None:
     task.at_risk_at = clock.at_risk_at if clock.stage in LIVE_STAGES else None
 
 
-def _expected(session: Session, request: ServiceRequest, *, reason: str, now: datetime,
-              paused_seconds: int = 0, live: list[SlaClock] | None = None) -> None:
+def _expected(
+    session: Session,
+    request: ServiceRequest,
+    *,
+    reason: str,
+    now: datetime,
+    paused_seconds: int = 0,
+    live: list[SlaClock] | None = None,
+) -> None:
     """Keep ``expected_at`` on the case resolution clock and tell the resident when it moves."""
     if live is None:
         live = _live_case_clocks(session, request)
@@ -143,8 +172,11 @@ def _expected(session: Session, request: ServiceRequest, *, reason: str, now: da
         return
     request.expected_at = new
     if reason and request.is_open and (old is not None or new is not None):
-        data: dict[str, Any] = {"from": old.isoformat() if old else None,
-                                "to": new.isoformat() if new else None, "reason": reason}
+        data: dict[str, Any] = {
+            "from": old.isoformat() if old else None,
+            "to": new.isoformat() if new else None,
+            "reason": reason,
+        }
         if paused_seconds:
             data["paused_seconds"] = paused_seconds
         add_event(session, request, "expected_changed", actor_kind="system", data=data)
@@ -153,8 +185,13 @@ def _expected(session: Session, request: ServiceRequest, *, reason: str, now: da
 # -- hooks -------------------------------------------------------------------------------------
 
 
-def start_case(session: Session, request: ServiceRequest, task: Task | None = None, *,
-               now: datetime | None = None) -> list[SlaClock]:
+def start_case(
+    session: Session,
+    request: ServiceRequest,
+    task: Task | None = None,
+    *,
+    now: datetime | None = None,
+) -> list[SlaClock]:
     """Start the case's clocks on its department's policy, and its first task's clock."""
     now = now or wall.now()
     started: list[SlaClock] = []
@@ -163,10 +200,19 @@ def start_case(session: Session, request: ServiceRequest, task: Task | None = No
         for kind in CASE_KINDS:
             target = _target(policy, kind)
             if target is not None:
-                started.append(_new_clock(session, request=request, task=None,
-                                          department_id=request.department_id, policy=policy,
-                                          kind=kind, target=target, at=request.created_at,
-                                          now=now))
+                started.append(
+                    _new_clock(
+                        session,
+                        request=request,
+                        task=None,
+                        department_id=request.department_id,
+                        policy=policy,
+                        kind=kind,
+                        target=target,
+                        at=request.created_at,
+                        now=now,
+                    )
+                )
     if task is not None:
         same = policy if task.department_id == request.department_id else None
         clock = start_task(session, task, now=now, at=request.created_at, policy=same)
@@ -177,8 +223,14 @@ def start_case(session: Session, request: ServiceRequest, task: Task | None = No
     return started
 
 
-def start_task(session: Session, task: Task, *, now: datetime | None = None,
-               at: datetime | None = None, policy: SlaPolicy | None = None) -> SlaClock | None:
+def start_task(
+    session: Session,
+    task: Task,
+    *,
+    now: datetime | None = None,
+    at: datetime | None = None,
+    policy: SlaPolicy | None = None,
+) -> SlaClock | None:
     """Start a task's resolution clock on its department's policy (``policy`` when the caller
     has already matched it) and calendar."""
     now = now or wall.now()
@@ -188,9 +240,17 @@ def start_task(session: Session, task: Task, *, now: datetime | None = None,
     if policy is None or target is None:
         _mirror_task(task, None)
         return None
-    clock = _new_clock(session, request=request, task=task, department_id=task.department_id,
-                       policy=policy, kind="resolution", target=target,
-                       at=at or task.created_at or now, now=now)
+    clock = _new_clock(
+        session,
+        request=request,
+        task=task,
+        department_id=task.department_id,
+        policy=policy,
+        kind="resolution",
+        target=target,
+        at=at or task.created_at or now,
+        now=now,
+    )
     if _should_pause(clock, request, task):
         clocks.pause(clock, calendar_for(session, clock), now)
     _mirror_task(task, clock)
@@ -211,8 +271,9 @@ def stop_task(session: Session, task: Task, *, now: datetime | None = None) -> N
     session.flush()
 
 
-def transfer_task(session: Session, old: Task, new: Task, *,
-                  now: datetime | None = None) -> SlaClock | None:
+def transfer_task(
+    session: Session, old: Task, new: Task, *, now: datetime | None = None
+) -> SlaClock | None:
     """The old department's clock ends as "transferred" with its time kept on record; the
     receiving department's starts now on its own policy and calendar. The case clock runs
     on."""
@@ -227,8 +288,7 @@ def _should_pause(clock: SlaClock, request: ServiceRequest, task: Task | None) -
     return task is not None and task.status == "waiting"
 
 
-def sync_request(session: Session, request: ServiceRequest, *,
-                 now: datetime | None = None) -> None:
+def sync_request(session: Session, request: ServiceRequest, *, now: datetime | None = None) -> None:
     """After a status change: pause or resume the live clocks, stop the case's when it
     closes, and start fresh case clocks when a closed case is reopened."""
     now = now or wall.now()
@@ -247,8 +307,12 @@ def sync_request(session: Session, request: ServiceRequest, *,
         every = case_clocks(session, request)
         live = [c for c in every if c.task_id is None and c.stage in LIVE_STAGES]
     reason, paused_for = "", 0
-    tasks = {t.id: t for t in session.scalars(select(Task).where(
-        Task.request_id == request.id, Task.is_open.is_(True)))}
+    tasks = {
+        t.id: t
+        for t in session.scalars(
+            select(Task).where(Task.request_id == request.id, Task.is_open.is_(True))
+        )
+    }
     task_clocks = [c for c in every if c.task_id in tasks and c.stage in LIVE_STAGES]
     for clock in [*live, *task_clocks]:
         task = tasks.get(clock.task_id) if clock.task_id else None
@@ -275,13 +339,23 @@ def _restart(session: Session, request: ServiceRequest, *, now: datetime) -> Non
     for kind in ("resolution", "update"):
         target = _target(policy, kind)
         if target is not None:
-            _new_clock(session, request=request, task=None, department_id=request.department_id,
-                       policy=policy, kind=kind, target=target, at=now, now=now)
+            _new_clock(
+                session,
+                request=request,
+                task=None,
+                department_id=request.department_id,
+                policy=policy,
+                kind=kind,
+                target=target,
+                at=now,
+                now=now,
+            )
     session.flush()
 
 
-def record_public_reply(session: Session, request: ServiceRequest, *,
-                        now: datetime | None = None) -> None:
+def record_public_reply(
+    session: Session, request: ServiceRequest, *, now: datetime | None = None
+) -> None:
     """Staff said something public: the first-response clock is met (or breached), and the
     regular-update clock starts over."""
     now = now or wall.now()
@@ -294,16 +368,25 @@ def record_public_reply(session: Session, request: ServiceRequest, *,
             clocks.stop(clock, calendar, now)
             policy = session.get(SlaPolicy, clock.policy_id) if clock.policy_id else None
             if policy is not None and (target := _target(policy, "update")) is not None:
-                fresh = _new_clock(session, request=request, task=None,
-                                   department_id=clock.department_id, policy=policy,
-                                   kind="update", target=target, at=now, now=now)
+                fresh = _new_clock(
+                    session,
+                    request=request,
+                    task=None,
+                    department_id=clock.department_id,
+                    policy=policy,
+                    kind="update",
+                    target=target,
+                    at=now,
+                    now=now,
+                )
                 if paused:
                     clocks.pause(fresh, calendar_for(session, fresh), now)
     session.flush()
 
 
-def reattach(session: Session, request: ServiceRequest, *, reason: str,
-             now: datetime | None = None) -> None:
+def reattach(
+    session: Session, request: ServiceRequest, *, reason: str, now: datetime | None = None
+) -> None:
     """The category or priority changed: every live clock takes the policy that now applies,
     still counted from its own start with its pauses, and thresholds already passed are marked
     without notifying anyone (no burst for time already lost)."""
@@ -331,8 +414,7 @@ def reattach(session: Session, request: ServiceRequest, *, reason: str,
     _expected(session, request, reason=reason, now=now)
 
 
-def _add_missing_case_clocks(session: Session, request: ServiceRequest, *,
-                             now: datetime) -> None:
+def _add_missing_case_clocks(session: Session, request: ServiceRequest, *, now: datetime) -> None:
     """A re-attached policy may promise something the old one did not: count it from the
     case's creation, with the case's pauses."""
     if not request.is_open:
@@ -346,7 +428,16 @@ def _add_missing_case_clocks(session: Session, request: ServiceRequest, *,
     for kind in CASE_KINDS:
         target = _target(policy, kind)
         if target is not None and kind not in kinds:
-            _new_clock(session, request=request, task=None, department_id=request.department_id,
-                       policy=policy, kind=kind, target=target, at=request.created_at, now=now,
-                       history=history)
+            _new_clock(
+                session,
+                request=request,
+                task=None,
+                department_id=request.department_id,
+                policy=policy,
+                kind=kind,
+                target=target,
+                at=request.created_at,
+                now=now,
+                history=history,
+            )
     session.flush()

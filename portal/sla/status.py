@@ -62,8 +62,9 @@ class SlaState:
         return self.code in ("breached", "missed")
 
 
-def _live(due_at: datetime | None, at_risk_at: datetime | None, now: datetime,
-          percent: int = 0) -> SlaState:
+def _live(
+    due_at: datetime | None, at_risk_at: datetime | None, now: datetime, percent: int = 0
+) -> SlaState:
     if due_at is not None and now > due_at:
         return SlaState("breached", due_at, int((now - due_at).total_seconds()), percent)
     if at_risk_at is not None and now >= at_risk_at:
@@ -72,8 +73,7 @@ def _live(due_at: datetime | None, at_risk_at: datetime | None, now: datetime,
 
 
 def clock_state(clock: SlaClock, now: datetime) -> SlaState:
-    percent = int(100 * clock.working_seconds / clock.target_seconds) \
-        if clock.target_seconds else 0
+    percent = int(100 * clock.working_seconds / clock.target_seconds) if clock.target_seconds else 0
     if clock.stage == "running":
         return _live(clock.due_at, clock.at_risk_at, now, percent)
     if clock.stage == "paused":
@@ -118,5 +118,4 @@ def case_state(request: ServiceRequest, now: datetime) -> SlaState:
 
 def format_duration(seconds: float, locale: str) -> str:
     """A rounded, human duration: "3 hours", "2 days" (in ``locale``)."""
-    return format_timedelta(timedelta(seconds=max(int(seconds), 0)), threshold=1.5,
-                            locale=locale)
+    return format_timedelta(timedelta(seconds=max(int(seconds), 0)), threshold=1.5, locale=locale)

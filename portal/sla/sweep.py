@@ -58,25 +58,36 @@ class SweepStats:
     notices: int = 0
 
     def __str__(self) -> str:
-        return (f"{self.examined} clock(s) examined; fired 50%: {self.fired[50]}, "
-                f"75%: {self.fired[75]}, breach: {self.fired[100]}; "
-                f"{self.notices} notice(s)")
+        return (
+            f"{self.examined} clock(s) examined; fired 50%: {self.fired[50]}, "
+            f"75%: {self.fired[75]}, breach: {self.fired[100]}; "
+            f"{self.notices} notice(s)"
+        )
 
 
 def _supervisors(session: Session, department_id: int) -> list[User]:
-    return list(session.scalars(
-        select(User).join(StaffMembership, StaffMembership.user_id == User.id)
-        .where(StaffMembership.department_id == department_id,
-               StaffMembership.role == "supervisor", User.active.is_(True))
-        .order_by(User.id)))
+    return list(
+        session.scalars(
+            select(User)
+            .join(StaffMembership, StaffMembership.user_id == User.id)
+            .where(
+                StaffMembership.department_id == department_id,
+                StaffMembership.role == "supervisor",
+                User.active.is_(True),
+            )
+            .order_by(User.id)
+        )
+    )
 
 
 def _claim(session: Session, clock: SlaClock, before: int, reached: int) -> bool:
     """Take the threshold for this sweep: only one transaction can move it from ``before``."""
     result = session.execute(
-        update(SlaClock).where(SlaClock.id == clock.id, SlaClock.thresholds_fired == before)
+        update(SlaClock)
+        .where(SlaClock.id == clock.id, SlaClock.thresholds_fired == before)
         .values(thresholds_fired=reached),
-        execution_options={"synchronize_session": False})
+        execution_options={"synchronize_session": False},
+    )
     return result.rowcount == 1
 
 
@@ -85,18 +96,48 @@ class _Sweep:
     session's identity map holds them only weakly), so a batch costs a few statements per
     clock acted on, not a lookup per relation."""
 
-    def __init__(self, session: Session, settings: Settings, now: datetime,
-                 stats: SweepStats, due: list[SlaClock]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        now: datetime,
+        stats: SweepStats,
+        due: list[SlaClock],
+    ) -> None:
         self.session, self.settings, self.now, self.stats = session, settings, now, stats
         task_ids = [c.task_id for c in due if c.task_id is not None]
-        self.tasks = {t.id: t for t in session.scalars(
-            select(Task).where(Task.id.in_(task_ids))
-            .options(selectinload(Task.assignee), selectinload(Task.department)))
-        } if task_ids else {}
-        self.requests = {r.id: r for r in session.scalars(select(ServiceRequest).where(
-            ServiceRequest.id.in_({c.request_id for c in due})))} if due else {}
-        self.departments = {d.id: d for d in session.scalars(select(Department).where(
-            Department.id.in_({c.department_id for c in due})))} if due else {}
+        self.tasks = (
+            {
+                t.id: t
+                for t in session.scalars(
+                    select(Task)
+                    .where(Task.id.in_(task_ids))
+                    .options(selectinload(Task.assignee), selectinload(Task.department))
+                )
+            }
+            if task_ids
+            else {}
+        )
+        self.requests = (
+            {
+                r.id: r
+                for r in session.scalars(
+                    select(ServiceRequest).where(ServiceRequest.id.in_({c.request_id for c in due}))
+                )
+            }
+            if due
+            else {}
+        )
+        self.departments = (
+            {
+                d.id: d
+                for d in session.scalars(
+                    select(Department).where(Department.id.in_({c.department_id for c in due}))
+                )
+            }
+            if due
+            else {}
+        )
         self._supervisors: dict[int, list[User]] = {}
         self._calendars: dict[Any, WorkingCalendar] = {}
 
@@ -117,8 +158,16 @@ class _Sweep:
             self._supervisors[department_id] = _supervisors(self.session, department_id)
         return self._supervisors[department_id]
 
-    def _tell(self, users: list[User], *, kind: str, clock: SlaClock, request: ServiceRequest,
-              task: Task | None, late: int) -> None:
+    def _tell(
+        self,
+        users: list[User],
+        *,
+        kind: str,
+        clock: SlaClock,
+        request: ServiceRequest,
+        task: Task | None,
+        late: int,
+    ) -> None:
         opens = self.department_calendar(clock.department_id).next_working_moment(self.now)
         department = self.departments.get(clock.department_id)
         data: dict[str, Any] = {
@@ -136,41 +185,66 @@ class _Sweep:
             if user.id in seen:
                 continue
             seen.add(user.id)
-            notice = notify_staff(self.session, settings=self.settings, user=user, kind=kind,
-                                  request=request, task=task, data=data,
-                                  email_not_before=opens)
+            notice = notify_staff(
+                self.session,
+                settings=self.settings,
+                user=user,
+                kind=kind,
+                request=request,
+                task=task,
+                data=data,
+                email_not_before=opens,
+            )
             if notice is not None:
                 self.stats.notices += 1
 
     def act(self, clock: SlaClock, percent: int) -> None:
         session = self.session
         request = self.requests[clock.request_id]
-        late = int((self.now - clock.due_at).total_seconds()) \
-            if percent == 100 and clock.due_at else 0
+        late = (
+            int((self.now - clock.due_at).total_seconds()) if percent == 100 and clock.due_at else 0
+        )
         if clock.task_id is None:
             if percent == 100:
                 department = self.departments.get(clock.department_id)
-                add_event(session, request, "sla", data={
-                    "action": "case_breached", "clock": clock.kind, "late_seconds": late,
-                    "department_name": department.name if department else ""})
+                add_event(
+                    session,
+                    request,
+                    "sla",
+                    data={
+                        "action": "case_breached",
+                        "clock": clock.kind,
+                        "late_seconds": late,
+                        "department_name": department.name if department else "",
+                    },
+                )
             return
         task = self.tasks.get(clock.task_id)
         if task is None or not task.is_open:
             return
         assignee = [task.assignee] if task.assignee is not None else []
         if percent == 50:
-            self._tell(assignee, kind=NOTICE_KINDS[50], clock=clock, request=request,
-                       task=task, late=0)
+            self._tell(
+                assignee, kind=NOTICE_KINDS[50], clock=clock, request=request, task=task, late=0
+            )
             return
         supervisors = self.supervisors(task.department_id)
-        data: dict[str, Any] = {"action": "at_risk" if percent == 75 else "breached",
-                                "task_id": task.id,
-                                "department_name": task.department.name}
+        data: dict[str, Any] = {
+            "action": "at_risk" if percent == 75 else "breached",
+            "task_id": task.id,
+            "department_name": task.department.name,
+        }
         if percent == 100:
             data.update(self._escalate(task, request))
         add_event(session, request, "sla", data=data)
-        self._tell(assignee + supervisors, kind=NOTICE_KINDS[percent], clock=clock,
-                   request=request, task=task, late=late)
+        self._tell(
+            assignee + supervisors,
+            kind=NOTICE_KINDS[percent],
+            clock=clock,
+            request=request,
+            task=task,
+            late=late,
+        )
 
     def _escalate(self, task: Task, request: ServiceRequest) -> dict[str, Any]:
         """Raise the task's escalation level and do what its department asks on a breach."""
@@ -182,22 +256,23 @@ class _Sweep:
             task.queue = "escalation"
             done["queue"] = "escalation"
         if "raise_priority" in actions:
-            position = PRIORITIES.index(request.priority) if request.priority in PRIORITIES \
-                else 0
+            position = PRIORITIES.index(request.priority) if request.priority in PRIORITIES else 0
             if position + 1 < len(PRIORITIES):
                 # Deliberately not a re-attach: the breach is not a new promise.
-                done["raised_priority"] = {"from": request.priority,
-                                           "to": PRIORITIES[position + 1]}
+                done["raised_priority"] = {"from": request.priority, "to": PRIORITIES[position + 1]}
                 request.priority = PRIORITIES[position + 1]
         return done
 
 
-def _batch(db: Database, settings: Settings, now: datetime, stats: SweepStats,
-           batch: int) -> int:
+def _batch(db: Database, settings: Settings, now: datetime, stats: SweepStats, batch: int) -> int:
     try:
         with db.transaction() as session:
-            query = (select(SlaClock).where(SlaClock.next_threshold_at < now)
-                     .order_by(SlaClock.next_threshold_at, SlaClock.id).limit(batch))
+            query = (
+                select(SlaClock)
+                .where(SlaClock.next_threshold_at < now)
+                .order_by(SlaClock.next_threshold_at, SlaClock.id)
+                .limit(batch)
+            )
             if db.dialect == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             due = list(session.scalars(query))
@@ -227,8 +302,15 @@ def _batch(db: Database, settings: Settings, now: datetime, stats: SweepStats,
         return 0
 
 
-def sweep(db: Database, settings: Settings, now: datetime, *, batch: int = BATCH,
-          max_batches: int = 50, budget_seconds: float = 15.0) -> SweepStats:
+def sweep(
+    db: Database,
+    settings: Settings,
+    now: datetime,
+    *,
+    batch: int = BATCH,
+    max_batches: int = 50,
+    budget_seconds: float = 15.0,
+) -> SweepStats:
     """Act on every clock whose next threshold is behind ``now``, batch after batch, until
     none is left, ``max_batches`` ran or ``budget_seconds`` passed (a storm of crossings must
     not hold up the worker's email delivery; the rest waits for the next round)."""

@@ -32,20 +32,23 @@ def _session(*, write: bool = True) -> Iterator[Session]:
         yield session
 
 
-def _parse_departments(session: Session, role: str,
-                       specs: tuple[str, ...]) -> list[tuple[int, str]]:
+def _parse_departments(
+    session: Session, role: str, specs: tuple[str, ...]
+) -> list[tuple[int, str]]:
     default = service.default_department_role(role)
     memberships = []
     for spec in specs:
         code, _, department_role = spec.partition(":")
         department_role = department_role or default
         if department_role not in DEPARTMENT_ROLES:
-            raise click.BadParameter(f"{spec!r}: the role must be agent or supervisor",
-                                     param_hint="--department")
+            raise click.BadParameter(
+                f"{spec!r}: the role must be agent or supervisor", param_hint="--department"
+            )
         department = service.department_by_code(session, code.strip())
         if department is None:
-            raise click.BadParameter(f"no department has the code {code!r}",
-                                     param_hint="--department")
+            raise click.BadParameter(
+                f"no department has the code {code!r}", param_hint="--department"
+            )
         memberships.append((department.id, department_role))
     return memberships
 
@@ -59,12 +62,12 @@ def _staff_errors(call: Callable[[], Any]) -> Any:
     except WeakPassword as exc:
         raise click.ClickException(_PASSWORD_PROBLEMS.get(exc.reason, exc.reason)) from exc
     except service.MembershipRequired as exc:
-        raise click.ClickException(
-            "agents and supervisors need at least one --department") from exc
+        raise click.ClickException("agents and supervisors need at least one --department") from exc
     except service.RoleMismatch as exc:
         raise click.ClickException(
             "an agent cannot supervise a department, and a supervisor must supervise one "
-            "(use --department CODE:supervisor)") from exc
+            "(use --department CODE:supervisor)"
+        ) from exc
     except service.NotStaff as exc:
         raise click.ClickException("that account is a resident's, not a staff member's") from exc
     except service.StaffError as exc:
@@ -75,15 +78,28 @@ def _staff_errors(call: Callable[[], Any]) -> Any:
 @click.argument("email")
 @click.option("--name", required=True, help="The member's full name.")
 @click.option("--role", required=True, type=click.Choice(service.STAFF_ROLES))
-@click.option("--department", "departments", multiple=True, metavar="CODE[:agent|supervisor]",
-              help="A department the member works in (repeatable). The department role "
-                   "defaults to the member's role for agents and supervisors, else agent.")
-@click.option("--password", default=None,
-              help="The password (asked for when missing; prefer the prompt).")
-@click.option("--generate-password", is_flag=True,
-              help="Make up a random password and print it once.")
-def create(email: str, name: str, role: str, departments: tuple[str, ...],
-           password: str | None, generate_password: bool) -> None:
+@click.option(
+    "--department",
+    "departments",
+    multiple=True,
+    metavar="CODE[:agent|supervisor]",
+    help="A department the member works in (repeatable). The department role "
+    "defaults to the member's role for agents and supervisors, else agent.",
+)
+@click.option(
+    "--password", default=None, help="The password (asked for when missing; prefer the prompt)."
+)
+@click.option(
+    "--generate-password", is_flag=True, help="Make up a random password and print it once."
+)
+def create(
+    email: str,
+    name: str,
+    role: str,
+    departments: tuple[str, ...],
+    password: str | None,
+    generate_password: bool,
+) -> None:
     """Create a staff account for EMAIL."""
     if password is not None and generate_password:
         raise click.UsageError("give --password or --generate-password, not both")
@@ -94,9 +110,16 @@ def create(email: str, name: str, role: str, departments: tuple[str, ...],
     assert password is not None
     with _session() as session:
         memberships = _parse_departments(session, role, departments)
-        user = _staff_errors(lambda: service.create_staff(
-            session, email=email, name=name, role=role, memberships=memberships,
-            password=password))
+        user = _staff_errors(
+            lambda: service.create_staff(
+                session,
+                email=email,
+                name=name,
+                role=role,
+                memberships=memberships,
+                password=password,
+            )
+        )
         email = user.email
     click.echo(f"Created {role} {email}.")
     if generate_password:
@@ -118,8 +141,9 @@ def deactivate(email: str) -> None:
         user = _find(session, email)
         was_active = user.active
         _staff_errors(lambda: service.deactivate(session, user, None))
-    click.echo(f"Deactivated {user.email}." if was_active else f"{user.email} was already "
-               "inactive.")
+    click.echo(
+        f"Deactivated {user.email}." if was_active else f"{user.email} was already inactive."
+    )
 
 
 @staff_cli.command("reactivate")
@@ -130,15 +154,15 @@ def reactivate(email: str) -> None:
         user = _find(session, email)
         was_active = user.active
         _staff_errors(lambda: service.reactivate(session, user, None))
-    click.echo(f"{user.email} was already active." if was_active else f"Reactivated "
-               f"{user.email}.")
+    click.echo(f"{user.email} was already active." if was_active else f"Reactivated {user.email}.")
 
 
 @staff_cli.command("list")
 @click.option("--department", "department_code", default=None, help="Only this department.")
 @click.option("--role", default=None, type=click.Choice(service.STAFF_ROLES))
-@click.option("--inactive/--active", "inactive", default=None,
-              help="Only inactive (or only active) accounts.")
+@click.option(
+    "--inactive/--active", "inactive", default=None, help="Only inactive (or only active) accounts."
+)
 def list_command(department_code: str | None, role: str | None, inactive: bool | None) -> None:
     """List staff accounts by name, with their departments."""
     with _session(write=False) as session:
@@ -146,14 +170,21 @@ def list_command(department_code: str | None, role: str | None, inactive: bool |
         if department_code is not None:
             department = service.department_by_code(session, department_code)
             if department is None:
-                raise click.BadParameter(f"no department has the code {department_code!r}",
-                                         param_hint="--department")
+                raise click.BadParameter(
+                    f"no department has the code {department_code!r}", param_hint="--department"
+                )
             department_id = department.id
         active = None if inactive is None else not inactive
         after: tuple[str, int] | None = None
         while True:
-            page = service.list_staff(session, department_id=department_id, role=role,
-                                      active=active, after=after, limit=500)
+            page = service.list_staff(
+                session,
+                department_id=department_id,
+                role=role,
+                active=active,
+                after=after,
+                limit=500,
+            )
             if not page:
                 break
             memberships = service.memberships_by_user(session, [u.id for u in page])
@@ -166,8 +197,9 @@ def list_command(department_code: str | None, role: str | None, inactive: bool |
 
 @staff_cli.command("import")
 @click.argument("csv_file", metavar="FILE.csv", type=click.Path(exists=True, dir_okay=False))
-@click.option("--dry-run", is_flag=True, help="Check the file and say what would change; "
-                                               "write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Check the file and say what would change; write nothing."
+)
 def import_command(csv_file: str, dry_run: bool) -> None:
     """Add and update staff from FILE.csv (columns email,name,role,departments).
 
@@ -185,15 +217,17 @@ def import_command(csv_file: str, dry_run: bool) -> None:
         if plan.problems:
             count = len(plan.problems)
             raise click.ClickException(
-                f"{count} problem{'s' if count != 1 else ''} in {csv_file}: nothing was "
-                "imported.")
+                f"{count} problem{'s' if count != 1 else ''} in {csv_file}: nothing was imported."
+            )
         for note in plan.notes:
             click.echo(f"note: {note.describe(csv_file)}")
         if dry_run:
             _echo_entries(plan, "would add", "would change")
-            click.echo(f"Dry run, nothing written: {len(plan.added)} staff would be added "
-                       f"({len(plan.added)} invitations), {len(plan.changed)} changed, "
-                       f"{len(plan.unchanged)} unchanged.")
+            click.echo(
+                f"Dry run, nothing written: {len(plan.added)} staff would be added "
+                f"({len(plan.added)} invitations), {len(plan.changed)} changed, "
+                f"{len(plan.unchanged)} unchanged."
+            )
             return
         outcome = _staff_errors(lambda: importing.apply_plan(session, plan, settings=settings))
     _echo_entries(plan, "added", "changed")
@@ -202,8 +236,9 @@ def import_command(csv_file: str, dry_run: bool) -> None:
 
 def _echo_entries(plan: importing.Plan, added: str, changed: str) -> None:
     for entry in plan.added:
-        click.echo(f"{added}: line {entry.line}: {entry.email} ({entry.role}; "
-                   f"{plan.describe_memberships(entry.memberships)})")
+        click.echo(
+            f"{added}: line {entry.line}: {entry.email} ({entry.role}; "
+            f"{plan.describe_memberships(entry.memberships)})"
+        )
     for entry in plan.changed:
-        click.echo(f"{changed}: line {entry.line}: {entry.email}: "
-                   f"{'; '.join(entry.differences)}")
+        click.echo(f"{changed}: line {entry.line}: {entry.email}: {'; '.join(entry.differences)}")

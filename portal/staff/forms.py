@@ -30,8 +30,11 @@ MEMBERSHIP_CHOICES = [
     SelectChoice("agent", _l("Agent")),
     SelectChoice("supervisor", _l("Supervisor")),
 ]
-STATUS_CHOICES = [SelectChoice("", _l("Active and inactive")),
-                  SelectChoice("active", _l("Active")), SelectChoice("inactive", _l("Inactive"))]
+STATUS_CHOICES = [
+    SelectChoice("", _l("Active and inactive")),
+    SelectChoice("active", _l("Active")),
+    SelectChoice("inactive", _l("Inactive")),
+]
 
 
 def _strip(value: Any) -> Any:
@@ -42,11 +45,17 @@ class _MemberForm(FlaskForm):
     name = StringField(
         _l("Full name"),
         filters=[_strip],
-        validators=[DataRequired(_l("Enter the member's name")),
-                    Length(max=120, message=_l("Name must be 120 characters or fewer"))],
+        validators=[
+            DataRequired(_l("Enter the member's name")),
+            Length(max=120, message=_l("Name must be 120 characters or fewer")),
+        ],
     )
-    role = SelectField(_l("Role"), choices=ROLE_CHOICES, default="agent",
-                       validators=[InputRequired(_l("Choose a role"))])
+    role = SelectField(
+        _l("Role"),
+        choices=ROLE_CHOICES,
+        default="agent",
+        validators=[InputRequired(_l("Choose a role"))],
+    )
 
     #: Set by ``with_departments``.
     departments: list[Department]
@@ -65,8 +74,8 @@ class _MemberForm(FlaskForm):
         known = {f"{DEPT_PREFIX}{d.id}" for d in self.departments}
         if any(key.startswith(DEPT_PREFIX) and key not in known for key in request.form):
             self.membership_errors.append(
-                _l("One of the departments no longer exists. Check the memberships and try "
-                   "again."))
+                _l("One of the departments no longer exists. Check the memberships and try again.")
+            )
             ok = False
         return ok
 
@@ -93,25 +102,29 @@ class StaffFilterForm(FlaskForm):
         csrf = False
 
     department = SelectField(_l("Department"), default="")
-    role = SelectField(_l("Role"), choices=[SelectChoice("", _l("Any role")), *ROLE_CHOICES],
-                       default="")
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice("", _l("Any role")), *ROLE_CHOICES], default=""
+    )
     status = SelectField(_l("Status"), choices=STATUS_CHOICES, default="")
 
 
 F = TypeVar("F", bound=_MemberForm)
 
 
-def with_departments(form_class: type[F], departments: list[Department], locale: str,
-                     **kwargs: Any) -> F:
+def with_departments(
+    form_class: type[F], departments: list[Department], locale: str, **kwargs: Any
+) -> F:
     """An instance of ``form_class`` with one membership select per department."""
 
     class Form(form_class):  # type: ignore[valid-type,misc]
         pass
 
     for department in departments:
-        setattr(Form, f"{DEPT_PREFIX}{department.id}",
-                SelectField(department.t("name", locale), choices=MEMBERSHIP_CHOICES,
-                            default=""))
+        setattr(
+            Form,
+            f"{DEPT_PREFIX}{department.id}",
+            SelectField(department.t("name", locale), choices=MEMBERSHIP_CHOICES, default=""),
+        )
     Form.__name__ = form_class.__name__
     form = Form(**kwargs)
     form.departments = departments
@@ -122,5 +135,6 @@ def with_departments(form_class: type[F], departments: list[Department], locale:
 def filter_form(departments: list[Department], locale: str) -> StaffFilterForm:
     form = StaffFilterForm(request.args)
     form.department.choices = [SelectChoice("", _l("All departments"))] + [
-        SelectChoice(d.code, d.t("name", locale)) for d in departments]
+        SelectChoice(d.code, d.t("name", locale)) for d in departments
+    ]
     return form

@@ -160,8 +160,10 @@ class Outcome:
     unchanged: int
 
     def summary(self) -> str:
-        return (f"{self.added} staff added ({self.invited} invitations queued), "
-                f"{self.changed} changed, {self.unchanged} unchanged.")
+        return (
+            f"{self.added} staff added ({self.invited} invitations queued), "
+            f"{self.changed} changed, {self.unchanged} unchanged."
+        )
 
 
 # --- reading the file ------------------------------------------------------------------------
@@ -183,12 +185,17 @@ def _decode(data: bytes) -> tuple[str | None, Problem | None]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        return None, Problem(None, f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at line "
-                                   f"{line}); save it from the spreadsheet as \"CSV UTF-8\"")
+        line = data[: exc.start].count(b"\n") + 1
+        return None, Problem(
+            None,
+            f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at line "
+            f'{line}); save it from the spreadsheet as "CSV UTF-8"',
+        )
     if not text.strip():
-        return None, Problem(None, "is empty: it needs a header row (" + ",".join(COLUMNS)
-                             + ") and a row for each member")
+        return None, Problem(
+            None,
+            "is empty: it needs a header row (" + ",".join(COLUMNS) + ") and a row for each member",
+        )
     return text, None
 
 
@@ -211,13 +218,14 @@ def _header_problems(names: list[str]) -> list[str]:
     unknown = [n or "(no name)" for n in names if n not in COLUMNS]
     if unknown:
         noun = "column" if len(unknown) == 1 else "columns"
-        problems.append(f"unexpected {noun} {_quoted(unknown)} (the columns are "
-                        f"{', '.join(COLUMNS)}, and no others)")
+        problems.append(
+            f"unexpected {noun} {_quoted(unknown)} (the columns are "
+            f"{', '.join(COLUMNS)}, and no others)"
+        )
     missing = [c for c in COLUMNS if c not in names]
     if missing:
         noun = "column" if len(missing) == 1 else "columns"
-        problems.append(f"missing {noun} {_quoted(missing)} (the columns are "
-                        f"{', '.join(COLUMNS)})")
+        problems.append(f"missing {noun} {_quoted(missing)} (the columns are {', '.join(COLUMNS)})")
     twice = sorted({n for n in names if n in COLUMNS and names.count(n) > 1})
     for name in twice:
         problems.append(f'the column "{name}" appears more than once')
@@ -246,8 +254,9 @@ def _department_problem(code: str, departments: dict[str, int]) -> str:
     return f'department "{code}" does not exist{hint}'
 
 
-def _memberships(line: int, role: str, spec: str, departments: dict[str, int],
-                 problems: list[Problem]) -> list[tuple[int, str]] | None:
+def _memberships(
+    line: int, role: str, spec: str, departments: dict[str, int], problems: list[Problem]
+) -> list[tuple[int, str]] | None:
     """Resolve ``CODE[:role];...``; None (with the problems noted) when something is wrong."""
     default = service.default_department_role(role) if role else None
     resolved: list[tuple[int, str]] = []
@@ -259,8 +268,12 @@ def _memberships(line: int, role: str, spec: str, departments: dict[str, int],
         code, _, department_role = (s.strip() for s in part.partition(":"))
         department_role = department_role.lower() or (default or "")
         if not code:
-            problems.append(Problem(line, f'"{part}" names no department (write CODE or '
-                                          'CODE:agent or CODE:supervisor)'))
+            problems.append(
+                Problem(
+                    line,
+                    f'"{part}" names no department (write CODE or CODE:agent or CODE:supervisor)',
+                )
+            )
             ok = False
             continue
         if code in seen:
@@ -268,8 +281,13 @@ def _memberships(line: int, role: str, spec: str, departments: dict[str, int],
             ok = False
         seen.add(code)
         if department_role and department_role not in DEPARTMENT_ROLES:
-            problems.append(Problem(line, f'"{part}": the role in a department is agent or '
-                                          f'supervisor, not "{department_role}"'))
+            problems.append(
+                Problem(
+                    line,
+                    f'"{part}": the role in a department is agent or '
+                    f'supervisor, not "{department_role}"',
+                )
+            )
             ok = False
         if code not in departments:
             problems.append(Problem(line, _department_problem(code, departments)))
@@ -286,18 +304,32 @@ def _memberships(line: int, role: str, spec: str, departments: dict[str, int],
     except service.RoleMismatch:
         if role == "agent":
             supervised = [p for p in spec.split(";") if p.strip().lower().endswith(":supervisor")]
-            problems.append(Problem(line, f"an agent cannot supervise a department "
-                                          f"({_quoted([p.strip() for p in supervised])}): "
-                                          "make them a supervisor, or write CODE:agent"))
+            problems.append(
+                Problem(
+                    line,
+                    f"an agent cannot supervise a department "
+                    f"({_quoted([p.strip() for p in supervised])}): "
+                    "make them a supervisor, or write CODE:agent",
+                )
+            )
         else:
-            problems.append(Problem(line, "a supervisor must supervise at least one department "
-                                          "(write CODE:supervisor)"))
+            problems.append(
+                Problem(
+                    line,
+                    "a supervisor must supervise at least one department (write CODE:supervisor)",
+                )
+            )
         return None
     return resolved
 
 
-def _row(line: int, values: dict[str, str], departments: dict[str, int],
-         first_line: dict[str, int], problems: list[Problem]) -> _Row:
+def _row(
+    line: int,
+    values: dict[str, str],
+    departments: dict[str, int],
+    first_line: dict[str, int],
+    problems: list[Problem],
+) -> _Row:
     email = ""
     problem = _email_problem(values["email"])
     if problem is not None:
@@ -305,8 +337,9 @@ def _row(line: int, values: dict[str, str], departments: dict[str, int],
     else:
         email = normalise_email(values["email"])
         if email in first_line:
-            problems.append(Problem(line, f"{email} is listed twice (also on line "
-                                          f"{first_line[email]})"))
+            problems.append(
+                Problem(line, f"{email} is listed twice (also on line {first_line[email]})")
+            )
         else:
             first_line[email] = line
     name = values["name"]
@@ -316,11 +349,13 @@ def _row(line: int, values: dict[str, str], departments: dict[str, int],
         problems.append(Problem(line, f"the name is longer than {NAME_MAX} characters"))
     role = values["role"].lower()
     if not role:
-        problems.append(Problem(line, f"the role is missing (one of "
-                                      f"{', '.join(service.STAFF_ROLES)})"))
+        problems.append(
+            Problem(line, f"the role is missing (one of {', '.join(service.STAFF_ROLES)})")
+        )
     elif role not in service.STAFF_ROLES:
-        problems.append(Problem(line, f'role "{values["role"]}" is not one of '
-                                      f"{', '.join(service.STAFF_ROLES)}"))
+        problems.append(
+            Problem(line, f'role "{values["role"]}" is not one of {", ".join(service.STAFF_ROLES)}')
+        )
         role = ""
     memberships = _memberships(line, role, values["departments"], departments, problems)
     return _Row(line=line, email=email, name=name, role=role, memberships=memberships)
@@ -333,8 +368,14 @@ def _read(text: str, departments: dict[str, int]) -> tuple[list[_Row], list[Prob
     try:
         header_line, header = next(records)
     except StopIteration:  # only separators, like ",,,"
-        return [], [Problem(None, "is empty: it needs a header row (" + ",".join(COLUMNS)
-                                  + ") and a row for each member")]
+        return [], [
+            Problem(
+                None,
+                "is empty: it needs a header row ("
+                + ",".join(COLUMNS)
+                + ") and a row for each member",
+            )
+        ]
     except csv.Error as exc:
         return [], [Problem(1, f"cannot be read as CSV ({exc})")]
     names = [n.strip().lower() for n in header]
@@ -345,9 +386,14 @@ def _read(text: str, departments: dict[str, int]) -> tuple[list[_Row], list[Prob
     try:
         for line, record in records:
             if len(record) != len(names):
-                problems.append(Problem(line, f"has {len(record)} values where the header has "
-                                              f"{len(names)} (a value with a comma in it goes "
-                                              "in double quotes)"))
+                problems.append(
+                    Problem(
+                        line,
+                        f"has {len(record)} values where the header has "
+                        f"{len(names)} (a value with a comma in it goes "
+                        "in double quotes)",
+                    )
+                )
                 continue
             values = {n: v.strip() for n, v in zip(names, record, strict=True)}
             rows.append(_row(line, values, departments, first_line, problems))
@@ -364,7 +410,7 @@ def _read(text: str, departments: dict[str, int]) -> tuple[list[_Row], list[Prob
 
 def _chunks(items: Sequence[str] | Sequence[int]) -> Iterator[list]:
     for start in range(0, len(items), CHUNK):
-        yield list(items[start:start + CHUNK])
+        yield list(items[start : start + CHUNK])
 
 
 def _accounts(session: Session, emails: Sequence[str]) -> dict[str, User]:
@@ -379,8 +425,10 @@ def _current_memberships(session: Session, user_ids: Sequence[int]) -> dict[int,
     current: dict[int, dict[int, str]] = {i: {} for i in user_ids}
     for chunk in _chunks(user_ids):
         rows = session.execute(
-            select(StaffMembership.user_id, StaffMembership.department_id, StaffMembership.role)
-            .where(StaffMembership.user_id.in_(chunk)))
+            select(
+                StaffMembership.user_id, StaffMembership.department_id, StaffMembership.role
+            ).where(StaffMembership.user_id.in_(chunk))
+        )
         for user_id, department_id, role in rows:
             current[user_id][department_id] = role
     return current
@@ -398,15 +446,21 @@ def plan_import(session: Session, data: bytes) -> Plan:
         plan.problems.append(problem or Problem(None, "is empty"))
         return plan
     departments: dict[str, int] = {
-        code: id_ for code, id_ in session.execute(select(Department.code, Department.id))}
+        code: id_ for code, id_ in session.execute(select(Department.code, Department.id))
+    }
     plan.codes = {i: c for c, i in departments.items()}
     rows, problems = _read(text, departments)
     accounts = _accounts(session, sorted({r.email for r in rows if r.email}))
     for row in rows:
         user = accounts.get(row.email)
         if user is not None and user.role not in service.STAFF_ROLES:
-            problems.append(Problem(row.line, f"{row.email} belongs to a resident's account: "
-                                              "the import never turns a resident into staff"))
+            problems.append(
+                Problem(
+                    row.line,
+                    f"{row.email} belongs to a resident's account: "
+                    "the import never turns a resident into staff",
+                )
+            )
     plan.problems = sorted(problems, key=lambda p: -1 if p.line is None else p.line)
     if plan.problems:
         return plan
@@ -414,16 +468,26 @@ def plan_import(session: Session, data: bytes) -> Plan:
     current = _current_memberships(session, staff_ids)
     for row in rows:
         assert row.memberships is not None
-        entry = Entry(line=row.line, email=row.email, name=row.name, role=row.role,
-                      memberships=dict(row.memberships))
+        entry = Entry(
+            line=row.line,
+            email=row.email,
+            name=row.name,
+            role=row.role,
+            memberships=dict(row.memberships),
+        )
         user = accounts.get(row.email)
         if user is not None:
             entry.user = user
             entry.differences = _differences(plan, user, current[user.id], entry)
             entry.action = "change" if entry.differences else "unchanged"
             if not user.active:
-                plan.notes.append(Problem(row.line, f"{user.email} is deactivated, and stays so "
-                                                    f"(flask staff reactivate {user.email})"))
+                plan.notes.append(
+                    Problem(
+                        row.line,
+                        f"{user.email} is deactivated, and stays so "
+                        f"(flask staff reactivate {user.email})",
+                    )
+                )
         plan.entries.append(entry)
     return plan
 
@@ -435,8 +499,10 @@ def _differences(plan: Plan, user: User, current: dict[int, str], entry: Entry) 
     if user.role != entry.role:
         differences.append(f"role: {user.role} -> {entry.role}")
     if current != entry.memberships:
-        differences.append(f"departments: {plan.describe_memberships(current)} -> "
-                           f"{plan.describe_memberships(entry.memberships)}")
+        differences.append(
+            f"departments: {plan.describe_memberships(current)} -> "
+            f"{plan.describe_memberships(entry.memberships)}"
+        )
     return differences
 
 
@@ -454,17 +520,29 @@ def apply_plan(session: Session, plan: Plan, *, settings: Settings) -> Outcome:
     added = plan.added
     if added:
         users = service.create_staff_many(
-            session, [service.NewStaff(email=e.email, name=e.name, role=e.role,
-                                       memberships=list(e.memberships.items()))
-                      for e in added],
-            password_hash=service.unusable_password_hash())
+            session,
+            [
+                service.NewStaff(
+                    email=e.email, name=e.name, role=e.role, memberships=list(e.memberships.items())
+                )
+                for e in added
+            ],
+            password_hash=service.unusable_password_hash(),
+        )
         invited = invite(session, settings, users)
     for entry in plan.changed:
         assert entry.user is not None
-        service.update_staff(session, entry.user, name=entry.name, role=entry.role,
-                             memberships=list(entry.memberships.items()), actor=None)
-    return Outcome(added=len(added), invited=invited, changed=len(plan.changed),
-                   unchanged=len(plan.unchanged))
+        service.update_staff(
+            session,
+            entry.user,
+            name=entry.name,
+            role=entry.role,
+            memberships=list(entry.memberships.items()),
+            actor=None,
+        )
+    return Outcome(
+        added=len(added), invited=invited, changed=len(plan.changed), unchanged=len(plan.unchanged)
+    )
 
 
 def invite(session: Session, settings: Settings, users: Sequence[User]) -> int:
@@ -478,26 +556,45 @@ def invite(session: Session, settings: Settings, users: Sequence[User]) -> int:
             continue
         token = make_reset_token(settings, user, max_age=INVITATION_DAYS * 24 * 3600)
         locale = user.locale if user.locale in settings.languages else "en"
-        subject, text, html = renderer.render(locale, {
-            "name": user.name, "email": user.email,
-            "set_password_url": f"{settings.base_url}/account/reset/{token}"})
-        rows.append({"kind": INVITATION_TEMPLATE, "dedupe_key": None, "to_address": user.email,
-                     "locale": locale, "subject": subject, "body_text": text,
-                     "body_html": html, "next_attempt_at": now, "created_at": now})
+        subject, text, html = renderer.render(
+            locale,
+            {
+                "name": user.name,
+                "email": user.email,
+                "set_password_url": f"{settings.base_url}/account/reset/{token}",
+            },
+        )
+        rows.append(
+            {
+                "kind": INVITATION_TEMPLATE,
+                "dedupe_key": None,
+                "to_address": user.email,
+                "locale": locale,
+                "subject": subject,
+                "body_text": text,
+                "body_html": html,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+        )
     if rows:
         session.execute(insert(OutboxMessage), rows)
     return len(rows)
 
 
-def _render_invitation(settings: Settings, locale: str,
-                       member: dict[str, str]) -> tuple[str, str, str]:
+def _render_invitation(
+    settings: Settings, locale: str, member: dict[str, str]
+) -> tuple[str, str, str]:
     """``(subject, text, html)`` rendered as ``queue_email`` renders it: the same context."""
-    context = {"base_url": settings.base_url,
-               "city_name": settings.city_text("name", locale),
-               "short_name": settings.city_text("short_name", locale),
-               "city_contact": settings.city_text("contact", locale),
-               "emergency_number": settings.emergency_number,
-               **member, "days": INVITATION_DAYS}
+    context = {
+        "base_url": settings.base_url,
+        "city_name": settings.city_text("name", locale),
+        "short_name": settings.city_text("short_name", locale),
+        "city_contact": settings.city_text("contact", locale),
+        "emergency_number": settings.emergency_number,
+        **member,
+        "days": INVITATION_DAYS,
+    }
     return render_message(INVITATION_TEMPLATE, locale=locale, context=context)
 
 
@@ -516,8 +613,10 @@ class _InvitationRenderer:
         self._settings = settings
         self._forms: dict[str, tuple[str, str, str] | None] = {}
         tag = secrets.token_hex(8)
-        self._slots = {f"zq{tag}{name.replace('_', '')}qz": name
-                       for name in ("name", "email", "set_password_url")}
+        self._slots = {
+            f"zq{tag}{name.replace('_', '')}qz": name
+            for name in ("name", "email", "set_password_url")
+        }
         self._pattern = re.compile("|".join(self._slots))
 
     def render(self, locale: str, member: dict[str, str]) -> tuple[str, str, str]:
@@ -527,8 +626,9 @@ class _InvitationRenderer:
                 return self._fill(form, member)
             return _render_invitation(self._settings, locale, member)
         full = _render_invitation(self._settings, locale, member)
-        form = _render_invitation(self._settings, locale,
-                                  {name: slot for slot, name in self._slots.items()})
+        form = _render_invitation(
+            self._settings, locale, {name: slot for slot, name in self._slots.items()}
+        )
         self._forms[locale] = form if self._fill(form, member) == full else None
         return full
 
@@ -537,6 +637,8 @@ class _InvitationRenderer:
         plain = {slot: member[name] for slot, name in self._slots.items()}
         escaped = {slot: str(escape(value)) for slot, value in plain.items()}
         subject = self._pattern.sub(lambda m: plain[m.group(0)], subject)
-        return (" ".join(subject.split()),
-                self._pattern.sub(lambda m: plain[m.group(0)], text),
-                self._pattern.sub(lambda m: escaped[m.group(0)], html))
+        return (
+            " ".join(subject.split()),
+            self._pattern.sub(lambda m: plain[m.group(0)], text),
+            self._pattern.sub(lambda m: escaped[m.group(0)], html),
+        )

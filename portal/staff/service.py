@@ -210,17 +210,34 @@ def fingerprint(state: dict[str, Any]) -> str:
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def _audit(session: Session, *, actor: User | None, user: User, action: str,
-           before: dict[str, Any], after: dict[str, Any]) -> None:
-    session.add(AuditEntry(actor_id=actor.id if actor is not None else None, entity="staff",
-                           entity_id=str(user.id), action=action, before=before, after=after,
-                           created_at=clock.now()))
+def _audit(
+    session: Session,
+    *,
+    actor: User | None,
+    user: User,
+    action: str,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    session.add(
+        AuditEntry(
+            actor_id=actor.id if actor is not None else None,
+            entity="staff",
+            entity_id=str(user.id),
+            action=action,
+            before=before,
+            after=after,
+            created_at=clock.now(),
+        )
+    )
     session.flush()
 
 
 def _set_memberships(session: Session, user: User, wanted: dict[int, str]) -> None:
-    current = {m.department_id: m for m in session.scalars(
-        select(StaffMembership).where(StaffMembership.user_id == user.id))}
+    current = {
+        m.department_id: m
+        for m in session.scalars(select(StaffMembership).where(StaffMembership.user_id == user.id))
+    }
     for department_id, membership in current.items():
         if department_id not in wanted:
             session.delete(membership)
@@ -238,10 +255,18 @@ def _staff_user(user: User) -> User:
     return user
 
 
-def create_staff(session: Session, *, email: str, name: str, role: str,
-                 memberships: Memberships, password: str | None = None,
-                 password_hash: str | None = None, actor: User | None = None,
-                 locale: str = "en") -> User:
+def create_staff(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    memberships: Memberships,
+    password: str | None = None,
+    password_hash: str | None = None,
+    actor: User | None = None,
+    locale: str = "en",
+) -> User:
     """Create an active staff account with its department memberships (flushed) and audit it.
 
     Give either ``password`` (checked against the rules, then hashed) or a ready
@@ -259,8 +284,15 @@ def create_staff(session: Session, *, email: str, name: str, role: str,
     email = normalise_email(email)
     if find_by_email(session, email) is not None:
         raise EmailTaken(email)
-    user = User(email=email, name=name.strip(), role=role, locale=locale, active=True,
-                password_hash=password_hash, session_version=1)
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role,
+        locale=locale,
+        active=True,
+        password_hash=password_hash,
+        session_version=1,
+    )
     try:
         with session.begin_nested():
             session.add(user)
@@ -268,8 +300,9 @@ def create_staff(session: Session, *, email: str, name: str, role: str,
     except IntegrityError as exc:
         raise EmailTaken(email) from exc
     _set_memberships(session, user, wanted)
-    _audit(session, actor=actor, user=user, action="created", before={},
-           after=snapshot(session, user))
+    _audit(
+        session, actor=actor, user=user, action="created", before={}, after=snapshot(session, user)
+    )
     return user
 
 
@@ -283,8 +316,14 @@ class NewStaff:
     memberships: Memberships
 
 
-def create_staff_many(session: Session, members: Sequence[NewStaff], *, password_hash: str,
-                      actor: User | None = None, locale: str = "en") -> list[User]:
+def create_staff_many(
+    session: Session,
+    members: Sequence[NewStaff],
+    *,
+    password_hash: str,
+    actor: User | None = None,
+    locale: str = "en",
+) -> list[User]:
     """``create_staff`` for many accounts at once, all given the same ready ``password_hash``
     (an import's one ``unusable_password_hash()``). Returns the accounts, in order.
 
@@ -304,8 +343,11 @@ def create_staff_many(session: Session, members: Sequence[NewStaff], *, password
     department_ids = sorted({d for w in wanted for d in w})
     codes: dict[int, str] = {}
     if department_ids:
-        codes = dict(session.execute(select(Department.id, Department.code)
-                                     .where(Department.id.in_(department_ids))).all())
+        codes = dict(
+            session.execute(
+                select(Department.id, Department.code).where(Department.id.in_(department_ids))
+            ).all()
+        )
         missing = [d for d in department_ids if d not in codes]
         if missing:
             raise UnknownDepartment(missing[0])
@@ -319,38 +361,65 @@ def create_staff_many(session: Session, members: Sequence[NewStaff], *, password
         seen.add(email)
 
     now = clock.now()
-    rows = [{"email": email, "name": m.name.strip(), "role": m.role, "locale": locale,
-             "active": True, "password_hash": password_hash, "session_version": 1,
-             "created_at": now} for email, m in zip(emails, members, strict=True)]
+    rows = [
+        {
+            "email": email,
+            "name": m.name.strip(),
+            "role": m.role,
+            "locale": locale,
+            "active": True,
+            "password_hash": password_hash,
+            "session_version": 1,
+            "created_at": now,
+        }
+        for email, m in zip(emails, members, strict=True)
+    ]
     try:
         with session.begin_nested():
             users = _insert_users(session, rows, emails)
     except IntegrityError as exc:
         taken: set[str] = set()
         for start in range(0, len(emails), 500):
-            taken.update(session.scalars(select(User.email).where(
-                User.email.in_(emails[start:start + 500]))))
+            taken.update(
+                session.scalars(
+                    select(User.email).where(User.email.in_(emails[start : start + 500]))
+                )
+            )
         raise EmailTaken(next((e for e in emails if e in taken), emails[0])) from exc
 
-    membership_rows = [{"user_id": user.id, "department_id": department_id, "role": role,
-                        "created_at": now}
-                       for user, member_wanted in zip(users, wanted, strict=True)
-                       for department_id, role in member_wanted.items()]
+    membership_rows = [
+        {"user_id": user.id, "department_id": department_id, "role": role, "created_at": now}
+        for user, member_wanted in zip(users, wanted, strict=True)
+        for department_id, role in member_wanted.items()
+    ]
     if membership_rows:
         session.execute(insert(StaffMembership), membership_rows)
     actor_id = actor.id if actor is not None else None
-    session.execute(insert(AuditEntry), [
-        {"actor_id": actor_id, "entity": "staff", "entity_id": str(user.id),
-         "action": "created", "before": {},
-         "after": _state(user, {codes[d]: r for d, r in sorted(member_wanted.items(),
-                                                              key=lambda i: codes[i[0]])}),
-         "created_at": now}
-        for user, member_wanted in zip(users, wanted, strict=True)])
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "actor_id": actor_id,
+                "entity": "staff",
+                "entity_id": str(user.id),
+                "action": "created",
+                "before": {},
+                "after": _state(
+                    user,
+                    {
+                        codes[d]: r
+                        for d, r in sorted(member_wanted.items(), key=lambda i: codes[i[0]])
+                    },
+                ),
+                "created_at": now,
+            }
+            for user, member_wanted in zip(users, wanted, strict=True)
+        ],
+    )
     return users
 
 
-def _insert_users(session: Session, rows: list[dict[str, Any]],
-                  emails: list[str]) -> list[User]:
+def _insert_users(session: Session, rows: list[dict[str, Any]], emails: list[str]) -> list[User]:
     """Insert the accounts (``emails`` are theirs, distinct); returns them in that order.
 
     The rows come back by RETURNING and are matched by address. Not by asking for them in
@@ -361,13 +430,24 @@ def _insert_users(session: Session, rows: list[dict[str, Any]],
         session.execute(insert(User), rows)
         found = {}
         for start in range(0, len(emails), 500):
-            found.update((u.email, u) for u in session.scalars(
-                select(User).where(User.email.in_(emails[start:start + 500]))))
+            found.update(
+                (u.email, u)
+                for u in session.scalars(
+                    select(User).where(User.email.in_(emails[start : start + 500]))
+                )
+            )
     return [found[email] for email in emails]
 
 
-def update_staff(session: Session, user: User, *, name: str, role: str,
-                 memberships: Memberships, actor: User | None) -> User:
+def update_staff(
+    session: Session,
+    user: User,
+    *,
+    name: str,
+    role: str,
+    memberships: Memberships,
+    actor: User | None,
+) -> User:
     """Change a member's name, role and memberships; audits the change (if any).
 
     Raises ``NotStaff``, ``InvalidRole``, ``UnknownDepartment``, ``MembershipRequired``,
@@ -387,11 +467,13 @@ def update_staff(session: Session, user: User, *, name: str, role: str,
     return user
 
 
-def update_memberships(session: Session, user: User, memberships: Memberships, *,
-                       actor: User | None) -> User:
+def update_memberships(
+    session: Session, user: User, memberships: Memberships, *, actor: User | None
+) -> User:
     """Replace a member's department memberships, keeping their name and role."""
-    return update_staff(session, user, name=user.name, role=user.role,
-                        memberships=memberships, actor=actor)
+    return update_staff(
+        session, user, name=user.name, role=user.role, memberships=memberships, actor=actor
+    )
 
 
 def deactivate(session: Session, user: User, actor: User | None) -> User:
@@ -408,8 +490,14 @@ def deactivate(session: Session, user: User, actor: User | None) -> User:
     before = snapshot(session, user)
     user.active = False
     end_sessions(session, user)
-    _audit(session, actor=actor, user=user, action="deactivated", before=before,
-           after=snapshot(session, user))
+    _audit(
+        session,
+        actor=actor,
+        user=user,
+        action="deactivated",
+        before=before,
+        after=snapshot(session, user),
+    )
     return user
 
 
@@ -421,8 +509,14 @@ def reactivate(session: Session, user: User, actor: User | None) -> User:
     before = snapshot(session, user)
     user.active = True
     session.flush()
-    _audit(session, actor=actor, user=user, action="reactivated", before=before,
-           after=snapshot(session, user))
+    _audit(
+        session,
+        actor=actor,
+        user=user,
+        action="reactivated",
+        before=before,
+        after=snapshot(session, user),
+    )
     return user
 
 
@@ -431,9 +525,15 @@ def find_staff(session: Session, user_id: int) -> User | None:
     return session.scalar(select(User).where(User.id == user_id, User.role.in_(STAFF_ROLES)))
 
 
-def list_staff(session: Session, *, department_id: int | None = None, role: str | None = None,
-               active: bool | None = None, after: tuple[str, int] | None = None,
-               limit: int = PAGE_SIZE) -> list[User]:
+def list_staff(
+    session: Session,
+    *,
+    department_id: int | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    after: tuple[str, int] | None = None,
+    limit: int = PAGE_SIZE,
+) -> list[User]:
     """Staff by name then id, at most ``limit``, starting after the ``(name, id)`` key."""
     query = select(User).where(User.role.in_(STAFF_ROLES))
     if role is not None:
@@ -441,16 +541,20 @@ def list_staff(session: Session, *, department_id: int | None = None, role: str 
     if active is not None:
         query = query.where(User.active.is_(active))
     if department_id is not None:
-        query = query.where(exists().where(StaffMembership.user_id == User.id,
-                                           StaffMembership.department_id == department_id))
+        query = query.where(
+            exists().where(
+                StaffMembership.user_id == User.id, StaffMembership.department_id == department_id
+            )
+        )
     if after is not None:
         name, user_id = after
         query = query.where((User.name > name) | ((User.name == name) & (User.id > user_id)))
     return list(session.scalars(query.order_by(User.name, User.id).limit(limit)))
 
 
-def memberships_by_user(session: Session,
-                        user_ids: Iterable[int]) -> dict[int, list[tuple[Department, str]]]:
+def memberships_by_user(
+    session: Session, user_ids: Iterable[int]
+) -> dict[int, list[tuple[Department, str]]]:
     """Each listed member's ``(department, role)`` pairs, by department name."""
     ids = list(user_ids)
     result: dict[int, list[tuple[Department, str]]] = {i: [] for i in ids}

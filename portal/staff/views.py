@@ -28,7 +28,6 @@ from portal.web import db_session, settings
 bp = Blueprint("staff_admin", __name__, url_prefix="/staff/admin/staff")
 
 
-
 def _actor() -> User:
     return current_user._get_current_object()  # type: ignore[attr-defined]
 
@@ -37,8 +36,16 @@ def _departments(member: User | None = None) -> list[Department]:
     """Active departments, and any inactive one the member still belongs to."""
     query = select(Department)
     if member is not None:
-        query = query.where(or_(Department.active.is_(True), Department.id.in_(
-            select(StaffMembership.department_id).where(StaffMembership.user_id == member.id))))
+        query = query.where(
+            or_(
+                Department.active.is_(True),
+                Department.id.in_(
+                    select(StaffMembership.department_id).where(
+                        StaffMembership.user_id == member.id
+                    )
+                ),
+            )
+        )
     else:
         query = query.where(Department.active.is_(True))
     return list(db_session().scalars(query.order_by(Department.name)))
@@ -53,11 +60,18 @@ def _after_key() -> tuple[str, int] | None:
     return (row[0], row[1]) if row else None
 
 
-def _page(*, department_id: int | None, role: str | None,
-          active: bool | None) -> tuple[list[User], dict[int, Any], int | None]:
+def _page(
+    *, department_id: int | None, role: str | None, active: bool | None
+) -> tuple[list[User], dict[int, Any], int | None]:
     session = db_session()
-    rows = service.list_staff(session, department_id=department_id, role=role, active=active,
-                              after=_after_key(), limit=service.PAGE_SIZE + 1)
+    rows = service.list_staff(
+        session,
+        department_id=department_id,
+        role=role,
+        active=active,
+        after=_after_key(),
+        limit=service.PAGE_SIZE + 1,
+    )
     more = len(rows) > service.PAGE_SIZE
     rows = rows[: service.PAGE_SIZE]
     memberships = service.memberships_by_user(session, [u.id for u in rows])
@@ -68,37 +82,62 @@ def _page(*, department_id: int | None, role: str | None,
 @staff_required(ADMIN)
 def members() -> str:
     departments = _departments()
-    form = filter_form(list(db_session().scalars(select(Department).order_by(Department.name))),
-                       current_locale())
+    form = filter_form(
+        list(db_session().scalars(select(Department).order_by(Department.name))), current_locale()
+    )
     if not form.validate():
-        return render_template("staff_admin/members.html", form=form, rows=[],
-                               memberships={}, next_after=None, filters={})
+        return render_template(
+            "staff_admin/members.html",
+            form=form,
+            rows=[],
+            memberships={},
+            next_after=None,
+            filters={},
+        )
     department_id = None
     if form.department.data:
         department = service.department_by_code(db_session(), form.department.data)
         department_id = department.id if department else None
     active = {"active": True, "inactive": False}.get(form.status.data or "")
-    rows, memberships, next_after = _page(department_id=department_id,
-                                          role=form.role.data or None, active=active)
-    filters = {k: v for k, v in (("department", form.department.data),
-                                 ("role", form.role.data),
-                                 ("status", form.status.data)) if v}
-    return render_template("staff_admin/members.html", form=form, rows=rows,
-                           memberships=memberships, next_after=next_after, filters=filters,
-                           departments=departments)
+    rows, memberships, next_after = _page(
+        department_id=department_id, role=form.role.data or None, active=active
+    )
+    filters = {
+        k: v
+        for k, v in (
+            ("department", form.department.data),
+            ("role", form.role.data),
+            ("status", form.status.data),
+        )
+        if v
+    }
+    return render_template(
+        "staff_admin/members.html",
+        form=form,
+        rows=rows,
+        memberships=memberships,
+        next_after=next_after,
+        filters=filters,
+        departments=departments,
+    )
 
 
 def _membership_error(form: Any, exc: service.StaffError) -> None:
     if isinstance(exc, service.MembershipRequired):
         form.membership_errors.append(
-            _("Agents and supervisors must belong to at least one department."))
+            _("Agents and supervisors must belong to at least one department.")
+        )
     elif isinstance(exc, service.RoleMismatch):
         form.membership_errors.append(
-            _("An agent cannot supervise a department, and a supervisor must supervise at "
-              "least one. Change the role or the memberships."))
+            _(
+                "An agent cannot supervise a department, and a supervisor must supervise at "
+                "least one. Change the role or the memberships."
+            )
+        )
     elif isinstance(exc, service.UnknownDepartment):
         form.membership_errors.append(
-            _("One of the departments no longer exists. Check the memberships and try again."))
+            _("One of the departments no longer exists. Check the memberships and try again.")
+        )
     elif isinstance(exc, service.SelfDemotion):
         form.role.errors.append(_("You cannot take away your own administrator role."))
     else:
@@ -113,10 +152,15 @@ def new() -> Any:
         session = db_session()
         try:
             user = service.create_staff(
-                session, email=form.email.data, name=form.name.data, role=form.role.data,
+                session,
+                email=form.email.data,
+                name=form.name.data,
+                role=form.role.data,
                 memberships=form.memberships(),
-                password_hash=service.unusable_password_hash(), actor=_actor(),
-                locale=current_locale())
+                password_hash=service.unusable_password_hash(),
+                actor=_actor(),
+                locale=current_locale(),
+            )
         except service.EmailTaken:
             form.email.errors.append(_("An account already uses this email address."))
         except service.StaffError as exc:
@@ -124,8 +168,15 @@ def new() -> Any:
         else:
             # The same invitation as `flask staff import` sends: a link valid for a week.
             importing.invite(session, settings(), [user])
-            flash(_("%(name)s can now work in the back office. We emailed %(email)s a link to "
-                    "choose a password.", name=user.name, email=user.email), "success")
+            flash(
+                _(
+                    "%(name)s can now work in the back office. We emailed %(email)s a link to "
+                    "choose a password.",
+                    name=user.name,
+                    email=user.email,
+                ),
+                "success",
+            )
             return redirect(url_for("staff_admin.edit", user_id=user.id))
     status = 400 if request.method == "POST" else 200
     return render_template("staff_admin/form.html", form=form, member=None), status
@@ -148,11 +199,16 @@ def edit(user_id: int) -> Any:
     data = {"name": member.name, "role": member.role, "state": current}
     department_ids = {d.id: d for d in _departments(member)}
     for membership in session.scalars(
-            select(StaffMembership).where(StaffMembership.user_id == member.id)):
+        select(StaffMembership).where(StaffMembership.user_id == member.id)
+    ):
         data[f"{DEPT_PREFIX}{membership.department_id}"] = membership.role
     # On a POST only what was posted counts: a select left out means "not a member".
-    form = with_departments(StaffEditForm, list(department_ids.values()), current_locale(),
-                            data=data if request.method == "GET" else None)
+    form = with_departments(
+        StaffEditForm,
+        list(department_ids.values()),
+        current_locale(),
+        data=data if request.method == "GET" else None,
+    )
     changed = False
     if form.validate_on_submit():
         if form.state.data != current:
@@ -160,17 +216,28 @@ def edit(user_id: int) -> Any:
             form.state.data = current
         else:
             try:
-                service.update_staff(session, member, name=form.name.data, role=form.role.data,
-                                     memberships=form.memberships(), actor=_actor())
+                service.update_staff(
+                    session,
+                    member,
+                    name=form.name.data,
+                    role=form.role.data,
+                    memberships=form.memberships(),
+                    actor=_actor(),
+                )
             except service.StaffError as exc:
                 _membership_error(form, exc)
             else:
                 flash(_("Changes to %(name)s saved.", name=member.name), "success")
                 return redirect(url_for("staff_admin.edit", user_id=member.id))
     status = 409 if changed else (400 if request.method == "POST" else 200)
-    return render_template("staff_admin/form.html", form=form, member=member, changed=changed,
-                           state=state, memberships=service.memberships_by_user(
-                               session, [member.id])[member.id]), status
+    return render_template(
+        "staff_admin/form.html",
+        form=form,
+        member=member,
+        changed=changed,
+        state=state,
+        memberships=service.memberships_by_user(session, [member.id])[member.id],
+    ), status
 
 
 @bp.post("/<int:user_id>/deactivate")
@@ -182,8 +249,10 @@ def deactivate(user_id: int) -> Response:
     except service.SelfDeactivation:
         flash(_("You cannot deactivate your own account."), "error")
     else:
-        flash(_("%(name)s is deactivated and signed out. Their history is kept.",
-                name=member.name), "success")
+        flash(
+            _("%(name)s is deactivated and signed out. Their history is kept.", name=member.name),
+            "success",
+        )
     return redirect(url_for("staff_admin.edit", user_id=member.id))
 
 
@@ -204,5 +273,10 @@ def department(code: str) -> str:
         abort(404)
     require_department(found.id, supervise=True)
     rows, memberships, next_after = _page(department_id=found.id, role=None, active=None)
-    return render_template("staff_admin/department.html", department=found, rows=rows,
-                           memberships=memberships, next_after=next_after)
+    return render_template(
+        "staff_admin/department.html",
+        department=found,
+        rows=rows,
+        memberships=memberships,
+        next_after=next_after,
+    )

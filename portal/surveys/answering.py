@@ -46,8 +46,9 @@ from portal.surveys.definitions import (
 from portal.surveys.invitations import MAX_TOKEN, cancel_pending_for, hash_token, normalise_email
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse
 
-DEFAULT_NOT_RESOLVED = _l("The resident said in the satisfaction survey that the problem is "
-                          "not resolved.")
+DEFAULT_NOT_RESOLVED = _l(
+    "The resident said in the satisfaction survey that the problem is not resolved."
+)
 #: What a visitor may be shown for a token: "open" lets them answer.
 STATES = ("open", "unknown", "expired", "answered", "cancelled")
 
@@ -75,8 +76,9 @@ def invitation_by_token(session: Session, token: str) -> SurveyInvitation | None
     """The invitation a link's token opens, or None (unknown, forged or never sent)."""
     if not token or len(token) > MAX_TOKEN:
         return None
-    invitation = session.scalar(select(SurveyInvitation).where(
-        SurveyInvitation.token_hash == hash_token(token)))
+    invitation = session.scalar(
+        select(SurveyInvitation).where(SurveyInvitation.token_hash == hash_token(token))
+    )
     if invitation is None or invitation.sent_at is None:
         # A pending invitation's hash belongs to a token that was never sent to anyone.
         return None
@@ -137,36 +139,60 @@ def answer_invitation(
         raise AnswerErrors(errors)
     taken = session.execute(
         update(SurveyInvitation)
-        .where(SurveyInvitation.id == invitation.id, SurveyInvitation.state == "sent",
-               SurveyInvitation.expires_at > now)
+        .where(
+            SurveyInvitation.id == invitation.id,
+            SurveyInvitation.state == "sent",
+            SurveyInvitation.expires_at > now,
+        )
         .values(state="answered", answered_at=now),
         execution_options={"synchronize_session": False},
     )
     if taken.rowcount != 1:
         session.refresh(invitation)
-        raise InvitationClosed(link_state(invitation, now) if invitation.state != "sent"
-                               else "expired")
+        raise InvitationClosed(
+            link_state(invitation, now) if invitation.state != "sent" else "expired"
+        )
     invitation.state, invitation.answered_at = "answered", now
-    response = _response(definition, values, version_id=invitation.survey_version_id,
-                         locale=invitation.locale, now=now, invitation=invitation)
+    response = _response(
+        definition,
+        values,
+        version_id=invitation.survey_version_id,
+        locale=invitation.locale,
+        now=now,
+        invitation=invitation,
+    )
     try:
         with session.begin_nested():
             session.add(response)
             session.flush()
     except IntegrityError:
         raise InvitationClosed("answered") from None
-    request = session.get(ServiceRequest, invitation.request_id) \
-        if invitation.request_id is not None else None
+    request = (
+        session.get(ServiceRequest, invitation.request_id)
+        if invitation.request_id is not None
+        else None
+    )
     reopened = False
     if request is not None and response.resolved == "no":
-        reopened = not_resolved(session, settings=settings, request=request,
-                                comment=response.comment, locale=invitation.locale)
+        reopened = not_resolved(
+            session,
+            settings=settings,
+            request=request,
+            comment=response.comment,
+            locale=invitation.locale,
+        )
     return Answered(response, reopened, request)
 
 
-def _response(definition: Definition, values: Mapping[str, Any], *, version_id: int,
-              locale: str, now: datetime,
-              invitation: SurveyInvitation | None = None) -> SurveyResponse:
+def _response(
+    definition: Definition,
+    values: Mapping[str, Any],
+    *,
+    version_id: int,
+    locale: str,
+    now: datetime,
+    invitation: SurveyInvitation | None = None,
+) -> SurveyResponse:
     typed = measures(definition, values)
     return SurveyResponse(
         invitation_id=invitation.id if invitation else None,
@@ -189,43 +215,74 @@ def _response(definition: Definition, values: Mapping[str, Any], *, version_id: 
 
 
 def supervisors(session: Session, department_id: int) -> list[User]:
-    return list(session.scalars(
-        select(User).join(StaffMembership, StaffMembership.user_id == User.id)
-        .where(StaffMembership.department_id == department_id,
-               StaffMembership.role == "supervisor", User.active.is_(True))
-        .order_by(User.id).limit(200)))
+    return list(
+        session.scalars(
+            select(User)
+            .join(StaffMembership, StaffMembership.user_id == User.id)
+            .where(
+                StaffMembership.department_id == department_id,
+                StaffMembership.role == "supervisor",
+                User.active.is_(True),
+            )
+            .order_by(User.id)
+            .limit(200)
+        )
+    )
 
 
-def not_resolved(session: Session, *, settings: Settings, request: ServiceRequest,
-                 comment: str, locale: str) -> bool:
+def not_resolved(
+    session: Session, *, settings: Settings, request: ServiceRequest, comment: str, locale: str
+) -> bool:
     """The resident says the problem is not resolved: reopen the case with their words on
     the public timeline and tell the department's supervisors. Returns whether it reopened
     (a case staff already reopened only gets the comment)."""
-    body = (comment or "").strip()[:updates.MAX_MESSAGE] or translate(
-        locale if locale in settings.languages else "en", DEFAULT_NOT_RESOLVED)
-    reporter = request.reporter if request.reporter is not None \
-        and request.reporter.role == "resident" else None
+    body = (comment or "").strip()[: updates.MAX_MESSAGE] or translate(
+        locale if locale in settings.languages else "en", DEFAULT_NOT_RESOLVED
+    )
+    reporter = (
+        request.reporter
+        if request.reporter is not None and request.reporter.role == "resident"
+        else None
+    )
     reopened = False
     if request.status in updates.REOPENABLE:
-        updates.reopen(session, settings=settings, request=request, comment=body,
-                       actor=reporter, check_window=False)
+        updates.reopen(
+            session,
+            settings=settings,
+            request=request,
+            comment=body,
+            actor=reporter,
+            check_window=False,
+        )
         reopened = True
         casework.ensure_owner(session, request, actor=None)
     else:
-        updates.post_comment(session, settings=settings, request=request, body=body,
-                             actor=reporter, actor_kind="resident")
+        updates.post_comment(
+            session,
+            settings=settings,
+            request=request,
+            body=body,
+            actor=reporter,
+            actor_kind="resident",
+        )
     for user in supervisors(session, request.department_id):
-        notify_staff(session, settings=settings, user=user, kind="survey_not_resolved",
-                     request=request,
-                     data={"department_name": request.department.t("name", user.locale)})
+        notify_staff(
+            session,
+            settings=settings,
+            user=user,
+            kind="survey_not_resolved",
+            request=request,
+            data={"department_name": request.department.t("name", user.locale)},
+        )
     return reopened
 
 
 # -- site feedback ---------------------------------------------------------------------------
 
 
-def submit_feedback(session: Session, *, definition: Definition, form: Mapping[str, Any],
-                    locale: str, now: datetime) -> SurveyResponse:
+def submit_feedback(
+    session: Session, *, definition: Definition, form: Mapping[str, Any], locale: str, now: datetime
+) -> SurveyResponse:
     """Store an answer to an open survey (no invitation); raises ``AnswerErrors``."""
     values, errors = read_answers(definition, form)
     if errors:
@@ -267,17 +324,22 @@ class CaseSurvey:
 def case_survey(session: Session, request_id: int) -> CaseSurvey | None:
     """The case's invitation with its version and response, or None when not invited."""
     invitation = session.scalar(
-        select(SurveyInvitation).where(SurveyInvitation.request_id == request_id)
-        .order_by(SurveyInvitation.id.desc()).limit(1))
+        select(SurveyInvitation)
+        .where(SurveyInvitation.request_id == request_id)
+        .order_by(SurveyInvitation.id.desc())
+        .limit(1)
+    )
     if invitation is None:
         return None
-    response = session.scalar(select(SurveyResponse).where(
-        SurveyResponse.invitation_id == invitation.id))
+    response = session.scalar(
+        select(SurveyResponse).where(SurveyResponse.invitation_id == invitation.id)
+    )
     return CaseSurvey(invitation, definition_for_invitation(invitation), response)
 
 
-def answer_rows(definition: Definition, answers: Mapping[str, Any], locale: str,
-                yes_no: Mapping[str, str]) -> list[tuple[str, str]]:
+def answer_rows(
+    definition: Definition, answers: Mapping[str, Any], locale: str, yes_no: Mapping[str, str]
+) -> list[tuple[str, str]]:
     """(question label, answer) in ``locale`` for each answered question, in the file's
     order. ``yes_no`` words "yes" and "no" in the reader's language."""
     rows = []

@@ -15,10 +15,16 @@ surveys_cli = AppGroup("surveys", help="Satisfaction surveys.")
 
 
 @surveys_cli.command("check")
-@click.option("--folder", type=click.Path(path_type=Path), default=SURVEYS_DIR,
-              show_default=True, help="The folder of survey definitions to check.")
-@click.option("--no-database", is_flag=True,
-              help="Skip comparing answered versions with the database.")
+@click.option(
+    "--folder",
+    type=click.Path(path_type=Path),
+    default=SURVEYS_DIR,
+    show_default=True,
+    help="The folder of survey definitions to check.",
+)
+@click.option(
+    "--no-database", is_flag=True, help="Skip comparing answered versions with the database."
+)
 def check_command(folder: Path, no_database: bool) -> None:
     """Check every survey definition; print one line per problem and exit 1 if any.
 
@@ -42,8 +48,10 @@ def _frozen(definitions: dict) -> list[str]:
         return frozen_problems(session, definitions)
     except SQLAlchemyError as error:
         reason = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0]
-        return [f"cannot compare answered versions with the database ({reason}); "
-                "run `flask db upgrade` or pass --no-database"]
+        return [
+            f"cannot compare answered versions with the database ({reason}); "
+            "run `flask db upgrade` or pass --no-database"
+        ]
     finally:
         session.rollback()
         session.close()

@@ -40,8 +40,14 @@ from portal.surveys.models import RESOLVED_ANSWERS, TRIGGERS, SurveyResponse, Su
 SURVEYS_DIR: Path = ROOT / "surveys"
 KINDS = ("rating5", "effort7", "nps", "yesno", "single", "multi", "text")
 #: A question may feed one typed measure column of SurveyResponse:
-MEASURES = {"csat": "rating5", "ces": "effort7", "nps": "nps", "resolved": "single",
-            "comment": "text", "contact": "yesno"}   # measure -> the kind it requires
+MEASURES = {
+    "csat": "rating5",
+    "ces": "effort7",
+    "nps": "nps",
+    "resolved": "single",
+    "comment": "text",
+    "contact": "yesno",
+}  # measure -> the kind it requires
 #: Every text of a definition is given in these languages.
 LANGUAGES = ("en", "es")
 #: The values of the numeric scales, lowest first.
@@ -61,10 +67,18 @@ SURVEY_ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,59}$")
 QUESTION_ID_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 OPTION_KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 
-_TOP_KEYS = ("id", "version", "trigger", "title", "introduction", "anonymous_to_staff",
-             "questions")
-_QUESTION_KEYS = ("id", "kind", "label", "hint", "required", "options", "max_length", "show_if",
-                  "measure")
+_TOP_KEYS = ("id", "version", "trigger", "title", "introduction", "anonymous_to_staff", "questions")
+_QUESTION_KEYS = (
+    "id",
+    "kind",
+    "label",
+    "hint",
+    "required",
+    "options",
+    "max_length",
+    "show_if",
+    "measure",
+)
 _OPTION_KEYS = ("key", "label")
 _CONDITION_KEYS = ("question", "values")
 
@@ -72,7 +86,7 @@ _CONDITION_KEYS = ("question", "values")
 @dataclass(frozen=True)
 class Option:
     key: str
-    label: Mapping[str, str]   # {"en": ..., "es": ...}
+    label: Mapping[str, str]  # {"en": ..., "es": ...}
 
 
 @dataclass(frozen=True)
@@ -86,12 +100,12 @@ class Question:
     id: str
     kind: str
     label: Mapping[str, str]
-    hint: Mapping[str, str]          # empty when the question has no hint
+    hint: Mapping[str, str]  # empty when the question has no hint
     required: bool
     #: single/multi: the choices. rating5/effort7/nps: optional labels, one for every value of
     #: the scale (keys "1".."5" ...), in the order to show them. Empty for the other kinds.
     options: tuple[Option, ...]
-    max_length: int | None           # text only
+    max_length: int | None  # text only
     show_if: Condition | None
     measure: str | None
 
@@ -141,18 +155,23 @@ def check(folder: Path = SURVEYS_DIR) -> tuple[dict[str, Definition], list[str]]
             continue
         if definition.trigger in by_trigger:
             other = _shown_path(by_trigger[definition.trigger].path)
-            problems.append(f'{_shown_path(path)}: trigger "{definition.trigger}" is already '
-                            f"used by {other}; one survey per trigger")
+            problems.append(
+                f'{_shown_path(path)}: trigger "{definition.trigger}" is already '
+                f"used by {other}; one survey per trigger"
+            )
             continue
         definitions[definition.key] = definition
         by_trigger[definition.trigger] = definition
     for key, paths in files_by_id.items():
         # The file named after the id owns it; the others (misnamed) are told whose it is.
         owner = next((p for p in paths if p.name == f"{key}.toml"), paths[0])
-        problems.extend(f'{_shown_path(path)}: id "{key}" is also the id of '
-                        f"{_shown_path(owner)}; each survey needs its own id"
-                        for path in paths if path != owner)
-    problems.sort(key=lambda line: line.split(": ", 1)[0])   # stable: by file, in file order
+        problems.extend(
+            f'{_shown_path(path)}: id "{key}" is also the id of '
+            f"{_shown_path(owner)}; each survey needs its own id"
+            for path in paths
+            if path != owner
+        )
+    problems.sort(key=lambda line: line.split(": ", 1)[0])  # stable: by file, in file order
     return definitions, problems
 
 
@@ -219,8 +238,13 @@ class _Problems:
         where = f"{self.file}: question {question}: " if question else f"{self.file}: "
         self.lines.append(where + message)
 
-    def unknown_keys(self, table: Mapping[str, Any], known: tuple[str, ...], where: str,
-                     question: str | None = None) -> None:
+    def unknown_keys(
+        self,
+        table: Mapping[str, Any],
+        known: tuple[str, ...],
+        where: str,
+        question: str | None = None,
+    ) -> None:
         for key in table:
             if key in known:
                 continue
@@ -271,8 +295,10 @@ def _check_document(data: dict[str, Any], path: Path, problems: _Problems) -> di
     if key is None:
         problems.add("id is required")
     elif not isinstance(key, str) or not SURVEY_ID_RE.match(key):
-        problems.add("id must be lower-case letters, digits and hyphens, starting with a "
-                     f"letter, at most 60 characters (got {_shown(key)})")
+        problems.add(
+            "id must be lower-case letters, digits and hyphens, starting with a "
+            f"letter, at most 60 characters (got {_shown(key)})"
+        )
         key = None
     if key and path.name != f"{key}.toml":
         problems.add(f'the file name must be "{key}.toml" (the id is "{key}")')
@@ -293,8 +319,13 @@ def _check_document(data: dict[str, Any], path: Path, problems: _Problems) -> di
         problems.add(f"anonymous_to_staff must be true or false (got {_shown(anonymous)})")
     questions = _check_questions(data.get("questions"), problems)
     return {
-        "id": key, "version": version, "trigger": trigger, "title": title,
-        "introduction": introduction, "anonymous_to_staff": anonymous, "questions": questions,
+        "id": key,
+        "version": version,
+        "trigger": trigger,
+        "title": title,
+        "introduction": introduction,
+        "anonymous_to_staff": anonymous,
+        "questions": questions,
     }
 
 
@@ -302,16 +333,23 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _texts(value: Any, what: str, problems: _Problems, *, question: str | None = None,
-           required: bool = True) -> dict[str, str]:
+def _texts(
+    value: Any,
+    what: str,
+    problems: _Problems,
+    *,
+    question: str | None = None,
+    required: bool = True,
+) -> dict[str, str]:
     """A table of one text per language (``{en = "...", es = "..."}``), checked."""
     if value is None:
         if required:
-            problems.add(f"{what} is required, with an \"en\" and an \"es\" text", question)
+            problems.add(f'{what} is required, with an "en" and an "es" text', question)
         return {}
     if not isinstance(value, dict):
-        problems.add(f'{what} must be a table with an "en" and an "es" text (got {_shown(value)})',
-                     question)
+        problems.add(
+            f'{what} must be a table with an "en" and an "es" text (got {_shown(value)})', question
+        )
         return {}
     texts: dict[str, str] = {}
     for language in LANGUAGES:
@@ -319,14 +357,14 @@ def _texts(value: Any, what: str, problems: _Problems, *, question: str | None =
         if text is None:
             problems.add(f'{what} has no "{language}" text', question)
         elif not isinstance(text, str) or not text.strip():
-            problems.add(f"{what}.{language} must be non-empty text (got {_shown(text)})",
-                         question)
+            problems.add(f"{what}.{language} must be non-empty text (got {_shown(text)})", question)
         else:
             texts[language] = text.strip()
     for language in value:
         if language not in LANGUAGES:
-            problems.add(f'{what} has an unknown language "{language}" (use "en" and "es")',
-                         question)
+            problems.add(
+                f'{what} has an unknown language "{language}" (use "en" and "es")', question
+            )
     return texts
 
 
@@ -357,15 +395,19 @@ def _check_questions(value: Any, problems: _Problems) -> list[dict[str, Any]]:
     return questions
 
 
-def _check_question(data: dict[str, Any], position: int, context: _QuestionContext,
-                    problems: _Problems) -> dict[str, Any]:
+def _check_question(
+    data: dict[str, Any], position: int, context: _QuestionContext, problems: _Problems
+) -> dict[str, Any]:
     qid = data.get("id")
     name = f'"{qid}"' if isinstance(qid, str) and qid else str(position)
     if qid is None:
         problems.add("id is required", name)
     elif not isinstance(qid, str) or not QUESTION_ID_RE.match(qid):
-        problems.add("id must be lower-case letters, digits, hyphens and underscores, starting "
-                     f"with a letter, at most 40 characters (got {_shown(qid)})", name)
+        problems.add(
+            "id must be lower-case letters, digits, hyphens and underscores, starting "
+            f"with a letter, at most 40 characters (got {_shown(qid)})",
+            name,
+        )
         qid = None
     elif qid in RESERVED_IDS:
         problems.add(f'id "{qid}" is reserved by the answer form; choose another', name)
@@ -382,7 +424,9 @@ def _check_question(data: dict[str, Any], position: int, context: _QuestionConte
     if not isinstance(required, bool):
         problems.add(f"required must be true or false (got {_shown(required)})", name)
     question = {
-        "id": qid, "kind": kind, "required": required,
+        "id": qid,
+        "kind": kind,
+        "required": required,
         "label": _texts(data.get("label"), "label", problems, question=name),
         "hint": _texts(data.get("hint"), "hint", problems, question=name, required=False),
         "options": _check_options(data.get("options"), kind, name, problems),
@@ -393,28 +437,34 @@ def _check_question(data: dict[str, Any], position: int, context: _QuestionConte
     if question["measure"] == "resolved" and kind == "single":
         keys = [option["key"] for option in question["options"]]
         if sorted(keys) != sorted(RESOLVED_ANSWERS):
-            problems.add('measure "resolved" needs exactly the options '
-                         + ", ".join(RESOLVED_ANSWERS) + f" (got {', '.join(keys) or 'none'})",
-                         name)
+            problems.add(
+                'measure "resolved" needs exactly the options '
+                + ", ".join(RESOLVED_ANSWERS)
+                + f" (got {', '.join(keys) or 'none'})",
+                name,
+            )
     return question
 
 
-def _check_options(value: Any, kind: str | None, name: str,
-                   problems: _Problems) -> list[dict[str, Any]]:
+def _check_options(
+    value: Any, kind: str | None, name: str, problems: _Problems
+) -> list[dict[str, Any]]:
     if kind is None:
         return []
     if kind in ("single", "multi"):
         if value is None:
-            problems.add(f"a {kind} question needs options (at least 2 [[questions.options]])",
-                         name)
+            problems.add(
+                f"a {kind} question needs options (at least 2 [[questions.options]])", name
+            )
             return []
     elif kind in SCALES:
         if value is None:
             return []
     else:
         if value is not None:
-            problems.add(f"options are only for single, multi and scale questions (this one is "
-                         f"{kind})", name)
+            problems.add(
+                f"options are only for single, multi and scale questions (this one is {kind})", name
+            )
         return []
     if not isinstance(value, list) or not all(isinstance(o, dict) for o in value):
         problems.add("options must be a list of tables with a key and a label", name)
@@ -427,16 +477,20 @@ def _check_options(value: Any, kind: str | None, name: str,
         expected = {str(v) for v in SCALES[kind]}
         if set(keys) != expected or len(keys) != len(expected):
             low, high = SCALES[kind][0], SCALES[kind][-1]
-            problems.add(f"the options of a {kind} question label the scale: one for every "
-                         f"value from {low} to {high}, each once (got "
-                         f"{', '.join(keys) or 'none'})", name)
+            problems.add(
+                f"the options of a {kind} question label the scale: one for every "
+                f"value from {low} to {high}, each once (got "
+                f"{', '.join(keys) or 'none'})",
+                name,
+            )
     elif len(options) < 2:
         problems.add(f"a {kind} question needs at least 2 options (got {len(options)})", name)
     return options
 
 
-def _check_option(data: dict[str, Any], kind: str, name: str,
-                  problems: _Problems) -> dict[str, Any]:
+def _check_option(
+    data: dict[str, Any], kind: str, name: str, problems: _Problems
+) -> dict[str, Any]:
     key = data.get("key")
     if kind in SCALES and _is_int(key):
         key = str(key)
@@ -445,27 +499,34 @@ def _check_option(data: dict[str, Any], kind: str, name: str,
     if key is None:
         problems.add("an option has no key", name)
     elif not isinstance(key, str) or not OPTION_KEY_RE.match(key):
-        problems.add("option keys must be lower-case letters, digits, hyphens and underscores, "
-                     f"at most 40 characters (got {_shown(key)})", name)
+        problems.add(
+            "option keys must be lower-case letters, digits, hyphens and underscores, "
+            f"at most 40 characters (got {_shown(key)})",
+            name,
+        )
         key = None
     label = _texts(data.get("label"), f"{shown} label", problems, question=name)
     return {"key": key, "label": label}
 
 
-def _check_max_length(data: dict[str, Any], kind: str | None, name: str,
-                      problems: _Problems) -> int | None:
+def _check_max_length(
+    data: dict[str, Any], kind: str | None, name: str, problems: _Problems
+) -> int | None:
     value = data.get("max_length")
     if kind != "text":
         if value is not None and kind is not None:
             problems.add(f"max_length is only for text questions (this one is {kind})", name)
         return None
     if value is None:
-        problems.add(f"a text question needs max_length (a whole number from 1 to "
-                     f"{MAX_TEXT_LENGTH})", name)
+        problems.add(
+            f"a text question needs max_length (a whole number from 1 to {MAX_TEXT_LENGTH})", name
+        )
         return None
     if not _is_int(value) or not 1 <= value <= MAX_TEXT_LENGTH:
-        problems.add(f"max_length must be a whole number from 1 to {MAX_TEXT_LENGTH} "
-                     f"(got {_shown(value)})", name)
+        problems.add(
+            f"max_length must be a whole number from 1 to {MAX_TEXT_LENGTH} (got {_shown(value)})",
+            name,
+        )
         return None
     return value
 
@@ -480,23 +541,33 @@ def _values_of(question: dict[str, Any]) -> tuple[str, ...]:
     return tuple(option["key"] for option in question["options"] if option["key"])
 
 
-def _check_show_if(value: Any, qid: str | None, context: _QuestionContext, name: str,
-                   problems: _Problems) -> dict[str, Any] | None:
+def _check_show_if(
+    value: Any, qid: str | None, context: _QuestionContext, name: str, problems: _Problems
+) -> dict[str, Any] | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        problems.add('show_if must be a table: { question = "...", values = ["..."] } '
-                     f"(got {_shown(value)})", name)
+        problems.add(
+            'show_if must be a table: { question = "...", values = ["..."] } '
+            f"(got {_shown(value)})",
+            name,
+        )
         return None
     problems.unknown_keys(value, _CONDITION_KEYS, " in show_if", name)
     target = value.get("question")
     values = value.get("values")
     if isinstance(values, str | int) and not isinstance(values, bool):
         values = [values]
-    if not isinstance(values, list) or not values or not all(
-            isinstance(v, str) or _is_int(v) for v in values):
-        problems.add(f"show_if needs values: a list of the answers that show this question "
-                     f"(got {_shown(values)})", name)
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(v, str) or _is_int(v) for v in values)
+    ):
+        problems.add(
+            f"show_if needs values: a list of the answers that show this question "
+            f"(got {_shown(values)})",
+            name,
+        )
         values = None
     else:
         values = [str(v) for v in values]
@@ -506,39 +577,54 @@ def _check_show_if(value: Any, qid: str | None, context: _QuestionContext, name:
     earlier = context.earlier.get(target)
     if earlier is None:
         if target == qid or target in context.all_ids:
-            problems.add(f'show_if refers to "{target}", which does not come before this '
-                         "question; a condition can only use an earlier answer", name)
+            problems.add(
+                f'show_if refers to "{target}", which does not come before this '
+                "question; a condition can only use an earlier answer",
+                name,
+            )
         else:
             problems.add(f'show_if refers to an unknown question "{target}"', name)
         return None
     if earlier["kind"] not in CONDITION_KINDS:
         if earlier["kind"] is not None:
-            problems.add(f'show_if refers to "{target}", a {earlier["kind"]} question; only '
-                         + ", ".join(CONDITION_KINDS) + " answers can be tested", name)
+            problems.add(
+                f'show_if refers to "{target}", a {earlier["kind"]} question; only '
+                + ", ".join(CONDITION_KINDS)
+                + " answers can be tested",
+                name,
+            )
         return None
     if values is None:
         return None
     possible = _values_of(earlier)
     for wrong in [v for v in values if v not in possible]:
-        problems.add(f'show_if: "{target}" cannot be {_shown(wrong)} (its answers are '
-                     + ", ".join(possible) + ")", name)
+        problems.add(
+            f'show_if: "{target}" cannot be {_shown(wrong)} (its answers are '
+            + ", ".join(possible)
+            + ")",
+            name,
+        )
     return {"question": target, "values": values}
 
 
-def _check_measure(value: Any, kind: str | None, name: str, context: _QuestionContext,
-                   problems: _Problems) -> str | None:
+def _check_measure(
+    value: Any, kind: str | None, name: str, context: _QuestionContext, problems: _Problems
+) -> str | None:
     if value is None:
         return None
     if value not in MEASURES:
-        problems.add("measure must be one of " + ", ".join(MEASURES) + f" (got {_shown(value)})",
-                     name)
+        problems.add(
+            "measure must be one of " + ", ".join(MEASURES) + f" (got {_shown(value)})", name
+        )
         return None
     if kind is not None and MEASURES[value] != kind:
-        problems.add(f'measure "{value}" needs a {MEASURES[value]} question (this one is {kind})',
-                     name)
+        problems.add(
+            f'measure "{value}" needs a {MEASURES[value]} question (this one is {kind})', name
+        )
     if value in context.measures:
-        problems.add(f'measure "{value}" is already used by question {context.measures[value]}',
-                     name)
+        problems.add(
+            f'measure "{value}" is already used by question {context.measures[value]}', name
+        )
     else:
         context.measures[value] = name
     return value
@@ -556,22 +642,33 @@ def from_document(document: Mapping[str, Any], path: Path | None = None) -> Defi
     questions = []
     for q in document["questions"]:
         show_if = q.get("show_if")
-        questions.append(Question(
-            id=q["id"], kind=q["kind"], label=_frozen_texts(q["label"]),
-            hint=_frozen_texts(q.get("hint") or {}), required=bool(q.get("required")),
-            options=tuple(Option(o["key"], _frozen_texts(o["label"]))
-                          for o in q.get("options") or ()),
-            max_length=q.get("max_length"),
-            show_if=Condition(show_if["question"], tuple(show_if["values"])) if show_if else None,
-            measure=q.get("measure"),
-        ))
+        questions.append(
+            Question(
+                id=q["id"],
+                kind=q["kind"],
+                label=_frozen_texts(q["label"]),
+                hint=_frozen_texts(q.get("hint") or {}),
+                required=bool(q.get("required")),
+                options=tuple(
+                    Option(o["key"], _frozen_texts(o["label"])) for o in q.get("options") or ()
+                ),
+                max_length=q.get("max_length"),
+                show_if=Condition(show_if["question"], tuple(show_if["values"]))
+                if show_if
+                else None,
+                measure=q.get("measure"),
+            )
+        )
     key = document["id"]
     definition = Definition(
-        key=key, version=document["version"], trigger=document["trigger"],
+        key=key,
+        version=document["version"],
+        trigger=document["trigger"],
         title=_frozen_texts(document["title"]),
         introduction=_frozen_texts(document["introduction"]),
         anonymous_to_staff=bool(document.get("anonymous_to_staff")),
-        questions=tuple(questions), fingerprint="",
+        questions=tuple(questions),
+        fingerprint="",
         path=path or SURVEYS_DIR / f"{key}.toml",
     )
     return _with_fingerprint(definition)
@@ -595,12 +692,18 @@ def _fingerprinted(definition: Definition) -> dict[str, Any]:
         "anonymous_to_staff": definition.anonymous_to_staff,
         "questions": [
             {
-                "id": q.id, "kind": q.kind, "label": dict(q.label), "hint": dict(q.hint),
+                "id": q.id,
+                "kind": q.kind,
+                "label": dict(q.label),
+                "hint": dict(q.hint),
                 "required": q.required,
                 "options": [{"key": o.key, "label": dict(o.label)} for o in q.options],
                 "max_length": q.max_length,
-                "show_if": ({"question": q.show_if.question, "values": list(q.show_if.values)}
-                            if q.show_if else None),
+                "show_if": (
+                    {"question": q.show_if.question, "values": list(q.show_if.values)}
+                    if q.show_if
+                    else None
+                ),
                 "measure": q.measure,
             }
             for q in definition.questions
@@ -609,8 +712,9 @@ def _fingerprinted(definition: Definition) -> dict[str, Any]:
 
 
 def fingerprint(definition: Definition) -> str:
-    canonical = json.dumps(_fingerprinted(definition), sort_keys=True, ensure_ascii=False,
-                           separators=(",", ":"))
+    canonical = json.dumps(
+        _fingerprinted(definition), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -624,18 +728,27 @@ def _with_fingerprint(definition: Definition) -> Definition:
 
 
 def _version_row(session: Session, key: str, version: int) -> SurveyVersion | None:
-    return session.scalar(select(SurveyVersion).where(
-        SurveyVersion.survey_key == key, SurveyVersion.version == version))
+    return session.scalar(
+        select(SurveyVersion).where(
+            SurveyVersion.survey_key == key, SurveyVersion.version == version
+        )
+    )
 
 
 def _has_responses(session: Session, version_id: int) -> bool:
-    return session.scalar(select(SurveyResponse.id).where(
-        SurveyResponse.survey_version_id == version_id).limit(1)) is not None
+    return (
+        session.scalar(
+            select(SurveyResponse.id).where(SurveyResponse.survey_version_id == version_id).limit(1)
+        )
+        is not None
+    )
 
 
 def _frozen_message(definition: Definition) -> str:
-    return (f"{_shown_path(definition.path)}: version {definition.version} has responses and "
-            "its questions changed; bump the version")
+    return (
+        f"{_shown_path(definition.path)}: version {definition.version} has responses and "
+        "its questions changed; bump the version"
+    )
 
 
 def record_version(session: Session, definition: Definition) -> SurveyVersion:
@@ -648,11 +761,14 @@ def record_version(session: Session, definition: Definition) -> SurveyVersion:
     if row is None:
         try:
             with session.begin_nested():
-                row = SurveyVersion(survey_key=definition.key, version=definition.version,
-                                    fingerprint=definition.fingerprint,
-                                    definition=as_document(definition))
+                row = SurveyVersion(
+                    survey_key=definition.key,
+                    version=definition.version,
+                    fingerprint=definition.fingerprint,
+                    definition=as_document(definition),
+                )
                 session.add(row)
-        except IntegrityError:   # another process recorded it first
+        except IntegrityError:  # another process recorded it first
             row = _version_row(session, definition.key, definition.version)
             if row is None:
                 raise
@@ -664,15 +780,19 @@ def record_version(session: Session, definition: Definition) -> SurveyVersion:
     return row
 
 
-def frozen_problems(session: Session,
-                    definitions: Mapping[str, Definition] | Iterable[Definition]) -> list[str]:
+def frozen_problems(
+    session: Session, definitions: Mapping[str, Definition] | Iterable[Definition]
+) -> list[str]:
     """A problem for each definition whose version has responses under other questions."""
     items = definitions.values() if isinstance(definitions, Mapping) else definitions
     problems = []
     for definition in items:
         row = _version_row(session, definition.key, definition.version)
-        if row is not None and row.fingerprint != definition.fingerprint \
-                and _has_responses(session, row.id):
+        if (
+            row is not None
+            and row.fingerprint != definition.fingerprint
+            and _has_responses(session, row.id)
+        ):
             problems.append(_frozen_message(definition))
     return problems
 
@@ -734,8 +854,9 @@ def _read_one(question: Question, raw: list[str]) -> tuple[Any, str | None]:
     return value, None
 
 
-def read_answers(definition: Definition,
-                 form: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def read_answers(
+    definition: Definition, form: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
     """(values by question id, errors by question id) from a submitted form.
 
     ``form`` maps each question id to the submitted strings (a Werkzeug MultiDict or
@@ -759,8 +880,14 @@ def read_answers(definition: Definition,
 
 def measures(definition: Definition, values: Mapping[str, Any]) -> dict[str, Any]:
     """The typed columns of ``SurveyResponse``: csat, ces, nps, resolved, comment, contact_ok."""
-    result: dict[str, Any] = {"csat": None, "ces": None, "nps": None, "resolved": None,
-                              "comment": "", "contact_ok": None}
+    result: dict[str, Any] = {
+        "csat": None,
+        "ces": None,
+        "nps": None,
+        "resolved": None,
+        "comment": "",
+        "contact_ok": None,
+    }
     for question in definition.questions:
         if question.measure is None or question.id not in values:
             continue

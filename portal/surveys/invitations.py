@@ -83,24 +83,35 @@ def normalise_email(email: str) -> str:
 
 def opted_out(session: Session, email: str) -> bool:
     address = normalise_email(email)
-    return bool(address) and session.scalar(
-        select(SurveyOptOut.id).where(SurveyOptOut.email == address)) is not None
+    return (
+        bool(address)
+        and session.scalar(select(SurveyOptOut.id).where(SurveyOptOut.email == address)) is not None
+    )
 
 
 def fatigue_window(settings: Settings, now: datetime) -> tuple[Any, ...]:
     """Conditions on ``SurveyInvitation`` of the invitations that count towards survey
     fatigue: made within ``survey_fatigue_days`` and not cancelled before going out."""
     since = now - timedelta(days=settings.survey_fatigue_days)
-    return (SurveyInvitation.created_at > since,
-            or_(SurveyInvitation.state != "cancelled", SurveyInvitation.sent_at.is_not(None)))
+    return (
+        SurveyInvitation.created_at > since,
+        or_(SurveyInvitation.state != "cancelled", SurveyInvitation.sent_at.is_not(None)),
+    )
 
 
-def recently_invited(session: Session, *, settings: Settings, email: str, now: datetime,
-                     exclude_id: int | None = None) -> bool:
+def recently_invited(
+    session: Session,
+    *,
+    settings: Settings,
+    email: str,
+    now: datetime,
+    exclude_id: int | None = None,
+) -> bool:
     """Was ``email`` invited to any survey within the fatigue window? An invitation cancelled
     before it went out does not count (the resident never saw it)."""
     query = select(SurveyInvitation.id).where(
-        SurveyInvitation.email == normalise_email(email), *fatigue_window(settings, now))
+        SurveyInvitation.email == normalise_email(email), *fatigue_window(settings, now)
+    )
     if exclude_id is not None:
         query = query.where(SurveyInvitation.id != exclude_id)
     return session.scalar(query.limit(1)) is not None
@@ -117,8 +128,9 @@ def _reporter_address(session: Session, request: ServiceRequest) -> tuple[str, s
     email = normalise_email(request.contact_email)
     if not email:
         return None
-    staff_address = session.scalar(select(exists().where(
-        func.lower(User.email) == email, User.role != "resident")))
+    staff_address = session.scalar(
+        select(exists().where(func.lower(User.email) == email, User.role != "resident"))
+    )
     if staff_address:
         return None
     return request.contact_email, request.locale or "en"
@@ -153,12 +165,21 @@ def invite_for_resolution(
         return None
     send_after = now + timedelta(hours=settings.survey_delay_hours)
     expires_at = send_after + timedelta(days=settings.survey_expiry_days)
-    existing = session.scalar(select(SurveyInvitation).where(
-        SurveyInvitation.request_id == request.id,
-        SurveyInvitation.survey_key == definition.key))
+    existing = session.scalar(
+        select(SurveyInvitation).where(
+            SurveyInvitation.request_id == request.id, SurveyInvitation.survey_key == definition.key
+        )
+    )
     if existing is not None:
-        return _rearm(session, settings=settings, invitation=existing, request=request,
-                      send_after=send_after, expires_at=expires_at, now=now)
+        return _rearm(
+            session,
+            settings=settings,
+            invitation=existing,
+            request=request,
+            send_after=send_after,
+            expires_at=expires_at,
+            now=now,
+        )
     if recently_invited(session, settings=settings, email=email, now=now):
         return None
     version = survey_version(session, definition)
@@ -210,8 +231,14 @@ def survey_version(session: Session, definition: Any) -> Any:
 
 
 def _rearm(
-    session: Session, *, settings: Settings, invitation: SurveyInvitation,
-    request: ServiceRequest, send_after: datetime, expires_at: datetime, now: datetime,
+    session: Session,
+    *,
+    settings: Settings,
+    invitation: SurveyInvitation,
+    request: ServiceRequest,
+    send_after: datetime,
+    expires_at: datetime,
+    now: datetime,
 ) -> SurveyInvitation | None:
     """The case was resolved again. A pending invitation waits the delay from now; one
     cancelled before it went out (the case was reopened) is pending again; one already sent
@@ -219,8 +246,8 @@ def _rearm(
     if invitation.sent_at is not None or invitation.state not in ("pending", "cancelled"):
         return None
     if invitation.state == "cancelled" and recently_invited(
-            session, settings=settings, email=invitation.email, now=now,
-            exclude_id=invitation.id):
+        session, settings=settings, email=invitation.email, now=now, exclude_id=invitation.id
+    ):
         return None
     invitation.state = "pending"
     invitation.send_after = send_after
@@ -262,18 +289,19 @@ def _take(session: Session, invitation: SurveyInvitation, **values: object) -> b
 
 
 def _expiry_text(settings: Settings, moment: datetime, locale: str) -> str:
-    return format_date(moment.astimezone(ZoneInfo(settings.timezone)).date(), "long",
-                       locale=locale)
+    return format_date(moment.astimezone(ZoneInfo(settings.timezone)).date(), "long", locale=locale)
 
 
-def _mark_sent(session: Session, *, settings: Settings, invitation: SurveyInvitation,
-               now: datetime) -> str | None:
+def _mark_sent(
+    session: Session, *, settings: Settings, invitation: SurveyInvitation, now: datetime
+) -> str | None:
     """Give a pending invitation its single-use link and mark it sent; returns the token, or
     None when another worker got there first."""
     token, token_hash = new_token()
     expires_at = now + timedelta(days=settings.survey_expiry_days)
-    if not _take(session, invitation, state="sent", token_hash=token_hash, sent_at=now,
-                 expires_at=expires_at):
+    if not _take(
+        session, invitation, state="sent", token_hash=token_hash, sent_at=now, expires_at=expires_at
+    ):
         return None
     return token
 
@@ -283,25 +311,50 @@ def _cancel(session: Session, invitation: SurveyInvitation) -> str:
 
 
 def send_invitation(
-    session: Session, *, settings: Settings, invitation: SurveyInvitation, now: datetime,
+    session: Session,
+    *,
+    settings: Settings,
+    invitation: SurveyInvitation,
+    now: datetime,
 ) -> str:
     """Send or cancel one due invitation; returns "sent", "cancelled" or "skipped"."""
     if invitation.request_id is None and invitation.subject_key:
-        return _send_programme_invitation(session, settings=settings, invitation=invitation,
-                                          now=now)
-    request = session.get(ServiceRequest, invitation.request_id) \
-        if invitation.request_id is not None else None
-    if request is None or request.status not in STILL_RESOLVED or opted_out(
-            session, invitation.email):
+        return _send_programme_invitation(
+            session, settings=settings, invitation=invitation, now=now
+        )
+    request = (
+        session.get(ServiceRequest, invitation.request_id)
+        if invitation.request_id is not None
+        else None
+    )
+    if (
+        request is None
+        or request.status not in STILL_RESOLVED
+        or opted_out(session, invitation.email)
+    ):
         return _cancel(session, invitation)
-    return _send(session, settings=settings, invitation=invitation, now=now,
-                 template="survey_invitation",
-                 context=lambda locale: {"reference": request.reference or "",
-                                         "category": request.category.t("name", locale)})
+    return _send(
+        session,
+        settings=settings,
+        invitation=invitation,
+        now=now,
+        template="survey_invitation",
+        context=lambda locale: {
+            "reference": request.reference or "",
+            "category": request.category.t("name", locale),
+        },
+    )
 
 
-def _send(session: Session, *, settings: Settings, invitation: SurveyInvitation, now: datetime,
-          template: str, context: Callable[[str], dict[str, Any]]) -> str:
+def _send(
+    session: Session,
+    *,
+    settings: Settings,
+    invitation: SurveyInvitation,
+    now: datetime,
+    template: str,
+    context: Callable[[str], dict[str, Any]],
+) -> str:
     """Mark the invitation sent with a fresh single-use link and queue its email
     (``template``, with the survey's title, the links and the expiry, plus ``context(locale)``);
     "skipped" when another worker got there first."""
@@ -344,7 +397,7 @@ def subject_enrolment_id(subject_key: str | None) -> int | None:
     """The enrolment id of an "enrolment:<id>" subject key, else None."""
     if not subject_key or not subject_key.startswith(ENROLMENT_SUBJECT):
         return None
-    number = subject_key[len(ENROLMENT_SUBJECT):]
+    number = subject_key[len(ENROLMENT_SUBJECT) :]
     return int(number) if number.isdigit() and len(number) < 19 else None
 
 
@@ -356,18 +409,26 @@ def invitation_programme(session: Session, invitation: SurveyInvitation) -> Prog
 
 
 def _send_programme_invitation(
-    session: Session, *, settings: Settings, invitation: SurveyInvitation, now: datetime,
+    session: Session,
+    *,
+    settings: Settings,
+    invitation: SurveyInvitation,
+    now: datetime,
 ) -> str:
     """A participant of a completed programme: cancelled when the enrolment or programme is
     gone (or the programme was cancelled) or the address opted out; else the email."""
 
     programme = invitation_programme(session, invitation)
-    if programme is None or programme.status == "cancelled" or opted_out(
-            session, invitation.email):
+    if programme is None or programme.status == "cancelled" or opted_out(session, invitation.email):
         return _cancel(session, invitation)
-    return _send(session, settings=settings, invitation=invitation, now=now,
-                 template="programme_survey",
-                 context=lambda locale: {"programme": programme.t("title", locale)})
+    return _send(
+        session,
+        settings=settings,
+        invitation=invitation,
+        now=now,
+        template="programme_survey",
+        context=lambda locale: {"programme": programme.t("title", locale)},
+    )
 
 
 def send_due_invitations(db: Database, settings: Settings, now: datetime) -> str | None:
@@ -378,8 +439,9 @@ def send_due_invitations(db: Database, settings: Settings, now: datetime) -> str
         with db.transaction() as session:
             batch = _claim_batch(session, now)
             for invitation in batch:
-                counts[send_invitation(session, settings=settings, invitation=invitation,
-                                       now=now)] += 1
+                counts[
+                    send_invitation(session, settings=settings, invitation=invitation, now=now)
+                ] += 1
         if len(batch) < BATCH:
             break
     if not (counts["sent"] or counts["cancelled"]):
@@ -391,8 +453,9 @@ def cancel_pending_for(session: Session, email: str) -> int:
     """Cancel the address's invitations that have not gone out (after an opt-out)."""
     result = session.execute(
         update(SurveyInvitation)
-        .where(SurveyInvitation.email == normalise_email(email),
-               SurveyInvitation.state == "pending")
+        .where(
+            SurveyInvitation.email == normalise_email(email), SurveyInvitation.state == "pending"
+        )
         .values(state="cancelled"),
         execution_options={"synchronize_session": False},
     )
@@ -402,9 +465,12 @@ def cancel_pending_for(session: Session, email: str) -> int:
 def latest_for_request(session: Session, request_id: int) -> SurveyInvitation | None:
     """The case's invitation (request surveys), for the staff case page."""
     return session.scalar(
-        select(SurveyInvitation).where(SurveyInvitation.request_id == request_id)
-        .order_by(SurveyInvitation.id.desc()).limit(1)
-        .options(selectinload(SurveyInvitation.version)))
+        select(SurveyInvitation)
+        .where(SurveyInvitation.request_id == request_id)
+        .order_by(SurveyInvitation.id.desc())
+        .limit(1)
+        .options(selectinload(SurveyInvitation.version))
+    )
 
 
 __all__ = ["invite_for_resolution", "send_due_invitations"]

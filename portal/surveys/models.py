@@ -60,10 +60,18 @@ class SurveyInvitation(Base):
         UniqueConstraint("survey_key", "subject_key"),
         Index("ix_survey_invitations_state_send_after", "state", "send_after"),
         Index("ix_survey_invitations_email_created", "email", "created_at"),
-        Index("ix_survey_invitations_survey_department_created", "survey_key",
-              "department_id", "created_at"),
-        Index("ix_survey_invitations_survey_category_created", "survey_key", "category_id",
-              "created_at"),
+        Index(
+            "ix_survey_invitations_survey_department_created",
+            "survey_key",
+            "department_id",
+            "created_at",
+        ),
+        Index(
+            "ix_survey_invitations_survey_category_created",
+            "survey_key",
+            "category_id",
+            "created_at",
+        ),
         Index("ix_survey_invitations_survey_created", "survey_key", "created_at"),
     )
 
@@ -71,7 +79,8 @@ class SurveyInvitation(Base):
     survey_key: Mapped[str] = mapped_column(String(60))
     survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_versions.id"))
     request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("service_requests.id", ondelete="CASCADE"))
+        ForeignKey("service_requests.id", ondelete="CASCADE")
+    )
     #: For programme surveys (issue 7): the enrolment surveyed, when there is one.
     subject_key: Mapped[str | None] = mapped_column(String(60))
     email: Mapped[str] = mapped_column(String(254))
@@ -97,10 +106,15 @@ class SurveyResponse(Base):
 
     __tablename__ = "survey_responses"
     __table_args__ = (
-        Index("ix_survey_responses_survey_department_created", "survey_key", "department_id",
-              "created_at"),
-        Index("ix_survey_responses_survey_category_created", "survey_key", "category_id",
-              "created_at"),
+        Index(
+            "ix_survey_responses_survey_department_created",
+            "survey_key",
+            "department_id",
+            "created_at",
+        ),
+        Index(
+            "ix_survey_responses_survey_category_created", "survey_key", "category_id", "created_at"
+        ),
         Index("ix_survey_responses_survey_created", "survey_key", "created_at"),
         Index("ix_survey_responses_request", "request_id"),
         # Reports: a department's satisfaction in a period, whatever the survey.
@@ -109,12 +123,14 @@ class SurveyResponse(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     invitation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("survey_invitations.id", ondelete="CASCADE"), unique=True)
+        ForeignKey("survey_invitations.id", ondelete="CASCADE"), unique=True
+    )
     survey_key: Mapped[str] = mapped_column(String(60))
     survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_versions.id"))
     version: Mapped[int] = mapped_column(Integer)
     request_id: Mapped[int | None] = mapped_column(
-        ForeignKey("service_requests.id", ondelete="SET NULL"))
+        ForeignKey("service_requests.id", ondelete="SET NULL")
+    )
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("service_categories.id"))
     locale: Mapped[str] = mapped_column(String(8), default="en")

@@ -73,6 +73,7 @@ class ResultsError(ValueError):
 
 # -- trend buckets --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Bucket:
     """One period of the trend: ``[start, end)`` in UTC, and the local dates it covers."""
@@ -107,8 +108,11 @@ def bucket_starts(start: datetime, end: datetime, trend: str, zone: tzinfo) -> l
             if len(starts) + 2 > MAX_BUCKETS:  # this start makes one bucket too many
                 raise ResultsError(f"more than {MAX_BUCKETS} {trend}s")
             starts.append(moment)
-        day = day + timedelta(days=7) if trend == "week" else \
-            date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        day = (
+            day + timedelta(days=7)
+            if trend == "week"
+            else date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+        )
 
 
 def buckets(start: datetime, end: datetime, trend: str, zone: tzinfo) -> list[Bucket]:
@@ -116,8 +120,13 @@ def buckets(start: datetime, end: datetime, trend: str, zone: tzinfo) -> list[Bu
     ``ResultsError`` when there would be more than ``MAX_BUCKETS``."""
     edges = [start, *bucket_starts(start, end, trend, zone), end]
     return [
-        Bucket(index=n, start=a, end=b, first_day=a.astimezone(zone).date(),
-               last_day=(b - timedelta(microseconds=1)).astimezone(zone).date())
+        Bucket(
+            index=n,
+            start=a,
+            end=b,
+            first_day=a.astimezone(zone).date(),
+            last_day=(b - timedelta(microseconds=1)).astimezone(zone).date(),
+        )
         for n, (a, b) in enumerate(zip(edges, edges[1:], strict=False))
     ]
 
@@ -131,13 +140,15 @@ def bucket_of(column: Any, boundaries: Sequence[datetime]) -> ColumnElement[Any]
         if low == high:
             return literal_column(str(int(low)), Integer)
         middle = (low + high + 1) // 2  # the first bucket of the upper half
-        return case((column < boundaries[middle - 1], tree(low, middle - 1)),
-                    else_=tree(middle, high))
+        return case(
+            (column < boundaries[middle - 1], tree(low, middle - 1)), else_=tree(middle, high)
+        )
 
     return tree(0, len(boundaries))
 
 
 # -- figures --------------------------------------------------------------------------------
+
 
 @dataclass
 class Tally:
@@ -167,8 +178,7 @@ class Tally:
 
 
 #: The response columns of a tally, in query order.
-_RESPONSE_SUMS = tuple(f.name for f in fields(Tally) if f.name not in ("invitations",
-                                                                       "answered"))
+_RESPONSE_SUMS = tuple(f.name for f in fields(Tally) if f.name not in ("invitations", "answered"))
 
 
 @dataclass(frozen=True)
@@ -214,23 +224,25 @@ def figures(key: int | None, tally: Tally) -> Figures:
         suppressed=False,
         invitations=tally.invitations,
         responses=tally.responses,
-        response_rate=min(1.0, tally.answered / tally.invitations) if tally.invitations
-        else None,
+        response_rate=min(1.0, tally.answered / tally.invitations) if tally.invitations else None,
         csat_answers=tally.csat_answers,
         csat_average=tally.csat_sum / tally.csat_answers if csat else None,
         csat_counts=tuple(getattr(tally, f"csat_{s}") for s in CSAT_SCORES) if csat else None,
         resolved_answers=tally.resolved_answers,
         share_resolved=tally.resolved_yes / tally.resolved_answers
-        if enough(tally.resolved_answers) else None,
+        if enough(tally.resolved_answers)
+        else None,
         ces_answers=tally.ces_answers,
         ces_average=tally.ces_sum / tally.ces_answers if enough(tally.ces_answers) else None,
         nps_answers=tally.nps_answers,
         nps=100 * (tally.promoters - tally.detractors) / tally.nps_answers
-        if enough(tally.nps_answers) else None,
+        if enough(tally.nps_answers)
+        else None,
     )
 
 
 # -- the results ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Selection:
@@ -265,12 +277,16 @@ class Results:
 
 
 def _filtered(query: Any, model: Any, selection: Selection) -> Any:
-    query = query.where(model.survey_key == selection.survey_key,
-                        model.created_at >= selection.start, model.created_at < selection.end)
+    query = query.where(
+        model.survey_key == selection.survey_key,
+        model.created_at >= selection.start,
+        model.created_at < selection.end,
+    )
     ids = selection.department_ids
     if ids is not None:
-        query = query.where(model.department_id == ids[0] if len(ids) == 1
-                            else model.department_id.in_(sorted(ids)))
+        query = query.where(
+            model.department_id == ids[0] if len(ids) == 1 else model.department_id.in_(sorted(ids))
+        )
     if selection.category_id is not None:
         query = query.where(model.category_id == selection.category_id)
     return query
@@ -284,22 +300,35 @@ def _group_column(model: Any, breakdown: str) -> ColumnElement[Any]:
     return literal_column("0", Integer)
 
 
-def _grouped(session: Session, model: Any, selection: Selection, breakdown: str,
-             boundaries: Sequence[datetime], aggregates: Callable[[Any], list[Any]],
-             extra: Any = None) -> list[Any]:
+def _grouped(
+    session: Session,
+    model: Any,
+    selection: Selection,
+    breakdown: str,
+    boundaries: Sequence[datetime],
+    aggregates: Callable[[Any], list[Any]],
+    extra: Any = None,
+) -> list[Any]:
     """(group key, bucket, *aggregates) per cell. The grouping columns are computed in a
     subquery, so both engines group on plain column names (PostgreSQL would not match a
     CASE with bound parameters in GROUP BY to the same CASE in the select list)."""
-    measured = [SurveyResponse.csat, SurveyResponse.resolved, SurveyResponse.ces,
-                SurveyResponse.nps] if model is SurveyResponse else [SurveyInvitation.state]
-    inner = select(_group_column(model, breakdown).label("grp"),
-                   bucket_of(model.created_at, boundaries).label("bucket"), *measured)
+    measured = (
+        [SurveyResponse.csat, SurveyResponse.resolved, SurveyResponse.ces, SurveyResponse.nps]
+        if model is SurveyResponse
+        else [SurveyInvitation.state]
+    )
+    inner = select(
+        _group_column(model, breakdown).label("grp"),
+        bucket_of(model.created_at, boundaries).label("bucket"),
+        *measured,
+    )
     inner = _filtered(inner, model, selection)
     if extra is not None:
         inner = inner.where(extra)
     cells = inner.subquery("cells")
     query = select(cells.c.grp, cells.c.bucket, *aggregates(cells.c)).group_by(
-        cells.c.grp, cells.c.bucket)
+        cells.c.grp, cells.c.bucket
+    )
     return list(session.execute(query).all())
 
 
@@ -311,11 +340,16 @@ def _response_sums(c: Any) -> list[ColumnElement[Any]]:
     """The response columns of a tally (``_RESPONSE_SUMS``), in order."""
     return [
         func.count(),
-        func.count(c.csat), func.coalesce(func.sum(c.csat), 0),
+        func.count(c.csat),
+        func.coalesce(func.sum(c.csat), 0),
         *(_count_if(c.csat == score) for score in CSAT_SCORES),
-        func.count(c.resolved), _count_if(c.resolved == "yes"),
-        func.count(c.ces), func.coalesce(func.sum(c.ces), 0),
-        func.count(c.nps), _count_if(c.nps >= 9), _count_if(c.nps <= 6),
+        func.count(c.resolved),
+        _count_if(c.resolved == "yes"),
+        func.count(c.ces),
+        func.coalesce(func.sum(c.ces), 0),
+        func.count(c.nps),
+        _count_if(c.nps >= 9),
+        _count_if(c.nps <= 6),
     ]
 
 
@@ -323,8 +357,14 @@ def _invitation_sums(c: Any) -> list[ColumnElement[Any]]:
     return [func.count(), _count_if(c.state == "answered")]
 
 
-def survey_results(session: Session, selection: Selection, *, breakdown: str = "department",
-                   trend: str = "month", zone: tzinfo = UTC) -> Results:
+def survey_results(
+    session: Session,
+    selection: Selection,
+    *,
+    breakdown: str = "department",
+    trend: str = "month",
+    zone: tzinfo = UTC,
+) -> Results:
     """The results of ``selection``: breakdown rows, total and trend (see the module)."""
     if breakdown not in BREAKDOWNS:
         raise ResultsError(f"unknown breakdown {breakdown!r}")
@@ -332,14 +372,21 @@ def survey_results(session: Session, selection: Selection, *, breakdown: str = "
     boundaries = [b.start for b in periods[1:]]
     cells: dict[tuple[int | None, int], Tally] = {}
     if selection.department_ids != ():
-        for row in _grouped(session, SurveyResponse, selection, breakdown, boundaries,
-                            _response_sums):
+        for row in _grouped(
+            session, SurveyResponse, selection, breakdown, boundaries, _response_sums
+        ):
             tally = cells.setdefault((row[0], int(row[1])), Tally())
             for name, value in zip(_RESPONSE_SUMS, row[2:], strict=True):
                 setattr(tally, name, int(value or 0))
-        for row in _grouped(session, SurveyInvitation, selection, breakdown, boundaries,
-                            _invitation_sums,
-                            extra=SurveyInvitation.state.in_(SENT_STATES)):
+        for row in _grouped(
+            session,
+            SurveyInvitation,
+            selection,
+            breakdown,
+            boundaries,
+            _invitation_sums,
+            extra=SurveyInvitation.state.in_(SENT_STATES),
+        ):
             tally = cells.setdefault((row[0], int(row[1])), Tally())
             tally.invitations, tally.answered = int(row[2] or 0), int(row[3] or 0)
     by_key: dict[int | None, Tally] = {}
@@ -352,16 +399,22 @@ def survey_results(session: Session, selection: Selection, *, breakdown: str = "
     if breakdown == "overall":
         rows = [figures(None, total)]
     else:
-        rows = [figures(key, by_key[key])
-                for key in sorted(by_key, key=lambda k: (k is None, k or 0))]
+        rows = [
+            figures(key, by_key[key]) for key in sorted(by_key, key=lambda k: (k is None, k or 0))
+        ]
     return Results(
-        selection=selection, breakdown=breakdown, trend=trend, rows=rows,
-        total=figures(None, total), buckets=periods,
+        selection=selection,
+        breakdown=breakdown,
+        trend=trend,
+        rows=rows,
+        total=figures(None, total),
+        buckets=periods,
         trend_rows=[figures(index, by_bucket[index]) for index in sorted(by_bucket)],
     )
 
 
 # -- verbatim comments ----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Comment:
@@ -385,16 +438,24 @@ class CommentPage:
     previous_cursor: str | None
 
 
-def _comment_query(selection: Selection, department_id: int | None, key: Any,
-                   newer: bool, limit: int) -> Any:
+def _comment_query(
+    selection: Selection, department_id: int | None, key: Any, newer: bool, limit: int
+) -> Any:
     """One page of one department's (or every department's) comments from the cursor
     ``key``. The cursor replaces the period's bound on its side, so the index range starts
     at the cursor (SQLite would otherwise pick the period's bound and walk to the cursor)."""
     r = SurveyResponse
     start, end = selection.start, selection.end
-    query = select(r.id, r.created_at, r.comment, r.csat, r.resolved, r.department_id,
-                   r.category_id, r.request_id).where(r.comment != "",
-                                                      r.survey_key == selection.survey_key)
+    query = select(
+        r.id,
+        r.created_at,
+        r.comment,
+        r.csat,
+        r.resolved,
+        r.department_id,
+        r.category_id,
+        r.request_id,
+    ).where(r.comment != "", r.survey_key == selection.survey_key)
     if key is not None and newer and key[0] >= start:
         query = query.where(r.created_at >= key[0], r.created_at < end)
     elif key is not None and not newer and key[0] < end:
@@ -407,8 +468,9 @@ def _comment_query(selection: Selection, department_id: int | None, key: Any,
         query = query.where(r.category_id == selection.category_id)
     if key is not None:  # the row value breaks ties on created_at
         bound = tuple_(literal(key[0], r.created_at.type), literal(key[1], r.id.type))
-        query = query.where(tuple_(r.created_at, r.id) > bound if newer
-                            else tuple_(r.created_at, r.id) < bound)
+        query = query.where(
+            tuple_(r.created_at, r.id) > bound if newer else tuple_(r.created_at, r.id) < bound
+        )
     order = (r.created_at.asc(), r.id.asc()) if newer else (r.created_at.desc(), r.id.desc())
     return query.order_by(*order).limit(limit)
 
@@ -436,11 +498,13 @@ def comments_page(
     limit = per_page + 1
     ids = selection.department_ids
     scopes: list[int | None] = [None] if ids is None else sorted(ids)
-    runs = [list(session.execute(_comment_query(selection, d, key, newer, limit)).all())
-            for d in scopes]
+    runs = [
+        list(session.execute(_comment_query(selection, d, key, newer, limit)).all()) for d in scopes
+    ]
     if len(runs) == 1:
         merged = runs[0]
     else:
+
         def sort_key(row: Any) -> tuple[datetime, int]:
             return (row.created_at, row.id)
 
@@ -449,17 +513,31 @@ def comments_page(
     rows = merged[:per_page]
     if newer:
         rows.reverse()
-    wanted = {row.request_id for row in rows
-              if row.request_id is not None and identify(row.department_id)}
-    references = dict(session.execute(
-        select(ServiceRequest.id, ServiceRequest.reference)
-        .where(ServiceRequest.id.in_(sorted(wanted)))).all()) if wanted else {}
+    wanted = {
+        row.request_id for row in rows if row.request_id is not None and identify(row.department_id)
+    }
+    references = (
+        dict(
+            session.execute(
+                select(ServiceRequest.id, ServiceRequest.reference).where(
+                    ServiceRequest.id.in_(sorted(wanted))
+                )
+            ).all()
+        )
+        if wanted
+        else {}
+    )
     comments = [
-        Comment(id=row.id, created_at=row.created_at, comment=row.comment, csat=row.csat,
-                resolved=row.resolved, department_id=row.department_id,
-                category_id=row.category_id,
-                reference=references.get(row.request_id)
-                if identify(row.department_id) else None)
+        Comment(
+            id=row.id,
+            created_at=row.created_at,
+            comment=row.comment,
+            csat=row.csat,
+            resolved=row.resolved,
+            department_id=row.department_id,
+            category_id=row.category_id,
+            reference=references.get(row.request_id) if identify(row.department_id) else None,
+        )
         for row in rows
     ]
     has_older = more if not newer else True
@@ -467,22 +545,30 @@ def comments_page(
     return CommentPage(
         comments=comments,
         next_cursor=encode_cursor(_CURSOR, [rows[-1].created_at, rows[-1].id])
-        if rows and has_older else None,
+        if rows and has_older
+        else None,
         previous_cursor=encode_cursor(_CURSOR, [rows[0].created_at, rows[0].id])
-        if rows and has_newer else None,
+        if rows and has_newer
+        else None,
     )
 
 
-def all_comments(session: Session, selection: Selection, *,
-                 identify: Callable[[int | None], bool] = lambda department_id: True,
-                 limit: int = 5000, batch: int = 500) -> Iterator[Comment]:
+def all_comments(
+    session: Session,
+    selection: Selection,
+    *,
+    identify: Callable[[int | None], bool] = lambda department_id: True,
+    limit: int = 5000,
+    batch: int = 500,
+) -> Iterator[Comment]:
     """The latest ``limit`` comments of ``selection``, newest first (for the CSV export),
     read a keyset page at a time."""
     cursor = None
     given = 0
     while given < limit:
-        page = comments_page(session, selection, identify=identify, after=cursor,
-                             per_page=min(batch, limit - given))
+        page = comments_page(
+            session, selection, identify=identify, after=cursor, per_page=min(batch, limit - given)
+        )
         yield from page.comments
         given += len(page.comments)
         if page.next_cursor is None:
@@ -490,6 +576,22 @@ def all_comments(session: Session, selection: Selection, *,
         cursor = page.next_cursor
 
 
-__all__ = ["BREAKDOWNS", "MIN_RESPONSES", "TRENDS", "Bucket", "Comment", "CommentPage",
-           "Figures", "Results", "ResultsError", "Selection", "Tally", "all_comments",
-           "bucket_of", "buckets", "comments_page", "figures", "survey_results"]
+__all__ = [
+    "BREAKDOWNS",
+    "MIN_RESPONSES",
+    "TRENDS",
+    "Bucket",
+    "Comment",
+    "CommentPage",
+    "Figures",
+    "Results",
+    "ResultsError",
+    "Selection",
+    "Tally",
+    "all_comments",
+    "bucket_of",
+    "buckets",
+    "comments_page",
+    "figures",
+    "survey_results",
+]

@@ -17,8 +17,11 @@ from portal.form_fields import ClearDateField
 
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
-BREAKDOWN_NAMES = {"department": _l("Department"), "category": _l("Category"),
-                   "overall": _l("Overall")}
+BREAKDOWN_NAMES = {
+    "department": _l("Department"),
+    "category": _l("Category"),
+    "overall": _l("Overall"),
+}
 TREND_NAMES = {"month": _l("By month"), "week": _l("By week")}
 _DATE = _l("Enter a real date, like 2026-03-31.")
 
@@ -50,7 +53,12 @@ class ResultsFilterForm(FlaskForm):
     category = SelectField(_l("Category"), default="", validate_choice=False)
     start = _Date(_l("From"), name="from")
     end = _Date(_l("To (inclusive)"), name="to")
-    breakdown = SelectField(_l("Break down by"), default="department", validate_choice=False,
-                            choices=choices(BREAKDOWN_NAMES.items()))
-    trend = SelectField(_l("Trend"), default="month", validate_choice=False,
-                        choices=choices(TREND_NAMES.items()))
+    breakdown = SelectField(
+        _l("Break down by"),
+        default="department",
+        validate_choice=False,
+        choices=choices(BREAKDOWN_NAMES.items()),
+    )
+    trend = SelectField(
+        _l("Trend"), default="month", validate_choice=False, choices=choices(TREND_NAMES.items())
+    )

@@ -68,16 +68,24 @@ TABLES = ("breakdown", "trend", "comments")
 DEFAULT_SURVEY = "request-resolved"
 MEASURES = ("csat", "resolved", "ces", "nps")
 
-RESOLVED_NAMES = {"yes": _l("Yes"), "partly": _l("Partly"), "no": _l("No"),
-                  "dont_know": _l("Don't know")}
+RESOLVED_NAMES = {
+    "yes": _l("Yes"),
+    "partly": _l("Partly"),
+    "no": _l("No"),
+    "dont_know": _l("Don't know"),
+}
 #: Used when a survey's definition has no labels for its 1-5 scale.
-CSAT_NAMES = {1: _l("Very dissatisfied"), 2: _l("Dissatisfied"),
-              3: _l("Neither satisfied nor dissatisfied"), 4: _l("Satisfied"),
-              5: _l("Very satisfied")}
-
+CSAT_NAMES = {
+    1: _l("Very dissatisfied"),
+    2: _l("Dissatisfied"),
+    3: _l("Neither satisfied nor dissatisfied"),
+    4: _l("Satisfied"),
+    5: _l("Very satisfied"),
+}
 
 
 # -- surveys ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SurveyInfo:
@@ -102,21 +110,33 @@ def survey_catalogue(locale: str) -> dict[str, SurveyInfo]:
     for key, definition in definitions.items():
         measured = {q.measure for q in definition.questions}
         csat = next((q for q in definition.questions if q.measure == "csat"), None)
-        labels = {int(o.key): localized(o.label, locale) for o in csat.options
-                  if o.key.isdigit()} if csat else {}
+        labels = (
+            {int(o.key): localized(o.label, locale) for o in csat.options if o.key.isdigit()}
+            if csat
+            else {}
+        )
         surveys[key] = SurveyInfo(
-            key=key, title=localized(definition.title, locale),
+            key=key,
+            title=localized(definition.title, locale),
             anonymous_to_staff=definition.anonymous_to_staff,
             measures=tuple(m for m in MEASURES if m in measured),
-            csat_labels={s: labels.get(s) or str(CSAT_NAMES[s]) for s in CSAT_NAMES})
+            csat_labels={s: labels.get(s) or str(CSAT_NAMES[s]) for s in CSAT_NAMES},
+        )
     recorded = db_session().scalars(
-        select(SurveyVersion.survey_key).distinct().order_by(SurveyVersion.survey_key)
-        .limit(MAX_CHOICES))
+        select(SurveyVersion.survey_key)
+        .distinct()
+        .order_by(SurveyVersion.survey_key)
+        .limit(MAX_CHOICES)
+    )
     for key in recorded:
         if key not in surveys:
-            surveys[key] = SurveyInfo(key=key, title=key, anonymous_to_staff=True,
-                                      measures=MEASURES,
-                                      csat_labels={s: str(n) for s, n in CSAT_NAMES.items()})
+            surveys[key] = SurveyInfo(
+                key=key,
+                title=key,
+                anonymous_to_staff=True,
+                measures=MEASURES,
+                csat_labels={s: str(n) for s, n in CSAT_NAMES.items()},
+            )
     return surveys
 
 
@@ -132,8 +152,10 @@ class Filters:
 
 
 def _allowed(field: Any) -> set[str]:
-    return {choice.value if isinstance(choice, SelectChoice) else str(choice[0])
-            for choice in field.choices}
+    return {
+        choice.value if isinstance(choice, SelectChoice) else str(choice[0])
+        for choice in field.choices
+    }
 
 
 def _clean(form: ResultsFilterForm, surveys: Mapping[str, SurveyInfo]) -> Filters | None:
@@ -143,9 +165,12 @@ def _clean(form: ResultsFilterForm, surveys: Mapping[str, SurveyInfo]) -> Filter
     if not surveys:
         return None
     key = _survey_key(form, surveys)
-    department_id = _chosen_id(form.department, _("Choose one of your departments.")
-                               if not current_staff().is_admin
-                               else _("Choose one of the departments in the list."))
+    department_id = _chosen_id(
+        form.department,
+        _("Choose one of your departments.")
+        if not current_staff().is_admin
+        else _("Choose one of the departments in the list."),
+    )
     category_id = _chosen_id(form.category, _("Choose one of the categories in the list."))
     for select_field, default in ((form.breakdown, "department"), (form.trend, "month")):
         if select_field.data not in _allowed(select_field):
@@ -160,8 +185,12 @@ def _clean(form: ResultsFilterForm, surveys: Mapping[str, SurveyInfo]) -> Filter
         try:
             buckets(start, end, "week", zone)
         except ResultsError:
-            form.trend.errors = [_("A trend by week covers at most five years: choose a "
-                                   "shorter period or a trend by month.")]
+            form.trend.errors = [
+                _(
+                    "A trend by week covers at most five years: choose a "
+                    "shorter period or a trend by month."
+                )
+            ]
             form.trend.data = "month"
     department_ids: tuple[int, ...] | None
     if department_id is not None:
@@ -171,10 +200,19 @@ def _clean(form: ResultsFilterForm, surveys: Mapping[str, SurveyInfo]) -> Filter
         department_ids = None if access.is_admin else tuple(access.department_ids)
     return Filters(
         survey=surveys[key],
-        selection=Selection(survey_key=key, start=start, end=end,
-                            department_ids=department_ids, category_id=category_id),
-        breakdown=form.breakdown.data, trend=form.trend.data, first_day=first, last_day=last,
-        department_id=department_id)
+        selection=Selection(
+            survey_key=key,
+            start=start,
+            end=end,
+            department_ids=department_ids,
+            category_id=category_id,
+        ),
+        breakdown=form.breakdown.data,
+        trend=form.trend.data,
+        first_day=first,
+        last_day=last,
+        department_id=department_id,
+    )
 
 
 def _survey_key(form: ResultsFilterForm, surveys: Mapping[str, SurveyInfo]) -> str:
@@ -203,11 +241,9 @@ def _period(form: ResultsFilterForm) -> tuple[date, date]:
     """(first day, last day) in the city's calendar: the last twelve months by default."""
     today = clock.now().astimezone(_zone()).date()
     last = form.end.data if form.end.data and not form.end.errors else today
-    first = form.start.data if form.start.data and not form.start.errors else \
-        _months_back(last, 11)
+    first = form.start.data if form.start.data and not form.start.errors else _months_back(last, 11)
     if first > last:
-        form.end.errors = [*form.end.errors,
-                           _("The end date must be on or after the start date.")]
+        form.end.errors = [*form.end.errors, _("The end date must be on or after the start date.")]
         first, last = _months_back(today, 11), today
     elif (last - first).days >= MAX_PERIOD_DAYS:
         form.start.errors = [*form.start.errors, _("Choose a period of at most ten years.")]
@@ -232,8 +268,9 @@ def _categories() -> list[tuple[int, str]]:
     return [(c.id, c.t("name", locale)) for c in db_session().scalars(query)]
 
 
-def _form(surveys: Mapping[str, SurveyInfo]) -> tuple[ResultsFilterForm, dict[int, str],
-                                                      dict[int, str]]:
+def _form(
+    surveys: Mapping[str, SurveyInfo],
+) -> tuple[ResultsFilterForm, dict[int, str], dict[int, str]]:
     form = ResultsFilterForm(formdata=request.args)
     departments = department_choices()
     categories = _categories()
@@ -255,14 +292,15 @@ def _identify(survey: SurveyInfo) -> Any:
 
 # -- display ----------------------------------------------------------------------------------
 
-def _labels(breakdown: str, departments: Mapping[int, str],
-            categories: Mapping[int, str]) -> dict[int | None, str]:
+
+def _labels(
+    breakdown: str, departments: Mapping[int, str], categories: Mapping[int, str]
+) -> dict[int | None, str]:
     """Names of the breakdown rows, by key (departments and categories outside the choices
     are looked up, so a renamed or inactive one still has its name)."""
     if breakdown == "overall":
         return {None: _("All responses")}
-    names: dict[int | None, str] = dict(departments if breakdown == "department"
-                                        else categories)
+    names: dict[int | None, str] = dict(departments if breakdown == "department" else categories)
     names[None] = _("No department") if breakdown == "department" else _("No category")
     return names
 
@@ -280,8 +318,11 @@ def _missing_names(results: Results, names: dict[int | None, str], breakdown: st
 def _period_label(first: date, last: date) -> str:
     if first == last:
         return format_date(first, "medium")
-    return _("%(first)s to %(last)s", first=format_date(first, "medium"),
-             last=format_date(last, "medium"))
+    return _(
+        "%(first)s to %(last)s",
+        first=format_date(first, "medium"),
+        last=format_date(last, "medium"),
+    )
 
 
 def _average(value: float | None) -> str:
@@ -308,6 +349,7 @@ FORMATS = {"average": _average, "share": _share, "nps": _nps, "count": _count}
 
 # -- the page ---------------------------------------------------------------------------------
 
+
 @bp.get("/results")
 @staff_required(CASEWORK)
 def index() -> Any:
@@ -316,17 +358,22 @@ def index() -> Any:
     form, departments, categories = _form(surveys)
     filters = _clean(form, surveys)
     if filters is None:
-        return render_template("surveys/results.html", form=form, filters=None,
-                               min_responses=MIN_RESPONSES)
+        return render_template(
+            "surveys/results.html", form=form, filters=None, min_responses=MIN_RESPONSES
+        )
     session = db_session()
-    results = survey_results(session, filters.selection, breakdown=filters.breakdown,
-                             trend=filters.trend, zone=_zone())
+    results = survey_results(
+        session, filters.selection, breakdown=filters.breakdown, trend=filters.trend, zone=_zone()
+    )
     names = _labels(filters.breakdown, departments, categories)
     _missing_names(results, names, filters.breakdown)
-    page: CommentPage = comments_page(session, filters.selection,
-                                      identify=_identify(filters.survey),
-                                      after=request.args.get("after"),
-                                      before=request.args.get("before"))
+    page: CommentPage = comments_page(
+        session,
+        filters.selection,
+        identify=_identify(filters.survey),
+        after=request.args.get("after"),
+        before=request.args.get("before"),
+    )
     args = _filter_args(form, filters)
     return render_template(
         "surveys/results.html",
@@ -345,18 +392,28 @@ def index() -> Any:
         resolved_names=RESOLVED_NAMES,
         show=set(filters.survey.measures),
         csv_url=lambda table: url_for("survey_results.export", table=table, **args),
-        older_url=url_for("survey_results.index", **args, after=page.next_cursor,
-                          _anchor="comments") if page.next_cursor else None,
-        newer_url=url_for("survey_results.index", **args, before=page.previous_cursor,
-                          _anchor="comments") if page.previous_cursor else None,
+        older_url=url_for(
+            "survey_results.index", **args, after=page.next_cursor, _anchor="comments"
+        )
+        if page.next_cursor
+        else None,
+        newer_url=url_for(
+            "survey_results.index", **args, before=page.previous_cursor, _anchor="comments"
+        )
+        if page.previous_cursor
+        else None,
     )
 
 
 def _filter_args(form: ResultsFilterForm, filters: Filters) -> dict[str, str]:
     """The understood filters, as query-string arguments (for the CSV and paging links)."""
-    args = {"survey": filters.selection.survey_key, "breakdown": filters.breakdown,
-            "trend": filters.trend, "from": filters.first_day.isoformat(),
-            "to": filters.last_day.isoformat()}
+    args = {
+        "survey": filters.selection.survey_key,
+        "breakdown": filters.breakdown,
+        "trend": filters.trend,
+        "from": filters.first_day.isoformat(),
+        "to": filters.last_day.isoformat(),
+    }
     if filters.department_id is not None:
         args["department"] = str(filters.department_id)
     if filters.selection.category_id is not None:
@@ -365,6 +422,7 @@ def _filter_args(form: ResultsFilterForm, filters: Filters) -> dict[str, str]:
 
 
 # -- CSV exports ------------------------------------------------------------------------------
+
 
 def _round(value: float | None, digits: int = 2) -> float | str:
     return "" if value is None else round(value, digits)
@@ -377,8 +435,9 @@ def _percent(value: float | None) -> float | str:
 def _figure_cells(row: Figures, show: set[str]) -> list[Any]:
     if row.suppressed:
         cells: list[Any] = ["", "", ""]
-        cells += [""] * ((7 if "csat" in show else 0) + ("resolved" in show)
-                         + ("ces" in show) + ("nps" in show))
+        cells += [""] * (
+            (7 if "csat" in show else 0) + ("resolved" in show) + ("ces" in show) + ("nps" in show)
+        )
         return [*cells, _("Fewer than %(num)d responses", num=MIN_RESPONSES)]
     cells = [row.invitations, _percent(row.response_rate), row.responses]
     if "csat" in show:
@@ -396,8 +455,11 @@ def _figure_cells(row: Figures, show: set[str]) -> list[Any]:
 def _figure_headers(show: set[str]) -> list[str]:
     headers = [_("Invitations"), _("Response rate (%)"), _("Responses")]
     if "csat" in show:
-        headers += [_("Satisfaction answers"), _("Satisfaction average (1-5)"),
-                    *(_("Satisfaction %(score)d", score=s) for s in range(1, 6))]
+        headers += [
+            _("Satisfaction answers"),
+            _("Satisfaction average (1-5)"),
+            *(_("Satisfaction %(score)d", score=s) for s in range(1, 6)),
+        ]
     if "resolved" in show:
         headers.append(_("Resolved (%)"))
     if "ces" in show:
@@ -432,28 +494,44 @@ def export() -> Any:
         raise _bad_export(" ".join(str(p) for p in problems))
     session = db_session()
     show = set(filters.survey.measures)
-    stem = (f"{filters.selection.survey_key}-{table}-{filters.first_day.isoformat()}-"
-            f"{filters.last_day.isoformat()}.csv")
+    stem = (
+        f"{filters.selection.survey_key}-{table}-{filters.first_day.isoformat()}-"
+        f"{filters.last_day.isoformat()}.csv"
+    )
     if table == "comments":
         identify = _identify(filters.survey)
-        rows: list[list[Any]] = [[_("Date"), _("Case"), _("Department"), _("Category"),
-                                  _("Satisfaction (1-5)"), _("Resolved"), _("Comment")]]
+        rows: list[list[Any]] = [
+            [
+                _("Date"),
+                _("Case"),
+                _("Department"),
+                _("Category"),
+                _("Satisfaction (1-5)"),
+                _("Resolved"),
+                _("Comment"),
+            ]
+        ]
         zone = _zone()
-        for comment in all_comments(session, filters.selection, identify=identify,
-                                    limit=MAX_EXPORT_COMMENTS):
-            rows.append([
-                comment.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
-                comment.reference or "",
-                departments.get(comment.department_id or 0, ""),
-                categories.get(comment.category_id or 0, ""),
-                comment.csat,
-                str(RESOLVED_NAMES[comment.resolved]) if comment.resolved in RESOLVED_ANSWERS
-                else "",
-                comment.comment,
-            ])
+        for comment in all_comments(
+            session, filters.selection, identify=identify, limit=MAX_EXPORT_COMMENTS
+        ):
+            rows.append(
+                [
+                    comment.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                    comment.reference or "",
+                    departments.get(comment.department_id or 0, ""),
+                    categories.get(comment.category_id or 0, ""),
+                    comment.csat,
+                    str(RESOLVED_NAMES[comment.resolved])
+                    if comment.resolved in RESOLVED_ANSWERS
+                    else "",
+                    comment.comment,
+                ]
+            )
         return csv_response(rows, stem)
-    results = survey_results(session, filters.selection, breakdown=filters.breakdown,
-                             trend=filters.trend, zone=_zone())
+    results = survey_results(
+        session, filters.selection, breakdown=filters.breakdown, trend=filters.trend, zone=_zone()
+    )
     if table == "breakdown":
         names = _labels(filters.breakdown, departments, categories)
         _missing_names(results, names, filters.breakdown)
@@ -463,6 +541,8 @@ def export() -> Any:
             rows.append([_("Total"), *_figure_cells(results.total, show)])
         return csv_response(rows, stem)
     rows = [[_("From"), _("To"), *_figure_headers(show)]]
-    rows += [[b.first_day.isoformat(), b.last_day.isoformat(), *_figure_cells(row, show)]
-             for b, row in zip(results.buckets, results.trend_rows, strict=True)]
+    rows += [
+        [b.first_day.isoformat(), b.last_day.isoformat(), *_figure_cells(row, show)]
+        for b, row in zip(results.buckets, results.trend_rows, strict=True)
+    ]
     return csv_response(rows, stem)

@@ -49,7 +49,6 @@ bp = Blueprint("surveys", __name__)
 CLOSED_STATUS = {"expired": 410, "answered": 410, "cancelled": 410, "unknown": 404}
 
 
-
 def _visitor_chose_language() -> bool:
     languages = settings().languages
     return request.args.get("lang") in languages or request.cookies.get(COOKIE) in languages
@@ -93,9 +92,14 @@ def _choices(question: Any, locale: str) -> list[dict[str, str]]:
     if question.kind in SCALES and not question.options:
         low, high = _end_labels(question.kind)
         values = SCALES[question.kind]
-        return [{"key": str(v), "label": str(v) + (
-            f" – {low}" if v == values[0] else f" – {high}" if v == values[-1] else "")}
-            for v in values]
+        return [
+            {
+                "key": str(v),
+                "label": str(v)
+                + (f" – {low}" if v == values[0] else f" – {high}" if v == values[-1] else ""),
+            }
+            for v in values
+        ]
     return [{"key": o.key, "label": localized(o.label, locale)} for o in question.options]
 
 
@@ -106,12 +110,16 @@ def _condition_hint(definition: Definition, question: Any, locale: str) -> str:
         return ""
     labels = {c["key"]: c["label"] for c in _choices(earlier, locale)}
     said = _(" or ").join(f"“{labels.get(v, v)}”" for v in condition.values)
-    return _("Answer this if you said %(answers)s to “%(question)s”.", answers=said,
-             question=localized(earlier.label, locale))
+    return _(
+        "Answer this if you said %(answers)s to “%(question)s”.",
+        answers=said,
+        question=localized(earlier.label, locale),
+    )
 
 
-def _messages(definition: Definition, errors: Mapping[str, str], locale: str
-              ) -> tuple[dict[str, str], list[tuple[str, str]]]:
+def _messages(
+    definition: Definition, errors: Mapping[str, str], locale: str
+) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """(message next to each question, error summary items linking to the fields)."""
     beside: dict[str, str] = {}
     summary: list[tuple[str, str]] = []
@@ -121,10 +129,14 @@ def _messages(definition: Definition, errors: Mapping[str, str], locale: str
             continue
         label = localized(question.label, locale)
         if code == "too_long":
-            beside[question.id] = _("Keep your answer to %(max)s characters or fewer.",
-                                    max=question.max_length)
-            long = _("Keep your answer to “%(question)s” to %(max)s characters or fewer.",
-                     question=label, max=question.max_length)
+            beside[question.id] = _(
+                "Keep your answer to %(max)s characters or fewer.", max=question.max_length
+            )
+            long = _(
+                "Keep your answer to “%(question)s” to %(max)s characters or fewer.",
+                question=label,
+                max=question.max_length,
+            )
         elif code == "required" and question.kind == "text":
             beside[question.id] = _("Enter an answer.")
             long = _("Enter an answer to “%(question)s”.", question=label)
@@ -138,48 +150,78 @@ def _messages(definition: Definition, errors: Mapping[str, str], locale: str
     return beside, summary
 
 
-def _survey_page(template: str, definition: Definition, *, status: int = 200,
-                 form: Mapping[str, Any] | None = None, errors: Mapping[str, str] | None = None,
-                 **context: Any) -> tuple[str, int]:
+def _survey_page(
+    template: str,
+    definition: Definition,
+    *,
+    status: int = 200,
+    form: Mapping[str, Any] | None = None,
+    errors: Mapping[str, str] | None = None,
+    **context: Any,
+) -> tuple[str, int]:
     locale = current_locale()
     beside, summary = _messages(definition, errors or {}, locale)
-    questions = [{
-        "q": q,
-        "label": localized(q.label, locale),
-        "hint": localized(q.hint, locale) if q.hint else "",
-        "choices": _choices(q, locale) if q.kind != "text" else [],
-        "condition": _condition_hint(definition, q, locale) if q.show_if else "",
-        "error": beside.get(q.id),
-        "given": (form.getlist(q.id) if isinstance(form, MultiDict) else
-                  list((form or {}).get(q.id) or [])),
-    } for q in definition.questions]
+    questions = [
+        {
+            "q": q,
+            "label": localized(q.label, locale),
+            "hint": localized(q.hint, locale) if q.hint else "",
+            "choices": _choices(q, locale) if q.kind != "text" else [],
+            "condition": _condition_hint(definition, q, locale) if q.show_if else "",
+            "error": beside.get(q.id),
+            "given": (
+                form.getlist(q.id)
+                if isinstance(form, MultiDict)
+                else list((form or {}).get(q.id) or [])
+            ),
+        }
+        for q in definition.questions
+    ]
     return render_template(
-        template, definition=definition, questions=questions, summary=summary,
+        template,
+        definition=definition,
+        questions=questions,
+        summary=summary,
         title=localized(definition.title, locale),
-        introduction=localized(definition.introduction, locale), **context), status
+        introduction=localized(definition.introduction, locale),
+        **context,
+    ), status
 
 
 def _closed_texts(code: str) -> tuple[str, str]:
     if code == "expired":
-        return (_("This survey link has expired"),
-                _("Survey links work for a limited time, and this one has ended. Thank you for "
-                  "wanting to help."))
+        return (
+            _("This survey link has expired"),
+            _(
+                "Survey links work for a limited time, and this one has ended. Thank you for "
+                "wanting to help."
+            ),
+        )
     if code == "answered":
-        return (_("You have already answered this survey"),
-                _("Each survey link can be used once, and your answers have been received. "
-                  "Thank you."))
+        return (
+            _("You have already answered this survey"),
+            _("Each survey link can be used once, and your answers have been received. Thank you."),
+        )
     if code == "cancelled":
-        return (_("This survey is closed"),
-                _("We no longer need answers to this survey. Thank you for wanting to help."))
-    return (_("We could not find this survey"),
-            _("Check that you copied the whole link from the email. Survey links work once and "
-              "for a limited time."))
+        return (
+            _("This survey is closed"),
+            _("We no longer need answers to this survey. Thank you for wanting to help."),
+        )
+    return (
+        _("We could not find this survey"),
+        _(
+            "Check that you copied the whole link from the email. Survey links work once and "
+            "for a limited time."
+        ),
+    )
 
 
 def _closed(code: str):
     heading, text = _closed_texts(code)
-    return _private(render_template("surveys/closed.html", code=code, heading=heading,
-                                    text=text), CLOSED_STATUS[code])
+    return _private(
+        render_template("surveys/closed.html", code=code, heading=heading, text=text),
+        CLOSED_STATUS[code],
+    )
 
 
 # -- answering -------------------------------------------------------------------------------
@@ -206,29 +248,56 @@ def answer(token: str):
         definition = answering.definition_for_invitation(invitation)
         about = _programme_title(invitation)
         if request.method == "GET":
-            return _private(*_survey_page("surveys/answer.html", definition, token=token,
-                                          programme_title=about))
+            return _private(
+                *_survey_page("surveys/answer.html", definition, token=token, programme_title=about)
+            )
         session = db_session()
         try:
-            done = answering.answer_invitation(session, settings=settings(),
-                                               invitation=invitation, form=request.form,
-                                               now=clock.now())
+            done = answering.answer_invitation(
+                session,
+                settings=settings(),
+                invitation=invitation,
+                form=request.form,
+                now=clock.now(),
+            )
             session.flush()
         except answering.AnswerErrors as exc:
-            return _private(*_survey_page("surveys/answer.html", definition, status=400,
-                                          form=request.form, errors=exc.errors, token=token,
-                                          programme_title=about))
+            return _private(
+                *_survey_page(
+                    "surveys/answer.html",
+                    definition,
+                    status=400,
+                    form=request.form,
+                    errors=exc.errors,
+                    token=token,
+                    programme_title=about,
+                )
+            )
         except answering.InvitationClosed as exc:
             session.rollback()
             return _closed(exc.code)
         except StaleDataError:
             # Staff changed the case at the same moment: nothing was saved; try again.
             session.rollback()
-            return _private(*_survey_page("surveys/answer.html", definition, status=409,
-                                          form=request.form, token=token, conflict=True,
-                                          programme_title=about))
-        return _private(render_template("surveys/thanks.html", reopened=done.reopened,
-                                        sr=done.request, programme_title=about))
+            return _private(
+                *_survey_page(
+                    "surveys/answer.html",
+                    definition,
+                    status=409,
+                    form=request.form,
+                    token=token,
+                    conflict=True,
+                    programme_title=about,
+                )
+            )
+        return _private(
+            render_template(
+                "surveys/thanks.html",
+                reopened=done.reopened,
+                sr=done.request,
+                programme_title=about,
+            )
+        )
 
 
 @bp.route("/surveys/opt-out/<token>", methods=["GET", "POST"])
@@ -236,17 +305,18 @@ def answer(token: str):
 def opt_out(token: str):
     invitation, _state = _invitation(token)
     if invitation is None:
-        error = NotFound(_("This link is not valid. Check that you copied the whole link from "
-                           "the email."))
+        error = NotFound(
+            _("This link is not valid. Check that you copied the whole link from the email.")
+        )
         error.portal_message = True  # type: ignore[attr-defined]
         raise error
     with _language(invitation.locale):
         if request.method == "POST":
             answering.opt_out(db_session(), email=invitation.email, now=clock.now())
-            return _private(render_template("surveys/opted_out.html",
-                                            email=invitation.email))
-        return _private(render_template("surveys/opt_out.html", email=invitation.email,
-                                        token=token))
+            return _private(render_template("surveys/opted_out.html", email=invitation.email))
+        return _private(
+            render_template("surveys/opt_out.html", email=invitation.email, token=token)
+        )
 
 
 # -- site feedback ---------------------------------------------------------------------------
@@ -270,11 +340,17 @@ def feedback():
     if request.method == "GET":
         return _survey_page("surveys/feedback.html", definition)
     try:
-        answering.submit_feedback(db_session(), definition=definition, form=request.form,
-                                  locale=current_locale(), now=clock.now())
+        answering.submit_feedback(
+            db_session(),
+            definition=definition,
+            form=request.form,
+            locale=current_locale(),
+            now=clock.now(),
+        )
     except answering.AnswerErrors as exc:
-        return _survey_page("surveys/feedback.html", definition, status=400,
-                            form=request.form, errors=exc.errors)
+        return _survey_page(
+            "surveys/feedback.html", definition, status=400, form=request.form, errors=exc.errors
+        )
     except DefinitionError as error:  # the file changed under a version with responses
         current_app.logger.error("site feedback not stored: %s", error)
         abort(503)

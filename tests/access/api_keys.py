@@ -12,8 +12,9 @@ def _key_id(world) -> int:
     found = getattr(world, "_api_key_id", None)
     if found is None:
         session = object_session(world.request_x)
-        key, _raw = keys.new_key(session, label="Walk app", rate_limit="60/minute",
-                                 contact_email="", by=None)
+        key, _raw = keys.new_key(
+            session, label="Walk app", rate_limit="60/minute", contact_email="", by=None
+        )
         world._api_key_id = found = key.id
     return found
 
@@ -22,9 +23,15 @@ CHECKS = [
     RouteCheck("api_keys.index", lambda w: "/staff/api-keys/", ADMINS),
     RouteCheck("api_keys.index", lambda w: "/staff/api-keys/?before=99", ADMINS),
     RouteCheck("api_keys.new", lambda w: "/staff/api-keys/new", ADMINS),
-    RouteCheck("api_keys.new", lambda w: "/staff/api-keys/new", ADMINS, method="POST",
-               data=lambda w: {"label": "", "rate_limit": "often"}),
+    RouteCheck(
+        "api_keys.new",
+        lambda w: "/staff/api-keys/new",
+        ADMINS,
+        method="POST",
+        data=lambda w: {"label": "", "rate_limit": "often"},
+    ),
     RouteCheck("api_keys.revoke", lambda w: f"/staff/api-keys/{_key_id(w)}/revoke", ADMINS),
-    RouteCheck("api_keys.revoke", lambda w: f"/staff/api-keys/{_key_id(w)}/revoke", ADMINS,
-               method="POST"),
+    RouteCheck(
+        "api_keys.revoke", lambda w: f"/staff/api-keys/{_key_id(w)}/revoke", ADMINS, method="POST"
+    ),
 ]

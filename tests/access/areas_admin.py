@@ -13,6 +13,11 @@ CHECKS = [
     # Without a token: back to the list; with a forged one: "upload it again" (400).
     RouteCheck("areas_admin.preview", lambda w: f"{BASE}/preview", ADMINS),
     RouteCheck("areas_admin.preview", lambda w: f"{BASE}/preview?upload=forged", ADMINS),
-    RouteCheck("areas_admin.apply", lambda w: f"{BASE}/apply", ADMINS, method="POST",
-               data=lambda w: {"upload": "forged", "state": "x"}),
+    RouteCheck(
+        "areas_admin.apply",
+        lambda w: f"{BASE}/apply",
+        ADMINS,
+        method="POST",
+        data=lambda w: {"upload": "forged", "state": "x"},
+    ),
 ]

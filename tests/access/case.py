@@ -13,8 +13,9 @@ def _task_x(world) -> int:
     task = getattr(world, "_case_task_x", None)
     if task is None:
         session = object_session(world.request_x)
-        task = Task(request_id=world.request_x.id, department_id=world.dept_x.id,
-                    title="Look at it")
+        task = Task(
+            request_id=world.request_x.id, department_id=world.dept_x.id, title="Look at it"
+        )
         session.add(task)
         session.flush()
         world._case_task_x = task
@@ -31,8 +32,9 @@ def _post(endpoint: str, action: str) -> RouteCheck:
 
 
 def _task_post(endpoint: str, action: str) -> RouteCheck:
-    return RouteCheck(endpoint, lambda w: f"{_case(w)}/tasks/{_task_x(w)}/{action}",
-                      CASEWORK_X, method="POST")
+    return RouteCheck(
+        endpoint, lambda w: f"{_case(w)}/tasks/{_task_x(w)}/{action}", CASEWORK_X, method="POST"
+    )
 
 
 CHECKS = [

@@ -13,42 +13,77 @@ BASE = "/staff/admin/catalogue"
 
 def _category(world) -> ServiceCategory:
     return object_session(world.dept_x).scalar(
-        select(ServiceCategory).where(ServiceCategory.department_id == world.dept_x.id))
+        select(ServiceCategory).where(ServiceCategory.department_id == world.dept_x.id)
+    )
 
 
 def _question_id(world) -> int:
-    return made(world, "_catalogue_question", lambda w: CategoryQuestion(
-        category_id=_category(w).id, code="walk", kind="text", prompt="Walk?",
-        position=0)).id
+    return made(
+        world,
+        "_catalogue_question",
+        lambda w: CategoryQuestion(
+            category_id=_category(w).id, code="walk", kind="text", prompt="Walk?", position=0
+        ),
+    ).id
 
 
 CHECKS = [
     RouteCheck("catalogue_admin.index", lambda w: f"{BASE}/", ADMINS),
     RouteCheck("catalogue_admin.department", lambda w: f"{BASE}/departments/new", ADMINS),
-    RouteCheck("catalogue_admin.department", lambda w: f"{BASE}/departments/new", ADMINS,
-               method="POST", data=lambda w: {"code": "walk", "name": "Walk"}),
-    RouteCheck("catalogue_admin.department",
-               lambda w: f"{BASE}/departments/{w.dept_x.id}/edit", ADMINS),
+    RouteCheck(
+        "catalogue_admin.department",
+        lambda w: f"{BASE}/departments/new",
+        ADMINS,
+        method="POST",
+        data=lambda w: {"code": "walk", "name": "Walk"},
+    ),
+    RouteCheck(
+        "catalogue_admin.department", lambda w: f"{BASE}/departments/{w.dept_x.id}/edit", ADMINS
+    ),
     RouteCheck("catalogue_admin.group", lambda w: f"{BASE}/groups/new", ADMINS),
-    RouteCheck("catalogue_admin.group",
-               lambda w: f"{BASE}/groups/{_category(w).group_id}/edit", ADMINS, method="POST",
-               data=lambda w: {"name": "Walk group"}),
-    RouteCheck("catalogue_admin.move_group",
-               lambda w: f"{BASE}/groups/{_category(w).group_id}/move", ADMINS, method="POST",
-               data=lambda w: {"direction": "up"}),
+    RouteCheck(
+        "catalogue_admin.group",
+        lambda w: f"{BASE}/groups/{_category(w).group_id}/edit",
+        ADMINS,
+        method="POST",
+        data=lambda w: {"name": "Walk group"},
+    ),
+    RouteCheck(
+        "catalogue_admin.move_group",
+        lambda w: f"{BASE}/groups/{_category(w).group_id}/move",
+        ADMINS,
+        method="POST",
+        data=lambda w: {"direction": "up"},
+    ),
     RouteCheck("catalogue_admin.category", lambda w: f"{BASE}/categories/new", ADMINS),
-    RouteCheck("catalogue_admin.category",
-               lambda w: f"{BASE}/categories/{_category(w).id}/edit", ADMINS),
-    RouteCheck("catalogue_admin.move_category",
-               lambda w: f"{BASE}/categories/{_category(w).id}/move", ADMINS, method="POST",
-               data=lambda w: {"direction": "down"}),
-    RouteCheck("catalogue_admin.preview",
-               lambda w: f"{BASE}/categories/{_category(w).id}/preview", ADMINS),
-    RouteCheck("catalogue_admin.new_question",
-               lambda w: f"{BASE}/categories/{_category(w).id}/questions/new", ADMINS),
-    RouteCheck("catalogue_admin.edit_question",
-               lambda w: f"{BASE}/questions/{_question_id(w)}/edit", ADMINS),
-    RouteCheck("catalogue_admin.move_question",
-               lambda w: f"{BASE}/questions/{_question_id(w)}/move", ADMINS, method="POST",
-               data=lambda w: {"direction": "up"}),
+    RouteCheck(
+        "catalogue_admin.category", lambda w: f"{BASE}/categories/{_category(w).id}/edit", ADMINS
+    ),
+    RouteCheck(
+        "catalogue_admin.move_category",
+        lambda w: f"{BASE}/categories/{_category(w).id}/move",
+        ADMINS,
+        method="POST",
+        data=lambda w: {"direction": "down"},
+    ),
+    RouteCheck(
+        "catalogue_admin.preview", lambda w: f"{BASE}/categories/{_category(w).id}/preview", ADMINS
+    ),
+    RouteCheck(
+        "catalogue_admin.new_question",
+        lambda w: f"{BASE}/categories/{_category(w).id}/questions/new",
+        ADMINS,
+    ),
+    RouteCheck(
+        "catalogue_admin.edit_question",
+        lambda w: f"{BASE}/questions/{_question_id(w)}/edit",
+        ADMINS,
+    ),
+    RouteCheck(
+        "catalogue_admin.move_question",
+        lambda w: f"{BASE}/questions/{_question_id(w)}/move",
+        ADMINS,
+        method="POST",
+        data=lambda w: {"direction": "up"},
+    ),
 ]

@@ -13,9 +13,12 @@ def _notice_of_agent_x(world) -> int:
     notice = getattr(world, "_notice_x", None)
     if notice is None:
         session = object_session(world.dept_x)
-        notice = StaffNotice(user_id=world.users["agent_x"].id, kind="task_assigned",
-                             request_id=world.request_x.id,
-                             data={"reference": world.request_x.reference})
+        notice = StaffNotice(
+            user_id=world.users["agent_x"].id,
+            kind="task_assigned",
+            request_id=world.request_x.id,
+            data={"reference": world.request_x.reference},
+        )
         session.add(notice)
         session.flush()
         world._notice_x = notice
@@ -26,10 +29,19 @@ BASE = "/staff/notices"
 
 CHECKS = [
     RouteCheck("notices.index", lambda w: BASE, CASEWORK),
-    RouteCheck("notices.read", lambda w: f"{BASE}/{_notice_of_agent_x(w)}/read",
-               frozenset({"agent_x"}), method="POST"),
+    RouteCheck(
+        "notices.read",
+        lambda w: f"{BASE}/{_notice_of_agent_x(w)}/read",
+        frozenset({"agent_x"}),
+        method="POST",
+    ),
     RouteCheck("notices.read_all", lambda w: f"{BASE}/read-all", CASEWORK, method="POST"),
     RouteCheck("notices.email_settings", lambda w: f"{BASE}/settings", CASEWORK),
-    RouteCheck("notices.email_settings", lambda w: f"{BASE}/settings", CASEWORK, method="POST",
-               data=lambda w: {"notice_email": "daily"}),
+    RouteCheck(
+        "notices.email_settings",
+        lambda w: f"{BASE}/settings",
+        CASEWORK,
+        method="POST",
+        data=lambda w: {"notice_email": "daily"},
+    ),
 ]

@@ -10,8 +10,11 @@ from tests.access import ADMINS, CASEWORK, CASEWORK_X, RouteCheck
 def _task_x(world) -> int:
     """An open task of department X on request X (made on first use, in the walk's session)."""
     session = object_session(world.request_x)
-    task_id = session.scalar(select(Task.id).where(Task.request_id == world.request_x.id,
-                                                   Task.department_id == world.dept_x.id))
+    task_id = session.scalar(
+        select(Task.id).where(
+            Task.request_id == world.request_x.id, Task.department_id == world.dept_x.id
+        )
+    )
     if task_id is None:
         task = Task(request_id=world.request_x.id, department_id=world.dept_x.id, title="Fix")
         session.add(task)
@@ -27,7 +30,11 @@ CHECKS = [
     RouteCheck("casework.waiting", lambda w: "/staff/queue/waiting", CASEWORK),
     RouteCheck("casework.resolved", lambda w: "/staff/queue/resolved", CASEWORK),
     RouteCheck("casework.everything", lambda w: "/staff/queue/everything", ADMINS),
-    RouteCheck("casework.bulk", lambda w: "/staff/queue/bulk", CASEWORK_X, method="POST",
-               data=lambda w: {"task": str(_task_x(w)), "action": "priority",
-                               "bulk_priority": "high"}),
+    RouteCheck(
+        "casework.bulk",
+        lambda w: "/staff/queue/bulk",
+        CASEWORK_X,
+        method="POST",
+        data=lambda w: {"task": str(_task_x(w)), "action": "priority", "bulk_priority": "high"},
+    ),
 ]
