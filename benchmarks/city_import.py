@@ -56,9 +56,9 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from portal import create_app
-from portal.config import Settings
+from portal.core.config import Settings
+from portal.core.outbox import OutboxMessage
 from portal.migrate import upgrade
-from portal.notifications.models import OutboxMessage
 
 POSTGRES = os.environ.get("PORTAL_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432")
 SEED = 311

@@ -13,8 +13,8 @@ from sqlalchemy import event
 
 from portal import create_app
 from portal.areas.models import Area
-from portal.config import Settings
-from portal.db import Database
+from portal.core.config import Settings
+from portal.core.db import Database
 from portal.migrate import recreate
 from portal.sla.models import SlaPolicy
 

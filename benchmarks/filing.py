@@ -22,9 +22,9 @@ from datetime import timedelta
 from common import add_city, percentile, scratch_app  # benchmarks/common.py
 from sqlalchemy import insert
 
-from portal import clock
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
-from portal.db import Database
+from portal.core import clock
+from portal.core.db import Database
 from portal.requests.models import ServiceRequest
 from portal.requests.service import Filing, nearby_open_requests, submit_request
 

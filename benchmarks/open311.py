@@ -31,9 +31,9 @@ from typing import Any
 from common import add_city, analyze, percentile, print_plans, scratch_app  # benchmarks/common.py
 from sqlalchemy import insert
 
-from portal import clock
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
-from portal.db import Database
+from portal.core import clock
+from portal.core.db import Database
 from portal.open311.keys import new_key
 from portal.requests.models import Event, ServiceRequest
 

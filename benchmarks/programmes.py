@@ -48,11 +48,11 @@ from typing import Any
 from common import percentile, print_plans, scratch_app  # benchmarks/common.py
 from sqlalchemy import func, insert, select, text
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
-from portal.db import Database
-from portal.notifications.models import OutboxMessage
+from portal.core import clock
+from portal.core.db import Database
+from portal.core.outbox import OutboxMessage
 from portal.programmes import queries, service
 from portal.programmes.models import (
     HOLDS_PLACE,

@@ -28,7 +28,6 @@ from common import percentile, scratch_app  # benchmarks/common.py
 from sqlalchemy import insert, text
 from werkzeug.security import generate_password_hash
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.models import Task
@@ -41,7 +40,8 @@ from portal.casework.queues import (
     queue_page,
 )
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
-from portal.db import Database
+from portal.core import clock
+from portal.core.db import Database
 from portal.requests.models import ServiceRequest
 from portal.staff.models import StaffMembership
 

@@ -46,12 +46,12 @@ from common import analyze, percentile, print_plans, scratch_app  # benchmarks/c
 from sqlalchemy import delete, func, insert, select, text
 from werkzeug.exceptions import HTTPException
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.models import Task
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
-from portal.db import Database
+from portal.core import clock
+from portal.core.db import Database
 from portal.reports import open_data, rollups
 from portal.reports.catalogue import REPORTS
 from portal.reports.models import ReportRollup

@@ -27,10 +27,10 @@ from datetime import timedelta
 from common import percentile, scratch_url  # benchmarks/common.py
 from sqlalchemy import insert, text
 
-from portal import clock
 from portal.casework.search import indexed_count, search_requests
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
-from portal.db import Database
+from portal.core import clock
+from portal.core.db import Database
 from portal.requests.models import Event, ServiceRequest
 from portal.staff.permissions import StaffAccess
 

@@ -30,12 +30,13 @@ from common import scratch_app  # benchmarks/common.py
 from sqlalchemy import func, insert, select, text
 from werkzeug.security import generate_password_hash
 
-from portal import clock
 from portal.auth.models import User
 from portal.casework.models import Task
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
-from portal.db import Database
-from portal.notifications.models import OutboxMessage, StaffNotice
+from portal.core import clock
+from portal.core.db import Database
+from portal.core.outbox import OutboxMessage
+from portal.notifications.models import StaffNotice
 from portal.requests.models import ServiceRequest
 from portal.sla import clocks
 from portal.sla.calendar import load_calendar

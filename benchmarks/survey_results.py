@@ -35,10 +35,10 @@ from zoneinfo import ZoneInfo
 from common import percentile, scratch_app  # benchmarks/common.py
 from sqlalchemy import event, insert, text
 
-from portal import clock
-from portal.casework.keyset import encode_cursor
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
-from portal.db import Database
+from portal.core import clock
+from portal.core.db import Database
+from portal.core.keyset import encode_cursor
 from portal.surveys.models import SurveyInvitation, SurveyResponse, SurveyVersion
 from portal.surveys.results import Selection, comments_page, survey_results
 

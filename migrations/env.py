@@ -6,8 +6,8 @@ from alembic import context
 
 import portal.models  # noqa: F401  (fills the metadata)
 from portal.casework.search import include_name
-from portal.config import Settings
-from portal.db import Base, make_engine
+from portal.core.config import Settings
+from portal.core.db import Base, make_engine
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or Settings.from_env().database_url
@@ -39,13 +39,13 @@ def run_migrations_online() -> None:
 
 def render_item(kind, obj, autogen_context):
     """Write the portal's own column types by name, so migrations import them cleanly."""
-    from portal import models_base
+    from portal.core import models as models_base
 
     if kind == "type":
         for name in ("JsonDoc", "BigId"):
             if obj is getattr(models_base, name):
-                autogen_context.imports.add("import portal.models_base")
-                return f"portal.models_base.{name}"
+                autogen_context.imports.add("import portal.core.models")
+                return f"portal.core.models.{name}"
     return False
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 ${imports if imports else ""}
-import portal.db
-import portal.models_base
+import portal.core.db
+import portal.core.models
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

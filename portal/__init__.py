@@ -1,156 +1,18 @@
-"""The constituent engagement portal: ``create_app`` wires settings, extensions and features."""
+"""The constituent engagement portal.
+
+Importing the package loads nothing: ``portal.app.create_app`` builds the Flask app (``flask
+--app portal`` and ``from portal import create_app`` find it here, imported on first use), and
+the domain packages import no Flask.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from flask import Flask
-from werkzeug.routing import IntegerConverter
-
-from portal.config import ROOT, Settings
+from typing import Any
 
 
-class BoundedInt(IntegerConverter):
-    """``<int:...>`` up to the largest 64-bit id: a longer number is a 404, not an integer
-    overflow in the database driver."""
+def __getattr__(name: str) -> Any:
+    if name == "create_app":
+        from portal.app import create_app
 
-    def __init__(self, map: object, *args: object, **kwargs: object) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
-
-
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the Flask app. Does no database work; ``flask db upgrade`` migrates."""
-    settings = (settings or Settings.from_env()).validated()
-    from portal.sla.service import configure as configure_sla
-
-    configure_sla(settings.timezone)
-    app = Flask(
-        __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
-    )
-    app.url_map.converters["int"] = BoundedInt
-    app.config.update(
-        SECRET_KEY=settings.secret_key,
-        SESSION_COOKIE_SECURE=settings.is_production,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        REMEMBER_COOKIE_SECURE=settings.is_production,
-        REMEMBER_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
-        # Three photos of 10 MB each plus the form fields.
-        MAX_CONTENT_LENGTH=settings.max_photos * settings.max_photo_bytes + 1024 * 1024,
-        MAX_FORM_MEMORY_SIZE=1024 * 1024,
-        WTF_CSRF_TIME_LIMIT=None if settings.env == "test" else 12 * 3600,
-        BABEL_DEFAULT_TIMEZONE=settings.timezone,
-        RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        RATELIMIT_ENABLED=settings.ratelimit_enabled,
-        RATELIMIT_HEADERS_ENABLED=True,
-        TEMPLATES_AUTO_RELOAD=not settings.is_production and settings.env != "test",
-        **settings.as_flask_config(),
-    )
-    if settings.env == "test":
-        app.config["TESTING"] = True
-
-    from portal.city.profile import CityCache
-    from portal.db import Database
-
-    app.extensions["portal.settings"] = settings
-    app.extensions["portal.db"] = Database(settings.database_url)
-    # What pages, emails and jobs see: these settings with the city's profile on top.
-    app.extensions["portal.city"] = CityCache(
-        settings,
-        app.extensions["portal.db"],
-        on_change=lambda current: configure_sla(current.timezone),
-    )
-
-    from portal import errors, i18n, templating, web
-    from portal.extensions import csrf, limiter
-
-    web.init_app(app)
-    i18n.init_app(app)
-    csrf.init_app(app)
-    limiter.init_app(app)
-    templating.init_app(app)
-    errors.init_app(app)
-
-    from portal.auth.views import bp as auth_bp
-    from portal.auth.views import init_login
-    from portal.casework import (
-        audit_views,
-        case_views,
-        intake_views,
-        queue_views,
-        search_views,
-        templates_admin_views,
-    )
-    from portal.city import areas_admin_views, catalogue_admin_views
-    from portal.city import views as city_views
-    from portal.health import bp as health_bp
-    from portal.notifications.notice_views import bp as notices_bp
-    from portal.notifications.views import bp as mail_bp
-    from portal.open311 import key_views as open311_key_views
-    from portal.open311 import openapi as _open311_openapi  # noqa: F401 - adds its route
-    from portal.open311 import post_views as _open311_post_views  # noqa: F401 - adds its route
-    from portal.open311 import views as open311_views
-    from portal.pages import bp as pages_bp
-    from portal.programmes import admin_views as programme_admin_views
-    from portal.programmes import roster_views as programme_roster_views
-    from portal.programmes.public_views import bp as programmes_bp
-    from portal.reports import open_data_views
-    from portal.reports import public_views as report_public_views
-    from portal.reports import staff_views as report_staff_views
-    from portal.requests.alerts_views import bp as alerts_bp
-    from portal.requests.filing_views import bp as filing_bp
-    from portal.requests.tracking_views import bp as tracking_bp
-    from portal.routing import views as routing_views
-    from portal.sla import admin_views as sla_admin_views
-    from portal.sla import escalation_views
-    from portal.staff import views as staff_views
-    from portal.surveys import results_views as survey_results_views
-    from portal.surveys import views as survey_views
-
-    init_login(app)
-    for blueprint in (
-        pages_bp,
-        health_bp,
-        auth_bp,
-        filing_bp,
-        tracking_bp,
-        alerts_bp,
-        mail_bp,
-        queue_views.bp,
-        case_views.bp,
-        search_views.bp,
-        intake_views.bp,
-        audit_views.bp,
-        staff_views.bp,
-        routing_views.bp,
-        sla_admin_views.bp,
-        notices_bp,
-        escalation_views.bp,
-        survey_results_views.bp,
-        survey_views.bp,
-        programmes_bp,
-        programme_admin_views.bp,
-        programme_roster_views.bp,
-        open311_views.bp,
-        open311_key_views.bp,
-        open_data_views.bp,
-        areas_admin_views.bp,
-        report_staff_views.bp,
-        report_public_views.bp,
-        catalogue_admin_views.bp,
-        templates_admin_views.bp,
-        city_views.bp,
-    ):
-        app.register_blueprint(blueprint)
-
-    from portal import jobs
-    from portal.cli import register
-
-    jobs.register_all()
-    register(app)
-    return app
+        return create_app
+    raise AttributeError(f"module 'portal' has no attribute {name!r}")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from portal.config import Settings
-from portal.db import Database
-from portal.notifications.worker import register_job
+from portal.core.config import Settings
+from portal.core.db import Database
+from portal.core.worker import register_job
 
 
 def sweep_expired_drafts(db: Database, settings: Settings, now: datetime) -> str | None:

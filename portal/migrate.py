@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from portal.config import ROOT
+from portal.core.config import ROOT
 
 
 def alembic_config(database_url: str) -> Config:
@@ -23,7 +23,7 @@ def recreate(database_url: str) -> None:
     """Empty a scratch database and migrate it to head (tests and benchmarks only)."""
     from sqlalchemy import text
 
-    from portal.db import Database
+    from portal.core.db import Database
 
     db = Database(database_url)
     if db.dialect == "postgresql":

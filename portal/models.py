@@ -2,11 +2,13 @@
 
 from portal.areas.models import Area
 from portal.auth.models import User
-from portal.casework.models import AuditEntry, ResponseTemplate, Task
+from portal.casework.models import ResponseTemplate, Task
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.city.models import CityProfile
-from portal.db import Base
-from portal.notifications.models import OutboxMessage, StaffNotice
+from portal.core.audit import AuditEntry
+from portal.core.db import Base
+from portal.core.outbox import OutboxMessage
+from portal.notifications.models import StaffNotice
 from portal.open311.models import ApiKey
 from portal.programmes.models import (
     Attendance,

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask, request, url_for
 from flask_babel import format_datetime, gettext
 
-from portal import clock
+from portal.core import clock
 from portal.i18n import LANGUAGE_NAMES, current_locale
 from portal.requests.labels import CHANNEL_NAMES
 from portal.sla.status import (

@@ -10,8 +10,8 @@ from typing import Any
 from flask import Flask, abort, current_app, g, request, send_file
 from sqlalchemy.orm import Session
 
-from portal.config import Settings
-from portal.db import Database
+from portal.core.config import Settings
+from portal.core.db import Database
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 

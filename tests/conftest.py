@@ -21,9 +21,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from portal import clock, create_app
-from portal.config import Settings
-from portal.db import Base, Database
+from portal import create_app
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.db import Base, Database
 from portal.extensions import limiter
 from portal.migrate import recreate
 from tests.client import ClosingClient
@@ -163,7 +164,7 @@ def truncate_all(db: Database) -> None:
 
 @pytest.fixture
 def freeze_clock() -> Iterator[Callable[[datetime | None], None]]:
-    """``portal.clock.freeze`` for the test: the clock runs again afterwards."""
+    """``portal.core.clock.freeze`` for the test: the clock runs again afterwards."""
     yield clock.freeze
     clock.freeze(None)
 

@@ -8,11 +8,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
-from portal.config import Settings
+from portal.core import clock
+from portal.core.config import Settings
 from portal.requests.models import OPEN_STATUSES, Event, ServiceRequest
 
 _seq = itertools.count(1)

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal import clock
-from portal.notifications.models import OutboxMessage
-from portal.notifications.senders import SmtpSender
-from portal.notifications.worker import PERIODIC_JOBS, deliver_outbox
+from portal.core import clock
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import SmtpSender
+from portal.core.worker import PERIODIC_JOBS, deliver_outbox
 from portal.requests.alerts import DIGEST_LIMIT, send_area_digests, subscribe
 from portal.requests.models import AreaSubscription
 from tests.conftest import csrf_from

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from portal.casework.models import AuditEntry
+from portal.core.audit import AuditEntry
 from portal.open311 import keys
 from portal.open311.models import ApiKey
 from tests.conftest import csrf_from, sign_in

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from portal.areas.geo import locate
 from portal.areas.loader import AreaError, read_areas
 from portal.areas.models import Area
-from portal.casework.models import AuditEntry
 from portal.city import areas_admin as admin
 from portal.city.areas_admin_messages import problem_message
-from portal.config import ROOT
+from portal.core.audit import AuditEntry
+from portal.core.config import ROOT
 from portal.requests.models import ServiceRequest
 from tests.conftest import csrf_from, sign_in
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal.casework.audit import AuditFilter, Cursor, audit_trail
-from portal.casework.models import AuditEntry
+from portal.core.audit import AuditEntry
 from portal.requests.models import Event
 from portal.staff.models import StaffMembership
 from tests.conftest import sign_in

@@ -10,11 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import select
 
-from portal import clock
 from portal.auth.models import User
-from portal.notifications.models import OutboxMessage
-from portal.notifications.senders import SmtpSender
-from portal.notifications.worker import deliver_outbox
+from portal.core import clock
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import SmtpSender
+from portal.core.worker import deliver_outbox
 from tests.conftest import csrf_from, own_app_client
 from tests.factories import PASSWORD
 from tests.smtp import body_html, body_text

@@ -10,9 +10,9 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from portal import clock
-from portal.notifications.senders import SmtpSender
-from portal.notifications.worker import deliver_outbox
+from portal.core import clock
+from portal.core.senders import SmtpSender
+from portal.core.worker import deliver_outbox
 from portal.requests.models import RequestPhoto, ServiceRequest
 from tests.factories import Factories
 from tests.smtp import body_text

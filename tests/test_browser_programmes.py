@@ -12,10 +12,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from portal import clock
-from portal.casework.models import AuditEntry
-from portal.notifications.senders import SmtpSender
-from portal.notifications.worker import deliver_outbox
+from portal.core import clock
+from portal.core.audit import AuditEntry
+from portal.core.senders import SmtpSender
+from portal.core.worker import deliver_outbox
 from portal.programmes.models import Attendance, Enrolment, Programme
 from portal.programmes.service import process_programme_offers
 from tests.factories import Factories

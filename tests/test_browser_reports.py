@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from portal import clock
+from portal.core import clock
 from tests.factories import Factories
 from tests.test_browser_casework import sign_in
 

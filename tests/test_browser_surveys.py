@@ -11,10 +11,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from portal import clock
-from portal.notifications.models import OutboxMessage
-from portal.notifications.senders import SmtpSender
-from portal.notifications.worker import deliver_outbox
+from portal.core import clock
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import SmtpSender
+from portal.core.worker import deliver_outbox
 from portal.requests.models import Event, ServiceRequest
 from portal.requests.service import Filing, submit_request
 from portal.staff.models import StaffMembership

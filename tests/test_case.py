@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.casework.models import ResponseTemplate, Task
-from portal.notifications.models import OutboxMessage
+from portal.core.outbox import OutboxMessage
 from portal.requests.models import Event, Follower, RequestPhoto, ServiceRequest, Support
 from portal.staff.models import StaffMembership
 from tests.conftest import csrf_from, sign_in

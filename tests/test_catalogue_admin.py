@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from portal.casework.models import AuditEntry
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
+from portal.core.audit import AuditEntry
 from tests.conftest import csrf_from, sign_in
 
 BASE = "/staff/admin/catalogue"

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from portal.city import overview
 from portal.city.models import PROFILE_ID, CityProfile
-from portal.config import Settings
+from portal.core.config import Settings
 from portal.demo.loader import CITY_DIR
 from tests.conftest import sign_in
 

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from portal import create_app
 from portal.areas.models import Area
-from portal.casework.models import AuditEntry, ResponseTemplate
+from portal.casework.models import ResponseTemplate
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.city.models import CityProfile
+from portal.core.audit import AuditEntry
 from portal.demo.loader import CITY_DIR
 from portal.migrate import upgrade
 from portal.routing.models import RoutingRule

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from portal import create_app
 from portal.casework.models import Task
 from portal.catalogue.models import Department
-from portal.config import Settings
-from portal.notifications.worker import run_worker
+from portal.core.config import Settings
+from portal.core.worker import run_worker
 from portal.open311 import keys
 from portal.requests.models import ServiceRequest
 from portal.sla.models import BusinessCalendar, SlaClock

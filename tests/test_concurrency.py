@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from portal import create_app
+from portal.core.outbox import OutboxMessage
 from portal.migrate import upgrade
-from portal.notifications.models import OutboxMessage
 from portal.requests.models import ServiceRequest
 from portal.requests.service import Filing, submit_request
 from tests.factories import INSIDE, Factories

@@ -12,11 +12,11 @@ from shapely.geometry import Point, shape
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.models import Task
 from portal.catalogue.models import Department, ServiceCategory
+from portal.core import clock
 from portal.demo.loader import CITY_DIR, DEMO_PASSWORD, load_demo
 from portal.notifications.models import StaffNotice
 from portal.requests.models import OPEN_STATUSES, STATUSES, Event, ServiceRequest, Support

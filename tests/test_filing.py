@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from portal.notifications.models import OutboxMessage
+from portal.core.outbox import OutboxMessage
 from portal.requests.models import Event, RequestDraft, RequestPhoto, ServiceRequest
 from tests.conftest import csrf_from
 from tests.factories import INSIDE, OUTSIDE

@@ -7,7 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from portal.notifications.models import OutboxMessage
+from portal.core.outbox import OutboxMessage
 from portal.requests.follows import NotPublic, follow_request, support_request
 from portal.requests.models import Follower, Support
 from tests.conftest import csrf_from

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from portal import create_app
-from portal.config import ConfigError, Settings
+from portal.core.config import ConfigError, Settings
 
 
 def test_healthz_reports_the_database(client):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from portal.notifications.models import OutboxMessage
+from portal.core.outbox import OutboxMessage
 from portal.requests.models import CHANNELS, Event, ServiceRequest
 from portal.staff.models import StaffMembership
 from tests.conftest import csrf_from, sign_in

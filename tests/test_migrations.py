@@ -9,7 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from portal.casework.search import include_name
-from portal.db import Base, Database
+from portal.core.db import Base, Database
 from portal.migrate import alembic_config, upgrade
 from tests.postgres import scratch_postgres
 

@@ -11,19 +11,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from portal import clock, create_app
-from portal.config import ConfigError, Settings
-from portal.notifications import worker
+from portal import create_app
+from portal.core import clock, worker
+from portal.core.config import ConfigError, Settings
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import EML_NAME_RE, FileSender, SmtpSender, sender_for
+from portal.core.worker import deliver_outbox, retry_delay
 from portal.notifications.cli import outbox_cli
-from portal.notifications.models import OutboxMessage
-from portal.notifications.senders import (
-    EML_NAME_RE,
-    FileSender,
-    SmtpSender,
-    sender_for,
-)
 from portal.notifications.service import queue_email
-from portal.notifications.worker import deliver_outbox, retry_delay
 from tests.smtp import _free_port, body_html, body_text
 from tests.threads import together
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from portal import create_app
 from portal.casework.models import Task
-from portal.notifications.models import OutboxMessage
+from portal.core.outbox import OutboxMessage
 from portal.open311 import keys
 from portal.open311.models import ApiKey
 from portal.requests.models import Event, RequestPhoto, ServiceRequest

@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET  # noqa: N817
 import pytest
 from sqlalchemy import insert, update
 
-from portal import clock
+from portal.core import clock
 from portal.open311 import queries
 from portal.requests.models import Event, RequestPhoto, ServiceRequest
 from tests.plans import sqlite_plans

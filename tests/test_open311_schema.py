@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from portal import clock
+from portal.core import clock
 from portal.open311.keys import new_key
 from portal.open311.openapi import OPENAPI, PREFIX
 from tests.factories import INSIDE

@@ -8,8 +8,8 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from portal.casework.models import AuditEntry
-from portal.notifications.models import OutboxMessage
+from portal.core.audit import AuditEntry
+from portal.core.outbox import OutboxMessage
 from portal.programmes import admin
 from portal.programmes.models import Attendance, Programme
 from tests.conftest import csrf_from, sign_in

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
-from portal import clock
+from portal.core import clock
 from portal.programmes import attendance, completion
 from portal.surveys.invitations import send_due_invitations
 from portal.surveys.models import SurveyInvitation, SurveyOptOut

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from portal import clock
 from portal.auth.models import User
+from portal.core import clock
 from portal.programmes import service
 from portal.programmes.models import Enrolment, Programme
 from portal.programmes.offers import process_programme_offers

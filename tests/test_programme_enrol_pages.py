@@ -9,7 +9,7 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from portal import clock
+from portal.core import clock
 from portal.programmes.models import Attendance, Enrolment
 from tests.conftest import csrf_from
 

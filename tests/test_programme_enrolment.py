@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
-from portal import clock
-from portal.notifications.models import OutboxMessage
+from portal.core import clock
+from portal.core.outbox import OutboxMessage
 from portal.programmes import service
 from portal.programmes.eligibility import check_eligibility, raw_answers
 from portal.programmes.models import Enrolment

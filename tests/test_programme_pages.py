@@ -8,7 +8,7 @@ from html import unescape
 
 import pytest
 
-from portal import clock
+from portal.core import clock
 from portal.programmes import queries
 from tests.plans import sqlite_plans
 

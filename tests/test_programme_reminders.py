@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal.notifications.models import OutboxMessage
+from portal.core.outbox import OutboxMessage
 from portal.programmes import reminders
 from portal.programmes.models import ProgrammeSession
 from portal.programmes.reminders import send_session_reminders
@@ -203,6 +203,6 @@ def test_two_workers_remind_each_participant_once(committed_app, settings):
 
 
 def test_the_job_is_registered(app):
-    from portal.notifications.worker import PERIODIC_JOBS
+    from portal.core.worker import PERIODIC_JOBS
 
     assert send_session_reminders in PERIODIC_JOBS

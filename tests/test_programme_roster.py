@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.casework.models import AuditEntry
+from portal.core.audit import AuditEntry
 from portal.programmes import roster
 from portal.programmes.models import Attendance
 from tests.conftest import csrf_from, sign_in

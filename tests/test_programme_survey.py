@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal import clock
-from portal.notifications.models import OutboxMessage
-from portal.notifications.senders import SmtpSender
-from portal.notifications.worker import deliver_outbox
+from portal.core import clock
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import SmtpSender
+from portal.core.worker import deliver_outbox
 from portal.programmes import completion
 from portal.surveys.invitations import hash_token, send_due_invitations
 from portal.surveys.models import SurveyInvitation, SurveyResponse

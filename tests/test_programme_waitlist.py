@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal import clock
-from portal.casework.models import AuditEntry
-from portal.notifications.models import OutboxMessage
-from portal.notifications.senders import SmtpSender
-from portal.notifications.worker import PERIODIC_JOBS, deliver_outbox
+from portal.core import clock
+from portal.core.audit import AuditEntry
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import SmtpSender
+from portal.core.worker import PERIODIC_JOBS, deliver_outbox
 from portal.programmes import service
 from portal.programmes.models import Enrolment
 from portal.programmes.service import ProgrammeError, process_programme_offers

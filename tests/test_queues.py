@@ -9,9 +9,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal import clock
 from portal.casework.models import Task
 from portal.casework.queues import Filters, queue_page
+from portal.core import clock
 from portal.requests.models import Event, ServiceRequest
 from portal.staff.models import StaffMembership
 from tests.conftest import csrf_from, sign_in

@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, insert, select
 
-from portal import clock
-from portal.casework.models import AuditEntry
-from portal.notifications.models import OutboxMessage
-from portal.notifications.senders import SmtpSender
-from portal.notifications.worker import PERIODIC_JOBS, deliver_outbox
+from portal.core import clock
+from portal.core.audit import AuditEntry
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import SmtpSender
+from portal.core.worker import PERIODIC_JOBS, deliver_outbox
 from portal.reports.digest import digest_week, send_hotspot_digest
 from portal.reports.hotspots import spike_sentence, spikes, trend, volumes
 from portal.reports.periods import Period

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select
 
-from portal.casework.models import AuditEntry
+from portal.core.audit import AuditEntry
 from portal.reports.charts import (
     MAP_CLASSES,
     MapShape,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select, update
 
-from portal.casework.models import AuditEntry, Task
-from portal.config import Settings
+from portal.casework.models import Task
+from portal.core.audit import AuditEntry
+from portal.core.config import Settings
 from portal.requests.models import Event
 from portal.requests.service import Filing, submit_request
 from portal.routing import service

@@ -151,7 +151,7 @@ def test_residents_and_anonymous_cannot_search(client, make):
 def test_results_show_the_promise_made_to_the_resident(client, make, db, depts):
     from datetime import timedelta
 
-    from portal import clock
+    from portal.core import clock
 
     water, _ = depts
     cat = make.category(department=water)

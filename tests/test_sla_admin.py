@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from portal import clock
-from portal.casework.models import AuditEntry, Task
+from portal.casework.models import Task
+from portal.core import clock
+from portal.core.audit import AuditEntry
 from portal.requests.service import Filing, submit_request
 from portal.sla import admin
 from portal.sla.calendar import load_calendar

@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from portal import clock
 from portal.casework import service as casework
 from portal.casework.models import Task
 from portal.catalogue.models import ServiceCategory
-from portal.notifications.models import OutboxMessage, StaffNotice
+from portal.core import clock
+from portal.core.outbox import OutboxMessage
+from portal.notifications.models import StaffNotice
 from portal.requests import updates
 from portal.requests.models import Event, ServiceRequest
 from portal.requests.service import Filing, submit_request

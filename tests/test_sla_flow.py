@@ -15,13 +15,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from portal import clock, create_app
+from portal import create_app
 from portal.casework import service as casework
 from portal.casework.models import Task
+from portal.core import clock
+from portal.core.senders import SmtpSender
+from portal.core.worker import deliver_outbox
 from portal.migrate import upgrade
 from portal.notifications.models import StaffNotice
-from portal.notifications.senders import SmtpSender
-from portal.notifications.worker import deliver_outbox
 from portal.requests import updates
 from portal.requests.models import Event, ServiceRequest
 from portal.requests.service import Filing, submit_request

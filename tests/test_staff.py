@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.auth.models import User
-from portal.casework.models import AuditEntry
-from portal.notifications.models import OutboxMessage
+from portal.core.audit import AuditEntry
+from portal.core.outbox import OutboxMessage
 from portal.requests.models import Event
 from portal.staff import service
 from portal.staff.cli import staff_cli

@@ -9,15 +9,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, func, select
 
-from portal import clock
 from portal.auth.models import User
 from portal.auth.service import _serializer, make_reset_token, user_for_reset_token
-from portal.casework.models import AuditEntry
-from portal.notifications.models import OutboxMessage
+from portal.core import clock
+from portal.core.audit import AuditEntry
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import SmtpSender
+from portal.core.worker import deliver_outbox
 from portal.notifications.render import render_message
-from portal.notifications.senders import SmtpSender
 from portal.notifications.service import queue_email
-from portal.notifications.worker import deliver_outbox
 from portal.staff import importing, service
 from portal.staff.cli import staff_cli
 from portal.staff.models import StaffMembership

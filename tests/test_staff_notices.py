@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from portal import clock
-from portal.notifications.models import OutboxMessage, StaffNotice
-from portal.notifications.senders import SmtpSender
+from portal.core import clock
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import SmtpSender
+from portal.core.worker import PERIODIC_JOBS, deliver_outbox
+from portal.notifications.models import StaffNotice
 from portal.notifications.staff import (
     KINDS,
     digest_slot,
@@ -18,7 +20,6 @@ from portal.notifications.staff import (
     notify_staff,
     send_staff_digests,
 )
-from portal.notifications.worker import PERIODIC_JOBS, deliver_outbox
 from tests.conftest import csrf_from
 from tests.factories import Factories
 from tests.smtp import body_html, body_text

@@ -9,10 +9,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal import clock
 from portal.casework import service as casework
 from portal.casework.models import Task
-from portal.notifications.models import OutboxMessage, StaffNotice
+from portal.core import clock
+from portal.core.outbox import OutboxMessage
+from portal.notifications.models import StaffNotice
 from portal.requests.models import Event
 from portal.surveys import answering
 from portal.surveys.definitions import as_document, definition_for, from_document

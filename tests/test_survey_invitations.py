@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from portal import clock
 from portal.casework import service as casework
 from portal.casework.models import Task
-from portal.notifications.models import OutboxMessage
+from portal.core import clock
+from portal.core.outbox import OutboxMessage
 from portal.requests import updates
 from portal.requests.models import Follower
 from portal.surveys import answering
@@ -346,7 +346,7 @@ def test_two_workers_send_each_invitation_once(committed_app, settings):
 
 
 def test_the_worker_job_is_registered(app):
-    from portal.notifications.worker import PERIODIC_JOBS
+    from portal.core.worker import PERIODIC_JOBS
 
     assert send_due_invitations in PERIODIC_JOBS
 

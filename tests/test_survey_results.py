@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, text
 
-from portal.casework.keyset import encode_cursor
+from portal.core.keyset import encode_cursor
 from portal.surveys import results_views
 from portal.surveys.definitions import load_definitions
 from portal.surveys.results import (

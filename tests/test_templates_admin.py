@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from portal.casework import templates_admin as domain
-from portal.casework.models import AuditEntry, ResponseTemplate
+from portal.casework.models import ResponseTemplate
+from portal.core.audit import AuditEntry
 from tests.conftest import csrf_from, sign_in
 
 BASE = "/staff/admin/templates"

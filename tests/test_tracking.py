@@ -11,11 +11,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from portal import clock
 from portal.casework.models import Task
-from portal.notifications.models import OutboxMessage
-from portal.notifications.senders import SmtpSender
-from portal.notifications.worker import deliver_outbox
+from portal.core import clock
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import SmtpSender
+from portal.core.worker import deliver_outbox
 from portal.requests import access, updates
 from portal.requests.events import add_event
 from portal.requests.follows import follow_request

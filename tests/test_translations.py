@@ -5,7 +5,7 @@ from __future__ import annotations
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from portal.config import ROOT
+from portal.core.config import ROOT
 
 KEYWORDS = {
     "_": None,

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import portal.db
-import portal.models_base
+import portal.core.db
+import portal.core.models
 
 revision = "0001"
 down_revision = None
@@ -26,12 +26,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=40), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
-        sa.Column("geometry", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("geometry", portal.core.models.JsonDoc, nullable=False),
         sa.Column("min_lat", sa.Float(), nullable=False),
         sa.Column("max_lat", sa.Float(), nullable=False),
         sa.Column("min_lon", sa.Float(), nullable=False),
         sa.Column("max_lon", sa.Float(), nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_areas")),
         sa.UniqueConstraint("code", name=op.f("uq_areas_code")),
     )
@@ -42,14 +42,14 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("translations", portal.models_base.JsonDoc, nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("translations", portal.core.models.JsonDoc, nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_departments")),
         sa.UniqueConstraint("code", name=op.f("uq_departments_code")),
     )
     op.create_table(
         "outbox_messages",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
         sa.Column("kind", sa.String(length=48), nullable=False),
         sa.Column("dedupe_key", sa.String(length=160), nullable=True),
         sa.Column("to_address", sa.String(length=254), nullable=False),
@@ -59,11 +59,11 @@ def upgrade() -> None:
         sa.Column("body_html", sa.Text(), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("next_attempt_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("claimed_until", portal.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_attempt_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("claimed_until", portal.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", portal.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox_messages")),
         sa.UniqueConstraint("dedupe_key", name=op.f("uq_outbox_messages_dedupe_key")),
     )
@@ -78,7 +78,7 @@ def upgrade() -> None:
         sa.Column("code", sa.String(length=40), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("translations", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("translations", portal.core.models.JsonDoc, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_service_groups")),
         sa.UniqueConstraint("code", name=op.f("uq_service_groups_code")),
     )
@@ -93,8 +93,8 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("session_version", sa.Integer(), nullable=False),
-        sa.Column("last_login_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_login_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
     )
@@ -103,10 +103,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("area_id", sa.Integer(), nullable=False),
-        sa.Column("category_ids", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("category_ids", portal.core.models.JsonDoc, nullable=False),
         sa.Column("token", sa.String(length=64), nullable=False),
-        sa.Column("last_digest_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_digest_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["area_id"],
             ["areas.id"],
@@ -132,13 +132,13 @@ def upgrade() -> None:
 
     op.create_table(
         "request_drafts",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("data", portal.models_base.JsonDoc, nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("data", portal.core.models.JsonDoc, nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"], ["users.id"], name=op.f("fk_request_drafts_user_id_users")
         ),
@@ -164,8 +164,8 @@ def upgrade() -> None:
         sa.Column("private", sa.Boolean(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("translations", portal.models_base.JsonDoc, nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("translations", portal.core.models.JsonDoc, nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["department_id"],
             ["departments.id"],
@@ -196,12 +196,12 @@ def upgrade() -> None:
         sa.Column("prompt", sa.String(length=300), nullable=False),
         sa.Column("help", sa.Text(), nullable=False),
         sa.Column("required", sa.Boolean(), nullable=False),
-        sa.Column("options", portal.models_base.JsonDoc, nullable=False),
-        sa.Column("stop_values", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("options", portal.core.models.JsonDoc, nullable=False),
+        sa.Column("stop_values", portal.core.models.JsonDoc, nullable=False),
         sa.Column("stop_message", sa.Text(), nullable=False),
         sa.Column("max_length", sa.Integer(), nullable=True),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("translations", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("translations", portal.core.models.JsonDoc, nullable=False),
         sa.ForeignKeyConstraint(
             ["category_id"],
             ["service_categories.id"],
@@ -215,12 +215,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "service_requests",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
         sa.Column("reference", sa.String(length=24), nullable=True),
         sa.Column("category_id", sa.Integer(), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("answers", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("answers", portal.core.models.JsonDoc, nullable=False),
         sa.Column("address", sa.String(length=300), nullable=False),
         sa.Column("lat", sa.Float(), nullable=True),
         sa.Column("lon", sa.Float(), nullable=True),
@@ -238,11 +238,11 @@ def upgrade() -> None:
         sa.Column("private_by_reporter", sa.Boolean(), nullable=False),
         sa.Column("is_public", sa.Boolean(), nullable=False),
         sa.Column("support_count", sa.Integer(), nullable=False),
-        sa.Column("duplicate_of_id", portal.models_base.BigId, nullable=True),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("status_changed_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("resolved_at", portal.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("duplicate_of_id", portal.core.models.BigId, nullable=True),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status_changed_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("resolved_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["area_id"], ["areas.id"], name=op.f("fk_service_requests_area_id_areas")
@@ -294,15 +294,15 @@ def upgrade() -> None:
 
     op.create_table(
         "request_events",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
-        sa.Column("request_id", portal.models_base.BigId, nullable=False),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
+        sa.Column("request_id", portal.core.models.BigId, nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("public", sa.Boolean(), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("actor_kind", sa.String(length=16), nullable=False),
         sa.Column("body", sa.Text(), nullable=False),
-        sa.Column("data", portal.models_base.JsonDoc, nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("data", portal.core.models.JsonDoc, nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["actor_id"], ["users.id"], name=op.f("fk_request_events_actor_id_users")
         ),
@@ -319,14 +319,14 @@ def upgrade() -> None:
 
     op.create_table(
         "request_followers",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
-        sa.Column("request_id", portal.models_base.BigId, nullable=False),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
+        sa.Column("request_id", portal.core.models.BigId, nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("locale", sa.String(length=8), nullable=False),
         sa.Column("token", sa.String(length=64), nullable=False),
-        sa.Column("confirmed_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["request_id"],
             ["service_requests.id"],
@@ -350,9 +350,9 @@ def upgrade() -> None:
 
     op.create_table(
         "request_photos",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
-        sa.Column("request_id", portal.models_base.BigId, nullable=True),
-        sa.Column("draft_id", portal.models_base.BigId, nullable=True),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
+        sa.Column("request_id", portal.core.models.BigId, nullable=True),
+        sa.Column("draft_id", portal.core.models.BigId, nullable=True),
         sa.Column("storage_key", sa.String(length=80), nullable=False),
         sa.Column("width", sa.Integer(), nullable=False),
         sa.Column("height", sa.Integer(), nullable=False),
@@ -360,7 +360,7 @@ def upgrade() -> None:
         sa.Column("original_name", sa.String(length=200), nullable=False),
         sa.Column("added_by", sa.String(length=16), nullable=False),
         sa.Column("public", sa.Boolean(), nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["draft_id"],
             ["request_drafts.id"],
@@ -384,11 +384,11 @@ def upgrade() -> None:
 
     op.create_table(
         "request_supports",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
-        sa.Column("request_id", portal.models_base.BigId, nullable=False),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
+        sa.Column("request_id", portal.core.models.BigId, nullable=False),
         sa.Column("supporter_key", sa.String(length=80), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["request_id"],
             ["service_requests.id"],

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import portal.db
-import portal.models_base
+import portal.core.db
+import portal.core.models
 
 revision = "0005"
 down_revision = "0004"
@@ -28,11 +28,11 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("always_open", sa.Boolean(), nullable=False),
-        sa.Column("hours", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("hours", portal.core.models.JsonDoc, nullable=False),
         sa.Column("holiday_country", sa.String(length=2), nullable=False),
         sa.Column("holiday_subdivision", sa.String(length=10), nullable=False),
-        sa.Column("updated_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_business_calendars")),
         sa.UniqueConstraint("code", name=op.f("uq_business_calendars_code")),
     )
@@ -42,7 +42,7 @@ def upgrade() -> None:
         sa.Column("calendar_id", sa.Integer(), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["calendar_id"],
             ["business_calendars.id"],
@@ -68,11 +68,11 @@ def upgrade() -> None:
         sa.Column("resolution_unit", sa.String(length=16), nullable=False),
         sa.Column("update_amount", sa.Integer(), nullable=True),
         sa.Column("update_unit", sa.String(length=16), nullable=False),
-        sa.Column("pause_statuses", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("pause_statuses", portal.core.models.JsonDoc, nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("updated_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["area_id"], ["areas.id"], name=op.f("fk_sla_policies_area_id_areas")
         ),
@@ -98,9 +98,9 @@ def upgrade() -> None:
 
     op.create_table(
         "sla_clocks",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
-        sa.Column("request_id", portal.models_base.BigId, nullable=False),
-        sa.Column("task_id", portal.models_base.BigId, nullable=True),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
+        sa.Column("request_id", portal.core.models.BigId, nullable=False),
+        sa.Column("task_id", portal.core.models.BigId, nullable=True),
         sa.Column("department_id", sa.Integer(), nullable=False),
         sa.Column("calendar_id", sa.Integer(), nullable=True),
         sa.Column("policy_id", sa.Integer(), nullable=True),
@@ -108,20 +108,20 @@ def upgrade() -> None:
         sa.Column("stage", sa.String(length=12), nullable=False),
         sa.Column("unit", sa.String(length=16), nullable=False),
         sa.Column("target_seconds", sa.Integer(), nullable=False),
-        sa.Column("started_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("stopped_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("pauses", portal.models_base.JsonDoc, nullable=False),
-        sa.Column("pause_statuses", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("started_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("stopped_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("pauses", portal.core.models.JsonDoc, nullable=False),
+        sa.Column("pause_statuses", portal.core.models.JsonDoc, nullable=False),
         sa.Column("working_seconds", sa.Integer(), nullable=False),
         sa.Column("wall_seconds", sa.Integer(), nullable=False),
         sa.Column("paused_seconds", sa.Integer(), nullable=False),
-        sa.Column("due_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("original_due_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("at_risk_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("breached_at", portal.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("due_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("original_due_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("at_risk_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("breached_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("thresholds_fired", sa.Integer(), nullable=False),
-        sa.Column("next_threshold_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("updated_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("next_threshold_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["calendar_id"],
             ["business_calendars.id"],
@@ -161,15 +161,15 @@ def upgrade() -> None:
 
     op.create_table(
         "staff_notices",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("request_id", portal.models_base.BigId, nullable=True),
-        sa.Column("task_id", portal.models_base.BigId, nullable=True),
-        sa.Column("data", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("request_id", portal.core.models.BigId, nullable=True),
+        sa.Column("task_id", portal.core.models.BigId, nullable=True),
+        sa.Column("data", portal.core.models.JsonDoc, nullable=False),
         sa.Column("email_state", sa.String(length=10), nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("read_at", portal.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["request_id"],
             ["service_requests.id"],
@@ -204,7 +204,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column(
                 "breach_actions",
-                portal.models_base.JsonDoc,
+                portal.core.models.JsonDoc,
                 nullable=False,
                 server_default=sa.text("'[]'"),
             )
@@ -218,13 +218,13 @@ def upgrade() -> None:
 
     with op.batch_alter_table("service_requests", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("expected_at", portal.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("expected_at", portal.core.db.UTCDateTime(timezone=True), nullable=True)
         )
 
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.add_column(sa.Column("sla_stage", sa.String(length=12), nullable=True))
         batch_op.add_column(
-            sa.Column("at_risk_at", portal.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("at_risk_at", portal.core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(
             sa.Column("queue", sa.String(length=16), nullable=False, server_default="main")

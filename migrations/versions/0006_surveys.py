@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import portal.db
-import portal.models_base
+import portal.core.db
+import portal.core.models
 
 revision = "0006"
 down_revision = "0005"
@@ -25,7 +25,7 @@ def upgrade() -> None:
         "survey_opt_outs",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(length=254), nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_opt_outs")),
         sa.UniqueConstraint("email", name=op.f("uq_survey_opt_outs_email")),
     )
@@ -35,8 +35,8 @@ def upgrade() -> None:
         sa.Column("survey_key", sa.String(length=60), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
-        sa.Column("definition", portal.models_base.JsonDoc, nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("definition", portal.core.models.JsonDoc, nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_versions")),
         sa.UniqueConstraint(
             "survey_key", "version", name=op.f("uq_survey_versions_survey_key_version")
@@ -44,23 +44,23 @@ def upgrade() -> None:
     )
     op.create_table(
         "survey_invitations",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
         sa.Column("survey_key", sa.String(length=60), nullable=False),
         sa.Column("survey_version_id", sa.Integer(), nullable=False),
-        sa.Column("request_id", portal.models_base.BigId, nullable=True),
+        sa.Column("request_id", portal.core.models.BigId, nullable=True),
         sa.Column("subject_key", sa.String(length=60), nullable=True),
         sa.Column("email", sa.String(length=254), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("locale", sa.String(length=8), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
-        sa.Column("send_after", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("expires_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("answered_at", portal.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("send_after", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("expires_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("department_id", sa.Integer(), nullable=True),
         sa.Column("category_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["category_id"],
             ["service_categories.id"],
@@ -117,12 +117,12 @@ def upgrade() -> None:
 
     op.create_table(
         "survey_responses",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
-        sa.Column("invitation_id", portal.models_base.BigId, nullable=True),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
+        sa.Column("invitation_id", portal.core.models.BigId, nullable=True),
         sa.Column("survey_key", sa.String(length=60), nullable=False),
         sa.Column("survey_version_id", sa.Integer(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("request_id", portal.models_base.BigId, nullable=True),
+        sa.Column("request_id", portal.core.models.BigId, nullable=True),
         sa.Column("department_id", sa.Integer(), nullable=True),
         sa.Column("category_id", sa.Integer(), nullable=True),
         sa.Column("locale", sa.String(length=8), nullable=False),
@@ -132,8 +132,8 @@ def upgrade() -> None:
         sa.Column("resolved", sa.String(length=12), nullable=True),
         sa.Column("comment", sa.Text(), nullable=False),
         sa.Column("contact_ok", sa.Boolean(), nullable=True),
-        sa.Column("answers", portal.models_base.JsonDoc, nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("answers", portal.core.models.JsonDoc, nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["category_id"],
             ["service_categories.id"],

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import portal.db
-import portal.models_base
+import portal.core.db
+import portal.core.models
 
 revision = "0007"
 down_revision = "0006"
@@ -35,19 +35,19 @@ def upgrade() -> None:
         sa.Column("waiting", sa.Integer(), nullable=False),
         sa.Column("admission", sa.String(length=12), nullable=False),
         sa.Column("status", sa.String(length=12), nullable=False),
-        sa.Column("enrol_opens_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("enrol_closes_at", portal.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("enrol_opens_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("enrol_closes_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("starts_on", sa.Date(), nullable=True),
         sa.Column("ends_on", sa.Date(), nullable=True),
         sa.Column("completion_min_sessions", sa.Integer(), nullable=True),
         sa.Column("offer_hours", sa.Integer(), nullable=True),
         sa.Column("contact_email", sa.String(length=254), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("updated_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("completed_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("cancelled_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("translations", portal.models_base.JsonDoc, nullable=False),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("completed_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("translations", portal.core.models.JsonDoc, nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["area_id"], ["areas.id"], name=op.f("fk_programmes_area_id_areas")
         ),
@@ -76,23 +76,23 @@ def upgrade() -> None:
 
     op.create_table(
         "enrolments",
-        sa.Column("id", portal.models_base.BigId, nullable=False),
+        sa.Column("id", portal.core.models.BigId, nullable=False),
         sa.Column("programme_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("state", sa.String(length=12), nullable=False),
-        sa.Column("answers", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("answers", portal.core.models.JsonDoc, nullable=False),
         sa.Column("check_in_code", sa.String(length=8), nullable=False),
         sa.Column("locale", sa.String(length=8), nullable=False),
-        sa.Column("queued_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("offered_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("offer_expires_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("enrolled_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("cancelled_at", portal.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("queued_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("offered_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("offer_expires_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("enrolled_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancel_reason", sa.String(length=24), nullable=True),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column("completed", sa.Boolean(), nullable=True),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["decided_by_id"],
             ["users.id"],
@@ -136,14 +136,14 @@ def upgrade() -> None:
         sa.Column("prompt", sa.String(length=300), nullable=False),
         sa.Column("help", sa.Text(), nullable=False),
         sa.Column("required", sa.Boolean(), nullable=False),
-        sa.Column("options", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("options", portal.core.models.JsonDoc, nullable=False),
         sa.Column("max_length", sa.Integer(), nullable=True),
-        sa.Column("eligible_values", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("eligible_values", portal.core.models.JsonDoc, nullable=False),
         sa.Column("min_value", sa.Float(), nullable=True),
         sa.Column("max_value", sa.Float(), nullable=True),
         sa.Column("ineligible_message", sa.Text(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("translations", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("translations", portal.core.models.JsonDoc, nullable=False),
         sa.ForeignKeyConstraint(
             ["programme_id"],
             ["programmes.id"],
@@ -160,13 +160,13 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("programme_id", sa.Integer(), nullable=False),
         sa.Column("title", sa.String(length=160), nullable=False),
-        sa.Column("starts_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ends_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ends_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("place", sa.String(length=300), nullable=False),
         sa.Column("online_url", sa.String(length=500), nullable=False),
         sa.Column("mandatory", sa.Boolean(), nullable=False),
-        sa.Column("reminded_at", portal.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("translations", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("reminded_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("translations", portal.core.models.JsonDoc, nullable=False),
         sa.ForeignKeyConstraint(
             ["programme_id"],
             ["programmes.id"],
@@ -186,11 +186,11 @@ def upgrade() -> None:
     op.create_table(
         "programme_attendance",
         sa.Column("session_id", sa.Integer(), nullable=False),
-        sa.Column("enrolment_id", portal.models_base.BigId, nullable=False),
+        sa.Column("enrolment_id", portal.core.models.BigId, nullable=False),
         sa.Column("present", sa.Boolean(), nullable=False),
         sa.Column("method", sa.String(length=8), nullable=False),
         sa.Column("marked_by_id", sa.Integer(), nullable=True),
-        sa.Column("marked_at", portal.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("marked_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["enrolment_id"],
             ["enrolments.id"],

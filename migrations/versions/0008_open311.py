@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import portal.db
-import portal.models_base
+import portal.core.db
+import portal.core.models
 
 revision = "0008"
 down_revision = "0007"
@@ -30,10 +30,10 @@ def upgrade() -> None:
         sa.Column("rate_limit", sa.String(length=60), nullable=False),
         sa.Column("contact_email", sa.String(length=254), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
-        sa.Column("created_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("revoked_at", portal.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("revoked_by_id", sa.Integer(), nullable=True),
-        sa.Column("last_used_at", portal.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", portal.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("use_count", sa.BigInteger(), nullable=False),
         sa.Column("filed_count", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(

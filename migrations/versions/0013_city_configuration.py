@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import portal.db
-import portal.models_base
+import portal.core.db
+import portal.core.models
 
 revision = "0013"
 down_revision = "0012"
@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("emergency_number", sa.String(length=20), nullable=False),
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("default_language", sa.String(length=8), nullable=False),
-        sa.Column("languages", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("languages", portal.core.models.JsonDoc, nullable=False),
         sa.Column("base_url", sa.String(length=300), nullable=False),
         sa.Column("open311_jurisdiction", sa.String(length=120), nullable=False),
         sa.Column("open311_contact", sa.String(length=300), nullable=False),
@@ -39,9 +39,9 @@ def upgrade() -> None:
         sa.Column("logo_filename", sa.String(length=120), nullable=False),
         sa.Column("logo_type", sa.String(length=40), nullable=False),
         sa.Column("source", sa.String(length=500), nullable=False),
-        sa.Column("settings", portal.models_base.JsonDoc, nullable=False),
-        sa.Column("updated_at", portal.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("translations", portal.models_base.JsonDoc, nullable=False),
+        sa.Column("settings", portal.core.models.JsonDoc, nullable=False),
+        sa.Column("updated_at", portal.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("translations", portal.core.models.JsonDoc, nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_city_profile")),
     )
     with op.batch_alter_table("areas", schema=None) as batch_op:

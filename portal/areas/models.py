@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Boolean, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base
-from portal.models_base import JsonDoc, Timestamped
+from portal.core.db import Base
+from portal.core.models import JsonDoc, Timestamped
 
 
 class Area(Timestamped, Base):

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base
-from portal.models_base import Timestamped
+from portal.core.db import Base
+from portal.core.models import Timestamped
 
 ROLES = ("resident", "agent", "supervisor", "coordinator", "admin")
 

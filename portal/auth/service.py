@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal import clock
 from portal.auth.models import User
-from portal.config import Settings
+from portal.core import clock
+from portal.core.config import Settings
 from portal.notifications.service import queue_email
 
 PASSWORD_MIN = 10
@@ -177,7 +177,7 @@ def change_password(
 
 
 class _ClockSigner(TimestampSigner):
-    """Timestamps from ``portal.clock`` so tests can move time."""
+    """Timestamps from ``portal.core.clock`` so tests can move time."""
 
     def get_timestamp(self) -> int:
         return int(clock.now().timestamp())

@@ -17,10 +17,10 @@ from __future__ import annotations
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
 from portal.casework.models import Task
 from portal.catalogue.models import Department
+from portal.core import clock
 from portal.requests.models import ServiceRequest
 from portal.staff.models import StaffMembership
 

@@ -15,7 +15,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.auth.models import User
-from portal.casework.models import AuditEntry
+from portal.core.audit import AuditEntry
 from portal.requests.models import Event, ServiceRequest
 
 PER_PAGE = 50

@@ -20,12 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
-from portal import clock
 from portal.auth.models import User
 from portal.casework import case_forms as forms
 from portal.casework import service
 from portal.casework.models import ResponseTemplate, Task
 from portal.catalogue.models import Department, ServiceCategory
+from portal.core import clock
 from portal.i18n import current_locale
 from portal.requests import queries, updates
 from portal.requests.models import Event, InvalidTransition, RequestPhoto, ServiceRequest

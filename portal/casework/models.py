@@ -7,11 +7,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import clock
 from portal.auth.models import User
 from portal.catalogue.models import Department
-from portal.db import Base
-from portal.models_base import BigId, JsonDoc, Timestamped, Translatable
+from portal.core import clock
+from portal.core.db import Base
+from portal.core.models import BigId, Timestamped, Translatable
 from portal.requests.models import ServiceRequest
 
 TASK_STATUSES = ("open", "in_progress", "waiting", "done", "cancelled", "transferred")
@@ -78,23 +78,3 @@ class ResponseTemplate(Translatable, Timestamped, Base):
     body: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
-
-
-class AuditEntry(Base):
-    """Append-only record of a change outside a case's timeline (staff, rules, templates)."""
-
-    __tablename__ = "audit_entries"
-    __table_args__ = (
-        Index("ix_audit_entries_actor_created", "actor_id", "created_at"),
-        Index("ix_audit_entries_entity", "entity", "entity_id", "created_at"),
-        Index("ix_audit_entries_created", "created_at"),
-    )
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    entity: Mapped[str] = mapped_column(String(40))
-    entity_id: Mapped[str] = mapped_column(String(40))
-    action: Mapped[str] = mapped_column(String(40))
-    before: Mapped[dict] = mapped_column(JsonDoc, default=dict)
-    after: Mapped[dict] = mapped_column(JsonDoc, default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=clock.now)

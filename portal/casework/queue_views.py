@@ -12,7 +12,6 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.queue_forms import (
@@ -33,6 +32,7 @@ from portal.casework.queues import (
     tasks_for_bulk,
 )
 from portal.catalogue.models import ServiceCategory
+from portal.core import clock
 from portal.i18n import current_locale
 from portal.requests.models import InvalidTransition, ServiceRequest
 from portal.staff.access import ADMIN, current_staff, department_choices, staff_required

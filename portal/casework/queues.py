@@ -48,15 +48,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, contains_eager, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal.casework.keyset import (
-    FAR_FUTURE,
-    decode_cursor,
-    encode_cursor,
-    keyset,
-    nulls_last_keyset,
-)
 from portal.casework.models import Task
-from portal.db import UTCDateTime
+from portal.core.db import UTCDateTime
+from portal.core.keyset import FAR_FUTURE, decode_cursor, encode_cursor, keyset, nulls_last_keyset
 from portal.requests.models import (
     CHANNELS,
     PRIORITIES,

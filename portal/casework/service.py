@@ -19,16 +19,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
 from portal.casework.assignment import pick_assignee
 from portal.casework.models import ResponseTemplate, Task
 from portal.catalogue.models import Department, ServiceCategory
-from portal.config import Settings
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.i18n import _l
 from portal.notifications.render import gettext as translate
 from portal.requests import updates
 from portal.requests.events import add_event
-from portal.requests.labels import _l
 from portal.requests.models import (
     CLOSED_STATUSES,
     PRIORITIES,

@@ -26,11 +26,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
-from portal.casework.models import AuditEntry, ResponseTemplate
+from portal.casework.models import ResponseTemplate
 from portal.casework.placeholders import PLACEHOLDERS, placeholder_problem
 from portal.catalogue.models import Department
+from portal.core import clock
+from portal.core.audit import AuditEntry
 from portal.sla.admin import fingerprint
 
 #: The same rules as a code in the city's configuration (``templates.toml``).

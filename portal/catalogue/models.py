@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.db import Base
-from portal.models_base import JsonDoc, OptionLabels, Timestamped, Translatable
+from portal.core.db import Base
+from portal.core.models import JsonDoc, OptionLabels, Timestamped, Translatable
 
 QUESTION_KINDS = ("text", "number", "yesno", "single", "multi", "date")
 #: What a department may ask for when one of its tasks breaches.

@@ -40,11 +40,11 @@ from shapely.geometry import shape
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.areas.loader import read_areas
 from portal.areas.models import Area
 from portal.auth.models import User
-from portal.casework.models import AuditEntry
+from portal.core import clock
+from portal.core.audit import AuditEntry
 from portal.requests.models import ServiceRequest
 
 #: The largest areas file taken (a city's boundaries are a few hundred kilobytes).
@@ -160,7 +160,7 @@ def sweep_uploads(upload_dir: str | Path, *, max_age: int = UPLOAD_MAX_AGE) -> i
 
 
 class _ClockSigner(TimestampSigner):
-    """Timestamps from ``portal.clock`` so tests can move time."""
+    """Timestamps from ``portal.core.clock`` so tests can move time."""
 
     def get_timestamp(self) -> int:
         return int(clock.now().timestamp())

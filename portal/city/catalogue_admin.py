@@ -25,9 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
-from portal.casework.models import AuditEntry
 from portal.catalogue.loader import (
     Checker,
     _category,
@@ -36,6 +34,8 @@ from portal.catalogue.loader import (
     _question,
 )
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
+from portal.core import clock
+from portal.core.audit import AuditEntry
 
 #: Fields a form shows for each language the city uses besides English.
 TRANSLATED = {

@@ -8,10 +8,10 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal import clock
 from portal.city.exporter import export_city
 from portal.city.folder import CityConfigError, read_folder
 from portal.city.importer import ImportSummary, back_office_changes, import_city
+from portal.core import clock
 
 city_cli = AppGroup("city", help="The city's configuration (a folder of files).")
 

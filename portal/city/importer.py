@@ -20,10 +20,11 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.areas.models import Area
-from portal.casework.models import AuditEntry, ResponseTemplate
+from portal.casework.models import ResponseTemplate
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.city.folder import CATALOGUE, CityConfigError, CitySpec
 from portal.city.models import PROFILE_ID, CityProfile
+from portal.core.audit import AuditEntry
 from portal.requests.models import ServiceRequest
 from portal.routing.models import RoutingRule
 from portal.sla.models import BusinessCalendar, CalendarClosure, SlaPolicy

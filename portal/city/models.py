@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal import clock
-from portal.db import Base
-from portal.models_base import JsonDoc, Translatable
+from portal.core import clock
+from portal.core.db import Base
+from portal.core.models import JsonDoc, Translatable
 
 PROFILE_ID = 1
 

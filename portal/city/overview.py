@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from portal.city.models import CityProfile
-from portal.config import Settings
+from portal.core.config import Settings
 
 CITY_FILE = "city.toml"
 

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from portal.city.models import PROFILE_ID, CityProfile
-from portal.config import Settings
-from portal.db import Database
+from portal.core.config import Settings
+from portal.core.db import Database
 
 TTL_SECONDS = 30.0
 #: How soon to ask again when the database could not be reached.

@@ -19,14 +19,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import generate_password_hash
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.catalogue.models import Department, ServiceCategory
 from portal.city.folder import read_folder
 from portal.city.importer import ImportSummary, import_city
 from portal.city.models import PROFILE_ID, CityProfile
-from portal.config import Settings
+from portal.core import clock
+from portal.core.config import Settings
 from portal.demo.plans import Plan, Planner
 from portal.demo.programmes import load_programmes
 from portal.demo.replay import settle

@@ -26,7 +26,7 @@ from werkzeug.security import generate_password_hash
 
 from portal.areas.models import Area
 from portal.auth.models import User
-from portal.config import Settings
+from portal.core.config import Settings
 from portal.programmes.models import (
     EligibilityQuestion,
     Enrolment,

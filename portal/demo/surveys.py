@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.auth.models import User
-from portal.config import Settings
+from portal.core.config import Settings
 from portal.requests.models import ServiceRequest
 from portal.surveys.definitions import Definition, definition_for, measures, record_version
 from portal.surveys.models import SurveyInvitation, SurveyResponse

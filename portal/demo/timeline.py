@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
 from portal.catalogue.models import Department
+from portal.core import clock
 from portal.demo import content
 from portal.demo.plans import TZ, Plan
 from portal.demo.replay import CaseWork

@@ -7,10 +7,10 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select, update
 
-from portal import clock
-from portal.db import Database
-from portal.notifications.models import OUTBOX_STATES, OutboxMessage
-from portal.notifications.worker import run_worker
+from portal.core import clock
+from portal.core.db import Database
+from portal.core.outbox import OUTBOX_STATES, OutboxMessage
+from portal.core.worker import run_worker
 
 
 @click.command("worker")

@@ -19,7 +19,7 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
-from portal import clock
+from portal.core import clock
 from portal.i18n import current_locale
 from portal.notifications import staff
 from portal.requests.queries import MAX_ID

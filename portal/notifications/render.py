@@ -13,7 +13,7 @@ from typing import Any
 from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from portal.config import ROOT
+from portal.core.config import ROOT
 
 TRANSLATIONS_DIR = ROOT / "portal" / "translations"
 

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import clock
-from portal.config import Settings
-from portal.notifications.models import OutboxMessage
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.outbox import OutboxMessage
 from portal.notifications.render import render_message
 
 

@@ -25,15 +25,15 @@ from babel.dates import format_datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
 from portal.casework.models import Task
-from portal.config import Settings
-from portal.db import Database
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.db import Database
+from portal.core.i18n import _l
 from portal.notifications.models import StaffNotice
 from portal.notifications.render import gettext
 from portal.notifications.service import queue_email
-from portal.requests.labels import _l
 from portal.requests.models import ServiceRequest
 from portal.sla.status import format_duration
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from flask import Blueprint, abort, make_response, render_template, request
 
-from portal.notifications.senders import EML_NAME_RE
+from portal.core.senders import EML_NAME_RE
 from portal.web import settings
 
 bp = Blueprint("mail", __name__, url_prefix="/dev/mail")

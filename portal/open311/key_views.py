@@ -25,8 +25,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from portal import clock
 from portal.auth.models import User
+from portal.core import clock
 from portal.open311 import keys
 from portal.open311.models import ApiKey
 from portal.staff.access import ADMIN, staff_required

@@ -18,9 +18,9 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
-from portal.casework.models import AuditEntry
+from portal.core import clock
+from portal.core.audit import AuditEntry
 from portal.open311.models import ApiKey
 
 LABEL_MAX = 120

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal import clock
-from portal.db import Base
+from portal.core import clock
+from portal.core.db import Base
 
 
 class ApiKey(Base):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Response, g, request
 from flask_limiter.util import get_remote_address
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import csrf, limiter
 from portal.open311 import keys
 from portal.open311.formats import FORMATS, ApiError, render

@@ -35,9 +35,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.catalogue.models import CategoryQuestion, ServiceCategory
-from portal.config import Settings
+from portal.core import clock
+from portal.core.config import Settings
 from portal.open311 import keys
 from portal.open311.models import ApiKey
 from portal.requests.answers import check_answers

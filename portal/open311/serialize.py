@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from portal.catalogue.models import CategoryQuestion, ServiceCategory
-from portal.config import Settings
+from portal.core.config import Settings
 from portal.requests.labels import STATUS_NAMES
 from portal.requests.models import OPEN_STATUSES, Event, ServiceRequest
 

@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.open311 import queries, serialize

@@ -24,11 +24,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
-from portal.casework.models import AuditEntry
 from portal.catalogue.models import QUESTION_KINDS
+from portal.core import clock
+from portal.core.audit import AuditEntry
 from portal.programmes.models import (
     ADMISSIONS,
     KINDS,

@@ -16,8 +16,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
 
-from portal import clock
 from portal.auth.models import User
+from portal.core import clock
 from portal.programmes.models import Attendance, Enrolment, ProgrammeSession
 
 #: How someone was marked: ticked by name, or their check-in code typed at the door.

@@ -19,10 +19,10 @@ from fpdf import FPDF
 from sqlalchemy import func, select
 from sqlalchemy.orm import object_session
 
-from portal import clock
+from portal.core import clock
+from portal.core.i18n import _l
 from portal.notifications.render import gettext as translate
 from portal.programmes.models import Attendance, Enrolment, Programme, ProgrammeSession
-from portal.requests.labels import _l
 
 #: Unicode TrueType fonts tried in order: (regular, bold).
 FONT_CANDIDATES: tuple[tuple[str, str], ...] = (

@@ -25,9 +25,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, contains_eager
 
-from portal import clock
 from portal.auth.models import User
-from portal.config import Settings
+from portal.core import clock
+from portal.core.config import Settings
 from portal.programmes.models import Attendance, Enrolment, Programme, ProgrammeSession
 from portal.surveys.invitations import (
     enrolment_subject,

@@ -13,10 +13,10 @@ from urllib.parse import urlsplit
 
 from icalendar import Alarm, Calendar, Event, vText
 
-from portal import clock
+from portal.core import clock
+from portal.core.i18n import _l
 from portal.notifications.render import gettext as translate
 from portal.programmes.models import Programme, ProgrammeSession
-from portal.requests.labels import _l
 
 PRODUCT = "-//Civic Portal//Programmes//EN"
 ONLINE = _l("Join online: %(url)s")

@@ -25,9 +25,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import clock
-from portal.db import Base
-from portal.models_base import BigId, JsonDoc, OptionLabels, Timestamped, Translatable
+from portal.core import clock
+from portal.core.db import Base
+from portal.core.models import BigId, JsonDoc, OptionLabels, Timestamped, Translatable
 
 #: What a programme is (shown as a filter).
 KINDS = ("academy", "liaison", "workshop", "course", "event")

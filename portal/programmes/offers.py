@@ -20,9 +20,9 @@ from babel.dates import format_date, format_time
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from portal import clock
-from portal.config import Settings
-from portal.db import Database
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.db import Database
 from portal.notifications.service import queue_email
 from portal.programmes.models import Enrolment, Programme, ProgrammeSession
 

@@ -30,8 +30,8 @@ from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from portal import clock
 from portal.auth.models import User
+from portal.core import clock
 from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.programmes import eligibility, queries, service

@@ -28,8 +28,8 @@ from sqlalchemy import select, tuple_, update
 from sqlalchemy.orm import Session, contains_eager
 
 from portal.auth.models import User
-from portal.config import Settings
-from portal.db import Database
+from portal.core.config import Settings
+from portal.core.db import Database
 from portal.notifications.service import queue_email
 from portal.programmes.models import Enrolment, Programme, ProgrammeSession
 from portal.programmes.offers import enrolment_url, when

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, contains_eager
 
-from portal import clock
 from portal.auth.models import User
+from portal.core import clock
 from portal.programmes.completion import Progress, programme_progress
 from portal.programmes.models import (
     ENROLMENT_STATES,

@@ -9,8 +9,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from portal import clock
-from portal.casework.models import AuditEntry
+from portal.core import clock
+from portal.core.audit import AuditEntry
 from portal.exports import csv_response
 from portal.i18n import current_locale
 from portal.programmes import attendance, roster, service

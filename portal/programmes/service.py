@@ -27,10 +27,10 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
-from portal.casework.models import AuditEntry
-from portal.config import Settings
+from portal.core import clock
+from portal.core.audit import AuditEntry
+from portal.core.config import Settings
 from portal.programmes.eligibility import EligibilityCheck, check_eligibility
 from portal.programmes.models import CANCEL_REASONS, Enrolment, Programme
 from portal.programmes.offers import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from portal.config import Settings
-from portal.db import Database
+from portal.core.config import Settings
+from portal.core.db import Database
 from portal.reports import hotspots, rollups, scorecards, sentiment
 from portal.reports.rollups import Report
 

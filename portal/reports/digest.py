@@ -18,9 +18,9 @@ from sqlalchemy import or_, select, text
 from sqlalchemy.orm import Session
 
 from portal.auth.models import User
-from portal.casework.models import AuditEntry
-from portal.config import Settings
-from portal.db import Database
+from portal.core.audit import AuditEntry
+from portal.core.config import Settings
+from portal.core.db import Database
 from portal.notifications.service import queue_email
 from portal.reports.hotspots import spike_sentence, spikes
 from portal.reports.periods import Period

@@ -18,8 +18,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
-from portal import clock
 from portal.areas.models import Area
+from portal.core import clock
 from portal.exports import csv_response
 from portal.reports import charts, hotspots, scorecards
 from portal.reports.forms import PeriodForm, chosen_period

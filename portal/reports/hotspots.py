@@ -55,13 +55,13 @@ from babel.numbers import format_decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.areas.models import Area
+from portal.core import clock
+from portal.core.i18n import _l
 from portal.notifications.render import gettext
 from portal.reports.lookups import area_names, as_zone, category_names, within
 from portal.reports.periods import KINDS, Period
 from portal.reports.rollups import Report, RollupReader
-from portal.requests.labels import _l
 from portal.requests.models import ServiceRequest
 
 #: Spike rule parameters (see the module docstring).

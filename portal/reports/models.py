@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.db import Base
-from portal.models_base import BigId, JsonDoc
+from portal.core.db import Base
+from portal.core.models import BigId, JsonDoc
 
 
 class ReportRollup(Base):

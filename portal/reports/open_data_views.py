@@ -34,7 +34,7 @@ from werkzeug.exceptions import BadRequest
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 
-from portal import clock
+from portal.core import clock
 from portal.exports import safe_cell
 from portal.reports import open_data
 from portal.web import database, settings

@@ -39,8 +39,8 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal import clock
-from portal.db import Database
+from portal.core import clock
+from portal.core.db import Database
 from portal.reports.models import ReportRollup
 from portal.reports.periods import KINDS, Period
 from portal.requests.models import ServiceRequest

@@ -60,11 +60,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.models import Task
 from portal.catalogue.models import Department, ServiceCategory
+from portal.core import clock
 from portal.reports.periods import Period
 from portal.reports.rollups import Compute, Report, Rollup, RollupReader
 from portal.requests.models import Event, ServiceRequest

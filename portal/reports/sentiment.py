@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
-from portal.casework.keyset import decode_cursor, encode_cursor
+from portal.core.keyset import decode_cursor, encode_cursor
 from portal.reports.lookups import area_names, as_zone, category_names, within
 from portal.reports.periods import Period
 from portal.reports.rollups import Report, RollupReader

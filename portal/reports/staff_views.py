@@ -20,9 +20,9 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal import clock
-from portal.casework.models import AuditEntry
 from portal.catalogue.models import Department, ServiceCategory
+from portal.core import clock
+from portal.core.audit import AuditEntry
 from portal.exports import csv_response
 from portal.i18n import current_locale
 from portal.reports import charts, hotspots, scorecards, sentiment

@@ -11,7 +11,7 @@ import secrets
 
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from portal.config import Settings
+from portal.core.config import Settings
 
 
 def new_token() -> tuple[str, str]:

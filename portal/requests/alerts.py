@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session, selectinload
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.catalogue.models import ServiceCategory
-from portal.config import Settings
-from portal.db import Database
+from portal.core.config import Settings
+from portal.core.db import Database
+from portal.core.worker import register_job
 from portal.notifications.service import queue_email
-from portal.notifications.worker import register_job
 from portal.requests import access
 from portal.requests.models import AreaSubscription, ServiceRequest
 

@@ -8,9 +8,9 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
-from portal import clock
 from portal.areas.models import Area
 from portal.catalogue.models import ServiceCategory
+from portal.core import clock
 from portal.i18n import current_locale
 from portal.requests import alerts
 from portal.requests.queries import MAX_ID

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from portal import clock
-from portal.config import Settings
+from portal.core import clock
+from portal.core.config import Settings
 from portal.requests import access
 from portal.requests.models import RequestDraft, RequestPhoto
 from portal.requests.photos import delete_photo_file

@@ -25,8 +25,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
+from portal.core import clock
 from portal.requests.models import Event, ServiceRequest
 
 PUBLIC_KINDS = frozenset(

@@ -15,9 +15,9 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
-from portal.config import Settings
+from portal.core import clock
+from portal.core.config import Settings
 from portal.notifications.service import queue_email
 from portal.requests import access
 from portal.requests.models import Follower, ServiceRequest, Support

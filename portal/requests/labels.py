@@ -8,13 +8,8 @@ Importing this module does not import Flask.
 
 from __future__ import annotations
 
+from portal.core.i18n import _l
 from portal.requests.models import Event
-
-
-def _l(message: str) -> str:
-    """Mark ``message`` for extraction (``-k _l``); it is translated where it is shown."""
-    return message
-
 
 STATUS_NAMES: dict[str, str] = {
     "new": _l("Received"),

@@ -17,12 +17,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.catalogue.models import Department, ServiceCategory
-from portal.db import Base
-from portal.models_base import BigId, JsonDoc, Timestamped
+from portal.core import clock
+from portal.core.db import Base
+from portal.core.models import BigId, JsonDoc, Timestamped
 
 STATUSES = (
     "new",

@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from portal.config import Settings
+from portal.core.config import Settings
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "MPO"}
 MAX_SIDE = 2048

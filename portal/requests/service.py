@@ -16,12 +16,12 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.areas.geo import bounding_box, distance_m, locate
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.catalogue.models import ServiceCategory
-from portal.config import Settings
+from portal.core import clock
+from portal.core.config import Settings
 from portal.notifications.service import queue_email
 from portal.requests import access
 from portal.requests.answers import check_answers

@@ -27,9 +27,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
-from portal import clock
 from portal.auth.models import User
 from portal.casework.service import ensure_owner
+from portal.core import clock
 from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.requests import access, follows, queries, updates

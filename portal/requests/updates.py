@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
-from portal.config import Settings
+from portal.core import clock
+from portal.core.config import Settings
 from portal.notifications.render import gettext as translate
 from portal.notifications.service import queue_email
 from portal.requests import access

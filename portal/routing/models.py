@@ -10,10 +10,10 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import clock
 from portal.areas.models import Area
 from portal.catalogue.models import Department, ServiceCategory
-from portal.db import Base
+from portal.core import clock
+from portal.core.db import Base
 
 
 class RoutingRule(Base):

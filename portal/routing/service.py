@@ -17,12 +17,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.assignment import create_first_task
-from portal.casework.models import AuditEntry, Task
+from portal.casework.models import Task
 from portal.catalogue.models import Department, ServiceCategory
+from portal.core import clock
+from portal.core.audit import AuditEntry
 from portal.requests.events import add_event
 from portal.requests.models import CHANNELS, ServiceRequest
 from portal.routing.models import RoutingRule

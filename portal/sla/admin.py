@@ -27,11 +27,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.areas.models import Area
 from portal.auth.models import User
-from portal.casework.models import ASSIGNMENT_MODES, AuditEntry
+from portal.casework.models import ASSIGNMENT_MODES
 from portal.catalogue.models import Department, ServiceCategory
+from portal.core import clock
+from portal.core.audit import AuditEntry
 from portal.requests.models import OPEN_STATUSES, PRIORITIES
 from portal.sla.calendar import (
     HoursError,

@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
-from portal import clock
+from portal.core import clock
 from portal.i18n import current_locale
 from portal.sla.escalation_forms import EscalationFilterForm
 from portal.sla.escalations import escalations_page

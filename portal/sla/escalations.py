@@ -20,9 +20,9 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from portal.casework.keyset import decode_cursor, encode_cursor, nulls_last_keyset
 from portal.casework.models import Task
 from portal.catalogue.models import Department
+from portal.core.keyset import decode_cursor, encode_cursor, nulls_last_keyset
 from portal.requests.models import ServiceRequest
 from portal.sla.models import LIVE_STAGES, SlaClock
 

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import clock
 from portal.catalogue.models import BREACH_ACTIONS  # noqa: F401 - where the SLA code reads it
-from portal.db import Base
-from portal.models_base import BigId, JsonDoc, Timestamped
+from portal.core import clock
+from portal.core.db import Base
+from portal.core.models import BigId, JsonDoc, Timestamped
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: A target is counted on the department's business calendar or on the wall clock.

@@ -18,25 +18,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import clock as wall
 from portal.casework.models import Task
 from portal.catalogue.models import Department
+from portal.core import clock as wall
 from portal.requests.events import add_event
 from portal.requests.models import ServiceRequest
 from portal.sla import clocks
 from portal.sla.calendar import WorkingCalendar, always_open, load_calendar
 from portal.sla.models import LIVE_STAGES, SlaClock, SlaPolicy
 
-#: The zone of departments without a calendar (``create_app`` sets the city's).
-DEFAULT_TIMEZONE = ["America/Chicago"]
 CASE_KINDS = ("first_response", "resolution", "update")
 UNIT_SECONDS = {"working_hours": 3600, "calendar_days": 86400}
 #: Case statuses that end the resolution clock as met or breached (the others cancel it).
 DONE_STATUSES = ("resolved", "closed")
-
-
-def configure(timezone: str) -> None:
-    DEFAULT_TIMEZONE[0] = timezone
 
 
 # -- policies and calendars --------------------------------------------------------------------
@@ -74,12 +68,12 @@ def department_calendar(session: Session, department_id: int) -> WorkingCalendar
     """The department's business calendar (for working time and for when to email it)."""
     department = session.get(Department, department_id)
     calendar_id = department.calendar_id if department is not None else None
-    return load_calendar(session, calendar_id, default_timezone=DEFAULT_TIMEZONE[0])
+    return load_calendar(session, calendar_id, default_timezone=wall.city_zone())
 
 
 def calendar_for(session: Session, clock: SlaClock) -> WorkingCalendar:
     """What the clock counts on: its calendar, or the wall clock for calendar-day targets."""
-    calendar = load_calendar(session, clock.calendar_id, default_timezone=DEFAULT_TIMEZONE[0])
+    calendar = load_calendar(session, clock.calendar_id, default_timezone=wall.city_zone())
     return always_open(calendar.timezone) if clock.unit == "calendar_days" else calendar
 
 

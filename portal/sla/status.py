@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from babel.dates import format_timedelta
 
-from portal.requests.labels import _l
+from portal.core.i18n import _l
 from portal.sla.models import DEFAULT_PAUSE_STATUSES
 
 if TYPE_CHECKING:

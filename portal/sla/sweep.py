@@ -34,8 +34,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.auth.models import User
 from portal.casework.models import Task
 from portal.catalogue.models import Department
-from portal.config import Settings
-from portal.db import Database
+from portal.core.config import Settings
+from portal.core.db import Database
 from portal.notifications.staff import notify_staff
 from portal.requests.events import add_event
 from portal.requests.models import PRIORITIES, ServiceRequest

@@ -74,12 +74,12 @@ from markupsafe import escape
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from portal import clock
 from portal.auth.models import User
 from portal.auth.service import make_reset_token, normalise_email
 from portal.catalogue.models import Department
-from portal.config import Settings
-from portal.notifications.models import OutboxMessage
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.outbox import OutboxMessage
 from portal.notifications.render import render_message
 from portal.staff import service
 from portal.staff.models import DEPARTMENT_ROLES, StaffMembership

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.auth.models import User
 from portal.catalogue.models import Department
-from portal.db import Base
-from portal.models_base import Timestamped
+from portal.core.db import Base
+from portal.core.models import Timestamped
 
 DEPARTMENT_ROLES = ("agent", "supervisor")
 

@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from portal import clock
 from portal.auth.models import User
 from portal.auth.service import (
     EmailTaken,
@@ -30,8 +29,9 @@ from portal.auth.service import (
     normalise_email,
     password_problem,
 )
-from portal.casework.models import AuditEntry
 from portal.catalogue.models import Department
+from portal.core import clock
+from portal.core.audit import AuditEntry
 from portal.staff.models import DEPARTMENT_ROLES, StaffMembership
 
 __all__ = [

@@ -27,11 +27,11 @@ from sqlalchemy.orm import Session
 
 from portal.auth.models import User
 from portal.casework import service as casework
-from portal.config import Settings
+from portal.core.config import Settings
+from portal.core.i18n import _l
 from portal.notifications.render import gettext as translate
 from portal.notifications.staff import notify_staff
 from portal.requests import updates
-from portal.requests.labels import _l
 from portal.requests.models import ServiceRequest
 from portal.staff.models import StaffMembership
 from portal.surveys.definitions import (

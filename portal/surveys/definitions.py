@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from portal.config import ROOT
+from portal.core.config import ROOT
 from portal.surveys.models import RESOLVED_ANSWERS, TRIGGERS, SurveyResponse, SurveyVersion
 
 SURVEYS_DIR: Path = ROOT / "surveys"

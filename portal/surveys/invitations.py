@@ -40,10 +40,10 @@ from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from portal import clock
 from portal.auth.models import User
-from portal.config import Settings
-from portal.db import Database
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.db import Database
 from portal.notifications.service import queue_email
 from portal.programmes.models import Enrolment, Programme
 from portal.requests.models import ServiceRequest

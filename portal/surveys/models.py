@@ -22,9 +22,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal import clock
-from portal.db import Base
-from portal.models_base import BigId, JsonDoc
+from portal.core import clock
+from portal.core.db import Base
+from portal.core.models import BigId, JsonDoc
 
 TRIGGERS = ("request_resolved", "programme_completed", "site_feedback")
 INVITATION_STATES = ("pending", "sent", "answered", "cancelled")

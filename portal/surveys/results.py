@@ -48,7 +48,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, case, func, literal, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
-from portal.casework.keyset import decode_cursor, encode_cursor
+from portal.core.keyset import decode_cursor, encode_cursor
 from portal.requests.models import ServiceRequest
 from portal.surveys.models import SurveyInvitation, SurveyResponse
 

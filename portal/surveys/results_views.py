@@ -31,8 +31,8 @@ from werkzeug.exceptions import BadRequest
 from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 
-from portal import clock
 from portal.catalogue.models import Department, ServiceCategory
+from portal.core import clock
 from portal.exports import csv_response
 from portal.i18n import current_locale
 from portal.staff.access import CASEWORK, current_staff, department_choices, staff_required

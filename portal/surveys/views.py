@@ -30,7 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
-from portal import clock
+from portal.core import clock
 from portal.extensions import limiter
 from portal.i18n import COOKIE, current_locale
 from portal.surveys import answering, invitations

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from portal import clock
 from portal.auth.models import User
+from portal.core import clock
 from portal.programmes.models import (
     EligibilityQuestion,
     Enrolment,

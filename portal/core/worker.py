@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, or_, select, update
 
-from portal import clock
-from portal.config import Settings
-from portal.db import Database
-from portal.notifications.models import OutboxMessage
-from portal.notifications.senders import DeliveryError, Sender, sender_for
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.db import Database
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import DeliveryError, Sender, sender_for
 
 if TYPE_CHECKING:
     from flask import Flask

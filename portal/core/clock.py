@@ -8,6 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 _frozen: datetime | None = None
+#: The city's time zone, for calendars without one of their own (``create_app`` and the city
+#: profile set it from the settings).
+_zone: list[str] = ["America/Chicago"]
 
 
 def now() -> datetime:
@@ -23,3 +26,12 @@ def freeze(moment: datetime | None) -> None:
     if moment is not None and moment.tzinfo is None:
         raise ValueError("freeze() needs an aware datetime")
     _frozen = moment
+
+
+def city_zone() -> str:
+    """The city's IANA time zone name."""
+    return _zone[0]
+
+
+def set_city_zone(timezone: str) -> None:
+    _zone[0] = timezone

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, BigInteger, Integer
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal import clock
+from portal.core import clock
 
 #: A 64-bit key on PostgreSQL that still autoincrements on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")

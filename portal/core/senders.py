@@ -18,9 +18,9 @@ from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import ClassVar, Protocol
 
-from portal import clock
-from portal.config import ConfigError, Settings
-from portal.notifications.models import OutboxMessage
+from portal.core import clock
+from portal.core.config import ConfigError, Settings
+from portal.core.outbox import OutboxMessage
 
 #: Files written by ``FileSender``: ``20260301T120000123456Z-42.eml`` (UTC time, message id).
 EML_NAME_RE = re.compile(r"\A[0-9]{8}T[0-9]{12}Z-[0-9]{1,19}\.eml\Z")

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 INSTANCE = ROOT / "instance"
 
 
