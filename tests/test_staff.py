@@ -9,7 +9,7 @@ from portal.auth.models import User
 from portal.core.audit import AuditEntry
 from portal.core.outbox import OutboxMessage
 from portal.requests.models import Event
-from portal.staff import service
+from portal.staff import queries
 from portal.staff.cli import staff_cli
 from portal.staff.models import StaffMembership
 from tests.conftest import csrf_from
@@ -425,7 +425,7 @@ def test_residents_are_not_staff_pages(client, make, admin):
 
 
 def test_list_filters_and_pages_by_key(client, db, make, admin, monkeypatch):
-    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    monkeypatch.setattr(queries, "PAGE_SIZE", 2)
     roads, water = make.department(code="roads"), make.department(code="water")
     for name in ("Bea", "Cal", "Dee"):
         _staff(make, db, roads, name=name)

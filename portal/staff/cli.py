@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from portal.auth.models import User
 from portal.auth.service import PASSWORD_MIN, EmailTaken, WeakPassword, find_by_email
-from portal.staff import importing, service
-from portal.staff.models import DEPARTMENT_ROLES
+from portal.staff import importing, queries, service
+from portal.staff.models import DEPARTMENT_ROLES, STAFF_ROLES
 
 staff_cli = AppGroup("staff", help="Staff accounts.")
 
@@ -44,7 +44,7 @@ def _parse_departments(
             raise click.BadParameter(
                 f"{spec!r}: the role must be agent or supervisor", param_hint="--department"
             )
-        department = service.department_by_code(session, code.strip())
+        department = queries.department_by_code(session, code.strip())
         if department is None:
             raise click.BadParameter(
                 f"no department has the code {code!r}", param_hint="--department"
@@ -77,7 +77,7 @@ def _staff_errors(call: Callable[[], Any]) -> Any:
 @staff_cli.command("create")
 @click.argument("email")
 @click.option("--name", required=True, help="The member's full name.")
-@click.option("--role", required=True, type=click.Choice(service.STAFF_ROLES))
+@click.option("--role", required=True, type=click.Choice(STAFF_ROLES))
 @click.option(
     "--department",
     "departments",
@@ -159,7 +159,7 @@ def reactivate(email: str) -> None:
 
 @staff_cli.command("list")
 @click.option("--department", "department_code", default=None, help="Only this department.")
-@click.option("--role", default=None, type=click.Choice(service.STAFF_ROLES))
+@click.option("--role", default=None, type=click.Choice(STAFF_ROLES))
 @click.option(
     "--inactive/--active", "inactive", default=None, help="Only inactive (or only active) accounts."
 )
@@ -168,7 +168,7 @@ def list_command(department_code: str | None, role: str | None, inactive: bool |
     with _session(write=False) as session:
         department_id = None
         if department_code is not None:
-            department = service.department_by_code(session, department_code)
+            department = queries.department_by_code(session, department_code)
             if department is None:
                 raise click.BadParameter(
                     f"no department has the code {department_code!r}", param_hint="--department"
@@ -177,7 +177,7 @@ def list_command(department_code: str | None, role: str | None, inactive: bool |
         active = None if inactive is None else not inactive
         after: tuple[str, int] | None = None
         while True:
-            page = service.list_staff(
+            page = queries.list_staff(
                 session,
                 department_id=department_id,
                 role=role,
@@ -187,7 +187,7 @@ def list_command(department_code: str | None, role: str | None, inactive: bool |
             )
             if not page:
                 break
-            memberships = service.memberships_by_user(session, [u.id for u in page])
+            memberships = queries.memberships_by_user(session, [u.id for u in page])
             for user in page:
                 departments = ", ".join(f"{d.code}:{r}" for d, r in memberships[user.id]) or "-"
                 state = "active" if user.active else "inactive"

@@ -82,7 +82,7 @@ from portal.core.config import Settings
 from portal.core.outbox import OutboxMessage
 from portal.notifications.render import render_message
 from portal.staff import service
-from portal.staff.models import DEPARTMENT_ROLES, StaffMembership
+from portal.staff.models import DEPARTMENT_ROLES, STAFF_ROLES, StaffMembership
 
 COLUMNS = ("email", "name", "role", "departments")
 INVITATION_DAYS = 7
@@ -349,12 +349,10 @@ def _row(
         problems.append(Problem(line, f"the name is longer than {NAME_MAX} characters"))
     role = values["role"].lower()
     if not role:
+        problems.append(Problem(line, f"the role is missing (one of {', '.join(STAFF_ROLES)})"))
+    elif role not in STAFF_ROLES:
         problems.append(
-            Problem(line, f"the role is missing (one of {', '.join(service.STAFF_ROLES)})")
-        )
-    elif role not in service.STAFF_ROLES:
-        problems.append(
-            Problem(line, f'role "{values["role"]}" is not one of {", ".join(service.STAFF_ROLES)}')
+            Problem(line, f'role "{values["role"]}" is not one of {", ".join(STAFF_ROLES)}')
         )
         role = ""
     memberships = _memberships(line, role, values["departments"], departments, problems)
@@ -453,7 +451,7 @@ def plan_import(session: Session, data: bytes) -> Plan:
     accounts = _accounts(session, sorted({r.email for r in rows if r.email}))
     for row in rows:
         user = accounts.get(row.email)
-        if user is not None and user.role not in service.STAFF_ROLES:
+        if user is not None and user.role not in STAFF_ROLES:
             problems.append(
                 Problem(
                     row.line,

@@ -11,6 +11,7 @@ from portal.catalogue.models import Department
 from portal.core.db import Base
 from portal.core.models import Timestamped
 
+STAFF_ROLES = ("agent", "supervisor", "coordinator", "admin")
 DEPARTMENT_ROLES = ("agent", "supervisor")
 
 

@@ -1,4 +1,5 @@
-"""Staff accounts and department memberships: create, change, deactivate, reactivate, list.
+"""Staff accounts and department memberships: create, change, deactivate, reactivate (reading
+them is in ``portal.staff.queries``).
 
 No Flask here. Functions flush and never commit; the request (or CLI command) commits once.
 Every change writes an ``AuditEntry`` (entity "staff") with the state before and after.
@@ -8,14 +9,12 @@ and ends its sessions, so their timeline entries and audit entries stay as they 
 
 from __future__ import annotations
 
-import hashlib
-import json
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
@@ -32,11 +31,11 @@ from portal.auth.service import (
 from portal.catalogue.models import Department
 from portal.core import clock
 from portal.core.audit import AuditEntry
-from portal.staff.models import DEPARTMENT_ROLES, StaffMembership
+from portal.staff.models import DEPARTMENT_ROLES, STAFF_ROLES, StaffMembership
+from portal.staff.queries import member_state, snapshot
 
 __all__ = [
     "DEPARTMENT_ROLES",
-    "STAFF_ROLES",
     "EmailTaken",
     "WeakPassword",
     "StaffError",
@@ -54,20 +53,12 @@ __all__ = [
     "update_memberships",
     "deactivate",
     "reactivate",
-    "list_staff",
-    "find_staff",
-    "department_by_code",
-    "memberships_by_user",
-    "snapshot",
-    "fingerprint",
     "generate_password",
     "unusable_password_hash",
     "default_department_role",
     "check_membership_rules",
 ]
 
-STAFF_ROLES = ("agent", "supervisor", "coordinator", "admin")
-PAGE_SIZE = 50
 
 #: ``(department_id, role)`` pairs; role is "agent" or "supervisor".
 Memberships = Sequence[tuple[int, str]]
@@ -180,34 +171,6 @@ def _clean_memberships(session: Session, role: str, memberships: Memberships) ->
             raise UnknownDepartment(missing[0])
     check_membership_rules(role, wanted.values())
     return wanted
-
-
-def snapshot(session: Session, user: User) -> dict[str, Any]:
-    """The audited state of a member: account fields and ``{department code: role}``."""
-    rows = session.execute(
-        select(Department.code, StaffMembership.role)
-        .join(StaffMembership, StaffMembership.department_id == Department.id)
-        .where(StaffMembership.user_id == user.id)
-        .order_by(Department.code)
-    ).all()
-    return _state(user, {code: role for code, role in rows})
-
-
-def _state(user: User, departments: dict[str, str]) -> dict[str, Any]:
-    """``snapshot``'s shape, given the member's ``{department code: role}`` in code order."""
-    return {
-        "email": user.email,
-        "name": user.name,
-        "role": user.role,
-        "active": bool(user.active),
-        "departments": departments,
-    }
-
-
-def fingerprint(state: dict[str, Any]) -> str:
-    """A short digest of a snapshot: an edit form carries it to notice concurrent changes."""
-    raw = json.dumps(state, sort_keys=True).encode()
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def _audit(
@@ -404,7 +367,7 @@ def create_staff_many(
                 "entity_id": str(user.id),
                 "action": "created",
                 "before": {},
-                "after": _state(
+                "after": member_state(
                     user,
                     {
                         codes[d]: r
@@ -518,58 +481,3 @@ def reactivate(session: Session, user: User, actor: User | None) -> User:
         after=snapshot(session, user),
     )
     return user
-
-
-def find_staff(session: Session, user_id: int) -> User | None:
-    """The staff account with this id, or None (residents are not staff)."""
-    return session.scalar(select(User).where(User.id == user_id, User.role.in_(STAFF_ROLES)))
-
-
-def list_staff(
-    session: Session,
-    *,
-    department_id: int | None = None,
-    role: str | None = None,
-    active: bool | None = None,
-    after: tuple[str, int] | None = None,
-    limit: int = PAGE_SIZE,
-) -> list[User]:
-    """Staff by name then id, at most ``limit``, starting after the ``(name, id)`` key."""
-    query = select(User).where(User.role.in_(STAFF_ROLES))
-    if role is not None:
-        query = query.where(User.role == role)
-    if active is not None:
-        query = query.where(User.active.is_(active))
-    if department_id is not None:
-        query = query.where(
-            exists().where(
-                StaffMembership.user_id == User.id, StaffMembership.department_id == department_id
-            )
-        )
-    if after is not None:
-        name, user_id = after
-        query = query.where((User.name > name) | ((User.name == name) & (User.id > user_id)))
-    return list(session.scalars(query.order_by(User.name, User.id).limit(limit)))
-
-
-def memberships_by_user(
-    session: Session, user_ids: Iterable[int]
-) -> dict[int, list[tuple[Department, str]]]:
-    """Each listed member's ``(department, role)`` pairs, by department name."""
-    ids = list(user_ids)
-    result: dict[int, list[tuple[Department, str]]] = {i: [] for i in ids}
-    if not ids:
-        return result
-    rows = session.execute(
-        select(StaffMembership.user_id, Department, StaffMembership.role)
-        .join(Department, Department.id == StaffMembership.department_id)
-        .where(StaffMembership.user_id.in_(ids))
-        .order_by(Department.name)
-    ).all()
-    for user_id, department, role in rows:
-        result[user_id].append((department, role))
-    return result
-
-
-def department_by_code(session: Session, code: str) -> Department | None:
-    return session.scalar(select(Department).where(Department.code == code))

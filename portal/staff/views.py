@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from portal.auth.models import User
 from portal.catalogue.models import Department
 from portal.i18n import current_locale
-from portal.staff import importing, service
+from portal.staff import importing, queries, service
 from portal.staff.access import ADMIN, SUPERVISOR, require_department, staff_required
 from portal.staff.forms import (
     DEPT_PREFIX,
@@ -64,17 +64,17 @@ def _page(
     *, department_id: int | None, role: str | None, active: bool | None
 ) -> tuple[list[User], dict[int, Any], int | None]:
     session = db_session()
-    rows = service.list_staff(
+    rows = queries.list_staff(
         session,
         department_id=department_id,
         role=role,
         active=active,
         after=_after_key(),
-        limit=service.PAGE_SIZE + 1,
+        limit=queries.PAGE_SIZE + 1,
     )
-    more = len(rows) > service.PAGE_SIZE
-    rows = rows[: service.PAGE_SIZE]
-    memberships = service.memberships_by_user(session, [u.id for u in rows])
+    more = len(rows) > queries.PAGE_SIZE
+    rows = rows[: queries.PAGE_SIZE]
+    memberships = queries.memberships_by_user(session, [u.id for u in rows])
     return rows, memberships, rows[-1].id if more and rows else None
 
 
@@ -96,7 +96,7 @@ def members() -> str:
         )
     department_id = None
     if form.department.data:
-        department = service.department_by_code(db_session(), form.department.data)
+        department = queries.department_by_code(db_session(), form.department.data)
         department_id = department.id if department else None
     active = {"active": True, "inactive": False}.get(form.status.data or "")
     rows, memberships, next_after = _page(
@@ -183,7 +183,7 @@ def new() -> Any:
 
 
 def _member_or_404(user_id: int) -> User:
-    member = service.find_staff(db_session(), user_id)
+    member = queries.find_staff(db_session(), user_id)
     if member is None:
         abort(404)
     return member
@@ -194,8 +194,8 @@ def _member_or_404(user_id: int) -> User:
 def edit(user_id: int) -> Any:
     session = db_session()
     member = _member_or_404(user_id)
-    state = service.snapshot(session, member)
-    current = service.fingerprint(state)
+    state = queries.snapshot(session, member)
+    current = queries.fingerprint(state)
     data = {"name": member.name, "role": member.role, "state": current}
     department_ids = {d.id: d for d in _departments(member)}
     for membership in session.scalars(
@@ -236,7 +236,7 @@ def edit(user_id: int) -> Any:
         member=member,
         changed=changed,
         state=state,
-        memberships=service.memberships_by_user(session, [member.id])[member.id],
+        memberships=queries.memberships_by_user(session, [member.id])[member.id],
     ), status
 
 
@@ -268,7 +268,7 @@ def reactivate(user_id: int) -> Response:
 @bp.get("/department/<code>")
 @staff_required(SUPERVISOR)
 def department(code: str) -> str:
-    found = service.department_by_code(db_session(), code[:40])
+    found = queries.department_by_code(db_session(), code[:40])
     if found is None:
         abort(404)
     require_department(found.id, supervise=True)
