@@ -16,9 +16,10 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select, update
 
@@ -28,10 +29,16 @@ from portal.core.db import Database
 from portal.core.outbox import OutboxMessage
 from portal.core.senders import DeliveryError, Sender, sender_for
 
-if TYPE_CHECKING:
-    from flask import Flask
-
 log = logging.getLogger(__name__)
+
+
+class WorkerApp(Protocol):
+    """What the worker needs of the Flask app (the core imports no Flask)."""
+
+    extensions: dict[str, Any]
+
+    def app_context(self) -> AbstractContextManager[object]: ...
+
 
 #: How long a claim lasts: longer than a batch can take to send (50 x a 10 s SMTP timeout).
 LEASE = timedelta(minutes=15)
@@ -237,7 +244,7 @@ class _StopFlag:
             time.sleep(min(0.1, max(deadline - time.monotonic(), 0)))
 
 
-def run_worker(app: Flask, *, once: bool, echo: Callable[[str], object] = print) -> bool:
+def run_worker(app: WorkerApp, *, once: bool, echo: Callable[[str], object] = print) -> bool:
     """Deliver and run jobs until SIGINT/SIGTERM (or one round with ``once``).
 
     A signal lets the current round finish. Returns False when something failed in the
