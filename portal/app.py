@@ -12,6 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from portal.core import clock
 from portal.core.config import ROOT, Settings
+from portal.reactions import connect_all
 
 
 class BoundedInt(IntegerConverter):
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app. Does no database work; ``flask db upgrade`` migrates."""
     settings = (settings or Settings.from_env()).validated()
     clock.set_city_zone(settings.timezone)
+    connect_all()
     app = Flask(
         __name__,
         template_folder=str(ROOT / "templates"),

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.auth.models import User
+from portal.casework import hooks
 from portal.casework.assignment import pick_assignee
 from portal.casework.models import ResponseTemplate, Task
 from portal.catalogue.models import Department, ServiceCategory
@@ -29,6 +30,7 @@ from portal.core.i18n import _l
 from portal.notifications.render import gettext as translate
 from portal.requests import updates
 from portal.requests.events import add_event
+from portal.requests.hooks import StatusChanged, case_status_changed
 from portal.requests.models import (
     CLOSED_STATUSES,
     PRIORITIES,
@@ -38,7 +40,6 @@ from portal.requests.models import (
     ServiceRequest,
     Support,
 )
-from portal.sla import service as sla
 from portal.staff.models import StaffMembership
 
 __all__ = [
@@ -196,17 +197,23 @@ def change_case_status(
         raise CaseError("use_merge")  # a duplicate needs the request to keep: merge_duplicate
     check_version(session, request=request, version=version, since_event_id=since_event_id)
     department = acting_department(session, request, actor)
-    was_open = request.is_open
     event = updates.change_status(
         session, settings=settings, request=request, target=target, actor=actor, note=note
     )
-    if not request.is_open:
-        _close_tasks(session, request, actor=actor)
-    else:
-        request.duplicate_of_id = None
-        if not was_open:
-            ensure_owner(session, request, actor=actor)
     return _sign(session, event, department)
+
+
+def follow_status(session: Session, change: StatusChanged) -> None:
+    """Handler of ``case_status_changed``: a closed case leaves no open work behind, and a
+    reopened one gets an owning task again."""
+    request = change.request
+    if not request.is_open:
+        _close_tasks(session, request)
+        return
+    request.duplicate_of_id = None
+    if change.reopened:
+        actor = change.actor if change.actor_kind == "staff" else None
+        ensure_owner(session, request, actor=actor)
 
 
 def ensure_owner(session: Session, request: ServiceRequest, *, actor: User | None) -> None:
@@ -264,7 +271,7 @@ def set_priority(
     event = _internal(
         session, request, actor=actor, action="priority", **{"from": before}, to=priority
     )
-    sla.reattach(session, request, reason="priority")
+    hooks.case_reclassified.fire(session, hooks.CaseReclassified(request, "priority"))
     return event
 
 
@@ -293,7 +300,7 @@ def change_category(
     event = _internal(
         session, request, actor=actor, action="category", **{"from": before}, to=category.name
     )
-    sla.reattach(session, request, reason="category")
+    hooks.case_reclassified.fire(session, hooks.CaseReclassified(request, "category"))
     return event
 
 
@@ -416,10 +423,19 @@ def merge_duplicate(
         followers=True,
         with_message=False,
     )
-    sla.sync_request(session, request)
+    case_status_changed.fire(
+        session,
+        StatusChanged(
+            settings=settings,
+            request=request,
+            event=event,
+            previous=previous,
+            actor=actor,
+            actor_kind="staff",
+        ),
+    )
     _move_supporters(session, request, into)
     _move_followers(session, request, into)
-    _close_tasks(session, request, actor=actor)
     _internal(session, into, actor=actor, action="merged", duplicate=request.reference)
     return event
 
@@ -491,10 +507,10 @@ def _close(session: Session, task: Task, status: str) -> None:
     task.is_open = False
     task.closed_at = now
     task.updated_at = now
-    sla.stop_task(session, task, now=now)
+    hooks.task_closed.fire(session, hooks.TaskChanged(task, now))
 
 
-def _close_tasks(session: Session, request: ServiceRequest, *, actor: User | None) -> None:
+def _close_tasks(session: Session, request: ServiceRequest) -> None:
     """A closed case leaves no open work behind."""
     for task in _open_tasks(session, request):
         _close(session, task, "cancelled")
@@ -537,7 +553,7 @@ def add_task(
     )
     session.add(task)
     session.flush()
-    sla.start_task(session, task, now=now)
+    hooks.task_opened.fire(session, hooks.TaskChanged(task, now))
     _internal(
         session,
         request,
@@ -580,18 +596,7 @@ def assign_task(
         **{"from": before},
         to=assignee.name if assignee else None,
     )
-    if settings is not None and assignee is not None and assignee.id != actor.id:
-        from portal.notifications.staff import notify_staff
-
-        notify_staff(
-            session,
-            settings=settings,
-            user=assignee,
-            kind="task_assigned",
-            request=task.request,
-            task=task,
-            data={"due_at": task.due_at.isoformat() if task.due_at else None},
-        )
+    hooks.task_assigned.fire(session, hooks.TaskAssigned(task, assignee, actor, settings))
     return task
 
 
@@ -626,7 +631,7 @@ def transfer_task(
     )
     session.add(new)
     session.flush()
-    sla.start_task(session, new, at=new.created_at)
+    hooks.task_opened.fire(session, hooks.TaskChanged(new, new.created_at))
     if request.department_id == task.department_id and not any(
         t.department_id == task.department_id for t in _open_tasks(session, request)
     ):

@@ -23,11 +23,10 @@ from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.core.config import Settings
 from portal.notifications.service import queue_email
-from portal.requests import access
+from portal.requests import access, hooks
 from portal.requests.answers import check_answers
 from portal.requests.events import add_event
 from portal.requests.models import CHANNELS, RequestPhoto, ServiceRequest
-from portal.routing.service import route_new_request
 
 DESCRIPTION_MAX = 4000
 ADDRESS_MAX = 300
@@ -232,7 +231,7 @@ def submit_request(
         data={"channel": filing.channel},
     )
     # Routing picks the department, opens the first task and notes both on the timeline.
-    route_new_request(session, request)
+    hooks.case_filed.fire(session, hooks.CaseFiled(settings=settings, request=request))
     _queue_confirmation(
         session,
         settings=settings,

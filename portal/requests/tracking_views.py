@@ -28,7 +28,6 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from portal.auth.models import User
-from portal.casework.service import ensure_owner
 from portal.core import clock
 from portal.extensions import limiter
 from portal.i18n import current_locale
@@ -340,7 +339,6 @@ def reopen(reference: str):
                 comment=form.reason.data or "",
                 actor=_actor(sr),
             )
-            ensure_owner(db_session(), sr, actor=None)
         except updates.ReopenNotAllowed as exc:
             if exc.code == "window":
                 form.reason.errors.append(

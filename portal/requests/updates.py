@@ -28,12 +28,10 @@ from portal.core import clock
 from portal.core.config import Settings
 from portal.notifications.render import gettext as translate
 from portal.notifications.service import queue_email
-from portal.requests import access
+from portal.requests import access, hooks
 from portal.requests.events import add_event
 from portal.requests.labels import status_name
 from portal.requests.models import Event, Follower, RequestPhoto, ServiceRequest
-from portal.sla import service as sla
-from portal.surveys.invitations import invite_for_resolution
 
 MAX_MESSAGE = 2000
 #: Photos a request can hold in all (filing plus later additions).
@@ -146,11 +144,19 @@ def _move(
         body=body,
         data={"from": previous, "to": target},
     )
-    sla.sync_request(session, request)
-    if target == "resolved":
-        invite_for_resolution(session, settings=settings, request=request)
+    hooks.case_status_changed.fire(
+        session,
+        hooks.StatusChanged(
+            settings=settings,
+            request=request,
+            event=event,
+            previous=previous,
+            actor=actor,
+            actor_kind=actor_kind,
+        ),
+    )
     if actor_kind == "staff" and (body or kind == "question"):
-        sla.record_public_reply(session, request)
+        hooks.staff_replied.fire(session, hooks.StaffReplied(request))
     notify(
         session,
         settings=settings,
@@ -176,7 +182,7 @@ def post_comment(
     body = _clean(body)
     event = add_event(session, request, "comment", actor=actor, actor_kind=actor_kind, body=body)
     if actor_kind == "staff":
-        sla.record_public_reply(session, request)
+        hooks.staff_replied.fire(session, hooks.StaffReplied(request))
         notify(
             session,
             settings=settings,

@@ -1,8 +1,9 @@
 """Routing a new request, and editing the rules (no Flask here).
 
-``route_new_request`` is called by ``submit_request`` right after the case is written: it picks
-the department (``portal.routing.rules``), opens the case's first task there (assigned as the
-department chooses) and writes the internal ``routed`` timeline entry saying which rule decided.
+``route_new_request`` runs on the ``case_filed`` hook, in the transaction that files the case:
+it picks the department (``portal.routing.rules``), opens the case's first task there (assigned
+as the department chooses), writes the internal ``routed`` timeline entry saying which rule
+decided, and fires ``case_routed`` (the SLA clocks start).
 
 Rule changes (create, edit, delete, move) each write an ``AuditEntry`` (entity
 ``routing_rule``) with the rule before and after.
@@ -25,10 +26,11 @@ from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
 from portal.core.audit import AuditEntry
 from portal.requests.events import add_event
+from portal.requests.hooks import CaseFiled
 from portal.requests.models import CHANNELS, ServiceRequest
+from portal.routing import hooks
 from portal.routing.models import RoutingRule
 from portal.routing.rules import Decision, NewCase, Rule, decide, parse_keywords
-from portal.sla import service as sla
 
 NAME_MAX = 120
 KEYWORDS_MAX = 400
@@ -127,8 +129,13 @@ def route_new_request(
         data["assignee_name"] = assignee.name if assignee else ""
         data["assignment_mode"] = department.assignment_mode
     add_event(session, request, "routed", actor_kind="system", data=data)
-    sla.start_case(session, request, task)
+    hooks.case_routed.fire(session, hooks.CaseRouted(request, task))
     return Routed(decision, department, task)
+
+
+def route_filed(session: Session, filed: CaseFiled) -> None:
+    """Handler of ``case_filed``: every new case is routed in the transaction that files it."""
+    route_new_request(session, filed.request)
 
 
 # --- editing the rules ----------------------------------------------------------------------

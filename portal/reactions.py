@@ -1,0 +1,28 @@
+"""Connects every feature's handlers to the hooks it reacts to (``portal.core.hooks``), once.
+
+The order here is the order handlers run in when one hook has several: for a status change,
+the SLA clocks first, then the survey invitation, then casework (closing or reopening tasks,
+whose own hooks move the task clocks).
+"""
+
+from __future__ import annotations
+
+_connected = False
+
+
+def connect_all() -> None:
+    global _connected
+    if _connected:
+        return
+    from portal.casework import reactions as casework
+    from portal.notifications import reactions as notifications
+    from portal.routing import reactions as routing
+    from portal.sla import reactions as sla
+    from portal.surveys import reactions as surveys
+
+    routing.connect()
+    sla.connect()
+    surveys.connect()
+    casework.connect()
+    notifications.connect()
+    _connected = True
