@@ -16,7 +16,7 @@ from portal.core.outbox import OutboxMessage
 from portal.notifications.models import StaffNotice
 from portal.requests.models import Event
 from portal.surveys import answering
-from portal.surveys.definitions import as_document, definition_for, from_document
+from portal.surveys.definitions import definition_for
 from portal.surveys.invitations import hash_token
 from portal.surveys.models import (
     SurveyInvitation,
@@ -24,6 +24,7 @@ from portal.surveys.models import (
     SurveyResponse,
     SurveyVersion,
 )
+from portal.surveys.schema import as_document, from_document
 from tests.conftest import csrf_from
 from tests.test_case import make_office, sign_in, staff
 from tests.test_sla_clocks import city  # noqa: F401 - a fixture

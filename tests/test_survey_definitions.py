@@ -8,22 +8,18 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from portal.surveys import definitions as defs
-from portal.surveys.definitions import (
+from portal.surveys import schema as defs
+from portal.surveys.definitions import check, definition_for, load_definitions
+from portal.surveys.models import RESOLVED_ANSWERS, SurveyResponse, SurveyVersion
+from portal.surveys.schema import (
     SURVEYS_DIR,
     DefinitionError,
-    check,
-    definition_for,
-    definition_of,
-    frozen_problems,
-    load_definitions,
     localized,
     measures,
     read_answers,
-    record_version,
     visible,
 )
-from portal.surveys.models import RESOLVED_ANSWERS, SurveyResponse, SurveyVersion
+from portal.surveys.versions import definition_of, frozen_problems, record_version
 
 HEADER = """\
 id = "s"

@@ -376,7 +376,7 @@ def test_a_broken_survey_file_never_stops_a_case_from_resolving(
 def test_a_changed_frozen_version_never_stops_a_case_from_resolving(
     db, office, settings, monkeypatch
 ):
-    from portal.surveys import definitions
+    from portal.surveys import versions as definitions
 
     def frozen(session, definition):
         raise definitions.DefinitionError(

@@ -312,7 +312,7 @@ def _survey(sr: ServiceRequest) -> dict[str, Any] | None:
     """The case's satisfaction survey: its invitation and, unless the survey is anonymous to
     agents (supervisors of the case's department and admins still see them), the answers."""
     from portal.surveys.answering import answer_rows, case_survey
-    from portal.surveys.definitions import localized
+    from portal.surveys.schema import localized
 
     found = case_survey(db_session(), sr.id)
     if found is None:

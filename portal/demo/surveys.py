@@ -26,8 +26,10 @@ from sqlalchemy.orm import Session
 from portal.auth.models import User
 from portal.core.config import Settings
 from portal.requests.models import ServiceRequest
-from portal.surveys.definitions import Definition, definition_for, measures, record_version
+from portal.surveys.definitions import definition_for
 from portal.surveys.models import SurveyInvitation, SurveyResponse
+from portal.surveys.schema import Definition, measures
+from portal.surveys.versions import record_version
 
 TRIGGER = "request_resolved"
 #: Share of the invitations that went out which were answered.

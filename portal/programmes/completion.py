@@ -186,7 +186,8 @@ def invite_participants(
     """Invite each (enrolment, user) to the "programme_completed" survey unless the address
     opted out, was surveyed within the fatigue window, or this enrolment was invited already.
     Returns the invitations made. A broken survey file is logged and invites nobody."""
-    from portal.surveys.definitions import DefinitionError, definition_for
+    from portal.surveys.definitions import definition_for
+    from portal.surveys.schema import DefinitionError
 
     try:
         definition = definition_for(TRIGGER)

@@ -34,17 +34,10 @@ from portal.notifications.staff import notify_staff
 from portal.requests import updates
 from portal.requests.models import ServiceRequest
 from portal.staff.models import StaffMembership
-from portal.surveys.definitions import (
-    SCALES,
-    Definition,
-    definition_of,
-    localized,
-    measures,
-    read_answers,
-    record_version,
-)
 from portal.surveys.invitations import MAX_TOKEN, cancel_pending_for, hash_token, normalise_email
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse
+from portal.surveys.schema import SCALES, Definition, localized, measures, read_answers
+from portal.surveys.versions import definition_of, record_version
 
 DEFAULT_NOT_RESOLVED = _l(
     "The resident said in the satisfaction survey that the problem is not resolved."

@@ -9,7 +9,9 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.surveys.definitions import SURVEYS_DIR, check, frozen_problems
+from portal.surveys.definitions import check
+from portal.surveys.schema import SURVEYS_DIR
+from portal.surveys.versions import frozen_problems
 
 surveys_cli = AppGroup("surveys", help="Satisfaction surveys.")
 

@@ -145,7 +145,8 @@ def invite_for_resolution(
 ) -> SurveyInvitation | None:
     """Invite the reporter of the just-resolved ``request`` (flush, no commit); returns the
     pending invitation, or None when nobody is to be asked (see the module's rules)."""
-    from portal.surveys.definitions import DefinitionError, definition_for
+    from portal.surveys.definitions import definition_for
+    from portal.surveys.schema import DefinitionError
 
     now = now or clock.now()
     try:
@@ -221,7 +222,8 @@ def insert_once(session: Session, invitation: SurveyInvitation) -> bool:
 def survey_version(session: Session, definition: Any) -> Any:
     """The definition's version row, or None (logged) when its file changed under a version
     that has responses: ``flask surveys check`` reports it; resolving carries on."""
-    from portal.surveys.definitions import DefinitionError, record_version
+    from portal.surveys.schema import DefinitionError
+    from portal.surveys.versions import record_version
 
     try:
         return record_version(session, definition)
@@ -358,7 +360,7 @@ def _send(
     """Mark the invitation sent with a fresh single-use link and queue its email
     (``template``, with the survey's title, the links and the expiry, plus ``context(locale)``);
     "skipped" when another worker got there first."""
-    from portal.surveys.definitions import localized
+    from portal.surveys.schema import localized
 
     token = _mark_sent(session, settings=settings, invitation=invitation, now=now)
     if token is None:

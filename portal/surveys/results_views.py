@@ -36,7 +36,7 @@ from portal.core import clock
 from portal.exports import csv_response
 from portal.i18n import current_locale
 from portal.staff.access import CASEWORK, current_staff, department_choices, staff_required
-from portal.surveys.definitions import DefinitionError, load_definitions, localized
+from portal.surveys.definitions import load_definitions
 from portal.surveys.models import RESOLVED_ANSWERS, SurveyVersion
 from portal.surveys.results import (
     MIN_RESPONSES,
@@ -55,6 +55,7 @@ from portal.surveys.results_forms import (
     ResultsFilterForm,
     choices,
 )
+from portal.surveys.schema import DefinitionError, localized
 from portal.web import db_session, settings
 
 bp = Blueprint("survey_results", __name__, url_prefix="/staff/surveys")

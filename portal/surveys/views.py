@@ -34,14 +34,9 @@ from portal.core import clock
 from portal.extensions import limiter
 from portal.i18n import COOKIE, current_locale
 from portal.surveys import answering, invitations
-from portal.surveys.definitions import (
-    SCALES,
-    Definition,
-    DefinitionError,
-    definition_for,
-    localized,
-)
+from portal.surveys.definitions import definition_for
 from portal.surveys.models import SurveyInvitation
+from portal.surveys.schema import SCALES, Definition, DefinitionError, localized
 from portal.web import db_session, settings
 
 bp = Blueprint("surveys", __name__)
