@@ -9,6 +9,7 @@ from flask import Flask, request, url_for
 from flask_babel import format_datetime, gettext
 
 from portal.core import clock
+from portal.core.i18n import format_duration
 from portal.i18n import LANGUAGE_NAMES, current_locale
 from portal.requests.labels import CHANNEL_NAMES
 from portal.sla.status import (
@@ -18,7 +19,6 @@ from portal.sla.status import (
     SlaState,
     case_state,
     clock_state,
-    format_duration,
     task_state,
 )
 

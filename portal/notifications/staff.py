@@ -30,12 +30,11 @@ from portal.casework.models import Task
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
-from portal.core.i18n import _l
+from portal.core.i18n import _l, format_duration
 from portal.notifications.models import StaffNotice
 from portal.notifications.render import gettext
 from portal.notifications.service import queue_email
 from portal.requests.models import ServiceRequest
-from portal.sla.status import format_duration
 
 NOTICE_EMAIL_CHOICES = ("each", "daily")
 DIGEST_HOUR = 7  # local time, in settings.timezone

@@ -40,8 +40,8 @@ def long_day(moment: datetime) -> str:
 
 
 def _duration(seconds: float) -> str:
+    from portal.core.i18n import format_duration
     from portal.i18n import current_locale
-    from portal.sla.status import format_duration
 
     return format_duration(seconds, current_locale())
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
-
-from babel.dates import format_timedelta
 
 from portal.core.i18n import _l
 from portal.sla.models import DEFAULT_PAUSE_STATUSES
@@ -114,8 +112,3 @@ def case_state(request: ServiceRequest, now: datetime) -> SlaState:
         paused = request.status in DEFAULT_PAUSE_STATUSES
         return SlaState("paused" if paused else "none")
     return _live(request.expected_at, None, now)
-
-
-def format_duration(seconds: float, locale: str) -> str:
-    """A rounded, human duration: "3 hours", "2 days" (in ``locale``)."""
-    return format_timedelta(timedelta(seconds=max(int(seconds), 0)), threshold=1.5, locale=locale)
