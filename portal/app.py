@@ -110,8 +110,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.requests.filing_views import bp as filing_bp
     from portal.requests.tracking_views import bp as tracking_bp
     from portal.routing import views as routing_views
-    from portal.sla import admin_views as sla_admin_views
-    from portal.sla import escalation_views
+    from portal.sla.admin import calendar_views as _sla_calendars  # noqa: F401 - adds its routes
+    from portal.sla.admin import escalation_views
+    from portal.sla.admin import views as sla_admin_views
     from portal.staff import views as staff_views
     from portal.surveys import results_views as survey_results_views
     from portal.surveys import views as survey_views

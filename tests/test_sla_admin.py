@@ -12,7 +12,7 @@ from portal.casework.models import Task
 from portal.core import clock
 from portal.core.audit import AuditEntry
 from portal.requests.service import Filing, submit_request
-from portal.sla import admin
+from portal.sla.admin import calendars, common, departments, policies
 from portal.sla.calendar import load_calendar
 from portal.sla.models import DEFAULT_PAUSE_STATUSES, BusinessCalendar, CalendarClosure, SlaPolicy
 from tests.conftest import csrf_from, sign_in
@@ -181,7 +181,7 @@ def test_admin_edits_a_calendar_and_a_stale_edit_is_refused(client, db, token):
     calendar = _calendar(db)
     page = client.get(f"{BASE}/calendars/{calendar.id}/edit").get_data(as_text=True)
     assert 'value="08:00-17:00"' in page and "no public holidays" in page
-    state = admin.fingerprint(admin.calendar_snapshot(calendar))
+    state = common.fingerprint(calendars.calendar_snapshot(calendar))
     assert f'value="{state}"' in page
     calendar.name = "Changed meanwhile"
     db.flush()
@@ -194,7 +194,7 @@ def test_admin_edits_a_calendar_and_a_stale_edit_is_refused(client, db, token):
     db.refresh(calendar)
     assert calendar.name == "Changed meanwhile"
 
-    fresh = admin.fingerprint(admin.calendar_snapshot(calendar))
+    fresh = common.fingerprint(calendars.calendar_snapshot(calendar))
     clock.freeze(NOW + timedelta(minutes=1))
     response = client.post(f"{BASE}/calendars/{calendar.id}/edit", data={**form, "state": fresh})
     assert response.status_code == 302
@@ -251,11 +251,11 @@ def test_a_closure_stops_the_working_calendar(db):
     before = load_calendar(db, calendar.id, default_timezone="America/Chicago")
     assert before.is_working(monday)
     clock.freeze(NOW + timedelta(seconds=1))
-    admin.add_closure(db, calendar, day=date(2026, 3, 9), name="Snow day", actor=None)
+    calendars.add_closure(db, calendar, day=date(2026, 3, 9), name="Snow day", actor=None)
     after = load_calendar(db, calendar.id, default_timezone="America/Chicago")
     assert not after.is_working(monday)
-    with pytest.raises(admin.SlaAdminError) as error:
-        admin.add_closure(db, calendar, day=date(2026, 3, 9), name="Twice", actor=None)
+    with pytest.raises(common.SlaAdminError) as error:
+        calendars.add_closure(db, calendar, day=date(2026, 3, 9), name="Twice", actor=None)
     assert error.value.errors == {"day": "duplicate_day"}
 
 
@@ -322,7 +322,7 @@ def test_admin_creates_edits_and_deletes_policies(client, db, make, token, admin
 
     edit = client.get(f"{BASE}/policies/{policy.id}/edit").get_data(as_text=True)
     assert 'value="4"' in edit
-    state = admin.fingerprint(admin.policy_snapshot(policy))
+    state = common.fingerprint(policies.policy_snapshot(policy))
     response = client.post(
         f"{BASE}/policies/{policy.id}/edit",
         data=_policy_form(
@@ -394,7 +394,7 @@ def test_a_stale_policy_edit_is_refused(client, db, token):
     policy = SlaPolicy(name="Original", resolution_amount=8, position=10)
     db.add(policy)
     db.flush()
-    state = admin.fingerprint(admin.policy_snapshot(policy))
+    state = common.fingerprint(policies.policy_snapshot(policy))
     policy.resolution_amount = 16
     db.flush()
     response = client.post(
@@ -408,14 +408,14 @@ def test_a_stale_policy_edit_is_refused(client, db, token):
 
 
 def test_domain_refuses_what_the_form_would(db):
-    with pytest.raises(admin.SlaAdminError) as error:
-        admin.create_policy(
+    with pytest.raises(common.SlaAdminError) as error:
+        policies.create_policy(
             db,
-            admin.PolicyInput(
+            policies.PolicyInput(
                 name="x",
                 targets={
                     "resolution": (0, "working_hours"),
-                    "update": (admin.AMOUNT_MAX + 1, "weeks"),
+                    "update": (policies.AMOUNT_MAX + 1, "weeks"),
                 },
                 pause_statuses=["closed"],
                 position=-5,
@@ -442,7 +442,7 @@ def test_admin_sets_a_department_calendar_and_breach_actions(client, db, make, t
     page = client.get(f"{BASE}/departments/{dept.id}/edit").get_data(as_text=True)
     assert "Move breached tasks to the department's escalation queue" in page
     assert "Raise the case's priority one step" in page
-    state = admin.fingerprint(admin.department_snapshot(dept))
+    state = common.fingerprint(departments.department_snapshot(dept))
     response = client.post(
         f"{BASE}/departments/{dept.id}/edit",
         data={
@@ -466,7 +466,7 @@ def test_admin_sets_a_department_calendar_and_breach_actions(client, db, make, t
     )
     assert response.status_code == 409  # drawn before the first change
     assert "These settings changed while you were editing" in response.get_data(as_text=True)
-    state = admin.fingerprint(admin.department_snapshot(dept))
+    state = common.fingerprint(departments.department_snapshot(dept))
     response = client.post(
         f"{BASE}/departments/{dept.id}/edit",
         data={"csrf_token": token, "calendar": "", "assignment_mode": "queue", "state": state},
@@ -507,8 +507,8 @@ def test_forged_department_settings_are_form_errors(client, db, make, token):
     db.refresh(dept)
     assert dept.calendar_id is None and dept.breach_actions == []
     assert dept.assignment_mode == "queue"
-    with pytest.raises(admin.SlaAdminError) as error:
-        admin.update_department(
+    with pytest.raises(common.SlaAdminError) as error:
+        departments.update_department(
             db, dept, calendar_id=None, breach_actions=[], assignment_mode="random", actor=None
         )
     assert error.value.errors == {"assignment_mode": "unknown"}
@@ -528,7 +528,7 @@ def test_admin_sets_how_a_department_assigns_new_tasks(
     assert "Left in the queue" in listing
     page = client.get(f"{BASE}/departments/{dept.id}/edit").get_data(as_text=True)
     assert 'value="queue" checked' in page and "Least loaded" in page
-    state = admin.fingerprint(admin.department_snapshot(dept))
+    state = common.fingerprint(departments.department_snapshot(dept))
     response = client.post(
         f"{BASE}/departments/{dept.id}/edit",
         data={

@@ -1,5 +1,7 @@
-"""Back office: service levels (admins only): SLA policies, business calendars with their
-closures, and each department's calendar, breach actions and assignment mode."""
+"""Back office: service levels (admins only): SLA policies, and each department's calendar,
+breach actions and assignment mode; the blueprint, with what every service-level page shares
+(the acting admin, rows by id, error messages). The calendar pages are in
+``portal.sla.admin.calendar_views``."""
 
 from __future__ import annotations
 
@@ -15,29 +17,29 @@ from portal.catalogue.models import Department
 from portal.catalogue.names import CatalogueNames
 from portal.i18n import current_locale
 from portal.requests.models import PRIORITIES
-from portal.sla import admin
-from portal.sla.admin_forms import (
+from portal.sla.admin import calendars as calendar_admin
+from portal.sla.admin import common
+from portal.sla.admin import departments as department_admin
+from portal.sla.admin import policies as policy_admin
+from portal.sla.admin.forms import (
     ASSIGNMENT_MODE_HINTS,
     ASSIGNMENT_MODE_NAMES,
     BREACH_ACTION_NAMES,
-    DAY_NAMES,
     PAUSE_STATUS_NAMES,
     TARGET_NAMES,
     UNIT_NAMES,
-    CalendarForm,
-    ClosureForm,
     DeleteForm,
     DepartmentSlaForm,
     PolicyForm,
 )
-from portal.sla.models import DEFAULT_PAUSE_STATUSES, WEEKDAYS, BusinessCalendar, SlaPolicy
+from portal.sla.models import DEFAULT_PAUSE_STATUSES, SlaPolicy
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session
 
 bp = Blueprint("sla_admin", __name__, url_prefix="/staff/admin/sla")
 
 
-def _actor() -> Any:
+def acting_user() -> Any:
     return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
@@ -46,11 +48,11 @@ def _actor() -> Any:
 MAX_ID = 2**31 - 1
 
 
-def _or_404(model: type[Any], row_id: int, *, lock: bool = False) -> Any:
+def row_or_404(model: type[Any], row_id: int, *, lock: bool = False) -> Any:
     if row_id > MAX_ID:
         abort(404)
     session = db_session()
-    row = admin.locked(session, model, row_id) if lock else session.get(model, row_id)
+    row = common.locked(session, model, row_id) if lock else session.get(model, row_id)
     if row is None:
         abort(404)
     return row
@@ -87,7 +89,7 @@ def _message(field_name: str, code: str) -> str:
     if code == "not_positive":
         return _("Enter a number greater than zero, or leave it empty")
     if code == "too_large":
-        return _("Enter %(max)d or less", max=admin.AMOUNT_MAX)
+        return _("Enter %(max)d or less", max=policy_admin.AMOUNT_MAX)
     return {
         "required": _("This is required"),
         "too_long": _("This is too long"),
@@ -95,7 +97,7 @@ def _message(field_name: str, code: str) -> str:
     }.get(code, _("Check this"))
 
 
-def _show_errors(form: Any, error: admin.SlaAdminError, *, prefix: str = "") -> None:
+def show_errors(form: Any, error: common.SlaAdminError, *, prefix: str = "") -> None:
     fields = {"hours": "hours_mon"}
     for key, code in error.errors.items():
         field = getattr(form, prefix + fields.get(key, key), None)
@@ -149,14 +151,14 @@ class Names(CatalogueNames):
 def policies() -> str:
     return render_template(
         "sla/admin/policies.html",
-        policies=admin.list_policies(db_session()),
+        policies=policy_admin.list_policies(db_session()),
         names=Names(),
-        targets=admin.TARGETS,
+        targets=policy_admin.TARGETS,
     )
 
 
-def _policy_input(form: PolicyForm) -> admin.PolicyInput:
-    return admin.PolicyInput(
+def _policy_input(form: PolicyForm) -> policy_admin.PolicyInput:
+    return policy_admin.PolicyInput(
         name=form.name.data or "",
         category_id=form.category.data,
         priority=form.priority.data,
@@ -184,7 +186,7 @@ def _policy_page(
         names=names,
         conflict=conflict,
         delete_form=DeleteForm(),
-        targets=admin.TARGETS,
+        targets=policy_admin.TARGETS,
     ), status
 
 
@@ -200,9 +202,11 @@ def new_policy() -> Any:
     names.fill(form)
     if form.validate():
         try:
-            policy = admin.create_policy(db_session(), _policy_input(form), actor=_actor())
-        except admin.SlaAdminError as error:
-            _show_errors(form, error)
+            policy = policy_admin.create_policy(
+                db_session(), _policy_input(form), actor=acting_user()
+            )
+        except common.SlaAdminError as error:
+            show_errors(form, error)
         else:
             flash(_("Policy “%(name)s” added.", name=policy.name), "success")
             return redirect(url_for(".policies"))
@@ -214,39 +218,39 @@ def new_policy() -> Any:
 def edit_policy(policy_id: int) -> Any:
     names = Names()
     if request.method == "GET":
-        policy = _or_404(SlaPolicy, policy_id)
-        data = admin.policy_snapshot(policy)
+        policy = row_or_404(SlaPolicy, policy_id)
+        data = policy_admin.policy_snapshot(policy)
         data = {
             **data,
             "category": data["category_id"],
             "department": data["department_id"],
             "area": data["area_id"],
             "position": str(data["position"]),
-            "state": admin.fingerprint(data),
+            "state": common.fingerprint(data),
         }
-        for target in admin.TARGETS:
+        for target in policy_admin.TARGETS:
             amount = data[f"{target}_amount"]
             data[f"{target}_amount"] = "" if amount is None else str(amount)
         form = PolicyForm(data=data)
         names.fill(form)
         return _policy_page(form, policy, names)
-    policy = _or_404(SlaPolicy, policy_id, lock=True)
+    policy = row_or_404(SlaPolicy, policy_id, lock=True)
     form = PolicyForm()
     names.fill(form)
     if form.validate():
         try:
-            admin.update_policy(
+            policy_admin.update_policy(
                 db_session(),
                 policy,
                 _policy_input(form),
-                actor=_actor(),
+                actor=acting_user(),
                 expected=form.state.data or "",
             )
-        except admin.Conflict:
-            form.state.data = admin.fingerprint(admin.policy_snapshot(policy))
+        except common.Conflict:
+            form.state.data = common.fingerprint(policy_admin.policy_snapshot(policy))
             return _policy_page(form, policy, names, 409, conflict=True)
-        except admin.SlaAdminError as error:
-            _show_errors(form, error)
+        except common.SlaAdminError as error:
+            show_errors(form, error)
         else:
             flash(_("Policy “%(name)s” saved.", name=policy.name), "success")
             return redirect(url_for(".policies"))
@@ -256,176 +260,15 @@ def edit_policy(policy_id: int) -> Any:
 @bp.post("/policies/<int:policy_id>/delete")
 @staff_required(ADMIN)
 def delete_policy(policy_id: int) -> Response:
-    policy = _or_404(SlaPolicy, policy_id, lock=True)
+    policy = row_or_404(SlaPolicy, policy_id, lock=True)
     if not DeleteForm().validate():
         abort(400)
     name = policy.name
-    admin.delete_policy(db_session(), policy, actor=_actor())
+    policy_admin.delete_policy(db_session(), policy, actor=acting_user())
     flash(
         _("Policy “%(name)s” deleted. Clocks it started keep their targets.", name=name), "success"
     )
     return redirect(url_for(".policies"))
-
-
-# --- calendars -------------------------------------------------------------------------------
-
-
-@bp.get("/calendars/")
-@staff_required(ADMIN)
-def calendars() -> str:
-    rows = admin.list_calendars(db_session())
-    return render_template(
-        "sla/admin/calendars.html",
-        calendars=rows,
-        hours={c.id: admin.hours_text(c.hours) for c in rows},
-        days=WEEKDAYS,
-        day_names=DAY_NAMES,
-    )
-
-
-def _calendar_input(form: CalendarForm) -> admin.CalendarInput:
-    return admin.CalendarInput(
-        code=form.code.data or "",
-        name=form.name.data or "",
-        timezone=form.timezone.data or "",
-        always_open=bool(form.always_open.data),
-        hours=form.hours(),
-        holiday_country=form.holiday_country.data or "",
-        holiday_subdivision=form.holiday_subdivision.data or "",
-    )
-
-
-def _calendar_data(calendar: BusinessCalendar) -> dict[str, Any]:
-    snapshot = admin.calendar_snapshot(calendar)
-    data = {key: value for key, value in snapshot.items() if key != "hours"}
-    data.update({f"hours_{day}": text for day, text in admin.hours_text(calendar.hours).items()})
-    data["state"] = admin.fingerprint(snapshot)
-    return data
-
-
-def _calendar_page(
-    form: CalendarForm,
-    calendar: BusinessCalendar | None,
-    status: int = 200,
-    *,
-    conflict: bool = False,
-    closure_form: ClosureForm | None = None,
-) -> tuple[str, int]:
-    context: dict[str, Any] = {
-        "form": form,
-        "calendar": calendar,
-        "conflict": conflict,
-        "days": WEEKDAYS,
-        "day_names": DAY_NAMES,
-    }
-    if calendar is not None:
-        today = admin.calendar_today(calendar)
-        context.update(
-            holidays=admin.upcoming_holidays(calendar, today=today),
-            closures=admin.upcoming_closures(db_session(), calendar, today=today),
-            closure_form=closure_form or ClosureForm(),
-            remove_form=DeleteForm(),
-            current_hours=admin.hours_text(calendar.hours),
-            today=today,
-        )
-    return render_template("sla/admin/calendar_form.html", **context), status
-
-
-@bp.route("/calendars/new", methods=["GET", "POST"])
-@staff_required(ADMIN)
-def new_calendar() -> Any:
-    form = CalendarForm()
-    if request.method == "GET":
-        return _calendar_page(form, None)
-    if form.validate():
-        try:
-            calendar = admin.create_calendar(db_session(), _calendar_input(form), actor=_actor())
-        except admin.SlaAdminError as error:
-            _show_errors(form, error)
-        else:
-            flash(
-                _(
-                    "Calendar “%(name)s” added. You can now add the city's closures.",
-                    name=calendar.name,
-                ),
-                "success",
-            )
-            return redirect(url_for(".edit_calendar", calendar_id=calendar.id))
-    return _calendar_page(form, None, 400)
-
-
-@bp.route("/calendars/<int:calendar_id>/edit", methods=["GET", "POST"])
-@staff_required(ADMIN)
-def edit_calendar(calendar_id: int) -> Any:
-    if request.method == "GET":
-        calendar = _or_404(BusinessCalendar, calendar_id)
-        return _calendar_page(CalendarForm(data=_calendar_data(calendar)), calendar)
-    calendar = _or_404(BusinessCalendar, calendar_id, lock=True)
-    form = CalendarForm()
-    if form.validate():
-        try:
-            admin.update_calendar(
-                db_session(),
-                calendar,
-                _calendar_input(form),
-                actor=_actor(),
-                expected=form.state.data or "",
-            )
-        except admin.Conflict:
-            form.state.data = _calendar_data(calendar)["state"]
-            return _calendar_page(form, calendar, 409, conflict=True)
-        except admin.SlaAdminError as error:
-            _show_errors(form, error)
-        else:
-            flash(_("Calendar “%(name)s” saved.", name=calendar.name), "success")
-            return redirect(url_for(".edit_calendar", calendar_id=calendar.id))
-    return _calendar_page(form, calendar, 400)
-
-
-@bp.post("/calendars/<int:calendar_id>/closures")
-@staff_required(ADMIN)
-def add_closure(calendar_id: int) -> Any:
-    calendar = _or_404(BusinessCalendar, calendar_id, lock=True)
-    closure_form = ClosureForm()
-    if closure_form.validate():
-        try:
-            closure = admin.add_closure(
-                db_session(),
-                calendar,
-                day=closure_form.closure_day.data,
-                name=closure_form.closure_name.data or "",
-                actor=_actor(),
-            )
-        except admin.SlaAdminError as error:
-            _show_errors(closure_form, error, prefix="closure_")
-        else:
-            flash(
-                _("Closed on %(day)s: %(name)s.", day=closure.day.isoformat(), name=closure.name),
-                "success",
-            )
-            return redirect(url_for(".edit_calendar", calendar_id=calendar.id, _anchor="closures"))
-    return _calendar_page(
-        CalendarForm(formdata=None, data=_calendar_data(calendar)),
-        calendar,
-        400,
-        closure_form=closure_form,
-    )
-
-
-@bp.post("/calendars/<int:calendar_id>/closures/<int:closure_id>/delete")
-@staff_required(ADMIN)
-def remove_closure(calendar_id: int, closure_id: int) -> Response:
-    calendar = _or_404(BusinessCalendar, calendar_id, lock=True)
-    if not DeleteForm().validate():
-        abort(400)
-    closure = next((c for c in calendar.closures if c.id == closure_id), None)
-    if closure is None:
-        flash(_("That closure was already removed."), "info")
-    else:
-        day, name = closure.day.isoformat(), closure.name
-        admin.remove_closure(db_session(), closure, actor=_actor())
-        flash(_("The closure on %(day)s (%(name)s) is removed.", day=day, name=name), "success")
-    return redirect(url_for(".edit_calendar", calendar_id=calendar.id, _anchor="closures"))
 
 
 # --- departments -----------------------------------------------------------------------------
@@ -436,14 +279,14 @@ def _modes() -> dict[str, str]:
 
 
 def _calendar_names() -> dict[int, str]:
-    return {c.id: c.name for c in admin.list_calendars(db_session())}
+    return {c.id: c.name for c in calendar_admin.list_calendars(db_session())}
 
 
 @bp.get("/departments/")
 @staff_required(ADMIN)
 def departments() -> str:
     locale = current_locale()
-    rows = admin.list_departments(db_session())
+    rows = department_admin.list_departments(db_session())
     return render_template(
         "sla/admin/departments.html",
         departments=rows,
@@ -459,18 +302,18 @@ def departments() -> str:
 def edit_department(department_id: int) -> Any:
     calendars = _calendar_names()
     if request.method == "GET":
-        department = _or_404(Department, department_id)
-        snapshot = admin.department_snapshot(department)
+        department = row_or_404(Department, department_id)
+        snapshot = department_admin.department_snapshot(department)
         form = DepartmentSlaForm(
             data={
                 "calendar": snapshot["calendar_id"],
                 "breach_actions": snapshot["breach_actions"],
                 "assignment_mode": snapshot["assignment_mode"],
-                "state": admin.fingerprint(snapshot),
+                "state": common.fingerprint(snapshot),
             }
         )
     else:
-        department = _or_404(Department, department_id, lock=True)
+        department = row_or_404(Department, department_id, lock=True)
         form = DepartmentSlaForm()
     form.calendar.choices = [("", _("City default")), *calendars.items()]
     status, conflict = 200, False
@@ -478,20 +321,22 @@ def edit_department(department_id: int) -> Any:
         status = 400
         if form.validate():
             try:
-                admin.update_department(
+                department_admin.update_department(
                     db_session(),
                     department,
                     calendar_id=form.calendar.data,
                     breach_actions=list(form.breach_actions.data or []),
                     assignment_mode=form.assignment_mode.data,
-                    actor=_actor(),
+                    actor=acting_user(),
                     expected=form.state.data or "",
                 )
-            except admin.Conflict:
+            except common.Conflict:
                 status, conflict = 409, True
-                form.state.data = admin.fingerprint(admin.department_snapshot(department))
-            except admin.SlaAdminError as error:
-                _show_errors(form, error)
+                form.state.data = common.fingerprint(
+                    department_admin.department_snapshot(department)
+                )
+            except common.SlaAdminError as error:
+                show_errors(form, error)
             else:
                 flash(
                     _(

@@ -12,7 +12,7 @@ from flask import Blueprint, render_template, request, url_for
 
 from portal.core import clock
 from portal.i18n import current_locale
-from portal.sla.escalation_forms import EscalationFilterForm
+from portal.sla.admin.escalation_forms import EscalationFilterForm
 from portal.sla.escalations import escalations_page
 from portal.staff.access import SUPERVISOR, current_staff, department_choices, staff_required
 from portal.web import db_session

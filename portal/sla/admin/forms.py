@@ -23,15 +23,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, StopValidati
 from portal.casework.models import ASSIGNMENT_MODES
 from portal.form_fields import ClearDateField, KnownChoice, optional_int, optional_str
 from portal.requests.models import OPEN_STATUSES
-from portal.sla.admin import (
-    AMOUNT_MAX,
-    CODE_MAX,
-    NAME_MAX,
-    POSITION_MAX,
-    SUBDIVISION_MAX,
-    TARGETS,
-    TIMEZONE_MAX,
-)
+from portal.sla.admin.calendars import CODE_MAX, SUBDIVISION_MAX, TIMEZONE_MAX
+from portal.sla.admin.common import NAME_MAX
+from portal.sla.admin.policies import AMOUNT_MAX, POSITION_MAX, TARGETS
 from portal.sla.models import BREACH_ACTIONS, UNITS, WEEKDAYS
 
 DAY_NAMES = {
