@@ -26,7 +26,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.auth.models import User
-from portal.casework import service as casework
 from portal.core.config import Settings
 from portal.core.i18n import _l
 from portal.notifications.render import gettext as translate
@@ -248,7 +247,6 @@ def not_resolved(
             check_window=False,
         )
         reopened = True
-        casework.ensure_owner(session, request, actor=None)
     else:
         updates.post_comment(
             session,
