@@ -54,5 +54,8 @@ class KnownChoice:
             if self.required_message is not None:
                 raise StopValidation(self.required_message)
             return
-        if field.data not in {value for value, _label in field.choices if value != ""}:
+        choices = field.choices
+        # The fields it checks are given (value, label) pairs: never None, never groups (a dict).
+        assert isinstance(choices, list | tuple)
+        if field.data not in {choice[0] for choice in choices if choice[0] != ""}:
             raise StopValidation(self.message)

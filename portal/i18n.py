@@ -20,7 +20,7 @@ def select_locale() -> str:
     settings = _settings()
     languages = settings.languages
     chosen = request.args.get("lang") or request.cookies.get(COOKIE)
-    if chosen in languages:
+    if chosen is not None and chosen in languages:
         return chosen
     if getattr(current_user, "is_authenticated", False) and current_user.locale in languages:
         return current_user.locale

@@ -85,7 +85,7 @@ def init_app(app: Flask) -> None:
 
 def _lang_url(code: str) -> str:
     args = dict(request.view_args or {})
-    query = request.args.to_dict()
+    query: dict[str, Any] = request.args.to_dict()
     query["lang"] = code
     try:
         return url_for(request.endpoint or "pages.home", **args, **query)

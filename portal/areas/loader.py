@@ -110,6 +110,8 @@ def _feature(
     polygon = _geometry(where, geometry, problems)
     if polygon is None or len(problems) > before:
         return None
+    # No problem was added, so the checks above passed: a name, a geometry object.
+    assert isinstance(name, str) and isinstance(geometry, dict)
     min_lon, min_lat, max_lon, max_lat = polygon.bounds
     area = {
         "code": code,

@@ -54,7 +54,7 @@ def decode_cursor(raw: str | None, sort: str, kinds: Sequence[str]) -> list[Any]
 
 def keyset(
     session: Session,
-    query: Select[Any],
+    query: Select[*tuple[Any, ...]],
     keys: Sequence[ColumnElement[Any]],
     *,
     after: list[Any] | None,
@@ -80,12 +80,12 @@ def keyset(
         query = query.where(columns > bound(after))
     query = query.order_by(*(k.asc() for k in keys)).limit(per_page + 1)
     results = session.execute(query).all()
-    return results[:per_page], after is not None, len(results) > per_page
+    return list(results[:per_page]), after is not None, len(results) > per_page
 
 
 def nulls_last_keyset(
     session: Session,
-    query: Select[Any],
+    query: Select[*tuple[Any, ...]],
     *,
     column: Any,
     ident: Any,
@@ -102,7 +102,7 @@ def nulls_last_keyset(
     dated, undated = column.is_not(None), column.is_(None)
     limit = per_page + 1
 
-    def run(select_: Select[Any], wanted: int) -> list[Any]:
+    def run(select_: Select[*tuple[Any, ...]], wanted: int) -> list[Any]:
         if wanted <= 0:
             return []
         rows = session.execute(select_.limit(wanted)).all()

@@ -255,7 +255,7 @@ def run_worker(app: WorkerApp, *, once: bool, echo: Callable[[str], object] = pr
     db: Database = app.extensions["portal.db"]
     sender = sender_for(settings)
     stop = _StopFlag()
-    previous: dict[int, Any] = {}
+    previous: dict[signal.Signals, Any] = {}
     if not once and threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, stop)

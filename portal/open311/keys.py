@@ -12,10 +12,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
 import limits
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from portal.auth.models import User
@@ -180,12 +181,17 @@ def revoke(session: Session, key: ApiKey, *, by: User | None, now: datetime) -> 
 
     A conditional ``UPDATE`` so two admins revoking at once write one audit entry."""
     before = _snapshot(key)
-    done = session.execute(
-        update(ApiKey)
-        .where(ApiKey.id == key.id, ApiKey.revoked_at.is_(None))
-        .values(revoked_at=now, revoked_by_id=by.id if by else None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    # An UPDATE's result is a CursorResult (Session.execute is typed as returning Result).
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(ApiKey)
+            .where(ApiKey.id == key.id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=now, revoked_by_id=by.id if by else None)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    done = result.rowcount
     if not done:
         return False
     session.refresh(key)

@@ -327,13 +327,14 @@ def row_extras(
         ):
             extras[request_id].status_notes = body or None
         photos: dict[int, list[int]] = defaultdict(list)
-        for request_id, photo_id in session.execute(
+        for photo_request_id, photo_id in session.execute(
             select(RequestPhoto.request_id, RequestPhoto.id)
             .where(RequestPhoto.request_id.in_(chunk), RequestPhoto.public.is_(True))
             .order_by(RequestPhoto.request_id, RequestPhoto.id)
         ):
-            if len(photos[request_id]) < PHOTOS_PER_REQUEST:
-                photos[request_id].append(photo_id)
+            assert photo_request_id is not None  # in_(chunk): a filed request's photo
+            if len(photos[photo_request_id]) < PHOTOS_PER_REQUEST:
+                photos[photo_request_id].append(photo_id)
         for request_id, photo_ids in photos.items():
             extras[request_id].photo_ids = photo_ids
         if extensions:
