@@ -21,9 +21,10 @@ from portal.core.outbox import OutboxMessage
 from portal.core.senders import SmtpSender
 from portal.core.worker import PERIODIC_JOBS, deliver_outbox
 from portal.reports.digest import digest_week, send_hotspot_digest
-from portal.reports.hotspots import spike_sentence, spikes, trend, volumes
+from portal.reports.hotspots import spikes, trend, volumes
 from portal.reports.periods import Period
 from portal.reports.sentiment import comments_page, sentiment
+from portal.reports.spike_sentences import spike_sentence
 from portal.requests.models import ServiceRequest
 from tests.plans import sqlite_plans
 

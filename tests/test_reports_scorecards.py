@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from portal.reports.periods import Period
+from portal.reports.scorecard_queries import DepartmentFigures
 from portal.reports.scorecards import (
-    DepartmentFigures,
     as_table,
     department_board,
     department_detail,

@@ -22,8 +22,9 @@ from portal.core.audit import AuditEntry
 from portal.core.config import Settings
 from portal.core.db import Database
 from portal.notifications.service import queue_email
-from portal.reports.hotspots import spike_sentence, spikes
+from portal.reports.hotspots import spikes
 from portal.reports.periods import Period
+from portal.reports.spike_sentences import spike_sentence
 from portal.staff.models import StaffMembership
 
 #: Flags listed in one email (the rest are counted).

@@ -21,7 +21,7 @@ from werkzeug.exceptions import BadRequest
 from portal.areas.models import Area
 from portal.core import clock
 from portal.exports import csv_response
-from portal.reports import charts, hotspots, scorecards
+from portal.reports import charts, hotspots, scorecard_queries, scorecards
 from portal.reports.forms import PeriodForm, chosen_period
 from portal.reports.periods import Period
 from portal.reports.rollups import RollupReader
@@ -239,26 +239,26 @@ class Column:
 
     key: str
     header: str
-    show: Callable[[scorecards.DepartmentFigures], str]
-    plain: Callable[[scorecards.DepartmentFigures], Any]
+    show: Callable[[scorecard_queries.DepartmentFigures], str]
+    plain: Callable[[scorecard_queries.DepartmentFigures], Any]
     better: int = 0
     unit: str = "count"  # count | share | hours | score
 
 
-def _get(name: str) -> Callable[[scorecards.DepartmentFigures], Any]:
+def _get(name: str) -> Callable[[scorecard_queries.DepartmentFigures], Any]:
     return lambda f: getattr(f, name)
 
 
-def _pct(name: str) -> Callable[[scorecards.DepartmentFigures], Any]:
+def _pct(name: str) -> Callable[[scorecard_queries.DepartmentFigures], Any]:
     return lambda f: "" if getattr(f, name) is None else round(100 * getattr(f, name), 1)
 
 
-def _rounded(name: str) -> Callable[[scorecards.DepartmentFigures], Any]:
+def _rounded(name: str) -> Callable[[scorecard_queries.DepartmentFigures], Any]:
     return lambda f: "" if getattr(f, name) is None else round(getattr(f, name), 2)
 
 
-def _of(name: str, clocks: str) -> Callable[[scorecards.DepartmentFigures], str]:
-    def show(f: scorecards.DepartmentFigures) -> str:
+def _of(name: str, clocks: str) -> Callable[[scorecard_queries.DepartmentFigures], str]:
+    def show(f: scorecard_queries.DepartmentFigures) -> str:
         value = getattr(f, name)
         if value is None:
             return ""
@@ -280,10 +280,10 @@ def scorecard_columns(*, by_agent: bool = False) -> list[Column]:
     """The figures of a scorecard, in order (an agent has no first response, reopenings or
     satisfaction of their own: those columns are left out of the agent table)."""
 
-    def count(name: str) -> Callable[[scorecards.DepartmentFigures], str]:
+    def count(name: str) -> Callable[[scorecard_queries.DepartmentFigures], str]:
         return lambda f: number(getattr(f, name), 0)
 
-    def hrs(name: str) -> Callable[[scorecards.DepartmentFigures], str]:
+    def hrs(name: str) -> Callable[[scorecard_queries.DepartmentFigures], str]:
         return lambda f: hours(getattr(f, name))
 
     columns = [
@@ -455,7 +455,7 @@ def board_csv(board: Sequence[scorecards.BoardRow], period: Period) -> Any:
             _("Rank"),
             _("Department"),
             *(c.header for c in columns),
-            *(age_name(label) for label, _days in scorecards.AGE_BUCKETS),
+            *(age_name(label) for label, _days in scorecard_queries.AGE_BUCKETS),
             _("Rank in the previous period"),
         ]
     ]
@@ -464,7 +464,7 @@ def board_csv(board: Sequence[scorecards.BoardRow], period: Period) -> Any:
             row.rank or "",
             row.figures.name,
             *(c.plain(row.figures) for c in columns),
-            *(row.figures.backlog_ages[label] for label, _days in scorecards.AGE_BUCKETS),
+            *(row.figures.backlog_ages[label] for label, _days in scorecard_queries.AGE_BUCKETS),
             row.previous_rank or "",
         ]
         for row in board

@@ -25,7 +25,14 @@ from portal.core import clock
 from portal.core.audit import AuditEntry
 from portal.exports import csv_response
 from portal.i18n import current_locale
-from portal.reports import charts, hotspots, scorecards, sentiment
+from portal.reports import (
+    charts,
+    hotspots,
+    scorecard_queries,
+    scorecards,
+    sentiment,
+    spike_sentences,
+)
 from portal.reports.display import (
     BOARD_KEYS,
     age_name,
@@ -106,9 +113,10 @@ def _grouping(department_id: int) -> tuple[str, str | None]:
     return by, None
 
 
-def backlog_chart(rows: Sequence[scorecards.DepartmentFigures], name: str) -> charts.Chart:
+def backlog_chart(rows: Sequence[scorecard_queries.DepartmentFigures], name: str) -> charts.Chart:
     totals = {
-        label: sum(r.backlog_ages[label] for r in rows) for label, _days in scorecards.AGE_BUCKETS
+        label: sum(r.backlog_ages[label] for r in rows)
+        for label, _days in scorecard_queries.AGE_BUCKETS
     }
     return charts.bar_chart(
         chart_id="bars-backlog",
@@ -155,14 +163,14 @@ def department(department_id: int) -> Any:
             [
                 str(DRILL_NAMES[by]),
                 *(c.header for c in columns),
-                *(age_name(label) for label, _d in scorecards.AGE_BUCKETS),
+                *(age_name(label) for label, _d in scorecard_queries.AGE_BUCKETS),
             ]
         ]
         table += [
             [
                 r.name or unnamed[by],
                 *(c.plain(r) for c in columns),
-                *(r.backlog_ages[label] for label, _d in scorecards.AGE_BUCKETS),
+                *(r.backlog_ages[label] for label, _d in scorecard_queries.AGE_BUCKETS),
             ]
             for r in rows
         ]
@@ -302,7 +310,7 @@ def hotspots_page() -> Any:
         cells=cells,
         flags=flags,
         as_of=as_of(reader),
-        sentence=lambda spike: hotspots.spike_sentence(spike, locale),
+        sentence=lambda spike: spike_sentences.spike_sentence(spike, locale),
         moods=moods,
         comments=comments,
         number=number,
