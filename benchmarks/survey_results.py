@@ -39,8 +39,9 @@ from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
 from portal.core import clock
 from portal.core.db import Database
 from portal.core.keyset import encode_cursor
+from portal.surveys.comments import comments_page
 from portal.surveys.models import SurveyInvitation, SurveyResponse, SurveyVersion
-from portal.surveys.results import Selection, comments_page, survey_results
+from portal.surveys.results import Selection, survey_results
 
 DEPARTMENTS = 10
 CATEGORIES = 20

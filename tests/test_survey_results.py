@@ -18,13 +18,13 @@ from sqlalchemy import event, text
 
 from portal.core.keyset import encode_cursor
 from portal.surveys import results_views
+from portal.surveys.comments import comments_page
 from portal.surveys.definitions import load_definitions
 from portal.surveys.results import (
     MAX_BUCKETS,
     ResultsError,
     Selection,
     buckets,
-    comments_page,
     survey_results,
 )
 from tests.plans import sqlite_plans
