@@ -16,6 +16,7 @@ from portal.areas.geo import locate
 from portal.areas.loader import AreaError, read_areas
 from portal.areas.models import Area
 from portal.city import areas_admin as admin
+from portal.city import areas_admin_uploads as uploads
 from portal.city.areas_admin_messages import problem_message
 from portal.core.audit import AuditEntry
 from portal.core.config import ROOT
@@ -156,7 +157,7 @@ def _placed(db, city) -> dict[str, int | None]:
 
 
 def _uploads(settings) -> list[Path]:
-    folder = Path(settings.upload_dir) / admin.FOLDER
+    folder = Path(settings.upload_dir) / uploads.FOLDER
     return sorted(folder.glob("*")) if folder.is_dir() else []
 
 
@@ -382,7 +383,7 @@ def test_an_applied_or_expired_or_forged_preview_cannot_be_used(
     assert "This preview has expired or cannot be found" in _text(response.get_data(as_text=True))
 
     page = _preview(client, token, _file(_feature("west", "W", NEW_WEST)))
-    freeze_clock(NOW + timedelta(seconds=admin.UPLOAD_MAX_AGE + 60))
+    freeze_clock(NOW + timedelta(seconds=uploads.UPLOAD_MAX_AGE + 60))
     assert _apply(client, page).status_code == 400
     freeze_clock(NOW)
     forged = _hidden(page, "upload")[:-3] + "abc"

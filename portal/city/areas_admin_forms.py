@@ -15,7 +15,7 @@ class UploadForm(FlaskForm):
 
 
 class ApplyForm(FlaskForm):
-    #: The signed token naming the stored upload (``portal.city.areas_admin.sign_upload``).
+    #: The signed token naming the stored upload (``portal.city.areas_admin_uploads.sign_upload``).
     upload = HiddenField()
     #: ``portal.city.areas_admin.fingerprint`` of the areas the preview was drawn from.
     state = HiddenField()

@@ -1,5 +1,6 @@
 """Back office: the city's areas (admins only): the list, and a GeoJSON upload that is checked
-whole, previewed, then applied (``portal.city.areas_admin``)."""
+whole, previewed, then applied (``portal.city.areas_admin``; the stored upload:
+``portal.city.areas_admin_uploads``)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from werkzeug.wrappers import Response
 
 from portal.areas.loader import AreaError
 from portal.city import areas_admin as admin
+from portal.city import areas_admin_uploads as uploads
 from portal.city.areas_admin_forms import ApplyForm, UploadForm
 from portal.city.areas_admin_messages import problem_message
 from portal.staff.access import ADMIN, staff_required
@@ -50,7 +52,7 @@ def _index_page(
         rows=admin.list_areas(db_session()),
         form=form,
         problems=problems or [],
-        max_mb=admin.FILE_MAX // (1024 * 1024),
+        max_mb=uploads.FILE_MAX // (1024 * 1024),
     ), status
 
 
@@ -90,25 +92,25 @@ def upload() -> Any:
     # Werkzeug spools big uploads to temporary files: close them with the request.
     after_this_request(_closing(file))
     try:
-        stored = admin.store_upload(
+        stored = uploads.store_upload(
             file.stream, upload_dir=_upload_dir(), filename=file.filename or ""
         )
-    except admin.UploadError as error:
+    except uploads.UploadError as error:
         form.file.errors = [
             {
                 "empty": _("The file is empty: choose the areas file"),
                 "too_large": _(
                     "The file is larger than %(size)s MB: an areas file is usually a "
                     "few hundred kilobytes",
-                    size=admin.FILE_MAX // (1024 * 1024),
+                    size=uploads.FILE_MAX // (1024 * 1024),
                 ),
             }.get(error.code, _("Upload the areas file again"))
         ]
         return _index_page(form, 400)
     try:
-        admin.read_upload(stored, upload_dir=_upload_dir())
+        uploads.read_upload(stored, upload_dir=_upload_dir())
     except AreaError as error:
-        admin.discard_upload(stored, upload_dir=_upload_dir())
+        uploads.discard_upload(stored, upload_dir=_upload_dir())
         problems = [problem_message(p) for p in error.problems]
         form.file.errors = [
             ngettext(
@@ -120,22 +122,22 @@ def upload() -> Any:
             )
         ]
         return _index_page(form, 400, problems)
-    except admin.UploadError:
+    except uploads.UploadError:
         return _gone()
-    return redirect(url_for(".preview", upload=admin.sign_upload(_secret(), stored)), 303)
+    return redirect(url_for(".preview", upload=uploads.sign_upload(_secret(), stored)), 303)
 
 
-def _load(token: str | None) -> tuple[admin.Upload, list[dict[str, Any]]] | None:
+def _load(token: str | None) -> tuple[uploads.Upload, list[dict[str, Any]]] | None:
     try:
-        upload = admin.unsign_upload(_secret(), token)
-        return upload, admin.read_upload(upload, upload_dir=_upload_dir())
-    except (admin.UploadError, AreaError):
+        upload = uploads.unsign_upload(_secret(), token)
+        return upload, uploads.read_upload(upload, upload_dir=_upload_dir())
+    except (uploads.UploadError, AreaError):
         return None
 
 
 def _preview_page(
     form: ApplyForm,
-    upload: admin.Upload,
+    upload: uploads.Upload,
     entries: list[dict[str, Any]],
     status: int = 200,
     *,
@@ -207,6 +209,6 @@ def apply() -> Any:
         return _preview_page(form, upload, entries, 409, stale=True)
     # Written for good before the file goes (a failed commit leaves it to apply again).
     session.commit()
-    admin.discard_upload(upload, upload_dir=_upload_dir())
+    uploads.discard_upload(upload, upload_dir=_upload_dir())
     flash(_summary(result, move_requests), "success")
     return redirect(url_for(".index"))
