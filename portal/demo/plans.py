@@ -18,7 +18,7 @@ from shapely.geometry import shape
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.catalogue.models import CategoryQuestion, ServiceCategory
-from portal.demo import content
+from portal.demo import filing_content
 from portal.requests.models import STATUSES, ServiceRequest
 
 TZ = ZoneInfo("America/Chicago")
@@ -143,7 +143,7 @@ class Planner:
         plan.lat, plan.lon = self.point_in(plan.area)
         plan.channel = _weighted(rng, CHANNEL_WEIGHTS)
         plan.reporter = self._reporter(plan.channel)
-        streets = content.STREETS.get(plan.area.code, content.FALLBACK_STREETS)
+        streets = filing_content.STREETS.get(plan.area.code, filing_content.FALLBACK_STREETS)
         plan.street, plan.cross = rng.sample(streets, 2)
         plan.number = rng.randrange(100, 4900, 2) + rng.randint(0, 1)
         if plan.category.code in ("traffic-signal", "street-sign", "snow-ice"):
@@ -173,11 +173,11 @@ class Planner:
         return moment
 
     def _pick_category(self) -> ServiceCategory:
-        weights = [content.CATEGORY_WEIGHTS.get(c.code, 2) for c in self.categories]
+        weights = [filing_content.CATEGORY_WEIGHTS.get(c.code, 2) for c in self.categories]
         return self.rng.choices(self.categories, weights=weights)[0]
 
     def _pick_area(self) -> Area:
-        weights = [content.AREA_WEIGHTS.get(a.code, 2) for a in self.areas]
+        weights = [filing_content.AREA_WEIGHTS.get(a.code, 2) for a in self.areas]
         return self.rng.choices(self.areas, weights=weights)[0]
 
     def point_in(
@@ -208,8 +208,12 @@ class Planner:
                 user=user, name=user.name, email=user.email, phone=user.phone, locale=user.locale
             )
         spanish = rng.random() < 0.1
-        first = rng.choice(content.SPANISH_FIRST_NAMES if spanish else content.FIRST_NAMES)
-        last = rng.choice(content.SPANISH_LAST_NAMES if spanish else content.LAST_NAMES)
+        first = rng.choice(
+            filing_content.SPANISH_FIRST_NAMES if spanish else filing_content.FIRST_NAMES
+        )
+        last = rng.choice(
+            filing_content.SPANISH_LAST_NAMES if spanish else filing_content.LAST_NAMES
+        )
         email = phone = ""
         if channel in ("phone", "walk_in") or rng.random() < 0.45:
             phone = f"(555) 01{rng.randrange(100):02d}-{rng.randrange(10000):04d}"
@@ -225,12 +229,14 @@ class Planner:
         """What the reporter wrote (``avoid``: not word for word what someone else wrote)."""
         assert plan.category is not None and plan.area is not None
         code = plan.category.code
-        spanish = content.DESCRIPTIONS_ES.get(code)
+        spanish = filing_content.DESCRIPTIONS_ES.get(code)
         if plan.reporter.locale == "es" and spanish:
             templates = spanish
         else:
-            templates = content.DESCRIPTIONS.get(code) or [f"{plan.category.name} near {{street}}."]
-        park = content.PARKS.get(plan.area.code, "the park")
+            templates = filing_content.DESCRIPTIONS.get(code) or [
+                f"{plan.category.name} near {{street}}."
+            ]
+        park = filing_content.PARKS.get(plan.area.code, "the park")
         texts = [
             t.format(street=plan.street, cross=plan.cross, num=plan.number, park=park)
             for t in templates
@@ -257,7 +263,7 @@ class Planner:
             chosen = set(rng.sample(keys, k=min(len(keys), rng.choice((1, 1, 2)))))
             return [k for k in keys if k in chosen]
         if question.kind == "number":
-            low, high = content.NUMBER_RANGES.get(question.code, (1, 5))
+            low, high = filing_content.NUMBER_RANGES.get(question.code, (1, 5))
             return rng.randint(low, high)
         if question.kind == "date":
             local_day: date = filed.astimezone(TZ).date()
@@ -267,17 +273,17 @@ class Planner:
     def _text_answer(self, question: CategoryQuestion, area: Area) -> str:
         rng = self.rng
         if question.code == "park_name":
-            value = content.PARKS.get(area.code, "City park")
+            value = filing_content.PARKS.get(area.code, "City park")
         elif question.code == "pole_number":
             value = f"RL-{rng.randint(10000, 19999)}"
         elif question.code == "unit":
             value = f"{rng.randint(1, 4)}{rng.choice('ABCD')}"
         else:
-            value = rng.choice(content.TEXT_SAMPLES.get(question.code, ["See description"]))
+            value = rng.choice(filing_content.TEXT_SAMPLES.get(question.code, ["See description"]))
         return value[: question.max_length] if question.max_length else value
 
     def _priority(self, category: ServiceCategory) -> str:
-        priority = content.PRIORITIES.get(category.code, "normal")
+        priority = filing_content.PRIORITIES.get(category.code, "normal")
         roll = self.rng.random()
         if roll < 0.08:
             return {"low": "normal", "normal": "high", "high": "urgent"}.get(priority, priority)

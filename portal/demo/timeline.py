@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from portal.auth.models import User
 from portal.catalogue.models import Department
 from portal.core import clock
-from portal.demo import content
+from portal.demo import timeline_content
 from portal.demo.plans import TZ, Plan
 from portal.demo.replay import CaseWork
 from portal.requests.events import add_event
@@ -57,9 +57,9 @@ MOVES = {
 }
 #: Actions whose public note is always written (the resident needs to know why it waits).
 EXPLAINED = {
-    "third_party": (content.THIRD_PARTY_NOTES, content.GENERIC_THIRD_PARTY_NOTES),
-    "schedule": (content.SCHEDULED_NOTES, content.GENERIC_SCHEDULED_NOTES),
-    "resume": ({}, content.RESUME_NOTES),
+    "third_party": (timeline_content.THIRD_PARTY_NOTES, timeline_content.GENERIC_THIRD_PARTY_NOTES),
+    "schedule": (timeline_content.SCHEDULED_NOTES, timeline_content.GENERIC_SCHEDULED_NOTES),
+    "resume": ({}, timeline_content.RESUME_NOTES),
 }
 
 
@@ -168,8 +168,8 @@ class TimelineWriter:
             plan.created_at,
             plan.script,
             now,
-            pace=content.PACE.get(plan.category.code, 1.0)
-            * content.PRIORITY_PACE.get(plan.priority, 1.0),
+            pace=timeline_content.PACE.get(plan.category.code, 1.0)
+            * timeline_content.PRIORITY_PACE.get(plan.priority, 1.0),
             hours=self.hours.get(crew.department.id),
         )
         for index, (action, moment) in enumerate(zip(plan.script, times, strict=True)):
@@ -270,7 +270,9 @@ class TimelineWriter:
             work.moved(now=clock.now(), staff_reply=bool(note))
         elif action == "question":
             move = {"from": request.move_to("waiting_on_resident"), "to": "waiting_on_resident"}
-            self._staff(request, "question", crew, body=rng.choice(content.QUESTIONS), data=move)
+            self._staff(
+                request, "question", crew, body=rng.choice(timeline_content.QUESTIONS), data=move
+            )
             work.moved(now=clock.now(), staff_reply=True)
         elif action == "answer":
             move = {"from": request.move_to("in_progress"), "to": "in_progress"}
@@ -279,7 +281,7 @@ class TimelineWriter:
                 "answer",
                 actor=resident,
                 actor_kind="resident",
-                body=rng.choice(content.ANSWERS),
+                body=rng.choice(timeline_content.ANSWERS),
                 data=move,
             )
             work.moved(now=clock.now(), staff_reply=False)
@@ -290,7 +292,7 @@ class TimelineWriter:
                 "reopened",
                 actor=resident,
                 actor_kind="resident",
-                body=rng.choice(content.REOPEN_COMMENTS),
+                body=rng.choice(timeline_content.REOPEN_COMMENTS),
                 data=move,
             )
             work.moved(now=clock.now(), staff_reply=False)
@@ -304,12 +306,12 @@ class TimelineWriter:
                 request,
                 "duplicate",
                 crew,
-                body=content.DUPLICATE_NOTE.format(reference=reference),
+                body=timeline_content.DUPLICATE_NOTE.format(reference=reference),
                 data={"of": reference, **move},
             )
             work.moved(now=clock.now(), staff_reply=False)  # as casework's merge does
         elif action == "comment_staff":
-            self._staff(request, "comment", crew, body=rng.choice(content.STAFF_COMMENTS))
+            self._staff(request, "comment", crew, body=rng.choice(timeline_content.STAFF_COMMENTS))
             work.replied(now=clock.now())
         elif action == "comment_resident":
             self._event(
@@ -317,7 +319,7 @@ class TimelineWriter:
                 "comment",
                 actor=resident,
                 actor_kind="resident",
-                body=rng.choice(content.RESIDENT_COMMENTS),
+                body=rng.choice(timeline_content.RESIDENT_COMMENTS),
             )
         elif action == "internal":
             self._event(
@@ -325,7 +327,7 @@ class TimelineWriter:
                 "internal_note",
                 actor=crew.agent,
                 actor_kind="staff",
-                body=rng.choice(content.INTERNAL_NOTES),
+                body=rng.choice(timeline_content.INTERNAL_NOTES),
             )
         else:
             raise ValueError(f"unknown demo action {action!r}")
@@ -343,10 +345,10 @@ class TimelineWriter:
         """A public note for a status change (sometimes none, never for resolutions)."""
         assert plan.category is not None
         if target == "rejected":
-            return self.rng.choice(content.REJECT_NOTES)
-        notes = content.STAFF_NOTES.get(plan.category.code, {}).get(
+            return self.rng.choice(timeline_content.REJECT_NOTES)
+        notes = timeline_content.STAFF_NOTES.get(plan.category.code, {}).get(
             target
-        ) or content.GENERIC_NOTES.get(target, [])
+        ) or timeline_content.GENERIC_NOTES.get(target, [])
         silent = 0.15 if target == "acknowledged" else 0.4  # most thank the resident
         if not notes or (target != "resolved" and self.rng.random() < silent):
             return ""
