@@ -17,13 +17,12 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from portal.areas.geo import city_map
 from portal.areas.models import Area
-from portal.catalogue.models import ServiceCategory, ServiceGroup
+from portal.catalogue.models import ServiceGroup
 from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.requests import drafts
@@ -35,11 +34,19 @@ from portal.requests.filing_messages import (
     location_message,
     photo_message,
 )
+from portal.requests.filing_steps import (
+    DRAFT_KEY,
+    current_draft,
+    draft_category,
+    filing_from,
+    missing_step,
+    signed_in_user,
+    step_for,
+)
 from portal.requests.follows import follow_request, support_request
-from portal.requests.models import RequestDraft, RequestPhoto, ServiceRequest
+from portal.requests.models import RequestPhoto, ServiceRequest
 from portal.requests.photos import PhotoError, store_photo
 from portal.requests.service import (
-    Filing,
     FilingError,
     active_category,
     check_contact,
@@ -52,49 +59,6 @@ from portal.requests.tracking_views import grant, supporter_key
 from portal.web import db_session, send_photo, settings
 
 bp = Blueprint("filing", __name__, url_prefix="/report")
-DRAFT_KEY = "filing_draft"
-STEPS = ("category", "details", "location", "photos", "contact", "check")
-
-
-def _user():
-    return current_user if current_user.is_authenticated else None
-
-
-def _draft(create: bool = False) -> RequestDraft | None:
-    draft = drafts.load_draft(db_session(), session.get(DRAFT_KEY))
-    if draft is None and create:
-        user = _user()
-        token, draft = drafts.new_draft(
-            db_session(), settings=settings(), user_id=user.id if user else None
-        )
-        session[DRAFT_KEY] = token
-    return draft
-
-
-def _category(draft: RequestDraft | None) -> ServiceCategory | None:
-    if draft is None:
-        return None
-    return active_category(db_session(), draft.data.get("category"))
-
-
-def _needs(draft: RequestDraft | None, *keys: str):
-    """Redirect to the first earlier step that is missing, or None when all are there."""
-    data = draft.data if draft else {}
-    order = [
-        ("category", "filing.start"),
-        ("description", "filing.details"),
-        ("location_done", "filing.location"),
-        ("photos_done", "filing.photos"),
-        ("contact_done", "filing.contact"),
-    ]
-    for key, endpoint in order:
-        if key in keys and not data.get(key):
-            return redirect(url_for(endpoint))
-    if draft is not None and "category" in keys and _category(draft) is None:
-        return redirect(url_for("filing.start"))
-    if "description" in keys and data.get("stopped"):
-        return redirect(url_for("filing.stop"))
-    return None
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -105,7 +69,7 @@ def start():
     if request.method == "POST" or chosen:
         category = active_category(db, chosen)
         if category is not None:
-            draft = _draft(create=True)
+            draft = current_draft(create=True)
             assert draft is not None
             if draft.data.get("category") != category.code:
                 drafts.update_draft(
@@ -113,7 +77,7 @@ def start():
                 )
             return redirect(url_for("filing.details"))
         error = _("Choose the kind of problem from the list.")
-    draft = _draft()
+    draft = current_draft()
     groups = db.scalars(
         select(ServiceGroup)
         .order_by(ServiceGroup.position, ServiceGroup.id)
@@ -131,11 +95,11 @@ def start():
 
 @bp.route("/details", methods=["GET", "POST"])
 def details():
-    draft = _draft()
-    if (missing := _needs(draft, "category")) is not None:
+    draft = current_draft()
+    if (missing := missing_step(draft, "category")) is not None:
         return missing
     assert draft is not None
-    category = _category(draft)
+    category = draft_category(draft)
     assert category is not None
     locale = current_locale()
     form = DetailsForm(data={"description": draft.data.get("description", "")})
@@ -180,8 +144,8 @@ def details():
 
 @bp.get("/stop")
 def stop():
-    draft = _draft()
-    category = _category(draft)
+    draft = current_draft()
+    category = draft_category(draft)
     if draft is None or category is None or not draft.data.get("stopped"):
         return redirect(url_for("filing.start"))
     question = next((q for q in category.questions if q.code == draft.data["stopped"]), None)
@@ -194,8 +158,8 @@ def stop():
 
 @bp.route("/location", methods=["GET", "POST"])
 def location():
-    draft = _draft()
-    if (missing := _needs(draft, "category", "description")) is not None:
+    draft = current_draft()
+    if (missing := missing_step(draft, "category", "description")) is not None:
         return missing
     assert draft is not None
     db = db_session()
@@ -236,7 +200,7 @@ def location():
                     area=area.code if area else None,
                     location_done=True,
                 )
-                category = _category(draft)
+                category = draft_category(draft)
                 if (
                     lat is not None
                     and lon is not None
@@ -264,18 +228,18 @@ def location():
         errors=errors,
         field_errors=field_errors,
         city_map=city_map(list(areas)),
-        category=_category(draft),
+        category=draft_category(draft),
     ), (400 if request.method == "POST" else 200)
 
 
 @bp.route("/nearby", methods=["GET", "POST"])
 def nearby():
-    draft = _draft()
-    if (missing := _needs(draft, "category", "description", "location_done")) is not None:
+    draft = current_draft()
+    if (missing := missing_step(draft, "category", "description", "location_done")) is not None:
         return missing
     assert draft is not None
     data = draft.data
-    category = _category(draft)
+    category = draft_category(draft)
     assert category is not None
     if data.get("lat") is None or data.get("lon") is None:
         return redirect(url_for("filing.photos"))
@@ -296,7 +260,7 @@ def nearby():
 @bp.post("/nearby/support")
 def support():
 
-    draft = _draft()
+    draft = current_draft()
     if draft is None:
         return redirect(url_for("filing.start"))
     reference = request.form.get("reference", "")
@@ -310,7 +274,7 @@ def support():
     )
     if target is None:
         abort(404)
-    user = _user()
+    user = signed_in_user()
     key = supporter_key(create=True)
     assert key is not None
     support_request(db, request=target, supporter_key=key, user_id=user.id if user else None)
@@ -331,8 +295,8 @@ def support():
 @bp.route("/photos", methods=["GET", "POST"])
 @limiter.limit("60 per minute", methods=["POST"])
 def photos():
-    draft = _draft()
-    if (missing := _needs(draft, "category", "description", "location_done")) is not None:
+    draft = current_draft()
+    if (missing := missing_step(draft, "category", "description", "location_done")) is not None:
         return missing
     assert draft is not None
     db = db_session()
@@ -391,7 +355,7 @@ def _closing(upload):
 
 @bp.get("/photos/<int:photo_id>")
 def draft_photo(photo_id: int):
-    draft = _draft()
+    draft = current_draft()
     if draft is None:
         abort(404)
     photo = db_session().scalar(
@@ -404,14 +368,14 @@ def draft_photo(photo_id: int):
 
 @bp.route("/contact", methods=["GET", "POST"])
 def contact():
-    draft = _draft()
+    draft = current_draft()
     if (
-        missing := _needs(draft, "category", "description", "location_done", "photos_done")
+        missing := missing_step(draft, "category", "description", "location_done", "photos_done")
     ) is not None:
         return missing
     assert draft is not None
     data = draft.data
-    user = _user()
+    user = signed_in_user()
     defaults = {
         "name": data.get("name", user.name if user else ""),
         "email": data.get("email", user.email if user else ""),
@@ -446,55 +410,35 @@ def contact():
         errors=errors,
         field_errors=field_errors,
         user=user,
-        category=_category(draft),
+        category=draft_category(draft),
     ), (400 if request.method == "POST" else 200)
-
-
-def _filing_from(draft: RequestDraft) -> Filing:
-    data = draft.data
-    return Filing(
-        category_code=data.get("category", ""),
-        description=data.get("description", ""),
-        answers=data.get("answers", {}),
-        address=data.get("address", ""),
-        lat=data.get("lat"),
-        lon=data.get("lon"),
-        area_code=data.get("area"),
-        contact_name=data.get("name", ""),
-        contact_email=data.get("email", ""),
-        contact_phone=data.get("phone", ""),
-        private=bool(data.get("private")),
-        locale=current_locale(),
-        channel="web",
-        photo_ids=[p.id for p in drafts.draft_photos(db_session(), draft)],
-    )
 
 
 @bp.route("/check", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def check():
-    draft = _draft()
+    draft = current_draft()
     if draft is None and request.method == "POST" and session.get("filed_reference"):
         # A second click on "Submit": the request is already filed.
         return redirect(url_for("filing.done"))
     if (
-        missing := _needs(
+        missing := missing_step(
             draft, "category", "description", "location_done", "photos_done", "contact_done"
         )
     ) is not None:
         return missing
     assert draft is not None
     db = db_session()
-    category = _category(draft)
+    category = draft_category(draft)
     assert category is not None
     form = CategoryForm()
     if request.method == "POST":
         try:
             submitted = submit_request(
-                db, settings=settings(), filing=_filing_from(draft), reporter=_user()
+                db, settings=settings(), filing=filing_from(draft), reporter=signed_in_user()
             )
         except FilingError as exc:
-            return redirect(url_for(_step_for(exc.errors)))
+            return redirect(url_for(step_for(exc.errors)))
         drafts.discard_draft(db, draft)
         session.pop(DRAFT_KEY, None)
         session["filed_reference"] = submitted.request.reference
@@ -517,19 +461,6 @@ def check():
         locale=current_locale(),
         photos=drafts.draft_photos(db, draft),
     )
-
-
-def _step_for(errors: dict[str, str]) -> str:
-    fields = set(errors)
-    if "category" in fields:
-        return "filing.start"
-    if "description" in fields or any(f.startswith("answers.") for f in fields):
-        return "filing.details"
-    if fields & {"address", "location", "area"}:
-        return "filing.location"
-    if "photos" in fields:
-        return "filing.photos"
-    return "filing.contact"
 
 
 @bp.get("/done")
