@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 from portal.core import clock
 from portal.core.outbox import OutboxMessage
 from portal.programmes import service
+from portal.programmes.applications import approve_application, reject_application
 from portal.programmes.eligibility import check_eligibility, raw_answers
 from portal.programmes.models import Enrolment
 from portal.programmes.service import AnswersRejected, ProgrammeError
@@ -391,13 +392,13 @@ def test_applications_are_approved_only_after_the_window_closes(db, make, settin
     coordinator = make.user(role="coordinator")
     enrolment = enrol(db, settings, programme, make.user(), raw={}).enrolment
     with pytest.raises(ProgrammeError) as refused:
-        service.approve_application(db, settings=settings, enrolment=enrolment, by=coordinator)
+        approve_application(db, settings=settings, enrolment=enrolment, by=coordinator)
     assert refused.value.code == "bad_state" and enrolment.state == "applied"
 
     after = programme.enrol_closes_at + timedelta(minutes=1)
     programme.status = "closed"
     db.flush()
-    outcome = service.approve_application(
+    outcome = approve_application(
         db, settings=settings, enrolment=enrolment, by=coordinator, now=after
     )
     assert outcome == "enrolled" and enrolment.state == "enrolled"
@@ -407,9 +408,7 @@ def test_applications_are_approved_only_after_the_window_closes(db, make, settin
     [mail] = outbox(db, "approved")
     assert enrolment.check_in_code in mail.body_text
     with pytest.raises(ProgrammeError) as again:
-        service.approve_application(
-            db, settings=settings, enrolment=enrolment, by=coordinator, now=after
-        )
+        approve_application(db, settings=settings, enrolment=enrolment, by=coordinator, now=after)
     assert again.value.code == "bad_state"
 
 
@@ -424,7 +423,7 @@ def test_approved_applications_beyond_capacity_wait_in_application_order(db, mak
     clock.freeze(after)
     # The coordinator approves the latest applicant first.
     outcomes = [
-        service.approve_application(db, settings=settings, enrolment=e, by=coordinator)
+        approve_application(db, settings=settings, enrolment=e, by=coordinator)
         for e in reversed(applications)
     ]
     assert outcomes == ["enrolled", "waitlisted", "waitlisted"]
@@ -443,12 +442,12 @@ def test_a_rejected_application_is_told_and_may_apply_again(db, make, settings):
     coordinator = make.user(role="coordinator")
     user = make.user()
     enrolment = enrol(db, settings, programme, user, raw={}).enrolment
-    service.reject_application(db, settings=settings, enrolment=enrolment, by=coordinator)
+    reject_application(db, settings=settings, enrolment=enrolment, by=coordinator)
     assert enrolment.state == "rejected" and enrolment.decided_by_id == coordinator.id
     [mail] = outbox(db, "rejected")
     assert mail.to_address == user.email
     with pytest.raises(ProgrammeError):
-        service.reject_application(db, settings=settings, enrolment=enrolment, by=coordinator)
+        reject_application(db, settings=settings, enrolment=enrolment, by=coordinator)
     clock.freeze(NOW + timedelta(minutes=5))
     assert enrol(db, settings, programme, user, raw={}).outcome == "applied"
 
@@ -457,7 +456,7 @@ def test_first_come_enrolments_cannot_be_approved(db, make, settings):
     programme = make.programme()
     enrolment = enrol(db, settings, programme, make.user(), raw={}).enrolment
     with pytest.raises(ProgrammeError) as refused:
-        service.approve_application(
+        approve_application(
             db,
             settings=settings,
             enrolment=enrolment,

@@ -15,6 +15,7 @@ from portal.core.senders import SmtpSender
 from portal.core.worker import PERIODIC_JOBS, deliver_outbox
 from portal.programmes import service
 from portal.programmes.models import Enrolment
+from portal.programmes.programme_changes import change_status, message_enrolees, set_capacity
 from portal.programmes.service import ProgrammeError, process_programme_offers
 from tests.smtp import body_html, body_text
 
@@ -276,7 +277,7 @@ def test_raising_the_capacity_offers_the_new_places(db, make, settings):
     programme = make.programme(sessions=2, capacity=1)
     coordinator = make.user(role="coordinator")
     _first, second, third, fourth = signup(db, settings, make, programme, 4)
-    service.set_capacity(db, settings=settings, programme=programme, capacity=3, by=coordinator)
+    set_capacity(db, settings=settings, programme=programme, capacity=3, by=coordinator)
     for enrolment in (second, third, fourth):
         db.refresh(enrolment)
     assert [e.state for e in (second, third, fourth)] == ["offered", "offered", "waitlisted"]
@@ -303,7 +304,7 @@ def test_lowering_the_capacity_moves_the_latest_back_to_the_front(db, make, sett
     assert fifth.state == "offered"
     assert counters(db, programme) == (4, 1)
 
-    service.set_capacity(db, settings=settings, programme=programme, capacity=2, by=None)
+    set_capacity(db, settings=settings, programme=programme, capacity=2, by=None)
     for enrolment in (*enrolled, fourth, fifth, sixth):
         db.refresh(enrolment)
     # The offer goes first, then the most recently enrolled (fourth).
@@ -321,7 +322,7 @@ def test_a_capacity_below_one_is_refused(db, make, settings):
     programme = make.programme(capacity=5)
     for bad in (0, -1):
         with pytest.raises(ProgrammeError) as refused:
-            service.set_capacity(db, settings=settings, programme=programme, capacity=bad, by=None)
+            set_capacity(db, settings=settings, programme=programme, capacity=bad, by=None)
         assert refused.value.code == "invalid"
     assert counters(db, programme) == (0, 0) and programme.capacity == 5
 
@@ -347,7 +348,7 @@ def test_a_capacity_below_one_is_refused(db, make, settings):
 def test_status_changes_outside_the_transitions_are_refused(db, make, settings, start, target):
     programme = make.programme(sessions=1, status=start)
     with pytest.raises(ProgrammeError) as refused:
-        service.change_status(db, settings=settings, programme=programme, status=target, by=None)
+        change_status(db, settings=settings, programme=programme, status=target, by=None)
     assert refused.value.code == "bad_state"
     db.refresh(programme)
     assert programme.status == start
@@ -357,17 +358,15 @@ def test_opening_a_draft_needs_a_session_and_a_window(db, make, settings):
     coordinator = make.user(role="coordinator")
     bare = make.programme(status="draft")
     with pytest.raises(ProgrammeError) as no_sessions:
-        service.change_status(db, settings=settings, programme=bare, status="open", by=coordinator)
+        change_status(db, settings=settings, programme=bare, status="open", by=coordinator)
     assert (no_sessions.value.code, no_sessions.value.detail) == ("invalid", "no_sessions")
     windowless = make.programme(status="draft", sessions=1, enrol_closes_at=None)
     with pytest.raises(ProgrammeError) as no_window:
-        service.change_status(
-            db, settings=settings, programme=windowless, status="open", by=coordinator
-        )
+        change_status(db, settings=settings, programme=windowless, status="open", by=coordinator)
     assert no_window.value.detail == "no_window"
 
     ready = make.programme(status="draft", sessions=1)
-    service.change_status(db, settings=settings, programme=ready, status="open", by=coordinator)
+    change_status(db, settings=settings, programme=ready, status="open", by=coordinator)
     assert ready.status == "open"
     [entry] = db.scalars(select(AuditEntry).where(AuditEntry.action == "status"))
     assert entry.before == {"status": "draft"} and entry.after == {"status": "open"}
@@ -376,10 +375,10 @@ def test_opening_a_draft_needs_a_session_and_a_window(db, make, settings):
 
 def test_closing_and_reopening(db, make, settings):
     programme = make.programme(sessions=1)
-    service.change_status(db, settings=settings, programme=programme, status="closed", by=None)
+    change_status(db, settings=settings, programme=programme, status="closed", by=None)
     assert programme.status == "closed"
     assert service.can_enrol(programme, NOW) == "not_open"
-    service.change_status(db, settings=settings, programme=programme, status="open", by=None)
+    change_status(db, settings=settings, programme=programme, status="open", by=None)
     assert programme.status == "open"
 
 
@@ -388,7 +387,7 @@ def test_cancelling_a_programme_tells_everyone_by_email(app, db, make, settings,
         sessions=2, capacity=1, translations={"es": {"title": "Taller de huertos"}}
     )
     enrolled, offered_one, waiting = signup(db, settings, make, programme, 3)
-    service.set_capacity(db, settings=settings, programme=programme, capacity=2, by=None)
+    set_capacity(db, settings=settings, programme=programme, capacity=2, by=None)
     db.refresh(offered_one)
     assert offered_one.state == "offered"
     applicant = service.enrol(
@@ -408,7 +407,7 @@ def test_cancelling_a_programme_tells_everyone_by_email(app, db, make, settings,
     db.flush()
 
     cancelled_at = at(NOW + timedelta(days=1))
-    service.change_status(
+    change_status(
         db,
         settings=settings,
         programme=programme,
@@ -443,9 +442,7 @@ def test_cancelling_a_programme_tells_everyone_by_email(app, db, make, settings,
     assert "http://portal.test/programmes" in body_html(english)
     # Re-running the cancellation is refused; nobody is told twice.
     with pytest.raises(ProgrammeError):
-        service.change_status(
-            db, settings=settings, programme=programme, status="cancelled", by=None
-        )
+        change_status(db, settings=settings, programme=programme, status="cancelled", by=None)
 
 
 def test_completing_a_programme_records_completion(db, make, settings):
@@ -453,7 +450,7 @@ def test_completing_a_programme_records_completion(db, make, settings):
     enrolment = make.enrolment(programme)
     db.flush()
     done_at = at(programme.sessions[0].ends_at + HOUR)
-    service.change_status(db, settings=settings, programme=programme, status="completed", by=None)
+    change_status(db, settings=settings, programme=programme, status="completed", by=None)
     assert programme.status == "completed" and programme.completed_at == done_at
     db.refresh(enrolment)
     assert enrolment.completed is not None  # the completion rule ran (nobody attended)
@@ -467,7 +464,7 @@ def test_a_message_goes_to_everyone_enrolled_escaped(db, make, settings):
     programme = make.programme(sessions=1, capacity=2)
     coordinator = make.user(role="coordinator")
     first, second, waiting = signup(db, settings, make, programme, 3)
-    count = service.message_enrolees(
+    count = message_enrolees(
         db,
         settings=settings,
         programme=programme,
@@ -488,7 +485,7 @@ def test_a_message_goes_to_everyone_enrolled_escaped(db, make, settings):
     assert waiting.state == "waitlisted"
     # The same words sent again are a new message.
     assert (
-        service.message_enrolees(
+        message_enrolees(
             db, settings=settings, programme=programme, subject="Room change", body="Again", by=None
         )
         == 2
@@ -509,7 +506,7 @@ def test_an_empty_or_overlong_message_is_refused(db, make, settings, subject, bo
     programme = make.programme(sessions=1)
     make.enrolment(programme)
     with pytest.raises(ProgrammeError) as refused:
-        service.message_enrolees(
+        message_enrolees(
             db, settings=settings, programme=programme, subject=subject, body=body, by=None
         )
     assert (refused.value.code, refused.value.detail) == ("invalid", detail)

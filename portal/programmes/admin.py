@@ -4,7 +4,7 @@ questions (no Flask here).
 Every change is checked first and refused whole with ``ProgrammeAdminError.errors``
 (``{field: code}``), so nothing is half-written; every change writes an ``AuditEntry``
 (entities ``programme``, ``programme_session``, ``programme_question``) with the values before
-and after. Status, capacity and messages go through ``portal.programmes.service``.
+and after. Status, capacity and messages go through ``portal.programmes.programme_changes``.
 
 Times arrive as the city's local date and time and are stored in UTC; ``starts_on`` and
 ``ends_on`` follow the sessions (local dates of the first and the last session).
@@ -159,7 +159,7 @@ class ProgrammeInput:
     summary_es: str = ""
     description_es: str = ""
     area_id: int | None = None
-    #: Only read when creating: later changes go through ``service.set_capacity``.
+    #: Only read when creating: later changes go through ``programme_changes.set_capacity``.
     capacity: int | None = None
     enrol_opens_at: datetime | None = None
     enrol_closes_at: datetime | None = None

@@ -13,7 +13,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.i18n import current_locale
-from portal.programmes import admin, service
+from portal.programmes import admin, programme_changes, service
 from portal.programmes.admin_forms import (
     ADMISSION_NAMES,
     QUESTION_KIND_NAMES,
@@ -318,7 +318,7 @@ def overview(
         programme=programme,
         names=names(),
         area=area_names().get(programme.area_id) if programme.area_id else None,
-        transitions=service.TRANSITIONS.get(programme.status, ()),
+        transitions=programme_changes.TRANSITIONS.get(programme.status, ()),
         status_error=status_error,
         capacity_form=capacity_form
         or CapacityForm(formdata=None, data={"capacity": str(programme.capacity)}),
@@ -360,7 +360,7 @@ def change_status(programme_id: int) -> Any:
         abort(400)
     current = programme.status
     try:
-        service.change_status(
+        programme_changes.change_status(
             db_session(), settings=settings(), programme=programme, status=wanted, by=actor()
         )
     except service.ProgrammeError as error:
@@ -384,7 +384,7 @@ def capacity(programme_id: int) -> Any:
     form = CapacityForm()
     if form.validate():
         try:
-            service.set_capacity(
+            programme_changes.set_capacity(
                 db_session(),
                 settings=settings(),
                 programme=programme,
@@ -613,7 +613,7 @@ def message(programme_id: int) -> Any:
     if request.method == "POST":
         if form.validate():
             try:
-                count = service.message_enrolees(
+                count = programme_changes.message_enrolees(
                     db_session(),
                     settings=settings(),
                     programme=programme,

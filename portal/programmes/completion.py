@@ -3,7 +3,7 @@
 The rule: a participant completes a programme when they attended at least
 ``Programme.completion_min_sessions`` sessions (every session when it is None) *and* every
 mandatory session. ``progress`` tells one participant where they stand; ``complete_programme``
-runs once the programme is over (``service.change_status(..., "completed")``): it records
+runs once the programme is over (``programme_changes.change_status(..., "completed")``): it records
 ``Enrolment.completed`` for every enrolled participant and invites each of them (met or not:
 they all took part) to the "programme_completed" survey.
 

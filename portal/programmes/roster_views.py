@@ -13,7 +13,7 @@ from portal.core import clock
 from portal.core.audit import AuditEntry
 from portal.exports import csv_response
 from portal.i18n import current_locale
-from portal.programmes import attendance, roster, service
+from portal.programmes import applications, attendance, roster, service
 from portal.programmes.admin_forms import STATE_NAMES, ActionForm, CheckInForm, MarkForm
 from portal.programmes.admin_views import (
     MAX_ID,
@@ -140,14 +140,14 @@ def _decide(programme_id: int, enrolment_id: int, decision: str) -> Response:
     kwargs = {"settings": settings(), "enrolment": enrolment}
     try:
         if decision == "approve":
-            outcome = service.approve_application(session, by=actor(), **kwargs)
+            outcome = applications.approve_application(session, by=actor(), **kwargs)
             message = (
                 _("%(name)s is enrolled.", name=name)
                 if outcome == "enrolled"
                 else _("No place is free: %(name)s is on the waitlist.", name=name)
             )
         elif decision == "reject":
-            service.reject_application(session, by=actor(), **kwargs)
+            applications.reject_application(session, by=actor(), **kwargs)
             message = _("%(name)s's application is rejected.", name=name)
         else:
             service.cancel_enrolment(session, by=actor(), reason="coordinator", **kwargs)

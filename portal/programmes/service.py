@@ -1,4 +1,4 @@
-"""Enrolling in programmes: places, the waitlist, offers, applications (no Flask here).
+"""Enrolling in programmes: places, the waitlist, offers (no Flask here).
 
 Every function flushes and never commits: the web request, command or job commits once.
 A refused operation raises ``ProgrammeError`` (or ``AnswersRejected``) and writes nothing.
@@ -8,12 +8,13 @@ A refused operation raises ``ProgrammeError`` (or ``AnswersRejected``) and write
   AND taken < capacity AND waiting = 0``; when it matches no row the resident joins the
   waitlist (``waiting = waiting + 1``). ``waiting = 0`` keeps newcomers behind the waitlist.
 - Application: enrolling records an application; the coordinator approves it after the window
-  closes (a place if one is free, else the waitlist) or rejects it.
+  closes (a place if one is free, else the waitlist) or rejects it
+  (``portal.programmes.applications``).
 - A freed place is offered to the head of the waitlist (``queued_at, id``), held until a
   deadline; ``process_programme_offers`` lets lapsed offers pass on (see
   ``portal.programmes.offers``, re-exported here).
-- Programme-wide changes: capacity, status (with the allowed transitions), a message to
-  everyone enrolled; each writes an ``AuditEntry``.
+- Programme-wide changes (capacity, status, a message to everyone enrolled) are in
+  ``portal.programmes.programme_changes``.
 """
 
 from __future__ import annotations
@@ -29,13 +30,10 @@ from sqlalchemy.orm import Session
 
 from portal.auth.models import User
 from portal.core import clock
-from portal.core.audit import AuditEntry
 from portal.core.config import Settings
 from portal.programmes.eligibility import EligibilityCheck, check_eligibility
 from portal.programmes.models import CANCEL_REASONS, Enrolment, Programme
 from portal.programmes.offers import (
-    BATCH,
-    FILLING,
     LIVE,
     ProgrammeError,
     bump,
@@ -46,7 +44,6 @@ from portal.programmes.offers import (
     notify,
     process_programme_offers,
     release,
-    shrink_locked,
     stamp,
     when,
 )
@@ -404,345 +401,17 @@ def decline_offer(
     fill_locked(session, settings=settings, programme=programme, now=now)
 
 
-# -- applications ----------------------------------------------------------------------------
-
-
-def approve_application(
-    session: Session,
-    *,
-    settings: Settings,
-    enrolment: Enrolment,
-    by: User,
-    now: datetime | None = None,
-) -> str:
-    """Approve an application once the enrolment window has closed: a free place
-    ("enrolled") or else the waitlist, in application order ("waitlisted"). Raises
-    ``bad_state`` before the window closes, for a programme not open or closed, or for an
-    enrolment that is not an application."""
-    now = now or clock.now()
-    programme = _locked(session, enrolment)
-    if enrolment.state != "applied" or programme.status not in FILLING:
-        raise ProgrammeError("bad_state")
-    if programme.enrol_closes_at is not None and now < programme.enrol_closes_at:
-        raise ProgrammeError("bad_state", "window_open")
-    with session.begin_nested():
-        if bump(
-            session,
-            programme,
-            Programme.status.in_(FILLING),
-            Programme.taken < Programme.capacity,
-            Programme.waiting == 0,
-            taken=Programme.taken + 1,
-        ):
-            outcome = "enrolled"
-            values: dict[str, Any] = {"enrolled_at": now}
-        else:
-            bump(session, programme, waiting=Programme.waiting + 1)
-            outcome, values = "waitlisted", {}
-        if not move(
-            session,
-            enrolment,
-            from_states=("applied",),
-            state=outcome,
-            decided_by_id=by.id,
-            **values,
-        ):
-            raise ProgrammeError("bad_state")
-    if outcome == "enrolled":
-        _notify_enrolled(session, settings=settings, enrolment=enrolment, template="approved")
-    else:
-        notify(
-            session,
-            settings=settings,
-            enrolment=enrolment,
-            template="waitlisted",
-            dedupe=stamp(enrolment.queued_at),
-            position=waitlist_position(session, enrolment),
-            application=True,
-        )
-        fill_locked(session, settings=settings, programme=programme, now=now)
-    return outcome
-
-
-def reject_application(
-    session: Session,
-    *,
-    settings: Settings,
-    enrolment: Enrolment,
-    by: User,
-    now: datetime | None = None,
-) -> None:
-    """Turn an application down (``bad_state`` unless it is one) and tell the resident."""
-    now = now or clock.now()
-    _locked(session, enrolment)
-    if enrolment.state != "applied":
-        raise ProgrammeError("bad_state")
-    if not move(
-        session,
-        enrolment,
-        from_states=("applied",),
-        state="rejected",
-        decided_by_id=by.id,
-        cancelled_at=now,
-    ):
-        raise ProgrammeError("bad_state")
-    notify(
-        session,
-        settings=settings,
-        enrolment=enrolment,
-        template="rejected",
-        dedupe=stamp(enrolment.queued_at),
-    )
-
-
-# -- the programme as a whole ---------------------------------------------------------------
-
-#: Allowed status changes (anything else is ``bad_state``).
-TRANSITIONS = {
-    "draft": ("open", "cancelled"),
-    "open": ("closed", "cancelled"),
-    "closed": ("open", "completed", "cancelled"),
-}
-CAPACITY_MAX = 100_000
-SUBJECT_MAX = 200
-BODY_MAX = 5_000
-
-
-def _audit(
-    session: Session,
-    *,
-    by: User | None,
-    programme: Programme,
-    action: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-) -> AuditEntry:
-    entry = AuditEntry(
-        actor_id=by.id if by is not None else None,
-        entity="programme",
-        entity_id=str(programme.id),
-        action=action,
-        before=before,
-        after=after,
-    )
-    session.add(entry)
-    session.flush()
-    return entry
-
-
-def set_capacity(
-    session: Session,
-    *,
-    settings: Settings,
-    programme: Programme,
-    capacity: int,
-    by: User | None,
-    now: datetime | None = None,
-) -> None:
-    """Change the number of places. More places are offered to the waitlist; fewer than are
-    held move the surplus back to the front of the waitlist (latest offers, then the latest
-    enrolled), each told by email. Raises ``ProgrammeError("invalid")`` below 1."""
-    now = now or clock.now()
-    if not isinstance(capacity, int) or not 1 <= capacity <= CAPACITY_MAX:
-        raise ProgrammeError("invalid", "capacity")
-    if lock_programme(session, programme.id) is None:
-        raise ProgrammeError("bad_state")
-    before = {
-        "capacity": programme.capacity,
-        "taken": programme.taken,
-        "waiting": programme.waiting,
-    }
-    bump(session, programme, capacity=capacity)
-    moved = []
-    if programme.taken > capacity:
-        moved = shrink_locked(session, programme=programme, surplus=programme.taken - capacity)
-        for enrolment in moved:
-            notify(
-                session,
-                settings=settings,
-                enrolment=enrolment,
-                template="moved_to_waitlist",
-                dedupe=stamp(now),
-                position=waitlist_position(session, enrolment),
-            )
-    offered = fill_locked(session, settings=settings, programme=programme, now=now)
-    _audit(
-        session,
-        by=by,
-        programme=programme,
-        action="capacity",
-        before=before,
-        after={
-            "capacity": capacity,
-            "taken": programme.taken,
-            "waiting": programme.waiting,
-            "moved_to_waitlist": len(moved),
-            "offered": offered,
-        },
-    )
-
-
-def change_status(
-    session: Session,
-    *,
-    settings: Settings,
-    programme: Programme,
-    status: str,
-    by: User | None,
-    now: datetime | None = None,
-) -> None:
-    """Move the programme along ``TRANSITIONS`` (else ``bad_state``). Opening a draft needs a
-    session and an enrolment window (``invalid``, detail ``no_sessions``/``no_window``).
-    Cancelling cancels every live enrolment and emails each person; completing records who
-    completed (``portal.programmes.completion``)."""
-    now = now or clock.now()
-    if lock_programme(session, programme.id) is None:
-        raise ProgrammeError("bad_state")
-    current = programme.status
-    if status not in TRANSITIONS.get(current, ()):
-        raise ProgrammeError("bad_state")
-    if current == "draft" and status == "open":
-        if not programme.sessions:
-            raise ProgrammeError("invalid", "no_sessions")
-        opens, closes = programme.enrol_opens_at, programme.enrol_closes_at
-        if opens is None or closes is None or opens >= closes:
-            raise ProgrammeError("invalid", "no_window")
-    stamps: dict[str, Any] = {}
-    if status == "cancelled":
-        stamps["cancelled_at"] = now
-    elif status == "completed":
-        stamps["completed_at"] = now
-    if not bump(session, programme, Programme.status == current, status=status, **stamps):
-        raise ProgrammeError("bad_state")
-    session.refresh(programme)
-    if status == "cancelled":
-        _cancel_everyone(session, settings=settings, programme=programme, now=now)
-    elif status == "completed":
-        from portal.programmes.completion import complete_programme
-
-        complete_programme(session, settings=settings, programme=programme, now=now)
-    elif status in FILLING:
-        fill_locked(session, settings=settings, programme=programme, now=now)
-    _audit(
-        session,
-        by=by,
-        programme=programme,
-        action="status",
-        before={"status": current},
-        after={"status": status},
-    )
-
-
-def _cancel_everyone(
-    session: Session, *, settings: Settings, programme: Programme, now: datetime
-) -> None:
-    after = 0
-    while True:
-        batch = list(
-            session.scalars(
-                select(Enrolment)
-                .where(
-                    Enrolment.programme_id == programme.id,
-                    Enrolment.state.in_(LIVE),
-                    Enrolment.id > after,
-                )
-                .order_by(Enrolment.id)
-                .limit(BATCH)
-            )
-        )
-        for enrolment in batch:
-            if move(
-                session,
-                enrolment,
-                from_states=LIVE,
-                state="cancelled",
-                cancel_reason="programme_cancelled",
-                cancelled_at=now,
-            ):
-                notify(
-                    session,
-                    settings=settings,
-                    enrolment=enrolment,
-                    template="cancelled",
-                    dedupe="programme",
-                )
-        if len(batch) < BATCH:
-            break
-        after = batch[-1].id
-    bump(session, programme, taken=0, waiting=0)
-
-
-def message_enrolees(
-    session: Session,
-    *,
-    settings: Settings,
-    programme: Programme,
-    subject: str,
-    body: str,
-    by: User | None,
-    now: datetime | None = None,
-) -> int:
-    """Email the coordinator's ``subject`` and ``body`` (plain text, escaped in the HTML
-    part) to everyone enrolled; returns how many were queued. Raises
-    ``ProgrammeError("invalid", "subject"|"body")`` when one is empty or too long."""
-    subject = " ".join((subject or "").split())
-    body = (body or "").strip().replace("\r\n", "\n")
-    if not subject or len(subject) > SUBJECT_MAX:
-        raise ProgrammeError("invalid", "subject")
-    if not body or len(body) > BODY_MAX:
-        raise ProgrammeError("invalid", "body")
-    entry = _audit(
-        session, by=by, programme=programme, action="message", before={}, after={"subject": subject}
-    )
-    sent = after = 0
-    while True:
-        batch = list(
-            session.scalars(
-                select(Enrolment)
-                .where(
-                    Enrolment.programme_id == programme.id,
-                    Enrolment.state == "enrolled",
-                    Enrolment.id > after,
-                )
-                .order_by(Enrolment.id)
-                .limit(BATCH)
-            )
-        )
-        for enrolment in batch:
-            notify(
-                session,
-                settings=settings,
-                enrolment=enrolment,
-                template="message",
-                dedupe=str(entry.id),
-                subject=subject,
-                body=body,
-            )
-            sent += 1
-        if len(batch) < BATCH:
-            break
-        after = batch[-1].id
-    entry.after = {"subject": subject, "recipients": sent}
-    session.flush()
-    return sent
-
-
 __all__ = [
     "AnswersRejected",
     "EnrolResult",
     "ProgrammeError",
     "accept_offer",
-    "approve_application",
     "can_enrol",
     "cancel_enrolment",
-    "change_status",
     "decline_offer",
     "enrol",
     "fill_places",
     "live_enrolment",
-    "message_enrolees",
     "process_programme_offers",
-    "reject_application",
-    "set_capacity",
     "waitlist_position",
 ]
