@@ -100,8 +100,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.open311 import post_views as _open311_post_views  # noqa: F401 - adds its route
     from portal.open311 import views as open311_views
     from portal.pages import bp as pages_bp
-    from portal.programmes import admin_views as programme_admin_views
     from portal.programmes import roster_views as programme_roster_views
+    from portal.programmes.admin import question_views as _programme_questions  # noqa: F401 - adds its routes
+    from portal.programmes.admin import session_views as _programme_sessions  # noqa: F401 - adds its routes
+    from portal.programmes.admin import views as programme_admin_views
     from portal.programmes.public_views import bp as programmes_bp
     from portal.reports import open_data_views
     from portal.reports import public_views as report_public_views

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from portal.core.audit import AuditEntry
 from portal.core.outbox import OutboxMessage
-from portal.programmes import admin
+from portal.programmes.admin import programmes as admin
 from portal.programmes.models import Attendance, Programme
 from tests.conftest import csrf_from, sign_in
 

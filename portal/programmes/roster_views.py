@@ -14,8 +14,8 @@ from portal.core.audit import AuditEntry
 from portal.exports import csv_response
 from portal.i18n import current_locale
 from portal.programmes import applications, attendance, roster, service
-from portal.programmes.admin_forms import STATE_NAMES, ActionForm, CheckInForm, MarkForm
-from portal.programmes.admin_views import (
+from portal.programmes.admin.forms import STATE_NAMES, ActionForm, CheckInForm, MarkForm
+from portal.programmes.admin.views import (
     MAX_ID,
     actor,
     names,

@@ -1,7 +1,8 @@
 """Forms of the programmes back office. Dates and times are the city's local ones; the view
-turns them into UTC with ``portal.programmes.admin.to_utc``. Checks that need the database or
-the programme (closes after opens, the completion minimum...) are in ``admin``; these forms
-only parse what was typed, with a clear message next to the field."""
+turns them into UTC with ``portal.programmes.admin.common.to_utc``. Checks that need the
+database or the programme (closes after opens, the completion minimum...) are in the domain
+modules of ``portal.programmes.admin``; these forms only parse what was typed, with a clear
+message next to the field."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, StopValidation
 
 from portal.form_fields import ClearDateField, KnownChoice, optional_int
-from portal.programmes import admin
+from portal.programmes.admin import common
 from portal.programmes.labels import KIND_NAMES, TOPIC_NAMES
 from portal.programmes.models import ADMISSIONS, KINDS, TOPICS
 
@@ -138,16 +139,16 @@ class Clock(TimeField):
 class ProgrammeForm(FlaskForm):
     title = StringField(
         _l("Title (English)"),
-        validators=[DataRequired(_l("Enter the programme's title")), _limit(admin.TITLE_MAX)],
+        validators=[DataRequired(_l("Enter the programme's title")), _limit(common.TITLE_MAX)],
     )
-    title_es = StringField(_l("Title (Spanish)"), validators=[_limit(admin.TITLE_MAX)])
-    summary = StringField(_l("Summary (English)"), validators=[_limit(admin.SUMMARY_MAX)])
-    summary_es = StringField(_l("Summary (Spanish)"), validators=[_limit(admin.SUMMARY_MAX)])
+    title_es = StringField(_l("Title (Spanish)"), validators=[_limit(common.TITLE_MAX)])
+    summary = StringField(_l("Summary (English)"), validators=[_limit(common.SUMMARY_MAX)])
+    summary_es = StringField(_l("Summary (Spanish)"), validators=[_limit(common.SUMMARY_MAX)])
     description = TextAreaField(
-        _l("Description (English)"), validators=[_limit(admin.DESCRIPTION_MAX)]
+        _l("Description (English)"), validators=[_limit(common.DESCRIPTION_MAX)]
     )
     description_es = TextAreaField(
-        _l("Description (Spanish)"), validators=[_limit(admin.DESCRIPTION_MAX)]
+        _l("Description (Spanish)"), validators=[_limit(common.DESCRIPTION_MAX)]
     )
     kind = SelectField(
         _l("Kind of programme"),
@@ -186,7 +187,7 @@ class ProgrammeForm(FlaskForm):
         validators=[
             WholeNumber(
                 1,
-                admin.SESSIONS_MAX,
+                common.SESSIONS_MAX,
                 _l("Enter a whole number of sessions, like 6, or leave it empty for all sessions"),
             )
         ],
@@ -196,15 +197,15 @@ class ProgrammeForm(FlaskForm):
         validators=[
             WholeNumber(
                 1,
-                admin.OFFER_HOURS_MAX,
+                common.OFFER_HOURS_MAX,
                 _l(
                     "Enter a whole number of hours from 1 to %(max)d, or leave it empty",
-                    max=admin.OFFER_HOURS_MAX,
+                    max=common.OFFER_HOURS_MAX,
                 ),
             )
         ],
     )
-    contact_email = StringField(_l("Contact email"), validators=[_limit(admin.EMAIL_MAX)])
+    contact_email = StringField(_l("Contact email"), validators=[_limit(common.EMAIL_MAX)])
 
     def validate(self, extra_validators: Any = None) -> bool:
         ok = super().validate(extra_validators)
@@ -227,32 +228,32 @@ class NewProgrammeForm(ProgrammeForm):
             InputRequired(_l("Enter how many people can take part")),
             WholeNumber(
                 1,
-                admin.CAPACITY_MAX,
-                _l("Enter a whole number from 1 to %(max)d", max=admin.CAPACITY_MAX),
+                common.CAPACITY_MAX,
+                _l("Enter a whole number from 1 to %(max)d", max=common.CAPACITY_MAX),
             ),
         ],
     )
 
 
 class SessionForm(FlaskForm):
-    title = StringField(_l("Session title (English)"), validators=[_limit(admin.TITLE_MAX)])
-    title_es = StringField(_l("Session title (Spanish)"), validators=[_limit(admin.TITLE_MAX)])
+    title = StringField(_l("Session title (English)"), validators=[_limit(common.TITLE_MAX)])
+    title_es = StringField(_l("Session title (Spanish)"), validators=[_limit(common.TITLE_MAX)])
     day = Day(_l("Date"), validators=[InputRequired(_l("Enter the date of the session"))])
     start = Clock(_l("Starts at"), validators=[InputRequired(_l("Enter the start time"))])
     end = Clock(_l("Ends at"), validators=[InputRequired(_l("Enter the end time"))])
-    place = StringField(_l("Place"), validators=[_limit(admin.PLACE_MAX)])
-    online_url = StringField(_l("Online link"), validators=[_limit(admin.URL_MAX)])
+    place = StringField(_l("Place"), validators=[_limit(common.PLACE_MAX)])
+    online_url = StringField(_l("Online link"), validators=[_limit(common.URL_MAX)])
     mandatory = BooleanField(_l("Mandatory: participants must attend it to complete"))
 
 
 class QuestionForm(FlaskForm):
     prompt = StringField(
         _l("Question (English)"),
-        validators=[DataRequired(_l("Enter the question")), _limit(admin.PROMPT_MAX)],
+        validators=[DataRequired(_l("Enter the question")), _limit(common.PROMPT_MAX)],
     )
-    prompt_es = StringField(_l("Question (Spanish)"), validators=[_limit(admin.PROMPT_MAX)])
-    help = TextAreaField(_l("Hint (English)"), validators=[_limit(admin.HELP_MAX)])
-    help_es = TextAreaField(_l("Hint (Spanish)"), validators=[_limit(admin.HELP_MAX)])
+    prompt_es = StringField(_l("Question (Spanish)"), validators=[_limit(common.PROMPT_MAX)])
+    help = TextAreaField(_l("Hint (English)"), validators=[_limit(common.HELP_MAX)])
+    help_es = TextAreaField(_l("Hint (Spanish)"), validators=[_limit(common.HELP_MAX)])
     kind = SelectField(
         _l("Kind of answer"),
         choices=[SelectChoice(k, v) for k, v in QUESTION_KIND_NAMES.items()],
@@ -272,10 +273,10 @@ class QuestionForm(FlaskForm):
         ],
     )
     ineligible_message = TextAreaField(
-        _l("Message to people who do not qualify (English)"), validators=[_limit(admin.HELP_MAX)]
+        _l("Message to people who do not qualify (English)"), validators=[_limit(common.HELP_MAX)]
     )
     ineligible_message_es = TextAreaField(
-        _l("Message to people who do not qualify (Spanish)"), validators=[_limit(admin.HELP_MAX)]
+        _l("Message to people who do not qualify (Spanish)"), validators=[_limit(common.HELP_MAX)]
     )
 
     def eligible(self) -> list[str]:
@@ -290,8 +291,8 @@ class CapacityForm(FlaskForm):
             InputRequired(_l("Enter how many people can take part")),
             WholeNumber(
                 1,
-                admin.CAPACITY_MAX,
-                _l("Enter a whole number from 1 to %(max)d", max=admin.CAPACITY_MAX),
+                common.CAPACITY_MAX,
+                _l("Enter a whole number from 1 to %(max)d", max=common.CAPACITY_MAX),
             ),
         ],
     )

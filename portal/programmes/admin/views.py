@@ -1,6 +1,8 @@
 """Back office: community programmes for coordinators (and admins): the list, a programme's
-details, its sessions and eligibility questions, its status, capacity and messages to the
-people enrolled. The roster and attendance pages are in ``roster_views``."""
+details, its status, capacity and messages to the people enrolled. Its sessions and eligibility
+questions are in ``session_views`` and ``question_views`` (pages of this blueprint, added when
+``create_app`` imports them); the roster and attendance pages are in
+``portal.programmes.roster_views``."""
 
 from __future__ import annotations
 
@@ -10,11 +12,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from werkzeug.wrappers import Response
 
 from portal.i18n import current_locale
-from portal.programmes import admin, programme_changes, service
-from portal.programmes.admin_forms import (
+from portal.programmes import programme_changes, service
+from portal.programmes.admin import common, programmes
+from portal.programmes.admin.forms import (
     ADMISSION_NAMES,
     QUESTION_KIND_NAMES,
     STATUS_ACTIONS,
@@ -25,16 +27,10 @@ from portal.programmes.admin_forms import (
     ProgrammeForm,
     QuestionForm,
     SessionForm,
-    decimal,
     whole,
 )
 from portal.programmes.labels import KIND_NAMES, STATUS_NAMES, TOPIC_NAMES
-from portal.programmes.models import (
-    STATUSES,
-    EligibilityQuestion,
-    Programme,
-    ProgrammeSession,
-)
+from portal.programmes.models import STATUSES, Programme
 from portal.staff.access import COORDINATOR, staff_required
 from portal.web import db_session, settings
 
@@ -81,7 +77,7 @@ def names() -> dict[str, dict[str, str]]:
 
 
 def area_names() -> dict[int, str]:
-    return dict(admin.area_choices(db_session()))
+    return dict(programmes.area_choices(db_session()))
 
 
 # --- messages --------------------------------------------------------------------------------
@@ -114,7 +110,7 @@ def _message(key: str, code: str) -> str:
             "Only questions with a list of choices have choices: leave this empty"
         ),
         ("options", "needs_options"): _("Enter at least two choices, one a line"),
-        ("options", "too_many"): _("Enter %(max)d choices or fewer", max=admin.OPTIONS_MAX),
+        ("options", "too_many"): _("Enter %(max)d choices or fewer", max=common.OPTIONS_MAX),
         ("eligible_values", "unknown_option"): _(
             "Use the keys of the choices (yes or no for a yes-or-no question), separated by commas"
         ),
@@ -131,9 +127,9 @@ def _message(key: str, code: str) -> str:
         ("max_length", "invalid"): _("Only text questions have a longest answer: leave this empty"),
         ("kind", "unknown"): _("Choose from the list"),
         ("area_id", "unknown"): _("Choose a neighbourhood from the list"),
-        ("day", "too_many"): _("A programme has at most %(max)d sessions", max=admin.SESSIONS_MAX),
+        ("day", "too_many"): _("A programme has at most %(max)d sessions", max=common.SESSIONS_MAX),
         ("prompt", "too_many"): _(
-            "A programme asks at most %(max)d questions", max=admin.QUESTIONS_MAX
+            "A programme asks at most %(max)d questions", max=common.QUESTIONS_MAX
         ),
     }.get((key, code))
     if specific:
@@ -150,7 +146,7 @@ def _message(key: str, code: str) -> str:
 FIELD_OF = {"area_id": "area", "enrol_closes_at": "closes_day", "enrol_opens_at": "opens_day"}
 
 
-def show_errors(form: Any, error: admin.ProgrammeAdminError) -> None:
+def show_errors(form: Any, error: common.ProgrammeAdminError) -> None:
     for key, code in error.errors.items():
         field = getattr(form, FIELD_OF.get(key, key), None)
         if field is None:
@@ -170,7 +166,7 @@ def index() -> Any:
         status = "open"
     number = request.args.get("page", "1")
     number = int(number) if number.isdigit() and len(number) < 6 else 1
-    page = admin.list_programmes(db_session(), status=status, page=number)
+    page = programmes.list_programmes(db_session(), status=status, page=number)
     return render_template(
         "programmes_admin/index.html",
         page=page,
@@ -190,13 +186,13 @@ def index() -> Any:
 
 
 def _fill(form: ProgrammeForm) -> None:
-    form.area.choices = [("", _("The whole city")), *admin.area_choices(db_session())]
+    form.area.choices = [("", _("The whole city")), *programmes.area_choices(db_session())]
 
 
-def _programme_input(form: ProgrammeForm) -> admin.ProgrammeInput:
+def _programme_input(form: ProgrammeForm) -> programmes.ProgrammeInput:
     zone = timezone()
     capacity = getattr(form, "capacity", None)
-    return admin.ProgrammeInput(
+    return programmes.ProgrammeInput(
         title=form.title.data or "",
         title_es=form.title_es.data or "",
         summary=form.summary.data or "",
@@ -208,8 +204,8 @@ def _programme_input(form: ProgrammeForm) -> admin.ProgrammeInput:
         admission=form.admission.data or "",
         area_id=form.area.data,
         capacity=whole(capacity) if capacity is not None else None,
-        enrol_opens_at=admin.to_utc(form.opens_day.data, form.opens_time.data, zone),
-        enrol_closes_at=admin.to_utc(form.closes_day.data, form.closes_time.data, zone),
+        enrol_opens_at=common.to_utc(form.opens_day.data, form.opens_time.data, zone),
+        enrol_closes_at=common.to_utc(form.closes_day.data, form.closes_time.data, zone),
         completion_min_sessions=whole(form.completion_min_sessions),
         offer_hours=whole(form.offer_hours),
         contact_email=form.contact_email.data or "",
@@ -218,8 +214,8 @@ def _programme_input(form: ProgrammeForm) -> admin.ProgrammeInput:
 
 def _programme_data(programme: Programme) -> dict[str, Any]:
     spanish = (programme.translations or {}).get("es", {})
-    opens = admin.local(programme.enrol_opens_at, timezone())
-    closes = admin.local(programme.enrol_closes_at, timezone())
+    opens = common.local(programme.enrol_opens_at, timezone())
+    closes = common.local(programme.enrol_closes_at, timezone())
     return {
         "title": programme.title,
         "summary": programme.summary,
@@ -262,8 +258,10 @@ def new() -> Any:
         return _form_page(form, None)
     if form.validate():
         try:
-            programme = admin.create_programme(db_session(), _programme_input(form), actor=actor())
-        except admin.ProgrammeAdminError as error:
+            programme = programmes.create_programme(
+                db_session(), _programme_input(form), actor=actor()
+            )
+        except common.ProgrammeAdminError as error:
             show_errors(form, error)
         else:
             flash(
@@ -291,8 +289,10 @@ def edit(programme_id: int) -> Any:
     _fill(form)
     if form.validate():
         try:
-            admin.update_programme(db_session(), programme, _programme_input(form), actor=actor())
-        except admin.ProgrammeAdminError as error:
+            programmes.update_programme(
+                db_session(), programme, _programme_input(form), actor=actor()
+            )
+        except common.ProgrammeAdminError as error:
             show_errors(form, error)
         else:
             flash(_("Programme “%(title)s” saved.", title=programme.title), "success")
@@ -325,7 +325,7 @@ def overview(
         session_form=session_form or SessionForm(formdata=None, prefix="session"),
         question_form=question_form or QuestionForm(formdata=None, prefix="question"),
         action_form=ActionForm(),
-        has_enrolments=admin.has_enrolments(session, programme),
+        has_enrolments=programmes.has_enrolments(session, programme),
         default_offer_hours=settings().programme_offer_hours,
         locale=current_locale(),
         timezone=timezone(),
@@ -401,205 +401,6 @@ def capacity(programme_id: int) -> Any:
             return redirect(url_for(".show", programme_id=programme.id))
     db_session().rollback()
     return overview(programme_or_404(programme_id), 400, capacity_form=form)
-
-
-# --- sessions --------------------------------------------------------------------------------
-
-
-def _session_input(form: SessionForm) -> admin.SessionInput:
-    return admin.SessionInput(
-        day=form.day.data,
-        start=form.start.data,
-        end=form.end.data,
-        title=form.title.data or "",
-        title_es=form.title_es.data or "",
-        place=form.place.data or "",
-        online_url=form.online_url.data or "",
-        mandatory=bool(form.mandatory.data),
-    )
-
-
-def _session_data(meeting: ProgrammeSession) -> dict[str, Any]:
-    starts = admin.local(meeting.starts_at, timezone())
-    ends = admin.local(meeting.ends_at, timezone())
-    assert starts is not None and ends is not None
-    return {
-        "title": meeting.title,
-        "title_es": (meeting.translations or {}).get("es", {}).get("title", ""),
-        "day": starts.date(),
-        "start": starts.time().replace(second=0, microsecond=0),
-        "end": ends.time().replace(second=0, microsecond=0),
-        "place": meeting.place,
-        "online_url": meeting.online_url,
-        "mandatory": meeting.mandatory,
-    }
-
-
-@bp.post("/<int:programme_id>/sessions")
-@staff_required(COORDINATOR)
-def add_session(programme_id: int) -> Any:
-    programme = programme_or_404(programme_id, lock=True)
-    form = SessionForm(prefix="session")
-    if form.validate():
-        try:
-            admin.add_session(
-                db_session(), programme, _session_input(form), actor=actor(), timezone=timezone()
-            )
-        except admin.ProgrammeAdminError as error:
-            show_errors(form, error)
-        else:
-            flash(_("Session added."), "success")
-            return redirect(url_for(".show", programme_id=programme.id, _anchor="sessions"))
-    db_session().rollback()
-    return overview(programme_or_404(programme_id), 400, session_form=form)
-
-
-@bp.route("/<int:programme_id>/sessions/<int:session_id>/edit", methods=["GET", "POST"])
-@staff_required(COORDINATOR)
-def edit_session(programme_id: int, session_id: int) -> Any:
-    programme = programme_or_404(programme_id, lock=request.method == "POST")
-    meeting = _part_or_404(programme, programme.sessions, session_id)
-    if request.method == "GET":
-        form = SessionForm(prefix="session", data=_session_data(meeting))
-    else:
-        form = SessionForm(prefix="session")
-        if form.validate():
-            try:
-                admin.update_session(
-                    db_session(), meeting, _session_input(form), actor=actor(), timezone=timezone()
-                )
-            except admin.ProgrammeAdminError as error:
-                show_errors(form, error)
-            else:
-                flash(_("Session saved."), "success")
-                return redirect(url_for(".show", programme_id=programme.id, _anchor="sessions"))
-    return render_template(
-        "programmes_admin/session_form.html",
-        form=form,
-        programme=programme,
-        meeting=meeting,
-        action_form=ActionForm(),
-        timezone=timezone(),
-    ), (200 if request.method == "GET" else 400)
-
-
-@bp.post("/<int:programme_id>/sessions/<int:session_id>/delete")
-@staff_required(COORDINATOR)
-def delete_session(programme_id: int, session_id: int) -> Response:
-    programme = programme_or_404(programme_id, lock=True)
-    meeting = _part_or_404(programme, programme.sessions, session_id)
-    if not ActionForm().validate():
-        abort(400)
-    try:
-        admin.delete_session(db_session(), meeting, actor=actor(), timezone=timezone())
-    except admin.ProgrammeAdminError as error:
-        for key, code in error.errors.items():
-            flash(_message(key, code), "error")
-    else:
-        flash(_("Session deleted."), "success")
-    return redirect(url_for(".show", programme_id=programme.id, _anchor="sessions"))
-
-
-# --- eligibility questions -------------------------------------------------------------------
-
-
-def _question_input(form: QuestionForm) -> admin.QuestionInput:
-    return admin.QuestionInput(
-        prompt=form.prompt.data or "",
-        prompt_es=form.prompt_es.data or "",
-        help=form.help.data or "",
-        help_es=form.help_es.data or "",
-        kind=form.kind.data or "",
-        required=bool(form.required.data),
-        options=form.options.data or "",
-        eligible_values=form.eligible(),
-        min_value=decimal(form.min_value),
-        max_value=decimal(form.max_value),
-        max_length=whole(form.max_length),
-        ineligible_message=form.ineligible_message.data or "",
-        ineligible_message_es=form.ineligible_message_es.data or "",
-    )
-
-
-def _question_data(question: EligibilityQuestion) -> dict[str, Any]:
-    spanish = (question.translations or {}).get("es", {})
-
-    def number(value: float | None) -> str:
-        if value is None:
-            return ""
-        return str(int(value)) if float(value).is_integer() else str(value)
-
-    return {
-        "prompt": question.prompt,
-        "prompt_es": spanish.get("prompt", ""),
-        "help": question.help,
-        "help_es": spanish.get("help", ""),
-        "kind": question.kind,
-        "required": question.required,
-        "options": admin.options_text(question.options),
-        "eligible_values": ", ".join(question.eligible_values or []),
-        "min_value": number(question.min_value),
-        "max_value": number(question.max_value),
-        "max_length": str(question.max_length or ""),
-        "ineligible_message": question.ineligible_message,
-        "ineligible_message_es": spanish.get("ineligible_message", ""),
-    }
-
-
-@bp.post("/<int:programme_id>/questions")
-@staff_required(COORDINATOR)
-def add_question(programme_id: int) -> Any:
-    programme = programme_or_404(programme_id, lock=True)
-    form = QuestionForm(prefix="question")
-    if form.validate():
-        try:
-            admin.add_question(db_session(), programme, _question_input(form), actor=actor())
-        except admin.ProgrammeAdminError as error:
-            show_errors(form, error)
-        else:
-            flash(_("Question added."), "success")
-            return redirect(url_for(".show", programme_id=programme.id, _anchor="questions"))
-    db_session().rollback()
-    return overview(programme_or_404(programme_id), 400, question_form=form)
-
-
-@bp.route("/<int:programme_id>/questions/<int:question_id>/edit", methods=["GET", "POST"])
-@staff_required(COORDINATOR)
-def edit_question(programme_id: int, question_id: int) -> Any:
-    programme = programme_or_404(programme_id, lock=request.method == "POST")
-    question = _part_or_404(programme, programme.questions, question_id)
-    if request.method == "GET":
-        form = QuestionForm(prefix="question", data=_question_data(question))
-    else:
-        form = QuestionForm(prefix="question")
-        if form.validate():
-            try:
-                admin.update_question(db_session(), question, _question_input(form), actor=actor())
-            except admin.ProgrammeAdminError as error:
-                show_errors(form, error)
-            else:
-                flash(_("Question saved."), "success")
-                return redirect(url_for(".show", programme_id=programme.id, _anchor="questions"))
-    return render_template(
-        "programmes_admin/question_form.html",
-        form=form,
-        programme=programme,
-        question=question,
-        action_form=ActionForm(),
-        has_enrolments=admin.has_enrolments(db_session(), programme),
-    ), (200 if request.method == "GET" else 400)
-
-
-@bp.post("/<int:programme_id>/questions/<int:question_id>/delete")
-@staff_required(COORDINATOR)
-def delete_question(programme_id: int, question_id: int) -> Response:
-    programme = programme_or_404(programme_id, lock=True)
-    question = _part_or_404(programme, programme.questions, question_id)
-    if not ActionForm().validate():
-        abort(400)
-    admin.delete_question(db_session(), question, actor=actor())
-    flash(_("Question deleted. Answers already given to it stay on record."), "success")
-    return redirect(url_for(".show", programme_id=programme.id, _anchor="questions"))
 
 
 # --- message to the people enrolled ----------------------------------------------------------
