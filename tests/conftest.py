@@ -3,14 +3,27 @@
 The engine is SQLite unless ``DATABASE_URL`` points at PostgreSQL (``.ci/run`` runs the suite
 on both). Tests that need a committed database (a live server for the browser, concurrency)
 use ``committed_app`` and clean up by truncation.
+
+The migrated schema is built once and reused while the migrations are unchanged: a template
+SQLite file in a cache folder (``PORTAL_TEST_CACHE``, else ``$TMPDIR/portal-test-schema-UID``),
+or a template database on the PostgreSQL server, named by a hash of the migrations, the code
+they import and the models. The session's database is a copy (``CREATE DATABASE ... TEMPLATE``
+on PostgreSQL). ``PORTAL_TEST_MIGRATE=1`` runs the migrations instead; tests/test_migrations.py
+always does. Under pytest-xdist each worker has a database of its own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import shutil
+import sqlite3
+import tempfile
+import time
+import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -23,10 +36,9 @@ from sqlalchemy.orm import Session
 
 from portal import create_app
 from portal.core import clock
-from portal.core.config import Settings
+from portal.core.config import ROOT, Settings
 from portal.core.db import Base, Database
 from portal.extensions import limiter
-from portal.migrate import recreate
 from tests.client import ClosingClient
 from tests.factories import PASSWORD, Factories
 from tests.smtp import SmtpSink
@@ -45,10 +57,153 @@ def _database_url(tmp_root: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's migrated database (each pytest-xdist worker's own)."""
     url = _database_url(tmp_path_factory.mktemp("db"))
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if url.startswith("sqlite"):
+        _copy_sqlite_schema(url)  # the folder is the worker's own already
+        yield url
+        return
+    from sqlalchemy.engine import make_url
+
+    if worker:  # gw0, gw1...: a database beside the one DATABASE_URL names
+        url = make_url(url).set(database=f"{make_url(url).database}_{worker}")
+        url = url.render_as_string(hide_password=False)
+    _clone_postgres_schema(url, fresh=bool(worker))
+    yield url
+    if worker:
+        with _postgres_admin(url) as (admin, name):
+            admin.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+# -- the migrated schema, built once ---------------------------------------------------------
+
+#: What the migrated schema depends on (paths from the project's root): the migrations, the
+#: code they import and the models. A change to any of them builds a new template.
+SCHEMA_SOURCES = (
+    "migrations/**/*.py",
+    "portal/migrate.py",
+    "portal/models.py",
+    "portal/core/*.py",
+    "portal/casework/search.py",
+    "portal/**/models.py",
+    "portal/**/models/*.py",
+)
+
+
+def schema_key(dialect: str) -> str:
+    """A hash of everything the migrated schema depends on, for ``dialect``."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256(
+        f"{dialect} alembic {version('alembic')} sqlalchemy {version('sqlalchemy')}".encode()
+    )
+    files = {path for pattern in SCHEMA_SOURCES for path in ROOT.glob(pattern)}
+    for path in sorted(p for p in files if "__pycache__" not in p.parts):
+        digest.update(b"\0" + str(path.relative_to(ROOT)).encode() + b"\0")
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _recreate(url: str) -> None:
+    from portal.migrate import recreate  # imports alembic: only when migrating
+
     recreate(url)
-    return url
+
+
+def _migrate_every_time() -> bool:
+    return os.environ.get("PORTAL_TEST_MIGRATE", "") not in ("", "0")
+
+
+def _copy_sqlite_schema(url: str) -> None:
+    """Copy the migrated template into the (new) SQLite file of ``url``, building the template
+    first when there is none for these migrations."""
+    target = Path(url.removeprefix("sqlite:///"))
+    if _migrate_every_time():
+        _recreate(url)
+        return
+    cache = Path(
+        os.environ.get("PORTAL_TEST_CACHE")
+        or Path(tempfile.gettempdir()) / f"portal-test-schema-{os.getuid()}"
+    )
+    template = cache / f"sqlite-{schema_key('sqlite')}.db"
+    if not template.exists():
+        cache.mkdir(mode=0o700, parents=True, exist_ok=True)
+        building = cache / f".building-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
+        try:
+            _recreate(f"sqlite:///{building}")
+            with closing(sqlite3.connect(building)) as conn:  # the template is one file
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            os.replace(building, template)  # atomic: a racing session builds the same file
+        finally:
+            for leftover in cache.glob(f"{building.name}*"):
+                leftover.unlink()
+        for old in cache.glob("sqlite-*.db"):  # other migrations' templates, a day old
+            if old != template and time.time() - old.stat().st_mtime > 86400:
+                old.unlink(missing_ok=True)
+    shutil.copyfile(template, target)
+
+
+@contextmanager
+def _postgres_admin(url: str) -> Iterator[tuple]:
+    """An autocommit connection to the server's ``postgres`` database, and the name of the
+    database of ``url``."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    engine = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            yield conn, parsed.database
+    finally:
+        engine.dispose()
+
+
+def _clone_postgres_schema(url: str, *, fresh: bool) -> None:
+    """Make the database of ``url`` a copy of the migrated template database on the server
+    (``CREATE DATABASE ... TEMPLATE``), building the template first when there is none for
+    these migrations. When that cannot be done (a connection to the database, no right to
+    create databases) the database is emptied and migrated as before."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    template = f"portal_schema_{schema_key('postgresql')}"
+    known = text("SELECT 1 FROM pg_database WHERE datname = :name")
+    try:
+        if _migrate_every_time():
+            raise LookupError("PORTAL_TEST_MIGRATE is set")
+        with _postgres_admin(url) as (admin, name):
+            if admin.scalar(known, {"name": template}) is None:
+                building = f"{template}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+                admin.execute(text(f'CREATE DATABASE "{building}"'))
+                try:
+                    _recreate(make_url(url).set(database=building).render_as_string(False))
+                    admin.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{template}"'))
+                finally:
+                    admin.execute(text(f'DROP DATABASE IF EXISTS "{building}" WITH (FORCE)'))
+                _drop_old_templates(admin, keep=template)
+            admin.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            admin.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    except (DBAPIError, LookupError):
+        with suppress(DBAPIError), _postgres_admin(url) as (admin, name):
+            if fresh or admin.scalar(known, {"name": name}) is None:
+                admin.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+                admin.execute(text(f'CREATE DATABASE "{name}"'))
+        _recreate(url)
+
+
+def _drop_old_templates(admin, *, keep: str) -> None:
+    """Templates of other migrations go (one still being copied from stays)."""
+    from sqlalchemy.exc import DBAPIError
+
+    names = admin.scalars(
+        text("SELECT datname FROM pg_database WHERE datname LIKE 'portal\\_schema\\_%'")
+    )
+    for old in [n for n in names if n != keep and n.count("_") == 2]:
+        with suppress(DBAPIError):
+            admin.execute(text(f'DROP DATABASE IF EXISTS "{old}"'))
 
 
 @pytest.fixture(scope="session")
