@@ -8,7 +8,7 @@ next to its field and is ignored: never another department's data, never a 500. 
 instead (a 404 for a department outside one's own, a 400 with the message otherwise), so a file
 never silently holds something else than what was asked.
 
-The filters are read by ``portal.surveys.results_filters``; the figures come from
+The filters are read by ``portal.surveys.results_forms``; the figures come from
 ``portal.surveys.results`` (computed by the database) and the comments from
 ``portal.surveys.comments``; rows with fewer than five responses show no figures. Cells of the
 CSV files that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``,
@@ -41,16 +41,17 @@ from portal.surveys.results import (
     Results,
     survey_results,
 )
-from portal.surveys.results_filters import (
+from portal.surveys.results_forms import (
+    BREAKDOWN_NAMES,
     MAX_CHOICES,
     Filters,
+    ResultsFilterForm,
     SurveyInfo,
     _clean,
     _form,
     _identify,
     _zone,
 )
-from portal.surveys.results_forms import BREAKDOWN_NAMES, ResultsFilterForm
 from portal.surveys.schema import DefinitionError, localized
 from portal.web import db_session
 
