@@ -48,6 +48,29 @@ pytest_plugins = ["tests.browser_plugin"]
 # Every app the tests build closes its requests' body streams (see tests/client.py).
 Flask.test_client_class = ClosingClient
 
+#: A test marked ``pure`` uses none of these (every app, client and database fixture does).
+IMPURE_FIXTURES = {"database_url", "smtp"}
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """``pytest -m pure`` reads only the test files that mark tests pure: importing every other
+    file (the whole portal, schemathesis, playwright) only to deselect its tests took ~10 s."""
+    if (
+        config.option.markexpr.strip() == "pure"
+        and collection_path.suffix == ".py"
+        and collection_path.name.startswith("test_")
+        and b"mark.pure" not in collection_path.read_bytes()
+    ):
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = IMPURE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if used and item.get_closest_marker("pure"):
+            raise pytest.UsageError(f"{item.nodeid} is marked pure but uses {sorted(used)}")
+
 
 def _database_url(tmp_root: Path) -> str:
     url = os.environ.get("DATABASE_URL", "")

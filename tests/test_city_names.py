@@ -5,8 +5,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = "portal/demo/"
+
+pytestmark = pytest.mark.pure
 
 
 def test_only_the_demo_folder_and_the_tests_name_riverton():

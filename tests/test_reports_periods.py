@@ -6,6 +6,8 @@ import pytest
 
 from portal.reports.periods import Period, parse_period
 
+pytestmark = pytest.mark.pure
+
 
 def test_week_starts_on_monday_and_ends_exclusive():
     period = Period.containing("week", date(2026, 3, 15))  # a Sunday
