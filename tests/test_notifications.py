@@ -14,11 +14,11 @@ from sqlalchemy import select
 from portal import create_app
 from portal.core import clock, worker
 from portal.core.config import ConfigError, Settings
+from portal.core.mail import queue_email
 from portal.core.outbox import OutboxMessage
 from portal.core.senders import EML_NAME_RE, FileSender, SmtpSender, sender_for
 from portal.core.worker import deliver_outbox, retry_delay
 from portal.notifications.cli import outbox_cli
-from portal.notifications.service import queue_email
 from tests.smtp import _free_port, body_html, body_text
 from tests.threads import together
 

@@ -13,11 +13,10 @@ from portal.auth.models import User
 from portal.auth.service import _serializer, make_reset_token, user_for_reset_token
 from portal.core import clock
 from portal.core.audit import AuditEntry
+from portal.core.mail import queue_email, render_message
 from portal.core.outbox import OutboxMessage
 from portal.core.senders import SmtpSender
 from portal.core.worker import deliver_outbox
-from portal.notifications.render import render_message
-from portal.notifications.service import queue_email
 from portal.staff import importing, service
 from portal.staff.cli import staff_cli
 from portal.staff.models import StaffMembership

@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal.auth.models import User
 from portal.core import clock
 from portal.core.config import Settings
-from portal.notifications.service import queue_email
+from portal.core.mail import queue_email
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 128

@@ -29,9 +29,9 @@ from portal.auth.forms import (
     SignUpForm,
 )
 from portal.auth.models import User
+from portal.core.mail import queue_email
 from portal.extensions import limiter, login_manager
 from portal.i18n import current_locale
-from portal.notifications.service import queue_email
 from portal.web import db_session, settings
 
 bp = Blueprint("auth", __name__, url_prefix="/account")

@@ -27,7 +27,7 @@ from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.i18n import _l
-from portal.notifications.render import gettext as translate
+from portal.core.i18n import gettext as translate
 from portal.requests import updates
 from portal.requests.events import add_event
 from portal.requests.hooks import StatusChanged, case_status_changed

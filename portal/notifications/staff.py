@@ -30,10 +30,9 @@ from portal.casework.models import Task
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
-from portal.core.i18n import _l, format_duration
+from portal.core.i18n import _l, format_duration, gettext
+from portal.core.mail import queue_email
 from portal.notifications.models import StaffNotice
-from portal.notifications.render import gettext
-from portal.notifications.service import queue_email
 from portal.requests.models import ServiceRequest
 
 NOTICE_EMAIL_CHOICES = ("each", "daily")

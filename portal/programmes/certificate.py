@@ -21,7 +21,7 @@ from sqlalchemy.orm import object_session
 
 from portal.core import clock
 from portal.core.i18n import _l
-from portal.notifications.render import gettext as translate
+from portal.core.i18n import gettext as translate
 from portal.programmes.models import Attendance, Enrolment, Programme, ProgrammeSession
 
 #: Unicode TrueType fonts tried in order: (regular, bold).

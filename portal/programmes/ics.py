@@ -15,7 +15,7 @@ from icalendar import Alarm, Calendar, Event, vText
 
 from portal.core import clock
 from portal.core.i18n import _l
-from portal.notifications.render import gettext as translate
+from portal.core.i18n import gettext as translate
 from portal.programmes.models import Programme, ProgrammeSession
 
 PRODUCT = "-//Civic Portal//Programmes//EN"

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
-from portal.notifications.service import queue_email
+from portal.core.mail import queue_email
 from portal.programmes.models import Enrolment, Programme, ProgrammeSession
 
 log = logging.getLogger(__name__)

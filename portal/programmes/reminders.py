@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, contains_eager
 from portal.auth.models import User
 from portal.core.config import Settings
 from portal.core.db import Database
-from portal.notifications.service import queue_email
+from portal.core.mail import queue_email
 from portal.programmes.models import Enrolment, Programme, ProgrammeSession
 from portal.programmes.offers import enrolment_url, when
 

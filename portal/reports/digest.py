@@ -21,7 +21,7 @@ from portal.auth.models import User
 from portal.core.audit import AuditEntry
 from portal.core.config import Settings
 from portal.core.db import Database
-from portal.notifications.service import queue_email
+from portal.core.mail import queue_email
 from portal.reports.hotspots import spikes
 from portal.reports.periods import Period
 from portal.reports.spike_sentences import spike_sentence

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from babel.numbers import format_decimal
 
-from portal.core.i18n import _l
-from portal.notifications.render import gettext
+from portal.core.i18n import _l, gettext
 from portal.reports.hotspots import Spike
 
 _PREVIOUS = {

@@ -25,8 +25,8 @@ from portal.auth.models import User
 from portal.catalogue.models import ServiceCategory
 from portal.core.config import Settings
 from portal.core.db import Database
+from portal.core.mail import queue_email
 from portal.core.worker import register_job
-from portal.notifications.service import queue_email
 from portal.requests import access
 from portal.requests.models import AreaSubscription, ServiceRequest
 

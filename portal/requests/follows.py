@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from portal.auth.models import User
 from portal.core import clock
 from portal.core.config import Settings
-from portal.notifications.service import queue_email
+from portal.core.mail import queue_email
 from portal.requests import access
 from portal.requests.models import Follower, ServiceRequest, Support
 from portal.requests.updates import dedupe_key, unsubscribe_url

@@ -2,7 +2,7 @@
 
 The names are English message ids. ``status_label`` translates for the current web request
 (templates get it as the ``status_label`` global); emails rendered outside Flask translate the
-same ids with ``portal.notifications.render.gettext(locale, STATUS_NAMES[status])``.
+same ids with ``portal.core.i18n.gettext(locale, STATUS_NAMES[status])``.
 Importing this module does not import Flask.
 """
 

@@ -22,7 +22,7 @@ from portal.auth.models import User
 from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.core.config import Settings
-from portal.notifications.service import queue_email
+from portal.core.mail import queue_email
 from portal.requests import access, hooks
 from portal.requests.answers import check_answers
 from portal.requests.events import add_event

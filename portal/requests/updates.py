@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from portal.auth.models import User
 from portal.core import clock
 from portal.core.config import Settings
-from portal.notifications.render import gettext as translate
-from portal.notifications.service import queue_email
+from portal.core.i18n import gettext as translate
+from portal.core.mail import queue_email
 from portal.requests import access, hooks
 from portal.requests.events import add_event
 from portal.requests.labels import status_name

@@ -76,8 +76,8 @@ from portal.auth.service import make_reset_token
 from portal.catalogue.models import Department
 from portal.core import clock
 from portal.core.config import Settings
+from portal.core.mail import render_message
 from portal.core.outbox import OutboxMessage
-from portal.notifications.render import render_message
 from portal.staff import service
 from portal.staff.import_csv import Problem, decode, read_rows
 from portal.staff.models import STAFF_ROLES, StaffMembership

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from portal.auth.models import User
 from portal.core.config import Settings
 from portal.core.i18n import _l
-from portal.notifications.render import gettext as translate
+from portal.core.i18n import gettext as translate
 from portal.notifications.staff import notify_staff
 from portal.requests import updates
 from portal.requests.models import ServiceRequest

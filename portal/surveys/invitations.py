@@ -44,7 +44,7 @@ from portal.auth.models import User
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
-from portal.notifications.service import queue_email
+from portal.core.mail import queue_email
 from portal.programmes.models import Enrolment, Programme
 from portal.requests.models import ServiceRequest
 from portal.surveys.models import SurveyInvitation, SurveyOptOut
