@@ -113,6 +113,27 @@ class Factories:
         self._add(Event(request_id=sr.id, kind="submitted", public=True, actor_kind="resident"))
         return sr
 
+    def event(self, request: ServiceRequest, kind: str = "comment", **kw: Any) -> Event:
+        """A timeline event written directly (public, by staff when ``actor`` is given)."""
+        actor = kw.pop("actor", None)
+        kw.setdefault("public", True)
+        kw.setdefault("body", f"Update {next(_seq)}")
+        kw.setdefault("actor_kind", "staff" if actor is not None else "system")
+        return self._add(
+            Event(request_id=request.id, kind=kind, actor_id=actor.id if actor else None, **kw)
+        )
+
+    def photo(self, request: ServiceRequest, **kw: Any) -> Any:
+        """A photo row of a filed request (no file is stored)."""
+        from portal.requests.models import RequestPhoto
+
+        kw.setdefault("storage_key", f"photo-{next(_seq)}")
+        kw.setdefault("width", 640)
+        kw.setdefault("height", 480)
+        kw.setdefault("size_bytes", 1000)
+        kw.setdefault("original_name", "photo.jpg")
+        return self._add(RequestPhoto(request_id=request.id, **kw))
+
     def staff(self, *departments: Department, role: str = "agent", **kw: Any) -> User:
         """A staff member of ``departments`` with ``role`` there (and as their user role)."""
         from portal.staff.models import StaffMembership
