@@ -8,7 +8,7 @@ The migrated schema is built once and reused while the migrations are unchanged:
 SQLite file in a cache folder (``PORTAL_TEST_CACHE``, else ``$TMPDIR/portal-test-schema-UID``),
 or a template database on the PostgreSQL server, named by a hash of the migrations, the code
 they import and the models. The session's database is a copy (``CREATE DATABASE ... TEMPLATE``
-on PostgreSQL). ``PORTAL_TEST_MIGRATE=1`` runs the migrations instead; tests/test_migrations.py
+on PostgreSQL). ``PORTAL_TEST_MIGRATE=1`` runs the migrations instead; tests/app/test_migrations.py
 always does. Under pytest-xdist each worker has a database of its own.
 """
 

@@ -6,7 +6,7 @@ paths (``services.xml`` and ``services.json``): the JSON paths carry JSON schema
 ``text/xml`` strings (the XML holds the same fields under the spec's element names). Every
 operation documents its 400, 403, 404 and 429 answers, all the spec's error collection.
 The schemas and parameters are in ``portal.open311.openapi_components``.
-``tests/test_open311_schema.py`` runs schemathesis against the app with this document, so it
+``tests/open311/test_schema.py`` runs schemathesis against the app with this document, so it
 stays true.
 """
 

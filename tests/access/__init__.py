@@ -1,6 +1,6 @@
 """What each kind of user may do on each back-office route, one module per feature.
 
-Each module defines ``CHECKS: list[RouteCheck]``. The walk in tests/test_permission_walk.py
+Each module defines ``CHECKS: list[RouteCheck]``. The walk in tests/app/test_permission_walk.py
 tries every check as every kind of user, and fails on any back-office route without a check.
 """
 
@@ -24,7 +24,7 @@ ADMINS = frozenset({"admin"})
 @dataclass(frozen=True)
 class RouteCheck:
     endpoint: str
-    #: Builds the URL from the walk's world (see tests/test_permission_walk.py: World).
+    #: Builds the URL from the walk's world (see tests/app/test_permission_walk.py: World).
     url: Callable[[Any], str]
     allowed: frozenset[str]
     method: str = "GET"

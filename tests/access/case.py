@@ -39,8 +39,9 @@ def _task_post(endpoint: str, action: str) -> RouteCheck:
 
 CHECKS = [
     RouteCheck("case.show", _case, CASEWORK_X),
-    # No such photo: a 404 for everyone (serving real photos is tested in tests/test_case.py),
-    # but anonymous visitors are still asked to sign in and residents refused.
+    # No such photo: a 404 for everyone (serving real photos is tested in
+    # tests/casework/test_case.py), but anonymous visitors are still asked to sign in and
+    # residents refused.
     RouteCheck("case.photo", lambda w: f"{_case(w)}/photos/999999", frozenset()),
     _post("case.acknowledge", "acknowledge"),
     _post("case.priority", "priority"),

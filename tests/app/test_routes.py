@@ -1,0 +1,215 @@
+"""Every route is classified by who may use it, and no input makes any route fail with a 500.
+
+Adding a route without classifying it here fails the suite.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from werkzeug.routing import IntegerConverter, Rule
+
+from tests.conftest import csrf_from
+from tests.factories import PASSWORD
+
+PUBLIC = {
+    "pages.home",
+    "pages.logo",
+    "pages.accessibility",
+    "health.healthz",
+    "static",
+    "auth.sign_in",
+    "auth.sign_up",
+    "auth.reset_request",
+    "auth.reset_password",
+    "filing.start",
+    "filing.details",
+    "filing.stop",
+    "filing.location",
+    "filing.nearby",
+    "filing.support",
+    "filing.photos",
+    "filing.draft_photo",
+    "filing.contact",
+    "filing.check",
+    "filing.done",
+    "tracking.find",
+    "tracking.show",
+    "tracking.photo",
+    "tracking.private_access",
+    "tracking.support",
+    "tracking.follow",
+    "tracking.unfollow",
+    "tracking.confirm_follow",
+    "tracking.unsubscribe",
+    "alerts.unsubscribe",
+    # Surveys: a single-use link's token is the only key (unknown ones are a 404).
+    "surveys.answer",
+    "surveys.opt_out",
+    "surveys.feedback",
+    # Reporter-only actions: allowed for the signed-in reporter or a private-link holder;
+    # tests/requests/test_tracking.py checks that everyone else gets a 404.
+    "tracking.reply",
+    "tracking.reopen",
+    "tracking.add_photos",
+    # Programmes: browse, a published programme's page and its calendar (drafts are a 404).
+    "programmes.browse",
+    "programmes.show",
+    "programmes.calendar",
+    # Open data: the documented, anonymised request list (tests/reports/test_open_data.py).
+    "open_data.index",
+    "open_data.requests_csv",
+    "open_data.requests_json",
+    # The public performance page: scorecards without agents, volumes, the map.
+    "performance.index",
+}
+SIGNED_IN = {
+    "auth.account",
+    "auth.change_password",
+    "auth.sign_out",
+    "tracking.mine",
+    "alerts.index",
+    "alerts.subscribe",
+    "alerts.remove",
+    # Programmes: enrolling and the resident's own enrolments (anyone else's id is a 404).
+    "programmes.enrol",
+    "programmes.mine",
+    "programmes.enrolment",
+    "programmes.accept",
+    "programmes.decline",
+    "programmes.cancel",
+    "programmes.certificate",
+}
+# Open311 GeoReport v2 (/open311/v2/): anonymous reads, and writes that need an api_key
+# (checked in tests/test_open311_*.py). Their errors are Open311 bodies, never HTML.
+API_READ = {
+    "open311.discovery",
+    "open311.services",
+    "open311.service_definition",
+    "open311.request_list",
+    "open311.request_detail",
+    "open311.token",
+    "open311.openapi",
+}
+API_WRITE = {"open311.post_request"}
+DEVELOPMENT_ONLY = {"mail.outbox", "mail.message", "mail.message_html"}
+
+GARBAGE = [
+    "SR-2026-000001",
+    "sr-9999-99999999999999999999",
+    "..%2F..%2Fetc%2Fpasswd",
+    "%00",
+    "x" * 3000,
+    "<script>alert(1)</script>",
+    "9" * 40,
+    "-1",
+    "ñandú",
+]
+
+
+def _rules(app) -> list[Rule]:
+    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+
+
+def test_every_route_is_classified(app):
+    # Back-office routes (/staff) are declared in tests/access/ and walked separately.
+    endpoints = {r.endpoint for r in app.url_map.iter_rules() if not r.rule.startswith("/staff")}
+    unclassified = endpoints - PUBLIC - SIGNED_IN - DEVELOPMENT_ONLY - API_READ - API_WRITE
+    assert not unclassified, f"classify these routes in tests/app/test_routes.py: {unclassified}"
+    assert not (PUBLIC & SIGNED_IN)
+    assert not ((PUBLIC | SIGNED_IN) & (API_READ | API_WRITE))
+
+
+def _url(rule: Rule, value: str) -> str:
+    url = rule.rule
+    for argument in rule.arguments:
+        converter = rule._converters[argument]  # noqa: SLF001 - the rule's own parts
+        fill = (
+            value
+            if converter.__class__.__name__ != "IntegerConverter"
+            else (value if value.isdigit() else "123")
+        )
+        for pattern in (f"<int:{argument}>", f"<path:{argument}>", f"<{argument}>"):
+            url = url.replace(pattern, fill)
+    return url
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_signed_in_routes_need_a_session(client, make, signed_in):
+    if signed_in:
+        user = make.user()
+        page = client.get("/account/sign-in").get_data(as_text=True)
+        client.post(
+            "/account/sign-in",
+            data={"csrf_token": csrf_from(page), "email": user.email, "password": PASSWORD},
+        )
+    for rule in _rules(client.application):
+        if rule.endpoint not in SIGNED_IN or "GET" not in rule.methods:
+            continue
+        response = client.get(_url(rule, "1"))
+        if signed_in:
+            assert response.status_code in (200, 404), rule.rule
+        else:
+            assert response.status_code == 302, rule.rule
+            assert "/account/sign-in" in response.headers["Location"]
+
+
+def test_development_pages_are_hidden_outside_development(client):
+    for rule in _rules(client.application):
+        if rule.endpoint in DEVELOPMENT_ONLY:
+            assert client.get(_url(rule, "x.eml")).status_code == 404
+
+
+@pytest.mark.parametrize("value", GARBAGE)
+def test_no_input_gives_a_server_error(client, make, value):
+    make.request()
+    token = csrf_from(client.get("/account/sign-in").get_data(as_text=True))
+    for rule in _rules(client.application):
+        url = _url(rule, value)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = client.open(
+                url,
+                method=method,
+                query_string={"next": value, "category": value, "before": value, "page": value},
+                data={
+                    "reference": value,
+                    "csrf_token": token,
+                    "email": value,
+                    "password": value,
+                    "body": value,
+                    "comment": value,
+                    "description": value,
+                    "address": value,
+                    "lat": value,
+                    "lon": value,
+                    "area": value,
+                    "name": value,
+                    "phone": value,
+                    "action": value,
+                    "area_id": value,
+                },
+            )
+            assert response.status_code < 500, (method, url, response.status_code)
+
+
+def test_ids_beyond_64_bits_are_not_found_anywhere(client, make):
+    """Every ``<int:...>`` route: an id no database can hold is a 404, never an overflow."""
+    admin = make.user(role="admin")
+    with client.session_transaction() as session:
+        session["_user_id"] = admin.get_id()
+    huge = "9" * 25
+    checked = 0
+    for rule in client.application.url_map.iter_rules():
+        converters = rule._converters
+        if "GET" not in rule.methods or not any(
+            isinstance(c, IntegerConverter) for c in converters.values()
+        ):
+            continue
+        path = str(rule)
+        for name, converter in converters.items():
+            value = huge if isinstance(converter, IntegerConverter) else "x"
+            path = re.sub(rf"<(\w+:)?{name}>", value, path)
+        assert client.get(path).status_code == 404, path
+        checked += 1
+    assert checked >= 5
