@@ -74,7 +74,7 @@ class AreaRow:
 def open_counts(session: Session) -> dict[int | None, int]:
     """Open requests per area id (``None``: open requests without an area)."""
     return dict(
-        session.execute(  # type: ignore[arg-type]
+        session.execute(
             select(ServiceRequest.area_id, func.count())
             .where(ServiceRequest.is_open.is_(True))
             .group_by(ServiceRequest.area_id)
@@ -253,7 +253,9 @@ def _placements(
     )
     if not len(usable) or not polygons:
         return found
-    tree = shapely.STRtree(shapely.points(lons[usable], lats[usable]))
+    points = shapely.points(lons[usable], lats[usable])
+    assert isinstance(points, np.ndarray)  # 1-d coordinates give an array of points
+    tree = shapely.STRtree(points)
     for index, (_code, polygon) in enumerate(polygons):
         hits = usable[tree.query(polygon, predicate="covers")]
         first = hits[found[hits] == -1]
@@ -289,7 +291,7 @@ def count_moves(
         moves.outside += int(np.count_nonzero(found == -1))
         moving: dict[str, list[int]] = {}
         for i in np.flatnonzero((found != -1) & (found != own)):
-            row, code = rows[i], polygons[found[i]][0]
+            row, code = rows[int(i)], polygons[found[i]][0]
             moves.total += 1
             moves.pairs[(codes.get(row[3]), code)] += 1
             moving.setdefault(code, []).append(row[0])

@@ -300,7 +300,7 @@ def parse_options(
     """Options typed one per line as ``key | English label | <label in each other language>``.
     Returns the options and the first problem as ``(line, code)``: ``format`` (no key or
     label) or ``too_many`` (more labels than languages)."""
-    options = []
+    options: list[dict[str, Any]] = []
     for number, line in enumerate((text or "").splitlines(), start=1):
         if not line.strip():
             continue

@@ -209,10 +209,10 @@ def _service_levels(session: Session, names: dict[str, dict[int, str]]) -> dict[
     for policy in session.scalars(select(SlaPolicy).order_by(SlaPolicy.position, SlaPolicy.id)):
         data = _some(
             name=policy.name,
-            category=names["category"].get(policy.category_id),
+            category=_name(names["category"], policy.category_id),
             priority=policy.priority,
-            department=names["department"].get(policy.department_id),
-            area=names["area"].get(policy.area_id),
+            department=_name(names["department"], policy.department_id),
+            area=_name(names["area"], policy.area_id),
             **{
                 t: _target(getattr(policy, f"{t}_amount"), getattr(policy, f"{t}_unit"))
                 for t in TARGETS
@@ -226,6 +226,11 @@ def _service_levels(session: Session, names: dict[str, dict[int, str]]) -> dict[
     return {"calendars": calendars, "policies": policies}
 
 
+def _name(names: dict[int, str], key: int | None) -> str | None:
+    """The name of an optional reference (None: no reference, or an unknown one)."""
+    return names.get(key) if key is not None else None
+
+
 def _target(amount: int | None, unit: str) -> str | None:
     if not amount:
         return None
@@ -237,8 +242,8 @@ def _target(amount: int | None, unit: str) -> str | None:
 def _rule(rule: RoutingRule, names: dict[str, dict[int, str]]) -> dict[str, Any]:
     data = _some(
         name=rule.name,
-        category=names["category"].get(rule.category_id),
-        area=names["area"].get(rule.area_id),
+        category=_name(names["category"], rule.category_id),
+        area=_name(names["area"], rule.area_id),
         channel=rule.channel,
         keywords=[k.strip() for k in (rule.keywords or "").split(",") if k.strip()],
         department=names["department"][rule.department_id],
@@ -254,7 +259,7 @@ def _template(template: ResponseTemplate, names: dict[str, dict[int, str]]) -> d
         code=template.code or f"template-{template.id}",
         title=template.title,
         body=template.body,
-        department=names["department"].get(template.department_id),
+        department=_name(names["department"], template.department_id),
         translations=template.translations,
     )
     data["position"] = template.position

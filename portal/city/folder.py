@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +102,7 @@ def read_folder(folder: str | Path) -> CitySpec:
         if (path / name).is_file():
             data = _toml(path / name, problems)
             if data is not None:
-                setattr(spec, key, checked(name, lambda check, d=data, r=reader: r(d, check), []))
+                setattr(spec, key, checked(name, partial(reader, data), []))
     # A file with problems of its own gave nothing to refer to: what others name in it is
     # checked once it is fixed (rather than reported as missing now).
     broken = {problem.split(":", 1)[0] for problem in problems}

@@ -57,7 +57,7 @@ def read_templates(data: dict[str, Any], check: Checker) -> list[dict[str, Any]]
         where = f'template "{raw.get("code", "?")}"'
         check.keys(where, raw, _TEMPLATE_KEYS)
         department = raw.get("department")
-        template = {
+        template: dict[str, Any] = {
             "code": check.code(where, raw.get("code")),
             "title": check.text(where, raw, "title", required=True, max_len=120),
             "body": check.text(where, raw, "body", required=True, max_len=5000),
