@@ -69,7 +69,7 @@ def board_page(
 ) -> dict[str, Any]:
     """One page of the board table, and the links to the pages before and after it."""
     page = paginate(rows, page_number())
-    args = {"period": period.kind, "start": period.key, "_anchor": "board"}
+    args: dict[str, Any] = {"period": period.kind, "start": period.key, "_anchor": "board"}
     return {
         "board": page.rows,
         "board_previous": url_for(endpoint, page=page.page - 1, **args) if page.page > 1 else None,
@@ -149,7 +149,8 @@ def map_shapes() -> list[charts.MapShape]:
 def volume_charts(volumes: hotspots.Volumes, period_label: str) -> dict[str, charts.Chart]:
     """The map of requests per area (per 1,000 residents when every area has a
     population), and the bar chart of requests per category."""
-    shown = [row for row in volumes.by_area if row.area_id]
+    # (area id, row) of the areas: requests without an area are not on the map.
+    shown = [(row.area_id, row) for row in volumes.by_area if row.area_id]
     shade = dict(
         title=_("Requests by area, %(period)s", period=period_label),
         description=_(
@@ -157,7 +158,7 @@ def volume_charts(volumes: hotspots.Volumes, period_label: str) -> dict[str, cha
             "made. The table next to it gives each area's figure."
         ),
         value_header=_("Requests"),
-        values={row.area_id: float(row.count) for row in shown},
+        values={area_id: float(row.count) for area_id, row in shown},
     )
     extra = None
     if volumes.per_resident:
@@ -169,9 +170,9 @@ def volume_charts(volumes: hotspots.Volumes, period_label: str) -> dict[str, cha
                 "area's requests and rate."
             ),
             value_header=_("Requests per 1,000 residents"),
-            values={row.area_id: row.per_thousand for row in shown},
+            values={area_id: row.per_thousand for area_id, row in shown},
         )
-        extra = (_("Requests"), {row.area_id: number(row.count, 0) for row in shown})
+        extra = (_("Requests"), {area_id: number(row.count, 0) for area_id, row in shown})
     area_map = charts.choropleth(
         chart_id="map-areas",
         shapes=map_shapes(),

@@ -73,9 +73,10 @@ MAX_TREND_PERIODS = 120
 def _populations(session: Session) -> dict[int, int]:
     """Residents of each area, when *every* area has a (positive) population; else {}."""
     rows = session.execute(select(Area.id, Area.population)).all()
-    if not rows or any(not population for _id, population in rows):
+    populations = {area_id: population for area_id, population in rows if population}
+    if not rows or len(populations) < len(rows):
         return {}
-    return dict(rows)
+    return populations
 
 
 # -- volumes ---------------------------------------------------------------------------------
@@ -374,12 +375,17 @@ def spikes(
     areas = area_names(session)
     history: dict[tuple[int | None, int], int] = defaultdict(int)
     if rollups is not None:
-        current = [pair for pair in _rolled_pairs(rollups, period) if pair[0] in areas]
+        current = [(a, c, n) for a, c, n in _rolled_pairs(rollups, period) if a in areas]
         for before in earlier:
             for a, c, n in _rolled_pairs(rollups, before):
                 history[a, c] += n
     else:
-        current = _pair_counts(session, start, end, area_ids=list(areas))
+        # Never None here: the query reads only these areas.
+        current = [
+            (a, c, n)
+            for a, c, n in _pair_counts(session, start, end, area_ids=list(areas))
+            if a is not None
+        ]
         for a, c, n in _pair_counts(session, base_start, start, area_ids=list(areas)):
             history[a, c] += n
     city: dict[int, int] = defaultdict(int)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from portal.casework.models import Task
 from portal.core import clock
@@ -68,7 +68,7 @@ class DepartmentFigures:
 # -- grouping -------------------------------------------------------------------------------
 
 
-def _key(by: str, *, task: bool = False, clock_: bool = False) -> ColumnElement[Any]:
+def _key(by: str, *, task: bool = False, clock_: bool = False) -> InstrumentedAttribute[int | None]:
     """The group key of a row, given what the query reads (tasks, clocks, or cases)."""
     if by == "department":
         if task:
@@ -114,7 +114,7 @@ def _task_counts(
 
 def _clock_figures(
     session: Session, by: str, scope: ColumnElement[bool], start: datetime, end: datetime
-) -> dict[tuple[int, Any, str], tuple]:
+) -> dict[tuple[int, Any, str], list[Any]]:
     key = _key(by, clock_=True)
     measured = or_(
         and_(SlaClock.kind == "resolution", SlaClock.task_id.is_not(None)),
@@ -227,7 +227,7 @@ def _event_requests(
 
 def _survey_figures(
     session: Session, by: str, scope: ColumnElement[bool], start: datetime, end: datetime
-) -> dict[tuple[int, Any], tuple]:
+) -> dict[tuple[int, Any], list[Any]]:
     key = {
         "department": SurveyResponse.department_id,
         "category": SurveyResponse.category_id,
@@ -247,7 +247,8 @@ def _survey_figures(
     if by == "area":
         query = query.join(ServiceRequest, ServiceRequest.id == SurveyResponse.request_id)
     query = query.group_by(SurveyResponse.department_id, key)
-    return {(d, k): rest for d, k, *rest in session.execute(query).all()}
+    # The scope (department_id IN (...)) leaves out responses without a department.
+    return {(cast(int, d), k): rest for d, k, *rest in session.execute(query).all()}
 
 
 # -- assembling -----------------------------------------------------------------------------

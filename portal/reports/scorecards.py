@@ -154,7 +154,8 @@ def _period_figures(
     """The figures from the roll-up when a reader is given, else counted now."""
     if rollups is None:
         return count_figures(session, period, tz=tz, by=by, department_ids=department_ids, now=now)
-    return _from_rollup(rollups.get(ROLLUPS[by], period, parts=department_ids))
+    parts = [str(department_id) for department_id in department_ids]
+    return _from_rollup(rollups.get(ROLLUPS[by], period, parts=parts))
 
 
 def _sort_key(figures: DepartmentFigures) -> tuple:
@@ -240,11 +241,11 @@ def _group_names(session: Session, by: str, ids: list[Any], locale: str) -> dict
         return {}
     if by == "agent":
         return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
-    model = ServiceCategory if by == "category" else Area
-    objects = session.scalars(select(model).where(model.id.in_(ids)))
     if by == "category":
-        return {o.id: o.t("name", locale) for o in objects}
-    return {o.id: o.name for o in objects}
+        categories = session.scalars(select(ServiceCategory).where(ServiceCategory.id.in_(ids)))
+        return {o.id: o.t("name", locale) for o in categories}
+    areas = session.scalars(select(Area).where(Area.id.in_(ids)))
+    return {o.id: o.name for o in areas}
 
 
 def department_detail(
