@@ -146,6 +146,7 @@ def support_request(
         "created_at": clock.now(),
     }
     dialect = session.get_bind().dialect.name
+    insert: postgresql.Insert | sqlite.Insert
     if dialect == "postgresql":
         insert = postgresql.insert(Support).values(**values).on_conflict_do_nothing()
     elif dialect == "sqlite":

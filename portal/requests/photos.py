@@ -46,6 +46,8 @@ def store_photo(stream: BinaryIO, *, settings: Settings) -> StoredPhoto:
         raise PhotoError("too_large")
     # Pillow's own bomb check stays as a backstop at twice our limit.
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
+    # Opened as an ImageFile, then replaced by plain Images (transposed, flattened).
+    image: Image.Image
     try:
         with Image.open(io.BytesIO(data)) as probe:
             if probe.format not in ACCEPTED_FORMATS:
