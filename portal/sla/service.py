@@ -229,11 +229,14 @@ def start_task(
     has already matched it) and calendar."""
     now = now or wall.now()
     request = task.request or session.get(ServiceRequest, task.request_id)
-    policy = policy or match_policy(session, request, task.department_id)
+    if policy is None:
+        assert request is not None  # a task's case exists
+        policy = match_policy(session, request, task.department_id)
     target = _target(policy, "resolution") if policy is not None else None
     if policy is None or target is None:
         _mirror_task(task, None)
         return None
+    assert request is not None
     clock = _new_clock(
         session,
         request=request,

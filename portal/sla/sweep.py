@@ -25,9 +25,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -82,11 +82,14 @@ def _supervisors(session: Session, department_id: int) -> list[User]:
 
 def _claim(session: Session, clock: SlaClock, before: int, reached: int) -> bool:
     """Take the threshold for this sweep: only one transaction can move it from ``before``."""
-    result = session.execute(
-        update(SlaClock)
-        .where(SlaClock.id == clock.id, SlaClock.thresholds_fired == before)
-        .values(thresholds_fired=reached),
-        execution_options={"synchronize_session": False},
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(SlaClock)
+            .where(SlaClock.id == clock.id, SlaClock.thresholds_fired == before)
+            .values(thresholds_fired=reached),
+            execution_options={"synchronize_session": False},
+        ),
     )
     return result.rowcount == 1
 
