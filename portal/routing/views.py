@@ -26,7 +26,7 @@ from portal.routing.rules import CATEGORY_DEFAULT
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session
 
-bp = Blueprint("routing_admin", __name__, url_prefix="/staff/admin/routing")
+bp = Blueprint("routing", __name__, url_prefix="/staff/admin/routing")
 
 
 class Names(CatalogueNames):
@@ -127,7 +127,7 @@ def rules():
     preview_form = PreviewForm(meta={"csrf": False})
     names.fill(preview_form, any_label=_("Choose a category"))
     return render_template(
-        "routing_admin/rules.html",
+        "routing/rules.html",
         rules=service.list_rules(db_session()),
         names=names,
         preview_form=preview_form,
@@ -140,7 +140,7 @@ def rules():
 def preview():
     names = Names()
     form, result, status = _preview(names)
-    return render_template("routing_admin/preview.html", preview_form=form, result=result), status
+    return render_template("routing/preview.html", preview_form=form, result=result), status
 
 
 def _edit_page(
@@ -152,7 +152,7 @@ def _edit_page(
     names: Names | None = None,
 ):
     return render_template(
-        "routing_admin/form.html",
+        "routing/form.html",
         form=form,
         rule=rule,
         delete_form=DeleteForm(),

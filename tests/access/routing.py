@@ -27,28 +27,24 @@ def _rule_data(world) -> dict:
 BASE = "/staff/admin/routing"
 
 CHECKS = [
-    RouteCheck("routing_admin.rules", lambda w: f"{BASE}/", ADMINS),
-    RouteCheck("routing_admin.preview", lambda w: f"{BASE}/preview", ADMINS),
-    RouteCheck("routing_admin.new", lambda w: f"{BASE}/new", ADMINS),
+    RouteCheck("routing.rules", lambda w: f"{BASE}/", ADMINS),
+    RouteCheck("routing.preview", lambda w: f"{BASE}/preview", ADMINS),
+    RouteCheck("routing.new", lambda w: f"{BASE}/new", ADMINS),
+    RouteCheck("routing.new", lambda w: f"{BASE}/new", ADMINS, method="POST", data=_rule_data),
+    RouteCheck("routing.edit", lambda w: f"{BASE}/{_rule_id(w)}/edit", ADMINS),
     RouteCheck(
-        "routing_admin.new", lambda w: f"{BASE}/new", ADMINS, method="POST", data=_rule_data
-    ),
-    RouteCheck("routing_admin.edit", lambda w: f"{BASE}/{_rule_id(w)}/edit", ADMINS),
-    RouteCheck(
-        "routing_admin.edit",
+        "routing.edit",
         lambda w: f"{BASE}/{_rule_id(w)}/edit",
         ADMINS,
         method="POST",
         data=_rule_data,
     ),
     RouteCheck(
-        "routing_admin.move",
+        "routing.move",
         lambda w: f"{BASE}/{_rule_id(w)}/move",
         ADMINS,
         method="POST",
         data=lambda w: {"direction": "up"},
     ),
-    RouteCheck(
-        "routing_admin.delete", lambda w: f"{BASE}/{_rule_id(w)}/delete", ADMINS, method="POST"
-    ),
+    RouteCheck("routing.delete", lambda w: f"{BASE}/{_rule_id(w)}/delete", ADMINS, method="POST"),
 ]
