@@ -22,7 +22,7 @@ from wtforms import SelectChoice
 
 from portal.auth.models import User
 from portal.casework import case_forms as forms
-from portal.casework import service
+from portal.casework import merging, responses, service, tasks
 from portal.casework.models import ResponseTemplate, Task
 from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
@@ -110,7 +110,7 @@ def _members(department_id: int) -> list[User]:
 
 
 def _templates(sr: ServiceRequest) -> list[ResponseTemplate]:
-    return service.response_templates(db_session(), sr)
+    return responses.response_templates(db_session(), sr)
 
 
 def _setup(form: FlaskForm, sr: ServiceRequest, task: Task | None = None) -> FlaskForm:
@@ -539,7 +539,7 @@ def reply(reference: str):
             chosen = next((t for t in _templates(sr) if str(t.id) == f.template.data), None)
             if chosen is None:
                 raise service.CaseError("template")
-            f.body.data = service.fill_template(chosen, sr, sr.locale or "en")
+            f.body.data = responses.fill_template(chosen, sr, sr.locale or "en")
             return "prefilled"
         service.reply(
             db_session(), settings=settings(), request=sr, body=f.body.data, actor=me, **_common(f)
@@ -592,7 +592,7 @@ def merge(reference: str):
         into = queries.request_by_reference(db_session(), canonical) if canonical else None
         if into is None:
             raise service.CaseError("unknown")
-        service.merge_duplicate(
+        merging.merge_duplicate(
             db_session(), settings=settings(), request=sr, into=into, actor=me, **_common(f)
         )
 
@@ -628,7 +628,7 @@ def add_task(reference: str):
         department = db_session().get(Department, f.department.data)
         if department is None:  # pragma: no cover - the choices guard this
             abort(400)
-        service.add_task(
+        tasks.add_task(
             db_session(), request=sr, department=department, title=f.title.data, actor=me
         )
 
@@ -640,9 +640,7 @@ def add_task(reference: str):
 def assign_task(reference: str, task_id: int):
     def do(task: Task, f: forms.AssignForm, me: User) -> None:
         assignee = db_session().get(User, int(f.assignee.data)) if f.assignee.data else None
-        service.assign_task(
-            db_session(), task=task, assignee=assignee, actor=me, settings=settings()
-        )
+        tasks.assign_task(db_session(), task=task, assignee=assignee, actor=me, settings=settings())
 
     return _act(reference, "assign", forms.AssignForm, do, task_id=task_id, anchor="tasks")
 
@@ -655,7 +653,7 @@ def complete_task(reference: str, task_id: int):
         "complete",
         forms.CompleteForm,
         lambda task, f, me: (
-            service.complete_task(
+            tasks.complete_task(
                 db_session(), settings=settings(), task=task, actor=me, note=f.done_note.data or ""
             )
             and None
@@ -673,7 +671,7 @@ def cancel_task(reference: str, task_id: int):
         "cancel",
         forms.CancelForm,
         lambda task, f, me: (
-            service.cancel_task(
+            tasks.cancel_task(
                 db_session(),
                 settings=settings(),
                 task=task,
@@ -694,7 +692,7 @@ def transfer_task(reference: str, task_id: int):
         department = db_session().get(Department, f.to_department.data)
         if department is None:  # pragma: no cover - the choices guard this
             abort(400)
-        service.transfer_task(
+        tasks.transfer_task(
             db_session(), task=task, department=department, reason=f.reason.data, actor=me
         )
 

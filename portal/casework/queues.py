@@ -412,14 +412,15 @@ def run_bulk(
     many tasks or cases it touched. Raises ``BulkFailed`` naming the case that refused
     (wrapping ``CaseError``, ``InvalidTransition``, ``StaleCase``, ``UpdateError``); the
     caller rolls the whole batch back."""
-    from portal.casework import service
+    from portal.casework import merging, service
+    from portal.casework import tasks as task_actions
 
     if action not in BULK_ACTIONS or (action == "duplicate" and into is None):
         raise ValueError(f"unknown bulk action {action!r}")
     if action == "assign":
         for task in tasks:
             with _blame(task.request, service.StaleCase):
-                service.assign_task(
+                task_actions.assign_task(
                     session, task=task, assignee=assignee, actor=actor, settings=settings
                 )
         return len(tasks)
@@ -447,7 +448,7 @@ def run_bulk(
                     version=request.version,
                 )
             else:
-                service.merge_duplicate(
+                merging.merge_duplicate(
                     session, settings=settings, request=request, into=into, actor=actor
                 )
     return len(cases)

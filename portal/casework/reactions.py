@@ -4,7 +4,7 @@ the reporter on the tracking page, "not resolved" in the survey). Connected by `
 
 from __future__ import annotations
 
-from portal.casework.service import follow_status
+from portal.casework.tasks import follow_status
 from portal.requests import hooks as request_hooks
 
 

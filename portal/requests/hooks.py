@@ -6,7 +6,7 @@ Each is fired by the one function that makes the transition:
   "submitted" entry are written (routing picks the department and opens the first task);
 - ``case_status_changed``: ``portal.requests.updates._move`` — every status change of a case
   (acknowledged, waiting, resolved, closed, rejected, reopened...) after its timeline entry
-  and before the reporter and followers are emailed; ``portal.casework.service.merge_duplicate``
+  and before the reporter and followers are emailed; ``portal.casework.merging.merge_duplicate``
   fires it for the move to "duplicate";
 - ``staff_replied``: a public message from staff (a reply, a question, a note with a status
   change): ``portal.requests.updates``.

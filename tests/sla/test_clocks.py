@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.casework import service as casework
+from portal.casework import tasks
 from portal.casework.models import Task
 from portal.catalogue.models import ServiceCategory
 from portal.core import clock
@@ -215,7 +216,7 @@ def test_a_late_sweep_acts_once_for_the_highest_threshold(app, db, settings, cit
     sr = file(db, settings, when=at(2026, 11, 16, 9, 0))
     task = task_of(db, sr)
     assert task.assignee_id is None  # the department queues its work
-    casework.assign_task(db, task=task, assignee=city["agent"], actor=city["boss"])
+    tasks.assign_task(db, task=task, assignee=city["agent"], actor=city["boss"])
     # The worker was down for days: 50%, 75% and 100% all passed.
     clock.freeze(at(2026, 11, 24, 10, 0))
     stats = sweep(app.extensions["portal.db"], settings, clock.now())
@@ -235,7 +236,7 @@ def test_emails_wait_for_the_next_working_period(app, db, settings, city):
     )
     db.flush()
     sr = file(db, settings, when=at(2026, 11, 20, 9, 0))  # Friday
-    casework.assign_task(db, task=task_of(db, sr), assignee=city["agent"], actor=city["boss"])
+    tasks.assign_task(db, task=task_of(db, sr), assignee=city["agent"], actor=city["boss"])
     # Half a calendar day falls on Friday 21:00, after the department has gone home.
     clock.freeze(at(2026, 11, 20, 21, 30))
     stats = sweep(app.extensions["portal.db"], settings, clock.now())

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.casework import service as casework
+from portal.casework import tasks
 from portal.casework.models import Task
 from portal.core import clock
 from portal.core.senders import SmtpSender
@@ -265,7 +266,7 @@ def test_friday_before_labor_day_to_breach_escalation_and_resolution(city, smtp)
     # Thursday 14:00 the task goes to Water; its first hours stay on Streets' record.
     with frozen(at(2026, 9, 10, 14, 0)), city.session() as s:
         task = s.get(Task, task_id)
-        new = casework.transfer_task(
+        new = tasks.transfer_task(
             s,
             task=task,
             department=s.get(type(task.department), city.water_id),
@@ -292,7 +293,7 @@ def test_friday_before_labor_day_to_breach_escalation_and_resolution(city, smtp)
     # Friday 9:00 Water finishes the last open task: the case resolves and the resident hears.
     smtp.clear()
     with frozen(at(2026, 9, 11, 9, 0)), city.session() as s:
-        casework.complete_task(
+        tasks.complete_task(
             s,
             settings=city.settings,
             task=s.get(Task, new_id),

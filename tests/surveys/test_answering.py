@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from portal.casework import service as casework
+from portal.casework import tasks
 from portal.casework.models import Task
 from portal.core import clock
 from portal.core.outbox import OutboxMessage
@@ -27,6 +27,7 @@ from portal.surveys.models import (
 from portal.surveys.schema import as_document, from_document
 from tests.casework.test_case import make_office, sign_in, staff
 from tests.conftest import csrf_from
+from tests.sla.test_clocks import city  # noqa: F401 - a fixture
 from tests.surveys.test_invitations import MONDAY, resolve, run_worker
 
 SENT = MONDAY + timedelta(days=1, minutes=1)
@@ -601,7 +602,7 @@ def test_not_resolved_restarts_the_sla_clocks(app, client, db, settings, city): 
     sr = file(db, settings, when=at(2026, 11, 16, 9, 0))
     first = case_clock(db, sr, "resolution")
     clock.freeze(at(2026, 11, 16, 11, 0))
-    casework.complete_task(db, settings=settings, task=task_of(db, sr), actor=city["agent"])
+    tasks.complete_task(db, settings=settings, task=task_of(db, sr), actor=city["agent"])
     db.flush()
     assert sr.status == "resolved" and case_clock(db, sr, "resolution").stage == "met"
     run_worker(app, settings, at(2026, 11, 17, 12, 0))

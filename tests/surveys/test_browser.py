@@ -152,7 +152,7 @@ def test_a_case_resolved_in_the_browser_is_surveyed_once_and_not_resolved_reopen
 
 def _sent_survey_link(app) -> str:
     """Resolve the fixture's case through the domain and send its invitation; the link."""
-    from portal.casework import service as casework
+    from portal.casework import tasks
     from portal.casework.models import Task
 
     settings = app.extensions["portal.settings"]
@@ -163,7 +163,7 @@ def _sent_survey_link(app) -> str:
 
     actor = session.get(User, agent)
     for task in session.scalars(select(Task).where(Task.is_open)):
-        casework.complete_task(session, settings=settings, task=task, actor=actor)
+        tasks.complete_task(session, settings=settings, task=task, actor=actor)
     session.commit()
     session.close()
     send_due_invitations(db, settings, clock.now() + timedelta(days=2))

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from portal.casework import service as casework
+from portal.casework import tasks
 from portal.casework.models import Task
 from portal.core import clock
 from portal.core.outbox import OutboxMessage
@@ -59,7 +60,7 @@ def resolve(db, settings, case, actor, at=MONDAY):
     """Finish every open task of ``case`` (the last one resolves it)."""
     clock.freeze(at)
     for task in db.scalars(select(Task).where(Task.request_id == case.id, Task.is_open)):
-        casework.complete_task(db, settings=settings, task=task, actor=actor)
+        tasks.complete_task(db, settings=settings, task=task, actor=actor)
     db.flush()
     assert case.status == "resolved"
 
@@ -79,7 +80,7 @@ def run_worker(app, settings, at):
 
 
 def test_one_invitation_per_case_with_several_tasks_and_reopen(app, db, office, settings):
-    casework.add_task(
+    tasks.add_task(
         db, request=office.case, department=office.dept_y, title="Water main", actor=office.agent_x
     )
     resolve(db, settings, office.case, office.agent_x)
@@ -149,17 +150,15 @@ def test_staff_reporters_and_staff_filing_for_themselves_are_not_surveyed(make, 
     office = make_office(make, db)
     # Reported from a staff account.
     mine = make.request(category=office.case.category, reporter_id=office.agent_x.id)
-    casework.add_task(db, request=mine, department=office.dept_x, title="Fix", actor=office.agent_x)
+    tasks.add_task(db, request=mine, department=office.dept_x, title="Fix", actor=office.agent_x)
     resolve(db, settings, mine, office.agent_x)
     # Filed at the counter with a staff member's own address (any case).
     own = make.request(category=office.case.category, contact_email=office.agent_y.email.upper())
-    casework.add_task(db, request=own, department=office.dept_x, title="Fix", actor=office.agent_x)
+    tasks.add_task(db, request=own, department=office.dept_x, title="Fix", actor=office.agent_x)
     resolve(db, settings, own, office.agent_x)
     # No address at all (a phone call without email).
     silent = make.request(category=office.case.category)
-    casework.add_task(
-        db, request=silent, department=office.dept_x, title="Fix", actor=office.agent_x
-    )
+    tasks.add_task(db, request=silent, department=office.dept_x, title="Fix", actor=office.agent_x)
     resolve(db, settings, silent, office.agent_x)
     assert invitations(db) == []
 
@@ -173,7 +172,7 @@ def test_a_resident_account_is_surveyed_in_their_language(app, db, make, setting
         contact_email=resident.email,
         locale="en",
     )
-    casework.add_task(db, request=case, department=office.dept_x, title="Fix", actor=office.agent_x)
+    tasks.add_task(db, request=case, department=office.dept_x, title="Fix", actor=office.agent_x)
     resolve(db, settings, case, office.agent_x)
     [invitation] = invitations(db, case)
     assert invitation.email == "lucia@example.org" and invitation.locale == "es"
@@ -199,7 +198,7 @@ def test_survey_fatigue_one_invitation_per_address_in_the_window(db, make, setti
 
     def another_case(at):
         case = make.request(category=office.case.category, contact_email="rita@example.org")
-        casework.add_task(
+        tasks.add_task(
             db, request=case, department=office.dept_x, title="Fix", actor=office.agent_x
         )
         resolve(db, settings, case, office.agent_x, at)
@@ -211,9 +210,7 @@ def test_survey_fatigue_one_invitation_per_address_in_the_window(db, make, setti
     assert len(invitations(db, later)) == 1
     # Another address is not affected by Rita's window.
     other = make.request(category=office.case.category, contact_email="sam@example.org")
-    casework.add_task(
-        db, request=other, department=office.dept_x, title="Fix", actor=office.agent_x
-    )
+    tasks.add_task(db, request=other, department=office.dept_x, title="Fix", actor=office.agent_x)
     resolve(db, settings, other, office.agent_x, MONDAY + timedelta(days=1))
     assert len(invitations(db, other)) == 1
 
@@ -225,7 +222,7 @@ def test_an_invitation_cancelled_before_sending_does_not_count_for_fatigue(app, 
     run_worker(app, settings, MONDAY + timedelta(days=2))
     assert invitations(db)[0].state == "cancelled"
     case = make.request(category=office.case.category, contact_email="rita@example.org")
-    casework.add_task(db, request=case, department=office.dept_x, title="Fix", actor=office.agent_x)
+    tasks.add_task(db, request=case, department=office.dept_x, title="Fix", actor=office.agent_x)
     resolve(db, settings, case, office.agent_x, MONDAY + timedelta(days=3))
     assert len(invitations(db, case)) == 1
 
