@@ -25,7 +25,7 @@ from portal.staff.forms import (
 from portal.staff.models import StaffMembership
 from portal.web import db_session, settings
 
-bp = Blueprint("staff_admin", __name__, url_prefix="/staff/admin/staff")
+bp = Blueprint("staff", __name__, url_prefix="/staff/admin/staff")
 
 
 def _actor() -> User:
@@ -87,7 +87,7 @@ def members() -> str:
     )
     if not form.validate():
         return render_template(
-            "staff_admin/members.html",
+            "staff/members.html",
             form=form,
             rows=[],
             memberships={},
@@ -112,7 +112,7 @@ def members() -> str:
         if v
     }
     return render_template(
-        "staff_admin/members.html",
+        "staff/members.html",
         form=form,
         rows=rows,
         memberships=memberships,
@@ -177,9 +177,9 @@ def new() -> Any:
                 ),
                 "success",
             )
-            return redirect(url_for("staff_admin.edit", user_id=user.id))
+            return redirect(url_for("staff.edit", user_id=user.id))
     status = 400 if request.method == "POST" else 200
-    return render_template("staff_admin/form.html", form=form, member=None), status
+    return render_template("staff/form.html", form=form, member=None), status
 
 
 def _member_or_404(user_id: int) -> User:
@@ -228,10 +228,10 @@ def edit(user_id: int) -> Any:
                 _membership_error(form, exc)
             else:
                 flash(_("Changes to %(name)s saved.", name=member.name), "success")
-                return redirect(url_for("staff_admin.edit", user_id=member.id))
+                return redirect(url_for("staff.edit", user_id=member.id))
     status = 409 if changed else (400 if request.method == "POST" else 200)
     return render_template(
-        "staff_admin/form.html",
+        "staff/form.html",
         form=form,
         member=member,
         changed=changed,
@@ -253,7 +253,7 @@ def deactivate(user_id: int) -> Response:
             _("%(name)s is deactivated and signed out. Their history is kept.", name=member.name),
             "success",
         )
-    return redirect(url_for("staff_admin.edit", user_id=member.id))
+    return redirect(url_for("staff.edit", user_id=member.id))
 
 
 @bp.post("/<int:user_id>/reactivate")
@@ -262,7 +262,7 @@ def reactivate(user_id: int) -> Response:
     member = _member_or_404(user_id)
     service.reactivate(db_session(), member, _actor())
     flash(_("%(name)s is active again.", name=member.name), "success")
-    return redirect(url_for("staff_admin.edit", user_id=member.id))
+    return redirect(url_for("staff.edit", user_id=member.id))
 
 
 @bp.get("/department/<code>")
@@ -274,7 +274,7 @@ def department(code: str) -> str:
     require_department(found.id, supervise=True)
     rows, memberships, next_after = _page(department_id=found.id, role=None, active=None)
     return render_template(
-        "staff_admin/department.html",
+        "staff/department.html",
         department=found,
         rows=rows,
         memberships=memberships,

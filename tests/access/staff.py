@@ -3,44 +3,42 @@
 from tests.access import ADMINS, SUPERVISORS, RouteCheck
 
 CHECKS = [
-    RouteCheck("staff_admin.members", lambda w: "/staff/admin/staff/", ADMINS),
+    RouteCheck("staff.members", lambda w: "/staff/admin/staff/", ADMINS),
+    RouteCheck("staff.members", lambda w: "/staff/admin/staff/?role=agent&status=active", ADMINS),
+    RouteCheck("staff.new", lambda w: "/staff/admin/staff/new", ADMINS),
     RouteCheck(
-        "staff_admin.members", lambda w: "/staff/admin/staff/?role=agent&status=active", ADMINS
-    ),
-    RouteCheck("staff_admin.new", lambda w: "/staff/admin/staff/new", ADMINS),
-    RouteCheck(
-        "staff_admin.new",
+        "staff.new",
         lambda w: "/staff/admin/staff/new",
         ADMINS,
         method="POST",
         data=lambda w: {"email": "", "name": ""},
     ),
-    RouteCheck("staff_admin.edit", lambda w: f"/staff/admin/staff/{w.users['agent_y'].id}", ADMINS),
+    RouteCheck("staff.edit", lambda w: f"/staff/admin/staff/{w.users['agent_y'].id}", ADMINS),
     RouteCheck(
-        "staff_admin.edit",
+        "staff.edit",
         lambda w: f"/staff/admin/staff/{w.users['agent_y'].id}",
         ADMINS,
         method="POST",
         data=lambda w: {"name": ""},
     ),
     RouteCheck(
-        "staff_admin.deactivate",
+        "staff.deactivate",
         lambda w: f"/staff/admin/staff/{w.users['agent_y'].id}/deactivate",
         ADMINS,
         method="POST",
     ),
     RouteCheck(
-        "staff_admin.reactivate",
+        "staff.reactivate",
         lambda w: f"/staff/admin/staff/{w.users['agent_y'].id}/reactivate",
         ADMINS,
         method="POST",
     ),
     RouteCheck(
-        "staff_admin.department",
+        "staff.department",
         lambda w: f"/staff/admin/staff/department/{w.dept_x.code}",
         SUPERVISORS,
     ),
     RouteCheck(
-        "staff_admin.department", lambda w: f"/staff/admin/staff/department/{w.dept_y.code}", ADMINS
+        "staff.department", lambda w: f"/staff/admin/staff/department/{w.dept_y.code}", ADMINS
     ),
 ]
