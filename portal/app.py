@@ -93,8 +93,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.city import areas_admin_views, catalogue_admin_views
     from portal.city import views as city_views
     from portal.health import bp as health_bp
-    from portal.notifications.notice_views import bp as notices_bp
-    from portal.notifications.views import bp as mail_bp
+    from portal.notifications.views.mail import bp as mail_bp
+    from portal.notifications.views.notices import bp as notices_bp
     from portal.open311 import key_views as open311_key_views
     from portal.open311 import openapi as _open311_openapi  # noqa: F401 - adds its route
     from portal.open311 import post_views as _open311_post_views  # noqa: F401 - adds its route

@@ -28,17 +28,19 @@ def _notice_of_agent_x(world) -> int:
 BASE = "/staff/notices"
 
 CHECKS = [
-    RouteCheck("notices.index", lambda w: BASE, CASEWORK),
+    RouteCheck("notifications_notices.index", lambda w: BASE, CASEWORK),
     RouteCheck(
-        "notices.read",
+        "notifications_notices.read",
         lambda w: f"{BASE}/{_notice_of_agent_x(w)}/read",
         frozenset({"agent_x"}),
         method="POST",
     ),
-    RouteCheck("notices.read_all", lambda w: f"{BASE}/read-all", CASEWORK, method="POST"),
-    RouteCheck("notices.email_settings", lambda w: f"{BASE}/settings", CASEWORK),
     RouteCheck(
-        "notices.email_settings",
+        "notifications_notices.read_all", lambda w: f"{BASE}/read-all", CASEWORK, method="POST"
+    ),
+    RouteCheck("notifications_notices.email_settings", lambda w: f"{BASE}/settings", CASEWORK),
+    RouteCheck(
+        "notifications_notices.email_settings",
         lambda w: f"{BASE}/settings",
         CASEWORK,
         method="POST",

@@ -93,7 +93,11 @@ API_READ = {
     "open311.openapi",
 }
 API_WRITE = {"open311.post_request"}
-DEVELOPMENT_ONLY = {"mail.outbox", "mail.message", "mail.message_html"}
+DEVELOPMENT_ONLY = {
+    "notifications_mail.outbox",
+    "notifications_mail.message",
+    "notifications_mail.message_html",
+}
 
 GARBAGE = [
     "SR-2026-000001",

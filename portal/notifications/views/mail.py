@@ -19,7 +19,7 @@ from flask import Blueprint, abort, make_response, render_template, request
 from portal.core.senders import EML_NAME_RE
 from portal.web import settings
 
-bp = Blueprint("mail", __name__, url_prefix="/dev/mail")
+bp = Blueprint("notifications_mail", __name__, url_prefix="/dev/mail")
 
 PER_PAGE = 20
 #: The HTML part is shown as an untrusted document: no scripts, no network, no forms.
@@ -99,7 +99,7 @@ def outbox():
     messages = [s for s in map(_summary, names) if s is not None]
     older = names[-1] if more and names else None
     return render_template(
-        "dev/mailbox.html",
+        "notifications/mail/mailbox.html",
         messages=messages,
         older=older,
         first_page=before is None,
@@ -111,7 +111,7 @@ def outbox():
 def message(name: str):
     mail = _load(name)
     return render_template(
-        "dev/message.html",
+        "notifications/mail/message.html",
         name=name,
         headers={
             key: str(mail[key] or "")

@@ -26,7 +26,7 @@ from portal.requests.queries import MAX_ID
 from portal.staff.access import CASEWORK, current_staff, staff_required
 from portal.web import db_session, settings
 
-bp = Blueprint("notices", __name__, url_prefix="/staff/notices")
+bp = Blueprint("notifications_notices", __name__, url_prefix="/staff/notices")
 
 PAGE_SIZE = 25
 log = logging.getLogger(__name__)
@@ -84,7 +84,7 @@ def _back() -> str:
     target = request.form.get("next", "")
     if target.startswith("/staff/notices") and "//" not in target and "\\" not in target:
         return target
-    return url_for("notices.index")
+    return url_for("notifications_notices.index")
 
 
 @bp.get("")
@@ -110,13 +110,13 @@ def index() -> Any:
         for n in page.notices
     ]
     return render_template(
-        "notices/index.html",
+        "notifications/notices/index.html",
         rows=rows,
         action=ActionForm(formdata=None),
         any_unread=bool(unread_notice_count()),
         here=request.full_path.rstrip("?"),
-        older_url=url_for("notices.index", before=page.older) if page.older else None,
-        newer_url=url_for("notices.index", after=page.newer) if page.newer else None,
+        older_url=url_for("notifications_notices.index", before=page.older) if page.older else None,
+        newer_url=url_for("notifications_notices.index", after=page.newer) if page.newer else None,
         notice_email=current_user.notice_email,
     )
 
@@ -140,7 +140,7 @@ def read_all() -> Any:
         abort(400)
     staff.mark_all_read(db_session(), user_id=current_staff().user_id, now=clock.now())
     flash(_("All your notices are marked as read."), "success")
-    return redirect(url_for("notices.index"))
+    return redirect(url_for("notifications_notices.index"))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -149,10 +149,10 @@ def email_settings() -> Any:
     user = current_user._get_current_object()
     if request.method == "GET":
         form = NoticeEmailForm(formdata=None, notice_email=user.notice_email)
-        return render_template("notices/settings.html", form=form)
+        return render_template("notifications/notices/settings.html", form=form)
     form = NoticeEmailForm()
     if not form.validate_on_submit():
-        return render_template("notices/settings.html", form=form), 400
+        return render_template("notifications/notices/settings.html", form=form), 400
     staff.set_notice_email(db_session(), user=user, choice=form.notice_email.data)
     flash(
         _("Saved. You will get an email for each notice.")
@@ -160,4 +160,4 @@ def email_settings() -> Any:
         else _("Saved. You will get one email a day listing your notices."),
         "success",
     )
-    return redirect(url_for("notices.index"))
+    return redirect(url_for("notifications_notices.index"))
