@@ -2,7 +2,7 @@
 
 The order here is the order handlers run in when one hook has several: for a status change,
 the SLA clocks first, then the survey invitation, then casework (closing or reopening tasks,
-whose own hooks move the task clocks).
+whose own hooks move the task clocks). Programmes also register their kind of survey subject.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ def connect_all() -> None:
         return
     from portal.casework import reactions as casework
     from portal.notifications import reactions as notifications
+    from portal.programmes import surveys as programme_surveys
     from portal.routing import reactions as routing
     from portal.sla import reactions as sla
     from portal.surveys import reactions as surveys
@@ -25,4 +26,5 @@ def connect_all() -> None:
     surveys.connect()
     casework.connect()
     notifications.connect()
+    programme_surveys.connect()
     _connected = True

@@ -29,8 +29,8 @@ from portal.auth.models import User
 from portal.core import clock
 from portal.core.config import Settings
 from portal.programmes.models import Attendance, Enrolment, Programme, ProgrammeSession
+from portal.programmes.surveys import enrolment_subject
 from portal.surveys.invitations import (
-    enrolment_subject,
     fatigue_window,
     insert_once,
     new_token,

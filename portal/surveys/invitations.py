@@ -19,10 +19,11 @@ SQLite), cancels those whose case was reopened or whose address opted out since,
 others makes the single-use link (only its sha256 is stored), queues the email and marks the
 invitation sent, all in one transaction: several workers never send one invitation twice.
 
-Programme surveys (``portal.programmes.completion``) are invitations without a case:
-``request_id`` is None and ``subject_key`` is "enrolment:<id>". Sending one is cancelled when
-the enrolment (or its programme) is gone, the programme was cancelled, or the address opted
-out; otherwise the ``programme_survey`` email goes out with the same single-use link.
+Invitations without a case (programme surveys, ``portal.programmes.completion``) have
+``request_id`` None and a ``subject_key`` whose kind the inviting feature registered
+(``portal.surveys.subjects``). Sending one is cancelled when its subject is gone or no longer
+wanted (a cancelled programme) or the address opted out; otherwise the kind's email goes out
+with the same single-use link.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ import logging
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import CursorResult, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -45,9 +46,9 @@ from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
 from portal.core.mail import queue_email
-from portal.programmes.models import Enrolment, Programme
 from portal.requests.models import ServiceRequest
 from portal.surveys.models import SurveyInvitation, SurveyOptOut
+from portal.surveys.subjects import subject_of
 
 log = logging.getLogger(__name__)
 
@@ -277,11 +278,14 @@ def _claim_batch(session: Session, now: datetime) -> list[SurveyInvitation]:
 
 def _take(session: Session, invitation: SurveyInvitation, **values: object) -> bool:
     """Move a still-pending invitation on; False when another worker got there first."""
-    result = session.execute(
-        update(SurveyInvitation)
-        .where(SurveyInvitation.id == invitation.id, SurveyInvitation.state == "pending")
-        .values(**values),
-        execution_options={"synchronize_session": False},
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(SurveyInvitation)
+            .where(SurveyInvitation.id == invitation.id, SurveyInvitation.state == "pending")
+            .values(**values),
+            execution_options={"synchronize_session": False},
+        ),
     )
     if result.rowcount != 1:
         return False
@@ -321,9 +325,7 @@ def send_invitation(
 ) -> str:
     """Send or cancel one due invitation; returns "sent", "cancelled" or "skipped"."""
     if invitation.request_id is None and invitation.subject_key:
-        return _send_programme_invitation(
-            session, settings=settings, invitation=invitation, now=now
-        )
+        return _send_subject_invitation(session, settings=settings, invitation=invitation, now=now)
     request = (
         session.get(ServiceRequest, invitation.request_id)
         if invitation.request_id is not None
@@ -385,51 +387,35 @@ def _send(
     return "sent"
 
 
-# -- programme surveys -----------------------------------------------------------------------
-
-#: ``SurveyInvitation.subject_key`` of a programme participant's invitation.
-ENROLMENT_SUBJECT = "enrolment:"
+# -- invitations about something else than a case ---------------------------------------------
 
 
-def enrolment_subject(enrolment_id: int) -> str:
-    return f"{ENROLMENT_SUBJECT}{enrolment_id}"
+def subject_title(session: Session, invitation: SurveyInvitation, locale: str) -> str:
+    """The title of what a subject invitation is about (a programme...), "" when none."""
+    found = subject_of(session, invitation.subject_key)
+    return str(found[1].t("title", locale)) if found is not None else ""
 
 
-def subject_enrolment_id(subject_key: str | None) -> int | None:
-    """The enrolment id of an "enrolment:<id>" subject key, else None."""
-    if not subject_key or not subject_key.startswith(ENROLMENT_SUBJECT):
-        return None
-    number = subject_key[len(ENROLMENT_SUBJECT) :]
-    return int(number) if number.isdigit() and len(number) < 19 else None
-
-
-def invitation_programme(session: Session, invitation: SurveyInvitation) -> Programme | None:
-    """The programme a programme-survey invitation is about, or None (not one, or gone)."""
-    enrolment_id = subject_enrolment_id(invitation.subject_key)
-    enrolment = session.get(Enrolment, enrolment_id) if enrolment_id is not None else None
-    return enrolment.programme if enrolment is not None else None
-
-
-def _send_programme_invitation(
+def _send_subject_invitation(
     session: Session,
     *,
     settings: Settings,
     invitation: SurveyInvitation,
     now: datetime,
 ) -> str:
-    """A participant of a completed programme: cancelled when the enrolment or programme is
-    gone (or the programme was cancelled) or the address opted out; else the email."""
-
-    programme = invitation_programme(session, invitation)
-    if programme is None or programme.status == "cancelled" or opted_out(session, invitation.email):
+    """An invitation about a subject (``portal.surveys.subjects``): cancelled when the subject
+    is gone or no longer wanted, or the address opted out; else the subject kind's email."""
+    found = subject_of(session, invitation.subject_key)
+    if found is None or not found[0].wanted(found[1]) or opted_out(session, invitation.email):
         return _cancel(session, invitation)
+    kind, subject = found
     return _send(
         session,
         settings=settings,
         invitation=invitation,
         now=now,
-        template="programme_survey",
-        context=lambda locale: {"programme": programme.t("title", locale)},
+        template=kind.template,
+        context=lambda locale: {kind.title_key: subject.t("title", locale)},
     )
 
 

@@ -224,8 +224,7 @@ def _closed(code: str):
 
 def _programme_title(invitation: SurveyInvitation) -> str:
     """The title (in the page's language) of the programme a programme survey is about."""
-    programme = invitations.invitation_programme(db_session(), invitation)
-    return programme.t("title", current_locale()) if programme is not None else ""
+    return invitations.subject_title(db_session(), invitation, current_locale())
 
 
 def _invitation(token: str) -> tuple[SurveyInvitation | None, str]:
