@@ -11,6 +11,7 @@ form or "?", so the certificate is still produced.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -179,6 +180,7 @@ def _render(texts: dict[str, str], *, locale: str, fonts: tuple[str, str] | None
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margins(25, 20, 25)
+    text: Callable[[str], str]
     if fonts is not None:
         pdf.add_font("Certificate", "", fonts[0])
         pdf.add_font("Certificate", "B", fonts[1])

@@ -15,7 +15,7 @@ An optional question left unanswered never disqualifies anyone.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from portal.programmes.models import EligibilityQuestion, Programme
 from portal.requests.answers import check_answers
@@ -46,7 +46,9 @@ def raw_answers(programme: Programme, form: Any) -> dict[str, Any]:
 
 def check_eligibility(programme: Programme, raw: dict[str, Any]) -> EligibilityCheck:
     """``raw`` maps question code to a string (a list of strings for ``multi``)."""
-    checked = check_answers(programme, raw)  # type: ignore[arg-type] - same shape
+    # check_answers is typed for a ServiceCategory but only reads ``questions`` (code, kind,
+    # required, options, max_length, stop_values), which a Programme's questions also have.
+    checked = check_answers(cast(Any, programme), raw)
     result = EligibilityCheck(answers=checked.answers, errors=checked.errors)
     for question in programme.questions:
         if question.code in result.errors or question.code not in result.answers:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from portal.core import clock
@@ -69,9 +69,12 @@ def lock_programme(
 def bump(session: Session, programme: Programme, *conditions: Any, **values: Any) -> bool:
     """One conditional ``UPDATE programmes SET ... WHERE id = :id AND <conditions>``; True
     when the row matched. The programme's counters are re-read on next access."""
-    result = session.execute(
-        update(Programme).where(Programme.id == programme.id, *conditions).values(**values),
-        execution_options={"synchronize_session": False},
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Programme).where(Programme.id == programme.id, *conditions).values(**values),
+            execution_options={"synchronize_session": False},
+        ),
     )
     session.expire(programme, ["taken", "waiting", "capacity", "status"])
     return result.rowcount == 1
@@ -82,11 +85,14 @@ def move(
 ) -> bool:
     """Change ``enrolment`` only if it is still in one of ``from_states``; True when it was.
     The object is updated to match."""
-    result = session.execute(
-        update(Enrolment)
-        .where(Enrolment.id == enrolment.id, Enrolment.state.in_(from_states))
-        .values(updated_at=clock.now(), **values),
-        execution_options={"synchronize_session": False},
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Enrolment)
+            .where(Enrolment.id == enrolment.id, Enrolment.state.in_(from_states))
+            .values(updated_at=clock.now(), **values),
+            execution_options={"synchronize_session": False},
+        ),
     )
     if result.rowcount != 1:
         session.expire(enrolment)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, literal, or_, select, tuple_
+from sqlalchemy import Select, SQLColumnExpression, and_, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, selectinload
 
 from portal.areas.models import Area
@@ -142,7 +142,7 @@ def _browse_query(filters: BrowseFilters, locale: str) -> Select[Any]:
         query = query.where(Programme.ends_on >= filters.date_from)
     if filters.q:
         pattern = _like(filters.q)
-        fields: list[ColumnElement[Any]] = [Programme.title, Programme.summary]
+        fields: list[SQLColumnExpression[Any]] = [Programme.title, Programme.summary]
         if locale != "en":
             fields.append(Programme.translations[(locale, "title")].as_string())
         query = query.where(or_(*(func.lower(f).like(pattern, escape="\\") for f in fields)))

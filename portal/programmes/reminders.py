@@ -23,8 +23,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import CursorResult, select, tuple_, update
 from sqlalchemy.orm import Session, contains_eager
 
 from portal.auth.models import User
@@ -72,11 +73,14 @@ def _due(
 
 def _claim(session: Session, item: ProgrammeSession, now: datetime) -> bool:
     """Mark the session reminded; False when another worker already did."""
-    result = session.execute(
-        update(ProgrammeSession)
-        .where(ProgrammeSession.id == item.id, ProgrammeSession.reminded_at.is_(None))
-        .values(reminded_at=now),
-        execution_options={"synchronize_session": False},
+    result = cast(
+        CursorResult[Any],
+        session.execute(
+            update(ProgrammeSession)
+            .where(ProgrammeSession.id == item.id, ProgrammeSession.reminded_at.is_(None))
+            .values(reminded_at=now),
+            execution_options={"synchronize_session": False},
+        ),
     )
     return result.rowcount == 1
 
