@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -129,15 +129,18 @@ def answer_invitation(
         raise InvitationClosed(state)
     if errors:
         raise AnswerErrors(errors)
-    taken = session.execute(
-        update(SurveyInvitation)
-        .where(
-            SurveyInvitation.id == invitation.id,
-            SurveyInvitation.state == "sent",
-            SurveyInvitation.expires_at > now,
-        )
-        .values(state="answered", answered_at=now),
-        execution_options={"synchronize_session": False},
+    taken = cast(
+        CursorResult[Any],
+        session.execute(
+            update(SurveyInvitation)
+            .where(
+                SurveyInvitation.id == invitation.id,
+                SurveyInvitation.state == "sent",
+                SurveyInvitation.expires_at > now,
+            )
+            .values(state="answered", answered_at=now),
+            execution_options={"synchronize_session": False},
+        ),
     )
     if taken.rowcount != 1:
         session.refresh(invitation)

@@ -49,7 +49,8 @@ def _frozen(definitions: dict) -> list[str]:
     try:
         return frozen_problems(session, definitions)
     except SQLAlchemyError as error:
-        reason = str(error.orig if getattr(error, "orig", None) else error).splitlines()[0]
+        orig = getattr(error, "orig", None)  # set on DBAPIError, not on every SQLAlchemyError
+        reason = str(orig if orig else error).splitlines()[0]
         return [
             f"cannot compare answered versions with the database ({reason}); "
             "run `flask db upgrade` or pass --no-database"

@@ -108,7 +108,7 @@ def comments_page(
     key = end_key if newer else start_key
     limit = per_page + 1
     ids = selection.department_ids
-    scopes: list[int | None] = [None] if ids is None else sorted(ids)
+    scopes: list[int | None] = [None] if ids is None else [*sorted(ids)]
     runs = [
         list(session.execute(_comment_query(selection, d, key, newer, limit)).all()) for d in scopes
     ]

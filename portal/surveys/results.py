@@ -92,7 +92,7 @@ def bucket_starts(start: datetime, end: datetime, trend: str, zone: tzinfo) -> l
         day = local - timedelta(days=local.weekday()) + timedelta(days=7)
     else:
         day = date(local.year + (local.month == 12), local.month % 12 + 1, 1)
-    starts = []
+    starts: list[datetime] = []
     while True:
         moment = _local_midnight(day, zone)
         if moment >= end:
