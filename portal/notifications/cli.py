@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from portal.core import clock
 from portal.core.db import Database
@@ -60,10 +62,13 @@ def outbox_status() -> None:
 def outbox_retry(message_ids: tuple[int, ...]) -> None:
     """Put failed messages back in the queue with a fresh set of attempts."""
     with _db().transaction() as session:
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(message_ids), OutboxMessage.state == "failed")
-            .values(state="pending", attempts=0, next_attempt_at=clock.now(), last_error=""),
-            execution_options={"synchronize_session": False},
+        result = cast(
+            CursorResult[Any],
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(message_ids), OutboxMessage.state == "failed")
+                .values(state="pending", attempts=0, next_attempt_at=clock.now(), last_error=""),
+                execution_options={"synchronize_session": False},
+            ),
         )
     click.echo(f"{result.rowcount} message(s) queued again.")
