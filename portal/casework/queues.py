@@ -138,12 +138,17 @@ def _sort_keys(view: str, sort: str) -> list[_Key]:
         )
     else:
         created, ident, priority = Task.created_at, Task.id, ServiceRequest.priority
+    # The keys are the attributes' column expressions (what the attributes render as).
     if sort == "priority":
-        return [_Key(priority_rank(priority), "int"), _Key(created, "dt"), _Key(ident, "int")]
+        return [
+            _Key(priority_rank(priority), "int"),
+            _Key(created.expression, "dt"),
+            _Key(ident.expression, "int"),
+        ]
     if sort == "due" and view != "all":
         due = func.coalesce(Task.due_at, literal(FAR_FUTURE, UTCDateTime()))
-        return [_Key(due, "dt"), _Key(ident, "int")]
-    return [_Key(created, "dt"), _Key(ident, "int")]
+        return [_Key(due, "dt"), _Key(ident.expression, "int")]
+    return [_Key(created.expression, "dt"), _Key(ident.expression, "int")]
 
 
 # -- queries --------------------------------------------------------------------------------
@@ -169,6 +174,7 @@ def base_query(
     ``department_ids`` (None: every department, for admins)."""
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}")
+    query: Select[Any]
     if view == "all":
         query = select(ServiceRequest)
         created = ServiceRequest.created_at
@@ -448,6 +454,7 @@ def run_bulk(
                     version=request.version,
                 )
             else:
+                assert into is not None  # checked above for "duplicate"
                 merging.merge_duplicate(
                     session, settings=settings, request=request, into=into, actor=actor
                 )
