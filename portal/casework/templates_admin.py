@@ -32,7 +32,7 @@ from portal.casework.placeholders import PLACEHOLDERS, placeholder_problem
 from portal.catalogue.models import Department
 from portal.core import clock
 from portal.core.audit import AuditEntry
-from portal.sla.admin.common import fingerprint
+from portal.core.editing import fingerprint
 
 #: The same rules as a code in the city's configuration (``templates.toml``).
 CODE_RE = re.compile(r"^[a-z0-9]+(?:[_-][a-z0-9]+)*\Z")

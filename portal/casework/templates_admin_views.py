@@ -25,8 +25,8 @@ from portal.casework.templates_admin_forms import (
 )
 from portal.catalogue.models import Department
 from portal.catalogue.names import MAX_CHOICES
+from portal.core.editing import locked
 from portal.i18n import current_locale
-from portal.sla.admin.common import locked
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 

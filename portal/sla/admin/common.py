@@ -1,30 +1,39 @@
 """What the service-level editing modules share (no Flask here): ``SlaAdminError`` (what is
 wrong, as ``{field: code}``; ``details`` holds the readable reason of an hours field, from
 ``portal.sla.calendar.parse_hours``), ``Conflict``, the ``fingerprint`` of a snapshot that edit
-forms carry (a different one on save raises ``Conflict``), rows read ``locked`` (``FOR UPDATE``:
-SQLite write sessions begin ``IMMEDIATE``, so two saves cannot both pass the check), the
-``AuditEntry`` every change writes with the values before and after, and names.
+forms carry (a different one on save raises ``Conflict``) and rows read ``locked`` (both from
+``portal.core.editing``), the ``AuditEntry`` every change writes with the values before and
+after, and names.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from portal.auth.models import User
 from portal.core import clock
 from portal.core.audit import AuditEntry
+from portal.core.editing import fingerprint, locked
+
+__all__ = [
+    "MAX_ROWS",
+    "NAME_MAX",
+    "Conflict",
+    "SlaAdminError",
+    "audit",
+    "check_expected",
+    "checked_name",
+    "fingerprint",
+    "locked",
+]
 
 NAME_MAX = 120
 #: The pages read at most this many rows (a city has a handful of calendars and dozens of
 #: policies; closures are listed from today on).
 MAX_ROWS = 500
-
-Row = TypeVar("Row")
 
 
 class SlaAdminError(ValueError):
@@ -39,12 +48,6 @@ class SlaAdminError(ValueError):
 
 class Conflict(Exception):
     """The row changed (or went) since the form was drawn."""
-
-
-def fingerprint(snapshot: Mapping[str, Any]) -> str:
-    """A short digest of a snapshot: an edit form carries it to notice concurrent changes."""
-    raw = json.dumps(snapshot, sort_keys=True, default=str).encode()
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def check_expected(expected: str | None, snapshot: Mapping[str, Any]) -> None:
@@ -74,11 +77,6 @@ def audit(
         )
     )
     session.flush()
-
-
-def locked(session: Session, model: type[Row], row_id: int) -> Row | None:
-    """The row, read ``FOR UPDATE`` (and refreshed) before a change is checked and written."""
-    return session.get(model, row_id, with_for_update=True, populate_existing=True)
 
 
 def checked_name(raw: str, errors: dict[str, str], key: str = "name") -> str:
