@@ -109,13 +109,13 @@ def _move_followers(session: Session, source: ServiceRequest, into: ServiceReque
     email = (source.reporter_email or "").strip().lower()
     if not email:
         return
-    follower = session.scalar(
+    kept = session.scalar(
         select(Follower).where(Follower.request_id == into.id, func.lower(Follower.email) == email)
     )
     now = clock.now()
-    if follower is None:
+    if kept is None:
         locale = source.reporter.locale if source.reporter is not None else source.locale
-        follower = Follower(
+        kept = Follower(
             request_id=into.id,
             email=email,
             user_id=source.reporter_id,
@@ -123,6 +123,6 @@ def _move_followers(session: Session, source: ServiceRequest, into: ServiceReque
             token=secrets.token_urlsafe(32),
             created_at=now,
         )
-        session.add(follower)
-    follower.confirmed_at = follower.confirmed_at or now
+        session.add(kept)
+    kept.confirmed_at = kept.confirmed_at or now
     session.flush()

@@ -5,6 +5,8 @@ task behind, and a reopened case gets an owning task again (``follow_status``, c
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -149,7 +151,11 @@ def assign_task(
         session, user=assignee, department_id=task.department_id
     ):
         raise CaseError("assignee")
-    before = task.assignee.name if task.assignee else None
+    # "from" is a keyword, so the entry's data is spelled as a dict.
+    change: dict[str, Any] = {
+        "from": task.assignee.name if task.assignee else None,
+        "to": assignee.name if assignee else None,
+    }
     task.assignee_id = assignee.id if assignee else None
     task.updated_at = clock.now()
     session.flush()
@@ -160,8 +166,7 @@ def assign_task(
         action="task_assigned",
         task_id=task.id,
         department=task.department.name,
-        **{"from": before},
-        to=assignee.name if assignee else None,
+        **change,
     )
     hooks.task_assigned.fire(session, hooks.TaskAssigned(task, assignee, actor, settings))
     return task
