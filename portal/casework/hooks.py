@@ -1,6 +1,6 @@
 """Events of a case's tasks and of its classification, for features above casework to react
 to (see ``portal.core.hooks``). Each is fired by the one function that makes the change, in
-``portal.casework.service``:
+``portal.casework.tasks`` (task hooks) and ``portal.casework.service`` (``case_reclassified``):
 
 - ``task_opened``: ``add_task`` and ``transfer_task`` (the new task); a case's first task is
   opened by routing, whose ``case_routed`` hook starts its clock with the case's;
