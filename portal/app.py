@@ -90,8 +90,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         search_views,
         templates_admin_views,
     )
-    from portal.city import areas_admin_views, catalogue_admin_views
-    from portal.city import views as city_views
+    from portal.city.views import areas as city_areas
+    from portal.city.views import catalogue as city_catalogue
+    from portal.city.views import profile as city_profile
     from portal.health import bp as health_bp
     from portal.notifications.views.mail import bp as mail_bp
     from portal.notifications.views.notices import bp as notices_bp
@@ -146,12 +147,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         open311_views.bp,
         open311_key_views.bp,
         open_data_views.bp,
-        areas_admin_views.bp,
+        city_areas.bp,
         report_staff_views.bp,
         report_public_views.bp,
-        catalogue_admin_views.bp,
+        city_catalogue.bp,
         templates_admin_views.bp,
-        city_views.bp,
+        city_profile.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -28,59 +28,59 @@ def _question_id(world) -> int:
 
 
 CHECKS = [
-    RouteCheck("catalogue_admin.index", lambda w: f"{BASE}/", ADMINS),
-    RouteCheck("catalogue_admin.department", lambda w: f"{BASE}/departments/new", ADMINS),
+    RouteCheck("city_catalogue.index", lambda w: f"{BASE}/", ADMINS),
+    RouteCheck("city_catalogue.department", lambda w: f"{BASE}/departments/new", ADMINS),
     RouteCheck(
-        "catalogue_admin.department",
+        "city_catalogue.department",
         lambda w: f"{BASE}/departments/new",
         ADMINS,
         method="POST",
         data=lambda w: {"code": "walk", "name": "Walk"},
     ),
     RouteCheck(
-        "catalogue_admin.department", lambda w: f"{BASE}/departments/{w.dept_x.id}/edit", ADMINS
+        "city_catalogue.department", lambda w: f"{BASE}/departments/{w.dept_x.id}/edit", ADMINS
     ),
-    RouteCheck("catalogue_admin.group", lambda w: f"{BASE}/groups/new", ADMINS),
+    RouteCheck("city_catalogue.group", lambda w: f"{BASE}/groups/new", ADMINS),
     RouteCheck(
-        "catalogue_admin.group",
+        "city_catalogue.group",
         lambda w: f"{BASE}/groups/{_category(w).group_id}/edit",
         ADMINS,
         method="POST",
         data=lambda w: {"name": "Walk group"},
     ),
     RouteCheck(
-        "catalogue_admin.move_group",
+        "city_catalogue.move_group",
         lambda w: f"{BASE}/groups/{_category(w).group_id}/move",
         ADMINS,
         method="POST",
         data=lambda w: {"direction": "up"},
     ),
-    RouteCheck("catalogue_admin.category", lambda w: f"{BASE}/categories/new", ADMINS),
+    RouteCheck("city_catalogue.category", lambda w: f"{BASE}/categories/new", ADMINS),
     RouteCheck(
-        "catalogue_admin.category", lambda w: f"{BASE}/categories/{_category(w).id}/edit", ADMINS
+        "city_catalogue.category", lambda w: f"{BASE}/categories/{_category(w).id}/edit", ADMINS
     ),
     RouteCheck(
-        "catalogue_admin.move_category",
+        "city_catalogue.move_category",
         lambda w: f"{BASE}/categories/{_category(w).id}/move",
         ADMINS,
         method="POST",
         data=lambda w: {"direction": "down"},
     ),
     RouteCheck(
-        "catalogue_admin.preview", lambda w: f"{BASE}/categories/{_category(w).id}/preview", ADMINS
+        "city_catalogue.preview", lambda w: f"{BASE}/categories/{_category(w).id}/preview", ADMINS
     ),
     RouteCheck(
-        "catalogue_admin.new_question",
+        "city_catalogue.new_question",
         lambda w: f"{BASE}/categories/{_category(w).id}/questions/new",
         ADMINS,
     ),
     RouteCheck(
-        "catalogue_admin.edit_question",
+        "city_catalogue.edit_question",
         lambda w: f"{BASE}/questions/{_question_id(w)}/edit",
         ADMINS,
     ),
     RouteCheck(
-        "catalogue_admin.move_question",
+        "city_catalogue.move_question",
         lambda w: f"{BASE}/questions/{_question_id(w)}/move",
         ADMINS,
         method="POST",

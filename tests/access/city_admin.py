@@ -5,5 +5,5 @@ from __future__ import annotations
 from tests.access import ADMINS, RouteCheck
 
 CHECKS = [
-    RouteCheck("city_admin.overview", lambda w: "/staff/admin/city/", ADMINS),
+    RouteCheck("city_profile.overview", lambda w: "/staff/admin/city/", ADMINS),
 ]

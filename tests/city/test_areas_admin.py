@@ -17,7 +17,7 @@ from portal.areas.loader import AreaError, read_areas
 from portal.areas.models import Area
 from portal.city import areas_admin as admin
 from portal.city import areas_admin_uploads as uploads
-from portal.city.areas_admin_messages import problem_message
+from portal.city.views.areas_messages import problem_message
 from portal.core.audit import AuditEntry
 from portal.core.config import ROOT
 from portal.requests.models import ServiceRequest
@@ -422,7 +422,7 @@ def test_counting_and_moving_in_small_batches_gives_the_same_answer(city, db, ad
 
 def test_every_problem_the_checker_writes_has_its_own_wording(app, tmp_path):
     """The page words each of the checker's problems itself (and so in Spanish); a new check
-    in portal/areas/loader.py needs a line in portal/city/areas_admin_messages.py."""
+    in portal/areas/loader.py needs a line in portal/city/views/areas_messages.py."""
     square = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
     features = [
         "not a feature",

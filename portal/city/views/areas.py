@@ -24,12 +24,12 @@ from werkzeug.wrappers import Response
 from portal.areas.loader import AreaError
 from portal.city import areas_admin as admin
 from portal.city import areas_admin_uploads as uploads
-from portal.city.areas_admin_forms import ApplyForm, UploadForm
-from portal.city.areas_admin_messages import problem_message
+from portal.city.views.areas_forms import ApplyForm, UploadForm
+from portal.city.views.areas_messages import problem_message
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 
-bp = Blueprint("areas_admin", __name__, url_prefix="/staff/admin/areas")
+bp = Blueprint("city_areas", __name__, url_prefix="/staff/admin/areas")
 
 
 def _actor() -> Any:
@@ -48,7 +48,7 @@ def _index_page(
     form: UploadForm, status: int = 200, problems: list[str] | None = None
 ) -> tuple[str, int]:
     return render_template(
-        "areas_admin/index.html",
+        "city/areas/index.html",
         rows=admin.list_areas(db_session()),
         form=form,
         problems=problems or [],
@@ -146,7 +146,7 @@ def _preview_page(
     drawn = admin.preview(db_session(), entries)
     form.state.data = drawn.fingerprint
     return render_template(
-        "areas_admin/preview.html", preview=drawn, form=form, upload=upload, stale=stale
+        "city/areas/preview.html", preview=drawn, form=form, upload=upload, stale=stale
     ), status
 
 

@@ -16,7 +16,7 @@ from portal.i18n import LANGUAGE_NAMES
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 
-bp = Blueprint("city_admin", __name__, url_prefix="/staff/admin/city")
+bp = Blueprint("city_profile", __name__, url_prefix="/staff/admin/city")
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def _in_use() -> list[Row]:
 @bp.get("/", endpoint="overview")
 @staff_required(ADMIN)
 def overview_page() -> Any:
-    """``city_admin.overview``: the imported profile, or how to import one."""
+    """``city_profile.overview``: the imported profile, or how to import one."""
     profile = db_session().get(CityProfile, PROFILE_ID)
     current = settings()
     context: dict[str, Any] = {"profile": profile}
@@ -105,4 +105,4 @@ def overview_page() -> Any:
                 "open311_contact": _("Open311 contact"),
             },
         )
-    return render_template("city_admin/overview.html", **context)
+    return render_template("city/profile/overview.html", **context)

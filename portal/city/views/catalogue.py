@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.catalogue.names import MAX_CHOICES
 from portal.city import catalogue_admin as admin
-from portal.city.catalogue_admin_forms import (
+from portal.city.views.catalogue_forms import (
     KIND_NAMES,
     CategoryForm,
     DepartmentForm,
@@ -32,7 +32,7 @@ from portal.requests.models import ServiceRequest
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 
-bp = Blueprint("catalogue_admin", __name__, url_prefix="/staff/admin/catalogue")
+bp = Blueprint("city_catalogue", __name__, url_prefix="/staff/admin/catalogue")
 
 CODES = {
     "taken": lambda: _("Another one already has this code"),
@@ -113,7 +113,7 @@ def _submit(
 
 def _render(template: str, status: int = 200, **context: Any) -> Any:
     return render_template(
-        f"catalogue_admin/{template}",
+        f"city/catalogue/{template}",
         other_languages=_other_languages(),
         language_names=LANGUAGE_NAMES,
         **context,
@@ -335,7 +335,7 @@ def preview(category_id: int):
         shown = current_locale() if current_locale() in dict(languages) else languages[0][0]
     with force_locale(shown):
         html = render_template(
-            "catalogue_admin/_preview_step.html",
+            "city/catalogue/_preview_step.html",
             category=row,
             locale=shown,
             form=DetailsForm(meta={"csrf": False}),
