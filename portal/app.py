@@ -109,9 +109,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.reports import open_data_views
     from portal.reports import public_views as report_public_views
     from portal.reports import staff_views as report_staff_views
-    from portal.requests.alerts_views import bp as alerts_bp
-    from portal.requests.filing_views import bp as filing_bp
-    from portal.requests.tracking_views import bp as tracking_bp
+    from portal.requests.views import alerts as requests_alerts
+    from portal.requests.views import filing as requests_filing
+    from portal.requests.views import tracking as requests_tracking
+    from portal.requests.views import tracking_conversation as _tracking_conversation  # noqa: F401 - adds its routes
+    from portal.requests.views import tracking_follow as _tracking_follow  # noqa: F401 - adds its routes
     from portal.routing import views as routing_views
     from portal.sla.admin import calendar_views as _sla_calendars  # noqa: F401 - adds its routes
     from portal.sla.admin import escalation_views
@@ -125,9 +127,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         pages_bp,
         health_bp,
         auth_bp,
-        filing_bp,
-        tracking_bp,
-        alerts_bp,
+        requests_filing.bp,
+        requests_tracking.bp,
+        requests_alerts.bp,
         mail_bp,
         queue_views.bp,
         case_views.bp,

@@ -27,8 +27,8 @@ from portal.city.views.catalogue_forms import (
     QuestionForm,
 )
 from portal.i18n import LANGUAGE_NAMES, current_locale
-from portal.requests.filing_forms import DetailsForm
 from portal.requests.models import ServiceRequest
+from portal.requests.views.filing_forms import DetailsForm
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 

@@ -1,4 +1,4 @@
-"""The filing journey's state between its pages (for ``portal.requests.filing_views``): the
+"""The filing journey's state between its pages (for ``portal.requests.views.filing``): the
 resident's draft, named in the session, and its category; the first earlier step still missing;
 the ``Filing`` made from a finished draft, and the step a refused filing goes back to.
 """
@@ -44,19 +44,19 @@ def missing_step(draft: RequestDraft | None, *keys: str):
     """Redirect to the first earlier step that is missing, or None when all are there."""
     data = draft.data if draft else {}
     order = [
-        ("category", "filing.start"),
-        ("description", "filing.details"),
-        ("location_done", "filing.location"),
-        ("photos_done", "filing.photos"),
-        ("contact_done", "filing.contact"),
+        ("category", "requests_filing.start"),
+        ("description", "requests_filing.details"),
+        ("location_done", "requests_filing.location"),
+        ("photos_done", "requests_filing.photos"),
+        ("contact_done", "requests_filing.contact"),
     ]
     for key, endpoint in order:
         if key in keys and not data.get(key):
             return redirect(url_for(endpoint))
     if draft is not None and "category" in keys and draft_category(draft) is None:
-        return redirect(url_for("filing.start"))
+        return redirect(url_for("requests_filing.start"))
     if "description" in keys and data.get("stopped"):
-        return redirect(url_for("filing.stop"))
+        return redirect(url_for("requests_filing.stop"))
     return None
 
 
@@ -83,11 +83,11 @@ def filing_from(draft: RequestDraft) -> Filing:
 def step_for(errors: dict[str, str]) -> str:
     fields = set(errors)
     if "category" in fields:
-        return "filing.start"
+        return "requests_filing.start"
     if "description" in fields or any(f.startswith("answers.") for f in fields):
-        return "filing.details"
+        return "requests_filing.details"
     if fields & {"address", "location", "area"}:
-        return "filing.location"
+        return "requests_filing.location"
     if "photos" in fields:
-        return "filing.photos"
-    return "filing.contact"
+        return "requests_filing.photos"
+    return "requests_filing.contact"

@@ -14,10 +14,10 @@ from portal.core import clock
 from portal.i18n import current_locale
 from portal.requests import alerts
 from portal.requests.queries import MAX_ID
-from portal.requests.tracking_forms import ActionForm, AreaAlertForm
+from portal.requests.views.tracking_forms import ActionForm, AreaAlertForm
 from portal.web import db_session
 
-bp = Blueprint("alerts", __name__)
+bp = Blueprint("requests_alerts", __name__)
 
 #: A city has tens of areas and categories; these caps only guard against a runaway catalogue.
 MAX_CHOICES = 500
@@ -48,7 +48,7 @@ def _page(form: AreaAlertForm, status: int = 200):
         (sub, ", ".join(names[c] for c in sub.category_ids or [] if c in names))
         for sub in alerts.user_subscriptions(db_session(), user_id=current_user.id)
     ]
-    return render_template("alerts/index.html", form=form, subscriptions=rows), status
+    return render_template("requests/alerts/index.html", form=form, subscriptions=rows), status
 
 
 @bp.get("/my/alerts/")
@@ -91,7 +91,7 @@ def subscribe():
                 ),
                 "success",
             )
-            return redirect(url_for("alerts.index"))
+            return redirect(url_for("requests_alerts.index"))
     return _page(form, 400)
 
 
@@ -105,7 +105,7 @@ def remove(subscription_id: int):
     ):
         abort(404)
     flash(_("Area alert removed."), "success")
-    return redirect(url_for("alerts.index"))
+    return redirect(url_for("requests_alerts.index"))
 
 
 def _link_not_valid() -> NotFound:
@@ -128,5 +128,5 @@ def unsubscribe(token: str):
         if not ActionForm().validate_on_submit():
             abort(400)
         alerts.cancel(db, subscription=subscription)
-        return render_template("alerts/unsubscribed.html", area=area)
-    return render_template("alerts/unsubscribe.html", area=area, token=token)
+        return render_template("requests/alerts/unsubscribed.html", area=area)
+    return render_template("requests/alerts/unsubscribe.html", area=area, token=token)

@@ -27,21 +27,11 @@ from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.requests import drafts
 from portal.requests.answers import check_answers, raw_answers
-from portal.requests.filing_forms import CategoryForm, ContactForm, DetailsForm, LocationForm
 from portal.requests.filing_messages import (
     answer_message,
     contact_message,
     location_message,
     photo_message,
-)
-from portal.requests.filing_steps import (
-    DRAFT_KEY,
-    current_draft,
-    draft_category,
-    filing_from,
-    missing_step,
-    signed_in_user,
-    step_for,
 )
 from portal.requests.follows import follow_request, support_request
 from portal.requests.models import RequestPhoto, ServiceRequest
@@ -55,10 +45,20 @@ from portal.requests.service import (
     resolve_location,
     submit_request,
 )
-from portal.requests.tracking_views import grant, supporter_key
+from portal.requests.views.filing_forms import CategoryForm, ContactForm, DetailsForm, LocationForm
+from portal.requests.views.filing_steps import (
+    DRAFT_KEY,
+    current_draft,
+    draft_category,
+    filing_from,
+    missing_step,
+    signed_in_user,
+    step_for,
+)
+from portal.requests.views.tracking import grant, supporter_key
 from portal.web import db_session, send_photo, settings
 
-bp = Blueprint("filing", __name__, url_prefix="/report")
+bp = Blueprint("requests_filing", __name__, url_prefix="/report")
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -75,7 +75,7 @@ def start():
                 drafts.update_draft(
                     draft, settings=settings(), category=category.code, answers={}, stopped=None
                 )
-            return redirect(url_for("filing.details"))
+            return redirect(url_for("requests_filing.details"))
         error = _("Choose the kind of problem from the list.")
     draft = current_draft()
     groups = db.scalars(
@@ -84,7 +84,7 @@ def start():
         .options(selectinload(ServiceGroup.categories))
     ).all()
     return render_template(
-        "filing/category.html",
+        "requests/filing/category.html",
         form=CategoryForm(),
         groups=groups,
         error=error,
@@ -124,15 +124,15 @@ def details():
         )
         if checked.stopper is not None:
             drafts.update_draft(draft, settings=settings(), stopped=checked.stopper.code)
-            return redirect(url_for("filing.stop"))
+            return redirect(url_for("requests_filing.stop"))
         if valid and not answer_errors:
             drafts.update_draft(
                 draft, settings=settings(), stopped=None, description=form.description.data.strip()
             )
-            return redirect(url_for("filing.location"))
+            return redirect(url_for("requests_filing.location"))
     summary = [(f"q_{code}", msg) for code, msg in answer_errors.items()]
     return render_template(
-        "filing/details.html",
+        "requests/filing/details.html",
         form=form,
         category=category,
         answers=answers,
@@ -147,12 +147,12 @@ def stop():
     draft = current_draft()
     category = draft_category(draft)
     if draft is None or category is None or not draft.data.get("stopped"):
-        return redirect(url_for("filing.start"))
+        return redirect(url_for("requests_filing.start"))
     question = next((q for q in category.questions if q.code == draft.data["stopped"]), None)
     if question is None:
-        return redirect(url_for("filing.details"))
+        return redirect(url_for("requests_filing.details"))
     return render_template(
-        "filing/stop.html", category=category, question=question, locale=current_locale()
+        "requests/filing/stop.html", category=category, question=question, locale=current_locale()
     )
 
 
@@ -214,8 +214,8 @@ def location():
                         limit=1,
                     )
                 ):
-                    return redirect(url_for("filing.nearby"))
-                return redirect(url_for("filing.photos"))
+                    return redirect(url_for("requests_filing.nearby"))
+                return redirect(url_for("requests_filing.photos"))
         drafts.update_draft(draft, settings=settings(), address=address)
     elif request.method == "POST":
         errors.extend((f.id, e) for f in form for e in f.errors)
@@ -223,7 +223,7 @@ def location():
     for fid, message in errors:
         field_errors.setdefault(fid, []).append(message)
     return render_template(
-        "filing/location.html",
+        "requests/filing/location.html",
         form=form,
         errors=errors,
         field_errors=field_errors,
@@ -242,7 +242,7 @@ def nearby():
     category = draft_category(draft)
     assert category is not None
     if data.get("lat") is None or data.get("lon") is None:
-        return redirect(url_for("filing.photos"))
+        return redirect(url_for("requests_filing.photos"))
     found = nearby_open_requests(
         db_session(),
         category_id=category.id,
@@ -251,9 +251,9 @@ def nearby():
         radius_m=settings().nearby_radius_m,
     )
     if not found:
-        return redirect(url_for("filing.photos"))
+        return redirect(url_for("requests_filing.photos"))
     return render_template(
-        "filing/nearby.html", found=found, category=category, locale=current_locale()
+        "requests/filing/nearby.html", found=found, category=category, locale=current_locale()
     )
 
 
@@ -262,7 +262,7 @@ def support():
 
     draft = current_draft()
     if draft is None:
-        return redirect(url_for("filing.start"))
+        return redirect(url_for("requests_filing.start"))
     reference = request.form.get("reference", "")
     db = db_session()
     target = db.scalar(
@@ -289,7 +289,7 @@ def support():
         )
     drafts.discard_draft(db, draft)
     session.pop(DRAFT_KEY, None)
-    return redirect(url_for("tracking.show", reference=target.reference, supported=1))
+    return redirect(url_for("requests_tracking.show", reference=target.reference, supported=1))
 
 
 @bp.route("/photos", methods=["GET", "POST"])
@@ -309,7 +309,7 @@ def photos():
             if photo is not None:
                 db.delete(photo)
                 db.flush()
-            return redirect(url_for("filing.photos"))
+            return redirect(url_for("requests_filing.photos"))
         uploads = [f for f in request.files.getlist("photos") if f and f.filename]
         for upload in request.files.getlist("photos"):
             # Werkzeug spools big uploads to temporary files: close them with the request.
@@ -336,12 +336,15 @@ def photos():
             db.flush()
         if not errors:
             if action == "upload":
-                return redirect(url_for("filing.photos"))
+                return redirect(url_for("requests_filing.photos"))
             drafts.update_draft(draft, settings=settings(), photos_done=True)
-            return redirect(url_for("filing.contact"))
+            return redirect(url_for("requests_filing.contact"))
         current = drafts.draft_photos(db, draft)
     return render_template(
-        "filing/photos.html", photos=current, errors=errors, max_photos=settings().max_photos
+        "requests/filing/photos.html",
+        photos=current,
+        errors=errors,
+        max_photos=settings().max_photos,
     ), (400 if errors else 200)
 
 
@@ -400,12 +403,12 @@ def contact():
         )
         if valid and not errors:
             drafts.update_draft(draft, settings=settings(), contact_done=True)
-            return redirect(url_for("filing.check"))
+            return redirect(url_for("requests_filing.check"))
     field_errors: dict[str, list[str]] = {}
     for fid, message in errors:
         field_errors.setdefault(fid, []).append(message)
     return render_template(
-        "filing/contact.html",
+        "requests/filing/contact.html",
         form=form,
         errors=errors,
         field_errors=field_errors,
@@ -420,7 +423,7 @@ def check():
     draft = current_draft()
     if draft is None and request.method == "POST" and session.get("filed_reference"):
         # A second click on "Submit": the request is already filed.
-        return redirect(url_for("filing.done"))
+        return redirect(url_for("requests_filing.done"))
     if (
         missing := missing_step(
             draft, "category", "description", "location_done", "photos_done", "contact_done"
@@ -445,14 +448,14 @@ def check():
         if submitted.tracking_token:
             # The reporter may reply and add photos from this browser straight away.
             grant(submitted.request)
-        return redirect(url_for("filing.done"))
+        return redirect(url_for("requests_filing.done"))
     area = (
         db.scalar(select(Area).where(Area.code == draft.data.get("area")))
         if draft.data.get("area")
         else None
     )
     return render_template(
-        "filing/check.html",
+        "requests/filing/check.html",
         form=form,
         draft=draft,
         data=draft.data,
@@ -467,9 +470,9 @@ def check():
 def done():
     reference = session.get("filed_reference")
     if not reference:
-        return redirect(url_for("filing.start"))
+        return redirect(url_for("requests_filing.start"))
     filed = db_session().scalar(select(ServiceRequest).where(ServiceRequest.reference == reference))
     if filed is None:
         session.pop("filed_reference", None)
-        return redirect(url_for("filing.start"))
-    return render_template("filing/done.html", filed=filed, locale=current_locale())
+        return redirect(url_for("requests_filing.start"))
+    return render_template("requests/filing/done.html", filed=filed, locale=current_locale())
