@@ -82,14 +82,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     from portal.auth.views import bp as auth_bp
     from portal.auth.views import init_login
-    from portal.casework import (
-        audit_views,
-        case_views,
-        intake_views,
-        queue_views,
-        search_views,
-        templates_admin_views,
-    )
+    from portal.casework.views import audit as casework_audit
+    from portal.casework.views import case as casework_case
+    from portal.casework.views import case_actions as _case_actions  # noqa: F401 - adds its routes
+    from portal.casework.views import case_tasks as _case_tasks  # noqa: F401 - adds its routes
+    from portal.casework.views import intake as casework_intake
+    from portal.casework.views import queue as casework_queue
+    from portal.casework.views import search as casework_search
+    from portal.casework.views import templates_admin as casework_templates_admin
     from portal.city.views import areas as city_areas
     from portal.city.views import catalogue as city_catalogue
     from portal.city.views import profile as city_profile
@@ -131,11 +131,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         requests_tracking.bp,
         requests_alerts.bp,
         mail_bp,
-        queue_views.bp,
-        case_views.bp,
-        search_views.bp,
-        intake_views.bp,
-        audit_views.bp,
+        casework_queue.bp,
+        casework_case.bp,
+        casework_search.bp,
+        casework_intake.bp,
+        casework_audit.bp,
         staff_views.bp,
         routing_views.bp,
         sla_admin_views.bp,
@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         report_staff_views.bp,
         report_public_views.bp,
         city_catalogue.bp,
-        templates_admin_views.bp,
+        casework_templates_admin.bp,
         city_profile.bp,
     ):
         app.register_blueprint(blueprint)

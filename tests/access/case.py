@@ -38,23 +38,23 @@ def _task_post(endpoint: str, action: str) -> RouteCheck:
 
 
 CHECKS = [
-    RouteCheck("case.show", _case, CASEWORK_X),
+    RouteCheck("casework_case.show", _case, CASEWORK_X),
     # No such photo: a 404 for everyone (serving real photos is tested in
     # tests/casework/test_case.py), but anonymous visitors are still asked to sign in and
     # residents refused.
-    RouteCheck("case.photo", lambda w: f"{_case(w)}/photos/999999", frozenset()),
-    _post("case.acknowledge", "acknowledge"),
-    _post("case.priority", "priority"),
-    _post("case.category", "category"),
-    _post("case.status", "status"),
-    _post("case.reply", "reply"),
-    _post("case.note", "note"),
-    _post("case.question", "question"),
-    _post("case.merge", "merge"),
-    _post("case.reopen", "reopen"),
-    _post("case.add_task", "tasks"),
-    _task_post("case.assign_task", "assign"),
-    _task_post("case.complete_task", "complete"),
-    _task_post("case.cancel_task", "cancel"),
-    _task_post("case.transfer_task", "transfer"),
+    RouteCheck("casework_case.photo", lambda w: f"{_case(w)}/photos/999999", frozenset()),
+    _post("casework_case.acknowledge", "acknowledge"),
+    _post("casework_case.priority", "priority"),
+    _post("casework_case.category", "category"),
+    _post("casework_case.status", "status"),
+    _post("casework_case.reply", "reply"),
+    _post("casework_case.note", "note"),
+    _post("casework_case.question", "question"),
+    _post("casework_case.merge", "merge"),
+    _post("casework_case.reopen", "reopen"),
+    _post("casework_case.add_task", "tasks"),
+    _task_post("casework_case.assign_task", "assign"),
+    _task_post("casework_case.complete_task", "complete"),
+    _task_post("casework_case.cancel_task", "cancel"),
+    _task_post("casework_case.transfer_task", "transfer"),
 ]

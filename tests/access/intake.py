@@ -3,16 +3,20 @@
 from tests.access import ADMINS, CASEWORK, RouteCheck
 
 CHECKS = [
-    RouteCheck("intake.new", lambda w: "/staff/intake/", CASEWORK),
+    RouteCheck("casework_intake.new", lambda w: "/staff/intake/", CASEWORK),
     # A redraw with the category's questions: no change, but only staff get the page.
     RouteCheck(
-        "intake.new",
+        "casework_intake.new",
         lambda w: "/staff/intake/",
         CASEWORK,
         method="POST",
         data=lambda w: {"action": "questions", "category": w.request_x.category.code},
     ),
-    RouteCheck("search.index", lambda w: f"/staff/search/?q={w.request_x.reference}", CASEWORK),
-    RouteCheck("audit.trail", lambda w: "/staff/audit/", ADMINS),
-    RouteCheck("audit.trail", lambda w: f"/staff/audit/?case={w.request_x.reference}", ADMINS),
+    RouteCheck(
+        "casework_search.index", lambda w: f"/staff/search/?q={w.request_x.reference}", CASEWORK
+    ),
+    RouteCheck("casework_audit.trail", lambda w: "/staff/audit/", ADMINS),
+    RouteCheck(
+        "casework_audit.trail", lambda w: f"/staff/audit/?case={w.request_x.reference}", ADMINS
+    ),
 ]

@@ -24,14 +24,14 @@ def _task_x(world) -> int:
 
 
 CHECKS = [
-    RouteCheck("casework.queue", lambda w: "/staff/", CASEWORK),
-    RouteCheck("casework.department", lambda w: "/staff/queue/department", CASEWORK),
-    RouteCheck("casework.unassigned", lambda w: "/staff/queue/unassigned", CASEWORK),
-    RouteCheck("casework.waiting", lambda w: "/staff/queue/waiting", CASEWORK),
-    RouteCheck("casework.resolved", lambda w: "/staff/queue/resolved", CASEWORK),
-    RouteCheck("casework.everything", lambda w: "/staff/queue/everything", ADMINS),
+    RouteCheck("casework_queue.queue", lambda w: "/staff/", CASEWORK),
+    RouteCheck("casework_queue.department", lambda w: "/staff/queue/department", CASEWORK),
+    RouteCheck("casework_queue.unassigned", lambda w: "/staff/queue/unassigned", CASEWORK),
+    RouteCheck("casework_queue.waiting", lambda w: "/staff/queue/waiting", CASEWORK),
+    RouteCheck("casework_queue.resolved", lambda w: "/staff/queue/resolved", CASEWORK),
+    RouteCheck("casework_queue.everything", lambda w: "/staff/queue/everything", ADMINS),
     RouteCheck(
-        "casework.bulk",
+        "casework_queue.bulk",
         lambda w: "/staff/queue/bulk",
         CASEWORK_X,
         method="POST",

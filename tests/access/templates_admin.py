@@ -34,34 +34,38 @@ def _template_data(world) -> dict:
 
 
 CHECKS = [
-    RouteCheck("templates_admin.index", lambda w: f"{BASE}/", ADMINS),
-    RouteCheck("templates_admin.new", lambda w: f"{BASE}/new", ADMINS),
+    RouteCheck("casework_templates_admin.index", lambda w: f"{BASE}/", ADMINS),
+    RouteCheck("casework_templates_admin.new", lambda w: f"{BASE}/new", ADMINS),
     RouteCheck(
-        "templates_admin.new", lambda w: f"{BASE}/new", ADMINS, method="POST", data=_template_data
+        "casework_templates_admin.new",
+        lambda w: f"{BASE}/new",
+        ADMINS,
+        method="POST",
+        data=_template_data,
     ),
-    RouteCheck("templates_admin.edit", lambda w: f"{BASE}/{_template_id(w)}/edit", ADMINS),
+    RouteCheck("casework_templates_admin.edit", lambda w: f"{BASE}/{_template_id(w)}/edit", ADMINS),
     RouteCheck(
-        "templates_admin.edit",
+        "casework_templates_admin.edit",
         lambda w: f"{BASE}/{_template_id(w)}/edit",
         ADMINS,
         method="POST",
         data=_template_data,
     ),
     RouteCheck(
-        "templates_admin.move",
+        "casework_templates_admin.move",
         lambda w: f"{BASE}/{_template_id(w)}/move",
         ADMINS,
         method="POST",
         data=lambda w: {"direction": "up"},
     ),
     RouteCheck(
-        "templates_admin.retire",
+        "casework_templates_admin.retire",
         lambda w: f"{BASE}/{_template_id(w)}/retire",
         ADMINS,
         method="POST",
     ),
     RouteCheck(
-        "templates_admin.reactivate",
+        "casework_templates_admin.reactivate",
         lambda w: f"{BASE}/{_template_id(w)}/reactivate",
         ADMINS,
         method="POST",

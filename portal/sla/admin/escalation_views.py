@@ -58,7 +58,7 @@ def index() -> Any:
         if page.previous_cursor
         else None,
         escalation_queue=url_for(
-            "casework.department",
+            "casework_queue.department",
             queue="escalation",
             **({"department": department} if department else {}),
         ),

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.casework.queue_forms import PRIORITY_NAMES
+from portal.casework.views.queue_forms import PRIORITY_NAMES
 from portal.catalogue.models import Department
 from portal.catalogue.names import CatalogueNames
 from portal.i18n import current_locale

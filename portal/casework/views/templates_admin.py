@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 from portal.casework import templates_admin as domain
 from portal.casework.models import ResponseTemplate
 from portal.casework.placeholders import PLACEHOLDERS
-from portal.casework.templates_admin_forms import (
+from portal.casework.views.templates_admin_forms import (
     PLACEHOLDER_MEANINGS,
     ActionForm,
     MoveForm,
@@ -30,7 +30,7 @@ from portal.i18n import current_locale
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 
-bp = Blueprint("templates_admin", __name__, url_prefix="/staff/admin/templates")
+bp = Blueprint("casework_templates_admin", __name__, url_prefix="/staff/admin/templates")
 
 #: Ids are 32-bit integer columns: a larger one in a URL is simply not found.
 MAX_ID = 2**31 - 1
@@ -158,7 +158,7 @@ def _form_page(
     conflict: bool = False,
 ) -> tuple[str, int]:
     return render_template(
-        "templates_admin/form.html",
+        "casework/templates_admin/form.html",
         form=form,
         template=template,
         departments=departments.names,
@@ -197,7 +197,7 @@ def index() -> str:
         group.templates.append(row)
     ordered = sorted(groups.values(), key=lambda g: (g.department_id is not None, g.name.lower()))
     return render_template(
-        "templates_admin/index.html",
+        "casework/templates_admin/index.html",
         groups=ordered,
         capped=capped,
         max_rows=domain.MAX_ROWS,

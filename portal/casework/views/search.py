@@ -9,7 +9,7 @@ from portal.i18n import current_locale
 from portal.staff.access import current_staff, staff_required
 from portal.web import db_session
 
-bp = Blueprint("search", __name__, url_prefix="/staff/search")
+bp = Blueprint("casework_search", __name__, url_prefix="/staff/search")
 
 
 def _page() -> int:
@@ -27,11 +27,11 @@ def index():
     prev_url = next_url = None
     if results is not None:
         if results.page > 1:
-            prev_url = url_for("search.index", q=query, page=results.page - 1)
+            prev_url = url_for("casework_search.index", q=query, page=results.page - 1)
         if results.has_next and results.page < MAX_PAGE:
-            next_url = url_for("search.index", q=query, page=results.page + 1)
+            next_url = url_for("casework_search.index", q=query, page=results.page + 1)
     return render_template(
-        "search/index.html",
+        "casework/search/index.html",
         query=query,
         results=results,
         prev_url=prev_url,

@@ -18,7 +18,7 @@ from portal.requests.models import ServiceRequest
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 
-bp = Blueprint("audit", __name__, url_prefix="/staff/audit")
+bp = Blueprint("casework_audit", __name__, url_prefix="/staff/audit")
 
 
 class AuditFilterForm(FlaskForm):
@@ -77,9 +77,13 @@ def trail():
         page = audit_trail(db_session(), filters=filters, cursor=cursor)
         args = {k: v for k, v in request.args.items() if k != "after" and v}
         if page.next_cursor is not None:
-            older_url = url_for("audit.trail", **args, after=page.next_cursor.encode())
+            older_url = url_for("casework_audit.trail", **args, after=page.next_cursor.encode())
         if cursor is not None:
-            newest_url = url_for("audit.trail", **args)
+            newest_url = url_for("casework_audit.trail", **args)
     return render_template(
-        "audit/trail.html", form=form, page=page, older_url=older_url, newest_url=newest_url
+        "casework/audit/trail.html",
+        form=form,
+        page=page,
+        older_url=older_url,
+        newest_url=newest_url,
     ), (200 if filters is not None else 400)

@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
 from portal.areas.models import Area
-from portal.casework.intake_forms import CHANNEL_LABELS, IntakeForm
 from portal.casework.models import Task
+from portal.casework.views.intake_forms import CHANNEL_LABELS, IntakeForm
 from portal.catalogue.models import ServiceCategory
 from portal.i18n import LANGUAGE_NAMES, current_locale
 from portal.requests.answers import raw_answers
@@ -31,7 +31,7 @@ from portal.requests.service import (
 from portal.staff.access import current_staff, staff_required
 from portal.web import db_session, settings
 
-bp = Blueprint("intake", __name__, url_prefix="/staff/intake")
+bp = Blueprint("casework_intake", __name__, url_prefix="/staff/intake")
 
 
 def _form() -> IntakeForm:
@@ -152,7 +152,7 @@ def _file(
         return None, _field_errors(exc, category, locale)
     if _can_open(case):
         flash(_("Request %(reference)s filed.", reference=case.reference), "success")
-        return redirect(url_for("case.show", reference=case.reference)), {}
+        return redirect(url_for("casework_case.show", reference=case.reference)), {}
     flash(
         _(
             "Request %(reference)s filed and sent to %(department)s.",
@@ -161,7 +161,7 @@ def _file(
         ),
         "success",
     )
-    return redirect(url_for("intake.new")), {}
+    return redirect(url_for("casework_intake.new")), {}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -198,7 +198,7 @@ def new():
     ]
     answer_errors = {fid[2:]: msgs[0] for fid, msgs in errors.items() if fid.startswith("q_")}
     return render_template(
-        "intake/new.html",
+        "casework/intake/new.html",
         form=form,
         category=category,
         answers=answers,

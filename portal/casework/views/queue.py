@@ -14,13 +14,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.areas.models import Area
 from portal.auth.models import User
-from portal.casework.queue_forms import (
-    CHANNEL_NAMES,
-    PRIORITY_NAMES,
-    STATUS_NAMES,
-    BulkForm,
-    QueueFilterForm,
-)
 from portal.casework.queues import (
     MAX_BULK,
     PAGE_SIZE,
@@ -31,6 +24,13 @@ from portal.casework.queues import (
     run_bulk,
     tasks_for_bulk,
 )
+from portal.casework.views.queue_forms import (
+    CHANNEL_NAMES,
+    PRIORITY_NAMES,
+    STATUS_NAMES,
+    BulkForm,
+    QueueFilterForm,
+)
 from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
@@ -40,16 +40,16 @@ from portal.staff.models import StaffMembership
 from portal.staff.permissions import StaffAccess
 from portal.web import db_session, settings
 
-bp = Blueprint("casework", __name__, url_prefix="/staff")
+bp = Blueprint("casework_queue", __name__, url_prefix="/staff")
 
 #: (view, endpoint, tab label); "all" is for admins only.
 TABS = (
-    ("mine", "casework.queue", _l("My work")),
-    ("department", "casework.department", _l("My department")),
-    ("unassigned", "casework.unassigned", _l("Unassigned")),
-    ("waiting", "casework.waiting", _l("Waiting on the resident")),
-    ("resolved", "casework.resolved", _l("Recently resolved")),
-    ("all", "casework.everything", _l("Everything")),
+    ("mine", "casework_queue.queue", _l("My work")),
+    ("department", "casework_queue.department", _l("My department")),
+    ("unassigned", "casework_queue.unassigned", _l("Unassigned")),
+    ("waiting", "casework_queue.waiting", _l("Waiting on the resident")),
+    ("resolved", "casework_queue.resolved", _l("Recently resolved")),
+    ("all", "casework_queue.everything", _l("Everything")),
 )
 ENDPOINTS = {view: endpoint for view, endpoint, _label in TABS}
 COUNTED = ("mine", "unassigned", "waiting")
@@ -182,7 +182,7 @@ def _show(view: str) -> Any:
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
     endpoint = ENDPOINTS[view]
     return render_template(
-        "casework/queue.html",
+        "casework/queue/queue.html",
         view=view,
         tabs=[t for t in TABS if t[0] != "all" or access.is_admin],
         counts=counts,
@@ -227,12 +227,12 @@ def _safe_next() -> str:
     parts = urlsplit(target)
     if target.startswith("/staff/") and not parts.scheme and not parts.netloc:
         return target
-    return url_for("casework.queue")
+    return url_for("casework_queue.queue")
 
 
 def _problem(bulk: BulkForm, errors: list[tuple[str, str]]) -> Any:
     return render_template(
-        "casework/bulk_problem.html", errors=bulk.problems() + errors, back=_safe_next()
+        "casework/queue/bulk_problem.html", errors=bulk.problems() + errors, back=_safe_next()
     ), 400
 
 

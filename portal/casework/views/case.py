@@ -1,4 +1,5 @@
-"""The case page: everything about one request, and every action staff take on it.
+"""The case page: everything about one request; the blueprint ``casework_case``, whose actions
+are in ``case_actions`` (on the case) and ``case_tasks`` (on its tasks).
 
 Who: a member may open a case when they work in its department or in the department of one
 of its tasks (admins everywhere); anyone else gets a 404. Task actions need membership of the
@@ -8,33 +9,30 @@ POST carrying the case version: a stale one re-renders the page with what change
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask import request as http
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from portal.auth.models import User
-from portal.casework import case_forms as forms
-from portal.casework import merging, responses, service, tasks
+from portal.casework import responses
 from portal.casework.models import ResponseTemplate, Task
+from portal.casework.views import case_forms as forms
 from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
-from portal.requests import queries, updates
-from portal.requests.models import Event, InvalidTransition, RequestPhoto, ServiceRequest
+from portal.requests import queries
+from portal.requests.models import Event, RequestPhoto, ServiceRequest
 from portal.sla.models import SlaClock
 from portal.staff.access import current_staff, staff_required
 from portal.staff.models import StaffMembership
 from portal.web import db_session, send_photo, settings
 
-bp = Blueprint("case", __name__, url_prefix="/staff/cases")
+bp = Blueprint("casework_case", __name__, url_prefix="/staff/cases")
 
 TIMELINE_LIMIT = 200
 TASK_LIMIT = 100
@@ -305,7 +303,7 @@ def _page(
     context["f"]["priority"].priority.choices = [
         SelectChoice(p, context["priority_names"][p]) for p in PRIORITY_NAMES
     ]
-    return render_template("casework/case.html", **context), status
+    return render_template("casework/case/case.html", **context), status
 
 
 def _survey(sr: ServiceRequest) -> dict[str, Any] | None:
@@ -361,7 +359,7 @@ def service_status_label(status: str) -> str:
 def show(reference: str):
     sr = _load(reference)
     if sr.reference != reference:
-        return redirect(url_for("case.show", reference=sr.reference), 301)
+        return redirect(url_for("casework_case.show", reference=sr.reference), 301)
     return _page(sr)
 
 
@@ -374,326 +372,3 @@ def photo(reference: str, photo_id: int):
     if item is None or item.request_id != sr.id:
         abort(404)
     return send_photo(item.storage_key)
-
-
-# -- actions ----------------------------------------------------------------------------------
-
-ERRORS = {
-    "required": _l("Enter a message."),
-    "too_long": _l("Keep it to 2000 characters or fewer."),
-    "self": _l("A request cannot be a duplicate of itself."),
-    "closed": _l("That request is already closed or a duplicate; choose one that is still open."),
-    "case_closed": _l("This case is closed; reopen it first."),
-    "unknown": _l("There is no request with that reference."),
-    "assignee": _l("Choose someone who works in this task's department."),
-    "task_closed": _l("This task is already finished."),
-    "same_department": _l("Choose another department."),
-    "title": _l("Say what the department needs to do."),
-    "priority": _l("Choose a priority."),
-    "category": _l("Choose a category that is in use."),
-    "template": _l("Choose a template."),
-    "use_merge": _l(
-        "To close a case as a duplicate, use “Merge as duplicate” and enter the request to keep."
-    ),
-}
-
-
-def _message(code: str) -> str:
-    return str(ERRORS.get(code) or _("This action could not be done."))
-
-
-def _act(
-    reference: str,
-    key: str,
-    cls: type[FlaskForm],
-    do: Callable[[ServiceRequest, Any, User], str | None],
-    *,
-    task_id: int | None = None,
-    anchor: str = "actions",
-):
-    """Parse, authorise, check the version and run ``do``; re-render on any problem."""
-    sr = _load(reference)
-    task = _task(sr, task_id) if task_id is not None else None
-    form = _setup(cls(), sr, task)
-    page_key = f"task{task.id}-{key}" if task else key
-    if not form.validate():
-        return _page(sr, status=400, active={page_key: form})
-    try:
-        if task is not None:
-            service.check_version(
-                db_session(), request=sr, version=form.version.data, since_event_id=form.seen.data
-            )
-        done = do(sr, form, _user()) if task is None else do(task, form, _user())
-    except service.StaleCase as stale:
-        return _page(sr, status=409, active={page_key: form}, conflict=stale.changes)
-    except StaleDataError:
-        return _concurrent(reference, form, page_key)
-    except InvalidTransition as error:
-        message = _(
-            "A case that is “%(current)s” cannot become “%(target)s”.",
-            current=service_status_label(error.current),
-            target=service_status_label(error.target),
-        )
-        return _page(sr, status=400, active={page_key: form}, errors=[("", message)])
-    except (service.CaseError, updates.UpdateError) as error:
-        return _page(sr, status=400, active={page_key: form}, errors=[("", _message(error.code))])
-    if isinstance(done, str):  # a page to show instead of redirecting (template chosen)
-        return _page(sr, active={page_key: form})
-    flash(_("Saved."), "success")
-    return redirect(url_for("case.show", reference=sr.reference, _anchor=anchor))
-
-
-def _concurrent(reference: str, form: FlaskForm, key: str):
-    """Someone saved the case between our read and our write: start again from the top."""
-    db_session().rollback()
-    sr = _load(reference)
-    seen = form.seen.data or 0
-    changes = list(
-        db_session().scalars(
-            select(Event)
-            .where(Event.request_id == sr.id, Event.id > seen)
-            .order_by(Event.id)
-            .limit(20)
-        )
-    )
-    return _page(sr, status=409, active={key: form}, conflict=changes)
-
-
-def _common(form: FlaskForm) -> dict[str, Any]:
-    return {"version": form.version.data, "since_event_id": form.seen.data}
-
-
-@bp.post("/<reference>/acknowledge")
-@staff_required()
-def acknowledge(reference: str):
-    return _act(
-        reference,
-        "acknowledge",
-        forms.AcknowledgeForm,
-        lambda sr, f, me: (
-            service.acknowledge(
-                db_session(), settings=settings(), request=sr, actor=me, **_common(f)
-            )
-            and None
-        ),
-    )
-
-
-@bp.post("/<reference>/priority")
-@staff_required()
-def priority(reference: str):
-    return _act(
-        reference,
-        "priority",
-        forms.PriorityForm,
-        lambda sr, f, me: (
-            service.set_priority(
-                db_session(), request=sr, priority=f.priority.data, actor=me, **_common(f)
-            )
-            and None
-        ),
-    )
-
-
-@bp.post("/<reference>/category")
-@staff_required()
-def category(reference: str):
-    def do(sr: ServiceRequest, f: forms.CategoryForm, me: User) -> None:
-        chosen = db_session().get(ServiceCategory, f.category.data)
-        if chosen is None:  # pragma: no cover - the choices guard this
-            raise service.CaseError("category")
-        service.change_category(
-            db_session(), settings=settings(), request=sr, category=chosen, actor=me, **_common(f)
-        )
-
-    return _act(reference, "category", forms.CategoryForm, do)
-
-
-@bp.post("/<reference>/status")
-@staff_required()
-def status(reference: str):
-    return _act(
-        reference,
-        "status",
-        forms.StatusForm,
-        lambda sr, f, me: (
-            service.change_case_status(
-                db_session(),
-                settings=settings(),
-                request=sr,
-                target=f.target.data,
-                actor=me,
-                note=f.status_note.data,
-                **_common(f),
-            )
-            and None
-        ),
-    )
-
-
-@bp.post("/<reference>/reply")
-@staff_required()
-def reply(reference: str):
-    def do(sr: ServiceRequest, f: forms.ReplyForm, me: User) -> str | None:
-        if "use_template" in http.form:
-            chosen = next((t for t in _templates(sr) if str(t.id) == f.template.data), None)
-            if chosen is None:
-                raise service.CaseError("template")
-            f.body.data = responses.fill_template(chosen, sr, sr.locale or "en")
-            return "prefilled"
-        service.reply(
-            db_session(), settings=settings(), request=sr, body=f.body.data, actor=me, **_common(f)
-        )
-        return None
-
-    return _act(reference, "reply", forms.ReplyForm, do, anchor="timeline")
-
-
-@bp.post("/<reference>/note")
-@staff_required()
-def note(reference: str):
-    return _act(
-        reference,
-        "note",
-        forms.NoteForm,
-        lambda sr, f, me: (
-            service.add_internal_note(db_session(), request=sr, body=f.note.data, actor=me) and None
-        ),
-        anchor="timeline",
-    )
-
-
-@bp.post("/<reference>/question")
-@staff_required()
-def question(reference: str):
-    return _act(
-        reference,
-        "question",
-        forms.QuestionForm,
-        lambda sr, f, me: (
-            service.ask_question(
-                db_session(),
-                settings=settings(),
-                request=sr,
-                question=f.question.data,
-                actor=me,
-                **_common(f),
-            )
-            and None
-        ),
-    )
-
-
-@bp.post("/<reference>/merge")
-@staff_required()
-def merge(reference: str):
-    def do(sr: ServiceRequest, f: forms.MergeForm, me: User) -> None:
-        canonical = queries.normalise_reference(f.into.data, settings().reference_prefix)
-        into = queries.request_by_reference(db_session(), canonical) if canonical else None
-        if into is None:
-            raise service.CaseError("unknown")
-        merging.merge_duplicate(
-            db_session(), settings=settings(), request=sr, into=into, actor=me, **_common(f)
-        )
-
-    return _act(reference, "merge", forms.MergeForm, do)
-
-
-@bp.post("/<reference>/reopen")
-@staff_required()
-def reopen(reference: str):
-    return _act(
-        reference,
-        "reopen",
-        forms.ReopenForm,
-        lambda sr, f, me: (
-            service.reopen_case(
-                db_session(),
-                settings=settings(),
-                request=sr,
-                actor=me,
-                note=f.reopen_note.data,
-                **_common(f),
-            )
-            and None
-        ),
-    )
-
-
-@bp.post("/<reference>/tasks")
-@staff_required()
-def add_task(reference: str):
-    def do(sr: ServiceRequest, f: forms.AddTaskForm, me: User) -> None:
-        service.check_version(db_session(), request=sr, **_common(f))
-        department = db_session().get(Department, f.department.data)
-        if department is None:  # pragma: no cover - the choices guard this
-            abort(400)
-        tasks.add_task(
-            db_session(), request=sr, department=department, title=f.title.data, actor=me
-        )
-
-    return _act(reference, "task", forms.AddTaskForm, do, anchor="tasks")
-
-
-@bp.post("/<reference>/tasks/<int:task_id>/assign")
-@staff_required()
-def assign_task(reference: str, task_id: int):
-    def do(task: Task, f: forms.AssignForm, me: User) -> None:
-        assignee = db_session().get(User, int(f.assignee.data)) if f.assignee.data else None
-        tasks.assign_task(db_session(), task=task, assignee=assignee, actor=me, settings=settings())
-
-    return _act(reference, "assign", forms.AssignForm, do, task_id=task_id, anchor="tasks")
-
-
-@bp.post("/<reference>/tasks/<int:task_id>/complete")
-@staff_required()
-def complete_task(reference: str, task_id: int):
-    return _act(
-        reference,
-        "complete",
-        forms.CompleteForm,
-        lambda task, f, me: (
-            tasks.complete_task(
-                db_session(), settings=settings(), task=task, actor=me, note=f.done_note.data or ""
-            )
-            and None
-        ),
-        task_id=task_id,
-        anchor="tasks",
-    )
-
-
-@bp.post("/<reference>/tasks/<int:task_id>/cancel")
-@staff_required()
-def cancel_task(reference: str, task_id: int):
-    return _act(
-        reference,
-        "cancel",
-        forms.CancelForm,
-        lambda task, f, me: (
-            tasks.cancel_task(
-                db_session(),
-                settings=settings(),
-                task=task,
-                actor=me,
-                note=f.cancel_note.data or "",
-            )
-            and None
-        ),
-        task_id=task_id,
-        anchor="tasks",
-    )
-
-
-@bp.post("/<reference>/tasks/<int:task_id>/transfer")
-@staff_required()
-def transfer_task(reference: str, task_id: int):
-    def do(task: Task, f: forms.TransferForm, me: User) -> None:
-        department = db_session().get(Department, f.to_department.data)
-        if department is None:  # pragma: no cover - the choices guard this
-            abort(400)
-        tasks.transfer_task(
-            db_session(), task=task, department=department, reason=f.reason.data, actor=me
-        )
-
-    return _act(reference, "transfer", forms.TransferForm, do, task_id=task_id, anchor="tasks")
