@@ -115,9 +115,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.requests.views import tracking_conversation as _tracking_conversation  # noqa: F401 - adds its routes
     from portal.requests.views import tracking_follow as _tracking_follow  # noqa: F401 - adds its routes
     from portal.routing import views as routing_views
-    from portal.sla.admin import calendar_views as _sla_calendars  # noqa: F401 - adds its routes
-    from portal.sla.admin import escalation_views
-    from portal.sla.admin import views as sla_admin_views
+    from portal.sla.views import admin as sla_admin
+    from portal.sla.views import admin_calendars as _sla_calendars  # noqa: F401 - adds its routes
+    from portal.sla.views import escalations as sla_escalations
     from portal.staff import views as staff_views
     from portal.surveys import results_views as survey_results_views
     from portal.surveys import views as survey_views
@@ -138,9 +138,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         casework_audit.bp,
         staff_views.bp,
         routing_views.bp,
-        sla_admin_views.bp,
+        sla_admin.bp,
         notices_bp,
-        escalation_views.bp,
+        sla_escalations.bp,
         survey_results_views.bp,
         survey_views.bp,
         programmes_bp,

@@ -3,5 +3,5 @@
 from tests.access import SUPERVISORS, RouteCheck
 
 CHECKS = [
-    RouteCheck("escalations.index", lambda w: "/staff/escalations/", SUPERVISORS),
+    RouteCheck("sla_escalations.index", lambda w: "/staff/escalations/", SUPERVISORS),
 ]

@@ -1,5 +1,5 @@
 """Back office: business calendars and their closures (admins only), on the service-level
-blueprint of ``portal.sla.admin.views``: the list of calendars, a calendar's form with its
+blueprint of ``portal.sla.views.admin``: the list of calendars, a calendar's form with its
 upcoming public holidays and closures, adding and removing a closure."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from werkzeug.wrappers import Response
 
 from portal.sla.admin import calendars as calendar_admin
 from portal.sla.admin import common
-from portal.sla.admin.forms import DAY_NAMES, CalendarForm, ClosureForm, DeleteForm
-from portal.sla.admin.views import acting_user, bp, row_or_404, show_errors
 from portal.sla.models import WEEKDAYS, BusinessCalendar
+from portal.sla.views.admin import acting_user, bp, row_or_404, show_errors
+from portal.sla.views.admin_forms import DAY_NAMES, CalendarForm, ClosureForm, DeleteForm
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session
 

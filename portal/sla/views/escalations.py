@@ -12,12 +12,12 @@ from flask import Blueprint, render_template, request, url_for
 
 from portal.core import clock
 from portal.i18n import current_locale
-from portal.sla.admin.escalation_forms import EscalationFilterForm
 from portal.sla.escalations import escalations_page
+from portal.sla.views.escalations_forms import EscalationFilterForm
 from portal.staff.access import SUPERVISOR, current_staff, department_choices, staff_required
 from portal.web import db_session
 
-bp = Blueprint("escalations", __name__, url_prefix="/staff/escalations")
+bp = Blueprint("sla_escalations", __name__, url_prefix="/staff/escalations")
 
 
 # -- the page ---------------------------------------------------------------------------------
@@ -46,15 +46,15 @@ def index() -> Any:
     args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
     locale = current_locale()
     return render_template(
-        "sla/escalations.html",
+        "sla/escalations/escalations.html",
         form=form,
         page=page,
         now=now,
         names={d.id: d.t("name", locale) for d in page.departments.values()},
-        next_url=url_for("escalations.index", **args, after=page.next_cursor)
+        next_url=url_for("sla_escalations.index", **args, after=page.next_cursor)
         if page.next_cursor
         else None,
-        previous_url=url_for("escalations.index", **args, before=page.previous_cursor)
+        previous_url=url_for("sla_escalations.index", **args, before=page.previous_cursor)
         if page.previous_cursor
         else None,
         escalation_queue=url_for(

@@ -1,7 +1,7 @@
 """Back office: service levels (admins only): SLA policies, and each department's calendar,
 breach actions and assignment mode; the blueprint, with what every service-level page shares
 (the acting admin, rows by id, error messages). The calendar pages are in
-``portal.sla.admin.calendar_views``."""
+``portal.sla.views.admin_calendars``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ from portal.sla.admin import calendars as calendar_admin
 from portal.sla.admin import common
 from portal.sla.admin import departments as department_admin
 from portal.sla.admin import policies as policy_admin
-from portal.sla.admin.forms import (
+from portal.sla.models import DEFAULT_PAUSE_STATUSES, SlaPolicy
+from portal.sla.views.admin_forms import (
     ASSIGNMENT_MODE_HINTS,
     ASSIGNMENT_MODE_NAMES,
     BREACH_ACTION_NAMES,
@@ -32,7 +33,6 @@ from portal.sla.admin.forms import (
     DepartmentSlaForm,
     PolicyForm,
 )
-from portal.sla.models import DEFAULT_PAUSE_STATUSES, SlaPolicy
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session
 
