@@ -119,8 +119,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.sla.views import admin_calendars as _sla_calendars  # noqa: F401 - adds its routes
     from portal.sla.views import escalations as sla_escalations
     from portal.staff import views as staff_views
-    from portal.surveys import results_views as survey_results_views
-    from portal.surveys import views as survey_views
+    from portal.surveys.views import answering as surveys_answering
+    from portal.surveys.views import results as surveys_results
 
     init_login(app)
     for blueprint in (
@@ -141,8 +141,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         sla_admin.bp,
         notices_bp,
         sla_escalations.bp,
-        survey_results_views.bp,
-        survey_views.bp,
+        surveys_results.bp,
+        surveys_answering.bp,
         programmes_bp,
         programme_admin_views.bp,
         programme_roster_views.bp,

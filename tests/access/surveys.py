@@ -3,12 +3,12 @@
 from tests.access import CASEWORK, RouteCheck
 
 CHECKS = [
-    RouteCheck("survey_results.index", lambda w: "/staff/surveys/results", CASEWORK),
+    RouteCheck("surveys_results.index", lambda w: "/staff/surveys/results", CASEWORK),
     RouteCheck(
-        "survey_results.export", lambda w: "/staff/surveys/results.csv?table=breakdown", CASEWORK
+        "surveys_results.export", lambda w: "/staff/surveys/results.csv?table=breakdown", CASEWORK
     ),
     RouteCheck(
-        "survey_results.export",
+        "surveys_results.export",
         lambda w: f"/staff/surveys/results.csv?table=comments&department={w.dept_x.id}",
         frozenset({"agent_x", "supervisor_x", "admin"}),
     ),

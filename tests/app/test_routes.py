@@ -45,9 +45,9 @@ PUBLIC = {
     "requests_tracking.unsubscribe",
     "requests_alerts.unsubscribe",
     # Surveys: a single-use link's token is the only key (unknown ones are a 404).
-    "surveys.answer",
-    "surveys.opt_out",
-    "surveys.feedback",
+    "surveys_answering.answer",
+    "surveys_answering.opt_out",
+    "surveys_answering.feedback",
     # Reporter-only actions: allowed for the signed-in reporter or a private-link holder;
     # tests/requests/test_tracking.py checks that everyone else gets a 404.
     "requests_tracking.reply",

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import event, text
 
 from portal.core.keyset import encode_cursor
-from portal.surveys import results_views
 from portal.surveys.comments import comments_page
 from portal.surveys.definitions import load_definitions
 from portal.surveys.results import (
@@ -27,6 +26,7 @@ from portal.surveys.results import (
     buckets,
     survey_results,
 )
+from portal.surveys.views import results as results_views
 from tests.casework.test_case import sign_in
 from tests.plans import sqlite_plans
 

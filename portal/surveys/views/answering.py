@@ -39,7 +39,7 @@ from portal.surveys.models import SurveyInvitation
 from portal.surveys.schema import SCALES, Definition, DefinitionError, localized
 from portal.web import db_session, settings
 
-bp = Blueprint("surveys", __name__)
+bp = Blueprint("surveys_answering", __name__)
 
 CLOSED_STATUS = {"expired": 410, "answered": 410, "cancelled": 410, "unknown": 404}
 
@@ -214,7 +214,7 @@ def _closed_texts(code: str) -> tuple[str, str]:
 def _closed(code: str):
     heading, text = _closed_texts(code)
     return _private(
-        render_template("surveys/closed.html", code=code, heading=heading, text=text),
+        render_template("surveys/answering/closed.html", code=code, heading=heading, text=text),
         CLOSED_STATUS[code],
     )
 
@@ -243,7 +243,9 @@ def answer(token: str):
         about = _programme_title(invitation)
         if request.method == "GET":
             return _private(
-                *_survey_page("surveys/answer.html", definition, token=token, programme_title=about)
+                *_survey_page(
+                    "surveys/answering/answer.html", definition, token=token, programme_title=about
+                )
             )
         session = db_session()
         try:
@@ -258,7 +260,7 @@ def answer(token: str):
         except answering.AnswerErrors as exc:
             return _private(
                 *_survey_page(
-                    "surveys/answer.html",
+                    "surveys/answering/answer.html",
                     definition,
                     status=400,
                     form=request.form,
@@ -275,7 +277,7 @@ def answer(token: str):
             session.rollback()
             return _private(
                 *_survey_page(
-                    "surveys/answer.html",
+                    "surveys/answering/answer.html",
                     definition,
                     status=409,
                     form=request.form,
@@ -286,7 +288,7 @@ def answer(token: str):
             )
         return _private(
             render_template(
-                "surveys/thanks.html",
+                "surveys/answering/thanks.html",
                 reopened=done.reopened,
                 sr=done.request,
                 programme_title=about,
@@ -307,9 +309,11 @@ def opt_out(token: str):
     with _language(invitation.locale):
         if request.method == "POST":
             answering.opt_out(db_session(), email=invitation.email, now=clock.now())
-            return _private(render_template("surveys/opted_out.html", email=invitation.email))
+            return _private(
+                render_template("surveys/answering/opted_out.html", email=invitation.email)
+            )
         return _private(
-            render_template("surveys/opt_out.html", email=invitation.email, token=token)
+            render_template("surveys/answering/opt_out.html", email=invitation.email, token=token)
         )
 
 
@@ -332,7 +336,7 @@ def _feedback_definition() -> Definition:
 def feedback():
     definition = _feedback_definition()
     if request.method == "GET":
-        return _survey_page("surveys/feedback.html", definition)
+        return _survey_page("surveys/answering/feedback.html", definition)
     try:
         answering.submit_feedback(
             db_session(),
@@ -343,9 +347,13 @@ def feedback():
         )
     except answering.AnswerErrors as exc:
         return _survey_page(
-            "surveys/feedback.html", definition, status=400, form=request.form, errors=exc.errors
+            "surveys/answering/feedback.html",
+            definition,
+            status=400,
+            form=request.form,
+            errors=exc.errors,
         )
     except DefinitionError as error:  # the file changed under a version with responses
         current_app.logger.error("site feedback not stored: %s", error)
         abort(503)
-    return render_template("surveys/feedback_thanks.html"), 200
+    return render_template("surveys/answering/feedback_thanks.html"), 200

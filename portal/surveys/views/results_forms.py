@@ -5,7 +5,7 @@ break the results down.
 viewer may choose, and ``_clean`` turns it into ``Filters`` (a ``Selection`` of the results):
 a value that is not understood gets a message next to its field and falls back to its default,
 so a member never sees another department's data. ``_identify`` says whether the viewer may see
-the case a response is about. Used by ``portal.surveys.results_views``.
+the case a response is about. Used by ``portal.surveys.views.results``.
 """
 
 from __future__ import annotations

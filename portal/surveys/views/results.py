@@ -8,7 +8,7 @@ next to its field and is ignored: never another department's data, never a 500. 
 instead (a 404 for a department outside one's own, a 400 with the message otherwise), so a file
 never silently holds something else than what was asked.
 
-The filters are read by ``portal.surveys.results_forms``; the figures come from
+The filters are read by ``portal.surveys.views.results_forms``; the figures come from
 ``portal.surveys.results`` (computed by the database) and the comments from
 ``portal.surveys.comments``; rows with fewer than five responses show no figures. Cells of the
 CSV files that a spreadsheet would read as a formula (starting with ``=``, ``+``, ``-``, ``@``,
@@ -41,7 +41,8 @@ from portal.surveys.results import (
     Results,
     survey_results,
 )
-from portal.surveys.results_forms import (
+from portal.surveys.schema import DefinitionError, localized
+from portal.surveys.views.results_forms import (
     BREAKDOWN_NAMES,
     MAX_CHOICES,
     Filters,
@@ -52,10 +53,9 @@ from portal.surveys.results_forms import (
     _identify,
     _zone,
 )
-from portal.surveys.schema import DefinitionError, localized
 from portal.web import db_session
 
-bp = Blueprint("survey_results", __name__, url_prefix="/staff/surveys")
+bp = Blueprint("surveys_results", __name__, url_prefix="/staff/surveys")
 
 #: The CSV of comments holds at most this many (the latest).
 MAX_EXPORT_COMMENTS = 5000
@@ -191,7 +191,7 @@ def index() -> Any:
     filters = _clean(form, surveys)
     if filters is None:
         return render_template(
-            "surveys/results.html", form=form, filters=None, min_responses=MIN_RESPONSES
+            "surveys/results/results.html", form=form, filters=None, min_responses=MIN_RESPONSES
         )
     session = db_session()
     results = survey_results(
@@ -208,7 +208,7 @@ def index() -> Any:
     )
     args = _filter_args(form, filters)
     return render_template(
-        "surveys/results.html",
+        "surveys/results/results.html",
         form=form,
         filters=filters,
         results=results,
@@ -223,14 +223,14 @@ def index() -> Any:
         max_export=MAX_EXPORT_COMMENTS,
         resolved_names=RESOLVED_NAMES,
         show=set(filters.survey.measures),
-        csv_url=lambda table: url_for("survey_results.export", table=table, **args),
+        csv_url=lambda table: url_for("surveys_results.export", table=table, **args),
         older_url=url_for(
-            "survey_results.index", **args, after=page.next_cursor, _anchor="comments"
+            "surveys_results.index", **args, after=page.next_cursor, _anchor="comments"
         )
         if page.next_cursor
         else None,
         newer_url=url_for(
-            "survey_results.index", **args, before=page.previous_cursor, _anchor="comments"
+            "surveys_results.index", **args, before=page.previous_cursor, _anchor="comments"
         )
         if page.previous_cursor
         else None,
