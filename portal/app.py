@@ -106,9 +106,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.programmes.admin import session_views as _programme_sessions  # noqa: F401 - adds its routes
     from portal.programmes.admin import views as programme_admin_views
     from portal.programmes.public_views import bp as programmes_bp
-    from portal.reports import open_data_views
-    from portal.reports import public_views as report_public_views
-    from portal.reports import staff_views as report_staff_views
+    from portal.reports.views import open_data as reports_open_data
+    from portal.reports.views import public as reports_public
+    from portal.reports.views import staff as reports_staff
     from portal.requests.views import alerts as requests_alerts
     from portal.requests.views import filing as requests_filing
     from portal.requests.views import tracking as requests_tracking
@@ -148,10 +148,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         programme_roster_views.bp,
         open311_views.bp,
         open311_key_views.bp,
-        open_data_views.bp,
+        reports_open_data.bp,
         city_areas.bp,
-        report_staff_views.bp,
-        report_public_views.bp,
+        reports_staff.bp,
+        reports_public.bp,
         city_catalogue.bp,
         casework_templates_admin.bp,
         city_profile.bp,

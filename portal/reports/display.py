@@ -22,9 +22,9 @@ from portal.areas.models import Area
 from portal.core import clock
 from portal.exports import csv_response
 from portal.reports import charts, hotspots, scorecard_queries, scorecards
-from portal.reports.forms import PeriodForm, chosen_period
 from portal.reports.periods import Period
 from portal.reports.rollups import RollupReader
+from portal.reports.views.staff_forms import PeriodForm, chosen_period
 from portal.web import database, db_session, settings
 
 #: Rows of a long table on one page.

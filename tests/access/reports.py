@@ -4,27 +4,31 @@ supervisors of that department and admins."""
 from tests.access import SUPERVISORS, RouteCheck
 
 CHECKS = [
-    RouteCheck("reports.hotspots_page", lambda w: "/staff/reports/hotspots", SUPERVISORS),
+    RouteCheck("reports_staff.hotspots_page", lambda w: "/staff/reports/hotspots", SUPERVISORS),
     RouteCheck(
-        "reports.hotspots_page",
+        "reports_staff.hotspots_page",
         lambda w: "/staff/reports/hotspots?format=csv&table=areas",
         SUPERVISORS,
     ),
 ]
 CHECKS += [
-    RouteCheck("reports.board", lambda w: "/staff/reports", SUPERVISORS),
-    RouteCheck("reports.board", lambda w: "/staff/reports?format=csv&period=week", SUPERVISORS),
+    RouteCheck("reports_staff.board", lambda w: "/staff/reports", SUPERVISORS),
     RouteCheck(
-        "reports.department", lambda w: f"/staff/reports/departments/{w.dept_y.id}", SUPERVISORS
+        "reports_staff.board", lambda w: "/staff/reports?format=csv&period=week", SUPERVISORS
+    ),
+    RouteCheck(
+        "reports_staff.department",
+        lambda w: f"/staff/reports/departments/{w.dept_y.id}",
+        SUPERVISORS,
     ),
     # Agents' figures: the supervisors of that department and admins.
     RouteCheck(
-        "reports.department",
+        "reports_staff.department",
         lambda w: f"/staff/reports/departments/{w.dept_x.id}?by=agent",
         SUPERVISORS,
     ),
     RouteCheck(
-        "reports.department",
+        "reports_staff.department",
         lambda w: f"/staff/reports/departments/{w.dept_y.id}?by=agent",
         frozenset({"admin"}),
     ),

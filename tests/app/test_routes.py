@@ -58,11 +58,11 @@ PUBLIC = {
     "programmes.show",
     "programmes.calendar",
     # Open data: the documented, anonymised request list (tests/reports/test_open_data.py).
-    "open_data.index",
-    "open_data.requests_csv",
-    "open_data.requests_json",
+    "reports_open_data.index",
+    "reports_open_data.requests_csv",
+    "reports_open_data.requests_json",
     # The public performance page: scorecards without agents, volumes, the map.
-    "performance.index",
+    "reports_public.index",
 }
 SIGNED_IN = {
     "auth.account",

@@ -56,12 +56,12 @@ from portal.reports.display import (
     wants_csv,
     zone,
 )
-from portal.reports.forms import DRILL_NAMES
 from portal.reports.periods import Period
+from portal.reports.views.staff_forms import DRILL_NAMES
 from portal.staff.access import SUPERVISOR, current_staff, staff_required
 from portal.web import db_session, settings
 
-bp = Blueprint("reports", __name__, url_prefix="/staff/reports")
+bp = Blueprint("reports_staff", __name__, url_prefix="/staff/reports")
 
 #: Periods drawn in a trend chart.
 TREND_PERIODS = 12
@@ -84,22 +84,25 @@ def board() -> Any:
     label = period.label(locale)
     columns = {c.key: c for c in scorecard_columns()}
     return render_template(
-        "reports/board.html",
+        "reports/staff/board.html",
         form=form,
         period=period,
         period_label=label,
-        links=period_links("reports.board", period),
+        links=period_links("reports_staff.board", period),
         as_of=as_of(reader),
-        **board_page("reports.board", rows, period),
+        **board_page("reports_staff.board", rows, period),
         fame=scorecards.wall_of_fame(rows),
         shame=scorecards.wall_of_shame(rows),
         columns=[columns[k] for k in BOARD_KEYS],
         share=share,
         change=lambda row, c: change(row, c, period.kind),
         chart=compliance_chart(rows, label),
-        csv_url=url_for("reports.board", period=period.kind, start=period.key, format="csv"),
+        csv_url=url_for("reports_staff.board", period=period.kind, start=period.key, format="csv"),
         detail_url=lambda department_id: url_for(
-            "reports.department", department_id=department_id, period=period.kind, start=period.key
+            "reports_staff.department",
+            department_id=department_id,
+            period=period.kind,
+            start=period.key,
         ),
     )
 
@@ -182,11 +185,11 @@ def department(department_id: int) -> Any:
     args = {"period": period.kind, "start": period.key}
     page = paginate(rows, page_number())
     return render_template(
-        "reports/department.html",
+        "reports/staff/department.html",
         form=form,
         period=period,
         period_label=period.label(locale),
-        links=period_links("reports.department", period, department_id=department_id, by=by),
+        links=period_links("reports_staff.department", period, department_id=department_id, by=by),
         department=found,
         name=name,
         by=by,
@@ -200,18 +203,26 @@ def department(department_id: int) -> Any:
         unnamed=unnamed[by],
         chart=backlog_chart(rows, name),
         tab_url=lambda key: url_for(
-            "reports.department", department_id=department_id, by=key, **args
+            "reports_staff.department", department_id=department_id, by=key, **args
         ),
         csv_url=url_for(
-            "reports.department", department_id=department_id, by=by, format="csv", **args
+            "reports_staff.department", department_id=department_id, by=by, format="csv", **args
         ),
         previous_url=url_for(
-            "reports.department", department_id=department_id, by=by, page=page.page - 1, **args
+            "reports_staff.department",
+            department_id=department_id,
+            by=by,
+            page=page.page - 1,
+            **args,
         )
         if page.page > 1
         else None,
         next_url=url_for(
-            "reports.department", department_id=department_id, by=by, page=page.page + 1, **args
+            "reports_staff.department",
+            department_id=department_id,
+            by=by,
+            page=page.page + 1,
+            **args,
         )
         if page.has_next
         else None,
@@ -297,11 +308,11 @@ def hotspots_page() -> Any:
         args["category"] = str(category_id)
     cells = paginate(volumes.cells, page_number())
     return render_template(
-        "reports/hotspots.html",
+        "reports/staff/hotspots.html",
         form=form,
         period=period,
         period_label=label,
-        links=period_links("reports.hotspots_page", period, **_without_period(args)),
+        links=period_links("reports_staff.hotspots_page", period, **_without_period(args)),
         categories=categories,
         category_id=category_id,
         category_error=category_error,
@@ -316,21 +327,25 @@ def hotspots_page() -> Any:
         number=number,
         share=share,
         when=lambda moment: format_datetime(moment, "medium"),
-        csv_url=lambda table: url_for("reports.hotspots_page", format="csv", table=table, **args),
+        csv_url=lambda table: url_for(
+            "reports_staff.hotspots_page", format="csv", table=table, **args
+        ),
         cells_previous=url_for(
-            "reports.hotspots_page", page=cells.page - 1, **args, _anchor="cells"
+            "reports_staff.hotspots_page", page=cells.page - 1, **args, _anchor="cells"
         )
         if cells.page > 1
         else None,
-        cells_next=url_for("reports.hotspots_page", page=cells.page + 1, **args, _anchor="cells")
+        cells_next=url_for(
+            "reports_staff.hotspots_page", page=cells.page + 1, **args, _anchor="cells"
+        )
         if cells.has_next
         else None,
         comments_next=url_for(
-            "reports.hotspots_page", after=comments.next_cursor, **args, _anchor="comments"
+            "reports_staff.hotspots_page", after=comments.next_cursor, **args, _anchor="comments"
         )
         if comments.next_cursor
         else None,
-        comments_first=url_for("reports.hotspots_page", **args, _anchor="comments")
+        comments_first=url_for("reports_staff.hotspots_page", **args, _anchor="comments")
         if request.args.get("after")
         else None,
     )

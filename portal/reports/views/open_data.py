@@ -39,7 +39,7 @@ from portal.exports import safe_cell
 from portal.reports import open_data
 from portal.web import database, settings
 
-bp = Blueprint("open_data", __name__, url_prefix="/open-data")
+bp = Blueprint("reports_open_data", __name__, url_prefix="/open-data")
 
 #: How long browsers and shared caches may keep a download (seconds).
 MAX_AGE = 300
@@ -85,14 +85,18 @@ def index() -> Any:
             status = 400
         else:
             return redirect(
-                url_for(f"open_data.requests_{fmt}", start=first.isoformat(), end=last.isoformat()),
+                url_for(
+                    f"reports_open_data.requests_{fmt}",
+                    start=first.isoformat(),
+                    end=last.isoformat(),
+                ),
                 303,
             )
     if not request.args:
         first, last = open_data.parse_range(None, None, today=_today())
         form.start.data, form.end.data = first.isoformat(), last.isoformat()
     return render_template(
-        "open_data/index.html",
+        "reports/open_data/index.html",
         form=form,
         columns=open_data.COLUMNS,
         max_days=open_data.MAX_DAYS,

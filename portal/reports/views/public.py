@@ -32,7 +32,7 @@ from portal.reports.display import (
 )
 from portal.web import db_session, settings
 
-bp = Blueprint("performance", __name__, url_prefix="/performance")
+bp = Blueprint("reports_public", __name__, url_prefix="/performance")
 
 TABLES = ("departments", "areas", "categories", "compliance")
 
@@ -60,13 +60,13 @@ def index() -> Any:
     columns = {c.key: c for c in scorecard_columns()}
     args = {"period": period.kind, "start": period.key}
     return render_template(
-        "reports/performance.html",
+        "reports/public/performance.html",
         form=form,
         period=period,
         period_label=label,
-        links=period_links("performance.index", period),
+        links=period_links("reports_public.index", period),
         as_of=as_of(reader),
-        **board_page("performance.index", board, period),
+        **board_page("reports_public.index", board, period),
         fame=scorecards.wall_of_fame(board),
         shame=scorecards.wall_of_shame(board),
         columns=[columns[k] for k in BOARD_KEYS],
@@ -74,5 +74,5 @@ def index() -> Any:
         change=lambda row, c: change(row, c, period.kind),
         charts=shown,
         volumes=volumes,
-        csv_url=lambda table: url_for("performance.index", format="csv", table=table, **args),
+        csv_url=lambda table: url_for("reports_public.index", format="csv", table=table, **args),
     )
