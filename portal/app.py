@@ -96,10 +96,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.health import bp as health_bp
     from portal.notifications.views.mail import bp as mail_bp
     from portal.notifications.views.notices import bp as notices_bp
-    from portal.open311 import key_views as open311_key_views
-    from portal.open311 import openapi as _open311_openapi  # noqa: F401 - adds its route
-    from portal.open311 import post_views as _open311_post_views  # noqa: F401 - adds its route
-    from portal.open311 import views as open311_views
+    from portal.open311.views import api as open311_api
+    from portal.open311.views import api_openapi as _open311_openapi  # noqa: F401 - adds its route
+    from portal.open311.views import api_post as _open311_post  # noqa: F401 - adds its route
+    from portal.open311.views import keys as open311_keys
     from portal.pages import bp as pages_bp
     from portal.programmes import roster_views as programme_roster_views
     from portal.programmes.admin import question_views as _programme_questions  # noqa: F401 - adds its routes
@@ -146,8 +146,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         programmes_bp,
         programme_admin_views.bp,
         programme_roster_views.bp,
-        open311_views.bp,
-        open311_key_views.bp,
+        open311_api.bp,
+        open311_keys.bp,
         reports_open_data.bp,
         city_areas.bp,
         reports_staff.bp,

@@ -47,7 +47,7 @@ def _render(code: int, detail: str | None = None):
 
 
 def _open311() -> bool:
-    """Errors under /open311/ answer in the API's own error format (portal.open311.views)."""
+    """Errors under /open311/ answer in the API's own error format (portal.open311.views.api)."""
     return request.path.startswith("/open311/")
 
 
@@ -55,7 +55,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         if _open311():
-            from portal.open311.views import http_error_response
+            from portal.open311.views.api import http_error_response
 
             return http_error_response(error)
         return _render(
@@ -69,7 +69,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         if _open311():
-            from portal.open311.views import http_error_response
+            from portal.open311.views.api import http_error_response
 
             return http_error_response(error)
         code = error.code or 500
@@ -82,7 +82,7 @@ def init_app(app: Flask) -> None:
     def _unexpected(error: Exception):
         app.logger.exception("Unhandled error: %s", error)
         if _open311():
-            from portal.open311.views import http_error_response
+            from portal.open311.views.api import http_error_response
 
             return http_error_response(InternalServerError())
         return _render(500)

@@ -20,18 +20,21 @@ def _key_id(world) -> int:
 
 
 CHECKS = [
-    RouteCheck("api_keys.index", lambda w: "/staff/api-keys/", ADMINS),
-    RouteCheck("api_keys.index", lambda w: "/staff/api-keys/?before=99", ADMINS),
-    RouteCheck("api_keys.new", lambda w: "/staff/api-keys/new", ADMINS),
+    RouteCheck("open311_keys.index", lambda w: "/staff/api-keys/", ADMINS),
+    RouteCheck("open311_keys.index", lambda w: "/staff/api-keys/?before=99", ADMINS),
+    RouteCheck("open311_keys.new", lambda w: "/staff/api-keys/new", ADMINS),
     RouteCheck(
-        "api_keys.new",
+        "open311_keys.new",
         lambda w: "/staff/api-keys/new",
         ADMINS,
         method="POST",
         data=lambda w: {"label": "", "rate_limit": "often"},
     ),
-    RouteCheck("api_keys.revoke", lambda w: f"/staff/api-keys/{_key_id(w)}/revoke", ADMINS),
+    RouteCheck("open311_keys.revoke", lambda w: f"/staff/api-keys/{_key_id(w)}/revoke", ADMINS),
     RouteCheck(
-        "api_keys.revoke", lambda w: f"/staff/api-keys/{_key_id(w)}/revoke", ADMINS, method="POST"
+        "open311_keys.revoke",
+        lambda w: f"/staff/api-keys/{_key_id(w)}/revoke",
+        ADMINS,
+        method="POST",
     ),
 ]

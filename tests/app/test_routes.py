@@ -84,15 +84,15 @@ SIGNED_IN = {
 # Open311 GeoReport v2 (/open311/v2/): anonymous reads, and writes that need an api_key
 # (checked in tests/test_open311_*.py). Their errors are Open311 bodies, never HTML.
 API_READ = {
-    "open311.discovery",
-    "open311.services",
-    "open311.service_definition",
-    "open311.request_list",
-    "open311.request_detail",
-    "open311.token",
-    "open311.openapi",
+    "open311_api.discovery",
+    "open311_api.services",
+    "open311_api.service_definition",
+    "open311_api.request_list",
+    "open311_api.request_detail",
+    "open311_api.token",
+    "open311_api.openapi",
 }
-API_WRITE = {"open311.post_request"}
+API_WRITE = {"open311_api.post_request"}
 DEVELOPMENT_ONLY = {
     "notifications_mail.outbox",
     "notifications_mail.message",

@@ -12,7 +12,7 @@ import pytest
 from werkzeug.routing import Rule
 
 from portal import create_app
-from portal.open311.formats import ApiError, error_response, render, to_xml
+from portal.open311.views.api_formats import ApiError, error_response, render, to_xml
 from tests.app.test_routes import GARBAGE, _url
 from tests.conftest import own_app_client
 
@@ -150,7 +150,7 @@ def _extra_rules(app, *rules: tuple[str, str, list[str]]):
 def test_an_unexpected_error_is_an_open311_error_not_a_page(private_app, caplog):
     with _extra_rules(
         private_app,
-        (f"{API}/boom.json", "open311.boom", ["GET"]),
+        (f"{API}/boom.json", "open311_api.boom", ["GET"]),
         (f"{API}/outside.xml", "outside_boom", ["GET"]),
     ) as client:
         # Inside the blueprint (its handler) and outside it (the app's handler).

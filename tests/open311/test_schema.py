@@ -29,7 +29,7 @@ from schemathesis.specs.openapi.checks import (
 
 from portal.core import clock
 from portal.open311.keys import new_key
-from portal.open311.openapi import OPENAPI, PREFIX
+from portal.open311.views.api_openapi import OPENAPI, PREFIX
 from tests.factories import INSIDE
 
 QUESTIONS = [

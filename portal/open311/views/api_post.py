@@ -15,10 +15,10 @@ from flask_limiter.util import get_remote_address
 from portal.core import clock
 from portal.extensions import csrf, limiter
 from portal.open311 import keys
-from portal.open311.formats import FORMATS, ApiError, render
 from portal.open311.models import ApiKey
 from portal.open311.posting import PostingError, Upload, file_request, value
-from portal.open311.views import bp, check_jurisdiction
+from portal.open311.views.api import bp, check_jurisdiction
+from portal.open311.views.api_formats import FORMATS, ApiError, render
 from portal.web import db_session, settings
 
 #: Calls without a valid key (they all end in a 403), per address.

@@ -27,7 +27,7 @@ from portal.open311.openapi_components import (
     SCHEMAS,
     _path,
 )
-from portal.open311.views import bp
+from portal.open311.views.api import bp
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"

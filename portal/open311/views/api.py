@@ -20,12 +20,12 @@ from portal.core import clock
 from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.open311 import queries, serialize
-from portal.open311.formats import FORMATS, ApiError, error_response, render
+from portal.open311.views.api_formats import FORMATS, ApiError, error_response, render
 from portal.requests.models import ServiceRequest
 from portal.web import db_session
 from portal.web import settings as current_settings
 
-bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+bp = Blueprint("open311_api", __name__, url_prefix="/open311/v2")
 
 #: Anonymous reads, per address, shared by every read resource.
 READ_LIMIT = "300/minute"

@@ -32,7 +32,7 @@ from portal.open311.models import ApiKey
 from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session
 
-bp = Blueprint("api_keys", __name__, url_prefix="/staff/api-keys")
+bp = Blueprint("open311_keys", __name__, url_prefix="/staff/api-keys")
 
 
 def _strip(value: Any) -> Any:
@@ -106,7 +106,7 @@ def _before() -> int | None:
 @staff_required(ADMIN)
 def index() -> str:
     page = keys.list_keys(db_session(), before=_before())
-    return render_template("open311/keys.html", page=page, first=_before() is None)
+    return render_template("open311/keys/keys.html", page=page, first=_before() is None)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -126,7 +126,7 @@ def new() -> Any:
             _show(form, exc)
         else:
             response = make_response(
-                render_template("open311/key_created.html", key=key, raw=raw), 201
+                render_template("open311/keys/key_created.html", key=key, raw=raw), 201
             )
             response.headers["Cache-Control"] = "no-store"
             response.headers["Pragma"] = "no-cache"
@@ -140,7 +140,7 @@ def new() -> Any:
         except keys.ApiKeyError as exc:
             _show(form, exc, only_quiet_fields=True)
     status = 400 if request.method == "POST" else 200
-    return render_template("open311/key_form.html", form=form), status
+    return render_template("open311/keys/key_form.html", form=form), status
 
 
 def _key_or_404(key_id: int) -> ApiKey:
@@ -163,6 +163,6 @@ def revoke(key_id: int) -> Any:
             )
         else:
             flash(_("The key for %(label)s was already revoked.", label=key.label), "info")
-        return redirect(url_for("api_keys.index"))
+        return redirect(url_for("open311_keys.index"))
     status = 400 if request.method == "POST" else 200
-    return render_template("open311/key_revoke.html", key=key, form=form), status
+    return render_template("open311/keys/key_revoke.html", key=key, form=form), status
