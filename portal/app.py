@@ -101,11 +101,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.open311.views import api_post as _open311_post  # noqa: F401 - adds its route
     from portal.open311.views import keys as open311_keys
     from portal.pages import bp as pages_bp
-    from portal.programmes import roster_views as programme_roster_views
-    from portal.programmes.admin import question_views as _programme_questions  # noqa: F401 - adds its routes
-    from portal.programmes.admin import session_views as _programme_sessions  # noqa: F401 - adds its routes
-    from portal.programmes.admin import views as programme_admin_views
-    from portal.programmes.public_views import bp as programmes_bp
+    from portal.programmes.views import admin as programmes_admin
+    from portal.programmes.views import admin_questions as _programme_questions  # noqa: F401 - adds its routes
+    from portal.programmes.views import admin_sessions as _programme_sessions  # noqa: F401 - adds its routes
+    from portal.programmes.views import public as programmes_public
+    from portal.programmes.views import roster as programmes_roster
     from portal.reports.views import open_data as reports_open_data
     from portal.reports.views import public as reports_public
     from portal.reports.views import staff as reports_staff
@@ -143,9 +143,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         sla_escalations.bp,
         surveys_results.bp,
         surveys_answering.bp,
-        programmes_bp,
-        programme_admin_views.bp,
-        programme_roster_views.bp,
+        programmes_public.bp,
+        programmes_admin.bp,
+        programmes_roster.bp,
         open311_api.bp,
         open311_keys.bp,
         reports_open_data.bp,

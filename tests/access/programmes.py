@@ -224,21 +224,21 @@ CHECKS = [
         data=lambda w: {"subject": "Room change", "body": "We meet in room 2."},
     ),
     RouteCheck(
-        "programme_roster.roster", lambda w: f"{BASE}/{_pid(w)}/roster?state=applied", COORDINATORS
+        "programmes_roster.roster", lambda w: f"{BASE}/{_pid(w)}/roster?state=applied", COORDINATORS
     ),
     RouteCheck(
-        "programme_roster.roster_csv", lambda w: f"{BASE}/{_pid(w)}/roster.csv", COORDINATORS
+        "programmes_roster.roster_csv", lambda w: f"{BASE}/{_pid(w)}/roster.csv", COORDINATORS
     ),
-    RouteCheck("programme_roster.approve", _enrolment_url("approve"), COORDINATORS, method="POST"),
-    RouteCheck("programme_roster.reject", _enrolment_url("reject"), COORDINATORS, method="POST"),
-    RouteCheck("programme_roster.cancel", _enrolment_url("cancel"), COORDINATORS, method="POST"),
+    RouteCheck("programmes_roster.approve", _enrolment_url("approve"), COORDINATORS, method="POST"),
+    RouteCheck("programmes_roster.reject", _enrolment_url("reject"), COORDINATORS, method="POST"),
+    RouteCheck("programmes_roster.cancel", _enrolment_url("cancel"), COORDINATORS, method="POST"),
     RouteCheck(
-        "programme_roster.attendance",
+        "programmes_roster.attendance",
         lambda w: f"{BASE}/{_pid(w)}/sessions/{_sid(w)}/attendance",
         COORDINATORS,
     ),
     RouteCheck(
-        "programme_roster.attendance",
+        "programmes_roster.attendance",
         lambda w: f"{BASE}/{_pid(w)}/sessions/{_sid(w)}/attendance",
         COORDINATORS,
         method="POST",

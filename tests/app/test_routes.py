@@ -54,9 +54,9 @@ PUBLIC = {
     "requests_tracking.reopen",
     "requests_tracking.add_photos",
     # Programmes: browse, a published programme's page and its calendar (drafts are a 404).
-    "programmes.browse",
-    "programmes.show",
-    "programmes.calendar",
+    "programmes_public.browse",
+    "programmes_public.show",
+    "programmes_public.calendar",
     # Open data: the documented, anonymised request list (tests/reports/test_open_data.py).
     "reports_open_data.index",
     "reports_open_data.requests_csv",
@@ -73,13 +73,13 @@ SIGNED_IN = {
     "requests_alerts.subscribe",
     "requests_alerts.remove",
     # Programmes: enrolling and the resident's own enrolments (anyone else's id is a 404).
-    "programmes.enrol",
-    "programmes.mine",
-    "programmes.enrolment",
-    "programmes.accept",
-    "programmes.decline",
-    "programmes.cancel",
-    "programmes.certificate",
+    "programmes_public.enrol",
+    "programmes_public.mine",
+    "programmes_public.enrolment",
+    "programmes_public.accept",
+    "programmes_public.decline",
+    "programmes_public.cancel",
+    "programmes_public.certificate",
 }
 # Open311 GeoReport v2 (/open311/v2/): anonymous reads, and writes that need an api_key
 # (checked in tests/test_open311_*.py). Their errors are Open311 bodies, never HTML.

@@ -14,8 +14,8 @@ from portal.core.audit import AuditEntry
 from portal.exports import csv_response
 from portal.i18n import current_locale
 from portal.programmes import applications, attendance, roster, service
-from portal.programmes.admin.forms import STATE_NAMES, ActionForm, CheckInForm, MarkForm
-from portal.programmes.admin.views import (
+from portal.programmes.models import Enrolment, Programme, ProgrammeSession
+from portal.programmes.views.admin import (
     MAX_ID,
     actor,
     names,
@@ -23,11 +23,11 @@ from portal.programmes.admin.views import (
     settings,
     timezone,
 )
-from portal.programmes.models import Enrolment, Programme, ProgrammeSession
+from portal.programmes.views.admin_forms import STATE_NAMES, ActionForm, CheckInForm, MarkForm
 from portal.staff.access import COORDINATOR, staff_required
 from portal.web import db_session
 
-bp = Blueprint("programme_roster", __name__, url_prefix="/staff/programmes")
+bp = Blueprint("programmes_roster", __name__, url_prefix="/staff/programmes")
 #: Enrolment ids are 64-bit; the URL converter already stops longer numbers.
 ENROLMENT_ID_MAX = 2**63 - 1
 
@@ -50,7 +50,7 @@ def roster_page(programme_id: int) -> Any:
     number = int(number) if number.isdigit() and len(number) < 6 else 1
     page = roster.roster_page(db_session(), programme, state=state, page=number)
     return render_template(
-        "programmes_admin/roster.html",
+        "programmes/roster/roster.html",
         programme=programme,
         page=page,
         tabs=roster.TABS,
@@ -196,7 +196,7 @@ def _sheet_page(
     sheet = attendance.session_sheet(db_session(), meeting)
     present = sum(1 for _enrolment, mark in sheet if mark is not None and mark.present)
     return render_template(
-        "programmes_admin/attendance.html",
+        "programmes/roster/attendance.html",
         programme=programme,
         meeting=meeting,
         sheet=sheet,

@@ -1,5 +1,5 @@
 """Back office: a programme's eligibility questions, added, edited and deleted on its overview
-page; pages of the ``programmes_admin`` blueprint of ``portal.programmes.admin.views``
+page; pages of the ``programmes_admin`` blueprint of ``portal.programmes.views.admin``
 (``create_app`` imports this module so that they are added)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.programmes.admin import common, programmes, questions
-from portal.programmes.admin.forms import ActionForm, QuestionForm, decimal, whole
-from portal.programmes.admin.views import (
+from portal.programmes.models import EligibilityQuestion
+from portal.programmes.views.admin import (
     _part_or_404,
     actor,
     bp,
@@ -20,7 +20,7 @@ from portal.programmes.admin.views import (
     programme_or_404,
     show_errors,
 )
-from portal.programmes.models import EligibilityQuestion
+from portal.programmes.views.admin_forms import ActionForm, QuestionForm, decimal, whole
 from portal.staff.access import COORDINATOR, staff_required
 from portal.web import db_session
 
@@ -105,7 +105,7 @@ def edit_question(programme_id: int, question_id: int) -> Any:
                 flash(_("Question saved."), "success")
                 return redirect(url_for(".show", programme_id=programme.id, _anchor="questions"))
     return render_template(
-        "programmes_admin/question_form.html",
+        "programmes/admin/question_form.html",
         form=form,
         programme=programme,
         question=question,

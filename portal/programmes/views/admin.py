@@ -1,8 +1,8 @@
 """Back office: community programmes for coordinators (and admins): the list, a programme's
 details, its status, capacity and messages to the people enrolled. Its sessions and eligibility
-questions are in ``session_views`` and ``question_views`` (pages of this blueprint, added when
+questions are in ``admin_sessions`` and ``admin_questions`` (pages of this blueprint, added when
 ``create_app`` imports them); the roster and attendance pages are in
-``portal.programmes.roster_views``."""
+``portal.programmes.views.roster``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from flask_login import current_user
 from portal.i18n import current_locale
 from portal.programmes import programme_changes, service
 from portal.programmes.admin import common, programmes
-from portal.programmes.admin.forms import (
+from portal.programmes.labels import KIND_NAMES, STATUS_NAMES, TOPIC_NAMES
+from portal.programmes.models import STATUSES, Programme
+from portal.programmes.views.admin_forms import (
     ADMISSION_NAMES,
     QUESTION_KIND_NAMES,
     STATUS_ACTIONS,
@@ -29,8 +31,6 @@ from portal.programmes.admin.forms import (
     SessionForm,
     whole,
 )
-from portal.programmes.labels import KIND_NAMES, STATUS_NAMES, TOPIC_NAMES
-from portal.programmes.models import STATUSES, Programme
 from portal.staff.access import COORDINATOR, staff_required
 from portal.web import db_session, settings
 
@@ -168,7 +168,7 @@ def index() -> Any:
     number = int(number) if number.isdigit() and len(number) < 6 else 1
     page = programmes.list_programmes(db_session(), status=status, page=number)
     return render_template(
-        "programmes_admin/index.html",
+        "programmes/admin/index.html",
         page=page,
         status=status,
         statuses=STATUSES,
@@ -241,7 +241,7 @@ def _form_page(
     form: ProgrammeForm, programme: Programme | None, status: int = 200
 ) -> tuple[str, int]:
     return render_template(
-        "programmes_admin/form.html",
+        "programmes/admin/form.html",
         form=form,
         programme=programme,
         default_offer_hours=settings().programme_offer_hours,
@@ -314,7 +314,7 @@ def overview(
 ) -> tuple[str, int]:
     session = db_session()
     return render_template(
-        "programmes_admin/show.html",
+        "programmes/admin/show.html",
         programme=programme,
         names=names(),
         area=area_names().get(programme.area_id) if programme.area_id else None,
@@ -426,7 +426,7 @@ def message(programme_id: int) -> Any:
                 field = form.body if error.detail == "body" else form.subject
                 field.errors = [*field.errors, _("This is required")]
                 return render_template(
-                    "programmes_admin/message.html", form=form, programme=programme
+                    "programmes/admin/message.html", form=form, programme=programme
                 ), 400
             flash(
                 ngettext(
@@ -439,5 +439,5 @@ def message(programme_id: int) -> Any:
                 "success" if count else "info",
             )
             return redirect(url_for(".show", programme_id=programme.id))
-        return render_template("programmes_admin/message.html", form=form, programme=programme), 400
-    return render_template("programmes_admin/message.html", form=form, programme=programme)
+        return render_template("programmes/admin/message.html", form=form, programme=programme), 400
+    return render_template("programmes/admin/message.html", form=form, programme=programme)

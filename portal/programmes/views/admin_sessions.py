@@ -1,5 +1,5 @@
 """Back office: a programme's sessions, added, edited and deleted on its overview page; pages
-of the ``programmes_admin`` blueprint of ``portal.programmes.admin.views`` (``create_app``
+of the ``programmes_admin`` blueprint of ``portal.programmes.views.admin`` (``create_app``
 imports this module so that they are added)."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.programmes.admin import common, sessions
-from portal.programmes.admin.forms import ActionForm, SessionForm
-from portal.programmes.admin.views import (
+from portal.programmes.models import ProgrammeSession
+from portal.programmes.views.admin import (
     _message,
     _part_or_404,
     actor,
@@ -22,7 +22,7 @@ from portal.programmes.admin.views import (
     show_errors,
     timezone,
 )
-from portal.programmes.models import ProgrammeSession
+from portal.programmes.views.admin_forms import ActionForm, SessionForm
 from portal.staff.access import COORDINATOR, staff_required
 from portal.web import db_session
 
@@ -95,7 +95,7 @@ def edit_session(programme_id: int, session_id: int) -> Any:
                 flash(_("Session saved."), "success")
                 return redirect(url_for(".show", programme_id=programme.id, _anchor="sessions"))
     return render_template(
-        "programmes_admin/session_form.html",
+        "programmes/admin/session_form.html",
         form=form,
         programme=programme,
         meeting=meeting,

@@ -37,7 +37,7 @@ from portal.i18n import current_locale
 from portal.programmes import eligibility, queries, service
 from portal.programmes.labels import KIND_NAMES, STATUS_NAMES, TOPIC_NAMES
 from portal.programmes.models import Enrolment, Programme, ProgrammeSession
-from portal.programmes.public_forms import (
+from portal.programmes.views.public_forms import (
     CANCEL_REASON_NAMES,
     REFUSAL_MESSAGES,
     STATE_CLASSES,
@@ -51,7 +51,7 @@ from portal.programmes.public_forms import (
 from portal.requests.filing_messages import answer_message
 from portal.web import db_session, settings
 
-bp = Blueprint("programmes", __name__)
+bp = Blueprint("programmes_public", __name__)
 
 #: States in which the resident may still give up their place (or their wish for one).
 CANCELLABLE = ("applied", "enrolled", "waitlisted", "offered")
@@ -169,7 +169,7 @@ def _is_full(programme: Programme) -> bool:
 
 def _filter_url(**extra: Any) -> str:
     args = {k: v for k in FILTER_ARGS if (v := request.args.get(k))}
-    return url_for("programmes.browse", **args, **extra)
+    return url_for("programmes_public.browse", **args, **extra)
 
 
 # -- browsing --------------------------------------------------------------------------------
@@ -222,7 +222,7 @@ def browse():
     names = queries.area_names(db, {p.area_id for p in page.items if p.area_id})
     filtered = any(request.args.get(k) for k in FILTER_ARGS)
     return render_template(
-        "programmes/browse.html",
+        "programmes/public/browse.html",
         form=form,
         page=page,
         area_names=names,
@@ -252,7 +252,7 @@ def show(programme_id: int):
     )
     may_sign_up = own is None or own.state in ENDED
     return render_template(
-        "programmes/show.html",
+        "programmes/public/show.html",
         programme=programme,
         locale=locale,
         own=own,
@@ -293,7 +293,7 @@ def enrol(programme_id: int):
     own = queries.own_enrolment(db, programme_id=programme.id, user_id=user.id)
     if own is not None and own.state not in ENDED:
         flash(_("You have already signed up for this programme."), "info")
-        return redirect(url_for("programmes.enrolment", enrolment_id=own.id))
+        return redirect(url_for("programmes_public.enrolment", enrolment_id=own.id))
     form = EnrolForm()
     refusal = _refusal(programme)
     answers: dict[str, Any] = {}
@@ -317,16 +317,18 @@ def enrol(programme_id: int):
                 flash(refusal, "info")
                 mine = queries.own_enrolment(db, programme_id=programme_id, user_id=user.id)
                 if mine is not None:
-                    return redirect(url_for("programmes.enrolment", enrolment_id=mine.id))
+                    return redirect(url_for("programmes_public.enrolment", enrolment_id=mine.id))
         else:
             flash(_enrolled_message(programme, result, locale), "success")
-            return redirect(url_for("programmes.enrolment", enrolment_id=result.enrolment.id))
+            return redirect(
+                url_for("programmes_public.enrolment", enrolment_id=result.enrolment.id)
+            )
     summary = [(f"q_{code}", message) for code, message in answer_errors.items()]
     status = 200
     if request.method == "POST":
         status = 409 if refusal else 400
     return render_template(
-        "programmes/enrol.html",
+        "programmes/public/enrol.html",
         programme=programme,
         form=form,
         locale=locale,
@@ -385,13 +387,13 @@ def mine():
         e.id: service.waitlist_position(db, e) for e in page.items if e.state == "waitlisted"
     }
     return render_template(
-        "programmes/mine.html",
+        "programmes/public/mine.html",
         page=page,
         upcoming=upcoming,
         positions=positions,
         locale=current_locale(),
-        older_url=url_for("programmes.mine", before=page.older) if page.older else None,
-        newer_url=url_for("programmes.mine", after=page.newer) if page.newer else None,
+        older_url=url_for("programmes_public.mine", before=page.older) if page.older else None,
+        newer_url=url_for("programmes_public.mine", after=page.newer) if page.newer else None,
     )
 
 
@@ -404,7 +406,7 @@ def enrolment(enrolment_id: int):
     item = _own(enrolment_id)
     programme = item.programme
     return render_template(
-        "programmes/enrolment.html",
+        "programmes/public/enrolment.html",
         enrolment=item,
         programme=programme,
         locale=current_locale(),
@@ -448,7 +450,7 @@ def _act(enrolment_id: int, action: str) -> Response:
     except service.ProgrammeError as exc:
         db.rollback()
         flash(str(REFUSAL_MESSAGES.get(exc.code, REFUSAL_MESSAGES["bad_state"])), "error")
-    return redirect(url_for("programmes.enrolment", enrolment_id=enrolment_id))
+    return redirect(url_for("programmes_public.enrolment", enrolment_id=enrolment_id))
 
 
 @bp.post("/my/programmes/<int:enrolment_id>/accept")
