@@ -289,19 +289,20 @@ ENGINE = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres
 #: Pages that run more statements with more rows today (on the engines named), and why.
 KNOWN_N_PLUS_ONE = {
     "filing.nearby": (
-        "templates/filing/nearby.html reads sr.photos of each request listed: one SELECT"
-        " request_photos per request (at most 5 are listed)",
+        "templates/requests/filing/nearby.html reads sr.photos of each request listed: one"
+        " SELECT request_photos per request (at most 5 are listed)",
         ("sqlite", "postgresql"),
     ),
     "case": (
-        "casework/case_views.py loads the case's tasks without Task.department and"
-        " Task.assignee, and its timeline without Event.actor, which the templates read:"
-        " a SELECT departments and a SELECT users per task, a SELECT users per writer",
+        "portal/casework/views/case.py loads the case's tasks without Task.department and"
+        " Task.assignee, and its timeline without Event.actor, which templates/casework/case/"
+        "_tasks.html and _timeline.html read: a SELECT departments and a SELECT users per task,"
+        " a SELECT users per writer",
         ("sqlite", "postgresql"),
     ),
     "board.cold": (
-        "on SQLite, computing the board's roll-up (reports/rollups.py write()) INSERTs its"
-        " parts one by one, one per department (PostgreSQL batches them)",
+        "on SQLite, computing the board's roll-up (portal/reports/rollups.py write()) INSERTs"
+        " its parts one by one, one per department (PostgreSQL batches them)",
         ("sqlite",),
     ),
 }
