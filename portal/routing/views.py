@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from portal.access import ADMIN, staff_required
 from portal.catalogue.models import Department, ServiceCategory
 from portal.catalogue.names import MAX_CHOICES, CatalogueNames
 from portal.i18n import current_locale
@@ -23,7 +24,6 @@ from portal.routing.forms import (
 )
 from portal.routing.models import RoutingRule
 from portal.routing.rules import CATEGORY_DEFAULT
-from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session
 
 bp = Blueprint("routing", __name__, url_prefix="/staff/admin/routing")

@@ -10,11 +10,11 @@ from flask_login import current_user
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
+from portal.access import ADMIN, SUPERVISOR, require_department, staff_required
 from portal.auth.models import User
 from portal.catalogue.models import Department
 from portal.i18n import current_locale
 from portal.staff import importing, queries, service
-from portal.staff.access import ADMIN, SUPERVISOR, require_department, staff_required
 from portal.staff.forms import (
     DEPT_PREFIX,
     StaffCreateForm,

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from wtforms import DateField, StringField
 from wtforms.validators import Length, Optional
 
+from portal.access import ADMIN, staff_required
 from portal.auth.models import User
 from portal.casework.audit import AuditFilter, Cursor, audit_trail
 from portal.requests.models import ServiceRequest
-from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 
 bp = Blueprint("casework_audit", __name__, url_prefix="/staff/audit")

@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import SelectChoice
 
+from portal.access import current_staff, staff_required
 from portal.auth.models import User
 from portal.casework import responses
 from portal.casework.models import ResponseTemplate, Task
@@ -28,7 +29,6 @@ from portal.i18n import current_locale
 from portal.requests import queries
 from portal.requests.models import Event, RequestPhoto, ServiceRequest
 from portal.sla.models import SlaClock
-from portal.staff.access import current_staff, staff_required
 from portal.staff.models import StaffMembership
 from portal.web import db_session, send_photo, settings
 

@@ -15,6 +15,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.access import staff_required
 from portal.auth.models import User
 from portal.casework import merging, responses, service
 from portal.casework.views import case_forms as forms
@@ -31,7 +32,6 @@ from portal.casework.views.case import (
 from portal.catalogue.models import ServiceCategory
 from portal.requests import queries, updates
 from portal.requests.models import Event, InvalidTransition, ServiceRequest
-from portal.staff.access import staff_required
 from portal.web import db_session, settings
 
 # -- actions ----------------------------------------------------------------------------------

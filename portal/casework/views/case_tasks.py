@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import abort
 
+from portal.access import staff_required
 from portal.auth.models import User
 from portal.casework import service, tasks
 from portal.casework.models import Task
@@ -14,7 +15,6 @@ from portal.casework.views.case import bp
 from portal.casework.views.case_actions import _act, _common
 from portal.catalogue.models import Department
 from portal.requests.models import ServiceRequest
-from portal.staff.access import staff_required
 from portal.web import db_session, settings
 
 

@@ -13,6 +13,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import exists, select
 
+from portal.access import current_staff, staff_required
 from portal.areas.models import Area
 from portal.casework.models import Task
 from portal.casework.views.intake_forms import CHANNEL_LABELS, IntakeForm
@@ -28,7 +29,6 @@ from portal.requests.service import (
     parse_coordinate,
     submit_request,
 )
-from portal.staff.access import current_staff, staff_required
 from portal.web import db_session, settings
 
 bp = Blueprint("casework_intake", __name__, url_prefix="/staff/intake")

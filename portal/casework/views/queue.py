@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from portal.access import ADMIN, current_staff, department_choices, staff_required
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.queues import (
@@ -35,7 +36,6 @@ from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.requests.models import InvalidTransition, ServiceRequest
-from portal.staff.access import ADMIN, current_staff, department_choices, staff_required
 from portal.staff.models import StaffMembership
 from portal.staff.permissions import StaffAccess
 from portal.web import db_session, settings

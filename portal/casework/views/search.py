@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request, url_for
 
+from portal.access import current_staff, staff_required
 from portal.casework.search import MAX_PAGE, QUERY_MAX, search_requests
 from portal.i18n import current_locale
-from portal.staff.access import current_staff, staff_required
 from portal.web import db_session
 
 bp = Blueprint("casework_search", __name__, url_prefix="/staff/search")

@@ -12,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from portal.access import ADMIN, staff_required
 from portal.casework import templates_admin as domain
 from portal.casework.models import ResponseTemplate
 from portal.casework.placeholders import PLACEHOLDERS
@@ -27,7 +28,6 @@ from portal.catalogue.models import Department
 from portal.catalogue.names import MAX_CHOICES
 from portal.core.editing import locked
 from portal.i18n import current_locale
-from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 
 bp = Blueprint("casework_templates_admin", __name__, url_prefix="/staff/admin/templates")

@@ -21,12 +21,12 @@ from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from portal.access import ADMIN, staff_required
 from portal.areas.loader import AreaError
 from portal.city import areas_admin as admin
 from portal.city import areas_admin_uploads as uploads
 from portal.city.views.areas_forms import ApplyForm, UploadForm
 from portal.city.views.areas_messages import problem_message
-from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 
 bp = Blueprint("city_areas", __name__, url_prefix="/staff/admin/areas")

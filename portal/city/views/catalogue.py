@@ -15,6 +15,7 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from portal.access import ADMIN, staff_required
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.catalogue.names import MAX_CHOICES
 from portal.city import catalogue_admin as admin
@@ -29,7 +30,6 @@ from portal.city.views.catalogue_forms import (
 from portal.i18n import LANGUAGE_NAMES, current_locale
 from portal.requests.models import ServiceRequest
 from portal.requests.views.filing_forms import DetailsForm
-from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 
 bp = Blueprint("city_catalogue", __name__, url_prefix="/staff/admin/catalogue")

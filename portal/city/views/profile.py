@@ -10,10 +10,10 @@ from typing import Any
 from flask import Blueprint, current_app, render_template
 from flask_babel import gettext as _
 
+from portal.access import ADMIN, staff_required
 from portal.city import overview
 from portal.city.models import PROFILE_ID, CityProfile
 from portal.i18n import LANGUAGE_NAMES
-from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session, settings
 
 bp = Blueprint("city_profile", __name__, url_prefix="/staff/admin/city")

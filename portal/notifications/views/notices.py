@@ -19,11 +19,11 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
+from portal.access import CASEWORK, current_staff, staff_required
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.notifications import staff
 from portal.requests.queries import MAX_ID
-from portal.staff.access import CASEWORK, current_staff, staff_required
 from portal.web import db_session, settings
 
 bp = Blueprint("notifications_notices", __name__, url_prefix="/staff/notices")

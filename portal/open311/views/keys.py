@@ -25,11 +25,11 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from portal.access import ADMIN, staff_required
 from portal.auth.models import User
 from portal.core import clock
 from portal.open311 import keys
 from portal.open311.models import ApiKey
-from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session
 
 bp = Blueprint("open311_keys", __name__, url_prefix="/staff/api-keys")

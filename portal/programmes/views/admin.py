@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
+from portal.access import COORDINATOR, staff_required
 from portal.i18n import current_locale
 from portal.programmes import programme_changes, service
 from portal.programmes.admin import common, programmes
@@ -31,7 +32,6 @@ from portal.programmes.views.admin_forms import (
     SessionForm,
     whole,
 )
-from portal.staff.access import COORDINATOR, staff_required
 from portal.web import db_session, settings
 
 bp = Blueprint("programmes_admin", __name__, url_prefix="/staff/programmes")

@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from portal.access import COORDINATOR, staff_required
 from portal.programmes.admin import common, programmes, questions
 from portal.programmes.models import EligibilityQuestion
 from portal.programmes.views.admin import (
@@ -21,7 +22,6 @@ from portal.programmes.views.admin import (
     show_errors,
 )
 from portal.programmes.views.admin_forms import ActionForm, QuestionForm, decimal, whole
-from portal.staff.access import COORDINATOR, staff_required
 from portal.web import db_session
 
 

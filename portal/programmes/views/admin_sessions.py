@@ -10,6 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from portal.access import COORDINATOR, staff_required
 from portal.programmes.admin import common, sessions
 from portal.programmes.models import ProgrammeSession
 from portal.programmes.views.admin import (
@@ -23,7 +24,6 @@ from portal.programmes.views.admin import (
     timezone,
 )
 from portal.programmes.views.admin_forms import ActionForm, SessionForm
-from portal.staff.access import COORDINATOR, staff_required
 from portal.web import db_session
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from portal.access import COORDINATOR, staff_required
 from portal.core import clock
 from portal.core.audit import AuditEntry
 from portal.exports import csv_response
@@ -24,7 +25,6 @@ from portal.programmes.views.admin import (
     timezone,
 )
 from portal.programmes.views.admin_forms import STATE_NAMES, ActionForm, CheckInForm, MarkForm
-from portal.staff.access import COORDINATOR, staff_required
 from portal.web import db_session
 
 bp = Blueprint("programmes_roster", __name__, url_prefix="/staff/programmes")

@@ -20,6 +20,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.access import SUPERVISOR, current_staff, staff_required
 from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
 from portal.core.audit import AuditEntry
@@ -58,7 +59,6 @@ from portal.reports.display import (
 )
 from portal.reports.periods import Period
 from portal.reports.views.staff_forms import DRILL_NAMES
-from portal.staff.access import SUPERVISOR, current_staff, staff_required
 from portal.web import db_session, settings
 
 bp = Blueprint("reports_staff", __name__, url_prefix="/staff/reports")

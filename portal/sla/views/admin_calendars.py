@@ -10,12 +10,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from portal.access import ADMIN, staff_required
 from portal.sla.admin import calendars as calendar_admin
 from portal.sla.admin import common
 from portal.sla.models import WEEKDAYS, BusinessCalendar
 from portal.sla.views.admin import acting_user, bp, row_or_404, show_errors
 from portal.sla.views.admin_forms import DAY_NAMES, CalendarForm, ClosureForm, DeleteForm
-from portal.staff.access import ADMIN, staff_required
 from portal.web import db_session
 
 

@@ -10,11 +10,11 @@ from typing import Any
 
 from flask import Blueprint, render_template, request, url_for
 
+from portal.access import SUPERVISOR, current_staff, department_choices, staff_required
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.sla.escalations import escalations_page
 from portal.sla.views.escalations_forms import EscalationFilterForm
-from portal.staff.access import SUPERVISOR, current_staff, department_choices, staff_required
 from portal.web import db_session
 
 bp = Blueprint("sla_escalations", __name__, url_prefix="/staff/escalations")

@@ -28,10 +28,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
 
+from portal.access import CASEWORK, staff_required
 from portal.catalogue.models import Department, ServiceCategory
 from portal.exports import csv_response
 from portal.i18n import current_locale
-from portal.staff.access import CASEWORK, staff_required
 from portal.surveys.comments import CommentPage, all_comments, comments_page
 from portal.surveys.definitions import load_definitions
 from portal.surveys.models import RESOLVED_ANSWERS, SurveyVersion

@@ -25,11 +25,11 @@ from wtforms import SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
+from portal.access import current_staff, department_choices
 from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.form_fields import ClearDateField
 from portal.i18n import current_locale
-from portal.staff.access import current_staff, department_choices
 from portal.surveys.results import ResultsError, Selection, buckets
 from portal.web import db_session, settings
 

@@ -1,4 +1,5 @@
-"""View-side guards for the back office. Every back-office view uses ``staff_required``.
+"""View-side guards for the back office (a web helper, beside ``portal.web``): every back-office
+view uses ``staff_required``.
 
 Anonymous visitors are sent to sign in; signed-in people without the role get a 403; a case or
 task of a department the member does not work in is a 404 (no hint it exists).
