@@ -11,7 +11,8 @@ from flask_babel import format_datetime, gettext
 from portal.core import clock
 from portal.core.i18n import format_duration
 from portal.i18n import LANGUAGE_NAMES, current_locale
-from portal.requests.labels import CHANNEL_NAMES
+from portal.requests.labels import ACTOR_NAMES, CHANNEL_NAMES, actor_name, status_name
+from portal.requests.models import Event
 from portal.sla.status import (
     KIND_NAMES,
     STATE_CLASSES,
@@ -21,6 +22,17 @@ from portal.sla.status import (
     clock_state,
     task_state,
 )
+
+
+def status_label(status: str) -> str:
+    """``status`` in the current web request's language."""
+    return gettext(status_name(status))
+
+
+def actor_label(event: Event) -> str:
+    """The translated actor for a timeline entry."""
+    name = actor_name(event)
+    return gettext(name) if name in ACTOR_NAMES.values() else name
 
 
 def init_app(app: Flask) -> None:

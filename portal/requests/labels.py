@@ -1,8 +1,8 @@
 """Plain-language names residents see for statuses and timeline actors: the one place they live.
 
-The names are English message ids. ``status_label`` translates for the current web request
-(templates get it as the ``status_label`` global); emails rendered outside Flask translate the
-same ids with ``portal.core.i18n.gettext(locale, STATUS_NAMES[status])``.
+The names are English message ids. ``portal.templating.status_label`` translates for the current
+web request (templates get it as the ``status_label`` global); emails rendered outside Flask
+translate the same ids with ``portal.core.i18n.gettext(locale, STATUS_NAMES[status])``.
 Importing this module does not import Flask.
 """
 
@@ -73,18 +73,3 @@ def actor_name(event: Event) -> str:
         if department:
             return str(department)
     return ACTOR_NAMES.get(event.actor_kind, ACTOR_NAMES["system"])
-
-
-def status_label(status: str) -> str:
-    """``status`` in the current web request's language (view side only)."""
-    from flask_babel import gettext
-
-    return gettext(status_name(status))
-
-
-def actor_label(event: Event) -> str:
-    """The translated actor for a timeline entry (view side only)."""
-    from flask_babel import gettext
-
-    name = actor_name(event)
-    return gettext(name) if name in ACTOR_NAMES.values() else name

@@ -349,7 +349,7 @@ STAFF_STATUS_NAMES = {
 
 
 def service_status_label(status: str) -> str:
-    from portal.requests.labels import status_label
+    from portal.templating import status_label
 
     return str(STAFF_STATUS_NAMES[status]) if status in STAFF_STATUS_NAMES else status_label(status)
 

@@ -18,9 +18,9 @@ from portal.areas.models import Area
 from portal.casework.models import Task
 from portal.casework.views.intake_forms import CHANNEL_LABELS, IntakeForm
 from portal.catalogue.models import ServiceCategory
+from portal.form_messages import answer_message, contact_message, location_message
 from portal.i18n import LANGUAGE_NAMES, current_locale
 from portal.requests.answers import raw_answers
-from portal.requests.filing_messages import answer_message, contact_message, location_message
 from portal.requests.models import ServiceRequest
 from portal.requests.service import (
     Filing,

@@ -17,7 +17,6 @@ from portal.access import COORDINATOR, staff_required
 from portal.i18n import current_locale
 from portal.programmes import programme_changes, service
 from portal.programmes.admin import common, programmes
-from portal.programmes.labels import KIND_NAMES, STATUS_NAMES, TOPIC_NAMES
 from portal.programmes.models import STATUSES, Programme
 from portal.programmes.views.admin_forms import (
     ADMISSION_NAMES,
@@ -32,6 +31,7 @@ from portal.programmes.views.admin_forms import (
     SessionForm,
     whole,
 )
+from portal.programmes.views.labels import KIND_NAMES, STATUS_NAMES, TOPIC_NAMES
 from portal.web import db_session, settings
 
 bp = Blueprint("programmes_admin", __name__, url_prefix="/staff/programmes")

@@ -27,8 +27,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, St
 
 from portal.form_fields import ClearDateField, KnownChoice, optional_int
 from portal.programmes.admin import common
-from portal.programmes.labels import KIND_NAMES, TOPIC_NAMES
 from portal.programmes.models import ADMISSIONS, KINDS, TOPICS
+from portal.programmes.views.labels import KIND_NAMES, TOPIC_NAMES
 
 ADMISSION_NAMES = {
     "first_come": _l("First come, first served"),

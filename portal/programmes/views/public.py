@@ -33,10 +33,11 @@ from flask_login import current_user, login_required
 from portal.auth.models import User
 from portal.core import clock
 from portal.extensions import limiter
+from portal.form_messages import answer_message
 from portal.i18n import current_locale
 from portal.programmes import eligibility, queries, service
-from portal.programmes.labels import KIND_NAMES, STATUS_NAMES, TOPIC_NAMES
 from portal.programmes.models import Enrolment, Programme, ProgrammeSession
+from portal.programmes.views.labels import KIND_NAMES, STATUS_NAMES, TOPIC_NAMES
 from portal.programmes.views.public_forms import (
     CANCEL_REASON_NAMES,
     REFUSAL_MESSAGES,
@@ -48,7 +49,6 @@ from portal.programmes.views.public_forms import (
     eligibility_rule,
     ineligible_message,
 )
-from portal.requests.filing_messages import answer_message
 from portal.web import db_session, settings
 
 bp = Blueprint("programmes_public", __name__)

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from portal.i18n import current_locale
 from portal.reports import hotspots, scorecards
-from portal.reports.display import (
+from portal.reports.views.display import (
     BOARD_KEYS,
     as_of,
     bad_export,

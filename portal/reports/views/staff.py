@@ -34,7 +34,8 @@ from portal.reports import (
     sentiment,
     spike_sentences,
 )
-from portal.reports.display import (
+from portal.reports.periods import Period
+from portal.reports.views.display import (
     BOARD_KEYS,
     age_name,
     as_of,
@@ -57,7 +58,6 @@ from portal.reports.display import (
     wants_csv,
     zone,
 )
-from portal.reports.periods import Period
 from portal.reports.views.staff_forms import DRILL_NAMES
 from portal.web import db_session, settings
 

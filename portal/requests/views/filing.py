@@ -24,15 +24,10 @@ from portal.areas.geo import city_map
 from portal.areas.models import Area
 from portal.catalogue.models import ServiceGroup
 from portal.extensions import limiter
+from portal.form_messages import answer_message, contact_message, location_message, photo_message
 from portal.i18n import current_locale
 from portal.requests import drafts
 from portal.requests.answers import check_answers, raw_answers
-from portal.requests.filing_messages import (
-    answer_message,
-    contact_message,
-    location_message,
-    photo_message,
-)
 from portal.requests.follows import follow_request, support_request
 from portal.requests.models import RequestPhoto, ServiceRequest
 from portal.requests.photos import PhotoError, store_photo

@@ -32,9 +32,9 @@ from portal.auth.models import User
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.requests import access, follows, queries, updates
-from portal.requests.expected_labels import expected_change, expected_sentences, long_day
-from portal.requests.labels import STATUS_CLASSES, actor_label, status_label
+from portal.requests.labels import STATUS_CLASSES
 from portal.requests.models import RequestPhoto, ServiceRequest
+from portal.requests.views.expected_labels import expected_change, expected_sentences, long_day
 from portal.requests.views.tracking_forms import (
     FindForm,
     FollowForm,
@@ -42,6 +42,7 @@ from portal.requests.views.tracking_forms import (
     ReopenForm,
     ReplyForm,
 )
+from portal.templating import actor_label, status_label
 from portal.web import db_session, send_photo, settings
 
 bp = Blueprint("requests_tracking", __name__)

@@ -118,7 +118,7 @@ def reopen(reference: str):
 @bp.post("/requests/<reference>/photos")
 @limiter.limit("30 per hour", methods=["POST"])
 def add_photos(reference: str):
-    from portal.requests.filing_messages import photo_message
+    from portal.form_messages import photo_message
     from portal.requests.photos import PhotoError, delete_photo_file, store_photo
 
     sr = _conversing(reference)
