@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask, request, url_for
-from flask_babel import format_datetime, gettext
+from flask_babel import format_datetime, gettext, lazy_gettext
 
 from portal.core import clock
 from portal.core.i18n import format_duration
@@ -22,6 +22,14 @@ from portal.sla.status import (
     clock_state,
     task_state,
 )
+
+#: Priorities as staff say them (queues, the case page, service-level policies).
+PRIORITY_NAMES = {
+    "low": lazy_gettext("Low"),
+    "normal": lazy_gettext("Normal"),
+    "high": lazy_gettext("High"),
+    "urgent": lazy_gettext("Urgent"),
+}
 
 
 def status_label(status: str) -> str:

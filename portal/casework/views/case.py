@@ -30,6 +30,7 @@ from portal.requests import queries
 from portal.requests.models import Event, RequestPhoto, ServiceRequest
 from portal.sla.models import SlaClock
 from portal.staff.models import StaffMembership
+from portal.templating import PRIORITY_NAMES
 from portal.web import db_session, send_photo, settings
 
 bp = Blueprint("casework_case", __name__, url_prefix="/staff/cases")
@@ -132,12 +133,6 @@ def _setup(form: FlaskForm, sr: ServiceRequest, task: Task | None = None) -> Fla
 
 # -- the page ---------------------------------------------------------------------------------
 
-PRIORITY_NAMES = {
-    "low": _l("Low"),
-    "normal": _l("Normal"),
-    "high": _l("High"),
-    "urgent": _l("Urgent"),
-}
 TASK_FORMS = {
     "assign": forms.AssignForm,
     "complete": forms.CompleteForm,

@@ -25,19 +25,14 @@ from portal.casework.queues import (
     run_bulk,
     tasks_for_bulk,
 )
-from portal.casework.views.queue_forms import (
-    CHANNEL_NAMES,
-    PRIORITY_NAMES,
-    STATUS_NAMES,
-    BulkForm,
-    QueueFilterForm,
-)
+from portal.casework.views.queue_forms import CHANNEL_NAMES, STATUS_NAMES, BulkForm, QueueFilterForm
 from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.requests.models import InvalidTransition, ServiceRequest
 from portal.staff.models import StaffMembership
 from portal.staff.permissions import StaffAccess
+from portal.templating import PRIORITY_NAMES
 from portal.web import db_session, settings
 
 bp = Blueprint("casework_queue", __name__, url_prefix="/staff")

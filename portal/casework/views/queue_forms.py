@@ -15,6 +15,7 @@ from portal.requests.labels import CHANNEL_NAMES as CHANNEL_IDS
 from portal.requests.models import CHANNELS, PRIORITIES, STATUSES
 from portal.requests.updates import MAX_MESSAGE
 from portal.sla.status import STATE_NAMES
+from portal.templating import PRIORITY_NAMES
 
 ANY = ("", _l("Any"))
 
@@ -23,12 +24,6 @@ def _choices(pairs: Any) -> list[SelectChoice]:
     return [SelectChoice(str(value), label) for value, label in pairs]
 
 
-PRIORITY_NAMES = {
-    "low": _l("Low"),
-    "normal": _l("Normal"),
-    "high": _l("High"),
-    "urgent": _l("Urgent"),
-}
 CHANNEL_NAMES = {code: _l(name) for code, name in CHANNEL_IDS.items()}
 #: Status names as staff say them (residents see portal.requests.labels.STATUS_NAMES).
 STATUS_NAMES = {

@@ -13,7 +13,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.access import ADMIN, staff_required
-from portal.casework.views.queue_forms import PRIORITY_NAMES
 from portal.catalogue.models import Department
 from portal.catalogue.names import CatalogueNames
 from portal.i18n import current_locale
@@ -34,6 +33,7 @@ from portal.sla.views.admin_forms import (
     DepartmentSlaForm,
     PolicyForm,
 )
+from portal.templating import PRIORITY_NAMES
 from portal.web import db_session
 
 bp = Blueprint("sla_admin", __name__, url_prefix="/staff/admin/sla")
