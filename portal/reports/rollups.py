@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -132,9 +132,11 @@ def write(
         )
     )
     session.execute(delete(ReportRollup).where(*_key(report, period), ReportRollup.part != HEADER))
-    session.add_all(
-        [ReportRollup(**values, part=str(part), payload=payload) for part, payload in parts.items()]
-    )
+    if parts:  # one executemany, not an INSERT per part
+        session.execute(
+            insert(ReportRollup),
+            [{**values, "part": str(part), "payload": payload} for part, payload in parts.items()],
+        )
     session.flush()
 
 

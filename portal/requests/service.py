@@ -14,7 +14,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from portal.areas.geo import bounding_box, distance_m, locate
 from portal.areas.models import Area
@@ -308,6 +308,8 @@ def nearby_open_requests(
             ServiceRequest.is_public.is_(True),
             ServiceRequest.duplicate_of_id.is_(None),
         )
+        # The page shows each one's first public photo: one query for all of them.
+        .options(selectinload(ServiceRequest.photos))
         .order_by(ServiceRequest.created_at.desc())
         .limit(100)
     ).all()

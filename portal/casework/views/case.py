@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from portal.access import current_staff, staff_required
@@ -164,6 +165,7 @@ def _timeline(sr: ServiceRequest) -> list[Event]:
     newest = (
         select(Event)
         .where(Event.request_id == sr.id)
+        .options(selectinload(Event.actor))
         .order_by(Event.id.desc())
         .limit(TIMELINE_LIMIT)
     )
@@ -219,6 +221,7 @@ def _page(
         db.scalars(
             select(Task)
             .where(Task.request_id == sr.id)
+            .options(selectinload(Task.department), selectinload(Task.assignee))
             .order_by(Task.is_open.desc(), Task.id)
             .limit(TASK_LIMIT)
         )
