@@ -10,7 +10,10 @@ from portal.auth.models import User
 from tests.factory_base import FactoryBase, next_n
 
 PASSWORD = "correct horse battery staple"
-_HASH = generate_password_hash(PASSWORD)
+# The app hashes with werkzeug's default (scrypt, ~0.1 s to check); accounts the tests make
+# directly use a cheap PBKDF2 hash, which check_password_hash reads the same way, so the
+# ~200 sign-ins of the suite do not spend half a minute hashing.
+_HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")
 
 
 class AuthFactories(FactoryBase):
