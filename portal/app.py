@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     clock.set_city_zone(settings.timezone)
     connect_all()
     app = Flask(
-        __name__,
+        "portal",  # the package's name, as before create_app moved here (logger, root path)
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
         instance_path=str(ROOT / "instance"),
