@@ -3,7 +3,8 @@
 ``SCHEMAS`` holds the JSON schemas of every resource (discovery, services, service definitions,
 requests, posted requests, tokens and the error collection), and the parameters shared by the
 operations: the jurisdiction, the api_key, the list filters and the POST's form and multipart
-bodies. Plain data built once at import; ``portal.open311.openapi`` assembles the document.
+bodies. Plain data built once at import; ``portal.open311.views.api_openapi`` assembles the
+document.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Pure serializers from the portal's models to the Open311 GeoReport v2 fields (no Flask).
 
-The dicts they return go to ``portal.open311.formats.render`` unchanged. They carry nothing
-personal: never the reporter, a contact name, email or phone, internal notes or staff names.
+The dicts they return go to ``portal.open311.views.api_formats.render`` unchanged. They carry
+nothing personal: never the reporter, a contact name, email or phone, internal notes or staff
+names.
 IDs are strings; date-times are aware (rendered as W3C with the city's UTC offset).
 """
 
