@@ -15,10 +15,7 @@ deactivate it and add a question with a new code.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +33,7 @@ from portal.catalogue.loader import (
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.core import clock
 from portal.core.audit import AuditEntry
+from portal.core.editing import fingerprint
 
 #: Fields a form shows for each language the city uses besides English.
 TRANSLATED = {
@@ -57,11 +55,6 @@ class CatalogueAdminError(ValueError):
 
 class Conflict(Exception):
     """The row changed since the form was drawn."""
-
-
-def fingerprint(snapshot: Mapping[str, Any]) -> str:
-    raw = json.dumps(snapshot, sort_keys=True, default=str).encode()
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 _COLUMNS = {

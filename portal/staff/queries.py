@@ -1,12 +1,11 @@
-"""Reading staff: a member's audited snapshot and its fingerprint, finding and listing members
-(by name, a page at a time), their department memberships, and departments by code. No Flask
-here, and nothing is written: changes to accounts and memberships are in ``portal.staff.service``.
+"""Reading staff: a member's audited snapshot (edit forms carry its ``portal.core.editing``
+fingerprint), finding and listing members (by name, a page at a time), their department
+memberships, and departments by code. No Flask here, and nothing is written: changes to accounts
+and memberships are in ``portal.staff.service``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -40,12 +39,6 @@ def member_state(user: User, departments: dict[str, str]) -> dict[str, Any]:
         "active": bool(user.active),
         "departments": departments,
     }
-
-
-def fingerprint(state: dict[str, Any]) -> str:
-    """A short digest of a snapshot: an edit form carries it to notice concurrent changes."""
-    raw = json.dumps(state, sort_keys=True).encode()
-    return hashlib.sha256(raw).hexdigest()[:16]
 
 
 def find_staff(session: Session, user_id: int) -> User | None:

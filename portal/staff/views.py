@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from portal.access import ADMIN, SUPERVISOR, require_department, staff_required
 from portal.auth.models import User
 from portal.catalogue.models import Department
+from portal.core.editing import fingerprint
 from portal.i18n import current_locale
 from portal.staff import importing, queries, service
 from portal.staff.forms import (
@@ -195,7 +196,7 @@ def edit(user_id: int) -> Any:
     session = db_session()
     member = _member_or_404(user_id)
     state = queries.snapshot(session, member)
-    current = queries.fingerprint(state)
+    current = fingerprint(state)
     data = {"name": member.name, "role": member.role, "state": current}
     department_ids = {d.id: d for d in _departments(member)}
     for membership in session.scalars(
