@@ -36,6 +36,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.url_map.converters["int"] = BoundedInt
+    if settings.trusted_proxies:
+        # Behind n proxies the client is the address the n-th from us saw; with none, the
+        # connecting address is the client and X-Forwarded-* headers are never read.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)  # type: ignore[method-assign]
     app.config.update(
         SECRET_KEY=settings.secret_key,
         SESSION_COOKIE_SECURE=settings.is_production,

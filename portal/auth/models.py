@@ -29,6 +29,9 @@ class User(Timestamped, Base):
     # Bumped on sign-out and password change: every older session cookie stops working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     last_login_at: Mapped[datetime | None]
+    #: When the owner proved the address is theirs (a link sent to it); until then the account
+    #: cannot file or follow requests as that address.
+    email_verified_at: Mapped[datetime | None]
     #: Staff: "each" (one email per notice) or "daily" (one digest a day); notices are
     #: always listed in the back office.
     notice_email: Mapped[str] = mapped_column(String(8), default="each")

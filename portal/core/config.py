@@ -6,8 +6,11 @@ directly and pass it to ``create_app``.
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import os
 import secrets
+from collections import Counter
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -99,6 +102,15 @@ class Settings:
     # Web
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
+    #: How many reverse proxies (load balancers) stand in front of the portal. 0: none, and
+    #: ``X-Forwarded-For`` is never read; n: the client is the address the n-th proxy from
+    #: us saw (Werkzeug's ProxyFix), and every rate limit keys on it.
+    trusted_proxies: int = 0
+    #: Client networks that may read ``/metrics`` (loopback only by default).
+    metrics_allow: tuple[str, ...] = field(default=("127.0.0.0/8", "::1/128"))
+    #: Residents' contact details and personal free text are removed from closed requests
+    #: this many days after closing (a category may set its own period).
+    retention_days: int = 730
     languages: tuple[str, ...] = field(default=("en", "es"))
 
     def city_text(self, field: str, locale: str | None = None) -> str:
@@ -190,9 +202,25 @@ class Settings:
             ),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
+            trusted_proxies=_int(
+                "PORTAL_TRUSTED_PROXIES", env.get("PORTAL_TRUSTED_PROXIES"), base.trusted_proxies
+            ),
+            metrics_allow=_networks(
+                "PORTAL_METRICS_ALLOW", env.get("PORTAL_METRICS_ALLOW"), base.metrics_allow
+            ),
+            retention_days=_int(
+                "PORTAL_RETENTION_DAYS", env.get("PORTAL_RETENTION_DAYS"), base.retention_days
+            ),
         )
         if settings.report_refresh_seconds < 1:
             raise ConfigError("PORTAL_REPORT_REFRESH_SECONDS must be at least 1")
+        if not 0 <= settings.trusted_proxies <= MAX_PROXIES:
+            raise ConfigError(
+                f"PORTAL_TRUSTED_PROXIES must be between 0 and {MAX_PROXIES} (the number of "
+                f"proxies in front of the portal), got {settings.trusted_proxies}"
+            )
+        if settings.retention_days < 1:
+            raise ConfigError("PORTAL_RETENTION_DAYS must be at least 1")
         return settings.validated()
 
     def validated(self) -> Settings:
@@ -201,6 +229,12 @@ class Settings:
             problems = []
             if not self.secret_key or len(self.secret_key) < 32:
                 problems.append("SECRET_KEY must be set to a random value of 32+ characters")
+            elif estimated_entropy_bits(self.secret_key) < MIN_SECRET_BITS:
+                problems.append(
+                    "SECRET_KEY is not random enough (too few different characters); "
+                    "generate one with: python3 -c "
+                    '"import secrets; print(secrets.token_urlsafe(48))"'
+                )
             if self.is_sqlite:
                 problems.append("DATABASE_URL must point at the production PostgreSQL database")
             if not self.smtp_host:
@@ -214,6 +248,42 @@ class Settings:
 
     def as_flask_config(self) -> dict[str, object]:
         return {f"PORTAL_{f.name.upper()}": getattr(self, f.name) for f in fields(self)}
+
+
+MAX_PROXIES = 5
+#: What a production SECRET_KEY must at least carry, estimated from its characters' spread
+#: (32 random hex digits estimate to ~115 bits; 40 times "x" to 0).
+MIN_SECRET_BITS = 96
+
+
+def estimated_entropy_bits(value: str) -> float:
+    """Shannon entropy of ``value``'s characters times its length: a lower-bound style guess at
+    how much randomness a key carries (repeated or few distinct characters score low)."""
+    if not value:
+        return 0.0
+    counts = Counter(value)
+    total = len(value)
+    per_char = -sum(n / total * math.log2(n / total) for n in counts.values())
+    return per_char * total
+
+
+def _networks(name: str, value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of addresses or networks (CIDR), each checked."""
+    if value is None or value.strip() == "":
+        return default
+    networks = []
+    for part in value.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            raise ConfigError(
+                f"{name} must list IP addresses or networks (like 10.0.0.0/8), "
+                f"separated by commas; {part!r} is not one"
+            ) from exc
+    return tuple(networks)
 
 
 def _dev_secret() -> str:

@@ -38,6 +38,28 @@ def test_healthz_is_503_when_the_database_is_unreachable(settings):
             },
             "SECRET_KEY",
         ),
+        # Long enough, but no randomness in it.
+        (
+            {
+                "PORTAL_ENV": "production",
+                "SECRET_KEY": "x" * 40,
+                "DATABASE_URL": "postgresql://db/portal",
+                "SMTP_HOST": "mail",
+            },
+            "SECRET_KEY is not random enough",
+        ),
+        (
+            {
+                "PORTAL_ENV": "production",
+                "SECRET_KEY": "ab" * 30,
+                "DATABASE_URL": "postgresql://db/portal",
+                "SMTP_HOST": "mail",
+            },
+            "SECRET_KEY is not random enough",
+        ),
+        ({"PORTAL_TRUSTED_PROXIES": "many"}, "PORTAL_TRUSTED_PROXIES must be a whole number"),
+        ({"PORTAL_TRUSTED_PROXIES": "-1"}, "PORTAL_TRUSTED_PROXIES must be between 0 and 5"),
+        ({"PORTAL_METRICS_ALLOW": "10.0.0.0/8, localhost"}, "'localhost' is not one"),
     ],
 )
 def test_production_refuses_unsafe_settings(environ, problem):
@@ -49,7 +71,8 @@ def test_production_accepts_complete_settings():
     settings = Settings.from_env(
         {
             "PORTAL_ENV": "production",
-            "SECRET_KEY": "k" * 40,
+            # What secrets.token_hex(16) gives: 128 random bits.
+            "SECRET_KEY": "9f1c04be27d86a53e0b4c7192fd85a6e",
             "DATABASE_URL": "postgres://db/portal",
             "SMTP_HOST": "mail",
         }

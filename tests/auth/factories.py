@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.security import generate_password_hash
@@ -22,4 +23,6 @@ class AuthFactories(FactoryBase):
         kw.setdefault("email", f"resident{n}@example.org")
         kw.setdefault("name", f"Resident {n}")
         kw.setdefault("password_hash", _HASH)
+        # Accounts the tests make have confirmed their address unless a test says otherwise.
+        kw.setdefault("email_verified_at", datetime(2026, 1, 1, tzinfo=UTC))
         return self._add(User(**kw))
