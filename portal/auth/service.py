@@ -90,6 +90,14 @@ def _dummy_hash() -> str:
     return generate_password_hash("no account has this password, it is only for timing")
 
 
+def email_verified(user: User) -> bool:
+    """Whether the owner has proved the account's current address is theirs (a link sent to it).
+
+    Until then the account may sign in and edit its details but cannot file or follow requests.
+    """
+    return user.email_verified_at is not None
+
+
 def find_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == normalise_email(email)))
 
