@@ -10,6 +10,7 @@ form or "?", so the certificate is still produced.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from datetime import date, datetime
@@ -87,6 +88,19 @@ def _latin1(text: str) -> str:
             plain = unicodedata.normalize("NFKD", char).encode("latin-1", "ignore").decode()
             out.append(plain or "?")
     return "".join(out)
+
+
+_BREAKS = re.compile(r"\s+")
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line: control characters (CR, LF, tab, NUL, ...), line and paragraph
+    separators and runs of spaces become one space, so nothing typed into a name or title can
+    add a line to the certificate."""
+    plain = "".join(
+        " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text or ""
+    )
+    return _BREAKS.sub(" ", plain).strip()
 
 
 def attended_sessions(enrolment: Enrolment) -> int:
@@ -177,6 +191,9 @@ def _texts(
 
 
 def _render(texts: dict[str, str], *, locale: str, fonts: tuple[str, str] | None) -> bytes:
+    # Every text placed on the certificate (and in its metadata) is one line, whatever was
+    # typed into a name, a title or the city's name.
+    texts = {key: one_line(value) for key, value in texts.items()}
     pdf = FPDF(orientation="L", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margins(25, 20, 25)
