@@ -77,9 +77,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         on_change=lambda current: clock.set_city_zone(current.timezone),
     )
 
-    from portal import errors, i18n, templating, web
+    from portal import errors, i18n, observability, templating, web
     from portal.extensions import csrf, limiter
 
+    observability.init_app(app, settings)  # first: its after_request runs last
     web.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
@@ -107,7 +108,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.open311.views import api_openapi as _open311_openapi  # noqa: F401 - adds its route
     from portal.open311.views import api_post as _open311_post  # noqa: F401 - adds its route
     from portal.open311.views import keys as open311_keys
+    from portal.ops import views as ops_views
     from portal.pages import bp as pages_bp
+    from portal.privacy import views as privacy_views
     from portal.programmes.views import admin as programmes_admin
     from portal.programmes.views import admin_questions as _programme_questions  # noqa: F401 - adds its routes
     from portal.programmes.views import admin_sessions as _programme_sessions  # noqa: F401 - adds its routes
@@ -133,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (
         pages_bp,
         health_bp,
+        ops_views.bp,
         auth_bp,
         requests_filing.bp,
         requests_tracking.bp,
@@ -162,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         city_catalogue.bp,
         casework_templates_admin.bp,
         city_profile.bp,
+        privacy_views.bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
     from portal.city.cli import city_cli
     from portal.demo.cli import demo_cli
     from portal.notifications.cli import outbox_cli, worker_command
+    from portal.privacy.cli import retention_cli
     from portal.staff.cli import staff_cli
     from portal.surveys.cli import surveys_cli
 
@@ -33,3 +34,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(staff_cli)
     app.cli.add_command(surveys_cli)
+    app.cli.add_command(retention_cli)

@@ -24,6 +24,9 @@ def sweep_expired_drafts(db: Database, settings: Settings, now: datetime) -> str
 
 def register_all() -> None:
     from portal.notifications.staff import send_staff_digests
+    from portal.ops.status import record_worker_heartbeat
+    from portal.privacy.export import build_data_exports, expire_data_exports
+    from portal.privacy.retention import sweep_retention
     from portal.programmes.offers import process_programme_offers
     from portal.programmes.reminders import send_session_reminders
     from portal.reports.catalogue import refresh_report_rollups
@@ -31,6 +34,7 @@ def register_all() -> None:
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
 
+    register_job(record_worker_heartbeat)  # first: stamps the start of every round
     register_job(sweep_expired_drafts)
     register_job(sweep_sla)
     register_job(send_staff_digests)
@@ -39,3 +43,6 @@ def register_all() -> None:
     register_job(send_session_reminders)
     register_job(send_hotspot_digest)
     register_job(refresh_report_rollups)
+    register_job(build_data_exports)
+    register_job(expire_data_exports)
+    register_job(sweep_retention)

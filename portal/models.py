@@ -10,6 +10,7 @@ from portal.core.db import Base
 from portal.core.outbox import OutboxMessage
 from portal.notifications.models import StaffNotice
 from portal.open311.models import ApiKey
+from portal.ops.models import WorkerHeartbeat
 from portal.programmes.models import (
     Attendance,
     EligibilityQuestion,
@@ -17,6 +18,7 @@ from portal.programmes.models import (
     Programme,
     ProgrammeSession,
 )
+from portal.privacy.models import DataExport, RequestRedaction
 from portal.reports.models import ReportRollup
 from portal.requests.models import (
     AreaSubscription,
@@ -33,8 +35,11 @@ from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
 
 __all__ = [
+    "DataExport",
+    "RequestRedaction",
     "CityProfile",
     "ApiKey",
+    "WorkerHeartbeat",
     "Attendance",
     "EligibilityQuestion",
     "Enrolment",

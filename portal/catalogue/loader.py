@@ -38,6 +38,9 @@ _DEPARTMENT_KEYS = {
 #: How a department's new tasks reach its agents.
 ASSIGNMENT_MODES = ("queue", "round_robin", "least_loaded")
 
+#: A category's retention period in days (``retention_days``), when it has its own.
+RETENTION_MIN = 1
+RETENTION_MAX = 36500
 _GROUP_KEYS = {"code", "name", "position", "translations"}
 _CATEGORY_KEYS = {
     "code",
@@ -51,6 +54,7 @@ _CATEGORY_KEYS = {
     "private",
     "active",
     "position",
+    "retention_days",
     "translations",
     "questions",
 }
@@ -345,6 +349,9 @@ def _category(check: Checker, raw: dict[str, Any], positions: Counter[str]) -> d
         "private": check.flag(where, raw, "private", False),
         "active": check.flag(where, raw, "active", True),
         "position": position,
+        "retention_days": check.whole(
+            where, raw, "retention_days", None, low=RETENTION_MIN, high=RETENTION_MAX
+        ),
         "translations": check.translations(where, raw, {"name", "description", "notice"}),
         "questions": questions,
     }

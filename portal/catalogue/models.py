@@ -64,6 +64,9 @@ class ServiceCategory(Translatable, Timestamped, Base):
     private: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    #: Days after a request closes before the retention sweep removes its reporter's contact
+    #: details and free text; None: the city's default (``Settings.retention_days``).
+    retention_days: Mapped[int | None] = mapped_column(Integer)
 
     group: Mapped[ServiceGroup] = relationship(back_populates="categories")
     department: Mapped[Department] = relationship()

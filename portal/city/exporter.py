@@ -160,6 +160,8 @@ def _category(category: ServiceCategory, names: dict[str, dict[int, str]]) -> di
         data["private"] = True
     if not category.active:
         data["active"] = False
+    if category.retention_days is not None:
+        data["retention_days"] = category.retention_days
     questions = [_question(q) for q in category.all_questions]
     if questions:
         data["questions"] = questions

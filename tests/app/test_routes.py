@@ -23,6 +23,8 @@ PUBLIC = {
     "auth.sign_up",
     "auth.reset_request",
     "auth.reset_password",
+    # The emailed link confirming an address: its signed token is the only key.
+    "auth.confirm_email",
     "requests_filing.start",
     "requests_filing.details",
     "requests_filing.stop",
@@ -67,6 +69,10 @@ PUBLIC = {
 SIGNED_IN = {
     "auth.account",
     "auth.change_password",
+    "auth.send_email_link",
+    "privacy.download",
+    "privacy.fetch",
+    "privacy.delete",
     "auth.sign_out",
     "requests_tracking.mine",
     "requests_alerts.index",

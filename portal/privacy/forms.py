@@ -1,0 +1,28 @@
+"""Data rights forms: every message is marked for translation and shown next to its field."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+
+class DownloadForm(FlaskForm):
+    """Only the CSRF token: asking for a download is one button on the confirm page."""
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        _l("Current password"),
+        validators=[
+            DataRequired(message=_l("Enter your password")),
+            Length(max=128, message=_l("Enter your password")),
+        ],
+    )
+    understood = BooleanField(
+        _l("I understand that my account and my details will be deleted and cannot be restored"),
+        validators=[
+            DataRequired(message=_l("Tick the box to confirm you want to delete your account"))
+        ],
+    )
