@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import format_decimal
 from flask_babel import gettext as _
 
 from portal.catalogue.models import CategoryQuestion
@@ -52,7 +53,20 @@ def answer_message(question: CategoryQuestion, code: str, locale: str) -> str:
     return messages.get(code, _("Check this field."))
 
 
-def photo_message(code: str, name: str) -> str:
+def photo_message(code: str, name: str, error: Exception | None = None) -> str:
+    """The message for a refused photo; ``error`` (a ``PhotoError``) gives a too-big photo's
+    size and the limit it is over."""
+    width, height = getattr(error, "width", 0), getattr(error, "height", 0)
+    limit = getattr(error, "max_pixels", 0)
+    if code == "too_many_pixels" and width and height and limit:
+        return _(
+            "%(file)s is %(width)s × %(height)s pixels; photos like it may be at most "
+            "%(limit)s megapixels. Choose a smaller photo, or save it at a lower resolution.",
+            file=name,
+            width=format_decimal(width),
+            height=format_decimal(height),
+            limit=format_decimal(round(limit / 1_000_000, 1)),
+        )
     messages = {
         "not_image": _(
             "%(file)s is not a photo. Choose a JPEG, PNG, GIF or WebP image.", file=name
@@ -60,6 +74,7 @@ def photo_message(code: str, name: str) -> str:
         "too_large": _("%(file)s is larger than 10 MB. Choose a smaller photo.", file=name),
         "too_many_pixels": _("%(file)s has too many pixels. Choose a smaller photo.", file=name),
         "empty": _("%(file)s is empty. Choose another file.", file=name),
+        "busy": _("We could not check %(file)s just now. Try again in a minute.", file=name),
         "too_many": _("You can add up to 3 photos. Remove one to add another."),
     }
     return messages.get(code, _("Check this field."))

@@ -74,7 +74,7 @@ class Settings:
     reopen_days: int = 30
     max_photos: int = 3
     max_photo_bytes: int = 10 * 1024 * 1024
-    max_image_pixels: int = 40_000_000
+    max_image_pixels: int = 12_500_000
     draft_ttl_hours: int = 24
     # Satisfaction surveys: invite this long after resolution, link valid this long, and no
     # more than one invitation per resident in this period.

@@ -8,25 +8,48 @@ under ``settings.upload_dir`` with random names.
 from __future__ import annotations
 
 import io
+import re
 import secrets
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from portal.core.config import Settings
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "GIF", "WEBP", "MPO"}
+#: The decoders Pillow may try (an MPO is found by the JPEG one); no other format is parsed.
+OPEN_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
 MAX_SIDE = 2048
+#: A JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling: "draft" mode), so what a
+#: single-scan (baseline) one costs follows the reduced size: it may have this many times
+#: ``max_image_pixels``. One in several scans (progressive, or sequential with a scan per
+#: colour) makes libjpeg hold every coefficient of the full image (3 to 8 bytes a pixel), so it
+#: gets twice the limit, not more.
+JPEG_PIXELS_FACTOR = 8
+MULTI_SCAN_PIXELS_FACTOR = 2
+#: Decodes at a time in one process: a threaded worker never holds more than one photo's
+#: memory at once; a request waits this long for its turn, then is told to try again.
+_DECODES = threading.BoundedSemaphore(1)
+DECODE_WAIT_SECONDS = 20.0
+
+# PNG text chunks are decompressed when the file is opened: 1 MB each, 4 MB in all is plenty.
+PngImagePlugin.MAX_TEXT_CHUNK = 1024 * 1024
+PngImagePlugin.MAX_TEXT_MEMORY = 4 * 1024 * 1024
 
 
 class PhotoError(ValueError):
-    """An upload that is not an acceptable photo. ``code`` says why."""
+    """An upload that is not an acceptable photo. ``code`` says why; for ``too_many_pixels``,
+    ``width``, ``height`` and ``max_pixels`` say by how much."""
 
-    def __init__(self, code: str) -> None:
+    def __init__(self, code: str, *, width: int = 0, height: int = 0, max_pixels: int = 0) -> None:
         super().__init__(code)
-        self.code = code  # not_image | too_large | too_many_pixels | empty
+        self.code = code  # not_image | too_large | too_many_pixels | empty | busy
+        self.width = width
+        self.height = height
+        self.max_pixels = max_pixels
 
 
 @dataclass(frozen=True)
@@ -37,47 +60,119 @@ class StoredPhoto:
     size_bytes: int
 
 
+def pixel_limit(image: Image.Image, settings: Settings, *, multi_scan: bool = False) -> int:
+    """The most pixels an image of this kind may have: ``settings.max_image_pixels`` for the
+    formats decoded at full size (PNG, GIF, WebP), more for a JPEG (see ``JPEG_PIXELS_FACTOR``);
+    ``multi_scan``: the JPEG has more than one scan (``jpeg_scans``)."""
+    if image.format in ("JPEG", "MPO"):
+        if image.info.get("progressive") or image.info.get("progression") or multi_scan:
+            return settings.max_image_pixels * MULTI_SCAN_PIXELS_FACTOR
+        return settings.max_image_pixels * JPEG_PIXELS_FACTOR
+    return settings.max_image_pixels
+
+
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_SOS, _EOI = 0xDA, 0xD9
+_STANDALONE = {0x01, *range(0xD0, 0xDA)}
+
+
+def jpeg_scans(data: bytes) -> int:
+    """How many scans (SOS segments) the first image of a JPEG has, reading the markers only:
+    segments are skipped by their length (so an EXIF thumbnail inside APP1 is not counted) and
+    entropy-coded data is skipped to the next marker. 0 if ``data`` is not a JPEG."""
+    if not data.startswith(b"\xff\xd8"):
+        return 0
+    scans, pos, size = 0, 2, len(data)
+    while pos + 4 <= size:
+        if data[pos] != 0xFF:
+            return scans  # not where a marker should be: let the decoder judge it
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker == _EOI:
+            return scans
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+        pos += 2 + length
+        if marker == _SOS:
+            scans += 1
+            found = _JPEG_MARKER.search(data, pos)
+            if found is None:
+                return scans
+            pos = found.start()
+    return scans
+
+
 def store_photo(stream: BinaryIO, *, settings: Settings) -> StoredPhoto:
-    """Validate and re-encode an uploaded image to JPEG; raise ``PhotoError`` if unacceptable."""
+    """Validate and re-encode an uploaded image to JPEG; raise ``PhotoError`` if unacceptable.
+
+    The image's size is read from its header and checked against ``pixel_limit`` before a pixel
+    is decoded; a JPEG is decoded at the smallest scale that still gives ``MAX_SIDE``; the
+    picture is made small before it is turned upright and flattened, so no full-size copy is
+    made; and one decode runs at a time in a process.
+    """
     data = stream.read(settings.max_photo_bytes + 1)
     if not data:
         raise PhotoError("empty")
     if len(data) > settings.max_photo_bytes:
         raise PhotoError("too_large")
-    # Pillow's own bomb check stays as a backstop at twice our limit.
-    Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
-    # Opened as an ImageFile, then replaced by plain Images (transposed, flattened).
-    image: Image.Image
+    # Pillow's own bomb check (an error at twice this) stays as a backstop for what we miss.
+    Image.MAX_IMAGE_PIXELS = settings.max_image_pixels * JPEG_PIXELS_FACTOR
+    if not _DECODES.acquire(timeout=DECODE_WAIT_SECONDS):
+        raise PhotoError("busy")
     try:
-        with Image.open(io.BytesIO(data)) as probe:
-            if probe.format not in ACCEPTED_FORMATS:
-                raise PhotoError("not_image")
-            if probe.width * probe.height > settings.max_image_pixels:
-                raise PhotoError("too_many_pixels")
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as image:
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            if image.mode not in ("RGB", "L"):
-                background = Image.new("RGB", image.size, (255, 255, 255))
-                rgba = image.convert("RGBA")
-                background.paste(rgba, mask=rgba.getchannel("A"))
-                image = background
-            image.thumbnail((MAX_SIDE, MAX_SIDE))
-            out = io.BytesIO()
-            image.save(out, format="JPEG", quality=85, optimize=True)
-    except PhotoError:
-        raise
-    except Image.DecompressionBombError as exc:
-        raise PhotoError("too_many_pixels") from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise PhotoError("not_image") from exc
+        image = _reencoded(data, settings)
+    finally:
+        _DECODES.release()
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85, optimize=True)
     encoded = out.getvalue()
     key = f"{secrets.token_hex(16)}.jpg"
     folder = Path(settings.upload_dir)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / key).write_bytes(encoded)
     return StoredPhoto(key, image.width, image.height, len(encoded))
+
+
+def _reencoded(data: bytes, settings: Settings) -> Image.Image:
+    """The photo in ``data``, at most ``MAX_SIDE`` on a side, upright, RGB or L."""
+    image: Image.Image
+    try:
+        with Image.open(io.BytesIO(data), formats=OPEN_FORMATS) as probe:
+            if probe.format not in ACCEPTED_FORMATS:
+                raise PhotoError("not_image")
+            multi_scan = probe.format in ("JPEG", "MPO") and jpeg_scans(data) > 1
+            limit = pixel_limit(probe, settings, multi_scan=multi_scan)
+            if probe.width * probe.height > limit:
+                raise PhotoError(
+                    "too_many_pixels", width=probe.width, height=probe.height, max_pixels=limit
+                )
+            probe.verify()
+        with Image.open(io.BytesIO(data), formats=OPEN_FORMATS) as image:
+            if image.format in ("JPEG", "MPO"):
+                # Decode at 1/2, 1/4 or 1/8 scale when that still gives MAX_SIDE.
+                scale = max(image.width, image.height) / MAX_SIDE
+                if scale > 1:
+                    image.draft(None, (int(image.width / scale), int(image.height / scale)))
+            image.load()
+            # Small first (reduce, then resample), so the steps below copy only the small one.
+            image.thumbnail((MAX_SIDE, MAX_SIDE))
+            image = ImageOps.exif_transpose(image)
+            if image.mode not in ("RGB", "L"):
+                background = Image.new("RGB", image.size, (255, 255, 255))
+                rgba = image.convert("RGBA")
+                background.paste(rgba, mask=rgba.getchannel("A"))
+                image = background
+    except PhotoError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise PhotoError("too_many_pixels") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise PhotoError("not_image") from exc
+    return image
 
 
 def photo_path(settings: Settings, storage_key: str) -> Path:

@@ -316,7 +316,7 @@ def photos():
                 try:
                     stored = store_photo(upload.stream, settings=settings())
                 except PhotoError as exc:
-                    errors.append(("photos", photo_message(exc.code, upload.filename or "")))
+                    errors.append(("photos", photo_message(exc.code, upload.filename or "", exc)))
                     continue
                 db.add(
                     RequestPhoto(

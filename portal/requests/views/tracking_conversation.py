@@ -144,7 +144,7 @@ def add_photos(reference: str):
         try:
             stored.append((name, store_photo(upload.stream, settings=settings())))
         except PhotoError as exc:
-            form.photos.errors.append(photo_message(exc.code, name))
+            form.photos.errors.append(photo_message(exc.code, name, exc))
     try:
         if form.photos.errors:
             raise PhotoError("rejected")
