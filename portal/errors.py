@@ -1,12 +1,31 @@
 """Error pages in the portal's layout (JSON for JSON clients; the Open311 error format under
-/open311/)."""
+/open311/), each with the request's reference (its X-Request-ID).
+
+When the database is away (``portal.core.outage.database_unavailable``: the server is down or
+dropped the connection, SQLite's file is locked) every request answers 503 with
+``Retry-After`` instead of a 500, the outage is logged once (``portal.observability.OutageLog``)
+rather than a traceback per request, and the next request after it is back works: the failed
+session was rolled back and closed, PostgreSQL's pool pings each connection it hands out and
+discards the dead ones.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+from typing import Any
+
+from flask import Flask, current_app, g, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from markupsafe import escape
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from portal.core.outage import database_unavailable
+from portal.observability import current_request_id, outage
+
+#: Seconds a client is asked to wait before trying again while the database is away.
+RETRY_AFTER_SECONDS = 30
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -39,11 +58,44 @@ def _messages() -> dict[int, tuple[str, str]]:
 
 def _render(code: int, detail: str | None = None):
     title, body = _messages().get(code, _messages()[500] if code >= 500 else _messages()[400])
+    reference = current_request_id()
     if request.accept_mimetypes.best == "application/json":
-        return {"error": {"code": code, "message": detail or title}}, code
+        return {"error": {"code": code, "message": detail or title, "request_id": reference}}, code
     return render_template(
-        "errors/error.html", code=code, title=title, body=body, detail=detail
+        "errors/error.html", code=code, title=title, body=body, detail=detail, reference=reference
     ), code
+
+
+def unavailable(error: BaseException) -> Any:
+    """The 503 for a database outage (``error``), in the format the client asked for, with
+    ``Retry-After``; the outage is logged once, not per request."""
+    outage(current_app).failed(error)
+    # The page must not touch the database again: the signed-in user (loaded, or failing to
+    # load, from it) becomes anonymous for the error page.
+    g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
+    if _open311():
+        from portal.open311.views.api import http_error_response
+
+        response = http_error_response(ServiceUnavailable())
+    else:
+        try:
+            response = make_response(_render(503))
+        except Exception:  # noqa: BLE001 - the layout needed something that is away too
+            response = make_response((_bare_503(), 503))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
+def _bare_503() -> str:
+    title, body = _messages()[503]
+    reference = escape(current_request_id() or "")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title></head><body><main><h1>{escape(title)}</h1>"
+        f"<p>{escape(body)}</p><p>{escape(_('Reference: %(id)s', id=reference))}</p>"
+        f"</main></body></html>"
+    )
 
 
 def _open311() -> bool:
@@ -51,38 +103,65 @@ def _open311() -> bool:
     return request.path.startswith("/open311/")
 
 
+def _database(error: Exception):
+    if database_unavailable(error):
+        return unavailable(error)
+    return _unexpected(error)
+
+
+def _csrf(error: CSRFError):
+    if _open311():
+        from portal.open311.views.api import http_error_response
+
+        return http_error_response(error)
+    return _render(
+        400,
+        _(
+            "Your form expired or was sent from another site (the security token was "
+            "missing or wrong). Go back, reload the page and send it again."
+        ),
+    )
+
+
+def _http(error: HTTPException):
+    original = getattr(error, "original_exception", None)
+    if isinstance(error, InternalServerError) and database_unavailable(original):
+        assert original is not None
+        return unavailable(original)
+    if _open311():
+        from portal.open311.views.api import http_error_response
+
+        return http_error_response(error)
+    code = error.code or 500
+    detail = None
+    if code in (400, 404) and error.description and getattr(error, "portal_message", False):
+        detail = error.description
+    return _render(code, detail)
+
+
+def _unexpected(error: Exception):
+    if database_unavailable(error):
+        return unavailable(error)
+    current_app.logger.exception("Unhandled error: %s", error)
+    if _open311():
+        from portal.open311.views.api import http_error_response
+
+        return http_error_response(InternalServerError())
+    return _render(500)
+
+
 def init_app(app: Flask) -> None:
-    @app.errorhandler(CSRFError)
-    def _csrf(error: CSRFError):
-        if _open311():
-            from portal.open311.views.api import http_error_response
+    flask_log_exception = app.log_exception
 
-            return http_error_response(error)
-        return _render(
-            400,
-            _(
-                "Your form expired or was sent from another site (the security token was "
-                "missing or wrong). Go back, reload the page and send it again."
-            ),
-        )
+    def log_exception(exc_info: Any) -> None:
+        # An error escaping the after-request commit reaches Flask's handle_exception, which
+        # logs a traceback before calling the handlers: an outage is logged by OutageLog.
+        if not database_unavailable(exc_info[1]):
+            flask_log_exception(exc_info)
 
-    @app.errorhandler(HTTPException)
-    def _http(error: HTTPException):
-        if _open311():
-            from portal.open311.views.api import http_error_response
-
-            return http_error_response(error)
-        code = error.code or 500
-        detail = None
-        if code in (400, 404) and error.description and getattr(error, "portal_message", False):
-            detail = error.description
-        return _render(code, detail)
-
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        app.logger.exception("Unhandled error: %s", error)
-        if _open311():
-            from portal.open311.views.api import http_error_response
-
-            return http_error_response(InternalServerError())
-        return _render(500)
+    app.log_exception = log_exception  # type: ignore[method-assign]
+    for database_error in (DBAPIError, DisconnectionError, PoolTimeoutError):
+        app.register_error_handler(database_error, _database)
+    app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _unexpected)

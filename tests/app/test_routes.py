@@ -18,6 +18,7 @@ PUBLIC = {
     "pages.logo",
     "pages.accessibility",
     "health.healthz",
+    "ops.metrics",  # no sign-in, but only for PORTAL_METRICS_ALLOW's networks (tests/ops)
     "static",
     "auth.sign_in",
     "auth.sign_up",

@@ -17,8 +17,11 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from portal.core import clock
+from portal.core.outage import database_unavailable
+from portal.errors import unavailable
 from portal.extensions import limiter
 from portal.i18n import current_locale
+from portal.observability import current_request_id
 from portal.open311 import queries, serialize
 from portal.open311.views.api_formats import FORMATS, ApiError, error_response, render
 from portal.requests.models import ServiceRequest
@@ -43,6 +46,8 @@ HTTP_DESCRIPTIONS = {
     415: "Unsupported media type.",
     429: "Too many requests. Wait a minute and try again.",
 }
+SERVER_ERROR = "The server could not answer. Try again later."
+UNAVAILABLE = "The service is temporarily unavailable. Try again shortly."
 
 
 def param(args: Mapping[str, str], name: str) -> str | None:
@@ -78,13 +83,25 @@ def _format(fmt: str) -> str:
     return fmt
 
 
+def _referenced(description: str) -> str:
+    """A server error's description with the request's reference (its X-Request-ID)."""
+    reference = current_request_id()
+    return f"{description} Reference: {reference}" if reference else description
+
+
 def http_error_response(error: HTTPException) -> Response:
-    """Any HTTP error under /open311/ as an Open311 error collection."""
+    """Any HTTP error under /open311/ as an Open311 error collection; a server error's
+    description carries the request's reference, and an outage of the database is a 503
+    (``portal.errors.unavailable`` adds ``Retry-After``)."""
     code = error.code or 500
+    original = getattr(error, "original_exception", None)
+    if code >= 500 and code != 503 and database_unavailable(original):
+        assert original is not None
+        return unavailable(original)
+    if code == 503:
+        return error_response(requested_format(), ApiError(503, _referenced(UNAVAILABLE)))
     if code >= 500:
-        return error_response(
-            requested_format(), ApiError(500, "The server could not answer. Try again later.")
-        )
+        return error_response(requested_format(), ApiError(500, _referenced(SERVER_ERROR)))
     description = HTTP_DESCRIPTIONS.get(code) or HTTP_DESCRIPTIONS[400]
     if isinstance(error, CSRFError):
         description = "Send an api_key; this resource does not use browser forms."
@@ -108,10 +125,10 @@ def _http_error(error: HTTPException) -> Response:
 
 @bp.errorhandler(Exception)
 def _unexpected(error: Exception) -> Response:
+    if database_unavailable(error):
+        return unavailable(error)
     current_app.logger.exception("Unhandled Open311 error: %s", error)
-    return error_response(
-        requested_format(), ApiError(500, "The server could not answer. Try again later.")
-    )
+    return error_response(requested_format(), ApiError(500, _referenced(SERVER_ERROR)))
 
 
 @bp.get("/discovery.<fmt>")
