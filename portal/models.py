@@ -11,6 +11,7 @@ from portal.core.outbox import OutboxMessage
 from portal.notifications.models import StaffNotice
 from portal.open311.models import ApiKey
 from portal.ops.models import WorkerHeartbeat
+from portal.privacy.models import DataExport, RequestRedaction
 from portal.programmes.models import (
     Attendance,
     EligibilityQuestion,
@@ -18,7 +19,6 @@ from portal.programmes.models import (
     Programme,
     ProgrammeSession,
 )
-from portal.privacy.models import DataExport, RequestRedaction
 from portal.reports.models import ReportRollup
 from portal.requests.models import (
     AreaSubscription,

@@ -71,9 +71,7 @@ def test_deleting_removes_the_person_and_keeps_the_requests(app, client, db, mak
         answers={"depth": "deep, ask Dana", "size": 3},
     )
     reply = make.event(public, kind="comment", body="Thanks Dana, we will fix it", actor=staff)
-    mine = make.event(
-        public, kind="comment", body="Dana again, dana.fields@mail.test", actor=user
-    )
+    mine = make.event(public, kind="comment", body="Dana again, dana.fields@mail.test", actor=user)
     mine.actor_kind = "resident"
     elsewhere = make.request(description="Broken bench")
     make._add(Follower(request_id=elsewhere.id, email=user.email, user_id=user.id, token="f-9"))
