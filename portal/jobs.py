@@ -22,6 +22,15 @@ def sweep_expired_drafts(db: Database, settings: Settings, now: datetime) -> str
     return f"swept {removed} expired draft(s)" if removed else None
 
 
+def sweep_sign_in_counters(db: Database, settings: Settings, now: datetime) -> str | None:
+    """Delete failed sign-in counters a day past their last failure (portal.auth.throttle)."""
+    from portal.auth.service import sweep_sign_in_counters as sweep
+
+    with db.transaction() as session:
+        removed = sweep(session, now)
+    return f"swept {removed} sign-in counter(s)" if removed else None
+
+
 def register_all() -> None:
     from portal.notifications.staff import send_staff_digests
     from portal.ops.status import record_worker_heartbeat
@@ -36,6 +45,7 @@ def register_all() -> None:
 
     register_job(record_worker_heartbeat)  # first: stamps the start of every round
     register_job(sweep_expired_drafts)
+    register_job(sweep_sign_in_counters)
     register_job(sweep_sla)
     register_job(send_staff_digests)
     register_job(send_due_invitations)

@@ -26,21 +26,29 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
-class PasswordRules:
-    """The service's password rules, with the message for each broken rule."""
+def password_message(reason: str) -> Any:
+    """The message shown beside the password field for a rule the password breaks."""
+    if reason == "too_long":
+        return _l("Password must be %(max)d characters or fewer", max=PASSWORD_MAX)
+    if reason == "repetitive":
+        return _l("Password must not be one character repeated")
+    if reason == "email":
+        return _l("Your password must not be your email address; choose another")
+    if reason == "common":
+        return _l("This password is among the most commonly used; choose another")
+    return _l("Password must be at least %(min)d characters", min=PASSWORD_MIN)
 
-    def __call__(self, _form: FlaskForm, field: PasswordField) -> None:
-        problem = password_problem(field.data or "")
-        if problem == "too_short":
-            raise ValidationError(
-                _l("Password must be at least %(min)d characters", min=PASSWORD_MIN)
-            )
-        if problem == "too_long":
-            raise ValidationError(
-                _l("Password must be %(max)d characters or fewer", max=PASSWORD_MAX)
-            )
-        if problem == "repetitive":
-            raise ValidationError(_l("Password must not be one character repeated"))
+
+class PasswordRules:
+    """The service's password rules, with the message for each broken rule (the account's
+    email address is known here only on the sign-up form; the service checks it again)."""
+
+    def __call__(self, form: FlaskForm, field: PasswordField) -> None:
+        email_field = getattr(form, "email", None)
+        email = email_field.data if email_field is not None else ""
+        problem = password_problem(field.data or "", email=email or "")
+        if problem is not None:
+            raise ValidationError(password_message(problem))
 
 
 def _email_field(label: Any) -> StringField:

@@ -55,3 +55,25 @@ class User(Timestamped, Base):
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins for one email address (whether or not an account has it).
+
+    Keyed by a keyed hash of the normalised address, so neither the addresses tried nor any
+    password is stored; kept in the database so every web process and host sees one count.
+    ``portal.auth.throttle`` has the rules.
+    """
+
+    __tablename__ = "sign_in_throttles"
+
+    #: HMAC-SHA256 (keyed with the secret key) of the normalised email address, hex.
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime]
+    #: Swept by the worker once old (the counter is forgotten anyway).
+    last_failed_at: Mapped[datetime] = mapped_column(index=True)
+    #: No attempt is checked before this time (a growing wait, then the lock).
+    blocked_until: Mapped[datetime | None]
+    #: When the owner was told of the lock (one email per locked episode).
+    lock_notified_at: Mapped[datetime | None]

@@ -1,7 +1,16 @@
-"""Sign up, sign in, sign out, password reset and the resident's own account page."""
+"""Sign up, sign in, sign out, password reset, confirming the email address and the
+resident's own account page.
+
+Sign-up does not sign in, as FixMyStreet does not: the page after it reads the same whether or
+not the address already had an account (telling it would reveal who has one), and the new
+account confirms its address first. The emailed link confirms the address and, the first time,
+signs that browser in (unless someone else is signed in there), so the usual path is still
+"sign up, click the link, carry on".
+"""
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from flask import (
@@ -15,6 +24,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -27,9 +37,10 @@ from portal.auth.forms import (
     ResetRequestForm,
     SignInForm,
     SignUpForm,
+    password_message,
 )
 from portal.auth.models import User
-from portal.core.mail import queue_email
+from portal.core import clock
 from portal.extensions import limiter, login_manager
 from portal.i18n import current_locale
 from portal.web import db_session, settings
@@ -38,6 +49,9 @@ bp = Blueprint("auth", __name__, url_prefix="/account")
 
 #: Per client address; tests run with rate limiting off except the one that checks it.
 ATTEMPTS_LIMIT = "10 per minute"
+#: "Send the link again", per client address (the service also sends at most one link per
+#: account every two minutes).
+RESEND_LIMIT = "5 per hour"
 
 
 def init_login(app: Flask) -> None:
@@ -92,11 +106,7 @@ def _after_sign_in() -> Response:
 
 
 def _password_message(reason: str) -> str:
-    if reason == "too_long":
-        return _("Password must be %(max)d characters or fewer", max=service.PASSWORD_MAX)
-    if reason == "repetitive":
-        return _("Password must not be one character repeated")
-    return _("Password must be at least %(min)d characters", min=service.PASSWORD_MIN)
+    return str(password_message(reason))
 
 
 @bp.route("/sign-up", methods=["GET", "POST"])
@@ -109,33 +119,28 @@ def sign_up():
         form.locale.data = current_locale()
     if form.validate_on_submit():
         try:
-            user = service.register(
+            service.sign_up(
                 db_session(),
+                settings=settings(),
                 email=form.email.data,
                 password=form.password.data,
                 name=form.name.data,
                 phone=form.phone.data or "",
                 locale=form.locale.data,
             )
-        except service.EmailTaken:
-            form.email.errors.append(
-                _("An account with this email already exists. Sign in or reset your password.")
-            )
         except service.WeakPassword as exc:
             form.password.errors.append(_password_message(exc.reason))
         else:
-            queue_email(
-                db_session(),
-                settings=settings(),
-                to=user.email,
-                template="welcome",
-                locale=user.locale,
-                context={"name": user.name, "email": user.email},
-            )
-            _sign_in(user)
-            flash(_("Your account has been created. You are signed in."), "success")
-            return _after_sign_in()
-    return render_template("auth/sign_up.html", form=form, next=safe_next(request.args.get("next")))
+            # The same page whether the account is new or the address already had one (its
+            # owner was emailed instead).
+            email = service.normalise_email(form.email.data)
+            return render_template("auth/sign_up_sent.html", email=email)
+    return render_template(
+        "auth/sign_up.html",
+        form=form,
+        next=safe_next(request.args.get("next")),
+        password_min=service.PASSWORD_MIN,
+    )
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -145,7 +150,34 @@ def sign_in():
         return _after_sign_in()
     form = SignInForm()
     if form.validate_on_submit():
-        user = service.authenticate(db_session(), form.email.data, form.password.data)
+        try:
+            user = service.sign_in(
+                db_session(),
+                settings=settings(),
+                email=form.email.data,
+                password=form.password.data,
+                now=clock.now(),
+            )
+        except service.SignInRefused as exc:
+            # The same whether or not an account has the address.
+            minutes = max(1, math.ceil(exc.wait_seconds / 60))
+            form.email.errors.append(
+                ngettext(
+                    "Too many failed sign-ins for this account. Try again in %(num)d minute "
+                    "or reset your password.",
+                    "Too many failed sign-ins for this account. Try again in %(num)d minutes "
+                    "or reset your password.",
+                    minutes,
+                )
+            )
+            page = render_template(
+                "auth/sign_in.html", form=form, next=safe_next(request.args.get("next"))
+            )
+            # A refused attempt changed nothing; one that failed and started the wait was
+            # counted, and its count must be committed (a 2xx).
+            response = Response(page, status=200 if exc.checked else 429, mimetype="text/html")
+            response.headers["Retry-After"] = str(exc.wait_seconds)
+            return response
         if user is not None:
             _sign_in(user)
             return _after_sign_in()
@@ -202,7 +234,11 @@ def reset_password(token: str):
             logout_user()
             flash(_("Your password has been changed. Sign in with your new password."), "success")
             return _no_referrer(redirect(url_for("auth.sign_in")))
-    return _no_referrer(render_template("auth/reset_password.html", form=form, token=token))
+    return _no_referrer(
+        render_template(
+            "auth/reset_password.html", form=form, token=token, password_min=service.PASSWORD_MIN
+        )
+    )
 
 
 def _bad_reset_link(exc: Exception) -> Response:
@@ -217,6 +253,43 @@ def _no_referrer(response: Response | str) -> Response:
         response = Response(response, mimetype="text/html")
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
+
+
+@bp.get("/confirm/<token>")
+def confirm_email(token: str):
+    """The emailed link: confirms the address; the first time, signs this browser in."""
+    try:
+        user, newly = service.confirm_email(db_session(), token, settings())
+    except service.AccountError as exc:
+        expired = isinstance(exc, service.EmailLinkExpired)
+        page = render_template("auth/confirm_link_problem.html", expired=expired)
+        return _no_referrer(Response(page, status=400, mimetype="text/html"))
+    if newly and not current_user.is_authenticated:
+        _sign_in(user)
+    if current_user.is_authenticated and current_user.id == user.id:
+        flash(_("Your email address is confirmed. Thank you."), "success")
+        return _no_referrer(redirect(url_for("auth.account")))
+    flash(_("Your email address is confirmed. Sign in to carry on."), "success")
+    return _no_referrer(redirect(url_for("auth.sign_in")))
+
+
+@bp.post("/confirm")
+@login_required
+@limiter.limit(RESEND_LIMIT)
+def send_email_link():
+    """ "Send the link again" on the account page."""
+    user: User = current_user._get_current_object()
+    if not service.email_verified(user):
+        service.send_email_link(db_session(), settings=settings(), user=user)
+        flash(
+            _(
+                "We have sent a new link to %(email)s. It works for %(days)d days.",
+                email=user.email,
+                days=service.EMAIL_LINK_MAX_AGE_SECONDS // 86400,
+            ),
+            "success",
+        )
+    return redirect(url_for("auth.account"))
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -234,7 +307,9 @@ def account():
         )
         flash(_("Your details have been saved."), "success")
         return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form, user=user)
+    return render_template(
+        "auth/account.html", form=form, user=user, verified=service.email_verified(user)
+    )
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -261,4 +336,6 @@ def change_password():
                 _("Your password has been changed. Other devices have been signed out."), "success"
             )
             return redirect(url_for("auth.account"))
-    return render_template("auth/change_password.html", form=form)
+    return render_template(
+        "auth/change_password.html", form=form, password_min=service.PASSWORD_MIN
+    )

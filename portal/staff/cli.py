@@ -22,6 +22,8 @@ _PASSWORD_PROBLEMS = {
     "too_short": f"the password must be at least {PASSWORD_MIN} characters",
     "too_long": "the password is too long",
     "repetitive": "the password must not be one character repeated",
+    "email": "the password must not be the email address",
+    "common": "the password is among the most commonly used; choose another",
 }
 
 

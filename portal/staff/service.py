@@ -143,8 +143,8 @@ def check_membership_rules(role: str, department_roles: Iterable[str]) -> None:
         raise RoleMismatch()
 
 
-def _check_password(password: str) -> None:
-    problem = password_problem(password)
+def _check_password(password: str, email: str) -> None:
+    problem = password_problem(password, email=email)
     if problem is not None:
         raise WeakPassword(problem)
 
@@ -242,7 +242,7 @@ def create_staff(
         raise TypeError("give exactly one of password and password_hash")
     wanted = _clean_memberships(session, role, memberships)
     if password is not None:
-        _check_password(password)
+        _check_password(password, email)
         password_hash = generate_password_hash(password)
     email = normalise_email(email)
     if find_by_email(session, email) is not None:

@@ -71,14 +71,13 @@ def _reset_link(db, email: str) -> str:
 # --- Sign up -------------------------------------------------------------------------------
 
 
-def test_sign_up_creates_the_account_and_signs_in(client, db):
+def test_sign_up_creates_the_account_and_asks_to_confirm_the_address(client, db):
     response = _sign_up(client, email="  Ana.Resident@Example.ORG ", phone="555 010 0199")
-    assert response.status_code == 302
-    assert response.headers["Location"] == "/account"
-
-    page = client.get("/account").get_data(as_text=True)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<h1>Check your email</h1>" in page
     assert "ana.resident@example.org" in page
-    assert "Your account has been created. You are signed in." in page
+    assert not _signed_in(client)  # the emailed link signs in (tests/auth/test_email_links.py)
     user = db.scalar(select(User).where(User.email == "ana.resident@example.org"))
     assert user is not None
     assert user.password_hash.startswith("scrypt:")
@@ -89,22 +88,10 @@ def test_sign_up_creates_the_account_and_signs_in(client, db):
         "resident",
         "en",
     )
-    assert user.last_login_at is not None
-    welcome = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "welcome"))
+    assert user.email_verified_at is None
+    welcome = db.scalar(select(OutboxMessage).where(OutboxMessage.kind == "confirm_email"))
     assert welcome is not None and welcome.to_address == "ana.resident@example.org"
-
-
-def test_sign_up_with_a_taken_email_says_so_next_to_the_field(client, db, make):
-    make.user(email="taken@example.org")
-    response = _sign_up(client, email="Taken@Example.org")
-    assert response.status_code == 200
-    html = response.get_data(as_text=True)
-    assert _error_next_to(html, "email") == (
-        "An account with this email already exists. Sign in or reset your password."
-    )
-    assert 'href="#email"' in html  # the error summary links to the field
-    assert len(db.scalars(select(User).where(User.email == "taken@example.org")).all()) == 1
-    assert not _signed_in(client)
+    assert welcome.subject == "Welcome to Riverton 311: confirm your email address"
 
 
 @pytest.mark.parametrize(
@@ -116,7 +103,7 @@ def test_sign_up_with_a_taken_email_says_so_next_to_the_field(client, db, make):
         (
             {"password": "short", "confirm": "short"},
             "password",
-            "Password must be at least 10 characters",
+            "Password must be at least 8 characters",
         ),
         (
             {"password": "a" * 12, "confirm": "a" * 12},
@@ -378,7 +365,7 @@ def test_reset_rejects_a_weak_new_password_next_to_the_field(client, make, db):
     )
     assert response.status_code == 200
     assert _error_next_to(response.get_data(as_text=True), "password") == (
-        "Password must be at least 10 characters"
+        "Password must be at least 8 characters"
     )
     assert client.get(link).status_code == 200  # still usable
 
@@ -429,6 +416,10 @@ def test_preferred_language_is_stored_and_used(client, db):
     _sign_up(client, email="sol@example.org", locale="es")
     user = db.scalar(select(User).where(User.email == "sol@example.org"))
     assert user.locale == "es"
+    confirm = db.scalar(select(OutboxMessage).where(OutboxMessage.to_address == "sol@example.org"))
+    assert confirm.locale == "es"
+    link = re.search(r"http://portal\.test(/account/confirm/\S+)", confirm.body_text).group(1)
+    assert client.get(link).status_code == 302  # confirms the address and signs in
     assert '<html lang="es">' in client.get("/").get_data(as_text=True)
     assert '<html lang="es">' in client.get("/account").get_data(as_text=True)
 
