@@ -40,11 +40,13 @@ def register_all() -> None:
     from portal.programmes.reminders import send_session_reminders
     from portal.reports.catalogue import refresh_report_rollups
     from portal.reports.digest import send_hotspot_digest
+    from portal.requests.sweeps import sweep_filing_leftovers
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
 
     register_job(record_worker_heartbeat)  # first: stamps the start of every round
     register_job(sweep_expired_drafts)
+    register_job(sweep_filing_leftovers)
     register_job(sweep_sign_in_counters)
     register_job(sweep_sla)
     register_job(send_staff_digests)

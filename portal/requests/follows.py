@@ -9,9 +9,13 @@ is inserted with insert-on-conflict-do-nothing and the counter is bumped with on
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -20,12 +24,27 @@ from portal.core import clock
 from portal.core.config import Settings
 from portal.core.mail import queue_email
 from portal.requests import access
-from portal.requests.models import Follower, ServiceRequest, Support
+from portal.requests.models import Follower, ServiceRequest, Support, SupportLimit
 from portal.requests.updates import dedupe_key, unsubscribe_url
+
+#: Anonymous support from one client address: one per request a day, this many an hour.
+ANONYMOUS_SUPPORTS_PER_HOUR = 10
+SUPPORT_LIMIT_KEPT = timedelta(days=1)
 
 
 class NotPublic(ValueError):
     """Only public requests can be followed or supported."""
+
+
+class SupportLimited(ValueError):
+    """This client address has supported this request today, or too many requests this hour."""
+
+
+def address_hash(settings: Settings, address: str) -> str:
+    """The HMAC-SHA256 of a client address with the app's secret key: what support limits
+    keep, so the address itself is never stored."""
+    key = settings.secret_key.encode()
+    return hmac.new(key, f"support-address:{address}".encode(), hashlib.sha256).hexdigest()
 
 
 def _normal_email(email: str) -> str:
@@ -129,31 +148,100 @@ def unfollow(session: Session, *, follower: Follower) -> None:
 
 
 def support_request(
-    session: Session, *, request: ServiceRequest, supporter_key: str, user_id: int | None
+    session: Session,
+    *,
+    request: ServiceRequest,
+    supporter_key: str,
+    user_id: int | None,
+    address: str | None = None,
 ) -> bool:
     """Add one "me too" from ``supporter_key`` (``u:<user id>`` or ``a:<browser key>``).
 
     Returns True when counted, False when this supporter had already supported it. Safe under
     concurrency: the unique (request, supporter) row decides, the counter follows it.
+    ``address`` (an ``address_hash``) is the client's, for anonymous support: a browser key is
+    only a cookie, so one address counts once per request a day and at most
+    ``ANONYMOUS_SUPPORTS_PER_HOUR`` times an hour, else ``SupportLimited`` is raised.
     Raises ``NotPublic``.
     """
     if not request.is_public:
         raise NotPublic(request.reference)
+    if user_id is None and address is not None:
+        if has_supported(session, request=request, supporter_key=supporter_key):
+            return False
+        _count_address(session, request=request, address=address)
+    return _insert_support(session, request=request, supporter_key=supporter_key, user_id=user_id)
+
+
+def _insert_or_nothing(
+    session: Session,
+    model: type[Support] | type[SupportLimit],
+    values: dict[str, Any],
+    returning: Any,
+) -> int | None:
+    """Insert a row unless it breaks a unique constraint; its id, or None when it did."""
+    dialect = session.get_bind().dialect.name
+    insert: postgresql.Insert | sqlite.Insert
+    if dialect == "postgresql":
+        insert = postgresql.insert(model).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        insert = sqlite.insert(model).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - the portal runs on PostgreSQL or SQLite
+        raise RuntimeError(f"unsupported database {dialect}")
+    return session.execute(insert.returning(returning)).scalar_one_or_none()
+
+
+def _count_address(session: Session, *, request: ServiceRequest, address: str) -> None:
+    """Record one anonymous support from ``address`` or raise ``SupportLimited``."""
+    now = clock.now()
+    this_hour = session.scalar(
+        select(func.count())
+        .select_from(SupportLimit)
+        .where(
+            SupportLimit.address_hash == address,
+            SupportLimit.created_at > now - timedelta(hours=1),
+        )
+    )
+    if (this_hour or 0) >= ANONYMOUS_SUPPORTS_PER_HOUR:
+        raise SupportLimited(request.reference)
+    # A row older than a day that the worker has not deleted yet no longer counts.
+    session.execute(
+        delete(SupportLimit).where(
+            SupportLimit.request_id == request.id,
+            SupportLimit.address_hash == address,
+            SupportLimit.created_at <= now - SUPPORT_LIMIT_KEPT,
+        )
+    )
+    recorded = _insert_or_nothing(
+        session,
+        SupportLimit,
+        {"request_id": request.id, "address_hash": address, "created_at": now},
+        SupportLimit.id,
+    )
+    if recorded is None:
+        raise SupportLimited(request.reference)
+
+
+def sweep_support_limits(session: Session, *, now: datetime, batch: int = 5000) -> int:
+    """Delete the support limits older than a day, a batch at a time; returns how many."""
+    old = select(SupportLimit.id).where(SupportLimit.created_at <= now - SUPPORT_LIMIT_KEPT)
+    removed = 0
+    while ids := list(session.scalars(old.limit(batch))):
+        session.execute(delete(SupportLimit).where(SupportLimit.id.in_(ids)))
+        removed += len(ids)
+    return removed
+
+
+def _insert_support(
+    session: Session, *, request: ServiceRequest, supporter_key: str, user_id: int | None
+) -> bool:
     values = {
         "request_id": request.id,
         "supporter_key": supporter_key[:80],
         "user_id": user_id,
         "created_at": clock.now(),
     }
-    dialect = session.get_bind().dialect.name
-    insert: postgresql.Insert | sqlite.Insert
-    if dialect == "postgresql":
-        insert = postgresql.insert(Support).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        insert = sqlite.insert(Support).values(**values).on_conflict_do_nothing()
-    else:  # pragma: no cover - the portal runs on PostgreSQL or SQLite
-        raise RuntimeError(f"unsupported database {dialect}")
-    inserted = session.execute(insert.returning(Support.id)).scalar_one_or_none()
+    inserted = _insert_or_nothing(session, Support, values, Support.id)
     if inserted is None:
         return False
     session.execute(
@@ -179,6 +267,9 @@ def has_supported(session: Session, *, request: ServiceRequest, supporter_key: s
 
 __all__ = [
     "NotPublic",
+    "SupportLimited",
+    "address_hash",
+    "sweep_support_limits",
     "confirm_follow",
     "follow_request",
     "follower_by_token",

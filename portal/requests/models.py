@@ -248,6 +248,23 @@ class Support(Timestamped, Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class SupportLimit(Base):
+    """An anonymous "me too" counted from one client address, kept a day (the worker deletes
+    older rows): one per address and request, and at most so many per address an hour.
+    ``address_hash`` is an HMAC of the address with the app's secret key, never the address."""
+
+    __tablename__ = "request_support_limits"
+    __table_args__ = (
+        UniqueConstraint("request_id", "address_hash"),
+        Index("ix_request_support_limits_address_created", "address_hash", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id", ondelete="CASCADE"))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now, index=True)
+
+
 class Follower(Timestamped, Base):
     """Someone who gets email updates about a request. Anonymous follows are confirmed."""
 

@@ -95,7 +95,8 @@ def settings(settings):
     return replace(settings, max_image_pixels=2_000_000)
 
 
-def test_a_photo_with_too_many_pixels_is_refused_beside_the_field(client, db, city):  # noqa: F811
+@pytest.mark.usefixtures("city")
+def test_a_photo_with_too_many_pixels_is_refused_beside_the_field(client, db):
     journey = Journey(client)
     journey.through_location()
     journey.get("/report/photos")

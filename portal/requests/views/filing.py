@@ -10,6 +10,7 @@ from flask import (
     Blueprint,
     abort,
     after_this_request,
+    flash,
     redirect,
     render_template,
     request,
@@ -28,7 +29,12 @@ from portal.form_messages import answer_message, contact_message, location_messa
 from portal.i18n import current_locale
 from portal.requests import drafts
 from portal.requests.answers import check_answers, raw_answers
-from portal.requests.follows import follow_request, support_request
+from portal.requests.follows import (
+    SupportLimited,
+    address_hash,
+    follow_request,
+    support_request,
+)
 from portal.requests.models import RequestPhoto, ServiceRequest
 from portal.requests.photos import PhotoError, store_photo
 from portal.requests.service import (
@@ -51,6 +57,7 @@ from portal.requests.views.filing_steps import (
     step_for,
 )
 from portal.requests.views.tracking import grant, supporter_key
+from portal.requests.views.tracking_follow import support_limited_message
 from portal.web import db_session, send_photo, settings
 
 bp = Blueprint("requests_filing", __name__, url_prefix="/report")
@@ -272,7 +279,17 @@ def support():
     user = signed_in_user()
     key = supporter_key(create=True)
     assert key is not None
-    support_request(db, request=target, supporter_key=key, user_id=user.id if user else None)
+    try:
+        support_request(
+            db,
+            request=target,
+            supporter_key=key,
+            user_id=user.id if user else None,
+            address=None if user else address_hash(settings(), request.remote_addr or ""),
+        )
+    except SupportLimited:
+        flash(support_limited_message(), "error")
+        return redirect(url_for("requests_tracking.show", reference=target.reference))
     if user is not None:
         follow_request(
             db,

@@ -19,6 +19,14 @@ from portal.web import db_session, settings
 # -- following and support -------------------------------------------------------------------
 
 
+def support_limited_message() -> str:
+    return _(
+        "We could not count your support: this request, or many requests, have been supported "
+        "from your internet connection recently. Sign in to add your support, or try again "
+        "tomorrow."
+    )
+
+
 @bp.post("/requests/<reference>/support")
 @limiter.limit("60 per hour", methods=["POST"])
 def support(reference: str):
@@ -31,9 +39,17 @@ def support(reference: str):
     user = _user()
     key = supporter_key(create=True)
     assert key is not None
-    counted = follows.support_request(
-        db_session(), request=sr, supporter_key=key, user_id=user.id if user else None
-    )
+    try:
+        counted = follows.support_request(
+            db_session(),
+            request=sr,
+            supporter_key=key,
+            user_id=user.id if user else None,
+            address=None if user else follows.address_hash(settings(), request.remote_addr or ""),
+        )
+    except follows.SupportLimited:
+        flash(support_limited_message(), "error")
+        return _back(sr, "support")
     if counted:
         flash(_("Thank you. Your support for this request has been counted."), "success")
     else:
