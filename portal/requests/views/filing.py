@@ -23,6 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from portal.areas.geo import city_map
 from portal.areas.models import Area
+from portal.auth.service import email_verified
 from portal.catalogue.models import ServiceGroup
 from portal.extensions import limiter
 from portal.form_messages import answer_message, contact_message, location_message, photo_message
@@ -61,6 +62,16 @@ from portal.requests.views.tracking_follow import support_limited_message
 from portal.web import db_session, send_photo, settings
 
 bp = Blueprint("requests_filing", __name__, url_prefix="/report")
+
+
+@bp.before_request
+def _verified_accounts_only():
+    """A signed-in account files only once its email address is confirmed (anonymous filing
+    is open to everyone): until then every step shows how to confirm it."""
+    user = signed_in_user()
+    if user is not None and not email_verified(user):
+        return render_template("requests/filing/verify_email.html", user=user), 403
+    return None
 
 
 @bp.route("/", methods=["GET", "POST"])

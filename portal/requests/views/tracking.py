@@ -29,6 +29,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from portal.auth.models import User
+from portal.auth.service import email_verified
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.requests import access, follows, queries, updates
@@ -213,6 +214,7 @@ def _page(
         "may_converse": conversing,
         "is_reporter": is_reporter(sr),
         "following": queries.follower_for_user(db, sr, user.id) if user else None,
+        "account_verified": user is None or email_verified(user),
         "supported": bool(key) and follows.has_supported(db, request=sr, supporter_key=key),
         "reopen_deadline": deadline,
         "can_reopen": deadline is not None and clock.now() <= deadline,

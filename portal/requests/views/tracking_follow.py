@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from werkzeug.exceptions import NotFound
 
+from portal.auth.service import email_verified
 from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.requests import follows, queries
@@ -17,6 +18,14 @@ from portal.requests.views.tracking_forms import ActionForm, FollowForm
 from portal.web import db_session, settings
 
 # -- following and support -------------------------------------------------------------------
+
+
+def unverified_message(email: str) -> str:
+    return _(
+        "Confirm your email address first: open the link we sent to %(email)s. Your account "
+        "page can send the link again.",
+        email=email,
+    )
 
 
 def support_limited_message() -> str:
@@ -67,6 +76,9 @@ def follow(reference: str):
     if user is not None:
         if not ActionForm().validate_on_submit():
             abort(400)
+        if not email_verified(user):
+            flash(unverified_message(user.email), "error")
+            return _back(sr, "follow")
         follows.follow_request(
             db_session(),
             settings=settings(),
