@@ -11,12 +11,13 @@ import os
 import re
 import smtplib
 import ssl
+import time
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from portal.core import clock
 from portal.core.config import ConfigError, Settings
@@ -94,22 +95,67 @@ def _text(reply: bytes | str) -> str:
     return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
+class _Deadline(smtplib.SMTP):
+    """An SMTP client whose whole conversation (connect, greeting, every command and reply)
+    ends by ``deadline`` (``time.monotonic()``), not only each step: the worker's claim on a
+    message is a lease of the timeout plus a margin, so a server that answers slowly but
+    within each step's timeout cannot keep a message past it (another worker would send it
+    too)."""
+
+    deadline: float
+
+    def _left(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("SMTP conversation timed out")
+        return left
+
+    # Connecting takes at most the timeout itself: the deadline is that far from the start.
+
+    def send(self, s: Any) -> None:
+        if self.sock is not None:
+            self.sock.settimeout(self._left())
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        if self.sock is not None:
+            self.sock.settimeout(self._left())
+        return super().getreply()
+
+
+class _DeadlineSMTP(_Deadline):
+    def __init__(self, host: str, port: int, *, timeout: float, deadline: float) -> None:
+        self.deadline = deadline
+        super().__init__(host, port, timeout=timeout)
+
+
+class _DeadlineSMTPSSL(_Deadline, smtplib.SMTP_SSL):
+    def __init__(
+        self, host: str, port: int, *, timeout: float, deadline: float, context: ssl.SSLContext
+    ) -> None:
+        self.deadline = deadline
+        smtplib.SMTP_SSL.__init__(self, host, port, timeout=timeout, context=context)
+
+
 class SmtpSender:
-    """One SMTP connection per message: slower than reusing one, but nothing to go stale."""
+    """One SMTP connection per message: slower than reusing one, but nothing to go stale.
+    ``smtp_timeout`` bounds the whole conversation with the server, not each step."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
+        deadline = time.monotonic() + s.smtp_timeout
         if s.smtp_ssl:
-            return smtplib.SMTP_SSL(
+            return _DeadlineSMTPSSL(
                 s.smtp_host,
                 s.smtp_port,
                 timeout=s.smtp_timeout,
+                deadline=deadline,
                 context=ssl.create_default_context(),
             )
-        smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout)
+        smtp = _DeadlineSMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout, deadline=deadline)
         if s.smtp_starttls:
             smtp.starttls(context=ssl.create_default_context())
         return smtp

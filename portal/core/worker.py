@@ -1,11 +1,16 @@
 """The background worker: delivers the outbox, then runs the registered periodic jobs.
 
-Delivery claims due messages in one short transaction (``SELECT ... FOR UPDATE SKIP LOCKED``
-on PostgreSQL, a conditional ``UPDATE ... RETURNING`` under ``BEGIN IMMEDIATE`` on SQLite),
-sends them outside it, and records each outcome in its own short transaction, so several
-workers never send the same message twice. A claim is a lease: a worker that dies while
-sending leaves its messages to be taken again once ``claimed_until`` has passed (which makes
-SMTP delivery at-least-once in that one case; the Message-ID stays the same).
+Delivery takes one due message at a time: it claims it in one short transaction (``SELECT ...
+FOR UPDATE SKIP LOCKED`` on PostgreSQL, a conditional ``UPDATE ... RETURNING`` under ``BEGIN
+IMMEDIATE`` on SQLite), sends it outside any transaction, and records the outcome in another
+short one, so several workers never send the same message twice. A claim is a short lease
+(``lease_for``: the SMTP timeout, which bounds a whole SMTP conversation, plus a margin). A
+worker that is killed or loses its database while sending leaves only the message in flight
+behind, taken again once its lease has passed (SMTP delivery is at-least-once in that one case,
+and the copy keeps the Message-ID, so receivers can drop it); every other due message is still
+unclaimed and goes to the next worker at once. The outcome is written only while the claim is
+still ours (``claimed_until`` is the lease's token), and a database error while recording one
+message is logged and the round goes on with the next.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.core import clock
 from portal.core.config import Settings
@@ -40,8 +46,11 @@ class WorkerApp(Protocol):
     def app_context(self) -> AbstractContextManager[object]: ...
 
 
-#: How long a claim lasts: longer than a batch can take to send (50 x a 10 s SMTP timeout).
-LEASE = timedelta(minutes=15)
+#: How much longer than the SMTP timeout a claim lasts (the sender stops a conversation at the
+#: timeout; this covers rendering and recording the outcome).
+LEASE_MARGIN = timedelta(seconds=5)
+#: The lease when no settings are at hand: the default 10 s SMTP timeout plus the margin.
+LEASE = timedelta(seconds=10) + LEASE_MARGIN
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=1)
 ERROR_LENGTH = 1000
@@ -66,9 +75,17 @@ class DeliveryStats:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    #: Outcomes the database refused to record (the message is taken again after its lease).
+    unrecorded: int = 0
 
     def __str__(self) -> str:
-        return f"{self.sent} sent, {self.retried} to retry, {self.failed} failed"
+        text = f"{self.sent} sent, {self.retried} to retry, {self.failed} failed"
+        return text + (f", {self.unrecorded} not recorded" if self.unrecorded else "")
+
+
+def lease_for(settings: Settings) -> timedelta:
+    """How long a claimed message is ours: one SMTP conversation at most, plus a margin."""
+    return timedelta(seconds=settings.smtp_timeout) + LEASE_MARGIN
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -85,19 +102,20 @@ def _due(now: datetime) -> Any:
     )
 
 
-def _claim(db: Database, *, now: datetime, batch: int, lease: timedelta) -> list[OutboxMessage]:
-    """Mark up to ``batch`` due messages as ours (state ``sending``), count the attempt, commit."""
+def _claim_one(db: Database, *, now: datetime, lease: timedelta) -> OutboxMessage | None:
+    """Mark the next due message as ours (state ``sending`` until ``now + lease``), count the
+    attempt, commit. None when nothing is due (or every due message is another worker's)."""
     picked = (
         select(OutboxMessage.id)
         .where(_due(now))
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        .limit(batch)
+        .limit(1)
     )
     with db.transaction() as session:
         if db.dialect == "postgresql":
             ids = list(session.scalars(picked.with_for_update(skip_locked=True)))
             if not ids:
-                return []
+                return None
             target = OutboxMessage.id.in_(ids)
         else:
             # SQLite has no row locks: the write transaction (BEGIN IMMEDIATE) serialises
@@ -109,19 +127,32 @@ def _claim(db: Database, *, now: datetime, batch: int, lease: timedelta) -> list
             .values(state="sending", claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
             .returning(OutboxMessage)
         )
-        messages = list(session.scalars(claim, execution_options={"synchronize_session": False}))
-    return sorted(messages, key=lambda m: (m.next_attempt_at, m.id))
+        return session.scalars(claim, execution_options={"synchronize_session": False}).first()
 
 
-def _record(db: Database, message_id: int, **values: Any) -> None:
-    """Write one message's outcome in its own transaction, if it is still ours."""
-    with db.transaction() as session:
-        session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.state == "sending")
-            .values(claimed_until=None, **values),
-            execution_options={"synchronize_session": False},
+def _record(db: Database, message: OutboxMessage, **values: Any) -> bool:
+    """Write one message's outcome in its own transaction, if the claim is still ours (no other
+    worker took it over after the lease). False, logged, when the database refused it."""
+    try:
+        with db.transaction() as session:
+            session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.state == "sending",
+                    OutboxMessage.claimed_until == message.claimed_until,
+                )
+                .values(claimed_until=None, **values),
+                execution_options={"synchronize_session": False},
+            )
+    except SQLAlchemyError:
+        log.exception(
+            "outbox message %s: could not record %s; it is taken again after its lease",
+            message.id,
+            values.get("state"),
         )
+        return False
+    return True
 
 
 def deliver_outbox(
@@ -133,51 +164,60 @@ def deliver_outbox(
     max_attempts: int,
     lease: timedelta = LEASE,
 ) -> DeliveryStats:
-    """Send up to ``batch`` due messages once each and record what happened.
+    """Send up to ``batch`` due messages once each, one claim at a time, and record what
+    happened.
 
     A temporary error puts the message back as pending with exponential backoff; a permanent
-    one, or the ``max_attempts``-th temporary one, marks it failed. Database errors propagate.
+    one, or the ``max_attempts``-th temporary one, marks it failed. An outcome the database
+    refuses is counted as ``unrecorded`` and the round goes on; a failing claim propagates.
     """
     stats = DeliveryStats()
-    for message in _claim(db, now=now, batch=batch, lease=lease):
+    started = time.monotonic()
+    while stats.claimed < batch:
+        # ``now`` moves on with the round (a round of slow sends must not claim with a lease
+        # that has already run out).
+        moment = now + timedelta(seconds=time.monotonic() - started)
+        message = _claim_one(db, now=moment, lease=lease)
+        if message is None:
+            break
         stats.claimed += 1
-        if message.attempts > max_attempts:
-            # Only a lease taken over after workers died while sending gets here.
-            _record(
-                db,
-                message.id,
-                state="failed",
-                last_error="gave up: the worker stopped while sending it too often",
-            )
-            stats.failed += 1
-            continue
-        try:
-            sender.send(message)
-        except DeliveryError as exc:
-            permanent, error = exc.permanent, str(exc)
-        except Exception as exc:  # a bug must not stop the batch: retry like a timeout
-            log.exception("outbox message %s: unexpected error while sending", message.id)
-            permanent, error = False, repr(exc)
+        outcome, values = _deliver(sender, message, max_attempts=max_attempts, now=moment)
+        if _record(db, message, **values):
+            setattr(stats, outcome, getattr(stats, outcome) + 1)
         else:
-            _record(db, message.id, state="sent", sent_at=now, last_error="")
-            stats.sent += 1
-            continue
-        error = error[:ERROR_LENGTH]
-        if permanent or message.attempts >= max_attempts:
-            log.warning("outbox message %s failed: %s", message.id, error)
-            _record(db, message.id, state="failed", last_error=error)
-            stats.failed += 1
-        else:
-            log.info("outbox message %s will be retried: %s", message.id, error)
-            _record(
-                db,
-                message.id,
-                state="pending",
-                last_error=error,
-                next_attempt_at=now + retry_delay(message.attempts),
-            )
-            stats.retried += 1
+            stats.unrecorded += 1
     return stats
+
+
+def _deliver(
+    sender: Sender, message: OutboxMessage, *, max_attempts: int, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """Send one claimed message: the stats field to count it in, and the values to record."""
+    if message.attempts > max_attempts:
+        # Only a lease taken over after workers died while sending gets here.
+        return "failed", {
+            "state": "failed",
+            "last_error": "gave up: the worker stopped while sending it too often",
+        }
+    try:
+        sender.send(message)
+    except DeliveryError as exc:
+        permanent, error = exc.permanent, str(exc)
+    except Exception as exc:  # a bug must not stop the round: retry like a timeout
+        log.exception("outbox message %s: unexpected error while sending", message.id)
+        permanent, error = False, repr(exc)
+    else:
+        return "sent", {"state": "sent", "sent_at": now, "last_error": ""}
+    error = error[:ERROR_LENGTH]
+    if permanent or message.attempts >= max_attempts:
+        log.warning("outbox message %s failed: %s", message.id, error)
+        return "failed", {"state": "failed", "last_error": error}
+    log.info("outbox message %s will be retried: %s", message.id, error)
+    return "retried", {
+        "state": "pending",
+        "last_error": error,
+        "next_attempt_at": now + retry_delay(message.attempts),
+    }
 
 
 def _job_name(job: PeriodicJob) -> str:
@@ -204,6 +244,7 @@ def run_round(
             now=now,
             batch=settings.outbox_batch,
             max_attempts=settings.outbox_max_attempts,
+            lease=lease_for(settings),
         )
     except Exception:
         log.exception("outbox delivery failed")

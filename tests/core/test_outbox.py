@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections import Counter
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from portal import create_app
 from portal.core import clock, worker
 from portal.core.config import ConfigError, Settings
 from portal.core.mail import queue_email
 from portal.core.outbox import OutboxMessage
-from portal.core.senders import EML_NAME_RE, FileSender, SmtpSender, sender_for
+from portal.core.senders import (
+    EML_NAME_RE,
+    FileSender,
+    SmtpSender,
+    TemporaryDeliveryError,
+    sender_for,
+)
 from portal.core.worker import deliver_outbox, retry_delay
 from portal.notifications.cli import outbox_cli
 from tests.smtp import _free_port, body_html, body_text
@@ -256,6 +264,193 @@ def test_racing_workers_send_each_message_once(committed_app, settings, smtp):
     assert states == ["sent"] * len(addresses)
 
 
+class _Killed(BaseException):
+    """Stands for SIGKILL or a lost machine: nothing after it runs, not even ``except``."""
+
+
+class _DiesAfter:
+    """Really sends (the message reaches the server), then the worker dies on the n-th."""
+
+    def __init__(self, sender, count: int) -> None:
+        self.sender, self.count, self.sent = sender, count, 0
+
+    def send(self, message) -> None:
+        self.sender.send(message)
+        self.sent += 1
+        if self.sent == self.count:
+            raise _Killed
+
+
+def _message_ids(received) -> Counter:
+    return Counter(mail["Message-ID"] for _rcpts, mail in received)
+
+
+def test_a_worker_killed_mid_round_strands_only_the_message_in_flight(app, db, settings, smtp):
+    addresses = [f"resident{n}@example.org" for n in range(5)]
+    for address in addresses:
+        _queue(db, settings, to=address)
+    db.commit()
+    now = clock.now()
+
+    with pytest.raises(_Killed):  # handed the 3rd message over, died before recording it
+        worker.run_round(_database(app), _DiesAfter(SmtpSender(settings), 3), settings, now=now)
+    assert len(smtp.wait_for(3)) == 3
+
+    # The next worker, a second later, takes the two the dead one never reached...
+    ok, _more = worker.run_round(
+        _database(app), SmtpSender(settings), settings, now=now + timedelta(seconds=1)
+    )
+    assert ok
+    assert len(smtp.wait_for(5)) == 5
+    # ...and the one in flight once its short lease has passed (well within a minute).
+    worker.run_round(_database(app), SmtpSender(settings), settings, now=now + timedelta(minutes=1))
+    received = smtp.wait_for(6)
+    assert sorted(r for rcpts, _m in received for r in rcpts) == sorted([*addresses, addresses[2]])
+    # The copy carries the first one's Message-ID, so the receiver can drop it.
+    assert sorted(_message_ids(received).values()) == [1, 1, 1, 1, 2]
+    db.expire_all()
+    assert db.scalars(select(OutboxMessage.state)).all() == ["sent"] * 5
+
+
+def _refuse_to_record_sent(db, address: str) -> None:
+    """A real database error (a trigger) whenever ``address``'s message is marked sent."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(
+            text(
+                "CREATE FUNCTION test_refuse_sent() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                "BEGIN RAISE EXCEPTION 'recording refused'; END $$"
+            )
+        )
+        db.execute(
+            text(
+                "CREATE TRIGGER test_refuse_sent BEFORE UPDATE ON outbox_messages FOR EACH ROW "
+                f"WHEN (NEW.state = 'sent' AND NEW.to_address = '{address}') "
+                "EXECUTE FUNCTION test_refuse_sent()"
+            )
+        )
+    else:
+        db.execute(
+            text(
+                "CREATE TRIGGER test_refuse_sent BEFORE UPDATE ON outbox_messages FOR EACH ROW "
+                f"WHEN NEW.state = 'sent' AND NEW.to_address = '{address}' "
+                "BEGIN SELECT RAISE(ABORT, 'recording refused'); END"
+            )
+        )
+
+
+def test_a_database_error_recording_one_outcome_does_not_strand_the_others(app, db, settings, smtp):
+    first = _queue(db, settings, to="first@example.org")
+    broken = _queue(db, settings, to="broken@example.org")
+    rest = [_queue(db, settings, to=f"later{n}@example.org") for n in range(2)]
+    _refuse_to_record_sent(db, "broken@example.org")
+    db.commit()
+    now = clock.now()
+
+    stats = deliver_outbox(
+        _database(app), SmtpSender(settings), now=now, max_attempts=3, lease=timedelta(seconds=15)
+    )
+
+    assert (stats.claimed, stats.sent, stats.unrecorded) == (4, 3, 1)
+    assert len(smtp.wait_for(4)) == 4
+    for message in (first, *rest):
+        assert _reload(db, message).state == "sent"
+    assert _reload(db, broken).state == "sending"  # taken again when the lease is over
+
+    db.execute(
+        text(
+            "DROP TRIGGER test_refuse_sent"
+            + (" ON outbox_messages" if db.get_bind().dialect.name == "postgresql" else "")
+        )
+    )
+    db.commit()
+    later = deliver_outbox(
+        _database(app),
+        SmtpSender(settings),
+        now=now + timedelta(seconds=20),
+        max_attempts=3,
+        lease=timedelta(seconds=15),
+    )
+    assert (later.claimed, later.sent) == (1, 1)
+    assert _reload(db, broken).state == "sent"
+    assert sorted(_message_ids(smtp.wait_for(5)).values()) == [1, 1, 1, 2]
+
+
+def test_a_late_workers_outcome_does_not_overwrite_the_worker_that_took_over(
+    app, db, settings, smtp
+):
+    message = _queue(db, settings)
+    db.commit()
+    now = clock.now()
+    taken_over: list[worker.DeliveryStats] = []
+
+    class _StalledThenFailed:
+        """Stalls past its lease (another worker takes the message over and sends it), then
+        reports a timeout."""
+
+        def send(self, outbox_message) -> None:
+            taken_over.append(
+                deliver_outbox(
+                    _database(app),
+                    SmtpSender(settings),
+                    now=now + timedelta(hours=1),
+                    max_attempts=3,
+                )
+            )
+            raise TemporaryDeliveryError("timed out")
+
+    stale = deliver_outbox(_database(app), _StalledThenFailed(), now=now, max_attempts=3)
+
+    assert taken_over[0].sent == 1 and stale.claimed == 1
+    row = _reload(db, message)
+    assert (row.state, row.attempts) == ("sent", 2)  # not put back to be sent a third time
+    assert len(smtp.wait_for(1)) == 1
+
+
+class _Slow:
+    """Answers every command, each a little under the client's timeout."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.received = 0
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):  # noqa: N802
+        await asyncio.sleep(self.delay)
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        await asyncio.sleep(self.delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        await asyncio.sleep(self.delay)
+        self.received += 1
+        return "250 Message accepted for delivery"
+
+
+def test_a_whole_smtp_conversation_ends_at_the_timeout(app, db, settings):
+    """Each reply within the timeout, but all of them past it: the sender gives up (and the
+    message is retried) rather than outlive its lease, after which another worker would send
+    it too."""
+    handler = _Slow(delay=0.6)
+    controller = Controller(handler, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    try:
+        slow = replace(
+            settings, smtp_host=controller.hostname, smtp_port=controller.port, smtp_timeout=1
+        )
+        message = _queue(db, settings)
+        db.commit()
+        stats = deliver_outbox(_database(app), SmtpSender(slow), now=clock.now(), max_attempts=3)
+    finally:
+        controller.stop()
+    assert stats.retried == 1
+    row = _reload(db, message)
+    assert row.state == "pending"
+    assert "timed out" in row.last_error or "Timeout" in row.last_error
+
+
 # --- the worker ------------------------------------------------------------------------------
 
 
@@ -395,12 +590,46 @@ def test_the_mailbox_only_opens_its_own_files(dev_client, path):
     assert dev_client.get(path).status_code == 404
 
 
+def test_the_mailbox_is_shown_only_to_this_machine(settings, dev_client):
+    FileSender(settings.mail_dir, mail_from=settings.mail_from).send(
+        OutboxMessage(
+            id=7,
+            to_address="r@example.org",
+            locale="en",
+            subject="Reset your password",
+            body_text="https://portal.test/account/reset/secret-token",
+            body_html="<p>h</p>",
+            created_at=clock.now(),
+        )
+    )
+    page = dev_client.get("/dev/mail/")  # the test client comes from 127.0.0.1
+    assert page.status_code == 200
+    assert "shown only to this machine" in page.get_data(as_text=True)
+    link = re.search(r'href="(/dev/mail/[^"/]+\.eml)"', page.get_data(as_text=True)).group(1)
+    assert dev_client.get(link, environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+    for path in ("/dev/mail/", link, link + "/html"):
+        response = dev_client.get(path, environ_base={"REMOTE_ADDR": "192.0.2.5"})
+        assert response.status_code == 404
+        assert b"secret-token" not in response.data
+
+
+def test_behind_a_proxy_the_mailbox_goes_by_the_forwarded_client(settings):
+    application = create_app(replace(settings, env="development", trusted_proxies=1))
+    try:
+        client = application.test_client()
+        assert client.get("/dev/mail/").status_code == 200
+        forwarded = client.get("/dev/mail/", headers={"X-Forwarded-For": "192.0.2.5"})
+        assert forwarded.status_code == 404
+    finally:
+        application.extensions["portal.db"].dispose()
+
+
 def test_the_mailbox_is_404_outside_development(client, settings):
     assert client.get("/dev/mail/").status_code == 404  # env "test"
     production = create_app(
         Settings(
             env="production",
-            secret_key="p" * 40,
+            secret_key="production-secret-9f8e7d6c5b4a3210-ZyXwVuTs",
             smtp_host="mail.example",
             database_url="postgresql+psycopg://nobody@127.0.0.1:1/none",
         )
