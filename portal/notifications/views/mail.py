@@ -1,11 +1,15 @@
 """Development-only: the demo mailbox of messages the ``FileSender`` wrote to disk.
 
-Outside ``env == "development"`` every route is a 404. File names must match the sender's
-strict pattern, so nothing outside the mail folder can be named.
+Outside ``env == "development"`` every route is a 404, and in development it is shown only to
+this machine (a loopback client: the emails hold password-reset and sign-in links); anyone else
+gets a 404 too. Behind a trusted proxy (``trusted_proxies``) the client is the forwarded one.
+File names must match the sender's strict pattern, so nothing outside the mail folder can be
+named.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from email import message_from_binary_file
 from email.message import EmailMessage
@@ -31,8 +35,19 @@ HTML_CSP = (
 
 @bp.before_request
 def _development_only() -> None:
-    if settings().env != "development":
+    if settings().env != "development" or not _from_this_machine(request.remote_addr):
         abort(404)
+
+
+def _from_this_machine(address: str | None) -> bool:
+    """Whether the client is this machine (127.0.0.0/8, ::1, or IPv4 loopback as IPv6)."""
+    try:
+        ip = ipaddress.ip_address((address or "").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped.is_loopback
+    return ip.is_loopback
 
 
 def _mail_dir() -> Path:
