@@ -51,14 +51,35 @@ def _row(session: Session, key: str) -> SignInThrottle | None:
     return session.scalar(select(SignInThrottle).where(SignInThrottle.key == key).with_for_update())
 
 
+def _locked_row(session: Session, key: str, now: datetime) -> SignInThrottle:
+    """The key's counter, made if missing, locked (PostgreSQL) until the transaction ends.
+
+    Made before the first attempt is checked, so even the first simultaneous attempts for an
+    address queue behind one another: a second insert waits for the first to commit, fails,
+    and then reads and locks the committed row.
+    """
+    row = _row(session, key)
+    if row is not None:
+        return row
+    try:
+        with session.begin_nested():
+            row = SignInThrottle(key=key, failures=0, first_failed_at=now, last_failed_at=now)
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        row = _row(session, key)  # a concurrent attempt made it first
+        assert row is not None
+    return row
+
+
 def wait_seconds(session: Session, key: str, now: datetime) -> int:
     """How long attempts for this key are refused from ``now`` (0: an attempt may be checked).
 
-    Locks the counter's row (PostgreSQL) until the transaction ends, so concurrent attempts
-    for one address are checked and counted one after the other.
+    Locks the counter's row (made if missing) until the transaction ends, so concurrent
+    attempts for one address are checked and counted one after the other.
     """
-    row = _row(session, key)
-    if row is None or row.blocked_until is None or row.blocked_until <= now:
+    row = _locked_row(session, key, now)
+    if row.blocked_until is None or row.blocked_until <= now:
         return 0
     return math.ceil((row.blocked_until - now).total_seconds())
 
@@ -74,16 +95,7 @@ def delay_after(failures: int) -> timedelta:
 
 def record_failure(session: Session, key: str, now: datetime) -> SignInThrottle:
     """Count one failed attempt (flushed) and set the wait that follows it."""
-    row = _row(session, key)
-    if row is None:
-        try:
-            with session.begin_nested():
-                row = SignInThrottle(key=key, failures=0, first_failed_at=now, last_failed_at=now)
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            row = _row(session, key)  # a concurrent attempt made it first
-            assert row is not None
+    row = _locked_row(session, key, now)
     if now - row.last_failed_at >= timedelta(hours=WINDOW_HOURS):
         row.failures = 0
         row.first_failed_at = now

@@ -56,7 +56,7 @@ def test_sign_up_with_a_taken_address_looks_like_a_new_one_and_emails_the_owner(
     owner = make.user(email="taken@example.org", name="Tam Owner", phone="555 010 0100")
     before = (owner.name, owner.phone, owner.password_hash, owner.session_version, owner.locale)
 
-    new = _sign_up(client, email="fresh@example.org")
+    new = _sign_up(app.test_client(), email="fresh@example.org")
     taken = _sign_up(client, email="Taken@Example.org", name="Someone Else", locale="es")
 
     assert new.status_code == taken.status_code == 200

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from portal.auth.models import SignInThrottle, User
 from portal.core import clock
@@ -15,7 +18,7 @@ from portal.core.worker import deliver_outbox
 from portal.jobs import sweep_sign_in_counters
 from tests.auth.test_auth import NEW_PASSWORD, _signed_in
 from tests.conftest import csrf_from
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, Factories
 from tests.smtp import body_html, body_text
 
 START = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
@@ -200,3 +203,45 @@ def test_counters_store_no_address_or_password_and_are_forgotten(
     assert job == "swept 1 sign-in counter(s)"
     assert db.scalar(select(SignInThrottle)) is None
     assert db.scalar(select(User).where(User.email == "kim@example.org")) is not None
+
+
+def test_concurrent_attempts_from_many_processes_are_each_counted(committed_app, freeze_clock):
+    """Web processes share the count: simultaneous wrong passwords are counted one by one
+    (the counter's row is locked while it changes), so exactly 6 are checked and the rest
+    refused, whatever order they arrive in."""
+    freeze_clock(START)
+    db = committed_app.extensions["portal.db"]
+    with db.transaction() as session:
+        factories = Factories(session, committed_app.extensions["portal.settings"])
+        # The app's own (slow) hash: attempts overlap while their passwords are checked.
+        factories.user(email="kim@example.org", password_hash=generate_password_hash(PASSWORD))
+    attempts = 12
+    start = threading.Barrier(attempts)
+    outcomes: list[tuple[int, str | None]] = []
+    lock = threading.Lock()
+
+    def attempt(n: int) -> None:
+        client = committed_app.test_client()
+        token = csrf_from(client.get("/account/sign-in").get_data(as_text=True))
+        start.wait()
+        response = client.post(
+            "/account/sign-in",
+            data={"csrf_token": token, "email": "kim@example.org", "password": f"guess {n}"},
+            environ_base={"REMOTE_ADDR": f"203.0.113.{n}"},
+        )
+        match = ERROR_RE.search(response.get_data(as_text=True))
+        with lock:
+            outcomes.append((response.status_code, match.group(1) if match else None))
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(attempts)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert Counter(outcomes) == Counter(
+        {(200, WRONG): 5, (200, _too_many(1)): 1, (429, _too_many(1)): attempts - 6}
+    )
+    with db.transaction(write=False) as session:
+        [row] = session.scalars(select(SignInThrottle)).all()
+        assert row.failures == 6
