@@ -37,6 +37,7 @@ from portal.requests.follows import (
     support_request,
 )
 from portal.requests.models import RequestPhoto, ServiceRequest
+from portal.requests.personal import personal_details
 from portal.requests.photos import PhotoError, store_photo
 from portal.requests.service import (
     FilingError,
@@ -458,7 +459,12 @@ def check():
     category = draft_category(draft)
     assert category is not None
     form = CategoryForm()
-    if request.method == "POST":
+    # A public description is read by anyone: warn before filing one that looks like it holds
+    # someone's phone number, email address or licence plate.
+    public = not (draft.data.get("private") or category.private)
+    findings = personal_details(draft.data.get("description", "")) if public else []
+    warned = request.method == "POST" and bool(findings) and not request.form.get("file_anyway")
+    if request.method == "POST" and not warned:
         try:
             submitted = submit_request(
                 db, settings=settings(), filing=filing_from(draft), reporter=signed_in_user()
@@ -486,7 +492,16 @@ def check():
         area=area,
         locale=current_locale(),
         photos=drafts.draft_photos(db, draft),
-    )
+        findings=[(PERSONAL_KINDS[f.kind](), f.text) for f in findings],
+    ), (400 if warned else 200)
+
+
+#: What each kind of personal detail is called in the warning.
+PERSONAL_KINDS = {
+    "phone": lambda: _("A phone number"),
+    "email": lambda: _("An email address"),
+    "plate": lambda: _("A licence plate"),
+}
 
 
 @bp.get("/done")
