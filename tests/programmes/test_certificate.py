@@ -26,7 +26,7 @@ def shown_lines(pdf: bytes) -> list[str]:
 
 @pytest.mark.parametrize(
     "name",
-    ["Ana\r\nCERTIFIED: Mayor", "Ana\nCERTIFIED: Mayor", "Ana\u2028CERTIFIED:\x00 Mayor\t"],
+    ["Ana\r\nCERTIFIED: Mayor", "Ana\nCERTIFIED: Mayor", "Ana\u2028CERTIFIED:\x0c Mayor\t"],
 )
 def test_line_breaks_in_a_name_do_not_add_lines(db, make, name):
     programme = make.programme(sessions=2, title="Budget\r\nSchool")
@@ -52,7 +52,7 @@ def test_line_breaks_in_a_name_do_not_add_lines(db, make, name):
     assert not any(line.strip() in ("Ana", "CERTIFIED: Mayor") for line in drawn)
     # As many lines as the certificate of an ordinary name.
     assert len(drawn) == len(lines(plain))
-    assert not any(ch in "".join(drawn) for ch in "\r\n\x00\t")
+    assert not any(ch in "".join(drawn) for ch in "\r\n\x0c\t")
 
 
 def test_one_line_keeps_ordinary_text():
