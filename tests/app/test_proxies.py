@@ -10,6 +10,8 @@ from tests.conftest import csrf_from, own_app_client
 from tests.factories import Factories
 
 ATTEMPTS = 10  # portal.auth.views.ATTEMPTS_LIMIT: "10 per minute"
+# Each attempt names another address: the sign-in service also counts failures per email
+# address (portal.auth.throttle), and these tests are about the limit per client.
 BALANCER = "10.1.2.3"
 
 
@@ -35,7 +37,7 @@ def test_without_trusted_proxies_forwarded_for_is_ignored(settings):
         codes = [
             _sign_in(
                 client,
-                "nobody@example.org",
+                f"nobody{n}@example.org",
                 "wrong",
                 remote="198.51.100.7",
                 forwarded=f"10.0.0.{n}",
@@ -51,9 +53,9 @@ def test_behind_one_proxy_clients_are_limited_separately(settings):
     with own_app_client(replace(settings, ratelimit_enabled=True, trusted_proxies=1)) as client:
         with client.application.extensions["portal.db"].transaction() as session:
             Factories(session, settings).user(email="admin-behind-lb@example.org")
-        for _ in range(ATTEMPTS + 1):
+        for n in range(ATTEMPTS + 1):
             last = _sign_in(
-                client, "nobody@example.org", "wrong", remote=BALANCER, forwarded="203.0.113.9"
+                client, f"nobody{n}@example.org", "wrong", remote=BALANCER, forwarded="203.0.113.9"
             )
         assert last.status_code == 429
         ok = _sign_in(
@@ -72,7 +74,7 @@ def test_behind_one_proxy_a_forged_chain_is_not_believed(settings):
         codes = [
             _sign_in(
                 client,
-                "nobody@example.org",
+                f"nobody{n}@example.org",
                 "wrong",
                 remote=BALANCER,
                 forwarded=f"192.0.2.{n}, 203.0.113.9",
