@@ -254,6 +254,7 @@ def run_round(
         if stats.claimed:
             echo(f"{now:%H:%M:%S} outbox: {stats}")
         more = stats.claimed >= settings.outbox_batch
+        ok = not stats.unrecorded  # the database refused an outcome: worth an alert
     for job in list(PERIODIC_JOBS):
         name = _job_name(job)
         try:
