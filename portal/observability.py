@@ -147,10 +147,10 @@ def configure_logging(settings: Settings) -> None:
     if portal.level == logging.NOTSET:
         portal.setLevel(logging.INFO)
     portal.removeHandler(default_handler)
-    if settings.env == "test":
-        return  # records propagate to the root logger, where pytest's caplog listens
     for old in [h for h in portal.handlers if getattr(h, "portal_handler", False)]:
         portal.removeHandler(old)
+    if settings.env == "test":
+        return  # records propagate to the root logger, where pytest's caplog listens
     handler = _StderrHandler()
     handler.setFormatter(
         JsonFormatter() if log_format(settings) == "json" else logging.Formatter(TEXT_FORMAT)
