@@ -68,6 +68,7 @@ def check_can_delete(session: Session, user: User, password: str) -> None:
 
 
 def _ids_in_batches(session: Session, key: Any, where: ColumnElement[bool]):
+    """Ids matching ``where``, a batch at a time, by keyset (for rows that go on matching)."""
     last: Any = None
     while True:
         statement = select(key).where(where).order_by(key).limit(BATCH)
@@ -81,10 +82,21 @@ def _ids_in_batches(session: Session, key: Any, where: ColumnElement[bool]):
         last = ids[-1]
 
 
+def _until_none_left(session: Session, key: Any, where: ColumnElement[bool]):
+    """Ids matching ``where``, a batch at a time, for rows the caller changes so they no
+    longer match: no ordering, so each batch reads only itself through the index."""
+    while True:
+        ids = list(session.scalars(select(key).where(where).limit(BATCH)))
+        if ids:
+            yield ids
+        if len(ids) < BATCH:
+            return
+
+
 def _scrub_requests(session: Session, person: Person, scrub: Scrubber, counts: Counter) -> None:
     """Their requests stay (public ones stay public) without their name, contacts or free
     text naming them; the whole timeline of each, and their comments anywhere, scrubbed."""
-    for ids in _ids_in_batches(session, ServiceRequest.id, own_requests(person)):
+    for ids in _until_none_left(session, ServiceRequest.id, own_requests(person)):
         for request in session.scalars(select(ServiceRequest).where(ServiceRequest.id.in_(ids))):
             request.description = scrub.text(request.description)
             request.answers = scrub.answers(request.answers)
@@ -95,7 +107,7 @@ def _scrub_requests(session: Session, person: Person, scrub: Scrubber, counts: C
             event.body = scrub.text(event.body)
         counts["requests"] += len(ids)
         session.flush()
-    for ids in _ids_in_batches(session, Event.id, Event.actor_id == person.user_id):
+    for ids in _until_none_left(session, Event.id, Event.actor_id == person.user_id):
         for event in session.scalars(select(Event).where(Event.id.in_(ids))):
             event.body = scrub.text(event.body)
             event.actor_id = None
@@ -105,7 +117,7 @@ def _scrub_requests(session: Session, person: Person, scrub: Scrubber, counts: C
 
 def _scrub_surveys(session: Session, person: Person, scrub: Scrubber, counts: Counter) -> None:
     """Answers stay in the results, with nothing left that points to the person."""
-    for ids in _ids_in_batches(session, SurveyInvitation.id, own_invitations(person)):
+    for ids in _until_none_left(session, SurveyInvitation.id, own_invitations(person)):
         for response in session.scalars(
             select(SurveyResponse).where(SurveyResponse.invitation_id.in_(ids))
         ):

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from portal.areas.models import Area
@@ -280,42 +280,78 @@ def _audit_entries(p: Person) -> Select:
     ).where(AuditEntry.actor_id == p.user_id)
 
 
-#: name -> (the query's id column, the query). The order is the order of data.json.
-KINDS: dict[str, tuple[Any, Callable[[Person], Select]]] = {
-    "account": (User.id, _account),
-    "requests": (ServiceRequest.id, _requests),
-    "comments": (Event.id, _comments),
-    "photos": (RequestPhoto.id, _photos),
-    "follows": (Follower.id, _follows),
-    "supports": (Support.id, _supports),
-    "drafts": (RequestDraft.id, _drafts),
-    "alerts": (AreaSubscription.id, _alerts),
-    "survey_invitations": (SurveyInvitation.id, _survey_invitations),
-    "survey_answers": (SurveyResponse.id, _survey_answers),
-    "survey_opt_outs": (SurveyOptOut.id, _survey_opt_outs),
-    "enrolments": (Enrolment.id, _enrolments),
-    "emails": (OutboxMessage.id, _emails),
-    "staff_notices": (StaffNotice.id, _staff_notices),
-    "staff_memberships": (StaffMembership.id, _staff_memberships),
-    "audit_entries": (AuditEntry.id, _audit_entries),
+@dataclass(frozen=True)
+class Part:
+    """One query of a kind and the keys it is paged by (the last unique): the index order
+    where the person's rows are found by an index (``(user, created_at)`` indexes hold the id
+    too), so each page reads only its own rows."""
+
+    query: Callable[[Person], Select]
+    keys: tuple[Any, ...]
+
+
+def _by_id(query: Callable[[Person], Select], key: Any) -> tuple[Part, ...]:
+    return (Part(query, (key,)),)
+
+
+def _own_filed(p: Person) -> Select:
+    return _requests(p).where(ServiceRequest.reporter_id == p.user_id)
+
+
+def _filed_under_address(p: Person) -> Select:
+    return _requests(p).where(
+        ServiceRequest.reporter_id.is_(None), _by_email(ServiceRequest.contact_email, p)
+    )
+
+
+#: name -> its parts, read one after the other. The order is the order of data.json.
+KINDS: dict[str, tuple[Part, ...]] = {
+    "account": _by_id(_account, User.id),
+    "requests": (
+        Part(_own_filed, (ServiceRequest.created_at, ServiceRequest.id)),
+        Part(_filed_under_address, (ServiceRequest.id,)),
+    ),
+    "comments": (Part(_comments, (Event.created_at, Event.id)),),
+    "photos": _by_id(_photos, RequestPhoto.id),
+    "follows": _by_id(_follows, Follower.id),
+    "supports": _by_id(_supports, Support.id),
+    "drafts": _by_id(_drafts, RequestDraft.id),
+    "alerts": _by_id(_alerts, AreaSubscription.id),
+    "survey_invitations": _by_id(_survey_invitations, SurveyInvitation.id),
+    "survey_answers": _by_id(_survey_answers, SurveyResponse.id),
+    "survey_opt_outs": _by_id(_survey_opt_outs, SurveyOptOut.id),
+    "enrolments": (Part(_enrolments, (Enrolment.created_at, Enrolment.id)),),
+    "emails": _by_id(_emails, OutboxMessage.id),
+    "staff_notices": _by_id(_staff_notices, StaffNotice.id),
+    "staff_memberships": _by_id(_staff_memberships, StaffMembership.id),
+    "audit_entries": (Part(_audit_entries, (AuditEntry.created_at, AuditEntry.id)),),
 }
 
 
 def columns(kind: str) -> list[str]:
-    key, query = KINDS[kind]
-    return [c.name for c in query(Person(0, None)).selected_columns]
+    return [c.name for c in KINDS[kind][0].query(Person(0, None)).selected_columns]
 
 
 def rows(session: Session, kind: str, person: Person, *, batch: int = BATCH) -> Iterator[dict]:
-    """The person's rows of ``kind`` in id order, read ``batch`` at a time."""
-    key, query = KINDS[kind]
-    statement = query(person)
-    last: Any = None
+    """The person's rows of ``kind``, read ``batch`` at a time (keyset pages)."""
+    for part in KINDS[kind]:
+        yield from _part_rows(session, part, person, batch)
+
+
+def _part_rows(session: Session, part: Part, person: Person, batch: int) -> Iterator[dict]:
+    labels = [f"_key{n}" for n in range(len(part.keys))]
+    statement = part.query(person).add_columns(
+        *(key.label(label) for key, label in zip(part.keys, labels, strict=True))
+    )
+    last: list[Any] | None = None
     while True:
-        page = statement if last is None else statement.where(key > last)
-        found = session.execute(page.order_by(key).limit(batch)).mappings().all()
+        page = statement
+        if last is not None:
+            bound = tuple_(*(literal(v, k.type) for v, k in zip(last, part.keys, strict=True)))
+            page = page.where(tuple_(*part.keys) > bound)
+        found = session.execute(page.order_by(*part.keys).limit(batch)).mappings().all()
         for row in found:
-            yield dict(row)
+            yield {name: value for name, value in row.items() if name not in labels}
         if len(found) < batch:
             return
-        last = found[-1]["id"]
+        last = [found[-1][label] for label in labels]

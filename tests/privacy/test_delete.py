@@ -136,3 +136,21 @@ def test_deleting_removes_the_person_and_keeps_the_requests(app, client, db, mak
     # The address is free again: a new account can be made with it.
     page = client.get("/account/sign-up").get_data(as_text=True)
     assert 'name="email"' in page
+
+
+def test_a_long_history_is_deleted_in_batches(client, db, make, monkeypatch):
+    monkeypatch.setattr("portal.privacy.deletion.BATCH", 2)
+    user = make.user(name="Sam Brook")
+    filed = [
+        make.request(reporter_id=user.id, description=f"Sam Brook, report {n}") for n in range(5)
+    ]
+    for request in filed:
+        make.event(request, kind="comment", body="Sam again", actor=user)
+    sign_in(client, user)
+    assert _delete(client).status_code == 302
+    db.expire_all()
+    for request in filed:
+        row = db.get(ServiceRequest, request.id)
+        assert row.reporter_id is None and "Sam" not in row.description
+    assert db.scalars(select(Event).where(Event.actor_id == user.id)).all() == []
+    assert "Sam" not in " ".join(db.scalars(select(Event.body)).all())
