@@ -229,6 +229,8 @@ def _ensure_users(
             locale=locale,
             password_hash=password_hash,
             created_at=joined,
+            # Demo accounts' addresses are the city's own examples: confirmed, so they can file.
+            email_verified_at=joined,
         )
         session.add(existing[email])
         added += 1

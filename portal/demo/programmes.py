@@ -144,6 +144,7 @@ def _participants(session: Session, password_hash: str, now: datetime) -> list[U
                 role="resident",
                 password_hash=password_hash,
                 created_at=now - timedelta(days=60),
+                email_verified_at=now - timedelta(days=60),
             )
             session.add(user)
         users.append(user)
