@@ -55,12 +55,13 @@ def fetch(token: str):
             db_session(), _me(), token, settings=settings(), now=clock.now()
         )
     except export.ExportError as exc:
-        status = 404 if exc.reason == "unknown" else 410
-        page = render_template("privacy/link_problem.html", reason=exc.reason)
-        return _no_referrer(Response(page, status=status, mimetype="text/html"))
+        return _link_problem(exc.reason)
     path = export.export_path(settings(), claimed)
     # Opened, then deleted: the file is sent from the open handle and nothing stays on disk.
-    handle = path.open("rb")
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:  # another request took it a moment ago
+        return _link_problem("used")
     path.unlink(missing_ok=True)
     response = send_file(
         handle,
@@ -71,6 +72,12 @@ def fetch(token: str):
     response.cache_control.no_store = True
     response.cache_control.private = True
     return _no_referrer(response)
+
+
+def _link_problem(reason: str) -> Response:
+    page = render_template("privacy/link_problem.html", reason=reason)
+    status = 404 if reason == "unknown" else 410
+    return _no_referrer(Response(page, status=status, mimetype="text/html"))
 
 
 def _no_referrer(response: Response) -> Response:
