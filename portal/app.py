@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         privacy_views.bp,
     ):
         app.register_blueprint(blueprint)
+    errors.answer_in_own_format(app, "/open311/", open311_api.http_error_response)
 
     from portal import jobs
     from portal.cli import register

@@ -1,5 +1,5 @@
-"""Error pages in the portal's layout (JSON for JSON clients; the Open311 error format under
-/open311/), each with the request's reference (its X-Request-ID).
+"""Error pages in the portal's layout (JSON for JSON clients; an API's own error format under
+its URLs, see ``answer_in_own_format``), each with the request's reference (its X-Request-ID).
 
 When the database is away (``portal.core.outage.database_unavailable``: the server is down or
 dropped the connection, SQLite's file is locked) every request answers 503 with
@@ -11,6 +11,7 @@ discards the dead ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, current_app, g, make_response, render_template, request
@@ -26,6 +27,24 @@ from portal.observability import current_request_id, outage
 
 #: Seconds a client is asked to wait before trying again while the database is away.
 RETRY_AFTER_SECONDS = 30
+
+#: An API's own error format: how it answers any HTTP error under its URL prefix.
+ApiErrors = Callable[[HTTPException], Any]
+_API_ERRORS = "portal.api_errors"
+
+
+def answer_in_own_format(app: Flask, prefix: str, respond: ApiErrors) -> None:
+    """Errors under ``prefix`` (an API's URLs) answer with ``respond(error)`` rather than a
+    page; create_app registers the Open311 API's (``portal.open311.views.api``)."""
+    app.extensions.setdefault(_API_ERRORS, {})[prefix] = respond
+
+
+def _api_errors() -> ApiErrors | None:
+    """The error format of the API this request is under, if any."""
+    for prefix, respond in current_app.extensions.get(_API_ERRORS, {}).items():
+        if request.path.startswith(prefix):
+            return respond
+    return None
 
 
 def _messages() -> dict[int, tuple[str, str]]:
@@ -73,10 +92,9 @@ def unavailable(error: BaseException) -> Any:
     # The page must not touch the database again: the signed-in user (loaded, or failing to
     # load, from it) becomes anonymous for the error page.
     g._login_user = current_app.login_manager.anonymous_user()  # type: ignore[attr-defined]
-    if _open311():
-        from portal.open311.views.api import http_error_response
-
-        response = http_error_response(ServiceUnavailable())
+    api_errors = _api_errors()
+    if api_errors is not None:
+        response = api_errors(ServiceUnavailable())
     else:
         try:
             response = make_response(_render(503))
@@ -98,11 +116,6 @@ def _bare_503() -> str:
     )
 
 
-def _open311() -> bool:
-    """Errors under /open311/ answer in the API's own error format (portal.open311.views.api)."""
-    return request.path.startswith("/open311/")
-
-
 def _database(error: Exception):
     if database_unavailable(error):
         return unavailable(error)
@@ -110,10 +123,9 @@ def _database(error: Exception):
 
 
 def _csrf(error: CSRFError):
-    if _open311():
-        from portal.open311.views.api import http_error_response
-
-        return http_error_response(error)
+    api_errors = _api_errors()
+    if api_errors is not None:
+        return api_errors(error)
     return _render(
         400,
         _(
@@ -128,10 +140,9 @@ def _http(error: HTTPException):
     if isinstance(error, InternalServerError) and database_unavailable(original):
         assert original is not None
         return unavailable(original)
-    if _open311():
-        from portal.open311.views.api import http_error_response
-
-        return http_error_response(error)
+    api_errors = _api_errors()
+    if api_errors is not None:
+        return api_errors(error)
     code = error.code or 500
     detail = None
     if code in (400, 404) and error.description and getattr(error, "portal_message", False):
@@ -143,10 +154,9 @@ def _unexpected(error: Exception):
     if database_unavailable(error):
         return unavailable(error)
     current_app.logger.exception("Unhandled error: %s", error)
-    if _open311():
-        from portal.open311.views.api import http_error_response
-
-        return http_error_response(InternalServerError())
+    api_errors = _api_errors()
+    if api_errors is not None:
+        return api_errors(InternalServerError())
     return _render(500)
 
 
