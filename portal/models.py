@@ -11,6 +11,7 @@ from portal.core.outbox import OutboxMessage
 from portal.notifications.models import StaffNotice
 from portal.open311.models import ApiKey
 from portal.ops.models import WorkerHeartbeat
+from portal.places.models import AddressPoint, Asset, AssetLayer, Street
 from portal.privacy.models import DataExport, RequestRedaction
 from portal.programmes.models import (
     Attendance,
@@ -35,6 +36,10 @@ from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
 
 __all__ = [
+    "AddressPoint",
+    "Asset",
+    "AssetLayer",
+    "Street",
     "DataExport",
     "RequestRedaction",
     "CityProfile",
