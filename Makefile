@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 USWDS := node_modules/@uswds/uswds/dist
 VENDOR := static/vendor/uswds
+LEAFLET := static/vendor/leaflet
 
 .PHONY: run serve install assets translations migrate seed test lint bench clean
 
@@ -30,7 +31,17 @@ $(VENDOR)/.copied: node_modules/.package-lock.json
 	cp -r $(USWDS)/img $(USWDS)/fonts $(VENDOR)/
 	touch $@
 
-assets: $(VENDOR)/.copied
+# Leaflet and its marker clustering, for the maps (templates/places/_map.html).
+$(LEAFLET)/.copied: node_modules/.package-lock.json
+	rm -rf $(LEAFLET) && mkdir -p $(LEAFLET)
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(LEAFLET)/
+	cp -r node_modules/leaflet/dist/images $(LEAFLET)/
+	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js $(LEAFLET)/
+	cp node_modules/leaflet.markercluster/dist/MarkerCluster.css $(LEAFLET)/
+	cp node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css $(LEAFLET)/
+	touch $@
+
+assets: $(VENDOR)/.copied $(LEAFLET)/.copied
 
 translations: install
 	$(BIN)/pybabel compile -d portal/translations

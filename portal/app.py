@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.open311.views import keys as open311_keys
     from portal.ops import views as ops_views
     from portal.pages import bp as pages_bp
+    from portal.places.views import map as places_map
     from portal.privacy import views as privacy_views
     from portal.programmes.views import admin as programmes_admin
     from portal.programmes.views import admin_questions as _programme_questions  # noqa: F401 - adds its routes
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         casework_templates_admin.bp,
         city_profile.bp,
         privacy_views.bp,
+        places_map.bp,
     ):
         app.register_blueprint(blueprint)
     errors.answer_in_own_format(app, "/open311/", open311_api.http_error_response)

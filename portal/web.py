@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, abort, current_app, g, request, send_file
 from sqlalchemy.orm import Session
 
-from portal.core.config import Settings
+from portal.core.config import Settings, tiles_origin
 from portal.core.db import Database
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -21,6 +21,14 @@ CONTENT_SECURITY_POLICY = (
     "font-src 'self'; frame-src 'self'; frame-ancestors 'self'; form-action 'self'; "
     "base-uri 'self'; object-src 'none'"
 )
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The policy, with the basemap's tile host among the image sources when one is set."""
+    origin = tiles_origin(settings.map_tiles_url)
+    if not origin:
+        return CONTENT_SECURITY_POLICY
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:", f"img-src 'self' data: {origin}")
 
 
 def database() -> Database:
@@ -83,7 +91,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _security_headers(response: Any) -> Any:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Content-Security-Policy", content_security_policy(settings()))
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("X-Frame-Options", "SAMEORIGIN")

@@ -13,6 +13,7 @@ import secrets
 from collections import Counter
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 INSTANCE = ROOT / "instance"
@@ -111,6 +112,10 @@ class Settings:
     #: Residents' contact details and personal free text are removed from closed requests
     #: this many days after closing (a category may set its own period).
     retention_days: int = 730
+    #: A basemap's tile URL template ("https://tile.example.org/{z}/{x}/{y}.png"); empty: no
+    #: basemap, the maps draw the city's own streets and areas (no outside network).
+    map_tiles_url: str = ""
+    map_attribution: str = ""
     languages: tuple[str, ...] = field(default=("en", "es"))
 
     def city_text(self, field: str, locale: str | None = None) -> str:
@@ -211,6 +216,8 @@ class Settings:
             retention_days=_int(
                 "PORTAL_RETENTION_DAYS", env.get("PORTAL_RETENTION_DAYS"), base.retention_days
             ),
+            map_tiles_url=_tiles_url(env.get("PORTAL_MAP_TILES", base.map_tiles_url)),
+            map_attribution=env.get("PORTAL_MAP_ATTRIBUTION", base.map_attribution).strip(),
         )
         if settings.report_refresh_seconds < 1:
             raise ConfigError("PORTAL_REPORT_REFRESH_SECONDS must be at least 1")
@@ -284,6 +291,35 @@ def _networks(name: str, value: str | None, default: tuple[str, ...]) -> tuple[s
                 f"separated by commas; {part!r} is not one"
             ) from exc
     return tuple(networks)
+
+
+def _tiles_url(value: str) -> str:
+    """A basemap tile URL template: https (or http on this machine) with {z}, {x} and {y}."""
+    value = value.strip()
+    if not value:
+        return ""
+    parsed = urlsplit(value)
+    local = parsed.hostname in {"localhost", "127.0.0.1", "::1"}
+    if (
+        parsed.scheme not in ("https", "http")
+        or (parsed.scheme == "http" and not local)
+        or not parsed.hostname
+        or any(part not in value for part in ("{z}", "{x}", "{y}"))
+    ):
+        raise ConfigError(
+            "PORTAL_MAP_TILES must be an https URL template with {z}, {x} and {y}, like "
+            f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png; got {value!r}"
+        )
+    return value
+
+
+def tiles_origin(url: str) -> str:
+    """The scheme and host a tile URL template loads images from ("" without one)."""
+    if not url:
+        return ""
+    scheme, rest = url.split("://", 1)
+    # Leaflet's {s} subdomains ("{s}.tile.example.org") become a CSP wildcard.
+    return f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"
 
 
 def _dev_secret() -> str:

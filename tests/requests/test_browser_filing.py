@@ -70,10 +70,16 @@ def test_resident_files_a_request_on_a_phone(
     page.get_by_role("button", name="Continue").click()
 
     page.get_by_label("Street address or nearest intersection").fill("12 Mill Street")
-    map_box = page.locator("[data-map]").bounding_box()
+    the_map = page.get_by_role("region", name=re.compile("^Map: drag the pin"))
+    expect(the_map.locator(".portal-map__area").first).to_be_attached()  # the city's own areas
+    map_box = the_map.bounding_box()
     assert map_box and map_box["width"] <= 390
     page.mouse.click(map_box["x"] + map_box["width"] / 2, map_box["y"] + map_box["height"] / 2)
     expect(page.locator("#lat")).not_to_have_value("")
+    # The pin also moves with the arrow keys.
+    tapped = page.locator("#lon").input_value()
+    page.get_by_role("button", name=re.compile("^The problem's location")).press("ArrowRight")
+    expect(page.locator("#lon")).not_to_have_value(tapped)
     page.get_by_role("button", name="Continue").click()
 
     page.locator("#photos").set_input_files(str(photo_file(tmp_path)))
@@ -190,7 +196,7 @@ def test_the_form_works_without_javascript(chromium, live_server, city, committe
         page.get_by_label("Describe the problem").fill("Hole by the school gate")
         page.get_by_text("Smaller than a plate").click()
         page.get_by_role("button", name="Continue").click()
-        expect(page.locator("[data-map-picker]")).to_be_hidden()  # the map needs JavaScript
+        expect(page.locator("[data-portal-map-block]")).to_be_hidden()  # the map needs JavaScript
         page.get_by_label("Street address or nearest intersection").fill("3 School Lane")
         page.get_by_role("button", name="Continue").click()
         page.get_by_role("button", name="Continue").click()  # no photos

@@ -1,0 +1,119 @@
+"""The city's own map layers as GeoJSON (blueprint ``places_map``), and what every map needs
+to draw itself (the template globals ``map_config`` and ``map_layers`` used by
+templates/places/_map.html).
+
+GET /places/map/areas.geojson?bbox=minLon,minLat,maxLon,maxLat, streets.geojson and
+assets.geojson (``&layer=code``): capped answers with ``truncated``; a malformed bbox is a 400
+with a JSON error. The answers are public and cacheable (ETag and a short max-age).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import Blueprint, request, url_for
+from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
+
+from portal.places import features
+from portal.web import db_session, settings
+
+bp = Blueprint("places_map", __name__, url_prefix="/places/map")
+
+#: How long a browser or proxy may keep an answer before asking again (the ETag then saves
+#: sending it twice).
+MAX_AGE = 300
+#: The longest layer code accepted in ``?layer=``.
+MAX_LAYER_CODE = 40
+
+
+def geojson_response(data: dict[str, Any], *, private: bool = False) -> Response:
+    """``data`` as application/geo+json with a strong ETag; 304 when the client has it."""
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    response = Response(body, mimetype="application/geo+json")
+    response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
+    if private:
+        response.cache_control.private = True
+    else:
+        response.cache_control.public = True
+    response.cache_control.max_age = MAX_AGE
+    return response.make_conditional(request)
+
+
+def error_response(message: str, status: int = 400) -> Response:
+    response = Response(json.dumps({"error": message}), status=status, mimetype="application/json")
+    response.cache_control.no_store = True
+    return response
+
+
+def _box() -> features.BBox:
+    return features.parse_bbox(request.args.get("bbox"))
+
+
+@bp.get("/areas.geojson")
+def areas() -> Response:
+    try:
+        box = _box()
+    except features.BadBox as exc:
+        return error_response(str(exc))
+    return geojson_response(features.areas_in(db_session(), box))
+
+
+@bp.get("/streets.geojson")
+def streets() -> Response:
+    try:
+        box = _box()
+    except features.BadBox as exc:
+        return error_response(str(exc))
+    return geojson_response(features.streets_in(db_session(), box))
+
+
+@bp.get("/assets.geojson")
+def assets() -> Response:
+    try:
+        box = _box()
+    except features.BadBox as exc:
+        return error_response(str(exc))
+    layer = request.args.get("layer", "").strip()
+    if len(layer) > MAX_LAYER_CODE:
+        return error_response("layer is too long")
+    return geojson_response(features.assets_in(db_session(), box, layer or None))
+
+
+LAYER_ENDPOINTS = {
+    "areas": "places_map.areas",
+    "streets": "places_map.streets",
+    "assets": "places_map.assets",
+}
+
+
+@bp.app_template_global("map_layers")
+def map_layers(
+    layers: tuple[str, ...] | list[str], requests: str | None = None, cluster: bool = False
+) -> list[dict[str, Any]]:
+    """The layer list a map's configuration holds: the city's own layers, then requests."""
+    specs: list[dict[str, Any]] = [
+        {"kind": kind, "url": url_for(LAYER_ENDPOINTS[kind])} for kind in layers
+    ]
+    if requests:
+        specs.append({"kind": "requests", "url": requests, "cluster": bool(cluster)})
+    return specs
+
+
+@bp.app_template_global("map_config")
+def map_config() -> dict[str, Any]:
+    """The basemap, the city's extent and the reverse-geocoding URL (when it exists)."""
+    current = settings()
+    try:
+        reverse = url_for("places_search.reverse")
+    except BuildError:
+        reverse = None
+    bounds = features.city_bounds(db_session())
+    return {
+        "tiles": current.map_tiles_url,
+        "attribution": current.map_attribution,
+        "bounds": list(bounds) if bounds else None,
+        "reverse_url": reverse,
+    }

@@ -1,0 +1,281 @@
+// The portal's maps (templates/places/_map.html): every element with data-portal-map becomes
+// a Leaflet map. Progressive enhancement: without JavaScript (or without Leaflet) the element
+// stays hidden and the page's list and address search do the work.
+//
+// data-portal-map holds a JSON object:
+//   layers     [{kind: "areas"|"streets"|"assets"|"requests", url, cluster}] GeoJSON endpoints,
+//              asked again with ?bbox=minLon,minLat,maxLon,maxLat&zoom=z whenever the view moves
+//   center     [lat, lon] and zoom; or bounds [minLon, minLat, maxLon, maxLat]
+//   pin        [lat, lon] or null: a marker; draggable with inputs {lat: id, lon: id}
+//   reverse    URL asked ?lat=&lon= for the nearest address when the pin moves (optional)
+//   tiles, attribution  a basemap (empty: the city's own streets and areas only)
+//   text       translated strings
+// The address search (or anything else) moves the pin by dispatching on document:
+//   new CustomEvent("portal:place", {detail: {lat: 42.1, lon: -85.6, label: "118 Main Street"}})
+(function () {
+  "use strict";
+  var L = window.L;
+  var elements = document.querySelectorAll("[data-portal-map]");
+  if (!L || !elements.length) { return; }
+
+  var STATUS_COLOURS = {
+    open: "#d54309", acknowledged: "#d54309", in_progress: "#e5a000",
+    fixed: "#00a91c", closed: "#71767a"
+  };
+
+  function escapeHtml(text) {
+    var div = document.createElement("div");
+    div.textContent = text;
+    return div.innerHTML;
+  }
+
+  function format(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (_, key) {
+      return values[key] === undefined ? "" : values[key];
+    });
+  }
+
+  function requestPopup(properties) {
+    var box = document.createElement("div");
+    var link = document.createElement("a");
+    link.href = properties.url;
+    link.textContent = properties.title;
+    box.appendChild(link);
+    var status = document.createElement("div");
+    status.textContent = properties.status_label || "";
+    box.appendChild(status);
+    return box;
+  }
+
+  function clusterIcon(count, text) {
+    return L.divIcon({
+      className: "portal-map__cluster",
+      html: "<span>" + escapeHtml(String(count)) + "</span>",
+      iconSize: [36, 36]
+    });
+  }
+
+  function makeLayer(map, spec, text) {
+    var group = spec.cluster && L.markerClusterGroup
+      ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50 })
+      : L.featureGroup();
+    group.addTo(map);
+    var controller = null;
+
+    function style(feature) {
+      if (spec.kind === "areas") {
+        return { className: "portal-map__area", weight: 2, color: "#1a4480", fillOpacity: 0.05 };
+      }
+      if (spec.kind === "streets") {
+        return { className: "portal-map__street", weight: 3, color: "#a9aeb1" };
+      }
+      return {};
+    }
+
+    function point(feature, latlng) {
+      var p = feature.properties || {};
+      if (p.cluster) {
+        var marker = L.marker(latlng, {
+          icon: clusterIcon(p.count, text),
+          title: format(text.cluster || "{count}", { count: p.count }),
+          keyboard: false
+        });
+        marker.on("click", function () { map.setView(latlng, map.getZoom() + 2); });
+        return marker;
+      }
+      if (spec.kind === "requests") {
+        var colour = STATUS_COLOURS[p.status] || "#005ea2";
+        return L.circleMarker(latlng, {
+          radius: 7, color: "#1b1b1b", weight: 1, fillColor: colour, fillOpacity: 0.9,
+          className: "portal-map__request"
+        });
+      }
+      return L.circleMarker(latlng, {
+        radius: 4, color: "#162e51", weight: 1, fillColor: "#73b3e7", fillOpacity: 0.9,
+        className: "portal-map__asset"
+      });
+    }
+
+    function eachFeature(feature, layer) {
+      var p = feature.properties || {};
+      if (spec.kind === "requests" && !p.cluster && p.url) {
+        layer.bindPopup(requestPopup(p));
+      } else if (spec.kind === "assets" && p.label) {
+        layer.bindTooltip(p.label);
+      } else if (spec.kind === "streets" && p.name) {
+        layer.bindTooltip(p.name, { sticky: true });
+      }
+    }
+
+    function load() {
+      var b = map.getBounds().pad(0.1);
+      var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
+        return v.toFixed(5);
+      }).join(",");
+      var url = spec.url + (spec.url.indexOf("?") < 0 ? "?" : "&") +
+        "bbox=" + bbox + "&zoom=" + map.getZoom();
+      if (controller && window.AbortController) { controller.abort(); }
+      controller = window.AbortController ? new AbortController() : null;
+      fetch(url, { credentials: "same-origin", signal: controller ? controller.signal : undefined,
+        headers: { Accept: "application/geo+json, application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) {
+          if (!data) { return; }
+          group.clearLayers();
+          L.geoJSON(data, { style: style, pointToLayer: point, onEachFeature: eachFeature })
+            .eachLayer(function (layer) { group.addLayer(layer); });
+          if (spec.kind !== "areas" && spec.kind !== "streets") { group.bringToFront && group.bringToFront(); }
+        })
+        .catch(function () { /* the map is never required: the list has the same reports */ });
+    }
+    return { load: load, group: group };
+  }
+
+  function setup(element) {
+    var config;
+    try { config = JSON.parse(element.getAttribute("data-portal-map")); } catch (e) { return; }
+    var text = config.text || {};
+    var block = element.closest("[data-portal-map-block]") || element.parentNode;
+    var status = block.querySelector("[data-map-status]");
+    block.hidden = false;
+    element.hidden = false;
+
+    var map = L.map(element, { zoomControl: true, keyboard: true, attributionControl: true });
+    // Leaflet's own controls speak English: give them the page's language.
+    if (map.zoomControl) {
+      map.zoomControl.remove();
+      L.control.zoom({ zoomInTitle: text.zoom_in || "Zoom in", zoomOutTitle: text.zoom_out || "Zoom out" }).addTo(map);
+    }
+    if (config.tiles) {
+      L.tileLayer(config.tiles, { maxZoom: 19, attribution: escapeHtml(config.attribution || "") }).addTo(map);
+    } else {
+      element.classList.add("portal-map--no-basemap");
+    }
+    if (config.bounds) {
+      var bb = config.bounds;
+      map.fitBounds([[bb[1], bb[0]], [bb[3], bb[2]]]);
+    } else if (config.center) {
+      map.setView(config.center, config.zoom || 16);
+    } else {
+      map.setView([0, 0], 2);
+    }
+
+    var layers = (config.layers || []).map(function (spec) { return makeLayer(map, spec, text); });
+    function reload() { layers.forEach(function (layer) { layer.load(); }); }
+    map.on("moveend", reload);
+    reload();
+
+    // The pin: shown where the request is; draggable on the location step, where it writes
+    // the form's latitude and longitude and asks for the nearest address.
+    var inputs = config.inputs ? {
+      lat: document.getElementById(config.inputs.lat),
+      lon: document.getElementById(config.inputs.lon)
+    } : null;
+    var pin = null;
+    var reverseController = null;
+
+    function say(message) { if (status) { status.textContent = message; } }
+
+    function describe(latlng) {
+      var coordinates = format(text.chosen || "{lat}, {lon}",
+        { lat: latlng.lat.toFixed(6), lon: latlng.lng.toFixed(6) });
+      if (!config.reverse || !window.fetch) { say(coordinates); return; }
+      if (reverseController && window.AbortController) { reverseController.abort(); }
+      reverseController = window.AbortController ? new AbortController() : null;
+      fetch(config.reverse + (config.reverse.indexOf("?") < 0 ? "?" : "&") +
+        "lat=" + latlng.lat.toFixed(6) + "&lon=" + latlng.lng.toFixed(6),
+        { credentials: "same-origin", signal: reverseController ? reverseController.signal : undefined,
+          headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : null; })
+        .then(function (data) {
+          var label = data && (data.label || (data.address && data.address.label) ||
+            (data.results && data.results[0] && data.results[0].label));
+          say(label ? format(text.near || "{label}", { label: label }) : coordinates);
+        })
+        .catch(function () { say(coordinates); });
+    }
+
+    function place(latlng, options) {
+      options = options || {};
+      if (!pin) {
+        pin = L.marker(latlng, {
+          draggable: !!config.draggable,
+          keyboard: true,
+          title: text.pin || "",
+          alt: text.pin || "",
+          icon: L.divIcon({ className: "portal-map__pin", iconSize: [28, 28], iconAnchor: [14, 14] })
+        }).addTo(map);
+        var icon = pin.getElement();
+        if (icon) {
+          icon.setAttribute("aria-label", config.draggable ? (text.pin_move || text.pin) : text.pin);
+          if (!config.draggable) { icon.removeAttribute("tabindex"); icon.setAttribute("role", "img"); }
+        }
+        if (config.draggable) {
+          pin.on("dragend", function () { chosen(pin.getLatLng(), {}); });
+          if (icon) { icon.addEventListener("keydown", nudge); }
+        }
+      } else {
+        pin.setLatLng(latlng);
+      }
+      if (options.pan) { map.setView(latlng, Math.max(map.getZoom(), config.zoom || 17)); }
+    }
+
+    function chosen(latlng, options) {
+      place(latlng, options);
+      if (inputs && inputs.lat && inputs.lon) {
+        inputs.lat.value = latlng.lat.toFixed(6);
+        inputs.lon.value = latlng.lng.toFixed(6);
+      }
+      if (options.label) {
+        say(format(text.near || "{label}", { label: options.label }));
+      } else {
+        describe(latlng);
+      }
+    }
+
+    // Arrow keys move a focused draggable pin (10 px; 50 px with Shift).
+    function nudge(event) {
+      var steps = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] };
+      var step = steps[event.key];
+      if (!step) { return; }
+      event.preventDefault();
+      event.stopPropagation();
+      var size = event.shiftKey ? 50 : 10;
+      var at = map.latLngToContainerPoint(pin.getLatLng());
+      var latlng = map.containerPointToLatLng(L.point(at.x + step[0] * size, at.y + step[1] * size));
+      chosen(latlng, {});
+    }
+
+    if (config.pin) { place(L.latLng(config.pin[0], config.pin[1])); }
+
+    if (config.draggable) {
+      map.on("click", function (event) { chosen(event.latlng, {}); });
+      document.addEventListener("portal:place", function (event) {
+        var d = event.detail || {};
+        var lat = parseFloat(d.lat);
+        var lon = parseFloat(d.lon);
+        if (isFinite(lat) && isFinite(lon)) { chosen(L.latLng(lat, lon), { pan: true, label: d.label }); }
+      });
+      var locate = block.querySelector("[data-use-location]");
+      if (locate) {
+        locate.addEventListener("click", function () {
+          if (!navigator.geolocation) { say(text.denied || ""); return; }
+          navigator.geolocation.getCurrentPosition(function (position) {
+            chosen(L.latLng(position.coords.latitude, position.coords.longitude), { pan: true });
+          }, function () { say(text.denied || ""); }, { enableHighAccuracy: true, timeout: 10000 });
+        });
+      }
+      var clear = block.querySelector("[data-clear-point]");
+      if (clear) {
+        clear.addEventListener("click", function () {
+          if (inputs && inputs.lat && inputs.lon) { inputs.lat.value = ""; inputs.lon.value = ""; }
+          if (pin) { pin.remove(); pin = null; }
+          say("");
+        });
+      }
+    }
+    element.portalMap = map;
+  }
+
+  Array.prototype.forEach.call(elements, setup);
+})();
