@@ -118,6 +118,19 @@ def test_subscribe_errors_are_shown_next_to_the_field(client, db, make, data, fi
     assert _subscriptions(db, me) == []
 
 
+def test_an_unconfirmed_account_cannot_subscribe(client, db, make):
+    """Alerts email the account's address daily: it must be confirmed first."""
+    me = make.user(email_verified_at=None)
+    area = make.area()
+    sign_in(client, me)
+    csrf = page_token(client, "/my/alerts/")
+    response = client.post("/my/alerts/", data={"csrf_token": csrf, "area": str(area.id)})
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert 'id="area-error' in html and "Confirm your email address first" in html
+    assert _subscriptions(db, me) == []
+
+
 def test_subscribe_without_csrf_is_400(client, db, make):
     me = make.user()
     area = make.area()

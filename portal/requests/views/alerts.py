@@ -9,11 +9,13 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from portal.areas.models import Area
+from portal.auth.service import email_verified
 from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.requests import alerts
 from portal.requests.queries import MAX_ID
+from portal.requests.views.tracking_follow import unverified_message
 from portal.requests.views.tracking_forms import ActionForm, AreaAlertForm
 from portal.web import db_session
 
@@ -61,7 +63,10 @@ def index():
 @login_required
 def subscribe():
     form = _form(submitted=True)
-    if form.validate_on_submit():
+    if not email_verified(current_user):
+        # A daily email to an address nobody has proved is theirs would be spam.
+        form.area.errors = [unverified_message(current_user.email)]
+    elif form.validate_on_submit():
         try:
             subscription = alerts.subscribe(
                 db_session(),
