@@ -166,6 +166,7 @@ class Settings:
             smtp_password=env.get("SMTP_PASSWORD", ""),
             smtp_starttls=_bool(env.get("SMTP_STARTTLS"), False),
             smtp_ssl=_bool(env.get("SMTP_SSL"), False),
+            smtp_timeout=_int("SMTP_TIMEOUT", env.get("SMTP_TIMEOUT"), base.smtp_timeout),
             mail_dir=env.get("PORTAL_MAIL_DIR", base.mail_dir),
             upload_dir=env.get("PORTAL_UPLOAD_DIR", base.upload_dir),
             nearby_radius_m=_int(
@@ -221,6 +222,11 @@ class Settings:
         )
         if settings.report_refresh_seconds < 1:
             raise ConfigError("PORTAL_REPORT_REFRESH_SECONDS must be at least 1")
+        if not 1 <= settings.smtp_timeout <= MAX_SMTP_TIMEOUT:
+            raise ConfigError(
+                f"SMTP_TIMEOUT must be between 1 and {MAX_SMTP_TIMEOUT} seconds (the worker's "
+                f"claim on a message lasts this long plus 5 s), got {settings.smtp_timeout}"
+            )
         if not 0 <= settings.trusted_proxies <= MAX_PROXIES:
             raise ConfigError(
                 f"PORTAL_TRUSTED_PROXIES must be between 0 and {MAX_PROXIES} (the number of "
@@ -258,6 +264,7 @@ class Settings:
 
 
 MAX_PROXIES = 5
+MAX_SMTP_TIMEOUT = 300
 #: What a production SECRET_KEY must at least carry, estimated from its characters' spread
 #: (32 random hex digits estimate to ~115 bits; 40 times "x" to 0).
 MIN_SECRET_BITS = 96

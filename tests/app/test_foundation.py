@@ -58,6 +58,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(settings):
             "SECRET_KEY is not random enough",
         ),
         ({"PORTAL_TRUSTED_PROXIES": "many"}, "PORTAL_TRUSTED_PROXIES must be a whole number"),
+        ({"SMTP_TIMEOUT": "0"}, "SMTP_TIMEOUT must be between 1 and 300"),
         ({"PORTAL_TRUSTED_PROXIES": "-1"}, "PORTAL_TRUSTED_PROXIES must be between 0 and 5"),
         ({"PORTAL_METRICS_ALLOW": "10.0.0.0/8, localhost"}, "'localhost' is not one"),
     ],
@@ -78,6 +79,7 @@ def test_production_accepts_complete_settings():
         }
     )
     assert settings.database_url == "postgresql+psycopg://db/portal"
+    assert Settings.from_env({"SMTP_TIMEOUT": "25"}).smtp_timeout == 25
     app = create_app(settings)
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
