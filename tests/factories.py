@@ -8,6 +8,7 @@ from tests.areas.factories import INSIDE, OUTSIDE, SQUARE, AreaFactories
 from tests.auth.factories import PASSWORD, AuthFactories
 from tests.casework.factories import CaseworkFactories
 from tests.catalogue.factories import CatalogueFactories
+from tests.places.factories import PlacesFactories
 from tests.programmes.factories import ProgrammeFactories
 from tests.requests.factories import RequestFactories
 from tests.sla.factories import SlaFactories
@@ -20,6 +21,7 @@ __all__ = ["INSIDE", "OUTSIDE", "PASSWORD", "SQUARE", "Factories"]
 class Factories(
     CatalogueFactories,
     AreaFactories,
+    PlacesFactories,
     AuthFactories,
     StaffFactories,
     RequestFactories,

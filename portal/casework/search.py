@@ -18,6 +18,7 @@ from sqlalchemy import Float, Integer, exists, func, or_, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from portal.casework.models import Task
+from portal.places.search import is_search_object
 from portal.requests.models import ServiceRequest
 from portal.staff.permissions import StaffAccess
 
@@ -36,7 +37,10 @@ def is_search_table(name: str | None) -> bool:
 
 
 def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
-    """Alembic ``include_name`` hook: compare every table but the search index's."""
+    """Alembic ``include_name`` hook: compare every table but the search indexes' (this one's
+    and the address search's, portal.places.search)."""
+    if is_search_object(name):
+        return False
     return not (type_ == "table" and is_search_table(name))
 
 

@@ -146,6 +146,11 @@ class ServiceRequest(Base):
     #: Open311: a link to media the reporting app holds, and the app's address id.
     media_url: Mapped[str] = mapped_column(String(500), default="", server_default="")
     address_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: The city's address point the address names (portal.places), and how the address was
+    #: placed: "" (none typed, or a map point), "found", "not_found" (kept as text until staff
+    #: place it), "placed" (staff placed it). No foreign key (migration 0019 says why).
+    address_point_id: Mapped[int | None] = mapped_column(BigId)
+    location_status: Mapped[str] = mapped_column(String(16), default="", server_default="")
     #: Open311: the API key that filed it, and the token a client may look it up by.
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     api_token: Mapped[str | None] = mapped_column(String(40))
