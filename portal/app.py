@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.ops import views as ops_views
     from portal.pages import bp as pages_bp
     from portal.places.views import map as places_map
+    from portal.places.views import search as places_search
     from portal.privacy import views as privacy_views
     from portal.programmes.views import admin as programmes_admin
     from portal.programmes.views import admin_questions as _programme_questions  # noqa: F401 - adds its routes
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.reports.views import public as reports_public
     from portal.reports.views import staff as reports_staff
     from portal.requests.views import alerts as requests_alerts
+    from portal.requests.views import around as requests_around
     from portal.requests.views import filing as requests_filing
     from portal.requests.views import tracking as requests_tracking
     from portal.requests.views import tracking_conversation as _tracking_conversation  # noqa: F401 - adds its routes
@@ -169,6 +171,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         city_profile.bp,
         privacy_views.bp,
         places_map.bp,
+        places_search.bp,
+        requests_around.bp,
     ):
         app.register_blueprint(blueprint)
     errors.answer_in_own_format(app, "/open311/", open311_api.http_error_response)

@@ -47,6 +47,15 @@ PUBLIC = {
     "requests_tracking.confirm_follow",
     "requests_tracking.unsubscribe",
     "requests_alerts.unsubscribe",
+    # Maps (issue 18): the city's own layers and the public reports around a place.
+    "places_map.areas",
+    "places_map.streets",
+    "places_map.assets",
+    # Address search (issue 18): public, rate limited, capped.
+    "places_search.suggest",
+    "places_search.reverse",
+    "requests_around.index",
+    "requests_around.reports",
     # Surveys: a single-use link's token is the only key (unknown ones are a 404).
     "surveys_answering.answer",
     "surveys_answering.opt_out",
