@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.areas.models import Area
-from portal.places.models import Asset, AssetLayer, Street
+from portal.places.models import AddressPoint, Asset, AssetLayer, Street
 
 #: Most features one answer holds, per layer.
 MAX_STREETS = 1500
@@ -197,3 +197,47 @@ def city_bounds(session: Session) -> tuple[float, float, float, float] | None:
     if row[0] is None:
         return None
     return (row[0], row[1], row[2], row[3])
+
+
+@dataclass(frozen=True)
+class Place:
+    lat: float
+    lon: float
+    label: str
+
+
+#: Most address points of one street read to find a number on it.
+MAX_STREET_POINTS = 5000
+
+
+def place_for_text(session: Session, text: str) -> Place | None:
+    """Where a typed address is, for centring a map: the address point with that number on
+    that street, else the street's middle; None when nothing matches. (An exact match on the
+    normalised keys; the address search, portal.places.search, is the forgiving one.)"""
+    from portal.places.normalise import number_key, parse_query
+
+    parsed = parse_query(text)
+    if not parsed.street:
+        return None
+    if parsed.number:
+        wanted = number_key(parsed.number)
+        rows = session.execute(
+            select(AddressPoint.number, AddressPoint.lat, AddressPoint.lon, AddressPoint.label)
+            .where(AddressPoint.street_key == parsed.street, AddressPoint.active.is_(True))
+            .order_by(AddressPoint.id)
+            .limit(MAX_STREET_POINTS)
+        ).all()
+        for row in rows:
+            if number_key(row.number) == wanted:
+                return Place(row.lat, row.lon, row.label)
+    street = session.execute(
+        select(Street.name, Street.min_lat, Street.max_lat, Street.min_lon, Street.max_lon)
+        .where(Street.key == parsed.street, Street.active.is_(True))
+        .order_by(Street.id)
+        .limit(1)
+    ).first()
+    if street is None:
+        return None
+    return Place(
+        (street.min_lat + street.max_lat) / 2, (street.min_lon + street.max_lon) / 2, street.name
+    )

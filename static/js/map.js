@@ -160,6 +160,12 @@
       map.setView([0, 0], 2);
     }
 
+    // Leaflet's popup close button is labelled in English: use the page's language.
+    map.on("popupopen", function (event) {
+      var close = event.popup.getElement() &&
+        event.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close && text.close) { close.setAttribute("aria-label", text.close); close.title = text.close; }
+    });
     var layers = (config.layers || []).map(function (spec) { return makeLayer(map, spec, text); });
     function reload() { layers.forEach(function (layer) { layer.load(); }); }
     map.on("moveend", reload);

@@ -29,7 +29,9 @@ MAX_AGE = 300
 MAX_LAYER_CODE = 40
 
 
-def geojson_response(data: dict[str, Any], *, private: bool = False) -> Response:
+def geojson_response(
+    data: dict[str, Any], *, private: bool = False, max_age: int = MAX_AGE
+) -> Response:
     """``data`` as application/geo+json with a strong ETag; 304 when the client has it."""
     body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
     response = Response(body, mimetype="application/geo+json")
@@ -38,7 +40,7 @@ def geojson_response(data: dict[str, Any], *, private: bool = False) -> Response
         response.cache_control.private = True
     else:
         response.cache_control.public = True
-    response.cache_control.max_age = MAX_AGE
+    response.cache_control.max_age = max_age
     return response.make_conditional(request)
 
 
