@@ -23,6 +23,8 @@ from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.mail import queue_email
+from portal.places.geocode import FOUND, NOT_FOUND, geocode
+from portal.places.models import AddressPoint
 from portal.requests import access, hooks
 from portal.requests.answers import check_answers
 from portal.requests.events import add_event
@@ -57,6 +59,8 @@ class Filing:
     lat: float | None = None
     lon: float | None = None
     area_code: str | None = None
+    #: The city's address point the resident chose from the suggestions (portal.places).
+    address_point_id: int | None = None
     contact_name: str = ""
     contact_email: str = ""
     contact_phone: str = ""
@@ -150,6 +154,38 @@ def check_contact(name: str, email: str, phone: str) -> tuple[str, dict[str, str
     return normalised, errors
 
 
+@dataclass(frozen=True)
+class Placed:
+    lat: float | None
+    lon: float | None
+    point_id: int | None = None
+    area_id: int | None = None
+    #: ServiceRequest.location_status: "" (a map point or no address), "found", "not_found".
+    status: str = ""
+
+
+def place_address(session: Session, filing: Filing) -> Placed:
+    """Where the filing is: its own point, the address point the resident chose, or the one
+    its typed address names exactly (geocoded: the web form without JavaScript, staff intake
+    and Open311 alike). An address that names none stays text, "not_found"."""
+    address = filing.address.strip()
+    if filing.address_point_id is not None:
+        point = session.get(AddressPoint, filing.address_point_id)
+        if point is not None and point.active:
+            lat = filing.lat if filing.lat is not None else point.lat
+            lon = filing.lon if filing.lon is not None else point.lon
+            return Placed(lat, lon, point.id, point.area_id, FOUND)
+    if filing.lat is not None or filing.lon is not None or not address:
+        return Placed(filing.lat, filing.lon)
+    if len(address) > ADDRESS_MAX:
+        return Placed(None, None)
+    answer = geocode(session, address)
+    if answer.found and answer.match is not None:
+        match = answer.match
+        return Placed(match.lat, match.lon, match.id, match.area_id, FOUND)
+    return Placed(None, None, status=NOT_FOUND)
+
+
 def submit_request(
     session: Session,
     *,
@@ -172,13 +208,18 @@ def submit_request(
     errors.update({f"answers.{code}": err for code, err in answers.errors.items()})
     if answers.stopper is not None:
         errors[f"answers.{answers.stopper.code}"] = "stopped"
+    placed = place_address(session, filing)
     area, location_errors = resolve_location(
         session,
         address=filing.address,
-        lat=filing.lat,
-        lon=filing.lon,
+        lat=placed.lat,
+        lon=placed.lon,
         area_code=filing.area_code,
     )
+    if placed.area_id is not None and location_errors.get("location") == "outside_city":
+        del location_errors["location"]  # the city's own address point, just off its areas
+    if placed.area_id is not None:  # the city's own area for its address point
+        area = session.get(Area, placed.area_id) or area
     errors.update(location_errors)
     email, contact_errors = check_contact(
         filing.contact_name, filing.contact_email, filing.contact_phone
@@ -197,9 +238,11 @@ def submit_request(
         description=filing.description.strip(),
         answers=answers.answers,
         address=filing.address.strip(),
-        lat=filing.lat,
-        lon=filing.lon,
+        lat=placed.lat,
+        lon=placed.lon,
         area_id=area.id if area else None,
+        address_point_id=placed.point_id,
+        location_status=placed.status,
         channel=filing.channel,
         reporter_id=reporter.id if reporter else None,
         contact_name=filing.contact_name.strip() or (reporter.name if reporter else ""),
