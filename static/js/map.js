@@ -57,7 +57,13 @@
 
   function makeLayer(map, spec, text) {
     var group = spec.cluster && L.markerClusterGroup
-      ? L.markerClusterGroup({ showCoverageOnHover: false, maxClusterRadius: 50 })
+      ? L.markerClusterGroup({
+        showCoverageOnHover: false,
+        maxClusterRadius: 50,
+        iconCreateFunction: function (cluster) {
+          return clusterIcon(cluster.getChildCount(), text);
+        }
+      })
       : L.featureGroup();
     group.addTo(map);
     var controller = null;

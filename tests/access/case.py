@@ -39,6 +39,11 @@ def _task_post(endpoint: str, action: str) -> RouteCheck:
 
 CHECKS = [
     RouteCheck("casework_case.show", _case, CASEWORK_X),
+    RouteCheck(
+        "casework_case.nearby_map",
+        lambda w: f"{_case(w)}/nearby.geojson?bbox=-87.02,40.98,-86.98,41.02",
+        CASEWORK_X,
+    ),
     # No such photo: a 404 for everyone (serving real photos is tested in
     # tests/casework/test_case.py), but anonymous visitors are still asked to sign in and
     # residents refused.

@@ -31,6 +31,11 @@ CHECKS = [
     RouteCheck("casework_queue.resolved", lambda w: "/staff/queue/resolved", CASEWORK),
     RouteCheck("casework_queue.everything", lambda w: "/staff/queue/everything", ADMINS),
     RouteCheck(
+        "casework_queue.map_features",
+        lambda w: "/staff/queue/map.geojson?view=mine&bbox=-87.02,40.98,-86.98,41.02",
+        CASEWORK,
+    ),
+    RouteCheck(
         "casework_queue.bulk",
         lambda w: "/staff/queue/bulk",
         CASEWORK_X,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,13 +21,16 @@ from wtforms import SelectChoice
 
 from portal.access import current_staff, staff_required
 from portal.auth.models import User
-from portal.casework import responses
+from portal.casework import maps, responses
 from portal.casework.models import ResponseTemplate, Task
 from portal.casework.views import case_forms as forms
 from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
+from portal.places.features import BadBox, parse_bbox
+from portal.places.views.map import error_response
 from portal.requests import queries
+from portal.requests.map_features import requests_geojson
 from portal.requests.models import Event, RequestPhoto, ServiceRequest
 from portal.sla.models import SlaClock
 from portal.staff.models import StaffMembership
@@ -281,6 +284,8 @@ def _page(
         "conflict": conflict,
         "errors": errors or [],
         "survey": _survey(sr),
+        "nearby": maps.nearby_open(db, sr, _visible_departments()),
+        "nearby_radius": maps.NEARBY_RADIUS_M,
         "f": {
             "acknowledge": form("acknowledge", forms.AcknowledgeForm),
             "priority": form("priority", forms.PriorityForm),
@@ -359,6 +364,35 @@ def show(reference: str):
     if sr.reference != reference:
         return redirect(url_for("casework_case.show", reference=sr.reference), 301)
     return _page(sr)
+
+
+def _visible_departments() -> list[int] | None:
+    access = current_staff()
+    return None if access.is_admin else list(access.department_ids)
+
+
+@bp.get("/<reference>/nearby.geojson")
+@staff_required()
+def nearby_map(reference: str):
+    """The open requests around the case (its map), of the member's departments."""
+    from portal.casework.views.queue import staff_geojson
+
+    sr = _load(reference)
+    try:
+        box = parse_bbox(request.args.get("bbox"))
+    except BadBox as exc:
+        return error_response(str(exc))
+    return staff_geojson(
+        requests_geojson(
+            db_session(),
+            (box.min_lon, box.min_lat, box.max_lon, box.max_lat),
+            status="all",
+            now=clock.now(),
+            locale=current_locale(),
+            extra=maps.open_near_case(sr, _visible_departments()),
+            public_only=False,
+        )
+    )
 
 
 @bp.get("/<reference>/photos/<int:photo_id>")

@@ -15,10 +15,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from portal.access import ADMIN, current_staff, department_choices, staff_required
 from portal.areas.models import Area
 from portal.auth.models import User
+from portal.casework.maps import queue_requests
 from portal.casework.queues import (
     MAX_BULK,
     PAGE_SIZE,
     BulkFailed,
+    base_query,
     bounded_count,
     member_may_open,
     queue_page,
@@ -29,10 +31,13 @@ from portal.casework.views.queue_forms import CHANNEL_NAMES, STATUS_NAMES, BulkF
 from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
+from portal.places.features import BadBox, parse_bbox
+from portal.places.views.map import error_response, geojson_response
+from portal.requests.map_features import requests_geojson
 from portal.requests.models import InvalidTransition, ServiceRequest
 from portal.staff.models import StaffMembership
 from portal.staff.permissions import StaffAccess
-from portal.templating import PRIORITY_NAMES
+from portal.templating import PRIORITY_NAMES, status_label
 from portal.web import db_session, settings
 
 bp = Blueprint("casework_queue", __name__, url_prefix="/staff")
@@ -131,9 +136,9 @@ def _scope(
     return (None if access.is_admin else access.department_ids), None
 
 
-def _show(view: str) -> Any:
+def _state(view: str) -> tuple[StaffAccess, QueueFilterForm, Any, str, Any, Any, Any, Any]:
+    """The member, the filter form as asked, and what the queue covers."""
     access = current_staff()
-    session = db_session()
     departments = department_choices()
     agents = _agents(access)
     # The department queue shows one department: the first one unless another is chosen.
@@ -150,6 +155,12 @@ def _show(view: str) -> Any:
     department_ids, shown = _scope(view, access, chosen, departments)
     if shown is not None:
         form.department.data = str(shown)
+    return access, form, filters, sort, department_ids, shown, departments, agents
+
+
+def _show(view: str) -> Any:
+    session = db_session()
+    access, form, filters, sort, department_ids, shown, departments, agents = _state(view)
     now = clock.now()
     page = queue_page(
         session,
@@ -193,11 +204,64 @@ def _show(view: str) -> Any:
         if page.previous_cursor
         else None,
         here=request.full_path.rstrip("?"),
+        show_map=request.args.get("display") == "map",
+        map_args={k: v for k, v in args.items() if k != "display"},
+        map_url=url_for(
+            "casework_queue.map_features",
+            view=view,
+            **{k: v for k, v in args.items() if k != "display"},
+        ),
         # Translated once per page, not once per row.
         status_names=_translated(STATUS_NAMES),
         priority_names=_translated(PRIORITY_NAMES),
         channel_names=_translated(CHANNEL_NAMES),
     )
+
+
+@bp.get("/queue/map.geojson")
+@staff_required()
+def map_features() -> Any:
+    """The queue's current filter on a map: its requests in ``?bbox=`` (clustered beyond
+    500). Private to the member; never cached."""
+    view = request.args.get("view", "mine")
+    if view not in ENDPOINTS or (view == "all" and not current_staff().is_admin):
+        return error_response("unknown view")
+    try:
+        box = parse_bbox(request.args.get("bbox"))
+    except BadBox as exc:
+        return error_response(str(exc))
+    access, form, filters, _sort, department_ids, _shown, _d, _a = _state(view)
+    now = clock.now()
+    query = base_query(
+        view=view,
+        user_id=access.user_id,
+        department_ids=department_ids,
+        filters=filters,
+        now=now,
+    )
+    return staff_geojson(
+        requests_geojson(
+            db_session(),
+            (box.min_lon, box.min_lat, box.max_lon, box.max_lat),
+            status="all",
+            now=now,
+            locale=current_locale(),
+            extra=[queue_requests(query)],
+            public_only=False,
+        )
+    )
+
+
+def staff_geojson(data: dict[str, Any]) -> Any:
+    """Requests as GeoJSON for staff: each links to its case page; nothing keeps a copy."""
+    for feature in data["features"]:
+        properties = feature["properties"]
+        if "reference" in properties:
+            properties["status_label"] = status_label(properties["status"])
+            properties["url"] = url_for("casework_case.show", reference=properties["reference"])
+    response = geojson_response(data, private=True, max_age=0)
+    response.cache_control.no_store = True
+    return response
 
 
 def _translated(names: dict[str, Any]) -> dict[str, str]:
