@@ -358,6 +358,12 @@ def intersections(session: Session, street: str, cross: str, limit: int = 8) -> 
 # -- the entry point --------------------------------------------------------------------------
 
 
+def has_address_points(session: Session) -> bool:
+    """Whether the city loaded an address register (a city without one files addresses as
+    text, as before)."""
+    return session.scalar(select(AddressPoint.id).limit(1)) is not None
+
+
 def suggest(session: Session, query: str, *, limit: int = 8) -> list[Suggestion]:
     """Up to ``limit`` places for what was typed, best first (empty for nothing to search)."""
     limit = max(1, min(limit, MAX_LIMIT))

@@ -28,6 +28,8 @@ from portal.catalogue.models import ServiceGroup
 from portal.extensions import limiter
 from portal.form_messages import answer_message, contact_message, location_message, photo_message
 from portal.i18n import current_locale
+from portal.places.geocode import geocode
+from portal.places.search import has_address_points
 from portal.requests import drafts
 from portal.requests.answers import check_answers, raw_answers
 from portal.requests.follows import (
@@ -185,17 +187,27 @@ def location():
             "area": data.get("area") or "",
             "lat": data.get("lat") or "",
             "lon": data.get("lon") or "",
+            "point": data.get("address_point_id") or "",
         }
     )
     form.area.choices = [("", _("I don't know"))] + [(a.code, a.name) for a in areas]
     errors: list[tuple[str, str]] = []
+    candidates: list = []
+    not_found = False
     if request.method == "POST" and form.validate_on_submit():
         lat, lat_ok = parse_coordinate(form.lat.data)
         lon, lon_ok = parse_coordinate(form.lon.data)
         address = (form.address.data or "").strip()
         city = settings().city_text("name", current_locale())
+        point_id = _point_id(form.point.data) if lat is not None and lon is not None else None
+        if lat is None and lon is None and address and has_address_points(db):
+            searched = _search_on_submit(db, form, areas, address)
+            address, lat, lon, point_id, candidates, not_found = searched
         if not (lat_ok and lon_ok):
             errors.append(("address", location_message("location", "invalid", city)))
+        elif (candidates and (form.choice.data or "") != "none") or not_found:
+            drafts.update_draft(draft, settings=settings(), address=address)
+            form.address.data = address
         else:
             area, problems = resolve_location(
                 db, address=address, lat=lat, lon=lon, area_code=form.area.data or None
@@ -212,6 +224,7 @@ def location():
                     lat=lat,
                     lon=lon,
                     area=area.code if area else None,
+                    address_point_id=point_id,
                     location_done=True,
                 )
                 category = draft_category(draft)
@@ -243,7 +256,32 @@ def location():
         field_errors=field_errors,
         city_map=city_map(list(areas)),
         category=draft_category(draft),
-    ), (400 if request.method == "POST" else 200)
+        candidates=candidates,
+        not_found=not_found,
+    ), (200 if request.method == "GET" or candidates or not_found else 400)
+
+
+def _search_on_submit(db, form: LocationForm, areas, address: str):
+    """Without JavaScript the same search runs on submit: an exact match is used, several are
+    offered as a choice, none is sent as text once the resident has been told (``choice`` is
+    "none"). Returns (address, lat, lon, point id, candidates to offer, not found)."""
+    answer = geocode(db, address)
+    choice = (form.choice.data or "").strip()
+    if answer.found and answer.match is not None:
+        picked = answer.match
+    elif choice.isdigit() and int(choice) < len(answer.candidates):
+        picked = answer.candidates[int(choice)]
+    else:
+        not_found = not answer.candidates and choice != "none"
+        return address, None, None, None, answer.candidates, not_found
+    if picked.area_id is not None:
+        form.area.data = next((a.code for a in areas if a.id == picked.area_id), "")
+    return picked.label, picked.lat, picked.lon, picked.id, [], False
+
+
+def _point_id(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
 
 @bp.route("/nearby", methods=["GET", "POST"])

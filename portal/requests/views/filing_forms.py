@@ -42,6 +42,10 @@ class LocationForm(FlaskForm):
     area = SelectField(_l("Neighbourhood"), validators=[Optional()], choices=[])
     lat = StringField(_l("Latitude"), validators=[Length(max=32)])
     lon = StringField(_l("Longitude"), validators=[Length(max=32)])
+    #: The address point of the suggestion chosen as the resident typed (JavaScript).
+    point = StringField(validators=[Length(max=20)])
+    #: Without JavaScript: which of the matches the resident chose ("none": send the text).
+    choice = StringField(validators=[Length(max=8)])
 
 
 class ContactForm(FlaskForm):

@@ -70,6 +70,7 @@ def filing_from(draft: RequestDraft) -> Filing:
         lat=data.get("lat"),
         lon=data.get("lon"),
         area_code=data.get("area"),
+        address_point_id=data.get("address_point_id"),
         contact_name=data.get("name", ""),
         contact_email=data.get("email", ""),
         contact_phone=data.get("phone", ""),
