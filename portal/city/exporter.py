@@ -2,6 +2,7 @@
 ``portal.city.folder`` reads, so that exporting and importing into an empty database gives the
 same configuration, and a city can keep it in git and read its changes as diffs.
 
+The address points, streets and asset layers are written too (``portal.places.exporter``).
 Staff are not part of it (``flask staff import`` reads their CSV); neither are requests.
 """
 
@@ -20,6 +21,7 @@ from portal.casework.models import ResponseTemplate
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
 from portal.city import folder as files
 from portal.city.models import PROFILE_ID, CityProfile
+from portal.places.exporter import export_places
 from portal.routing.models import RoutingRule
 from portal.sla.calendar import format_hours
 from portal.sla.models import WEEKDAYS, BusinessCalendar, SlaPolicy
@@ -66,7 +68,7 @@ def export_city(session: Session, folder: str | Path) -> list[str]:
     for name, data in written.items():
         (path / name).write_text(header + tomli_w.dumps(data), encoding="utf-8")
     (path / files.AREAS).write_text(_areas(session), encoding="utf-8")
-    done = [*written, files.AREAS]
+    done = [*written, files.AREAS, *export_places(session, path)]
     if profile.logo and profile.logo_filename:
         (path / profile.logo_filename).write_bytes(profile.logo)
         done.append(profile.logo_filename)

@@ -8,6 +8,13 @@ A folder holds (``docs/city-configuration.md`` describes each file):
     service-levels.toml   business calendars and SLA policies       (optional)
     routing.toml          routing rules                              (optional)
     templates.toml        response templates                         (optional)
+    addresses.csv         address points, or addresses.geojson       (optional)
+    streets.geojson       street centrelines                         (optional)
+    assets.toml           asset layers, points in assets/<code>.geojson  (optional)
+
+The address, street and asset files can hold millions of rows: ``read_folder`` only finds them
+(and reads ``assets.toml``); their rows are read and checked while ``import_city`` loads them
+(``portal.places``), and their problems are listed the same way, nothing written.
 
 ``read_folder`` checks each file, then what the files name in one another (a category's
 department and group, a department's calendar, a policy's category, a rule's area, ...), and
@@ -33,6 +40,7 @@ from portal.catalogue.loader import (
 )
 from portal.city.city_file import read_city
 from portal.city.rule_files import read_rules, read_templates
+from portal.places import loader as places
 from portal.sla.levels_file import ServiceLevelError, read_service_levels
 
 CITY = "city.toml"
@@ -70,6 +78,10 @@ class CitySpec:
     policies: list[dict[str, Any]] = field(default_factory=list)
     rules: list[dict[str, Any]] = field(default_factory=list)
     templates: list[dict[str, Any]] = field(default_factory=list)
+    #: The address file (CSV or GeoJSON) and the street file, read while importing.
+    addresses: Path | None = None
+    streets: Path | None = None
+    asset_layers: list[dict[str, Any]] = field(default_factory=list)
 
 
 def read_folder(folder: str | Path) -> CitySpec:
@@ -103,6 +115,7 @@ def read_folder(folder: str | Path) -> CitySpec:
             data = _toml(path / name, problems)
             if data is not None:
                 setattr(spec, key, checked(name, partial(reader, data), []))
+    _find_places(path, spec, problems)
     # A file with problems of its own gave nothing to refer to: what others name in it is
     # checked once it is fixed (rather than reported as missing now).
     broken = {problem.split(":", 1)[0] for problem in problems}
@@ -133,6 +146,24 @@ def _read_data_files(path: Path, spec: CitySpec, problems: list[str]) -> None:
         )
         if levels:
             spec.calendars, spec.policies = levels["calendars"], levels["policies"]
+
+
+def _find_places(path: Path, spec: CitySpec, problems: list[str]) -> None:
+    """The address and street files (read while importing) and the asset layers."""
+    if (path / places.ADDRESSES_CSV).is_file() and (path / places.ADDRESSES_GEOJSON).is_file():
+        problems.append(
+            f"{places.ADDRESSES_GEOJSON}: {places.ADDRESSES_CSV} is there too: keep one of them"
+        )
+    spec.addresses = places.address_file(path)
+    spec.streets = path / places.STREETS if (path / places.STREETS).is_file() else None
+    if (path / places.ASSETS).is_file():
+        data = _toml(path / places.ASSETS, problems)
+        if data is not None:
+            found = places.Problems(cap=1000)
+            spec.asset_layers = places.read_asset_layers(data, path, found)
+            problems.extend(found.listed())
+    elif (path / places.ASSETS_DIR).is_dir():
+        problems.append(f"{places.ASSETS_DIR}/: has no {places.ASSETS} listing its layers")
 
 
 def _wrapped(

@@ -11,9 +11,10 @@ when no category is in it. The caller commits (``flask city import`` once, at th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exists, func, select
@@ -25,6 +26,7 @@ from portal.catalogue.models import CategoryQuestion, Department, ServiceCategor
 from portal.city.folder import CATALOGUE, CityConfigError, CitySpec
 from portal.city.models import PROFILE_ID, CityProfile
 from portal.core.audit import AuditEntry
+from portal.places import importer as places
 from portal.requests.models import ServiceRequest
 from portal.routing.models import RoutingRule
 from portal.sla.models import BusinessCalendar, CalendarClosure, SlaPolicy
@@ -41,6 +43,10 @@ KINDS = (
     "policies",
     "rules",
     "templates",
+    "addresses",
+    "streets",
+    "asset_layers",
+    "assets",
 )
 OUTCOMES = ("added", "changed", "unchanged", "deactivated", "kept", "deleted")
 
@@ -78,7 +84,7 @@ class ImportSummary:
             c = self.counts[kind]
             if not any(c.values()):
                 continue
-            name = "city profile" if kind == "city" else kind
+            name = {"city": "city profile", "asset_layers": "asset layers"}.get(kind, kind)
             text = f"{name}: {c['added']} added, {c['changed']} changed, {c['unchanged']} unchanged"
             extra = [f"{c[o]} {o}" for o in ("deactivated", "kept", "deleted") if c[o]]
             if extra:
@@ -201,6 +207,7 @@ def import_city(
         _questions(categories[entry["code"]], entry["questions"], summary)
     _delete_unused_groups(session, {g["code"] for g in spec.groups}, summary)
     areas = _upsert(session, Area, "code", spec.areas, "areas", summary)
+    _places(session, spec, areas, summary)
 
     def ids(entry: dict[str, Any]) -> dict[str, int | None]:
         return {
@@ -273,6 +280,41 @@ def import_city(
         )
         session.flush()
     return summary
+
+
+def _places(
+    session: Session, spec: CitySpec, areas: dict[str, Area], summary: ImportSummary
+) -> None:
+    """Addresses, streets and assets (``portal.places.importer``): every problem of the three
+    is listed before the caller rolls back."""
+    folder = Path(spec.folder)
+    problems: list[str] = []
+    steps: list[tuple[tuple[str, ...], Callable[[], Any]]] = [
+        (
+            ("addresses",),
+            lambda: places.import_addresses(
+                session,
+                spec.addresses,
+                [(area.id, area.geometry) for area in areas.values() if area.active],
+            ),
+        ),
+        (("streets",), lambda: places.import_streets(session, spec.streets)),
+        (
+            ("asset_layers", "assets"),
+            lambda: places.import_asset_layers(session, spec.asset_layers, folder=folder),
+        ),
+    ]
+    for kinds, step in steps:
+        try:
+            result = step()
+        except places.PlacesError as exc:
+            problems.extend(exc.problems)
+            continue
+        for kind, counts in zip(kinds, result if len(kinds) > 1 else (result,), strict=True):
+            for outcome, number in counts.items():
+                summary.note(kind, outcome, number)
+    if problems:
+        raise CityConfigError(spec.folder, problems)
 
 
 def _code_templates(session: Session) -> None:

@@ -27,11 +27,12 @@ from portal.city.importer import ImportSummary, import_city
 from portal.city.models import PROFILE_ID, CityProfile
 from portal.core import clock
 from portal.core.config import Settings
-from portal.demo.plans import Plan, Planner
+from portal.demo.plans import Place, Plan, Planner
 from portal.demo.programmes import load_programmes
 from portal.demo.replay import settle
 from portal.demo.surveys import load_surveys
 from portal.demo.timeline import Crew, TimelineWriter, add_supports
+from portal.places.models import AddressPoint
 from portal.requests.access import new_token
 from portal.requests.models import Event, ServiceRequest
 from portal.sla.models import BusinessCalendar, SlaPolicy
@@ -139,7 +140,7 @@ def load_demo(
         )
     )
     area_rows = list(session.scalars(select(Area)))
-    plans = Planner(rng, now, categories, area_rows, residents).plans(size)
+    plans = Planner(rng, now, categories, area_rows, residents, _places(session)).plans(size)
     _insert(session, settings, plans)
     events_before = session.scalar(select(func.count()).select_from(Event)) or 0
     # The clocks look these up thousands of times: holding them keeps them in the session's
@@ -183,6 +184,26 @@ def load_demo(
         session, settings, seed=seed, now=now, password=password, residents=residents
     )
     return summary
+
+
+def _places(session: Session) -> dict[int, list[Place]]:
+    """The city's active address points by area (the demo's ~20,000), oldest first."""
+    places: dict[int, list[Place]] = {}
+    for row in session.execute(
+        select(
+            AddressPoint.area_id,
+            AddressPoint.id,
+            AddressPoint.number,
+            AddressPoint.street,
+            AddressPoint.lat,
+            AddressPoint.lon,
+            AddressPoint.label,
+        )
+        .where(AddressPoint.active.is_(True), AddressPoint.area_id.is_not(None))
+        .order_by(AddressPoint.id)
+    ):
+        places.setdefault(row[0] or 0, []).append(Place(*row[1:]))
+    return places
 
 
 def _ensure_users(

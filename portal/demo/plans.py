@@ -62,6 +62,18 @@ FILING_HOURS = {
 }
 
 
+@dataclass(frozen=True)
+class Place:
+    """An address point of the demo city (``address_points``): where a request is filed."""
+
+    id: int
+    number: str
+    street: str
+    lat: float
+    lon: float
+    label: str
+
+
 @dataclass
 class Reporter:
     user: User | None = None
@@ -106,8 +118,12 @@ class Planner:
         categories: list[ServiceCategory],
         areas: list[Area],
         residents: list[User],
+        places: dict[int, list[Place]] | None = None,
     ) -> None:
         self.rng = rng
+        #: The city's address points by area id: requests are filed at one of them (a city
+        #: folder without addresses gives random points and the area's street names).
+        self.places = places or {}
         self.now = now
         self.categories = sorted(categories, key=lambda c: c.code)
         self.areas = sorted(areas, key=lambda a: a.code)
@@ -140,22 +156,45 @@ class Planner:
         plan = Plan(status=status, created_at=self._filed_at(status))
         plan.category = self._pick_category()
         plan.area = self._pick_area()
-        plan.lat, plan.lon = self.point_in(plan.area)
+        places = self.places.get(plan.area.id)
+        if places:
+            self._at_place(plan, rng.choice(places), places)
+        else:
+            plan.lat, plan.lon = self.point_in(plan.area)
         plan.channel = _weighted(rng, CHANNEL_WEIGHTS)
         plan.reporter = self._reporter(plan.channel)
-        streets = filing_content.STREETS.get(plan.area.code, filing_content.FALLBACK_STREETS)
-        plan.street, plan.cross = rng.sample(streets, 2)
-        plan.number = rng.randrange(100, 4900, 2) + rng.randint(0, 1)
-        if plan.category.code in ("traffic-signal", "street-sign", "snow-ice"):
-            plan.address = f"{plan.street} & {plan.cross}"
-        else:
-            plan.address = f"{plan.number} {plan.street}"
+        if not places:
+            streets = filing_content.STREETS.get(plan.area.code, filing_content.FALLBACK_STREETS)
+            plan.street, plan.cross = rng.sample(streets, 2)
+            plan.number = rng.randrange(100, 4900, 2) + rng.randint(0, 1)
+            if plan.category.code in ("traffic-signal", "street-sign", "snow-ice"):
+                plan.address = f"{plan.street} & {plan.cross}"
+            else:
+                plan.address = f"{plan.number} {plan.street}"
         plan.description = self._description(plan)
         plan.answers = self.answers(plan.category, plan.created_at, plan.area)
         plan.priority = self._priority(plan.category)
         plan.private_by_reporter = not plan.category.private and rng.random() < 0.07
         plan.script = self._script(status)
         return plan
+
+    def _at_place(self, plan: Plan, place: Place, places: list[Place]) -> None:
+        """File ``plan`` at an address point: its label, its coordinates; the cross street of
+        the descriptions is another street of the same area."""
+        plan.lat, plan.lon, plan.address, plan.street = (
+            place.lat,
+            place.lon,
+            place.label,
+            place.street,
+        )
+        plan.number = int(place.number) if place.number.isdigit() else 0
+        for _ in range(20):
+            other = self.rng.choice(places).street
+            if other != place.street:
+                plan.cross = other
+                break
+        else:
+            plan.cross = place.street
 
     # -- when, what, where, who -------------------------------------------------------------------
 
@@ -372,7 +411,10 @@ class Planner:
         plan.category = original.category
         plan.area = original.area
         assert plan.area is not None and plan.category is not None
-        plan.lat, plan.lon = self.point_in(plan.area, near=(original.lat, original.lon))
+        if self.places.get(plan.area.id):
+            plan.lat, plan.lon = original.lat, original.lon  # the same address point
+        else:
+            plan.lat, plan.lon = self.point_in(plan.area, near=(original.lat, original.lon))
         plan.address = original.address
         plan.street, plan.cross, plan.number = original.street, original.cross, original.number
         plan.description = self._description(plan, avoid=original.description)

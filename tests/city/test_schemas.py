@@ -43,6 +43,14 @@ SCHEMAS = {
     "routing.toml": "routing.schema.json",
     "templates.toml": "templates.schema.json",
 }
+#: The city's places (portal/places/loader.py): read row by row while importing, so their
+#: schemas are checked against examples here rather than key by key. addresses.csv is a CSV
+#: file (its columns are in docs/city-configuration.md), so it has no JSON Schema.
+PLACE_SCHEMAS = {
+    "addresses.geojson": "addresses.schema.json",
+    "streets.geojson": "streets.schema.json",
+    "assets.toml": "assets.schema.json",
+}
 #: The demo city has no routing rules; this is a valid routing.toml for it.
 ROUTING = {
     "rules": [
@@ -65,7 +73,8 @@ ROUTING = {
 
 
 def schema(file: str) -> dict[str, Any]:
-    return json.loads((SCHEMA_DIR / SCHEMAS[file]).read_text(encoding="utf-8"))
+    name = SCHEMAS.get(file) or PLACE_SCHEMAS[file]
+    return json.loads((SCHEMA_DIR / name).read_text(encoding="utf-8"))
 
 
 def as_json(value: Any) -> Any:
@@ -126,7 +135,45 @@ def test_each_schema_is_a_valid_draft_2020_12_schema(file):
 
 def test_every_file_of_the_demo_city_has_a_schema():
     names = {path.name for path in CITY_DIR.iterdir()} - {load(CITY_DIR / "city.toml")["logo"]}
-    assert names <= set(SCHEMAS)
+    assert names <= set(SCHEMAS) | set(PLACE_SCHEMAS) | {"addresses.csv"}
+
+
+@pytest.mark.parametrize("file", PLACE_SCHEMAS)
+def test_each_place_schema_is_a_valid_draft_2020_12_schema(file):
+    document = schema(file)
+
+    Draft202012Validator.check_schema(document)
+    assert document["title"] == file
+
+
+def test_the_demo_streets_validate_and_broken_ones_do_not():
+    streets = load(CITY_DIR / "streets.geojson")
+    assert schema_errors("streets.geojson", streets) == []
+    streets["features"][0]["geometry"] = {"type": "Point", "coordinates": [-87.0, 41.0]}
+    del streets["features"][1]["properties"]["name"]
+    assert len(schema_errors("streets.geojson", streets)) == 2
+
+
+def test_address_points_and_asset_layers_validate_and_broken_ones_do_not():
+    point = {"type": "Point", "coordinates": [-87.04, 41.02]}
+    addresses = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"number": "118", "street": "Main Street", "id": 7},
+                "geometry": point,
+            }
+        ],
+    }
+    assert schema_errors("addresses.geojson", addresses) == []
+    addresses["features"][0]["properties"]["street"] = ""
+    addresses["features"][0]["geometry"]["coordinates"] = [-87.04, 95]
+    assert len(schema_errors("addresses.geojson", addresses)) == 2
+    layers = {"layer": [{"code": "streetlights", "name": "Streetlights"}]}
+    layers["layer"][0]["translations"] = {"es": {"name": "Farolas"}}
+    assert schema_errors("assets.toml", layers) == []
+    assert schema_errors("assets.toml", {"layer": [{"code": "Bad Code", "name": "x"}]})
 
 
 @pytest.mark.parametrize("file", SCHEMAS)
@@ -162,7 +209,7 @@ def test_what_flask_city_export_writes_validates(runner, db, tmp_path):
     result = runner.invoke(args=["city", "export", str(tmp_path / "export")])
 
     assert result.exit_code == 0, result.output
-    for file in SCHEMAS:
+    for file in [*SCHEMAS, "streets.geojson"]:
         data = load(tmp_path / "export" / file)
         assert data, file
         assert schema_errors(file, data) == [], file
