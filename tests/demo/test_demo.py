@@ -418,3 +418,22 @@ def test_a_second_run_keeps_the_service_levels_an_admin_changed(runner, db):
     db.expire_all()
     assert db.get(SlaPolicy, policy.id).resolution_amount == 7
     assert (streets.calendar_id, streets.breach_actions) == (None, [])
+
+
+def test_demo_requests_sit_on_the_city_s_address_points(db, settings):
+    from portal.places.models import AddressPoint, Street
+
+    load_demo(db, settings, seed=11, size=40)
+
+    assert db.scalar(select(func.count()).select_from(AddressPoint)) > 20_000
+    assert db.scalar(select(func.count()).select_from(Street)) == 76
+    for request in db.scalars(select(ServiceRequest)):
+        point = db.scalar(
+            select(AddressPoint).where(
+                AddressPoint.label == request.address,
+                AddressPoint.lat == request.lat,
+                AddressPoint.lon == request.lon,
+            )
+        )
+        assert point is not None, request.address
+        assert point.area_id == request.area_id
