@@ -146,7 +146,8 @@
     block.hidden = false;
     element.hidden = false;
 
-    var map = L.map(element, { zoomControl: true, keyboard: true, attributionControl: true });
+    // maxZoom: without a basemap nothing else sets it, and marker clustering needs it.
+    var map = L.map(element, { zoomControl: true, keyboard: true, attributionControl: true, maxZoom: 19 });
     // Leaflet's own controls speak English: give them the page's language.
     if (map.zoomControl) {
       map.zoomControl.remove();

@@ -173,3 +173,11 @@ def test_home_and_tracking_pages_link_here(client, reports):
     page = client.get(f"/requests/{reports['open']}").get_data(as_text=True)
     assert "/around/?lat=41.000000&amp;lon=-87.000000" in page
     assert 'id="request-map"' in page
+
+
+def test_a_chosen_suggestion_centres_on_its_point_under_its_label(client, reports):
+    page = client.get(
+        "/around/", query_string={"q": "1 Mill Street", "lat": INSIDE[0], "lon": INSIDE[1]}
+    ).get_data(as_text=True)
+    assert "Reports around 1 Mill Street" in page
+    assert reports["open"] in page

@@ -66,6 +66,7 @@ def index():
             code = 400
         else:
             centre = (lat, lon)
+            place = query  # a suggestion the address search chose: its label and point
     elif (lat is not None and math.isnan(lat)) or (lon is not None and math.isnan(lon)):
         errors.append(("q", _("Enter an address: the map point could not be read.")))
         code = 400
@@ -94,12 +95,13 @@ def index():
         page, items = map_features.reports_citywide(
             db, status=status, now=now, before=before, after=after, per_page=PER_PAGE
         )
+    from_point = centre is not None and lat is not None
     keep = {
         k: v
         for k, v in {
-            "q": query if centre is not None and place else "",
-            "lat": f"{centre[0]:.6f}" if centre is not None and not place else "",
-            "lon": f"{centre[1]:.6f}" if centre is not None and not place else "",
+            "q": query,
+            "lat": f"{centre[0]:.6f}" if centre is not None and from_point else "",
+            "lon": f"{centre[1]:.6f}" if centre is not None and from_point else "",
             "status": status,
         }.items()
         if v
