@@ -5,10 +5,13 @@ One session per request; it commits once after a 2xx/3xx response and rolls back
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from flask import Flask, abort, current_app, g, request, send_file
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
 from portal.core.config import Settings, tiles_origin
 from portal.core.db import Database
@@ -122,3 +125,30 @@ def init_app(app: Flask) -> None:
         if session is not None:
             session.rollback()
             session.close()
+
+
+#: How long a browser or proxy may keep a map layer before asking again (the ETag then saves
+#: sending it twice).
+GEOJSON_MAX_AGE = 300
+
+
+def geojson_response(
+    data: dict[str, Any], *, private: bool = False, max_age: int = GEOJSON_MAX_AGE
+) -> Response:
+    """``data`` as application/geo+json with a strong ETag; 304 when the client has it."""
+    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    response = Response(body, mimetype="application/geo+json")
+    response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
+    if private:
+        response.cache_control.private = True
+    else:
+        response.cache_control.public = True
+    response.cache_control.max_age = max_age
+    return response.make_conditional(request)
+
+
+def error_response(message: str, status: int = 400) -> Response:
+    """A JSON API's refusal: ``{"error": message}``, never cached."""
+    response = Response(json.dumps({"error": message}), status=status, mimetype="application/json")
+    response.cache_control.no_store = True
+    return response

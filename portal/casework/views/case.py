@@ -28,14 +28,13 @@ from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.places.features import BadBox, parse_bbox
-from portal.places.views.map import error_response
 from portal.requests import queries
 from portal.requests.map_features import requests_geojson
 from portal.requests.models import Event, RequestPhoto, ServiceRequest
 from portal.sla.models import SlaClock
 from portal.staff.models import StaffMembership
 from portal.templating import PRIORITY_NAMES
-from portal.web import db_session, send_photo, settings
+from portal.web import db_session, error_response, send_photo, settings
 
 bp = Blueprint("casework_case", __name__, url_prefix="/staff/cases")
 

@@ -32,13 +32,12 @@ from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.places.features import BadBox, parse_bbox
-from portal.places.views.map import error_response, geojson_response
 from portal.requests.map_features import requests_geojson
 from portal.requests.models import InvalidTransition, ServiceRequest
 from portal.staff.models import StaffMembership
 from portal.staff.permissions import StaffAccess
 from portal.templating import PRIORITY_NAMES, status_label
-from portal.web import db_session, settings
+from portal.web import db_session, error_response, geojson_response, settings
 
 bp = Blueprint("casework_queue", __name__, url_prefix="/staff")
 

@@ -9,8 +9,6 @@ with a JSON error. The answers are public and cacheable (ETag and a short max-ag
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from flask import Blueprint, request, url_for
@@ -18,36 +16,12 @@ from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from portal.places import features
-from portal.web import db_session, settings
+from portal.web import db_session, error_response, geojson_response, settings
 
 bp = Blueprint("places_map", __name__, url_prefix="/places/map")
 
-#: How long a browser or proxy may keep an answer before asking again (the ETag then saves
-#: sending it twice).
-MAX_AGE = 300
 #: The longest layer code accepted in ``?layer=``.
 MAX_LAYER_CODE = 40
-
-
-def geojson_response(
-    data: dict[str, Any], *, private: bool = False, max_age: int = MAX_AGE
-) -> Response:
-    """``data`` as application/geo+json with a strong ETag; 304 when the client has it."""
-    body = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    response = Response(body, mimetype="application/geo+json")
-    response.set_etag(hashlib.sha256(body.encode()).hexdigest()[:32])
-    if private:
-        response.cache_control.private = True
-    else:
-        response.cache_control.public = True
-    response.cache_control.max_age = max_age
-    return response.make_conditional(request)
-
-
-def error_response(message: str, status: int = 400) -> Response:
-    response = Response(json.dumps({"error": message}), status=status, mimetype="application/json")
-    response.cache_control.no_store = True
-    return response
 
 
 def _box() -> features.BBox:

@@ -18,10 +18,9 @@ from portal.areas.geo import locate
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.places import features
-from portal.places.views.map import error_response, geojson_response
 from portal.requests import map_features
 from portal.requests.labels import status_name
-from portal.web import db_session, settings
+from portal.web import db_session, error_response, geojson_response, settings
 
 bp = Blueprint("requests_around", __name__)
 
