@@ -79,17 +79,18 @@ def map_layers(
 
 
 @bp.app_template_global("map_config")
-def map_config() -> dict[str, Any]:
-    """The basemap, the city's extent and the reverse-geocoding URL (when it exists)."""
+def map_config(bounds: bool = True) -> dict[str, Any]:
+    """The basemap, the reverse-geocoding URL (when it exists) and, when ``bounds`` (a map
+    with no centre of its own), the city's extent."""
     current = settings()
     try:
         reverse = url_for("places_search.reverse")
     except BuildError:
         reverse = None
-    bounds = features.city_bounds(db_session())
+    extent = features.city_bounds(db_session()) if bounds else None
     return {
         "tiles": current.map_tiles_url,
         "attribution": current.map_attribution,
-        "bounds": list(bounds) if bounds else None,
+        "bounds": list(extent) if extent else None,
         "reverse_url": reverse,
     }
