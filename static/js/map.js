@@ -67,6 +67,7 @@
       : L.featureGroup();
     group.addTo(map);
     var controller = null;
+    var lastKey = null;
 
     function style(feature) {
       if (spec.kind === "areas") {
@@ -127,6 +128,10 @@
         .then(function (response) { return response.ok ? response.json() : null; })
         .then(function (data) {
           if (!data) { return; }
+          // The same answer again (a small pan): keep the markers, and any open popup.
+          var key = JSON.stringify(data.features);
+          if (key === lastKey) { return; }
+          lastKey = key;
           group.clearLayers();
           L.geoJSON(data, { style: style, pointToLayer: point, onEachFeature: eachFeature })
             .eachLayer(function (layer) { group.addLayer(layer); });

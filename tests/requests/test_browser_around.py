@@ -56,6 +56,7 @@ def test_reports_around_a_point_list_and_map(phone, live_server, city):
     expect(the_map.locator("path.portal-map__request")).to_have_count(3)  # the same reports
     expect(the_map.locator("path.portal-map__street")).to_have_count(1)  # the city's streets
     # A marker opens a link to its report.
+    page.wait_for_load_state("networkidle")
     the_map.locator("path.portal-map__request").first.click(force=True)
     expect(the_map.locator(".leaflet-popup-content a")).to_have_attribute(
         "href", re.compile("/requests/SR-")
