@@ -65,7 +65,7 @@ def make_folder(folder: Path, points: int, *, variant: int = 0) -> None:
                     str(rng.randint(1, 9999)),
                     rng.choice(names),
                     unit,
-                    "Riverton",
+                    "Port Alder",
                     "46905",
                     f"B{i:07d}",
                     "",

@@ -1,4 +1,4 @@
-"""Place a point in one of the city's areas (point-in-polygon), and draw the areas as SVG.
+"""Place a point in one of the city's areas (point-in-polygon), one at a time or a batch at once.
 
 Polygons are cached per process, keyed by area id and the row's ``created_at`` so an edited
 area is picked up; candidates come from the bounding-box columns so the query stays small.
@@ -7,7 +7,6 @@ area is picked up; candidates come from the bounding-box columns so the query st
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -69,60 +68,6 @@ def bounding_box(lat: float, lon: float, radius_m: float) -> tuple[float, float,
     dlat = math.degrees(radius_m / EARTH_RADIUS_M)
     dlon = math.degrees(radius_m / (EARTH_RADIUS_M * max(math.cos(math.radians(lat)), 1e-6)))
     return lat - dlat, lat + dlat, lon - dlon, lon + dlon
-
-
-@dataclass(frozen=True)
-class MapArea:
-    code: str
-    name: str
-    path: str
-    label_x: float
-    label_y: float
-
-
-@dataclass(frozen=True)
-class CityMap:
-    """The areas as SVG paths: x = lon * cos(mid latitude), y = -lat (true shape locally)."""
-
-    view_box: str
-    areas: list[MapArea]
-    lon_scale: float
-    label_size: float
-
-
-def city_map(areas: list[Area]) -> CityMap | None:
-    if not areas:
-        return None
-    min_lon = min(a.min_lon for a in areas)
-    max_lon = max(a.max_lon for a in areas)
-    min_lat = min(a.min_lat for a in areas)
-    max_lat = max(a.max_lat for a in areas)
-    k = math.cos(math.radians((min_lat + max_lat) / 2))
-    pad_x = (max_lon - min_lon) * k * 0.02
-    pad_y = (max_lat - min_lat) * 0.02
-    view_box = (
-        f"{min_lon * k - pad_x:.6f} {-(max_lat + pad_y):.6f} "
-        f"{(max_lon - min_lon) * k + 2 * pad_x:.6f} {max_lat - min_lat + 2 * pad_y:.6f}"
-    )
-    drawn = []
-    for area in areas:
-        centre = shape(area.geometry).representative_point()
-        drawn.append(
-            MapArea(area.code, area.name, _svg_path(area.geometry, k), centre.x * k, -centre.y)
-        )
-    return CityMap(view_box, drawn, k, (max_lat - min_lat) * 0.035)
-
-
-def _svg_path(geometry: dict[str, Any], k: float) -> str:
-    polygons = geometry["coordinates"]
-    if geometry["type"] == "Polygon":
-        polygons = [polygons]
-    parts = []
-    for polygon in polygons:
-        for ring in polygon:
-            points = " L".join(f"{lon * k:.6f},{-lat:.6f}" for lon, lat in ring)
-            parts.append(f"M{points} Z")
-    return " ".join(parts)
 
 
 class AreaIndex:

@@ -21,7 +21,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from portal.areas.geo import city_map
 from portal.areas.models import Area
 from portal.auth.service import email_verified
 from portal.catalogue.models import ServiceGroup
@@ -254,7 +253,6 @@ def location():
         form=form,
         errors=errors,
         field_errors=field_errors,
-        city_map=city_map(list(areas)),
         category=draft_category(draft),
         candidates=candidates,
         not_found=not_found,
