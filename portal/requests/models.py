@@ -109,6 +109,8 @@ class ServiceRequest(Base):
         Index("ix_service_requests_api_token", "api_token", unique=True),
         #: Hotspots count requests by area and category over a date range.
         Index("ix_service_requests_area_created_category", "area_id", "created_at", "category_id"),
+        #: Public maps: public (open) requests in a lat/lon box, any category.
+        Index("ix_service_requests_public_open_lat_lon", "is_public", "is_open", "lat", "lon"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
