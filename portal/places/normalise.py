@@ -6,8 +6,10 @@ imported (``street_key``/``address_key`` fill ``address_points.street_key``/``se
 
 - lower case, accents stripped (``"Peña"`` -> ``"pena"``), punctuation becomes space;
 - USPS street suffixes (Publication 28, appendix C1) to their standard abbreviation, whichever
-  spelling was used (``Street``/``Str``/``St`` -> ``st``), and ``Saint`` -> ``st`` as well;
-- directionals (``North`` -> ``n``, ``Northeast`` -> ``ne``);
+  spelling was used (``Street``/``Str``/``St`` -> ``st``), in the suffix's place only (the last
+  word of a longer name: ``Mill Street`` -> ``mill st``), and ``Saint`` -> ``st`` anywhere;
+- directionals before a name and its suffix or after them (``North Oak Boulevard`` -> ``n oak
+  blvd``, but ``North Avenue`` -> ``north ave``);
 - ordinal words (``Third`` -> ``3rd``) and digits (``3rd`` stays ``3rd``);
 - unit designators (``Apt 4``, ``Unit 4``, ``Suite 4``, ``#4``) keep only the unit's own id (``4``);
 - intersections (``Main St & 3rd Ave``, ``Main and 3rd``, ``Main St at 3rd Ave``, ``Main / 3rd``).
@@ -226,7 +228,30 @@ def fold(text: str, *, keep: str = "") -> str:
 
 
 def _street_tokens(tokens: list[str]) -> list[str]:
-    return [TOKEN_MAP.get(token, token) for token in tokens]
+    """A street name's words in canonical form. Suffixes and directionals are abbreviated only in
+    their places (a directional first or last, the suffix last or before a last directional) and
+    never when they are the whole name, so "Mill Street" is "mill st", not "ml st": a resident
+    typing "118 Mi" still finds it, and a lone "Mill" typed so far stays a prefix of it.
+    Ordinal words and "Saint" are canonical anywhere."""
+    words = [_ORDINAL_WORDS.get(token, "st" if token == "saint" else token) for token in tokens]
+    if len(words) < 2:
+        return words
+    last = len(words) - 1
+    if words[last] in _DIRECTIONALS:
+        words[last] = _DIRECTIONALS[words[last]]
+        last -= 1
+    if last >= 1 and _is_suffix(words[last]):
+        words[last] = TOKEN_MAP[words[last]]
+    for index in range(len(words) - 1):  # route numbers: "State Highway 9", "County Road 12"
+        if words[index + 1].isdigit() and _is_suffix(words[index]):
+            words[index] = TOKEN_MAP[words[index]]
+    if words[0] in _DIRECTIONALS and len(words) > 2:  # "North Avenue" is a name, not "N Ave"
+        words[0] = _DIRECTIONALS[words[0]]
+    return words
+
+
+def _is_suffix(word: str) -> bool:
+    return TOKEN_MAP.get(word) in _SUFFIXES
 
 
 def street_key(text: str) -> str:

@@ -109,6 +109,22 @@ def similarity(one: str, other: str) -> float:
     return len(a & b) / len(a | b)
 
 
+def typo_distance(one: str, other: str) -> int:
+    """Edits (insert, delete, replace, swap two neighbours) from ``one`` to ``other``: the
+    optimal-string-alignment distance. Trigrams find candidates but score a swap ("mian") as
+    far from "main" as from "mill"; this ranks them as a resident's typo would."""
+    previous2: list[int] = []
+    previous = list(range(len(other) + 1))
+    for i, a in enumerate(one, 1):
+        current = [i] + [0] * len(other)
+        for j, b in enumerate(other, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a != b))
+            if i > 1 and j > 1 and a == other[j - 2] and one[i - 2] == b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
 # -- street names ---------------------------------------------------------------------------
 
 
@@ -140,7 +156,8 @@ def names_with_prefix(session: Session, prefix: str, limit: int) -> list[_Name]:
 
 
 def similar_names(session: Session, street: str, limit: int) -> list[_Name]:
-    """Street names most like ``street`` (typos), best first, similarity >= 0.3."""
+    """Street names most like ``street`` (typos), best first: trigram similarity >= 0.3 picks
+    the candidates, the fewest edits (then the most similar) ranks them."""
     if len(street) < 3:
         return []
     if _is_postgres(session):
@@ -150,9 +167,9 @@ def similar_names(session: Session, street: str, limit: int) -> list[_Name]:
                 "WHERE key % :street "
                 "ORDER BY similarity(key, :street) DESC, key LIMIT :limit"
             ),
-            {"street": street, "limit": limit},
+            {"street": street, "limit": max(limit * 5, 40)},
         )
-        return [_Name(*row) for row in rows]
+        return _closest(street, [_Name(*row) for row in rows], limit)
     grams = {street[i : i + 3] for i in range(len(street) - 2)}
     match = " OR ".join(_fts_string(gram) for gram in sorted(grams))
     rows = session.execute(
@@ -163,10 +180,17 @@ def similar_names(session: Session, street: str, limit: int) -> list[_Name]:
         ),
         {"match": match, "limit": max(limit * 5, 40)},
     )
-    scored = [(similarity(street, row[1]), _Name(*row)) for row in rows]
-    scored = [item for item in scored if item[0] >= SIMILARITY_THRESHOLD]
-    scored.sort(key=lambda item: (-item[0], item[1].key))
-    return [name for _score, name in scored[:limit]]
+    names = [_Name(*row) for row in rows]
+    return _closest(
+        street, [n for n in names if similarity(street, n.key) >= SIMILARITY_THRESHOLD], limit
+    )
+
+
+def _closest(street: str, names: list[_Name], limit: int) -> list[_Name]:
+    ranked = sorted(
+        names, key=lambda n: (typo_distance(street, n.key), -similarity(street, n.key), n.key)
+    )
+    return ranked[:limit]
 
 
 # -- address points -------------------------------------------------------------------------

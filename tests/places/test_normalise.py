@@ -26,7 +26,7 @@ pytestmark = pytest.mark.pure
         ("Sunset Road", "sunset rd"),
         ("Elm Drive", "elm dr"),
         ("Maple Lane", "maple ln"),
-        ("Court Terrace", "ct ter"),
+        ("Court Terrace", "court ter"),
         ("Lincoln Parkway", "lincoln pkwy"),
         ("State Highway 9", "state hwy 9"),
         ("Peña Circle", "pena cir"),
@@ -42,6 +42,13 @@ def test_two_spellings_of_a_street_have_one_key(one, other):
 
 def test_street_keys_are_lower_case_abbreviations():
     assert street_key("North Main Street") == "n main st"
+    # A suffix or directional word that is part of the name itself stays a word, so a resident
+    # typing its first letters ("118 Mi", "12 Nor") still finds it.
+    assert street_key("Mill Street") == "mill st"
+    assert street_key("Court Street") == "court st"
+    assert street_key("North Avenue") == "north ave"
+    assert street_key("Main Street North") == "main st n"
+    assert street_key("Mill") == "mill"
     assert street_key("  Avenida   José Martí ") == "avenida jose marti"
 
 

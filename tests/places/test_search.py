@@ -22,6 +22,8 @@ def city(make):
         "7 3rd": make.address_point("7", "3rd Avenue", lat=41.002, lon=-87.0),
         "12 oak": make.address_point("12", "North Oak Boulevard", lat=40.995, lon=-86.995),
         "gone": make.address_point("5", "Closed Lane", active=False),
+        "9 mill": make.address_point("9", "Mill Street", lat=41.003, lon=-86.996),
+        "4 north": make.address_point("4", "North Avenue", lat=41.004, lon=-86.996),
     }
     make.street("Main Street", [[-87.01, 41.0], [-86.99, 41.0]])
     make.street("3rd Avenue", [[-87.0, 40.99], [-87.0, 41.01]])
@@ -56,6 +58,9 @@ def suggest_in(db, city):
         ("7 third avenue", "7 3rd Avenue"),
         ("3rd av", "3rd Avenue"),  # a street
         ("Mai", "Main Street"),
+        ("9 Mi", "9 Mill Street"),  # "Mill" is a suffix word, but here it is the name
+        ("9 mill st", "9 Mill Street"),
+        ("4 Nor", "4 North Avenue"),
         ("Mian Street", "Main Street"),
     ],
 )
