@@ -11,9 +11,10 @@
   var list = box.querySelector("[role=listbox]");
   var status = box.querySelector("[role=status]");
   var form = input.form;
-  var lat = document.getElementById("lat");
-  var lon = document.getElementById("lon");
-  var point = document.getElementById("point");
+  // The fields it fills: #lat, #lon and #point unless the box names others (data-lat...).
+  var lat = document.getElementById(box.getAttribute("data-lat") || "lat");
+  var lon = document.getElementById(box.getAttribute("data-lon") || "lon");
+  var point = document.getElementById(box.getAttribute("data-point") || "point");
   var url = box.getAttribute("data-address-search");
   var items = [];
   var active = -1;

@@ -57,6 +57,7 @@ CHECKS = [
     _post("casework_case.question", "question"),
     _post("casework_case.merge", "merge"),
     _post("casework_case.reopen", "reopen"),
+    _post("casework_case.place", "place"),
     _post("casework_case.add_task", "tasks"),
     _task_post("casework_case.assign_task", "assign"),
     _task_post("casework_case.complete_task", "complete"),

@@ -164,3 +164,70 @@ def test_residents_cannot_use_intake(app, make):
     client = app.test_client()
     sign_in(client, make.user())
     assert client.get("/staff/intake/").status_code == 403
+
+
+# -- the city's addresses (issue 18) ----------------------------------------------------------
+
+
+@pytest.fixture
+def places(make, setup):
+    north = make.area(code="north", name="North")
+    return {
+        "118": make.address_point("118", "Main Street", lat=41.001, lon=-86.999, area_id=north.id),
+        "a1": make.address_point("120", "Main Street", "Apt 1", lat=41.0, lon=-86.998),
+        "a2": make.address_point("120", "Main Street", "Apt 2", lat=41.0, lon=-86.998),
+        "north": north,
+    }
+
+
+def latest(db):
+    return db.scalar(select(ServiceRequest).order_by(ServiceRequest.id.desc()))
+
+
+def test_intake_has_the_address_search(client, places):
+    html = client.get("/staff/intake/").get_data(as_text=True)
+    assert 'data-address-search="/places/suggest"' in html and 'name="point"' in html
+    assert "js/address-search.js" in html
+
+
+def test_an_exact_address_is_found_and_said_so(client, db, places):
+    response = post(client, address="118 Main St")
+    assert response.status_code == 302
+    case = latest(db)
+    assert (case.lat, case.lon, case.area_id) == (41.001, -86.999, places["north"].id)
+    assert (case.address_point_id, case.location_status) == (places["118"].id, "found")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Found in the city&#39;s addresses: 118 Main Street." in page
+
+
+def test_a_chosen_suggestion_keeps_its_point(client, db, places):
+    response = post(client, address="120 Main Street, Apt 2", point=str(places["a2"].id))
+    assert response.status_code == 302
+    assert latest(db).address_point_id == places["a2"].id
+
+
+def test_several_matches_are_offered_and_the_choice_filed(client, db, places):
+    before = count(db, ServiceRequest)
+    response = post(client, address="120 Main Street")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Which address do you mean?" in html
+    assert count(db, ServiceRequest) == before  # nothing filed yet
+    first = "Apt 1" if html.index("Apt 1") < html.index("Apt 2") else "Apt 2"
+    response = post(client, address="120 Main Street", choice="0")
+    assert response.status_code == 302
+    assert latest(db).address_point_id == places["a1" if first == "Apt 1" else "a2"].id
+
+
+def test_an_unknown_address_is_confirmed_then_filed_as_text(client, db, places):
+    before = count(db, ServiceRequest)
+    response = post(client, address="9 Nowhere Lane")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "was not found in the city" in html
+    assert count(db, ServiceRequest) == before
+    response = post(client, address="9 Nowhere Lane", choice="none")
+    assert response.status_code == 302
+    case = latest(db)
+    assert (case.lat, case.address, case.location_status) == (None, "9 Nowhere Lane", "not_found")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The address was not found; it is kept as typed." in page
+    assert "Address not found: 9 Nowhere Lane" in page  # and the case page offers to place it

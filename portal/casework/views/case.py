@@ -21,7 +21,7 @@ from wtforms import SelectChoice
 
 from portal.access import current_staff, staff_required
 from portal.auth.models import User
-from portal.casework import maps, responses
+from portal.casework import locations, maps, responses
 from portal.casework.models import ResponseTemplate, Task
 from portal.casework.views import case_forms as forms
 from portal.catalogue.models import Department, ServiceCategory
@@ -296,7 +296,9 @@ def _page(
             "merge": form("merge", forms.MergeForm),
             "reopen": form("reopen", forms.ReopenForm),
             "task": form("task", forms.AddTaskForm),
+            "place": form("place", forms.PlaceForm),
         },
+        "needs_placing": locations.needs_placing(sr),
     }
     if "priority" not in active:
         context["f"]["priority"].priority.data = sr.priority

@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from portal.access import staff_required
 from portal.auth.models import User
-from portal.casework import merging, responses, service
+from portal.casework import locations, merging, responses, service
 from portal.casework.views import case_forms as forms
 from portal.casework.views.case import (
     _load,
@@ -30,6 +30,8 @@ from portal.casework.views.case import (
     service_status_label,
 )
 from portal.catalogue.models import ServiceCategory
+from portal.core import clock
+from portal.i18n import current_locale
 from portal.requests import queries, updates
 from portal.requests.models import Event, InvalidTransition, ServiceRequest
 from portal.web import db_session, settings
@@ -276,3 +278,63 @@ def reopen(reference: str):
             and None
         ),
     )
+
+
+def _place_message(code: str) -> str:
+    city = settings().city_text("name", current_locale())
+    messages = {
+        "required": _("Enter the address, choose one of the suggestions, or enter coordinates."),
+        "too_long": _("Keep the address to 300 characters or fewer."),
+        "not_found": _(
+            "No address in the city's register matches that. Check the spelling, or enter "
+            "coordinates."
+        ),
+        "unknown_point": _("That address is no longer in the city's register. Search again."),
+        "invalid": _(
+            "Enter the latitude and longitude as decimal numbers, like 41.0012 and -87.0034."
+        ),
+        "incomplete": _("Enter both the latitude and the longitude."),
+        "outside_city": _(
+            "That point is outside %(city)s. Enter coordinates inside the city, or an address.",
+            city=city,
+        ),
+    }
+    return messages.get(code, _("Check this field."))
+
+
+@bp.post("/<reference>/place")
+@staff_required()
+def place(reference: str):
+    """Place a case whose address was not found (portal.casework.locations)."""
+    sr = _load(reference)
+    form = _setup(forms.PlaceForm(), sr)
+    if not form.validate():
+        return _page(sr, status=400, active={"place": form})
+    raw_point = (form.point.data or "").strip()
+    try:
+        placed = locations.place_case(
+            db_session(),
+            settings=settings(),
+            request=sr,
+            actor=_user(),
+            now=clock.now(),
+            address=form.address.data or "",
+            point_id=int(raw_point) if raw_point.isdigit() and len(raw_point) < 19 else None,
+            choice=form.choice.data or "",
+            lat=form.lat.data or "",
+            lon=form.lon.data or "",
+            **_common(form),
+        )
+    except service.StaleCase as stale:
+        return _page(sr, status=409, active={"place": form}, conflict=stale.changes)
+    except StaleDataError:
+        return _concurrent(reference, form, "place")
+    except locations.PlaceError as error:
+        target = form.address if error.field == "address" else form.lat
+        target.errors = [*target.errors, _place_message(error.code)]
+        return _page(sr, status=400, active={"place": form})
+    if placed.event is None:  # several addresses match: offer them (no JavaScript)
+        form.candidates = placed.candidates  # type: ignore[attr-defined]
+        return _page(sr, active={"place": form})
+    flash(_("Saved."), "success")
+    return redirect(url_for("casework_case.show", reference=sr.reference, _anchor="location"))

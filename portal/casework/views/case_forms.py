@@ -98,6 +98,21 @@ class ReopenForm(CaseForm):
     )
 
 
+class PlaceForm(CaseForm):
+    """Place a case whose address was not found: an address (a chosen suggestion fills
+    ``point``; without JavaScript the text is searched) or coordinates."""
+
+    address = StringField(
+        _l("Address"),
+        validators=[Length(max=300, message=_l("Keep the address to 300 characters or fewer."))],
+    )
+    point = StringField(validators=[Length(max=20)])
+    #: Without JavaScript: which of the matches offered was chosen.
+    choice = StringField(validators=[Length(max=8)])
+    lat = StringField(_l("Latitude"), validators=[Length(max=32)])
+    lon = StringField(_l("Longitude"), validators=[Length(max=32)])
+
+
 class AddTaskForm(CaseForm):
     department = SelectField(
         _l("Department"), coerce=int, validators=[InputRequired(_l("Choose a department."))]

@@ -7,6 +7,7 @@ category's questions (works without JavaScript); "File the request" calls the sa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -20,6 +21,8 @@ from portal.casework.views.intake_forms import CHANNEL_LABELS, IntakeForm
 from portal.catalogue.models import ServiceCategory
 from portal.form_messages import answer_message, contact_message, location_message
 from portal.i18n import LANGUAGE_NAMES, current_locale
+from portal.places.geocode import geocode
+from portal.places.search import Suggestion, has_address_points
 from portal.requests.answers import raw_answers
 from portal.requests.models import ServiceRequest
 from portal.requests.service import (
@@ -128,6 +131,14 @@ def _file(
         )
     if not valid or errors or category is None:
         return None, errors or {"": [_("The form has expired. Try again.")]}
+    address = (form.address.data or "").strip()
+    point_id = _point_id(form.point.data)
+    if lat is None and lon is None and point_id is None and address:
+        found = _search(form, address)
+        if isinstance(found, Searched):
+            return found, {}
+        point_id = found
+        lat, lon = parse_coordinate(form.lat.data)[0], parse_coordinate(form.lon.data)[0]
     filing = Filing(
         category_code=category.code,
         description=form.description.data or "",
@@ -135,6 +146,7 @@ def _file(
         address=form.address.data or "",
         lat=lat,
         lon=lon,
+        address_point_id=point_id,
         area_code=form.area.data or None,
         contact_name=form.name.data or "",
         contact_email=form.email.data or "",
@@ -150,6 +162,13 @@ def _file(
         ).request
     except FilingError as exc:
         return None, _field_errors(exc, category, locale)
+    if case.location_status == "found":
+        flash(_("Found in the city's addresses: %(address)s.", address=case.address), "info")
+    elif case.location_status == "not_found":
+        flash(
+            _("The address was not found; it is kept as typed. Place it on the case page."),
+            "info",
+        )
     if _can_open(case):
         flash(_("Request %(reference)s filed.", reference=case.reference), "success")
         return redirect(url_for("casework_case.show", reference=case.reference)), {}
@@ -162,6 +181,44 @@ def _file(
         "success",
     )
     return redirect(url_for("casework_intake.new")), {}
+
+
+@dataclass(frozen=True)
+class Searched:
+    """The typed address, searched before filing, needs staff to choose (several matches)
+    or confirm (none): the form is shown again with them."""
+
+    candidates: list[Suggestion]
+    not_found: bool
+
+
+def _point_id(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+def _search(form: IntakeForm, address: str) -> int | None | Searched:
+    """The typed address in the city's register (when it has one): an exact match or the
+    chosen candidate gives its address point; several matches are offered, none asks to
+    confirm ("none": file the text, staff place it later). Intersections are filed by name
+    (``submit_request`` geocodes them again)."""
+    db = db_session()
+    if not has_address_points(db):
+        return None
+    answer = geocode(db, address)
+    if answer.found and answer.match is not None:
+        form.address.data = answer.match.label  # as the register writes it
+        return answer.match.id
+    choice = (form.choice.data or "").strip()
+    if choice.isdigit() and int(choice) < len(answer.candidates):
+        picked = answer.candidates[int(choice)]
+        form.address.data = picked.label
+        if picked.id is None:  # an intersection: its coordinates
+            form.lat.data, form.lon.data = f"{picked.lat:.7f}", f"{picked.lon:.7f}"
+        return picked.id
+    if choice == "none":
+        return None
+    return Searched(answer.candidates, not_found=not answer.candidates)
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -183,9 +240,12 @@ def new():
             f.errors = []
         if category is None:
             errors["category"] = [_("Choose a category from the list.")]
-    elif request.method == "POST":
+    searched: Searched | None = None
+    if request.method == "POST" and request.form.get("action") != "questions":
         done, errors = _file(form, category, answers)
-        if done is not None:
+        if isinstance(done, Searched):
+            searched = done
+        elif done is not None:
             return done
     for f in form:
         if f.id in errors:
@@ -206,4 +266,6 @@ def new():
         summary=summary,
         locale=locale,
         field_errors=errors,
+        candidates=searched.candidates if searched else [],
+        not_found=bool(searched and searched.not_found),
     ), (400 if errors else 200)

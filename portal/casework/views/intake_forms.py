@@ -54,6 +54,10 @@ class IntakeForm(FlaskForm):
             )
         ],
     )
+    #: The address point of the suggestion chosen as staff typed (JavaScript).
+    point = StringField(validators=[Length(max=20)])
+    #: Without JavaScript: which of the matches offered was chosen ("none": file the text).
+    choice = StringField(validators=[Length(max=8)])
     lat = StringField(_l("Latitude"), validators=[Length(max=32)])
     lon = StringField(_l("Longitude"), validators=[Length(max=32)])
     area = SelectField(_l("Neighbourhood"), validators=[Optional()], choices=[])
