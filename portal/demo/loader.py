@@ -313,6 +313,8 @@ def _insert(session: Session, settings: Settings, plans: list[Plan]) -> None:
             lat=plan.lat,
             lon=plan.lon,
             area_id=plan.area.id,
+            address_point_id=plan.place_id,
+            location_status="found" if plan.place_id is not None else "",
             channel=plan.channel,
             status="new",
             is_open=True,

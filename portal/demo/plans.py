@@ -95,6 +95,8 @@ class Plan:
     street: str = ""
     cross: str = ""
     number: int = 0
+    #: The address point (``Place.id``) it is filed at; None without the city's addresses.
+    place_id: int | None = None
     description: str = ""
     answers: dict[str, Any] = field(default_factory=dict)
     channel: str = "web"
@@ -188,6 +190,7 @@ class Planner:
             place.street,
         )
         plan.number = int(place.number) if place.number.isdigit() else 0
+        plan.place_id = place.id
         for _ in range(20):
             other = self.rng.choice(places).street
             if other != place.street:
@@ -413,6 +416,7 @@ class Planner:
         assert plan.area is not None and plan.category is not None
         if self.places.get(plan.area.id):
             plan.lat, plan.lon = original.lat, original.lon  # the same address point
+            plan.place_id = original.place_id
         else:
             plan.lat, plan.lon = self.point_in(plan.area, near=(original.lat, original.lon))
         plan.address = original.address

@@ -437,3 +437,4 @@ def test_demo_requests_sit_on_the_city_s_address_points(db, settings):
         )
         assert point is not None, request.address
         assert point.area_id == request.area_id
+        assert (request.address_point_id, request.location_status) == (point.id, "found")
