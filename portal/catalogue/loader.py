@@ -55,6 +55,8 @@ _CATEGORY_KEYS = {
     "active",
     "position",
     "retention_days",
+    "asset_layer",
+    "asset_required",
     "translations",
     "questions",
 }
@@ -337,6 +339,14 @@ def _category(check: Checker, raw: dict[str, Any], positions: Counter[str]) -> d
     check.unique(f"{where}, question", [q["code"] for q in questions])
     position = check.whole(where, raw, "position", positions[group])
     positions[group] += 1
+    asset_layer = (
+        check.code(where, raw["asset_layer"], what="asset_layer")
+        if raw.get("asset_layer") is not None
+        else ""
+    )
+    asset_required = check.flag(where, raw, "asset_required", False)
+    if asset_required and not raw.get("asset_layer"):
+        check.add(where, "asset_required is set but no asset_layer says which assets to pick from")
     return {
         "code": check.code(where, raw.get("code")),
         "group": group,
@@ -352,6 +362,8 @@ def _category(check: Checker, raw: dict[str, Any], positions: Counter[str]) -> d
         "retention_days": check.whole(
             where, raw, "retention_days", None, low=RETENTION_MIN, high=RETENTION_MAX
         ),
+        "asset_layer": asset_layer,
+        "asset_required": asset_required,
         "translations": check.translations(where, raw, {"name", "description", "notice"}),
         "questions": questions,
     }

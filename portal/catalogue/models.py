@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.core.db import Base
 from portal.core.models import JsonDoc, OptionLabels, Timestamped, Translatable
+from portal.places.models import AssetLayer
 
 QUESTION_KINDS = ("text", "number", "yesno", "single", "multi", "date")
 #: What a department may ask for when one of its tasks breaches.
@@ -67,9 +68,19 @@ class ServiceCategory(Translatable, Timestamped, Base):
     #: Days after a request closes before the retention sweep removes its reporter's contact
     #: details and free text; None: the city's default (``Settings.retention_days``).
     retention_days: Mapped[int | None] = mapped_column(Integer)
+    #: The layer of city assets (portal.places AssetLayer) a resident picks one of, e.g. the
+    #: streetlight that is out; None: none asked. No foreign key (migration 0021 says why).
+    asset_layer_id: Mapped[int | None] = mapped_column(Integer)
+    #: True: a request must name one of the layer's assets (the web form, staff intake and
+    #: Open311 refuse one without); False: "none of these / I don't know" is accepted.
+    asset_required: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     group: Mapped[ServiceGroup] = relationship(back_populates="categories")
     department: Mapped[Department] = relationship()
+    #: The asset layer (portal.places) it asks residents to pick from, if any.
+    asset_layer: Mapped[AssetLayer | None] = relationship(
+        primaryjoin="foreign(ServiceCategory.asset_layer_id) == AssetLayer.id", viewonly=True
+    )
     #: The questions residents are asked (active ones), in order.
     questions: Mapped[list[CategoryQuestion]] = relationship(
         primaryjoin="and_(ServiceCategory.id == CategoryQuestion.category_id, "

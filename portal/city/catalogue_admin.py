@@ -272,7 +272,9 @@ def save_category(
         raw,
         ("code", "name", "description", "keywords", "notice", "notice_level", "private", "active"),
     )
-    values = {k: v for k, v in values.items() if k not in ("group", "department", "questions")}
+    # The asset layer is the city folder's to set (catalogue.toml), not this form's.
+    kept = ("group", "department", "questions", "asset_layer", "asset_required")
+    values = {k: v for k, v in values.items() if k not in kept}
     values.update(group_id=group.id, department_id=department.id)
     return _save(session, ServiceCategory, category, values, actor=actor, expected=expected)
 

@@ -22,6 +22,7 @@ from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
 from portal.city import folder as files
 from portal.city.models import PROFILE_ID, CityProfile
 from portal.places.exporter import export_places
+from portal.places.models import AssetLayer
 from portal.routing.models import RoutingRule
 from portal.sla.calendar import format_hours
 from portal.sla.models import WEEKDAYS, BusinessCalendar, SlaPolicy
@@ -83,6 +84,7 @@ def lookups(session: Session) -> dict[str, dict[int, str]]:
         "category": dict(session.execute(select(ServiceCategory.id, ServiceCategory.code)).all()),
         "area": dict(session.execute(select(Area.id, Area.code)).all()),
         "calendar": dict(session.execute(select(BusinessCalendar.id, BusinessCalendar.code)).all()),
+        "asset_layer": dict(session.execute(select(AssetLayer.id, AssetLayer.code)).all()),
     }
 
 
@@ -164,6 +166,10 @@ def _category(category: ServiceCategory, names: dict[str, dict[int, str]]) -> di
         data["active"] = False
     if category.retention_days is not None:
         data["retention_days"] = category.retention_days
+    if category.asset_layer_id is not None and category.asset_layer_id in names["asset_layer"]:
+        data["asset_layer"] = names["asset_layer"][category.asset_layer_id]
+        if category.asset_required:
+            data["asset_required"] = True
     questions = [_question(q) for q in category.all_questions]
     if questions:
         data["questions"] = questions

@@ -191,6 +191,7 @@ DEFINED_IN = {
     "category": CATALOGUE,
     "area": AREAS,
     "calendar": SERVICE_LEVELS,
+    "asset layer": places.ASSETS,
 }
 
 
@@ -203,6 +204,7 @@ def _references(spec: CitySpec, broken: set[str]) -> list[str]:
         "category": {c["code"] for c in spec.categories},
         "area": {a["code"] for a in spec.areas},
         "calendar": {c["code"] for c in spec.calendars},
+        "asset layer": {layer["code"] for layer in spec.asset_layers},
     }
     problems: list[str] = []
 
@@ -226,6 +228,7 @@ def _references(spec: CitySpec, broken: set[str]) -> list[str]:
         where = f'category "{category["code"]}"'
         need(CATALOGUE, where, "department", category["department"], CATALOGUE)
         need(CATALOGUE, where, "group", category["group"], CATALOGUE)
+        need(CATALOGUE, where, "asset layer", category["asset_layer"], places.ASSETS)
     for policy in spec.policies:
         for kind, defined_in in (
             ("category", CATALOGUE),
@@ -253,7 +256,7 @@ def _references(spec: CitySpec, broken: set[str]) -> list[str]:
 
 
 def _where_defined(kind: str, file: str) -> str:
-    return f" in {file}" if kind in ("calendar", "area") else ""
+    return f" in {file}" if kind in ("calendar", "area", "asset layer") else ""
 
 
 def _languages(spec: CitySpec) -> Iterable[str]:

@@ -27,6 +27,7 @@ from portal.city.folder import CATALOGUE, CityConfigError, CitySpec
 from portal.city.models import PROFILE_ID, CityProfile
 from portal.core.audit import AuditEntry
 from portal.places import importer as places
+from portal.places.models import AssetLayer
 from portal.requests.models import ServiceRequest
 from portal.routing.models import RoutingRule
 from portal.sla.models import BusinessCalendar, CalendarClosure, SlaPolicy
@@ -187,15 +188,24 @@ def import_city(
         summary,
     )
     groups = _groups(session, spec.groups, summary)
+    # Areas and places first: a category names its asset layer by code.
+    areas = _upsert(session, Area, "code", spec.areas, "areas", summary)
+    _places(session, spec, areas, summary)
+    layers = {code: id_ for code, id_ in session.execute(select(AssetLayer.code, AssetLayer.id))}
     categories = _upsert(
         session,
         ServiceCategory,
         "code",
         [
             {
-                **{k: v for k, v in c.items() if k not in ("group", "department", "questions")},
+                **{
+                    k: v
+                    for k, v in c.items()
+                    if k not in ("group", "department", "questions", "asset_layer")
+                },
                 "group_id": groups[c["group"]].id,
                 "department_id": departments[c["department"]].id,
+                "asset_layer_id": layers.get(c["asset_layer"]) if c["asset_layer"] else None,
             }
             for c in spec.categories
         ],
@@ -206,8 +216,6 @@ def import_city(
     for entry in spec.categories:
         _questions(categories[entry["code"]], entry["questions"], summary)
     _delete_unused_groups(session, {g["code"] for g in spec.groups}, summary)
-    areas = _upsert(session, Area, "code", spec.areas, "areas", summary)
-    _places(session, spec, areas, summary)
 
     def ids(entry: dict[str, Any]) -> dict[str, int | None]:
         return {

@@ -40,6 +40,7 @@ from portal.core import clock
 from portal.core.config import Settings
 from portal.open311 import keys
 from portal.open311.models import ApiKey
+from portal.open311.serialize import ASSET_ATTRIBUTE
 from portal.requests.answers import check_answers
 from portal.requests.models import Event, RequestPhoto, ServiceRequest
 from portal.requests.photos import PhotoError, StoredPhoto, delete_photo_file, store_photo
@@ -59,6 +60,7 @@ from portal.requests.service import (
 ADDRESS_ID_MAX = 64
 MEDIA_URL_MAX = 500
 CLIENT_ID_MAX = 100
+ASSET_REF_MAX = 64
 ATTRIBUTE_RE = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 YES = {"yes", "true", "1"}
 NO = {"no", "false", "0"}
@@ -363,6 +365,7 @@ def _parse_attributes(form: FormData, parsed: _Parsed, settings: Settings) -> No
     if category is None:
         return
     questions = {q.code: q for q in category.questions}
+    _parse_asset(category, posted, parsed)
     for code in list(posted)[:50]:
         if code not in questions:
             parsed.fail(
@@ -384,6 +387,23 @@ def _parse_attributes(form: FormData, parsed: _Parsed, settings: Settings) -> No
     if checked.stopper is not None:
         parsed.fail(attribute_message(checked.stopper, "stopped"))
     parsed.filing.answers = raw
+
+
+def _parse_asset(category: ServiceCategory, posted: dict[str, list[str]], parsed: _Parsed) -> None:
+    """``attribute[asset_id]`` of a category with an asset layer (the asset's id in the city's
+    data); taken out of ``posted``, and checked with the rest by ``submit_request``."""
+    layer = category.asset_layer if category.asset_layer_id is not None else None
+    if layer is None or not layer.active or ASSET_ATTRIBUTE in {q.code for q in category.questions}:
+        return
+    values = list(dict.fromkeys(posted.pop(ASSET_ATTRIBUTE, [])))
+    if len(values) > 1:
+        parsed.fail(f"attribute[{ASSET_ATTRIBUTE}] takes one value; {len(values)} were sent.")
+        return
+    ref = values[0] if values else ""
+    if len(ref) > ASSET_REF_MAX:
+        parsed.fail(f"attribute[{ASSET_ATTRIBUTE}] must be {ASSET_REF_MAX} characters or fewer.")
+        return
+    parsed.filing.asset_ref = ref
 
 
 def _single(question: CategoryQuestion, text: str, settings: Settings) -> str:
@@ -446,6 +466,17 @@ def attribute_message(question: CategoryQuestion, code: str) -> str:
     return messages.get(code, f"{name} is not valid.")
 
 
+def asset_message(category: ServiceCategory, code: str) -> str:
+    layer = category.asset_layer
+    which = f"one of the city's {layer.name} (asset layer '{layer.code}')" if layer else "an asset"
+    if code == "required":
+        return f"attribute[{ASSET_ATTRIBUTE}] is required for this service: the id of {which}."
+    return (
+        f"attribute[{ASSET_ATTRIBUTE}] is not the id of {which}: "
+        f"GET services/{category.code} describes it."
+    )
+
+
 def filing_messages(errors: dict[str, str], category: ServiceCategory) -> list[str]:
     """``FilingError.errors`` as Open311 error descriptions."""
     questions = {q.code: q for q in category.questions}
@@ -453,6 +484,8 @@ def filing_messages(errors: dict[str, str], category: ServiceCategory) -> list[s
     for key, code in errors.items():
         if key.startswith("answers.") and key[8:] in questions:
             message = attribute_message(questions[key[8:]], code)
+        elif key == "asset":
+            message = asset_message(category, code)
         else:
             message = FILING_MESSAGES.get((key, code), f"{key}: {code}")
         if message not in messages:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from portal.catalogue.models import CategoryQuestion, ServiceCategory
 from portal.core.config import Settings
+from portal.places.models import AssetLayer
 from portal.requests.labels import STATUS_NAMES
 from portal.requests.models import OPEN_STATUSES, Event, ServiceRequest
 
@@ -73,7 +74,7 @@ def service_row(category: ServiceCategory, locale: str = "en") -> dict[str, Any]
         "service_code": category.code,
         "service_name": category.t("name", locale),
         "description": category.t("description", locale) or None,
-        "metadata": bool(category.questions),
+        "metadata": bool(category.questions) or category.asset_layer_id is not None,
         "type": "realtime",
         "keywords": _keywords(category.keywords),
         "group": category.group.t("name", locale) if category.group is not None else None,
@@ -137,15 +138,38 @@ def attribute_row(question: CategoryQuestion, order: int, locale: str = "en") ->
     return row
 
 
+#: The attribute a category with an asset layer adds to its service definition: the id of the
+#: asset in the city's data ("SL-1042"), as FixMyStreet sends a picked asset's id in an
+#: attribute the service definition declares (docs/open311.md, "Assets").
+ASSET_ATTRIBUTE = "asset_id"
+
+
+def asset_attribute_row(layer: AssetLayer, required: bool, order: int, locale: str) -> dict:
+    return {
+        "variable": True,
+        "code": ASSET_ATTRIBUTE,
+        "datatype": "string",
+        "required": required,
+        "datatype_description": (
+            f"The id of one of the city's {layer.name} (asset layer '{layer.code}'), for "
+            f"example as GET /places/map/assets.geojson?layer={layer.code}&bbox=... lists "
+            "them in properties.id."
+        ),
+        "order": order,
+        "description": layer.t("name", locale),
+    }
+
+
 def service_definition(category: ServiceCategory, locale: str = "en") -> dict[str, Any]:
     """GET services/{code}: the category's extra questions as Open311 attributes, in the order
-    the web form asks them."""
-    return {
-        "service_code": category.code,
-        "attributes": [
-            attribute_row(q, n, locale) for n, q in enumerate(category.questions, start=1)
-        ],
-    }
+    the web form asks them; then, for a category with an asset layer, ``asset_id``."""
+    attributes = [attribute_row(q, n, locale) for n, q in enumerate(category.questions, start=1)]
+    layer = category.asset_layer if category.asset_layer_id is not None else None
+    if layer is not None and layer.active:
+        attributes.append(
+            asset_attribute_row(layer, category.asset_required, len(attributes) + 1, locale)
+        )
+    return {"service_code": category.code, "attributes": attributes}
 
 
 def photo_url(settings: Settings, reference: str, photo_id: int) -> str:
@@ -226,4 +250,6 @@ def request_row(
     if extensions:
         row["notes"] = [note_row(e, settings) for e in notes or ()]
         row["extended_attributes"] = {"channel": sr.channel, "photos": photos}
+        if sr.asset_ref:
+            row["extended_attributes"]["asset"] = {"id": sr.asset_ref, "label": sr.asset_label}
     return row

@@ -153,6 +153,12 @@ class ServiceRequest(Base):
     #: place it), "placed" (staff placed it). No foreign key (migration 0019 says why).
     address_point_id: Mapped[int | None] = mapped_column(BigId)
     location_status: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    #: The city asset the resident picked (the category's asset layer): its row, and its id in
+    #: the city's data ("SL-1042") and label, kept as filed even if the asset later leaves the
+    #: city's files. No foreign key (migration 0021 says why).
+    asset_id: Mapped[int | None] = mapped_column(BigId)
+    asset_ref: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    asset_label: Mapped[str] = mapped_column(String(120), default="", server_default="")
     #: Open311: the API key that filed it, and the token a client may look it up by.
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     api_token: Mapped[str | None] = mapped_column(String(40))

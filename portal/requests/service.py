@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -23,8 +23,9 @@ from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.mail import queue_email
+from portal.places.assets import active_layer, find_asset
 from portal.places.geocode import FOUND, NOT_FOUND, geocode
-from portal.places.models import AddressPoint
+from portal.places.models import AddressPoint, Asset
 from portal.requests import access, hooks
 from portal.requests.answers import check_answers
 from portal.requests.events import add_event
@@ -39,8 +40,8 @@ PHONE_RE = re.compile(r"^[0-9+().\- ]{7,40}$")
 class FilingError(ValueError):
     """What is wrong with a filing, as ``{field: error code}``.
 
-    Fields: category, description, answers.<code>, address, location, area, email, phone, name,
-    photos. Codes: required, too_long, inactive, outside_city, invalid, unknown, stopped.
+    Fields: category, description, answers.<code>, address, location, area, asset, email, phone,
+    name, photos. Codes: required, too_long, inactive, outside_city, invalid, unknown, stopped.
     """
 
     def __init__(self, errors: dict[str, str]) -> None:
@@ -61,6 +62,8 @@ class Filing:
     area_code: str | None = None
     #: The city's address point the resident chose from the suggestions (portal.places).
     address_point_id: int | None = None
+    #: The city's id of the asset picked ("SL-1042") when the category has an asset layer.
+    asset_ref: str = ""
     contact_name: str = ""
     contact_email: str = ""
     contact_phone: str = ""
@@ -186,6 +189,21 @@ def place_address(session: Session, filing: Filing) -> Placed:
     return Placed(None, None, status=NOT_FOUND)
 
 
+def check_asset(
+    session: Session, category: ServiceCategory, ref: str
+) -> tuple[Asset | None, str | None]:
+    """(the asset, None) or (None, an error code) for the asset a filing names. Only a
+    category with an active asset layer asks for one: ``unknown`` when the id is not one of
+    the layer's active assets, ``required`` when none is given and the category needs one."""
+    layer = active_layer(session, category.asset_layer_id)
+    if layer is None:
+        return None, None
+    if (ref or "").strip():
+        asset = find_asset(session, layer_id=layer.id, ref=ref)
+        return (asset, None) if asset is not None else (None, "unknown")
+    return None, ("required" if category.asset_required else None)
+
+
 def submit_request(
     session: Session,
     *,
@@ -208,6 +226,16 @@ def submit_request(
     errors.update({f"answers.{code}": err for code, err in answers.errors.items()})
     if answers.stopper is not None:
         errors[f"answers.{answers.stopper.code}"] = "stopped"
+    asset, asset_error = check_asset(session, category, filing.asset_ref)
+    if asset_error:
+        errors["asset"] = asset_error
+    if (
+        asset is not None
+        and filing.lat is None
+        and filing.lon is None
+        and filing.address_point_id is None
+    ):
+        filing = replace(filing, lat=asset.lat, lon=asset.lon)  # the asset says where it is
     placed = place_address(session, filing)
     area, location_errors = resolve_location(
         session,
@@ -243,6 +271,9 @@ def submit_request(
         area_id=area.id if area else None,
         address_point_id=placed.point_id,
         location_status=placed.status,
+        asset_id=asset.id if asset else None,
+        asset_ref=asset.source_id if asset else "",
+        asset_label=asset.label if asset else "",
         channel=filing.channel,
         reporter_id=reporter.id if reporter else None,
         contact_name=filing.contact_name.strip() or (reporter.name if reporter else ""),

@@ -4,7 +4,9 @@
 //
 // data-portal-map holds a JSON object:
 //   layers     [{kind: "areas"|"streets"|"assets"|"requests", url, cluster}] GeoJSON endpoints,
-//              asked again with ?bbox=minLon,minLat,maxLon,maxLat&zoom=z whenever the view moves
+//              asked again with ?bbox=minLon,minLat,maxLon,maxLat&zoom=z whenever the view moves;
+//              an assets layer with pick: "input-id" lets a tap choose an asset (document event
+//              "portal:asset" {id, label, lat, lon}): its id goes in that input, the pin to it
 //   center     [lat, lon] and zoom; or bounds [minLon, minLat, maxLon, maxLat]
 //   pin        [lat, lon] or null: a marker; draggable with inputs {lat: id, lon: id}
 //   reverse    URL asked ?lat=&lon= for the nearest address when the pin moves (optional)
@@ -96,6 +98,18 @@
           radius: 7, color: "#1b1b1b", weight: 1, fillColor: colour, fillOpacity: 0.9,
           className: "portal-map__request"
         });
+      }
+      if (spec.kind === "assets" && spec.pick) {
+        var asset = L.circleMarker(latlng, {
+          radius: 8, color: "#162e51", weight: 2, fillColor: "#73b3e7", fillOpacity: 0.9,
+          className: "portal-map__asset portal-map__asset--pick", bubblingMouseEvents: false
+        });
+        asset.on("click", function () {
+          document.dispatchEvent(new CustomEvent("portal:asset", { detail: {
+            id: p.id, label: p.label || p.id, lat: latlng.lat, lon: latlng.lng
+          } }));
+        });
+        return asset;
       }
       return L.circleMarker(latlng, {
         radius: 4, color: "#162e51", weight: 1, fillColor: "#73b3e7", fillOpacity: 0.9,
@@ -240,11 +254,14 @@
 
     function chosen(latlng, options) {
       place(latlng, options);
+      if (assetInput && !options.asset) { assetInput.value = ""; }
       if (inputs && inputs.lat && inputs.lon) {
         inputs.lat.value = latlng.lat.toFixed(6);
         inputs.lon.value = latlng.lng.toFixed(6);
       }
-      if (options.label) {
+      if (options.asset) {
+        say(format(text.asset || "{label}", { label: options.label }));
+      } else if (options.label) {
         say(format(text.near || "{label}", { label: options.label }));
       } else {
         describe(latlng);
@@ -265,6 +282,17 @@
     }
 
     if (config.pin) { place(L.latLng(config.pin[0], config.pin[1])); }
+
+    // A tap on an asset (a layer with "pick") chooses it: its id in the form, the pin on it.
+    var picking = (config.layers || []).filter(function (spec) { return spec.pick; })[0];
+    var assetInput = picking ? document.getElementById(picking.pick) : null;
+    if (assetInput) {
+      document.addEventListener("portal:asset", function (event) {
+        var d = event.detail || {};
+        assetInput.value = d.id || "";
+        chosen(L.latLng(d.lat, d.lon), { label: d.label, asset: true });
+      });
+    }
 
     if (config.draggable) {
       map.on("click", function (event) { chosen(event.latlng, {}); });

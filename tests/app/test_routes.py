@@ -30,6 +30,7 @@ PUBLIC = {
     "requests_filing.details",
     "requests_filing.stop",
     "requests_filing.location",
+    "requests_filing.asset",
     "requests_filing.nearby",
     "requests_filing.support",
     "requests_filing.photos",

@@ -135,7 +135,12 @@ def test_each_schema_is_a_valid_draft_2020_12_schema(file):
 
 def test_every_file_of_the_demo_city_has_a_schema():
     names = {path.name for path in CITY_DIR.iterdir()} - {load(CITY_DIR / "city.toml")["logo"]}
-    assert names <= set(SCHEMAS) | set(PLACE_SCHEMAS) | {"addresses.csv"}
+    assert names <= set(SCHEMAS) | set(PLACE_SCHEMAS) | {"addresses.csv", "assets"}
+    # The asset layers' points: one GeoJSON file per layer of assets.toml.
+    layers = {layer["code"] for layer in load(CITY_DIR / "assets.toml")["layer"]}
+    assert {path.name for path in (CITY_DIR / "assets").iterdir()} == {
+        f"{code}.geojson" for code in layers
+    }
 
 
 @pytest.mark.parametrize("file", PLACE_SCHEMAS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.places.models import AddressPoint, Street
+from portal.places.models import AddressPoint, Asset, AssetLayer, Street
 from portal.places.normalise import address_key, street_key
 from tests.factory_base import FactoryBase, next_n
 
@@ -47,6 +47,24 @@ class PlacesFactories(FactoryBase):
                 min_lon=min(lons),
                 max_lon=max(lons),
                 active=kw.pop("active", True),
+                **kw,
+            )
+        )
+
+    def asset_layer(self, code: str = "streetlights", name: str = "Streetlights", **kw: Any):
+        kw.setdefault("translations", {"es": {"name": "Farolas"}})
+        return self._add(AssetLayer(code=code, name=name, active=kw.pop("active", True), **kw))
+
+    def asset(self, layer: AssetLayer, source_id: str, lat: float, lon: float, **kw: Any) -> Asset:
+        kw.setdefault("label", source_id)
+        return self._add(
+            Asset(
+                layer_id=layer.id,
+                source_id=source_id,
+                lat=lat,
+                lon=lon,
+                active=kw.pop("active", True),
+                properties=kw.pop("properties", {}),
                 **kw,
             )
         )

@@ -67,12 +67,27 @@ LAYER_ENDPOINTS = {
 
 @bp.app_template_global("map_layers")
 def map_layers(
-    layers: tuple[str, ...] | list[str], requests: str | None = None, cluster: bool = False
+    layers: tuple[str, ...] | list[str],
+    requests: str | None = None,
+    cluster: bool = False,
+    asset_layer: str | None = None,
+    asset_input: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The layer list a map's configuration holds: the city's own layers, then requests."""
-    specs: list[dict[str, Any]] = [
-        {"kind": kind, "url": url_for(LAYER_ENDPOINTS[kind])} for kind in layers
-    ]
+    """The layer list a map's configuration holds: the city's own layers, then requests.
+    ``asset_layer`` keeps the assets layer to one layer (by code); ``asset_input`` is the id
+    of the form input a tap on an asset writes the asset's id into."""
+    specs: list[dict[str, Any]] = []
+    for kind in layers:
+        if kind == "assets" and asset_layer:
+            spec: dict[str, Any] = {
+                "kind": kind,
+                "url": url_for(LAYER_ENDPOINTS[kind], layer=asset_layer),
+            }
+            if asset_input:
+                spec["pick"] = asset_input
+            specs.append(spec)
+        else:
+            specs.append({"kind": kind, "url": url_for(LAYER_ENDPOINTS[kind])})
     if requests:
         specs.append({"kind": "requests", "url": requests, "cluster": bool(cluster)})
     return specs

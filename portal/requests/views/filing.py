@@ -27,6 +27,7 @@ from portal.catalogue.models import ServiceGroup
 from portal.extensions import limiter
 from portal.form_messages import answer_message, contact_message, location_message, photo_message
 from portal.i18n import current_locale
+from portal.places.assets import active_layer, find_asset, nearest_assets
 from portal.places.geocode import geocode
 from portal.places.search import has_address_points
 from portal.requests import drafts
@@ -49,7 +50,13 @@ from portal.requests.service import (
     resolve_location,
     submit_request,
 )
-from portal.requests.views.filing_forms import CategoryForm, ContactForm, DetailsForm, LocationForm
+from portal.requests.views.filing_forms import (
+    AssetForm,
+    CategoryForm,
+    ContactForm,
+    DetailsForm,
+    LocationForm,
+)
 from portal.requests.views.filing_steps import (
     DRAFT_KEY,
     current_draft,
@@ -227,21 +234,17 @@ def location():
                     location_done=True,
                 )
                 category = draft_category(draft)
-                if (
-                    lat is not None
-                    and lon is not None
-                    and category is not None
-                    and nearby_open_requests(
-                        db,
-                        category_id=category.id,
-                        lat=lat,
-                        lon=lon,
-                        radius_m=settings().nearby_radius_m,
-                        limit=1,
+                if category is not None and _asset_layer(db, category) is not None:
+                    tapped = _tapped_asset(db, category, form.asset.data or "")
+                    drafts.update_draft(
+                        draft,
+                        settings=settings(),
+                        asset_ref=tapped.source_id if tapped else "",
+                        asset_label=tapped.label if tapped else "",
                     )
-                ):
-                    return redirect(url_for("requests_filing.nearby"))
-                return redirect(url_for("requests_filing.photos"))
+                    if tapped is None:  # the list of assets near the place, on its own step
+                        return redirect(url_for("requests_filing.asset"))
+                return _after_location(db, draft)
         drafts.update_draft(draft, settings=settings(), address=address)
     elif request.method == "POST":
         errors.extend((f.id, e) for f in form for e in f.errors)
@@ -257,6 +260,104 @@ def location():
         candidates=candidates,
         not_found=not_found,
     ), (200 if request.method == "GET" or candidates or not_found else 400)
+
+
+def _after_location(db, draft):
+    """The "is it one of these?" step when open requests of the category are near the point,
+    else the photos step."""
+    data = draft.data
+    category = draft_category(draft)
+    if (
+        data.get("lat") is not None
+        and data.get("lon") is not None
+        and category is not None
+        and nearby_open_requests(
+            db,
+            category_id=category.id,
+            lat=data["lat"],
+            lon=data["lon"],
+            radius_m=settings().nearby_radius_m,
+            limit=1,
+        )
+    ):
+        return redirect(url_for("requests_filing.nearby"))
+    return redirect(url_for("requests_filing.photos"))
+
+
+def _asset_layer(db, category):
+    return active_layer(db, category.asset_layer_id)
+
+
+def _tapped_asset(db, category, ref: str):
+    if not ref.strip() or category.asset_layer_id is None:
+        return None
+    return find_asset(db, layer_id=category.asset_layer_id, ref=ref)
+
+
+@bp.route("/asset", methods=["GET", "POST"])
+def asset():
+    """Which of the city's assets it is (a category with an asset layer): the nearest ones to
+    the place as a list, "I don't know", or the number typed. The map's path is a tap on the
+    asset in the location step; this list is the path without it."""
+    draft = current_draft()
+    if (missing := missing_step(draft, "category", "description", "location_done")) is not None:
+        return missing
+    assert draft is not None
+    db = db_session()
+    category = draft_category(draft)
+    assert category is not None
+    layer = _asset_layer(db, category)
+    if layer is None:
+        return _after_location(db, draft)
+    data = draft.data
+    near = (
+        nearest_assets(db, layer_id=layer.id, lat=data["lat"], lon=data["lon"])
+        if data.get("lat") is not None and data.get("lon") is not None
+        else []
+    )
+    form = AssetForm()
+    locale = current_locale()
+    layer_name = layer.t("name", locale)
+    error = None
+    chosen = data.get("asset_ref") or ("" if category.asset_required else "none")
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            error = next(
+                (e for f in form for e in f.errors),
+                _("The form expired. Choose again."),
+            )
+        else:
+            chosen = (form.asset.data or "").strip()
+            typed = (form.number.data or "").strip()
+            ref = typed or (chosen if chosen != "none" else "")
+            picked = find_asset(db, layer_id=layer.id, ref=ref) if ref else None
+            if ref and picked is None:
+                error = _(
+                    "%(ref)s is not one of the city's %(layer)s. Check the number, or choose "
+                    "from the list.",
+                    ref=ref,
+                    layer=layer_name,
+                )
+            elif picked is None and category.asset_required:
+                error = _("Choose one from the list, or type the number written on it.")
+            else:
+                drafts.update_draft(
+                    draft,
+                    settings=settings(),
+                    asset_ref=picked.source_id if picked else "",
+                    asset_label=picked.label if picked else "",
+                )
+                return _after_location(db, draft)
+    return render_template(
+        "requests/filing/asset.html",
+        form=form,
+        near=near,
+        layer_name=layer_name,
+        category=category,
+        chosen=chosen,
+        error=error,
+        locale=locale,
+    ), (400 if error else 200)
 
 
 def _search_on_submit(db, form: LocationForm, areas, address: str):

@@ -46,6 +46,20 @@ class LocationForm(FlaskForm):
     point = StringField(validators=[Length(max=20)])
     #: Without JavaScript: which of the matches the resident chose ("none": send the text).
     choice = StringField(validators=[Length(max=8)])
+    #: The asset tapped on the map (its id in the city's data), when the category asks for one.
+    asset = StringField(validators=[Length(max=64)])
+
+
+class AssetForm(FlaskForm):
+    """Which of the city's assets near the place (the category's asset layer) it is."""
+
+    #: The asset's id from the list, or "none" (none of these / I don't know).
+    asset = StringField(validators=[Length(max=64)])
+    #: Or the number written on it, typed.
+    number = StringField(
+        _l("Or type its number"),
+        validators=[Length(max=64, message=_l("Keep the number to 64 characters or fewer."))],
+    )
 
 
 class ContactForm(FlaskForm):

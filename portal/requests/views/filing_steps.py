@@ -71,6 +71,7 @@ def filing_from(draft: RequestDraft) -> Filing:
         lon=data.get("lon"),
         area_code=data.get("area"),
         address_point_id=data.get("address_point_id"),
+        asset_ref=data.get("asset_ref") or "",
         contact_name=data.get("name", ""),
         contact_email=data.get("email", ""),
         contact_phone=data.get("phone", ""),
@@ -89,6 +90,8 @@ def step_for(errors: dict[str, str]) -> str:
         return "requests_filing.details"
     if fields & {"address", "location", "area"}:
         return "requests_filing.location"
+    if "asset" in fields:
+        return "requests_filing.asset"
     if "photos" in fields:
         return "requests_filing.photos"
     return "requests_filing.contact"
