@@ -200,13 +200,22 @@ SCHEMAS: dict[str, Any] = {
             },
             "extended_attributes": {
                 "type": "object",
-                "description": "extensions=true: how it was filed and its public photos.",
+                "description": "extensions=true: how it was filed, its public photos and the "
+                "city asset it names.",
                 "properties": {
                     "channel": STRING,
                     "photos": {
                         "type": "array",
                         "description": "Public photo URLs.",
                         "items": STRING,
+                    },
+                    "asset": {
+                        "type": "object",
+                        "description": "The city asset picked (a service with an asset layer: "
+                        "its attribute asset_id): its id in the city's data and its label. "
+                        "Absent when none was picked.",
+                        "required": ["id", "label"],
+                        "properties": {"id": STRING, "label": STRING},
                     },
                 },
             },
@@ -327,7 +336,9 @@ POST_FIELDS: dict[str, Any] = {
 }
 ATTRIBUTE_VALUE = {
     "description": "attribute[CODE]=v, and for lists attribute[CODE][]=a&attribute[CODE][]=b "
-    "(a repeated attribute[CODE] is accepted too).",
+    "(a repeated attribute[CODE] is accepted too). A service with an asset layer declares "
+    "attribute asset_id: the id of one of the layer's assets (attribute[asset_id]=SL-1042); an "
+    "id that is not one of them is a 400.",
     "oneOf": [STRING, {"type": "array", "items": STRING}],
 }
 POST_FORM = {

@@ -190,18 +190,19 @@ def place_address(session: Session, filing: Filing) -> Placed:
 
 
 def check_asset(
-    session: Session, category: ServiceCategory, ref: str
+    session: Session, category: ServiceCategory, ref: str, *, required: bool = True
 ) -> tuple[Asset | None, str | None]:
     """(the asset, None) or (None, an error code) for the asset a filing names. Only a
     category with an active asset layer asks for one: ``unknown`` when the id is not one of
-    the layer's active assets, ``required`` when none is given and the category needs one."""
+    the layer's active assets, ``required`` when none is given, the category needs one and
+    ``required`` (staff intake has no asset field yet: it is not refused)."""
     layer = active_layer(session, category.asset_layer_id)
     if layer is None:
         return None, None
     if (ref or "").strip():
         asset = find_asset(session, layer_id=layer.id, ref=ref)
         return (asset, None) if asset is not None else (None, "unknown")
-    return None, ("required" if category.asset_required else None)
+    return None, ("required" if category.asset_required and required else None)
 
 
 def submit_request(
@@ -226,7 +227,9 @@ def submit_request(
     errors.update({f"answers.{code}": err for code, err in answers.errors.items()})
     if answers.stopper is not None:
         errors[f"answers.{answers.stopper.code}"] = "stopped"
-    asset, asset_error = check_asset(session, category, filing.asset_ref)
+    asset, asset_error = check_asset(
+        session, category, filing.asset_ref, required=actor_kind != "staff"
+    )
     if asset_error:
         errors["asset"] = asset_error
     if (
