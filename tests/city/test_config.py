@@ -19,6 +19,7 @@ from portal.city.models import CityProfile
 from portal.core.audit import AuditEntry
 from portal.demo.loader import CITY_DIR
 from portal.migrate import upgrade
+from portal.places.models import AssetLayer
 from portal.routing.models import RoutingRule
 from portal.sla.models import BusinessCalendar, SlaPolicy
 from tests.scratch import scratch
@@ -71,6 +72,7 @@ def configuration(session: Session) -> dict[str, list[dict]]:
         "calendar_id": dict(
             session.execute(select(BusinessCalendar.id, BusinessCalendar.code)).all()
         ),
+        "asset_layer_id": dict(session.execute(select(AssetLayer.id, AssetLayer.code)).all()),
     }
     snapshot = {}
     for model in CONFIG_MODELS:
