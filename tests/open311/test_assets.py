@@ -82,7 +82,13 @@ def test_an_unknown_asset_id_is_a_400_and_files_nothing(client, db, city, lights
     )
     assert response.status_code == 400
     errors = _errors(response, fmt)
-    assert any(e.startswith("attribute[asset_id]") for e in errors), errors
+    expected = (
+        "attribute[asset_id] must be 64 characters or fewer."
+        if len(ref) > 64
+        else "attribute[asset_id] is not the id of one of the city's Streetlights (asset layer "
+        "'streetlights'): GET services/pothole describes it."
+    )
+    assert errors == [expected]
     assert db.scalar(select(func.count()).select_from(ServiceRequest)) == 0
 
 
