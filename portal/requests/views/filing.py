@@ -244,7 +244,7 @@ def location():
                     )
                     if tapped is None:  # the list of assets near the place, on its own step
                         return redirect(url_for("requests_filing.asset"))
-                return _after_location(db, draft)
+                return _after_location(db, draft, category)
         drafts.update_draft(draft, settings=settings(), address=address)
     elif request.method == "POST":
         errors.extend((f.id, e) for f in form for e in f.errors)
@@ -262,11 +262,10 @@ def location():
     ), (200 if request.method == "GET" or candidates or not_found else 400)
 
 
-def _after_location(db, draft):
+def _after_location(db, draft, category):
     """The "is it one of these?" step when open requests of the category are near the point,
     else the photos step."""
     data = draft.data
-    category = draft_category(draft)
     if (
         data.get("lat") is not None
         and data.get("lon") is not None
@@ -308,7 +307,7 @@ def asset():
     assert category is not None
     layer = _asset_layer(db, category)
     if layer is None:
-        return _after_location(db, draft)
+        return _after_location(db, draft, category)
     data = draft.data
     near = (
         nearest_assets(db, layer_id=layer.id, lat=data["lat"], lon=data["lon"])
@@ -347,7 +346,7 @@ def asset():
                     asset_ref=picked.source_id if picked else "",
                     asset_label=picked.label if picked else "",
                 )
-                return _after_location(db, draft)
+                return _after_location(db, draft, category)
     return render_template(
         "requests/filing/asset.html",
         form=form,
