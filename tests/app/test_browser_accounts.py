@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.auth.factories import PASSWORD
 from tests.factories import Factories
@@ -42,12 +43,16 @@ def test_new_account_and_privacy_pages_meet_wcag_aa(audited_phone, live_server, 
         page.context.clear_cookies()
         page.goto(f"{live_server}/?lang={language}")
 
+    def submit(button: str = "main form button[type=submit]") -> None:
+        """Send the form and wait for the answer (the next step starts from it)."""
+        with page.expect_navigation():
+            page.locator(button).click()
+
     def sign_in(email: str, password: str = PASSWORD) -> None:
         page.goto(f"{live_server}/account/sign-in")
         page.locator("#email").fill(email)
         page.locator("#password").fill(password)
-        page.locator("main form button[type=submit]").click()
-        page.wait_for_load_state()
+        submit()
 
     signed_out()
 
@@ -57,8 +62,8 @@ def test_new_account_and_privacy_pages_meet_wcag_aa(audited_phone, live_server, 
     page.locator("#email").fill("kim@example.org")
     page.locator("#password").fill("a long and unusual passphrase")
     page.locator("#confirm").fill("a long and unusual passphrase")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile("/account/"))
+    submit()
+    expect(page.locator("#confirm")).to_have_count(0)  # the "check your email" page
     check("sign-up sent")
 
     # An unconfirmed account: the account page says so; filing explains how to confirm.
@@ -74,11 +79,11 @@ def test_new_account_and_privacy_pages_meet_wcag_aa(audited_phone, live_server, 
     # Anonymous filing with an email address in a public description gets the warning.
     page.goto(f"{live_server}/report/?category=pothole")
     page.locator("#description").fill("Call me on 555-867-5309 or ana.r@example.net")
-    page.locator("form.usa-form button[type=submit]").click()
+    submit("form.usa-form button[type=submit]")
     page.locator("#address").fill("12 Mill Street")
-    page.locator("form.usa-form button[type=submit]").click()
-    page.locator("button[value=continue]").click()  # no photos
-    page.locator("form.usa-form button[type=submit]").click()  # no contact
+    submit("form.usa-form button[type=submit]")
+    submit("button[value=continue]")  # no photos
+    submit("form.usa-form button[type=submit]")  # no contact
     page.wait_for_url(re.compile("/report/check"))
     assert page.locator("#personal-details").is_visible()
     check("check, personal details")
@@ -92,9 +97,8 @@ def test_new_account_and_privacy_pages_meet_wcag_aa(audited_phone, live_server, 
     page.goto(f"{live_server}/account/delete")
     check("delete")
     page.locator("#password").fill("not my password")
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_load_state()
-    assert page.locator(".usa-error-message").count() >= 1
+    submit()
+    expect(page.locator(".usa-error-message").first).to_be_visible()
     check("delete, errors")
     page.goto(f"{live_server}/account/download/not-a-real-link")
     check("download link problem")
@@ -103,7 +107,9 @@ def test_new_account_and_privacy_pages_meet_wcag_aa(audited_phone, live_server, 
     # Wrong passwords for one address: after the free ones, a wait is asked for.
     for _ in range(6):
         sign_in("kim@example.org", "wrong password")
-    assert re.search(r"\b[1-9] min", page.locator("main .usa-error-message").first.inner_text())
+    expect(page.locator("main .usa-error-message").first).to_contain_text(
+        re.compile(r"\b[1-9] min")
+    )
     check("sign-in, waiting")
 
     problems = {name: found for name, found in seen.items() if found}
