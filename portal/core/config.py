@@ -69,6 +69,11 @@ class Settings:
     smtp_ssl: bool = False
     smtp_timeout: int = 10
     mail_dir: str = str(INSTANCE / "mail")
+    #: The domain of reply addresses (``reply+<token>@...``) and Message-IDs; empty: the
+    #: domain of ``mail_from``. The city's mail server delivers it to ``flask mail-in``.
+    mail_domain: str = ""
+    #: The address residents write to with a new request ("311@city.example"); empty: none.
+    mail_intake: str = ""
     upload_dir: str = str(INSTANCE / "uploads")
     # Residents' journey
     nearby_radius_m: int = 250
@@ -131,6 +136,18 @@ class Settings:
         }[field]
 
     @property
+    def reply_domain(self) -> str:
+        """Where answers to the portal's emails go: ``mail_domain``, else ``mail_from``'s
+        domain, else the base URL's host."""
+        if self.mail_domain:
+            return self.mail_domain
+        address = self.mail_from.rpartition("<")[2].rstrip(">").strip()
+        domain = address.rpartition("@")[2].strip().lower()
+        if domain:
+            return domain
+        return (urlsplit(self.base_url).hostname or "localhost").lower()
+
+    @property
     def is_production(self) -> bool:
         return self.env == "production"
 
@@ -168,6 +185,8 @@ class Settings:
             smtp_ssl=_bool(env.get("SMTP_SSL"), False),
             smtp_timeout=_int("SMTP_TIMEOUT", env.get("SMTP_TIMEOUT"), base.smtp_timeout),
             mail_dir=env.get("PORTAL_MAIL_DIR", base.mail_dir),
+            mail_domain=env.get("PORTAL_MAIL_DOMAIN", base.mail_domain).strip().lower(),
+            mail_intake=env.get("PORTAL_MAIL_INTAKE", base.mail_intake).strip(),
             upload_dir=env.get("PORTAL_UPLOAD_DIR", base.upload_dir),
             nearby_radius_m=_int(
                 "PORTAL_NEARBY_RADIUS_M", env.get("PORTAL_NEARBY_RADIUS_M"), base.nearby_radius_m

@@ -8,6 +8,8 @@ are never reused as HTML.
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -20,6 +22,63 @@ from portal.core import clock
 from portal.core.config import ROOT, Settings
 from portal.core.i18n import translations
 from portal.core.outbox import OutboxMessage
+from portal.core.replies import reply_address
+
+#: How many earlier Message-IDs of a thread the References header names (the thread's root
+#: first, then the newest); mail clients need the root and the parent, not the whole history.
+MAX_REFERENCES = 10
+
+
+@dataclass(frozen=True)
+class MailThread:
+    """An email about a case: which case (``request_id``, ``reference``) and who it goes to,
+    so that the Reply-To brings an answer back (``portal.core.replies``: ``role`` "r" a
+    resident, "p"/"i" a staff member whose answer is a public reply / an internal note;
+    ``user_id`` 0 for the request's own contact address)."""
+
+    request_id: int
+    reference: str
+    user_id: int = 0
+    role: str = "r"
+
+
+def thread_root(reference: str, domain: str) -> str:
+    """The case's own Message-ID, never sent as a message: every email about the case names
+    it first in References, so clients group them and an answer finds the case by it."""
+    return f"<{reference.lower()}@{domain}>"
+
+
+def _thread_headers(
+    session: Session, settings: Settings, thread: MailThread, to: str
+) -> dict[str, str]:
+    domain = settings.reply_domain
+    root = thread_root(thread.reference, domain)
+    earlier = list(
+        session.scalars(
+            select(OutboxMessage.message_id)
+            .where(
+                OutboxMessage.thread_ref == thread.reference,
+                OutboxMessage.to_address == to,
+                OutboxMessage.message_id.is_not(None),
+            )
+            .order_by(OutboxMessage.id.desc())
+            .limit(MAX_REFERENCES - 1)
+        )
+    )
+    earlier.reverse()
+    return {
+        "message_id": f"<{thread.reference.lower()}.{uuid.uuid4().hex}@{domain}>",
+        "thread_ref": thread.reference,
+        "reply_to": reply_address(
+            settings.secret_key,
+            domain,
+            request_id=thread.request_id,
+            user_id=thread.user_id,
+            role=thread.role,
+        ),
+        "in_reply_to": earlier[-1] if earlier else root,
+        "references_header": " ".join([root, *[m for m in earlier if m]]),
+    }
 
 
 @lru_cache(maxsize=8)
@@ -57,6 +116,7 @@ def queue_email(
     context: dict[str, Any],
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
+    thread: MailThread | None = None,
 ) -> OutboxMessage | None:
     """Render ``template`` for ``to`` in ``locale`` and add it to the outbox (flush, no commit).
 
@@ -64,6 +124,9 @@ def queue_email(
     ``None``. ``context`` gets ``base_url`` and the city's ``city_name``, ``short_name``,
     ``city_contact`` and ``emergency_number`` (in ``locale``) added. ``not_before`` (an aware
     UTC datetime) holds the message back until then; by default it is due at once.
+    With a ``thread`` (an email about a case) the message gets its Message-ID, a Reply-To that
+    threads an answer back to the case, and In-Reply-To/References to the case's earlier
+    emails to the same address.
     """
     if not to:
         return None
@@ -91,6 +154,7 @@ def queue_email(
         body_text=text,
         body_html=html,
         next_attempt_at=not_before or clock.now(),
+        **(_thread_headers(session, settings, thread, to) if thread is not None else {}),
     )
     session.add(message)
     session.flush()

@@ -17,7 +17,11 @@ OUTBOX_STATES = ("pending", "sending", "sent", "failed")
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_state_next", "state", "next_attempt_at"),
+        Index("ix_outbox_messages_thread", "thread_ref", "to_address", "id"),
+        Index("ux_outbox_messages_message_id", "message_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(48))
@@ -36,3 +40,12 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     sent_at: Mapped[datetime | None]
+    # Threading (an email about a case; see portal.core.mail.MailThread): the RFC 5322
+    # Message-ID chosen when queued (kept across retries), the case's reference, the
+    # Reply-To that brings an answer back to the case, and In-Reply-To/References chaining
+    # the earlier messages of the case to this recipient. Empty for mail about no case.
+    message_id: Mapped[str | None] = mapped_column(String(250))
+    thread_ref: Mapped[str | None] = mapped_column(String(40))
+    reply_to: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    in_reply_to: Mapped[str] = mapped_column(String(250), default="", server_default="")
+    references_header: Mapped[str] = mapped_column(Text, default="", server_default="")

@@ -72,7 +72,16 @@ def build_email(message: OutboxMessage, *, mail_from: str, date: datetime) -> Em
     mime["Subject"] = message.subject
     mime["Date"] = format_datetime(date)
     created = message.created_at or date
-    mime["Message-ID"] = f"<outbox.{message.id or 0}.{created:%Y%m%d%H%M%S}@{_domain(mail_from)}>"
+    mime["Message-ID"] = (
+        message.message_id
+        or f"<outbox.{message.id or 0}.{created:%Y%m%d%H%M%S}@{_domain(mail_from)}>"
+    )
+    if message.reply_to:
+        mime["Reply-To"] = message.reply_to
+    if message.in_reply_to:
+        mime["In-Reply-To"] = message.in_reply_to
+    if message.references_header:
+        mime["References"] = message.references_header
     mime["Auto-Submitted"] = "auto-generated"
     mime["X-Auto-Response-Suppress"] = "All"
     mime.set_content(message.body_text, subtype="plain", charset="utf-8")
