@@ -181,3 +181,27 @@ def test_a_chosen_suggestion_centres_on_its_point_under_its_label(client, report
     ).get_data(as_text=True)
     assert "Reports around 1 Mill Street" in page
     assert reports["open"] in page
+
+
+def test_without_javascript_a_typed_address_is_searched_forgivingly(client, make, reports):
+    """The no-JS path uses the geocoder: 'St' for 'Street' and a missing full stop are the
+    same address; a street named alone centres on its middle; a typo offers a choice."""
+    make.address_point("118", "Main Street", lat=INSIDE[0], lon=INSIDE[1])
+    make.address_point("4", "Mill Street", lat=INSIDE[0] + 0.001, lon=INSIDE[1])
+    make.street("Main Street")
+    make.session.flush()
+
+    page = client.get("/around/", query_string={"q": "118 Main St"}).get_data(as_text=True)
+    assert "Reports around 118 Main Street" in page and reports["open"] in page
+
+    page = client.get("/around/", query_string={"q": "Main Street"}).get_data(as_text=True)
+    assert "Reports around Main Street" in page
+
+    response = client.get("/around/", query_string={"q": "118 Mian Street", "status": "all"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Which address did you mean?" in page
+    link = page.split("Which address did you mean?")[1].split('href="')[1].split('"')[0]
+    assert "118+Main+Street" in link and "status=all" in link
+    chosen = client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert "Reports around 118 Main Street" in chosen

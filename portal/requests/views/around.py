@@ -18,6 +18,7 @@ from portal.areas.geo import locate
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.places import features
+from portal.places.geocode import geocode
 from portal.requests import map_features
 from portal.requests.labels import status_name
 from portal.web import db_session, error_response, geojson_response, settings
@@ -48,6 +49,7 @@ def index():
     lat = _coordinate("lat", -90, 90)
     lon = _coordinate("lon", -180, 180)
     errors: list[tuple[str, str]] = []
+    choices: list = []
     centre: tuple[float, float] | None = None
     place = ""
     code = 200
@@ -70,13 +72,22 @@ def index():
         errors.append(("q", _("Enter an address: the map point could not be read.")))
         code = 400
     elif query:
-        found = features.place_for_text(db, query)
-        if found is None:
+        # Without JavaScript the typed text is searched here, as the filing step does: one
+        # address (or intersection) is the centre; a street named alone, its middle; several
+        # candidates (units, a likely typo) are offered as links to choose from.
+        answer = geocode(db, query)
+        street = None if answer.found else features.place_for_text(db, query)
+        if answer.found and answer.match is not None:
+            centre = (answer.match.lat, answer.match.lon)
+            place = answer.match.label
+        elif street is not None:
+            centre = (street.lat, street.lon)
+            place = street.label
+        elif answer.candidates:
+            choices = answer.candidates
+        else:
             errors.append(("q", _("We could not find that address. Try a street name and number.")))
             code = 400
-        else:
-            centre = (found.lat, found.lon)
-            place = found.label
     now = clock.now()
     before, after = request.args.get("before"), request.args.get("after")
     if centre is not None:
@@ -120,6 +131,19 @@ def index():
         page=page,
         keep=keep,
         errors=errors,
+        choices=[
+            (
+                choice.label,
+                url_for(
+                    "requests_around.index",
+                    q=choice.label,
+                    lat=f"{choice.lat:.6f}",
+                    lon=f"{choice.lon:.6f}",
+                    status=status,
+                ),
+            )
+            for choice in choices
+        ],
         locale=current_locale(),
         reports_url=url_for("requests_around.reports", status=status),
     ), code
