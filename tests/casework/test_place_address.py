@@ -49,11 +49,28 @@ def test_a_case_whose_address_was_not_found_says_so_and_offers_to_place_it(clien
     assert "js/address-search.js" in html
 
 
-def test_a_located_case_has_no_place_form(client, make, db):
+def test_a_located_case_can_have_its_location_corrected(client, make, db):
+    """A case with a point says no 'Address not found'; the same form, folded under 'Correct
+    the location', moves it (a wrong pin, a resident's misplaced tap) and keeps the old place
+    in the timeline entry."""
     office = make_office(make, db)
+    case = office.case
+    north = make.area(code="north", name="North")
+    point = make.address_point("118", "Main Street", lat=41.001, lon=-86.999, area_id=north.id)
+    db.flush()
+    before = (case.lat, case.lon)
     sign_in(client, office.agent_x)
-    html = client.get(f"/staff/cases/{office.case.reference}").get_data(as_text=True)
-    assert "Address not found" not in html and f"{office.case.reference}/place" not in html
+    html = client.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
+    assert "Address not found" not in html
+    assert 'id="correct-location"' in html and "Correct the location" in html
+    assert f'action="/staff/cases/{case.reference}/place"' in html
+    response = act(client, case, "place", address="118 Main Street", point=str(point.id))
+    assert response.status_code == 302
+    db.refresh(case)
+    assert (case.lat, case.lon, case.area_id) == (41.001, -86.999, north.id)
+    assert (case.address_point_id, case.location_status) == (point.id, "placed")
+    [event] = _location_events(db, case)
+    assert (event.data["previous"]["lat"], event.data["previous"]["lon"]) == before
 
 
 def test_placing_by_the_typed_address_searched_on_the_server(client, db, lost):
