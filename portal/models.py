@@ -8,6 +8,7 @@ from portal.city.models import CityProfile
 from portal.core.audit import AuditEntry
 from portal.core.db import Base
 from portal.core.outbox import OutboxMessage
+from portal.mail_in.models import InboundMail
 from portal.notifications.models import StaffNotice
 from portal.open311.models import ApiKey
 from portal.ops.models import WorkerHeartbeat
@@ -72,6 +73,7 @@ __all__ = [
     "Department",
     "Event",
     "Follower",
+    "InboundMail",
     "OutboxMessage",
     "RequestDraft",
     "RequestPhoto",
