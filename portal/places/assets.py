@@ -61,13 +61,18 @@ def nearest_assets(
 
 
 def find_asset(session: Session, *, layer_id: int, ref: str) -> Asset | None:
-    """The layer's active asset with the city's id ``ref`` ("SL-1042"), matched exactly
-    (surrounding spaces ignored), or None."""
+    """The layer's active asset with the city's id ``ref`` ("SL-1042"), matched exactly or
+    in capitals (a number typed or read out as "sl-1042"; surrounding spaces ignored), or
+    None."""
     ref = (ref or "").strip()
     if not ref or len(ref) > 64:
         return None
     return session.scalar(
         select(Asset).where(
-            Asset.layer_id == layer_id, Asset.source_id == ref, Asset.active.is_(True)
+            Asset.layer_id == layer_id,
+            Asset.source_id.in_(sorted({ref, ref.upper()})),
+            Asset.active.is_(True),
         )
+        .order_by(Asset.source_id.desc())  # the exact spelling first when both exist
+        .limit(1)
     )

@@ -30,6 +30,7 @@ from portal.requests import access, hooks
 from portal.requests.answers import check_answers
 from portal.requests.events import add_event
 from portal.requests.models import CHANNELS, RequestPhoto, ServiceRequest
+from portal.requests.updates import resident_thread
 
 DESCRIPTION_MAX = 4000
 ADDRESS_MAX = 300
@@ -195,7 +196,7 @@ def check_asset(
     """(the asset, None) or (None, an error code) for the asset a filing names. Only a
     category with an active asset layer asks for one: ``unknown`` when the id is not one of
     the layer's active assets, ``required`` when none is given, the category needs one and
-    ``required`` (staff intake has no asset field yet: it is not refused)."""
+    ``required`` (staff intake may leave it empty: a caller may not know the number)."""
     layer = active_layer(session, category.asset_layer_id)
     if layer is None:
         return None, None
@@ -352,6 +353,7 @@ def _queue_confirmation(
             "has_account": reporter is not None,
         },
         dedupe_key=f"confirmation:{request.id}",
+        thread=resident_thread(request, user_id=reporter.id if reporter else None),
     )
 
 

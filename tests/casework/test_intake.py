@@ -231,3 +231,60 @@ def test_an_unknown_address_is_confirmed_then_filed_as_text(client, db, places):
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "The address was not found; it is kept as typed." in page
     assert "Address not found: 9 Nowhere Lane" in page  # and the case page offers to place it
+
+
+def _streetlights(make, db, setup):
+    dept, _area, _category, _agent = setup
+    layer = make.asset_layer()
+    make.asset(layer, "SL-1042", INSIDE[0], INSIDE[1], label="SL-1042, Main Street")
+    make.category(
+        department=dept, code="streetlight", name="Streetlight out", asset_layer_id=layer.id,
+        asset_required=True,
+    )  # fmt: skip
+    db.flush()
+
+
+def _post_streetlight(client, **fields):
+    page = client.get("/staff/intake/?category=streetlight").get_data(as_text=True)
+    assert 'name="asset"' in page  # the category has an asset layer: the field is offered
+    data = {
+        "csrf_token": csrf_from(page),
+        "action": "file",
+        "channel": "phone",
+        "category": "streetlight",
+        "description": "Light flickering all night",
+        "locale": "en",
+        **fields,
+    }
+    return client.post("/staff/intake/", data=data)
+
+
+def test_intake_files_the_asset_the_caller_reads_out(client, make, db, setup):
+    _streetlights(make, db, setup)
+    response = _post_streetlight(client, asset="sl-1042")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    case = db.scalars(select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
+    assert (case.asset_ref, case.asset_label) == ("SL-1042", "SL-1042, Main Street")
+    assert (case.lat, case.lon) == INSIDE  # the asset says where it is
+
+
+def test_intake_refuses_an_unknown_asset_beside_the_field_and_files_without_one(
+    client, make, db, setup
+):
+    _streetlights(make, db, setup)
+    before = count(db, ServiceRequest)
+    response = _post_streetlight(client, asset="SL-9999", address="5 Elm Street")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "No city asset of this category has that number" in page
+    assert 'id="asset-error' in page or 'aria-invalid="true"' in page
+    assert count(db, ServiceRequest) == before
+    # A caller who does not know the number: filed without one, even where residents must pick.
+    response = _post_streetlight(client, address="5 Elm Street", lat=INSIDE[0], lon=INSIDE[1])
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert count(db, ServiceRequest) == before + 1
+
+
+def test_intake_offers_no_asset_field_for_a_category_without_a_layer(client, setup):
+    page = client.get("/staff/intake/?category=pothole").get_data(as_text=True)
+    assert 'name="asset"' not in page

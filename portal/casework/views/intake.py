@@ -94,6 +94,12 @@ def _field_errors(
             message = location_message(key, code, city)
         elif key in ("email", "phone", "name"):
             field, message = key, contact_message(key, code)
+        elif key == "asset":
+            field = "asset"
+            message = _(
+                "No city asset of this category has that number. Check it with the caller, "
+                "or leave it empty."
+            )
         else:
             field, message = key, _("Check this field.")
         out.setdefault(field, []).append(message)
@@ -148,6 +154,7 @@ def _file(
         lon=lon,
         address_point_id=point_id,
         area_code=form.area.data or None,
+        asset_ref=(form.asset.data or "").strip(),
         contact_name=form.name.data or "",
         contact_email=form.email.data or "",
         contact_phone=form.phone.data or "",

@@ -61,6 +61,9 @@ class IntakeForm(FlaskForm):
     lat = StringField(_l("Latitude"), validators=[Length(max=32)])
     lon = StringField(_l("Longitude"), validators=[Length(max=32)])
     area = SelectField(_l("Neighbourhood"), validators=[Optional()], choices=[])
+    #: The number on the city's asset (a streetlight's "SL-1042") when the category has an
+    #: asset layer; checked against the layer by submit_request. Never required of a caller.
+    asset = StringField(_l("City asset number"), validators=[Length(max=64)])
     name = StringField(
         _l("Caller's name"),
         validators=[
