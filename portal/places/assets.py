@@ -68,7 +68,8 @@ def find_asset(session: Session, *, layer_id: int, ref: str) -> Asset | None:
     if not ref or len(ref) > 64:
         return None
     return session.scalar(
-        select(Asset).where(
+        select(Asset)
+        .where(
             Asset.layer_id == layer_id,
             Asset.source_id.in_(sorted({ref, ref.upper()})),
             Asset.active.is_(True),
