@@ -31,7 +31,7 @@ from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
 from portal.core.i18n import _l, format_duration, gettext
-from portal.core.mail import queue_email
+from portal.core.mail import MailThread, queue_email
 from portal.notifications.models import StaffNotice
 from portal.requests.models import ServiceRequest
 
@@ -62,6 +62,18 @@ NOTICE_CLASSES: dict[str, str] = {
     "survey_not_resolved": "bg-secondary-dark",
 }
 KINDS = tuple(NOTICE_HEADLINES)
+#: How a staff member's answer to a notice's email lands on the case (``portal.core.replies``):
+#: "p" a public reply to the resident, for notices about what the resident said (so answering
+#: from a phone answers them); "i" an internal note, for notices about the work (times,
+#: assignment), whose answer is meant for colleagues. Kinds not listed answer as notes.
+ANSWER_ROLES: dict[str, str] = {
+    "sla_half": "i",
+    "sla_at_risk": "i",
+    "sla_breached": "i",
+    "sla_case_breached": "i",
+    "task_assigned": "i",
+    "survey_not_resolved": "p",
+}
 
 #: The one-line sentence per kind: (with the due time or lateness, without it).
 _SENTENCES: dict[str, tuple[str, str]] = {
@@ -237,6 +249,12 @@ def notify_staff(
         notice.email_state = "digest"
     else:
         item = _email_item(settings, notice, locale)
+        role = ANSWER_ROLES.get(kind, "i")
+        thread = (
+            MailThread(request.id, request.reference, user_id=user.id, role=role)
+            if request is not None and request.reference
+            else None
+        )
         queue_email(
             session,
             settings=settings,
@@ -247,10 +265,14 @@ def notify_staff(
                 "name": user.name,
                 "notices_url": notices_url(settings),
                 "settings_url": f"{notices_url(settings)}/settings",
+                # What answering does is said only where answers are received (a city
+                # that set its mail domain runs ``flask mail-in``).
+                "answer_role": role if thread is not None and settings.mail_domain else "",
                 **item,
             },
             dedupe_key=f"staff_notice:{notice.id}",
             not_before=email_not_before,
+            thread=thread,
         )
         notice.email_state = "queued"
     session.flush()

@@ -25,7 +25,7 @@ from portal.core.config import Settings
 from portal.core.mail import queue_email
 from portal.requests import access
 from portal.requests.models import Follower, ServiceRequest, Support, SupportLimit
-from portal.requests.updates import dedupe_key, unsubscribe_url
+from portal.requests.updates import dedupe_key, resident_thread, unsubscribe_url
 
 #: Anonymous support from one client address: one per request a day, this many an hour.
 ANONYMOUS_SUPPORTS_PER_HOUR = 10
@@ -121,6 +121,7 @@ def _queue_confirmation(
         dedupe_key=dedupe_key(
             f"follow-confirm:{follower.id}:{clock.now():%Y-%m-%d}", follower.email
         ),
+        thread=resident_thread(request, user_id=follower.user_id),
     )
 
 

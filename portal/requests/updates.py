@@ -27,7 +27,7 @@ from portal.auth.models import User
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.i18n import gettext as translate
-from portal.core.mail import queue_email
+from portal.core.mail import MailThread, queue_email
 from portal.requests import access, hooks
 from portal.requests.events import add_event
 from portal.requests.labels import status_name
@@ -358,6 +358,17 @@ class Recipient:
     email: str
     locale: str
     unsubscribe_url: str | None = None
+    #: Their account (0: none), named in the Reply-To token of the emails they get.
+    user_id: int = 0
+
+
+def resident_thread(request: ServiceRequest, *, user_id: int | None) -> MailThread | None:
+    """How an email about ``request`` to a resident (``user_id`` their account; none for the
+    request's contact address or a follower without an account) threads: its Reply-To
+    brings their answer back to the case as the resident's (``portal.core.replies``)."""
+    if not request.reference:
+        return None
+    return MailThread(request.id, request.reference, user_id=user_id or 0, role="r")
 
 
 def reporter_recipient(request: ServiceRequest) -> Recipient | None:
@@ -365,7 +376,11 @@ def reporter_recipient(request: ServiceRequest) -> Recipient | None:
     if request.reporter is not None:
         if not request.reporter.email:
             return None
-        return Recipient(request.reporter.email, request.reporter.locale or request.locale)
+        return Recipient(
+            request.reporter.email,
+            request.reporter.locale or request.locale,
+            user_id=request.reporter.id,
+        )
     if request.contact_email:
         return Recipient(request.contact_email, request.locale or "en")
     return None
@@ -428,7 +443,12 @@ def notify(
                 if follower.email.lower() in seen:
                     continue
                 seen.add(follower.email.lower())
-                to = Recipient(follower.email, follower.locale, unsubscribe_url(settings, follower))
+                to = Recipient(
+                    follower.email,
+                    follower.locale,
+                    unsubscribe_url(settings, follower),
+                    user_id=follower.user_id or 0,
+                )
                 queued += _queue_update(
                     session,
                     settings=settings,
@@ -485,8 +505,11 @@ def _queue_update(
             "message": event.body if with_message else "",
             "link": link,
             "for_reporter": for_reporter,
+            # Only a city that set its mail domain receives answers (``flask mail-in``).
+            "can_answer": for_reporter and event.kind == "question" and bool(settings.mail_domain),
             "unsubscribe_url": recipient.unsubscribe_url,
         },
         dedupe_key=dedupe_key(f"update:{event.id}", recipient.email),
+        thread=resident_thread(request, user_id=recipient.user_id),
     )
     return 1 if message is not None else 0

@@ -45,8 +45,9 @@ from portal.auth.models import User
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
-from portal.core.mail import queue_email
+from portal.core.mail import MailThread, queue_email
 from portal.requests.models import ServiceRequest
+from portal.requests.updates import resident_thread
 from portal.surveys.models import SurveyInvitation, SurveyOptOut
 from portal.surveys.subjects import subject_of
 
@@ -347,6 +348,7 @@ def send_invitation(
             "reference": request.reference or "",
             "category": request.category.t("name", locale),
         },
+        thread=resident_thread(request, user_id=invitation.user_id),
     )
 
 
@@ -358,6 +360,7 @@ def _send(
     now: datetime,
     template: str,
     context: Callable[[str], dict[str, Any]],
+    thread: MailThread | None = None,
 ) -> str:
     """Mark the invitation sent with a fresh single-use link and queue its email
     (``template``, with the survey's title, the links and the expiry, plus ``context(locale)``);
@@ -383,6 +386,7 @@ def _send(
             "expires": _expiry_text(settings, invitation.expires_at, locale),
         },
         dedupe_key=f"survey:{invitation.id}",
+        thread=thread,
     )
     return "sent"
 
