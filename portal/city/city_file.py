@@ -1,4 +1,5 @@
-"""Read ``city.toml``: the city's name, contact line, logo, time zone, languages and base URL.
+"""Read ``city.toml``: the city's name, contact line, logo, time zone, languages, base URL and
+mail addresses.
 
 Every key is documented in ``docs/city-configuration.md``. Reading checks the whole file and
 names every problem; the logo file it names is read from the same folder and checked by its
@@ -14,9 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
+from email_validator import EmailNotValidError, validate_email
 from PIL import Image, UnidentifiedImageError
 
 from portal.catalogue.loader import Checker, suggestion, toml_file
+from portal.core.replies import LOCAL_PREFIX
 from portal.sla.calendar import valid_timezone
 
 #: The languages the portal has translations for (English is built in).
@@ -35,8 +38,10 @@ _KEYS = {
     "logo",
     "translations",
     "open311",
+    "mail",
 }
 _OPEN311_KEYS = {"jurisdiction", "contact"}
+_MAIL_KEYS = {"domain", "intake"}
 _PHONE_RE = re.compile(r"^[0-9+() .-]{2,20}\Z")
 
 
@@ -79,7 +84,54 @@ def read_city(path: Path, check: Checker) -> dict[str, Any]:
     values["open311_contact"] = check.text("[open311]", open311, "contact", max_len=300)
     values.update(_logo(path.parent, data.get("logo"), check))
     values["settings"] = _plain(data)
+    mail = _mail(data, check)
+    if mail:
+        values["settings"]["mail"] = mail
+    else:
+        values["settings"].pop("mail", None)
     return values
+
+
+def _mail(data: dict[str, Any], check: Checker) -> dict[str, str]:
+    """The ``[mail]`` table, checked and in lower case: ``domain`` (reply addresses and
+    Message-IDs) and ``intake`` (the address residents write new requests to)."""
+    where = "[mail]"
+    table = data.get("mail", {})
+    if not isinstance(table, dict):
+        check.add("the file", '"mail" must be a table ([mail])')
+        return {}
+    check.keys(where, table, _MAIL_KEYS)
+    domain = check.text(where, table, "domain", max_len=200).lower()
+    intake = check.text(where, table, "intake", max_len=254)
+    if domain and mail_problem(f"postmaster@{domain}"):
+        check.add(where, f'domain "{domain}" is not a mail domain (like "mail.springfield.gov")')
+        domain = ""
+    if intake:
+        problem = mail_problem(intake)
+        if problem:
+            check.add(where, f'intake "{intake}" is not an email address ({problem})')
+            intake = ""
+        elif intake.lower().startswith(LOCAL_PREFIX):
+            check.add(
+                where,
+                f'intake "{intake}" starts with "{LOCAL_PREFIX}", which is kept for reply '
+                'addresses (use an address like "311@mail.springfield.gov")',
+            )
+            intake = ""
+        else:
+            local, _, host = intake.rpartition("@")
+            intake = f"{local}@{host.lower()}"
+    return {key: value for key, value in (("domain", domain), ("intake", intake)) if value}
+
+
+def mail_problem(address: str) -> str | None:
+    """Why ``address`` is not an email address the portal can use, or None (no DNS look-up)."""
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as exc:
+        reason = str(exc).rstrip(".")
+        return f"{reason[:1].lower()}{reason[1:]}"
+    return None
 
 
 def _languages(

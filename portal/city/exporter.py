@@ -21,6 +21,7 @@ from portal.casework.models import ResponseTemplate
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
 from portal.city import folder as files
 from portal.city.models import PROFILE_ID, CityProfile
+from portal.city.profile import mail_setting
 from portal.places.exporter import export_places
 from portal.places.models import AssetLayer
 from portal.routing.models import RoutingRule
@@ -109,6 +110,9 @@ def _city(profile: CityProfile) -> dict[str, Any]:
     open311 = _some(jurisdiction=profile.open311_jurisdiction, contact=profile.open311_contact)
     if open311:
         data["open311"] = open311
+    mail = _some(domain=mail_setting(profile, "domain"), intake=mail_setting(profile, "intake"))
+    if mail:
+        data["mail"] = mail
     return data
 
 

@@ -3,7 +3,8 @@ came from and which values the environment supplies in its place (no Flask here)
 
 The profile (``city.toml``, imported by ``flask city import``) wins over the environment for
 everything it sets; a few values it leaves empty fall back to the environment, and ``MAIL_FROM``
-(when set) replaces the sender address made from the short name and base URL.
+(when set) replaces the sender address made from the short name and base URL, as
+``PORTAL_MAIL_DOMAIN`` and ``PORTAL_MAIL_INTAKE`` replace ``[mail]``'s domain and intake.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from portal.city.models import CityProfile
+from portal.city.profile import mail_setting
 from portal.core.config import Settings
 
 CITY_FILE = "city.toml"
@@ -59,6 +61,13 @@ def environment_overrides(
                 "fills",
             )
         )
+    for setting, variable, key in (
+        ("mail_domain", "PORTAL_MAIL_DOMAIN", "domain"),
+        ("mail_intake", "PORTAL_MAIL_INTAKE", "intake"),
+    ):
+        if getattr(base, setting):
+            kind = "replaces" if mail_setting(profile, key) else "fills"
+            overrides.append(Override(setting, variable, getattr(current, setting), kind))
     if not profile.open311_contact and base.open311_contact:
         overrides.append(
             Override("open311_contact", "OPEN311_CONTACT", current.open311_contact, "fills")

@@ -1,9 +1,10 @@
 """The settings every page, email and job sees: the environment's, with the city's profile on top.
 
 ``Settings`` come from the environment (secrets, database, mail server); what a city is called,
-its contact line, time zone, languages and base URL come from its ``city.toml``, imported into
-the ``city_profile`` row. ``CityCache`` joins the two for a process and keeps the result for
-``TTL_SECONDS``, so a new import shows everywhere within that time without a query per page.
+its contact line, time zone, languages, base URL and mail addresses come from its ``city.toml``,
+imported into the ``city_profile`` row. ``CityCache`` joins the two for a process and keeps the
+result for ``TTL_SECONDS``, so a new import shows everywhere within that time without a query
+per page.
 Before any city is imported, the environment's values (or neutral defaults) are used.
 """
 
@@ -44,6 +45,9 @@ def city_settings(base: Settings, profile: CityProfile | None) -> Settings:
             open311_contact=profile.open311_contact or base.open311_contact,
             logo_version=f"{int(profile.updated_at.timestamp())}" if profile.logo_filename else "",
             city_translations=profile.translations or {},
+            # The environment (PORTAL_MAIL_DOMAIN, PORTAL_MAIL_INTAKE) wins over [mail].
+            mail_domain=base.mail_domain or mail_setting(profile, "domain"),
+            mail_intake=base.mail_intake or mail_setting(profile, "intake"),
         )
     host = mail_host(settings.base_url)
     return replace(
@@ -51,6 +55,13 @@ def city_settings(base: Settings, profile: CityProfile | None) -> Settings:
         mail_from=settings.mail_from or f"{settings.short_name} <no-reply@{host}>",
         open311_jurisdiction=settings.open311_jurisdiction or host,
     )
+
+
+def mail_setting(profile: CityProfile, key: str) -> str:
+    """``city.toml``'s ``[mail]`` ``key`` as imported (checked by ``city_file``), or ""."""
+    mail = (profile.settings or {}).get("mail")
+    value = mail.get(key) if isinstance(mail, dict) else None
+    return value if isinstance(value, str) else ""
 
 
 def mail_host(base_url: str) -> str:

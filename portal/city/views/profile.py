@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from portal.access import ADMIN, staff_required
 from portal.city import overview
 from portal.city.models import PROFILE_ID, CityProfile
+from portal.city.profile import mail_setting
 from portal.i18n import LANGUAGE_NAMES
 from portal.web import db_session, settings
 
@@ -47,6 +48,8 @@ def _rows(profile: CityProfile) -> list[Row]:
         Row(_("Base URL"), profile.base_url, "base_url"),
         Row(_("Open311 jurisdiction"), profile.open311_jurisdiction, "[open311] jurisdiction"),
         Row(_("Open311 contact"), profile.open311_contact, "[open311] contact"),
+        Row(_("Mail domain"), mail_setting(profile, "domain"), "[mail] domain"),
+        Row(_("Intake address"), mail_setting(profile, "intake"), "[mail] intake"),
     ]
 
 
@@ -103,6 +106,8 @@ def overview_page() -> Any:
                 "base_url": _("Base URL"),
                 "open311_jurisdiction": _("Open311 jurisdiction"),
                 "open311_contact": _("Open311 contact"),
+                "mail_domain": _("Mail domain"),
+                "mail_intake": _("Intake address"),
             },
         )
     return render_template("city/profile/overview.html", **context)
