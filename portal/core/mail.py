@@ -66,8 +66,11 @@ def _thread_headers(
         )
     )
     earlier.reverse()
+    # 80 random bits keep the id unique (the column is) and short enough that the header
+    # stays on one line for a domain of up to ~28 characters (a folded Message-ID is legal,
+    # but some parsers keep the fold).
     return {
-        "message_id": f"<{thread.reference.lower()}.{uuid.uuid4().hex}@{domain}>",
+        "message_id": f"<{thread.reference.lower()}.{uuid.uuid4().hex[:20]}@{domain}>",
         "thread_ref": thread.reference,
         "reply_to": reply_address(
             settings.secret_key,
