@@ -22,6 +22,7 @@ def db_upgrade(revision: str) -> None:
 def register(app: Flask) -> None:
     from portal.city.cli import city_cli
     from portal.demo.cli import demo_cli
+    from portal.mail_in.cli import mail_in_cli
     from portal.notifications.cli import outbox_cli, worker_command
     from portal.privacy.cli import retention_cli
     from portal.staff.cli import staff_cli
@@ -35,3 +36,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(staff_cli)
     app.cli.add_command(surveys_cli)
     app.cli.add_command(retention_cli)
+    app.cli.add_command(mail_in_cli)

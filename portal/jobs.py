@@ -32,6 +32,7 @@ def sweep_sign_in_counters(db: Database, settings: Settings, now: datetime) -> s
 
 
 def register_all() -> None:
+    from portal.mail_in.retry import process_inbound_mail
     from portal.notifications.staff import send_staff_digests
     from portal.ops.status import record_worker_heartbeat
     from portal.privacy.export import build_data_exports, expire_data_exports
@@ -58,3 +59,4 @@ def register_all() -> None:
     register_job(build_data_exports)
     register_job(expire_data_exports)
     register_job(sweep_retention)
+    register_job(process_inbound_mail)

@@ -74,6 +74,15 @@ class Settings:
     mail_domain: str = ""
     #: The address residents write to with a new request ("311@city.example"); empty: none.
     mail_intake: str = ""
+    #: Email in (portal.mail_in): the category a new email to the intake address is filed
+    #: under until staff choose one (its department's queue is the triage); a message larger
+    #: than ``mail_in_max_bytes`` is refused; no address gets more than
+    #: ``mail_in_replies_per_hour`` automatic answers an hour; a message whose processing
+    #: fails is retried, then parked after ``mail_in_max_attempts``.
+    mail_intake_category: str = "general"
+    mail_in_max_bytes: int = 25 * 1024 * 1024
+    mail_in_replies_per_hour: int = 3
+    mail_in_max_attempts: int = 5
     upload_dir: str = str(INSTANCE / "uploads")
     # Residents' journey
     nearby_radius_m: int = 250
@@ -187,6 +196,14 @@ class Settings:
             mail_dir=env.get("PORTAL_MAIL_DIR", base.mail_dir),
             mail_domain=env.get("PORTAL_MAIL_DOMAIN", base.mail_domain).strip().lower(),
             mail_intake=env.get("PORTAL_MAIL_INTAKE", base.mail_intake).strip(),
+            mail_intake_category=env.get(
+                "PORTAL_MAIL_INTAKE_CATEGORY", base.mail_intake_category
+            ).strip(),
+            mail_in_max_bytes=_int(
+                "PORTAL_MAIL_IN_MAX_BYTES",
+                env.get("PORTAL_MAIL_IN_MAX_BYTES"),
+                base.mail_in_max_bytes,
+            ),
             upload_dir=env.get("PORTAL_UPLOAD_DIR", base.upload_dir),
             nearby_radius_m=_int(
                 "PORTAL_NEARBY_RADIUS_M", env.get("PORTAL_NEARBY_RADIUS_M"), base.nearby_radius_m

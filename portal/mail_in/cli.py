@@ -1,0 +1,67 @@
+"""`flask mail-in`: the SMTP/LMTP receiver and processing what is stored."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.db import Database
+
+mail_in_cli = AppGroup("mail-in", help="Email in: receive, process.")
+
+
+def _db() -> Database:
+    return current_app.extensions["portal.db"]
+
+
+def _settings() -> Settings:
+    return current_app.extensions["portal.settings"]
+
+
+@mail_in_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8025, show_default=True, type=int, help="Port to listen on.")
+@click.option("--lmtp", is_flag=True, help="Speak LMTP (a local mail server's delivery).")
+@click.option(
+    "--max-size",
+    type=int,
+    default=None,
+    help="Refuse messages larger than this many bytes (552); default twice "
+    "PORTAL_MAIL_IN_MAX_BYTES.",
+)
+def serve(host: str, port: int, lmtp: bool, max_size: int | None) -> None:
+    """Receive email by SMTP (or LMTP) until stopped: each message is stored and committed
+    before the 250, then processed."""
+    from portal.mail_in.server import start_receiver
+
+    try:
+        controller = start_receiver(
+            _db(), _settings(), host=host, port=port, lmtp=lmtp, max_size=max_size
+        )
+    except (OSError, RuntimeError) as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
+    click.echo(f"mail-in: {'LMTP' if lmtp else 'SMTP'} on {host}:{port}")
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        stop.wait()
+    finally:
+        controller.stop()
+        click.echo("mail-in: stopped")
+
+
+@mail_in_cli.command("process")
+@click.option("--limit", default=500, show_default=True, help="At most this many messages.")
+def process_command(limit: int) -> None:
+    """Process the stored messages that are due now (new, or failed and due again)."""
+    from portal.mail_in.retry import process_due
+
+    done = process_due(_db(), _settings(), clock.now(), limit=limit)
+    click.echo(f"{done} message(s) processed.")
