@@ -93,9 +93,38 @@ def _payload_bytes(part: Message) -> bytes:
 def _part_text(part: Message) -> str:
     try:
         charset = part.get_content_charset()
+        flowed = str(part.get_param("format", "")).lower() == "flowed"
+        delsp = str(part.get_param("delsp", "")).lower() == "yes"
     except Exception:
-        charset = None
-    return _decode(_payload_bytes(part), charset)
+        charset, flowed, delsp = None, False, False
+    text = _decode(_payload_bytes(part), charset)
+    return _unflow(text, delsp=delsp) if flowed else text
+
+
+def _unflow(text: str, *, delsp: bool) -> str:
+    """RFC 3676 format=flowed: a line ending in a space goes on in the next one. Quoted lines
+    are left as they are (they are not the reply)."""
+    out: list[str] = []
+    paragraph: str | None = None
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if line.startswith(">"):
+            if paragraph is not None:
+                out.append(paragraph)
+                paragraph = None
+            out.append(line)
+            continue
+        if line.startswith(" "):
+            line = line[1:]  # space-stuffed
+        soft = line.endswith(" ") and line != "-- "
+        if soft and delsp:
+            line = line[:-1]
+        paragraph = line if paragraph is None else paragraph + line
+        if not soft:
+            out.append(paragraph)
+            paragraph = None
+    if paragraph is not None:
+        out.append(paragraph)
+    return "\n".join(out)
 
 
 def _content_type(part: Message) -> str:
@@ -147,39 +176,60 @@ def _subparts(part: Message) -> list[Message]:
     return [lone]
 
 
-def _body_parts(msg: Message) -> tuple[Message | None, Message | None]:
-    """The first text/plain and the first text/html part that are the body, not attachments.
+#: Multiparts nested deeper than this are not searched (a nesting bomb).
+MAX_DEPTH = 30
 
-    Messages attached (message/rfc822, a forward as attachment) and delivery reports' machine
-    parts are not searched."""
-    plain: Message | None = None
-    html: Message | None = None
-    stack: list[Message] = [msg]
-    while stack:
-        part = stack.pop(0)
-        ctype = _content_type(part)
-        if ctype.startswith("multipart/"):
-            stack[0:0] = _subparts(part)
-            continue
-        if ctype.startswith("message/") or _disposition(part) == "attachment" or _filename(part):
-            continue
-        if ctype == "text/plain" and plain is None:
-            plain = part
-        elif ctype == "text/html" and html is None:
-            html = part
+
+def _body_parts(msg: Message) -> tuple[list[Message], list[Message]]:
+    """The text/plain parts and the text/html parts that are the body, not attachments.
+
+    Of a multipart/alternative, the first alternative with text/plain and the first with HTML
+    count; the text parts of a multipart/mixed all count, in order (Apple Mail splits the text
+    around an inline photo). Attached messages (message/rfc822, a forward as attachment) and
+    delivery reports' machine parts are not searched."""
+    plain: list[Message] = []
+    html: list[Message] = []
+    _collect(msg, plain, html, 0)
     return plain, html
+
+
+def _collect(part: Message, plain: list[Message], html: list[Message], depth: int) -> None:
+    if depth > MAX_DEPTH:
+        return
+    ctype = _content_type(part)
+    if ctype.startswith("multipart/"):
+        children = _subparts(part)
+        if ctype != "multipart/alternative":
+            for child in children:
+                _collect(child, plain, html, depth + 1)
+            return
+        for child in children:
+            child_plain: list[Message] = []
+            child_html: list[Message] = []
+            _collect(child, child_plain, child_html, depth + 1)
+            if child_plain and not plain:
+                plain.extend(child_plain)
+            if child_html and not html:
+                html.extend(child_html)
+        return
+    if ctype.startswith("message/") or _disposition(part) == "attachment" or _filename(part):
+        return
+    if ctype == "text/plain":
+        plain.append(part)
+    elif ctype == "text/html":
+        html.append(part)
 
 
 def reply_body(msg: Message) -> ReplyBody:
     """The body of `msg`: the sender's new text and the whole decoded body. Never raises."""
     try:
         plain, html = _body_parts(msg)
-        if plain is not None:
-            full = _normalize(_part_text(plain))
-            if full.strip() or html is None:
+        if plain:
+            full = _normalize("\n".join(_part_text(part) for part in plain))
+            if full.strip() or not html:
                 return ReplyBody(text=strip_reply(full), full_text=full.strip(), html_only=False)
-        if html is not None:
-            source = _part_text(html)
+        if html:
+            source = "\n".join(_part_text(part) for part in html)
             full = _normalize(html_to_text(source))
             text = strip_reply(_normalize(html_to_text(source, drop_quotes=True)))
             return ReplyBody(text=text, full_text=full.strip(), html_only=True)
@@ -193,8 +243,9 @@ def attachments(msg: Message) -> list[Attachment]:
     found: list[Attachment] = []
     try:
         plain, html = _body_parts(msg)
+        body = {id(part) for part in [*plain, *html]}
         for part in _leaves(msg):
-            if part is plain or part is html:
+            if id(part) in body:
                 continue
             attachment = _attachment(part, len(found) + 1)
             if attachment is not None:

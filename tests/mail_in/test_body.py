@@ -309,3 +309,21 @@ def test_delivery_report_parts_are_not_attachments():
     msg = parse(raw)
     assert reply_body(msg).text == "Delivery failed."
     assert attachments(msg) == []
+
+
+def test_format_flowed_lines_are_joined():
+    raw = (
+        b"Content-Type: text/plain; charset=utf-8; format=flowed\n\n"
+        b"A cyclist nearly fell in it \nyesterday.\n\n-- \nHannah\n"
+    )
+    assert reply_body(parse(raw)).text == "A cyclist nearly fell in it yesterday."
+
+
+def test_text_around_an_inline_photo_is_one_body():
+    msg = email.message.EmailMessage()
+    msg.set_content("Before the photo.\n")
+    msg.add_attachment(PNG, maintype="image", subtype="png", filename="a.png", disposition="inline")
+    msg.add_attachment("After the photo.\n\nSent from my iPhone\n", disposition="inline")
+    parsed = parse(msg.as_bytes())
+    assert reply_body(parsed).text == "Before the photo.\n\nAfter the photo."
+    assert [a.filename for a in attachments(parsed)] == ["a.png"]
