@@ -65,3 +65,56 @@ def process_command(limit: int) -> None:
 
     done = process_due(_db(), _settings(), clock.now(), limit=limit)
     click.echo(f"{done} message(s) processed.")
+
+
+@mail_in_cli.command("poll")
+@click.option("--once", is_flag=True, help="Take what is in the folder now, then exit.")
+@click.option(
+    "--idle-seconds",
+    default=300.0,
+    show_default=True,
+    type=click.FloatRange(1, 1500),
+    help="Renew IDLE this often (servers with IDLE).",
+)
+@click.option(
+    "--poll-seconds",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(1, 3600),
+    help="Look this often on servers without IDLE.",
+)
+def poll(once: bool, idle_seconds: float, poll_seconds: float) -> None:
+    """Take the mail of an IMAP mailbox (MAIL_IN_IMAP_HOST, _PORT, _USER, _PASSWORD, _SSL
+    ssl|starttls|none, _FOLDER, _PROCESSED_FOLDER): each message is stored and committed, then
+    moved to the processed folder, then processed. Without --once it waits for new mail until
+    SIGTERM or Ctrl-C."""
+    import os
+
+    from portal.mail_in.imap import ImapError, ImapSettings, poll_mailbox
+
+    stop = threading.Event()
+    previous = {}
+    if not once and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            previous[sig] = signal.signal(sig, lambda *_: stop.set())
+    try:
+        imap = ImapSettings.from_env(os.environ)
+        ok = poll_mailbox(
+            _db(),
+            _settings(),
+            imap,
+            once=once,
+            idle_seconds=idle_seconds,
+            poll_seconds=poll_seconds,
+            stop=stop.is_set,
+            echo=click.echo,
+        )
+    except ImapError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if not once:
+        click.echo("mail-in poll: stopped")
+    if not ok:
+        raise click.exceptions.Exit(1)

@@ -25,6 +25,12 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.db import Database
+from portal.mail_in.receive import accept
+from portal.mail_in.retry import process_stored
+
 SECURITY = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {"ssl": 993, "starttls": 143, "none": 143}
 #: RFC 2177: a client should end IDLE and issue it again at least every 29 minutes.
@@ -430,3 +436,42 @@ def sleep_until(seconds: float, stop: Callable[[], bool], sleep: Callable[[float
         if remaining <= 0:
             return
         sleep(min(remaining, 0.2))
+
+
+def poll_mailbox(
+    db: Database,
+    settings: Settings,
+    imap: ImapSettings,
+    *,
+    once: bool = False,
+    idle_seconds: float = 300.0,
+    poll_seconds: float = 60.0,
+    stop: Callable[[], bool] = lambda: False,
+    echo: Callable[[str], object] = print,
+) -> bool:
+    """``flask mail-in poll``: each message of the mailbox is accepted (via "imap") and
+    committed, moved to the processed folder, then processed like every way in
+    (``retry.process_stored``: a failure is retried by the worker's job, then parked). The
+    polled mailbox is the city's own: a message that threads to no case is taken as sent to
+    the intake address (``settings.mail_intake``), as the SMTP envelope would say."""
+    recipients = [settings.mail_intake] if settings.mail_intake else []
+
+    def store(raw: bytes) -> int:
+        with db.transaction() as session:
+            mail = accept(session, raw, via="imap", envelope_to=recipients, now=clock.now())
+            return mail.id
+
+    def process(mail_id: int) -> str:
+        outcome = process_stored(db, settings, clock.now(), mail_id)
+        return outcome or "not processed now (the worker retries it)"
+
+    return run_poller(
+        imap,
+        store=store,
+        process=process,
+        once=once,
+        idle_seconds=idle_seconds,
+        poll_seconds=poll_seconds,
+        stop=stop,
+        echo=echo,
+    )

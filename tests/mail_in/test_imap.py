@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
+from sqlalchemy import func, select
 
+from portal import create_app
 from portal.mail_in.imap import (
     ImapConfigError,
     ImapConnectionError,
@@ -17,6 +20,9 @@ from portal.mail_in.imap import (
     encode_folder,
     run_poller,
 )
+from portal.mail_in.models import InboundMail
+from portal.requests.models import Event, ServiceRequest
+from tests.mail_in.conftest import INTAKE, message
 from tests.mail_in.imap_server import Dovecot, ImapAccount, running_dovecot
 
 
@@ -226,3 +232,126 @@ def test_waits_with_idle_takes_new_mail_and_stops_when_asked(account):
         poller.join(5)
     assert not poller.is_alive()
     assert account.messages("INBOX") == []
+
+
+# -- flask mail-in poll, on the portal's database ----------------------------------------------
+
+
+def _mails(db) -> list[InboundMail]:
+    db.expire_all()
+    return list(db.scalars(select(InboundMail).order_by(InboundMail.id)))
+
+
+def _crlf(text: str) -> bytes:
+    return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
+
+
+def test_poll_stores_processes_and_moves_replies_and_new_requests(
+    runner, account, make, db, mail_settings, token_address
+):
+    make.area()
+    make.category(code="general")
+    sr = make.request(contact_email="ana@example.org", status="in_progress")
+    db.commit()
+    reply = _crlf(
+        message(
+            to=token_address(sr.id),
+            subject=f"Re: Update on your request {sr.reference}",
+            body="Still there.\n\nOn Mon, City wrote:\n> Any news?\n",
+            message_id="<imap-reply@example.org>",
+        )
+    )
+    intake = _crlf(
+        message(
+            sender="Luis Vecino <luis@example.org>",
+            to=INTAKE,
+            subject="Farola apagada en Main Street",
+            body="La farola frente al 12 de Main Street no enciende.",
+            message_id="<imap-new@example.org>",
+        )
+    )
+    account.append(reply)
+    account.append(intake)
+    requests_before = db.scalar(select(func.count()).select_from(ServiceRequest))
+
+    result = runner.invoke(args=["mail-in", "poll", "--once"], env=account.env())
+
+    assert result.exit_code == 0, result.output
+    first, second = _mails(db)
+    assert (first.via, first.state, first.outcome, first.request_id) == (
+        "imap",
+        "processed",
+        "comment",
+        sr.id,
+    )
+    comment = db.scalars(
+        select(Event).where(Event.request_id == sr.id, Event.kind == "comment")
+    ).one()
+    assert comment.body == "Still there."
+    assert (second.state, second.outcome) == ("processed", "new_request")
+    filed = db.get(ServiceRequest, second.request_id)
+    assert filed.channel == "email" and filed.contact_email == "luis@example.org"
+    assert db.scalar(select(func.count()).select_from(ServiceRequest)) == requests_before + 1
+    assert account.messages("INBOX") == []
+    assert account.messages("Processed") == [reply, intake]
+    assert "2 message(s) taken" in result.output
+
+
+def test_the_same_message_twice_is_stored_and_processed_once(
+    runner, account, make, db, mail_settings, token_address
+):
+    sr = make.request(contact_email="ana@example.org", status="in_progress")
+    db.commit()
+    raw = _crlf(message(to=token_address(sr.id), body="Twice.", message_id="<twice@example.org>"))
+    account.append(raw)
+    account.append(raw)  # a crash between the commit and the move fetches it again
+
+    result = runner.invoke(args=["mail-in", "poll", "--once"], env=account.env())
+
+    assert result.exit_code == 0, result.output
+    [mail] = _mails(db)
+    assert mail.outcome == "comment"
+    comments = db.scalars(select(Event).where(Event.request_id == sr.id, Event.kind == "comment"))
+    assert len(list(comments)) == 1
+    assert account.messages("INBOX") == []
+    assert len(account.messages("Processed")) == 2
+
+
+def test_a_database_failure_leaves_the_message_in_the_mailbox_for_the_next_poll(
+    runner, account, db, settings, mail_settings, tmp_path
+):
+    raw = _crlf(message(subject="Hola", body="Nada que perder.", message_id="<dbdown@ex.org>"))
+    account.append(raw)
+    broken = create_app(
+        replace(mail_settings, database_url=f"sqlite:///{tmp_path}/missing/folder/portal.db")
+    )
+
+    failed = broken.test_cli_runner().invoke(args=["mail-in", "poll", "--once"], env=account.env())
+
+    assert failed.exit_code == 1
+    assert "not stored, left in the folder: OperationalError" in failed.output
+    assert "Traceback" not in failed.output
+    assert account.messages("INBOX") == [raw]
+    assert account.messages("Processed") == []
+    assert _mails(db) == []
+
+    result = runner.invoke(args=["mail-in", "poll", "--once"], env=account.env())
+    assert result.exit_code == 0, result.output
+    [mail] = _mails(db)
+    assert mail.raw_bytes() == raw
+    assert account.messages("INBOX") == []
+
+
+def test_bad_credentials_and_settings_are_a_clear_error_not_a_traceback(runner, dovecot):
+    account = dovecot.account()
+    wrong = runner.invoke(
+        args=["mail-in", "poll", "--once"], env=account.env(MAIL_IN_IMAP_PASSWORD="nope")
+    )
+    assert wrong.exit_code == 1
+    assert f"Error: the IMAP server 127.0.0.1:{account.port} refused the login" in wrong.output
+    assert "AUTHENTICATIONFAILED" in wrong.output
+    assert wrong.exception is None or isinstance(wrong.exception, SystemExit)
+
+    unset = runner.invoke(args=["mail-in", "poll", "--once"], env={"MAIL_IN_IMAP_HOST": ""})
+    assert unset.exit_code == 1
+    assert "Error: set MAIL_IN_IMAP_HOST" in unset.output
