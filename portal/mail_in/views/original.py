@@ -1,0 +1,64 @@
+"""Staff open the original of an email that reached a case: its headers and full text, as
+stored, escaped. Who: whoever may open the case (a member of its department or of one of its
+tasks; admins); a message that reached no case, admins only. Anyone else gets a 404."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from sqlalchemy import select
+
+from portal.access import current_staff, staff_required
+from portal.casework.models import Task
+from portal.mail_in.body import reply_body
+from portal.mail_in.models import InboundMail
+from portal.mail_in.process import parse
+from portal.requests.models import ServiceRequest
+from portal.web import db_session
+
+bp = Blueprint("mail_in_original", __name__, url_prefix="/staff/emails")
+
+#: The most of a message's text the page shows (the whole raw message can be far larger).
+MAX_SHOWN = 200_000
+
+
+def _may_open(request: ServiceRequest | None) -> bool:
+    access = current_staff()
+    if access.is_admin:
+        return True
+    if request is None:
+        return False
+    if access.can_work(request.department_id):
+        return True
+    return (
+        db_session().scalar(
+            select(Task.id)
+            .where(Task.request_id == request.id, Task.department_id.in_(access.department_ids))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+@bp.get("/<int:mail_id>")
+@staff_required()
+def show(mail_id: int):
+    mail = db_session().get(InboundMail, mail_id) if 0 < mail_id < 2**62 else None
+    if mail is None:
+        abort(404)
+    request = db_session().get(ServiceRequest, mail.request_id) if mail.request_id else None
+    if not _may_open(request):
+        abort(404)
+    raw = mail.raw_bytes()
+    msg = parse(raw[: MAX_SHOWN * 4])
+    headers_end = raw.find(b"\r\n\r\n")
+    if headers_end < 0:
+        headers_end = raw.find(b"\n\n")
+    head = raw[: headers_end if headers_end >= 0 else MAX_SHOWN]
+    return render_template(
+        "mail_in/original/show.html",
+        mail=mail,
+        sr=request,
+        headers=head[:MAX_SHOWN].decode("utf-8", "replace"),
+        text=reply_body(msg).full_text[:MAX_SHOWN],
+        truncated=len(raw) > MAX_SHOWN * 4,
+    )
