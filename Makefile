@@ -52,10 +52,13 @@ migrate: install
 seed: install
 	$(FLASK) demo load
 
-# The web server and the worker side by side; Ctrl-C stops both.
+# The web server, the worker and the email receiver (SMTP on loopback port 8025: the demo
+# can be written to with any mail client or `swaks --server 127.0.0.1:8025`) side by side;
+# Ctrl-C stops them all.
 serve: install
 	@trap 'kill 0' INT TERM EXIT; \
 	$(FLASK) worker & \
+	$(FLASK) mail-in serve --host 127.0.0.1 --port 8025 & \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install assets translations
