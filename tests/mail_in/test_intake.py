@@ -103,6 +103,33 @@ def test_an_email_to_the_intake_address_becomes_a_request_with_its_photo(receive
     assert sr.reference in confirmation.body_text
     note = db.scalar(select(Event).where(Event.request_id == sr.id, Event.kind == "internal_note"))
     assert note.data["action"] == "email_filed" and note.data["mail_id"] == mail.id
+    # The confirmation is threaded: the resident's answer to it lands on the new case.
+    assert confirmation.reply_to.startswith("reply+") and confirmation.message_id
+    answer = message(
+        to=confirmation.reply_to,
+        subject=f"Re: {confirmation.subject}",
+        body="Es frente al número 12.",
+        headers={"In-Reply-To": confirmation.message_id},
+        message_id="<answer@example.org>",
+    )
+    landed = receiver.send(answer, to=[confirmation.reply_to])
+    assert (landed.outcome, landed.request_id) == ("comment", sr.id)
+    assert _requests(db) == 1
+
+
+def test_a_database_failure_answers_451_so_the_sender_retries(mail_settings, tmp_path):
+    from portal.core.db import Database
+
+    broken = Database(f"sqlite:///{tmp_path / 'missing' / 'nowhere.db'}")
+    port = _free_port()
+    controller = start_receiver(broken, mail_settings, port=port)
+    try:
+        with pytest.raises(smtplib.SMTPDataError) as refused, smtplib.SMTP("127.0.0.1", port) as s:
+            s.sendmail("ana@example.org", [INTAKE], message(body="Hello").encode())
+        assert refused.value.smtp_code == 451
+    finally:
+        controller.stop()
+        broken.dispose()
 
 
 def test_an_image_bomb_is_refused_from_its_header_and_the_request_filed_without_it(
