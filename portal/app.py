@@ -103,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.city.views import profile as city_profile
     from portal.health import bp as health_bp
     from portal.mail_in.views import original as mail_in_original
+    from portal.mail_in.views import admin as mail_in_admin
     from portal.notifications.views.mail import bp as mail_bp
     from portal.notifications.views.notices import bp as notices_bp
     from portal.open311.views import api as open311_api
@@ -175,6 +176,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         places_search.bp,
         requests_around.bp,
         mail_in_original.bp,
+        mail_in_admin.bp,
     ):
         app.register_blueprint(blueprint)
     errors.answer_in_own_format(app, "/open311/", open311_api.http_error_response)
