@@ -140,7 +140,11 @@ def _dropped(settings: Settings, mail: InboundMail, msg: Message, address: str) 
     automatic = rules.automatic_kind(msg, envelope_from=mail.envelope_from if smtp else None)
     if automatic is not None:
         return automatic
-    own = {"reply_domain": settings.reply_domain, "mail_from": settings.mail_from}
+    own = {
+        "reply_domain": settings.reply_domain,
+        "mail_from": settings.mail_from,
+        "intake": settings.mail_intake,
+    }
     if rules.is_our_own(address, **own) or (smtp and rules.is_our_own(mail.envelope_from, **own)):
         return "looped"
     return None if address else "no_sender"

@@ -131,6 +131,15 @@ def automatic_kind(msg: Message, *, envelope_from: str | None) -> str | None:
         content_type = ""
     if content_type in REPORT_TYPES:
         return "bounce"
+    # An auto-responder that says so is one, even with the empty Return-Path RFC 3834 asks
+    # of it (which would otherwise read as a bounce).
+    auto_submitted = header(msg, "Auto-Submitted").split(";")[0].strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return "auto_reply"
+    if header(msg, "Precedence").strip().lower() in AUTOMATIC_PRECEDENCE:
+        return "auto_reply"
+    if any(msg.get(name) is not None for name in AUTORESPONDER_HEADERS):
+        return "auto_reply"
     if envelope_from is not None and envelope_from.strip() in ("", "<>"):
         return "bounce"
     return_path = header(msg, "Return-Path")
@@ -139,13 +148,6 @@ def automatic_kind(msg: Message, *, envelope_from: str | None) -> str | None:
     senders = [envelope_from or "", return_path, *(a for _n, a in _addresses(msg, ("From",)))]
     if any(_local_part(s) in BOUNCE_SENDERS for s in senders if s):
         return "bounce"
-    auto_submitted = header(msg, "Auto-Submitted").split(";")[0].strip().lower()
-    if auto_submitted and auto_submitted != "no":
-        return "auto_reply"
-    if header(msg, "Precedence").strip().lower() in AUTOMATIC_PRECEDENCE:
-        return "auto_reply"
-    if any(msg.get(name) is not None for name in AUTORESPONDER_HEADERS):
-        return "auto_reply"
     return None
 
 
@@ -173,14 +175,18 @@ def sender(msg: Message) -> tuple[str, str]:
     return found[0] if found else ("", "")
 
 
-def is_our_own(address: str, *, reply_domain: str, mail_from: str) -> bool:
-    """True for an address at the portal's reply domain or the portal's own sender address."""
-    address = (address or "").strip().lower()
+def is_our_own(address: str, *, reply_domain: str, mail_from: str, intake: str = "") -> bool:
+    """True for an address the portal itself sends or answers from: its sender address, its
+    intake address, or a ``reply+...`` address at its reply domain. Not every address of the
+    domain: staff at the city's own domain answer notices from their phones."""
+    address = (address or "").strip().strip("<>").lower()
     if not address:
         return False
     own = mail_from.rpartition("<")[2].rstrip(">").strip().lower()
-    domain = address.rpartition("@")[2]
-    return address == own or (bool(reply_domain) and domain == reply_domain.lower())
+    local, _, domain = address.rpartition("@")
+    if address in (own, (intake or "").strip().lower()):
+        return True
+    return bool(reply_domain) and domain == reply_domain.lower() and local.startswith("reply+")
 
 
 def message_ids(value: str) -> list[str]:
