@@ -53,8 +53,9 @@ def _thread_headers(
 ) -> dict[str, str]:
     domain = settings.reply_domain
     root = thread_root(thread.reference, domain)
-    earlier = list(
-        session.scalars(
+    earlier: list[str] = [
+        message_id
+        for message_id in session.scalars(
             select(OutboxMessage.message_id)
             .where(
                 OutboxMessage.thread_ref == thread.reference,
@@ -64,7 +65,8 @@ def _thread_headers(
             .order_by(OutboxMessage.id.desc())
             .limit(MAX_REFERENCES - 1)
         )
-    )
+        if message_id
+    ]
     earlier.reverse()
     # 80 random bits keep the id unique (the column is) and short enough that the header
     # stays on one line for a domain of up to ~28 characters (a folded Message-ID is legal,
@@ -80,7 +82,7 @@ def _thread_headers(
             role=thread.role,
         ),
         "in_reply_to": earlier[-1] if earlier else root,
-        "references_header": " ".join([root, *[m for m in earlier if m]]),
+        "references_header": " ".join([root, *earlier]),
     }
 
 
