@@ -101,7 +101,7 @@ def test_the_demo_folder_imports_once_and_a_second_import_changes_nothing(runner
 
     first = runner.invoke(args=["city", "import", str(CITY_DIR)])
     assert first.exit_code == 0, first.output
-    assert "categories: 21 added, 0 changed, 0 unchanged" in first.output
+    assert "categories: 22 added, 0 changed, 0 unchanged" in first.output
     assert "areas: 6 added" in first.output
     profile = db.get(CityProfile, 1)
     assert (profile.name, profile.short_name, profile.timezone) == (
@@ -119,7 +119,7 @@ def test_the_demo_folder_imports_once_and_a_second_import_changes_nothing(runner
     second = runner.invoke(args=["city", "import", str(CITY_DIR)])
     assert second.exit_code == 0, second.output
     assert "was already imported: nothing changed" in second.output
-    assert "categories: 0 added, 0 changed, 21 unchanged" in second.output
+    assert "categories: 0 added, 0 changed, 22 unchanged" in second.output
     assert configuration(db) == before
     assert (
         db.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.entity == "city"))
@@ -145,7 +145,7 @@ def test_changes_are_counted_and_what_left_the_folder_is_deactivated(runner, db,
     assert result.exit_code == 0, result.output
     # The renamed pothole, and the category after graffiti in its group moved up one place.
     assert (
-        "categories: 0 added, 2 changed, 18 unchanged; not in the folder: 1 deactivated"
+        "categories: 0 added, 2 changed, 19 unchanged; not in the folder: 1 deactivated"
         in result.output
     )
     assert "templates: 0 added, 1 changed, 2 unchanged" in result.output
