@@ -102,8 +102,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.city.views import catalogue as city_catalogue
     from portal.city.views import profile as city_profile
     from portal.health import bp as health_bp
-    from portal.mail_in.views import original as mail_in_original
     from portal.mail_in.views import admin as mail_in_admin
+    from portal.mail_in.views import original as mail_in_original
     from portal.notifications.views.mail import bp as mail_bp
     from portal.notifications.views.notices import bp as notices_bp
     from portal.open311.views import api as open311_api
