@@ -75,13 +75,19 @@ def _address(session: Session, subject: str, text: str) -> str:
     return ""
 
 
+def photo_candidates(images: list[Attachment]) -> list[Attachment]:
+    """The images worth taking as photos, attached ones first: an inline image smaller than
+    ``MIN_INLINE_PHOTO_BYTES`` is a logo or a signature."""
+    return [a for a in images if not a.inline] + [
+        a for a in images if a.inline and len(a.data) >= MIN_INLINE_PHOTO_BYTES
+    ]
+
+
 def _photos(
     session: Session, settings: Settings, images: list[Attachment]
 ) -> tuple[list[int], list[str]]:
     """Store the images as draft photos; returns their ids and what was not taken, and why."""
-    ordered = [a for a in images if not a.inline] + [
-        a for a in images if a.inline and len(a.data) >= MIN_INLINE_PHOTO_BYTES
-    ]
+    ordered = photo_candidates(images)
     ids: list[int] = []
     refused: list[str] = []
     for image in ordered:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
@@ -24,10 +25,10 @@ from portal.auth.models import User
 from portal.casework import service as casework
 from portal.core.config import Settings
 from portal.mail_in import intake, outgoing, rules, threads
-from portal.mail_in.body import attachments, reply_body
+from portal.mail_in.body import Attachment, attachments, reply_body
 from portal.mail_in.models import InboundMail
 from portal.mail_in.receive import parse_headers
-from portal.requests import updates
+from portal.requests import photos, updates
 from portal.requests.events import add_event
 from portal.requests.models import Event, ServiceRequest
 
@@ -67,12 +68,12 @@ def process(session: Session, settings: Settings, now: datetime, mail: InboundMa
     failure (``retry``), the message is tried again later."""
     if mail.state == "processed":
         return mail.outcome
+    mail.last_error = ""  # a note of what was not taken may be written while deciding
     outcome, request_id = _decide(session, settings, now, mail)
     mail.outcome = outcome
     mail.request_id = request_id
     mail.state = "processed"
     mail.processed_at = now
-    mail.last_error = ""
     session.flush()
     return outcome
 
@@ -108,11 +109,12 @@ def _decide(
     found = threads.find_thread(
         session, settings, msg, envelope_to=incoming.envelope_to, sender=address
     )
+    images = [a for a in found_attachments if rules.is_image(a.filename, a.content_type)]
     if found.thread is not None:
         text = (body.text or "").strip()
         if not text:
             return "empty", found.thread.request.id
-        outcome = _on_case(session, settings, incoming, found.thread, text)
+        outcome = _on_case(session, settings, incoming, found.thread, text, images)
         return outcome, found.thread.request.id
     if _to_intake(settings, incoming):
         return intake.file_request(
@@ -124,7 +126,7 @@ def _decide(
             sender=address,
             sender_name=name,
             text=(body.text or body.full_text or "").strip(),
-            images=[a for a in found_attachments if rules.is_image(a.filename, a.content_type)],
+            images=images,
         )
     if found.bad_token:
         return "forged_token", None
@@ -238,6 +240,7 @@ def _on_case(
     incoming: Incoming,
     thread: threads.Thread,
     text: str,
+    images: list[Attachment],
 ) -> str:
     request = thread.request
     text = _fit(text)
@@ -258,7 +261,10 @@ def _on_case(
         _tag(session, event, incoming)
         return "internal_note"
     if threads.is_reporter(request, incoming.sender):
-        return _from_reporter(session, settings, incoming, request, text)
+        outcome = _from_reporter(session, settings, incoming, request, text)
+        if outcome in ("comment", "answer", "reopened"):
+            _reporter_photos(session, settings, incoming, request, images)
+        return outcome
     follower = threads.is_follower(session, request, incoming.sender)
     _note(session, incoming, request, text, action="email_review", follower=follower)
     return "review_note"
@@ -288,6 +294,44 @@ def _from_reporter(
         return "closed_note"
     _tag(session, event, incoming)
     return "reopened"
+
+
+def _reporter_photos(
+    session: Session,
+    settings: Settings,
+    incoming: Incoming,
+    request: ServiceRequest,
+    images: list[Attachment],
+) -> None:
+    """The reporter's photos in a reply join the case, as on the tracking page (the same checks
+    and re-encoding as uploads, public when the request is, up to the request's limit); what
+    was not taken, and why, is kept on the mail row. Others' photos stay in the original."""
+    reporter = request.reporter
+    actor = reporter if reporter is not None and reporter.email.lower() == incoming.sender else None
+    refused: list[str] = []
+    for image in intake.photo_candidates(images):
+        name = (image.filename or image.content_type)[:200]
+        try:
+            stored = photos.store_photo(io.BytesIO(image.data), settings=settings)
+        except photos.PhotoError as exc:
+            refused.append(f"{name}: {exc.code}")
+            continue
+        try:
+            updates.add_photo(
+                session,
+                request=request,
+                storage_key=stored.storage_key,
+                width=stored.width,
+                height=stored.height,
+                size_bytes=stored.size_bytes,
+                original_name=image.filename or "",
+                actor=actor,
+            )
+        except (updates.TooManyPhotos, updates.RequestClosed):
+            photos.delete_photo_file(settings, stored.storage_key)
+            refused.append(f"{name}: too_many")
+    if refused:
+        incoming.mail.last_error = ("photos not taken: " + "; ".join(refused))[:2000]
 
 
 def _note(
