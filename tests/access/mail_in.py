@@ -37,4 +37,6 @@ def _on_nothing(world) -> str:
 CHECKS = [
     RouteCheck("mail_in_original.show", _on_case, CASEWORK_X),
     RouteCheck("mail_in_original.show", _on_nothing, ADMINS),
+    RouteCheck("mail_in_original.raw", lambda w: _on_case(w) + "/original.eml", CASEWORK_X),
+    RouteCheck("mail_in_original.raw", lambda w: _on_nothing(w) + "/original.eml", ADMINS),
 ]

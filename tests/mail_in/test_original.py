@@ -34,3 +34,33 @@ def test_the_timeline_links_to_the_original_which_is_escaped(
     sign_in(stranger, other)
     assert stranger.get(f"/staff/emails/{mail.id}").status_code == 404
     assert client.get("/staff/emails/999999").status_code == 404
+
+
+def test_the_original_lists_its_attachments_and_downloads_as_it_arrived(
+    receiver, make, db, client, token_address
+):
+    from email.message import EmailMessage
+
+    sr = make.request(contact_email="ana@example.org", status="in_progress")
+    agent = make.staff(sr.category.department)
+    db.commit()
+    msg = EmailMessage()
+    msg["From"] = "Ana <ana@example.org>"
+    msg["To"] = token_address(sr.id)
+    msg["Subject"] = "The form you asked for"
+    msg["Message-ID"] = "<att1@example.org>"
+    msg.set_content("Here it is.")
+    msg.add_attachment(b"%PDF-1.4 a form" * 100, maintype="application", subtype="pdf",
+                       filename="form <1>.pdf")  # fmt: skip
+    raw = msg.as_bytes()
+    mail = receiver.send(raw.decode(), to=[token_address(sr.id)])
+    sign_in(client, agent)
+    html = client.get(f"/staff/emails/{mail.id}").get_data(as_text=True)
+    assert "form &lt;1&gt;.pdf" in html and "application/pdf" in html
+    assert f'href="/staff/emails/{mail.id}/original.eml"' in html
+    download = client.get(f"/staff/emails/{mail.id}/original.eml")
+    assert download.status_code == 200
+    assert download.headers["Content-Type"] == "application/octet-stream"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+    assert b"The form you asked for" in download.get_data()
+    assert download.get_data() == db.get(type(mail), mail.id).raw_bytes()

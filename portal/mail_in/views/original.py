@@ -4,12 +4,12 @@ tasks; admins); a message that reached no case, admins only. Anyone else gets a 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, Response, abort, render_template
 from sqlalchemy import select
 
 from portal.access import current_staff, staff_required
 from portal.casework.models import Task
-from portal.mail_in.body import reply_body
+from portal.mail_in.body import attachments, reply_body
 from portal.mail_in.models import InboundMail
 from portal.mail_in.process import parse
 from portal.requests.models import ServiceRequest
@@ -39,15 +39,36 @@ def _may_open(request: ServiceRequest | None) -> bool:
     )
 
 
-@bp.get("/<int:mail_id>")
-@staff_required()
-def show(mail_id: int):
+def _load(mail_id: int) -> tuple[InboundMail, ServiceRequest | None]:
     mail = db_session().get(InboundMail, mail_id) if 0 < mail_id < 2**62 else None
     if mail is None:
         abort(404)
     request = db_session().get(ServiceRequest, mail.request_id) if mail.request_id else None
     if not _may_open(request):
         abort(404)
+    return mail, request
+
+
+@bp.get("/<int:mail_id>/original.eml")
+@staff_required()
+def raw(mail_id: int) -> Response:
+    """The message exactly as it arrived, to open in a mail program (a download: it is
+    never shown by the browser, so nothing in it runs on the portal's pages)."""
+    mail, _request = _load(mail_id)
+    return Response(
+        mail.raw_bytes(),
+        mimetype="application/octet-stream",
+        headers={
+            "Content-Disposition": f'attachment; filename="email-{mail.id}.eml"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@bp.get("/<int:mail_id>")
+@staff_required()
+def show(mail_id: int):
+    mail, request = _load(mail_id)
     raw = mail.raw_bytes()
     msg = parse(raw[: MAX_SHOWN * 4])
     headers_end = raw.find(b"\r\n\r\n")
@@ -61,4 +82,9 @@ def show(mail_id: int):
         headers=head[:MAX_SHOWN].decode("utf-8", "replace"),
         text=reply_body(msg).full_text[:MAX_SHOWN],
         truncated=len(raw) > MAX_SHOWN * 4,
+        # Listed from the whole message (the text above is read from its beginning).
+        files=[
+            (a.filename or "—", a.content_type, len(a.data), a.inline)
+            for a in attachments(parse(raw) if len(raw) > MAX_SHOWN * 4 else msg)
+        ],
     )
