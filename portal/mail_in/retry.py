@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.core.config import Settings
 from portal.core.db import Database
@@ -51,21 +52,34 @@ def _claim(session: Any, mail_id: int, now: datetime) -> bool:
     return result.rowcount == 1
 
 
+#: Immediate tries when the case changed under the message (two answers to one case at once:
+#: the case's version check); only then is the failure recorded for the backed-off retry.
+CONFLICT_TRIES = 3
+
+
 def process_stored(db: Database, settings: Settings, now: datetime, mail_id: int) -> str | None:
     """Process one stored message in a transaction of its own; its outcome, or None when it
     failed (recorded for a retry, or parked) or another process has it."""
-    try:
-        with db.transaction() as session:
-            if not _claim(session, mail_id, now):
-                return None
-            mail = session.get(InboundMail, mail_id)
-            assert mail is not None
-            session.refresh(mail)
-            return process(session, settings, now, mail)
-    except Exception as exc:  # noqa: BLE001 - recorded and retried; the message is kept
-        log.exception("inbound mail %s failed", mail_id)
-        record_failure(db, settings, now, mail_id, exc)
-        return None
+    for attempt in range(1, CONFLICT_TRIES + 1):
+        try:
+            with db.transaction() as session:
+                if not _claim(session, mail_id, now):
+                    return None
+                mail = session.get(InboundMail, mail_id)
+                assert mail is not None
+                session.refresh(mail)
+                return process(session, settings, now, mail)
+        except StaleDataError as exc:
+            if attempt < CONFLICT_TRIES:
+                log.info("inbound mail %s: its case changed meanwhile, trying again", mail_id)
+                continue
+            record_failure(db, settings, now, mail_id, exc)
+            return None
+        except Exception as exc:  # noqa: BLE001 - recorded and retried; the message is kept
+            log.exception("inbound mail %s failed", mail_id)
+            record_failure(db, settings, now, mail_id, exc)
+            return None
+    return None
 
 
 def record_failure(
