@@ -41,7 +41,7 @@ _KEYS = {
     "mail",
 }
 _OPEN311_KEYS = {"jurisdiction", "contact"}
-_MAIL_KEYS = {"domain", "intake"}
+_MAIL_KEYS = {"domain", "intake", "intake_category"}
 _PHONE_RE = re.compile(r"^[0-9+() .-]{2,20}\Z")
 
 
@@ -94,7 +94,9 @@ def read_city(path: Path, check: Checker) -> dict[str, Any]:
 
 def _mail(data: dict[str, Any], check: Checker) -> dict[str, str]:
     """The ``[mail]`` table, checked and in lower case: ``domain`` (reply addresses and
-    Message-IDs) and ``intake`` (the address residents write new requests to)."""
+    Message-IDs), ``intake`` (the address residents write new requests to) and
+    ``intake_category`` (the catalogue's category a new email is filed under, for its
+    department to triage; checked against catalogue.toml by the folder)."""
     where = "[mail]"
     table = data.get("mail", {})
     if not isinstance(table, dict):
@@ -103,6 +105,7 @@ def _mail(data: dict[str, Any], check: Checker) -> dict[str, str]:
     check.keys(where, table, _MAIL_KEYS)
     domain = check.text(where, table, "domain", max_len=200).lower()
     intake = check.text(where, table, "intake", max_len=254)
+    intake_category = check.text(where, table, "intake_category", max_len=40)
     if domain and mail_problem(f"postmaster@{domain}"):
         check.add(where, f'domain "{domain}" is not a mail domain (like "mail.springfield.gov")')
         domain = ""
@@ -121,7 +124,8 @@ def _mail(data: dict[str, Any], check: Checker) -> dict[str, str]:
         else:
             local, _, host = intake.rpartition("@")
             intake = f"{local}@{host.lower()}"
-    return {key: value for key, value in (("domain", domain), ("intake", intake)) if value}
+    pairs = (("domain", domain), ("intake", intake), ("intake_category", intake_category))
+    return {key: value for key, value in pairs if value}
 
 
 def mail_problem(address: str) -> str | None:

@@ -110,7 +110,11 @@ def _city(profile: CityProfile) -> dict[str, Any]:
     open311 = _some(jurisdiction=profile.open311_jurisdiction, contact=profile.open311_contact)
     if open311:
         data["open311"] = open311
-    mail = _some(domain=mail_setting(profile, "domain"), intake=mail_setting(profile, "intake"))
+    mail = _some(
+        domain=mail_setting(profile, "domain"),
+        intake=mail_setting(profile, "intake"),
+        intake_category=mail_setting(profile, "intake_category"),
+    )
     if mail:
         data["mail"] = mail
     return data

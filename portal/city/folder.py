@@ -251,6 +251,8 @@ def _references(spec: CitySpec, broken: set[str]) -> list[str]:
             template["department"],
             CATALOGUE,
         )
+    mail = (spec.city.get("settings") or {}).get("mail") or {}
+    need(CITY, "[mail]: intake_category", "category", mail.get("intake_category"), CATALOGUE)
     problems.extend(_languages(spec))
     return problems
 

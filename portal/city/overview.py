@@ -64,6 +64,7 @@ def environment_overrides(
     for setting, variable, key in (
         ("mail_domain", "PORTAL_MAIL_DOMAIN", "domain"),
         ("mail_intake", "PORTAL_MAIL_INTAKE", "intake"),
+        ("mail_intake_category", "PORTAL_MAIL_INTAKE_CATEGORY", "intake_category"),
     ):
         if getattr(base, setting):
             kind = "replaces" if mail_setting(profile, key) else "fills"

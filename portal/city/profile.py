@@ -48,6 +48,9 @@ def city_settings(base: Settings, profile: CityProfile | None) -> Settings:
             # The environment (PORTAL_MAIL_DOMAIN, PORTAL_MAIL_INTAKE) wins over [mail].
             mail_domain=base.mail_domain or mail_setting(profile, "domain"),
             mail_intake=base.mail_intake or mail_setting(profile, "intake"),
+            mail_intake_category=(
+                base.mail_intake_category or mail_setting(profile, "intake_category")
+            ),
         )
     host = mail_host(settings.base_url)
     return replace(

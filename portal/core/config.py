@@ -79,7 +79,7 @@ class Settings:
     #: than ``mail_in_max_bytes`` is refused; no address gets more than
     #: ``mail_in_replies_per_hour`` automatic answers an hour; a message whose processing
     #: fails is retried, then parked after ``mail_in_max_attempts``.
-    mail_intake_category: str = "general"
+    mail_intake_category: str = ""
     mail_in_max_bytes: int = 25 * 1024 * 1024
     mail_in_replies_per_hour: int = 3
     mail_in_max_attempts: int = 5

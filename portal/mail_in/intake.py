@@ -36,6 +36,9 @@ from portal.requests.service import (
 #: The address of a request filed by email until staff place it (the case page offers the
 #: address search for an address that was not found).
 NO_ADDRESS = _l("Not given (sent by email)")
+#: The category a new email is filed under when city.toml's [mail] intake_category and
+#: PORTAL_MAIL_INTAKE_CATEGORY name none.
+DEFAULT_INTAKE_CATEGORY = "general"
 #: Inline images smaller than this are taken for logos and signatures, not photos.
 MIN_INLINE_PHOTO_BYTES = 20_000
 #: How many address-like phrases of an email are looked up in the city's address register.
@@ -129,11 +132,12 @@ def file_request(
     "rate_limited" (the address had its hour's answers: kept for an admin, nothing filed),
     "empty" (no words and no photo), "invalid_sender" (the From address is not one we could
     answer). Raises ``IntakeNotConfigured``."""
-    category = active_category(session, settings.mail_intake_category)
+    code = settings.mail_intake_category or DEFAULT_INTAKE_CATEGORY
+    category = active_category(session, code)
     if category is None:
         raise IntakeNotConfigured(
-            f"no active intake category {settings.mail_intake_category!r} "
-            "(PORTAL_MAIL_INTAKE_CATEGORY)"
+            f"no active intake category {code!r} (city.toml [mail] intake_category, or "
+            "PORTAL_MAIL_INTAKE_CATEGORY)"
         )
     subject = rules.header(msg, "Subject")
     if not subject.strip() and not text.strip() and not images:

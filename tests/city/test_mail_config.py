@@ -141,10 +141,14 @@ BROKEN = [
     ),
     (
         '[mail]\ndomian = "portalder.example"\n',
-        'city.toml: [mail]: unknown key "domian" (expected one of domain, intake)',
+        'city.toml: [mail]: unknown key "domian" (expected one of domain, intake, intake_category)',
     ),
     ("[mail]\ndomain = 25\n", 'city.toml: [mail]: "domain" must be text'),
     ('mail = "fixit@portalder.example"\n', 'city.toml: the file: "mail" must be a table ([mail])'),
+    (
+        '[mail]\nintake_category = "lek"\n',
+        'city.toml: [mail]: intake_category: category "lek" does not exist (did you mean "leak"?)',
+    ),
 ]
 
 
@@ -164,7 +168,11 @@ def test_the_schema_allows_what_the_reader_allows():
     mail = schema("city.toml")["properties"]["mail"]
     assert set(mail["properties"]) == city_file._MAIL_KEYS
     demo = tomllib.loads((CITY_DIR / "city.toml").read_text(encoding="utf-8"))
-    assert demo["mail"] == {"domain": "riverton.example", "intake": "311@riverton.example"}
+    assert demo["mail"] == {
+        "domain": "riverton.example",
+        "intake": "311@riverton.example",
+        "intake_category": "general",
+    }
     assert schema_errors("city.toml", demo) == []
     for intake in ("reply+x@riverton.example", "311 at riverton", "Reply+x@riverton.example"):
         broken = dict(demo, mail={"intake": intake})
@@ -186,3 +194,25 @@ def test_the_back_office_shows_the_mail_settings_and_their_source(
     section = page[page.index("Set by the environment") : page.index('id="configuration-heading"')]
     assert "PORTAL_MAIL_INTAKE" in section and "desk@portalder.example" in section
     assert "PORTAL_MAIL_DOMAIN" not in section
+
+
+def test_the_intake_category_is_imported_applied_exported_and_overridden(
+    runner, db, app, settings, tmp_path
+):
+    folder = alder_copy(tmp_path)
+    set_mail(folder, '[mail]\nintake = "fixit@portalder.example"\nintake_category = "leak"\n')
+    result = city_import(runner, folder)
+    assert result.exit_code == 0, result.output
+    profile = db.get(CityProfile, PROFILE_ID)
+    assert app.extensions["portal.city"].settings().mail_intake_category == "leak"
+    exported = runner.invoke(args=["city", "export", str(tmp_path / "export")])
+    assert exported.exit_code == 0, exported.output
+    written = tomllib.loads((tmp_path / "export" / "city.toml").read_text(encoding="utf-8"))
+    assert written["mail"]["intake_category"] == "leak"
+    base = replace(settings, mail_intake_category="road-damage")
+    current = city_settings(base, profile)
+    assert current.mail_intake_category == "road-damage"
+    assert ("PORTAL_MAIL_INTAKE_CATEGORY", "road-damage", "replaces") in [
+        (o.variable, o.value, o.kind)
+        for o in overview.environment_overrides(base, profile, current)
+    ]

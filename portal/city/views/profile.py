@@ -50,6 +50,11 @@ def _rows(profile: CityProfile) -> list[Row]:
         Row(_("Open311 contact"), profile.open311_contact, "[open311] contact"),
         Row(_("Mail domain"), mail_setting(profile, "domain"), "[mail] domain"),
         Row(_("Intake address"), mail_setting(profile, "intake"), "[mail] intake"),
+        Row(
+            _("Category of new emails"),
+            mail_setting(profile, "intake_category"),
+            "[mail] intake_category",
+        ),
     ]
 
 
@@ -108,6 +113,7 @@ def overview_page() -> Any:
                 "open311_contact": _("Open311 contact"),
                 "mail_domain": _("Mail domain"),
                 "mail_intake": _("Intake address"),
+                "mail_intake_category": _("Category of new emails"),
             },
         )
     return render_template("city/profile/overview.html", **context)
