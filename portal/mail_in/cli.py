@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
 
 import click
 from flask import current_app
@@ -21,7 +22,14 @@ def _db() -> Database:
 
 
 def _settings() -> Settings:
-    return current_app.extensions["portal.settings"]
+    """The city's settings (city.toml's [mail] on top of the environment's), as now."""
+    return current_app.extensions["portal.city"].settings()
+
+
+def _city_settings() -> Callable[[], Settings]:
+    """The city's settings as they will be for each message (a long-running receiver sees
+    a new city import without a restart)."""
+    return current_app.extensions["portal.city"].settings
 
 
 @mail_in_cli.command("serve")
@@ -42,7 +50,7 @@ def serve(host: str, port: int, lmtp: bool, max_size: int | None) -> None:
 
     try:
         controller = start_receiver(
-            _db(), _settings(), host=host, port=port, lmtp=lmtp, max_size=max_size
+            _db(), _city_settings(), host=host, port=port, lmtp=lmtp, max_size=max_size
         )
     except (OSError, RuntimeError) as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc}") from exc
@@ -101,7 +109,7 @@ def poll(once: bool, idle_seconds: float, poll_seconds: float) -> None:
         imap = ImapSettings.from_env(os.environ)
         ok = poll_mailbox(
             _db(),
-            _settings(),
+            _city_settings(),
             imap,
             once=once,
             idle_seconds=idle_seconds,

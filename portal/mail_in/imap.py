@@ -26,9 +26,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from portal.core import clock
-from portal.core.config import Settings
 from portal.core.db import Database
-from portal.mail_in.receive import accept
+from portal.mail_in.receive import SettingsSource, accept, settings_now
 from portal.mail_in.retry import process_stored
 
 SECURITY = ("ssl", "starttls", "none")
@@ -440,7 +439,7 @@ def sleep_until(seconds: float, stop: Callable[[], bool], sleep: Callable[[float
 
 def poll_mailbox(
     db: Database,
-    settings: Settings,
+    settings: SettingsSource,
     imap: ImapSettings,
     *,
     once: bool = False,
@@ -454,15 +453,16 @@ def poll_mailbox(
     (``retry.process_stored``: a failure is retried by the worker's job, then parked). The
     polled mailbox is the city's own: a message that threads to no case is taken as sent to
     the intake address (``settings.mail_intake``), as the SMTP envelope would say."""
-    recipients = [settings.mail_intake] if settings.mail_intake else []
 
     def store(raw: bytes) -> int:
+        intake = settings_now(settings).mail_intake
+        recipients = [intake] if intake else []
         with db.transaction() as session:
             mail = accept(session, raw, via="imap", envelope_to=recipients, now=clock.now())
             return mail.id
 
     def process(mail_id: int) -> str:
-        outcome = process_stored(db, settings, clock.now(), mail_id)
+        outcome = process_stored(db, settings_now(settings), clock.now(), mail_id)
         return outcome or "not processed now (the worker retries it)"
 
     return run_poller(

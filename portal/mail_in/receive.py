@@ -5,7 +5,7 @@ from __future__ import annotations
 import email.policy
 import hashlib
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.core.config import Settings
 from portal.mail_in.models import VIAS, InboundMail
 
 
@@ -102,3 +103,13 @@ def accept(
             raise
         return stored
     return mail
+
+
+#: The settings a long-running receiver uses: fixed, or read again for each message (the
+#: city's, which an import may change while it runs: its mail domain, intake address...).
+SettingsSource = Settings | Callable[[], Settings]
+
+
+def settings_now(source: SettingsSource) -> Settings:
+    """The settings to process the next message with."""
+    return source() if callable(source) else source

@@ -22,9 +22,8 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import SMTP
 
 from portal.core import clock
-from portal.core.config import Settings
 from portal.core.db import Database
-from portal.mail_in.receive import accept
+from portal.mail_in.receive import SettingsSource, accept, settings_now
 from portal.mail_in.retry import process_stored
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,7 @@ HARD_LIMIT_FACTOR = 2
 class MailHandler:
     """aiosmtpd's handler: store, commit, process, answer."""
 
-    def __init__(self, db: Database, settings: Settings, *, via: str) -> None:
+    def __init__(self, db: Database, settings: SettingsSource, *, via: str) -> None:
         self.db = db
         self.settings = settings
         self.via = via
@@ -68,7 +67,7 @@ class MailHandler:
             log.exception("could not store an inbound message")
             return "451 4.3.0 Temporary failure storing the message, please try again later"
         try:
-            process_stored(self.db, self.settings, clock.now(), mail_id)
+            process_stored(self.db, settings_now(self.settings), clock.now(), mail_id)
         except Exception:  # noqa: BLE001 - stored: the worker's job processes it later
             log.exception("inbound mail %s left for the worker", mail_id)
         return "250 2.0.0 Message accepted"
@@ -86,7 +85,7 @@ class _Controller(Controller):
 
 def start_receiver(
     db: Database,
-    settings: Settings,
+    settings: SettingsSource,
     *,
     host: str = "127.0.0.1",
     port: int = 8025,
@@ -95,8 +94,13 @@ def start_receiver(
 ) -> Controller:
     """Start the receiver in a thread of its own; ``stop()`` the returned controller to end
     it. ``max_size``: the DATA limit in bytes (default ``HARD_LIMIT_FACTOR`` times
-    ``settings.mail_in_max_bytes``)."""
-    limit = max_size if max_size is not None else settings.mail_in_max_bytes * HARD_LIMIT_FACTOR
+    ``settings.mail_in_max_bytes``). ``settings``: fixed, or a callable read for each message
+    (the CLI passes the city's, so an import takes effect without a restart)."""
+    limit = (
+        max_size
+        if max_size is not None
+        else settings_now(settings).mail_in_max_bytes * HARD_LIMIT_FACTOR
+    )
     controller = _Controller(
         MailHandler(db, settings, via="lmtp" if lmtp else "smtp"),
         lmtp=lmtp,

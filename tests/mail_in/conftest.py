@@ -50,11 +50,20 @@ class Receiver:
 
 
 @pytest.fixture
-def mail_settings(app, settings) -> Settings:
-    """The test settings with an intake address and mail domain; the app uses them too."""
+def mail_settings(app, settings) -> Iterator[Settings]:
+    """The test settings with an intake address and mail domain; the app uses them too (its
+    environment settings and the city's, which the mail-in commands read)."""
     changed = replace(settings, mail_intake=INTAKE, mail_domain=DOMAIN)
+    city = app.extensions["portal.city"]
+    before = (app.extensions["portal.settings"], city.base)
     app.extensions["portal.settings"] = changed
-    return changed
+    city.base = changed
+    city.clear()
+    try:
+        yield changed
+    finally:
+        app.extensions["portal.settings"], city.base = before
+        city.clear()
 
 
 @pytest.fixture

@@ -30,6 +30,7 @@ from portal.casework import merging
 from portal.casework import service as casework
 from portal.core.outbox import OutboxMessage
 from portal.mail_in.body import reply_body
+from portal.mail_in.intake import DEFAULT_INTAKE_CATEGORY
 from portal.notifications.staff import notify_staff
 from portal.requests.models import Event, Follower, RequestPhoto, ServiceRequest
 from tests.mail_in.conftest import DOMAIN, INTAKE
@@ -193,7 +194,7 @@ def arrange(entry: dict[str, Any], make, db, settings) -> Arranged:
     """The case and the portal's email the message answers (nothing for a new request)."""
     locale = entry.get("locale", "en")
     sender = ADDRESSES[entry["sender"]]
-    make.category(code=settings.mail_intake_category)
+    make.category(code=settings.mail_intake_category or DEFAULT_INTAKE_CATEGORY)
     values = {
         "FROM": sender,
         "INTAKE": INTAKE,
