@@ -51,6 +51,8 @@ NOTICE_HEADLINES: dict[str, str] = {
     "sla_case_breached": _l("Promise to the resident missed"),
     "task_assigned": _l("Assigned to you"),
     "survey_not_resolved": _l("Not resolved, says the resident"),
+    "resident_answered": _l("The resident answered"),
+    "resident_wrote": _l("Message from the resident"),
 }
 #: USWDS classes for those tags (white text on these passes WCAG AA contrast).
 NOTICE_CLASSES: dict[str, str] = {
@@ -60,6 +62,8 @@ NOTICE_CLASSES: dict[str, str] = {
     "sla_case_breached": "bg-secondary-dark",
     "task_assigned": "bg-info-darker",
     "survey_not_resolved": "bg-secondary-dark",
+    "resident_answered": "bg-primary-darker",
+    "resident_wrote": "bg-primary-darker",
 }
 KINDS = tuple(NOTICE_HEADLINES)
 #: How a staff member's answer to a notice's email lands on the case (``portal.core.replies``):
@@ -73,6 +77,8 @@ ANSWER_ROLES: dict[str, str] = {
     "sla_case_breached": "i",
     "task_assigned": "i",
     "survey_not_resolved": "p",
+    "resident_answered": "p",
+    "resident_wrote": "p",
 }
 
 #: The one-line sentence per kind: (with the due time or lateness, without it).
@@ -104,8 +110,28 @@ _SENTENCES: dict[str, tuple[str, str]] = {
             "resolved. The case was reopened."
         ),
     ),
+    "resident_answered": (
+        _l("The resident answered your question on %(case)s: “%(excerpt)s”"),
+        _l("The resident answered your question on %(case)s."),
+    ),
+    "resident_wrote": (
+        _l("The resident wrote on %(case)s: “%(excerpt)s”"),
+        _l("The resident wrote on %(case)s."),
+    ),
 }
 _OTHER = _l("%(case)s needs your attention.")
+#: Kinds whose sentence quotes the resident's words (``data["excerpt"]``) instead of a time.
+EXCERPT_KINDS = ("resident_answered", "resident_wrote")
+#: How much of the resident's words a notice quotes.
+EXCERPT_LENGTH = 160
+
+
+def excerpt(text: str, limit: int = EXCERPT_LENGTH) -> str:
+    """``text`` on one line, cut at a word to at most ``limit`` characters (with "…")."""
+    flat = " ".join((text or "").split())
+    if len(flat) <= limit:
+        return flat
+    return flat[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
 
 
 def user_locale(settings: Settings, user: User) -> str:
@@ -156,6 +182,11 @@ def notice_text(notice: StaffNotice, locale: str, *, timezone: str = "UTC") -> s
     if notice.kind == "sla_at_risk":
         percent = data.get("percent")
         values["percent"] = int(percent) if isinstance(percent, int | float) else 75
+    if notice.kind in EXCERPT_KINDS:
+        quoted = str(data.get("excerpt") or "")
+        if not quoted:
+            return gettext(locale, without, **values)
+        return gettext(locale, with_fact, excerpt=quoted, **values)
     fact = (
         _late(data, locale)
         if notice.kind in ("sla_breached", "sla_case_breached")

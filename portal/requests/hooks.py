@@ -9,7 +9,9 @@ Each is fired by the one function that makes the transition:
   and before the reporter and followers are emailed; ``portal.casework.merging.merge_duplicate``
   fires it for the move to "duplicate";
 - ``staff_replied``: a public message from staff (a reply, a question, a note with a status
-  change): ``portal.requests.updates``.
+  change): ``portal.requests.updates``;
+- ``resident_wrote``: the reporter answered a staff question or wrote to staff on an open case
+  (``portal.requests.updates.resident_reply``: the tracking page and email replies alike).
 """
 
 from __future__ import annotations
@@ -52,6 +54,14 @@ class StaffReplied:
     request: ServiceRequest
 
 
+@dataclass(frozen=True)
+class ResidentWrote:
+    settings: Settings
+    request: ServiceRequest
+    #: The new timeline entry: an ``answer`` (to a question) or a ``comment``.
+    event: Event
+
+
 case_filed: Hook[CaseFiled] = Hook(
     "case_filed", "A request was filed (any channel); its department is not chosen yet."
 )
@@ -60,4 +70,7 @@ case_status_changed: Hook[StatusChanged] = Hook(
 )
 staff_replied: Hook[StaffReplied] = Hook(
     "staff_replied", "Staff wrote to the resident on the public timeline."
+)
+resident_wrote: Hook[ResidentWrote] = Hook(
+    "resident_wrote", "The reporter answered a question or wrote to staff on an open case."
 )

@@ -231,7 +231,8 @@ def resident_reply(
     actor: User | None = None,
 ) -> Event:
     """The reporter writes to staff. Waiting for their reply, it is the ``answer`` and the
-    request goes back to ``in_progress``; otherwise it is a ``comment``.
+    request goes back to ``in_progress``; otherwise it is a ``comment``. Either way the
+    ``resident_wrote`` hook fires (staff are told).
 
     Raises ``MessageRequired``, ``MessageTooLong``, ``RequestClosed``.
     """
@@ -239,7 +240,7 @@ def resident_reply(
     if not request.is_open:
         raise RequestClosed()
     if request.status == "waiting_on_resident":
-        return _move(
+        event = _move(
             session,
             settings=settings,
             request=request,
@@ -251,9 +252,17 @@ def resident_reply(
             tell_reporter=False,
             with_message=False,
         )
-    return post_comment(
-        session, settings=settings, request=request, body=body, actor=actor, actor_kind="resident"
-    )
+    else:
+        event = post_comment(
+            session,
+            settings=settings,
+            request=request,
+            body=body,
+            actor=actor,
+            actor_kind="resident",
+        )
+    hooks.resident_wrote.fire(session, hooks.ResidentWrote(settings, request, event))
+    return event
 
 
 def reopen_deadline(settings: Settings, request: ServiceRequest) -> Any:
