@@ -96,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.casework.views import case_tasks as _case_tasks  # noqa: F401 - adds its routes
     from portal.casework.views import intake as casework_intake
     from portal.casework.views import queue as casework_queue
+    from portal.casework.views import residents as casework_residents
     from portal.casework.views import search as casework_search
     from portal.casework.views import templates_admin as casework_templates_admin
     from portal.city.views import areas as city_areas
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         casework_search.bp,
         casework_intake.bp,
         casework_audit.bp,
+        casework_residents.bp,
         staff_views.bp,
         routing_views.bp,
         sla_admin.bp,

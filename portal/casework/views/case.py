@@ -24,6 +24,7 @@ from portal.auth.models import User
 from portal.casework import locations, maps, responses
 from portal.casework.models import ResponseTemplate, Task
 from portal.casework.views import case_forms as forms
+from portal.casework.views.residents import related_panel
 from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
@@ -307,6 +308,7 @@ def _page(
     context["f"]["priority"].priority.choices = [
         SelectChoice(p, context["priority_names"][p]) for p in PRIORITY_NAMES
     ]
+    context["related"] = related_panel(sr, nearby=context["nearby"])
     return render_template("casework/case/case.html", **context), status
 
 
