@@ -223,6 +223,15 @@ CHECKS = [
         method="POST",
         data=lambda w: {"subject": "Room change", "body": "We meet in room 2."},
     ),
+    RouteCheck("programmes_admin.copy", lambda w: f"{BASE}/{_pid(w)}/copy", COORDINATORS),
+    RouteCheck(
+        "programmes_admin.copy",
+        lambda w: f"{BASE}/{_pid(w)}/copy",
+        COORDINATORS,
+        method="POST",
+        data=lambda w: {"starts_on": "2031-05-06", "title": "Walk academy"},
+    ),
+    RouteCheck("programmes_admin.compare", lambda w: f"{BASE}/{_pid(w)}/cohorts", COORDINATORS),
     RouteCheck(
         "programmes_roster.roster", lambda w: f"{BASE}/{_pid(w)}/roster?state=applied", COORDINATORS
     ),

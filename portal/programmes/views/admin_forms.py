@@ -325,3 +325,17 @@ class MessageForm(FlaskForm):
     body = TextAreaField(
         _l("Message"), validators=[DataRequired(_l("Write the message")), _limit(5_000)]
     )
+
+
+class CopyCohortForm(FlaskForm):
+    """Run the next cohort: the new first session's date and the title (kept by default)."""
+
+    starts_on = Day(
+        _l("First session on"),
+        validators=[InputRequired(_l("Enter the date of the new cohort's first session"))],
+    )
+    title = StringField(
+        _l("Title (English)"),
+        validators=[DataRequired(_l("Enter the programme's title")), _limit(common.TITLE_MAX)],
+    )
+    title_es = StringField(_l("Title (Spanish)"), validators=[_limit(common.TITLE_MAX)])

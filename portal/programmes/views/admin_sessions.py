@@ -119,3 +119,6 @@ def delete_session(programme_id: int, session_id: int) -> Response:
     else:
         flash(_("Session deleted."), "success")
     return redirect(url_for(".show", programme_id=programme.id, _anchor="sessions"))
+
+
+from portal.programmes.views import admin_cohorts as _admin_cohorts  # noqa: E402, F401 - adds its routes
