@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from flask import Flask, request, url_for
-from flask_babel import format_datetime, gettext, lazy_gettext
+from flask import Flask, g, request, url_for
+from flask_babel import get_timezone, gettext, lazy_gettext
 
 from portal.core import clock
-from portal.core.i18n import format_duration
+from portal.core.i18n import format_clock, format_day, format_duration, format_moment
 from portal.i18n import LANGUAGE_NAMES, current_locale
+from portal.requests import event_text
 from portal.requests.labels import ACTOR_NAMES, CHANNEL_NAMES, actor_name, status_name
 from portal.requests.models import Event
 from portal.sla.status import (
@@ -22,6 +23,7 @@ from portal.sla.status import (
     clock_state,
     task_state,
 )
+from portal.web import db_session
 
 #: Priorities as staff say them (queues, the case page, service-level policies).
 PRIORITY_NAMES = {
@@ -38,9 +40,47 @@ def status_label(status: str) -> str:
 
 
 def actor_label(event: Event) -> str:
-    """The translated actor for a timeline entry."""
+    """The translated actor for a timeline entry (a signing department in the reader's
+    language)."""
     name = actor_name(event)
-    return gettext(name) if name in ACTOR_NAMES.values() else name
+    if name in ACTOR_NAMES.values():
+        return gettext(name)
+    return department_label(name)
+
+
+def _catalogue_names() -> event_text.CatalogueNames:
+    """This page's department and category names (read at most once per page)."""
+    names = g.get("_catalogue_names")
+    if names is None:
+        names = g._catalogue_names = event_text.CatalogueNames(db_session())
+    return names
+
+
+def department_label(value: Any) -> str:
+    """A department stored by English name or code, in the page's language."""
+    return _catalogue_names().department(value, current_locale())
+
+
+def category_label(value: Any) -> str:
+    """A category stored by English name or code, in the page's language."""
+    return _catalogue_names().category(value, current_locale())
+
+
+def event_body(event: Event) -> str:
+    """The text under a timeline entry: the system's words in the page's language, a
+    person's as written (``portal.requests.event_text``)."""
+    return event_text.event_body(event, current_locale())
+
+
+def moment_text(value: datetime | None) -> str:
+    """A date and time as pages show it: the reader's language, the city's time zone, never
+    seconds ("Dec 7, 2026, 2:05 PM", "7 dic 2026, 14:05"); "" for None."""
+    return format_moment(value, current_locale(), get_timezone()) if value else ""
+
+
+def day_text(value: date | datetime | None) -> str:
+    """A day as pages show it ("Dec 7, 2026", "7 dic 2026"); "" for None."""
+    return format_day(value, current_locale(), get_timezone()) if value else ""
 
 
 def init_app(app: Flask) -> None:
@@ -98,9 +138,33 @@ def init_app(app: Flask) -> None:
     def _sla_duration(seconds: float) -> str:
         return format_duration(seconds, current_locale())
 
+    _dates(app)
+    _timeline(app)
+
+
+def _timeline(app: Flask) -> None:
+    # Timeline entries (staff case page, resident tracking page): worded for the reader.
+    app.add_template_global(department_label, "department_label")
+    app.add_template_global(category_label, "category_label")
+    app.add_template_global(event_body, "event_body")
+
+
+def _dates(app: Flask) -> None:
+    # One date-and-time format per language, in the city's time zone, never seconds
+    # ("Dec 7, 2026, 2:05 PM", "7 dic 2026, 14:05"). ``fmt`` is accepted and ignored, so an old
+    # ``|datetime("long")`` still gets the one format. Machine formats (ISO 8601 in
+    # ``<time datetime>``, Open311, CSV) are written where they are needed, not here.
     @app.template_filter("datetime")
-    def _datetime(value: datetime | None, fmt: str = "medium") -> str:
-        return format_datetime(value, fmt) if value else ""
+    def _datetime(value: datetime | None, fmt: str | None = None) -> str:
+        return moment_text(value)
+
+    @app.template_filter("date")
+    def _date(value: date | datetime | None) -> str:
+        return day_text(value)
+
+    @app.template_filter("time")
+    def _time(value: datetime | None) -> str:
+        return format_clock(value, current_locale(), get_timezone()) if value else ""
 
 
 def _lang_url(code: str) -> str:

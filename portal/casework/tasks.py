@@ -25,13 +25,13 @@ from portal.casework.service import (
 from portal.catalogue.models import Department
 from portal.core import clock
 from portal.core.config import Settings
-from portal.core.i18n import _l
 from portal.core.i18n import gettext as translate
 from portal.requests import updates
+from portal.requests.event_text import SYSTEM_NOTES
 from portal.requests.hooks import StatusChanged
 from portal.requests.models import ServiceRequest
 
-RESOLVED_NOTE = _l("All the work on this request is done.")
+RESOLVED_NOTE = SYSTEM_NOTES["work_done"]
 
 
 def follow_status(session: Session, change: StatusChanged) -> None:
@@ -274,7 +274,9 @@ def _finish(
             actor=actor,
             note=translate(_resident_locale(request), RESOLVED_NOTE),
         )
-        _sign(session, event, task.department)
+        # The timeline words the note for each reader from "note" (portal.requests.event_text);
+        # the body keeps what the resident was emailed.
+        _sign(session, event, task.department, note="work_done")
     return task
 
 

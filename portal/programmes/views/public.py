@@ -157,9 +157,9 @@ def _refusal(programme: Programme) -> str | None:
 
 
 def _moment(value: Any) -> str:
-    from flask_babel import format_datetime
+    from portal.templating import moment_text
 
-    return str(format_datetime(value, "medium"))
+    return moment_text(value)
 
 
 def _is_full(programme: Programme) -> bool:

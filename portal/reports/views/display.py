@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import request, url_for
-from flask_babel import format_datetime, format_decimal, format_percent
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest
@@ -25,6 +25,7 @@ from portal.reports import charts, hotspots, scorecard_queries, scorecards
 from portal.reports.periods import Period
 from portal.reports.rollups import RollupReader
 from portal.reports.views.staff_forms import PeriodForm, chosen_period
+from portal.templating import moment_text
 from portal.web import database, db_session, settings
 
 #: Rows of a long table on one page.
@@ -57,7 +58,7 @@ def as_of(reader: RollupReader) -> str | None:
     if reader.oldest_live is not None:
         return _(
             "Figures as of %(time)s; they are brought up to date every few minutes.",
-            time=format_datetime(reader.oldest_live, "short"),
+            time=moment_text(reader.oldest_live),
         )
     if reader.read_any:
         return _("These figures are final: the period is over.")

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -59,6 +58,7 @@ from portal.reports.views.display import (
     zone,
 )
 from portal.reports.views.staff_forms import DRILL_NAMES
+from portal.templating import moment_text
 from portal.web import db_session, settings
 
 bp = Blueprint("reports_staff", __name__, url_prefix="/staff/reports")
@@ -326,7 +326,7 @@ def hotspots_page() -> Any:
         comments=comments,
         number=number,
         share=share,
-        when=lambda moment: format_datetime(moment, "medium"),
+        when=moment_text,
         csv_url=lambda table: url_for(
             "reports_staff.hotspots_page", format="csv", table=table, **args
         ),
