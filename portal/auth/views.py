@@ -43,6 +43,7 @@ from portal.auth.models import User
 from portal.core import clock
 from portal.extensions import limiter, login_manager
 from portal.i18n import current_locale
+from portal.staff.permissions import staff_access
 from portal.web import db_session, settings
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
@@ -102,7 +103,23 @@ def _sign_in(user: User) -> None:
 
 
 def _after_sign_in() -> Response:
-    return redirect(safe_next(request.args.get("next")) or url_for("auth.account"))
+    return redirect(safe_next(request.args.get("next")) or landing_page(current_user))
+
+
+def landing_page(user: User) -> str:
+    """Where a person starts after signing in: staff where they work (coordinators on the
+    programmes, supervisors on the escalations, agents and admins on the queue), residents
+    and staff without a department on their account."""
+    access = staff_access(db_session(), user)
+    if access is None:
+        return url_for("auth.account")
+    if access.is_coordinator:
+        return url_for("programmes_admin.index")
+    if not access.is_admin and access.supervised_department_ids:
+        return url_for("sla_escalations.index")
+    if access.does_casework:
+        return url_for("casework_queue.queue")
+    return url_for("auth.account")
 
 
 def _password_message(reason: str) -> str:
