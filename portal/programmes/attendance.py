@@ -122,6 +122,34 @@ def check_in(
     return enrolment
 
 
+def mark_all_present(
+    session: Session,
+    *,
+    programme_session: ProgrammeSession,
+    by: User | None,
+    now: datetime | None = None,
+) -> list[Enrolment]:
+    """Mark present every enrolled participant of the session's programme not marked yet for
+    ``programme_session`` (by name, by ``by``; flush, no commit) and return their enrolments.
+    Anyone already marked, present or absent, is left as they were: an absence someone
+    recorded is not overwritten."""
+    now = now or clock.now()
+    marked = []
+    for enrolment, row in session_sheet(session, programme_session):
+        if row is not None:
+            continue
+        mark(
+            session,
+            programme_session=programme_session,
+            enrolment=enrolment,
+            present=True,
+            by=by,
+            now=now,
+        )
+        marked.append(enrolment)
+    return marked
+
+
 def session_sheet(
     session: Session,
     programme_session: ProgrammeSession,
@@ -165,6 +193,7 @@ __all__ = [
     "attendance_counts",
     "check_in",
     "mark",
+    "mark_all_present",
     "normalise_code",
     "session_sheet",
 ]

@@ -253,4 +253,10 @@ CHECKS = [
         method="POST",
         data=lambda w: {"code": "NOSUCH"},
     ),
+    RouteCheck(
+        "programmes_roster.mark_all",
+        lambda w: f"{BASE}/{_pid(w)}/sessions/{_sid(w)}/attendance/all",
+        COORDINATORS,
+        method="POST",
+    ),
 ]

@@ -173,7 +173,8 @@ def test_last_place_waitlist_offer_accept_attendance_and_roster(
         page.wait_for_load_state()
         expect(page.locator(".usa-alert--success")).to_be_visible()
         page.get_by_role("button", name=re.compile(r"^Present Resident \d+$")).first.click()
-        page.wait_for_load_state()
+        # Marked in place (attendance.js), announced in the live region.
+        expect(page.locator("#attendance-status")).to_contain_text(": present.")
         assert page.evaluate("document.documentElement.scrollWidth") <= 768
 
         page.goto(f"{live_server}/staff/programmes/{academy}/roster")

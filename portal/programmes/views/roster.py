@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response
 
 from portal.access import COORDINATOR, staff_required
@@ -15,7 +16,7 @@ from portal.core.audit import AuditEntry
 from portal.exports import csv_response
 from portal.i18n import current_locale
 from portal.programmes import applications, attendance, roster, service
-from portal.programmes.models import Enrolment, Programme, ProgrammeSession
+from portal.programmes.models import Attendance, Enrolment, Programme, ProgrammeSession
 from portal.programmes.views.admin import (
     MAX_ID,
     actor,
@@ -195,12 +196,15 @@ def _sheet_page(
 ) -> tuple[str, int]:
     sheet = attendance.session_sheet(db_session(), meeting)
     present = sum(1 for _enrolment, mark in sheet if mark is not None and mark.present)
+    unmarked = sum(1 for _enrolment, mark in sheet if mark is None)
     return render_template(
         "programmes/roster/attendance.html",
         programme=programme,
         meeting=meeting,
         sheet=sheet,
         present=present,
+        unmarked=unmarked,
+        count_text=_count_text(present, len(sheet)),
         form=form,
         mark_form=MarkForm(),
         locale=current_locale(),
@@ -247,6 +251,39 @@ def attendance_page(programme_id: int, session_id: int) -> Any:
     return redirect(here)
 
 
+def _wants_json() -> bool:
+    """The attendance script asks for JSON (``Accept: application/json``); a form posted
+    without JavaScript gets the page back at the person's row."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def _count_text(present: int, total: int) -> str:
+    return _("%(present)d of %(total)d present", present=present, total=total)
+
+
+def _row_state(mark: Attendance | None) -> dict[str, Any]:
+    if mark is None:
+        return {"state": "unmarked", "method": None}
+    return {"state": "present" if mark.present else "absent", "method": mark.method}
+
+
+def _sheet_json(meeting: ProgrammeSession, message: str, ids: set[int], status: int = 200) -> Any:
+    """What the attendance script shows: the message (for the live region), the count, and
+    the new state of the rows in ``ids``."""
+    sheet = attendance.session_sheet(db_session(), meeting)
+    present = sum(1 for _enrolment, mark in sheet if mark is not None and mark.present)
+    rows = [
+        {"id": enrolment.id, **_row_state(mark)} for enrolment, mark in sheet if enrolment.id in ids
+    ]
+    return jsonify(
+        message=message,
+        count=_count_text(present, len(sheet)),
+        unmarked=sum(1 for _enrolment, mark in sheet if mark is None),
+        rows=rows,
+    ), status
+
+
 def _mark(programme: Programme, meeting: ProgrammeSession, here: str) -> Any:
     form = MarkForm()
     if not form.validate():
@@ -269,10 +306,41 @@ def _mark(programme: Programme, meeting: ProgrammeSession, here: str) -> Any:
         )
     except attendance.CheckInError:
         db_session().rollback()
-        flash(_("%(name)s is not enrolled, so cannot be marked.", name=name), "error")
+        refusal = _("%(name)s is not enrolled, so cannot be marked.", name=name)
+        if _wants_json():
+            return _sheet_json(meeting, refusal, set(), 409)
+        flash(refusal, "error")
         return redirect(here)
-    flash(
-        _("%(name)s: present.", name=name) if present else _("%(name)s: absent.", name=name),
-        "success",
-    )
+    message = _("%(name)s: present.", name=name) if present else _("%(name)s: absent.", name=name)
+    if _wants_json():
+        return _sheet_json(meeting, message, {enrolment.id})
+    flash(message, "success")
     return redirect(f"{here}#p-{enrolment.id}")
+
+
+@bp.post(
+    "/<int:programme_id>/sessions/<int:session_id>/attendance/all",
+    endpoint="mark_all",
+)
+@staff_required(COORDINATOR)
+def mark_all(programme_id: int, session_id: int) -> Any:
+    """Mark everyone not marked yet present (one action; absences already recorded stay)."""
+    programme = programme_or_404(programme_id)
+    meeting = _meeting_or_404(programme, session_id)
+    if not ActionForm().validate():
+        abort(400)
+    marked = attendance.mark_all_present(db_session(), programme_session=meeting, by=actor())
+    message = (
+        ngettext(
+            "%(num)d person marked present.",
+            "%(num)d people marked present.",
+            len(marked),
+        )
+        if marked
+        else _("Everyone was already marked.")
+    )
+    if _wants_json():
+        return _sheet_json(meeting, message, {enrolment.id for enrolment in marked})
+    flash(message, "success")
+    here = url_for(".attendance", programme_id=programme.id, session_id=meeting.id)
+    return redirect(f"{here}#participants")
