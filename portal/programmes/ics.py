@@ -4,6 +4,12 @@ One VEVENT per session with a UID that never changes (``programme-<id>-session-<
 so a calendar that imports the file again updates the events instead of doubling them; times
 in UTC; the programme and session titles in the reader's language; the place as LOCATION; the
 online link (if any) and the programme page in the DESCRIPTION; and a reminder the day before.
+
+For someone without a confirmed place (on the waitlist, applying, or offered a place not yet
+accepted) the file is *tentative*: every event is ``STATUS:TENTATIVE`` and
+``TRANSP:TRANSPARENT`` (it does not block their time) with no reminder, and says so in its
+description; importing it again once they are enrolled updates the same events (same UIDs)
+to confirmed, with the reminder.
 """
 
 from __future__ import annotations
@@ -23,6 +29,10 @@ ONLINE = _l("Join online: %(url)s")
 PAGE = _l("Programme page: %(url)s")
 ALARM = _l("Tomorrow: %(title)s")
 MANDATORY = _l("Attendance at this session is required to complete the programme.")
+TENTATIVE = _l(
+    "You do not have a confirmed place yet: you are on the waitlist, your application is "
+    "being decided, or a place offered to you is waiting for your answer."
+)
 
 
 def programme_url(base_url: str, programme_id: int) -> str:
@@ -52,7 +62,13 @@ def _summary(programme: Programme, item: ProgrammeSession, locale: str) -> str:
 
 
 def _event(
-    programme: Programme, item: ProgrammeSession, *, locale: str, base_url: str, stamp: datetime
+    programme: Programme,
+    item: ProgrammeSession,
+    *,
+    locale: str,
+    base_url: str,
+    stamp: datetime,
+    tentative: bool,
 ) -> Event:
     page = programme_url(base_url, programme.id)
     summary = _summary(programme, item, locale)
@@ -66,6 +82,8 @@ def _event(
     if place:
         event.add("location", place)
     lines = []
+    if tentative:
+        lines.append(translate(locale, TENTATIVE))
     if item.online_url:
         lines.append(translate(locale, ONLINE, url=item.online_url))
     if item.mandatory:
@@ -73,7 +91,15 @@ def _event(
     lines.append(translate(locale, PAGE, url=page))
     event.add("description", "\n".join(lines))
     event.add("url", item.online_url or page)
-    event.add("status", "CANCELLED" if programme.status == "cancelled" else "CONFIRMED")
+    if programme.status == "cancelled":
+        event.add("status", "CANCELLED")
+    elif tentative:
+        event.add("status", "TENTATIVE")
+    else:
+        event.add("status", "CONFIRMED")
+    if tentative:
+        event.add("transp", "TRANSPARENT")
+        return event
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("trigger", timedelta(days=-1))
@@ -82,8 +108,11 @@ def _event(
     return event
 
 
-def programme_calendar(programme: Programme, locale: str, base_url: str) -> bytes:
-    """The iCalendar file of ``programme``'s sessions in ``locale`` (UTF-8 bytes, CRLF)."""
+def programme_calendar(
+    programme: Programme, locale: str, base_url: str, *, tentative: bool = False
+) -> bytes:
+    """The iCalendar file of ``programme``'s sessions in ``locale`` (UTF-8 bytes, CRLF);
+    ``tentative`` for a reader without a confirmed place (see the module's docstring)."""
     calendar = Calendar()
     calendar.add("prodid", PRODUCT)
     calendar.add("version", "2.0")
@@ -94,7 +123,14 @@ def programme_calendar(programme: Programme, locale: str, base_url: str) -> byte
     stamp = _utc(programme.updated_at or clock.now())
     for item in programme.sessions:
         calendar.add_component(
-            _event(programme, item, locale=locale, base_url=base_url, stamp=stamp)
+            _event(
+                programme,
+                item,
+                locale=locale,
+                base_url=base_url,
+                stamp=stamp,
+                tentative=tentative,
+            )
         )
     return calendar.to_ical()
 

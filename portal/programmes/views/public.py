@@ -57,6 +57,8 @@ bp = Blueprint("programmes_public", __name__)
 CANCELLABLE = ("applied", "enrolled", "waitlisted", "offered")
 #: States after which a resident may sign up again.
 ENDED = ("cancelled", "rejected")
+#: States without a confirmed place: their calendar file is tentative, with no reminder.
+UNCONFIRMED = ("waitlisted", "applied", "offered")
 FILTER_ARGS = ("q", "area", "topic", "kind", "from", "to")
 
 
@@ -271,9 +273,20 @@ def calendar(programme_id: int):
     from portal.programmes.ics import programme_calendar
 
     programme = _programme(programme_id)
-    body = programme_calendar(programme, current_locale(), settings().base_url)
+    user = _user()
+    own = (
+        queries.own_enrolment(db_session(), programme_id=programme.id, user_id=user.id)
+        if user
+        else None
+    )
+    # Without a confirmed place (waiting, applying, offered) the sessions are tentative.
+    tentative = own is not None and own.state in UNCONFIRMED
+    body = programme_calendar(programme, current_locale(), settings().base_url, tentative=tentative)
     response = make_response(body)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    if user is not None:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.vary.add("Cookie")
     response.headers["Content-Disposition"] = f'attachment; filename="programme-{programme.id}.ics"'
     return response
 
