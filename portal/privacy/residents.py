@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session, defer, joinedload
 
 from portal.casework.related import Person, owned_by, visible_to
@@ -47,6 +47,18 @@ def _scoped(query: Any, access: StaffAccess) -> Any:
 # -- follows -------------------------------------------------------------------------------
 
 
+def _not_owned_by(person: Person) -> ColumnElement[bool]:
+    """Not one of the person's own requests (``~owned_by`` would drop rows whose reporter is
+    NULL: SQL's NOT of an unknown is unknown)."""
+    reporter = ServiceRequest.reporter_id
+    conditions: list[ColumnElement[bool]] = []
+    if person.user_id is not None:
+        conditions.append(or_(reporter.is_(None), reporter != person.user_id))
+    if person.email:
+        conditions.append(or_(reporter.is_not(None), ServiceRequest.contact_email != person.email))
+    return and_(*conditions) if conditions else true()
+
+
 def follows(
     session: Session, person: Person, *, access: StaffAccess, limit: int = LIMIT
 ) -> list[ServiceRequest]:
@@ -61,7 +73,7 @@ def follows(
     query = (
         select(ServiceRequest)
         .join(Follower, Follower.request_id == ServiceRequest.id)
-        .where(or_(*conditions), ~owned_by(person))
+        .where(or_(*conditions), _not_owned_by(person))
         .options(joinedload(ServiceRequest.category))
         .order_by(Follower.id.desc())
         .limit(limit)
