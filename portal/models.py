@@ -3,6 +3,7 @@
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.models import ResponseTemplate, Task
+from portal.casework.saved_views import SavedView
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.city.models import CityProfile
 from portal.core.audit import AuditEntry
@@ -65,6 +66,7 @@ __all__ = [
     "AuditEntry",
     "ResponseTemplate",
     "RoutingRule",
+    "SavedView",
     "StaffMembership",
     "Task",
     "AreaSubscription",

@@ -5,7 +5,7 @@ that holds the sort key and the row id, so a deep page costs the same as the fir
 OFFSET). Rows are tasks (one department's piece of a case) except in "everything", where they
 are cases.
 
-Indexes the default views rely on (sort by age, oldest first):
+Indexes the views rely on (by age, oldest first; "newest" reads the same indexes backwards):
 - my work:      ix_tasks_assignee_open_created   (assignee_id = me, is_open, created_at, id)
 - department:   ix_tasks_department_open_created (department_id = d, is_open, created_at, id)
 - unassigned:   the assignee index with assignee_id IS NULL, rows of other departments
@@ -60,7 +60,17 @@ from portal.requests.models import (
 )
 
 VIEWS = ("mine", "department", "unassigned", "waiting", "resolved", "all")
-SORTS = ("age", "priority", "due")
+SORTS = ("due", "newest", "age", "priority")
+#: Each tab's sort when none is asked for: open work by due time (the most overdue first,
+#: tasks without a due time last), what was resolved lately and every case newest first.
+DEFAULT_SORTS = {
+    "mine": "due",
+    "department": "due",
+    "unassigned": "due",
+    "waiting": "due",
+    "resolved": "newest",
+    "all": "newest",
+}
 #: SLA states a queue can be narrowed to (open tasks only; see ``_sla_condition``).
 SLA_FILTERS = ("on_time", "at_risk", "breached", "paused")
 TASK_QUEUES = ("main", "escalation")
@@ -139,6 +149,7 @@ def _sort_keys(view: str, sort: str) -> list[_Key]:
     else:
         created, ident, priority = Task.created_at, Task.id, ServiceRequest.priority
     # The keys are the attributes' column expressions (what the attributes render as).
+    # "newest" has the keys of "age", read in descending order (see ``queue_page``).
     if sort == "priority":
         return [
             _Key(priority_rank(priority), "int"),
@@ -280,16 +291,17 @@ def queue_page(
     user_id: int,
     department_ids: Sequence[int] | None,
     filters: Filters | None = None,
-    sort: str = "age",
+    sort: str | None = None,
     after: str | None = None,
     before: str | None = None,
     now: datetime,
     per_page: int = PAGE_SIZE,
 ) -> QueuePage:
-    """One page of ``view``: rows after the ``after`` cursor ("Next"), or the page before the
-    ``before`` cursor ("Previous"), or the first page. Bad cursors give the first page."""
+    """One page of ``view`` in ``sort`` order (the tab's ``DEFAULT_SORTS`` when None or not
+    understood): rows after the ``after`` cursor ("Next"), or the page before the ``before``
+    cursor ("Previous"), or the first page. Bad cursors give the first page."""
     if sort not in SORTS:
-        sort = "age"
+        sort = DEFAULT_SORTS.get(view, "age")
     keys = _sort_keys(view, sort)
     query = base_query(
         view=view,
@@ -314,7 +326,13 @@ def queue_page(
         )
     else:
         results, more_before, more_after = keyset(
-            session, query, [k.expr for k in keys], after=start, before=end, per_page=per_page
+            session,
+            query,
+            [k.expr for k in keys],
+            after=start,
+            before=end,
+            per_page=per_page,
+            descending=sort == "newest",
         )
     if not results:
         return QueuePage(rows=[], next_cursor=None, previous_cursor=None)

@@ -60,9 +60,11 @@ def keyset(
     after: list[Any] | None,
     before: list[Any] | None,
     per_page: int,
+    descending: bool = False,
 ) -> tuple[list[Any], bool, bool]:
-    """One page of ``query`` in ``keys`` order (the last key unique): the rows after the
-    ``after`` key values, or the page before ``before``, or the first page.
+    """One page of ``query`` in ``keys`` order (the last key unique), ascending or, with
+    ``descending``, descending on every key: the rows after the ``after`` key values, or the
+    page before ``before``, or the first page.
 
     Returns (rows, more before, more after); each row ends with its key values."""
     query = query.add_columns(*keys)
@@ -71,14 +73,20 @@ def keyset(
     def bound(values: list[Any]) -> Any:
         return tuple_(*(literal(v, k.type) for v, k in zip(values, keys, strict=True)))
 
+    def forward(k: Any) -> Any:
+        return k.desc() if descending else k.asc()
+
+    def backward(k: Any) -> Any:
+        return k.asc() if descending else k.desc()
+
     if before is not None:
-        query = query.where(columns < bound(before))
-        query = query.order_by(*(k.desc() for k in keys)).limit(per_page + 1)
+        edge = columns > bound(before) if descending else columns < bound(before)
+        query = query.where(edge).order_by(*(backward(k) for k in keys)).limit(per_page + 1)
         results = session.execute(query).all()
         return list(reversed(results[:per_page])), len(results) > per_page, True
     if after is not None:
-        query = query.where(columns > bound(after))
-    query = query.order_by(*(k.asc() for k in keys)).limit(per_page + 1)
+        query = query.where(columns < bound(after) if descending else columns > bound(after))
+    query = query.order_by(*(forward(k) for k in keys)).limit(per_page + 1)
     results = session.execute(query).all()
     return list(results[:per_page]), after is not None, len(results) > per_page
 

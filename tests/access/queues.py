@@ -4,7 +4,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
 from portal.casework.models import Task
-from tests.access import ADMINS, CASEWORK, CASEWORK_X, RouteCheck
+from portal.casework.saved_views import SavedView
+from tests.access import ADMINS, CASEWORK, CASEWORK_X, RouteCheck, made
 
 
 def _task_x(world) -> int:
@@ -22,6 +23,17 @@ def _task_x(world) -> int:
         task_id = task.id
     return task_id
 
+
+def _saved_view_of_agent_x(world) -> int:
+    """A saved view of agent X: only they may delete it (the others get a 404)."""
+    return made(
+        world,
+        "_saved_view_x",
+        lambda w: SavedView(user_id=w.users["agent_x"].id, name="Mine", view="mine", query=""),
+    ).id
+
+
+SINCE = "20260101000000000000"
 
 CHECKS = [
     RouteCheck("casework_queue.queue", lambda w: "/staff/", CASEWORK),
@@ -41,5 +53,26 @@ CHECKS = [
         CASEWORK_X,
         method="POST",
         data=lambda w: {"task": str(_task_x(w)), "action": "priority", "bulk_priority": "high"},
+    ),
+    # Saved views: each member their own.
+    RouteCheck(
+        "casework_queue.save",
+        lambda w: "/staff/queue/views",
+        CASEWORK,
+        method="POST",
+        data=lambda w: {"name": "Walk", "view": "department", "query": "status=new"},
+    ),
+    RouteCheck(
+        "casework_queue.delete",
+        lambda w: f"/staff/queue/views/{_saved_view_of_agent_x(w)}/delete",
+        frozenset({"agent_x"}),
+        method="POST",
+    ),
+    # Polling: the member's own queue and unread count, never another department's.
+    RouteCheck("casework_queue.updates", lambda w: "/staff/queue/updates", CASEWORK),
+    RouteCheck(
+        "casework_queue.updates",
+        lambda w: f"/staff/queue/updates?view=department&since={SINCE}&department={w.dept_x.id}",
+        CASEWORK_X,
     ),
 ]

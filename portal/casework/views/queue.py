@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,10 +17,13 @@ from portal.access import ADMIN, current_staff, department_choices, staff_requir
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.maps import queue_requests
+from portal.casework.queue_updates import POLLED_VIEWS, SINCE_FORMAT
 from portal.casework.queues import (
+    DEFAULT_SORTS,
     MAX_BULK,
     PAGE_SIZE,
     BulkFailed,
+    Filters,
     base_query,
     bounded_count,
     member_may_open,
@@ -27,7 +31,15 @@ from portal.casework.queues import (
     run_bulk,
     tasks_for_bulk,
 )
-from portal.casework.views.queue_forms import CHANNEL_NAMES, STATUS_NAMES, BulkForm, QueueFilterForm
+from portal.casework.saved_views import SavedView, clean_query, views_of
+from portal.casework.views.queue_forms import (
+    CHANNEL_NAMES,
+    SORT_NAMES,
+    STATUS_NAMES,
+    BulkForm,
+    QueueFilterForm,
+    SaveViewForm,
+)
 from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
@@ -53,6 +65,28 @@ TABS = (
 ENDPOINTS = {view: endpoint for view, endpoint, _label in TABS}
 COUNTED = ("mine", "unassigned", "waiting")
 MAX_CHOICES = 500
+#: Quick filters: (name, label, query parameter, value; "me" is the member's own id). Each
+#: is a link that turns its filter on (or off again) on top of the others.
+CHIPS = (
+    ("mine", _l("Mine"), "assignee", "me"),
+    ("unassigned", _l("Unassigned"), "assignee", "none"),
+    ("due_soon", _l("Due soon"), "sla", "at_risk"),
+    ("breached", _l("Breached"), "sla", "breached"),
+    ("waiting", _l("Waiting on resident"), "status", "waiting_on_resident"),
+    ("new", _l("New"), "status", "new"),
+)
+#: Tabs where a filter is fixed already, so its chips would change nothing.
+NO_CHIPS = {
+    "mine": ("mine", "unassigned"),
+    "unassigned": ("mine", "unassigned"),
+    "waiting": ("waiting", "new"),
+    "resolved": ("due_soon", "breached", "waiting", "new"),
+}
+#: Query parameters that are not the queue's filter: paging, display and selection.
+NOT_FILTERS = ("after", "before", "display", "select")
+#: Cut a description to this many characters for its one line (the full text is its title).
+DESCRIPTION_CHARS = 120
+TITLE_CHARS = 1000
 
 
 @bp.get("/")
@@ -142,7 +176,7 @@ def _state(view: str) -> tuple[StaffAccess, QueueFilterForm, Any, str, Any, Any,
     agents = _agents(access)
     # The department queue shows one department: the first one unless another is chosen.
     first = str(departments[0][0]) if departments and view == "department" else ""
-    form = QueueFilterForm(formdata=request.args, department=first)
+    form = QueueFilterForm(formdata=request.args, department=first, sort=DEFAULT_SORTS[view])
     form.set_choices(
         departments=departments,
         categories=_categories(),
@@ -184,8 +218,11 @@ def _show(view: str) -> Any:
     }
     bulk = BulkForm(formdata=None)
     bulk.set_choices(assignees=agents)
-    args = {k: v for k, v in request.args.items() if k not in ("after", "before") and v}
+    args = {k: v for k, v in request.args.items() if k not in NOT_FILTERS and v}
     endpoint = ENDPOINTS[view]
+    saved = views_of(session, user_id=access.user_id)
+    query = clean_query(list(request.args.items(multi=True)))
+    may_assign_self = any(agent_id == access.user_id for agent_id, _name in agents)
     return render_template(
         "casework/queue/queue.html",
         view=view,
@@ -196,6 +233,8 @@ def _show(view: str) -> Any:
         bulk=bulk,
         page=page,
         now=now,
+        sort=sort,
+        sort_name=str(SORT_NAMES.get(sort, "")),
         show_department_picker=view != "mine"
         and (len(departments) > 1 or bool(form.department.errors)),
         next_url=url_for(endpoint, **args, after=page.next_cursor) if page.next_cursor else None,
@@ -203,6 +242,16 @@ def _show(view: str) -> Any:
         if page.previous_cursor
         else None,
         here=request.full_path.rstrip("?"),
+        args=args,
+        selected_all=request.args.get("select") == "all",
+        unselect_url=url_for(endpoint, **{k: v for k, v in request.args.items() if k != "select"}),
+        chips=_chips(view, args, access.user_id, may_assign_self),
+        saved_views=[(v, _saved_url(v), v.view == view and v.query == query) for v in saved],
+        save_form=SaveViewForm(formdata=None, view=view, query=query),
+        more_filters=_more_filters(filters),
+        me=access.user_id if may_assign_self else None,
+        updates_url=_updates_url(view, filters, shown, now),
+        newest_url=url_for(endpoint, **{**args, "sort": "newest"}),
         show_map=request.args.get("display") == "map",
         map_args={k: v for k, v in args.items() if k != "display"},
         map_url=url_for(
@@ -210,11 +259,85 @@ def _show(view: str) -> Any:
             view=view,
             **{k: v for k, v in args.items() if k != "display"},
         ),
+        one_line=_one_line,
+        title_chars=TITLE_CHARS,
         # Translated once per page, not once per row.
         status_names=_translated(STATUS_NAMES),
         priority_names=_translated(PRIORITY_NAMES),
         channel_names=_translated(CHANNEL_NAMES),
     )
+
+
+def _chips(
+    view: str, args: dict[str, str], user_id: int, may_assign_self: bool
+) -> list[tuple[str, str, bool]]:
+    """(label, link, on) of each quick filter that means something on ``view``."""
+    chips = []
+    for name, label, key, value in CHIPS:
+        if name in NO_CHIPS.get(view, ()) or (value == "me" and not may_assign_self):
+            continue
+        wanted = str(user_id) if value == "me" else value
+        on = args.get(key) == wanted
+        target = {k: v for k, v in args.items() if k != key}
+        if not on:
+            target[key] = wanted
+        chips.append((str(label), url_for(ENDPOINTS[view], **target), on))
+    return chips
+
+
+def _saved_url(saved: SavedView) -> str:
+    endpoint = ENDPOINTS.get(saved.view, "casework_queue.queue")
+    return url_for(endpoint, **dict(saved.params))
+
+
+def _more_filters(filters: Filters) -> int:
+    """How many filters are on besides the chips' (shown on the "More filters" switch)."""
+    return sum(
+        value is not None
+        for value in (
+            filters.category_id,
+            filters.area_id,
+            filters.priority,
+            filters.older_than_days,
+            filters.channel,
+            filters.queue,
+            filters.status if filters.status not in ("new", "waiting_on_resident") else None,
+            filters.sla if filters.sla not in ("at_risk", "breached") else None,
+            filters.assignee if filters.assignee != "none" else None,
+        )
+    )
+
+
+def _updates_url(view: str, filters: Filters, shown: int | None, now: datetime) -> str | None:
+    """Where the page asks whether new work arrived (its tab and filter since ``now``)."""
+    if view not in POLLED_VIEWS:
+        return url_for("casework_queue.updates")
+    params: dict[str, Any] = {
+        "view": view,
+        "since": now.astimezone(UTC).strftime(SINCE_FORMAT),
+        "department": shown,
+        "status": filters.status,
+        "category": filters.category_id,
+        "area": filters.area_id,
+        "priority": filters.priority,
+        "channel": filters.channel,
+        "assignee": filters.assignee,
+        "sla": filters.sla,
+        "queue": filters.queue,
+        "age": filters.older_than_days,
+    }
+    return url_for("casework_queue.updates", **{k: v for k, v in params.items() if v is not None})
+
+
+def _one_line(text: str | None, limit: int = DESCRIPTION_CHARS) -> str:
+    """``text`` on one line, cut at a word before ``limit`` characters with an ellipsis."""
+    flat = " ".join((text or "").split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" .,;:") + "…"
 
 
 @bp.get("/queue/map.geojson")
@@ -375,3 +498,9 @@ def bulk() -> Any:
         return _problem(bulk, [("", _failure_message(failure))])
     flash(_("Done: %(count)s changed.", count=count), "success")
     return redirect(_safe_next())
+
+
+# The saved views and the polling endpoint add their routes to ``bp`` (imported last: they
+# import this module).
+from portal.casework.views import queue_saved as _queue_saved  # noqa: E402, F401
+from portal.casework.views import queue_updates as _queue_updates  # noqa: E402, F401

@@ -6,11 +6,12 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from portal.casework.queues import MAX_AGE_DAYS, SLA_FILTERS, Filters
+from portal.casework.saved_views import MAX_NAME
 from portal.requests.labels import CHANNEL_NAMES as CHANNEL_IDS
 from portal.requests.models import CHANNELS, PRIORITIES, STATUSES
 from portal.requests.updates import MAX_MESSAGE
@@ -42,9 +43,10 @@ STATUS_NAMES = {
 SLA_NAMES = {state: _l(STATE_NAMES[state]) for state in SLA_FILTERS}
 QUEUE_NAMES = {"escalation": _l("Escalation queue"), "main": _l("Main queue")}
 SORT_NAMES = {
+    "due": _l("Due time (soonest first)"),
+    "newest": _l("Newest first"),
     "age": _l("Age (oldest first)"),
     "priority": _l("Priority (most urgent first)"),
-    "due": _l("Due time (soonest first)"),
 }
 
 
@@ -94,8 +96,9 @@ class QueueFilterForm(FlaskForm):
         _l("Older than (days)"),
         validators=[Optional(), _days_in_range],
     )
+    #: The tab's sort when none is asked for comes in as ``sort=`` (``DEFAULT_SORTS``).
     sort = SelectField(
-        _l("Sort by"), default="age", validate_choice=True, choices=_choices(SORT_NAMES.items())
+        _l("Sort by"), default="due", validate_choice=True, choices=_choices(SORT_NAMES.items())
     )
 
     def set_choices(
@@ -123,7 +126,7 @@ class QueueFilterForm(FlaskForm):
             return None if field.errors or field.data in ("", None) else field.data
 
         if self.sort.errors:
-            self.sort.data = "age"
+            self.sort.data = self.sort.object_data or "due"
         assignee = ok(self.assignee)
         department = ok(self.department)
         filters = Filters(
@@ -137,11 +140,29 @@ class QueueFilterForm(FlaskForm):
             sla=ok(self.sla),
             queue=ok(self.queue),
         )
-        return filters, int(department) if department else None, self.sort.data or "age"
+        return filters, int(department) if department else None, self.sort.data or "due"
 
     @property
     def has_errors(self) -> bool:
         return any(field.errors for field in self)
+
+
+class ActionForm(FlaskForm):
+    """A button with nothing but the CSRF token."""
+
+
+class SaveViewForm(FlaskForm):
+    """Name the queue as it is filtered now; the tab and filters come as hidden fields."""
+
+    name = StringField(
+        _l("Name of this view"),
+        validators=[
+            InputRequired(_l("Enter a name for the view, like “Potholes due this week”.")),
+            Length(max=MAX_NAME, message=_l("Keep the name to 60 characters or fewer.")),
+        ],
+    )
+    view = HiddenField()
+    query = HiddenField()
 
 
 class BulkForm(FlaskForm):
