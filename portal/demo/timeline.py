@@ -173,6 +173,7 @@ class TimelineWriter:
             hours=self.hours.get(crew.department.id),
         )
         for index, (action, moment) in enumerate(zip(plan.script, times, strict=True)):
+            work.catch_up(moment)  # thresholds passed since the last step, at their moments
             clock.freeze(moment)
             booked = (
                 self._booked_day(plan.script[index + 1 :], times[index + 1 :], now)
@@ -180,6 +181,7 @@ class TimelineWriter:
                 else None
             )
             self._act(action, plan, request, crew, work, booked=booked)
+        work.catch_up(now)
 
     def _booked_day(self, script: list[str], times: list[datetime], now: datetime) -> date:
         """The day scheduled work is booked for: the day it was done, else a coming weekday."""
@@ -213,7 +215,11 @@ class TimelineWriter:
             request,
             "routed",
             actor_kind="system",
-            data={"department": crew.department.code, "rule": f"Category: {request.category.name}"},
+            data={
+                "department": crew.department.code,
+                "department_name": crew.department.name,
+                "rule": f"Category: {request.category.name}",
+            },
         )
 
     def _staff(

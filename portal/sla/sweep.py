@@ -38,11 +38,12 @@ from portal.core.config import Settings
 from portal.core.db import Database
 from portal.notifications.staff import notify_staff
 from portal.requests.events import add_event
-from portal.requests.models import PRIORITIES, ServiceRequest
+from portal.requests.models import ServiceRequest
 from portal.sla import clocks
 from portal.sla.calendar import WorkingCalendar
 from portal.sla.models import LIVE_STAGES, SlaClock
 from portal.sla.service import _mirror_task, calendar_for, department_calendar
+from portal.sla.thresholds import record_task_threshold
 from portal.staff.models import StaffMembership
 
 log = logging.getLogger(__name__)
@@ -232,14 +233,7 @@ class _Sweep:
             )
             return
         supervisors = self.supervisors(task.department_id)
-        data: dict[str, Any] = {
-            "action": "at_risk" if percent == 75 else "breached",
-            "task_id": task.id,
-            "department_name": task.department.name,
-        }
-        if percent == 100:
-            data.update(self._escalate(task, request))
-        add_event(session, request, "sla", data=data)
+        record_task_threshold(session, request=request, task=task, percent=percent, now=self.now)
         self._tell(
             assignee + supervisors,
             kind=NOTICE_KINDS[percent],
@@ -248,23 +242,6 @@ class _Sweep:
             task=task,
             late=late,
         )
-
-    def _escalate(self, task: Task, request: ServiceRequest) -> dict[str, Any]:
-        """Raise the task's escalation level and do what its department asks on a breach."""
-        task.escalation_level += 1
-        task.updated_at = self.now
-        done: dict[str, Any] = {"level": task.escalation_level}
-        actions = task.department.breach_actions or []
-        if "escalation_queue" in actions and task.queue != "escalation":
-            task.queue = "escalation"
-            done["queue"] = "escalation"
-        if "raise_priority" in actions:
-            position = PRIORITIES.index(request.priority) if request.priority in PRIORITIES else 0
-            if position + 1 < len(PRIORITIES):
-                # Deliberately not a re-attach: the breach is not a new promise.
-                done["raised_priority"] = {"from": request.priority, "to": PRIORITIES[position + 1]}
-                request.priority = PRIORITIES[position + 1]
-        return done
 
 
 def _batch(db: Database, settings: Settings, now: datetime, stats: SweepStats, batch: int) -> int:
