@@ -61,9 +61,11 @@ def sign_out(page):
 
 
 def finish_task(page, department):
-    page.locator("details summary", has_text=department).click()
-    page.locator("details[open] form[action$='/complete'] button").click()
-    page.wait_for_load_state()
+    """The task card of ``department``: "Mark done" (sent in place; the result shows on the
+    Tasks section)."""
+    card = page.locator(".case-task", has_text=department).filter(has=page.locator("form"))
+    card.locator(".case-task__actions form[action$='/complete'] button").click()
+    expect(page.locator("#tasks [data-case-outcome]")).to_contain_text("Task marked done.")
 
 
 def test_two_departments_resolve_a_case(chromium, live_server, case, committed_app):
@@ -80,12 +82,15 @@ def test_two_departments_resolve_a_case(chromium, live_server, case, committed_a
         page.locator("form[action$='/tasks'] button").click()
         expect(page.get_by_text("Repair the main first").first).to_be_visible()
 
-        page.locator("form[action$='/reply'] textarea").fill(
+        page.locator("#composer textarea[name=message]").fill(
             "Water will repair the main, then we resurface."
         )
-        page.locator("form[action$='/reply'] button[name=send]").click()
-        page.locator("form[action$='/note'] textarea").fill("SECRET internal remark")
-        page.locator("form[action$='/note'] button").click()
+        page.locator("#composer button[name=send]").click()
+        expect(page.locator("#composer [data-case-outcome]")).to_be_visible()
+        page.locator("#composer").get_by_text("Internal note", exact=True).click()
+        page.locator("#composer textarea[name=message]").fill("SECRET internal remark")
+        page.locator("#composer button[name=send]").click()
+        expect(page.locator("#timeline")).to_contain_text("SECRET internal remark")
         finish_task(page, "Streets")
         sign_out(page)
 
@@ -93,6 +98,12 @@ def test_two_departments_resolve_a_case(chromium, live_server, case, committed_a
         page.goto(f"{live_server}/staff/queue/department")
         page.get_by_role("link", name=case).click()
         finish_task(page, "Water")
+        # The last task closed: the case is resolved, and that is said where the click was
+        # and in the bar at the top.
+        expect(page.locator("#tasks [data-case-outcome]")).to_contain_text(
+            "That was the last open task: the case is now resolved."
+        )
+        expect(page.locator("#case-summary [data-case-flag=resolved]")).to_be_visible()
         sign_out(page)
 
         session = committed_app.extensions["portal.db"].session()

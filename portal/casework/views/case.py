@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -113,16 +113,27 @@ def _members(department_id: int) -> list[User]:
 
 
 def _templates(sr: ServiceRequest) -> list[ResponseTemplate]:
-    return responses.response_templates(db_session(), sr)
+    """The case's response templates (read once per web request)."""
+    cached = g.get("case_templates")
+    if cached is None or cached[0] != sr.id:
+        cached = (sr.id, responses.response_templates(db_session(), sr))
+        g.case_templates = cached
+    return cached[1]
 
 
 def _setup(form: FlaskForm, sr: ServiceRequest, task: Task | None = None) -> FlaskForm:
     """Fill a form's choices for this case (the same on GET and POST)."""
-    if isinstance(form, forms.ReplyForm):
+    if isinstance(form, forms.ReplyForm | forms.ComposeForm):
         form.template.choices = [SelectChoice("", _("No template"))] + [
             SelectChoice(str(t.id), t.t("title", current_locale())) for t in _templates(sr)
         ]
-    elif isinstance(form, forms.AddTaskForm):
+    if isinstance(form, forms.ComposeForm) and not sr.can_move_to("waiting_on_resident"):
+        form.kind.choices = [
+            c
+            for c in form.kind.choices  # type: ignore[union-attr]
+            if getattr(c, "value", None) != "question"
+        ]
+    if isinstance(form, forms.AddTaskForm):
         form.department.choices = _departments()
     elif isinstance(form, forms.CategoryForm):
         form.category.choices = _categories()
@@ -204,6 +215,54 @@ def _clocks(sr: ServiceRequest, tasks: list[Task]) -> list[dict[str, Any]]:
     ]
 
 
+#: Where the result of the last action is kept until the case page shows it, beside the
+#: section the action was taken in (``case_actions.said``).
+OUTCOME_KEY = "case_outcome"
+
+
+def _outcome(sr: ServiceRequest) -> dict[str, Any] | None:
+    """The result of the action just taken on this case (shown once), or None."""
+    found = session.pop(OUTCOME_KEY, None)
+    if not isinstance(found, dict) or found.get("reference") != sr.reference:
+        return None
+    return found
+
+
+def _state(sr: ServiceRequest, tasks: list[Task], now: Any) -> dict[str, Any]:
+    """The case's standing, for the bar at the top: waiting, late, escalated, resolved."""
+    from portal.sla.status import case_state, task_state
+
+    open_tasks = [t for t in tasks if t.is_open]
+    late = [t for t in open_tasks if task_state(t, now).is_late]
+    return {
+        "waiting": sr.status == "waiting_on_resident",
+        "resolved": sr.status == "resolved",
+        "closed": not sr.is_open,
+        "late_tasks": len(late),
+        "case_late": case_state(sr, now).is_late,
+        "escalated": [t for t in open_tasks if t.queue == "escalation" or t.escalation_level],
+        "open_tasks": len(open_tasks),
+        "assignees": sorted(
+            {(t.assignee.name or t.assignee.email) for t in open_tasks if t.assignee is not None}
+        ),
+    }
+
+
+def _template_texts(sr: ServiceRequest) -> list[dict[str, str]]:
+    """Each template filled for this case: in the resident's language (replies, questions)
+    and in the reader's (internal notes), for the composer's script."""
+    mine = current_locale()
+    theirs = sr.locale or "en"
+    return [
+        {
+            "id": str(t.id),
+            "resident": responses.fill_template(t, sr, theirs),
+            "staff": responses.fill_template(t, sr, mine),
+        }
+        for t in _templates(sr)
+    ]
+
+
 def _page(
     sr: ServiceRequest,
     *,
@@ -211,10 +270,12 @@ def _page(
     active: dict[str, FlaskForm] | None = None,
     conflict: list[Event] | None = None,
     errors: list[tuple[str, str]] | None = None,
+    outcome: dict[str, Any] | None = None,
 ):
     db = db_session()
     access = current_staff()
     active = active or {}
+    now = clock.now()
 
     def form(key: str, cls: type[FlaskForm], task: Task | None = None) -> FlaskForm:
         made = active.get(key) or _setup(cls(formdata=None), sr, task)
@@ -235,6 +296,17 @@ def _page(
         }
         for task in tasks
         if task.is_open and access.can_work(task.department_id)
+    }
+    me = current_staff().user_id
+    assign_to_me = {
+        task.id
+        for task in tasks
+        if task.id in task_forms
+        and task.assignee_id != me
+        and any(
+            c.value == str(me)
+            for c in task_forms[task.id]["assign"].assignee.choices  # type: ignore[union-attr]
+        )
     }
     status_form = form("status", forms.StatusForm)
     allowed = [
@@ -278,7 +350,13 @@ def _page(
         "tasks": tasks,
         "task_forms": task_forms,
         "clocks": _clocks(sr, tasks),
-        "now": clock.now(),
+        "now": now,
+        "state": _state(sr, tasks, now),
+        "status_text": service_status_label(sr.status),
+        "outcome": outcome or {},
+        "assign_to_me": assign_to_me,
+        "me": me,
+        "template_texts": _template_texts(sr),
         "priority_names": {k: str(v) for k, v in PRIORITY_NAMES.items()},
         "duplicate_of": db.get(ServiceRequest, sr.duplicate_of_id) if sr.duplicate_of_id else None,
         "conflict": conflict,
@@ -291,9 +369,7 @@ def _page(
             "priority": form("priority", forms.PriorityForm),
             "category": form("category", forms.CategoryForm),
             "status": status_form,
-            "reply": form("reply", forms.ReplyForm),
-            "note": form("note", forms.NoteForm),
-            "question": form("question", forms.QuestionForm),
+            "compose": _compose_form(sr, active),
             "merge": form("merge", forms.MergeForm),
             "reopen": form("reopen", forms.ReopenForm),
             "task": form("task", forms.AddTaskForm),
@@ -310,6 +386,23 @@ def _page(
     ]
     context["related"] = related_panel(sr, nearby=context["nearby"])
     return render_template("casework/case/case.html", **context), status
+
+
+def _compose_form(sr: ServiceRequest, active: dict[str, FlaskForm]) -> FlaskForm:
+    """The composer: as posted when it is being shown again, else empty (a reply); the old
+    separate reply, note and question forms are shown again in it."""
+    if "compose" in active:
+        return forms.ids_for(active["compose"], "compose")
+    made = _setup(forms.ComposeForm(formdata=None), sr)
+    for kind, field in (("reply", "body"), ("note", "note"), ("question", "question")):
+        old = active.get(kind)
+        if old is not None:
+            made.kind.data = kind
+            made.message.data = getattr(old, field).data
+            made.message.errors = list(getattr(old, field).errors)
+            if kind == "reply":
+                made.template.data = old.template.data
+    return forms.ids_for(made, "compose")
 
 
 def _survey(sr: ServiceRequest) -> dict[str, Any] | None:
@@ -366,7 +459,7 @@ def show(reference: str):
     sr = _load(reference)
     if sr.reference != reference:
         return redirect(url_for("casework_case.show", reference=sr.reference), 301)
-    return _page(sr)
+    return _page(sr, outcome=_outcome(sr))
 
 
 def _visible_departments() -> list[int] | None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, url_for
+from flask import redirect, session, url_for
 from flask import request as http
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,6 +20,7 @@ from portal.auth.models import User
 from portal.casework import locations, merging, responses, service
 from portal.casework.views import case_forms as forms
 from portal.casework.views.case import (
+    OUTCOME_KEY,
     _load,
     _page,
     _setup,
@@ -34,6 +35,7 @@ from portal.core import clock
 from portal.i18n import current_locale
 from portal.requests import queries, updates
 from portal.requests.models import Event, InvalidTransition, ServiceRequest
+from portal.templating import PRIORITY_NAMES
 from portal.web import db_session, settings
 
 # -- actions ----------------------------------------------------------------------------------
@@ -62,6 +64,21 @@ def _message(code: str) -> str:
     return str(ERRORS.get(code) or _("This action could not be done."))
 
 
+Said = str | Callable[[Any], str]
+
+
+def said(sr: ServiceRequest, *, section: str, text: str, before: str) -> None:
+    """Keep the result of an action for the case page, which shows it (once) at the top of
+    ``section``, where the action was taken; a case that became resolved says so too."""
+    resolved = before != "resolved" and sr.status == "resolved"
+    session[OUTCOME_KEY] = {
+        "reference": sr.reference,
+        "section": section,
+        "text": text,
+        "resolved": _("That was the last open task: the case is now resolved.") if resolved else "",
+    }
+
+
 def _act(
     reference: str,
     key: str,
@@ -69,10 +86,13 @@ def _act(
     do: Callable[[ServiceRequest, Any, User], str | None],
     *,
     task_id: int | None = None,
-    anchor: str = "actions",
+    anchor: str = "case-actions",
+    done: Said = "",
 ):
-    """Parse, authorise, check the version and run ``do``; re-render on any problem."""
+    """Parse, authorise, check the version and run ``do``; re-render on any problem. Done,
+    back to the case at ``anchor`` with ``done`` (text, or made from the form) shown there."""
     sr = _load(reference)
+    before = sr.status
     task = _task(sr, task_id) if task_id is not None else None
     form = _setup(cls(), sr, task)
     page_key = f"task{task.id}-{key}" if task else key
@@ -83,7 +103,7 @@ def _act(
             service.check_version(
                 db_session(), request=sr, version=form.version.data, since_event_id=form.seen.data
             )
-        done = do(sr, form, _user()) if task is None else do(task, form, _user())
+        shown = do(sr, form, _user()) if task is None else do(task, form, _user())
     except service.StaleCase as stale:
         return _page(sr, status=409, active={page_key: form}, conflict=stale.changes)
     except StaleDataError:
@@ -96,10 +116,15 @@ def _act(
         )
         return _page(sr, status=400, active={page_key: form}, errors=[("", message)])
     except (service.CaseError, updates.UpdateError) as error:
+        field = getattr(form, "message", None)
+        if field is not None and error.code in ("required", "too_long"):  # the composer's
+            field.errors = [*field.errors, _message(error.code)]
+            return _page(sr, status=400, active={page_key: form})
         return _page(sr, status=400, active={page_key: form}, errors=[("", _message(error.code))])
-    if isinstance(done, str):  # a page to show instead of redirecting (template chosen)
+    if isinstance(shown, str):  # a page to show instead of redirecting (template chosen)
         return _page(sr, active={page_key: form})
-    flash(_("Saved."), "success")
+    text = done(form) if callable(done) else done
+    said(sr, section=anchor, text=text or _("Saved."), before=before)
     return redirect(url_for("casework_case.show", reference=sr.reference, _anchor=anchor))
 
 
@@ -136,6 +161,8 @@ def acknowledge(reference: str):
             )
             and None
         ),
+        done=_("Case acknowledged."),
+        anchor="case-summary",
     )
 
 
@@ -152,6 +179,10 @@ def priority(reference: str):
             )
             and None
         ),
+        done=lambda f: _(
+            "Priority set to %(priority)s.",
+            priority=PRIORITY_NAMES.get(f.priority.data, f.priority.data),
+        ),
     )
 
 
@@ -166,7 +197,13 @@ def category(reference: str):
             db_session(), settings=settings(), request=sr, category=chosen, actor=me, **_common(f)
         )
 
-    return _act(reference, "category", forms.CategoryForm, do)
+    return _act(
+        reference,
+        "category",
+        forms.CategoryForm,
+        do,
+        done=_("Category changed. The service level clocks follow the new category."),
+    )
 
 
 @bp.post("/<reference>/status")
@@ -188,6 +225,63 @@ def status(reference: str):
             )
             and None
         ),
+        done=lambda f: _(
+            "Status changed to “%(status)s”.", status=service_status_label(f.target.data)
+        ),
+    )
+
+
+REPLY_SENT = _l("Reply sent to the resident.")
+NOTE_ADDED = _l("Internal note added (staff only).")
+QUESTION_ASKED = _l("Question sent: the case waits on the resident until they answer.")
+
+
+def _use_template(sr: ServiceRequest, chosen_id: str, *, for_resident: bool) -> str:
+    """A response template's text filled for the case (in the resident's language for what
+    they will read, the reader's for a note); raises ``CaseError("template")``."""
+    chosen = next((t for t in _templates(sr) if str(t.id) == chosen_id), None)
+    if chosen is None:
+        raise service.CaseError("template")
+    locale = (sr.locale or "en") if for_resident else current_locale()
+    return responses.fill_template(chosen, sr, locale)
+
+
+@bp.post("/<reference>/compose")
+@staff_required()
+def compose(reference: str):
+    """The composer: a public reply, an internal note or a question, as ``kind`` says."""
+
+    def do(sr: ServiceRequest, f: forms.ComposeForm, me: User) -> str | None:
+        kind = f.kind.data
+        if "use_template" in http.form:
+            f.message.data = _use_template(sr, f.template.data, for_resident=kind != "note")
+            return "prefilled"
+        text = f.message.data or ""
+        if kind == "note":
+            service.add_internal_note(db_session(), request=sr, body=text, actor=me)
+        elif kind == "question":
+            service.ask_question(
+                db_session(),
+                settings=settings(),
+                request=sr,
+                question=text,
+                actor=me,
+                **_common(f),
+            )
+        else:
+            service.reply(
+                db_session(), settings=settings(), request=sr, body=text, actor=me, **_common(f)
+            )
+        return None
+
+    messages = {"reply": REPLY_SENT, "note": NOTE_ADDED, "question": QUESTION_ASKED}
+    return _act(
+        reference,
+        "compose",
+        forms.ComposeForm,
+        do,
+        anchor="composer",
+        done=lambda f: str(messages.get(f.kind.data, REPLY_SENT)),
     )
 
 
@@ -196,17 +290,14 @@ def status(reference: str):
 def reply(reference: str):
     def do(sr: ServiceRequest, f: forms.ReplyForm, me: User) -> str | None:
         if "use_template" in http.form:
-            chosen = next((t for t in _templates(sr) if str(t.id) == f.template.data), None)
-            if chosen is None:
-                raise service.CaseError("template")
-            f.body.data = responses.fill_template(chosen, sr, sr.locale or "en")
+            f.body.data = _use_template(sr, f.template.data, for_resident=True)
             return "prefilled"
         service.reply(
             db_session(), settings=settings(), request=sr, body=f.body.data, actor=me, **_common(f)
         )
         return None
 
-    return _act(reference, "reply", forms.ReplyForm, do, anchor="timeline")
+    return _act(reference, "reply", forms.ReplyForm, do, anchor="composer", done=str(REPLY_SENT))
 
 
 @bp.post("/<reference>/note")
@@ -219,7 +310,8 @@ def note(reference: str):
         lambda sr, f, me: (
             service.add_internal_note(db_session(), request=sr, body=f.note.data, actor=me) and None
         ),
-        anchor="timeline",
+        anchor="composer",
+        done=str(NOTE_ADDED),
     )
 
 
@@ -241,6 +333,8 @@ def question(reference: str):
             )
             and None
         ),
+        anchor="composer",
+        done=str(QUESTION_ASKED),
     )
 
 
@@ -256,7 +350,15 @@ def merge(reference: str):
             db_session(), settings=settings(), request=sr, into=into, actor=me, **_common(f)
         )
 
-    return _act(reference, "merge", forms.MergeForm, do)
+    return _act(
+        reference,
+        "merge",
+        forms.MergeForm,
+        do,
+        done=lambda f: _(
+            "Closed as a duplicate of %(reference)s.", reference=f.into.data.strip().upper()
+        ),
+    )
 
 
 @bp.post("/<reference>/reopen")
@@ -277,6 +379,7 @@ def reopen(reference: str):
             )
             and None
         ),
+        done=_("Case reopened."),
     )
 
 
@@ -336,5 +439,5 @@ def place(reference: str):
     if placed.event is None:  # several addresses match: offer them (no JavaScript)
         form.candidates = placed.candidates  # type: ignore[attr-defined]
         return _page(sr, active={"place": form})
-    flash(_("Saved."), "success")
+    said(sr, section="location", text=_("Location saved."), before=sr.status)
     return redirect(url_for("casework_case.show", reference=sr.reference, _anchor="location"))

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import (
+    IntegerField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from portal.casework.service import MAX_TITLE
@@ -60,6 +67,30 @@ class ReplyForm(CaseForm):
     body = TextAreaField(
         _l("Message to the resident"), validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)]
     )
+
+
+#: What the composer writes: a public reply, an internal note, or a question to the resident.
+COMPOSE_KINDS = ("reply", "note", "question")
+
+
+class ComposeForm(CaseForm):
+    """The case page's one composer: ``kind`` says what the message is (radios: tabs with
+    JavaScript, a plain choice without); the same response templates in every kind."""
+
+    kind = RadioField(
+        _l("What are you writing?"),
+        choices=[
+            SelectChoice("reply", _l("Public reply")),
+            SelectChoice("note", _l("Internal note")),
+            SelectChoice("question", _l("Question to the resident")),
+        ],
+        default="reply",
+        validators=[InputRequired(_l("Choose what you are writing."))],
+    )
+    template = SelectField(
+        _l("Response template"), coerce=str, validate_choice=False, choices=[SelectChoice("")]
+    )
+    message = TextAreaField(_l("Message"), validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)])
 
 
 class NoteForm(CaseForm):

@@ -5,6 +5,7 @@ membership of the task's department). Pages of the ``casework_case`` blueprint o
 from __future__ import annotations
 
 from flask import abort
+from flask_babel import gettext as _
 
 from portal.access import staff_required
 from portal.auth.models import User
@@ -14,6 +15,7 @@ from portal.casework.views import case_forms as forms
 from portal.casework.views.case import bp
 from portal.casework.views.case_actions import _act, _common
 from portal.catalogue.models import Department
+from portal.i18n import current_locale
 from portal.requests.models import ServiceRequest
 from portal.web import db_session, settings
 
@@ -30,7 +32,14 @@ def add_task(reference: str):
             db_session(), request=sr, department=department, title=f.title.data, actor=me
         )
 
-    return _act(reference, "task", forms.AddTaskForm, do, anchor="tasks")
+    return _act(
+        reference,
+        "task",
+        forms.AddTaskForm,
+        do,
+        anchor="tasks",
+        done=lambda f: _("Task added for %(department)s.", department=_name(f.department.data)),
+    )
 
 
 @bp.post("/<reference>/tasks/<int:task_id>/assign")
@@ -40,7 +49,15 @@ def assign_task(reference: str, task_id: int):
         assignee = db_session().get(User, int(f.assignee.data)) if f.assignee.data else None
         tasks.assign_task(db_session(), task=task, assignee=assignee, actor=me, settings=settings())
 
-    return _act(reference, "assign", forms.AssignForm, do, task_id=task_id, anchor="tasks")
+    def done(f: forms.AssignForm) -> str:
+        chosen = db_session().get(User, int(f.assignee.data)) if f.assignee.data else None
+        if chosen is None:
+            return _("The task is back in its department's queue.")
+        return _("Task assigned to %(name)s.", name=chosen.name or chosen.email)
+
+    return _act(
+        reference, "assign", forms.AssignForm, do, task_id=task_id, anchor="tasks", done=done
+    )
 
 
 @bp.post("/<reference>/tasks/<int:task_id>/complete")
@@ -58,6 +75,7 @@ def complete_task(reference: str, task_id: int):
         ),
         task_id=task_id,
         anchor="tasks",
+        done=_("Task marked done."),
     )
 
 
@@ -80,6 +98,7 @@ def cancel_task(reference: str, task_id: int):
         ),
         task_id=task_id,
         anchor="tasks",
+        done=_("Task cancelled."),
     )
 
 
@@ -94,4 +113,19 @@ def transfer_task(reference: str, task_id: int):
             db_session(), task=task, department=department, reason=f.reason.data, actor=me
         )
 
-    return _act(reference, "transfer", forms.TransferForm, do, task_id=task_id, anchor="tasks")
+    return _act(
+        reference,
+        "transfer",
+        forms.TransferForm,
+        do,
+        task_id=task_id,
+        anchor="tasks",
+        done=lambda f: _(
+            "Task transferred to %(department)s.", department=_name(f.to_department.data)
+        ),
+    )
+
+
+def _name(department_id: int | None) -> str:
+    department = db_session().get(Department, department_id) if department_id else None
+    return department.t("name", current_locale()) if department is not None else ""
