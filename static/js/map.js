@@ -57,6 +57,12 @@
     });
   }
 
+  // A pane between the tiles (200) and the overlay pane (400) for the city's areas and streets.
+  function basePane(map) {
+    if (!map.getPane("portal-base")) { map.createPane("portal-base").style.zIndex = 350; }
+    return "portal-base";
+  }
+
   function makeLayer(map, spec, text) {
     var group = spec.cluster && L.markerClusterGroup
       ? L.markerClusterGroup({
@@ -147,8 +153,11 @@
           if (key === lastKey) { return; }
           lastKey = key;
           group.clearLayers();
-          L.geoJSON(data, { style: style, pointToLayer: point, onEachFeature: eachFeature })
-            .eachLayer(function (layer) { group.addLayer(layer); });
+          var options = { style: style, pointToLayer: point, onEachFeature: eachFeature };
+          // Areas and streets are drawn in a pane under everything else, so whichever answer
+          // comes last, an area never covers a request or an asset a resident taps.
+          if (spec.kind === "areas" || spec.kind === "streets") { options.pane = basePane(map); }
+          L.geoJSON(data, options).eachLayer(function (layer) { group.addLayer(layer); });
           if (spec.kind !== "areas" && spec.kind !== "streets") { group.bringToFront && group.bringToFront(); }
         })
         .catch(function () { /* the map is never required: the list has the same reports */ });
