@@ -4,7 +4,9 @@ Loads N requests, each with one task (default 1,000,000 of each), into a scratch
 bulk inserts: 10 departments, 20 agents each, about 12% of the work open. Then times, for every
 queue tab (and the other sorts of the department queue):
 - the query (``queue_page``) for the first page and for a deep keyset page, p50/p95;
-- the whole page over the WSGI app (signed in, tabs' bounded counts included), p50/p95.
+- the whole page over the WSGI app (signed in, tabs' bounded counts included), p50/p95;
+- the poll behind "3 new cases — show" (/staff/queue/updates for the department queue): a
+  full answer and a 304 to If-None-Match, p50/p95.
 
     .venv/bin/python benchmarks/queues.py [--rows 1000000] [--database-url URL] [--plans]
         [--only mine department unassigned waiting resolved all]
@@ -21,7 +23,7 @@ import re
 import statistics
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from common import percentile, scratch_app  # benchmarks/common.py
@@ -31,6 +33,7 @@ from werkzeug.security import generate_password_hash
 from portal.areas.models import Area
 from portal.auth.models import User
 from portal.casework.models import Task
+from portal.casework.queue_updates import SINCE_FORMAT
 from portal.casework.queues import (
     PRIORITY_RANK,
     Filters,
@@ -221,6 +224,7 @@ CASES = [
     ("department", "department", "age", False),
     ("department by priority", "department", "priority", False),
     ("department by due time", "department", "due", False),
+    ("department newest first", "department", "newest", False),
     ("unassigned", "unassigned", "age", False),
     ("waiting on resident", "waiting", "age", False),
     ("recently resolved", "resolved", "age", False),
@@ -248,7 +252,26 @@ def deep_cursor(view: str, sort: str, rng: random.Random) -> str:
         return encode_cursor(sort, [PRIORITY_RANK["normal"], moment, 0])
     if sort == "due":
         return encode_cursor(sort, [moment + timedelta(days=10), 0])
-    return encode_cursor(sort, [moment, 0])
+    return encode_cursor(sort, [moment, 0])  # "age" and "newest" (read backwards)
+
+
+def time_polling(client: Any, department_id: int, repeat: int) -> None:
+    """The department queue's poll: the full answer, then 304s while nothing changed."""
+    since = (clock.now() - timedelta(minutes=30)).astimezone(UTC).strftime(SINCE_FORMAT)
+    url = f"/staff/queue/updates?view=department&since={since}&department={department_id}"
+    first = client.get(url)
+    assert first.status_code == 200, first.status_code
+    etag = first.headers["ETag"]
+
+    def full() -> None:
+        assert client.get(url).status_code == 200
+
+    def unchanged() -> None:
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+
+    label = "poll (new cases, unread)"
+    print(f"{label:26} 200:               {measure(label, full, repeat)}")
+    print(f"{label:26} 304:               {measure(label, unchanged, repeat)}")
 
 
 def sign_in(client: Any, email: str) -> None:
@@ -301,7 +324,10 @@ def main() -> None:
                 filters=filters,
                 now=clock.now(),
             )
-            query = query.order_by(*(k.expr for k in _sort_keys(view, sort))).limit(51)
+            keys = [k.expr for k in _sort_keys(view, sort)]
+            if sort == "newest":  # the same keys, read backwards
+                keys = [k.desc() for k in keys]
+            query = query.order_by(*keys).limit(51)
             compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
             explain = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
             plan = session.execute(text(explain + str(compiled))).all()
@@ -368,6 +394,8 @@ def main() -> None:
 
         print(f"{label:26} page,  first page: {measure(label, page, args.repeat)}")
         print(f"{label:26} page,  deep page:  {measure(label, deep_page, args.repeat)}")
+        if label == "department":
+            time_polling(client, department_id, args.repeat)
     db.dispose()
 
 
