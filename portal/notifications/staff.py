@@ -21,7 +21,6 @@ from datetime import UTC, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -30,7 +29,7 @@ from portal.casework.models import Task
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
-from portal.core.i18n import _l, format_duration, gettext
+from portal.core.i18n import _l, format_duration, format_moment, gettext
 from portal.core.mail import MailThread, queue_email
 from portal.notifications.models import StaffNotice
 from portal.requests.models import ServiceRequest
@@ -155,7 +154,7 @@ def _due(data: Mapping[str, Any], locale: str, timezone: str) -> str | None:
         return None
     if due.tzinfo is None:
         due = due.replace(tzinfo=UTC)
-    return format_datetime(due, "medium", tzinfo=ZoneInfo(timezone), locale=locale)
+    return format_moment(due, locale, ZoneInfo(timezone))  # no seconds, as on every page
 
 
 def _late(data: Mapping[str, Any], locale: str) -> str | None:
