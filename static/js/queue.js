@@ -108,6 +108,9 @@
     var dialog = document.querySelector("[data-shortcuts]");
     var opener = document.querySelector("[data-shortcuts-open]");
     var current = -1;
+    var more = bar && bar.querySelector("[data-bulk-more]");
+    var chosenBefore = -1;
+    if (bar) { bar.setAttribute("data-live", ""); }
 
     Array.prototype.forEach.call(document.querySelectorAll("[data-nojs]"), function (el) {
       el.hidden = true;
@@ -122,9 +125,10 @@
           count.getAttribute("data-some").replace("__N__", String(chosen)) :
           count.getAttribute("data-none");
       }
-      if (bar) {
-        if (chosen) { bar.removeAttribute("data-empty"); } else { bar.setAttribute("data-empty", ""); }
+      if (more && chosen !== chosenBefore && (chosen === 0 || chosenBefore === 0)) {
+        more.open = chosen > 0;
       }
+      chosenBefore = chosen;
       if (selectAll) {
         selectAll.checked = chosen > 0 && chosen === boxes.length;
         selectAll.indeterminate = chosen > 0 && chosen < boxes.length;

@@ -244,3 +244,39 @@ def test_the_queue_is_fast_to_work_in(
         assert not problems, problems
     finally:
         context.close()
+
+
+def test_the_queue_works_without_javascript_at_320(chromium, live_server, office):
+    """No script: chips are links, "Select all on this page" ticks every row (a GET of the
+    same queue), the bulk bar applies to them; nothing scrolls sideways at 320 px."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = chromium.new_context(
+        viewport={"width": 320, "height": HEIGHT}, java_script_enabled=False
+    )
+    page = context.new_page()
+    try:
+        _sign_in(page, live_server, "agent@city.example")
+        page.goto(f"{live_server}/staff/queue/department")
+        geometry = _geometry(page)
+        print(f"\nqueue 320x{HEIGHT} without JavaScript: {geometry}")
+        assert geometry["pageWidth"] <= geometry["viewportWidth"], geometry
+        assert geometry["firstRowBottom"] <= HEIGHT, geometry
+        page.screenshot(path=str(SHOTS / "queue-no-js-first-screen-320.png"))
+        page.get_by_role("link", name="Due soon").click()
+        page.wait_for_load_state()
+        assert "sla=at_risk" in page.url
+        page.get_by_role("button", name="Select all on this page").click()
+        page.wait_for_load_state()
+        assert "select=all" in page.url and "sla=at_risk" in page.url
+        boxes = page.locator("input[name=task]")
+        assert (
+            boxes.count() > 0 and boxes.count() == page.locator("input[name=task]:checked").count()
+        )
+        page.screenshot(path=str(SHOTS / "queue-no-js-selected-320.png"))
+        page.locator("select[name=action]").select_option("priority")
+        page.locator("select[name=bulk_priority]").select_option("low")
+        page.get_by_role("button", name="Apply to the selected rows").click()
+        page.wait_for_load_state()
+        assert page.locator(".usa-alert--success").count() == 1
+    finally:
+        context.close()
