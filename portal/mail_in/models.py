@@ -24,7 +24,10 @@ class InboundMail(Base):
     says what processing did and ``request_id`` the case it landed on."""
 
     __tablename__ = "inbound_mails"
-    __table_args__ = (Index("ix_inbound_mails_state_next", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_inbound_mails_state_next", "state", "next_attempt_at"),
+        Index("ix_inbound_mails_from_address", "from_address"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=clock.now)

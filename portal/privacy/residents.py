@@ -216,7 +216,7 @@ def emails(
     query = (
         select(InboundMail, ServiceRequest.reference)
         .join(ServiceRequest, ServiceRequest.id == InboundMail.request_id)
-        .where(owned_by(person), func.lower(InboundMail.from_address) == person.email)
+        .where(owned_by(person), InboundMail.from_address == person.email)
         .options(defer(InboundMail.raw_gz), defer(InboundMail.last_error))
         .order_by(InboundMail.id.desc())
         .limit(limit)

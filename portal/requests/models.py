@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -111,6 +112,11 @@ class ServiceRequest(Base):
         Index("ix_service_requests_area_created_category", "area_id", "created_at", "category_id"),
         #: Public maps: public (open) requests in a lat/lon box, any category.
         Index("ix_service_requests_public_open_lat_lon", "is_public", "is_open", "lat", "lon"),
+        # The case page's Related panel and the staff resident page (migration 0025): the
+        # requests at one address point, of one contact address, and at one address text.
+        Index("ix_service_requests_point_created", "address_point_id", "created_at"),
+        Index("ix_service_requests_contact_created", "contact_email", "created_at"),
+        Index("ix_service_requests_address_lower", text("lower(address)")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -282,7 +288,10 @@ class Follower(Timestamped, Base):
     """Someone who gets email updates about a request. Anonymous follows are confirmed."""
 
     __tablename__ = "request_followers"
-    __table_args__ = (UniqueConstraint("request_id", "email"),)
+    __table_args__ = (
+        UniqueConstraint("request_id", "email"),
+        Index("ix_request_followers_email", "email"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(

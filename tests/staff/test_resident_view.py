@@ -51,7 +51,7 @@ def _mail(db, request, sender: str, subject: str) -> InboundMail:
         digest=hashlib.sha256(raw).hexdigest(),
         size=len(raw),
         raw_gz=zlib.compress(raw),
-        from_address=sender,
+        from_address=sender.strip().lower(),  # as portal.mail_in.receive.accept stores it
         subject=subject,
         request_id=request.id,
         state="processed",
