@@ -222,7 +222,7 @@
         case "r":
           row = currentRow();
           if (!row) { return; }
-          window.location.assign(row.getAttribute("data-href") + "#reply");
+          window.location.assign(row.getAttribute("data-href") + "#composer");
           break;
         case "?":
           if (!dialog || !dialog.showModal) { return; }

@@ -237,10 +237,10 @@ def test_the_queue_is_fast_to_work_in(
         assert assignee == office["agent"]
         audit("assigned")
 
-        # r opens the case at its reply box.
+        # r opens the case at its composer (a public reply by default).
         page.keyboard.press("j")
         page.keyboard.press("r")
-        page.wait_for_url(f"**/staff/cases/{reference}#reply")
+        page.wait_for_url(f"**/staff/cases/{reference}#composer")
         assert not problems, problems
     finally:
         context.close()
