@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from portal.casework.models import Task
 from portal.core import clock
+from portal.notifications.models import StaffNotice
 from portal.requests.models import ServiceRequest
 from portal.requests.service import Filing, submit_request
 from tests.factories import INSIDE, PASSWORD, Factories
@@ -215,6 +216,16 @@ def test_the_queue_is_fast_to_work_in(
         notice = page.locator("[data-new-cases] a")
         expect(notice).to_have_text(
             "1 new case — show" if language == "en" else "1 caso nuevo — mostrar"
+        )
+        # A notice for the agent: the header's count follows on the same poll.
+        session = committed_app.extensions["portal.db"].session(write=True)
+        session.add(StaffNotice(user_id=office["agent"], kind="sla_half", data={}))
+        session.commit()
+        session.close()
+        page.evaluate("() => document.dispatchEvent(new Event('portal:check-updates'))")
+        expect(page.locator("[data-unread-badge]")).to_have_text("1")
+        expect(page.locator("[data-unread-text]")).to_have_text(
+            "(1 unread notice)" if language == "en" else "(1 aviso sin leer)"
         )
         audit("new-cases")
         notice.click()
