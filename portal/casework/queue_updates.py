@@ -4,7 +4,8 @@ show", polled by the page (see portal/casework/views/queue_updates.py). No Flask
 The count is the rows of the tab and filter the page shows that were created after the
 page's moment (``since``), read from the same indexes as the "newest" sort (a range of the
 ``created_at`` columns), counting at most ``NEW_CAP + 1`` rows so a flood costs no more than a
-page.
+page. New means created: a task assigned to the member after it was created, or one that
+reached the filter's state later (at risk, breached), shows on the next page load instead.
 """
 
 from __future__ import annotations
