@@ -429,8 +429,10 @@ def test_results_page_suppresses_small_rows_and_distributes_scores(client, make,
     assert rows["5 – Very satisfied"] == "5 – Very satisfied 2 33%"
     assert rows["1 – Very dissatisfied"] == "1 – Very dissatisfied 1 17%"
     assert '<meter class="portal-bar" min="0" max="100" value="33.3" aria-hidden="true">' in html
-    weeks = [name for name in rows if " to " in name or name.startswith("Mar")]
-    assert len(weeks) == 6  # 1 March (a Sunday), then five weeks from Monday
+    # The trend's rows are weeks ("Mar 2, 2026 to Mar 8, 2026", the first a single day); the
+    # comments' rows are moments ("Mar 6, 2026, 12:00 PM").
+    weeks = [name for name in rows if " to " in name or re.fullmatch(r"Mar \d+, 2026", name)]
+    assert len(weeks) == 6, weeks  # 1 March (a Sunday), then five weeks from Monday
     assert "style=" not in html
     assert html.count("Fewer than 5 responses") >= 6
     spanish = _page(client, breakdown="category", lang="es")
