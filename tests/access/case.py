@@ -55,6 +55,7 @@ CHECKS = [
     _post("casework_case.reply", "reply"),
     _post("casework_case.note", "note"),
     _post("casework_case.question", "question"),
+    _post("casework_case.compose", "compose"),
     _post("casework_case.merge", "merge"),
     _post("casework_case.reopen", "reopen"),
     _post("casework_case.place", "place"),
