@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.routing import IntegerConverter
 
 from portal.core import clock
@@ -24,6 +25,19 @@ class BoundedInt(IntegerConverter):
         super().__init__(map, *args, **kwargs)  # type: ignore[arg-type]
 
 
+#: Requests a page makes by itself in the background (the queue's and the header's polling):
+#: they never extend a signed-in session, so an open tab does not keep a member signed in past
+#: the session's 12 hours without anyone using it.
+BACKGROUND_ENDPOINTS = frozenset({"casework_queue.updates"})
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        if not session.modified and request.endpoint in BACKGROUND_ENDPOINTS:
+            return False
+        return super().should_set_cookie(app, session)
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask app. Does no database work; ``flask db upgrade`` migrates."""
     settings = (settings or Settings.from_env()).validated()
@@ -36,6 +50,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         instance_path=str(ROOT / "instance"),
     )
     app.url_map.converters["int"] = BoundedInt
+    app.session_interface = _SessionInterface()
     if settings.trusted_proxies:
         # Behind n proxies the client is the address the n-th from us saw; with none, the
         # connecting address is the client and X-Forwarded-* headers are never read.

@@ -403,3 +403,14 @@ def test_the_mine_poll_counts_only_the_members_tasks(client, make, db, town, fre
         db, make.request(category=town.cat_x), town.dept_x, assignee=town.agent_x, created_at=later
     )
     assert client.get(url).json["new"] == 1
+
+
+def test_polling_does_not_keep_a_session_alive(client, make, db, town):
+    """The session cookie (12 hours, renewed by each request a person makes) is not renewed
+    by the page's background polling: an open tab nobody uses still signs out."""
+    sign_in(client, town.agent_x)
+    page = client.get("/staff/queue/department")
+    assert "session=" in page.headers.get("Set-Cookie", "")  # what a person does renews it
+    polled = client.get("/staff/queue/updates")
+    assert polled.status_code == 200
+    assert "session=" not in polled.headers.get("Set-Cookie", "")
