@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import Float, Integer, exists, func, or_, select, text
+from sqlalchemy import Float, Integer, func, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from portal.casework.models import Task
+from portal.casework.related import visible_to
 from portal.places.search import is_search_object
 from portal.requests.models import ServiceRequest
 from portal.staff.permissions import StaffAccess
@@ -68,17 +68,6 @@ def _fts5_query(terms: list[str]) -> str:
     return " ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
-def _scope(access: StaffAccess):
-    """A filter on ServiceRequest limiting an agent to their departments' cases."""
-    if access.is_admin:
-        return None
-    departments = access.department_ids
-    return or_(
-        ServiceRequest.department_id.in_(departments),
-        exists().where(Task.request_id == ServiceRequest.id, Task.department_id.in_(departments)),
-    )
-
-
 def _ranked(session: Session, terms: list[str]):
     """A subquery of (request_id, score), higher score = better match."""
     if session.get_bind().dialect.name == "postgresql":
@@ -114,7 +103,7 @@ def search_requests(
     query = query.strip()[:QUERY_MAX]
     page = min(max(page, 1), MAX_PAGE)
     terms = words(query)
-    scope = _scope(access)
+    scope = visible_to(access)  # an agent: their departments' cases and tasks
     hits: list[SearchHit] = []
     exact: ServiceRequest | None = None
     if _REFERENCE.match(query):
