@@ -111,6 +111,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.casework.views import case_tasks as _case_tasks  # noqa: F401 - adds its routes
     from portal.casework.views import intake as casework_intake
     from portal.casework.views import queue as casework_queue
+    from portal.casework.views import queue_saved as _queue_saved  # noqa: F401 - adds its routes
+    from portal.casework.views import queue_updates as _queue_updates  # noqa: F401 - adds routes
     from portal.casework.views import residents as casework_residents
     from portal.casework.views import search as casework_search
     from portal.casework.views import templates_admin as casework_templates_admin

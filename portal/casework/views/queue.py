@@ -499,8 +499,5 @@ def bulk() -> Any:
     flash(_("Done: %(count)s changed.", count=count), "success")
     return redirect(_safe_next())
 
-
-# The saved views and the polling endpoint add their routes to ``bp`` (imported last: they
-# import this module).
-from portal.casework.views import queue_saved as _queue_saved  # noqa: E402, F401
-from portal.casework.views import queue_updates as _queue_updates  # noqa: E402, F401
+# The saved views (queue_saved) and the polling endpoint (queue_updates) add their routes to
+# ``bp``; portal.app imports them.
