@@ -37,7 +37,9 @@ def test_an_admin_adds_a_category_and_a_resident_files_in_it(
         sign_in(page, live_server, "admin@city.example")
         page.goto(f"{live_server}/staff/")
         page.get_by_role("link", name="Settings", exact=True).click()  # the city, first
-        page.get_by_role("navigation", name="Settings").get_by_role("link", name="Catalogue").click()
+        page.get_by_role("navigation", name="Settings").get_by_role(
+            "link", name="Catalogue"
+        ).click()
         page.get_by_role("link", name="Add a category", exact=True).click()
         page.get_by_label("Code").fill("fallen-tree")
         page.get_by_label("Group").select_option(label="Parks and trees")

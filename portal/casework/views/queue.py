@@ -499,5 +499,6 @@ def bulk() -> Any:
     flash(_("Done: %(count)s changed.", count=count), "success")
     return redirect(_safe_next())
 
+
 # The saved views (queue_saved) and the polling endpoint (queue_updates) add their routes to
 # ``bp``; portal.app imports them.
