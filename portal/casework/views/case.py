@@ -23,6 +23,7 @@ from portal.access import current_staff, staff_required
 from portal.auth.models import User
 from portal.casework import locations, maps, responses
 from portal.casework.models import ResponseTemplate, Task
+from portal.casework.queues import member_may_open
 from portal.casework.views import case_forms as forms
 from portal.casework.views.residents import related_panel
 from portal.catalogue.models import Department, ServiceCategory
@@ -52,17 +53,7 @@ def _user() -> User:
 
 
 def may_open(sr: ServiceRequest) -> bool:
-    access = current_staff()
-    if access.can_work(sr.department_id):
-        return True
-    return (
-        db_session().scalar(
-            select(Task.id)
-            .where(Task.request_id == sr.id, Task.department_id.in_(access.department_ids))
-            .limit(1)
-        )
-        is not None
-    )
+    return member_may_open(db_session(), request=sr, can_work=current_staff().can_work)
 
 
 def _load(reference: str) -> ServiceRequest:

@@ -12,11 +12,11 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from portal.access import current_staff, staff_required
 from portal.areas.models import Area
-from portal.casework.models import Task
+from portal.casework.queues import member_may_open
 from portal.casework.views.intake_forms import CHANNEL_LABELS, IntakeForm
 from portal.catalogue.models import ServiceCategory
 from portal.form_messages import answer_message, contact_message, location_message
@@ -107,18 +107,7 @@ def _field_errors(
 
 
 def _can_open(case: ServiceRequest) -> bool:
-    access = current_staff()
-    if access.can_work(case.department_id):
-        return True
-    return bool(access.department_ids) and bool(
-        db_session().scalar(
-            select(
-                exists().where(
-                    Task.request_id == case.id, Task.department_id.in_(access.department_ids)
-                )
-            )
-        )
-    )
+    return member_may_open(db_session(), request=case, can_work=current_staff().can_work)
 
 
 def _file(

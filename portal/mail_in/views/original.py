@@ -5,10 +5,9 @@ tasks; admins); a message that reached no case, admins only. Anyone else gets a 
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, render_template
-from sqlalchemy import select
 
 from portal.access import current_staff, staff_required
-from portal.casework.models import Task
+from portal.casework.queues import member_may_open
 from portal.mail_in.body import attachments, reply_body
 from portal.mail_in.models import InboundMail
 from portal.mail_in.process import parse
@@ -25,17 +24,8 @@ def _may_open(request: ServiceRequest | None) -> bool:
     access = current_staff()
     if access.is_admin:
         return True
-    if request is None:
-        return False
-    if access.can_work(request.department_id):
-        return True
-    return (
-        db_session().scalar(
-            select(Task.id)
-            .where(Task.request_id == request.id, Task.department_id.in_(access.department_ids))
-            .limit(1)
-        )
-        is not None
+    return request is not None and member_may_open(
+        db_session(), request=request, can_work=access.can_work
     )
 
 
