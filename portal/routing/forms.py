@@ -92,7 +92,3 @@ class PreviewForm(ConditionsMixin, FlaskForm):
 
 class MoveForm(FlaskForm):
     direction = HiddenField(validators=[DataRequired()])
-
-
-class DeleteForm(FlaskForm):
-    """Only the CSRF token."""

@@ -12,16 +12,11 @@ from sqlalchemy import select
 from portal.access import ADMIN, staff_required
 from portal.catalogue.models import Department, ServiceCategory
 from portal.catalogue.names import MAX_CHOICES, CatalogueNames
+from portal.confirm import ConfirmDeleteForm, unconfirmed
 from portal.i18n import current_locale
 from portal.requests.models import CHANNELS
 from portal.routing import service
-from portal.routing.forms import (
-    CHANNEL_LABELS,
-    DeleteForm,
-    MoveForm,
-    PreviewForm,
-    RuleForm,
-)
+from portal.routing.forms import CHANNEL_LABELS, MoveForm, PreviewForm, RuleForm
 from portal.routing.models import RoutingRule
 from portal.routing.rules import CATEGORY_DEFAULT
 from portal.web import db_session
@@ -150,15 +145,35 @@ def _edit_page(
     *,
     conflict: bool = False,
     names: Names | None = None,
+    confirm_errors: dict[str, str] | None = None,
 ):
     return render_template(
         "routing/form.html",
         form=form,
         rule=rule,
-        delete_form=DeleteForm(),
         conflict=conflict,
         names=names,
+        confirm_errors=confirm_errors or {},
     ), status
+
+
+def _rule_form(rule: RoutingRule) -> RuleForm:
+    """The edit form filled in with the rule as it is."""
+    form = RuleForm(
+        formdata=None,
+        data={
+            "name": rule.name,
+            "keywords": rule.keywords,
+            "active": rule.active,
+            "department": rule.department_id,
+            "category": rule.category_id,
+            "area": rule.area_id,
+            "channel": rule.channel,
+            "version": str(rule.version),
+        },
+    )
+    Names().fill(form, any_label=_("Any category"))
+    return form
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -184,19 +199,7 @@ def new():
 def edit(rule_id: int):
     rule = _rule_or_404(rule_id)
     if request.method == "GET":
-        form = RuleForm(
-            data={
-                "name": rule.name,
-                "keywords": rule.keywords,
-                "active": rule.active,
-                "department": rule.department_id,
-                "category": rule.category_id,
-                "area": rule.area_id,
-                "channel": rule.channel,
-                "version": str(rule.version),
-            }
-        )
-        Names().fill(form, any_label=_("Any category"))
+        form = _rule_form(rule)
         return _edit_page(form, rule)
     form = RuleForm()
     names = Names()
@@ -229,8 +232,11 @@ def edit(rule_id: int):
 @staff_required(ADMIN)
 def delete(rule_id: int):
     rule = _rule_or_404(rule_id)
-    if not DeleteForm().validate():
+    form = ConfirmDeleteForm()
+    if not form.validate():
         abort(400)
+    if not form.confirmed:
+        return _edit_page(_rule_form(rule), rule, 400, confirm_errors=unconfirmed("confirm-rule"))
     name = rule.name
     try:
         service.delete_rule(db_session(), rule, actor=current_user)

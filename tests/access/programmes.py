@@ -189,6 +189,7 @@ CHECKS = [
         lambda w: f"{BASE}/{_pid(w)}/sessions/{_meeting(w, '_doomed_session')}/delete",
         COORDINATORS,
         method="POST",
+        data=lambda w: {"confirm": "yes"},
     ),
     RouteCheck(
         "programmes_admin.add_question",
@@ -214,6 +215,7 @@ CHECKS = [
         lambda w: f"{BASE}/{_pid(w)}/questions/{_question(w, '_doomed')}/delete",
         COORDINATORS,
         method="POST",
+        data=lambda w: {"confirm": "yes"},
     ),
     RouteCheck("programmes_admin.message", lambda w: f"{BASE}/{_pid(w)}/message", COORDINATORS),
     RouteCheck(

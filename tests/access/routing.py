@@ -46,5 +46,11 @@ CHECKS = [
         method="POST",
         data=lambda w: {"direction": "up"},
     ),
-    RouteCheck("routing.delete", lambda w: f"{BASE}/{_rule_id(w)}/delete", ADMINS, method="POST"),
+    RouteCheck(
+        "routing.delete",
+        lambda w: f"{BASE}/{_rule_id(w)}/delete",
+        ADMINS,
+        method="POST",
+        data=lambda w: {"confirm": "yes"},
+    ),
 ]

@@ -99,6 +99,7 @@ CHECKS = [
         lambda w: f"{BASE}/calendars/{_calendar_id(w)}/closures/{_closure_id(w)}/delete",
         ADMINS,
         method="POST",
+        data=lambda w: {"confirm": "yes"},
     ),
     RouteCheck("sla_admin.departments", lambda w: f"{BASE}/departments/", ADMINS),
     RouteCheck(
@@ -120,5 +121,6 @@ CHECKS = [
         lambda w: f"{BASE}/policies/{_policy_id(w)}/delete",
         ADMINS,
         method="POST",
+        data=lambda w: {"confirm": "yes"},
     ),
 ]

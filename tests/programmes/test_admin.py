@@ -16,6 +16,8 @@ from tests.conftest import csrf_from, sign_in
 
 BASE = "/staff/programmes"
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # 09:00 in Chicago
+#: What a delete sent without its box ticked says (portal/confirm.py).
+UNCONFIRMED = "Nothing was deleted. Tick the box to confirm you want to delete it."
 
 
 @pytest.fixture(autouse=True)
@@ -233,9 +235,20 @@ def test_sessions_keep_the_programme_dates_in_step(client, db, make, token):
     db.refresh(programme)
     assert programme.ends_on == date(2026, 6, 2)
 
-    response = client.post(
-        f"{BASE}/{programme.id}/sessions/{first.id}/delete", data={"csrf_token": token}
-    )
+    # Without the box ticked nothing is deleted: the overview comes back with the message
+    # beside that session's box (and in the error summary).
+    delete = f"{BASE}/{programme.id}/sessions/{first.id}/delete"
+    response = client.post(delete, data={"csrf_token": token})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    box = f"confirm-session-{first.id}"
+    assert page.count(UNCONFIRMED) == 2 and f'href="#{box}"' in page
+    assert f'id="{box}" name="confirm" value="yes" required aria-invalid="true"' in page
+    assert "Yes, delete the session “Welcome” on" in page
+    db.refresh(programme)
+    assert len(programme.sessions) == 2
+
+    response = client.post(delete, data={"csrf_token": token, "confirm": "yes"})
     assert response.status_code == 302
     db.refresh(programme)
     assert len(programme.sessions) == 1
@@ -271,7 +284,7 @@ def test_a_session_with_attendance_is_not_deleted(client, db, make, token):
     db.flush()
     response = client.post(
         f"{BASE}/{programme.id}/sessions/{meeting.id}/delete",
-        data={"csrf_token": token},
+        data={"csrf_token": token, "confirm": "yes"},
         follow_redirects=True,
     )
     assert "has attendance recorded" in response.get_data(as_text=True)
@@ -297,7 +310,7 @@ def test_sessions_and_questions_of_another_programme_are_not_found(client, make,
         f"{BASE}/{mine.id}/sessions/{their_session}/delete",
         f"{BASE}/{mine.id}/questions/{their_question}/delete",
     ):
-        assert client.post(url, data={"csrf_token": token}).status_code == 404, url
+        assert client.post(url, data={"csrf_token": token, "confirm": "yes"}).status_code == 404
 
 
 # --- questions -------------------------------------------------------------------------------
@@ -414,9 +427,17 @@ def test_editing_a_question_keeps_its_code_and_warns_once_people_enrolled(client
     assert response.status_code == 302
     db.refresh(question)
     assert question.code == "adult" and question.prompt == "Are you 21 or over?"
-    response = client.post(
-        f"{BASE}/{programme.id}/questions/{question.id}/delete", data={"csrf_token": token}
-    )
+    delete = f"{BASE}/{programme.id}/questions/{question.id}/delete"
+    response = client.post(delete, data={"csrf_token": token})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    box = f"confirm-question-{question.id}"
+    assert page.count(UNCONFIRMED) == 2 and f'href="#{box}"' in page
+    assert "Yes, delete the question “Are you 21 or over?”" in page
+    db.refresh(programme)
+    assert programme.questions == [question]
+
+    response = client.post(delete, data={"csrf_token": token, "confirm": "yes"})
     assert response.status_code == 302
     db.refresh(programme)
     assert programme.questions == []

@@ -23,6 +23,9 @@ from portal.routing.rules import (
 from tests.conftest import csrf_from
 from tests.factories import PASSWORD
 
+#: What a delete sent without its box ticked says (portal/confirm.py).
+UNCONFIRMED = "Nothing was deleted. Tick the box to confirm you want to delete it."
+
 # --- pure rules: no database, no Flask -------------------------------------------------------
 
 CASE = NewCase(
@@ -255,7 +258,21 @@ def test_admin_creates_edits_reorders_and_deletes_rules(client, db, make, admin)
     db.refresh(hydrants)
     assert hydrants.name == "Hydrants and mains" and hydrants.active is False
 
+    # Without the box ticked nothing is deleted: the rule's page comes back with the message
+    # beside the box (and in the error summary).
     response = client.post(f"/staff/admin/routing/{hydrants.id}/delete", data={"csrf_token": token})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert page.count(UNCONFIRMED) == 2 and 'href="#confirm-rule"' in page
+    assert 'id="confirm-rule" name="confirm" value="yes"' in page
+    assert "Yes, delete the rule “Hydrants and mains”" in page
+    assert 'value="Hydrants and mains"' in page  # the rule's form, as it is
+    db.expire_all()
+    assert db.get(RoutingRule, hydrants.id) is not None
+
+    response = client.post(
+        f"/staff/admin/routing/{hydrants.id}/delete", data={"csrf_token": token, "confirm": "yes"}
+    )
     assert response.status_code == 302
     assert db.scalar(select(RoutingRule.id).where(RoutingRule.id == hydrants.id)) is None
 
@@ -313,7 +330,9 @@ def test_bad_input_is_a_form_error_not_a_500(client, db, make, admin):
         == 400
     )
     assert (
-        client.post("/staff/admin/routing/999999/delete", data={"csrf_token": token}).status_code
+        client.post(
+            "/staff/admin/routing/999999/delete", data={"csrf_token": token, "confirm": "yes"}
+        ).status_code
         == 404
     )
     rule = _rule(db, name="One", department_id=make.department().id)

@@ -18,6 +18,8 @@ from portal.sla.models import DEFAULT_PAUSE_STATUSES, BusinessCalendar, Calendar
 from tests.conftest import csrf_from, sign_in
 
 BASE = "/staff/admin/sla"
+#: What a delete sent without its box ticked says (portal/confirm.py).
+UNCONFIRMED = "Nothing was deleted. Tick the box to confirm you want to delete it."
 NOW = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)  # a Monday, 09:00 in Chicago
 
 
@@ -238,10 +240,22 @@ def test_closures_are_added_once_per_day_and_removed(client, db, token, admin_us
     assert response.status_code == 400
     assert "Say why the city is closed" in response.get_data(as_text=True)
 
+    # Without the box ticked nothing is deleted: the calendar's page comes back with the
+    # message beside that closure's box (and in the error summary).
     remove = f"{BASE}/calendars/{calendar.id}/closures/{closure.id}/delete"
-    assert client.post(remove, data={"csrf_token": token}).status_code == 302
+    response = client.post(remove, data={"csrf_token": token, "confirm": "no"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    box = f"confirm-closure-{closure.id}"
+    assert page.count(UNCONFIRMED) == 2 and f'href="#{box}"' in page
+    assert f'id="{box}" name="confirm" value="yes" required aria-invalid="true"' in page
+    assert "Yes, delete the closure on" in page and 'value="City hours"' in page
+    assert db.scalar(select(CalendarClosure.id)) == closure.id
+
+    confirmed = {"csrf_token": token, "confirm": "yes"}
+    assert client.post(remove, data=confirmed).status_code == 302
     assert db.scalar(select(CalendarClosure.id)) is None
-    assert client.post(remove, data={"csrf_token": token}).status_code == 302  # already gone
+    assert client.post(remove, data=confirmed).status_code == 302  # already gone
     assert _actions(db, "business_calendar") == ["closure_added", "closure_removed"]
 
 
@@ -341,7 +355,18 @@ def test_admin_creates_edits_and_deletes_policies(client, db, make, token, admin
     assert policy.category_id is None and policy.pause_statuses == []
     assert policy.position == 5 and policy.active
 
+    # Without the box ticked nothing is deleted: the policy's page comes back with the message.
     response = client.post(f"{BASE}/policies/{policy.id}/delete", data={"csrf_token": token})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert page.count(UNCONFIRMED) == 2 and 'href="#confirm-policy"' in page
+    assert "Yes, delete the policy “Potholes, urgent”" in page
+    assert 'value="Potholes, urgent"' in page  # the policy's form, as it is
+    assert db.get(SlaPolicy, policy.id) is not None
+
+    response = client.post(
+        f"{BASE}/policies/{policy.id}/delete", data={"csrf_token": token, "confirm": "yes"}
+    )
     assert response.status_code == 302
     assert db.scalar(select(SlaPolicy.id).where(SlaPolicy.id == policy.id)) is None
     assert _actions(db, "sla_policy") == ["created", "created", "updated", "deleted"]
@@ -597,10 +622,11 @@ def test_garbage_is_never_a_500(client, db, make, token):
         f"{BASE}/calendars/999999/closures",
         f"{BASE}/calendars/999999/closures/1/delete",
     ):
-        assert client.post(url, data={"csrf_token": token}).status_code == 404
+        assert client.post(url, data={"csrf_token": token, "confirm": "yes"}).status_code == 404
     # A closure of another calendar is not removed through this one.
     client.post(
-        f"{BASE}/calendars/{calendar.id}/closures/{closure.id}/delete", data={"csrf_token": token}
+        f"{BASE}/calendars/{calendar.id}/closures/{closure.id}/delete",
+        data={"csrf_token": token, "confirm": "yes"},
     )
     assert db.get(CalendarClosure, closure.id) is not None
     # Without the CSRF token nothing changes.

@@ -311,6 +311,7 @@ def overview(
     session_form: SessionForm | None = None,
     question_form: QuestionForm | None = None,
     status_error: str | None = None,
+    confirm_errors: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     session = db_session()
     return render_template(
@@ -320,6 +321,7 @@ def overview(
         area=area_names().get(programme.area_id) if programme.area_id else None,
         transitions=programme_changes.TRANSITIONS.get(programme.status, ()),
         status_error=status_error,
+        confirm_errors=confirm_errors or {},
         capacity_form=capacity_form
         or CapacityForm(formdata=None, data={"capacity": str(programme.capacity)}),
         session_form=session_form or SessionForm(formdata=None, prefix="session"),

@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
 
 from portal.access import COORDINATOR, staff_required
+from portal.confirm import ConfirmDeleteForm, unconfirmed
 from portal.programmes.admin import common, programmes, questions
 from portal.programmes.models import EligibilityQuestion
 from portal.programmes.views.admin import (
@@ -116,11 +116,16 @@ def edit_question(programme_id: int, question_id: int) -> Any:
 
 @bp.post("/<int:programme_id>/questions/<int:question_id>/delete")
 @staff_required(COORDINATOR)
-def delete_question(programme_id: int, question_id: int) -> Response:
+def delete_question(programme_id: int, question_id: int) -> Any:
     programme = programme_or_404(programme_id, lock=True)
     question = _part_or_404(programme, programme.questions, question_id)
-    if not ActionForm().validate():
+    form = ConfirmDeleteForm()
+    if not form.validate():
         abort(400)
+    if not form.confirmed:
+        return overview(
+            programme, 400, confirm_errors=unconfirmed(f"confirm-question-{question.id}")
+        )
     questions.delete_question(db_session(), question, actor=actor())
     flash(_("Question deleted. Answers already given to it stay on record."), "success")
     return redirect(url_for(".show", programme_id=programme.id, _anchor="questions"))

@@ -8,9 +8,9 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
 
 from portal.access import COORDINATOR, staff_required
+from portal.confirm import ConfirmDeleteForm, unconfirmed
 from portal.programmes.admin import common, sessions
 from portal.programmes.models import ProgrammeSession
 from portal.programmes.views.admin import (
@@ -106,11 +106,14 @@ def edit_session(programme_id: int, session_id: int) -> Any:
 
 @bp.post("/<int:programme_id>/sessions/<int:session_id>/delete")
 @staff_required(COORDINATOR)
-def delete_session(programme_id: int, session_id: int) -> Response:
+def delete_session(programme_id: int, session_id: int) -> Any:
     programme = programme_or_404(programme_id, lock=True)
     meeting = _part_or_404(programme, programme.sessions, session_id)
-    if not ActionForm().validate():
+    form = ConfirmDeleteForm()
+    if not form.validate():
         abort(400)
+    if not form.confirmed:
+        return overview(programme, 400, confirm_errors=unconfirmed(f"confirm-session-{meeting.id}"))
     try:
         sessions.delete_session(db_session(), meeting, actor=actor(), timezone=timezone())
     except common.ProgrammeAdminError as error:

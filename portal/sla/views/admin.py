@@ -10,11 +10,11 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from werkzeug.wrappers import Response
 
 from portal.access import ADMIN, staff_required
 from portal.catalogue.models import Department
 from portal.catalogue.names import CatalogueNames
+from portal.confirm import ConfirmDeleteForm, unconfirmed
 from portal.i18n import current_locale
 from portal.requests.models import PRIORITIES
 from portal.sla.admin import calendars as calendar_admin
@@ -29,7 +29,6 @@ from portal.sla.views.admin_forms import (
     PAUSE_STATUS_NAMES,
     TARGET_NAMES,
     UNIT_NAMES,
-    DeleteForm,
     DepartmentSlaForm,
     PolicyForm,
 )
@@ -178,6 +177,7 @@ def _policy_page(
     status: int = 200,
     *,
     conflict: bool = False,
+    confirm_errors: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     return render_template(
         "sla/admin/policy_form.html",
@@ -185,9 +185,28 @@ def _policy_page(
         policy=policy,
         names=names,
         conflict=conflict,
-        delete_form=DeleteForm(),
+        confirm_errors=confirm_errors or {},
         targets=policy_admin.TARGETS,
     ), status
+
+
+def _policy_form(policy: SlaPolicy, names: Names) -> PolicyForm:
+    """The edit form filled in with the policy as it is (and its fingerprint)."""
+    data = policy_admin.policy_snapshot(policy)
+    data = {
+        **data,
+        "category": data["category_id"],
+        "department": data["department_id"],
+        "area": data["area_id"],
+        "position": str(data["position"]),
+        "state": common.fingerprint(data),
+    }
+    for target in policy_admin.TARGETS:
+        amount = data[f"{target}_amount"]
+        data[f"{target}_amount"] = "" if amount is None else str(amount)
+    form = PolicyForm(formdata=None, data=data)
+    names.fill(form)
+    return form
 
 
 @bp.route("/policies/new", methods=["GET", "POST"])
@@ -219,20 +238,7 @@ def edit_policy(policy_id: int) -> Any:
     names = Names()
     if request.method == "GET":
         policy = row_or_404(SlaPolicy, policy_id)
-        data = policy_admin.policy_snapshot(policy)
-        data = {
-            **data,
-            "category": data["category_id"],
-            "department": data["department_id"],
-            "area": data["area_id"],
-            "position": str(data["position"]),
-            "state": common.fingerprint(data),
-        }
-        for target in policy_admin.TARGETS:
-            amount = data[f"{target}_amount"]
-            data[f"{target}_amount"] = "" if amount is None else str(amount)
-        form = PolicyForm(data=data)
-        names.fill(form)
+        form = _policy_form(policy, names)
         return _policy_page(form, policy, names)
     policy = row_or_404(SlaPolicy, policy_id, lock=True)
     form = PolicyForm()
@@ -259,10 +265,20 @@ def edit_policy(policy_id: int) -> Any:
 
 @bp.post("/policies/<int:policy_id>/delete")
 @staff_required(ADMIN)
-def delete_policy(policy_id: int) -> Response:
+def delete_policy(policy_id: int) -> Any:
     policy = row_or_404(SlaPolicy, policy_id, lock=True)
-    if not DeleteForm().validate():
+    form = ConfirmDeleteForm()
+    if not form.validate():
         abort(400)
+    if not form.confirmed:
+        names = Names()
+        return _policy_page(
+            _policy_form(policy, names),
+            policy,
+            names,
+            400,
+            confirm_errors=unconfirmed("confirm-policy"),
+        )
     name = policy.name
     policy_admin.delete_policy(db_session(), policy, actor=acting_user())
     flash(

@@ -8,14 +8,14 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
 
 from portal.access import ADMIN, staff_required
+from portal.confirm import ConfirmDeleteForm, unconfirmed
 from portal.sla.admin import calendars as calendar_admin
 from portal.sla.admin import common
 from portal.sla.models import WEEKDAYS, BusinessCalendar
 from portal.sla.views.admin import acting_user, bp, row_or_404, show_errors
-from portal.sla.views.admin_forms import DAY_NAMES, CalendarForm, ClosureForm, DeleteForm
+from portal.sla.views.admin_forms import DAY_NAMES, CalendarForm, ClosureForm
 from portal.web import db_session
 
 
@@ -61,6 +61,7 @@ def _calendar_page(
     *,
     conflict: bool = False,
     closure_form: ClosureForm | None = None,
+    confirm_errors: dict[str, str] | None = None,
 ) -> tuple[str, int]:
     context: dict[str, Any] = {
         "form": form,
@@ -68,14 +69,14 @@ def _calendar_page(
         "conflict": conflict,
         "days": WEEKDAYS,
         "day_names": DAY_NAMES,
+        "confirm_errors": confirm_errors or {},
     }
     if calendar is not None:
         today = calendar_admin.calendar_today(calendar)
         context.update(
             holidays=calendar_admin.upcoming_holidays(calendar, today=today),
             closures=calendar_admin.upcoming_closures(db_session(), calendar, today=today),
-            closure_form=closure_form or ClosureForm(),
-            remove_form=DeleteForm(),
+            closure_form=closure_form or ClosureForm(formdata=None),
             current_hours=calendar_admin.hours_text(calendar.hours),
             today=today,
         )
@@ -167,13 +168,21 @@ def add_closure(calendar_id: int) -> Any:
 
 @bp.post("/calendars/<int:calendar_id>/closures/<int:closure_id>/delete")
 @staff_required(ADMIN)
-def remove_closure(calendar_id: int, closure_id: int) -> Response:
+def remove_closure(calendar_id: int, closure_id: int) -> Any:
     calendar = row_or_404(BusinessCalendar, calendar_id, lock=True)
-    if not DeleteForm().validate():
+    form = ConfirmDeleteForm()
+    if not form.validate():
         abort(400)
     closure = next((c for c in calendar.closures if c.id == closure_id), None)
     if closure is None:
         flash(_("That closure was already removed."), "info")
+    elif not form.confirmed:
+        return _calendar_page(
+            CalendarForm(formdata=None, data=_calendar_data(calendar)),
+            calendar,
+            400,
+            confirm_errors=unconfirmed(f"confirm-closure-{closure.id}"),
+        )
     else:
         day, name = closure.day.isoformat(), closure.name
         calendar_admin.remove_closure(db_session(), closure, actor=acting_user())

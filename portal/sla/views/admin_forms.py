@@ -283,7 +283,3 @@ class DepartmentSlaForm(FlaskForm):
         validators=[AssignmentMode()],
     )
     state = HiddenField()
-
-
-class DeleteForm(FlaskForm):
-    """Only the CSRF token."""
