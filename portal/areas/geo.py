@@ -1,4 +1,5 @@
-"""Place a point in one of the city's areas (point-in-polygon), one at a time or a batch at once.
+"""Place a point in one of the city's areas (point-in-polygon), one at a time or a batch at once;
+and where on a map to write an area's name (``label_point``).
 
 Polygons are cached per process, keyed by area id and the row's ``created_at`` so an edited
 area is picked up; candidates come from the bounding-box columns so the query stays small.
@@ -7,11 +8,14 @@ area is picked up; candidates come from the bounding-box columns so the query st
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import shapely
-from shapely.geometry import Point, shape
+from shapely.errors import ShapelyError
+from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.ops import nearest_points
 from shapely.prepared import PreparedGeometry, prep
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +23,11 @@ from sqlalchemy.orm import Session
 from portal.areas.models import Area
 
 EARTH_RADIUS_M = 6_371_008.8
+#: Metres in a degree of latitude (and of longitude at the equator).
+METRES_PER_DEGREE = math.pi * EARTH_RADIUS_M / 180
+#: A name goes where the room (the largest circle around it inside the area) is at least this
+#: share of the largest there is, as near the area's middle as that allows.
+ROOMY = 0.8
 
 
 @lru_cache(maxsize=512)
@@ -90,3 +99,61 @@ class AreaIndex:
             if found[i] is None:
                 found[i] = self.keys[hit]
         return found
+
+
+@dataclass(frozen=True)
+class LabelPoint:
+    """Where to write an area's name: a point inside it, and the room around that point (the
+    radius in metres of the largest circle inside the area, or inside its part in view)."""
+
+    lon: float
+    lat: float
+    room_m: float
+
+
+def _polygonal(geometry: Any) -> Polygon | MultiPolygon | None:
+    """The polygons of a geometry (an intersection may add lines and points), or None."""
+    if isinstance(geometry, Polygon | MultiPolygon):
+        return None if geometry.is_empty else geometry
+    parts = [g for g in shapely.get_parts(geometry) if isinstance(g, Polygon) and not g.is_empty]
+    return MultiPolygon(parts) if parts else None
+
+
+def label_point(
+    geometry: dict[str, Any], *, within: tuple[float, float, float, float] | None = None
+) -> LabelPoint | None:
+    """Where to write an area's name: near its pole of inaccessibility (the centre of the
+    largest circle inside it), so the name sits inside even a U- or L-shaped area whose
+    centroid and bounding-box centre fall outside it; of the points nearly as roomy, the one
+    nearest the area's middle (the middle of a long strip, not one end). With ``within``
+    (minLon, minLat, maxLon, maxLat: a map's view) only the area's part in that box counts, so
+    a map showing a corner of an area still names it, inside the view. Longitudes are scaled by
+    the cosine of the latitude, so the circle is round on the ground. None when the area has
+    no surface in the box or its geometry cannot be read."""
+    try:
+        area = shape(geometry)
+        if within is not None:
+            # Clipped first (cheap, and never fails on a bad ring), so only the part in view
+            # is checked and, if need be, repaired.
+            area = shapely.clip_by_rect(area, *within)
+        if not area.is_valid:
+            area = shapely.make_valid(area)
+        polygons = _polygonal(area)
+        if polygons is None or polygons.area <= 0:
+            return None
+        min_lon, min_lat, max_lon, max_lat = polygons.bounds
+        k = max(math.cos(math.radians((min_lat + max_lat) / 2)), 1e-6)
+        scaled = shapely.transform(polygons, lambda xy: xy * (k, 1.0))
+        # To 1/100 of the shape's size: plenty for placing a name (GEOS's default is 1/1000).
+        size = max(max_lon - min_lon, max_lat - min_lat)
+        circle = shapely.maximum_inscribed_circle(scaled, size / 100)
+        (x, y), (edge_x, edge_y) = circle.coords
+        radius = math.hypot(x - edge_x, y - edge_y)
+        # Many points are about as roomy (along a strip, across a wide view): of those with
+        # at least ROOMY of the best room, the one nearest the middle of the shape.
+        roomy = scaled.buffer(-ROOMY * radius, quad_segs=2)
+        if not roomy.is_empty:
+            x, y = nearest_points(roomy, scaled.centroid)[0].coords[0]
+    except (ShapelyError, ValueError, TypeError, AttributeError, KeyError, IndexError):
+        return None
+    return LabelPoint(lon=x / k, lat=y, room_m=radius * METRES_PER_DEGREE)

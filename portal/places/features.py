@@ -15,6 +15,7 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.areas.geo import label_point
 from portal.areas.models import Area
 from portal.places.models import AddressPoint, Asset, AssetLayer, Street
 
@@ -90,7 +91,8 @@ def _geometry(geometry: dict[str, Any], tolerance: float) -> dict[str, Any]:
 
 
 def areas_in(session: Session, box: BBox) -> dict[str, Any]:
-    """The active areas whose extent meets the box, outlines simplified for a wide view."""
+    """The active areas whose extent meets the box, outlines simplified for a wide view, each
+    with the point where a map writes its name (see ``_label``)."""
     rows = session.scalars(
         select(Area)
         .where(
@@ -103,16 +105,31 @@ def areas_in(session: Session, box: BBox) -> dict[str, Any]:
         .order_by(Area.id)
         .limit(MAX_AREAS + 1)
     ).all()
-    features = [
-        {
-            "type": "Feature",
-            "id": area.code,
-            "geometry": _geometry(area.geometry, box.tolerance()),
-            "properties": {"code": area.code, "name": area.name},
-        }
-        for area in rows[:MAX_AREAS]
-    ]
+    features = []
+    for area in rows[:MAX_AREAS]:
+        geometry = _geometry(area.geometry, box.tolerance())
+        features.append(
+            {
+                "type": "Feature",
+                "id": area.code,
+                "geometry": geometry,
+                "properties": {"code": area.code, "name": area.name, **_label(geometry, box)},
+            }
+        )
     return collection(features, truncated=len(rows) > MAX_AREAS)
+
+
+def _label(geometry: dict[str, Any], box: BBox) -> dict[str, Any]:
+    """Where a map writes the area's name: ``label_point`` [lon, lat] inside the area's part
+    in the box (null when the area does not reach into it) and ``label_room_m``, the radius in
+    metres of the largest circle there (a map that must drop names keeps the roomiest)."""
+    point = label_point(geometry, within=(box.min_lon, box.min_lat, box.max_lon, box.max_lat))
+    if point is None:
+        return {"label_point": None, "label_room_m": 0}
+    return {
+        "label_point": [round(point.lon, 6), round(point.lat, 6)],
+        "label_room_m": round(point.room_m),
+    }
 
 
 def streets_in(session: Session, box: BBox) -> dict[str, Any]:

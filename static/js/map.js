@@ -12,6 +12,12 @@
 //   reverse    URL asked ?lat=&lon= for the nearest address when the pin moves (optional)
 //   tiles, attribution  a basemap (empty: the city's own streets and areas only)
 //   text       translated strings
+// Each area carries its name on the map: a label at the point the server chose inside the
+// area's part in view (properties.label_point), in a pane above the areas and under every
+// marker, never taking a tap; labels that would overlap each other, the pin or a control step
+// aside when they can stay inside their area, else the roomiest is kept. The map block's
+// [data-map-areas] sentence lists the areas in view for screen readers (the labels are hidden
+// from them, so no name is read twice).
 // The address search (or anything else) moves the pin by dispatching on document:
 //   new CustomEvent("portal:place", {detail: {lat: 42.1, lon: -85.6, label: "118 Main Street"}})
 (function () {
@@ -63,7 +69,90 @@
     return "portal-base";
   }
 
-  function makeLayer(map, spec, text) {
+  // The areas' names: above the areas and streets (350), under requests and assets (400) and
+  // the pin (600); a label never takes a tap or a click.
+  function labelPane(map) {
+    if (!map.getPane("portal-labels")) {
+      var pane = map.createPane("portal-labels");
+      pane.style.zIndex = 360;
+      pane.style.pointerEvents = "none";
+    }
+    return "portal-labels";
+  }
+
+  // Is [lon, lat] inside a GeoJSON Polygon or MultiPolygon (even-odd over its rings)?
+  function covers(geometry, lon, lat) {
+    if (!geometry) { return false; }
+    var polygons = geometry.type === "Polygon" ? [geometry.coordinates]
+      : geometry.type === "MultiPolygon" ? geometry.coordinates : [];
+    return polygons.some(function (rings) {
+      var inside = false;
+      rings.forEach(function (ring) {
+        for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+          var xi = ring[i][0], yi = ring[i][1], xj = ring[j][0], yj = ring[j][1];
+          if ((yi > lat) !== (yj > lat) && lon < (xj - xi) * (lat - yi) / (yj - yi) + xi) {
+            inside = !inside;
+          }
+        }
+      });
+      return inside;
+    });
+  }
+
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+
+  function within(a, box) {
+    return a.left >= box.left && a.right <= box.right && a.top >= box.top && a.bottom <= box.bottom;
+  }
+
+  function shifted(rect, dx, dy) {
+    return { left: rect.left + dx, right: rect.right + dx, top: rect.top + dy, bottom: rect.bottom + dy };
+  }
+
+  // Show the areas' labels without overlaps, roomiest area first. A label in the way of the
+  // pin, a control or a label already shown moves just past it (below, above, right, left)
+  // if it stays in the map and inside its area; otherwise it is hidden (the name is still in
+  // the screen-reader sentence and, on every page with a map, in the page's own text).
+  function declutter(map, markers, obstacles) {
+    var container = map.getContainer().getBoundingClientRect();
+    var box = { left: container.left + 2, right: container.right - 2,
+      top: container.top + 2, bottom: container.bottom - 2 };
+    var taken = obstacles.slice();
+    markers.slice().sort(function (a, b) {
+      return b.portalLabel.room - a.portalLabel.room;
+    }).forEach(function (marker) {
+      var element = marker.getElement();
+      if (!element || !element.firstChild) { return; }
+      marker.setLatLng(marker.portalLabel.home);
+      element.classList.remove("portal-map__area-label--hidden");
+      var rect = element.firstChild.getBoundingClientRect();
+      var free = function (r) {
+        return within(r, box) && !taken.some(function (t) { return overlaps(r, t); });
+      };
+      if (free(rect)) { taken.push(rect); return; }
+      var home = map.latLngToContainerPoint(marker.portalLabel.home);
+      var blocking = taken.filter(function (t) { return overlaps(rect, t); });
+      var moves = [];
+      blocking.forEach(function (t) {
+        moves.push([0, t.bottom + 2 - rect.top], [0, t.top - 2 - rect.bottom],
+          [t.right + 2 - rect.left, 0], [t.left - 2 - rect.right, 0]);
+      });
+      for (var i = 0; i < moves.length; i++) {
+        var moved = shifted(rect, moves[i][0], moves[i][1]);
+        var at = map.containerPointToLatLng(L.point(home.x + moves[i][0], home.y + moves[i][1]));
+        if (free(moved) && covers(marker.portalLabel.geometry, at.lng, at.lat)) {
+          marker.setLatLng(at);
+          taken.push(moved);
+          return;
+        }
+      }
+      element.classList.add("portal-map__area-label--hidden");
+    });
+  }
+
+  function makeLayer(map, spec, text, labelled) {
     var group = spec.cluster && L.markerClusterGroup
       ? L.markerClusterGroup({
         showCoverageOnHover: false,
@@ -74,6 +163,7 @@
       })
       : L.featureGroup();
     group.addTo(map);
+    var labels = spec.kind === "areas" ? L.featureGroup().addTo(map) : null;
     var controller = null;
     var lastKey = null;
 
@@ -134,8 +224,36 @@
       }
     }
 
+    // Each area's name at the point the server chose inside its part in view.
+    function drawLabels(features) {
+      labels.clearLayers();
+      var names = [];
+      features.forEach(function (feature) {
+        var p = feature.properties || {};
+        if (!p.name || !p.label_point) { return; }
+        names.push(p.name);
+        var home = L.latLng(p.label_point[1], p.label_point[0]);
+        var marker = L.marker(home, {
+          icon: L.divIcon({
+            className: "portal-map__area-label",
+            html: "<span>" + escapeHtml(p.name) + "</span>",
+            iconSize: [0, 0]
+          }),
+          interactive: false,
+          keyboard: false,
+          pane: labelPane(map)
+        });
+        marker.portalLabel = { home: home, room: p.label_room_m || 0, geometry: feature.geometry };
+        labels.addLayer(marker);
+        var element = marker.getElement();
+        if (element) { element.setAttribute("aria-hidden", "true"); }
+      });
+      labelled(names);
+    }
+
     function load() {
-      var b = map.getBounds().pad(0.1);
+      // Areas: the view itself, since each answer places the names inside the view.
+      var b = map.getBounds().pad(spec.kind === "areas" ? 0 : 0.1);
       var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) {
         return v.toFixed(5);
       }).join(",");
@@ -159,10 +277,15 @@
           if (spec.kind === "areas" || spec.kind === "streets") { options.pane = basePane(map); }
           L.geoJSON(data, options).eachLayer(function (layer) { group.addLayer(layer); });
           if (spec.kind !== "areas" && spec.kind !== "streets") { group.bringToFront && group.bringToFront(); }
+          if (labels) { drawLabels(data.features); }
         })
         .catch(function () { /* the map is never required: the list has the same reports */ });
     }
-    return { load: load, group: group };
+    return {
+      load: load,
+      group: group,
+      labels: function () { return labels ? labels.getLayers() : []; }
+    };
   }
 
   function setup(element) {
@@ -201,9 +324,36 @@
         event.popup.getElement().querySelector(".leaflet-popup-close-button");
       if (close && text.close) { close.setAttribute("aria-label", text.close); close.title = text.close; }
     });
-    var layers = (config.layers || []).map(function (spec) { return makeLayer(map, spec, text); });
+    // The areas' names: laid out again whenever the view, the labels or the pin move, and
+    // said in one sentence for screen readers.
+    var areaList = block.querySelector("[data-map-areas]");
+    var pin = null;
+    function layout() {
+      var obstacles = [];
+      var controls = element.querySelectorAll(".leaflet-control");
+      Array.prototype.forEach.call(controls, function (control) {
+        obstacles.push(control.getBoundingClientRect());
+      });
+      var icon = pin && pin.getElement();
+      if (icon) { obstacles.push(icon.getBoundingClientRect()); }
+      var markers = [];
+      layers.forEach(function (layer) { markers = markers.concat(layer.labels()); });
+      declutter(map, markers, obstacles);
+    }
+    function labelled(names) {
+      if (areaList) {
+        names.sort(function (a, b) { return a.localeCompare(b); });
+        areaList.textContent = names.length
+          ? format(text.areas || "{names}", { names: names.join(", ") }) : "";
+      }
+      layout();
+    }
+    var layers = (config.layers || []).map(function (spec) {
+      return makeLayer(map, spec, text, labelled);
+    });
     function reload() { layers.forEach(function (layer) { layer.load(); }); }
     map.on("moveend", reload);
+    map.on("moveend", layout);
     reload();
 
     // The pin: shown where the request is; draggable on the location step, where it writes
@@ -212,7 +362,6 @@
       lat: document.getElementById(config.inputs.lat),
       lon: document.getElementById(config.inputs.lon)
     } : null;
-    var pin = null;
     var reverseController = null;
 
     function say(message) { if (status) { status.textContent = message; } }
@@ -258,6 +407,7 @@
       } else {
         pin.setLatLng(latlng);
       }
+      layout();
       if (options.pan) { map.setView(latlng, Math.max(map.getZoom(), config.zoom || 17)); }
     }
 

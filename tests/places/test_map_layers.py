@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from shapely import make_valid
+from shapely.geometry import Point, shape
 
 from portal.places import features
 from portal.places.models import Asset, AssetLayer, Street
@@ -36,6 +38,54 @@ def test_areas_in_the_box_with_their_names(client, make):
     assert data["truncated"] is False
     assert [f["properties"]["name"] for f in data["features"]] == ["Old Town"]
     assert data["features"][0]["geometry"]["type"] == "Polygon"
+
+
+# A U open to the north around (41.0, -87.0): its bounding-box centre is in the notch.
+U_SHAPE = [
+    [-87.02, 40.98], [-86.98, 40.98], [-86.98, 41.02], [-86.993, 41.02], [-86.993, 40.995],
+    [-87.007, 40.995], [-87.007, 41.02], [-87.02, 41.02], [-87.02, 40.98],
+]  # fmt: skip
+
+
+def _named_at(client, bbox: str) -> dict:
+    data = client.get("/places/map/areas.geojson", query_string={"bbox": bbox}).get_json()
+    [area] = data["features"]
+    return area["properties"]
+
+
+def test_each_area_says_where_its_name_goes_inside_it(client, make):
+    make.area(name="Riverbend", code="riverbend", ring=U_SHAPE)
+    named = _named_at(client, "-87.03,40.97,-86.97,41.03")
+    u = shape({"type": "Polygon", "coordinates": [U_SHAPE]})
+    lon, lat = named["label_point"]
+    assert u.covers(Point(lon, lat))
+    assert not u.covers(u.envelope.centroid)  # where a bounding-box label would have gone
+    # In the U's base (1.5 km deep), a circle of about 750 m around the name stays inside.
+    assert 650 < named["label_room_m"] < 850
+    assert abs(lon - -87.0) < 0.001  # the middle of the base, not one end
+
+
+def test_the_name_goes_in_the_part_of_the_area_in_view(client, make):
+    make.area(name="Riverbend", code="riverbend", ring=U_SHAPE)
+    view = (-86.99, 41.0, -86.97, 41.03)  # the east arm's top end and beyond
+    named = _named_at(client, ",".join(str(v) for v in view))
+    lon, lat = named["label_point"]
+    assert view[0] < lon < view[2] and view[1] < lat < view[3]
+    assert shape({"type": "Polygon", "coordinates": [U_SHAPE]}).covers(Point(lon, lat))
+
+
+def test_an_area_whose_extent_meets_the_view_but_not_its_outline_has_no_name_point(client, make):
+    make.area(name="Riverbend", code="riverbend", ring=U_SHAPE)
+    named = _named_at(client, "-87.004,41.0,-86.996,41.015")  # inside the notch
+    assert named["label_point"] is None and named["label_room_m"] == 0
+
+
+def test_a_self_crossing_outline_still_gets_a_name_point(client, make):
+    bow_tie = [[-87.01, 40.99], [-86.99, 41.01], [-86.99, 40.99], [-87.01, 41.01], [-87.01, 40.99]]
+    make.area(name="Crossed", code="crossed", ring=bow_tie)
+    lon, lat = _named_at(client, BOX)["label_point"]
+    # Inside one of the two triangles the outline draws.
+    assert make_valid(shape({"type": "Polygon", "coordinates": [bow_tie]})).covers(Point(lon, lat))
 
 
 def test_streets_only_those_the_box_meets(client, make):
