@@ -3,7 +3,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
-USWDS := node_modules/@uswds/uswds/dist
 VENDOR := static/vendor/uswds
 LEAFLET := static/vendor/leaflet
 
@@ -24,11 +23,17 @@ install: $(VENV)/.installed
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-$(VENDOR)/.copied: node_modules/.package-lock.json
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/css $(VENDOR)/js
-	cp $(USWDS)/css/uswds.min.css $(VENDOR)/css/
-	cp $(USWDS)/js/uswds.min.js $(USWDS)/js/uswds-init.min.js $(VENDOR)/js/
-	cp -r $(USWDS)/img $(USWDS)/fonts $(VENDOR)/
+# The US Web Design System as the pages use it (issue 21): static/src/uswds-portal.scss compiled
+# with Dart Sass (only the packages and utilities the templates use, system fonts),
+# static/src/uswds-portal.js bundled with esbuild (only the behaviours the pages use); `assets`
+# then copies only the images the CSS and the templates name.
+$(VENDOR)/.built: node_modules/.package-lock.json static/src/uswds-portal.scss static/src/uswds-portal.js
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/css $(VENDOR)/js $(VENDOR)/img
+	node_modules/.bin/sass --no-source-map --style=compressed --quiet-deps \
+		--load-path=node_modules/@uswds/uswds/packages \
+		static/src/uswds-portal.scss $(VENDOR)/css/uswds-portal.min.css
+	node_modules/.bin/esbuild static/src/uswds-portal.js --bundle --minify --target=es2017 \
+		--legal-comments=none --log-level=warning --outfile=$(VENDOR)/js/uswds-portal.min.js
 	touch $@
 
 # Leaflet and its marker clustering, for the maps (templates/places/_map.html).
@@ -41,7 +46,12 @@ $(LEAFLET)/.copied: node_modules/.package-lock.json
 	cp node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css $(LEAFLET)/
 	touch $@
 
-assets: $(VENDOR)/.copied $(LEAFLET)/.copied
+# Every static file under a hashed name, gzip- and Brotli-compressed, with a manifest
+# (portal/assets.py): served by WhiteNoise with a year's caching (portal/static_files.py).
+# Rebuilt every time: it takes a second or two, and a changed file must get its new name.
+assets: $(VENDOR)/.built $(LEAFLET)/.copied | $(VENV)/.installed
+	$(BIN)/python -m portal.assets uswds-images
+	$(BIN)/python -m portal.assets build
 
 translations: install
 	$(BIN)/pybabel compile -d portal/translations
@@ -83,9 +93,10 @@ bench: install
 	$(BIN)/python benchmarks/open311.py
 	$(BIN)/python benchmarks/reports.py
 	$(BIN)/python benchmarks/city_import.py
+	$(BIN)/python benchmarks/pages.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor
+	rm -rf $(VENV) node_modules static/vendor static/dist
 
 # Until the first release the schema is one initial migration; this rebuilds it from the models.
 initial-migration: install

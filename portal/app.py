@@ -92,10 +92,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         on_change=lambda current: clock.set_city_zone(current.timezone),
     )
 
-    from portal import errors, i18n, observability, templating, web
+    from portal import errors, i18n, observability, static_files, templating, web
     from portal.extensions import csrf, limiter
 
     observability.init_app(app, settings)  # first: its after_request runs last
+    # Hashed, compressed static files through WhiteNoise (make assets builds them); outside
+    # production a file edited since the build is served under its plain name.
+    static_files.init_app(app, watch=not settings.is_production)
     web.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)

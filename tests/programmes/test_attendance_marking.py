@@ -57,7 +57,8 @@ def test_the_sheet_has_a_form_per_person_and_mark_all(client, coordinator, cours
     assert text.count("data-attendance-form") == 1 + 2 * 20
     assert f'action="{sheet_url(programme)}/all"' in text
     assert 'role="status"' in text and 'aria-live="polite"' in text
-    assert "/static/js/attendance.js" in text
+    # its hashed copy once `make assets` has built it (portal/static_files.py)
+    assert re.search(r"/static/(dist/)?js/attendance(\.[0-9a-f]{12})?\.js\"", text)
     assert "Waiting Wanda" not in text
     assert "0 of 20 present" in text
     assert "20 not marked yet." in text
