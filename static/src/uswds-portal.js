@@ -15,13 +15,36 @@ const skipnav = require("../../node_modules/@uswds/uswds/packages/usa-skipnav/sr
 window.uswdsPresent = true;
 
 const MENU_LINKS = "a.usa-menu-btn, a.usa-nav__close";
+const HIDDEN_BY_MENU = "data-nav-hidden";
+
+// While the menu is open USWDS hides the rest of the page from screen readers (aria-hidden,
+// marked data-nav-hidden); it is made inert too, so nothing hidden can take focus (axe:
+// aria-hidden-focus). When the menu closes, focus goes back to the Menu button.
+const inertWhileMenuOpen = () => {
+  new MutationObserver((changes) => {
+    let shown = false;
+    changes.forEach(({ target }) => {
+      const hidden = target.hasAttribute(HIDDEN_BY_MENU);
+      target.inert = hidden;
+      shown = shown || !hidden;
+    });
+    const menu = document.querySelector(".usa-menu-btn");
+    const active = document.activeElement;
+    const lost = !active || active === document.body || active.closest(".usa-nav");
+    if (shown && lost && menu && menu.offsetParent !== null) {
+      menu.focus();
+    }
+  }).observe(document.body, { attributeFilter: [HIDDEN_BY_MENU], subtree: true });
+};
 
 const start = () => {
   const { body } = document;
   // A menu opened by its link before this script ran stays open, now as the script's.
-  const opened = document.querySelector(".usa-nav:target");
+  const target = window.location.hash.slice(1);
+  const opened = target && document.getElementById(decodeURIComponent(target));
   document.documentElement.classList.add("portal-js");
   [navigation, fileInput, skipnav].forEach((behavior) => behavior.on(body));
+  inertWhileMenuOpen();
   // The Menu and Close links are the script's buttons now: no jump to the navigation, and
   // named and worked as buttons (Space too).
   document.querySelectorAll(MENU_LINKS).forEach((link) => {
@@ -39,7 +62,11 @@ const start = () => {
       link.click();
     }
   });
-  if (opened && window.getComputedStyle(opened).display === "none") {
+  if (
+    opened &&
+    opened.matches(".usa-nav") &&
+    window.getComputedStyle(opened).display === "none"
+  ) {
     navigation.toggleNav(true);
   }
 };
