@@ -147,6 +147,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.requests.views import alerts as requests_alerts
     from portal.requests.views import around as requests_around
     from portal.requests.views import filing as requests_filing
+    from portal.requests.views import offline as requests_offline
     from portal.requests.views import tracking as requests_tracking
     from portal.requests.views import tracking_conversation as _tracking_conversation  # noqa: F401 - adds its routes
     from portal.requests.views import tracking_follow as _tracking_follow  # noqa: F401 - adds its routes
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         ops_views.bp,
         auth_bp,
         requests_filing.bp,
+        requests_offline.bp,
         requests_tracking.bp,
         requests_alerts.bp,
         mail_bp,

@@ -31,6 +31,15 @@ def sweep_sign_in_counters(db: Database, settings: Settings, now: datetime) -> s
     return f"swept {removed} sign-in counter(s)" if removed else None
 
 
+def purge_idempotency_keys(db: Database, settings: Settings, now: datetime) -> str | None:
+    """Delete idempotency keys past their 24 hours (portal.core.idempotency)."""
+    from portal.core.idempotency import purge
+
+    with db.transaction() as session:
+        removed = purge(session, now=now)
+    return f"purged {removed} idempotency key(s)" if removed else None
+
+
 def register_all() -> None:
     from portal.mail_in.retry import process_inbound_mail
     from portal.notifications.staff import send_staff_digests
@@ -49,6 +58,7 @@ def register_all() -> None:
     register_job(sweep_expired_drafts)
     register_job(sweep_filing_leftovers)
     register_job(sweep_sign_in_counters)
+    register_job(purge_idempotency_keys)
     register_job(sweep_sla)
     register_job(send_staff_digests)
     register_job(send_due_invitations)

@@ -8,6 +8,7 @@ from portal.catalogue.models import CategoryQuestion, Department, ServiceCategor
 from portal.city.models import CityProfile
 from portal.core.audit import AuditEntry
 from portal.core.db import Base
+from portal.core.idempotency import IdempotencyKey
 from portal.core.outbox import OutboxMessage
 from portal.mail_in.models import InboundMail
 from portal.notifications.models import StaffNotice
@@ -38,6 +39,7 @@ from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
 
 __all__ = [
+    "IdempotencyKey",
     "AddressPoint",
     "Asset",
     "AssetLayer",

@@ -258,6 +258,8 @@ def forget_rollups(db) -> None:
 PAGES = {
     "home": Page(no_world, home_add, one_get(lambda _w: "/"), r"Category \d+"),
     "filing": Page(filing_setup, filing_add, filing_visit),
+    # The offline report page (issue 21): every active category, grouped, with its questions.
+    "offline": Page(no_world, home_add, one_get(lambda _w: "/report/offline"), r"Category \d+"),
     "tracking": Page(
         tracking_setup, tracking_add, one_get(lambda w: f"/requests/{w.reference}"), r"Update \d+"
     ),

@@ -38,6 +38,11 @@ PUBLIC = {
     "requests_filing.contact",
     "requests_filing.check",
     "requests_filing.done",
+    # Reports written offline (issue 21): the page, and the one POST that files a report
+    # (same-origin and an Idempotency-Key header instead of a CSRF token; tests/requests/
+    # test_offline_submit.py).
+    "requests_offline.page",
+    "requests_offline.submit",
     "requests_tracking.find",
     "requests_tracking.show",
     "requests_tracking.photo",
