@@ -141,6 +141,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.programmes.views import admin_sessions as _programme_sessions  # noqa: F401 - adds its routes
     from portal.programmes.views import public as programmes_public
     from portal.programmes.views import roster as programmes_roster
+    from portal.push.views import bp as push_bp
     from portal.reports.views import open_data as reports_open_data
     from portal.reports.views import public as reports_public
     from portal.reports.views import staff as reports_staff
@@ -169,6 +170,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         requests_offline.bp,
         requests_tracking.bp,
         requests_alerts.bp,
+        push_bp,
         mail_bp,
         casework_queue.bp,
         casework_case.bp,

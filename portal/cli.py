@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
     from portal.mail_in.cli import mail_in_cli
     from portal.notifications.cli import outbox_cli, worker_command
     from portal.privacy.cli import retention_cli
+    from portal.push.cli import push_cli
     from portal.staff.cli import staff_cli
     from portal.surveys.cli import surveys_cli
 
@@ -37,3 +38,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(surveys_cli)
     app.cli.add_command(retention_cli)
     app.cli.add_command(mail_in_cli)
+    app.cli.add_command(push_cli)

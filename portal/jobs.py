@@ -10,6 +10,7 @@ from datetime import datetime
 
 from portal.core.config import Settings
 from portal.core.db import Database
+from portal.core.senders import register_channel
 from portal.core.worker import register_job
 
 
@@ -48,12 +49,14 @@ def register_all() -> None:
     from portal.privacy.retention import sweep_retention
     from portal.programmes.offers import process_programme_offers
     from portal.programmes.reminders import send_session_reminders
+    from portal.push.sender import push_sender
     from portal.reports.catalogue import refresh_report_rollups
     from portal.reports.digest import send_hotspot_digest
     from portal.requests.sweeps import sweep_filing_leftovers
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
 
+    register_channel("push", push_sender)
     register_job(record_worker_heartbeat)  # first: stamps the start of every round
     register_job(sweep_expired_drafts)
     register_job(sweep_filing_leftovers)

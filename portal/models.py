@@ -23,6 +23,7 @@ from portal.programmes.models import (
     Programme,
     ProgrammeSession,
 )
+from portal.push.models import PushSubscription
 from portal.reports.models import ReportRollup
 from portal.requests.models import (
     AreaSubscription,
@@ -39,6 +40,7 @@ from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
 
 __all__ = [
+    "PushSubscription",
     "IdempotencyKey",
     "AddressPoint",
     "Asset",

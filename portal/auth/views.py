@@ -43,6 +43,7 @@ from portal.auth.models import User
 from portal.core import clock
 from portal.extensions import limiter, login_manager
 from portal.i18n import current_locale
+from portal.push.subscriptions import devices_of
 from portal.staff.permissions import staff_access
 from portal.web import db_session, settings
 
@@ -325,7 +326,12 @@ def account():
         flash(_("Your details have been saved."), "success")
         return redirect(url_for("auth.account"))
     return render_template(
-        "auth/account.html", form=form, user=user, verified=service.email_verified(user)
+        "auth/account.html",
+        form=form,
+        user=user,
+        verified=service.email_verified(user),
+        devices=devices_of(db_session(), user.id),
+        push_key=settings().vapid_public_key,
     )
 
 

@@ -57,6 +57,13 @@ class Settings:
     )
     #: Changes with each import of a logo (its URL carries it); empty: no logo.
     logo_version: str = ""
+    #: The installed web app (city.toml ``[app]``, issue 21): the name under its home-screen
+    #: icon (empty: derived from ``short_name``), its colours, and the version of its icons
+    #: (``portal.city.app_icons``: their URLs carry it).
+    app_short_name: str = ""
+    theme_color: str = "#1a4480"
+    background_color: str = "#ffffff"
+    icons_version: str = ""
     reference_prefix: str = "SR"
     # Mail: with no SMTP host, messages are written to mail_dir (development only). Empty:
     # "<short name> <no-reply@<the base URL's host>>".
@@ -131,6 +138,21 @@ class Settings:
     map_tiles_url: str = ""
     map_attribution: str = ""
     languages: tuple[str, ...] = field(default=("en", "es"))
+    # Web Push (portal.push): the VAPID key pair (RFC 8292) the push services know the portal
+    # by: the private key as the base64url of its 32-byte P-256 scalar (or PEM), the public key
+    # as the base64url of its 65-byte uncompressed point. Empty: no push (the buttons are not
+    # shown). From PORTAL_VAPID_PRIVATE_KEY / PORTAL_VAPID_PUBLIC_KEY (``flask push keys``
+    # makes a pair); in development a pair is made once into instance/dev-vapid-keys.
+    vapid_private_key: str = ""
+    vapid_public_key: str = ""
+    #: The contact push services may write to about our traffic ("mailto:..." or an https URL);
+    #: empty: "mailto:" the ``mail_from`` address.
+    vapid_subject: str = ""
+    #: Push endpoints on http://127.0.0.1 / localhost are accepted (a loopback push service in
+    #: tests and development); otherwise only https endpoints are.
+    push_allow_loopback_http: bool = False
+    #: One push service's answer may take this long (the worker's lease covers it).
+    push_timeout: int = 10
 
     def city_text(self, field: str, locale: str | None = None) -> str:
         """The city's ``name``, ``short_name`` or ``contact`` in ``locale`` (its own words from
@@ -255,6 +277,10 @@ class Settings:
             ),
             map_tiles_url=_tiles_url(env.get("PORTAL_MAP_TILES", base.map_tiles_url)),
             map_attribution=env.get("PORTAL_MAP_ATTRIBUTION", base.map_attribution).strip(),
+            vapid_private_key=env.get("PORTAL_VAPID_PRIVATE_KEY", "").strip(),
+            vapid_public_key=env.get("PORTAL_VAPID_PUBLIC_KEY", "").strip(),
+            vapid_subject=env.get("PORTAL_VAPID_SUBJECT", "").strip(),
+            push_allow_loopback_http=_bool(env.get("PORTAL_PUSH_ALLOW_LOOPBACK_HTTP"), False),
         )
         if settings.report_refresh_seconds < 1:
             raise ConfigError("PORTAL_REPORT_REFRESH_SECONDS must be at least 1")
@@ -284,6 +310,7 @@ class Settings:
                     "generate one with: python3 -c "
                     '"import secrets; print(secrets.token_urlsafe(48))"'
                 )
+            problems.extend(vapid_problems(self.vapid_private_key, self.vapid_public_key))
             if self.is_sqlite:
                 problems.append("DATABASE_URL must point at the production PostgreSQL database")
             if not self.smtp_host:
@@ -291,9 +318,13 @@ class Settings:
             if problems:
                 raise ConfigError("Refusing to start in production: " + "; ".join(problems))
             return self
-        if not self.secret_key:
-            return replace(self, secret_key=_dev_secret())
-        return self
+        settings = self
+        if not settings.secret_key:
+            settings = replace(settings, secret_key=_dev_secret())
+        if settings.env == "development" and not settings.vapid_private_key:
+            private, public = _dev_vapid_keys()
+            settings = replace(settings, vapid_private_key=private, vapid_public_key=public)
+        return settings
 
     def as_flask_config(self) -> dict[str, object]:
         return {f"PORTAL_{f.name.upper()}": getattr(self, f.name) for f in fields(self)}
@@ -363,6 +394,40 @@ def tiles_origin(url: str) -> str:
     scheme, rest = url.split("://", 1)
     # Leaflet's {s} subdomains ("{s}.tile.example.org") become a CSP wildcard.
     return f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"
+
+
+def vapid_problems(private: str, public: str) -> list[str]:
+    """What is wrong with a VAPID key pair (nothing when both are empty: push is off)."""
+    if not private and not public:
+        return []
+    from portal.core.vapid import KeyError_, public_key_of
+
+    try:
+        derived = public_key_of(private)
+    except KeyError_ as exc:
+        return [f"PORTAL_VAPID_PRIVATE_KEY is not a P-256 private key ({exc})"]
+    if public != derived:
+        return [
+            "PORTAL_VAPID_PUBLIC_KEY must be the public key of PORTAL_VAPID_PRIVATE_KEY "
+            "(`flask push keys` prints a matching pair)"
+        ]
+    return []
+
+
+def _dev_vapid_keys() -> tuple[str, str]:
+    """Development's VAPID pair, made once and kept in instance/ (never committed)."""
+    from portal.core.vapid import new_key_pair
+
+    path = INSTANCE / "dev-vapid-keys"
+    try:
+        private, public = path.read_text().split()
+        return private, public
+    except (FileNotFoundError, ValueError):
+        INSTANCE.mkdir(parents=True, exist_ok=True)
+        private, public = new_key_pair()
+        path.write_text(f"{private}\n{public}\n")
+        path.chmod(0o600)
+        return private, public
 
 
 def _dev_secret() -> str:

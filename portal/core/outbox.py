@@ -25,6 +25,10 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(48))
+    #: How it is delivered: "email" (``to_address`` is the address) or a channel registered
+    #: with ``portal.core.senders.register_channel`` ("push": ``to_address`` is the push
+    #: subscription's id, ``subject`` the title and ``body_text`` the JSON payload).
+    channel: Mapped[str] = mapped_column(String(8), default="email", server_default="email")
     # Optional idempotency key: the same logical message is never queued twice.
     dedupe_key: Mapped[str | None] = mapped_column(String(160), unique=True)
     to_address: Mapped[str] = mapped_column(String(254))

@@ -12,6 +12,7 @@ import re
 import smtplib
 import ssl
 import time
+from collections.abc import Callable
 from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -21,6 +22,7 @@ from typing import Any, ClassVar, Protocol
 
 from portal.core import clock
 from portal.core.config import ConfigError, Settings
+from portal.core.db import Database
 from portal.core.outbox import OutboxMessage
 
 #: Files written by ``FileSender``: ``20260301T120000123456Z-42.eml`` (UTC time, message id).
@@ -234,3 +236,43 @@ def sender_for(settings: Settings) -> Sender:
     if settings.is_production:
         raise ConfigError("SMTP_HOST must be set: production mail is never written to disk")
     return FileSender(settings.mail_dir, mail_from=settings.mail_from)
+
+
+#: Delivery channels other than email (``OutboxMessage.channel``), each a factory of its
+#: sender, registered at start-up by the feature that owns the channel (``portal.jobs``).
+ChannelFactory = Callable[[Database, Settings], Sender | None]
+CHANNELS: dict[str, ChannelFactory] = {}
+
+
+def register_channel(name: str, factory: ChannelFactory) -> None:
+    """Deliver outbox messages of channel ``name`` with ``factory(db, settings)``'s sender."""
+    CHANNELS[name] = factory
+
+
+class ChannelSender:
+    """Hands each message to the sender of its channel: email, or a registered one."""
+
+    def __init__(self, email: Sender, others: dict[str, Sender]) -> None:
+        self.email = email
+        self.others = others
+
+    def send(self, message: OutboxMessage) -> None:
+        channel = message.channel or "email"
+        if channel == "email":
+            self.email.send(message)
+            return
+        sender = self.others.get(channel)
+        if sender is None:
+            raise TemporaryDeliveryError(f"no sender for the {channel!r} channel")
+        sender.send(message)
+
+
+def channel_sender(db: Database, settings: Settings) -> ChannelSender:
+    """Email by ``sender_for(settings)`` and every registered channel's sender (a factory
+    that returns None, a channel not configured, leaves its messages waiting)."""
+    others: dict[str, Sender] = {}
+    for name, factory in CHANNELS.items():
+        sender = factory(db, settings)
+        if sender is not None:
+            others[name] = sender
+    return ChannelSender(sender_for(settings), others)

@@ -33,7 +33,7 @@ from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
 from portal.core.outbox import OutboxMessage
-from portal.core.senders import DeliveryError, Sender, sender_for
+from portal.core.senders import DeliveryError, Sender, channel_sender
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,9 @@ class DeliveryStats:
 
 
 def lease_for(settings: Settings) -> timedelta:
-    """How long a claimed message is ours: one SMTP conversation at most, plus a margin."""
-    return timedelta(seconds=settings.smtp_timeout) + LEASE_MARGIN
+    """How long a claimed message is ours: one SMTP conversation (or one push service's
+    answer) at most, plus a margin."""
+    return timedelta(seconds=max(settings.smtp_timeout, settings.push_timeout)) + LEASE_MARGIN
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -295,7 +296,7 @@ def run_worker(app: WorkerApp, *, once: bool, echo: Callable[[str], object] = pr
     city = app.extensions["portal.city"]
     settings: Settings = city.settings()
     db: Database = app.extensions["portal.db"]
-    sender = sender_for(settings)
+    sender = channel_sender(db, settings)
     stop = _StopFlag()
     previous: dict[signal.Signals, Any] = {}
     if not once and threading.current_thread() is threading.main_thread():
@@ -303,7 +304,7 @@ def run_worker(app: WorkerApp, *, once: bool, echo: Callable[[str], object] = pr
             previous[signum] = signal.signal(signum, stop)
     if not once:
         echo(
-            f"worker: delivering with {type(sender).__name__}, "
+            f"worker: delivering with {type(sender.email).__name__}, "
             f"{len(PERIODIC_JOBS)} periodic job(s), polling every "
             f"{settings.worker_poll_seconds:g}s (Ctrl-C stops)"
         )
@@ -313,7 +314,7 @@ def run_worker(app: WorkerApp, *, once: bool, echo: Callable[[str], object] = pr
                 # The city's profile may change under a running worker (a new import).
                 current = city.settings()
                 if current is not settings:
-                    settings, sender = current, sender_for(current)
+                    settings, sender = current, channel_sender(db, current)
                 ok, more = run_round(db, sender, settings, now=clock.now(), echo=echo)
                 if once or stop.requested:
                     break

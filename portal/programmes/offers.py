@@ -23,8 +23,11 @@ from sqlalchemy.orm import Session
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
+from portal.core.i18n import _l
+from portal.core.i18n import gettext as translate
 from portal.core.mail import queue_email
 from portal.programmes.models import Enrolment, Programme, ProgrammeSession
+from portal.push.messages import queue_push
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +185,35 @@ def notify(
             **context,
         },
         dedupe_key=f"programme-{template}:{enrolment.id}:{dedupe}"[:160],
+    )
+    if template == "offer" and user is not None:
+        _push_offer(session, settings=settings, enrolment=enrolment, dedupe=dedupe)
+
+
+def _push_offer(session: Session, *, settings: Settings, enrolment: Enrolment, dedupe: str) -> None:
+    """The offer as a push notification to the enrolee's devices, in their language."""
+    programme = enrolment.programme
+
+    def text(locale: str) -> tuple[str, str]:
+        title = translate(
+            locale, _l("A place for you: %(title)s"), title=programme.t("title", locale)
+        )
+        deadline = when(settings, enrolment.offer_expires_at, locale)
+        body = (
+            translate(locale, _l("Accept it by %(deadline)s."), deadline=deadline)
+            if deadline
+            else translate(locale, _l("Accept it soon: the offer expires."))
+        )
+        return title, body
+
+    queue_push(
+        session,
+        settings=settings,
+        kind="programme_offer",
+        dedupe=f"programme-offer:{enrolment.id}:{dedupe}",
+        url=enrolment_url(settings, enrolment),
+        text=text,
+        user_locales={enrolment.user_id: enrolment.locale},
     )
 
 

@@ -32,6 +32,7 @@ from portal.requests import access, hooks
 from portal.requests.events import add_event
 from portal.requests.labels import status_name
 from portal.requests.models import Event, Follower, RequestPhoto, ServiceRequest
+from portal.requests.push_updates import push_update
 
 MAX_MESSAGE = 2000
 #: Photos a request can hold in all (filing plus later additions).
@@ -470,6 +471,15 @@ def notify(
             if len(batch) < _FOLLOWER_BATCH:
                 break
             last_id = batch[-1].id
+    push_update(
+        session,
+        settings=settings,
+        request=request,
+        event=event,
+        reporter=reporter,
+        followers=followers,
+        with_message=with_message,
+    )
     return queued
 
 

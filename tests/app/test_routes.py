@@ -81,6 +81,10 @@ PUBLIC = {
     "reports_open_data.requests_json",
     # The public performance page: scorecards without agents, volumes, the map.
     "reports_public.index",
+    # Web Push (issue 21): a device's subscription (JSON, CSRF), by the account's owner or
+    # for one public request; the endpoint itself is the key to unsubscribe.
+    "push.subscribe",
+    "push.unsubscribe",
 }
 SIGNED_IN = {
     "auth.account",
@@ -94,6 +98,7 @@ SIGNED_IN = {
     "requests_alerts.index",
     "requests_alerts.subscribe",
     "requests_alerts.remove",
+    "push.remove_device",
     # Programmes: enrolling and the resident's own enrolments (anyone else's id is a 404).
     "programmes_public.enrol",
     "programmes_public.mine",
