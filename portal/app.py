@@ -136,6 +136,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.places.views import map as places_map
     from portal.places.views import search as places_search
     from portal.privacy import views as privacy_views
+    from portal.pwa import views as pwa_views
     from portal.programmes.views import admin as programmes_admin
     from portal.programmes.views import admin_questions as _programme_questions  # noqa: F401 - adds its routes
     from portal.programmes.views import admin_sessions as _programme_sessions  # noqa: F401 - adds its routes
@@ -200,6 +201,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         privacy_views.bp,
         places_map.bp,
         places_search.bp,
+        pwa_views.bp,
         requests_around.bp,
         mail_in_original.bp,
         mail_in_admin.bp,

@@ -98,6 +98,11 @@ def init_app(app: Flask) -> None:
                 "logo_url": url_for("pages.logo", v=settings.logo_version)
                 if settings.logo_version
                 else "",
+                # The installed web app (portal.pwa): the browser's bar and the iOS icon.
+                "theme_color": settings.theme_color,
+                "apple_touch_icon": url_for(
+                    "pwa.icon", version=settings.icons_version, name="apple-touch-icon.png"
+                ),
             },
             "languages": {code: LANGUAGE_NAMES.get(code, code) for code in settings.languages},
             "current_locale": locale,

@@ -39,9 +39,14 @@ _KEYS = {
     "translations",
     "open311",
     "mail",
+    "app",
 }
 _OPEN311_KEYS = {"jurisdiction", "contact"}
 _MAIL_KEYS = {"domain", "intake", "intake_category"}
+_APP_KEYS = {"short_name", "theme_color", "background_color"}
+#: The name under a phone's home-screen icon: longer names are cut there (issue 21).
+APP_SHORT_NAME_MAX = 12
+_COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
 _PHONE_RE = re.compile(r"^[0-9+() .-]{2,20}\Z")
 
 
@@ -89,7 +94,41 @@ def read_city(path: Path, check: Checker) -> dict[str, Any]:
         values["settings"]["mail"] = mail
     else:
         values["settings"].pop("mail", None)
+    app = _app(data, check)
+    if app:
+        values["settings"]["app"] = app
+    else:
+        values["settings"].pop("app", None)
     return values
+
+
+def _app(data: dict[str, Any], check: Checker) -> dict[str, str]:
+    """The ``[app]`` table: the installed web app's ``short_name`` (under its home-screen icon,
+    at most ``APP_SHORT_NAME_MAX`` characters) and its ``theme_color`` and
+    ``background_color`` (``#rrggbb``, stored in lower case)."""
+    where = "[app]"
+    table = data.get("app", {})
+    if not isinstance(table, dict):
+        check.add("the file", '"app" must be a table ([app])')
+        return {}
+    check.keys(where, table, _APP_KEYS)
+    app: dict[str, str] = {}
+    short_name = check.text(where, table, "short_name")
+    if len(short_name) > APP_SHORT_NAME_MAX:
+        check.add(
+            where,
+            f'short_name "{short_name}" is {len(short_name)} characters: a phone shows at most '
+            f'{APP_SHORT_NAME_MAX} under its icon (like "Springfield")',
+        )
+    elif short_name:
+        app["short_name"] = short_name
+    for key in ("theme_color", "background_color"):
+        colour = check.text(where, table, key)
+        if colour and not _COLOUR_RE.match(colour):
+            check.add(where, f'{key} "{colour}" is not a colour written like "#1a4480"')
+        elif colour:
+            app[key] = colour.lower()
+    return app
 
 
 def _mail(data: dict[str, Any], check: Checker) -> dict[str, str]:

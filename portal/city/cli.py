@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from portal.city.app_icons import city_icons, small_logo_warning
 from portal.city.exporter import export_city
 from portal.city.folder import CityConfigError, read_folder
 from portal.city.importer import ImportSummary, back_office_changes, import_city
@@ -37,6 +38,13 @@ def import_command(folder: Path, dry_run: bool) -> None:
         raise SystemExit(1) from exc
     current_app.extensions["portal.city"].clear()
     click.echo(format_summary(summary, folder=str(folder), dry_run=dry_run))
+    if not dry_run:
+        click.echo(draw_icons())
+    warning = small_logo_warning(
+        spec.city.get("logo"), spec.city.get("logo_type", ""), spec.city.get("logo_filename", "")
+    )
+    if warning:
+        click.echo(warning)
     if changes and summary.changed_anything:
         click.echo(
             f"Note: {changes} change(s) were made in the back office since the last "
@@ -44,6 +52,15 @@ def import_command(folder: Path, dry_run: bool) -> None:
             f"{'would win' if dry_run else 'won'}. `flask city export FOLDER` writes the "
             "live configuration to start from."
         )
+
+
+def draw_icons() -> str:
+    """Draw the installed web app's icons from the imported logo (``portal.city.app_icons``);
+    say where they are."""
+    settings = current_app.extensions["portal.city"].settings()
+    with current_app.extensions["portal.db"].transaction(write=False) as session:
+        folder = city_icons(session, settings)
+    return f"Home-screen icons: {folder}"
 
 
 def _back_office_changes() -> int:

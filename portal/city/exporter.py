@@ -117,6 +117,13 @@ def _city(profile: CityProfile) -> dict[str, Any]:
     )
     if mail:
         data["mail"] = mail
+    app = (profile.settings or {}).get("app")
+    if isinstance(app, dict) and app:
+        data["app"] = _some(
+            short_name=app.get("short_name"),
+            theme_color=app.get("theme_color"),
+            background_color=app.get("background_color"),
+        )
     return data
 
 

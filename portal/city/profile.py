@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
+from portal.city.app_icons import icons_version
+from portal.city.city_file import APP_SHORT_NAME_MAX
 from portal.city.models import PROFILE_ID, CityProfile
 from portal.core.config import Settings
 from portal.core.db import Database
@@ -52,12 +54,40 @@ def city_settings(base: Settings, profile: CityProfile | None) -> Settings:
                 base.mail_intake_category or mail_setting(profile, "intake_category")
             ),
         )
+    if profile is not None:
+        app = (profile.settings or {}).get("app")
+        app = app if isinstance(app, dict) else {}
+        settings = replace(
+            settings,
+            app_short_name=str(app.get("short_name") or ""),
+            theme_color=str(app.get("theme_color") or base.theme_color),
+            background_color=str(app.get("background_color") or base.background_color),
+        )
     host = mail_host(settings.base_url)
     return replace(
         settings,
         mail_from=settings.mail_from or f"{settings.short_name} <no-reply@{host}>",
         open311_jurisdiction=settings.open311_jurisdiction or host,
+        app_short_name=settings.app_short_name or home_screen_name(settings.short_name),
+        icons_version=icons_version(
+            logo_version=settings.logo_version,
+            theme_color=settings.theme_color,
+            background_color=settings.background_color,
+        ),
     )
+
+
+def home_screen_name(short_name: str) -> str:
+    """The name under the home-screen icon when ``[app]`` gives none: ``short_name`` if it
+    fits, else its first words that do ("Springfield 311" -> "Springfield"), else its start."""
+    if len(short_name) <= APP_SHORT_NAME_MAX:
+        return short_name
+    words = ""
+    for word in short_name.split():
+        if len(f"{words} {word}".strip()) > APP_SHORT_NAME_MAX:
+            break
+        words = f"{words} {word}".strip()
+    return words or short_name[:APP_SHORT_NAME_MAX].rstrip()
 
 
 def mail_setting(profile: CityProfile, key: str) -> str:

@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from portal.city.cli import draw_icons
 from portal.city.folder import CityConfigError
 from portal.demo.loader import DEFAULT_SIZE, DEMO_PASSWORD, DemoSummary, load_demo
 
@@ -48,6 +49,7 @@ def load(seed: int, size: int, allow_production: bool) -> None:
     click.echo(
         format_summary(summary, city=current_app.extensions["portal.city"].settings().city_name)
     )
+    click.echo(draw_icons())
 
 
 def format_summary(summary: DemoSummary, *, city: str) -> str:

@@ -17,6 +17,11 @@ PUBLIC = {
     "pages.home",
     "pages.logo",
     "pages.accessibility",
+    # The installable web app (issue 21): manifest, service worker, offline page, icons.
+    "pwa.manifest",
+    "pwa.service_worker",
+    "pwa.offline",
+    "pwa.icon",
     "health.healthz",
     "ops.metrics",  # no sign-in, but only for PORTAL_METRICS_ALLOW's networks (tests/ops)
     "static",
