@@ -1,0 +1,162 @@
+"""A report written with the network off, on a phone, is sent once when it returns (issue 21)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import func, select
+
+from portal.catalogue.models import ServiceCategory
+from portal.core.idempotency import IdempotencyKey
+from portal.requests.models import RequestPhoto, ServiceRequest
+from tests.factories import INSIDE
+from tests.requests.test_browser_filing import axe_violations, city, photo_file  # noqa: F401
+
+# The city of the wizard's browser tests: Old Town and "Pothole" with its size question.
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("city")]
+
+WHERE = {"latitude": INSIDE[0], "longitude": INSIDE[1], "accuracy": 12}
+
+
+def counted(app, model) -> int:
+    session = app.extensions["portal.db"].session()
+    try:
+        return session.scalar(select(func.count()).select_from(model))
+    finally:
+        session.close()
+
+
+def context(chromium, *, width=390, height=844, **options):
+    return chromium.new_context(
+        viewport={"width": width, "height": height},
+        device_scale_factor=2,
+        is_mobile=width < 600,
+        has_touch=width < 600,
+        geolocation=WHERE,
+        permissions=["geolocation"],
+        **options,
+    )
+
+
+def write_report(page, tmp_path, description="Deep pothole by the bus stop"):
+    page.get_by_label("What is the problem?").select_option(label="Pothole")
+    page.get_by_text("Larger than a plate").click()
+    page.get_by_label("Describe the problem").fill(description)
+    page.get_by_role("button", name="Use my position").click()
+    expect(page.locator("#offline-position")).to_contain_text("Your position is noted")
+    page.locator("#offline-photos").set_input_files(str(photo_file(tmp_path)))
+    page.get_by_label("Email address").fill("ana@example.org")
+    page.get_by_role("button", name="Send report").click()
+
+
+def test_written_offline_sent_once_when_the_network_returns(
+    chromium, live_server, committed_app, tmp_path
+):
+    ctx = context(chromium)
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    posts: list[str] = []
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r.headers.get("idempotency-key", ""))
+            if r.method == "POST" and r.url.endswith("/report/offline-submit")
+            else None
+        ),
+    )
+    page.goto(f"{live_server}/report/offline")
+    ctx.set_offline(True)
+    write_report(page, tmp_path)
+
+    status = page.locator("[data-offline-status-text]")
+    expect(status).to_contain_text("No connection: your report is kept on this device")
+    waiting = page.get_by_role("region", name="Waiting to send")
+    expect(waiting).to_be_visible()
+    expect(waiting.locator("[data-offline-report]")).to_have_count(1)
+    expect(waiting).to_contain_text("Pothole")
+    expect(waiting).to_contain_text("Deep pothole by the bus stop")
+    assert counted(committed_app, ServiceRequest) == 0
+    page.screenshot(path="tests/screenshots/offline-waiting-390.png", full_page=True)
+
+    ctx.set_offline(False)
+    expect(status).to_contain_text(re.compile(r"Sent\. Your reference is SR-\d{4}-\d{6}\."))
+    expect(waiting).to_be_hidden()
+    session = committed_app.extensions["portal.db"].session()
+    filed = session.scalars(select(ServiceRequest)).all()
+    assert len(filed) == 1
+    assert filed[0].description == "Deep pothole by the bus stop"
+    assert filed[0].answers == {"size": "large"}
+    assert (filed[0].lat, filed[0].lon) == pytest.approx(INSIDE)
+    assert filed[0].contact_email == "ana@example.org"
+    session.close()
+    assert counted(committed_app, RequestPhoto) == 1
+    assert len(posts) == 1 and re.fullmatch(r"[0-9a-f-]{36}", posts[0])
+
+    # Nothing is left to send: a reload (the next visit) sends nothing more.
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("region", name="Waiting to send")).to_be_hidden()
+    assert len(posts) == 1
+    assert counted(committed_app, ServiceRequest) == 1
+    assert counted(committed_app, IdempotencyKey) == 1
+    assert not errors, errors
+    ctx.close()
+
+
+def test_a_withdrawn_category_is_told_and_the_report_kept(
+    chromium, live_server, committed_app, tmp_path
+):
+    ctx = context(chromium)
+    page = ctx.new_page()
+    page.goto(f"{live_server}/report/offline?lang=es")
+    ctx.set_offline(True)
+    page.get_by_label("¿Cuál es el problema?").select_option(index=1)
+    page.locator("label[for=offline-q_size]").click()
+    page.get_by_label("Describa el problema").fill("Un bache profundo")
+    page.get_by_role("button", name="Usar mi posición").click()
+    expect(page.locator("#offline-position")).to_contain_text("Su posición quedó anotada")
+    page.get_by_role("button", name="Enviar reporte").click()
+    waiting = page.get_by_role("region", name="Esperando para enviar")
+    expect(waiting.locator("[data-offline-report]")).to_have_count(1)
+
+    session = committed_app.extensions["portal.db"].session(write=True)
+    session.scalar(select(ServiceCategory).where(ServiceCategory.code == "pothole")).active = False
+    session.commit()
+    session.close()
+    ctx.set_offline(False)
+    expect(waiting).to_contain_text("Este tipo de problema ya no se puede reportar aquí")
+    expect(waiting.locator("[data-offline-report]")).to_have_count(1)
+    assert counted(committed_app, ServiceRequest) == 0
+    # The resident deletes it from the device.
+    waiting.get_by_role("button", name=re.compile("^Eliminar")).click()
+    expect(waiting).to_be_hidden()
+    ctx.close()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_axe_finds_nothing(chromium, live_server, committed_app, tmp_path, width, language):
+    ctx = context(chromium, width=width, height=900, bypass_csp=True)
+    page = ctx.new_page()
+    page.goto(f"{live_server}/report/offline?lang={language}")
+    ctx.set_offline(True)
+    page.locator("#offline-category").select_option(index=1)
+    page.locator("label[for=offline-q_size]").click()
+    page.locator("#offline-description").fill("A pothole")
+    page.locator("[data-offline-locate]").click()
+    expect(page.locator("#offline-position")).not_to_be_empty()
+    page.locator("form [type=submit]").click()
+    expect(page.locator("[data-offline-report]")).to_have_count(1)
+    found = {"offline page, one waiting": axe_violations(page)}
+    page.locator("form [type=submit]").click()  # empty: the errors beside the fields
+    expect(page.locator("[data-offline-error]").first).to_be_visible()
+    found["offline page, errors"] = axe_violations(page)
+    ctx.set_offline(False)
+    page.goto(f"{live_server}/report/?lang={language}")
+    page.wait_for_load_state("networkidle")
+    found["start page"] = axe_violations(page)
+    assert found == {name: [] for name in found}
+    ctx.close()
