@@ -5,7 +5,9 @@ English and Spanish, every area the map's view meets carries a visible label wit
 inside the map, at a point inside the area (the U-shaped area's bounding-box centre is in
 another area), at least 12 px, overlapping no other label, the pin or a control; the labels
 are hidden from screen readers and the map block's sentence names the same areas once; axe
-finds nothing. A streetlight drawn under an area's name still takes the tap.
+finds nothing. A streetlight drawn under an area's name still takes the tap. The reports'
+area maps (SVG: the public performance page, the staff hotspots page) name every area too,
+each name on its own area, at least 12 px as drawn, inside the drawing, none overlapping.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from tests.requests.test_browser_filing import axe_violations
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
-AGENT = "labels.agent@city.example"
+AGENT = "labels.supervisor@city.example"
 #: The smallest name allowed, in CSS px.
 SMALLEST = 12
 
@@ -49,6 +51,8 @@ AREAS = {
     "Northfield": NORTH_STRIP,
     "Eastgate & Mill": EAST_STRIP,
 }
+#: The area with the most room around its name: laid out first, so its name never moves.
+ROOMIEST = "Eastgate & Mill"
 #: The request: in the U, 100 m south of the square (the case map's view meets both).
 REQUEST = (NOTCH_SOUTH - 0.0009, -87.0)
 
@@ -89,20 +93,20 @@ SENTENCE = {"en": "Areas on this map: ", "es": "Zonas en este mapa: "}
 
 @pytest.fixture
 def labelled_city(committed_app):
-    """The four areas, a streetlight category (its light right where the square's name is
-    written on a whole-city map), a request in the U and an agent of its department."""
+    """The four areas, a streetlight category (its light right where the roomiest area's name
+    is written on a whole-city map), a request in the U and a supervisor of its department."""
     settings = committed_app.extensions["portal.settings"]
     session = committed_app.extensions["portal.db"].session(write=True)
     make = Factories(session, settings)
     areas = {name: make.area(name=name, ring=ring) for name, ring in AREAS.items()}
     streets = make.department(code="streets", name="Streets")
-    make.staff(streets, role="agent", email=AGENT, name="Lab Agent")
+    make.staff(streets, role="supervisor", email=AGENT, name="Lab Supervisor")
     lights = make.asset_layer()
     category = make.category(
         code="streetlight", name="Streetlight out", department=streets, asset_layer_id=lights.id
     )
-    square = label_point({"type": "Polygon", "coordinates": [NOTCH]})
-    make.asset(lights, "SL-7", square.lat, square.lon, label="SL-7, Market Square")
+    named = label_point({"type": "Polygon", "coordinates": [AREAS[ROOMIEST]]})
+    make.asset(lights, "SL-7", named.lat, named.lon, label="SL-7, Eastgate")
     request = make.request(
         category=category, lat=REQUEST[0], lon=REQUEST[1], area_id=areas["Riverbend"].id
     )
@@ -161,6 +165,48 @@ def _check_labels(page, map_id: str, language: str, *, whole_city: bool) -> list
     return problems
 
 
+#: The reports' area map shown (wide or narrow): each name, its size as drawn (font size
+#: times the drawing's scale), its box, and the title of the area drawn under its middle.
+MEASURE_SVG = """() => {
+  const svg = [...document.querySelectorAll('svg.portal-chart')].find(
+    (s) => s.id.startsWith('map-areas') && s.checkVisibility());
+  svg.scrollIntoView({block: 'start'});  // elementsFromPoint sees only the viewport
+  const rect = (r) => [r.left, r.top, r.right, r.bottom];
+  const group = svg.querySelector('.portal-chart__names');
+  const names = [...group.querySelectorAll('text')].map((t) => {
+    const r = t.getBoundingClientRect();
+    const under = document.elementsFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2)
+      .find((e) => e.matches('path[data-area]'));
+    return {name: t.textContent.replace(/\\s+/g, ' ').trim(), box: rect(r),
+      size: parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a,
+      visible: t.checkVisibility(),
+      under: under ? under.querySelector('title').textContent : null};
+  });
+  return {names, box: rect(svg.getBoundingClientRect()),
+          ariaHidden: group.getAttribute('aria-hidden')};
+}"""
+
+
+def _check_svg_names(page) -> list[str]:
+    found = page.evaluate(MEASURE_SVG)
+    names = found["names"]
+    problems = []
+    if sorted(n["name"] for n in names if n["visible"]) != sorted(AREAS):
+        problems.append(f"names {[n['name'] for n in names]}")
+    for n in names:
+        if not (n["under"] or "").startswith(f"{n['name']}: "):
+            problems.append(f"{n['name']}: written over {n['under']!r}")
+        if n["size"] < SMALLEST:
+            problems.append(f"{n['name']}: {n['size']:.1f} px")
+        if not _inside(n["box"], found["box"]):
+            problems.append(f"{n['name']}: outside the map")
+        if any(_overlap(n["box"], o["box"]) for o in names if o is not n):
+            problems.append(f"{n['name']}: overlaps another name")
+    if found["ariaHidden"] != "true":
+        problems.append("the names are read by screen readers (the table has them)")
+    return problems
+
+
 def shape_of(ring):
     return shape({"type": "Polygon", "coordinates": [ring]})
 
@@ -183,14 +229,18 @@ def test_every_area_map_names_its_areas(chromium, live_server, labelled_city, wi
     page.on("pageerror", lambda error: errors.append(str(error)))
     problems: dict[str, list[str]] = {}
 
-    def visit(name: str, map_id: str, *, whole_city: bool = False) -> None:
-        found = _check_labels(page, map_id, language, whole_city=whole_city)
+    def visit(name: str, map_id: str | None, *, whole_city: bool = False) -> None:
+        if map_id:
+            found = _check_labels(page, map_id, language, whole_city=whole_city)
+        else:
+            found = _check_svg_names(page)
         violations = axe_violations(page)
         if found or violations:
             problems[name] = found + violations
         if language == "en":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            page.locator(f"#{map_id}").screenshot(
+            shown = f"#{map_id}" if map_id else "svg[id^=map-areas]:visible"
+            page.locator(shown).screenshot(
                 path=str(SCREENSHOTS / f"area-labels-{name}-{width}.png")
             )
 
@@ -205,6 +255,8 @@ def test_every_area_map_names_its_areas(chromium, live_server, labelled_city, wi
         visit("around-point", "around-map")
         page.goto(f"{live_server}/requests/{labelled_city}")
         visit("tracking", "request-map")
+        page.goto(f"{live_server}/performance")
+        visit("performance", None)
         page.goto(f"{live_server}/?lang=en")  # the sign-in helper reads English labels
         sign_in(page, live_server, AGENT)
         page.goto(f"{live_server}/?lang={language}")
@@ -212,6 +264,8 @@ def test_every_area_map_names_its_areas(chromium, live_server, labelled_city, wi
         visit("case", "case-map")
         page.goto(f"{live_server}/staff/queue/department?display=map")
         visit("queue", "queue-map", whole_city=True)
+        page.goto(f"{live_server}/staff/reports/hotspots")
+        visit("hotspots", None)
     finally:
         context.close()
     assert problems == {}
@@ -219,12 +273,12 @@ def test_every_area_map_names_its_areas(chromium, live_server, labelled_city, wi
 
 
 def test_a_streetlight_under_an_area_name_takes_the_tap(phone, live_server, labelled_city):
-    """The square's name is written right over SL-7 on the whole-city map; the light is
-    drawn above it and the tap picks it (the name never takes a tap)."""
+    """Eastgate's name is written right over SL-7 on the whole-city map; the light is drawn
+    above it and the tap picks it (the name never takes a tap)."""
     page = phone
     _to_location(page, live_server)
     the_map = page.locator("#location-map")
-    name = the_map.locator(".portal-map__area-label span", has_text="Market Square")
+    name = the_map.locator(".portal-map__area-label span", has_text=ROOMIEST)
     light = the_map.locator(".portal-map__asset--pick")
     expect(name).to_be_visible()
     expect(light).to_have_count(1)

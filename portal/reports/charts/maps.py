@@ -1,5 +1,5 @@
 """The choropleth map of the city's areas in five classes, drawn wide and narrow (the same
-map at two widths; the legend's labels keep their size)."""
+map at two widths; the legend's labels keep their size), each area named on it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,12 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import shapely
 from markupsafe import Markup, escape
+from shapely.errors import ShapelyError
+from shapely.geometry import Point
 
+from portal.areas.geo import LabelPoint, label_point
 from portal.reports.charts.base import (
     CHAR_WIDTH,
     FONT_SIZE,
@@ -29,6 +33,13 @@ from portal.reports.charts.base import (
 
 #: An area as drawn: its id, rings, fill colour and tooltip.
 _Area = tuple[int, list[list[tuple[float, float]]], str, str]
+#: An area's name as written on the map: the name, where (inside the area) and its shape.
+_Name = tuple[str, LabelPoint, Any]
+#: A bold character of a name at FONT_SIZE, generously (CHAR_WIDTH is for regular text).
+NAME_CHAR_WIDTH = 7.6
+#: A name's line height (a 12-unit font's box is about 15 high) and its halo's padding.
+NAME_LINE = 16
+NAME_PAD = 3
 
 
 def class_breaks(values: Sequence[float], classes: int = len(MAP_CLASSES)) -> list[float]:
@@ -85,8 +96,10 @@ def choropleth(
     """
     breaks = class_breaks([v for v in values.values() if v is not None])
     areas: list[_Area] = []
+    names: list[_Name] = []
     rows: list[list[str]] = []
     for shape in shapes:
+        names += _name_of(shape)
         value = values.get(shape.id)
         if value is None:
             colour, shown, klass = NO_DATA, no_data, ""
@@ -108,7 +121,7 @@ def choropleth(
         lower = upper
     legend.append((no_data, NO_DATA))
     drawn = [
-        _draw(chart_id, title, description, areas, legend, w, most, narrow=narrow)
+        _draw(chart_id, title, description, areas, names, legend, w, most, narrow=narrow)
         for w, most, narrow in ((width, 480, False), (NARROW_WIDTH, 360, True))
     ]
     headers = [area_header, *([extra[0]] if extra else []), value_header, class_header]
@@ -116,11 +129,77 @@ def choropleth(
     return Chart(drawn[0], table, legend, narrow=drawn[1])
 
 
+def _name_of(area: MapShape) -> list[_Name]:
+    """The area's name and where it goes (inside the area: areas.geo.label_point), or
+    nothing when its outline cannot be read."""
+    geometry = dict(area.geometry)
+    point = label_point(geometry)
+    if point is None or not area.name:
+        return []
+    try:
+        outline = shapely.make_valid(shapely.geometry.shape(geometry))
+    except (ShapelyError, ValueError, TypeError, AttributeError, KeyError):
+        return []
+    return [(area.name, point, outline)]
+
+
+def _names(
+    names: Sequence[_Name],
+    project: Callable[[float, float], tuple[float, float]],
+    unproject: Callable[[float, float], tuple[float, float]],
+    width: int,
+    bottom: float,
+) -> list[str]:
+    """Each area's name on a white halo at its point, the roomiest area first; a name that
+    would overlap one already written (or leave the map) moves a line down or up if it stays
+    inside its area, else is left out: the table beside the map names every area. Hidden from
+    screen readers (the SVG is one image whose table says it all)."""
+    taken: list[tuple[float, float, float, float]] = []
+    parts = [
+        f'<g class="portal-chart__names" font-size="{FONT_SIZE}" font-weight="700" '
+        f'fill="{INK}" text-anchor="middle" aria-hidden="true">'
+    ]
+    for name, point, outline in sorted(names, key=lambda n: -n[1].room_m):
+        lines = two_lines(name)
+        w = max(len(line) for line in lines) * NAME_CHAR_WIDTH + 2 * NAME_PAD
+        h = NAME_LINE * len(lines) + 2
+        x, home = project(point.lon, point.lat)
+        for y in (home, home + h + 2, home - h - 2):
+            box = (x - w / 2, y - h / 2, x + w / 2, y + h / 2)
+            if box[0] < 2 or box[2] > width - 2 or box[1] < 2 or box[3] > bottom:
+                continue
+            if any(_overlap(box, other) for other in taken):
+                continue
+            if y != home and not outline.covers(Point(*unproject(x, y))):
+                continue
+            taken.append(box)
+            parts.append(
+                f'<rect x="{box[0]:.1f}" y="{box[1]:.1f}" width="{w:.1f}" height="{h}" rx="2" '
+                f'fill="#fff" fill-opacity="0.85" stroke="none"/>'
+            )
+            # One text per name (its lines in tspans, a space between them), so the name
+            # reads whole: "Southside and the Old Harbour".
+            top = y - NAME_LINE * (len(lines) - 1) / 2
+            spans = " ".join(
+                f'<tspan x="{x:.1f}" y="{top + NAME_LINE * n:.1f}">{escape(line)}</tspan>'
+                for n, line in enumerate(lines)
+            )
+            parts.append(f'<text dominant-baseline="central">{spans}</text>')
+            break
+    parts.append("</g>")
+    return parts
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] < b[2] + 2 and b[0] < a[2] + 2 and a[1] < b[3] + 2 and b[1] < a[3] + 2
+
+
 def _draw(
     chart_id: str,
     title: str,
     description: str,
     areas: Sequence[_Area],
+    names: Sequence[_Name],
     legend: Sequence[tuple[str, str]],
     width: int,
     tallest: float,
@@ -166,6 +245,14 @@ def _draw(
             f'data-area="{area_id}"><title>{escape(tip)}</title></path>'
         )
     parts.append("</g>")
+    if points:
+        parts += _names(
+            names,
+            lambda lon, lat: (8 + (lon - min_lon) * k * scale, 8 + (max_lat - lat) * scale),
+            lambda x, y: (min_lon + (x - 8) / (k * scale), max_lat - (y - 8) / scale),
+            width,
+            map_h + 14,
+        )
     y = map_h + 16
     parts.append(f'<g class="portal-chart__legend" font-size="{FONT_SIZE}" fill="{INK}">')
     for lines, colour in entries:
