@@ -134,3 +134,48 @@ def test_choropleth_narrow_drawing_is_the_same_map_narrower():
     assert len(lines) > len(chart.legend)
     assert " ".join(lines).startswith("the shade numbered 1 of the 5 shades: 0–2000")
     assert all(40 + 7 * len(line) <= NARROW_WIDTH for line in lines)
+
+
+def test_choropleth_names_each_area_inside_it_in_both_drawings():
+    """A U-shaped area's name goes in the U (its bounding-box centre is in the square set
+    in its notch); a name too long for one line is broken on two; names are hidden from
+    screen readers, the table beside the map having them."""
+    u_shape = [
+        [-87.02, 40.98], [-86.98, 40.98], [-86.98, 41.02], [-86.993, 41.02], [-86.993, 40.995],
+        [-87.007, 40.995], [-87.007, 41.02], [-87.02, 41.02], [-87.02, 40.98],
+    ]  # fmt: skip
+    notch = [[-87.007, 40.995], [-86.993, 40.995], [-86.993, 41.02], [-87.007, 41.02]]
+    chart = choropleth(
+        chart_id="map",
+        title="Requests by area",
+        description="A map",
+        shapes=[
+            MapShape(1, "Riverbend", {"type": "Polygon", "coordinates": [u_shape]}),
+            MapShape(
+                2, "Market Square and the Old Mill", {"type": "Polygon", "coordinates": [notch]}
+            ),
+        ],
+        values={1: 3.0, 2: 1.0},
+        area_header="Area",
+        value_header="Requests",
+        class_header="Shade",
+        class_label=lambda n, of: f"{n}/{of}",
+        no_data="none",
+    )
+    for root in _check_pair(chart, "map"):
+        names = root.find(f".//{SVG}g[@class='portal-chart__names']")
+        assert names.get("aria-hidden") == "true"
+        written = {
+            " ".join(span.text for span in text.iter(f"{SVG}tspan")): [
+                (float(span.get("x")), float(span.get("y"))) for span in text.iter(f"{SVG}tspan")
+            ]
+            for text in names.iter(f"{SVG}text")
+        }
+        assert set(written) == {"Riverbend", "Market Square and the Old Mill"}
+        assert len(written["Market Square and the Old Mill"]) == 2
+        # The U's name is in its base, south of the square's bottom edge (SVG y grows
+        # southwards), not at its bounding box's centre (in the square).
+        square = next(p for p in root.iter(f"{SVG}path") if p.get("data-area") == "2")
+        bottom = max(float(xy.split(",")[1]) for xy in square.get("d")[1:-2].split(" L"))
+        [(_, u_y)] = written["Riverbend"]
+        assert u_y > bottom
