@@ -90,6 +90,8 @@ class Received:
     headers: dict[str, str]
     claims: dict[str, object]
     payload: dict[str, object]
+    #: The decrypted payload as sent (what a browser's push event gets).
+    text: str = ""
 
 
 class PushService:
@@ -200,6 +202,7 @@ def _handler(service: PushService) -> type[BaseHTTPRequestHandler]:
                         {k.lower(): v for k, v in self.headers.items()},
                         claims,
                         json.loads(plain),
+                        plain.decode(),
                     )
                 )
                 number = len(service.received)

@@ -89,6 +89,9 @@ def _follow_anonymously(client, db, make, service, *, language):
     browser = Browser()
     subscription = service.subscribe(browser)
     page = f"/requests/{office.case.reference}?lang={language}"
+    html = client.get(page).get_data(as_text=True)
+    assert f'data-push-request="{office.case.reference}"' in html
+    assert f'data-push-key="{PUBLIC}"' in html
     response = _subscribe(
         client, subscription, request=office.case.reference, page=page, language=language
     )
