@@ -246,7 +246,7 @@ def test_the_offline_page_in_english_and_spanish(runner, client):
     page = english.get_data(as_text=True)
     assert '<html lang="en">' in page
     assert "<h1>You are offline</h1>" in page
-    assert '<a href="/report/">Write a report now</a>' in page
+    assert '<a href="/report/offline">Write a report now</a>' in page
     assert "In an emergency call 911." in page
     spanish = client.get("/offline?lang=es").get_data(as_text=True)
     assert '<html lang="es">' in spanish

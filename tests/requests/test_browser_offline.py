@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -159,4 +160,75 @@ def test_axe_finds_nothing(chromium, live_server, committed_app, tmp_path, width
     page.wait_for_load_state("networkidle")
     found["start page"] = axe_violations(page)
     assert found == {name: [] for name in found}
+    ctx.close()
+
+
+def test_with_the_service_worker_the_page_opens_offline_and_sends_once(
+    chromium, live_server, committed_app, tmp_path
+):
+    """The installed worker (/sw.js with static/js/sw-offline-reports.js) keeps the page: opened
+    with no connection, a report written there is sent once when the network returns, even
+    though the page and Background Sync may both try (the idempotency key)."""
+    # Chromium grants Background Sync to sites by default; a test context must be told to.
+    ctx = context(chromium, service_workers="allow")
+    ctx.grant_permissions(["geolocation", "background-sync"])
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server}/report/")
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.reload()
+    page.wait_for_load_state("load")
+    assert page.evaluate("() => navigator.serviceWorker.controller !== null")
+
+    ctx.set_offline(True)
+    page.goto(f"{live_server}/report/offline")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Report a problem without a connection"
+    )
+    write_report(page, tmp_path, description="Written with no connection at all")
+    waiting = page.get_by_role("region", name="Waiting to send")
+    expect(waiting.locator("[data-offline-report]")).to_have_count(1)
+    assert counted(committed_app, ServiceRequest) == 0
+    # Background Sync is asked to send it even if the page is closed.
+    tags = page.evaluate("() => navigator.serviceWorker.ready.then((r) => r.sync.getTags())")
+    assert tags == ["portal-offline-reports"]
+
+    ctx.set_offline(False)
+    expect(page.locator("[data-offline-status-text]")).to_contain_text("Sent.")
+    expect(waiting).to_be_hidden()
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert counted(committed_app, ServiceRequest) == 1
+    assert counted(committed_app, RequestPhoto) == 1
+    assert not errors, errors
+    ctx.close()
+
+
+def test_background_sync_sends_it_with_the_page_closed(
+    chromium, live_server, committed_app, tmp_path
+):
+    ctx = context(chromium, service_workers="allow")
+    ctx.grant_permissions(["geolocation", "background-sync"])
+    page = ctx.new_page()
+    page.goto(f"{live_server}/report/")
+    page.evaluate("() => navigator.serviceWorker.ready")
+    ctx.set_offline(True)
+    page.goto(f"{live_server}/report/offline")
+    write_report(page, tmp_path, description="Sent by the service worker")
+    expect(page.locator("[data-offline-report]")).to_have_count(1)
+    page.close()  # no page left to send it: only the worker's "sync" can
+
+    ctx.set_offline(False)
+    deadline = time.monotonic() + 20
+    while not counted(committed_app, ServiceRequest) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert counted(committed_app, ServiceRequest) == 1
+    assert counted(committed_app, RequestPhoto) == 1
+    # The worker deleted it from the device: a new visit lists nothing and sends nothing.
+    page = ctx.new_page()
+    page.goto(f"{live_server}/report/offline")
+    page.wait_for_load_state("networkidle")
+    expect(page.get_by_role("region", name="Waiting to send")).to_be_hidden()
+    assert counted(committed_app, ServiceRequest) == 1
     ctx.close()
