@@ -19,8 +19,9 @@
   }
 
   function show(subscribed, text) {
-    on.hidden = subscribed;
-    off.hidden = !subscribed;
+    // The wrappers: a USWDS button's display would win over its own hidden attribute.
+    box.querySelector("[data-push-on-box]").hidden = subscribed;
+    box.querySelector("[data-push-off-box]").hidden = !subscribed;
     if (text !== undefined) { status.textContent = text; }
   }
 

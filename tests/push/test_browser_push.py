@@ -25,6 +25,7 @@ from portal.core.senders import channel_sender
 from portal.core.worker import deliver_outbox
 from portal.requests.service import Filing, submit_request
 from portal.staff.models import StaffMembership
+from tests.auth.factories import PASSWORD
 from tests.casework.test_case import act
 from tests.conftest import sign_in
 from tests.factories import INSIDE, Factories
@@ -46,7 +47,7 @@ SUBSCRIBE = """async ([subscription, reference]) => {
     method: "POST",
     credentials: "same-origin",
     headers: {"Content-Type": "application/json", "X-CSRFToken": box.dataset.pushCsrf},
-    body: JSON.stringify({subscription, request: reference}),
+    body: JSON.stringify(reference ? {subscription, request: reference} : {subscription}),
   });
   return response.status;
 }"""
@@ -175,4 +176,50 @@ def test_a_followers_browser_shows_the_push_for_a_status_change(
             "button", name="Turn on notifications on this device", exact=True
         ).wait_for()
         assert axe_violations(page) == []
+        context.close()
+
+
+@pytest.mark.parametrize(("language", "width"), [("es", 390), ("en", 1280)])
+def test_the_account_lists_the_devices_and_removes_one(
+    chromium, live_server, committed_app, language, width
+):
+    settings = committed_app.extensions["portal.settings"]
+    session = committed_app.extensions["portal.db"].session(write=True)
+    resident = Factories(session, settings).user(email="rosa@example.org", locale=language)
+    session.commit()
+    session.close()
+    words = {
+        "es": ("Activar las notificaciones en este dispositivo", "Quitar", "Eliminar"),
+        "en": ("Turn on notifications on this device", "Remove", "Delete"),
+    }[language]
+    with PushService(PUBLIC) as service:
+        context = chromium.new_context(
+            viewport={"width": width, "height": 844},
+            service_workers="allow",
+            bypass_csp=True,  # axe-core is injected (test tooling)
+        )
+        page = context.new_page()
+        page.goto(f"{live_server}/account/sign-in?lang={language}")
+        page.locator("#email").fill(resident.email)
+        page.locator("#password").fill(PASSWORD)
+        with page.expect_navigation():
+            page.locator("main button[type=submit]").click()
+        page.goto(f"{live_server}/account")
+        page.get_by_role("button", name=words[0], exact=True).wait_for()
+        # Two devices, as push.js sends them (the account's own, no request).
+        for _ in range(2):
+            assert page.evaluate(SUBSCRIBE, [service.subscribe(Browser()), None]) == 201
+        page.reload()
+        devices = page.locator("[data-push-devices] > li")
+        assert devices.count() == 2
+        assert "HeadlessChrome" not in devices.first.text_content()
+        assert axe_violations(page) == []
+
+        devices.first.get_by_role("button", name=words[1]).click()
+        dialog = page.get_by_role("alertdialog")
+        dialog.wait_for()
+        assert axe_violations(page) == []
+        with page.expect_navigation():
+            dialog.get_by_role("button", name=words[2], exact=True).click()
+        assert page.locator("[data-push-devices] > li").count() == 1
         context.close()

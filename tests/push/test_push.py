@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.core import clock
+from portal.core.config import ConfigError, Settings
 from portal.core.outbox import OutboxMessage
 from portal.core.senders import channel_sender
 from portal.core.vapid import new_key_pair
@@ -311,3 +312,22 @@ def test_a_programme_offer_reaches_the_waitlisted_residents_device_in_spanish(
     assert received.payload["title"] == f"Una plaza para usted: {programme.t('title', 'es')}"
     assert received.payload["body"].startswith("Acéptela antes de: ")
     assert received.payload["url"].startswith("http://portal.test/my/programmes/")
+
+
+PRODUCTION = {
+    "PORTAL_ENV": "production",
+    "SECRET_KEY": "9f1c04be27d86a53e0b4c7192fd85a6e",
+    "DATABASE_URL": "postgres://db/portal",
+    "SMTP_HOST": "mail",
+}
+
+
+def test_production_reads_the_vapid_pair_and_refuses_a_mismatch():
+    pair = {"PORTAL_VAPID_PRIVATE_KEY": PRIVATE, "PORTAL_VAPID_PUBLIC_KEY": PUBLIC}
+    read = Settings.from_env({**PRODUCTION, **pair})
+    assert (read.vapid_private_key, read.vapid_public_key) == (PRIVATE, PUBLIC)
+    with pytest.raises(ConfigError, match="PORTAL_VAPID_PUBLIC_KEY must be the public key"):
+        Settings.from_env({**PRODUCTION, **pair, "PORTAL_VAPID_PUBLIC_KEY": new_key_pair()[1]})
+    with pytest.raises(ConfigError, match="PORTAL_VAPID_PRIVATE_KEY is not a P-256"):
+        Settings.from_env({**PRODUCTION, **pair, "PORTAL_VAPID_PRIVATE_KEY": "c2hvcnQ"})
+    assert Settings.from_env(PRODUCTION).vapid_public_key == ""  # no pair: push is off
