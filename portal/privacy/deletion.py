@@ -28,6 +28,7 @@ from portal.privacy.redact import Scrubber
 from portal.programmes.models import Enrolment
 from portal.programmes.offers import LIVE, ProgrammeError
 from portal.programmes.service import cancel_enrolment
+from portal.push.models import PushSubscription
 from portal.requests.models import (
     AreaSubscription,
     Event,
@@ -161,13 +162,30 @@ def _leave_programmes(
 
 
 def _remove_own_rows(session: Session, person: Person, settings: Settings, counts: Counter):
-    """What only served the person: follows, alerts, drafts, downloads, emails not sent."""
+    """What only served the person: follows, alerts, devices with notifications on, drafts,
+    downloads, emails and push messages not sent."""
     follows = session.execute(delete(Follower).where(own_follows(person)))
     counts["follows"] = int(getattr(follows, "rowcount", 0) or 0)
     alerts = session.execute(
         delete(AreaSubscription).where(AreaSubscription.user_id == person.user_id)
     )
     counts["alerts"] = int(getattr(alerts, "rowcount", 0) or 0)
+    devices = [
+        str(device_id)
+        for device_id in session.scalars(
+            select(PushSubscription.id).where(PushSubscription.user_id == person.user_id)
+        )
+    ]
+    if devices:
+        session.execute(
+            delete(OutboxMessage).where(
+                OutboxMessage.channel == "push",
+                OutboxMessage.to_address.in_(devices),
+                OutboxMessage.state != "sent",
+            )
+        )
+        session.execute(delete(PushSubscription).where(PushSubscription.user_id == person.user_id))
+    counts["push_devices"] = len(devices)
     session.execute(update(Support).where(Support.user_id == person.user_id).values(user_id=None))
     drafts = list(
         session.scalars(select(RequestDraft.id).where(RequestDraft.user_id == person.user_id))

@@ -21,6 +21,7 @@ from portal.core.audit import AuditEntry
 from portal.core.outbox import OutboxMessage
 from portal.notifications.models import StaffNotice
 from portal.programmes.models import Attendance, Enrolment, Programme
+from portal.push.models import PushSubscription
 from portal.requests.models import (
     AreaSubscription,
     Event,
@@ -175,6 +176,17 @@ def _alerts(p: Person) -> Select:
     )
 
 
+def _push_devices(p: Person) -> Select:
+    """The devices with notifications on (not their push service's address or keys)."""
+    return select(
+        PushSubscription.id,
+        PushSubscription.device_label,
+        PushSubscription.language,
+        PushSubscription.created_at,
+        PushSubscription.last_success_at,
+    ).where(PushSubscription.user_id == p.user_id)
+
+
 def _survey_invitations(p: Person) -> Select:
     return (
         select(
@@ -317,6 +329,7 @@ KINDS: dict[str, tuple[Part, ...]] = {
     "supports": _by_id(_supports, Support.id),
     "drafts": _by_id(_drafts, RequestDraft.id),
     "alerts": _by_id(_alerts, AreaSubscription.id),
+    "push_devices": _by_id(_push_devices, PushSubscription.id),
     "survey_invitations": _by_id(_survey_invitations, SurveyInvitation.id),
     "survey_answers": _by_id(_survey_answers, SurveyResponse.id),
     "survey_opt_outs": _by_id(_survey_opt_outs, SurveyOptOut.id),

@@ -5,6 +5,9 @@ removed, busy services retried, nothing delivered twice; bad subscriptions refus
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,11 +19,12 @@ from portal.core.config import ConfigError, Settings
 from portal.core.outbox import OutboxMessage
 from portal.core.senders import channel_sender
 from portal.core.vapid import new_key_pair
-from portal.core.worker import deliver_outbox
+from portal.core.worker import deliver_outbox, run_round
 from portal.push.models import PushSubscription
 from tests.casework.test_case import act, make_office
 from tests.conftest import csrf_from, sign_in
 from tests.push_service import Browser, PushService, b64url
+from tests.smtp import body_text
 
 PRIVATE, PUBLIC = new_key_pair()
 CHROME_ANDROID = (
@@ -331,3 +335,46 @@ def test_production_reads_the_vapid_pair_and_refuses_a_mismatch():
     with pytest.raises(ConfigError, match="PORTAL_VAPID_PRIVATE_KEY is not a P-256"):
         Settings.from_env({**PRODUCTION, **pair, "PORTAL_VAPID_PRIVATE_KEY": "c2hvcnQ"})
     assert Settings.from_env(PRODUCTION).vapid_public_key == ""  # no pair: push is off
+
+
+def test_a_residents_data_lists_their_devices_and_deleting_the_account_removes_them(
+    app, client, db, make, settings, service, smtp
+):
+    from tests.privacy.test_delete import _delete
+    from tests.privacy.test_download import LINK_RE, _ask
+
+    me = make.user(name="Dana Fields")
+    sign_in(client, me)
+    assert _subscribe(client, service.subscribe(Browser())).status_code == 201
+    device = db.scalar(select(PushSubscription))
+    waiting = OutboxMessage(
+        kind="push_request_update",
+        channel="push",
+        to_address=str(device.id),
+        subject="t",
+        body_text="{}",
+        body_html="",
+        next_attempt_at=clock.now() + timedelta(days=1),  # a retry, waiting for tomorrow
+    )
+    db.add(waiting)
+    db.flush()
+    waiting_id = waiting.id
+
+    _ask(client)
+    database = app.extensions["portal.db"]
+    for _round in range(2):  # builds, then sends the email with the link
+        sender = channel_sender(database, settings)
+        run_round(database, sender, settings, now=clock.now(), echo=lambda _: None)
+    [message] = smtp.to(me.email)
+    [token] = set(LINK_RE.findall(body_text(message)))
+    response = client.get(f"/account/download/{token}")
+    archive = zipfile.ZipFile(io.BytesIO(response.get_data()))
+    response.close()
+    [listed] = json.loads(archive.read("data.json"))["push_devices"]
+    assert listed["device_label"] == "Chrome, Android" and "endpoint" not in listed
+    assert "push_devices.csv" in archive.namelist()
+
+    assert _delete(client).status_code == 302
+    db.expire_all()
+    assert db.scalar(select(PushSubscription)) is None
+    assert db.get(OutboxMessage, waiting_id) is None
