@@ -32,10 +32,24 @@ BACKGROUND_ENDPOINTS = frozenset({"casework_queue.updates"})
 
 
 class _SessionInterface(SecureCookieSessionInterface):
+    """An unchanged session is sent back (renewing its 12 hours) only on what a person asked
+    for: a page they opened or a form they sent. Never on the page's own background polling,
+    a static file or a script's fetch (``Sec-Fetch-Mode`` other than ``navigate``): such a
+    request, started before a form was sent and answered after it, would otherwise put back
+    the older cookie and drop what the form had just saved (a filing draft, seen in a browser
+    test when a slow static request overtook a step)."""
+
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
-        if not session.modified and request.endpoint in BACKGROUND_ENDPOINTS:
+        if not session.modified and not _asked_for_by_a_person():
             return False
         return super().should_set_cookie(app, session)
+
+
+def _asked_for_by_a_person() -> bool:
+    if request.endpoint in BACKGROUND_ENDPOINTS or request.endpoint == "static":
+        return False
+    mode = request.headers.get("Sec-Fetch-Mode")
+    return mode is None or mode == "navigate"  # None: a client that does not say (not a browser)
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -414,3 +414,19 @@ def test_polling_does_not_keep_a_session_alive(client, make, db, town):
     polled = client.get("/staff/queue/updates")
     assert polled.status_code == 200
     assert "session=" not in polled.headers.get("Set-Cookie", "")
+
+
+def test_a_scripts_fetch_or_a_static_file_never_sends_back_an_unchanged_session(
+    client, town
+):
+    """Only what a person opens renews an unchanged session: a script's fetch or a static file,
+    answered after a form had changed the session, would otherwise put back the older cookie."""
+    sign_in(client, town.agent_x)
+    opened = client.get("/staff/queue/department", headers={"Sec-Fetch-Mode": "navigate"})
+    assert "session=" in opened.headers.get("Set-Cookie", "")
+    fetched = client.get("/staff/queue/department", headers={"Sec-Fetch-Mode": "cors"})
+    assert fetched.status_code == 200
+    assert "session=" not in fetched.headers.get("Set-Cookie", "")
+    with client.get("/static/css/portal.css", headers={"Sec-Fetch-Mode": "no-cors"}) as static:
+        assert static.status_code == 200
+        assert "session=" not in static.headers.get("Set-Cookie", "")
