@@ -150,13 +150,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.places.views import map as places_map
     from portal.places.views import search as places_search
     from portal.privacy import views as privacy_views
-    from portal.pwa import views as pwa_views
     from portal.programmes.views import admin as programmes_admin
     from portal.programmes.views import admin_questions as _programme_questions  # noqa: F401 - adds its routes
     from portal.programmes.views import admin_sessions as _programme_sessions  # noqa: F401 - adds its routes
     from portal.programmes.views import public as programmes_public
     from portal.programmes.views import roster as programmes_roster
     from portal.push.views import bp as push_bp
+    from portal.pwa import views as pwa_views
     from portal.reports.views import open_data as reports_open_data
     from portal.reports.views import public as reports_public
     from portal.reports.views import staff as reports_staff

@@ -416,9 +416,7 @@ def test_polling_does_not_keep_a_session_alive(client, make, db, town):
     assert "session=" not in polled.headers.get("Set-Cookie", "")
 
 
-def test_a_scripts_fetch_or_a_static_file_never_sends_back_an_unchanged_session(
-    client, town
-):
+def test_a_scripts_fetch_or_a_static_file_never_sends_back_an_unchanged_session(client, town):
     """Only what a person opens renews an unchanged session: a script's fetch or a static file,
     answered after a form had changed the session, would otherwise put back the older cookie."""
     sign_in(client, town.agent_x)
