@@ -70,6 +70,19 @@
       li.appendChild(alert);
     }
     var buttons = el("div", "margin-top-1");
+    if (report.status === "refused" && report.personal) {
+      var anyway = el("button", "usa-button usa-button--outline", words.send_anyway);
+      anyway.type = "button";
+      anyway.appendChild(el("span", "usa-sr-only", ": " + report.label));
+      anyway.addEventListener("click", function () {
+        report.fields.file_anyway = "1";
+        report.status = "waiting";
+        report.errors = {};
+        report.personal = false;
+        store.save(report).then(render).then(sendNow);
+      });
+      buttons.appendChild(anyway);
+    }
     if (form && report.status === "refused") {
       var edit = el("button", "usa-button usa-button--outline", words.edit);
       edit.type = "button";
@@ -163,6 +176,22 @@
     holder.textContent = "";
     var chosen = category(form.elements.category.value);
     (chosen ? chosen.questions : []).forEach(function (q) { holder.appendChild(questionField(q)); });
+    if (chosen && chosen.asset) {
+      // No map offline: the number written on the streetlight, bin or hydrant, if known.
+      holder.appendChild(questionField({
+        code: "asset",
+        kind: "text",
+        prompt: fill(words.asset_number, "layer", chosen.asset.layer),
+        required: chosen.asset.required,
+        options: []
+      }));
+      var input = holder.querySelector("#offline-q_asset");
+      input.name = "asset";
+      input.id = "offline-asset";
+      input.maxLength = 64;
+      holder.querySelector('label[for="offline-q_asset"]').htmlFor = "offline-asset";
+      holder.lastChild.setAttribute("data-field", "asset");
+    }
   }
 
   function clearErrors() {

@@ -86,6 +86,9 @@
         if (status === 422 || status === 409 || status === 400 || status === 403) {
           report.status = "refused";
           report.errors = answer.errors || { form: answer.error || String(status) };
+          // Only the warning about personal details in a public description: the resident
+          // may send it as it is (file_anyway), as on the check step.
+          report.personal = Boolean(answer.personal);
           return save(report).then(function () { return { outcome: "refused", report: report }; });
         }
         return { outcome: "waiting", report: report };

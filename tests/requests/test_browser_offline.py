@@ -232,3 +232,22 @@ def test_background_sync_sends_it_with_the_page_closed(
     expect(page.get_by_role("region", name="Waiting to send")).to_be_hidden()
     assert counted(committed_app, ServiceRequest) == 1
     ctx.close()
+
+
+def test_personal_details_are_asked_about_and_sent_as_they_are(
+    chromium, live_server, committed_app, tmp_path
+):
+    ctx = context(chromium)
+    page = ctx.new_page()
+    page.goto(f"{live_server}/report/offline")
+    ctx.set_offline(True)
+    write_report(page, tmp_path, description="Call me on 555-010-2030 when it is fixed")
+    ctx.set_offline(False)
+    waiting = page.get_by_role("region", name="Waiting to send")
+    expect(waiting).to_contain_text("A phone number: 555-010-2030")
+    assert counted(committed_app, ServiceRequest) == 0
+    waiting.get_by_role("button", name=re.compile("^Send it as it is")).click()
+    expect(page.locator("[data-offline-status-text]")).to_contain_text("Sent.")
+    expect(waiting).to_be_hidden()
+    assert counted(committed_app, ServiceRequest) == 1
+    ctx.close()

@@ -19,6 +19,7 @@ from portal.core.idempotency import IdempotencyKey
 from portal.jobs import purge_idempotency_keys
 from portal.migrate import upgrade
 from portal.requests.models import RequestPhoto, ServiceRequest
+from tests.conftest import own_app_client
 from tests.factories import INSIDE, OUTSIDE, Factories
 from tests.postgres import scratch_postgres
 
@@ -141,6 +142,49 @@ def test_every_problem_is_named_by_its_field(client, db, city):
     assert set(errors) == {"description", "q_size", "email"}
     assert errors["q_size"].startswith("Choose one of the options")
     assert count(db) == 0
+
+
+def test_personal_details_in_a_public_report_are_asked_about_first(client, db, city):
+    """The check step's warning: refused (and marked ``personal``) until sent anyway."""
+    key = str(uuid.uuid4())
+    told = "The driver left a note: call 555-010-2030 about it"
+    refused = post(client, body(description=told), key)
+    assert refused.status_code == 422
+    answer = refused.get_json()
+    assert answer["personal"] is True
+    assert "A phone number: 555-010-2030" in answer["errors"]["description"]
+    assert count(db) == 0
+    assert post(client, body(description=told, file_anyway="1"), key).status_code == 201
+    # A private report is read by staff only: no question.
+    private = post(client, body(description=told, private="1"), str(uuid.uuid4()))
+    assert private.status_code == 201
+
+
+def test_the_number_of_the_citys_asset(client, db, make, city):
+    _area, category = city
+    layer = make.asset_layer()
+    make.asset(layer, "SL-1042", INSIDE[0], INSIDE[1])
+    category.asset_layer_id = layer.id
+    category.asset_required = True
+    db.flush()
+    page = client.get("/report/offline").get_data(as_text=True)
+    assert '"asset": {"layer": "Streetlights", "required": true}' in page
+    missing = post(client, body(), str(uuid.uuid4()))
+    assert missing.status_code == 422
+    assert missing.get_json()["errors"] == {
+        "asset": "Choose one from the list, or type the number written on it."
+    }
+    unknown = post(client, body(asset="SL-9"), str(uuid.uuid4()))
+    assert "SL-9 is not one of the city's Streetlights" in unknown.get_json()["errors"]["asset"]
+    filed = post(client, body(asset="SL-1042"), str(uuid.uuid4()))
+    assert filed.status_code == 201
+    assert db.scalar(select(ServiceRequest.asset_ref)) == "SL-1042"
+
+
+def test_sending_is_rate_limited_like_the_form(settings):
+    with own_app_client(replace(settings, ratelimit_enabled=True)) as client:
+        statuses = [post(client, body(), "k" * 16, headers={}).status_code for _ in range(21)]
+    assert statuses == [403] * 20 + [429]
 
 
 @pytest.mark.parametrize(

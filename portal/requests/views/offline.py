@@ -39,8 +39,10 @@ from portal.core import clock, idempotency
 from portal.extensions import csrf, limiter
 from portal.form_messages import answer_message, contact_message, location_message, photo_message
 from portal.i18n import current_locale
+from portal.places.models import AssetLayer
 from portal.requests.answers import raw_answers
 from portal.requests.models import RequestPhoto
+from portal.requests.personal import personal_details
 from portal.requests.photos import PhotoError, delete_photo_file, store_photo
 from portal.requests.service import (
     DESCRIPTION_MAX,
@@ -49,6 +51,7 @@ from portal.requests.service import (
     parse_coordinate,
     submit_request,
 )
+from portal.requests.views.filing import PERSONAL_KINDS
 from portal.requests.views.filing_steps import signed_in_user
 from portal.requests.views.tracking import grant
 from portal.web import db_session, settings
@@ -56,7 +59,7 @@ from portal.web import db_session, settings
 bp = Blueprint("requests_offline", __name__, url_prefix="/report")
 
 SCOPE = "web-filing"
-TEXT_FIELDS = ("category", "description", "address", "area", "name", "email", "phone")
+TEXT_FIELDS = ("category", "description", "address", "area", "asset", "name", "email", "phone")
 
 
 def _json(body: dict[str, Any], status: int) -> Response:
@@ -89,6 +92,10 @@ def page():
         .order_by(ServiceGroup.position, ServiceGroup.id)
         .options(selectinload(ServiceGroup.categories).selectinload(ServiceCategory.questions))
     ).all()
+    layers = {
+        layer.id: layer.t("name", locale)
+        for layer in db.scalars(select(AssetLayer).where(AssetLayer.active.is_(True)))
+    }
     catalogue = [
         {
             "group": group.t("name", locale),
@@ -97,6 +104,10 @@ def page():
                     "code": c.code,
                     "name": c.t("name", locale),
                     "questions": [_question(q, locale) for q in c.questions],
+                    # The city's asset the report is about (a streetlight's number), if asked.
+                    "asset": {"layer": layers[c.asset_layer_id], "required": c.asset_required}
+                    if c.asset_layer_id in layers
+                    else None,
                 }
                 for c in group.categories
                 if c.active
@@ -202,6 +213,8 @@ def _file(db, *, row, user, locale, category, photos) -> Response:
                 errors["photos"] = photo_message(exc.code, name[:200], exc)
     if errors:
         return _refused(errors, stored)
+    if (personal := _personal(category)) is not None:
+        return _refused({"description": personal}, stored, personal=True)
     photo_rows = [
         RequestPhoto(
             storage_key=s.storage_key,
@@ -222,6 +235,7 @@ def _file(db, *, row, user, locale, category, photos) -> Response:
         lat=lat,
         lon=lon,
         area_code=request.form.get("area") or None,
+        asset_ref=request.form.get("asset", "")[:64],
         contact_name=request.form.get("name", ""),
         contact_email=request.form.get("email", ""),
         contact_phone=request.form.get("phone", ""),
@@ -245,11 +259,31 @@ def _file(db, *, row, user, locale, category, photos) -> Response:
     return _json(body, 201)
 
 
-def _refused(errors: dict[str, str], stored) -> Response:
-    """A 422 (the transaction, with the key's claim, rolls back): the photo files go too."""
+def _refused(errors: dict[str, str], stored, *, personal: bool = False) -> Response:
+    """A 422 (the transaction, with the key's claim, rolls back): the photo files go too.
+    ``personal``: only the check step's warning, which ``file_anyway`` answers."""
     for photo in stored:
         delete_photo_file(settings(), photo.storage_key)
-    return _json({"errors": errors}, 422)
+    return _json({"errors": errors, **({"personal": True} if personal else {})}, 422)
+
+
+def _personal(category: ServiceCategory | None) -> str | None:
+    """The check step's warning: a public description that seems to hold someone's phone
+    number, email address or licence plate is not filed unless sent with ``file_anyway``."""
+    private = bool(request.form.get("private")) or (category is not None and category.private)
+    if private or request.form.get("file_anyway"):
+        return None
+    findings = personal_details(request.form.get("description", ""))
+    if not findings:
+        return None
+    held = "; ".join(f"{PERSONAL_KINDS[f.kind]()}: {f.text}" for f in findings)
+    return " ".join(
+        [
+            _("This will be public — remove personal details?"),
+            _("Anyone can read the description of a public request. It seems to hold:"),
+            held,
+        ]
+    )
 
 
 def _messages(
@@ -286,9 +320,21 @@ def _messages(
             name = "area" if field == "area" else "address"
             out.setdefault(name, location_message(field, code, city))
         elif field == "asset":
-            out["asset"] = _("Choose one from the list, or type the number written on it.")
+            out["asset"] = _asset_message(category, code, locale)
         elif field == "photos":
             out["photos"] = photo_message(code, "")
         else:
             out[field] = contact_message(field, code)
     return out
+
+
+def _asset_message(category: ServiceCategory | None, code: str, locale: str) -> str:
+    layer = category.asset_layer if category is not None else None
+    if code == "unknown" and layer is not None:
+        return _(
+            "%(ref)s is not one of the city's %(layer)s. Check the number, or choose from the "
+            "list.",
+            ref=request.form.get("asset", "")[:64],
+            layer=layer.t("name", locale),
+        )
+    return _("Choose one from the list, or type the number written on it.")
