@@ -70,17 +70,22 @@ if (CONFIG.imports.length) {
   importScripts(...CONFIG.imports);
 }
 
+// The offline pages are fetched without cookies (the anonymous page) and never from the HTTP
+// cache; the hashed static files usually come from it (the page has just loaded them).
+function precacheRequest(url) {
+  const page = CONFIG.offline.some((entry) => entry.url === url);
+  return new Request(url, page ? { credentials: "omit", cache: "no-cache" } : {});
+}
+
 self.addEventListener("install", (event) => {
   event.waitUntil(
     caches.open(self.portal.cache).then((cache) =>
       Promise.all(
         self.portal.precache.map((url) =>
-          fetch(new Request(url, { credentials: "omit", cache: "no-cache" })).then(
-            (response) => {
-              if (!response.ok) throw new Error(url + " answered " + response.status);
-              return cache.put(url, response);
-            },
-          ),
+          fetch(precacheRequest(url)).then((response) => {
+            if (!response.ok) throw new Error(url + " answered " + response.status);
+            return cache.put(url, response);
+          }),
         ),
       ),
     ),
