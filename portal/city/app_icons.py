@@ -165,6 +165,18 @@ def write_icons(
     return folder
 
 
+def prune_icons(upload_dir: str | Path, keep: str) -> list[str]:
+    """Remove the icons of every version but ``keep`` (after an import: an installed app asks
+    for the new ones with its next manifest); return the versions removed."""
+    root = Path(upload_dir) / FOLDER
+    removed = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if folder.is_dir() and folder.name != keep and _VERSION_RE.match(folder.name):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
+
+
 def city_icons(session: Session, settings: Settings) -> Path:
     """The folder of the city's icons as ``settings`` (the city's, ``portal.city.profile``)
     describe them, drawn from the imported logo if they are not there yet."""

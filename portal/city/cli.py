@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from portal.city.app_icons import city_icons, small_logo_warning
+from portal.city.app_icons import city_icons, prune_icons, small_logo_warning
 from portal.city.exporter import export_city
 from portal.city.folder import CityConfigError, read_folder
 from portal.city.importer import ImportSummary, back_office_changes, import_city
@@ -60,6 +60,7 @@ def draw_icons() -> str:
     settings = current_app.extensions["portal.city"].settings()
     with current_app.extensions["portal.db"].transaction(write=False) as session:
         folder = city_icons(session, settings)
+    prune_icons(settings.upload_dir, keep=settings.icons_version)
     return f"Home-screen icons: {folder}"
 
 

@@ -105,13 +105,16 @@ def test_the_maskable_icon_keeps_the_logo_inside_the_safe_zone(runner, client):
         assert image.size == (180, 180) and image.mode == "RGB"
 
 
-def test_the_app_table_sets_the_short_name_and_colours(runner, client, tmp_path):
+def test_the_app_table_sets_the_short_name_and_colours(runner, client, tmp_path, settings):
     folder = with_app_table(
         tmp_path,
         '[app]\nshort_name = " Riverton "\ntheme_color = "#0B4778"\nbackground_color = "#F0F0F0"',
     )
+    assert city_import(runner, CITY_DIR).exit_code == 0
     result = city_import(runner, folder)
     assert result.exit_code == 0, result.output
+    # New colours, new icons; the previous import's are removed.
+    assert len(list((Path(settings.upload_dir) / FOLDER).iterdir())) == 1
     data = manifest(client)
     assert (data["short_name"], data["theme_color"], data["background_color"]) == (
         "Riverton",
