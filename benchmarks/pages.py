@@ -5,10 +5,13 @@ Imports the demo city's configuration (portal/demo/city: its catalogue, areas, a
 and logo) into a scratch database, serves the app on loopback as production does (static files
 through WhiteNoise, compressed, under hashed names; ``make assets`` builds them), and walks the
 journey a resident makes: home, then category, details, location, photos, contact, check and
-done. For each page prints the requests and kilobytes of a cold load (an empty cache), its
-first paint, the same for a warm load (the page again, its files cached), and the first paint
-of the page as reached (by the link or the previous step's form). The measuring is
-tests/page_weight.py, which the browser test tests/app/test_browser_page_weight.py shares.
+done, with a 12-megapixel camera photo uploaded at the photos step. For each page prints the
+requests and kilobytes of a cold load (an empty cache), its first paint, the same for a warm
+load (the page again, its files cached), and the first paint of the page as reached (by the
+link or the previous step's form). Pages are measured with the service worker blocked (it
+fetches outside the emulated link); what it downloads when a first visit installs it is
+printed after the table. The measuring is tests/page_weight.py, which the browser test
+tests/app/test_browser_page_weight.py shares.
 
     .venv/bin/python benchmarks/pages.py [--database-url URL] [--language en] [--urls]
 
@@ -38,7 +41,13 @@ from portal.demo.loader import CITY_DIR
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.page_weight import SLOW_LINK, home_and_filing, table  # noqa: E402
+from tests.page_weight import (  # noqa: E402
+    SLOW_LINK,
+    camera_photo,
+    home_and_filing,
+    service_worker_install,
+    table,
+)
 
 CHROMIUM = os.environ.get("PORTAL_CHROMIUM", "/usr/bin/chromium")
 
@@ -89,12 +98,14 @@ def main() -> None:
                 args=["--no-sandbox", "--disable-gpu", "--disable-quic"],
             )
             try:
+                worker = service_worker_install(browser, base)
                 pages = home_and_filing(
                     browser,
                     base,
                     category="pothole",
                     address=first_address(),
                     language=args.language,
+                    photo=camera_photo(Path(scratch.name) / "photo.jpg"),
                 )
             finally:
                 browser.close()
@@ -103,6 +114,13 @@ def main() -> None:
         thread.join(5)
         db.dispose()
     print(table(pages))
+    if worker is None:
+        print("service worker: none registered")
+    else:
+        print(
+            f"service worker install (first visit, after the page; not on the emulated link): "
+            f"{worker.requests} requests, {worker.bytes / 1000:.1f} KB"
+        )
     if args.urls:
         for page in pages:
             print(f"-- {page.name}: cold")

@@ -52,10 +52,12 @@ def db_session() -> Session:
     return session
 
 
-def send_photo(storage_key: str, *, max_age: int = 0) -> Any:
+def send_photo(storage_key: str, *, max_age: int = 0, thumbnail: bool = False) -> Any:
     """A stored (re-encoded) photo as image/jpeg, cacheable only by this browser; 404 if the
-    file is gone. With ``max_age=0`` nothing may keep a copy."""
+    file is gone. With ``max_age=0`` nothing may keep a copy. With ``thumbnail`` a small
+    preview of it (``portal.requests.photos.thumbnail``)."""
     from portal.requests.photos import photo_path
+    from portal.requests.photos import thumbnail as small_copy
 
     try:
         path = photo_path(settings(), storage_key)
@@ -63,7 +65,11 @@ def send_photo(storage_key: str, *, max_age: int = 0) -> Any:
         abort(404)
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype="image/jpeg", max_age=max_age, conditional=True)
+    if thumbnail:
+        response = Response(small_copy(path), mimetype="image/jpeg")
+        response.cache_control.max_age = max_age
+    else:
+        response = send_file(path, mimetype="image/jpeg", max_age=max_age, conditional=True)
     response.headers["Content-Disposition"] = "inline"
     response.cache_control.public = False
     response.cache_control.private = True

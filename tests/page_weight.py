@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 #: 1.6 Mbps down and up, 150 ms added to every request (Lighthouse's "slow 4G" is similar).
@@ -29,11 +30,17 @@ SLOW_LINK = {
     "downloadThroughput": 1.6e6 / 8,
     "uploadThroughput": 1.6e6 / 8,
 }
+NO_THROTTLE = {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
     "is_mobile": True,
     "has_touch": True,
+    # The service worker (/sw.js) fetches outside the page's emulated link, so with it the
+    # figures would not be the link's: pages are measured as a browser without it sees them
+    # (the first visit, before it is installed); ``service_worker_install`` measures what it
+    # downloads when it installs.
+    "service_workers": "block",
 }
 
 
@@ -154,10 +161,12 @@ def home_and_filing(
     address: str,
     email: str = "ana@example.org",
     language: str = "en",
+    photo: Path | None = None,
 ) -> list[PageFigures]:
     """The home page and each step of filing a request in ``category`` at ``address`` (every
-    required choice answered with its first option), as a phone on the slow link sees them.
-    Raises ``AssertionError`` when a step does not lead to the next."""
+    required choice answered with its first option; ``photo`` uploaded at the photos step,
+    whose figures are then those of the page showing it), as a phone on the slow link sees
+    them. Raises ``AssertionError`` when a step does not lead to the next."""
     context = browser.new_context(**PHONE)
     try:
         page = context.new_page()
@@ -200,6 +209,13 @@ def home_and_filing(
             else:
                 reached = _submit(page, meter, page.locator("button[name=choice][value=none]"))
         assert "/report/photos" in page.url, page.url
+        if photo is not None:  # the upload is not a page load: not counted, not throttled
+            meter.cdp.send("Network.emulateNetworkConditions", NO_THROTTLE)
+            page.locator("#photos").set_input_files(str(photo))
+            with page.expect_navigation():
+                page.locator("button[value=upload]").click()
+            meter.cdp.send("Network.emulateNetworkConditions", SLOW_LINK)
+            assert page.locator("img.portal-thumb").count() == 1, "the photo was refused"
         pages.append(_figures(browser, page, meter, base, "4 photos", reached))
 
         reached = _submit(page, meter, page.locator("button[value=continue]"))
@@ -217,6 +233,43 @@ def home_and_filing(
         return pages
     finally:
         context.close()
+
+
+def service_worker_install(browser: Any, base: str) -> Load | None:
+    """What the service worker downloads when a first visit to the home page installs it
+    (requests and bytes; not on the emulated link); None when the site has no worker."""
+    context = browser.new_context(**{**PHONE, "service_workers": "allow"})
+    sizes: list[int] = []
+    urls: list[str] = []
+
+    def finished(request: Any) -> None:
+        if request.service_worker is not None:
+            size = request.sizes()
+            sizes.append(size["responseBodySize"] + size["responseHeadersSize"])
+            urls.append(request.url)
+
+    try:
+        context.on("requestfinished", finished)
+        page = context.new_page()
+        page.goto(base + "/", wait_until="load")
+        ready = page.evaluate(
+            """() => 'serviceWorker' in navigator && navigator.serviceWorker.getRegistration()
+                .then(r => r ? navigator.serviceWorker.ready.then(() => true) : false)"""
+        )
+        if not ready:
+            return None
+        page.wait_for_load_state("networkidle")
+        return Load(requests=len(sizes), bytes=sum(sizes), first_paint=None, urls=urls)
+    finally:
+        context.close()
+
+
+def camera_photo(path: Path, size: tuple[int, int] = (4000, 3000)) -> Path:
+    """A JPEG like a phone camera's (12 megapixels of detail that does not compress away)."""
+    from PIL import Image
+
+    Image.effect_noise(size, 40).convert("RGB").save(path, format="JPEG", quality=90)
+    return path
 
 
 def table(pages: list[PageFigures]) -> str:

@@ -526,7 +526,8 @@ def draft_photo(photo_id: int):
     )
     if photo is None:
         abort(404)
-    return send_photo(photo.storage_key)
+    # ?size=thumb: the steps' 96 px previews get a small copy, not the whole photo.
+    return send_photo(photo.storage_key, thumbnail=request.args.get("size") == "thumb")
 
 
 @bp.route("/contact", methods=["GET", "POST"])
