@@ -38,6 +38,8 @@ CORE_STATIC = (
     "js/sw-register.js",
     "img/favicon.svg",
     "vendor/uswds/img/usa-icons/close.svg",
+    # the offline page's emergency note (a warning alert's icon, named by the stylesheet)
+    "vendor/uswds/img/usa-icons/warning.svg",
 )
 #: static/js/sw-<feature>.js: a feature's service-worker handlers (sw-register.js is the page's
 #: own script, not one of them).

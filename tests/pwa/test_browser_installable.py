@@ -87,7 +87,10 @@ def test_offline_a_page_never_visited_shows_the_offline_page(chromium, live_serv
         assert _controlled(page)
         context.set_offline(True)
 
+        failed: list[str] = []
+        page.on("requestfailed", lambda request: failed.append(request.url))
         page.goto(f"{live_server}/programmes")  # never loaded while online
+        page.wait_for_load_state("load")
         assert page.locator("h1").inner_text() == "You are offline"
         assert page.evaluate("() => document.documentElement.lang") == "en"
         link = page.get_by_role("link", name="Write a report now")
@@ -99,6 +102,9 @@ def test_offline_a_page_never_visited_shows_the_offline_page(chromium, live_serv
         for width in (390, 1280):
             page.set_viewport_size({"width": width, "height": 844})
             found[f"en {width}"] = axe_violations(page)
+        # Everything the offline page uses (styles, scripts, the icons its styles name) was
+        # precached: nothing it asked for failed.
+        assert failed == [], failed
 
         # The language link of the offline page, still offline: the Spanish copy.
         page.set_viewport_size({"width": 390, "height": 844})
@@ -108,6 +114,7 @@ def test_offline_a_page_never_visited_shows_the_offline_page(chromium, live_serv
         for width in (390, 1280):
             page.set_viewport_size({"width": width, "height": 844})
             found[f"es {width}"] = axe_violations(page)
+        assert failed == [], failed
     finally:
         context.close()
     assert all(not violations for violations in found.values()), found
