@@ -29,6 +29,7 @@ def people(committed_app):
     session.close()
 
 
+@pytest.mark.markup
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_new_account_and_privacy_pages_meet_wcag_aa(audited_phone, live_server, people, language):
     page = audited_phone

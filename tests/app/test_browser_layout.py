@@ -134,6 +134,7 @@ def _name(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-") or "home"
 
 
+@pytest.mark.markup
 @pytest.mark.parametrize("width", WIDTHS)
 def test_no_page_scrolls_sideways_and_no_table_is_clipped(
     chromium, live_server, committed_app, city, width

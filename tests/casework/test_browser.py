@@ -122,6 +122,7 @@ def test_two_departments_resolve_a_case(chromium, live_server, case, committed_a
         context.close()
 
 
+@pytest.mark.markup
 def test_back_office_pages_meet_wcag_aa(chromium, live_server, case, committed_app):
     from tests.requests.test_browser_filing import axe_violations
 

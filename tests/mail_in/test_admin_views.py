@@ -142,6 +142,7 @@ def test_the_page_is_in_spanish(client, make, db):
     assert "Procesar de nuevo" in html
 
 
+@pytest.mark.markup
 @pytest.mark.browser
 def test_the_page_is_accessible_in_english_and_spanish_on_a_phone(
     committed_app, live_server, audited_phone

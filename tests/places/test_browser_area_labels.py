@@ -218,6 +218,7 @@ def _to_location(page, live_server) -> None:
     page.wait_for_url(re.compile("/report/location"))
 
 
+@pytest.mark.markup
 @pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_every_area_map_names_its_areas(chromium, live_server, labelled_city, width, language):

@@ -202,6 +202,7 @@ def test_last_place_waitlist_offer_accept_attendance_and_roster(
     assert [e.entity_id for e in exports] == [str(academy)]
 
 
+@pytest.mark.markup
 def test_programme_pages_meet_wcag_aa_in_english_and_spanish(
     chromium, audited_phone, live_server, academy, committed_app
 ):

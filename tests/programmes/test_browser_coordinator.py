@@ -164,6 +164,7 @@ def test_coordinator_journey_counted_and_timed(chromium, live_server, academy, c
     assert marks == {True: 19, False: 1}
 
 
+@pytest.mark.markup
 @pytest.mark.parametrize("width", [390, 1280])
 def test_coordinator_pages_meet_wcag_aa_after_every_interaction(
     chromium, live_server, academy, committed_app, width

@@ -58,6 +58,7 @@ def reported_city(committed_app):
     return roads_id
 
 
+@pytest.mark.markup
 def test_report_pages_meet_wcag_aa_in_english_and_spanish(
     chromium, audited_phone, live_server, reported_city
 ):

@@ -135,6 +135,7 @@ def _problems(where: str, found: dict, expected: int) -> dict[str, object]:
     return problems
 
 
+@pytest.mark.markup
 @pytest.mark.parametrize("width", [320, 390, 1280])
 def test_chart_labels_are_readable_at_every_width(chromium, live_server, charted_city, width):
     from tests.requests.test_browser_filing import axe_violations

@@ -79,6 +79,7 @@ def test_tracking_page_shows_where_the_request_is(phone, live_server, city):
     expect(page.locator("h1")).to_have_text("Reports around this point")
 
 
+@pytest.mark.markup
 @pytest.mark.parametrize("width", [320])
 def test_maps_fit_a_narrow_phone(chromium, live_server, city, width):
     context = chromium.new_context(viewport={"width": width, "height": 640})
@@ -92,6 +93,7 @@ def test_maps_fit_a_narrow_phone(chromium, live_server, city, width):
         context.close()
 
 
+@pytest.mark.markup
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_map_pages_meet_wcag_aa(audited_phone, live_server, city, language):
     page = audited_phone

@@ -140,6 +140,7 @@ def axe_violations(page) -> list[str]:
     ]
 
 
+@pytest.mark.markup
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_every_step_meets_wcag_aa(audited_phone, live_server, city, language):
     page = audited_phone

@@ -253,6 +253,7 @@ def test_statements_do_not_grow_with_the_rows(app, client, make, db, town):
     assert few <= 16, few
 
 
+@pytest.mark.markup
 @pytest.mark.browser
 def test_the_page_is_accessible_in_english_and_spanish_at_390_and_1280(
     committed_app, live_server, chromium

@@ -173,6 +173,7 @@ def _sent_survey_link(app) -> str:
     return re.search(r"http://portal\.test(/surveys/[A-Za-z0-9_-]{20,})\s", mail.body_text).group(1)
 
 
+@pytest.mark.markup
 def test_survey_pages_meet_wcag_aa_in_english_and_spanish(
     audited_phone, live_server, case, committed_app
 ):

@@ -652,6 +652,7 @@ def test_results_and_comments_read_the_survey_indexes(db, make, town):
 # -- in a browser -----------------------------------------------------------------------------
 
 
+@pytest.mark.markup
 @pytest.mark.browser
 def test_results_page_is_accessible_and_fits_a_phone(
     committed_app, live_server, audited_phone, chromium
