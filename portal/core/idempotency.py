@@ -100,23 +100,27 @@ def claim(
     """Claim ``key`` for this submission: ``(row, None)`` when it is ours (do the work, then
     ``record``), ``(None, replay)`` when it answered before. Raises ``KeyReused`` for the same
     key with another fingerprint. A row older than ``KEEP`` is forgotten and claimed anew."""
-    row = _existing(session, scope=scope, key=key)
-    if row is not None and row.created_at > now - KEEP:
-        return None, _answer(row, digest)
-    if row is not None:
-        session.delete(row)
-        session.flush()
-    row = IdempotencyKey(scope=scope, key=key, owner=owner[:80], fingerprint=digest, created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        # Another attempt claimed it at the same moment and has committed: its answer.
-        other = _existing(session, scope=scope, key=key)
-        if other is None:  # it was rolled back after all: this attempt may try again
-            raise
-        return None, _answer(other, digest)
-    return row, None
+    for attempt in range(2):
+        row = _existing(session, scope=scope, key=key)
+        if row is not None and row.created_at > now - KEEP:
+            return None, _answer(row, digest)
+        if row is not None:
+            session.delete(row)
+            session.flush()
+        row = IdempotencyKey(
+            scope=scope, key=key, owner=owner[:80], fingerprint=digest, created_at=now
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            # Another attempt claimed it at the same moment and has committed: its answer is
+            # read on the next turn (or, were that row purged meanwhile, the key is claimed).
+            if attempt:
+                raise
+            continue
+        return row, None
+    raise AssertionError("unreachable")
 
 
 def record(

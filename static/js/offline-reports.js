@@ -209,8 +209,11 @@
       var message = el("span", "usa-error-message", errors[name]);
       message.id = "offline-error-" + name;
       message.setAttribute("data-offline-error", "");
-      box.insertBefore(message, box.querySelector("input, select, textarea, fieldset, button"));
       var control = box.querySelector("input, select, textarea");
+      // Before the field (the design system wraps some, the file input, in boxes of its own).
+      var before = box.querySelector("input, select, textarea, fieldset, button");
+      while (before && before.parentNode !== box) { before = before.parentNode; }
+      box.insertBefore(message, before);
       if (control) {
         control.setAttribute("aria-describedby", message.id);
         first = first || control;
