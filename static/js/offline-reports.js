@@ -337,7 +337,7 @@
       note.textContent = fill(words.located, "metres", Math.round(position.coords.accuracy));
     }, function () {
       note.textContent = words.no_position;
-    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+    }, { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 });
   }
 
   if (form) {

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from portal.catalogue.models import ServiceCategory
 from portal.core.idempotency import IdempotencyKey
 from portal.requests.models import RequestPhoto, ServiceRequest
-from tests.factories import INSIDE
+from tests.factories import INSIDE, OUTSIDE, PASSWORD, Factories
 from tests.requests.test_browser_filing import axe_violations, city, photo_file  # noqa: F401
 
 # The city of the wizard's browser tests: Old Town and "Pothole" with its size question.
@@ -274,4 +274,55 @@ def test_a_photo_too_large_is_told_and_nothing_kept(chromium, live_server, commi
     )
     expect(page.locator("#offline-photos")).to_be_focused()
     expect(page.get_by_role("region", name="Waiting to send")).to_be_hidden()
+    ctx.close()
+
+
+def test_a_refused_report_waits_on_my_requests(chromium, live_server, committed_app, tmp_path):
+    """Signed in: the report is filed as the resident's (no contact fields asked); one the
+    server refused is listed on "My requests" too, with its message, until deleted."""
+    session = committed_app.extensions["portal.db"].session(write=True)
+    resident = Factories(session, committed_app.extensions["portal.settings"]).user()
+    email, user_id = resident.email, resident.id
+    session.commit()
+    session.close()
+    ctx = context(chromium)
+    page = ctx.new_page()
+    page.goto(f"{live_server}/account/sign-in")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
+    page.goto(f"{live_server}/report/offline")
+    expect(page.get_by_label("Email address")).to_have_count(0)
+    ctx.set_offline(True)
+    page.get_by_label("What is the problem?").select_option(label="Pothole")
+    page.get_by_text("Larger than a plate").click()
+    page.get_by_label("Describe the problem").fill("Written on the bus")
+    page.get_by_role("button", name="Use my position").click()
+    expect(page.locator("#offline-position")).to_contain_text("Your position is noted")
+    page.get_by_role("button", name="Send report").click()
+    expect(page.locator("[data-offline-report]")).to_have_count(1)
+    ctx.set_offline(False)
+    expect(page.locator("[data-offline-status-text]")).to_contain_text("Sent.")
+    session = committed_app.extensions["portal.db"].session()
+    assert session.scalar(select(ServiceRequest.reporter_id)) == user_id
+    session.close()
+
+    ctx.set_offline(True)
+    page.get_by_label("What is the problem?").select_option(label="Pothole")
+    page.get_by_text("Larger than a plate").click()
+    page.get_by_label("Describe the problem").fill("Far out of town")
+    ctx.set_geolocation({"latitude": OUTSIDE[0], "longitude": OUTSIDE[1]})  # out of town
+    page.get_by_role("button", name="Use my position").click()
+    expect(page.locator("#offline-position")).to_contain_text("Your position is noted")
+    page.get_by_role("button", name="Send report").click()
+    expect(page.locator("[data-offline-report]")).to_have_count(1)
+    ctx.set_offline(False)
+    page.goto(f"{live_server}/my/requests")
+    waiting = page.get_by_role("region", name="Waiting to send")
+    expect(waiting).to_contain_text("That point is outside City of Riverton")
+    expect(waiting).to_contain_text("Far out of town")
+    assert counted(committed_app, ServiceRequest) == 1
+    waiting.get_by_role("button", name=re.compile("^Delete")).click()
+    expect(waiting).to_be_hidden()
     ctx.close()
