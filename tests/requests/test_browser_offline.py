@@ -137,6 +137,7 @@ def test_a_withdrawn_category_is_told_and_the_report_kept(
     ctx.close()
 
 
+@pytest.mark.markup
 @pytest.mark.parametrize("width", [390, 1280])
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_axe_finds_nothing(chromium, live_server, committed_app, tmp_path, width, language):
