@@ -6,7 +6,8 @@ Shared by the browser test that holds the targets (tests/app/test_browser_page_w
 
 - *cold*: a new browser context (an empty cache) with the resident's cookies, loading the page
   by its address;
-- *warm*: the same page loaded again by its address, everything it used already in the cache;
+- *warm*: the same page loaded again by its address, everything it used already in the cache
+  (the best of three such loads);
 - *reached*: how the resident got there (a link, or the previous step's form: its POST and
   the redirect), with the cache warm from the pages before.
 
@@ -141,8 +142,15 @@ def _figures(
 ) -> PageFigures:
     path = re.sub(r"^https?://[^/]+", "", page.url)
     cold = _cold(browser, base, path, page.context.cookies())
-    warm = meter.load(lambda: page.goto(base + path, wait_until="commit"))
+    warm = _best(meter.load(lambda: page.goto(base + path, wait_until="commit")) for _ in range(3))
     return PageFigures(name=name, path=path, cold=cold, warm=warm, reached=reached)
+
+
+def _best(loads: Any) -> Load:
+    """Of a few warm loads of the same page, the one painted first: a pause of a busy machine
+    (another test's browser, CI's other work) is not the page's. Requests and bytes are each
+    load's own, so the one returned has its own figures, not a mix."""
+    return min(loads, key=lambda load: load.first_paint if load.first_paint is not None else 1e9)
 
 
 def _submit(page: Any, meter: Meter, button: Any) -> Load:
