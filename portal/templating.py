@@ -110,6 +110,13 @@ def init_app(app: Flask) -> None:
             "is_development": settings.env == "development",
         }
 
+    # The widths a resident's photo is offered at in a srcset (templates/macros/photos.html).
+    @app.template_global("photo_widths")
+    def _photo_widths(width: int | None) -> list[int]:
+        from portal.requests.photos import display_widths
+
+        return display_widths(width or 0)
+
     @app.template_global("channel_label")
     def _channel_label(code: str) -> str:
         return gettext(CHANNEL_NAMES[code]) if code in CHANNEL_NAMES else code

@@ -52,24 +52,30 @@ def db_session() -> Session:
     return session
 
 
-def send_photo(storage_key: str, *, max_age: int = 0, thumbnail: bool = False) -> Any:
+def send_photo(storage_key: str, *, max_age: int = 0) -> Any:
     """A stored (re-encoded) photo as image/jpeg, cacheable only by this browser; 404 if the
-    file is gone. With ``max_age=0`` nothing may keep a copy. With ``thumbnail`` a small
-    preview of it (``portal.requests.photos.thumbnail``)."""
-    from portal.requests.photos import photo_path
-    from portal.requests.photos import thumbnail as small_copy
+    file is gone. With ``max_age=0`` nothing may keep a copy. The request's ``?size=`` (one of
+    ``portal.requests.photos.SIZES``) and ``?format=`` (``jpeg``, ``webp``) ask for a smaller
+    copy, made once and kept (``rendition_path``); an unknown one is a 404. Every answer
+    carries an ETag and a Last-Modified, so an expired copy is revalidated with a 304.
 
+    The caller has already decided that this request may see the photo: every size of it is
+    served through the same route, so the same check covers them all."""
+    from portal.requests.photos import FORMATS, photo_path, rendition_path
+
+    size = request.args.get("size")
+    fmt = request.args.get("format", "jpeg")
     try:
-        path = photo_path(settings(), storage_key)
-    except ValueError:
+        if size is None and fmt == "jpeg":
+            path = photo_path(settings(), storage_key)
+        else:
+            path = rendition_path(settings(), storage_key, size or "", fmt)
+    except (ValueError, FileNotFoundError):
         abort(404)
     if not path.is_file():
         abort(404)
-    if thumbnail:
-        response = Response(small_copy(path), mimetype="image/jpeg")
-        response.cache_control.max_age = max_age
-    else:
-        response = send_file(path, mimetype="image/jpeg", max_age=max_age, conditional=True)
+    mimetype = FORMATS[fmt][1]
+    response = send_file(path, mimetype=mimetype, max_age=max_age, conditional=True, etag=True)
     response.headers["Content-Disposition"] = "inline"
     response.cache_control.public = False
     response.cache_control.private = True

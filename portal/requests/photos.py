@@ -8,6 +8,7 @@ under ``settings.upload_dir`` with random names.
 from __future__ import annotations
 
 import io
+import os
 import re
 import secrets
 import threading
@@ -178,23 +179,75 @@ def _reencoded(data: bytes, settings: Settings) -> Image.Image:
 #: The short side of a preview: two device pixels a CSS pixel for the filing steps' 96 px
 #: thumbnails (static/css/portal.css .portal-thumb), instead of the whole photo (issue 21).
 THUMBNAIL_SIDE = 192
+#: The widths a photo is shown at (``srcset``): a phone's column (400 px at 1x, 800 at 2x)
+#: and a desktop's at 2x (1200); a photo narrower than one is offered at its own width.
+DISPLAY_WIDTHS = (400, 800, 1200)
+#: The sizes a stored photo may be asked for (``?size=``): ``thumb`` by its short side,
+#: ``w<N>`` by its width. Anything else is not a size.
+SIZES = ("thumb", *(f"w{width}" for width in DISPLAY_WIDTHS))
+#: Their encodings (``?format=``): JPEG for every browser, WebP a third smaller where accepted.
+FORMATS = {"jpeg": ("JPEG", "image/jpeg"), "webp": ("WEBP", "image/webp")}
+#: Renditions are made once and kept beside the photos, named after the photo's key.
+RENDITIONS_FOLDER = "renditions"
 
 
-def thumbnail(path: Path, side: int = THUMBNAIL_SIDE) -> bytes:
+def rendition_size(width: int, height: int, size: str) -> tuple[int, int]:
+    """The pixel size of the ``size`` rendition of a ``width`` x ``height`` photo (never
+    larger than the photo). Raises ``ValueError`` for an unknown size."""
+    if size == "thumb":
+        scale = THUMBNAIL_SIDE / min(width, height)
+    elif size in SIZES:
+        scale = int(size[1:]) / width
+    else:
+        raise ValueError(f"not a photo size: {size!r}")
+    if scale >= 1:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def display_widths(width: int) -> list[int]:
+    """The ``DISPLAY_WIDTHS`` narrower than a photo ``width`` wide (the others would be the
+    photo itself), for a ``srcset``."""
+    return [w for w in DISPLAY_WIDTHS if w < width]
+
+
+def _resized(path: Path, size: str, fmt: str) -> bytes:
     """The stored photo at ``path`` (one this module re-encoded, so trusted and at most
-    ``MAX_SIDE`` on a side) as a JPEG whose short side is at most ``side``: a few KB where the
-    photo is hundreds."""
+    ``MAX_SIDE`` on a side) at ``size`` (``rendition_size``), encoded as ``fmt``: a few KB
+    to a few tens where the photo is hundreds."""
     with Image.open(path, formats=("JPEG",)) as image:
-        scale = side / min(image.width, image.height)
-        if scale < 1:
-            size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-            image.draft("RGB", size)  # decode at 1/2, 1/4 or 1/8 scale when that is enough
-            small = image.resize(size, Image.Resampling.LANCZOS)
+        target = rendition_size(image.width, image.height, size)
+        if target != image.size:
+            image.draft("RGB", target)  # decode at 1/2, 1/4 or 1/8 scale when that is enough
+            small = image.resize(target, Image.Resampling.LANCZOS)
         else:
             small = image.copy()
     out = io.BytesIO()
-    small.save(out, format="JPEG", quality=80, optimize=True)
+    if fmt == "webp":
+        small.save(out, format="WEBP", quality=75, method=4)
+    else:
+        small.save(out, format="JPEG", quality=80, optimize=True, progressive=size != "thumb")
     return out.getvalue()
+
+
+def rendition_path(settings: Settings, storage_key: str, size: str, fmt: str = "jpeg") -> Path:
+    """The ``size`` rendition of a stored photo, encoded as ``fmt``, made the first time it is
+    asked for and kept (written whole under a temporary name, then renamed, so a reader never
+    sees half of one). Raises ``ValueError`` for an unknown size, format or key and
+    ``FileNotFoundError`` when the photo is gone."""
+    if size not in SIZES or fmt not in FORMATS:
+        raise ValueError("not a photo rendition")
+    source = photo_path(settings, storage_key)
+    folder = Path(settings.upload_dir) / RENDITIONS_FOLDER
+    target = folder / f"{Path(storage_key).stem}-{size}.{'jpg' if fmt == 'jpeg' else fmt}"
+    if target.is_file():
+        return target
+    data = _resized(source, size, fmt)  # FileNotFoundError when the photo is gone
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{target.name}.{secrets.token_hex(4)}"
+    temporary.write_bytes(data)
+    os.replace(temporary, target)
+    return target
 
 
 def photo_path(settings: Settings, storage_key: str) -> Path:
@@ -205,4 +258,8 @@ def photo_path(settings: Settings, storage_key: str) -> Path:
 
 
 def delete_photo_file(settings: Settings, storage_key: str) -> None:
+    """Remove a stored photo and every rendition made of it."""
     photo_path(settings, storage_key).unlink(missing_ok=True)
+    folder = Path(settings.upload_dir) / RENDITIONS_FOLDER
+    for rendition in folder.glob(f"{Path(storage_key).stem}-*") if folder.is_dir() else []:
+        rendition.unlink(missing_ok=True)

@@ -527,7 +527,7 @@ def draft_photo(photo_id: int):
     if photo is None:
         abort(404)
     # ?size=thumb: the steps' 96 px previews get a small copy, not the whole photo.
-    return send_photo(photo.storage_key, thumbnail=request.args.get("size") == "thumb")
+    return send_photo(photo.storage_key)
 
 
 @bp.route("/contact", methods=["GET", "POST"])
