@@ -83,6 +83,22 @@ def day_text(value: date | datetime | None) -> str:
     return format_day(value, current_locale(), get_timezone()) if value else ""
 
 
+def _logo_header(settings: Any) -> dict[str, object] | None:
+    """The header's copy of a raster logo: its URL and its size in CSS pixels (half its
+    pixels: it is drawn for two device pixels a CSS pixel); None for an SVG logo."""
+    from portal.city.app_icons import header_logo
+
+    found = header_logo(settings.upload_dir, settings.icons_version)
+    if found is None:
+        return None
+    name, width, height = found
+    return {
+        "url": url_for("pwa.icon", version=settings.icons_version, name=name),
+        "width": max(1, round(width / 2)),
+        "height": max(1, round(height / 2)),
+    }
+
+
 def init_app(app: Flask) -> None:
     @app.context_processor
     def _globals() -> dict[str, object]:
@@ -98,6 +114,8 @@ def init_app(app: Flask) -> None:
                 "logo_url": url_for("pages.logo", v=settings.logo_version)
                 if settings.logo_version
                 else "",
+                # A PNG or JPEG logo's copy at twice the header's height (drawn at import).
+                "logo_header": _logo_header(settings) if settings.logo_version else None,
                 # The installed web app (portal.pwa): the browser's bar and the iOS icon.
                 "theme_color": settings.theme_color,
                 "apple_touch_icon": url_for(

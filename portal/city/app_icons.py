@@ -10,6 +10,10 @@ disk) from the same profile, so the files are a cache of the logo, never a sourc
                              so a launcher's circle or squircle never cuts it (purpose "maskable")
     apple-touch-icon.png     180 px on the background colour (iOS fills transparency black)
 
+A PNG or JPEG logo also gets ``logo-header.png`` (``HEADER_LOGO``): the logo at twice the
+header's CSS height (``HEADER_HEIGHT``), which the pages' header shows instead of the whole
+upload (up to 512 KB); an SVG logo is shown as it is.
+
 They live in ``<upload_dir>/app-icons/<version>/``; the version is a hash of what they are drawn
 from (the logo's version and the two colours), so their URLs change with them and can be cached
 for a year. An SVG logo is drawn by resvg (``resvg-py``: a self-contained wheel, no system
@@ -61,6 +65,14 @@ ICONS = (
     IconSpec("apple-touch-icon.png", 180, ""),
 )
 NAMES = frozenset(icon.name for icon in ICONS)
+#: The header's copy of a raster logo: 2x the 2.5rem (40 px) of static/css/portal.css
+#: .portal-logo, at most ``HEADER_MAX_WIDTH`` wide (a very wide logo is shown narrower).
+HEADER_LOGO = "logo-header.png"
+HEADER_HEIGHT = 80
+HEADER_MAX_WIDTH = 480
+RASTER_TYPES = ("image/png", "image/jpeg")
+#: What the icon route serves from a version's folder.
+SERVED = NAMES | {HEADER_LOGO}
 
 
 def icons_version(*, logo_version: str, theme_color: str, background_color: str) -> str:
@@ -134,7 +146,28 @@ def draw_icons(
         logo_image = ImageOps.contain(full, (box, box), Image.Resampling.LANCZOS)
         image = _on_square(logo_image, icon.size, fill)
         drawn[icon.name] = _png(image if fill[3] == 0 else image.convert("RGB"))
+    if logo and logo_type in RASTER_TYPES:
+        drawn[HEADER_LOGO] = _png(_header_logo(logo))
     return drawn
+
+
+def _header_logo(logo: bytes) -> Image.Image:
+    """A raster logo made small enough for the header (never made larger than it is)."""
+    with Image.open(io.BytesIO(logo)) as source:
+        image = ImageOps.exif_transpose(source).convert("RGBA")
+    image.thumbnail((HEADER_MAX_WIDTH, HEADER_HEIGHT), Image.Resampling.LANCZOS)
+    return image
+
+
+def header_logo(upload_dir: str | Path, version: str) -> tuple[str, int, int] | None:
+    """The header's copy of the logo in the icons of ``version`` as (file name, width,
+    height) in pixels, or None when there is none (an SVG logo, no logo, not drawn yet)."""
+    try:
+        path = icons_folder(upload_dir, version) / HEADER_LOGO
+        with Image.open(path, formats=("PNG",)) as image:
+            return HEADER_LOGO, image.width, image.height
+    except (OSError, ValueError):
+        return None
 
 
 def write_icons(
@@ -149,9 +182,18 @@ def write_icons(
     """Draw the icons of ``version`` into their folder (all at once: a reader never sees half
     of them) unless they are there already; return the folder."""
     folder = icons_folder(upload_dir, version)
-    if all((folder / name).is_file() for name in NAMES):
+    wanted = NAMES | ({HEADER_LOGO} if logo and logo_type in RASTER_TYPES else set())
+    if all((folder / name).is_file() for name in wanted):
         return folder
     icons = draw_icons(logo, logo_type, theme_color=theme_color, background_color=background_color)
+    if folder.is_dir():
+        # Drawn before a file was added to what is drawn (the header's logo): add the missing.
+        for name, data in icons.items():
+            if not (folder / name).is_file():
+                partial = folder / f".{name}-{os.getpid()}"
+                partial.write_bytes(data)
+                os.replace(partial, folder / name)
+        return folder
     building = folder.with_name(f".{version}-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
     building.mkdir(parents=True)
@@ -195,7 +237,7 @@ def city_icons(session: Session, settings: Settings) -> Path:
 def small_logo_warning(logo: bytes | None, logo_type: str, filename: str) -> str | None:
     """A sentence for the administrator when a PNG or JPEG logo is too small to make sharp
     512 px icons, else None."""
-    if not logo or logo_type not in ("image/png", "image/jpeg"):
+    if not logo or logo_type not in RASTER_TYPES:
         return None
     with Image.open(io.BytesIO(logo)) as image:
         width, height = image.size

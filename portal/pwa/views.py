@@ -22,7 +22,7 @@ from flask import Blueprint, Response, abort, current_app, render_template, requ
 from flask import url_for as flask_url_for
 from flask_babel import gettext as _
 
-from portal.city.app_icons import NAMES, city_icons, icons_folder
+from portal.city.app_icons import SERVED, city_icons, header_logo, icons_folder
 from portal.i18n import current_locale
 from portal.pwa.manifest import web_manifest
 from portal.web import db_session, settings
@@ -102,7 +102,11 @@ def worker_config() -> dict[str, Any]:
     """What the worker is told: its version and the URLs it precaches, imports and spares."""
     current = settings()
     precache = [_static_url(name) for name in CORE_STATIC]
-    if current.logo_version:
+    header = header_logo(current.upload_dir, current.icons_version)
+    if header is not None:
+        # The pages' header shows the logo's small copy (portal.city.app_icons.HEADER_LOGO).
+        precache.append(flask_url_for("pwa.icon", version=current.icons_version, name=header[0]))
+    elif current.logo_version:
         precache.append(flask_url_for("pages.logo", v=current.logo_version))
     config: dict[str, Any] = {
         "languages": list(current.languages),
@@ -148,7 +152,7 @@ def offline() -> Response:
 
 @bp.get("/app-icons/<version>/<name>")
 def icon(version: str, name: str) -> Response:
-    if name not in NAMES:
+    if name not in SERVED:
         abort(404)
     current = settings()
     try:
@@ -163,6 +167,8 @@ def icon(version: str, name: str) -> Response:
         except (OSError, ValueError):
             current_app.logger.exception("the home-screen icons cannot be drawn")
             abort(404)
+        if not (folder / name).is_file():
+            abort(404)  # the header's logo of an SVG logo (shown as it is) or of none
     response = send_file(folder / name, mimetype="image/png", conditional=True)
     response.headers["Cache-Control"] = ICON_CACHE
     return response

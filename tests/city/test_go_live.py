@@ -121,7 +121,8 @@ def test_a_second_city_goes_live_and_takes_its_first_requests(live_city, smtp):
 
     home = client.get("/").get_data(as_text=True)
     assert "Port Alder Fix-It" in home and "Town of Port Alder" in home
-    assert "(555) 013-2200" in home and "/city/logo?v=" in home
+    # The header shows the PNG logo's copy at twice its height (portal.city.app_icons).
+    assert "(555) 013-2200" in home and "/logo-header.png" in home
     logo = client.get("/city/logo")
     assert logo.status_code == 200 and logo.mimetype == "image/png"
     spanish = app.test_client().get("/?lang=es").get_data(as_text=True)
