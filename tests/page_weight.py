@@ -137,6 +137,26 @@ def _cold(browser: Any, base: str, path: str, cookies: list[dict]) -> Load:
         context.close()
 
 
+def cold_page(browser: Any, base: str, path: str, *, scroll_to: str | None = None) -> Load:
+    """``path`` loaded as a first visit (a new context, nothing cached); with ``scroll_to``
+    (a selector), scrolled until it is in view, so what a lazy image below the fold costs is
+    counted too."""
+    if scroll_to is None:
+        return _cold(browser, base, path, [])
+    context = browser.new_context(**PHONE)
+    try:
+        page = context.new_page()
+        meter = Meter(page)
+
+        def go() -> None:
+            page.goto(base + path, wait_until="load")
+            page.locator(scroll_to).first.scroll_into_view_if_needed()
+
+        return meter.load(go)
+    finally:
+        context.close()
+
+
 def _figures(
     browser: Any, page: Any, meter: Meter, base: str, name: str, reached: Load | None
 ) -> PageFigures:

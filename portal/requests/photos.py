@@ -224,7 +224,9 @@ def _resized(path: Path, size: str, fmt: str) -> bytes:
             small = image.copy()
     out = io.BytesIO()
     if fmt == "webp":
-        small.save(out, format="WEBP", quality=75, method=4)
+        # Made once and kept, so the slowest (smallest) method is worth its cost (under half
+        # a second for the 1200 px copy of a 2048 px photo).
+        small.save(out, format="WEBP", quality=70, method=6)
     else:
         small.save(out, format="JPEG", quality=80, optimize=True, progressive=size != "thumb")
     return out.getvalue()

@@ -6,7 +6,9 @@
 - a warm filing step (the second, its files cached) painted under 0.3 s, asking the server
   for nothing but the page itself;
 - every static file under its hashed name (make assets builds them), compressed;
-- an uploaded photo shown on the photos and check steps as a small preview.
+- an uploaded photo shown on the photos and check steps as a small preview;
+- a tracking page showing a 12-megapixel camera photo under 150 KB, the photo scrolled into
+  view included (a copy sized for the phone's screen, not the stored 2048 px photo).
 
 The app serves its static files through WhiteNoise, as in production."""
 
@@ -17,8 +19,10 @@ import json
 import pytest
 
 from portal.assets import DIST, MANIFEST, STATIC
+from portal.requests.models import RequestPhoto
+from portal.requests.photos import store_photo
 from tests.factories import Factories
-from tests.page_weight import camera_photo, home_and_filing, table
+from tests.page_weight import camera_photo, cold_page, home_and_filing, table
 
 pytestmark = pytest.mark.browser
 
@@ -99,3 +103,35 @@ def test_home_and_filing_are_light_on_a_slow_link(chromium, live_server, city, t
     # preview is never kept: it is asked for each time, a few KB).
     for page in pages:
         assert not [url for url in page.warm.urls if "/static/" in url], (page.name, page.warm)
+
+
+def test_a_tracking_page_with_a_camera_photo_is_light(
+    chromium, live_server, committed_app, tmp_path
+):
+    settings = committed_app.extensions["portal.settings"]
+    session = committed_app.extensions["portal.db"].session(write=True)
+    make = Factories(session, settings)
+    sr = make.request(description="A deep pothole outside the library")
+    with camera_photo(tmp_path / "pothole.jpg").open("rb") as upload:  # 4000 x 3000
+        stored = store_photo(upload, settings=settings)
+    session.add(
+        RequestPhoto(
+            request_id=sr.id,
+            storage_key=stored.storage_key,
+            width=stored.width,
+            height=stored.height,
+            size_bytes=stored.size_bytes,
+        )
+    )
+    reference = sr.reference
+    session.commit()
+    session.close()
+    assert stored.size_bytes > BUDGET_BYTES  # the stored photo alone would break the budget
+
+    cold = cold_page(chromium, live_server, f"/requests/{reference}", scroll_to="img.portal-photo")
+    print(f"tracking page, photo in view: {cold.requests} requests, {cold.bytes / 1000:.1f} KB")
+    print(f"stored photo: {stored.width}x{stored.height}, {stored.size_bytes / 1000:.1f} KB")
+    assert cold.bytes < BUDGET_BYTES, cold
+    photos = [url for url in cold.urls if "/photos/" in url]
+    # A phone 390 px wide at 2x asks for the 800 px copy, as WebP (Chromium accepts it).
+    assert len(photos) == 1 and photos[0].endswith("?size=w800&format=webp"), cold.urls
