@@ -70,7 +70,7 @@ def send_photo(storage_key: str, *, max_age: int = 0) -> Any:
             path = photo_path(settings(), storage_key)
         else:
             path = rendition_path(settings(), storage_key, size or "", fmt)
-    except (ValueError, FileNotFoundError):
+    except (ValueError, OSError):  # no such size, the file gone or not a picture any more
         abort(404)
     if not path.is_file():
         abort(404)

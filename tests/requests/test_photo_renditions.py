@@ -215,3 +215,16 @@ def test_the_nearby_step_shows_a_public_photo_sized_for_its_card(
     assert f"{base}?size=w400 400w, {base}?size=w800 800w, {base}?size=w1200 1200w" in page
     assert 'width="1600" height="1200"' in page
     assert f"/photos/{hidden.id}" not in page
+
+
+def test_a_damaged_stored_photo_has_no_copies_instead_of_an_error(client, db, make, settings):
+    sr = make.request()
+    photo = add_photo(db, settings, sr, camera_jpeg((800, 600)))
+    path = Path(settings.upload_dir) / photo.storage_key
+    path.write_bytes(path.read_bytes()[:200])  # cut short on disk
+    base = f"/requests/{sr.reference}/photos/{photo.id}"
+    for query in ("?size=thumb", "?size=w400", "?size=w400&format=webp"):
+        assert client.get(base + query).status_code == 404, query
+    assert list((Path(settings.upload_dir) / RENDITIONS_FOLDER).glob("*")) == []
+    with client.get(base) as response:
+        assert response.status_code == 200  # the file as it is, for whoever may see it
