@@ -343,7 +343,7 @@ def _posted_attributes(form: FormData) -> tuple[dict[str, list[str]], list[str]]
     found: dict[str, list[str]] = {}
     malformed: list[str] = []
     for key in form:
-        if not key.startswith("attribute"):
+        if not isinstance(key, str) or not key.startswith("attribute"):  # None: a nameless part
             continue
         match = ATTRIBUTE_RE.match(key)
         if match is None:

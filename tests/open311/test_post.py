@@ -316,6 +316,33 @@ def test_photos_sent_as_multipart_files_are_stored(client, db, city, settings):
     shown.close()
 
 
+def test_nameless_multipart_parts_are_taken_not_a_500(client, db, city):
+    """A part without a name (found by the schema fuzzer: it was a 500): a nameless field names
+    no parameter and is ignored; a nameless file is still a photo."""
+    parts = [
+        f'--b\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        for key, values in _form(city).items()
+        for value in (values if isinstance(values, list) else [values])
+    ]
+    parts.append(b"--b\r\nContent-Disposition: form-data\r\n\r\nstray\r\n")
+    parts.append(
+        b'--b\r\nContent-Disposition: form-data; filename="hole.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n" + _png() + b"\r\n"
+    )
+    response = client.post(
+        "/open311/v2/requests.json",
+        data=b"".join(parts) + b"--b--\r\n",
+        content_type="multipart/form-data; boundary=b",
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    filed = db.scalar(
+        select(ServiceRequest).where(
+            ServiceRequest.reference == response.get_json()[0]["service_request_id"]
+        )
+    )
+    assert db.scalar(select(func.count()).where(RequestPhoto.request_id == filed.id)) == 1
+
+
 def test_the_token_resolves_to_the_request(client, city):
     answer = client.post("/open311/v2/requests.json", data=_form(city)).get_json()[0]
     for fmt in FORMATS:

@@ -58,7 +58,8 @@ def _uploads() -> list[Upload]:
             upload.stream.seek(0)
             if not head:
                 continue
-        uploads.append(Upload(name, upload.filename or "", upload.stream))
+        # A multipart part may come without a name (None): it is still a file that was sent.
+        uploads.append(Upload(name or "", upload.filename or "", upload.stream))
     return uploads
 
 
