@@ -120,8 +120,6 @@ def store_photo(stream: BinaryIO, *, settings: Settings) -> StoredPhoto:
         raise PhotoError("empty")
     if len(data) > settings.max_photo_bytes:
         raise PhotoError("too_large")
-    # Pillow's own bomb check (an error at twice this) stays as a backstop for what we miss.
-    Image.MAX_IMAGE_PIXELS = settings.max_image_pixels * JPEG_PIXELS_FACTOR
     if not _DECODES.acquire(timeout=DECODE_WAIT_SECONDS):
         raise PhotoError("busy")
     try:
