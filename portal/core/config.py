@@ -153,6 +153,13 @@ class Settings:
     push_allow_loopback_http: bool = False
     #: One push service's answer may take this long (the worker's lease covers it).
     push_timeout: int = 10
+    #: Language (portal.assist.language, issue 22): each resident text's language detected
+    #: (``PORTAL_ASSIST_LANGUAGE``) and, when it is not the reader's, a machine translation
+    #: offered to staff (``PORTAL_ASSIST_TRANSLATE``) by Apertium, the command
+    #: ``PORTAL_ASSIST_APERTIUM`` names (missing: no translation, the original alone).
+    assist_language: bool = True
+    assist_translate: bool = True
+    assist_apertium: str = "apertium"
 
     def city_text(self, field: str, locale: str | None = None) -> str:
         """The city's ``name``, ``short_name`` or ``contact`` in ``locale`` (its own words from
@@ -281,6 +288,10 @@ class Settings:
             vapid_public_key=env.get("PORTAL_VAPID_PUBLIC_KEY", "").strip(),
             vapid_subject=env.get("PORTAL_VAPID_SUBJECT", "").strip(),
             push_allow_loopback_http=_bool(env.get("PORTAL_PUSH_ALLOW_LOOPBACK_HTTP"), False),
+            assist_language=_bool(env.get("PORTAL_ASSIST_LANGUAGE"), base.assist_language),
+            assist_translate=_bool(env.get("PORTAL_ASSIST_TRANSLATE"), base.assist_translate),
+            assist_apertium=env.get("PORTAL_ASSIST_APERTIUM", base.assist_apertium).strip()
+            or base.assist_apertium,
         )
         if settings.report_refresh_seconds < 1:
             raise ConfigError("PORTAL_REPORT_REFRESH_SECONDS must be at least 1")
