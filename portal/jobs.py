@@ -42,6 +42,7 @@ def purge_idempotency_keys(db: Database, settings: Settings, now: datetime) -> s
 
 
 def register_all() -> None:
+    from portal.assist.categories import retrain_categories
     from portal.mail_in.retry import process_inbound_mail
     from portal.notifications.staff import send_staff_digests
     from portal.ops.status import record_worker_heartbeat
@@ -73,3 +74,4 @@ def register_all() -> None:
     register_job(expire_data_exports)
     register_job(sweep_retention)
     register_job(process_inbound_mail)
+    register_job(retrain_categories)

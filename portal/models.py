@@ -1,6 +1,7 @@
 """Imports every model so the metadata is complete (Alembic and tests use this)."""
 
 from portal.areas.models import Area
+from portal.assist.models import AssistModel
 from portal.auth.models import User
 from portal.casework.models import ResponseTemplate, Task
 from portal.casework.saved_views import SavedView
@@ -40,6 +41,7 @@ from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
 
 __all__ = [
+    "AssistModel",
     "PushSubscription",
     "IdempotencyKey",
     "AddressPoint",

@@ -98,6 +98,13 @@ class Settings:
     max_photo_bytes: int = 10 * 1024 * 1024
     max_image_pixels: int = 12_500_000
     draft_ttl_hours: int = 24
+    #: Assistance (portal.assist, issue 22): category suggestion on or off
+    #: (``PORTAL_ASSIST_CATEGORIES``); a category below ``assist_category_threshold`` confidence
+    #: is not offered; the worker retrains weekly once there are
+    #: ``assist_category_min_examples`` requests whose category staff confirmed or corrected.
+    assist_categories: bool = True
+    assist_category_threshold: float = 0.1
+    assist_category_min_examples: int = 200
     # Satisfaction surveys: invite this long after resolution, link valid this long, and no
     # more than one invitation per resident in this period.
     survey_delay_hours: int = 24
@@ -234,6 +241,7 @@ class Settings:
                 base.mail_in_max_bytes,
             ),
             upload_dir=env.get("PORTAL_UPLOAD_DIR", base.upload_dir),
+            assist_categories=_bool(env.get("PORTAL_ASSIST_CATEGORIES"), base.assist_categories),
             nearby_radius_m=_int(
                 "PORTAL_NEARBY_RADIUS_M", env.get("PORTAL_NEARBY_RADIUS_M"), base.nearby_radius_m
             ),
