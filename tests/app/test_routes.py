@@ -48,6 +48,8 @@ PUBLIC = {
     # test_offline_submit.py).
     "requests_offline.page",
     "requests_offline.submit",
+    # Category suggestion for the filing form (issue 22; tests/assist/test_suggestions.py).
+    "assist_suggestions.category_suggestions",
     "requests_tracking.find",
     "requests_tracking.show",
     "requests_tracking.photo",

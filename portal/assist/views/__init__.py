@@ -1,0 +1,1 @@
+"""Views of the assistance features (issue 22)."""
