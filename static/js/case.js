@@ -137,5 +137,34 @@
     send(form, event.submitter || null);
   });
 
+  // -- a machine translation of what the resident wrote (issue 22), loaded in place ---------
+  // The link renders the case page with the translation; here only its block is taken from
+  // that page and put where the link was, and the reader is taken to it.
+  document.addEventListener("click", function (event) {
+    var link = event.target instanceof Element ? event.target.closest("a[data-assist-translate]") : null;
+    if (!link || !page.contains(link) || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+    var id = link.getAttribute("data-assist-translate");
+    var old = document.getElementById(id);
+    if (!old) { return; }
+    event.preventDefault();
+    link.setAttribute("aria-busy", "true");
+    fetch(link.href, { credentials: "same-origin", headers: { "X-Requested-With": "fetch" } })
+      .then(function (response) {
+        if (!response.ok) { throw new Error("HTTP " + response.status); }
+        return response.text();
+      }).then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(id);
+        if (!fresh) { throw new Error("no such text"); }
+        var made = document.importNode(fresh, true);
+        old.replaceWith(made);
+        var heading = made.querySelector(".usa-summary-box__heading, [role=status]");
+        if (heading) {
+          heading.setAttribute("tabindex", "-1");
+          heading.focus();
+          announce(heading.closest("[role=region]") ? heading.closest("[role=region]").textContent.replace(/\s+/g, " ").trim() : heading.textContent.trim());
+        }
+      }).catch(function () { window.location.href = link.href; });
+  });
+
   enhanceComposer(document);
 })();

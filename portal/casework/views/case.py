@@ -25,6 +25,7 @@ from portal.casework import locations, maps, responses
 from portal.casework.models import ResponseTemplate, Task
 from portal.casework.queues import member_may_open
 from portal.casework.views import case_forms as forms
+from portal.casework.views.case_language import resident_texts
 from portal.casework.views.residents import related_panel
 from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
@@ -316,6 +317,7 @@ def _page(
     ]
     status_form.target.choices = [SelectChoice(s, service_status_label(s)) for s in allowed]
     timeline = _timeline(sr)
+    texts = resident_texts(sr, timeline, request.args.getlist("translate"))
     reporter = sr.reporter
     context = {
         "sr": sr,
@@ -337,6 +339,7 @@ def _page(
             "account": reporter is not None,
         },
         "timeline": timeline,
+        "texts": texts,
         "seen": timeline[-1].id if timeline else 0,
         "tasks": tasks,
         "task_forms": task_forms,
