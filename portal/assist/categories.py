@@ -68,15 +68,13 @@ class Trained:
 # -- training ---------------------------------------------------------------------------------
 
 
-def build_pipeline() -> Any:
+def build_features() -> Any:
     """Word 1-2 grams and character 2-5 grams (within word boundaries: typos and Spanish
-    inflections still share most of their grams), sublinear TF-IDF, and a linear model with
-    logistic loss (its probabilities are the confidences)."""
+    inflections still share most of their grams), sublinear TF-IDF."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import SGDClassifier
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.pipeline import FeatureUnion
 
-    features = FeatureUnion(
+    return FeatureUnion(
         [
             (
                 "word",
@@ -102,22 +100,22 @@ def build_pipeline() -> Any:
             ),
         ]
     )
-    model = SGDClassifier(
-        loss="log_loss", alpha=2e-5, max_iter=30, tol=1e-4, random_state=0, n_jobs=None
+
+
+def build_model() -> Any:
+    """A linear model with logistic loss (its probabilities are the confidences), one class
+    against the rest on both cores."""
+    from sklearn.linear_model import SGDClassifier
+
+    return SGDClassifier(
+        loss="log_loss", alpha=2e-5, max_iter=15, tol=1e-3, random_state=0, n_jobs=2
     )
-    return Pipeline([("features", features), ("model", model)])
 
 
 def _float32() -> Any:
     import numpy
 
     return numpy.float32
-
-
-def _fit(examples: Sequence[Example]) -> Any:
-    pipeline = build_pipeline()
-    pipeline.fit([normalise(e.text)[:MAX_CHARS] for e in examples], [e.category for e in examples])
-    return pipeline
 
 
 def split(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
@@ -155,18 +153,34 @@ def evaluate(pipeline: Any, examples: Sequence[Example]) -> dict[str, Any]:
 
 
 def train(examples: Sequence[Example], *, refit: bool = True) -> Trained:
-    """Fit on all but the held-out month, measure on it, then (``refit``) fit again on
-    everything for the model that is kept. Raises ValueError with fewer than two categories."""
+    """Fit on all but the held-out month, measure on it, then (``refit``) fit the model again
+    on everything for the version that is kept. With ``refit`` the n-gram vocabulary is read
+    once from every text (no labels: the held-out month's words are known, not its
+    categories); without it, from the training part only. Raises ValueError with fewer than
+    two categories."""
+    from sklearn.pipeline import Pipeline
+
     categories = {e.category for e in examples}
     if len(categories) < 2:
         raise ValueError("training needs examples of at least two categories")
     train_part, held = split(examples)
     if len({e.category for e in train_part}) < 2:
         train_part, held = list(examples), []
-    pipeline = _fit(train_part)
+    ordered = [*train_part, *held]
+    texts = [normalise(e.text)[:MAX_CHARS] for e in ordered]
+    labels = [e.category for e in ordered]
+    features = build_features()
+    cut = len(train_part)
+    if refit:
+        matrix = features.fit_transform(texts)
+        training_matrix = matrix[:cut]
+    else:
+        training_matrix = features.fit_transform(texts[:cut])
+    model = build_model().fit(training_matrix, labels[:cut])
+    pipeline = Pipeline([("features", features), ("model", model)])
     metrics = evaluate(pipeline, held)
     if refit and held:
-        pipeline = _fit(examples)
+        pipeline = Pipeline([("features", features), ("model", build_model().fit(matrix, labels))])
     return Trained(
         pipeline=pipeline,
         classes=[str(c) for c in pipeline.classes_],
@@ -176,10 +190,12 @@ def train(examples: Sequence[Example], *, refit: bool = True) -> Trained:
     )
 
 
-def confirmed_examples(session: Session, *, batch: int = 5000) -> Iterator[Example]:
+def confirmed_examples(
+    session: Session, *, limit: int | None = None, batch: int = 5000
+) -> Iterator[Example]:
     """Requests whose category staff confirmed or corrected (a status change or an internal
     entry by staff: casework's re-categorisation is one), not rejected, with a description;
-    the category they have now."""
+    the category they have now. With ``limit``, the most recent so many."""
     by_staff = exists().where(
         Event.request_id == ServiceRequest.id,
         Event.actor_kind == "staff",
@@ -194,7 +210,8 @@ def confirmed_examples(session: Session, *, batch: int = 5000) -> Iterator[Examp
         )
         .join(ServiceCategory, ServiceCategory.id == ServiceRequest.category_id)
         .where(by_staff, ServiceRequest.status != "rejected", ServiceRequest.description != "")
-        .order_by(ServiceRequest.id)
+        .order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
+        .limit(limit)
         .execution_options(yield_per=batch)
     )
     for description, locale, code, created_at in session.execute(query):
@@ -266,7 +283,11 @@ def retrain(
 ) -> AssistModel | None:
     """Train a new version from the confirmed requests (or ``examples``) and record it; None
     when there are fewer than ``assist_category_min_examples`` or only one category."""
-    data = list(confirmed_examples(session) if examples is None else examples)
+    data = list(
+        confirmed_examples(session, limit=settings.assist_category_max_examples)
+        if examples is None
+        else examples
+    )
     if len(data) < settings.assist_category_min_examples or len({e.category for e in data}) < 2:
         return None
     trained = train(data)
@@ -384,7 +405,7 @@ def retrain_categories(db: Any, settings: Settings, now: datetime) -> str | None
     with db.transaction(write=False) as session:
         if not retrain_due(session, now=now):
             return None
-        data = list(confirmed_examples(session))
+        data = list(confirmed_examples(session, limit=settings.assist_category_max_examples))
     if len(data) < settings.assist_category_min_examples or len({e.category for e in data}) < 2:
         return None
     trained = train(data)

@@ -105,6 +105,9 @@ class Settings:
     assist_categories: bool = True
     assist_category_threshold: float = 0.1
     assist_category_min_examples: int = 200
+    #: Retraining reads at most this many of the most recent confirmed requests (the city's
+    #: current words and categories; keeps a weekly retraining of a big city within minutes).
+    assist_category_max_examples: int = 200_000
     # Satisfaction surveys: invite this long after resolution, link valid this long, and no
     # more than one invitation per resident in this period.
     survey_delay_hours: int = 24

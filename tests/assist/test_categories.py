@@ -128,6 +128,8 @@ def test_a_staff_recategorisation_counts_with_its_final_category(app, db, make):
     examples = {e.text: e.category for e in categories.confirmed_examples(db)}
     assert examples["hole in the road by my house"] == "pothole"
     assert len(examples) == 25
+    newest = list(categories.confirmed_examples(db, limit=1))
+    assert [e.text for e in newest] == ["hole in the road by my house"]
 
 
 def test_missing_or_corrupt_model_file_gives_no_suggestions(app, db, make, caplog):
