@@ -262,6 +262,12 @@ def save(session: Session, *, settings: Settings, trained: Trained, now: datetim
     )
     session.add(row)
     session.flush()
+    # Files of versions before the previous one are removed (their rows stay: the history
+    # of what was trained when, and how well).
+    for old in session.scalars(
+        select(AssistModel).where(AssistModel.feature == FEATURE, AssistModel.version < version - 1)
+    ):
+        (folder / old.file_name).unlink(missing_ok=True)
     return row
 
 

@@ -161,3 +161,10 @@ def test_the_worker_retrains_weekly(app, db, make, runner, freeze_clock):
     freeze_clock(start + timedelta(days=7, minutes=1))
     runner.invoke(args=["worker", "--once"])
     assert sorted(db.scalars(select(AssistModel.version))) == [1, 2]
+    freeze_clock(start + timedelta(days=14, minutes=2))
+    runner.invoke(args=["worker", "--once"])
+    rows = db.scalars(select(AssistModel).order_by(AssistModel.version)).all()
+    assert [r.version for r in rows] == [1, 2, 3]
+    folder = Path(app.extensions["portal.settings"].upload_dir) / "assist"
+    # The two newest files are kept, older ones removed (their rows stay).
+    assert sorted(p.name for p in folder.iterdir()) == [rows[1].file_name, rows[2].file_name]
