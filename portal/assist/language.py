@@ -50,6 +50,7 @@ TRANSLATE_TIMEOUT_S = 15.0
 CACHE_SIZE = 512
 
 _LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
+_SPACES = re.compile(r"[ \t]{2,}")
 
 _lock = threading.Lock()
 _model: list[Any] = []
@@ -183,7 +184,8 @@ def translate(
     except (OSError, subprocess.SubprocessError) as exc:
         log.warning("machine translation failed (%s -> %s): %s", source, target, exc)
         return None
-    result = done.stdout.strip()
+    # Apertium leaves a double space where it dropped a word; lines and paragraphs are kept.
+    result = _SPACES.sub(" ", done.stdout).strip()
     if done.returncode != 0 or not result:
         log.warning(
             "machine translation failed (%s -> %s): exit %s: %s",
