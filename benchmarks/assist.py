@@ -163,6 +163,32 @@ def main() -> None:
             f"  (n={figures['n']})"
         )
 
+    # Harder: for each category and language, one way of saying the problem is never seen in
+    # training (only the other ways, with their typos and surroundings).
+    rows = [json.loads(line) for line in assist_corpus.OUT.read_text(encoding="utf-8").splitlines()]
+    last = {}
+    for row in rows:
+        key = (row["category"], row["language"])
+        last[key] = max(last.get(key, 0), row["phrase"])
+    unseen = [r for r in rows if r["phrase"] == last[(r["category"], r["language"])]]
+    seen = [r for r in rows if r["phrase"] != last[(r["category"], r["language"])]]
+
+    def as_examples(part):
+        return [
+            categories.Example(
+                r["text"], r["language"], r["category"], datetime.fromisoformat(r["created_at"])
+            )
+            for r in part
+        ]
+
+    other = categories.train(as_examples(seen), refit=True)
+    print(f"ways of saying it never seen in training ({len(unseen)} descriptions):")
+    for language, figures in categories.evaluate(other.pipeline, as_examples(unseen)).items():
+        print(
+            f"  {language}: top-1 {figures['top1']:.1%}  top-3 {figures['top3']:.1%}"
+            f"  (n={figures['n']})"
+        )
+
     scratch = tempfile.TemporaryDirectory()
     app, db = scratch_app(scratch, args.database_url)
     settings = replace(app.extensions["portal.settings"], assist_category_min_examples=1)

@@ -11,7 +11,9 @@ recent month can be held out.
     .venv/bin/python benchmarks/assist_corpus.py   # benchmarks/data/assist-corpus.jsonl
     .venv/bin/python benchmarks/assist_corpus.py --per-language 600 --out FILE
 
-Each line: {"text", "language", "category", "created_at"} (ISO, UTC).
+Each line: {"text", "language", "category", "created_at" (ISO, UTC), "phrase"} ("phrase": which
+of the category's ways of saying it the text starts from, so a benchmark can hold out ways of
+saying a problem that training never saw).
 """
 
 from __future__ import annotations
@@ -519,9 +521,15 @@ def strip_accents(text: str) -> str:
 
 
 def describe(rng: random.Random, category: str, language: str) -> str:
+    return described(rng, category, language)[0]
+
+
+def described(rng: random.Random, category: str, language: str) -> tuple[str, int]:
+    """(a description, the index of the way of saying the problem it starts from)."""
     english, spanish = PROBLEMS[category]
     es = language == "es"
-    problem = rng.choice(spanish if es else english)
+    phrase = rng.randrange(len(spanish if es else english))
+    problem = (spanish if es else english)[phrase]
     if rng.random() < 0.15:  # very short: the problem alone, maybe cut to a word or two
         words = problem.split()
         text = " ".join(words[: rng.randint(1, min(3, len(words)))]) if len(words) > 3 else problem
@@ -551,7 +559,7 @@ def describe(rng: random.Random, category: str, language: str) -> str:
         text = text[:1].upper() + text[1:] + rng.choice((".", "!", "!!", ""))
     if es and rng.random() < 0.5:
         text = strip_accents(text)
-    return text.strip()
+    return text.strip(), phrase
 
 
 def generate(per_language: int = 600, seed: int = 22) -> Iterator[dict[str, str]]:
@@ -565,11 +573,13 @@ def generate(per_language: int = 600, seed: int = 22) -> Iterator[dict[str, str]
         for _ in range(per_language):
             category = rng.choices(codes, weights)[0]
             created = START + timedelta(days=rng.uniform(0, DAYS))
+            text, phrase = described(rng, category, language)
             yield {
-                "text": describe(rng, category, language),
+                "text": text,
                 "language": language,
                 "category": category,
                 "created_at": created.isoformat(),
+                "phrase": phrase,
             }
 
 
