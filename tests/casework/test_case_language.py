@@ -14,6 +14,8 @@ import pytest
 
 from portal.assist import language
 from portal.requests.updates import resident_reply
+from portal.surveys.definitions import load_definitions
+from portal.surveys.versions import record_version
 from tests.casework.test_case import Office, make_office
 from tests.conftest import sign_in
 
@@ -126,3 +128,30 @@ class TestSwitchedOff:
         assert page.status_code == 200 and "data-assist-text" not in html
         assert '<p class="portal-pre">Hay un bache enorme' in html
         assert "machine translation" not in html.lower()
+
+
+def test_spanish_survey_comment_offers_a_translation(client, office, make, db) -> None:
+    """The resident's comment in the case's satisfaction survey is theirs too."""
+    _need_apertium()
+    language.translations.clear()
+    office.case.description = "There is a big hole in the road outside 12 Elm St, my tyre burst"
+    definition = load_definitions()["request-resolved"]
+    version = record_version(db, definition)
+    comment = "Muchas gracias, arreglaron el bache muy rapido y quedo muy bien."
+    invitation = make.survey_invitation(office.case, email="rita@example.org", state="answered")
+    response = make.survey_response(
+        invitation, comment=comment, answers={"resolved": "yes", "comment": comment}
+    )
+    invitation.survey_version_id = response.survey_version_id = version.id
+    response.version = version.version
+    db.flush()
+    db.expire(invitation, ["version"])
+    sign_in(client, office.agent_x)
+    page = client.get(f"/staff/cases/{office.case.reference}?lang=en").get_data(as_text=True)
+    block = _block(page, "survey-comment")
+    assert 'lang="es"' in block and comment in block
+    assert "Show a machine translation into English" in block
+    asked = client.get(f"/staff/cases/{office.case.reference}?translate=survey-comment")
+    block = _block(asked.get_data(as_text=True), "survey-comment")
+    assert comment in block and "Machine translation (Apertium), from Spanish:" in block
+    assert "machine translation" not in _block(page, "description").lower()

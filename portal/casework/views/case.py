@@ -317,7 +317,13 @@ def _page(
     ]
     status_form.target.choices = [SelectChoice(s, service_status_label(s)) for s in allowed]
     timeline = _timeline(sr)
-    texts = resident_texts(sr, timeline, request.args.getlist("translate"))
+    survey = _survey(sr)
+    texts = resident_texts(
+        sr,
+        timeline,
+        request.args.getlist("translate"),
+        others=[c for c in (survey or {}).get("comments", []) if c is not None],
+    )
     reporter = sr.reporter
     context = {
         "sr": sr,
@@ -355,7 +361,7 @@ def _page(
         "duplicate_of": db.get(ServiceRequest, sr.duplicate_of_id) if sr.duplicate_of_id else None,
         "conflict": conflict,
         "errors": errors or [],
-        "survey": _survey(sr),
+        "survey": survey,
         "nearby": maps.nearby_open(db, sr, _visible_departments()),
         "nearby_radius": maps.NEARBY_RADIUS_M,
         "f": {
@@ -424,10 +430,19 @@ def _survey(sr: ServiceRequest) -> dict[str, Any] | None:
         if found.response is not None and may_see
         else []
     )
+    # The resident's own words (free-text answers), by row, for their language (issue 22):
+    # answer_rows keeps the file's order and skips the unanswered questions, as here.
+    answers = found.response.answers if found.response is not None and may_see else {}
+    comments = [
+        (f"survey-{q.id}", str(answers[q.id])) if q.kind == "text" else None
+        for q in found.definition.questions
+        if answers.get(q.id) not in (None, "", [])
+    ]
     return {
         "invitation": found.invitation,
         "response": found.response,
         "rows": rows,
+        "comments": comments if len(comments) == len(rows) else [None] * len(rows),
         "hidden": found.response is not None and not may_see,
         "title": localized(found.definition.title, current_locale()),
     }

@@ -34,9 +34,11 @@ def _language_name(code: str, locale: str) -> str:
         return code
 
 
-def _texts(sr: ServiceRequest, timeline: Iterable[Event]) -> list[tuple[str, str]]:
+def _texts(
+    sr: ServiceRequest, timeline: Iterable[Event], others: Iterable[tuple[str, str]]
+) -> list[tuple[str, str]]:
     """(key, text) of every text on the case the resident wrote."""
-    texts = [("description", sr.description or "")]
+    texts = [("description", sr.description or ""), *others]
     for event in timeline:
         if event.actor_kind == "resident" and (event.body or "").strip():
             texts.append((f"event-{event.id}", event.body))
@@ -44,9 +46,13 @@ def _texts(sr: ServiceRequest, timeline: Iterable[Event]) -> list[tuple[str, str
 
 
 def resident_texts(
-    sr: ServiceRequest, timeline: Iterable[Event], wanted: Iterable[str]
+    sr: ServiceRequest,
+    timeline: Iterable[Event],
+    wanted: Iterable[str],
+    others: Iterable[tuple[str, str]] = (),
 ) -> dict[str, dict[str, Any]]:
-    """For each resident text on the case, by key ("description", "event-<id>"): its
+    """For each resident text on the case, by key ("description", "event-<id>", and the
+    ``others`` given, such as "survey-<question>" for survey comments): its
     detected language (``lang``, None when unsure), whether a translation into the reader's
     language is offered, and the translation when ``wanted`` asks for it (``failed`` when it
     could not be made). Empty when language detection is switched off."""
@@ -58,7 +64,7 @@ def resident_texts(
     asked = set(wanted)
     made = 0
     found: dict[str, dict[str, Any]] = {}
-    for key, text in _texts(sr, timeline):
+    for key, text in _texts(sr, timeline, others):
         lang = language.detect(text, config.languages)
         info: dict[str, Any] = {"key": key, "lang": lang, "offer": False}
         if lang is not None and lang != reader:
