@@ -43,7 +43,8 @@ from tests.client import ClosingClient
 from tests.factories import PASSWORD, Factories
 from tests.smtp import SmtpSink
 
-pytest_plugins = ["tests.browser_plugin"]
+# tests.network_guard: no test reaches another machine (issue 22); the run fails if one tries.
+pytest_plugins = ["tests.network_guard", "tests.browser_plugin"]
 
 # Every app the tests build closes its requests' body streams (see tests/client.py).
 Flask.test_client_class = ClosingClient
