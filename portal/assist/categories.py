@@ -3,7 +3,7 @@ to, from a model trained on the city's own requests, on the city's machine.
 
 - ``train(examples)`` fits word (1-2) and character (2-5, within words) TF-IDF n-grams of the
   normalised text (portal.assist.text) and a linear model (logistic loss), all languages
-  together; its metrics are top-1/top-3 accuracy per language on the most recent month held out.
+  together; its metrics are top 1 and top 3 accuracy per language on the most recent month held out.
 - ``confirmed_examples(session)`` are the training data: requests whose category staff
   confirmed or corrected, i.e. with a status change or an internal entry by staff (casework's
   re-categorisation is one), not rejected, with a description. The final category counts.
@@ -134,7 +134,7 @@ def split(examples: Sequence[Example]) -> tuple[list[Example], list[Example]]:
 
 
 def evaluate(pipeline: Any, examples: Sequence[Example]) -> dict[str, Any]:
-    """Top-1 and top-3 accuracy per language (and "all"), with how many examples."""
+    """Top 1 and top 3 accuracy per language (and "all"), with how many examples."""
     if not examples:
         return {}
     ranked = _rank_many(pipeline, [e.text for e in examples], MAX_SUGGESTIONS)

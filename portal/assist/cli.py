@@ -30,6 +30,6 @@ def assist_train() -> None:
         click.echo(f"Category suggestion v{row.version}: {row.examples} request(s).")
         for language, figures in row.metrics.items():
             click.echo(
-                f"  {language}: top-1 {figures['top1']:.1%}, top-3 {figures['top3']:.1%}"
+                f"  {language}: top 1 {figures['top1']:.1%}, top 3 {figures['top3']:.1%}"
                 f" on {figures['n']} held-out request(s)"
             )
