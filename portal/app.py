@@ -40,7 +40,13 @@ class _SessionInterface(SecureCookieSessionInterface):
     test when a slow static request overtook a step)."""
 
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
-        if not session.modified and not _asked_for_by_a_person():
+        if not _asked_for_by_a_person() and (
+            not session.modified or request.method in ("GET", "HEAD")
+        ):
+            # A script's or the service worker's GET changes nothing a person asked for; what
+            # it touched in passing (Flask-Login marking an anonymous session not fresh) must
+            # not overwrite the cookie a form sent meanwhile set (a lost filing draft, seen
+            # when /sw.js was answered after the details step's POST).
             return False
         return super().should_set_cookie(app, session)
 
