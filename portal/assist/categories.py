@@ -369,6 +369,11 @@ def rank(loaded: _Loaded, description: str, k: int = 10) -> list[tuple[str, floa
     return _rank_many(loaded.pipeline, [description], k)[0]
 
 
+def available(session: Session, *, settings: Settings) -> bool:
+    """Whether suggestions can be offered: switched on and a model that loads."""
+    return settings.assist_categories and load(settings, latest_model(session)) is not None
+
+
 def suggest(
     session: Session, *, settings: Settings, description: str, language: str
 ) -> list[dict[str, Any]]:

@@ -50,6 +50,9 @@ PUBLIC = {
     "requests_offline.submit",
     # Category suggestion for the filing form (issue 22; tests/assist/test_suggestions.py).
     "assist_suggestions.category_suggestions",
+    # "Describe the problem", the filing journey's start (issue 22; tests/assist/test_describe.py).
+    "assist_describe.describe",
+    "assist_describe.choose",
     "requests_tracking.find",
     "requests_tracking.show",
     "requests_tracking.photo",
