@@ -34,6 +34,12 @@ For a period ``[start, end)`` (local midnights as UTC instants, see ``periods.Pe
   by the response's department (``ix_survey_responses_department_created``); None with fewer
   than ``MIN_RESPONSES`` CSAT answers (the survey results' rule), ``responses`` is the count.
 
+- **Re-categorisation rate**: of the requests filed in the period (``created_at``, by the
+  case's current department), the share whose category staff changed (casework's
+  ``change_category`` internal entry, ``{"action": "category"}``, at any time up to the count),
+  with the count (``recategorised`` of ``filed``). None when nothing was filed. It tells how
+  often residents (helped by the category suggestions) chose a category staff corrected.
+
 Drill-downs group the same figures by the case's category or area (joined through the case)
 or by the task's assignee (agents: tasks, resolution clocks and backlog only; first response,
 reopenings and satisfaction belong to the case, not to one agent, and stay None).
@@ -82,6 +88,7 @@ COMPARED = (
     "backlog",
     "reopen_rate",
     "satisfaction",
+    "recategorisation_rate",
 )
 
 

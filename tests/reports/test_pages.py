@@ -489,6 +489,49 @@ def test_board_csv_has_every_figure(client, make, departments):
     assert next(r for r in rows if r[1] == "Lights")[0] == ""
 
 
+def test_board_shows_the_share_of_requests_staff_recategorised(client, db, make, departments):
+    made, cats = departments
+    signs = make.category(department=made["Roads"], name="Signs")
+    supervisor = make.staff(made["Roads"], role="supervisor")
+    case = db.scalars(
+        select(ServiceRequest).where(ServiceRequest.category_id == cats["Roads"].id)
+    ).first()
+    sign_in(client, supervisor)
+    page = client.get(f"/staff/cases/{case.reference}").get_data(as_text=True)
+    form = {
+        name: re.search(rf'name="{name}"[^>]*value="([^"]*)"', page).group(1)
+        for name in ("csrf_token", "version", "seen")
+    }
+    response = client.post(
+        f"/staff/cases/{case.reference}/category", data={**form, "category": str(signs.id)}
+    )
+    assert response.status_code == 302
+    filed = len(
+        db.scalars(
+            select(ServiceRequest.id).where(ServiceRequest.department_id == made["Roads"].id)
+        ).all()
+    )
+    assert filed == 6  # all filed on NOW, in March
+    html = client.get("/staff/reports?period=month&start=2026-03-10").get_data(as_text=True)
+    ids = {name: str(d.id) for name, d in made.items()}
+    board = html.split('id="board"', 1)[1]
+    roads = board.split(f'<tr data-department="{ids["Roads"]}"', 1)[1].split("</tr>", 1)[0]
+    parks = board.split(f'<tr data-department="{ids["Parks"]}"', 1)[1].split("</tr>", 1)[0]
+    assert "17% (1 of 6)" in roads and "0% (0 of 2)" in parks
+    assert "Re-categorised by staff" in html
+    rows = read_csv(client.get("/staff/reports?period=month&start=2026-03-10&format=csv"))
+    figures = dict(zip(rows[0], next(r for r in rows if r[1] == "Roads"), strict=True))
+    assert (figures["Re-categorised by staff"], figures["Requests re-categorised"]) == ("16.7", "1")
+    base = f"/staff/reports/departments/{made['Roads'].id}?period=month&start=2026-03-10"
+    by_category = client.get(base).get_data(as_text=True)
+    row = by_category.split(f'<tr data-group="{signs.id}"', 1)[1].split("</tr>", 1)[0]
+    assert "100% (1 of 1)" in row
+    spanish = client.get("/staff/reports?period=month&start=2026-03-10&lang=es")
+    assert "Recategorizadas por el personal" in spanish.get_data(as_text=True)
+    public = client.get("/performance?period=month&start=2026-03-10&lang=en")
+    assert "17% (1 of 6)" in public.get_data(as_text=True)
+
+
 def test_quarter_and_week_boards_and_period_links(client, make, departments):
     sign_in(client, make.user(role="admin"))
     html = client.get("/staff/reports?period=quarter&start=2026-02-01").get_data(as_text=True)

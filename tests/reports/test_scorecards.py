@@ -241,6 +241,44 @@ def test_no_resolution_means_no_reopen_rate(make, db):
     assert (figures.reopened, figures.resolved, figures.reopen_rate) == (1, 0, None)
 
 
+# -- re-categorisation rate ------------------------------------------------------------------
+
+
+def test_recategorisation_rate_of_the_requests_filed_in_the_period(make, db):
+    _dept, category = department(make, "Roads")
+    filed = [
+        make.request(category=category, created_at=at)
+        for at in (START, START + timedelta(days=3), START + timedelta(days=9), END - SECOND)
+    ]
+    before = make.request(category=category, created_at=START - SECOND)
+    after = make.request(category=category, created_at=END)
+    # Re-filed by staff: two of March's requests (one twice, one only in April), and the
+    # requests filed outside March.
+    for request, at in (
+        (filed[0], START + timedelta(days=1)),
+        (filed[0], START + timedelta(days=2)),
+        (filed[3], END + timedelta(days=2)),
+        (before, START + timedelta(days=1)),
+        (after, END + timedelta(days=1)),
+    ):
+        event(make, request, "internal_note", at, action="category", to="Signs")
+    # Other internal entries are not re-categorisations.
+    event(make, filed[1], "internal_note", START + timedelta(days=4), action="priority")
+    event(make, filed[2], "internal_note", START + timedelta(days=4))
+    figures = board_of(db)["Roads"].figures
+    assert (figures.recategorised, figures.filed) == (2, 4)
+    assert figures.recategorisation_rate == pytest.approx(0.5)
+    (by_category,) = department_detail(db, _dept.id, MARCH, tz=TZ, by="category", now=LATER)
+    assert (by_category.recategorised, by_category.filed) == (2, 4)
+
+
+def test_nothing_filed_means_no_recategorisation_rate(make, db):
+    _dept, category = department(make, "Roads")
+    clock(make, category)  # a figure, but no request filed in March
+    figures = board_of(db)["Roads"].figures
+    assert (figures.recategorised, figures.filed, figures.recategorisation_rate) == (0, 0, None)
+
+
 # -- satisfaction ---------------------------------------------------------------------------
 
 
@@ -455,6 +493,8 @@ def test_board_and_drill_downs_read_index_ranges(make, db):
         "ix_sla_clocks_department_kind_stopped",
         "ix_request_events_kind_created",
         "ix_survey_responses_department_created",
+        "ix_request_events_request_id_id",
+        "ix_service_requests_created_id",
     ):
         assert f"USING INDEX {index}" in text or f"USING COVERING INDEX {index}" in text, (
             index,

@@ -269,6 +269,18 @@ def _of(name: str, clocks: str) -> Callable[[scorecard_queries.DepartmentFigures
     return show
 
 
+def _recategorised(f: scorecard_queries.DepartmentFigures) -> str:
+    """ "12% (41 of 340)": the share of the period's filed requests staff re-categorised."""
+    if f.recategorisation_rate is None:
+        return ""
+    return _(
+        "%(share)s (%(num)s of %(total)s)",
+        share=share(f.recategorisation_rate),
+        num=number(f.recategorised or 0, 0),
+        total=number(f.filed or 0, 0),
+    )
+
+
 def age_name(label: str) -> str:
     return {
         "under_2_days": _("Under 2 days"),
@@ -357,6 +369,20 @@ def scorecard_columns(*, by_agent: bool = False) -> list[Column]:
             "score",
         ),
         Column("responses", _("Survey responses"), count("responses"), _get("responses")),
+        Column(
+            "recategorisation_rate",
+            _("Re-categorised by staff"),
+            _recategorised,
+            _pct("recategorisation_rate"),
+            0,
+            "share",
+        ),
+        Column(
+            "recategorised",
+            _("Requests re-categorised"),
+            count("recategorised"),
+            _get("recategorised"),
+        ),
     ]
     if by_agent:
         hidden = {
@@ -366,6 +392,8 @@ def scorecard_columns(*, by_agent: bool = False) -> list[Column]:
             "reopen_rate",
             "satisfaction",
             "responses",
+            "recategorisation_rate",
+            "recategorised",
         }
         columns = [c for c in columns if c.key not in hidden]
     return columns
@@ -381,6 +409,7 @@ BOARD_KEYS = (
     "backlog",
     "reopen_rate",
     "satisfaction",
+    "recategorisation_rate",
 )
 
 
