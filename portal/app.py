@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     templating.init_app(app)
     errors.init_app(app)
 
+    from portal.assist.views import algorithms as assist_register
     from portal.assist.views import describe as assist_describe
     from portal.assist.views import suggestions as assist_suggestions
     from portal.auth.views import bp as auth_bp
@@ -193,6 +194,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         requests_offline.bp,
         assist_describe.bp,
         assist_suggestions.bp,
+        assist_register.bp,
         requests_tracking.bp,
         requests_alerts.bp,
         push_bp,

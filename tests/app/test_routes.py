@@ -53,6 +53,8 @@ PUBLIC = {
     # "Describe the problem", the filing journey's start (issue 22; tests/assist/test_describe.py).
     "assist_describe.describe",
     "assist_describe.choose",
+    # The public algorithm register (issue 22; tests/assist/test_register.py).
+    "assist_register.algorithms",
     "requests_tracking.find",
     "requests_tracking.show",
     "requests_tracking.photo",

@@ -1,0 +1,188 @@
+"""The public algorithm register (issue 22): each assistance feature described the way the
+Dutch algorithm register (algoritmes.overheid.nl) describes one: its purpose, the data it
+uses, the human decision it supports, the rule that keeps a person in the loop, its accuracy
+at the last evaluation, when it was last trained, whether it is on now, and the setting that
+switches it off.
+
+One entry is one small function ``(session, settings, now) -> Entry`` in ``ENTRIES``; the
+live figures come from what the feature recorded (the category model's held-out evaluation
+in ``assist_models``, ...), never from a copy. Texts are message ids (``_l``) translated where
+they are shown; figures are a message id and its values, formatted in the reader's language
+by the page. No Flask here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from portal.assist import categories
+from portal.core.config import Settings
+from portal.core.i18n import _l
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A measured figure in words: ``message`` (a message id with ``%(name)s`` fields) and
+    its values; a value in ``shares`` is a fraction shown as a percentage, in ``counts`` a
+    whole number, in ``words`` a message id shown translated."""
+
+    message: str
+    shares: Mapping[str, float] = field(default_factory=dict)
+    counts: Mapping[str, int] = field(default_factory=dict)
+    words: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    name: str
+    purpose: str
+    data: str
+    decision: str
+    person: str
+    #: The environment variable that switches the feature off, and whether it is on now.
+    setting: str
+    on: bool
+    #: The figures of the last evaluation (empty: ``not_evaluated`` says why).
+    accuracy: list[Figure]
+    not_evaluated: str | None
+    #: When the city last trained it (None: ``training`` says why there is no date).
+    trained_at: datetime | None
+    training: str
+
+
+LANGUAGE_NAMES = {"all": _l("all languages"), "en": _l("English"), "es": _l("Spanish")}
+
+
+def category_suggestion(session: Session, settings: Settings, now: datetime) -> Entry:
+    model = categories.latest_model(session)
+    accuracy = []
+    if model is not None:
+        for language, figures in sorted((model.metrics or {}).items()):
+            if not isinstance(figures, dict) or not figures.get("n"):
+                continue
+            accuracy.append(
+                Figure(
+                    _l(
+                        "%(language)s: the right category first for %(top1)s and among the "
+                        "three offered for %(top3)s of %(n)s held-out requests"
+                    ),
+                    shares={"top1": figures.get("top1", 0.0), "top3": figures.get("top3", 0.0)},
+                    counts={"n": int(figures["n"])},
+                    words={"language": LANGUAGE_NAMES.get(language, language)},
+                )
+            )
+    return Entry(
+        key="categories",
+        name=_l("Category suggestion"),
+        purpose=_l(
+            "While a resident describes a problem, offer the three categories it most likely "
+            "belongs to, so that the request reaches the right team."
+        ),
+        data=_l(
+            "The descriptions and categories of earlier requests whose category staff "
+            "confirmed or corrected. No names, addresses or photos. Trained on this city's "
+            "server; nothing is sent elsewhere."
+        ),
+        decision=_l("The resident chooses the category; staff can change it on every request."),
+        person=_l(
+            "Suggestions are only offered: the full list of categories is always one step "
+            "away, below the confidence threshold nothing is suggested, and staff "
+            "re-categorisations are counted on the department scorecard."
+        ),
+        setting="PORTAL_ASSIST_CATEGORIES",
+        on=settings.assist_categories,
+        accuracy=accuracy,
+        not_evaluated=None
+        if accuracy
+        else (
+            _l("Not trained yet.")
+            if model is None
+            else _l("The last training had no held-out requests to measure.")
+        ),
+        trained_at=model.trained_at if model is not None else None,
+        training=_l("Not trained yet.")
+        if model is None
+        else _l("Retrained every week from the requests staff confirmed."),
+    )
+
+
+def language_detection(session: Session, settings: Settings, now: datetime) -> Entry:
+    # The detector ships trained in its package; the figures are its evaluation on the
+    # project's 100 short resident texts (tests/assist/short_texts.tsv, December 2026).
+    return Entry(
+        key="language",
+        name=_l("Language detection"),
+        purpose=_l(
+            "Name the language a resident wrote in, so that staff who read another language "
+            "can be offered a translation."
+        ),
+        data=_l("The text of the request, the resident's messages and survey comments."),
+        decision=_l("Staff decide whether they need a translation to answer."),
+        person=_l(
+            "It only labels the text; when it is unsure it names no language, and nothing is "
+            "routed or answered by it."
+        ),
+        setting="PORTAL_ASSIST_LANGUAGE",
+        on=settings.assist_language,
+        accuracy=[
+            Figure(
+                _l(
+                    "%(right)s of %(n)s short resident texts named correctly, %(unsure)s left "
+                    "unnamed, %(wrong)s wrong (evaluated December 2026)"
+                ),
+                counts={"right": 99, "n": 100, "unsure": 1, "wrong": 0},
+            )
+        ],
+        not_evaluated=None,
+        trained_at=None,
+        training=_l(
+            "Not trained by the city: py3langid's model, which comes inside the software package."
+        ),
+    )
+
+
+def machine_translation(session: Session, settings: Settings, now: datetime) -> Entry:
+    return Entry(
+        key="translation",
+        name=_l("Machine translation"),
+        purpose=_l(
+            "Show staff a translation of what a resident wrote in another of the city's "
+            "languages (English and Spanish)."
+        ),
+        data=_l("The text staff ask to translate, on this city's server (Apertium)."),
+        decision=_l("Staff read the resident's own words and decide how to answer."),
+        person=_l(
+            "Only made when staff ask for it, always labelled as a machine translation and "
+            "shown under the original, which is kept unchanged."
+        ),
+        setting="PORTAL_ASSIST_TRANSLATE",
+        on=settings.assist_language and settings.assist_translate,
+        accuracy=[],
+        not_evaluated=_l(
+            "Not measured by the city: Apertium is a rule-based translator, so the original "
+            "is always shown with it."
+        ),
+        trained_at=None,
+        training=_l("Not trained by the city: Apertium's English–Spanish rules from Debian."),
+    )
+
+
+#: The register, in the order shown. Adding a feature is adding its function here.
+ENTRIES: list[Callable[[Session, Settings, datetime], Entry]] = [
+    category_suggestion,
+    language_detection,
+    machine_translation,
+]
+
+
+def register(session: Session, *, settings: Settings, now: datetime) -> list[Entry]:
+    """Every entry with its live figures."""
+    return [entry(session, settings, now) for entry in ENTRIES]
+
+
+__all__ = ["ENTRIES", "Entry", "Figure", "register"]

@@ -1,0 +1,90 @@
+"""`/about/algorithms` (issue 22): the public algorithm register, with live figures."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from babel.numbers import format_percent
+
+from portal.assist import categories
+from portal.core import clock
+from tests.assist.corpus import arrange
+
+URL = "/about/algorithms"
+FEATURES = ("categories", "language", "translation")
+
+
+@pytest.fixture
+def settings(settings):
+    return replace(settings, assist_category_min_examples=20)
+
+
+def section(html: str, key: str) -> str:
+    return html.split(f'data-algorithm="{key}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_every_feature_is_registered_with_its_headings(client):
+    response = client.get(URL)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert re.findall(r'data-algorithm="([a-z]+)"', html)[: len(FEATURES)] == list(FEATURES)
+    for key in FEATURES:
+        part = section(html, key)
+        for heading in (
+            "Purpose",
+            "Data used",
+            "The decision it supports",
+            "How a person stays in charge",
+            "Accuracy at the last evaluation",
+            "Last trained",
+            "How to switch it off",
+        ):
+            assert f"<dt>{heading}</dt>" in part, (key, heading)
+        assert "PORTAL_ASSIST_" in part and ">On<" in part
+    # No model yet: the page says so rather than showing a figure.
+    categories_part = section(html, "categories")
+    assert categories_part.count("Not trained yet.") == 2
+    assert "99 of 100 short resident texts named correctly" in section(html, "language")
+    # Linked from every page's footer.
+    assert 'href="/about/algorithms"' in client.get("/").get_data(as_text=True)
+
+
+def test_category_figures_are_the_last_evaluation(app, client, db, make):
+    arrange(make)
+    row = categories.retrain(db, settings=app.extensions["portal.settings"], now=clock.now())
+    assert row is not None and row.metrics["en"]["n"] > 0
+    db.commit()
+    part = section(client.get(URL).get_data(as_text=True), "categories")
+    english = row.metrics["en"]
+    top1 = format_percent(english["top1"], locale="en")
+    top3 = format_percent(english["top3"], locale="en")
+    assert (
+        f"English: the right category first for {top1} and among the three offered for "
+        f"{top3} of {english['n']:,} held-out requests"
+    ) in part
+    assert "Spanish: the right category first" in part
+    assert f'datetime="{row.trained_at.isoformat()}"' in part
+    assert "Not trained yet." not in part
+    spanish = section(client.get(URL + "?lang=es").get_data(as_text=True), "categories")
+    assert "Español" in spanish or "español" in spanish
+    assert format_percent(english["top1"], locale="es") in spanish
+
+
+def test_switched_off_features_say_so(app, client):
+    app.extensions["portal.settings"] = replace(
+        app.extensions["portal.settings"], assist_categories=False, assist_translate=False
+    )
+    app.extensions["portal.city"].clear(app.extensions["portal.settings"])
+    html = client.get(URL).get_data(as_text=True)
+    assert "Switched off" in section(html, "categories")
+    assert "Switched off" in section(html, "translation")
+    assert ">On<" in section(html, "language")
+
+
+def test_in_spanish_in_the_citys_name(client):
+    html = client.get(URL + "?lang=es").get_data(as_text=True)
+    assert '<html lang="es">' in html
+    assert "Algoritmos que usamos" in html
+    assert "Propósito" in html
