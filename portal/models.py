@@ -1,7 +1,7 @@
 """Imports every model so the metadata is complete (Alembic and tests use this)."""
 
 from portal.areas.models import Area
-from portal.assist.models import AssistModel
+from portal.assist.models import AssistModel, DuplicateCandidate
 from portal.auth.models import User
 from portal.casework.models import ResponseTemplate, Task
 from portal.casework.saved_views import SavedView
@@ -42,6 +42,7 @@ from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse
 
 __all__ = [
     "AssistModel",
+    "DuplicateCandidate",
     "PushSubscription",
     "IdempotencyKey",
     "AddressPoint",

@@ -14,6 +14,7 @@ def connect_all() -> None:
     global _connected
     if _connected:
         return
+    from portal.assist import reactions as assist
     from portal.casework import reactions as casework
     from portal.notifications import reactions as notifications
     from portal.programmes import surveys as programme_surveys
@@ -27,4 +28,5 @@ def connect_all() -> None:
     casework.connect()
     notifications.connect()
     programme_surveys.connect()
+    assist.connect()
     _connected = True

@@ -80,6 +80,15 @@ MAX_AGE_DAYS = 3650
 
 PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
 
+#: Marks a higher feature puts on cases, each a queue filter (``Filters.mark``): its name and
+#: a condition on ServiceRequest. Registered by the feature's reactions module (casework cannot
+#: import it): "possible_duplicates" by portal.assist (cases with an undecided candidate).
+CASE_MARKS: dict[str, Callable[[], ColumnElement[bool]]] = {}
+
+
+def register_mark(name: str, condition: Callable[[], ColumnElement[bool]]) -> None:
+    CASE_MARKS[name] = condition
+
 
 @dataclass(frozen=True)
 class Filters:
@@ -97,6 +106,8 @@ class Filters:
     sla: str | None = None
     #: "escalation" for the tasks a breach moved to the escalation queue ("main": the others).
     queue: str | None = None
+    #: One of ``CASE_MARKS`` (e.g. "possible_duplicates").
+    mark: str | None = None
 
     def __post_init__(self) -> None:
         if self.status is not None and self.status not in STATUSES:
@@ -111,6 +122,8 @@ class Filters:
             raise ValueError(f"unknown SLA state {self.sla!r}")
         if self.queue is not None and self.queue not in TASK_QUEUES:
             raise ValueError(f"unknown task queue {self.queue!r}")
+        if self.mark is not None and self.mark not in CASE_MARKS:
+            raise ValueError(f"unknown mark {self.mark!r}")
 
 
 @dataclass(frozen=True)
@@ -240,6 +253,8 @@ def _filtered(
         conditions.append(ServiceRequest.channel == filters.channel)
     if filters.older_than_days:
         conditions.append(created <= now - timedelta(days=filters.older_than_days))
+    if filters.mark:
+        conditions.append(CASE_MARKS[filters.mark]())
     task_conditions: list[ColumnElement[bool]] = []
     if filters.assignee is not None:
         task_conditions.append(

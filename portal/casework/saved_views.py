@@ -32,6 +32,7 @@ SAVED_KEYS = (
     "assignee",
     "sla",
     "queue",
+    "mark",
     "age",
     "sort",
 )

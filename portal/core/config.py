@@ -108,6 +108,13 @@ class Settings:
     #: Retraining reads at most this many of the most recent confirmed requests (the city's
     #: current words and categories; keeps a weekly retraining of a big city within minutes).
     assist_category_max_examples: int = 200_000
+    #: Possible duplicates (portal.assist.duplicates, issue 22): each new request is compared
+    #: with the requests within ``assist_duplicate_radius_m`` that are open or were filed in the
+    #: last ``assist_duplicate_days`` days (``PORTAL_ASSIST_DUPLICATES``, ``..._RADIUS_M``,
+    #: ``..._DAYS``); staff are shown the candidates, a person merges.
+    assist_duplicates: bool = True
+    assist_duplicate_radius_m: int = 200
+    assist_duplicate_days: int = 30
     # Satisfaction surveys: invite this long after resolution, link valid this long, and no
     # more than one invitation per resident in this period.
     survey_delay_hours: int = 24
@@ -245,6 +252,17 @@ class Settings:
             ),
             upload_dir=env.get("PORTAL_UPLOAD_DIR", base.upload_dir),
             assist_categories=_bool(env.get("PORTAL_ASSIST_CATEGORIES"), base.assist_categories),
+            assist_duplicates=_bool(env.get("PORTAL_ASSIST_DUPLICATES"), base.assist_duplicates),
+            assist_duplicate_radius_m=_int(
+                "PORTAL_ASSIST_DUPLICATE_RADIUS_M",
+                env.get("PORTAL_ASSIST_DUPLICATE_RADIUS_M"),
+                base.assist_duplicate_radius_m,
+            ),
+            assist_duplicate_days=_int(
+                "PORTAL_ASSIST_DUPLICATE_DAYS",
+                env.get("PORTAL_ASSIST_DUPLICATE_DAYS"),
+                base.assist_duplicate_days,
+            ),
             nearby_radius_m=_int(
                 "PORTAL_NEARBY_RADIUS_M", env.get("PORTAL_NEARBY_RADIUS_M"), base.nearby_radius_m
             ),

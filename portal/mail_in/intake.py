@@ -109,6 +109,7 @@ def _photos(
             height=stored.height,
             size_bytes=stored.size_bytes,
             original_name=(image.filename or "")[:200],
+            phash=stored.phash,
         )
         session.add(photo)
         session.flush()

@@ -326,6 +326,7 @@ def _reporter_photos(
                 size_bytes=stored.size_bytes,
                 original_name=image.filename or "",
                 actor=actor,
+                phash=stored.phash,
             )
         except (updates.TooManyPhotos, updates.RequestClosed):
             photos.delete_photo_file(settings, stored.storage_key)

@@ -172,6 +172,7 @@ def _file(
             height=photo.height,
             size_bytes=photo.size_bytes,
             original_name=name[:200],
+            phash=photo.phash,
         )
         for photo, name in stored
     ]

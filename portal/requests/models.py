@@ -117,6 +117,9 @@ class ServiceRequest(Base):
         Index("ix_service_requests_point_created", "address_point_id", "created_at"),
         Index("ix_service_requests_contact_created", "contact_email", "created_at"),
         Index("ix_service_requests_address_lower", text("lower(address)")),
+        # Possible duplicates (migration 0029): every request, open or closed, public or not,
+        # in a lat range, lon and filing time checked in the index.
+        Index("ix_service_requests_lat_lon_created", "lat", "lon", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -225,6 +228,9 @@ class RequestPhoto(Timestamped, Base):
     original_name: Mapped[str] = mapped_column(String(200), default="")
     added_by: Mapped[str] = mapped_column(String(16), default="reporter")  # reporter|staff
     public: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Perceptual hash (pHash, 64 bits as 16 hex digits) of the stored picture: the same scene
+    #: re-encoded, resized or slightly cropped hashes within a few bits (possible duplicates).
+    phash: Mapped[str | None] = mapped_column(String(16))
 
     request: Mapped[ServiceRequest | None] = relationship(back_populates="photos")
 

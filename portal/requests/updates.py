@@ -320,6 +320,7 @@ def add_photo(
     original_name: str = "",
     actor: User | None = None,
     added_by: str = "reporter",
+    phash: str | None = None,
 ) -> RequestPhoto:
     """Attach an already re-encoded photo (see ``portal.requests.photos.store_photo``).
 
@@ -346,6 +347,7 @@ def add_photo(
         original_name=original_name[:200],
         added_by=added_by,
         public=request.is_public,
+        phash=phash,
     )
     session.add(photo)
     session.flush()

@@ -57,6 +57,7 @@ CHECKS = [
     _post("casework_case.question", "question"),
     _post("casework_case.compose", "compose"),
     _post("casework_case.merge", "merge"),
+    _post("casework_case.not_duplicate", "not-duplicate"),
     _post("casework_case.reopen", "reopen"),
     _post("casework_case.place", "place"),
     _post("casework_case.add_task", "tasks"),

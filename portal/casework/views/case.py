@@ -25,6 +25,7 @@ from portal.casework import locations, maps, responses
 from portal.casework.models import ResponseTemplate, Task
 from portal.casework.queues import member_may_open
 from portal.casework.views import case_forms as forms
+from portal.casework.views.case_duplicates import duplicates_panel
 from portal.casework.views.case_language import resident_texts
 from portal.casework.views.residents import related_panel
 from portal.catalogue.models import Department, ServiceCategory
@@ -371,6 +372,7 @@ def _page(
             "status": status_form,
             "compose": _compose_form(sr, active),
             "merge": form("merge", forms.MergeForm),
+            "not_duplicate": form("not_duplicate", forms.NotDuplicateForm),
             "reopen": form("reopen", forms.ReopenForm),
             "task": form("task", forms.AddTaskForm),
             "place": form("place", forms.PlaceForm),
@@ -385,6 +387,7 @@ def _page(
         SelectChoice(p, context["priority_names"][p]) for p in PRIORITY_NAMES
     ]
     context["related"] = related_panel(sr, nearby=context["nearby"])
+    context["duplicates"] = duplicates_panel(sr)
     return render_template("casework/case/case.html", **context), status
 
 

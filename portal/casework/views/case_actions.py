@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from portal.access import staff_required
+from portal.assist import duplicates
 from portal.auth.models import User
 from portal.casework import locations, merging, responses, service
 from portal.casework.views import case_forms as forms
@@ -54,6 +55,7 @@ ERRORS = {
     "priority": _l("Choose a priority."),
     "category": _l("Choose a category that is in use."),
     "template": _l("Choose a template."),
+    "not_candidate": _l("That is no longer a possible duplicate of this case."),
     "use_merge": _l(
         "To close a case as a duplicate, use “Merge as duplicate” and enter the request to keep."
     ),
@@ -358,6 +360,35 @@ def merge(reference: str):
         done=lambda f: _(
             "Closed as a duplicate of %(reference)s.", reference=f.into.data.strip().upper()
         ),
+    )
+
+
+@bp.post("/<reference>/not-duplicate")
+@staff_required()
+def not_duplicate(reference: str):
+    """A person says a possible duplicate is not one (recorded and audited; the pair is no
+    longer shown on either case)."""
+
+    def do(sr: ServiceRequest, f: forms.NotDuplicateForm, me: User) -> None:
+        try:
+            duplicates.decide(
+                db_session(),
+                sr=sr,
+                candidate_id=f.candidate.data,
+                decision="not_duplicate",
+                actor=me,
+                now=clock.now(),
+            )
+        except duplicates.NotFound as exc:
+            raise service.CaseError("not_candidate") from exc
+
+    return _act(
+        reference,
+        "not_duplicate",
+        forms.NotDuplicateForm,
+        do,
+        anchor="duplicates",
+        done=_("Marked as not a duplicate."),
     )
 
 

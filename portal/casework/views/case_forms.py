@@ -123,6 +123,12 @@ class MergeForm(CaseForm):
     )
 
 
+class NotDuplicateForm(CaseForm):
+    """ "Not a duplicate" on a possible duplicate of the case (``portal.assist.duplicates``)."""
+
+    candidate = IntegerField(validators=[InputRequired(_l("Choose a possible duplicate."))])
+
+
 class ReopenForm(CaseForm):
     reopen_note = TextAreaField(
         _l("Note for the resident"), validators=[Length(max=MAX_MESSAGE, message=_TOO_LONG)]

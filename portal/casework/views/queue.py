@@ -301,6 +301,7 @@ def _more_filters(filters: Filters) -> int:
             filters.older_than_days,
             filters.channel,
             filters.queue,
+            filters.mark,
             filters.status if filters.status not in ("new", "waiting_on_resident") else None,
             filters.sla if filters.sla not in ("at_risk", "breached") else None,
             filters.assignee if filters.assignee != "none" else None,

@@ -10,7 +10,7 @@ from wtforms import HiddenField, IntegerField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from portal.casework.queues import MAX_AGE_DAYS, SLA_FILTERS, Filters
+from portal.casework.queues import CASE_MARKS, MAX_AGE_DAYS, SLA_FILTERS, Filters
 from portal.casework.saved_views import MAX_NAME
 from portal.requests.labels import CHANNEL_NAMES as CHANNEL_IDS
 from portal.requests.models import CHANNELS, PRIORITIES, STATUSES
@@ -42,6 +42,8 @@ STATUS_NAMES = {
 #: The SLA filter's choices, worded as the tags in the SLA column.
 SLA_NAMES = {state: _l(STATE_NAMES[state]) for state in SLA_FILTERS}
 QUEUE_NAMES = {"escalation": _l("Escalation queue"), "main": _l("Main queue")}
+#: The marks the queue filter offers (when the feature registered them).
+MARK_NAMES = {"possible_duplicates": _l("Possible duplicates")}
 SORT_NAMES = {
     "due": _l("Due time (soonest first)"),
     "newest": _l("Newest first"),
@@ -92,6 +94,8 @@ class QueueFilterForm(FlaskForm):
     queue = SelectField(
         _l("Queue"), default="", validate_choice=True, choices=_choices([ANY, *QUEUE_NAMES.items()])
     )
+    #: Cases a higher feature marked (``CASE_MARKS``; choices from ``MARK_NAMES``).
+    mark = _select(_l("Suggestions"))
     age = _Days(
         _l("Older than (days)"),
         validators=[Optional(), _days_in_range],
@@ -117,6 +121,9 @@ class QueueFilterForm(FlaskForm):
         self.priority.choices = _choices([ANY] + [(p, PRIORITY_NAMES[p]) for p in PRIORITIES])
         self.channel.choices = _choices([ANY] + [(c, CHANNEL_NAMES[c]) for c in CHANNELS])
         self.assignee.choices = _choices([ANY, ("none", _l("Nobody"))] + assignees)
+        self.mark.choices = _choices(
+            [ANY] + [(m, MARK_NAMES[m]) for m in MARK_NAMES if m in CASE_MARKS]
+        )
 
     def clean(self) -> tuple[Filters, int | None, str]:
         """Validate and return (filters, department id, sort), dropping bad values."""
@@ -139,6 +146,7 @@ class QueueFilterForm(FlaskForm):
             assignee="none" if assignee == "none" else (int(assignee) if assignee else None),
             sla=ok(self.sla),
             queue=ok(self.queue),
+            mark=ok(self.mark),
         )
         return filters, int(department) if department else None, self.sort.data or "due"
 

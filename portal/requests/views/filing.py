@@ -491,6 +491,7 @@ def photos():
                         height=stored.height,
                         size_bytes=stored.size_bytes,
                         original_name=(upload.filename or "")[:200],
+                        phash=stored.phash,
                     )
                 )
             db.flush()

@@ -222,6 +222,7 @@ def _file(db, *, row, user, locale, category, photos) -> Response:
             height=s.height,
             size_bytes=s.size_bytes,
             original_name=name[:200],
+            phash=s.phash,
         )
         for s, (name, _data) in zip(stored, photos, strict=True)
     ]

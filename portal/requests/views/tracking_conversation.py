@@ -158,6 +158,7 @@ def add_photos(reference: str):
                 size_bytes=item.size_bytes,
                 original_name=name,
                 actor=_actor(sr),
+                phash=item.phash,
             )
     except (PhotoError, updates.UpdateError):
         for _name, item in stored:

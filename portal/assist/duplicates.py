@@ -1,0 +1,574 @@
+"""Possible duplicates (issue 22): when a request is filed, the earlier requests that may
+report the same incident, each with a score and the plain reasons behind it. A person decides;
+nothing here merges, closes or re-routes anything.
+
+- ``candidates_for(session, request, settings=...)`` reads the requests near ``request`` from
+  the geographic index first (``ix_service_requests_lat_lon_created``: a lat range, lon and
+  filing time checked in the index), those open or filed in the last
+  ``assist_duplicate_days`` before it, within ``assist_duplicate_radius_m``; at most
+  ``MAX_READ`` of them, newest first, then scores each on:
+    distance (closer is likelier), category (same category, or at least the same department),
+    time apart (days), text similarity (cosine of hashed character 3-5 grams of the
+    normalised words, common words left out: re-reports share stems, "bache"/"baches",
+    "pothole"/"hole", more than whole words), and photos (ImageHash's pHash, computed when a
+    photo is stored: a re-encoded, resized or slightly cropped copy is a few bits away).
+  The score is a logistic function of those features with ``WEIGHTS`` fitted on the tuning
+  half of the labelled set in ``benchmarks/assist_duplicates.py``; ``LIKELY`` and ``POSSIBLE``
+  were chosen there too (precision and recall on the other half are in its output).
+- ``score_filed(session, request, settings=..., now=...)`` stores the best ``KEEP`` candidates
+  at or above ``POSSIBLE`` in ``duplicate_candidates``; it runs on the ``case_filed`` hook
+  (``portal.assist.reactions``) for every channel, inside a savepoint, and fails open.
+- ``for_case``, ``decide`` and ``metrics`` serve the case page, "Not a duplicate" and the
+  algorithm register.
+
+No Flask here: plain functions over a session, the settings and ``now``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, true
+from sqlalchemy.orm import Session, joinedload
+
+from portal.areas.geo import bounding_box, distance_m
+from portal.assist.models import DuplicateCandidate
+from portal.assist.text import normalise
+from portal.auth.models import User
+from portal.core.audit import AuditEntry
+from portal.core.config import Settings
+from portal.requests.models import RequestPhoto, ServiceRequest
+from portal.requests.photos import hash_distance
+
+#: At most this many requests near a new one are read (newest first) and scored.
+MAX_READ = 200
+#: At most this many candidates are kept per request.
+KEEP = 5
+#: Descriptions are compared on their first this many characters.
+MAX_CHARS = 2000
+#: Two photos within this many bits of 64 (pHash) are "the same picture".
+PHOTO_BITS = 16
+#: Days apart: the time feature halves every this many days.
+HALF_LIFE_DAYS = 7.0
+
+#: The logistic model's weights over the features (``features``), fitted on the tuning half
+#: of the labelled set (``python -m benchmarks.assist_duplicates``).
+WEIGHTS: dict[str, float] = {
+    "bias": -9.0,
+    "near": 3.0,
+    "category": 2.0,
+    "department": 0.5,
+    "recent": 1.5,
+    "text": 8.0,
+    "photo_same": 4.0,
+    "photo_differs": -2.0,
+}
+#: A candidate scoring at least ``LIKELY`` is shown as "likely", at least ``POSSIBLE`` as
+#: "possible"; below, it is not kept.
+LIKELY = 0.5
+POSSIBLE = 0.25
+#: The evaluation of ``WEIGHTS`` and ``LIKELY`` on the held-out half of the labelled set
+#: (``benchmarks/assist_duplicates.py``), for the algorithm register.
+EVALUATION: dict[str, Any] = {}
+
+DECISIONS = ("merged", "not_duplicate")
+
+_WORD = re.compile(r"[a-z]+")
+#: Words too common to say two reports are alike (English and Spanish, folded).
+_STOPWORDS = """
+    a about above after again all also am an and any are as at be been before being below
+    between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers him his how i if in into is it its just me more most my
+    no nor not now of off on once only or other our out over own please same she should so
+    some still such than that the their them then there these they this those through to too
+    under until up very was we were what when where which while who why will with would you
+    your yours im its theres dont cant thats hi hello thanks thank again since last week today
+    yesterday night morning day days near outside front corner
+    al algo ante antes aqui como con contra cual cuando de del desde donde dos el ella ellos en
+    entre era es esa ese eso esta estan este esto estos favor fue ha hace hay hola la las le
+    les lo los mas me mi muy mucho nada ni no nos o otra otro para pero por porque que se ser
+    si sin sobre solo son su sus tambien te tiene todo todos tu un una uno unos usted y ya yo
+    frente esquina cerca dia dias semana hoy ayer noche manana gracias
+    """
+STOPWORDS = frozenset(_STOPWORDS.split())
+
+
+# -- text --------------------------------------------------------------------------------------
+
+
+def words(text: str) -> list[str]:
+    """The words of ``text`` that say what the problem is: normalised (portal.assist.text),
+    at least three letters, common words left out."""
+    return [
+        w for w in _WORD.findall(normalise(text[:MAX_CHARS])) if len(w) >= 3 and w not in STOPWORDS
+    ]
+
+
+_VECTORIZER: Any = None
+
+
+def _vectorizer() -> Any:
+    """Hashed character 3-5 grams within words, sublinear counts, unit length: no vocabulary
+    to train or keep (nothing to go missing), a few milliseconds for a few hundred texts."""
+    global _VECTORIZER
+    if _VECTORIZER is None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        _VECTORIZER = HashingVectorizer(
+            analyzer="char_wb",
+            ngram_range=(3, 5),
+            n_features=2**18,
+            alternate_sign=False,
+            norm="l2",
+            lowercase=False,
+        )
+    return _VECTORIZER
+
+
+def text_similarities(text: str, others: Sequence[str]) -> list[float]:
+    """Cosine similarity (0 to 1) of ``text`` with each of ``others``."""
+    if not others:
+        return []
+    documents = [" ".join(words(t)) for t in (text, *others)]
+    matrix = _vectorizer().transform(documents)
+    products = (matrix[1:] @ matrix[0].T).toarray().ravel()
+    return [float(min(1.0, max(0.0, p))) for p in products]
+
+
+def common_words(text: str, other: str, limit: int = 4) -> list[str]:
+    """Words (as written, folded) both texts use, in the order of ``text``."""
+    theirs = set(words(other))
+    seen: list[str] = []
+    for word in words(text):
+        if word in theirs and word not in seen:
+            seen.append(word)
+    return seen[:limit]
+
+
+# -- scoring -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    """What is compared of a request (from the database or, in the benchmark, made up)."""
+
+    id: int
+    category_id: int
+    department_id: int
+    lat: float
+    lon: float
+    created_at: datetime
+    description: str
+    phashes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Scored:
+    candidate_id: int
+    score: float
+    reasons: list[dict[str, Any]]
+    features: dict[str, float]
+
+
+def features(
+    new: Report, old: Report, *, text: float, radius_m: float
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """The features of the pair (each 0 to 1) and the reasons to show."""
+    metres = distance_m(new.lat, new.lon, old.lat, old.lon)
+    days = abs((new.created_at - old.created_at).total_seconds()) / 86400
+    same_category = new.category_id == old.category_id
+    same_department = not same_category and new.department_id == old.department_id
+    bits = min(
+        (hash_distance(a, b) for a in new.phashes for b in old.phashes),
+        default=None,
+    )
+    found = {
+        "near": max(0.0, 1.0 - metres / max(radius_m, 1.0)),
+        "category": 1.0 if same_category else 0.0,
+        "department": 1.0 if same_department else 0.0,
+        "recent": 0.5 ** (days / HALF_LIFE_DAYS),
+        "text": text,
+        "photo_same": 1.0 if bits is not None and bits <= PHOTO_BITS else 0.0,
+        "photo_differs": 1.0 if bits is not None and bits > PHOTO_BITS else 0.0,
+    }
+    reasons: list[dict[str, Any]] = [{"kind": "distance", "metres": round(metres)}]
+    if same_category:
+        reasons.append({"kind": "category"})
+    elif same_department:
+        reasons.append({"kind": "department"})
+    reasons.append({"kind": "time", "hours": round(days * 24, 1)})
+    if shared := common_words(new.description, old.description):
+        reasons.append({"kind": "words", "words": shared})
+    if found["photo_same"]:
+        reasons.append({"kind": "photo", "bits": bits})
+    return found, reasons
+
+
+def probability(found: dict[str, float], weights: dict[str, float] | None = None) -> float:
+    """The logistic model's score (0 to 1) of a pair's features."""
+    w = weights or WEIGHTS
+    z = w["bias"] + sum(w[name] * value for name, value in found.items())
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def score(
+    new: Report,
+    olds: Sequence[Report],
+    *,
+    radius_m: float,
+    weights: dict[str, float] | None = None,
+) -> list[Scored]:
+    """Every one of ``olds`` scored against ``new`` (best first); those farther than
+    ``radius_m`` are left out."""
+    near = [
+        old
+        for old in olds
+        if old.id != new.id and distance_m(new.lat, new.lon, old.lat, old.lon) <= radius_m
+    ]
+    texts = text_similarities(new.description, [old.description for old in near])
+    scored = []
+    for old, text in zip(near, texts, strict=True):
+        found, reasons = features(new, old, text=text, radius_m=radius_m)
+        scored.append(Scored(old.id, probability(found, weights), reasons, found))
+    scored.sort(key=lambda s: -s.score)
+    return scored
+
+
+def strength(value: float) -> str:
+    """ "likely" or "possible" (what staff are shown instead of a number)."""
+    return "likely" if value >= LIKELY else "possible"
+
+
+# -- reading candidates ------------------------------------------------------------------------
+
+
+def _photo_hashes(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, ...]]:
+    ids = list(ids)
+    found: dict[int, list[str]] = {}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(RequestPhoto.request_id, RequestPhoto.phash).where(
+            RequestPhoto.request_id.in_(ids), RequestPhoto.phash.is_not(None)
+        )
+    )
+    for request_id, phash in rows:
+        if request_id is not None and phash:
+            found.setdefault(request_id, []).append(phash)
+    return {key: tuple(value) for key, value in found.items()}
+
+
+def report_of(sr: ServiceRequest, phashes: tuple[str, ...] = ()) -> Report | None:
+    if sr.lat is None or sr.lon is None:
+        return None
+    return Report(
+        sr.id,
+        sr.category_id,
+        sr.department_id,
+        sr.lat,
+        sr.lon,
+        sr.created_at,
+        sr.description or "",
+        phashes,
+    )
+
+
+def nearby_reports(
+    session: Session,
+    new: Report,
+    *,
+    settings: Settings,
+    limit: int = MAX_READ,
+    hashes: bool = True,
+) -> list[Report]:
+    """The requests filed before ``new`` within its radius's box, open or filed in the last
+    ``assist_duplicate_days`` before it, not already closed as a duplicate; newest first
+    (``hashes``: with their photos' hashes)."""
+    min_lat, max_lat, min_lon, max_lon = bounding_box(
+        new.lat, new.lon, settings.assist_duplicate_radius_m
+    )
+    since = new.created_at - timedelta(days=settings.assist_duplicate_days)
+    rows = session.execute(
+        select(
+            ServiceRequest.id,
+            ServiceRequest.category_id,
+            ServiceRequest.department_id,
+            ServiceRequest.lat,
+            ServiceRequest.lon,
+            ServiceRequest.created_at,
+            func.substr(ServiceRequest.description, 1, MAX_CHARS),
+        )
+        .where(
+            ServiceRequest.lat.between(min_lat, max_lat),
+            ServiceRequest.lon.between(min_lon, max_lon),
+            ServiceRequest.created_at <= new.created_at,
+            ServiceRequest.id != new.id,
+            or_(ServiceRequest.created_at >= since, ServiceRequest.is_open == true()),
+            ServiceRequest.duplicate_of_id.is_(None),
+        )
+        .order_by(ServiceRequest.created_at.desc())
+        .limit(limit)
+    ).all()
+    found = _photo_hashes(session, [row[0] for row in rows]) if hashes else {}
+    return [
+        Report(row[0], row[1], row[2], row[3], row[4], row[5], row[6] or "", found.get(row[0], ()))
+        for row in rows
+    ]
+
+
+def candidates_for(session: Session, sr: ServiceRequest, *, settings: Settings) -> list[Scored]:
+    """The earlier requests ``sr`` may duplicate, scored, best first, at least ``POSSIBLE``
+    (none for a request without a position). Two statements: the requests near, then the
+    photo hashes of ``sr`` and of those."""
+    new = report_of(sr)
+    if new is None:
+        return []
+    olds = nearby_reports(session, new, settings=settings, hashes=False)
+    hashes = _photo_hashes(session, [sr.id, *(old.id for old in olds)])
+    new = replace(new, phashes=hashes.get(sr.id, ()))
+    olds = [replace(old, phashes=hashes.get(old.id, ())) for old in olds]
+    found = score(new, olds, radius_m=settings.assist_duplicate_radius_m)
+    return [s for s in found if s.score >= POSSIBLE][:KEEP]
+
+
+def score_filed(
+    session: Session,
+    sr: ServiceRequest,
+    *,
+    settings: Settings,
+    now: datetime,
+    new: bool = True,
+) -> list[Scored]:
+    """Store the candidates of ``sr`` in one statement; ``new=False`` (scoring again) first
+    drops its undecided ones and keeps the pairs people decided on as they are. The same
+    statements however many requests are near. Flushes; the caller commits."""
+    found = candidates_for(session, sr, settings=settings)
+    decided: set[int] = set()
+    if not new:
+        decided = set(
+            session.scalars(
+                select(DuplicateCandidate.candidate_id).where(
+                    DuplicateCandidate.request_id == sr.id,
+                    DuplicateCandidate.decided_at.is_not(None),
+                )
+            )
+        )
+        session.execute(
+            delete(DuplicateCandidate).where(
+                DuplicateCandidate.request_id == sr.id, DuplicateCandidate.decided_at.is_(None)
+            )
+        )
+    stored = [s for s in found if s.candidate_id not in decided]
+    if stored:
+        session.execute(
+            insert(DuplicateCandidate),
+            [
+                {
+                    "request_id": sr.id,
+                    "candidate_id": s.candidate_id,
+                    "score": round(s.score, 4),
+                    "reasons": s.reasons,
+                    "created_at": now,
+                }
+                for s in stored
+            ],
+        )
+    return stored
+
+
+def rescore(
+    session: Session, *, settings: Settings, now: datetime, since: datetime | None = None
+) -> int:
+    """Score every request filed since ``since`` (all when None) again, oldest first, a batch
+    of ids at a time. Returns how many were scored. Flushes; the caller commits."""
+    done, last_id = 0, 0
+    while True:
+        query = (
+            select(ServiceRequest)
+            .where(ServiceRequest.id > last_id, ServiceRequest.lat.is_not(None))
+            .order_by(ServiceRequest.id)
+            .limit(500)
+        )
+        if since is not None:
+            query = query.where(ServiceRequest.created_at >= since)
+        batch = list(session.scalars(query))
+        if not batch:
+            return done
+        for sr in batch:
+            score_filed(session, sr, settings=settings, now=now, new=False)
+            done += 1
+        last_id = batch[-1].id
+
+
+# -- staff -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A candidate as the case page shows it: ``other`` is the other request of the pair,
+    ``earlier`` whether it was filed before the case."""
+
+    row: DuplicateCandidate
+    other: ServiceRequest
+    earlier: bool
+
+    @property
+    def strength(self) -> str:
+        return strength(self.row.score)
+
+
+def for_case(
+    session: Session, sr: ServiceRequest, *, visible: ColumnElement[bool] | None
+) -> list[Shown]:
+    """The undecided candidates of the case, from either side (the earlier requests it may
+    duplicate, the later ones that may duplicate it), best first; only requests the member
+    may open (``visible``: a condition on ServiceRequest, None for all) and not closed as a
+    duplicate."""
+    query = (
+        select(DuplicateCandidate, ServiceRequest)
+        .join(
+            ServiceRequest,
+            or_(
+                and_(
+                    DuplicateCandidate.request_id == sr.id,
+                    ServiceRequest.id == DuplicateCandidate.candidate_id,
+                ),
+                and_(
+                    DuplicateCandidate.candidate_id == sr.id,
+                    ServiceRequest.id == DuplicateCandidate.request_id,
+                ),
+            ),
+        )
+        .where(
+            or_(DuplicateCandidate.request_id == sr.id, DuplicateCandidate.candidate_id == sr.id),
+            DuplicateCandidate.decided_at.is_(None),
+            ServiceRequest.duplicate_of_id.is_(None),
+        )
+        .options(joinedload(ServiceRequest.category))
+        .order_by(DuplicateCandidate.score.desc(), DuplicateCandidate.id)
+        .limit(KEEP * 2)
+    )
+    if visible is not None:
+        query = query.where(visible)
+    return [
+        Shown(row, other, earlier=row.request_id == sr.id) for row, other in session.execute(query)
+    ]
+
+
+def undecided() -> ColumnElement[bool]:
+    """A condition on ServiceRequest: the case has a possible duplicate nobody decided on
+    (the queue's filter; ``ix_duplicate_candidates_request_decided`` and ``..._candidate_...``)."""
+    pending = DuplicateCandidate.decided_at.is_(None)
+    return or_(
+        select(DuplicateCandidate.id)
+        .where(DuplicateCandidate.request_id == ServiceRequest.id, pending)
+        .exists(),
+        select(DuplicateCandidate.id)
+        .where(DuplicateCandidate.candidate_id == ServiceRequest.id, pending)
+        .exists(),
+    )
+
+
+class NotFound(LookupError):
+    """No undecided candidate of that id on that case."""
+
+
+def decide(
+    session: Session,
+    *,
+    sr: ServiceRequest,
+    candidate_id: int,
+    decision: str,
+    actor: User | None,
+    now: datetime,
+) -> DuplicateCandidate:
+    """Record a person's decision on a candidate of ``sr`` (either side), audited. Raises
+    ``NotFound``, ``ValueError`` for an unknown decision. Flushes."""
+    if decision not in DECISIONS:
+        raise ValueError(f"unknown decision {decision!r}")
+    row = session.scalar(
+        select(DuplicateCandidate).where(
+            DuplicateCandidate.id == candidate_id,
+            or_(DuplicateCandidate.request_id == sr.id, DuplicateCandidate.candidate_id == sr.id),
+        )
+    )
+    if row is None or row.decided_at is not None:
+        raise NotFound(candidate_id)
+    row.decision = decision
+    row.decided_at = now
+    row.decided_by_id = actor.id if actor is not None else None
+    session.add(
+        AuditEntry(
+            actor_id=row.decided_by_id,
+            entity="duplicate_candidate",
+            entity_id=str(row.id),
+            action=decision,
+            before={"request": row.request_id, "candidate": row.candidate_id},
+            after={"score": row.score, "decision": decision},
+            created_at=now,
+        )
+    )
+    session.flush()
+    return row
+
+
+def merged(session: Session, *, sr: ServiceRequest, actor: User | None, now: datetime) -> None:
+    """``sr`` was closed as a duplicate of ``sr.duplicate_of_id`` (by a person, through the
+    case page's merge): the candidate pair, if there was one, is recorded as merged, and every
+    other undecided candidate of ``sr`` is left for no one (it is closed)."""
+    into = sr.duplicate_of_id
+    if into is None:
+        return
+    row = session.scalar(
+        select(DuplicateCandidate).where(
+            or_(
+                and_(
+                    DuplicateCandidate.request_id == sr.id,
+                    DuplicateCandidate.candidate_id == into,
+                ),
+                and_(
+                    DuplicateCandidate.request_id == into,
+                    DuplicateCandidate.candidate_id == sr.id,
+                ),
+            ),
+            DuplicateCandidate.decided_at.is_(None),
+        )
+    )
+    if row is not None:
+        decide(session, sr=sr, candidate_id=row.id, decision="merged", actor=actor, now=now)
+
+
+# -- the algorithm register --------------------------------------------------------------------
+
+METRICS_DAYS = 90
+
+
+def metrics(session: Session, now: datetime) -> dict[str, Any]:
+    """Live figures for the public algorithm register: over the last ``METRICS_DAYS`` days,
+    the candidates shown to staff, merged, dismissed ("not a duplicate") and still undecided,
+    and the precision in use (merged out of those decided); plus ``EVALUATION``, the last
+    benchmark evaluation of the weights and thresholds in use."""
+    since = now - timedelta(days=METRICS_DAYS)
+    rows = session.execute(
+        select(DuplicateCandidate.decision, func.count())
+        .where(DuplicateCandidate.created_at >= since)
+        .group_by(DuplicateCandidate.decision)
+    ).all()
+    counts = {decision: count for decision, count in rows}
+    merged_n = counts.get("merged", 0)
+    dismissed = counts.get("not_duplicate", 0)
+    decided = merged_n + dismissed
+    return {
+        "days": METRICS_DAYS,
+        "shown": sum(counts.values()),
+        "merged": merged_n,
+        "dismissed": dismissed,
+        "undecided": counts.get(None, 0),
+        "precision_in_use": (merged_n / decided) if decided else None,
+        "evaluation": dict(EVALUATION),
+    }
