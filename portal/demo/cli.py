@@ -80,6 +80,8 @@ def format_summary(summary: DemoSummary, *, city: str) -> str:
         lines.append(f"  Survey responses added: {summary.surveys_added}")
     if summary.programmes_added:
         lines.append(f"  Programmes added: {summary.programmes_added} (with enrolments)")
+    if summary.category_model:
+        lines.append(f"  Category suggestion trained: {summary.category_model}")
     if not summary.added_anything:
         lines.append("Nothing was added: the demo data is already in place.")
     lines += ["", "Demo log-ins (every account has the same password):", ""]

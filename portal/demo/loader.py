@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.security import generate_password_hash
 
 from portal.areas.models import Area
+from portal.assist import categories
 from portal.auth.models import User
 from portal.catalogue.models import Department, ServiceCategory
 from portal.city.folder import read_folder
@@ -90,6 +91,9 @@ class DemoSummary:
     programmes_added: int = 0
     #: The demo requests were there before this run (so none were generated).
     already_loaded: bool = False
+    #: The category suggestion model trained from the demo's confirmed requests (issue 22):
+    #: "v1 on 250 request(s)", or None (switched off, one there already, too few requests).
+    category_model: str | None = None
 
     @property
     def added_anything(self) -> bool:
@@ -130,6 +134,7 @@ def load_demo(
         summary.programmes_added = load_programmes(
             session, settings, seed=seed, now=now, password=password, residents=residents
         )
+        summary.category_model = train_categories(session, settings, now=now)
         return summary
     rng = random.Random(seed)
     categories = list(
@@ -183,7 +188,18 @@ def load_demo(
     summary.programmes_added = load_programmes(
         session, settings, seed=seed, now=now, password=password, residents=residents
     )
+    summary.category_model = train_categories(session, settings, now=now)
     return summary
+
+
+def train_categories(session: Session, settings: Settings, *, now: datetime) -> str | None:
+    """The demo city's category suggestion, trained from its requests staff confirmed, as the
+    worker would (issue 22), so "Describe the problem" suggests from the first visit. Once:
+    with a model already there (a second run, or the worker's), nothing is trained."""
+    if not settings.assist_categories or categories.latest_model(session) is not None:
+        return None
+    row = categories.retrain(session, settings=settings, now=now)
+    return None if row is None else f"v{row.version} on {row.examples} request(s)"
 
 
 def _places(session: Session) -> dict[int, list[Place]]:

@@ -6,9 +6,12 @@ Nothing here touches the database; ``portal.demo.timeline`` writes the plans.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +25,13 @@ from portal.demo import filing_content
 from portal.requests.models import STATUSES, ServiceRequest
 
 TZ = ZoneInfo("America/Chicago")
+#: Residents' own words (portal/demo/resident_words.jsonl: the demo's categories said many ways,
+#: with typos, slang, short messages and code-switching, in English and Spanish; the same texts
+#: as benchmarks/data/assist-corpus.jsonl). This share of the demo's descriptions comes from
+#: them, the rest from the tidy templates of filing_content: enough variety for the category
+#: suggestion the demo trains when loaded (portal.demo.loader).
+RESIDENT_WORDS = Path(__file__).parent / "resident_words.jsonl"
+WORDING_SHARE = 0.6
 DAY = timedelta(days=1)
 
 #: Share of each final status among the demo requests (most old ones are closed).
@@ -110,6 +120,16 @@ class Plan:
     script: list[str] = field(default_factory=list)
 
 
+@cache
+def resident_words() -> dict[tuple[str, str], list[str]]:
+    """{(category code, language): [texts]} from RESIDENT_WORDS."""
+    words: dict[tuple[str, str], list[str]] = {}
+    for line in RESIDENT_WORDS.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        words.setdefault((row["category"], row["language"]), []).append(row["text"])
+    return words
+
+
 class Planner:
     """Draws every demo request from ``rng`` for the given catalogue, areas and residents."""
 
@@ -131,6 +151,10 @@ class Planner:
         self.areas = sorted(areas, key=lambda a: a.code)
         self.residents = residents
         self.shapes = {a.id: shape(a.geometry) for a in self.areas}
+        #: Residents' own ways of saying each problem (typos, slang, both languages), drawn
+        #: from a stream of its own so the rest of the city is the same for the same seed.
+        self.wording = random.Random(sum(rng.getstate()[1][1:8]))
+        self.words = resident_words()
         for geometry in self.shapes.values():
             shapely.prepare(geometry)
 
@@ -283,7 +307,11 @@ class Planner:
             t.format(street=plan.street, cross=plan.cross, num=plan.number, park=park)
             for t in templates
         ]
-        return self.rng.choice([t for t in texts if t != avoid] or texts)
+        text = self.rng.choice([t for t in texts if t != avoid] or texts)
+        own = [w for w in self.words.get((code, plan.reporter.locale), []) if w != avoid]
+        if own and self.wording.random() < WORDING_SHARE:
+            return self.wording.choice(own)
+        return text
 
     def answers(self, category: ServiceCategory, filed: datetime, area: Area) -> dict[str, Any]:
         """Answers a resident could have given: required ones always, never a stopping one."""
