@@ -200,8 +200,9 @@ def test_the_queue_filter_lists_cases_with_an_undecided_candidate(client, db, ci
 
 
 def test_a_candidate_the_member_may_not_open_is_not_shown(client, db, city):
-    tree = file(client, db, city, description=FIRST, code="tree")
-    pothole = file(client, db, city, description=FIRST, at=NEAR)
+    picture = scene(2)
+    tree = file(client, db, city, description=FIRST, code="tree", photo=jpeg(picture))
+    pothole = file(client, db, city, description=FIRST, at=NEAR, photo=reuploaded(picture))
     assert db.scalar(
         select(DuplicateCandidate).where(DuplicateCandidate.request_id == pothole.id)
     ), "scored across departments"
