@@ -127,6 +127,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     errors.init_app(app)
 
     from portal.assist.views import algorithms as assist_register
+    from portal.assist.views import articles as assist_articles
+    from portal.assist.views import articles_admin as assist_articles_admin
     from portal.assist.views import describe as assist_describe
     from portal.assist.views import suggestions as assist_suggestions
     from portal.auth.views import bp as auth_bp
@@ -193,6 +195,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         requests_filing.bp,
         requests_offline.bp,
         assist_describe.bp,
+        assist_articles.bp,
+        assist_articles_admin.bp,
         assist_suggestions.bp,
         assist_register.bp,
         requests_tracking.bp,

@@ -1,7 +1,13 @@
 """Imports every model so the metadata is complete (Alembic and tests use this)."""
 
 from portal.areas.models import Area
-from portal.assist.models import AssistModel, DuplicateCandidate
+from portal.assist.models import (
+    AssistModel,
+    DuplicateCandidate,
+    KnowledgeArticle,
+    KnowledgeArticleEvent,
+    KnowledgeArticleVersion,
+)
 from portal.auth.models import User
 from portal.casework.models import ResponseTemplate, Task
 from portal.casework.saved_views import SavedView
@@ -43,6 +49,9 @@ from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse
 __all__ = [
     "AssistModel",
     "DuplicateCandidate",
+    "KnowledgeArticle",
+    "KnowledgeArticleEvent",
+    "KnowledgeArticleVersion",
     "PushSubscription",
     "IdempotencyKey",
     "AddressPoint",

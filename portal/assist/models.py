@@ -62,3 +62,60 @@ class DuplicateCandidate(Base):
     decided_at: Mapped[datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     decision: Mapped[str | None] = mapped_column(String(16))  # merged | not_duplicate
+
+
+class KnowledgeArticle(Base):
+    """A knowledge article ("When is bulk pickup?"): its ``slug`` (the public address
+    /help/<slug>), whether it is offered, and its current version (``versions``: every text it
+    has had, none ever changed or removed)."""
+
+    __tablename__ = "knowledge_articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
+class KnowledgeArticleVersion(Base):
+    """One version of an article: ``titles`` and ``bodies`` by language ({"en": ..., "es":
+    ...}), where it came from (``source``: "city-file" when the city's configuration folder
+    was imported, "admin" when edited on the admin page, by ``created_by``)."""
+
+    __tablename__ = "knowledge_article_versions"
+    __table_args__ = (UniqueConstraint("article_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("knowledge_articles.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    titles: Mapped[dict[str, str]] = mapped_column(JsonDoc, default=dict)
+    bodies: Mapped[dict[str, str]] = mapped_column(JsonDoc, default=dict)
+    source: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=clock.now)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class KnowledgeArticleEvent(Base):
+    """What residents did with articles, one row each, no personal data: ``kind`` "suggested"
+    (offered on the describe step, once per visit), "opened" (followed from a suggestion),
+    "helpful" / "not_helpful" (the "Did this answer your question?" answer), or "filed" (a
+    request filed in a visit; no article). ``visit`` is a random key of the resident's
+    browser session, so a deflection (opened, and nothing filed in that visit within
+    ``portal.assist.articles.DEFLECTION_WINDOW``) is counted when the figures are read."""
+
+    __tablename__ = "knowledge_article_events"
+    __table_args__ = (
+        Index("ix_knowledge_article_events_kind_at", "kind", "occurred_at"),
+        Index("ix_knowledge_article_events_visit", "visit", "kind"),
+        Index("ix_knowledge_article_events_article", "article_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("knowledge_articles.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    visit: Mapped[str | None] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(default=clock.now)

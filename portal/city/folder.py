@@ -11,6 +11,8 @@ A folder holds (``docs/city-configuration.md`` describes each file):
     addresses.csv         address points, or addresses.geojson       (optional)
     streets.geojson       street centrelines                         (optional)
     assets.toml           asset layers, points in assets/<code>.geojson  (optional)
+    articles/<slug>.toml  knowledge articles, a title and body per language (optional;
+                          portal.assist.articles)
 
 The address, street and asset files can hold millions of rows: ``read_folder`` only finds them
 (and reads ``assets.toml``); their rows are read and checked while ``import_city`` loads them
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.areas.loader import AreaError, read_areas
+from portal.assist.articles import ArticleSpec, read_articles
 from portal.catalogue.loader import (
     CatalogueError,
     Checker,
@@ -49,6 +52,7 @@ AREAS = "areas.geojson"
 SERVICE_LEVELS = "service-levels.toml"
 ROUTING = "routing.toml"
 TEMPLATES = "templates.toml"
+ARTICLES = "articles"
 REQUIRED = (CITY, CATALOGUE, AREAS)
 
 
@@ -82,6 +86,7 @@ class CitySpec:
     addresses: Path | None = None
     streets: Path | None = None
     asset_layers: list[dict[str, Any]] = field(default_factory=list)
+    articles: list[ArticleSpec] = field(default_factory=list)
 
 
 def read_folder(folder: str | Path) -> CitySpec:
@@ -116,6 +121,8 @@ def read_folder(folder: str | Path) -> CitySpec:
             if data is not None:
                 setattr(spec, key, checked(name, partial(reader, data), []))
     _find_places(path, spec, problems)
+    spec.articles, found = read_articles(path / ARTICLES, spec.city.get("languages") or ["en"])
+    problems.extend(found)
     # A file with problems of its own gave nothing to refer to: what others name in it is
     # checked once it is fixed (rather than reported as missing now).
     broken = {problem.split(":", 1)[0] for problem in problems}

@@ -21,6 +21,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.areas.models import Area
+from portal.assist.articles import sync_articles
 from portal.casework.models import ResponseTemplate
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
 from portal.city.folder import CATALOGUE, CityConfigError, CitySpec
@@ -48,6 +49,7 @@ KINDS = (
     "streets",
     "asset_layers",
     "assets",
+    "articles",
 )
 OUTCOMES = ("added", "changed", "unchanged", "deactivated", "kept", "deleted")
 
@@ -273,6 +275,11 @@ def import_city(
         "templates",
         summary,
     )
+    changed = sync_articles(session, spec.articles, now=now)
+    for outcome in changed:
+        summary.note("articles", "added" if outcome.startswith("added ") else "changed")
+    if len(spec.articles) > len(changed):
+        summary.note("articles", "unchanged", len(spec.articles) - len(changed))
     session.flush()
     if summary.changed_anything:
         session.add(

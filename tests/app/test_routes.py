@@ -53,6 +53,11 @@ PUBLIC = {
     # "Describe the problem", the filing journey's start (issue 22; tests/assist/test_describe.py).
     "assist_describe.describe",
     "assist_describe.choose",
+    # Knowledge articles (issue 22; tests/assist/test_articles.py): suggestions for the
+    # describe step's script, the public article page and its "Did this answer" answer.
+    "assist_articles.article_suggestions",
+    "assist_articles.show",
+    "assist_articles.feedback",
     # The public algorithm register (issue 22; tests/assist/test_register.py).
     "assist_register.algorithms",
     "requests_tracking.find",

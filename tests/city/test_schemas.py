@@ -22,6 +22,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 
 from portal.areas import loader as areas_loader
+from portal.assist import articles
 from portal.casework.placeholders import PLACEHOLDERS
 from portal.catalogue import loader as catalogue_loader
 from portal.catalogue.models import BREACH_ACTIONS, QUESTION_KINDS, Department
@@ -135,12 +136,32 @@ def test_each_schema_is_a_valid_draft_2020_12_schema(file):
 
 def test_every_file_of_the_demo_city_has_a_schema():
     names = {path.name for path in CITY_DIR.iterdir()} - {load(CITY_DIR / "city.toml")["logo"]}
-    assert names <= set(SCHEMAS) | set(PLACE_SCHEMAS) | {"addresses.csv", "assets"}
+    assert names <= set(SCHEMAS) | set(PLACE_SCHEMAS) | {"addresses.csv", "assets", "articles"}
     # The asset layers' points: one GeoJSON file per layer of assets.toml.
     layers = {layer["code"] for layer in load(CITY_DIR / "assets.toml")["layer"]}
     assert {path.name for path in (CITY_DIR / "assets").iterdir()} == {
         f"{code}.geojson" for code in layers
     }
+
+
+def test_the_demo_articles_validate_and_broken_ones_are_refused_by_both():
+    """articles/<slug>.toml (issue 22): docs/schemas/article.schema.json and the reader."""
+    document = json.loads((SCHEMA_DIR / "article.schema.json").read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(document)
+    validator = Draft202012Validator(document)
+    files = sorted((CITY_DIR / "articles").glob("*.toml"))
+    assert len(files) >= 2
+    for path in files:
+        assert list(validator.iter_errors(load(path))) == []
+    good = load(files[0])
+    for broken in (
+        {**good, "en": {"title": "   ", "body": "x"}},
+        {**good, "es": {"title": "x"}},
+        {**good, "en": {**good["en"], "summary": "x"}},
+        {**good, "en": {**good["en"], "body": "x" * 20_001}},
+    ):
+        assert list(validator.iter_errors(broken)), broken
+        assert articles.check_texts(broken, ["en", "es"])[2], broken
 
 
 @pytest.mark.parametrize("file", PLACE_SCHEMAS)

@@ -15,8 +15,9 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from portal.assist import categories
+from portal.assist import articles, categories
 from portal.assist.forms import DescribeForm
+from portal.assist.views.articles import suggestions_for, visit
 from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.requests import drafts
@@ -28,7 +29,9 @@ bp = Blueprint("assist_describe", __name__, url_prefix="/report")
 
 
 def _offered() -> bool:
-    return categories.available(db_session(), settings=settings())
+    """Something to suggest: categories (a usable model) or knowledge articles."""
+    db = db_session()
+    return categories.available(db, settings=settings()) or articles.any_active(db)
 
 
 @bp.route("/describe", methods=["GET", "POST"])
@@ -36,6 +39,7 @@ def _offered() -> bool:
 def describe():
     if not _offered():
         return redirect(url_for("requests_filing.start"))
+    visit(create=True)
     draft = current_draft()
     form = DescribeForm(data={"description": draft.data.get("description", "") if draft else ""})
     error = None
@@ -71,8 +75,13 @@ def choose():
     suggestions = categories.suggest(
         db_session(), settings=settings(), description=text, language=current_locale()
     )
-    if not suggestions:
+    answers = suggestions_for(text)
+    if not suggestions and not answers:
         return redirect(url_for("requests_filing.start"))
     return render_template(
-        "assist/choose.html", suggestions=suggestions, description=text, locale=current_locale()
+        "assist/choose.html",
+        suggestions=suggestions,
+        answers=answers,
+        description=text,
+        locale=current_locale(),
     )
