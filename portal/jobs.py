@@ -53,6 +53,7 @@ def register_all() -> None:
     from portal.push.sender import push_sender
     from portal.reports.catalogue import refresh_report_rollups
     from portal.reports.digest import send_hotspot_digest
+    from portal.reports.themes import compute_themes
     from portal.requests.sweeps import sweep_filing_leftovers
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
@@ -68,6 +69,7 @@ def register_all() -> None:
     register_job(send_due_invitations)
     register_job(process_programme_offers)
     register_job(send_session_reminders)
+    register_job(compute_themes)  # before the digest, which names the week's themes
     register_job(send_hotspot_digest)
     register_job(refresh_report_rollups)
     register_job(build_data_exports)

@@ -3,6 +3,7 @@
 from portal.areas.models import Area
 from portal.assist.models import (
     AssistModel,
+    AssistTheme,
     DuplicateCandidate,
     KnowledgeArticle,
     KnowledgeArticleEvent,
@@ -48,10 +49,11 @@ from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse
 
 __all__ = [
     "AssistModel",
-    "DuplicateCandidate",
+    "AssistTheme",
     "KnowledgeArticle",
     "KnowledgeArticleEvent",
     "KnowledgeArticleVersion",
+    "DuplicateCandidate",
     "PushSubscription",
     "IdempotencyKey",
     "AddressPoint",

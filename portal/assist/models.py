@@ -64,6 +64,31 @@ class DuplicateCandidate(Base):
     decision: Mapped[str | None] = mapped_column(String(16))  # merged | not_duplicate
 
 
+class AssistTheme(Base):
+    """A theme heard in an area in a period (``portal.assist.themes``): its ``label`` and top
+    ``terms``, how many texts (``size``) and how many the period before (``previous``), and
+    up to three scrubbed ``examples``. Computed weekly by the worker; the rows of a period are
+    replaced together. Index: a period's themes, by area and position."""
+
+    __tablename__ = "assist_themes"
+    __table_args__ = (
+        Index("ix_assist_themes_period_area", "period_kind", "period_key", "area_id", "position"),
+        Index("ix_assist_themes_computed", "computed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    period_kind: Mapped[str] = mapped_column(String(8))
+    period_key: Mapped[str] = mapped_column(String(10))
+    area_id: Mapped[int] = mapped_column(ForeignKey("areas.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(200))
+    terms: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    size: Mapped[int] = mapped_column(Integer)
+    previous: Mapped[int] = mapped_column(Integer, default=0)
+    examples: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    computed_at: Mapped[datetime] = mapped_column(default=clock.now)
+
+
 class KnowledgeArticle(Base):
     """A knowledge article ("When is bulk pickup?"): its ``slug`` (the public address
     /help/<slug>), whether it is offered, and its current version (``versions``: every text it

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from portal.assist import categories
+from portal.assist import categories, duplicates, themes
 from portal.core.config import Settings
 from portal.core.i18n import _l
 
@@ -172,11 +172,110 @@ def machine_translation(session: Session, settings: Settings, now: datetime) -> 
     )
 
 
+def possible_duplicates(session: Session, settings: Settings, now: datetime) -> Entry:
+    figures = duplicates.metrics(session, now)
+    evaluation = figures.get("evaluation") or {}
+    accuracy = []
+    if evaluation.get("pairs"):
+        accuracy.append(
+            Figure(
+                _l(
+                    "Of the pairs it calls likely duplicates, %(precision)s were; it found "
+                    "%(recall)s of the real duplicates (%(pairs)s labelled pairs, evaluated "
+                    "%(day)s)"
+                ),
+                shares={
+                    "precision": float(evaluation.get("precision", 0.0)),
+                    "recall": float(evaluation.get("recall", 0.0)),
+                },
+                counts={"pairs": int(evaluation["pairs"])},
+                words={"day": str(evaluation.get("evaluated", ""))},
+            )
+        )
+    if figures.get("precision_in_use") is not None:
+        accuracy.append(
+            Figure(
+                _l(
+                    "In the last %(days)s days staff merged %(merged)s and dismissed "
+                    "%(dismissed)s of the possible duplicates shown: %(precision)s were right"
+                ),
+                shares={"precision": float(figures["precision_in_use"])},
+                counts={
+                    "days": int(figures.get("days", 0)),
+                    "merged": int(figures.get("merged", 0)),
+                    "dismissed": int(figures.get("dismissed", 0)),
+                },
+            )
+        )
+    return Entry(
+        key="duplicates",
+        name=_l("Possible duplicates"),
+        purpose=_l(
+            "When a request is filed, point staff to earlier requests that may report the "
+            "same problem, so that one case is worked on instead of several."
+        ),
+        data=_l(
+            "The place, category, time and words of requests filed nearby, and whether "
+            "their photos look the same. Computed on this city's server."
+        ),
+        decision=_l("Staff decide whether two requests are the same problem and merge them."),
+        person=_l(
+            "Nothing is merged automatically: staff see each possible duplicate with the "
+            "reasons for it, and merge or dismiss it themselves."
+        ),
+        setting="PORTAL_ASSIST_DUPLICATES",
+        on=settings.assist_duplicates,
+        accuracy=accuracy,
+        not_evaluated=None if accuracy else _l("Not evaluated yet."),
+        trained_at=None,
+        training=_l(
+            "Not trained: weights and thresholds chosen by measurement on labelled pairs "
+            "and kept in the software."
+        ),
+    )
+
+
+def themes_heard(session: Session, settings: Settings, now: datetime) -> Entry:
+    last = themes.last_computed(session)
+    return Entry(
+        key="themes",
+        name=_l("Themes heard"),
+        purpose=_l(
+            "Tell staff what residents' descriptions and survey comments in each area are "
+            "about, week by week and month by month, so that nobody has to read thousands "
+            "of texts to hear a neighbourhood."
+        ),
+        data=_l(
+            "The words of the period's requests and survey comments, with their area and "
+            "category. The examples shown to staff have names, email addresses, phone "
+            "numbers and house numbers taken out."
+        ),
+        decision=_l("Supervisors decide what to look into and what to do about it."),
+        person=_l(
+            "Themes are only shown to staff, on the hotspots page and in the weekly digest; "
+            "nothing about a request is decided or changed by them."
+        ),
+        setting="PORTAL_ASSIST_THEMES",
+        on=settings.assist_themes,
+        accuracy=[],
+        not_evaluated=_l(
+            "Not a prediction, so there is no accuracy to measure: texts are grouped by the "
+            "words they share, and each theme shows its words and examples to be read."
+        ),
+        trained_at=last,
+        training=_l("Grouped again each week and each month from that period's texts.")
+        if last is not None
+        else _l("Not grouped yet."),
+    )
+
+
 #: The register, in the order shown. Adding a feature is adding its function here.
 ENTRIES: list[Callable[[Session, Settings, datetime], Entry]] = [
     category_suggestion,
     language_detection,
     machine_translation,
+    possible_duplicates,
+    themes_heard,
 ]
 
 

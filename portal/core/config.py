@@ -177,6 +177,10 @@ class Settings:
     assist_language: bool = True
     assist_translate: bool = True
     assist_apertium: str = "apertium"
+    #: Themes heard (portal.assist.themes, issue 22): the worker groups each area's resident
+    #: texts of the week and month into named themes, shown on the hotspots page and in the
+    #: weekly digest (``PORTAL_ASSIST_THEMES``; off: neither, as before).
+    assist_themes: bool = True
 
     def city_text(self, field: str, locale: str | None = None) -> str:
         """The city's ``name``, ``short_name`` or ``contact`` in ``locale`` (its own words from
@@ -318,6 +322,7 @@ class Settings:
             vapid_subject=env.get("PORTAL_VAPID_SUBJECT", "").strip(),
             push_allow_loopback_http=_bool(env.get("PORTAL_PUSH_ALLOW_LOOPBACK_HTTP"), False),
             assist_language=_bool(env.get("PORTAL_ASSIST_LANGUAGE"), base.assist_language),
+            assist_themes=_bool(env.get("PORTAL_ASSIST_THEMES"), base.assist_themes),
             assist_translate=_bool(env.get("PORTAL_ASSIST_TRANSLATE"), base.assist_translate),
             assist_apertium=env.get("PORTAL_ASSIST_APERTIUM", base.assist_apertium).strip()
             or base.assist_apertium,

@@ -1,9 +1,11 @@
-"""The weekly hotspot digest: the spike flags of the last full week, emailed to every
-supervisor and admin.
+"""The weekly hotspot digest: the spike flags of the last full week, and the themes heard in
+it (``portal.reports.themes``: "Southside: 14 comments about “loud music”, up from 3"), emailed
+to every supervisor and admin.
 
 ``send_hotspot_digest`` is a worker job: from Monday at
 ``settings.digest_hour_utc`` (UTC), for the previous full local week, one email per
-supervisor and admin listing the flags, in their language; nothing when there are no flags.
+supervisor and admin listing the flags and themes, in their language; nothing when there are
+neither.
 An ``AuditEntry`` (entity "hotspot_digest", the week's first day) records that the week was
 done, so later rounds cost one indexed lookup; each email also has a per-week-and-member
 dedupe key. No Flask here.
@@ -25,6 +27,7 @@ from portal.core.mail import queue_email
 from portal.reports.hotspots import spikes
 from portal.reports.periods import Period
 from portal.reports.spike_sentences import spike_sentence
+from portal.reports.themes import digest_themes, theme_sentence
 from portal.staff.models import StaffMembership
 
 #: Flags listed in one email (the rest are counted).
@@ -87,6 +90,7 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
         flags = {
             locale: spikes(session, week, tz=settings.timezone, locale=locale) for locale in locales
         }
+        heard = digest_themes(session, week, settings=settings)
     flagged = len(next(iter(flags.values()), []))
     sent = 0
     with db.transaction() as session:
@@ -94,7 +98,7 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
             session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DIGEST_LOCK})
         if session.scalar(done) is not None:
             return None
-        for user in digest_recipients(session) if flagged else []:
+        for user in digest_recipients(session) if flagged or heard else []:
             locale = _locale(settings, user)
             mine = flags.get(locale)
             if mine is None:  # a recipient who appeared meanwhile: next week
@@ -111,6 +115,7 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
                         "week": week.label(locale),
                         "items": [spike_sentence(s, locale) for s in mine[:DIGEST_LIMIT]],
                         "more": max(0, len(mine) - DIGEST_LIMIT),
+                        "themes": [theme_sentence(t, locale) for t in heard],
                         "dashboard_url": f"{settings.base_url}/staff/reports/hotspots"
                         f"?period=week&start={week.key}",
                     },
@@ -124,7 +129,7 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
                 entity=DIGEST_ENTITY,
                 entity_id=week.key,
                 action="sent",
-                after={"flags": flagged, "emails": sent},
+                after={"flags": flagged, "themes": len(heard), "emails": sent},
             )
         )
     return f"queued {sent} hotspot digest(s) for the week of {week.key}" if sent else None

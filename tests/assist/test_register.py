@@ -8,12 +8,12 @@ from dataclasses import replace
 import pytest
 from babel.numbers import format_percent
 
-from portal.assist import categories
+from portal.assist import categories, duplicates
 from portal.core import clock
 from tests.assist.corpus import arrange
 
 URL = "/about/algorithms"
-FEATURES = ("categories", "language", "translation")
+FEATURES = ("categories", "language", "translation", "duplicates", "themes")
 
 
 @pytest.fixture
@@ -47,6 +47,13 @@ def test_every_feature_is_registered_with_its_headings(client):
     categories_part = section(html, "categories")
     assert categories_part.count("Not trained yet.") == 2
     assert "99 of 100 short resident texts named correctly" in section(html, "language")
+    assert "Not grouped yet." in section(html, "themes")
+    evaluation = duplicates.EVALUATION
+    assert (
+        f"Of the pairs it calls likely duplicates, {format_percent(evaluation['precision'])} "
+        f"were; it found {format_percent(evaluation['recall'])} of the real duplicates "
+        f"({evaluation['pairs']:,} labelled pairs, evaluated {evaluation['evaluated']})"
+    ) in section(html, "duplicates")
     # Linked from every page's footer.
     assert 'href="/about/algorithms"' in client.get("/").get_data(as_text=True)
 

@@ -495,7 +495,10 @@ def test_digest_sent_once_a_week_to_supervisors_and_admins_in_their_language(
     assert "9 mar 2026" in admin.body_text  # the week in Spanish
     assert "Northside" in admin.body_html
     marker = db.scalar(select(AuditEntry).where(AuditEntry.entity == "hotspot_digest"))
-    assert (marker.entity_id, marker.after) == ("2026-03-09", {"flags": 1, "emails": 2})
+    assert (marker.entity_id, marker.after) == (
+        "2026-03-09",
+        {"flags": 1, "themes": 0, "emails": 2},
+    )
 
     # The worker delivers them as they are.
     deliver_outbox(database, SmtpSender(settings), now=clock.now(), max_attempts=3)

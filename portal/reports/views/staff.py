@@ -32,6 +32,7 @@ from portal.reports import (
     scorecards,
     sentiment,
     spike_sentences,
+    themes,
 )
 from portal.reports.periods import Period
 from portal.reports.views.display import (
@@ -303,6 +304,7 @@ def hotspots_page() -> Any:
     comments = sentiment.comments_page(
         session, period, tz=zone(), after=request.args.get("after"), locale=locale
     )
+    heard = themes.heard(session, period, settings=settings())
     args = {"period": period.kind, "start": period.key}
     if category_id is not None:
         args["category"] = str(category_id)
@@ -324,6 +326,8 @@ def hotspots_page() -> Any:
         sentence=lambda spike: spike_sentences.spike_sentence(spike, locale),
         moods=moods,
         comments=comments,
+        themes=heard,
+        theme_sentence=lambda theme: themes.theme_sentence(theme, locale),
         number=number,
         share=share,
         when=moment_text,
