@@ -52,6 +52,29 @@ def reported_city(committed_app):
             make.survey_response(
                 request_id=request.id, csat=1 + n, comment="The crew was quick.", created_at=now
             )
+    # Themes heard in Northside this week and month (the worker stores them once a period is
+    # over; written here so the pages show them).
+    from zoneinfo import ZoneInfo
+
+    from portal.assist.models import AssistTheme
+    from portal.reports.periods import Period
+
+    today = now.astimezone(ZoneInfo(settings.timezone)).date()
+    for kind in ("week", "month"):
+        session.add(
+            AssistTheme(
+                period_kind=kind,
+                period_key=Period.containing(kind, today).key,
+                area_id=north.id,
+                position=0,
+                label="loud music",
+                terms=["music", "loud", "bar"],
+                size=14,
+                previous=3,
+                examples=["loud music from the bar every night", "the bar plays loud music"],
+                computed_at=now,
+            )
+        )
     session.commit()
     roads_id = roads.id
     session.close()
@@ -84,6 +107,7 @@ def test_report_pages_meet_wcag_aa_in_english_and_spanish(
             f"/staff/reports/departments/{reported_city}?by=agent",
             f"/staff/reports/departments/{reported_city}?by=area",
             "/staff/reports/hotspots",
+            "/staff/reports/hotspots?period=week",
             "/staff/reports?period=week&start=x",
         ):
             page.goto(f"{live_server}{path}{'&' if '?' in path else '?'}lang={lang}")
@@ -91,6 +115,11 @@ def test_report_pages_meet_wcag_aa_in_english_and_spanish(
             problems[f"{path} ({lang})"] = axe_violations(page)
             assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
     assert page.locator("html").get_attribute("lang") == "es"
+    page.goto(f"{live_server}/staff/reports/hotspots?period=week&lang=en")
+    themes = page.locator("[data-themes-area]")
+    expect(themes).to_contain_text("Northside: 14 comments about “loud music”, up from 3")
+    themes.get_by_text("Examples (2)").click()  # a details summary, no script needed
+    expect(themes.get_by_text("the bar plays loud music")).to_be_visible()
 
     # The period switch works from the keyboard-reachable form.
     page.goto(f"{live_server}/staff/reports?lang=en")
