@@ -19,7 +19,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from portal.assist import categories, duplicates, themes
+from portal.assist import articles, categories, duplicates, themes
 from portal.core.config import Settings
 from portal.core.i18n import _l
 
@@ -44,8 +44,9 @@ class Entry:
     data: str
     decision: str
     person: str
-    #: The environment variable that switches the feature off, and whether it is on now.
-    setting: str
+    #: The environment variable that switches the feature off (None: there is none yet), and
+    #: whether it is on now.
+    setting: str | None
     on: bool
     #: The figures of the last evaluation (empty: ``not_evaluated`` says why).
     accuracy: list[Figure]
@@ -235,6 +236,56 @@ def possible_duplicates(session: Session, settings: Settings, now: datetime) -> 
     )
 
 
+def knowledge_articles(session: Session, settings: Settings, now: datetime) -> Entry:
+    figures = articles.metrics(session, now)
+    answered = figures["helpful"] + figures["not_helpful"]
+    accuracy = []
+    if figures["suggested"]:
+        accuracy.append(
+            Figure(
+                _l(
+                    "Suggested: %(suggested)s; opened: %(opened)s; visits that read an article "
+                    "and filed no request: %(deflections)s"
+                ),
+                counts={
+                    "suggested": figures["suggested"],
+                    "opened": figures["opened"],
+                    "deflections": figures["deflections"],
+                },
+            )
+        )
+    if answered:
+        accuracy.append(
+            Figure(
+                _l("%(helpful)s of the residents who answered said it answered their question"),
+                shares={"helpful": figures["helpful"] / answered},
+            )
+        )
+    return Entry(
+        key="articles",
+        name=_l("Answers before requests"),
+        purpose=_l(
+            "While a resident describes a problem, offer the city's short articles that may "
+            "already answer it."
+        ),
+        data=_l(
+            "The words the resident is typing, compared on this city's server with the "
+            "articles' titles and texts; visits are counted without anything personal."
+        ),
+        decision=_l("The resident decides whether the article answers them or to file."),
+        person=_l(
+            "An article is only offered: filing is always one step away, and nothing is "
+            "filed, closed or answered by it."
+        ),
+        setting=None,
+        on=True,
+        accuracy=accuracy,
+        not_evaluated=None if accuracy else _l("Not suggested to anyone yet."),
+        trained_at=None,
+        training=_l("Not trained: the articles' words are compared with the resident's."),
+    )
+
+
 def themes_heard(session: Session, settings: Settings, now: datetime) -> Entry:
     last = themes.last_computed(session)
     return Entry(
@@ -275,6 +326,7 @@ ENTRIES: list[Callable[[Session, Settings, datetime], Entry]] = [
     language_detection,
     machine_translation,
     possible_duplicates,
+    knowledge_articles,
     themes_heard,
 ]
 

@@ -13,7 +13,7 @@ from portal.core import clock
 from tests.assist.corpus import arrange
 
 URL = "/about/algorithms"
-FEATURES = ("categories", "language", "translation", "duplicates", "themes")
+FEATURES = ("categories", "language", "translation", "duplicates", "articles", "themes")
 
 
 @pytest.fixture
@@ -42,12 +42,16 @@ def test_every_feature_is_registered_with_its_headings(client):
             "How to switch it off",
         ):
             assert f"<dt>{heading}</dt>" in part, (key, heading)
-        assert "PORTAL_ASSIST_" in part and ">On<" in part
+        assert ">On<" in part
+        assert "PORTAL_ASSIST_" in part or (
+            key == "articles" and "There is no setting to switch it off yet." in part
+        )
     # No model yet: the page says so rather than showing a figure.
     categories_part = section(html, "categories")
     assert categories_part.count("Not trained yet.") == 2
     assert "99 of 100 short resident texts named correctly" in section(html, "language")
     assert "Not grouped yet." in section(html, "themes")
+    assert "Not suggested to anyone yet." in section(html, "articles")
     evaluation = duplicates.EVALUATION
     assert (
         f"Of the pairs it calls likely duplicates, {format_percent(evaluation['precision'])} "
@@ -95,3 +99,20 @@ def test_in_spanish_in_the_citys_name(client):
     assert '<html lang="es">' in html
     assert "Algoritmos que usamos" in html
     assert "Propósito" in html
+
+
+def test_answers_before_requests_figures_are_live(client, db):
+    from datetime import timedelta
+
+    from portal.assist import articles
+
+    now = clock.now()
+    for visit in ("a", "b", "c"):
+        articles.record(db, kind="suggested", now=now, article_id=None, visit=visit)
+    articles.record(db, kind="opened", now=now, article_id=None, visit="a")
+    for kind in ("helpful", "helpful", "helpful", "not_helpful"):
+        articles.record(db, kind=kind, now=now - timedelta(minutes=1), article_id=None, visit=None)
+    db.commit()
+    part = section(client.get(URL).get_data(as_text=True), "articles")
+    assert "Suggested: 3; opened: 1; visits that read an article" in part
+    assert "75% of the residents who answered said it answered their question" in part
