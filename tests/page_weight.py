@@ -203,7 +203,12 @@ def home_and_filing(
         reached = meter.load(lambda: page.goto(f"{base}/?lang={language}", wait_until="commit"))
         pages.append(_figures(browser, page, meter, base, "home", reached))
 
-        reached = _submit(page, meter, page.locator("a[href='/report/'].usa-button").first)
+        reached = _submit(page, meter, page.locator("main a.usa-button--big").first)
+        if "/report/describe" in page.url:
+            # "Describe the problem" (issue 22), offered when the city has a category model or
+            # knowledge articles (the demo city): the full list is its "See all categories".
+            pages.append(_figures(browser, page, meter, base, "1 describe", reached))
+            reached = _submit(page, meter, page.locator("main a[href='/report/']").last)
         pages.append(_figures(browser, page, meter, base, "1 category", reached))
         radio = page.locator(f"input[name=category][value='{category}']")
         page.locator(f"label[for='{radio.get_attribute('id')}']").click()

@@ -42,6 +42,14 @@ def test_the_demo_trains_category_suggestion_and_a_big_hole_is_a_pothole(runner,
     html = journey.get("/report/describe/choose").get_data(as_text=True)
     assert re.findall(r'name="category" value="([^"]+)"', html)[0] == "pothole"
 
+    # Its knowledge articles came with the city's folder, in both languages.
+    assert "When is bulk pickup?" in client.get("/help/bulk-pickup?lang=en").get_data(as_text=True)
+    answers = client.get(
+        "/report/article-suggestions",
+        query_string={"description": "when do you pick up my old couch"},
+    ).get_json()
+    assert answers[0]["slug"] == "bulk-pickup"
+
     # A second run trains nothing more.
     second = runner.invoke(args=["demo", "load"])
     assert "Category suggestion trained" not in second.output
