@@ -248,6 +248,7 @@ class _Index:
     slugs: list[str]
     titles: list[str]
     vectoriser: Any
+    #: The articles' unit-length TF-IDF vectors, one column each.
     matrix: Any
 
 
@@ -297,8 +298,10 @@ def _index(session: Session, language: str) -> _Index | None:
             title, body = text_in(version, language)
             titles.append(title)
             docs.append(normalise(f"{title} {title} {body}"))
+        from sklearn.preprocessing import normalize
+
         vectoriser = _build_vectoriser()
-        matrix = vectoriser.fit_transform(docs)
+        matrix = normalize(vectoriser.fit_transform(docs)).T.tocsr()
         built = _Index(key, [r[0] for r in rows], [r[1] for r in rows], titles, vectoriser, matrix)
         _indexes[language] = built
         return built
@@ -323,9 +326,10 @@ def suggest_articles(session: Session, *, text: str, language: str) -> list[dict
         return []
     from sklearn.preprocessing import normalize
 
-    query = index.vectoriser.transform([normalise(text)[:2000]])
-    # Each half of the union is unit-length: the sum of the two cosines, halved.
-    scores = (normalize(index.matrix) @ normalize(query).T).toarray().ravel()
+    query = normalize(index.vectoriser.transform([normalise(text)[:2000]]))
+    # Rows and articles both unit-length over the union of word and character n-grams: the
+    # cosine of the two.
+    scores = (query @ index.matrix).toarray().ravel()
     order = scores.argsort()[::-1][:MAX_SUGGESTIONS]
     return [
         {
