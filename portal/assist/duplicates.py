@@ -396,7 +396,9 @@ def rescore(
     session: Session, *, settings: Settings, now: datetime, since: datetime | None = None
 ) -> int:
     """Score every request filed since ``since`` (all when None) again, oldest first, a batch
-    of ids at a time. Returns how many were scored. Flushes; the caller commits."""
+    of ids at a time. Returns how many were scored. Flushes; the caller commits. Each batch's
+    requests are let go of the session once scored (a run over a million requests holds one
+    batch at a time), so call it with nothing else pending in the session."""
     done, last_id = 0, 0
     while True:
         query = (
@@ -414,6 +416,8 @@ def rescore(
             score_filed(session, sr, settings=settings, now=now, new=False)
             done += 1
         last_id = batch[-1].id
+        session.flush()
+        session.expunge_all()
 
 
 # -- staff -------------------------------------------------------------------------------------
