@@ -256,43 +256,59 @@ _indexes: dict[str, _Index] = {}
 _lock = threading.Lock()
 
 
-def _build_vectoriser() -> Any:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import FeatureUnion
+class _Vectoriser:
+    """Word (1-2) and character (3-5, within words) TF-IDF side by side: the two fitted
+    vectorisers and a sparse stack, without FeatureUnion's per-call overhead (a third of a
+    short text's time)."""
 
-    return FeatureUnion(
-        [
-            ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)),
-            (
-                "char",
-                TfidfVectorizer(
-                    analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=1
-                ),
-            ),
+    def __init__(self) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        self.parts = [
+            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True),
         ]
-    )
+
+    def fit_transform(self, docs: list[str]) -> Any:
+        from scipy.sparse import hstack
+
+        return hstack([part.fit_transform(docs) for part in self.parts]).tocsr()
+
+    def transform(self, docs: list[str]) -> Any:
+        from scipy.sparse import hstack
+
+        return hstack([part.transform(docs) for part in self.parts]).tocsr()
 
 
 def _index(session: Session, language: str) -> _Index | None:
-    rows = session.execute(
-        select(KnowledgeArticle.id, KnowledgeArticle.slug, KnowledgeArticleVersion)
-        .join(
-            KnowledgeArticleVersion,
-            and_(
-                KnowledgeArticleVersion.article_id == KnowledgeArticle.id,
-                KnowledgeArticleVersion.version == KnowledgeArticle.version,
-            ),
-        )
-        .where(KnowledgeArticle.active.is_(True))
-        .order_by(KnowledgeArticle.id)
-    ).all()
-    if not rows:
+    """The process's index of the active articles' current versions in ``language``: one
+    small query for (id, version) each call; the texts are read and the vectors fitted again
+    only when that set changed."""
+    key = tuple(
+        session.execute(
+            select(KnowledgeArticle.id, KnowledgeArticle.version)
+            .where(KnowledgeArticle.active.is_(True))
+            .order_by(KnowledgeArticle.id)
+        ).all()
+    )
+    if not key:
         return None
-    key = tuple((r[0], r[2].version) for r in rows)
     with _lock:
         cached = _indexes.get(language)
         if cached is not None and cached.key == key:
             return cached
+        rows = session.execute(
+            select(KnowledgeArticle.id, KnowledgeArticle.slug, KnowledgeArticleVersion)
+            .join(
+                KnowledgeArticleVersion,
+                and_(
+                    KnowledgeArticleVersion.article_id == KnowledgeArticle.id,
+                    KnowledgeArticleVersion.version == KnowledgeArticle.version,
+                ),
+            )
+            .where(KnowledgeArticle.active.is_(True))
+            .order_by(KnowledgeArticle.id)
+        ).all()
         docs, titles = [], []
         for _id, _slug, version in rows:
             title, body = text_in(version, language)
@@ -300,9 +316,16 @@ def _index(session: Session, language: str) -> _Index | None:
             docs.append(normalise(f"{title} {title} {body}"))
         from sklearn.preprocessing import normalize
 
-        vectoriser = _build_vectoriser()
+        vectoriser = _Vectoriser()
         matrix = normalize(vectoriser.fit_transform(docs)).T.tocsr()
-        built = _Index(key, [r[0] for r in rows], [r[1] for r in rows], titles, vectoriser, matrix)
+        built = _Index(
+            tuple((r[0], r[2].version) for r in rows),
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            titles,
+            vectoriser,
+            matrix,
+        )
         _indexes[language] = built
         return built
 
