@@ -37,8 +37,8 @@ import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime
+from functools import cached_property
 from typing import Any, cast
 
 import numpy as np
@@ -345,12 +345,16 @@ def find_themes(
     before, before_closeness = assign(
         words.matrix([t.folded for t in previous]) if previous else matrix[:0]
     )
-    themes = []
+    groups = []
     for cluster in range(k):
         members = np.flatnonzero((labels == cluster) & (closeness > 0))
         cohesion = float(closeness[members].mean()) if len(members) else 0.0
-        if len(members) < MIN_SIZE or cohesion < MIN_COHESION:
-            continue
+        if len(members) >= MIN_SIZE and cohesion >= MIN_COHESION:
+            groups.append((cluster, members, cohesion))
+    # Only the largest are named and shown (naming reads their texts again).
+    groups = sorted(groups, key=lambda g: (-len(g[1]), g[0]))[:MAX_THEMES]
+    themes = []
+    for cluster, members, cohesion in groups:
         floor = float(np.quantile(closeness[members], 0.1))
         terms = [
             str(words.terms[i])
@@ -375,7 +379,7 @@ def find_themes(
                 cohesion=round(cohesion, 3),
             )
         )
-    return sorted(themes, key=lambda t: (-t.size, t.label))[:MAX_THEMES]
+    return sorted(themes, key=lambda t: (-t.size, t.label))
 
 
 # -- reading the texts, storing and reading the themes -----------------------------------------
