@@ -277,8 +277,8 @@ def knowledge_articles(session: Session, settings: Settings, now: datetime) -> E
             "An article is only offered: filing is always one step away, and nothing is "
             "filed, closed or answered by it."
         ),
-        setting=None,
-        on=True,
+        setting="PORTAL_ASSIST_ARTICLES",
+        on=settings.assist_articles,
         accuracy=accuracy,
         not_evaluated=None if accuracy else _l("Not suggested to anyone yet."),
         trained_at=None,

@@ -181,6 +181,10 @@ class Settings:
     #: texts of the week and month into named themes, shown on the hotspots page and in the
     #: weekly digest (``PORTAL_ASSIST_THEMES``; off: neither, as before).
     assist_themes: bool = True
+    #: Knowledge articles (portal.assist.articles, issue 22) offered while residents describe a
+    #: problem (``PORTAL_ASSIST_ARTICLES``; off: none offered, the describe step only with a
+    #: category model; /help pages and staff links keep working).
+    assist_articles: bool = True
 
     def city_text(self, field: str, locale: str | None = None) -> str:
         """The city's ``name``, ``short_name`` or ``contact`` in ``locale`` (its own words from
@@ -323,6 +327,7 @@ class Settings:
             push_allow_loopback_http=_bool(env.get("PORTAL_PUSH_ALLOW_LOOPBACK_HTTP"), False),
             assist_language=_bool(env.get("PORTAL_ASSIST_LANGUAGE"), base.assist_language),
             assist_themes=_bool(env.get("PORTAL_ASSIST_THEMES"), base.assist_themes),
+            assist_articles=_bool(env.get("PORTAL_ASSIST_ARTICLES"), base.assist_articles),
             assist_translate=_bool(env.get("PORTAL_ASSIST_TRANSLATE"), base.assist_translate),
             assist_apertium=env.get("PORTAL_ASSIST_APERTIUM", base.assist_apertium).strip()
             or base.assist_apertium,

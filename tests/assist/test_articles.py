@@ -229,3 +229,19 @@ def test_staff_can_link_an_article_in_a_reply(client, db, loaded, make):
     links = re.findall(r'href="(http://[^"]+/help/[^"]+)"', page)
     assert "http://localhost/help/bulk-pickup?lang=es" in links
     assert "¿Cuándo es la recogida de objetos grandes?" in page
+
+
+def test_switched_off_no_article_is_offered_and_the_pages_still_work(app, client, loaded):
+    from dataclasses import replace
+
+    app.extensions["portal.settings"] = replace(
+        app.extensions["portal.settings"], assist_articles=False
+    )
+    app.extensions["portal.city"].clear(app.extensions["portal.settings"])
+    url = "/report/article-suggestions"
+    query = {"description": "when do you pick up my old couch"}
+    assert client.get(url, query_string=query).get_json() == []
+    # Without a category model either, the describe step sends residents to the full list.
+    assert client.get("/report/describe").headers["Location"] == "/report/"
+    # An article a member of staff linked in a reply still opens.
+    assert client.get("/help/bulk-pickup").status_code == 200

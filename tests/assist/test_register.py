@@ -43,9 +43,7 @@ def test_every_feature_is_registered_with_its_headings(client):
         ):
             assert f"<dt>{heading}</dt>" in part, (key, heading)
         assert ">On<" in part
-        assert "PORTAL_ASSIST_" in part or (
-            key == "articles" and "There is no setting to switch it off yet." in part
-        )
+        assert "PORTAL_ASSIST_" in part
     # No model yet: the page says so rather than showing a figure.
     categories_part = section(html, "categories")
     assert categories_part.count("Not trained yet.") == 2

@@ -37,7 +37,7 @@ from portal.core import clock
 from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.requests.service import DESCRIPTION_MAX
-from portal.web import db_session
+from portal.web import db_session, settings
 
 bp = Blueprint("assist_articles", __name__)
 
@@ -55,6 +55,8 @@ def visit(create: bool = False) -> str | None:
 def suggestions_for(text: str, *, count: bool = True) -> list[dict[str, Any]]:
     """The articles like ``text`` in the page's language, each counted as suggested once per
     visit."""
+    if not settings().assist_articles:
+        return []
     db = db_session()
     found = articles.suggest_articles(db, text=text, language=current_locale())
     key = visit()

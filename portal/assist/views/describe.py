@@ -31,7 +31,9 @@ bp = Blueprint("assist_describe", __name__, url_prefix="/report")
 def _offered() -> bool:
     """Something to suggest: categories (a usable model) or knowledge articles."""
     db = db_session()
-    return categories.available(db, settings=settings()) or articles.any_active(db)
+    return categories.available(db, settings=settings()) or (
+        settings().assist_articles and articles.any_active(db)
+    )
 
 
 @bp.route("/describe", methods=["GET", "POST"])
