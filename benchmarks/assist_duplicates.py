@@ -42,9 +42,11 @@ from common import analyze, percentile, print_plans, scratch_app  # noqa: E402
 from PIL import Image, ImageDraw, ImageFilter  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
+from portal import create_app  # noqa: E402
 from portal.areas.geo import EARTH_RADIUS_M, distance_m  # noqa: E402
 from portal.assist import duplicates  # noqa: E402
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup  # noqa: E402
+from portal.core.config import Settings  # noqa: E402
 from portal.requests.models import RequestPhoto, ServiceRequest  # noqa: E402
 from portal.requests.photos import perceptual_hash  # noqa: E402
 
@@ -412,21 +414,36 @@ def load_requests(db, ids, rows: int, end: datetime, seed: int = 7) -> None:
                 conn.execute(insert(RequestPhoto), photos)
 
 
-def cost(rows: int, database_url: str, filings: int = 300) -> None:
+def cost(rows: int, database_url: str, filings: int = 300, reuse: bool = False) -> None:
     scratch = tempfile.TemporaryDirectory()
-    app, db = scratch_app(scratch, database_url)
+    if reuse:  # the requests a previous run loaded into database_url (migrated since)
+        app = create_app(
+            Settings(
+                env="test",
+                secret_key="b" * 40,
+                database_url=database_url,
+                upload_dir=scratch.name,
+                mail_dir=scratch.name,
+                ratelimit_enabled=False,
+            )
+        )
+        db = app.extensions["portal.db"]
+        analyze(db)
+    else:
+        app, db = scratch_app(scratch, database_url)
     settings = replace(
         app.extensions["portal.settings"],
         assist_duplicate_radius_m=RADIUS_M,
         assist_duplicate_days=WINDOW_DAYS,
     )
     session = db.session(write=True)
-    ids = add_categories(session)
     end = datetime(2026, 12, 1, tzinfo=UTC)
-    started = time.perf_counter()
-    load_requests(db, ids, rows, end)
-    analyze(db)
-    print(f"loaded {rows} requests in {time.perf_counter() - started:.0f} s")
+    if not reuse:
+        ids = add_categories(session)
+        started = time.perf_counter()
+        load_requests(db, ids, rows, end)
+        analyze(db)
+        print(f"loaded {rows} requests in {time.perf_counter() - started:.0f} s")
     rng = random.Random(3)
     targets = [rows - rng.randrange(0, min(rows, 5000)) for _ in range(filings)]
     timings, kept = [], []
@@ -472,11 +489,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL", ""))
     parser.add_argument("--skip-accuracy", action="store_true")
+    parser.add_argument(
+        "--reuse", action="store_true", help="time the requests already loaded (--database-url)"
+    )
     args = parser.parse_args()
     if not args.skip_accuracy:
         accuracy(args.incidents)
     if args.rows:
-        cost(args.rows, args.database_url)
+        cost(args.rows, args.database_url, reuse=args.reuse)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@ report the same incident, each with a score and the plain reasons behind it. A p
 nothing here merges, closes or re-routes anything.
 
 - ``candidates_for(session, request, settings=...)`` reads the requests near ``request`` from
-  the geographic index first (``ix_service_requests_lat_lon_created``: a lat range, lon and
-  filing time checked in the index), those open or filed in the last
+  the geographic index first (``ix_service_requests_lat_lon_created_open``: a lat range; lon,
+  filing time and openness checked in the index), those open or filed in the last
   ``assist_duplicate_days`` before it, within ``assist_duplicate_radius_m``; at most
   ``MAX_READ`` of them, newest first, then scores each on:
     distance (closer is likelier), category (same category, or at least the same department),

@@ -118,8 +118,9 @@ class ServiceRequest(Base):
         Index("ix_service_requests_contact_created", "contact_email", "created_at"),
         Index("ix_service_requests_address_lower", text("lower(address)")),
         # Possible duplicates (migration 0029): every request, open or closed, public or not,
-        # in a lat range, lon and filing time checked in the index.
-        Index("ix_service_requests_lat_lon_created", "lat", "lon", "created_at"),
+        # in a lat range, lon, filing time and openness checked in the index (PostgreSQL: one
+        # bitmap scan for the recent requests, one for the open ones, then only those read).
+        Index("ix_service_requests_lat_lon_created_open", "lat", "lon", "created_at", "is_open"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
