@@ -14,6 +14,7 @@ p50/p95 over --repeat runs, reading those roll-ups:
 - a department drill-down by category, by area and by agent;
 - /staff/reports/hotspots (map, volumes, trend, spikes, sentiment);
 - /performance (public scorecards and volumes);
+- /performance/equity for a month and a quarter (issue 23: areas against the city);
 - /open-data/requests.json: the first batch (time to the first bytes), the whole default file
   (last 30 days), and one keyset batch a year back (``open_data.rows``).
 Last, the cold case: each page once more right after its roll-ups were deleted (a worker that
@@ -564,6 +565,8 @@ def main() -> None:
         ("drill-down agent", drill + "agent", _get),
         ("hotspots", "/staff/reports/hotspots?period=month", _get),
         ("performance", "/performance", _get),
+        ("equity month", "/performance/equity?period=month", _get),
+        ("equity quarter", "/performance/equity?period=quarter", _get),
         ("open data: first batch", "/open-data/requests.json", _first_batch),
         ("open data: last 30 days, whole file", "/open-data/requests.json", _get),
     ]

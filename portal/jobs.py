@@ -53,8 +53,11 @@ def register_all() -> None:
     from portal.push.sender import push_sender
     from portal.reports.catalogue import refresh_report_rollups
     from portal.reports.digest import send_hotspot_digest
+    from portal.reports.equity import send_equity_alerts
+    from portal.reports.team_digest import send_team_digests
     from portal.reports.themes import compute_themes
     from portal.requests.sweeps import sweep_filing_leftovers
+    from portal.sla.forecasts import rebuild_forecasts
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
 
@@ -65,12 +68,15 @@ def register_all() -> None:
     register_job(sweep_sign_in_counters)
     register_job(purge_idempotency_keys)
     register_job(sweep_sla)
+    register_job(rebuild_forecasts)
     register_job(send_staff_digests)
     register_job(send_due_invitations)
     register_job(process_programme_offers)
     register_job(send_session_reminders)
     register_job(compute_themes)  # before the digest, which names the week's themes
     register_job(send_hotspot_digest)
+    register_job(send_team_digests)
+    register_job(send_equity_alerts)
     register_job(refresh_report_rollups)
     register_job(build_data_exports)
     register_job(expire_data_exports)

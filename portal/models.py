@@ -43,7 +43,14 @@ from portal.requests.models import (
     Support,
 )
 from portal.routing.models import RoutingRule
-from portal.sla.models import BusinessCalendar, CalendarClosure, SlaClock, SlaPolicy
+from portal.sla.models import (
+    BusinessCalendar,
+    CalendarClosure,
+    ForecastCalibration,
+    ForecastGroup,
+    SlaClock,
+    SlaPolicy,
+)
 from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
 
@@ -78,6 +85,8 @@ __all__ = [
     "BusinessCalendar",
     "CalendarClosure",
     "SlaClock",
+    "ForecastGroup",
+    "ForecastCalibration",
     "SlaPolicy",
     "StaffNotice",
     "Area",

@@ -168,6 +168,13 @@ def init_app(app: Flask) -> None:
     def _sla_duration(seconds: float) -> str:
         return format_duration(seconds, current_locale())
 
+    @app.template_global("case_forecast")
+    def _case_forecast(case: Any) -> datetime | None:
+        """When cases like this open one are usually resolved (``portal.sla.forecasts``)."""
+        from portal.sla.service import case_forecast
+
+        return case_forecast(db_session(), case, now=clock.now())
+
     _dates(app)
     _timeline(app)
 

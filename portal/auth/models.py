@@ -35,6 +35,8 @@ class User(Timestamped, Base):
     #: Staff: "each" (one email per notice) or "daily" (one digest a day); notices are
     #: always listed in the back office.
     notice_email: Mapped[str] = mapped_column(String(8), default="each")
+    #: Staff: the weekly email with their department's results (``portal.reports.team_digest``).
+    team_digest: Mapped[bool] = mapped_column(Boolean, default=True)
 
     @property
     def is_staff(self) -> bool:

@@ -38,12 +38,14 @@ _KEYS = {
     "logo",
     "translations",
     "open311",
+    "performance",
     "mail",
     "app",
 }
 _OPEN311_KEYS = {"jurisdiction", "contact"}
 _MAIL_KEYS = {"domain", "intake", "intake_category"}
 _APP_KEYS = {"short_name", "theme_color", "background_color"}
+_PERFORMANCE_KEYS = {"public_shame_wall", "shame_wall", "translations"}
 #: The name under a phone's home-screen icon: longer names are cut there (issue 21).
 APP_SHORT_NAME_MAX = 12
 _COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
@@ -94,6 +96,11 @@ def read_city(path: Path, check: Checker) -> dict[str, Any]:
         values["settings"]["mail"] = mail
     else:
         values["settings"].pop("mail", None)
+    performance = _performance(data, check)
+    if performance:
+        values["settings"]["performance"] = performance
+    else:
+        values["settings"].pop("performance", None)
     app = _app(data, check)
     if app:
         values["settings"]["app"] = app
@@ -129,6 +136,31 @@ def _app(data: dict[str, Any], check: Checker) -> dict[str, str]:
         elif colour:
             app[key] = colour.lower()
     return app
+
+
+def _performance(data: dict[str, Any], check: Checker) -> dict[str, Any]:
+    """The ``[performance]`` table: ``shame_wall``, the public name of the wall of the
+    lowest-ranked departments (with ``[performance.translations.<locale>]``), and
+    ``public_shame_wall`` (false: only staff see that wall)."""
+    where = "[performance]"
+    table = data.get("performance", {})
+    if not isinstance(table, dict):
+        check.add("the file", '"performance" must be a table ([performance])')
+        return {}
+    check.keys(where, table, _PERFORMANCE_KEYS)
+    performance: dict[str, Any] = {}
+    public = table.get("public_shame_wall", True)
+    if not isinstance(public, bool):
+        check.add(where, f"public_shame_wall must be true or false, not {public!r}")
+    elif not public:
+        performance["public_shame_wall"] = False
+    name = check.text(where, table, "shame_wall", max_len=60)
+    if name:
+        performance["shame_wall"] = name
+    translations = check.translations(where, table, {"shame_wall"})
+    if translations:
+        performance["translations"] = translations
+    return performance
 
 
 def _mail(data: dict[str, Any], check: Checker) -> dict[str, str]:

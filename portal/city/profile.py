@@ -63,6 +63,20 @@ def city_settings(base: Settings, profile: CityProfile | None) -> Settings:
             theme_color=str(app.get("theme_color") or base.theme_color),
             background_color=str(app.get("background_color") or base.background_color),
         )
+        performance = (profile.settings or {}).get("performance")
+        performance = performance if isinstance(performance, dict) else {}
+        names = {
+            locale: str(values.get("shame_wall") or "")
+            for locale, values in (performance.get("translations") or {}).items()
+            if isinstance(values, dict)
+        }
+        if performance.get("shame_wall"):
+            names["en"] = str(performance["shame_wall"])
+        settings = replace(
+            settings,
+            public_shame_wall=performance.get("public_shame_wall", True) is not False,
+            shame_wall_names={k: v for k, v in names.items() if v},
+        )
     host = mail_host(settings.base_url)
     return replace(
         settings,

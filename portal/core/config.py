@@ -38,6 +38,13 @@ def _int(name: str, value: str | None, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
 
 
+def _percentile(name: str, value: str | None, default: int) -> int:
+    number = _int(name, value, default)
+    if not 50 <= number <= 99:
+        raise ConfigError(f"{name} must be a percentile from 50 to 99, got {value!r}")
+    return number
+
+
 @dataclass(frozen=True)
 class Settings:
     env: str = "development"  # development | production | test
@@ -120,6 +127,20 @@ class Settings:
     survey_delay_hours: int = 24
     survey_expiry_days: int = 14
     survey_fatigue_days: int = 30
+    #: Calibrated expected dates (portal.sla.forecasts, issue 23): the percentile of similar
+    #: resolved work promised (``PORTAL_FORECAST_PERCENTILE``, 50 to 99), read from the
+    #: resolutions of the last ``forecast_window_days``; a group of similar work needs
+    #: ``forecast_min_examples`` resolutions to be used (else a broader group, else none).
+    #: Walls of fame and shame (issue 23): a department is ranked with at least
+    #: ``wall_min_tasks`` tasks whose on-time result was decided in the period
+    #: (``PORTAL_WALL_MIN_TASKS``); city.toml's ``[performance]`` may rename the wall of shame
+    #: (``shame_wall_names``, by locale; "en" is the city's own words) or keep it for staff.
+    wall_min_tasks: int = 20
+    public_shame_wall: bool = True
+    shame_wall_names: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    forecast_percentile: int = 80
+    forecast_window_days: int = 182
+    forecast_min_examples: int = 20
     # Programmes: a waitlisted resident has this long to accept an offered place (unless the
     # programme sets its own), and session reminders go out this long before each session.
     programme_offer_hours: int = 48
@@ -289,6 +310,24 @@ class Settings:
                 "PORTAL_SURVEY_FATIGUE_DAYS",
                 env.get("PORTAL_SURVEY_FATIGUE_DAYS"),
                 base.survey_fatigue_days,
+            ),
+            wall_min_tasks=_int(
+                "PORTAL_WALL_MIN_TASKS", env.get("PORTAL_WALL_MIN_TASKS"), base.wall_min_tasks
+            ),
+            forecast_percentile=_percentile(
+                "PORTAL_FORECAST_PERCENTILE",
+                env.get("PORTAL_FORECAST_PERCENTILE"),
+                base.forecast_percentile,
+            ),
+            forecast_window_days=_int(
+                "PORTAL_FORECAST_WINDOW_DAYS",
+                env.get("PORTAL_FORECAST_WINDOW_DAYS"),
+                base.forecast_window_days,
+            ),
+            forecast_min_examples=_int(
+                "PORTAL_FORECAST_MIN_EXAMPLES",
+                env.get("PORTAL_FORECAST_MIN_EXAMPLES"),
+                base.forecast_min_examples,
             ),
             programme_offer_hours=_int(
                 "PORTAL_PROGRAMME_OFFER_HOURS",

@@ -390,11 +390,16 @@ def mark_all_read(session: Session, *, user_id: int, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def set_notice_email(session: Session, *, user: User, choice: str) -> None:
-    """Save "each" or "daily"; raises ``ValueError`` for anything else."""
+def set_notice_email(
+    session: Session, *, user: User, choice: str, team_digest: bool | None = None
+) -> None:
+    """Save "each" or "daily" (raises ``ValueError`` for anything else) and, when given,
+    whether the member gets the weekly email of their department's results."""
     if choice not in NOTICE_EMAIL_CHOICES:
         raise ValueError(choice)
     user.notice_email = choice
+    if team_digest is not None:
+        user.team_digest = team_digest
     session.flush()
 
 

@@ -6,10 +6,15 @@ from datetime import datetime
 
 from portal.core.config import Settings
 from portal.core.db import Database
-from portal.reports import hotspots, rollups, scorecards, sentiment
+from portal.reports import equity, hotspots, rollups, scorecards, sentiment
 from portal.reports.rollups import Report
 
-REPORTS: tuple[Report, ...] = (*scorecards.ROLLUPS.values(), hotspots.PAIRS, sentiment.SENTIMENT)
+REPORTS: tuple[Report, ...] = (
+    *scorecards.ROLLUPS.values(),
+    hotspots.PAIRS,
+    sentiment.SENTIMENT,
+    equity.EQUITY,
+)
 
 
 def refresh_report_rollups(db: Database, settings: Settings, now: datetime) -> str | None:

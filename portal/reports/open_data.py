@@ -22,12 +22,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import literal, select, tuple_
+from sqlalchemy import case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from portal.areas.models import Area
 from portal.catalogue.models import Department, ServiceCategory
 from portal.requests.models import OPEN_STATUSES, ServiceRequest
+from portal.sla.models import SlaClock
 
 #: The longest range one download may cover, in days (both ends included).
 MAX_DAYS = 366
@@ -174,6 +175,35 @@ COLUMNS: tuple[Column, ...] = (
         _l('How many people said "me too". Empty for private requests.'),
         public_only=True,
     ),
+    # The columns New York ("Due Date", "Closed Date"), Boston (target_dt, closed_dt, ontime)
+    # and Chicago publish (issue 23).
+    Column(
+        "target_at",
+        "date-time",
+        _l(
+            "When the city promised to resolve it, in UTC (ISO 8601): its service level's "
+            "deadline, moved by the time the request waited on the resident or a partner. "
+            "Empty when its category has no resolution target. Rounded down to the hour for "
+            "private requests."
+        ),
+    ),
+    Column(
+        "closed_at",
+        "date-time",
+        _l(
+            "When the request stopped being worked on (resolved, closed, rejected or a "
+            "duplicate), in UTC (ISO 8601); empty while it is open. Rounded down to the hour "
+            "for private requests."
+        ),
+    ),
+    Column(
+        "on_time",
+        "boolean",
+        _l(
+            "true when it was resolved by its target, false when the target passed first "
+            "(even if it is still open); empty while the target is still ahead, or without one."
+        ),
+    ),
 )
 NAMES: tuple[str, ...] = tuple(column.name for column in COLUMNS)
 
@@ -233,6 +263,34 @@ _CATEGORY = aliased(ServiceCategory)
 _DEPARTMENT = aliased(Department)
 _AREA = aliased(Area)
 SR = ServiceRequest
+_CLOCK = aliased(SlaClock)
+#: The case's own resolution clock (its latest, when a new policy started another).
+_CASE_CLOCK = (
+    _CLOCK.request_id == SR.id,
+    _CLOCK.task_id.is_(None),
+    _CLOCK.kind == "resolution",
+)
+_TARGET = (
+    select(func.coalesce(_CLOCK.due_at, _CLOCK.original_due_at))
+    .where(*_CASE_CLOCK)
+    .order_by(_CLOCK.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+_ON_TIME = (
+    select(
+        case(
+            (_CLOCK.stage == "met", literal(1)),
+            (or_(_CLOCK.stage == "breached", _CLOCK.breached_at.is_not(None)), literal(0)),
+            else_=None,
+        )
+    )
+    .where(*_CASE_CLOCK, _CLOCK.stage.not_in(("cancelled", "transferred")))
+    .order_by(_CLOCK.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
+
 #: Only these columns are ever read: no contact, reporter, token, key or timeline column.
 _SELECTED = (
     SR.id,
@@ -254,6 +312,9 @@ _SELECTED = (
     _DEPARTMENT.name.label("department_name"),
     _AREA.code.label("area_code"),
     _AREA.name.label("area_name"),
+    SR.status_changed_at,
+    _TARGET.label("target_at"),
+    _ON_TIME.label("on_time"),
 )
 
 
@@ -349,7 +410,18 @@ def anonymise(row: Any) -> tuple[Any, ...]:
         _round(row.lat) if public else None,
         _round(row.lon) if public else None,
         row.support_count if public else None,
+        moment(row.target_at),
+        _closed(row, moment),
+        None if row.on_time is None else bool(row.on_time),
     )
+
+
+def _closed(row: Any, moment: Any) -> str | None:
+    """When a closed request stopped being worked on: when it was resolved, or when it moved
+    to its closed status (closed, rejected, duplicate)."""
+    if row.status in OPEN_STATUSES:
+        return None
+    return moment(row.resolved_at if row.status == "resolved" else row.status_changed_at)
 
 
 def _round(value: float | None) -> float | None:

@@ -44,9 +44,12 @@ Drill-downs group the same figures by the case's category or area (joined throug
 or by the task's assignee (agents: tasks, resolution clocks and backlog only; first response,
 reopenings and satisfaction belong to the case, not to one agent, and stay None).
 
-The board ranks departments by resolution compliance (highest first), then median working
-hours to resolution (lowest first), then name; departments with no resolution clock ended
-in the period are not ranked (``rank`` None) and come last.
+The board ranks departments fairly (issue 23): only a department with at least ``min_tasks``
+resolution clocks ended in the period (met or breached: ``resolution_clocks``) is ranked, by
+the **lower bound of the 95% Wilson score interval** of its on-time share (highest first: the
+share its results show at the least, so 2 tasks on time of 2 do not outrank 95 of 100), then
+median working hours to resolution (lowest first), then name. The others are not ranked
+(``rank`` None) and come last, by name.
 
 The queries group by department *and* the grouping, so one pass computes every department's
 figures: that is the roll-up the worker stores per period (``ROLLUPS``, one part per
@@ -57,6 +60,7 @@ and ``department_detail`` read the roll-up; without one they count now (the quer
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
@@ -165,20 +169,51 @@ def _period_figures(
     return _from_rollup(rollups.get(ROLLUPS[by], period, parts=parts))
 
 
+#: The ranking's minimum volume when none is given (``Settings.wall_min_tasks``).
+MIN_TASKS = 20
+#: The normal quantile of the 95% Wilson interval.
+WILSON_Z = 1.959964
+
+
+def wilson_lower_bound(share: float, n: int, z: float = WILSON_Z) -> float:
+    """The lower end of the Wilson score interval of a share ``share`` of ``n`` trials."""
+    if n <= 0:
+        return 0.0
+    z2 = z * z
+    centre = share + z2 / (2 * n)
+    spread = z * math.sqrt(share * (1 - share) / n + z2 / (4 * n * n))
+    return max((centre - spread) / (1 + z2 / n), 0.0)
+
+
+def ranking_score(figures: DepartmentFigures) -> float | None:
+    """What the board ranks on: the Wilson lower bound of the on-time share (None: no
+    resolution clock ended)."""
+    if figures.resolution_compliance is None:
+        return None
+    return wilson_lower_bound(figures.resolution_compliance, figures.resolution_clocks)
+
+
 def _sort_key(figures: DepartmentFigures) -> tuple:
     median = figures.median_resolution_hours
     return (
-        -(figures.resolution_compliance or 0.0),
+        -(ranking_score(figures) or 0.0),
         median if median is not None else float("inf"),
         figures.name.casefold(),
     )
 
 
-def _ranked(figures: Iterable[DepartmentFigures]) -> list[tuple[int | None, DepartmentFigures]]:
-    """Departments in board order with their rank (None: nothing to rank them on)."""
-    ranked = sorted((f for f in figures if f.resolution_compliance is not None), key=_sort_key)
+def is_ranked(figures: DepartmentFigures, min_tasks: int = MIN_TASKS) -> bool:
+    return figures.resolution_compliance is not None and figures.resolution_clocks >= min_tasks
+
+
+def _ranked(
+    figures: Iterable[DepartmentFigures], min_tasks: int = MIN_TASKS
+) -> list[tuple[int | None, DepartmentFigures]]:
+    """Departments in board order with their rank (None: too few tasks to rank them on)."""
+    figures = list(figures)
+    ranked = sorted((f for f in figures if is_ranked(f, min_tasks)), key=_sort_key)
     rest = sorted(
-        (f for f in figures if f.resolution_compliance is None), key=lambda f: f.name.casefold()
+        (f for f in figures if not is_ranked(f, min_tasks)), key=lambda f: f.name.casefold()
     )
     return [(i, f) for i, f in enumerate(ranked, 1)] + [(None, f) for f in rest]
 
@@ -192,6 +227,7 @@ def department_board(
     now: datetime | None = None,
     include_inactive: bool = False,
     rollups: RollupReader | None = None,
+    min_tasks: int = MIN_TASKS,
 ) -> list[BoardRow]:
     """Every (active) department's figures for ``period`` and the previous period, in rank
     order (see the module docstring for the rule); from the roll-ups when ``rollups`` is
@@ -216,7 +252,7 @@ def department_board(
         return out
 
     current, previous = complete(period), complete(period.previous())
-    previous_ranks = {f.department_id: rank for rank, f in _ranked(previous)}
+    previous_ranks = {f.department_id: rank for rank, f in _ranked(previous, min_tasks)}
     previous_by_id = {f.department_id: f for f in previous}
     return [
         BoardRow(
@@ -225,7 +261,7 @@ def department_board(
             rank=rank,
             previous_rank=previous_ranks[f.department_id],
         )
-        for rank, f in _ranked(current)
+        for rank, f in _ranked(current, min_tasks)
     ]
 
 

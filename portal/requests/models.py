@@ -105,6 +105,8 @@ class ServiceRequest(Base):
         Index("ix_service_requests_updated", "updated_at"),
         Index("ix_service_requests_public_created", "is_public", "created_at"),
         Index("ix_service_requests_created_id", "created_at", "id"),
+        # Equity (portal.reports.equity): the later reports merged into an incident.
+        Index("ix_service_requests_duplicate_of", "duplicate_of_id"),
         #: Open311 lists by service code over a date range.
         Index("ix_service_requests_category_created", "category_id", "created_at"),
         Index("ix_service_requests_api_token", "api_token", unique=True),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.catalogue.models import BREACH_ACTIONS  # noqa: F401 - where the SLA code reads it
@@ -120,6 +120,8 @@ class SlaClock(Base):
         ),
         # Reports: the clocks of a department that stopped in a period.
         Index("ix_sla_clocks_department_kind_stopped", "department_id", "kind", "stopped_at"),
+        # Forecasts: the clocks started in the calibration window.
+        Index("ix_sla_clocks_kind_started", "kind", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -149,3 +151,51 @@ class SlaClock(Base):
     thresholds_fired: Mapped[int] = mapped_column(Integer, default=0)
     next_threshold_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=clock.now)
+    #: A resolution clock's calibrated expected completion, made when it started
+    #: (``portal.sla.forecasts``): working seconds on its calendar, and that moment.
+    forecast_seconds: Mapped[int | None] = mapped_column(Integer)
+    forecast_at: Mapped[datetime | None]
+
+
+class ForecastGroup(Base):
+    """How long similar resolved work took (``portal.sla.forecasts``): for one department, the
+    case's or its tasks' resolution clocks (``scope``), on one unit, and optionally one category
+    and priority, the distribution of working seconds to resolve in the recent window as
+    quantiles at ``forecasts.GRID``; the quantile promised (``quantile``) and the department's
+    current backlog factor. Rebuilt whole by the worker (``key`` names the group)."""
+
+    __tablename__ = "forecast_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(8))
+    unit: Mapped[str] = mapped_column(String(16))
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_categories.id", ondelete="CASCADE")
+    )
+    priority: Mapped[str | None] = mapped_column(String(10))
+    examples: Mapped[int] = mapped_column(Integer)
+    quantile: Mapped[float] = mapped_column(Float)
+    sketch: Mapped[list[float]] = mapped_column(JsonDoc, default=list)
+    backlog_factor: Mapped[float] = mapped_column(Float, default=1.0)
+    computed_at: Mapped[datetime]
+
+
+class ForecastCalibration(Base):
+    """Of the resolution clocks given a forecast in the window, for one department, category
+    and scope: how many could be judged (finished, or past their forecast) and how many
+    finished within it. Rebuilt whole by the worker with the groups."""
+
+    __tablename__ = "forecast_calibration"
+    __table_args__ = (Index("ix_forecast_calibration_scope_department", "scope", "department_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id", ondelete="CASCADE"))
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_categories.id", ondelete="CASCADE")
+    )
+    scope: Mapped[str] = mapped_column(String(8))
+    judged: Mapped[int] = mapped_column(Integer)
+    finished_by: Mapped[int] = mapped_column(Integer)
+    computed_at: Mapped[datetime]

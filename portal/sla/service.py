@@ -23,7 +23,7 @@ from portal.catalogue.models import Department
 from portal.core import clock as wall
 from portal.requests.events import add_event
 from portal.requests.models import ServiceRequest
-from portal.sla import clocks
+from portal.sla import clocks, forecasts
 from portal.sla.calendar import WorkingCalendar, always_open, load_calendar
 from portal.sla.models import LIVE_STAGES, SlaClock, SlaPolicy
 
@@ -109,6 +109,7 @@ def _new_clock(
         clock.stage = "paused" if history[-1][1] is None else "running"
         clocks.catch_up(clock, calendar, now)
         clock.original_due_at = calendar.add(at, clock.target_seconds)
+    forecasts.record(session, clock, request, calendar)
     session.add(clock)
     return clock
 
@@ -174,6 +175,25 @@ def _expected(
         if paused_seconds:
             data["paused_seconds"] = paused_seconds
         add_event(session, request, "expected_changed", actor_kind="system", data=data)
+
+
+def case_forecast(
+    session: Session, request: ServiceRequest, *, now: datetime | None = None
+) -> datetime | None:
+    """When cases like this open one are usually resolved (``portal.sla.forecasts``): None
+    when it is closed, its resolution clock is not running (no ``expected_at``: no clock, or
+    a paused one), or there is too little history."""
+    if not request.is_open or request.expected_at is None:
+        return None
+    now = now or wall.now()
+    resolution = next(
+        (c for c in _live_case_clocks(session, request) if c.kind == "resolution"), None
+    )
+    if resolution is None:
+        return None
+    return forecasts.current(
+        session, resolution, request, calendar_for(session, resolution), now=now
+    )
 
 
 # -- hooks -------------------------------------------------------------------------------------

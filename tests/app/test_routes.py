@@ -98,6 +98,8 @@ PUBLIC = {
     "reports_open_data.requests_json",
     # The public performance page: scorecards without agents, volumes, the map.
     "reports_public.index",
+    # Equity by area (issue 23, tests/reports/test_equity.py).
+    "reports_public.equity_page",
     # Web Push (issue 21): a device's subscription (JSON, CSRF), by the account's owner or
     # for one public request; the endpoint itself is the key to unsubscribe.
     "push.subscribe",

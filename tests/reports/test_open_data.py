@@ -184,6 +184,9 @@ def test_private_rows_hold_only_category_area_status_and_dates(client, make, tow
         "latitude": None,
         "longitude": None,
         "supporters": None,
+        "target_at": None,
+        "closed_at": "2026-03-06T20:00:00Z",
+        "on_time": None,
     }
     assert found[in_private_category.id]["visibility"] == "private"
     assert found[in_private_category.id]["description"] is None
@@ -210,7 +213,43 @@ def test_private_rows_hold_only_category_area_status_and_dates(client, make, tow
         "latitude": 41.0123,
         "longitude": -87.0543,
         "supporters": 3,
+        "target_at": None,
+        "closed_at": None,
+        "on_time": None,
     }
+
+
+def test_target_closed_and_on_time_columns_come_from_the_case_clock(client, make, town):
+    area, potholes, _welfare = town
+    filed = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+    due = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
+
+    def case(status: str, stage: str, **clock) -> int:
+        made = make.request(
+            category=potholes,
+            area_id=area.id,
+            status=status,
+            created_at=filed,
+            resolved_at=datetime(2026, 3, 3, 18, 30, tzinfo=UTC) if status == "resolved" else None,
+        )
+        make.sla_clock(made, stage=stage, started_at=filed, **({"due_at": due} | clock))
+        return made.id
+
+    met = case("resolved", "met", stopped_at=datetime(2026, 3, 3, 18, 30, tzinfo=UTC))
+    late = case("in_progress", "running", breached_at=due)
+    ahead = case("in_progress", "running", due_at=None, original_due_at=NOW.replace(day=20))
+    no_target = make.request(category=potholes, area_id=area.id, created_at=filed).id
+    found = {row["id"]: row for row in json.loads(download(client, "json").data)}
+    assert (found[met]["target_at"], found[met]["closed_at"], found[met]["on_time"]) == (
+        "2026-03-04T15:00:00Z",
+        "2026-03-03T18:30:00Z",
+        True,
+    )
+    assert (found[late]["closed_at"], found[late]["on_time"]) == (None, False)
+    # Paused (no moving deadline): the deadline first set; still ahead, so no verdict.
+    assert found[ahead]["target_at"] == "2026-03-20T15:00:00Z"
+    assert found[ahead]["on_time"] is None
+    assert (found[no_target]["target_at"], found[no_target]["on_time"]) == (None, None)
 
 
 def test_csv_has_the_documented_header_and_the_same_rows(client, make, town):
@@ -404,7 +443,7 @@ def test_documentation_lists_every_column(client):
     assert 'href="/open-data/requests.csv"' in html
     assert 'href="/open-data/requests.json"' in html
     assert 'value="2026-02-17"' in html and 'value="2026-03-18"' in html
-    assert len(COLUMNS) == len(set(NAMES)) == 20
+    assert len(COLUMNS) == len(set(NAMES)) == 23
 
 
 def test_download_form_sends_good_dates_to_the_file(client):

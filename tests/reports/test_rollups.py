@@ -5,7 +5,7 @@ missing or left too old; two writers of one roll-up leave one."""
 from __future__ import annotations
 
 import random
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -27,6 +27,13 @@ ZONE = ZoneInfo(TZ)
 NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)
 TODAY = NOW.astimezone(ZONE).date()
 H = 3600
+
+
+@pytest.fixture
+def settings(settings):
+    """These small cities rank every department with a task finished: the minimum volume and
+    the Wilson ranking are tested in test_fair_walls.py."""
+    return replace(settings, wall_min_tasks=1)
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.assist.models import AssistTheme
+from portal.catalogue.models import Department
 from portal.core import clock
 from portal.core.audit import AuditEntry
 from portal.core.outbox import OutboxMessage
@@ -223,3 +224,17 @@ def test_grouping_that_fails_is_logged_and_tried_again(
     assert list(markers) == ["month:2026-02-01"]
     monkeypatch.undo()
     assert "week:2026-03-09" in (compute_themes(database, settings, MONDAY) or "")
+
+
+def test_the_team_email_names_the_weeks_themes(app, db, make, settings, town):
+    from portal.reports.team_digest import send_team_digests
+
+    streets = db.scalar(select(Department).where(Department.name == "Streets"))
+    make.staff(streets, role="agent", email="agent@example.org")
+    db.commit()
+    database = app.extensions["portal.db"]
+    compute_themes(database, settings, MONDAY)
+    assert send_team_digests(database, settings, MONDAY) is not None
+    (email,) = db.scalars(select(OutboxMessage).where(OutboxMessage.kind == "team_digest"))
+    assert "What residents raised across the city this week:" in email.body_text
+    assert re.search(r"Northside: \d+ comments about “[^”]*music[^”]*”, up from 2", email.body_text)

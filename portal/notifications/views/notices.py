@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
-from wtforms import RadioField
+from wtforms import BooleanField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, ValidationError
 
@@ -46,6 +46,8 @@ class NoticeEmailForm(FlaskForm):
         validators=[InputRequired(_l("Choose how to get emails about your notices"))],
         validate_choice=False,
     )
+
+    team_digest = BooleanField(_l("Send me my department's results every Monday"))
 
     def validate_notice_email(self, field: RadioField) -> None:
         if field.data not in staff.NOTICE_EMAIL_CHOICES:
@@ -148,12 +150,19 @@ def read_all() -> Any:
 def email_settings() -> Any:
     user = current_user._get_current_object()
     if request.method == "GET":
-        form = NoticeEmailForm(formdata=None, notice_email=user.notice_email)
+        form = NoticeEmailForm(
+            formdata=None, notice_email=user.notice_email, team_digest=user.team_digest
+        )
         return render_template("notifications/notices/settings.html", form=form)
     form = NoticeEmailForm()
     if not form.validate_on_submit():
         return render_template("notifications/notices/settings.html", form=form), 400
-    staff.set_notice_email(db_session(), user=user, choice=form.notice_email.data)
+    staff.set_notice_email(
+        db_session(),
+        user=user,
+        choice=form.notice_email.data,
+        team_digest=bool(form.team_digest.data),
+    )
     flash(
         _("Saved. You will get an email for each notice.")
         if form.notice_email.data == "each"

@@ -21,6 +21,7 @@ from werkzeug.exceptions import BadRequest
 from portal.areas.models import Area
 from portal.core import clock
 from portal.exports import csv_response
+from portal.i18n import current_locale
 from portal.reports import charts, hotspots, scorecard_queries, scorecards
 from portal.reports.periods import Period
 from portal.reports.rollups import RollupReader
@@ -100,6 +101,17 @@ def number(value: float | None, digits: int = 1) -> str:
     return format_decimal(
         round(value, digits), format="#,##0" + ("." + "#" * digits if digits else "")
     )
+
+
+def shame_wall_name(*, public: bool) -> str:
+    """The wall of shame's heading in the current language: the city's own name for it
+    (city.toml ``[performance] shame_wall``) or "Wall of shame"; "" on the public page when
+    the city keeps it for staff."""
+    current = settings()
+    if public and not current.public_shame_wall:
+        return ""
+    names = current.shame_wall_names
+    return names.get(current_locale()) or names.get("en") or _("Wall of shame")
 
 
 def share(value: float | None) -> str:

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal.access import SUPERVISOR, current_staff, staff_required
+from portal.access import CASEWORK, SUPERVISOR, current_staff, staff_required
 from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
 from portal.core.audit import AuditEntry
@@ -52,6 +52,7 @@ from portal.reports.views.display import (
     period_links,
     rollups,
     scorecard_columns,
+    shame_wall_name,
     share,
     trend_chart,
     volume_charts,
@@ -78,7 +79,12 @@ def board() -> Any:
     locale = current_locale()
     reader = rollups()
     rows = scorecards.department_board(
-        db_session(), period, tz=settings().timezone, locale=locale, rollups=reader
+        db_session(),
+        period,
+        tz=settings().timezone,
+        locale=locale,
+        rollups=reader,
+        min_tasks=settings().wall_min_tasks,
     )
     if wants_csv(form):
         return board_csv(rows, period)
@@ -94,6 +100,9 @@ def board() -> Any:
         **board_page("reports_staff.board", rows, period),
         fame=scorecards.wall_of_fame(rows),
         shame=scorecards.wall_of_shame(rows),
+        shame_wall_name=shame_wall_name(public=False),
+        public_shame_wall=settings().public_shame_wall,
+        min_tasks=settings().wall_min_tasks,
         columns=[columns[k] for k in BOARD_KEYS],
         share=share,
         change=lambda row, c: change(row, c, period.kind),
@@ -136,12 +145,49 @@ def backlog_chart(rows: Sequence[scorecard_queries.DepartmentFigures], name: str
     )
 
 
-@bp.get("/departments/<int:department_id>")
+@bp.get("/equity")
 @staff_required(SUPERVISOR)
+def equity_page() -> Any:
+    """The equity table in the back office (the same figures as the public page)."""
+    from portal.reports.views.public import equity_context
+
+    return render_template(
+        "reports/staff/equity.html", **equity_context("reports_staff.equity_page")
+    )
+
+
+def may_see_department(department_id: int) -> bool:
+    """A department's scorecard: admins and supervisors (every department, as on the board),
+    and the department's own agents (its figures, not other agents')."""
+    access = current_staff()
+    return bool(
+        access.is_admin
+        or access.supervised_department_ids
+        or department_id in access.department_ids
+    )
+
+
+@bp.get("/mine")
+@staff_required(CASEWORK)
+def mine() -> Any:
+    """ "Our results" in the back office: the member's (first) department's scorecard; the
+    board for admins and supervisors of no department of their own."""
+    access = current_staff()
+    if access.department_ids:
+        return redirect(
+            url_for("reports_staff.department", department_id=sorted(access.department_ids)[0])
+        )
+    if access.is_admin or access.supervised_department_ids:
+        return redirect(url_for("reports_staff.board"))
+    abort(404)
+
+
+@bp.get("/departments/<int:department_id>")
+@staff_required(CASEWORK)
 def department(department_id: int) -> Any:
     session = db_session()
     found = session.get(Department, department_id)
-    if found is None:
+    if found is None or not may_see_department(department_id):
         abort(404)
     by, by_error = _grouping(department_id)
     form, period = period_from_request()
@@ -199,6 +245,8 @@ def department(department_id: int) -> Any:
         as_of=as_of(reader),
         tabs={"category": _("By category"), "area": _("By area"), "agent": _("By agent")},
         show_agents=current_staff().supervises(department_id),
+        may_see_board=current_staff().is_admin or bool(current_staff().supervised_department_ids),
+        other_departments=_other_departments(department_id, locale),
         rows=page,
         columns=columns,
         unnamed=unnamed[by],
@@ -228,6 +276,15 @@ def department(department_id: int) -> Any:
         if page.has_next
         else None,
     )
+
+
+def _other_departments(department_id: int, locale: str) -> list[tuple[int, str]]:
+    """An agent's other departments, to switch between their scorecards."""
+    others = [d for d in current_staff().department_ids if d != department_id]
+    if not others:
+        return []
+    found = db_session().scalars(select(Department).where(Department.id.in_(others)))
+    return sorted(((d.id, d.t("name", locale)) for d in found), key=lambda x: x[1].casefold())
 
 
 def _audit_agents(department_id: int, period: Period, count: int) -> None:
