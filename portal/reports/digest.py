@@ -14,6 +14,7 @@ dedupe key. No Flask here.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, text
@@ -66,8 +67,26 @@ def digest_recipients(session: Session) -> list[User]:
     )
 
 
-def _locale(settings: Settings, user: User) -> str:
+def recipient_locale(settings: Settings, user: User) -> str:
+    """The language a weekly email is written in for ``user``."""
     return user.locale if user.locale in settings.languages else "en"
+
+
+def week_done(entity: str, week: Period) -> Any:
+    """The query finding the audit entry that marks ``week``'s weekly job ``entity`` done
+    (one indexed lookup): the hotspot digest's, the team email's and the equity alert's."""
+    return (
+        select(AuditEntry.id)
+        .where(AuditEntry.entity == entity, AuditEntry.entity_id == week.key)
+        .limit(1)
+    )
+
+
+def mark_week_done(session: Session, entity: str, week: Period, after: dict[str, Any]) -> None:
+    """Record that ``week``'s weekly job ``entity`` was done, with what it did."""
+    session.add(
+        AuditEntry(actor_id=None, entity=entity, entity_id=week.key, action="sent", after=after)
+    )
 
 
 def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str | None:
@@ -76,17 +95,13 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
     week = digest_week(settings, now)
     if week is None:
         return None
-    done = (
-        select(AuditEntry.id)
-        .where(AuditEntry.entity == DIGEST_ENTITY, AuditEntry.entity_id == week.key)
-        .limit(1)
-    )
+    done = week_done(DIGEST_ENTITY, week)
     # The counting happens in a read transaction, so the write lock (BEGIN IMMEDIATE on
     # SQLite) is held only while the emails are queued.
     with db.transaction(write=False) as session:
         if session.scalar(done) is not None:
             return None
-        locales = sorted({_locale(settings, u) for u in digest_recipients(session)})
+        locales = sorted({recipient_locale(settings, u) for u in digest_recipients(session)})
         flags = {
             locale: spikes(session, week, tz=settings.timezone, locale=locale) for locale in locales
         }
@@ -99,7 +114,7 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
         if session.scalar(done) is not None:
             return None
         for user in digest_recipients(session) if flagged or heard else []:
-            locale = _locale(settings, user)
+            locale = recipient_locale(settings, user)
             mine = flags.get(locale)
             if mine is None:  # a recipient who appeared meanwhile: next week
                 continue
@@ -123,13 +138,10 @@ def send_hotspot_digest(db: Database, settings: Settings, now: datetime) -> str 
                 )
                 is not None
             )
-        session.add(
-            AuditEntry(
-                actor_id=None,
-                entity=DIGEST_ENTITY,
-                entity_id=week.key,
-                action="sent",
-                after={"flags": flagged, "themes": len(heard), "emails": sent},
-            )
+        mark_week_done(
+            session,
+            DIGEST_ENTITY,
+            week,
+            {"flags": flagged, "themes": len(heard), "emails": sent},
         )
     return f"queued {sent} hotspot digest(s) for the week of {week.key}" if sent else None

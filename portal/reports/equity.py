@@ -313,30 +313,33 @@ def slow_areas(
 def send_equity_alerts(db: Any, settings: Any, now: datetime) -> str | None:
     """Worker job: from Monday's digest hour, once a week, email supervisors and admins the
     areas served markedly slower than the city for four weeks running (nothing when none)."""
-    from portal.core.audit import AuditEntry
     from portal.core.mail import queue_email
-    from portal.reports.digest import _locale, digest_recipients, digest_week
+    from portal.reports.digest import (
+        digest_recipients,
+        digest_week,
+        mark_week_done,
+        recipient_locale,
+        week_done,
+    )
 
     week = digest_week(settings, now)
     if week is None:
         return None
-    done = (
-        select(AuditEntry.id)
-        .where(AuditEntry.entity == ALERT_ENTITY, AuditEntry.entity_id == week.key)
-        .limit(1)
-    )
+    done = week_done(ALERT_ENTITY, week)
     zone = ZoneInfo(settings.timezone)
     with db.transaction(write=False) as session:
         if session.scalar(done) is not None:
             return None
-        locales = sorted({_locale(settings, u) for u in digest_recipients(session)} | {"en"})
+        locales = sorted(
+            {recipient_locale(settings, u) for u in digest_recipients(session)} | {"en"}
+        )
         found = {locale: slow_areas(session, week, zone, now, locale) for locale in locales}
     sent = 0
     with db.transaction() as session:
         if session.scalar(done) is not None:
             return None
         for user in digest_recipients(session) if found["en"] else []:
-            locale = _locale(settings, user)
+            locale = recipient_locale(settings, user)
             areas = found.get(locale)
             if areas is None:
                 continue
@@ -359,13 +362,7 @@ def send_equity_alerts(db: Any, settings: Any, now: datetime) -> str | None:
                 )
                 is not None
             )
-        session.add(
-            AuditEntry(
-                actor_id=None,
-                entity=ALERT_ENTITY,
-                entity_id=week.key,
-                action="sent",
-                after={"areas": [a.name for a in found["en"]], "emails": sent},
-            )
+        mark_week_done(
+            session, ALERT_ENTITY, week, {"areas": [a.name for a in found["en"]], "emails": sent}
         )
     return f"queued {sent} equity alert(s) for the week of {week.key}" if sent else None

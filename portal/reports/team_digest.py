@@ -29,11 +29,10 @@ from sqlalchemy.orm import Session
 
 from portal.auth.models import User
 from portal.catalogue.models import Department
-from portal.core.audit import AuditEntry
 from portal.core.config import Settings
 from portal.core.db import Database
 from portal.core.mail import queue_email
-from portal.reports.digest import digest_week
+from portal.reports.digest import digest_week, mark_week_done, recipient_locale, week_done
 from portal.reports.periods import Period
 from portal.reports.scorecards import BoardRow, department_board
 from portal.reports.themes import digest_themes, theme_sentence
@@ -152,20 +151,12 @@ def team_context(
     }
 
 
-def _locale(settings: Settings, user: User) -> str:
-    return user.locale if user.locale in settings.languages else "en"
-
-
 def send_team_digests(db: Database, settings: Settings, now: datetime) -> str | None:
     """Queue the week's team emails (a worker job): once per week, harmless to re-run."""
     week = digest_week(settings, now)
     if week is None:
         return None
-    done = (
-        select(AuditEntry.id)
-        .where(AuditEntry.entity == DIGEST_ENTITY, AuditEntry.entity_id == week.key)
-        .limit(1)
-    )
+    done = week_done(DIGEST_ENTITY, week)
     with db.transaction(write=False) as session:
         if session.scalar(done) is not None:
             return None
@@ -186,7 +177,7 @@ def send_team_digests(db: Database, settings: Settings, now: datetime) -> str | 
                 continue
             teams += 1
             for user in members:
-                locale = _locale(settings, user)
+                locale = recipient_locale(settings, user)
                 if locale not in boards:
                     board = department_board(
                         session, week, tz=settings.timezone, locale=locale, now=now
@@ -208,13 +199,5 @@ def send_team_digests(db: Database, settings: Settings, now: datetime) -> str | 
                     )
                     is not None
                 )
-        session.add(
-            AuditEntry(
-                actor_id=None,
-                entity=DIGEST_ENTITY,
-                entity_id=week.key,
-                action="sent",
-                after={"teams": teams, "emails": sent},
-            )
-        )
+        mark_week_done(session, DIGEST_ENTITY, week, {"teams": teams, "emails": sent})
     return f"queued {sent} team email(s) for the week of {week.key}" if sent else None
