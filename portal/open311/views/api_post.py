@@ -5,6 +5,14 @@ and nothing is written. Each key has its own rate limit (a request without a val
 limited per address). The filing itself is ``portal.open311.posting.file_request``; the answer
 is ``201 Created`` with the spec's one-entry collection (clients read the body; none we know of
 needs a 200). A refused call with a valid key still counts as a use of the key.
+
+``Idempotency-Key`` (a header, optional; ``portal.open311.idempotent``): the first POST with a
+key files the request and its answer is kept 24 hours; a retry with the same key and the same
+body (fields and files) gets that answer again (the same status and body, with
+``Idempotent-Replayed: true``) and files nothing; the same key with another body is a 409; a
+malformed key a 400. Concurrent retries meet on the key's unique constraint: one files, the
+others wait for it and replay its answer. A refused POST (a 400) keeps nothing, so the key
+stays free for the corrected one.
 """
 
 from __future__ import annotations
@@ -12,9 +20,9 @@ from __future__ import annotations
 from flask import Response, g, request
 from flask_limiter.util import get_remote_address
 
-from portal.core import clock
+from portal.core import clock, idempotency
 from portal.extensions import csrf, limiter
-from portal.open311 import keys
+from portal.open311 import idempotent, keys
 from portal.open311.models import ApiKey
 from portal.open311.posting import PostingError, Upload, file_request, value
 from portal.open311.views.api import bp, check_jurisdiction
@@ -85,11 +93,59 @@ def post_request(fmt: str) -> Response:
     if key is None:
         raise ApiError(403, "api_key is not valid (unknown or revoked).")
     key_id = key.id
+    uploads = _uploads()
+    claimed, replay = _claim(key_id, uploads)
+    if replay is not None:
+        # Kept as pairs: PostgreSQL's JSONB does not keep a dict's order.
+        answer = dict(replay.response.get("answer", []))
+        response = render(fmt, "service_requests", "request", [answer], status=201)
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
     try:
         posted = file_request(
-            db_session(), settings=settings(), form=request.form, uploads=_uploads(), api_key=key
+            db_session(), settings=settings(), form=request.form, uploads=uploads, api_key=key
         )
     except PostingError as exc:
         _count_refused_use(key_id)
         raise ApiError(exc.status, *exc.descriptions) from exc
-    return render(fmt, "service_requests", "request", [posted.answer()], status=201)
+    answer = posted.answer()
+    if claimed is not None:
+        idempotency.record(
+            claimed,
+            status_code=201,
+            response={"answer": list(answer.items())},
+            result_id=posted.request.id,
+        )
+    return render(fmt, "service_requests", "request", [answer], status=201)
+
+
+def _claim(
+    key_id: int, uploads: list[Upload]
+) -> tuple[idempotency.IdempotencyKey | None, idempotency.Replay | None]:
+    """Claim the request's ``Idempotency-Key`` (none sent: nothing to claim). Raises
+    ``ApiError`` 400 for a malformed key and 409 for a key used with another body."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None, None
+    if not idempotency.valid_key(raw):
+        _count_refused_use(key_id)
+        raise ApiError(
+            400,
+            "Idempotency-Key must be 16 to 128 letters, digits, '-' or '_' (a UUID will do).",
+        )
+    try:
+        return idempotency.claim(
+            db_session(),
+            scope=idempotent.scope(key_id),
+            key=raw,
+            owner=f"api_key:{key_id}",
+            digest=idempotent.fingerprint(request.form, uploads),
+            now=clock.now(),
+        )
+    except idempotency.KeyReused as exc:
+        _count_refused_use(key_id)
+        raise ApiError(
+            409,
+            "This Idempotency-Key was already used with a different request body; "
+            "nothing was filed. Use a new key for a new request.",
+        ) from exc
