@@ -133,6 +133,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.assist.views import suggestions as assist_suggestions
     from portal.auth.views import bp as auth_bp
     from portal.auth.views import init_login
+    from portal.auth.views.oidc import bp as auth_sso_bp
+    from portal.auth.views.oidc import init_sso
     from portal.casework.views import audit as casework_audit
     from portal.casework.views import case as casework_case
     from portal.casework.views import case_actions as _case_actions  # noqa: F401 - adds its routes
@@ -187,11 +189,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.surveys.views import results as surveys_results
 
     init_login(app)
+    init_sso(app, settings)
     for blueprint in (
         pages_bp,
         health_bp,
         ops_views.bp,
         auth_bp,
+        auth_sso_bp,
         requests_filing.bp,
         requests_offline.bp,
         assist_describe.bp,

@@ -9,7 +9,7 @@ from portal.assist.models import (
     KnowledgeArticleEvent,
     KnowledgeArticleVersion,
 )
-from portal.auth.models import User
+from portal.auth.models import User, UserIdentity
 from portal.casework.models import ResponseTemplate, Task
 from portal.casework.saved_views import SavedView
 from portal.catalogue.models import CategoryQuestion, Department, ServiceCategory, ServiceGroup
@@ -111,4 +111,5 @@ __all__ = [
     "ServiceRequest",
     "Support",
     "User",
+    "UserIdentity",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, request, send_file
 from sqlalchemy.orm import Session
@@ -28,10 +29,17 @@ CONTENT_SECURITY_POLICY = (
 
 def content_security_policy(settings: Settings) -> str:
     """The policy, with the basemap's tile host among the image sources when one is set."""
+    policy = CONTENT_SECURITY_POLICY
     origin = tiles_origin(settings.map_tiles_url)
-    if not origin:
-        return CONTENT_SECURITY_POLICY
-    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:", f"img-src 'self' data: {origin}")
+    if origin:
+        policy = policy.replace("img-src 'self' data:", f"img-src 'self' data: {origin}")
+    if settings.sso_enabled:
+        # Signing out goes on to the single sign-on provider's logout (a form's redirect).
+        parts = urlsplit(settings.sso_issuer)
+        policy = policy.replace(
+            "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
+        )
+    return policy
 
 
 def database() -> Database:

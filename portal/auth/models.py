@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.db import Base
@@ -79,3 +79,27 @@ class SignInThrottle(Base):
     blocked_until: Mapped[datetime | None]
     #: When the owner was told of the lock (one email per locked episode).
     lock_notified_at: Mapped[datetime | None]
+
+
+class UserIdentity(Base):
+    """An account's link to a person at the city's OpenID Connect provider (single sign-on).
+
+    The provider names a person by ``(issuer, subject)``; the first sign-in links it to the
+    account with the same verified email address, and later sign-ins find the account by the
+    link alone (a changed address at the provider still signs in the same account).
+    ``portal.auth.sso`` has the rules.
+    """
+
+    __tablename__ = "user_identities"
+    __table_args__ = (
+        UniqueConstraint("issuer", "subject", name="uq_user_identities_issuer_subject"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    issuer: Mapped[str] = mapped_column(String(255))
+    subject: Mapped[str] = mapped_column(String(255))
+    #: The address the provider gave when the link was made (for the audit and staff pages).
+    email: Mapped[str] = mapped_column(String(254), default="")
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]

@@ -206,6 +206,29 @@ class Settings:
     #: problem (``PORTAL_ASSIST_ARTICLES``; off: none offered, the describe step only with a
     #: category model; /help pages and staff links keep working).
     assist_articles: bool = True
+    #: Single sign-on with OpenID Connect (portal.auth.sso, issue 24; docs/single-sign-on.md).
+    #: Empty issuer: off. The client secret comes from the environment only (empty: a public
+    #: client with PKCE alone, as Login.gov allows). ``sso_residents``: residents may use it
+    #: (and get an account made); ``sso_staff_only``: staff cannot sign in with a password;
+    #: ``sso_staff_domains``: the email domains a staff account may be linked from (empty:
+    #: any); ``sso_trust_email``: the provider's email is taken as verified even without an
+    #: ``email_verified`` claim (a city's own directory, such as Entra ID).
+    sso_issuer: str = ""
+    sso_discovery_url: str = ""
+    sso_client_id: str = ""
+    sso_client_secret: str = field(default="", repr=False)
+    sso_scopes: str = "openid email profile"
+    sso_label: str = ""
+    sso_residents: bool = False
+    sso_staff_only: bool = False
+    sso_staff_domains: tuple[str, ...] = ()
+    sso_trust_email: bool = False
+    sso_acr_values: str = ""
+    sso_timeout: int = 10
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.sso_issuer and self.sso_client_id)
 
     def city_text(self, field: str, locale: str | None = None) -> str:
         """The city's ``name``, ``short_name`` or ``contact`` in ``locale`` (its own words from
@@ -370,6 +393,22 @@ class Settings:
             assist_translate=_bool(env.get("PORTAL_ASSIST_TRANSLATE"), base.assist_translate),
             assist_apertium=env.get("PORTAL_ASSIST_APERTIUM", base.assist_apertium).strip()
             or base.assist_apertium,
+            sso_issuer=env.get("PORTAL_SSO_ISSUER", "").strip().rstrip("/"),
+            sso_discovery_url=env.get("PORTAL_SSO_DISCOVERY_URL", "").strip(),
+            sso_client_id=env.get("PORTAL_SSO_CLIENT_ID", "").strip(),
+            sso_client_secret=env.get("PORTAL_SSO_CLIENT_SECRET", "").strip(),
+            sso_scopes=env.get("PORTAL_SSO_SCOPES", "").strip() or base.sso_scopes,
+            sso_label=env.get("PORTAL_SSO_LABEL", "").strip(),
+            sso_residents=_bool(env.get("PORTAL_SSO_RESIDENTS"), False),
+            sso_staff_only=_bool(env.get("PORTAL_SSO_STAFF_ONLY"), False),
+            sso_staff_domains=tuple(
+                d.strip().lower().lstrip("@")
+                for d in env.get("PORTAL_SSO_STAFF_DOMAINS", "").split(",")
+                if d.strip()
+            ),
+            sso_trust_email=_bool(env.get("PORTAL_SSO_TRUST_EMAIL"), False),
+            sso_acr_values=env.get("PORTAL_SSO_ACR_VALUES", "").strip(),
+            sso_timeout=_int("PORTAL_SSO_TIMEOUT", env.get("PORTAL_SSO_TIMEOUT"), base.sso_timeout),
         )
         if settings.report_refresh_seconds < 1:
             raise ConfigError("PORTAL_REPORT_REFRESH_SECONDS must be at least 1")
@@ -385,6 +424,16 @@ class Settings:
             )
         if settings.retention_days < 1:
             raise ConfigError("PORTAL_RETENTION_DAYS must be at least 1")
+        if settings.sso_issuer and not settings.sso_client_id:
+            raise ConfigError("PORTAL_SSO_ISSUER is set: PORTAL_SSO_CLIENT_ID must be set too")
+        if settings.sso_staff_only and not settings.sso_enabled:
+            raise ConfigError("PORTAL_SSO_STAFF_ONLY needs single sign-on (PORTAL_SSO_ISSUER)")
+        if settings.sso_issuer and not (
+            settings.sso_issuer.startswith("https://") or not settings.is_production
+        ):
+            raise ConfigError("PORTAL_SSO_ISSUER must be an https URL in production")
+        if not 1 <= settings.sso_timeout <= 60:
+            raise ConfigError("PORTAL_SSO_TIMEOUT must be between 1 and 60 seconds")
         return settings.validated()
 
     def validated(self) -> Settings:

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.orm import Session
 
-from portal.auth.models import User
+from portal.auth.models import User, UserIdentity
 from portal.auth.service import authenticate, end_sessions
 from portal.core.audit import AuditEntry
 from portal.core.config import Settings
@@ -170,6 +170,8 @@ def _remove_own_rows(session: Session, person: Person, settings: Settings, count
         delete(AreaSubscription).where(AreaSubscription.user_id == person.user_id)
     )
     counts["alerts"] = int(getattr(alerts, "rowcount", 0) or 0)
+    # Single sign-on links (issue 24): the provider's name for the person goes too.
+    session.execute(delete(UserIdentity).where(UserIdentity.user_id == person.user_id))
     devices = [
         str(device_id)
         for device_id in session.scalars(

@@ -31,6 +31,10 @@ PUBLIC = {
     "auth.reset_password",
     # The emailed link confirming an address: its signed token is the only key.
     "auth.confirm_email",
+    # Single sign-on (issue 24, tests/auth/test_sso.py): 404 unless configured; the callback's
+    # state (in this browser's session) is the only key.
+    "auth_sso.start",
+    "auth_sso.callback",
     "requests_filing.start",
     "requests_filing.details",
     "requests_filing.stop",

@@ -29,7 +29,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from portal.auth import service
+from portal.auth import service, sso
 from portal.auth.forms import (
     AccountForm,
     ChangePasswordForm,
@@ -196,28 +196,38 @@ def sign_in():
             response = Response(page, status=200 if exc.checked else 429, mimetype="text/html")
             response.headers["Retry-After"] = str(exc.wait_seconds)
             return response
-        if user is not None:
+        if user is not None and not sso.password_sign_in_allowed(user, settings()):
+            form.email.errors.append(
+                _("City staff sign in with single sign-on: use the button on this page.")
+            )
+        elif user is not None:
             _sign_in(user)
             return _after_sign_in()
-        # One message whether the address is unknown or the password wrong.
-        form.email.errors.append(
-            _(
-                "The email address or password is not right. Check them "
-                "and try again, or reset your password."
+        else:
+            # One message whether the address is unknown or the password wrong.
+            form.email.errors.append(
+                _(
+                    "The email address or password is not right. Check them "
+                    "and try again, or reset your password."
+                )
             )
-        )
     return render_template("auth/sign_in.html", form=form, next=safe_next(request.args.get("next")))
 
 
 @bp.post("/sign-out")
 def sign_out():
+    from portal.auth.views.oidc import ID_TOKEN_KEY, provider_logout_url
+
+    provider_logout = None
     if current_user.is_authenticated:
         service.end_sessions(db_session(), current_user._get_current_object())
+        # Signed in through single sign-on: the provider's session ends too (issue 24).
+        provider_logout = provider_logout_url(session.get(ID_TOKEN_KEY))
         logout_user()
         # Nothing from this visit (drafts, choices) is left for the next person at this browser.
         session.clear()
         flash(_("You have signed out."), "success")
-    return redirect(url_for("pages.home"))
+    return redirect(provider_logout or url_for("pages.home"))
 
 
 @bp.route("/reset", methods=["GET", "POST"])
@@ -282,7 +292,11 @@ def confirm_email(token: str):
         expired = isinstance(exc, service.EmailLinkExpired)
         page = render_template("auth/confirm_link_problem.html", expired=expired)
         return _no_referrer(Response(page, status=400, mimetype="text/html"))
-    if newly and not current_user.is_authenticated:
+    if (
+        newly
+        and not current_user.is_authenticated
+        and sso.password_sign_in_allowed(user, settings())
+    ):
         _sign_in(user)
     if current_user.is_authenticated and current_user.id == user.id:
         flash(_("Your email address is confirmed. Thank you."), "success")

@@ -1,0 +1,201 @@
+"""Single sign-on pages (issue 24): "Sign in with <the city's provider>", the provider's answer,
+and the provider's logout after the portal's own.
+
+Authlib's Flask client does the OpenID Connect side: the provider's discovery document, the
+authorization code flow with PKCE (S256), state and nonce kept in the signed session, and the
+ID token checked (signature against the provider's JWKS, issuer, audience, expiry, nonce).
+``portal.auth.sso`` decides which account signs in. Every failure (provider unreachable, state
+not matching, consent refused, an address not verified, an account switched off) is a page
+saying what happened, never a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from authlib.integrations.base_client import MismatchingStateError, OAuthError
+from authlib.integrations.flask_client import OAuth
+from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user, login_user
+from joserfc.errors import JoseError
+from werkzeug.wrappers import Response
+
+from portal.auth import sso
+from portal.auth.views import ATTEMPTS_LIMIT, landing_page, safe_next
+from portal.core import clock
+from portal.core.config import Settings
+from portal.extensions import limiter
+from portal.web import db_session, settings
+
+bp = Blueprint("auth_sso", __name__, url_prefix="/account/sso")
+log = logging.getLogger("portal.auth.sso")
+
+CLIENT = "portal.sso"
+#: Where the page to come back to after signing in waits during the round trip.
+NEXT_KEY = "sso_next"
+#: The ID token of this sign-in (the provider's logout is given it as id_token_hint).
+ID_TOKEN_KEY = "sso_id_token"
+#: Larger ID tokens are not kept in the session cookie (browsers drop cookies over 4 KB).
+ID_TOKEN_MAX_CHARS = 2000
+
+
+def init_sso(app: Flask, settings: Settings) -> None:
+    """Register the provider's client when single sign-on is configured."""
+
+    @app.context_processor
+    def _sso_button() -> dict[str, Any]:
+        return {"sso_button": sso_button_label() if CLIENT in current_app.extensions else None}
+
+    if not settings.sso_enabled:
+        return
+    oauth = OAuth(app)
+    client_kwargs: dict[str, Any] = {
+        "scope": settings.sso_scopes,
+        "code_challenge_method": "S256",
+        "default_timeout": settings.sso_timeout,
+    }
+    if not settings.sso_client_secret:
+        client_kwargs["token_endpoint_auth_method"] = "none"  # a public client: PKCE alone
+    authorize_params = {"acr_values": settings.sso_acr_values} if settings.sso_acr_values else None
+    oauth.register(
+        "city",
+        client_id=settings.sso_client_id,
+        client_secret=settings.sso_client_secret or None,
+        server_metadata_url=settings.sso_discovery_url
+        or f"{settings.sso_issuer}/.well-known/openid-configuration",
+        client_kwargs=client_kwargs,
+        authorize_params=authorize_params,
+    )
+    app.extensions[CLIENT] = oauth.create_client("city")
+
+
+def sso_button_label() -> str:
+    label = settings().sso_label
+    if label:
+        return _("Sign in with %(provider)s", provider=label)
+    return _("Sign in with your city account")
+
+
+def _client() -> Any:
+    client = current_app.extensions.get(CLIENT)
+    if client is None:
+        abort(404)
+    return client
+
+
+def _redirect_uri() -> str:
+    return f"{settings().base_url}/account/sso/callback"
+
+
+def _problem(reason: str, status: int) -> Response:
+    page = render_template(
+        "auth/sso_problem.html",
+        reason=reason,
+        staff_only=settings().sso_staff_only,
+        residents=settings().sso_residents,
+    )
+    return Response(page, status=status, mimetype="text/html")
+
+
+@bp.get("/start")
+@limiter.limit(ATTEMPTS_LIMIT)
+def start():
+    client = _client()
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")) or landing_page(current_user))
+    target = safe_next(request.args.get("next"))
+    if target:
+        session[NEXT_KEY] = target
+    else:
+        session.pop(NEXT_KEY, None)
+    try:
+        return client.authorize_redirect(_redirect_uri())
+    except (requests.RequestException, ValueError, RuntimeError) as exc:
+        # The discovery document could not be read (or lacks the authorization endpoint).
+        log.warning("single sign-on provider unreachable: %s", exc)
+        return _problem("unreachable", 502)
+
+
+@bp.get("/callback")
+@limiter.limit(ATTEMPTS_LIMIT)
+def callback():
+    client = _client()
+    error = request.args.get("error")
+    if error:
+        log.info("single sign-on refused at the provider: %s", error)
+        return _problem("denied" if error == "access_denied" else "provider_error", 400)
+    try:
+        token = client.authorize_access_token()
+    except MismatchingStateError:
+        return _problem("state", 400)
+    except OAuthError as exc:
+        log.warning("single sign-on token request refused: %s", exc)
+        return _problem("provider_error", 400)
+    except requests.RequestException as exc:
+        log.warning("single sign-on provider unreachable: %s", exc)
+        return _problem("unreachable", 502)
+    except (JoseError, ValueError, KeyError) as exc:
+        log.warning("single sign-on ID token refused: %s", exc)
+        return _problem("bad_token", 400)
+    claims = token.get("userinfo")
+    if not claims or "id_token" not in token:  # no verified ID token: nothing to trust
+        return _problem("bad_token", 400)
+    claims = dict(claims)
+    if "email" not in claims:
+        claims.update(_userinfo(client, token, claims["sub"]))
+    metadata = client.load_server_metadata()
+    issuer = str(metadata.get("issuer") or settings().sso_issuer)
+    try:
+        result = sso.sign_in(
+            db_session(), settings=settings(), issuer=issuer, claims=claims, now=clock.now()
+        )
+    except sso.SsoRefused as exc:
+        log.info("single sign-on refused: %s", exc.reason)
+        return _problem(exc.reason, 403)
+    target = session.pop(NEXT_KEY, None)
+    login_user(result.user, remember=False)
+    session.permanent = True
+    id_token = token["id_token"]
+    session[ID_TOKEN_KEY] = id_token if len(id_token) <= ID_TOKEN_MAX_CHARS else ""
+    return redirect(safe_next(target) or landing_page(result.user))
+
+
+def _userinfo(client: Any, token: dict[str, Any], subject: str) -> dict[str, Any]:
+    """The userinfo endpoint's claims when the ID token carries no address (Login.gov), if
+    they are about the same person."""
+    try:
+        info = dict(client.userinfo(token=token))
+    except (requests.RequestException, OAuthError, ValueError) as exc:
+        log.warning("single sign-on userinfo unreadable: %s", exc)
+        return {}
+    if info.get("sub") != subject:
+        return {}
+    return {k: info[k] for k in ("email", "email_verified", "name", "locale") if k in info}
+
+
+def provider_logout_url(id_token: str | None) -> str | None:
+    """Where to send the browser after the portal's own sign-out: the provider's
+    end_session_endpoint (RP-initiated logout), if single sign-on signed this session in and
+    the provider has one."""
+    client = current_app.extensions.get(CLIENT)
+    if client is None or id_token is None:
+        return None
+    try:
+        endpoint = client.load_server_metadata().get("end_session_endpoint")
+    except (requests.RequestException, ValueError) as exc:
+        log.warning("single sign-on provider unreachable for logout: %s", exc)
+        return None
+    if not endpoint:
+        return None
+    params = {
+        "client_id": settings().sso_client_id,
+        "post_logout_redirect_uri": f"{settings().base_url}/",
+    }
+    if id_token:
+        params["id_token_hint"] = id_token
+    separator = "&" if "?" in endpoint else "?"
+    return f"{endpoint}{separator}{urlencode(params)}"
