@@ -393,11 +393,18 @@ def record(
     return True
 
 
-def deflections(session: Session, *, now: datetime, since: datetime | None = None) -> int:
-    """Visits that opened a suggested article at least DEFLECTION_WINDOW ago (after ``since``)
-    and filed no request after it. A visit ends when it files (the key is dropped) or when the
-    browser session does; a request filed later in the same visit still cancels the
-    deflection, so a figure read inside the window undercounts, never overcounts."""
+def deflections(
+    session: Session,
+    *,
+    now: datetime,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """Visits that opened a suggested article at least DEFLECTION_WINDOW ago (at or after
+    ``since``, before ``until``) and filed no request after it. A visit ends when it files
+    (the key is dropped) or when the browser session does; a request filed later in the same
+    visit still cancels the deflection, so a figure read inside the window undercounts, never
+    overcounts."""
     opened = aliased(KnowledgeArticleEvent)
     filed = aliased(KnowledgeArticleEvent)
     conditions = [
@@ -412,16 +419,28 @@ def deflections(session: Session, *, now: datetime, since: datetime | None = Non
     ]
     if since is not None:
         conditions.append(opened.occurred_at >= since)
+    if until is not None:
+        conditions.append(opened.occurred_at < until)
     return session.scalar(select(func.count(func.distinct(opened.visit))).where(*conditions)) or 0
 
 
-def metrics(session: Session, now: datetime, *, since: datetime | None = None) -> dict[str, int]:
+def metrics(
+    session: Session,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, int]:
     """Figures for the public algorithm register: articles suggested (once per visit and
     article), opened from a suggestion, deflections (counted as described above), answers
-    "yes, it answered my question" and "no"."""
+    "yes, it answered my question" and "no" — of the events at or after ``since`` and before
+    ``until`` (and not after ``now``). Counting every event of a large city takes seconds: the
+    register reads these per month from the report roll-ups (``portal.reports.assistance``)."""
     where = [KnowledgeArticleEvent.occurred_at <= now]
     if since is not None:
         where.append(KnowledgeArticleEvent.occurred_at >= since)
+    if until is not None:
+        where.append(KnowledgeArticleEvent.occurred_at < until)
     counts = dict(
         session.execute(
             select(KnowledgeArticleEvent.kind, func.count())
@@ -432,7 +451,7 @@ def metrics(session: Session, now: datetime, *, since: datetime | None = None) -
     return {
         "suggested": counts.get("suggested", 0),
         "opened": counts.get("opened", 0),
-        "deflections": deflections(session, now=now, since=since),
+        "deflections": deflections(session, now=now, since=since, until=until),
         "helpful": counts.get("helpful", 0),
         "not_helpful": counts.get("not_helpful", 0),
     }

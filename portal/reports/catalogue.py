@@ -6,7 +6,7 @@ from datetime import datetime
 
 from portal.core.config import Settings
 from portal.core.db import Database
-from portal.reports import equity, hotspots, rollups, scorecards, sentiment
+from portal.reports import assistance, equity, hotspots, rollups, scorecards, sentiment
 from portal.reports.rollups import Report
 
 REPORTS: tuple[Report, ...] = (
@@ -14,6 +14,7 @@ REPORTS: tuple[Report, ...] = (
     hotspots.PAIRS,
     sentiment.SENTIMENT,
     equity.EQUITY,
+    assistance.ARTICLES,
 )
 
 

@@ -112,5 +112,36 @@ def test_answers_before_requests_figures_are_live(client, db):
         articles.record(db, kind=kind, now=now - timedelta(minutes=1), article_id=None, visit=None)
     db.commit()
     part = section(client.get(URL).get_data(as_text=True), "articles")
-    assert "Suggested: 3; opened: 1; visits that read an article" in part
-    assert "75% of the residents who answered said it answered their question" in part
+    assert "In the last 12 months: suggested 3 times; opened 1 times; visits that read" in part
+    assert "75% of the residents who answered in the last 12 months said it" in part
+
+
+def test_answers_before_requests_figures_come_from_monthly_rollups(client, db):
+    """A large city's article events take seconds to count: the page adds up the last twelve
+    months' roll-ups (computed once, then kept by the worker), and older events drop out."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from portal.assist import articles
+    from portal.reports.models import ReportRollup
+
+    now = clock.now()
+    for days_ago in (0, 40, 200, 400):
+        articles.record(
+            db, kind="suggested", now=now - timedelta(days=days_ago), article_id=None, visit=None
+        )
+    db.commit()
+    part = section(client.get(URL).get_data(as_text=True), "articles")
+    assert "suggested 3 times" in part
+    stored = db.scalar(
+        select(func.count()).where(
+            ReportRollup.report == "assist_articles", ReportRollup.part == "articles"
+        )
+    )
+    assert stored == 12
+    # An event added now is counted when the month's roll-up is next refreshed (the worker
+    # does it every few minutes), not at once.
+    articles.record(db, kind="suggested", now=now, article_id=None, visit=None)
+    db.commit()
+    assert "suggested 3 times" in section(client.get(URL).get_data(as_text=True), "articles")

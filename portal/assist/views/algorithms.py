@@ -4,6 +4,7 @@ reader's language, with the live figures of each assistance feature."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal, format_percent
 from flask import Blueprint, render_template
@@ -12,7 +13,9 @@ from flask_babel import gettext as _
 from portal.assist.register import Figure, register
 from portal.core import clock
 from portal.i18n import current_locale
-from portal.web import db_session, settings
+from portal.reports.assistance import article_figures
+from portal.reports.rollups import RollupReader
+from portal.web import database, db_session, settings
 
 bp = Blueprint("assist_register", __name__, url_prefix="/about")
 
@@ -30,5 +33,15 @@ def figure_text(figure: Figure) -> str:
 
 @bp.get("/algorithms")
 def algorithms() -> Any:
-    entries = register(db_session(), settings=settings(), now=clock.now())
+    config, now = settings(), clock.now()
+    reader = RollupReader(
+        database(), db_session(), tz=config.timezone, refresh_seconds=config.report_refresh_seconds
+    )
+    today = now.astimezone(ZoneInfo(config.timezone)).date()
+    entries = register(
+        db_session(),
+        settings=config,
+        now=now,
+        measured={"articles": article_figures(reader, today)},
+    )
     return render_template("assist/algorithms.html", entries=entries, figure_text=figure_text)

@@ -1,0 +1,46 @@
+"""The assistance features' figures as report roll-ups.
+
+Counting every knowledge-article event of a large city takes seconds (6.2 s on SQLite and
+1.9 s on PostgreSQL at a million events, mostly the deflections, which look for a filing
+after each opened article), and the public algorithm register (``/about/algorithms``) showed
+them on every view. The figures are now kept per month as a report roll-up (``ARTICLES``),
+which the worker keeps current with the other reports (``portal.reports.catalogue``); the
+register adds up the last ``MONTHS`` months, one indexed read each. A month no one has
+computed yet is computed once by the first reader (``RollupReader``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from portal.assist import articles
+from portal.reports.periods import Period
+from portal.reports.rollups import Report, RollupReader
+
+#: The months the register adds up: the current one and the eleven before it.
+MONTHS = 12
+FIGURES = ("suggested", "opened", "deflections", "helpful", "not_helpful")
+
+
+def _compute(session: Session, period: Period, zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    start, end = period.bounds(zone)
+    return {"articles": articles.metrics(session, now, since=start, until=end)}
+
+
+ARTICLES = Report("assist_articles", _compute)
+
+
+def article_figures(reader: RollupReader, today: date) -> dict[str, int]:
+    """The article figures of the last ``MONTHS`` calendar months (this one included)."""
+    totals = dict.fromkeys(FIGURES, 0)
+    period = Period.containing("month", today)
+    for _ in range(MONTHS):
+        month = reader.get(ARTICLES, period).parts.get("articles") or {}
+        for name in FIGURES:
+            totals[name] += int(month.get(name, 0))
+        period = period.previous()
+    return totals
