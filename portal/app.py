@@ -156,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.notifications.views.notices import bp as notices_bp
     from portal.open311.views import api as open311_api
     from portal.open311.views import api_openapi as _open311_openapi  # noqa: F401 - adds its route
+    from portal.open311.views import api_params as _open311_params  # noqa: F401 - adds its check
     from portal.open311.views import api_post as _open311_post  # noqa: F401 - adds its route
     from portal.open311.views import keys as open311_keys
     from portal.ops import views as ops_views

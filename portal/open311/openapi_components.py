@@ -265,6 +265,30 @@ API_KEY_QUERY = {
     "schema": STRING,
     "description": "The key (from the query string or the form body). Missing or invalid: 403.",
 }
+API_KEY_READ = {
+    "name": "api_key",
+    "in": "query",
+    "required": False,
+    "schema": STRING,
+    "description": "Optional on reads (or the X-Api-Key header): a valid key reads under its "
+    "own rate limit instead of the per-address one.",
+}
+LANG = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": ["en", "es"]},
+    "description": "The language of names and texts in the answer.",
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{16,128}$"},
+    "description": "Optional: a retry with the same key and body gets the first answer again "
+    "(with Idempotent-Replayed: true) and files nothing; the same key with another body is a "
+    "409. Kept 24 hours, per API key.",
+}
 EXTENSIONS = {
     "name": "extensions",
     "in": "query",
@@ -308,6 +332,25 @@ LIST_FILTERS = [
         "Earliest requested_datetime. The span to end_date is at most 90 days.",
     ),
     _query("end_date", DATETIME, "Latest requested_datetime. By default the last 90 days."),
+    _query(
+        "updated_after",
+        DATETIME,
+        "Sync extension: only requests updated strictly after this time. With either "
+        "updated_ parameter there is no default 90-day window and the list is in update "
+        "order, oldest change first.",
+    ),
+    _query("updated_before", DATETIME, "Sync extension: only requests updated at or before."),
+    _query(
+        "lat",
+        {"type": "number", "minimum": -90, "maximum": 90},
+        "With long: only requests within radius metres of this point.",
+    ),
+    _query("long", {"type": "number", "minimum": -180, "maximum": 180}, "With lat."),
+    _query(
+        "radius",
+        {"type": "number", "minimum": 1, "maximum": 10000},
+        "Metres around lat/long (default 1,000, at most 10,000).",
+    ),
     _query("page", {"type": "integer", "minimum": 1}, "Pagination extension: page number."),
     _query(
         "page_size",

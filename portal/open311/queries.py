@@ -12,12 +12,23 @@ Filters of GET requests (an empty parameter is an absent one):
   ``requested_datetime``. Both given: end not before start and at most ``MAX_SPAN``
   apart. Only start: the window ends ``MAX_SPAN`` later; only end: it starts ``MAX_SPAN``
   earlier; neither: the last ``MAX_SPAN`` up to now.
+- ``updated_after`` / ``updated_before`` (SeeClickFix's and FixMyStreet's extension, how
+  apps and city systems sync): W3C date-times with a zone over ``updated_datetime``, strictly
+  after and at or before. With either, the default 90-day ``requested_datetime`` window does
+  not apply (a sync reads every change since), and the list is in update order, oldest change
+  first (ties by id), so a client pages forward and then asks for ``updated_after`` the last
+  ``updated_datetime`` it saw. Reads ``ix_service_requests_updated``.
+- ``lat`` / ``long`` / ``radius``: requests within ``radius`` metres (default
+  ``DEFAULT_RADIUS``, at most ``MAX_RADIUS``) of the point; ``lat`` and ``long`` go together.
+  A lat/lon box on the index, then the distance (equirectangular, like
+  ``portal.places.search.distance_m``) in SQL, so paging stays exact.
 - ``page`` (from 1) and ``page_size`` (1 to ``MAX_PAGE_SIZE``, default ``MAX_PAGE_SIZE``).
 Every problem found is reported, not just the first.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +50,11 @@ MAX_CODES = 100
 NOTES_PER_REQUEST = 50
 #: Public photos per request in ``extended_attributes``.
 PHOTOS_PER_REQUEST = 20
+DEFAULT_RADIUS = 1000
+MAX_RADIUS = 10_000
+#: Metres per degree of latitude (and of longitude at the equator), as ``distance_m`` uses.
+METRES_PER_DEGREE = math.radians(1) * 6_371_000
+_NUMBER_RE = re.compile(r"\A[+-]?(\d+(\.\d*)?|\.\d+)\Z")
 _INT_RE = re.compile(r"\A\+?\d{1,9}\Z")
 
 
@@ -59,6 +75,11 @@ class RequestFilter:
     open_only: bool | None = None  # True: open, False: closed, None: both
     start: datetime | None = None
     end: datetime | None = None
+    #: ``updated_after`` (strictly after) and ``updated_before`` (at or before).
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    #: ``(lat, lon, radius in metres)``.
+    near: tuple[float, float, float] | None = None
     page: int = 1
     page_size: int = MAX_PAGE_SIZE
 
@@ -113,11 +134,11 @@ def _positive(
     return int(raw)
 
 
-def _dates(
-    args: Mapping[str, str], now: datetime, problems: list[str]
-) -> tuple[datetime | None, datetime | None]:
+def _moments(
+    args: Mapping[str, str], names: tuple[str, str], problems: list[str]
+) -> dict[str, datetime | None]:
     parsed: dict[str, datetime | None] = {}
-    for name in ("start_date", "end_date"):
+    for name in names:
         raw = _value(args, name)
         parsed[name] = None
         if raw is None:
@@ -130,13 +151,57 @@ def _dates(
                 f"2026-03-05T14:30:00-06:00 or 2026-03-05T20:30:00Z; got "
                 f"'{raw[:40]}'."
             )
+    return parsed
+
+
+def _updated(
+    args: Mapping[str, str], problems: list[str]
+) -> tuple[datetime | None, datetime | None]:
+    parsed = _moments(args, ("updated_after", "updated_before"), problems)
+    after, before = parsed["updated_after"], parsed["updated_before"]
+    if after is not None and before is not None and before < after:
+        problems.append("updated_before must not be before updated_after.")
+    return after, before
+
+
+def _number(
+    args: Mapping[str, str], name: str, problems: list[str], low: float, high: float
+) -> float | None:
+    raw = _value(args, name)
+    if raw is None:
+        return None
+    if not _NUMBER_RE.match(raw) or not low <= float(raw) <= high:
+        problems.append(f"{name} must be a number from {low:g} to {high:g}; got '{raw[:40]}'.")
+        return None
+    return float(raw)
+
+
+def _near(args: Mapping[str, str], problems: list[str]) -> tuple[float, float, float] | None:
+    given = {n for n in ("lat", "long", "radius") if _value(args, n) is not None}
+    if not given:
+        return None
+    count = len(problems)
+    lat = _number(args, "lat", problems, -90, 90)
+    lon = _number(args, "long", problems, -180, 180)
+    radius = _number(args, "radius", problems, 1, MAX_RADIUS)
+    if not {"lat", "long"} <= given:
+        problems.append("lat and long must be given together (radius is optional).")
+    if len(problems) > count or lat is None or lon is None:
+        return None
+    return lat, lon, radius if radius is not None else float(DEFAULT_RADIUS)
+
+
+def _dates(
+    args: Mapping[str, str], now: datetime, problems: list[str], *, default_window: bool = True
+) -> tuple[datetime | None, datetime | None]:
+    parsed = _moments(args, ("start_date", "end_date"), problems)
     start, end = parsed["start_date"], parsed["end_date"]
     if (_value(args, "start_date") is not None and start is None) or (
         _value(args, "end_date") is not None and end is None
     ):
         return None, None
     if start is None and end is None:
-        return now - MAX_SPAN, now
+        return (now - MAX_SPAN, now) if default_window else (None, None)
     if start is None and end is not None:
         return end - MAX_SPAN, end
     if end is None and start is not None:
@@ -197,7 +262,12 @@ def parse_filter(
         elif statuses == {"closed"}:
             open_only = False
 
-    start, end = _dates(args, now, problems)
+    updated_after, updated_before = _updated(args, problems)
+    syncing = _value(args, "updated_after") is not None or (
+        _value(args, "updated_before") is not None
+    )
+    start, end = _dates(args, now, problems, default_window=not syncing)
+    near = _near(args, problems)
     page = _positive(args, "page", problems, default=1, largest=10**6)
     page_size = _positive(args, "page_size", problems, default=MAX_PAGE_SIZE, largest=MAX_PAGE_SIZE)
     if problems:
@@ -207,6 +277,9 @@ def parse_filter(
         open_only=open_only,
         start=start,
         end=end,
+        updated_after=updated_after,
+        updated_before=updated_before,
+        near=near,
         page=page,
         page_size=page_size,
     )
@@ -244,12 +317,35 @@ def list_requests(session: Session, query: RequestFilter) -> list[ServiceRequest
         statement = statement.where(ServiceRequest.created_at <= query.end)
     if query.open_only is not None:
         statement = statement.where(ServiceRequest.is_open.is_(query.open_only))
+    if query.updated_after is not None:
+        statement = statement.where(ServiceRequest.updated_at > query.updated_after)
+    if query.updated_before is not None:
+        statement = statement.where(ServiceRequest.updated_at <= query.updated_before)
+    if query.near is not None:
+        statement = _within(statement, *query.near)
+    if query.updated_after is not None or query.updated_before is not None:
+        order = (ServiceRequest.updated_at.asc(), ServiceRequest.id.asc())
+    else:
+        order = (ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
     statement = (
-        statement.order_by(ServiceRequest.created_at.desc(), ServiceRequest.id.desc())
-        .limit(query.page_size)
-        .offset((query.page - 1) * query.page_size)
+        statement.order_by(*order).limit(query.page_size).offset((query.page - 1) * query.page_size)
     )
     return list(session.scalars(_with_names(statement)))
+
+
+def _within(statement, lat: float, lon: float, radius: float):
+    """Requests within ``radius`` metres of (lat, lon): a box the lat/lon index reads, then
+    the equirectangular distance (plain arithmetic, the same on both engines)."""
+    scale = math.cos(math.radians(lat))
+    dlat = radius / METRES_PER_DEGREE
+    dlon = radius / (METRES_PER_DEGREE * max(scale, 0.01))
+    dy = (ServiceRequest.lat - lat) * METRES_PER_DEGREE
+    dx = (ServiceRequest.lon - lon) * (METRES_PER_DEGREE * scale)
+    return statement.where(
+        ServiceRequest.lat.between(lat - dlat, lat + dlat),
+        ServiceRequest.lon.between(lon - dlon, lon + dlon),
+        dx * dx + dy * dy <= radius * radius,
+    )
 
 
 def public_request(

@@ -51,6 +51,7 @@ QUESTIONS = [
 ]
 #: Examples per operation and mode: 14 operations x 2 modes x 15 stay well under a minute.
 EXAMPLES = 15
+JURISDICTION = "riverton.example"
 #: Every POST in the fuzzing files against this service (all its attributes are optional).
 POST_SERVICE = "pothole"
 
@@ -196,6 +197,11 @@ def test_every_operation_keeps_the_openapi_document(app, seeded, path, method, m
         if real and mode is GenerationMode.POSITIVE:
             for name in case.path_parameters or {}:
                 case.path_parameters[name] = seeded.ids[name]
+            # The city's own jurisdiction and a real key, so valid cases can succeed.
+            if case.query and "jurisdiction_id" in case.query:
+                case.query["jurisdiction_id"] = JURISDICTION
+            if case.query and "api_key" in case.query:
+                case.query["api_key"] = seeded.api_key
         if case.method == "POST":
             # A valid key from the query string (a generated body may carry another), and a
             # service that exists, so valid cases can file.

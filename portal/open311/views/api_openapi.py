@@ -19,8 +19,11 @@ from flask import Response
 
 from portal.open311.openapi_components import (
     API_KEY_QUERY,
+    API_KEY_READ,
     EXTENSIONS,
+    IDEMPOTENCY_KEY,
     JURISDICTION,
+    LANG,
     LIST_FILTERS,
     POST_FORM,
     POST_MULTIPART,
@@ -37,13 +40,17 @@ XML_TYPE = "text/xml"
 CONTENT = {"json": JSON_TYPE, "xml": XML_TYPE}
 
 
+#: Every read takes an optional key (its own read limit) and the answer's language.
+READS = [API_KEY_READ, LANG]
+
 # -- operations ---------------------------------------------------------------------------
 
 ERROR_STATUSES = {
-    "400": "Anything else wrong with the request (one error entry per problem found).",
+    "400": "Anything else wrong with the request (one error entry per problem found), "
+    "a query parameter the resource does not take included.",
     "403": "A missing, invalid or revoked api_key.",
     "404": "An unknown resource, service_code, request, token or jurisdiction_id.",
-    "429": "Too many requests for this key or address.",
+    "429": "Too many requests for this key or address (Retry-After says when to retry).",
 }
 
 
@@ -93,7 +100,7 @@ def _paths() -> dict[str, Any]:
                 fmt,
                 operation_id="getDiscovery",
                 ok="Discovery",
-                parameters=[JURISDICTION],
+                parameters=[JURISDICTION, *READS],
                 summary="Service discovery: contact, key service and this endpoint's formats.",
             )
         }
@@ -102,7 +109,7 @@ def _paths() -> dict[str, Any]:
                 fmt,
                 operation_id="getServices",
                 ok="Services",
-                parameters=[JURISDICTION],
+                parameters=[JURISDICTION, *READS],
                 summary="Every active service (category).",
             )
         }
@@ -111,7 +118,11 @@ def _paths() -> dict[str, Any]:
                 fmt,
                 operation_id="getServiceDefinition",
                 ok="ServiceDefinition",
-                parameters=[_path("service_code", "A service_code from services."), JURISDICTION],
+                parameters=[
+                    _path("service_code", "A service_code from services."),
+                    JURISDICTION,
+                    *READS,
+                ],
                 summary="A service's definition: the attributes the request form asks.",
             )
         }
@@ -120,15 +131,18 @@ def _paths() -> dict[str, Any]:
                 fmt,
                 operation_id="getServiceRequests",
                 ok="ServiceRequests",
-                parameters=[JURISDICTION, *LIST_FILTERS],
+                parameters=[JURISDICTION, *LIST_FILTERS, *READS],
                 summary="Public service requests, newest first (at most 1,000 a page).",
             ),
             "post": _operation(
                 fmt,
                 operation_id="postServiceRequest",
                 ok="PostedRequests",
-                parameters=[JURISDICTION, API_KEY_QUERY],
-                extra_errors={"413": "The body (photos included) is too large."},
+                parameters=[JURISDICTION, API_KEY_QUERY, IDEMPOTENCY_KEY],
+                extra_errors={
+                    "409": "The Idempotency-Key was used before with another body.",
+                    "413": "The body (photos included) is too large.",
+                },
                 ok_status="201",
                 summary="File a service request (needs an api_key).",
                 request_body={
@@ -149,6 +163,7 @@ def _paths() -> dict[str, Any]:
                     _path("service_request_id", "A service_request_id."),
                     JURISDICTION,
                     EXTENSIONS,
+                    *READS,
                 ],
                 summary="One public service request, as a collection of one.",
             )
@@ -158,7 +173,7 @@ def _paths() -> dict[str, Any]:
                 fmt,
                 operation_id="getToken",
                 ok="Tokens",
-                parameters=[_path("token", "A token from a POST."), JURISDICTION],
+                parameters=[_path("token", "A token from a POST."), JURISDICTION, *READS],
                 summary="The service_request_id a POST's token became.",
             )
         }
@@ -174,8 +189,11 @@ OPENAPI: dict[str, Any] = {
         "required format) and JSON, chosen only by the .xml or .json suffix. "
         "Collections are top-level JSON arrays; errors are a collection of "
         "{code, description} for every method and format. An empty parameter "
-        "is treated as an absent one. Extensions: page and page_size, "
-        "extensions=true, photos as multipart file fields.",
+        "is treated as an absent one; a query parameter a resource does not take is a "
+        "400 naming it. Extensions: page and page_size, extensions=true, "
+        "updated_after/updated_before, lat/long/radius, photos as multipart file "
+        "fields, Idempotency-Key on POST. Reads are limited per address, or per key "
+        "with api_key (or X-Api-Key); every 429 has Retry-After.",
     },
     "externalDocs": {"url": SPECIFICATION},
     "servers": [{"url": "/"}],
