@@ -40,7 +40,8 @@ def settings(settings, provider, request):
         "sso_client_secret": "client-secret-from-the-environment",
         "sso_label": "Riverton ID",
     }
-    return replace(settings, **{**sso, **getattr(request, "param", {})})
+    changes = getattr(request, "param", {})
+    return replace(settings, **{**sso, **changes})
 
 
 _n = iter(range(10**6))
@@ -67,7 +68,7 @@ def authorize_at_provider(client, sub: str, *, start: str = "/account/sso/start"
     # Authorization code flow, with PKCE (S256), state and nonce.
     assert query["response_type"] == ["code"]
     assert query["code_challenge_method"] == ["S256"] and query["code_challenge"][0]
-    assert query["state"][0] and query["nonce"][0]
+    assert len(query["state"][0]) >= 22 and len(query["nonce"][0]) >= 22  # Login.gov's minimum
     assert query["redirect_uri"] == ["http://portal.test/account/sso/callback"]
     form = {"action": "deny"} if deny else {"sub": sub}
     answer = requests.post(authorize, data=form, allow_redirects=False, timeout=5)
@@ -239,3 +240,85 @@ def test_staff_passwords_can_be_switched_off(client, make):
         data={"csrf_token": csrf_from(page), "email": "resident@example.org", "password": PASSWORD},
     )
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize("settings", [{"sso_residents": True}], indirect=True)
+def test_residents_may_use_it_when_the_city_allows(client, make, db, provider):
+    # A new address: a resident's account, its address confirmed by the provider.
+    response = sso_sign_in(client, person(provider, "Ana@Example.org", locale="es-MX"))
+    assert response.headers["Location"] == "/account"
+    ana = db.scalar(select(User).where(User.email == "ana@example.org"))
+    assert ana is not None and ana.role == "resident" and ana.email_verified_at is not None
+    assert ana.name == "Kim Lee" and ana.locale == "es"
+    actions = db.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == str(ana.id)))
+    assert sorted(actions) == ["sso_account_created", "sso_signed_in"]
+    # An existing resident is linked (and never becomes staff).
+    other = client.application.test_client()
+    kim = make.user(email="kim@example.org", email_verified_at=None)
+    assert sso_sign_in(other, person(provider, "kim@example.org")).status_code == 302
+    db.refresh(kim)
+    assert kim.email_verified_at is not None and kim.role == "resident"
+
+
+@pytest.mark.parametrize("settings", [{"sso_staff_domains": ("riverton.example",)}], indirect=True)
+def test_staff_are_linked_only_from_the_citys_domains(client, make, db, provider):
+    make.staff(make.department(name="Roads"), email="kim@contractor.example")
+    response = sso_sign_in(client, person(provider, "kim@contractor.example"))
+    assert response.status_code == 403
+    assert "This address cannot sign in to a staff account" in response.get_data(as_text=True)
+    make.staff(make.department(name="Parks"), email="ana@riverton.example")
+    assert sso_sign_in(client, person(provider, "ana@riverton.example")).status_code == 302
+
+
+def test_an_account_links_to_one_person_at_the_provider(client, make, provider):
+    make.staff(make.department(name="Roads"), email="kim@riverton.example")
+    assert sso_sign_in(client, person(provider, "kim@riverton.example")).status_code == 302
+    other = client.application.test_client()
+    # Someone else at the provider who (also) claims the address links nothing.
+    response = sso_sign_in(other, person(provider, "kim@riverton.example"))
+    assert response.status_code == 403
+    assert "This account is linked to someone else" in response.get_data(as_text=True)
+
+
+def test_starting_is_rate_limited_like_the_sign_in_page(settings):
+    from tests.conftest import own_app_client
+
+    with own_app_client(replace(settings, ratelimit_enabled=True)) as client:
+        codes = [client.get("/account/sso/start").status_code for _ in range(11)]
+    assert codes[:10] == [302] * 10 and codes[10] == 429
+
+
+def test_without_settings_there_is_no_button_and_no_route(app):
+    from portal import create_app
+
+    plain = create_app(replace(app.extensions["portal.settings"], sso_issuer="", sso_client_id=""))
+    client = plain.test_client()
+    assert "sso" not in client.get("/account/sign-in").get_data(as_text=True)
+    assert client.get("/account/sso/start").status_code == 404
+    assert client.get("/account/sso/callback?code=x&state=y").status_code == 404
+    plain.extensions["portal.db"].dispose()
+
+
+@pytest.mark.pure
+def test_settings_come_from_the_environment():
+    from portal.core.config import ConfigError, Settings
+
+    settings = Settings.from_env(
+        {
+            "PORTAL_SSO_ISSUER": "https://login.example/tenant/v2.0/",
+            "PORTAL_SSO_CLIENT_ID": "portal",
+            "PORTAL_SSO_CLIENT_SECRET": "s3cret",
+            "PORTAL_SSO_STAFF_DOMAINS": "Riverton.example, @parks.riverton.example",
+            "PORTAL_SSO_STAFF_ONLY": "true",
+            "PORTAL_SSO_ACR_VALUES": "urn:acr.login.gov:auth-only",
+        }
+    )
+    assert settings.sso_enabled and settings.sso_issuer == "https://login.example/tenant/v2.0"
+    assert settings.sso_staff_domains == ("riverton.example", "parks.riverton.example")
+    assert settings.sso_staff_only and not settings.sso_residents
+    assert settings.sso_scopes == "openid email profile"
+    assert "s3cret" not in repr(settings)
+    with pytest.raises(ConfigError, match="PORTAL_SSO_CLIENT_ID"):
+        Settings.from_env({"PORTAL_SSO_ISSUER": "https://login.example"})
+    with pytest.raises(ConfigError, match="PORTAL_SSO_STAFF_ONLY"):
+        Settings.from_env({"PORTAL_SSO_STAFF_ONLY": "1"})

@@ -12,6 +12,7 @@ saying what happened, never a 500.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import Any
 from urllib.parse import urlencode
 
@@ -113,7 +114,8 @@ def start():
     else:
         session.pop(NEXT_KEY, None)
     try:
-        return client.authorize_redirect(_redirect_uri())
+        # A 43-character nonce (Authlib's own is 20; Login.gov wants 22 or more).
+        return client.authorize_redirect(_redirect_uri(), nonce=secrets.token_urlsafe(32))
     except (requests.RequestException, ValueError, RuntimeError) as exc:
         # The discovery document could not be read (or lacks the authorization endpoint).
         log.warning("single sign-on provider unreachable: %s", exc)
