@@ -60,8 +60,11 @@ def register_all() -> None:
     from portal.sla.forecasts import rebuild_forecasts
     from portal.sla.sweep import sweep_sla
     from portal.surveys.invitations import send_due_invitations
+    from portal.webhooks.sender import webhook_sender
+    from portal.webhooks.service import purge_webhook_deliveries
 
     register_channel("push", push_sender)
+    register_channel("webhook", webhook_sender)
     register_job(record_worker_heartbeat)  # first: stamps the start of every round
     register_job(sweep_expired_drafts)
     register_job(sweep_filing_leftovers)
@@ -81,5 +84,6 @@ def register_all() -> None:
     register_job(build_data_exports)
     register_job(expire_data_exports)
     register_job(sweep_retention)
+    register_job(purge_webhook_deliveries)
     register_job(process_inbound_mail)
     register_job(retrain_categories)

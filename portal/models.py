@@ -53,6 +53,7 @@ from portal.sla.models import (
 )
 from portal.staff.models import StaffMembership
 from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse, SurveyVersion
+from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AssistModel",
@@ -112,4 +113,6 @@ __all__ = [
     "Support",
     "User",
     "UserIdentity",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

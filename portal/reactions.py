@@ -21,6 +21,7 @@ def connect_all() -> None:
     from portal.routing import reactions as routing
     from portal.sla import reactions as sla
     from portal.surveys import reactions as surveys
+    from portal.webhooks import reactions as webhooks
 
     routing.connect()
     sla.connect()
@@ -29,4 +30,5 @@ def connect_all() -> None:
     notifications.connect()
     programme_surveys.connect()
     assist.connect()
+    webhooks.connect()  # last: what it sends sees every other reaction's changes
     _connected = True

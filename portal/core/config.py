@@ -191,6 +191,13 @@ class Settings:
     push_allow_loopback_http: bool = False
     #: One push service's answer may take this long (the worker's lease covers it).
     push_timeout: int = 10
+    #: Webhooks (portal.webhooks, issue 24): endpoints on loopback or the city's private
+    #: network, and over plain http, are accepted (``PORTAL_WEBHOOKS_ALLOW_PRIVATE``: tests and
+    #: development; otherwise only https on public hosts); one endpoint's answer may take
+    #: ``webhook_timeout`` seconds; the delivery log keeps ``webhook_log_days`` days.
+    webhooks_allow_private: bool = False
+    webhook_timeout: int = 10
+    webhook_log_days: int = 30
     #: Language (portal.assist.language, issue 22): each resident text's language detected
     #: (``PORTAL_ASSIST_LANGUAGE``) and, when it is not the reader's, a machine translation
     #: offered to staff (``PORTAL_ASSIST_TRANSLATE``) by Apertium, the command
@@ -387,6 +394,13 @@ class Settings:
             vapid_public_key=env.get("PORTAL_VAPID_PUBLIC_KEY", "").strip(),
             vapid_subject=env.get("PORTAL_VAPID_SUBJECT", "").strip(),
             push_allow_loopback_http=_bool(env.get("PORTAL_PUSH_ALLOW_LOOPBACK_HTTP"), False),
+            webhooks_allow_private=_bool(env.get("PORTAL_WEBHOOKS_ALLOW_PRIVATE"), False),
+            webhook_timeout=_int(
+                "PORTAL_WEBHOOK_TIMEOUT", env.get("PORTAL_WEBHOOK_TIMEOUT"), base.webhook_timeout
+            ),
+            webhook_log_days=_int(
+                "PORTAL_WEBHOOK_LOG_DAYS", env.get("PORTAL_WEBHOOK_LOG_DAYS"), base.webhook_log_days
+            ),
             assist_language=_bool(env.get("PORTAL_ASSIST_LANGUAGE"), base.assist_language),
             assist_themes=_bool(env.get("PORTAL_ASSIST_THEMES"), base.assist_themes),
             assist_articles=_bool(env.get("PORTAL_ASSIST_ARTICLES"), base.assist_articles),
@@ -422,6 +436,13 @@ class Settings:
                 f"PORTAL_TRUSTED_PROXIES must be between 0 and {MAX_PROXIES} (the number of "
                 f"proxies in front of the portal), got {settings.trusted_proxies}"
             )
+        if not 1 <= settings.webhook_timeout <= MAX_SMTP_TIMEOUT:
+            raise ConfigError(
+                f"PORTAL_WEBHOOK_TIMEOUT must be between 1 and {MAX_SMTP_TIMEOUT} seconds, "
+                f"got {settings.webhook_timeout}"
+            )
+        if settings.webhook_log_days < 1:
+            raise ConfigError("PORTAL_WEBHOOK_LOG_DAYS must be at least 1")
         if settings.retention_days < 1:
             raise ConfigError("PORTAL_RETENTION_DAYS must be at least 1")
         if settings.sso_issuer and not settings.sso_client_id:

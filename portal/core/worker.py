@@ -84,9 +84,10 @@ class DeliveryStats:
 
 
 def lease_for(settings: Settings) -> timedelta:
-    """How long a claimed message is ours: one SMTP conversation (or one push service's
-    answer) at most, plus a margin."""
-    return timedelta(seconds=max(settings.smtp_timeout, settings.push_timeout)) + LEASE_MARGIN
+    """How long a claimed message is ours: one SMTP conversation (or one push service's or
+    webhook endpoint's answer) at most, plus a margin."""
+    longest = max(settings.smtp_timeout, settings.push_timeout, settings.webhook_timeout)
+    return timedelta(seconds=longest) + LEASE_MARGIN
 
 
 def retry_delay(attempts: int) -> timedelta:

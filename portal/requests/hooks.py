@@ -10,6 +10,8 @@ Each is fired by the one function that makes the transition:
   fires it for the move to "duplicate";
 - ``staff_replied``: a public message from staff (a reply, a question, a note with a status
   change): ``portal.requests.updates``;
+- ``comment_posted``: a public comment on the timeline, by staff or the resident
+  (``portal.requests.updates.post_comment``);
 - ``resident_wrote``: the reporter answered a staff question or wrote to staff on an open case
   (``portal.requests.updates.resident_reply``: the tracking page and email replies alike).
 """
@@ -55,6 +57,14 @@ class StaffReplied:
 
 
 @dataclass(frozen=True)
+class CommentPosted:
+    settings: Settings
+    request: ServiceRequest
+    #: The new ``comment`` entry (``actor_kind`` says whether staff or the resident wrote it).
+    event: Event
+
+
+@dataclass(frozen=True)
 class ResidentWrote:
     settings: Settings
     request: ServiceRequest
@@ -73,4 +83,7 @@ staff_replied: Hook[StaffReplied] = Hook(
 )
 resident_wrote: Hook[ResidentWrote] = Hook(
     "resident_wrote", "The reporter answered a question or wrote to staff on an open case."
+)
+comment_posted: Hook[CommentPosted] = Hook(
+    "comment_posted", "A public comment was added to a case's timeline (staff or resident)."
 )

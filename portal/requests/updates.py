@@ -182,6 +182,7 @@ def post_comment(
     """A public message on the timeline. Staff messages are emailed; residents' are not."""
     body = _clean(body)
     event = add_event(session, request, "comment", actor=actor, actor_kind=actor_kind, body=body)
+    hooks.comment_posted.fire(session, hooks.CommentPosted(settings, request, event))
     if actor_kind == "staff":
         hooks.staff_replied.fire(session, hooks.StaffReplied(request))
         notify(
