@@ -436,13 +436,7 @@ class Settings:
                 f"PORTAL_TRUSTED_PROXIES must be between 0 and {MAX_PROXIES} (the number of "
                 f"proxies in front of the portal), got {settings.trusted_proxies}"
             )
-        if not 1 <= settings.webhook_timeout <= MAX_SMTP_TIMEOUT:
-            raise ConfigError(
-                f"PORTAL_WEBHOOK_TIMEOUT must be between 1 and {MAX_SMTP_TIMEOUT} seconds, "
-                f"got {settings.webhook_timeout}"
-            )
-        if settings.webhook_log_days < 1:
-            raise ConfigError("PORTAL_WEBHOOK_LOG_DAYS must be at least 1")
+        _check_webhooks(settings)
         if settings.retention_days < 1:
             raise ConfigError("PORTAL_RETENTION_DAYS must be at least 1")
         if settings.sso_issuer and not settings.sso_client_id:
@@ -494,6 +488,16 @@ MAX_SMTP_TIMEOUT = 300
 #: What a production SECRET_KEY must at least carry, estimated from its characters' spread
 #: (32 random hex digits estimate to ~115 bits; 40 times "x" to 0).
 MIN_SECRET_BITS = 96
+
+
+def _check_webhooks(settings: Settings) -> None:
+    if not 1 <= settings.webhook_timeout <= MAX_SMTP_TIMEOUT:
+        raise ConfigError(
+            f"PORTAL_WEBHOOK_TIMEOUT must be between 1 and {MAX_SMTP_TIMEOUT} seconds, "
+            f"got {settings.webhook_timeout}"
+        )
+    if settings.webhook_log_days < 1:
+        raise ConfigError("PORTAL_WEBHOOK_LOG_DAYS must be at least 1")
 
 
 def estimated_entropy_bits(value: str) -> float:
