@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.assist.views import suggestions as assist_suggestions
     from portal.auth.views import bp as auth_bp
     from portal.auth.views import init_login
-    from portal.auth.views.oidc import bp as auth_sso_bp
+    from portal.auth.views.oidc import bp as auth_oidc_bp
     from portal.auth.views.oidc import init_sso
     from portal.casework.views import audit as casework_audit
     from portal.casework.views import case as casework_case
@@ -196,7 +196,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         health_bp,
         ops_views.bp,
         auth_bp,
-        auth_sso_bp,
+        auth_oidc_bp,
         requests_filing.bp,
         requests_offline.bp,
         assist_describe.bp,

@@ -33,8 +33,8 @@ PUBLIC = {
     "auth.confirm_email",
     # Single sign-on (issue 24, tests/auth/test_sso.py): 404 unless configured; the callback's
     # state (in this browser's session) is the only key.
-    "auth_sso.start",
-    "auth_sso.callback",
+    "auth_oidc.start",
+    "auth_oidc.callback",
     "requests_filing.start",
     "requests_filing.details",
     "requests_filing.stop",

@@ -170,6 +170,21 @@ def test_a_tampered_state_is_refused(client, make, db, provider):
     assert client.get("/account").status_code == 302
 
 
+def test_an_id_token_for_another_sign_in_is_refused(client, make, db, provider):
+    """The code of a sign-in started in another browser, delivered with this browser's own
+    state: the ID token it brings carries the other sign-in's nonce, and is refused."""
+    kim = make.staff(make.department(name="Roads"), email="kim@riverton.example")
+    mine = authorize_at_provider(client, person(provider, "kim@riverton.example"))
+    theirs = authorize_at_provider(client.application.test_client(), person(provider, "x@y.z"))
+    state = parse_qs(urlsplit(mine).query)["state"][0]
+    code = parse_qs(urlsplit(theirs).query)["code"][0]
+    response = client.get(f"/account/sso/callback?{urlencode({'code': code, 'state': state})}")
+    assert response.status_code == 400
+    assert "This sign-in could not be checked" in response.get_data(as_text=True)
+    assert db.scalar(select(UserIdentity).where(UserIdentity.user_id == kim.id)) is None
+    assert client.get("/account").status_code == 302
+
+
 def test_consent_refused_at_the_provider(client, provider):
     back = authorize_at_provider(client, "", deny=True)
     assert "error=access_denied" in back

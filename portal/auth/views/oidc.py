@@ -32,7 +32,7 @@ from portal.core.config import Settings
 from portal.extensions import limiter
 from portal.web import db_session, settings
 
-bp = Blueprint("auth_sso", __name__, url_prefix="/account/sso")
+bp = Blueprint("auth_oidc", __name__, url_prefix="/account/sso")
 log = logging.getLogger("portal.auth.sso")
 
 CLIENT = "portal.sso"
@@ -94,7 +94,7 @@ def _redirect_uri() -> str:
 
 def _problem(reason: str, status: int) -> Response:
     page = render_template(
-        "auth/sso_problem.html",
+        "auth/oidc/problem.html",
         reason=reason,
         staff_only=settings().sso_staff_only,
         residents=settings().sso_residents,
