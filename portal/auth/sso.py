@@ -14,7 +14,8 @@ with the address confirmed. A staff account may be linked only from the domains 
 trail.
 
 The HTTP side (authorization code flow with PKCE, state and nonce, the ID token's signature,
-issuer, audience, expiry and nonce) is Authlib's, in ``portal.auth.views.oidc`` (blueprint ``auth_oidc``). No Flask here.
+issuer, audience, expiry and nonce) is Authlib's, in ``portal.auth.views.oidc`` (blueprint
+``auth_oidc``). No Flask here.
 """
 
 from __future__ import annotations
