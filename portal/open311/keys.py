@@ -1,7 +1,8 @@
 """Open311 API keys: made by admins, shown once, stored as a sha256, revoked, counted (no Flask).
 
 A key is 43 URL-safe characters (256 random bits); only its sha256 and its first characters
-(to tell keys apart in lists) are kept. Each key has its own Flask-Limiter rate. Use is counted
+(to tell keys apart in lists) are kept. Each key has its own Flask-Limiter rates, one for
+posts and one for reads. Use (of posts) is counted
 with one conditional ``UPDATE`` (no read-modify-write, so concurrent calls never lose a count).
 Making and revoking a key each write an ``AuditEntry`` (entity ``api_key``).
 """
@@ -31,13 +32,15 @@ PREFIX_LENGTH = 8
 #: A raw key longer than this is not one of ours (no hashing of megabytes of garbage).
 RAW_MAX = 100
 DEFAULT_RATE = "60/minute"
+DEFAULT_READ_RATE = "1000/minute"
 PAGE_SIZE = 25
 
 
 class ApiKeyError(ValueError):
     """What is wrong with a new key, as ``{field: code}``.
 
-    Fields: label, rate_limit, contact_email. Codes: required, too_long, invalid, zero.
+    Fields: label, rate_limit, read_rate_limit, contact_email. Codes: required, too_long,
+    invalid, zero.
     """
 
     def __init__(self, errors: dict[str, str]) -> None:
@@ -99,6 +102,7 @@ def _snapshot(key: ApiKey) -> dict[str, object]:
         "label": key.label,
         "prefix": key.prefix,
         "rate_limit": key.rate_limit,
+        "read_rate_limit": key.read_rate_limit,
         "contact_email": key.contact_email,
         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
     }
@@ -111,11 +115,21 @@ def new_key(
     rate_limit: str,
     contact_email: str,
     by: User | None,
+    read_rate_limit: str = DEFAULT_READ_RATE,
 ) -> tuple[ApiKey, str]:
     """Make a key; returns it and its plaintext (show it once, it is not kept).
 
     Raises ``ApiKeyError``. Flushes; the caller commits."""
-    label, rate_limit, email = clean_input(label, rate_limit, contact_email)
+    errors: dict[str, str] = {}
+    try:
+        label, rate_limit, email = clean_input(label, rate_limit, contact_email)
+    except ApiKeyError as exc:
+        errors.update(exc.errors)
+    read_rate_limit = (read_rate_limit or "").strip()
+    if problem := check_rate_limit(read_rate_limit):
+        errors["read_rate_limit"] = problem
+    if errors:
+        raise ApiKeyError(errors)
     raw = secrets.token_urlsafe(32)
     now = clock.now()
     key = ApiKey(
@@ -123,6 +137,7 @@ def new_key(
         prefix=raw[:PREFIX_LENGTH],
         key_hash=hash_key(raw),
         rate_limit=rate_limit,
+        read_rate_limit=read_rate_limit,
         contact_email=email,
         created_by_id=by.id if by else None,
         created_at=now,

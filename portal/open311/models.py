@@ -1,5 +1,5 @@
 """API keys for the Open311 API. The key itself is shown once, when it is made; only its
-sha256 is stored. Each key has its own rate limit and records its use."""
+sha256 is stored. Each key has its own rate limits (posts, reads) and records its use."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: A Flask-Limiter rate ("60/minute", "1000/hour;60/minute").
     rate_limit: Mapped[str] = mapped_column(String(60), default="60/minute")
+    #: Its own limit for reads (every GET resource), instead of the per-address one.
+    read_rate_limit: Mapped[str] = mapped_column(
+        String(60), default="1000/minute", server_default="1000/minute"
+    )
     contact_email: Mapped[str] = mapped_column(String(254), default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)

@@ -19,20 +19,17 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from portal.core import clock
 from portal.core.outage import database_unavailable
 from portal.errors import unavailable
-from portal.extensions import limiter
 from portal.i18n import current_locale
 from portal.observability import current_request_id
 from portal.open311 import queries, serialize
 from portal.open311.views.api_formats import FORMATS, ApiError, error_response, render
+from portal.open311.views.api_limits import read_limit  # per API key or per address
 from portal.requests.models import ServiceRequest
 from portal.web import db_session
 from portal.web import settings as current_settings
 
 bp = Blueprint("open311_api", __name__, url_prefix="/open311/v2")
 
-#: Anonymous reads, per address, shared by every read resource.
-READ_LIMIT = "300/minute"
-read_limit = limiter.shared_limit(READ_LIMIT, scope="open311-read")
 #: The date of this API version's last change, for discovery's changeset.
 CHANGESET = "2026-01-15T00:00:00Z"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"

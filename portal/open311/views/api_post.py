@@ -17,34 +17,20 @@ stays free for the corrected one.
 
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import Response, request
 from flask_limiter.util import get_remote_address
 
 from portal.core import clock, idempotency
 from portal.extensions import csrf, limiter
 from portal.open311 import idempotent, keys
-from portal.open311.models import ApiKey
-from portal.open311.posting import PostingError, Upload, file_request, value
+from portal.open311.posting import PostingError, Upload, file_request
 from portal.open311.views.api import bp, check_jurisdiction
 from portal.open311.views.api_formats import FORMATS, ApiError, render
+from portal.open311.views.api_limits import caller_key, raw_key
 from portal.web import db_session, settings
 
 #: Calls without a valid key (they all end in a 403), per address.
 KEYLESS_LIMIT = "30/minute"
-_UNSET = object()
-
-
-def _raw_key() -> str | None:
-    return value(request.form, "api_key") or value(request.args, "api_key")
-
-
-def caller_key() -> ApiKey | None:
-    """The request's active API key (looked up once per request), or None."""
-    found = g.get("_open311_key", _UNSET)
-    if found is _UNSET:
-        found = keys.find_key(db_session(), _raw_key())
-        g._open311_key = found
-    return found  # type: ignore[return-value]
 
 
 def _rate() -> str:
@@ -87,7 +73,7 @@ def post_request(fmt: str) -> Response:
     if fmt not in FORMATS:
         raise ApiError(404, f"Unknown format '{fmt}': use .xml or .json.")
     check_jurisdiction(request.values)
-    if _raw_key() is None:
+    if raw_key() is None:
         raise ApiError(403, "api_key was not provided: POST requests needs an API key.")
     key = caller_key()
     if key is None:
