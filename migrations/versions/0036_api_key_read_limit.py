@@ -2,7 +2,7 @@
 for GET resources (a Flask-Limiter rate); existing keys get the default.
 
 Revision ID: 0036
-Revises: 0035
+Revises: 0034
 Create Date: 2026-12-07 22:10:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0036"
-down_revision = "0035"
+down_revision = "0034"
 branch_labels = None
 depends_on = None
 
