@@ -25,6 +25,7 @@ def register(app: Flask) -> None:
     from portal.demo.cli import demo_cli
     from portal.mail_in.cli import mail_in_cli
     from portal.notifications.cli import outbox_cli, worker_command
+    from portal.open311.cli import api_keys_cli
     from portal.privacy.cli import retention_cli
     from portal.push.cli import push_cli
     from portal.staff.cli import staff_cli
@@ -41,3 +42,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(mail_in_cli)
     app.cli.add_command(push_cli)
     app.cli.add_command(assist_cli)
+    app.cli.add_command(api_keys_cli)
