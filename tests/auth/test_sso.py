@@ -185,6 +185,20 @@ def test_an_id_token_for_another_sign_in_is_refused(client, make, db, provider):
     assert client.get("/account").status_code == 302
 
 
+def test_only_the_latest_start_is_kept(client, make, provider):
+    """Clicking the button again (or coming back and clicking) replaces the sign-in in flight:
+    the session cookie stays small, and only the latest answer is taken."""
+    make.staff(make.department(name="Roads"), email="kim@riverton.example")
+    sub = person(provider, "kim@riverton.example")
+    first = authorize_at_provider(client, sub)
+    for _ in range(5):
+        client.get("/account/sso/start")
+    cookie = client.get_cookie("session")
+    assert cookie is not None and len(cookie.value) < 1500
+    assert client.get(first).status_code == 400  # replaced
+    assert sso_sign_in(client, sub).headers["Location"] == "/staff/"
+
+
 def test_consent_refused_at_the_provider(client, provider):
     back = authorize_at_provider(client, "", deny=True)
     assert "error=access_denied" in back

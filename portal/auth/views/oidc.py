@@ -36,6 +36,8 @@ bp = Blueprint("auth_oidc", __name__, url_prefix="/account/sso")
 log = logging.getLogger("portal.auth.sso")
 
 CLIENT = "portal.sso"
+#: Authlib's session keys for the sign-ins started (``_state_<client name>_<state>``).
+STATE_PREFIX = "_state_city_"
 #: Where the page to come back to after signing in waits during the round trip.
 NEXT_KEY = "sso_next"
 #: The ID token of this sign-in (the provider's logout is given it as id_token_hint).
@@ -113,6 +115,11 @@ def start():
         session[NEXT_KEY] = target
     else:
         session.pop(NEXT_KEY, None)
+    # One sign-in in flight per browser: Authlib keeps each start's state, nonce and PKCE
+    # verifier in the session cookie for an hour, and a few abandoned starts would take the
+    # cookie past the 4 KB browsers keep.
+    for key in [k for k in session if k.startswith(STATE_PREFIX)]:
+        session.pop(key)
     try:
         # A 43-character nonce (Authlib's own is 20; Login.gov wants 22 or more).
         return client.authorize_redirect(_redirect_uri(), nonce=secrets.token_urlsafe(32))
