@@ -6,6 +6,7 @@ not."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
@@ -14,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 from portal.core import clock
 from portal.core.config import ROOT, Settings
 from portal.reactions import connect_all
+from portal.web import cookieless
 
 
 class BoundedInt(IntegerConverter):
@@ -28,6 +30,9 @@ class BoundedInt(IntegerConverter):
 #: Requests a page makes by itself in the background (the queue's and the header's polling):
 #: they never extend a signed-in session, so an open tab does not keep a member signed in past
 #: the session's 12 hours without anyone using it.
+#: Answers smaller than this are sent as they are (compressing them saves nothing worth it).
+COMPRESS_MIN_SIZE = 1024
+
 BACKGROUND_ENDPOINTS = frozenset({"casework_queue.updates"})
 
 
@@ -38,6 +43,11 @@ class _SessionInterface(SecureCookieSessionInterface):
     request, started before a form was sent and answered after it, would otherwise put back
     the older cookie and drop what the form had just saved (a filing draft, seen in a browser
     test when a slow static request overtook a step)."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Any) -> None:
+        if cookieless():
+            return  # the API's answers set no cookie, not even to clear one
+        super().save_session(app, session, response)
 
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
         if not _asked_for_by_a_person() and (
@@ -113,9 +123,19 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
 
     from portal import errors, i18n, observability, static_files, templating, web
-    from portal.extensions import csrf, limiter
+    from portal.extensions import compress, csrf, limiter
 
     observability.init_app(app, settings)  # first: its after_request runs last
+    # Then compression: it runs after every other after_request (the API's ETag and 304
+    # included), so it sees the final body. Responses streamed by generators are left as
+    # they are (Flask-Compress would wrap them in stream_with_context, which the open-data
+    # downloads avoid on purpose).
+    app.config.update(
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_MIN_SIZE=COMPRESS_MIN_SIZE,
+        COMPRESS_STREAMS=False,
+    )
+    compress.init_app(app)
     # Hashed, compressed static files through WhiteNoise (make assets builds them); outside
     # production a file edited since the build is served under its plain name.
     static_files.init_app(app, watch=not settings.is_production)
@@ -155,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.notifications.views.mail import bp as mail_bp
     from portal.notifications.views.notices import bp as notices_bp
     from portal.open311.views import api as open311_api
+    from portal.open311.views import api_http as _open311_http  # noqa: F401 - adds its hooks
     from portal.open311.views import api_openapi as _open311_openapi  # noqa: F401 - adds its route
     from portal.open311.views import api_params as _open311_params  # noqa: F401 - adds its check
     from portal.open311.views import api_post as _open311_post  # noqa: F401 - adds its route

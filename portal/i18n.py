@@ -7,6 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from portal.extensions import babel
+from portal.web import cookieless
 
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 COOKIE = "portal_lang"
@@ -40,6 +41,8 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def _remember_language(response):
         chosen = request.args.get("lang")
+        if cookieless():
+            return response
         if chosen in _settings().languages and request.cookies.get(COOKIE) != chosen:
             response.set_cookie(
                 COOKIE,

@@ -18,6 +18,14 @@ from portal.core.config import Settings, tiles_origin
 from portal.core.db import Database
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+#: Paths whose answers never set a cookie (neither the session nor the language): the API's.
+COOKIELESS_PREFIXES = ("/open311/",)
+
+
+def cookieless() -> bool:
+    """Whether the current request's answer must not set a cookie."""
+    return request.path.startswith(COOKIELESS_PREFIXES)
+
 
 #: Scripts, styles and images only from the portal itself (USWDS icons are data: URIs).
 CONTENT_SECURITY_POLICY = (

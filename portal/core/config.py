@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field, fields, replace
@@ -151,6 +152,9 @@ class Settings:
     open311_jurisdiction: str = ""
     open311_contact: str = ""
     open311_key_service: str = ""
+    # Web origins whose pages may read the Open311 API from a browser (CORS), "*" for any;
+    # each API key adds its own app's origins (reads and filing).
+    open311_cors_origins: tuple[str, ...] = ()
     # Worker
     outbox_max_attempts: int = 8
     outbox_batch: int = 50
@@ -372,6 +376,11 @@ class Settings:
             open311_jurisdiction=env.get("OPEN311_JURISDICTION", base.open311_jurisdiction),
             open311_contact=env.get("OPEN311_CONTACT", base.open311_contact),
             open311_key_service=env.get("OPEN311_KEY_SERVICE", base.open311_key_service),
+            open311_cors_origins=_origins(
+                "PORTAL_OPEN311_CORS_ORIGINS",
+                env.get("PORTAL_OPEN311_CORS_ORIGINS"),
+                base.open311_cors_origins,
+            ),
             report_refresh_seconds=_int(
                 "PORTAL_REPORT_REFRESH_SECONDS",
                 env.get("PORTAL_REPORT_REFRESH_SECONDS"),
@@ -509,6 +518,24 @@ def estimated_entropy_bits(value: str) -> float:
     total = len(value)
     per_char = -sum(n / total * math.log2(n / total) for n in counts.values())
     return per_char * total
+
+
+_ORIGIN_RE = re.compile(r"\Ahttps?://[^/\s?#@]+/?\Z", re.IGNORECASE)
+
+
+def _origins(name: str, value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Web origins ("https://app.example.org", or "*"), separated by commas or spaces."""
+    if value is None or value.strip() == "":
+        return default
+    origins = []
+    for part in value.replace(",", " ").split():
+        if part != "*" and not _ORIGIN_RE.match(part):
+            raise ConfigError(
+                f"{name} must list web origins like https://app.example.org (or *), "
+                f"separated by commas; {part!r} is not one"
+            )
+        origins.append(part.rstrip("/"))
+    return tuple(origins)
 
 
 def _networks(name: str, value: str | None, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -18,12 +18,14 @@ from typing import Any, cast
 import limits
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import CursorResult, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from portal.auth.models import User
 from portal.core import clock
 from portal.core.audit import AuditEntry
 from portal.open311.models import ApiKey
+from portal.requests.models import ServiceRequest
+from portal.requests.queries import normalise_reference
 
 LABEL_MAX = 120
 RATE_MAX = 60
@@ -241,3 +243,20 @@ def list_keys(session: Session, *, before: int | None = None, limit: int = PAGE_
     more = len(rows) > limit
     rows = rows[:limit]
     return KeyPage(rows, rows[-1].id if more and rows else None)
+
+
+def filed_with_key(
+    session: Session, reference: str, raw_key: str | None, *, reference_prefix: str = "SR"
+) -> ServiceRequest | None:
+    """The request with this reference if the active key ``raw_key`` filed it, public or not
+    (an app reads back the status of what it filed in a private category); None otherwise,
+    whatever the reason (no enumeration)."""
+    key = find_key(session, raw_key)
+    if key is None:
+        return None
+    normal = normalise_reference(reference, reference_prefix) or reference[:40]
+    return session.scalar(
+        select(ServiceRequest)
+        .where(ServiceRequest.reference == normal, ServiceRequest.api_key_id == key.id)
+        .options(selectinload(ServiceRequest.category), selectinload(ServiceRequest.department))
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core import clock
@@ -29,6 +29,9 @@ class ApiKey(Base):
         String(60), default="1000/minute", server_default="1000/minute"
     )
     contact_email: Mapped[str] = mapped_column(String(254), default="")
+    #: Web origins of the app using the key, one a line ("https://app.example.org"): it may
+    #: read and file requests from a browser there (CORS; portal.open311.origins).
+    allowed_origins: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=clock.now)
     revoked_at: Mapped[datetime | None]

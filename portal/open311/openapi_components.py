@@ -92,6 +92,12 @@ SCHEMAS: dict[str, Any] = {
             "type": {"type": "string", "enum": ["realtime", "batch", "blackbox"]},
             "keywords": _nullable({"type": "string", "description": "Comma separated."}),
             "group": TEXT,
+            "private": {
+                "type": "boolean",
+                "description": "Extension: requests in a private service are never in public "
+                "lists or on GET of one request, except for the api_key that filed them "
+                "(send it as api_key or X-Api-Key to read their status back).",
+            },
         },
     },
     "Services": {"type": "array", "items": {"$ref": "#/components/schemas/Service"}},

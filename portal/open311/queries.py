@@ -55,6 +55,8 @@ MAX_RADIUS = 10_000
 #: Metres per degree of latitude (and of longitude at the equator), as ``distance_m`` uses.
 METRES_PER_DEGREE = math.radians(1) * 6_371_000
 _NUMBER_RE = re.compile(r"\A[+-]?(\d+(\.\d*)?|\.\d+)\Z")
+#: ``status_notes`` of a request whose latest status move is the reporter's reopening.
+REOPENED_NOTE = "Reopened: the work on this request continues."
 _INT_RE = re.compile(r"\A\+?\d{1,9}\Z")
 
 
@@ -414,14 +416,19 @@ def row_extras(
         latest = (
             select(func.max(Event.id))
             .where(
-                Event.request_id.in_(chunk), Event.kind == "status_changed", Event.public.is_(True)
+                Event.request_id.in_(chunk),
+                Event.kind.in_(("status_changed", "reopened")),
+                Event.public.is_(True),
             )
             .group_by(Event.request_id)
         )
-        for request_id, body in session.execute(
-            select(Event.request_id, Event.body).where(Event.id.in_(latest))
+        for request_id, kind, body in session.execute(
+            select(Event.request_id, Event.kind, Event.body).where(Event.id.in_(latest))
         ):
-            extras[request_id].status_notes = body or None
+            # A reopen's note is the resident's; the status note says the work goes on.
+            extras[request_id].status_notes = (
+                REOPENED_NOTE if kind == "reopened" else body
+            ) or None
         photos: dict[int, list[int]] = defaultdict(list)
         for photo_request_id, photo_id in session.execute(
             select(RequestPhoto.request_id, RequestPhoto.id)

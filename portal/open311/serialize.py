@@ -78,6 +78,9 @@ def service_row(category: ServiceCategory, locale: str = "en") -> dict[str, Any]
         "type": "realtime",
         "keywords": _keywords(category.keywords),
         "group": category.group.t("name", locale) if category.group is not None else None,
+        # Extension: requests filed in a private service are not in public lists; the app
+        # that filed one reads it back with its api_key.
+        "private": bool(category.private),
     }
 
 

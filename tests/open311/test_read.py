@@ -143,6 +143,7 @@ def test_services_lists_active_categories_in_group_then_category_order(client, m
         "type": "realtime",
         "keywords": "hole,road,asphalt",
         "group": "Streets",
+        "private": False,
     }
     assert rows[codes.index("light")]["metadata"] is False
     assert light.code == "light" and bench.private  # private categories are still services
@@ -159,6 +160,7 @@ def test_services_lists_active_categories_in_group_then_category_order(client, m
         "type",
         "keywords",
         "group",
+        "private",
     ]
     assert services["pothole"].findtext("metadata") == "true"
     assert services["light"].findtext("metadata") == "false"

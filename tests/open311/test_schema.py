@@ -210,7 +210,11 @@ def test_every_operation_keeps_the_openapi_document(app, seeded, path, method, m
                 case.body["service_code"] = POST_SERVICE
                 if real and mode is GenerationMode.POSITIVE:
                     case.body.update(lat=INSIDE[0], long=INSIDE[1], description="A hole")
-        response = case.call_and_validate(app=app, checks=CHECKS)
+        # The WSGI transport does not decompress: ask for the plain body (it sends
+        # requests' default Accept-Encoding otherwise, and the API compresses).
+        response = case.call_and_validate(
+            app=app, checks=CHECKS, headers={"Accept-Encoding": "identity"}
+        )
         statuses.append(response.status_code)
 
     fuzz()

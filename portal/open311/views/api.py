@@ -21,8 +21,8 @@ from portal.core.outage import database_unavailable
 from portal.errors import unavailable
 from portal.i18n import current_locale
 from portal.observability import current_request_id
-from portal.open311 import queries, serialize
-from portal.open311.views.api_formats import FORMATS, ApiError, error_response, render
+from portal.open311 import freshness, keys, queries, serialize
+from portal.open311.views.api_formats import FORMATS, ApiError, error_response, render, w3c
 from portal.open311.views.api_limits import read_limit  # per API key or per address
 from portal.requests.models import ServiceRequest
 from portal.web import db_session
@@ -30,7 +30,7 @@ from portal.web import settings as current_settings
 
 bp = Blueprint("open311_api", __name__, url_prefix="/open311/v2")
 
-#: The date of this API version's last change, for discovery's changeset.
+#: Discovery's changeset when the catalogue's last change is not known.
 CHANGESET = "2026-01-15T00:00:00Z"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 
@@ -133,15 +133,17 @@ def _unexpected(error: Exception) -> Response:
 def discovery(fmt: str) -> Response:
     fmt = _format(fmt)
     settings = current_settings()
+    changed = freshness.catalogue_changed_at(db_session())
+    changeset = w3c(changed) if changed is not None else CHANGESET
     document = {
-        "changeset": CHANGESET,
+        "changeset": changeset,
         "contact": settings.open311_contact,
         "key_service": settings.open311_key_service,
         "endpoints": [
             {
                 "specification": SPECIFICATION,
                 "url": settings.base_url + "/open311/v2",
-                "changeset": CHANGESET,
+                "changeset": changeset,
                 "type": "production",
                 "formats": ["text/xml", "application/json"],
             }
@@ -239,6 +241,11 @@ def request_detail(service_request_id: str, fmt: str) -> Response:
     settings = current_settings()
     sr = queries.public_request(
         session, service_request_id, reference_prefix=settings.reference_prefix
+    ) or keys.filed_with_key(
+        session,
+        service_request_id,
+        request.args.get("api_key") or request.headers.get("X-Api-Key"),
+        reference_prefix=settings.reference_prefix,
     )
     if sr is None:
         raise ApiError(404, f"No service request '{service_request_id[:40]}'.")
