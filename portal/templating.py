@@ -136,8 +136,9 @@ def init_app(app: Flask) -> None:
         return display_widths(width or 0)
 
     @app.template_global("channel_label")
-    def _channel_label(code: str) -> str:
-        return gettext(CHANNEL_NAMES[code]) if code in CHANNEL_NAMES else code
+    def _channel_label(code: str, detail: str = "") -> str:
+        name = gettext(CHANNEL_NAMES[code]) if code in CHANNEL_NAMES else code
+        return f"{name}: {detail}" if detail else name
 
     # SLA states, shown wherever a case or task appears (queues, case page, escalations).
     @app.template_global("sla_task")

@@ -2,7 +2,8 @@
 
 No Flask here: the view hands over the form fields (a multi-valued mapping), the uploaded files
 and the caller's API key. The filing goes through ``portal.requests.service.submit_request``
-like the web form (routing, tasks, SLA clocks, confirmation email), with channel ``api``.
+like the web form (routing, tasks, SLA clocks, confirmation email), with channel ``api`` and
+the key's label as the channel's detail (which app filed it).
 
 Choices where the spec is silent (documented for client developers in the OpenAPI text):
 
@@ -185,6 +186,7 @@ def _file(
         raise PostingError(400, filing_messages(exc.errors, category)) from exc
     request = submitted.request
     request.api_key_id = api_key.id
+    request.channel_detail = api_key.label[:120]
     request.api_token = secrets.token_urlsafe(24)[:32]
     request.media_url = parsed.media_url
     request.address_id = parsed.address_id

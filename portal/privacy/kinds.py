@@ -102,6 +102,7 @@ def _requests(p: Person) -> Select:
             ServiceRequest.lat,
             ServiceRequest.lon,
             ServiceRequest.channel,
+            ServiceRequest.channel_detail,
             ServiceRequest.contact_name,
             ServiceRequest.contact_email,
             ServiceRequest.contact_phone,

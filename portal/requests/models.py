@@ -136,6 +136,8 @@ class ServiceRequest(Base):
     lon: Mapped[float | None] = mapped_column(Float)
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
     channel: Mapped[str] = mapped_column(String(16), default="web")
+    #: Which one of the channel: the app (its API key's label, as filed) for ``api``.
+    channel_detail: Mapped[str] = mapped_column(String(120), default="", server_default="")
     status: Mapped[str] = mapped_column(String(24), default="new")
     is_open: Mapped[bool] = mapped_column(Boolean, default=True)
     priority: Mapped[str] = mapped_column(String(10), default="normal")
