@@ -141,8 +141,10 @@ API_READ = {
     "open311_api.request_detail",
     "open311_api.token",
     "open311_api.openapi",
+    "open311_api.request_updates_list",
+    "open311_api.request_updates",
 }
-API_WRITE = {"open311_api.post_request"}
+API_WRITE = {"open311_api.post_request", "open311_api.post_request_update"}
 DEVELOPMENT_ONLY = {
     "notifications_mail.outbox",
     "notifications_mail.message",

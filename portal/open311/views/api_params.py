@@ -39,6 +39,8 @@ SUPPORTED: dict[str, frozenset[str]] = {
     "open311_api.request_list": LIST_PARAMETERS,
     "open311_api.request_detail": frozenset({"extensions"}),
     "open311_api.token": frozenset(),
+    "open311_api.request_updates_list": frozenset({"start_date", "end_date", "page", "page_size"}),
+    "open311_api.request_updates": frozenset(),
 }
 
 
