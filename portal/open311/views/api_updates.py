@@ -32,7 +32,8 @@ from portal.open311.models import ApiKey
 from portal.open311.posting import value
 from portal.open311.views.api import bp, check_jurisdiction, read_limit
 from portal.open311.views.api_formats import FORMATS, ApiError, render
-from portal.open311.views.api_post import KEYLESS_LIMIT, _uploads, caller_key
+from portal.open311.views.api_limits import caller_key, raw_key
+from portal.open311.views.api_post import KEYLESS_LIMIT, _uploads
 from portal.web import db_session, settings
 
 LIST_ROOT = "service_requests_updates"
@@ -48,7 +49,7 @@ def _format(fmt: str) -> str:
 
 def _reader() -> ApiKey | None:
     """The reader's key when one is sent (a wrong one is a 403), else None."""
-    if value(request.args, "api_key") is None:
+    if raw_key() is None:
         return None
     key = caller_key()
     if key is None:
@@ -113,7 +114,7 @@ def _refused(key_id: int, error: ApiError) -> ApiError:
 def post_request_update(fmt: str) -> Response:
     fmt = _format(fmt)
     check_jurisdiction(request.values)
-    if value(request.form, "api_key") is None and value(request.args, "api_key") is None:
+    if raw_key() is None:
         raise ApiError(
             403, "api_key was not provided: POST servicerequestupdates needs an API key."
         )
