@@ -50,6 +50,7 @@ from portal.requests.service import (
     resolve_location,
     submit_request,
 )
+from portal.requests.views import filing_once
 from portal.requests.views.filing_forms import (
     AssetForm,
     CategoryForm,
@@ -582,6 +583,18 @@ def contact():
 @bp.route("/check", methods=["GET", "POST"])
 @limiter.limit("20 per minute", methods=["POST"])
 def check():
+    claimed = None
+    if request.method == "POST":
+        # Once per key (``filing_once``): a second "Send" lands on the same confirmation.
+        claimed, answer = filing_once.claim(db_session())
+        if answer is not None:
+            return answer
+    response = _check(claimed)
+    filing_once.release(db_session(), claimed)
+    return response
+
+
+def _check(claimed):
     draft = current_draft()
     if draft is None and request.method == "POST" and session.get("filed_reference"):
         # A second click on "Submit": the request is already filed.
@@ -615,6 +628,7 @@ def check():
         if submitted.tracking_token:
             # The reporter may reply and add photos from this browser straight away.
             grant(submitted.request)
+        filing_once.record(claimed, submitted.request, granted=bool(submitted.tracking_token))
         return redirect(url_for("requests_filing.done"))
     area = (
         db.scalar(select(Area).where(Area.code == draft.data.get("area")))
@@ -631,6 +645,7 @@ def check():
         locale=current_locale(),
         photos=drafts.draft_photos(db, draft),
         findings=[(PERSONAL_KINDS[f.kind](), f.text) for f in findings],
+        idempotency_key=filing_once.new_key(),
     ), (400 if warned else 200)
 
 
