@@ -3,7 +3,7 @@ label when an app files through Open311 ("CityApp iOS"), shown as "API: CityApp 
 Kept on the request, as filed, so renaming or revoking the key later does not change it.
 
 Revision ID: 0038
-Revises: 0036
+Revises: 0033
 Create Date: 2026-12-07 22:30:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0038"
-down_revision = "0036"
+down_revision = "0033"
 branch_labels = None
 depends_on = None
 
