@@ -30,7 +30,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from portal.auth.models import User, UserIdentity
-from portal.auth.service import AccountError, EmailTaken, find_by_email, normalise_email, register
+from portal.auth.service import (
+    AccountError,
+    EmailTaken,
+    end_sessions,
+    find_by_email,
+    normalise_email,
+    register,
+)
 from portal.core.audit import AuditEntry
 from portal.core.config import Settings
 
@@ -199,3 +206,40 @@ def password_sign_in_allowed(user: User, settings: Settings) -> bool:
     """Staff sign in only through the provider when the city says so
     (``Settings.sso_staff_only``); residents keep their passwords."""
     return not (settings.sso_staff_only and settings.sso_enabled and user.is_staff)
+
+
+def identities_of(session: Session, user_id: int) -> list[UserIdentity]:
+    """The account's links to people at providers, oldest first."""
+    return list(
+        session.scalars(
+            select(UserIdentity).where(UserIdentity.user_id == user_id).order_by(UserIdentity.id)
+        )
+    )
+
+
+def unlink(session: Session, *, user: User, identity_id: int, actor: User) -> bool:
+    """Remove one of ``user``'s links (an administrator's correction: the wrong person linked,
+    or the person's account at the provider replaced). Every session of the account ends (the
+    wrong person may be signed in); the next single sign-on links again by verified address.
+    Audited; returns whether there was such a link."""
+    identity = session.scalar(
+        select(UserIdentity).where(UserIdentity.id == identity_id, UserIdentity.user_id == user.id)
+    )
+    if identity is None:
+        return False
+    session.add(
+        AuditEntry(
+            actor_id=actor.id,
+            entity="user",
+            entity_id=str(user.id),
+            action="sso_unlinked",
+            before={
+                "issuer": identity.issuer,
+                "subject": identity.subject,
+                "email": identity.email,
+            },
+        )
+    )
+    session.delete(identity)
+    end_sessions(session, user)
+    return True

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
 from portal.access import ADMIN, SUPERVISOR, require_department, staff_required
+from portal.auth import sso
 from portal.auth.models import User
 from portal.catalogue.models import Department
 from portal.core.editing import fingerprint
@@ -238,6 +239,7 @@ def edit(user_id: int) -> Any:
         changed=changed,
         state=state,
         memberships=queries.memberships_by_user(session, [member.id])[member.id],
+        identities=sso.identities_of(session, member.id),
     ), status
 
 
@@ -263,6 +265,23 @@ def reactivate(user_id: int) -> Response:
     member = _member_or_404(user_id)
     service.reactivate(db_session(), member, _actor())
     flash(_("%(name)s is active again.", name=member.name), "success")
+    return redirect(url_for("staff.edit", user_id=member.id))
+
+
+@bp.post("/<int:user_id>/sign-in-links/<int:identity_id>/remove")
+@staff_required(ADMIN)
+def unlink_sign_in(user_id: int, identity_id: int) -> Response:
+    """Remove a single sign-on link (issue 24); sending it again changes nothing."""
+    member = _member_or_404(user_id)
+    if sso.unlink(db_session(), user=member, identity_id=identity_id, actor=_actor()):
+        flash(
+            _(
+                "The single sign-on link of %(name)s is removed and they are signed out. Their "
+                "next single sign-on links again by their verified email address.",
+                name=member.name or member.email,
+            ),
+            "success",
+        )
     return redirect(url_for("staff.edit", user_id=member.id))
 
 

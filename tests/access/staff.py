@@ -1,6 +1,25 @@
 """Staff admin routes: admins only; a department's read-only list for its supervisors."""
 
-from tests.access import ADMINS, SUPERVISORS, RouteCheck
+from datetime import UTC, datetime
+
+from portal.auth.models import UserIdentity
+from tests.access import ADMINS, SUPERVISORS, RouteCheck, made
+
+
+def _identity(world):
+    """A single sign-on link of agent_y (issue 24)."""
+    return made(
+        world,
+        "_identity_y",
+        lambda w: UserIdentity(
+            user_id=w.users["agent_y"].id,
+            issuer="https://login.example",
+            subject="agent-y",
+            email=w.users["agent_y"].email,
+            created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        ),
+    )
+
 
 CHECKS = [
     RouteCheck("staff.members", lambda w: "/staff/admin/staff/", ADMINS),
@@ -30,6 +49,14 @@ CHECKS = [
     RouteCheck(
         "staff.reactivate",
         lambda w: f"/staff/admin/staff/{w.users['agent_y'].id}/reactivate",
+        ADMINS,
+        method="POST",
+    ),
+    RouteCheck(
+        "staff.unlink_sign_in",
+        lambda w: (
+            f"/staff/admin/staff/{w.users['agent_y'].id}/sign-in-links/{_identity(w).id}/remove"
+        ),
         ADMINS,
         method="POST",
     ),

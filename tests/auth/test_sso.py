@@ -351,3 +351,29 @@ def test_settings_come_from_the_environment():
         Settings.from_env({"PORTAL_SSO_ISSUER": "https://login.example"})
     with pytest.raises(ConfigError, match="PORTAL_SSO_STAFF_ONLY"):
         Settings.from_env({"PORTAL_SSO_STAFF_ONLY": "1"})
+
+
+def test_an_administrator_sees_and_removes_a_link(client, make, db, provider):
+    from tests.conftest import sign_in
+
+    kim = make.staff(make.department(name="Roads"), email="kim@riverton.example", name="Kim")
+    sub = person(provider, "kim@riverton.example")
+    other = client.application.test_client()
+    assert sso_sign_in(other, sub).status_code == 302
+    admin = make.staff(role="admin", email="admin@riverton.example")
+    sign_in(client, admin)
+    page = client.get(f"/staff/admin/staff/{kim.id}").get_data(as_text=True)
+    assert "Single sign-on" in page and f"kim@riverton.example ({provider})" in page
+    identity = db.scalar(select(UserIdentity).where(UserIdentity.user_id == kim.id))
+    assert identity is not None
+    url = f"/staff/admin/staff/{kim.id}/sign-in-links/{identity.id}/remove"
+    response = client.post(url, data={"csrf_token": csrf_from(page)})
+    assert response.status_code == 302
+    assert db.scalar(select(UserIdentity).where(UserIdentity.user_id == kim.id)) is None
+    assert other.get("/account").status_code == 302  # whoever was signed in is signed out
+    assert client.post(url, data={"csrf_token": csrf_from(page)}).status_code == 302  # again
+    entry = db.scalar(select(AuditEntry).where(AuditEntry.action == "sso_unlinked"))
+    assert entry is not None and entry.actor_id == admin.id and entry.before["subject"] == sub
+    # The next sign-in (a new person at the provider with the address) links again.
+    again = client.application.test_client()
+    assert sso_sign_in(again, person(provider, "kim@riverton.example")).status_code == 302
