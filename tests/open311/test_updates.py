@@ -345,3 +345,33 @@ def test_the_case_page_shows_which_app_filed_it(client, db, city):
     assert "API: CityApp iOS" in page.get_data(as_text=True)
     assert csrf_from  # the staff page is a signed-in page like any other
     assert db.scalar(select(func.count()).select_from(Event).where(Event.request_id == sr.id))
+
+
+def test_a_reply_from_a_browser_app_needs_its_origin_on_the_key(client, db, city):
+    """The Open311 CORS rules of a POST apply to replies too (a form POST needs no
+    preflight, so a foreign origin is checked on the POST itself)."""
+    reference, token = _file(client, city)
+    sr = _request(db, reference)
+    app_origin = "https://app.example.org"
+    form = {"api_key": city.raw, "service_request_id": reference, "token": token}
+    refused = client.post(
+        f"{PREFIX}/servicerequestupdates.json",
+        data={**form, "description": "From a page"},
+        headers={"Origin": app_origin},
+    )
+    assert refused.status_code == 403
+    assert "not registered on this api_key" in refused.get_json()[0]["description"]
+    assert _events(db, sr, "comment") == []
+    as_json = client.post(f"{PREFIX}/servicerequestupdates.json", json=form)
+    assert as_json.status_code == 415
+
+    city.key.allowed_origins = app_origin
+    db.flush()
+    allowed = client.post(
+        f"{PREFIX}/servicerequestupdates.json",
+        data={**form, "description": "From a page"},
+        headers={"Origin": app_origin},
+    )
+    assert allowed.status_code == 201, allowed.get_data(as_text=True)
+    assert allowed.headers["Access-Control-Allow-Origin"] == app_origin
+    assert [e.body for e in _events(db, sr, "comment")] == ["From a page"]

@@ -64,7 +64,8 @@ CATALOGUE_READS = {
     "open311_api.service_definition",
 }
 REQUEST_READS = {"open311_api.request_list", "open311_api.request_detail"}
-POST_ENDPOINT = "open311_api.post_request"
+#: The POSTs (a request, a reply to one): checked for their body type and origin first.
+POST_ENDPOINTS = frozenset({"open311_api.post_request", "open311_api.post_request_update"})
 _UNSET = object()
 
 
@@ -137,9 +138,9 @@ def _check_post(origin: str | None) -> None:
     if mimetype and mimetype not in FORM_TYPES:
         raise ApiError(
             415,
-            f"POST requests takes form fields (application/x-www-form-urlencoded, or "
+            f"A POST takes form fields (application/x-www-form-urlencoded, or "
             f"multipart/form-data with photos), not {mimetype[:60]}: send api_key, "
-            "service_code and the other fields as form fields.",
+            "service_code (or service_request_id) and the other fields as form fields.",
         )
     if origin is None or origin == _own_origin():
         return
@@ -151,7 +152,7 @@ def _check_post(origin: str | None) -> None:
         raise ApiError(
             403,
             f"Origin {origin} is not registered on this api_key: a city administrator adds "
-            "the app's origins to its key. Nothing was filed.",
+            "the app's origins to its key. Nothing was written.",
         )
 
 
@@ -164,7 +165,7 @@ def _before() -> Response | None:
         and request.headers.get("Access-Control-Request-Method")
     ):
         return _preflight(origin)
-    if request.method == "POST" and request.endpoint == POST_ENDPOINT:
+    if request.method == "POST" and request.endpoint in POST_ENDPOINTS:
         _check_post(origin)
     return None
 
