@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from portal.auth.models import User
 from portal.core import clock
 from portal.core.audit import AuditEntry
+from portal.open311 import origins
 from portal.open311.models import ApiKey
 from portal.requests.models import ServiceRequest
 from portal.requests.queries import normalise_reference
@@ -45,9 +46,21 @@ class ApiKeyError(ValueError):
     invalid, zero.
     """
 
-    def __init__(self, errors: dict[str, str]) -> None:
+    def __init__(self, errors: dict[str, str], details: dict[str, str] | None = None) -> None:
         super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
+        #: What was wrong, as written (``allowed_origins``: the origin that is not one).
+        self.details = details or {}
+
+
+def clean_origins(text: str) -> str:
+    """A key's web origins as stored: normalised, one a line. Raises ``ApiKeyError`` on
+    ``allowed_origins`` (codes ``invalid``, ``too_long``, ``any``, ``too_many``; the origin
+    in ``details``)."""
+    try:
+        return "\n".join(origins.parse_list(text or ""))
+    except origins.OriginError as exc:
+        raise ApiKeyError({"allowed_origins": exc.code}, {"allowed_origins": exc.origin}) from exc
 
 
 def hash_key(raw: str) -> str:
@@ -106,6 +119,7 @@ def _snapshot(key: ApiKey) -> dict[str, object]:
         "rate_limit": key.rate_limit,
         "read_rate_limit": key.read_rate_limit,
         "contact_email": key.contact_email,
+        "allowed_origins": key.allowed_origins,
         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
     }
 
@@ -118,6 +132,7 @@ def new_key(
     contact_email: str,
     by: User | None,
     read_rate_limit: str = DEFAULT_READ_RATE,
+    allowed_origins: str = "",
 ) -> tuple[ApiKey, str]:
     """Make a key; returns it and its plaintext (show it once, it is not kept).
 
@@ -130,8 +145,14 @@ def new_key(
     read_rate_limit = (read_rate_limit or "").strip()
     if problem := check_rate_limit(read_rate_limit):
         errors["read_rate_limit"] = problem
+    details: dict[str, str] = {}
+    try:
+        allowed_origins = clean_origins(allowed_origins)
+    except ApiKeyError as exc:
+        errors.update(exc.errors)
+        details.update(exc.details)
     if errors:
-        raise ApiKeyError(errors)
+        raise ApiKeyError(errors, details)
     raw = secrets.token_urlsafe(32)
     now = clock.now()
     key = ApiKey(
@@ -141,6 +162,7 @@ def new_key(
         rate_limit=rate_limit,
         read_rate_limit=read_rate_limit,
         contact_email=email,
+        allowed_origins=allowed_origins,
         created_by_id=by.id if by else None,
         created_at=now,
         use_count=0,
@@ -161,6 +183,31 @@ def new_key(
     )
     session.flush()
     return key, raw
+
+
+def set_origins(
+    session: Session, key: ApiKey, text: str, *, by: User | None, now: datetime
+) -> bool:
+    """Replace ``key``'s web origins with those in ``text``; False (nothing written) when
+    they are the same. Raises ``ApiKeyError``. Audited; flushes, the caller commits."""
+    cleaned = clean_origins(text)
+    if cleaned == (key.allowed_origins or ""):
+        return False
+    before = _snapshot(key)
+    key.allowed_origins = cleaned
+    session.add(
+        AuditEntry(
+            actor_id=by.id if by else None,
+            entity="api_key",
+            entity_id=str(key.id),
+            action="origins",
+            before=before,
+            after=_snapshot(key),
+            created_at=now,
+        )
+    )
+    session.flush()
+    return True
 
 
 def find_key(session: Session, raw: str | None) -> ApiKey | None:

@@ -1,4 +1,4 @@
-"""Open311 API keys: admins only (list, make, revoke)."""
+"""Open311 API keys: admins only (list, make, set web origins, revoke)."""
 
 from tests.access import ADMINS, RouteCheck
 
@@ -29,6 +29,14 @@ CHECKS = [
         ADMINS,
         method="POST",
         data=lambda w: {"label": "", "rate_limit": "often"},
+    ),
+    RouteCheck("open311_keys.origins", lambda w: f"/staff/api-keys/{_key_id(w)}/origins", ADMINS),
+    RouteCheck(
+        "open311_keys.origins",
+        lambda w: f"/staff/api-keys/{_key_id(w)}/origins",
+        ADMINS,
+        method="POST",
+        data=lambda w: {"allowed_origins": "not an origin"},
     ),
     RouteCheck("open311_keys.revoke", lambda w: f"/staff/api-keys/{_key_id(w)}/revoke", ADMINS),
     RouteCheck(

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField
+from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.access import ADMIN, staff_required
@@ -62,6 +62,11 @@ class ApiKeyForm(FlaskForm):
             Length(max=keys.EMAIL_MAX, message=_l("Keep the email to 254 characters or fewer")),
         ],
     )
+    allowed_origins = TextAreaField(_l("Web origins of the app"), filters=[_strip])
+
+
+class OriginsForm(FlaskForm):
+    allowed_origins = TextAreaField(_l("Web origins of the app"), filters=[_strip])
 
 
 class RevokeForm(FlaskForm):
@@ -80,17 +85,36 @@ def _messages() -> dict[tuple[str, str], str]:
             "Enter an email address in the right format, like name@example.com"
         ),
         ("contact_email", "too_long"): _("Keep the email to 254 characters or fewer"),
+        ("allowed_origins", "too_many"): _("List at most 20 origins"),
+        ("allowed_origins", "any"): _(
+            "A key lists its app's own origins: * (any origin) is only for the city's list"
+        ),
     }
 
 
-def _show(form: ApiKeyForm, error: keys.ApiKeyError, *, only_quiet_fields: bool = False) -> None:
+def _origin_message(code: str, origin: str) -> str:
+    if code == "too_long":
+        return _("“%(origin)s” is too long for a web origin", origin=origin)
+    return _(
+        "“%(origin)s” is not a web origin: write it like https://app.example.org, with no "
+        "path after it",
+        origin=origin,
+    )
+
+
+def _show(
+    form: ApiKeyForm | OriginsForm, error: keys.ApiKeyError, *, only_quiet_fields: bool = False
+) -> None:
     """The key's own rules' messages next to their fields (with ``only_quiet_fields``, only
     where the form found nothing wrong already)."""
     messages = _messages()
     for name, code in error.errors.items():
         field = form[name]
         if not (only_quiet_fields and field.errors):
-            field.errors = [*field.errors, messages[(name, code)]]
+            message = messages.get((name, code)) or _origin_message(
+                code, error.details.get(name, "")
+            )
+            field.errors = [*field.errors, message]
 
 
 def _actor() -> User:
@@ -121,6 +145,7 @@ def new() -> Any:
                 rate_limit=form.rate_limit.data or "",
                 contact_email=form.contact_email.data or "",
                 by=_actor(),
+                allowed_origins=form.allowed_origins.data or "",
             )
         except keys.ApiKeyError as exc:
             _show(form, exc)
@@ -137,6 +162,10 @@ def new() -> Any:
             keys.clean_input(
                 form.label.data or "", form.rate_limit.data or "", form.contact_email.data or ""
             )
+        except keys.ApiKeyError as exc:
+            _show(form, exc, only_quiet_fields=True)
+        try:
+            keys.clean_origins(form.allowed_origins.data or "")
         except keys.ApiKeyError as exc:
             _show(form, exc, only_quiet_fields=True)
     status = 400 if request.method == "POST" else 200
@@ -166,3 +195,28 @@ def revoke(key_id: int) -> Any:
         return redirect(url_for("open311_keys.index"))
     status = 400 if request.method == "POST" else 200
     return render_template("open311/keys/key_revoke.html", key=key, form=form), status
+
+
+@bp.route("/<int:key_id>/origins", methods=["GET", "POST"])
+@staff_required(ADMIN)
+def origins(key_id: int) -> Any:
+    """The web origins of the app using a key (CORS: it may read and file from there)."""
+    key = _key_or_404(key_id)
+    if key.revoked_at is not None:
+        abort(404)
+    form = OriginsForm()
+    if request.method == "GET":
+        form.allowed_origins.data = key.allowed_origins
+    elif form.validate_on_submit():
+        try:
+            changed = keys.set_origins(
+                db_session(), key, form.allowed_origins.data or "", by=_actor(), now=clock.now()
+            )
+        except keys.ApiKeyError as exc:
+            _show(form, exc)
+        else:
+            if changed:
+                flash(_("The web origins for %(label)s are saved.", label=key.label), "success")
+            return redirect(url_for("open311_keys.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("open311/keys/key_origins.html", key=key, form=form), status
