@@ -377,3 +377,44 @@ def test_an_administrator_sees_and_removes_a_link(client, make, db, provider):
     # The next sign-in (a new person at the provider with the address) links again.
     again = client.application.test_client()
     assert sso_sign_in(again, person(provider, "kim@riverton.example")).status_code == 302
+
+
+@pytest.fixture
+def discovery_with_other_keys(provider):
+    """The provider's discovery document, served from another address, naming the keys (JWKS)
+    of a second provider: ID tokens of the first are then signed by a key not published."""
+    import json
+    import threading
+
+    from werkzeug.serving import make_server
+
+    with run_server_in_thread() as other:
+        doc = requests.get(f"{provider}/.well-known/openid-configuration", timeout=5).json()
+        doc["jwks_uri"] = f"http://localhost:{other.server_port}/jwks"
+        body = json.dumps(doc).encode()
+
+        def serve(environ, start_response):
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
+
+        server = make_server("127.0.0.1", 0, serve, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}/.well-known/openid-configuration"
+        finally:
+            server.shutdown()
+            thread.join(5)
+
+
+def test_an_id_token_signed_by_another_key_is_refused(
+    settings, provider, discovery_with_other_keys
+):
+    from tests.conftest import own_app_client
+
+    with own_app_client(replace(settings, sso_discovery_url=discovery_with_other_keys)) as client:
+        back = authorize_at_provider(client, person(provider, "kim@riverton.example"))
+        response = client.get(back)
+        assert response.status_code == 400
+        assert "This sign-in could not be checked" in response.get_data(as_text=True)
+        assert client.get("/account").status_code == 302
