@@ -4,13 +4,15 @@ Loads N public requests (default 1,000,000) spread over two years in 40 services
 "submitted" timeline entry (bulk inserts), then times over the WSGI app (Flask's test client):
 - GET requests.json: the default window (last 90 days, 1,000 rows a page), page 1 and page 50,
   with a service_code, with status=open, with extensions=true, and a 20-row page;
+- GET requests.json with updated_after (1 hour and 30 days back; update order) and with
+  lat/long/radius (500 m and 10 km around the centre);
 - GET requests/{id}.json and services.json;
 - POST requests.json (a filing through submit_request with an API key), requests/s with one
   thread and with 8 threads (each its own client; the threads share one process and its GIL,
   so 8 threads measure contention on the database more than parallel speed).
 
     .venv/bin/python benchmarks/open311.py [--rows 1000000] [--database-url URL]
-        [--repeat 20] [--posts 400] [--plans]
+        [--repeat 20] [--posts 400 (0: no posts)] [--plans]
 
 Without --database-url a throw-away SQLite file is used. --plans prints the plan of each query
 behind the list (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL). Prints figures; never
@@ -215,6 +217,9 @@ def main() -> None:
 
     client = app.test_client()
     code = world["codes"][7]
+    now = clock.now()
+    hour_ago = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    month_ago = (now - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
     reference = world["references"][len(world["references"]) // 2]
     cases = [
         ("requests.json (last 90 days, page 1)", f"{PREFIX}/requests.json"),
@@ -224,6 +229,19 @@ def main() -> None:
         ("requests.json extensions=true", f"{PREFIX}/requests.json?extensions=true"),
         ("requests.json page_size=20", f"{PREFIX}/requests.json?page_size=20"),
         ("requests.xml (last 90 days, page 1)", f"{PREFIX}/requests.xml"),
+        ("requests.json updated_after 1 h ago", f"{PREFIX}/requests.json?updated_after={hour_ago}"),
+        (
+            "requests.json updated_after 30 d ago",
+            f"{PREFIX}/requests.json?updated_after={month_ago}",
+        ),
+        (
+            "requests.json lat/long radius=500",
+            f"{PREFIX}/requests.json?lat={LAT0}&long={LON0}&radius=500",
+        ),
+        (
+            "requests.json lat/long radius=10000",
+            f"{PREFIX}/requests.json?lat={LAT0}&long={LON0}&radius=10000",
+        ),
         ("requests/{id}.json", f"{PREFIX}/requests/{reference}.json"),
         ("services.json", f"{PREFIX}/services.json"),
     ]
@@ -232,6 +250,9 @@ def main() -> None:
         if args.plans:
             print_plans(db, label, lambda path=path: client.get(path))
 
+    if not args.posts:
+        db.dispose()
+        return
     print(f"POST requests.json, 1 thread:   {post_rate(app, world, total=args.posts, threads=1)}")
     print(f"POST requests.json, 8 threads:  {post_rate(app, world, total=args.posts, threads=8)}")
     db.dispose()

@@ -1,18 +1,20 @@
 """Idempotency keys: a submission retried with the same key is answered once.
 
-A client (the offline filing page, later an Open311 app) chooses a key for one submission and
-sends it with every attempt. The first attempt claims ``(scope, key)`` by inserting a row in
-the same transaction as the work, with a fingerprint of the submission; the row records the
-answer. A later attempt with the same key and the same fingerprint gets that answer again; with
-another fingerprint it is refused (``KeyReused``, a 409 for the web). Concurrent attempts meet
-on the unique constraint: on PostgreSQL the second INSERT waits for the first transaction and
-then fails, on SQLite writers are serialised by ``BEGIN IMMEDIATE`` and the second finds the
-row; either way exactly one does the work. An attempt that fails rolls its claim back with the
-rest of its transaction, so the key stays free for a corrected submission.
+A client (the offline filing page, the form's check page, an Open311 app) chooses a key for one
+submission and sends it with every attempt. The first attempt claims ``(scope, key)`` by
+inserting a row in the same transaction as the work, with a fingerprint of the submission; the
+row records the answer. A later attempt with the same key and the same fingerprint gets that
+answer again; with another fingerprint it is refused (``KeyReused``, a 409 for the web).
+Concurrent attempts meet on the unique constraint: on PostgreSQL the second INSERT waits for
+the first transaction and then fails, on SQLite writers are serialised by ``BEGIN IMMEDIATE``
+and the second finds the row; either way exactly one does the work. An attempt that fails rolls
+its claim back with the rest of its transaction, so the key stays free for a corrected
+submission.
 
 Rows are kept ``KEEP`` (24 hours): an older row is forgotten (the key is then new again) and
-the worker purges them (``purge``). Scopes name the channel: ``web-filing``; Open311 would use
-``open311:<api key id>`` so two apps never share keys.
+the worker purges them (``purge``). Scopes name the channel: ``web-filing`` (the offline page
+and the form's check step); Open311 uses ``open311:<api key id>`` so two apps never share
+keys.
 """
 
 from __future__ import annotations
