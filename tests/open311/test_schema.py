@@ -62,6 +62,9 @@ ROOTS = {
     "requests": ("service_requests", "request"),
     "requests/": ("service_requests", "request"),
     "tokens/": ("service_requests", "request"),
+    # FixMyStreet's servicerequestupdates: its list, and the one-entry answer to a reply.
+    "updates": ("service_requests_updates", "request_update"),
+    "updates POST": ("service_request_updates", "request_update"),
 }
 
 
@@ -151,6 +154,8 @@ def xml_conformance(ctx, response, case) -> bool | None:
     else:
         resource = path[len(PREFIX) + 1 :].rsplit(".", 1)[0]
         key = resource.split("/", 1)[0] + ("/" if "/" in resource else "")
+        if resource.endswith("updates"):
+            key = "updates POST" if case.method == "POST" else "updates"
         expected_root, item = ROOTS[key]
     assert root.tag == expected_root, (root.tag, expected_root)
     if item is not None:
@@ -206,7 +211,17 @@ def test_every_operation_keeps_the_openapi_document(app, seeded, path, method, m
             # A valid key from the query string (a generated body may carry another), and a
             # service that exists, so valid cases can file.
             case.query = {**(case.query or {}), "api_key": seeded.api_key}
-            if isinstance(case.body, dict):
+            if isinstance(case.body, dict) and path.endswith(("updates.xml", "updates.json")):
+                # A reply: to the request the seeded key filed, with its token.
+                if real and mode is GenerationMode.POSITIVE:
+                    case.body.update(
+                        service_request_id=seeded.ids["service_request_id"],
+                        token=seeded.ids["token"],
+                        description="A reply",
+                        status="open",
+                    )
+                    case.body.pop("media_url", None)
+            elif isinstance(case.body, dict):
                 case.body["service_code"] = POST_SERVICE
                 if real and mode is GenerationMode.POSITIVE:
                     case.body.update(lat=INSIDE[0], long=INSIDE[1], description="A hole")
@@ -237,6 +252,8 @@ def test_the_document_is_valid_openapi_3_and_covers_every_resource_in_both_forma
         "requests",
         "requests/{service_request_id}",
         "tokens/{token}",
+        "servicerequestupdates",
+        "requests/{service_request_id}/updates",
     ]
     expected = {f"{PREFIX}/{r}.{fmt}" for r in resources for fmt in ("xml", "json")}
     assert set(document["paths"]) == expected
@@ -253,8 +270,9 @@ def test_the_document_is_valid_openapi_3_and_covers_every_resource_in_both_forma
     }
 
 
-def test_request_rows_may_not_carry_personal_fields():
-    row = OPENAPI["components"]["schemas"]["ServiceRequest"]
+@pytest.mark.parametrize("schema", ["ServiceRequest", "RequestUpdate"])
+def test_request_rows_may_not_carry_personal_fields(schema):
+    row = OPENAPI["components"]["schemas"][schema]
     assert row["additionalProperties"] is False
     personal = {
         "email",

@@ -30,6 +30,12 @@ from portal.open311.openapi_components import (
     SCHEMAS,
     _path,
 )
+from portal.open311.openapi_updates import (
+    REPLY_FORM,
+    REPLY_MULTIPART,
+    UPDATE_FILTERS,
+    UPDATE_SCHEMAS,
+)
 from portal.open311.views.api import bp
 
 PREFIX = "/open311/v2"
@@ -177,7 +183,63 @@ def _paths() -> dict[str, Any]:
                 summary="The service_request_id a POST's token became.",
             )
         }
+        _update_paths(paths, fmt)
     return paths
+
+
+def _update_paths(paths: dict[str, Any], fmt: str) -> None:
+    """FixMyStreet's servicerequestupdates extension: read updates, post the reporter's reply."""
+    reply = _operation(
+        fmt,
+        operation_id="postServiceRequestUpdate",
+        ok="PostedUpdates",
+        parameters=[JURISDICTION, API_KEY_QUERY],
+        extra_errors={
+            "409": "The request is closed for replies (send status=open to reopen it within "
+            "the reopening window), or it changed meanwhile.",
+            "413": "The body (photos included) is too large.",
+            "415": "The body is not form fields.",
+        },
+        ok_status="201",
+        summary="The reporter's reply to a request, from an app (needs an api_key and the "
+        "reporter's token); it goes to staff exactly like a reply on the request's page.",
+        request_body={
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {"schema": REPLY_FORM},
+                "multipart/form-data": {"schema": REPLY_MULTIPART},
+            },
+        },
+    )
+    reply["responses"]["200"] = {
+        "description": "A retry of an update_id already used here: the same update, nothing added.",
+        "content": _body(fmt, "PostedUpdates"),
+    }
+    paths[f"{PREFIX}/servicerequestupdates.{fmt}"] = {
+        "get": _operation(
+            fmt,
+            operation_id="getServiceRequestUpdates",
+            ok="RequestUpdates",
+            parameters=[JURISDICTION, *UPDATE_FILTERS, *READS],
+            summary="FixMyStreet's extension: the public updates of requests in a time window, "
+            "oldest first; a request that is not public only with the api_key that filed it.",
+        ),
+        "post": reply,
+    }
+    paths[f"{PREFIX}/requests/{{service_request_id}}/updates.{fmt}"] = {
+        "get": _operation(
+            fmt,
+            operation_id="getServiceRequestUpdatesOfOne",
+            ok="RequestUpdates",
+            parameters=[
+                _path("service_request_id", "A service_request_id."),
+                JURISDICTION,
+                *READS,
+            ],
+            summary="The public updates of one request, oldest first (a request that is not "
+            "public only with the api_key that filed it).",
+        )
+    }
 
 
 OPENAPI: dict[str, Any] = {
@@ -192,14 +254,16 @@ OPENAPI: dict[str, Any] = {
         "is treated as an absent one; a query parameter a resource does not take is a "
         "400 naming it. Extensions: page and page_size, extensions=true, "
         "updated_after/updated_before, lat/long/radius, photos as multipart file "
-        "fields, Idempotency-Key on POST. Reads are limited per address, or per key "
-        "with api_key (or X-Api-Key); every 429 has Retry-After.",
+        "fields, Idempotency-Key on POST, FixMyStreet's servicerequestupdates (read a "
+        "request's public updates, post the reporter's reply with the reporter's "
+        "token). Reads are limited per address, or per key with api_key (or "
+        "X-Api-Key); every 429 has Retry-After.",
     },
     "externalDocs": {"url": SPECIFICATION},
     "servers": [{"url": "/"}],
     "tags": [{"name": "GeoReport v2"}],
     "paths": _paths(),
-    "components": {"schemas": SCHEMAS},
+    "components": {"schemas": {**SCHEMAS, **UPDATE_SCHEMAS}},
 }
 _DOCUMENT = json.dumps(OPENAPI, ensure_ascii=False)
 
