@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 VENDOR := static/vendor/uswds
 LEAFLET := static/vendor/leaflet
+SWAGGER := static/vendor/swagger-ui
 
 .PHONY: run serve install assets translations migrate seed test lint bench clean
 
@@ -46,10 +47,18 @@ $(LEAFLET)/.copied: node_modules/.package-lock.json
 	cp node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css $(LEAFLET)/
 	touch $@
 
+# Swagger UI, the developer page's interactive viewer of the OpenAPI document
+# (templates/open311/developers/api.html, started by static/js/openapi-viewer.js).
+$(SWAGGER)/.copied: node_modules/.package-lock.json
+	rm -rf $(SWAGGER) && mkdir -p $(SWAGGER)
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css \
+		node_modules/swagger-ui-dist/LICENSE node_modules/swagger-ui-dist/NOTICE $(SWAGGER)/
+	touch $@
+
 # Every static file under a hashed name, gzip- and Brotli-compressed, with a manifest
 # (portal/assets.py): served by WhiteNoise with a year's caching (portal/static_files.py).
 # Rebuilt every time: it takes a second or two, and a changed file must get its new name.
-assets: $(VENDOR)/.built $(LEAFLET)/.copied | $(VENV)/.installed
+assets: $(VENDOR)/.built $(LEAFLET)/.copied $(SWAGGER)/.copied | $(VENV)/.installed
 	$(BIN)/python -m portal.assets uswds-images
 	$(BIN)/python -m portal.assets build
 

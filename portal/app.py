@@ -180,6 +180,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.open311.views import api_params as _open311_params  # noqa: F401 - adds its check
     from portal.open311.views import api_post as _open311_post  # noqa: F401 - adds its route
     from portal.open311.views import api_updates as _open311_updates  # noqa: F401 - adds routes
+    from portal.open311.views import developers as open311_developers
     from portal.open311.views import keys as open311_keys
     from portal.ops import views as ops_views
     from portal.pages import bp as pages_bp
@@ -248,6 +249,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         programmes_roster.bp,
         open311_api.bp,
         open311_keys.bp,
+        open311_developers.bp,
         reports_open_data.bp,
         city_areas.bp,
         reports_staff.bp,

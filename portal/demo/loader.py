@@ -11,6 +11,7 @@ nothing. It flushes; the caller commits once.
 from __future__ import annotations
 
 import random
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -341,6 +342,8 @@ def _insert(session: Session, settings: Settings, plans: list[Plan]) -> None:
             contact_phone=reporter.phone,
             locale=reporter.locale,
             tracking_token_hash=None if user else new_token()[1],
+            # Filed by an app: the token its POST answered with (GET tokens/{token}).
+            api_token=secrets.token_urlsafe(24)[:32] if plan.channel == "api" else None,
             private_by_reporter=plan.private_by_reporter,
             is_public=not (plan.private_by_reporter or plan.category.private),
             created_at=plan.created_at,

@@ -17,6 +17,9 @@ PUBLIC = {
     "pages.home",
     "pages.logo",
     "pages.accessibility",
+    # The developer page and its OpenAPI viewer (issue 24; tests/open311/test_developers.py).
+    "open311_developers.index",
+    "open311_developers.api",
     # The installable web app (issue 21): manifest, service worker, offline page, icons.
     "pwa.manifest",
     "pwa.service_worker",

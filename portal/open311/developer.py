@@ -1,0 +1,240 @@
+"""What the developer page (``/developers``) shows besides its prose (no Flask here).
+
+- The curl examples, one per thing an app does, built from this city's own base URL,
+  jurisdiction and data (a service that can be posted to, a public request, its token), so each
+  one works as written against the server that shows it. ``tests/open311/test_developers.py``
+  runs every example it reads from the rendered page.
+- The changelog of the API, kept as data in ``portal/open311/changelog.toml`` (dated entries,
+  in English and Spanish), newest first.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from portal.catalogue.models import ServiceCategory, ServiceGroup
+from portal.requests.models import ServiceRequest
+
+CHANGELOG = Path(__file__).with_name("changelog.toml")
+#: Stand-ins when the city has no such thing yet (a fresh install): the examples still read.
+NO_SERVICE = "SERVICE_CODE"
+NO_REQUEST = "SR-2026-000001"
+NO_TOKEN = "TOKEN"
+API_KEY = "YOUR_API_KEY"
+#: An Idempotency-Key as an app would make one (a UUID).
+IDEMPOTENCY_KEY = "0b6f3f4e-5a0c-4d1e-9a51-3c2f1f0e7d42"
+PHOTO = "pothole.jpg"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """This city's data the examples name."""
+
+    service_code: str = NO_SERVICE
+    request_id: str = NO_REQUEST
+    token: str = NO_TOKEN
+    lat: float = 0.0
+    lon: float = 0.0
+
+
+@dataclass(frozen=True)
+class Example:
+    """One curl command: ``command`` is what the page shows (and what the tests run)."""
+
+    key: str
+    method: str
+    url: str
+    command: str
+    form: tuple[tuple[str, str], ...] = field(default=())
+    headers: tuple[tuple[str, str], ...] = field(default=())
+    files: tuple[tuple[str, str], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ChangelogEntry:
+    day: date
+    title: str
+    body: str
+
+
+def sample(session: Session) -> Sample:
+    """The first active public service an app can post to with no more than a location and a
+    description (no required question, no required asset), and the newest public request."""
+    services = session.scalars(
+        select(ServiceCategory)
+        .join(ServiceGroup, ServiceCategory.group_id == ServiceGroup.id)
+        .where(
+            ServiceCategory.active.is_(True),
+            ServiceCategory.private.is_(False),
+            ServiceCategory.asset_required.is_(False),
+        )
+        .order_by(
+            ServiceGroup.position, ServiceGroup.id, ServiceCategory.position, ServiceCategory.id
+        )
+        .options(selectinload(ServiceCategory.questions))
+    )
+    code = next(
+        (c.code for c in services if not any(q.required for q in c.questions)),
+        NO_SERVICE,
+    )
+    public = (
+        select(ServiceRequest)
+        .where(ServiceRequest.is_public.is_(True), ServiceRequest.reference.is_not(None))
+        .order_by(ServiceRequest.id.desc())
+        .limit(1)
+    )
+    found = session.scalar(public)
+    if found is None:
+        return Sample(service_code=code)
+    filed_by_app = session.scalar(public.where(ServiceRequest.api_token.is_not(None)))
+    return Sample(
+        service_code=code,
+        request_id=found.reference or NO_REQUEST,
+        token=filed_by_app.api_token or NO_TOKEN if filed_by_app is not None else NO_TOKEN,
+        lat=round(found.lat, 5) if found.lat is not None else 0.0,
+        lon=round(found.lon, 5) if found.lon is not None else 0.0,
+    )
+
+
+def _query(params: list[tuple[str, str]]) -> str:
+    # Readable in a shell: only what a URL must escape is escaped (":" and "," stay).
+    return "&".join(f"{k}={quote(v, safe=':,')}" for k, v in params)
+
+
+def _get(key: str, url: str, params: list[tuple[str, str]] | None = None) -> Example:
+    full = f"{url}?{_query(params)}" if params else url
+    return Example(key=key, method="GET", url=full, command=f"curl {shlex.quote(full)}")
+
+
+def _post(
+    key: str,
+    url: str,
+    form: list[tuple[str, str]],
+    *,
+    headers: list[tuple[str, str]] | None = None,
+    files: list[tuple[str, str]] | None = None,
+) -> Example:
+    lines = [f"curl -X POST {shlex.quote(url)}"]
+    for name, value in headers or ():
+        lines.append(f"  -H {shlex.quote(f'{name}: {value}')}")
+    flag = "-F" if files else "--data-urlencode"
+    for name, value in form:
+        lines.append(f"  {flag} {shlex.quote(f'{name}={value}')}")
+    for name, path in files or ():
+        lines.append(f"  -F {shlex.quote(f'{name}=@{path}')}")
+    return Example(
+        key=key,
+        method="POST",
+        url=url,
+        command=" \\\n".join(lines),
+        form=tuple(form),
+        headers=tuple(headers or ()),
+        files=tuple(files or ()),
+    )
+
+
+def _w3c(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def examples(
+    *, api_url: str, jurisdiction: str, sample: Sample, now: datetime
+) -> dict[str, Example]:
+    """Every example of the page, by key, in the order the page shows them."""
+    j = [("jurisdiction_id", jurisdiction)] if jurisdiction else []
+    today = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    where = [("lat", f"{sample.lat}"), ("long", f"{sample.lon}")]
+    post_form = [
+        ("api_key", API_KEY),
+        *j,
+        ("service_code", sample.service_code),
+        *where,
+        ("description", "A deep pothole in the right lane"),
+    ]
+    found = [
+        _get("discovery", f"{api_url}/discovery.json"),
+        _get("services", f"{api_url}/services.json", j),
+        _get("services_xml", f"{api_url}/services.xml", j),
+        _get("services_es", f"{api_url}/services.json", [*j, ("lang", "es")]),
+        _get("definition", f"{api_url}/services/{sample.service_code}.json", j),
+        _get("requests", f"{api_url}/requests.json", [*j, ("status", "open")]),
+        _get(
+            "requests_filtered",
+            f"{api_url}/requests.json",
+            [
+                *j,
+                ("service_code", sample.service_code),
+                ("start_date", _w3c(today - timedelta(days=30))),
+                ("end_date", _w3c(today + timedelta(days=1))),
+            ],
+        ),
+        _get(
+            "requests_ids",
+            f"{api_url}/requests.json",
+            [*j, ("service_request_id", sample.request_id)],
+        ),
+        _get(
+            "requests_paged",
+            f"{api_url}/requests.json",
+            [*j, ("page", "2"), ("page_size", "50")],
+        ),
+        _get(
+            "requests_updated",
+            f"{api_url}/requests.json",
+            [*j, ("updated_after", _w3c(today - timedelta(days=7)))],
+        ),
+        _get(
+            "requests_near",
+            f"{api_url}/requests.json",
+            [*j, *where, ("radius", "500")],
+        ),
+        _get(
+            "requests_extensions",
+            f"{api_url}/requests.json",
+            [*j, ("extensions", "true"), ("page_size", "10")],
+        ),
+        _get("request", f"{api_url}/requests/{sample.request_id}.json", j),
+        _get(
+            "request_extensions",
+            f"{api_url}/requests/{sample.request_id}.json",
+            [*j, ("extensions", "true")],
+        ),
+        _get("token", f"{api_url}/tokens/{sample.token}.json", j),
+        _post("post", f"{api_url}/requests.json", post_form),
+        _post(
+            "post_photo",
+            f"{api_url}/requests.json",
+            post_form,
+            files=[("media", PHOTO)],
+        ),
+        _post(
+            "post_idempotent",
+            f"{api_url}/requests.json",
+            post_form,
+            headers=[("Idempotency-Key", IDEMPOTENCY_KEY)],
+        ),
+    ]
+    return {example.key: example for example in found}
+
+
+def changelog(locale: str, path: Path = CHANGELOG) -> list[ChangelogEntry]:
+    """The API's changes, newest first, in ``locale`` (English when an entry lacks it)."""
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    entries = [
+        ChangelogEntry(
+            day=item["date"],
+            title=item.get(f"title_{locale}") or item["title_en"],
+            body=item.get(f"body_{locale}") or item["body_en"],
+        )
+        for item in data.get("change", [])
+    ]
+    return sorted(entries, key=lambda e: e.day, reverse=True)

@@ -1,0 +1,168 @@
+"""The developer page (/developers, issue 24) against the demo city: it renders in English and
+Spanish with the city's name, every curl example read back out of the rendered page answers as
+the page says (each GET a 200 with the format it asks for, each POST a 201 with a real key, a
+photo and an Idempotency-Key), the figures it quotes are the ones the code enforces, the
+changelog is dated and bilingual, and the viewer page names the OpenAPI document and works
+without JavaScript by linking it."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import shlex
+import tomllib
+from datetime import UTC, datetime
+from xml.etree import ElementTree as ET  # noqa: N817
+
+import pytest
+from PIL import Image
+
+from portal.core import clock
+from portal.open311 import developer, keys
+from portal.open311.views import api_post
+from portal.open311.views.api import READ_LIMIT
+
+DEMO_NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
+BASE = "http://portal.test"
+CODE_RE = re.compile(
+    r'<code data-example="(?P<key>[a-z_]+)" data-method="(?P<method>[A-Z]+)">(?P<text>.*?)</code>',
+    re.S,
+)
+
+
+@pytest.fixture
+def demo(runner, db):
+    clock.freeze(DEMO_NOW)
+    try:
+        result = runner.invoke(args=["demo", "load", "--requests", "60"])
+        assert result.exit_code == 0, result.output
+        clock.freeze(DEMO_NOW)  # the load lets time run again when it is done
+        yield db
+    finally:
+        clock.freeze(None)
+
+
+def _examples(page: str) -> dict[str, tuple[str, list[str]]]:
+    """{key: (method, argv)} of every example on the page, as a shell would split it."""
+    return {
+        m["key"]: (m["method"], shlex.split(html.unescape(m["text"]).replace("\\\n", " ")))
+        for m in CODE_RE.finditer(page)
+    }
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (90, 90, 90)).save(out, format="JPEG")
+    return out.getvalue()
+
+
+def _call(client, argv: list[str], raw_key: str):
+    """Run a curl command line through the test client (the flags the page uses)."""
+    assert argv[0] == "curl"
+    method, url, data, headers, files = "GET", None, [], {}, []
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "-X":
+            method = next(args)
+        elif arg == "-H":
+            name, _, value = next(args).partition(": ")
+            headers[name] = value
+        elif arg in ("--data-urlencode", "-F"):
+            name, _, value = next(args).partition("=")
+            value = raw_key if value == developer.API_KEY else value
+            if value.startswith("@"):
+                files.append((name, value[1:]))
+            else:
+                data.append((name, value))
+        else:
+            assert url is None, argv
+            url = arg
+    assert url is not None and url.startswith(BASE + "/open311/v2/"), url
+    path = url.removeprefix(BASE)
+    if method == "GET":
+        return client.get(path, headers=headers)
+    form: dict = {}
+    for name, value in data:
+        form.setdefault(name, []).append(value)
+    for name, filename in files:
+        form.setdefault(name, []).append((io.BytesIO(_jpeg()), filename))
+    return client.post(path, data=form, headers=headers, content_type="multipart/form-data")
+
+
+def test_the_page_renders_in_both_languages_with_the_citys_name(client, demo):
+    english = client.get("/developers/?lang=en")
+    assert english.status_code == 200
+    page = english.get_data(as_text=True)
+    assert "API for developers" in page
+    assert "Getting started" in page and "Rate limits" in page and "Changelog" in page
+    assert "http://portal.test/open311/v2" in page
+    assert "riverton.example" in page
+    spanish = client.get("/developers/?lang=es").get_data(as_text=True)
+    assert "Primeros pasos" in spanish and "Límites de uso" in spanish
+    assert "Historial de cambios" in spanish
+    # The examples stay code, the same in both languages.
+    assert _examples(page).keys() == _examples(spanish).keys()
+
+
+def test_every_example_on_the_page_works_against_the_demo_city(client, demo):
+    page = client.get("/developers/").get_data(as_text=True)
+    examples = _examples(page)
+    expected = developer.examples(
+        api_url=BASE + "/open311/v2", jurisdiction="x", sample=developer.Sample(), now=DEMO_NOW
+    )
+    assert examples.keys() == expected.keys()  # every example the module makes is shown
+    key, raw = keys.new_key(demo, label="Docs", rate_limit="100/minute", contact_email="", by=None)
+    demo.commit()
+    for name, (method, argv) in examples.items():
+        response = _call(client, argv, raw)
+        body = response.get_data(as_text=True)
+        if method == "GET":
+            assert response.status_code == 200, (name, argv, body[:300])
+            if argv[-1].split("?")[0].endswith(".json"):
+                assert isinstance(json.loads(body), list | dict), name
+            else:
+                ET.fromstring(response.get_data())
+        else:
+            assert response.status_code == 201, (name, argv, body[:300])
+            assert json.loads(body)[0]["service_request_id"]
+    # The examples name real things: the newest public request, its token, a service.
+    request_example = examples["request"][1][-1]
+    assert "SR-" in request_example and "SERVICE_CODE" not in page
+
+
+def test_the_figures_are_the_ones_the_code_enforces(client, demo):
+    page = client.get("/developers/").get_data(as_text=True)
+    read = READ_LIMIT.split("/")[0]
+    assert f"{read} requests a minute" in page
+    assert f"{keys.DEFAULT_RATE.split('/')[0]} requests a minute" in page
+    assert f"{api_post.KEYLESS_LIMIT.split('/')[0]} requests a minute" in page
+
+
+def test_the_changelog_is_dated_newest_first_and_in_both_languages():
+    with developer.CHANGELOG.open("rb") as handle:
+        raw = tomllib.load(handle)["change"]
+    for item in raw:
+        for field in ("title_en", "body_en", "title_es", "body_es"):
+            assert item[field].strip(), (item["date"], field)
+    entries = developer.changelog("es")
+    assert [e.day for e in entries] == sorted((e.day for e in entries), reverse=True)
+    assert entries[0].title in {item["title_es"] for item in raw}
+
+
+def test_the_viewer_page_names_the_document_and_links_it_without_javascript(client):
+    response = client.get("/developers/api")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert 'data-spec="/open311/v2/openapi.json"' in page
+    assert 'href="/open311/v2/openapi.json"' in page
+    assert "swagger-ui-bundle" in page and "openapi-viewer" in page
+    # No inline script: the portal's Content-Security-Policy holds on this page too.
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page)
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert client.get("/open311/v2/openapi.json").status_code == 200
+
+
+def test_the_footer_links_the_developer_page(client):
+    assert 'href="/developers/"' in client.get("/").get_data(as_text=True)
