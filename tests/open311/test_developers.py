@@ -22,7 +22,7 @@ from PIL import Image
 from portal.core import clock
 from portal.open311 import developer, keys
 from portal.open311.views import api_post
-from portal.open311.views.api import READ_LIMIT
+from portal.open311.views.api_limits import READ_LIMIT
 
 DEMO_NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 BASE = "http://portal.test"
@@ -137,6 +137,7 @@ def test_the_figures_are_the_ones_the_code_enforces(client, demo):
     read = READ_LIMIT.split("/")[0]
     assert f"{read} requests a minute" in page
     assert f"{keys.DEFAULT_RATE.split('/')[0]} requests a minute" in page
+    assert f"{keys.DEFAULT_READ_RATE.split('/')[0]} requests a minute" in page
     assert f"{api_post.KEYLESS_LIMIT.split('/')[0]} requests a minute" in page
 
 

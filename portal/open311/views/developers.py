@@ -18,7 +18,8 @@ from portal.core import clock
 from portal.i18n import current_locale
 from portal.open311 import developer, keys, queries
 from portal.open311.views import api_post
-from portal.open311.views.api import HTTP_DESCRIPTIONS, READ_LIMIT
+from portal.open311.views.api import HTTP_DESCRIPTIONS
+from portal.open311.views.api_limits import READ_LIMIT
 from portal.open311.views.api_params import COMMON, LIST_PARAMETERS
 from portal.web import db_session, settings
 
@@ -51,6 +52,7 @@ def index() -> str:
         limits={
             "read": _rate(READ_LIMIT),
             "key_default": _rate(keys.DEFAULT_RATE),
+            "key_read_default": _rate(keys.DEFAULT_READ_RATE),
             "keyless_post": _rate(api_post.KEYLESS_LIMIT),
         },
         figures={
