@@ -262,8 +262,18 @@ def test_the_document_is_valid_openapi_3_and_covers_every_resource_in_both_forma
         for method, operation in item.items():
             assert {"400", "403", "404", "429"} <= set(operation["responses"]), (path, method)
             for status, answer in operation["responses"].items():
+                if status == "304":  # not modified: no body, its validators
+                    assert "content" not in answer and "ETag" in answer["headers"]
+                    continue
                 assert list(answer["content"]) == [media], (path, method, status)
+            if method == "get":
+                assert "304" in operation["responses"], path
+                assert "ETag" in operation["responses"]["200"]["headers"], path
+                assert "Access-Control-Allow-Origin" in operation["responses"]["200"]["headers"]
     post = document["paths"][f"{PREFIX}/requests.json"]["post"]
+    assert "415" in post["responses"]
+    services = document["components"]["schemas"]["Service"]["properties"]
+    assert services["private"]["type"] == "boolean"
     assert set(post["requestBody"]["content"]) == {
         "application/x-www-form-urlencoded",
         "multipart/form-data",

@@ -207,7 +207,8 @@ def _add_validators(response: Response) -> Response:
         changed = freshness.reads_changed_at(db_session(), with_requests=endpoint in REQUEST_READS)
         if changed is not None:
             response.last_modified = changed
-    response.cache_control.no_cache = True
+    if response.cache_control.max_age is None:
+        response.cache_control.no_cache = True
     return response.make_conditional(request)
 
 

@@ -49,6 +49,39 @@ CONTENT = {"json": JSON_TYPE, "xml": XML_TYPE}
 #: Every read takes an optional key (its own read limit) and the answer's language.
 READS = [API_KEY_READ, LANG]
 
+# -- HTTP headers (portal/open311/views/api_http.py) ---------------------------------------
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "string"}}
+
+
+#: On every answer.
+HTTP_HEADERS = {
+    "Vary": _header("Origin, Accept-Language (and Accept-Encoding): the answer depends on them."),
+    "Access-Control-Allow-Origin": _header(
+        "The page's Origin, when it may read the answer: on PORTAL_OPEN311_CORS_ORIGINS or on "
+        "the api_key's web origins (reads), on the key's web origins (POST)."
+    ),
+    "Access-Control-Expose-Headers": _header(
+        "ETag, Last-Modified, Retry-After, Location, RateLimit and X-RateLimit-* headers, "
+        "X-Request-ID: what a page may read."
+    ),
+}
+#: On every successful read (and its 304).
+VALIDATOR_HEADERS = {
+    "ETag": _header(
+        "Changes whenever anything in the answer does (a request, a service, the language, "
+        "the format); a compressed answer's ends in its coding (:gzip, :br). Send it back as "
+        "If-None-Match for a 304."
+    ),
+    "Last-Modified": _header(
+        "The last change to the catalogue (and to any request, for requests); send it back as "
+        "If-Modified-Since for a 304."
+    ),
+    "Cache-Control": _header("no-cache: keep the answer, but ask again with its ETag."),
+}
+
 # -- operations ---------------------------------------------------------------------------
 
 ERROR_STATUSES = {
@@ -83,8 +116,24 @@ def _operation(
     ok_status: str = "200",
     request_body: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    responses = {ok_status: {"description": summary, "content": _body(fmt, ok)}}
-    for status, description in {**ERROR_STATUSES, **(extra_errors or {})}.items():
+    responses: dict[str, Any] = {
+        ok_status: {"description": summary, "content": _body(fmt, ok), "headers": HTTP_HEADERS}
+    }
+    if ok_status == "200":
+        responses["200"]["headers"] = {**HTTP_HEADERS, **VALIDATOR_HEADERS}
+        responses["304"] = {
+            "description": "Not modified: the If-None-Match (or If-Modified-Since) sent "
+            "still matches; no body.",
+            "headers": VALIDATOR_HEADERS,
+        }
+    errors = {**ERROR_STATUSES, **(extra_errors or {})}
+    if request_body:
+        errors.setdefault(
+            "415",
+            "The body is not form fields: send "
+            "application/x-www-form-urlencoded or multipart/form-data.",
+        )
+    for status, description in errors.items():
         responses[status] = {"description": description, "content": _body(fmt, "Errors")}
     operation: dict[str, Any] = {
         "operationId": f"{operation_id}{fmt.capitalize()}",
@@ -257,7 +306,16 @@ OPENAPI: dict[str, Any] = {
         "fields, Idempotency-Key on POST, FixMyStreet's servicerequestupdates (read a "
         "request's public updates, post the reporter's reply with the reporter's "
         "token). Reads are limited per address, or per key with api_key (or "
-        "X-Api-Key); every 429 has Retry-After.",
+        "X-Api-Key); every 429 has Retry-After. "
+        "HTTP: every read has an ETag and Last-Modified and answers 304 to If-None-Match or "
+        "If-Modified-Since; answers are compressed (gzip or br) when the client accepts it; "
+        "no answer sets a cookie. Browsers (CORS): reads from the city's origins "
+        "(PORTAL_OPEN311_CORS_ORIGINS) or the api_key's web origins, POST only from the "
+        "origins registered on the api_key it sends (else a 403, nothing filed); a preflight "
+        "allows Content-Type, Idempotency-Key, X-Api-Key, If-None-Match, If-Modified-Since "
+        "and Accept-Language. A POST body must be form fields (a JSON body is a 415). Services "
+        "say whether they are private (extension 'private'); a request in a private service "
+        "is read back only with the api_key that filed it.",
     },
     "externalDocs": {"url": SPECIFICATION},
     "servers": [{"url": "/"}],
