@@ -211,6 +211,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.staff import views as staff_views
     from portal.surveys.views import answering as surveys_answering
     from portal.surveys.views import results as surveys_results
+    from portal.webhooks import views as webhooks_admin
 
     init_login(app)
     init_sso(app, settings)
@@ -250,6 +251,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         open311_api.bp,
         open311_keys.bp,
         open311_developers.bp,
+        webhooks_admin.bp,
         reports_open_data.bp,
         city_areas.bp,
         reports_staff.bp,
