@@ -247,3 +247,24 @@ def test_each_event_from_filing_to_done(app, client, db, make, settings, receive
         "task.added",
         "task.done",
     ]
+
+
+def test_the_worker_purges_finished_deliveries_after_the_log_days(app, db, make, settings):
+    from portal.core.worker import PERIODIC_JOBS
+    from portal.webhooks.service import purge_webhook_deliveries
+
+    settings = replace(settings, webhook_log_days=30)
+    endpoint = _endpoint(db, settings, "https://hooks.example.com/x", [])
+    old = service.send_test(db, endpoint, now=clock.now())
+    old.state, old.created_at = "delivered", clock.now() - timedelta(days=31)
+    waiting = service.send_test(db, endpoint, now=clock.now())
+    waiting.created_at = clock.now() - timedelta(days=40)  # still to be sent: kept
+    recent = service.send_test(db, endpoint, now=clock.now())
+    recent.state = "failed"
+    db.flush()
+    database = app.extensions["portal.db"]
+    assert purge_webhook_deliveries in PERIODIC_JOBS  # the worker runs it every round
+    assert purge_webhook_deliveries(database, settings, clock.now()) == (
+        "purged 1 webhook deliveries"
+    )
+    assert {d.id for d in _deliveries(db)} == {waiting.id, recent.id}
