@@ -375,3 +375,17 @@ def test_a_reply_from_a_browser_app_needs_its_origin_on_the_key(client, db, city
     assert allowed.status_code == 201, allowed.get_data(as_text=True)
     assert allowed.headers["Access-Control-Allow-Origin"] == app_origin
     assert [e.body for e in _events(db, sr, "comment")] == ["From a page"]
+
+
+def test_an_unchanged_updates_list_is_a_304(client, db, city, make):
+    sr = make.request(category=city.pothole)
+    make.event(sr, body="On our list")
+    path = f"{PREFIX}/requests/{sr.reference}/updates.json"
+    first = client.get(path)
+    assert first.status_code == 200 and first.headers["ETag"]
+    again = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304
+    make.event(sr, body="Crew on the way")
+    changed = client.get(path, headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200
+    assert [r["description"] for r in changed.get_json()] == ["On our list", "Crew on the way"]
