@@ -156,6 +156,13 @@ def test_an_unsupported_parameter_is_refused_naming_it(client, changes):
     assert errors_of(client, f"requests/{changes[0]}", 400, status="open")[0].startswith(
         "Unknown parameter 'status'"
     )
+    assert errors_of(client, "servicerequestupdates", 400, updated_after="x") == [
+        "Unknown parameter 'updated_after': this resource takes api_key, end_date, "
+        "jurisdiction_id, lang, page, page_size, start_date."
+    ]
+    assert errors_of(client, f"requests/{changes[0]}/updates", 400, page="2")[0].startswith(
+        "Unknown parameter 'page'"
+    )
     # Every supported parameter is taken (empty is absent), and so is an unknown empty one.
     for endpoint in SUPPORTED:
         assert "jurisdiction_id" in supported(endpoint)
