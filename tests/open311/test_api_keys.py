@@ -248,3 +248,25 @@ def test_the_list_pages(admin_client, db):
     older = admin_client.get(after.replace("&amp;", "&")).get_data(as_text=True)
     assert "App 00" in older and "App 25" not in older
     assert admin_client.get("/staff/api-keys/?before=garbage").status_code == 200
+
+
+def test_an_admin_sets_the_read_rate_limit(admin_client, db):
+    page = admin_client.get("/staff/api-keys/new?lang=es").get_data(as_text=True)
+    assert "Límite de lecturas" in page and 'value="1000/minute"' in page
+    token = csrf_from(page)
+    form = {"csrf_token": token, "label": "Reader", "rate_limit": "30/minute"}
+    refused = admin_client.post(
+        "/staff/api-keys/new?lang=en", data={**form, "read_rate_limit": "lots", "label": ""}
+    )
+    assert refused.status_code == 400
+    html = refused.get_data(as_text=True)
+    assert re.search(
+        r'<span class="usa-error-message" id="read_rate_limit-error-1">'
+        r"Write the rate limit like 60/minute",
+        html,
+    )
+    assert db.scalar(select(ApiKey)) is None
+    made = admin_client.post("/staff/api-keys/new", data={**form, "read_rate_limit": "5000/minute"})
+    assert made.status_code == 201
+    assert "5000/minute" in made.get_data(as_text=True)
+    assert db.scalar(select(ApiKey.read_rate_limit)) == "5000/minute"

@@ -54,6 +54,13 @@ class ApiKeyForm(FlaskForm):
         default=keys.DEFAULT_RATE,
         validators=[DataRequired(_l("Enter a rate limit, like 60/minute"))],
     )
+    read_rate_limit = StringField(
+        _l("Read rate limit"),
+        filters=[_strip],
+        default=keys.DEFAULT_READ_RATE,
+        # Left empty: the default (a form from before this field existed sends none).
+        validators=[Optional()],
+    )
     contact_email = EmailField(
         _l("Contact email"),
         filters=[_strip],
@@ -81,6 +88,11 @@ def _messages() -> dict[tuple[str, str], str]:
         ("rate_limit", "too_long"): _("Keep the rate limit to 60 characters or fewer"),
         ("rate_limit", "invalid"): _("Write the rate limit like 60/minute or 1000/hour;60/minute"),
         ("rate_limit", "zero"): _("A rate limit must allow at least one request"),
+        ("read_rate_limit", "too_long"): _("Keep the rate limit to 60 characters or fewer"),
+        ("read_rate_limit", "invalid"): _(
+            "Write the rate limit like 60/minute or 1000/hour;60/minute"
+        ),
+        ("read_rate_limit", "zero"): _("A rate limit must allow at least one request"),
         ("contact_email", "invalid"): _(
             "Enter an email address in the right format, like name@example.com"
         ),
@@ -143,6 +155,7 @@ def new() -> Any:
                 db_session(),
                 label=form.label.data or "",
                 rate_limit=form.rate_limit.data or "",
+                read_rate_limit=form.read_rate_limit.data or keys.DEFAULT_READ_RATE,
                 contact_email=form.contact_email.data or "",
                 by=_actor(),
                 allowed_origins=form.allowed_origins.data or "",
@@ -164,6 +177,9 @@ def new() -> Any:
             )
         except keys.ApiKeyError as exc:
             _show(form, exc, only_quiet_fields=True)
+        read_rate = form.read_rate_limit.data or keys.DEFAULT_READ_RATE
+        if problem := keys.check_rate_limit(read_rate):
+            _show(form, keys.ApiKeyError({"read_rate_limit": problem}), only_quiet_fields=True)
         try:
             keys.clean_origins(form.allowed_origins.data or "")
         except keys.ApiKeyError as exc:
