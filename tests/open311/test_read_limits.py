@@ -117,3 +117,24 @@ def test_a_refused_post_says_when_to_retry(limited):
     refused = client.post(f"{API}/requests.json", data=form)
     assert refused.status_code == 429
     assert _retry_after(refused) > 0
+
+
+def test_the_rest_of_the_apps_limits_say_when_to_retry_too(limited):
+    """A page's limit (the offline report's POST, 20 a minute), behind the same proxy: the
+    HTML 429 carries Retry-After like the API's."""
+    client = limited.test_client()
+
+    def send(address):
+        return client.post(
+            "/report/offline-submit",
+            headers={"X-Forwarded-For": address},
+            environ_base={"REMOTE_ADDR": BALANCER},
+        )
+
+    statuses = [send("198.51.100.20").status_code for _ in range(20)]
+    assert 429 not in statuses
+    refused = send("198.51.100.20")
+    assert refused.status_code == 429
+    assert refused.content_type.startswith("text/html")
+    assert _retry_after(refused) > 0
+    assert send("198.51.100.21").status_code != 429
