@@ -179,6 +179,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.open311.views import api_openapi as _open311_openapi  # noqa: F401 - adds its route
     from portal.open311.views import api_params as _open311_params  # noqa: F401 - adds its check
     from portal.open311.views import api_post as _open311_post  # noqa: F401 - adds its route
+    from portal.open311.views import api_survey as _open311_survey  # noqa: F401 - adds routes
     from portal.open311.views import api_updates as _open311_updates  # noqa: F401 - adds routes
     from portal.open311.views import developers as open311_developers
     from portal.open311.views import keys as open311_keys

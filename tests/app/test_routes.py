@@ -146,8 +146,13 @@ API_READ = {
     "open311_api.openapi",
     "open311_api.request_updates_list",
     "open311_api.request_updates",
+    "open311_api.request_survey",
 }
-API_WRITE = {"open311_api.post_request", "open311_api.post_request_update"}
+API_WRITE = {
+    "open311_api.post_request",
+    "open311_api.post_request_update",
+    "open311_api.post_request_survey",
+}
 DEVELOPMENT_ONLY = {
     "notifications_mail.outbox",
     "notifications_mail.message",

@@ -35,6 +35,9 @@ ITEM_NAMES = {
     "notes": "note",
     "photos": "photo",
     "keywords": "keyword",
+    "questions": "question",
+    "options": "option",
+    "scale": "value",
 }
 
 # Characters XML 1.0 cannot carry at all (control characters other than tab, LF, CR, and the

@@ -65,7 +65,13 @@ CATALOGUE_READS = {
 }
 REQUEST_READS = {"open311_api.request_list", "open311_api.request_detail"}
 #: The POSTs (a request, a reply to one): checked for their body type and origin first.
-POST_ENDPOINTS = frozenset({"open311_api.post_request", "open311_api.post_request_update"})
+POST_ENDPOINTS = frozenset(
+    {
+        "open311_api.post_request",
+        "open311_api.post_request_update",
+        "open311_api.post_request_survey",
+    }
+)
 _UNSET = object()
 
 

@@ -41,6 +41,7 @@ SUPPORTED: dict[str, frozenset[str]] = {
     "open311_api.token": frozenset(),
     "open311_api.request_updates_list": frozenset({"start_date", "end_date", "page", "page_size"}),
     "open311_api.request_updates": frozenset(),
+    "open311_api.request_survey": frozenset({"token"}),
 }
 
 
