@@ -41,6 +41,9 @@ class Sample:
     service_code: str = NO_SERVICE
     request_id: str = NO_REQUEST
     token: str = NO_TOKEN
+    #: The request the token is for (an app-filed one, open when there is one: a reply to it
+    #: is taken).
+    token_request_id: str = NO_REQUEST
     lat: float = 0.0
     lon: float = 0.0
 
@@ -94,11 +97,17 @@ def sample(session: Session) -> Sample:
     found = session.scalar(public)
     if found is None:
         return Sample(service_code=code)
-    filed_by_app = session.scalar(public.where(ServiceRequest.api_token.is_not(None)))
+    by_app = public.where(ServiceRequest.api_token.is_not(None))
+    filed_by_app = session.scalar(by_app.where(ServiceRequest.is_open.is_(True))) or session.scalar(
+        by_app
+    )
     return Sample(
         service_code=code,
         request_id=found.reference or NO_REQUEST,
         token=filed_by_app.api_token or NO_TOKEN if filed_by_app is not None else NO_TOKEN,
+        token_request_id=(filed_by_app.reference or NO_REQUEST)
+        if filed_by_app is not None
+        else NO_REQUEST,
         lat=round(found.lat, 5) if found.lat is not None else 0.0,
         lon=round(found.lon, 5) if found.lon is not None else 0.0,
     )
@@ -109,9 +118,24 @@ def _query(params: list[tuple[str, str]]) -> str:
     return "&".join(f"{k}={quote(v, safe=':,')}" for k, v in params)
 
 
-def _get(key: str, url: str, params: list[tuple[str, str]] | None = None) -> Example:
+def _get(
+    key: str,
+    url: str,
+    params: list[tuple[str, str]] | None = None,
+    *,
+    headers: list[tuple[str, str]] | None = None,
+    flags: str = "",
+) -> Example:
     full = f"{url}?{_query(params)}" if params else url
-    return Example(key=key, method="GET", url=full, command=f"curl {shlex.quote(full)}")
+    parts = ["curl", *([flags] if flags else [])]
+    parts += [f"-H {shlex.quote(f'{name}: {value}')}" for name, value in headers or ()]
+    return Example(
+        key=key,
+        method="GET",
+        url=full,
+        command=" ".join([*parts, shlex.quote(full)]),
+        headers=tuple(headers or ()),
+    )
 
 
 def _post(
@@ -208,6 +232,23 @@ def examples(
             [*j, ("extensions", "true")],
         ),
         _get("token", f"{api_url}/tokens/{sample.token}.json", j),
+        _get(
+            "requests_with_key",
+            f"{api_url}/requests.json",
+            [*j, ("status", "open")],
+            headers=[("X-Api-Key", API_KEY)],
+        ),
+        _get("requests_compressed", f"{api_url}/requests.json", j, flags="--compressed -i"),
+        _get(
+            "updates",
+            f"{api_url}/servicerequestupdates.json",
+            [
+                *j,
+                ("start_date", _w3c(today - timedelta(days=7))),
+                ("end_date", _w3c(today + timedelta(days=1))),
+            ],
+        ),
+        _get("request_updates", f"{api_url}/requests/{sample.request_id}/updates.json", j),
         _post("post", f"{api_url}/requests.json", post_form),
         _post(
             "post_photo",
@@ -220,6 +261,18 @@ def examples(
             f"{api_url}/requests.json",
             post_form,
             headers=[("Idempotency-Key", IDEMPOTENCY_KEY)],
+        ),
+        _post(
+            "post_update",
+            f"{api_url}/servicerequestupdates.json",
+            [
+                ("api_key", API_KEY),
+                *j,
+                ("service_request_id", sample.token_request_id),
+                ("token", sample.token),
+                ("description", "It is still there, and deeper after the rain."),
+                ("update_id", "app-reply-0001"),
+            ],
         ),
     ]
     return {example.key: example for example in found}

@@ -16,7 +16,7 @@ from flask import Blueprint, render_template, url_for
 
 from portal.core import clock
 from portal.i18n import current_locale
-from portal.open311 import developer, keys, queries
+from portal.open311 import developer, keys, queries, updates
 from portal.open311.views import api_post
 from portal.open311.views.api import HTTP_DESCRIPTIONS
 from portal.open311.views.api_limits import READ_LIMIT
@@ -65,6 +65,7 @@ def index() -> str:
             "notes_per_request": queries.NOTES_PER_REQUEST,
             "photos_per_request": queries.PHOTOS_PER_REQUEST,
             "max_photos": current.max_photos,
+            "updates_max_days": updates.MAX_WINDOW.days,
             "max_photo_mb": current.max_photo_bytes // (1024 * 1024),
         },
         list_parameters=sorted(LIST_PARAMETERS | COMMON),
