@@ -89,11 +89,10 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(18)}"
 
 
-def queue_delivery(
-    session: Session, endpoint: WebhookEndpoint, *, event_id: str, event_type: str, body: str
+def _delivery(
+    endpoint: WebhookEndpoint, *, event_id: str, event_type: str, body: str
 ) -> WebhookDelivery:
-    """One delivery row and its outbox message (flushed)."""
-    delivery = WebhookDelivery(
+    return WebhookDelivery(
         endpoint_id=endpoint.id,
         message_id=new_id("msg"),
         event_id=event_id,
@@ -104,15 +103,10 @@ def queue_delivery(
         last_error="",
         created_at=clock.now(),
     )
-    session.add(delivery)
-    session.flush()
-    queue_message(session, delivery)
-    return delivery
 
 
-def queue_message(session: Session, delivery: WebhookDelivery) -> OutboxMessage:
-    """An outbox message that makes the worker (re)send ``delivery`` (flushed)."""
-    message = OutboxMessage(
+def _message(delivery: WebhookDelivery) -> OutboxMessage:
+    return OutboxMessage(
         kind="webhook",
         channel=CHANNEL,
         to_address=str(delivery.id),
@@ -122,12 +116,18 @@ def queue_message(session: Session, delivery: WebhookDelivery) -> OutboxMessage:
         body_html="",
         next_attempt_at=clock.now(),
     )
-    session.add(message)
+
+
+def queue_messages(session: Session, deliveries: list[WebhookDelivery]) -> None:
+    """An outbox message for each (flushed) delivery, so the worker (re)sends it: three
+    flushes in all, whatever the number of endpoints."""
+    messages = [_message(d) for d in deliveries]
+    session.add_all(messages)
     session.flush()
-    delivery.outbox_id = message.id
-    delivery.state = "pending"
+    for delivery, message in zip(deliveries, messages, strict=True):
+        delivery.outbox_id = message.id
+        delivery.state = "pending"
     session.flush()
-    return message
 
 
 def emit(
@@ -153,7 +153,11 @@ def emit(
             "data": data,
         }
     )
-    return [
-        queue_delivery(session, endpoint, event_id=event_id, event_type=event_type, body=body)
+    deliveries = [
+        _delivery(endpoint, event_id=event_id, event_type=event_type, body=body)
         for endpoint in endpoints
     ]
+    session.add_all(deliveries)
+    session.flush()
+    queue_messages(session, deliveries)
+    return deliveries

@@ -179,7 +179,7 @@ def redeliver(session: Session, delivery: WebhookDelivery) -> bool:
     still waiting to be sent."""
     if delivery.state == "pending":
         return False
-    events.queue_message(session, delivery)
+    events.queue_messages(session, [delivery])
     return True
 
 
