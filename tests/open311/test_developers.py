@@ -12,6 +12,7 @@ import io
 import json
 import re
 import shlex
+import time
 import tomllib
 from datetime import UTC, datetime
 from xml.etree import ElementTree as ET  # noqa: N817
@@ -170,3 +171,29 @@ def test_the_viewer_page_names_the_document_and_links_it_without_javascript(clie
 
 def test_the_footer_links_the_developer_page(client):
     assert 'href="/developers/"' in client.get("/").get_data(as_text=True)
+
+
+def test_the_webhook_check_on_the_page_accepts_the_citys_signature_and_nothing_else(client):
+    """The Python on the page, run as written, against a body signed the way the worker signs
+    deliveries (portal.webhooks.signing)."""
+    from portal.webhooks import signing
+
+    page = client.get("/developers/").get_data(as_text=True)
+    found = re.search(r'<code data-snippet="webhook-verify">(.*?)</code>', page, re.S)
+    assert found
+    namespace: dict = {}
+    exec(html.unescape(found.group(1)), namespace)  # noqa: S102 - the page's own example
+    verify = namespace["verify"]
+    secret = signing.new_secret()
+    body = b'{"id":"evt_1","type":"webhook.test","timestamp":"2026-12-07T22:00:00Z","data":{}}'
+    now = int(time.time())
+    headers = signing.headers(secret, message_id="msg_1", timestamp=now, body=body)
+    assert verify(secret, headers, body)
+    assert not verify(secret, headers, body + b" ")
+    assert not verify(signing.new_secret(), headers, body)
+    old = signing.headers(secret, message_id="msg_1", timestamp=now - 3600, body=body)
+    assert not verify(secret, old, body)
+    # A receiver given several signatures (a rotated secret) accepts the one that matches.
+    rotated = dict(headers)
+    rotated["webhook-signature"] = "v1,bm90IGl0 " + headers["webhook-signature"]
+    assert verify(secret, rotated, body)
