@@ -17,6 +17,7 @@ from portal.open311.updates import (
     UPDATE_KINDS,
 )
 from portal.requests.updates import MAX_MESSAGE
+from portal.surveys.schema import KINDS
 
 UPDATE_SCHEMAS: dict[str, Any] = {
     "RequestUpdate": {
@@ -137,5 +138,138 @@ REPLY_MULTIPART = {
             "description": "Photos as file fields (JPEG, PNG; any field name is accepted).",
             "items": {"type": "string", "format": "binary"},
         },
+    },
+}
+
+# -- the satisfaction survey (portal.open311.survey) -----------------------------------------
+
+_TEXTS = {"type": "string"}
+SURVEY_SCHEMAS: dict[str, Any] = {
+    "SurveyQuestion": {
+        "type": "object",
+        "required": [
+            "id",
+            "kind",
+            "label",
+            "hint",
+            "required",
+            "options",
+            "scale",
+            "max_length",
+            "show_if",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "id": {"type": "string", "description": "The form field that answers it."},
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "label": _TEXTS,
+            "hint": TEXT,
+            "required": {"type": "boolean"},
+            "options": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["key", "label"],
+                    "additionalProperties": False,
+                    "properties": {"key": STRING, "label": STRING},
+                },
+            },
+            "scale": {
+                "type": "array",
+                "nullable": True,
+                "description": "The values a scale or yes/no question takes.",
+                "items": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+            },
+            "max_length": {"type": "integer", "nullable": True},
+            "show_if": {
+                "type": "object",
+                "nullable": True,
+                "description": "Asked only when this earlier question got one of these answers.",
+                "required": ["question", "values"],
+                "additionalProperties": False,
+                "properties": {
+                    "question": STRING,
+                    "values": {"type": "array", "items": STRING},
+                },
+            },
+        },
+    },
+    "Survey": {
+        "type": "object",
+        "required": [
+            "service_request_id",
+            "survey_key",
+            "version",
+            "state",
+            "expires_datetime",
+            "title",
+            "introduction",
+            "questions",
+        ],
+        "additionalProperties": False,
+        "properties": {
+            "service_request_id": STRING,
+            "survey_key": STRING,
+            "version": {"type": "integer"},
+            "state": {
+                "type": "string",
+                "enum": ["open", "unknown", "expired", "answered", "cancelled"],
+                "description": "Only an open survey may be answered.",
+            },
+            "expires_datetime": DATETIME,
+            "title": STRING,
+            "introduction": TEXT,
+            "questions": {
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/SurveyQuestion"},
+            },
+        },
+    },
+    "SurveyResponse": {
+        "type": "object",
+        "required": ["service_request_id", "reopened"],
+        "additionalProperties": False,
+        "properties": {
+            "service_request_id": STRING,
+            "reopened": {
+                "type": "boolean",
+                "description": "The answer said the problem is not resolved: the case reopened.",
+            },
+        },
+    },
+    "SurveyResponses": {
+        "type": "array",
+        "minItems": 1,
+        "maxItems": 1,
+        "items": {"$ref": "#/components/schemas/SurveyResponse"},
+    },
+}
+SURVEY_TOKEN = {
+    "name": "token",
+    "in": "query",
+    "required": True,
+    "schema": STRING,
+    "description": "The reporter's token for this request (from POST requests, or the private "
+    "tracking link's). A wrong or missing token is a 403.",
+}
+SURVEY_KEY = {
+    "name": "api_key",
+    "in": "query",
+    "required": True,
+    "schema": STRING,
+    "description": "The app's key (or the X-Api-Key header). Missing or invalid: 403.",
+}
+SURVEY_FORM = {
+    "type": "object",
+    "required": ["token"],
+    "properties": {
+        "api_key": STRING,
+        "jurisdiction_id": STRING,
+        "token": STRING,
+    },
+    "additionalProperties": {
+        "description": "One field per answered question, named by its id (a multi question "
+        "repeats it); the values are option keys, scale values or the text.",
+        "oneOf": [STRING, {"type": "array", "items": STRING}],
     },
 }

@@ -30,6 +30,8 @@ from schemathesis.specs.openapi.checks import (
 from portal.core import clock
 from portal.open311.keys import new_key
 from portal.open311.views.api_openapi import OPENAPI, PREFIX
+from portal.surveys.definitions import definition_for
+from portal.surveys.versions import record_version
 from tests.factories import INSIDE
 
 QUESTIONS = [
@@ -65,6 +67,9 @@ ROOTS = {
     # FixMyStreet's servicerequestupdates: its list, and the one-entry answer to a reply.
     "updates": ("service_requests_updates", "request_update"),
     "updates POST": ("service_request_updates", "request_update"),
+    # A request's satisfaction survey, and the answer to it.
+    "survey": ("survey", None),
+    "survey POST": ("survey_responses", "survey_response"),
 }
 
 
@@ -113,6 +118,16 @@ def seed(make, db) -> Seeded:
             contact_phone="555-0100",
         )
     filed = make.request(category=pothole, api_token="seeded-token-1", channel="api")
+    # A resolved request whose satisfaction survey was sent (the version as the file has it).
+    surveyed = make.request(
+        category=pothole,
+        status="resolved",
+        resolved_at=now - timedelta(days=1),
+        private_by_reporter=True,
+        api_token="seeded-token-2",
+    )
+    record_version(db, definition_for("request_resolved"))
+    make.survey_invitation(surveyed)
     make.request(category=private, contact_email="private@example.org")
     make.request(category=pothole, private_by_reporter=True)
     admin = make.user(role="admin")
@@ -126,6 +141,8 @@ def seed(make, db) -> Seeded:
             "service_code": POST_SERVICE,
             "service_request_id": filed.reference,
             "token": "seeded-token-1",
+            "survey_request_id": surveyed.reference,
+            "survey_token": "seeded-token-2",
         },
     )
 
@@ -154,8 +171,9 @@ def xml_conformance(ctx, response, case) -> bool | None:
     else:
         resource = path[len(PREFIX) + 1 :].rsplit(".", 1)[0]
         key = resource.split("/", 1)[0] + ("/" if "/" in resource else "")
-        if resource.endswith("updates"):
-            key = "updates POST" if case.method == "POST" else "updates"
+        if resource.endswith(("updates", "survey")):
+            key = resource.rsplit("/", 1)[-1].replace("servicerequest", "")
+            key += " POST" if case.method == "POST" else ""
         expected_root, item = ROOTS[key]
     assert root.tag == expected_root, (root.tag, expected_root)
     if item is not None:
@@ -199,32 +217,7 @@ def test_every_operation_keeps_the_openapi_document(app, seeded, path, method, m
         suppress_health_check=list(HealthCheck),
     )
     def fuzz(case, real: bool) -> None:
-        if real and mode is GenerationMode.POSITIVE:
-            for name in case.path_parameters or {}:
-                case.path_parameters[name] = seeded.ids[name]
-            # The city's own jurisdiction and a real key, so valid cases can succeed.
-            if case.query and "jurisdiction_id" in case.query:
-                case.query["jurisdiction_id"] = JURISDICTION
-            if case.query and "api_key" in case.query:
-                case.query["api_key"] = seeded.api_key
-        if case.method == "POST":
-            # A valid key from the query string (a generated body may carry another), and a
-            # service that exists, so valid cases can file.
-            case.query = {**(case.query or {}), "api_key": seeded.api_key}
-            if isinstance(case.body, dict) and path.endswith(("updates.xml", "updates.json")):
-                # A reply: to the request the seeded key filed, with its token.
-                if real and mode is GenerationMode.POSITIVE:
-                    case.body.update(
-                        service_request_id=seeded.ids["service_request_id"],
-                        token=seeded.ids["token"],
-                        description="A reply",
-                        status="open",
-                    )
-                    case.body.pop("media_url", None)
-            elif isinstance(case.body, dict):
-                case.body["service_code"] = POST_SERVICE
-                if real and mode is GenerationMode.POSITIVE:
-                    case.body.update(lat=INSIDE[0], long=INSIDE[1], description="A hole")
+        _realistic(case, seeded, real=real and mode is GenerationMode.POSITIVE)
         # The WSGI transport does not decompress: ask for the plain body (it sends
         # requests' default Accept-Encoding otherwise, and the API compresses).
         response = case.call_and_validate(
@@ -235,6 +228,50 @@ def test_every_operation_keeps_the_openapi_document(app, seeded, path, method, m
     fuzz()
     if mode is GenerationMode.POSITIVE:
         assert any(200 <= status < 300 for status in statuses), statuses
+
+
+def _realistic(case, seeded: Seeded, *, real: bool) -> None:
+    """Half the valid cases use real ids, the city's jurisdiction and a real key; POSTs
+    always carry a valid key (from the query string: a generated body may carry another) and
+    what lets a valid case succeed: a real service, the seeded request's token for a reply,
+    the surveyed request's token for its survey."""
+    path = case.operation.path
+    if real:
+        for name in case.path_parameters or {}:
+            case.path_parameters[name] = seeded.ids[name]
+        if case.query and "jurisdiction_id" in case.query:
+            case.query["jurisdiction_id"] = JURISDICTION
+        if case.query and "api_key" in case.query:
+            case.query["api_key"] = seeded.api_key
+        if "/survey." in path:
+            case.path_parameters["service_request_id"] = seeded.ids["survey_request_id"]
+            if case.method == "GET":
+                case.query = {**(case.query or {}), "token": seeded.ids["survey_token"]}
+    if case.method == "POST":
+        _realistic_post(case, seeded, real=real)
+
+
+def _realistic_post(case, seeded: Seeded, *, real: bool) -> None:
+    path = case.operation.path
+    case.query = {**(case.query or {}), "api_key": seeded.api_key}
+    if not isinstance(case.body, dict):
+        return
+    if "/survey." in path:
+        if real:
+            case.body.update(token=seeded.ids["survey_token"], resolved="yes")
+    elif path.endswith(("updates.xml", "updates.json")):
+        if real:
+            case.body.update(
+                service_request_id=seeded.ids["service_request_id"],
+                token=seeded.ids["token"],
+                description="A reply",
+                status="open",
+            )
+            case.body.pop("media_url", None)
+    else:
+        case.body["service_code"] = POST_SERVICE
+        if real:
+            case.body.update(lat=INSIDE[0], long=INSIDE[1], description="A hole")
 
 
 def test_the_document_is_valid_openapi_3_and_covers_every_resource_in_both_formats(client):
@@ -254,6 +291,7 @@ def test_the_document_is_valid_openapi_3_and_covers_every_resource_in_both_forma
         "tokens/{token}",
         "servicerequestupdates",
         "requests/{service_request_id}/updates",
+        "requests/{service_request_id}/survey",
     ]
     expected = {f"{PREFIX}/{r}.{fmt}" for r in resources for fmt in ("xml", "json")}
     assert set(document["paths"]) == expected

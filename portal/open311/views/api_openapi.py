@@ -33,6 +33,10 @@ from portal.open311.openapi_components import (
 from portal.open311.openapi_updates import (
     REPLY_FORM,
     REPLY_MULTIPART,
+    SURVEY_FORM,
+    SURVEY_KEY,
+    SURVEY_SCHEMAS,
+    SURVEY_TOKEN,
     UPDATE_FILTERS,
     UPDATE_SCHEMAS,
 )
@@ -233,7 +237,41 @@ def _paths() -> dict[str, Any]:
             )
         }
         _update_paths(paths, fmt)
+        _survey_paths(paths, fmt)
     return paths
+
+
+def _survey_paths(paths: dict[str, Any], fmt: str) -> None:
+    """The satisfaction survey of a request, for the reporter's app."""
+    request_id = _path("service_request_id", "A service_request_id.")
+    paths[f"{PREFIX}/requests/{{service_request_id}}/survey.{fmt}"] = {
+        "get": _operation(
+            fmt,
+            operation_id="getServiceRequestSurvey",
+            ok="Survey",
+            parameters=[request_id, JURISDICTION, SURVEY_KEY, SURVEY_TOKEN, LANG],
+            summary="The satisfaction survey sent about a request (once it is resolved), for "
+            "the reporter's app: api_key and the reporter's token.",
+        ),
+        "post": _operation(
+            fmt,
+            operation_id="postServiceRequestSurvey",
+            ok="SurveyResponses",
+            parameters=[request_id, JURISDICTION, API_KEY_QUERY],
+            extra_errors={
+                "409": "The survey was already answered, expired or was withdrawn.",
+                "413": "The body is too large.",
+                "415": "The body is not form fields.",
+            },
+            ok_status="201",
+            summary="Answer the request's survey, as the emailed link's page does (an answer "
+            "that it is not resolved reopens the request).",
+            request_body={
+                "required": True,
+                "content": {"application/x-www-form-urlencoded": {"schema": SURVEY_FORM}},
+            },
+        ),
+    }
 
 
 def _update_paths(paths: dict[str, Any], fmt: str) -> None:
@@ -305,7 +343,8 @@ OPENAPI: dict[str, Any] = {
         "updated_after/updated_before, lat/long/radius, photos as multipart file "
         "fields, Idempotency-Key on POST, FixMyStreet's servicerequestupdates (read a "
         "request's public updates, post the reporter's reply with the reporter's "
-        "token). Reads are limited per address, or per key with api_key (or "
+        "token), and the request's satisfaction survey for the reporter's app. Reads "
+        "are limited per address, or per key with api_key (or "
         "X-Api-Key); every 429 has Retry-After. "
         "HTTP: every read has an ETag and Last-Modified and answers 304 to If-None-Match or "
         "If-Modified-Since; answers are compressed (gzip or br) when the client accepts it; "
@@ -321,7 +360,7 @@ OPENAPI: dict[str, Any] = {
     "servers": [{"url": "/"}],
     "tags": [{"name": "GeoReport v2"}],
     "paths": _paths(),
-    "components": {"schemas": {**SCHEMAS, **UPDATE_SCHEMAS}},
+    "components": {"schemas": {**SCHEMAS, **UPDATE_SCHEMAS, **SURVEY_SCHEMAS}},
 }
 _DOCUMENT = json.dumps(OPENAPI, ensure_ascii=False)
 
