@@ -54,8 +54,14 @@ def city_settings(settings: Settings | None) -> Settings:
     return replace(Settings(), timezone=clock.city_zone())
 
 
-def request_data(request: ServiceRequest, settings: Settings | None) -> dict[str, Any]:
-    return serialize.request_row(request, settings=city_settings(settings))
+def request_data(
+    request: ServiceRequest, settings: Settings | None, *, status_notes: str | None = None
+) -> dict[str, Any]:
+    """The request as ``GET requests/{id}`` shows it (``status_notes``: the public note that
+    came with a status change)."""
+    return serialize.request_row(
+        request, settings=city_settings(settings), status_notes=status_notes
+    )
 
 
 def task_data(task: Task) -> dict[str, Any]:

@@ -35,11 +35,12 @@ def _filed(session: Session, change: request_hooks.CaseFiled) -> None:
 def _status_changed(session: Session, change: request_hooks.StatusChanged) -> None:
     if not _public(change.request):
         return
+    note = (change.event.body or None) if change.event.public else None
     data = {
-        "request": events.request_data(change.request, change.settings),
+        "request": events.request_data(change.request, change.settings, status_notes=note),
         "previous_status": change.previous,
         "status": change.request.status,
-        "note": (change.event.body or None) if change.event.public else None,
+        "note": note,
     }
     events.emit(session, events.STATUS_CHANGED, data, now=clock.now())
 

@@ -85,7 +85,14 @@ def test_done_when_a_status_change_reaches_a_loopback_receiver_signed(
 
     colleague = app.test_client()  # a member of the case's department, in their own browser
     sign_in(colleague, office.agent_x)
-    assert act(colleague, office.case, "status", target="in_progress").status_code == 302
+    response = act(
+        colleague,
+        office.case,
+        "status",
+        target="in_progress",
+        status_note="Crew booked for Monday.",
+    )
+    assert response.status_code == 302
 
     stats = _deliver(app, settings)
     assert stats.failed == 0 and stats.sent >= 1
@@ -94,6 +101,8 @@ def test_done_when_a_status_change_reaches_a_loopback_receiver_signed(
     assert event["type"] == "request.status_changed"
     assert event["data"]["request"]["service_request_id"] == office.case.reference
     assert event["data"]["status"] == "in_progress"
+    assert event["data"]["note"] == "Crew booked for Monday."
+    assert event["data"]["request"]["status_notes"] == "Crew booked for Monday."
     # A changed byte, or a replay signed for another id, does not verify.
     with pytest.raises(WebhookVerificationError):
         Webhook(secret).verify(received.body.replace(b"in_progress", b"resolved"), received.headers)
