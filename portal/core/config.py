@@ -197,8 +197,9 @@ class Settings:
     push_timeout: int = 10
     #: Webhooks (portal.webhooks, issue 24): endpoints on loopback or the city's private
     #: network, and over plain http, are accepted (``PORTAL_WEBHOOKS_ALLOW_PRIVATE``: tests and
-    #: development; otherwise only https on public hosts); one endpoint's answer may take
-    #: ``webhook_timeout`` seconds; the delivery log keeps ``webhook_log_days`` days.
+    #: development; otherwise only https on public hosts); connecting to an endpoint and its
+    #: answer together may take ``webhook_timeout`` seconds (connecting at most half of it);
+    #: the delivery log keeps ``webhook_log_days`` days.
     webhooks_allow_private: bool = False
     webhook_timeout: int = 10
     webhook_log_days: int = 30

@@ -31,6 +31,13 @@ GONE = 410
 ERROR_LENGTH = 500
 
 
+def split_timeout(seconds: float) -> tuple[float, float]:
+    """requests' (connect, read) timeouts summing to ``seconds``: connecting takes at most half
+    of it (5 s at most), so one exchange ends within the worker's lease on the message."""
+    connect = min(5.0, seconds / 2)
+    return connect, seconds - connect
+
+
 class WebhookSender:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
@@ -121,7 +128,7 @@ class WebhookSender:
                 endpoint.url,
                 data=body,
                 headers=headers,
-                timeout=self.settings.webhook_timeout,
+                timeout=split_timeout(self.settings.webhook_timeout),
                 allow_redirects=False,
                 stream=True,  # the answer's body is not read
             )
