@@ -46,6 +46,8 @@ def register_all() -> None:
     from portal.mail_in.retry import process_inbound_mail
     from portal.notifications.staff import send_staff_digests
     from portal.ops.status import record_worker_heartbeat
+    from portal.outbound.poll import poll_job as poll_outbound
+    from portal.outbound.sender import open311_sender
     from portal.privacy.export import build_data_exports, expire_data_exports
     from portal.privacy.retention import sweep_retention
     from portal.programmes.offers import process_programme_offers
@@ -65,6 +67,7 @@ def register_all() -> None:
 
     register_channel("push", push_sender)
     register_channel("webhook", webhook_sender)
+    register_channel("open311", open311_sender)
     register_job(record_worker_heartbeat)  # first: stamps the start of every round
     register_job(sweep_expired_drafts)
     register_job(sweep_filing_leftovers)
@@ -85,5 +88,6 @@ def register_all() -> None:
     register_job(expire_data_exports)
     register_job(sweep_retention)
     register_job(purge_webhook_deliveries)
+    register_job(poll_outbound)
     register_job(process_inbound_mail)
     register_job(retrain_categories)

@@ -22,6 +22,7 @@ from portal.mail_in.models import InboundMail
 from portal.notifications.models import StaffNotice
 from portal.open311.models import ApiKey
 from portal.ops.models import WorkerHeartbeat
+from portal.outbound.models import OutboundTask
 from portal.places.models import AddressPoint, Asset, AssetLayer, Street
 from portal.privacy.models import DataExport, RequestRedaction
 from portal.programmes.models import (
@@ -56,6 +57,7 @@ from portal.surveys.models import SurveyInvitation, SurveyOptOut, SurveyResponse
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "OutboundTask",
     "AssistModel",
     "AssistTheme",
     "KnowledgeArticle",

@@ -17,6 +17,7 @@ def connect_all() -> None:
     from portal.assist import reactions as assist
     from portal.casework import reactions as casework
     from portal.notifications import reactions as notifications
+    from portal.outbound import reactions as outbound
     from portal.programmes import surveys as programme_surveys
     from portal.routing import reactions as routing
     from portal.sla import reactions as sla
@@ -30,5 +31,6 @@ def connect_all() -> None:
     notifications.connect()
     programme_surveys.connect()
     assist.connect()
+    outbound.connect()
     webhooks.connect()  # last: what it sends sees every other reaction's changes
     _connected = True

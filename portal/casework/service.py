@@ -145,10 +145,16 @@ def _sign(session: Session, event: Event, department: Department, **extra: Any) 
 
 
 def _internal(
-    session: Session, request: ServiceRequest, *, actor: User | None, body: str = "", **data: Any
+    session: Session,
+    request: ServiceRequest,
+    *,
+    actor: User | None,
+    body: str = "",
+    actor_kind: str = "staff",
+    **data: Any,
 ) -> Event:
     return add_event(
-        session, request, "internal_note", actor=actor, actor_kind="staff", body=body, data=data
+        session, request, "internal_note", actor=actor, actor_kind=actor_kind, body=body, data=data
     )
 
 

@@ -247,8 +247,26 @@ def cancel_task(
     )
 
 
+def complete_task_for_system(
+    session: Session, *, settings: Settings, task: Task, system: str, note: str = ""
+) -> Task:
+    """Mark a task done by an outside system (``system``: its name; outbound Open311): the
+    same as staff marking it done — its clock stops, the case resolves when it was its last
+    open task — with the system, not a person, on the timeline."""
+    return _finish(
+        session, settings=settings, task=task, actor=None, note=note, status="done", system=system
+    )
+
+
 def _finish(
-    session: Session, *, settings: Settings, task: Task, actor: User, note: str, status: str
+    session: Session,
+    *,
+    settings: Settings,
+    task: Task,
+    actor: User | None,
+    note: str,
+    status: str,
+    system: str = "",
 ) -> Task:
     note = _text(note, required=False)
     if not task.is_open:
@@ -256,14 +274,17 @@ def _finish(
     request = task.request
     _close(session, task, status)
     session.flush()
+    extra = {"system": system} if system else {}
     _internal(
         session,
         request,
         actor=actor,
+        actor_kind="system" if system else "staff",
         body=note,
         action=f"task_{status}",
         task_id=task.id,
         department=task.department.name,
+        **extra,
     )
     if request.is_open and request.can_move_to("resolved") and not _open_tasks(session, request):
         event = updates.change_status(
@@ -272,6 +293,7 @@ def _finish(
             request=request,
             target="resolved",
             actor=actor,
+            actor_kind="system" if system else "staff",
             note=translate(_resident_locale(request), RESOLVED_NOTE),
         )
         # The timeline words the note for each reader from "note" (portal.requests.event_text);

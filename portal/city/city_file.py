@@ -42,7 +42,18 @@ _KEYS = {
     "mail",
     "app",
 }
-_OPEN311_KEYS = {"jurisdiction", "contact"}
+_OPEN311_KEYS = {"jurisdiction", "contact", "outbound"}
+#: Keys of each ``[[open311.outbound]]`` table (a department served by an outside endpoint).
+_OUTBOUND_KEYS = {
+    "department",
+    "name",
+    "endpoint",
+    "jurisdiction_id",
+    "api_key_env",
+    "service_code",
+    "service_codes",
+}
+_ENV_NAME_RE = re.compile(r"^[A-Z_][A-Z0-9_]{0,119}\Z")
 _MAIL_KEYS = {"domain", "intake", "intake_category"}
 _APP_KEYS = {"short_name", "theme_color", "background_color"}
 _PERFORMANCE_KEYS = {"public_shame_wall", "shame_wall", "translations"}
@@ -91,6 +102,14 @@ def read_city(path: Path, check: Checker) -> dict[str, Any]:
     values["open311_contact"] = check.text("[open311]", open311, "contact", max_len=300)
     values.update(_logo(path.parent, data.get("logo"), check))
     values["settings"] = _plain(data)
+    outbound = _outbound(open311, check)
+    plain_open311 = {k: v for k, v in open311.items() if k != "outbound"}
+    if outbound:
+        plain_open311["outbound"] = outbound
+    if plain_open311:
+        values["settings"]["open311"] = plain_open311
+    else:
+        values["settings"].pop("open311", None)
     mail = _mail(data, check)
     if mail:
         values["settings"]["mail"] = mail
@@ -107,6 +126,71 @@ def read_city(path: Path, check: Checker) -> dict[str, Any]:
     else:
         values["settings"].pop("app", None)
     return values
+
+
+def _outbound(open311: dict[str, Any], check: Checker) -> list[dict[str, Any]]:
+    """The ``[[open311.outbound]]`` tables: departments whose tasks go to an outside Open311
+    endpoint. Each names its ``department`` (checked against catalogue.toml by the folder),
+    the system's ``name``, its ``endpoint`` (the ``.../open311/v2/`` base URL), an optional
+    ``jurisdiction_id``, the environment variable its API key is in (``api_key_env``: the
+    key itself never goes in the file), and the service code to file under: ``service_code``
+    for every category, ``service_codes`` by our category code (which wins)."""
+    tables = open311.get("outbound", [])
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        check.add("[open311]", '"outbound" must be an array of tables ([[open311.outbound]])')
+        return []
+    result: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, table in enumerate(tables, start=1):
+        where = f"[[open311.outbound]] #{index}"
+        check.keys(where, table, _OUTBOUND_KEYS)
+        entry: dict[str, Any] = {
+            "department": check.text(where, table, "department", required=True, max_len=40),
+            "name": check.text(where, table, "name", required=True, max_len=120),
+            "endpoint": check.text(where, table, "endpoint", required=True, max_len=300),
+            "jurisdiction_id": check.text(where, table, "jurisdiction_id", max_len=120),
+            "api_key_env": check.text(where, table, "api_key_env", max_len=120),
+            "service_code": check.text(where, table, "service_code", max_len=120),
+        }
+        if entry["department"] in seen:
+            check.add(where, f'department "{entry["department"]}" is served by an endpoint above')
+        seen.add(entry["department"])
+        endpoint = entry["endpoint"]
+        parts = urlsplit(endpoint)
+        if endpoint and (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+            or not endpoint.endswith("/")
+        ):
+            check.add(
+                where,
+                f'endpoint "{endpoint}" must be an Open311 base URL ending in "/", like '
+                '"https://works.example.gov/open311/v2/"',
+            )
+        if entry["api_key_env"] and not _ENV_NAME_RE.match(entry["api_key_env"]):
+            check.add(
+                where,
+                f'api_key_env "{entry["api_key_env"]}" must name an environment variable '
+                '(like "PORTAL_WORKS_API_KEY"), not hold the key',
+            )
+        codes = table.get("service_codes", {})
+        if not isinstance(codes, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v.strip() and len(v) <= 120
+            for k, v in codes.items()
+        ):
+            check.add(
+                where,
+                '"service_codes" must be a table of our category codes to their service codes '
+                '(like { pothole = "PH-01" })',
+            )
+            codes = {}
+        entry["service_codes"] = {k: v.strip() for k, v in codes.items()}
+        if not entry["service_code"] and not entry["service_codes"]:
+            check.add(where, 'needs "service_code" (for every category) or "service_codes"')
+        result.append({k: v for k, v in entry.items() if v not in ("", {})})
+    return result
 
 
 def _app(data: dict[str, Any], check: Checker) -> dict[str, str]:

@@ -107,7 +107,12 @@ def _city(profile: CityProfile) -> dict[str, Any]:
         logo=profile.logo_filename if profile.logo else None,
         translations=profile.translations,
     )
-    open311 = _some(jurisdiction=profile.open311_jurisdiction, contact=profile.open311_contact)
+    outbound = ((profile.settings or {}).get("open311") or {}).get("outbound")
+    open311 = _some(
+        jurisdiction=profile.open311_jurisdiction,
+        contact=profile.open311_contact,
+        outbound=[dict(entry) for entry in outbound] if isinstance(outbound, list) else None,
+    )
     if open311:
         data["open311"] = open311
     mail = _some(

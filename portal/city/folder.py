@@ -260,6 +260,12 @@ def _references(spec: CitySpec, broken: set[str]) -> list[str]:
         )
     mail = (spec.city.get("settings") or {}).get("mail") or {}
     need(CITY, "[mail]: intake_category", "category", mail.get("intake_category"), CATALOGUE)
+    open311 = (spec.city.get("settings") or {}).get("open311") or {}
+    for index, outbound in enumerate(open311.get("outbound") or [], start=1):
+        where = f"[[open311.outbound]] #{index}"
+        need(CITY, where, "department", outbound.get("department"), CATALOGUE)
+        for code in outbound.get("service_codes") or {}:
+            need(CITY, f"{where}: service_codes", "category", code, CATALOGUE)
     problems.extend(_languages(spec))
     return problems
 

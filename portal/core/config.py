@@ -163,6 +163,10 @@ class Settings:
     # Reports: the worker recomputes the current periods' figures this often (pages show
     # the time they were computed).
     report_refresh_seconds: int = 300
+    #: Outbound Open311 (portal.outbound): each outside endpoint is asked about its open tasks
+    #: this often, and one call to it may take this long.
+    outbound_poll_seconds: int = 300
+    outbound_timeout: int = 10
     # Web
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
@@ -387,6 +391,14 @@ class Settings:
                 env.get("PORTAL_REPORT_REFRESH_SECONDS"),
                 base.report_refresh_seconds,
             ),
+            outbound_poll_seconds=_int(
+                "PORTAL_OUTBOUND_POLL_SECONDS",
+                env.get("PORTAL_OUTBOUND_POLL_SECONDS"),
+                base.outbound_poll_seconds,
+            ),
+            outbound_timeout=_int(
+                "PORTAL_OUTBOUND_TIMEOUT", env.get("PORTAL_OUTBOUND_TIMEOUT"), base.outbound_timeout
+            ),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
             trusted_proxies=_int(
@@ -436,6 +448,7 @@ class Settings:
         )
         if settings.report_refresh_seconds < 1:
             raise ConfigError("PORTAL_REPORT_REFRESH_SECONDS must be at least 1")
+        _check_outbound(settings)
         if not 1 <= settings.smtp_timeout <= MAX_SMTP_TIMEOUT:
             raise ConfigError(
                 f"SMTP_TIMEOUT must be between 1 and {MAX_SMTP_TIMEOUT} seconds (the worker's "
@@ -495,6 +508,19 @@ class Settings:
 
 MAX_PROXIES = 5
 MAX_SMTP_TIMEOUT = 300
+
+
+def _check_outbound(settings: Settings) -> None:
+    """Outbound Open311's poll interval and timeout (the worker's lease covers the timeout)."""
+    if settings.outbound_poll_seconds < 1:
+        raise ConfigError("PORTAL_OUTBOUND_POLL_SECONDS must be at least 1")
+    if not 1 <= settings.outbound_timeout <= MAX_SMTP_TIMEOUT:
+        raise ConfigError(
+            f"PORTAL_OUTBOUND_TIMEOUT must be between 1 and {MAX_SMTP_TIMEOUT} seconds, "
+            f"got {settings.outbound_timeout}"
+        )
+
+
 #: What a production SECRET_KEY must at least carry, estimated from its characters' spread
 #: (32 random hex digits estimate to ~115 bits; 40 times "x" to 0).
 MIN_SECRET_BITS = 96

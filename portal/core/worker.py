@@ -85,8 +85,13 @@ class DeliveryStats:
 
 def lease_for(settings: Settings) -> timedelta:
     """How long a claimed message is ours: one SMTP conversation (or one push service's or
-    webhook endpoint's answer) at most, plus a margin."""
-    longest = max(settings.smtp_timeout, settings.push_timeout, settings.webhook_timeout)
+    webhook endpoint's or outside Open311 endpoint's answer) at most, plus a margin."""
+    longest = max(
+        settings.smtp_timeout,
+        settings.push_timeout,
+        settings.webhook_timeout,
+        settings.outbound_timeout,
+    )
     return timedelta(seconds=longest) + LEASE_MARGIN
 
 

@@ -252,6 +252,7 @@ def test_the_schemas_allow_exactly_the_keys_the_readers_allow():
     city = schema("city.toml")
     assert keys(city) == city_file._KEYS
     assert keys(city["properties"]["open311"]) == city_file._OPEN311_KEYS
+    assert keys(city["$defs"]["outbound"]) == city_file._OUTBOUND_KEYS
     catalogue = schema("catalogue.toml")
     assert keys(catalogue) == {"departments", "groups", "categories"}
     for name, allowed in (

@@ -31,6 +31,7 @@ from portal.casework.views.residents import related_panel
 from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
 from portal.i18n import current_locale
+from portal.outbound.service import links_for as outbound_links
 from portal.places.features import BadBox, parse_bbox
 from portal.requests import queries
 from portal.requests.map_features import requests_geojson
@@ -349,6 +350,7 @@ def _page(
         "texts": texts,
         "seen": timeline[-1].id if timeline else 0,
         "tasks": tasks,
+        "outbound": outbound_links(db, [t.id for t in tasks]),
         "task_forms": task_forms,
         "clocks": _clocks(sr, tasks),
         "now": now,

@@ -1,0 +1,123 @@
+"""The worker's sender for outbox messages of channel "open311": posts a task to the outside
+Open311 endpoint (``POST requests.json``, form-encoded, with an ``Idempotency-Key`` kept for
+the task, so a retry after a lost answer files it once) and records what came back.
+
+2xx: filed (its ``service_request_id``, or a ``token`` the poll resolves later). No answer,
+429 and 5xx: temporary (the outbox retries with its backoff). Another 4xx (an unknown service
+code, a refused key): permanent. A permanent error, or the outbox's last attempt, flags the
+task for staff (``OutboundTask.state == "failed"``) rather than losing it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+
+import requests
+from sqlalchemy import select
+
+from portal.core import clock
+from portal.core.config import Settings
+from portal.core.db import Database
+from portal.core.outbox import OutboxMessage
+from portal.core.senders import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
+from portal.outbound import service
+from portal.outbound.config import api_key
+from portal.outbound.models import OutboundTask
+
+log = logging.getLogger(__name__)
+
+
+def _error_text(response: requests.Response) -> str:
+    """The Open311 error's description, else the start of the body."""
+    try:
+        body = response.json()
+        if isinstance(body, list) and body and isinstance(body[0], dict):
+            return str(body[0].get("description") or body[0])[:300]
+    except ValueError:
+        pass
+    return response.text[:300]
+
+
+class Open311Sender:
+    def __init__(
+        self, db: Database, settings: Settings, *, environ: Mapping[str, str] | None = None
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.environ = environ
+        self.http = requests.Session()
+
+    def _link(self, message: OutboxMessage) -> OutboundTask:
+        try:
+            link_id = int(message.to_address)
+        except ValueError as exc:
+            raise PermanentDeliveryError(f"not an outbound task: {message.to_address!r}") from exc
+        with self.db.transaction() as session:
+            link = session.scalar(select(OutboundTask).where(OutboundTask.id == link_id))
+            if link is None:
+                raise PermanentDeliveryError("the task is gone")
+            session.expunge(link)
+        return link
+
+    def send(self, message: OutboxMessage) -> None:
+        link = self._link(message)
+        if link.state != "posting":
+            return  # already filed (or given up on): nothing to send again
+        try:
+            self._post(link, message)
+        except DeliveryError as exc:
+            final = exc.permanent or message.attempts >= self.settings.outbox_max_attempts
+            with self.db.transaction() as session:
+                current = session.get(OutboundTask, link.id)
+                if current is not None:
+                    service.record_failure(session, current, error=str(exc), final=final)
+            raise
+
+    def _post(self, link: OutboundTask, message: OutboxMessage) -> None:
+        try:
+            form = json.loads(message.body_text)
+        except ValueError as exc:
+            raise PermanentDeliveryError("the form is not JSON") from exc
+        key = api_key(link.api_key_env, self.environ)
+        if key:
+            form["api_key"] = key
+        url = link.endpoint.rstrip("/") + "/requests.json"
+        try:
+            response = self.http.post(
+                url,
+                data=form,
+                headers={"Idempotency-Key": link.idempotency_key, "Accept": "application/json"},
+                timeout=self.settings.outbound_timeout,
+                allow_redirects=False,
+            )
+        except (requests.RequestException, OSError) as exc:
+            raise TemporaryDeliveryError(f"{link.system} unreachable: {exc!r}") from exc
+        status = response.status_code
+        if status == 429 or status >= 500 or status == 408:
+            raise TemporaryDeliveryError(
+                f"{link.system} answered {status}: {_error_text(response)}"
+            )
+        if not 200 <= status < 300:
+            raise PermanentDeliveryError(
+                f"{link.system} refused the task ({status}): {_error_text(response)}"
+            )
+        try:
+            external_id, token = service.answer_ids(response.json())
+        except ValueError as exc:
+            raise TemporaryDeliveryError(f"{link.system} answered {status} without JSON") from exc
+        if not external_id and not token:
+            raise PermanentDeliveryError(f"{link.system} answered without an id or token")
+        with self.db.transaction() as session:
+            current = session.get(OutboundTask, link.id)
+            if current is not None:
+                service.record_filed(
+                    session, current, external_id=external_id, token=token, now=clock.now()
+                )
+
+
+def open311_sender(db: Database, settings: Settings) -> Open311Sender:
+    """The open311 channel's sender (always available: a department without an endpoint
+    queues nothing)."""
+    return Open311Sender(db, settings)

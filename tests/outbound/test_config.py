@@ -1,0 +1,119 @@
+"""city.toml's [[open311.outbound]] tables: checked when the folder is read (every problem
+named with its file and table), imported into the city profile, read by portal.outbound, and
+written back by `flask city export`."""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+
+from portal.city.folder import CityConfigError, read_folder
+from portal.outbound.config import endpoints
+from tests.city.test_schemas import schema_errors
+
+PORT_ALDER = Path(__file__).resolve().parents[1] / "cities" / "port-alder"
+GOOD = """
+[[open311.outbound]]
+department = "roads"
+name = "Cityworks"
+endpoint = "https://works.portalder.example/open311/v2/"
+jurisdiction_id = "works.portalder.example"
+api_key_env = "PORTAL_CITYWORKS_KEY"
+service_code = "general"
+service_codes = { road-damage = "RD-1" }
+"""
+
+
+def alder_with(tmp_path: Path, extra: str) -> Path:
+    folder = tmp_path / "alder"
+    shutil.copytree(PORT_ALDER, folder)
+    with (folder / "city.toml").open("a", encoding="utf-8") as file:
+        file.write(extra)
+    return folder
+
+
+def problems(folder: Path) -> list[str]:
+    try:
+        read_folder(folder)
+    except CityConfigError as exc:
+        return exc.problems
+    return []
+
+
+def test_an_outbound_endpoint_is_imported_read_and_exported(runner, db, tmp_path):
+    folder = alder_with(tmp_path, GOOD)
+    data = tomllib.loads((folder / "city.toml").read_text(encoding="utf-8"))
+    assert schema_errors("city.toml", data) == []
+    result = runner.invoke(args=["city", "import", str(folder)])
+    assert result.exit_code == 0, result.output
+    found = endpoints(db)
+    assert list(found) == ["roads"]
+    roads = found["roads"]
+    assert roads.name == "Cityworks"
+    assert roads.code_for("road-damage") == "RD-1"
+    assert roads.code_for("leak") == "general"
+    assert roads.api_key_env == "PORTAL_CITYWORKS_KEY"
+
+    exported = runner.invoke(args=["city", "export", str(tmp_path / "export")])
+    assert exported.exit_code == 0, exported.output
+    written = tomllib.loads((tmp_path / "export" / "city.toml").read_text(encoding="utf-8"))
+    assert written["open311"]["outbound"] == data["open311"]["outbound"]
+    assert schema_errors("city.toml", written) == []
+    again = runner.invoke(args=["city", "import", str(tmp_path / "export")])
+    assert again.exit_code == 0, again.output
+    assert "was already imported: nothing changed" in again.output
+
+
+def test_every_problem_is_named(tmp_path):
+    folder = alder_with(
+        tmp_path,
+        """
+[[open311.outbound]]
+department = "road"
+name = "Cityworks"
+endpoint = "works.portalder.example/open311/v2"
+api_key_env = "abc123-secret-key"
+service_codes = { pothole = "RD-1" }
+colour = "red"
+
+[[open311.outbound]]
+department = "utilities"
+name = "Water works"
+endpoint = "https://water.portalder.example/open311/v2/"
+""",
+    )
+    found = problems(folder)
+    assert found == [
+        'city.toml: [[open311.outbound]] #1: unknown key "colour" (expected one of '
+        "api_key_env, department, endpoint, jurisdiction_id, name, service_code, service_codes)",
+        'city.toml: [[open311.outbound]] #1: endpoint "works.portalder.example/open311/v2" must '
+        'be an Open311 base URL ending in "/", like "https://works.example.gov/open311/v2/"',
+        'city.toml: [[open311.outbound]] #1: api_key_env "abc123-secret-key" must name an '
+        'environment variable (like "PORTAL_WORKS_API_KEY"), not hold the key',
+        'city.toml: [[open311.outbound]] #2: needs "service_code" (for every category) or '
+        '"service_codes"',
+    ], found
+
+
+def test_references_to_the_catalogue_are_checked(tmp_path):
+    folder = alder_with(
+        tmp_path,
+        """
+[[open311.outbound]]
+department = "road"
+name = "Cityworks"
+endpoint = "https://works.portalder.example/open311/v2/"
+service_codes = { pothole = "RD-1" }
+""",
+    )
+    found = problems(folder)
+    assert any(
+        'city.toml: [[open311.outbound]] #1: department "road" does not exist' in p
+        and 'did you mean "roads"' in p
+        for p in found
+    ), found
+    assert any(
+        'city.toml: [[open311.outbound]] #1: service_codes: category "pothole" does not exist' in p
+        for p in found
+    ), found
