@@ -29,7 +29,6 @@ UPDATE_SCHEMAS: dict[str, Any] = {
             "external_status_code",
             "updated_datetime",
             "description",
-            "media_url",
             "update_type",
             "author",
         ],
@@ -51,8 +50,9 @@ UPDATE_SCHEMAS: dict[str, Any] = {
             "updated_datetime": DATETIME,
             "description": STRING,
             "media_url": {
-                **TEXT,
-                "description": "A photo this update added, or the link the app sent with it.",
+                **STRING,
+                "description": "A photo this update added, or the link the app sent with it; "
+                "absent when there is none.",
             },
             "update_type": {"type": "string", "enum": list(UPDATE_KINDS)},
             "author": {

@@ -252,7 +252,7 @@ def update_rows(
     session: Session, found: Sequence[tuple[Event, ServiceRequest]], *, settings: Settings
 ) -> list[dict[str, Any]]:
     """FixMyStreet's ``request_update`` fields for each update, nothing personal: ``author`` is
-    ``resident`` or ``city``, never a name."""
+    ``resident`` or ``city``, never a name; ``media_url`` only when the update has media."""
     statuses = _statuses(session, found)
     rows = []
     for event, sr in found:
@@ -263,19 +263,21 @@ def update_rows(
             media = photo_url(settings, sr.reference or "", int(data["photo_id"]))
         elif isinstance(data.get("media_url"), str):
             media = data["media_url"]
-        rows.append(
-            {
-                "update_id": str(event.id),
-                "service_request_id": sr.reference,
-                "status": STATUS_NAMES.get(status, "open"),
-                "external_status_code": status,
-                "updated_datetime": local(event.created_at, settings),
-                "description": note_text(event),
-                "media_url": media,
-                "update_type": event.kind,
-                "author": "resident" if event.actor_kind == "resident" else "city",
-            }
-        )
+        row = {
+            "update_id": str(event.id),
+            "service_request_id": sr.reference,
+            "status": STATUS_NAMES.get(status, "open"),
+            "external_status_code": status,
+            "updated_datetime": local(event.created_at, settings),
+            "description": note_text(event),
+            "update_type": event.kind,
+            "author": "resident" if event.actor_kind == "resident" else "city",
+        }
+        # Only when there is one: FixMyStreet's client (XML::Simple) reads an empty element as
+        # a hash, which is true, and then tries to download it.
+        if media is not None:
+            row["media_url"] = media
+        rows.append(row)
     return rows
 
 

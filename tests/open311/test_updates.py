@@ -257,6 +257,7 @@ def test_a_reply_may_carry_a_photo(client, db, city):
     rows = client.get(f"{PREFIX}/requests/{reference}/updates.json").get_json()
     assert [r["update_type"] for r in rows] == ["comment", "photo_added"]
     assert rows[1]["media_url"].endswith(f"/requests/{reference}/photos/{photos[0].id}")
+    assert "media_url" not in rows[0]  # no empty element for FixMyStreet's XML reader
 
 
 # -- reading -----------------------------------------------------------------------------------
