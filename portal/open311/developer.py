@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.catalogue.models import ServiceCategory, ServiceGroup
 from portal.requests.models import ServiceRequest
+from portal.surveys.models import SurveyInvitation
 
 CHANGELOG = Path(__file__).with_name("changelog.toml")
 #: Stand-ins when the city has no such thing yet (a fresh install): the examples still read.
@@ -44,6 +45,9 @@ class Sample:
     #: The request the token is for (an app-filed one, open when there is one: a reply to it
     #: is taken).
     token_request_id: str = NO_REQUEST
+    #: An app-filed request the city sent a satisfaction survey about, and its token.
+    survey_request_id: str = NO_REQUEST
+    survey_token: str = NO_TOKEN
     lat: float = 0.0
     lon: float = 0.0
 
@@ -101,9 +105,16 @@ def sample(session: Session) -> Sample:
     filed_by_app = session.scalar(by_app.where(ServiceRequest.is_open.is_(True))) or session.scalar(
         by_app
     )
+    surveyed = session.scalar(
+        by_app.join(SurveyInvitation, SurveyInvitation.request_id == ServiceRequest.id).where(
+            SurveyInvitation.sent_at.is_not(None)
+        )
+    )
     return Sample(
         service_code=code,
         request_id=found.reference or NO_REQUEST,
+        survey_request_id=(surveyed.reference or NO_REQUEST) if surveyed else NO_REQUEST,
+        survey_token=(surveyed.api_token or NO_TOKEN) if surveyed else NO_TOKEN,
         token=filed_by_app.api_token or NO_TOKEN if filed_by_app is not None else NO_TOKEN,
         token_request_id=(filed_by_app.reference or NO_REQUEST)
         if filed_by_app is not None
@@ -249,6 +260,11 @@ def examples(
             ],
         ),
         _get("request_updates", f"{api_url}/requests/{sample.request_id}/updates.json", j),
+        _get(
+            "survey",
+            f"{api_url}/requests/{sample.survey_request_id}/survey.json",
+            [*j, ("api_key", API_KEY), ("token", sample.survey_token)],
+        ),
         _post("post", f"{api_url}/requests.json", post_form),
         _post(
             "post_photo",

@@ -83,7 +83,7 @@ def _call(client, argv: list[str], raw_key: str):
             assert url is None, argv
             url = arg
     assert url is not None and url.startswith(BASE + "/open311/v2/"), url
-    path = url.removeprefix(BASE)
+    path = url.removeprefix(BASE).replace(developer.API_KEY, raw_key)
     if method == "GET":
         return client.get(path, headers=headers)
     form: dict = {}
@@ -197,3 +197,9 @@ def test_the_webhook_check_on_the_page_accepts_the_citys_signature_and_nothing_e
     rotated = dict(headers)
     rotated["webhook-signature"] = "v1,bm90IGl0 " + headers["webhook-signature"]
     assert verify(secret, rotated, body)
+
+
+def test_the_openapi_document_points_at_the_developer_page(client):
+    document = client.get("/open311/v2/openapi.json").get_json()
+    assert document["externalDocs"]["url"] == "/developers/"
+    assert client.get(document["externalDocs"]["url"]).status_code == 200

@@ -356,7 +356,12 @@ OPENAPI: dict[str, Any] = {
         "say whether they are private (extension 'private'); a request in a private service "
         "is read back only with the api_key that filed it.",
     },
-    "externalDocs": {"url": SPECIFICATION},
+    # The city's developer page (portal.open311.views.developers): how to start, keys, limits
+    # and a working example of every resource; the spec itself is linked from the description.
+    "externalDocs": {
+        "description": "Developer guide: getting started, keys, limits, examples, changelog",
+        "url": "/developers/",
+    },
     "servers": [{"url": "/"}],
     "tags": [{"name": "GeoReport v2"}],
     "paths": _paths(),
