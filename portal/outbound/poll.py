@@ -78,7 +78,9 @@ def poll_outbound(
     due = _due(db, now - timedelta(seconds=settings.outbound_poll_seconds))
     if not due:
         return None
-    http = http or requests.Session()
+    if http is None:
+        http = requests.Session()
+        http.trust_env = False  # no proxy from the environment, no .netrc credentials
     stats = PollStats()
     by_endpoint: dict[str, list[_Due]] = defaultdict(list)
     for row in due:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 
 import requests
@@ -27,17 +28,40 @@ from portal.outbound.config import api_key
 from portal.outbound.models import OutboundTask
 
 log = logging.getLogger(__name__)
+#: The most of a POST's answer read (an Open311 answer is a few hundred bytes).
+MAX_ANSWER = 64 * 1024
 
 
-def _error_text(response: requests.Response) -> str:
+def split_timeout(seconds: float) -> tuple[float, float]:
+    """requests' (connect, read) timeouts summing to ``seconds``: connecting takes at most half
+    of it (5 s at most)."""
+    connect = min(5.0, seconds / 2)
+    return connect, seconds - connect
+
+
+def read_answer(response: requests.Response, *, deadline: float) -> bytes:
+    """The answer's body, read by ``deadline`` (``time.monotonic()``) and at most
+    ``MAX_ANSWER`` bytes: the whole attempt ends within the worker's lease on the message
+    (``PORTAL_OUTBOUND_TIMEOUT`` plus 5 s), however slowly the endpoint answers."""
+    body = bytearray()
+    for chunk in response.iter_content(4096):
+        body.extend(chunk)
+        if len(body) > MAX_ANSWER:
+            raise TemporaryDeliveryError(f"the answer is larger than {MAX_ANSWER} bytes")
+        if time.monotonic() > deadline:
+            raise TemporaryDeliveryError("the answer took longer than PORTAL_OUTBOUND_TIMEOUT")
+    return bytes(body)
+
+
+def _error_text(raw: bytes) -> str:
     """The Open311 error's description, else the start of the body."""
     try:
-        body = response.json()
+        body = json.loads(raw)
         if isinstance(body, list) and body and isinstance(body[0], dict):
             return str(body[0].get("description") or body[0])[:300]
     except ValueError:
         pass
-    return response.text[:300]
+    return raw[:300].decode("utf-8", "replace")
 
 
 class Open311Sender:
@@ -48,6 +72,7 @@ class Open311Sender:
         self.settings = settings
         self.environ = environ
         self.http = requests.Session()
+        self.http.trust_env = False  # no proxy from the environment, no .netrc credentials
 
     def _link(self, message: OutboxMessage) -> OutboundTask:
         try:
@@ -84,27 +109,28 @@ class Open311Sender:
         if key:
             form["api_key"] = key
         url = link.endpoint.rstrip("/") + "/requests.json"
+        deadline = time.monotonic() + self.settings.outbound_timeout
         try:
-            response = self.http.post(
+            with self.http.post(
                 url,
                 data=form,
                 headers={"Idempotency-Key": link.idempotency_key, "Accept": "application/json"},
-                timeout=self.settings.outbound_timeout,
+                timeout=split_timeout(self.settings.outbound_timeout),
                 allow_redirects=False,
-            )
+                stream=True,
+            ) as response:
+                status = response.status_code
+                raw = read_answer(response, deadline=deadline)
         except (requests.RequestException, OSError) as exc:
             raise TemporaryDeliveryError(f"{link.system} unreachable: {exc!r}") from exc
-        status = response.status_code
         if status == 429 or status >= 500 or status == 408:
-            raise TemporaryDeliveryError(
-                f"{link.system} answered {status}: {_error_text(response)}"
-            )
+            raise TemporaryDeliveryError(f"{link.system} answered {status}: {_error_text(raw)}")
         if not 200 <= status < 300:
             raise PermanentDeliveryError(
-                f"{link.system} refused the task ({status}): {_error_text(response)}"
+                f"{link.system} refused the task ({status}): {_error_text(raw)}"
             )
         try:
-            external_id, token = service.answer_ids(response.json())
+            external_id, token = service.answer_ids(json.loads(raw))
         except ValueError as exc:
             raise TemporaryDeliveryError(f"{link.system} answered {status} without JSON") from exc
         if not external_id and not token:

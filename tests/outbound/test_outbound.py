@@ -341,3 +341,20 @@ def test_a_department_without_an_endpoint_sends_nothing(client, db, here):
         )
         == 0
     )
+
+
+def test_a_refusal_flags_the_task_at_once(app, client, db, here, works, settings, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, works.raw_key)
+    _configure(db, works.url)
+    profile = db.get(CityProfile, PROFILE_ID)
+    outbound = dict(profile.settings["open311"]["outbound"][0])
+    outbound["service_codes"] = {"pothole": "no-such-service"}
+    profile.settings = {"open311": {"outbound": [outbound]}}
+    db.flush()
+    _file(client, here)
+    stats = _deliver(app, settings)
+    assert stats.failed == 1 and stats.retried == 0
+    link = _link(db)
+    assert link.state == "failed" and link.attempts == 1
+    assert "refused the task" in link.last_error and "no-such-service" in link.last_error
+    assert _works_requests(works) == []
