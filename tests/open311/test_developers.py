@@ -21,9 +21,10 @@ import pytest
 from PIL import Image
 
 from portal.core import clock
-from portal.open311 import developer, keys
+from portal.open311 import developer, keys, queries
 from portal.open311.views import api_post
 from portal.open311.views.api_limits import READ_LIMIT
+from portal.open311.views.api_params import COMMON, LIST_PARAMETERS
 
 DEMO_NOW = datetime(2026, 11, 18, 15, 30, tzinfo=UTC)
 BASE = "http://portal.test"
@@ -137,12 +138,15 @@ def test_every_example_on_the_page_works_against_the_demo_city(client, demo):
 
 
 def test_the_figures_are_the_ones_the_code_enforces(client):
-    page = client.get("/developers/").get_data(as_text=True)
-    read = READ_LIMIT.split("/")[0]
-    assert f"{read} requests a minute" in page
-    assert f"{keys.DEFAULT_RATE.split('/')[0]} requests a minute" in page
-    assert f"{keys.DEFAULT_READ_RATE.split('/')[0]} requests a minute" in page
-    assert f"{api_post.KEYLESS_LIMIT.split('/')[0]} requests a minute" in page
+    page = client.get("/developers/?lang=en").get_data(as_text=True)
+    for rate in (READ_LIMIT, keys.DEFAULT_RATE, keys.DEFAULT_READ_RATE, api_post.KEYLESS_LIMIT):
+        assert f"{int(rate.split('/')[0]):,} requests a minute" in page, rate
+    assert f"at most {queries.MAX_PAGE_SIZE:,} a page" in page
+    # Every parameter a request list takes is in the page's table.
+    for name in LIST_PARAMETERS | COMMON:
+        assert f"<code>{name}</code>" in page, name
+    spanish = client.get("/developers/?lang=es").get_data(as_text=True)
+    assert "1.000 solicitudes por minuto" in spanish
 
 
 def test_the_changelog_is_dated_newest_first_and_in_both_languages():

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import limits
 from flask import Blueprint, render_template, url_for
+from flask_babel import format_number
 
 from portal.core import clock
 from portal.i18n import current_locale
 from portal.open311 import developer, keys, queries, updates
 from portal.open311.views import api_post
-from portal.open311.views.api import HTTP_DESCRIPTIONS
 from portal.open311.views.api_limits import READ_LIMIT
-from portal.open311.views.api_params import COMMON, LIST_PARAMETERS
 from portal.web import db_session, settings
 
 bp = Blueprint("open311_developers", __name__, url_prefix="/developers")
@@ -29,7 +28,7 @@ bp = Blueprint("open311_developers", __name__, url_prefix="/developers")
 def _rate(text: str) -> list[dict[str, object]]:
     """A Flask-Limiter rate ("300/minute") as amounts per unit, for the page to say."""
     return [
-        {"amount": item.amount, "per": item.multiples, "unit": item.GRANULARITY.name}
+        {"amount": format_number(item.amount), "per": item.multiples, "unit": item.GRANULARITY.name}
         for item in limits.parse_many(text)
     ]
 
@@ -56,20 +55,21 @@ def index() -> str:
             "keyless_post": _rate(api_post.KEYLESS_LIMIT),
         },
         figures={
-            "max_page_size": queries.MAX_PAGE_SIZE,
-            "max_span_days": queries.MAX_SPAN.days,
-            "max_ids": queries.MAX_IDS,
-            "max_codes": queries.MAX_CODES,
-            "default_radius": queries.DEFAULT_RADIUS,
-            "max_radius": queries.MAX_RADIUS,
-            "notes_per_request": queries.NOTES_PER_REQUEST,
-            "photos_per_request": queries.PHOTOS_PER_REQUEST,
-            "max_photos": current.max_photos,
-            "updates_max_days": updates.MAX_WINDOW.days,
-            "max_photo_mb": current.max_photo_bytes // (1024 * 1024),
+            name: format_number(number)
+            for name, number in {
+                "max_page_size": queries.MAX_PAGE_SIZE,
+                "max_span_days": queries.MAX_SPAN.days,
+                "max_ids": queries.MAX_IDS,
+                "max_codes": queries.MAX_CODES,
+                "default_radius": queries.DEFAULT_RADIUS,
+                "max_radius": queries.MAX_RADIUS,
+                "notes_per_request": queries.NOTES_PER_REQUEST,
+                "photos_per_request": queries.PHOTOS_PER_REQUEST,
+                "max_photos": current.max_photos,
+                "updates_max_days": updates.MAX_WINDOW.days,
+                "max_photo_mb": current.max_photo_bytes // (1024 * 1024),
+            }.items()
         },
-        list_parameters=sorted(LIST_PARAMETERS | COMMON),
-        statuses=sorted(HTTP_DESCRIPTIONS),
         changelog=developer.changelog(current_locale()),
         contact=current.open311_contact,
         key_service=current.open311_key_service,
