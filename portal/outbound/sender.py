@@ -33,9 +33,10 @@ MAX_ANSWER = 64 * 1024
 
 
 def split_timeout(seconds: float) -> tuple[float, float]:
-    """requests' (connect, read) timeouts summing to ``seconds``: connecting takes at most half
-    of it (5 s at most)."""
-    connect = min(5.0, seconds / 2)
+    """requests' (connect, read) timeouts summing to ``seconds``: connecting takes at most a
+    third of it (3 s at most), the rest is left for the answer (filing can be slow: the
+    portal's own Open311 POST took ~5 s for its first possible-duplicates check)."""
+    connect = min(3.0, seconds / 3)
     return connect, seconds - connect
 
 

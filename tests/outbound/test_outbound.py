@@ -358,3 +358,25 @@ def test_a_refusal_flags_the_task_at_once(app, client, db, here, works, settings
     assert link.state == "failed" and link.attempts == 1
     assert "refused the task" in link.last_error and "no-such-service" in link.last_error
     assert _works_requests(works) == []
+
+
+def test_a_task_added_later_for_the_department_goes_out_too(
+    app, client, db, make, here, works, settings, monkeypatch
+):
+    from portal.casework.tasks import add_task
+
+    monkeypatch.setenv(KEY_ENV, works.raw_key)
+    _configure(db, works.url)
+    parks = make.department(code="parks", name="Parks")
+    make.category(code="fallen-tree", name="Fallen tree", department=parks)
+    reference = _file(client, here)
+    assert _deliver(app, settings).sent >= 1
+    sr = db.scalars(select(ServiceRequest).where(ServiceRequest.reference == reference)).one()
+    # A parks task is not handed over; a second streets task is, once.
+    add_task(db, request=sr, department=parks, title="Clear the branches", actor=here.agent)
+    second = add_task(db, request=sr, department=here.streets, title="Repaint", actor=here.agent)
+    links = db.scalars(select(OutboundTask).order_by(OutboundTask.id)).all()
+    assert [link.task_id for link in links][1:] == [second.id]
+    # (The second portal takes ~5 s to file this one: its first possible-duplicates check.)
+    assert _deliver(app, settings).sent >= 1
+    assert len(_works_requests(works)) == 2
