@@ -7,6 +7,7 @@ answer is retried with the same Idempotency-Key and files once."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -380,3 +381,46 @@ def test_a_task_added_later_for_the_department_goes_out_too(
     # (The second portal takes ~5 s to file this one: its first possible-duplicates check.)
     assert _deliver(app, settings).sent >= 1
     assert len(_works_requests(works)) == 2
+
+
+class TokenOnly:
+    """A proxy in front of the second portal whose POST answers carry only the token (as an
+    Open311 server that files later does); the id is then read from GET tokens/<token>."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] != "POST":
+            return self.app(environ, start_response)
+        kept: dict[str, Any] = {}
+
+        def keep(status, headers, exc_info=None):
+            kept["status"] = status
+
+        body = b"".join(self.app(environ, keep))
+        answer = json.loads(body)
+        trimmed = json.dumps([{"token": answer[0]["token"]}]).encode()
+        start_response(kept["status"], [("Content-Type", "application/json")])
+        return [trimmed]
+
+
+def test_a_token_is_resolved_to_the_id_when_polling(
+    app, client, db, here, works, settings, monkeypatch
+):
+    server, thread = _serve(TokenOnly(works.app))
+    try:
+        monkeypatch.setenv(KEY_ENV, works.raw_key)
+        _configure(db, f"http://127.0.0.1:{server.server_port}/open311/v2/")
+        _file(client, here)
+        assert _deliver(app, settings).failed == 0
+        link = _link(db)
+        assert link.state == "filed" and link.token and link.external_id == ""
+        stats = poll_outbound(app.extensions["portal.db"], settings, clock.now())
+        assert stats is not None and stats.asked == 1
+    finally:
+        server.shutdown()
+        thread.join(5)
+    [theirs] = _works_requests(works)
+    link = _link(db)
+    assert link.external_id == theirs["reference"] and link.external_status == "open"
