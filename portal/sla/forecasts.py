@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy import and_, case, delete, func, select
 from sqlalchemy.orm import Session
 
+from portal.core.audit import AuditEntry
 from portal.core.config import Settings
 from portal.requests.models import ServiceRequest
 from portal.sla import clocks
@@ -402,13 +403,32 @@ def on_target(share: float, percentile: float) -> bool:
     return abs(share - percentile) <= CALIBRATION_TOLERANCE + 1e-9
 
 
+#: The audit entry that marks each daily rebuild, so a city with nothing to forecast yet (no
+#: group has MIN_EXAMPLES resolved clocks) is not rebuilt again every worker round.
+REBUILT = ("forecasts", "rebuild")
+
+
 def rebuild_forecasts(db: Any, settings: Settings, now: datetime) -> str | None:
     """Worker job: once a day (city time does not matter: a day since the last rebuild)."""
+    entity, entity_id = REBUILT
     with db.transaction(write=False) as session:
-        last = session.scalar(select(func.max(ForecastGroup.computed_at)))
-        calibrated = session.scalar(select(func.max(ForecastCalibration.computed_at)))
-    latest = max((m for m in (last, calibrated) if m is not None), default=None)
+        latest = session.scalar(
+            select(func.max(AuditEntry.created_at)).where(
+                AuditEntry.entity == entity, AuditEntry.entity_id == entity_id
+            )
+        )
     if latest is not None and now - latest < timedelta(days=1):
         return None
     with db.transaction() as session:
-        return str(rebuild(session, settings=settings, now=now))
+        rebuilt = rebuild(session, settings=settings, now=now)
+        session.add(
+            AuditEntry(
+                actor_id=None,
+                entity=entity,
+                entity_id=entity_id,
+                action="rebuilt",
+                after={"result": str(rebuilt)},
+                created_at=now,
+            )
+        )
+        return str(rebuilt)

@@ -218,3 +218,13 @@ def test_conditional_percentiles_and_shares_are_inverse():
     # Of the work that took more than 50, the median is about 75.
     assert forecasts.remaining(points, 0.5, 50) == pytest.approx(75, abs=1)
     assert forecasts.remaining(points, 0.8, 200) == 200
+
+
+def test_the_worker_rebuilds_once_a_day_even_with_nothing_to_forecast(app, settings):
+    """A new city has no history to learn from: the daily job still runs once a day, not every
+    worker round."""
+    database = app.extensions["portal.db"]
+    assert forecasts.rebuild_forecasts(database, settings, NOW) is not None
+    assert forecasts.rebuild_forecasts(database, settings, NOW + HOUR) is None
+    assert forecasts.rebuild_forecasts(database, settings, NOW + 23 * HOUR) is None
+    assert forecasts.rebuild_forecasts(database, settings, NOW + DAY) is not None
