@@ -91,6 +91,15 @@ def _wanted(session: Session, event_type: str, endpoint_id: int | None) -> list[
     return [e for e in endpoints if event_type in (e.events or [])]
 
 
+def subscribed(session: Session, *event_types: str) -> bool:
+    """Whether any active endpoint wants one of ``event_types``: one small read, so that a
+    city with no webhooks pays nothing more on filing, status changes and comments (the
+    event's data is built only when someone will receive it)."""
+    wanted = set(event_types)
+    rows = session.scalars(select(WebhookEndpoint.events).where(WebhookEndpoint.active.is_(True)))
+    return any(wanted.intersection(events or []) for events in rows)
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_urlsafe(18)}"
 

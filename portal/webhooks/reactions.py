@@ -23,7 +23,9 @@ def _filed(session: Session, change: request_hooks.CaseFiled) -> None:
     """request.created, then task.added for the first task routing opened (its own hook,
     ``case_routed``, fires while the case is being filed, before this one)."""
     request = change.request
-    if not _public(request):
+    if not _public(request) or not events.subscribed(
+        session, events.REQUEST_CREATED, events.TASK_ADDED
+    ):
         return
     data = {"request": events.request_data(request, change.settings)}
     events.emit(session, events.REQUEST_CREATED, data, now=clock.now())
@@ -33,7 +35,7 @@ def _filed(session: Session, change: request_hooks.CaseFiled) -> None:
 
 
 def _status_changed(session: Session, change: request_hooks.StatusChanged) -> None:
-    if not _public(change.request):
+    if not _public(change.request) or not events.subscribed(session, events.STATUS_CHANGED):
         return
     note = (change.event.body or None) if change.event.public else None
     data = {
@@ -46,7 +48,11 @@ def _status_changed(session: Session, change: request_hooks.StatusChanged) -> No
 
 
 def _comment(session: Session, change: request_hooks.CommentPosted) -> None:
-    if not _public(change.request) or not change.event.public:
+    if (
+        not _public(change.request)
+        or not change.event.public
+        or not events.subscribed(session, events.COMMENT_ADDED)
+    ):
         return
     data = {
         "request": events.request_data(change.request, change.settings),
@@ -57,7 +63,7 @@ def _comment(session: Session, change: request_hooks.CommentPosted) -> None:
 
 def _task(session: Session, event_type: str, task: Task) -> None:
     request = task.request
-    if not _public(request):
+    if not _public(request) or not events.subscribed(session, event_type):
         return
     data = {"request": events.request_data(request, None), "task": events.task_data(task)}
     events.emit(session, event_type, data, now=clock.now())
