@@ -109,6 +109,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     if settings.env == "test":
         app.config["TESTING"] = True
+    elif settings.assist_categories or settings.assist_duplicates or settings.assist_articles:
+        # Category and article suggestions and the possible-duplicates check at filing use
+        # scikit-learn, whose import takes 1-3 s: the first resident to file after every start
+        # waited that long (3.5 s in the query-count test's first visit, 5 s once in outbound
+        # Open311's test, which timed out). The process pays it when it starts instead.
+        import sklearn.feature_extraction.text  # noqa: F401
 
     from portal.city.profile import CityCache
     from portal.core.db import Database
