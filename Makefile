@@ -80,8 +80,12 @@ serve: install
 	$(FLASK) mail-in serve --host 127.0.0.1 --port 8025 & \
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
+# The suite runs on every core (pytest-xdist; each worker has a database of its own, see
+# tests/conftest.py), a test file's tests on one worker so its module fixtures start once.
+# PYTEST_WORKERS=0 runs it in one process.
+PYTEST_WORKERS ?= auto
 test: install assets translations
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The rules the machine enforces (pyproject.toml has the import contracts and the type
 # checker's settings): every check runs, and lint fails if any of them failed.
