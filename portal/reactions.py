@@ -19,6 +19,7 @@ def connect_all() -> None:
     from portal.notifications import reactions as notifications
     from portal.outbound import reactions as outbound
     from portal.programmes import surveys as programme_surveys
+    from portal.reports import assistance as report_assistance
     from portal.routing import reactions as routing
     from portal.sla import reactions as sla
     from portal.surveys import reactions as surveys
@@ -32,5 +33,6 @@ def connect_all() -> None:
     programme_surveys.connect()
     assist.connect()
     outbound.connect()
+    report_assistance.connect()  # the algorithm register's article figures
     webhooks.connect()  # last: what it sends sees every other reaction's changes
     _connected = True

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from portal.assist import articles, categories, duplicates, themes
 from portal.core.config import Settings
+from portal.core.db import Database
 from portal.core.i18n import _l
 
 
@@ -62,6 +63,23 @@ class Entry:
 Measured = Mapping[str, Mapping[str, int]]
 #: The window of the figures an entry counts live.
 YEAR = timedelta(days=365)
+#: ``(db, session, settings, now) -> figures`` by entry key: who counts an entry's figures
+#: elsewhere. The report roll-ups sit above this package, so they register themselves here
+#: at start-up (``portal.reports.assistance.connect``) instead of being imported.
+Measurer = Callable[[Database, Session, Settings, datetime], Mapping[str, int]]
+MEASURERS: dict[str, Measurer] = {}
+
+
+def register_measurer(key: str, measurer: Measurer) -> None:
+    MEASURERS[key] = measurer
+
+
+def measured_elsewhere(
+    db: Database, session: Session, settings: Settings, now: datetime
+) -> dict[str, Mapping[str, int]]:
+    """The figures every registered measurer counts, for ``register(measured=...)``."""
+    return {key: measurer(db, session, settings, now) for key, measurer in MEASURERS.items()}
+
 
 LANGUAGE_NAMES = {"all": _l("all languages"), "en": _l("English"), "es": _l("Spanish")}
 
@@ -359,4 +377,12 @@ def register(
     return [entry(session, settings, now, measured or {}) for entry in ENTRIES]
 
 
-__all__ = ["ENTRIES", "Entry", "Figure", "Measured", "register"]
+__all__ = [
+    "ENTRIES",
+    "Entry",
+    "Figure",
+    "Measured",
+    "measured_elsewhere",
+    "register",
+    "register_measurer",
+]

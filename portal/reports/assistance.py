@@ -18,6 +18,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from portal.assist import articles
+from portal.assist.register import register_measurer
+from portal.core.config import Settings
+from portal.core.db import Database
 from portal.reports.periods import Period
 from portal.reports.rollups import Report, RollupReader
 
@@ -44,3 +47,15 @@ def article_figures(reader: RollupReader, today: date) -> dict[str, int]:
             totals[name] += int(month.get(name, 0))
         period = period.previous()
     return totals
+
+
+def measure(db: Database, session: Session, settings: Settings, now: datetime) -> dict[str, int]:
+    """The register's article figures, read through the roll-ups (computed when missing)."""
+    reader = RollupReader(
+        db, session, tz=settings.timezone, refresh_seconds=settings.report_refresh_seconds
+    )
+    return article_figures(reader, now.astimezone(ZoneInfo(settings.timezone)).date())
+
+
+def connect() -> None:
+    register_measurer("articles", measure)

@@ -4,17 +4,14 @@ reader's language, with the live figures of each assistance feature."""
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal, format_percent
 from flask import Blueprint, render_template
 from flask_babel import gettext as _
 
-from portal.assist.register import Figure, register
+from portal.assist.register import Figure, measured_elsewhere, register
 from portal.core import clock
 from portal.i18n import current_locale
-from portal.reports.assistance import article_figures
-from portal.reports.rollups import RollupReader
 from portal.web import database, db_session, settings
 
 bp = Blueprint("assist_register", __name__, url_prefix="/about")
@@ -34,14 +31,6 @@ def figure_text(figure: Figure) -> str:
 @bp.get("/algorithms")
 def algorithms() -> Any:
     config, now = settings(), clock.now()
-    reader = RollupReader(
-        database(), db_session(), tz=config.timezone, refresh_seconds=config.report_refresh_seconds
-    )
-    today = now.astimezone(ZoneInfo(config.timezone)).date()
-    entries = register(
-        db_session(),
-        settings=config,
-        now=now,
-        measured={"articles": article_figures(reader, today)},
-    )
+    measured = measured_elsewhere(database(), db_session(), config, now)
+    entries = register(db_session(), settings=config, now=now, measured=measured)
     return render_template("assist/algorithms.html", entries=entries, figure_text=figure_text)
