@@ -11,7 +11,6 @@ signs that browser in (unless someone else is signed in there), so the usual pat
 from __future__ import annotations
 
 import math
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -40,17 +39,15 @@ from portal.auth.forms import (
     password_message,
 )
 from portal.auth.models import User
+from portal.auth.views.landing import ATTEMPTS_LIMIT, landing_page, safe_next
 from portal.core import clock
 from portal.extensions import limiter, login_manager
 from portal.i18n import current_locale
 from portal.push.subscriptions import devices_of
-from portal.staff.permissions import staff_access
 from portal.web import db_session, settings
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
-#: Per client address; tests run with rate limiting off except the one that checks it.
-ATTEMPTS_LIMIT = "10 per minute"
 #: "Send the link again", per client address (the service also sends at most one link per
 #: account every two minutes).
 RESEND_LIMIT = "5 per hour"
@@ -84,20 +81,6 @@ def _here() -> str:
     return request.path + (f"?{query}" if query else "")
 
 
-def safe_next(target: str | None) -> str | None:
-    """``target`` if it is a path on this site, else None (no open redirects)."""
-    if not target or len(target) > 2000:
-        return None
-    if not target.startswith("/") or target.startswith("//"):
-        return None
-    if any(ch in target for ch in "\\") or any(ord(ch) < 32 or ord(ch) == 127 for ch in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
-
-
 def _sign_in(user: User) -> None:
     login_user(user, remember=False)
     session.permanent = True
@@ -105,22 +88,6 @@ def _sign_in(user: User) -> None:
 
 def _after_sign_in() -> Response:
     return redirect(safe_next(request.args.get("next")) or landing_page(current_user))
-
-
-def landing_page(user: User) -> str:
-    """Where a person starts after signing in: staff where they work (coordinators on the
-    programmes, supervisors on the escalations, agents and admins on the queue), residents
-    and staff without a department on their account."""
-    access = staff_access(db_session(), user)
-    if access is None:
-        return url_for("auth.account")
-    if access.is_coordinator:
-        return url_for("programmes_admin.index")
-    if not access.is_admin and access.supervised_department_ids:
-        return url_for("sla_escalations.index")
-    if access.does_casework:
-        return url_for("casework_queue.queue")
-    return url_for("auth.account")
 
 
 def _password_message(reason: str) -> str:

@@ -26,7 +26,7 @@ from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from portal.auth import sso
-from portal.auth.views import ATTEMPTS_LIMIT, landing_page, safe_next
+from portal.auth.views.landing import ATTEMPTS_LIMIT, landing_page, safe_next
 from portal.core import clock
 from portal.core.config import Settings
 from portal.extensions import limiter
