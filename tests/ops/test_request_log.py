@@ -82,7 +82,7 @@ def test_the_production_format_is_one_json_object_per_line(client, caplog):
     from portal.observability import JsonFormatter
 
     caplog.set_level(logging.INFO, logger="portal.request")
-    response = client.get("/open311/v2/services.json", query_string={"q": SECRET})
+    response = client.get("/open311/v2/services.json", query_string={"lang": SECRET})
     (line,) = _request_lines(caplog)
     data = json.loads(JsonFormatter().format(line))
     assert {"time", "level", "logger", "message"} <= set(data)
