@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -17,33 +16,15 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from portal.core import clock
 from portal.core.audit import AuditEntry
-from portal.core.senders import channel_sender
-from portal.core.worker import deliver_outbox
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.casework.test_case import act, make_office
 from tests.conftest import csrf_from, sign_in
-from tests.webhook_receiver import WebhookReceiver
+from tests.webhooks.conftest import deliver
 
 
 @pytest.fixture
 def settings(settings):
     return replace(settings, webhooks_allow_private=True, webhook_timeout=2)
-
-
-@pytest.fixture
-def receiver():
-    with WebhookReceiver() as running:
-        yield running
-
-
-def _deliver(app, settings, *, minutes=0):
-    db = app.extensions["portal.db"]
-    return deliver_outbox(
-        db,
-        channel_sender(db, settings),
-        now=clock.now() + timedelta(minutes=minutes),
-        max_attempts=settings.outbox_max_attempts,
-    )
 
 
 def _post(client, page, target, **data):
@@ -94,7 +75,7 @@ def test_done_when_a_status_change_reaches_a_loopback_receiver_signed(
     )
     assert response.status_code == 302
 
-    stats = _deliver(app, settings)
+    stats = deliver(app, settings)
     assert stats.failed == 0 and stats.sent >= 1
     [received] = receiver.received
     event = Webhook(secret).verify(received.body, received.headers)  # raises if it does not
@@ -130,10 +111,10 @@ def test_admin_pages_register_test_log_redeliver_rotate(app, client, db, make, s
     receiver.answer_next(500)
     response = _post(client, page, f"{page}/test")
     assert response.status_code == 302
-    assert _deliver(app, settings).retried == 1
+    assert deliver(app, settings).retried == 1
     html = client.get(page).get_data(as_text=True)
     assert "Test event" in html and "HTTP 500" in html and "Next try" in html
-    assert _deliver(app, settings, minutes=5).sent == 1
+    assert deliver(app, settings, minutes=5).sent == 1
     hook = Webhook(secret)
     assert [hook.verify(r.body, r.headers)["type"] for r in receiver.received] == [
         "webhook.test",
@@ -147,7 +128,7 @@ def test_admin_pages_register_test_log_redeliver_rotate(app, client, db, make, s
     # Send it again by hand: the same id and body.
     response = _post(client, page, f"{page}/deliveries/{delivery.id}/redeliver")
     assert response.status_code == 302
-    assert _deliver(app, settings, minutes=10).sent == 1
+    assert deliver(app, settings, minutes=10).sent == 1
     assert receiver.received[-1].body == receiver.received[0].body
     assert receiver.received[-1].headers["webhook-id"] == delivery.message_id
     assert _post(client, page, f"{page}/deliveries/999999/redeliver").status_code == 404
@@ -159,7 +140,7 @@ def test_admin_pages_register_test_log_redeliver_rotate(app, client, db, make, s
     new_secret = _secret(rotated.get_data(as_text=True))
     assert new_secret != secret
     _post(client, page, f"{page}/test")
-    _deliver(app, settings, minutes=20)
+    deliver(app, settings, minutes=20)
     last = receiver.received[-1]
     assert Webhook(new_secret).verify(last.body, last.headers)["type"] == "webhook.test"
     with pytest.raises(WebhookVerificationError):

@@ -11,14 +11,13 @@ from sqlalchemy import select
 from standardwebhooks import Webhook
 
 from portal.core import clock
-from portal.core.senders import channel_sender
-from portal.core.worker import deliver_outbox
 from portal.webhooks.models import WebhookEndpoint
 from tests.auth.factories import PASSWORD
 from tests.casework.test_browser import sign_in
 from tests.factories import Factories
 from tests.requests.test_browser_filing import axe_violations
 from tests.webhook_receiver import WebhookReceiver
+from tests.webhooks.conftest import deliver
 
 pytestmark = pytest.mark.browser
 
@@ -35,13 +34,6 @@ def admin(committed_app):
     make.user(email="admin@city.example", role="admin")
     session.commit()
     session.close()
-
-
-def _deliver(app, settings):
-    db = app.extensions["portal.db"]
-    return deliver_outbox(
-        db, channel_sender(db, settings), now=clock.now(), max_attempts=settings.outbox_max_attempts
-    )
 
 
 def test_an_admin_registers_a_receiver_and_sends_a_test_event_without_javascript(
@@ -65,7 +57,7 @@ def test_an_admin_registers_a_receiver_and_sends_a_test_event_without_javascript
             page.get_by_role("link", name="Done").click()
             page.get_by_role("button", name="Send test event").click()
             assert "A test event is on its way" in page.content()
-            assert _deliver(committed_app, settings).sent == 1
+            assert deliver(committed_app, settings).sent == 1
             page.reload()
             row = page.locator("tr[id^=delivery-]").first
             assert "Delivered" in row.text_content() and "HTTP 204" in row.text_content()

@@ -15,34 +15,16 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from portal.core import clock
 from portal.core.outbox import OutboxMessage
-from portal.core.senders import channel_sender
-from portal.core.worker import deliver_outbox
 from portal.webhooks import service
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.casework.test_case import act, make_office
 from tests.conftest import sign_in
-from tests.webhook_receiver import WebhookReceiver
+from tests.webhooks.conftest import deliver
 
 
 @pytest.fixture
 def settings(settings):
     return replace(settings, webhooks_allow_private=True, webhook_timeout=1)
-
-
-@pytest.fixture
-def receiver():
-    with WebhookReceiver() as running:
-        yield running
-
-
-def _deliver(app, settings, *, minutes=0):
-    db = app.extensions["portal.db"]
-    return deliver_outbox(
-        db,
-        channel_sender(db, settings),
-        now=clock.now() + timedelta(minutes=minutes),
-        max_attempts=settings.outbox_max_attempts,
-    )
 
 
 def _endpoint(db, settings, url, events):
@@ -71,7 +53,7 @@ def test_a_status_change_reaches_the_receiver_signed(app, client, db, make, sett
 
     [delivery] = _deliveries(db)  # the comment endpoint gets nothing
     assert delivery.endpoint_id == endpoint.id and delivery.event_type == "request.status_changed"
-    stats = _deliver(app, settings)
+    stats = deliver(app, settings)
     assert stats.failed == 0
     [received] = receiver.received
     assert received.path == "/hooks"
@@ -93,7 +75,7 @@ def test_a_status_change_reaches_the_receiver_signed(app, client, db, make, sett
     assert (delivery.state, delivery.attempts, delivery.last_status) == ("delivered", 1, 204)
     assert delivery.delivered_at is not None
     # The worker again: nothing is sent twice.
-    assert _deliver(app, settings, minutes=120).claimed == 0
+    assert deliver(app, settings, minutes=120).claimed == 0
     assert len(receiver.received) == 1
 
 
@@ -103,23 +85,23 @@ def test_failures_are_retried_with_backoff_then_given_up(app, db, make, settings
     service.send_test(db, endpoint, now=clock.now())
     receiver.answer_next(500, "timeout", 503)
 
-    assert _deliver(app, settings).retried == 1
+    assert deliver(app, settings).retried == 1
     [delivery] = _deliveries(db)
     assert (delivery.state, delivery.attempts, delivery.last_status) == ("pending", 1, 500)
     assert delivery.last_error == "HTTP 500 Internal Server Error"
     message = db.get(OutboxMessage, delivery.outbox_id)
     first_wait = message.next_attempt_at - clock.now()
     assert timedelta(seconds=50) < first_wait <= timedelta(minutes=1, seconds=7)
-    assert _deliver(app, settings).claimed == 0  # not due yet
+    assert deliver(app, settings).claimed == 0  # not due yet
 
-    assert _deliver(app, settings, minutes=2).retried == 1  # the receiver is too slow
+    assert deliver(app, settings, minutes=2).retried == 1  # the receiver is too slow
     [delivery] = _deliveries(db)
     assert delivery.attempts == 2 and delivery.last_status is None
     assert "Timeout" in delivery.last_error
     db.refresh(message)
     assert message.next_attempt_at - clock.now() > timedelta(minutes=3)  # twice as long
 
-    assert _deliver(app, settings, minutes=10).failed == 1
+    assert deliver(app, settings, minutes=10).failed == 1
     [delivery] = _deliveries(db)
     assert (delivery.state, delivery.attempts, delivery.last_status) == ("failed", 3, 503)
     assert [json.loads(r.body)["type"] for r in receiver.received] == ["webhook.test"] * 3
@@ -128,7 +110,7 @@ def test_failures_are_retried_with_backoff_then_given_up(app, db, make, settings
 
     # Redelivered by hand: the same id and body again.
     assert service.redeliver(db, delivery)
-    assert _deliver(app, settings, minutes=11).sent == 1
+    assert deliver(app, settings, minutes=11).sent == 1
     [delivery] = _deliveries(db)
     assert (delivery.state, delivery.attempts, delivery.last_status) == ("delivered", 4, 204)
     assert receiver.received[-1].body == receiver.received[0].body
@@ -138,7 +120,7 @@ def test_410_gone_switches_the_endpoint_off(app, db, make, settings, receiver):
     endpoint = _endpoint(db, settings, receiver.url, ["request.created"])
     receiver.answer_next(410)
     service.send_test(db, endpoint, now=clock.now())
-    assert _deliver(app, settings).failed == 1
+    assert deliver(app, settings).failed == 1
     db.expire_all()
     endpoint = db.get(WebhookEndpoint, endpoint.id)
     assert not endpoint.active and endpoint.disabled_reason == "410 Gone"
@@ -238,7 +220,7 @@ def test_each_event_from_filing_to_done(app, client, db, make, settings, receive
 
     # Every one of them reaches the receiver, in order, each verifying.
     endpoint = db.scalar(select(WebhookEndpoint))
-    assert _deliver(app, settings).sent >= 5
+    assert deliver(app, settings).sent >= 5
     hook = Webhook(endpoint.secret)
     assert [hook.verify(r.body, r.headers)["type"] for r in receiver.received] == [
         "request.created",
