@@ -45,6 +45,14 @@ class PermanentDeliveryError(DeliveryError):
     permanent = True
 
 
+def split_timeout(seconds: float, *, share: float, cap: float) -> tuple[float, float]:
+    """An HTTP sender's (connect, read) timeouts summing to ``seconds``, so one attempt ends
+    within the worker's lease on the message: connecting takes at most ``share`` of it and
+    never more than ``cap`` seconds; the rest is left for the answer."""
+    connect = min(cap, seconds * share)
+    return connect, seconds - connect
+
+
 class Sender(Protocol):
     def send(self, message: OutboxMessage) -> None:
         """Hand ``message`` over, or raise a ``DeliveryError``."""

@@ -22,7 +22,12 @@ from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
 from portal.core.outbox import OutboxMessage
-from portal.core.senders import DeliveryError, PermanentDeliveryError, TemporaryDeliveryError
+from portal.core.senders import (
+    DeliveryError,
+    PermanentDeliveryError,
+    TemporaryDeliveryError,
+    split_timeout,
+)
 from portal.outbound import service
 from portal.outbound.config import api_key
 from portal.outbound.models import OutboundTask
@@ -32,12 +37,10 @@ log = logging.getLogger(__name__)
 MAX_ANSWER = 64 * 1024
 
 
-def split_timeout(seconds: float) -> tuple[float, float]:
-    """requests' (connect, read) timeouts summing to ``seconds``: connecting takes at most a
-    third of it (3 s at most), the rest is left for the answer (filing can be slow: the
-    portal's own Open311 POST took ~5 s for its first possible-duplicates check)."""
-    connect = min(3.0, seconds / 3)
-    return connect, seconds - connect
+#: Connecting takes at most a third of PORTAL_OUTBOUND_TIMEOUT (3 s at most), the rest is left
+#: for the answer (filing can be slow: the portal's own Open311 POST took ~5 s for its first
+#: possible-duplicates check).
+CONNECT_SHARE, CONNECT_CAP = 1 / 3, 3.0
 
 
 def read_answer(response: requests.Response, *, deadline: float) -> bytes:
@@ -116,7 +119,9 @@ class Open311Sender:
                 url,
                 data=form,
                 headers={"Idempotency-Key": link.idempotency_key, "Accept": "application/json"},
-                timeout=split_timeout(self.settings.outbound_timeout),
+                timeout=split_timeout(
+                    self.settings.outbound_timeout, share=CONNECT_SHARE, cap=CONNECT_CAP
+                ),
                 allow_redirects=False,
                 stream=True,
             ) as response:

@@ -21,7 +21,7 @@ from portal.core.audit import AuditEntry
 from portal.core.config import Settings
 from portal.core.db import Database
 from portal.core.outbox import OutboxMessage
-from portal.core.senders import PermanentDeliveryError, TemporaryDeliveryError
+from portal.core.senders import PermanentDeliveryError, TemporaryDeliveryError, split_timeout
 from portal.webhooks import signing
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from portal.webhooks.urls import BadUrl, check_destination
@@ -31,11 +31,9 @@ GONE = 410
 ERROR_LENGTH = 500
 
 
-def split_timeout(seconds: float) -> tuple[float, float]:
-    """requests' (connect, read) timeouts summing to ``seconds``: connecting takes at most half
-    of it (5 s at most), so one exchange ends within the worker's lease on the message."""
-    connect = min(5.0, seconds / 2)
-    return connect, seconds - connect
+#: Connecting takes at most half of PORTAL_WEBHOOK_TIMEOUT (5 s at most), so one exchange ends
+#: within the worker's lease on the message.
+CONNECT_SHARE, CONNECT_CAP = 1 / 2, 5.0
 
 
 class WebhookSender:
@@ -128,7 +126,9 @@ class WebhookSender:
                 endpoint.url,
                 data=body,
                 headers=headers,
-                timeout=split_timeout(self.settings.webhook_timeout),
+                timeout=split_timeout(
+                    self.settings.webhook_timeout, share=CONNECT_SHARE, cap=CONNECT_CAP
+                ),
                 allow_redirects=False,
                 stream=True,  # the answer's body is not read
             )
