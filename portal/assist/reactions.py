@@ -4,7 +4,9 @@
 - ``case_filed``: the new request's possible duplicates are scored and stored, every channel
   alike (web, offline, Open311, email, staff intake all file through ``submit_request``). It
   fails open: inside a savepoint, any error is logged, rolled back to the savepoint and the
-  filing goes on without candidates.
+  filing goes on without candidates. A database outage is not swallowed: the connection is
+  gone, so the filing fails whole (503, nothing written) instead of going on with a
+  transaction that can no longer commit.
 - the queues' filter "possible_duplicates" (``portal.casework.queues.CASE_MARKS``): cases with
   a candidate nobody decided on yet.
 - ``case_status_changed`` to "duplicate" (a person merged the case): the candidate pair, if
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 from portal.assist import duplicates
 from portal.casework.queues import register_mark
 from portal.core import clock
+from portal.core.outage import database_unavailable
 from portal.requests import hooks as request_hooks
 
 log = logging.getLogger(__name__)
@@ -33,7 +36,9 @@ def duplicates_of_filed(session: Session, payload: request_hooks.CaseFiled) -> N
             duplicates.score_filed(
                 session, payload.request, settings=payload.settings, now=clock.now()
             )
-    except Exception:  # fails open: filing never depends on a suggestion
+    except Exception as exc:  # fails open: filing never depends on a suggestion...
+        if database_unavailable(exc):  # ...but a database that went away fails the filing
+            raise
         log.exception("possible duplicates of request %s not scored", payload.request.id)
 
 

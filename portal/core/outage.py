@@ -5,7 +5,9 @@ Away: the server cannot be reached or dropped the connection (``OperationalError
 ``InterfaceError``, a pool ``DisconnectionError``, any DBAPI error that invalidated its
 connection), the pool is exhausted (``sqlalchemy.exc.TimeoutError``), and on SQLite a locked,
 busy or unopenable database file. SQLite also raises ``OperationalError`` for a missing table
-or a syntax error: those are bugs, not outages.
+or a syntax error: those are bugs, not outages. A connection SQLAlchemy invalidated (it
+dropped) and that is used again before a rollback raises ``PendingRollbackError`` code 8s2b
+with no cause attached: that is the same outage, met one statement later.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from sqlalchemy.exc import (
     DisconnectionError,
     InterfaceError,
     OperationalError,
+    PendingRollbackError,
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -28,6 +31,9 @@ SQLITE_UNAVAILABLE = (
     "unable to open database file",
     "disk i/o error",
 )
+
+#: SQLAlchemy's error code for "Can't reconnect until invalid transaction is rolled back".
+INVALIDATED_CONNECTION = "8s2b"
 
 
 def database_unavailable(error: BaseException | None) -> bool:
@@ -45,6 +51,8 @@ def database_unavailable(error: BaseException | None) -> bool:
 def _unavailable(error: BaseException) -> bool:
     if isinstance(error, DisconnectionError | PoolTimeoutError):
         return True
+    if isinstance(error, PendingRollbackError):
+        return error.code == INVALIDATED_CONNECTION
     if not isinstance(error, DBAPIError):
         return False
     if error.connection_invalidated or isinstance(error, InterfaceError):

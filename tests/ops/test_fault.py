@@ -16,7 +16,7 @@ import time
 from collections import Counter
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 
 from portal.casework.models import Task
@@ -138,3 +138,54 @@ def test_terminated_backends_during_a_burst_of_filings(committed_app, caplog):
     assert sum("database unavailable" in r.getMessage() for r in outage) == 1
     assert not any(r.exc_info for r in caplog.records if r.name.startswith("portal"))
     print(f"\nfault test: {dict(statuses)} answered, {killed} backends terminated")
+
+
+@pytest.mark.postgres
+def test_a_backend_terminated_while_possible_duplicates_are_scored(committed_app, caplog):
+    """The duplicates check runs in a savepoint and fails open; a connection that dies inside
+    it must fail the filing whole (503, nothing written), not be swallowed and leave a
+    transaction that cannot commit (that was a 500 under the burst above)."""
+    db = committed_app.extensions["portal.db"]
+    if db.dialect != "postgresql":
+        pytest.skip("terminates a PostgreSQL backend: run with DATABASE_URL=postgresql://...")
+    committed_app.config["PROPAGATE_EXCEPTIONS"] = False
+    caplog.set_level(logging.INFO)
+    with db.transaction() as session:
+        city = City(Factories(session, committed_app.extensions["portal.settings"]), session)
+    form = _form(city)
+    client = committed_app.test_client()
+    assert client.post("/open311/v2/requests.json", data=form).status_code == 201
+
+    url = make_url(db.engine.url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    armed = {"kill": True, "killed": 0}
+
+    def terminate_inside_the_savepoint(conn, cursor, statement, *_args) -> None:
+        if not (armed["kill"] and conn.in_nested_transaction()):
+            return
+        if statement.startswith("SAVEPOINT"):
+            return
+        armed["kill"] = False
+        pid = cursor.connection.info.backend_pid
+        with admin.connect() as other:
+            armed["killed"] = other.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and other.scalar(
+                text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+            ):
+                time.sleep(0.02)
+
+    event.listen(db.engine, "before_cursor_execute", terminate_inside_the_savepoint)
+    try:
+        response = client.post("/open311/v2/requests.json", data=form)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", terminate_inside_the_savepoint)
+        admin.dispose()
+
+    assert armed["killed"], "the filing ran no statement inside a savepoint"
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.get_json()[0]["code"] == "503" and response.headers["Retry-After"]
+    with db.transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(ServiceRequest)) == 1
+    assert not any(r.exc_info for r in caplog.records if r.name.startswith("portal"))
+    assert client.post("/open311/v2/requests.json", data=form).status_code == 201

@@ -6,11 +6,21 @@ import sqlite3
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from portal.core.outage import database_unavailable
 
 pytestmark = pytest.mark.pure
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class Row(_Base):
+    __tablename__ = "rows"
+    x: Mapped[int] = mapped_column(primary_key=True)
 
 
 def test_a_locked_sqlite_database_is_unavailable_not_a_bug(tmp_path):
@@ -45,3 +55,30 @@ def test_database_unavailable_follows_the_cause():
         assert database_unavailable(wrapped)
     assert not database_unavailable(RuntimeError("nothing to do with it"))
     assert not database_unavailable(None)
+
+
+def test_a_dropped_connection_used_again_is_unavailable_a_failed_flush_is_not(tmp_path):
+    """SQLAlchemy raises PendingRollbackError, with no cause, when code goes on using a
+    transaction whose connection dropped (8s2b: an outage met a statement later) and when it
+    goes on after a failed flush (a bug)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'dropped.db'}")
+    with engine.connect() as conn:
+        conn.begin()
+        conn.execute(text("SELECT 1"))
+        conn.invalidate()  # what a terminated backend does to the connection
+        with pytest.raises(PendingRollbackError) as dropped:
+            conn.execute(text("SELECT 1"))
+    assert dropped.value.__cause__ is None and database_unavailable(dropped.value)
+
+    Row.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(Row(x=1))
+        session.commit()
+        session.add(Row(x=1))
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.add(Row(x=2))
+        with pytest.raises(PendingRollbackError) as failed_flush:
+            session.flush()
+    assert not database_unavailable(failed_flush.value)  # a bug: a 500
+    engine.dispose()

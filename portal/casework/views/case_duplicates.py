@@ -17,6 +17,7 @@ from portal.access import current_staff
 from portal.assist import duplicates
 from portal.casework import related
 from portal.casework.views.residents import mergeable
+from portal.core.outage import database_unavailable
 from portal.requests.models import ServiceRequest
 from portal.web import db_session, settings
 
@@ -66,7 +67,9 @@ def duplicates_panel(sr: ServiceRequest) -> list[dict[str, Any]] | None:
     try:
         with db.begin_nested():
             shown = duplicates.for_case(db, sr, visible=related.visible_to(current_staff()))
-    except Exception:  # fails open: the case page never depends on a suggestion
+    except Exception as exc:  # fails open: the case page never depends on a suggestion...
+        if database_unavailable(exc):  # ...but the rest of the page cannot be read either
+            raise
         log.exception("possible duplicates of %s not read", sr.reference)
         return None
     strengths = {"likely": _("Likely duplicate"), "possible": _("Possible duplicate")}
