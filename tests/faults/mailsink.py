@@ -7,11 +7,43 @@ import asyncio
 import email
 import threading
 import time
+import weakref
 from collections import Counter
 
 from aiosmtpd.controller import Controller
 
 from tests.smtp import _free_port
+
+
+class _ClosingController(Controller):
+    """A Controller whose stop() first closes the connections still open, as a server going
+    down does. aiosmtpd's own stop() only cancels tasks: a client mid-message left its
+    server-side transport open, and its garbage collection later raised a ResourceWarning in
+    whatever test was running then."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sessions: weakref.WeakSet = weakref.WeakSet()
+
+    def factory(self):
+        smtp = super().factory()
+        self.sessions.add(smtp)
+        return smtp
+
+    def stop(self, no_assert: bool = False) -> None:
+        closed = threading.Event()
+
+        def close_all() -> None:
+            for smtp in list(self.sessions):
+                transport = getattr(smtp, "transport", None)
+                if transport is not None:
+                    transport.close()
+            closed.set()
+
+        if self.loop.is_running():
+            self.loop.call_soon_threadsafe(close_all)
+            closed.wait(5)
+        super().stop(no_assert)
 
 
 class CountingSink:
@@ -24,7 +56,7 @@ class CountingSink:
         self.delay = delay
         self.lock = threading.Lock()
         self.received: list[tuple[str, list[str]]] = []
-        self.controller: Controller | None = None
+        self.controller: _ClosingController | None = None
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
         if self.delay:
@@ -35,7 +67,7 @@ class CountingSink:
         return "250 Message accepted for delivery"
 
     def start(self) -> None:
-        self.controller = Controller(self, hostname=self.host, port=self.port)
+        self.controller = _ClosingController(self, hostname=self.host, port=self.port)
         self.controller.start()
 
     def stop(self) -> None:
