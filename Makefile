@@ -82,10 +82,11 @@ serve: install
 
 # The suite runs on every core (pytest-xdist; each worker has a database of its own, see
 # tests/conftest.py), a test file's tests on one worker so its module fixtures start once.
-# PYTEST_WORKERS=0 runs it in one process.
+# PYTEST_WORKERS=0 runs it in one process. The 25 slowest tests are listed at the end (what
+# to look at first when the run gets longer).
 PYTEST_WORKERS ?= auto
 test: install assets translations
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=25 $(PYTEST_ARGS)
 
 # The rules the machine enforces (pyproject.toml has the import contracts and the type
 # checker's settings): every check runs, and lint fails if any of them failed.
