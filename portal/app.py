@@ -190,6 +190,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     from portal.open311.views import developers as open311_developers
     from portal.open311.views import keys as open311_keys
     from portal.ops import views as ops_views
+    from portal.outbound import views as outbound_admin
     from portal.pages import bp as pages_bp
     from portal.places.views import map as places_map
     from portal.places.views import search as places_search
@@ -259,6 +260,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         open311_keys.bp,
         open311_developers.bp,
         webhooks_admin.bp,
+        outbound_admin.bp,
         reports_open_data.bp,
         city_areas.bp,
         reports_staff.bp,

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal.auth.models import User
 from portal.casework.models import Task
+from portal.catalogue.models import Department
 from portal.core.audit import AuditEntry
 from portal.core.outbox import OutboxMessage
 from portal.outbound.config import Endpoint, endpoints
 from portal.outbound.models import OutboundTask
 from portal.requests.events import add_event
+from portal.requests.models import ServiceRequest
 
 CHANNEL = "open311"
 KIND = "open311_outbound"
@@ -56,17 +60,7 @@ def hand_over(session: Session, task: Task) -> OutboundTask | None:
     if not link.service_code:
         _give_up(session, link, f'no service code for category "{request.category.code}"')
         return link
-    session.add(
-        OutboxMessage(
-            kind=KIND,
-            channel=CHANNEL,
-            dedupe_key=f"{KIND}:{link.id}",
-            to_address=str(link.id),
-            subject=f"{endpoint.name}: {request.reference} {task.title}"[:300],
-            body_text=json.dumps(post_form(task, endpoint, link.service_code)),
-            body_html="",
-        )
-    )
+    _queue(session, link, task, endpoint, dedupe_key=f"{KIND}:{link.id}")
     add_event(
         session,
         request,
@@ -76,6 +70,130 @@ def hand_over(session: Session, task: Task) -> OutboundTask | None:
     )
     session.flush()
     return link
+
+
+def _queue(
+    session: Session, link: OutboundTask, task: Task, endpoint: Endpoint, *, dedupe_key: str
+) -> None:
+    """The outbox message the worker's ``Open311Sender`` posts for ``link``."""
+    session.add(
+        OutboxMessage(
+            kind=KIND,
+            channel=CHANNEL,
+            dedupe_key=dedupe_key,
+            to_address=str(link.id),
+            subject=f"{endpoint.name}: {task.request.reference} {task.title}"[:300],
+            body_text=json.dumps(post_form(task, endpoint, link.service_code)),
+            body_html="",
+        )
+    )
+
+
+#: Why a failed task cannot be sent again (``send_again``'s answers).
+NOT_FAILED = "not_failed"
+NO_ENDPOINT = "no_endpoint"
+NO_SERVICE_CODE = "no_service_code"
+
+
+def send_again(session: Session, link: OutboundTask, *, by: User, now: datetime) -> str | None:
+    """Queue a task that failed (``state`` ``failed``) once more, to its department's endpoint
+    as configured now (an administrator may have fixed the city's configuration since): None
+    when queued, else why not (``NOT_FAILED``, ``NO_ENDPOINT``: the department is no longer
+    served by one, ``NO_SERVICE_CODE``: still no code for the category). The task keeps its
+    Idempotency-Key, so a POST that did reach the endpoint before is not filed twice there.
+    Flushes; the caller commits."""
+    if link.state != "failed":
+        return NOT_FAILED
+    task = session.get(Task, link.task_id)
+    endpoint = endpoints(session).get(task.department.code) if task is not None else None
+    if task is None or endpoint is None:
+        return NO_ENDPOINT
+    service_code = endpoint.code_for(task.request.category.code)
+    if not service_code:
+        return NO_SERVICE_CODE
+    before = {"system": link.system, "error": link.last_error}
+    link.system = endpoint.name
+    link.endpoint = endpoint.endpoint
+    link.jurisdiction_id = endpoint.jurisdiction_id
+    link.api_key_env = endpoint.api_key_env
+    link.service_code = service_code
+    link.state = "posting"
+    link.last_error = ""
+    _queue(session, link, task, endpoint, dedupe_key=f"{KIND}:{link.id}:{now.timestamp():.6f}")
+    session.add(
+        AuditEntry(
+            actor_id=by.id,
+            entity="outbound_task",
+            entity_id=str(link.task_id),
+            action="sent_again",
+            before=before,
+            after={"system": link.system, "endpoint": link.endpoint},
+        )
+    )
+    add_event(
+        session,
+        task.request,
+        "internal_note",
+        actor=by,
+        actor_kind="staff",
+        data={"action": "task_sent_out", "task_id": task.id, "system": endpoint.name},
+    )
+    session.flush()
+    return None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One line of the administrators' list."""
+
+    link: OutboundTask
+    task_title: str
+    department: str
+    reference: str
+
+
+def counts(session: Session) -> dict[tuple[str, str], int]:
+    """How many tasks each outside system has in each state."""
+    rows = session.execute(
+        select(OutboundTask.system, OutboundTask.state, func.count()).group_by(
+            OutboundTask.system, OutboundTask.state
+        )
+    )
+    return {(system, state): n for system, state, n in rows}
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[Listed]
+    #: The ``before`` of the next page (None: this is the last).
+    next_before: int | None
+
+
+def page(
+    session: Session, *, state: str = "", system: str = "", before: int | None = None, limit: int
+) -> Page:
+    """Newest first, ``limit`` at a time below the id ``before`` (keyset)."""
+    query = (
+        select(OutboundTask, Task.title, Department.name, ServiceRequest.reference)
+        .join(Task, Task.id == OutboundTask.task_id)
+        .join(Department, Department.id == Task.department_id)
+        .join(ServiceRequest, ServiceRequest.id == Task.request_id)
+        .order_by(OutboundTask.id.desc())
+        .limit(limit + 1)
+    )
+    if state:
+        query = query.where(OutboundTask.state == state)
+    if system:
+        query = query.where(OutboundTask.system == system)
+    if before is not None:
+        query = query.where(OutboundTask.id < before)
+    rows = [
+        Listed(link, title, department, reference or "")
+        for link, title, department, reference in session.execute(query)
+    ]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(rows, rows[-1].link.id if more else None)
 
 
 def post_form(task: Task, endpoint: Endpoint, service_code: str) -> dict[str, str]:

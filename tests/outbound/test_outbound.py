@@ -34,7 +34,7 @@ from portal.open311 import keys
 from portal.outbound.models import OutboundTask
 from portal.outbound.poll import poll_outbound
 from portal.requests.models import Event, ServiceRequest
-from tests.conftest import sign_in
+from tests.conftest import csrf_from, sign_in
 from tests.factories import INSIDE
 from tests.scratch import arrange
 
@@ -424,3 +424,68 @@ def test_a_token_is_resolved_to_the_id_when_polling(
     [theirs] = _works_requests(works)
     link = _link(db)
     assert link.external_id == theirs["reference"] and link.external_status == "open"
+
+
+def test_an_administrator_finds_a_refused_task_and_sends_it_again_once_fixed(
+    app, client, db, make, here, works, settings, monkeypatch
+):
+    monkeypatch.setenv(KEY_ENV, works.raw_key)
+    _configure(db, works.url)
+    profile = db.get(CityProfile, PROFILE_ID)
+    outbound = dict(profile.settings["open311"]["outbound"][0])
+    profile.settings = {
+        "open311": {"outbound": [{**outbound, "service_codes": {"pothole": "no-such-service"}}]}
+    }
+    db.flush()
+    reference = _file(client, here)
+    assert _deliver(app, settings).failed == 1
+    link = _link(db)
+
+    admin = make.user(role="admin")
+    sign_in(client, admin)
+    page = client.get("/staff/outbound/?state=failed")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert reference in html and "no-such-service" in html and "Send again" in html
+    assert "Works Cityworks" in html and KEY_ENV in html and "Set" in html
+    assert reference not in client.get("/staff/outbound/?state=filed").get_data(as_text=True)
+    assert client.get("/staff/outbound/?state=nonsense").status_code == 400
+    token = csrf_from(html)
+
+    # Sent again while the configuration is still wrong: refused, nothing queued.
+    profile.settings = {
+        "open311": {"outbound": [{**outbound, "service_codes": {}, "service_code": ""}]}
+    }
+    db.flush()
+    answer = client.post(f"/staff/outbound/{link.id}/send-again", data={"csrf_token": token})
+    assert answer.status_code == 302
+    assert "still has no service code" in client.get(answer.location).get_data(as_text=True)
+    assert _link(db).state == "failed"
+
+    # Fixed: sent again, filed once, with the same Idempotency-Key.
+    profile.settings = {"open311": {"outbound": [outbound]}}
+    db.flush()
+    answer = client.post(f"/staff/outbound/{link.id}/send-again", data={"csrf_token": token})
+    assert "will be sent to Works Cityworks again" in client.get(answer.location).get_data(
+        as_text=True
+    )
+    again = _link(db)
+    assert again.state == "posting" and again.service_code == "road-hole" and not again.last_error
+    assert again.idempotency_key == link.idempotency_key
+    assert _deliver(app, settings).sent == 1
+    assert _link(db).state == "filed" and len(_works_requests(works)) == 1
+    trail = db.scalars(
+        select(AuditEntry).where(
+            AuditEntry.entity == "outbound_task", AuditEntry.action == "sent_again"
+        )
+    ).one()
+    assert trail.actor_id == admin.id and trail.before["error"]
+
+    # Only a failed task is sent again; an unknown one is a 404, a forged POST a 400.
+    answer = client.post(f"/staff/outbound/{link.id}/send-again", data={"csrf_token": token})
+    assert "has not failed" in client.get(answer.location).get_data(as_text=True)
+    assert (
+        client.post("/staff/outbound/999999/send-again", data={"csrf_token": token}).status_code
+        == 404
+    )
+    assert client.post(f"/staff/outbound/{link.id}/send-again").status_code == 400
