@@ -21,6 +21,7 @@ def db_upgrade(revision: str) -> None:
 
 def register(app: Flask) -> None:
     from portal.assist.cli import assist_cli
+    from portal.auth.cli import sso_cli
     from portal.city.cli import city_cli
     from portal.demo.cli import demo_cli
     from portal.mail_in.cli import mail_in_cli
@@ -43,3 +44,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(push_cli)
     app.cli.add_command(assist_cli)
     app.cli.add_command(api_keys_cli)
+    app.cli.add_command(sso_cli)

@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -228,11 +229,17 @@ class Settings:
     #: (and get an account made); ``sso_staff_only``: staff cannot sign in with a password;
     #: ``sso_staff_domains``: the email domains a staff account may be linked from (empty:
     #: any); ``sso_trust_email``: the provider's email is taken as verified even without an
-    #: ``email_verified`` claim (a city's own directory, such as Entra ID).
+    #: ``email_verified`` claim (a city's own directory, such as Entra ID). ``sso_client_key``:
+    #: the portal's PEM private key (``PORTAL_SSO_CLIENT_KEY`` or the file named by
+    #: ``PORTAL_SSO_CLIENT_KEY_FILE``) for ``private_key_jwt`` at the token endpoint instead of
+    #: a secret (portal.core.client_key); ``sso_client_key_id``: its ``kid`` (empty: the
+    #: key's RFC 7638 thumbprint).
     sso_issuer: str = ""
     sso_discovery_url: str = ""
     sso_client_id: str = ""
     sso_client_secret: str = field(default="", repr=False)
+    sso_client_key: str = field(default="", repr=False)
+    sso_client_key_id: str = ""
     sso_scopes: str = "openid email profile"
     sso_label: str = ""
     sso_residents: bool = False
@@ -433,6 +440,8 @@ class Settings:
             sso_discovery_url=env.get("PORTAL_SSO_DISCOVERY_URL", "").strip(),
             sso_client_id=env.get("PORTAL_SSO_CLIENT_ID", "").strip(),
             sso_client_secret=env.get("PORTAL_SSO_CLIENT_SECRET", "").strip(),
+            sso_client_key=_client_key_text(env),
+            sso_client_key_id=env.get("PORTAL_SSO_CLIENT_KEY_ID", "").strip(),
             sso_scopes=env.get("PORTAL_SSO_SCOPES", "").strip() or base.sso_scopes,
             sso_label=env.get("PORTAL_SSO_LABEL", "").strip(),
             sso_residents=_bool(env.get("PORTAL_SSO_RESIDENTS"), False),
@@ -472,6 +481,7 @@ class Settings:
             raise ConfigError("PORTAL_SSO_ISSUER must be an https URL in production")
         if not 1 <= settings.sso_timeout <= 60:
             raise ConfigError("PORTAL_SSO_TIMEOUT must be between 1 and 60 seconds")
+        _check_client_key(settings, env)
         return settings.validated()
 
     def validated(self) -> Settings:
@@ -508,6 +518,44 @@ class Settings:
 
 MAX_PROXIES = 5
 MAX_SMTP_TIMEOUT = 300
+
+
+def _client_key_text(env: Mapping[str, str]) -> str:
+    """PORTAL_SSO_CLIENT_KEY, or the text of the file PORTAL_SSO_CLIENT_KEY_FILE names."""
+    text = env.get("PORTAL_SSO_CLIENT_KEY", "").strip()
+    path = env.get("PORTAL_SSO_CLIENT_KEY_FILE", "").strip()
+    if text and path:
+        raise ConfigError("Set PORTAL_SSO_CLIENT_KEY or PORTAL_SSO_CLIENT_KEY_FILE, not both")
+    if not path:
+        return text
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"PORTAL_SSO_CLIENT_KEY_FILE: cannot read {path} ({exc})") from exc
+
+
+def _check_client_key(settings: Settings, env: Mapping[str, str]) -> None:
+    """The private_key_jwt key reads as a usable key, and is not set beside a secret."""
+    if not settings.sso_client_key:
+        return
+    name = (
+        "PORTAL_SSO_CLIENT_KEY_FILE"
+        if env.get("PORTAL_SSO_CLIENT_KEY_FILE", "").strip()
+        else "PORTAL_SSO_CLIENT_KEY"
+    )
+    if settings.sso_client_secret:
+        raise ConfigError(
+            f"{name} and PORTAL_SSO_CLIENT_SECRET are both set: the portal authenticates at "
+            "the provider with one of them (the key: private_key_jwt); remove the other"
+        )
+    from portal.core.client_key import ClientKeyError, load_client_key
+
+    try:
+        load_client_key(settings.sso_client_key)
+    except ClientKeyError as exc:
+        raise ConfigError(
+            f"{name} is not a usable private key: {exc} (`flask sso keygen` prints a new one)"
+        ) from exc
 
 
 def _check_outbound(settings: Settings) -> None:

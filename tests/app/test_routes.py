@@ -38,6 +38,8 @@ PUBLIC = {
     # state (in this browser's session) is the only key.
     "auth_oidc.start",
     "auth_oidc.callback",
+    # The public half of the portal's private_key_jwt key (tests/auth/test_sso_client_auth.py).
+    "auth_oidc.jwks",
     "requests_filing.start",
     "requests_filing.details",
     "requests_filing.stop",

@@ -19,7 +19,18 @@ from urllib.parse import urlencode
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, abort, current_app, redirect, render_template, request, session
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from joserfc.errors import JoseError
@@ -28,6 +39,7 @@ from werkzeug.wrappers import Response
 from portal.auth import sso
 from portal.auth.views.landing import ATTEMPTS_LIMIT, landing_page, safe_next
 from portal.core import clock
+from portal.core.client_key import load_client_key
 from portal.core.config import Settings
 from portal.extensions import limiter
 from portal.web import db_session, settings
@@ -36,12 +48,23 @@ bp = Blueprint("auth_oidc", __name__, url_prefix="/account/sso")
 log = logging.getLogger("portal.auth.sso")
 
 CLIENT = "portal.sso"
+#: The portal's private_key_jwt key (``portal.core.client_key.ClientKey``), when set.
+CLIENT_KEY = "portal.sso_client_key"
 #: Authlib's session keys for the sign-ins started (``_state_<client name>_<state>``).
 STATE_PREFIX = "_state_city_"
 #: Where the page to come back to after signing in waits during the round trip.
 NEXT_KEY = "sso_next"
 #: The ID token of this sign-in (the provider's logout is given it as id_token_hint).
 ID_TOKEN_KEY = "sso_id_token"
+#: The token endpoint's refusals a person is told about in their own words: the portal's own
+#: credentials (secret or signed assertion) not accepted, or this sign-in's code or PKCE
+#: verifier not accepted.
+TOKEN_REFUSALS = {
+    "invalid_client": "client_refused",
+    "unauthorized_client": "client_refused",
+    "invalid_grant": "code_refused",
+    "invalid_request": "code_refused",
+}
 #: Larger ID tokens are not kept in the session cookie (browsers drop cookies over 4 KB).
 ID_TOKEN_MAX_CHARS = 2000
 
@@ -61,13 +84,24 @@ def init_sso(app: Flask, settings: Settings) -> None:
         "code_challenge_method": "S256",
         "default_timeout": settings.sso_timeout,
     }
-    if not settings.sso_client_secret:
+    client_secret: Any = settings.sso_client_secret or None
+    auth_methods = None
+    if settings.sso_client_key:
+        # private_key_jwt (RFC 7523): a client assertion signed with the portal's key, its
+        # audience the token endpoint, a new jti each time; the public half is at jwks.json.
+        key = load_client_key(settings.sso_client_key, kid=settings.sso_client_key_id)
+        app.extensions[CLIENT_KEY] = key
+        client_kwargs["token_endpoint_auth_method"] = PrivateKeyJWT.name
+        client_secret = key.jwk
+        auth_methods = [PrivateKeyJWT(alg=key.alg, headers=key.assertion_header())]
+    elif not settings.sso_client_secret:
         client_kwargs["token_endpoint_auth_method"] = "none"  # a public client: PKCE alone
     authorize_params = {"acr_values": settings.sso_acr_values} if settings.sso_acr_values else None
     oauth.register(
         "city",
         client_id=settings.sso_client_id,
-        client_secret=settings.sso_client_secret or None,
+        client_secret=client_secret,
+        client_auth_methods=auth_methods,
         server_metadata_url=settings.sso_discovery_url
         or f"{settings.sso_issuer}/.well-known/openid-configuration",
         client_kwargs=client_kwargs,
@@ -143,7 +177,7 @@ def callback():
         return _problem("state", 400)
     except OAuthError as exc:
         log.warning("single sign-on token request refused: %s", exc)
-        return _problem("provider_error", 400)
+        return _problem(TOKEN_REFUSALS.get(exc.error, "provider_error"), 400)
     except requests.RequestException as exc:
         log.warning("single sign-on provider unreachable: %s", exc)
         return _problem("unreachable", 502)
@@ -171,6 +205,18 @@ def callback():
     id_token = token["id_token"]
     session[ID_TOKEN_KEY] = id_token if len(id_token) <= ID_TOKEN_MAX_CHARS else ""
     return redirect(safe_next(target) or landing_page(result.user))
+
+
+@bp.get("/jwks.json")
+def jwks():
+    """The public half of the portal's private_key_jwt key (Okta and Entra may read it from
+    here instead of an upload); 404 when the portal authenticates otherwise."""
+    key = current_app.extensions.get(CLIENT_KEY)
+    if key is None:
+        abort(404)
+    response = jsonify(key.public_jwks())
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 def _userinfo(client: Any, token: dict[str, Any], subject: str) -> dict[str, Any]:
