@@ -391,32 +391,50 @@ def make_reset_token(
     return _serializer(settings).dumps(data)
 
 
+def password_sign_in_allowed(user: User, settings: Settings) -> bool:
+    """Staff sign in only through the provider when the city says so
+    (``Settings.sso_staff_only``); residents keep their passwords."""
+    return not (settings.sso_staff_only and settings.sso_enabled and user.is_staff)
+
+
 def request_password_reset(
     session: Session, *, settings: Settings, email: str, locale: str
 ) -> None:
     """Email a one-hour, single-use reset link if an active account has this address.
 
     Says nothing about whether it did: callers show the same answer either way. Repeats for the
-    same account within ``RESET_EMAIL_WINDOW_SECONDS`` queue nothing more.
+    same account within ``RESET_EMAIL_WINDOW_SECONDS`` queue nothing more. A staff account
+    that may not sign in with a password (``password_sign_in_allowed``) is sent no link but a
+    pointer to the provider's button (a password it could never use would only mislead).
     """
     user = find_by_email(session, email)
     if user is None or not user.active:
         return
-    token = make_reset_token(settings, user)
     window = int(clock.now().timestamp()) // RESET_EMAIL_WINDOW_SECONDS
+    if password_sign_in_allowed(user, settings):
+        token = make_reset_token(settings, user)
+        template = "password_reset"
+        context: dict[str, object] = {
+            "name": user.name,
+            "reset_url": f"{settings.base_url}/account/reset/{token}",
+            "minutes": RESET_MAX_AGE_SECONDS // 60,
+        }
+    else:  # a staff account that signs in only through the provider: no link, a pointer
+        template = "password_reset_sso"
+        context = {
+            "name": user.name,
+            "sign_in_url": f"{settings.base_url}/account/sign-in",
+            "sso_label": settings.sso_label,
+        }
     try:
         with session.begin_nested():
             queue_email(
                 session,
                 settings=settings,
                 to=user.email,
-                template="password_reset",
+                template=template,
                 locale=locale,
-                context={
-                    "name": user.name,
-                    "reset_url": f"{settings.base_url}/account/reset/{token}",
-                    "minutes": RESET_MAX_AGE_SECONDS // 60,
-                },
+                context=context,
                 dedupe_key=f"password-reset:{user.id}:{window}",
             )
     except IntegrityError:

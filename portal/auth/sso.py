@@ -36,10 +36,13 @@ from portal.auth.service import (
     end_sessions,
     find_by_email,
     normalise_email,
+    password_sign_in_allowed,
     register,
 )
 from portal.core.audit import AuditEntry
 from portal.core.config import Settings
+
+__all__ = ["password_sign_in_allowed"]  # re-exported: the views ask it here
 
 #: Why a sign-in was refused (the views word each one).
 REASONS = (
@@ -200,12 +203,6 @@ def _new_resident(
         raise SsoRefused("linked_to_another") from exc
     user.email_verified_at = now
     return user
-
-
-def password_sign_in_allowed(user: User, settings: Settings) -> bool:
-    """Staff sign in only through the provider when the city says so
-    (``Settings.sso_staff_only``); residents keep their passwords."""
-    return not (settings.sso_staff_only and settings.sso_enabled and user.is_staff)
 
 
 def identities_of(session: Session, user_id: int) -> list[UserIdentity]:

@@ -72,7 +72,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from portal.auth.models import User
-from portal.auth.service import make_reset_token
+from portal.auth.service import make_reset_token, password_sign_in_allowed
 from portal.catalogue.models import Department
 from portal.core import clock
 from portal.core.config import Settings
@@ -295,14 +295,18 @@ def invite(session: Session, settings: Settings, users: Sequence[User]) -> int:
     for user in users:
         if not user.email:  # as queue_email: no address, no message
             continue
-        token = make_reset_token(settings, user, max_age=INVITATION_DAYS * 24 * 3600)
+        # A member who will sign in only through the provider is sent no password link.
+        set_password_url = ""
+        if password_sign_in_allowed(user, settings):
+            token = make_reset_token(settings, user, max_age=INVITATION_DAYS * 24 * 3600)
+            set_password_url = f"{settings.base_url}/account/reset/{token}"
         locale = user.locale if user.locale in settings.languages else "en"
         subject, text, html = renderer.render(
             locale,
             {
                 "name": user.name,
                 "email": user.email,
-                "set_password_url": f"{settings.base_url}/account/reset/{token}",
+                "set_password_url": set_password_url,
             },
         )
         rows.append(
@@ -335,6 +339,10 @@ def _render_invitation(
         "emergency_number": settings.emergency_number,
         **member,
         "days": INVITATION_DAYS,
+        # Staff sign in only through the provider (PORTAL_SSO_STAFF_ONLY): the invitation
+        # points at the provider's button instead of a password link.
+        "sso_only": settings.sso_staff_only and settings.sso_enabled,
+        "sso_label": settings.sso_label,
     }
     return render_message(INVITATION_TEMPLATE, locale=locale, context=context)
 

@@ -205,18 +205,26 @@ def reset_request():
         service.request_password_reset(
             db_session(), settings=settings(), email=form.email.data, locale=current_locale()
         )
-        # The same answer whether or not an account has this address.
-        return render_template("auth/reset_sent.html")
-    return render_template("auth/reset_request.html", form=form)
+        # The same answer whether or not an account has this address (staff who sign in only
+        # through the provider are emailed a pointer to its button instead of a link).
+        return render_template("auth/reset_sent.html", staff_sso_only=_staff_sso_only())
+    return render_template("auth/reset_request.html", form=form, staff_sso_only=_staff_sso_only())
+
+
+def _staff_sso_only() -> bool:
+    return settings().sso_staff_only and settings().sso_enabled
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
 @limiter.limit(ATTEMPTS_LIMIT, methods=["POST"])
 def reset_password(token: str):
     try:
-        service.user_for_reset_token(db_session(), token, settings())
+        user = service.user_for_reset_token(db_session(), token, settings())
     except service.AccountError as exc:
         return _bad_reset_link(exc)
+    if not sso.password_sign_in_allowed(user, settings()):
+        # A link sent before staff passwords were switched off: a password would be unusable.
+        return _no_referrer(render_template("auth/reset_use_provider.html"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
