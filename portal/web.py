@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, request, send_file
+from flask import Flask, abort, current_app, g, request, send_file, session
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -48,6 +49,20 @@ def content_security_policy(settings: Settings) -> str:
             "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
         )
     return policy
+
+
+#: Signing in again at the city's provider passed (portal.auth.views.oidc, to confirm
+#: deleting the account without a password): ``{"u": user id, "at": Unix seconds}``.
+REAUTHENTICATED_KEY = "sso_reauthenticated"
+
+
+def reauthenticated_at(user_id: int) -> datetime | None:
+    """When this browser's person signed in again at the provider as ``user_id``, if so."""
+    done = session.get(REAUTHENTICATED_KEY)
+    if not isinstance(done, dict) or done.get("u") != user_id:
+        return None
+    at = done.get("at")
+    return datetime.fromtimestamp(at, tz=UTC) if isinstance(at, int) else None
 
 
 def database() -> Database:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -53,7 +53,15 @@ REASONS = (
     "staff_domain",  # a staff account, from a domain not allowed for staff
     "disabled",  # the account is switched off
     "linked_to_another",  # the account is linked to another person at this provider
+    "reauth_other",  # signing in again (to confirm a deletion) as another person
+    "reauth_stale",  # the provider did not sign the person in again just now
 )
+
+#: Signing in again to confirm an action must have happened this long ago at most (the
+#: provider's ``auth_time``), and not before it was asked for (less this allowance for the
+#: two machines' clocks).
+REAUTH_MAX_AGE = timedelta(minutes=5)
+CLOCK_ALLOWANCE = timedelta(seconds=60)
 
 
 class SsoRefused(AccountError):
@@ -203,6 +211,39 @@ def _new_resident(
         raise SsoRefused("linked_to_another") from exc
     user.email_verified_at = now
     return user
+
+
+def confirm_reauthentication(
+    session: Session,
+    *,
+    user: User,
+    issuer: str,
+    claims: dict[str, Any],
+    asked_at: datetime,
+    now: datetime,
+) -> None:
+    """Check that the provider's answer to a request to sign in again (``prompt=login``,
+    ``max_age=0``, asked at ``asked_at``) is about the person linked to ``user``, and that they
+    were authenticated just now (``auth_time`` after the request, at most ``REAUTH_MAX_AGE``
+    ago). Raises ``SsoRefused`` ("reauth_other", "reauth_stale"). Audited when it passes."""
+    subject = str(claims.get("sub") or "")
+    linked = session.scalar(
+        select(UserIdentity.id).where(
+            UserIdentity.user_id == user.id,
+            UserIdentity.issuer == issuer,
+            UserIdentity.subject == subject,
+        )
+    )
+    if not subject or linked is None:
+        raise SsoRefused("reauth_other")
+    auth_time = claims.get("auth_time")
+    if not isinstance(auth_time, int | float) or isinstance(auth_time, bool):
+        raise SsoRefused("reauth_stale")
+    at = datetime.fromtimestamp(auth_time, tz=UTC)
+    if at < asked_at - CLOCK_ALLOWANCE or at < now - REAUTH_MAX_AGE or at > now + CLOCK_ALLOWANCE:
+        raise SsoRefused("reauth_stale")
+    _audit(session, user, "sso_reauthenticated", {"issuer": issuer, "subject": subject})
+    session.flush()
 
 
 def identities_of(session: Session, user_id: int) -> list[UserIdentity]:

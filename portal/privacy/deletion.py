@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, select, update
@@ -46,8 +46,9 @@ DELETED_DOMAIN = "deleted.invalid"
 
 
 class DeletionError(Exception):
-    """``reason``: "wrong_password", "staff" (staff accounts are removed by an administrator)
-    or "deleted" (already gone)."""
+    """``reason``: "wrong_password", "staff" (staff accounts are removed by an administrator),
+    "deleted" (already gone) or "reauth_expired" (the sign-in again at the provider is older
+    than ``REAUTH_WINDOW``)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -58,11 +59,30 @@ def is_deleted(user: User) -> bool:
     return user.email.endswith("@" + DELETED_DOMAIN)
 
 
-def check_can_delete(session: Session, user: User, password: str) -> None:
+#: How long a fresh sign-in through the city's provider (``portal.auth.sso``'s
+#: re-authentication) confirms a deletion instead of the password.
+REAUTH_WINDOW = timedelta(minutes=10)
+
+
+def check_can_delete(
+    session: Session,
+    user: User,
+    password: str | None,
+    *,
+    reauthenticated_at: datetime | None = None,
+    now: datetime | None = None,
+) -> None:
+    """The owner confirmed with their ``password``, or by signing in again through the
+    provider at ``reauthenticated_at`` (within ``REAUTH_WINDOW`` of ``now``). Raises
+    ``DeletionError`` ("deleted", "staff", "wrong_password", "reauth_expired")."""
     if is_deleted(user) or not user.active:
         raise DeletionError("deleted")
     if user.is_staff:
         raise DeletionError("staff")
+    if reauthenticated_at is not None:
+        if now is None or not now - REAUTH_WINDOW <= reauthenticated_at <= now:
+            raise DeletionError("reauth_expired")
+        return
     checked = authenticate(session, user.email, password or "")
     if checked is None or checked.id != user.id:
         raise DeletionError("wrong_password")
@@ -214,11 +234,18 @@ def _remove_own_rows(session: Session, person: Person, settings: Settings, count
 
 
 def delete_account(
-    session: Session, user: User, password: str, *, settings: Settings, now: datetime
+    session: Session,
+    user: User,
+    password: str | None,
+    *,
+    settings: Settings,
+    now: datetime,
+    reauthenticated_at: datetime | None = None,
 ) -> dict[str, int]:
-    """Delete ``user``'s account after checking ``password`` (flush, no commit). Raises
-    ``DeletionError``. Returns what was changed, by kind (the audit entry records it)."""
-    check_can_delete(session, user, password)
+    """Delete ``user``'s account after checking ``password`` or a recent re-authentication at
+    the provider (``check_can_delete``; flush, no commit). Raises ``DeletionError``. Returns
+    what was changed, by kind (the audit entry records it)."""
+    check_can_delete(session, user, password, reauthenticated_at=reauthenticated_at, now=now)
     # Rows under their address count only if they proved it is theirs (else anyone could
     # wipe another person's requests by signing up with that address and deleting).
     person = Person.of(user)

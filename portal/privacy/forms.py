@@ -26,3 +26,18 @@ class DeleteAccountForm(FlaskForm):
             DataRequired(message=_l("Tick the box to confirm you want to delete your account"))
         ],
     )
+
+
+class ConfirmedDeleteForm(FlaskForm):
+    """Deleting after signing in again at the city's provider: no password to type."""
+
+    understood = BooleanField(
+        _l("I understand that my account and my details will be deleted and cannot be restored"),
+        validators=[
+            DataRequired(message=_l("Tick the box to confirm you want to delete your account"))
+        ],
+    )
+
+
+class ReauthenticateForm(FlaskForm):
+    """Only the CSRF token: "Confirm by signing in again" starts the provider's round trip."""

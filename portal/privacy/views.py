@@ -7,12 +7,18 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from werkzeug.wrappers import Response
 
+from portal.auth import sso
 from portal.auth.models import User
 from portal.core import clock
 from portal.extensions import limiter
 from portal.privacy import deletion, export
-from portal.privacy.forms import DeleteAccountForm, DownloadForm
-from portal.web import db_session, settings
+from portal.privacy.forms import (
+    ConfirmedDeleteForm,
+    DeleteAccountForm,
+    DownloadForm,
+    ReauthenticateForm,
+)
+from portal.web import REAUTHENTICATED_KEY, db_session, reauthenticated_at, settings
 
 bp = Blueprint("privacy", __name__, url_prefix="/account")
 
@@ -93,15 +99,33 @@ def delete():
     user = _me()
     if user.is_staff:
         return render_template("privacy/delete_staff.html"), 403
-    form = DeleteAccountForm()
+    # Confirmed by the password, or (a person who signs in through the city's provider) by
+    # signing in there again within deletion.REAUTH_WINDOW.
+    now = clock.now()
+    confirmed_at = reauthenticated_at(user.id)
+    if confirmed_at is not None and now - confirmed_at > deletion.REAUTH_WINDOW:
+        session.pop(REAUTHENTICATED_KEY, None)
+        confirmed_at = None
+    form: DeleteAccountForm | ConfirmedDeleteForm = (
+        ConfirmedDeleteForm() if confirmed_at is not None else DeleteAccountForm()
+    )
     if form.validate_on_submit():
+        password = getattr(form, "password", None)
         try:
             deletion.delete_account(
-                db_session(), user, form.password.data, settings=settings(), now=clock.now()
+                db_session(),
+                user,
+                password.data if password is not None else None,
+                settings=settings(),
+                now=now,
+                reauthenticated_at=confirmed_at,
             )
         except deletion.DeletionError as exc:
-            if exc.reason == "wrong_password":
-                form.password.errors.append(_("Your password is not right"))
+            if exc.reason == "wrong_password" and password is not None:
+                password.errors.append(_("Your password is not right"))
+            elif exc.reason == "reauth_expired":
+                session.pop(REAUTHENTICATED_KEY, None)
+                return redirect(url_for("privacy.delete"))
             else:
                 return render_template("privacy/delete_staff.html"), 403
         else:
@@ -109,4 +133,10 @@ def delete():
             session.clear()
             flash(_("Your account has been deleted."), "success")
             return redirect(url_for("pages.home"))
-    return render_template("privacy/delete.html", form=form)
+    linked = bool(settings().sso_enabled and sso.identities_of(db_session(), user.id))
+    return render_template(
+        "privacy/delete.html",
+        form=form,
+        confirmed=confirmed_at is not None,
+        reauth_form=ReauthenticateForm() if linked and confirmed_at is None else None,
+    )

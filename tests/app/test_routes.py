@@ -121,6 +121,8 @@ SIGNED_IN = {
     "privacy.download",
     "privacy.fetch",
     "privacy.delete",
+    # Signing in again at the provider to confirm the deletion (tests/auth/test_sso_deletion.py).
+    "auth_oidc.reauthenticate",
     "auth.sign_out",
     "requests_tracking.mine",
     "requests_alerts.index",

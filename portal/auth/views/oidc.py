@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,9 +31,10 @@ from flask import (
     render_template,
     request,
     session,
+    url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user, login_required, login_user
 from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
@@ -42,7 +44,7 @@ from portal.core import clock
 from portal.core.client_key import load_client_key
 from portal.core.config import Settings
 from portal.extensions import limiter
-from portal.web import db_session, settings
+from portal.web import REAUTHENTICATED_KEY, db_session, settings
 
 bp = Blueprint("auth_oidc", __name__, url_prefix="/account/sso")
 log = logging.getLogger("portal.auth.sso")
@@ -65,6 +67,8 @@ TOKEN_REFUSALS = {
     "invalid_grant": "code_refused",
     "invalid_request": "code_refused",
 }
+#: A re-authentication asked for (``reauthenticate``): who and when (Unix seconds).
+REAUTH_KEY = "sso_reauth"
 #: Larger ID tokens are not kept in the session cookie (browsers drop cookies over 4 KB).
 ID_TOKEN_MAX_CHARS = 2000
 
@@ -163,6 +167,26 @@ def start():
         return _problem("unreachable", 502)
 
 
+@bp.post("/reauthenticate")
+@login_required
+@limiter.limit(ATTEMPTS_LIMIT)
+def reauthenticate():
+    """Sign in again at the provider to confirm deleting the account (a person who signs in
+    only through the provider has no password to type): ``prompt=login`` and ``max_age=0`` ask
+    the provider to authenticate them afresh; the callback checks who and when."""
+    client = _client()
+    for key in [k for k in session if k.startswith(STATE_PREFIX)]:
+        session.pop(key)
+    session[REAUTH_KEY] = {"u": current_user.id, "at": int(clock.now().timestamp())}
+    try:
+        return client.authorize_redirect(
+            _redirect_uri(), nonce=secrets.token_urlsafe(32), prompt="login", max_age=0
+        )
+    except (requests.RequestException, ValueError, RuntimeError) as exc:
+        log.warning("single sign-on provider unreachable: %s", exc)
+        return _problem("unreachable", 502)
+
+
 @bp.get("/callback")
 @limiter.limit(ATTEMPTS_LIMIT)
 def callback():
@@ -192,6 +216,9 @@ def callback():
         claims.update(_userinfo(client, token, claims["sub"]))
     metadata = client.load_server_metadata()
     issuer = str(metadata.get("issuer") or settings().sso_issuer)
+    reauth = session.pop(REAUTH_KEY, None)
+    if reauth is not None:
+        return _reauthenticated(reauth, issuer, claims)
     try:
         result = sso.sign_in(
             db_session(), settings=settings(), issuer=issuer, claims=claims, now=clock.now()
@@ -205,6 +232,28 @@ def callback():
     id_token = token["id_token"]
     session[ID_TOKEN_KEY] = id_token if len(id_token) <= ID_TOKEN_MAX_CHARS else ""
     return redirect(safe_next(target) or landing_page(result.user))
+
+
+def _reauthenticated(asked: dict[str, int], issuer: str, claims: dict[str, Any]) -> Response:
+    """The provider's answer to ``reauthenticate``: the person who asked, signed in just now,
+    may confirm the deletion for ``deletion.REAUTH_WINDOW``."""
+    if not current_user.is_authenticated or current_user.id != asked.get("u"):
+        return _problem("reauth_other", 403)
+    now = clock.now()
+    try:
+        sso.confirm_reauthentication(
+            db_session(),
+            user=current_user._get_current_object(),
+            issuer=issuer,
+            claims=claims,
+            asked_at=datetime.fromtimestamp(asked.get("at", 0), tz=UTC),
+            now=now,
+        )
+    except sso.SsoRefused as exc:
+        log.info("single sign-on re-authentication refused: %s", exc.reason)
+        return _problem(exc.reason, 403)
+    session[REAUTHENTICATED_KEY] = {"u": current_user.id, "at": int(now.timestamp())}
+    return redirect(url_for("privacy.delete"))
 
 
 @bp.get("/jwks.json")
