@@ -210,6 +210,49 @@ def set_origins(
     return True
 
 
+def set_rates(
+    session: Session,
+    key: ApiKey,
+    *,
+    rate_limit: str | None = None,
+    read_rate_limit: str | None = None,
+    by: User | None,
+    now: datetime,
+) -> bool:
+    """Give ``key`` new rate limits (None: keep that one); the next call counts under them.
+    False (nothing written) when they are the same. Raises ``ApiKeyError`` (``rate_limit``,
+    ``read_rate_limit``: the codes of ``check_rate_limit``) with every problem found.
+    Audited; flushes, the caller commits."""
+    errors: dict[str, str] = {}
+    wanted = {"rate_limit": rate_limit, "read_rate_limit": read_rate_limit}
+    for name, text in list(wanted.items()):
+        if text is not None:
+            wanted[name] = text.strip()
+            if problem := check_rate_limit(text):
+                errors[name] = problem
+    if errors:
+        raise ApiKeyError(errors)
+    new_rate = wanted["rate_limit"] or key.rate_limit
+    new_read = wanted["read_rate_limit"] or key.read_rate_limit
+    if (new_rate, new_read) == (key.rate_limit, key.read_rate_limit):
+        return False
+    before = _snapshot(key)
+    key.rate_limit, key.read_rate_limit = new_rate, new_read
+    session.add(
+        AuditEntry(
+            actor_id=by.id if by else None,
+            entity="api_key",
+            entity_id=str(key.id),
+            action="rates",
+            before=before,
+            after=_snapshot(key),
+            created_at=now,
+        )
+    )
+    session.flush()
+    return True
+
+
 def find_key(session: Session, raw: str | None) -> ApiKey | None:
     """The active (not revoked) key whose sha256 matches ``raw``, or None."""
     raw = (raw or "").strip()
