@@ -187,6 +187,26 @@ def test_post_from_another_origin_is_403_and_writes_nothing(client, city, db, or
     assert (response.headers.get("Access-Control-Allow-Origin") == READER) == (origin == READER)
 
 
+@pytest.mark.parametrize("origin", [READER, STRANGER, APP])
+def test_a_key_sent_in_the_header_is_checked_against_the_origin_too(client, city, db, origin):
+    """X-Api-Key is a way to send the key (the OpenAPI document says so): a POST that sends
+    it there, not in the body, is held to that key's origins like one that sends api_key."""
+    before = _count(db)
+    form = _form(city)
+    del form["api_key"]
+    response = client.post(
+        f"{API}/requests.json", data=form, headers={"Origin": origin, "X-Api-Key": city["raw"]}
+    )
+    if origin == APP:
+        assert response.status_code == 201, response.get_data(as_text=True)
+        assert response.headers["Access-Control-Allow-Origin"] == APP
+        assert _count(db) == before + 1
+    else:
+        assert response.status_code == 403
+        assert "not registered on this api_key" in response.get_json()[0]["description"]
+        assert _count(db) == before
+
+
 def test_post_without_an_origin_or_from_the_portal_itself_is_unchanged(client, city, db):
     assert client.post(f"{API}/requests.json", data=_form(city)).status_code == 201
     own = client.post(

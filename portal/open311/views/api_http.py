@@ -7,12 +7,13 @@ CORS, own code rather than Flask-CORS: Flask-CORS takes one list of origins per 
 while here a POST's allowed origins are those of the API key sent in its body.
 - Reads (GET, HEAD) from an origin on the city's list (``PORTAL_OPEN311_CORS_ORIGINS``, ``*``
   for any) or on the list of the key the read sends (``api_key`` or ``X-Api-Key``).
-- POST from the origins of the key it sends only. A POST from any other foreign origin is a
+- POST from the origins of the key it sends only (in its body, the query or ``X-Api-Key``:
+  the key its view files with). A POST from any other foreign origin is a
   403 and writes nothing (a plain form POST needs no preflight, so this is checked on the POST
   itself). Its answer still lets the page read the error when the origin is one some key or
   the city lists.
-- A preflight cannot know the key (a POST's is in its body): it is allowed for an origin on
-  the city's list or on any active key's.
+- A preflight cannot know the key (a POST's is in its body or headers): it is allowed for an
+  origin on the city's list or on any active key's.
 The origin is echoed, never ``*``, with ``Vary: Origin``; no credentials (the API has none).
 
 Validators: every successful read gets an ``ETag`` (the sha1 of the rendered body, so it
@@ -31,6 +32,7 @@ from portal.open311 import freshness, keys, origins
 from portal.open311.models import ApiKey
 from portal.open311.views.api import bp, requested_format
 from portal.open311.views.api_formats import ApiError, error_response
+from portal.open311.views.api_limits import caller_key
 from portal.web import db_session, settings
 
 #: How long a browser may keep a preflight's answer (a key's new origin applies after that).
@@ -109,8 +111,9 @@ def read_key() -> ApiKey | None:
 
 
 def _post_key() -> ApiKey | None:
-    raw = request.form.get("api_key") or request.args.get("api_key")
-    return keys.find_key(db_session(), raw) if raw else None
+    """The key a POST sends, found as its view finds it (``api_key`` in the body or the
+    query, or ``X-Api-Key``): the origin is checked against the key that will file."""
+    return caller_key()
 
 
 def _known(origin: str) -> bool:
