@@ -279,6 +279,27 @@ API_KEY_READ = {
     "description": "Optional on reads (or the X-Api-Key header): a valid key reads under its "
     "own rate limit instead of the per-address one.",
 }
+#: The two ways to send a key (a POST may also send api_key as a form field of its body,
+#: which OpenAPI's apiKey schemes cannot say: API_KEY_QUERY and the form schemas say it).
+SECURITY_SCHEMES = {
+    "ApiKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Api-Key",
+        "description": "The key the city issued to the app, in the X-Api-Key header.",
+    },
+    "ApiKeyQuery": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "api_key",
+        "description": "The key the city issued to the app, as the api_key parameter (in the "
+        "query string, or a POST's form body).",
+    },
+}
+#: A call that needs a key (a POST, or a reporter's survey): either scheme.
+KEY_REQUIRED: list[dict[str, list[str]]] = [{"ApiKeyHeader": []}, {"ApiKeyQuery": []}]
+#: A read: no key (the per-address limit), or either scheme (the key's own read limit).
+KEY_OPTIONAL: list[dict[str, list[str]]] = [{}, *KEY_REQUIRED]
 LANG = {
     "name": "lang",
     "in": "query",

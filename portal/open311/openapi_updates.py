@@ -255,7 +255,7 @@ SURVEY_TOKEN = {
 SURVEY_KEY = {
     "name": "api_key",
     "in": "query",
-    "required": True,
+    "required": False,
     "schema": STRING,
     "description": "The app's key (or the X-Api-Key header). Missing or invalid: 403.",
 }

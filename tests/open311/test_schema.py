@@ -318,6 +318,62 @@ def test_the_document_is_valid_openapi_3_and_covers_every_resource_in_both_forma
     }
 
 
+def _send_key(scheme: dict, key: str) -> dict:
+    """Keyword arguments for the test client that send ``key`` as ``scheme`` says."""
+    if scheme["in"] == "header":
+        return {"headers": {scheme["name"]: key}}
+    return {"query_string": {scheme["name"]: key}}
+
+
+def test_the_document_says_how_to_send_a_key_and_the_server_takes_it_so(client, seeded):
+    """Both security schemes (header and parameter), required on every POST and on the
+    reporter's survey, optional on every other read; a key sent as each scheme says files a
+    request, and an unknown one sent that way is refused."""
+    document = client.get(f"{PREFIX}/openapi.json").get_json()
+    schemes = document["components"]["securitySchemes"]
+    assert sorted((s["type"], s["in"], s["name"]) for s in schemes.values()) == [
+        ("apiKey", "header", "X-Api-Key"),
+        ("apiKey", "query", "api_key"),
+    ]
+    either = [{name: []} for name in schemes]
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            needed = method == "post" or "/survey." in path
+            expected = either if needed else [{}, *either]
+            assert sorted(map(str, operation["security"])) == sorted(map(str, expected)), (
+                path,
+                method,
+            )
+    # The POST that files a request declares its Idempotency-Key header.
+    for fmt in ("json", "xml"):
+        post = document["paths"][f"{PREFIX}/requests.{fmt}"]["post"]
+        headers = {p["name"] for p in post["parameters"] if p["in"] == "header"}
+        assert headers == {"Idempotency-Key"}
+    for name, scheme in schemes.items():
+        filed = client.post(
+            f"{PREFIX}/requests.json",
+            data={
+                "service_code": POST_SERVICE,
+                "lat": str(INSIDE[0]),
+                "long": str(INSIDE[1]),
+                "description": f"Sent with {name}",
+            },
+            **_send_key(scheme, seeded.api_key),
+        )
+        assert filed.status_code == 201, (name, filed.get_data(as_text=True))
+        assert filed.get_json()[0]["service_request_id"]
+        read = client.get(f"{PREFIX}/services.json", **_send_key(scheme, seeded.api_key))
+        assert read.status_code == 200, name
+        refused = client.get(f"{PREFIX}/services.json", **_send_key(scheme, "not-a-key"))
+        assert refused.status_code == 403, name
+        unfiled = client.post(
+            f"{PREFIX}/requests.json",
+            data={"service_code": POST_SERVICE, "lat": str(INSIDE[0]), "long": str(INSIDE[1])},
+            **_send_key(scheme, "not-a-key"),
+        )
+        assert unfiled.status_code == 403, name
+
+
 @pytest.mark.parametrize("schema", ["ServiceRequest", "RequestUpdate"])
 def test_request_rows_may_not_carry_personal_fields(schema):
     row = OPENAPI["components"]["schemas"][schema]

@@ -23,11 +23,14 @@ from portal.open311.openapi_components import (
     EXTENSIONS,
     IDEMPOTENCY_KEY,
     JURISDICTION,
+    KEY_OPTIONAL,
+    KEY_REQUIRED,
     LANG,
     LIST_FILTERS,
     POST_FORM,
     POST_MULTIPART,
     SCHEMAS,
+    SECURITY_SCHEMES,
     _path,
 )
 from portal.open311.openapi_updates import (
@@ -119,7 +122,9 @@ def _operation(
     extra_errors: dict[str, str] | None = None,
     ok_status: str = "200",
     request_body: dict[str, Any] | None = None,
+    key_required: bool | None = None,
 ) -> dict[str, Any]:
+    """One operation; ``key_required`` defaults to whether it takes a body (every POST)."""
     responses: dict[str, Any] = {
         ok_status: {"description": summary, "content": _body(fmt, ok), "headers": HTTP_HEADERS}
     }
@@ -145,6 +150,9 @@ def _operation(
         "tags": ["GeoReport v2"],
         "parameters": parameters,
         "responses": responses,
+        "security": KEY_REQUIRED
+        if (bool(request_body) if key_required is None else key_required)
+        else KEY_OPTIONAL,
     }
     if request_body:
         operation["requestBody"] = request_body
@@ -250,6 +258,7 @@ def _survey_paths(paths: dict[str, Any], fmt: str) -> None:
             operation_id="getServiceRequestSurvey",
             ok="Survey",
             parameters=[request_id, JURISDICTION, SURVEY_KEY, SURVEY_TOKEN, LANG],
+            key_required=True,
             summary="The satisfaction survey sent about a request (once it is resolved), for "
             "the reporter's app: api_key and the reporter's token.",
         ),
@@ -365,7 +374,10 @@ OPENAPI: dict[str, Any] = {
     "servers": [{"url": "/"}],
     "tags": [{"name": "GeoReport v2"}],
     "paths": _paths(),
-    "components": {"schemas": {**SCHEMAS, **UPDATE_SCHEMAS, **SURVEY_SCHEMAS}},
+    "components": {
+        "schemas": {**SCHEMAS, **UPDATE_SCHEMAS, **SURVEY_SCHEMAS},
+        "securitySchemes": SECURITY_SCHEMES,
+    },
 }
 _DOCUMENT = json.dumps(OPENAPI, ensure_ascii=False)
 
