@@ -22,7 +22,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from portal.catalogue.models import ServiceCategory, ServiceGroup
 from portal.requests.models import ServiceRequest
+from portal.surveys.answering import definition_for_invitation
+from portal.surveys.definitions import definition_for
 from portal.surveys.models import SurveyInvitation
+from portal.surveys.schema import SCALES, YESNO, Definition
 
 CHANGELOG = Path(__file__).with_name("changelog.toml")
 #: Stand-ins when the city has no such thing yet (a fresh install): the examples still read.
@@ -33,6 +36,10 @@ API_KEY = "YOUR_API_KEY"
 #: An Idempotency-Key as an app would make one (a UUID).
 IDEMPOTENCY_KEY = "0b6f3f4e-5a0c-4d1e-9a51-3c2f1f0e7d42"
 PHOTO = "pothole.jpg"
+#: The survey a resolved request's reporter is sent (its questions name the answer fields).
+SURVEY_TRIGGER = "request_resolved"
+#: A text answer in the survey example.
+SURVEY_TEXT = "Fixed within the week, thank you."
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,9 @@ class Sample:
     #: An app-filed request the city sent a satisfaction survey about, and its token.
     survey_request_id: str = NO_REQUEST
     survey_token: str = NO_TOKEN
+    #: One answer to each of that survey's questions (question id, value), as a form sends
+    #: them; questions shown only after another answer are left out.
+    survey_answers: tuple[tuple[str, str], ...] = (("QUESTION_ID", "ANSWER"),)
     lat: float = 0.0
     lon: float = 0.0
 
@@ -72,9 +82,11 @@ class ChangelogEntry:
     body: str
 
 
-def sample(session: Session) -> Sample:
+def sample(session: Session, *, now: datetime) -> Sample:
     """The first active public service an app can post to with no more than a location and a
-    description (no required question, no required asset), and the newest public request."""
+    description (no required question, no required asset), the newest public request, an
+    app-filed one (open if there is one) and an app-filed one with a survey (open at ``now``
+    if there is one) with answers to its questions."""
     services = session.scalars(
         select(ServiceCategory)
         .join(ServiceGroup, ServiceCategory.group_id == ServiceGroup.id)
@@ -100,21 +112,42 @@ def sample(session: Session) -> Sample:
     )
     found = session.scalar(public)
     if found is None:
-        return Sample(service_code=code)
+        return Sample(
+            service_code=code, survey_answers=survey_answers(definition_for(SURVEY_TRIGGER))
+        )
     by_app = public.where(ServiceRequest.api_token.is_not(None))
     filed_by_app = session.scalar(by_app.where(ServiceRequest.is_open.is_(True))) or session.scalar(
         by_app
     )
-    surveyed = session.scalar(
-        by_app.join(SurveyInvitation, SurveyInvitation.request_id == ServiceRequest.id).where(
-            SurveyInvitation.sent_at.is_not(None)
+    # The survey example answers it, so an open survey when there is one (the demo's
+    # reporters answered most of theirs); else the newest sent, for the GET to show.
+    sent = (
+        select(SurveyInvitation)
+        .join(ServiceRequest, SurveyInvitation.request_id == ServiceRequest.id)
+        .where(
+            ServiceRequest.is_public.is_(True),
+            ServiceRequest.reference.is_not(None),
+            ServiceRequest.api_token.is_not(None),
+            SurveyInvitation.sent_at.is_not(None),
         )
+        .order_by(SurveyInvitation.id.desc())
+        .limit(1)
+    )
+    invitation = session.scalar(
+        sent.where(SurveyInvitation.state == "sent", SurveyInvitation.expires_at > now)
+    ) or session.scalar(sent)
+    surveyed = session.get(ServiceRequest, invitation.request_id) if invitation else None
+    survey = (
+        definition_for_invitation(invitation)
+        if invitation is not None
+        else definition_for(SURVEY_TRIGGER)
     )
     return Sample(
         service_code=code,
         request_id=found.reference or NO_REQUEST,
         survey_request_id=(surveyed.reference or NO_REQUEST) if surveyed else NO_REQUEST,
         survey_token=(surveyed.api_token or NO_TOKEN) if surveyed else NO_TOKEN,
+        survey_answers=survey_answers(survey),
         token=filed_by_app.api_token or NO_TOKEN if filed_by_app is not None else NO_TOKEN,
         token_request_id=(filed_by_app.reference or NO_REQUEST)
         if filed_by_app is not None
@@ -122,6 +155,29 @@ def sample(session: Session) -> Sample:
         lat=round(found.lat, 5) if found.lat is not None else 0.0,
         lon=round(found.lon, 5) if found.lon is not None else 0.0,
     )
+
+
+def survey_answers(survey: Definition | None) -> tuple[tuple[str, str], ...]:
+    """A plausible answer to each question of ``survey`` that is always shown: the first
+    option, the top of a scale, yes, a short sentence."""
+    if survey is None:
+        return Sample.survey_answers
+    answers: list[tuple[str, str]] = []
+    for question in survey.questions:
+        if question.show_if is not None:
+            continue
+        if question.kind in SCALES:
+            answer = str(max(SCALES[question.kind]))
+        elif question.kind == "yesno":
+            answer = YESNO[0]
+        elif question.kind == "text":
+            answer = SURVEY_TEXT[: question.max_length or len(SURVEY_TEXT)]
+        elif question.options:
+            answer = question.options[0].key
+        else:
+            continue
+        answers.append((question.id, answer))
+    return tuple(answers) or Sample.survey_answers
 
 
 def _query(params: list[tuple[str, str]]) -> str:
@@ -264,6 +320,16 @@ def examples(
             "survey",
             f"{api_url}/requests/{sample.survey_request_id}/survey.json",
             [*j, ("api_key", API_KEY), ("token", sample.survey_token)],
+        ),
+        _post(
+            "post_survey",
+            f"{api_url}/requests/{sample.survey_request_id}/survey.json",
+            [
+                ("api_key", API_KEY),
+                *j,
+                ("token", sample.survey_token),
+                *sample.survey_answers,
+            ],
         ),
         _post("post", f"{api_url}/requests.json", post_form),
         _post(

@@ -14,12 +14,15 @@ import re
 import shlex
 import time
 import tomllib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET  # noqa: N817
 
 import pytest
 from PIL import Image
+from sqlalchemy import select
 
+from portal.catalogue.models import ServiceCategory
 from portal.core import clock
 from portal.open311 import developer, keys, queries
 from portal.open311.views import api_post
@@ -110,7 +113,22 @@ def test_the_page_renders_in_both_languages_with_the_citys_name(client):
     assert _examples(page).keys() == _examples(spanish).keys()
 
 
-def test_every_example_on_the_page_works_against_the_demo_city(client, demo):
+def test_every_example_on_the_page_works_against_the_demo_city(client, demo, make):
+    # The demo's app users answered their surveys or let them expire: one more, resolved
+    # yesterday, has not yet, so the survey examples (read it, answer it) have one to use.
+    service = demo.scalar(
+        select(ServiceCategory).where(
+            ServiceCategory.private.is_(False), ServiceCategory.active.is_(True)
+        )
+    )
+    resolved_by_app = make.request(
+        category=service,
+        status="resolved",
+        resolved_at=DEMO_NOW - timedelta(days=1),
+        channel="api",
+        api_token="app-token-for-the-survey",
+    )
+    invitation = make.survey_invitation(resolved_by_app)
     page = client.get("/developers/").get_data(as_text=True)
     examples = _examples(page)
     expected = developer.examples(
@@ -132,9 +150,43 @@ def test_every_example_on_the_page_works_against_the_demo_city(client, demo):
             assert response.status_code == 201, (name, argv, body[:300])
             answer = json.loads(body)[0]
             assert answer.get("service_request_id") or answer.get("update_id"), (name, answer)
-    # The examples name real things: the newest public request, its token, a service.
+    # The examples name real things: the newest public request, its token, a service, the
+    # open survey and its questions.
     request_example = examples["request"][1][-1]
     assert "SR-" in request_example and "SERVICE_CODE" not in page
+    assert resolved_by_app.reference in examples["post_survey"][1][3]
+    assert "resolved=yes" in examples["post_survey"][1]
+    demo.refresh(invitation)
+    assert invitation.state == "answered"
+
+
+def _operation_pattern(path: str) -> re.Pattern[str]:
+    """A document path as a pattern over example URLs: any value for a {parameter}, either
+    suffix (the page says the suffix only picks the format)."""
+    stem, _suffix = path.rsplit(".", 1)
+    pattern = "[^/?]+".join(re.escape(part) for part in re.split(r"\{[a-z_]+\}", stem))
+    return re.compile(f"^{pattern}\\.(json|xml)$")
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+def test_every_operation_of_the_openapi_document_has_an_example(client, lang):
+    """Walks the served document: each path and method, in one format or the other, is
+    some example's method and URL on the page, in both languages."""
+    page = client.get(f"/developers/?lang={lang}").get_data(as_text=True)
+    shown = set()
+    for method, argv in _examples(page).values():
+        url = next(arg for arg in argv[1:] if arg.startswith(BASE))
+        shown.add((method, urlsplit(url).path))
+    document = client.get("/open311/v2/openapi.json").get_json()
+    missing = []
+    for path, item in document["paths"].items():
+        pattern = _operation_pattern(path)
+        for method in item:
+            if not any(m == method.upper() and pattern.match(p) for m, p in shown):
+                missing.append(f"{method.upper()} {path}")
+    assert not missing
+    # Both formats appear.
+    assert {p.rsplit(".", 1)[-1] for _m, p in shown} == {"json", "xml"}
 
 
 def test_the_figures_are_the_ones_the_code_enforces(client):

@@ -37,11 +37,12 @@ def _rate(text: str) -> list[dict[str, object]]:
 def index() -> str:
     current = settings()
     api_url = current.base_url.rstrip("/") + "/open311/v2"
+    now = clock.now()
     examples = developer.examples(
         api_url=api_url,
         jurisdiction=current.open311_jurisdiction,
-        sample=developer.sample(db_session()),
-        now=clock.now(),
+        sample=developer.sample(db_session(), now=now),
+        now=now,
     )
     return render_template(
         "open311/developers/index.html",
