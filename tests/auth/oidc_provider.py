@@ -109,6 +109,8 @@ class LoopbackProvider:
     codes: dict[str, Code] = field(default_factory=dict)
     jtis: set[str] = field(default_factory=set)
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, {"kid": "loopback"}))
+    #: The private_key_jwt assertions accepted (their claims), newest last.
+    assertions: list[dict[str, Any]] = field(default_factory=list)
     #: The token endpoint's answers, newest last (error codes, or "ok").
     token_answers: list[str] = field(default_factory=list)
     #: Seconds added to the time recorded as each sign-in's ``auth_time`` (a sign-in "long
@@ -195,6 +197,11 @@ def _server(provider: LoopbackProvider) -> Flask:  # noqa: C901 - one provider, 
                     return False
                 provider.jtis.add(jti)
                 return True
+
+        def process_assertion_claims(self, assertion: str, resolve_key: Any) -> Any:
+            claims = super().process_assertion_claims(assertion, resolve_key)
+            provider.assertions.append(dict(claims))
+            return claims
 
         def resolve_client_public_key(self, client: Client) -> KeySet:
             return KeySet.import_key_set(client.jwks or {"keys": []})

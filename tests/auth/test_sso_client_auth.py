@@ -90,7 +90,7 @@ def token_request(strict, back: str, **form) -> requests.Response:
 
 
 @pytest.mark.parametrize("settings", ["public", "secret", "rsa key", "ec key"], indirect=True)
-def test_each_way_of_authenticating_signs_in(client, make, db, strict, settings):
+def test_each_way_of_authenticating_signs_in(client, make, db, strict, settings, request):
     kim = make.staff(make.department(name="Roads"), email="kim@springfield.example")
     sub = person(strict.url, "kim@springfield.example")
     response = client.get(authorize_at_provider(client, sub))
@@ -99,6 +99,13 @@ def test_each_way_of_authenticating_signs_in(client, make, db, strict, settings)
     assert strict.token_answers[-1] == "ok"
     identity = db.scalar(select(UserIdentity).where(UserIdentity.user_id == kim.id))
     assert identity is not None and identity.issuer == strict.url
+    if "key" in request.node.callspec.id:
+        # The assertion: the client as issuer and subject, the token endpoint as audience,
+        # valid five minutes (Authlib's default is an hour).
+        claims = strict.assertions[-1]
+        assert claims["iss"] == claims["sub"] == settings.sso_client_id
+        assert claims["aud"] == strict.token_endpoint
+        assert claims["exp"] - claims["iat"] == 300 and len(claims["jti"]) >= 32
 
 
 @pytest.mark.parametrize("settings", ["public"], indirect=True)

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from authlib.oauth2.rfc7523 import PrivateKeyJWT, private_key_jwt_sign
 from flask import (
     Blueprint,
     Flask,
@@ -58,6 +58,8 @@ STATE_PREFIX = "_state_city_"
 NEXT_KEY = "sso_next"
 #: The ID token of this sign-in (the provider's logout is given it as id_token_hint).
 ID_TOKEN_KEY = "sso_id_token"
+#: How long each private_key_jwt client assertion is valid.
+ASSERTION_SECONDS = 300
 #: The token endpoint's refusals a person is told about in their own words: the portal's own
 #: credentials (secret or signed assertion) not accepted, or this sign-in's code or PKCE
 #: verifier not accepted.
@@ -97,7 +99,7 @@ def init_sso(app: Flask, settings: Settings) -> None:
         app.extensions[CLIENT_KEY] = key
         client_kwargs["token_endpoint_auth_method"] = PrivateKeyJWT.name
         client_secret = key.jwk
-        auth_methods = [PrivateKeyJWT(alg=key.alg, headers=key.assertion_header())]
+        auth_methods = [ShortLivedPrivateKeyJWT(alg=key.alg, headers=key.assertion_header())]
     elif not settings.sso_client_secret:
         client_kwargs["token_endpoint_auth_method"] = "none"  # a public client: PKCE alone
     authorize_params = {"acr_values": settings.sso_acr_values} if settings.sso_acr_values else None
@@ -112,6 +114,24 @@ def init_sso(app: Flask, settings: Settings) -> None:
         authorize_params=authorize_params,
     )
     app.extensions[CLIENT] = oauth.create_client("city")
+
+
+class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
+    """Authlib's private_key_jwt signer with assertions valid for ``ASSERTION_SECONDS`` (its
+    default is an hour: a copied assertion could be replayed at another provider endpoint
+    that does not remember jti values for that long)."""
+
+    def sign(self, auth: Any, token_endpoint: str) -> str:
+        return str(
+            private_key_jwt_sign(
+                auth.client_secret,
+                client_id=auth.client_id,
+                token_endpoint=token_endpoint,
+                alg=self.alg,
+                header=dict(self.headers or {}),
+                expires_in=ASSERTION_SECONDS,
+            )
+        )
 
 
 def sso_button_label() -> str:
