@@ -119,7 +119,20 @@ def _has_nul(values: Any) -> bool:
     return any("\x00" in value for value in values)
 
 
+#: The answers whose Retry-After means something: too many requests, and the database away.
+RETRY_STATUSES = frozenset({429, 503})
+
+
 def init_app(app: Flask) -> None:
+    @app.after_request
+    def _retry_after_only_when_retrying(response: Any) -> Any:
+        # Flask-Limiter sets Retry-After (the window's reset) on every answer under a limit,
+        # a 200 included, where clients and their libraries read it as "come back later".
+        # Registered before the limiter (app.py), so this runs after it.
+        if response.status_code not in RETRY_STATUSES:
+            response.headers.pop("Retry-After", None)
+        return response
+
     @app.before_request
     def _refuse_nul_characters() -> None:
         # PostgreSQL text cannot hold NUL, and no form needs it: refuse it at the edge with a

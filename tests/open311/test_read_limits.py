@@ -69,6 +69,8 @@ def test_a_key_reads_under_its_own_limit_shared_by_every_read(limited):
     third = _get(client, "requests.json", address, query_string={"api_key": tight})
     assert third.status_code == 200
     assert third.headers["X-RateLimit-Limit"] == "3"
+    assert third.headers["X-RateLimit-Remaining"] == "0"
+    assert "Retry-After" not in third.headers  # only an answer that says "wait" carries it
     refused = _get(client, "services.xml", address, headers={"X-Api-Key": tight})
     assert refused.status_code == 429
     assert _errors(refused, "xml") == ["Too many requests. Wait a minute and try again."]
