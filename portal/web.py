@@ -123,15 +123,17 @@ def _has_nul(values: Any) -> bool:
 RETRY_STATUSES = frozenset({429, 503})
 
 
+def _retry_after_only_when_retrying(response: Any) -> Any:
+    """Flask-Limiter sets Retry-After (the window's reset) on every answer under a limit, a
+    200 included, where clients and their libraries read it as "come back later"."""
+    if response.status_code not in RETRY_STATUSES:
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 def init_app(app: Flask) -> None:
-    @app.after_request
-    def _retry_after_only_when_retrying(response: Any) -> Any:
-        # Flask-Limiter sets Retry-After (the window's reset) on every answer under a limit,
-        # a 200 included, where clients and their libraries read it as "come back later".
-        # Registered before the limiter (app.py), so this runs after it.
-        if response.status_code not in RETRY_STATUSES:
-            response.headers.pop("Retry-After", None)
-        return response
+    # Registered before the limiter (app.py), so this runs after it.
+    app.after_request(_retry_after_only_when_retrying)
 
     @app.before_request
     def _refuse_nul_characters() -> None:
