@@ -1,6 +1,6 @@
 """A webhook receiver on loopback for the tests: an HTTP server in a thread that records every
 POST (path, headers, raw body) and answers 204, or the statuses queued with ``answer_next``
-(``"timeout"`` makes it answer later than the sender waits)."""
+(``"timeout"`` makes it answer later than the sender waits; a 3xx sends ``Location: /moved``)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,10 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+#: The networks of a receiver on this machine: tests that deliver to one allow them
+#: (``Settings.outbound_allowed_networks``); without them loopback is refused, as in production.
+LOOPBACK = ("127.0.0.0/8", "::1/128")
 
 
 @dataclass
@@ -38,6 +42,8 @@ class WebhookReceiver:
                     time.sleep(2.5)
                     answer = 204
                 self.send_response(int(answer))
+                if 300 <= int(answer) < 400:
+                    self.send_header("Location", "/moved")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

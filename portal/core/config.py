@@ -168,6 +168,11 @@ class Settings:
     #: this often, and one call to it may take this long.
     outbound_poll_seconds: int = 300
     outbound_timeout: int = 10
+    #: The networks (CIDR) the portal's own HTTP requests (webhooks, outbound Open311) may reach
+    #: although they are not public (``portal.core.destinations``), and the only ones plain
+    #: http may go to (``PORTAL_OUTBOUND_ALLOWED_NETWORKS``: a works system on the city's own
+    #: network, the tests' loopback). Empty: https to public addresses only.
+    outbound_allowed_networks: tuple[str, ...] = ()
     # Web
     ratelimit_storage_uri: str = "memory://"
     ratelimit_enabled: bool = True
@@ -200,12 +205,10 @@ class Settings:
     push_allow_loopback_http: bool = False
     #: One push service's answer may take this long (the worker's lease covers it).
     push_timeout: int = 10
-    #: Webhooks (portal.webhooks, issue 24): endpoints on loopback or the city's private
-    #: network, and over plain http, are accepted (``PORTAL_WEBHOOKS_ALLOW_PRIVATE``: tests and
-    #: development; otherwise only https on public hosts); connecting to an endpoint and its
-    #: answer together may take ``webhook_timeout`` seconds (connecting at most half of it);
-    #: the delivery log keeps ``webhook_log_days`` days.
-    webhooks_allow_private: bool = False
+    #: Webhooks (portal.webhooks, issue 24): where endpoints may be is
+    #: ``outbound_allowed_networks``'s policy; connecting to an endpoint and its answer
+    #: together may take ``webhook_timeout`` seconds (connecting at most half of it); the
+    #: delivery log keeps ``webhook_log_days`` days.
     webhook_timeout: int = 10
     webhook_log_days: int = 30
     #: Language (portal.assist.language, issue 22): each resident text's language detected
@@ -292,6 +295,7 @@ class Settings:
         mode = env.get("PORTAL_ENV", "development")
         if mode not in {"development", "production", "test"}:
             raise ConfigError(f"PORTAL_ENV must be development, production or test, not {mode!r}")
+        _check_replaced(env)
         base = cls()
         database_url = env.get("DATABASE_URL") or base.database_url
         if database_url.startswith("postgres://"):
@@ -406,6 +410,11 @@ class Settings:
             outbound_timeout=_int(
                 "PORTAL_OUTBOUND_TIMEOUT", env.get("PORTAL_OUTBOUND_TIMEOUT"), base.outbound_timeout
             ),
+            outbound_allowed_networks=_networks(
+                "PORTAL_OUTBOUND_ALLOWED_NETWORKS",
+                env.get("PORTAL_OUTBOUND_ALLOWED_NETWORKS"),
+                base.outbound_allowed_networks,
+            ),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", base.ratelimit_storage_uri),
             ratelimit_enabled=_bool(env.get("RATELIMIT_ENABLED"), True),
             trusted_proxies=_int(
@@ -423,7 +432,6 @@ class Settings:
             vapid_public_key=env.get("PORTAL_VAPID_PUBLIC_KEY", "").strip(),
             vapid_subject=env.get("PORTAL_VAPID_SUBJECT", "").strip(),
             push_allow_loopback_http=_bool(env.get("PORTAL_PUSH_ALLOW_LOOPBACK_HTTP"), False),
-            webhooks_allow_private=_bool(env.get("PORTAL_WEBHOOKS_ALLOW_PRIVATE"), False),
             webhook_timeout=_int(
                 "PORTAL_WEBHOOK_TIMEOUT", env.get("PORTAL_WEBHOOK_TIMEOUT"), base.webhook_timeout
             ),
@@ -556,6 +564,16 @@ def _check_client_key(settings: Settings, env: Mapping[str, str]) -> None:
         raise ConfigError(
             f"{name} is not a usable private key: {exc} (`flask sso keygen` prints a new one)"
         ) from exc
+
+
+def _check_replaced(env: Mapping[str, str]) -> None:
+    """Settings that are gone fail loudly rather than being ignored."""
+    if env.get("PORTAL_WEBHOOKS_ALLOW_PRIVATE", "").strip():
+        raise ConfigError(
+            "PORTAL_WEBHOOKS_ALLOW_PRIVATE is replaced by PORTAL_OUTBOUND_ALLOWED_NETWORKS: list "
+            "the networks webhooks and outbound Open311 may reach although they are private "
+            "(like 10.20.0.0/16, or 127.0.0.0/8,::1/128 for this machine)"
+        )
 
 
 def _check_outbound(settings: Settings) -> None:

@@ -6,8 +6,9 @@ Each round, the open tasks filed at an endpoint that were not asked about for
 endpoint (in batches of ``BATCH``). A request closed there completes the task here (the usual
 task-done path: its clock stops, the case resolves when it was the last open task, the
 resident is told), with its ``status_notes`` as the note; new notes on an open one become an
-internal note. An endpoint that does not answer is logged, its error kept on the tasks, and
-asked again next time.
+internal note. An endpoint that does not answer, or that the portal's destination policy
+refuses (``portal.core.destinations``), is logged, its error kept on the tasks, and asked again
+next time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from portal.casework.tasks import complete_task_for_system
 from portal.core.audit import AuditEntry
 from portal.core.config import Settings
 from portal.core.db import Database
+from portal.core.destinations import RefusedDestination, pinned_session
 from portal.outbound.config import api_key
 from portal.outbound.models import OutboundTask
 from portal.requests.events import add_event
@@ -72,26 +74,23 @@ def poll_outbound(
     now: datetime,
     *,
     environ: Mapping[str, str] | None = None,
-    http: requests.Session | None = None,
 ) -> PollStats | None:
     """Ask each endpoint about its due tasks once; None when nothing was due."""
     due = _due(db, now - timedelta(seconds=settings.outbound_poll_seconds))
     if not due:
         return None
-    if http is None:
-        http = requests.Session()
-        http.trust_env = False  # no proxy from the environment, no .netrc credentials
     stats = PollStats()
     by_endpoint: dict[str, list[_Due]] = defaultdict(list)
     for row in due:
         by_endpoint[row.endpoint].append(row)
-    for endpoint, rows in by_endpoint.items():
-        try:
-            _poll_endpoint(db, settings, now, endpoint, rows, stats, environ=environ, http=http)
-        except _Unreachable as exc:
-            stats.errors += 1
-            log.warning("outbound Open311 %s: %s", endpoint, exc)
-            _mark(db, [r.id for r in rows], now=now, error=str(exc))
+    with pinned_session(settings.outbound_allowed_networks) as http:
+        for endpoint, rows in by_endpoint.items():
+            try:
+                _poll_endpoint(db, settings, now, endpoint, rows, stats, environ=environ, http=http)
+            except _Unreachable as exc:
+                stats.errors += 1
+                log.warning("outbound Open311 %s: %s", endpoint, exc)
+                _mark(db, [r.id for r in rows], now=now, error=str(exc))
     return stats
 
 
@@ -129,6 +128,8 @@ def _get(
             timeout=settings.outbound_timeout,
             allow_redirects=False,
         )
+    except RefusedDestination as exc:
+        raise _Unreachable(f"refused destination: {exc}") from exc
     except (requests.RequestException, OSError) as exc:
         raise _Unreachable(f"unreachable: {exc!r}") from exc
 

@@ -4,8 +4,11 @@ the task, so a retry after a lost answer files it once) and records what came ba
 
 2xx: filed (its ``service_request_id``, or a ``token`` the poll resolves later). No answer,
 429 and 5xx: temporary (the outbox retries with its backoff). Another 4xx (an unknown service
-code, a refused key): permanent. A permanent error, or the outbox's last attempt, flags the
-task for staff (``OutboundTask.state == "failed"``) rather than losing it.
+code, a refused key), or a destination the portal's policy refuses (``portal.core.destinations``:
+a private address outside ``PORTAL_OUTBOUND_ALLOWED_NETWORKS``, plain http to the internet;
+the connection goes only to an address it checked): permanent. A permanent error, or the
+outbox's last attempt, flags the task for staff (``OutboundTask.state == "failed"``) rather
+than losing it.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import select
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
+from portal.core.destinations import RefusedDestination, pinned_session
 from portal.core.outbox import OutboxMessage
 from portal.core.senders import (
     DeliveryError,
@@ -75,8 +79,7 @@ class Open311Sender:
         self.db = db
         self.settings = settings
         self.environ = environ
-        self.http = requests.Session()
-        self.http.trust_env = False  # no proxy from the environment, no .netrc credentials
+        self.http = pinned_session(settings.outbound_allowed_networks)
 
     def _link(self, message: OutboxMessage) -> OutboundTask:
         try:
@@ -127,6 +130,8 @@ class Open311Sender:
             ) as response:
                 status = response.status_code
                 raw = read_answer(response, deadline=deadline)
+        except RefusedDestination as exc:
+            raise PermanentDeliveryError(f"{link.system}: refused destination: {exc}") from exc
         except (requests.RequestException, OSError) as exc:
             raise TemporaryDeliveryError(f"{link.system} unreachable: {exc!r}") from exc
         if status == 429 or status >= 500 or status == 408:

@@ -4,13 +4,17 @@
 The endpoint's answer decides: any 2xx delivered; 410 Gone switches the endpoint off (the
 delivery fails: retrying cannot help); anything else (another status, a redirect, a timeout, no
 connection) is retried with the outbox's backoff until ``outbox_max_attempts``, then failed.
-Every attempt is written on the delivery (attempts, status, error). Redirects are not followed
-and every address the host resolves to is checked first (``portal.webhooks.urls``).
+Every attempt is written on the delivery (attempts, status, error). Redirects are not followed;
+the host is resolved once per attempt, every address it resolves to is checked and the
+connection goes to a checked address (``portal.core.destinations``): a destination the policy
+refuses fails the delivery at once (permanent until an admin changes the URL or the operator
+the allowed networks), with the reason in the delivery log.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any, NoReturn
 
 import requests
@@ -20,11 +24,11 @@ from portal.core import clock
 from portal.core.audit import AuditEntry
 from portal.core.config import Settings
 from portal.core.db import Database
+from portal.core.destinations import RefusedDestination, pinned_session
 from portal.core.outbox import OutboxMessage
 from portal.core.senders import PermanentDeliveryError, TemporaryDeliveryError, split_timeout
 from portal.webhooks import signing
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
-from portal.webhooks.urls import BadUrl, check_destination
 
 log = logging.getLogger(__name__)
 GONE = 410
@@ -40,8 +44,7 @@ class WebhookSender:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self.http = requests.Session()
-        self.http.trust_env = False  # no proxy from the environment, no .netrc credentials
+        self.http = pinned_session(settings.outbound_allowed_networks)
 
     def _load(self, message: OutboxMessage) -> tuple[WebhookDelivery, WebhookEndpoint]:
         try:
@@ -94,24 +97,6 @@ class WebhookSender:
             self._outcome(
                 message, delivery, status=None, permanent=True, error="the endpoint is switched off"
             )
-        try:
-            check_destination(self.settings, endpoint.url)
-        except BadUrl:
-            self._outcome(
-                message,
-                delivery,
-                status=None,
-                permanent=True,
-                error="the endpoint's address is on a private network",
-            )
-        except OSError as exc:
-            self._outcome(
-                message,
-                delivery,
-                status=None,
-                permanent=False,
-                error=f"the endpoint's host does not resolve: {exc}",
-            )
         body = delivery.payload.encode("utf-8")
         headers = signing.headers(
             endpoint.secret,
@@ -133,6 +118,18 @@ class WebhookSender:
                 stream=True,  # the answer's body is not read
             )
             response.close()
+        except RefusedDestination as exc:
+            self._outcome(
+                message, delivery, status=None, permanent=True, error=f"refused destination: {exc}"
+            )
+        except socket.gaierror as exc:
+            self._outcome(
+                message,
+                delivery,
+                status=None,
+                permanent=False,
+                error=f"the endpoint's host does not resolve: {exc}",
+            )
         except (requests.RequestException, OSError) as exc:
             self._outcome(
                 message,

@@ -1,20 +1,19 @@
-"""Where webhooks may be sent: an https URL on a public host. A server on this machine or the
-city's own network (loopback, private, link-local addresses, ``.internal`` names...) only when
-``PORTAL_WEBHOOKS_ALLOW_PRIVATE`` allows it (development and tests), and then over http too.
+"""Where webhooks may be sent: a well-formed http(s) URL that the portal's destination policy
+(``portal.core.destinations``) accepts: https on a public host, or an address inside one of
+``PORTAL_OUTBOUND_ALLOWED_NETWORKS`` (and only there plain http).
 
-The URL is checked when it is saved and, resolved, again before every attempt (a public name
-that comes to point at a private address is refused then)."""
+The URL is checked when it is saved (what the URL itself shows: a literal address,
+``localhost``, a name that can only be local) and, resolved, at every attempt (the sender's
+pinned session connects only to an address it checked)."""
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from urllib.parse import urlsplit
 
 from portal.core.config import Settings
+from portal.core.destinations import url_problem
 
 MAX_URL = 2000
-LOCAL_SUFFIXES = (".local", ".localhost", ".internal", ".lan", ".home.arpa")
 
 
 class BadUrl(ValueError):
@@ -23,14 +22,6 @@ class BadUrl(ValueError):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
-
-
-def _private_host(host: str) -> bool:
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return host == "localhost" or "." not in host or host.endswith(LOCAL_SUFFIXES)
-    return not address.is_global
 
 
 def check_url(settings: Settings, url: str) -> str:
@@ -52,23 +43,7 @@ def check_url(settings: Settings, url: str) -> str:
         raise BadUrl("invalid")
     if parts.fragment:
         raise BadUrl("invalid")
-    if settings.webhooks_allow_private:
-        return url
-    if parts.scheme != "https":
-        raise BadUrl("scheme")
-    if _private_host(host):
-        raise BadUrl("private")
+    problem = url_problem(url, settings.outbound_allowed_networks)
+    if problem is not None:
+        raise BadUrl(problem.code)
     return url
-
-
-def check_destination(settings: Settings, url: str) -> None:
-    """Before an attempt: every address the host resolves to must be public (unless private
-    ones are allowed). Raises ``BadUrl("private")``, or ``OSError`` when it does not resolve."""
-    if settings.webhooks_allow_private:
-        return
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    for *_rest, sockaddr in socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP):
-        if _private_host(str(sockaddr[0])):
-            raise BadUrl("private")

@@ -37,8 +37,16 @@ from portal.requests.models import Event, ServiceRequest
 from tests.conftest import csrf_from, sign_in
 from tests.factories import INSIDE
 from tests.scratch import arrange
+from tests.webhook_receiver import LOOPBACK
 
 KEY_ENV = "PORTAL_TEST_WORKS_API_KEY"
+
+
+@pytest.fixture
+def settings(settings):
+    """The works system is on this machine: its network is allowed, as a city whose system is
+    on its own network allows that one (without it loopback is refused: see below)."""
+    return replace(settings, outbound_allowed_networks=LOOPBACK)
 
 
 @dataclass
@@ -359,6 +367,33 @@ def test_a_refusal_flags_the_task_at_once(app, client, db, here, works, settings
     assert link.state == "failed" and link.attempts == 1
     assert "refused the task" in link.last_error and "no-such-service" in link.last_error
     assert _works_requests(works) == []
+
+
+def test_a_works_system_on_a_refused_address_is_never_reached(
+    app, client, db, here, works, settings, monkeypatch
+):
+    """Without PORTAL_OUTBOUND_ALLOWED_NETWORKS a name that resolves to loopback is refused
+    when the task is posted (at once, not retried: only a change of configuration helps) and
+    when it is polled; the works system hears nothing."""
+    monkeypatch.setenv(KEY_ENV, works.raw_key)
+    port = works.url.split(":")[2].split("/")[0]
+    _configure(db, f"http://localhost:{port}/open311/v2/")
+    _file(client, here)
+    strict = replace(settings, outbound_allowed_networks=())
+    stats = _deliver(app, strict)
+    assert stats.failed == 1 and stats.retried == 0
+    link = _link(db)
+    assert link.state == "failed" and link.attempts == 1
+    assert "refused destination" in link.last_error
+    assert "localhost (127.0.0.1) is a loopback address" in link.last_error
+    assert _works_requests(works) == []
+
+    # Filed while it was allowed, then no longer allowed: the poll does not reach it either.
+    link.state, link.external_id, link.last_error = "filed", "SR-1", ""
+    db.flush()
+    stats = poll_outbound(app.extensions["portal.db"], strict, clock.now())
+    assert stats is not None and stats.errors == 1 and stats.asked == 0
+    assert "refused destination" in _link(db).last_error
 
 
 def test_a_task_added_later_for_the_department_goes_out_too(

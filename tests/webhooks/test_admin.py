@@ -19,12 +19,13 @@ from portal.core.audit import AuditEntry
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.casework.test_case import act, make_office
 from tests.conftest import csrf_from, sign_in
+from tests.webhook_receiver import LOOPBACK
 from tests.webhooks.conftest import deliver
 
 
 @pytest.fixture
 def settings(settings):
-    return replace(settings, webhooks_allow_private=True, webhook_timeout=2)
+    return replace(settings, outbound_allowed_networks=LOOPBACK, webhook_timeout=2)
 
 
 def _post(client, page, target, **data):

@@ -16,7 +16,7 @@ from tests.auth.factories import PASSWORD
 from tests.casework.test_browser import sign_in
 from tests.factories import Factories
 from tests.requests.test_browser_filing import axe_violations
-from tests.webhook_receiver import WebhookReceiver
+from tests.webhook_receiver import LOOPBACK, WebhookReceiver
 from tests.webhooks.conftest import deliver
 
 pytestmark = pytest.mark.browser
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def settings(settings):
-    return replace(settings, webhooks_allow_private=True, webhook_timeout=2)
+    return replace(settings, outbound_allowed_networks=LOOPBACK, webhook_timeout=2)
 
 
 @pytest.fixture

@@ -19,12 +19,13 @@ from portal.webhooks import service
 from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.casework.test_case import act, make_office
 from tests.conftest import sign_in
+from tests.webhook_receiver import LOOPBACK
 from tests.webhooks.conftest import deliver
 
 
 @pytest.fixture
 def settings(settings):
-    return replace(settings, webhooks_allow_private=True, webhook_timeout=1)
+    return replace(settings, outbound_allowed_networks=LOOPBACK, webhook_timeout=1)
 
 
 def _endpoint(db, settings, url, events):
@@ -250,3 +251,44 @@ def test_the_worker_purges_finished_deliveries_after_the_log_days(app, db, make,
         "purged 1 webhook deliveries"
     )
     assert {d.id for d in _deliveries(db)} == {waiting.id, recent.id}
+
+
+def test_a_name_that_resolves_to_loopback_is_refused_unless_allowed(
+    app, client, db, make, settings, receiver
+):
+    """The host is resolved at each attempt and every address checked: ``localhost`` is
+    refused without PORTAL_OUTBOUND_ALLOWED_NETWORKS (a permanent failure, with the reason in
+    the log the admin reads); allowed, the connection goes to the checked address and still
+    presents the name in its Host header."""
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    port = url.split(":")[2].split("/")[0]
+    endpoint = _endpoint(db, settings, url, [])
+    service.send_test(db, endpoint, now=clock.now())
+    strict = replace(settings, outbound_allowed_networks=())
+    stats = deliver(app, strict)
+    assert (stats.failed, stats.retried) == (1, 0)
+    [delivery] = _deliveries(db)
+    assert (delivery.state, delivery.attempts, delivery.last_status) == ("failed", 1, None)
+    assert delivery.last_error.startswith(
+        "refused destination: localhost (127.0.0.1) is a loopback address"
+    )
+    assert receiver.received == []
+    sign_in(client, make.user(role="admin"))
+    page = client.get(f"/staff/webhooks/{endpoint.id}").get_data(as_text=True)
+    assert "refused destination: localhost (127.0.0.1) is a loopback address" in page
+
+    service.send_test(db, endpoint, now=clock.now())
+    assert deliver(app, settings).sent == 1
+    [received] = receiver.received
+    assert received.headers["host"] == f"localhost:{port}"
+    assert received.path == "/hooks"
+
+
+def test_a_redirect_is_not_followed(app, db, settings, receiver):
+    endpoint = _endpoint(db, settings, receiver.url, [])
+    service.send_test(db, endpoint, now=clock.now())
+    receiver.answer_next(307)
+    assert deliver(app, settings).retried == 1
+    [delivery] = _deliveries(db)
+    assert (delivery.state, delivery.last_status) == ("pending", 307)
+    assert [r.path for r in receiver.received] == ["/hooks"]  # nothing went to /moved
