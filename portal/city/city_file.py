@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from PIL import Image, UnidentifiedImageError
 
 from portal.catalogue.loader import Checker, suggestion, toml_file
+from portal.core.destinations import UrlProblem, url_problem
 from portal.core.replies import LOCAL_PREFIX
 from portal.sla.calendar import valid_timezone
 
@@ -63,8 +65,11 @@ _COLOUR_RE = re.compile(r"^#[0-9a-fA-F]{6}\Z")
 _PHONE_RE = re.compile(r"^[0-9+() .-]{2,20}\Z")
 
 
-def read_city(path: Path, check: Checker) -> dict[str, Any]:
-    """The profile's column values from ``path`` (problems go to ``check``)."""
+def read_city(
+    path: Path, check: Checker, *, allowed_networks: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The profile's column values from ``path`` (problems go to ``check``);
+    ``allowed_networks``: see ``_outbound``."""
     data = _toml(path, check)
     if data is None:
         return {}
@@ -102,7 +107,7 @@ def read_city(path: Path, check: Checker) -> dict[str, Any]:
     values["open311_contact"] = check.text("[open311]", open311, "contact", max_len=300)
     values.update(_logo(path.parent, data.get("logo"), check))
     values["settings"] = _plain(data)
-    outbound = _outbound(open311, check)
+    outbound = _outbound(open311, check, allowed_networks)
     plain_open311 = {k: v for k, v in open311.items() if k != "outbound"}
     if outbound:
         plain_open311["outbound"] = outbound
@@ -128,13 +133,18 @@ def read_city(path: Path, check: Checker) -> dict[str, Any]:
     return values
 
 
-def _outbound(open311: dict[str, Any], check: Checker) -> list[dict[str, Any]]:
+def _outbound(
+    open311: dict[str, Any], check: Checker, allowed_networks: Iterable[str] = ()
+) -> list[dict[str, Any]]:
     """The ``[[open311.outbound]]`` tables: departments whose tasks go to an outside Open311
     endpoint. Each names its ``department`` (checked against catalogue.toml by the folder),
     the system's ``name``, its ``endpoint`` (the ``.../open311/v2/`` base URL), an optional
     ``jurisdiction_id``, the environment variable its API key is in (``api_key_env``: the
     key itself never goes in the file), and the service code to file under: ``service_code``
-    for every category, ``service_codes`` by our category code (which wins)."""
+    for every category, ``service_codes`` by our category code (which wins). An endpoint the
+    destination policy refuses from the URL alone (``portal.core.destinations``: a literal
+    private or metadata address, plain http) is a problem unless ``allowed_networks`` allows
+    it; its resolved addresses are checked at each call."""
     tables = open311.get("outbound", [])
     if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
         check.add("[open311]", '"outbound" must be an array of tables ([[open311.outbound]])')
@@ -169,6 +179,8 @@ def _outbound(open311: dict[str, Any], check: Checker) -> list[dict[str, Any]]:
                 f'endpoint "{endpoint}" must be an Open311 base URL ending in "/", like '
                 '"https://works.example.gov/open311/v2/"',
             )
+        elif endpoint and (problem := url_problem(endpoint, allowed_networks)) is not None:
+            check.add(where, f'endpoint "{endpoint}": {_refusal_text(problem)}')
         if entry["api_key_env"] and not _ENV_NAME_RE.match(entry["api_key_env"]):
             check.add(
                 where,
@@ -191,6 +203,17 @@ def _outbound(open311: dict[str, Any], check: Checker) -> list[dict[str, Any]]:
             check.add(where, 'needs "service_code" (for every category) or "service_codes"')
         result.append({k: v for k, v in entry.items() if v not in ("", {})})
     return result
+
+
+def _refusal_text(problem: UrlProblem) -> str:
+    if problem.code == "scheme":
+        return (
+            "must be https (plain http only goes to a network in PORTAL_OUTBOUND_ALLOWED_NETWORKS)"
+        )
+    return (
+        f"{problem.detail}: the portal does not connect to private, loopback, link-local or "
+        "metadata addresses unless PORTAL_OUTBOUND_ALLOWED_NETWORKS includes them"
+    )
 
 
 def _app(data: dict[str, Any], check: Checker) -> dict[str, str]:

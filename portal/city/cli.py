@@ -30,7 +30,10 @@ def import_command(folder: Path, dry_run: bool) -> None:
     never deleted.
     """
     try:
-        spec = read_folder(folder)
+        spec = read_folder(
+            folder,
+            allowed_networks=current_app.extensions["portal.settings"].outbound_allowed_networks,
+        )
         changes = _back_office_changes()
         summary = _apply(spec, dry_run=dry_run)
     except CityConfigError as exc:

@@ -89,8 +89,10 @@ class CitySpec:
     articles: list[ArticleSpec] = field(default_factory=list)
 
 
-def read_folder(folder: str | Path) -> CitySpec:
-    """Check every file of ``folder``; return its content or raise ``CityConfigError``."""
+def read_folder(folder: str | Path, *, allowed_networks: Iterable[str] = ()) -> CitySpec:
+    """Check every file of ``folder``; return its content or raise ``CityConfigError``.
+    ``allowed_networks`` (the settings' ``outbound_allowed_networks``) are the private networks
+    city.toml's outbound Open311 endpoints may be on (``portal.core.destinations``)."""
     path = Path(folder)
     if not path.is_dir():
         raise CityConfigError(str(folder), [f"{folder}: is not a folder"])
@@ -107,7 +109,11 @@ def read_folder(folder: str | Path) -> CitySpec:
         return result if not check.problems else default
 
     spec.city = (
-        checked(CITY, lambda check: read_city(path / CITY, check), {})
+        checked(
+            CITY,
+            lambda check: read_city(path / CITY, check, allowed_networks=allowed_networks),
+            {},
+        )
         if (path / CITY).is_file()
         else {}
     )

@@ -120,7 +120,8 @@ def load_demo(
     now = clock.now()
     city = None
     if session.get(CityProfile, PROFILE_ID) is None:
-        city = import_city(session, read_folder(CITY_DIR), now=now)
+        folder = read_folder(CITY_DIR, allowed_networks=settings.outbound_allowed_networks)
+        city = import_city(session, folder, now=now)
     already = session.scalar(select(User.id).where(User.email == ADMIN_EMAIL)) is not None
     departments = list(session.scalars(select(Department).order_by(Department.code)))
     crews, residents, logins, added = _ensure_users(

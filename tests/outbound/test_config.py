@@ -8,6 +8,8 @@ import shutil
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from portal.city.folder import CityConfigError, read_folder
 from portal.outbound.config import endpoints
 from tests.city.test_schemas import schema_errors
@@ -117,3 +119,51 @@ service_codes = { pothole = "RD-1" }
         'city.toml: [[open311.outbound]] #1: service_codes: category "pothole" does not exist' in p
         for p in found
     ), found
+
+
+def _endpoint_table(endpoint: str) -> str:
+    return f"""
+[[open311.outbound]]
+department = "roads"
+name = "Cityworks"
+endpoint = "{endpoint}"
+service_code = "general"
+"""
+
+
+def test_an_endpoint_on_a_refused_address_is_named_with_its_table(tmp_path, runner, db):
+    """Unless PORTAL_OUTBOUND_ALLOWED_NETWORKS allows it, an endpoint whose URL shows a
+    private, loopback or metadata address, or plain http, is refused when the folder is
+    read (``flask city import`` names file and table; nothing is written)."""
+    cases = {
+        "https://169.254.169.254/open311/v2/": "169.254.169.254 is a link-local address",
+        "https://10.20.0.5/open311/v2/": "10.20.0.5 is a private address",
+        "https://localhost:8443/open311/v2/": "localhost is a loopback address",
+        "https://[::ffff:127.0.0.1]/open311/v2/": "::ffff:127.0.0.1 is a loopback address",
+        "http://works.portalder.example/open311/v2/": "must be https (plain http only goes",
+    }
+    for index, (endpoint, fault) in enumerate(cases.items()):
+        folder = alder_with(tmp_path / str(index), _endpoint_table(endpoint))
+        found = problems(folder)
+        assert len(found) == 1 and found[0].startswith(
+            f'city.toml: [[open311.outbound]] #1: endpoint "{endpoint}": {fault}'
+        ), found
+        assert "PORTAL_OUTBOUND_ALLOWED_NETWORKS" in found[0]
+    result = runner.invoke(args=["city", "import", str(folder)])
+    assert result.exit_code == 1
+    assert "city.toml: [[open311.outbound]] #1: endpoint" in result.output
+    assert endpoints(db) == {}
+
+
+def test_an_allowed_network_may_hold_the_endpoint_over_http(tmp_path):
+    folder = alder_with(tmp_path, _endpoint_table("http://10.20.0.5/open311/v2/"))
+    assert problems(folder)  # not allowed by default
+    spec = read_folder(folder, allowed_networks=("10.20.0.0/16",))
+    [entry] = spec.city["settings"]["open311"]["outbound"]
+    assert entry["endpoint"] == "http://10.20.0.5/open311/v2/"
+    # Another private network is still refused.
+    with pytest.raises(CityConfigError, match="10.30.0.5 is a private address"):
+        read_folder(
+            alder_with(tmp_path / "other", _endpoint_table("https://10.30.0.5/open311/v2/")),
+            allowed_networks=("10.20.0.0/16",),
+        )
