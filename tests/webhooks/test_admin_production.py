@@ -1,4 +1,4 @@
-"""Outside tests and development (no PORTAL_WEBHOOKS_ALLOW_PRIVATE), the admin form refuses
+"""Outside tests and development (no PORTAL_OUTBOUND_ALLOWED_NETWORKS), the admin form refuses
 plain http and addresses on this machine or a private network, in the admin's language."""
 
 from __future__ import annotations
