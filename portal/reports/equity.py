@@ -21,7 +21,8 @@ Per area and period (and for the city as a whole):
 The worker keeps it as a roll-up ("equity", one part "areas") like the other reports, so the
 pages read one row. Queries walk each department's clocks by its index
 (``ix_sla_clocks_department_kind_stopped``), the period's requests by
-``ix_service_requests_created_id`` and duplicates by ``ix_service_requests_duplicate_of``.
+``ix_service_requests_created_id`` and the reports merged into each (their count and the
+first) by ``ix_service_requests_duplicate_of_created``.
 """
 
 from __future__ import annotations

@@ -105,8 +105,10 @@ class ServiceRequest(Base):
         Index("ix_service_requests_updated", "updated_at"),
         Index("ix_service_requests_public_created", "is_public", "created_at"),
         Index("ix_service_requests_created_id", "created_at", "id"),
-        # Equity (portal.reports.equity): the later reports merged into an incident.
-        Index("ix_service_requests_duplicate_of", "duplicate_of_id"),
+        # Equity (portal.reports.equity): the later reports merged into an incident, how many
+        # and the first (count and min(created_at) per incident read from the index alone;
+        # with duplicate_of_id alone SQLite found that min by walking created_at's index).
+        Index("ix_service_requests_duplicate_of_created", "duplicate_of_id", "created_at"),
         #: Open311 lists by service code over a date range.
         Index("ix_service_requests_category_created", "category_id", "created_at"),
         Index("ix_service_requests_api_token", "api_token", unique=True),

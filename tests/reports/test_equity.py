@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from portal.reports import equity
+from tests.plans import sqlite_plans
 
 MARCH = "/performance/equity?period=month&start=2026-03-01"
 DAY = timedelta(days=1)
@@ -97,6 +98,27 @@ def test_figures_per_area_and_the_estimated_reporting_rate(db, town):
     assert times == pytest.approx(3.2 / 0.72)
     assert (low_times, high_times) == pytest.approx((low / 0.72, high / 0.72))
     assert equity.slower(south, city) is False
+
+
+def test_each_request_reads_its_later_reports_by_one_index_seek(db, town):
+    """Count and first of the reports merged into each request come from
+    ix_service_requests_duplicate_of_created, never from a walk of the created_at index (the
+    plan SQLite chose with the one-column index: a table scan per request of the period)."""
+    from portal.core import clock
+    from portal.reports.periods import Period
+
+    period = Period.containing("month", datetime(2026, 3, 10).date())
+    db.connection().exec_driver_sql("ANALYZE")  # the plans of a city with statistics
+    plans = sqlite_plans(
+        db, lambda: equity.area_figures(db, period, tz="America/Chicago", now=clock.now())
+    )
+    merged = [plan for plan in plans if "CORRELATED SCALAR SUBQUERY" in plan]
+    assert merged, plans
+    for plan in merged:
+        subqueries = plan.split("CORRELATED SCALAR SUBQUERY")[1:]
+        assert len(subqueries) == 2, plan
+        for part in subqueries:
+            assert "ix_service_requests_duplicate_of_created (duplicate_of_id=?)" in part, plan
 
 
 def test_the_public_page_shows_the_rate_with_its_range_and_marks_too_few(client, town):
