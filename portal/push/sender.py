@@ -5,6 +5,13 @@ payload encrypted for the device (RFC 8291, aes128gcm) and signed with the porta
 The push service's answer decides: 201 (or any 2xx) sent; 404 or 410 the subscription is gone
 (removed, and the message failed: retrying cannot help); 429 and 5xx, or no answer, are
 temporary (the outbox retries with its backoff); any other 4xx is permanent.
+
+The endpoint is a URL the resident's browser gave, so it goes through the portal's destination
+policy (``portal.core.destinations``) like webhooks and outbound Open311: the name is resolved
+once, every address checked, and the connection made to the checked address. A push service
+is on the internet: no private network is allowed (only loopback, with
+``PORTAL_PUSH_ALLOW_LOOPBACK_HTTP``, for a push service on this machine in development and
+tests). A subscription whose endpoint the policy refuses is removed.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from sqlalchemy import delete, select, update
 from portal.core import clock
 from portal.core.config import Settings
 from portal.core.db import Database
+from portal.core.destinations import RefusedDestination, pinned_session
 from portal.core.outbox import OutboxMessage
 from portal.core.senders import PermanentDeliveryError, TemporaryDeliveryError
 from portal.core.vapid import private_key
@@ -30,6 +38,9 @@ log = logging.getLogger(__name__)
 #: How long a push service keeps a message for a device that is offline (seconds).
 TTL = 24 * 3600
 GONE = (404, 410)
+#: The only networks a push endpoint may be on besides the internet, when the settings allow
+#: a push service on this machine (``push_allow_loopback_http``).
+LOOPBACK_NETWORKS = ("127.0.0.0/8", "::1/128")
 
 
 def vapid_subject(settings: Settings) -> str:
@@ -51,7 +62,7 @@ class PushSender:
         self.db = db
         self.settings = settings
         self.vapid = Vapid(private_key=private_key(settings.vapid_private_key))
-        self.http = requests.Session()
+        self.http = pinned_session(LOOPBACK_NETWORKS if settings.push_allow_loopback_http else ())
 
     def _device(self, message: OutboxMessage) -> PushSubscription:
         try:
@@ -93,6 +104,13 @@ class PushSender:
         except WebPushException as exc:
             status = exc.response.status_code if exc.response is not None else 0
             self._refused(device, status)
+        except RefusedDestination as exc:
+            self._remove(device)
+            where = exc.host if exc.host == exc.address else f"{exc.host} ({exc.address})"
+            what = "plain http" if exc.reason == "http" else f"a {exc.reason} address"
+            reason = f"push endpoint {where} is {what}: push services are on the internet"
+            log.warning("push subscription %s removed: %s", device.id, reason)
+            raise PermanentDeliveryError(f"{reason}; subscription removed") from exc
         except (requests.RequestException, OSError) as exc:
             raise TemporaryDeliveryError(f"push service unreachable: {exc!r}") from exc
         with self.db.transaction() as session:
@@ -102,15 +120,22 @@ class PushSender:
                 .values(last_success_at=clock.now())
             )
 
+    def _remove(self, device: PushSubscription) -> None:
+        _remove_device(self.db, device)
+
     def _refused(self, device: PushSubscription, status: int) -> None:
         if status in GONE:
-            with self.db.transaction() as session:
-                session.execute(delete(PushSubscription).where(PushSubscription.id == device.id))
+            self._remove(device)
             log.info("push subscription %s is gone (%s): removed", device.id, status)
             raise PermanentDeliveryError(f"push service answered {status}: subscription removed")
         if status == 429 or status >= 500 or status == 0:
             raise TemporaryDeliveryError(f"push service answered {status or 'nothing'}")
         raise PermanentDeliveryError(f"push service refused the message: {status}")
+
+
+def _remove_device(db: Database, device: PushSubscription) -> None:
+    with db.transaction() as session:
+        session.execute(delete(PushSubscription).where(PushSubscription.id == device.id))
 
 
 def push_sender(db: Database, settings: Settings) -> PushSender | None:

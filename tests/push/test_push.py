@@ -378,3 +378,22 @@ def test_a_residents_data_lists_their_devices_and_deleting_the_account_removes_t
     db.expire_all()
     assert db.scalar(select(PushSubscription)) is None
     assert db.get(OutboxMessage, waiting_id) is None
+
+
+def test_an_endpoint_the_destination_policy_refuses_is_removed_at_delivery(
+    app, client, db, make, settings, service
+):
+    """The endpoint is the resident's browser's URL: at delivery its address is checked again
+    (a name can resolve elsewhere later). Here it was accepted while loopback push services
+    were allowed; without that setting the sender refuses to connect and drops the device."""
+    office, _browser, subscription = _follow_anonymously(client, db, make, service, language="en")
+    sign_in(client, office.agent_x)
+    assert act(client, office.case, "status", target="in_progress").status_code == 302
+    assert _deliver(app, replace(settings, push_allow_loopback_http=False)).failed == 1
+    assert service.received == [] and service.answers == []
+    db.expire_all()
+    assert db.scalars(select(PushSubscription)).all() == []
+    [message] = _push_rows(db)
+    host = subscription["endpoint"].split("/")[2].rsplit(":", 1)[0]
+    assert message.state == "failed"
+    assert f"push endpoint {host} is a loopback address" in message.last_error
