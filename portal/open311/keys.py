@@ -170,17 +170,7 @@ def new_key(
     )
     session.add(key)
     session.flush()
-    session.add(
-        AuditEntry(
-            actor_id=by.id if by else None,
-            entity="api_key",
-            entity_id=str(key.id),
-            action="create",
-            before={},
-            after=_snapshot(key),
-            created_at=now,
-        )
-    )
+    _audit(session, key, "create", before={}, by=by, now=now)
     session.flush()
     return key, raw
 
@@ -195,19 +185,32 @@ def set_origins(
         return False
     before = _snapshot(key)
     key.allowed_origins = cleaned
+    _audit(session, key, "origins", before=before, by=by, now=now)
+    session.flush()
+    return True
+
+
+def _audit(
+    session: Session,
+    key: ApiKey,
+    action: str,
+    *,
+    before: dict[str, Any],
+    by: User | None,
+    now: datetime,
+) -> None:
+    """The audit entry of a change to ``key`` (``after`` is its state now)."""
     session.add(
         AuditEntry(
             actor_id=by.id if by else None,
             entity="api_key",
             entity_id=str(key.id),
-            action="origins",
+            action=action,
             before=before,
             after=_snapshot(key),
             created_at=now,
         )
     )
-    session.flush()
-    return True
 
 
 def set_rates(
@@ -238,17 +241,7 @@ def set_rates(
         return False
     before = _snapshot(key)
     key.rate_limit, key.read_rate_limit = new_rate, new_read
-    session.add(
-        AuditEntry(
-            actor_id=by.id if by else None,
-            entity="api_key",
-            entity_id=str(key.id),
-            action="rates",
-            before=before,
-            after=_snapshot(key),
-            created_at=now,
-        )
-    )
+    _audit(session, key, "rates", before=before, by=by, now=now)
     session.flush()
     return True
 
@@ -302,17 +295,7 @@ def revoke(session: Session, key: ApiKey, *, by: User | None, now: datetime) -> 
     if not done:
         return False
     session.refresh(key)
-    session.add(
-        AuditEntry(
-            actor_id=by.id if by else None,
-            entity="api_key",
-            entity_id=str(key.id),
-            action="revoke",
-            before=before,
-            after=_snapshot(key),
-            created_at=now,
-        )
-    )
+    _audit(session, key, "revoke", before=before, by=by, now=now)
     session.flush()
     return True
 
