@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import tomli_w
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
@@ -53,6 +54,9 @@ class ArticleSpec:
     slug: str
     titles: dict[str, str]
     bodies: dict[str, str]
+    #: ``active = false`` in the file (``flask city export`` writes it for an article switched
+    #: off): a new article starts switched off; an existing one keeps its admin's switch.
+    active: bool = True
 
 
 # -- files ------------------------------------------------------------------------------------
@@ -79,6 +83,10 @@ def read_articles(folder: Path, languages: Sequence[str]) -> tuple[list[ArticleS
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             problems.append(f"{where}: is not valid TOML ({exc})")
             continue
+        active = data.pop("active", True)
+        if not isinstance(active, bool):
+            problems.append(f"{where}: active must be true or false")
+            continue
         titles, bodies, found = check_texts(data, languages)
         problems.extend(f"{where}: {p}" for p in found)
         unknown = sorted(set(data) - set(languages))
@@ -87,8 +95,31 @@ def read_articles(folder: Path, languages: Sequence[str]) -> tuple[list[ArticleS
             for u in unknown
         )
         if not found and not unknown:
-            specs.append(ArticleSpec(slug, titles, bodies))
+            specs.append(ArticleSpec(slug, titles, bodies, active))
     return specs, problems
+
+
+def article_files(session: Session) -> dict[str, str]:
+    """Every article's current version as the text of its ``<slug>.toml`` (by file name), in
+    the format ``read_articles`` reads, so that importing them gives the same articles: a
+    table per language of the version, ``active = false`` for one switched off."""
+    articles = list(session.scalars(select(KnowledgeArticle).order_by(KnowledgeArticle.slug)))
+    versions = current_versions(session, [a.id for a in articles])
+    files = {}
+    for article in articles:
+        version = versions[article.id]
+        data: dict[str, Any] = {} if article.active else {"active": False}
+        for language in version.titles:
+            data[language] = {
+                "title": version.titles[language],
+                "body": version.bodies.get(language, "") + "\n",
+            }
+        files[f"{article.slug}.toml"] = (
+            f"# A knowledge article, public at /help/{article.slug} (version {article.version}),"
+            "\n# written by `flask city export`. The format is in docs/city-configuration.md.\n"
+            + tomli_w.dumps(data, multiline_strings=True)
+        )
+    return files
 
 
 def check_texts(
@@ -196,7 +227,7 @@ def sync_articles(session: Session, specs: Iterable[ArticleSpec], *, now: dateti
     for spec in specs:
         article = session.scalar(select(KnowledgeArticle).where(KnowledgeArticle.slug == spec.slug))
         if article is None:
-            article = KnowledgeArticle(slug=spec.slug, active=True, created_at=now)
+            article = KnowledgeArticle(slug=spec.slug, active=spec.active, created_at=now)
             save_version(
                 session,
                 article,

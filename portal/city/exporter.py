@@ -2,7 +2,8 @@
 ``portal.city.folder`` reads, so that exporting and importing into an empty database gives the
 same configuration, and a city can keep it in git and read its changes as diffs.
 
-The address points, streets and asset layers are written too (``portal.places.exporter``).
+The address points, streets and asset layers are written too (``portal.places.exporter``), and
+the knowledge articles as they are now, admins' edits included (``articles/<slug>.toml``).
 Staff are not part of it (``flask staff import`` reads their CSV); neither are requests.
 """
 
@@ -17,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from portal.areas.models import Area
+from portal.assist.articles import article_files
 from portal.casework.models import ResponseTemplate
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup
 from portal.city import folder as files
@@ -71,6 +73,12 @@ def export_city(session: Session, folder: str | Path) -> list[str]:
         (path / name).write_text(header + tomli_w.dumps(data), encoding="utf-8")
     (path / files.AREAS).write_text(_areas(session), encoding="utf-8")
     done = [*written, files.AREAS, *export_places(session, path)]
+    pages = article_files(session)
+    if pages:
+        (path / files.ARTICLES).mkdir(exist_ok=True)
+        for name, text in pages.items():
+            (path / files.ARTICLES / name).write_text(text, encoding="utf-8")
+            done.append(f"{files.ARTICLES}/{name}")
     if profile.logo and profile.logo_filename:
         (path / profile.logo_filename).write_bytes(profile.logo)
         done.append(profile.logo_filename)

@@ -245,3 +245,77 @@ def test_switched_off_no_article_is_offered_and_the_pages_still_work(app, client
     assert client.get("/report/describe").headers["Location"] == "/report/"
     # An article a member of staff linked in a reply still opens.
     assert client.get("/help/bulk-pickup").status_code == 200
+
+
+def test_the_city_export_carries_the_articles_as_edited_into_a_fresh_database(
+    client, db, runner, make, settings, tmp_path
+):
+    """An admin's edit (both languages) and switch are written by `flask city export` and
+    come back when the export is imported into an empty database."""
+    from dataclasses import replace
+
+    from portal import create_app
+    from portal.migrate import upgrade
+    from tests.scratch import scratch
+
+    demo = Path(__file__).parents[2] / "portal" / "demo" / "city"
+    folder = tmp_path / "city"
+    shutil.copytree(demo, folder, ignore=shutil.ignore_patterns("addresses.csv", "streets.geojson"))
+    imported = runner.invoke(args=["city", "import", str(folder)])
+    assert imported.exit_code == 0, imported.output
+    sign_in(client, make.user(role="admin", email="boss@city.example"))
+    slugs = {a.slug: a.id for a in db.scalars(select(KnowledgeArticle))}
+    edits = {
+        "bulk-pickup": {
+            "title_en": "When is bulk pickup?",
+            "body_en": 'Bulky items go out on the second Monday.\n\nSay "bulk" \\ call 311.',
+            "title_es": "¿Cuándo es la recogida de objetos grandes?",
+            "body_es": "Los objetos grandes salen el segundo lunes.\n\nLlame al 311.",
+            "active": "y",
+        },
+        "recycling-day": {
+            "title_en": "Which day is recycling?",
+            "body_en": "Recycling is no longer collected by the city.",
+            "title_es": "¿Qué día es el reciclaje?",
+            "body_es": "La ciudad ya no recoge el reciclaje.",
+            "active": "",
+        },
+    }
+    for slug, data in edits.items():
+        url = f"/staff/admin/articles/{slugs[slug]}/edit"
+        form = client.get(url).get_data(as_text=True)
+        saved = client.post(url, data={"csrf_token": csrf_from(form), **data})
+        assert saved.status_code == 302, saved.get_data(as_text=True)
+
+    export = tmp_path / "export"
+    exported = runner.invoke(args=["city", "export", str(export)])
+    assert exported.exit_code == 0, exported.output
+    assert sorted(p.name for p in (export / "articles").iterdir()) == [
+        "bulk-pickup.toml",
+        "recycling-day.toml",
+        "tree-on-private-land.toml",
+    ]
+    assert (export / "articles" / "recycling-day.toml").read_text().count("active = false") == 1
+    # Imported again where it came from, the export changes nothing.
+    again = runner.invoke(args=["city", "import", str(export)])
+    assert again.exit_code == 0 and "nothing changed" in again.output, again.output
+
+    engine = "postgresql" if settings.database_url.startswith("postgresql") else "sqlite"
+    with scratch(engine, tmp_path) as url:
+        upgrade(url)
+        other = create_app(replace(settings, database_url=url))
+        try:
+            fresh = other.test_cli_runner().invoke(args=["city", "import", str(export)])
+            assert fresh.exit_code == 0, fresh.output
+            visitor = other.test_client()
+            english = unescape(visitor.get("/help/bulk-pickup").get_data(as_text=True))
+            assert "Bulky items go out on the second Monday." in english
+            assert 'Say "bulk" \\ call 311.' in english
+            assert "first Monday" not in english
+            spanish = visitor.get("/help/bulk-pickup?lang=es").get_data(as_text=True)
+            assert "Los objetos grandes salen el segundo lunes." in unescape(spanish)
+            assert "¿Cuándo es la recogida de objetos grandes?" in unescape(spanish)
+            assert visitor.get("/help/recycling-day").status_code == 404  # switched off
+            assert visitor.get("/help/tree-on-private-land").status_code == 200
+        finally:
+            other.extensions["portal.db"].dispose()
