@@ -15,6 +15,13 @@ nothing here merges, closes or re-routes anything.
   The score is a logistic function of those features with ``WEIGHTS`` fitted on the tuning
   half of the labelled set in ``benchmarks/assist_duplicates.py``; ``LIKELY`` and ``POSSIBLE``
   were chosen there too (precision and recall on the other half are in its output).
+- A request without a position (filed by email or phone with an address in words, or only
+  its area) is compared on what it has (``place``): the requests with the same normalised
+  address (``portal.places.normalise``: "12 Main Street" is "12 main st") count as on the
+  spot; those of the same category in the same area count as ``AREA_NEAR`` close, more the
+  more their words are alike (``AREA_TEXT``), and such a pair is never "likely" (its score is
+  held under ``LIKELY``): an area is a neighbourhood, not a place. A located request is
+  compared the same way with the earlier unlocated ones of its area or address.
 - ``score_filed(session, request, settings=..., now=...)`` stores the best ``KEEP`` candidates
   at or above ``POSSIBLE`` in ``duplicate_candidates``; it runs on the ``case_filed`` hook
   (``portal.assist.reactions``) for every channel, inside a savepoint, and fails open.
@@ -42,6 +49,7 @@ from portal.assist.text import normalise
 from portal.auth.models import User
 from portal.core.audit import AuditEntry
 from portal.core.config import Settings
+from portal.places.normalise import parse_query
 from portal.requests.models import RequestPhoto, ServiceRequest
 from portal.requests.photos import hash_distance
 
@@ -55,6 +63,12 @@ MAX_CHARS = 2000
 PHOTO_BITS = 16
 #: Days apart: the time feature halves every this many days.
 HALF_LIFE_DAYS = 7.0
+#: Two requests in the same area without a position or an address in common: as close as this
+#: (of 1, on the spot), plus up to ``AREA_TEXT`` as much as their words are alike (0 to 1).
+#: With the same category, filed the same day: 0.5 scores 0.60 ("possible"), three days
+#: apart 0.17; another category nowhere near ``POSSIBLE``.
+AREA_NEAR = 0.5
+AREA_TEXT = 0.5
 
 #: The logistic model's weights over the features (``features``), fitted on the tuning half
 #: of the labelled set (``benchmarks/assist_duplicates.py``, 2,000 seeded incidents, 4,426
@@ -76,6 +90,8 @@ WEIGHTS: dict[str, float] = {
 #: half), at least ``POSSIBLE`` as "possible" (0.75); below, it is not kept.
 LIKELY = 0.67
 POSSIBLE = 0.16
+#: The most a pair only their area places together scores: "possible", never "likely".
+AREA_ONLY_MAX = 0.66
 #: The evaluation of ``WEIGHTS`` and ``LIKELY`` on the held-out half of the labelled set
 #: (``benchmarks/assist_duplicates.py``), for the algorithm register.
 EVALUATION: dict[str, Any] = {
@@ -171,11 +187,60 @@ class Report:
     id: int
     category_id: int
     department_id: int
-    lat: float
-    lon: float
+    lat: float | None
+    lon: float | None
     created_at: datetime
     description: str
     phashes: tuple[str, ...] = ()
+    area_id: int | None = None
+    address: str = ""
+
+    @property
+    def located(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+def address_key(text: str) -> str:
+    """The address in ``text`` in canonical form ("12 Main Street, Apt 4" -> "12 main st 4",
+    a corner "Main St & 3rd Ave" -> "3rd ave & main st"), "" when it names no house number or
+    corner (a street alone is too long to say two reports are at one place)."""
+    parsed = parse_query(text)
+    if parsed.kind == "address":
+        return parsed.key
+    if parsed.kind == "intersection" and parsed.street and parsed.cross:
+        return " & ".join(sorted((parsed.street, parsed.cross)))
+    return ""
+
+
+@dataclass(frozen=True)
+class Place:
+    """How close two reports are (``near``, 0 to 1), the reason to show, and whether only
+    their area says so (such a pair is never "likely")."""
+
+    near: float
+    reason: dict[str, Any]
+    area_only: bool = False
+    metres: float | None = None
+
+
+def place(new: Report, old: Report, *, text: float, radius_m: float) -> Place | None:
+    """Where the pair is: both located, by distance; else the same normalised address, or the
+    same area; None when nothing says they are at one place."""
+    if new.located and old.located:
+        assert new.lat is not None and new.lon is not None
+        assert old.lat is not None and old.lon is not None
+        metres = distance_m(new.lat, new.lon, old.lat, old.lon)
+        return Place(
+            max(0.0, 1.0 - metres / max(radius_m, 1.0)),
+            {"kind": "distance", "metres": round(metres)},
+            metres=metres,
+        )
+    key = address_key(new.address)
+    if key and key == address_key(old.address):
+        return Place(1.0, {"kind": "address"})
+    if new.area_id is not None and new.area_id == old.area_id:
+        return Place(AREA_NEAR + AREA_TEXT * text, {"kind": "area"}, area_only=True)
+    return None
 
 
 @dataclass(frozen=True)
@@ -189,8 +254,9 @@ class Scored:
 def features(
     new: Report, old: Report, *, text: float, radius_m: float
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """The features of the pair (each 0 to 1) and the reasons to show."""
-    metres = distance_m(new.lat, new.lon, old.lat, old.lon)
+    """The features of the pair (each 0 to 1) and the reasons to show (a pair nothing places
+    together is as far as can be)."""
+    where = place(new, old, text=text, radius_m=radius_m) or Place(0.0, {"kind": "area"})
     days = abs((new.created_at - old.created_at).total_seconds()) / 86400
     same_category = new.category_id == old.category_id
     same_department = not same_category and new.department_id == old.department_id
@@ -199,7 +265,7 @@ def features(
         default=None,
     )
     found = {
-        "near": max(0.0, 1.0 - metres / max(radius_m, 1.0)),
+        "near": where.near,
         "category": 1.0 if same_category else 0.0,
         "department": 1.0 if same_department else 0.0,
         "recent": 0.5 ** (days / HALF_LIFE_DAYS),
@@ -207,7 +273,7 @@ def features(
         "photo_same": 1.0 if bits is not None and bits <= PHOTO_BITS else 0.0,
         "photo_differs": 1.0 if bits is not None and bits > PHOTO_BITS else 0.0,
     }
-    reasons: list[dict[str, Any]] = [{"kind": "distance", "metres": round(metres)}]
+    reasons: list[dict[str, Any]] = [where.reason]
     if same_category:
         reasons.append({"kind": "category"})
     elif same_department:
@@ -235,17 +301,20 @@ def score(
     weights: dict[str, float] | None = None,
 ) -> list[Scored]:
     """Every one of ``olds`` scored against ``new`` (best first); those farther than
-    ``radius_m`` are left out."""
-    near = [
-        old
-        for old in olds
-        if old.id != new.id and distance_m(new.lat, new.lon, old.lat, old.lon) <= radius_m
-    ]
-    texts = text_similarities(new.description, [old.description for old in near])
+    ``radius_m``, or (without a position) at another address and in another area, are left
+    out. A pair only the area places together scores under ``LIKELY``."""
+    others = [old for old in olds if old.id != new.id]
+    texts = text_similarities(new.description, [old.description for old in others])
     scored = []
-    for old, text in zip(near, texts, strict=True):
+    for old, text in zip(others, texts, strict=True):
+        where = place(new, old, text=text, radius_m=radius_m)
+        if where is None or (where.metres is not None and where.metres > radius_m):
+            continue
         found, reasons = features(new, old, text=text, radius_m=radius_m)
-        scored.append(Scored(old.id, probability(found, weights), reasons, found))
+        value = probability(found, weights)
+        if where.area_only:
+            value = min(value, AREA_ONLY_MAX)
+        scored.append(Scored(old.id, value, reasons, found))
     scored.sort(key=lambda s: -s.score)
     return scored
 
@@ -274,9 +343,7 @@ def _photo_hashes(session: Session, ids: Iterable[int]) -> dict[int, tuple[str, 
     return {key: tuple(value) for key, value in found.items()}
 
 
-def report_of(sr: ServiceRequest, phashes: tuple[str, ...] = ()) -> Report | None:
-    if sr.lat is None or sr.lon is None:
-        return None
+def report_of(sr: ServiceRequest, phashes: tuple[str, ...] = ()) -> Report:
     return Report(
         sr.id,
         sr.category_id,
@@ -286,7 +353,90 @@ def report_of(sr: ServiceRequest, phashes: tuple[str, ...] = ()) -> Report | Non
         sr.created_at,
         sr.description or "",
         phashes,
+        sr.area_id,
+        sr.address or "",
     )
+
+
+_COLUMNS = (
+    ServiceRequest.id,
+    ServiceRequest.category_id,
+    ServiceRequest.department_id,
+    ServiceRequest.lat,
+    ServiceRequest.lon,
+    ServiceRequest.created_at,
+    func.substr(ServiceRequest.description, 1, MAX_CHARS),
+    ServiceRequest.area_id,
+    ServiceRequest.address,
+)
+
+
+def _reports(rows: Iterable[Any], hashes: dict[int, tuple[str, ...]]) -> list[Report]:
+    return [
+        Report(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6] or "",
+            hashes.get(row[0], ()),
+            row[7],
+            row[8] or "",
+        )
+        for row in rows
+    ]
+
+
+def _earlier(new: Report, settings: Settings) -> list[ColumnElement[bool]]:
+    """The requests ``new`` may duplicate: filed before it, open or filed in the last
+    ``assist_duplicate_days`` before it, not closed as a duplicate themselves."""
+    since = new.created_at - timedelta(days=settings.assist_duplicate_days)
+    return [
+        ServiceRequest.created_at <= new.created_at,
+        ServiceRequest.id != new.id,
+        or_(ServiceRequest.created_at >= since, ServiceRequest.is_open == true()),
+        ServiceRequest.duplicate_of_id.is_(None),
+    ]
+
+
+def same_place_reports(
+    session: Session,
+    new: Report,
+    *,
+    settings: Settings,
+    unlocated_only: bool,
+    limit: int = MAX_READ,
+) -> list[Report]:
+    """The earlier requests of ``new``'s category in its area
+    (``ix_service_requests_area_created_category``) and those at its address typed alike
+    (``ix_service_requests_address_lower``), newest first, at most ``limit`` of each
+    (``unlocated_only``: only those without a position, for a located ``new``, whose
+    located neighbours ``nearby_reports`` reads)."""
+    places: list[ColumnElement[bool]] = []
+    if new.area_id is not None:
+        places.append(
+            and_(
+                ServiceRequest.area_id == new.area_id,
+                ServiceRequest.category_id == new.category_id,
+            )
+        )
+    if address_key(new.address):
+        places.append(func.lower(ServiceRequest.address) == new.address.strip().lower())
+    conditions = _earlier(new, settings)
+    if unlocated_only:
+        conditions.append(ServiceRequest.lat.is_(None))
+    rows: dict[int, Any] = {}
+    for where in places:
+        for row in session.execute(
+            select(*_COLUMNS)
+            .where(*conditions, where)
+            .order_by(ServiceRequest.created_at.desc())
+            .limit(limit)
+        ):
+            rows.setdefault(row[0], row)
+    return _reports(sorted(rows.values(), key=lambda row: row[5], reverse=True), {})
 
 
 def nearby_reports(
@@ -299,47 +449,34 @@ def nearby_reports(
 ) -> list[Report]:
     """The requests filed before ``new`` within its radius's box, open or filed in the last
     ``assist_duplicate_days`` before it, not already closed as a duplicate; newest first
-    (``hashes``: with their photos' hashes)."""
+    (``hashes``: with their photos' hashes). ``new`` must have a position."""
+    assert new.lat is not None and new.lon is not None
     min_lat, max_lat, min_lon, max_lon = bounding_box(
         new.lat, new.lon, settings.assist_duplicate_radius_m
     )
-    since = new.created_at - timedelta(days=settings.assist_duplicate_days)
     rows = session.execute(
-        select(
-            ServiceRequest.id,
-            ServiceRequest.category_id,
-            ServiceRequest.department_id,
-            ServiceRequest.lat,
-            ServiceRequest.lon,
-            ServiceRequest.created_at,
-            func.substr(ServiceRequest.description, 1, MAX_CHARS),
-        )
+        select(*_COLUMNS)
         .where(
             ServiceRequest.lat.between(min_lat, max_lat),
             ServiceRequest.lon.between(min_lon, max_lon),
-            ServiceRequest.created_at <= new.created_at,
-            ServiceRequest.id != new.id,
-            or_(ServiceRequest.created_at >= since, ServiceRequest.is_open == true()),
-            ServiceRequest.duplicate_of_id.is_(None),
+            *_earlier(new, settings),
         )
         .order_by(ServiceRequest.created_at.desc())
         .limit(limit)
     ).all()
     found = _photo_hashes(session, [row[0] for row in rows]) if hashes else {}
-    return [
-        Report(row[0], row[1], row[2], row[3], row[4], row[5], row[6] or "", found.get(row[0], ()))
-        for row in rows
-    ]
+    return _reports(rows, found)
 
 
 def candidates_for(session: Session, sr: ServiceRequest, *, settings: Settings) -> list[Scored]:
-    """The earlier requests ``sr`` may duplicate, scored, best first, at least ``POSSIBLE``
-    (none for a request without a position). Two statements: the requests near, then the
-    photo hashes of ``sr`` and of those."""
+    """The earlier requests ``sr`` may duplicate, scored, best first, at least ``POSSIBLE``.
+    A few statements: the requests near (by position; and by area and address, for the
+    unlocated), then the photo hashes of ``sr`` and of those."""
     new = report_of(sr)
-    if new is None:
-        return []
-    olds = nearby_reports(session, new, settings=settings, hashes=False)
+    located = new.located
+    olds = nearby_reports(session, new, settings=settings, hashes=False) if located else []
+    if new.area_id is not None or address_key(new.address):
+        olds += same_place_reports(session, new, settings=settings, unlocated_only=located)
     hashes = _photo_hashes(session, [sr.id, *(old.id for old in olds)])
     new = replace(new, phashes=hashes.get(sr.id, ()))
     olds = [replace(old, phashes=hashes.get(old.id, ())) for old in olds]
@@ -403,7 +540,7 @@ def rescore(
     while True:
         query = (
             select(ServiceRequest)
-            .where(ServiceRequest.id > last_id, ServiceRequest.lat.is_not(None))
+            .where(ServiceRequest.id > last_id)
             .order_by(ServiceRequest.id)
             .limit(500)
         )

@@ -46,6 +46,10 @@ def reason_texts(reasons: list[dict[str, Any]], *, earlier: bool) -> list[str]:
         kind = reason.get("kind")
         if kind == "distance":
             texts.append(_("%(metres)s m away", metres=int(reason.get("metres", 0))))
+        elif kind == "address":
+            texts.append(_("same address"))
+        elif kind == "area":
+            texts.append(_("same neighbourhood (no map location to compare)"))
         elif kind == "category":
             texts.append(_("same category"))
         elif kind == "department":
