@@ -43,7 +43,8 @@ class DuplicateCandidate(Base):
 
     Indexes: the case page reads a case's candidates from either side
     (``request_id``, ``candidate_id``); the queue's "possible duplicates" filter asks whether a
-    case has one still undecided (``request_id``, ``decided_at``)."""
+    case has one still undecided (``request_id``, ``decided_at``); the algorithm register counts
+    the pairs decided in a period by decision and strength from ``ix_..._decided`` alone."""
 
     __tablename__ = "duplicate_candidates"
     __table_args__ = (
@@ -51,6 +52,7 @@ class DuplicateCandidate(Base):
         Index("ix_duplicate_candidates_request_decided", "request_id", "decided_at"),
         Index("ix_duplicate_candidates_candidate_decided", "candidate_id", "decided_at"),
         Index("ix_duplicate_candidates_created", "created_at"),
+        Index("ix_duplicate_candidates_decided", "decided_at", "decision", "score"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

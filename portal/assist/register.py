@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -57,9 +58,9 @@ class Entry:
     training: str
 
 
-#: Figures counted elsewhere and passed in, by entry key: the article events of a large city
-#: take seconds to count, so the page passes the last 12 months from the report roll-ups
-#: (``portal.reports.assistance``); without them an entry counts its own, live.
+#: Figures counted elsewhere and passed in, by entry key: the article events and duplicate
+#: decisions of a large city take long to count, so the page passes the last 12 months from the
+#: report roll-ups (``portal.reports.assistance``); without them an entry counts its own, live.
 Measured = Mapping[str, Mapping[str, int]]
 #: The window of the figures an entry counts live.
 YEAR = timedelta(days=365)
@@ -207,16 +208,55 @@ def machine_translation(
 def possible_duplicates(
     session: Session, settings: Settings, now: datetime, measured: Measured
 ) -> Entry:
-    figures = duplicates.metrics(session, now)
-    evaluation = figures.get("evaluation") or {}
+    counts = measured.get("duplicates") or duplicates.decision_counts(
+        session, since=now - YEAR, until=now
+    )
+    figures: dict[str, Any] = {
+        **counts,
+        "precision": duplicates.precision_of(counts),
+        "minimum": duplicates.MIN_DECIDED,
+        "evaluation": dict(duplicates.EVALUATION),
+    }
     accuracy = []
+    if figures["precision"] is not None:
+        accuracy.append(
+            Figure(
+                _l(
+                    "In the last 12 months staff decided on %(likely)s pairs it called likely "
+                    "duplicates and merged %(precision)s of them (%(decided)s possible "
+                    "duplicates decided in all: %(merged)s merged, %(dismissed)s dismissed)"
+                ),
+                shares={"precision": float(figures["precision"])},
+                counts={
+                    "likely": int(figures["likely_decided"]),
+                    "decided": int(figures["decided"]),
+                    "merged": int(figures["merged"]),
+                    "dismissed": int(figures["dismissed"]),
+                },
+            )
+        )
+    else:
+        accuracy.append(
+            Figure(
+                _l(
+                    "Not enough decisions yet: in the last 12 months staff decided on "
+                    "%(likely)s pairs it called likely duplicates; the share they merged is "
+                    "shown from %(minimum)s"
+                ),
+                counts={
+                    "likely": int(figures["likely_decided"]),
+                    "minimum": int(figures["minimum"]),
+                },
+            )
+        )
+    evaluation = figures.get("evaluation") or {}
     if evaluation.get("pairs"):
         accuracy.append(
             Figure(
                 _l(
-                    "Of the pairs it calls likely duplicates, %(precision)s were; it found "
-                    "%(recall)s of the real duplicates (%(pairs)s labelled pairs, evaluated "
-                    "%(day)s)"
+                    "Before use, on made-up reports (the software's benchmark, %(pairs)s "
+                    "labelled pairs, evaluated %(day)s): of the pairs it called likely "
+                    "duplicates, %(precision)s were; it found %(recall)s of the real duplicates"
                 ),
                 shares={
                     "precision": float(evaluation.get("precision", 0.0)),
@@ -224,21 +264,6 @@ def possible_duplicates(
                 },
                 counts={"pairs": int(evaluation["pairs"])},
                 words={"day": str(evaluation.get("evaluated", ""))},
-            )
-        )
-    if figures.get("precision_in_use") is not None:
-        accuracy.append(
-            Figure(
-                _l(
-                    "In the last %(days)s days staff merged %(merged)s and dismissed "
-                    "%(dismissed)s of the possible duplicates shown: %(precision)s were right"
-                ),
-                shares={"precision": float(figures["precision_in_use"])},
-                counts={
-                    "days": int(figures.get("days", 0)),
-                    "merged": int(figures.get("merged", 0)),
-                    "dismissed": int(figures.get("dismissed", 0)),
-                },
             )
         )
     return Entry(

@@ -15,6 +15,7 @@ REPORTS: tuple[Report, ...] = (
     sentiment.SENTIMENT,
     equity.EQUITY,
     assistance.ARTICLES,
+    assistance.DUPLICATES,
 )
 
 

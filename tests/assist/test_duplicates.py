@@ -251,7 +251,6 @@ def test_the_cli_scores_existing_requests_again(db, make, runner, city):
 
 
 def test_metrics_count_what_people_decided(db, make, city, settings):
-
     first = make.request(category=city.pothole, description=FIRST)
     second = make.request(category=city.pothole, description=FIRST, lat=NEAR[0], lon=NEAR[1])
     third = make.request(category=city.pothole, description=FIRST, lat=NEAR[0], lon=NEAR[1])
@@ -259,11 +258,12 @@ def test_metrics_count_what_people_decided(db, make, city, settings):
     duplicates.score_filed(db, second, settings=settings, now=now)
     duplicates.score_filed(db, third, settings=settings, now=now)
     pair = db.scalar(select(DuplicateCandidate).where(DuplicateCandidate.request_id == second.id))
+    assert duplicates.strength(pair.score) == "likely"
     duplicates.decide(
         db, sr=second, candidate_id=pair.id, decision="not_duplicate", actor=None, now=now
     )
     figures = duplicates.metrics(db, now)
-    assert figures["shown"] == 3  # second-first, third-first, third-second
-    assert figures["dismissed"] == 1 and figures["merged"] == 0 and figures["undecided"] == 2
-    assert figures["precision_in_use"] == 0.0
+    assert figures["decided"] == 1 and figures["dismissed"] == 1 and figures["merged"] == 0
+    assert figures["likely_decided"] == 1 and figures["likely_merged"] == 0
+    assert figures["precision"] is None  # under MIN_DECIDED
     assert pair.candidate_id == first.id
