@@ -11,9 +11,12 @@
    recall (over every true pair, those out of reach counted as missed) are printed for the other
    half. Two text similarities are compared on the same pairs (ROC AUC alone).
 2. Scoring cost per filing at scale (``--rows``, default 1,000,000; 0 skips): that many requests
-   over a year in a city of ~830 km2 (a fifth with a photo hash, a tenth still open) are loaded,
-   then ``score_filed`` (the requests near from the geographic index, their photos' hashes,
-   scoring, the insert) is timed for new filings, p50/p95, and its query plans printed.
+   over a year in a city of ~830 km2 in 24 neighbourhoods (a fifth with a photo hash, a tenth
+   still open, one in twenty without a position: an address in words and its neighbourhood,
+   as a phone call gives) are loaded, then ``score_filed`` (the requests near from the
+   geographic index, and by neighbourhood and address; their photos' hashes, scoring, the
+   insert) is timed for new filings with a position and without, p50/p95, and its query plans
+   printed.
 
     .venv/bin/python benchmarks/assist_duplicates.py [--rows 1000000] [--database-url URL]
 
@@ -44,6 +47,7 @@ from sqlalchemy import insert, select  # noqa: E402
 
 from portal import create_app  # noqa: E402
 from portal.areas.geo import EARTH_RADIUS_M, distance_m  # noqa: E402
+from portal.areas.models import Area  # noqa: E402
 from portal.assist import duplicates  # noqa: E402
 from portal.catalogue.models import Department, ServiceCategory, ServiceGroup  # noqa: E402
 from portal.core.config import Settings  # noqa: E402
@@ -359,7 +363,59 @@ def add_categories(session) -> dict[str, tuple[int, int]]:
     return ids
 
 
-def load_requests(db, ids, rows: int, end: datetime, seed: int = 7) -> None:
+#: The city's neighbourhoods: a grid of AREA_ROWS x AREA_COLUMNS over its square.
+AREA_ROWS, AREA_COLUMNS = 4, 6
+#: The share of requests filed without a position (by phone or email, an address in words).
+UNLOCATED = 0.05
+#: 120 street names for the addresses typed in words.
+STREETS = [
+    f"{name} {kind}"
+    for name in (
+        *("Elm", "Oak", "Main", "Maple", "River", "Pine", "Cedar", "Lake", "Hill", "Park"),
+        *("Church", "Mill", "Spring", "Canal", "Bridge", "Market", "School", "Station"),
+        *(f"{n}th" for n in range(4, 46)),
+    )
+    for kind in ("Street", "Avenue")
+][:120]
+
+
+def add_areas(session) -> list[int]:
+    """The neighbourhoods' ids, row by row from the south-west."""
+    ids = []
+    height, width = 2 * SPAN / AREA_ROWS, 2 * SPAN / AREA_COLUMNS
+    for row in range(AREA_ROWS):
+        for column in range(AREA_COLUMNS):
+            south, west = LAT0 - SPAN + row * height, LON0 - SPAN + column * width
+            ring = [
+                [west, south],
+                [west + width, south],
+                [west + width, south + height],
+                [west, south + height],
+                [west, south],
+            ]
+            area = Area(
+                code=f"n{row}-{column}",
+                name=f"Neighbourhood {row}-{column}",
+                geometry={"type": "Polygon", "coordinates": [ring]},
+                min_lat=south,
+                max_lat=south + height,
+                min_lon=west,
+                max_lon=west + width,
+            )
+            session.add(area)
+            session.flush()
+            ids.append(area.id)
+    session.commit()
+    return ids
+
+
+def area_of(areas: list[int], lat: float, lon: float) -> int:
+    row = min(AREA_ROWS - 1, int((lat - LAT0 + SPAN) / (2 * SPAN / AREA_ROWS)))
+    column = min(AREA_COLUMNS - 1, int((lon - LON0 + SPAN) / (2 * SPAN / AREA_COLUMNS)))
+    return areas[row * AREA_COLUMNS + column]
+
+
+def load_requests(db, ids, rows: int, end: datetime, areas: list[int], seed: int = 7) -> None:
     rng = random.Random(seed)
     hashes = [f"{rng.getrandbits(64):016x}" for _ in range(5000)]
     pool = {
@@ -378,6 +434,8 @@ def load_requests(db, ids, rows: int, end: datetime, seed: int = 7) -> None:
                 created = end - timedelta(minutes=(rows - n) * 525_600 / rows)
                 open_ = rng.random() < 0.1 or created > end - timedelta(days=7)
                 category_id, department_id = ids[code]
+                lat, lon = LAT0 + rng.uniform(-SPAN, SPAN), LON0 + rng.uniform(-SPAN, SPAN)
+                located = rng.random() >= UNLOCATED
                 requests.append(
                     {
                         "id": n,
@@ -387,8 +445,12 @@ def load_requests(db, ids, rows: int, end: datetime, seed: int = 7) -> None:
                         "description": rng.choice(pool[(code, language)]),
                         "answers": {},
                         "locale": language,
-                        "lat": LAT0 + rng.uniform(-SPAN, SPAN),
-                        "lon": LON0 + rng.uniform(-SPAN, SPAN),
+                        "lat": lat if located else None,
+                        "lon": lon if located else None,
+                        "area_id": area_of(areas, lat, lon),
+                        "address": ""
+                        if located
+                        else f"{rng.randint(1, 400)} {rng.choice(STREETS)}",
                         "status": "new" if open_ else "resolved",
                         "is_open": open_,
                         "created_at": created,
@@ -440,22 +502,37 @@ def cost(rows: int, database_url: str, filings: int = 300, reuse: bool = False) 
     end = datetime(2026, 12, 1, tzinfo=UTC)
     if not reuse:
         ids = add_categories(session)
+        areas = add_areas(session)
         started = time.perf_counter()
-        load_requests(db, ids, rows, end)
+        load_requests(db, ids, rows, end, areas)
         analyze(db)
         print(f"loaded {rows} requests in {time.perf_counter() - started:.0f} s")
     rng = random.Random(3)
     targets = [rows - rng.randrange(0, min(rows, 5000)) for _ in range(filings)]
-    timings, kept = [], []
+    unlocated = list(
+        session.scalars(
+            select(ServiceRequest.id)
+            .where(ServiceRequest.id > rows - 5000, ServiceRequest.lat.is_(None))
+            .limit(filings)
+        )
+    )
+    targets = [n for n in targets if n not in set(unlocated)]
     duplicates.text_similarities("warm up", ["the vectorizer's import"])
-    for n in targets:
-        sr = session.get(ServiceRequest, n)
-        started = time.perf_counter()
-        stored = duplicates.score_filed(session, sr, settings=settings, now=end)
-        session.flush()
-        timings.append((time.perf_counter() - started) * 1000)
-        kept.append(len(stored))
-        session.rollback()
+    for label, chosen in (("with a position", targets), ("without (phone)", unlocated)):
+        timings, kept = [], []
+        for n in chosen:
+            sr = session.get(ServiceRequest, n)
+            started = time.perf_counter()
+            stored = duplicates.score_filed(session, sr, settings=settings, now=end)
+            session.flush()
+            timings.append((time.perf_counter() - started) * 1000)
+            kept.append(len(stored))
+            session.rollback()
+        print(
+            f"score_filed at {rows} requests, {label}: p50 {statistics.median(timings):.1f} ms  "
+            f"p95 {percentile(timings, 95):.1f} ms  max {max(timings):.1f} ms "
+            f"({len(chosen)} filings; {statistics.mean(kept):.1f} candidates kept)"
+        )
     near = [
         len(
             duplicates.nearby_reports(
@@ -466,16 +543,14 @@ def cost(rows: int, database_url: str, filings: int = 300, reuse: bool = False) 
         )
         for n in targets[:50]
     ]
-    print(
-        f"score_filed at {rows} requests: p50 {statistics.median(timings):.1f} ms  "
-        f"p95 {percentile(timings, 95):.1f} ms  max {max(timings):.1f} ms ({filings} filings; "
-        f"{statistics.mean(near):.0f} requests read near each, "
-        f"{statistics.mean(kept):.1f} candidates kept)"
-    )
-    sr = session.get(ServiceRequest, targets[0])
-    print_plans(
-        db, "score_filed", lambda: duplicates.candidates_for(session, sr, settings=settings)
-    )
+    print(f"{statistics.mean(near):.0f} requests read near each located filing")
+    for n in (targets[0], unlocated[0]):
+        sr = session.get(ServiceRequest, n)
+        print_plans(
+            db,
+            "score_filed",
+            lambda sr=sr: duplicates.candidates_for(session, sr, settings=settings),
+        )
     session.rollback()
     count = session.scalar(select(ServiceRequest.id).order_by(ServiceRequest.id.desc()).limit(1))
     assert count == rows
