@@ -411,11 +411,13 @@ def same_place_reports(
     unlocated_only: bool,
     limit: int = MAX_READ,
 ) -> list[Report]:
-    """The earlier requests of ``new``'s category in its area
-    (``ix_service_requests_area_created_category``) and those at its address typed alike
-    (``ix_service_requests_address_lower``), newest first, at most ``limit`` of each
-    (``unlocated_only``: only those without a position, for a located ``new``, whose
-    located neighbours ``nearby_reports`` reads)."""
+    """The requests of ``new``'s category in its area filed in the last
+    ``assist_duplicate_days`` before it (a range of ``ix_service_requests_area_created_category``)
+    and those at its address typed alike (``ix_service_requests_address_lower``), not closed
+    as a duplicate, newest first, at most ``limit`` of each (``unlocated_only``: only those
+    without a position, for a located ``new``, whose located neighbours ``nearby_reports``
+    reads). Unlike those, an open request filed earlier is not read: without positions to
+    compare, two weeks apart is already too far for a pair to score "possible"."""
     places: list[ColumnElement[bool]] = []
     if new.area_id is not None:
         places.append(
@@ -426,9 +428,18 @@ def same_place_reports(
         )
     if address_key(new.address):
         places.append(func.lower(ServiceRequest.address) == new.address.strip().lower())
-    conditions = _earlier(new, settings)
+    conditions = [
+        ServiceRequest.created_at
+        >= new.created_at - timedelta(days=settings.assist_duplicate_days),
+        ServiceRequest.created_at <= new.created_at,
+        ServiceRequest.id != new.id,
+        ServiceRequest.duplicate_of_id.is_(None),
+    ]
     if unlocated_only:
-        conditions.append(ServiceRequest.lat.is_(None))
+        # "lat + 0", not "lat": SQLite would otherwise read "lat IS NULL" from the geographic
+        # index, every request without a position in the city (at a million requests a
+        # located filing took 28 ms instead of 14), rather than the area's month.
+        conditions.append((ServiceRequest.lat + 0).is_(None))
     rows: dict[int, Any] = {}
     for where in places:
         for row in session.execute(
