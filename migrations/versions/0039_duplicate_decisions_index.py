@@ -4,7 +4,7 @@ people decided on in the last year from the index alone (a range of decided_at; 
 and score read from the index), however many candidates were never decided.
 
 Revision ID: 0039
-Revises: 0037
+Revises: 0043
 Create Date: 2026-12-08 01:40:00
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0039"
-down_revision = "0037"
+down_revision = "0043"
 branch_labels = None
 depends_on = None
 
