@@ -11,14 +11,20 @@
   var message = box.closest("form").querySelector("textarea[name=message]");
   if (!message) { return; }
   insert.hidden = false;
+  // Where the cursor is once the person has been in the message (the start included);
+  // before that, after what is written.
+  var placed = false;
+  message.addEventListener("focus", function () { placed = true; });
   button.addEventListener("click", function () {
     var url = select.value;
-    var start = message.selectionStart || message.value.length;
-    var end = message.selectionEnd || start;
+    var start = placed ? message.selectionStart : message.value.length;
+    var end = placed ? message.selectionEnd : start;
     var before = message.value.slice(0, start);
+    var after = message.value.slice(end);
     var spacer = before && !/\s$/.test(before) ? " " : "";
-    message.value = before + spacer + url + message.value.slice(end);
-    var at = (before + spacer + url).length;
+    var trailer = after && !/^\s/.test(after) ? " " : "";
+    message.value = before + spacer + url + trailer + after;
+    var at = (before + spacer + url + trailer).length;
     message.focus();
     message.setSelectionRange(at, at);
   });

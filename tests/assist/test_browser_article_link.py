@@ -94,6 +94,10 @@ def test_staff_insert_an_article_link_and_the_resident_gets_it_by_email(
         message.press("End")
         message.press_sequentially(" :)")
         expect(message).to_have_value(f"{opening} {url} :)")  # the cursor is after the link
+        # At the very start too (once the person has been in the message), spaced from the text.
+        message.press("Control+Home")
+        chooser.get_by_role("button").click()
+        expect(message).to_have_value(f"{url} {opening} {url} :)")
         composer.get_by_role("button", name=send).click()
         page.wait_for_load_state()
         expect(page.locator("main")).to_contain_text(url)  # on the timeline
