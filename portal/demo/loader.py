@@ -5,7 +5,10 @@ folder ``portal/demo/city/``, imported like any city's (``flask city import``) o
 finds no city configured; later runs leave it alone, so what admins change in the back office
 survives ``make run``. Users are created only when their email is missing, and the requests are
 generated only on the run that creates the demo admin (the marker), so a second run adds
-nothing. It flushes; the caller commits once.
+nothing. Those filed through the Open311 API are the demo app's (its key, ``APP_KEY_LABEL``), and
+whatever the size (from two requests) one of them is open and another's survey is still open,
+so an app, and every example of the developer page, has something to act on. It flushes; the
+caller commits once.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from portal.demo.programmes import load_programmes
 from portal.demo.replay import settle
 from portal.demo.surveys import load_surveys
 from portal.demo.timeline import Crew, TimelineWriter, add_supports
+from portal.open311 import keys
+from portal.open311.models import ApiKey
 from portal.places.models import AddressPoint
 from portal.requests.access import new_token
 from portal.requests.models import Event, ServiceRequest
@@ -48,6 +53,9 @@ DEMO_PASSWORD = "riverton-demo-2026"
 ADMIN_EMAIL = "admin@riverton.example"
 DEFAULT_SIZE = 350
 STAFF_DOMAIN = "riverton.example"
+#: The app that filed the demo's requests made through the Open311 API, and its developer.
+APP_KEY_LABEL = "FixIt app (demo)"
+APP_KEY_EMAIL = "dev@fixit.example"
 
 #: Names for each department's supervisor and agent, in department-code order.
 STAFF_NAMES = [
@@ -124,9 +132,8 @@ def load_demo(
         city = import_city(session, folder, now=now)
     already = session.scalar(select(User.id).where(User.email == ADMIN_EMAIL)) is not None
     departments = list(session.scalars(select(Department).order_by(Department.code)))
-    crews, residents, logins, added = _ensure_users(
-        session, departments, password, joined=now - timedelta(days=150)
-    )
+    joined = now - timedelta(days=150)
+    crews, residents, logins, added = _ensure_users(session, departments, password, joined=joined)
     summary = DemoSummary(
         city=city, password=password, logins=logins, users_added=added, already_loaded=already
     )
@@ -147,8 +154,17 @@ def load_demo(
         )
     )
     area_rows = list(session.scalars(select(Area)))
-    plans = Planner(rng, now, categories, area_rows, residents, _places(session)).plans(size)
-    _insert(session, settings, plans)
+    planner = Planner(rng, now, categories, area_rows, residents, _places(session))
+    plans = planner.plans(size)
+    # The survey goes out survey_delay_hours after the resolution and expires
+    # survey_expiry_days later: the one apps may answer is sent by an hour ago, still open.
+    delay = timedelta(hours=settings.survey_delay_hours)
+    planner.for_apps(
+        plans,
+        survey_sent_by=now - delay - timedelta(hours=1),
+        survey_open_after=now - delay - timedelta(days=settings.survey_expiry_days),
+    )
+    _insert(session, settings, plans, app_key=_app_key(session, plans, joined=joined))
     events_before = session.scalar(select(func.count()).select_from(Event)) or 0
     # The clocks look these up thousands of times: holding them keeps them in the session's
     # (weak) identity map, so each look-up is a dictionary hit rather than a query.
@@ -316,8 +332,35 @@ def _ensure_memberships(session: Session, crews: dict[int, Crew]) -> None:
     session.flush()
 
 
-def _insert(session: Session, settings: Settings, plans: list[Plan]) -> None:
-    """Write the requests as filed (status new), oldest first, and give them references."""
+def _app_key(session: Session, plans: list[Plan], *, joined: datetime) -> ApiKey | None:
+    """The key of the app that filed the demo's requests made through the API (None when
+    there are none), with their count. Only its hash is kept, of a key nobody was shown."""
+    by_app = [plan.created_at for plan in plans if plan.channel == "api"]
+    if not by_app:
+        return None
+    raw = secrets.token_urlsafe(32)
+    key = ApiKey(
+        label=APP_KEY_LABEL,
+        prefix=raw[: keys.PREFIX_LENGTH],
+        key_hash=keys.hash_key(raw),
+        rate_limit=keys.DEFAULT_RATE,
+        read_rate_limit=keys.DEFAULT_READ_RATE,
+        contact_email=APP_KEY_EMAIL,
+        created_at=min(joined, min(by_app) - timedelta(days=1)),
+        last_used_at=max(by_app),
+        use_count=len(by_app),
+        filed_count=len(by_app),
+    )
+    session.add(key)
+    session.flush()
+    return key
+
+
+def _insert(
+    session: Session, settings: Settings, plans: list[Plan], *, app_key: ApiKey | None
+) -> None:
+    """Write the requests as filed (status new), oldest first, and give them references;
+    those filed through the API by ``app_key``."""
     for plan in plans:
         assert plan.category is not None and plan.area is not None
         reporter = plan.reporter
@@ -345,6 +388,7 @@ def _insert(session: Session, settings: Settings, plans: list[Plan]) -> None:
             tracking_token_hash=None if user else new_token()[1],
             # Filed by an app: the token its POST answered with (GET tokens/{token}).
             api_token=secrets.token_urlsafe(24)[:32] if plan.channel == "api" else None,
+            api_key_id=app_key.id if app_key is not None and plan.channel == "api" else None,
             private_by_reporter=plan.private_by_reporter,
             is_public=not (plan.private_by_reporter or plan.category.private),
             created_at=plan.created_at,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import cache
 from pathlib import Path
@@ -22,7 +22,7 @@ from portal.areas.models import Area
 from portal.auth.models import User
 from portal.catalogue.models import CategoryQuestion, ServiceCategory
 from portal.demo import filing_content
-from portal.requests.models import STATUSES, ServiceRequest
+from portal.requests.models import OPEN_STATUSES, STATUSES, ServiceRequest
 
 TZ = ZoneInfo("America/Chicago")
 #: Residents' own words (portal/demo/resident_words.jsonl: the demo's categories said many ways,
@@ -118,6 +118,8 @@ class Plan:
     request: ServiceRequest | None = None
     #: The story after filing: actions such as "ack", "start", "resolve" (see timeline.py).
     script: list[str] = field(default_factory=list)
+    #: The story is over by then (None: a few minutes before the load's "now").
+    ends_by: datetime | None = None
 
 
 @cache
@@ -170,17 +172,20 @@ class Planner:
         return plans
 
     def _statuses(self, size: int) -> list[str]:
-        statuses = list(STATUSES)[:size]
+        # A small demo still has an open request and a resolved one (for_apps needs both).
+        order = list(STATUSES) if size >= len(STATUSES) else ["new", "resolved", *STATUSES]
+        statuses = list(dict.fromkeys(order))[:size]
         weights = [STATUS_WEIGHTS.get(s, 1) for s in STATUSES]
         rest = max(0, size - len(statuses))
         statuses += self.rng.choices(list(STATUSES), weights=weights, k=rest)
         self.rng.shuffle(statuses)
         return statuses
 
-    def _plan(self, status: str) -> Plan:
+    def _plan(self, status: str, *, public: bool = False) -> Plan:
+        """A request that ends in ``status`` (in a public service when ``public``)."""
         rng = self.rng
         plan = Plan(status=status, created_at=self._filed_at(status))
-        plan.category = self._pick_category()
+        plan.category = self._pick_category(public=public)
         plan.area = self._pick_area()
         places = self.places.get(plan.area.id)
         if places:
@@ -200,7 +205,7 @@ class Planner:
         plan.description = self._description(plan)
         plan.answers = self.answers(plan.category, plan.created_at, plan.area)
         plan.priority = self._priority(plan.category)
-        plan.private_by_reporter = not plan.category.private and rng.random() < 0.07
+        plan.private_by_reporter = not plan.category.private and rng.random() < 0.07 and not public
         plan.script = self._script(status)
         return plan
 
@@ -238,9 +243,16 @@ class Planner:
             moment = self.now - timedelta(minutes=rng.randint(20, 240))
         return moment
 
-    def _pick_category(self) -> ServiceCategory:
-        weights = [filing_content.CATEGORY_WEIGHTS.get(c.code, 2) for c in self.categories]
-        return self.rng.choices(self.categories, weights=weights)[0]
+    def _pick_category(self, *, public: bool = False) -> ServiceCategory:
+        choices = self.categories
+        if public:  # one the history files (a weight), else any
+            choices = [
+                c
+                for c in self.categories
+                if not c.private and filing_content.CATEGORY_WEIGHTS.get(c.code, 2)
+            ] or choices
+        weights = [filing_content.CATEGORY_WEIGHTS.get(c.code, 2) for c in choices]
+        return self.rng.choices(choices, weights=weights)[0]
 
     def _pick_area(self) -> Area:
         weights = [filing_content.AREA_WEIGHTS.get(a.code, 2) for a in self.areas]
@@ -415,6 +427,90 @@ class Planner:
         if rng.random() < 0.06:
             story += ["reopen", "internal", "resolve"]
         return story + (["close"] if status == "closed" else [])
+
+    # -- what apps act on ------------------------------------------------------------------------
+
+    def for_apps(
+        self, plans: list[Plan], *, survey_sent_by: datetime, survey_open_after: datetime
+    ) -> None:
+        """Make sure apps have something to act on (the developer page's examples do, on a
+        fresh demo of any size from two requests): a public request filed through the API that
+        is still open, so its reporter can reply, and a resolved one whose satisfaction survey
+        was sent (resolved early enough for it to go out by ``survey_sent_by``) and is still
+        open (resolved after ``survey_open_after``, so it has not expired; ``load_surveys``
+        leaves it unanswered). The newest fitting plans are filed by an app instead; a demo
+        whose only fitting plan is in a private service gets it replanned in a public one.
+        Changes ``plans`` in place (oldest first still)."""
+
+        def public(plan: Plan) -> bool:
+            return plan.category is not None and not plan.category.private
+
+        def newest(candidates: list[Plan]) -> Plan:
+            # Filed by an app already, else by a reporter without an account, else the newest.
+            return max(
+                candidates,
+                key=lambda p: (
+                    p.channel == "api" and not p.private_by_reporter,
+                    p.reporter.user is None,
+                    p.created_at,
+                ),
+            )
+
+        originals = {id(p.duplicate_of) for p in plans if p.duplicate_of is not None}
+        open_plans = [p for p in plans if p.status in OPEN_STATUSES]
+        if open_plans:
+            fitting = [p for p in open_plans if public(p)]
+            if fitting:
+                self._by_app(newest(fitting))
+            else:
+                self._by_app(self._replan(plans, max(open_plans, key=lambda p: p.created_at)))
+        resolved = [p for p in plans if p.status == "resolved"]
+        last_filed = survey_sent_by - timedelta(hours=1)
+        if not resolved or last_filed <= survey_open_after:
+            return
+        fitting = [
+            p for p in resolved if public(p) and survey_open_after < p.created_at < last_filed
+        ]
+        if fitting:
+            plan = newest(fitting)
+        else:
+            spare = [p for p in resolved if id(p) not in originals]
+            if not spare:
+                return
+            plan = self._replan(plans, max(spare, key=lambda p: p.created_at))
+            plan.created_at = min(
+                max(plan.created_at, survey_open_after + timedelta(hours=1)), last_filed
+            )
+            plans.sort(key=lambda p: p.created_at)
+        self._by_app(plan, plans)
+        plan.ends_by = survey_sent_by
+
+    def _replan(self, plans: list[Plan], old: Plan) -> Plan:
+        """``old`` (which no duplicate points at) drawn again in a public service."""
+        new = self._plan(old.status, public=True)
+        plans[next(i for i, p in enumerate(plans) if p is old)] = new
+        plans.sort(key=lambda p: p.created_at)
+        return new
+
+    def _by_app(self, plan: Plan, plans: list[Plan] | None = None) -> None:
+        """File ``plan`` through the API: public, by a reporter without an account here (the
+        app's user), with an email address no other plan's reporter has when ``plans`` are
+        given (a survey goes to each address at most once in a while)."""
+        plan.channel = "api"
+        plan.private_by_reporter = False
+        plan.reporter = replace(plan.reporter, user=None)
+        if plans is None:
+            return
+        others = {p.reporter.email for p in plans if p is not plan}
+        email = plan.reporter.email
+        if not email or email in others:
+            local = ".".join(_ascii(part) for part in plan.reporter.name.split()) or "reporter"
+            email = next(
+                f"{local}.{n}@example.net"
+                for n in range(len(plans) + 1)
+                if f"{local}.{n}@example.net" not in others
+            )
+        plan.reporter.email = email
 
     def _make_duplicate(self, plan: Plan, plans: list[Plan]) -> None:
         """Point ``plan`` at an earlier public report of the same problem and copy its place."""

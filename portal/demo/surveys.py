@@ -3,14 +3,16 @@
 ``load_surveys`` gives each resolved or closed demo case its invitation to the survey its
 resolution triggers (``request_resolved``), following the real rules: the reporter only (a
 resident with an email address), a day after the resolution, at most once per resident in the
-fatigue window. Most invitations that went out were answered a few hours to a few days later;
+fatigue window. Most invitations that went out were answered a few hours to a few days later
+(not the newest still open about a public request filed through the API: an app may answer it);
 the answers are drawn per department (some are better liked than others), so the results page
 shows figures, differences and a trend after ``make run``. Nobody answered "No, it was not
 resolved": that answer reopens a case, and these cases are still resolved.
 
 Deterministic for a seed, and idempotent: nothing is added when the survey already has an
 invitation (a second run, or a database where residents were really invited). The invitation
-links are hashes of tokens nobody has, so the demo invitations cannot be answered.
+links are hashes of tokens nobody has, so no demo invitation can be answered by its link (the
+one left open for apps is answered through the API with its request's token).
 """
 
 from __future__ import annotations
@@ -118,6 +120,10 @@ def load_surveys(session: Session, settings: Settings, *, seed: int, now: dateti
     fatigue = timedelta(days=settings.survey_fatigue_days)
     last_invited: dict[str, datetime] = {}
     added = 0
+    #: Drawn in order, written after: the newest survey still open about a public request an
+    #: app filed is left unanswered, so the app can answer it (the developer page's example).
+    answers: list[tuple[SurveyInvitation, ServiceRequest, dict[str, Any], datetime]] = []
+    for_apps: SurveyInvitation | None = None
     for case, role, account_email, account_locale in cases:
         if case.reporter_id is not None and role != "resident":
             continue
@@ -148,27 +154,33 @@ def load_surveys(session: Session, settings: Settings, *, seed: int, now: dateti
             created_at=resolved_at,
         )
         session.add(invitation)
+        if invitation.state == "sent" and invitation.expires_at > now and case.api_token:
+            for_apps = invitation if case.is_public else for_apps
         answered = sent + timedelta(minutes=rng.randint(20, 4 * 24 * 60))
         if invitation.state == "sent" and answered <= now and rng.random() < ANSWER_RATE:
-            invitation.state, invitation.answered_at = "answered", answered
-            session.flush()
             values = _answers(definition, rng, moods.get(case.department_id, 0), invitation.locale)
-            session.add(
-                SurveyResponse(
-                    invitation_id=invitation.id,
-                    survey_key=definition.key,
-                    survey_version_id=version.id,
-                    version=definition.version,
-                    request_id=case.id,
-                    department_id=case.department_id,
-                    category_id=case.category_id,
-                    locale=invitation.locale,
-                    answers=values,
-                    created_at=answered,
-                    **measures(definition, values),
-                )
+            answers.append((invitation, case, values, answered))
+    session.flush()
+    for invitation, case, values, answered in answers:
+        if invitation is for_apps:
+            continue
+        invitation.state, invitation.answered_at = "answered", answered
+        session.add(
+            SurveyResponse(
+                invitation_id=invitation.id,
+                survey_key=definition.key,
+                survey_version_id=version.id,
+                version=definition.version,
+                request_id=case.id,
+                department_id=case.department_id,
+                category_id=case.category_id,
+                locale=invitation.locale,
+                answers=values,
+                created_at=answered,
+                **measures(definition, values),
             )
-            added += 1
+        )
+        added += 1
     session.flush()
     return added
 

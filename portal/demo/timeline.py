@@ -80,9 +80,11 @@ def schedule(
     *,
     pace: float = 1.0,
     hours: WorkingCalendar | None = None,
+    until: datetime | None = None,
 ) -> list[datetime]:
-    """A time for each action, in order, all before ``now``. Staff take ``pace`` times the
-    usual delay and act when their department works (``hours``, else weekdays 7-17)."""
+    """A time for each action, in order, all before ``now`` (by ``until`` when given). Staff
+    take ``pace`` times the usual delay and act when their department works (``hours``, else
+    weekdays 7-17)."""
     times: list[datetime] = []
     moment = created
     for action in script:
@@ -94,7 +96,7 @@ def schedule(
         elif who == "resident":
             moment = _waking_hours(rng, moment)
         times.append(moment)
-    limit = now - timedelta(minutes=5)
+    limit = min(now - timedelta(minutes=5), until or now)
     if times and times[-1] > limit:
         # Squeeze the story into the time there was (a recent request moved fast).
         span, room = times[-1] - created, limit - created
@@ -171,6 +173,7 @@ class TimelineWriter:
             pace=timeline_content.PACE.get(plan.category.code, 1.0)
             * timeline_content.PRIORITY_PACE.get(plan.priority, 1.0),
             hours=self.hours.get(crew.department.id),
+            until=plan.ends_by,
         )
         for index, (action, moment) in enumerate(zip(plan.script, times, strict=True)):
             work.catch_up(moment)  # thresholds passed since the last step, at their moments

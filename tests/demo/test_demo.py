@@ -19,6 +19,7 @@ from portal.catalogue.models import Department, ServiceCategory
 from portal.core import clock
 from portal.demo.loader import CITY_DIR, DEMO_PASSWORD, load_demo
 from portal.notifications.models import StaffNotice
+from portal.open311.models import ApiKey
 from portal.requests.models import OPEN_STATUSES, STATUSES, Event, ServiceRequest, Support
 from portal.sla.calendar import load_calendar
 from portal.sla.models import (
@@ -54,6 +55,7 @@ def _counts(db) -> dict[str, int]:
             SlaPolicy,
             SurveyInvitation,
             SurveyResponse,
+            ApiKey,
         )
     }
 
@@ -79,6 +81,7 @@ def test_demo_load_builds_a_living_city_and_a_second_run_adds_nothing(runner, db
     counts = _counts(db)
     _check_demo_clocks(db, app, demo_now)
     _check_demo_surveys(db, demo_now)
+    _check_what_apps_act_on(db, demo_now)
 
     second = runner.invoke(args=["demo", "load"])
 
@@ -162,6 +165,30 @@ def _check_demo_surveys(db, now: datetime) -> None:
         db, Selection("request-resolved", now - timedelta(days=365), now), breakdown="overall"
     ).total
     assert not total.suppressed and total.responses == len(responses)
+
+
+def _check_what_apps_act_on(db, now: datetime) -> None:
+    """The demo's app key filed the requests made through the API; one of them, public, is
+    open (its reporter can reply from the app) and another's survey was sent and is still
+    open (the app can answer it)."""
+    key = db.scalar(select(ApiKey))
+    by_app = list(db.scalars(select(ServiceRequest).where(ServiceRequest.channel == "api")))
+    assert by_app and {r.api_key_id for r in by_app} == {key.id}
+    assert key.filed_count == len(by_app) and key.created_at < min(r.created_at for r in by_app)
+    assert all(r.api_token for r in by_app)
+    assert any(r.is_open and r.is_public for r in by_app)
+    open_surveys = db.scalars(
+        select(SurveyInvitation)
+        .join(ServiceRequest, ServiceRequest.id == SurveyInvitation.request_id)
+        .where(
+            ServiceRequest.channel == "api",
+            ServiceRequest.is_public.is_(True),
+            SurveyInvitation.state == "sent",
+            SurveyInvitation.sent_at <= now,
+            SurveyInvitation.expires_at > now + timedelta(days=7),
+        )
+    ).all()
+    assert open_surveys
 
 
 def test_demo_timelines_match_the_requests(runner, db):
