@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from portal.catalogue.models import ServiceCategory, ServiceGroup
 from portal.requests.models import ServiceRequest
@@ -120,7 +120,9 @@ def sample(session: Session, *, now: datetime) -> Sample:
         by_app
     )
     # The survey example answers it, so an open survey when there is one (the demo's
-    # reporters answered most of theirs); else the newest sent, for the GET to show.
+    # reporters answered most of theirs); else the newest sent, for the GET to show. Only
+    # the latest sent about its request: the one the API reads and answers.
+    later = aliased(SurveyInvitation)
     sent = (
         select(SurveyInvitation)
         .join(ServiceRequest, SurveyInvitation.request_id == ServiceRequest.id)
@@ -129,6 +131,11 @@ def sample(session: Session, *, now: datetime) -> Sample:
             ServiceRequest.reference.is_not(None),
             ServiceRequest.api_token.is_not(None),
             SurveyInvitation.sent_at.is_not(None),
+            ~exists().where(
+                later.request_id == SurveyInvitation.request_id,
+                later.sent_at.is_not(None),
+                later.id > SurveyInvitation.id,
+            ),
         )
         .order_by(SurveyInvitation.id.desc())
         .limit(1)
